@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AidaoConfig(AppConfig):
+    name = "aidao"
+    verbose_name = "Aidao"

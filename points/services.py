@@ -1,0 +1,108 @@
+"""Writes to the ledger. Every change of points goes through `entry_post`."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from aidao.audit import audit_record
+from points.models import Account, Entry
+from villagers.models import Card, Household, User
+from villagers.services import card_create
+
+
+class InsufficientPoints(ValidationError):
+    """The balance would go below zero."""
+
+
+def account_open(*, household: Household) -> Account:
+    """The household's account, created on first use."""
+    account, _created = Account.objects.get_or_create(
+        household=household, defaults={"village_id": household.village_id}
+    )
+    return account
+
+
+def entry_post(
+    *,
+    account_id: int,
+    kind: str,
+    points: int,
+    actor: User | None,
+    memo: str = "",
+    reverses: Entry | None = None,
+) -> Entry:
+    """Append one entry and move the cached balance with it, under the account's row lock.
+
+    Callers that touch several accounts or items lock them in a fixed order (by id) first.
+    """
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        new_balance = account.balance + points
+        if new_balance < 0:
+            raise InsufficientPoints(
+                _("Not enough points: the balance is %(balance)d, this needs %(needed)d.")
+                % {"balance": account.balance, "needed": -points},
+                code="insufficient_points",
+            )
+        Account.objects.filter(pk=account.pk).update(balance=F("balance") + points)
+        account.balance = new_balance
+        entry = Entry(
+            account=account,
+            kind=kind,
+            points=points,
+            balance_after=new_balance,
+            created_by=actor,
+            memo=memo[:200],
+            reverses=reverses,
+        )
+        entry.full_clean()
+        entry.save()
+    return entry
+
+
+def entry_reverse(*, entry: Entry, actor: User, reason: str, request=None) -> Entry:
+    """Cancel an entry with an opposite one. An entry is reversed at most once."""
+    if not (reason or "").strip():
+        raise ValidationError(_("Give the reason for the reversal."))
+    if entry.kind in (Entry.Kind.REVERSAL, Entry.Kind.OPENING):
+        raise ValidationError(_("This entry cannot be reversed."))
+    with transaction.atomic():
+        # Lock the account first so two reversals of one entry queue up, then re-check.
+        Account.objects.select_for_update().get(pk=entry.account_id)
+        if Entry.objects.filter(reverses=entry).exists():
+            raise ValidationError(_("This entry has already been reversed."))
+        reversal = entry_post(
+            account_id=entry.account_id,
+            kind=Entry.Kind.REVERSAL,
+            points=-entry.points,
+            actor=actor,
+            memo=reason.strip(),
+            reverses=entry,
+        )
+        audit_record(
+            action="entry.reverse",
+            actor=actor,
+            village_id=entry.account.village_id,
+            obj=reversal,
+            detail={"reverses": entry.pk, "points": reversal.points, "reason": reason},
+            request=request,
+        )
+    return reversal
+
+
+def card_issue(*, household: Household, actor: User, pin: str, request=None) -> Card:
+    """Issue the household's points card; the first card ever posts the village's opening grant."""
+    with transaction.atomic():
+        card = card_create(household=household, actor=actor, pin=pin, request=request)
+        account = account_open(household=household)
+        base = household.village.base_points
+        if base > 0 and not account.entries.filter(kind=Entry.Kind.OPENING).exists():
+            entry_post(
+                account_id=account.pk,
+                kind=Entry.Kind.OPENING,
+                points=base,
+                actor=actor,
+                memo=_("Opening grant for card %(number)s") % {"number": card.number},
+            )
+    return card

@@ -1,0 +1,165 @@
+"""The fixed cast every test can use.
+
+Village X has villager households A and B (cards issued, 100 opening points each), a
+manager and a supervisor; village Y has its own manager and household; the county admin
+oversees both. Each person has a logged-in client fixture: `client_<person>`.
+"""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from points.services import card_issue
+from tests.factories import (
+    HouseholdFactory,
+    ParticipationFactory,
+    PassedInspectionFactory,
+    UserFactory,
+    VillageFactory,
+    VillageGroupFactory,
+)
+from villagers.roles import Role
+
+PIN = "2468"
+PASSWORD = "Correct-Horse-42"
+
+
+def make_staff(role, *, village=None, county=None, username, household=None):
+    user = UserFactory(
+        username=username,
+        is_staff=True,
+        village=village,
+        county=county,
+        household=household,
+        display_name=username,
+    )
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def issue_card(household, actor, pin=PIN):
+    PassedInspectionFactory(household=household)
+    ParticipationFactory(household=household)
+    return card_issue(household=household, actor=actor, pin=pin)
+
+
+@pytest.fixture
+def village_x(db):
+    return VillageFactory(name="啊道村", code="101")
+
+
+@pytest.fixture
+def village_y(db):
+    return VillageFactory(name="富村", code="202")
+
+
+@pytest.fixture
+def group_x(village_x):
+    return VillageGroupFactory(village=village_x, name="啊道")
+
+
+@pytest.fixture
+def group_y(village_y):
+    return VillageGroupFactory(village=village_y, name="东组")
+
+
+@pytest.fixture
+def manager_x(village_x):
+    return make_staff(Role.MANAGER, village=village_x, username="manager_x")
+
+
+@pytest.fixture
+def supervisor_x(village_x):
+    return make_staff(Role.SUPERVISOR, village=village_x, username="supervisor_x")
+
+
+@pytest.fixture
+def manager_y(village_y):
+    return make_staff(Role.MANAGER, village=village_y, username="manager_y")
+
+
+@pytest.fixture
+def county_admin(village_x, village_y):
+    return make_staff(Role.COUNTY_ADMIN, county=village_x.township.county, username="county")
+
+
+@pytest.fixture
+def household_a(group_x):
+    return HouseholdFactory(group=group_x, head_name="王大山", number="X001")
+
+
+@pytest.fixture
+def household_b(group_x):
+    return HouseholdFactory(group=group_x, head_name="李秀英", number="X002")
+
+
+@pytest.fixture
+def household_y(group_y):
+    return HouseholdFactory(group=group_y, head_name="赵四", number="Y001")
+
+
+@pytest.fixture
+def card_a(household_a, manager_x):
+    return issue_card(household_a, manager_x)
+
+
+@pytest.fixture
+def card_b(household_b, manager_x):
+    return issue_card(household_b, manager_x)
+
+
+@pytest.fixture
+def card_y(household_y, manager_y):
+    return issue_card(household_y, manager_y)
+
+
+@pytest.fixture
+def villager_a(card_a):
+    return card_a.household.users.get(is_staff=False)
+
+
+@pytest.fixture
+def villager_b(card_b):
+    return card_b.household.users.get(is_staff=False)
+
+
+def _client_for(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def client_anon():
+    return Client()
+
+
+@pytest.fixture
+def client_villager_a(villager_a):
+    return _client_for(villager_a)
+
+
+@pytest.fixture
+def client_villager_b(villager_b):
+    return _client_for(villager_b)
+
+
+@pytest.fixture
+def client_manager_x(manager_x):
+    return _client_for(manager_x)
+
+
+@pytest.fixture
+def client_supervisor_x(supervisor_x):
+    return _client_for(supervisor_x)
+
+
+@pytest.fixture
+def client_manager_y(manager_y):
+    return _client_for(manager_y)
+
+
+@pytest.fixture
+def client_county(county_admin, village_x):
+    client = _client_for(county_admin)
+    return client

@@ -1,0 +1,113 @@
+"""factory_boy factories for the registry and the ledger."""
+
+import datetime
+
+import factory
+
+from villagers.models import (
+    County,
+    Household,
+    Inspection,
+    Member,
+    Participation,
+    Township,
+    User,
+    Village,
+    VillageGroup,
+)
+
+
+class CountyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = County
+        django_get_or_create = ["name"]
+
+    name = "宜川縣"
+
+
+class TownshipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Township
+        django_get_or_create = ["county", "name"]
+
+    county = factory.SubFactory(CountyFactory)
+    name = "英旺鄉"
+
+
+class VillageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Village
+
+    township = factory.SubFactory(TownshipFactory)
+    name = factory.Sequence(lambda n: f"村{n}")
+    code = factory.Sequence(lambda n: f"{(n % 900) + 100:03d}")
+
+
+class VillageGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VillageGroup
+
+    village = factory.SubFactory(VillageFactory)
+    name = factory.Sequence(lambda n: f"组{n}")
+
+
+class HouseholdFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Household
+
+    group = factory.SubFactory(VillageGroupFactory)
+    village = factory.SelfAttribute("group.village")
+    number = factory.Sequence(lambda n: f"H{n:04d}")
+    head_name = factory.Sequence(lambda n: f"张{n}")
+    address = "啊道组1号"
+    phone = "13912345678"
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    household = factory.SubFactory(HouseholdFactory)
+    name = factory.Sequence(lambda n: f"李{n}")
+    relation = Member.Relation.HEAD
+    sex = Member.Sex.MALE
+    birth_year = 1970
+    id_number = "610630197001011234"
+    phone = "13812345678"
+
+
+class PassedInspectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Inspection
+
+    household = factory.SubFactory(HouseholdFactory)
+    date = factory.LazyFunction(datetime.date.today)
+    yard_clean = True
+    bedroom_clean = True
+    kitchen_clean = True
+    toilet_clean = True
+    person_clean = True
+    belongings_in_order = True
+
+
+class ParticipationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Participation
+
+    household = factory.SubFactory(HouseholdFactory)
+    date = factory.LazyFunction(datetime.date.today)
+    activity = "义务打扫村道"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "Correct-Horse-42")
+
+    @factory.post_generation
+    def save_password(self, create, extracted, **kwargs):
+        if create:
+            self.save()

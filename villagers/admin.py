@@ -1,0 +1,195 @@
+"""Django admin for the registry, scoped to the staff user's village (or county)."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from villagers.models import (
+    Card,
+    County,
+    Household,
+    Inspection,
+    Member,
+    Participation,
+    Township,
+    User,
+    Village,
+    VillageGroup,
+)
+
+
+class VillageScopedAdmin(admin.ModelAdmin):
+    """Non-superusers see and change only rows of their own village (county admins: county).
+
+    `village_path` is the lookup from the model to its Village, e.g. "household__village".
+    """
+
+    village_path = "village"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        user = request.user
+        if user.is_superuser:
+            return queryset
+        if user.village_id is not None:
+            return queryset.filter(**{self.village_path: user.village_id})
+        if user.county_id is not None:
+            return queryset.filter(**{f"{self.village_path}__township__county": user.county_id})
+        return queryset.none()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        """Choices in foreign-key drop-downs are scoped the same way."""
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        user = request.user
+        model = db_field.remote_field.model
+        if user.is_superuser or field is None:
+            return field
+        scoped = {
+            Village: "pk",
+            VillageGroup: "village",
+            Household: "village",
+        }
+        path = scoped.get(model)
+        if path is not None:
+            if user.village_id is not None:
+                field.queryset = field.queryset.filter(**{path: user.village_id})
+            elif user.county_id is not None:
+                prefix = "" if path == "pk" else f"{path}__"
+                field.queryset = field.queryset.filter(
+                    **{f"{prefix}township__county": user.county_id}
+                )
+            else:
+                field.queryset = field.queryset.none()
+        return field
+
+
+@admin.register(County)
+class CountyAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(pk=request.user.county_id)
+
+
+@admin.register(Township)
+class TownshipAdmin(admin.ModelAdmin):
+    list_display = ["name", "county"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(county=request.user.county_id)
+
+
+@admin.register(Village)
+class VillageAdmin(VillageScopedAdmin):
+    village_path = "pk"
+    list_display = ["name", "code", "township", "base_points", "yuan_per_point", "publicity_days"]
+    search_fields = ["name", "code"]
+
+    def get_queryset(self, request):
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        user = request.user
+        if user.is_superuser:
+            return queryset
+        if user.village_id is not None:
+            return queryset.filter(pk=user.village_id)
+        if user.county_id is not None:
+            return queryset.filter(township__county=user.county_id)
+        return queryset.none()
+
+
+@admin.register(VillageGroup)
+class VillageGroupAdmin(VillageScopedAdmin):
+    list_display = ["name", "village"]
+
+
+class MemberInline(admin.TabularInline):
+    model = Member
+    extra = 0
+    fields = ["name", "relation", "sex", "birth_year"]
+
+
+@admin.register(Household)
+class HouseholdAdmin(VillageScopedAdmin):
+    list_display = ["number", "head_name", "group", "is_poor", "status"]
+    list_filter = ["status", "is_poor", "group"]
+    search_fields = ["number", "head_name"]
+    inlines = [MemberInline]
+    exclude = ["phone"]
+
+
+@admin.register(Member)
+class MemberAdmin(VillageScopedAdmin):
+    village_path = "household__village"
+    list_display = ["name", "household", "relation", "sex", "birth_year", "masked_id_number"]
+    search_fields = ["name"]
+    exclude = ["id_number", "phone"]
+
+
+@admin.register(Inspection)
+class InspectionAdmin(VillageScopedAdmin):
+    village_path = "household__village"
+    list_display = ["household", "date", "passed"]
+    list_select_related = ["household"]
+
+
+@admin.register(Participation)
+class ParticipationAdmin(VillageScopedAdmin):
+    village_path = "household__village"
+    list_display = ["household", "date", "activity"]
+    list_select_related = ["household"]
+
+
+@admin.register(Card)
+class CardAdmin(VillageScopedAdmin):
+    village_path = "household__village"
+    list_display = ["number", "household", "status", "issued_at"]
+    list_filter = ["status"]
+    search_fields = ["number"]
+    readonly_fields = [f.name for f in Card._meta.fields]
+
+    def has_add_permission(self, request):
+        # Cards are issued through the card page, which checks the prerequisites and posts points.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(User)
+class AidaoUserAdmin(UserAdmin):
+    fieldsets = UserAdmin.fieldsets + (
+        ("Village", {"fields": ("village", "county", "household", "display_name")}),
+    )
+    list_display = ["username", "display_name", "village", "county", "is_staff", "is_active"]
+    list_filter = ["is_staff", "is_active", "groups"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        # A county admin manages staff of the county but can never raise anyone above it.
+        return ["is_superuser", "user_permissions", "last_login", "date_joined"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups" and not request.user.is_superuser:
+            from django.contrib.auth.models import Group
+
+            from villagers.roles import Role
+
+            kwargs["queryset"] = Group.objects.filter(name__in=[Role.MANAGER, Role.SUPERVISOR])
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        user = request.user
+        if user.is_superuser:
+            return queryset
+        if user.county_id is not None:
+            return queryset.filter(village__township__county=user.county_id) | queryset.filter(
+                county=user.county_id
+            )
+        return queryset.filter(pk=user.pk)

@@ -1,0 +1,31 @@
+"""Card numbers: 3-digit village code, 5-digit serial, 1 Luhn check digit (9 digits)."""
+
+import re
+
+
+def luhn_check_digit(digits: str) -> str:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return str((10 - total % 10) % 10)
+
+
+def card_number_make(village_code: str, serial: int) -> str:
+    body = f"{village_code}{serial:05d}"
+    return body + luhn_check_digit(body)
+
+
+def card_number_is_valid(number: str) -> bool:
+    return bool(re.fullmatch(r"\d{9}", number)) and luhn_check_digit(number[:-1]) == number[-1]
+
+
+def card_number_normalize(raw: str) -> str:
+    """What a scanner or a person typed -> the bare number (QR payloads may carry a prefix)."""
+    raw = (raw or "").strip()
+    match = re.search(r"(\d{9})\s*$", raw)
+    return match.group(1) if match else re.sub(r"\D", "", raw)

@@ -1,0 +1,30 @@
+"""Puts the village the user works in on the request: `request.village`."""
+
+from villagers.models import Village
+from villagers.roles import is_county_admin
+
+COUNTY_VILLAGE_SESSION_KEY = "county_village_id"
+
+
+def village_for_request(request):
+    """The user's own village; for a county admin, the village they chose to look into."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    villages = Village.objects.select_related("township__county")
+    if user.village_id is not None:
+        return villages.get(pk=user.village_id)
+    if is_county_admin(user):
+        village_id = request.session.get(COUNTY_VILLAGE_SESSION_KEY)
+        if village_id:
+            return villages.filter(pk=village_id, township__county_id=user.county_id).first()
+    return None
+
+
+class VillageMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.village = village_for_request(request)
+        return self.get_response(request)

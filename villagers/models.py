@@ -1,0 +1,357 @@
+"""Villages, households, members, hygiene inspections, participation and points cards."""
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from villagers.masking import mask_id_number, mask_phone
+
+
+class County(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+
+    class Meta:
+        verbose_name = _("county")
+        verbose_name_plural = _("counties")
+
+    def __str__(self):
+        return self.name
+
+
+class Township(models.Model):
+    county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="townships")
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("township")
+        verbose_name_plural = _("townships")
+        constraints = [
+            models.UniqueConstraint(fields=["county", "name"], name="township_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Village(models.Model):
+    township = models.ForeignKey(
+        Township, verbose_name=_("township"), on_delete=models.PROTECT, related_name="villages"
+    )
+    name = models.CharField(_("name"), max_length=50)
+    # Three digits that start every card number of the village, unique in the deployment.
+    code = models.CharField(
+        _("card code"),
+        max_length=3,
+        unique=True,
+        validators=[RegexValidator(r"^\d{3}$", _("Three digits."))],
+    )
+    base_points = models.PositiveIntegerField(
+        _("opening points of a new card"), default=100, validators=[MaxValueValidator(10_000)]
+    )
+    yuan_per_point = models.DecimalField(
+        _("yuan value of one point"),
+        max_digits=6,
+        decimal_places=2,
+        default=3,
+        validators=[MinValueValidator(0)],
+    )
+    publicity_days = models.PositiveSmallIntegerField(
+        _("publicity period (days)"),
+        default=3,
+        validators=[MaxValueValidator(30)],
+        help_text=_(
+            "Approved awards and deductions are credited after this many days; 0 = at once."
+        ),
+    )
+    show_rank = models.BooleanField(_("show households their rank"), default=True)
+    black_list_names = models.BooleanField(_("show names on the black list"), default=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("village")
+        verbose_name_plural = _("villages")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def county(self):
+        return self.township.county
+
+
+class VillageGroup(models.Model):
+    """村民小组: a village group."""
+
+    village = models.ForeignKey(Village, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        ordering = ["village", "id"]
+        verbose_name = _("village group")
+        verbose_name_plural = _("village groups")
+        constraints = [
+            models.UniqueConstraint(fields=["village", "name"], name="group_unique_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Household(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        MOVED = "moved", _("moved away")
+        CLOSED = "closed", _("closed")
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="households"
+    )
+    group = models.ForeignKey(
+        VillageGroup,
+        verbose_name=_("village group"),
+        on_delete=models.PROTECT,
+        related_name="households",
+    )
+    number = models.CharField(_("household number"), max_length=20)
+    head_name = models.CharField(_("household head"), max_length=50, db_index=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    is_poor = models.BooleanField(_("registered poor household"), default=False)
+    poverty_exit_year = models.PositiveSmallIntegerField(
+        _("year lifted out of poverty"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2000), MaxValueValidator(2100)],
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    created_at = models.DateTimeField(_("registered"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["village", "number"]
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        constraints = [
+            models.UniqueConstraint(fields=["village", "number"], name="household_unique_number")
+        ]
+
+    def __str__(self):
+        return f"{self.head_name} ({self.number})"
+
+    @property
+    def masked_phone(self):
+        return mask_phone(self.phone)
+
+
+class Member(models.Model):
+    class Relation(models.TextChoices):
+        HEAD = "head", _("head of household")
+        SPOUSE = "spouse", _("spouse")
+        CHILD = "child", _("child")
+        CHILD_IN_LAW = "child_in_law", _("son/daughter-in-law")
+        GRANDCHILD = "grandchild", _("grandchild")
+        PARENT = "parent", _("parent")
+        SIBLING = "sibling", _("sibling")
+        OTHER = "other", _("other")
+
+    class Sex(models.TextChoices):
+        MALE = "M", _("male")
+        FEMALE = "F", _("female")
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.CASCADE, related_name="members"
+    )
+    name = models.CharField(_("name"), max_length=50)
+    relation = models.CharField(_("relation to head"), max_length=20, choices=Relation.choices)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    birth_year = models.PositiveSmallIntegerField(
+        _("birth year"), validators=[MinValueValidator(1900), MaxValueValidator(2100)]
+    )
+    id_number = models.CharField(
+        _("ID number"),
+        max_length=18,
+        blank=True,
+        validators=[RegexValidator(r"^\d{17}[\dXx]$", _("An ID number has 18 characters."))],
+    )
+    phone = models.CharField(
+        _("phone"),
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^\+?[\d\- ]{5,20}$", _("Enter a valid phone number."))],
+    )
+
+    class Meta:
+        ordering = ["household", "id"]
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def masked_id_number(self):
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_phone(self):
+        return mask_phone(self.phone)
+
+
+class Inspection(models.Model):
+    """A 五淨一規範 hygiene inspection: five cleans and one order, six checks."""
+
+    CHECKS = (
+        ("yard_clean", _("yard clean")),
+        ("bedroom_clean", _("bedroom clean")),
+        ("kitchen_clean", _("kitchen clean")),
+        ("toilet_clean", _("toilet clean")),
+        ("person_clean", _("personal hygiene clean")),
+        ("belongings_in_order", _("belongings in order")),
+    )
+
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.CASCADE,
+        related_name="inspections",
+    )
+    date = models.DateField(_("date"))
+    inspector = models.ForeignKey(
+        "villagers.User",
+        verbose_name=_("inspector"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    yard_clean = models.BooleanField(_("yard clean"), default=False)
+    bedroom_clean = models.BooleanField(_("bedroom clean"), default=False)
+    kitchen_clean = models.BooleanField(_("kitchen clean"), default=False)
+    toilet_clean = models.BooleanField(_("toilet clean"), default=False)
+    person_clean = models.BooleanField(_("personal hygiene clean"), default=False)
+    belongings_in_order = models.BooleanField(_("belongings in order"), default=False)
+    notes = models.TextField(_("notes"), blank=True, max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("hygiene inspection")
+        verbose_name_plural = _("hygiene inspections")
+
+    def __str__(self):
+        return f"{self.household} {self.date}"
+
+    @property
+    def passed(self) -> bool:
+        return all(getattr(self, name) for name, _label in self.CHECKS)
+
+    @property
+    def failed_checks(self):
+        return [label for name, label in self.CHECKS if not getattr(self, name)]
+
+
+class Participation(models.Model):
+    """A public-welfare activity or contribution to the village's work by a household."""
+
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.CASCADE,
+        related_name="participations",
+    )
+    date = models.DateField(_("date"))
+    activity = models.CharField(_("activity"), max_length=200)
+    notes = models.TextField(_("notes"), blank=True, max_length=1000)
+    recorded_by = models.ForeignKey(
+        "villagers.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("participation record")
+        verbose_name_plural = _("participation records")
+
+    def __str__(self):
+        return f"{self.household} {self.date} {self.activity}"
+
+
+class Card(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        LOST = "lost", _("reported lost (replaced)")
+        RECALLED = "recalled", _("recalled")
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.PROTECT, related_name="cards"
+    )
+    number = models.CharField(_("card number"), max_length=12, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    issued_by = models.ForeignKey(
+        "villagers.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    end_reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        verbose_name = _("points card")
+        verbose_name_plural = _("points cards")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(status="active"),
+                name="card_one_active_per_household",
+            )
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+class User(AbstractUser):
+    """A login: staff (groups Manager, Supervisor, County admin) or a household's villager login.
+
+    A villager login has is_staff False and a household; it signs in with the household's
+    card number and a PIN (stored as this user's password). Staff may also be linked to
+    their own household, which stops them approving points for it.
+    """
+
+    village = models.ForeignKey(
+        Village,
+        verbose_name=_("village"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    county = models.ForeignKey(
+        County,
+        verbose_name=_("county"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("own household"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    display_name = models.CharField(_("name shown"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.display_name or self.username

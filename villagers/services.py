@@ -1,0 +1,247 @@
+"""Writes to the registry. Views and forms call these; they never save registry objects.
+
+Issuing a card also opens the household's points account, so the issue service a view
+calls is `points.services.card_issue`; `card_create` here is its registry half.
+"""
+
+import re
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aidao.audit import audit_record
+from villagers.cardnumbers import card_number_make
+from villagers.models import Card, Household, Inspection, Member, Participation, User, Village
+
+PIN_PATTERN = re.compile(r"^\d{4,6}$")
+
+
+def pin_validate(pin: str) -> None:
+    if not PIN_PATTERN.fullmatch(pin or ""):
+        raise ValidationError(_("A PIN is 4 to 6 digits."), code="pin")
+
+
+def household_save(*, household: Household, actor: User, request=None) -> Household:
+    """Create or update a household after validating it (form data already applied)."""
+    if household.group.village_id != household.village_id:
+        raise ValidationError(_("The village group belongs to another village."))
+    creating = household.pk is None
+    household.full_clean()
+    with transaction.atomic():
+        household.save()
+        audit_record(
+            action="household.create" if creating else "household.update",
+            actor=actor,
+            village_id=household.village_id,
+            obj=household,
+            request=request,
+        )
+    return household
+
+
+def member_save(*, member: Member, actor: User, request=None) -> Member:
+    creating = member.pk is None
+    member.full_clean()
+    with transaction.atomic():
+        member.save()
+        audit_record(
+            action="member.create" if creating else "member.update",
+            actor=actor,
+            village_id=member.household.village_id,
+            obj=member,
+            request=request,
+        )
+    return member
+
+
+def inspection_record(*, inspection: Inspection, actor: User, request=None) -> Inspection:
+    inspection.inspector = actor
+    inspection.full_clean()
+    with transaction.atomic():
+        inspection.save()
+        audit_record(
+            action="inspection.record",
+            actor=actor,
+            village_id=inspection.household.village_id,
+            obj=inspection,
+            detail={"passed": inspection.passed},
+            request=request,
+        )
+    return inspection
+
+
+def participation_record(
+    *, participation: Participation, actor: User, request=None
+) -> Participation:
+    participation.recorded_by = actor
+    participation.full_clean()
+    with transaction.atomic():
+        participation.save()
+        audit_record(
+            action="participation.record",
+            actor=actor,
+            village_id=participation.household.village_id,
+            obj=participation,
+            request=request,
+        )
+    return participation
+
+
+def card_prerequisites_missing(household: Household) -> list[str]:
+    """What stops a card being issued, in plain words (empty when a card may be issued)."""
+    missing = []
+    if household.status != Household.Status.ACTIVE:
+        missing.append(_("The household is not active."))
+    latest = household.inspections.order_by("-date", "-id").first()
+    if latest is None:
+        missing.append(_("No 五淨一規範 hygiene inspection has been recorded."))
+    elif not latest.passed:
+        missing.append(
+            _("The latest hygiene inspection (%(date)s) did not pass: %(checks)s.")
+            % {"date": latest.date, "checks": "、".join(str(c) for c in latest.failed_checks)}
+        )
+    if not household.participations.exists():
+        missing.append(_("No public-welfare participation has been recorded."))
+    return missing
+
+
+def _next_card_number(village: Village) -> str:
+    """Caller holds the village row lock, so serials are handed out one at a time."""
+    serial = Card.objects.filter(household__village=village).count() + 1
+    number = card_number_make(village.code, serial)
+    while Card.objects.filter(number=number).exists():
+        serial += 1
+        number = card_number_make(village.code, serial)
+    return number
+
+
+def _villager_login_set(household: Household, pin: str) -> User:
+    user = User.objects.filter(household=household, is_staff=False).first()
+    if user is None:
+        user = User(
+            username=f"household-{household.pk}",
+            household=household,
+            village_id=household.village_id,
+            display_name=household.head_name,
+        )
+    user.password = make_password(pin)
+    user.is_active = True
+    user.save()
+    return user
+
+
+def _end_sessions(user: User) -> None:
+    """Log the user out everywhere (sessions are in the database)."""
+    user_id = str(user.pk)
+    stale = [
+        session.pk
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if session.get_decoded().get("_auth_user_id") == user_id
+    ]
+    Session.objects.filter(pk__in=stale).delete()
+
+
+def card_create(*, household: Household, actor: User, pin: str, request=None) -> Card:
+    """Issue a card (registry half: checks, number, PIN). Use points.services.card_issue."""
+    pin_validate(pin)
+    with transaction.atomic():
+        village = Village.objects.select_for_update().get(pk=household.village_id)
+        household = Household.objects.select_for_update().get(pk=household.pk)
+        missing = card_prerequisites_missing(household)
+        if missing:
+            raise ValidationError(missing)
+        if household.cards.filter(status=Card.Status.ACTIVE).exists():
+            raise ValidationError(_("This household already has an active card."))
+        card = Card.objects.create(
+            household=household, number=_next_card_number(village), issued_by=actor
+        )
+        _villager_login_set(household, pin)
+        audit_record(
+            action="card.issue", actor=actor, village_id=village.pk, obj=card, request=request
+        )
+    return card
+
+
+def card_replace(*, household: Household, actor: User, pin: str, reason: str, request=None) -> Card:
+    """A lost or damaged card: the old number stops working, a new one is issued with a new PIN."""
+    pin_validate(pin)
+    with transaction.atomic():
+        village = Village.objects.select_for_update().get(pk=household.village_id)
+        old = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
+        if old is None:
+            raise ValidationError(_("This household has no active card to replace."))
+        old.status = Card.Status.LOST
+        old.ended_at = timezone.now()
+        old.end_reason = reason or _("reported lost")
+        old.save(update_fields=["status", "ended_at", "end_reason"])
+        card = Card.objects.create(
+            household=household, number=_next_card_number(village), issued_by=actor
+        )
+        user = _villager_login_set(household, pin)
+        _end_sessions(user)
+        audit_record(
+            action="card.replace",
+            actor=actor,
+            village_id=village.pk,
+            obj=card,
+            detail={"old_card": old.number, "reason": old.end_reason},
+            request=request,
+        )
+    return card
+
+
+def card_recall(*, household: Household, actor: User, reason: str, request=None) -> Card:
+    """Recall the active card (the household moved away or left the scheme)."""
+    if not (reason or "").strip():
+        raise ValidationError(_("Give the reason for recalling the card."))
+    with transaction.atomic():
+        card = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
+        if card is None:
+            raise ValidationError(_("This household has no active card."))
+        card.status = Card.Status.RECALLED
+        card.ended_at = timezone.now()
+        card.end_reason = reason.strip()
+        card.save(update_fields=["status", "ended_at", "end_reason"])
+        for user in User.objects.filter(household=household, is_staff=False):
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+            _end_sessions(user)
+        audit_record(
+            action="card.recall",
+            actor=actor,
+            village_id=household.village_id,
+            obj=card,
+            detail={"reason": card.end_reason},
+            request=request,
+        )
+    return card
+
+
+def pin_reset(*, household: Household, actor: User, pin: str, request=None) -> None:
+    """The manager sets a new PIN (the villager forgot theirs)."""
+    pin_validate(pin)
+    with transaction.atomic():
+        if not household.cards.filter(status=Card.Status.ACTIVE).exists():
+            raise ValidationError(_("This household has no active card."))
+        user = _villager_login_set(household, pin)
+        _end_sessions(user)
+        audit_record(
+            action="card.pin_reset",
+            actor=actor,
+            village_id=household.village_id,
+            obj=household,
+            request=request,
+        )
+
+
+def pin_change(*, user: User, old_pin: str, new_pin: str) -> None:
+    """The villager changes their own PIN."""
+    if not user.check_password(old_pin):
+        raise ValidationError(_("The current PIN is not correct."))
+    pin_validate(new_pin)
+    user.set_password(new_pin)
+    user.save(update_fields=["password"])

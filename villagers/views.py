@@ -1,0 +1,110 @@
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from aidao.audit import audit_record
+from villagers.forms import CardLoginForm, StaffLoginForm
+from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
+from villagers.models import Household, Village
+from villagers.roles import (
+    Role,
+    is_county_admin,
+    is_manager,
+    is_supervisor,
+    is_villager,
+    staff_required,
+    villager_required,
+)
+
+
+def home(request):
+    """Send each kind of user to the page they start their day on."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("login")
+    if is_villager(user):
+        return redirect("villagers:me")
+    if is_county_admin(user) and request.village is None:
+        return redirect("villagers:village_pick")
+    if is_manager(user) or is_supervisor(user) or is_county_admin(user):
+        return redirect("villagers:household_list")
+    if user.is_superuser:
+        return redirect("admin:index")
+    return render(request, "villagers/no_role.html", status=403)
+
+
+class StaffLogin(LoginView):
+    form_class = StaffLoginForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit_record(
+            action="login",
+            actor=form.get_user(),
+            village_id=form.get_user().village_id,
+            request=self.request,
+        )
+        return response
+
+
+staff_login = StaffLogin.as_view()
+
+
+def card_login(request):
+    """Villagers sign in with the household's card number and PIN."""
+    if request.method == "POST":
+        form = CardLoginForm(request, data=request.POST)
+        if form.is_valid():
+            user = form.get_user()
+            login(request, user, backend="villagers.auth.CardPinBackend")
+            audit_record(action="login", actor=user, village_id=user.village_id, request=request)
+            return redirect("home")
+    else:
+        form = CardLoginForm(request)
+    return render(request, "registration/card_login.html", {"form": form})
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    messages.info(request, _("You have signed out."))
+    return redirect(reverse("login"))
+
+
+@villager_required
+def me(request):
+    """The villager's start page (the points app adds the balance and history)."""
+    household = request.user.household
+    card = household.cards.filter(status="active").first()
+    return render(request, "villagers/me.html", {"household": household, "card": card})
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+def household_list(request):
+    households = (
+        Household.objects.filter(village=request.village).select_related("group").order_by("number")
+    )
+    return render(request, "villagers/household_list.html", {"households": households})
+
+
+@login_required
+def village_pick(request):
+    """A county admin chooses which village to look into (read-only)."""
+    if not is_county_admin(request.user):
+        raise PermissionDenied
+    villages = Village.objects.filter(township__county_id=request.user.county_id).select_related(
+        "township"
+    )
+    if request.method == "POST":
+        village = get_object_or_404(villages, pk=request.POST.get("village"))
+        request.session[COUNTY_VILLAGE_SESSION_KEY] = village.pk
+        return redirect("home")
+    return render(request, "villagers/village_pick.html", {"villages": villages})
