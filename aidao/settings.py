@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "points",
     "store",
     "wishwall",
+    "reports",
 ]
 
 MIDDLEWARE = [
