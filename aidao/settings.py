@@ -170,6 +170,9 @@ STORAGES = {
         )
     },
 }
+# In development and tests whitenoise serves straight from the source folders.
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 MAX_PHOTO_BYTES = 3 * 1024 * 1024

@@ -91,10 +91,14 @@ def entry_reverse(*, entry: Entry, actor: User, reason: str, request=None) -> En
     return reversal
 
 
-def card_issue(*, household: Household, actor: User, pin: str, request=None) -> Card:
+def card_issue(
+    *, household: Household, actor: User, pin: str, pin_hash: str | None = None, request=None
+) -> Card:
     """Issue the household's points card; the first card ever posts the village's opening grant."""
     with transaction.atomic():
-        card = card_create(household=household, actor=actor, pin=pin, request=request)
+        card = card_create(
+            household=household, actor=actor, pin=pin, pin_hash=pin_hash, request=request
+        )
         account = account_open(household=household)
         base = household.village.base_points
         if base > 0 and not account.entries.filter(kind=Entry.Kind.OPENING).exists():

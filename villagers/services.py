@@ -119,7 +119,7 @@ def _next_card_number(village: Village) -> str:
     return number
 
 
-def _villager_login_set(household: Household, pin: str) -> User:
+def _villager_login_set(household: Household, pin: str, pin_hash: str | None = None) -> User:
     user = User.objects.filter(household=household, is_staff=False).first()
     if user is None:
         user = User(
@@ -128,7 +128,7 @@ def _villager_login_set(household: Household, pin: str) -> User:
             village_id=household.village_id,
             display_name=household.head_name,
         )
-    user.password = make_password(pin)
+    user.password = pin_hash or make_password(pin)
     user.is_active = True
     user.save()
     return user
@@ -145,8 +145,13 @@ def _end_sessions(user: User) -> None:
     Session.objects.filter(pk__in=stale).delete()
 
 
-def card_create(*, household: Household, actor: User, pin: str, request=None) -> Card:
-    """Issue a card (registry half: checks, number, PIN). Use points.services.card_issue."""
+def card_create(
+    *, household: Household, actor: User, pin: str, pin_hash: str | None = None, request=None
+) -> Card:
+    """Issue a card (registry half: checks, number, PIN). Use points.services.card_issue.
+
+    Bulk loaders may pass `pin_hash` (one make_password() for many cards) to skip re-hashing.
+    """
     pin_validate(pin)
     with transaction.atomic():
         village = Village.objects.select_for_update().get(pk=household.village_id)
@@ -159,7 +164,7 @@ def card_create(*, household: Household, actor: User, pin: str, request=None) ->
         card = Card.objects.create(
             household=household, number=_next_card_number(village), issued_by=actor
         )
-        _villager_login_set(household, pin)
+        _villager_login_set(household, pin, pin_hash)
         audit_record(
             action="card.issue", actor=actor, village_id=village.pk, obj=card, request=request
         )

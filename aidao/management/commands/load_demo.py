@@ -6,6 +6,7 @@ the same on every run.
 """
 
 import importlib
+import importlib.util
 import random
 
 from django.core.management.base import BaseCommand
@@ -21,7 +22,7 @@ class DemoContext:
         self.rng = random.Random(seed)
         self.village = None
         self.staff = {}
-        self.logins = []  # (role, login, password) lines printed at the end
+        self.cards = []
 
 
 class Command(BaseCommand):
@@ -38,20 +39,17 @@ class Command(BaseCommand):
     def handle(self, *args, if_empty=False, seed=2018, **options):
         if if_empty and Village.objects.exists():
             self.stdout.write("Demo data already loaded.")
-            self._print_logins(None)
-            return
+        else:
+            self._load(seed)
+        from villagers.demo import demo_logins_text
+
+        self.stdout.write(self.style.SUCCESS(demo_logins_text()))
+
+    def _load(self, seed):
         ctx = DemoContext(seed)
         with transaction.atomic():
             for app in DEMO_APPS:
-                try:
-                    module = importlib.import_module(f"{app}.demo")
-                except ModuleNotFoundError:
+                if importlib.util.find_spec(f"{app}.demo") is None:
                     continue
-                module.load(ctx)
+                importlib.import_module(f"{app}.demo").load(ctx)
                 self.stdout.write(f"  {app}: loaded")
-        self._print_logins(ctx)
-
-    def _print_logins(self, ctx):
-        from villagers.demo import DEMO_LOGINS_TEXT
-
-        self.stdout.write(self.style.SUCCESS(DEMO_LOGINS_TEXT))
