@@ -1,0 +1,83 @@
+"""The embedded PostgreSQL: shared by several processes, stopped by the last one to leave."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ATTACH = """
+import sys
+from aidao.embedded_db import embedded_database_url
+print(embedded_database_url(), flush=True)
+sys.stdin.readline()
+"""
+
+
+def _attach(pgdata: Path) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "AIDAO_PGDATA": str(pgdata)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", ATTACH],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return process, process.stdout.readline().strip()
+
+
+def _leave(process: subprocess.Popen) -> None:
+    process.stdin.write("\n")
+    process.stdin.flush()
+    assert process.wait(timeout=30) == 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        with psycopg2.connect(url, connect_timeout=3) as connection, connection.cursor() as cur:
+            cur.execute("SELECT 1")
+            return cur.fetchone() == (1,)
+    except psycopg2.OperationalError:
+        return False
+
+
+def test_server_survives_first_process_and_stops_with_the_last(tmp_path):
+    pgdata = tmp_path / "pgdata"
+    first, url = _attach(pgdata)
+    second, second_url = _attach(pgdata)
+    assert url.startswith("postgresql://") and url == second_url
+    assert _answers(url)
+
+    _leave(first)  # like the autoreloader's parent or one gunicorn worker going away
+    assert _answers(url)
+
+    _leave(second)
+    deadline = time.monotonic() + 15
+    while (pgdata / "postmaster.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not (pgdata / "postmaster.pid").exists(), "the last process did not stop the server"
+    assert not _answers(url)
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "DEBUG", "AIDAO_TESTING"}
+    }
+    env["DATABASE_URL"] = "postgresql://unused@localhost/unused"
+    result = subprocess.run(
+        [sys.executable, "-c", "import aidao.settings"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
