@@ -1,12 +1,15 @@
 """The embedded PostgreSQL: shared by several processes, stopped by the last one to leave."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import psycopg2
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,6 +19,15 @@ from aidao.embedded_db import embedded_database_url
 print(embedded_database_url(), flush=True)
 sys.stdin.readline()
 """
+
+
+@pytest.fixture
+def pgdata():
+    """A data folder inside the checkout, as in real use (pytest's tmp folders are private
+    to root, which the server's own system user cannot enter)."""
+    folder = ROOT / ".pgdata-tests" / uuid.uuid4().hex[:8]
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _attach(pgdata: Path) -> tuple[subprocess.Popen, str]:
@@ -46,8 +58,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_server_survives_first_process_and_stops_with_the_last(tmp_path):
-    pgdata = tmp_path / "pgdata"
+def test_server_survives_first_process_and_stops_with_the_last(pgdata):
     first, url = _attach(pgdata)
     second, second_url = _attach(pgdata)
     assert url.startswith("postgresql://") and url == second_url
@@ -83,8 +94,7 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
-def test_sigterm_and_a_killed_process_still_let_the_server_stop(tmp_path):
-    pgdata = tmp_path / "pgdata"
+def test_sigterm_and_a_killed_process_still_let_the_server_stop(pgdata):
     killed, url = _attach(pgdata)
     killed.kill()  # SIGKILL: no chance to detach
     killed.wait(timeout=30)
