@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from tests.factories import MemberFactory
 
@@ -16,6 +17,14 @@ def valid_id(first17: str) -> str:
 
 SECRET_ID = valid_id("61063019880101123")
 SECRET_PHONE = "13987654321"
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Assert on the English messages, whatever translations the lead compiles later."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
