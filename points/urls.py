@@ -1,3 +1,9 @@
+from django.urls import path
+
+from points import card_views
+
 app_name = "points"
 
-urlpatterns = []
+urlpatterns = [
+    path("households/<int:pk>/card/issue/", card_views.card_issue_view, name="card_issue"),
+]

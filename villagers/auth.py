@@ -32,8 +32,15 @@ class CardPinBackend(BaseBackend):
 
 
 def axes_username(request, credentials):
-    """The name django-axes counts failures against: staff username or card number."""
+    """The name django-axes counts failures against: staff username or card number.
+
+    On a successful card login axes passes only the user's username, so the card number
+    is read from the posted form: that is what resets the card's failure count.
+    """
     credentials = credentials or {}
-    if credentials.get("card_number"):
-        return "card:" + card_number_normalize(credentials["card_number"])
+    card_number = credentials.get("card_number")
+    if not card_number and request is not None and request.method == "POST":
+        card_number = request.POST.get("card_number")
+    if card_number:
+        return "card:" + card_number_normalize(card_number)
     return credentials.get("username") or ""

@@ -3,6 +3,9 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from villagers.masking import mask_id_number, mask_phone
+from villagers.models import Household, Inspection, Member, Participation, VillageGroup
+
 
 class StaffLoginForm(AuthenticationForm):
     """Staff sign in with username and password (villagers use their card)."""
@@ -50,3 +53,221 @@ class CardLoginForm(forms.Form):
 
     def get_user(self):
         return self.user_cache
+
+
+YES_NO_CHOICES = [("", _("any")), ("yes", _("yes")), ("no", _("no"))]
+
+
+class HouseholdFilterForm(forms.Form):
+    """Search and filters of the household list (GET)."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=50,
+        widget=forms.TextInput(
+            attrs={"placeholder": _("name, card number or household number"), "type": "search"}
+        ),
+    )
+    group = forms.ModelChoiceField(
+        label=_("Village group"), queryset=VillageGroup.objects.none(), required=False
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), choices=[("", _("any"))] + Household.Status.choices, required=False
+    )
+    poor = forms.ChoiceField(label=_("Registered poor"), choices=YES_NO_CHOICES, required=False)
+    card = forms.ChoiceField(label=_("Has a card"), choices=YES_NO_CHOICES, required=False)
+
+    def __init__(self, *args, village, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = VillageGroup.objects.filter(village=village)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+    @staticmethod
+    def yes_no(value: str) -> bool | None:
+        return {"yes": True, "no": False}.get(value)
+
+
+class SensitiveFieldsMixin:
+    """ID numbers and phones are never put back into an edit form in full.
+
+    On an edit the field starts empty with the masked value as help text; leaving it empty
+    keeps the stored value, ticking "remove" clears it.
+    """
+
+    sensitive_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._kept = {}
+        if self.instance.pk is None:
+            return
+        for name in self.sensitive_fields:
+            current = getattr(self.instance, name)
+            self.initial[name] = ""
+            if current:
+                self._kept[name] = current
+                masked = mask_id_number(current) if name == "id_number" else mask_phone(current)
+                self.fields[name].help_text = _(
+                    "Stored: %(masked)s. Leave empty to keep it, or type a new one."
+                ) % {"masked": masked}
+                self.fields[f"remove_{name}"] = forms.BooleanField(
+                    label=_("Remove the stored %(field)s")
+                    % {"field": self.fields[name].label.lower()},
+                    required=False,
+                )
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, current in self._kept.items():
+            if cleaned.get(f"remove_{name}"):
+                cleaned[name] = ""
+            elif not cleaned.get(name) and name not in self.errors:
+                cleaned[name] = current
+        return cleaned
+
+
+class HouseholdForm(SensitiveFieldsMixin, forms.ModelForm):
+    sensitive_fields = ("phone",)
+
+    class Meta:
+        model = Household
+        fields = [
+            "number",
+            "group",
+            "head_name",
+            "address",
+            "phone",
+            "is_poor",
+            "poverty_exit_year",
+            "status",
+        ]
+        widgets = {"phone": forms.TextInput(attrs={"inputmode": "tel"})}
+
+    def __init__(self, *args, village, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.village = village
+        self.fields["group"].queryset = VillageGroup.objects.filter(village=village)
+
+    def clean_number(self):
+        number = self.cleaned_data["number"].strip()
+        taken = Household.objects.filter(village=self.village, number=number)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(
+                _("Household number %(number)s is already used in this village.")
+                % {"number": number}
+            )
+        return number
+
+
+class MemberForm(SensitiveFieldsMixin, forms.ModelForm):
+    sensitive_fields = ("id_number", "phone")
+
+    class Meta:
+        model = Member
+        fields = ["name", "relation", "sex", "birth_year", "id_number", "phone"]
+        widgets = {
+            "birth_year": forms.NumberInput(attrs={"inputmode": "numeric"}),
+            "id_number": forms.TextInput(attrs={"autocomplete": "off"}),
+            "phone": forms.TextInput(attrs={"inputmode": "tel"}),
+        }
+
+
+class InspectionForm(forms.ModelForm):
+    class Meta:
+        model = Inspection
+        fields = ["date", *[name for name, _label in Inspection.CHECKS], "notes"]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "yard_clean": _("Tick if the yard is swept and free of rubbish."),
+            "bedroom_clean": _("Tick if the bedroom is clean and tidy."),
+            "kitchen_clean": _("Tick if the kitchen, stove and dishes are clean."),
+            "toilet_clean": _("Tick if the toilet is clean."),
+            "person_clean": _("Tick if the household members are clean and neatly dressed."),
+            "belongings_in_order": _("Tick if tools, firewood and belongings are kept in order."),
+        }
+
+
+class ParticipationForm(forms.ModelForm):
+    class Meta:
+        model = Participation
+        fields = ["date", "activity", "notes"]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+def _pin_field(label):
+    return forms.CharField(
+        label=label,
+        min_length=4,
+        max_length=6,
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
+        help_text=_("4 to 6 digits."),
+    )
+
+
+class NewPinForm(forms.Form):
+    """A new PIN typed twice (card issue, replacement, reset)."""
+
+    pin = _pin_field(_("New PIN"))
+    pin_again = _pin_field(_("New PIN again"))
+
+    def clean(self):
+        cleaned = super().clean()
+        pin, again = cleaned.get("pin"), cleaned.get("pin_again")
+        if pin and again and pin != again:
+            self.add_error("pin_again", _("The two PINs are not the same."))
+        return cleaned
+
+
+class CardReplaceForm(NewPinForm):
+    reason = forms.CharField(
+        label=_("Why is the card replaced?"),
+        max_length=200,
+        initial=_("reported lost"),
+    )
+    field_order = ["reason", "pin", "pin_again"]
+
+
+class CardRecallForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is the card recalled?"),
+        max_length=200,
+        help_text=_("For example: the household moved away."),
+    )
+
+
+class PinChangeForm(NewPinForm):
+    old_pin = forms.CharField(
+        label=_("Current PIN"),
+        max_length=6,
+        widget=forms.PasswordInput(
+            attrs={"inputmode": "numeric", "autocomplete": "current-password"}
+        ),
+    )
+    field_order = ["old_pin", "pin", "pin_again"]
+
+
+class RosterUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Roster file (.xlsx or .csv)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+
+
+def form_add_service_error(form: forms.Form, error) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has it."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from aidao.audit import audit_record
 from villagers.cardnumbers import card_number_make
 from villagers.models import Card, Household, Inspection, Member, Participation, User, Village
+from villagers.roster import roster_check
 
 PIN_PATTERN = re.compile(r"^\d{4,6}$")
 
@@ -243,10 +244,74 @@ def pin_reset(*, household: Household, actor: User, pin: str, request=None) -> N
         )
 
 
-def pin_change(*, user: User, old_pin: str, new_pin: str) -> None:
+def pin_change(*, user: User, old_pin: str, new_pin: str, request=None) -> None:
     """The villager changes their own PIN."""
     if not user.check_password(old_pin):
         raise ValidationError(_("The current PIN is not correct."))
     pin_validate(new_pin)
-    user.set_password(new_pin)
-    user.save(update_fields=["password"])
+    with transaction.atomic():
+        user.set_password(new_pin)
+        user.save(update_fields=["password"])
+        audit_record(
+            action="card.pin_change",
+            actor=user,
+            village_id=user.village_id,
+            obj=user.household,
+            request=request,
+        )
+
+
+def member_id_reveal(*, member: Member, actor: User, request=None) -> str:
+    """The full ID number for a manager who asked for it; every look is in the audit log."""
+    with transaction.atomic():
+        audit_record(
+            action="member.view_id",
+            actor=actor,
+            village_id=member.household.village_id,
+            obj=member,
+            request=request,
+        )
+    return member.id_number
+
+
+def roster_import(*, village: Village, rows: list, actor: User, request=None) -> list[Household]:
+    """Register every household and member of a checked roster, all or nothing.
+
+    The rows are checked again under the village's row lock: the data may have changed
+    between the preview and the confirmation.
+    """
+    with transaction.atomic():
+        village = Village.objects.select_for_update().get(pk=village.pk)
+        check = roster_check(village, rows)
+        if not check.is_valid:
+            raise ValidationError(check.error_lines() or [_("The roster has no rows.")])
+        households = []
+        members = []
+        for plan in check.households:
+            household = Household(
+                village=village,
+                group_id=plan["group_id"],
+                number=plan["number"],
+                head_name=plan["head_name"],
+                address=plan["address"],
+                phone=plan["phone"],
+                is_poor=plan["is_poor"],
+                poverty_exit_year=plan["poverty_exit_year"],
+            )
+            household.full_clean()
+            households.append(household)
+        Household.objects.bulk_create(households)
+        for household, plan in zip(households, check.households, strict=True):
+            for fields in plan["members"]:
+                member = Member(household=household, **fields)
+                member.full_clean()
+                members.append(member)
+        Member.objects.bulk_create(members)
+        audit_record(
+            action="roster.import",
+            actor=actor,
+            village_id=village.pk,
+            detail={"households": len(households), "members": len(members)},
+            request=request,
+        )
+    return households

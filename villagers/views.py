@@ -11,14 +11,12 @@ from django.views.decorators.http import require_POST
 from aidao.audit import audit_record
 from villagers.forms import CardLoginForm, StaffLoginForm
 from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
-from villagers.models import Household, Village
+from villagers.models import Village
 from villagers.roles import (
-    Role,
     is_county_admin,
     is_manager,
     is_supervisor,
     is_villager,
-    staff_required,
     villager_required,
 )
 
@@ -85,14 +83,6 @@ def me(request):
     household = request.user.household
     card = household.cards.filter(status="active").first()
     return render(request, "villagers/me.html", {"household": household, "card": card})
-
-
-@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
-def household_list(request):
-    households = (
-        Household.objects.filter(village=request.village).select_related("group").order_by("number")
-    )
-    return render(request, "villagers/household_list.html", {"households": households})
 
 
 @login_required

@@ -1,0 +1,69 @@
+"""The Django admin shows each manager only their own village's registry rows."""
+
+import pytest
+from django.urls import reverse
+
+
+@pytest.fixture
+def rows_x(card_a, member_a, group_x):
+    household = card_a.household
+    return {
+        "village": household.village,
+        "villagegroup": group_x,
+        "household": household,
+        "member": member_a,
+        "inspection": household.inspections.get(),
+        "participation": household.participations.get(),
+        "card": card_a,
+    }
+
+
+@pytest.fixture
+def rows_y(card_y):
+    household = card_y.household
+    return {
+        "village": household.village,
+        "villagegroup": household.group,
+        "household": household,
+        "inspection": household.inspections.get(),
+        "card": card_y,
+    }
+
+
+MODELS = ["village", "villagegroup", "household", "member", "inspection", "participation", "card"]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_changelist_hides_other_village(model, rows_x, rows_y, client_manager_y):
+    response = client_manager_y.get(reverse(f"admin:villagers_{model}_changelist"))
+    assert response.status_code == 200
+    shown = {obj.pk for obj in response.context["cl"].result_list}
+    assert rows_x[model].pk not in shown
+    if model in rows_y:
+        assert rows_y[model].pk in shown
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_change_page_of_other_village_is_refused(model, rows_x, client_manager_y):
+    url = reverse(f"admin:villagers_{model}_change", args=[rows_x[model].pk])
+    response = client_manager_y.get(url)
+    assert response.status_code in (302, 404)
+    if response.status_code == 302:
+        assert response.url == reverse("admin:index")
+    post = client_manager_y.post(url, {"name": "改"})
+    assert post.status_code in (302, 403, 404)
+    rows_x[model].refresh_from_db()
+    assert getattr(rows_x[model], "name", "") != "改"
+
+
+def test_inspection_add_form_offers_only_own_households(client_manager_y, rows_x, rows_y):
+    response = client_manager_y.get(reverse("admin:villagers_inspection_add"))
+    choices = {
+        choice.pk for choice in response.context["adminform"].form.fields["household"].queryset
+    }
+    assert choices == {rows_y["household"].pk}
+
+
+def test_manager_x_sees_own_rows(client_manager_x, rows_x):
+    response = client_manager_x.get(reverse("admin:villagers_household_changelist"))
+    assert rows_x["household"].pk in {obj.pk for obj in response.context["cl"].result_list}

@@ -1,0 +1,102 @@
+"""Card pages: issue (with plain-words prerequisites), replace, recall, PIN reset and change."""
+
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+from django.urls import reverse
+
+from aidao.models import AuditEvent
+from points.models import Entry
+from tests.conftest import PIN
+from tests.factories import ParticipationFactory, PassedInspectionFactory
+from villagers.models import Card
+
+NEW_PIN = {"pin": "8642", "pin_again": "8642"}
+
+
+def _card_login(number, pin):
+    client = Client()
+    response = client.post(reverse("card_login"), {"card_number": number, "pin": pin})
+    return client, response
+
+
+def test_issue_page_says_what_is_missing(client_manager_x, household_a):
+    url = reverse("points:card_issue", kwargs={"pk": household_a.pk})
+    with_nothing = client_manager_x.get(url).text
+    assert "hygiene inspection" in with_nothing and "participation" in with_nothing
+    assert 'name="pin"' not in with_nothing
+
+    PassedInspectionFactory(household=household_a, toilet_clean=False)
+    text = client_manager_x.get(url).text
+    assert "did not pass" in text and "toilet clean" in text
+
+    response = client_manager_x.post(url, NEW_PIN)
+    assert response.status_code == 200
+    assert not Card.objects.filter(household=household_a).exists()
+
+
+def test_issue_card_with_pin_posts_opening_points(client_manager_x, household_a):
+    PassedInspectionFactory(household=household_a)
+    ParticipationFactory(household=household_a)
+    url = reverse("points:card_issue", kwargs={"pk": household_a.pk})
+    assert 'name="pin"' in client_manager_x.get(url).text
+    mismatch = client_manager_x.post(url, {"pin": "8642", "pin_again": "8643"})
+    assert mismatch.status_code == 200 and not Card.objects.exists()
+    response = client_manager_x.post(url, NEW_PIN)
+    card = Card.objects.get(household=household_a)
+    assert response.url == reverse("villagers:card_print", kwargs={"pk": card.pk})
+    assert Entry.objects.get(account__household=household_a).points == 100
+    _client, login = _card_login(card.number, "8642")
+    assert login.status_code == 302
+
+
+def test_print_page_has_qr_code(client_supervisor_x, card_a):
+    response = client_supervisor_x.get(reverse("villagers:card_print", kwargs={"pk": card_a.pk}))
+    assert "<svg" in response.text and card_a.number in response.text
+
+
+def test_replace_gives_new_number_and_pin(client_manager_x, card_a):
+    villager, _response = _card_login(card_a.number, PIN)
+    url = reverse("villagers:card_replace", kwargs={"pk": card_a.household_id})
+    response = client_manager_x.post(url, {"reason": "丢失", **NEW_PIN})
+    new = Card.objects.get(household=card_a.household, status=Card.Status.ACTIVE)
+    assert new.number != card_a.number
+    assert response.url == reverse("villagers:card_print", kwargs={"pk": new.pk})
+    card_a.refresh_from_db()
+    assert card_a.status == Card.Status.LOST and card_a.end_reason == "丢失"
+    assert villager.get(reverse("villagers:me")).status_code == 302  # signed out
+    assert _card_login(card_a.number, "8642")[1].status_code == 200  # old number refused
+    assert _card_login(new.number, PIN)[1].status_code == 200  # old PIN refused
+    assert _card_login(new.number, "8642")[1].status_code == 302
+
+
+def test_recall_needs_reason_and_stops_login(client_manager_x, card_a):
+    url = reverse("villagers:card_recall", kwargs={"pk": card_a.household_id})
+    assert client_manager_x.post(url, {"reason": ""}).status_code == 200
+    assert client_manager_x.post(url, {"reason": "搬走了"}).status_code == 302
+    card_a.refresh_from_db()
+    assert card_a.status == Card.Status.RECALLED
+    assert _card_login(card_a.number, PIN)[1].status_code == 200
+    again = client_manager_x.post(url, {"reason": "搬走了"})
+    assert again.status_code == 200 and "no active card" in again.text
+
+
+def test_manager_resets_pin(client_manager_x, card_a):
+    url = reverse("villagers:pin_reset", kwargs={"pk": card_a.household_id})
+    assert client_manager_x.post(url, {"pin": "12", "pin_again": "12"}).status_code == 200
+    assert client_manager_x.post(url, NEW_PIN).status_code == 302
+    assert _card_login(card_a.number, PIN)[1].status_code == 200
+    assert _card_login(card_a.number, "8642")[1].status_code == 302
+    assert AuditEvent.objects.filter(action="card.pin_reset").exists()
+
+
+def test_villager_changes_pin_and_stays_signed_in(card_a):
+    client, _response = _card_login(card_a.number, PIN)
+    url = reverse("villagers:pin_change")
+    wrong = client.post(url, {"old_pin": "0000", **NEW_PIN})
+    assert wrong.status_code == 200 and "not correct" in wrong.text
+    assert client.post(url, {"old_pin": PIN, **NEW_PIN}).url == reverse("villagers:me")
+    assert client.get(reverse("villagers:me")).status_code == 200
+    assert SESSION_KEY in client.session
+    assert _card_login(card_a.number, PIN)[1].status_code == 200
+    assert _card_login(card_a.number, "8642")[1].status_code == 302
+    assert AuditEvent.objects.filter(action="card.pin_change").count() == 1

@@ -1,0 +1,198 @@
+"""The household pages: search and filters, detail, forms, inspections, participation."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from aidao.models import AuditEvent
+from tests.conftest import issue_card
+from tests.factories import HouseholdFactory, MemberFactory, VillageGroupFactory
+from villagers.models import Household, Inspection, Member, Participation
+
+
+def _list(client, **params):
+    return client.get(reverse("villagers:household_list"), params)
+
+
+def test_search_by_head_member_card_and_number(client_manager_x, card_a, household_b, group_x):
+    MemberFactory(household=household_b, name="李小红", relation=Member.Relation.CHILD)
+    MemberFactory(household=household_b, name="李小兰", relation=Member.Relation.CHILD)
+    assert "李秀英" in _list(client_manager_x, q="小红").text
+    assert "王大山" not in _list(client_manager_x, q="小红").text
+    page = _list(client_manager_x, q="李小")  # two matching members, still one household
+    assert page.text.count("李秀英") == 1
+    assert "王大山" in _list(client_manager_x, q=card_a.number).text
+    assert "李秀英" not in _list(client_manager_x, q=card_a.number).text
+    assert "李秀英" in _list(client_manager_x, q="X002").text
+
+
+def test_filters(client_manager_x, card_a, household_b, village_x):
+    other_group = VillageGroupFactory(village=village_x, name="富莊")
+    poor = HouseholdFactory(group=other_group, head_name="杜贫", is_poor=True)
+    moved = HouseholdFactory(group=other_group, head_name="杜迁", status=Household.Status.MOVED)
+    assert {"杜贫", "杜迁"} == {
+        name
+        for name in ("王大山", "李秀英", "杜贫", "杜迁")
+        if name in _list(client_manager_x, group=other_group.pk).text
+    }
+    text = _list(client_manager_x, poor="yes").text
+    assert "杜贫" in text and "王大山" not in text
+    text = _list(client_manager_x, status="moved").text
+    assert "杜迁" in text and "杜贫" not in text
+    text = _list(client_manager_x, card="yes").text
+    assert "王大山" in text and "李秀英" not in text
+    text = _list(client_manager_x, card="no").text
+    assert "李秀英" in text and "王大山" not in text
+    assert poor.pk and moved.pk
+
+
+def test_list_is_paginated_with_bounded_queries(
+    client_manager_x, group_x, manager_x, django_assert_max_num_queries
+):
+    for index in range(30):
+        household = HouseholdFactory(group=group_x, number=f"P{index:03d}")
+        MemberFactory.create_batch(2, household=household)
+        if index % 2:
+            issue_card(household, manager_x)
+    with django_assert_max_num_queries(8):
+        first = _list(client_manager_x)
+    assert first.status_code == 200
+    assert "P000" in first.text and "P029" not in first.text
+    with django_assert_max_num_queries(8):
+        second = _list(client_manager_x, page=2, q="P")
+    assert "P029" in second.text and "P000" not in second.text
+    assert "q=P" in second.text  # the search is kept in the page links
+
+
+def test_detail_shows_everything_with_bounded_queries(
+    client_manager_x, card_a, manager_x, django_assert_max_num_queries
+):
+    household = card_a.household
+    MemberFactory.create_batch(5, household=household)
+    for _ in range(3):
+        Inspection.objects.create(household=household, date=datetime.date.today())
+        Participation.objects.create(
+            household=household, date=datetime.date.today(), activity="修路"
+        )
+    url = reverse("villagers:household_detail", kwargs={"pk": household.pk})
+    with django_assert_max_num_queries(10):
+        response = client_manager_x.get(url)
+    assert response.status_code == 200
+    assert card_a.number in response.text
+    assert response.text.count("修路") == 3
+    assert "义务打扫村道" in response.text  # the participation the card was issued on
+
+
+def test_manager_sees_edit_buttons_supervisor_and_county_do_not(
+    client_manager_x, client_supervisor_x, client_county_x, card_a, member_a
+):
+    url = reverse("villagers:household_detail", kwargs={"pk": card_a.household.pk})
+    edit = reverse("villagers:household_edit", kwargs={"pk": card_a.household.pk})
+    recall = reverse("villagers:card_recall", kwargs={"pk": card_a.household.pk})
+    assert edit in client_manager_x.get(url).text
+    assert recall in client_manager_x.get(url).text
+    for client in (client_supervisor_x, client_county_x):
+        text = client.get(url).text
+        assert edit not in text and recall not in text
+        assert reverse("villagers:member_view_id", kwargs={"pk": member_a.pk}) not in text
+        assert card_a.number in text
+
+
+def test_create_household_and_refuse_duplicate_number(client_manager_x, group_x, household_a):
+    url = reverse("villagers:household_create")
+    data = {"number": "X100", "group": group_x.pk, "head_name": "周新", "status": "active"}
+    response = client_manager_x.post(url, data)
+    household = Household.objects.get(number="X100")
+    assert response.url == reverse("villagers:household_detail", kwargs={"pk": household.pk})
+    assert household.village == group_x.village
+    assert AuditEvent.objects.filter(action="household.create", object_id=household.pk).exists()
+
+    response = client_manager_x.post(url, {**data, "number": household_a.number})
+    assert response.status_code == 200
+    assert "already used" in response.text or "已" in response.text
+    assert Household.objects.filter(number=household_a.number).count() == 1
+
+
+def test_group_of_another_village_is_refused(client_manager_x, group_y):
+    response = client_manager_x.post(
+        reverse("villagers:household_create"),
+        {"number": "X101", "group": group_y.pk, "head_name": "周新", "status": "active"},
+    )
+    assert response.status_code == 200
+    assert not Household.objects.filter(number="X101").exists()
+
+
+def test_edit_keeps_phone_unless_changed(client_manager_x, household_a):
+    url = reverse("villagers:household_edit", kwargs={"pk": household_a.pk})
+    form_page = client_manager_x.get(url).text
+    assert household_a.phone not in form_page
+    assert household_a.masked_phone in form_page
+    data = {
+        "number": household_a.number,
+        "group": household_a.group_id,
+        "head_name": "王大山",
+        "address": "新地址",
+        "phone": "",
+        "status": "moved",
+    }
+    assert client_manager_x.post(url, data).status_code == 302
+    household_a.refresh_from_db()
+    assert household_a.phone == "13912345678"
+    assert household_a.address == "新地址" and household_a.status == "moved"
+    client_manager_x.post(url, {**data, "remove_phone": "on"})
+    household_a.refresh_from_db()
+    assert household_a.phone == ""
+
+
+def test_add_and_edit_member_keeps_id_unless_changed(client_manager_x, household_a, member_a):
+    url = reverse("villagers:member_create", kwargs={"pk": household_a.pk})
+    data = {"name": "王小山", "relation": "child", "sex": "M", "birth_year": "2010"}
+    assert client_manager_x.post(url, {**data, "id_number": "123"}).status_code == 200
+    assert client_manager_x.post(url, data).status_code == 302
+    assert household_a.members.filter(name="王小山").exists()
+
+    url = reverse("villagers:member_edit", kwargs={"pk": member_a.pk})
+    page = client_manager_x.get(url).text
+    assert member_a.id_number not in page and member_a.phone not in page
+    edit = {"name": "王大山", "relation": "head", "sex": "M", "birth_year": "1988"}
+    assert client_manager_x.post(url, edit).status_code == 302
+    member_a.refresh_from_db()
+    assert member_a.id_number and member_a.phone
+    client_manager_x.post(url, {**edit, "remove_id_number": "on"})
+    member_a.refresh_from_db()
+    assert member_a.id_number == "" and member_a.phone
+
+
+def test_manager_y_cannot_edit_member_of_x(client_manager_y, member_a):
+    url = reverse("villagers:member_edit", kwargs={"pk": member_a.pk})
+    response = client_manager_y.post(url, {"name": "改", "relation": "head", "sex": "M"})
+    assert response.status_code == 404
+    member_a.refresh_from_db()
+    assert member_a.name == "王大山"
+
+
+@pytest.mark.parametrize("all_ticked", [True, False])
+def test_record_inspection(client_manager_x, manager_x, household_a, all_ticked):
+    url = reverse("villagers:inspection_create", kwargs={"pk": household_a.pk})
+    page = client_manager_x.get(url).text
+    for name, _label in Inspection.CHECKS:
+        assert f'name="{name}"' in page
+    data = {"date": "2024-05-01", "notes": "好"}
+    data.update({name: "on" for name, _label in Inspection.CHECKS})
+    if not all_ticked:
+        del data["toilet_clean"]
+    response = client_manager_x.post(url, data, follow=True)
+    inspection = household_a.inspections.get()
+    assert inspection.passed is all_ticked
+    assert inspection.inspector == manager_x
+    assert response.status_code == 200
+
+
+def test_record_participation(client_manager_x, manager_x, household_a):
+    url = reverse("villagers:participation_create", kwargs={"pk": household_a.pk})
+    assert client_manager_x.post(url, {"date": "2024-05-02"}).status_code == 200
+    response = client_manager_x.post(url, {"date": "2024-05-02", "activity": "义务植树"})
+    assert response.status_code == 302
+    participation = household_a.participations.get()
+    assert participation.activity == "义务植树" and participation.recorded_by == manager_x

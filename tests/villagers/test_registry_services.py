@@ -1,0 +1,104 @@
+"""Registry rules through the services: card prerequisites, one active card, replace, recall."""
+
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from aidao.models import AuditEvent
+from points.services import card_issue
+from tests.conftest import PIN, issue_card
+from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
+from villagers.models import Card, Household
+from villagers.services import (
+    card_prerequisites_missing,
+    card_recall,
+    card_replace,
+    household_save,
+    pin_reset,
+)
+
+
+def test_prerequisites_in_plain_words(household_a):
+    assert card_prerequisites_missing(household_a) == [
+        "No 五淨一規範 hygiene inspection has been recorded.",
+        "No public-welfare participation has been recorded.",
+    ]
+    PassedInspectionFactory(household=household_a, yard_clean=False, person_clean=False)
+    ParticipationFactory(household=household_a)
+    [message] = card_prerequisites_missing(household_a)
+    assert "did not pass: yard clean、personal hygiene clean" in message
+    PassedInspectionFactory(household=household_a)  # a later inspection passes
+    assert card_prerequisites_missing(household_a) == []
+
+
+def test_no_card_for_a_household_that_moved(household_a, manager_x):
+    PassedInspectionFactory(household=household_a)
+    ParticipationFactory(household=household_a)
+    household_a.status = Household.Status.MOVED
+    household_a.save()
+    with pytest.raises(ValidationError, match="not active"):
+        card_issue(household=household_a, actor=manager_x, pin=PIN)
+
+
+def test_recall_then_issue_again_keeps_one_active(card_a, manager_x):
+    household = card_a.household
+    card_recall(household=household, actor=manager_x, reason="暂时外出")
+    with pytest.raises(ValidationError, match="no active card"):
+        card_replace(household=household, actor=manager_x, pin=PIN, reason="lost")
+    with pytest.raises(ValidationError, match="no active card"):
+        pin_reset(household=household, actor=manager_x, pin="1111")
+    again = card_issue(household=household, actor=manager_x, pin="1111")
+    assert again.number != card_a.number
+    assert household.cards.filter(status=Card.Status.ACTIVE).get() == again
+    assert household.account.entries.count() == 1  # the opening grant is given once only
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    assert actions[-2:] == ["card.recall", "card.issue"]
+
+
+def test_replace_keeps_one_active_card(card_a, manager_x):
+    new = card_replace(household=card_a.household, actor=manager_x, pin="1357", reason="丢失")
+    assert list(card_a.household.cards.filter(status=Card.Status.ACTIVE)) == [new]
+
+
+def test_household_group_must_be_of_its_village(village_x, group_y, manager_x):
+    household = Household(village=village_x, group=group_y, number="Z1", head_name="某")
+    with pytest.raises(ValidationError, match="another village"):
+        household_save(household=household, actor=manager_x)
+    assert not Household.objects.filter(number="Z1").exists()
+
+
+def test_two_managers_issuing_at_once_make_one_card(threads_db, group_x, manager_x):
+    """A double-clicked issue button: the village row lock lets only one card through."""
+    household = HouseholdFactory(group=group_x)
+    PassedInspectionFactory(household=household)
+    ParticipationFactory(household=household)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def issue():
+        try:
+            barrier.wait()
+            card_issue(household=household, actor=manager_x, pin=PIN)
+            outcomes.append("issued")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=issue) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["issued", "refused"]
+    assert household.cards.count() == 1
+    assert household.account.entries.count() == 1
+
+
+def test_card_numbers_continue_after_replacement(group_x, manager_x):
+    first = issue_card(HouseholdFactory(group=group_x), manager_x)
+    second = card_replace(household=first.household, actor=manager_x, pin=PIN, reason="lost")
+    third = issue_card(HouseholdFactory(group=group_x), manager_x)
+    assert len({first.number, second.number, third.number}) == 3

@@ -1,0 +1,227 @@
+"""Roster import: preview with row errors, all-or-nothing confirm, malformed files."""
+
+import html
+import io
+import zipfile
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+
+from aidao.models import AuditEvent
+from tests.factories import VillageGroupFactory
+from tests.villagers.conftest import valid_id
+from villagers.models import Household, Member
+from villagers.roster import (
+    MAX_BYTES,
+    MAX_ROWS,
+    RosterFileError,
+    roster_check,
+    roster_parse,
+)
+from villagers.services import roster_import
+
+HEADER = ["户号", "村民小组", "户主姓名", "姓名", "与户主关系", "性别", "出生年份", "身份证号",
+          "联系电话", "住址", "贫困户", "脱贫年份"]  # fmt: skip
+ID_1 = valid_id("61063019650304001")
+ID_2 = valid_id("61063019680912002")
+
+
+def good_rows():
+    return [
+        ["R001", "啊道", "张三", "张三", "户主", "男", "1965", ID_1, "13900000001", "一组1号", "是", "2019"],  # noqa: E501
+        ["R001", "啊道", "张三", "李四", "配偶", "女", "1968", ID_2, "", "", "", ""],
+        ["R001", "啊道", "张三", "张小", "子女", "男", "1990", "", "", "", "", ""],
+        ["R002", "富莊", "王五", "", "", "男", "1970", "", "", "二组5号", "否", ""],
+    ]  # fmt: skip
+
+
+def xlsx_file(rows, header=HEADER, name="roster.xlsx"):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+def csv_file(text, name="roster.csv", encoding="utf-8-sig"):
+    return SimpleUploadedFile(name, text.encode(encoding))
+
+
+@pytest.fixture
+def groups(group_x, village_x):
+    return [group_x, VillageGroupFactory(village=village_x, name="富莊")]
+
+
+def _upload(client, upload):
+    return client.post(reverse("villagers:roster_upload"), {"file": upload})
+
+
+def test_valid_xlsx_imports_every_row(client_manager_x, manager_x, village_x, groups):
+    response = _upload(client_manager_x, xlsx_file(good_rows()))
+    assert response.url == reverse("villagers:roster_preview")
+    preview = client_manager_x.get(response.url)
+    assert preview.context["check"].is_valid
+    assert ID_1 not in preview.text  # masked on the preview too
+    assert Household.objects.count() == 0  # nothing saved before the confirmation
+
+    token = client_manager_x.session["roster_upload"]["token"]
+    done = client_manager_x.post(reverse("villagers:roster_confirm"), {"token": token})
+    assert done.url == reverse("villagers:household_list")
+    first = Household.objects.get(village=village_x, number="R001")
+    assert first.head_name == "张三" and first.is_poor and first.poverty_exit_year == 2019
+    assert first.phone == "13900000001" and first.address == "一组1号"
+    assert [(m.name, m.relation, m.sex) for m in first.members.order_by("id")] == [
+        ("张三", "head", "M"),
+        ("李四", "spouse", "F"),
+        ("张小", "child", "M"),
+    ]
+    second = Household.objects.get(number="R002")
+    assert second.group.name == "富莊" and not second.is_poor
+    assert second.members.get().name == "王五"
+    assert Member.objects.filter(household__village=village_x).count() == 4
+    event = AuditEvent.objects.get(action="roster.import")
+    assert event.detail == {"households": 2, "members": 4} and event.actor == manager_x
+    assert "roster_upload" not in client_manager_x.session
+
+
+def test_one_bad_row_changes_nothing_and_says_why(client_manager_x, groups, household_a):
+    rows = good_rows()
+    rows[1][1] = "不存在组"  # unknown group
+    rows[2][6] = "19x0"  # bad birth year
+    rows[3][0] = household_a.number  # already registered
+    response = _upload(client_manager_x, xlsx_file(rows))
+    preview = client_manager_x.get(response.url)
+    check = preview.context["check"]
+    assert not check.is_valid
+    text = html.unescape(preview.text)
+    assert 'Unknown village group "不存在组"' in text
+    assert 'Birth year "19x0" is not a year' in text
+    assert f"Household number {household_a.number} is already registered" in text
+    assert "Import all rows" not in text
+    errors = {report.row.line: report.errors for report in check.reports}
+    assert errors[2] == []  # the head's row itself is fine
+    assert errors[3] and errors[4] and errors[5]
+
+    token = client_manager_x.session["roster_upload"]["token"]
+    client_manager_x.post(reverse("villagers:roster_confirm"), {"token": token})
+    assert Household.objects.count() == 1  # only household_a
+    assert not AuditEvent.objects.filter(action="roster.import").exists()
+
+
+def test_row_errors_in_plain_words(village_x, groups):
+    rows = [
+        ["R1", "啊道", "", "某", "子女", "男", "1990", "", "", "", "", ""],
+        ["R2", "啊道", "甲", "甲", "户主", "男", "1990", "610630199001011230", "", "", "也许", ""],
+        ["R3", "啊道", "乙", "乙", "户主", "", "", "", "abc", "", "", ""],
+        ["R3", "啊道", "乙", "丙", "户主", "女", "1991", "", "", "", "", ""],
+        ["R4", "啊道", "丁", "丁", "户主", "男", "1959", ID_1, "", "", "", ""],
+        ["R5", "啊道", "戊", "戊", "户主", "男", "1965", ID_1, "", "", "", ""],
+    ]  # fmt: skip
+    upload = xlsx_file(rows)
+    check = roster_check(village_x, roster_parse(upload))
+    errors = {report.row.line: " | ".join(report.errors) for report in check.reports}
+    assert "head of household's name is missing" in errors[2]
+    assert "not a valid 18-character ID number" in errors[3]
+    assert 'Registered poor "也许"' in errors[3]
+    assert "sex is missing" in errors[4] and "birth year is missing" in errors[4]
+    assert "phone number is not valid" in errors[4]
+    assert "already has its head in row 4" in errors[5]
+    assert "does not match the ID number" in errors[6]
+    assert "same ID number is already in row 6" in errors[7]
+
+
+def test_english_headers_and_gbk_csv(village_x, groups, manager_x):
+    text = (
+        "Household number,Group,Head,Name,Relation,Sex,Birth year,ID number\n"
+        f"E1,啊道,赵一,赵一,head,M,1965,{ID_1}\n"
+        "E1,啊道,赵一,赵二,daughter,F,1992,\n"
+    )
+    rows = roster_parse(csv_file(text, encoding="gb18030"))
+    households = roster_import(village=village_x, rows=rows, actor=manager_x)
+    assert [h.number for h in households] == ["E1"]
+    assert households[0].members.count() == 2
+
+
+def test_sex_and_birth_year_from_id_number(village_x, groups):
+    text = f"户号,村民小组,户主姓名,身份证号\nE2,啊道,钱一,{ID_1}\n"
+    check = roster_check(village_x, roster_parse(csv_file(text)))
+    assert check.is_valid
+    member = check.households[0]["members"][0]
+    assert member["birth_year"] == 1965 and member["sex"] == "M"
+    assert member["relation"] == "head" and member["name"] == "钱一"
+
+
+def test_service_refuses_rows_that_became_invalid(village_x, groups, manager_x):
+    rows = roster_parse(xlsx_file(good_rows()))
+    Household.objects.create(village=village_x, group=groups[0], number="R002", head_name="抢先")
+    with pytest.raises(ValidationError, match="R002 is already registered"):
+        roster_import(village=village_x, rows=rows, actor=manager_x)
+    assert Household.objects.count() == 1 and Member.objects.count() == 0
+
+
+def _zip_without_workbook():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", "not a workbook")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    [
+        (SimpleUploadedFile("r.xlsx", b"this is plain text"), "could not be read as an Excel"),
+        (SimpleUploadedFile("r.xlsx", _zip_without_workbook()), "could not be read as an Excel"),
+        (SimpleUploadedFile("r.xlsx", b"PK\x03\x04" + b"\x00" * 200), "could not be read"),
+        (SimpleUploadedFile("r.xls", b"\xd0\xcf\x11\xe0old"), "Old Excel .xls"),
+        (SimpleUploadedFile("r.pdf", b"%PDF-1.4"), "Excel (.xlsx) or CSV"),
+        (SimpleUploadedFile("r.csv", b"  \n"), "The file is empty"),
+        (SimpleUploadedFile("r.csv", b"\xff\xfe\x00\x00\xff"), "text could not be read"),
+        (SimpleUploadedFile("r.csv", b"a,b\x00c\n"), "not a CSV"),
+        (SimpleUploadedFile("r.csv", "户号,村民小组,户主姓名\n".encode()), "no rows"),
+        (SimpleUploadedFile("r.csv", "名字,年龄\n张,3\n".encode()), "Missing: 户号"),
+        (SimpleUploadedFile("r.csv", "户号,户号,村民小组,户主姓名\n".encode()), "appears twice"),
+        (SimpleUploadedFile("r.csv", b"a" * (MAX_BYTES + 1)), "too large"),
+    ],
+)
+def test_malformed_files_get_a_clear_message(client_manager_x, groups, upload, message):
+    response = _upload(client_manager_x, upload)
+    assert response.status_code == 200
+    assert message in response.text
+    assert "roster_upload" not in client_manager_x.session
+
+
+def test_too_many_rows(groups):
+    text = "户号,村民小组,户主姓名\n" + "".join(f"N{i},啊道,某\n" for i in range(MAX_ROWS + 1))
+    with pytest.raises(RosterFileError, match="more than"):
+        roster_parse(csv_file(text))
+
+
+def test_template_download_has_the_columns(client_manager_x, groups):
+    response = client_manager_x.get(reverse("villagers:roster_template"))
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    workbook = load_workbook(io.BytesIO(response.content))
+    header = [cell.value for cell in workbook.worksheets[0][1]]
+    assert header == HEADER
+    assert "富莊" in str(list(workbook["说明"].values))
+
+
+def test_confirm_needs_the_current_token_and_village(client_manager_x, client_manager_y, groups):
+    _upload(client_manager_x, xlsx_file(good_rows()))
+    stale = client_manager_x.post(reverse("villagers:roster_confirm"), {"token": "old"})
+    assert stale.url == reverse("villagers:roster_upload")
+    assert Household.objects.count() == 0
+    # Another manager's session holds nothing to confirm.
+    assert client_manager_y.get(reverse("villagers:roster_preview")).status_code == 302
+
+
+def test_cancel_discards_the_upload(client_manager_x, groups):
+    _upload(client_manager_x, xlsx_file(good_rows()))
+    client_manager_x.post(reverse("villagers:roster_cancel"))
+    assert "roster_upload" not in client_manager_x.session
+    assert Household.objects.count() == 0

@@ -1,0 +1,571 @@
+"""Reading a household roster (.xlsx or .csv) and checking it row by row, in plain words.
+
+One row per person; rows sharing a household number form one household. Parsing never
+touches the database; `roster_check` compares the rows with the village's groups and
+households. The write is `villagers.services.roster_import`.
+"""
+
+import csv
+import datetime
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from villagers.models import Household, Member, Village, VillageGroup
+
+logger = logging.getLogger(__name__)
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 3000
+MAX_COLUMNS = 40
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str  # the Chinese header written in the template
+    english: object  # lazy English name, shown next to the Chinese one
+    aliases: tuple[str, ...]
+    required: bool = False
+
+
+COLUMNS = (
+    Column(
+        "household_number",
+        "户号",
+        gettext_lazy("household number"),
+        ("戶號", "household number", "household no", "number"),
+        True,
+    ),
+    Column(
+        "group",
+        "村民小组",
+        gettext_lazy("village group"),
+        ("小组", "组", "村民小組", "小組", "group", "village group"),
+        True,
+    ),
+    Column(
+        "head_name",
+        "户主姓名",
+        gettext_lazy("head of household"),
+        ("户主", "戶主姓名", "戶主", "head", "head name", "head of household"),
+        True,
+    ),
+    Column("name", "姓名", gettext_lazy("name"), ("name", "member name", "member")),
+    Column(
+        "relation",
+        "与户主关系",
+        gettext_lazy("relation to head"),
+        ("关系", "與戶主關係", "關係", "relation", "relation to head"),
+    ),
+    Column("sex", "性别", gettext_lazy("sex"), ("性別", "sex", "gender")),
+    Column(
+        "birth_year",
+        "出生年份",
+        gettext_lazy("birth year"),
+        ("出生年", "birth year", "year of birth"),
+    ),
+    Column(
+        "id_number",
+        "身份证号",
+        gettext_lazy("ID number"),
+        ("身份证号码", "身份證號", "身份證號碼", "id number", "id", "id no"),
+    ),
+    Column("phone", "联系电话", gettext_lazy("phone"), ("电话", "聯繫電話", "電話", "phone")),
+    Column("address", "住址", gettext_lazy("address"), ("地址", "address")),
+    Column(
+        "is_poor",
+        "贫困户",
+        gettext_lazy("registered poor"),
+        ("是否贫困户", "貧困戶", "poor", "registered poor", "is poor"),
+    ),
+    Column(
+        "poverty_exit_year",
+        "脱贫年份",
+        gettext_lazy("year lifted out of poverty"),
+        ("脫貧年份", "exit year", "poverty exit year", "year lifted out of poverty"),
+    ),
+)
+COLUMN_KEYS = [column.key for column in COLUMNS]
+
+# Accepted spellings of each relation ("|"-separated); the first is shown in messages.
+RELATIONS = {
+    key: tuple(aliases.split("|"))
+    for key, aliases in {
+        Member.Relation.HEAD: "户主|戶主|本人|head|head of household|self",
+        Member.Relation.SPOUSE: "配偶|妻|夫|妻子|丈夫|spouse|wife|husband",
+        Member.Relation.CHILD: "子女|子|女|儿子|女儿|兒子|女兒|长子|长女|次子|次女|child|son|"
+        "daughter",
+        Member.Relation.CHILD_IN_LAW: "儿媳|女婿|兒媳|媳妇|child_in_law|child in law|son-in-law|"
+        "daughter-in-law",
+        Member.Relation.GRANDCHILD: "孙子|孙女|外孙|外孙女|孫子|孫女|grandchild|grandson|"
+        "granddaughter",
+        Member.Relation.PARENT: "父亲|母亲|父母|父親|母親|parent|father|mother",
+        Member.Relation.SIBLING: "兄弟|姐妹|兄弟姐妹|哥哥|弟弟|姐姐|妹妹|sibling|brother|sister",
+        Member.Relation.OTHER: "其他|other",
+    }.items()
+}
+RELATION_LOOKUP = {alias.lower(): key for key, aliases in RELATIONS.items() for alias in aliases}
+SEX_LOOKUP = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F"}
+YES = {"是", "y", "yes", "true", "1", "√", "贫困户", "貧困戶"}
+NO = {"否", "n", "no", "false", "0", "×", ""}
+PHONE_PATTERN = re.compile(r"^\+?[\d\- ]{5,20}$")
+ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+
+
+class RosterFileError(Exception):
+    """The file cannot be read as a roster at all (message in plain words)."""
+
+
+@dataclass
+class RosterRow:
+    line: int  # the row number as the spreadsheet shows it
+    values: dict[str, str]
+
+    def as_data(self) -> list:
+        return [self.line, self.values]
+
+    @classmethod
+    def from_data(cls, data) -> "RosterRow":
+        line, values = data
+        return cls(line=int(line), values={key: str(values.get(key, "")) for key in COLUMN_KEYS})
+
+
+@dataclass
+class RowReport:
+    row: RosterRow
+    errors: list[str] = field(default_factory=list)
+    member: dict = field(default_factory=dict)
+
+
+@dataclass
+class RosterCheck:
+    reports: list[RowReport]
+    households: list[dict]
+
+    @property
+    def is_valid(self) -> bool:
+        return bool(self.reports) and not any(report.errors for report in self.reports)
+
+    @property
+    def error_count(self) -> int:
+        return sum(len(report.errors) for report in self.reports)
+
+    def error_lines(self) -> list[str]:
+        return [
+            _("Row %(line)d: %(error)s") % {"line": report.row.line, "error": error}
+            for report in self.reports
+            for error in report.errors
+        ]
+
+
+def _normalise_header(value) -> str:
+    text = str(value or "").strip().lower().replace("_", " ").replace("*", "")
+    return re.sub(r"\s+", " ", text)
+
+
+HEADER_LOOKUP = {
+    _normalise_header(name): column.key
+    for column in COLUMNS
+    for name in (column.header, column.key, *column.aliases)
+}
+
+
+def _cell_text(value) -> str:
+    """A cell as text; whole numbers lose Excel's '.0', dates keep their year."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime | datetime.date):
+        return str(value.year)
+    return str(value).strip()
+
+
+def _rows_from_xlsx(data: bytes):
+    from openpyxl import load_workbook  # imported here: only the import pages need it
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # any damage in an untrusted file means "not a workbook"
+        logger.info("Roster upload is not a readable workbook: %r", error)
+        raise RosterFileError(
+            _("This file could not be read as an Excel (.xlsx) workbook. Save it again as .xlsx.")
+        ) from error
+    try:
+        if not workbook.worksheets:
+            raise RosterFileError(_("The workbook has no sheet."))
+        sheet = workbook.worksheets[0]
+        for line, values in enumerate(
+            sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
+        ):
+            yield line, [_cell_text(value) for value in values]
+    except RosterFileError:
+        raise
+    except Exception as error:
+        logger.info("Roster workbook is damaged: %r", error)
+        raise RosterFileError(
+            _("This file could not be read as an Excel (.xlsx) workbook. Save it again as .xlsx.")
+        ) from error
+    finally:
+        workbook.close()
+
+
+def _rows_from_csv(data: bytes):
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise RosterFileError(_("The CSV file's text could not be read. Save it as UTF-8 CSV."))
+    if "\x00" in text:
+        raise RosterFileError(_("This is not a CSV text file."))
+    line = 0
+    try:
+        for line, values in enumerate(csv.reader(io.StringIO(text)), start=1):
+            yield line, [value.strip() for value in values[:MAX_COLUMNS]]
+    except csv.Error as error:
+        raise RosterFileError(
+            _("The CSV file is damaged near row %(line)d.") % {"line": line + 1}
+        ) from error
+
+
+def roster_parse(upload) -> list[RosterRow]:
+    """Read an uploaded file into rows (raises RosterFileError for files that are no roster)."""
+    name = (getattr(upload, "name", "") or "").lower()
+    if upload.size > MAX_BYTES:
+        raise RosterFileError(
+            _("The file is too large (%(size)d KB). The limit is %(limit)d KB.")
+            % {"size": upload.size // 1024, "limit": MAX_BYTES // 1024}
+        )
+    if name.endswith(".xls"):
+        raise RosterFileError(
+            _("Old Excel .xls files cannot be read. In Excel choose Save As, then .xlsx.")
+        )
+    data = upload.read(MAX_BYTES + 1)
+    if not data.strip():
+        raise RosterFileError(_("The file is empty."))
+    if data[:4] == b"PK\x03\x04":
+        rows = _rows_from_xlsx(data)
+    elif name.endswith(".xlsx"):
+        raise RosterFileError(
+            _("This file could not be read as an Excel (.xlsx) workbook. Save it again as .xlsx.")
+        )
+    elif name.endswith(".csv") or name.endswith(".txt"):
+        rows = _rows_from_csv(data)
+    else:
+        raise RosterFileError(_("Upload an Excel (.xlsx) or CSV (.csv) file."))
+    return _rows_with_header(rows)
+
+
+def _rows_with_header(rows) -> list[RosterRow]:
+    header = None
+    parsed = []
+    for line, values in rows:
+        if not any(values):
+            continue
+        if header is None:
+            header = _header_map(values)
+            continue
+        if len(parsed) >= MAX_ROWS:
+            raise RosterFileError(
+                _("The file has more than %(max)d rows. Split it into smaller files.")
+                % {"max": MAX_ROWS}
+            )
+        record = dict.fromkeys(COLUMN_KEYS, "")
+        for index, key in header.items():
+            if index < len(values):
+                record[key] = values[index]
+        parsed.append(RosterRow(line=line, values=record))
+    if header is None:
+        raise RosterFileError(_("The file is empty."))
+    if not parsed:
+        raise RosterFileError(_("The file has column names but no rows of people."))
+    return parsed
+
+
+def _header_map(values: list[str]) -> dict[int, str]:
+    """Column index -> key, from the header row (Chinese or English names)."""
+    header = {}
+    seen = {}
+    for index, value in enumerate(values):
+        key = HEADER_LOOKUP.get(_normalise_header(value))
+        if key is None:
+            continue
+        if key in seen:
+            raise RosterFileError(
+                _('The column "%(name)s" appears twice (columns %(first)d and %(second)d).')
+                % {"name": value, "first": seen[key] + 1, "second": index + 1}
+            )
+        seen[key] = index
+        header[index] = key
+    missing = [column for column in COLUMNS if column.required and column.key not in seen]
+    if missing:
+        raise RosterFileError(
+            _(
+                "The first row must hold the column names. Missing: %(missing)s. "
+                "Download the template to see the expected columns."
+            )
+            % {"missing": "、".join(f"{c.header} ({c.english})" for c in missing)}
+        )
+    return header
+
+
+def id_number_is_valid(value: str) -> bool:
+    """A mainland resident ID: 18 characters, a real birth date and the GB 11643 check digit."""
+    if not ID_PATTERN.fullmatch(value):
+        return False
+    try:
+        datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return False
+    total = sum(int(digit) * weight for digit, weight in zip(value[:17], ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11] == value[17]
+
+
+def _year(text: str, low: int, high: int) -> int | None:
+    return int(text) if re.fullmatch(r"\d{4}", text) and low <= int(text) <= high else None
+
+
+def _check_member(values: dict[str, str], errors: list[str]) -> dict:
+    """Validate the person's own columns; returns the member's fields."""
+    this_year = datetime.date.today().year
+    head_name = values["head_name"]
+    name = values["name"] or head_name
+    if len(name) > 50:
+        errors.append(_("The name is longer than 50 characters."))
+
+    relation_text = values["relation"]
+    if relation_text:
+        relation = RELATION_LOOKUP.get(relation_text.lower())
+        if relation is None:
+            errors.append(
+                _('Unknown relation to the head "%(value)s". Use one of: %(choices)s.')
+                % {"value": relation_text, "choices": "、".join(a[0] for a in RELATIONS.values())}
+            )
+    elif name and name == head_name:
+        relation = Member.Relation.HEAD
+    else:
+        relation = None
+        errors.append(_("The relation to the head of household is missing (for example 配偶)."))
+
+    id_number = values["id_number"].replace(" ", "").upper()
+    if id_number and not id_number_is_valid(id_number):
+        id_number_ok = False
+        errors.append(
+            _(
+                "The ID number is not a valid 18-character ID number. If Excel shows it like "
+                "6.1E+17, format the column as text and type it again."
+            )
+        )
+    else:
+        id_number_ok = bool(id_number)
+
+    sex_text = values["sex"]
+    sex = SEX_LOOKUP.get(sex_text.lower())
+    if sex_text and sex is None:
+        errors.append(_('Sex "%(value)s" is not 男 or 女.') % {"value": sex_text})
+    elif not sex_text:
+        if id_number_ok:
+            sex = "M" if int(id_number[16]) % 2 else "F"
+        else:
+            errors.append(_("The sex is missing (男 or 女)."))
+
+    birth_text = values["birth_year"]
+    birth_year = _year(birth_text, 1900, this_year)
+    if birth_text and birth_year is None:
+        errors.append(
+            _('Birth year "%(value)s" is not a year between 1900 and %(year)d.')
+            % {"value": birth_text, "year": this_year}
+        )
+    elif not birth_text:
+        if id_number_ok:
+            birth_year = int(id_number[6:10])
+        else:
+            errors.append(_("The birth year is missing."))
+    elif id_number_ok and int(id_number[6:10]) != birth_year:
+        errors.append(_("The birth year does not match the ID number."))
+
+    phone = values["phone"]
+    if phone and not PHONE_PATTERN.fullmatch(phone):
+        errors.append(_("The phone number is not valid."))
+
+    return {
+        "name": name,
+        "relation": relation,
+        "sex": sex,
+        "birth_year": birth_year,
+        "id_number": id_number,
+        "phone": phone,
+    }
+
+
+def _check_household(values: dict[str, str], errors: list[str], groups: dict) -> dict:
+    """Validate the household columns of one row; returns the household's fields."""
+    number = values["household_number"]
+    if not number:
+        errors.append(_("The household number is missing."))
+    elif len(number) > 20:
+        errors.append(_("The household number is longer than 20 characters."))
+
+    group_name = values["group"]
+    group = groups.get(group_name.lower()) if group_name else None
+    if not group_name:
+        errors.append(_("The village group is missing."))
+    elif group is None:
+        errors.append(
+            _('Unknown village group "%(value)s". This village has: %(groups)s.')
+            % {"value": group_name, "groups": "、".join(g.name for g in groups.values())}
+        )
+
+    head_name = values["head_name"]
+    if not head_name:
+        errors.append(_("The head of household's name is missing."))
+    elif len(head_name) > 50:
+        errors.append(_("The head of household's name is longer than 50 characters."))
+
+    poor_text = values["is_poor"].lower()
+    is_poor = poor_text in YES
+    if poor_text not in YES | NO:
+        errors.append(
+            _('Registered poor "%(value)s": write 是 or 否.') % {"value": values["is_poor"]}
+        )
+
+    exit_text = values["poverty_exit_year"]
+    exit_year = _year(exit_text, 2000, 2100)
+    if exit_text and exit_year is None:
+        errors.append(
+            _('Year lifted out of poverty "%(value)s" is not a year.') % {"value": exit_text}
+        )
+    if len(values["address"]) > 200:
+        errors.append(_("The address is longer than 200 characters."))
+
+    return {
+        "number": number,
+        "group_id": group.pk if group else None,
+        "head_name": head_name,
+        "address": values["address"],
+        "is_poor": is_poor,
+        "poverty_exit_year": exit_year,
+    }
+
+
+SHARED_COLUMNS = ("group", "head_name", "address", "is_poor", "poverty_exit_year")
+
+
+def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
+    """Every row's problems in plain words, and the households the rows would create."""
+    groups = {g.name.lower(): g for g in VillageGroup.objects.filter(village=village)}
+    numbers = {row.values["household_number"] for row in rows}
+    taken = set(
+        Household.objects.filter(village=village, number__in=numbers).values_list(
+            "number", flat=True
+        )
+    )
+    id_numbers = {row.values["id_number"].replace(" ", "").upper() for row in rows} - {""}
+    known_ids = set(
+        Member.objects.filter(household__village=village, id_number__in=id_numbers).values_list(
+            "id_number", flat=True
+        )
+    )
+    reports = []
+    households: dict[str, dict] = {}
+    first_line: dict[str, RosterRow] = {}
+    head_line: dict[str, int] = {}
+    id_line: dict[str, int] = {}
+    for row in rows:
+        errors: list[str] = []
+        household = _check_household(row.values, errors, groups)
+        member = _check_member(row.values, errors)
+        number = household["number"]
+        if number in taken:
+            errors.append(
+                _("Household number %(number)s is already registered in this village.")
+                % {"number": number}
+            )
+        if member["id_number"]:
+            if member["id_number"] in known_ids:
+                errors.append(_("A person with this ID number is already registered."))
+            elif member["id_number"] in id_line:
+                errors.append(
+                    _("The same ID number is already in row %(line)d.")
+                    % {"line": id_line[member["id_number"]]}
+                )
+            else:
+                id_line[member["id_number"]] = row.line
+        if number:
+            first = first_line.setdefault(number, row)
+            for key in SHARED_COLUMNS:
+                if first is not row and row.values[key] and row.values[key] != first.values[key]:
+                    errors.append(
+                        _('Household %(number)s: "%(column)s" differs from row %(line)d.')
+                        % {
+                            "number": number,
+                            "column": next(c.header for c in COLUMNS if c.key == key),
+                            "line": first.line,
+                        }
+                    )
+            if member["relation"] == Member.Relation.HEAD:
+                if number in head_line:
+                    errors.append(
+                        _("Household %(number)s already has its head in row %(line)d.")
+                        % {"number": number, "line": head_line[number]}
+                    )
+                else:
+                    head_line[number] = row.line
+            if first is row:
+                households[number] = {**household, "phone": "", "members": []}
+            if member["relation"] == Member.Relation.HEAD and member["phone"]:
+                households[number]["phone"] = member["phone"]
+            households[number]["members"].append(member)
+        reports.append(RowReport(row=row, errors=errors, member=member))
+    return RosterCheck(reports=reports, households=list(households.values()))
+
+
+def roster_template_workbook(village: Village):
+    """An .xlsx with the expected columns and a sheet that explains them."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "花名册"
+    sheet.append([column.header for column in COLUMNS])
+    for index, column in enumerate(COLUMNS, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = 20 if column.key == "id_number" else 12
+        # Text format keeps the 18 digits of an ID number (Excel would round a number).
+        for row in range(2, 1002):
+            sheet.cell(row=row, column=index).number_format = "@"
+    help_sheet = workbook.create_sheet("说明")
+    help_sheet.append([_("Column"), _("English name"), _("Required"), _("What to write")])
+    group_names = VillageGroup.objects.filter(village=village).values_list("name", flat=True)
+    notes = {
+        "household_number": _("Same number on every row of one household."),
+        "group": "、".join(group_names),
+        "name": _("Empty means the row is the head of household."),
+        "relation": "、".join(aliases[0] for aliases in RELATIONS.values()),
+        "sex": "男 / 女",
+        "birth_year": _("Four digits, e.g. 1965."),
+        "id_number": _("18 characters; optional."),
+        "is_poor": "是 / 否",
+    }
+    for column in COLUMNS:
+        help_sheet.append(
+            [
+                column.header,
+                str(column.english),
+                _("yes") if column.required else _("no"),
+                str(notes.get(column.key, "")),
+            ]
+        )
+    return workbook

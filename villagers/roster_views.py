@@ -1,0 +1,140 @@
+"""Roster import pages: upload, preview with row-by-row errors, confirm; the template file.
+
+The parsed rows wait in the manager's own session (database-backed, rotated at login)
+between the preview and the confirmation, tagged with the village and a one-time token.
+"""
+
+import secrets
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from villagers.forms import RosterUploadForm
+from villagers.masking import mask_id_number, mask_phone
+from villagers.roles import Role, staff_required
+from villagers.roster import (
+    COLUMNS,
+    MAX_ROWS,
+    RosterFileError,
+    RosterRow,
+    roster_check,
+    roster_parse,
+    roster_template_workbook,
+)
+from villagers.services import roster_import
+
+SESSION_KEY = "roster_upload"
+
+
+def _pending_rows(request) -> tuple[list[RosterRow], dict] | tuple[None, None]:
+    """The rows this manager uploaded for this village, if any."""
+    pending = request.session.get(SESSION_KEY)
+    if not pending or pending.get("village_id") != request.village.pk:
+        return None, None
+    return [RosterRow.from_data(data) for data in pending["rows"]], pending
+
+
+@staff_required(Role.MANAGER)
+def roster_upload(request):
+    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            rows = roster_parse(upload)
+        except RosterFileError as error:
+            form.add_error("file", str(error))
+        else:
+            request.session[SESSION_KEY] = {
+                "village_id": request.village.pk,
+                "file_name": upload.name[:100],
+                "token": secrets.token_urlsafe(16),
+                "rows": [row.as_data() for row in rows],
+            }
+            return redirect("villagers:roster_preview")
+    return render(
+        request,
+        "villagers/roster_upload.html",
+        {"form": form, "columns": COLUMNS, "max_rows": MAX_ROWS},
+    )
+
+
+@staff_required(Role.MANAGER)
+def roster_preview(request):
+    rows, pending = _pending_rows(request)
+    if rows is None:
+        messages.info(request, _("Upload a roster file first."))
+        return redirect("villagers:roster_upload")
+    check = roster_check(request.village, rows)
+    lines = [
+        {
+            "line": report.row.line,
+            "values": report.row.values,
+            "member": report.member,
+            "id_number": mask_id_number(report.member.get("id_number", "")),
+            "phone": mask_phone(report.row.values["phone"]),
+            "errors": report.errors,
+        }
+        for report in check.reports
+    ]
+    return render(
+        request,
+        "villagers/roster_preview.html",
+        {
+            "check": check,
+            "lines": lines,
+            "bad_rows": sum(1 for line in lines if line["errors"]),
+            "file_name": pending["file_name"],
+            "token": pending["token"],
+            "member_total": len(rows),
+        },
+    )
+
+
+@require_POST
+@staff_required(Role.MANAGER)
+def roster_confirm(request):
+    rows, pending = _pending_rows(request)
+    if rows is None or request.POST.get("token") != pending["token"]:
+        messages.error(request, _("This preview is out of date. Upload the file again."))
+        return redirect("villagers:roster_upload")
+    try:
+        households = roster_import(
+            village=request.village, rows=rows, actor=request.user, request=request
+        )
+    except ValidationError:
+        messages.error(
+            request,
+            _("Nothing was imported: the roster has errors. Correct the file and upload it again."),
+        )
+        return redirect("villagers:roster_preview")
+    del request.session[SESSION_KEY]
+    messages.success(
+        request,
+        _("Imported %(households)d households with %(members)d people.")
+        % {"households": len(households), "members": len(rows)},
+    )
+    return redirect("villagers:household_list")
+
+
+@require_POST
+@staff_required(Role.MANAGER)
+def roster_cancel(request):
+    request.session.pop(SESSION_KEY, None)
+    messages.info(request, _("The upload was discarded; nothing was imported."))
+    return redirect("villagers:roster_upload")
+
+
+@staff_required(Role.MANAGER)
+def roster_template(request):
+    """An empty roster workbook with the expected columns and a sheet explaining them."""
+    workbook = roster_template_workbook(request.village)
+    response = HttpResponse(
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = 'attachment; filename="roster-template.xlsx"'
+    workbook.save(response)
+    return response

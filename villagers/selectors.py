@@ -1,0 +1,100 @@
+"""Reads of the registry, always scoped to the village the request works in."""
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.shortcuts import get_object_or_404
+
+from villagers.models import Card, Household, Inspection, Member, Participation
+
+
+def households_for_request(request):
+    """Households of the request's village; every registry view starts here."""
+    return Household.objects.filter(village=request.village)
+
+
+def household_get_for_user(request, pk: int) -> Household:
+    """One household of the request's village (another village's household is a 404)."""
+    return get_object_or_404(
+        households_for_request(request).select_related("group", "village"), pk=pk
+    )
+
+
+def household_detail_get_for_user(request, pk: int) -> Household:
+    """A household with everything its detail page shows, in a fixed number of queries."""
+    queryset = households_for_request(request).select_related("group", "village")
+    queryset = queryset.prefetch_related(
+        Prefetch("members", queryset=Member.objects.order_by("id")),
+        Prefetch(
+            "inspections",
+            queryset=Inspection.objects.select_related("inspector").order_by("-date", "-id"),
+        ),
+        Prefetch(
+            "participations",
+            queryset=Participation.objects.select_related("recorded_by").order_by("-date", "-id"),
+        ),
+        Prefetch("cards", queryset=Card.objects.select_related("issued_by").order_by("-issued_at")),
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def member_get_for_user(request, pk: int) -> Member:
+    return get_object_or_404(
+        Member.objects.filter(household__village=request.village).select_related(
+            "household__group", "household__village"
+        ),
+        pk=pk,
+    )
+
+
+def card_get_for_user(request, pk: int) -> Card:
+    return get_object_or_404(
+        Card.objects.filter(household__village=request.village).select_related(
+            "household__group", "household__village"
+        ),
+        pk=pk,
+    )
+
+
+def household_search(
+    request,
+    *,
+    query: str = "",
+    group_id: int | None = None,
+    status: str = "",
+    is_poor: bool | None = None,
+    has_card: bool | None = None,
+):
+    """The household list: search by head or member name, card or household number; filters.
+
+    Name and card matches use EXISTS subqueries so a household never appears twice.
+    """
+    active_cards = Card.objects.filter(household=OuterRef("pk"), status=Card.Status.ACTIVE)
+    queryset = (
+        households_for_request(request)
+        .select_related("group")
+        .annotate(
+            member_count=Count("members", distinct=True),
+            active_card_number=Subquery(active_cards.values("number")[:1]),
+        )
+        .order_by("number")
+    )
+    query = (query or "").strip()
+    if query:
+        queryset = queryset.filter(
+            Q(head_name__icontains=query)
+            | Q(number__icontains=query)
+            | Exists(Member.objects.filter(household=OuterRef("pk"), name__icontains=query))
+            | Exists(Card.objects.filter(household=OuterRef("pk"), number__icontains=query))
+        )
+    if group_id:
+        queryset = queryset.filter(group_id=group_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    if is_poor is not None:
+        queryset = queryset.filter(is_poor=is_poor)
+    if has_card is not None:
+        queryset = (
+            queryset.filter(Exists(active_cards))
+            if has_card
+            else queryset.exclude(Exists(active_cards))
+        )
+    return queryset
