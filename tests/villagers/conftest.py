@@ -1,7 +1,6 @@
 """Registry fixtures: a member with personal data, and helpers for ID numbers."""
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import translation
 
@@ -45,16 +44,3 @@ def client_county_x(client_county, village_x):
     """The county admin, looking into village X."""
     client_county.post(reverse("villagers:village_pick"), {"village": village_x.pk})
     return client_county
-
-
-@pytest.fixture
-def threads_db(transactional_db):
-    """A committed-transactions database for tests with real threads.
-
-    The append-only tables refuse TRUNCATE, which is how the test database is emptied after
-    such a test; triggers are switched off for this one connection just before the flush
-    (Django closes the connection right after it, so the setting dies with it).
-    """
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")

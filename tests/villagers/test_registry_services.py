@@ -69,7 +69,7 @@ def test_household_group_must_be_of_its_village(village_x, group_y, manager_x):
     assert not Household.objects.filter(number="Z1").exists()
 
 
-def test_two_managers_issuing_at_once_make_one_card(threads_db, group_x, manager_x):
+def test_two_managers_issuing_at_once_make_one_card(transactional_db, group_x, manager_x):
     """A double-clicked issue button: the village row lock lets only one card through."""
     household = HouseholdFactory(group=group_x)
     PassedInspectionFactory(household=household)
