@@ -116,6 +116,7 @@ def counter_household(request, household_pk):
             "cart": cart,
             "total": total,
             "balance_after": balance - total,
+            "points_short": max(total - balance, 0),
             "cart_blocked": total > balance or any(line["short"] for line in cart),
             "confirm_key": uuid.uuid4(),
             "here": request.get_full_path(),
