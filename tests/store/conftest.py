@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from store.models import Item, StockMovement, Zone
 from store.services import item_save, redemption_create, stock_purchase, zones_ensure
@@ -97,3 +98,11 @@ def committed_db(_triggers_restored, transactional_db):
     yield
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Assertions read English msgids, whatever translations the lead compiles later."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
