@@ -4,10 +4,10 @@ Every function takes the village explicitly, so nothing here can leak another vi
 """
 
 import datetime
-from decimal import Decimal
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Village
@@ -122,7 +122,7 @@ def notice_redemptions(village: Village, year: int, month: int) -> list[dict]:
     )
     return [
         {
-            "date": redemption.created_at.date(),
+            "date": timezone.localtime(redemption.created_at).date(),
             "household_head": redemption.household.head_name,
             "group": redemption.household.group.name,
             "items": items_summary(redemption.lines.all()),
@@ -165,9 +165,3 @@ def notice_donations(village: Village, year: int, month: int) -> list[dict]:
             }
         )
     return rows
-
-
-def donations_total(village: Village) -> Decimal:
-    return Donation.objects.filter(village=village).aggregate(total=Sum("value_yuan"))[
-        "total"
-    ] or Decimal(0)
