@@ -1,7 +1,357 @@
-"""The store: zones, items, stock movements, donors and donations, counter redemptions."""
+"""The store: zones, items, stock movements, donors and donations, counter redemptions.
 
+Stock works like the points ledger: every change is an append-only `StockMovement`
+and `Item.stock` caches their sum, moved under the item's row lock in the same
+transaction. A redemption points at the ledger entry that debited the household.
+"""
+
+from django.conf import settings
+from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from store.validators import validate_photo_size
+
+
+class Zone(models.Model):
+    """One of the six zones of a village's store (the source's 六大區)."""
+
+    class Code(models.TextChoices):
+        GRAIN_OIL = "grain_oil", _("Grain & oil (糧油區)")
+        DAILY = "daily", _("Daily goods (日用品區)")
+        TOILETRIES = "toiletries", _("Toiletries & cleaning (洗化區)")
+        CLOTHING = "clothing", _("Clothing (服裝區)")
+        FARM = "farm", _("Farm supplies (農資區)")
+        APPLIANCES = "appliances", _("Household appliances (家用電器區)")
+
+    village = models.ForeignKey(
+        "villagers.Village",
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="zones",
+    )
+    code = models.CharField(_("zone"), max_length=12, choices=Code.choices)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["village", "position", "id"]
+        verbose_name = _("zone")
+        verbose_name_plural = _("zones")
+        constraints = [models.UniqueConstraint(fields=["village", "code"], name="zone_unique_code")]
+
+    def __str__(self):
+        return self.get_code_display()
+
+
+class Item(models.Model):
+    """A good on the shelves. `stock` caches the sum of its movements and never goes below 0."""
+
+    village = models.ForeignKey(
+        "villagers.Village",
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="items",
+    )
+    zone = models.ForeignKey(
+        Zone, verbose_name=_("zone"), on_delete=models.PROTECT, related_name="items"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    unit = models.CharField(_("unit"), max_length=20, help_text=_("e.g. bag, bottle, piece"))
+    points_price = models.PositiveIntegerField(_("points price"), validators=[MinValueValidator(1)])
+    barcode = models.CharField(_("barcode"), max_length=32, blank=True)
+    photo = models.ImageField(
+        _("photo"),
+        upload_to="store/items/%Y/",
+        blank=True,
+        validators=[
+            FileExtensionValidator(["jpg", "jpeg", "png", "webp"]),
+            validate_photo_size,
+        ],
+    )
+    is_active = models.BooleanField(_("on sale"), default=True)
+    low_stock_threshold = models.PositiveIntegerField(_("low-stock threshold"), default=5)
+    stock = models.IntegerField(_("in stock"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["zone__position", "name", "id"]
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="item_stock_not_negative"),
+            models.CheckConstraint(condition=Q(points_price__gte=1), name="item_price_positive"),
+            models.UniqueConstraint(fields=["village", "name"], name="item_unique_name"),
+            models.UniqueConstraint(
+                fields=["village", "barcode"],
+                condition=~Q(barcode=""),
+                name="item_unique_barcode",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.unit})"
+
+    @property
+    def is_low(self) -> bool:
+        return self.stock <= self.low_stock_threshold
+
+    def reference_yuan(self, yuan_per_point):
+        """The price in yuan, for reference only: points are never paid out or bought."""
+        return self.points_price * yuan_per_point
+
+
+class Donation(models.Model):
+    """Money or goods given to the store; shown on the village's public notice with thanks."""
+
+    class Kind(models.TextChoices):
+        MONEY = "money", _("money")
+        GOODS = "goods", _("goods")
+
+    village = models.ForeignKey(
+        "villagers.Village",
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="donations",
+    )
+    donor = models.ForeignKey(
+        "store.Donor", verbose_name=_("donor"), on_delete=models.PROTECT, related_name="donations"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    received_on = models.DateField(_("received on"), default=timezone.localdate)
+    # Money: the amount given. Goods: the donor's or the village's estimate of their value.
+    value_yuan = models.DecimalField(
+        _("value (yuan)"), max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    description = models.CharField(_("what was given"), max_length=200, blank=True)
+    thanks = models.CharField(_("public thank-you"), max_length=300)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+        verbose_name = _("donation")
+        verbose_name_plural = _("donations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(value_yuan__gte=0), name="donation_value_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="goods") | Q(value_yuan__gt=0), name="donation_money_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.donor} {self.received_on} {self.get_kind_display()}"
+
+
+class Redemption(models.Model):
+    """Goods taken at the counter for points: one ledger entry, one stock movement per line.
+
+    `idempotency_key` is the one-time key of the cart form, so a resubmitted confirm finds
+    this row instead of charging again; `request_hash` refuses the key with another cart.
+    """
+
+    village = models.ForeignKey(
+        "villagers.Village",
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="redemptions",
+    )
+    household = models.ForeignKey(
+        "villagers.Household",
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        related_name="redemptions",
+    )
+    entry = models.OneToOneField(
+        "points.Entry",
+        verbose_name=_("ledger entry"),
+        on_delete=models.PROTECT,
+        related_name="redemption",
+    )
+    total_points = models.PositiveIntegerField(_("points"))
+    idempotency_key = models.UUIDField(_("confirmation key"), unique=True, editable=False)
+    request_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("redeemed at"), default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("teller"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("voided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    void_reason = models.CharField(_("reason for voiding"), max_length=200, blank=True)
+    void_entry = models.OneToOneField(
+        "points.Entry",
+        verbose_name=_("reversal entry"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voided_redemption",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("redemption")
+        verbose_name_plural = _("redemptions")
+        constraints = [
+            models.CheckConstraint(condition=Q(total_points__gt=0), name="redemption_points_pos"),
+            models.CheckConstraint(
+                condition=(
+                    Q(voided_at__isnull=True, void_entry__isnull=True, void_reason="")
+                    | (Q(voided_at__isnull=False, void_entry__isnull=False) & ~Q(void_reason=""))
+                ),
+                name="redemption_void_complete",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.number} {self.household}"
+
+    @property
+    def number(self) -> str:
+        return f"{self.pk:06d}"
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+
+class RedemptionLine(models.Model):
+    redemption = models.ForeignKey(
+        Redemption, verbose_name=_("redemption"), on_delete=models.PROTECT, related_name="lines"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="redemption_lines"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    points_each = models.PositiveIntegerField(_("points each"))
+    points = models.PositiveIntegerField(_("points"))
+
+    class Meta:
+        ordering = ["redemption", "id"]
+        verbose_name = _("redemption line")
+        verbose_name_plural = _("redemption lines")
+        constraints = [
+            models.UniqueConstraint(fields=["redemption", "item"], name="redemption_line_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="redemption_line_qty_pos"),
+            models.CheckConstraint(
+                condition=Q(points=models.F("quantity") * models.F("points_each")),
+                name="redemption_line_points_total",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.item} × {self.quantity}"
+
+
+class StockMovement(models.Model):
+    """One change of stock. Never updated or deleted (a database trigger refuses both)."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", _("stock-in: purchase")
+        DONATION = "donation", _("stock-in: donated goods")
+        REDEMPTION = "redemption", _("out: redemption")
+        VOID = "void", _("back in: voided redemption")
+        ADJUSTMENT = "adjustment", _("stock-take adjustment")
+        WRITE_OFF = "write_off", _("write-off")
+
+    class FundSource(models.TextChoices):
+        POVERTY_BUREAU = "poverty_bureau", _("Poverty-alleviation bureau (扶貧局)")
+        CIVIL_AFFAIRS = "civil_affairs", _("Civil-affairs subsidy (民政)")
+        DONATED_MONEY = "donated_money", _("Donated money")
+        COLLECTIVE = "collective", _("Village collective")
+
+    class Cause(models.TextChoices):
+        SPOILED = "spoiled", _("spoiled")
+        EXPIRED = "expired", _("past its date")
+        DAMAGED = "damaged", _("damaged")
+        LOST = "lost", _("lost")
+
+    village = models.ForeignKey(
+        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="movements"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    quantity = models.IntegerField(_("quantity"))
+    stock_after = models.IntegerField(_("stock after"))
+    fund_source = models.CharField(
+        _("paid from"), max_length=16, choices=FundSource.choices, blank=True
+    )
+    cost_yuan = models.DecimalField(
+        _("cost (yuan)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    cause = models.CharField(_("cause"), max_length=10, choices=Cause.choices, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    donation = models.ForeignKey(
+        Donation, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+    )
+    redemption = models.ForeignKey(
+        Redemption, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        indexes = [models.Index(fields=["item", "-id"], name="movement_item_recent")]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock_after__gte=0), name="movement_stock_after"),
+            models.CheckConstraint(condition=~Q(quantity=0), name="movement_quantity_nonzero"),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["purchase", "donation", "void"]) | Q(quantity__gt=0),
+                name="movement_in_kinds_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["redemption", "write_off"]) | Q(quantity__lt=0),
+                name="movement_out_kinds_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="purchase") | (~Q(fund_source="") & Q(cost_yuan__gte=0)),
+                name="movement_purchase_funded",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="donation") | Q(donation__isnull=False),
+                name="movement_donation_linked",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["redemption", "void"]) | Q(redemption__isnull=False),
+                name="movement_redemption_linked",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["adjustment", "write_off", "void"]) | ~Q(reason=""),
+                name="movement_reason_given",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="write_off") | ~Q(cause=""), name="movement_write_off_cause"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.quantity:+d}"
 
 
 class Donor(models.Model):

@@ -1,3 +1,29 @@
+from django.urls import path
+
+from store.views import counter, pages, stock
+
 app_name = "store"
 
-urlpatterns = []
+urlpatterns = [
+    path("", pages.catalogue, name="catalogue"),
+    path("mine/", pages.my_redemptions, name="my_redemptions"),
+    path("counter/", counter.counter, name="counter"),
+    path("counter/<int:household_pk>/", counter.counter_household, name="counter_household"),
+    path("counter/<int:household_pk>/cart/", counter.counter_cart, name="counter_cart"),
+    path("counter/<int:household_pk>/confirm/", counter.counter_confirm, name="counter_confirm"),
+    path("redemptions/", counter.redemption_list, name="redemption_list"),
+    path("redemptions/<int:pk>/", counter.receipt, name="receipt"),
+    path("redemptions/<int:pk>/void/", counter.redemption_void_view, name="redemption_void"),
+    path("stock/", stock.stock_list, name="stock_list"),
+    path("stock/zones/", stock.zones_setup, name="zones_setup"),
+    path("stock/in/", stock.stock_in, name="stock_in"),
+    path("items/new/", stock.item_edit, name="item_create"),
+    path("items/<int:pk>/", stock.item_detail, name="item_detail"),
+    path("items/<int:pk>/edit/", stock.item_edit, name="item_edit"),
+    path("items/<int:pk>/stock-take/", stock.item_stock_take, name="item_stock_take"),
+    path("items/<int:pk>/write-off/", stock.item_write_off, name="item_write_off"),
+    path("donations/", stock.donation_list, name="donation_list"),
+    path("donations/new/", stock.donation_create, name="donation_create"),
+    path("summary/day/", pages.summary_day, name="summary_day"),
+    path("summary/month/", pages.summary_month, name="summary_month"),
+]

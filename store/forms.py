@@ -1,0 +1,164 @@
+"""Input parsing for the store pages. Forms validate input only; services do the writing."""
+
+import uuid
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from store.models import Donation, Donor, Item, StockMovement, Zone
+from villagers.cardnumbers import card_number_normalize
+
+
+class ItemForm(forms.ModelForm):
+    class Meta:
+        model = Item
+        fields = [
+            "zone",
+            "name",
+            "unit",
+            "points_price",
+            "barcode",
+            "photo",
+            "is_active",
+            "low_stock_threshold",
+        ]
+
+    def __init__(self, *args, village, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.village = village
+        self.fields["zone"].queryset = Zone.objects.filter(village=village)
+        self.fields["photo"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp"
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        # forms.ImageField has opened it with Pillow; refuse formats browsers show poorly.
+        image = getattr(photo, "image", None)
+        if image is not None and image.format not in {"JPEG", "PNG", "WEBP"}:
+            raise forms.ValidationError(_("Upload a JPEG, PNG or WebP photo."))
+        return photo
+
+
+class ItemChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.unit}) · {obj.zone}"
+
+
+class StockInForm(forms.Form):
+    item = ItemChoiceField(label=_("Item"), queryset=Item.objects.none())
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=100_000)
+    fund_source = forms.ChoiceField(label=_("Paid from"), choices=StockMovement.FundSource.choices)
+    cost_yuan = forms.DecimalField(
+        label=_("Cost (yuan)"), min_value=0, max_digits=10, decimal_places=2
+    )
+    note = forms.CharField(label=_("Note (supplier, invoice)"), max_length=200, required=False)
+
+    def __init__(self, *args, village, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = Item.objects.filter(village=village).select_related("zone")
+
+
+class DonationForm(forms.Form):
+    donor = forms.ModelChoiceField(label=_("Donor"), queryset=Donor.objects.none(), required=False)
+    new_donor_name = forms.CharField(
+        label=_("…or a new donor's name"), max_length=100, required=False
+    )
+    new_donor_kind = forms.ChoiceField(
+        label=_("New donor is a"), choices=Donor.Kind.choices, required=False
+    )
+    kind = forms.ChoiceField(label=_("Donation of"), choices=Donation.Kind.choices)
+    received_on = forms.DateField(
+        label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    value_yuan = forms.DecimalField(
+        label=_("Amount or estimated value (yuan)"), min_value=0, max_digits=10, decimal_places=2
+    )
+    description = forms.CharField(label=_("What was given"), max_length=200, required=False)
+    thanks = forms.CharField(
+        label=_("Public thank-you"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown on the village's public notice."),
+    )
+
+    def __init__(self, *args, village, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["donor"].queryset = Donor.objects.filter(village=village)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("donor") and not (data.get("new_donor_name") or "").strip():
+            raise forms.ValidationError(_("Choose a donor or enter a new donor's name."))
+        if data.get("new_donor_name") and not data.get("new_donor_kind"):
+            self.add_error("new_donor_kind", _("Say what kind of donor this is."))
+        return data
+
+
+class DonatedGoodsForm(forms.Form):
+    item = ItemChoiceField(label=_("Item"), queryset=Item.objects.none(), required=False)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, required=False)
+
+    def __init__(self, *args, village, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].queryset = Item.objects.filter(village=village).select_related("zone")
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("item")) != bool(data.get("quantity")):
+            raise forms.ValidationError(_("Give both the item and its quantity."))
+        return data
+
+
+DonatedGoodsFormSet = forms.formset_factory(DonatedGoodsForm, extra=5, max_num=30)
+
+
+class StockTakeForm(forms.Form):
+    counted = forms.IntegerField(label=_("Counted on the shelf"), min_value=0)
+    reason = forms.CharField(label=_("Reason for any difference"), max_length=200)
+
+
+class WriteOffForm(forms.Form):
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1)
+    cause = forms.ChoiceField(label=_("Cause"), choices=StockMovement.Cause.choices)
+    reason = forms.CharField(label=_("Details"), max_length=200)
+
+
+class CardLookupForm(forms.Form):
+    card = forms.CharField(
+        label=_("Scan or type the card number"),
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "off", "inputmode": "numeric"}
+        ),
+    )
+
+    def clean_card(self):
+        return card_number_normalize(self.cleaned_data["card"])
+
+
+class CartChangeForm(forms.Form):
+    ACTIONS = ("add", "set", "remove", "clear")
+    action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
+    item = forms.IntegerField(required=False, min_value=1)
+    quantity = forms.IntegerField(required=False, min_value=0, max_value=999)
+
+
+def confirm_parse(data) -> tuple[uuid.UUID, dict[int, int]]:
+    """The confirm form: a one-time key and `line_<item id>` = quantity fields."""
+    try:
+        key = uuid.UUID(data.get("key", ""))
+    except ValueError as error:
+        raise forms.ValidationError(_("The form is out of date; confirm again.")) from error
+    lines = {}
+    for name, value in data.items():
+        if not name.startswith("line_"):
+            continue
+        try:
+            item_id, quantity = int(name[5:]), int(value)
+        except ValueError as error:
+            raise forms.ValidationError(_("A quantity is not a number.")) from error
+        lines[item_id] = quantity
+    return key, lines
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for voiding"), max_length=200)

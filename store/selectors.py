@@ -1,0 +1,167 @@
+"""Reads of the store: catalogue, stock list, summaries and the public notice's rows.
+
+Every function takes the village explicitly, so nothing here can leak another village's data.
+"""
+
+import datetime
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
+from villagers.models import Village
+
+
+def zones_of(village: Village) -> list[Zone]:
+    return list(Zone.objects.filter(village=village))
+
+
+def items_search(queryset: QuerySet, *, zone_code: str = "", query: str = "") -> QuerySet:
+    """Narrow items by zone code and a name or barcode search."""
+    if zone_code:
+        queryset = queryset.filter(zone__code=zone_code)
+    query = (query or "").strip()
+    if query:
+        queryset = queryset.filter(Q(name__icontains=query) | Q(barcode=query))
+    return queryset
+
+
+def catalogue_items(village: Village, *, zone_code: str = "", query: str = "") -> QuerySet:
+    """What villagers can see: items on sale, by zone."""
+    items = Item.objects.filter(village=village, is_active=True).select_related("zone")
+    return items_search(items, zone_code=zone_code, query=query).order_by(
+        "zone__position", "name", "pk"
+    )
+
+
+def stock_items(
+    village: Village, *, zone_code: str = "", query: str = "", low_only: bool = False
+) -> QuerySet:
+    """The staff stock list: every item, low-stock ones flagged."""
+    items = Item.objects.filter(village=village).select_related("zone")
+    if low_only:
+        items = items.filter(stock__lte=F("low_stock_threshold"))
+    return items_search(items, zone_code=zone_code, query=query).order_by(
+        "zone__position", "name", "pk"
+    )
+
+
+def redemptions_of(village: Village) -> QuerySet:
+    """Redemptions with what a list or receipt shows, in a fixed number of queries."""
+    lines = RedemptionLine.objects.select_related("item").order_by("item__name", "pk")
+    return (
+        Redemption.objects.filter(village=village)
+        .select_related("household__group", "created_by", "voided_by", "entry")
+        .prefetch_related(Prefetch("lines", queryset=lines))
+    )
+
+
+def items_summary(lines) -> str:
+    """'大米 10kg ×2、菜籽油 ×1' from redemption lines (prefetched with their items)."""
+    return "、".join(f"{line.item.name} ×{line.quantity}" for line in lines)
+
+
+def _item_totals(lines: QuerySet) -> list[dict]:
+    return list(
+        lines.values("item__name", "item__unit", "item__zone__code")
+        .annotate(quantity=Sum("quantity"), points=Sum("points"))
+        .order_by("-points", "item__name")
+    )
+
+
+def summary_daily(village: Village, day: datetime.date) -> dict:
+    """One day at the counter: totals and what went out, voided redemptions left out."""
+    redemptions = Redemption.objects.filter(village=village, created_at__date=day)
+    kept = redemptions.filter(voided_at__isnull=True)
+    totals = kept.aggregate(count=Count("pk"), points=Sum("total_points"))
+    return {
+        "day": day,
+        "count": totals["count"],
+        "points": totals["points"] or 0,
+        "households": kept.values("household").distinct().count(),
+        "voided": redemptions.filter(voided_at__isnull=False).count(),
+        "items": _item_totals(RedemptionLine.objects.filter(redemption__in=kept)),
+    }
+
+
+def summary_monthly(village: Village, year: int, month: int) -> dict:
+    """One month at the counter: per day and per item, voided redemptions left out."""
+    redemptions = Redemption.objects.filter(
+        village=village, created_at__year=year, created_at__month=month
+    )
+    kept = redemptions.filter(voided_at__isnull=True)
+    totals = kept.aggregate(count=Count("pk"), points=Sum("total_points"))
+    days = list(
+        kept.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(count=Count("pk"), points=Sum("total_points"))
+        .order_by("day")
+    )
+    return {
+        "year": year,
+        "month": month,
+        "count": totals["count"],
+        "points": totals["points"] or 0,
+        "households": kept.values("household").distinct().count(),
+        "voided": redemptions.filter(voided_at__isnull=False).count(),
+        "days": days,
+        "items": _item_totals(RedemptionLine.objects.filter(redemption__in=kept)),
+    }
+
+
+def notice_redemptions(village: Village, year: int, month: int) -> list[dict]:
+    """Rows for the public notice: the month's redemptions that stand (voided ones left out).
+
+    Each row: date, household_head, group, items (summary text), points.
+    """
+    redemptions = (
+        redemptions_of(village)
+        .filter(created_at__year=year, created_at__month=month, voided_at__isnull=True)
+        .order_by("created_at", "pk")
+    )
+    return [
+        {
+            "date": timezone.localtime(redemption.created_at).date(),
+            "household_head": redemption.household.head_name,
+            "group": redemption.household.group.name,
+            "items": items_summary(redemption.lines.all()),
+            "points": redemption.total_points,
+        }
+        for redemption in redemptions
+    ]
+
+
+def notice_donations(village: Village, year: int, month: int) -> list[dict]:
+    """Rows for the public notice: the month's donations with their thanks.
+
+    Each row: date, donor, donor_kind, kind (money/goods, display text), what, value (yuan),
+    thanks.
+    """
+    goods = StockMovement.objects.filter(kind=StockMovement.Kind.DONATION).select_related("item")
+    donations = (
+        Donation.objects.filter(village=village, received_on__year=year, received_on__month=month)
+        .select_related("donor")
+        .prefetch_related(Prefetch("movements", queryset=goods.order_by("pk")))
+        .order_by("received_on", "pk")
+    )
+    rows = []
+    for donation in donations:
+        what = donation.description
+        if donation.kind == Donation.Kind.GOODS:
+            listed = "、".join(
+                f"{m.item.name} ×{m.quantity}{m.item.unit}" for m in donation.movements.all()
+            )
+            what = f"{what}（{listed}）" if what else listed
+        rows.append(
+            {
+                "date": donation.received_on,
+                "donor": donation.donor.name,
+                "donor_kind": donation.donor.get_kind_display(),
+                "kind": donation.get_kind_display(),
+                "what": what,
+                "value": donation.value_yuan,
+                "thanks": donation.thanks,
+            }
+        )
+    return rows

@@ -1,0 +1,486 @@
+"""Writes to the store. Every change of stock goes through `_movement_append` under a row lock.
+
+Lock order, everywhere: the household's points account first, then the redemption being
+voided, then items by ascending id. Keeping one order means two tellers never deadlock.
+"""
+
+import datetime
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aidao.audit import audit_record
+from points.models import Account, Entry
+from points.services import entry_post, entry_reverse
+from store.models import Donation, Donor, Item, Redemption, RedemptionLine, StockMovement, Zone
+from villagers.models import Card, Household, User, Village
+from villagers.roles import is_supervisor
+
+MAX_CART_LINES = 40
+MAX_LINE_QUANTITY = 999
+
+
+class InsufficientStock(ValidationError):
+    """A movement would take an item's stock below zero."""
+
+
+class IdempotencyKeyReused(ValidationError):
+    """A confirmation key came back with a different cart: refused, nothing charged."""
+
+
+def zones_ensure(*, village: Village) -> list[Zone]:
+    """Create the six zones of the source for `village` (idempotent), in the source's order."""
+    with transaction.atomic():
+        zones = []
+        for position, code in enumerate(Zone.Code.values):
+            zone, _created = Zone.objects.get_or_create(
+                village=village, code=code, defaults={"position": position}
+            )
+            zones.append(zone)
+    return zones
+
+
+def item_save(*, item: Item, actor: User, request=None) -> Item:
+    """Create or update an item (form data already applied). Stock moves only by movements."""
+    if item.zone.village_id != item.village_id:
+        raise ValidationError(_("The zone belongs to another village."))
+    creating = item.pk is None
+    item.full_clean()
+    with transaction.atomic():
+        item.save()
+        audit_record(
+            action="item.create" if creating else "item.update",
+            actor=actor,
+            village_id=item.village_id,
+            obj=item,
+            detail={"name": item.name, "points_price": item.points_price},
+            request=request,
+        )
+    return item
+
+
+def donor_save(*, donor: Donor, actor: User, request=None) -> Donor:
+    creating = donor.pk is None
+    donor.full_clean()
+    with transaction.atomic():
+        donor.save()
+        audit_record(
+            action="donor.create" if creating else "donor.update",
+            actor=actor,
+            village_id=donor.village_id,
+            obj=donor,
+            request=request,
+        )
+    return donor
+
+
+def _items_lock(*, village_id: int, item_ids: Iterable[int]) -> dict[int, Item]:
+    """Lock the village's items `item_ids` in ascending id order; a missing one is an error."""
+    wanted = sorted(set(item_ids))
+    items = {
+        item.pk: item
+        for item in Item.objects.select_for_update()
+        .filter(village_id=village_id, pk__in=wanted)
+        .order_by("pk")
+    }
+    if len(items) != len(wanted):
+        raise ValidationError(_("An item is not in this village's store."), code="unknown_item")
+    return items
+
+
+def _movement_append(
+    *, item: Item, kind: str, quantity: int, actor: User | None, at=None, **fields
+) -> StockMovement:
+    """Append one movement for a locked `item` and move its cached stock in the same step."""
+    new_stock = item.stock + quantity
+    if new_stock < 0:
+        raise InsufficientStock(
+            _("Not enough %(item)s in stock: %(stock)d left, %(needed)d needed.")
+            % {"item": item.name, "stock": item.stock, "needed": -quantity},
+            code="insufficient_stock",
+        )
+    movement = StockMovement(
+        village_id=item.village_id,
+        item=item,
+        kind=kind,
+        quantity=quantity,
+        stock_after=new_stock,
+        created_by=actor,
+        created_at=at or timezone.now(),
+        **fields,
+    )
+    # The rows it points at are locked or just made, and PostgreSQL enforces the check
+    # constraints; validating field values here keeps a redemption at two queries per line.
+    movement.full_clean(
+        exclude=["item", "village", "donation", "redemption", "created_by"],
+        validate_constraints=False,
+    )
+    movement.save()
+    Item.objects.filter(pk=item.pk).update(stock=F("stock") + quantity)
+    item.stock = new_stock
+    return movement
+
+
+def stock_purchase(
+    *,
+    item: Item,
+    quantity: int,
+    fund_source: str,
+    cost_yuan: Decimal,
+    actor: User,
+    note: str = "",
+    at: datetime.datetime | None = None,
+    request=None,
+) -> StockMovement:
+    """Stock-in of bought goods, recording which fund paid and what it cost."""
+    if quantity <= 0:
+        raise ValidationError(_("The quantity must be at least 1."))
+    with transaction.atomic():
+        locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
+        movement = _movement_append(
+            item=locked,
+            kind=StockMovement.Kind.PURCHASE,
+            quantity=quantity,
+            actor=actor,
+            at=at,
+            fund_source=fund_source,
+            cost_yuan=cost_yuan,
+            reason=note.strip(),
+        )
+        audit_record(
+            action="stock.purchase",
+            actor=actor,
+            village_id=item.village_id,
+            obj=movement,
+            detail={"item": item.pk, "quantity": quantity, "fund": fund_source},
+            request=request,
+        )
+    return movement
+
+
+def donation_record(
+    *,
+    village: Village,
+    donor: Donor,
+    kind: str,
+    value_yuan: Decimal,
+    thanks: str,
+    actor: User,
+    description: str = "",
+    goods: Mapping[int, int] | None = None,
+    received_on: datetime.date | None = None,
+    request=None,
+) -> Donation:
+    """Record a donation; donated goods (item id -> quantity) come into stock with it.
+
+    An unsaved `donor` (a first-time giver typed into the form) is saved with the donation.
+    """
+    goods = {item_id: qty for item_id, qty in (goods or {}).items() if qty}
+    if donor.village_id != village.pk:
+        raise ValidationError(_("The donor belongs to another village."))
+    if kind == Donation.Kind.GOODS and not goods:
+        raise ValidationError(_("List the donated goods and their quantities."))
+    if kind == Donation.Kind.MONEY and goods:
+        raise ValidationError(_("A money donation has no goods; record purchases made with it."))
+    if any(qty < 0 for qty in goods.values()):
+        raise ValidationError(_("Quantities must be positive."))
+    donation = Donation(
+        village=village,
+        donor=donor,
+        kind=kind,
+        value_yuan=value_yuan,
+        description=description.strip(),
+        thanks=thanks.strip(),
+        created_by=actor,
+        received_on=received_on or timezone.localdate(),
+    )
+    donation.full_clean(exclude=["donor"] if donor.pk is None else None)
+    with transaction.atomic():
+        if donor.pk is None:
+            donor_save(donor=donor, actor=actor, request=request)
+            donation.donor = donor
+        donation.save()
+        at = None
+        if received_on is not None and received_on != timezone.localdate():
+            at = timezone.make_aware(datetime.datetime.combine(received_on, datetime.time(10)))
+        items = _items_lock(village_id=village.pk, item_ids=goods)
+        for item_id, item in items.items():
+            _movement_append(
+                item=item,
+                kind=StockMovement.Kind.DONATION,
+                quantity=goods[item_id],
+                actor=actor,
+                at=at,
+                donation=donation,
+            )
+        audit_record(
+            action="donation.record",
+            actor=actor,
+            village_id=village.pk,
+            obj=donation,
+            detail={"donor": donor.name, "kind": kind, "value": str(value_yuan)},
+            request=request,
+        )
+    return donation
+
+
+def stock_take(
+    *, item: Item, counted: int, reason: str, actor: User, request=None
+) -> StockMovement | None:
+    """Bring the books to the counted quantity; returns None when the count already agrees."""
+    if counted < 0:
+        raise ValidationError(_("A count cannot be negative."))
+    if not (reason or "").strip():
+        raise ValidationError(_("Give the reason for the difference."))
+    with transaction.atomic():
+        locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
+        difference = counted - locked.stock
+        if difference == 0:
+            return None
+        movement = _movement_append(
+            item=locked,
+            kind=StockMovement.Kind.ADJUSTMENT,
+            quantity=difference,
+            actor=actor,
+            reason=reason.strip(),
+        )
+        audit_record(
+            action="stock.take",
+            actor=actor,
+            village_id=item.village_id,
+            obj=movement,
+            detail={"item": item.pk, "counted": counted, "difference": difference},
+            request=request,
+        )
+    return movement
+
+
+def stock_write_off(
+    *, item: Item, quantity: int, cause: str, reason: str, actor: User, request=None
+) -> StockMovement:
+    """Take spoiled, damaged or lost goods off the books."""
+    if quantity <= 0:
+        raise ValidationError(_("The quantity must be at least 1."))
+    if not (reason or "").strip():
+        raise ValidationError(_("Give the reason for the write-off."))
+    with transaction.atomic():
+        locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
+        movement = _movement_append(
+            item=locked,
+            kind=StockMovement.Kind.WRITE_OFF,
+            quantity=-quantity,
+            actor=actor,
+            cause=cause,
+            reason=reason.strip(),
+        )
+        audit_record(
+            action="stock.write_off",
+            actor=actor,
+            village_id=item.village_id,
+            obj=movement,
+            detail={"item": item.pk, "quantity": quantity, "cause": cause},
+            request=request,
+        )
+    return movement
+
+
+def cart_hash(*, village_id: int, household_id: int, lines: Mapping[int, int]) -> str:
+    """What a confirmation key is bound to: the village, the household and the exact cart."""
+    body = {
+        "village": village_id,
+        "household": household_id,
+        "lines": sorted([int(item_id), int(qty)] for item_id, qty in lines.items()),
+    }
+    return hashlib.sha256(json.dumps(body, separators=(",", ":")).encode()).hexdigest()
+
+
+def _replay(*, idempotency_key: uuid.UUID, request_hash: str) -> Redemption | None:
+    """The redemption already made with this key, or a refusal if the cart differs."""
+    existing = Redemption.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is None:
+        return None
+    if existing.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            _("This confirmation was already used for a different cart. Nothing was charged."),
+            code="key_reused",
+        )
+    existing.was_replay = True
+    return existing
+
+
+def redemption_create(
+    *,
+    village: Village,
+    household: Household,
+    lines: Mapping[int, int],
+    idempotency_key: uuid.UUID,
+    actor: User,
+    at: datetime.datetime | None = None,
+    request=None,
+) -> Redemption:
+    """Debit points (one REDEMPTION entry) and stock (one movement per line) at once.
+
+    Idempotent on `idempotency_key`: the same key with the same cart returns the first
+    redemption (its `was_replay` is True) and charges nothing again.
+    """
+    lines = {int(item_id): int(qty) for item_id, qty in lines.items() if int(qty) != 0}
+    if not lines:
+        raise ValidationError(_("The cart is empty."), code="empty_cart")
+    if len(lines) > MAX_CART_LINES:
+        raise ValidationError(_("Too many different items in one redemption."))
+    if any(not 0 < qty <= MAX_LINE_QUANTITY for qty in lines.values()):
+        raise ValidationError(_("Each quantity must be between 1 and 999."))
+    if household.village_id != village.pk:
+        raise ValidationError(_("The household belongs to another village."))
+    request_hash = cart_hash(village_id=village.pk, household_id=household.pk, lines=lines)
+    existing = _replay(idempotency_key=idempotency_key, request_hash=request_hash)
+    if existing is not None:
+        return existing
+    try:
+        return _redemption_create_locked(
+            village=village,
+            household=household,
+            lines=lines,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            actor=actor,
+            at=at,
+            request=request,
+        )
+    except IntegrityError:
+        # Another teller's transaction used the same key for another household at the same
+        # moment; ours rolled back whole. Answer as if we had come second.
+        existing = _replay(idempotency_key=idempotency_key, request_hash=request_hash)
+        if existing is None:
+            raise
+        return existing
+
+
+def _redemption_create_locked(
+    *, village, household, lines, idempotency_key, request_hash, actor, at, request
+) -> Redemption:
+    with transaction.atomic():
+        account = Account.objects.select_for_update().filter(household=household).first()
+        if account is None:
+            raise ValidationError(_("This household has no points account."))
+        # A double-click queues on the account lock; the first confirm has committed by now.
+        existing = _replay(idempotency_key=idempotency_key, request_hash=request_hash)
+        if existing is not None:
+            return existing
+        if not Card.objects.filter(household=household, status=Card.Status.ACTIVE).exists():
+            raise ValidationError(_("This household has no active points card."))
+        items = _items_lock(village_id=village.pk, item_ids=lines)
+        inactive = [item.name for item in items.values() if not item.is_active]
+        if inactive:
+            raise ValidationError(
+                _("Not on sale any more: %(items)s.") % {"items": "、".join(inactive)}
+            )
+        short = [
+            _("%(item)s: %(stock)d left, %(needed)d wanted")
+            % {"item": item.name, "stock": item.stock, "needed": lines[item_id]}
+            for item_id, item in items.items()
+            if item.stock < lines[item_id]
+        ]
+        if short:
+            raise InsufficientStock(
+                _("Not enough in stock. %(lines)s.") % {"lines": "; ".join(short)},
+                code="insufficient_stock",
+            )
+        total = sum(items[item_id].points_price * qty for item_id, qty in lines.items())
+        entry = entry_post(
+            account_id=account.pk,
+            kind=Entry.Kind.REDEMPTION,
+            points=-total,
+            actor=actor,
+            memo=_("Store redemption"),
+        )
+        redemption = Redemption(
+            village=village,
+            household=household,
+            entry=entry,
+            total_points=total,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            created_by=actor,
+            created_at=at or timezone.now(),
+        )
+        redemption.full_clean(exclude=["idempotency_key"])
+        redemption.save()
+        for item_id, item in items.items():
+            quantity = lines[item_id]
+            RedemptionLine.objects.create(
+                redemption=redemption,
+                item=item,
+                quantity=quantity,
+                points_each=item.points_price,
+                points=item.points_price * quantity,
+            )
+            _movement_append(
+                item=item,
+                kind=StockMovement.Kind.REDEMPTION,
+                quantity=-quantity,
+                actor=actor,
+                at=redemption.created_at,
+                redemption=redemption,
+            )
+        audit_record(
+            action="redemption.create",
+            actor=actor,
+            village_id=village.pk,
+            obj=redemption,
+            detail={"household": household.pk, "points": total, "entry": entry.pk},
+            request=request,
+        )
+    redemption.was_replay = False
+    return redemption
+
+
+def redemption_void(
+    *, redemption: Redemption, actor: User, reason: str, request=None
+) -> Redemption:
+    """The supervisor cancels a redemption once: points back by a reversal, goods back in."""
+    if not is_supervisor(actor) or actor.village_id != redemption.village_id:
+        raise PermissionDenied(_("Only the village's supervisor may void a redemption."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for voiding."))
+    with transaction.atomic():
+        Account.objects.select_for_update().get(pk=redemption.entry.account_id)
+        locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
+        if locked.is_voided:
+            raise ValidationError(_("This redemption has already been voided."), code="voided")
+        lines = list(locked.lines.all())
+        items = _items_lock(village_id=locked.village_id, item_ids=[line.item_id for line in lines])
+        reversal = entry_reverse(entry=locked.entry, actor=actor, reason=reason, request=request)
+        for line in sorted(lines, key=lambda line: line.item_id):
+            _movement_append(
+                item=items[line.item_id],
+                kind=StockMovement.Kind.VOID,
+                quantity=line.quantity,
+                actor=actor,
+                redemption=locked,
+                reason=reason,
+            )
+        locked.voided_at = timezone.now()
+        locked.voided_by = actor
+        locked.void_reason = reason[:200]
+        locked.void_entry = reversal
+        locked.full_clean()
+        locked.save(update_fields=["voided_at", "voided_by", "void_reason", "void_entry"])
+        audit_record(
+            action="redemption.void",
+            actor=actor,
+            village_id=locked.village_id,
+            obj=locked,
+            detail={"reason": reason, "reversal": reversal.pk},
+            request=request,
+        )
+    return locked

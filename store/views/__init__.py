@@ -1,0 +1,1 @@
+"""Store pages, split by workflow: the counter, stock and donations, catalogue and summaries."""

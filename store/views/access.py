@@ -1,0 +1,29 @@
+"""Who may see which store object: every view fetches through these helpers."""
+
+from django.shortcuts import get_object_or_404
+
+from store.models import Item
+from store.selectors import redemptions_of
+from villagers.models import Household
+from villagers.roles import Role, is_villager
+
+STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+
+
+def _get_item_for_user(request, pk: int) -> Item:
+    """An item of the request's village (another village's item is a 404)."""
+    return get_object_or_404(Item.objects.select_related("zone"), pk=pk, village=request.village)
+
+
+def _get_household_for_user(request, pk: int) -> Household:
+    return get_object_or_404(
+        Household.objects.select_related("group"), pk=pk, village=request.village
+    )
+
+
+def _get_redemption_for_user(request, pk: int):
+    """Staff see their village's redemptions; a villager only their own household's."""
+    redemptions = redemptions_of(request.village)
+    if is_villager(request.user):
+        redemptions = redemptions.filter(household_id=request.user.household_id)
+    return get_object_or_404(redemptions, pk=pk)

@@ -1,0 +1,247 @@
+"""The redemption counter: find the household by card, build a cart, confirm, print, void.
+
+The cart lives in the teller's session; the confirm form carries the cart's lines and a
+one-time key, so what is charged is exactly what the teller saw, at most once.
+"""
+
+import datetime
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from points.models import Account
+from store.forms import CardLookupForm, CartChangeForm, VoidForm, confirm_parse
+from store.models import Item
+from store.selectors import catalogue_items, redemptions_of, zones_of
+from store.services import redemption_create, redemption_void
+from store.views.access import (
+    STAFF,
+    _get_household_for_user,
+    _get_redemption_for_user,
+)
+from villagers.models import Card
+from villagers.roles import (
+    Role,
+    is_supervisor,
+    is_villager,
+    member_of_village_required,
+    staff_required,
+    user_roles,
+)
+
+CART_SESSION_KEY = "store_cart"
+COUNTER_PAGE_SIZE = 20
+
+
+def _cart_get(request, household_id: int) -> dict[int, int]:
+    cart = request.session.get(CART_SESSION_KEY) or {}
+    if cart.get("household") != household_id:
+        return {}
+    return {int(item_id): qty for item_id, qty in cart.get("lines", {}).items()}
+
+
+def _cart_put(request, household_id: int, lines: dict[int, int]) -> None:
+    request.session[CART_SESSION_KEY] = {
+        "household": household_id,
+        "lines": {str(item_id): qty for item_id, qty in lines.items() if qty > 0},
+    }
+
+
+def _messages_of(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+@staff_required(Role.MANAGER)
+def counter(request):
+    """Start: scan the card's QR code (a USB scanner types the number and Enter) or type it."""
+    form = CardLookupForm(request.GET or None)
+    if form.is_valid():
+        card = (
+            Card.objects.filter(
+                number=form.cleaned_data["card"],
+                status=Card.Status.ACTIVE,
+                household__village=request.village,
+            )
+            .only("household_id")
+            .first()
+        )
+        if card is not None:
+            return redirect("store:counter_household", household_pk=card.household_id)
+        form.add_error("card", _("No active card of this village has this number."))
+    return render(request, "store/counter_start.html", {"form": form})
+
+
+@staff_required(Role.MANAGER)
+def counter_household(request, household_pk):
+    """The household's balance, the shelves by zone with search, and the cart."""
+    household = _get_household_for_user(request, household_pk)
+    account = Account.objects.filter(household=household).only("balance").first()
+    balance = account.balance if account else 0
+    card = household.cards.filter(status=Card.Status.ACTIVE).only("number").first()
+    zone_code = request.GET.get("zone", "")
+    query = request.GET.get("q", "").strip()
+    items = catalogue_items(request.village, zone_code=zone_code, query=query)
+    page = Paginator(items, COUNTER_PAGE_SIZE).get_page(request.GET.get("page"))
+
+    lines = _cart_get(request, household.pk)
+    cart_items = Item.objects.filter(village=request.village, pk__in=lines).select_related("zone")
+    cart = [
+        {
+            "item": item,
+            "quantity": lines[item.pk],
+            "points": item.points_price * lines[item.pk],
+            "short": item.stock < lines[item.pk] or not item.is_active,
+        }
+        for item in sorted(cart_items, key=lambda item: item.pk)
+    ]
+    total = sum(line["points"] for line in cart)
+    return render(
+        request,
+        "store/counter.html",
+        {
+            "household": household,
+            "card": card,
+            "balance": balance,
+            "zones": zones_of(request.village),
+            "zone_code": zone_code,
+            "query": query,
+            "page": page,
+            "cart": cart,
+            "total": total,
+            "balance_after": balance - total,
+            "points_short": max(total - balance, 0),
+            "cart_blocked": total > balance or any(line["short"] for line in cart),
+            "confirm_key": uuid.uuid4(),
+            "here": request.get_full_path(),
+        },
+    )
+
+
+@require_POST
+@staff_required(Role.MANAGER)
+def counter_cart(request, household_pk):
+    """Add, change or remove a cart line, then back to the counter page the teller was on."""
+    household = _get_household_for_user(request, household_pk)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("store:counter_household", args=[household.pk])
+    form = CartChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The cart could not be changed."))
+        return redirect(back)
+    action = form.cleaned_data["action"]
+    lines = _cart_get(request, household.pk)
+    item_id = form.cleaned_data.get("item")
+    quantity = form.cleaned_data.get("quantity") or 0
+    if action == "clear":
+        lines = {}
+    elif item_id is None:
+        messages.error(request, _("Choose an item."))
+        return redirect(back)
+    elif action == "remove" or (action == "set" and quantity == 0):
+        lines.pop(item_id, None)
+    else:
+        item = Item.objects.filter(village=request.village, pk=item_id, is_active=True).first()
+        if item is None:
+            messages.error(request, _("This item is not on sale."))
+            return redirect(back)
+        new_quantity = quantity if action == "set" else lines.get(item_id, 0) + max(quantity, 1)
+        lines[item_id] = min(new_quantity, 999)
+    _cart_put(request, household.pk, lines)
+    return redirect(back)
+
+
+@require_POST
+@staff_required(Role.MANAGER)
+def counter_confirm(request, household_pk):
+    """Charge the cart once: a repeated key shows the receipt of the first confirm."""
+    household = _get_household_for_user(request, household_pk)
+    back = reverse("store:counter_household", args=[household.pk])
+    try:
+        key, lines = confirm_parse(request.POST)
+        redemption = redemption_create(
+            village=request.village,
+            household=household,
+            lines=lines,
+            idempotency_key=key,
+            actor=request.user,
+            request=request,
+        )
+    except ValidationError as error:
+        messages.error(request, _messages_of(error))
+        return redirect(back)
+    if redemption.was_replay:
+        messages.info(request, _("This cart was already confirmed; here is its receipt."))
+    else:
+        messages.success(
+            request,
+            _("Redeemed for %(points)d points.") % {"points": redemption.total_points},
+        )
+    if _cart_get(request, household.pk):
+        request.session.pop(CART_SESSION_KEY, None)
+    return redirect("store:receipt", pk=redemption.pk)
+
+
+@member_of_village_required
+def receipt(request, pk):
+    """The receipt: for the village's staff and the household itself. Prints on 58/80 mm or A4."""
+    if not (is_villager(request.user) or user_roles(request.user) & set(STAFF)):
+        raise PermissionDenied
+    redemption = _get_redemption_for_user(request, pk)
+    paper = request.GET.get("paper")
+    return render(
+        request,
+        "store/receipt.html",
+        {
+            "redemption": redemption,
+            "lines": redemption.lines.all(),
+            "paper": paper if paper in ("slip", "a4") else "",
+            "void_form": VoidForm() if is_supervisor(request.user) else None,
+        },
+    )
+
+
+@require_POST
+@staff_required(Role.SUPERVISOR)
+def redemption_void_view(request, pk):
+    redemption = _get_redemption_for_user(request, pk)
+    form = VoidForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the reason for voiding."))
+        return redirect("store:receipt", pk=redemption.pk)
+    try:
+        redemption_void(
+            redemption=redemption,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            request=request,
+        )
+    except ValidationError as error:
+        messages.error(request, _messages_of(error))
+    else:
+        messages.success(request, _("The redemption was voided: points and goods are back."))
+    return redirect("store:receipt", pk=redemption.pk)
+
+
+@staff_required(*STAFF)
+def redemption_list(request):
+    redemptions = redemptions_of(request.village)
+    day = _date_or_none(request.GET.get("day", ""))
+    if day is not None:
+        redemptions = redemptions.filter(created_at__date=day)
+    page = Paginator(redemptions, 30).get_page(request.GET.get("page"))
+    return render(request, "store/redemption_list.html", {"page": page, "day": day})
+
+
+def _date_or_none(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None

@@ -1,0 +1,118 @@
+"""The villagers' catalogue, a household's own redemptions, and the counter's summaries."""
+
+import datetime
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+
+from points.models import Account
+from store.selectors import (
+    catalogue_items,
+    redemptions_of,
+    summary_daily,
+    summary_monthly,
+    zones_of,
+)
+from store.views.access import STAFF
+from villagers.roles import (
+    is_villager,
+    member_of_village_required,
+    staff_required,
+    villager_required,
+)
+
+CATALOGUE_PAGE_SIZE = 40
+
+
+@member_of_village_required
+def catalogue(request):
+    """Items by zone with points prices and stock; a villager also sees what they can afford."""
+    zone_code = request.GET.get("zone", "")
+    query = request.GET.get("q", "").strip()
+    items = catalogue_items(request.village, zone_code=zone_code, query=query)
+    page = Paginator(items, CATALOGUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    balance = None
+    if is_villager(request.user):
+        account = Account.objects.filter(household_id=request.user.household_id).first()
+        balance = account.balance if account else 0
+    rows = [
+        {
+            "item": item,
+            "yuan": item.reference_yuan(request.village.yuan_per_point),
+            "in_stock": item.stock > 0,
+            "affordable": balance is not None and item.stock > 0 and balance >= item.points_price,
+            "max_quantity": (
+                min(item.stock, balance // item.points_price) if balance is not None else None
+            ),
+        }
+        for item in page
+    ]
+    return render(
+        request,
+        "store/catalogue.html",
+        {
+            "page": page,
+            "rows": rows,
+            "balance": balance,
+            "zones": zones_of(request.village),
+            "zone_code": zone_code,
+            "query": query,
+        },
+    )
+
+
+@villager_required
+def my_redemptions(request):
+    redemptions = redemptions_of(request.user.village).filter(
+        household_id=request.user.household_id
+    )
+    page = Paginator(redemptions, 20).get_page(request.GET.get("page"))
+    return render(request, "store/my_redemptions.html", {"page": page})
+
+
+def _month_or_current(text: str) -> tuple[int, int]:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        datetime.date(year, month, 1)
+    except ValueError:
+        today = timezone.localdate()
+        return today.year, today.month
+    return year, month
+
+
+@staff_required(*STAFF)
+def summary_day(request):
+    try:
+        day = datetime.date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        day = timezone.localdate()
+    summary = summary_daily(request.village, day)
+    return render(
+        request,
+        "store/summary_day.html",
+        {
+            "summary": summary,
+            "previous": day - datetime.timedelta(days=1),
+            "next": day + datetime.timedelta(days=1),
+        },
+    )
+
+
+@staff_required(*STAFF)
+def summary_month(request):
+    year, month = _month_or_current(request.GET.get("month", ""))
+    summary = summary_monthly(request.village, year, month)
+    first = datetime.date(year, month, 1)
+    previous = first - datetime.timedelta(days=1)
+    following = first + datetime.timedelta(days=32)
+    return render(
+        request,
+        "store/summary_month.html",
+        {
+            "summary": summary,
+            "previous": f"{previous.year}-{previous.month:02d}",
+            "next": f"{following.year}-{following.month:02d}",
+            "month_value": f"{year}-{month:02d}",
+        },
+    )

@@ -1,0 +1,86 @@
+"""Store fixtures: village X's shelves (rice, oil, a scarce kettle) and one item in village Y."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.utils import translation
+
+from store.models import Item, StockMovement, Zone
+from store.services import item_save, redemption_create, stock_purchase, zones_ensure
+
+
+def make_item(village, zone_code, name, price, stock, actor, **extra):
+    zone = Zone.objects.get(village=village, code=zone_code)
+    item = item_save(
+        item=Item(
+            village=village,
+            zone=zone,
+            name=name,
+            unit=extra.pop("unit", "件"),
+            points_price=price,
+            **extra,
+        ),
+        actor=actor,
+    )
+    if stock:
+        stock_purchase(
+            item=item,
+            quantity=stock,
+            fund_source=StockMovement.FundSource.POVERTY_BUREAU,
+            cost_yuan=Decimal("10.00"),
+            actor=actor,
+        )
+        item.refresh_from_db()
+    return item
+
+
+@pytest.fixture
+def zones_x(village_x):
+    return zones_ensure(village=village_x)
+
+
+@pytest.fixture
+def rice(zones_x, village_x, manager_x):
+    return make_item(village_x, "grain_oil", "大米 10kg", 20, 50, manager_x, unit="袋")
+
+
+@pytest.fixture
+def oil(zones_x, village_x, manager_x):
+    return make_item(village_x, "grain_oil", "菜籽油 5L", 30, 20, manager_x, unit="桶")
+
+
+@pytest.fixture
+def kettle(zones_x, village_x, manager_x):
+    """Scarce: two in stock."""
+    return make_item(village_x, "appliances", "电热水壶", 40, 2, manager_x, low_stock_threshold=3)
+
+
+@pytest.fixture
+def item_y(village_y, manager_y):
+    zones_ensure(village=village_y)
+    return make_item(village_y, "daily", "毛巾", 5, 10, manager_y)
+
+
+@pytest.fixture
+def redeem():
+    """Redeem at the counter as the service would for a confirm."""
+
+    def _redeem(household, lines, actor, key=None):
+        return redemption_create(
+            village=household.village,
+            household=household,
+            lines={item.pk: qty for item, qty in lines.items()},
+            idempotency_key=key or uuid.uuid4(),
+            actor=actor,
+        )
+
+    return _redeem
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Assertions read English msgids, whatever translations the lead compiles later."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

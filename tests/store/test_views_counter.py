@@ -1,0 +1,168 @@
+"""The counter as a teller uses it: scan, cart, confirm (once), receipt."""
+
+import re
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from points.models import Entry
+from store.models import Item, Redemption
+from tests.store.conftest import make_item
+
+
+def counter_url(household):
+    return reverse("store:counter_household", args=[household.pk])
+
+
+def add_to_cart(client, household, item, quantity=1):
+    return client.post(
+        reverse("store:counter_cart", args=[household.pk]),
+        {"action": "add", "item": item.pk, "quantity": quantity, "next": counter_url(household)},
+    )
+
+
+def confirm_form(client, household):
+    """The hidden fields of the confirm form, as the browser would send them."""
+    html = client.get(counter_url(household)).content.decode()
+    form = html[html.index('class="confirm-form"') :]
+    form = form[: form.index("</form>")]
+    return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
+
+
+def test_scanner_input_finds_the_household(client_manager_x, card_a):
+    scanned = f"AIDAO-CARD:{card_a.number}\n"
+    response = client_manager_x.get(reverse("store:counter"), {"card": scanned})
+    assert response.status_code == 302
+    assert response["Location"] == counter_url(card_a.household)
+
+
+def test_card_of_another_village_not_found(client_manager_x, card_y):
+    response = client_manager_x.get(reverse("store:counter"), {"card": card_y.number})
+    assert response.status_code == 200
+    assert "No active card" in response.content.decode()
+
+
+def test_cart_confirm_and_receipt(client_manager_x, card_a, rice, oil):
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 2)
+    add_to_cart(client_manager_x, household, oil)
+    add_to_cart(client_manager_x, household, rice)  # adds up: three bags
+    data = confirm_form(client_manager_x, household)
+    assert data[f"line_{rice.pk}"] == "3" and data[f"line_{oil.pk}"] == "1"
+    response = client_manager_x.post(reverse("store:counter_confirm", args=[household.pk]), data)
+    redemption = Redemption.objects.get()
+    assert response["Location"] == reverse("store:receipt", args=[redemption.pk])
+    household.account.refresh_from_db()
+    assert household.account.balance == 100 - 90
+    receipt = client_manager_x.get(response["Location"]).content.decode()
+    assert "大米 10kg" in receipt and "90" in receipt
+    # The cart is emptied for the next household.
+    assert (
+        'class="confirm-form"' not in client_manager_x.get(counter_url(household)).content.decode()
+    )
+
+
+def test_resubmitted_confirm_charges_once_and_shows_the_same_receipt(
+    client_manager_x, card_a, rice
+):
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 2)
+    data = confirm_form(client_manager_x, household)
+    url = reverse("store:counter_confirm", args=[household.pk])
+    first = client_manager_x.post(url, data)
+    second = client_manager_x.post(url, data)
+    assert first["Location"] == second["Location"]
+    assert Redemption.objects.count() == 1
+    assert Entry.objects.filter(kind=Entry.Kind.REDEMPTION).count() == 1
+    household.account.refresh_from_db()
+    assert household.account.balance == 60
+    assert Item.objects.get(pk=rice.pk).stock == 48
+    page = client_manager_x.get(second["Location"]).content.decode()
+    assert "already confirmed" in page
+
+
+def test_same_key_with_another_cart_refused(client_manager_x, card_a, rice, oil):
+    household = card_a.household
+    url = reverse("store:counter_confirm", args=[household.pk])
+    key = str(uuid.uuid4())
+    client_manager_x.post(url, {"key": key, f"line_{rice.pk}": "1"})
+    response = client_manager_x.post(url, {"key": key, f"line_{oil.pk}": "1"}, follow=True)
+    assert "already used for a different cart" in response.content.decode()
+    household.account.refresh_from_db()
+    assert household.account.balance == 80
+    assert Item.objects.get(pk=oil.pk).stock == 20
+
+
+def test_too_few_points_shows_a_message_and_changes_nothing(client_manager_x, card_a, kettle):
+    household = card_a.household
+    url = reverse("store:counter_confirm", args=[household.pk])
+    data = {"key": str(uuid.uuid4()), f"line_{kettle.pk}": "3"}
+    response = client_manager_x.post(url, data, follow=True)
+    assert "Not enough" in response.content.decode()
+    household.account.refresh_from_db()
+    assert household.account.balance == 100
+    assert Item.objects.get(pk=kettle.pk).stock == 2
+    assert not Redemption.objects.exists()
+
+
+def test_counter_warns_before_confirm_when_points_are_short(client_manager_x, card_a, rice):
+    add_to_cart(client_manager_x, card_a.household, rice, 6)  # 120 > 100
+    html = client_manager_x.get(counter_url(card_a.household)).content.decode()
+    assert "20 points short" in html
+    assert re.search(r'<button class="btn btn-danger btn-lg w-100" type="submit" disabled', html)
+
+
+def test_receipt_prints_on_slip_and_a4(client_manager_x, card_a, rice, manager_x, redeem):
+    redemption = redeem(card_a.household, {rice: 1}, manager_x)
+    url = reverse("store:receipt", args=[redemption.pk])
+    assert "size: 80mm auto" in client_manager_x.get(url, {"paper": "slip"}).content.decode()
+    assert "size: A4" in client_manager_x.get(url, {"paper": "a4"}).content.decode()
+
+
+def test_supervisor_voids_from_the_receipt(client_supervisor_x, card_a, rice, manager_x, redeem):
+    redemption = redeem(card_a.household, {rice: 2}, manager_x)
+    url = reverse("store:receipt", args=[redemption.pk])
+    assert "Void this redemption" in client_supervisor_x.get(url).content.decode()
+    client_supervisor_x.post(
+        reverse("store:redemption_void", args=[redemption.pk]), {"reason": "x"}
+    )
+    page = client_supervisor_x.get(url).content.decode()
+    assert "VOIDED" in page and "Void this redemption" not in page
+    card_a.household.account.refresh_from_db()
+    assert card_a.household.account.balance == 100
+
+
+@pytest.fixture
+def many_items(zones_x, village_x, manager_x):
+    codes = ["grain_oil", "daily", "toiletries", "clothing", "farm", "appliances"]
+    return [
+        make_item(village_x, codes[n % 6], f"商品{n:02d}", 5 + n, 10, manager_x) for n in range(45)
+    ]
+
+
+def test_counter_query_count_bounded(
+    client_manager_x, card_a, many_items, django_assert_max_num_queries
+):
+    for item in many_items[:8]:
+        add_to_cart(client_manager_x, card_a.household, item)
+    with django_assert_max_num_queries(14):
+        response = client_manager_x.get(counter_url(card_a.household))
+    assert response.content.decode().count('name="action" value="add"') == 20
+
+
+def test_stock_list_query_count_bounded(
+    client_supervisor_x, many_items, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(10):
+        response = client_supervisor_x.get(reverse("store:stock_list"))
+    assert response.status_code == 200
+
+
+def test_catalogue_query_count_bounded(
+    client_villager_a, many_items, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(10):
+        response = client_villager_a.get(reverse("store:catalogue"))
+    html = response.content.decode()
+    assert "商品00" in html and "Your household" in html

@@ -1,0 +1,171 @@
+"""The manager's stock pages: items (with photo checks), stock-in, donations, stock-take."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from store.models import Donation, Donor, Item, StockMovement
+
+
+def png_bytes(size=(8, 8)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "red").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def item_data(zone, **extra):
+    return {
+        "zone": zone.pk,
+        "name": "洗衣粉 2kg",
+        "unit": "袋",
+        "points_price": 8,
+        "barcode": "",
+        "is_active": "on",
+        "low_stock_threshold": 5,
+        **extra,
+    }
+
+
+def test_item_created_with_a_photo(client_manager_x, zones_x, media_root):
+    photo = SimpleUploadedFile("soap.png", png_bytes(), content_type="image/png")
+    response = client_manager_x.post(
+        reverse("store:item_create"), {**item_data(zones_x[2]), "photo": photo}
+    )
+    item = Item.objects.get()
+    assert response["Location"] == reverse("store:item_detail", args=[item.pk])
+    assert item.photo.name.endswith(".png")
+    assert item.stock == 0
+
+
+def test_photo_that_is_not_an_image_refused(client_manager_x, zones_x, media_root):
+    fake = SimpleUploadedFile("soap.png", b"not an image at all", content_type="image/png")
+    response = client_manager_x.post(
+        reverse("store:item_create"), {**item_data(zones_x[2]), "photo": fake}
+    )
+    assert response.status_code == 200
+    assert not Item.objects.exists()
+
+
+def test_photo_too_large_refused(client_manager_x, zones_x, media_root, settings):
+    settings.MAX_PHOTO_BYTES = 50
+    photo = SimpleUploadedFile("big.png", png_bytes((64, 64)), content_type="image/png")
+    response = client_manager_x.post(
+        reverse("store:item_create"), {**item_data(zones_x[2]), "photo": photo}
+    )
+    assert "too large" in response.content.decode()
+    assert not Item.objects.exists()
+
+
+def test_zone_of_another_village_refused(client_manager_x, zones_x, village_y):
+    from store.services import zones_ensure
+
+    zone_y = zones_ensure(village=village_y)[0]
+    response = client_manager_x.post(reverse("store:item_create"), item_data(zone_y))
+    assert response.status_code == 200
+    assert not Item.objects.exists()
+
+
+def test_stock_in_form(client_manager_x, rice):
+    response = client_manager_x.post(
+        reverse("store:stock_in"),
+        {"item": rice.pk, "quantity": 30, "fund_source": "collective", "cost_yuan": "1350"},
+    )
+    assert response.status_code == 302
+    rice.refresh_from_db()
+    assert rice.stock == 80
+    movement = rice.movements.first()
+    assert (movement.fund_source, movement.cost_yuan) == ("collective", 1350)
+
+
+def test_stock_in_of_another_villages_item_refused(client_manager_y, rice):
+    response = client_manager_y.post(
+        reverse("store:stock_in"),
+        {"item": rice.pk, "quantity": 30, "fund_source": "collective", "cost_yuan": "1"},
+    )
+    assert response.status_code == 200
+    rice.refresh_from_db()
+    assert rice.stock == 50
+
+
+def test_donation_of_goods_from_a_new_donor(client_manager_x, rice, oil):
+    response = client_manager_x.post(
+        reverse("store:donation_create"),
+        {
+            "new_donor_name": "延安爱心企业",
+            "new_donor_kind": "company",
+            "kind": "goods",
+            "received_on": "2024-05-01",
+            "value_yuan": "800",
+            "description": "粮油",
+            "thanks": "感谢延安爱心企业的捐赠！",
+            "goods-TOTAL_FORMS": "2",
+            "goods-INITIAL_FORMS": "0",
+            "goods-0-item": rice.pk,
+            "goods-0-quantity": "10",
+            "goods-1-item": oil.pk,
+            "goods-1-quantity": "4",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    donation = Donation.objects.get()
+    assert donation.donor.name == "延安爱心企业"
+    assert Item.objects.get(pk=rice.pk).stock == 60
+    assert Item.objects.get(pk=oil.pk).stock == 24
+    assert donation.movements.count() == 2
+
+
+def test_goods_donation_without_goods_is_a_form_error(client_manager_x, village_x, rice):
+    donor = Donor.objects.create(village=village_x, name="王先生", kind="person")
+    response = client_manager_x.post(
+        reverse("store:donation_create"),
+        {
+            "donor": donor.pk,
+            "kind": "goods",
+            "received_on": "2024-05-01",
+            "value_yuan": "100",
+            "thanks": "谢谢",
+            "goods-TOTAL_FORMS": "1",
+            "goods-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "List the donated goods" in response.content.decode()
+    assert not Donation.objects.exists()
+
+
+def test_stock_take_and_write_off_forms(client_manager_x, rice):
+    client_manager_x.post(
+        reverse("store:item_stock_take", args=[rice.pk]), {"counted": 48, "reason": "盘点"}
+    )
+    client_manager_x.post(
+        reverse("store:item_write_off", args=[rice.pk]),
+        {"quantity": 3, "cause": "spoiled", "reason": "受潮"},
+    )
+    rice.refresh_from_db()
+    assert rice.stock == 45
+    kinds = list(rice.movements.order_by("pk").values_list("kind", flat=True))
+    assert kinds == ["purchase", "adjustment", "write_off"]
+
+
+def test_write_off_beyond_stock_is_a_form_error(client_manager_x, kettle):
+    response = client_manager_x.post(
+        reverse("store:item_write_off", args=[kettle.pk]),
+        {"quantity": 5, "cause": "damaged", "reason": "摔坏"},
+    )
+    assert response.status_code == 200
+    assert "Not enough" in response.content.decode()
+    assert StockMovement.objects.filter(item=kettle).count() == 1
+
+
+def test_low_stock_highlighted(client_manager_x, kettle, rice):
+    html = client_manager_x.get(reverse("store:stock_list"), {"low": "1"}).content.decode()
+    assert kettle.name in html and rice.name not in html
