@@ -1,0 +1,102 @@
+"""Fixtures for the points tests: a small rules catalogue, photos, proposing helpers."""
+
+import datetime
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.utils import timezone
+from PIL import Image
+
+from points.models import Rule
+from points.services import proposal_create
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def make_rule(village, code, points, category=None, cap=None, description=None):
+    if category is None:
+        category = Rule.Category.DEDUCTIONS if points < 0 else Rule.Category.LIVING_ENVIRONMENT
+    return Rule.objects.create(
+        village=village,
+        code=code,
+        category=category,
+        description=description or f"rule {code}",
+        points=points,
+        monthly_cap=cap,
+    )
+
+
+@pytest.fixture
+def rule_clean(village_x):
+    return make_rule(village_x, "E01", 5, description="五净一规范 inspection passed")
+
+
+@pytest.fixture
+def rule_capped(village_x):
+    return make_rule(
+        village_x, "L01", 10, Rule.Category.VOLUNTARY_LABOUR, cap=20, description="road cleaning"
+    )
+
+
+@pytest.fixture
+def rule_litter(village_x):
+    return make_rule(village_x, "D01", -20, description="littering")
+
+
+@pytest.fixture
+def rule_honour(village_x):
+    return make_rule(village_x, "H01", 30, Rule.Category.HONOURS, description="最美婆婆")
+
+
+@pytest.fixture
+def rule_y(village_y):
+    return make_rule(village_y, "E01", 5)
+
+
+def png_upload(name="photo.png", size=(8, 8), image_format="PNG"):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format=image_format)
+    content_type = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}[image_format]
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type=content_type)
+
+
+def today():
+    return timezone.localdate()
+
+
+def propose(actor, households, rule, **kwargs):
+    """Propose through the service with sensible defaults; returns the list of proposals."""
+    kwargs.setdefault("reason", "seen by the manager")
+    kwargs.setdefault("occurred_on", today())
+    kwargs.setdefault("village", actor.village or rule.village)
+    return proposal_create(households=list(households), rule=rule, actor=actor, **kwargs)
+
+
+def last_month():
+    return today().replace(day=1) - datetime.timedelta(days=1)
+
+
+@pytest.fixture
+def _reset_replication_role(django_db_blocker):
+    """Set up before `transactional_db`, so it is torn down after the flush (see below)."""
+    yield
+    with django_db_blocker.unblock():
+        connection.close()  # the replica role set for the flush dies with this session
+
+
+@pytest.fixture
+def committed_db(_reset_replication_role, transactional_db):
+    """A database whose writes really commit, for tests with threads.
+
+    The ledger tables refuse TRUNCATE, which Django's flush after a transactional test uses;
+    the flush runs with triggers off in this one session (a superuser-only switch), and the
+    session is closed straight after, so no later test ever sees the triggers disabled.
+    """
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
