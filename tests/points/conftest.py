@@ -6,7 +6,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from points.models import Rule
@@ -16,6 +16,14 @@ from points.services import proposal_create
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Assertions read the English msgids, whatever translations get compiled later."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def make_rule(village, code, points, category=None, cap=None, description=None):
