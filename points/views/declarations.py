@@ -16,6 +16,12 @@ from points.views.access import _get_declaration_for_user, photo_response
 from villagers.roles import Role, is_villager, staff_required, villager_required
 
 
+def _refused(request, declaration, error):
+    for line in error.messages:
+        messages.error(request, line)
+    return redirect("points:declaration_review", pk=declaration.pk)
+
+
 @villager_required
 def declaration_new(request):
     household = request.user.household
@@ -101,6 +107,9 @@ def declaration_accept_view(request, pk):
         try:
             url, _replayed = run_once(request, action)
         except ValidationError as error:
+            declaration.refresh_from_db()
+            if declaration.status != Declaration.Status.SUBMITTED:
+                return _refused(request, declaration, error)
             form.add_error(None, error)
         else:
             messages.success(request, _("The declaration is now a proposal awaiting approval."))
@@ -127,7 +136,7 @@ def declaration_decline_view(request, pk):
                 request=request,
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            return _refused(request, declaration, error)
         else:
             messages.success(request, _("The declaration was declined."))
             return redirect("points:declaration_list")
