@@ -5,8 +5,10 @@ entry that debited them.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -57,7 +59,9 @@ class Entry(models.Model):
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     points = models.IntegerField(_("points"))
     balance_after = models.IntegerField(_("balance after"))
-    created_at = models.DateTimeField(_("posted"), auto_now_add=True, db_index=True)
+    # A default rather than auto_now_add so the demo loader can lay down a backdated history;
+    # services never pass it, and the row is immutable once written.
+    created_at = models.DateTimeField(_("posted"), default=timezone.now, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("posted by"),
@@ -103,3 +107,276 @@ class Entry(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.points:+d}"
+
+
+class Rule(models.Model):
+    """One line of the village's points rules (積分管理細則): data the village edits."""
+
+    class Category(models.TextChoices):
+        LIVING_ENVIRONMENT = "environment", _("living environment")
+        FAMILY_VIRTUE = "virtue", _("family virtue")
+        INDUSTRY_INCOME = "industry", _("industry and income")
+        COLLECTIVE_ACTIVITY = "collective", _("collective activity")
+        VOLUNTARY_LABOUR = "labour", _("voluntary labour")
+        HONOURS = "honours", _("honours")
+        DEDUCTIONS = "deductions", _("deductions")
+
+    village = models.ForeignKey(
+        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    code = models.CharField(_("code"), max_length=20)
+    category = models.CharField(_("category"), max_length=12, choices=Category.choices)
+    description = models.CharField(_("description"), max_length=200)
+    points = models.IntegerField(
+        _("points"), help_text=_("Positive for an award, negative for a deduction.")
+    )
+    monthly_cap = models.PositiveIntegerField(
+        _("monthly cap per household"),
+        null=True,
+        blank=True,
+        help_text=_("Most points one household may get (or lose) by this rule in a month."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["village", "category", "code"]
+        verbose_name = _("points rule")
+        verbose_name_plural = _("points rules")
+        constraints = [
+            models.UniqueConstraint(fields=["village", "code"], name="rule_unique_code"),
+            models.CheckConstraint(condition=~Q(points=0), name="rule_points_not_zero"),
+            models.CheckConstraint(
+                condition=~Q(category="deductions") | Q(points__lt=0),
+                name="rule_deductions_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.description} ({self.points:+d})"
+
+    def clean(self):
+        if self.points == 0:
+            raise ValidationError({"points": _("A rule moves points: it cannot be zero.")})
+        if self.category == self.Category.DEDUCTIONS and self.points > 0:
+            raise ValidationError({"points": _("A deduction rule has negative points.")})
+
+
+class Batch(models.Model):
+    """One activity (or one decision) covering many households, proposed and approved as one."""
+
+    village = models.ForeignKey(
+        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT)
+    title = models.CharField(_("title"), max_length=100)
+    date = models.DateField(_("date"))
+    place = models.CharField(_("place"), max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proposed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
+
+    def __str__(self):
+        return f"{self.date} {self.title}"
+
+
+def evidence_path(instance, filename):
+    # The stored name is ours, never the uploaded one.
+    stamp = timezone.now()
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"evidence/{stamp:%Y/%m}/{stamp:%d%H%M%S%f}.{ext}"
+
+
+class Proposal(models.Model):
+    """A proposed award or deduction: a workflow record until the supervisor decides it.
+
+    Only approval posts the ledger entry (`entry`); the Entry table stays append-only.
+    """
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("pending approval")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    village = models.ForeignKey(
+        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    household = models.ForeignKey(
+        "villagers.Household",
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        related_name="proposals",
+    )
+    rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT)
+    batch = models.ForeignKey(
+        Batch,
+        verbose_name=_("batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="proposals",
+    )
+    points = models.IntegerField(_("points"))
+    override_reason = models.CharField(
+        _("reason for changing the rule's points"), max_length=200, blank=True
+    )
+    reason = models.CharField(_("reason"), max_length=300)
+    occurred_on = models.DateField(_("date of the deed"))
+    member = models.ForeignKey(
+        "villagers.Member",
+        verbose_name=_("member who earned it"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="proposals",
+    )
+    photo = models.ImageField(_("photo evidence"), upload_to=evidence_path, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PROPOSED
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proposed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposed_at = models.DateTimeField(_("proposed"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    rejection_reason = models.CharField(_("reason for rejection"), max_length=300, blank=True)
+    entry = models.OneToOneField(
+        Entry,
+        verbose_name=_("ledger entry"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="proposal",
+    )
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
+        indexes = [
+            models.Index(fields=["village", "status"], name="proposal_village_status"),
+            models.Index(fields=["household", "rule", "occurred_on"], name="proposal_cap"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(points=0), name="proposal_points_not_zero"),
+            # Approved exactly when an entry was posted.
+            models.CheckConstraint(
+                condition=Q(status="approved", entry__isnull=False)
+                | (~Q(status="approved") & Q(entry__isnull=True)),
+                name="proposal_entry_iff_approved",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""),
+                name="proposal_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.household} {self.rule.code} {self.points:+d}"
+
+    @property
+    def is_award(self) -> bool:
+        return self.points > 0
+
+
+class Declaration(models.Model):
+    """積分申報: a villager declares a good deed; the manager turns it into a proposal or not."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("waiting for review")
+        ACCEPTED = "accepted", _("turned into a proposal")
+        DECLINED = "declined", _("declined")
+
+    village = models.ForeignKey(
+        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    household = models.ForeignKey(
+        "villagers.Household",
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        related_name="declarations",
+    )
+    member = models.ForeignKey(
+        "villagers.Member",
+        verbose_name=_("who did it"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    description = models.TextField(_("what was done"), max_length=1000)
+    occurred_on = models.DateField(_("date"))
+    photo = models.ImageField(_("photo"), upload_to=evidence_path, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.SUBMITTED
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    decline_reason = models.CharField(_("reason for declining"), max_length=300, blank=True)
+    proposal = models.OneToOneField(
+        Proposal,
+        verbose_name=_("proposal"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="declaration",
+    )
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        verbose_name = _("declaration")
+        verbose_name_plural = _("declarations")
+
+    def __str__(self):
+        return f"{self.household} {self.occurred_on}"
+
+
+class IdempotencyKey(models.Model):
+    """A one-time form key: the same key posted twice has one effect; another body is refused."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    request_hash = models.CharField(max_length=64)
+    result_url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_key")
+        ]
+
+    def __str__(self):
+        return self.key

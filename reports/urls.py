@@ -1,3 +1,11 @@
+from django.urls import path
+
+from reports import views
+
 app_name = "reports"
 
-urlpatterns = []
+urlpatterns = [
+    path("notice/", views.notice, name="notice"),
+    path("notice/<int:year>/<int:month>/", views.notice, name="notice_month"),
+    path("notice/<int:year>/<int:month>/xlsx/", views.notice_xlsx, name="notice_xlsx"),
+]

@@ -1,6 +1,6 @@
 """Card pages: replace, recall, PIN reset and the printable card (manager); PIN change (villager).
 
-Issuing a card posts the opening points, so its page lives in `points.card_views`.
+Issuing a card posts the opening points, so its page lives in `points.views.cards`.
 """
 
 import segno

@@ -27,7 +27,7 @@ def home(request):
     if not user.is_authenticated:
         return redirect("login")
     if is_villager(user):
-        return redirect("villagers:me")
+        return redirect("points:me")
     if is_county_admin(user) and request.village is None:
         return redirect("villagers:village_pick")
     if is_manager(user) or is_supervisor(user) or is_county_admin(user):

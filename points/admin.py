@@ -1,0 +1,87 @@
+"""Admin for the points app. The ledger and the workflow are read-only here by design:
+
+approving, rejecting and posting happen only through the services (pages), which enforce
+who may decide what. Rules may be edited by the manager, through `rule_save`.
+"""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from points.models import Account, Batch, Declaration, Entry, Proposal, Rule
+from points.services import rule_save
+from villagers.admin import VillageScopedAdmin
+
+
+class ReadOnlyAdmin(VillageScopedAdmin):
+    """Look, never touch: no add, change or delete for anyone, superusers included."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+
+@admin.register(Rule)
+class RuleAdmin(VillageScopedAdmin):
+    list_display = ["code", "category", "description", "points", "monthly_cap", "active"]
+    list_filter = ["category", "active"]
+    search_fields = ["code", "description"]
+
+    def get_exclude(self, request, obj=None):
+        return [] if request.user.is_superuser else ["village"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Rules are referenced by the ledger's proposals: deactivate instead.
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            obj.village_id = request.user.village_id
+        try:
+            rule_save(rule=obj, actor=request.user, request=request)
+        except ValidationError as error:
+            raise PermissionDenied(" ".join(error.messages)) from error
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["household", "balance", "opened_at"]
+    list_select_related = ["household"]
+    search_fields = ["household__head_name", "household__number"]
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    village_path = "account__village"
+    list_display = ["created_at", "account", "kind", "points", "balance_after", "memo"]
+    list_filter = ["kind"]
+    list_select_related = ["account__household"]
+    search_fields = ["account__household__head_name", "memo"]
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdmin):
+    list_display = ["proposed_at", "household", "rule", "points", "status", "proposed_by"]
+    list_filter = ["status", "rule__category"]
+    list_select_related = ["household", "rule", "proposed_by"]
+    search_fields = ["household__head_name", "reason"]
+
+
+@admin.register(Batch)
+class BatchAdmin(ReadOnlyAdmin):
+    list_display = ["date", "title", "rule", "created_by"]
+    list_select_related = ["rule", "created_by"]
+
+
+@admin.register(Declaration)
+class DeclarationAdmin(ReadOnlyAdmin):
+    list_display = ["submitted_at", "household", "status"]
+    list_filter = ["status"]
+    list_select_related = ["household"]

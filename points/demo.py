@@ -1,0 +1,296 @@
+"""Demo ledger for 啊道村: the rules catalogue and a year of approved history.
+
+The year of history is laid down with bulk inserts (a service call per entry would take
+minutes for 154 households), computing each entry's running balance exactly as
+`entry_post` would; the present-day workflow (pending, rejected, a reversal, declarations)
+goes through the real services. The ledger audit runs at the end and must be clean.
+"""
+
+import datetime
+from collections import defaultdict
+
+from django.utils import timezone
+
+from points import audit
+from points.models import Account, Batch, Entry, Proposal, Rule
+from points.services import (
+    declaration_accept,
+    declaration_submit,
+    entry_reverse,
+    proposal_approve,
+    proposal_create,
+    proposal_reject,
+)
+from villagers.models import Member, User
+
+C = Rule.Category
+# code, category, description, points, monthly cap per household
+RULES = [
+    ("HJ01", C.LIVING_ENVIRONMENT, "月度“五净一规范”检查达标", 5, 5),
+    ("HJ02", C.LIVING_ENVIRONMENT, "庭院美化，落实门前三包", 3, 6),
+    ("DD01", C.FAMILY_VIRTUE, "孝敬老人，赡养父母尽心", 5, 10),
+    ("DD02", C.FAMILY_VIRTUE, "邻里互助，主动调解纠纷", 3, 6),
+    ("CY01", C.INDUSTRY_INCOME, "新发展花椒、苹果等经济作物", 10, None),
+    ("CY02", C.INDUSTRY_INCOME, "创办小微企业或合作社，带动就业", 20, None),
+    ("CY03", C.INDUSTRY_INCOME, "参加农业实用技术培训", 3, 6),
+    ("JT01", C.COLLECTIVE_ACTIVITY, "参加村集体活动、村民大会", 2, 8),
+    ("YW01", C.VOLUNTARY_LABOUR, "义务打扫村道", 3, 12),
+    ("YW02", C.VOLUNTARY_LABOUR, "参加义务植树、修路", 5, 10),
+    ("RY01", C.HONOURS, "评为“五好家庭”", 30, None),
+    ("RY02", C.HONOURS, "评为“最美婆婆”", 30, None),
+    ("RY03", C.HONOURS, "评为“好媳妇”", 20, None),
+    ("KF01", C.DEDUCTIONS, "乱扔垃圾、乱堆乱放", -5, None),
+    ("KF02", C.DEDUCTIONS, "不赡养老人、虐待家庭成员", -20, None),
+    ("KF03", C.DEDUCTIONS, "月度“五净一规范”检查不达标", -3, None),
+    ("KF04", C.DEDUCTIONS, "焚烧秸秆", -5, None),
+    ("KF05", C.DEDUCTIONS, "大操大办、封建迷信活动", -10, None),
+]
+
+
+def load(ctx):
+    village = ctx.village
+    manager, supervisor = ctx.staff.get("manager"), ctx.staff.get("supervisor")
+    if village is None or manager is None or supervisor is None:
+        return  # the registry demo has not made the village and its staff
+    rules = {
+        code: Rule.objects.create(
+            village=village,
+            code=code,
+            category=category,
+            description=text,
+            points=points,
+            monthly_cap=cap,
+        )
+        for code, category, text, points, cap in RULES
+    }
+    accounts = list(
+        Account.objects.filter(village=village)
+        .exclude(household_id=supervisor.household_id)
+        .select_related("household")
+        .order_by("pk")
+    )
+    if not accounts:
+        return
+    _history(ctx, rules, accounts, manager, supervisor)
+    _present(ctx, rules, accounts, manager, supervisor)
+    problems = audit.check()
+    if problems:
+        raise RuntimeError("demo ledger inconsistent: " + "; ".join(problems[:5]))
+
+
+def _months(today):
+    """The first day of each of the twelve months before this one, oldest first."""
+    first = today.replace(day=1)
+    months = []
+    for _i in range(12):
+        first = (first - datetime.timedelta(days=1)).replace(day=1)
+        months.append(first)
+    return months[::-1]
+
+
+def _at(day, hour):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+
+def _history(ctx, rules, accounts, manager, supervisor):
+    """A year of approved proposals and their entries, in bulk, balances kept exact."""
+    rng = ctx.rng
+    today = timezone.localdate()
+    events = defaultdict(list)  # account id -> [(day, rule code, reason, batch key, member)]
+    batches = {}  # batch key -> Batch (unsaved)
+    members = defaultdict(list)
+    for member in Member.objects.filter(household__in=[a.household for a in accounts]):
+        members[member.household_id].append(member)
+
+    for month in _months(today):
+        inspection_day = month.replace(day=rng.randint(5, 10))
+        cleaning_day = month.replace(day=rng.randint(12, 18))
+        cleaning = ("YW01", month)
+        batches[cleaning] = Batch(
+            village=ctx.village,
+            rule=rules["YW01"],
+            title=f"{month:%Y年%m月}义务打扫村道",
+            date=cleaning_day,
+            place="村主干道",
+            created_by=manager,
+            created_at=_at(cleaning_day, 18),
+        )
+        meeting = None
+        if month.month in (3, 6, 9, 12):
+            meeting = ("JT01", month)
+            meeting_day = month.replace(day=rng.randint(20, 26))
+            batches[meeting] = Batch(
+                village=ctx.village,
+                rule=rules["JT01"],
+                title=f"{month:%Y年%m月}村民大会",
+                date=meeting_day,
+                place="村委会广场",
+                created_by=manager,
+                created_at=_at(meeting_day, 18),
+            )
+        for account in accounts:
+            add = events[account.pk].append
+            roll = rng.random()
+            if roll < 0.8:
+                add((inspection_day, "HJ01", "月度检查达标", None, None))
+            elif roll < 0.9:
+                add((inspection_day, "KF03", "厨房、厕所卫生不达标", None, None))
+            if rng.random() < 0.5:
+                add((cleaning_day, "YW01", "参加义务打扫村道", cleaning, None))
+            if meeting and rng.random() < 0.6:
+                add((batches[meeting].date, "JT01", "参加村民大会", meeting, None))
+            if rng.random() < 0.08:
+                add((month.replace(day=rng.randint(1, 28)), "DD01", "照顾患病老人", None, None))
+            if rng.random() < 0.05:
+                add((month.replace(day=rng.randint(1, 28)), "DD02", "帮邻居抢收麦子", None, None))
+            if rng.random() < 0.04:
+                add((month.replace(day=rng.randint(1, 28)), "KF01", "门前堆放柴草垃圾", None, None))
+            if month.month == 11 and rng.random() < 0.03:
+                add((month.replace(day=rng.randint(1, 28)), "KF04", "焚烧秸秆", None, None))
+            if month.month == 4 and rng.random() < 0.25:
+                add((month.replace(day=rng.randint(1, 28)), "YW02", "义务植树", None, None))
+    for account in accounts:
+        if rng.random() < 0.06:
+            add_day = _months(today)[rng.randint(0, 11)].replace(day=rng.randint(1, 28))
+            events[account.pk].append((add_day, "CY01", "新栽花椒三亩", None, None))
+        if rng.random() < 0.02:
+            add_day = _months(today)[rng.randint(0, 11)].replace(day=rng.randint(1, 28))
+            events[account.pk].append((add_day, "CY02", "办起农家乐，带动两人就业", None, None))
+    honour_day = _months(today)[-1].replace(day=8)
+    for account in rng.sample(accounts, min(3, len(accounts))):
+        events[account.pk].append((honour_day, "RY01", "年度“五好家庭”评选", None, None))
+    elders = [m for ms in members.values() for m in ms if m.sex == "F" and m.birth_year < 1970]
+    for member in rng.sample(elders, min(2, len(elders))):
+        account = next((a for a in accounts if a.household_id == member.household_id), None)
+        if account is not None:
+            events[account.pk].append((honour_day, "RY02", "年度“最美婆婆”评选", None, member))
+    if len(accounts) > 5:
+        events[accounts[5].pk].append(
+            (_months(today)[7].replace(day=3), "KF02", "经调解仍不赡养老母亲", None, None)
+        )
+
+    Batch.objects.bulk_create(batches.values())
+    entries, proposals, balances = [], [], {}
+    now = timezone.now()
+    for account in accounts:
+        balance = account.balance
+        for day, code, reason, batch_key, member in sorted(events[account.pk], key=lambda e: e[0]):
+            rule = rules[code]
+            if balance + rule.points < 0:
+                continue  # the ledger would have refused it, so the demo does too
+            balance += rule.points
+            decided = min(_at(day + datetime.timedelta(days=rng.randint(1, 3)), 10), now)
+            entries.append(
+                Entry(
+                    account=account,
+                    kind=Entry.Kind.AWARD if rule.points > 0 else Entry.Kind.DEDUCTION,
+                    points=rule.points,
+                    balance_after=balance,
+                    created_at=decided,
+                    created_by=supervisor,
+                    memo=f"{code} {reason}",
+                )
+            )
+            proposals.append(
+                Proposal(
+                    village=ctx.village,
+                    household=account.household,
+                    rule=rule,
+                    batch=batches.get(batch_key),
+                    points=rule.points,
+                    reason=reason,
+                    occurred_on=day,
+                    member=member,
+                    status=Proposal.Status.APPROVED,
+                    proposed_by=manager,
+                    proposed_at=_at(day, 18),
+                    decided_by=supervisor,
+                    decided_at=decided,
+                )
+            )
+        balances[account.pk] = balance
+    # One insert per list; PostgreSQL hands out ids in list order, so per account the ids
+    # follow the dates and balance_after runs in id order as audit_ledger expects.
+    Entry.objects.bulk_create(entries, batch_size=2000)
+    for proposal, entry in zip(proposals, entries, strict=True):
+        proposal.entry = entry
+    Proposal.objects.bulk_create(proposals, batch_size=2000)
+    for account in accounts:
+        account.balance = balances[account.pk]
+    Account.objects.bulk_update(accounts, ["balance"], batch_size=2000)
+
+
+def _present(ctx, rules, accounts, manager, supervisor):
+    """This month's open workflow, through the services: pending, rejected, a reversal."""
+    rng = ctx.rng
+    today = timezone.localdate()
+    households = [a.household for a in accounts]
+    attendance = rng.sample(households, min(12, len(households)))
+    proposal_create(
+        village=ctx.village,
+        households=attendance,
+        rule=rules["YW01"],
+        reason="参加义务打扫村道",
+        occurred_on=today,
+        actor=manager,
+        batch_title=f"{today:%m月%d日}义务打扫村道",
+        place="村主干道",
+    )
+    for household in rng.sample(households, min(4, len(households))):
+        proposal_create(
+            village=ctx.village,
+            households=[household],
+            rule=rules["HJ02"],
+            reason="院内种花，门前整洁",
+            occurred_on=today,
+            actor=manager,
+        )
+    rejected = []
+    for household, rule, reason in zip(
+        rng.sample(households, min(3, len(households))),
+        [rules["DD02"], rules["CY03"], rules["KF01"]],
+        ["调解邻里纠纷", "参加技术培训", "路边倒垃圾"],
+        strict=False,
+    ):
+        rejected += proposal_create(
+            village=ctx.village,
+            households=[household],
+            rule=rule,
+            reason=reason,
+            occurred_on=today,
+            actor=manager,
+        )
+    rejections = ["没有照片，请补充证据后再报", "培训签到表上没有此户", "经核实不是该户所为"]
+    for proposal, why in zip(rejected, rejections, strict=False):
+        proposal_reject(proposal_ids=[proposal.pk], actor=supervisor, reason=why)
+
+    # An award entered for the wrong household: approved, then corrected by a reversal.
+    mistaken = proposal_create(
+        village=ctx.village,
+        households=[households[0]],
+        rule=rules["DD01"],
+        reason="照顾瘫痪在床的父亲",
+        occurred_on=today,
+        actor=manager,
+    )
+    (approved,) = proposal_approve(proposal_ids=[mistaken[0].pk], actor=supervisor)
+    entry_reverse(entry=approved.entry, actor=supervisor, reason="记错户了，应为邻户")
+
+    villagers = {
+        user.household_id: user
+        for user in User.objects.filter(household__in=households, is_staff=False, is_active=True)
+    }
+    declarers = [h for h in households if h.pk in villagers][:2]
+    for index, household in enumerate(declarers):
+        declaration = declaration_submit(
+            user=villagers[household.pk],
+            description="帮五保户老人挑水、打扫院子" if index == 0 else "自家新栽了两亩花椒",
+            occurred_on=today,
+        )
+        if index == 0:
+            declaration_accept(
+                declaration=declaration,
+                actor=manager,
+                rule=rules["DD02"],
+                reason="帮五保户老人挑水、打扫院子",
+            )

@@ -1,0 +1,188 @@
+"""Input forms of the points pages. They parse and validate input; services do the writing."""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from points.idempotency import FIELD_NAME, idempotency_key_new
+from points.models import Rule
+from points.photos import photo_validate
+from villagers.models import Card, Member
+
+
+class OneTimeKeyMixin(forms.Form):
+    """A hidden one-time key so a double-clicked or re-sent POST has a single effect."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[FIELD_NAME] = forms.CharField(
+            widget=forms.HiddenInput, initial=idempotency_key_new(), required=False
+        )
+
+
+class PhotoField(forms.FileField):
+    """An optional photo, checked to be a real JPEG/PNG/WebP within the size limit."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        attrs = {"accept": "image/*", "capture": "environment"}
+        kwargs.setdefault("widget", forms.ClearableFileInput(attrs=attrs))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if upload:
+            photo_validate(upload)
+        return upload
+
+
+class RuleForm(forms.ModelForm):
+    class Meta:
+        model = Rule
+        fields = ["code", "category", "description", "points", "monthly_cap", "active"]
+
+
+class ProposalForm(OneTimeKeyMixin, forms.Form):
+    rule = forms.ModelChoiceField(label=_("Rule"), queryset=Rule.objects.none())
+    households = forms.ModelMultipleChoiceField(
+        label=_("Households"),
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Choose one household, or several for one activity (a batch)."),
+    )
+    points = forms.IntegerField(
+        label=_("Points"),
+        required=False,
+        help_text=_("Leave empty to use the rule's points."),
+    )
+    override_reason = forms.CharField(
+        label=_("Why different from the rule"), required=False, max_length=200
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+    occurred_on = forms.DateField(
+        label=_("Date"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    member = forms.ModelChoiceField(
+        label=_("Member who earned it"),
+        queryset=Member.objects.none(),
+        required=False,
+        help_text=_("For honours such as 最美婆婆; one household only."),
+    )
+    photo = PhotoField(label=_("Photo evidence"))
+
+    def __init__(self, *args, village, households, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].queryset = Rule.objects.filter(village=village, active=True)
+        self.fields["households"].queryset = households
+        self.fields["member"].queryset = Member.objects.filter(
+            household__village=village
+        ).select_related("household")
+
+
+class ActivityForm(OneTimeKeyMixin, forms.Form):
+    """A collective activity or voluntary-labour day with its attendance list."""
+
+    title = forms.CharField(label=_("Activity"), max_length=100)
+    rule = forms.ModelChoiceField(label=_("Rule"), queryset=Rule.objects.none())
+    date = forms.DateField(
+        label=_("Date"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    place = forms.CharField(label=_("Place"), max_length=100, required=False)
+    households = forms.ModelMultipleChoiceField(
+        label=_("Attended (tick)"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    card_numbers = forms.CharField(
+        label=_("Card numbers (typed or scanned, one per line)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "inputmode": "numeric"}),
+    )
+    photo = PhotoField(label=_("Photo evidence"))
+
+    def __init__(self, *args, village, households, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.village = village
+        self.fields["rule"].queryset = Rule.objects.filter(
+            village=village,
+            active=True,
+            category__in=[Rule.Category.COLLECTIVE_ACTIVITY, Rule.Category.VOLUNTARY_LABOUR],
+        )
+        self.fields["households"].queryset = households
+
+    def clean_card_numbers(self):
+        numbers = [line.strip() for line in self.cleaned_data["card_numbers"].splitlines()]
+        numbers = [n for n in numbers if n]
+        if not numbers:
+            return []
+        cards = {
+            card.number: card.household
+            for card in Card.objects.filter(
+                number__in=numbers,
+                status=Card.Status.ACTIVE,
+                household__village=self.village,
+            ).select_related("household")
+        }
+        unknown = [n for n in numbers if n not in cards]
+        if unknown:
+            raise forms.ValidationError(
+                _("No active card of this village has the number: %(numbers)s")
+                % {"numbers": ", ".join(unknown)}
+            )
+        return [cards[n] for n in numbers]
+
+    def attendees(self):
+        """Ticked and scanned households together, each once, in a stable order."""
+        seen = {}
+        for household in list(self.cleaned_data["households"]) + self.cleaned_data["card_numbers"]:
+            seen.setdefault(household.pk, household)
+        return list(seen.values())
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("households") and not cleaned.get("card_numbers"):
+            raise forms.ValidationError(_("Tick or scan at least one household."))
+        return cleaned
+
+
+class DecideForm(forms.Form):
+    rejection_reason = forms.CharField(label=_("Reason for rejection"), required=False)
+
+
+class DeclarationForm(OneTimeKeyMixin, forms.Form):
+    description = forms.CharField(
+        label=_("What good deed was done?"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    occurred_on = forms.DateField(
+        label=_("Date"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    member = forms.ModelChoiceField(
+        label=_("Who did it"), queryset=Member.objects.none(), required=False
+    )
+    photo = PhotoField(label=_("Photo"))
+
+    def __init__(self, *args, household, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = Member.objects.filter(household=household)
+
+
+class DeclarationAcceptForm(OneTimeKeyMixin, forms.Form):
+    rule = forms.ModelChoiceField(label=_("Rule"), queryset=Rule.objects.none())
+    points = forms.IntegerField(
+        label=_("Points"), required=False, help_text=_("Leave empty to use the rule's points.")
+    )
+    override_reason = forms.CharField(
+        label=_("Why different from the rule"), required=False, max_length=200
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+    def __init__(self, *args, village, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].queryset = Rule.objects.filter(village=village, active=True)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300)

@@ -1,0 +1,160 @@
+"""Reads of the ledger and the workflow, with bounded query counts, scoped to one village."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from points.models import Account, Entry, Proposal, Rule
+from villagers.models import Household, Village
+
+
+def rules_for_village(village: Village, *, active_only: bool = False) -> QuerySet[Rule]:
+    rules = Rule.objects.filter(village=village)
+    if active_only:
+        rules = rules.filter(active=True)
+    return rules.order_by("category", "code")
+
+
+def households_with_account(village: Village) -> QuerySet[Household]:
+    """Households that hold a points account (a card was issued), for choosing in forms."""
+    return (
+        Household.objects.filter(village=village, account__isnull=False)
+        .select_related("group")
+        .order_by("group_id", "number")
+    )
+
+
+def proposals_pending(
+    village: Village,
+    *,
+    rule_id: int | None = None,
+    group_id: int | None = None,
+    proposer_id: int | None = None,
+) -> QuerySet[Proposal]:
+    """The approval queue, oldest first, with everything a row shows joined in."""
+    proposals = Proposal.objects.filter(village=village, status=Proposal.Status.PROPOSED)
+    if rule_id:
+        proposals = proposals.filter(rule_id=rule_id)
+    if group_id:
+        proposals = proposals.filter(household__group_id=group_id)
+    if proposer_id:
+        proposals = proposals.filter(proposed_by_id=proposer_id)
+    return proposals.select_related(
+        "household__group", "household__account", "rule", "member", "proposed_by", "batch"
+    ).order_by("batch_id", "proposed_at", "id")
+
+
+def proposals_of_proposer(village: Village, user) -> QuerySet[Proposal]:
+    return (
+        Proposal.objects.filter(
+            village=village,
+            proposed_by=user,
+            status__in=[Proposal.Status.PROPOSED, Proposal.Status.REJECTED],
+        )
+        .select_related("household__group", "rule", "member", "decided_by", "batch")
+        .order_by("-proposed_at", "-id")
+    )
+
+
+def entries_of_account(account: Account) -> QuerySet[Entry]:
+    """Newest first in posting order (the order `balance_after` runs in)."""
+    return (
+        Entry.objects.filter(account=account)
+        .select_related("proposal__rule", "proposal__member", "reverses", "reversed_by")
+        .order_by("-id")
+    )
+
+
+def proposals_awaiting(household: Household) -> QuerySet[Proposal]:
+    """Proposals for the household not yet decided: shown as pending, never counted."""
+    return (
+        Proposal.objects.filter(household=household, status=Proposal.Status.PROPOSED)
+        .select_related("rule")
+        .order_by("-proposed_at")
+    )
+
+
+def household_rank(account: Account) -> tuple[int, int]:
+    """(rank, households ranked) by balance within the village; ties share a rank."""
+    counts = Account.objects.filter(village_id=account.village_id).aggregate(
+        higher=Count("id", filter=Q(balance__gt=account.balance)), total=Count("id")
+    )
+    return counts["higher"] + 1, counts["total"]
+
+
+def household_honours(household: Household) -> QuerySet[Proposal]:
+    """Approved, unreversed honours (五好家庭, 最美婆婆...) for the household page.
+
+    For the registry's household page: `{% include "points/_honours.html" %}` with `honours`.
+    """
+    return (
+        Proposal.objects.filter(
+            household=household,
+            status=Proposal.Status.APPROVED,
+            rule__category=Rule.Category.HONOURS,
+            entry__reversed_by__isnull=True,
+        )
+        .select_related("rule", "member")
+        .order_by("-occurred_on")
+    )
+
+
+@dataclass
+class NoticeSection:
+    """One part of the public notice: a title, column headings and rows of plain values."""
+
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+    totals: list | None = None
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime.datetime, datetime.datetime]:
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime(year, month, 1, tzinfo=tz)
+    following = datetime.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
+    return start, following
+
+
+def notice_points_sections(village: Village, year: int, month: int) -> list[NoticeSection]:
+    """Approved awards and deductions posted in the month (one query), reversals marked."""
+    start, following = month_bounds(year, month)
+    proposals = (
+        Proposal.objects.filter(
+            village=village,
+            status=Proposal.Status.APPROVED,
+            entry__created_at__gte=start,
+            entry__created_at__lt=following,
+        )
+        .select_related("household__group", "rule", "member", "entry__reversed_by")
+        .order_by("entry__created_at", "id")
+    )
+    columns = [_("Date"), _("Household head"), _("Group"), _("Rule"), _("Reason"), _("Points")]
+    awards = NoticeSection("awards", _("Points awarded"), columns)
+    deductions = NoticeSection("deductions", _("Points deducted"), columns)
+    for proposal in proposals:
+        reversed_note = ""
+        if hasattr(proposal.entry, "reversed_by"):
+            reversed_note = " " + _("(reversed)")
+        row = [
+            timezone.localdate(proposal.entry.created_at),
+            proposal.household.head_name,
+            proposal.household.group.name,
+            f"{proposal.rule.code} {proposal.rule.description}",
+            proposal.reason + reversed_note,
+            proposal.points,
+        ]
+        (awards if proposal.points > 0 else deductions).rows.append(row)
+    for section in (awards, deductions):
+        section.totals = ["", "", "", "", _("Total"), sum(row[-1] for row in section.rows)]
+    return [awards, deductions]
+
+
+def village_points_totals(village: Village) -> dict:
+    return Account.objects.filter(village=village).aggregate(
+        households=Count("id"), points=Sum("balance")
+    )

@@ -1,0 +1,1 @@
+"""Points pages, one module per workflow; access is decided in `access`."""

@@ -1,0 +1,65 @@
+"""Fetching points objects for the request's user: one place that scopes by village.
+
+Objects of another village are 404, as if they did not exist.
+"""
+
+import mimetypes
+
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+
+from points.models import Batch, Declaration, Proposal, Rule
+from villagers.models import Household
+
+
+def _get_rule_for_user(request, pk: int) -> Rule:
+    return get_object_or_404(Rule, pk=pk, village=request.village)
+
+
+def _get_proposal_for_user(request, pk: int) -> Proposal:
+    return get_object_or_404(
+        Proposal.objects.select_related(
+            "household__group", "rule", "member", "proposed_by", "decided_by", "batch", "entry"
+        ),
+        pk=pk,
+        village=request.village,
+    )
+
+
+def _get_batch_for_user(request, pk: int) -> Batch:
+    return get_object_or_404(
+        Batch.objects.select_related("rule", "created_by"), pk=pk, village=request.village
+    )
+
+
+def _get_household_for_user(request, pk: int) -> Household:
+    return get_object_or_404(
+        Household.objects.select_related("group"), pk=pk, village=request.village
+    )
+
+
+def _get_declaration_for_user(request, pk: int) -> Declaration:
+    return get_object_or_404(
+        Declaration.objects.select_related("household__group", "member", "proposal__rule"),
+        pk=pk,
+        village=request.village,
+    )
+
+
+def photo_response(field_file):
+    """Serve stored evidence through a view, so only those allowed to see it can."""
+    if not field_file:
+        raise Http404
+    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
+    try:
+        handle = field_file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def error_messages(error: ValidationError) -> list[str]:
+    return list(error.messages)

@@ -1,0 +1,110 @@
+"""The supervisor's approval queue: approve or reject one, several or a whole batch."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from points.forms import OneTimeKeyMixin
+from points.idempotency import run_once
+from points.models import Proposal, Rule
+from points.selectors import proposals_pending
+from points.services import proposal_approve, proposal_reject
+from villagers.models import User, VillageGroup
+from villagers.roles import Role, staff_required
+
+
+def _int_or_none(value):
+    return int(value) if value and value.isdigit() else None
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@staff_required(Role.SUPERVISOR)
+def approval_queue(request):
+    filters = {
+        "rule_id": _int_or_none(request.GET.get("rule")),
+        "group_id": _int_or_none(request.GET.get("group")),
+        "proposer_id": _int_or_none(request.GET.get("proposer")),
+    }
+    page = Paginator(proposals_pending(request.village, **filters), 50).get_page(
+        request.GET.get("page")
+    )
+    proposer_ids = Proposal.objects.filter(
+        village=request.village, status=Proposal.Status.PROPOSED
+    ).values("proposed_by_id")
+    context = {
+        "page": page,
+        "filters": filters,
+        "rules": Rule.objects.filter(village=request.village).order_by("code"),
+        "groups": VillageGroup.objects.filter(village=request.village),
+        "proposers": User.objects.filter(pk__in=proposer_ids),
+        "form": OneTimeKeyMixin(),
+        "query_prefix": _query_without_page(request),
+    }
+    return render(request, "points/approval_queue.html", context)
+
+
+@staff_required(Role.SUPERVISOR)
+@require_POST
+def approval_decide(request):
+    """Approve or reject the ticked proposals, or every pending one of a batch, in one go."""
+    action = request.POST.get("action")
+    ids = [int(value) for value in request.POST.getlist("proposal") if value.isdigit()]
+    # A whole batch comes from its own button: batch_action = "approve:<id>" or "reject:<id>".
+    batch_id = None
+    if request.POST.get("batch_action"):
+        action, _sep, batch_value = request.POST["batch_action"].partition(":")
+        batch_id = _int_or_none(batch_value)
+    if batch_id:
+        ids = list(
+            Proposal.objects.filter(
+                village=request.village, batch_id=batch_id, status=Proposal.Status.PROPOSED
+            ).values_list("pk", flat=True)
+        )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("points:approval_queue")
+    if action not in ("approve", "reject"):
+        messages.error(request, _("Choose approve or reject."))
+        return redirect(back)
+    decided = []
+
+    def act():
+        if action == "approve":
+            decided.extend(proposal_approve(proposal_ids=ids, actor=request.user, request=request))
+        else:
+            decided.extend(
+                proposal_reject(
+                    proposal_ids=ids,
+                    actor=request.user,
+                    reason=request.POST.get("rejection_reason", ""),
+                    request=request,
+                )
+            )
+        return back
+
+    try:
+        url, replayed = run_once(request, act)
+    except ValidationError as error:
+        for line in error.messages:
+            messages.error(request, line)
+        return redirect(back)
+    if replayed:
+        messages.info(request, _("This decision was already recorded."))
+    elif action == "approve":
+        messages.success(
+            request,
+            _("%(count)d approved; the points are in the ledger.") % {"count": len(decided)},
+        )
+    else:
+        messages.success(request, _("%(count)d rejected.") % {"count": len(decided)})
+    return redirect(url)

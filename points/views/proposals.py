@@ -1,0 +1,144 @@
+"""Proposing awards and deductions: one household, many (a batch), or an activity's attendance."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from points.forms import ActivityForm, ProposalForm
+from points.idempotency import run_once
+from points.selectors import households_with_account, proposals_of_proposer
+from points.services import proposal_create
+from points.views.access import (
+    _get_batch_for_user,
+    _get_proposal_for_user,
+    photo_response,
+)
+from villagers.roles import Role, staff_required
+
+
+def _created_message(request, proposals, replayed):
+    if replayed:
+        messages.info(request, _("This was already sent; nothing was added twice."))
+    else:
+        messages.success(
+            request,
+            _("%(count)d proposal(s) sent to the supervisor for approval.")
+            % {"count": len(proposals)},
+        )
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR)
+def proposal_new(request):
+    households = households_with_account(request.village)
+    initial = {}
+    if request.GET.get("household", "").isdigit():
+        initial["households"] = households.filter(pk=request.GET["household"])
+    form = ProposalForm(
+        request.POST or None,
+        request.FILES or None,
+        village=request.village,
+        households=households,
+        initial=initial,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        created = []
+
+        def action():
+            created.extend(
+                proposal_create(
+                    village=request.village,
+                    households=list(data["households"]),
+                    rule=data["rule"],
+                    reason=data["reason"],
+                    occurred_on=data["occurred_on"],
+                    actor=request.user,
+                    points=data["points"],
+                    override_reason=data["override_reason"],
+                    member=data["member"],
+                    photo=data["photo"] or None,
+                    request=request,
+                )
+            )
+            return reverse("points:proposals_mine")
+
+        try:
+            url, replayed = run_once(request, action)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _created_message(request, created, replayed)
+            return redirect(url)
+    return render(request, "points/proposal_form.html", {"form": form})
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR)
+def activity_new(request):
+    """A collective activity or voluntary-labour day: its attendance becomes one batch."""
+    form = ActivityForm(
+        request.POST or None,
+        request.FILES or None,
+        village=request.village,
+        households=households_with_account(request.village),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        created = []
+
+        def action():
+            created.extend(
+                proposal_create(
+                    village=request.village,
+                    households=form.attendees(),
+                    rule=data["rule"],
+                    reason=data["title"],
+                    occurred_on=data["date"],
+                    actor=request.user,
+                    photo=data["photo"] or None,
+                    batch_title=data["title"],
+                    place=data["place"],
+                    request=request,
+                )
+            )
+            return reverse("points:batch_detail", args=[created[0].batch_id])
+
+        try:
+            url, replayed = run_once(request, action)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _created_message(request, created, replayed)
+            return redirect(url)
+    return render(request, "points/activity_form.html", {"form": form})
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR)
+def proposals_mine(request):
+    """The proposer's own pending and rejected items."""
+    page = Paginator(proposals_of_proposer(request.village, request.user), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "points/proposals_mine.html", {"page": page})
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+def proposal_detail(request, pk):
+    proposal = _get_proposal_for_user(request, pk)
+    return render(request, "points/proposal_detail.html", {"proposal": proposal})
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+def proposal_photo(request, pk):
+    return photo_response(_get_proposal_for_user(request, pk).photo)
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+def batch_detail(request, pk):
+    batch = _get_batch_for_user(request, pk)
+    proposals = batch.proposals.select_related("household__group", "decided_by").order_by(
+        "household__number"
+    )
+    return render(request, "points/batch_detail.html", {"batch": batch, "proposals": proposals})

@@ -1,0 +1,193 @@
+"""The proposal, activity and approval pages, including the one-time form key."""
+
+from django.urls import reverse
+
+from points.models import Batch, Entry, Proposal
+from tests.points.conftest import png_upload, propose, today
+
+KEY = "test-form-key-000000001"
+
+
+def test_propose_page_sends_one_proposal_for_approval(
+    client_manager_x, card_a, rule_clean, manager_x
+):
+    url = reverse("points:proposal_new")
+    page = client_manager_x.get(url, {"household": card_a.household_id})
+    assert page.status_code == 200
+    assert 'name="idempotency_key"' in page.content.decode()
+    data = {
+        "rule": rule_clean.pk,
+        "households": [card_a.household_id],
+        "reason": "yard swept",
+        "occurred_on": today().isoformat(),
+        "idempotency_key": KEY,
+        "photo": png_upload(),
+    }
+    response = client_manager_x.post(url, data)
+    assert response.status_code == 302
+    assert response.url == reverse("points:proposals_mine")
+    proposal = Proposal.objects.get()
+    assert proposal.proposed_by == manager_x and proposal.photo
+    assert not Entry.objects.filter(kind=Entry.Kind.AWARD).exists()
+
+    data["photo"] = png_upload()
+    again = client_manager_x.post(url, data, follow=True)
+    assert "already sent" in again.content.decode()
+    assert Proposal.objects.count() == 1
+
+    data["reason"] = "something else"
+    data["photo"] = png_upload()
+    refused = client_manager_x.post(url, data)
+    assert refused.status_code == 200
+    assert "already sent with different content" in refused.content.decode()
+    assert Proposal.objects.count() == 1
+
+
+def test_propose_page_shows_service_refusals_as_form_errors(client_manager_x, card_a, rule_clean):
+    data = {
+        "rule": rule_clean.pk,
+        "households": [card_a.household_id],
+        "reason": "extra",
+        "points": 9,
+        "occurred_on": today().isoformat(),
+        "idempotency_key": KEY,
+    }
+    response = client_manager_x.post(reverse("points:proposal_new"), data)
+    assert response.status_code == 200
+    assert "say why this proposal gives a different figure" in response.content.decode()
+    assert not Proposal.objects.exists()
+    # The key was not used up by the refused attempt: the corrected form goes through.
+    data["override_reason"] = "twice the work"
+    assert client_manager_x.post(reverse("points:proposal_new"), data).status_code == 302
+    assert Proposal.objects.get().points == 9
+
+
+def test_bad_photo_gets_a_clear_message(client_manager_x, card_a, rule_clean):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {
+        "rule": rule_clean.pk,
+        "households": [card_a.household_id],
+        "reason": "r",
+        "occurred_on": today().isoformat(),
+        "idempotency_key": KEY,
+        "photo": SimpleUploadedFile("x.jpg", b"MZ\x90\x00 exe", "image/jpeg"),
+    }
+    response = client_manager_x.post(reverse("points:proposal_new"), data)
+    assert response.status_code == 200
+    assert "not a photo we can read" in response.content.decode()
+    assert not Proposal.objects.exists()
+
+
+def test_activity_attendance_by_ticks_and_card_numbers_is_one_batch(
+    client_manager_x, card_a, card_b, rule_capped
+):
+    data = {
+        "title": "义务打扫村道",
+        "rule": rule_capped.pk,
+        "date": today().isoformat(),
+        "place": "村道",
+        "households": [card_a.household_id],
+        "card_numbers": f"{card_b.number}\n\n{card_a.number}\n",
+        "idempotency_key": KEY,
+    }
+    response = client_manager_x.post(reverse("points:activity_new"), data)
+    batch = Batch.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("points:batch_detail", args=[batch.pk])
+    assert batch.place == "村道"
+    assert set(batch.proposals.values_list("household_id", flat=True)) == {
+        card_a.household_id,
+        card_b.household_id,
+    }
+    data["card_numbers"] = "999999999"
+    data["idempotency_key"] = KEY + "x"
+    bad = client_manager_x.post(reverse("points:activity_new"), data)
+    assert "No active card of this village has the number: 999999999" in bad.content.decode()
+
+
+def test_queue_approves_several_and_rejects_with_reason(
+    client_supervisor_x, card_a, card_b, manager_x, rule_clean, rule_litter
+):
+    award_a = propose(manager_x, [card_a.household], rule_clean)[0]
+    award_b = propose(manager_x, [card_b.household], rule_clean)[0]
+    fine = propose(manager_x, [card_b.household], rule_litter)[0]
+    queue = client_supervisor_x.get(reverse("points:approval_queue"))
+    assert queue.status_code == 200
+    assert "王大山" in queue.content.decode()
+
+    decide = reverse("points:approval_decide")
+    response = client_supervisor_x.post(
+        decide,
+        {"action": "approve", "proposal": [award_a.pk, award_b.pk], "idempotency_key": KEY},
+        follow=True,
+    )
+    assert "2 approved" in response.content.decode()
+    no_reason = client_supervisor_x.post(
+        decide,
+        {"action": "reject", "proposal": [fine.pk], "idempotency_key": KEY + "2"},
+        follow=True,
+    )
+    assert "reason for the rejection" in no_reason.content.decode()
+    client_supervisor_x.post(
+        decide,
+        {
+            "action": "reject",
+            "proposal": [fine.pk],
+            "rejection_reason": "not seen",
+            "idempotency_key": KEY + "3",
+        },
+    )
+    statuses = dict(Proposal.objects.values_list("pk", "status"))
+    assert statuses == {award_a.pk: "approved", award_b.pk: "approved", fine.pk: "rejected"}
+
+
+def test_queue_approves_a_whole_batch_and_filters(
+    client_supervisor_x, card_a, card_b, manager_x, rule_capped, rule_clean
+):
+    batch_proposals = propose(manager_x, [card_a.household, card_b.household], rule_capped)
+    single = propose(manager_x, [card_a.household], rule_clean)[0]
+    filtered = client_supervisor_x.get(
+        reverse("points:approval_queue"), {"rule": rule_clean.pk}
+    ).content.decode()
+    assert f'name="proposal" value="{single.pk}"' in filtered
+    assert f'name="proposal" value="{batch_proposals[0].pk}"' not in filtered
+
+    batch_id = batch_proposals[0].batch_id
+    client_supervisor_x.post(
+        reverse("points:approval_decide"),
+        {"batch_action": f"approve:{batch_id}", "idempotency_key": KEY},
+    )
+    assert set(Proposal.objects.filter(batch_id=batch_id).values_list("status", flat=True)) == {
+        "approved"
+    }
+    single.refresh_from_db()
+    assert single.status == Proposal.Status.PROPOSED
+
+
+def test_proposer_sees_own_pending_and_rejected(
+    client_manager_x, card_a, manager_x, supervisor_x, rule_clean
+):
+    from points.services import proposal_reject
+
+    pending, rejected = (propose(manager_x, [card_a.household], rule_clean)[0] for _i in "ab")
+    proposal_reject(proposal_ids=[rejected.pk], actor=supervisor_x, reason="photo unclear")
+    page = client_manager_x.get(reverse("points:proposals_mine")).content.decode()
+    assert "photo unclear" in page
+    assert page.count("王大山") == 2
+
+
+def test_supervisor_reverses_an_entry_from_the_ledger_page(
+    client_supervisor_x, card_a, manager_x, supervisor_x, rule_clean
+):
+    from points.services import proposal_approve
+
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    proposal.refresh_from_db()
+    url = reverse("points:entry_reverse", args=[proposal.entry_id])
+    client_supervisor_x.post(url, {"reason": "wrong household"})
+    again = client_supervisor_x.post(url, {"reason": "again"}, follow=True)
+    assert "already been reversed" in again.content.decode()
+    card_a.household.account.refresh_from_db()
+    assert card_a.household.account.balance == 100

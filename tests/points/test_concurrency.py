@@ -1,0 +1,125 @@
+"""Real concurrency: threads, each with its own database connection, on one account."""
+
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection
+
+from points.models import Account, Entry, Proposal
+from points.services import InsufficientPoints, entry_post, proposal_approve
+from tests.points.conftest import make_rule, propose
+
+
+def run_threads(jobs):
+    """Start every job at once (a barrier), each in its own thread and DB connection."""
+    barrier = threading.Barrier(len(jobs))
+    results = [None] * len(jobs)
+
+    def worker(index, job):
+        try:
+            barrier.wait()
+            results[index] = ("ok", job())
+        except (ValidationError, InsufficientPoints) as error:
+            results[index] = ("refused", error)
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            results[index] = ("crashed", error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert not [r for r in results if r[0] == "crashed"], results
+    return results
+
+
+def test_parallel_approvals_and_deductions_on_one_account(
+    transactional_db, card_a, manager_x, supervisor_x, village_x
+):
+    account = Account.objects.get(household=card_a.household)
+    award_rule = make_rule(village_x, "A05", 5)
+    fine_rule = make_rule(village_x, "D10", -10)
+    awards = [propose(manager_x, [card_a.household], award_rule)[0] for _i in range(8)]
+    fines = [propose(manager_x, [card_a.household], fine_rule)[0] for _i in range(14)]
+
+    def approve(proposal):
+        return lambda: proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+
+    def redeem():
+        return entry_post(
+            account_id=account.pk, kind=Entry.Kind.REDEMPTION, points=-7, actor=manager_x
+        )
+
+    jobs = [approve(p) for p in awards + fines] + [redeem for _i in range(6)]
+    results = run_threads(jobs)
+
+    approved = Proposal.objects.filter(status=Proposal.Status.APPROVED)
+    awards_ok = approved.filter(points=5).count()
+    fines_ok = approved.filter(points=-10).count()
+    redemptions_ok = sum(1 for r in results[len(awards) + len(fines) :] if r[0] == "ok")
+    refused = [r for r in results if r[0] == "refused"]
+    assert awards_ok == 8  # awards never fail
+    assert fines_ok + redemptions_ok + len(refused) == 20
+    assert all("Not enough points" in str(r[1]) for r in refused)
+
+    account.refresh_from_db()
+    expected = 100 + 5 * awards_ok - 10 * fines_ok - 7 * redemptions_ok
+    assert account.balance == expected >= 0
+    # Starting at 100 with +40 possible, at most 140 can be spent: some debits had to be refused.
+    assert refused
+    entries = list(account.entries.order_by("id"))
+    assert sum(e.points for e in entries) == account.balance
+    running = 0
+    for entry in entries:
+        running += entry.points
+        assert entry.balance_after == running >= 0
+    call_command("audit_ledger")  # raises CommandError on any problem
+
+
+def test_same_proposal_approved_by_many_threads_posts_once(
+    transactional_db, card_a, manager_x, supervisor_x, village_x
+):
+    (proposal,) = propose(manager_x, [card_a.household], make_rule(village_x, "A05", 5))
+    results = run_threads(
+        [lambda: proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)] * 8
+    )
+    assert [r[0] for r in results].count("ok") == 1
+    assert Entry.objects.filter(kind=Entry.Kind.AWARD).count() == 1
+    account = Account.objects.get(household=card_a.household)
+    assert account.balance == 105
+    call_command("audit_ledger")
+
+
+@pytest.mark.parametrize("twice", [2])
+def test_double_clicked_approval_form_has_one_effect(
+    transactional_db, card_a, manager_x, supervisor_x, village_x, twice
+):
+    """Two identical POSTs of the queue form at once (a double click): one decision."""
+    from django.test import Client
+    from django.urls import reverse
+
+    proposals = [
+        propose(manager_x, [card_a.household], make_rule(village_x, f"A0{i}", 5))[0]
+        for i in range(3)
+    ]
+    data = {
+        "action": "approve",
+        "proposal": [p.pk for p in proposals],
+        "idempotency_key": "double-click-key-0001",
+    }
+
+    def post():
+        client = Client()
+        client.force_login(supervisor_x)
+        return client.post(reverse("points:approval_decide"), data).status_code
+
+    results = run_threads([post] * twice)
+    assert [r[1] for r in results] == [302] * twice
+    assert Proposal.objects.filter(status=Proposal.Status.APPROVED).count() == 3
+    assert Entry.objects.filter(kind=Entry.Kind.AWARD).count() == 3
+    call_command("audit_ledger")

@@ -1,0 +1,103 @@
+"""積分申報: declaration -> proposal -> approval, and declining with a reason."""
+
+from django.urls import reverse
+
+from points.models import Declaration, Entry, Proposal
+from points.services import proposal_approve
+from tests.factories import MemberFactory
+from tests.points.conftest import png_upload, today
+
+KEY = "declaration-form-key-0001"
+
+
+def declare(client, **extra):
+    data = {
+        "description": "帮邻居修好了水渠",
+        "occurred_on": today().isoformat(),
+        "idempotency_key": KEY,
+        **extra,
+    }
+    return client.post(reverse("points:declaration_new"), data)
+
+
+def test_declaration_to_proposal_to_approval(
+    client_villager_a, client_manager_x, card_a, supervisor_x, rule_clean, villager_a
+):
+    member = MemberFactory(household=card_a.household, name="王小明")
+    response = declare(client_villager_a, photo=png_upload(), member=member.pk)
+    assert response.status_code == 302 and response.url == reverse("points:me")
+    declaration = Declaration.objects.get()
+    assert declaration.household == card_a.household
+    assert declaration.submitted_by == villager_a
+    assert declaration.photo
+    resend = declare(client_villager_a, photo=png_upload(), member=member.pk)
+    assert resend.status_code == 302
+    assert Declaration.objects.count() == 1
+    changed = declare(client_villager_a, photo=png_upload())
+    assert "already sent with different content" in changed.content.decode()
+
+    home = client_villager_a.get(reverse("points:me")).content.decode()
+    assert "waiting for review" in home
+
+    review_url = reverse("points:declaration_review", args=[declaration.pk])
+    assert "帮邻居修好了水渠" in client_manager_x.get(review_url).content.decode()
+    photo = client_manager_x.get(reverse("points:declaration_photo", args=[declaration.pk]))
+    assert photo.status_code == 200 and photo["Content-Type"] == "image/png"
+    accept = client_manager_x.post(
+        reverse("points:declaration_accept", args=[declaration.pk]),
+        {"rule": rule_clean.pk, "reason": "helped a neighbour", "idempotency_key": KEY},
+    )
+    assert accept.status_code == 302
+    declaration.refresh_from_db()
+    proposal = declaration.proposal
+    assert declaration.status == Declaration.Status.ACCEPTED
+    assert proposal.status == Proposal.Status.PROPOSED
+    assert proposal.member == member
+    assert proposal.photo.name == declaration.photo.name
+    assert "turned into a proposal" in client_villager_a.get(reverse("points:me")).content.decode()
+    assert "pending" in client_villager_a.get(reverse("points:me")).content.decode()
+
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    card_a.household.account.refresh_from_db()
+    assert card_a.household.account.balance == 105
+    assert Entry.objects.filter(kind=Entry.Kind.AWARD).count() == 1
+
+
+def test_declining_needs_a_reason_and_villager_sees_it(
+    client_villager_a, client_manager_x, card_a, rule_clean
+):
+    declare(client_villager_a)
+    declaration = Declaration.objects.get()
+    url = reverse("points:declaration_decline", args=[declaration.pk])
+    assert client_manager_x.post(url, {"reason": ""}).status_code == 400
+    client_manager_x.post(url, {"reason": "已按活动记分"})
+    declaration.refresh_from_db()
+    assert declaration.status == Declaration.Status.DECLINED
+    assert not Proposal.objects.exists()
+    assert "已按活动记分" in client_villager_a.get(reverse("points:me")).content.decode()
+    again = client_manager_x.post(url, {"reason": "twice"}, follow=True)
+    assert "already reviewed" in again.content.decode()
+    accept_url = reverse("points:declaration_accept", args=[declaration.pk])
+    late = client_manager_x.post(
+        accept_url, {"rule": rule_clean.pk, "reason": "r", "idempotency_key": KEY}, follow=True
+    )
+    assert "already reviewed" in late.content.decode()
+    assert not Proposal.objects.exists()
+
+
+def test_declaration_photo_only_for_own_household_and_village_staff(
+    client_villager_a, client_villager_b, client_manager_y, client_supervisor_x, card_a
+):
+    declare(client_villager_a, photo=png_upload())
+    url = reverse("points:declaration_photo", args=[Declaration.objects.get().pk])
+    assert client_villager_a.get(url).status_code == 200
+    assert client_supervisor_x.get(url).status_code == 200
+    assert client_villager_b.get(url).status_code == 404
+    assert client_manager_y.get(url).status_code == 404
+
+
+def test_staff_cannot_declare_and_villager_cannot_review(
+    client_manager_x, client_villager_a, card_a
+):
+    assert client_manager_x.get(reverse("points:declaration_new")).status_code == 403
+    assert client_villager_a.get(reverse("points:declaration_list")).status_code == 403

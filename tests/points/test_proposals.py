@@ -1,0 +1,262 @@
+"""The proposal and approval services: every ledger rule of DESIGN.md, through the services."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from aidao.models import AuditEvent
+from points import audit
+from points.models import Batch, Entry, Proposal
+from points.services import entry_reverse, proposal_approve, proposal_reject
+from tests.conftest import make_staff
+from tests.factories import MemberFactory
+from tests.points.conftest import last_month, png_upload, propose, today
+from villagers.roles import Role
+
+
+def balance(household):
+    household.account.refresh_from_db()
+    return household.account.balance
+
+
+def test_proposal_counts_only_after_approval(card_a, manager_x, supervisor_x, rule_clean):
+    household = card_a.household
+    (proposal,) = propose(manager_x, [household], rule_clean)
+    assert proposal.status == Proposal.Status.PROPOSED
+    assert proposal.points == 5 and proposal.entry is None
+    assert balance(household) == 100
+    assert household.account.entries.count() == 1  # only the opening grant
+
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.APPROVED
+    assert proposal.decided_by == supervisor_x
+    assert proposal.entry.kind == Entry.Kind.AWARD
+    assert proposal.entry.points == 5 and proposal.entry.balance_after == 105
+    assert balance(household) == 105
+    assert AuditEvent.objects.filter(action="proposal.approve", object_id=str(proposal.pk)).exists()
+    assert audit.check() == []
+
+
+def test_nobody_approves_own_proposal(card_a, supervisor_x, rule_clean):
+    (proposal,) = propose(supervisor_x, [card_a.household], rule_clean)
+    with pytest.raises(ValidationError, match="someone else must decide"):
+        proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    with pytest.raises(ValidationError, match="someone else must decide"):
+        proposal_reject(proposal_ids=[proposal.pk], actor=supervisor_x, reason="no")
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.PROPOSED
+    assert balance(card_a.household) == 100
+
+
+def test_nobody_approves_for_own_household(card_a, manager_x, village_x, rule_clean):
+    supervisor = make_staff(
+        Role.SUPERVISOR, village=village_x, username="sup_home", household=card_a.household
+    )
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    with pytest.raises(ValidationError, match="your own household"):
+        proposal_approve(proposal_ids=[proposal.pk], actor=supervisor)
+    assert balance(card_a.household) == 100
+
+
+def test_only_the_village_supervisor_decides(
+    card_a, manager_x, manager_y, county_admin, village_y, rule_clean
+):
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    other_manager = make_staff(Role.MANAGER, village=card_a.household.village, username="m2")
+    with pytest.raises(ValidationError, match="Only the village's supervisor"):
+        proposal_approve(proposal_ids=[proposal.pk], actor=other_manager)
+    supervisor_y = make_staff(Role.SUPERVISOR, village=village_y, username="sup_y")
+    for outsider in (supervisor_y, manager_y, county_admin):
+        with pytest.raises(ValidationError, match="not found"):
+            proposal_approve(proposal_ids=[proposal.pk], actor=outsider)
+    assert balance(card_a.household) == 100
+
+
+def test_villager_and_other_village_cannot_propose(card_a, villager_a, manager_y, rule_clean):
+    for outsider in (villager_a, manager_y):
+        with pytest.raises(ValidationError, match="Only the village's manager"):
+            propose(outsider, [card_a.household], rule_clean, village=card_a.household.village)
+    assert not Proposal.objects.exists()
+
+
+def test_rejection_needs_reason_and_posts_nothing(card_a, manager_x, supervisor_x, rule_clean):
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    with pytest.raises(ValidationError, match="reason for the rejection"):
+        proposal_reject(proposal_ids=[proposal.pk], actor=supervisor_x, reason="  ")
+    proposal_reject(proposal_ids=[proposal.pk], actor=supervisor_x, reason="no photo")
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.REJECTED
+    assert proposal.rejection_reason == "no photo"
+    assert proposal.entry is None
+    assert balance(card_a.household) == 100
+    with pytest.raises(ValidationError, match="already decided"):
+        proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+
+
+def test_approved_twice_posts_once(card_a, manager_x, supervisor_x, rule_clean):
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    with pytest.raises(ValidationError, match="already decided"):
+        proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    assert balance(card_a.household) == 105
+
+
+def test_deduction_never_below_zero(card_a, manager_x, supervisor_x, village_x):
+    from tests.points.conftest import make_rule
+
+    big = make_rule(village_x, "D99", -80)
+    first, second = propose(manager_x, [card_a.household], big)[0], None
+    (second,) = propose(manager_x, [card_a.household], big)
+    proposal_approve(proposal_ids=[first.pk], actor=supervisor_x)
+    assert balance(card_a.household) == 20
+    with pytest.raises(ValidationError, match="Not enough points: the balance is 20"):
+        proposal_approve(proposal_ids=[second.pk], actor=supervisor_x)
+    second.refresh_from_db()
+    assert second.status == Proposal.Status.PROPOSED
+    assert balance(card_a.household) == 20
+
+
+def test_batch_is_approved_whole_or_not_at_all(
+    card_a, card_b, manager_x, supervisor_x, village_x, rule_capped
+):
+    from tests.points.conftest import make_rule
+
+    fine = make_rule(village_x, "D50", -60)
+    propose(manager_x, [card_a.household], fine)
+    proposal_approve(proposal_ids=Proposal.objects.values_list("pk", flat=True), actor=supervisor_x)
+    assert balance(card_a.household) == 40
+    batch_proposals = propose(
+        manager_x, [card_a.household, card_b.household], fine, batch_title="clean-up fine"
+    )
+    batch = Batch.objects.get()
+    assert {p.batch_id for p in batch_proposals} == {batch.pk}
+    with pytest.raises(ValidationError, match="王大山: deduction refused"):
+        proposal_approve(proposal_ids=[p.pk for p in batch_proposals], actor=supervisor_x)
+    assert balance(card_b.household) == 100  # B's part rolled back with A's refusal
+    assert batch.proposals.filter(status=Proposal.Status.PROPOSED).count() == 2
+
+    award = propose(manager_x, [card_a.household, card_b.household], rule_capped)
+    proposal_approve(proposal_ids=[p.pk for p in award], actor=supervisor_x)
+    assert (balance(card_a.household), balance(card_b.household)) == (50, 110)
+    assert audit.check() == []
+
+
+def test_points_default_from_rule_and_override_needs_reason(
+    card_a, manager_x, rule_clean, rule_litter
+):
+    with pytest.raises(ValidationError, match="say why"):
+        propose(manager_x, [card_a.household], rule_clean, points=8)
+    (proposal,) = propose(
+        manager_x, [card_a.household], rule_clean, points=8, override_reason="extra effort"
+    )
+    assert proposal.points == 8 and proposal.override_reason == "extra effort"
+    with pytest.raises(ValidationError, match="same sign"):
+        propose(manager_x, [card_a.household], rule_litter, points=5, override_reason="x")
+    with pytest.raises(ValidationError, match="reason for the proposal"):
+        propose(manager_x, [card_a.household], rule_clean, reason=" ")
+    with pytest.raises(ValidationError, match="future"):
+        propose(
+            manager_x, [card_a.household], rule_clean, occurred_on=today() + datetime.timedelta(1)
+        )
+
+
+def test_rule_of_other_village_or_inactive_refused(card_a, manager_x, rule_y, rule_clean):
+    with pytest.raises(ValidationError, match="active rule of this village"):
+        propose(manager_x, [card_a.household], rule_y)
+    rule_clean.active = False
+    rule_clean.save()
+    with pytest.raises(ValidationError, match="active rule of this village"):
+        propose(manager_x, [card_a.household], rule_clean)
+
+
+def test_household_without_card_or_of_other_village_refused(
+    card_a, household_b, card_y, manager_x, rule_clean
+):
+    with pytest.raises(ValidationError, match="no points card"):
+        propose(manager_x, [household_b], rule_clean)
+    with pytest.raises(ValidationError, match="another village"):
+        propose(manager_x, [card_y.household], rule_clean)
+
+
+def test_monthly_cap_at_proposal_and_approval(card_a, manager_x, supervisor_x, rule_capped):
+    household = card_a.household
+    first = propose(manager_x, [household], rule_capped)[0]
+    propose(manager_x, [household], rule_capped)
+    with pytest.raises(ValidationError, match="at most 20 points a month; 20 already counted"):
+        propose(manager_x, [household], rule_capped)
+    # Another month has its own allowance.
+    propose(manager_x, [household], rule_capped, occurred_on=last_month())
+    proposal_reject(proposal_ids=[first.pk], actor=supervisor_x, reason="not there")
+    propose(manager_x, [household], rule_capped)  # a rejection frees the allowance
+    pending = Proposal.objects.filter(status=Proposal.Status.PROPOSED, occurred_on=today())
+    proposal_approve(proposal_ids=[p.pk for p in pending], actor=supervisor_x)
+    assert balance(household) == 120
+
+
+def test_monthly_cap_rechecked_at_approval(card_a, manager_x, supervisor_x, rule_capped):
+    """Two proposals sent before the cap was lowered cannot both be approved."""
+    household = card_a.household
+    proposals = propose(manager_x, [household], rule_capped) + propose(
+        manager_x, [household], rule_capped
+    )
+    rule_capped.monthly_cap = 10
+    rule_capped.save()
+    with pytest.raises(ValidationError, match="at most 10 points a month"):
+        proposal_approve(proposal_ids=[p.pk for p in proposals], actor=supervisor_x)
+    proposal_approve(proposal_ids=[proposals[0].pk], actor=supervisor_x)
+    with pytest.raises(ValidationError, match="10 already counted"):
+        proposal_approve(proposal_ids=[proposals[1].pk], actor=supervisor_x)
+    assert balance(household) == 110
+
+
+def test_member_must_belong_to_the_household(card_a, card_b, manager_x, rule_honour):
+    grandma = MemberFactory(household=card_a.household, name="王奶奶")
+    (proposal,) = propose(manager_x, [card_a.household], rule_honour, member=grandma)
+    assert proposal.member == grandma
+    with pytest.raises(ValidationError, match="member must belong"):
+        propose(manager_x, [card_b.household], rule_honour, member=grandma)
+
+
+def test_photo_evidence_is_checked(card_a, manager_x, rule_clean, settings):
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean, photo=png_upload())
+    assert proposal.photo.name.endswith(".png")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    fake = SimpleUploadedFile("photo.jpg", b"<html>not a photo</html>", "image/jpeg")
+    with pytest.raises(ValidationError, match="not a photo we can read"):
+        propose(manager_x, [card_a.household], rule_clean, photo=fake)
+    with pytest.raises(ValidationError, match="must be JPEG, PNG or WebP"):
+        propose(manager_x, [card_a.household], rule_clean, photo=png_upload(image_format="GIF"))
+    settings.MAX_PHOTO_BYTES = 50
+    with pytest.raises(ValidationError, match="too large"):
+        propose(manager_x, [card_a.household], rule_clean, photo=png_upload(size=(64, 64)))
+    assert Proposal.objects.count() == 1
+
+
+def test_batch_shares_one_stored_photo(card_a, card_b, manager_x, rule_capped):
+    proposals = propose(
+        manager_x, [card_a.household, card_b.household], rule_capped, photo=png_upload()
+    )
+    assert proposals[0].photo.name == proposals[1].photo.name != ""
+
+
+def test_reversal_once_only_and_frees_cap(card_a, manager_x, supervisor_x, rule_capped):
+    (proposal,) = propose(
+        manager_x, [card_a.household], rule_capped, points=20, override_reason="2 days"
+    )
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    proposal.refresh_from_db()
+    entry_reverse(entry=proposal.entry, actor=supervisor_x, reason="wrong household")
+    assert balance(card_a.household) == 100
+    with pytest.raises(ValidationError, match="already been reversed"):
+        entry_reverse(entry=proposal.entry, actor=supervisor_x, reason="again")
+    propose(manager_x, [card_a.household], rule_capped)  # the reversed points no longer count
+    assert audit.check() == []
+
+
+def test_no_cash_out_kind():
+    kinds = {value for value, _label in Entry.Kind.choices}
+    assert kinds == {"opening", "award", "deduction", "redemption", "reversal"}
+    assert not any("cash" in value or "payout" in value for value in kinds)

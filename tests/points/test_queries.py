@@ -1,0 +1,84 @@
+"""Query counts of the busy pages stay flat as rows grow."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from points.services import proposal_approve
+from tests.conftest import issue_card
+from tests.factories import HouseholdFactory, MemberFactory
+from tests.points.conftest import png_upload, propose
+
+
+def add_households(group, manager, count):
+    households = [HouseholdFactory(group=group) for _i in range(count)]
+    for household in households:
+        issue_card(household, manager)
+    return households
+
+
+def count_queries(client, url, django_assert_max_num_queries, limit):
+    with django_assert_max_num_queries(limit) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize("name", ["approval_queue"])
+def test_approval_queue_queries_do_not_grow(
+    name, client_supervisor_x, card_a, manager_x, group_x, rule_clean, django_assert_max_num_queries
+):
+    url = reverse(f"points:{name}")
+    propose(manager_x, [card_a.household], rule_clean, photo=png_upload())
+    small = count_queries(client_supervisor_x, url, django_assert_max_num_queries, 15)
+    households = add_households(group_x, manager_x, 12)
+    propose(manager_x, households, rule_clean, photo=png_upload())
+    for household in households[:5]:
+        member = MemberFactory(household=household)
+        propose(manager_x, [household], rule_clean, member=member)
+    large = count_queries(client_supervisor_x, url, django_assert_max_num_queries, 15)
+    assert large == small
+
+
+def test_history_page_queries_do_not_grow(
+    client_villager_a, card_a, manager_x, supervisor_x, rule_clean, django_assert_max_num_queries
+):
+    url = reverse("points:me")
+    small = count_queries(client_villager_a, url, django_assert_max_num_queries, 20)
+    for _i in range(12):
+        proposal_approve(
+            proposal_ids=[propose(manager_x, [card_a.household], rule_clean)[0].pk],
+            actor=supervisor_x,
+        )
+    propose(manager_x, [card_a.household], rule_clean)
+    large = count_queries(client_villager_a, url, django_assert_max_num_queries, 20)
+    assert large <= small + 1  # the pending list appears: one query, whatever its length
+    staff_url = reverse("points:household_ledger", args=[card_a.household_id])
+    from django.test import Client
+
+    client = Client()
+    client.force_login(supervisor_x)
+    count_queries(client, staff_url, django_assert_max_num_queries, 20)
+
+
+def test_public_notice_queries_do_not_grow(
+    client_villager_a,
+    card_a,
+    manager_x,
+    supervisor_x,
+    group_x,
+    rule_clean,
+    rule_litter,
+    django_assert_max_num_queries,
+):
+    url = reverse("reports:notice")
+    small = count_queries(client_villager_a, url, django_assert_max_num_queries, 12)
+    households = add_households(group_x, manager_x, 10)
+    awards = propose(manager_x, households + [card_a.household], rule_clean)
+    fines = propose(manager_x, households, rule_litter)
+    proposal_approve(proposal_ids=[p.pk for p in awards + fines], actor=supervisor_x)
+    large = count_queries(client_villager_a, url, django_assert_max_num_queries, 12)
+    assert large == small
+    today = timezone.localdate()
+    xlsx = reverse("reports:notice_xlsx", args=[today.year, today.month])
+    with django_assert_max_num_queries(12):
+        assert client_villager_a.get(xlsx).status_code == 200
