@@ -233,6 +233,11 @@ def load(ctx):
         user.household_id: user
         for user in User.objects.filter(household__in=households, is_staff=False, is_active=True)
     }
+    staff_households = set(
+        User.objects.filter(household__in=households, is_staff=True).values_list(
+            "household_id", flat=True
+        )
+    )
     donors = _donors(ctx, supervisor)
     rng = ctx.rng
     plan = PLAN[:]
@@ -240,13 +245,27 @@ def load(ctx):
     now = timezone.now()
     today = timezone.localdate()
 
+    # The household whose card the demo logins print sees one wish in every state.
+    demo_household = next(
+        (
+            h
+            for h in sorted(households, key=lambda h: h.number)
+            if h.pk in logins and h.pk not in staff_households
+        ),
+        None,
+    )
+    demo_states = set()
     used = set()  # (household, title): a household posts each wish once
     for index, state in enumerate(plan):
         kind, title, story, given, thanks = WISHES[index % len(WISHES)]
         candidates = [h for h in households if (h.pk, title) not in used]
         if not candidates:
             continue
-        household = rng.choice(candidates)
+        if demo_household in candidates and state not in demo_states:
+            household = demo_household
+            demo_states.add(state)
+        else:
+            household = rng.choice(candidates)
         used.add((household.pk, title))
         poster = logins.get(household.pk) or manager
         if index == 3:

@@ -89,7 +89,10 @@ class MatchForm(forms.Form):
         label=_("…or a new donor's name"), max_length=100, required=False
     )
     new_donor_kind = forms.ChoiceField(
-        label=_("New donor is a"), choices=Donor.Kind.choices, initial=Donor.Kind.COMPANY
+        label=_("New donor is a"),
+        choices=Donor.Kind.choices,
+        initial=Donor.Kind.COMPANY,
+        required=False,
     )
     note = forms.CharField(
         label=_("Note"),
@@ -110,6 +113,10 @@ class MatchForm(forms.Form):
         if has_donor == has_new:
             raise forms.ValidationError(
                 _("Choose a donor from the list or enter a new donor's name (not both).")
+            )
+        if has_new and not cleaned.get("new_donor_kind"):
+            self.add_error(
+                "new_donor_kind", _("Say whether the new donor is a company or a person.")
             )
         return cleaned
 

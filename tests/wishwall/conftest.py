@@ -6,12 +6,20 @@ from io import BytesIO
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from store.models import Donor
 from wishwall import services
 from wishwall.models import Wish
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Messages are asserted by their English msgid, whatever translations get compiled."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
