@@ -1,0 +1,157 @@
+"""Moderation: nothing reaches the wall or other villagers before staff approve it."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from aidao.models import AuditEvent
+from tests.wishwall.conftest import post_wish
+from wishwall import services
+from wishwall.models import Wish, WishRevision
+
+
+def test_unmoderated_wish_is_invisible_to_other_villagers_and_the_wall(
+    client_villager_b, client_villager_a, wish_a
+):
+    detail = reverse("wishwall:detail", args=[wish_a.pk])
+    assert client_villager_b.get(detail).status_code == 404
+    for client in (client_villager_a, client_villager_b):
+        for page in ("wishwall:wall", "wishwall:display"):
+            body = client.get(reverse(page), {"wall": "wishes"}).content.decode()
+            assert wish_a.title not in body, page
+
+
+def test_approved_wish_appears_with_masked_name(client_villager_b, client_manager_x, wish_a):
+    response = client_manager_x.post(reverse("wishwall:approve", args=[wish_a.pk]))
+    assert response.status_code == 302
+    wish_a.refresh_from_db()
+    assert wish_a.is_approved
+    wall = client_villager_b.get(reverse("wishwall:wall")).content.decode()
+    assert wish_a.title in wall
+    assert "王**" in wall and "王大山" not in wall
+    assert wish_a.household.phone not in wall
+    detail = client_villager_b.get(reverse("wishwall:detail", args=[wish_a.pk])).content.decode()
+    assert "王**" in detail and "王大山" not in detail and wish_a.household.phone not in detail
+
+
+def test_hidden_household_shows_only_the_group(client_villager_b, client_manager_x, wish_a):
+    client_manager_x.post(reverse("wishwall:approve", args=[wish_a.pk]), {"hide_household": "on"})
+    wall = client_villager_b.get(reverse("wishwall:wall")).content.decode()
+    assert wish_a.title in wall
+    assert "王**" not in wall and "a household of 啊道" in wall
+
+
+def test_declined_wish_leaves_the_wall(client_villager_b, approved_wish_a, manager_x):
+    services.wish_decline(wish=approved_wish_a, actor=manager_x, reason="已解决")
+    assert (
+        approved_wish_a.title
+        not in client_villager_b.get(reverse("wishwall:wall")).content.decode()
+    )
+    detail = reverse("wishwall:detail", args=[approved_wish_a.pk])
+    assert client_villager_b.get(detail).status_code == 404
+
+
+def test_missed_phone_and_id_numbers_are_masked_on_the_wall(
+    household_a, villager_a, manager_x, client_villager_b
+):
+    wish = services.wish_post(
+        household=household_a,
+        actor=villager_a,
+        title="一台血压计",
+        kind=Wish.Kind.HEALTH,
+        story="请打13912345678，身份证610630197001011234",
+    )
+    services.wish_moderate(wish=wish, actor=manager_x, hide_household=False)
+    body = client_villager_b.get(reverse("wishwall:detail", args=[wish.pk])).content.decode()
+    assert "13912345678" not in body and "139****5678" in body
+    assert "610630197001011234" not in body and "6106**********1234" in body
+
+
+def test_edit_keeps_a_revision_for_each_changed_field(wish_a, manager_x):
+    old_story = wish_a.story
+    wish = services.wish_edit(
+        wish=wish_a,
+        actor=manager_x,
+        title=wish_a.title,
+        story="父亲腿脚不便。",
+        hide_household=True,
+        reason="删去个人细节",
+    )
+    assert wish.story == "父亲腿脚不便。" and wish.hide_household
+    revision = WishRevision.objects.get()
+    assert (revision.field, revision.old_text, revision.new_text) == (
+        "story",
+        old_story,
+        wish.story,
+    )
+    assert (revision.edited_by, revision.reason) == (manager_x, "删去个人细节")
+    event = AuditEvent.objects.get(action="wish.edit")
+    assert event.detail["fields"] == ["story"] and event.detail["hide_household"] is True
+
+
+def test_edit_needs_a_reason_and_a_change(wish_a, manager_x):
+    with pytest.raises(ValidationError, match="reason"):
+        services.wish_edit(
+            wish=wish_a, actor=manager_x, title="新", story="新", hide_household=False, reason=" "
+        )
+    with pytest.raises(ValidationError, match="Nothing was changed"):
+        services.wish_edit(
+            wish=wish_a,
+            actor=manager_x,
+            title=wish_a.title,
+            story=wish_a.story,
+            hide_household=False,
+            reason="看看",
+        )
+    assert not WishRevision.objects.exists()
+
+
+def test_revisions_cannot_be_changed_or_deleted(wish_a, manager_x):
+    services.wish_edit(
+        wish=wish_a,
+        actor=manager_x,
+        title="新标题",
+        story=wish_a.story,
+        hide_household=False,
+        reason="typo",
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WishRevision.objects.update(new_text="rewritten history")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WishRevision.objects.all().delete()
+
+
+def test_edit_page_records_the_change_and_shows_it_to_staff(client_manager_x, wish_a):
+    edit = reverse("wishwall:edit", args=[wish_a.pk])
+    response = client_manager_x.post(edit, {"title": "一辆轮椅", "story": "新的说明", "reason": ""})
+    assert response.status_code == 200  # the reason is required
+    wish_a.refresh_from_db()
+    assert wish_a.story != "新的说明"
+    response = client_manager_x.post(
+        edit, {"title": "一辆轮椅", "story": "新的说明", "reason": "删去电话"}
+    )
+    assert response.status_code == 302
+    detail = client_manager_x.get(reverse("wishwall:detail", args=[wish_a.pk])).content.decode()
+    assert "删去电话" in detail and "父亲腿脚不便，出不了门。" in detail  # the old text
+
+
+def test_revisions_are_not_shown_to_villagers(client_villager_a, wish_a, manager_x):
+    services.wish_edit(
+        wish=wish_a,
+        actor=manager_x,
+        title=wish_a.title,
+        story="改过的",
+        hide_household=False,
+        reason="内部原因",
+    )
+    body = client_villager_a.get(reverse("wishwall:detail", args=[wish_a.pk])).content.decode()
+    assert "改过的" in body and "内部原因" not in body
+
+
+def test_queue_tabs(client_supervisor_x, approved_wish_a, household_b, villager_b):
+    pending_wish = post_wish(household_b, villager_b, title="老花镜")
+    pending = client_supervisor_x.get(reverse("wishwall:queue")).content.decode()
+    assert pending_wish.title in pending and approved_wish_a.title not in pending
+    on_wall = client_supervisor_x.get(reverse("wishwall:queue"), {"tab": "wall"}).content.decode()
+    assert approved_wish_a.title in on_wall and pending_wish.title not in on_wall

@@ -1,0 +1,71 @@
+"""Checking and cleaning uploaded photos before they are stored.
+
+The type is decided by Pillow reading the content, not by the file name, and the photo is
+re-encoded as a JPEG without metadata: phone photos carry the GPS position of the house.
+"""
+
+from io import BytesIO
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+MAX_PIXELS = 40_000_000  # refuses decompression bombs long before Pillow's own limit
+MAX_EDGE = 1600  # enough for a phone screen or a printed poster, small enough for 3G
+
+
+def photo_validate(upload) -> None:
+    """Refuse a file that is too large or is not a real photo (whatever its name says)."""
+    limit = settings.MAX_PHOTO_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            _("The photo is %(size)s; the largest allowed is %(limit)s.")
+            % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
+            code="photo_too_large",
+        )
+    not_a_photo = ValidationError(
+        _("This file is not a photo. Choose a JPEG, PNG or WebP picture."), code="not_a_photo"
+    )
+    upload.seek(0)
+    try:
+        with Image.open(upload) as image:
+            if image.format not in ALLOWED_FORMATS:
+                raise not_a_photo
+            if image.width * image.height > MAX_PIXELS:
+                raise ValidationError(
+                    _("The photo has too many pixels; take it again at a lower resolution."),
+                    code="photo_too_many_pixels",
+                )
+            image.verify()
+    except ValidationError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise not_a_photo from None
+    finally:
+        upload.seek(0)
+
+
+def photo_prepare(upload) -> ContentFile:
+    """A validated, downsized JPEG copy of the upload with no metadata (EXIF, GPS)."""
+    photo_validate(upload)
+    try:
+        with Image.open(upload) as image:
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail((MAX_EDGE, MAX_EDGE))
+            if image.mode != "RGB":
+                image = image.convert("RGB")
+            buffer = BytesIO()
+            image.save(buffer, format="JPEG", quality=82, optimize=True)
+    except (OSError, SyntaxError, ValueError) as error:
+        # A truncated file can pass verify() and fail only when decoded.
+        raise ValidationError(
+            _("This file is not a photo. Choose a JPEG, PNG or WebP picture."),
+            code="not_a_photo",
+        ) from error
+    finally:
+        upload.seek(0)
+    return ContentFile(buffer.getvalue(), name="photo.jpg")

@@ -1,0 +1,66 @@
+"""Reads for the wish wall: who may see which wish, and the wall and echo queries."""
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+
+from villagers.models import Village
+from villagers.roles import is_county_admin, is_manager, is_supervisor, is_villager
+from wishwall.models import Wish
+
+# The wall lists kinds in the order they are declared, not alphabetically by code.
+KIND_ORDER = Case(
+    *[When(kind=value, then=Value(index)) for index, value in enumerate(Wish.Kind.values)],
+    output_field=IntegerField(),
+)
+
+ON_WALL = Q(approved_at__isnull=False) & ~Q(status=Wish.Status.DECLINED)
+
+
+def wishes_visible_to(user, village: Village | None) -> QuerySet[Wish]:
+    """Wishes of the village the user may open: staff all, a villager their own and the wall's."""
+    if village is None:
+        return Wish.objects.none()
+    wishes = Wish.objects.filter(village=village)
+    if is_manager(user) or is_supervisor(user) or is_county_admin(user):
+        return wishes
+    if is_villager(user) and user.village_id == village.pk:
+        return wishes.filter(Q(household_id=user.household_id) | ON_WALL)
+    return Wish.objects.none()
+
+
+def wall_wishes(village: Village) -> QuerySet[Wish]:
+    """Open wishes approved for the wall, grouped by kind, newest first within a kind."""
+    return (
+        Wish.objects.filter(village=village, status=Wish.Status.OPEN, approved_at__isnull=False)
+        .select_related("household__group")
+        .annotate(kind_order=KIND_ORDER)
+        .order_by("kind_order", "-created_at", "-id")
+    )
+
+
+def wall_counts(village: Village) -> dict:
+    """Headline figures of the wall: open (on the wall), matched and fulfilled wishes."""
+    return Wish.objects.filter(village=village).aggregate(
+        open=Count("pk", filter=Q(status=Wish.Status.OPEN, approved_at__isnull=False)),
+        matched=Count("pk", filter=Q(status=Wish.Status.MATCHED)),
+        fulfilled=Count("pk", filter=Q(status=Wish.Status.FULFILLED)),
+    )
+
+
+def wall_kind_counts(village: Village) -> list[tuple[str, str, int]]:
+    """(kind, label, open wishes on the wall) for every kind, in declaration order."""
+    counts = dict(
+        Wish.objects.filter(village=village, status=Wish.Status.OPEN, approved_at__isnull=False)
+        .values_list("kind")
+        .annotate(n=Count("pk"))
+        .values_list("kind", "n")
+    )
+    return [(value, label, counts.get(value, 0)) for value, label in Wish.Kind.choices]
+
+
+def echo_wishes(village: Village) -> QuerySet[Wish]:
+    """Fulfilled wishes with their donor and thanks, the latest handover first."""
+    return (
+        Wish.objects.filter(village=village, status=Wish.Status.FULFILLED)
+        .select_related("household__group", "match__donor", "fulfilment")
+        .order_by("-fulfilment__date", "-fulfilment__recorded_at", "-id")
+    )

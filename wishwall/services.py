@@ -1,0 +1,330 @@
+"""Writes to the wish wall: one service per transition, each in its own transaction.
+
+Every transition locks the wish row, re-reads its status under the lock and refuses a move
+the state machine does not allow, so two clicks (or two supervisors) cannot both win.
+Photos are checked and re-encoded before the transaction starts (slow work, no lock held).
+"""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aidao.audit import audit_record
+from store.models import Donor
+from villagers.models import Household, User, Village
+from villagers.roles import is_manager, is_supervisor, is_villager
+from wishwall.models import Wish, WishFulfilment, WishMatch, WishRevision
+from wishwall.photos import photo_prepare
+
+
+def _require_staff_of(actor: User, village_id: int, *, supervisor_only: bool = False) -> None:
+    """Managers and supervisors act on wishes of their own village; matching is the supervisor's."""
+    allowed = is_supervisor(actor) or (not supervisor_only and is_manager(actor))
+    if not allowed or actor.village_id != village_id:
+        raise PermissionDenied(_("You may not do this."))
+
+
+def _lock(wish: Wish) -> Wish:
+    return Wish.objects.select_for_update().get(pk=wish.pk)
+
+
+def _refuse_unless_status(wish: Wish, *allowed: str) -> None:
+    """Say in plain words why a transition is not possible from the wish's current status."""
+    if wish.status in allowed:
+        return
+    if wish.status == Wish.Status.FULFILLED:
+        raise ValidationError(_("This wish has been fulfilled already."), code="fulfilled")
+    if wish.status == Wish.Status.DECLINED:
+        raise ValidationError(_("This wish has been declined."), code="declined")
+    if wish.status == Wish.Status.MATCHED:
+        raise ValidationError(_("This wish is matched with a donor already."), code="matched")
+    raise ValidationError(
+        _("Match the wish with a donor before marking it fulfilled."), code="not_matched"
+    )
+
+
+def wish_post(
+    *,
+    household: Household,
+    actor: User,
+    title: str,
+    kind: str,
+    story: str,
+    photo=None,
+    request=None,
+) -> Wish:
+    """A villager posts a wish for their own household, or staff post one on its behalf."""
+    own = is_villager(actor) and actor.household_id == household.pk
+    on_behalf = (is_manager(actor) or is_supervisor(actor)) and (
+        actor.village_id == household.village_id
+    )
+    if not (own or on_behalf):
+        raise PermissionDenied(_("You may not post a wish for this household."))
+    if household.status != Household.Status.ACTIVE:
+        raise ValidationError(_("Only an active household can post a wish."))
+    prepared = photo_prepare(photo) if photo else None
+    title = (title or "").strip()
+    with transaction.atomic():
+        # The household lock serialises posts, so a double-tapped button posts once.
+        Household.objects.select_for_update().get(pk=household.pk)
+        if Wish.objects.filter(
+            household=household, title=title, status__in=[Wish.Status.OPEN, Wish.Status.MATCHED]
+        ).exists():
+            raise ValidationError(
+                _("This household already has an open wish for “%(title)s”.") % {"title": title},
+                code="duplicate",
+            )
+        wish = Wish(
+            village_id=household.village_id,
+            household=household,
+            posted_by=actor,
+            title=title,
+            kind=kind,
+            story=(story or "").strip(),
+        )
+        if prepared is not None:
+            wish.photo = prepared
+        wish.full_clean()
+        wish.save()
+        audit_record(
+            action="wish.post",
+            actor=actor,
+            village_id=wish.village_id,
+            obj=wish,
+            detail={"on_behalf": not own, "kind": kind},
+            request=request,
+        )
+    return wish
+
+
+def wish_moderate(*, wish: Wish, actor: User, hide_household: bool, request=None) -> Wish:
+    """Approve an open wish for the village wall (optionally hiding the household)."""
+    _require_staff_of(actor, wish.village_id)
+    with transaction.atomic():
+        wish = _lock(wish)
+        _refuse_unless_status(wish, Wish.Status.OPEN)
+        if wish.is_approved:
+            raise ValidationError(_("This wish is on the wall already."), code="approved")
+        wish.approved_at = timezone.now()
+        wish.approved_by = actor
+        wish.hide_household = hide_household
+        wish.full_clean()
+        wish.save(update_fields=["approved_at", "approved_by", "hide_household"])
+        audit_record(
+            action="wish.approve",
+            actor=actor,
+            village_id=wish.village_id,
+            obj=wish,
+            detail={"hide_household": hide_household},
+            request=request,
+        )
+    return wish
+
+
+def wish_edit(
+    *,
+    wish: Wish,
+    actor: User,
+    title: str,
+    story: str,
+    hide_household: bool,
+    reason: str,
+    request=None,
+) -> Wish:
+    """Staff change a wish's text (e.g. to remove personal details); each change is recorded."""
+    _require_staff_of(actor, wish.village_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for the change."), code="reason")
+    with transaction.atomic():
+        wish = _lock(wish)
+        changes = {
+            field: (getattr(wish, field), new.strip())
+            for field, new in ((WishRevision.Field.TITLE, title), (WishRevision.Field.STORY, story))
+            if new.strip() != getattr(wish, field)
+        }
+        hide_changed = hide_household != wish.hide_household
+        if not changes and not hide_changed:
+            raise ValidationError(_("Nothing was changed."), code="unchanged")
+        for field, (old_text, new_text) in changes.items():
+            setattr(wish, field, new_text)
+            revision = WishRevision(
+                wish=wish,
+                field=field,
+                old_text=old_text,
+                new_text=new_text,
+                reason=reason,
+                edited_by=actor,
+            )
+            revision.full_clean()
+            revision.save()
+        wish.hide_household = hide_household
+        wish.full_clean()
+        wish.save(update_fields=["title", "story", "hide_household"])
+        audit_record(
+            action="wish.edit",
+            actor=actor,
+            village_id=wish.village_id,
+            obj=wish,
+            detail={
+                "fields": sorted(changes),
+                "hide_household": hide_household,
+                "reason": reason,
+            },
+            request=request,
+        )
+    return wish
+
+
+def donor_get_or_create(
+    *, village: Village, name: str, kind: str, actor: User, request=None
+) -> Donor:
+    """The village's donor of that name, created (and audited) when new."""
+    donor = Donor(village=village, name=(name or "").strip(), kind=kind)
+    donor.full_clean(validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        donor, created = Donor.objects.get_or_create(
+            village=village, name=donor.name, defaults={"kind": kind}
+        )
+        if created:
+            audit_record(
+                action="donor.create",
+                actor=actor,
+                village_id=village.pk,
+                obj=donor,
+                detail={"name": donor.name, "kind": kind},
+                request=request,
+            )
+    return donor
+
+
+def wish_match(
+    *,
+    wish: Wish,
+    actor: User,
+    donor: Donor | None = None,
+    new_donor_name: str = "",
+    new_donor_kind: str = "",
+    note: str = "",
+    request=None,
+) -> Wish:
+    """愛心對接: the supervisor pairs an open wish on the wall with an existing or new donor."""
+    _require_staff_of(actor, wish.village_id, supervisor_only=True)
+    new_donor_name = (new_donor_name or "").strip()
+    if (donor is None) == (not new_donor_name):
+        raise ValidationError(
+            _("Choose a donor from the list or enter a new donor's name (not both)."),
+            code="donor",
+        )
+    if donor is not None and donor.village_id != wish.village_id:
+        raise ValidationError(_("This donor belongs to another village."), code="donor_village")
+    with transaction.atomic():
+        wish = _lock(wish)
+        _refuse_unless_status(wish, Wish.Status.OPEN)
+        if not wish.is_approved:
+            raise ValidationError(
+                _("Approve the wish for the wall before matching it."), code="not_approved"
+            )
+        if donor is None:
+            donor = donor_get_or_create(
+                village=wish.village,
+                name=new_donor_name,
+                kind=new_donor_kind,
+                actor=actor,
+                request=request,
+            )
+        match = WishMatch(wish=wish, donor=donor, note=(note or "").strip(), matched_by=actor)
+        match.full_clean()
+        match.save()
+        wish.status = Wish.Status.MATCHED
+        wish.save(update_fields=["status"])
+        audit_record(
+            action="wish.match",
+            actor=actor,
+            village_id=wish.village_id,
+            obj=wish,
+            detail={"donor_id": donor.pk, "donor": donor.name},
+            request=request,
+        )
+    return wish
+
+
+def wish_fulfil(
+    *,
+    wish: Wish,
+    actor: User,
+    date: datetime.date,
+    given: str,
+    thanks: str,
+    photo=None,
+    request=None,
+) -> Wish:
+    """The donor delivered: record what was given, when, and the thanks for the echo wall."""
+    _require_staff_of(actor, wish.village_id, supervisor_only=True)
+    if date > timezone.localdate():
+        raise ValidationError(_("The date given cannot be in the future."), code="future")
+    prepared = photo_prepare(photo) if photo else None
+    with transaction.atomic():
+        wish = _lock(wish)
+        _refuse_unless_status(wish, Wish.Status.MATCHED)
+        match = WishMatch.objects.get(wish=wish)
+        if date < timezone.localtime(match.matched_at).date():
+            raise ValidationError(
+                _("The date given cannot be before the wish was matched (%(date)s).")
+                % {"date": timezone.localtime(match.matched_at).date()},
+                code="before_match",
+            )
+        fulfilment = WishFulfilment(
+            wish=wish,
+            date=date,
+            given=(given or "").strip(),
+            thanks=(thanks or "").strip(),
+            recorded_by=actor,
+        )
+        if prepared is not None:
+            fulfilment.photo = prepared
+        fulfilment.full_clean()
+        fulfilment.save()
+        wish.status = Wish.Status.FULFILLED
+        wish.save(update_fields=["status"])
+        audit_record(
+            action="wish.fulfil",
+            actor=actor,
+            village_id=wish.village_id,
+            obj=wish,
+            detail={"donor_id": match.donor_id, "given": fulfilment.given},
+            request=request,
+        )
+    return wish
+
+
+def wish_decline(*, wish: Wish, actor: User, reason: str, request=None) -> Wish:
+    """Decline an open wish (staff) or a matched one (supervisor, who made the match)."""
+    _require_staff_of(actor, wish.village_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for declining the wish."), code="reason")
+    with transaction.atomic():
+        wish = _lock(wish)
+        _refuse_unless_status(wish, Wish.Status.OPEN, Wish.Status.MATCHED)
+        if wish.status == Wish.Status.MATCHED:
+            _require_staff_of(actor, wish.village_id, supervisor_only=True)
+        previous = wish.status
+        wish.status = Wish.Status.DECLINED
+        wish.decline_reason = reason
+        wish.declined_at = timezone.now()
+        wish.declined_by = actor
+        wish.full_clean()
+        wish.save(update_fields=["status", "decline_reason", "declined_at", "declined_by"])
+        audit_record(
+            action="wish.decline",
+            actor=actor,
+            village_id=wish.village_id,
+            obj=wish,
+            detail={"from": previous, "reason": reason},
+            request=request,
+        )
+    return wish

@@ -1,0 +1,312 @@
+"""Posting, moderating, matching and fulfilling wishes (the wall pages are in wall_views)."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from villagers.roles import (
+    Role,
+    is_manager,
+    is_supervisor,
+    is_villager,
+    member_of_village_required,
+    staff_required,
+    villager_required,
+)
+from wishwall import services
+from wishwall.forms import (
+    ApproveForm,
+    DeclineForm,
+    FulfilForm,
+    MatchForm,
+    WishEditForm,
+    WishForm,
+    WishOnBehalfForm,
+)
+from wishwall.models import Wish
+from wishwall.selectors import wishes_visible_to
+
+PAGE_SIZE = 20
+QUEUE_TABS = {
+    "pending": Wish.objects.filter(status=Wish.Status.OPEN, approved_at__isnull=True),
+    "wall": Wish.objects.filter(status=Wish.Status.OPEN, approved_at__isnull=False),
+    "matched": Wish.objects.filter(status=Wish.Status.MATCHED),
+    "closed": Wish.objects.filter(status__in=[Wish.Status.FULFILLED, Wish.Status.DECLINED]),
+}
+
+
+def poster_required(view):
+    """A villager (for their own household) or a manager/supervisor (on a household's behalf)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        staff = (is_manager(user) or is_supervisor(user)) and request.village is not None
+        if not (is_villager(user) or staff):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _get_wish_for_user(request, pk: int) -> Wish:
+    """The wish if the user may see it (own village; a villager: own or on the wall), else 404."""
+    wishes = wishes_visible_to(request.user, request.village).select_related(
+        "household__group",
+        "posted_by",
+        "approved_by",
+        "declined_by",
+        "match__donor",
+        "match__matched_by",
+        "fulfilment",
+    )
+    return get_object_or_404(wishes, pk=pk)
+
+
+def _add_service_error(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form, on the field it names when the form has it."""
+    if hasattr(error, "error_dict"):
+        for field, field_messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+@villager_required
+def wish_mine(request):
+    """The villager's own wishes and where each one stands."""
+    wishes = (
+        Wish.objects.filter(household_id=request.user.household_id)
+        .select_related("match__donor", "fulfilment")
+        .order_by("-created_at", "-id")
+    )
+    return render(request, "wishwall/mine.html", {"page": _page(request, wishes)})
+
+
+@poster_required
+@require_http_methods(["GET", "POST"])
+def wish_new(request):
+    """Post a wish: a villager for their household, staff on a household's behalf."""
+    on_behalf = not is_villager(request.user)
+    form_class = WishOnBehalfForm if on_behalf else WishForm
+    extra = {"village": request.village} if on_behalf else {}
+    form = form_class(request.POST or None, request.FILES or None, **extra)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            wish = services.wish_post(
+                household=data["household"] if on_behalf else request.user.household,
+                actor=request.user,
+                title=data["title"],
+                kind=data["kind"],
+                story=data["story"],
+                photo=data["photo"],
+                request=request,
+            )
+        except ValidationError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("The wish is posted. It appears on the village wall once staff have checked it."),
+            )
+            if on_behalf:
+                return redirect("wishwall:detail", pk=wish.pk)
+            return redirect("wishwall:mine")
+    return render(request, "wishwall/new.html", {"form": form, "on_behalf": on_behalf})
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+def wish_queue(request):
+    """Staff work list: wishes waiting for moderation, on the wall, matched, closed."""
+    tab = request.GET.get("tab", "pending")
+    if tab not in QUEUE_TABS:
+        tab = "pending"
+    wishes = (
+        QUEUE_TABS[tab]
+        .filter(village=request.village)
+        .select_related("household__group", "match__donor")
+        .order_by("created_at" if tab == "pending" else "-created_at", "id")
+    )
+    return render(request, "wishwall/queue.html", {"page": _page(request, wishes), "tab": tab})
+
+
+@member_of_village_required
+def wish_detail(request, pk: int):
+    """One wish: the household sees its own, staff see everything and the actions open to them."""
+    wish = _get_wish_for_user(request, pk)
+    user = request.user
+    staff = (is_manager(user) or is_supervisor(user)) and user.village_id == wish.village_id
+    supervisor = staff and is_supervisor(user)
+    is_own = user.household_id == wish.household_id and is_villager(user)
+    context = {
+        "wish": wish,
+        "is_own": is_own,
+        "is_staff_view": not is_villager(user),
+        "match": getattr(wish, "match", None) if wish.status != Wish.Status.OPEN else None,
+        "fulfilment": getattr(wish, "fulfilment", None)
+        if wish.status == Wish.Status.FULFILLED
+        else None,
+        "can_approve": staff and wish.status == Wish.Status.OPEN and not wish.is_approved,
+        "can_edit": staff,
+        "can_decline": staff
+        and (
+            wish.status == Wish.Status.OPEN or (wish.status == Wish.Status.MATCHED and supervisor)
+        ),
+        "can_match": supervisor and wish.status == Wish.Status.OPEN and wish.is_approved,
+        "can_fulfil": supervisor and wish.status == Wish.Status.MATCHED,
+        "approve_form": ApproveForm(),
+    }
+    if not is_villager(user):
+        context["revisions"] = wish.revisions.select_related("edited_by")
+    return render(request, "wishwall/detail.html", context)
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR)
+@require_POST
+def wish_approve(request, pk: int):
+    wish = _get_wish_for_user(request, pk)
+    form = ApproveForm(request.POST)
+    form.is_valid()  # a lone optional checkbox: always valid
+    try:
+        services.wish_moderate(
+            wish=wish,
+            actor=request.user,
+            hide_household=form.cleaned_data.get("hide_household", False),
+            request=request,
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The wish is now on the village wall."))
+    return redirect("wishwall:detail", pk=wish.pk)
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR)
+@require_http_methods(["GET", "POST"])
+def wish_edit(request, pk: int):
+    """Change a wish's text (e.g. remove personal details); the old text is kept."""
+    wish = _get_wish_for_user(request, pk)
+    initial = {"title": wish.title, "story": wish.story, "hide_household": wish.hide_household}
+    form = WishEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.wish_edit(wish=wish, actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(request, _("The wish is changed; the change is recorded."))
+            return redirect("wishwall:detail", pk=wish.pk)
+    return render(request, "wishwall/action.html", _action_context(wish, form, "edit"))
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR)
+@require_http_methods(["GET", "POST"])
+def wish_decline(request, pk: int):
+    wish = _get_wish_for_user(request, pk)
+    form = DeclineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.wish_decline(
+                wish=wish, actor=request.user, reason=form.cleaned_data["reason"], request=request
+            )
+        except ValidationError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(request, _("The wish is declined."))
+            return redirect("wishwall:detail", pk=wish.pk)
+    return render(request, "wishwall/action.html", _action_context(wish, form, "decline"))
+
+
+@staff_required(Role.SUPERVISOR)
+@require_http_methods(["GET", "POST"])
+def wish_match(request, pk: int):
+    """愛心對接: pair the wish with an existing donor or a new one."""
+    wish = _get_wish_for_user(request, pk)
+    form = MatchForm(request.POST or None, village=request.village)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.wish_match(
+                wish=wish,
+                actor=request.user,
+                donor=data["donor"],
+                new_donor_name=data["new_donor_name"],
+                new_donor_kind=data["new_donor_kind"],
+                note=data["note"],
+                request=request,
+            )
+        except ValidationError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(request, _("The wish is matched with the donor."))
+            return redirect("wishwall:detail", pk=wish.pk)
+    return render(request, "wishwall/action.html", _action_context(wish, form, "match"))
+
+
+@staff_required(Role.SUPERVISOR)
+@require_http_methods(["GET", "POST"])
+def wish_fulfil(request, pk: int):
+    """The donor delivered: record it for the echo wall."""
+    wish = _get_wish_for_user(request, pk)
+    form = FulfilForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.wish_fulfil(
+                wish=wish, actor=request.user, request=request, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(request, _("The wish is fulfilled and shown on the echo wall."))
+            return redirect("wishwall:detail", pk=wish.pk)
+    return render(request, "wishwall/action.html", _action_context(wish, form, "fulfil"))
+
+
+def _action_context(wish: Wish, form, action: str) -> dict:
+    titles = {
+        "edit": _("Edit the wish"),
+        "decline": _("Decline the wish"),
+        "match": _("Match with a donor"),
+        "fulfil": _("Mark as fulfilled"),
+    }
+    return {"wish": wish, "form": form, "action": action, "heading": titles[action]}
+
+
+@member_of_village_required
+def wish_photo(request, pk: int):
+    """The wish's photo, served only to those who may see the wish (not a public media URL)."""
+    wish = _get_wish_for_user(request, pk)
+    return _photo_response(wish.photo)
+
+
+@member_of_village_required
+def fulfilment_photo(request, pk: int):
+    wish = _get_wish_for_user(request, pk)
+    if wish.status != Wish.Status.FULFILLED:
+        raise Http404
+    return _photo_response(wish.fulfilment.photo)
+
+
+def _photo_response(photo):
+    if not photo:
+        raise Http404
+    try:
+        response = FileResponse(photo.open("rb"), content_type="image/jpeg")
+    except FileNotFoundError:
+        raise Http404 from None
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
