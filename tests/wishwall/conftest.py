@@ -5,7 +5,6 @@ from io import BytesIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils import timezone, translation
 from PIL import Image
 
@@ -26,19 +25,6 @@ def english(settings):
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def threads_db(transactional_db):
-    """Committed data that threads with their own connections can see.
-
-    The append-only tables refuse TRUNCATE, so pytest-django's flush after the test would
-    fail. This teardown runs just before that flush and lets the flush pass triggers for this
-    one session; the test runner closes the connection right after, so nothing else is affected.
-    """
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
 
 
 def stored_files(root) -> list:

@@ -208,7 +208,9 @@ def test_same_wish_posted_twice_is_refused(wish_a, household_a, villager_a):
     assert Wish.objects.count() == 1
 
 
-def test_concurrent_matches_only_one_wins(threads_db, approved_wish_a, supervisor_x, village_x):
+def test_concurrent_matches_only_one_wins(
+    transactional_db, approved_wish_a, supervisor_x, village_x
+):
     donors = [
         Donor.objects.create(village=village_x, name=f"爱心企业{n}", kind="company")
         for n in range(4)
@@ -238,7 +240,9 @@ def test_concurrent_matches_only_one_wins(threads_db, approved_wish_a, superviso
     assert AuditEvent.objects.filter(action="wish.match").count() == 1
 
 
-def test_concurrent_fulfil_and_decline_only_one_wins(threads_db, matched_wish_a, supervisor_x):
+def test_concurrent_fulfil_and_decline_only_one_wins(
+    transactional_db, matched_wish_a, supervisor_x
+):
     barrier = threading.Barrier(2)
     outcomes = []
 
