@@ -9,23 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from points.models import Account, Batch, Declaration, Entry, Proposal, Rule
 from points.services import rule_save
-from villagers.admin import VillageScopedAdmin
-
-
-class ReadOnlyAdmin(VillageScopedAdmin):
-    """Look, never touch: no add, change or delete for anyone, superusers included."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_actions(self, request):
-        return {}
+from villagers.admin import VillageScopedAdmin, VillageScopedReadOnlyAdmin
 
 
 @admin.register(Rule)
@@ -51,14 +35,14 @@ class RuleAdmin(VillageScopedAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["household", "balance", "opened_at"]
     list_select_related = ["household"]
     search_fields = ["household__head_name", "household__number"]
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdmin):
+class EntryAdmin(VillageScopedReadOnlyAdmin):
     village_path = "account__village"
     list_display = ["created_at", "account", "kind", "points", "balance_after", "memo"]
     list_filter = ["kind"]
@@ -67,7 +51,7 @@ class EntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Proposal)
-class ProposalAdmin(ReadOnlyAdmin):
+class ProposalAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["proposed_at", "household", "rule", "points", "status", "proposed_by"]
     list_filter = ["status", "rule__category"]
     list_select_related = ["household", "rule", "proposed_by"]
@@ -75,13 +59,13 @@ class ProposalAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Batch)
-class BatchAdmin(ReadOnlyAdmin):
+class BatchAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["date", "title", "rule", "created_by"]
     list_select_related = ["rule", "created_by"]
 
 
 @admin.register(Declaration)
-class DeclarationAdmin(ReadOnlyAdmin):
+class DeclarationAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["submitted_at", "household", "status"]
     list_filter = ["status"]
     list_select_related = ["household"]

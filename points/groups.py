@@ -2,6 +2,7 @@
 
 from django.apps import apps as global_apps
 
+from villagers.groups import role_permissions_grant
 from villagers.roles import Role
 
 VIEWED = ["rule", "proposal", "batch", "declaration", "account", "entry"]
@@ -13,14 +14,4 @@ POINTS_PERMISSIONS = {
 
 
 def points_permissions_ensure(sender=None, apps=global_apps, **kwargs):
-    """Give the role groups their points permissions (idempotent, after every migrate)."""
-    try:
-        Group = apps.get_model("auth", "Group")
-        Permission = apps.get_model("auth", "Permission")
-    except LookupError:
-        return
-    for role, codenames in POINTS_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=role)
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label="points", codename__in=codenames)
-        )
+    role_permissions_grant("points", POINTS_PERMISSIONS, apps)

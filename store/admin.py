@@ -4,18 +4,7 @@ store pages (services), so stock and redemptions are read-only here."""
 from django.contrib import admin
 
 from store.models import Donation, Donor, Item, Redemption, StockMovement, Zone
-from villagers.admin import VillageScopedAdmin
-
-
-class ReadOnlyAdmin(VillageScopedAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from villagers.admin import VillageScopedAdmin, VillageScopedReadOnlyAdmin
 
 
 @admin.register(Donor)
@@ -26,12 +15,12 @@ class DonorAdmin(VillageScopedAdmin):
 
 
 @admin.register(Zone)
-class ZoneAdmin(ReadOnlyAdmin):
+class ZoneAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["code", "village", "position"]
 
 
 @admin.register(Item)
-class ItemAdmin(ReadOnlyAdmin):
+class ItemAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["name", "zone", "unit", "points_price", "stock", "is_active"]
     list_filter = ["zone__code", "is_active"]
     list_select_related = ["zone"]
@@ -39,19 +28,19 @@ class ItemAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdmin):
+class StockMovementAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["created_at", "item", "kind", "quantity", "stock_after", "fund_source"]
     list_filter = ["kind", "fund_source"]
     list_select_related = ["item"]
 
 
 @admin.register(Donation)
-class DonationAdmin(ReadOnlyAdmin):
+class DonationAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["received_on", "donor", "kind", "value_yuan"]
     list_select_related = ["donor"]
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(ReadOnlyAdmin):
+class RedemptionAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["created_at", "household", "total_points", "voided_at"]
     list_select_related = ["household"]

@@ -62,6 +62,23 @@ class VillageScopedAdmin(admin.ModelAdmin):
         return field
 
 
+class VillageScopedReadOnlyAdmin(VillageScopedAdmin):
+    """Look, never touch: rows written by services (ledger, stock, wishes) are shown only;
+    no add, change or delete for anyone, superusers included."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+
 @admin.register(County)
 class CountyAdmin(admin.ModelAdmin):
     search_fields = ["name"]

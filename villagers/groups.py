@@ -2,84 +2,55 @@
 
 What a role may do on the purpose-built pages is decided by `villagers.roles`; these
 permissions only open the matching parts of the admin (always scoped to the village).
+Each app declares its own grants and calls `role_permissions_grant` after every migrate.
 """
 
 from django.apps import apps as global_apps
 
 from villagers.roles import Role
 
-# app_label -> model names, per role and permission verb.
-ROLE_PERMISSIONS = {
-    Role.MANAGER: {
-        "view": {
-            "villagers": [
-                "village",
-                "villagegroup",
-                "household",
-                "member",
-                "inspection",
-                "participation",
-                "card",
-            ],
-            "points": ["account", "entry"],
-            "store": ["donor"],
-        },
-        "add": {"villagers": ["household", "member", "inspection", "participation"]},
-        "change": {"villagers": ["household", "member"]},
-    },
-    Role.SUPERVISOR: {
-        "view": {
-            "villagers": [
-                "village",
-                "villagegroup",
-                "household",
-                "member",
-                "inspection",
-                "participation",
-                "card",
-            ],
-            "points": ["account", "entry"],
-            "store": ["donor"],
-        },
-    },
-    Role.COUNTY_ADMIN: {
-        "view": {
-            "villagers": [
-                "village",
-                "villagegroup",
-                "household",
-                "member",
-                "inspection",
-                "participation",
-                "card",
-                "user",
-            ],
-            "points": ["account", "entry"],
-            "store": ["donor"],
-            "aidao": ["auditevent"],
-        },
-        "add": {"villagers": ["village", "villagegroup", "user"]},
-        "change": {"villagers": ["village", "villagegroup", "user"]},
-    },
+REGISTRY = ["village", "villagegroup", "household", "member", "inspection", "participation", "card"]
+
+VILLAGERS_PERMISSIONS = {
+    Role.MANAGER: [f"view_{name}" for name in REGISTRY]
+    + [
+        "add_household",
+        "change_household",
+        "add_member",
+        "change_member",
+        "add_inspection",
+        "add_participation",
+    ],
+    Role.SUPERVISOR: [f"view_{name}" for name in REGISTRY],
+    Role.COUNTY_ADMIN: [f"view_{name}" for name in REGISTRY]
+    + [
+        "view_user",
+        "add_village",
+        "change_village",
+        "add_villagegroup",
+        "change_villagegroup",
+        "add_user",
+        "change_user",
+    ],
 }
 
 
-def groups_ensure(sender=None, apps=global_apps, **kwargs):
-    """Create the role groups and give them their permissions (idempotent)."""
+def role_permissions_grant(app_label: str, grants: dict[str, list[str]], apps=global_apps):
+    """Make each role group hold exactly the listed codenames of `app_label` (idempotent)."""
     try:
         Group = apps.get_model("auth", "Group")
         Permission = apps.get_model("auth", "Permission")
     except LookupError:
         return
-    for role, verbs in ROLE_PERMISSIONS.items():
+    for role in Role.ALL:
         group, _created = Group.objects.get_or_create(name=role)
-        wanted = []
-        for verb, models_by_app in verbs.items():
-            for app_label, model_names in models_by_app.items():
-                codenames = [f"{verb}_{name}" for name in model_names]
-                wanted += list(
-                    Permission.objects.filter(
-                        content_type__app_label=app_label, codename__in=codenames
-                    )
-                )
-        group.permissions.add(*wanted)
+        of_app = Permission.objects.filter(content_type__app_label=app_label)
+        codenames = grants.get(role, [])
+        group.permissions.remove(*of_app.exclude(codename__in=codenames))
+        group.permissions.add(*of_app.filter(codename__in=codenames))
+
+
+def groups_ensure(sender=None, apps=global_apps, **kwargs):
+    """post_migrate: the role groups and their registry permissions (idempotent)."""
+    role_permissions_grant("villagers", VILLAGERS_PERMISSIONS, apps)
+    role_permissions_grant("aidao", {Role.COUNTY_ADMIN: ["view_auditevent"]}, apps)

@@ -2,19 +2,8 @@
 
 from django.contrib import admin
 
-from villagers.admin import VillageScopedAdmin
+from villagers.admin import VillageScopedReadOnlyAdmin
 from wishwall.models import Wish, WishFulfilment, WishMatch, WishRevision
-
-
-class ReadOnlyAdmin(VillageScopedAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class WishRevisionInline(admin.TabularInline):
@@ -29,7 +18,7 @@ class WishRevisionInline(admin.TabularInline):
 
 
 @admin.register(Wish)
-class WishAdmin(ReadOnlyAdmin):
+class WishAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["title", "household", "kind", "status", "approved_at", "created_at"]
     list_filter = ["status", "kind"]
     list_select_related = ["household"]
@@ -38,14 +27,14 @@ class WishAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WishMatch)
-class WishMatchAdmin(ReadOnlyAdmin):
+class WishMatchAdmin(VillageScopedReadOnlyAdmin):
     village_path = "wish__village"
     list_display = ["wish", "donor", "matched_by", "matched_at"]
     list_select_related = ["wish", "donor", "matched_by"]
 
 
 @admin.register(WishFulfilment)
-class WishFulfilmentAdmin(ReadOnlyAdmin):
+class WishFulfilmentAdmin(VillageScopedReadOnlyAdmin):
     village_path = "wish__village"
     list_display = ["wish", "date", "given", "recorded_by"]
     list_select_related = ["wish", "recorded_by"]

@@ -1,0 +1,1 @@
+from tests.store.conftest import _english, make_item, oil, redeem, rice, zones_x  # noqa: F401

@@ -1,0 +1,13 @@
+"""Admin permissions of the wish-wall models for the staff groups (read-only admin)."""
+
+from django.apps import apps as global_apps
+
+from villagers.groups import role_permissions_grant
+from villagers.roles import Role
+
+VIEWED = ["wish", "wishmatch", "wishfulfilment", "wishrevision"]
+WISHWALL_PERMISSIONS = {role: [f"view_{name}" for name in VIEWED] for role in Role.ALL}
+
+
+def wishwall_permissions_ensure(sender=None, apps=global_apps, **kwargs):
+    role_permissions_grant("wishwall", WISHWALL_PERMISSIONS, apps)
