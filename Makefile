@@ -36,7 +36,7 @@ lint: install-dev
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 messages: install-dev
 	DEBUG=true $(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests
