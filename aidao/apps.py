@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AidaoConfig(AppConfig):
     name = "aidao"
-    verbose_name = "Aidao"
+    verbose_name = _("Audit log")

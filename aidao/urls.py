@@ -2,12 +2,15 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from villagers import views as villager_views
 
-admin.site.site_header = "愛心超市"
-admin.site.site_title = "愛心超市"
+# Lazy, so the back office follows the chosen language (简体中文 by default, or English).
+admin.site.site_header = _("Love Supermarket back office")
+admin.site.site_title = _("Love Supermarket")
+admin.site.index_title = _("Village records")
 
 urlpatterns = [
     path("", villager_views.home, name="home"),
