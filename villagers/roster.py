@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from villagers.models import Household, Member, Village, VillageGroup
 
@@ -28,7 +27,9 @@ MAX_COLUMNS = 40
 class Column:
     key: str
     header: str  # the Chinese header written in the template
-    english: object  # lazy English name, shown next to the Chinese one
+    # The English header, also accepted; shown untranslated next to the Chinese one, in any
+    # UI language, because it is what to type (a translation would read like a second alias).
+    english: str
     aliases: tuple[str, ...]
     required: bool = False
 
@@ -37,56 +38,56 @@ COLUMNS = (
     Column(
         "household_number",
         "户号",
-        gettext_lazy("household number"),
+        "household number",
         ("戶號", "household number", "household no", "number"),
         True,
     ),
     Column(
         "group",
         "村民小组",
-        gettext_lazy("village group"),
+        "village group",
         ("小组", "组", "村民小組", "小組", "group", "village group"),
         True,
     ),
     Column(
         "head_name",
         "户主姓名",
-        gettext_lazy("head of household"),
+        "head of household",
         ("户主", "戶主姓名", "戶主", "head", "head name", "head of household"),
         True,
     ),
-    Column("name", "姓名", gettext_lazy("name"), ("name", "member name", "member")),
+    Column("name", "姓名", "name", ("name", "member name", "member")),
     Column(
         "relation",
         "与户主关系",
-        gettext_lazy("relation to head"),
+        "relation to head",
         ("关系", "與戶主關係", "關係", "relation", "relation to head"),
     ),
-    Column("sex", "性别", gettext_lazy("sex"), ("性別", "sex", "gender")),
+    Column("sex", "性别", "sex", ("性別", "sex", "gender")),
     Column(
         "birth_year",
         "出生年份",
-        gettext_lazy("birth year"),
+        "birth year",
         ("出生年", "birth year", "year of birth"),
     ),
     Column(
         "id_number",
         "身份证号",
-        gettext_lazy("ID number"),
+        "ID number",
         ("身份证号码", "身份證號", "身份證號碼", "id number", "id", "id no"),
     ),
-    Column("phone", "联系电话", gettext_lazy("phone"), ("电话", "聯繫電話", "電話", "phone")),
-    Column("address", "住址", gettext_lazy("address"), ("地址", "address")),
+    Column("phone", "联系电话", "phone", ("电话", "聯繫電話", "電話", "phone")),
+    Column("address", "住址", "address", ("地址", "address")),
     Column(
         "is_poor",
         "贫困户",
-        gettext_lazy("registered poor"),
+        "registered poor",
         ("是否贫困户", "貧困戶", "poor", "registered poor", "is poor"),
     ),
     Column(
         "poverty_exit_year",
         "脱贫年份",
-        gettext_lazy("year lifted out of poverty"),
+        "year lifted out of poverty",
         ("脫貧年份", "exit year", "poverty exit year", "year lifted out of poverty"),
     ),
 )

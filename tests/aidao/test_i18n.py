@@ -97,6 +97,13 @@ def test_staff_pages_and_messages_in_chinese(client_manager_x, household_a):
     assert "Register a household" not in text
 
 
+def test_roster_columns_keep_their_english_header_in_chinese(client_manager_x):
+    """The English header is what to type, so it is not translated into a second Chinese one."""
+    text = client_manager_x.get(reverse("villagers:roster_upload")).text
+    assert "导入农户花名册" in text
+    assert "户号 (household number)" in text and "姓名 (name)" in text
+
+
 def test_model_choices_translated():
     from points.models import Entry
     from store.models import Redemption
