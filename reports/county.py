@@ -26,8 +26,8 @@ from villagers.roles import is_county_admin
 COLUMNS = [
     # (sort key, heading, attribute on the village row)
     ("name", gettext_lazy("Village"), "name"),
-    ("households", gettext_lazy("Households"), "households"),
-    ("cards", gettext_lazy("Cards"), "cards"),
+    ("households", gettext_lazy("Households"), "household_count"),
+    ("cards", gettext_lazy("Cards"), "card_count"),
     ("issued", gettext_lazy("Issued this month"), "issued"),
     ("redeemed", gettext_lazy("Redeemed this month"), "redeemed"),
     ("pending", gettext_lazy("Waiting for approval"), "pending"),

@@ -397,8 +397,8 @@ def _latest_per_village(queryset: QuerySet, village_path: str, field_name: str) 
 
 COUNTY_SORTS = {
     "name": ("name", "code"),
-    "households": ("households", "code"),
-    "cards": ("cards", "code"),
+    "households": ("household_count", "code"),
+    "cards": ("card_count", "code"),
     "issued": ("issued", "code"),
     "redeemed": ("redeemed", "code"),
     "pending": ("pending", "code"),
@@ -423,13 +423,13 @@ def county_villages(county_id: int, *, month: Period, sort: str = "name") -> Que
         Village.objects.filter(township__county_id=county_id)
         .select_related("township")
         .annotate(
-            households=_per_village(
+            household_count=_per_village(
                 Household.objects.filter(status=Household.Status.ACTIVE),
                 "village",
                 Count("pk"),
                 integer,
             ),
-            cards=_per_village(
+            card_count=_per_village(
                 Card.objects.filter(status=Card.Status.ACTIVE),
                 "household__village",
                 Count("pk"),
@@ -473,8 +473,8 @@ def county_villages(county_id: int, *, month: Period, sort: str = "name") -> Que
 @dataclass
 class CountyTotal:
     villages: int = 0
-    households: int = 0
-    cards: int = 0
+    household_count: int = 0
+    card_count: int = 0
     issued: int = 0
     redeemed: int = 0
     pending: int = 0
@@ -488,7 +488,7 @@ def county_total(villages) -> CountyTotal:
     total = CountyTotal()
     for village in villages:
         total.villages += 1
-        for name in ("households", "cards", "issued", "redeemed", "pending"):
+        for name in ("household_count", "card_count", "issued", "redeemed", "pending"):
             setattr(total, name, getattr(total, name) + getattr(village, name))
         total.stock_points += village.stock_points
         total.wishes_open += village.wishes_open
