@@ -52,11 +52,6 @@ class Chart:
         return self.height - 6
 
 
-def _text_width(text: str, size: float = 12) -> float:
-    """About how wide `text` is drawn at `size` (CJK characters are twice as wide)."""
-    return sum(size if ord(c) > 0x2E80 else size * 0.55 for c in str(text))
-
-
 def nice_step(maximum: float, steps: int = 4) -> int:
     """A round step (1, 2 or 5 times a power of ten) giving about `steps` gridlines."""
     if maximum <= 0:
@@ -78,8 +73,8 @@ def grouped_bars(
     *, key: str, title: str, desc: str, categories: list[str], series: list[tuple]
 ) -> Chart:
     """Vertical bars, one group per category; `series` is [(name, css class, values)]."""
-    width, height = 480, 240
-    left, right, top, bottom = 44, 6, 12, 24
+    width, height = 400, 220
+    left, right, top, bottom = 40, 4, 12, 24
     chart = Chart(key, title, desc, width, height)
     chart.plot_left, chart.plot_right = left, width - right
     chart.plot_top, chart.plot_bottom = top, height - bottom
@@ -113,27 +108,27 @@ def grouped_bars(
 def horizontal_bars(
     *, key: str, title: str, desc: str, labels: list[str], values: list[int], css: str = "bar-a"
 ) -> Chart:
-    """One horizontal bar per label (long zone names fit on a phone this way)."""
-    row, width = 30, 440
-    longest = max((_text_width(label) for label in labels), default=40)
-    left, right, top = min(230, 12 + longest), 24, 8
-    height = top + row * max(1, len(labels)) + 24
+    """One horizontal bar per label, the label above its bar (long names fit on a phone)."""
+    row, width = 38, 400
+    left, right, top = 4, 24, 4
+    height = top + row * max(1, len(labels)) + 22
     chart = Chart(key, title, desc, width, height, horizontal=True)
     chart.plot_left, chart.plot_right = left, width - right
-    chart.plot_top, chart.plot_bottom = top, height - 24
+    chart.plot_top, chart.plot_bottom = top, height - 22
     step, scale_top = _scale_top(max(values + [0]))
     plot_width = chart.plot_right - left
     for value in range(0, scale_top + 1, step):
         chart.value_ticks.append(Tick(left + plot_width * value / scale_top, value))
     for index, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + index * row
-        chart.category_ticks.append(Tick(y + row / 2, label))
+        # The tick's position is the baseline of the label; the bar sits under it.
+        chart.category_ticks.append(Tick(y + 13, f"{label}: {value}"))
         chart.bars.append(
             Bar(
                 x=left,
-                y=y + 5,
+                y=y + 18,
                 width=round(plot_width * max(0, value) / scale_top, 1),
-                height=row - 10,
+                height=14,
                 css=css,
                 label=f"{label}: {value}",
             )

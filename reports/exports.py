@@ -13,6 +13,7 @@ A job whose process died (a restart mid-way) stops being heard from; after
 `models.STALE_AFTER` the page says so and offers to start again.
 """
 
+import datetime
 import importlib
 import logging
 import threading
@@ -31,6 +32,7 @@ from reports.models import ExportJob
 logger = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 2
+KEEP_FILES_FOR = datetime.timedelta(days=7)
 
 # kind -> "module.function" building (job, progress) -> (filename, bytes). Imported when run,
 # so the report modules may import this one to start jobs.
@@ -43,6 +45,10 @@ BUILDERS = {
 def export_job_start(*, kind: str, user, village=None, county=None, params=None) -> ExportJob:
     """Record the request and start building it in the background once the row is committed."""
     with transaction.atomic():
+        # Finished files are not kept for ever: a person's old exports go when they ask again.
+        ExportJob.objects.filter(
+            requested_by=user, created_at__lt=timezone.now() - KEEP_FILES_FOR
+        ).delete()
         job = ExportJob(
             kind=kind, requested_by=user, village=village, county=county, params=params or {}
         )

@@ -79,3 +79,21 @@ def test_only_the_requester_sees_a_job(county_admin, client_supervisor_x, client
         url = reverse(f"reports:{name}", args=[job.pk])
         assert client_supervisor_x.get(url).status_code == 404
         assert client_anon.get(url).status_code == 302
+
+
+def test_starting_an_export_clears_the_users_old_ones(county_admin, supervisor_x):
+    old = ExportJob.objects.create(
+        kind="county",
+        requested_by=county_admin,
+        created_at=timezone.now() - datetime.timedelta(days=8),
+    )
+    recent = ExportJob.objects.create(kind="county", requested_by=county_admin)
+    someone_elses = ExportJob.objects.create(
+        kind="year",
+        requested_by=supervisor_x,
+        created_at=timezone.now() - datetime.timedelta(days=8),
+    )
+    exports.export_job_start(kind="county", user=county_admin, county=county_admin.county)
+    remaining = set(ExportJob.objects.values_list("pk", flat=True))
+    assert old.pk not in remaining
+    assert {recent.pk, someone_elses.pk} <= remaining
