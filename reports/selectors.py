@@ -260,7 +260,6 @@ def households_to_visit(village: Village, today: datetime.date | None = None) ->
                 # One row per household: the GROUP BY turns the subquery into a single value.
                 .values("at")
             ),
-            card_issued=Max("cards__issued_at", filter=Q(cards__status=Card.Status.ACTIVE)),
         )
         .select_related("group")
         .order_by(F("last_award").asc(nulls_first=True), "number")
