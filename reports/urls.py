@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import views
+from reports import county, dashboard, exports, monthly, views
 
 app_name = "reports"
 
@@ -8,4 +8,19 @@ urlpatterns = [
     path("notice/", views.notice, name="notice"),
     path("notice/<int:year>/<int:month>/", views.notice, name="notice_month"),
     path("notice/<int:year>/<int:month>/xlsx/", views.notice_xlsx, name="notice_xlsx"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/visits/", dashboard.visit_list, name="visit_list"),
+    path("reports/month/", monthly.month_report, name="month_report_current"),
+    path("reports/month/<int:year>/<int:month>/", monthly.month_report, name="month_report"),
+    path(
+        "reports/month/<int:year>/<int:month>/xlsx/",
+        monthly.month_report_xlsx,
+        name="month_report_xlsx",
+    ),
+    path("reports/year/<int:year>/", monthly.year_report, name="year_report"),
+    path("reports/year/<int:year>/xlsx/", monthly.year_report_xlsx, name="year_report_xlsx"),
+    path("county/", county.county_overview, name="county_overview"),
+    path("county/xlsx/", county.county_export, name="county_export"),
+    path("exports/<int:pk>/", exports.export_status, name="export_status"),
+    path("exports/<int:pk>/download/", exports.export_download, name="export_download"),
 ]

@@ -1,15 +1,13 @@
 """Pages that combine apps: the public notice (公示)."""
 
 import datetime
-import io
 
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
+from reports import xlsx
 from reports.notice import notice_sections
 from villagers.roles import member_of_village_required
 
@@ -45,25 +43,13 @@ def notice(request, year=None, month=None):
 @member_of_village_required
 def notice_xlsx(request, year, month):
     first = _month(year, month)
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for section in notice_sections(request.village, first.year, first.month):
-        sheet = workbook.create_sheet(title=str(section.title)[:31])
-        sheet.append([f"{request.village.name} {first:%Y-%m} {section.title}"])
-        sheet["A1"].font = Font(bold=True)
-        sheet.append([str(c) for c in section.columns])
-        for row in section.rows:
-            sheet.append(row)
-        if section.totals:
-            sheet.append(section.totals)
+    workbook = xlsx.workbook_new()
+    xlsx.sections_add(
+        workbook,
+        notice_sections(request.village, first.year, first.month),
+        f"{request.village.name} {first:%Y-%m}",
+    )
     if not workbook.sheetnames:
         workbook.create_sheet(title=_("Notice")[:31])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
     filename = f"notice-{request.village.code}-{first:%Y-%m}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx.xlsx_response(xlsx.workbook_bytes(workbook), filename)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from villagers.forms import (
     CardRecallForm,
@@ -39,10 +40,26 @@ def _card_form_page(request, *, household, form, title, submit, intro=""):
     )
 
 
+def card_qr_svg(number: str, *, scale: int = 6, border: int = 4) -> str:
+    """The QR code of a card number as inline SVG (generated here: no external service)."""
+    svg = segno.make_qr(number, error="m").svg_inline(scale=scale, border=border, omitsize=True)
+    return mark_safe(svg)  # noqa: S308 - segno's own markup of a card number (digits only)
+
+
+@never_cache
 @staff_required(Role.MANAGER)
 def card_replace_view(request, pk):
+    """Replace a card; the answer is the slip with the new PIN, shown this once only.
+
+    The PIN is never stored in clear, so the slip cannot be shown again later: it is this
+    POST's response (not cached). Reloading it re-posts the form, which the service refuses
+    because the card it names was already replaced.
+    """
     household = household_get_for_user(request, pk)
-    form = CardReplaceForm(request.POST or None)
+    active = household.cards.filter(status=Card.Status.ACTIVE).first()
+    form = CardReplaceForm(
+        request.POST or None, initial={"replacing": active.number if active else ""}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             card = card_replace(
@@ -50,6 +67,7 @@ def card_replace_view(request, pk):
                 actor=request.user,
                 pin=form.cleaned_data["pin"],
                 reason=form.cleaned_data["reason"],
+                replacing=form.cleaned_data["replacing"],
                 request=request,
             )
         except ValidationError as error:
@@ -60,7 +78,17 @@ def card_replace_view(request, pk):
                 _("New card %(number)s issued; the old card no longer works.")
                 % {"number": card.number},
             )
-            return redirect("villagers:card_print", pk=card.pk)
+            return render(
+                request,
+                "villagers/card_slip.html",
+                {
+                    "card": card,
+                    "household": household,
+                    "old_number": active.number if active else "",
+                    "pin": form.cleaned_data["pin"],
+                    "qr_svg": card_qr_svg(card.number, scale=4),
+                },
+            )
     return _card_form_page(
         request,
         household=household,
@@ -129,11 +157,10 @@ def pin_reset_view(request, pk):
 def card_print(request, pk):
     """The card to print and hand over: number, household and a QR code of the number."""
     card = card_get_for_user(request, pk)
-    qr_svg = segno.make_qr(card.number, error="m").svg_inline(scale=6, omitsize=True)
     return render(
         request,
         "villagers/card_print.html",
-        {"card": card, "household": card.household, "qr_svg": mark_safe(qr_svg)},  # noqa: S308
+        {"card": card, "household": card.household, "qr_svg": card_qr_svg(card.number)},
     )
 
 

@@ -235,7 +235,27 @@ class CardReplaceForm(NewPinForm):
         max_length=200,
         initial=_("reported lost"),
     )
+    # The number of the card shown on the form: a resubmitted form replaces nothing twice.
+    replacing = forms.CharField(widget=forms.HiddenInput, required=False, max_length=12)
     field_order = ["reason", "pin", "pin_again"]
+
+
+class CardSheetForm(forms.Form):
+    """Which cards to put on a printable sheet: not yet printed, issued since a day, a group."""
+
+    unprinted = forms.BooleanField(label=_("Only cards not printed yet"), required=False)
+    since = forms.DateField(
+        label=_("Issued since"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    group = forms.ModelChoiceField(
+        label=_("Village group"), queryset=VillageGroup.objects.none(), required=False
+    )
+
+    def __init__(self, *args, village, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = VillageGroup.objects.filter(village=village)
 
 
 class CardRecallForm(forms.Form):

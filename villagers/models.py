@@ -297,6 +297,8 @@ class Card(models.Model):
         "villagers.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    # When the card was last printed on a sheet of cards; empty = not printed yet.
+    printed_at = models.DateTimeField(_("printed"), null=True, blank=True)
     end_reason = models.CharField(_("reason"), max_length=200, blank=True)
 
     class Meta:

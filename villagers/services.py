@@ -172,14 +172,32 @@ def card_create(
     return card
 
 
-def card_replace(*, household: Household, actor: User, pin: str, reason: str, request=None) -> Card:
-    """A lost or damaged card: the old number stops working, a new one is issued with a new PIN."""
+def card_replace(
+    *,
+    household: Household,
+    actor: User,
+    pin: str,
+    reason: str,
+    replacing: str = "",
+    request=None,
+) -> Card:
+    """A lost or damaged card: the old number stops working, a new one is issued with a new PIN.
+
+    `replacing` is the number the form showed: a resubmitted form (the page reloaded after
+    the slip) then finds that card already replaced and changes nothing.
+    """
     pin_validate(pin)
     with transaction.atomic():
         village = Village.objects.select_for_update().get(pk=household.village_id)
         old = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
         if old is None:
             raise ValidationError(_("This household has no active card to replace."))
+        if replacing and old.number != replacing:
+            raise ValidationError(
+                _("Card %(old)s was already replaced by card %(new)s.")
+                % {"old": replacing, "new": old.number},
+                code="already_replaced",
+            )
         old.status = Card.Status.LOST
         old.ended_at = timezone.now()
         old.end_reason = reason or _("reported lost")
@@ -198,6 +216,24 @@ def card_replace(*, household: Household, actor: User, pin: str, reason: str, re
             request=request,
         )
     return card
+
+
+def cards_mark_printed(*, village: Village, card_ids, actor: User, request=None) -> int:
+    """Note that the village's active cards among `card_ids` were printed; returns how many."""
+    with transaction.atomic():
+        cards = Card.objects.filter(
+            pk__in=list(card_ids), household__village=village, status=Card.Status.ACTIVE
+        )
+        numbers = sorted(cards.values_list("number", flat=True))
+        count = cards.update(printed_at=timezone.now())
+        audit_record(
+            action="card.printed",
+            actor=actor,
+            village_id=village.pk,
+            detail={"cards": numbers},
+            request=request,
+        )
+    return count
 
 
 def card_recall(*, household: Household, actor: User, reason: str, request=None) -> Card:

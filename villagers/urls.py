@@ -1,6 +1,6 @@
 from django.urls import path
 
-from villagers import card_views, household_views, roster_views, views
+from villagers import card_sheet_views, card_views, household_views, roster_views, views
 
 app_name = "villagers"
 
@@ -29,6 +29,9 @@ urlpatterns = [
     path("households/<int:pk>/card/recall/", card_views.card_recall_view, name="card_recall"),
     path("households/<int:pk>/card/pin/", card_views.pin_reset_view, name="pin_reset"),
     path("cards/<int:pk>/print/", card_views.card_print, name="card_print"),
+    path("cards/sheet/", card_sheet_views.card_sheet_choose, name="card_sheet_choose"),
+    path("cards/sheet/print/", card_sheet_views.card_sheet, name="card_sheet"),
+    path("cards/sheet/printed/", card_sheet_views.card_sheet_printed, name="card_sheet_printed"),
     path("roster/", roster_views.roster_upload, name="roster_upload"),
     path("roster/preview/", roster_views.roster_preview, name="roster_preview"),
     path("roster/confirm/", roster_views.roster_confirm, name="roster_confirm"),

@@ -5,6 +5,7 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -96,5 +97,11 @@ def village_pick(request):
     if request.method == "POST":
         village = get_object_or_404(villages, pk=request.POST.get("village"))
         request.session[COUNTY_VILLAGE_SESSION_KEY] = village.pk
+        # The county overview sends its rows straight into the village's dashboard.
+        next_url = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return redirect(next_url)
         return redirect("home")
     return render(request, "villagers/village_pick.html", {"villages": villages})

@@ -1,1 +1,207 @@
-from tests.store.conftest import _english, make_item, oil, redeem, rice, zones_x  # noqa: F401
+"""Report fixtures: a village with a year of ledger and store history, and independent sums.
+
+`village_history` lays down approvals, a reversal, redemptions (one voided), purchases from
+each fund source, donations and wishes, some in earlier months. The `expected_*` helpers
+recompute the figures in plain Python over the ledger and stock rows, so the tests compare
+the report's SQL aggregates with an independent count.
+"""
+
+import datetime
+import uuid
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from points.models import Entry, Rule
+from points.services import entry_reverse, proposal_approve
+from reports.selectors import add_months
+from store.models import Donation, Donor, Redemption, RedemptionLine, StockMovement
+from store.services import donation_record, redemption_create, redemption_void, stock_purchase
+from tests.points.conftest import make_rule, propose
+from tests.store.conftest import _english, kettle, make_item, oil, redeem, rice, zones_x  # noqa: F401
+from wishwall.models import Wish
+from wishwall.services import wish_post
+
+
+def local_month(moment) -> datetime.date:
+    return timezone.localtime(moment).date().replace(day=1)
+
+
+def months_ago(count: int, day: int = 10, hour: int = 11) -> datetime.datetime:
+    first = add_months(timezone.localdate().replace(day=1), -count)
+    moment = datetime.datetime.combine(first.replace(day=day), datetime.time(hour))
+    return timezone.make_aware(moment)
+
+
+def backdated_entry(account, kind, points, at, reverses=None):
+    """An old ledger row, as the demo loader writes history (inserts are allowed)."""
+    return Entry.objects.create(
+        account=account,
+        kind=kind,
+        points=points,
+        balance_after=max(0, account.balance + points),
+        created_at=at,
+        reverses=reverses,
+    )
+
+
+def _rule(village, code, points, category=None):
+    return Rule.objects.filter(village=village, code=code).first() or make_rule(
+        village, code, points, category
+    )
+
+
+def build_history(village, *, households, manager, supervisor, items):
+    """Approvals, deductions, a reversal, redemptions and store movements in several months."""
+    award = _rule(village, f"A{village.code}", 10, Rule.Category.VOLUNTARY_LABOUR)
+    virtue = _rule(village, f"V{village.code}", 15, Rule.Category.FAMILY_VIRTUE)
+    litter = _rule(village, f"D{village.code}", -5)
+    first, second = households[0], households[1]
+    approved = propose(manager, [first, second], award)
+    proposal_approve(proposal_ids=[p.pk for p in approved], actor=supervisor)
+    virtue_ok = propose(manager, [first], virtue)
+    proposal_approve(proposal_ids=[p.pk for p in virtue_ok], actor=supervisor)
+    fined = propose(manager, [second], litter)
+    proposal_approve(proposal_ids=[p.pk for p in fined], actor=supervisor)
+    virtue_ok[0].refresh_from_db()
+    entry_reverse(entry=virtue_ok[0].entry, actor=supervisor, reason="wrong household")
+    propose(manager, [first], award)  # stays pending
+    rice_, oil_, kettle_ = items
+    kept = redemption_create(
+        village=village,
+        household=first,
+        lines={rice_.pk: 1, oil_.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager,
+    )
+    voided = redemption_create(
+        village=village,
+        household=second,
+        lines={kettle_.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager,
+    )
+    redemption_void(redemption=voided, actor=supervisor, reason="mistake")
+    redemption_create(
+        village=village,
+        household=second,
+        lines={rice_.pk: 2},
+        idempotency_key=uuid.uuid4(),
+        actor=manager,
+        at=months_ago(2),
+    )
+    # Older history straight into the ledger, as the demo loader does.
+    account = first.account
+    backdated_entry(account, Entry.Kind.AWARD, 20, months_ago(5))
+    backdated_entry(account, Entry.Kind.DEDUCTION, -5, months_ago(5, day=12))
+    backdated_entry(account, Entry.Kind.AWARD, 30, months_ago(14))  # outside 12 months
+    stock_purchase(
+        item=oil_,
+        quantity=4,
+        fund_source=StockMovement.FundSource.CIVIL_AFFAIRS,
+        cost_yuan=Decimal("200.00"),
+        actor=manager,
+    )
+    stock_purchase(
+        item=rice_,
+        quantity=3,
+        fund_source=StockMovement.FundSource.DONATED_MONEY,
+        cost_yuan=Decimal("150.50"),
+        actor=manager,
+        at=months_ago(1),
+    )
+    donor, _ = Donor.objects.get_or_create(
+        village=village, name=f"爱心企业{village.code}", kind="company"
+    )
+    person, _ = Donor.objects.get_or_create(
+        village=village, name=f"爱心人士{village.code}", kind="person"
+    )
+    donation_record(
+        village=village,
+        donor=donor,
+        kind=Donation.Kind.GOODS,
+        value_yuan=Decimal("600.00"),
+        thanks="感谢",
+        actor=manager,
+        goods={rice_.pk: 5},
+    )
+    donation_record(
+        village=village,
+        donor=person,
+        kind=Donation.Kind.MONEY,
+        value_yuan=Decimal("1000.00"),
+        thanks="感谢",
+        actor=manager,
+    )
+    donation_record(
+        village=village,
+        donor=person,
+        kind=Donation.Kind.MONEY,
+        value_yuan=Decimal("300.00"),
+        thanks="感谢",
+        actor=manager,
+    )
+    wish_post(household=first, actor=manager, title="轮椅", kind=Wish.Kind.HEALTH, story="腿脚不便")
+    wish_post(household=second, actor=manager, title="书包", kind=Wish.Kind.STUDY, story="上学")
+    return {"kept": kept, "voided": voided}
+
+
+@pytest.fixture
+def history_x(card_a, card_b, manager_x, supervisor_x, village_x, rice, oil, kettle):  # noqa: F811
+    households = [card_a.household, card_b.household]
+    for household in households:
+        household.refresh_from_db()
+    return build_history(
+        village_x,
+        households=households,
+        manager=manager_x,
+        supervisor=supervisor_x,
+        items=[rice, oil, kettle],
+    )
+
+
+def expected_flows(village) -> dict:
+    """{month: {issued, deducted, redeemed, opening}} from the ledger and the store's rows."""
+    flows = defaultdict(lambda: {"issued": 0, "deducted": 0, "redeemed": 0, "opening": 0})
+    for entry in Entry.objects.filter(account__village=village).select_related("reverses"):
+        basis = entry.reverses.kind if entry.kind == Entry.Kind.REVERSAL else entry.kind
+        flow = flows[local_month(entry.created_at)]
+        if basis in ("award", "opening"):
+            flow["issued"] += entry.points
+            if basis == "opening":
+                flow["opening"] += entry.points
+        elif basis == "deduction":
+            flow["deducted"] -= entry.points
+    for redemption in Redemption.objects.filter(village=village, voided_at__isnull=True):
+        flows[local_month(redemption.created_at)]["redeemed"] += redemption.total_points
+    return flows
+
+
+def expected_zone_points(village, start, end) -> dict:
+    totals = defaultdict(int)
+    for line in RedemptionLine.objects.filter(redemption__village=village).select_related(
+        "redemption", "item__zone"
+    ):
+        redemption = line.redemption
+        if redemption.voided_at is None and start <= redemption.created_at < end:
+            totals[line.item.zone.get_code_display()] += line.points
+    return totals
+
+
+def expected_stock_points(village) -> int:
+    stock = defaultdict(int)
+    for movement in StockMovement.objects.filter(village=village):
+        stock[movement.item_id] += movement.quantity
+    prices = {item.pk: item.points_price for item in village.items.all()}
+    return sum(quantity * prices[item_id] for item_id, quantity in stock.items())
+
+
+def expected_redeemed_month(village, month) -> int:
+    """Points of the month's redemptions that stand, from the store's own rows."""
+    return sum(
+        r.total_points
+        for r in Redemption.objects.filter(village=village)
+        if r.voided_at is None and local_month(r.created_at) == month
+    )

@@ -1,0 +1,176 @@
+"""The county overview: every village of the county in one sortable table, and its .xlsx.
+
+For county administrators only. The table is one aggregate query whatever the number of
+villages (see reports.selectors.county_villages); each row opens the village read-only.
+"""
+
+import datetime
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from reports import xlsx
+from reports.exports import export_job_start
+from reports.models import ExportJob
+from reports.selectors import COUNTY_SORTS, Period, county_total, county_villages
+from villagers.roles import is_county_admin
+
+COLUMNS = [
+    # (sort key, heading, attribute on the village row)
+    ("name", gettext_lazy("Village"), "name"),
+    ("households", gettext_lazy("Households"), "household_count"),
+    ("cards", gettext_lazy("Cards"), "card_count"),
+    ("issued", gettext_lazy("Issued this month"), "issued"),
+    ("redeemed", gettext_lazy("Redeemed this month"), "redeemed"),
+    ("pending", gettext_lazy("Waiting for approval"), "pending"),
+    ("stock", gettext_lazy("Stock value (points)"), "stock_points"),
+    ("wishes", gettext_lazy("Open wishes"), "wishes_open"),
+    ("activity", gettext_lazy("Last activity"), "last_activity"),
+]
+
+
+def county_admin_required(view):
+    """Only a county administrator with a county; no village needs to be picked."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_county_admin(request.user) or request.user.county_id is None:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _month(value: str | None) -> datetime.date:
+    """?month=YYYY-MM, this month by default; a bad or future month is a 404."""
+    today = timezone.localdate()
+    if not value:
+        return today.replace(day=1)
+    try:
+        first = datetime.datetime.strptime(value, "%Y-%m").date()
+    except ValueError as error:
+        raise Http404 from error
+    if first > today or first.year < 2000:
+        raise Http404
+    return first
+
+
+def _sort(value: str | None) -> str:
+    value = value or "name"
+    return value if value.lstrip("-") in COUNTY_SORTS else "name"
+
+
+def _headers(sort: str, month: datetime.date) -> list[dict]:
+    """Column headings with the link that sorts by them (again: the other way round)."""
+    headers = []
+    for key, label, _attribute in COLUMNS:
+        current = sort.lstrip("-") == key
+        descending = sort.startswith("-")
+        target = f"-{key}" if current and not descending else key
+        if not current and key != "name":
+            target = f"-{key}"  # figures: biggest first on the first click
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "url": f"?sort={target}&month={month:%Y-%m}",
+                "current": current,
+                "descending": current and descending,
+                "numeric": key not in ("name", "activity"),
+            }
+        )
+    return headers
+
+
+@county_admin_required
+def county_overview(request):
+    month = _month(request.GET.get("month"))
+    sort = _sort(request.GET.get("sort"))
+    villages = list(
+        county_villages(
+            request.user.county_id, month=Period.month(month.year, month.month), sort=sort
+        )
+    )
+    today = timezone.localdate()
+    previous = (month - datetime.timedelta(days=1)).replace(day=1)
+    following = (month + datetime.timedelta(days=32)).replace(day=1)
+    return render(
+        request,
+        "reports/county_overview.html",
+        {
+            "county": request.user.county,
+            "villages": villages,
+            "total": county_total(villages),
+            "headers": _headers(sort, month),
+            "sort": sort,
+            "month": month,
+            "previous": previous if previous.year >= 2000 else None,
+            "following": following if following <= today else None,
+            "dashboard_url": reverse("reports:dashboard"),
+        },
+    )
+
+
+@require_POST
+@county_admin_required
+def county_export(request):
+    """Start the county .xlsx in the background and show its progress."""
+    month = _month(request.POST.get("month"))
+    job = export_job_start(
+        kind=ExportJob.Kind.COUNTY_OVERVIEW,
+        user=request.user,
+        county=request.user.county,
+        params={"month": f"{month:%Y-%m}", "sort": _sort(request.POST.get("sort"))},
+    )
+    return redirect("reports:export_status", pk=job.pk)
+
+
+def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
+    """The background job's work (see reports.exports): the county table as a workbook."""
+    month = datetime.datetime.strptime(job.params["month"], "%Y-%m").date()
+    progress(10, _("Adding up every village"))
+    villages = list(
+        county_villages(
+            job.county_id,
+            month=Period.month(month.year, month.month),
+            sort=job.params.get("sort", "name"),
+        )
+    )
+    total = county_total(villages)
+    rows = []
+    for number, village in enumerate(villages, start=1):
+        row = [village.township.name]
+        row += [getattr(village, attribute) for _key, _label, attribute in COLUMNS]
+        row[-1] = _local(village.last_activity)
+        rows.append(row)
+        if number % 10 == 0:
+            progress(10 + 80 * number // len(villages), _("Writing the villages"))
+    totals = [_("County total"), _("%(n)d villages") % {"n": total.villages}]
+    totals += [getattr(total, attribute) for key, _label, attribute in COLUMNS[1:]]
+    totals[-1] = _local(total.last_activity)
+    workbook = xlsx.workbook_new()
+    xlsx.sheet_add(
+        workbook,
+        title=_("County overview"),
+        heading=f"{job.county.name} {_('County overview')} {month:%Y-%m}",
+        columns=[_("Township")] + [label for _key, label, _attribute in COLUMNS],
+        rows=rows,
+        totals=totals,
+        widths=[14, 14, 12, 10, 16, 18, 18, 18, 12, 18],
+    )
+    progress(95, _("Saving the file"))
+    return f"county-{month:%Y-%m}.xlsx", xlsx.workbook_bytes(workbook)
+
+
+def _local(moment):
+    return timezone.localtime(moment).replace(tzinfo=None, microsecond=0) if moment else None

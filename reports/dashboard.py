@@ -1,0 +1,124 @@
+"""The supervisor's dashboard of one village, and the list of households to visit.
+
+The supervisor and the manager see their own village; a county admin looks into the village
+they picked, read-only (there is nothing to change here anyway).
+"""
+
+import importlib
+import importlib.util
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from reports import charts
+from reports.selectors import (
+    VISIT_AFTER_MONTHS,
+    Period,
+    add_months,
+    flow_total,
+    households_to_visit,
+    pending_approvals,
+    points_flow,
+    redemptions_by_zone,
+    rules_most_used,
+    stock_summary,
+    wishes_open,
+)
+from villagers.roles import Role, staff_required
+
+STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+VISITS_SHOWN = 10
+VISITS_PAGE_SIZE = 30
+
+
+def liability_cover(village) -> dict | None:
+    """Points owed against stock on hand, from the transparency module when it is installed.
+
+    That module is built separately (issue 6); until it is merged the dashboard leaves the
+    panel out instead of failing.
+    """
+    if importlib.util.find_spec("reports.selectors_transparency") is None:
+        return None
+    module = importlib.import_module("reports.selectors_transparency")
+    return module.liability_cover(village)
+
+
+def last_twelve_months() -> Period:
+    today = timezone.localdate()
+    first = add_months(today.replace(day=1), -11)
+    return Period(first, add_months(today.replace(day=1), 1))
+
+
+def flow_chart(flows, *, key: str, title: str) -> charts.Chart:
+    first, last = flows[0].month, flows[-1].month
+    return charts.grouped_bars(
+        key=key,
+        title=title,
+        desc=_(
+            "Points issued, deducted and redeemed per month from %(first)s to %(last)s; "
+            "the same figures are in the table below."
+        )
+        % {"first": date_format(first, "Y-m"), "last": date_format(last, "Y-m")},
+        categories=[date_format(flow.month, "m") for flow in flows],
+        series=[
+            (_("Issued"), "bar-issued", [flow.issued for flow in flows]),
+            (_("Deducted"), "bar-deducted", [flow.deducted for flow in flows]),
+            (_("Redeemed"), "bar-redeemed", [flow.redeemed for flow in flows]),
+        ],
+    )
+
+
+def zone_chart(zones, *, key: str, title: str) -> charts.Chart:
+    return charts.horizontal_bars(
+        key=key,
+        title=title,
+        desc=_("Points redeemed in each zone of the store; the same figures are in the table."),
+        labels=[zone["label"] for zone in zones],
+        values=[zone["points"] for zone in zones],
+        css="bar-redeemed",
+    )
+
+
+@staff_required(*STAFF)
+def dashboard(request):
+    """Pending approvals, points flow, stock, wishes, rules in use and households to visit."""
+    village = request.village
+    year = last_twelve_months()
+    flows = points_flow(village, year)
+    zones = redemptions_by_zone(village, year)
+    visits = households_to_visit(village)
+    context = {
+        "village": village,
+        "pending": pending_approvals(village),
+        "this_month": flows[-1],
+        "year_total": flow_total(flows),
+        "flows": flows,
+        "flow_chart": flow_chart(flows, key="flow", title=_("Points flow, last 12 months")),
+        "zones": zones,
+        "zones_total": sum(zone["points"] for zone in zones),
+        "zone_chart": zone_chart(zones, key="zones", title=_("Redemptions by zone")),
+        "stock": stock_summary(village),
+        "wishes": wishes_open(village),
+        "rules": rules_most_used(village, year),
+        "visits": list(visits[:VISITS_SHOWN]),
+        "visit_count": visits.count(),
+        "visit_months": VISIT_AFTER_MONTHS,
+        "liability": liability_cover(village),
+        "period": year,
+    }
+    return render(request, "reports/dashboard.html", context)
+
+
+@staff_required(*STAFF)
+def visit_list(request):
+    """Every household that earned no points for three months, paginated, for a round of visits."""
+    households = households_to_visit(request.village)
+    page = Paginator(households, VISITS_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reports/visit_list.html",
+        {"page": page, "visit_months": VISIT_AFTER_MONTHS, "village": request.village},
+    )

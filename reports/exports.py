@@ -1,0 +1,144 @@
+"""Background exports: long .xlsx files are built in a thread; the browser watches a status page.
+
+How it works (kept deliberately simple, no task queue to run and monitor):
+1. The view calls `export_job_start()`: one ExportJob row is written, and once that commits a
+   daemon thread runs `export_job_run(job_id)` in the same web process.
+2. The thread claims the job (pending -> running, a conditional UPDATE so it runs once),
+   builds the workbook while writing its progress to the row, and stores the file in the
+   row (done) or the error (failed). It closes its own database connection at the end.
+3. The status page re-reads the row and refreshes itself every few seconds with
+   <meta http-equiv="refresh"> until the job is finished (works without JavaScript).
+4. Only the user who asked can see the status page or download the file (others get 404).
+A job whose process died (a restart mid-way) stops being heard from; after
+`models.STALE_AFTER` the page says so and offers to start again.
+"""
+
+import datetime
+import importlib
+import logging
+import threading
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection, transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aidao.audit import audit_record
+from reports import xlsx
+from reports.models import ExportJob
+
+logger = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 2
+KEEP_FILES_FOR = datetime.timedelta(days=7)
+
+# kind -> "module.function" building (job, progress) -> (filename, bytes). Imported when run,
+# so the report modules may import this one to start jobs.
+BUILDERS = {
+    ExportJob.Kind.COUNTY_OVERVIEW: "reports.county.county_export_build",
+    ExportJob.Kind.YEAR_REPORT: "reports.monthly.year_export_build",
+}
+
+
+def export_job_start(*, kind: str, user, village=None, county=None, params=None) -> ExportJob:
+    """Record the request and start building it in the background once the row is committed."""
+    with transaction.atomic():
+        # Finished files are not kept for ever: a person's old exports go when they ask again.
+        ExportJob.objects.filter(
+            requested_by=user, created_at__lt=timezone.now() - KEEP_FILES_FOR
+        ).delete()
+        job = ExportJob(
+            kind=kind, requested_by=user, village=village, county=county, params=params or {}
+        )
+        job.full_clean(exclude=["content"])
+        job.save()
+        audit_record(
+            action="export.start",
+            actor=user,
+            village_id=village.pk if village else None,
+            obj=job,
+            detail={"kind": kind, **(params or {})},
+        )
+        transaction.on_commit(lambda: _thread_start(job.pk))
+    return job
+
+
+def _thread_start(job_id: int) -> None:
+    threading.Thread(
+        target=_run_in_thread, args=(job_id,), name=f"export-{job_id}", daemon=True
+    ).start()
+
+
+def _run_in_thread(job_id: int) -> None:
+    try:
+        export_job_run(job_id)
+    finally:
+        # The thread opened its own database connection: close it, nobody else will.
+        connection.close()
+
+
+def _progress_writer(job_id: int):
+    def progress(percent: int, step: str) -> None:
+        ExportJob.objects.filter(pk=job_id).update(
+            progress=max(0, min(99, percent)), step=str(step)[:200], updated_at=timezone.now()
+        )
+
+    return progress
+
+
+def _builder(kind: str):
+    module_name, function_name = BUILDERS[kind].rsplit(".", 1)
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def export_job_run(job_id: int) -> None:
+    """Build one job's file. Safe to call twice: only the first call claims the job."""
+    claimed = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.PENDING).update(
+        status=ExportJob.Status.RUNNING, updated_at=timezone.now()
+    )
+    if not claimed:
+        return
+    job = ExportJob.objects.select_related("village__township", "county").get(pk=job_id)
+    try:
+        filename, content = _builder(job.kind)(job, _progress_writer(job_id))
+    except Exception as error:  # a failed export must say so, never spin for ever
+        logger.exception("export %s failed", job_id)
+        ExportJob.objects.filter(pk=job_id).update(
+            status=ExportJob.Status.FAILED,
+            error=f"{type(error).__name__}: {error}"[:500],
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        return
+    ExportJob.objects.filter(pk=job_id).update(
+        status=ExportJob.Status.DONE,
+        progress=100,
+        step="",
+        filename=filename,
+        content=content,
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+
+def _get_job_for_user(request, pk: int) -> ExportJob:
+    """A job of the user who asked for it; anyone else's is a 404."""
+    return get_object_or_404(ExportJob.objects.defer("content"), pk=pk, requested_by=request.user)
+
+
+@login_required
+def export_status(request, pk):
+    """Progress of one export; refreshes itself until the file is ready."""
+    job = _get_job_for_user(request, pk)
+    context = {"job": job, "refresh": None if job.is_finished else REFRESH_SECONDS}
+    return render(request, "reports/export_status.html", context)
+
+
+@login_required
+def export_download(request, pk):
+    job = get_object_or_404(ExportJob, pk=pk, requested_by=request.user)
+    if job.status != ExportJob.Status.DONE:
+        raise Http404(_("This export is not ready."))
+    return xlsx.xlsx_response(bytes(job.content), job.filename)

@@ -1,0 +1,320 @@
+"""The village's monthly and year reports: on screen (printable on A4) and as .xlsx.
+
+A monthly report is the public notice of the month plus totals by rule category, by zone
+and by fund source, and the donations with their donors. A year report has the same totals
+over the year and the points flow month by month; its .xlsx is built in the background.
+"""
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from reports import xlsx
+from reports.dashboard import STAFF, flow_chart, liability_cover
+from reports.exports import export_job_start
+from reports.models import ExportJob
+from reports.notice import notice_sections
+from reports.selectors import (
+    Flow,
+    Period,
+    donations_by_donor,
+    flow_total,
+    points_flow,
+    purchases_by_fund_source,
+    redemptions_by_zone,
+    totals_by_category,
+)
+from store.models import Donor
+from villagers.roles import staff_required
+
+Progress = Callable[[int, str], None]
+
+
+def _no_progress(percent: int, step: str) -> None:
+    """The default progress reporter when nobody is watching."""
+
+
+@dataclass
+class Report:
+    village: object
+    period: Period
+    title: str
+    flows: list[Flow]
+    total: Flow
+    categories: list[dict]
+    zones: list[dict]
+    purchases: list[dict]
+    donors: list[dict]
+    sections: list = field(default_factory=list)
+
+    @property
+    def zones_total(self) -> dict:
+        return {
+            "points": sum(z["points"] for z in self.zones),
+            "quantity": sum(z["quantity"] for z in self.zones),
+        }
+
+    @property
+    def categories_total(self) -> dict:
+        return {
+            "count": sum(c["count"] for c in self.categories),
+            "points": sum(c["points"] for c in self.categories),
+        }
+
+    @property
+    def purchases_total(self) -> dict:
+        return {
+            "count": sum(p["count"] for p in self.purchases),
+            "quantity": sum(p["quantity"] for p in self.purchases),
+            "cost": sum(p["cost"] for p in self.purchases),
+        }
+
+    @property
+    def donors_total(self) -> dict:
+        return {
+            "count": sum(d["count"] for d in self.donors),
+            "money": sum(d["money"] for d in self.donors),
+            "goods": sum(d["goods"] for d in self.donors),
+        }
+
+
+def report_build(village, period: Period, *, title: str, with_notice: bool, progress=None):
+    """Every figure of a report, in a fixed number of queries (the notice's included)."""
+    progress = progress or _no_progress
+    progress(5, _("Points flow"))
+    flows = points_flow(village, period)
+    progress(25, _("Totals by rule category"))
+    categories = totals_by_category(village, period)
+    progress(40, _("Redemptions by zone"))
+    zones = redemptions_by_zone(village, period)
+    progress(55, _("Purchases and donations"))
+    purchases = purchases_by_fund_source(village, period)
+    donors = donations_by_donor(village, period)
+    sections = []
+    if with_notice:
+        progress(65, _("Public notice"))
+        sections = notice_sections(village, period.start.year, period.start.month)
+    return Report(
+        village=village,
+        period=period,
+        title=title,
+        flows=flows,
+        total=flow_total(flows),
+        categories=categories,
+        zones=zones,
+        purchases=purchases,
+        donors=donors,
+        sections=sections,
+    )
+
+
+def report_workbook(report: Report, progress=None) -> bytes:
+    """The report as an .xlsx: one sheet per table, numbers as numbers."""
+    progress = progress or _no_progress
+    heading = f"{report.village.name} {report.title}"
+    workbook = xlsx.workbook_new()
+    progress(75, _("Writing the workbook"))
+    xlsx.sheet_add(
+        workbook,
+        title=_("Points flow"),
+        heading=f"{heading} · {_('Points flow')}",
+        columns=[_("Month"), _("Issued"), _("of which opening"), _("Deducted"), _("Redeemed")],
+        rows=[
+            [f"{f.month:%Y-%m}", f.issued, f.opening, f.deducted, f.redeemed] for f in report.flows
+        ],
+        totals=[
+            _("Total"),
+            report.total.issued,
+            report.total.opening,
+            report.total.deducted,
+            report.total.redeemed,
+        ],
+        widths=[12, 10, 16, 10, 10],
+    )
+    xlsx.sheet_add(
+        workbook,
+        title=_("By rule category"),
+        heading=f"{heading} · {_('By rule category')}",
+        columns=[_("Category"), _("Approved"), _("Points")],
+        rows=[[c["label"], c["count"], c["points"]] for c in report.categories],
+        totals=[_("Total"), report.categories_total["count"], report.categories_total["points"]],
+        widths=[28, 10, 10],
+    )
+    xlsx.sheet_add(
+        workbook,
+        title=_("By zone"),
+        heading=f"{heading} · {_('Redemptions by zone')}",
+        columns=[_("Zone"), _("Pieces"), _("Points")],
+        rows=[[z["label"], z["quantity"], z["points"]] for z in report.zones],
+        totals=[_("Total"), report.zones_total["quantity"], report.zones_total["points"]],
+        widths=[32, 10, 10],
+    )
+    xlsx.sheet_add(
+        workbook,
+        title=_("By fund source"),
+        heading=f"{heading} · {_('Goods bought, by fund source')}",
+        columns=[_("Fund source"), _("Purchases"), _("Pieces"), _("Cost (yuan)")],
+        rows=[[p["label"], p["count"], p["quantity"], p["cost"]] for p in report.purchases],
+        totals=[
+            _("Total"),
+            report.purchases_total["count"],
+            report.purchases_total["quantity"],
+            report.purchases_total["cost"],
+        ],
+        widths=[36, 10, 10, 12],
+    )
+    xlsx.sheet_add(
+        workbook,
+        title=_("Donors"),
+        heading=f"{heading} · {_('Donations by donor')}",
+        columns=[
+            _("Donor"),
+            _("Donor kind"),
+            _("Donations"),
+            _("Money (yuan)"),
+            _("Goods value (yuan)"),
+        ],
+        rows=[
+            [d["donor__name"], d["kind_label"], d["count"], d["money"], d["goods"]]
+            for d in report.donors
+        ],
+        totals=[
+            _("Total"),
+            "",
+            report.donors_total["count"],
+            report.donors_total["money"],
+            report.donors_total["goods"],
+        ],
+        widths=[28, 20, 10, 14, 16],
+    )
+    if report.sections:
+        progress(85, _("Writing the public notice"))
+        xlsx.sections_add(workbook, report.sections, heading)
+    return xlsx.workbook_bytes(workbook)
+
+
+def _donor_kind_labels(report: Report) -> Report:
+    labels = dict(Donor.Kind.choices)
+    for donor in report.donors:
+        donor["kind_label"] = str(labels.get(donor["donor__kind"], donor["donor__kind"]))
+    return report
+
+
+def month_report_build(village, year: int, month: int, progress=None) -> Report:
+    first = datetime.date(year, month, 1)
+    return _donor_kind_labels(
+        report_build(
+            village,
+            Period.month(year, month),
+            title=_("Monthly report %(month)s") % {"month": f"{first:%Y-%m}"},
+            with_notice=True,
+            progress=progress,
+        )
+    )
+
+
+def year_report_build(village, year: int, progress=None) -> Report:
+    return _donor_kind_labels(
+        report_build(
+            village,
+            Period.year(year),
+            title=_("Year report %(year)s") % {"year": year},
+            with_notice=False,
+            progress=progress,
+        )
+    )
+
+
+def _check_month(year: int, month: int) -> datetime.date:
+    try:
+        first = datetime.date(year, month, 1)
+    except ValueError as error:
+        raise Http404 from error
+    if first > timezone.localdate() or year < 2000:
+        raise Http404
+    return first
+
+
+def _check_year(year: int) -> int:
+    if not 2000 <= year <= timezone.localdate().year:
+        raise Http404
+    return year
+
+
+@staff_required(*STAFF)
+def month_report(request, year=None, month=None):
+    today = timezone.localdate()
+    first = _check_month(year or today.year, month or today.month)
+    report = month_report_build(request.village, first.year, first.month)
+    previous = (first - datetime.timedelta(days=1)).replace(day=1)
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    return render(
+        request,
+        "reports/month_report.html",
+        {
+            "report": report,
+            "village": request.village,
+            "month": first,
+            "previous": previous,
+            "following": following if following <= today else None,
+            "liability": liability_cover(request.village),
+        },
+    )
+
+
+@staff_required(*STAFF)
+def month_report_xlsx(request, year, month):
+    """A month is small: the workbook is built while the browser waits."""
+    first = _check_month(year, month)
+    report = month_report_build(request.village, first.year, first.month)
+    return xlsx.xlsx_response(
+        report_workbook(report), f"report-{request.village.code}-{first:%Y-%m}.xlsx"
+    )
+
+
+@staff_required(*STAFF)
+def year_report(request, year):
+    year = _check_year(year)
+    report = year_report_build(request.village, year)
+    return render(
+        request,
+        "reports/year_report.html",
+        {
+            "report": report,
+            "village": request.village,
+            "year": year,
+            "flow_chart": flow_chart(
+                report.flows, key="year-flow", title=_("Points flow in %(year)s") % {"year": year}
+            ),
+            "previous": year - 1 if year > 2000 else None,
+            "following": year + 1 if year < timezone.localdate().year else None,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@require_POST
+@staff_required(*STAFF)
+def year_report_xlsx(request, year):
+    """A year of rows can take a while: build the workbook in the background."""
+    year = _check_year(year)
+    job = export_job_start(
+        kind=ExportJob.Kind.YEAR_REPORT,
+        user=request.user,
+        village=request.village,
+        params={"year": year},
+    )
+    return redirect("reports:export_status", pk=job.pk)
+
+
+def year_export_build(job: ExportJob, progress: Progress) -> tuple[str, bytes]:
+    """The background job's work (see reports.exports): the year report's workbook."""
+    year = int(job.params["year"])
+    report = year_report_build(job.village, year, progress=progress)
+    return f"report-{job.village.code}-{year}.xlsx", report_workbook(report, progress)

@@ -1,0 +1,498 @@
+"""Aggregate reads for the dashboard, the monthly and year reports and the county overview.
+
+Every function runs a fixed number of queries whatever the number of villages, households or
+ledger rows: figures come from GROUP BY aggregates and correlated subqueries, never from a
+loop of queries. Figures follow the ledger and the stock movements, with these meanings:
+
+- points *issued*: opening grants and awards; *deducted*: deductions, from the ledger. A
+  reversal counts against the kind of the entry it cancels, in the month it is posted (a
+  reversed award lowers "issued").
+- points *redeemed*: the store's redemptions that stand (voided ones left out), in the month
+  of the redemption: the same rows the public notice lists, so the report, the notice and the
+  zone totals agree. (Each is debited by one ledger entry; `audit_ledger` proves the match.)
+- *stock value*: what is on the shelves at points prices (and its reference value in yuan).
+- *open wishes*: wishes not yet met (open, or matched with a donor and waiting).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest, TruncMonth
+from django.utils import timezone
+
+from points.models import Entry, Proposal, Rule
+from points.selectors import month_bounds
+from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
+from villagers.models import Card, Household, Village
+from wishwall.models import Wish
+
+FLOW_KINDS = ("issued", "deducted", "redeemed")
+OPEN_WISH_STATUSES = (Wish.Status.OPEN, Wish.Status.MATCHED)
+LOW_STOCK_SHOWN = 10
+VISIT_AFTER_MONTHS = 3
+YUAN = DecimalField(max_digits=12, decimal_places=2)
+
+
+# --- periods ----------------------------------------------------------------------------------
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` later (or earlier), clamped to the end of a shorter month."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return datetime.date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def months_ending(last: datetime.date, count: int = 12) -> list[datetime.date]:
+    """First days of `count` months ending with `last`'s month, oldest first."""
+    first = last.replace(day=1)
+    return [add_months(first, -offset) for offset in range(count - 1, -1, -1)]
+
+
+def _aware(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+@dataclass(frozen=True)
+class Period:
+    """A span of local days [start, end): a month, a year or the last twelve months."""
+
+    start: datetime.date
+    end: datetime.date
+
+    @classmethod
+    def month(cls, year: int, month: int) -> "Period":
+        start, following = month_bounds(year, month)
+        return cls(start.date(), following.date())
+
+    @classmethod
+    def year(cls, year: int) -> "Period":
+        return cls(datetime.date(year, 1, 1), datetime.date(year + 1, 1, 1))
+
+    @property
+    def bounds(self) -> tuple[datetime.datetime, datetime.datetime]:
+        return _aware(self.start), _aware(self.end)
+
+    @property
+    def months(self) -> list[datetime.date]:
+        months, day = [], self.start.replace(day=1)
+        while day < self.end:
+            months.append(day)
+            day = add_months(day, 1)
+        return months
+
+
+# --- points flow ------------------------------------------------------------------------------
+
+
+@dataclass
+class Flow:
+    """Points moved in one month (or summed over several)."""
+
+    month: datetime.date | None = None
+    issued: int = 0
+    deducted: int = 0
+    redeemed: int = 0
+    opening: int = 0
+
+    def add(self, other: "Flow") -> None:
+        self.issued += other.issued
+        self.deducted += other.deducted
+        self.redeemed += other.redeemed
+        self.opening += other.opening
+
+
+def _entries_in(start: datetime.datetime, end: datetime.datetime) -> QuerySet:
+    # The kind an entry counts as: its own, or for a reversal the kind of what it cancels.
+    return Entry.objects.filter(created_at__gte=start, created_at__lt=end).annotate(
+        basis=Coalesce(F("reverses__kind"), F("kind"))
+    )
+
+
+def _flow_add(flow: Flow, basis: str, points: int) -> None:
+    if basis in (Entry.Kind.AWARD, Entry.Kind.OPENING):
+        flow.issued += points
+        if basis == Entry.Kind.OPENING:
+            flow.opening += points
+    elif basis == Entry.Kind.DEDUCTION:
+        flow.deducted -= points
+
+
+def _redemptions_standing(start: datetime.datetime, end: datetime.datetime) -> QuerySet:
+    return Redemption.objects.filter(
+        voided_at__isnull=True, created_at__gte=start, created_at__lt=end
+    )
+
+
+def points_flow(village: Village, period: Period) -> list[Flow]:
+    """One Flow per month of the period, oldest first (two queries)."""
+    start, end = period.bounds
+    rows = (
+        _entries_in(start, end)
+        .filter(account__village=village)
+        .annotate(month=TruncMonth("created_at"))
+        .values("month", "basis")
+        .annotate(points=Sum("points"))
+        .order_by()
+    )
+    flows = {month: Flow(month=month) for month in period.months}
+    for row in rows:
+        month = timezone.localtime(row["month"]).date()
+        _flow_add(flows[month], row["basis"], row["points"])
+    redeemed = (
+        _redemptions_standing(start, end)
+        .filter(village=village)
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(points=Sum("total_points"))
+        .order_by()
+    )
+    for row in redeemed:
+        flows[timezone.localtime(row["month"]).date()].redeemed += row["points"]
+    return list(flows.values())
+
+
+def flow_total(flows: list[Flow]) -> Flow:
+    total = Flow()
+    for flow in flows:
+        total.add(flow)
+    return total
+
+
+# --- the supervisor's dashboard ---------------------------------------------------------------
+
+
+def pending_approvals(village: Village) -> dict:
+    """How many proposals wait for the supervisor, and since when the oldest has waited."""
+    row = Proposal.objects.filter(village=village, status=Proposal.Status.PROPOSED).aggregate(
+        count=Count("pk"), oldest=Min("proposed_at")
+    )
+    row["age_days"] = (timezone.now() - row["oldest"]).days if row["oldest"] else None
+    return row
+
+
+def stock_summary(village: Village) -> dict:
+    """Stock value at points prices (and in yuan for reference) and the items running low."""
+    items = Item.objects.filter(village=village)
+    low = Q(is_active=True, stock__lte=F("low_stock_threshold"))
+    totals = items.aggregate(
+        points=Coalesce(Sum(F("stock") * F("points_price")), 0),
+        items=Count("pk"),
+        low_count=Count("pk", filter=low),
+    )
+    totals["yuan"] = totals["points"] * village.yuan_per_point
+    totals["low_items"] = list(
+        items.filter(low).select_related("zone").order_by("stock", "name")[:LOW_STOCK_SHOWN]
+    )
+    return totals
+
+
+def wishes_open(village: Village) -> dict:
+    return Wish.objects.filter(village=village).aggregate(
+        open=Count("pk", filter=Q(status=Wish.Status.OPEN)),
+        matched=Count("pk", filter=Q(status=Wish.Status.MATCHED)),
+    )
+
+
+def rules_most_used(village: Village, period: Period, limit: int = 5) -> list[dict]:
+    """Rules by number of approved proposals posted in the period."""
+    start, end = period.bounds
+    return list(
+        Proposal.objects.filter(
+            village=village,
+            status=Proposal.Status.APPROVED,
+            entry__created_at__gte=start,
+            entry__created_at__lt=end,
+        )
+        .values("rule_id", "rule__code", "rule__description", "rule__category")
+        .annotate(count=Count("pk"), points=Sum("points"))
+        .order_by("-count", "rule__code")[:limit]
+    )
+
+
+def households_to_visit(village: Village, today: datetime.date | None = None) -> QuerySet:
+    """Active households with an active card that earned no award in the last three months.
+
+    An award later reversed does not count as earned. Newest silence last: those who have
+    never earned anything come first, then by the date of their last award.
+    """
+    today = today or timezone.localdate()
+    cutoff = _aware(add_months(today, -VISIT_AFTER_MONTHS))
+    awards = Entry.objects.filter(
+        account__household=OuterRef("pk"),
+        kind=Entry.Kind.AWARD,
+        reversed_by__isnull=True,
+    )
+    return (
+        Household.objects.filter(
+            village=village,
+            status=Household.Status.ACTIVE,
+            cards__status=Card.Status.ACTIVE,
+        )
+        .exclude(Exists(awards.filter(created_at__gte=cutoff)))
+        .annotate(
+            last_award=Subquery(
+                awards.order_by()
+                .values("account__household")
+                .annotate(at=Max("created_at"))
+                # One row per household: the GROUP BY turns the subquery into a single value.
+                .values("at")
+            ),
+        )
+        .select_related("group")
+        .order_by(F("last_award").asc(nulls_first=True), "number")
+    )
+
+
+def redemptions_by_zone(village: Village, period: Period) -> list[dict]:
+    """Points and quantities redeemed per zone (voided redemptions left out), zone order."""
+    start, end = period.bounds
+    totals = {
+        row["item__zone_id"]: row
+        for row in RedemptionLine.objects.filter(
+            redemption__village=village,
+            redemption__voided_at__isnull=True,
+            redemption__created_at__gte=start,
+            redemption__created_at__lt=end,
+        )
+        .values("item__zone_id")
+        .annotate(points=Sum("points"), quantity=Sum("quantity"))
+        .order_by()
+    }
+    return [
+        {
+            "zone": zone,
+            "label": zone.get_code_display(),
+            "points": totals.get(zone.pk, {}).get("points") or 0,
+            "quantity": totals.get(zone.pk, {}).get("quantity") or 0,
+        }
+        for zone in Zone.objects.filter(village=village)
+    ]
+
+
+# --- the monthly and year reports -------------------------------------------------------------
+
+
+def totals_by_category(village: Village, period: Period) -> list[dict]:
+    """Approved awards and deductions posted in the period, per rule category.
+
+    As on the public notice, an approval counts even if later reversed (the notice marks it).
+    """
+    start, end = period.bounds
+    rows = {
+        row["rule__category"]: row
+        for row in Proposal.objects.filter(
+            village=village,
+            status=Proposal.Status.APPROVED,
+            entry__created_at__gte=start,
+            entry__created_at__lt=end,
+        )
+        .values("rule__category")
+        .annotate(count=Count("pk"), points=Sum("points"))
+        .order_by()
+    }
+    return [
+        {
+            "category": code,
+            "label": label,
+            "count": rows.get(code, {}).get("count", 0),
+            "points": rows.get(code, {}).get("points") or 0,
+        }
+        for code, label in Rule.Category.choices
+    ]
+
+
+def purchases_by_fund_source(village: Village, period: Period) -> list[dict]:
+    """Goods bought in the period per fund source: purchases, units and cost in yuan."""
+    start, end = period.bounds
+    rows = {
+        row["fund_source"]: row
+        for row in StockMovement.objects.filter(
+            village=village,
+            kind=StockMovement.Kind.PURCHASE,
+            created_at__gte=start,
+            created_at__lt=end,
+        )
+        .values("fund_source")
+        .annotate(count=Count("pk"), quantity=Sum("quantity"), cost=Sum("cost_yuan"))
+        .order_by()
+    }
+    return [
+        {
+            "source": code,
+            "label": label,
+            "count": rows.get(code, {}).get("count", 0),
+            "quantity": rows.get(code, {}).get("quantity") or 0,
+            "cost": rows.get(code, {}).get("cost") or 0,
+        }
+        for code, label in StockMovement.FundSource.choices
+    ]
+
+
+def donations_by_donor(village: Village, period: Period) -> list[dict]:
+    """Donations received in the period per donor: money given and estimated goods value."""
+    money, goods = Q(kind=Donation.Kind.MONEY), Q(kind=Donation.Kind.GOODS)
+    return list(
+        Donation.objects.filter(
+            village=village, received_on__gte=period.start, received_on__lt=period.end
+        )
+        .values("donor_id", "donor__name", "donor__kind")
+        .annotate(
+            count=Count("pk"),
+            money=Coalesce(Sum("value_yuan", filter=money), Value(0), output_field=YUAN),
+            goods=Coalesce(Sum("value_yuan", filter=goods), Value(0), output_field=YUAN),
+        )
+        .order_by("-count", "donor__name")
+    )
+
+
+# --- the county overview ----------------------------------------------------------------------
+
+
+def _per_village(queryset: QuerySet, village_path: str, value, output_field) -> Coalesce:
+    """A correlated subquery: the aggregate `value` of `queryset` rows of the outer village."""
+    subquery = (
+        queryset.filter(**{village_path: OuterRef("pk")})
+        .order_by()
+        .values(village_path)
+        .annotate(value=value)
+        .values("value")
+    )
+    return Coalesce(Subquery(subquery, output_field=output_field), Value(0))
+
+
+def _latest_per_village(queryset: QuerySet, village_path: str, field_name: str) -> Subquery:
+    subquery = (
+        queryset.filter(**{village_path: OuterRef("pk")})
+        .order_by()
+        .values(village_path)
+        .annotate(value=Max(field_name))
+        .values("value")
+    )
+    return Subquery(subquery, output_field=DateTimeField())
+
+
+COUNTY_SORTS = {
+    "name": ("name", "code"),
+    "households": ("household_count", "code"),
+    "cards": ("card_count", "code"),
+    "issued": ("issued", "code"),
+    "redeemed": ("redeemed", "code"),
+    "pending": ("pending", "code"),
+    "stock": ("stock_points", "code"),
+    "wishes": ("wishes_open", "code"),
+    "activity": ("last_activity", "code"),
+}
+
+
+def county_villages(county_id: int, *, month: Period, sort: str = "name") -> QuerySet[Village]:
+    """Every village of the county with its figures, in one query, sorted by `sort`.
+
+    `sort` is a key of COUNTY_SORTS, with a leading "-" for descending; unknown keys sort by
+    name. Last activity is the latest ledger entry, stock movement or wish.
+    """
+    start, end = month.bounds
+    integer = IntegerField()
+    month_entries = _entries_in(start, end)
+    descending = sort.startswith("-")
+    fields = COUNTY_SORTS.get(sort.lstrip("-"), COUNTY_SORTS["name"])
+    villages = (
+        Village.objects.filter(township__county_id=county_id)
+        .select_related("township")
+        .annotate(
+            household_count=_per_village(
+                Household.objects.filter(status=Household.Status.ACTIVE),
+                "village",
+                Count("pk"),
+                integer,
+            ),
+            card_count=_per_village(
+                Card.objects.filter(status=Card.Status.ACTIVE),
+                "household__village",
+                Count("pk"),
+                integer,
+            ),
+            issued=_per_village(
+                month_entries.filter(basis__in=[Entry.Kind.AWARD, Entry.Kind.OPENING]),
+                "account__village",
+                Sum("points"),
+                integer,
+            ),
+            redeemed=_per_village(
+                _redemptions_standing(start, end), "village", Sum("total_points"), integer
+            ),
+            pending=_per_village(
+                Proposal.objects.filter(status=Proposal.Status.PROPOSED),
+                "village",
+                Count("pk"),
+                integer,
+            ),
+            stock_points=_per_village(
+                Item.objects.all(), "village", Sum(F("stock") * F("points_price")), integer
+            ),
+            wishes_open=_per_village(
+                Wish.objects.filter(status__in=OPEN_WISH_STATUSES), "village", Count("pk"), integer
+            ),
+            last_activity=Greatest(
+                _latest_per_village(Entry.objects.all(), "account__village", "created_at"),
+                _latest_per_village(StockMovement.objects.all(), "village", "created_at"),
+                _latest_per_village(Wish.objects.all(), "village", "created_at"),
+            ),
+        )
+    )
+    order = [
+        F(name).desc(nulls_last=True) if descending and name != "code" else F(name).asc()
+        for name in fields
+    ]
+    return villages.order_by(*order)
+
+
+@dataclass
+class CountyTotal:
+    villages: int = 0
+    household_count: int = 0
+    card_count: int = 0
+    issued: int = 0
+    redeemed: int = 0
+    pending: int = 0
+    stock_points: int = 0
+    wishes_open: int = 0
+    last_activity: datetime.datetime | None = None
+
+
+def county_total(villages) -> CountyTotal:
+    """The county's total row, summed from the already fetched village rows (no query)."""
+    total = CountyTotal()
+    for village in villages:
+        total.villages += 1
+        for name in ("household_count", "card_count", "issued", "redeemed", "pending"):
+            setattr(total, name, getattr(total, name) + getattr(village, name))
+        total.stock_points += village.stock_points
+        total.wishes_open += village.wishes_open
+        if village.last_activity and (
+            total.last_activity is None or village.last_activity > total.last_activity
+        ):
+            total.last_activity = village.last_activity
+    return total

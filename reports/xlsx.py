@@ -1,0 +1,90 @@
+"""Workbook helpers shared by the notice, the reports and the county export (openpyxl).
+
+Cells hold plain values (numbers stay numbers) so a spreadsheet can add them up again.
+"""
+
+import io
+from decimal import Decimal
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BOLD = Font(bold=True)
+
+
+def workbook_new() -> Workbook:
+    """An empty workbook (no default sheet)."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    return workbook
+
+
+def _cell(value):
+    """openpyxl writes numbers, text and dates; lazy translations and other objects as text."""
+    if value is None or isinstance(value, int | float | Decimal | str):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.replace(tzinfo=None) if getattr(value, "tzinfo", None) else value
+    return str(value)
+
+
+def sheet_title(title, used: set[str]) -> str:
+    """A sheet name Excel accepts: at most 31 characters, no []:*?/\\, unique in the book."""
+    name = "".join(c for c in str(title) if c not in "[]:*?/\\")[:31] or _("Sheet")
+    candidate, n = name, 2
+    while candidate in used:
+        suffix = f" ({n})"
+        candidate, n = name[: 31 - len(suffix)] + suffix, n + 1
+    used.add(candidate)
+    return candidate
+
+
+def sheet_add(workbook: Workbook, *, title, heading: str, columns, rows, totals=None, widths=None):
+    """One sheet: a bold heading line, a bold header row, the rows and an optional total row."""
+    used = set(workbook.sheetnames)
+    sheet = workbook.create_sheet(title=sheet_title(title, used))
+    sheet.append([heading])
+    sheet["A1"].font = BOLD
+    sheet.append([_cell(c) for c in columns])
+    for cell in sheet[2]:
+        cell.font = BOLD
+    for row in rows:
+        sheet.append([_cell(c) for c in row])
+    if totals:
+        sheet.append([_cell(c) for c in totals])
+        for cell in sheet[sheet.max_row]:
+            cell.font = BOLD
+    for index, width in enumerate(widths or [], start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    return sheet
+
+
+def sections_add(workbook: Workbook, sections, heading_prefix: str) -> None:
+    """The public notice's sections (points.selectors.NoticeSection), one sheet each."""
+    for section in sections:
+        sheet_add(
+            workbook,
+            title=section.title,
+            heading=f"{heading_prefix} {section.title}",
+            columns=section.columns,
+            rows=section.rows,
+            totals=section.totals,
+        )
+
+
+def workbook_bytes(workbook: Workbook) -> bytes:
+    if not workbook.sheetnames:
+        workbook.create_sheet(title=_("Report")[:31])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

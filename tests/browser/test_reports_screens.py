@@ -1,0 +1,111 @@
+"""Dashboard, a sheet of cards and the county overview in a real browser, desktop and phone.
+
+Screenshots go to test-artifacts/screenshots/reports/ for people to look at.
+"""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from store.services import zones_ensure
+from tests.browser.conftest import assert_accessible, assert_no_horizontal_scroll, screenshot
+from tests.reports.conftest import build_history
+from tests.store.conftest import make_item
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+def _sign_in(page, live_server, user, village=None):
+    client = Client()
+    client.force_login(user)
+    if village is not None:
+        client.post(reverse("villagers:village_pick"), {"village": village.pk})
+    page.context.add_cookies(
+        [
+            {
+                "name": "sessionid",
+                "value": client.cookies["sessionid"].value,
+                "url": live_server.url,
+            },
+            {"name": "django_language", "value": "en", "url": live_server.url},
+        ]
+    )
+
+
+@pytest.fixture
+def busy_village(card_a, card_b, village_x, manager_x, supervisor_x):
+    zones_ensure(village=village_x)
+    items = [
+        make_item(village_x, "grain_oil", "大米 10kg", 20, 50, manager_x),
+        make_item(village_x, "toiletries", "洗衣粉", 30, 20, manager_x),
+        make_item(village_x, "appliances", "电热水壶", 40, 2, manager_x, low_stock_threshold=3),
+    ]
+    households = [card_a.household, card_b.household]
+    for household in households:
+        household.refresh_from_db()
+    build_history(
+        village_x, households=households, manager=manager_x, supervisor=supervisor_x, items=items
+    )
+    return village_x
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_dashboard_screens(request, device, live_server, busy_village, supervisor_x):
+    page = request.getfixturevalue(device)
+    _sign_in(page, live_server, supervisor_x)
+    page.goto(f"{live_server.url}{reverse('reports:dashboard')}")
+    assert page.locator("svg.chart-svg").count() == 2
+    assert page.locator("svg.chart-svg rect").count() > 10
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page)
+    screenshot(page, "reports", f"dashboard-{device}")
+    page.goto(f"{live_server.url}{reverse('reports:month_report_current')}")
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "reports", f"month-report-{device}")
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_card_sheet_screens(request, device, live_server, busy_village, manager_x, card_a, card_b):
+    page = request.getfixturevalue(device)
+    _sign_in(page, live_server, manager_x)
+    page.goto(f"{live_server.url}{reverse('villagers:card_sheet_choose')}")
+    assert_no_horizontal_scroll(page)
+    screenshot(page, "reports", f"card-choose-{device}")
+    with page.expect_navigation():
+        page.click("button:has-text('Open the sheet')")
+    assert page.locator("article.points-card").count() == 2
+    box = page.locator("article.points-card").first.bounding_box()
+    if device == "desktop":
+        # 85.6 x 54 mm at 96 px an inch.
+        assert abs(box["width"] - 85.6 / 25.4 * 96) < 2
+        assert abs(box["height"] - 54 / 25.4 * 96) < 2
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page)
+    screenshot(page, "reports", f"card-sheet-{device}")
+    if device == "desktop":
+        page.emulate_media(media="print")
+        screenshot(page, "reports", "card-sheet-print")
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_county_overview_screens(
+    request, device, live_server, busy_village, county_admin, village_y
+):
+    page = request.getfixturevalue(device)
+    _sign_in(page, live_server, county_admin)
+    page.goto(f"{live_server.url}{reverse('reports:county_overview')}")
+    assert page.locator("tbody tr").count() == 2
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page)
+    screenshot(page, "reports", f"county-overview-{device}")
+    if device == "desktop":
+        with page.expect_navigation():
+            page.click(f"button.link-button:text('{busy_village.name}')")
+        assert page.url.endswith(reverse("reports:dashboard"))
+        assert busy_village.name in page.locator("h1").inner_text()

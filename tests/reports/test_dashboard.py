@@ -1,0 +1,200 @@
+"""The supervisor's dashboard: figures match the ledger and the store, scoping, query counts."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from points.models import Proposal
+from reports.dashboard import last_twelve_months
+from reports.selectors import households_to_visit
+from store.services import zones_ensure
+from tests.conftest import issue_card
+from tests.factories import HouseholdFactory, VillageFactory, VillageGroupFactory
+from tests.reports.conftest import (
+    backdated_entry,
+    build_history,
+    expected_flows,
+    expected_stock_points,
+    expected_zone_points,
+    months_ago,
+)
+from tests.store.conftest import make_item
+from wishwall.models import Wish
+
+URL = reverse("reports:dashboard")
+
+
+def _figure(page: str, label: str) -> int:
+    """The big number of the tile headed `label`."""
+    match = re.search(
+        rf'figure-label">{re.escape(label)}</div>\s*<div class="figure-value">(-?\d+)</div>', page
+    )
+    assert match, f"no tile {label!r}"
+    return int(match.group(1))
+
+
+def test_dashboard_figures_equal_the_ledger_and_the_store(
+    client_supervisor_x, history_x, village_x
+):
+    response = client_supervisor_x.get(URL)
+    assert response.status_code == 200
+    context = response.context
+    flows = expected_flows(village_x)
+    this_month = timezone.localdate().replace(day=1)
+    window = last_twelve_months()
+
+    assert context["this_month"].month == this_month
+    for key in ("issued", "deducted", "redeemed", "opening"):
+        assert getattr(context["this_month"], key) == flows[this_month][key], key
+        in_window = sum(v[key] for month, v in flows.items() if window.start <= month < window.end)
+        assert getattr(context["year_total"], key) == in_window, key
+    # The history really spans months, and the 14-month-old award stays outside the window.
+    assert sum(1 for flow in context["flows"] if flow.issued or flow.redeemed) >= 3
+    assert context["year_total"].issued < sum(v["issued"] for v in flows.values())
+    # Two awards of 10, two opening grants of 100, a virtue award of 15 reversed: 220.
+    assert context["this_month"].issued == 220
+    assert context["this_month"].deducted == 5
+    assert context["this_month"].redeemed == 50  # the voided kettle left out
+
+    pending = Proposal.objects.filter(village=village_x, status="proposed")
+    assert context["pending"]["count"] == pending.count() == 1
+    assert context["stock"]["points"] == expected_stock_points(village_x)
+    assert context["stock"]["yuan"] == expected_stock_points(village_x) * village_x.yuan_per_point
+    assert [item.name for item in context["stock"]["low_items"]] == ["电热水壶"]
+    assert context["wishes"]["open"] == Wish.objects.filter(village=village_x).count() == 2
+
+    start, end = window.bounds
+    zones = {zone["label"]: zone["points"] for zone in context["zones"]}
+    expected = expected_zone_points(village_x, start, end)
+    assert {k: v for k, v in zones.items() if v} == dict(expected)
+    assert sum(zones.values()) == context["year_total"].redeemed
+
+    rules = {rule["rule__code"]: rule["count"] for rule in context["rules"]}
+    assert rules[f"A{village_x.code}"] == 2
+
+    page = response.content.decode()
+    assert _figure(page, "Waiting for approval") == 1
+    assert _figure(page, "Issued this month") == 220
+    assert _figure(page, "Redeemed this month") == 50
+    assert _figure(page, "Open wishes") == 2
+
+
+def test_charts_are_svg_with_title_desc_and_a_table(client_supervisor_x, history_x):
+    page = client_supervisor_x.get(URL).content.decode()
+    assert page.count('<svg class="chart-svg"') == 2
+    assert '<title id="flow-title">' in page and '<desc id="flow-desc">' in page
+    assert 'aria-labelledby="zones-title zones-desc"' in page
+    assert page.count('<details class="chart-table">') == 2
+    assert "<script" not in page.split("<main", 1)[1]
+    assert "cdn" not in page.lower()
+
+
+def test_households_to_visit(card_a, card_b, village_x, manager_x, supervisor_x):
+    account = card_a.household.account
+    backdated_entry(account, "award", 10, months_ago(4))
+    backdated_entry(card_b.household.account, "award", 10, months_ago(1))
+    households = list(households_to_visit(village_x))
+    assert households == [card_a.household]
+    assert timezone.localtime(households[0].last_award).date() == months_ago(4).date()
+
+
+def test_a_reversed_award_does_not_count_as_earned(card_a, card_b, village_x, supervisor_x):
+    from points.services import entry_reverse
+
+    entry = backdated_entry(card_a.household.account, "award", 10, months_ago(1))
+    backdated_entry(card_b.household.account, "award", 10, months_ago(1))
+    assert list(households_to_visit(village_x)) == []
+    entry_reverse(entry=entry, actor=supervisor_x, reason="mistake")
+    assert list(households_to_visit(village_x)) == [card_a.household]
+
+
+def test_visit_list_page_is_paginated_and_scoped(client_supervisor_x, card_a, card_y):
+    response = client_supervisor_x.get(reverse("reports:visit_list"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert card_a.household.head_name in page
+    assert card_y.household.head_name not in page
+
+
+@pytest.mark.parametrize(
+    ("client_name", "status"),
+    [
+        ("client_anon", 302),
+        ("client_villager_a", 403),
+        ("client_manager_x", 200),
+        ("client_supervisor_x", 200),
+    ],
+)
+def test_who_may_see_the_dashboard(request, client_name, status, card_a):
+    client = request.getfixturevalue(client_name)
+    assert client.get(URL).status_code == status
+    assert client.get(reverse("reports:visit_list")).status_code == status
+
+
+def test_a_village_sees_only_its_own_figures(client_manager_y, history_x, card_y, village_y):
+    response = client_manager_y.get(URL)
+    assert response.status_code == 200
+    assert response.context["village"] == village_y
+    assert response.context["this_month"].issued == 100  # only Y's opening grant
+    assert response.context["pending"]["count"] == 0
+    assert response.context["stock"]["points"] == 0
+    page = response.content.decode()
+    assert "王大山" not in page and "电热水壶" not in page
+
+
+def test_county_admin_reads_a_picked_village(client_county, history_x, village_x):
+    assert client_county.get(URL).url == reverse("villagers:village_pick")
+    client_county.post(reverse("villagers:village_pick"), {"village": village_x.pk})
+    response = client_county.get(URL)
+    assert response.status_code == 200
+    assert response.context["this_month"].issued == 220
+    # Read-only: no link into the approval queue for a county admin.
+    assert reverse("points:approval_queue") not in response.content.decode()
+
+
+def _more_history(village, count, manager, supervisor):
+    group = VillageGroupFactory(village=village)
+    households = [HouseholdFactory(group=group) for _ in range(count)]
+    for household in households:
+        issue_card(household, manager)
+        household.refresh_from_db()
+    zones_ensure(village=village)
+    items = [
+        make_item(
+            village, "grain_oil", f"米{village.code}{n}", 5, 40, manager, low_stock_threshold=50
+        )
+        for n in range(3)
+    ]
+    build_history(
+        village, households=households, manager=manager, supervisor=supervisor, items=items
+    )
+
+
+def test_dashboard_queries_do_not_grow_with_entries_or_villages(
+    client_supervisor_x,
+    history_x,
+    village_x,
+    manager_x,
+    supervisor_x,
+    django_assert_max_num_queries,
+):
+    with django_assert_max_num_queries(40) as first:
+        client_supervisor_x.get(URL)
+    baseline = len(first.captured_queries)
+    _more_history(village_x, 4, manager_x, supervisor_x)
+    for _ in range(3):
+        other = VillageFactory()
+        from tests.conftest import make_staff
+        from villagers.roles import Role
+
+        _more_history(
+            other,
+            2,
+            make_staff(Role.MANAGER, village=other, username=f"m{other.code}"),
+            make_staff(Role.SUPERVISOR, village=other, username=f"s{other.code}"),
+        )
+    with django_assert_max_num_queries(baseline):
+        response = client_supervisor_x.get(URL)
+    assert response.context["pending"]["count"] == 2

@@ -1,0 +1,99 @@
+"""Background exports: a real thread builds the file; status, failure, staleness, ownership."""
+
+import datetime
+import io
+import time
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from reports import exports
+from reports.models import ExportJob
+
+
+def _wait_finished(job_id: int, seconds: float = 30) -> ExportJob:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = ExportJob.objects.get(pk=job_id)
+        if job.status in (ExportJob.Status.DONE, ExportJob.Status.FAILED):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"export {job_id} did not finish: {job.status} {job.progress}%")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_view_starts_a_thread_after_commit(county_admin, village_x, card_a):
+    client = Client()
+    client.force_login(county_admin)
+    response = client.post(reverse("reports:county_export"))
+    job_id = ExportJob.objects.get().pk
+    assert response.url == reverse("reports:export_status", args=[job_id])
+    job = _wait_finished(job_id)
+    assert job.status == "done", job.error
+    assert job.progress == 100 and job.finished_at is not None
+    page = client.get(response.url).content.decode()
+    assert "The file is ready." in page and 'http-equiv="refresh"' not in page
+    download = client.get(reverse("reports:export_download", args=[job_id]))
+    sheet = load_workbook(io.BytesIO(download.content)).active
+    names = [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)]
+    assert village_x.name in names
+
+
+def test_a_failing_build_is_recorded(county_admin, monkeypatch, client_county):
+    def broken(job, progress):
+        progress(30, "half way")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(exports, "_builder", lambda kind: broken)
+    job = ExportJob.objects.create(kind="county", requested_by=county_admin)
+    exports.export_job_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and "disk full" in job.error
+    page = client_county.get(reverse("reports:export_status", args=[job.pk])).content.decode()
+    assert "The export failed." in page
+    assert client_county.get(reverse("reports:export_download", args=[job.pk])).status_code == 404
+
+
+def test_progress_shows_while_running_and_a_dead_job_says_so(county_admin, client_county):
+    job = ExportJob.objects.create(
+        kind="county", requested_by=county_admin, status="running", progress=40, step="Writing"
+    )
+    page = client_county.get(reverse("reports:export_status", args=[job.pk])).content.decode()
+    assert 'aria-valuenow="40"' in page and "Writing" in page
+    assert '<meta http-equiv="refresh" content="2">' in page
+    ExportJob.objects.filter(pk=job.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    page = client_county.get(reverse("reports:export_status", args=[job.pk])).content.decode()
+    assert "interrupted" in page and 'http-equiv="refresh"' not in page
+
+
+def test_only_the_requester_sees_a_job(county_admin, client_supervisor_x, client_anon):
+    job = ExportJob.objects.create(
+        kind="county", requested_by=county_admin, status="done", content=b"x", filename="a.xlsx"
+    )
+    for name in ("export_status", "export_download"):
+        url = reverse(f"reports:{name}", args=[job.pk])
+        assert client_supervisor_x.get(url).status_code == 404
+        assert client_anon.get(url).status_code == 302
+
+
+def test_starting_an_export_clears_the_users_old_ones(county_admin, supervisor_x):
+    old = ExportJob.objects.create(
+        kind="county",
+        requested_by=county_admin,
+        created_at=timezone.now() - datetime.timedelta(days=8),
+    )
+    recent = ExportJob.objects.create(kind="county", requested_by=county_admin)
+    someone_elses = ExportJob.objects.create(
+        kind="year",
+        requested_by=supervisor_x,
+        created_at=timezone.now() - datetime.timedelta(days=8),
+    )
+    exports.export_job_start(kind="county", user=county_admin, county=county_admin.county)
+    remaining = set(ExportJob.objects.values_list("pk", flat=True))
+    assert old.pk not in remaining
+    assert {recent.pk, someone_elses.pk} <= remaining

@@ -1,0 +1,213 @@
+"""Monthly and year reports: figures match the ledger and the store rows; .xlsx holds them."""
+
+import io
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from points.models import Proposal
+from reports.exports import export_job_run
+from reports.models import ExportJob
+from reports.monthly import month_report_build, year_report_build
+from reports.selectors import Period
+from store.models import Donation, StockMovement
+from tests.reports.conftest import expected_flows, expected_zone_points, local_month
+
+
+def _today():
+    return timezone.localdate()
+
+
+def _rows(sheet) -> dict:
+    """First column -> the rest of the row, for rows below the two heading lines."""
+    return {row[0]: row[1:] for row in sheet.iter_rows(min_row=3, values_only=True)}
+
+
+def _expected_categories(village, period) -> dict:
+    start, end = period.bounds
+    totals = defaultdict(lambda: [0, 0])
+    for proposal in Proposal.objects.filter(village=village, status="approved").select_related(
+        "entry", "rule"
+    ):
+        if start <= proposal.entry.created_at < end:
+            totals[proposal.rule.category][0] += 1
+            totals[proposal.rule.category][1] += proposal.points
+    return totals
+
+
+def _expected_purchases(village, period) -> dict:
+    start, end = period.bounds
+    totals = defaultdict(lambda: Decimal(0))
+    for movement in StockMovement.objects.filter(village=village, kind="purchase"):
+        if start <= movement.created_at < end:
+            totals[movement.fund_source] += movement.cost_yuan
+    return totals
+
+
+def test_month_report_figures(history_x, village_x):
+    today = _today()
+    report = month_report_build(village_x, today.year, today.month)
+    period = Period.month(today.year, today.month)
+    month = today.replace(day=1)
+    assert report.total.issued == expected_flows(village_x)[month]["issued"]
+    assert report.total.redeemed == expected_flows(village_x)[month]["redeemed"] == 50
+
+    categories = {row["category"]: [row["count"], row["points"]] for row in report.categories}
+    expected = _expected_categories(village_x, period)
+    assert {k: v for k, v in categories.items() if v[0]} == dict(expected)
+    assert categories["labour"] == [2, 20] and categories["deductions"] == [1, -5]
+
+    start, end = period.bounds
+    zones = {row["label"]: row["points"] for row in report.zones if row["points"]}
+    assert zones == dict(expected_zone_points(village_x, start, end))
+
+    purchases = {row["source"]: row["cost"] for row in report.purchases if row["count"]}
+    assert purchases == dict(_expected_purchases(village_x, period))
+    assert purchases["civil_affairs"] == Decimal("200.00")
+    assert "donated_money" not in purchases  # bought last month
+
+    donors = {row["donor__name"]: row for row in report.donors}
+    money = sum(d.value_yuan for d in Donation.objects.filter(village=village_x, kind="money"))
+    assert donors["爱心人士101"]["money"] == money == Decimal("1300.00")
+    assert donors["爱心人士101"]["count"] == 2
+    assert donors["爱心企业101"]["goods"] == Decimal("600.00")
+    keys = [section.key for section in report.sections]
+    assert keys == ["awards", "deductions", "redemptions", "donations"]
+
+
+def test_year_report_figures(history_x, village_x):
+    year = _today().year
+    report = year_report_build(village_x, year)
+    flows = expected_flows(village_x)
+    for flow in report.flows:
+        assert flow.issued == flows[flow.month]["issued"]
+        assert flow.deducted == flows[flow.month]["deducted"]
+        assert flow.redeemed == flows[flow.month]["redeemed"]
+    in_year = [v for month, v in flows.items() if month.year == year]
+    assert report.total.issued == sum(v["issued"] for v in in_year)
+    assert report.total.redeemed == sum(v["redeemed"] for v in in_year)
+    assert report.sections == []
+
+
+def test_month_report_page_and_print_stylesheet(client_supervisor_x, history_x):
+    response = client_supervisor_x.get(reverse("reports:month_report_current"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Approved points by rule category" in page
+    assert "Goods bought, by fund source" in page
+    assert "爱心人士101" in page
+    assert "Public notice of the month" in page
+    assert "css/reports.css" in page
+    css = (client_supervisor_x.get("/static/css/reports.css").getvalue()).decode()
+    assert "@page { size: A4" in css
+
+
+def test_month_report_xlsx_holds_the_same_numbers(client_manager_x, history_x, village_x):
+    today = _today()
+    response = client_manager_x.get(
+        reverse("reports:month_report_xlsx", args=[today.year, today.month])
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    workbook = load_workbook(io.BytesIO(response.content))
+    report = month_report_build(village_x, today.year, today.month)
+    flow = _rows(workbook["Points flow"])
+    assert flow[f"{today:%Y-%m}"] == (
+        report.total.issued,
+        report.total.opening,
+        report.total.deducted,
+        report.total.redeemed,
+    )
+    categories = _rows(workbook["By rule category"])
+    assert categories["voluntary labour"] == (2, 20)
+    assert categories["Total"] == (
+        report.categories_total["count"],
+        report.categories_total["points"],
+    )
+    zones = _rows(workbook["By zone"])
+    assert zones["Total"][1] == 50
+    funds = _rows(workbook["By fund source"])
+    assert Decimal(str(funds["Civil-affairs subsidy (民政)"][2])) == Decimal("200")
+    donors = _rows(workbook["Donors"])
+    assert donors["爱心人士101"][1:3] == (2, 1300)
+    # The notice's sheets follow the report's own.
+    assert "Goods redeemed" in workbook.sheetnames
+
+
+def test_year_report_page_and_background_xlsx(client_supervisor_x, supervisor_x, history_x):
+    year = _today().year
+    response = client_supervisor_x.get(reverse("reports:year_report", args=[year]))
+    assert response.status_code == 200
+    assert '<svg class="chart-svg"' in response.content.decode()
+    url = reverse("reports:year_report_xlsx", args=[year])
+    assert client_supervisor_x.get(url).status_code == 405
+    response = client_supervisor_x.post(url)
+    job = ExportJob.objects.get()
+    assert response.url == reverse("reports:export_status", args=[job.pk])
+    assert job.requested_by == supervisor_x and job.status == "pending"
+    status = client_supervisor_x.get(response.url).content.decode()
+    assert 'http-equiv="refresh"' in status
+    export_job_run(job.pk)  # the thread's work, run here inside the test transaction
+    job.refresh_from_db()
+    assert job.status == "done" and job.progress == 100
+    status = client_supervisor_x.get(response.url).content.decode()
+    assert 'http-equiv="refresh"' not in status
+    download = client_supervisor_x.get(reverse("reports:export_download", args=[job.pk]))
+    workbook = load_workbook(io.BytesIO(download.content))
+    report = year_report_build(history_x["kept"].village, year)
+    assert _rows(workbook["Points flow"])["Total"][0] == report.total.issued
+
+
+@pytest.mark.parametrize(
+    ("client_name", "status"),
+    [("client_anon", 302), ("client_villager_a", 403), ("client_manager_y", 200)],
+)
+def test_report_access(request, client_name, status, history_x, card_y):
+    client = request.getfixturevalue(client_name)
+    response = client.get(reverse("reports:month_report_current"))
+    assert response.status_code == status
+    if status == 200:  # another village's manager sees their own village only
+        assert "爱心人士101" not in response.content.decode()
+        assert response.context["report"].total.redeemed == 0
+
+
+def test_future_and_bad_months_are_404(client_supervisor_x):
+    today = _today()
+    assert (
+        client_supervisor_x.get(
+            reverse("reports:month_report", args=[today.year + 1, 1])
+        ).status_code
+        == 404
+    )
+    assert (
+        client_supervisor_x.get(reverse("reports:month_report", args=[2024, 13])).status_code == 404
+    )
+    assert (
+        client_supervisor_x.get(reverse("reports:year_report", args=[today.year + 1])).status_code
+        == 404
+    )
+
+
+def test_report_queries_do_not_grow_with_entries(
+    client_supervisor_x,
+    history_x,
+    village_x,
+    redeem,
+    rice,
+    card_a,
+    manager_x,
+    django_assert_max_num_queries,
+):
+    url = reverse("reports:month_report_current")
+    with django_assert_max_num_queries(40) as first:
+        client_supervisor_x.get(url)
+    for _ in range(3):
+        redeem(card_a.household, {rice: 1}, manager_x)
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        response = client_supervisor_x.get(url)
+    assert response.context["report"].total.redeemed == 50 + 3 * 20
+    assert local_month(timezone.now()) == _today().replace(day=1)

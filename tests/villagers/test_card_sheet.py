@@ -1,0 +1,108 @@
+"""Printable sheets of points cards and the card-replacement slip with the new PIN."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from aidao.models import AuditEvent
+from tests.conftest import issue_card
+from tests.factories import HouseholdFactory
+from villagers.models import Card, User
+
+CHOOSE = reverse("villagers:card_sheet_choose")
+SHEET = reverse("villagers:card_sheet")
+PRINTED = reverse("villagers:card_sheet_printed")
+
+
+@pytest.fixture
+def many_cards(group_x, manager_x, card_a, card_b):
+    cards = [card_a, card_b]
+    for _ in range(10):
+        cards.append(issue_card(HouseholdFactory(group=group_x), manager_x))
+    return cards
+
+
+def test_sheet_has_ten_cards_a_page_with_qr_codes(client_manager_x, many_cards, village_x):
+    response = client_manager_x.get(SHEET, {"card": [c.pk for c in many_cards]})
+    assert response.status_code == 200
+    page = response.text
+    assert page.count('class="card-sheet"') == 2  # 12 cards: a full page and a second one
+    assert page.count('class="points-card"') == 12
+    assert page.count("<svg") == 12
+    for card in many_cards:
+        assert card.number in page and card.household.head_name in page
+    assert village_x.name in page
+    assert "css/cards.css" in page
+
+
+def test_card_size_and_a4_layout_in_the_stylesheet(client_manager_x):
+    css = b"".join(client_manager_x.get("/static/css/cards.css").streaming_content).decode()
+    assert "width: 85.6mm; height: 54mm;" in css
+    assert "size: A4 portrait" in css
+    assert "grid-template-columns: 85.6mm 85.6mm" in css
+
+
+def test_sheet_ignores_other_villages_and_inactive_cards(client_manager_x, card_a, card_y):
+    response = client_manager_x.get(SHEET, {"card": [card_a.pk, card_y.pk, "x"]})
+    assert card_a.number in response.text
+    assert card_y.number not in response.text
+    assert client_manager_x.get(SHEET).url == CHOOSE
+
+
+def test_choose_lists_unprinted_cards_then_marks_them_printed(
+    client_manager_x, many_cards, manager_x
+):
+    page = client_manager_x.get(CHOOSE).text
+    assert page.count('name="card"') == 12
+    chosen = [c.pk for c in many_cards[:3]]
+    response = client_manager_x.post(PRINTED, {"card": chosen})
+    assert response.url == CHOOSE
+    assert Card.objects.filter(printed_at__isnull=False).count() == 3
+    assert AuditEvent.objects.filter(action="card.printed").exists()
+    page = client_manager_x.get(CHOOSE, {"unprinted": "on"}).text
+    assert page.count('name="card"') == 9
+    assert client_manager_x.get(CHOOSE, {"since": "2000-01-01"}).text.count('name="card"') == 12
+
+
+def test_only_the_manager_marks_printed_and_others_only_look(
+    client_supervisor_x, client_villager_a, client_manager_y, card_a
+):
+    assert client_supervisor_x.get(SHEET, {"card": card_a.pk}).status_code == 200
+    assert client_supervisor_x.post(PRINTED, {"card": card_a.pk}).status_code == 403
+    assert client_villager_a.get(CHOOSE).status_code == 403
+    client_manager_y.post(PRINTED, {"card": card_a.pk})
+    card_a.refresh_from_db()
+    assert card_a.printed_at is None  # another village's card is left alone
+    assert client_manager_y.get(SHEET, {"card": card_a.pk}).text.count('points-card"') == 0
+
+
+def test_county_admin_views_a_sheet_read_only(client_county, village_x, card_a):
+    client_county.post(reverse("villagers:village_pick"), {"village": village_x.pk})
+    assert client_county.get(SHEET, {"card": card_a.pk}).status_code == 200
+    assert client_county.post(PRINTED, {"card": card_a.pk}).status_code == 403
+
+
+def test_replacement_shows_the_slip_with_the_pin_once(client_manager_x, card_a):
+    url = reverse("villagers:card_replace", kwargs={"pk": card_a.household_id})
+    form = client_manager_x.get(url).text
+    assert f'name="replacing" value="{card_a.number}"' in form
+    data = {"reason": "丢失", "pin": "8642", "pin_again": "8642", "replacing": card_a.number}
+    response = client_manager_x.post(url, data)
+    new = Card.objects.get(household=card_a.household, status=Card.Status.ACTIVE)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    slip = response.text
+    assert re.search(r'class="slip-pin">8642<', slip)
+    assert new.number in slip and card_a.number in slip and "<svg" in slip
+    assert card_a.household.head_name in slip
+    # The PIN is kept only as a password hash, and nowhere in the audit log.
+    login = User.objects.get(household=card_a.household, is_staff=False)
+    assert login.password.startswith(("pbkdf2", "argon2", "bcrypt", "scrypt", "md5"))
+    assert "8642" not in login.password
+    assert not any("8642" in str(e.detail) for e in AuditEvent.objects.all())
+    # Reloading the slip re-posts the form: nothing is replaced a second time.
+    again = client_manager_x.post(url, data)
+    assert again.status_code == 200 and "already replaced" in again.text
+    assert "8642" not in again.text.split('name="pin"')[0].split("<main")[1]
+    assert Card.objects.filter(household=card_a.household).count() == 2
