@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
+from reports import views as report_views
 from villagers import views as villager_views
 
 # Lazy, so the back office follows the chosen language (简体中文 by default, or English).
@@ -13,7 +14,7 @@ admin.site.site_title = _("Love Supermarket")
 admin.site.index_title = _("Village records")
 
 urlpatterns = [
-    path("", villager_views.home, name="home"),
+    path("", report_views.home, name="home"),
     path("accounts/login/", villager_views.staff_login, name="login"),
     path("accounts/card-login/", villager_views.card_login, name="card_login"),
     path("accounts/logout/", villager_views.logout_view, name="logout"),

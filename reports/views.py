@@ -1,15 +1,37 @@
-"""Pages that combine apps: the public notice (公示)."""
+"""Pages that combine apps: the start page router and the public notice (公示)."""
 
 import datetime
 
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reports import xlsx
 from reports.notice import notice_sections
-from villagers.roles import member_of_village_required
+from villagers.roles import (
+    is_county_admin,
+    is_manager,
+    is_supervisor,
+    is_villager,
+    member_of_village_required,
+)
+
+
+def home(request):
+    """Send each kind of user to the page they start their day on."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("login")
+    if is_villager(user):
+        return redirect("points:me")
+    if is_county_admin(user) and request.village is None:
+        return redirect("reports:county_overview")
+    if is_manager(user) or is_supervisor(user) or is_county_admin(user):
+        return redirect("reports:dashboard")
+    if user.is_superuser:
+        return redirect("admin:index")
+    return render(request, "villagers/no_role.html", status=403)
 
 
 def _month(year, month) -> datetime.date:

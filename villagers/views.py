@@ -15,27 +15,8 @@ from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
 from villagers.models import Village
 from villagers.roles import (
     is_county_admin,
-    is_manager,
-    is_supervisor,
-    is_villager,
     villager_required,
 )
-
-
-def home(request):
-    """Send each kind of user to the page they start their day on."""
-    user = request.user
-    if not user.is_authenticated:
-        return redirect("login")
-    if is_villager(user):
-        return redirect("points:me")
-    if is_county_admin(user) and request.village is None:
-        return redirect("villagers:village_pick")
-    if is_manager(user) or is_supervisor(user) or is_county_admin(user):
-        return redirect("villagers:household_list")
-    if user.is_superuser:
-        return redirect("admin:index")
-    return render(request, "villagers/no_role.html", status=403)
 
 
 class StaffLogin(LoginView):
