@@ -3,7 +3,7 @@
  * speechSynthesis. The sentence to speak is rendered by the server in data-speak. */
 (function () {
   "use strict";
-  if (!("speechSynthesis" in window) || typeof window.SpeechSynthesisUtterance !== "function") {
+  if (!window.speechSynthesis || typeof window.SpeechSynthesisUtterance !== "function") {
     return;
   }
   var buttons = document.querySelectorAll("[data-speak]");
