@@ -68,6 +68,13 @@ def desktop(browser):
 
 
 @pytest.fixture
+def desktop_no_js(browser):
+    context = _context(browser, DESKTOP, java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
 def phone(browser):
     context = _context(browser, PHONE, is_mobile=True, has_touch=True)
     yield context.new_page()

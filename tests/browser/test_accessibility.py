@@ -35,6 +35,9 @@ def _check_pages(page, live_server, urls, *, phone=False):
         problems = accessibility_problems(page)
         if phone and horizontal_overflow(page) > 0:
             problems.append(f"scrolls sideways by {horizontal_overflow(page)}px")
+        if phone and page.locator("a[target=_blank], a[download]").count():
+            # WeChat's built-in browser opens no new windows and handles downloads poorly.
+            problems.append("a villager link opens a new window or downloads a file")
         failures.extend(f"{url}: {problem}" for problem in problems)
     assert not failures, "\n".join(failures)
 
@@ -60,6 +63,19 @@ def test_signed_out_pages_on_a_phone(live_server, phone, world):
 def test_manager_pages(live_server, desktop, world, manager_x):
     sign_in(desktop, live_server, manager_x)
     _check_pages(desktop, live_server, urls_of(world, MANAGER_PAGES))
+
+
+def test_roster_preview_page(live_server, desktop, world, manager_x, tmp_path):
+    """The preview is reached only by uploading a file: one good row, one with an error."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("户号,村民小组,户主姓名\nX030,啊道,刘德\nX031,没有这个组,张\n", "utf-8")
+    sign_in(desktop, live_server, manager_x)
+    desktop.goto(live_server.url + reverse("villagers:roster_upload"))
+    desktop.set_input_files("input[type=file]", str(roster))
+    with desktop.expect_navigation():
+        desktop.click("main form[method=post] button[type=submit]")
+    assert desktop.url.endswith(reverse("villagers:roster_preview"))
+    assert_accessible(desktop)
 
 
 def test_supervisor_pages(live_server, desktop, world, supervisor_x):

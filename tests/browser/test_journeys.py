@@ -200,8 +200,11 @@ def test_villager_on_a_phone(live_server, request, browser_page, card_a, shelves
     screenshot(page, shots, "05-my-wishes")
 
 
-def test_counter_redemption_is_charged_once(live_server, desktop, card_a, shelves):
-    page, shots = desktop, "4-counter"
+@pytest.mark.parametrize("browser_page", ["desktop", "desktop_no_js"])
+def test_counter_redemption_is_charged_once(live_server, request, browser_page, card_a, shelves):
+    """With JavaScript the page blocks a second click; without it the server's one-time key must."""
+    page = request.getfixturevalue(browser_page)
+    shots = "4-counter" if browser_page == "desktop" else "4-counter-no-js"
     household = card_a.household
     staff_sign_in(page, live_server, "manager_x")
     page.goto(f"{live_server.url}{reverse('store:counter')}")
