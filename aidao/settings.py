@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "villagers.context_processors.village",
+                "aidao.context_processors.display_preferences",
             ],
         },
     },

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
+from aidao import views as site_views
 from reports import views as report_views
 from villagers import views as villager_views
 
@@ -19,6 +20,8 @@ urlpatterns = [
     path("accounts/card-login/", villager_views.card_login, name="card_login"),
     path("accounts/logout/", villager_views.logout_view, name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("display/large-type/", site_views.large_type, name="large_type"),
+    path("manifest.webmanifest", site_views.manifest, name="manifest"),
     path("registry/", include("villagers.urls")),
     path("points/", include("points.urls")),
     path("store/", include("store.urls")),

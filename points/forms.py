@@ -60,7 +60,9 @@ class ProposalForm(OneTimeKeyMixin, forms.Form):
     )
     reason = forms.CharField(label=_("Reason"), max_length=300)
     occurred_on = forms.DateField(
-        label=_("Date"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date"),
+        initial=timezone.localdate,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     member = forms.ModelChoiceField(
         label=_("Member who earned it"),
@@ -85,7 +87,9 @@ class ActivityForm(OneTimeKeyMixin, forms.Form):
     title = forms.CharField(label=_("Activity"), max_length=100)
     rule = forms.ModelChoiceField(label=_("Rule"), queryset=Rule.objects.none())
     date = forms.DateField(
-        label=_("Date"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date"),
+        initial=timezone.localdate,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     place = forms.CharField(label=_("Place"), max_length=100, required=False)
     households = forms.ModelMultipleChoiceField(
@@ -157,7 +161,9 @@ class DeclarationForm(OneTimeKeyMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     occurred_on = forms.DateField(
-        label=_("Date"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date"),
+        initial=timezone.localdate,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     member = forms.ModelChoiceField(
         label=_("Who did it"), queryset=Member.objects.none(), required=False

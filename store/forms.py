@@ -67,7 +67,7 @@ class DonationForm(forms.Form):
     )
     kind = forms.ChoiceField(label=_("Donation of"), choices=Donation.Kind.choices)
     received_on = forms.DateField(
-        label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     value_yuan = forms.DecimalField(
         label=_("Amount or estimated value (yuan)"), min_value=0, max_digits=10, decimal_places=2

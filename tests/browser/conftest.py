@@ -10,6 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
+
+from tests.browser.pages import world  # noqa: F401  (the village with one of everything)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 360, "height": 740}
@@ -65,6 +68,13 @@ def desktop(browser):
 
 
 @pytest.fixture
+def desktop_no_js(browser):
+    context = _context(browser, DESKTOP, java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
 def phone(browser):
     context = _context(browser, PHONE, is_mobile=True, has_touch=True)
     yield context.new_page()
@@ -87,21 +97,95 @@ def screenshot(page, journey: str, name: str) -> Path:
     return path
 
 
-def assert_accessible(page) -> None:
-    """axe-core finds no serious or critical violation on the current page."""
+def accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical violations on the current page, one line each."""
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
-    bad = [
+    return [
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
         for v in results.response["violations"]
         if v["impact"] in ("serious", "critical")
     ]
-    assert not bad, f"{page.url}:\n" + "\n".join(bad)
+
+
+def assert_accessible(page) -> None:
+    """axe-core finds no serious or critical violation on the current page."""
+    problems = accessibility_problems(page)
+    assert not problems, f"{page.url}:\n" + "\n".join(problems)
+
+
+def horizontal_overflow(page) -> int:
+    """How many CSS pixels the page scrolls sideways (0 when it fits the viewport)."""
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
 
 
 def assert_no_horizontal_scroll(page) -> None:
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
+    overflow = horizontal_overflow(page)
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+
+
+def sign_in(page, live_server, user, *, village=None) -> None:
+    """Start the page's browser session as `user` without typing (the journeys type their logins).
+
+    A county admin is given `village` to look into, as the village picker does.
+    """
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    if village is not None:
+        client.post(reverse("villagers:village_pick"), {"village": village.pk})
+    page.context.clear_cookies()
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def village_now(village_x):
+    """Village X crediting approved points at once (no publicity period) so journeys see them."""
+    village_x.publicity_days = 0
+    village_x.save(update_fields=["publicity_days"])
+    return village_x
+
+
+@pytest.fixture
+def shelves(village_now, manager_x):
+    """Goods in three of the six zones, one of them out of reach of a 100-point card."""
+    from store.services import zones_ensure
+    from tests.store.conftest import make_item
+
+    zones_ensure(village=village_now)
+    return {
+        "rice": make_item(village_now, "grain_oil", "大米 10kg", 20, 50, manager_x, unit="袋"),
+        "soap": make_item(village_now, "toiletries", "洗衣粉", 8, 30, manager_x, unit="袋"),
+        "kettle": make_item(village_now, "appliances", "电热水壶", 150, 2, manager_x),
+    }
+
+
+@pytest.fixture
+def rules(village_now):
+    from points.models import Rule
+    from tests.points.conftest import make_rule
+
+    return {
+        "labour": make_rule(
+            village_now, "L01", 10, Rule.Category.VOLUNTARY_LABOUR, description="义务打扫村道"
+        ),
+        "clean": make_rule(village_now, "E01", 5, description="五净一规范检查合格"),
+    }
+
+
+@pytest.fixture
+def donor_x(village_now):
+    from store.models import Donor
+
+    return Donor.objects.create(village=village_now, name="宜川县顺达农资有限公司", kind="company")

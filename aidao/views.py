@@ -1,0 +1,73 @@
+"""Site-wide pieces every app's pages share: the web app manifest and the large-type switch."""
+
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_POST
+
+LARGE_TYPE_COOKIE = "large_type"
+LARGE_TYPE_MAX_AGE = 60 * 60 * 24 * 365 * 2
+THEME_COLOUR = "#a71d2a"
+
+
+@require_GET
+@cache_control(max_age=60 * 60 * 24, public=True)
+def manifest(request):
+    """Lets a villager add the balance page to the phone's home screen (爱心超市)."""
+    data = {
+        "name": "爱心超市",
+        "short_name": "爱心超市",
+        "description": "村积分、爱心超市与心愿墙",
+        "lang": "zh-CN",
+        "start_url": reverse("points:me"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": THEME_COLOUR,
+        "icons": [
+            {
+                "src": static(f"icons/icon-{size}.png"),
+                "sizes": f"{size}x{size}",
+                "type": "image/png",
+                "purpose": "any",
+            }
+            for size in (192, 512)
+        ]
+        + [
+            {
+                "src": static("icons/icon-maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            }
+        ],
+    }
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+    response["Content-Type"] = "application/manifest+json; charset=utf-8"
+    return response
+
+
+@require_POST
+def large_type(request):
+    """Turn large type on or off for this phone (a plain form: works without JavaScript)."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("home")
+    response = redirect(back)
+    if request.POST.get("large") == "1":
+        response.set_cookie(
+            LARGE_TYPE_COOKIE,
+            "1",
+            max_age=LARGE_TYPE_MAX_AGE,
+            samesite="Lax",
+            secure=request.is_secure(),
+            httponly=True,
+        )
+    else:
+        response.delete_cookie(LARGE_TYPE_COOKIE, samesite="Lax")
+    return response

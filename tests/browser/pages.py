@@ -1,0 +1,213 @@
+"""One village with one of everything a page can show, and the pages each role can open.
+
+The accessibility, phone and large-type tests walk these lists; a page added to an app's
+urls.py belongs here too.
+"""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from points.services import declaration_submit, proposal_approve
+from store.services import donation_record
+from tests.factories import HouseholdFactory, MemberFactory
+from tests.points.conftest import png_upload, propose
+from tests.store.conftest import make_item
+from wishwall import services as wishes
+
+
+@pytest.fixture
+def world(
+    village_now, card_a, card_b, manager_x, supervisor_x, villager_a, shelves, rules, donor_x
+):
+    """One of every object a page of village X can show."""
+    from store.services import redemption_create
+
+    household_a = card_a.household
+    member = MemberFactory(household=household_a, name=household_a.head_name)
+    uncarded = HouseholdFactory(group=household_a.group, head_name="孙小红", number="X009")
+    approved = propose(manager_x, [household_a], rules["clean"], photo=png_upload())[0]
+    proposal_approve(proposal_ids=[approved.pk], actor=supervisor_x)
+    batch = propose(
+        manager_x,
+        [household_a, card_b.household],
+        rules["labour"],
+        batch_title="清扫村道",
+        place="村委会",
+    )[0].batch
+    declaration = declaration_submit(
+        user=villager_a,
+        description="帮邻居收麦子",
+        occurred_on=timezone.localdate(),
+        photo=png_upload(),
+    )
+    redemption = redemption_create(
+        village=village_now,
+        household=household_a,
+        lines={shelves["rice"].pk: 1, shelves["soap"].pk: 2},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+    )
+    donation_record(
+        village=village_now,
+        donor=donor_x,
+        kind="goods",
+        value_yuan=200,
+        thanks="感谢顺达农资",
+        actor=manager_x,
+        goods={shelves["soap"].pk: 10},
+    )
+    make_item(village_now, "clothing", "棉袄", 60, 0, manager_x)  # out of stock
+
+    def post(title):
+        return wishes.wish_post(
+            household=household_a, actor=villager_a, title=title, kind="health", story="腿脚不便"
+        )
+
+    pending = post("一副老花镜")
+    on_wall = wishes.wish_moderate(wish=post("一辆轮椅"), actor=manager_x, hide_household=False)
+    matched = wishes.wish_match(
+        wish=wishes.wish_moderate(wish=post("一套课本"), actor=manager_x, hide_household=True),
+        actor=supervisor_x,
+        donor=donor_x,
+        note="开学前送到",
+    )
+    fulfilled = wishes.wish_fulfil(
+        wish=wishes.wish_match(
+            wish=wishes.wish_moderate(wish=post("一台电扇"), actor=manager_x, hide_household=False),
+            actor=supervisor_x,
+            donor=donor_x,
+            note="",
+        ),
+        actor=supervisor_x,
+        date=timezone.localdate(),
+        given="电扇一台",
+        thanks="谢谢好心人！",
+    )
+    return {
+        "household": household_a,
+        "member": member,
+        "uncarded": uncarded,
+        "card": card_a,
+        "rule": rules["clean"],
+        "proposal": approved,
+        "batch": batch,
+        "declaration": declaration,
+        "item": shelves["rice"],
+        "redemption": redemption,
+        "wish_pending": pending,
+        "wish_open": on_wall,
+        "wish_matched": matched,
+        "wish_fulfilled": fulfilled,
+    }
+
+
+def urls_of(world, names):
+    """Reverse `name` or `(name, object key)` or `(name, object key, query string)`."""
+    urls = []
+    for spec in names:
+        if isinstance(spec, str):
+            urls.append(reverse(spec))
+            continue
+        name, key, *query = spec
+        url = reverse(name, args=[world[key].pk]) if key else reverse(name)
+        urls.append(url + (f"?{query[0]}" if query else ""))
+    return urls
+
+
+VILLAGER_PAGES = [
+    "points:me",
+    "villagers:me",
+    "villagers:pin_change",
+    "points:declaration_new",
+    "store:catalogue",
+    ("store:catalogue", None, "zone=grain_oil"),
+    "store:my_redemptions",
+    ("store:receipt", "redemption"),
+    "wishwall:mine",
+    "wishwall:new",
+    "wishwall:wall",
+    "wishwall:echo",
+    ("wishwall:detail", "wish_pending"),
+    ("wishwall:detail", "wish_fulfilled"),
+    "reports:notice",
+]
+
+# Pages every staff role can open (county admins after choosing a village).
+STAFF_VIEW_PAGES = [
+    "villagers:household_list",
+    ("villagers:household_detail", "household"),
+    ("villagers:card_print", "card"),
+    ("points:household_ledger", "household"),
+    "points:rule_list",
+    ("points:proposal_detail", "proposal"),
+    ("points:batch_detail", "batch"),
+    "points:declaration_list",
+    ("points:declaration_review", "declaration"),
+    "store:catalogue",
+    "store:stock_list",
+    ("store:item_detail", "item"),
+    "store:redemption_list",
+    ("store:receipt", "redemption"),
+    "store:donation_list",
+    "store:summary_day",
+    "store:summary_month",
+    "wishwall:queue",
+    ("wishwall:queue", None, "tab=wall"),
+    ("wishwall:queue", None, "tab=matched"),
+    ("wishwall:queue", None, "tab=closed"),
+    "wishwall:wall",
+    "wishwall:echo",
+    "wishwall:display",
+    ("wishwall:detail", "wish_pending"),
+    ("wishwall:detail", "wish_matched"),
+    ("wishwall:detail", "wish_fulfilled"),
+    "reports:notice",
+]
+
+PROPOSER_PAGES = [
+    "points:proposal_new",
+    "points:activity_new",
+    "points:proposals_mine",
+    "wishwall:new",
+    ("wishwall:edit", "wish_open"),
+    ("wishwall:decline", "wish_open"),
+]
+
+MANAGER_PAGES = [
+    *STAFF_VIEW_PAGES,
+    *PROPOSER_PAGES,
+    "villagers:household_create",
+    ("villagers:household_edit", "household"),
+    ("villagers:member_create", "household"),
+    ("villagers:member_edit", "member"),
+    ("villagers:inspection_create", "household"),
+    ("villagers:participation_create", "household"),
+    ("villagers:card_replace", "household"),
+    ("villagers:card_recall", "household"),
+    ("villagers:pin_reset", "household"),
+    ("points:card_issue", "uncarded"),
+    "villagers:roster_upload",
+    "points:rule_add",
+    ("points:rule_edit", "rule"),
+    "store:counter",
+    ("store:counter_household", "household"),
+    "store:stock_in",
+    "store:item_create",
+    ("store:item_edit", "item"),
+    ("store:item_stock_take", "item"),
+    ("store:item_write_off", "item"),
+    "store:donation_create",
+]
+
+SUPERVISOR_PAGES = [
+    *STAFF_VIEW_PAGES,
+    *PROPOSER_PAGES,
+    "points:approval_queue",
+    ("wishwall:match", "wish_open"),
+    ("wishwall:fulfil", "wish_matched"),
+]
+
+COUNTY_PAGES = ["villagers:village_pick", *STAFF_VIEW_PAGES]

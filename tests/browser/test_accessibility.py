@@ -1,0 +1,101 @@
+"""Every page each role can open passes axe-core (no serious or critical violation).
+
+The village of `tests.browser.pages.world` holds one of everything a page can show (a pending
+batch, an approved proposal with its photo, a declaration, goods, a redemption, a donation,
+wishes in every state), so each page is checked with content, not empty. Villager pages are
+checked on a 360 px phone, where they must not scroll sideways; staff pages on a desktop.
+"""
+
+from django.urls import reverse
+
+from tests.browser.conftest import (
+    accessibility_problems,
+    assert_accessible,
+    assert_no_horizontal_scroll,
+    horizontal_overflow,
+    sign_in,
+)
+from tests.browser.pages import (
+    COUNTY_PAGES,
+    MANAGER_PAGES,
+    SUPERVISOR_PAGES,
+    VILLAGER_PAGES,
+    urls_of,
+)
+
+
+def _check_pages(page, live_server, urls, *, phone=False):
+    """Open each page; collect every problem so one run lists all of them."""
+    failures = []
+    for url in urls:
+        response = page.goto(live_server.url + url)
+        if response is None or response.status != 200:
+            failures.append(f"{url}: HTTP {response.status if response else '?'}")
+            continue
+        problems = accessibility_problems(page)
+        if phone and horizontal_overflow(page) > 0:
+            problems.append(f"scrolls sideways by {horizontal_overflow(page)}px")
+        if phone and page.locator("a[target=_blank], a[download]").count():
+            # WeChat's built-in browser opens no new windows and handles downloads poorly.
+            problems.append("a villager link opens a new window or downloads a file")
+        failures.extend(f"{url}: {problem}" for problem in problems)
+    assert not failures, "\n".join(failures)
+
+
+def test_villager_pages_on_a_phone(live_server, phone, world, villager_a):
+    sign_in(phone, live_server, villager_a)
+    _check_pages(phone, live_server, urls_of(world, VILLAGER_PAGES), phone=True)
+
+
+def test_signed_out_pages_on_a_phone(live_server, phone, world):
+    urls = [reverse("login"), reverse("card_login"), "/no-such-page/"]
+    failures = []
+    for url in urls:
+        phone.goto(live_server.url + url)
+        try:
+            assert_accessible(phone)
+            assert_no_horizontal_scroll(phone)
+        except AssertionError as error:
+            failures.append(str(error))
+    assert not failures, "\n\n".join(failures)
+
+
+def test_manager_pages(live_server, desktop, world, manager_x):
+    sign_in(desktop, live_server, manager_x)
+    _check_pages(desktop, live_server, urls_of(world, MANAGER_PAGES))
+
+
+def test_roster_preview_page(live_server, desktop, world, manager_x, tmp_path):
+    """The preview is reached only by uploading a file: one good row, one with an error."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("户号,村民小组,户主姓名\nX030,啊道,刘德\nX031,没有这个组,张\n", "utf-8")
+    sign_in(desktop, live_server, manager_x)
+    desktop.goto(live_server.url + reverse("villagers:roster_upload"))
+    desktop.set_input_files("input[type=file]", str(roster))
+    with desktop.expect_navigation():
+        desktop.click("main form[method=post] button[type=submit]")
+    assert desktop.url.endswith(reverse("villagers:roster_preview"))
+    assert_accessible(desktop)
+
+
+def test_supervisor_pages(live_server, desktop, world, supervisor_x):
+    sign_in(desktop, live_server, supervisor_x)
+    _check_pages(desktop, live_server, urls_of(world, SUPERVISOR_PAGES))
+
+
+def test_county_admin_pages(live_server, desktop, world, county_admin, village_now):
+    sign_in(desktop, live_server, county_admin, village=village_now)
+    _check_pages(desktop, live_server, urls_of(world, COUNTY_PAGES))
+
+
+def test_staff_pages_on_a_phone_do_not_scroll_sideways(live_server, phone, world, manager_x):
+    """Managers work from their phones too: the daily pages fit 360 px."""
+    sign_in(phone, live_server, manager_x)
+    failures = []
+    for url in urls_of(world, MANAGER_PAGES):
+        phone.goto(live_server.url + url)
+        try:
+            assert_no_horizontal_scroll(phone)
+        except AssertionError as error:
+            failures.append(str(error))
+    assert not failures, "\n".join(failures)

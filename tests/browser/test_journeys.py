@@ -1,0 +1,293 @@
+"""End-to-end journeys in a real browser, one per person's daily task.
+
+Each journey types and clicks as its person would and saves screenshots of the key pages to
+test-artifacts/screenshots/<journey>/. Assertions read numbers, URLs and the database rather
+than words, so they hold in Chinese (the browser asks for zh-CN) and in English.
+"""
+
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from points.models import Account, Proposal
+from store.models import Redemption
+from tests.browser.conftest import assert_no_horizontal_scroll, screenshot
+from tests.conftest import PASSWORD, PIN
+from tests.points.conftest import propose
+from villagers.models import Card, Household
+from wishwall import services as wish_services
+from wishwall.models import Wish
+
+
+def staff_sign_in(page, live_server, username):
+    page.goto(f"{live_server.url}{reverse('login')}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert reverse("login") not in page.url
+
+
+def submit(page):
+    """Press the main form's submit button and wait for the next page."""
+    with page.expect_navigation():
+        page.click("main form[method=post] button[type=submit]")
+
+
+def pk_in(url: str) -> int:
+    return int(re.search(r"/(\d+)/", url).group(1))
+
+
+def balance_of(household) -> int:
+    return Account.objects.get(household=household).balance
+
+
+def test_manager_registers_a_household_and_proposes_an_activity(
+    live_server, desktop, village_now, group_x, card_a, rules
+):
+    page, shots = desktop, "1-manager-registry"
+    staff_sign_in(page, live_server, "manager_x")
+
+    page.goto(f"{live_server.url}{reverse('villagers:household_create')}")
+    page.fill("input[name=number]", "X020")
+    page.select_option("select[name=group]", str(group_x.pk))
+    page.fill("input[name=head_name]", "周桂兰")
+    page.fill("input[name=address]", "啊道组8号")
+    screenshot(page, shots, "01-household-form")
+    submit(page)
+    household = Household.objects.get(village=village_now, number="X020")
+    assert page.url.endswith(reverse("villagers:household_detail", args=[household.pk]))
+
+    page.click(f"a[href='{reverse('villagers:inspection_create', args=[household.pk])}']")
+    for check in ("yard", "bedroom", "kitchen", "toilet", "person"):
+        page.check(f"input[name={check}_clean]")
+    page.check("input[name=belongings_in_order]")
+    screenshot(page, shots, "02-inspection-form")
+    submit(page)
+    page.click(f"a[href='{reverse('villagers:participation_create', args=[household.pk])}']")
+    page.fill("input[name=activity]", "义务打扫村道")
+    submit(page)
+    assert household.inspections.get().passed
+    assert household.participations.count() == 1
+    screenshot(page, shots, "03-household-ready-for-a-card")
+
+    page.click(f"a[href='{reverse('points:card_issue', args=[household.pk])}']")
+    page.fill("input[name=pin]", "1357")
+    page.fill("input[name=pin_again]", "1357")
+    submit(page)
+    card = Card.objects.get(household=household, status=Card.Status.ACTIVE)
+    assert card.number in page.content()
+    screenshot(page, shots, "04-card-to-print")
+
+    page.goto(f"{live_server.url}{reverse('points:household_ledger', args=[household.pk])}")
+    assert page.locator(".balance-figure").inner_text().split()[0] == "100"
+    assert page.locator(".history li").count() == 1
+    screenshot(page, shots, "05-account-opening-points")
+
+    page.goto(f"{live_server.url}{reverse('points:activity_new')}")
+    page.fill("input[name=title]", "清扫村道")
+    page.select_option("select[name=rule]", str(rules["labour"].pk))
+    page.fill("input[name=place]", "村委会")
+    page.check(f"input[name=households][value='{household.pk}']")
+    page.fill("textarea[name=card_numbers]", card_a.number)
+    screenshot(page, shots, "06-activity-form")
+    submit(page)
+    proposals = Proposal.objects.filter(batch__title="清扫村道")
+    assert {p.household_id for p in proposals} == {household.pk, card_a.household_id}
+    assert all(p.status == Proposal.Status.PROPOSED for p in proposals)
+    assert page.url.endswith(reverse("points:batch_detail", args=[proposals[0].batch_id]))
+    assert page.locator("main tbody tr").count() == 2
+    screenshot(page, shots, "07-batch-sent-for-approval")
+    assert balance_of(card_a.household) == 100  # nothing counts before approval
+
+
+def test_supervisor_approves_a_batch_and_rejects_one_item(
+    live_server, desktop, village_now, card_a, card_b, manager_x, supervisor_x, rules
+):
+    from tests.conftest import issue_card
+    from tests.factories import HouseholdFactory
+
+    household_c = issue_card(
+        HouseholdFactory(group=card_a.household.group, head_name="孙小红", number="X003"),
+        manager_x,
+    ).household
+    households = [card_a.household, card_b.household, household_c]
+    proposals = propose(
+        manager_x, households, rules["labour"], batch_title="清扫村道", reason="清扫村道"
+    )
+    page, shots = desktop, "2-supervisor-approval"
+    staff_sign_in(page, live_server, "supervisor_x")
+
+    page.goto(f"{live_server.url}{reverse('reports:notice')}")
+    assert "孙小红" not in page.inner_text("main")
+    screenshot(page, shots, "01-notice-before")
+
+    # The menu is a <details>: open it and follow the approval queue link.
+    page.click("details.nav-menu summary")
+    page.click(f".nav-menu a[href='{reverse('points:approval_queue')}']")
+    assert page.locator("main tbody input[name=proposal]").count() == 3
+    screenshot(page, shots, "02-queue")
+
+    rejected = next(p for p in proposals if p.household_id == card_b.household_id)
+    page.check(f"input[name=proposal][value='{rejected.pk}']")
+    page.fill("input[name=rejection_reason]", "当天不在村里")
+    with page.expect_navigation():
+        page.click("button[name=action][value=reject]")
+    assert page.locator("main tbody input[name=proposal]").count() == 2
+    with page.expect_navigation():
+        page.click("button[name=batch_action][value^=approve]")
+    screenshot(page, shots, "03-queue-empty")
+    assert page.locator("main tbody input[name=proposal]").count() == 0
+
+    statuses = dict(Proposal.objects.filter(batch__title="清扫村道").values_list("pk", "status"))
+    assert statuses.pop(rejected.pk) == Proposal.Status.REJECTED
+    assert set(statuses.values()) == {Proposal.Status.APPROVED}
+    assert Proposal.objects.get(pk=rejected.pk).rejection_reason == "当天不在村里"
+    assert balance_of(card_a.household) == 110
+    assert balance_of(card_b.household) == 100
+
+    page.goto(f"{live_server.url}{reverse('points:batch_detail', args=[rejected.batch_id])}")
+    assert "当天不在村里" in page.inner_text("main")
+    screenshot(page, shots, "04-batch-decided")
+
+    page.goto(f"{live_server.url}{reverse('reports:notice')}")
+    notice = page.inner_text("main")
+    assert "孙小红" in notice and card_a.household.head_name in notice
+    assert card_b.household.head_name not in notice  # rejected: never credited, never posted
+    screenshot(page, shots, "05-notice-after")
+
+
+@pytest.mark.parametrize("browser_page", ["phone", "phone_no_js"])
+def test_villager_on_a_phone(live_server, request, browser_page, card_a, shelves):
+    page = request.getfixturevalue(browser_page)
+    shots = f"3-villager-{browser_page.replace('_', '-')}"
+    page.goto(f"{live_server.url}{reverse('card_login')}")
+    page.fill("input[name=card_number]", card_a.number)
+    page.fill("input[name=pin]", PIN)
+    screenshot(page, shots, "01-card-login")
+    submit(page)
+
+    assert page.url.endswith(reverse("points:me"))
+    assert page.locator(".balance-figure").inner_text().split()[0] == "100"
+    assert "300.00" in page.inner_text("main")  # 100 points at 3 yuan each
+    assert page.locator(".history li").count() == 1  # the opening entry
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "02-balance-and-history")
+
+    page.click("details.nav-menu summary")
+    page.click(f".nav-menu a[href='{reverse('store:catalogue')}']")
+    rice = page.locator("main li", has_text="大米 10kg")
+    kettle = page.locator("main li", has_text="电热水壶")
+    assert rice.locator(".badge.text-bg-success").count() == 1  # can take some
+    assert kettle.locator(".badge.text-bg-success").count() == 0  # 150 points: not yet
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "03-catalogue")
+
+    page.click("details.nav-menu summary")
+    page.click(f".nav-menu a[href='{reverse('wishwall:mine')}']")
+    page.click(f"main a[href='{reverse('wishwall:new')}']")
+    page.fill("input[name=title]", "一副老花镜")
+    page.select_option("select[name=kind]", "health")
+    page.fill("textarea[name=story]", "奶奶看不清针线。")
+    screenshot(page, shots, "04-wish-form")
+    submit(page)
+    assert page.url.endswith(reverse("wishwall:mine"))
+    assert "一副老花镜" in page.inner_text("main")
+    assert Wish.objects.get(title="一副老花镜").household_id == card_a.household_id
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "05-my-wishes")
+
+
+@pytest.mark.parametrize("browser_page", ["desktop", "desktop_no_js"])
+def test_counter_redemption_is_charged_once(live_server, request, browser_page, card_a, shelves):
+    """With JavaScript the page blocks a second click; without it the server's one-time key must."""
+    page = request.getfixturevalue(browser_page)
+    shots = "4-counter" if browser_page == "desktop" else "4-counter-no-js"
+    household = card_a.household
+    staff_sign_in(page, live_server, "manager_x")
+    page.goto(f"{live_server.url}{reverse('store:counter')}")
+    # A USB scanner types the number and presses Enter.
+    page.fill("input[name=card]", card_a.number)
+    with page.expect_navigation():
+        page.press("input[name=card]", "Enter")
+    assert page.url.endswith(reverse("store:counter_household", args=[household.pk]))
+
+    for zone, item, quantity in (("grain_oil", "rice", 2), ("toiletries", "soap", 1)):
+        page.click(f"#counter .zone-tabs a[href*='zone={zone}']")
+        page.wait_for_url(f"**zone={zone}**")
+        row = page.locator("#counter li", has_text=shelves[item].name)
+        row.locator("input[name=quantity]").fill(str(quantity))
+        row.locator("button[type=submit]").click()
+        page.locator("#counter table tbody tr", has_text=shelves[item].name).wait_for()
+    assert page.locator("#counter table tbody tr").count() == 2
+    screenshot(page, shots, "01-cart-from-two-zones")
+
+    confirm = page.locator("form.confirm-form")
+    form = page.evaluate("f => Object.fromEntries(new FormData(f))", confirm.element_handle())
+    action = confirm.get_attribute("action")
+    with page.expect_navigation():
+        confirm.locator("button").dblclick()  # an impatient double-click
+    redemption = Redemption.objects.get(household=household)
+    assert page.url.endswith(reverse("store:receipt", args=[redemption.pk]))
+    assert redemption.total_points == 2 * 20 + 8
+    assert balance_of(household) == 100 - 48
+    screenshot(page, shots, "02-receipt")
+
+    # The same confirm form sent again (a resubmitted page, a retry): the first receipt, no charge.
+    again = page.request.post(f"{live_server.url}{action}", form=form)
+    assert again.ok and again.url.endswith(reverse("store:receipt", args=[redemption.pk]))
+    assert Redemption.objects.filter(household=household).count() == 1
+    assert balance_of(household) == 52
+
+    page.goto(f"{live_server.url}{reverse('store:receipt', args=[redemption.pk])}?paper=slip")
+    page.emulate_media(media="print")
+    assert page.locator(".site-header").is_hidden()
+    assert page.locator("footer").is_hidden()
+    assert page.locator("main .btn").first.is_hidden()
+    assert page.locator(".receipt").is_visible()
+    assert redemption.number in page.inner_text(".receipt")
+    screenshot(page, shots, "03-receipt-print")
+    page.emulate_media(media="screen")
+
+
+def test_supervisor_matches_and_fulfils_a_wish(
+    live_server, desktop, card_a, villager_a, supervisor_x, donor_x
+):
+    wish = wish_services.wish_post(
+        household=card_a.household,
+        actor=villager_a,
+        title="一辆轮椅",
+        kind=Wish.Kind.HEALTH,
+        story="父亲腿脚不便，出不了门。",
+    )
+    page, shots = desktop, "5-wish-echo"
+    staff_sign_in(page, live_server, "supervisor_x")
+    page.goto(f"{live_server.url}{reverse('wishwall:queue')}")
+    page.click(f"main a[href='{reverse('wishwall:detail', args=[wish.pk])}']")
+    screenshot(page, shots, "01-wish-to-check")
+    with page.expect_navigation():
+        page.click(f"form[action='{reverse('wishwall:approve', args=[wish.pk])}'] button")
+
+    page.click(f"a[href='{reverse('wishwall:match', args=[wish.pk])}']")
+    page.select_option("select[name=donor]", str(donor_x.pk))
+    page.fill("textarea[name=note]", "月底前送到")
+    screenshot(page, shots, "02-match")
+    submit(page)
+    wish.refresh_from_db()
+    assert wish.status == Wish.Status.MATCHED
+
+    page.click(f"a[href='{reverse('wishwall:fulfil', args=[wish.pk])}']")
+    page.fill("input[name=date]", timezone.localdate().isoformat())
+    page.fill("input[name=given]", "轮椅一辆")
+    page.fill("textarea[name=thanks]", "谢谢顺达农资的好心人！")
+    screenshot(page, shots, "03-fulfil")
+    submit(page)
+    wish.refresh_from_db()
+    assert wish.status == Wish.Status.FULFILLED
+
+    page.goto(f"{live_server.url}{reverse('wishwall:echo')}")
+    echo = page.inner_text("main")
+    assert "一辆轮椅" in echo and "谢谢顺达农资的好心人！" in echo and donor_x.name in echo
+    screenshot(page, shots, "04-echo-wall")
