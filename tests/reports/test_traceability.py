@@ -1,108 +1,19 @@
 """Donation traceability: FIFO attribution checked against a table worked out by hand.
 
-The story of two items, rice and oil, in booking order:
-
-     1 P1  purchase rice 10 (poverty bureau, ¥300)
-     2 D1  donated goods: rice 5, oil 4 (declared ¥330)
-     3 R1  household A redeems rice 8
-     4 M1  money donation ¥500
-     5 D2  donated goods: rice 6 (declared ¥120)
-     6 R2  household B redeems rice 5, oil 2
-     7 W1  rice 1 written off (spoiled)
-     8 P2  purchase rice 4 paid from M1 (¥160)
-     9 R3  household A redeems rice 9
-    10 R4  household B redeems rice 2 — then voided (as if it never happened)
-    11 R5  household B redeems rice 1, oil 1
-    12 S1  stock-take finds oil 1 short
-
-Rice, oldest lot first: R1 takes P1 8; R2 takes P1 2 + D1 3; W1 takes D1 1; R3 takes D1 1 +
-D2 6 + P2 2; R5 takes P2 1; one rice of P2 is left. Oil: R2 takes D1 2, R5 D1 1, S1 D1 1.
+The story (the `story` fixture in conftest.py) is told there; the table below follows it.
 """
 
 from decimal import Decimal
 
 import pytest
 
-from points.models import Account, Entry
-from points.services import entry_post
+from points.models import Account
 from reports.selectors_transparency import donation_thanks, donations_traced, liability_cover
-from store.models import Donation, Donor, StockMovement
-from store.services import (
-    donation_record,
-    redemption_void,
-    stock_purchase,
-    stock_take,
-    stock_write_off,
-)
+from store.models import Donation, StockMovement
+from store.services import stock_purchase
 from store.traceability import donation_lots, fifo_lots
-from tests.store.conftest import make_item
 
 F = StockMovement.FundSource
-
-
-def give_points(household, points, actor):
-    account = Account.objects.get(household=household)
-    entry_post(account_id=account.pk, kind=Entry.Kind.AWARD, points=points, actor=actor)
-
-
-@pytest.fixture
-def story(zones_x, village_x, card_a, card_b, manager_x, supervisor_x, redeem):
-    rice = make_item(village_x, "grain_oil", "大米", 20, 0, manager_x, unit="袋")
-    oil = make_item(village_x, "grain_oil", "菜籽油", 30, 0, manager_x, unit="桶")
-    a, b = card_a.household, card_b.household
-    give_points(a, 1000, supervisor_x)
-    give_points(b, 1000, supervisor_x)
-    grain_co = Donor.objects.create(village=village_x, name="延安爱心粮油", kind="company")
-    person = Donor.objects.create(village=village_x, name="张建国", kind="person")
-
-    def goods(donor, value, lines):
-        return donation_record(
-            village=village_x,
-            donor=donor,
-            kind=Donation.Kind.GOODS,
-            value_yuan=Decimal(value),
-            thanks="谢谢",
-            actor=manager_x,
-            goods={item.pk: qty for item, qty in lines.items()},
-        )
-
-    s = {"rice": rice, "oil": oil, "A": a, "B": b}
-    s["P1"] = stock_purchase(
-        item=rice,
-        quantity=10,
-        fund_source=F.POVERTY_BUREAU,
-        cost_yuan=Decimal(300),
-        actor=manager_x,
-    )
-    s["D1"] = goods(grain_co, "330", {rice: 5, oil: 4})
-    s["R1"] = redeem(a, {rice: 8}, manager_x)
-    s["M1"] = donation_record(
-        village=village_x,
-        donor=person,
-        kind=Donation.Kind.MONEY,
-        value_yuan=Decimal(500),
-        thanks="谢谢张先生",
-        actor=manager_x,
-    )
-    s["D2"] = goods(grain_co, "120", {rice: 6})
-    s["R2"] = redeem(b, {rice: 5, oil: 2}, manager_x)
-    s["W1"] = stock_write_off(
-        item=rice, quantity=1, cause="spoiled", reason="受潮", actor=manager_x
-    )
-    s["P2"] = stock_purchase(
-        item=rice,
-        quantity=4,
-        fund_source=F.DONATED_MONEY,
-        cost_yuan=Decimal(160),
-        paid_by=s["M1"],
-        actor=manager_x,
-    )
-    s["R3"] = redeem(a, {rice: 9}, manager_x)
-    s["R4"] = redeem(b, {rice: 2}, manager_x)
-    redemption_void(redemption=s["R4"], actor=supervisor_x, reason="登记有误")
-    s["R5"] = redeem(b, {rice: 1, oil: 1}, manager_x)
-    s["S1"] = stock_take(item=oil, counted=0, reason="盘点短少", actor=manager_x)
-    return s
 
 
 def lot_table(story):
