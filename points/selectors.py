@@ -246,9 +246,7 @@ def notice_publicity_sections(village: Village, year: int, month: int) -> list[N
         [
             _("Approved"),
             _("Household head"),
-            _("Group"),
-            _("Rule"),
-            _("Reason"),
+            _("What for"),
             _("Points"),
             _("To be credited"),
             _("Objections open"),
@@ -261,10 +259,8 @@ def notice_publicity_sections(village: Village, year: int, month: int) -> list[N
         publicity.rows.append(
             [
                 timezone.localdate(proposal.decided_at),
-                proposal.household.head_name,
-                proposal.household.group.name,
-                f"{proposal.rule.code} {proposal.rule.description}",
-                proposal.reason,
+                f"{proposal.household.head_name} ({proposal.household.group.name})",
+                f"{proposal.rule.description}: {proposal.reason}",
                 proposal.points,
                 state,
                 proposal.open_objections,
@@ -277,7 +273,7 @@ def notice_publicity_sections(village: Village, year: int, month: int) -> list[N
     cancelled = NoticeSection(
         "cancelled",
         _("Cancelled after an objection"),
-        [_("Date"), _("Household head"), _("Group"), _("Rule"), _("Points"), _("Why")],
+        [_("Date"), _("Household head"), _("What for"), _("Points"), _("Why cancelled")],
     )
     for proposal in (
         Proposal.objects.filter(
@@ -292,9 +288,8 @@ def notice_publicity_sections(village: Village, year: int, month: int) -> list[N
         cancelled.rows.append(
             [
                 timezone.localdate(proposal.cancelled_at),
-                proposal.household.head_name,
-                proposal.household.group.name,
-                f"{proposal.rule.code} {proposal.rule.description}",
+                f"{proposal.household.head_name} ({proposal.household.group.name})",
+                f"{proposal.rule.description}: {proposal.reason}",
                 proposal.points,
                 proposal.cancel_reason,
             ]

@@ -26,6 +26,7 @@ from villagers.masking import mask_name
 from villagers.models import Village
 
 RED_LIST_SIZE = 10
+THANKS_REDEMPTIONS_SHOWN = 100
 CENT = Decimal("0.01")
 
 
@@ -186,7 +187,8 @@ def donation_thanks(donation: Donation) -> dict:
         "donation": donation,
         "lines": lines,
         "totals": _lot_summary(lots, households),
-        "redemptions": redemptions,
+        "redemptions": redemptions[:THANKS_REDEMPTIONS_SHOWN],
+        "redemptions_more": max(len(redemptions) - THANKS_REDEMPTIONS_SHOWN, 0),
         "purchases": purchases if donation.kind == Donation.Kind.MONEY else [],
         "spent": spent,
         "unspent": donation.value_yuan - spent if donation.kind == Donation.Kind.MONEY else None,

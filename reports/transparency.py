@@ -48,8 +48,9 @@ def _donation_from_token(token: str) -> Donation:
 
 
 def _month(year, month) -> datetime.date:
+    """The month asked for; by default the last completed one (the board is monthly)."""
     if year is None:
-        return timezone.localdate().replace(day=1)
+        return (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     try:
         day = datetime.date(year, month, 1)
     except ValueError as error:

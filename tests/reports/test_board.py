@@ -79,13 +79,25 @@ def test_last_month_has_only_its_own_entry(ledger, village_x):
     assert board["black"] == []
 
 
+def this_month_url():
+    today = timezone.localdate()
+    return reverse("reports:board_month", args=[today.year, today.month])
+
+
+def test_board_opens_on_the_last_completed_month(ledger, client_villager_a):
+    page = client_villager_a.get(reverse("reports:board")).content.decode()
+    last = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
+    assert f"{last:%Y-%m} ·" in page
+    assert "王大山" in page and "李秀英" not in page  # only last month's entry
+
+
 def test_black_list_names_only_when_the_village_shows_them(ledger, village_x, client_villager_a):
     fined_name = ledger[5].head_name
-    page = client_villager_a.get(reverse("reports:board")).content.decode()
+    page = client_villager_a.get(this_month_url()).content.decode()
     assert "D02" in page and fined_name not in page
     village_x.black_list_names = True
     village_x.save()
-    page = client_villager_a.get(reverse("reports:board")).content.decode()
+    page = client_villager_a.get(this_month_url()).content.decode()
     assert fined_name in page
 
 
@@ -108,7 +120,7 @@ def test_board_query_count_does_not_grow(
 ):
     village_x.black_list_names = True
     village_x.save()
-    url = reverse("reports:board")
+    url = this_month_url()
     client_villager_a.get(url)
     with django_assert_max_num_queries(12) as small:
         client_villager_a.get(url)
