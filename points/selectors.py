@@ -242,7 +242,7 @@ def notice_publicity_sections(village: Village, year: int, month: int) -> list[N
     )
     publicity = NoticeSection(
         "publicity",
-        _("Approved, in publicity: objections welcome"),
+        _("In publicity, open to objection"),
         [
             _("Approved"),
             _("Household head"),

@@ -198,6 +198,8 @@ def donation_thanks(donation: Donation) -> dict:
 def donations_traced(village: Village, donations) -> list[dict]:
     """Totals of where each donation went, for lists and the notice (one FIFO pass)."""
     donations = list(donations)
+    if not donations:
+        return []
     lots = village_lots(village)
     households = _households_of(
         draw.redemption_id for lot in lots for draw in lot.draws if draw.redemption_id

@@ -45,7 +45,7 @@ def client_for(user):
 
 def test_notice_lists_entries_in_publicity_with_an_object_button(waiting, client_villager_b):
     page = client_villager_b.get(reverse("reports:notice")).content.decode()
-    assert "Approved, in publicity" in page
+    assert "In publicity, open to objection" in page
     assert "院内种花" in page
     assert reverse("points:objection_new", args=[waiting.pk]) in page
 
