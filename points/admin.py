@@ -7,7 +7,7 @@ who may decide what. Rules may be edited by the manager, through `rule_save`.
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from points.models import Account, Batch, Declaration, Entry, Proposal, Rule
+from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
 from points.services import rule_save
 from villagers.admin import VillageScopedAdmin, VillageScopedReadOnlyAdmin
 
@@ -69,3 +69,11 @@ class DeclarationAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["submitted_at", "household", "status"]
     list_filter = ["status"]
     list_select_related = ["household"]
+
+
+@admin.register(Objection)
+class ObjectionAdmin(VillageScopedReadOnlyAdmin):
+    list_display = ["raised_at", "proposal", "raised_by", "status", "resolved_by"]
+    list_filter = ["status"]
+    list_select_related = ["proposal__household", "proposal__rule", "raised_by", "resolved_by"]
+    search_fields = ["reason", "resolution", "proposal__household__head_name"]

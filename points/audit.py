@@ -75,6 +75,15 @@ CHECKS = [
         """,
         "entry {0} ({1}) was posted without an approved proposal",
     ),
+    (
+        "objection open on an entry no longer in publicity",
+        """
+        SELECT o.id, p.id, p.status FROM points_objection o
+        JOIN points_proposal p ON p.id = o.proposal_id
+        WHERE o.status = 'open' AND p.status <> 'publicity'
+        """,
+        "objection {0} is open but proposal {1} is {2}",
+    ),
 ]
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from points import audit
 from points.models import Account, Batch, Entry, Proposal, Rule
+from points.publicity import objection_raise, objection_resolve
 from points.services import (
     declaration_accept,
     declaration_submit,
@@ -236,8 +237,13 @@ def _present(ctx, rules, accounts, manager, supervisor):
         batch_title=f"{today:%m月%d日}义务打扫村道",
         place="村主干道",
     )
+    villagers = {
+        user.household_id: user
+        for user in User.objects.filter(household__in=households, is_staff=False, is_active=True)
+    }
+    gardens = []
     for household in rng.sample(households, min(4, len(households))):
-        proposal_create(
+        gardens += proposal_create(
             village=ctx.village,
             households=[household],
             rule=rules["HJ02"],
@@ -264,22 +270,22 @@ def _present(ctx, rules, accounts, manager, supervisor):
     for proposal, why in zip(rejected, rejections, strict=False):
         proposal_reject(proposal_ids=[proposal.pk], actor=supervisor, reason=why)
 
-    # An award entered for the wrong household: approved, then corrected by a reversal.
-    mistaken = proposal_create(
-        village=ctx.village,
-        households=[households[0]],
-        rule=rules["DD01"],
-        reason="照顾瘫痪在床的父亲",
-        occurred_on=today,
-        actor=manager,
+    # An award of last month entered for the wrong household, corrected by a reversal.
+    mistaken = (
+        Entry.objects.filter(
+            account__in=accounts,
+            account__balance__gte=5,
+            kind=Entry.Kind.AWARD,
+            proposal__rule__code="HJ01",
+        )
+        .order_by("-created_at", "-pk")
+        .first()
     )
-    (approved,) = proposal_approve(proposal_ids=[mistaken[0].pk], actor=supervisor)
-    entry_reverse(entry=approved.entry, actor=supervisor, reason="记错户了，应为邻户")
+    if mistaken is not None:
+        entry_reverse(entry=mistaken, actor=supervisor, reason="记错户了，应为邻户")
 
-    villagers = {
-        user.household_id: user
-        for user in User.objects.filter(household__in=households, is_staff=False, is_active=True)
-    }
+    _publicity(ctx, rules, households, gardens, villagers, manager, supervisor)
+
     declarers = [h for h in households if h.pk in villagers][:2]
     for index, household in enumerate(declarers):
         declaration = declaration_submit(
@@ -294,3 +300,54 @@ def _present(ctx, rules, accounts, manager, supervisor):
                 rule=rules["DD02"],
                 reason="帮五保户老人挑水、打扫院子",
             )
+
+
+def _publicity(ctx, rules, households, gardens, villagers, manager, supervisor):
+    """Approved today, so on the notice in their publicity period; objections of each outcome.
+
+    With no publicity period in the village, approval credits at once and nothing is left
+    to object to.
+    """
+    richest = Account.objects.filter(household__in=households).order_by("-balance", "pk").first()
+    fined = richest.household
+    fine = proposal_create(
+        village=ctx.village,
+        households=[fined],
+        rule=rules["KF01"],
+        reason="柴草堆在村道边",
+        occurred_on=timezone.localdate(),
+        actor=manager,
+    )
+    proposal_approve(proposal_ids=[p.pk for p in gardens + fine], actor=supervisor)
+    if not ctx.village.publicity_days or len(gardens) < 3:
+        return
+    objectors = [
+        user
+        for household_id, user in villagers.items()
+        if household_id not in {p.household_id for p in gardens + fine}
+    ]
+    if len(objectors) < 3:
+        return
+    upheld = objection_raise(
+        proposal_id=gardens[0].pk, actor=objectors[0], reason="他家院子里并没有种花，照片是别家的"
+    )
+    objection_resolve(
+        objection_id=upheld.pk,
+        actor=supervisor,
+        upheld=True,
+        resolution="经现场核实，院内未种花，取消该项积分",
+    )
+    dismissed = objection_raise(
+        proposal_id=gardens[1].pk, actor=objectors[1], reason="门前好像还堆着杂物"
+    )
+    objection_resolve(
+        objection_id=dismissed.pk,
+        actor=supervisor,
+        upheld=False,
+        resolution="经现场核实，杂物已清理，积分有效",
+    )
+    objection_raise(
+        proposal_id=fine[0].pk,
+        actor=villagers.get(fined.pk, objectors[2]),
+        reason="柴草是邻居家的，不是我家堆的",
+    )

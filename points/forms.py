@@ -192,3 +192,27 @@ class DeclarationAcceptForm(OneTimeKeyMixin, forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class ObjectionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What is wrong with this entry?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ObjectionResolveForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("uphold", _("Uphold: cancel the entry")),
+            ("dismiss", _("Dismiss: the entry stands")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    resolution = forms.CharField(
+        label=_("Reason (shown on the public notice when upheld)"),
+        max_length=300,
+        required=False,
+    )

@@ -5,7 +5,7 @@ from django.apps import apps as global_apps
 from villagers.groups import role_permissions_grant
 from villagers.roles import Role
 
-VIEWED = ["rule", "proposal", "batch", "declaration", "account", "entry"]
+VIEWED = ["rule", "proposal", "batch", "declaration", "account", "entry", "objection"]
 POINTS_PERMISSIONS = {
     Role.MANAGER: [f"view_{name}" for name in VIEWED] + ["add_rule", "change_rule"],
     Role.SUPERVISOR: [f"view_{name}" for name in VIEWED],

@@ -196,14 +196,22 @@ def evidence_path(instance, filename):
 
 
 class Proposal(models.Model):
-    """A proposed award or deduction: a workflow record until the supervisor decides it.
+    """A proposed award or deduction: a workflow record until it takes effect.
 
-    Only approval posts the ledger entry (`entry`); the Entry table stays append-only.
+    proposed -> approved (credited: `entry` posted) when the village has no publicity period;
+    otherwise proposed -> publicity (on the public notice, open to objections until
+    `credit_due_at`) -> approved (credited by `credit_due`), or -> cancelled (an objection
+    upheld), or -> held (a deduction the balance could no longer bear; the supervisor credits
+    or cancels it). proposed -> rejected at any time before approval. Only crediting posts the
+    ledger entry; the Entry table stays append-only.
     """
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("pending approval")
-        APPROVED = "approved", _("approved")
+        PUBLICITY = "publicity", _("approved, in publicity")
+        APPROVED = "approved", _("approved and credited")
+        HELD = "held", _("held: too few points to deduct")
+        CANCELLED = "cancelled", _("cancelled after an objection")
         REJECTED = "rejected", _("rejected")
 
     village = models.ForeignKey(
@@ -267,6 +275,11 @@ class Proposal(models.Model):
         on_delete=models.PROTECT,
         related_name="proposal",
     )
+    # The end of the publicity period: credited from this moment if no objection is open.
+    credit_due_at = models.DateTimeField(_("to be credited at"), null=True, blank=True)
+    hold_reason = models.CharField(_("why it is held"), max_length=300, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-proposed_at", "-id"]
@@ -275,14 +288,30 @@ class Proposal(models.Model):
         indexes = [
             models.Index(fields=["village", "status"], name="proposal_village_status"),
             models.Index(fields=["household", "rule", "occurred_on"], name="proposal_cap"),
+            models.Index(fields=["status", "credit_due_at"], name="proposal_credit_due"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(points=0), name="proposal_points_not_zero"),
-            # Approved exactly when an entry was posted.
+            # Credited ("approved") exactly when an entry was posted.
             models.CheckConstraint(
                 condition=Q(status="approved", entry__isnull=False)
                 | (~Q(status="approved") & Q(entry__isnull=True)),
-                name="proposal_entry_iff_approved",
+                name="proposal_entry_iff_credited",
+            ),
+            # Approved but not credited: decided, with the date it was (or is) due.
+            models.CheckConstraint(
+                condition=~Q(status__in=["publicity", "held", "cancelled"])
+                | Q(credit_due_at__isnull=False, decided_at__isnull=False),
+                name="proposal_publicity_has_due_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="held") | ~Q(hold_reason=""),
+                name="proposal_held_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="cancelled", cancelled_at__isnull=False) & ~Q(cancel_reason=""))
+                | (~Q(status="cancelled") & Q(cancelled_at__isnull=True, cancel_reason="")),
+                name="proposal_cancelled_has_reason",
             ),
             models.CheckConstraint(
                 condition=~Q(status="rejected") | ~Q(rejection_reason=""),
@@ -296,6 +325,77 @@ class Proposal(models.Model):
     @property
     def is_award(self) -> bool:
         return self.points > 0
+
+
+class Objection(models.Model):
+    """異議: someone of the village disputes an award or deduction during its publicity.
+
+    While one is open the entry is not credited; the supervisor upholds it (the proposal is
+    cancelled, the resolution shown publicly) or dismisses it (credited when due).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        UPHELD = "upheld", _("upheld: the entry is cancelled")
+        DISMISSED = "dismissed", _("dismissed")
+
+    village = models.ForeignKey(
+        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    proposal = models.ForeignKey(
+        Proposal,
+        verbose_name=_("award or deduction"),
+        on_delete=models.PROTECT,
+        related_name="objections",
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("raised by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    raised_at = models.DateTimeField(_("raised"), default=timezone.now)
+    reason = models.CharField(_("reason for the objection"), max_length=500)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolution = models.CharField(_("resolution"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        verbose_name = _("objection")
+        verbose_name_plural = _("objections")
+        indexes = [models.Index(fields=["village", "status"], name="objection_village_status")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="objection_has_reason"),
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_by__isnull=True, resolved_at__isnull=True)
+                | (~Q(status="open") & Q(resolved_by__isnull=False, resolved_at__isnull=False)),
+                name="objection_resolved_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="upheld") | ~Q(resolution=""),
+                name="objection_upheld_has_reason",
+            ),
+            # One open objection per person and entry: a second one adds nothing.
+            models.UniqueConstraint(
+                fields=["proposal", "raised_by"],
+                condition=Q(status="open"),
+                name="objection_one_open_per_person",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.proposal} {self.get_status_display()}"
 
 
 class Declaration(models.Model):

@@ -4,10 +4,11 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from points.models import Account, Entry, Proposal, Rule
+from points.models import Account, Entry, Objection, Proposal, Rule
 from villagers.models import Household, Village
 
 
@@ -104,13 +105,24 @@ def household_honours(household: Household) -> QuerySet[Proposal]:
 
 @dataclass
 class NoticeSection:
-    """One part of the public notice: a title, column headings and rows of plain values."""
+    """One part of the public notice: a title, column headings and rows of plain values.
+
+    `links`, when given, holds one URL (or "") per row, shown as a `link_label` button after
+    the row on the page (not in the .xlsx).
+    """
 
     key: str
     title: str
     columns: list[str]
     rows: list[list] = field(default_factory=list)
     totals: list | None = None
+    links: list[str] = field(default_factory=list)
+    link_label: str = ""
+
+    @property
+    def linked_rows(self) -> list[tuple[list, str]]:
+        """(row, url or "") pairs for the page."""
+        return list(zip(self.rows, self.links or [""] * len(self.rows), strict=True))
 
 
 def month_bounds(year: int, month: int) -> tuple[datetime.datetime, datetime.datetime]:
@@ -158,3 +170,128 @@ def village_points_totals(village: Village) -> dict:
     return Account.objects.filter(village=village).aggregate(
         households=Count("id"), points=Sum("balance")
     )
+
+
+# --- the publicity period (公示期) -----------------------------------------------------------
+
+
+def household_publicity(household: Household) -> QuerySet[Proposal]:
+    """Approved for the household but not credited (in publicity or held), and those
+    cancelled in the last 30 days, for the villager's phone page."""
+    recent = timezone.now() - datetime.timedelta(days=30)
+    return (
+        Proposal.objects.filter(household=household)
+        .filter(
+            Q(status__in=[Proposal.Status.PUBLICITY, Proposal.Status.HELD])
+            | Q(status=Proposal.Status.CANCELLED, cancelled_at__gte=recent)
+        )
+        .select_related("rule")
+        .order_by("credit_due_at", "pk")
+    )
+
+
+def _with_open_objections(proposals: QuerySet[Proposal]) -> QuerySet[Proposal]:
+    return proposals.annotate(
+        open_objections=Count("objections", filter=Q(objections__status=Objection.Status.OPEN))
+    )
+
+
+def proposals_in_publicity(village: Village) -> QuerySet[Proposal]:
+    """Entries waiting out their period, soonest due first, with their open objections."""
+    return (
+        _with_open_objections(
+            Proposal.objects.filter(village=village, status=Proposal.Status.PUBLICITY)
+        )
+        .select_related("household__group", "rule")
+        .order_by("credit_due_at", "pk")
+    )
+
+
+def proposals_held(village: Village) -> QuerySet[Proposal]:
+    return (
+        Proposal.objects.filter(village=village, status=Proposal.Status.HELD)
+        .select_related("household__group", "household__account", "rule")
+        .order_by("credit_due_at", "pk")
+    )
+
+
+def objections_of_village(village: Village, *, open_only: bool) -> QuerySet[Objection]:
+    objections = Objection.objects.filter(village=village)
+    if open_only:
+        objections = objections.filter(status=Objection.Status.OPEN)
+    return objections.select_related(
+        "proposal__household__group", "proposal__rule", "raised_by", "resolved_by"
+    ).order_by("-raised_at", "-pk")
+
+
+def notice_publicity_sections(village: Village, year: int, month: int) -> list[NoticeSection]:
+    """Entries approved by the month's end and still in publicity (or held), each with an
+    "object" link while its period runs, and those cancelled in the month with the reason."""
+    start, following = month_bounds(year, month)
+    now = timezone.now()
+    waiting = (
+        _with_open_objections(
+            Proposal.objects.filter(
+                village=village,
+                status__in=[Proposal.Status.PUBLICITY, Proposal.Status.HELD],
+                decided_at__lt=following,
+            )
+        )
+        .select_related("household__group", "rule")
+        .order_by("credit_due_at", "pk")
+    )
+    publicity = NoticeSection(
+        "publicity",
+        _("In publicity, open to objection"),
+        [
+            _("Approved"),
+            _("Household head"),
+            _("What for"),
+            _("Points"),
+            _("To be credited"),
+            _("Objections open"),
+        ],
+        link_label=_("Object"),
+    )
+    for proposal in waiting:
+        due = timezone.localdate(proposal.credit_due_at)
+        state = due if proposal.status == Proposal.Status.PUBLICITY else _("held")
+        publicity.rows.append(
+            [
+                timezone.localdate(proposal.decided_at),
+                f"{proposal.household.head_name} ({proposal.household.group.name})",
+                f"{proposal.rule.description}: {proposal.reason}",
+                proposal.points,
+                state,
+                proposal.open_objections,
+            ]
+        )
+        open_now = proposal.status == Proposal.Status.PUBLICITY and now < proposal.credit_due_at
+        publicity.links.append(
+            reverse("points:objection_new", args=[proposal.pk]) if open_now else ""
+        )
+    cancelled = NoticeSection(
+        "cancelled",
+        _("Cancelled after an objection"),
+        [_("Date"), _("Household head"), _("What for"), _("Points"), _("Why cancelled")],
+    )
+    for proposal in (
+        Proposal.objects.filter(
+            village=village,
+            status=Proposal.Status.CANCELLED,
+            cancelled_at__gte=start,
+            cancelled_at__lt=following,
+        )
+        .select_related("household__group", "rule")
+        .order_by("cancelled_at", "pk")
+    ):
+        cancelled.rows.append(
+            [
+                timezone.localdate(proposal.cancelled_at),
+                f"{proposal.household.head_name} ({proposal.household.group.name})",
+                f"{proposal.rule.description}: {proposal.reason}",
+                proposal.points,
+                proposal.cancel_reason,
+            ]
+        )
+    return [publicity, cancelled]

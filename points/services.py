@@ -1,7 +1,11 @@
-"""Writes to the ledger. Every change of points goes through `entry_post`.
+"""Writes of the points workflow: rules, proposals and approval, declarations.
+
+Every change of points goes through `entry_post` (points.ledger, re-exported here);
+crediting after the publicity period and objections live in points.publicity.
 
 Awards and deductions reach it only through `proposal_approve`: a proposal is a workflow
-record, and approval by the village's supervisor is what posts its immutable entry.
+record, and approval by the village's supervisor (after the publicity period, if the village
+has one) is what posts its immutable entry.
 """
 
 import datetime
@@ -11,97 +15,24 @@ from collections.abc import Iterable, Sequence
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
+from points.ledger import (  # the ledger's writes, also imported from here by callers
+    InsufficientPoints,  # noqa: F401
+    account_open,
+    entry_post,
+    entry_reverse,  # noqa: F401
+)
 from points.models import Account, Batch, Declaration, Entry, Proposal, Rule
 from points.photos import photo_validate
+from points.publicity import credit_at_approval, publicity_start
 from villagers.models import Card, Household, Member, User, Village
 from villagers.roles import is_manager, is_supervisor, is_villager
 from villagers.services import card_create
-
-
-class InsufficientPoints(ValidationError):
-    """The balance would go below zero."""
-
-
-def account_open(*, household: Household) -> Account:
-    """The household's account, created on first use."""
-    account, _created = Account.objects.get_or_create(
-        household=household, defaults={"village_id": household.village_id}
-    )
-    return account
-
-
-def entry_post(
-    *,
-    account_id: int,
-    kind: str,
-    points: int,
-    actor: User | None,
-    memo: str = "",
-    reverses: Entry | None = None,
-) -> Entry:
-    """Append one entry and move the cached balance with it, under the account's row lock.
-
-    Callers that touch several accounts or items lock them in a fixed order (by id) first.
-    """
-    with transaction.atomic():
-        account = Account.objects.select_for_update().get(pk=account_id)
-        new_balance = account.balance + points
-        if new_balance < 0:
-            raise InsufficientPoints(
-                _("Not enough points: the balance is %(balance)d, this needs %(needed)d.")
-                % {"balance": account.balance, "needed": -points},
-                code="insufficient_points",
-            )
-        Account.objects.filter(pk=account.pk).update(balance=F("balance") + points)
-        account.balance = new_balance
-        entry = Entry(
-            account=account,
-            kind=kind,
-            points=points,
-            balance_after=new_balance,
-            created_by=actor,
-            memo=memo[:200],
-            reverses=reverses,
-        )
-        entry.full_clean()
-        entry.save()
-    return entry
-
-
-def entry_reverse(*, entry: Entry, actor: User, reason: str, request=None) -> Entry:
-    """Cancel an entry with an opposite one. An entry is reversed at most once."""
-    if not (reason or "").strip():
-        raise ValidationError(_("Give the reason for the reversal."))
-    if entry.kind in (Entry.Kind.REVERSAL, Entry.Kind.OPENING):
-        raise ValidationError(_("This entry cannot be reversed."))
-    with transaction.atomic():
-        # Lock the account first so two reversals of one entry queue up, then re-check.
-        Account.objects.select_for_update().get(pk=entry.account_id)
-        if Entry.objects.filter(reverses=entry).exists():
-            raise ValidationError(_("This entry has already been reversed."))
-        reversal = entry_post(
-            account_id=entry.account_id,
-            kind=Entry.Kind.REVERSAL,
-            points=-entry.points,
-            actor=actor,
-            memo=reason.strip(),
-            reverses=entry,
-        )
-        audit_record(
-            action="entry.reverse",
-            actor=actor,
-            village_id=entry.account.village_id,
-            obj=reversal,
-            detail={"reverses": entry.pk, "points": reversal.points, "reason": reason},
-            request=request,
-        )
-    return reversal
 
 
 def card_issue(
@@ -164,7 +95,8 @@ def _cap_used(
     Approved proposals count unless their entry was reversed; pending ones count when asked.
     """
     first, following = _month_bounds(day)
-    statuses = [Proposal.Status.APPROVED]
+    # Approved ones count whether credited yet or still in publicity (or held).
+    statuses = [Proposal.Status.APPROVED, Proposal.Status.PUBLICITY, Proposal.Status.HELD]
     if include_pending:
         statuses.append(Proposal.Status.PROPOSED)
     rows = (
@@ -388,8 +320,11 @@ def _lock_pending(proposal_ids: Iterable[int], actor: User) -> list[Proposal]:
 def proposal_approve(*, proposal_ids: Iterable[int], actor: User, request=None) -> list[Proposal]:
     """Approve proposals as one: each posts its ledger entry, or none does.
 
-    Accounts are locked in id order first so concurrent approvals and redemptions queue up
-    instead of deadlocking; monthly caps and the no-negative rule are checked under the locks.
+    With a publicity period (village.publicity_days > 0) approval posts nothing yet: each
+    proposal goes on the public notice until `credit_due_at`, and `credit_due` credits it
+    (see points.publicity). Accounts are locked in id order first so concurrent approvals and
+    redemptions queue up instead of deadlocking; monthly caps and the no-negative rule are
+    checked under the locks.
     """
     with transaction.atomic():
         proposals = _lock_pending(proposal_ids, actor)
@@ -400,36 +335,15 @@ def proposal_approve(*, proposal_ids: Iterable[int], actor: User, request=None) 
             .order_by("pk")
         }
         _approval_caps_check(proposals)
+        publicity_days = Village.objects.values_list("publicity_days", flat=True).get(
+            pk=actor.village_id
+        )
         now = timezone.now()
-        problems = []
-        for proposal in sorted(proposals, key=lambda p: (accounts[p.household_id].pk, p.pk)):
-            try:
-                entry = entry_post(
-                    account_id=accounts[proposal.household_id].pk,
-                    kind=Entry.Kind.AWARD if proposal.points > 0 else Entry.Kind.DEDUCTION,
-                    points=proposal.points,
-                    actor=actor,
-                    memo=f"{proposal.rule.code} {proposal.reason}",
-                )
-            except InsufficientPoints as error:
-                problems.append(
-                    _("%(household)s: deduction refused. %(why)s")
-                    % {"household": proposal.household.head_name, "why": error.messages[0]}
-                )
-                continue
-            proposal.status = Proposal.Status.APPROVED
-            proposal.entry = entry
-            proposal.decided_by = actor
-            proposal.decided_at = now
-            proposal.save(update_fields=["status", "entry", "decided_by", "decided_at"])
-            audit_record(
-                action="proposal.approve",
-                actor=actor,
-                village_id=proposal.village_id,
-                obj=proposal,
-                detail={"entry": entry.pk, "points": proposal.points},
-                request=request,
-            )
+        ordered = sorted(proposals, key=lambda p: (accounts[p.household_id].pk, p.pk))
+        if publicity_days:
+            problems = publicity_start(ordered, accounts, actor, now, publicity_days, request)
+        else:
+            problems = credit_at_approval(ordered, accounts, actor, now, request)
         if problems:
             # Nothing is approved unless everything chosen can be: the batch stays whole.
             raise ValidationError(problems)

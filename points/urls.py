@@ -1,6 +1,6 @@
 from django.urls import path
 
-from points.views import approvals, cards, declarations, ledger, proposals, rules
+from points.views import approvals, cards, declarations, ledger, proposals, publicity, rules
 
 app_name = "points"
 
@@ -19,6 +19,15 @@ urlpatterns = [
     path("activities/new/", proposals.activity_new, name="activity_new"),
     path("batches/<int:pk>/", proposals.batch_detail, name="batch_detail"),
     path("approvals/", approvals.approval_queue, name="approval_queue"),
+    path("publicity/", publicity.publicity_overview, name="publicity"),
+    path("proposals/<int:pk>/object/", publicity.objection_new, name="objection_new"),
+    path(
+        "objections/<int:pk>/resolve/",
+        publicity.objection_resolve_view,
+        name="objection_resolve",
+    ),
+    path("proposals/<int:pk>/held/credit/", publicity.held_credit_view, name="held_credit"),
+    path("proposals/<int:pk>/held/cancel/", publicity.held_cancel_view, name="held_cancel"),
     path("approvals/decide/", approvals.approval_decide, name="approval_decide"),
     path("declarations/", declarations.declaration_list, name="declaration_list"),
     path("declarations/new/", declarations.declaration_new, name="declaration_new"),

@@ -4,9 +4,6 @@ The supervisor and the manager see their own village; a county admin looks into 
 they picked, read-only (there is nothing to change here anyway).
 """
 
-import importlib
-import importlib.util
-
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
@@ -27,23 +24,12 @@ from reports.selectors import (
     stock_summary,
     wishes_open,
 )
+from reports.selectors_transparency import liability_cover
 from villagers.roles import Role, staff_required
 
 STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 VISITS_SHOWN = 10
 VISITS_PAGE_SIZE = 30
-
-
-def liability_cover(village) -> dict | None:
-    """Points owed against stock on hand, from the transparency module when it is installed.
-
-    That module is built separately (issue 6); until it is merged the dashboard leaves the
-    panel out instead of failing.
-    """
-    if importlib.util.find_spec("reports.selectors_transparency") is None:
-        return None
-    module = importlib.import_module("reports.selectors_transparency")
-    return module.liability_cover(village)
 
 
 def last_twelve_months() -> Period:

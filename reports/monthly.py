@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from reports import xlsx
-from reports.dashboard import STAFF, flow_chart, liability_cover
+from reports.dashboard import STAFF, flow_chart
 from reports.exports import export_job_start
 from reports.models import ExportJob
 from reports.notice import notice_sections
@@ -30,6 +30,7 @@ from reports.selectors import (
     redemptions_by_zone,
     totals_by_category,
 )
+from reports.selectors_transparency import liability_cover
 from store.models import Donor
 from villagers.roles import staff_required
 

@@ -6,7 +6,8 @@ provider is `fn(village, year, month) -> list[NoticeSection]` with a bounded num
 
 from django.utils.translation import gettext as _
 
-from points.selectors import NoticeSection, notice_points_sections
+from points.selectors import NoticeSection, notice_points_sections, notice_publicity_sections
+from reports.selectors_transparency import notice_traceability_sections
 from store.selectors import notice_donations, notice_redemptions
 
 
@@ -52,7 +53,12 @@ def notice_store_sections(village, year: int, month: int) -> list[NoticeSection]
     return [redemptions, donations]
 
 
-SECTION_PROVIDERS = [notice_points_sections, notice_store_sections]
+SECTION_PROVIDERS = [
+    notice_points_sections,
+    notice_publicity_sections,
+    notice_store_sections,
+    notice_traceability_sections,
+]
 
 
 def notice_sections(village, year: int, month: int) -> list[NoticeSection]:

@@ -1,6 +1,13 @@
 from django.urls import path
 
 from reports import county, dashboard, exports, monthly, views
+from reports.transparency import (
+    board,
+    board_display,
+    cover,
+    donation_thanks_page,
+    donations_traced_list,
+)
 
 app_name = "reports"
 
@@ -23,4 +30,10 @@ urlpatterns = [
     path("county/xlsx/", county.county_export, name="county_export"),
     path("exports/<int:pk>/", exports.export_status, name="export_status"),
     path("exports/<int:pk>/download/", exports.export_download, name="export_download"),
+    path("board/", board, name="board"),
+    path("board/<int:year>/<int:month>/", board, name="board_month"),
+    path("board/<int:year>/<int:month>/tv/", board_display, name="board_display"),
+    path("cover/", cover, name="cover"),
+    path("donations/", donations_traced_list, name="donations_traced"),
+    path("thanks/<str:token>/", donation_thanks_page, name="donation_thanks"),
 ]

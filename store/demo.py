@@ -112,6 +112,13 @@ def load(ctx) -> None:
         for name, kind in DONORS
     ]
     _donations(ctx, village, donors, items, start, manager)
+    # Money donations, oldest first, with what is left of each to spend on restocking.
+    ctx.money_left = {
+        donation: donation.value_yuan
+        for donation in Donation.objects.filter(village=village, kind=Donation.Kind.MONEY).order_by(
+            "received_on", "pk"
+        )
+    }
     _year_at_the_counter(ctx, village, items, start, today, manager)
     _housekeeping(ctx, village, items, manager)
 
@@ -216,15 +223,29 @@ def _restock(ctx, items, day, manager):
     )
     for index, (item, cost, stock) in enumerate(items):
         if stocks[item.pk] <= item.low_stock_threshold:
+            fund = FUNDS[(index + day.month) % len(FUNDS)]
+            paid_by = None
+            if fund == StockMovement.FundSource.DONATED_MONEY:
+                paid_by = _donation_paying(ctx, day, cost * stock)
             stock_purchase(
                 item=item,
                 quantity=stock,
-                fund_source=FUNDS[(index + day.month) % len(FUNDS)],
+                fund_source=fund,
                 cost_yuan=cost * stock,
                 note="补货",
                 at=_at(day, ctx.rng),
+                paid_by=paid_by,
                 actor=manager,
             )
+
+
+def _donation_paying(ctx, day, cost):
+    """The oldest money donation received by `day` with `cost` left to spend, if any."""
+    for donation, left in getattr(ctx, "money_left", {}).items():
+        if donation.received_on <= day and left >= cost:
+            ctx.money_left[donation] = left - cost
+            return donation
+    return None
 
 
 def _housekeeping(ctx, village, items, manager):

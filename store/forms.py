@@ -51,10 +51,30 @@ class StockInForm(forms.Form):
         label=_("Cost (yuan)"), min_value=0, max_digits=10, decimal_places=2
     )
     note = forms.CharField(label=_("Note (supplier, invoice)"), max_length=200, required=False)
+    paid_by = forms.ModelChoiceField(
+        label=_("Which money donation paid"),
+        queryset=Donation.objects.none(),
+        required=False,
+        help_text=_("For donated money: the donor then sees what the gift became."),
+    )
 
     def __init__(self, *args, village, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["item"].queryset = Item.objects.filter(village=village).select_related("zone")
+        self.fields["paid_by"].queryset = Donation.objects.filter(
+            village=village, kind=Donation.Kind.MONEY
+        ).select_related("donor")
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("paid_by")
+            and data.get("fund_source") != StockMovement.FundSource.DONATED_MONEY
+        ):
+            self.add_error(
+                "paid_by", _("Only a purchase paid from donated money names a donation.")
+            )
+        return data
 
 
 class DonationForm(forms.Form):

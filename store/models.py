@@ -304,6 +304,16 @@ class StockMovement(models.Model):
     redemption = models.ForeignKey(
         Redemption, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
     )
+    # A purchase paid from donated money names the money donation it was paid from, so the
+    # donor can see what the gift became.
+    paid_by = models.ForeignKey(
+        Donation,
+        verbose_name=_("paid from the donation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="purchases",
+    )
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -347,6 +357,10 @@ class StockMovement(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(kind="write_off") | ~Q(cause=""), name="movement_write_off_cause"
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_by__isnull=True) | Q(kind="purchase", fund_source="donated_money"),
+                name="movement_paid_by_donated_money",
             ),
         ]
 

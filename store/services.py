@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -120,7 +120,7 @@ def _movement_append(
     # The rows it points at are locked or just made, and PostgreSQL enforces the check
     # constraints; validating field values here keeps a redemption at two queries per line.
     movement.full_clean(
-        exclude=["item", "village", "donation", "redemption", "created_by"],
+        exclude=["item", "village", "donation", "redemption", "paid_by", "created_by"],
         validate_constraints=False,
     )
     movement.save()
@@ -138,12 +138,22 @@ def stock_purchase(
     actor: User,
     note: str = "",
     at: datetime.datetime | None = None,
+    paid_by: Donation | None = None,
     request=None,
 ) -> StockMovement:
-    """Stock-in of bought goods, recording which fund paid and what it cost."""
+    """Stock-in of bought goods, recording which fund paid and what it cost.
+
+    `paid_by` names the money donation that paid (fund source "donated money" only); the
+    purchases paid from one donation never add up to more than it gave.
+    """
     if quantity <= 0:
         raise ValidationError(_("The quantity must be at least 1."))
+    if paid_by is not None and fund_source != StockMovement.FundSource.DONATED_MONEY:
+        raise ValidationError(_("Only a purchase paid from donated money names a donation."))
     with transaction.atomic():
+        if paid_by is not None:
+            # Lock the donation before the item (donation rows are locked nowhere else).
+            _donated_money_check(paid_by=paid_by, village_id=item.village_id, cost=cost_yuan)
         locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
         movement = _movement_append(
             item=locked,
@@ -154,16 +164,39 @@ def stock_purchase(
             fund_source=fund_source,
             cost_yuan=cost_yuan,
             reason=note.strip(),
+            paid_by=paid_by,
         )
         audit_record(
             action="stock.purchase",
             actor=actor,
             village_id=item.village_id,
             obj=movement,
-            detail={"item": item.pk, "quantity": quantity, "fund": fund_source},
+            detail={
+                "item": item.pk,
+                "quantity": quantity,
+                "fund": fund_source,
+                "paid_by": paid_by.pk if paid_by else None,
+            },
             request=request,
         )
     return movement
+
+
+def _donated_money_check(*, paid_by: Donation, village_id: int, cost: Decimal) -> None:
+    """Refuse a purchase the money donation cannot pay for, under the donation's row lock."""
+    donation = Donation.objects.select_for_update().filter(pk=paid_by.pk).first()
+    if (
+        donation is None
+        or donation.village_id != village_id
+        or donation.kind != Donation.Kind.MONEY
+    ):
+        raise ValidationError(_("Choose a money donation of this village."))
+    spent = donation.purchases.aggregate(total=Sum("cost_yuan"))["total"] or Decimal(0)
+    if spent + cost > donation.value_yuan:
+        raise ValidationError(
+            _("This donation has ¥%(left)s left to spend; the purchase costs ¥%(cost)s.")
+            % {"left": donation.value_yuan - spent, "cost": cost}
+        )
 
 
 def donation_record(

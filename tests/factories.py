@@ -41,6 +41,9 @@ class VillageFactory(factory.django.DjangoModelFactory):
     township = factory.SubFactory(TownshipFactory)
     name = factory.Sequence(lambda n: f"村{n}")
     code = factory.Sequence(lambda n: f"{(n % 900) + 100:03d}")
+    # Most tests are about approval itself, so approval credits at once; tests of the
+    # publicity period (tests/points/test_publicity*.py) set a period explicitly.
+    publicity_days = 0
 
 
 class VillageGroupFactory(factory.django.DjangoModelFactory):

@@ -100,6 +100,12 @@ def approval_decide(request):
         return redirect(back)
     if replayed:
         messages.info(request, _("This decision was already recorded."))
+    elif action == "approve" and request.village.publicity_days:
+        messages.success(
+            request,
+            _("%(count)d approved; they are on the public notice and credited after %(days)d days.")
+            % {"count": len(decided), "days": request.village.publicity_days},
+        )
     elif action == "approve":
         messages.success(
             request,

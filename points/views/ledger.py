@@ -12,6 +12,7 @@ from points.models import Account, Declaration, Entry
 from points.selectors import (
     entries_of_account,
     household_honours,
+    household_publicity,
     household_rank,
     proposals_awaiting,
 )
@@ -28,6 +29,7 @@ def _ledger_context(request, household):
         "household": household,
         "account": account,
         "pending": proposals_awaiting(household),
+        "in_publicity": household_publicity(household),
         "honours": household_honours(household),
     }
     if account is not None:

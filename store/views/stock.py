@@ -110,6 +110,7 @@ def stock_in(request):
                 fund_source=data["fund_source"],
                 cost_yuan=data["cost_yuan"],
                 note=data["note"],
+                paid_by=data["paid_by"],
                 actor=request.user,
                 request=request,
             )

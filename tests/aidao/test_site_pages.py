@@ -84,6 +84,7 @@ VILLAGER_MENU = {
     "wishwall:echo",
     "points:declaration_new",
     "reports:notice",
+    "reports:board",
 }
 STAFF_MENU = {
     "villagers:household_list",
@@ -101,6 +102,10 @@ STAFF_MENU = {
     "reports:dashboard",
     "reports:month_report_current",
     "villagers:card_sheet_choose",
+    "reports:board",
+    "reports:cover",
+    "reports:donations_traced",
+    "points:publicity",
     "admin:index",
 }
 PROPOSER_MENU = {"points:proposal_new", "points:activity_new", "points:proposals_mine"}

@@ -5,7 +5,7 @@ import random
 from django.db import transaction
 
 from points import audit, demo
-from points.models import Account, Batch, Declaration, Entry, Proposal, Rule
+from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory, MemberFactory
 from villagers.models import Member
@@ -42,6 +42,8 @@ def summary(village):
 
 
 def test_demo_ledger(village_x, group_x, manager_x, supervisor_x, county_admin):
+    village_x.publicity_days = 3  # as the demo village has it
+    village_x.save()
     demo_village(group_x, manager_x)
     staff = {"manager": manager_x, "supervisor": supervisor_x, "county_admin": county_admin}
     with transaction.atomic():
@@ -68,3 +70,14 @@ def test_demo_ledger(village_x, group_x, manager_x, supervisor_x, county_admin):
     oldest = Entry.objects.filter(kind=Entry.Kind.AWARD).order_by("created_at").first()
     assert (Entry.objects.latest("created_at").created_at - oldest.created_at).days > 300
     assert Account.objects.filter(balance__lt=0).count() == 0
+
+    # Today's approvals wait out the publicity period; one objection of each outcome.
+    in_publicity = Proposal.objects.filter(status=Proposal.Status.PUBLICITY)
+    assert in_publicity.count() >= 3
+    assert in_publicity.filter(points__lt=0).exists()
+    assert Proposal.objects.filter(status=Proposal.Status.CANCELLED).count() == 1
+    assert sorted(Objection.objects.values_list("status", flat=True)) == [
+        "dismissed",
+        "open",
+        "upheld",
+    ]

@@ -60,7 +60,15 @@ def test_notice_xlsx_download(
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
     workbook = load_workbook(io.BytesIO(response.content))
-    assert len(workbook.worksheets) == 4  # awards, deductions, redemptions, donations
+    assert workbook.sheetnames == [
+        "Points awarded",
+        "Points deducted",
+        "In publicity, open to objection",
+        "Cancelled after an objection",
+        "Goods redeemed",
+        "Donations received, with thanks",
+        "Where donations of the past yea",  # sheet titles stop at 31 characters
+    ]
     awards, deductions = workbook.worksheets[:2]
     award_rows = list(awards.iter_rows(min_row=3, values_only=True))
     assert award_rows[0][1:4] == ("王大山", "啊道", "E01 五净一规范 inspection passed")

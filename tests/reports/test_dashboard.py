@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from points.models import Proposal
+from points.models import Account, Proposal
 from reports.dashboard import last_twelve_months
 from reports.selectors import households_to_visit
 from store.services import zones_ensure
@@ -57,6 +57,10 @@ def test_dashboard_figures_equal_the_ledger_and_the_store(
     assert context["this_month"].issued == 220
     assert context["this_month"].deducted == 5
     assert context["this_month"].redeemed == 50  # the voided kettle left out
+    # The points owed: every balance of the village, shown beside the stock that covers them.
+    owed = sum(Account.objects.filter(village=village_x).values_list("balance", flat=True))
+    assert context["liability"]["outstanding_points"] == owed > 0
+    assert "Points held by households" in response.content.decode()
 
     pending = Proposal.objects.filter(village=village_x, status="proposed")
     assert context["pending"]["count"] == pending.count() == 1

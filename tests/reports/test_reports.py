@@ -76,7 +76,8 @@ def test_month_report_figures(history_x, village_x):
     assert donors["爱心人士101"]["count"] == 2
     assert donors["爱心企业101"]["goods"] == Decimal("600.00")
     keys = [section.key for section in report.sections]
-    assert keys == ["awards", "deductions", "redemptions", "donations"]
+    assert keys[:2] == ["awards", "deductions"]
+    assert {"redemptions", "donations"} <= set(keys)
 
 
 def test_year_report_figures(history_x, village_x):

@@ -5,7 +5,7 @@ from django.db.models import Sum
 from points.models import Account, Entry
 from points.services import entry_post
 from store import audit, demo
-from store.models import Donor, Item, Redemption, StockMovement, Zone
+from store.models import Donation, Donor, Item, Redemption, StockMovement, Zone
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory
 
@@ -57,6 +57,11 @@ def test_demo_store_is_complete_and_consistent(
         )
     )
     assert funds == set(StockMovement.FundSource.values)
+    # Restocks paid from donated money name the donation, never spending more than it gave.
+    paid = StockMovement.objects.filter(village=village_x, paid_by__isnull=False)
+    assert paid.exists()
+    for donation in Donation.objects.filter(purchases__isnull=False).distinct():
+        assert sum(m.cost_yuan for m in donation.purchases.all()) <= donation.value_yuan
     assert set(Donor.objects.filter(village=village_x).values_list("kind", flat=True)) == set(
         Donor.Kind.values
     )

@@ -1,0 +1,90 @@
+"""The ledger's writes: every change of points goes through `entry_post`, under a row lock."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from aidao.audit import audit_record
+from points.models import Account, Entry
+from villagers.models import Household, User
+
+
+class InsufficientPoints(ValidationError):
+    """The balance would go below zero."""
+
+
+def account_open(*, household: Household) -> Account:
+    """The household's account, created on first use."""
+    account, _created = Account.objects.get_or_create(
+        household=household, defaults={"village_id": household.village_id}
+    )
+    return account
+
+
+def entry_post(
+    *,
+    account_id: int,
+    kind: str,
+    points: int,
+    actor: User | None,
+    memo: str = "",
+    reverses: Entry | None = None,
+) -> Entry:
+    """Append one entry and move the cached balance with it, under the account's row lock.
+
+    Callers that touch several accounts or items lock them in a fixed order (by id) first.
+    """
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        new_balance = account.balance + points
+        if new_balance < 0:
+            raise InsufficientPoints(
+                _("Not enough points: the balance is %(balance)d, this needs %(needed)d.")
+                % {"balance": account.balance, "needed": -points},
+                code="insufficient_points",
+            )
+        Account.objects.filter(pk=account.pk).update(balance=F("balance") + points)
+        account.balance = new_balance
+        entry = Entry(
+            account=account,
+            kind=kind,
+            points=points,
+            balance_after=new_balance,
+            created_by=actor,
+            memo=memo[:200],
+            reverses=reverses,
+        )
+        entry.full_clean()
+        entry.save()
+    return entry
+
+
+def entry_reverse(*, entry: Entry, actor: User, reason: str, request=None) -> Entry:
+    """Cancel an entry with an opposite one. An entry is reversed at most once."""
+    if not (reason or "").strip():
+        raise ValidationError(_("Give the reason for the reversal."))
+    if entry.kind in (Entry.Kind.REVERSAL, Entry.Kind.OPENING):
+        raise ValidationError(_("This entry cannot be reversed."))
+    with transaction.atomic():
+        # Lock the account first so two reversals of one entry queue up, then re-check.
+        Account.objects.select_for_update().get(pk=entry.account_id)
+        if Entry.objects.filter(reverses=entry).exists():
+            raise ValidationError(_("This entry has already been reversed."))
+        reversal = entry_post(
+            account_id=entry.account_id,
+            kind=Entry.Kind.REVERSAL,
+            points=-entry.points,
+            actor=actor,
+            memo=reason.strip(),
+            reverses=entry,
+        )
+        audit_record(
+            action="entry.reverse",
+            actor=actor,
+            village_id=entry.account.village_id,
+            obj=reversal,
+            detail={"reverses": entry.pk, "points": reversal.points, "reason": reason},
+            request=request,
+        )
+    return reversal

@@ -1,0 +1,364 @@
+"""The publicity period (公示期): approved awards and deductions wait on the public notice.
+
+Approval (points.services.proposal_approve) either credits at once (publicity_days = 0) or
+starts the period. During it anyone of the village may object; the supervisor upholds an
+objection (the proposal is cancelled) or dismisses it. `proposals_credit_due` (the
+`credit_due` command) posts the entries whose period has ended with no objection open.
+
+Lock order, as everywhere in the ledger: the proposal row first, then the household's
+account (inside `entry_post`). Crediting takes one proposal per transaction and skips rows
+another process holds, so two runs at once credit each proposal exactly once.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aidao.audit import audit_record
+from points.ledger import InsufficientPoints, entry_post
+from points.models import Entry, Objection, Proposal
+from villagers.models import User
+from villagers.roles import is_manager, is_supervisor, is_villager
+
+
+def _deduction_refusal(proposal: Proposal, error: InsufficientPoints) -> str:
+    return _("%(household)s: deduction refused. %(why)s") % {
+        "household": proposal.household.head_name,
+        "why": error.messages[0],
+    }
+
+
+def _post_entry(proposal: Proposal, account_id: int, actor: User | None) -> Entry:
+    return entry_post(
+        account_id=account_id,
+        kind=Entry.Kind.AWARD if proposal.points > 0 else Entry.Kind.DEDUCTION,
+        points=proposal.points,
+        actor=actor,
+        memo=f"{proposal.rule.code} {proposal.reason}",
+    )
+
+
+def credit_at_approval(proposals, accounts, actor, now, request) -> list[str]:
+    """No publicity period: post each entry at approval. Returns the refusals, if any."""
+    problems = []
+    for proposal in proposals:
+        try:
+            entry = _post_entry(proposal, accounts[proposal.household_id].pk, actor)
+        except InsufficientPoints as error:
+            problems.append(_deduction_refusal(proposal, error))
+            continue
+        proposal.status = Proposal.Status.APPROVED
+        proposal.entry = entry
+        proposal.decided_by = actor
+        proposal.decided_at = now
+        proposal.credit_due_at = now
+        proposal.save(
+            update_fields=["status", "entry", "decided_by", "decided_at", "credit_due_at"]
+        )
+        audit_record(
+            action="proposal.approve",
+            actor=actor,
+            village_id=proposal.village_id,
+            obj=proposal,
+            detail={"entry": entry.pk, "points": proposal.points},
+            request=request,
+        )
+    return problems
+
+
+def publicity_start(proposals, accounts, actor, now, days, request) -> list[str]:
+    """Put approved proposals on the public notice until `now + days`; nothing is posted yet.
+
+    A deduction the balance cannot bear, counting deductions already in publicity, is refused
+    now as it would be without a period; crediting checks again when it is due.
+    """
+    pending = dict(
+        Proposal.objects.filter(
+            household_id__in=list(accounts),
+            status__in=[Proposal.Status.PUBLICITY, Proposal.Status.HELD],
+            points__lt=0,
+        )
+        .values_list("household_id")
+        .annotate(total=Sum("points"))
+    )
+    due = now + datetime.timedelta(days=days)
+    problems = []
+    for proposal in proposals:
+        if proposal.points < 0:
+            available = accounts[proposal.household_id].balance + pending.get(
+                proposal.household_id, 0
+            )
+            if available + proposal.points < 0:
+                problems.append(
+                    _(
+                        "%(household)s: deduction refused. Not enough points: %(balance)d left "
+                        "after the deductions already in publicity, this needs %(needed)d."
+                    )
+                    % {
+                        "household": proposal.household.head_name,
+                        "balance": available,
+                        "needed": -proposal.points,
+                    }
+                )
+                continue
+            pending[proposal.household_id] = pending.get(proposal.household_id, 0) + proposal.points
+        proposal.status = Proposal.Status.PUBLICITY
+        proposal.decided_by = actor
+        proposal.decided_at = now
+        proposal.credit_due_at = due
+        proposal.save(update_fields=["status", "decided_by", "decided_at", "credit_due_at"])
+        audit_record(
+            action="proposal.approve",
+            actor=actor,
+            village_id=proposal.village_id,
+            obj=proposal,
+            detail={"points": proposal.points, "credit_due_at": due.isoformat()},
+            request=request,
+        )
+    return problems
+
+
+# --- crediting ------------------------------------------------------------------------------
+
+
+def _credit_locked(proposal: Proposal, *, actor: User | None, request=None) -> bool:
+    """Credit a locked proposal whose period is over: post its entry, or hold a deduction
+    the balance can no longer bear (never deduct part of it). True when credited."""
+    try:
+        entry = _post_entry(proposal, proposal.household.account.pk, actor)
+    except InsufficientPoints as error:
+        proposal.status = Proposal.Status.HELD
+        proposal.hold_reason = error.messages[0][:300]
+        proposal.save(update_fields=["status", "hold_reason"])
+        audit_record(
+            action="proposal.hold",
+            actor=actor,
+            village_id=proposal.village_id,
+            obj=proposal,
+            detail={"points": proposal.points, "why": proposal.hold_reason},
+            request=request,
+        )
+        return False
+    proposal.status = Proposal.Status.APPROVED
+    proposal.entry = entry
+    proposal.hold_reason = ""
+    proposal.save(update_fields=["status", "entry", "hold_reason"])
+    audit_record(
+        action="proposal.credit",
+        actor=actor,
+        village_id=proposal.village_id,
+        obj=proposal,
+        detail={"entry": entry.pk, "points": proposal.points},
+        request=request,
+    )
+    return True
+
+
+@dataclass
+class CreditRun:
+    """What one run of `proposals_credit_due` did, by proposal id."""
+
+    credited: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+
+
+def proposals_credit_due(*, now: datetime.datetime | None = None) -> CreditRun:
+    """Credit every proposal whose publicity period has ended with no objection open.
+
+    Each proposal is locked and re-checked in its own transaction; rows another run holds
+    are skipped (it is crediting them), so concurrent runs credit each exactly once.
+    """
+    now = now or timezone.now()
+    candidates = list(
+        Proposal.objects.filter(status=Proposal.Status.PUBLICITY, credit_due_at__lte=now)
+        .exclude(objections__status=Objection.Status.OPEN)
+        .order_by("credit_due_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    run = CreditRun()
+    for pk in candidates:
+        with transaction.atomic():
+            proposal = (
+                Proposal.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("household__account", "rule")
+                .filter(pk=pk, status=Proposal.Status.PUBLICITY, credit_due_at__lte=now)
+                .first()
+            )
+            if proposal is None:
+                continue  # another run holds it or has credited it
+            if proposal.objections.filter(status=Objection.Status.OPEN).exists():
+                continue  # raised since we listed the candidates
+            credited = _credit_locked(proposal, actor=None)
+        (run.credited if credited else run.held).append(pk)
+    return run
+
+
+def _lock_proposal(proposal_id: int, village_id: int) -> Proposal:
+    try:
+        return (
+            Proposal.objects.select_for_update(of=("self",))
+            .select_related("household__account", "rule")
+            .get(pk=proposal_id, village_id=village_id)
+        )
+    except Proposal.DoesNotExist as error:
+        raise ValidationError(_("This award or deduction was not found.")) from error
+
+
+def _supervisor_refusal(proposal: Proposal, actor: User) -> str | None:
+    """Why `actor` may not settle what happens to `proposal` after approval, or None."""
+    if not is_supervisor(actor) or actor.village_id != proposal.village_id:
+        return _("Only the village's supervisor may do this.")
+    if actor.household_id is not None and proposal.household_id == actor.household_id:
+        return _("%(household)s is your own household: someone else must decide it.") % {
+            "household": proposal.household.head_name
+        }
+    return None
+
+
+def proposal_held_credit(*, proposal_id: int, actor: User, request=None) -> Proposal:
+    """The supervisor credits a held deduction once the balance can bear it."""
+    with transaction.atomic():
+        proposal = _lock_proposal(proposal_id, actor.village_id)
+        refusal = _supervisor_refusal(proposal, actor)
+        if refusal:
+            raise ValidationError(refusal)
+        if proposal.status != Proposal.Status.HELD:
+            raise ValidationError(_("This deduction is not held."))
+        if not _credit_locked(proposal, actor=actor, request=request):
+            raise ValidationError(proposal.hold_reason)
+    return proposal
+
+
+def proposal_cancel(*, proposal_id: int, actor: User, reason: str, request=None) -> Proposal:
+    """The supervisor cancels a held deduction, with a reason shown on the public notice."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for cancelling."))
+    with transaction.atomic():
+        proposal = _lock_proposal(proposal_id, actor.village_id)
+        refusal = _supervisor_refusal(proposal, actor)
+        if refusal:
+            raise ValidationError(refusal)
+        if proposal.status != Proposal.Status.HELD:
+            raise ValidationError(_("Only a held deduction can be cancelled here."))
+        _cancel_locked(proposal, reason)
+        audit_record(
+            action="proposal.cancel",
+            actor=actor,
+            village_id=proposal.village_id,
+            obj=proposal,
+            detail={"reason": reason},
+            request=request,
+        )
+    return proposal
+
+
+def _cancel_locked(proposal: Proposal, reason: str) -> None:
+    proposal.status = Proposal.Status.CANCELLED
+    proposal.cancel_reason = reason[:300]
+    proposal.cancelled_at = timezone.now()
+    proposal.hold_reason = ""
+    proposal.save(update_fields=["status", "cancel_reason", "cancelled_at", "hold_reason"])
+
+
+# --- objections (異議) -------------------------------------------------------------------------
+
+
+def objection_refusal(proposal: Proposal, user: User) -> str | None:
+    """Why `user` may not object to `proposal` now, or None: the one place this rule lives.
+
+    Any villager of the village, and its manager or supervisor, may object while the entry is
+    in its publicity period. The county administrator only reads.
+    """
+    of_village = user.is_authenticated and user.village_id == proposal.village_id
+    if not of_village or not (is_villager(user) or is_manager(user) or is_supervisor(user)):
+        return _("Only people of the village may object.")
+    if proposal.status != Proposal.Status.PUBLICITY or timezone.now() >= proposal.credit_due_at:
+        return _("This entry is no longer in its publicity period.")
+    return None
+
+
+def objection_raise(*, proposal_id: int, actor: User, reason: str, request=None) -> Objection:
+    """File an objection: the entry is not credited while it is open."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say what is wrong with this entry."))
+    with transaction.atomic():
+        # Locking the proposal queues us behind a run of `credit_due` holding it.
+        proposal = _lock_proposal(proposal_id, actor.village_id)
+        refusal = objection_refusal(proposal, actor)
+        if refusal:
+            raise ValidationError(refusal)
+        if proposal.objections.filter(raised_by=actor, status=Objection.Status.OPEN).exists():
+            raise ValidationError(_("You already have an open objection to this entry."))
+        objection = Objection(
+            village_id=proposal.village_id, proposal=proposal, raised_by=actor, reason=reason[:500]
+        )
+        objection.full_clean(exclude=["proposal", "village", "raised_by"])
+        objection.save()
+        audit_record(
+            action="objection.raise",
+            actor=actor,
+            village_id=proposal.village_id,
+            obj=objection,
+            detail={"proposal": proposal.pk, "reason": reason},
+            request=request,
+        )
+    return objection
+
+
+def objection_resolve(
+    *, objection_id: int, actor: User, upheld: bool, resolution: str, request=None
+) -> Objection:
+    """The supervisor upholds an objection (the entry is cancelled, the reason public) or
+    dismisses it (credited at once if the period is over and nothing else is open)."""
+    resolution = (resolution or "").strip()
+    if upheld and not resolution:
+        raise ValidationError(_("Give the reason for upholding: it is shown on the notice."))
+    objection = Objection.objects.filter(pk=objection_id, village_id=actor.village_id).first()
+    if objection is None:
+        raise ValidationError(_("This objection was not found."))
+    with transaction.atomic():
+        proposal = _lock_proposal(objection.proposal_id, actor.village_id)
+        refusal = _supervisor_refusal(proposal, actor)
+        if refusal:
+            raise ValidationError(refusal)
+        objection = Objection.objects.select_for_update().get(pk=objection_id)
+        if objection.status != Objection.Status.OPEN:
+            raise ValidationError(_("This objection was already resolved."))
+        if proposal.status != Proposal.Status.PUBLICITY:
+            raise ValidationError(_("This entry is no longer in its publicity period."))
+        now = timezone.now()
+        closing = [objection]
+        if upheld:
+            # The entry is cancelled, so every objection still open against it succeeded.
+            closing = list(
+                proposal.objections.select_for_update().filter(status=Objection.Status.OPEN)
+            )
+        for item in closing:
+            item.status = Objection.Status.UPHELD if upheld else Objection.Status.DISMISSED
+            item.resolved_by = actor
+            item.resolved_at = now
+            item.resolution = resolution[:300]
+            item.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
+            if item.pk == objection.pk:
+                objection = item
+        if upheld:
+            _cancel_locked(proposal, resolution)
+        audit_record(
+            action="objection.uphold" if upheld else "objection.dismiss",
+            actor=actor,
+            village_id=proposal.village_id,
+            obj=objection,
+            detail={"proposal": proposal.pk, "resolution": resolution},
+            request=request,
+        )
+        still_open = proposal.objections.filter(status=Objection.Status.OPEN).exists()
+        if not upheld and not still_open and proposal.credit_due_at <= now:
+            _credit_locked(proposal, actor=actor, request=request)
+    return objection

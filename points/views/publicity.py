@@ -1,0 +1,147 @@
+"""The publicity period: objecting to an entry, and the supervisor's page to settle them."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from points.forms import ObjectionForm, ObjectionResolveForm, ReasonForm
+from points.models import Objection
+from points.publicity import (
+    objection_raise,
+    objection_refusal,
+    objection_resolve,
+    proposal_cancel,
+    proposal_held_credit,
+)
+from points.selectors import objections_of_village, proposals_held, proposals_in_publicity
+from points.views.access import _get_proposal_for_user
+from villagers.roles import (
+    Role,
+    is_manager,
+    is_supervisor,
+    is_villager,
+    member_of_village_required,
+    staff_required,
+)
+
+
+def _may_object_at_all(user) -> bool:
+    return is_villager(user) or is_manager(user) or is_supervisor(user)
+
+
+@member_of_village_required
+def objection_new(request, pk):
+    """Anyone of the village files an objection (異議) to an entry in its publicity period."""
+    if not _may_object_at_all(request.user):
+        raise PermissionDenied
+    proposal = _get_proposal_for_user(request, pk)
+    refusal = objection_refusal(proposal, request.user)
+    form = ObjectionForm(request.POST or None)
+    if request.method == "POST" and refusal is None and form.is_valid():
+        try:
+            objection_raise(
+                proposal_id=proposal.pk,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Your objection was filed. The entry is not credited until the supervisor "
+                    "has looked into it."
+                ),
+            )
+            return redirect("reports:notice")
+    context = {"proposal": proposal, "form": form, "refusal": refusal}
+    return render(request, "points/objection_form.html", context)
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+def publicity_overview(request):
+    """Entries in publicity, held deductions and objections; the supervisor settles them."""
+    resolved = Paginator(
+        objections_of_village(request.village, open_only=False).exclude(
+            status=Objection.Status.OPEN
+        ),
+        20,
+    ).get_page(request.GET.get("page"))
+    context = {
+        "waiting": proposals_in_publicity(request.village)[:200],
+        "held": proposals_held(request.village),
+        "open_objections": objections_of_village(request.village, open_only=True),
+        "resolved": resolved,
+        "can_decide": is_supervisor(request.user),
+    }
+    return render(request, "points/publicity.html", context)
+
+
+def _get_objection_for_user(request, pk: int) -> Objection:
+    return get_object_or_404(Objection, pk=pk, village=request.village)
+
+
+def _settle(request, action, success: str):
+    try:
+        action()
+    except ValidationError as error:
+        for line in error.messages:
+            messages.error(request, line)
+    else:
+        messages.success(request, success)
+    return redirect("points:publicity")
+
+
+@staff_required(Role.SUPERVISOR)
+@require_POST
+def objection_resolve_view(request, pk):
+    objection = _get_objection_for_user(request, pk)
+    form = ObjectionResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose uphold or dismiss."))
+        return redirect("points:publicity")
+    upheld = form.cleaned_data["decision"] == "uphold"
+    return _settle(
+        request,
+        lambda: objection_resolve(
+            objection_id=objection.pk,
+            actor=request.user,
+            upheld=upheld,
+            resolution=form.cleaned_data["resolution"],
+            request=request,
+        ),
+        _("Objection upheld: the entry is cancelled.")
+        if upheld
+        else _("Objection dismissed: the entry is credited when its period ends."),
+    )
+
+
+@staff_required(Role.SUPERVISOR)
+@require_POST
+def held_credit_view(request, pk):
+    proposal = _get_proposal_for_user(request, pk)
+    return _settle(
+        request,
+        lambda: proposal_held_credit(proposal_id=proposal.pk, actor=request.user, request=request),
+        _("The deduction was credited."),
+    )
+
+
+@staff_required(Role.SUPERVISOR)
+@require_POST
+def held_cancel_view(request, pk):
+    proposal = _get_proposal_for_user(request, pk)
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _settle(
+        request,
+        lambda: proposal_cancel(
+            proposal_id=proposal.pk, actor=request.user, reason=reason, request=request
+        ),
+        _("The deduction was cancelled."),
+    )

@@ -1,0 +1,267 @@
+"""The publicity period (公示期): approval waits on the notice, objections, crediting when due."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.utils import timezone
+
+from points import audit
+from points.models import Account, Entry, Objection, Proposal
+from points.publicity import (
+    objection_raise,
+    objection_resolve,
+    proposal_cancel,
+    proposal_held_credit,
+    proposals_credit_due,
+)
+from points.services import entry_post, proposal_approve
+from tests.conftest import make_staff
+from tests.points.conftest import propose
+from villagers.roles import Role
+
+SECOND = datetime.timedelta(seconds=1)
+
+
+@pytest.fixture
+def publicity_x(village_x):
+    village_x.publicity_days = 3
+    village_x.save()
+    return village_x
+
+
+def balance(household):
+    return Account.objects.get(household=household).balance
+
+
+def approve(proposal, supervisor):
+    (approved,) = proposal_approve(proposal_ids=[proposal.pk], actor=supervisor)
+    approved.refresh_from_db()
+    return approved
+
+
+@pytest.fixture
+def in_publicity(publicity_x, card_a, manager_x, supervisor_x, rule_clean):
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    return approve(proposal, supervisor_x)
+
+
+def test_period_zero_credits_at_approval(village_x, card_a, manager_x, supervisor_x, rule_clean):
+    assert village_x.publicity_days == 0
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    approved = approve(proposal, supervisor_x)
+    assert approved.status == Proposal.Status.APPROVED
+    assert approved.entry.points == 5
+    assert balance(card_a.household) == 105
+
+
+def test_approval_starts_publicity_and_posts_nothing(in_publicity, card_a):
+    assert in_publicity.status == Proposal.Status.PUBLICITY
+    assert in_publicity.entry is None
+    assert in_publicity.credit_due_at == in_publicity.decided_at + datetime.timedelta(days=3)
+    assert balance(card_a.household) == 100
+    assert not Entry.objects.filter(kind=Entry.Kind.AWARD).exists()
+    assert audit.check() == []
+
+
+def test_not_credited_before_the_period_ends(in_publicity, card_a):
+    run = proposals_credit_due(now=in_publicity.credit_due_at - SECOND)
+    assert run.credited == [] and run.held == []
+    call_command("credit_due", stdout=open("/dev/null", "w"))  # noqa: SIM115 - real now
+    in_publicity.refresh_from_db()
+    assert in_publicity.status == Proposal.Status.PUBLICITY
+    assert balance(card_a.household) == 100
+
+
+def test_credited_once_when_due(in_publicity, card_a):
+    run = proposals_credit_due(now=in_publicity.credit_due_at)
+    assert run.credited == [in_publicity.pk]
+    in_publicity.refresh_from_db()
+    assert in_publicity.status == Proposal.Status.APPROVED
+    assert in_publicity.entry.kind == Entry.Kind.AWARD
+    assert in_publicity.entry.created_by is None  # posted by the command, not a person
+    assert balance(card_a.household) == 105
+    again = proposals_credit_due(now=in_publicity.credit_due_at + datetime.timedelta(days=9))
+    assert again.credited == []
+    assert Entry.objects.filter(kind=Entry.Kind.AWARD).count() == 1
+    assert audit.check() == []
+
+
+def test_command_credits_due_entries(in_publicity, card_a):
+    Proposal.objects.filter(pk=in_publicity.pk).update(
+        credit_due_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    call_command("credit_due", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("credit_due", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert balance(card_a.household) == 105
+    assert Entry.objects.filter(kind=Entry.Kind.AWARD).count() == 1
+
+
+def test_open_objection_blocks_crediting_and_upheld_cancels(
+    in_publicity, card_a, villager_b, manager_x, supervisor_x
+):
+    first = objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="没有种花")
+    second = objection_raise(proposal_id=in_publicity.pk, actor=manager_x, reason="照片是别家")
+    assert proposals_credit_due(now=in_publicity.credit_due_at + SECOND).credited == []
+
+    resolved = objection_resolve(
+        objection_id=first.pk, actor=supervisor_x, upheld=True, resolution="经核实院内未种花"
+    )
+    assert resolved.status == Objection.Status.UPHELD
+    second.refresh_from_db()
+    assert second.status == Objection.Status.UPHELD  # the entry is gone: both succeeded
+    in_publicity.refresh_from_db()
+    assert in_publicity.status == Proposal.Status.CANCELLED
+    assert in_publicity.cancel_reason == "经核实院内未种花"
+    assert proposals_credit_due(now=in_publicity.credit_due_at + SECOND).credited == []
+    assert balance(card_a.household) == 100
+    assert audit.check() == []
+
+
+def test_dismissed_objection_credits_when_due(in_publicity, card_a, villager_b, supervisor_x):
+    objection = objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="不信")
+    objection_resolve(objection_id=objection.pk, actor=supervisor_x, upheld=False, resolution="")
+    objection.refresh_from_db()
+    assert objection.status == Objection.Status.DISMISSED
+    in_publicity.refresh_from_db()
+    assert in_publicity.status == Proposal.Status.PUBLICITY  # still inside its period
+    assert proposals_credit_due(now=in_publicity.credit_due_at).credited == [in_publicity.pk]
+    assert balance(card_a.household) == 105
+
+
+def test_dismissal_after_the_period_credits_at_once(in_publicity, card_a, villager_b, supervisor_x):
+    objection = objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="不信")
+    Proposal.objects.filter(pk=in_publicity.pk).update(credit_due_at=timezone.now() - SECOND)
+    objection_resolve(
+        objection_id=objection.pk, actor=supervisor_x, upheld=False, resolution="属实"
+    )
+    in_publicity.refresh_from_db()
+    assert in_publicity.status == Proposal.Status.APPROVED
+    assert balance(card_a.household) == 105
+    with pytest.raises(ValidationError, match="already resolved"):
+        objection_resolve(
+            objection_id=objection.pk, actor=supervisor_x, upheld=True, resolution="x"
+        )
+
+
+def test_who_may_object(
+    in_publicity, villager_a, villager_b, manager_x, supervisor_x, manager_y, county_admin, card_y
+):
+    villager_y = card_y.household.users.get(is_staff=False)
+    for outsider in (manager_y, villager_y, county_admin):
+        with pytest.raises(ValidationError):
+            objection_raise(proposal_id=in_publicity.pk, actor=outsider, reason="x")
+    for insider in (villager_a, villager_b, manager_x, supervisor_x):
+        objection_raise(proposal_id=in_publicity.pk, actor=insider, reason="有疑问")
+    with pytest.raises(ValidationError, match="already have an open objection"):
+        objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="again")
+    with pytest.raises(ValidationError, match="Say what is wrong"):
+        objection_raise(proposal_id=in_publicity.pk, actor=villager_a, reason="  ")
+    assert Objection.objects.count() == 4
+
+
+def test_no_objection_after_the_period_or_before_approval(
+    in_publicity, villager_b, manager_x, card_a, rule_clean
+):
+    Proposal.objects.filter(pk=in_publicity.pk).update(credit_due_at=timezone.now() - SECOND)
+    with pytest.raises(ValidationError, match="no longer in its publicity period"):
+        objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="late")
+    (pending,) = propose(manager_x, [card_a.household], rule_clean)
+    with pytest.raises(ValidationError, match="no longer in its publicity period"):
+        objection_raise(proposal_id=pending.pk, actor=villager_b, reason="early")
+
+
+def test_only_the_villages_supervisor_resolves(
+    in_publicity, villager_b, manager_x, manager_y, village_y, card_a
+):
+    objection = objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="不信")
+    supervisor_y = make_staff(Role.SUPERVISOR, village=village_y, username="sup_y")
+    own = make_staff(
+        Role.SUPERVISOR,
+        village=in_publicity.village,
+        username="sup_own",
+        household=card_a.household,
+    )
+    for actor in (manager_x, villager_b, manager_y, supervisor_y, own):
+        with pytest.raises(ValidationError):
+            objection_resolve(objection_id=objection.pk, actor=actor, upheld=True, resolution="x")
+    objection.refresh_from_db()
+    assert objection.status == Objection.Status.OPEN
+
+
+def test_upholding_needs_a_reason(in_publicity, villager_b, supervisor_x):
+    objection = objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="不信")
+    with pytest.raises(ValidationError, match="reason for upholding"):
+        objection_resolve(objection_id=objection.pk, actor=supervisor_x, upheld=True, resolution="")
+
+
+def test_deduction_refused_at_approval_counting_those_in_publicity(
+    publicity_x, card_a, manager_x, supervisor_x, rule_litter
+):
+    first, second, third, fourth, fifth, sixth = (
+        propose(manager_x, [card_a.household], rule_litter)[0] for _i in range(6)
+    )
+    proposal_approve(
+        proposal_ids=[p.pk for p in (first, second, third, fourth, fifth)], actor=supervisor_x
+    )
+    with pytest.raises(ValidationError, match="after the deductions already in publicity"):
+        proposal_approve(proposal_ids=[sixth.pk], actor=supervisor_x)
+
+
+def test_deduction_held_when_the_balance_fell_meanwhile(
+    publicity_x, card_a, manager_x, supervisor_x, rule_litter, rule_honour
+):
+    """Never deduct part of it: the whole deduction is held and shown to the supervisor."""
+    (fine,) = propose(manager_x, [card_a.household], rule_litter)  # -20
+    fine = approve(fine, supervisor_x)
+    account = Account.objects.get(household=card_a.household)
+    entry_post(account_id=account.pk, kind=Entry.Kind.REDEMPTION, points=-95, actor=manager_x)
+
+    run = proposals_credit_due(now=fine.credit_due_at)
+    assert run.held == [fine.pk] and run.credited == []
+    fine.refresh_from_db()
+    assert fine.status == Proposal.Status.HELD
+    assert "Not enough points" in fine.hold_reason
+    assert balance(card_a.household) == 5
+    assert proposals_credit_due(now=fine.credit_due_at + SECOND).held == []  # not retried
+
+    with pytest.raises(ValidationError, match="Not enough points"):
+        proposal_held_credit(proposal_id=fine.pk, actor=supervisor_x)
+    fine.refresh_from_db()
+    assert fine.status == Proposal.Status.HELD
+
+    (honour,) = propose(manager_x, [card_a.household], rule_honour)
+    honour = approve(honour, supervisor_x)
+    proposals_credit_due(now=honour.credit_due_at)
+    assert balance(card_a.household) == 35
+    proposal_held_credit(proposal_id=fine.pk, actor=supervisor_x)
+    fine.refresh_from_db()
+    assert fine.status == Proposal.Status.APPROVED
+    assert balance(card_a.household) == 15
+    assert audit.check() == []
+
+
+def test_held_deduction_cancelled_by_the_supervisor(
+    publicity_x, card_a, manager_x, supervisor_x, rule_litter
+):
+    (fine,) = propose(manager_x, [card_a.household], rule_litter)
+    fine = approve(fine, supervisor_x)
+    account = Account.objects.get(household=card_a.household)
+    entry_post(account_id=account.pk, kind=Entry.Kind.REDEMPTION, points=-90, actor=manager_x)
+    proposals_credit_due(now=fine.credit_due_at)
+    with pytest.raises(ValidationError):
+        proposal_cancel(proposal_id=fine.pk, actor=manager_x, reason="x")
+    proposal_cancel(proposal_id=fine.pk, actor=supervisor_x, reason="已积分不足，改为批评教育")
+    fine.refresh_from_db()
+    assert fine.status == Proposal.Status.CANCELLED
+    assert balance(card_a.household) == 10
+
+
+def test_monthly_cap_counts_proposals_in_publicity(
+    publicity_x, card_a, manager_x, supervisor_x, rule_capped
+):
+    first, second = (propose(manager_x, [card_a.household], rule_capped)[0] for _i in range(2))
+    proposal_approve(proposal_ids=[first.pk, second.pk], actor=supervisor_x)
+    with pytest.raises(ValidationError, match="at most 20 points a month"):
+        propose(manager_x, [card_a.household], rule_capped)

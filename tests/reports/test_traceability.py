@@ -1,0 +1,146 @@
+"""Donation traceability: FIFO attribution checked against a table worked out by hand.
+
+The story (the `story` fixture in conftest.py) is told there; the table below follows it.
+"""
+
+from decimal import Decimal
+
+import pytest
+
+from points.models import Account
+from reports.selectors_transparency import donation_thanks, donations_traced, liability_cover
+from store.models import Donation, StockMovement
+from store.services import stock_purchase
+from store.traceability import donation_lots, fifo_lots
+
+F = StockMovement.FundSource
+
+
+def lot_table(story):
+    """Every lot as (lot name, item, [(taker, quantity)...], remaining), names from the story."""
+    names = {}
+    for key, value in story.items():
+        if key[0] in "RM" and hasattr(value, "pk"):
+            names[("redemption", value.pk)] = key
+    for key in ("W1", "S1", "P1", "P2"):
+        names[("movement", story[key].pk)] = key
+    donation_names = {story["D1"].pk: "D1", story["D2"].pk: "D2"}
+    item_names = {story["rice"].pk: "rice", story["oil"].pk: "oil"}
+    table = []
+    for item_lots in fifo_lots([story["rice"].pk, story["oil"].pk]).values():
+        for lot in item_lots:
+            lot_name = donation_names.get(lot.donation_id) or names[("movement", lot.movement_id)]
+            takers = [
+                (
+                    names[("redemption", draw.redemption_id)]
+                    if draw.redemption_id
+                    else names[("movement", draw.movement_id)],
+                    draw.quantity,
+                )
+                for draw in lot.draws
+            ]
+            table.append((lot_name, item_names[lot.item_id], takers, lot.remaining))
+    return sorted(table)
+
+
+def test_fifo_matches_the_hand_worked_table(story):
+    expected = sorted(
+        [
+            ("P1", "rice", [("R1", 8), ("R2", 2)], 0),
+            ("D1", "rice", [("R2", 3), ("W1", 1), ("R3", 1)], 0),
+            ("D2", "rice", [("R3", 6)], 0),
+            ("P2", "rice", [("R3", 2), ("R5", 1)], 1),
+            ("D1", "oil", [("R2", 2), ("R5", 1), ("S1", 1)], 0),
+        ]
+    )
+    assert lot_table(story) == expected
+    story["rice"].refresh_from_db()
+    story["oil"].refresh_from_db()
+    assert (story["rice"].stock, story["oil"].stock) == (1, 0)  # what the lots leave
+
+
+def test_goods_donation_summary(story):
+    page = donation_thanks(Donation.objects.get(pk=story["D1"].pk))
+    lines = {line["item"]: line for line in page["lines"]}
+    assert {k: lines["大米"][k] for k in ("received", "redeemed", "households")} == {
+        "received": 5,
+        "redeemed": 4,
+        "households": 2,
+    }
+    assert (lines["大米"]["written_off"], lines["大米"]["on_shelves"]) == (1, 0)
+    assert (lines["菜籽油"]["redeemed"], lines["菜籽油"]["households"]) == (3, 1)
+    assert (lines["菜籽油"]["written_off"], lines["菜籽油"]["on_shelves"]) == (1, 0)
+    assert page["totals"]["households"] == 2
+    assert sorted((r["item"], r["quantity"], r["household"]) for r in page["redemptions"]) == [
+        ("大米", 1, "王**"),
+        ("大米", 3, "李**"),
+        ("菜籽油", 1, "李**"),
+        ("菜籽油", 2, "李**"),
+    ]
+
+
+def test_money_donation_follows_the_purchases_it_paid(story):
+    page = donation_thanks(Donation.objects.get(pk=story["M1"].pk))
+    assert page["spent"] == Decimal(160)
+    assert page["unspent"] == Decimal(340)
+    assert [(p["item"], p["quantity"]) for p in page["purchases"]] == [("大米", 4)]
+    (line,) = page["lines"]
+    assert (line["received"], line["redeemed"], line["households"], line["on_shelves"]) == (
+        4,
+        3,
+        2,
+        1,
+    )
+    assert [lot.movement_id for lot in donation_lots(story["M1"])] == [story["P2"].pk]
+
+
+def test_list_totals_agree_with_the_donor_pages(story, village_x):
+    donations = Donation.objects.filter(village=village_x).order_by("pk")
+    for row in donations_traced(village_x, donations):
+        page = donation_thanks(row["donation"])
+        assert row["redeemed"] == page["totals"]["redeemed"]
+        assert row["on_shelves"] == page["totals"]["on_shelves"]
+
+
+def test_cover_values_what_remains_first_in_first_out(story, village_x):
+    cover = liability_cover(village_x)
+    assert [
+        (s["source"], s["quantity"], s["cost_yuan"], s["points_value"]) for s in cover["sources"]
+    ] == [("donated_money", 1, Decimal("40.00"), 20)]
+    balances = sum(Account.objects.filter(village=village_x).values_list("balance", flat=True))
+    assert cover["outstanding_points"] == balances
+    assert cover["outstanding_yuan"] == balances * village_x.yuan_per_point
+    assert cover["covered"] is False
+    assert cover["points_cover"] == (Decimal(20) / balances).quantize(Decimal("0.01"))
+
+
+def test_purchase_cannot_outspend_its_donation(story, manager_x):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="left to spend"):
+        stock_purchase(
+            item=story["rice"],
+            quantity=10,
+            fund_source=F.DONATED_MONEY,
+            cost_yuan=Decimal(341),
+            paid_by=story["M1"],
+            actor=manager_x,
+        )
+    with pytest.raises(ValidationError, match="Only a purchase paid from donated money"):
+        stock_purchase(
+            item=story["rice"],
+            quantity=1,
+            fund_source=F.COLLECTIVE,
+            cost_yuan=Decimal(1),
+            paid_by=story["M1"],
+            actor=manager_x,
+        )
+    with pytest.raises(ValidationError, match="money donation of this village"):
+        stock_purchase(
+            item=story["rice"],
+            quantity=1,
+            fund_source=F.DONATED_MONEY,
+            cost_yuan=Decimal(1),
+            paid_by=story["D1"],
+            actor=manager_x,
+        )
