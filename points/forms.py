@@ -4,9 +4,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aidao.photos import photo_validate
 from points.idempotency import FIELD_NAME, idempotency_key_new
 from points.models import Rule
-from points.photos import photo_validate
 from villagers.models import Card, Member
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
+from aidao.photos import photo_prepare
 from points.ledger import (  # the ledger's writes, also imported from here by callers
     InsufficientPoints,  # noqa: F401
     account_open,
@@ -28,7 +29,6 @@ from points.ledger import (  # the ledger's writes, also imported from here by c
     entry_reverse,  # noqa: F401
 )
 from points.models import Account, Batch, Declaration, Entry, Proposal, Rule
-from points.photos import photo_validate
 from points.publicity import credit_at_approval, publicity_start
 from villagers.models import Card, Household, Member, User, Village
 from villagers.roles import is_manager, is_supervisor, is_villager
@@ -194,8 +194,7 @@ def proposal_create(
             % {"names": "、".join(missing)}
         )
     if photo is not None:
-        extension = photo_validate(photo)
-        photo.name = f"evidence.{extension}"
+        photo = photo_prepare(photo, name="evidence")
 
     with transaction.atomic():
         if rule.monthly_cap is not None:
@@ -433,8 +432,7 @@ def declaration_submit(
         submitted_by=user,
     )
     if photo is not None:
-        extension = photo_validate(photo)
-        declaration.photo.save(f"declaration.{extension}", ContentFile(photo.read()), save=False)
+        declaration.photo.save("declaration.jpg", photo_prepare(photo), save=False)
     declaration.full_clean()
     with transaction.atomic():
         declaration.save()

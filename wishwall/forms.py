@@ -4,10 +4,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aidao.photos import photo_validate
 from store.models import Donor
 from villagers.models import Household
 from wishwall.models import Wish
-from wishwall.photos import photo_validate
 
 PHOTO_WIDGET = forms.ClearableFileInput(attrs={"accept": "image/*"})
 

@@ -13,11 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
+from aidao.photos import photo_prepare
 from store.models import Donor
 from villagers.models import Household, User, Village
 from villagers.roles import is_manager, is_supervisor, is_villager
 from wishwall.models import Wish, WishFulfilment, WishMatch, WishRevision
-from wishwall.photos import photo_prepare
 
 
 def _require_staff_of(actor: User, village_id: int, *, supervisor_only: bool = False) -> None:

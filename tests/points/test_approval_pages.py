@@ -75,7 +75,7 @@ def test_bad_photo_gets_a_clear_message(client_manager_x, card_a, rule_clean):
     }
     response = client_manager_x.post(reverse("points:proposal_new"), data)
     assert response.status_code == 200
-    assert "not a photo we can read" in response.content.decode()
+    assert "This file is not a photo" in response.content.decode()
     assert not Proposal.objects.exists()
 
 

@@ -42,7 +42,7 @@ def test_declaration_to_proposal_to_approval(
     review_url = reverse("points:declaration_review", args=[declaration.pk])
     assert "帮邻居修好了水渠" in client_manager_x.get(review_url).content.decode()
     photo = client_manager_x.get(reverse("points:declaration_photo", args=[declaration.pk]))
-    assert photo.status_code == 200 and photo["Content-Type"] == "image/png"
+    assert photo.status_code == 200 and photo["Content-Type"] == "image/jpeg"
     accept = client_manager_x.post(
         reverse("points:declaration_accept", args=[declaration.pk]),
         {"rule": rule_clean.pk, "reason": "helped a neighbour", "idempotency_key": KEY},

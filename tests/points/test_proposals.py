@@ -221,16 +221,16 @@ def test_member_must_belong_to_the_household(card_a, card_b, manager_x, rule_hon
 
 def test_photo_evidence_is_checked(card_a, manager_x, rule_clean, settings):
     (proposal,) = propose(manager_x, [card_a.household], rule_clean, photo=png_upload())
-    assert proposal.photo.name.endswith(".png")
+    assert proposal.photo.name.endswith(".jpg")  # re-encoded without metadata
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     fake = SimpleUploadedFile("photo.jpg", b"<html>not a photo</html>", "image/jpeg")
-    with pytest.raises(ValidationError, match="not a photo we can read"):
+    with pytest.raises(ValidationError, match="not a photo"):
         propose(manager_x, [card_a.household], rule_clean, photo=fake)
-    with pytest.raises(ValidationError, match="must be JPEG, PNG or WebP"):
+    with pytest.raises(ValidationError, match="not a photo"):
         propose(manager_x, [card_a.household], rule_clean, photo=png_upload(image_format="GIF"))
     settings.MAX_PHOTO_BYTES = 50
-    with pytest.raises(ValidationError, match="too large"):
+    with pytest.raises(ValidationError, match="largest allowed"):
         propose(manager_x, [card_a.household], rule_clean, photo=png_upload(size=(64, 64)))
     assert Proposal.objects.count() == 1
 

@@ -1,4 +1,4 @@
-"""Checking and cleaning uploaded photos before they are stored.
+"""Checking and cleaning uploaded photos (evidence, declarations, wishes) before they are stored.
 
 The type is decided by Pillow reading the content, not by the file name, and the photo is
 re-encoded as a JPEG without metadata: phone photos carry the GPS position of the house.
@@ -13,7 +13,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_PIXELS = 40_000_000  # refuses decompression bombs long before Pillow's own limit
 MAX_EDGE = 1600  # enough for a phone screen or a printed poster, small enough for 3G
 
@@ -49,7 +49,7 @@ def photo_validate(upload) -> None:
         upload.seek(0)
 
 
-def photo_prepare(upload) -> ContentFile:
+def photo_prepare(upload, name: str = "photo") -> ContentFile:
     """A validated, downsized JPEG copy of the upload with no metadata (EXIF, GPS)."""
     photo_validate(upload)
     try:
@@ -68,4 +68,4 @@ def photo_prepare(upload) -> ContentFile:
         ) from error
     finally:
         upload.seek(0)
-    return ContentFile(buffer.getvalue(), name="photo.jpg")
+    return ContentFile(buffer.getvalue(), name=f"{name}.jpg")
