@@ -19,7 +19,7 @@ def _month(year, month) -> datetime.date:
         return timezone.localdate().replace(day=1)
     try:
         day = datetime.date(year, month, 1)
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:  # month 13, or a year beyond any C long
         raise Http404 from error
     if day > timezone.localdate() or day.year < 2000:
         raise Http404
