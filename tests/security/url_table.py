@@ -77,7 +77,8 @@ URLS: dict[str, Row] = {
     "login": Row(get="200 R R R R R R R", post="200 R R R R R R R"),
     "card_login": Row(get="200 200 200 200 200 200 200 200", post="200 " * 7 + "200"),
     "logout": Row(get=ALL_405, post="L L L L L L L L", action=True),
-    "set_language": Row(get="R R R R R R R R", post="R R R R R R R R", action=True),
+    # Django's view: a GET only redirects back, only a POST sets the language cookie.
+    "set_language": Row(get="R R R R R R R R", post="R R R R R R R R"),
     # --- registry (villagers) -------------------------------------------------------------
     "villagers:me": Row(get=VILLAGER_PAGE),
     "villagers:pin_change": Row(get=VILLAGER_PAGE, post=VILLAGER_PAGE),
