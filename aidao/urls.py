@@ -5,9 +5,11 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from villagers import views as villager_views
+from villagers.forms import AdminLoginForm
 
 admin.site.site_header = "愛心超市"
 admin.site.site_title = "愛心超市"
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", villager_views.home, name="home"),

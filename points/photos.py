@@ -25,7 +25,13 @@ def photo_validate(upload) -> str:
         with Image.open(upload) as image:
             image_format = image.format
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,  # a tiny file claiming billions of pixels
+    ) as error:
         raise ValidationError(
             _("This file is not a photo we can read. Please send a JPEG, PNG or WebP picture."),
             code="photo_not_image",

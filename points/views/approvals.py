@@ -77,7 +77,9 @@ def approval_decide(request):
             ).values_list("pk", flat=True)
         )
     back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+    # A local path only: redirect() would try to reverse a bare word as a view name (a 500).
+    local = back.startswith("/") and not back.startswith("//")
+    if not (local and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
         back = reverse("points:approval_queue")
     if action not in ("approve", "reject"):
         messages.error(request, _("Choose approve or reject."))

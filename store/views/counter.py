@@ -132,7 +132,9 @@ def counter_cart(request, household_pk):
     """Add, change or remove a cart line, then back to the counter page the teller was on."""
     household = _get_household_for_user(request, household_pk)
     back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+    # A local path only: redirect() would try to reverse a bare word as a view name (a 500).
+    local = back.startswith("/") and not back.startswith("//")
+    if not (local and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
         back = reverse("store:counter_household", args=[household.pk])
     form = CartChangeForm(request.POST)
     if not form.is_valid():

@@ -17,15 +17,15 @@ def business_tables() -> list[str]:
 
 def database_state() -> dict[str, tuple[int, str]]:
     """table -> (row count, md5 of all its rows): any insert, update or delete changes it."""
-    state = {}
+    rows = "coalesce(string_agg(t::text, ',' ORDER BY t::text), '')"
+    # Table names come from our own models, never from input.
+    query = " UNION ALL ".join(
+        f"SELECT '{table}', count(*), md5({rows}) FROM \"{table}\" t"  # noqa: S608
+        for table in business_tables()
+    )
     with connection.cursor() as cursor:
-        for table in business_tables():
-            cursor.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) "  # noqa: S608
-                f'FROM "{table}" t'
-            )
-            state[table] = cursor.fetchone()
-    return state
+        cursor.execute(query)  # one round trip for every table
+        return {table: (count, digest) for table, count, digest in cursor.fetchall()}
 
 
 def state_changes(before: dict, after: dict) -> list[str]:
