@@ -31,7 +31,9 @@ print(json.dumps({name: getattr(s, name, None) for name in [
 
 
 def _production_env(**overrides) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("AIDAO_TESTING", "SECRET_KEY")}
+    # The suite's own switches (the browser tests allow async-unsafe calls) are not production.
+    harness = ("AIDAO_TESTING", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in harness}
     env.update(
         DJANGO_SETTINGS_MODULE="aidao.settings",
         DEBUG="false",
