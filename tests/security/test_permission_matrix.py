@@ -2,12 +2,14 @@
 
 The table (tests/security/url_table.py) says what each role must get; object ids belong to
 household A of village X, so villager B, village Y's manager and the county admin ask for
-someone else's objects. A new URL without a row fails here, naming it.
+someone else's objects. A new URL without a row fails here, naming it. The same pass searches
+every page it renders for the cast's ID number and phones (tests/security/deployment.py).
 """
 
 import logging
 
 from tests.security.conftest import ROLES
+from tests.security.deployment import personal_data_shown
 from tests.security.matrix import discover, outcome, requests_for
 from tests.security.url_table import ADMIN_MODELS, UNNAMED, URLS
 
@@ -23,10 +25,14 @@ def test_every_url_answers_every_role_as_the_table_says(cast, caplog):
     assert len(requests) > 200  # the admin's pages are in, not only the apps'
 
     clients = {role: cast.client(role) for role in ROLES}
-    wrong = []
+    wrong, leaks = [], []
     for request in requests:
         for role in ROLES:
-            got = outcome(clients[role].get(request.url))
+            response = clients[role].get(request.url)
+            got = outcome(response)
+            if got == "200":
+                # The same pass renders every page for every role: no ID number or phone.
+                leaks += personal_data_shown(response, f"{request.url} ({request.key}) as {role}")
             if got != request.get[role]:
                 wrong.append(
                     f"GET {request.url} ({request.key}) as {role}: "
@@ -45,6 +51,7 @@ def test_every_url_answers_every_role_as_the_table_says(cast, caplog):
                     f"expected {request.post[role]}, got {got}"
                 )
     assert not wrong, f"{len(wrong)} answers differ from the table:\n" + "\n".join(wrong)
+    assert not leaks, "Personal data on pages:\n" + "\n".join(leaks)
 
 
 def test_the_table_has_no_rows_for_urls_that_no_longer_exist():
