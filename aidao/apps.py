@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class AidaoConfig(AppConfig):
     name = "aidao"
     verbose_name = _("Audit log")
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+
+        from aidao.audit import login_failed_record, login_record, logout_record
+
+        # Every way in (staff page, card page, the admin's own login) passes through
+        # django.contrib.auth, so its signals are the one place logins are audited.
+        user_logged_in.connect(login_record, dispatch_uid="aidao.audit.login")
+        user_logged_out.connect(logout_record, dispatch_uid="aidao.audit.logout")
+        user_login_failed.connect(login_failed_record, dispatch_uid="aidao.audit.login_failed")

@@ -1,4 +1,6 @@
-"""Writing to the audit log from services and views."""
+"""Writing to the audit log from services and views, and the sign-in events."""
+
+from django.contrib.auth import get_user_model
 
 from aidao.models import AuditEvent
 
@@ -30,4 +32,47 @@ def audit_record(
         object_id=str(obj.pk) if obj is not None else "",
         detail=detail or {},
         ip_address=client_ip(request),
+    )
+
+
+def _village_of(user) -> int | None:
+    return getattr(user, "village_id", None)
+
+
+def login_record(sender, request, user, **kwargs) -> None:
+    """user_logged_in: a successful sign-in, by any login page."""
+    audit_record(
+        action="login", actor=user, village_id=_village_of(user), obj=user, request=request
+    )
+
+
+def logout_record(sender, request, user, **kwargs) -> None:
+    """user_logged_out: the session was ended by the user."""
+    if user is not None:
+        audit_record(
+            action="logout", actor=user, village_id=_village_of(user), obj=user, request=request
+        )
+
+
+def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
+    """user_login_failed: record the name or card tried, never the password or PIN.
+
+    Only the identifying fields are read from `credentials` (Django masks "password" but
+    not "pin", so nothing else is ever copied). The village is that of the login tried,
+    when one exists, so the village's staff see attacks on their own people.
+    """
+    User = get_user_model()
+    username = str(credentials.get("username") or "")[:150]
+    card_number = str(credentials.get("card_number") or "").strip()[:40]
+    if card_number:
+        detail = {"card": card_number}
+        target = User.objects.filter(household__cards__number=card_number, is_staff=False)
+    else:
+        detail = {"username": username}
+        target = User.objects.filter(username=username) if username else User.objects.none()
+    audit_record(
+        action="login.failed",
+        village_id=target.values_list("village_id", flat=True).first(),
+        detail=detail,
+        request=request,
     )

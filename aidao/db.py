@@ -1,6 +1,12 @@
-"""Database-level guards shared by the apps (append-only tables)."""
+"""Database-level guards shared by the apps (append-only tables, transient-failure retry)."""
 
-from django.db import migrations
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import OperationalError, connections, migrations
+
+T = TypeVar("T")
 
 REFUSE_CHANGE_FUNCTION = """
 CREATE OR REPLACE FUNCTION aidao_refuse_change() RETURNS trigger AS $$
@@ -26,3 +32,29 @@ def append_only(table: str) -> migrations.RunSQL:
         """,
         reverse_sql=f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};",
     )
+
+
+# serialization_failure and deadlock_detected: PostgreSQL rolled the transaction back whole.
+TRANSIENT_PGCODES = frozenset({"40001", "40P01"})
+
+
+def is_transient(error: Exception) -> bool:
+    return getattr(error.__cause__, "pgcode", None) in TRANSIENT_PGCODES
+
+
+def retry_transient(action: Callable[[], T], *, attempts: int = 3, using: str = "default") -> T:
+    """Run `action` (one whole transaction) again, a bounded number of times, when PostgreSQL
+    aborted it as a serialization failure or deadlock.
+
+    The services lock accounts and items in a fixed order at READ COMMITTED, so neither should
+    happen; this is the safety net if a deployment runs stricter isolation. Inside an outer
+    atomic block the outer transaction is aborted too, so nothing is retried there.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except OperationalError as error:
+            if not is_transient(error) or attempt == attempts or connections[using].in_atomic_block:
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")

@@ -8,11 +8,13 @@ from django.views.i18n import set_language
 from aidao import views as site_views
 from reports import views as report_views
 from villagers import views as villager_views
+from villagers.forms import AdminLoginForm
 
 # Lazy, so the back office follows the chosen language (简体中文 by default, or English).
 admin.site.site_header = _("Love Supermarket back office")
 admin.site.site_title = _("Love Supermarket")
 admin.site.index_title = _("Village records")
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", report_views.home, name="home"),

@@ -21,8 +21,12 @@ def idempotency_key_new() -> str:
 
 
 def request_fingerprint(request) -> str:
-    """A hash of the POST body (fields and uploaded files), without the CSRF token and key."""
+    """A hash of the target and the POST body (fields, uploads), without the CSRF token and key.
+
+    The path is part of it: the same key sent to reverse another entry is another request.
+    """
     digest = hashlib.sha256()
+    digest.update(f"{request.path}\x01".encode())
     for name in sorted(request.POST):
         if name in _IGNORED_FIELDS:
             continue

@@ -28,6 +28,7 @@ from reports.selectors import (
     points_flow,
     purchases_by_fund_source,
     redemptions_by_zone,
+    requested_month,
     totals_by_category,
 )
 from reports.selectors_transparency import liability_cover
@@ -232,16 +233,6 @@ def year_report_build(village, year: int, progress=None) -> Report:
     )
 
 
-def _check_month(year: int, month: int) -> datetime.date:
-    try:
-        first = datetime.date(year, month, 1)
-    except ValueError as error:
-        raise Http404 from error
-    if first > timezone.localdate() or year < 2000:
-        raise Http404
-    return first
-
-
 def _check_year(year: int) -> int:
     if not 2000 <= year <= timezone.localdate().year:
         raise Http404
@@ -251,7 +242,7 @@ def _check_year(year: int) -> int:
 @staff_required(*STAFF)
 def month_report(request, year=None, month=None):
     today = timezone.localdate()
-    first = _check_month(year or today.year, month or today.month)
+    first = requested_month(year or today.year, month or today.month)
     report = month_report_build(request.village, first.year, first.month)
     previous = (first - datetime.timedelta(days=1)).replace(day=1)
     following = (first + datetime.timedelta(days=32)).replace(day=1)
@@ -272,7 +263,7 @@ def month_report(request, year=None, month=None):
 @staff_required(*STAFF)
 def month_report_xlsx(request, year, month):
     """A month is small: the workbook is built while the browser waits."""
-    first = _check_month(year, month)
+    first = requested_month(year, month)
     report = month_report_build(request.village, first.year, first.month)
     return xlsx.xlsx_response(
         report_workbook(report), f"report-{request.village.code}-{first:%Y-%m}.xlsx"

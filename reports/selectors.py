@@ -34,6 +34,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Greatest, TruncMonth
+from django.http import Http404
 from django.utils import timezone
 
 from points.models import Entry, Proposal, Rule
@@ -50,6 +51,20 @@ YUAN = DecimalField(max_digits=12, decimal_places=2)
 
 
 # --- periods ----------------------------------------------------------------------------------
+
+
+def requested_month(year: int, month: int) -> datetime.date:
+    """The first day of a month named in a URL; 404 for a month that cannot be reported.
+
+    Refuses month 13, years beyond any C long (OverflowError), the future and before 2000.
+    """
+    try:
+        first = datetime.date(year, month, 1)
+    except (ValueError, OverflowError) as error:
+        raise Http404 from error
+    if first > timezone.localdate() or first.year < 2000:
+        raise Http404
+    return first
 
 
 def add_months(day: datetime.date, months: int) -> datetime.date:

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from reports.selectors import requested_month
 from reports.selectors_transparency import (
     board_month,
     donation_thanks,
@@ -51,13 +52,7 @@ def _month(year, month) -> datetime.date:
     """The month asked for; by default the last completed one (the board is monthly)."""
     if year is None:
         return (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
-    try:
-        day = datetime.date(year, month, 1)
-    except ValueError as error:
-        raise Http404 from error
-    if day > timezone.localdate() or day.year < 2000:
-        raise Http404
-    return day
+    return requested_month(year, month)
 
 
 def _board_context(request, year, month) -> dict:

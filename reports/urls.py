@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import county, dashboard, exports, monthly, views
+from reports import audit, county, dashboard, exports, monthly, views
 from reports.transparency import (
     board,
     board_display,
@@ -36,4 +36,5 @@ urlpatterns = [
     path("cover/", cover, name="cover"),
     path("donations/", donations_traced_list, name="donations_traced"),
     path("thanks/<str:token>/", donation_thanks_page, name="donation_thanks"),
+    path("audit/", audit.audit_log, name="audit"),
 ]

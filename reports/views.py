@@ -2,13 +2,13 @@
 
 import datetime
 
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from reports import xlsx
 from reports.notice import notice_sections
+from reports.selectors import requested_month
 from villagers.roles import (
     is_county_admin,
     is_manager,
@@ -37,13 +37,7 @@ def home(request):
 def _month(year, month) -> datetime.date:
     if year is None:
         return timezone.localdate().replace(day=1)
-    try:
-        day = datetime.date(year, month, 1)
-    except ValueError as error:
-        raise Http404 from error
-    if day > timezone.localdate() or day.year < 2000:
-        raise Http404
-    return day
+    return requested_month(year, month)
 
 
 @member_of_village_required

@@ -5,6 +5,7 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from points.forms import OneTimeKeyMixin
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from villagers.cardnumbers import card_number_normalize
 
@@ -180,5 +181,7 @@ def confirm_parse(data) -> tuple[uuid.UUID, dict[int, int]]:
     return key, lines
 
 
-class VoidForm(forms.Form):
+class VoidForm(OneTimeKeyMixin, forms.Form):
+    """The supervisor's void: a reason, and a one-time key so a re-sent POST voids once."""
+
     reason = forms.CharField(label=_("Reason for voiding"), max_length=200)

@@ -191,6 +191,21 @@ class AidaoUserAdmin(UserAdmin):
         # A county admin manages staff of the county but can never raise anyone above it.
         return ["is_superuser", "user_permissions", "last_login", "date_joined"]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        """A county admin can place users only in the county's own villages and households."""
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        county_id = request.user.county_id
+        if request.user.is_superuser or field is None:
+            return field
+        scopes = {
+            "village": {"township__county": county_id},
+            "county": {"pk": county_id},
+            "household": {"village__township__county": county_id},
+        }
+        if db_field.name in scopes:
+            field.queryset = field.queryset.filter(**scopes[db_field.name])
+        return field
+
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "groups" and not request.user.is_superuser:
             from django.contrib.auth.models import Group

@@ -1,13 +1,28 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
+from django.core import validators
 from django.utils.translation import gettext_lazy as _
 
 from villagers.masking import mask_id_number, mask_phone
 from villagers.models import Household, Inspection, Member, Participation, VillageGroup
 
 
-class StaffLoginForm(AuthenticationForm):
+class BoundedUsernameMixin:
+    """Refuse an over-long username before authenticate() sees it.
+
+    AuthenticationForm sets the field's max_length after the field is built, so no validator
+    checks it; an overlong name then reached django-axes' 255-character column as a 500.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(validators.MaxLengthValidator(field.max_length))
+
+
+class StaffLoginForm(BoundedUsernameMixin, AuthenticationForm):
     """Staff sign in with username and password (villagers use their card)."""
 
     def confirm_login_allowed(self, user):
@@ -17,6 +32,10 @@ class StaffLoginForm(AuthenticationForm):
                 _("This login is for staff. Villagers sign in with their card number and PIN."),
                 code="not_staff",
             )
+
+
+class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):
+    """The back office's own login page, with the same length check."""
 
 
 class CardLoginForm(forms.Form):

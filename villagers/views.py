@@ -9,7 +9,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aidao.audit import audit_record
 from villagers.forms import CardLoginForm, StaffLoginForm
 from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
 from villagers.models import Village
@@ -24,16 +23,6 @@ class StaffLogin(LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        audit_record(
-            action="login",
-            actor=form.get_user(),
-            village_id=form.get_user().village_id,
-            request=self.request,
-        )
-        return response
-
 
 staff_login = StaffLogin.as_view()
 
@@ -44,8 +33,8 @@ def card_login(request):
         form = CardLoginForm(request, data=request.POST)
         if form.is_valid():
             user = form.get_user()
+            # Audited (with failures) by aidao's receivers of the auth signals.
             login(request, user, backend="villagers.auth.CardPinBackend")
-            audit_record(action="login", actor=user, village_id=user.village_id, request=request)
             return redirect("home")
     else:
         form = CardLoginForm(request)

@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aidao.db import retry_transient
 from points.forms import OneTimeKeyMixin
 from points.idempotency import run_once
 from points.models import Proposal, Rule
@@ -18,8 +19,13 @@ from villagers.models import User, VillageGroup
 from villagers.roles import Role, staff_required
 
 
+def _is_id(value) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²' or '١', which int() or the DB refuse."""
+    return bool(value) and value.isascii() and value.isdigit()
+
+
 def _int_or_none(value):
-    return int(value) if value and value.isdigit() else None
+    return int(value) if _is_id(value) else None
 
 
 def _query_without_page(request) -> str:
@@ -58,7 +64,7 @@ def approval_queue(request):
 def approval_decide(request):
     """Approve or reject the ticked proposals, or every pending one of a batch, in one go."""
     action = request.POST.get("action")
-    ids = [int(value) for value in request.POST.getlist("proposal") if value.isdigit()]
+    ids = [int(value) for value in request.POST.getlist("proposal") if _is_id(value)]
     # A whole batch comes from its own button: batch_action = "approve:<id>" or "reject:<id>".
     batch_id = None
     if request.POST.get("batch_action"):
@@ -71,7 +77,9 @@ def approval_decide(request):
             ).values_list("pk", flat=True)
         )
     back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+    # A local path only: redirect() would try to reverse a bare word as a view name (a 500).
+    local = back.startswith("/") and not back.startswith("//")
+    if not (local and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
         back = reverse("points:approval_queue")
     if action not in ("approve", "reject"):
         messages.error(request, _("Choose approve or reject."))
@@ -79,6 +87,7 @@ def approval_decide(request):
     decided = []
 
     def act():
+        decided.clear()  # a retried attempt starts again
         if action == "approve":
             decided.extend(proposal_approve(proposal_ids=ids, actor=request.user, request=request))
         else:
@@ -93,7 +102,7 @@ def approval_decide(request):
         return back
 
     try:
-        url, replayed = run_once(request, act)
+        url, replayed = retry_transient(lambda: run_once(request, act))
     except ValidationError as error:
         for line in error.messages:
             messages.error(request, line)

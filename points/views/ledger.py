@@ -4,10 +4,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from points.forms import ReasonForm
+from points.idempotency import idempotency_key_new, run_once
 from points.models import Account, Declaration, Entry
 from points.selectors import (
     entries_of_account,
@@ -60,6 +62,7 @@ def household_ledger(request, pk):
     household = _get_household_for_user(request, pk)
     context = _ledger_context(request, household)
     context["reverse_form"] = ReasonForm()
+    context["idempotency_key"] = idempotency_key_new()
     return render(request, "points/household_ledger.html", context)
 
 
@@ -70,17 +73,26 @@ def entry_reverse_view(request, pk):
     entry = get_object_or_404(
         Entry.objects.select_related("account"), pk=pk, account__village=request.village
     )
+    back = reverse("points:household_ledger", args=[entry.account.household_id])
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give the reason for the reversal."))
+        return redirect(back)
+
+    def action():
+        entry_reverse(
+            entry=entry, actor=request.user, reason=form.cleaned_data["reason"], request=request
+        )
+        return back
+
+    try:
+        url, replayed = run_once(request, action)
+    except ValidationError as error:
+        for line in error.messages:
+            messages.error(request, line)
+        return redirect(back)
+    if replayed:
+        messages.info(request, _("This correction was already recorded."))
     else:
-        try:
-            entry_reverse(
-                entry=entry, actor=request.user, reason=form.cleaned_data["reason"], request=request
-            )
-        except ValidationError as error:
-            for line in error.messages:
-                messages.error(request, line)
-        else:
-            messages.success(request, _("The entry was reversed."))
-    return redirect("points:household_ledger", pk=entry.account.household_id)
+        messages.success(request, _("The entry was reversed."))
+    return redirect(url)

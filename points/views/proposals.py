@@ -34,8 +34,9 @@ def _created_message(request, proposals, replayed):
 def proposal_new(request):
     households = households_with_account(request.village)
     initial = {}
-    if request.GET.get("household", "").isdigit():
-        initial["households"] = households.filter(pk=request.GET["household"])
+    wanted = request.GET.get("household", "")
+    if wanted.isascii() and wanted.isdigit():
+        initial["households"] = households.filter(pk=wanted)
     form = ProposalForm(
         request.POST or None,
         request.FILES or None,

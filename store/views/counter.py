@@ -16,6 +16,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aidao.db import retry_transient
+from points.idempotency import run_once
 from points.models import Account
 from store.forms import CardLookupForm, CartChangeForm, VoidForm, confirm_parse
 from store.models import Item
@@ -130,7 +132,9 @@ def counter_cart(request, household_pk):
     """Add, change or remove a cart line, then back to the counter page the teller was on."""
     household = _get_household_for_user(request, household_pk)
     back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+    # A local path only: redirect() would try to reverse a bare word as a view name (a 500).
+    local = back.startswith("/") and not back.startswith("//")
+    if not (local and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
         back = reverse("store:counter_household", args=[household.pk])
     form = CartChangeForm(request.POST)
     if not form.is_valid():
@@ -166,13 +170,15 @@ def counter_confirm(request, household_pk):
     back = reverse("store:counter_household", args=[household.pk])
     try:
         key, lines = confirm_parse(request.POST)
-        redemption = redemption_create(
-            village=request.village,
-            household=household,
-            lines=lines,
-            idempotency_key=key,
-            actor=request.user,
-            request=request,
+        redemption = retry_transient(
+            lambda: redemption_create(
+                village=request.village,
+                household=household,
+                lines=lines,
+                idempotency_key=key,
+                actor=request.user,
+                request=request,
+            )
         )
     except ValidationError as error:
         messages.error(request, _messages_of(error))
@@ -216,18 +222,27 @@ def redemption_void_view(request, pk):
     if not form.is_valid():
         messages.error(request, _("Give the reason for voiding."))
         return redirect("store:receipt", pk=redemption.pk)
-    try:
+    back = reverse("store:receipt", args=[redemption.pk])
+
+    def action():
         redemption_void(
             redemption=redemption,
             actor=request.user,
             reason=form.cleaned_data["reason"],
             request=request,
         )
+        return back
+
+    try:
+        url, replayed = run_once(request, action)
     except ValidationError as error:
         messages.error(request, _messages_of(error))
+        return redirect(back)
+    if replayed:
+        messages.info(request, _("This void was already recorded."))
     else:
         messages.success(request, _("The redemption was voided: points and goods are back."))
-    return redirect("store:receipt", pk=redemption.pk)
+    return redirect(url)
 
 
 @staff_required(*STAFF)

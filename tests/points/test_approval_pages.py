@@ -186,8 +186,10 @@ def test_supervisor_reverses_an_entry_from_the_ledger_page(
     proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
     proposal.refresh_from_db()
     url = reverse("points:entry_reverse", args=[proposal.entry_id])
-    client_supervisor_x.post(url, {"reason": "wrong household"})
-    again = client_supervisor_x.post(url, {"reason": "again"}, follow=True)
+    client_supervisor_x.post(url, {"reason": "wrong household", "idempotency_key": "k" * 20})
+    again = client_supervisor_x.post(
+        url, {"reason": "again", "idempotency_key": "j" * 20}, follow=True
+    )
     assert "already been reversed" in again.content.decode()
     card_a.household.account.refresh_from_db()
     assert card_a.household.account.balance == 100

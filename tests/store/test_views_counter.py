@@ -125,7 +125,8 @@ def test_supervisor_voids_from_the_receipt(client_supervisor_x, card_a, rice, ma
     url = reverse("store:receipt", args=[redemption.pk])
     assert "Void this redemption" in client_supervisor_x.get(url).content.decode()
     client_supervisor_x.post(
-        reverse("store:redemption_void", args=[redemption.pk]), {"reason": "x"}
+        reverse("store:redemption_void", args=[redemption.pk]),
+        {"reason": "x", "idempotency_key": "k" * 20},
     )
     page = client_supervisor_x.get(url).content.decode()
     assert "VOIDED" in page and "Void this redemption" not in page

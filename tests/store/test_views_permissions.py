@@ -128,7 +128,7 @@ def test_receipt_visibility(clients, redemption_a):
 
 def test_void_only_by_the_villages_supervisor(clients, redemption_a):
     url = reverse("store:redemption_void", args=[redemption_a.pk])
-    data = {"reason": "错误"}
+    data = {"reason": "错误", "idempotency_key": "k" * 20}
     for who in ["manager", "county", "villager_a"]:
         assert status_of(clients[who], url, "post", data) == 403, who
     assert status_of(clients["manager_y"], url, "post", data) == 403
@@ -136,7 +136,8 @@ def test_void_only_by_the_villages_supervisor(clients, redemption_a):
     redemption_a.refresh_from_db()
     assert not redemption_a.is_voided
     assert status_of(clients["supervisor"], url, "post", data) == 302
-    assert status_of(clients["supervisor"], url, "post", data) == 302  # refused with a message
+    data["idempotency_key"] = "j" * 20  # a new form: refused with a message
+    assert status_of(clients["supervisor"], url, "post", data) == 302
     redemption_a.refresh_from_db()
     assert redemption_a.is_voided
     assert Entry.objects.filter(kind=Entry.Kind.REVERSAL).count() == 1

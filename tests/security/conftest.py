@@ -1,0 +1,304 @@
+"""The security sweep's cast: one of every object behind a URL, all of household A / village X.
+
+Other people request these objects (villager B, village Y's manager, the county admin), so
+every object id in the permission matrix belongs to someone else for most roles.
+"""
+
+import io
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone, translation
+from openpyxl import Workbook
+from PIL import Image
+
+from points.models import Rule
+from points.publicity import objection_raise
+from points.services import declaration_submit, proposal_approve, proposal_create
+from reports.models import ExportJob
+from store.models import Donation, Donor, Item, StockMovement, Zone
+from store.services import (
+    donation_record,
+    item_save,
+    redemption_create,
+    stock_purchase,
+    zones_ensure,
+)
+from tests.factories import MemberFactory, ParticipationFactory, PassedInspectionFactory
+from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
+from villagers.models import Household, Village
+from wishwall import services as wish_services
+
+HOUSEHOLD_PHONE = "13700001111"
+ROLES = (
+    "anon",
+    "villager_a",
+    "villager_b",
+    "manager_x",
+    "supervisor_x",
+    "manager_y",
+    "county",
+    "county_x",
+)
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Assertions read the English msgids, whatever translations get compiled later."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def png_upload(name="photo.png"):
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (30, 200, 30)).save(buffer, format="PNG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+
+
+@dataclass
+class Cast:
+    """The people and one of each object; attributes are read by the URL table's builders."""
+
+    in_publicity: Any
+    objection: Any
+    export_job: Any
+    users: dict[str, Any]
+    village_x: Any
+    village_y: Any
+    household_a: Any
+    household_b: Any
+    member_a: Any
+    card_a: Any
+    rule: Any
+    proposal: Any
+    entry: Any
+    batch: Any
+    declaration: Any
+    item: Any
+    redemption: Any
+    wish: Any
+    wish_fulfilled: Any
+    inspection: Any
+    participation: Any
+    group_x: Any
+    access_attempt: Any
+    access_log: Any
+    access_failure: Any
+    donation: Any
+    role_group: Any
+    household_ct: Any
+
+    def client(self, role: str, **client_kwargs) -> Client:
+        """A fresh client signed in as `role` (county_x has chosen village X)."""
+        client = Client(**client_kwargs)
+        if role == "anon":
+            return client
+        client.force_login(self.users[role])
+        if role == "county_x":
+            session = client.session
+            session["county_village_id"] = self.village_x.pk
+            session.save()
+        return client
+
+
+@pytest.fixture
+def cast(
+    village_x,
+    village_y,
+    group_x,
+    household_a,
+    household_b,
+    card_a,
+    card_b,
+    card_y,
+    villager_a,
+    villager_b,
+    manager_x,
+    supervisor_x,
+    manager_y,
+    county_admin,
+):
+    Household.objects.filter(pk=household_a.pk).update(phone=HOUSEHOLD_PHONE)
+    household_a.refresh_from_db()
+    member_a = MemberFactory(
+        household=household_a, name="王大山", id_number=SECRET_ID, phone=SECRET_PHONE
+    )
+    rule = Rule.objects.create(
+        village=village_x,
+        code="E01",
+        category=Rule.Category.LIVING_ENVIRONMENT,
+        description="yard kept clean",
+        points=5,
+    )
+    today = timezone.localdate()
+    (proposal,) = proposal_create(
+        village=village_x,
+        households=[household_a],
+        rule=rule,
+        reason="clean yard",
+        occurred_on=today,
+        actor=manager_x,
+        photo=png_upload(),
+    )
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    proposal.refresh_from_db()
+    pending = proposal_create(
+        village=village_x,
+        households=[household_a, household_b],
+        rule=rule,
+        reason="village road swept",
+        occurred_on=today,
+        actor=manager_x,
+    )
+    declaration = declaration_submit(
+        user=villager_a, description="helped a neighbour", occurred_on=today, photo=png_upload()
+    )
+    zones_ensure(village=village_x)
+    zones_ensure(village=village_y)
+    item = item_save(
+        item=Item(
+            village=village_x,
+            zone=Zone.objects.get(village=village_x, code="grain_oil"),
+            name="大米 10kg",
+            unit="袋",
+            points_price=20,
+        ),
+        actor=manager_x,
+    )
+    stock_purchase(
+        item=item,
+        quantity=30,
+        fund_source=StockMovement.FundSource.POVERTY_BUREAU,
+        cost_yuan="50.00",
+        actor=manager_x,
+    )
+    redemption = redemption_create(
+        village=village_x,
+        household=household_a,
+        lines={item.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+    )
+    wish = wish_services.wish_post(
+        household=household_a,
+        actor=villager_a,
+        title="一辆轮椅",
+        kind="health",
+        story="父亲腿脚不便",
+        photo=png_upload(),
+    )
+    fulfilled = wish_services.wish_post(
+        household=household_a, actor=villager_a, title="书包", kind="study", story="上学用"
+    )
+    wish_services.wish_moderate(wish=fulfilled, actor=manager_x, hide_household=False)
+    wish_services.wish_match(
+        wish=fulfilled,
+        actor=supervisor_x,
+        donor=None,
+        new_donor_name="顺达公司",
+        new_donor_kind="company",
+        note="",
+    )
+    wish_services.wish_fulfil(
+        wish=fulfilled,
+        actor=supervisor_x,
+        date=today,
+        given="书包一个",
+        thanks="谢谢",
+        photo=png_upload(),
+    )
+    # An award still in its publicity period, with an open objection by villager B.
+    Village.objects.filter(pk=village_x.pk).update(publicity_days=3)
+    village_x.refresh_from_db()
+    (in_publicity,) = proposal_create(
+        village=village_x,
+        households=[household_a],
+        rule=rule,
+        reason="helped at the school",
+        occurred_on=today,
+        actor=manager_x,
+    )
+    proposal_approve(proposal_ids=[in_publicity.pk], actor=supervisor_x)
+    objection = objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="not seen")
+    Village.objects.filter(pk=village_x.pk).update(publicity_days=0)
+    village_x.refresh_from_db()
+    workbook = io.BytesIO()
+    Workbook().save(workbook)
+    export_job = ExportJob.objects.create(
+        kind=ExportJob.Kind.YEAR_REPORT,
+        requested_by=manager_x,
+        village=village_x,
+        status=ExportJob.Status.DONE,
+        filename="year.xlsx",
+        content=workbook.getvalue(),
+    )
+    attempt = AccessAttempt.objects.create(
+        username="nobody", ip_address="10.0.0.1", user_agent="x", failures_since_start=1
+    )
+    return Cast(
+        users={
+            "villager_a": villager_a,
+            "villager_b": villager_b,
+            "manager_x": manager_x,
+            "supervisor_x": supervisor_x,
+            "manager_y": manager_y,
+            "county": county_admin,
+            "county_x": county_admin,
+        },
+        village_x=village_x,
+        village_y=village_y,
+        household_a=household_a,
+        household_b=household_b,
+        member_a=member_a,
+        card_a=card_a,
+        rule=rule,
+        proposal=proposal,
+        entry=proposal.entry,
+        batch=pending[0].batch,
+        declaration=declaration,
+        item=item,
+        redemption=redemption,
+        wish=wish,
+        wish_fulfilled=fulfilled,
+        inspection=PassedInspectionFactory(household=household_a),
+        participation=ParticipationFactory(household=household_a),
+        group_x=group_x,
+        access_attempt=attempt,
+        access_log=AccessLog.objects.create(
+            username="nobody", ip_address="10.0.0.1", user_agent="x"
+        ),
+        access_failure=AccessFailureLog.objects.create(
+            username="nobody", ip_address="10.0.0.1", user_agent="x", locked_out=False
+        ),
+        donation=donation_record(
+            village=village_x,
+            donor=Donor(village=village_x, name="爱心人士", kind="person"),
+            kind=Donation.Kind.MONEY,
+            value_yuan="500.00",
+            thanks="感谢",
+            actor=manager_x,
+        ),
+        role_group=Group.objects.get(name="Manager"),
+        in_publicity=in_publicity,
+        objection=objection,
+        export_job=export_job,
+        household_ct=ContentType.objects.get_for_model(Household),
+    )
+
+
+def login_url() -> str:
+    return reverse("login")

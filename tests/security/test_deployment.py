@@ -1,0 +1,102 @@
+"""Production settings pass Django's deployment checklist, and personal data (ID numbers,
+phones) never shows on a page for a role that does not need it: the permission matrix
+renders every page for every role and searches it (personal_data_shown); here the search
+itself and the one page allowed to show an ID number are tested."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.security.conftest import ROLES
+from tests.security.deployment import personal_data_shown
+from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOW_SETTINGS = """
+import json
+import django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({name: getattr(s, name, None) for name in [
+    "DEBUG", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
+    "SECURE_CONTENT_TYPE_NOSNIFF", "X_FRAME_OPTIONS", "ALLOWED_HOSTS"]}))
+"""
+
+
+def _production_env(**overrides) -> dict:
+    # The suite's own switches (the browser tests allow async-unsafe calls) are not production.
+    harness = ("AIDAO_TESTING", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in harness}
+    env.update(
+        DJANGO_SETTINGS_MODULE="aidao.settings",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="aixin.example.gov.cn",
+    )
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def _run(args, env):
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_check_deploy_passes_with_production_settings():
+    env = _production_env()
+    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = json.loads(_run(["-c", SHOW_SETTINGS], env).stdout)
+    assert shown["DEBUG"] is False
+    assert shown["SECURE_HSTS_SECONDS"] >= 365 * 24 * 3600
+    assert shown["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert shown["SECURE_SSL_REDIRECT"] is True
+    assert shown["SESSION_COOKIE_SECURE"] is True and shown["CSRF_COOKIE_SECURE"] is True
+    assert shown["SESSION_COOKIE_HTTPONLY"] is True
+    assert shown["SECURE_CONTENT_TYPE_NOSNIFF"] is True and shown["X_FRAME_OPTIONS"] == "DENY"
+    assert shown["ALLOWED_HOSTS"] == ["aixin.example.gov.cn"]
+
+
+def test_check_deploy_fails_on_a_weak_secret_and_refuses_no_secret():
+    """The check above can fail: a short secret is a warning, no secret at all stops start-up."""
+    weak = _run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        _production_env(SECRET_KEY="short"),
+    )
+    assert weak.returncode != 0 and "security.W009" in weak.stdout + weak.stderr
+    missing = _run(["manage.py", "check"], _production_env(SECRET_KEY=None))
+    assert missing.returncode != 0 and "SECRET_KEY must be set" in missing.stderr
+
+
+def test_the_page_search_finds_what_it_looks_for(cast):
+    """The permission matrix searches every page it renders with this; prove it can see."""
+    shown = cast.client("manager_x").post(
+        reverse("villagers:member_view_id", args=[cast.member_a.pk])
+    )
+    assert personal_data_shown(shown, "full-ID view") == [
+        "full-ID view shows the ID number",
+        "full-ID view shows the member phone",
+    ]
+    today = timezone.localdate()
+    xlsx = cast.client("villager_a").get(
+        reverse("reports:notice_xlsx", args=[today.year, today.month])
+    )
+    assert xlsx.content[:2] == b"PK" and personal_data_shown(xlsx, "notice") == []
+
+
+def test_only_the_managers_audited_view_shows_the_full_id(cast):
+    url = reverse("villagers:member_view_id", args=[cast.member_a.pk])
+    for role in ROLES:
+        text = cast.client(role).post(url).content.decode()
+        if role == "manager_x":
+            assert SECRET_ID in text and SECRET_PHONE in text
+        else:
+            assert SECRET_ID not in text and SECRET_PHONE not in text, role

@@ -1,0 +1,378 @@
+"""Who may reach which URL: the table of tests/security/test_permission_matrix.py.
+
+Every URL pattern of the project needs a row here; the matrix test fails naming any pattern
+that has none. A row says how to build the URL's kwargs from the cast (tests/security/
+conftest.py: every object belongs to household A of village X) and the expected answer per
+role, for GET and, for views that change state, for POST (empty body, CSRF not enforced).
+
+Expected answers are written as eight tokens, one per role, in this order:
+
+    anon  villager_a  villager_b  manager_x  supervisor_x  manager_y  county  county_x
+
+`county` is the county admin before choosing a village, `county_x` after choosing village X.
+Tokens: a status code (200, 400, 403, 404, 405), or a redirect: L = to the login page,
+P = to the county admin's village picker, A = to the admin's login page, R = anywhere else.
+
+`action=True` marks a POST-only view that changes state (GET must be 405 for whoever may
+use it); views with `post` but not `action` are form pages (GET shows the form). Both kinds
+must refuse a POST without a CSRF token (tests/security/test_csrf_methods.py).
+
+Admin URLs are covered by one rule per registered model (ADMIN_MODELS below): which roles
+hold view/add/change/delete there and which roles' scoped querysets contain the object.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from tests.security.conftest import ROLES
+
+Kwargs = Callable[[object], dict]
+
+
+def expect(tokens: str) -> dict[str, str]:
+    values = tokens.split()
+    assert len(values) == len(ROLES), tokens
+    return dict(zip(ROLES, values, strict=True))
+
+
+@dataclass(frozen=True)
+class Row:
+    get: str
+    post: str | None = None
+    kwargs: Kwargs = field(default=lambda cast: {})
+    data: Callable[[object], dict] = field(default=lambda cast: {})
+    action: bool = False
+    query: str = ""
+
+
+def pk(attribute: str) -> Kwargs:
+    return lambda cast: {"pk": getattr(cast, attribute).pk}
+
+
+def household_pk(cast):
+    return {"household_pk": cast.household_a.pk}
+
+
+def last_month(cast):
+    first = timezone.localdate().replace(day=1) - timezone.timedelta(days=1)
+    return {"year": first.year, "month": first.month}
+
+
+def this_year(cast):
+    return {"year": timezone.localdate().year}
+
+
+def thanks_token(cast):
+    from reports.transparency import thanks_token as make_token
+
+    return {"token": make_token(cast.donation)}
+
+
+def this_month(cast):
+    today = timezone.localdate()
+    return {"year": today.year, "month": today.month}
+
+
+# Common shapes.                anon vA  vB  mX  sX  mY  cty ctyX
+STAFF_LIST = "L 403 403 200 200 200 P 200"  # any staff role, own village
+STAFF_OBJECT = "L 403 403 200 200 404 P 200"  # ... an object of village X
+MANAGER_PAGE = "L 403 403 200 403 200 403 403"  # the manager's pages
+MANAGER_OBJECT = "L 403 403 200 403 404 403 403"  # ... on an object of village X
+VILLAGER_PAGE = "L 200 200 403 403 403 403 403"
+VILLAGE_PAGE = "L 200 200 200 200 200 P 200"  # anyone belonging to the village
+PROPOSER_PAGE = "L 403 403 200 200 200 403 403"  # manager or supervisor, not the county
+SUPERVISOR_PAGE = "L 403 403 403 200 403 403 403"
+ALL_405 = "405 405 405 405 405 405 405 405"
+
+URLS: dict[str, Row] = {
+    # --- sign-in and the start page -------------------------------------------------------
+    "home": Row(get="L R R R R R R R"),
+    "manifest": Row(get="200 200 200 200 200 200 200 200"),
+    # Large type is a display preference kept in a cookie: anyone may switch it.
+    "large_type": Row(get=ALL_405, post="R R R R R R R R", action=True),
+    "login": Row(get="200 R R R R R R R", post="200 R R R R R R R"),
+    "card_login": Row(get="200 200 200 200 200 200 200 200", post="200 " * 7 + "200"),
+    "logout": Row(get=ALL_405, post="L L L L L L L L", action=True),
+    # Django's view: a GET only redirects back, only a POST sets the language cookie.
+    "set_language": Row(get="R R R R R R R R", post="R R R R R R R R"),
+    # --- registry (villagers) -------------------------------------------------------------
+    "villagers:me": Row(get=VILLAGER_PAGE),
+    "villagers:pin_change": Row(get=VILLAGER_PAGE, post=VILLAGER_PAGE),
+    "villagers:village_pick": Row(
+        get="L 403 403 403 403 403 200 200",
+        post="L 403 403 403 403 403 R R",
+        data=lambda cast: {"village": cast.village_x.pk},
+    ),
+    "villagers:household_list": Row(get=STAFF_LIST),
+    "villagers:household_create": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
+    "villagers:household_detail": Row(get=STAFF_OBJECT, kwargs=pk("household_a")),
+    "villagers:household_edit": Row(
+        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")
+    ),
+    "villagers:member_create": Row(
+        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")
+    ),
+    "villagers:member_edit": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("member_a")),
+    "villagers:member_view_id": Row(
+        get=ALL_405, post=MANAGER_OBJECT, kwargs=pk("member_a"), action=True
+    ),
+    "villagers:inspection_create": Row(
+        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")
+    ),
+    "villagers:participation_create": Row(
+        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")
+    ),
+    "villagers:card_replace": Row(
+        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")
+    ),
+    "villagers:card_recall": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")),
+    "villagers:pin_reset": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")),
+    "villagers:card_print": Row(get=STAFF_OBJECT, kwargs=pk("card_a")),
+    "villagers:roster_upload": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
+    # Nothing uploaded yet: the preview sends the manager back to the upload page.
+    "villagers:roster_preview": Row(get="L 403 403 R 403 R 403 403"),
+    "villagers:roster_confirm": Row(get=ALL_405, post="L 403 403 R 403 R 403 403", action=True),
+    "villagers:roster_cancel": Row(get=ALL_405, post="L 403 403 R 403 R 403 403", action=True),
+    "villagers:roster_template": Row(get=MANAGER_PAGE),
+    "villagers:card_sheet_choose": Row(get=STAFF_LIST),
+    # With no cards chosen the sheet sends staff back to the choosing page.
+    "villagers:card_sheet": Row(get="L 403 403 R R R P R"),
+    "villagers:card_sheet_printed": Row(get=ALL_405, post="L 403 403 R 403 R 403 403", action=True),
+    # --- points -----------------------------------------------------------------------------
+    "points:card_issue": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")),
+    "points:me": Row(get=VILLAGER_PAGE),
+    "points:household_ledger": Row(get=STAFF_OBJECT, kwargs=pk("household_a")),
+    "points:entry_reverse": Row(
+        get="L 403 403 403 405 403 403 403",
+        post="L 403 403 403 R 403 403 403",
+        kwargs=pk("entry"),
+        action=True,
+    ),
+    "points:rule_list": Row(get=STAFF_LIST),
+    "points:rule_add": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
+    "points:rule_edit": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("rule")),
+    "points:proposal_new": Row(get=PROPOSER_PAGE, post=PROPOSER_PAGE),
+    "points:proposals_mine": Row(get=PROPOSER_PAGE),
+    "points:proposal_detail": Row(get=STAFF_OBJECT, kwargs=pk("proposal")),
+    "points:proposal_photo": Row(get=STAFF_OBJECT, kwargs=pk("proposal")),
+    "points:activity_new": Row(get=PROPOSER_PAGE, post=PROPOSER_PAGE),
+    "points:batch_detail": Row(get=STAFF_OBJECT, kwargs=pk("batch")),
+    "points:approval_queue": Row(get=SUPERVISOR_PAGE),
+    "points:approval_decide": Row(
+        get="L 403 403 403 405 403 403 403", post="L 403 403 403 R 403 403 403", action=True
+    ),
+    "points:declaration_list": Row(get=STAFF_LIST),
+    "points:declaration_new": Row(get=VILLAGER_PAGE, post=VILLAGER_PAGE),
+    "points:declaration_review": Row(get=STAFF_OBJECT, kwargs=pk("declaration")),
+    "points:declaration_accept": Row(
+        get="L 403 403 405 405 405 403 403",
+        post="L 403 403 400 400 404 403 403",
+        kwargs=pk("declaration"),
+        action=True,
+    ),
+    "points:declaration_decline": Row(
+        get="L 403 403 405 405 405 403 403",
+        post="L 403 403 400 400 404 403 403",
+        kwargs=pk("declaration"),
+        action=True,
+    ),
+    # The photo answers 403 (not a login redirect) to the anonymous: it is not a page.
+    "points:declaration_photo": Row(get="403 200 404 200 200 404 P 200", kwargs=pk("declaration")),
+    # Publicity period: anyone of the village may object; only the supervisor settles.
+    "points:publicity": Row(get=STAFF_LIST),
+    "points:objection_new": Row(
+        get="L 200 200 200 200 404 P 403",
+        post="L 200 200 200 200 404 P 403",
+        kwargs=pk("in_publicity"),
+    ),
+    "points:objection_resolve": Row(
+        get="L 403 403 403 405 403 403 403",
+        post="L 403 403 403 R 403 403 403",
+        kwargs=pk("objection"),
+        action=True,
+    ),
+    "points:held_credit": Row(
+        get="L 403 403 403 405 403 403 403",
+        post="L 403 403 403 R 403 403 403",
+        kwargs=pk("in_publicity"),
+        action=True,
+    ),
+    "points:held_cancel": Row(
+        get="L 403 403 403 405 403 403 403",
+        post="L 403 403 403 R 403 403 403",
+        kwargs=pk("in_publicity"),
+        action=True,
+    ),
+    # --- store ------------------------------------------------------------------------------
+    "store:catalogue": Row(get=VILLAGE_PAGE),
+    "store:my_redemptions": Row(get=VILLAGER_PAGE),
+    "store:counter": Row(get=MANAGER_PAGE),
+    "store:counter_household": Row(get=MANAGER_OBJECT, kwargs=household_pk),
+    "store:counter_cart": Row(
+        get=ALL_405, post="L 403 403 R 403 404 403 403", kwargs=household_pk, action=True
+    ),
+    "store:counter_confirm": Row(
+        get=ALL_405, post="L 403 403 R 403 404 403 403", kwargs=household_pk, action=True
+    ),
+    "store:redemption_list": Row(get=STAFF_LIST),
+    "store:receipt": Row(get="L 200 404 200 200 404 P 200", kwargs=pk("redemption")),
+    "store:redemption_void": Row(
+        get=ALL_405, post="L 403 403 403 R 403 403 403", kwargs=pk("redemption"), action=True
+    ),
+    "store:stock_list": Row(get=STAFF_LIST),
+    "store:zones_setup": Row(get=ALL_405, post="L 403 403 R 403 R 403 403", action=True),
+    "store:stock_in": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
+    "store:item_create": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
+    "store:item_detail": Row(get=STAFF_OBJECT, kwargs=pk("item")),
+    "store:item_edit": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("item")),
+    "store:item_stock_take": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("item")),
+    "store:item_write_off": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("item")),
+    "store:donation_list": Row(get=STAFF_LIST),
+    "store:donation_create": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
+    "store:summary_day": Row(get=STAFF_LIST),
+    "store:summary_month": Row(get=STAFF_LIST),
+    # --- wish wall --------------------------------------------------------------------------
+    "wishwall:wall": Row(get=VILLAGE_PAGE),
+    "wishwall:echo": Row(get=VILLAGE_PAGE),
+    "wishwall:display": Row(get=VILLAGE_PAGE),
+    "wishwall:mine": Row(get=VILLAGER_PAGE),
+    "wishwall:new": Row(get=PROPOSER_PAGE.replace("403 403 200", "200 200 200", 1)),
+    "wishwall:queue": Row(get=STAFF_LIST),
+    # Household A's wish awaits moderation: villager B cannot see it yet.
+    "wishwall:detail": Row(get="L 200 404 200 200 404 P 200", kwargs=pk("wish")),
+    "wishwall:photo": Row(get="L 200 404 200 200 404 P 200", kwargs=pk("wish")),
+    # A fulfilled wish is on the echo wall: the whole village may see its photo.
+    "wishwall:fulfilment_photo": Row(
+        get=STAFF_OBJECT.replace("403 403", "200 200"), kwargs=pk("wish_fulfilled")
+    ),
+    "wishwall:approve": Row(
+        get="L 403 403 405 405 405 403 403",
+        post="L 403 403 R R 404 403 403",
+        kwargs=pk("wish"),
+        action=True,
+    ),
+    "wishwall:edit": Row(
+        get="L 403 403 200 200 404 403 403", post="L 403 403 200 200 404 403 403", kwargs=pk("wish")
+    ),
+    "wishwall:decline": Row(
+        get="L 403 403 200 200 404 403 403", post="L 403 403 200 200 404 403 403", kwargs=pk("wish")
+    ),
+    "wishwall:match": Row(get=SUPERVISOR_PAGE, post=SUPERVISOR_PAGE, kwargs=pk("wish")),
+    "wishwall:fulfil": Row(get=SUPERVISOR_PAGE, post=SUPERVISOR_PAGE, kwargs=pk("wish")),
+    # --- pages combining apps (reports) ---------------------------------------------------------
+    "reports:notice": Row(get=VILLAGE_PAGE),
+    "reports:notice_month": Row(get=VILLAGE_PAGE, kwargs=this_month),
+    "reports:notice_xlsx": Row(get=VILLAGE_PAGE, kwargs=this_month),
+    "reports:dashboard": Row(get=STAFF_LIST),
+    "reports:visit_list": Row(get=STAFF_LIST),
+    "reports:month_report_current": Row(get=STAFF_LIST),
+    "reports:month_report": Row(get=STAFF_LIST, kwargs=this_month),
+    "reports:month_report_xlsx": Row(get=STAFF_LIST, kwargs=this_month),
+    "reports:year_report": Row(get=STAFF_LIST, kwargs=this_year),
+    "reports:year_report_xlsx": Row(
+        get=ALL_405, post="L 403 403 R R R P R", kwargs=this_year, action=True
+    ),
+    # The county overview is the county admin's alone; it needs no chosen village.
+    "reports:county_overview": Row(get="L 403 403 403 403 403 200 200"),
+    "reports:county_export": Row(get=ALL_405, post="L 403 403 403 403 403 R R", action=True),
+    # An export is seen and downloaded by the person who asked for it (manager X) only.
+    "reports:export_status": Row(get="L 404 404 200 404 404 404 404", kwargs=pk("export_job")),
+    "reports:export_download": Row(get="L 404 404 200 404 404 404 404", kwargs=pk("export_job")),
+    "reports:board": Row(get=VILLAGE_PAGE),
+    "reports:board_month": Row(get=VILLAGE_PAGE, kwargs=last_month),
+    "reports:board_display": Row(get=VILLAGE_PAGE, kwargs=last_month),
+    "reports:cover": Row(get=STAFF_LIST),
+    "reports:donations_traced": Row(get=STAFF_LIST),
+    # The donor's thank-you page is shared by link: no sign-in, nothing personal on it.
+    "reports:donation_thanks": Row(get="200 200 200 200 200 200 200 200", kwargs=thanks_token),
+    # Village staff read their village's log; the county admin needs no chosen village.
+    "reports:audit": Row(get="L 403 403 200 200 200 200 200"),
+    # --- the admin's own pages (the per-model pages follow the rule below) ----------------------
+    "admin:index": Row(get="A A A 200 200 200 200 200"),
+    "admin:login": Row(get="200 200 200 R R R R R"),
+    # The admin logout is POST-only; it ends on LOGOUT_REDIRECT_URL, our login page.
+    "admin:logout": Row(get="R R R 405 405 405 405 405", post="R R R L L L L L"),
+    "admin:password_change": Row(get="A A A 200 200 200 200 200", post="A A A 200 200 200 200 200"),
+    "admin:password_change_done": Row(get="A A A 200 200 200 200 200"),
+    "admin:jsi18n": Row(get="A A A 200 200 200 200 200"),
+    # Without its query parameters the autocomplete endpoint refuses everyone.
+    "admin:autocomplete": Row(get="A A A 403 403 403 403 403"),
+    # No model has a public page, so "view on site" finds nothing.
+    "admin:view_on_site": Row(
+        get="A A A 404 404 404 404 404",
+        kwargs=lambda cast: {
+            "content_type_id": cast.household_ct.pk,
+            "object_id": cast.household_a.pk,
+        },
+    ),
+    "admin:app_list": Row(
+        get="A A A 200 200 200 200 200", kwargs=lambda cast: {"app_label": "villagers"}
+    ),
+}
+
+# Patterns without a name, by their full route.
+UNNAMED: dict[str, tuple[Callable[[object], str], str]] = {
+    # The admin's catch-all: unknown admin paths are 404 for staff, a login for others.
+    "admin/(?P<url>.*)$": (lambda cast: "/admin/no-such-page/", "A A A 404 404 404 404 404"),
+}
+
+
+@dataclass(frozen=True)
+class AdminModel:
+    """Roles (by name) holding each admin permission, and the object the matrix asks for."""
+
+    obj: str
+    view: str = "manager_x supervisor_x manager_y county county_x"
+    add: str = ""
+    change: str = ""
+    delete: str = ""
+    # Roles whose scoped admin queryset contains the object (others are told it is missing).
+    sees: str = "manager_x supervisor_x county county_x"
+
+
+MANAGERS = "manager_x manager_y"
+COUNTY = "county county_x"
+ALL_STAFF = "manager_x supervisor_x manager_y county county_x"
+NOBODY = ""
+
+ADMIN_MODELS: dict[str, AdminModel] = {
+    # Registry: managers keep households and members; the county keeps villages and groups.
+    "villagers.county": AdminModel(obj="village_x.township.county", view=NOBODY, sees=COUNTY),
+    "villagers.township": AdminModel(obj="village_x.township", view=NOBODY, sees=COUNTY),
+    "villagers.village": AdminModel(obj="village_x", add=COUNTY, change=COUNTY),
+    "villagers.villagegroup": AdminModel(obj="group_x", add=COUNTY, change=COUNTY),
+    "villagers.household": AdminModel(obj="household_a", add=MANAGERS, change=MANAGERS),
+    "villagers.member": AdminModel(obj="member_a", add=MANAGERS, change=MANAGERS),
+    "villagers.inspection": AdminModel(obj="inspection", add=MANAGERS),
+    "villagers.participation": AdminModel(obj="participation", add=MANAGERS),
+    "villagers.card": AdminModel(obj="card_a"),
+    # Staff accounts: the county admin only (managers see nobody else's login).
+    "villagers.user": AdminModel(
+        obj="users.villager_a", view=COUNTY, add=COUNTY, change=COUNTY, sees=COUNTY
+    ),
+    # Django's groups and django-axes' records: nobody but a superuser.
+    "auth.group": AdminModel(obj="role_group", view=NOBODY, sees=ALL_STAFF),
+    "axes.accessattempt": AdminModel(obj="access_attempt", view=NOBODY, sees=ALL_STAFF),
+    "axes.accesslog": AdminModel(obj="access_log", view=NOBODY, sees=ALL_STAFF),
+    "axes.accessfailurelog": AdminModel(obj="access_failure", view=NOBODY, sees=ALL_STAFF),
+    # Points: rules are the manager's; the ledger and workflow are read-only for everyone.
+    "points.rule": AdminModel(obj="rule", add=MANAGERS, change=MANAGERS),
+    "points.account": AdminModel(obj="household_a.account"),
+    "points.entry": AdminModel(obj="entry"),
+    "points.proposal": AdminModel(obj="proposal"),
+    "points.batch": AdminModel(obj="batch"),
+    "points.declaration": AdminModel(obj="declaration"),
+    "points.objection": AdminModel(obj="objection"),
+    # Store and wish wall: read-only.
+    "store.donor": AdminModel(obj="wish_fulfilled.match.donor"),
+    "store.zone": AdminModel(obj="item.zone"),
+    "store.item": AdminModel(obj="item"),
+    "store.stockmovement": AdminModel(obj="item.movements.first"),
+    "store.donation": AdminModel(obj="donation"),
+    "store.redemption": AdminModel(obj="redemption"),
+    "wishwall.wish": AdminModel(obj="wish"),
+    "wishwall.wishmatch": AdminModel(obj="wish_fulfilled.match"),
+    "wishwall.wishfulfilment": AdminModel(obj="wish_fulfilled.fulfilment"),
+}
