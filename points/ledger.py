@@ -1,8 +1,11 @@
 """The ledger's writes: every change of points goes through `entry_post`, under a row lock."""
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
@@ -30,10 +33,14 @@ def entry_post(
     actor: User | None,
     memo: str = "",
     reverses: Entry | None = None,
+    at: datetime.datetime | None = None,
 ) -> Entry:
     """Append one entry and move the cached balance with it, under the account's row lock.
 
     Callers that touch several accounts or items lock them in a fixed order (by id) first.
+    `at` backdates the entry, for loaders replaying history (the demo); services used by
+    views never pass it. It may not precede the account's latest entry, so an account's
+    entries in id order (the order audit_ledger runs the balance in) stay in date order.
     """
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
@@ -44,6 +51,15 @@ def entry_post(
                 % {"balance": account.balance, "needed": -points},
                 code="insufficient_points",
             )
+        if at is not None:
+            latest = (
+                Entry.objects.filter(account_id=account.pk)
+                .order_by("-id")
+                .values_list("created_at", flat=True)
+                .first()
+            )
+            if latest is not None and at < latest:
+                raise ValueError(f"entry at {at} would precede the account's entry at {latest}")
         Account.objects.filter(pk=account.pk).update(balance=F("balance") + points)
         account.balance = new_balance
         entry = Entry(
@@ -54,14 +70,25 @@ def entry_post(
             created_by=actor,
             memo=memo[:200],
             reverses=reverses,
+            created_at=at or timezone.now(),
         )
         entry.full_clean()
         entry.save()
     return entry
 
 
-def entry_reverse(*, entry: Entry, actor: User, reason: str, request=None) -> Entry:
-    """Cancel an entry with an opposite one. An entry is reversed at most once."""
+def entry_reverse(
+    *,
+    entry: Entry,
+    actor: User,
+    reason: str,
+    at: datetime.datetime | None = None,
+    request=None,
+) -> Entry:
+    """Cancel an entry with an opposite one. An entry is reversed at most once.
+
+    `at` backdates the reversal, for loaders replaying history only (see `entry_post`).
+    """
     if not (reason or "").strip():
         raise ValidationError(_("Give the reason for the reversal."))
     if entry.kind in (Entry.Kind.REVERSAL, Entry.Kind.OPENING):
@@ -78,6 +105,7 @@ def entry_reverse(*, entry: Entry, actor: User, reason: str, request=None) -> En
             actor=actor,
             memo=reason.strip(),
             reverses=entry,
+            at=at,
         )
         audit_record(
             action="entry.reverse",
