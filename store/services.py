@@ -447,7 +447,7 @@ def _redemption_create_locked(
             idempotency_key=idempotency_key,
             request_hash=request_hash,
             created_by=actor,
-            created_at=at or timezone.now(),
+            created_at=entry.created_at,  # one moment for the entry, the redemption, the goods
         )
         redemption.full_clean(exclude=["idempotency_key"])
         redemption.save()
@@ -515,9 +515,9 @@ def redemption_void(
                 actor=actor,
                 redemption=locked,
                 reason=reason,
-                at=at,
+                at=reversal.created_at,
             )
-        locked.voided_at = at or timezone.now()
+        locked.voided_at = reversal.created_at
         locked.voided_by = actor
         locked.void_reason = reason[:200]
         locked.void_entry = reversal
