@@ -4,7 +4,6 @@ order, and is repeatable."""
 import datetime
 from itertools import pairwise
 
-import pytest
 from django.db import transaction
 from django.utils import timezone
 
@@ -122,25 +121,28 @@ def test_demo_ledger(village_x, group_x, manager_x, supervisor_x, county_admin):
     ]
 
 
-def test_backdated_entry_cannot_precede_the_accounts_latest(card_a, supervisor_x):
-    """`at` is for replaying history in order: it never slips an entry behind a later one."""
-    account = card_a.household.account
-    latest = account.entries.latest("id")
-    with pytest.raises(ValueError, match="precede"):
-        entry_post(
-            account_id=account.pk,
-            kind=Entry.Kind.AWARD,
-            points=5,
-            actor=supervisor_x,
-            at=latest.created_at - datetime.timedelta(days=1),
-        )
-    account.refresh_from_db()
-    assert account.balance == 100 and account.entries.count() == 1
-    later = latest.created_at + datetime.timedelta(hours=1)
+def test_backdated_entry_carries_its_time(village_x, group_x, manager_x, supervisor_x):
+    """`at` dates the card, the opening grant and later entries; the balance runs as ever."""
+    start = timezone.now() - datetime.timedelta(days=300)
+    household = HouseholdFactory(group=group_x)
+    card = issue_card(household, manager_x, at=start)
+    opening = household.account.entries.get()
+    assert card.issued_at == opening.created_at == start
+    later = start + datetime.timedelta(days=30)
     entry = entry_post(
-        account_id=account.pk, kind=Entry.Kind.AWARD, points=5, actor=supervisor_x, at=later
+        account_id=household.account.pk,
+        kind=Entry.Kind.AWARD,
+        points=5,
+        actor=supervisor_x,
+        at=later,
     )
     assert entry.created_at == later and entry.balance_after == 105
+    assert (
+        entry_post(
+            account_id=household.account.pk, kind=Entry.Kind.AWARD, points=1, actor=supervisor_x
+        ).created_at
+        > later
+    )  # without `at`, as every view posts: now
 
 
 def test_demo_without_staff_does_nothing(village_x):
