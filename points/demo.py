@@ -1,9 +1,11 @@
 """Demo ledger for 啊道村: the rules catalogue and a year of approved history.
 
-The year of history is laid down with bulk inserts (a service call per entry would take
-minutes for 154 households), computing each entry's running balance exactly as
-`entry_post` would; the present-day workflow (pending, rejected, a reversal, declarations)
-goes through the real services. The ledger audit runs at the end and must be clean.
+`load` sets up the rules; `load_month` lays down one past month of approved proposals with
+bulk inserts (a service call per entry would take minutes for 154 households), computing
+each entry's running balance exactly as `entry_post` would, from the balances the earlier
+months (and their store redemptions) left; `load_present` runs this month's workflow
+(pending, rejected, publicity and objections, a reversal, declarations) through the real
+services. The ledger audit runs at the end and must be clean.
 """
 
 import datetime
@@ -23,6 +25,8 @@ from points.services import (
     proposal_reject,
 )
 from villagers.models import Member, User
+
+LAST_EVENT_DAY = 17  # + at most 3 days to the decision: every month's points decided by the 20th
 
 C = Rule.Category
 # code, category, description, points, monthly cap per household
@@ -48,9 +52,23 @@ RULES = [
 ]
 
 
+class _Plan:
+    """What the points demo keeps between its hooks: rules, accounts, staff, yearly events."""
+
+    def __init__(self, rules, accounts, members, manager, supervisor):
+        self.rules = rules
+        self.accounts = accounts
+        self.members = members
+        self.manager = manager
+        self.supervisor = supervisor
+        self.extra = defaultdict(list)  # month -> [(account, day, rule code, reason, member)]
+
+
 def load(ctx):
+    """Set-up: the village's rules and, per month, the few events that are not monthly."""
     village = ctx.village
     manager, supervisor = ctx.staff.get("manager"), ctx.staff.get("supervisor")
+    ctx.points = None
     if village is None or manager is None or supervisor is None:
         return  # the registry demo has not made the village and its staff
     rules = {
@@ -72,42 +90,67 @@ def load(ctx):
     )
     if not accounts:
         return
-    _history(ctx, rules, accounts, manager, supervisor)
-    _present(ctx, rules, accounts, manager, supervisor)
-    problems = audit.check()
-    if problems:
-        raise RuntimeError("demo ledger inconsistent: " + "; ".join(problems[:5]))
+    members = defaultdict(list)
+    for member in Member.objects.filter(household__in=[a.household for a in accounts]):
+        members[member.household_id].append(member)
+    plan = _Plan(rules, accounts, members, manager, supervisor)
+    _yearly_events(ctx, plan)
+    ctx.points = plan
 
 
-def _months(today):
-    """The first day of each of the twelve months before this one, oldest first."""
-    first = today.replace(day=1)
-    months = []
-    for _i in range(12):
-        first = (first - datetime.timedelta(days=1)).replace(day=1)
-        months.append(first)
-    return months[::-1]
+def _yearly_events(ctx, plan):
+    """New businesses now and then, the year's honours, and one serious deduction."""
+    rng, months, accounts = ctx.rng, ctx.months, plan.accounts
+    for account in accounts:
+        if rng.random() < 0.06:
+            month = months[rng.randint(0, 11)]
+            plan.extra[month].append((account, _day(rng, month), "CY01", "新栽花椒三亩", None))
+        if rng.random() < 0.02:
+            month = months[rng.randint(0, 11)]
+            plan.extra[month].append(
+                (account, _day(rng, month), "CY02", "办起农家乐，带动两人就业", None)
+            )
+    last = months[-1]
+    for account in rng.sample(accounts, min(3, len(accounts))):
+        plan.extra[last].append((account, last.replace(day=8), "RY01", "年度“五好家庭”评选", None))
+    elders = [m for ms in plan.members.values() for m in ms if m.sex == "F" and m.birth_year < 1970]
+    by_household = {a.household_id: a for a in accounts}
+    for member in rng.sample(elders, min(2, len(elders))):
+        account = by_household.get(member.household_id)
+        if account is not None:
+            plan.extra[last].append(
+                (account, last.replace(day=8), "RY02", "年度“最美婆婆”评选", member)
+            )
+    if len(accounts) > 5:
+        plan.extra[months[7]].append(
+            (accounts[5], months[7].replace(day=3), "KF02", "经调解仍不赡养老母亲", None)
+        )
+
+
+def _day(rng, month):
+    """A day of the month's points work: after the 1st (cards were issued on the first
+    day of the history), early enough that every proposal is decided by the 20th."""
+    return month.replace(day=rng.randint(2, LAST_EVENT_DAY))
 
 
 def _at(day, hour):
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
 
 
-def _history(ctx, rules, accounts, manager, supervisor):
-    """A year of approved proposals and their entries, in bulk, balances kept exact."""
-    rng = ctx.rng
-    today = timezone.localdate()
-    events = defaultdict(list)  # account id -> [(day, rule code, reason, batch key, member)]
-    batches = {}  # batch key -> Batch (unsaved)
-    members = defaultdict(list)
-    for member in Member.objects.filter(household__in=[a.household for a in accounts]):
-        members[member.household_id].append(member)
+def load_month(ctx, month):
+    """One past month of approved proposals and their entries, in bulk, balances exact.
 
-    for month in _months(today):
-        inspection_day = month.replace(day=rng.randint(5, 10))
-        cleaning_day = month.replace(day=rng.randint(12, 18))
-        cleaning = ("YW01", month)
-        batches[cleaning] = Batch(
+    Runs before the store's month (its redemption day falls after the 20th), from the
+    balances as the earlier months left them; a service call per entry would take minutes.
+    """
+    plan = getattr(ctx, "points", None)
+    if plan is None:
+        return
+    rng, rules, manager = ctx.rng, plan.rules, plan.manager
+    inspection_day = month.replace(day=rng.randint(5, 10))
+    cleaning_day = month.replace(day=rng.randint(12, LAST_EVENT_DAY))
+    batches = {
+        "YW01": Batch(
             village=ctx.village,
             rule=rules["YW01"],
             title=f"{month:%Y年%m月}义务打扫村道",
@@ -116,79 +159,70 @@ def _history(ctx, rules, accounts, manager, supervisor):
             created_by=manager,
             created_at=_at(cleaning_day, 18),
         )
-        meeting = None
-        if month.month in (3, 6, 9, 12):
-            meeting = ("JT01", month)
-            meeting_day = month.replace(day=rng.randint(20, 26))
-            batches[meeting] = Batch(
-                village=ctx.village,
-                rule=rules["JT01"],
-                title=f"{month:%Y年%m月}村民大会",
-                date=meeting_day,
-                place="村委会广场",
-                created_by=manager,
-                created_at=_at(meeting_day, 18),
-            )
-        for account in accounts:
-            add = events[account.pk].append
-            roll = rng.random()
-            if roll < 0.8:
-                add((inspection_day, "HJ01", "月度检查达标", None, None))
-            elif roll < 0.9:
-                add((inspection_day, "KF03", "厨房、厕所卫生不达标", None, None))
-            if rng.random() < 0.5:
-                add((cleaning_day, "YW01", "参加义务打扫村道", cleaning, None))
-            if meeting and rng.random() < 0.6:
-                add((batches[meeting].date, "JT01", "参加村民大会", meeting, None))
-            if rng.random() < 0.08:
-                add((month.replace(day=rng.randint(1, 28)), "DD01", "照顾患病老人", None, None))
-            if rng.random() < 0.05:
-                add((month.replace(day=rng.randint(1, 28)), "DD02", "帮邻居抢收麦子", None, None))
-            if rng.random() < 0.04:
-                add((month.replace(day=rng.randint(1, 28)), "KF01", "门前堆放柴草垃圾", None, None))
-            if month.month == 11 and rng.random() < 0.03:
-                add((month.replace(day=rng.randint(1, 28)), "KF04", "焚烧秸秆", None, None))
-            if month.month == 4 and rng.random() < 0.25:
-                add((month.replace(day=rng.randint(1, 28)), "YW02", "义务植树", None, None))
-    for account in accounts:
-        if rng.random() < 0.06:
-            add_day = _months(today)[rng.randint(0, 11)].replace(day=rng.randint(1, 28))
-            events[account.pk].append((add_day, "CY01", "新栽花椒三亩", None, None))
-        if rng.random() < 0.02:
-            add_day = _months(today)[rng.randint(0, 11)].replace(day=rng.randint(1, 28))
-            events[account.pk].append((add_day, "CY02", "办起农家乐，带动两人就业", None, None))
-    honour_day = _months(today)[-1].replace(day=8)
-    for account in rng.sample(accounts, min(3, len(accounts))):
-        events[account.pk].append((honour_day, "RY01", "年度“五好家庭”评选", None, None))
-    elders = [m for ms in members.values() for m in ms if m.sex == "F" and m.birth_year < 1970]
-    for member in rng.sample(elders, min(2, len(elders))):
-        account = next((a for a in accounts if a.household_id == member.household_id), None)
-        if account is not None:
-            events[account.pk].append((honour_day, "RY02", "年度“最美婆婆”评选", None, member))
-    if len(accounts) > 5:
-        events[accounts[5].pk].append(
-            (_months(today)[7].replace(day=3), "KF02", "经调解仍不赡养老母亲", None, None)
+    }
+    if month.month in (3, 6, 9, 12):
+        meeting_day = month.replace(day=rng.randint(LAST_EVENT_DAY - 4, LAST_EVENT_DAY))
+        batches["JT01"] = Batch(
+            village=ctx.village,
+            rule=rules["JT01"],
+            title=f"{month:%Y年%m月}村民大会",
+            date=meeting_day,
+            place="村委会广场",
+            created_by=manager,
+            created_at=_at(meeting_day, 18),
         )
+    events = defaultdict(list)  # account id -> [(day, rule code, reason, batch, member)]
+    for account in plan.accounts:
+        add = events[account.pk].append
+        roll = rng.random()
+        if roll < 0.8:
+            add((inspection_day, "HJ01", "月度检查达标", None, None))
+        elif roll < 0.9:
+            add((inspection_day, "KF03", "厨房、厕所卫生不达标", None, None))
+        if rng.random() < 0.5:
+            add((cleaning_day, "YW01", "参加义务打扫村道", "YW01", None))
+        if "JT01" in batches and rng.random() < 0.6:
+            add((batches["JT01"].date, "JT01", "参加村民大会", "JT01", None))
+        if rng.random() < 0.08:
+            add((_day(rng, month), "DD01", "照顾患病老人", None, None))
+        if rng.random() < 0.05:
+            add((_day(rng, month), "DD02", "帮邻居抢收麦子", None, None))
+        if rng.random() < 0.04:
+            add((_day(rng, month), "KF01", "门前堆放柴草垃圾", None, None))
+        if month.month == 11 and rng.random() < 0.03:
+            add((_day(rng, month), "KF04", "焚烧秸秆", None, None))
+        if month.month == 4 and rng.random() < 0.25:
+            add((_day(rng, month), "YW02", "义务植树", None, None))
+    for account, day, code, reason, member in plan.extra.get(month, []):
+        events[account.pk].append((day, code, reason, None, member))
 
     Batch.objects.bulk_create(batches.values())
-    entries, proposals, balances = [], [], {}
-    now = timezone.now()
-    for account in accounts:
-        balance = account.balance
-        for day, code, reason, batch_key, member in sorted(events[account.pk], key=lambda e: e[0]):
+    balances = dict(
+        Account.objects.filter(pk__in=[a.pk for a in plan.accounts]).values_list("pk", "balance")
+    )
+    entries, proposals = [], []
+    for account in plan.accounts:
+        balance = balances[account.pk]
+        decided = [
+            (_at(day + datetime.timedelta(days=rng.randint(1, 3)), 10), day, *event)
+            for day, *event in events[account.pk]
+        ]
+        # In decision order: the entry's time, and so its place in the account's ids.
+        for decided_at, day, code, reason, batch_key, member in sorted(
+            decided, key=lambda d: d[:2]
+        ):
             rule = rules[code]
             if balance + rule.points < 0:
                 continue  # the ledger would have refused it, so the demo does too
             balance += rule.points
-            decided = min(_at(day + datetime.timedelta(days=rng.randint(1, 3)), 10), now)
             entries.append(
                 Entry(
                     account=account,
                     kind=Entry.Kind.AWARD if rule.points > 0 else Entry.Kind.DEDUCTION,
                     points=rule.points,
                     balance_after=balance,
-                    created_at=decided,
-                    created_by=supervisor,
+                    created_at=decided_at,
+                    created_by=plan.supervisor,
                     memo=f"{code} {reason}",
                 )
             )
@@ -205,20 +239,30 @@ def _history(ctx, rules, accounts, manager, supervisor):
                     status=Proposal.Status.APPROVED,
                     proposed_by=manager,
                     proposed_at=_at(day, 18),
-                    decided_by=supervisor,
-                    decided_at=decided,
+                    decided_by=plan.supervisor,
+                    decided_at=decided_at,
                 )
             )
         balances[account.pk] = balance
     # One insert per list; PostgreSQL hands out ids in list order, so per account the ids
-    # follow the dates and balance_after runs in id order as audit_ledger expects.
+    # follow the dates, after the earlier months' entries and redemptions.
     Entry.objects.bulk_create(entries, batch_size=2000)
     for proposal, entry in zip(proposals, entries, strict=True):
         proposal.entry = entry
     Proposal.objects.bulk_create(proposals, batch_size=2000)
-    for account in accounts:
-        account.balance = balances[account.pk]
+    accounts = [Account(pk=pk, balance=balance) for pk, balance in balances.items()]
     Account.objects.bulk_update(accounts, ["balance"], batch_size=2000)
+
+
+def load_present(ctx):
+    """This month's open workflow through the services, then the ledger audit must be clean."""
+    plan = getattr(ctx, "points", None)
+    if plan is None:
+        return
+    _present(ctx, plan.rules, plan.accounts, plan.manager, plan.supervisor)
+    problems = audit.check()
+    if problems:
+        raise RuntimeError("demo ledger inconsistent: " + "; ".join(problems[:5]))
 
 
 def _present(ctx, rules, accounts, manager, supervisor):

@@ -1,8 +1,11 @@
 """The ledger's writes: every change of points goes through `entry_post`, under a row lock."""
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
@@ -30,10 +33,14 @@ def entry_post(
     actor: User | None,
     memo: str = "",
     reverses: Entry | None = None,
+    at: datetime.datetime | None = None,
 ) -> Entry:
     """Append one entry and move the cached balance with it, under the account's row lock.
 
     Callers that touch several accounts or items lock them in a fixed order (by id) first.
+    `at` backdates the entry, for loaders replaying history (the demo); services used by
+    views never pass it. Such a loader replays oldest first, so that an account's entries in
+    id order (the order balance_after runs in) are also in date order.
     """
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
@@ -54,14 +61,25 @@ def entry_post(
             created_by=actor,
             memo=memo[:200],
             reverses=reverses,
+            created_at=at or timezone.now(),
         )
         entry.full_clean()
         entry.save()
     return entry
 
 
-def entry_reverse(*, entry: Entry, actor: User, reason: str, request=None) -> Entry:
-    """Cancel an entry with an opposite one. An entry is reversed at most once."""
+def entry_reverse(
+    *,
+    entry: Entry,
+    actor: User,
+    reason: str,
+    at: datetime.datetime | None = None,
+    request=None,
+) -> Entry:
+    """Cancel an entry with an opposite one. An entry is reversed at most once.
+
+    `at` backdates the reversal, for loaders replaying history only (see `entry_post`).
+    """
     if not (reason or "").strip():
         raise ValidationError(_("Give the reason for the reversal."))
     if entry.kind in (Entry.Kind.REVERSAL, Entry.Kind.OPENING):
@@ -78,6 +96,7 @@ def entry_reverse(*, entry: Entry, actor: User, reason: str, request=None) -> En
             actor=actor,
             memo=reason.strip(),
             reverses=entry,
+            at=at,
         )
         audit_record(
             action="entry.reverse",

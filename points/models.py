@@ -59,8 +59,8 @@ class Entry(models.Model):
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     points = models.IntegerField(_("points"))
     balance_after = models.IntegerField(_("balance after"))
-    # A default rather than auto_now_add so the demo loader can lay down a backdated history;
-    # services never pass it, and the row is immutable once written.
+    # A default rather than auto_now_add so the demo loader can lay down a backdated history
+    # (entry_post's `at`, never passed by views); the row is immutable once written.
     created_at = models.DateTimeField(_("posted"), default=timezone.now, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -36,12 +36,21 @@ from villagers.services import card_create
 
 
 def card_issue(
-    *, household: Household, actor: User, pin: str, pin_hash: str | None = None, request=None
+    *,
+    household: Household,
+    actor: User,
+    pin: str,
+    pin_hash: str | None = None,
+    at: datetime.datetime | None = None,
+    request=None,
 ) -> Card:
-    """Issue the household's points card; the first card ever posts the village's opening grant."""
+    """Issue the household's points card; the first card ever posts the village's opening grant.
+
+    `at` backdates the card and its opening grant, for loaders replaying history only.
+    """
     with transaction.atomic():
         card = card_create(
-            household=household, actor=actor, pin=pin, pin_hash=pin_hash, request=request
+            household=household, actor=actor, pin=pin, pin_hash=pin_hash, at=at, request=request
         )
         account = account_open(household=household)
         base = household.village.base_points
@@ -52,6 +61,7 @@ def card_issue(
                 points=base,
                 actor=actor,
                 memo=_("Opening grant for card %(number)s") % {"number": card.number},
+                at=at,
             )
     return card
 

@@ -361,6 +361,9 @@ def redemption_create(
 ) -> Redemption:
     """Debit points (one REDEMPTION entry) and stock (one movement per line) at once.
 
+    `at` backdates the redemption, its entry and its stock movements, for loaders replaying
+    history only (the demo); the counter never passes it.
+
     Idempotent on `idempotency_key`: the same key with the same cart returns the first
     redemption (its `was_replay` is True) and charges nothing again.
     """
@@ -434,6 +437,7 @@ def _redemption_create_locked(
             points=-total,
             actor=actor,
             memo=_("Store redemption"),
+            at=at,
         )
         redemption = Redemption(
             village=village,
@@ -443,7 +447,7 @@ def _redemption_create_locked(
             idempotency_key=idempotency_key,
             request_hash=request_hash,
             created_by=actor,
-            created_at=at or timezone.now(),
+            created_at=entry.created_at,  # one moment for the entry, the redemption, the goods
         )
         redemption.full_clean(exclude=["idempotency_key"])
         redemption.save()
@@ -477,9 +481,17 @@ def _redemption_create_locked(
 
 
 def redemption_void(
-    *, redemption: Redemption, actor: User, reason: str, request=None
+    *,
+    redemption: Redemption,
+    actor: User,
+    reason: str,
+    at: datetime.datetime | None = None,
+    request=None,
 ) -> Redemption:
-    """The supervisor cancels a redemption once: points back by a reversal, goods back in."""
+    """The supervisor cancels a redemption once: points back by a reversal, goods back in.
+
+    `at` backdates the void, for loaders replaying history only (see `redemption_create`).
+    """
     if not is_supervisor(actor) or actor.village_id != redemption.village_id:
         raise PermissionDenied(_("Only the village's supervisor may void a redemption."))
     reason = (reason or "").strip()
@@ -492,7 +504,9 @@ def redemption_void(
             raise ValidationError(_("This redemption has already been voided."), code="voided")
         lines = list(locked.lines.all())
         items = _items_lock(village_id=locked.village_id, item_ids=[line.item_id for line in lines])
-        reversal = entry_reverse(entry=locked.entry, actor=actor, reason=reason, request=request)
+        reversal = entry_reverse(
+            entry=locked.entry, actor=actor, reason=reason, at=at, request=request
+        )
         for line in sorted(lines, key=lambda line: line.item_id):
             _movement_append(
                 item=items[line.item_id],
@@ -501,8 +515,9 @@ def redemption_void(
                 actor=actor,
                 redemption=locked,
                 reason=reason,
+                at=reversal.created_at,
             )
-        locked.voided_at = timezone.now()
+        locked.voided_at = reversal.created_at
         locked.voided_by = actor
         locked.void_reason = reason[:200]
         locked.void_entry = reversal

@@ -37,10 +37,11 @@ def make_staff(role, *, village=None, county=None, username, household=None):
     return user
 
 
-def issue_card(household, actor, pin=PIN):
+def issue_card(household, actor, pin=PIN, at=None):
+    """Issue the household's card (and 100 opening points); `at` dates it in the past."""
     PassedInspectionFactory(household=household)
     ParticipationFactory(household=household)
-    return card_issue(household=household, actor=actor, pin=pin)
+    return card_issue(household=household, actor=actor, pin=pin, at=at)
 
 
 @pytest.fixture

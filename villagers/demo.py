@@ -237,8 +237,16 @@ def load(ctx) -> None:
     cards = []
     for household, _size in households:
         if household.pk in passed_ids and household.pk in joined_ids:
+            # Issued on the first morning of the history, so every household's opening grant
+            # is its oldest entry.
             cards.append(
-                card_issue(household=household, actor=manager, pin=VILLAGER_PIN, pin_hash=pin_hash)
+                card_issue(
+                    household=household,
+                    actor=manager,
+                    pin=VILLAGER_PIN,
+                    pin_hash=pin_hash,
+                    at=ctx.start + datetime.timedelta(minutes=len(cards)),
+                )
             )
 
     ctx.cards = cards

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from villagers.masking import mask_id_number, mask_phone
@@ -292,7 +293,8 @@ class Card(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
-    issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    # A default rather than auto_now_add so a loader replaying history can date the issue.
+    issued_at = models.DateTimeField(_("issued"), default=timezone.now)
     issued_by = models.ForeignKey(
         "villagers.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -4,6 +4,7 @@ Issuing a card also opens the household's points account, so the issue service a
 calls is `points.services.card_issue`; `card_create` here is its registry half.
 """
 
+import datetime
 import re
 
 from django.contrib.auth.hashers import make_password
@@ -147,11 +148,18 @@ def _end_sessions(user: User) -> None:
 
 
 def card_create(
-    *, household: Household, actor: User, pin: str, pin_hash: str | None = None, request=None
+    *,
+    household: Household,
+    actor: User,
+    pin: str,
+    pin_hash: str | None = None,
+    at: datetime.datetime | None = None,
+    request=None,
 ) -> Card:
     """Issue a card (registry half: checks, number, PIN). Use points.services.card_issue.
 
-    Bulk loaders may pass `pin_hash` (one make_password() for many cards) to skip re-hashing.
+    Bulk loaders may pass `pin_hash` (one make_password() for many cards) to skip re-hashing,
+    and `at` to date the issue in the past (the demo's year of history); views pass neither.
     """
     pin_validate(pin)
     with transaction.atomic():
@@ -163,7 +171,10 @@ def card_create(
         if household.cards.filter(status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household already has an active card."))
         card = Card.objects.create(
-            household=household, number=_next_card_number(village), issued_by=actor
+            household=household,
+            number=_next_card_number(village),
+            issued_by=actor,
+            issued_at=at or timezone.now(),
         )
         _villager_login_set(household, pin, pin_hash)
         audit_record(
