@@ -106,6 +106,7 @@ STAFF_MENU = {
     "reports:cover",
     "reports:donations_traced",
     "points:publicity",
+    "reports:audit",
     "admin:index",
 }
 PROPOSER_MENU = {"points:proposal_new", "points:activity_new", "points:proposals_mine"}
