@@ -19,6 +19,7 @@ import django
 BENCH_REASON = "bench: 新栽花椒"  # marks the proposals this benchmark made
 BENCH_ITEMS = ["测试商品甲", "测试商品乙", "测试商品丙"]
 VILLAGES = 8
+BATCH = 50
 
 
 def _village_cast(code: str):
@@ -98,14 +99,17 @@ def _worker(kind: str, code: str, seconds: float, ready, start, results) -> None
     from store.services import redemption_create
 
     village, manager, supervisor = _village_cast(code)
-    if kind == "approve":
+    if kind in ("approve", "approve50"):
         work = list(
             Proposal.objects.filter(village=village, reason=BENCH_REASON, status="proposed")
             .order_by("pk")
             .values_list("pk", flat=True)
         )
     else:
-        work = list(Account.objects.filter(village=village).select_related("household"))
+        # Households with points to spend: a cart of three 1-point goods, many times over.
+        work = list(
+            Account.objects.filter(village=village, balance__gte=50).select_related("household")
+        )
         lines = dict.fromkeys(
             Item.objects.filter(village=village, name__in=BENCH_ITEMS).values_list("pk", flat=True),
             1,
@@ -119,6 +123,10 @@ def _worker(kind: str, code: str, seconds: float, ready, start, results) -> None
         try:
             if kind == "approve":
                 proposal_approve(proposal_ids=[work.pop()], actor=supervisor)
+            elif kind == "approve50":  # a supervisor approving a batch: 50 proposals a call
+                chosen, work = work[-BATCH:], work[:-BATCH]
+                proposal_approve(proposal_ids=chosen, actor=supervisor)
+                done += len(chosen) - 1
             else:
                 account = work[done % len(work)]
                 redemption_create(
@@ -164,10 +172,10 @@ def run(kind: str, workers: int, seconds: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("action", choices=["prepare", "run"])
-    parser.add_argument("--kind", choices=["approve", "redeem"], default="approve")
+    parser.add_argument("--kind", choices=["approve", "approve50", "redeem"], default="approve")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--per-village", type=int, default=8000)
+    parser.add_argument("--per-village", type=int, default=12000)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aidao.settings")
     django.setup()

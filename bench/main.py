@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,11 @@ PORT = 8201
 SECONDS = 10
 HTTP_PAGES = ["balance", "catalogue", "counter", "approval_queue"]
 VILLAGER_PAGES = {"balance", "catalogue"}
+KINDS = [
+    ("approve", "award approvals, one a call"),
+    ("redeem", "3-line redemptions"),
+    ("approve50", "award approvals, batches of 50"),
+]
 
 
 class Report:
@@ -116,123 +122,89 @@ def _has_data(name: str) -> bool:
     return ok
 
 
+def _median(values):
+    return statistics.median(values)
+
+
 def growth(report: Report) -> None:
-    small = _python("bench.pages", "growth", database=VILLAGE_DB)
-    large = _python("bench.pages", "growth", database=COUNTY_DB)
-    for page in small:
-        ratio = large[page]["ms"] / small[page]["ms"]
-        report.add(
-            "growth",
-            f"{page}: ms, county vs one village",
-            f"{large[page]['ms']:.1f} ms",
-            f"{small[page]['ms']:.1f} ms",
-            ratio,
-            "<= 1.5x",
-            ratio <= 1.5,
-        )
-        same = large[page]["queries"] == small[page]["queries"]
-        report.add(
-            "growth",
-            f"{page}: queries, county vs one village",
-            str(large[page]["queries"]),
-            str(small[page]["queries"]),
-            None,
-            "identical",
-            same,
-        )
+    """Each dataset timed twice, alternately, keeping each page's best median: the machine's
+    other load only ever makes a page slower, never faster."""
+    runs = {VILLAGE_DB: [], COUNTY_DB: []}
+    for _round in range(2):
+        for database in runs:
+            runs[database].append(_python("bench.pages", "growth", database=database))
+    small, large = runs[VILLAGE_DB], runs[COUNTY_DB]
+    for page in small[0]:
+        one = min(run[page]["ms"] for run in small)
+        county = min(run[page]["ms"] for run in large)
+        ratio = county / one
+        report.add("growth", f"{page}: server time, county vs one village",
+                   f"{county:.1f} ms", f"{one:.1f} ms", ratio, "<= 1.5x", ratio <= 1.5)  # fmt: skip
+        counts = {run[page]["queries"] for run in small + large}
+        report.add("growth", f"{page}: queries, county vs one village",
+                   str(large[0][page]["queries"]), str(small[0][page]["queries"]),
+                   target="identical", passed=len(counts) == 1)  # fmt: skip
 
 
 def http_load(report: Report, static_root: str) -> None:
+    """Each page measured in rounds alternating with the admin login page, so both see the
+    same machine; the ratio is the median of the rounds' ratios."""
     pages = _python("bench.pages", "sessions", database=COUNTY_DB)
+    admin_url, rounds, seconds = "/admin/login/", 3, 3
     with http.gunicorn(COUNTY_DB, PORT, static_root) as base:
-        for page in HTTP_PAGES + ["healthz", "admin"]:  # warm both workers
-            url = pages[page]["url"] if page in pages else f"/{page}"
-            http.load(base + url, pages.get(page, {}).get("cookie"), seconds=1)
-        trivial = http.load(base + "/healthz", None, SECONDS)
-        admin = http.load(base + "/admin/login/", None, SECONDS)
-        tool = trivial["tool"]
-        report.add(
-            "http",
-            f"trivial view /healthz (req/s, {tool}, 16 conn)",
-            f"{trivial['rps']:.0f}",
-            "",
-            None,
-            "reference",
+        for page in HTTP_PAGES:  # fill both workers' caches, as a running server has them
+            http.load(base + pages[page]["url"], pages[page]["cookie"], seconds=1)
+        trivial, admin = [], []
+        for _round in range(rounds):
+            trivial.append(http.load(base + "/healthz", None, seconds))
+            admin.append(http.load(base + admin_url, None, seconds))
+        tool = trivial[0]["tool"]
+        trivial_rps, admin_rps = (
+            _median([t["rps"] for t in trivial]),
+            _median([a["rps"] for a in admin]),
         )
-        report.add(
-            "http",
-            "admin login page (req/s)",
-            f"{admin['rps']:.0f}",
-            f"{trivial['rps']:.0f}",
-            admin["rps"] / trivial["rps"],
-            "reference",
-        )
+        report.add("http", f"trivial view /healthz (req/s; {tool}, 16 connections)",
+                   f"{trivial_rps:.0f}", target="reference")  # fmt: skip
+        report.add("http", "admin login page (req/s)", f"{admin_rps:.0f}",
+                   f"{trivial_rps:.0f}", admin_rps / trivial_rps, "reference")  # fmt: skip
+        report.add("http", "admin login p50 / p99 (ms)",
+                   f"{_median([a['p50'] for a in admin]):.1f} / "
+                   f"{_median([a['p99'] for a in admin]):.1f}", target="reference")  # fmt: skip
         for page in HTTP_PAGES:
-            result = http.load(base + pages[page]["url"], pages[page]["cookie"], SECONDS)
+            url, cookie = base + pages[page]["url"], pages[page]["cookie"]
+            results, ratios = [], []
+            for _round in range(rounds):
+                reference = http.load(base + admin_url, None, seconds)
+                results.append(http.load(url, cookie, seconds))
+                ratios.append(results[-1]["rps"] / reference["rps"])
             floor = 0.7 if page in VILLAGER_PAGES else 0.4
-            ratio = result["rps"] / admin["rps"]
-            ok = result["bad"] == 0 and not result["socket_errors"]
-            report.add(
-                "http",
-                f"{page} (req/s)",
-                f"{result['rps']:.0f}",
-                f"{admin['rps']:.0f}",
-                ratio,
-                f">= {floor}x admin login",
-                ok and ratio >= floor,
-            )
-            report.add(
-                "http",
-                f"{page} p50 / p99 (ms)",
-                f"{result['p50']:.1f} / {result['p99']:.1f}",
-                f"{admin['p50']:.1f} / {admin['p99']:.1f}",
-                None,
-                "p99 < 100 ms",
-                result["p99"] < 100,
-            )
+            ratio = _median(ratios)
+            clean = all(r["bad"] == 0 and not r["socket_errors"] for r in results)
+            report.add("http", f"{page} (req/s)", f"{_median([r['rps'] for r in results]):.0f}",
+                       f"{admin_rps:.0f}", ratio, f">= {floor}x admin login",
+                       clean and ratio >= floor)  # fmt: skip
+            p99 = _median([r["p99"] for r in results])
+            report.add("http", f"{page} p50 / p99 (ms)",
+                       f"{_median([r['p50'] for r in results]):.1f} / {p99:.1f}",
+                       "", target="p99 < 100 ms", passed=p99 < 100)  # fmt: skip
         for page in ("balance", "catalogue"):
             weight = http.page_weight(base + pages[page]["url"], pages[page]["cookie"])
-            report.add(
-                "weight",
-                f"{page}: first load, compressed ({weight['files']} files)",
-                f"{weight['bytes'] / 1024:.1f} KB",
-                "",
-                None,
-                "<= 60 KB",
-                weight["bytes"] <= 60 * 1024,
-            )
-            report.add(
-                "weight",
-                f"{page}: render-blocking third-party files",
-                str(weight["third_party_blocking"]),
-                "",
-                None,
-                "0",
-                weight["third_party_blocking"] == 0,
-            )
+            report.add("weight", f"{page}: first load, compressed ({weight['files']} files)",
+                       f"{weight['bytes'] / 1024:.1f} KB", target="<= 60 KB",
+                       passed=weight["bytes"] <= 60 * 1024)  # fmt: skip
+            report.add("weight", f"{page}: render-blocking third-party files",
+                       str(weight["third_party_blocking"]), target="0",
+                       passed=weight["third_party_blocking"] == 0)  # fmt: skip
 
 
-def _pgbench(clients: int) -> float:
+def _pgbench(clients: int, seconds: int) -> float:
     from aidao.pgtools import pg_binary
 
-    env = _libpq_env(PGBENCH_DB)
     result = subprocess.run(
-        [
-            pg_binary("pgbench"),
-            "-c",
-            str(clients),
-            "-j",
-            str(min(clients, 2)),
-            "-T",
-            str(SECONDS),
-            "-n",
-            PGBENCH_DB,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+        [pg_binary("pgbench"), "-c", str(clients), "-j", str(min(clients, 2)), "-T",
+         str(seconds), "-n", PGBENCH_DB],
+        env=_libpq_env(PGBENCH_DB), capture_output=True, text=True, check=True,
+    )  # fmt: skip
     for line in result.stdout.splitlines():
         if line.startswith("tps ="):
             return float(line.split()[2])
@@ -257,57 +229,42 @@ def _libpq_env(dbname: str) -> dict:
 
 
 def ledger(report: Report) -> None:
+    """Rounds of pgbench then our approvals then our redemptions, at 1 and at 8 clients;
+    each ratio is the median of its rounds'."""
     from aidao.pgtools import pg_binary
 
     database_recreate(PGBENCH_DB)
     subprocess.run(
         [pg_binary("pgbench"), "-i", "-q", "-s", "10", PGBENCH_DB],
-        env=_libpq_env(PGBENCH_DB),
-        check=True,
-        capture_output=True,
-    )
+        env=_libpq_env(PGBENCH_DB), check=True, capture_output=True,
+    )  # fmt: skip
     _python("bench.ledger", "prepare", database=COUNTY_DB)
+    rounds, seconds = 2, 5
     for workers, floors in ((1, {"approve": 0.4, "redeem": 0.25}), (8, {})):
-        tps = _pgbench(workers)
-        report.add(
-            "ledger",
-            f"pgbench TPC-B-like, {workers} client(s) (TPS)",
-            f"{tps:.0f}",
-            "",
-            None,
-            "reference",
-        )
-        for kind, label in (("approve", "award approvals"), ("redeem", "3-line redemptions")):
-            result = _python(
-                "bench.ledger",
-                "run",
-                "--kind",
-                kind,
-                "--workers",
-                str(workers),
-                "--seconds",
-                str(SECONDS),
-                database=COUNTY_DB,
-            )
-            ratio = result["per_second"] / tps
-            floor = floors.get(kind)
-            errors = f", {result['errors']} refused" if result["errors"] else ""
-            report.add(
-                "ledger",
-                f"{label}, {workers} worker(s) (/s{errors})",
-                f"{result['per_second']:.0f}",
-                f"{tps:.0f}",
-                ratio,
-                f">= {floor}x pgbench" if floor else "(no target)",
-                None if floor is None else ratio >= floor,
-            )
+        tps, rates, ratios, refused = [], {}, {}, {}
+        for _round in range(rounds):
+            tps.append(_pgbench(workers, seconds))
+            for kind, _label in KINDS[: 3 if workers == 1 else 2]:
+                result = _python("bench.ledger", "run", "--kind", kind, "--workers", str(workers),
+                                 "--seconds", str(seconds), database=COUNTY_DB)  # fmt: skip
+                rates.setdefault(kind, []).append(result["per_second"])
+                ratios.setdefault(kind, []).append(result["per_second"] / tps[-1])
+                refused[kind] = refused.get(kind, 0) + result["errors"]
+        report.add("ledger", f"pgbench TPC-B-like, {workers} client(s) (TPS)",
+                   f"{_median(tps):.0f}", target="reference")  # fmt: skip
+        for kind, label in KINDS:
+            if kind not in rates:
+                continue
+            floor, ratio = floors.get(kind), _median(ratios[kind])
+            note = f", {refused[kind]} refused" if refused[kind] else ""
+            report.add("ledger", f"{label}, {workers} worker(s) (/s{note})",
+                       f"{_median(rates[kind]):.0f}", f"{_median(tps):.0f}", ratio,
+                       f">= {floor}x pgbench" if floor else "(no target)",
+                       None if floor is None else ratio >= floor)  # fmt: skip
     audit = manage(COUNTY_DB, "audit_ledger", capture=True)
-    report.add(
-        "ledger",
-        "audit_ledger on the county after the load",
-        "consistent" if "consistent" in audit.stdout else "problems",
-        passed="consistent" in audit.stdout,
-    )
+    consistent = "consistent" in audit.stdout
+    report.add("ledger", "audit_ledger on the county after the load",
+               "consistent" if consistent else "problems", passed=consistent)  # fmt: skip
 
 
 def machine() -> str:
