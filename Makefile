@@ -42,6 +42,11 @@ lint: install-dev
 test: lint
 	$(BIN)/pytest -n 2
 
+# The performance benchmark: its own databases on the embedded server, a table of figures
+# against their references and targets (docs/performance.md). Takes about 10 minutes.
+bench: install-dev
+	$(BIN)/python -m bench
+
 # After merging new pages: refresh the catalogue from the code, compile it, then list every
 # entry still untranslated or fuzzy (exits non-zero until they are translated). Commit both
 # the .po and the .mo, so no gettext install is needed where the app runs.

@@ -18,6 +18,7 @@ admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", report_views.home, name="home"),
+    path("healthz", site_views.healthz, name="healthz"),
     path("accounts/login/", villager_views.staff_login, name="login"),
     path("accounts/card-login/", villager_views.card_login, name="card_login"),
     path("accounts/logout/", villager_views.logout_view, name="logout"),

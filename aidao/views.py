@@ -1,11 +1,12 @@
-"""Site-wide pieces every app's pages share: the web app manifest and the large-type switch."""
+"""Site-wide pieces every app's pages share: the web app manifest, the large-type switch and
+the health check."""
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 LARGE_TYPE_COOKIE = "large_type"
@@ -71,3 +72,10 @@ def large_type(request):
     else:
         response.delete_cookie(LARGE_TYPE_COOKIE, samesite="Lax")
     return response
+
+
+@require_GET
+@never_cache
+def healthz(request):
+    """Liveness probe for a load balancer: the process answers. No database, no session."""
+    return HttpResponse("ok", content_type="text/plain")

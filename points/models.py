@@ -54,7 +54,11 @@ class Entry(models.Model):
         # Deliberately no kind that turns points into cash: points are never paid out.
 
     account = models.ForeignKey(
-        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="entries"
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,  # entry_account_recent (account, -id) serves every lookup
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     points = models.IntegerField(_("points"))
@@ -215,13 +219,18 @@ class Proposal(models.Model):
         REJECTED = "rejected", _("rejected")
 
     village = models.ForeignKey(
-        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+        "villagers.Village",
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # proposal_village_status (village, status) serves every lookup
     )
     household = models.ForeignKey(
         "villagers.Household",
         verbose_name=_("household"),
         on_delete=models.PROTECT,
         related_name="proposals",
+        db_index=False,  # proposal_cap (household, rule, occurred_on) serves every lookup
     )
     rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT)
     batch = models.ForeignKey(
@@ -288,6 +297,18 @@ class Proposal(models.Model):
         indexes = [
             models.Index(fields=["village", "status"], name="proposal_village_status"),
             models.Index(fields=["household", "rule", "occurred_on"], name="proposal_cap"),
+            # A household's pending proposals, on its start page: a few rows among thousands.
+            models.Index(
+                fields=["household"],
+                condition=Q(status="proposed"),
+                name="proposal_household_pending",
+            ),
+            # A village's approvals by decision time (credited ones only).
+            models.Index(
+                fields=["village", "decided_at"],
+                condition=Q(status="approved"),
+                name="proposal_village_decided",
+            ),
             models.Index(fields=["status", "credit_due_at"], name="proposal_credit_due"),
         ]
         constraints = [

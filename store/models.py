@@ -160,6 +160,7 @@ class Redemption(models.Model):
         verbose_name=_("village"),
         on_delete=models.PROTECT,
         related_name="redemptions",
+        db_index=False,  # redemption_village_recent (village, created_at) serves every lookup
     )
     household = models.ForeignKey(
         "villagers.Household",
@@ -207,6 +208,8 @@ class Redemption(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("redemption")
         verbose_name_plural = _("redemptions")
+        # A village's redemptions of a day or a month (notice, summaries, lists), newest first.
+        indexes = [models.Index(fields=["village", "created_at"], name="redemption_village_recent")]
         constraints = [
             models.CheckConstraint(condition=Q(total_points__gt=0), name="redemption_points_pos"),
             models.CheckConstraint(
@@ -285,7 +288,11 @@ class StockMovement(models.Model):
         "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
     )
     item = models.ForeignKey(
-        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="movements"
+        Item,
+        verbose_name=_("item"),
+        on_delete=models.PROTECT,
+        related_name="movements",
+        db_index=False,  # movement_item_recent (item, -id) serves every lookup
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     quantity = models.IntegerField(_("quantity"))

@@ -90,6 +90,8 @@ URLS: dict[str, Row] = {
     # --- sign-in and the start page -------------------------------------------------------
     "home": Row(get="L R R R R R R R"),
     "manifest": Row(get="200 200 200 200 200 200 200 200"),
+    # The load balancer's liveness probe: anyone, no session or database needed.
+    "healthz": Row(get="200 200 200 200 200 200 200 200"),
     # Large type is a display preference kept in a cookie: anyone may switch it.
     "large_type": Row(get=ALL_405, post="R R R R R R R R", action=True),
     "login": Row(get="200 R R R R R R R", post="200 R R R R R R R"),

@@ -1,0 +1,1 @@
+"""County-scale data and the benchmark: `manage.py generate_county`, `python -m bench`."""

@@ -1,0 +1,82 @@
+"""Generate the county dataset: the registry, then 36 months of history, then the caches."""
+
+import datetime
+import time
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bench.copyrows import BulkLoad
+from bench.county_history import History
+from bench.county_registry import households_create, villages_create
+
+SIZES = {"village": 1, "county": 47}
+HISTORY_MONTHS = 36
+SEED = 2018
+# The tables filled in bulk: their secondary indexes and foreign keys are rebuilt afterwards.
+BULK_TABLES = [
+    "villagers_household",
+    "villagers_member",
+    "villagers_inspection",
+    "villagers_participation",
+    "villagers_card",
+    "villagers_user",
+    "points_account",
+    "points_batch",
+    "points_entry",
+    "points_proposal",
+    "store_redemption",
+    "store_redemptionline",
+    "store_donation",
+    "store_stockmovement",
+]
+
+
+def history_months(today: datetime.date, count: int = HISTORY_MONTHS) -> list[datetime.date]:
+    """First days of the `count` months ending with the current one, oldest first."""
+    first = today.replace(day=1)
+    months = [first]
+    while len(months) < count:
+        months.append((months[-1] - datetime.timedelta(days=1)).replace(day=1))
+    return months[::-1]
+
+
+def _month_last(first: datetime.date) -> datetime.date:
+    return (first + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
+
+
+def county_generate(*, size: str = "county", seed: int = SEED, log=print) -> dict[str, int]:
+    """Fill an empty database; returns the row counts written. One transaction: all or nothing."""
+    started = time.monotonic()
+    today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    months = [m for m in history_months(today) if m <= yesterday]
+    offset = timezone.localtime().strftime("%z")
+    with transaction.atomic(), connection.cursor() as cursor:
+        plans = villages_create(count=SIZES[size], seed=seed)
+        with BulkLoad(cursor.cursor, BULK_TABLES):
+            registry = households_create(cursor.cursor, plans, months[0], offset)
+            log(
+                f"  registry: {len(plans)} villages, {registry[0].count} households, "
+                f"{registry[1].count} people ({time.monotonic() - started:.0f} s)"
+            )
+            history = History(cursor.cursor, plans, offset)
+            for index, first in enumerate(months):
+                history.month_play(first, min(_month_last(first), yesterday), opening=index == 0)
+                if index % 6 == 5:
+                    log(
+                        f"  history: {index + 1}/{len(months)} months, "
+                        f"{history.entries.count:,} entries ({time.monotonic() - started:.0f} s)"
+                    )
+            history.pending_add(yesterday)
+            history.caches_set()
+            for table in registry:
+                table.sequence_reset(cursor.cursor)
+            elapsed = time.monotonic() - started
+            log(f"  rows written; indexes and foreign keys next ({elapsed:.0f} s)")
+    if not connection.in_atomic_block:  # VACUUM cannot run in a transaction (as in tests)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")  # fresh statistics and visibility maps
+    counts = {table.name: table.count for table in registry + history.tables}
+    counts["seconds"] = round(time.monotonic() - started)
+    return counts

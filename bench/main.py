@@ -1,0 +1,318 @@
+"""`make bench`: every figure measured in one run, beside its reference on the same server.
+
+1. datasets: a fresh one-village and county database (generate_county), audited;
+2. growth: server time and queries of each page on both datasets (in process);
+3. HTTP: gunicorn (2 workers, DEBUG off, collected and compressed static files) under wrk at
+   16 connections, against a trivial view (/healthz) and Django's admin login page;
+4. page weight of the first load of the balance page and the catalogue;
+5. ledger: approvals and 3-line redemptions per second through the services against
+   pgbench's TPC-B-like transaction, 1 and 8 clients; then the audit again.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench import http
+from bench.databases import BASE_DIR, database_recreate, django_env, manage, server_url
+
+VILLAGE_DB, COUNTY_DB, PGBENCH_DB = (
+    "aidao_bench_village",
+    "aidao_bench_county",
+    "aidao_bench_pgbench",
+)
+PORT = 8201
+SECONDS = 10
+HTTP_PAGES = ["balance", "catalogue", "counter", "approval_queue"]
+VILLAGER_PAGES = {"balance", "catalogue"}
+KINDS = [
+    ("approve", "award approvals, one a call"),
+    ("redeem", "3-line redemptions"),
+    ("approve50", "award approvals, batches of 50"),
+]
+
+
+class Report:
+    """Rows of figure, value, reference, ratio, target and verdict."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, section, figure, value, reference="", ratio=None, target="", passed=None):
+        verdict = "" if passed is None else ("PASS" if passed else "FAIL")
+        ratio_text = "" if ratio is None else f"{ratio:.2f}"
+        self.rows.append([section, figure, value, reference, ratio_text, target, verdict])
+
+    def text(self) -> str:
+        head = ["", "figure", "measured", "reference", "ratio", "target", ""]
+        widths = [max(len(str(r[i])) for r in [head, *self.rows]) for i in range(len(head))]
+        lines = [
+            "| " + " | ".join(str(c).ljust(w) for c, w in zip(head, widths, strict=False)) + " |"
+        ]
+        lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        for row in self.rows:
+            lines.append(
+                "| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)) + " |"
+            )
+        return "\n".join(lines)
+
+    @property
+    def failed(self) -> int:
+        return sum(row[-1] == "FAIL" for row in self.rows)
+
+
+def _python(module: str, *args: str, database: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=BASE_DIR,
+        env=django_env(database),
+        check=True,
+        text=True,
+        capture_output=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def datasets(report: Report, reuse: bool) -> None:
+    for name, size in ((VILLAGE_DB, "village"), (COUNTY_DB, "county")):
+        if reuse and _has_data(name):
+            print(f"reusing {name}")
+            continue
+        print(f"creating {name} ({size})...", flush=True)
+        database_recreate(name)
+        manage(name, "migrate", "--noinput", "-v", "0")
+        began = time.monotonic()
+        manage(name, "generate_county", "--size", size, "--skip-audit", capture=True)
+        seconds = time.monotonic() - began
+        audit = manage(name, "audit_ledger", capture=True)
+        if size == "county":
+            report.add(
+                "data", "generate county (s)", f"{seconds:.0f}", "", None, "< 900 s", seconds < 900
+            )
+        report.add(
+            "data",
+            f"audit_ledger after generate_county --size {size}",
+            "consistent" if "consistent" in audit.stdout else "problems",
+            passed="consistent" in audit.stdout,
+        )
+
+
+def _has_data(name: str) -> bool:
+    import psycopg2
+
+    from bench.databases import database_url
+
+    try:
+        connection = psycopg2.connect(database_url(name))
+    except psycopg2.OperationalError:
+        return False
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('villagers_village') IS NOT NULL")
+        ok = cursor.fetchone()[0]
+        if ok:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM villagers_village)")
+            ok = cursor.fetchone()[0]
+    connection.close()
+    return ok
+
+
+def _median(values):
+    return statistics.median(values)
+
+
+def growth(report: Report) -> None:
+    """Each dataset timed twice, alternately, keeping each page's best median: the machine's
+    other load only ever makes a page slower, never faster."""
+    runs = {VILLAGE_DB: [], COUNTY_DB: []}
+    for _round in range(2):
+        for database in runs:
+            runs[database].append(_python("bench.pages", "growth", database=database))
+    small, large = runs[VILLAGE_DB], runs[COUNTY_DB]
+    for page in small[0]:
+        one = min(run[page]["ms"] for run in small)
+        county = min(run[page]["ms"] for run in large)
+        ratio = county / one
+        report.add("growth", f"{page}: server time, county vs one village",
+                   f"{county:.1f} ms", f"{one:.1f} ms", ratio, "<= 1.5x", ratio <= 1.5)  # fmt: skip
+        counts = {run[page]["queries"] for run in small + large}
+        report.add("growth", f"{page}: queries, county vs one village",
+                   str(large[0][page]["queries"]), str(small[0][page]["queries"]),
+                   target="identical", passed=len(counts) == 1)  # fmt: skip
+
+
+def http_load(report: Report, static_root: str) -> None:
+    """Each page measured in rounds alternating with the admin login page, so both see the
+    same machine; the ratio is the median of the rounds' ratios."""
+    pages = _python("bench.pages", "sessions", database=COUNTY_DB)
+    admin_url, rounds, seconds = "/admin/login/", 3, 3
+    with http.gunicorn(COUNTY_DB, PORT, static_root) as base:
+        for page in HTTP_PAGES:  # fill both workers' caches, as a running server has them
+            http.load(base + pages[page]["url"], pages[page]["cookie"], seconds=1)
+        trivial, admin = [], []
+        for _round in range(rounds):
+            trivial.append(http.load(base + "/healthz", None, seconds))
+            admin.append(http.load(base + admin_url, None, seconds))
+        tool = trivial[0]["tool"]
+        trivial_rps, admin_rps = (
+            _median([t["rps"] for t in trivial]),
+            _median([a["rps"] for a in admin]),
+        )
+        report.add("http", f"trivial view /healthz (req/s; {tool}, 16 connections)",
+                   f"{trivial_rps:.0f}", target="reference")  # fmt: skip
+        report.add("http", "admin login page (req/s)", f"{admin_rps:.0f}",
+                   f"{trivial_rps:.0f}", admin_rps / trivial_rps, "reference")  # fmt: skip
+        report.add("http", "admin login p50 / p99 (ms)",
+                   f"{_median([a['p50'] for a in admin]):.1f} / "
+                   f"{_median([a['p99'] for a in admin]):.1f}", target="reference")  # fmt: skip
+        for page in HTTP_PAGES:
+            url, cookie = base + pages[page]["url"], pages[page]["cookie"]
+            results, ratios = [], []
+            for _round in range(rounds):
+                reference = http.load(base + admin_url, None, seconds)
+                results.append(http.load(url, cookie, seconds))
+                ratios.append(results[-1]["rps"] / reference["rps"])
+            floor = 0.7 if page in VILLAGER_PAGES else 0.4
+            ratio = _median(ratios)
+            clean = all(r["bad"] == 0 and not r["socket_errors"] for r in results)
+            report.add("http", f"{page} (req/s)", f"{_median([r['rps'] for r in results]):.0f}",
+                       f"{admin_rps:.0f}", ratio, f">= {floor}x admin login",
+                       clean and ratio >= floor)  # fmt: skip
+            p99 = _median([r["p99"] for r in results])
+            report.add("http", f"{page} p50 / p99 (ms)",
+                       f"{_median([r['p50'] for r in results]):.1f} / {p99:.1f}",
+                       "", target="p99 < 100 ms", passed=p99 < 100)  # fmt: skip
+        for page in ("balance", "catalogue"):
+            weight = http.page_weight(base + pages[page]["url"], pages[page]["cookie"])
+            report.add("weight", f"{page}: first load, compressed ({weight['files']} files)",
+                       f"{weight['bytes'] / 1024:.1f} KB", target="<= 60 KB",
+                       passed=weight["bytes"] <= 60 * 1024)  # fmt: skip
+            report.add("weight", f"{page}: render-blocking third-party files",
+                       str(weight["third_party_blocking"]), target="0",
+                       passed=weight["third_party_blocking"] == 0)  # fmt: skip
+
+
+def _pgbench(clients: int, seconds: int) -> float:
+    from aidao.pgtools import pg_binary
+
+    result = subprocess.run(
+        [pg_binary("pgbench"), "-c", str(clients), "-j", str(min(clients, 2)), "-T",
+         str(seconds), "-n", PGBENCH_DB],
+        env=_libpq_env(PGBENCH_DB), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    for line in result.stdout.splitlines():
+        if line.startswith("tps ="):
+            return float(line.split()[2])
+    raise RuntimeError(result.stdout + result.stderr)
+
+
+def _libpq_env(dbname: str) -> dict:
+    """libpq variables for the bench server (the unix socket of the embedded PostgreSQL)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(server_url())
+    env = dict(os.environ)
+    query = parse_qs(parts.query)
+    env["PGHOST"] = query.get("host", [parts.hostname or ""])[0]
+    if parts.port:
+        env["PGPORT"] = str(parts.port)
+    env["PGUSER"] = parts.username or "postgres"
+    if parts.password:
+        env["PGPASSWORD"] = parts.password
+    env["PGDATABASE"] = dbname
+    return env
+
+
+def ledger(report: Report) -> None:
+    """Rounds of pgbench then our approvals then our redemptions, at 1 and at 8 clients;
+    each ratio is the median of its rounds'."""
+    from aidao.pgtools import pg_binary
+
+    database_recreate(PGBENCH_DB)
+    subprocess.run(
+        [pg_binary("pgbench"), "-i", "-q", "-s", "10", PGBENCH_DB],
+        env=_libpq_env(PGBENCH_DB), check=True, capture_output=True,
+    )  # fmt: skip
+    _python("bench.ledger", "prepare", database=COUNTY_DB)
+    rounds, seconds = 2, 5
+    for workers, floors in ((1, {"approve": 0.4, "redeem": 0.25}), (8, {})):
+        tps, rates, ratios, refused = [], {}, {}, {}
+        for _round in range(rounds):
+            tps.append(_pgbench(workers, seconds))
+            for kind, _label in KINDS[: 3 if workers == 1 else 2]:
+                result = _python("bench.ledger", "run", "--kind", kind, "--workers", str(workers),
+                                 "--seconds", str(seconds), database=COUNTY_DB)  # fmt: skip
+                rates.setdefault(kind, []).append(result["per_second"])
+                ratios.setdefault(kind, []).append(result["per_second"] / tps[-1])
+                refused[kind] = refused.get(kind, 0) + result["errors"]
+        report.add("ledger", f"pgbench TPC-B-like, {workers} client(s) (TPS)",
+                   f"{_median(tps):.0f}", target="reference")  # fmt: skip
+        for kind, label in KINDS:
+            if kind not in rates:
+                continue
+            floor, ratio = floors.get(kind), _median(ratios[kind])
+            note = f", {refused[kind]} refused" if refused[kind] else ""
+            report.add("ledger", f"{label}, {workers} worker(s) (/s{note})",
+                       f"{_median(rates[kind]):.0f}", f"{_median(tps):.0f}", ratio,
+                       f">= {floor}x pgbench" if floor else "(no target)",
+                       None if floor is None else ratio >= floor)  # fmt: skip
+    audit = manage(COUNTY_DB, "audit_ledger", capture=True)
+    consistent = "consistent" in audit.stdout
+    report.add("ledger", "audit_ledger on the county after the load",
+               "consistent" if consistent else "problems", passed=consistent)  # fmt: skip
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.node()}: {os.cpu_count()} cores, {cpu}, {platform.platform()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reuse", action="store_true", help="Keep existing bench datasets.")
+    parser.add_argument("--only", choices=["growth", "http", "ledger"], action="append")
+    args = parser.parse_args()
+    server_url()  # start the embedded server and hold it while the benchmark runs
+    report = Report()
+    began = time.monotonic()
+    datasets(report, args.reuse)
+    with tempfile.TemporaryDirectory(prefix="aidao-static-") as static_root:
+        os.environ["STATIC_ROOT"] = static_root  # for every Django subprocess from here on
+        manage(
+            COUNTY_DB,
+            "collectstatic",
+            "--noinput",
+            "-v",
+            "0",
+            env_extra={"STATIC_ROOT": static_root},
+        )
+        sections = args.only or ["growth", "http", "ledger"]
+        if "growth" in sections:
+            print("timing pages on both datasets...", flush=True)
+            growth(report)
+        if "http" in sections:
+            print("load-testing pages under gunicorn...", flush=True)
+            http_load(report, static_root)
+        if "ledger" in sections:
+            print("measuring ledger throughput against pgbench...", flush=True)
+            ledger(report)
+    print()
+    print(f"Machine: {machine()}")
+    print(f"Benchmark took {time.monotonic() - began:.0f} s.\n")
+    print(report.text())
+    print(f"\n{report.failed} target(s) missed." if report.failed else "\nAll targets met.")
+    sys.exit(1 if report.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
