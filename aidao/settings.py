@@ -113,10 +113,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "villagers.User"
 
 AUTHENTICATION_BACKENDS = [
-    # AxesStandaloneBackend must come first: it refuses locked-out credentials before any check.
-    "axes.backends.AxesStandaloneBackend",
+    # The lockout backend (axes' AxesStandaloneBackend) must come first: it refuses locked-out
+    # credentials before any check. All three load a session's user in one query.
+    "villagers.auth.LockoutBackend",
     "villagers.auth.CardPinBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "villagers.auth.StaffBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -162,8 +163,25 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Uploaded photos go through Django's storage API only (never a file path), so several app
+# servers can share S3-compatible object storage: set S3_BUCKET (and S3_ENDPOINT_URL,
+# S3_REGION; the access keys in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) and install
+# django-storages[s3]. Photos stay private: views stream them to those allowed to see them.
+if os.environ.get("S3_BUCKET"):
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["S3_BUCKET"],
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("S3_REGION") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+        },
+    }
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -182,7 +200,25 @@ MAX_PHOTO_BYTES = 3 * 1024 * 1024
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "aidao.sessions"  # database sessions, read with one plain query
+
+# Rendered page bodies are cached under keys made of what they show (a household's latest
+# entry, a hash of the shelves...), so a stale body is never served: each app server may keep
+# its own in-memory cache. Several servers can share one by setting REDIS_URL (needs `redis`).
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
-from points.ledger import InsufficientPoints, entry_post
+from points.ledger import InsufficientPoints, entry_append, entry_post
 from points.models import Entry, Objection, Proposal
 from villagers.models import User
 from villagers.roles import is_manager, is_supervisor, is_villager
@@ -33,22 +33,30 @@ def _deduction_refusal(proposal: Proposal, error: InsufficientPoints) -> str:
     }
 
 
+def _entry_fields(proposal: Proposal, actor: User | None) -> dict:
+    return {
+        "kind": Entry.Kind.AWARD if proposal.points > 0 else Entry.Kind.DEDUCTION,
+        "points": proposal.points,
+        "actor": actor,
+        "memo": f"{proposal.rule.code} {proposal.reason}",
+    }
+
+
 def _post_entry(proposal: Proposal, account_id: int, actor: User | None) -> Entry:
-    return entry_post(
-        account_id=account_id,
-        kind=Entry.Kind.AWARD if proposal.points > 0 else Entry.Kind.DEDUCTION,
-        points=proposal.points,
-        actor=actor,
-        memo=f"{proposal.rule.code} {proposal.reason}",
-    )
+    return entry_post(account_id=account_id, **_entry_fields(proposal, actor))
 
 
 def credit_at_approval(proposals, accounts, actor, now, request) -> list[str]:
-    """No publicity period: post each entry at approval. Returns the refusals, if any."""
+    """No publicity period: post each entry at approval. Returns the refusals, if any.
+
+    The caller holds `accounts` locked (proposal_approve), so entries append to them directly.
+    """
     problems = []
     for proposal in proposals:
         try:
-            entry = _post_entry(proposal, accounts[proposal.household_id].pk, actor)
+            entry = entry_append(
+                account=accounts[proposal.household_id], **_entry_fields(proposal, actor)
+            )
         except InsufficientPoints as error:
             problems.append(_deduction_refusal(proposal, error))
             continue

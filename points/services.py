@@ -25,6 +25,7 @@ from aidao.photos import photo_prepare
 from points.ledger import (  # the ledger's writes, also imported from here by callers
     InsufficientPoints,  # noqa: F401
     account_open,
+    entry_append,  # noqa: F401
     entry_post,
     entry_reverse,  # noqa: F401
 )

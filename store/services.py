@@ -13,13 +13,13 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Case, Exists, F, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
 from points.models import Account, Entry
-from points.services import entry_post, entry_reverse
+from points.services import entry_append, entry_reverse
 from store.models import Donation, Donor, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Household, User, Village
 from villagers.roles import is_supervisor
@@ -100,33 +100,48 @@ def _movement_append(
     *, item: Item, kind: str, quantity: int, actor: User | None, at=None, **fields
 ) -> StockMovement:
     """Append one movement for a locked `item` and move its cached stock in the same step."""
-    new_stock = item.stock + quantity
-    if new_stock < 0:
-        raise InsufficientStock(
-            _("Not enough %(item)s in stock: %(stock)d left, %(needed)d needed.")
-            % {"item": item.name, "stock": item.stock, "needed": -quantity},
-            code="insufficient_stock",
+    return _movements_append(moves=[(item, quantity)], kind=kind, actor=actor, at=at, **fields)[0]
+
+
+def _movements_append(
+    *, moves: list[tuple[Item, int]], kind: str, actor: User | None, at=None, **fields
+) -> list[StockMovement]:
+    """Movements for several locked items (item, quantity) and their cached stock: one
+    INSERT and one UPDATE however many items, so a counter redemption stays a few queries."""
+    movements = []
+    for item, quantity in moves:
+        new_stock = item.stock + quantity
+        if new_stock < 0:
+            raise InsufficientStock(
+                _("Not enough %(item)s in stock: %(stock)d left, %(needed)d needed.")
+                % {"item": item.name, "stock": item.stock, "needed": -quantity},
+                code="insufficient_stock",
+            )
+        movement = StockMovement(
+            village_id=item.village_id,
+            item=item,
+            kind=kind,
+            quantity=quantity,
+            stock_after=new_stock,
+            created_by=actor,
+            created_at=at or timezone.now(),
+            **fields,
         )
-    movement = StockMovement(
-        village_id=item.village_id,
-        item=item,
-        kind=kind,
-        quantity=quantity,
-        stock_after=new_stock,
-        created_by=actor,
-        created_at=at or timezone.now(),
-        **fields,
+        # The rows it points at are locked or just made, and PostgreSQL enforces the check
+        # constraints; validating field values here keeps a redemption at a few queries.
+        movement.full_clean(
+            exclude=["item", "village", "donation", "redemption", "paid_by", "created_by"],
+            validate_constraints=False,
+        )
+        movements.append(movement)
+    StockMovement.objects.bulk_create(movements)
+    Item.objects.filter(pk__in=[item.pk for item, _quantity in moves]).update(
+        stock=F("stock")
+        + Case(*[When(pk=item.pk, then=Value(quantity)) for item, quantity in moves])
     )
-    # The rows it points at are locked or just made, and PostgreSQL enforces the check
-    # constraints; validating field values here keeps a redemption at two queries per line.
-    movement.full_clean(
-        exclude=["item", "village", "donation", "redemption", "paid_by", "created_by"],
-        validate_constraints=False,
-    )
-    movement.save()
-    Item.objects.filter(pk=item.pk).update(stock=F("stock") + quantity)
-    item.stock = new_stock
-    return movement
+    for item, quantity in moves:
+        item.stock += quantity
+    return movements
 
 
 def stock_purchase(
@@ -377,9 +392,6 @@ def redemption_create(
     if household.village_id != village.pk:
         raise ValidationError(_("The household belongs to another village."))
     request_hash = cart_hash(village_id=village.pk, household_id=household.pk, lines=lines)
-    existing = _replay(idempotency_key=idempotency_key, request_hash=request_hash)
-    if existing is not None:
-        return existing
     try:
         return _redemption_create_locked(
             village=village,
@@ -404,14 +416,22 @@ def _redemption_create_locked(
     *, village, household, lines, idempotency_key, request_hash, actor, at, request
 ) -> Redemption:
     with transaction.atomic():
-        account = Account.objects.select_for_update().filter(household=household).first()
+        active_card = Card.objects.filter(household=household, status=Card.Status.ACTIVE)
+        account = (
+            Account.objects.select_for_update(of=("self",))
+            .filter(household=household)
+            .annotate(has_card=Exists(active_card))
+            .first()
+        )
         if account is None:
             raise ValidationError(_("This household has no points account."))
-        # A double-click queues on the account lock; the first confirm has committed by now.
+        # A repeated confirm (a double-click, a resent form) queues on the account lock, so
+        # the first has committed by now; checked here only, to spare every redemption a
+        # query before the lock.
         existing = _replay(idempotency_key=idempotency_key, request_hash=request_hash)
         if existing is not None:
             return existing
-        if not Card.objects.filter(household=household, status=Card.Status.ACTIVE).exists():
+        if not account.has_card:
             raise ValidationError(_("This household has no active points card."))
         items = _items_lock(village_id=village.pk, item_ids=lines)
         inactive = [item.name for item in items.values() if not item.is_active]
@@ -431,8 +451,8 @@ def _redemption_create_locked(
                 code="insufficient_stock",
             )
         total = sum(items[item_id].points_price * qty for item_id, qty in lines.items())
-        entry = entry_post(
-            account_id=account.pk,
+        entry = entry_append(
+            account=account,
             kind=Entry.Kind.REDEMPTION,
             points=-total,
             actor=actor,
@@ -449,25 +469,31 @@ def _redemption_create_locked(
             created_by=actor,
             created_at=entry.created_at,  # one moment for the entry, the redemption, the goods
         )
-        redemption.full_clean(exclude=["idempotency_key"])
+        # Field values are validated here; the rows it points at are locked or just made,
+        # and PostgreSQL enforces the unique keys and check constraints.
+        redemption.full_clean(
+            exclude=["idempotency_key", "village", "household", "entry", "created_by"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
         redemption.save()
-        for item_id, item in items.items():
-            quantity = lines[item_id]
-            RedemptionLine.objects.create(
+        RedemptionLine.objects.bulk_create(
+            RedemptionLine(
                 redemption=redemption,
                 item=item,
-                quantity=quantity,
+                quantity=lines[item_id],
                 points_each=item.points_price,
-                points=item.points_price * quantity,
+                points=item.points_price * lines[item_id],
             )
-            _movement_append(
-                item=item,
-                kind=StockMovement.Kind.REDEMPTION,
-                quantity=-quantity,
-                actor=actor,
-                at=redemption.created_at,
-                redemption=redemption,
-            )
+            for item_id, item in items.items()
+        )
+        _movements_append(
+            moves=[(item, -lines[item_id]) for item_id, item in items.items()],
+            kind=StockMovement.Kind.REDEMPTION,
+            actor=actor,
+            at=redemption.created_at,
+            redemption=redemption,
+        )
         audit_record(
             action="redemption.create",
             actor=actor,
@@ -507,16 +533,17 @@ def redemption_void(
         reversal = entry_reverse(
             entry=locked.entry, actor=actor, reason=reason, at=at, request=request
         )
-        for line in sorted(lines, key=lambda line: line.item_id):
-            _movement_append(
-                item=items[line.item_id],
-                kind=StockMovement.Kind.VOID,
-                quantity=line.quantity,
-                actor=actor,
-                redemption=locked,
-                reason=reason,
-                at=reversal.created_at,
-            )
+        _movements_append(
+            moves=[
+                (items[line.item_id], line.quantity)
+                for line in sorted(lines, key=lambda line: line.item_id)
+            ],
+            kind=StockMovement.Kind.VOID,
+            actor=actor,
+            redemption=locked,
+            reason=reason,
+            at=reversal.created_at,
+        )
         locked.voided_at = reversal.created_at
         locked.voided_by = actor
         locked.void_reason = reason[:200]

@@ -7,6 +7,7 @@ oversees both. Each person has a logged-in client fixture: `client_<person>`.
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.test import Client
 
 from points.services import card_issue
@@ -42,6 +43,14 @@ def issue_card(household, actor, pin=PIN, at=None):
     PassedInspectionFactory(household=household)
     ParticipationFactory(household=household)
     return card_issue(household=household, actor=actor, pin=pin, at=at)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Pages cache rendered bodies; ids are reused across tests, so each starts empty."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Puts the village the user works in on the request: `request.village`."""
 
-from villagers.models import Village
+from villagers.models import User, Village
 from villagers.roles import is_county_admin
 
 COUNTY_VILLAGE_SESSION_KEY = "county_village_id"
@@ -11,6 +11,8 @@ def village_for_request(request):
     user = request.user
     if not user.is_authenticated:
         return None
+    if user.village_id is not None and User.village.is_cached(user):
+        return user.village  # loaded with the user (villagers.auth.session_user)
     villages = Village.objects.select_related("township__county")
     if user.village_id is not None:
         return villages.get(pk=user.village_id)

@@ -4,16 +4,18 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aidao.db import retry_transient
+from aidao.fragments import cached_part
 from points.forms import OneTimeKeyMixin
 from points.idempotency import run_once
 from points.models import Proposal, Rule
-from points.selectors import proposals_pending
+from points.selectors import approval_queue_version, proposals_pending
 from points.services import proposal_approve, proposal_reject
 from villagers.models import User, VillageGroup
 from villagers.roles import Role, staff_required
@@ -34,8 +36,26 @@ def _query_without_page(request) -> str:
     return query.urlencode()
 
 
+# The queue's parts are cached under approval_queue_version, which changes with any
+# proposal proposed or decided and any balance shown; the timeout bounds how long a renamed
+# household or member can keep its old name here.
+QUEUE_CACHE_SECONDS = 60
+
+
 @staff_required(Role.SUPERVISOR)
 def approval_queue(request):
+    fingerprint = (
+        f"{request.village.pk}:{approval_queue_version(request.village)}:{request.GET.urlencode()}"
+    )
+    parts = cached_part(
+        "approval-queue", fingerprint, lambda: _queue_parts(request), QUEUE_CACHE_SECONDS
+    )
+    context = {"parts": parts, "form": OneTimeKeyMixin()}
+    return render(request, "points/approval_queue.html", context)
+
+
+def _queue_parts(request) -> dict[str, str]:
+    """The filters, the table of pending proposals and the pager, rendered."""
     filters = {
         "rule_id": _int_or_none(request.GET.get("rule")),
         "group_id": _int_or_none(request.GET.get("group")),
@@ -53,10 +73,16 @@ def approval_queue(request):
         "rules": Rule.objects.filter(village=request.village).order_by("code"),
         "groups": VillageGroup.objects.filter(village=request.village),
         "proposers": User.objects.filter(pk__in=proposer_ids),
-        "form": OneTimeKeyMixin(),
         "query_prefix": _query_without_page(request),
     }
-    return render(request, "points/approval_queue.html", context)
+    return {
+        part: render_to_string(f"points/{template}", context, request=request)
+        for part, template in (
+            ("filters", "_queue_filters.html"),
+            ("table", "_queue_table.html"),
+            ("pager", "_pager.html"),
+        )
+    }
 
 
 @staff_required(Role.SUPERVISOR)

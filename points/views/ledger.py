@@ -2,27 +2,45 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aidao.fragments import cached_part
 from points.forms import ReasonForm
 from points.idempotency import idempotency_key_new, run_once
 from points.models import Account, Declaration, Entry
 from points.selectors import (
-    entries_of_account,
+    history_page,
     household_honours,
     household_publicity,
-    household_rank,
     proposals_awaiting,
+    villager_state,
 )
 from points.services import entry_reverse
 from points.views.access import _get_household_for_user
 from villagers.roles import Role, staff_required, villager_required
 
 HISTORY_PAGE_SIZE = 20
+# Cached page bodies are keyed by what they show (see villager_state), so a change shows at
+# once; the timeout only bounds edits the key cannot see (a rule's description, a name).
+BODY_CACHE_SECONDS = 600
+
+
+def _entry_id(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _history_context(request, account) -> dict:
+    history = history_page(
+        account,
+        before=_entry_id(request.GET.get("before")),
+        after=_entry_id(request.GET.get("after")),
+        size=HISTORY_PAGE_SIZE,
+    )
+    return {"history": history}
 
 
 def _ledger_context(request, household):
@@ -35,26 +53,52 @@ def _ledger_context(request, household):
         "honours": household_honours(household),
     }
     if account is not None:
-        context["page"] = Paginator(entries_of_account(account), HISTORY_PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
+        context.update(_history_context(request, account))
         context["yuan"] = account.balance * request.village.yuan_per_point
     return context
 
 
 @villager_required
 def villager_home(request):
-    """The villager's start page: balance, its yuan value, rank, history and declarations."""
+    """The villager's start page: balance, its yuan value, rank, history and declarations.
+
+    The most visited page of all, from phones: one query tells whether the body (honours,
+    declarations, pending proposals, a page of history) is the one cached for this household.
+    """
     household = request.user.household
-    context = _ledger_context(request, household)
-    account = context["account"]
-    if account is not None and request.village.show_rank:
-        context["rank"], context["ranked"] = household_rank(account)
-    context["declarations"] = Declaration.objects.filter(household=household).order_by(
-        "-submitted_at"
-    )[:5]
-    context["card"] = household.cards.filter(status="active").first()
+    account = villager_state(household)
+    context = {"household": household, "account": account}
+    if account is None:
+        context["body"] = _villager_body(request, household, None)
+    else:
+        context["yuan"] = account.balance * request.village.yuan_per_point
+        if request.village.show_rank:
+            context["rank"], context["ranked"] = account.higher + 1, account.ranked
+        fingerprint = (
+            f"{account.pk}:{account.last_entry}:{account.pending_ids}:"
+            f"{account.declarations_state}:{account.publicity_state}:{request.GET.get('before')}:{request.GET.get('after')}"
+        )
+        context["body"] = cached_part(
+            "villager-body",
+            fingerprint,
+            lambda: _villager_body(request, household, account),
+            BODY_CACHE_SECONDS,
+        )
     return render(request, "points/villager_home.html", context)
+
+
+def _villager_body(request, household, account) -> str:
+    context = {
+        "pending": proposals_awaiting(household),
+        "in_publicity": household_publicity(household),
+        "honours": household_honours(household),
+        "declarations": Declaration.objects.filter(household=household).order_by(
+            "-submitted_at", "-id"
+        )[:5],
+    }
+    if account is not None:
+        context.update(_history_context(request, account))
+    return render_to_string("points/_villager_body.html", context, request=request)
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)

@@ -11,17 +11,24 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aidao.db import retry_transient
+from aidao.fragments import CSRF_SLOT, cached_part, csrf_fill
 from points.idempotency import run_once
-from points.models import Account
 from store.forms import CardLookupForm, CartChangeForm, VoidForm, confirm_parse
 from store.models import Item
-from store.selectors import catalogue_items, redemptions_of, zones_of
+from store.selectors import (
+    catalogue_items,
+    day_range,
+    redemptions_of,
+    shelves_state,
+    zones_of,
+)
 from store.services import redemption_create, redemption_void
 from store.views.access import (
     STAFF,
@@ -80,50 +87,75 @@ def counter(request):
     return render(request, "store/counter_start.html", {"form": form})
 
 
+# Shelves are cached under a fingerprint of every item and zone (stock included).
+SHELVES_CACHE_SECONDS = 600
+
+
 @staff_required(Role.MANAGER)
 def counter_household(request, household_pk):
     """The household's balance, the shelves by zone with search, and the cart."""
     household = _get_household_for_user(request, household_pk)
-    account = Account.objects.filter(household=household).only("balance").first()
-    balance = account.balance if account else 0
-    card = household.cards.filter(status=Card.Status.ACTIVE).only("number").first()
-    zone_code = request.GET.get("zone", "")
-    query = request.GET.get("q", "").strip()
-    items = catalogue_items(request.village, zone_code=zone_code, query=query)
-    page = Paginator(items, COUNTER_PAGE_SIZE).get_page(request.GET.get("page"))
+    state = shelves_state(request.village, household.pk)
+    balance = state.balance or 0
+    here = request.get_full_path()
+    cart_url = reverse("store:counter_cart", args=[household.pk])
+    shelves = cached_part(
+        "counter-shelves",
+        f"{request.village.pk}:{household.pk}:{state.version}:{here}",
+        lambda: _shelves(request, cart_url, here),
+        SHELVES_CACHE_SECONDS,
+    )
 
     lines = _cart_get(request, household.pk)
-    cart_items = Item.objects.filter(village=request.village, pk__in=lines).select_related("zone")
-    cart = [
-        {
-            "item": item,
-            "quantity": lines[item.pk],
-            "points": item.points_price * lines[item.pk],
-            "short": item.stock < lines[item.pk] or not item.is_active,
-        }
-        for item in sorted(cart_items, key=lambda item: item.pk)
-    ]
+    cart = []
+    if lines:
+        cart_items = Item.objects.filter(village=request.village, pk__in=lines)
+        cart = [
+            {
+                "item": item,
+                "quantity": lines[item.pk],
+                "points": item.points_price * lines[item.pk],
+                "short": item.stock < lines[item.pk] or not item.is_active,
+            }
+            for item in sorted(cart_items, key=lambda item: item.pk)
+        ]
     total = sum(line["points"] for line in cart)
     return render(
         request,
         "store/counter.html",
         {
             "household": household,
-            "card": card,
+            "card_number": state.card_number,
             "balance": balance,
-            "zones": zones_of(request.village),
-            "zone_code": zone_code,
-            "query": query,
-            "page": page,
+            "shelves": csrf_fill(shelves, request),
             "cart": cart,
             "total": total,
             "balance_after": balance - total,
             "points_short": max(total - balance, 0),
             "cart_blocked": total > balance or any(line["short"] for line in cart),
             "confirm_key": uuid.uuid4(),
-            "here": request.get_full_path(),
+            "here": here,
+            # Reversed once here rather than in each form of the page.
+            "cart_url": cart_url,
         },
     )
+
+
+def _shelves(request, cart_url: str, here: str) -> str:
+    zone_code = request.GET.get("zone", "")
+    query = request.GET.get("q", "").strip()
+    items = catalogue_items(request.village, zone_code=zone_code, query=query)
+    page = Paginator(items, COUNTER_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "zones": zones_of(request.village),
+        "zone_code": zone_code,
+        "query": query,
+        "page": page,
+        "cart_url": cart_url,
+        "here": here,
+        "csrf_token": CSRF_SLOT,
+    }
+    return render_to_string("store/_counter_shelves.html", context, request=request)
 
 
 @require_POST
@@ -250,7 +282,7 @@ def redemption_list(request):
     redemptions = redemptions_of(request.village)
     day = _date_or_none(request.GET.get("day", ""))
     if day is not None:
-        redemptions = redemptions.filter(created_at__date=day)
+        redemptions = redemptions.filter(created_at__range=day_range(day))
     page = Paginator(redemptions, 30).get_page(request.GET.get("page"))
     return render(request, "store/redemption_list.html", {"page": page, "day": day})
 

@@ -4,12 +4,14 @@ import datetime
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
 
-from points.models import Account
+from aidao.fragments import cached_part
 from store.selectors import (
     catalogue_items,
     redemptions_of,
+    shelves_state,
     summary_daily,
     summary_monthly,
     zones_of,
@@ -23,19 +25,37 @@ from villagers.roles import (
 )
 
 CATALOGUE_PAGE_SIZE = 40
+# The key says exactly what the body shows (see shelves_state); the timeout only frees memory.
+BODY_CACHE_SECONDS = 600
 
 
 @member_of_village_required
 def catalogue(request):
-    """Items by zone with points prices and stock; a villager also sees what they can afford."""
+    """Items by zone with points prices and stock; a villager also sees what they can afford.
+
+    Villagers open it on every visit: the rendered body is cached under a fingerprint of
+    the shelves, the balance and the query, so a visit costs one query after the login's.
+    """
+    household_id = request.user.household_id if is_villager(request.user) else None
+    shelves = shelves_state(request.village, household_id)
+    balance = shelves.balance
+    if household_id is not None and balance is None:
+        balance = 0
+    fingerprint = (
+        f"{request.village.pk}:{shelves.version}:{household_id is not None}:{balance}:"
+        f"{request.village.yuan_per_point}:{request.GET.urlencode()}"
+    )
+    body = cached_part(
+        "catalogue-body", fingerprint, lambda: _catalogue_body(request, balance), BODY_CACHE_SECONDS
+    )
+    return render(request, "store/catalogue.html", {"body": body, "balance": balance})
+
+
+def _catalogue_body(request, balance: int | None) -> str:
     zone_code = request.GET.get("zone", "")
     query = request.GET.get("q", "").strip()
     items = catalogue_items(request.village, zone_code=zone_code, query=query)
     page = Paginator(items, CATALOGUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    balance = None
-    if is_villager(request.user):
-        account = Account.objects.filter(household_id=request.user.household_id).first()
-        balance = account.balance if account else 0
     rows = [
         {
             "item": item,
@@ -48,9 +68,8 @@ def catalogue(request):
         }
         for item in page
     ]
-    return render(
-        request,
-        "store/catalogue.html",
+    return render_to_string(
+        "store/_catalogue_body.html",
         {
             "page": page,
             "rows": rows,
@@ -59,6 +78,7 @@ def catalogue(request):
             "zone_code": zone_code,
             "query": query,
         },
+        request=request,
     )
 
 

@@ -1,3 +1,4 @@
-"""Fixtures for the generator and health-check tests: English text."""
+"""Fixtures for the page-cost tests: village X's shelves and rules, English text."""
 
-from tests.store.conftest import _english  # noqa: F401
+from tests.points.conftest import _media_in_tmp, rule_clean, rule_litter  # noqa: F401
+from tests.store.conftest import _english, make_item, oil, redeem, rice, zones_x  # noqa: F401

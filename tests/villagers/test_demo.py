@@ -106,7 +106,7 @@ def _history_reads_true_in_time_order(client, village, demo_card):
     client.force_login(villager)
     response = client.get(reverse("points:me"))
     assert response.status_code == 200
-    shown = [e for e in response.context["page"] if e.kind == Entry.Kind.REDEMPTION]
+    shown = [e for e in response.context["history"].entries if e.kind == Entry.Kind.REDEMPTION]
     past = [e for e in shown if timezone.localtime(e.created_at).date() < this_month]
     assert past
     day = timezone.localtime(past[0].created_at).strftime("%Y-%m-%d")
