@@ -17,6 +17,17 @@ class InsufficientPoints(ValidationError):
     """The balance would go below zero."""
 
 
+def balance_after(balance: int, points: int) -> int:
+    """The balance once `points` are posted, refused below zero (InsufficientPoints)."""
+    if balance + points < 0:
+        raise InsufficientPoints(
+            _("Not enough points: the balance is %(balance)d, this needs %(needed)d.")
+            % {"balance": balance, "needed": -points},
+            code="insufficient_points",
+        )
+    return balance + points
+
+
 def account_open(*, household: Household) -> Account:
     """The household's account, created on first use."""
     account, _created = Account.objects.get_or_create(
@@ -67,13 +78,7 @@ def entry_append(
 ) -> Entry:
     """entry_post for a caller that already holds `account` locked (select_for_update in
     its own, still open transaction): the same checks and writes, without locking it again."""
-    new_balance = account.balance + points
-    if new_balance < 0:
-        raise InsufficientPoints(
-            _("Not enough points: the balance is %(balance)d, this needs %(needed)d.")
-            % {"balance": account.balance, "needed": -points},
-            code="insufficient_points",
-        )
+    new_balance = balance_after(account.balance, points)
     Account.objects.filter(pk=account.pk).update(balance=F("balance") + points)
     account.balance = new_balance
     entry = Entry(

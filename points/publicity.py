@@ -14,13 +14,13 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.audit import audit_record
-from points.ledger import InsufficientPoints, entry_append, entry_post
+from aidao.audit import audit_record, client_ip
+from points.ledger import InsufficientPoints, balance_after, entry_post
 from points.models import Entry, Objection, Proposal
 from villagers.models import User
 from villagers.roles import is_manager, is_supervisor, is_villager
@@ -46,36 +46,101 @@ def _post_entry(proposal: Proposal, account_id: int, actor: User | None) -> Entr
     return entry_post(account_id=account_id, **_entry_fields(proposal, actor))
 
 
+# The writes of approvals credited at once, as one statement whatever their number: the
+# accounts' cached balances, the entries, the proposals and the audit events. Each entry is
+# found again by (account, balance after), which is unique within one statement since no
+# entry is of zero points. Balances were checked under the account locks; PostgreSQL's
+# constraints (no negative balance, kinds and signs) stand behind that check.
+CREDIT_AT_APPROVAL_SQL = """
+    WITH moves (proposal_id, account_id, kind, points, balance_after, memo) AS (
+        SELECT * FROM unnest(%(proposals)s::bigint[], %(accounts)s::bigint[],
+                             %(kinds)s::varchar[], %(points)s::integer[],
+                             %(after)s::integer[], %(memos)s::varchar[])
+    ), balances AS (
+        UPDATE points_account a SET balance = a.balance + m.points
+        FROM (SELECT account_id, sum(points) AS points FROM moves GROUP BY account_id) m
+        WHERE a.id = m.account_id
+        RETURNING a.id
+    ), entries AS (
+        INSERT INTO points_entry
+            (account_id, kind, points, balance_after, created_at, created_by_id, memo)
+        SELECT account_id, kind, points, balance_after, %(now)s, %(actor)s, memo FROM moves
+        RETURNING id, account_id, balance_after
+    ), linked AS (
+        SELECT m.proposal_id, e.id AS entry_id, m.points
+        FROM moves m JOIN entries e USING (account_id, balance_after)
+    ), decided AS (
+        UPDATE points_proposal p
+        SET status = %(approved)s, entry_id = l.entry_id, decided_by_id = %(actor)s,
+            decided_at = %(now)s, credit_due_at = %(now)s
+        FROM linked l WHERE p.id = l.proposal_id
+        RETURNING p.id
+    ), audited AS (
+        INSERT INTO aidao_auditevent
+            (at, actor_id, village_id, action, object_type, object_id, detail, ip_address)
+        SELECT %(now)s, %(actor)s, %(village)s, 'proposal.approve', 'points.proposal',
+               l.proposal_id::text, jsonb_build_object('entry', l.entry_id, 'points', l.points),
+               %(ip)s::inet
+        FROM linked l
+        RETURNING id
+    )
+    SELECT l.proposal_id, l.entry_id,
+           (SELECT count(*) FROM balances), (SELECT count(*) FROM decided),
+           (SELECT count(*) FROM audited)
+    FROM linked l
+"""
+
+
 def credit_at_approval(proposals, accounts, actor, now, request) -> list[str]:
     """No publicity period: post each entry at approval. Returns the refusals, if any.
 
-    The caller holds `accounts` locked (proposal_approve), so entries append to them directly.
+    The caller holds `accounts` locked (proposal_approve) and gives the proposals in
+    (account, id) order, so each entry's balance after follows from the one before.
     """
     problems = []
+    balances = {account.pk: account.balance for account in accounts.values()}
+    moves = []
     for proposal in proposals:
+        account_id = accounts[proposal.household_id].pk
+        fields = _entry_fields(proposal, actor)
         try:
-            entry = entry_append(
-                account=accounts[proposal.household_id], **_entry_fields(proposal, actor)
-            )
+            balances[account_id] = balance_after(balances[account_id], proposal.points)
         except InsufficientPoints as error:
             problems.append(_deduction_refusal(proposal, error))
             continue
+        moves.append((proposal, account_id, fields["kind"], balances[account_id], fields["memo"]))
+    if problems or not moves:
+        return problems
+    with connection.cursor() as cursor:
+        cursor.execute(
+            CREDIT_AT_APPROVAL_SQL,
+            {
+                "proposals": [move[0].pk for move in moves],
+                "accounts": [move[1] for move in moves],
+                "kinds": [move[2] for move in moves],
+                "points": [move[0].points for move in moves],
+                "after": [move[3] for move in moves],
+                "memos": [move[4][:200] for move in moves],
+                "now": now,
+                "actor": actor.pk,
+                "approved": Proposal.Status.APPROVED,
+                "village": actor.village_id,
+                "ip": client_ip(request),
+            },
+        )
+        rows = cursor.fetchall()
+    entry_ids = {proposal_id: entry_id for proposal_id, entry_id, *_counts in rows}
+    expected = (len({move[1] for move in moves}), len(moves), len(moves))
+    if len(entry_ids) != len(moves) or rows[0][2:] != expected:
+        # Cannot happen while the rows are locked; never commit a half-written approval.
+        raise RuntimeError(f"approval wrote {rows[0][2:]} rows, expected {expected}")
+    for proposal, _account_id, _kind, after, _memo in moves:
         proposal.status = Proposal.Status.APPROVED
-        proposal.entry = entry
+        proposal.entry_id = entry_ids[proposal.pk]
         proposal.decided_by = actor
         proposal.decided_at = now
         proposal.credit_due_at = now
-        proposal.save(
-            update_fields=["status", "entry", "decided_by", "decided_at", "credit_due_at"]
-        )
-        audit_record(
-            action="proposal.approve",
-            actor=actor,
-            village_id=proposal.village_id,
-            obj=proposal,
-            detail={"entry": entry.pk, "points": proposal.points},
-            request=request,
-        )
+        accounts[proposal.household_id].balance = after
     return problems
 
 

@@ -4,41 +4,31 @@ from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.db import connection
 
+from aidao.rows import Joined, columns_of, instances_from
 from villagers.cardnumbers import card_number_normalize
 from villagers.models import Card, County, Household, Township, User, Village
 from villagers.roles import Role
 
-# (model, table alias, alias of the row whose foreign key points at it, that foreign key)
 _SESSION_MODELS = [
-    (User, "u", None, None),
-    (Village, "v", "u", User.village.field),
-    (Township, "t", "v", Village.township.field),
-    (County, "c", "t", Township.county.field),
-    (Household, "h", "u", User.household.field),
+    Joined(User, "u"),
+    Joined(Village, "v", "u", "village"),
+    Joined(Township, "t", "v", "township"),
+    Joined(County, "c", "t", "county"),
+    Joined(Household, "h", "u", "household"),
 ]
 
-
-def _session_user_sql() -> str:
-    columns = ", ".join(
-        f'{alias}."{field.column}"'
-        for model, alias, _owner, _fk in _SESSION_MODELS
-        for field in model._meta.concrete_fields
-    )
-    return f"""
-        SELECT {columns},
-               ARRAY(SELECT g.name FROM auth_group g
-                     JOIN villagers_user_groups ug ON ug.group_id = g.id
-                     WHERE ug.user_id = u.id AND g.name = ANY(%s)) AS role_names
-        FROM villagers_user u
-        LEFT JOIN villagers_village v ON v.id = u.village_id
-        LEFT JOIN villagers_township t ON t.id = v.township_id
-        LEFT JOIN villagers_county c ON c.id = t.county_id
-        LEFT JOIN villagers_household h ON h.id = u.household_id
-        WHERE u.id = %s AND u.is_active
-    """  # noqa: S608 (column names from the models, values as parameters)
-
-
-SESSION_USER_SQL = _session_user_sql()
+SESSION_USER_SQL = f"""
+    SELECT {columns_of(_SESSION_MODELS)},
+           ARRAY(SELECT g.name FROM auth_group g
+                 JOIN villagers_user_groups ug ON ug.group_id = g.id
+                 WHERE ug.user_id = u.id AND g.name = ANY(%s)) AS role_names
+    FROM villagers_user u
+    LEFT JOIN villagers_village v ON v.id = u.village_id
+    LEFT JOIN villagers_township t ON t.id = v.township_id
+    LEFT JOIN villagers_county c ON c.id = t.county_id
+    LEFT JOIN villagers_household h ON h.id = u.household_id
+    WHERE u.id = %s AND u.is_active
+"""  # noqa: S608 (column names from the models, values as parameters)
 
 
 def session_user(user_id) -> User | None:
@@ -54,20 +44,7 @@ def session_user(user_id) -> User | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    objects, start = {}, 0
-    for model, alias, _owner, _fk in _SESSION_MODELS:
-        fields = model._meta.concrete_fields
-        values = row[start : start + len(fields)]
-        start += len(fields)
-        objects[alias] = (
-            None
-            if values[0] is None
-            else model.from_db(connection.alias, [f.attname for f in fields], values)
-        )
-    for _model, alias, owner, fk in _SESSION_MODELS[1:]:
-        if objects[owner] is not None:
-            fk.set_cached_value(objects[owner], objects[alias])
-    user = objects["u"]
+    user = instances_from(row, _SESSION_MODELS)["u"]
     user._aidao_roles = frozenset(row[-1])
     return user
 
