@@ -6,6 +6,9 @@ query, each under its table alias and linked to the row whose foreign key points
 one row gives back the instances with their relations already cached.
 """
 
+import functools
+import re
+import weakref
 from dataclasses import dataclass
 
 from django.db import connection
@@ -53,3 +56,39 @@ def instances_from(row, joined: list[Joined]) -> dict:
 def width_of(joined: list[Joined]) -> int:
     """How many columns columns_of(joined) selects: extra columns follow them."""
     return sum(len(part.model._meta.concrete_fields) for part in joined)
+
+
+# Raw connections -> names of the statements prepared on them (a new connection has none).
+_prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@functools.cache
+def _prepare_text(name: str, sql: str) -> tuple[str, str]:
+    """PREPARE text with $n for each %(param)s of `sql`, and the EXECUTE text naming them."""
+    params: list[str] = []
+
+    def number(match) -> str:
+        if match.group(1) not in params:
+            params.append(match.group(1))
+        return f"${params.index(match.group(1)) + 1}"
+
+    body = re.sub(r"%\((\w+)\)s", number, sql)
+    execute = f"EXECUTE {name} ({', '.join(f'%({param})s' for param in params)})"
+    return f"PREPARE {name} AS {body}", execute
+
+
+def execute_prepared(cursor, name: str, sql: str, params: dict) -> None:
+    """cursor.execute(sql, params), as a statement PostgreSQL plans once per connection.
+
+    For the ledger's busiest statements (an approval's or a redemption's writes): planning
+    those many-table statements anew on every call cost a fifth of a redemption. Prepared
+    statements live as long as the database connection (and survive a rolled-back
+    transaction); behind a pooler, use session pooling.
+    """
+    prepare, execute = _prepare_text(name, sql)
+    raw = cursor.db.connection
+    names = _prepared.setdefault(raw, set())
+    if name not in names:
+        cursor.execute(prepare)
+        names.add(name)
+    cursor.execute(execute, params)

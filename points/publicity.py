@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record, client_ip
+from aidao.rows import execute_prepared
 from points.ledger import InsufficientPoints, balance_after, entry_post
 from points.models import Entry, Objection, Proposal
 from villagers.models import User
@@ -112,7 +113,9 @@ def credit_at_approval(proposals, accounts, actor, now, request) -> list[str]:
     if problems or not moves:
         return problems
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
+            "aidao_credit_at_approval",
             CREDIT_AT_APPROVAL_SQL,
             {
                 "proposals": [move[0].pk for move in moves],

@@ -26,6 +26,7 @@ from aidao.rows import Joined, columns_of, instances_from
 from points.ledger import (  # the ledger's writes, also imported from here by callers
     InsufficientPoints,  # noqa: F401
     account_open,
+    balance_after,  # noqa: F401
     entry_append,  # noqa: F401
     entry_post,
     entry_reverse,  # noqa: F401
