@@ -303,6 +303,13 @@ class Proposal(models.Model):
                 condition=Q(status="proposed"),
                 name="proposal_household_pending",
             ),
+            # A household's proposals in publicity, held or cancelled: the villager's page
+            # reads them on every visit (points.selectors.villager_state).
+            models.Index(
+                fields=["household"],
+                condition=Q(status__in=["publicity", "held", "cancelled"]),
+                name="proposal_household_publicity",
+            ),
             # A village's approvals by decision time (credited ones only).
             models.Index(
                 fields=["village", "decided_at"],

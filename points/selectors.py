@@ -155,8 +155,8 @@ VILLAGER_STATE_SQL = """
                  ORDER BY d.submitted_at DESC, d.id DESC LIMIT 5) AS declarations_state,
            ARRAY(SELECT p.id || ':' || p.status FROM points_proposal p
                  WHERE p.household_id = a.household_id
-                   AND (p.status = ANY(%(waiting)s)
-                        OR (p.status = %(cancelled)s AND p.cancelled_at >= %(recent)s))
+                   AND p.status IN ('publicity', 'held', 'cancelled')
+                   AND (p.status <> 'cancelled' OR p.cancelled_at >= %(recent)s)
                  ORDER BY p.id) AS publicity_state
     FROM points_account a WHERE a.household_id = %(household)s
 """
@@ -180,9 +180,9 @@ def villager_state(household: Household) -> Account | None:
                 "active": Card.Status.ACTIVE,
                 "proposed": Proposal.Status.PROPOSED,
                 "household": household.pk,
-                # as household_publicity: in publicity or held, or cancelled lately
-                "waiting": [Proposal.Status.PUBLICITY, Proposal.Status.HELD],
-                "cancelled": Proposal.Status.CANCELLED,
+                # as household_publicity: in publicity or held, or cancelled lately (the
+                # statuses are spelled out so the partial index proposal_household_publicity
+                # is seen to apply)
                 "recent": timezone.now() - PUBLICITY_CANCELLED_SHOWN,
             },
         )
