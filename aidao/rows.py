@@ -7,6 +7,7 @@ one row gives back the instances with their relations already cached.
 """
 
 import functools
+import hashlib
 import re
 import weakref
 from dataclasses import dataclass
@@ -73,6 +74,8 @@ def _prepare_text(name: str, sql: str) -> tuple[str, str]:
         return f"${params.index(match.group(1)) + 1}"
 
     body = re.sub(r"%\((\w+)\)s", number, sql)
+    # Named after the text too, so a changed statement is never run under an old plan.
+    name = f"{name}_{hashlib.sha256(sql.encode()).hexdigest()[:12]}"
     execute = f"EXECUTE {name} ({', '.join(f'%({param})s' for param in params)})"
     return f"PREPARE {name} AS {body}", execute
 
@@ -86,9 +89,8 @@ def execute_prepared(cursor, name: str, sql: str, params: dict) -> None:
     transaction); behind a pooler, use session pooling.
     """
     prepare, execute = _prepare_text(name, sql)
-    raw = cursor.db.connection
-    names = _prepared.setdefault(raw, set())
-    if name not in names:
+    done = _prepared.setdefault(cursor.db.connection, set())
+    if prepare not in done:
         cursor.execute(prepare)
-        names.add(name)
+        done.add(prepare)
     cursor.execute(execute, params)

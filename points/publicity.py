@@ -48,15 +48,16 @@ def _post_entry(proposal: Proposal, account_id: int, actor: User | None) -> Entr
 
 
 # The writes of approvals credited at once, as one statement whatever their number: the
-# accounts' cached balances, the entries, the proposals and the audit events. Each entry is
-# found again by (account, balance after), which is unique within one statement since no
-# entry is of zero points. Balances were checked under the account locks; PostgreSQL's
-# constraints (no negative balance, kinds and signs) stand behind that check.
+# accounts' cached balances, the entries, the proposals and the audit events. Entry ids are
+# drawn first (`moves` is materialized, so once) to link each proposal to its entry.
+# Balances were checked under the account locks; PostgreSQL's constraints (no negative
+# balance, kinds and signs) stand behind that check.
 CREDIT_AT_APPROVAL_SQL = """
-    WITH moves (proposal_id, account_id, kind, points, balance_after, memo) AS (
-        SELECT * FROM unnest(%(proposals)s::bigint[], %(accounts)s::bigint[],
-                             %(kinds)s::varchar[], %(points)s::integer[],
-                             %(after)s::integer[], %(memos)s::varchar[])
+    WITH moves AS MATERIALIZED (
+        SELECT nextval(pg_get_serial_sequence('points_entry', 'id')) AS entry_id, m.*
+        FROM unnest(%(proposals)s::bigint[], %(accounts)s::bigint[], %(kinds)s::varchar[],
+                    %(points)s::integer[], %(after)s::integer[], %(memos)s::varchar[])
+             AS m (proposal_id, account_id, kind, points, balance_after, memo)
     ), balances AS (
         UPDATE points_account a SET balance = a.balance + m.points
         FROM (SELECT account_id, sum(points) AS points FROM moves GROUP BY account_id) m
@@ -64,31 +65,29 @@ CREDIT_AT_APPROVAL_SQL = """
         RETURNING a.id
     ), entries AS (
         INSERT INTO points_entry
-            (account_id, kind, points, balance_after, created_at, created_by_id, memo)
-        SELECT account_id, kind, points, balance_after, %(now)s, %(actor)s, memo FROM moves
-        RETURNING id, account_id, balance_after
-    ), linked AS (
-        SELECT m.proposal_id, e.id AS entry_id, m.points
-        FROM moves m JOIN entries e USING (account_id, balance_after)
+            (id, account_id, kind, points, balance_after, created_at, created_by_id, memo)
+        SELECT entry_id, account_id, kind, points, balance_after, %(now)s, %(actor)s, memo
+        FROM moves
+        RETURNING id
     ), decided AS (
         UPDATE points_proposal p
-        SET status = %(approved)s, entry_id = l.entry_id, decided_by_id = %(actor)s,
+        SET status = %(approved)s, entry_id = m.entry_id, decided_by_id = %(actor)s,
             decided_at = %(now)s, credit_due_at = %(now)s
-        FROM linked l WHERE p.id = l.proposal_id
+        FROM moves m WHERE p.id = m.proposal_id
         RETURNING p.id
     ), audited AS (
         INSERT INTO aidao_auditevent
             (at, actor_id, village_id, action, object_type, object_id, detail, ip_address)
         SELECT %(now)s, %(actor)s, %(village)s, 'proposal.approve', 'points.proposal',
-               l.proposal_id::text, jsonb_build_object('entry', l.entry_id, 'points', l.points),
+               m.proposal_id::text, jsonb_build_object('entry', m.entry_id, 'points', m.points),
                %(ip)s::inet
-        FROM linked l
+        FROM moves m
         RETURNING id
     )
-    SELECT l.proposal_id, l.entry_id,
-           (SELECT count(*) FROM balances), (SELECT count(*) FROM decided),
-           (SELECT count(*) FROM audited)
-    FROM linked l
+    SELECT m.proposal_id, m.entry_id,
+           (SELECT count(*) FROM balances), (SELECT count(*) FROM entries),
+           (SELECT count(*) FROM decided), (SELECT count(*) FROM audited)
+    FROM moves m
 """
 
 
@@ -133,7 +132,7 @@ def credit_at_approval(proposals, accounts, actor, now, request) -> list[str]:
         )
         rows = cursor.fetchall()
     entry_ids = {proposal_id: entry_id for proposal_id, entry_id, *_counts in rows}
-    expected = (len({move[1] for move in moves}), len(moves), len(moves))
+    expected = (len({move[1] for move in moves}), len(moves), len(moves), len(moves))
     if len(entry_ids) != len(moves) or rows[0][2:] != expected:
         # Cannot happen while the rows are locked; never commit a half-written approval.
         raise RuntimeError(f"approval wrote {rows[0][2:]} rows, expected {expected}")

@@ -11,13 +11,39 @@ from points.models import Batch, Entry, Proposal
 from points.services import entry_reverse, proposal_approve, proposal_reject
 from tests.conftest import make_staff
 from tests.factories import MemberFactory
-from tests.points.conftest import last_month, png_upload, propose, today
+from tests.points.conftest import last_month, make_rule, png_upload, propose, today
 from villagers.roles import Role
 
 
 def balance(household):
     household.account.refresh_from_db()
     return household.account.balance
+
+
+def test_batch_links_each_proposal_to_its_own_entry(card_a, village_x, manager_x, supervisor_x):
+    """One household, balances that come back to an earlier value (100, 99, 98, 100, 99):
+    each approved proposal points at the entry of its own points, and its audit event too."""
+    household = card_a.household
+    minus, plus = make_rule(village_x, "K1", -1), make_rule(village_x, "E2", 2)
+    proposals = [
+        *propose(manager_x, [household], minus),
+        *propose(manager_x, [household], minus),
+        *propose(manager_x, [household], plus),
+        *propose(manager_x, [household], minus),
+    ]
+    proposal_approve(proposal_ids=[p.pk for p in proposals], actor=supervisor_x)
+    entries = []
+    for proposal in proposals:
+        proposal.refresh_from_db()
+        assert proposal.status == Proposal.Status.APPROVED
+        assert proposal.entry.points == proposal.points
+        event = AuditEvent.objects.get(action="proposal.approve", object_id=str(proposal.pk))
+        assert event.detail == {"entry": proposal.entry_id, "points": proposal.points}
+        entries.append(proposal.entry)
+    assert len({entry.pk for entry in entries}) == 4
+    assert [e.balance_after for e in sorted(entries, key=lambda e: e.pk)] == [99, 98, 100, 99]
+    assert balance(household) == 99
+    assert audit.check() == []
 
 
 def test_proposal_counts_only_after_approval(card_a, manager_x, supervisor_x, rule_clean):
