@@ -55,52 +55,29 @@ def entry_post(
     """
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        return entry_append(
+        new_balance = balance_after(account.balance, points)
+        Account.objects.filter(pk=account.pk).update(balance=F("balance") + points)
+        account.balance = new_balance
+        entry = Entry(
             account=account,
             kind=kind,
             points=points,
-            actor=actor,
-            memo=memo,
+            balance_after=new_balance,
+            created_by=actor,
+            memo=memo[:200],
             reverses=reverses,
-            at=at,
+            created_at=at or timezone.now(),
         )
-
-
-def entry_append(
-    *,
-    account: Account,
-    kind: str,
-    points: int,
-    actor: User | None,
-    memo: str = "",
-    reverses: Entry | None = None,
-    at: datetime.datetime | None = None,
-) -> Entry:
-    """entry_post for a caller that already holds `account` locked (select_for_update in
-    its own, still open transaction): the same checks and writes, without locking it again."""
-    new_balance = balance_after(account.balance, points)
-    Account.objects.filter(pk=account.pk).update(balance=F("balance") + points)
-    account.balance = new_balance
-    entry = Entry(
-        account=account,
-        kind=kind,
-        points=points,
-        balance_after=new_balance,
-        created_by=actor,
-        memo=memo[:200],
-        reverses=reverses,
-        created_at=at or timezone.now(),
-    )
-    # Field values are validated here. The rows it points at are locked or loaded, and
-    # PostgreSQL enforces the kind, sign and balance checks and the one-reversal key:
-    # checking those again from Python took a dozen extra round trips per entry.
-    entry.full_clean(
-        exclude=["account", "created_by", "reverses"],
-        validate_unique=False,
-        validate_constraints=False,
-    )
-    entry.save()
-    return entry
+        # Field values are validated here. The rows it points at are locked or loaded, and
+        # PostgreSQL enforces the kind, sign and balance checks and the one-reversal key:
+        # checking those again from Python took a dozen extra round trips per entry.
+        entry.full_clean(
+            exclude=["account", "created_by", "reverses"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+        entry.save()
+        return entry
 
 
 def entry_reverse(

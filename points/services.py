@@ -27,7 +27,6 @@ from points.ledger import (  # the ledger's writes, also imported from here by c
     InsufficientPoints,  # noqa: F401
     account_open,
     balance_after,  # noqa: F401
-    entry_append,  # noqa: F401
     entry_post,
     entry_reverse,  # noqa: F401
 )

@@ -425,7 +425,7 @@ def redemption_create(
 # queries than PostgreSQL spent running them. Lock order as everywhere: the account, then
 # the items by id.
 LOCK_ACCOUNT_SQL = """
-    SELECT a.id, a.household_id, a.village_id, a.balance, a.opened_at,
+    SELECT a.id, a.balance,
            EXISTS (SELECT 1 FROM villagers_card c
                    WHERE c.household_id = a.household_id AND c.status = %(active)s)
     FROM points_account a WHERE a.household_id = %(household)s
@@ -500,7 +500,7 @@ def _redemption_create_locked(
         row = cursor.fetchone()
         if row is None:
             raise ValidationError(_("This household has no points account."))
-        account_id, balance, has_card = row[0], row[3], row[5]
+        account_id, balance, has_card = row
         # A repeated confirm (a double-click, a resent form) queues on the account lock, so
         # the first has committed by now; checked here only, to spare every redemption a
         # query before the lock.
