@@ -1,9 +1,10 @@
 """Ledger throughput through the services, each worker a process with its own connection.
 
 Run by the benchmark on the county database (python -m bench.ledger ...). Worker w works in
-village 101 + w as that village's supervisor (approving one proposal at a time) or manager
+village 102 + w as that village's supervisor (approving one proposal at a time) or manager
 (3-line counter redemptions, one household after another), so eight workers are eight
-villages busy at once, and their writes meet in the same tables and indexes.
+villages busy at once, and their writes meet in the same tables and indexes. Batches of 50
+are approved in village 110, from a larger pool of its own.
 """
 
 import argparse
@@ -19,6 +20,8 @@ import django
 BENCH_REASON = "bench: 新栽花椒"  # marks the proposals this benchmark made
 BENCH_ITEMS = ["测试商品甲", "测试商品乙", "测试商品丙"]
 VILLAGES = 8
+FIRST_VILLAGE = 102  # not 101: the page benchmark's village keeps its generated history
+BATCH_VILLAGE = FIRST_VILLAGE + VILLAGES  # batches of 50 draw from a pool of their own
 BATCH = 50
 
 
@@ -44,8 +47,9 @@ def prepare(per_village: int) -> dict:
 
     day = timezone.localdate()
     made = 0
-    for index in range(VILLAGES):
-        village, manager, _supervisor = _village_cast(f"{101 + index:03d}")
+    for index in range(VILLAGES + 1):
+        village, manager, _supervisor = _village_cast(f"{FIRST_VILLAGE + index:03d}")
+        wanted = per_village * 3 if FIRST_VILLAGE + index == BATCH_VILLAGE else per_village
         rule = Rule.objects.get(village=village, code="CY01")
         households = list(
             Account.objects.filter(village=village)
@@ -53,7 +57,7 @@ def prepare(per_village: int) -> dict:
             .values_list("household_id", flat=True)
         )
         pending = Proposal.objects.filter(village=village, reason=BENCH_REASON, status="proposed")
-        missing = per_village - pending.count()
+        missing = wanted - pending.count()
         proposals = [
             Proposal(
                 village=village,
@@ -151,9 +155,14 @@ def run(kind: str, workers: int, seconds: float) -> dict:
     ready, start, results = context.Semaphore(0), context.Event(), context.Queue()
     processes = [
         context.Process(
-            target=_worker, args=(kind, f"{101 + w % VILLAGES:03d}", seconds, ready, start, results)
+            target=_worker,
+            args=(kind, f"{code:03d}", seconds, ready, start, results),
         )
-        for w in range(workers)
+        for code in (
+            [BATCH_VILLAGE] * workers
+            if kind == "approve50"
+            else [FIRST_VILLAGE + w % VILLAGES for w in range(workers)]
+        )
     ]
     for process in processes:
         process.start()
@@ -175,7 +184,7 @@ def main() -> None:
     parser.add_argument("--kind", choices=["approve", "approve50", "redeem"], default="approve")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--per-village", type=int, default=12000)
+    parser.add_argument("--per-village", type=int, default=15000)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aidao.settings")
     django.setup()

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
 from aidao.photos import photo_prepare
-from aidao.rows import Joined, columns_of, instances_from
+from aidao.rows import Joined, columns_of, execute_prepared, instances_from
 from points.ledger import (  # the ledger's writes, also imported from here by callers
     InsufficientPoints,  # noqa: F401
     account_open,
@@ -304,13 +304,13 @@ _LOCK_MODELS = [Joined(Proposal, "p"), Joined(Rule, "r", "p", "rule")]
 LOCK_PROPOSALS_SQL = f"""
     SELECT {columns_of(_LOCK_MODELS)}
     FROM points_proposal p JOIN points_rule r ON r.id = p.rule_id
-    WHERE p.id = ANY(%s) AND p.village_id = %s
+    WHERE p.id = ANY(%(ids)s) AND p.village_id = %(village)s
     ORDER BY p.id
     FOR UPDATE OF p
 """  # noqa: S608 (column names from the models, values as parameters)
 LOCK_ACCOUNTS_SQL = """
     SELECT id, household_id, village_id, balance, opened_at FROM points_account
-    WHERE household_id = ANY(%s) ORDER BY id FOR UPDATE
+    WHERE household_id = ANY(%(households)s) ORDER BY id FOR UPDATE
 """
 
 
@@ -320,7 +320,12 @@ def _lock_pending(proposal_ids: Iterable[int], actor: User) -> list[Proposal]:
     if not ids:
         raise ValidationError(_("Choose at least one proposal."))
     with connection.cursor() as cursor:
-        cursor.execute(LOCK_PROPOSALS_SQL, [ids, actor.village_id])
+        execute_prepared(
+            cursor,
+            "aidao_lock_proposals",
+            LOCK_PROPOSALS_SQL,
+            {"ids": ids, "village": actor.village_id},
+        )
         rows = cursor.fetchall()
     if len(rows) != len(ids):
         raise ValidationError(_("Some of the chosen proposals were not found."))
@@ -348,7 +353,9 @@ def _lock_accounts(household_ids: set[int]) -> dict[int, Account]:
     """The households' accounts, locked in id order: {household id: account}."""
     fields = ["id", "household_id", "village_id", "balance", "opened_at"]
     with connection.cursor() as cursor:
-        cursor.execute(LOCK_ACCOUNTS_SQL, [sorted(household_ids)])
+        execute_prepared(
+            cursor, "aidao_lock_accounts", LOCK_ACCOUNTS_SQL, {"households": sorted(household_ids)}
+        )
         accounts = [Account.from_db(connection.alias, fields, row) for row in cursor.fetchall()]
     return {account.household_id: account for account in accounts}
 

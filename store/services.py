@@ -86,7 +86,7 @@ def donor_save(*, donor: Donor, actor: User, request=None) -> Donor:
 _ITEM_FIELDS = [field.attname for field in Item._meta.concrete_fields]
 LOCK_ITEMS_SQL = f"""
     SELECT {", ".join(f'"{field.column}"' for field in Item._meta.concrete_fields)}
-    FROM store_item WHERE village_id = %s AND id = ANY(%s) ORDER BY id FOR UPDATE
+    FROM store_item WHERE village_id = %(village)s AND id = ANY(%(items)s) ORDER BY id FOR UPDATE
 """  # noqa: S608 (column names from the model, values as parameters)
 
 
@@ -94,7 +94,9 @@ def _items_lock(*, village_id: int, item_ids: Iterable[int]) -> dict[int, Item]:
     """Lock the village's items `item_ids` in ascending id order; a missing one is an error."""
     wanted = sorted(set(item_ids))
     with connection.cursor() as cursor:
-        cursor.execute(LOCK_ITEMS_SQL, [village_id, wanted])
+        execute_prepared(
+            cursor, "aidao_lock_items", LOCK_ITEMS_SQL, {"village": village_id, "items": wanted}
+        )
         rows = cursor.fetchall()
     items = {
         item.pk: item
@@ -431,7 +433,7 @@ LOCK_ACCOUNT_SQL = """
     FROM points_account a WHERE a.household_id = %(household)s
     FOR UPDATE OF a
 """
-REPLAY_SQL = "SELECT id FROM store_redemption WHERE idempotency_key = %s"
+REPLAY_SQL = "SELECT id FROM store_redemption WHERE idempotency_key = %(key)s"
 # Everything a redemption writes, in one statement: the balance and its entry, the
 # redemption, its lines, one stock movement per line with the items' cached stock, and the
 # audit event. Checked first under the locks (balance, stock, items on sale); PostgreSQL's
@@ -496,7 +498,12 @@ def _redemption_create_locked(
     *, village, household, lines, idempotency_key, request_hash, actor, at, request
 ) -> Redemption:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(LOCK_ACCOUNT_SQL, {"active": Card.Status.ACTIVE, "household": household.pk})
+        execute_prepared(
+            cursor,
+            "aidao_lock_account",
+            LOCK_ACCOUNT_SQL,
+            {"active": Card.Status.ACTIVE, "household": household.pk},
+        )
         row = cursor.fetchone()
         if row is None:
             raise ValidationError(_("This household has no points account."))
@@ -504,7 +511,7 @@ def _redemption_create_locked(
         # A repeated confirm (a double-click, a resent form) queues on the account lock, so
         # the first has committed by now; checked here only, to spare every redemption a
         # query before the lock.
-        cursor.execute(REPLAY_SQL, [idempotency_key])
+        execute_prepared(cursor, "aidao_replay", REPLAY_SQL, {"key": idempotency_key})
         if cursor.fetchone() is not None:
             return _replay(idempotency_key=idempotency_key, request_hash=request_hash)
         if not has_card:
