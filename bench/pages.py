@@ -16,7 +16,15 @@ import time
 import django
 
 VILLAGE_CODE = "101"
-PAGES = ["balance", "catalogue", "counter", "approval_queue", "notice"]
+PAGES = [
+    "balance",
+    "catalogue",
+    "counter",
+    "approval_queue",
+    "notice",
+    "month_report",
+    "county_overview",
+]
 VILLAGER_BACKEND = "villagers.auth.CardPinBackend"
 STAFF_BACKEND = "villagers.auth.StaffBackend"
 
@@ -51,6 +59,7 @@ def bench_pages() -> dict[str, dict[str, str]]:
         .first()
     )
     manager = User.objects.get(username=f"manager{VILLAGE_CODE}")
+    county_admin = User.objects.get(username="county")
     supervisor = User.objects.get(username=f"supervisor{VILLAGE_CODE}")
     household_id = villager.household_id
     cart_items = (
@@ -75,6 +84,14 @@ def bench_pages() -> dict[str, dict[str, str]]:
         "notice": {
             "url": reverse("reports:notice_month", args=[last_month.year, last_month.month]),
             "cookie": villager_cookie,
+        },
+        "month_report": {
+            "url": reverse("reports:month_report", args=[last_month.year, last_month.month]),
+            "cookie": _session(manager, STAFF_BACKEND),
+        },
+        "county_overview": {
+            "url": f"{reverse('reports:county_overview')}?month={last_month:%Y-%m}",
+            "cookie": _session(county_admin, STAFF_BACKEND),
         },
     }
 

@@ -17,13 +17,14 @@ loop of queries. Figures follow the ledger and the stock movements, with these m
 import datetime
 from dataclasses import dataclass
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
+    Case,
     Count,
-    DateTimeField,
     DecimalField,
     Exists,
     F,
-    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -32,8 +33,9 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
-from django.db.models.functions import Coalesce, Greatest, TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
@@ -141,8 +143,11 @@ class Flow:
 
 def _entries_in(start: datetime.datetime, end: datetime.datetime) -> QuerySet:
     # The kind an entry counts as: its own, or for a reversal the kind of what it cancels.
+    # Looked up only for reversals: joining every entry to the one it reverses had
+    # PostgreSQL read the whole ledger to build the join.
+    reversed_kind = Entry.objects.filter(pk=OuterRef("reverses_id")).values("kind")
     return Entry.objects.filter(created_at__gte=start, created_at__lt=end).annotate(
-        basis=Coalesce(F("reverses__kind"), F("kind"))
+        basis=Case(When(reverses__isnull=True, then=F("kind")), default=Subquery(reversed_kind))
     )
 
 
@@ -386,102 +391,153 @@ def donations_by_donor(village: Village, period: Period) -> list[dict]:
 # --- the county overview ----------------------------------------------------------------------
 
 
-def _per_village(queryset: QuerySet, village_path: str, value, output_field) -> Coalesce:
-    """A correlated subquery: the aggregate `value` of `queryset` rows of the outer village."""
-    subquery = (
-        queryset.filter(**{village_path: OuterRef("pk")})
-        .order_by()
-        .values(village_path)
-        .annotate(value=value)
-        .values("value")
-    )
-    return Coalesce(Subquery(subquery, output_field=output_field), Value(0))
+def _by_village(queryset: QuerySet, village_path: str, value) -> dict[int, int]:
+    """{village id: the aggregate `value` of `queryset`}, in one GROUP BY query."""
+    rows = queryset.order_by().values_list(village_path).annotate(value=value)
+    return {village_id: total or 0 for village_id, total in rows}
 
 
-def _latest_per_village(queryset: QuerySet, village_path: str, field_name: str) -> Subquery:
-    subquery = (
-        queryset.filter(**{village_path: OuterRef("pk")})
-        .order_by()
-        .values(village_path)
-        .annotate(value=Max(field_name))
-        .values("value")
-    )
-    return Subquery(subquery, output_field=DateTimeField())
+# The latest ledger entry of each village: each account's newest entry through the
+# (account, id) index, so the cost follows the number of accounts, never of entries.
+LATEST_ENTRY_SQL = """
+    SELECT a.village_id, max(latest.created_at)
+    FROM points_account a
+    CROSS JOIN LATERAL (
+        SELECT e.created_at FROM points_entry e WHERE e.account_id = a.id
+        ORDER BY e.id DESC LIMIT 1
+    ) latest
+    WHERE a.village_id = ANY(%s)
+    GROUP BY a.village_id
+"""
+
+
+def _last_activity(village_ids: list[int]) -> dict[int, datetime.datetime]:
+    """{village id: its latest ledger entry, stock movement or wish}."""
+    with connection.cursor() as cursor:
+        cursor.execute(LATEST_ENTRY_SQL, [village_ids])
+        latest = dict(cursor.fetchall())
+    for model in (StockMovement, Wish):
+        # One index probe per village (village, created_at): max() over an index range.
+        rows = Village.objects.filter(pk__in=village_ids).values_list(
+            "pk",
+            Subquery(
+                model.objects.filter(village=OuterRef("pk"))
+                .order_by("-created_at")
+                .values("created_at")[:1]
+            ),
+        )
+        for village_id, moment in rows:
+            if moment and (village_id not in latest or moment > latest[village_id]):
+                latest[village_id] = moment
+    return latest
 
 
 COUNTY_SORTS = {
-    "name": ("name", "code"),
-    "households": ("household_count", "code"),
-    "cards": ("card_count", "code"),
-    "issued": ("issued", "code"),
-    "redeemed": ("redeemed", "code"),
-    "pending": ("pending", "code"),
-    "stock": ("stock_points", "code"),
-    "wishes": ("wishes_open", "code"),
-    "activity": ("last_activity", "code"),
+    "name": "name",
+    "households": "household_count",
+    "cards": "card_count",
+    "issued": "issued",
+    "redeemed": "redeemed",
+    "pending": "pending",
+    "stock": "stock_points",
+    "wishes": "wishes_open",
+    "activity": "last_activity",
 }
 
 
-def county_villages(county_id: int, *, month: Period, sort: str = "name") -> QuerySet[Village]:
-    """Every village of the county with its figures, in one query, sorted by `sort`.
+def _county_figures(ids: list[int], start, end) -> dict[int, dict]:
+    """{village id: {figure: value}} for the villages `ids`, in eight queries.
+
+    Each figure is one GROUP BY over the county's rows (or one index probe per village):
+    correlated per-village aggregates made PostgreSQL walk the whole county's ledger once
+    for every village.
+    """
+    figures = {
+        "household_count": _by_village(
+            Household.objects.filter(village_id__in=ids, status=Household.Status.ACTIVE),
+            "village_id",
+            Count("pk"),
+        ),
+        "card_count": _by_village(
+            Card.objects.filter(household__village_id__in=ids, status=Card.Status.ACTIVE),
+            "household__village_id",
+            Count("pk"),
+        ),
+        "issued": _by_village(
+            _entries_in(start, end).filter(
+                account__village_id__in=ids, basis__in=[Entry.Kind.AWARD, Entry.Kind.OPENING]
+            ),
+            "account__village_id",
+            Sum("points"),
+        ),
+        "redeemed": _by_village(
+            _redemptions_standing(start, end).filter(village_id__in=ids),
+            "village_id",
+            Sum("total_points"),
+        ),
+        "pending": _by_village(
+            Proposal.objects.filter(village_id__in=ids, status=Proposal.Status.PROPOSED),
+            "village_id",
+            Count("pk"),
+        ),
+        "stock_points": _by_village(
+            Item.objects.filter(village_id__in=ids),
+            "village_id",
+            Sum(F("stock") * F("points_price")),
+        ),
+        "wishes_open": _by_village(
+            Wish.objects.filter(village_id__in=ids, status__in=OPEN_WISH_STATUSES),
+            "village_id",
+            Count("pk"),
+        ),
+    }
+    latest = _last_activity(ids)
+    return {
+        village_id: {
+            **{name: values.get(village_id, 0) for name, values in figures.items()},
+            "last_activity": latest.get(village_id),
+        }
+        for village_id in ids
+    }
+
+
+def county_villages(
+    county_id: int, *, month: Period, sort: str = "name", max_age: int = 0
+) -> tuple[list[Village], datetime.datetime]:
+    """Every village of the county with its figures, sorted by `sort`, and when the figures
+    were added up.
 
     `sort` is a key of COUNTY_SORTS, with a leading "-" for descending; unknown keys sort by
-    name. Last activity is the latest ledger entry, stock movement or wish.
+    name. Ties (and villages without a last activity, always last) go by village code.
+    With `max_age` (seconds) the figures may come from the cache, added up at most that long
+    ago for the same villages: adding up a county's month reads tens of thousands of rows.
     """
     start, end = month.bounds
-    integer = IntegerField()
-    month_entries = _entries_in(start, end)
     descending = sort.startswith("-")
-    fields = COUNTY_SORTS.get(sort.lstrip("-"), COUNTY_SORTS["name"])
-    villages = (
+    key = COUNTY_SORTS.get(sort.lstrip("-"), "name")
+    villages = list(
         Village.objects.filter(township__county_id=county_id)
         .select_related("township")
-        .annotate(
-            household_count=_per_village(
-                Household.objects.filter(status=Household.Status.ACTIVE),
-                "village",
-                Count("pk"),
-                integer,
-            ),
-            card_count=_per_village(
-                Card.objects.filter(status=Card.Status.ACTIVE),
-                "household__village",
-                Count("pk"),
-                integer,
-            ),
-            issued=_per_village(
-                month_entries.filter(basis__in=[Entry.Kind.AWARD, Entry.Kind.OPENING]),
-                "account__village",
-                Sum("points"),
-                integer,
-            ),
-            redeemed=_per_village(
-                _redemptions_standing(start, end), "village", Sum("total_points"), integer
-            ),
-            pending=_per_village(
-                Proposal.objects.filter(status=Proposal.Status.PROPOSED),
-                "village",
-                Count("pk"),
-                integer,
-            ),
-            stock_points=_per_village(
-                Item.objects.all(), "village", Sum(F("stock") * F("points_price")), integer
-            ),
-            wishes_open=_per_village(
-                Wish.objects.filter(status__in=OPEN_WISH_STATUSES), "village", Count("pk"), integer
-            ),
-            last_activity=Greatest(
-                _latest_per_village(Entry.objects.all(), "account__village", "created_at"),
-                _latest_per_village(StockMovement.objects.all(), "village", "created_at"),
-                _latest_per_village(Wish.objects.all(), "village", "created_at"),
-            ),
-        )
+        .order_by(F("name").desc() if descending and key == "name" else "name", "code")
     )
-    order = [
-        F(name).desc(nulls_last=True) if descending and name != "code" else F(name).asc()
-        for name in fields
-    ]
-    return villages.order_by(*order)
+    ids = sorted(village.pk for village in villages)
+    cache_key = f"county-figures:{county_id}:{start.isoformat()}"
+    cached = cache.get(cache_key) if max_age else None
+    if cached and cached["ids"] == ids:  # a village added since is a reason to add up again
+        figures, as_of = cached["figures"], cached["as_of"]
+    else:
+        figures, as_of = _county_figures(ids, start, end), timezone.now()
+        if max_age:
+            cache.set(cache_key, {"ids": ids, "figures": figures, "as_of": as_of}, max_age)
+    for village in villages:
+        for name, value in figures[village.pk].items():
+            setattr(village, name, value)
+    if key != "name":
+        villages.sort(key=lambda village: village.code)
+        known = [village for village in villages if getattr(village, key) is not None]
+        known.sort(key=lambda village: getattr(village, key), reverse=descending)  # stable
+        villages = known + [village for village in villages if getattr(village, key) is None]
+    return villages, as_of
 
 
 @dataclass

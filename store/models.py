@@ -287,7 +287,11 @@ class StockMovement(models.Model):
         LOST = "lost", _("lost")
 
     village = models.ForeignKey(
-        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+        "villagers.Village",
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # movement_village_time (village, created_at) serves every lookup
     )
     item = models.ForeignKey(
         Item,
@@ -336,7 +340,12 @@ class StockMovement(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("stock movement")
         verbose_name_plural = _("stock movements")
-        indexes = [models.Index(fields=["item", "-id"], name="movement_item_recent")]
+        indexes = [
+            models.Index(fields=["item", "-id"], name="movement_item_recent"),
+            # A village's movements of a period (reports, the notice) and its latest one
+            # (the county overview), without reading the rest of the county's.
+            models.Index(fields=["village", "created_at"], name="movement_village_time"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(stock_after__gte=0), name="movement_stock_after"),
             models.CheckConstraint(condition=~Q(quantity=0), name="movement_quantity_nonzero"),

@@ -3,11 +3,12 @@
 import io
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from reports.exports import export_job_run
+from reports.exports import export_job_run, export_job_start
 from reports.models import ExportJob
 from store.services import zones_ensure
 from tests.conftest import issue_card, make_staff
@@ -23,6 +24,7 @@ from tests.reports.conftest import (
     expected_flows,
     expected_redeemed_month,
     expected_stock_points,
+    give_points,
 )
 from tests.store.conftest import make_item
 from villagers.models import Card, Household
@@ -205,3 +207,44 @@ def test_county_export_runs_in_the_background(
     assert (
         client_manager_x.get(reverse("reports:export_download", args=[job.pk])).status_code == 404
     )
+
+
+def test_figures_are_reused_for_a_minute_and_the_page_says_when(
+    client_county, county_admin, village_x, history_x, card_a, manager_x
+):
+    def issued_x(response):
+        return next(v.issued for v in response.context["villages"] if v.pk == village_x.pk)
+
+    first = client_county.get(URL)
+    assert "Figures as of" in first.content.decode()
+    give_points(card_a.household, 7, manager_x)
+    # Within the minute the same sums are shown, with the time they were added up.
+    again = client_county.get(URL, {"sort": "-issued"})
+    assert issued_x(again) == issued_x(first)
+    assert again.context["as_of"] == first.context["as_of"]
+    # Once they expire (here: the cache is emptied) they are added up afresh.
+    cache.clear()
+    fresh = client_county.get(URL)
+    assert issued_x(fresh) == issued_x(first) + 7
+    assert fresh.context["as_of"] > first.context["as_of"]
+    # A village added to the county is shown at once, with figures added up for it.
+    newcomer = _village_with_history()
+    newcomer.township = village_x.township
+    newcomer.save()
+    rows = client_county.get(URL).context["villages"]
+    assert newcomer.pk in {v.pk for v in rows}
+    # The .xlsx never uses the cached sums.
+    give_points(card_a.household, 3, manager_x)
+    job = export_job_start(
+        kind=ExportJob.Kind.COUNTY_OVERVIEW,
+        user=county_admin,
+        county=county_admin.county,
+        params={"month": f"{timezone.localdate():%Y-%m}", "sort": "name"},
+    )
+    export_job_run(job.pk)
+    job.refresh_from_db()
+    client_county.get(URL)  # still the cached figures on the page
+    download = client_county.get(reverse("reports:export_download", args=[job.pk]))
+    sheet = load_workbook(io.BytesIO(download.content)).active
+    row_x = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[1] == village_x.name)
+    assert row_x[4] == issued_x(fresh) + 3
