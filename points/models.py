@@ -89,7 +89,12 @@ class Entry(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
-        indexes = [models.Index(fields=["account", "-id"], name="entry_account_recent")]
+        indexes = [
+            models.Index(fields=["account", "-id"], name="entry_account_recent"),
+            # A village's entries of a month (the notice, the reports) through its accounts,
+            # without reading the rest of the county's month.
+            models.Index(fields=["account", "created_at"], name="entry_account_time"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="reversal", reverses__isnull=False)
@@ -309,12 +314,6 @@ class Proposal(models.Model):
                 fields=["household"],
                 condition=Q(status__in=["publicity", "held", "cancelled"]),
                 name="proposal_household_publicity",
-            ),
-            # A village's approvals by decision time (credited ones only).
-            models.Index(
-                fields=["village", "decided_at"],
-                condition=Q(status="approved"),
-                name="proposal_village_decided",
             ),
             models.Index(fields=["status", "credit_due_at"], name="proposal_credit_due"),
         ]

@@ -258,24 +258,25 @@ def month_bounds(year: int, month: int) -> tuple[datetime.datetime, datetime.dat
 
 
 def notice_points_sections(village: Village, year: int, month: int) -> list[NoticeSection]:
-    """Approved awards and deductions posted in the month (one query), reversals marked."""
+    """Approved awards and deductions posted in the month (one query), reversals marked.
+
+    The entry's time decides the month: with a publicity period an award is credited days
+    after its approval, and a held deduction whenever the balance can bear it.
+    """
     start, following = month_bounds(year, month)
-    # The entry's time decides the month. decided_at is set a moment before the entry is
-    # posted, so the proposal_village_decided index finds the village's month (with a day's
-    # margin) and the exact cut is made here: filtering on the entry's time in SQL led the
-    # planner to walk the whole county's entries of the month.
-    margin = datetime.timedelta(days=1)
-    candidates = (
+    # Through the village's accounts (entry_account_time): filtering on the entries' time
+    # alone led the planner to walk the whole county's entries of the month.
+    proposals = (
         Proposal.objects.filter(
             village=village,
             status=Proposal.Status.APPROVED,
-            decided_at__gte=start - margin,
-            decided_at__lt=following + margin,
+            entry__account__village=village,
+            entry__created_at__gte=start,
+            entry__created_at__lt=following,
         )
         .select_related("household__group", "rule", "member", "entry__reversed_by")
         .order_by("entry__created_at", "id")
     )
-    proposals = [p for p in candidates if start <= p.entry.created_at < following]
     columns = [_("Date"), _("Household head"), _("Group"), _("Rule"), _("Reason"), _("Points")]
     awards = NoticeSection("awards", _("Points awarded"), columns)
     deductions = NoticeSection("deductions", _("Points deducted"), columns)

@@ -326,6 +326,7 @@ def totals_by_category(village: Village, period: Period) -> list[dict]:
         for row in Proposal.objects.filter(
             village=village,
             status=Proposal.Status.APPROVED,
+            entry__account__village=village,  # through entry_account_time, as the notice
             entry__created_at__gte=start,
             entry__created_at__lt=end,
         )

@@ -4,6 +4,8 @@ Who may do what: objection by people of the village only (other village 404, cou
 403), resolving and settling held deductions by the village's supervisor only.
 """
 
+import datetime
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -242,3 +244,20 @@ def test_publicity_page_query_count_is_flat(
         assert client_supervisor_x.get(reverse("points:publicity")).status_code == 200
     with django_assert_max_num_queries(22):
         assert client_supervisor_x.get(reverse("reports:notice")).status_code == 200
+
+
+def test_notice_lists_an_award_in_the_month_it_is_credited(waiting, client_villager_b):
+    # Approved weeks ago (a held deduction can wait that long too), credited only now.
+    long_ago = timezone.now() - datetime.timedelta(days=40)
+    Proposal.objects.filter(pk=waiting.pk).update(
+        decided_at=long_ago, credit_due_at=long_ago + datetime.timedelta(days=3)
+    )
+    assert proposals_credit_due().credited == [waiting.pk]
+
+    def awards(day):
+        page = client_villager_b.get(reverse("reports:notice_month", args=[day.year, day.month]))
+        sections = {section.key: section for section in page.context["sections"]}
+        return [row[4] for row in sections["awards"].rows]
+
+    assert awards(timezone.localdate()) == ["院内种花"]
+    assert awards(timezone.localdate(long_ago)) == []
