@@ -1,7 +1,7 @@
 """The county overview: every village of the county in one sortable table, and its .xlsx.
 
-For county administrators only. The table costs the same nine queries whatever the number of
-villages (see reports.selectors.county_villages); each row opens the village read-only.
+For county administrators only. The figures cost the same queries whatever the number of
+villages (see reports.selectors.county_figures); each row opens the village read-only.
 """
 
 import datetime
@@ -11,16 +11,18 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from aidao.fragments import CSRF_SLOT, cached_part, csrf_fill
 from reports import xlsx
 from reports.exports import export_job_start
 from reports.models import ExportJob
-from reports.selectors import COUNTY_SORTS, Period, county_total, county_villages
+from reports.selectors import COUNTY_SORTS, Period, county_figures, county_total, county_villages
 from villagers.roles import is_county_admin
 
 # The page's figures may be this old (seconds): the county's month is tens of thousands of
@@ -100,12 +102,26 @@ def _headers(sort: str, month: datetime.date) -> list[dict]:
 def county_overview(request):
     month = _month(request.GET.get("month"))
     sort = _sort(request.GET.get("sort"))
-    villages, as_of = county_villages(
-        request.user.county_id,
-        month=Period.month(month.year, month.month),
-        sort=sort,
-        max_age=FIGURES_MAX_AGE,
+    county_id = request.user.county_id
+    figures, as_of = county_figures(
+        county_id, month=Period.month(month.year, month.month), max_age=FIGURES_MAX_AGE
     )
+
+    def table() -> str:
+        villages = county_villages(county_id, figures, sort)
+        context = {
+            "villages": villages,
+            "total": county_total(villages),
+            "headers": _headers(sort, month),
+            "dashboard_url": reverse("reports:dashboard"),
+            "csrf_token": CSRF_SLOT,
+        }
+        return render_to_string("reports/_county_table.html", context, request=request)
+
+    # A row per village cost more to render than the cached figures to read: the table is
+    # kept as long as the figures it shows (its key changes with them).
+    key = f"{county_id}:{month}:{sort}:{as_of}"
+    rows = cached_part("county-table", key, table, FIGURES_MAX_AGE)
     today = timezone.localdate()
     previous = (month - datetime.timedelta(days=1)).replace(day=1)
     following = (month + datetime.timedelta(days=32)).replace(day=1)
@@ -114,15 +130,12 @@ def county_overview(request):
         "reports/county_overview.html",
         {
             "county": request.user.county,
-            "villages": villages,
             "as_of": as_of,
-            "total": county_total(villages),
-            "headers": _headers(sort, month),
+            "table": csrf_fill(rows, request),
             "sort": sort,
             "month": month,
             "previous": previous if previous.year >= 2000 else None,
             "following": following if following <= today else None,
-            "dashboard_url": reverse("reports:dashboard"),
         },
     )
 
@@ -145,11 +158,8 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
     """The background job's work (see reports.exports): the county table as a workbook."""
     month = datetime.datetime.strptime(job.params["month"], "%Y-%m").date()
     progress(10, _("Adding up every village"))
-    villages, _as_of = county_villages(
-        job.county_id,
-        month=Period.month(month.year, month.month),
-        sort=job.params.get("sort", "name"),
-    )
+    figures, _as_of = county_figures(job.county_id, month=Period.month(month.year, month.month))
+    villages = county_villages(job.county_id, figures, job.params.get("sort", "name"))
     total = county_total(villages)
     rows = []
     for number, village in enumerate(villages, start=1):

@@ -502,43 +502,49 @@ def _county_figures(ids: list[int], start, end) -> dict[int, dict]:
     }
 
 
-def county_villages(
-    county_id: int, *, month: Period, sort: str = "name", max_age: int = 0
-) -> tuple[list[Village], datetime.datetime]:
-    """Every village of the county with its figures, sorted by `sort`, and when the figures
-    were added up.
+def county_figures(
+    county_id: int, *, month: Period, max_age: int = 0
+) -> tuple[dict[int, dict], datetime.datetime]:
+    """{village id: {figure: value}} for every village of the county, and when they were
+    added up.
 
-    `sort` is a key of COUNTY_SORTS, with a leading "-" for descending; unknown keys sort by
-    name. Ties (and villages without a last activity, always last) go by village code.
-    With `max_age` (seconds) the figures may come from the cache, added up at most that long
-    ago for the same villages: adding up a county's month reads tens of thousands of rows.
+    With `max_age` (seconds) they may come from the cache, added up at most that long ago
+    for the same villages: adding up a county's month reads tens of thousands of rows.
     """
     start, end = month.bounds
-    descending = sort.startswith("-")
-    key = COUNTY_SORTS.get(sort.lstrip("-"), "name")
-    villages = list(
-        Village.objects.filter(township__county_id=county_id)
-        .select_related("township")
-        .order_by(F("name").desc() if descending and key == "name" else "name", "code")
-    )
-    ids = sorted(village.pk for village in villages)
+    ids = sorted(Village.objects.filter(township__county_id=county_id).values_list("pk", flat=True))
     cache_key = f"county-figures:{county_id}:{start.isoformat()}"
     cached = cache.get(cache_key) if max_age else None
     if cached and cached["ids"] == ids:  # a village added since is a reason to add up again
-        figures, as_of = cached["figures"], cached["as_of"]
-    else:
-        figures, as_of = _county_figures(ids, start, end), timezone.now()
-        if max_age:
-            cache.set(cache_key, {"ids": ids, "figures": figures, "as_of": as_of}, max_age)
+        return cached["figures"], cached["as_of"]
+    figures, as_of = _county_figures(ids, start, end), timezone.now()
+    if max_age:
+        cache.set(cache_key, {"ids": ids, "figures": figures, "as_of": as_of}, max_age)
+    return figures, as_of
+
+
+def county_villages(county_id: int, figures: dict[int, dict], sort: str = "name") -> list[Village]:
+    """The county's villages with their `figures` (county_figures) as attributes, sorted.
+
+    `sort` is a key of COUNTY_SORTS, with a leading "-" for descending; unknown keys sort by
+    name. Ties (and villages without a last activity, always last) go by village code.
+    """
+    descending = sort.startswith("-")
+    key = COUNTY_SORTS.get(sort.lstrip("-"), "name")
+    villages = list(
+        Village.objects.filter(township__county_id=county_id, pk__in=list(figures))
+        .select_related("township")
+        .order_by(F("name").desc() if descending and key == "name" else "name", "code")
+    )
     for village in villages:
         for name, value in figures[village.pk].items():
             setattr(village, name, value)
-    if key != "name":
-        villages.sort(key=lambda village: village.code)
-        known = [village for village in villages if getattr(village, key) is not None]
-        known.sort(key=lambda village: getattr(village, key), reverse=descending)  # stable
-        villages = known + [village for village in villages if getattr(village, key) is None]
-    return villages, as_of
+    if key == "name":
+        return villages
+    villages.sort(key=lambda village: village.code)
+    known = [village for village in villages if getattr(village, key) is not None]
+    known.sort(key=lambda village: getattr(village, key), reverse=descending)  # stable
+    return known + [village for village in villages if getattr(village, key) is None]
 
 
 @dataclass

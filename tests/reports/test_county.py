@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from aidao.fragments import CSRF_SLOT
 from reports.exports import export_job_run, export_job_start
 from reports.models import ExportJob
 from store.services import zones_ensure
@@ -222,6 +223,9 @@ def test_figures_are_reused_for_a_minute_and_the_page_says_when(
     again = client_county.get(URL, {"sort": "-issued"})
     assert issued_x(again) == issued_x(first)
     assert again.context["as_of"] == first.context["as_of"]
+    # The kept table's forms carry this request's CSRF token, not the placeholder.
+    assert CSRF_SLOT not in again.content.decode()
+    assert again.content.decode().count('name="csrfmiddlewaretoken"') >= 2
     # Once they expire (here: the cache is emptied) they are added up afresh.
     cache.clear()
     fresh = client_county.get(URL)
