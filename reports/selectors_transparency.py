@@ -8,13 +8,14 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from points.models import Account, Entry, Proposal
 from points.selectors import NoticeSection, month_bounds
-from store.models import Donation, Item, Redemption, StockMovement
+from store.models import Donation, Item, StockMovement
 from store.traceability import (
     DONATED_GOODS,
     STOCK_TAKE_SURPLUS,
@@ -107,14 +108,18 @@ def board_month(village: Village, year: int, month: int) -> dict:
 # --- donation traceability ---------------------------------------------------------------------
 
 
-def _households_of(redemption_ids) -> dict[int, tuple[int, str]]:
-    """Redemption id -> (household id, head name), in one query."""
-    return {
-        pk: (household_id, head)
-        for pk, household_id, head in Redemption.objects.filter(
-            pk__in=set(redemption_ids)
-        ).values_list("pk", "household_id", "household__head_name")
-    }
+def _households_of(lots: list[Lot]) -> dict[int, tuple[int, str]]:
+    """Redemption id -> (household id, head name) of the redemptions that drew on `lots`."""
+    ids = sorted({draw.redemption_id for lot in lots for draw in lot.draws if draw.redemption_id})
+    # The ids as one array, not an IN list of thousands of parameters to plan: each is then
+    # looked up by primary key, whatever the size of the county.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.id, r.household_id, h.head_name FROM store_redemption r"
+            " JOIN villagers_household h ON h.id = r.household_id WHERE r.id = ANY(%s)",
+            [ids],
+        )
+        return {pk: (household_id, head) for pk, household_id, head in cursor.fetchall()}
 
 
 def _lot_summary(lots: list[Lot], households: dict) -> dict:
@@ -146,9 +151,7 @@ def donation_thanks(donation: Donation) -> dict:
         item.pk: item
         for item in Item.objects.filter(pk__in={lot.item_id for lot in lots}).only("name", "unit")
     }
-    households = _households_of(
-        draw.redemption_id for lot in lots for draw in lot.draws if draw.redemption_id
-    )
+    households = _households_of(lots)
     by_item = defaultdict(list)
     for lot in lots:
         by_item[lot.item_id].append(lot)
@@ -200,21 +203,24 @@ def donations_traced(village: Village, donations) -> list[dict]:
     donations = list(donations)
     if not donations:
         return []
-    lots = village_lots(village)
-    households = _households_of(
-        draw.redemption_id for lot in lots for draw in lot.draws if draw.redemption_id
-    )
     goods, paid = defaultdict(list), defaultdict(list)
-    for lot in lots:
+    for lot in village_lots(village):
         if lot.donation_id:
             goods[lot.donation_id].append(lot)
         if lot.paid_by_id:
             paid[lot.paid_by_id].append(lot)
+    mine = {
+        donation.pk: (goods if donation.kind == Donation.Kind.GOODS else paid)[donation.pk]
+        for donation in donations
+    }
+    # Only the households of these donations' redemptions, not of every redemption ever.
+    households = _households_of([lot for lots in mine.values() for lot in lots])
     rows = []
     for donation in donations:
-        mine = (goods if donation.kind == Donation.Kind.GOODS else paid)[donation.pk]
         spent = sum((lot.cost_yuan for lot in paid[donation.pk]), Decimal(0))
-        rows.append({"donation": donation, "spent": spent} | _lot_summary(mine, households))
+        rows.append(
+            {"donation": donation, "spent": spent} | _lot_summary(mine[donation.pk], households)
+        )
     return rows
 
 

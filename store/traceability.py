@@ -94,16 +94,20 @@ def fifo_lots(item_ids) -> dict[int, list[Lot]]:
             "paid_by_id",
             "redemption_id",
             "created_at",
-            voided_at=F("redemption__voided_at"),
         )
         .order_by("item_id", "id")
     )
+    # A void puts back every line of its redemption by a VOID movement of the same item (the
+    # store audit checks it), so the voided redemptions are among these rows: joining
+    # store_redemption for its voided_at would make PostgreSQL read every redemption of the
+    # county to hash them.
+    voided = {row["redemption_id"] for row in rows if row["kind"] == K.VOID}
     goods_values = _goods_values({row["donation_id"] for row in rows if row["kind"] == K.DONATION})
     lots: dict[int, list[Lot]] = defaultdict(list)
     open_lots: dict[int, deque[Lot]] = defaultdict(deque)
     for row in rows:
         kind, quantity = row["kind"], row["quantity"]
-        if kind == K.VOID or (kind == K.REDEMPTION and row["voided_at"] is not None):
+        if kind == K.VOID or (kind == K.REDEMPTION and row["redemption_id"] in voided):
             continue  # a voided redemption never happened; its units stayed on the shelf
         if quantity > 0:
             if kind == K.PURCHASE:

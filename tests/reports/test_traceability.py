@@ -98,8 +98,22 @@ def test_list_totals_agree_with_the_donor_pages(story, village_x):
     donations = Donation.objects.filter(village=village_x).order_by("pk")
     for row in donations_traced(village_x, donations):
         page = donation_thanks(row["donation"])
-        assert row["redeemed"] == page["totals"]["redeemed"]
-        assert row["on_shelves"] == page["totals"]["on_shelves"]
+        for key in ("received", "redeemed", "households", "written_off", "on_shelves"):
+            assert row[key] == page["totals"][key]
+
+
+def test_each_donation_traced_alone_as_among_all(story, village_x, django_assert_num_queries):
+    """Households are looked up only for the donations asked about, in a fixed number of
+    queries (items, movements, goods values: 2, households)."""
+    donations = list(Donation.objects.filter(village=village_x).order_by("pk"))
+    with django_assert_num_queries(5):
+        together = donations_traced(village_x, donations)
+    for donation, row in zip(donations, together, strict=True):
+        with django_assert_num_queries(5):
+            (alone,) = donations_traced(village_x, [donation])
+        assert alone == row
+    households = {row["donation"].pk: row["households"] for row in together}
+    assert households == {story["D1"].pk: 2, story["M1"].pk: 2, story["D2"].pk: 1}
 
 
 def test_cover_values_what_remains_first_in_first_out(story, village_x):
