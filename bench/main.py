@@ -127,10 +127,10 @@ def _median(values):
 
 
 def growth(report: Report) -> None:
-    """Each dataset timed twice, alternately, keeping each page's best median: the machine's
-    other load only ever makes a page slower, never faster."""
+    """Each dataset timed three times, alternately, keeping each page's best median: the
+    machine's other load only ever makes a page slower, never faster."""
     runs = {VILLAGE_DB: [], COUNTY_DB: []}
-    for _round in range(2):
+    for _round in range(3):
         for database in runs:
             runs[database].append(_python("bench.pages", "growth", database=database))
     small, large = runs[VILLAGE_DB], runs[COUNTY_DB]

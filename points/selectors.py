@@ -53,9 +53,14 @@ def proposals_pending(
     )
 
 
+# Each pending proposal's balance is looked up by its household: as a join, PostgreSQL
+# guessed thousands of pending rows whenever other villages had many and read every
+# account of the county to hash them.
 QUEUE_VERSION_SQL = """
-    SELECT (SELECT concat_ws(':', count(*), max(p.id), sum(p.id), sum(a.balance))
-            FROM points_proposal p LEFT JOIN points_account a ON a.household_id = p.household_id
+    SELECT (SELECT concat_ws(':', count(*), max(p.id), sum(p.id),
+                             sum((SELECT a.balance FROM points_account a
+                                  WHERE a.household_id = p.household_id)))
+            FROM points_proposal p
             WHERE p.village_id = %(village)s AND p.status = %(proposed)s),
            (SELECT md5(string_agg(concat_ws('|', r.id, r.code, r.description, r.active), ','
                                   ORDER BY r.id))

@@ -18,6 +18,7 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from aidao.rows import Joined, columns_of, instances_from
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Village
 
@@ -79,6 +80,20 @@ def shelves_state(village: Village, household_id: int | None) -> ShelvesState:
         )
         items, zones, balance, card_number = cursor.fetchone()
     return ShelvesState(f"{items}:{zones}", balance, card_number)
+
+
+_ITEM = [Joined(Item, "i")]
+CART_ITEMS_SQL = f"""
+    SELECT {columns_of(_ITEM)} FROM store_item i
+    WHERE i.village_id = %s AND i.id = ANY(%s) ORDER BY i.id
+"""  # noqa: S608 (column names from the model, values as parameters)
+
+
+def cart_items(village: Village, item_ids) -> list[Item]:
+    """The village's items in a cart, by id: read on every counter page, in plain SQL."""
+    with connection.cursor() as cursor:
+        cursor.execute(CART_ITEMS_SQL, [village.pk, sorted(item_ids)])
+        return [instances_from(row, _ITEM)["i"] for row in cursor.fetchall()]
 
 
 def stock_items(

@@ -23,6 +23,7 @@ from points.idempotency import run_once
 from store.forms import CardLookupForm, CartChangeForm, VoidForm, confirm_parse
 from store.models import Item
 from store.selectors import (
+    cart_items,
     catalogue_items,
     day_range,
     redemptions_of,
@@ -109,7 +110,6 @@ def counter_household(request, household_pk):
     lines = _cart_get(request, household.pk)
     cart = []
     if lines:
-        cart_items = Item.objects.filter(village=request.village, pk__in=lines)
         cart = [
             {
                 "item": item,
@@ -117,7 +117,7 @@ def counter_household(request, household_pk):
                 "points": item.points_price * lines[item.pk],
                 "short": item.stock < lines[item.pk] or not item.is_active,
             }
-            for item in sorted(cart_items, key=lambda item: item.pk)
+            for item in cart_items(request.village, lines)
         ]
     total = sum(line["points"] for line in cart)
     return render(
