@@ -433,7 +433,19 @@ LOCK_ACCOUNT_SQL = """
     FROM points_account a WHERE a.household_id = %(household)s
     FOR UPDATE OF a
 """
-REPLAY_SQL = "SELECT id FROM store_redemption WHERE idempotency_key = %(key)s"
+# The cart's items locked in id order, and whether this confirmation was already taken, in
+# one statement: a repeated confirm (a double-click, a resent form) queued on the account
+# lock, so the first has committed by now and this statement's snapshot sees it. (Checked
+# only here, to spare every redemption a query before the lock.)
+REDEMPTION_ITEMS_SQL = f"""
+    SELECT (SELECT r.id FROM store_redemption r WHERE r.idempotency_key = %(key)s), i.*
+    FROM (SELECT 1) AS one
+    LEFT JOIN LATERAL (
+        SELECT {", ".join(f'"{field.column}"' for field in Item._meta.concrete_fields)}
+        FROM store_item WHERE village_id = %(village)s AND id = ANY(%(items)s)
+        ORDER BY id FOR UPDATE
+    ) i ON true
+"""  # noqa: S608 (column names from the model, values as parameters)
 # Everything a redemption writes, in one statement: the balance and its entry, the
 # redemption, its lines, one stock movement per line with the items' cached stock, and the
 # audit event. Checked first under the locks (balance, stock, items on sale); PostgreSQL's
@@ -508,15 +520,27 @@ def _redemption_create_locked(
         if row is None:
             raise ValidationError(_("This household has no points account."))
         account_id, balance, has_card = row
-        # A repeated confirm (a double-click, a resent form) queues on the account lock, so
-        # the first has committed by now; checked here only, to spare every redemption a
-        # query before the lock.
-        execute_prepared(cursor, "aidao_replay", REPLAY_SQL, {"key": idempotency_key})
-        if cursor.fetchone() is not None:
+        execute_prepared(
+            cursor,
+            "aidao_redemption_items",
+            REDEMPTION_ITEMS_SQL,
+            {"key": idempotency_key, "village": village.pk, "items": sorted(lines)},
+        )
+        rows = cursor.fetchall()
+        if rows[0][0] is not None:
             return _replay(idempotency_key=idempotency_key, request_hash=request_hash)
         if not has_card:
             raise ValidationError(_("This household has no active points card."))
-        items = _items_lock(village_id=village.pk, item_ids=lines)
+        items = {
+            item.pk: item
+            for item in (
+                Item.from_db(connection.alias, _ITEM_FIELDS, row[1:])
+                for row in rows
+                if row[1] is not None
+            )
+        }
+        if len(items) != len(lines):
+            raise ValidationError(_("An item is not in this village's store."), code="unknown_item")
         inactive = [item.name for item in items.values() if not item.is_active]
         if inactive:
             raise ValidationError(

@@ -45,8 +45,7 @@ def test_approvals_and_redemptions_reuse_one_plan_per_statement(
         "aidao_lock_accounts",
         "aidao_credit_at_approval",
         "aidao_lock_account",
-        "aidao_replay",
-        "aidao_lock_items",
+        "aidao_redemption_items",
         "aidao_redemption_write",
     }
     for name, (generic, custom) in plans.items():
