@@ -123,3 +123,34 @@ def test_double_clicked_approval_form_has_one_effect(
     assert Proposal.objects.filter(status=Proposal.Status.APPROVED).count() == 3
     assert Entry.objects.filter(kind=Entry.Kind.AWARD).count() == 3
     call_command("audit_ledger")
+
+
+def test_single_approvals_and_batches_of_the_same_proposals_never_deadlock(
+    transactional_db, card_a, card_b, manager_x, supervisor_x, village_x
+):
+    # A single proposal locks itself and its account in one statement, a batch its
+    # proposals and then their accounts: both take proposals first, so they only queue.
+    rule = make_rule(village_x, "A05", 5)
+    pairs = [
+        (
+            propose(manager_x, [card_a.household], rule)[0],
+            propose(manager_x, [card_b.household], rule)[0],
+        )
+        for _i in range(6)
+    ]
+
+    def approve(*proposals):
+        return lambda: proposal_approve(proposal_ids=[p.pk for p in proposals], actor=supervisor_x)
+
+    jobs = []
+    for award_a, award_b in pairs:
+        jobs += [approve(award_b, award_a), approve(award_a), approve(award_b)]
+    results = run_threads(jobs)
+
+    assert not Proposal.objects.filter(status=Proposal.Status.PROPOSED).exists()
+    assert Entry.objects.filter(kind=Entry.Kind.AWARD).count() == 12
+    refused = [r[1] for r in results if r[0] == "refused"]
+    assert all("already decided" in str(error) for error in refused)
+    for card in (card_a, card_b):
+        assert Account.objects.get(household=card.household).balance == 100 + 6 * 5
+    call_command("audit_ledger")
