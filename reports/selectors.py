@@ -398,14 +398,14 @@ def _by_village(queryset: QuerySet, village_path: str, value) -> dict[int, int]:
     return {village_id: total or 0 for village_id, total in rows}
 
 
-# The latest ledger entry of each village: each account's newest entry through the
-# (account, id) index, so the cost follows the number of accounts, never of entries.
+# The latest ledger entry of each village: each account's latest entry through the
+# (account, created_at) index, so the cost follows the number of accounts, never of entries.
 LATEST_ENTRY_SQL = """
     SELECT a.village_id, max(latest.created_at)
     FROM points_account a
     CROSS JOIN LATERAL (
         SELECT e.created_at FROM points_entry e WHERE e.account_id = a.id
-        ORDER BY e.id DESC LIMIT 1
+        ORDER BY e.created_at DESC LIMIT 1
     ) latest
     WHERE a.village_id = ANY(%s)
     GROUP BY a.village_id
