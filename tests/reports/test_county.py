@@ -1,16 +1,21 @@
 """The county overview: every village in one table, figures from aggregates, read-only links."""
 
+import datetime
 import io
 
 import pytest
 from django.core.cache import cache
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from aidao.fragments import CSRF_SLOT
+from points.ledger import entry_post
+from points.models import Account, Entry
 from reports.exports import export_job_run, export_job_start
 from reports.models import ExportJob
+from store.models import StockMovement
 from store.services import zones_ensure
 from tests.conftest import issue_card, make_staff
 from tests.factories import (
@@ -65,6 +70,16 @@ def _expected_row(village) -> dict:
         "redeemed": expected_redeemed_month(village, month),
         "stock_points": expected_stock_points(village),
         "wishes_open": Wish.objects.filter(village=village, status__in=["open", "matched"]).count(),
+        # The latest time, whatever the order rows were written in (history is backdated).
+        "last_activity": max(
+            moment
+            for moment in (
+                Entry.objects.filter(account__village=village).aggregate(m=Max("created_at"))["m"],
+                StockMovement.objects.filter(village=village).aggregate(m=Max("created_at"))["m"],
+                Wish.objects.filter(village=village).aggregate(m=Max("created_at"))["m"],
+            )
+            if moment
+        ),
     }
 
 
@@ -252,3 +267,20 @@ def test_figures_are_reused_for_a_minute_and_the_page_says_when(
     sheet = load_workbook(io.BytesIO(download.content)).active
     row_x = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[1] == village_x.name)
     assert row_x[4] == issued_x(fresh) + 3
+
+
+def test_last_activity_is_the_latest_time_not_the_latest_row(
+    client_county, village_x, village_y, card_a, manager_x
+):
+    account = Account.objects.get(household=card_a.household)
+    latest = account.entries.latest("created_at").created_at
+    # Posted last, but dated two years back (as the loaders do): not the latest activity.
+    entry_post(
+        account_id=account.pk,
+        kind=Entry.Kind.AWARD,
+        points=1,
+        actor=manager_x,
+        at=timezone.now() - datetime.timedelta(days=700),
+    )
+    rows = {village.pk: village for village in client_county.get(URL).context["villages"]}
+    assert rows[village_x.pk].last_activity == latest
