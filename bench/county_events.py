@@ -98,6 +98,7 @@ class EventHandlers:
         rejection="",
         entry_id=NULL,
     ):
+        """One proposal row; a pending one (decided is NULL) has no decider yet."""
         rule_id, points = plan.rules[code]
         self.proposals.add(
             plan.village_id,
@@ -113,7 +114,7 @@ class EventHandlers:
             status,
             plan.manager_id,
             proposed,
-            plan.supervisor_id,
+            NULL if decided is NULL else plan.supervisor_id,
             decided,
             rejection,
             entry_id,

@@ -20,8 +20,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from bench.copyrows import NULL, Table, ts
-from bench.county_events import PUBLICITY_NONE, REASONS, EventHandlers
-from bench.county_registry import VillagePlan
+from bench.county_events import EventHandlers
+from bench.county_registry import INSPECTION_COLUMNS, VillagePlan
 
 BATCH_TITLES = {
     "YW01": "义务打扫村道",
@@ -148,23 +148,7 @@ class History(EventHandlers):
                 "created_by_id",
             ],
         )
-        self.inspections = Table(
-            cursor,
-            "villagers_inspection",
-            [
-                "household_id",
-                "date",
-                "inspector_id",
-                "yard_clean",
-                "bedroom_clean",
-                "kitchen_clean",
-                "toilet_clean",
-                "person_clean",
-                "belongings_in_order",
-                "notes",
-                "created_at",
-            ],
-        )
+        self.inspections = Table(cursor, "villagers_inspection", INSPECTION_COLUMNS)
         # In write order: a row is written after the rows it points at.
         self.tables = [
             self.batches,
@@ -413,35 +397,16 @@ class History(EventHandlers):
             attending = rng.sample(plan.accounts, min(15, len(plan.accounts)))
             singles = rng.sample(plan.accounts, min(10, len(plan.accounts)))
             for household_id, _account, _head in attending:
-                self._pending_row(plan, household_id, "JT01", day, batch_id, proposed)
+                self._proposal_row(
+                    plan, household_id, "JT01", day, batch_id, None, proposed, NULL, "proposed"
+                )
             for position, (household_id, _account, _head) in enumerate(singles):
                 code = ("DD02", "CY01")[position % 2]
-                self._pending_row(plan, household_id, code, day, None, proposed)
+                self._proposal_row(
+                    plan, household_id, code, day, None, None, proposed, NULL, "proposed"
+                )
         for table in self.tables:
             table.flush(self.cursor)
-
-    def _pending_row(self, plan, household_id, code, day, batch_id, proposed):
-        rule_id, points = plan.rules[code]
-        self.proposals.add(
-            plan.village_id,
-            household_id,
-            rule_id,
-            batch_id or NULL,
-            points,
-            "",
-            REASONS[code],
-            day,
-            NULL,
-            "",
-            "proposed",
-            plan.manager_id,
-            proposed,
-            NULL,
-            NULL,
-            "",
-            NULL,
-            *PUBLICITY_NONE,
-        )
 
     def caches_set(self) -> None:
         """Set the cached balances and stocks to the sums just written, and the sequences."""

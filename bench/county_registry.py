@@ -54,6 +54,22 @@ EXTRA_ITEMS = [
 STORE_ITEMS = CATALOGUE + EXTRA_ITEMS
 
 
+# The hygiene inspections' columns: both the registry and the history write them.
+INSPECTION_COLUMNS = [
+    "household_id",
+    "date",
+    "inspector_id",
+    "yard_clean",
+    "bedroom_clean",
+    "kitchen_clean",
+    "toilet_clean",
+    "person_clean",
+    "belongings_in_order",
+    "notes",
+    "created_at",
+]
+
+
 @dataclass
 class VillagePlan:
     """One village's ids and its own random generator (used in a fixed order)."""
@@ -230,23 +246,7 @@ def households_create(cursor, plans: list[VillagePlan], start: datetime.date, of
         "villagers_member",
         ["household_id", "name", "relation", "sex", "birth_year", "id_number", "phone"],
     )
-    inspections = Table(
-        cursor,
-        "villagers_inspection",
-        [
-            "household_id",
-            "date",
-            "inspector_id",
-            "yard_clean",
-            "bedroom_clean",
-            "kitchen_clean",
-            "toilet_clean",
-            "person_clean",
-            "belongings_in_order",
-            "notes",
-            "created_at",
-        ],
-    )
+    inspections = Table(cursor, "villagers_inspection", INSPECTION_COLUMNS)
     participations = Table(
         cursor,
         "villagers_participation",

@@ -16,15 +16,6 @@ import time
 import django
 
 VILLAGE_CODE = "101"
-PAGES = [
-    "balance",
-    "catalogue",
-    "counter",
-    "approval_queue",
-    "notice",
-    "month_report",
-    "county_overview",
-]
 VILLAGER_BACKEND = "villagers.auth.CardPinBackend"
 STAFF_BACKEND = "villagers.auth.StaffBackend"
 

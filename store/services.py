@@ -1,4 +1,6 @@
-"""Writes to the store. Every change of stock goes through `_movement_append` under a row lock.
+"""Writes to the store. Every change of stock is a movement written with the item's cached stock
+under the item's row lock: `_movement_append`, or for a counter redemption its one write
+statement (REDEMPTION_WRITE_SQL).
 
 Lock order, everywhere: the household's points account first, then the redemption being
 voided, then items by ascending id. Keeping one order means two tellers never deadlock.
@@ -84,8 +86,9 @@ def donor_save(*, donor: Donor, actor: User, request=None) -> Donor:
 
 
 _ITEM_FIELDS = [field.attname for field in Item._meta.concrete_fields]
+_ITEM_COLUMNS = ", ".join(f'"{field.column}"' for field in Item._meta.concrete_fields)
 LOCK_ITEMS_SQL = f"""
-    SELECT {", ".join(f'"{field.column}"' for field in Item._meta.concrete_fields)}
+    SELECT {_ITEM_COLUMNS}
     FROM store_item WHERE village_id = %(village)s AND id = ANY(%(items)s) ORDER BY id FOR UPDATE
 """  # noqa: S608 (column names from the model, values as parameters)
 
@@ -118,7 +121,7 @@ def _movements_append(
     *, moves: list[tuple[Item, int]], kind: str, actor: User | None, at=None, **fields
 ) -> list[StockMovement]:
     """Movements for several locked items (item, quantity) and their cached stock: one
-    INSERT and one UPDATE however many items, so a counter redemption stays a few queries."""
+    INSERT and one UPDATE however many items, so voiding a long redemption stays a few queries."""
     movements = []
     for item, quantity in moves:
         new_stock = item.stock + quantity
@@ -441,7 +444,7 @@ REDEMPTION_ITEMS_SQL = f"""
     SELECT (SELECT r.id FROM store_redemption r WHERE r.idempotency_key = %(key)s), i.*
     FROM (SELECT 1) AS one
     LEFT JOIN LATERAL (
-        SELECT {", ".join(f'"{field.column}"' for field in Item._meta.concrete_fields)}
+        SELECT {_ITEM_COLUMNS}
         FROM store_item WHERE village_id = %(village)s AND id = ANY(%(items)s)
         ORDER BY id FOR UPDATE
     ) i ON true

@@ -20,6 +20,10 @@ def test_one_village_with_three_years_is_consistent():
     assert counts["points_entry"] == Entry.objects.count() > 25_000
     assert Redemption.objects.count() > 4_000
     assert Proposal.objects.filter(status="proposed").count() == 25
+    # Pending ones wait for a decider; every decided one has its supervisor and time.
+    assert not Proposal.objects.filter(status="proposed", decided_by__isnull=False).exists()
+    assert not Proposal.objects.filter(status="proposed", decided_at__isnull=False).exists()
+    assert not Proposal.objects.exclude(status="proposed").filter(decided_by__isnull=True).exists()
     assert points_audit.check() == []
     assert store_audit.check() == []
     for account in Account.objects.all()[:20]:
