@@ -73,7 +73,8 @@ def _prepare_text(name: str, sql: str) -> tuple[str, str]:
             params.append(match.group(1))
         return f"${params.index(match.group(1)) + 1}"
 
-    body = re.sub(r"%\((\w+)\)s", number, sql)
+    # PREPARE is sent as it is, so a literal %% of `sql` becomes the % it stands for.
+    body = re.sub(r"%\((\w+)\)s", number, sql).replace("%%", "%")
     # Named after the text too, so a changed statement is never run under an old plan.
     name = f"{name}_{hashlib.sha256(sql.encode()).hexdigest()[:12]}"
     execute = f"EXECUTE {name} ({', '.join(f'%({param})s' for param in params)})"
@@ -84,13 +85,21 @@ def execute_prepared(cursor, name: str, sql: str, params: dict) -> None:
     """cursor.execute(sql, params), as a statement PostgreSQL plans once per connection.
 
     For the ledger's busiest statements (an approval's or a redemption's writes): planning
-    those many-table statements anew on every call cost a fifth of a redemption. Prepared
-    statements live as long as the database connection (and survive a rolled-back
+    those many-table statements anew on every call cost a fifth of a redemption. And for
+    the reads of every page view (the session, its user, a page's fingerprint): planning
+    took longer than running them, up to 0.45 ms a request for the session's user alone.
+    Prepared statements live as long as the database connection (and survive a rolled-back
     transaction); behind a pooler, use session pooling.
+
+    The one plan is generic: it cannot know a value given as a parameter, so a constant that
+    picks a partial index (a status: 'proposed', 'active') is spelled out in `sql`.
     """
     prepare, execute = _prepare_text(name, sql)
     done = _prepared.setdefault(cursor.db.connection, set())
     if prepare not in done:
-        cursor.execute(prepare)
+        # Setting up the connection, as Django's own SET statements do: not a query of the
+        # caller's, so not logged nor counted (its EXECUTE is, every time).
+        with cursor.db.wrap_database_errors:
+            cursor.cursor.execute(prepare)
         done.add(prepare)
     cursor.execute(execute, params)

@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aidao.rows import execute_prepared
 from points.models import Account, Entry, Objection, Proposal, Rule
-from villagers.models import Card, Household, Village
+from villagers.models import Household, Village
 
 
 def rules_for_village(village: Village, *, active_only: bool = False) -> QuerySet[Rule]:
@@ -55,13 +56,13 @@ def proposals_pending(
 
 # Each pending proposal's balance is looked up by its household: as a join, PostgreSQL
 # guessed thousands of pending rows whenever other villages had many and read every
-# account of the county to hash them.
+# account of the county to hash them. Prepared, so the status is spelled out.
 QUEUE_VERSION_SQL = """
     SELECT (SELECT concat_ws(':', count(*), max(p.id), sum(p.id),
                              sum((SELECT a.balance FROM points_account a
                                   WHERE a.household_id = p.household_id)))
             FROM points_proposal p
-            WHERE p.village_id = %(village)s AND p.status = %(proposed)s),
+            WHERE p.village_id = %(village)s AND p.status = 'proposed'),
            (SELECT md5(string_agg(concat_ws('|', r.id, r.code, r.description, r.active), ','
                                   ORDER BY r.id))
             FROM points_rule r WHERE r.village_id = %(village)s),
@@ -76,9 +77,7 @@ def approval_queue_version(village: Village) -> str:
     groups of the filters. Pending proposals are never edited, only decided, so this
     changes whenever the queue's content does (names edited elsewhere aside)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            QUEUE_VERSION_SQL, {"village": village.pk, "proposed": Proposal.Status.PROPOSED}
-        )
+        execute_prepared(cursor, "aidao_queue_version", QUEUE_VERSION_SQL, {"village": village.pk})
         return ":".join(str(part) for part in cursor.fetchone())
 
 
@@ -142,6 +141,7 @@ def history_page(
 # How long a household still sees a proposal cancelled after an upheld objection.
 PUBLICITY_CANCELLED_SHOWN = datetime.timedelta(days=30)
 
+# Prepared (aidao.rows.execute_prepared), so statuses are spelled out.
 VILLAGER_STATE_SQL = """
     SELECT a.id, a.household_id, a.village_id, a.balance, a.opened_at,
            (SELECT e.id FROM points_entry e WHERE e.account_id = a.id
@@ -150,10 +150,10 @@ VILLAGER_STATE_SQL = """
             WHERE o.village_id = a.village_id AND o.balance > a.balance) AS higher,
            (SELECT count(*) FROM points_account o WHERE o.village_id = a.village_id) AS ranked,
            (SELECT c.number FROM villagers_card c
-            WHERE c.household_id = a.household_id AND c.status = %(active)s
+            WHERE c.household_id = a.household_id AND c.status = 'active'
             LIMIT 1) AS card_number,
            ARRAY(SELECT p.id FROM points_proposal p
-                 WHERE p.household_id = a.household_id AND p.status = %(proposed)s
+                 WHERE p.household_id = a.household_id AND p.status = 'proposed'
                  ORDER BY p.id) AS pending_ids,
            ARRAY(SELECT d.id || ':' || d.status FROM points_declaration d
                  WHERE d.household_id = a.household_id
@@ -179,15 +179,13 @@ def villager_state(household: Household) -> Account | None:
     longer to compile than to run.
     """
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
+            "aidao_villager_state",
             VILLAGER_STATE_SQL,
             {
-                "active": Card.Status.ACTIVE,
-                "proposed": Proposal.Status.PROPOSED,
                 "household": household.pk,
-                # as household_publicity: in publicity or held, or cancelled lately (the
-                # statuses are spelled out so the partial index proposal_household_publicity
-                # is seen to apply)
+                # as household_publicity: in publicity or held, or cancelled lately
                 "recent": timezone.now() - PUBLICITY_CANCELLED_SHOWN,
             },
         )

@@ -18,9 +18,9 @@ from django.db.models import (
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from aidao.rows import Joined, columns_of, instances_from
+from aidao.rows import Joined, columns_of, execute_prepared, instances_from
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
-from villagers.models import Card, Village
+from villagers.models import Village
 
 
 def zones_of(village: Village) -> list[Zone]:
@@ -45,6 +45,7 @@ def catalogue_items(village: Village, *, zone_code: str = "", query: str = "") -
     )
 
 
+# Prepared (aidao.rows.execute_prepared), so the card status is spelled out.
 SHELVES_STATE_SQL = """
     SELECT (SELECT md5(string_agg(concat_ws('|', i.id, i.name, i.unit, i.points_price, i.stock,
                                             i.is_active, i.zone_id, i.photo, i.barcode),
@@ -54,7 +55,7 @@ SHELVES_STATE_SQL = """
             FROM store_zone z WHERE z.village_id = %(village)s),
            (SELECT a.balance FROM points_account a WHERE a.household_id = %(household)s),
            (SELECT c.number FROM villagers_card c
-            WHERE c.household_id = %(household)s AND c.status = %(active)s)
+            WHERE c.household_id = %(household)s AND c.status = 'active')
 """
 
 
@@ -74,9 +75,11 @@ def shelves_state(village: Village, household_id: int | None) -> ShelvesState:
     answer.
     """
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
+            "aidao_shelves_state",
             SHELVES_STATE_SQL,
-            {"village": village.pk, "household": household_id, "active": Card.Status.ACTIVE},
+            {"village": village.pk, "household": household_id},
         )
         items, zones, balance, card_number = cursor.fetchone()
     return ShelvesState(f"{items}:{zones}", balance, card_number)
@@ -85,14 +88,19 @@ def shelves_state(village: Village, household_id: int | None) -> ShelvesState:
 _ITEM = [Joined(Item, "i")]
 CART_ITEMS_SQL = f"""
     SELECT {columns_of(_ITEM)} FROM store_item i
-    WHERE i.village_id = %s AND i.id = ANY(%s) ORDER BY i.id
+    WHERE i.village_id = %(village)s AND i.id = ANY(%(items)s) ORDER BY i.id
 """  # noqa: S608 (column names from the model, values as parameters)
 
 
 def cart_items(village: Village, item_ids) -> list[Item]:
     """The village's items in a cart, by id: read on every counter page, in plain SQL."""
     with connection.cursor() as cursor:
-        cursor.execute(CART_ITEMS_SQL, [village.pk, sorted(item_ids)])
+        execute_prepared(
+            cursor,
+            "aidao_cart_items",
+            CART_ITEMS_SQL,
+            {"village": village.pk, "items": sorted(item_ids)},
+        )
         return [instances_from(row, _ITEM)["i"] for row in cursor.fetchall()]
 
 

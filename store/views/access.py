@@ -4,13 +4,14 @@ from django.db import connection
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from aidao.rows import Joined, columns_of, instances_from
+from aidao.rows import Joined, columns_of, execute_prepared, instances_from
 from store.models import Item
 from store.selectors import redemptions_of
 from villagers.models import Household, VillageGroup
 from villagers.roles import Role, is_villager
 
 STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+BIGINT_MAX = 2**63 - 1
 
 
 def _get_item_for_user(request, pk: int) -> Item:
@@ -20,18 +21,25 @@ def _get_item_for_user(request, pk: int) -> Item:
 
 _HOUSEHOLD = [Joined(Household, "h"), Joined(VillageGroup, "g", "h", "group")]
 # The counter reads its household on every scan and click: plain SQL, as the ORM took
-# longer to compile this than PostgreSQL to answer it.
+# longer to compile this than PostgreSQL to answer it, and prepared.
 HOUSEHOLD_SQL = f"""
     SELECT {columns_of(_HOUSEHOLD)}
     FROM villagers_household h JOIN villagers_villagegroup g ON g.id = h.group_id
-    WHERE h.id = %s AND h.village_id = %s
+    WHERE h.id = %(household)s AND h.village_id = %(village)s
 """  # noqa: S608 (column names from the models, values as parameters)
 
 
 def _get_household_for_user(request, pk: int) -> Household:
     """A household of the request's village, with its group (another village's is a 404)."""
+    if not 0 < pk <= BIGINT_MAX:  # no such id; as a prepared statement's bigint, an error
+        raise Http404
     with connection.cursor() as cursor:
-        cursor.execute(HOUSEHOLD_SQL, [pk, request.village.pk])
+        execute_prepared(
+            cursor,
+            "aidao_counter_household",
+            HOUSEHOLD_SQL,
+            {"household": pk, "village": request.village.pk},
+        )
         row = cursor.fetchone()
     if row is None:
         raise Http404

@@ -1,16 +1,24 @@
-"""The ledger's prepared statements are planned once per connection, not on every call.
+"""The ledger's and the busy pages' prepared statements are planned once per connection.
 
 By default PostgreSQL re-plans a prepared statement whenever its generic plan looks dearer
 than a custom one, which it always did for these statements' array parameters; the settings
 ask for generic plans (`plan_cache_mode`). Without that, preparing them saved nothing.
 """
 
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
+from aidao.rows import execute_prepared
+from points.models import Proposal
+from points.selectors import QUEUE_VERSION_SQL, VILLAGER_STATE_SQL
 from points.services import proposal_approve
 from store.models import Zone
+from store.selectors import SHELVES_STATE_SQL
+from store.views.counter import CART_SESSION_KEY
 from tests.perf.conftest import make_item
 from tests.points.conftest import propose
+from villagers.models import Card
 
 CALLS = 8  # PostgreSQL tries custom plans for the first five executions
 
@@ -55,3 +63,67 @@ def test_approvals_and_redemptions_reuse_one_plan_per_statement(
     for name, (generic, custom) in plans.items():  # with those other tests prepared before
         assert custom == 0, name
         assert generic >= CALLS or name not in used_here, name
+
+
+def test_busy_pages_read_through_prepared_statements(
+    client_villager_a, client_manager_x, client_supervisor_x, card_a, village_x, zones_x,
+    manager_x, rule_clean,
+):  # fmt: skip
+    soap = make_item(village_x, Zone.Code.DAILY, "肥皂", 1, 100, manager_x)
+    session = client_manager_x.session
+    session[CART_SESSION_KEY] = {"household": card_a.household_id, "lines": {str(soap.pk): 1}}
+    session.save()
+    propose(manager_x, [card_a.household], rule_clean)
+    visits = [
+        (client_villager_a, reverse("points:me")),
+        (client_villager_a, reverse("store:catalogue")),
+        (client_manager_x, reverse("store:counter_household", args=[card_a.household_id])),
+        (client_supervisor_x, reverse("points:approval_queue")),
+    ]
+    for _call in range(CALLS):
+        for client, url in visits:
+            assert client.get(url).status_code == 200
+    plans = prepared_plans()
+    for name in (
+        "aidao_session",
+        "aidao_session_user",
+        "aidao_villager_state",
+        "aidao_shelves_state",
+        "aidao_counter_household",
+        "aidao_cart_items",
+        "aidao_queue_version",
+    ):
+        generic, custom = plans[name]
+        assert custom == 0 and generic >= CALLS, name
+
+
+def test_statuses_spelled_out_in_the_page_statements_are_the_models():
+    # A generic plan cannot pick a partial index by a status passed as a parameter, so these
+    # statements name the statuses themselves; they must stay the models' values.
+    assert f"c.status = '{Card.Status.ACTIVE}'" in SHELVES_STATE_SQL
+    assert f"c.status = '{Card.Status.ACTIVE}'" in VILLAGER_STATE_SQL
+    assert f"p.status = '{Proposal.Status.PROPOSED}'" in VILLAGER_STATE_SQL
+    assert f"p.status = '{Proposal.Status.PROPOSED}'" in QUEUE_VERSION_SQL
+
+
+def test_a_statement_prepared_in_a_rolled_back_transaction_still_runs(db):
+    sql = "SELECT %(word)s || '%%'"
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            execute_prepared(cursor, "aidao_test_percent", sql, {"word": "50"})
+            assert cursor.fetchone() == ("50%",)
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    with CaptureQueriesContext(connection) as captured, connection.cursor() as cursor:
+        execute_prepared(cursor, "aidao_test_percent", sql, {"word": "7"})
+        assert cursor.fetchone() == ("7%",)
+    assert [query["sql"].split()[0] for query in captured.captured_queries] == ["EXECUTE"]
+
+
+def test_preparing_is_not_counted_as_a_query(db):
+    with CaptureQueriesContext(connection) as captured, connection.cursor() as cursor:
+        for number in range(3):
+            execute_prepared(cursor, "aidao_test_count", "SELECT %(n)s::int + 1", {"n": number})
+            assert cursor.fetchone() == (number + 1,)
+    assert len(captured.captured_queries) == 3

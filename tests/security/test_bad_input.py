@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django import forms
+from django.conf import settings as settings_module
 from django.forms.formsets import BaseFormSet
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -519,6 +520,14 @@ def test_huge_ids_in_paths_are_404(cast, quiet):
                 method = client.post if row.action else client.get
                 status = method(url).status_code
                 assert status in (403, 404, 405), (name, role, huge, status)
+
+
+@pytest.mark.parametrize("cookie", ["x" * 5000, "é" * 40, "1234567890abcdef" * 3, "' OR 1=1"])
+def test_odd_session_cookies_are_no_session(client, db, cookie):
+    """Any cookie value: the session is read with a prepared statement, and nothing matches."""
+    client.cookies[settings_module.SESSION_COOKIE_NAME] = cookie
+    response = client.get(reverse("points:me"))
+    assert response.status_code == 302 and "/login/" in response["Location"]
 
 
 # --- files: photos and rosters -----------------------------------------------------------
