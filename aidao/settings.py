@@ -106,10 +106,11 @@ else:
 
 DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# The ledger's busiest statements are prepared once per connection (aidao.rows.
-# execute_prepared); Django prepares nothing else. Their array parameters make PostgreSQL's
-# generic plan look dearer than a custom one, so by default it planned them anew on every
-# call: most of an approval's time in the database. Their plans are key lookups either way.
+# The ledger's busiest statements and every page view's session, user and fingerprint reads
+# are prepared once per connection (aidao.rows.execute_prepared); Django prepares nothing
+# else. Array parameters make PostgreSQL's generic plan look dearer than a custom one, so
+# by default it planned them anew on every call: most of an approval's time in the
+# database. Their plans are key lookups either way.
 _db_options = DATABASES["default"].setdefault("OPTIONS", {})
 _db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=force_generic_plan"
 if TESTING:
