@@ -8,6 +8,16 @@ from django.db import OperationalError, connections, migrations
 
 T = TypeVar("T")
 
+# The largest id a bigint primary key holds. A larger number from a request names no row,
+# but as a parameter of a prepared statement (typed bigint) it is an error, not "no row".
+BIGINT_MAX = 2**63 - 1
+
+
+def is_row_id(value: int) -> bool:
+    """Whether `value` could be the id of a row (1 .. bigint's largest)."""
+    return 0 < value <= BIGINT_MAX
+
+
 REFUSE_CHANGE_FUNCTION = """
 CREATE OR REPLACE FUNCTION aidao_refuse_change() RETURNS trigger AS $$
 BEGIN

@@ -5,6 +5,7 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from aidao.db import is_row_id
 from points.forms import OneTimeKeyMixin
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from villagers.cardnumbers import card_number_normalize
@@ -177,6 +178,8 @@ def confirm_parse(data) -> tuple[uuid.UUID, dict[int, int]]:
             item_id, quantity = int(name[5:]), int(value)
         except ValueError as error:
             raise forms.ValidationError(_("A quantity is not a number.")) from error
+        if not is_row_id(item_id):  # names no item (and no bigint for the locking statement)
+            raise forms.ValidationError(_("The form is out of date; confirm again."))
         lines[item_id] = quantity
     return key, lines
 

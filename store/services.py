@@ -24,7 +24,7 @@ from aidao.rows import execute_prepared
 from points.models import Account, Entry
 from points.services import balance_after, entry_reverse
 from store.models import Donation, Donor, Item, Redemption, StockMovement, Zone
-from villagers.models import Card, Household, User, Village
+from villagers.models import Household, User, Village
 from villagers.roles import is_supervisor
 
 MAX_CART_LINES = 40
@@ -428,11 +428,11 @@ def redemption_create(
 
 # The counter's hot path in plain SQL: the ORM spent several times longer building these
 # queries than PostgreSQL spent running them. Lock order as everywhere: the account, then
-# the items by id.
+# the items by id. Prepared (aidao.rows.execute_prepared), so the card status is spelled out.
 LOCK_ACCOUNT_SQL = """
     SELECT a.id, a.balance,
            EXISTS (SELECT 1 FROM villagers_card c
-                   WHERE c.household_id = a.household_id AND c.status = %(active)s)
+                   WHERE c.household_id = a.household_id AND c.status = 'active')
     FROM points_account a WHERE a.household_id = %(household)s
     FOR UPDATE OF a
 """
@@ -517,7 +517,7 @@ def _redemption_create_locked(
             cursor,
             "aidao_lock_account",
             LOCK_ACCOUNT_SQL,
-            {"active": Card.Status.ACTIVE, "household": household.pk},
+            {"household": household.pk},
         )
         row = cursor.fetchone()
         if row is None:

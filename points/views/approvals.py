@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aidao.db import retry_transient
+from aidao.db import is_row_id, retry_transient
 from aidao.fragments import cached_part
 from points.forms import OneTimeKeyMixin
 from points.idempotency import run_once
@@ -22,8 +22,9 @@ from villagers.roles import Role, staff_required
 
 
 def _is_id(value) -> bool:
-    """ASCII digits only: str.isdigit() also accepts '²' or '١', which int() or the DB refuse."""
-    return bool(value) and value.isascii() and value.isdigit()
+    """ASCII digits only: str.isdigit() also accepts '²' or '١', which int() or the DB refuse;
+    and no larger than an id can be (the ledger's prepared statements take bigints)."""
+    return bool(value) and value.isascii() and value.isdigit() and is_row_id(int(value))
 
 
 def _int_or_none(value):

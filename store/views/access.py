@@ -4,6 +4,7 @@ from django.db import connection
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from aidao.db import is_row_id
 from aidao.rows import Joined, columns_of, execute_prepared, instances_from
 from store.models import Item
 from store.selectors import redemptions_of
@@ -11,7 +12,6 @@ from villagers.models import Household, VillageGroup
 from villagers.roles import Role, is_villager
 
 STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
-BIGINT_MAX = 2**63 - 1
 
 
 def _get_item_for_user(request, pk: int) -> Item:
@@ -31,7 +31,7 @@ HOUSEHOLD_SQL = f"""
 
 def _get_household_for_user(request, pk: int) -> Household:
     """A household of the request's village, with its group (another village's is a 404)."""
-    if not 0 < pk <= BIGINT_MAX:  # no such id; as a prepared statement's bigint, an error
+    if not is_row_id(pk):  # no such household, and an error as a prepared parameter
         raise Http404
     with connection.cursor() as cursor:
         execute_prepared(

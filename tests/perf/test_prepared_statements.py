@@ -15,6 +15,7 @@ from points.selectors import QUEUE_VERSION_SQL, VILLAGER_STATE_SQL
 from points.services import proposal_approve
 from store.models import Zone
 from store.selectors import SHELVES_STATE_SQL
+from store.services import LOCK_ACCOUNT_SQL
 from store.views.counter import CART_SESSION_KEY
 from tests.perf.conftest import make_item
 from tests.points.conftest import propose
@@ -104,6 +105,7 @@ def test_statuses_spelled_out_in_the_page_statements_are_the_models():
     assert f"c.status = '{Card.Status.ACTIVE}'" in VILLAGER_STATE_SQL
     assert f"p.status = '{Proposal.Status.PROPOSED}'" in VILLAGER_STATE_SQL
     assert f"p.status = '{Proposal.Status.PROPOSED}'" in QUEUE_VERSION_SQL
+    assert f"c.status = '{Card.Status.ACTIVE}'" in LOCK_ACCOUNT_SQL
 
 
 def test_a_statement_prepared_in_a_rolled_back_transaction_still_runs(db):

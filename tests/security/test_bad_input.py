@@ -522,6 +522,22 @@ def test_huge_ids_in_paths_are_404(cast, quiet):
                 assert status in (403, 404, 405), (name, role, huge, status)
 
 
+def test_huge_ids_in_posted_fields_change_nothing(cast, quiet):
+    """Ids in POSTed fields past bigint or below 1: the ledger's prepared statements take
+    bigints, so such an id must be refused before them, not fail in them."""
+    supervisor, manager = cast.client("supervisor_x"), cast.client("manager_x")
+    decide = reverse("points:approval_decide")
+    confirm = reverse("store:counter_confirm", kwargs={"household_pk": cast.household_a.pk})
+    before = database_state()
+    for bad in (str(2**63), str(10**20), "0", "-5"):
+        for action in ("approve", "reject"):
+            body = {"action": action, "proposal": [bad], "idempotency_key": str(uuid.uuid4())}
+            assert supervisor.post(decide, body).status_code == 302, (action, bad)
+        body = {"key": str(uuid.uuid4()), f"line_{bad}": "1"}
+        assert manager.post(confirm, body).status_code in (200, 302), bad
+    assert state_changes(before, database_state()) == []
+
+
 @pytest.mark.parametrize("cookie", ["x" * 5000, "é" * 40, "1234567890abcdef" * 3, "' OR 1=1"])
 def test_odd_session_cookies_are_no_session(client, db, cookie):
     """Any cookie value: the session is read with a prepared statement, and nothing matches."""
