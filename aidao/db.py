@@ -18,6 +18,19 @@ def is_row_id(value: int) -> bool:
     return 0 < value <= BIGINT_MAX
 
 
+def row_id_or_none(text) -> int | None:
+    """An id from a request's text (a query parameter, a ticked box), else None.
+
+    ASCII digits only: str.isdigit() also accepts '²', which int() refuses (a 500), and
+    no larger than an id can be.
+    """
+    text = str(text or "")
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if is_row_id(value) else None
+
+
 REFUSE_CHANGE_FUNCTION = """
 CREATE OR REPLACE FUNCTION aidao_refuse_change() RETURNS trigger AS $$
 BEGIN

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from aidao.db import row_id_or_none
 from villagers.card_views import card_qr_svg
 from villagers.forms import CardSheetForm
 from villagers.models import Card
@@ -30,7 +31,7 @@ def _active_cards(request):
 
 
 def _chosen_ids(values) -> list[int]:
-    return [int(value) for value in values if str(value).isdigit()][:MAX_CARDS]
+    return [i for i in map(row_id_or_none, values) if i is not None][:MAX_CARDS]
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)

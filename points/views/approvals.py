@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aidao.db import is_row_id, retry_transient
+from aidao.db import retry_transient, row_id_or_none
 from aidao.fragments import cached_part
 from points.forms import OneTimeKeyMixin
 from points.idempotency import run_once
@@ -19,16 +19,6 @@ from points.selectors import approval_queue_version, proposals_pending
 from points.services import proposal_approve, proposal_reject
 from villagers.models import User, VillageGroup
 from villagers.roles import Role, staff_required
-
-
-def _is_id(value) -> bool:
-    """ASCII digits only: str.isdigit() also accepts '²' or '١', which int() or the DB refuse;
-    and no larger than an id can be (the ledger's prepared statements take bigints)."""
-    return bool(value) and value.isascii() and value.isdigit() and is_row_id(int(value))
-
-
-def _int_or_none(value):
-    return int(value) if _is_id(value) else None
 
 
 def _query_without_page(request) -> str:
@@ -58,9 +48,9 @@ def approval_queue(request):
 def _queue_parts(request) -> dict[str, str]:
     """The filters, the table of pending proposals and the pager, rendered."""
     filters = {
-        "rule_id": _int_or_none(request.GET.get("rule")),
-        "group_id": _int_or_none(request.GET.get("group")),
-        "proposer_id": _int_or_none(request.GET.get("proposer")),
+        "rule_id": row_id_or_none(request.GET.get("rule")),
+        "group_id": row_id_or_none(request.GET.get("group")),
+        "proposer_id": row_id_or_none(request.GET.get("proposer")),
     }
     page = Paginator(proposals_pending(request.village, **filters), 50).get_page(
         request.GET.get("page")
@@ -91,12 +81,13 @@ def _queue_parts(request) -> dict[str, str]:
 def approval_decide(request):
     """Approve or reject the ticked proposals, or every pending one of a batch, in one go."""
     action = request.POST.get("action")
-    ids = [int(value) for value in request.POST.getlist("proposal") if _is_id(value)]
+    # Ids checked before the ledger's prepared statements, which take bigints.
+    ids = [i for i in map(row_id_or_none, request.POST.getlist("proposal")) if i is not None]
     # A whole batch comes from its own button: batch_action = "approve:<id>" or "reject:<id>".
     batch_id = None
     if request.POST.get("batch_action"):
         action, _sep, batch_value = request.POST["batch_action"].partition(":")
-        batch_id = _int_or_none(batch_value)
+        batch_id = row_id_or_none(batch_value)
     if batch_id:
         ids = list(
             Proposal.objects.filter(

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aidao.db import row_id_or_none
 from aidao.fragments import cached_part
 from points.forms import ReasonForm
 from points.idempotency import idempotency_key_new, run_once
@@ -29,15 +30,11 @@ HISTORY_PAGE_SIZE = 20
 BODY_CACHE_SECONDS = 600
 
 
-def _entry_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 def _history_context(request, account) -> dict:
     history = history_page(
         account,
-        before=_entry_id(request.GET.get("before")),
-        after=_entry_id(request.GET.get("after")),
+        before=row_id_or_none(request.GET.get("before")),
+        after=row_id_or_none(request.GET.get("after")),
         size=HISTORY_PAGE_SIZE,
     )
     return {"history": history}

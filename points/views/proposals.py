@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from aidao.db import row_id_or_none
 from points.forms import ActivityForm, ProposalForm
 from points.idempotency import run_once
 from points.selectors import households_with_account, proposals_of_proposer
@@ -34,8 +35,8 @@ def _created_message(request, proposals, replayed):
 def proposal_new(request):
     households = households_with_account(request.village)
     initial = {}
-    wanted = request.GET.get("household", "")
-    if wanted.isascii() and wanted.isdigit():
+    wanted = row_id_or_none(request.GET.get("household"))
+    if wanted is not None:
         initial["households"] = households.filter(pk=wanted)
     form = ProposalForm(
         request.POST or None,

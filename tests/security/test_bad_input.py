@@ -26,6 +26,7 @@ from points import forms as points_forms
 from store import forms as store_forms
 from tests.security.hostile import (
     HUGE_INTEGERS,
+    NASTY_STRINGS,
     bad_files,
     hostile_date,
     hostile_number,
@@ -463,7 +464,9 @@ GET_PAGES = [
     ("points:approval_queue", "supervisor_x", ["rule", "group", "proposer", "page"]),
     ("points:declaration_list", "manager_x", ["status", "page"]),
     ("points:proposal_new", "manager_x", ["household"]),
-    ("points:me", "villager_a", ["page"]),
+    ("points:me", "villager_a", ["before", "after"]),
+    ("points:household_ledger", "manager_x", ["before", "after"]),
+    ("villagers:card_sheet", "manager_x", ["card"]),
     ("wishwall:queue", "manager_x", ["tab", "page"]),
     ("wishwall:wall", "villager_b", ["kind", "page"]),
     ("wishwall:display", "villager_b", ["wall", "refresh", "page"]),
@@ -483,6 +486,24 @@ def test_hostile_query_strings_never_fail(cast, quiet):
 
 
 QUERY = hostile_text | hostile_number
+
+# Query parameters that name rows: each nasty string, not only those hypothesis happens to draw.
+ID_PARAMETERS = [
+    ("points:me", "villager_a", "before"),
+    ("points:household_ledger", "manager_x", "after"),
+    ("villagers:card_sheet", "manager_x", "card"),
+    ("points:approval_queue", "supervisor_x", "rule"),
+    ("points:proposal_new", "manager_x", "household"),
+]
+
+
+@pytest.mark.parametrize(("name", "role", "parameter"), ID_PARAMETERS)
+def test_every_nasty_string_as_an_id_parameter_is_harmless(name, role, parameter, cast, quiet):
+    client = cast.client(role)
+    url = reverse(name, kwargs=URLS[name].kwargs(cast))
+    for text in [*NASTY_STRINGS, str(2**63), "0"]:
+        response = client.get(url, {parameter: text})
+        assert response.status_code in (200, 302, 404), (name, parameter, text)
 
 
 def _query_run(client, url, queries):
