@@ -164,6 +164,8 @@ class Rule(models.Model):
         return f"{self.code} {self.description} ({self.points:+d})"
 
     def clean(self):
+        if self.points is None:
+            return  # not a number: the form field says so
         if self.points == 0:
             raise ValidationError({"points": _("A rule moves points: it cannot be zero.")})
         if self.category == self.Category.DEDUCTIONS and self.points > 0:

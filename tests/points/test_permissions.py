@@ -151,3 +151,8 @@ def test_manager_edits_rules_supervisor_only_reads(
     assert "negative points" in bad.content.decode()
     duplicate = client_manager_x.post(reverse("points:rule_add"), {**data, "points": 1})
     assert duplicate.status_code == 200  # same code in the same village
+    # Points that are not a number, on a deduction: the form's error, not a 500 from clean().
+    for points in ("abc", ""):
+        unreadable = {**data, "code": "D99", "category": "deductions", "points": points}
+        page = client_manager_x.post(reverse("points:rule_add"), unreadable)
+        assert page.status_code == 200 and page.context["form"].errors["points"]
