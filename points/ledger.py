@@ -1,4 +1,8 @@
-"""The ledger's writes: every change of points goes through `entry_post`, under a row lock."""
+"""The ledger's writes: every entry is appended by `entry_post`, under the account's row lock.
+
+Who may cause an entry is decided by the services that call these (points.services,
+points.publicity, store.services); this module only keeps the ledger whole.
+"""
 
 import datetime
 
@@ -8,7 +12,6 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.audit import audit_record
 from points.models import Account, Entry
 from villagers.models import Household, User
 
@@ -80,20 +83,19 @@ def entry_post(
         return entry
 
 
-def entry_reverse(
+def reversal_post(
     *,
     entry: Entry,
-    actor: User,
-    reason: str,
+    actor: User | None,
+    memo: str,
     at: datetime.datetime | None = None,
-    request=None,
 ) -> Entry:
-    """Cancel an entry with an opposite one. An entry is reversed at most once.
+    """Cancel `entry` with an opposite one, at most once. The caller has checked who may.
 
-    `at` backdates the reversal, for loaders replaying history only (see `entry_post`).
+    Used by points.services.entry_reverse (a correction on the ledger page) and by the
+    store's redemption void (points and goods back together). `at` backdates the reversal,
+    for loaders replaying history only (see `entry_post`).
     """
-    if not (reason or "").strip():
-        raise ValidationError(_("Give the reason for the reversal."))
     if entry.kind in (Entry.Kind.REVERSAL, Entry.Kind.OPENING):
         raise ValidationError(_("This entry cannot be reversed."))
     with transaction.atomic():
@@ -101,21 +103,12 @@ def entry_reverse(
         Account.objects.select_for_update().get(pk=entry.account_id)
         if Entry.objects.filter(reverses=entry).exists():
             raise ValidationError(_("This entry has already been reversed."))
-        reversal = entry_post(
+        return entry_post(
             account_id=entry.account_id,
             kind=Entry.Kind.REVERSAL,
             points=-entry.points,
             actor=actor,
-            memo=reason.strip(),
+            memo=memo,
             reverses=entry,
             at=at,
         )
-        audit_record(
-            action="entry.reverse",
-            actor=actor,
-            village_id=entry.account.village_id,
-            obj=reversal,
-            detail={"reverses": entry.pk, "points": reversal.points, "reason": reason},
-            request=request,
-        )
-    return reversal

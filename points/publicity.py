@@ -23,8 +23,9 @@ from aidao.audit import audit_record, client_ip
 from aidao.rows import execute_prepared
 from points.ledger import InsufficientPoints, balance_after, entry_post
 from points.models import Entry, Objection, Proposal
-from villagers.models import User
-from villagers.roles import is_manager, is_supervisor, is_villager
+from villagers.models import Referral, User
+from villagers.roles import Role, is_manager, is_supervisor, is_villager
+from villagers.second_person import decider_check, referrals_close
 
 
 def _deduction_refusal(proposal: Proposal, error: InsufficientPoints) -> str:
@@ -91,7 +92,7 @@ CREDIT_AT_APPROVAL_SQL = """
 """
 
 
-def credit_at_approval(proposals, accounts, actor, now, request) -> list[str]:
+def credit_at_approval(proposals, accounts, actor, now, village_id, request) -> list[str]:
     """No publicity period: post each entry at approval. Returns the refusals, if any.
 
     The caller holds `accounts` locked (proposal_approve) and gives the proposals in
@@ -126,7 +127,7 @@ def credit_at_approval(proposals, accounts, actor, now, request) -> list[str]:
                 "now": now,
                 "actor": actor.pk,
                 "approved": Proposal.Status.APPROVED,
-                "village": actor.village_id,
+                "village": village_id,
                 "ip": client_ip(request),
             },
         )
@@ -284,41 +285,86 @@ def _lock_proposal(proposal_id: int, village_id: int) -> Proposal:
         raise ValidationError(_("This award or deduction was not found.")) from error
 
 
-def _supervisor_refusal(proposal: Proposal, actor: User) -> str | None:
-    """Why `actor` may not settle what happens to `proposal` after approval, or None."""
-    if not is_supervisor(actor) or actor.village_id != proposal.village_id:
-        return _("Only the village's supervisor may do this.")
-    if actor.household_id is not None and proposal.household_id == actor.household_id:
-        return _("%(household)s is your own household: someone else must decide it.") % {
-            "household": proposal.household.head_name
-        }
-    return None
+def _settle_check(
+    proposal: Proposal,
+    actor: User,
+    *,
+    kind: str,
+    object_id: int,
+    originators: list,
+    referral: Referral | None,
+) -> None:
+    """Refuse unless `actor` may settle what happens to `proposal` after its approval.
+
+    The village's supervisor does, never for their own household or on what they set going
+    (their own proposal; for an objection, also one they raised): DESIGN.md rule 8.
+    """
+    decider_check(
+        actor,
+        role=Role.SUPERVISOR,
+        kind=kind,
+        object_id=object_id,
+        village_id=proposal.village_id,
+        household_id=proposal.household_id,
+        household_name=lambda: proposal.household.head_name,
+        originators=[proposal.proposed_by_id, *originators],
+        referral=referral,
+        role_refusal=_("Only the village's supervisor may do this."),
+        role_error=ValidationError,
+    )
 
 
-def proposal_held_credit(*, proposal_id: int, actor: User, request=None) -> Proposal:
+def _village_of(actor: User, referral: Referral | None) -> int:
+    """The village whose items `actor` settles: their own, or the referral's (the county)."""
+    return referral.village_id if referral is not None else actor.village_id
+
+
+def proposal_held_credit(
+    *, proposal_id: int, actor: User, referral: Referral | None = None, request=None
+) -> Proposal:
     """The supervisor credits a held deduction once the balance can bear it."""
     with transaction.atomic():
-        proposal = _lock_proposal(proposal_id, actor.village_id)
-        refusal = _supervisor_refusal(proposal, actor)
-        if refusal:
-            raise ValidationError(refusal)
+        proposal = _lock_proposal(proposal_id, _village_of(actor, referral))
+        _settle_check(
+            proposal,
+            actor,
+            kind=Referral.Kind.HELD,
+            object_id=proposal.pk,
+            originators=[],
+            referral=referral,
+        )
         if proposal.status != Proposal.Status.HELD:
             raise ValidationError(_("This deduction is not held."))
         if not _credit_locked(proposal, actor=actor, request=request):
             raise ValidationError(proposal.hold_reason)
+        referrals_close(
+            kind=Referral.Kind.HELD, object_ids=[proposal.pk], actor=actor, outcome=_("credited")
+        )
     return proposal
 
 
-def proposal_cancel(*, proposal_id: int, actor: User, reason: str, request=None) -> Proposal:
+def proposal_cancel(
+    *,
+    proposal_id: int,
+    actor: User,
+    reason: str,
+    referral: Referral | None = None,
+    request=None,
+) -> Proposal:
     """The supervisor cancels a held deduction, with a reason shown on the public notice."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for cancelling."))
     with transaction.atomic():
-        proposal = _lock_proposal(proposal_id, actor.village_id)
-        refusal = _supervisor_refusal(proposal, actor)
-        if refusal:
-            raise ValidationError(refusal)
+        proposal = _lock_proposal(proposal_id, _village_of(actor, referral))
+        _settle_check(
+            proposal,
+            actor,
+            kind=Referral.Kind.HELD,
+            object_id=proposal.pk,
+            originators=[],
+            referral=referral,
+        )
         if proposal.status != Proposal.Status.HELD:
             raise ValidationError(_("Only a held deduction can be cancelled here."))
         _cancel_locked(proposal, reason)
@@ -329,6 +375,12 @@ def proposal_cancel(*, proposal_id: int, actor: User, reason: str, request=None)
             obj=proposal,
             detail={"reason": reason},
             request=request,
+        )
+        referrals_close(
+            kind=Referral.Kind.HELD,
+            object_ids=[proposal.pk],
+            actor=actor,
+            outcome=_("cancelled: %(reason)s") % {"reason": reason},
         )
     return proposal
 
@@ -388,21 +440,33 @@ def objection_raise(*, proposal_id: int, actor: User, reason: str, request=None)
 
 
 def objection_resolve(
-    *, objection_id: int, actor: User, upheld: bool, resolution: str, request=None
+    *,
+    objection_id: int,
+    actor: User,
+    upheld: bool,
+    resolution: str,
+    referral: Referral | None = None,
+    request=None,
 ) -> Objection:
     """The supervisor upholds an objection (the entry is cancelled, the reason public) or
     dismisses it (credited at once if the period is over and nothing else is open)."""
     resolution = (resolution or "").strip()
     if upheld and not resolution:
         raise ValidationError(_("Give the reason for upholding: it is shown on the notice."))
-    objection = Objection.objects.filter(pk=objection_id, village_id=actor.village_id).first()
+    village_id = _village_of(actor, referral)
+    objection = Objection.objects.filter(pk=objection_id, village_id=village_id).first()
     if objection is None:
         raise ValidationError(_("This objection was not found."))
     with transaction.atomic():
-        proposal = _lock_proposal(objection.proposal_id, actor.village_id)
-        refusal = _supervisor_refusal(proposal, actor)
-        if refusal:
-            raise ValidationError(refusal)
+        proposal = _lock_proposal(objection.proposal_id, village_id)
+        _settle_check(
+            proposal,
+            actor,
+            kind=Referral.Kind.OBJECTION,
+            object_id=objection.pk,
+            originators=[objection.raised_by_id],
+            referral=referral,
+        )
         objection = Objection.objects.select_for_update().get(pk=objection_id)
         if objection.status != Objection.Status.OPEN:
             raise ValidationError(_("This objection was already resolved."))
@@ -432,6 +496,12 @@ def objection_resolve(
             obj=objection,
             detail={"proposal": proposal.pk, "resolution": resolution},
             request=request,
+        )
+        referrals_close(
+            kind=Referral.Kind.OBJECTION,
+            object_ids=[item.pk for item in closing],
+            actor=actor,
+            outcome=resolution or _("dismissed"),
         )
         still_open = proposal.objections.filter(status=Objection.Status.OPEN).exists()
         if not upheld and not still_open and proposal.credit_due_at <= now:

@@ -67,15 +67,18 @@ QUEUE_VERSION_SQL = """
                                   ORDER BY r.id))
             FROM points_rule r WHERE r.village_id = %(village)s),
            (SELECT string_agg(concat_ws('|', g.id, g.name), ',' ORDER BY g.id)
-            FROM villagers_villagegroup g WHERE g.village_id = %(village)s)
+            FROM villagers_villagegroup g WHERE g.village_id = %(village)s),
+           (SELECT concat_ws(':', count(*), max(f.id)) FROM villagers_referral f
+            WHERE f.village_id = %(village)s AND f.kind = 'proposal' AND f.status = 'open')
 """
 
 
 def approval_queue_version(village: Village) -> str:
     """What the approval queue shows, summed up in one cheap query: which proposals wait
     (their count, highest id and id sum), the balances shown beside them, the rules and
-    groups of the filters. Pending proposals are never edited, only decided, so this
-    changes whenever the queue's content does (names edited elsewhere aside)."""
+    groups of the filters, and which of them wait for the county. Pending proposals are
+    never edited, only decided, so this changes whenever the queue's content does (names
+    edited elsewhere aside)."""
     with connection.cursor() as cursor:
         execute_prepared(cursor, "aidao_queue_version", QUEUE_VERSION_SQL, {"village": village.pk})
         return ":".join(str(part) for part in cursor.fetchone())

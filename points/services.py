@@ -10,9 +10,9 @@ has one) is what posts its immutable entry.
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -28,13 +28,25 @@ from points.ledger import (  # the ledger's writes, also imported from here by c
     account_open,
     balance_after,  # noqa: F401
     entry_post,
-    entry_reverse,  # noqa: F401
+    reversal_post,
 )
 from points.models import Account, Batch, Declaration, Entry, Proposal, Rule
 from points.publicity import credit_at_approval, publicity_start
-from villagers.models import Card, Household, Member, User, Village
-from villagers.roles import is_manager, is_supervisor, is_villager
+from villagers.models import Card, Household, Member, Referral, User, Village
+from villagers.roles import Role, is_manager, is_supervisor, is_villager
+from villagers.second_person import (
+    SecondPersonRequired,
+    decider_check,
+    others_who_may,
+    referral_open,
+    referrals_close,
+    role_holders,
+)
 from villagers.services import card_create
+
+# {proposal id: open referral}: items the county admin decides for a village (see
+# villagers.second_person); None for the village's own supervisor.
+Referrals = Mapping[int, Referral] | None
 
 
 def card_issue(
@@ -260,6 +272,7 @@ def proposal_create(
             proposal.full_clean()
             proposal.save()
             proposals.append(proposal)
+        proposals_refer_if_undecidable(proposals=proposals, actor=actor, request=request)
         audit_record(
             action="proposal.create",
             actor=actor,
@@ -276,24 +289,129 @@ def proposal_create(
     return proposals
 
 
-def _decision_refusal(proposal: Proposal, actor: User) -> str | None:
-    """Why `actor` may not decide `proposal`, or None. The one place this rule lives."""
-    if not is_supervisor(actor) or actor.village_id != proposal.village_id:
-        return _("Only the village's supervisor may approve or reject proposals.")
-    if proposal.proposed_by_id == actor.pk:
-        return _("You proposed this for %(household)s: someone else must decide it.") % {
-            "household": proposal.household.head_name
-        }
-    if actor.household_id is not None and proposal.household_id == actor.household_id:
-        return _("%(household)s is your own household: someone else must decide it.") % {
-            "household": proposal.household.head_name
-        }
-    return None
+def _decision_check(proposal: Proposal, actor: User, referral: Referral | None = None) -> None:
+    """Refuse unless `actor` may approve or reject `proposal`: the one place this rule lives.
+
+    The village's supervisor decides, never a proposal of their own or one for their own
+    household (DESIGN.md rule 8); what nobody of the village may decide, the county does.
+    """
+    decider_check(
+        actor,
+        role=Role.SUPERVISOR,
+        kind=Referral.Kind.PROPOSAL,
+        object_id=proposal.pk,
+        village_id=proposal.village_id,
+        household_id=proposal.household_id,
+        household_name=lambda: proposal.household.head_name,
+        originators=[proposal.proposed_by_id],
+        referral=referral,
+        role_refusal=_("Only the village's supervisor may approve or reject proposals."),
+        role_error=ValidationError,
+    )
 
 
 def proposal_decision_refusal(proposal: Proposal, actor: User) -> str | None:
-    """Public form of the decision rule, for pages and the admin to grey out buttons."""
-    return _decision_refusal(proposal, actor)
+    """Why `actor` may not decide `proposal`, or None: for pages and the admin to grey out."""
+    try:
+        _decision_check(proposal, actor)
+    except (ValidationError, PermissionDenied) as error:
+        return " ".join(getattr(error, "messages", None) or [str(error)])
+    return None
+
+
+def proposals_refer_if_undecidable(*, proposals: Sequence[Proposal], actor: User, request=None):
+    """Send up to the county, at once, the proposals no supervisor of the village may decide.
+
+    A supervisor's own proposal, or one for the only supervisor's household, would otherwise
+    wait in a queue nobody may clear. Returns the proposals sent up.
+    """
+    if not proposals:
+        return []
+    supervisors = role_holders(village_id=proposals[0].village_id, role=Role.SUPERVISOR)
+    sent = []
+    for proposal in proposals:
+        if others_who_may(
+            village_id=proposal.village_id,
+            role=Role.SUPERVISOR,
+            household_id=proposal.household_id,
+            originators=[proposal.proposed_by_id],
+            candidates=supervisors,
+        ):
+            continue
+        referral_open(
+            error=SecondPersonRequired(
+                _("No supervisor of the village may decide this proposal for %(household)s.")
+                % {"household": proposal.household.head_name},
+                kind=Referral.Kind.PROPOSAL,
+                object_id=proposal.pk,
+                village_id=proposal.village_id,
+                household_id=proposal.household_id,
+                referable=True,
+            ),
+            actor=actor,
+            request=request,
+        )
+        sent.append(proposal)
+    return sent
+
+
+def entry_reverse(
+    *,
+    entry: Entry,
+    actor: User,
+    reason: str,
+    referral: Referral | None = None,
+    at: datetime.datetime | None = None,
+    request=None,
+) -> Entry:
+    """The supervisor corrects a mistaken award or deduction with a reversing entry.
+
+    Never their own household's entry nor one they proposed (DESIGN.md rule 8). An entry
+    whose effect lives elsewhere is refused: a redemption is undone only by voiding it at the
+    store, which gives back points and goods together. `at` backdates, for loaders only.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for the reversal."))
+    if entry.kind == Entry.Kind.REDEMPTION:
+        raise ValidationError(
+            _(
+                "This entry is a store redemption: void the redemption on its receipt, so the "
+                "points and the goods come back together."
+            ),
+            code="redemption_entry",
+        )
+    if entry.kind not in (Entry.Kind.AWARD, Entry.Kind.DEDUCTION):
+        raise ValidationError(_("This entry cannot be reversed."))
+    account = entry.account
+    proposal = Proposal.objects.filter(entry=entry).only("proposed_by_id").first()
+    decider_check(
+        actor,
+        role=Role.SUPERVISOR,
+        kind=Referral.Kind.REVERSAL,
+        object_id=entry.pk,
+        village_id=account.village_id,
+        household_id=account.household_id,
+        household_name=lambda: account.household.head_name,
+        originators=[proposal.proposed_by_id if proposal else None],
+        referral=referral,
+        role_refusal=_("Only the village's supervisor may reverse an entry."),
+        role_error=ValidationError,
+    )
+    with transaction.atomic():
+        reversal = reversal_post(entry=entry, actor=actor, memo=reason, at=at)
+        audit_record(
+            action="entry.reverse",
+            actor=actor,
+            village_id=account.village_id,
+            obj=reversal,
+            detail={"reverses": entry.pk, "points": reversal.points, "reason": reason},
+            request=request,
+        )
+        referrals_close(
+            kind=Referral.Kind.REVERSAL, object_ids=[entry.pk], actor=actor, outcome=reason
+        )
+    return reversal
 
 
 _LOCK_MODELS = [Joined(Proposal, "p"), Joined(Rule, "r", "p", "rule")]
@@ -325,7 +443,9 @@ LOCK_ONE_SQL = f"""
 """  # noqa: S608 (column names from the models, values as parameters)
 
 
-def _lock_pending(proposal_ids: Iterable[int], actor: User) -> list[Proposal]:
+def _lock_pending(
+    proposal_ids: Iterable[int], actor: User, village_id: int, referrals: Referrals = None
+) -> list[Proposal]:
     """Lock the proposals (by id) and check each is pending and decidable by `actor`."""
     ids = sorted(set(proposal_ids))
     if not ids:
@@ -335,19 +455,23 @@ def _lock_pending(proposal_ids: Iterable[int], actor: User) -> list[Proposal]:
             cursor,
             "aidao_lock_proposals",
             LOCK_PROPOSALS_SQL,
-            {"ids": ids, "village": actor.village_id},
+            {"ids": ids, "village": village_id},
         )
         rows = cursor.fetchall()
     if len(rows) != len(ids):
         raise ValidationError(_("Some of the chosen proposals were not found."))
     proposals = [instances_from(row, _LOCK_MODELS)["p"] for row in rows]
-    _pending_check(proposals, actor)
+    _pending_check(proposals, actor, referrals)
     return proposals
 
 
-def _pending_check(proposals: list[Proposal], actor: User) -> None:
-    """Refuse unless each (locked) proposal is pending and decidable by `actor`."""
-    problems = []
+def _pending_check(proposals: list[Proposal], actor: User, referrals: Referrals = None) -> None:
+    """Refuse unless each (locked) proposal is pending and decidable by `actor`.
+
+    The refusal lists every problem; those the county could decide instead are kept on it as
+    `second_person` (SecondPersonRequired errors) for the page to send up.
+    """
+    problems, second_person = [], []
     for proposal in proposals:
         if proposal.status != Proposal.Status.PROPOSED:
             problems.append(
@@ -358,11 +482,17 @@ def _pending_check(proposals: list[Proposal], actor: User) -> None:
                 }
             )
             continue
-        refusal = _decision_refusal(proposal, actor)
-        if refusal:
-            problems.append(refusal)
+        try:
+            _decision_check(proposal, actor, (referrals or {}).get(proposal.pk))
+        except SecondPersonRequired as error:
+            second_person.append(error)
+            problems.extend(error.messages)
+        except (ValidationError, PermissionDenied) as error:
+            problems.extend(getattr(error, "messages", None) or [str(error)])
     if problems:
-        raise ValidationError(problems)
+        refusal = ValidationError(problems)
+        refusal.second_person = second_person
+        raise refusal
 
 
 def _lock_accounts(household_ids: set[int]) -> dict[int, Account]:
@@ -378,7 +508,7 @@ def _lock_accounts(household_ids: set[int]) -> dict[int, Account]:
 
 
 def _lock_for_approval(
-    proposal_ids: Iterable[int], actor: User
+    proposal_ids: Iterable[int], actor: User, village_id: int, referrals: Referrals
 ) -> tuple[list[Proposal], dict[int, Account]]:
     """Lock the proposals, then their households' accounts; check each proposal is pending
     and decidable by `actor`. Returns the proposals and {household id: account}."""
@@ -386,41 +516,70 @@ def _lock_for_approval(
     if len(ids) == 1:
         with connection.cursor() as cursor:
             execute_prepared(
-                cursor, "aidao_lock_one", LOCK_ONE_SQL, {"id": ids[0], "village": actor.village_id}
+                cursor, "aidao_lock_one", LOCK_ONE_SQL, {"id": ids[0], "village": village_id}
             )
             row = cursor.fetchone()
         if row is not None:  # else the steps below say what is missing
             proposal = instances_from(row, _LOCK_MODELS)["p"]
-            _pending_check([proposal], actor)
+            _pending_check([proposal], actor, referrals)
             account_values = row[width_of(_LOCK_MODELS) :]
             account = Account.from_db(connection.alias, _ACCOUNT_FIELDS, account_values)
             return [proposal], {account.household_id: account}
-    proposals = _lock_pending(ids, actor)
+    proposals = _lock_pending(ids, actor, village_id, referrals)
     return proposals, _lock_accounts({proposal.household_id for proposal in proposals})
 
 
-def proposal_approve(*, proposal_ids: Iterable[int], actor: User, request=None) -> list[Proposal]:
+def _deciding_village(actor: User, referrals: Referrals) -> Village:
+    """The village whose proposals `actor` decides: their own, or that of the items the
+    county admin decides (all of one village)."""
+    if not referrals:
+        if actor.village_id is None:
+            raise ValidationError(
+                _("Only the village's supervisor may approve or reject proposals.")
+            )
+        return actor.village  # loaded with the signed-in user
+    villages = {referral.village_id for referral in referrals.values()}
+    if len(villages) != 1 or actor.village_id is not None:
+        raise ValidationError(_("Decide the items of one village at a time."))
+    return next(iter(referrals.values())).village
+
+
+def proposal_approve(
+    *,
+    proposal_ids: Iterable[int],
+    actor: User,
+    referrals: Referrals = None,
+    request=None,
+) -> list[Proposal]:
     """Approve proposals as one: each posts its ledger entry, or none does.
 
     With a publicity period (village.publicity_days > 0) approval posts nothing yet: each
     proposal goes on the public notice until `credit_due_at`, and `credit_due` credits it
     (see points.publicity). Accounts are locked in id order first so concurrent approvals and
     redemptions queue up instead of deadlocking; monthly caps and the no-negative rule are
-    checked under the locks.
+    checked under the locks. `referrals` ({proposal id: open referral}) are the items sent
+    up to the county that its admin, `actor`, decides.
     """
+    village = _deciding_village(actor, referrals)
     with transaction.atomic():
-        proposals, accounts = _lock_for_approval(proposal_ids, actor)
-        publicity_days = actor.village.publicity_days  # loaded with the signed-in user
+        proposals, accounts = _lock_for_approval(proposal_ids, actor, village.pk, referrals)
+        publicity_days = village.publicity_days
         _approval_caps_check(proposals)
         now = timezone.now()
         ordered = sorted(proposals, key=lambda p: (accounts[p.household_id].pk, p.pk))
         if publicity_days:
             problems = publicity_start(ordered, accounts, actor, now, publicity_days, request)
         else:
-            problems = credit_at_approval(ordered, accounts, actor, now, request)
+            problems = credit_at_approval(ordered, accounts, actor, now, village.pk, request)
         if problems:
             # Nothing is approved unless everything chosen can be: the batch stays whole.
             raise ValidationError(problems)
+        referrals_close(
+            kind=Referral.Kind.PROPOSAL,
+            object_ids=[proposal.pk for proposal in proposals],
+            actor=actor,
+            outcome=_("approved"),
+        )
     return proposals
 
 
@@ -452,14 +611,20 @@ def _approval_caps_check(proposals: list[Proposal]) -> None:
 
 
 def proposal_reject(
-    *, proposal_ids: Iterable[int], actor: User, reason: str, request=None
+    *,
+    proposal_ids: Iterable[int],
+    actor: User,
+    reason: str,
+    referrals: Referrals = None,
+    request=None,
 ) -> list[Proposal]:
     """Reject proposals with a reason; they never reach the ledger."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for the rejection."))
+    village = _deciding_village(actor, referrals)
     with transaction.atomic():
-        proposals = _lock_pending(proposal_ids, actor)
+        proposals = _lock_pending(proposal_ids, actor, village.pk, referrals)
         now = timezone.now()
         for proposal in proposals:
             proposal.status = Proposal.Status.REJECTED
@@ -476,6 +641,12 @@ def proposal_reject(
                 detail={"reason": reason},
                 request=request,
             )
+        referrals_close(
+            kind=Referral.Kind.PROPOSAL,
+            object_ids=[proposal.pk for proposal in proposals],
+            actor=actor,
+            outcome=_("rejected: %(reason)s") % {"reason": reason},
+        )
     return proposals
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import audit, county, dashboard, exports, monthly, views
+from reports import audit, county, county_queue, dashboard, exports, monthly, views
 from reports.transparency import (
     board,
     board_display,
@@ -37,4 +37,7 @@ urlpatterns = [
     path("donations/", donations_traced_list, name="donations_traced"),
     path("thanks/<str:token>/", donation_thanks_page, name="donation_thanks"),
     path("audit/", audit.audit_log, name="audit"),
+    path("county/queue/", county_queue.county_queue, name="county_queue"),
+    path("county/queue/decide/", county_queue.county_queue_decide, name="county_queue_decide"),
+    path("referrals/", county_queue.village_referrals, name="village_referrals"),
 ]

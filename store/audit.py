@@ -1,9 +1,26 @@
-"""Consistency checks of the store, run by the `audit_ledger` command next to the ledger's."""
+"""Consistency checks of the store, and of the store against the ledger, run by the
+`audit_ledger` command next to the ledger's own. Each problem names its row."""
 
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum, Value
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
-from store.models import Item, Redemption, RedemptionLine, StockMovement
+from points.models import Entry
+from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement
+
+K = StockMovement.Kind
 
 
 def _per_parent(queryset, parent_field: str, aggregate) -> Coalesce:
@@ -46,6 +63,110 @@ def check() -> list[str]:
     )
     for redemption in redemptions.iterator(chunk_size=500):
         problems += _redemption_problems(redemption)
+    problems += _ledger_against_store()
+    problems += _lines_against_movements()
+    problems += _donation_problems()
+    return problems
+
+
+def _ledger_against_store() -> list[str]:
+    """Every redemption debit on the ledger is a redemption of the store, and a redemption
+    debit is cancelled only by voiding its redemption (which also books the goods back)."""
+    problems = []
+    orphans = Entry.objects.filter(kind=Entry.Kind.REDEMPTION).exclude(
+        Exists(Redemption.objects.filter(entry_id=OuterRef("pk")))
+    )
+    for entry in orphans.only("pk", "points"):
+        problems.append(
+            f"entry {entry.pk} (redemption, {entry.points} points) has no redemption in the store"
+        )
+    reversed_elsewhere = Entry.objects.filter(
+        kind=Entry.Kind.REVERSAL, reverses__kind=Entry.Kind.REDEMPTION
+    ).exclude(
+        Exists(
+            Redemption.objects.filter(
+                entry_id=OuterRef("reverses_id"), void_entry_id=OuterRef("pk")
+            )
+        )
+    )
+    for entry in reversed_elsewhere.only("pk", "reverses_id"):
+        problems.append(
+            f"entry {entry.pk} reverses redemption entry {entry.reverses_id} without voiding "
+            "its redemption: the points came back but not the goods"
+        )
+    return problems
+
+
+def _lines_against_movements() -> list[str]:
+    """Each line of a redemption left the shelf as one movement of its item and quantity,
+    and came back as one when the redemption was voided."""
+    problems = []
+    out = StockMovement.objects.filter(
+        redemption_id=OuterRef("redemption_id"),
+        item_id=OuterRef("item_id"),
+        kind=K.REDEMPTION,
+        quantity=OuterRef("quantity") * -1,
+    )
+    back = StockMovement.objects.filter(
+        redemption_id=OuterRef("redemption_id"),
+        item_id=OuterRef("item_id"),
+        kind=K.VOID,
+        quantity=OuterRef("quantity"),
+    )
+    for line in RedemptionLine.objects.exclude(Exists(out)).only("pk", "redemption_id"):
+        problems.append(
+            f"redemption {line.redemption_id}: line {line.pk} has no stock movement of its "
+            "item and quantity"
+        )
+    voided_lines = RedemptionLine.objects.filter(redemption__voided_at__isnull=False)
+    for line in voided_lines.exclude(Exists(back)).only("pk", "redemption_id"):
+        problems.append(
+            f"redemption {line.redemption_id}: voided, but line {line.pk} did not come back "
+            "into stock"
+        )
+    return problems
+
+
+def _donation_problems() -> list[str]:
+    """Donated goods came into stock with their donation; donated money pays for no more
+    than it gave, and every purchase paid from donated money names its donation."""
+    problems = []
+    goods_in = StockMovement.objects.filter(donation_id=OuterRef("pk"), kind=K.DONATION)
+    for donation in (
+        Donation.objects.filter(kind=Donation.Kind.GOODS).exclude(Exists(goods_in)).only("pk")
+    ):
+        problems.append(f"donation {donation.pk} (goods): no goods came into stock with it")
+    for donation in Donation.objects.filter(kind=Donation.Kind.MONEY).filter(Exists(goods_in)):
+        problems.append(f"donation {donation.pk} (money): goods came into stock with it")
+    for movement in StockMovement.objects.filter(kind=K.DONATION).exclude(
+        donation__kind=Donation.Kind.GOODS, donation__village_id=F("village_id")
+    ):
+        problems.append(
+            f"stock movement {movement.pk}: donated goods not from a goods donation of its village"
+        )
+    unpaid = StockMovement.objects.filter(
+        kind=K.PURCHASE, fund_source=StockMovement.FundSource.DONATED_MONEY
+    ).filter(
+        Q(paid_by__isnull=True)
+        | ~Q(paid_by__kind=Donation.Kind.MONEY)
+        | ~Q(paid_by__village_id=F("village_id"))
+    )
+    for movement in unpaid.only("pk"):
+        problems.append(
+            f"stock movement {movement.pk}: bought with donated money but names no money "
+            "donation of its village"
+        )
+    spent = Coalesce(Sum("purchases__cost_yuan"), Value(Decimal(0)), output_field=DecimalField())
+    overspent = (
+        Donation.objects.filter(kind=Donation.Kind.MONEY)
+        .annotate(spent=spent)
+        .filter(spent__gt=F("value_yuan"))
+    )
+    for donation in overspent:
+        problems.append(
+            f"donation {donation.pk} (money): purchases paid from it cost ¥{donation.spent}, "
+            f"more than the ¥{donation.value_yuan} given"
+        )
     return problems
 
 

@@ -70,6 +70,8 @@ DONORS = [
 ]
 
 FUNDS = list(StockMovement.FundSource.values)
+# The opening stock is bought before any gift of money has come in.
+OPENING_FUNDS = [fund for fund in FUNDS if fund != StockMovement.FundSource.DONATED_MONEY]
 
 
 def _at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
@@ -119,7 +121,7 @@ def load(ctx) -> None:
         stock_purchase(
             item=item,
             quantity=stock,
-            fund_source=FUNDS[index % len(FUNDS)],
+            fund_source=OPENING_FUNDS[index % len(OPENING_FUNDS)],
             cost_yuan=Decimal(cost) * stock,
             note="开业首批采购",
             at=ctx.start + datetime.timedelta(hours=3, minutes=index),
@@ -284,6 +286,8 @@ def _restock(ctx, store, day, at):
             paid_by = None
             if fund == StockMovement.FundSource.DONATED_MONEY:
                 paid_by = _donation_paying(store, day, cost * stock)
+                if paid_by is None:  # no gift has that much left: the collective pays
+                    fund = StockMovement.FundSource.COLLECTIVE
             stock_purchase(
                 item=item,
                 quantity=stock,

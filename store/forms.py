@@ -76,6 +76,14 @@ class StockInForm(forms.Form):
             self.add_error(
                 "paid_by", _("Only a purchase paid from donated money names a donation.")
             )
+        if (
+            not data.get("paid_by")
+            and data.get("fund_source") == StockMovement.FundSource.DONATED_MONEY
+        ):
+            self.add_error(
+                "paid_by",
+                _("Choose the money donation that paid, so its donor sees what it bought."),
+            )
         return data
 
 

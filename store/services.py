@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
@@ -21,11 +21,12 @@ from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record, client_ip
 from aidao.rows import execute_prepared
+from points.ledger import balance_after, reversal_post
 from points.models import Account, Entry
-from points.services import balance_after, entry_reverse
 from store.models import Donation, Donor, Item, Redemption, StockMovement, Zone
-from villagers.models import Household, User, Village
-from villagers.roles import is_supervisor
+from villagers.models import Household, Referral, User, Village
+from villagers.roles import Role
+from villagers.second_person import decider_check, referrals_close
 
 MAX_CART_LINES = 40
 MAX_LINE_QUANTITY = 999
@@ -172,13 +173,17 @@ def stock_purchase(
 ) -> StockMovement:
     """Stock-in of bought goods, recording which fund paid and what it cost.
 
-    `paid_by` names the money donation that paid (fund source "donated money" only); the
-    purchases paid from one donation never add up to more than it gave.
+    `paid_by` names the money donation that paid (fund source "donated money", and only
+    then); the purchases paid from one donation never add up to more than it gave.
     """
     if quantity <= 0:
         raise ValidationError(_("The quantity must be at least 1."))
     if paid_by is not None and fund_source != StockMovement.FundSource.DONATED_MONEY:
         raise ValidationError(_("Only a purchase paid from donated money names a donation."))
+    if paid_by is None and fund_source == StockMovement.FundSource.DONATED_MONEY:
+        raise ValidationError(
+            _("Choose the money donation that paid, so its donor sees what it bought.")
+        )
     with transaction.atomic():
         if paid_by is not None:
             # Lock the donation before the item (donation rows are locked nowhere else).
@@ -614,15 +619,29 @@ def redemption_void(
     redemption: Redemption,
     actor: User,
     reason: str,
+    referral: Referral | None = None,
     at: datetime.datetime | None = None,
     request=None,
 ) -> Redemption:
     """The supervisor cancels a redemption once: points back by a reversal, goods back in.
 
-    `at` backdates the void, for loaders replaying history only (see `redemption_create`).
+    The only way a redemption is undone (its entry cannot be reversed on the ledger page), so
+    the ledger and the store never disagree. Never for the supervisor's own household nor a
+    redemption they served (DESIGN.md rule 8). `at` backdates the void, for loaders replaying
+    history only (see `redemption_create`).
     """
-    if not is_supervisor(actor) or actor.village_id != redemption.village_id:
-        raise PermissionDenied(_("Only the village's supervisor may void a redemption."))
+    decider_check(
+        actor,
+        role=Role.SUPERVISOR,
+        kind=Referral.Kind.VOID,
+        object_id=redemption.pk,
+        village_id=redemption.village_id,
+        household_id=redemption.household_id,
+        household_name=lambda: redemption.household.head_name,
+        originators=[redemption.created_by_id],
+        referral=referral,
+        role_refusal=_("Only the village's supervisor may void a redemption."),
+    )
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for voiding."))
@@ -633,9 +652,7 @@ def redemption_void(
             raise ValidationError(_("This redemption has already been voided."), code="voided")
         lines = list(locked.lines.all())
         items = _items_lock(village_id=locked.village_id, item_ids=[line.item_id for line in lines])
-        reversal = entry_reverse(
-            entry=locked.entry, actor=actor, reason=reason, at=at, request=request
-        )
+        reversal = reversal_post(entry=locked.entry, actor=actor, memo=reason, at=at)
         _movements_append(
             moves=[
                 (items[line.item_id], line.quantity)
@@ -660,5 +677,8 @@ def redemption_void(
             obj=locked,
             detail={"reason": reason, "reversal": reversal.pk},
             request=request,
+        )
+        referrals_close(
+            kind=Referral.Kind.VOID, object_ids=[locked.pk], actor=actor, outcome=reason
         )
     return locked

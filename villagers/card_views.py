@@ -6,6 +6,7 @@ Issuing a card posts the opening points, so its page lives in `points.views.card
 import segno
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
@@ -21,6 +22,7 @@ from villagers.forms import (
 )
 from villagers.models import Card
 from villagers.roles import Role, staff_required, villager_required
+from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from villagers.selectors import card_get_for_user, household_get_for_user
 from villagers.services import card_recall, card_replace, pin_change, pin_reset
 
@@ -138,6 +140,11 @@ def pin_reset_view(request, pk):
                 pin=form.cleaned_data["pin"],
                 request=request,
             )
+        except SecondPersonRequired as error:
+            # The county sets the PIN the manager chose; the referral keeps only its hash.
+            asked = {"pin_hash": make_password(form.cleaned_data["pin"])}
+            messages.warning(request, refusal_or_referral(request, error, asked))
+            return redirect("villagers:household_detail", pk=household.pk)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:

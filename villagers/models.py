@@ -359,3 +359,83 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.display_name or self.username
+
+
+class Referral(models.Model):
+    """An effect on a household that nobody of its village may take: sent up to the county.
+
+    DESIGN.md ledger rule 8: nobody approves, reverses, voids, credits, settles, resets a
+    PIN or matches a wish for their own household or on their own action. When the village
+    has nobody else who may (the usual case: one supervisor), the item waits here for the
+    county admin of the village's county, who decides it: the only write a county admin has.
+    `request` keeps what the village asked for (a reason, a decision), never a PIN.
+    """
+
+    class Kind(models.TextChoices):
+        PROPOSAL = "proposal", _("decide a proposed award or deduction")
+        REVERSAL = "reversal", _("reverse a ledger entry")
+        VOID = "void", _("void a redemption")
+        HELD = "held", _("credit or cancel a held deduction")
+        OBJECTION = "objection", _("settle an objection")
+        PIN_RESET = "pin_reset", _("reset a card's PIN")
+        WISH_MATCH = "wish_match", _("match a wish with a donor")
+        WISH_FULFIL = "wish_fulfil", _("record a wish as fulfilled")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("waiting for the county")
+        DONE = "done", _("decided")
+        REFUSED = "refused", _("refused by the county")
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("what is asked"), max_length=12, choices=Kind.choices)
+    # The id of the proposal, entry, redemption, objection, household or wish concerned.
+    object_id = models.BigIntegerField(_("object"))
+    request = models.JSONField(_("what the village asked for"), default=dict, blank=True)
+    why = models.CharField(_("why the village could not decide it"), max_length=300)
+    requested_by = models.ForeignKey(
+        "villagers.User",
+        verbose_name=_("sent by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("sent"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
+    )
+    decided_by = models.ForeignKey(
+        "villagers.User",
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        verbose_name = _("item sent to the county")
+        verbose_name_plural = _("items sent to the county")
+        indexes = [models.Index(fields=["village", "status"], name="referral_village_status")]
+        constraints = [
+            # One open referral per item: sending it up twice adds nothing.
+            models.UniqueConstraint(
+                fields=["kind", "object_id"],
+                condition=Q(status="open"),
+                name="referral_one_open_per_item",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(status="open") & Q(decided_at__isnull=False)),
+                name="referral_decided_iff_closed",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.object_id}"

@@ -16,8 +16,19 @@ from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
 from villagers.cardnumbers import card_number_make
-from villagers.models import Card, Household, Inspection, Member, Participation, User, Village
+from villagers.models import (
+    Card,
+    Household,
+    Inspection,
+    Member,
+    Participation,
+    Referral,
+    User,
+    Village,
+)
+from villagers.roles import Role
 from villagers.roster import roster_check
+from villagers.second_person import decider_check, referrals_close
 
 PIN_PATTERN = re.compile(r"^\d{4,6}$")
 
@@ -274,13 +285,37 @@ def card_recall(*, household: Household, actor: User, reason: str, request=None)
     return card
 
 
-def pin_reset(*, household: Household, actor: User, pin: str, request=None) -> None:
-    """The manager sets a new PIN (the villager forgot theirs)."""
-    pin_validate(pin)
+def pin_reset(
+    *,
+    household: Household,
+    actor: User,
+    pin: str = "",
+    pin_hash: str = "",
+    referral: Referral | None = None,
+    request=None,
+) -> None:
+    """The manager sets a new PIN (the villager forgot theirs); never for their own household.
+
+    When the county decides a reset sent up to it, the PIN the manager chose travels as
+    `pin_hash` (the referral never holds the PIN itself).
+    """
+    if not pin_hash:
+        pin_validate(pin)
+    decider_check(
+        actor,
+        role=Role.MANAGER,
+        kind=Referral.Kind.PIN_RESET,
+        object_id=household.pk,
+        village_id=household.village_id,
+        household_id=household.pk,
+        household_name=household.head_name,
+        referral=referral,
+        role_refusal=_("Only the village's manager may set a new PIN."),
+    )
     with transaction.atomic():
         if not household.cards.filter(status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household has no active card."))
-        user = _villager_login_set(household, pin)
+        user = _villager_login_set(household, pin, pin_hash or None)
         _end_sessions(user)
         audit_record(
             action="card.pin_reset",
@@ -288,6 +323,12 @@ def pin_reset(*, household: Household, actor: User, pin: str, request=None) -> N
             village_id=household.village_id,
             obj=household,
             request=request,
+        )
+        referrals_close(
+            kind=Referral.Kind.PIN_RESET,
+            object_ids=[household.pk],
+            actor=actor,
+            outcome=_("new PIN set"),
         )
 
 

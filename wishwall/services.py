@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 from aidao.audit import audit_record
 from aidao.photos import photo_prepare
 from store.models import Donor
-from villagers.models import Household, User, Village
-from villagers.roles import is_manager, is_supervisor, is_villager
+from villagers.models import Household, Referral, User, Village
+from villagers.roles import Role, is_manager, is_supervisor, is_villager
+from villagers.second_person import decider_check, referrals_close
 from wishwall.models import Wish, WishFulfilment, WishMatch, WishRevision
 
 
@@ -25,6 +26,23 @@ def _require_staff_of(actor: User, village_id: int, *, supervisor_only: bool = F
     allowed = is_supervisor(actor) or (not supervisor_only and is_manager(actor))
     if not allowed or actor.village_id != village_id:
         raise PermissionDenied(_("You may not do this."))
+
+
+def _second_person_check(wish: Wish, actor: User, kind: str, referral: Referral | None) -> None:
+    """Matching and fulfilling are the supervisor's, never for their own household or a wish
+    they posted on its behalf (DESIGN.md rule 8); what nobody may, the county decides."""
+    decider_check(
+        actor,
+        role=Role.SUPERVISOR,
+        kind=kind,
+        object_id=wish.pk,
+        village_id=wish.village_id,
+        household_id=wish.household_id,
+        household_name=lambda: wish.household.head_name,
+        originators=[wish.posted_by_id],
+        referral=referral,
+        role_refusal=_("You may not do this."),
+    )
 
 
 def _lock(wish: Wish) -> Wish:
@@ -209,10 +227,11 @@ def wish_match(
     new_donor_name: str = "",
     new_donor_kind: str = "",
     note: str = "",
+    referral: Referral | None = None,
     request=None,
 ) -> Wish:
     """愛心對接: the supervisor pairs an open wish on the wall with an existing or new donor."""
-    _require_staff_of(actor, wish.village_id, supervisor_only=True)
+    _second_person_check(wish, actor, Referral.Kind.WISH_MATCH, referral)
     new_donor_name = (new_donor_name or "").strip()
     if (donor is None) == (not new_donor_name):
         raise ValidationError(
@@ -249,6 +268,9 @@ def wish_match(
             detail={"donor_id": donor.pk, "donor": donor.name},
             request=request,
         )
+        referrals_close(
+            kind=Referral.Kind.WISH_MATCH, object_ids=[wish.pk], actor=actor, outcome=donor.name
+        )
     return wish
 
 
@@ -260,10 +282,11 @@ def wish_fulfil(
     given: str,
     thanks: str,
     photo=None,
+    referral: Referral | None = None,
     request=None,
 ) -> Wish:
     """The donor delivered: record what was given, when, and the thanks for the echo wall."""
-    _require_staff_of(actor, wish.village_id, supervisor_only=True)
+    _second_person_check(wish, actor, Referral.Kind.WISH_FULFIL, referral)
     if date > timezone.localdate():
         raise ValidationError(_("The date given cannot be in the future."), code="future")
     prepared = photo_prepare(photo) if photo else None
@@ -298,6 +321,12 @@ def wish_fulfil(
             detail={"donor_id": match.donor_id, "given": fulfilment.given},
             request=request,
         )
+        referrals_close(
+            kind=Referral.Kind.WISH_FULFIL,
+            object_ids=[wish.pk],
+            actor=actor,
+            outcome=fulfilment.given,
+        )
     return wish
 
 
@@ -327,4 +356,6 @@ def wish_decline(*, wish: Wish, actor: User, reason: str, request=None) -> Wish:
             detail={"from": previous, "reason": reason},
             request=request,
         )
+        for kind in (Referral.Kind.WISH_MATCH, Referral.Kind.WISH_FULFIL):
+            referrals_close(kind=kind, object_ids=[wish.pk], actor=actor, outcome=reason)
     return wish

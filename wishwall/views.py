@@ -20,6 +20,7 @@ from villagers.roles import (
     staff_required,
     villager_required,
 )
+from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from wishwall import services
 from wishwall.forms import (
     ApproveForm,
@@ -249,6 +250,15 @@ def wish_match(request, pk: int):
                 note=data["note"],
                 request=request,
             )
+        except SecondPersonRequired as error:
+            asked = {
+                "donor": data["donor"].pk if data["donor"] else None,
+                "new_donor_name": data["new_donor_name"],
+                "new_donor_kind": data["new_donor_kind"],
+                "note": data["note"],
+            }
+            messages.warning(request, refusal_or_referral(request, error, asked))
+            return redirect("wishwall:detail", pk=wish.pk)
         except ValidationError as error:
             _add_service_error(form, error)
         else:
@@ -268,6 +278,15 @@ def wish_fulfil(request, pk: int):
             services.wish_fulfil(
                 wish=wish, actor=request.user, request=request, **form.cleaned_data
             )
+        except SecondPersonRequired as error:
+            data = form.cleaned_data
+            asked = {
+                "date": data["date"].isoformat(),
+                "given": data["given"],
+                "thanks": data["thanks"],
+            }
+            messages.warning(request, refusal_or_referral(request, error, asked))
+            return redirect("wishwall:detail", pk=wish.pk)
         except ValidationError as error:
             _add_service_error(form, error)
         else:

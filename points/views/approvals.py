@@ -17,8 +17,9 @@ from points.idempotency import run_once
 from points.models import Proposal, Rule
 from points.selectors import approval_queue_version, proposals_pending
 from points.services import proposal_approve, proposal_reject
-from villagers.models import User, VillageGroup
+from villagers.models import Referral, User, VillageGroup
 from villagers.roles import Role, staff_required
+from villagers.second_person import open_referrals, refusal_or_referral
 
 
 def _query_without_page(request) -> str:
@@ -55,6 +56,11 @@ def _queue_parts(request) -> dict[str, str]:
     page = Paginator(proposals_pending(request.village, **filters), 50).get_page(
         request.GET.get("page")
     )
+    referred = open_referrals(
+        kind=Referral.Kind.PROPOSAL, object_ids=[proposal.pk for proposal in page]
+    )
+    for proposal in page:
+        proposal.referral = referred.get(proposal.pk)
     proposer_ids = Proposal.objects.filter(
         village=request.village, status=Proposal.Status.PROPOSED
     ).values("proposed_by_id")
@@ -94,6 +100,9 @@ def approval_decide(request):
                 village=request.village, batch_id=batch_id, status=Proposal.Status.PROPOSED
             ).values_list("pk", flat=True)
         )
+        # What waits for the county is the county's to decide: the rest of the batch goes on.
+        referred = open_referrals(kind=Referral.Kind.PROPOSAL, object_ids=ids)
+        ids = [pk for pk in ids if pk not in referred]
     back = request.POST.get("next", "")
     # A local path only: redirect() would try to reverse a bare word as a view name (a 500).
     local = back.startswith("/") and not back.startswith("//")
@@ -122,8 +131,14 @@ def approval_decide(request):
     try:
         url, replayed = retry_transient(lambda: run_once(request, act))
     except ValidationError as error:
+        second_person = getattr(error, "second_person", [])
+        refused = {line for item in second_person for line in item.messages}
         for line in error.messages:
-            messages.error(request, line)
+            if line not in refused:
+                messages.error(request, line)
+        asked = {"action": action, "reason": request.POST.get("rejection_reason", "")[:300]}
+        for item in second_person:
+            messages.warning(request, refusal_or_referral(request, item, asked))
         return redirect(back)
     if replayed:
         messages.info(request, _("This decision was already recorded."))

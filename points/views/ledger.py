@@ -23,6 +23,7 @@ from points.selectors import (
 from points.services import entry_reverse
 from points.views.access import _get_household_for_user
 from villagers.roles import Role, staff_required, villager_required
+from villagers.second_person import SecondPersonRequired, refusal_or_referral
 
 HISTORY_PAGE_SIZE = 20
 # Cached page bodies are keyed by what they show (see villager_state), so a change shows at
@@ -128,6 +129,10 @@ def entry_reverse_view(request, pk):
 
     try:
         url, replayed = run_once(request, action)
+    except SecondPersonRequired as error:
+        asked = {"reason": form.cleaned_data["reason"]}
+        messages.warning(request, refusal_or_referral(request, error, asked))
+        return redirect(back)
     except ValidationError as error:
         for line in error.messages:
             messages.error(request, line)

@@ -26,6 +26,7 @@ from villagers.roles import (
     member_of_village_required,
     staff_required,
 )
+from villagers.second_person import SecondPersonRequired, refusal_or_referral
 
 
 def _may_object_at_all(user) -> bool:
@@ -86,9 +87,11 @@ def _get_objection_for_user(request, pk: int) -> Objection:
     return get_object_or_404(Objection, pk=pk, village=request.village)
 
 
-def _settle(request, action, success: str):
+def _settle(request, action, success: str, asked: dict):
     try:
         action()
+    except SecondPersonRequired as error:
+        messages.warning(request, refusal_or_referral(request, error, asked))
     except ValidationError as error:
         for line in error.messages:
             messages.error(request, line)
@@ -118,6 +121,10 @@ def objection_resolve_view(request, pk):
         _("Objection upheld: the entry is cancelled.")
         if upheld
         else _("Objection dismissed: the entry is credited when its period ends."),
+        {
+            "decision": form.cleaned_data["decision"],
+            "resolution": form.cleaned_data["resolution"],
+        },
     )
 
 
@@ -129,6 +136,7 @@ def held_credit_view(request, pk):
         request,
         lambda: proposal_held_credit(proposal_id=proposal.pk, actor=request.user, request=request),
         _("The deduction was credited."),
+        {"action": "credit"},
     )
 
 
@@ -144,4 +152,5 @@ def held_cancel_view(request, pk):
             proposal_id=proposal.pk, actor=request.user, reason=reason, request=request
         ),
         _("The deduction was cancelled."),
+        {"action": "cancel", "reason": reason},
     )

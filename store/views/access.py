@@ -46,9 +46,14 @@ def _get_household_for_user(request, pk: int) -> Household:
     return instances_from(row, _HOUSEHOLD)["h"]
 
 
-def _get_redemption_for_user(request, pk: int):
-    """Staff see their village's redemptions; a villager only their own household's."""
+def _get_redemption_for_user(request, pk: int | None = None, *, entry_pk: int | None = None):
+    """Staff see their village's redemptions; a villager only their own household's.
+
+    Found by its id, or by the ledger entry that debited it (`entry_pk`).
+    """
     redemptions = redemptions_of(request.village)
     if is_villager(request.user):
         redemptions = redemptions.filter(household_id=request.user.household_id)
+    if entry_pk is not None:
+        return get_object_or_404(redemptions, entry_id=entry_pk)
     return get_object_or_404(redemptions, pk=pk)

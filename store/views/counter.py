@@ -45,6 +45,7 @@ from villagers.roles import (
     staff_required,
     user_roles,
 )
+from villagers.second_person import SecondPersonRequired, refusal_or_referral
 
 CART_SESSION_KEY = "store_cart"
 COUNTER_PAGE_SIZE = 20
@@ -246,6 +247,15 @@ def receipt(request, pk):
     )
 
 
+@member_of_village_required
+def receipt_of_entry(request, entry_pk):
+    """The receipt of the redemption a ledger entry debited: the ledger's way to the store."""
+    if not (is_villager(request.user) or user_roles(request.user) & set(STAFF)):
+        raise PermissionDenied
+    redemption = _get_redemption_for_user(request, entry_pk=entry_pk)
+    return redirect("store:receipt", pk=redemption.pk)
+
+
 @require_POST
 @staff_required(Role.SUPERVISOR)
 def redemption_void_view(request, pk):
@@ -267,6 +277,10 @@ def redemption_void_view(request, pk):
 
     try:
         url, replayed = run_once(request, action)
+    except SecondPersonRequired as error:
+        asked = {"reason": form.cleaned_data["reason"]}
+        messages.warning(request, refusal_or_referral(request, error, asked))
+        return redirect(back)
     except ValidationError as error:
         messages.error(request, _messages_of(error))
         return redirect(back)

@@ -106,6 +106,7 @@ STAFF_MENU = {
     "reports:cover",
     "reports:donations_traced",
     "points:publicity",
+    "reports:village_referrals",
     "reports:audit",
     "admin:index",
 }
@@ -129,7 +130,8 @@ def county_in_x(client_county, village_x):
         ("client_supervisor_x", STAFF_MENU | PROPOSER_MENU | {"points:approval_queue"}),
         (
             "county_in_x",
-            STAFF_MENU | {"villagers:village_pick", "reports:county_overview"},
+            STAFF_MENU
+            | {"villagers:village_pick", "reports:county_overview", "reports:county_queue"},
         ),
     ],
 )

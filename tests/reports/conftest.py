@@ -111,19 +111,28 @@ def build_history(village, *, households, manager, supervisor, items):
         cost_yuan=Decimal("200.00"),
         actor=manager,
     )
-    stock_purchase(
-        item=rice_,
-        quantity=3,
-        fund_source=StockMovement.FundSource.DONATED_MONEY,
-        cost_yuan=Decimal("150.50"),
-        actor=manager,
-        at=months_ago(1),
-    )
     donor, _ = Donor.objects.get_or_create(
         village=village, name=f"爱心企业{village.code}", kind="company"
     )
     person, _ = Donor.objects.get_or_create(
         village=village, name=f"爱心人士{village.code}", kind="person"
+    )
+    gift = donation_record(
+        village=village,
+        donor=person,
+        kind=Donation.Kind.MONEY,
+        value_yuan=Decimal("1000.00"),
+        thanks="感谢",
+        actor=manager,
+    )
+    stock_purchase(
+        item=rice_,
+        quantity=3,
+        fund_source=StockMovement.FundSource.DONATED_MONEY,
+        cost_yuan=Decimal("150.50"),
+        paid_by=gift,
+        actor=manager,
+        at=months_ago(1),
     )
     donation_record(
         village=village,
@@ -133,14 +142,6 @@ def build_history(village, *, households, manager, supervisor, items):
         thanks="感谢",
         actor=manager,
         goods={rice_.pk: 5},
-    )
-    donation_record(
-        village=village,
-        donor=person,
-        kind=Donation.Kind.MONEY,
-        value_yuan=Decimal("1000.00"),
-        thanks="感谢",
-        actor=manager,
     )
     donation_record(
         village=village,

@@ -34,7 +34,7 @@ from store.services import (
 )
 from tests.factories import MemberFactory, ParticipationFactory, PassedInspectionFactory
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
-from villagers.models import Household, Village
+from villagers.models import Household, Referral, Village
 from wishwall import services as wish_services
 
 HOUSEHOLD_PHONE = "13700001111"
@@ -101,6 +101,7 @@ class Cast:
     donation: Any
     role_group: Any
     household_ct: Any
+    referral: Any
 
     def client(self, role: str, **client_kwargs) -> Client:
         """A fresh client signed in as `role` (county_x has chosen village X)."""
@@ -297,6 +298,15 @@ def cast(
         objection=objection,
         export_job=export_job,
         household_ct=ContentType.objects.get_for_model(Household),
+        # An item sent to the county: household B's pending proposal of the batch.
+        referral=Referral.objects.create(
+            village=village_x,
+            household=household_b,
+            kind=Referral.Kind.PROPOSAL,
+            object_id=pending[1].pk,
+            why="test: sent up",
+            requested_by=manager_x,
+        ),
     )
 
 

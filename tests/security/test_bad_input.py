@@ -219,7 +219,21 @@ POINTS = [
         more=lambda c: {"proposal": [p.pk for p in c.batch.proposals.all()], **key(c)},
         action=True,
     ),
+    Target(
+        "reports:county_queue_decide",
+        "county",
+        lambda c: _CountyDecisionFields(),
+        more=lambda c: {"referral": c.referral.pk, **key(c)},
+        action=True,
+    ),
 ]
+
+
+class _CountyDecisionFields(forms.Form):
+    """What county_queue_decide reads from its POST besides the referral and the key."""
+
+    decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
+    reason = forms.CharField(required=False)
 
 
 class _ApprovalFields(forms.Form):

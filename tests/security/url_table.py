@@ -220,6 +220,9 @@ URLS: dict[str, Row] = {
     ),
     "store:redemption_list": Row(get=STAFF_LIST),
     "store:receipt": Row(get="L 200 404 200 200 404 P 200", kwargs=pk("redemption")),
+    "store:receipt_of_entry": Row(
+        get="L R 404 R R 404 P R", kwargs=lambda cast: {"entry_pk": cast.redemption.entry_id}
+    ),
     "store:redemption_void": Row(
         get=ALL_405, post="L 403 403 403 R 403 403 403", kwargs=pk("redemption"), action=True
     ),
@@ -279,6 +282,10 @@ URLS: dict[str, Row] = {
     # The county overview is the county admin's alone; it needs no chosen village.
     "reports:county_overview": Row(get="L 403 403 403 403 403 200 200"),
     "reports:county_export": Row(get=ALL_405, post="L 403 403 403 403 403 R R", action=True),
+    # The county admin's queue of items no one of a village may decide, and its one write.
+    "reports:county_queue": Row(get="L 403 403 403 403 403 200 200"),
+    "reports:county_queue_decide": Row(get=ALL_405, post="L 403 403 403 403 403 R R", action=True),
+    "reports:village_referrals": Row(get=STAFF_LIST),
     # An export is seen and downloaded by the person who asked for it (manager X) only.
     "reports:export_status": Row(get="L 404 404 200 404 404 404 404", kwargs=pk("export_job")),
     "reports:export_download": Row(get="L 404 404 200 404 404 404 404", kwargs=pk("export_job")),

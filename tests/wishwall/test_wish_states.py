@@ -155,7 +155,9 @@ def test_fulfilment_date_checks(matched_wish_a, supervisor_x, yesterday):
     assert matched_wish_a.status == Wish.Status.MATCHED
 
 
-def test_match_with_a_new_donor_creates_it_once(approved_wish_a, supervisor_x, household_a):
+def test_match_with_a_new_donor_creates_it_once(
+    approved_wish_a, supervisor_x, manager_x, household_a
+):
     wish = services.wish_match(
         wish=approved_wish_a,
         actor=supervisor_x,
@@ -167,7 +169,7 @@ def test_match_with_a_new_donor_creates_it_once(approved_wish_a, supervisor_x, h
     assert (donor.name, donor.kind, donor.village_id) == ("张慧敏", "person", wish.village_id)
     assert AuditEvent.objects.filter(action="donor.create", object_id=str(donor.pk)).exists()
     other = services.wish_moderate(
-        wish=post_wish(household_a, supervisor_x, title="书包"),
+        wish=post_wish(household_a, manager_x, title="书包"),
         actor=supervisor_x,
         hide_household=False,
     )

@@ -1,0 +1,96 @@
+"""The county admin's queue of items sent up by villages, and each village's view of it.
+
+The county admin decides here what nobody of a village may (DESIGN.md ledger rule 8): the
+only write a county admin has. The village's staff see what they sent up and what became of it.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from aidao.db import row_id_or_none
+from points.forms import OneTimeKeyMixin
+from points.idempotency import run_once
+from reports.county import county_admin_required
+from reports.referrals import (
+    NEEDS_REASON,
+    queue_items,
+    referral_decide,
+    referrals_of_county,
+    referrals_of_village,
+)
+from villagers.models import Referral
+from villagers.roles import Role, staff_required
+
+
+@county_admin_required
+def county_queue(request):
+    """What the county's villages sent up, oldest first, and what was decided lately."""
+    referrals = referrals_of_county(request.user.county_id)
+    waiting = queue_items(referrals.filter(status=Referral.Status.OPEN).order_by("requested_at"))
+    decided = Paginator(
+        referrals.exclude(status=Referral.Status.OPEN).order_by("-decided_at", "-id"), 20
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reports/county_queue.html",
+        {
+            "waiting": waiting,
+            "decided": decided,
+            "form": OneTimeKeyMixin(),
+            "needs_reason": sorted(NEEDS_REASON),
+        },
+    )
+
+
+@require_POST
+@county_admin_required
+def county_queue_decide(request):
+    """Decide one item, or several proposals of one village, as one effect (one-time key)."""
+    ids = [i for i in map(row_id_or_none, request.POST.getlist("referral")) if i is not None]
+    decision = request.POST.get("decision", "")
+    reason = request.POST.get("reason", "")[:300]
+    back = reverse("reports:county_queue")
+    if not ids:
+        messages.error(request, _("Choose at least one item."))
+        return redirect(back)
+
+    def act():
+        referral_decide(
+            referral_ids=ids, actor=request.user, decision=decision, reason=reason, request=request
+        )
+        return back
+
+    try:
+        url, replayed = run_once(request, act)
+    except ValidationError as error:
+        for line in error.messages:
+            messages.error(request, line)
+        return redirect(back)
+    if replayed:
+        messages.info(request, _("This decision was already recorded."))
+    else:
+        messages.success(request, _("Decided: the village sees the outcome."))
+    return redirect(url)
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+def village_referrals(request):
+    """The village's items waiting for the county, and those the county decided."""
+    referrals = referrals_of_village(request.village.pk)
+    return render(
+        request,
+        "reports/village_referrals.html",
+        {
+            "waiting": queue_items(
+                referrals.filter(status=Referral.Status.OPEN).order_by("requested_at")
+            ),
+            "decided": Paginator(
+                referrals.exclude(status=Referral.Status.OPEN).order_by("-decided_at", "-id"), 20
+            ).get_page(request.GET.get("page")),
+        },
+    )

@@ -1,0 +1,226 @@
+"""The county's queue: deciding what nobody of a village may (DESIGN.md ledger rule 8).
+
+A village sends an item up (villagers.second_person.referral_open) when everyone who could
+take the effect is barred by the second-person rule. The county admin of the village's county
+decides it here through the very service the village would have used, with the open referral
+as the county's licence for that one item. Lives above the apps because it calls them all.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from points.models import Entry, Objection, Proposal
+from points.publicity import objection_resolve, proposal_cancel, proposal_held_credit
+from points.services import entry_reverse, proposal_approve, proposal_reject
+from store.models import Donor, Redemption
+from store.services import redemption_void
+from villagers.models import Household, Referral, User
+from villagers.second_person import referral_refuse
+from villagers.services import pin_reset
+from wishwall.models import Wish
+from wishwall.services import wish_fulfil, wish_match
+
+Kind = Referral.Kind
+
+# What the county may decide for each kind of item. A proposal, a held deduction and an
+# objection must be settled one way or the other (nothing waits forever); the other effects
+# may be refused, which leaves things as they are.
+DECISIONS: dict[str, list[tuple[str, str]]] = {
+    Kind.PROPOSAL: [("approve", gettext_lazy("Approve")), ("reject", gettext_lazy("Reject"))],
+    Kind.HELD: [
+        ("credit", gettext_lazy("Credit the deduction")),
+        ("cancel", gettext_lazy("Cancel the deduction")),
+    ],
+    Kind.OBJECTION: [
+        ("uphold", gettext_lazy("Uphold: cancel the entry")),
+        ("dismiss", gettext_lazy("Dismiss: the entry stands")),
+    ],
+    Kind.REVERSAL: [("do", gettext_lazy("Reverse the entry")), ("refuse", gettext_lazy("Refuse"))],
+    Kind.VOID: [("do", gettext_lazy("Void the redemption")), ("refuse", gettext_lazy("Refuse"))],
+    Kind.PIN_RESET: [("do", gettext_lazy("Set the new PIN")), ("refuse", gettext_lazy("Refuse"))],
+    Kind.WISH_MATCH: [("do", gettext_lazy("Match as asked")), ("refuse", gettext_lazy("Refuse"))],
+    Kind.WISH_FULFIL: [
+        ("do", gettext_lazy("Record as fulfilled")),
+        ("refuse", gettext_lazy("Refuse")),
+    ],
+}
+# Decisions that need a reason from the county (it is shown to the village).
+NEEDS_REASON = {"reject", "cancel", "uphold", "refuse"}
+
+
+def referrals_of_county(county_id: int) -> QuerySet[Referral]:
+    return Referral.objects.filter(village__township__county_id=county_id).select_related(
+        "village", "household", "requested_by", "decided_by"
+    )
+
+
+def referrals_of_village(village_id: int) -> QuerySet[Referral]:
+    return Referral.objects.filter(village_id=village_id).select_related(
+        "household", "requested_by", "decided_by"
+    )
+
+
+@dataclass
+class Item:
+    """A referral with the object it concerns, for the queue's rows."""
+
+    referral: Referral
+    subject: object | None
+    decisions: list[tuple[str, str]]
+
+
+# How each kind's subject is loaded for the queue's rows.
+_SUBJECTS = {
+    Kind.PROPOSAL: Proposal.objects.select_related("rule", "proposed_by", "batch"),
+    Kind.HELD: Proposal.objects.select_related("rule", "proposed_by"),
+    Kind.OBJECTION: Objection.objects.select_related("proposal__rule", "raised_by"),
+    Kind.REVERSAL: Entry.objects.select_related("proposal__rule", "created_by"),
+    Kind.VOID: Redemption.objects.select_related("created_by").prefetch_related("lines__item"),
+    Kind.PIN_RESET: Household.objects.all(),
+    Kind.WISH_MATCH: Wish.objects.all(),
+    Kind.WISH_FULFIL: Wish.objects.select_related("match__donor"),
+}
+
+
+def queue_items(referrals) -> list[Item]:
+    """The referrals with their subjects, loaded with one query per kind present."""
+    referrals = list(referrals)
+    wanted = defaultdict(set)
+    for referral in referrals:
+        wanted[referral.kind].add(referral.object_id)
+    subjects = {}
+    for kind, ids in wanted.items():
+        subjects[kind] = _SUBJECTS[kind].in_bulk(ids)
+    return [
+        Item(
+            referral=referral,
+            subject=subjects.get(referral.kind, {}).get(referral.object_id),
+            decisions=DECISIONS[referral.kind],
+        )
+        for referral in referrals
+    ]
+
+
+def referral_decide(
+    *,
+    referral_ids: list[int],
+    actor: User,
+    decision: str,
+    reason: str = "",
+    request=None,
+) -> list[Referral]:
+    """The county admin decides open referrals of their county: several proposals of one
+    village at once, any other kind one at a time. Each effect goes through its own service,
+    which checks the county admin's licence and closes the referral."""
+    reason = (reason or "").strip()
+    referrals = list(
+        Referral.objects.select_related("village__township", "household").filter(
+            pk__in=referral_ids,
+            status=Referral.Status.OPEN,
+            village__township__county_id=actor.county_id,
+        )
+    )
+    if not referrals or len(referrals) != len(set(referral_ids)):
+        raise ValidationError(_("Some of the chosen items were already decided or not found."))
+    kinds = {referral.kind for referral in referrals}
+    if len(kinds) != 1 or (len(referrals) > 1 and Kind.PROPOSAL not in kinds):
+        raise ValidationError(_("Decide several items at once only for proposals."))
+    kind = kinds.pop()
+    if decision not in dict(DECISIONS[kind]):
+        raise ValidationError(_("Choose one of the decisions offered."))
+    if decision in NEEDS_REASON and not reason:
+        raise ValidationError(_("Give the reason for this decision: the village sees it."))
+    if decision == "refuse":
+        return [
+            referral_refuse(referral=referral, actor=actor, reason=reason, request=request)
+            for referral in referrals
+        ]
+    if kind == Kind.PROPOSAL:
+        by_proposal = {referral.object_id: referral for referral in referrals}
+        if decision == "approve":
+            proposal_approve(
+                proposal_ids=list(by_proposal), actor=actor, referrals=by_proposal, request=request
+            )
+        else:
+            proposal_reject(
+                proposal_ids=list(by_proposal),
+                actor=actor,
+                reason=reason,
+                referrals=by_proposal,
+                request=request,
+            )
+        return referrals
+    (referral,) = referrals
+    _decide_one(referral, actor, decision, reason, request)
+    return referrals
+
+
+def _decide_one(referral: Referral, actor: User, decision: str, reason: str, request) -> None:
+    asked = referral.request or {}
+    village_id, object_id = referral.village_id, referral.object_id
+    common = {"actor": actor, "referral": referral, "request": request}
+    if referral.kind == Kind.REVERSAL:
+        entry = _subject(Entry.objects.select_related("account__household"), object_id)
+        if entry.account.village_id != village_id:
+            raise ValidationError(_("This item was not found."))
+        entry_reverse(entry=entry, reason=reason or asked.get("reason", ""), **common)
+    elif referral.kind == Kind.VOID:
+        redemption = _subject(
+            Redemption.objects.select_related("entry", "household").filter(village_id=village_id),
+            object_id,
+        )
+        redemption_void(redemption=redemption, reason=reason or asked.get("reason", ""), **common)
+    elif referral.kind == Kind.HELD:
+        if decision == "credit":
+            proposal_held_credit(proposal_id=object_id, **common)
+        else:
+            proposal_cancel(proposal_id=object_id, reason=reason, **common)
+    elif referral.kind == Kind.OBJECTION:
+        objection_resolve(
+            objection_id=object_id,
+            upheld=decision == "uphold",
+            resolution=reason or asked.get("resolution", ""),
+            **common,
+        )
+    elif referral.kind == Kind.PIN_RESET:
+        household = _subject(Household.objects.filter(village_id=village_id), object_id)
+        pin_reset(household=household, pin_hash=asked.get("pin_hash", ""), **common)
+        # The PIN's hash has done its work: the referral keeps no trace of it.
+        Referral.objects.filter(pk=referral.pk).update(request={})
+    elif referral.kind == Kind.WISH_MATCH:
+        wish = _subject(Wish.objects.filter(village_id=village_id), object_id)
+        donor = Donor.objects.filter(pk=asked.get("donor") or 0, village_id=village_id).first()
+        wish_match(
+            wish=wish,
+            donor=donor,
+            new_donor_name="" if donor else asked.get("new_donor_name", ""),
+            new_donor_kind=asked.get("new_donor_kind", ""),
+            note=asked.get("note", ""),
+            **common,
+        )
+    elif referral.kind == Kind.WISH_FULFIL:
+        wish = _subject(Wish.objects.filter(village_id=village_id), object_id)
+        try:
+            date = datetime.date.fromisoformat(asked.get("date", ""))
+        except ValueError as error:
+            raise ValidationError(_("The date given is missing.")) from error
+        wish_fulfil(
+            wish=wish,
+            date=date,
+            given=asked.get("given", ""),
+            thanks=asked.get("thanks", ""),
+            **common,
+        )
+
+
+def _subject(queryset, pk):
+    subject = queryset.filter(pk=pk).first()
+    if subject is None:
+        raise ValidationError(_("This item was not found."))
+    return subject

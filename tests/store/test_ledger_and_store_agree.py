@@ -1,0 +1,190 @@
+"""The ledger and the store never disagree: a redemption is undone only by voiding it, and
+`audit_ledger` cross-checks the two, naming the row of each kind of break (written around
+the services with raw SQL, as an intruder or a bug would)."""
+
+import secrets
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.urls import reverse
+
+from points.models import Entry
+from points.services import entry_reverse
+from store import audit
+from store.models import Donation, Donor, Item, StockMovement
+from store.services import donation_record, stock_purchase
+
+
+def test_a_redemptions_entry_cannot_be_reversed_on_the_ledger_page(
+    card_a, rice, manager_x, supervisor_x, redeem, client_supervisor_x
+):
+    redemption = redeem(card_a.household, {rice: 2}, manager_x)
+    response = client_supervisor_x.post(
+        reverse("points:entry_reverse", args=[redemption.entry_id]),
+        {"reason": "undo", "idempotency_key": secrets.token_urlsafe(24)},
+        follow=True,
+    )
+    assert "void the redemption on its receipt" in response.content.decode()
+    card_a.household.account.refresh_from_db()
+    assert card_a.household.account.balance == 60
+    assert not Entry.objects.filter(reverses_id=redemption.entry_id).exists()
+    with pytest.raises(ValidationError, match="void the redemption"):
+        entry_reverse(entry=redemption.entry, actor=supervisor_x, reason="undo")
+    # The ledger page links the entry to its receipt, where it can be voided.
+    page = client_supervisor_x.get(reverse("points:household_ledger", args=[card_a.household.pk]))
+    link = reverse("store:receipt_of_entry", args=[redemption.entry_id])
+    assert link in page.content.decode()
+    assert client_supervisor_x.get(link)["Location"] == reverse(
+        "store:receipt", args=[redemption.pk]
+    )
+    assert audit.check() == []
+
+
+def _raw(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_a_redemption_entry_reversed_around_the_store_is_named(
+    card_a, rice, manager_x, supervisor_x, redeem
+):
+    redemption = redeem(card_a.household, {rice: 2}, manager_x)
+    account = card_a.household.account
+    _raw(
+        "INSERT INTO points_entry (account_id, kind, points, balance_after, created_at, memo,"
+        " reverses_id) VALUES (%s, 'reversal', 40, 100, now(), '', %s)",
+        [account.pk, redemption.entry_id],
+    )
+    _raw("UPDATE points_account SET balance = 100 WHERE id = %s", [account.pk])
+    reversal = Entry.objects.get(reverses_id=redemption.entry_id)
+    assert audit.check() == [
+        f"entry {reversal.pk} reverses redemption entry {redemption.entry_id} without voiding "
+        "its redemption: the points came back but not the goods"
+    ]
+    with pytest.raises(CommandError, match="1 ledger problem"):
+        call_command("audit_ledger")
+
+
+def test_a_redemption_debit_without_a_redemption_is_named(card_a):
+    account = card_a.household.account
+    _raw(
+        "INSERT INTO points_entry (account_id, kind, points, balance_after, created_at, memo)"
+        " VALUES (%s, 'redemption', -30, 70, now(), '')",
+        [account.pk],
+    )
+    orphan = Entry.objects.get(kind=Entry.Kind.REDEMPTION)
+    assert f"entry {orphan.pk} (redemption, -30 points) has no redemption in the store" in (
+        audit.check()
+    )
+
+
+def test_a_line_without_its_movement_and_a_void_without_its_return_are_named(
+    card_a, rice, oil, manager_x, supervisor_x, redeem
+):
+    from store.services import redemption_void
+
+    kept = redeem(card_a.household, {rice: 2}, manager_x)
+    voided = redeem(card_a.household, {oil: 1}, manager_x)
+    redemption_void(redemption=voided, actor=supervisor_x, reason="wrong")
+    # A line added around the counter: no movement took its goods off the shelf, and on
+    # the voided redemption none brought them back.
+    for redemption in (kept, voided):
+        _raw(
+            "INSERT INTO store_redemptionline (redemption_id, item_id, quantity, points_each,"
+            " points) VALUES (%s, %s, 3, 1, 3)",
+            [redemption.pk, rice.pk if redemption == voided else oil.pk],
+        )
+    kept_line = kept.lines.get(quantity=3)
+    voided_line = voided.lines.get(quantity=3)
+    problems = audit.check()
+    for redemption, line in ((kept, kept_line), (voided, voided_line)):
+        assert (
+            f"redemption {redemption.pk}: line {line.pk} has no stock movement of its item and "
+            "quantity" in problems
+        )
+    assert (
+        f"redemption {voided.pk}: voided, but line {voided_line.pk} did not come back into "
+        "stock" in problems
+    )
+    assert not any(
+        f"line {line.pk} " in p
+        for p in problems
+        for line in voided.lines.all()
+        if line != voided_line
+    )
+
+
+@pytest.fixture
+def gift(village_x, manager_x):
+    donor = Donor.objects.create(village=village_x, name="刘秀兰", kind="person")
+    return donation_record(
+        village=village_x,
+        donor=donor,
+        kind=Donation.Kind.MONEY,
+        value_yuan=Decimal(100),
+        thanks="谢谢",
+        actor=manager_x,
+    )
+
+
+def test_donations_and_donated_money_are_checked_row_by_row(village_x, rice, manager_x, gift):
+    purchase = stock_purchase(
+        item=rice,
+        quantity=2,
+        fund_source=StockMovement.FundSource.DONATED_MONEY,
+        cost_yuan=Decimal(80),
+        paid_by=gift,
+        actor=manager_x,
+    )
+    assert audit.check() == []
+    # Goods recorded as given, but nothing came into stock with them.
+    _raw(
+        "INSERT INTO store_donation (village_id, donor_id, kind, value_yuan, description,"
+        " thanks, created_by_id, created_at, received_on)"
+        " VALUES (%s, %s, 'goods', 50, '', '', %s, now(), current_date)",
+        [village_x.pk, gift.donor_id, manager_x.pk],
+    )
+    empty = Donation.objects.get(kind="goods")
+    # A second purchase from the same ¥100 gift, for ¥80 more; one from no gift at all.
+    for paid_by in (gift.pk, None):
+        _raw(
+            "INSERT INTO store_stockmovement (village_id, item_id, kind, quantity, stock_after,"
+            " fund_source, cost_yuan, cause, reason, paid_by_id, created_at)"
+            " VALUES (%s, %s, 'purchase', 1, 53, 'donated_money', 80, '', '', %s, now())",
+            [village_x.pk, rice.pk, paid_by],
+        )
+    _raw("UPDATE store_item SET stock = stock + 2 WHERE id = %s", [rice.pk])
+    unpaid = StockMovement.objects.get(paid_by__isnull=True, fund_source="donated_money")
+    problems = audit.check()
+    assert f"donation {empty.pk} (goods): no goods came into stock with it" in problems
+    assert (
+        f"donation {gift.pk} (money): purchases paid from it cost ¥160.00, more than the "
+        "¥100.00 given" in problems
+    )
+    assert (
+        f"stock movement {unpaid.pk}: bought with donated money but names no money donation "
+        "of its village" in problems
+    )
+    assert len(problems) == 3, problems
+    assert Item.objects.get(pk=rice.pk).stock == purchase.stock_after + 2
+
+
+def test_a_purchase_from_donated_money_must_name_the_gift(rice, manager_x, client_manager_x):
+    with pytest.raises(ValidationError, match="money donation that paid"):
+        stock_purchase(
+            item=rice,
+            quantity=1,
+            fund_source=StockMovement.FundSource.DONATED_MONEY,
+            cost_yuan=Decimal(5),
+            actor=manager_x,
+        )
+    response = client_manager_x.post(
+        reverse("store:stock_in"),
+        {"item": rice.pk, "quantity": 1, "fund_source": "donated_money", "cost_yuan": "5"},
+    )
+    assert response.status_code == 200
+    assert "money donation that paid" in response.content.decode()
+    assert not StockMovement.objects.filter(fund_source="donated_money").exists()

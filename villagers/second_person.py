@@ -1,0 +1,269 @@
+"""Every effect on a household has a second person (DESIGN.md ledger rule 8).
+
+The one rule: nobody approves, refuses, reverses, voids, credits or cancels a held credit,
+settles an objection, resets a PIN, or matches or fulfils a wish for their own household or
+on their own action (a proposal they made, a redemption they served, a wish they posted).
+Every service that takes such an effect calls `decider_check` before it writes.
+
+When the village has nobody else who may (the usual case: one supervisor), the refusal is a
+`SecondPersonRequired` that can be sent up: `referral_open` puts the item in the county
+admin's queue, and the county admin of the village's county decides it by calling the same
+service with the open referral (`decider_check` lets the county act on nothing else).
+"""
+
+from collections.abc import Callable, Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aidao.audit import audit_record
+from villagers.models import Referral, User
+from villagers.roles import is_county_admin, user_roles
+
+
+class SecondPersonRequired(ValidationError):
+    """`actor` may not take this effect themselves; `referable` when nobody of the village may."""
+
+    def __init__(self, message, *, kind, object_id, village_id, household_id, referable):
+        super().__init__(message, code="second_person")
+        self.kind = kind
+        self.object_id = object_id
+        self.village_id = village_id
+        self.household_id = household_id
+        self.referable = referable
+
+
+HouseholdName = str | Callable[[], str]
+
+
+def _name(household_name: HouseholdName) -> str:
+    return household_name() if callable(household_name) else household_name
+
+
+def second_person_refusal(
+    actor: User,
+    *,
+    household_id: int,
+    household_name: HouseholdName,
+    originators: Iterable[int | None] = (),
+) -> str | None:
+    """Why `actor` may not take an effect on the household that `originators` set going.
+
+    None when they may. `household_name` may be a callable: it is read only to refuse, so
+    the common case costs no query.
+    """
+    if actor.household_id is not None and actor.household_id == household_id:
+        return _("%(household)s is your own household: someone else must decide it.") % {
+            "household": _name(household_name)
+        }
+    if actor.pk in set(originators):
+        return _("This started with you (%(household)s): someone else must decide it.") % {
+            "household": _name(household_name)
+        }
+    return None
+
+
+def role_holders(*, village_id: int, role: str) -> list[User]:
+    """The village's active staff holding `role`."""
+    return list(
+        User.objects.filter(
+            village_id=village_id, is_staff=True, is_active=True, groups__name=role
+        ).distinct()
+    )
+
+
+def others_who_may(
+    *,
+    village_id: int,
+    role: str,
+    household_id: int,
+    originators: Iterable[int | None],
+    candidates: list[User] | None = None,
+) -> list[User]:
+    """The village's active holders of `role` whom the rule lets take the effect.
+
+    `candidates` (role_holders of the village) saves the query when checking many items.
+    """
+    originators = set(originators)
+    if candidates is None:
+        candidates = role_holders(village_id=village_id, role=role)
+    return [
+        user
+        for user in candidates
+        if user.pk not in originators
+        and (user.household_id is None or user.household_id != household_id)
+    ]
+
+
+def decider_check(
+    actor: User,
+    *,
+    role: str,
+    kind: str,
+    object_id: int,
+    village_id: int,
+    household_id: int,
+    household_name: HouseholdName,
+    originators: Iterable[int | None] = (),
+    referral: Referral | None = None,
+    role_refusal: str = "",
+    role_error: type[Exception] = PermissionDenied,
+) -> None:
+    """Refuse unless `actor` may take the effect `kind` on `object_id` of `household`.
+
+    Village staff need `role` in that village (else `role_error`); the county admin acts only
+    on an open `referral` of that very item from a village of their county. Either way the
+    second-person rule applies: its refusal says who else of the village may, or is
+    `referable` to the county when nobody may.
+    """
+    originators = list(originators)
+    if referral is not None:
+        if not (
+            is_county_admin(actor)
+            and referral.status == Referral.Status.OPEN
+            and referral.kind == kind
+            and referral.object_id == object_id
+            and referral.village_id == village_id
+            and actor.county_id is not None
+            and actor.county_id == referral.village.township.county_id
+        ):
+            raise PermissionDenied(_("Only the county admin decides items sent to the county."))
+    elif not (actor.is_staff and role in user_roles(actor) and actor.village_id == village_id):
+        raise role_error(role_refusal or _("You may not do this."))
+    refusal = second_person_refusal(
+        actor, household_id=household_id, household_name=household_name, originators=originators
+    )
+    if refusal is None:
+        return
+    others = others_who_may(
+        village_id=village_id, role=role, household_id=household_id, originators=originators
+    )
+    if others:
+        refusal = "%s %s" % (  # noqa: UP031 (two translated sentences)
+            refusal,
+            _("It can be done by: %(names)s.") % {"names": "、".join(str(u) for u in others)},
+        )
+    raise SecondPersonRequired(
+        refusal,
+        kind=kind,
+        object_id=object_id,
+        village_id=village_id,
+        household_id=household_id,
+        referable=not others and referral is None,
+    )
+
+
+def referral_open(
+    *, error: SecondPersonRequired, actor: User, asked: dict | None = None, request=None
+) -> Referral:
+    """Send the item `error` refused up to the county; an item already waiting there is kept.
+
+    `asked` is what the village wanted done (a reason, a decision), shown to the county.
+    """
+    if not error.referable:
+        raise ValidationError(error.messages)
+    existing = Referral.objects.filter(
+        kind=error.kind, object_id=error.object_id, status=Referral.Status.OPEN
+    ).first()
+    if existing is not None:
+        return existing
+    referral = Referral(
+        village_id=error.village_id,
+        household_id=error.household_id,
+        kind=error.kind,
+        object_id=error.object_id,
+        request=asked or {},
+        why=error.messages[0][:300],
+        requested_by=actor,
+    )
+    try:
+        with transaction.atomic():
+            referral.save()
+            audit_record(
+                action="referral.open",
+                actor=actor,
+                village_id=error.village_id,
+                obj=referral,
+                detail={"kind": error.kind, "object": error.object_id, "asked": asked or {}},
+                request=request,
+            )
+    except IntegrityError:
+        # Sent up at the same moment by another request: theirs stands.
+        return Referral.objects.get(
+            kind=error.kind, object_id=error.object_id, status=Referral.Status.OPEN
+        )
+    return referral
+
+
+def referrals_close(*, kind: str, object_ids: Iterable[int], actor: User | None, outcome: str):
+    """Mark the open referrals of these items decided (by the county, or by anyone who may).
+
+    Called by every service that takes an effect that can be sent up, inside its transaction.
+    """
+    Referral.objects.filter(
+        kind=kind, object_id__in=list(object_ids), status=Referral.Status.OPEN
+    ).update(
+        status=Referral.Status.DONE,
+        decided_by=actor if actor is not None and actor.is_authenticated else None,
+        decided_at=timezone.now(),
+        outcome=outcome[:300],
+    )
+
+
+def referral_refuse(*, referral: Referral, actor: User, reason: str, request=None) -> Referral:
+    """The county admin declines to take the effect the village asked for, with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for refusing."))
+    with transaction.atomic():
+        locked = (
+            Referral.objects.select_for_update()
+            .select_related("village__township")
+            .get(pk=referral.pk)
+        )
+        if not (
+            is_county_admin(actor)
+            and actor.county_id is not None
+            and actor.county_id == locked.village.township.county_id
+        ):
+            raise PermissionDenied(_("Only the county admin decides items sent to the county."))
+        if locked.status != Referral.Status.OPEN:
+            raise ValidationError(_("This item was already decided."))
+        locked.status = Referral.Status.REFUSED
+        locked.decided_by = actor
+        locked.decided_at = timezone.now()
+        locked.outcome = reason[:300]
+        locked.save(update_fields=["status", "decided_by", "decided_at", "outcome"])
+        audit_record(
+            action="referral.refuse",
+            actor=actor,
+            village_id=locked.village_id,
+            obj=locked,
+            detail={"reason": reason},
+            request=request,
+        )
+    return locked
+
+
+def open_referrals(*, kind: str, object_ids: Iterable[int]) -> dict[int, Referral]:
+    """{object id: open referral} for items of one kind: pages show they wait at the county."""
+    return {
+        referral.object_id: referral
+        for referral in Referral.objects.filter(
+            kind=kind, object_id__in=list(object_ids), status=Referral.Status.OPEN
+        )
+    }
+
+
+def refusal_or_referral(request, error: SecondPersonRequired, asked: dict | None = None) -> str:
+    """For a page: send the refused item up when nobody of the village may take it, and say
+    what happened (the refusal, or that the county admin will decide it)."""
+    if not error.referable:
+        return " ".join(error.messages)
+    referral_open(error=error, actor=request.user, asked=asked, request=request)
+    return _(
+        "%(why)s Nobody else of the village may, so it was sent to the county admin, who will "
+        "decide it."
+    ) % {"why": error.messages[0]}
