@@ -1,6 +1,7 @@
 """Writing to the audit log from services and views, and the sign-in events."""
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from aidao.models import AuditEvent
 
@@ -32,6 +33,35 @@ def audit_record(
         object_id=str(obj.pk) if obj is not None else "",
         detail=detail or {},
         ip_address=client_ip(request),
+    )
+
+
+def audit_records(
+    *,
+    action: str,
+    actor=None,
+    village_id: int | None,
+    objs: list,
+    details: list[dict],
+    request=None,
+) -> list[AuditEvent]:
+    """Append one audit event per object in a single INSERT: `audit_record` for a batch."""
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    ip_address = client_ip(request)
+    now = timezone.now()
+    return AuditEvent.objects.bulk_create(
+        AuditEvent(
+            at=now,
+            action=action,
+            actor=actor,
+            village_id=village_id,
+            object_type=obj._meta.label_lower,
+            object_id=str(obj.pk),
+            detail=detail,
+            ip_address=ip_address,
+        )
+        for obj, detail in zip(objs, details, strict=True)
     )
 
 

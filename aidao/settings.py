@@ -107,13 +107,6 @@ else:
 
 DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# The ledger's busiest statements and every page view's session, user and fingerprint reads
-# are prepared once per connection (aidao.rows.execute_prepared); Django prepares nothing
-# else. Array parameters make PostgreSQL's generic plan look dearer than a custom one, so
-# by default it planned them anew on every call: most of an approval's time in the
-# database. Their plans are key lookups either way.
-_db_options = DATABASES["default"].setdefault("OPTIONS", {})
-_db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=force_generic_plan"
 if TESTING:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
@@ -208,7 +201,7 @@ MAX_PHOTO_BYTES = 3 * 1024 * 1024
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-SESSION_ENGINE = "aidao.sessions"  # database sessions, read with one plain query
+SESSION_ENGINE = "django.contrib.sessions.backends.db"  # any app server serves any request
 
 # Rendered page bodies are cached under keys made of what they show (a household's latest
 # entry, a hash of the shelves...), so a stale body is never served: each app server may keep

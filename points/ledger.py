@@ -1,14 +1,16 @@
-"""The ledger's writes: every entry is appended by `entry_post`, under the account's row lock.
+"""The ledger's writes: every entry is appended by `entries_post`, under its account's lock.
 
 Who may cause an entry is decided by the services that call these (points.services,
 points.publicity, store.services); this module only keeps the ledger whole.
 """
 
 import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,6 +41,63 @@ def account_open(*, household: Household) -> Account:
     return account
 
 
+@dataclass
+class Posting:
+    """One entry to append to a locked `account` (its `balance` is current under the lock)."""
+
+    account: Account
+    kind: str
+    points: int
+    memo: str = ""
+    reverses: Entry | None = None
+
+
+def entries_post(
+    *, postings: Sequence[Posting], actor: User | None, at: datetime.datetime | None = None
+) -> list[Entry]:
+    """Append entries to accounts the caller holds locked: the one writer of the ledger.
+
+    Set-based, however many: one INSERT for the entries and one UPDATE for the cached
+    balances. Each entry's balance_after follows from the one before it on its account, in
+    the order given; nothing is written if any balance would go below zero
+    (InsufficientPoints). The accounts passed in carry their new balances afterwards.
+    """
+    at = at or timezone.now()
+    balances: dict[int, int] = {}
+    entries = []
+    for posting in postings:
+        account = posting.account
+        before = balances.get(account.pk, account.balance)
+        balances[account.pk] = balance_after(before, posting.points)
+        entry = Entry(
+            account=account,
+            kind=posting.kind,
+            points=posting.points,
+            balance_after=balances[account.pk],
+            created_by=actor,
+            memo=posting.memo[:200],
+            reverses=posting.reverses,
+            created_at=at,
+        )
+        # Field values are validated here. The rows it points at are locked or loaded, and
+        # PostgreSQL enforces the kind, sign and balance checks and the one-reversal key.
+        entry.full_clean(
+            exclude=["account", "created_by", "reverses"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+        entries.append(entry)
+    if not entries:
+        return entries
+    Entry.objects.bulk_create(entries)
+    Account.objects.filter(pk__in=balances).update(
+        balance=Case(*(When(pk=pk, then=Value(balance)) for pk, balance in balances.items()))
+    )
+    for posting in postings:
+        posting.account.balance = balances[posting.account.pk]
+    return entries
+
+
 def entry_post(
     *,
     account_id: int,
@@ -49,7 +108,7 @@ def entry_post(
     reverses: Entry | None = None,
     at: datetime.datetime | None = None,
 ) -> Entry:
-    """Append one entry and move the cached balance with it, under the account's row lock.
+    """Append one entry, locking its account: `entries_post` for a single change.
 
     Callers that touch several accounts or items lock them in a fixed order (by id) first.
     `at` backdates the entry, for loaders replaying history (the demo); services used by
@@ -58,29 +117,8 @@ def entry_post(
     """
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        new_balance = balance_after(account.balance, points)
-        Account.objects.filter(pk=account.pk).update(balance=F("balance") + points)
-        account.balance = new_balance
-        entry = Entry(
-            account=account,
-            kind=kind,
-            points=points,
-            balance_after=new_balance,
-            created_by=actor,
-            memo=memo[:200],
-            reverses=reverses,
-            created_at=at or timezone.now(),
-        )
-        # Field values are validated here. The rows it points at are locked or loaded, and
-        # PostgreSQL enforces the kind, sign and balance checks and the one-reversal key:
-        # checking those again from Python took a dozen extra round trips per entry.
-        entry.full_clean(
-            exclude=["account", "created_by", "reverses"],
-            validate_unique=False,
-            validate_constraints=False,
-        )
-        entry.save()
-        return entry
+        posting = Posting(account=account, kind=kind, points=points, memo=memo, reverses=reverses)
+        return entries_post(postings=[posting], actor=actor, at=at)[0]
 
 
 def reversal_post(

@@ -14,14 +14,13 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Sum
+from django.db import transaction
+from django.db.models import Case, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.audit import audit_record, client_ip
-from aidao.rows import execute_prepared
-from points.ledger import InsufficientPoints, balance_after, entry_post
+from aidao.audit import audit_record, audit_records
+from points.ledger import InsufficientPoints, Posting, balance_after, entries_post, entry_post
 from points.models import Entry, Objection, Proposal
 from villagers.models import Referral, User
 from villagers.roles import Role, is_manager, is_supervisor, is_villager
@@ -35,115 +34,62 @@ def _deduction_refusal(proposal: Proposal, error: InsufficientPoints) -> str:
     }
 
 
-def _entry_fields(proposal: Proposal, actor: User | None) -> dict:
+def _entry_fields(proposal: Proposal) -> dict:
+    """What a proposal's ledger entry says: its kind, points and memo."""
     return {
         "kind": Entry.Kind.AWARD if proposal.points > 0 else Entry.Kind.DEDUCTION,
         "points": proposal.points,
-        "actor": actor,
         "memo": f"{proposal.rule.code} {proposal.reason}",
     }
 
 
 def _post_entry(proposal: Proposal, account_id: int, actor: User | None) -> Entry:
-    return entry_post(account_id=account_id, **_entry_fields(proposal, actor))
-
-
-# The writes of approvals credited at once, as one statement whatever their number: the
-# accounts' cached balances, the entries, the proposals and the audit events. Entry ids are
-# drawn first (`moves` is materialized, so once) to link each proposal to its entry.
-# Balances were checked under the account locks; PostgreSQL's constraints (no negative
-# balance, kinds and signs) stand behind that check.
-CREDIT_AT_APPROVAL_SQL = """
-    WITH moves AS MATERIALIZED (
-        SELECT nextval(pg_get_serial_sequence('points_entry', 'id')) AS entry_id, m.*
-        FROM unnest(%(proposals)s::bigint[], %(accounts)s::bigint[], %(kinds)s::varchar[],
-                    %(points)s::integer[], %(after)s::integer[], %(memos)s::varchar[])
-             AS m (proposal_id, account_id, kind, points, balance_after, memo)
-    ), balances AS (
-        UPDATE points_account a SET balance = a.balance + m.points
-        FROM (SELECT account_id, sum(points) AS points FROM moves GROUP BY account_id) m
-        WHERE a.id = m.account_id
-        RETURNING a.id
-    ), entries AS (
-        INSERT INTO points_entry
-            (id, account_id, kind, points, balance_after, created_at, created_by_id, memo)
-        SELECT entry_id, account_id, kind, points, balance_after, %(now)s, %(actor)s, memo
-        FROM moves
-        RETURNING id
-    ), decided AS (
-        UPDATE points_proposal p
-        SET status = %(approved)s, entry_id = m.entry_id, decided_by_id = %(actor)s,
-            decided_at = %(now)s, credit_due_at = %(now)s
-        FROM moves m WHERE p.id = m.proposal_id
-        RETURNING p.id
-    ), audited AS (
-        INSERT INTO aidao_auditevent
-            (at, actor_id, village_id, action, object_type, object_id, detail, ip_address)
-        SELECT %(now)s, %(actor)s, %(village)s, 'proposal.approve', 'points.proposal',
-               m.proposal_id::text, jsonb_build_object('entry', m.entry_id, 'points', m.points),
-               %(ip)s::inet
-        FROM moves m
-        RETURNING id
-    )
-    SELECT m.proposal_id, m.entry_id,
-           (SELECT count(*) FROM balances), (SELECT count(*) FROM entries),
-           (SELECT count(*) FROM decided), (SELECT count(*) FROM audited)
-    FROM moves m
-"""
+    return entry_post(account_id=account_id, actor=actor, **_entry_fields(proposal))
 
 
 def credit_at_approval(proposals, accounts, actor, now, village_id, request) -> list[str]:
     """No publicity period: post each entry at approval. Returns the refusals, if any.
 
     The caller holds `accounts` locked (proposal_approve) and gives the proposals in
-    (account, id) order, so each entry's balance after follows from the one before.
+    (account, id) order, so each entry's balance after follows from the one before. The
+    writes are set-based, whatever the number of proposals: the entries and balances
+    (points.ledger.entries_post), the proposals, the audit events.
     """
     problems = []
     balances = {account.pk: account.balance for account in accounts.values()}
-    moves = []
+    postings = []
     for proposal in proposals:
-        account_id = accounts[proposal.household_id].pk
-        fields = _entry_fields(proposal, actor)
+        account = accounts[proposal.household_id]
         try:
-            balances[account_id] = balance_after(balances[account_id], proposal.points)
+            balances[account.pk] = balance_after(balances[account.pk], proposal.points)
         except InsufficientPoints as error:
             problems.append(_deduction_refusal(proposal, error))
             continue
-        moves.append((proposal, account_id, fields["kind"], balances[account_id], fields["memo"]))
-    if problems or not moves:
+        postings.append(Posting(account=account, **_entry_fields(proposal)))
+    if problems or not postings:
         return problems
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            "aidao_credit_at_approval",
-            CREDIT_AT_APPROVAL_SQL,
-            {
-                "proposals": [move[0].pk for move in moves],
-                "accounts": [move[1] for move in moves],
-                "kinds": [move[2] for move in moves],
-                "points": [move[0].points for move in moves],
-                "after": [move[3] for move in moves],
-                "memos": [move[4][:200] for move in moves],
-                "now": now,
-                "actor": actor.pk,
-                "approved": Proposal.Status.APPROVED,
-                "village": village_id,
-                "ip": client_ip(request),
-            },
-        )
-        rows = cursor.fetchall()
-    entry_ids = {proposal_id: entry_id for proposal_id, entry_id, *_counts in rows}
-    expected = (len({move[1] for move in moves}), len(moves), len(moves), len(moves))
-    if len(entry_ids) != len(moves) or rows[0][2:] != expected:
-        # Cannot happen while the rows are locked; never commit a half-written approval.
-        raise RuntimeError(f"approval wrote {rows[0][2:]} rows, expected {expected}")
-    for proposal, _account_id, _kind, after, _memo in moves:
+    entries = entries_post(postings=postings, actor=actor, at=now)
+    for proposal, entry in zip(proposals, entries, strict=True):
         proposal.status = Proposal.Status.APPROVED
-        proposal.entry_id = entry_ids[proposal.pk]
+        proposal.entry = entry
         proposal.decided_by = actor
         proposal.decided_at = now
         proposal.credit_due_at = now
-        accounts[proposal.household_id].balance = after
+    Proposal.objects.filter(pk__in=[proposal.pk for proposal in proposals]).update(
+        status=Proposal.Status.APPROVED,
+        decided_by=actor,
+        decided_at=now,
+        credit_due_at=now,
+        entry_id=Case(*(When(pk=p.pk, then=Value(p.entry_id)) for p in proposals)),
+    )
+    audit_records(
+        action="proposal.approve",
+        actor=actor,
+        village_id=village_id,
+        objs=proposals,
+        details=[{"entry": p.entry_id, "points": p.points} for p in proposals],
+        request=request,
+    )
     return problems
 
 

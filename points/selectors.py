@@ -3,15 +3,25 @@
 import datetime
 from dataclasses import dataclass, field
 
-from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import (
+    CharField,
+    Count,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.rows import execute_prepared
-from points.models import Account, Entry, Objection, Proposal, Rule
-from villagers.models import Household, Village
+from core.fragments import rows_fingerprint
+from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
+from villagers.models import Card, Household, Member, Referral, User, Village, VillageGroup
 
 
 def rules_for_village(village: Village, *, active_only: bool = False) -> QuerySet[Rule]:
@@ -54,34 +64,24 @@ def proposals_pending(
     )
 
 
-# Each pending proposal's balance is looked up by its household: as a join, PostgreSQL
-# guessed thousands of pending rows whenever other villages had many and read every
-# account of the county to hash them. Prepared, so the status is spelled out.
-QUEUE_VERSION_SQL = """
-    SELECT (SELECT concat_ws(':', count(*), max(p.id), sum(p.id),
-                             sum((SELECT a.balance FROM points_account a
-                                  WHERE a.household_id = p.household_id)))
-            FROM points_proposal p
-            WHERE p.village_id = %(village)s AND p.status = 'proposed'),
-           (SELECT md5(string_agg(concat_ws('|', r.id, r.code, r.description, r.active), ','
-                                  ORDER BY r.id))
-            FROM points_rule r WHERE r.village_id = %(village)s),
-           (SELECT string_agg(concat_ws('|', g.id, g.name), ',' ORDER BY g.id)
-            FROM villagers_villagegroup g WHERE g.village_id = %(village)s),
-           (SELECT concat_ws(':', count(*), max(f.id)) FROM villagers_referral f
-            WHERE f.village_id = %(village)s AND f.kind = 'proposal' AND f.status = 'open')
-"""
-
-
 def approval_queue_version(village: Village) -> str:
-    """What the approval queue shows, summed up in one cheap query: which proposals wait
-    (their count, highest id and id sum), the balances shown beside them, the rules and
-    groups of the filters, and which of them wait for the county. Pending proposals are
-    never edited, only decided, so this changes whenever the queue's content does (names
-    edited elsewhere aside)."""
-    with connection.cursor() as cursor:
-        execute_prepared(cursor, "aidao_queue_version", QUEUE_VERSION_SQL, {"village": village.pk})
-        return ":".join(str(part) for part in cursor.fetchone())
+    """A digest of every row the approval queue shows, in one query: the pending proposals,
+    their households, accounts (the balances), members, batches and proposers, the rules
+    and groups of the filters, and the proposals waiting for the county."""
+    pending = Proposal.objects.filter(village=village, status=Proposal.Status.PROPOSED)
+    return rows_fingerprint(
+        pending,
+        Household.objects.filter(pk__in=pending.values("household")),
+        Account.objects.filter(household__in=pending.values("household")),
+        Member.objects.filter(pk__in=pending.values("member")),
+        Batch.objects.filter(pk__in=pending.values("batch")),
+        User.objects.filter(pk__in=pending.values("proposed_by")),
+        Rule.objects.filter(village=village),
+        VillageGroup.objects.filter(village=village),
+        Referral.objects.filter(
+            village=village, kind=Referral.Kind.PROPOSAL, status=Referral.Status.OPEN
+        ),
+    )
 
 
 def proposals_of_proposer(village: Village, user) -> QuerySet[Proposal]:
@@ -144,32 +144,6 @@ def history_page(
 # How long a household still sees a proposal cancelled after an upheld objection.
 PUBLICITY_CANCELLED_SHOWN = datetime.timedelta(days=30)
 
-# Prepared (aidao.rows.execute_prepared), so statuses are spelled out.
-VILLAGER_STATE_SQL = """
-    SELECT a.id, a.household_id, a.village_id, a.balance, a.opened_at,
-           (SELECT e.id FROM points_entry e WHERE e.account_id = a.id
-            ORDER BY e.id DESC LIMIT 1) AS last_entry,
-           (SELECT count(*) FROM points_account o
-            WHERE o.village_id = a.village_id AND o.balance > a.balance) AS higher,
-           (SELECT count(*) FROM points_account o WHERE o.village_id = a.village_id) AS ranked,
-           (SELECT c.number FROM villagers_card c
-            WHERE c.household_id = a.household_id AND c.status = 'active'
-            LIMIT 1) AS card_number,
-           ARRAY(SELECT p.id FROM points_proposal p
-                 WHERE p.household_id = a.household_id AND p.status = 'proposed'
-                 ORDER BY p.id) AS pending_ids,
-           ARRAY(SELECT d.id || ':' || d.status FROM points_declaration d
-                 WHERE d.household_id = a.household_id
-                 ORDER BY d.submitted_at DESC, d.id DESC LIMIT 5) AS declarations_state,
-           ARRAY(SELECT p.id || ':' || p.status FROM points_proposal p
-                 WHERE p.household_id = a.household_id
-                   AND p.status IN ('publicity', 'held', 'cancelled')
-                   AND (p.status <> 'cancelled' OR p.cancelled_at >= %(recent)s)
-                 ORDER BY p.id) AS publicity_state
-    FROM points_account a WHERE a.household_id = %(household)s
-"""
-_STATE_FIELDS = ["id", "household_id", "village_id", "balance", "opened_at"]
-
 
 def villager_state(household: Household) -> Account | None:
     """The household's account with everything its start page depends on, in one query.
@@ -178,34 +152,50 @@ def villager_state(household: Household) -> Account | None:
     active card, and what identifies the rest of the page's content: the latest entry
     (every credit, redemption and reversal appends one), the pending proposals, those in
     publicity, held or lately cancelled, and the latest declarations with their statuses;
-    the page caches its body under these. Plain SQL: as an ORM query it took several times
-    longer to compile than to run.
+    the page caches its body under these.
     """
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            "aidao_villager_state",
-            VILLAGER_STATE_SQL,
-            {
-                "household": household.pk,
-                # as household_publicity: in publicity or held, or cancelled lately
-                "recent": timezone.now() - PUBLICITY_CANCELLED_SHOWN,
-            },
+    village_accounts = Account.objects.filter(village=OuterRef("village")).order_by()
+    of_household = {"household": OuterRef("household")}
+    shown = Q(status__in=[Proposal.Status.PUBLICITY, Proposal.Status.HELD]) | Q(
+        status=Proposal.Status.CANCELLED,
+        # as household_publicity: in publicity or held, or cancelled lately
+        cancelled_at__gte=timezone.now() - PUBLICITY_CANCELLED_SHOWN,
+    )
+    return (
+        Account.objects.filter(household=household)
+        .annotate(
+            last_entry=Subquery(
+                Entry.objects.filter(account=OuterRef("pk")).order_by("-id").values("pk")[:1]
+            ),
+            higher=_count(village_accounts.filter(balance__gt=OuterRef("balance"))),
+            ranked=_count(village_accounts),
+            card_number=Subquery(
+                Card.objects.filter(status=Card.Status.ACTIVE, **of_household).values("number")[:1]
+            ),
+            pending_ids=ArraySubquery(
+                Proposal.objects.filter(status=Proposal.Status.PROPOSED, **of_household)
+                .order_by("pk")
+                .values("pk")
+            ),
+            declarations_state=ArraySubquery(
+                Declaration.objects.filter(**of_household)
+                .order_by("-submitted_at", "-id")
+                .values(state=Concat(Cast("pk", CharField()), Value(":"), "status"))[:5]
+            ),
+            publicity_state=ArraySubquery(
+                Proposal.objects.filter(shown, **of_household)
+                .order_by("pk")
+                .values(state=Concat(Cast("pk", CharField()), Value(":"), "status"))
+            ),
         )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    account = Account.from_db(connection.alias, _STATE_FIELDS, row[: len(_STATE_FIELDS)])
-    (
-        account.last_entry,
-        account.higher,
-        account.ranked,
-        account.card_number,
-        account.pending_ids,
-        account.declarations_state,
-        account.publicity_state,
-    ) = row[len(_STATE_FIELDS) :]
-    return account
+        .first()
+    )
+
+
+def _count(accounts) -> Coalesce:
+    """The number of the village's `accounts` (correlated to the outer account), a subquery."""
+    counted = accounts.values("village").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted), 0)
 
 
 def proposals_awaiting(household: Household) -> QuerySet[Proposal]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
 from aidao.photos import photo_prepare
-from aidao.rows import Joined, columns_of, execute_prepared, instances_from, width_of
 from points.ledger import (  # the ledger's writes, also imported from here by callers
     InsufficientPoints,  # noqa: F401
     account_open,
@@ -414,53 +413,22 @@ def entry_reverse(
     return reversal
 
 
-_LOCK_MODELS = [Joined(Proposal, "p"), Joined(Rule, "r", "p", "rule")]
-# Proposals of the actor's village with their rules (for memos and caps), locked in id
-# order: the ledger's lock order is proposals, then accounts. The household is read only
-# for a refusal's message. Plain SQL: the ORM took longer to build this than PostgreSQL to
-# run it, and each further join cost more than the lock itself.
-LOCK_PROPOSALS_SQL = f"""
-    SELECT {columns_of(_LOCK_MODELS)}
-    FROM points_proposal p JOIN points_rule r ON r.id = p.rule_id
-    WHERE p.id = ANY(%(ids)s) AND p.village_id = %(village)s
-    ORDER BY p.id
-    FOR UPDATE OF p
-"""  # noqa: S608 (column names from the models, values as parameters)
-_ACCOUNT_FIELDS = ["id", "household_id", "village_id", "balance", "opened_at"]
-LOCK_ACCOUNTS_SQL = """
-    SELECT id, household_id, village_id, balance, opened_at FROM points_account
-    WHERE household_id = ANY(%(households)s) ORDER BY id FOR UPDATE
-"""
-# One proposal with its household's account, in one statement: a deed approved on its own is
-# the commonest decision. FOR UPDATE OF p, a locks in that order, the ledger's (proposals,
-# then accounts), so it queues behind a batch holding the proposal as the two steps would.
-LOCK_ONE_SQL = f"""
-    SELECT {columns_of(_LOCK_MODELS)}, {", ".join(f"a.{name}" for name in _ACCOUNT_FIELDS)}
-    FROM points_proposal p JOIN points_rule r ON r.id = p.rule_id
-    JOIN points_account a ON a.household_id = p.household_id
-    WHERE p.id = %(id)s AND p.village_id = %(village)s
-    FOR UPDATE OF p, a
-"""  # noqa: S608 (column names from the models, values as parameters)
-
-
 def _lock_pending(
     proposal_ids: Iterable[int], actor: User, village_id: int, referrals: Referrals = None
 ) -> list[Proposal]:
-    """Lock the proposals (by id) and check each is pending and decidable by `actor`."""
+    """Lock the village's proposals in id order (the ledger's lock order is proposals, then
+    accounts) with their rules, and check each is pending and decidable by `actor`."""
     ids = sorted(set(proposal_ids))
     if not ids:
         raise ValidationError(_("Choose at least one proposal."))
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            "aidao_lock_proposals",
-            LOCK_PROPOSALS_SQL,
-            {"ids": ids, "village": village_id},
-        )
-        rows = cursor.fetchall()
-    if len(rows) != len(ids):
+    proposals = list(
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("rule")
+        .filter(pk__in=ids, village_id=village_id)
+        .order_by("pk")
+    )
+    if len(proposals) != len(ids):
         raise ValidationError(_("Some of the chosen proposals were not found."))
-    proposals = [instances_from(row, _LOCK_MODELS)["p"] for row in rows]
     _pending_check(proposals, actor, referrals)
     return proposals
 
@@ -497,33 +465,31 @@ def _pending_check(proposals: list[Proposal], actor: User, referrals: Referrals 
 
 def _lock_accounts(household_ids: set[int]) -> dict[int, Account]:
     """The households' accounts, locked in id order: {household id: account}."""
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor, "aidao_lock_accounts", LOCK_ACCOUNTS_SQL, {"households": sorted(household_ids)}
-        )
-        accounts = [
-            Account.from_db(connection.alias, _ACCOUNT_FIELDS, row) for row in cursor.fetchall()
-        ]
-    return {account.household_id: account for account in accounts}
+    accounts = Account.objects.select_for_update().filter(household_id__in=household_ids)
+    return {account.household_id: account for account in accounts.order_by("pk")}
 
 
 def _lock_for_approval(
     proposal_ids: Iterable[int], actor: User, village_id: int, referrals: Referrals
 ) -> tuple[list[Proposal], dict[int, Account]]:
     """Lock the proposals, then their households' accounts; check each proposal is pending
-    and decidable by `actor`. Returns the proposals and {household id: account}."""
+    and decidable by `actor`. Returns the proposals and {household id: account}.
+
+    One proposal (the commonest decision) is locked with its account in one statement: FOR
+    UPDATE OF the proposal and the account, in that order, as the two steps would.
+    """
     ids = sorted(set(proposal_ids))
     if len(ids) == 1:
-        with connection.cursor() as cursor:
-            execute_prepared(
-                cursor, "aidao_lock_one", LOCK_ONE_SQL, {"id": ids[0], "village": village_id}
-            )
-            row = cursor.fetchone()
-        if row is not None:  # else the steps below say what is missing
-            proposal = instances_from(row, _LOCK_MODELS)["p"]
+        found = list(
+            Proposal.objects.select_for_update(of=("self", "household__account"))
+            .select_related("rule", "household__account")
+            # An inner join: FOR UPDATE cannot lock the nullable side of an outer one.
+            .filter(pk=ids[0], village_id=village_id, household__account__isnull=False)
+        )
+        if found:  # else the steps below say what is missing
+            (proposal,) = found
             _pending_check([proposal], actor, referrals)
-            account_values = row[width_of(_LOCK_MODELS) :]
-            account = Account.from_db(connection.alias, _ACCOUNT_FIELDS, account_values)
+            account = proposal.household.account
             return [proposal], {account.household_id: account}
     proposals = _lock_pending(ids, actor, village_id, referrals)
     return proposals, _lock_accounts({proposal.household_id for proposal in proposals})

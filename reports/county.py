@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from aidao.fragments import CSRF_SLOT, cached_part, csrf_fill
+from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from reports import xlsx
 from reports.exports import export_job_start
 from reports.models import ExportJob

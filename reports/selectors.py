@@ -18,7 +18,6 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -39,7 +38,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
-from points.models import Entry, Proposal, Rule
+from points.models import Account, Entry, Proposal, Rule
 from points.selectors import month_bounds
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Household, Village
@@ -398,25 +397,22 @@ def _by_village(queryset: QuerySet, village_path: str, value) -> dict[int, int]:
     return {village_id: total or 0 for village_id, total in rows}
 
 
-# The latest ledger entry of each village: each account's latest entry through the
-# (account, created_at) index, so the cost follows the number of accounts, never of entries.
-LATEST_ENTRY_SQL = """
-    SELECT a.village_id, max(latest.created_at)
-    FROM points_account a
-    CROSS JOIN LATERAL (
-        SELECT e.created_at FROM points_entry e WHERE e.account_id = a.id
-        ORDER BY e.created_at DESC LIMIT 1
-    ) latest
-    WHERE a.village_id = ANY(%s)
-    GROUP BY a.village_id
-"""
-
-
 def _last_activity(village_ids: list[int]) -> dict[int, datetime.datetime]:
     """{village id: its latest ledger entry, stock movement or wish}."""
-    with connection.cursor() as cursor:
-        cursor.execute(LATEST_ENTRY_SQL, [village_ids])
-        latest = dict(cursor.fetchall())
+    # Each account's latest entry through the (account, created_at) index, so the cost
+    # follows the number of accounts, never of entries.
+    latest_entry = Subquery(
+        Entry.objects.filter(account=OuterRef("pk"))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    latest = dict(
+        Account.objects.filter(village_id__in=village_ids)
+        .annotate(latest=latest_entry)
+        .order_by()
+        .values_list("village_id")
+        .annotate(last=Max("latest"))
+    )
     for model in (StockMovement, Wish):
         # One index probe per village (village, created_at): max() over an index range.
         rows = Village.objects.filter(pk__in=village_ids).values_list(

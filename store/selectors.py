@@ -6,21 +6,23 @@ Every function takes the village explicitly, so nothing here can leak another vi
 import datetime
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import (
     Count,
     F,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from aidao.rows import Joined, columns_of, execute_prepared, instances_from
+from core.fragments import rows_digest, rows_fingerprint
+from points.models import Account
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
-from villagers.models import Village
+from villagers.models import Card, Village
 
 
 def zones_of(village: Village) -> list[Zone]:
@@ -45,23 +47,9 @@ def catalogue_items(village: Village, *, zone_code: str = "", query: str = "") -
     )
 
 
-# Prepared (aidao.rows.execute_prepared), so the card status is spelled out.
-SHELVES_STATE_SQL = """
-    SELECT (SELECT md5(string_agg(concat_ws('|', i.id, i.name, i.unit, i.points_price, i.stock,
-                                            i.is_active, i.zone_id, i.photo, i.barcode),
-                                  ',' ORDER BY i.id))
-            FROM store_item i WHERE i.village_id = %(village)s),
-           (SELECT string_agg(concat_ws('|', z.id, z.code, z.position), ',' ORDER BY z.id)
-            FROM store_zone z WHERE z.village_id = %(village)s),
-           (SELECT a.balance FROM points_account a WHERE a.household_id = %(household)s),
-           (SELECT c.number FROM villagers_card c
-            WHERE c.household_id = %(household)s AND c.status = 'active')
-"""
-
-
 @dataclass
 class ShelvesState:
-    version: str  # fingerprint of every item and zone field the pages show, stock included
+    version: str  # digest of every item and zone row of the village, stock included
     balance: int | None  # the household's, None without an account
     card_number: str | None  # its active card's
 
@@ -69,39 +57,38 @@ class ShelvesState:
 def shelves_state(village: Village, household_id: int | None) -> ShelvesState:
     """The shelves' fingerprint and what the household brings to them, in one query.
 
-    A catalogue or counter page cached under the fingerprint is never out of date, and
-    computing it over a village's few dozen items costs far less than building the page.
-    Plain SQL: the ORM spelling took ten times longer to compile than PostgreSQL takes to
-    answer.
+    A catalogue or counter page cached under the fingerprint (a digest of every item and
+    zone row of the village) is never out of date, and computing it over a village's few
+    dozen items costs far less than building the page.
     """
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            "aidao_shelves_state",
-            SHELVES_STATE_SQL,
-            {"village": village.pk, "household": household_id},
+    digest = rows_digest(*digest_querysets(village))
+    if household_id is not None:
+        account = (
+            Account.objects.filter(household_id=household_id)
+            .annotate(
+                version=RawSQL(*digest),  # noqa: S611 (built from the models)
+                card_number=Subquery(
+                    Card.objects.filter(
+                        household_id=household_id, status=Card.Status.ACTIVE
+                    ).values("number")[:1]
+                ),
+            )
+            .values("version", "balance", "card_number")
+            .first()
         )
-        items, zones, balance, card_number = cursor.fetchone()
-    return ShelvesState(f"{items}:{zones}", balance, card_number)
+        if account is not None:
+            return ShelvesState(account["version"], account["balance"], account["card_number"])
+    return ShelvesState(rows_fingerprint(*digest_querysets(village)), None, None)
 
 
-_ITEM = [Joined(Item, "i")]
-CART_ITEMS_SQL = f"""
-    SELECT {columns_of(_ITEM)} FROM store_item i
-    WHERE i.village_id = %(village)s AND i.id = ANY(%(items)s) ORDER BY i.id
-"""  # noqa: S608 (column names from the model, values as parameters)
+def digest_querysets(village: Village) -> tuple[QuerySet, QuerySet]:
+    """The rows the shelves show: the village's items and zones."""
+    return Item.objects.filter(village=village), Zone.objects.filter(village=village)
 
 
 def cart_items(village: Village, item_ids) -> list[Item]:
-    """The village's items in a cart, by id: read on every counter page, in plain SQL."""
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            "aidao_cart_items",
-            CART_ITEMS_SQL,
-            {"village": village.pk, "items": sorted(item_ids)},
-        )
-        return [instances_from(row, _ITEM)["i"] for row in cursor.fetchall()]
+    """The village's items in a cart, by id."""
+    return list(Item.objects.filter(village=village, pk__in=list(item_ids)).order_by("pk"))
 
 
 def stock_items(

@@ -1,6 +1,5 @@
 """Writes to the store. Every change of stock is a movement written with the item's cached stock
-under the item's row lock: `_movement_append`, or for a counter redemption its one write
-statement (REDEMPTION_WRITE_SQL).
+under the item's row lock, by one writer: `_movements_append`.
 
 Lock order, everywhere: the household's points account first, then the redemption being
 voided, then items by ascending id. Keeping one order means two tellers never deadlock.
@@ -14,17 +13,16 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.audit import audit_record, client_ip
-from aidao.rows import execute_prepared
-from points.ledger import balance_after, reversal_post
+from aidao.audit import audit_record
+from points.ledger import Posting, entries_post, reversal_post
 from points.models import Account, Entry
-from store.models import Donation, Donor, Item, Redemption, StockMovement, Zone
-from villagers.models import Household, Referral, User, Village
+from store.models import Donation, Donor, Item, Redemption, RedemptionLine, StockMovement, Zone
+from villagers.models import Card, Household, Referral, User, Village
 from villagers.roles import Role
 from villagers.second_person import decider_check, referrals_close
 
@@ -86,29 +84,14 @@ def donor_save(*, donor: Donor, actor: User, request=None) -> Donor:
     return donor
 
 
-_ITEM_FIELDS = [field.attname for field in Item._meta.concrete_fields]
-_ITEM_COLUMNS = ", ".join(f'"{field.column}"' for field in Item._meta.concrete_fields)
-LOCK_ITEMS_SQL = f"""
-    SELECT {_ITEM_COLUMNS}
-    FROM store_item WHERE village_id = %(village)s AND id = ANY(%(items)s) ORDER BY id FOR UPDATE
-"""  # noqa: S608 (column names from the model, values as parameters)
-
-
 def _items_lock(*, village_id: int, item_ids: Iterable[int]) -> dict[int, Item]:
     """Lock the village's items `item_ids` in ascending id order; a missing one is an error."""
     wanted = sorted(set(item_ids))
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor, "aidao_lock_items", LOCK_ITEMS_SQL, {"village": village_id, "items": wanted}
-        )
-        rows = cursor.fetchall()
-    items = {
-        item.pk: item
-        for item in (Item.from_db(connection.alias, _ITEM_FIELDS, row) for row in rows)
-    }
-    if len(items) != len(wanted):
+    items = Item.objects.select_for_update().filter(village_id=village_id, pk__in=wanted)
+    locked = {item.pk: item for item in items.order_by("pk")}
+    if len(locked) != len(wanted):
         raise ValidationError(_("An item is not in this village's store."), code="unknown_item")
-    return items
+    return locked
 
 
 def _movement_append(
@@ -431,124 +414,22 @@ def redemption_create(
         return existing
 
 
-# The counter's hot path in plain SQL: the ORM spent several times longer building these
-# queries than PostgreSQL spent running them. Lock order as everywhere: the account, then
-# the items by id. Prepared (aidao.rows.execute_prepared), so the card status is spelled out.
-LOCK_ACCOUNT_SQL = """
-    SELECT a.id, a.balance,
-           EXISTS (SELECT 1 FROM villagers_card c
-                   WHERE c.household_id = a.household_id AND c.status = 'active')
-    FROM points_account a WHERE a.household_id = %(household)s
-    FOR UPDATE OF a
-"""
-# The cart's items locked in id order, and whether this confirmation was already taken, in
-# one statement: a repeated confirm (a double-click, a resent form) queued on the account
-# lock, so the first has committed by now and this statement's snapshot sees it. (Checked
-# only here, to spare every redemption a query before the lock.)
-REDEMPTION_ITEMS_SQL = f"""
-    SELECT (SELECT r.id FROM store_redemption r WHERE r.idempotency_key = %(key)s), i.*
-    FROM (SELECT 1) AS one
-    LEFT JOIN LATERAL (
-        SELECT {_ITEM_COLUMNS}
-        FROM store_item WHERE village_id = %(village)s AND id = ANY(%(items)s)
-        ORDER BY id FOR UPDATE
-    ) i ON true
-"""  # noqa: S608 (column names from the model, values as parameters)
-# Everything a redemption writes, in one statement: the balance and its entry, the
-# redemption, its lines, one stock movement per line with the items' cached stock, and the
-# audit event. Checked first under the locks (balance, stock, items on sale); PostgreSQL's
-# constraints stand behind those checks, and the unique key refuses a reused confirmation.
-REDEMPTION_WRITE_SQL = """
-    WITH goods (item_id, quantity, points_each, stock_after) AS (
-        SELECT * FROM unnest(%(items)s::bigint[], %(quantities)s::integer[],
-                             %(prices)s::integer[], %(stock_after)s::integer[])
-    ), balance AS (
-        UPDATE points_account SET balance = %(balance_after)s WHERE id = %(account)s
-        RETURNING id
-    ), entry AS (
-        INSERT INTO points_entry
-            (account_id, kind, points, balance_after, created_at, created_by_id, memo)
-        VALUES (%(account)s, %(kind)s, -%(total)s::integer, %(balance_after)s, %(at)s, %(actor)s,
-                %(memo)s)
-        RETURNING id
-    ), redemption AS (
-        INSERT INTO store_redemption
-            (village_id, household_id, entry_id, total_points, idempotency_key, request_hash,
-             created_by_id, created_at, void_reason)
-        SELECT %(village)s, %(household)s, entry.id, %(total)s, %(key)s, %(hash)s,
-               %(actor)s, %(at)s, ''
-        FROM entry
-        RETURNING id, entry_id
-    ), lines AS (
-        INSERT INTO store_redemptionline (redemption_id, item_id, quantity, points_each, points)
-        SELECT redemption.id, item_id, quantity, points_each, points_each * quantity
-        FROM redemption, goods
-        RETURNING id
-    ), movements AS (
-        INSERT INTO store_stockmovement
-            (village_id, item_id, kind, quantity, stock_after, fund_source, cause, reason,
-             redemption_id, created_by_id, created_at)
-        SELECT %(village)s, item_id, %(movement_kind)s, -quantity, stock_after, '', '', '',
-               redemption.id, %(actor)s, %(at)s
-        FROM redemption, goods
-        RETURNING id
-    ), stock AS (
-        UPDATE store_item i SET stock = goods.stock_after
-        FROM goods WHERE i.id = goods.item_id
-        RETURNING i.id
-    ), audited AS (
-        INSERT INTO aidao_auditevent
-            (at, actor_id, village_id, action, object_type, object_id, detail, ip_address)
-        SELECT %(at)s, %(actor)s, %(village)s, 'redemption.create', 'store.redemption',
-               redemption.id::text,
-               jsonb_build_object('household', %(household)s::bigint, 'points', %(total)s::integer,
-                                  'entry', redemption.entry_id),
-               %(ip)s::inet
-        FROM redemption
-        RETURNING id
-    )
-    SELECT redemption.id, redemption.entry_id, (SELECT count(*) FROM balance),
-           (SELECT count(*) FROM lines), (SELECT count(*) FROM movements),
-           (SELECT count(*) FROM stock), (SELECT count(*) FROM audited)
-    FROM redemption
-"""
-
-
 def _redemption_create_locked(
     *, village, household, lines, idempotency_key, request_hash, actor, at, request
 ) -> Redemption:
-    with transaction.atomic(), connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            "aidao_lock_account",
-            LOCK_ACCOUNT_SQL,
-            {"household": household.pk},
-        )
-        row = cursor.fetchone()
-        if row is None:
+    """Lock order as everywhere: the account, then the items by id. A repeated confirmation
+    (a double click, a resent form) queues on the account lock, so by the time it holds the
+    lock the first has committed and its redemption is found."""
+    with transaction.atomic():
+        account = Account.objects.select_for_update().filter(household_id=household.pk).first()
+        if account is None:
             raise ValidationError(_("This household has no points account."))
-        account_id, balance, has_card = row
-        execute_prepared(
-            cursor,
-            "aidao_redemption_items",
-            REDEMPTION_ITEMS_SQL,
-            {"key": idempotency_key, "village": village.pk, "items": sorted(lines)},
-        )
-        rows = cursor.fetchall()
-        if rows[0][0] is not None:
-            return _replay(idempotency_key=idempotency_key, request_hash=request_hash)
-        if not has_card:
+        existing = _replay(idempotency_key=idempotency_key, request_hash=request_hash)
+        if existing is not None:
+            return existing
+        if not Card.objects.filter(household_id=household.pk, status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household has no active points card."))
-        items = {
-            item.pk: item
-            for item in (
-                Item.from_db(connection.alias, _ITEM_FIELDS, row[1:])
-                for row in rows
-                if row[1] is not None
-            )
-        }
-        if len(items) != len(lines):
-            raise ValidationError(_("An item is not in this village's store."), code="unknown_item")
+        items = _items_lock(village_id=village.pk, item_ids=lines)
         inactive = [item.name for item in items.values() if not item.is_active]
         if inactive:
             raise ValidationError(
@@ -566,50 +447,56 @@ def _redemption_create_locked(
                 code="insufficient_stock",
             )
         total = sum(items[item_id].points_price * qty for item_id, qty in lines.items())
-        new_balance = balance_after(balance, -total)
         at = at or timezone.now()
-        ids = sorted(items)
-        execute_prepared(
-            cursor,
-            "aidao_redemption_write",
-            REDEMPTION_WRITE_SQL,
-            {
-                "items": ids,
-                "quantities": [lines[item_id] for item_id in ids],
-                "prices": [items[item_id].points_price for item_id in ids],
-                "stock_after": [items[item_id].stock - lines[item_id] for item_id in ids],
-                "account": account_id,
-                "balance_after": new_balance,
-                "kind": Entry.Kind.REDEMPTION,
-                "total": total,
-                "memo": str(_("Store redemption"))[:200],
-                "village": village.pk,
-                "household": household.pk,
-                "key": idempotency_key,
-                "hash": request_hash,
-                "actor": actor.pk,
-                "at": at,
-                "movement_kind": StockMovement.Kind.REDEMPTION,
-                "ip": client_ip(request),
-            },
+        (entry,) = entries_post(
+            postings=[
+                Posting(
+                    account=account,
+                    kind=Entry.Kind.REDEMPTION,
+                    points=-total,
+                    memo=str(_("Store redemption")),
+                )
+            ],
+            actor=actor,
+            at=at,
         )
-        redemption_id, entry_id, *counts = cursor.fetchone()
-        expected = [1, len(ids), len(ids), len(ids), 1]
-        if counts != expected:
-            # Cannot happen while the rows are locked; never commit a half-written redemption.
-            raise RuntimeError(f"redemption wrote {counts} rows, expected {expected}")
-    redemption = Redemption.from_db(
-        connection.alias,
-        [
-            "id", "village_id", "household_id", "entry_id", "total_points", "idempotency_key",
-            "request_hash", "created_by_id", "created_at", "void_reason",
-        ],
-        [
-            redemption_id, village.pk, household.pk, entry_id, total, idempotency_key,
-            request_hash, actor.pk, at, "",
-        ],
-    )  # fmt: skip
-    redemption.village, redemption.household, redemption.created_by = village, household, actor
+        redemption = Redemption(
+            village=village,
+            household=household,
+            entry=entry,
+            total_points=total,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            created_by=actor,
+            created_at=at,
+        )
+        redemption.save()
+        ordered = [items[item_id] for item_id in sorted(items)]
+        RedemptionLine.objects.bulk_create(
+            RedemptionLine(
+                redemption=redemption,
+                item=item,
+                quantity=lines[item.pk],
+                points_each=item.points_price,
+                points=item.points_price * lines[item.pk],
+            )
+            for item in ordered
+        )
+        _movements_append(
+            moves=[(item, -lines[item.pk]) for item in ordered],
+            kind=StockMovement.Kind.REDEMPTION,
+            actor=actor,
+            at=at,
+            redemption=redemption,
+        )
+        audit_record(
+            action="redemption.create",
+            actor=actor,
+            village_id=village.pk,
+            obj=redemption,
+            detail={"household": household.pk, "points": total, "entry": entry.pk},
+            request=request,
+        )
     redemption.was_replay = False
     return redemption
 

@@ -18,14 +18,15 @@ class Role:
 
 
 def user_roles(user) -> frozenset[str]:
-    """The user's role group names, cached on the user object for the request."""
+    """The user's role group names: read with the session's user (villagers.auth.session_user
+    annotates `role_names`), else asked for once and kept on the user for the request."""
     if not user.is_authenticated:
         return frozenset()
-    cached = getattr(user, "_aidao_roles", None)
-    if cached is None:
-        cached = frozenset(user.groups.filter(name__in=Role.ALL).values_list("name", flat=True))
-        user._aidao_roles = cached
-    return cached
+    names = getattr(user, "role_names", None)
+    if names is None:
+        names = list(user.groups.filter(name__in=Role.ALL).values_list("name", flat=True))
+        user.role_names = names
+    return frozenset(names)
 
 
 def is_manager(user) -> bool:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aidao.db import retry_transient, row_id_or_none
-from aidao.fragments import cached_part
+from core.fragments import cached_part
 from points.forms import OneTimeKeyMixin
 from points.idempotency import run_once
 from points.models import Proposal, Rule
@@ -28,10 +28,9 @@ def _query_without_page(request) -> str:
     return query.urlencode()
 
 
-# The queue's parts are cached under approval_queue_version, which changes with any
-# proposal proposed or decided and any balance shown; the timeout bounds how long a renamed
-# household or member can keep its old name here.
-QUEUE_CACHE_SECONDS = 60
+# The queue's parts are cached under approval_queue_version, a digest of every row they
+# show: a stale part is never served; the timeout only frees memory.
+QUEUE_CACHE_SECONDS = 600
 
 
 @staff_required(Role.SUPERVISOR)

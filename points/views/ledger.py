@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aidao.db import row_id_or_none
-from aidao.fragments import cached_part
+from core.fragments import cached_part
 from points.forms import ReasonForm
 from points.idempotency import idempotency_key_new, run_once
 from points.models import Account, Declaration, Entry

@@ -1,14 +1,10 @@
 """Who may see which store object: every view fetches through these helpers."""
 
-from django.db import connection
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from aidao.db import is_row_id
-from aidao.rows import Joined, columns_of, execute_prepared, instances_from
 from store.models import Item
 from store.selectors import redemptions_of
-from villagers.models import Household, VillageGroup
+from villagers.models import Household
 from villagers.roles import Role, is_villager
 
 STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
@@ -19,31 +15,11 @@ def _get_item_for_user(request, pk: int) -> Item:
     return get_object_or_404(Item.objects.select_related("zone"), pk=pk, village=request.village)
 
 
-_HOUSEHOLD = [Joined(Household, "h"), Joined(VillageGroup, "g", "h", "group")]
-# The counter reads its household on every scan and click: plain SQL, as the ORM took
-# longer to compile this than PostgreSQL to answer it, and prepared.
-HOUSEHOLD_SQL = f"""
-    SELECT {columns_of(_HOUSEHOLD)}
-    FROM villagers_household h JOIN villagers_villagegroup g ON g.id = h.group_id
-    WHERE h.id = %(household)s AND h.village_id = %(village)s
-"""  # noqa: S608 (column names from the models, values as parameters)
-
-
 def _get_household_for_user(request, pk: int) -> Household:
     """A household of the request's village, with its group (another village's is a 404)."""
-    if not is_row_id(pk):  # no such household, and an error as a prepared parameter
-        raise Http404
-    with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            "aidao_counter_household",
-            HOUSEHOLD_SQL,
-            {"household": pk, "village": request.village.pk},
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404
-    return instances_from(row, _HOUSEHOLD)["h"]
+    return get_object_or_404(
+        Household.objects.select_related("group"), pk=pk, village=request.village
+    )
 
 
 def _get_redemption_for_user(request, pk: int | None = None, *, entry_pk: int | None = None):

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from aidao.fragments import cached_part
+from core.fragments import cached_part
 from store.selectors import (
     catalogue_items,
     redemptions_of,

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from aidao.fragments import CSRF_SLOT
+from core.fragments import CSRF_SLOT
 from points.ledger import entry_post
 from points.models import Account, Entry
 from reports.exports import export_job_run, export_job_start
