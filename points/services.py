@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -413,6 +413,15 @@ def entry_reverse(
     return reversal
 
 
+# Whether a proposal waits for the county: read with its lock, so deciding the many that do
+# not costs no query to close a referral.
+_REFERRED = Exists(
+    Referral.objects.filter(
+        kind=Referral.Kind.PROPOSAL, object_id=OuterRef("pk"), status=Referral.Status.OPEN
+    )
+)
+
+
 def _lock_pending(
     proposal_ids: Iterable[int], actor: User, village_id: int, referrals: Referrals = None
 ) -> list[Proposal]:
@@ -424,6 +433,7 @@ def _lock_pending(
     proposals = list(
         Proposal.objects.select_for_update(of=("self",))
         .select_related("rule")
+        .annotate(referred=_REFERRED)
         .filter(pk__in=ids, village_id=village_id)
         .order_by("pk")
     )
@@ -483,6 +493,7 @@ def _lock_for_approval(
         found = list(
             Proposal.objects.select_for_update(of=("self", "household__account"))
             .select_related("rule", "household__account")
+            .annotate(referred=_REFERRED)
             # An inner join: FOR UPDATE cannot lock the nullable side of an outer one.
             .filter(pk=ids[0], village_id=village_id, household__account__isnull=False)
         )
@@ -542,7 +553,7 @@ def proposal_approve(
             raise ValidationError(problems)
         referrals_close(
             kind=Referral.Kind.PROPOSAL,
-            object_ids=[proposal.pk for proposal in proposals],
+            object_ids=[proposal.pk for proposal in proposals if proposal.referred],
             actor=actor,
             outcome=_("approved"),
         )
@@ -609,7 +620,7 @@ def proposal_reject(
             )
         referrals_close(
             kind=Referral.Kind.PROPOSAL,
-            object_ids=[proposal.pk for proposal in proposals],
+            object_ids=[proposal.pk for proposal in proposals if proposal.referred],
             actor=actor,
             outcome=_("rejected: %(reason)s") % {"reason": reason},
         )

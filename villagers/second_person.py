@@ -202,8 +202,11 @@ def referrals_close(*, kind: str, object_ids: Iterable[int], actor: User | None,
 
     Called by every service that takes an effect that can be sent up, inside its transaction.
     """
+    object_ids = list(object_ids)
+    if not object_ids:
+        return
     Referral.objects.filter(
-        kind=kind, object_id__in=list(object_ids), status=Referral.Status.OPEN
+        kind=kind, object_id__in=object_ids, status=Referral.Status.OPEN
     ).update(
         status=Referral.Status.DONE,
         decided_by=actor if actor is not None and actor.is_authenticated else None,
