@@ -4,12 +4,12 @@ The supervisor and the manager see their own village; a county admin looks into 
 they picked, read-only (there is nothing to change here anyway).
 """
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core.pagination import Paginator
 from reports import charts
 from reports.selectors import (
     VISIT_AFTER_MONTHS,

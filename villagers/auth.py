@@ -2,9 +2,11 @@
 
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import BaseBackend, ModelBackend
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from aidao.rows import Joined, columns_of, execute_prepared, instances_from
+from core.forms import pin_clean
 from villagers.cardnumbers import card_number_normalize
 from villagers.models import Card, County, Household, Township, User, Village
 from villagers.roles import Role
@@ -75,6 +77,10 @@ class CardPinBackend(SessionUserMixin, BaseBackend):
 
     def authenticate(self, request, card_number=None, pin=None, **kwargs):
         if not card_number or not pin:
+            return None
+        try:
+            pin = pin_clean(pin)  # typed as it was set: full-width digits are digits
+        except ValidationError:
             return None
         number = card_number_normalize(card_number)
         card = (

@@ -5,7 +5,6 @@ calls is `points.services.card_issue`; `card_create` here is its registry half.
 """
 
 import datetime
-import re
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.models import Session
@@ -15,16 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
+from core.forms import number_text, pin_clean
 from villagers.cardnumbers import card_number_make
 from villagers.models import Card, Household, Inspection, Member, Participation, User, Village
 from villagers.roster import roster_check
-
-PIN_PATTERN = re.compile(r"^\d{4,6}$")
-
-
-def pin_validate(pin: str) -> None:
-    if not PIN_PATTERN.fullmatch(pin or ""):
-        raise ValidationError(_("A PIN is 4 to 6 digits."), code="pin")
 
 
 def household_save(*, household: Household, actor: User, request=None) -> Household:
@@ -122,6 +115,7 @@ def _next_card_number(village: Village) -> str:
 
 
 def _villager_login_set(household: Household, pin: str, pin_hash: str | None = None) -> User:
+    """The household's login with a new PIN (already checked by `pin_clean`)."""
     user = User.objects.filter(household=household, is_staff=False).first()
     if user is None:
         user = User(
@@ -161,7 +155,7 @@ def card_create(
     Bulk loaders may pass `pin_hash` (one make_password() for many cards) to skip re-hashing,
     and `at` to date the issue in the past (the demo's year of history); views pass neither.
     """
-    pin_validate(pin)
+    pin = pin_clean(pin)
     with transaction.atomic():
         village = Village.objects.select_for_update().get(pk=household.village_id)
         household = Household.objects.select_for_update().get(pk=household.pk)
@@ -197,7 +191,7 @@ def card_replace(
     `replacing` is the number the form showed: a resubmitted form (the page reloaded after
     the slip) then finds that card already replaced and changes nothing.
     """
-    pin_validate(pin)
+    pin = pin_clean(pin)
     with transaction.atomic():
         village = Village.objects.select_for_update().get(pk=household.village_id)
         old = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
@@ -276,7 +270,7 @@ def card_recall(*, household: Household, actor: User, reason: str, request=None)
 
 def pin_reset(*, household: Household, actor: User, pin: str, request=None) -> None:
     """The manager sets a new PIN (the villager forgot theirs)."""
-    pin_validate(pin)
+    pin = pin_clean(pin)
     with transaction.atomic():
         if not household.cards.filter(status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household has no active card."))
@@ -293,9 +287,9 @@ def pin_reset(*, household: Household, actor: User, pin: str, request=None) -> N
 
 def pin_change(*, user: User, old_pin: str, new_pin: str, request=None) -> None:
     """The villager changes their own PIN."""
-    if not user.check_password(old_pin):
+    if not user.check_password(number_text(old_pin)):
         raise ValidationError(_("The current PIN is not correct."))
-    pin_validate(new_pin)
+    new_pin = pin_clean(new_pin)
     with transaction.atomic():
         user.set_password(new_pin)
         user.save(update_fields=["password"])

@@ -225,3 +225,26 @@ def test_cancel_discards_the_upload(client_manager_x, groups):
     client_manager_x.post(reverse("villagers:roster_cancel"))
     assert "roster_upload" not in client_manager_x.session
     assert Household.objects.count() == 0
+
+
+def test_the_ascii_digits_of_id_numbers_phones_and_years(village_x, groups):
+    wide = str.maketrans("0123456789", "０１２３４５６７８９")
+    arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+    rows = good_rows()[:1]
+    rows[0][6], rows[0][7], rows[0][8] = (
+        "1965".translate(wide),
+        ID_1.translate(wide),
+        "13900000001".translate(wide),
+    )
+    check = roster_check(village_x, roster_parse(xlsx_file(rows)))
+    assert check.is_valid, check.error_lines()
+    member = check.households[0]["members"][0]
+    assert (member["birth_year"], member["id_number"], member["phone"]) == (
+        1965,
+        ID_1,
+        "13900000001",
+    )
+    for column in (6, 7, 8):
+        rows = good_rows()[:1]
+        rows[0][column] = str(rows[0][column]).translate(arabic)
+        assert not roster_check(village_x, roster_parse(xlsx_file(rows))).is_valid, column
