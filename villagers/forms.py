@@ -24,15 +24,11 @@ class BoundedUsernameMixin:
 
 
 class StaffLoginForm(BoundedUsernameMixin, AuthenticationForm):
-    """Staff sign in with username and password (villagers use their card)."""
+    """Staff sign in with username and password (villagers use their card).
 
-    def confirm_login_allowed(self, user):
-        super().confirm_login_allowed(user)
-        if not user.is_staff:
-            raise forms.ValidationError(
-                _("This login is for staff. Villagers sign in with their card number and PIN."),
-                code="not_staff",
-            )
+    A villager's login is refused by the backend (villagers.auth.StaffBackend) exactly like
+    a wrong password, so this page tells nothing about a PIN.
+    """
 
 
 class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):

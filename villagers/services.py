@@ -5,6 +5,7 @@ calls is `points.services.card_issue`; `card_create` here is its registry half.
 """
 
 import datetime
+import secrets
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.models import Session
@@ -114,12 +115,21 @@ def _next_card_number(village: Village) -> str:
     return number
 
 
+def villager_username_new() -> str:
+    """A villager login's name: random, so it tells nothing of the household or its card.
+
+    Villagers never type it (they sign in with the card), and the staff login refuses
+    villager logins whatever the password, so the name is no way in.
+    """
+    return f"v-{secrets.token_hex(8)}"
+
+
 def _villager_login_set(household: Household, pin: str, pin_hash: str | None = None) -> User:
     """The household's login with a new PIN (already checked by `pin_clean`)."""
     user = User.objects.filter(household=household, is_staff=False).first()
     if user is None:
         user = User(
-            username=f"household-{household.pk}",
+            username=villager_username_new(),
             household=household,
             village_id=household.village_id,
             display_name=household.head_name,
