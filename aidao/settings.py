@@ -208,7 +208,8 @@ MAX_PHOTO_BYTES = 3 * 1024 * 1024
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-SESSION_ENGINE = "aidao.sessions"  # database sessions, read with one plain query
+# Database sessions (any app server answers any request) with the user's id in a column.
+SESSION_ENGINE = "core.sessions"
 
 # Rendered page bodies are cached under keys made of what they show (a household's latest
 # entry, a hash of the shelves...), so a stale body is never served: each app server may keep

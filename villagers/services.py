@@ -8,7 +8,6 @@ import datetime
 import secrets
 
 from django.contrib.auth.hashers import make_password
-from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
 from core.forms import number_text, pin_clean
+from core.sessions import sessions_end
 from villagers.cardnumbers import card_number_make
 from villagers.models import Card, Household, Inspection, Member, Participation, User, Village
 from villagers.roster import roster_check
@@ -141,14 +141,8 @@ def _villager_login_set(household: Household, pin: str, pin_hash: str | None = N
 
 
 def _end_sessions(user: User) -> None:
-    """Log the user out everywhere (sessions are in the database)."""
-    user_id = str(user.pk)
-    stale = [
-        session.pk
-        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-        if session.get_decoded().get("_auth_user_id") == user_id
-    ]
-    Session.objects.filter(pk__in=stale).delete()
+    """Log the user out everywhere: one DELETE on the sessions' user column."""
+    sessions_end(user_id=user.pk)
 
 
 def card_create(

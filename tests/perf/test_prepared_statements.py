@@ -86,7 +86,6 @@ def test_busy_pages_read_through_prepared_statements(
             assert client.get(url).status_code == 200
     plans = prepared_plans()
     for name in (
-        "aidao_session",
         "aidao_session_user",
         "aidao_villager_state",
         "aidao_shelves_state",
