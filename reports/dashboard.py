@@ -26,6 +26,7 @@ from reports.selectors import (
 )
 from reports.selectors_transparency import liability_cover
 from villagers.roles import Role, staff_required
+from villagers.selectors import card_login_attacks
 
 STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 VISITS_SHOWN = 10
@@ -94,6 +95,7 @@ def dashboard(request):
         "visit_months": VISIT_AFTER_MONTHS,
         "liability": liability_cover(village),
         "period": year,
+        "login_attacks": card_login_attacks(village),
     }
     return render(request, "reports/dashboard.html", context)
 
