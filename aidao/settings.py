@@ -4,6 +4,7 @@ Production: set DEBUG=false (the default), SECRET_KEY, ALLOWED_HOSTS and DATABAS
 Development: `make run` sets DEBUG=true; with no DATABASE_URL an embedded PostgreSQL starts.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -151,6 +152,15 @@ AXES_VERBOSE = False
 # Lockouts are keyed on the username alone (see above); ip_address is left out on purpose
 # because villagers on 3G share carrier NAT addresses and would lock each other out.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# Each failure is also logged with its address (trimmed to the last 1000 per name; prune
+# old ones with `manage.py axes_reset_failure_logs --age 30`). An address with this many
+# failed card logins in the window may try one every few seconds, never locked out
+# (villagers.throttle); the village's dashboard warns of them.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+CARD_LOGIN_ADDRESS_LIMIT = int(os.environ.get("CARD_LOGIN_ADDRESS_LIMIT", "20"))
+CARD_LOGIN_ADDRESS_WINDOW = datetime.timedelta(minutes=15)
+CARD_LOGIN_ADDRESS_DELAY = 5  # seconds between card logins from such an address
+CARD_LOGIN_WARNING_FAILURES = 10  # in the last hour, on one village's cards, from one address
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -201,7 +211,8 @@ MAX_PHOTO_BYTES = 3 * 1024 * 1024
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"  # any app server serves any request
+# Database sessions (any app server answers any request) with the user's id in a column.
+SESSION_ENGINE = "core.sessions"
 
 # Rendered page bodies are cached under keys made of what they show (a household's latest
 # entry, a hash of the shelves...), so a stale body is never served: each app server may keep

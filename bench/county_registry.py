@@ -20,6 +20,7 @@ from villagers.cardnumbers import card_number_make
 from villagers.demo import FEMALE_GIVEN, MALE_GIVEN, STAFF_PASSWORD, SURNAMES, VILLAGER_PIN
 from villagers.models import County, Township, User, Village, VillageGroup
 from villagers.roles import Role
+from villagers.services import villager_username_new
 
 COUNTY = "宜川縣"
 TOWNSHIPS = ["英旺乡", "丹州街道", "秋林镇", "云岩镇", "集义镇", "壶口镇", "交里乡"]
@@ -340,7 +341,7 @@ def households_create(cursor, plans: list[VillagePlan], start: datetime.date, of
                 pin_hash,
                 NULL,
                 False,
-                f"household-{household_id}",
+                villager_username_new(),
                 "",
                 "",
                 "",

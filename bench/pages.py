@@ -23,7 +23,8 @@ STAFF_BACKEND = "villagers.auth.StaffBackend"
 def _session(user, backend: str, extra: dict | None = None) -> str:
     """A logged-in session for `user`, made the way django.contrib.auth.login makes one."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
+
+    from core.sessions import SessionStore
 
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)

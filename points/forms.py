@@ -5,8 +5,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aidao.photos import photo_validate
+from core import forms as numbers
 from points.idempotency import FIELD_NAME, idempotency_key_new
 from points.models import Rule
+from villagers.cardnumbers import card_number_normalize
 from villagers.models import Card, Member
 
 
@@ -39,6 +41,7 @@ class PhotoField(forms.FileField):
 class RuleForm(forms.ModelForm):
     class Meta:
         model = Rule
+        formfield_callback = numbers.number_formfield
         fields = ["code", "category", "description", "points", "monthly_cap", "active"]
 
 
@@ -50,7 +53,7 @@ class ProposalForm(OneTimeKeyMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Choose one household, or several for one activity (a batch)."),
     )
-    points = forms.IntegerField(
+    points = numbers.IntegerField(
         label=_("Points"),
         required=False,
         help_text=_("Leave empty to use the rule's points."),
@@ -116,25 +119,25 @@ class ActivityForm(OneTimeKeyMixin, forms.Form):
         self.fields["households"].queryset = households
 
     def clean_card_numbers(self):
-        numbers = [line.strip() for line in self.cleaned_data["card_numbers"].splitlines()]
-        numbers = [n for n in numbers if n]
-        if not numbers:
+        lines = [line.strip() for line in self.cleaned_data["card_numbers"].splitlines()]
+        typed = [line for line in lines if line]
+        if not typed:
             return []
         cards = {
             card.number: card.household
             for card in Card.objects.filter(
-                number__in=numbers,
+                number__in=[card_number_normalize(line) for line in typed],
                 status=Card.Status.ACTIVE,
                 household__village=self.village,
             ).select_related("household")
         }
-        unknown = [n for n in numbers if n not in cards]
+        unknown = [line for line in typed if card_number_normalize(line) not in cards]
         if unknown:
             raise forms.ValidationError(
                 _("No active card of this village has the number: %(numbers)s")
                 % {"numbers": ", ".join(unknown)}
             )
-        return [cards[n] for n in numbers]
+        return [cards[card_number_normalize(line)] for line in typed]
 
     def attendees(self):
         """Ticked and scanned households together, each once, in a stable order."""
@@ -177,7 +180,7 @@ class DeclarationForm(OneTimeKeyMixin, forms.Form):
 
 class DeclarationAcceptForm(OneTimeKeyMixin, forms.Form):
     rule = forms.ModelChoiceField(label=_("Rule"), queryset=Rule.objects.none())
-    points = forms.IntegerField(
+    points = numbers.IntegerField(
         label=_("Points"), required=False, help_text=_("Leave empty to use the rule's points.")
     )
     override_reason = forms.CharField(

@@ -11,17 +11,18 @@ from functools import wraps
 from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aidao.models import AuditEvent
+from core.pagination import Paginator
 from villagers.models import Village
 from villagers.roles import is_county_admin, is_manager, is_supervisor
 
 PAGE_SIZE = 50
+FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2999, 12, 31)
 
 
 class AuditFilterForm(forms.Form):
@@ -52,6 +53,11 @@ class AuditFilterForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        for name, day in (("date_from", start), ("date_to", end)):
+            # The log starts this century; the calendar's last day has no next day (a 500).
+            if day and not FIRST_DAY <= day <= LAST_DAY:
+                self.add_error(name, _("Choose a date from 2000 to 2999."))
+                start = end = None
         if start and end and start > end:
             self.add_error("date_to", _("The end date is before the start date."))
         return cleaned

@@ -4,12 +4,12 @@ The supervisor and the manager see their own village; a county admin looks into 
 they picked, read-only (there is nothing to change here anyway).
 """
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core.pagination import Paginator
 from reports import charts
 from reports.selectors import (
     VISIT_AFTER_MONTHS,
@@ -26,6 +26,7 @@ from reports.selectors import (
 )
 from reports.selectors_transparency import liability_cover
 from villagers.roles import Role, staff_required
+from villagers.selectors import card_login_attacks
 
 STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 VISITS_SHOWN = 10
@@ -94,6 +95,7 @@ def dashboard(request):
         "visit_months": VISIT_AFTER_MONTHS,
         "liability": liability_cover(village),
         "period": year,
+        "login_attacks": card_login_attacks(village),
     }
     return render(request, "reports/dashboard.html", context)
 

@@ -4,12 +4,12 @@ and the points liability against what is on the shelves."""
 import datetime
 
 from django.core import signing
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from core.pagination import Paginator
 from reports.selectors import requested_month
 from reports.selectors_transparency import (
     board_month,

@@ -5,7 +5,8 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aidao.db import is_row_id
+from aidao.db import row_id_or_none
+from core import forms as numbers
 from points.forms import OneTimeKeyMixin
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from villagers.cardnumbers import card_number_normalize
@@ -14,6 +15,7 @@ from villagers.cardnumbers import card_number_normalize
 class ItemForm(forms.ModelForm):
     class Meta:
         model = Item
+        formfield_callback = numbers.number_formfield
         fields = [
             "zone",
             "name",
@@ -47,9 +49,9 @@ class ItemChoiceField(forms.ModelChoiceField):
 
 class StockInForm(forms.Form):
     item = ItemChoiceField(label=_("Item"), queryset=Item.objects.none())
-    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=100_000)
+    quantity = numbers.IntegerField(label=_("Quantity"), min_value=1, max_value=100_000)
     fund_source = forms.ChoiceField(label=_("Paid from"), choices=StockMovement.FundSource.choices)
-    cost_yuan = forms.DecimalField(
+    cost_yuan = numbers.DecimalField(
         label=_("Cost (yuan)"), min_value=0, max_digits=10, decimal_places=2
     )
     note = forms.CharField(label=_("Note (supplier, invoice)"), max_length=200, required=False)
@@ -99,7 +101,7 @@ class DonationForm(forms.Form):
     received_on = forms.DateField(
         label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
-    value_yuan = forms.DecimalField(
+    value_yuan = numbers.DecimalField(
         label=_("Amount or estimated value (yuan)"), min_value=0, max_digits=10, decimal_places=2
     )
     description = forms.CharField(label=_("What was given"), max_length=200, required=False)
@@ -125,7 +127,7 @@ class DonationForm(forms.Form):
 
 class DonatedGoodsForm(forms.Form):
     item = ItemChoiceField(label=_("Item"), queryset=Item.objects.none(), required=False)
-    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, required=False)
+    quantity = numbers.IntegerField(label=_("Quantity"), min_value=1, required=False)
 
     def __init__(self, *args, village, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,12 +144,12 @@ DonatedGoodsFormSet = forms.formset_factory(DonatedGoodsForm, extra=5, max_num=3
 
 
 class StockTakeForm(forms.Form):
-    counted = forms.IntegerField(label=_("Counted on the shelf"), min_value=0)
+    counted = numbers.IntegerField(label=_("Counted on the shelf"), min_value=0)
     reason = forms.CharField(label=_("Reason for any difference"), max_length=200)
 
 
 class WriteOffForm(forms.Form):
-    quantity = forms.IntegerField(label=_("Quantity"), min_value=1)
+    quantity = numbers.IntegerField(label=_("Quantity"), min_value=1)
     cause = forms.ChoiceField(label=_("Cause"), choices=StockMovement.Cause.choices)
     reason = forms.CharField(label=_("Details"), max_length=200)
 
@@ -168,8 +170,8 @@ class CardLookupForm(forms.Form):
 class CartChangeForm(forms.Form):
     ACTIONS = ("add", "set", "remove", "clear")
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
-    item = forms.IntegerField(required=False, min_value=1)
-    quantity = forms.IntegerField(required=False, min_value=0, max_value=999)
+    item = numbers.IntegerField(required=False, min_value=1)
+    quantity = numbers.IntegerField(required=False, min_value=0, max_value=999)
 
 
 def confirm_parse(data) -> tuple[uuid.UUID, dict[int, int]]:
@@ -182,13 +184,14 @@ def confirm_parse(data) -> tuple[uuid.UUID, dict[int, int]]:
     for name, value in data.items():
         if not name.startswith("line_"):
             continue
-        try:
-            item_id, quantity = int(name[5:]), int(value)
-        except ValueError as error:
-            raise forms.ValidationError(_("A quantity is not a number.")) from error
-        if not is_row_id(item_id):  # names no item (and no bigint for the locking statement)
+        # An id that names no item (or no bigint, for the locking statement) is an old form.
+        item_id = row_id_or_none(name[5:])
+        if item_id is None:
             raise forms.ValidationError(_("The form is out of date; confirm again."))
-        lines[item_id] = quantity
+        try:
+            lines[item_id] = numbers.int_parse(value)
+        except forms.ValidationError as error:
+            raise forms.ValidationError(_("A quantity is not a number.")) from error
     return key, lines
 
 

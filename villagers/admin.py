@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
+from core import admin as core_admin
 from villagers.models import (
     Card,
     County,
@@ -17,7 +18,7 @@ from villagers.models import (
 )
 
 
-class VillageScopedAdmin(admin.ModelAdmin):
+class VillageScopedAdmin(core_admin.ModelAdmin):
     """Non-superusers see and change only rows of their own village (county admins: county).
 
     `village_path` is the lookup from the model to its Village, e.g. "household__village".
@@ -80,7 +81,7 @@ class VillageScopedReadOnlyAdmin(VillageScopedAdmin):
 
 
 @admin.register(County)
-class CountyAdmin(admin.ModelAdmin):
+class CountyAdmin(core_admin.ModelAdmin):
     search_fields = ["name"]
 
     def get_queryset(self, request):
@@ -91,7 +92,7 @@ class CountyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Township)
-class TownshipAdmin(admin.ModelAdmin):
+class TownshipAdmin(core_admin.ModelAdmin):
     list_display = ["name", "county"]
 
     def get_queryset(self, request):
@@ -124,7 +125,7 @@ class VillageGroupAdmin(VillageScopedAdmin):
     list_display = ["name", "village"]
 
 
-class MemberInline(admin.TabularInline):
+class MemberInline(core_admin.TabularInline):
     model = Member
     extra = 0
     fields = ["name", "relation", "sex", "birth_year"]
@@ -178,7 +179,7 @@ class CardAdmin(VillageScopedAdmin):
 
 
 @admin.register(User)
-class AidaoUserAdmin(UserAdmin):
+class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
     fieldsets = UserAdmin.fieldsets + (
         ("Village", {"fields": ("village", "county", "household", "display_name")}),
     )

@@ -4,8 +4,10 @@ from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.contrib.auth.models import Group
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.exceptions import ValidationError
 from django.db.models import OuterRef
 
+from core.forms import pin_clean
 from villagers.cardnumbers import card_number_normalize
 from villagers.models import Card, User
 from villagers.roles import Role
@@ -42,7 +44,29 @@ class LockoutBackend(SessionUserMixin, AxesStandaloneBackend):
 
 
 class StaffBackend(SessionUserMixin, ModelBackend):
-    """Staff sign in with username and password."""
+    """Staff sign in with username and password; a villager's login is no staff login.
+
+    A non-staff account is refused without checking its password, exactly as an unknown
+    name is (the hasher runs once, as ModelBackend does for those, so the time taken tells
+    nothing either): the staff and admin login pages cannot test a villager's PIN, whose
+    only way in is the card login and its lockout.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None:
+            username = kwargs.get(User.USERNAME_FIELD)
+        if username is None or password is None:
+            return None
+        try:
+            user = User._default_manager.get_by_natural_key(username)
+        except User.DoesNotExist:
+            user = None
+        if user is None or not user.is_staff:
+            User().set_password(password)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
 
 
 class CardPinBackend(SessionUserMixin, BaseBackend):
@@ -51,20 +75,25 @@ class CardPinBackend(SessionUserMixin, BaseBackend):
     def authenticate(self, request, card_number=None, pin=None, **kwargs):
         if not card_number or not pin:
             return None
+        try:
+            pin = pin_clean(pin)  # typed as it was set: full-width digits are digits
+        except ValidationError:
+            return None
         number = card_number_normalize(card_number)
         card = (
             Card.objects.filter(number=number, status=Card.Status.ACTIVE)
             .select_related("household")
             .first()
         )
-        if card is None:
+        user = None
+        if card is not None:
+            user = User.objects.filter(
+                household_id=card.household_id, is_staff=False, is_active=True
+            ).first()
+        if user is None:
+            User().set_password(pin)  # as long as a real check: no card is told by its speed
             return None
-        user = User.objects.filter(
-            household_id=card.household_id, is_staff=False, is_active=True
-        ).first()
-        if user is None or not user.check_password(pin):
-            return None
-        return user
+        return user if user.check_password(pin) else None
 
 
 def axes_username(request, credentials):

@@ -2,6 +2,8 @@
 
 import re
 
+from core.forms import number_text
+
 
 def luhn_check_digit(digits: str) -> str:
     total = 0
@@ -21,11 +23,15 @@ def card_number_make(village_code: str, serial: int) -> str:
 
 
 def card_number_is_valid(number: str) -> bool:
-    return bool(re.fullmatch(r"\d{9}", number)) and luhn_check_digit(number[:-1]) == number[-1]
+    return bool(re.fullmatch(r"[0-9]{9}", number)) and luhn_check_digit(number[:-1]) == number[-1]
 
 
 def card_number_normalize(raw: str) -> str:
-    """What a scanner or a person typed -> the bare number (QR payloads may carry a prefix)."""
-    raw = (raw or "").strip()
-    match = re.search(r"(\d{9})\s*$", raw)
-    return match.group(1) if match else re.sub(r"\D", "", raw)
+    """What a scanner or a person typed -> the bare number (QR payloads may carry a prefix).
+
+    Full-width digits become ASCII ones; other scripts' digits are dropped like any other
+    character, so they never name a card.
+    """
+    raw = number_text(raw or "")
+    match = re.search(r"([0-9]{9})\s*$", raw)
+    return match.group(1) if match else re.sub(r"[^0-9]", "", raw)

@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core import validators
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import PinField, number_formfield, number_text
 from villagers.masking import mask_id_number, mask_phone
 from villagers.models import Household, Inspection, Member, Participation, VillageGroup
 
@@ -23,15 +24,11 @@ class BoundedUsernameMixin:
 
 
 class StaffLoginForm(BoundedUsernameMixin, AuthenticationForm):
-    """Staff sign in with username and password (villagers use their card)."""
+    """Staff sign in with username and password (villagers use their card).
 
-    def confirm_login_allowed(self, user):
-        super().confirm_login_allowed(user)
-        if not user.is_staff:
-            raise forms.ValidationError(
-                _("This login is for staff. Villagers sign in with their card number and PIN."),
-                code="not_staff",
-            )
+    A villager's login is refused by the backend (villagers.auth.StaffBackend) exactly like
+    a wrong password, so this page tells nothing about a PIN.
+    """
 
 
 class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):
@@ -46,9 +43,8 @@ class CardLoginForm(forms.Form):
             attrs={"inputmode": "numeric", "autocomplete": "username", "autofocus": True}
         ),
     )
-    pin = forms.CharField(
+    pin = PinField(
         label=_("PIN"),
-        max_length=6,
         widget=forms.PasswordInput(
             attrs={"inputmode": "numeric", "autocomplete": "current-password"}
         ),
@@ -153,6 +149,7 @@ class HouseholdForm(SensitiveFieldsMixin, forms.ModelForm):
 
     class Meta:
         model = Household
+        formfield_callback = number_formfield
         fields = [
             "number",
             "group",
@@ -188,6 +185,7 @@ class MemberForm(SensitiveFieldsMixin, forms.ModelForm):
 
     class Meta:
         model = Member
+        formfield_callback = number_formfield
         fields = ["name", "relation", "sex", "birth_year", "id_number", "phone"]
         widgets = {
             "birth_year": forms.NumberInput(attrs={"inputmode": "numeric"}),
@@ -195,10 +193,17 @@ class MemberForm(SensitiveFieldsMixin, forms.ModelForm):
             "phone": forms.TextInput(attrs={"inputmode": "tel"}),
         }
 
+    def clean_id_number(self):
+        return number_text(self.cleaned_data["id_number"]).upper()
+
+    def clean_phone(self):
+        return number_text(self.cleaned_data["phone"])
+
 
 class InspectionForm(forms.ModelForm):
     class Meta:
         model = Inspection
+        formfield_callback = number_formfield
         fields = ["date", *[name for name, _label in Inspection.CHECKS], "notes"]
         widgets = {
             "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -217,6 +222,7 @@ class InspectionForm(forms.ModelForm):
 class ParticipationForm(forms.ModelForm):
     class Meta:
         model = Participation
+        formfield_callback = number_formfield
         fields = ["date", "activity", "notes"]
         widgets = {
             "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -225,10 +231,8 @@ class ParticipationForm(forms.ModelForm):
 
 
 def _pin_field(label):
-    return forms.CharField(
+    return PinField(
         label=label,
-        min_length=4,
-        max_length=6,
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
         help_text=_("4 to 6 digits."),
     )
@@ -286,9 +290,8 @@ class CardRecallForm(forms.Form):
 
 
 class PinChangeForm(NewPinForm):
-    old_pin = forms.CharField(
+    old_pin = PinField(
         label=_("Current PIN"),
-        max_length=6,
         widget=forms.PasswordInput(
             attrs={"inputmode": "numeric", "autocomplete": "current-password"}
         ),

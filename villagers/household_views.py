@@ -8,12 +8,12 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core.pagination import Paginator
 from villagers.forms import (
     HouseholdFilterForm,
     HouseholdForm,

@@ -46,7 +46,7 @@ class Village(models.Model):
         _("card code"),
         max_length=3,
         unique=True,
-        validators=[RegexValidator(r"^\d{3}$", _("Three digits."))],
+        validators=[RegexValidator(r"^[0-9]{3}$", _("Three digits."))],
     )
     base_points = models.PositiveIntegerField(
         _("opening points of a new card"), default=100, validators=[MaxValueValidator(10_000)]
@@ -175,13 +175,13 @@ class Member(models.Model):
         _("ID number"),
         max_length=18,
         blank=True,
-        validators=[RegexValidator(r"^\d{17}[\dXx]$", _("An ID number has 18 characters."))],
+        validators=[RegexValidator(r"^[0-9]{17}[0-9Xx]$", _("An ID number has 18 characters."))],
     )
     phone = models.CharField(
         _("phone"),
         max_length=20,
         blank=True,
-        validators=[RegexValidator(r"^\+?[\d\- ]{5,20}$", _("Enter a valid phone number."))],
+        validators=[RegexValidator(r"^\+?[0-9\- ]{5,20}$", _("Enter a valid phone number."))],
     )
 
     class Meta:

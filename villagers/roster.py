@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from core.forms import number_text
 from villagers.models import Household, Member, Village, VillageGroup
 
 logger = logging.getLogger(__name__)
@@ -114,8 +115,8 @@ RELATION_LOOKUP = {alias.lower(): key for key, aliases in RELATIONS.items() for 
 SEX_LOOKUP = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F"}
 YES = {"是", "y", "yes", "true", "1", "√", "贫困户", "貧困戶"}
 NO = {"否", "n", "no", "false", "0", "×", ""}
-PHONE_PATTERN = re.compile(r"^\+?[\d\- ]{5,20}$")
-ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
+PHONE_PATTERN = re.compile(r"^\+?[0-9\- ]{5,20}$")
+ID_PATTERN = re.compile(r"^[0-9]{17}[0-9X]$")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 
@@ -335,7 +336,8 @@ def id_number_is_valid(value: str) -> bool:
 
 
 def _year(text: str, low: int, high: int) -> int | None:
-    return int(text) if re.fullmatch(r"\d{4}", text) and low <= int(text) <= high else None
+    text = number_text(text)
+    return int(text) if re.fullmatch(r"[0-9]{4}", text) and low <= int(text) <= high else None
 
 
 def _check_member(values: dict[str, str], errors: list[str]) -> dict:
@@ -360,7 +362,7 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
         relation = None
         errors.append(_("The relation to the head of household is missing (for example 配偶)."))
 
-    id_number = values["id_number"].replace(" ", "").upper()
+    id_number = number_text(values["id_number"]).replace(" ", "").upper()
     if id_number and not id_number_is_valid(id_number):
         id_number_ok = False
         errors.append(
@@ -397,7 +399,7 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
     elif id_number_ok and int(id_number[6:10]) != birth_year:
         errors.append(_("The birth year does not match the ID number."))
 
-    phone = values["phone"]
+    phone = number_text(values["phone"])
     if phone and not PHONE_PATTERN.fullmatch(phone):
         errors.append(_("The phone number is not valid."))
 

@@ -1,16 +1,21 @@
 """Roster import pages: upload, preview with row-by-row errors, confirm; the template file.
 
 The parsed rows wait in the manager's own session (database-backed, rotated at login)
-between the preview and the confirmation, tagged with the village and a one-time token.
+between the preview and the confirmation, tagged with the village, a one-time token and
+the time of the upload: a whole village's ID numbers wait an hour at most, not the
+session's twelve.
 """
 
+import datetime
 import secrets
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from villagers.forms import RosterUploadForm
@@ -28,14 +33,29 @@ from villagers.roster import (
 from villagers.services import roster_import
 
 SESSION_KEY = "roster_upload"
+PENDING_FOR = datetime.timedelta(hours=1)
+DROPPED = gettext_lazy(
+    "The uploaded roster was discarded: an upload waits one hour at most. "
+    "Nothing was imported; upload the file again."
+)
 
 
-def _pending_rows(request) -> tuple[list[RosterRow], dict] | tuple[None, None]:
-    """The rows this manager uploaded for this village, if any."""
+def _pending_rows(request) -> tuple[list[RosterRow] | None, dict | None, str | None]:
+    """The rows this manager uploaded for this village within the hour, if any.
+
+    An older upload is dropped from the session; the third value then says so.
+    """
     pending = request.session.get(SESSION_KEY)
-    if not pending or pending.get("village_id") != request.village.pk:
-        return None, None
-    return [RosterRow.from_data(data) for data in pending["rows"]], pending
+    if not pending:
+        return None, None, None
+    uploaded = pending.get("uploaded_at")
+    age = timezone.now().timestamp() - uploaded if isinstance(uploaded, float) else None
+    if age is None or age > PENDING_FOR.total_seconds():
+        del request.session[SESSION_KEY]
+        return None, None, DROPPED
+    if pending.get("village_id") != request.village.pk:
+        return None, None, None
+    return [RosterRow.from_data(data) for data in pending["rows"]], pending, None
 
 
 @staff_required(Role.MANAGER)
@@ -52,6 +72,7 @@ def roster_upload(request):
                 "village_id": request.village.pk,
                 "file_name": upload.name[:100],
                 "token": secrets.token_urlsafe(16),
+                "uploaded_at": timezone.now().timestamp(),
                 "rows": [row.as_data() for row in rows],
             }
             return redirect("villagers:roster_preview")
@@ -64,9 +85,12 @@ def roster_upload(request):
 
 @staff_required(Role.MANAGER)
 def roster_preview(request):
-    rows, pending = _pending_rows(request)
+    rows, pending, dropped = _pending_rows(request)
     if rows is None:
-        messages.info(request, _("Upload a roster file first."))
+        if dropped:
+            messages.error(request, dropped)
+        else:
+            messages.info(request, _("Upload a roster file first."))
         return redirect("villagers:roster_upload")
     check = roster_check(request.village, rows)
     lines = [
@@ -97,9 +121,9 @@ def roster_preview(request):
 @require_POST
 @staff_required(Role.MANAGER)
 def roster_confirm(request):
-    rows, pending = _pending_rows(request)
+    rows, pending, dropped = _pending_rows(request)
     if rows is None or request.POST.get("token") != pending["token"]:
-        messages.error(request, _("This preview is out of date. Upload the file again."))
+        messages.error(request, dropped or _("This preview is out of date. Upload the file again."))
         return redirect("villagers:roster_upload")
     try:
         households = roster_import(

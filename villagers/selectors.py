@@ -1,9 +1,15 @@
 """Reads of the registry, always scoped to the village the request works in."""
 
+import datetime
+
+from axes.models import AccessFailureLog
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from villagers.models import Card, Household, Inspection, Member, Participation
+from villagers.models import Card, Household, Inspection, Member, Participation, Village
+from villagers.throttle import CARD_USERNAME_PREFIX
 
 
 def households_for_request(request):
@@ -98,3 +104,23 @@ def household_search(
             else queryset.exclude(Exists(active_cards))
         )
     return queryset
+
+
+def card_login_attacks(village: Village) -> list[dict]:
+    """Addresses with many failed card logins on this village's cards in the last hour.
+
+    A card number starts with its village's code, so a failure counts for the village
+    whose code begins the number tried (a number of no card included); other villages'
+    cards never show here. Each: address, failures, distinct card numbers tried.
+    """
+    since = timezone.now() - datetime.timedelta(hours=1)
+    return list(
+        AccessFailureLog.objects.filter(
+            username__startswith=f"{CARD_USERNAME_PREFIX}{village.code}",
+            attempt_time__gte=since,
+        )
+        .values("ip_address")
+        .annotate(failures=Count("id"), cards=Count("username", distinct=True))
+        .filter(failures__gte=settings.CARD_LOGIN_WARNING_FAILURES)
+        .order_by("-failures", "ip_address")
+    )

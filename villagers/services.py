@@ -5,16 +5,17 @@ calls is `points.services.card_issue`; `card_create` here is its registry half.
 """
 
 import datetime
-import re
+import secrets
 
 from django.contrib.auth.hashers import make_password
-from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
+from core.forms import number_text, pin_clean
+from core.sessions import sessions_end
 from villagers.cardnumbers import card_number_make
 from villagers.models import (
     Card,
@@ -29,13 +30,6 @@ from villagers.models import (
 from villagers.roles import Role
 from villagers.roster import roster_check
 from villagers.second_person import decider_check, referrals_close
-
-PIN_PATTERN = re.compile(r"^\d{4,6}$")
-
-
-def pin_validate(pin: str) -> None:
-    if not PIN_PATTERN.fullmatch(pin or ""):
-        raise ValidationError(_("A PIN is 4 to 6 digits."), code="pin")
 
 
 def household_save(*, household: Household, actor: User, request=None) -> Household:
@@ -132,11 +126,21 @@ def _next_card_number(village: Village) -> str:
     return number
 
 
+def villager_username_new() -> str:
+    """A villager login's name: random, so it tells nothing of the household or its card.
+
+    Villagers never type it (they sign in with the card), and the staff login refuses
+    villager logins whatever the password, so the name is no way in.
+    """
+    return f"v-{secrets.token_hex(8)}"
+
+
 def _villager_login_set(household: Household, pin: str, pin_hash: str | None = None) -> User:
+    """The household's login with a new PIN (already checked by `pin_clean`)."""
     user = User.objects.filter(household=household, is_staff=False).first()
     if user is None:
         user = User(
-            username=f"household-{household.pk}",
+            username=villager_username_new(),
             household=household,
             village_id=household.village_id,
             display_name=household.head_name,
@@ -148,14 +152,8 @@ def _villager_login_set(household: Household, pin: str, pin_hash: str | None = N
 
 
 def _end_sessions(user: User) -> None:
-    """Log the user out everywhere (sessions are in the database)."""
-    user_id = str(user.pk)
-    stale = [
-        session.pk
-        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-        if session.get_decoded().get("_auth_user_id") == user_id
-    ]
-    Session.objects.filter(pk__in=stale).delete()
+    """Log the user out everywhere: one DELETE on the sessions' user column."""
+    sessions_end(user_id=user.pk)
 
 
 def card_create(
@@ -172,7 +170,7 @@ def card_create(
     Bulk loaders may pass `pin_hash` (one make_password() for many cards) to skip re-hashing,
     and `at` to date the issue in the past (the demo's year of history); views pass neither.
     """
-    pin_validate(pin)
+    pin = pin_clean(pin)
     with transaction.atomic():
         village = Village.objects.select_for_update().get(pk=household.village_id)
         household = Household.objects.select_for_update().get(pk=household.pk)
@@ -208,7 +206,7 @@ def card_replace(
     `replacing` is the number the form showed: a resubmitted form (the page reloaded after
     the slip) then finds that card already replaced and changes nothing.
     """
-    pin_validate(pin)
+    pin = pin_clean(pin)
     with transaction.atomic():
         village = Village.objects.select_for_update().get(pk=household.village_id)
         old = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
@@ -300,7 +298,7 @@ def pin_reset(
     `pin_hash` (the referral never holds the PIN itself).
     """
     if not pin_hash:
-        pin_validate(pin)
+        pin = pin_clean(pin)
     decider_check(
         actor,
         role=Role.MANAGER,
@@ -334,9 +332,9 @@ def pin_reset(
 
 def pin_change(*, user: User, old_pin: str, new_pin: str, request=None) -> None:
     """The villager changes their own PIN."""
-    if not user.check_password(old_pin):
+    if not user.check_password(number_text(old_pin)):
         raise ValidationError(_("The current PIN is not correct."))
-    pin_validate(new_pin)
+    new_pin = pin_clean(new_pin)
     with transaction.atomic():
         user.set_password(new_pin)
         user.save(update_fields=["password"])

@@ -16,6 +16,7 @@ from villagers.roles import (
     is_county_admin,
     villager_required,
 )
+from villagers.throttle import card_login_turn
 
 
 class StaffLogin(LoginView):
@@ -29,15 +30,24 @@ staff_login = StaffLogin.as_view()
 
 def card_login(request):
     """Villagers sign in with the household's card number and PIN."""
-    if request.method == "POST":
+    if request.method != "POST":
+        return render(request, "registration/card_login.html", {"form": CardLoginForm(request)})
+    with card_login_turn(request) as wait:
+        if wait:  # many failed card logins from this address: one try every few seconds
+            response = render(
+                request,
+                "registration/card_login.html",
+                {"form": CardLoginForm(request), "wait": wait},
+                status=429,
+            )
+            response["Retry-After"] = str(wait)
+            return response
         form = CardLoginForm(request, data=request.POST)
         if form.is_valid():
             user = form.get_user()
             # Audited (with failures) by aidao's receivers of the auth signals.
             login(request, user, backend="villagers.auth.CardPinBackend")
             return redirect("home")
-    else:
-        form = CardLoginForm(request)
     return render(request, "registration/card_login.html", {"form": form})
 
 

@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from core import admin as core_admin
 from villagers.admin import VillageScopedReadOnlyAdmin
 from wishwall.models import Wish, WishFulfilment, WishMatch, WishRevision
 
 
-class WishRevisionInline(admin.TabularInline):
+class WishRevisionInline(core_admin.TabularInline):
     model = WishRevision
     extra = 0
     can_delete = False

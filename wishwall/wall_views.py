@@ -3,10 +3,11 @@
 Names are masked and no phone or ID number is ever shown; only approved wishes appear.
 """
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
 
+from core.forms import int_or_none
+from core.pagination import Paginator
 from villagers.roles import member_of_village_required
 from wishwall.models import Wish
 from wishwall.selectors import echo_wishes, wall_counts, wall_kind_counts, wall_wishes
@@ -55,12 +56,8 @@ def display(request):
     show = "wishes" if request.GET.get("wall") == "wishes" else "echo"
     wishes = wall_wishes(village) if show == "wishes" else echo_wishes(village)
     page = Paginator(wishes, DISPLAY_PAGE_SIZE).get_page(request.GET.get("page"))
-    refresh = None
     refresh_url = None
-    try:
-        refresh = int(request.GET.get("refresh", ""))
-    except ValueError:
-        refresh = None
+    refresh = int_or_none(request.GET.get("refresh", ""))
     if refresh is not None:
         refresh = min(max(refresh, REFRESH_MIN), REFRESH_MAX)
         next_page = page.next_page_number() if page.has_next() else 1

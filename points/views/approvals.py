@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from aidao.db import retry_transient, row_id_or_none
 from core.fragments import cached_part
+from core.pagination import Paginator
 from points.forms import OneTimeKeyMixin
 from points.idempotency import run_once
 from points.models import Proposal, Rule

@@ -2,12 +2,12 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.pagination import Paginator
 from points.forms import DeclarationAcceptForm, DeclarationForm, ReasonForm
 from points.idempotency import run_once
 from points.models import Declaration

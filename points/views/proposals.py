@@ -2,12 +2,12 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from aidao.db import row_id_or_none
+from core.pagination import Paginator
 from points.forms import ActivityForm, ProposalForm
 from points.idempotency import run_once
 from points.selectors import households_with_account, proposals_of_proposer

@@ -2,11 +2,11 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.pagination import Paginator
 from points.forms import ObjectionForm, ObjectionResolveForm, ReasonForm
 from points.models import Objection
 from points.publicity import (

@@ -9,7 +9,6 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from aidao.db import retry_transient
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
+from core.pagination import Paginator
 from points.idempotency import run_once
 from store.forms import CardLookupForm, CartChangeForm, VoidForm, confirm_parse
 from store.models import Item
@@ -303,6 +303,8 @@ def redemption_list(request):
 
 def _date_or_none(text: str) -> datetime.date | None:
     try:
-        return datetime.date.fromisoformat(text)
+        day = datetime.date.fromisoformat(text)
     except ValueError:
         return None
+    # The calendar's last day has no next day to end the range at (that was a 500).
+    return day if day < datetime.date.max else None

@@ -2,12 +2,12 @@
 
 import datetime
 
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core.fragments import cached_part
+from core.pagination import Paginator
 from store.selectors import (
     catalogue_items,
     redemptions_of,
@@ -92,13 +92,15 @@ def my_redemptions(request):
 
 
 def _month_or_current(text: str) -> tuple[int, int]:
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        datetime.date(year, month, 1)
+    try:  # strptime reads ASCII digits only (int() took '٢٠٢٤-٠٣' and '2_024-3')
+        first = datetime.datetime.strptime(text, "%Y-%m")
     except ValueError:
+        first = None
+    # Month 0001-01 has no previous month to link to (that was a 500).
+    if first is None or not 2000 <= first.year <= 9000:
         today = timezone.localdate()
         return today.year, today.month
-    return year, month
+    return first.year, first.month
 
 
 @staff_required(*STAFF)
@@ -106,6 +108,9 @@ def summary_day(request):
     try:
         day = datetime.date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
+        day = None
+    # The first and last day of the calendar have no neighbour to link to (that was a 500).
+    if day is None or not datetime.date.min < day < datetime.date.max:
         day = timezone.localdate()
     summary = summary_daily(request.village, day)
     return render(

@@ -5,12 +5,12 @@ Managers write; the supervisor and the county admin only look.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.pagination import Paginator
 from store.forms import (
     DonatedGoodsFormSet,
     DonationForm,

@@ -14,6 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import strategies as st
 from PIL import Image
 
+from core.forms import PinField
+
 NASTY_STRINGS = [
     "",
     " ",
@@ -39,6 +41,8 @@ NASTY_STRINGS = [
     "\r\n\t",
     "\x01\x02\x7f",
 ]
+# Numbers int() or Decimal() took as 3, 10 or 1000: no number field may take them.
+OTHER_SCRIPT_NUMBERS = ["٣", "९", "৩", "1_0", "1e3", "1E3", "1 0", "٣.٥"]
 HUGE_INTEGERS = st.sampled_from([2**31, 2**31 - 1, -(2**31) - 1, 2**63, -(2**63) - 1, 10**30])
 hostile_text = st.one_of(
     st.sampled_from(NASTY_STRINGS),
@@ -139,7 +143,11 @@ def poison_for(field) -> st.SearchStrategy | None:
     if isinstance(field, forms.ChoiceField | forms.ModelChoiceField):
         return st.sampled_from(["99999999999999999999", "-1", "²", "\u202enope", "0"])
     if isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField):
-        return st.sampled_from(["abc", "1e309", "NaN", "Infinity", "²", "1,5", " "])
+        return st.sampled_from(
+            ["abc", "1e309", "NaN", "Infinity", "²", "1,5", " ", *OTHER_SCRIPT_NUMBERS]
+        )
+    if isinstance(field, PinField):
+        return st.sampled_from(["١٢٣٤", "१२३४", "12_34", "1e3", "12 34", "１２３", "1234567"])
     if isinstance(field, forms.DateField | forms.DateTimeField):
         return st.sampled_from(["2024-02-30", "0000-00-00", "99999-12-31", "tomorrow", " "])
     limit = getattr(field, "max_length", None)

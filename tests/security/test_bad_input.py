@@ -575,7 +575,7 @@ def test_huge_ids_in_posted_fields_change_nothing(cast, quiet):
 
 @pytest.mark.parametrize("cookie", ["x" * 5000, "é" * 40, "1234567890abcdef" * 3, "' OR 1=1"])
 def test_odd_session_cookies_are_no_session(client, db, cookie):
-    """Any cookie value: the session is read with a prepared statement, and nothing matches."""
+    """Any cookie value: the session engine looks it up, and nothing matches."""
     client.cookies[settings_module.SESSION_COOKIE_NAME] = cookie
     response = client.get(reverse("points:me"))
     assert response.status_code == 302 and "/login/" in response["Location"]

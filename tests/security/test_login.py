@@ -14,13 +14,13 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, password_validation
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from core.models import Session
 from tests.conftest import PASSWORD, PIN
 from villagers.auth import CardPinBackend
 from villagers.models import User

@@ -1,13 +1,19 @@
 """Sign-in: staff password and villager card + PIN, lockout (django-axes), session rotation."""
 
+import importlib
+import re
+from typing import ClassVar
+
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import PASSWORD, PIN
+from villagers.models import User
 
 LIMIT = settings.AXES_FAILURE_LIMIT
 
@@ -92,10 +98,93 @@ def test_session_key_changes_at_login(kind, manager_x, card_a):
     assert client.session[SESSION_KEY]
 
 
-def test_villager_cannot_use_staff_login(villager_a):
-    response = _staff(Client(), villager_a.username, PIN)
-    assert response.status_code == 200
-    assert SESSION_KEY not in response.client.session
+class CountingHasher(MD5PasswordHasher):
+    """The test suite's hasher, counting how often a password is checked or hashed."""
+
+    calls: ClassVar[list[str]] = []
+
+    def verify(self, password, encoded):
+        self.calls.append("verify")
+        return super().verify(password, encoded)
+
+    def encode(self, password, salt):
+        self.calls.append("encode")
+        return super().encode(password, salt)
+
+
+@pytest.fixture
+def hasher_calls(settings):
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+    CountingHasher.calls.clear()
+    yield CountingHasher.calls
+    CountingHasher.calls.clear()
+
+
+def _answer(response) -> tuple:
+    """What a login page tells: status, errors, and whether a session was opened."""
+    form = response.context["form"]
+    return (
+        response.status_code,
+        form.errors.as_data().__repr__(),
+        SESSION_KEY in response.client.session,
+    )
+
+
+@pytest.mark.parametrize("url_name", ["login", "admin:login"])
+def test_staff_logins_answer_a_villagers_right_and_wrong_pin_alike(url_name, villager_a):
+    """Found by an outside attack: the right PIN got "This login is for staff", a wrong one
+    "not correct" - a PIN oracle beside the card's lockout."""
+
+    def attempt(username, password):
+        return Client().post(reverse(url_name), {"username": username, "password": password})
+
+    right = _answer(attempt(villager_a.username, PIN))
+    wrong = _answer(attempt(villager_a.username, "0000"))
+    nobody = _answer(attempt("v-0000000000000000", PIN))
+    assert right == wrong == nobody
+    assert right[0] == 200 and right[2] is False
+
+
+@pytest.mark.parametrize("url_name", ["login", "admin:login"])
+def test_staff_logins_never_check_a_villagers_pin(url_name, villager_a, manager_x, hasher_calls):
+    """The hasher runs once as for an unknown name (same time taken), and never verifies."""
+    Client().post(reverse(url_name), {"username": villager_a.username, "password": PIN})
+    assert hasher_calls == ["encode"]
+    hasher_calls.clear()
+    Client().post(reverse(url_name), {"username": "nobody", "password": PIN})
+    assert hasher_calls == ["encode"]
+    hasher_calls.clear()
+    Client().post(reverse(url_name), {"username": "manager_x", "password": "wrong"})
+    assert hasher_calls.count("verify") == 1  # a staff password is checked
+
+
+def test_a_locked_card_has_no_way_in_through_the_staff_login(card_a, villager_a):
+    for _ in range(LIMIT):
+        _card(Client(), card_a.number, "0000")
+    assert _is_lockout(_card(Client(), card_a.number, PIN))
+    right = _staff(Client(), villager_a.username, PIN)
+    nobody = _staff(Client(), "v-0000000000000000", PIN)
+    assert _answer(right) == _answer(nobody)
+    assert right.status_code == 200 and SESSION_KEY not in right.client.session
+
+
+def test_a_villagers_login_name_tells_nothing(card_a, villager_a):
+    assert re.fullmatch(r"v-[0-9a-f]{16}", villager_a.username)
+    assert str(card_a.household_id) not in villager_a.username
+    assert card_a.number not in villager_a.username
+
+
+def test_old_household_login_names_are_renamed(village_x, manager_x, card_a, villager_a):
+    from django.apps import apps
+
+    migration = importlib.import_module("villagers.migrations.0005_villager_usernames_random")
+    User.objects.filter(pk=villager_a.pk).update(username=f"household-{card_a.household_id}")
+    staff = User.objects.create(username="household-office", is_staff=True)
+    migration.rename_villager_logins(apps, None)
+    villager_a.refresh_from_db()
+    assert re.fullmatch(r"v-[0-9a-f]{16}", villager_a.username)
+    assert User.objects.get(pk=staff.pk).username == "household-office"
+    assert _card(Client(), card_a.number, PIN).status_code == 302
 
 
 def test_logout_only_by_post(client_manager_x):

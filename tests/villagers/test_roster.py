@@ -1,5 +1,6 @@
 """Roster import: preview with row errors, all-or-nothing confirm, malformed files."""
 
+import datetime
 import html
 import io
 import zipfile
@@ -8,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from aidao.models import AuditEvent
@@ -225,3 +227,55 @@ def test_cancel_discards_the_upload(client_manager_x, groups):
     client_manager_x.post(reverse("villagers:roster_cancel"))
     assert "roster_upload" not in client_manager_x.session
     assert Household.objects.count() == 0
+
+
+REAL_NOW = timezone.now
+
+
+def _clock_moved(monkeypatch, minutes):
+    """Move the clock the roster pages read `minutes` ahead of the real one (no sleeping)."""
+    monkeypatch.setattr(timezone, "now", lambda: REAL_NOW() + datetime.timedelta(minutes=minutes))
+
+
+@pytest.mark.parametrize("page", ["preview", "confirm"])
+def test_a_pending_upload_is_dropped_after_an_hour(client_manager_x, groups, monkeypatch, page):
+    """A whole village's ID numbers wait in the session one hour, not the session's twelve."""
+    _upload(client_manager_x, xlsx_file(good_rows()))
+    token = client_manager_x.session["roster_upload"]["token"]
+    _clock_moved(monkeypatch, 59)
+    assert client_manager_x.get(reverse("villagers:roster_preview")).status_code == 200
+    _clock_moved(monkeypatch, 61)
+    if page == "preview":
+        response = client_manager_x.get(reverse("villagers:roster_preview"), follow=True)
+    else:
+        response = client_manager_x.post(
+            reverse("villagers:roster_confirm"), {"token": token}, follow=True
+        )
+    assert response.redirect_chain[-1][0] == reverse("villagers:roster_upload")
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("upload waits one hour at most" in message for message in shown), shown
+    assert "roster_upload" not in client_manager_x.session
+    assert not Household.objects.filter(number="R001").exists()
+
+
+def test_the_ascii_digits_of_id_numbers_phones_and_years(village_x, groups):
+    wide = str.maketrans("0123456789", "０１２３４５６７８９")
+    arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+    rows = good_rows()[:1]
+    rows[0][6], rows[0][7], rows[0][8] = (
+        "1965".translate(wide),
+        ID_1.translate(wide),
+        "13900000001".translate(wide),
+    )
+    check = roster_check(village_x, roster_parse(xlsx_file(rows)))
+    assert check.is_valid, check.error_lines()
+    member = check.households[0]["members"][0]
+    assert (member["birth_year"], member["id_number"], member["phone"]) == (
+        1965,
+        ID_1,
+        "13900000001",
+    )
+    for column in (6, 7, 8):
+        rows = good_rows()[:1]
+        rows[0][column] = str(rows[0][column]).translate(arabic)
+        assert not roster_check(village_x, roster_parse(xlsx_file(rows))).is_valid, column

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('villagers', '0003_card_issued_at_default'),
+        ('villagers', '0005_villager_usernames_random'),
     ]
 
     operations = [

@@ -1,0 +1,170 @@
+"""Numbers and PINs from people: the digits a Chinese input method types, and nothing else.
+
+A phone's Chinese keyboard in full-width mode types ０-９ (U+FF10-FF19), and －, ＋, ．: those
+become their ASCII characters, the same way wherever a number or a PIN is read (a PIN is
+set and typed at login through `pin_clean`). Python's int() and Decimal() also take other
+scripts' digits (٣, ९), `_` separators, exponents (Decimal) and surrounding signs, so no
+text reaches them unchecked: anything but ASCII digits (with a sign where one is allowed, a
+point in an amount) is refused with a translated message.
+
+Every form field taking a number uses the fields below (model forms through
+`number_formfield`, the admin through `NUMBER_FORMFIELD_OVERRIDES`); views reading a
+number by hand use `int_parse` / `int_or_none`. Row ids are not numbers people type: they
+go through `aidao.db.row_id_or_none`.
+"""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+FULL_WIDTH = str.maketrans("０１２３４５６７８９－＋．", "0123456789-+.")
+# Longer than any number the app keeps (bigint has 19 digits, amounts 10): refused unread.
+MAX_NUMBER_LENGTH = 40
+
+UNSIGNED_INTEGER = re.compile(r"[0-9]+")
+SIGNED_INTEGER = re.compile(r"[+-]?[0-9]+")
+UNSIGNED_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+SIGNED_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+PIN = re.compile(r"[0-9]{4,6}")
+
+WHOLE_NUMBER_MESSAGE = _("Enter a whole number with the digits 0-9, such as 12.")
+SIGNED_WHOLE_NUMBER_MESSAGE = _("Enter a whole number with the digits 0-9, such as 12 or -5.")
+AMOUNT_MESSAGE = _("Enter an amount with the digits 0-9 and a point, such as 12.50.")
+SIGNED_AMOUNT_MESSAGE = _("Enter an amount with the digits 0-9 and a point, such as 12.50 or -3.")
+PIN_MESSAGE = _("A PIN is 4 to 6 digits.")
+
+
+def number_text(value) -> str:
+    """Full-width digits, signs and point as ASCII, surrounding white space dropped."""
+    return str(value).translate(FULL_WIDTH).strip()
+
+
+def _checked(value, pattern: re.Pattern, message) -> str:
+    text = number_text(value)
+    if len(text) > MAX_NUMBER_LENGTH or not pattern.fullmatch(text):
+        raise ValidationError(message, code="invalid")
+    return text
+
+
+def int_parse(value, *, signed: bool = False) -> int:
+    """A whole number typed by a person; a translated ValidationError if it is not one."""
+    if signed:
+        return int(_checked(value, SIGNED_INTEGER, SIGNED_WHOLE_NUMBER_MESSAGE))
+    return int(_checked(value, UNSIGNED_INTEGER, WHOLE_NUMBER_MESSAGE))
+
+
+def int_or_none(value, *, signed: bool = False) -> int | None:
+    """A whole number from a query parameter, or None for anything else (a filter's default)."""
+    try:
+        return int_parse(value, signed=signed)
+    except ValidationError:
+        return None
+
+
+def decimal_parse(value, *, signed: bool = False) -> Decimal:
+    """An amount typed by a person (no exponent, no NaN); a ValidationError if it is not one."""
+    if signed:
+        text = _checked(value, SIGNED_DECIMAL, SIGNED_AMOUNT_MESSAGE)
+    else:
+        text = _checked(value, UNSIGNED_DECIMAL, AMOUNT_MESSAGE)
+    try:
+        return Decimal(text)
+    except InvalidOperation as error:  # the pattern leaves nothing Decimal refuses
+        raise ValidationError(AMOUNT_MESSAGE, code="invalid") from error
+
+
+def pin_clean(value) -> str:
+    """A PIN as it is stored and checked: 4 to 6 ASCII digits (full-width ones accepted)."""
+    return _checked(value, PIN, PIN_MESSAGE)
+
+
+def _may_be_negative(min_value, signed: bool | None) -> bool:
+    if signed is not None:
+        return signed
+    return min_value is None or min_value < 0
+
+
+class IntegerField(forms.IntegerField):
+    """A whole number; a sign only where the field may be negative (no minimum, or one < 0)."""
+
+    def __init__(self, *, signed: bool | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.signed = _may_be_negative(self.min_value, signed)
+        if "invalid" not in (kwargs.get("error_messages") or {}):
+            message = SIGNED_WHOLE_NUMBER_MESSAGE if self.signed else WHOLE_NUMBER_MESSAGE
+            self.error_messages["invalid"] = message
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if not number_text(value):
+            return None
+        try:
+            return int_parse(value, signed=self.signed)
+        except ValidationError as error:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
+
+
+class DecimalField(forms.DecimalField):
+    """An amount of money: digits and one point; a sign only where it may be negative."""
+
+    def __init__(self, *, signed: bool | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.signed = _may_be_negative(self.min_value, signed)
+        if "invalid" not in (kwargs.get("error_messages") or {}):
+            message = SIGNED_AMOUNT_MESSAGE if self.signed else AMOUNT_MESSAGE
+            self.error_messages["invalid"] = message
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Decimal):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Decimal(value)
+        if not number_text(value):
+            return None
+        try:
+            return decimal_parse(value, signed=self.signed)
+        except ValidationError as error:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from error
+
+
+class PinField(forms.CharField):
+    """A PIN (typed at login, set at card issue and reset, changed by the villager)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 6)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return value
+        return pin_clean(value)
+
+
+# Model fields -> this module's form fields. BigIntegerField has its own entry because the
+# admin looks its overrides up along each model field's class hierarchy, first match wins.
+NUMBER_FORMFIELD_OVERRIDES = {
+    models.IntegerField: {"form_class": IntegerField},
+    models.BigIntegerField: {"form_class": IntegerField},
+    models.SmallIntegerField: {"form_class": IntegerField},
+    models.DecimalField: {"form_class": DecimalField},
+}
+
+
+def number_formfield(db_field, **kwargs):
+    """A model field's form field, numbers through this module (a ModelForm's
+    `Meta.formfield_callback`). Fields with choices stay choice fields."""
+    if isinstance(db_field, models.DecimalField):
+        kwargs.setdefault("form_class", DecimalField)
+    elif isinstance(db_field, models.IntegerField):
+        kwargs.setdefault("form_class", IntegerField)
+    return db_field.formfield(**kwargs)

@@ -1,0 +1,180 @@
+"""Quantities and money typed on the store pages: full-width digits are digits, nothing else is.
+
+Found by an outside attack: '٣', '３', '९' and '1_0' were taken as 3 and 10 in counter
+quantities and stock-in quantities (Python's int() and Decimal() read them all), and
+Decimal() takes '1e3' as a thousand yuan.
+"""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from store.models import Donation, Item, Redemption, StockMovement
+
+HOSTILE_QUANTITIES = ["٣", "९", "1_0", "1e1", "+3", "-3", "1 0", "３.0", "²"]
+HOSTILE_AMOUNTS = ["1e3", "١٠", "1_000", "NaN", "Infinity", "+5", "-5", "1 000", "0x10"]
+
+
+def _key():
+    return {"idempotency_key": f"store-number-test-{uuid.uuid4().hex}"}
+
+
+def _stock_in(rice, **fields):
+    return {
+        "item": rice.pk,
+        "quantity": "5",
+        "fund_source": "collective",
+        "cost_yuan": "10",
+        **_key(),
+        **fields,
+    }
+
+
+def _movements():
+    return list(StockMovement.objects.order_by("pk").values_list("pk", "quantity"))
+
+
+@pytest.mark.parametrize("quantity", HOSTILE_QUANTITIES)
+def test_counter_confirm_refuses_other_digits(client_manager_x, card_a, rice, quantity):
+    url = reverse("store:counter_confirm", args=[card_a.household_id])
+    response = client_manager_x.post(url, {"key": str(uuid.uuid4()), f"line_{rice.pk}": quantity})
+    assert response.status_code == 302
+    assert response.url == reverse("store:counter_household", args=[card_a.household_id])
+    assert not Redemption.objects.exists()
+    page = client_manager_x.get(response.url)
+    assert "A quantity is not a number." in [str(m) for m in page.context["messages"]]
+    rice.refresh_from_db()
+    assert rice.stock == 50
+
+
+def test_counter_confirm_reads_full_width_quantities(client_manager_x, card_a, rice):
+    url = reverse("store:counter_confirm", args=[card_a.household_id])
+    client_manager_x.post(url, {"key": str(uuid.uuid4()), f"line_{rice.pk}": "３"})
+    assert Redemption.objects.get().lines.get().quantity == 3
+    rice.refresh_from_db()
+    assert rice.stock == 47
+
+
+@pytest.mark.parametrize("quantity", HOSTILE_QUANTITIES)
+def test_counter_cart_refuses_other_digits(client_manager_x, card_a, rice, quantity):
+    url = reverse("store:counter_cart", args=[card_a.household_id])
+    client_manager_x.post(url, {"action": "set", "item": rice.pk, "quantity": quantity})
+    page = client_manager_x.get(reverse("store:counter_household", args=[card_a.household_id]))
+    assert page.context["cart"] == []
+    client_manager_x.post(url, {"action": "set", "item": "٣", "quantity": "1"})
+    assert client_manager_x.session.get("store_cart", {}).get("lines", {}) == {}
+
+
+def test_counter_cart_reads_full_width(client_manager_x, card_a, rice):
+    url = reverse("store:counter_cart", args=[card_a.household_id])
+    client_manager_x.post(url, {"action": "set", "item": rice.pk, "quantity": "４"})
+    page = client_manager_x.get(reverse("store:counter_household", args=[card_a.household_id]))
+    assert [(line["item"], line["quantity"]) for line in page.context["cart"]] == [(rice, 4)]
+
+
+@pytest.mark.parametrize("quantity", HOSTILE_QUANTITIES)
+def test_stock_in_refuses_other_digits_in_the_quantity(client_manager_x, rice, quantity):
+    before = _movements()
+    response = client_manager_x.post(reverse("store:stock_in"), _stock_in(rice, quantity=quantity))
+    assert response.status_code == 200
+    assert "digits 0-9" in response.context["form"].errors["quantity"][0]
+    assert _movements() == before
+
+
+@pytest.mark.parametrize("cost", HOSTILE_AMOUNTS)
+def test_stock_in_refuses_odd_amounts(client_manager_x, rice, cost):
+    before = _movements()
+    response = client_manager_x.post(reverse("store:stock_in"), _stock_in(rice, cost_yuan=cost))
+    assert response.status_code == 200
+    assert response.context["form"].errors["cost_yuan"]
+    assert _movements() == before
+
+
+def test_stock_in_reads_full_width(client_manager_x, rice):
+    body = _stock_in(rice, quantity="３", cost_yuan="１２．５０")
+    assert client_manager_x.post(reverse("store:stock_in"), body).status_code == 302
+    rice.refresh_from_db()
+    assert rice.stock == 53
+    assert rice.movements.first().cost_yuan == Decimal("12.50")
+
+
+def _donation(rice, **fields):
+    return {
+        "new_donor_name": "延安爱心企业",
+        "new_donor_kind": "company",
+        "kind": "goods",
+        "received_on": "2024-05-01",
+        "value_yuan": "800",
+        "thanks": "谢谢",
+        "goods-TOTAL_FORMS": "1",
+        "goods-INITIAL_FORMS": "0",
+        "goods-0-item": rice.pk,
+        "goods-0-quantity": "10",
+        **_key(),
+        **fields,
+    }
+
+
+def test_donation_value_and_quantities(client_manager_x, rice):
+    url = reverse("store:donation_create")
+    for bad in ({"value_yuan": "1e3"}, {"value_yuan": "٨٠٠"}, {"goods-0-quantity": "١٠"}):
+        response = client_manager_x.post(url, _donation(rice, **bad))
+        assert response.status_code == 200, bad
+    assert not Donation.objects.exists()
+    wide = _donation(rice, value_yuan="８００．５", **{"goods-0-quantity": "１０"})
+    assert client_manager_x.post(url, wide).status_code == 302
+    assert Donation.objects.get().value_yuan == Decimal("800.50")
+    assert Item.objects.get(pk=rice.pk).stock == 60
+
+
+def test_stock_take_and_write_off(client_manager_x, rice):
+    take = reverse("store:item_stock_take", args=[rice.pk])
+    write_off = reverse("store:item_write_off", args=[rice.pk])
+    before = _movements()
+    assert (
+        client_manager_x.post(take, {"counted": "٤٨", "reason": "盘点", **_key()}).status_code
+        == 200
+    )
+    bad_off = {"quantity": "1_0", "cause": "spoiled", "reason": "受潮", **_key()}
+    assert client_manager_x.post(write_off, bad_off).status_code == 200
+    assert _movements() == before
+    client_manager_x.post(take, {"counted": "４８", "reason": "盘点", **_key()})
+    client_manager_x.post(write_off, {**bad_off, "quantity": "３", **_key()})
+    rice.refresh_from_db()
+    assert rice.stock == 45
+
+
+def test_item_price_and_threshold(client_manager_x, zones_x):
+    body = {
+        "zone": zones_x[2].pk,
+        "name": "洗衣粉 2kg",
+        "unit": "袋",
+        "points_price": "٨",
+        "is_active": "on",
+        "low_stock_threshold": "5",
+    }
+    url = reverse("store:item_create")
+    response = client_manager_x.post(url, body)
+    assert response.status_code == 200 and response.context["form"].errors["points_price"]
+    assert not Item.objects.exists()
+    assert client_manager_x.post(url, {**body, "points_price": "８"}).status_code == 302
+    assert Item.objects.get().points_price == 8
+
+
+@pytest.mark.parametrize("month", ["٢٠٢٤-٠٣", "2_024-3", "0001-01", "9999-12"])
+def test_summary_month_of_odd_digits_is_this_month(client_supervisor_x, month):
+    from django.utils import timezone
+
+    response = client_supervisor_x.get(reverse("store:summary_month"), {"month": month})
+    assert response.status_code == 200
+    today = timezone.localdate()
+    first = response.context["summary"]
+    assert (first["year"], first["month"]) == (today.year, today.month)
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+@pytest.mark.parametrize("name", ["store:summary_day", "store:redemption_list"])
+def test_the_calendars_first_and_last_day_are_no_500(client_supervisor_x, name, day):
+    assert client_supervisor_x.get(reverse(name), {"day": day}).status_code == 200

@@ -1,0 +1,147 @@
+"""Failed card logins across many cards from one address: slowed down, never locked out.
+
+One wrong PIN on each of many cards locks no card; an address with many such failures may
+try only once every few seconds (429 with Retry-After), and the village's dashboard warns.
+Villagers share carrier NAT addresses, so nobody is ever locked out by address.
+"""
+
+import datetime
+import threading
+
+import pytest
+from axes.models import AccessFailureLog
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.db import connection
+from django.db.models import F
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import PIN
+from villagers.cardnumbers import card_number_make
+
+ATTACKER = "10.20.30.40"
+NEIGHBOUR = "10.20.30.41"
+
+
+def _card(number, pin, address=ATTACKER):
+    return Client().post(
+        reverse("card_login"), {"card_number": number, "pin": pin}, REMOTE_ADDR=address
+    )
+
+
+def _spray(village_code, count, address=ATTACKER, first_serial=500):
+    """One wrong PIN on each of `count` card numbers of the village (no such cards)."""
+    for serial in range(first_serial, first_serial + count):
+        response = _card(card_number_make(village_code, serial), "0000", address)
+        assert response.status_code == 200
+
+
+def _move_clock(seconds):
+    """As if the logged failures had happened `seconds` earlier."""
+    AccessFailureLog.objects.update(
+        attempt_time=F("attempt_time") - datetime.timedelta(seconds=seconds)
+    )
+
+
+def test_one_address_spraying_cards_is_slowed_not_locked(card_a, card_b, village_x):
+    limit, delay = settings.CARD_LOGIN_ADDRESS_LIMIT, settings.CARD_LOGIN_ADDRESS_DELAY
+    _spray(village_x.code, limit)
+    failures = AccessFailureLog.objects.count()
+
+    # Over the limit: even the right PIN waits, and the wait is not a failure.
+    slowed = _card(card_a.number, PIN)
+    assert slowed.status_code == 429
+    assert 0 < int(slowed["Retry-After"]) <= delay
+    assert "Too many failed sign-ins from this network" in slowed.text
+    assert SESSION_KEY not in slowed.client.session
+    assert AccessFailureLog.objects.count() == failures
+
+    # Another address of the same carrier is not affected at all.
+    assert _card(card_b.number, PIN, NEIGHBOUR).status_code == 302
+
+    # A few seconds later this address may try once more...
+    _move_clock(delay)
+    wrong = _card(card_a.number, "0000")
+    assert wrong.status_code == 200 and "not correct" in wrong.text
+    # ...and then waits again, whatever it sends.
+    assert _card(card_a.number, PIN).status_code == 429
+    _move_clock(delay)
+    assert _card(card_a.number, PIN).status_code == 302  # never locked out
+
+    # Once the window has passed, the address is like any other.
+    _move_clock(settings.CARD_LOGIN_ADDRESS_WINDOW.total_seconds())
+    assert _card(card_a.number, "0000").status_code == 200
+    assert _card(card_a.number, "0000").status_code == 200
+
+
+def test_under_the_limit_nothing_changes(card_a, village_x):
+    _spray(village_x.code, settings.CARD_LOGIN_ADDRESS_LIMIT - 1)
+    assert _card(card_a.number, PIN).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_attempts_from_a_slowed_address_are_one_at_a_time(card_a, village_x):
+    """While one attempt of the address is being checked (its lock held), others wait."""
+    _spray(village_x.code, settings.CARD_LOGIN_ADDRESS_LIMIT)
+    _move_clock(settings.CARD_LOGIN_ADDRESS_DELAY)
+    held, release = threading.Event(), threading.Event()
+
+    from villagers.throttle import address_lock_key
+
+    def hold_the_lock():
+        from django.db import connection as own
+
+        with own.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [address_lock_key(ATTACKER)])
+            held.set()
+            release.wait(10)
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [address_lock_key(ATTACKER)])
+        own.close()
+
+    thread = threading.Thread(target=hold_the_lock)
+    thread.start()
+    try:
+        assert held.wait(10)
+        assert _card(card_a.number, PIN).status_code == 429
+    finally:
+        release.set()
+        thread.join()
+    assert _card(card_a.number, PIN).status_code == 302
+    assert connection.is_usable()
+
+
+def test_the_villages_dashboard_warns_of_the_address(
+    client_manager_x, client_supervisor_x, client_manager_y, village_x, village_y
+):
+    warning = settings.CARD_LOGIN_WARNING_FAILURES
+    url = reverse("reports:dashboard")
+    _spray(village_x.code, warning - 1)
+    assert client_manager_x.get(url).context["login_attacks"] == []
+    _spray(village_x.code, 1, first_serial=900)
+    attacks = client_manager_x.get(url).context["login_attacks"]
+    assert attacks == [{"ip_address": ATTACKER, "failures": warning, "cards": warning}]
+    page = client_supervisor_x.get(url).content.decode()
+    assert "Many failed card logins from one address in the last hour" in page
+    assert ATTACKER in page
+    # Village Y's manager sees nothing of attempts on village X's cards...
+    assert client_manager_y.get(url).context["login_attacks"] == []
+    # ...and failures on Y's cards count for Y only.
+    _spray(village_y.code, warning, address=NEIGHBOUR)
+    assert [a["ip_address"] for a in client_manager_x.get(url).context["login_attacks"]] == [
+        ATTACKER
+    ]
+    assert [a["ip_address"] for a in client_manager_y.get(url).context["login_attacks"]] == [
+        NEIGHBOUR
+    ]
+    # An hour later the warning is gone.
+    _move_clock(3601)
+    assert client_manager_x.get(url).context["login_attacks"] == []
+
+
+def test_a_card_login_costs_one_more_query_at_most(card_a, django_assert_max_num_queries):
+    """The address check is one indexed query; the rest is the login as before."""
+    with django_assert_max_num_queries(30) as captured:
+        assert _card(card_a.number, PIN).status_code == 302
+    reads = [q["sql"] for q in captured.captured_queries if "axes_accessfailurelog" in q["sql"]]
+    assert len(reads) == 1

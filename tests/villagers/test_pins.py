@@ -1,0 +1,123 @@
+"""PINs and card numbers are read one way when set and when typed: full-width digits are
+digits; any other script's digits, separators or signs are refused and change nothing.
+
+Found by an outside attack: after a PIN reset to '１２３４' the household could no longer sign
+in with '1234', and '٣' was taken as a digit (the PIN check used `\\d`).
+"""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import PIN
+from tests.factories import ParticipationFactory, PassedInspectionFactory
+from villagers.models import Card, Member
+from villagers.services import pin_reset
+
+HOSTILE_PINS = [
+    "١٢٣٤",
+    "१२३४",
+    "۱۲۳۴",
+    "12_34",
+    "1e34",
+    "12 34",
+    "１２３",
+    "+1234",
+    "-1234",
+    "²²²²",
+]
+WIDE = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def _card_login(number, pin):
+    response = Client().post(reverse("card_login"), {"card_number": number, "pin": pin})
+    return response.status_code == 302
+
+
+def _reset(client, household, pin):
+    url = reverse("villagers:pin_reset", kwargs={"pk": household.pk})
+    return client.post(url, {"pin": pin, "pin_again": pin})
+
+
+@pytest.mark.parametrize(("set_as", "typed_as"), [("１２３４", "1234"), ("1234", "１２３４")])
+def test_pin_reset_full_width_and_ascii_are_the_same_pin(
+    client_manager_x, card_a, set_as, typed_as
+):
+    assert _reset(client_manager_x, card_a.household, set_as).status_code == 302
+    assert _card_login(card_a.number, typed_as)
+    assert _card_login(card_a.number, "1234")
+
+
+@pytest.mark.parametrize("pin", HOSTILE_PINS)
+def test_pin_reset_to_other_digits_is_refused_and_changes_nothing(
+    client_manager_x, card_a, villager_a, pin
+):
+    password = villager_a.password
+    response = _reset(client_manager_x, card_a.household, pin)
+    assert response.status_code == 200
+    assert "A PIN is 4 to 6 digits." in response.context["form"].errors["pin"]
+    villager_a.refresh_from_db()
+    assert villager_a.password == password
+    assert _card_login(card_a.number, PIN)
+
+
+@pytest.mark.parametrize("pin", HOSTILE_PINS)
+def test_the_services_refuse_them_too(card_a, manager_x, pin):
+    with pytest.raises(ValidationError):
+        pin_reset(household=card_a.household, actor=manager_x, pin=pin)
+
+
+def test_card_issue_and_replace_with_a_full_width_pin(client_manager_x, household_a, card_b):
+    PassedInspectionFactory(household=household_a)
+    ParticipationFactory(household=household_a)
+    issue = reverse("points:card_issue", kwargs={"pk": household_a.pk})
+    refused = client_manager_x.post(issue, {"pin": "٨٦٤٢", "pin_again": "٨٦٤٢"})
+    assert refused.status_code == 200 and not Card.objects.filter(household=household_a).exists()
+    client_manager_x.post(issue, {"pin": "８６４２", "pin_again": "8642"})
+    card = Card.objects.get(household=household_a)
+    assert _card_login(card.number, "8642")
+
+    replace = reverse("villagers:card_replace", kwargs={"pk": card_b.household_id})
+    slip = client_manager_x.post(
+        replace, {"reason": "丢失", "pin": "５５６６", "pin_again": "５５６６"}
+    )
+    assert slip.context["pin"] == "5566"  # the slip shows what to type
+    new = Card.objects.get(household=card_b.household, status=Card.Status.ACTIVE)
+    assert _card_login(new.number, "5566")
+
+
+def test_villager_changes_pin_typing_full_width(card_a):
+    client = Client()
+    client.post(reverse("card_login"), {"card_number": card_a.number, "pin": PIN.translate(WIDE)})
+    url = reverse("villagers:pin_change")
+    refused = client.post(url, {"old_pin": PIN, "pin": "١٣٥٧", "pin_again": "١٣٥٧"})
+    assert refused.status_code == 200
+    body = {"old_pin": PIN.translate(WIDE), "pin": "１３５７", "pin_again": "1357"}
+    assert client.post(url, body).status_code == 302
+    assert _card_login(card_a.number, "1357") and not _card_login(card_a.number, PIN)
+
+
+@pytest.mark.parametrize("pin", HOSTILE_PINS)
+def test_card_login_with_other_digits_is_a_form_error(card_a, pin):
+    response = Client().post(reverse("card_login"), {"card_number": card_a.number, "pin": pin})
+    assert response.status_code == 200 and response.context["form"].errors["pin"]
+
+
+def test_card_number_typed_full_width_signs_in(card_a):
+    assert _card_login(card_a.number.translate(WIDE), PIN)
+    arabic = card_a.number.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert not _card_login(arabic, PIN)
+
+
+def test_member_numbers(client_manager_x, household_a):
+    url = reverse("villagers:member_create", kwargs={"pk": household_a.pk})
+    body = {"name": "王小明", "relation": "child", "sex": "M", "id_number": "", "phone": ""}
+    for bad in ({"birth_year": "١٩٨٨"}, {"birth_year": "1_988"}, {"phone": "١٣٩٨٧٦٥٤٣٢١"}):
+        response = client_manager_x.post(url, {**body, "birth_year": "1988", **bad})
+        assert response.status_code == 200 and response.context["form"].errors, bad
+    assert not Member.objects.exists()
+    wide = {**body, "birth_year": "１９８８", "phone": "１３９８７６５４３２１"}
+    assert client_manager_x.post(url, wide).status_code == 302
+    member = Member.objects.get()
+    assert (member.birth_year, member.phone) == (1988, "13987654321")
