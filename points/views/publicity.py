@@ -4,9 +4,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.idempotency import run_once
 from points.forms import ObjectionForm, ObjectionResolveForm, ReasonForm
 from points.models import Objection
 from points.publicity import (
@@ -87,14 +89,24 @@ def _get_objection_for_user(request, pk: int) -> Objection:
 
 
 def _settle(request, action, success: str):
-    try:
+    """Run the supervisor's decision once per form key (a decision may credit points)."""
+    back = reverse("points:publicity")
+
+    def once():
         action()
+        return back
+
+    try:
+        _url, replayed = run_once(request, once)
     except ValidationError as error:
         for line in error.messages:
             messages.error(request, line)
     else:
-        messages.success(request, success)
-    return redirect("points:publicity")
+        if replayed:
+            messages.info(request, _("This decision was already recorded."))
+        else:
+            messages.success(request, success)
+    return redirect(back)
 
 
 @staff_required(Role.SUPERVISOR)

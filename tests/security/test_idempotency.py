@@ -12,7 +12,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from points.models import Entry, IdempotencyKey, Proposal
+from core.models import IdempotencyKey
+from points.models import Entry, Proposal
 from store.models import Redemption
 
 pytestmark = pytest.mark.django_db(transaction=True)
