@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record, client_ip
 from aidao.rows import execute_prepared
+from core.files import discard_files_on_error, file_stored
 from points.models import Account, Entry
 from points.services import balance_after, entry_reverse
 from store.models import Donation, Donor, Item, Redemption, StockMovement, Zone
@@ -57,8 +58,12 @@ def item_save(*, item: Item, actor: User, request=None) -> Item:
         raise ValidationError(_("The zone belongs to another village."))
     creating = item.pk is None
     item.full_clean()
-    with transaction.atomic():
+    with discard_files_on_error(), transaction.atomic():
+        unsaved_name = item.photo.name
         item.save()
+        if item.photo and item.photo.name != unsaved_name:
+            # A new photo was stored by save(); a failure after it deletes it (core.files).
+            file_stored(item.photo)
         audit_record(
             action="item.create" if creating else "item.update",
             actor=actor,

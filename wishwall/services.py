@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
 from aidao.photos import photo_prepare
+from core.files import discard_files_on_error, file_stored
 from store.models import Donor
 from villagers.models import Household, User, Village
 from villagers.roles import is_manager, is_supervisor, is_villager
@@ -67,7 +68,8 @@ def wish_post(
         raise ValidationError(_("Only an active household can post a wish."))
     prepared = photo_prepare(photo) if photo else None
     title = (title or "").strip()
-    with transaction.atomic():
+    # The photo is stored by wish.save(); a failure after it deletes it (see core.files).
+    with discard_files_on_error(), transaction.atomic():
         # The household lock serialises posts, so a double-tapped button posts once.
         Household.objects.select_for_update().get(pk=household.pk)
         if Wish.objects.filter(
@@ -89,6 +91,8 @@ def wish_post(
             wish.photo = prepared
         wish.full_clean()
         wish.save()
+        if prepared is not None:
+            file_stored(wish.photo)
         audit_record(
             action="wish.post",
             actor=actor,

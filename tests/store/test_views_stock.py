@@ -4,10 +4,13 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
+from django.test import RequestFactory
 from django.urls import reverse
 from PIL import Image
 
 from store.models import Donation, Donor, Item, StockMovement
+from store.services import item_save
 from tests.conftest import form_key
 
 
@@ -179,3 +182,15 @@ def test_write_off_beyond_stock_is_a_form_error(client_manager_x, kettle):
 def test_low_stock_highlighted(client_manager_x, kettle, rice):
     html = client_manager_x.get(reverse("store:stock_list"), {"low": "1"}).content.decode()
     assert kettle.name in html and rice.name not in html
+
+
+def test_an_item_rolled_back_in_the_database_leaves_no_photo(zones_x, manager_x, media_root):
+    """The audit row is refused (a client address PostgreSQL cannot read) after the photo
+    was stored: the item is not created and its photo is deleted again."""
+    photo = SimpleUploadedFile("soap.png", png_bytes(), content_type="image/png")
+    item = Item(village=manager_x.village, zone=zones_x[2], name="肥皂", unit="块", points_price=3)
+    item.photo = photo
+    with pytest.raises(DatabaseError):
+        item_save(item=item, actor=manager_x, request=RequestFactory().post("/", REMOTE_ADDR="bad"))
+    assert not Item.objects.exists()
+    assert not [path for path in media_root.rglob("*") if path.is_file()]
