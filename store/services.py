@@ -26,7 +26,7 @@ from points.models import Account, Entry
 from points.services import balance_after, entry_reverse
 from store.models import Donation, Donor, Item, Redemption, StockMovement, Zone
 from villagers.models import Household, User, Village
-from villagers.roles import is_supervisor
+from villagers.roles import is_manager, is_supervisor
 
 MAX_CART_LINES = 40
 MAX_LINE_QUANTITY = 999
@@ -294,6 +294,27 @@ def donation_record(
             village_id=village.pk,
             obj=donation,
             detail={"donor": donor.name, "kind": kind, "value": str(value_yuan)},
+            request=request,
+        )
+    return donation
+
+
+def donation_thanks_link_revoke(*, donation: Donation, actor: User, request=None) -> Donation:
+    """Make every thanks link given so far for `donation` stop working (a link went astray);
+    the next one made carries the new version. The village's manager only."""
+    if not (is_manager(actor) and actor.village_id == donation.village_id):
+        raise PermissionDenied(_("Only the village's manager may replace a thanks link."))
+    with transaction.atomic():
+        Donation.objects.filter(pk=donation.pk).update(
+            thanks_link_version=F("thanks_link_version") + 1
+        )
+        donation.refresh_from_db(fields=["thanks_link_version"])
+        audit_record(
+            action="donation.thanks_revoke",
+            actor=actor,
+            village_id=donation.village_id,
+            obj=donation,
+            detail={"version": donation.thanks_link_version},
             request=request,
         )
     return donation

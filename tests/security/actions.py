@@ -180,6 +180,11 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
         "donation",
     )
     expected.append(("donation.record", "manager_x", village))
+    _ok(
+        manager.post(reverse("reports:donation_thanks_revoke", args=[cast.donation.pk])),
+        "thanks link revoke",
+    )
+    expected.append(("donation.thanks_revoke", "manager_x", village))
 
     # Redemption at the counter, then its void.
     response = _ok(

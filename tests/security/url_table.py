@@ -458,6 +458,14 @@ URLS: dict[str, Row] = {
     "reports:donations_traced": Row(get=STAFF_LIST),
     # The donor's thank-you page is shared by link: no sign-in, nothing personal on it.
     "reports:donation_thanks": Row(get="200 200 200 200 200 200 200 200", kwargs=thanks_token),
+    # Only the village's manager replaces a donor's thanks link (one that went astray).
+    "reports:donation_thanks_revoke": Row(
+        get=ALL_405,
+        post="L 403 403 R 403 404 403 403",
+        kwargs=pk("donation"),
+        action=True,
+        writes=NOTHING,
+    ),
     # Village staff read their village's log; the county admin needs no chosen village.
     "reports:audit": Row(get="L 403 403 200 200 200 200 200"),
     # --- the admin's own pages (the per-model pages follow the rule below) ----------------------
