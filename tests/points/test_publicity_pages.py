@@ -5,6 +5,7 @@ Who may do what: objection by people of the village only (other village 404, cou
 """
 
 import datetime
+import re
 
 import pytest
 from django.test import Client
@@ -183,6 +184,8 @@ def test_held_deduction_shown_and_settled_by_the_supervisor(
 ):
     page = client_supervisor_x.get(reverse("points:publicity")).content.decode()
     assert "Held deductions" in page and "Not enough points" in page
+    keys = re.findall(r'name="idempotency_key" value="([^"]+)"', page)
+    assert len(keys) == 2 and len(set(keys)) == 2  # credit and cancel: one key per form
     cancel = reverse("points:held_cancel", args=[held.pk])
     credit = reverse("points:held_credit", args=[held.pk])
     assert client_manager_x.post(cancel, {"reason": "x"}).status_code == 403

@@ -161,3 +161,12 @@ def test_posts_marked_as_writing_nothing_write_nothing(cast, name):
     response = client.post(url, data)
     assert refusal(response) is None, refusal(response)
     assert Books.now() == before, f"{name} wrote {Books.now().minus(before)}"
+
+
+@pytest.mark.parametrize("name", [name for name in MOVING if not URLS[name].action])
+def test_the_form_pages_that_move_something_draw_a_key(cast, name):
+    """The page's own form carries the key the view requires (a missing one is refused)."""
+    row = URLS[name]
+    client = cast.client(sender(row))
+    url, _data = request_for(cast, name, row, client)
+    assert 'name="idempotency_key"' in client.get(url).content.decode()
