@@ -207,6 +207,8 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 MAX_PHOTO_BYTES = 3 * 1024 * 1024
+# A donor's thanks link (reports.transparency) works this long after it was made.
+THANKS_LINK_MAX_AGE_DAYS = int(os.environ.get("THANKS_LINK_MAX_AGE_DAYS", "365"))
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -292,6 +292,7 @@ class EventHandlers:
             amount,
             "爱心捐款",
             "感谢您对爱心超市的支持！",
+            1,  # the first thanks link version
             when,
             plan.manager_id,
         )
@@ -304,6 +305,7 @@ class EventHandlers:
             value,
             "爱心物资",
             "感谢您为村民送温暖！",
+            1,  # the first thanks link version
             when,
             plan.manager_id,
         )

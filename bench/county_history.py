@@ -125,6 +125,7 @@ class History(EventHandlers):
                 "value_yuan",
                 "description",
                 "thanks",
+                "thanks_link_version",
                 "created_at",
                 "created_by_id",
             ],

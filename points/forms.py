@@ -6,20 +6,11 @@ from django.utils.translation import gettext_lazy as _
 
 from aidao.photos import photo_validate
 from core import forms as numbers
-from points.idempotency import FIELD_NAME, idempotency_key_new
+from core.idempotency import OneTimeKeyMixin
 from points.models import Rule
 from villagers.cardnumbers import card_number_normalize
+from villagers.forms import NewPinForm
 from villagers.models import Card, Member
-
-
-class OneTimeKeyMixin(forms.Form):
-    """A hidden one-time key so a double-clicked or re-sent POST has a single effect."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields[FIELD_NAME] = forms.CharField(
-            widget=forms.HiddenInput, initial=idempotency_key_new(), required=False
-        )
 
 
 class PhotoField(forms.FileField):
@@ -219,3 +210,7 @@ class ObjectionResolveForm(forms.Form):
         max_length=300,
         required=False,
     )
+
+
+class CardIssueForm(OneTimeKeyMixin, NewPinForm):
+    """The PIN of a new card; the one-time key stops a re-sent form issuing it twice."""

@@ -491,21 +491,3 @@ class Declaration(models.Model):
 
     def __str__(self):
         return f"{self.household} {self.occurred_on}"
-
-
-class IdempotencyKey(models.Model):
-    """A one-time form key: the same key posted twice has one effect; another body is refused."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=64)
-    request_hash = models.CharField(max_length=64)
-    result_url = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_key")
-        ]
-
-    def __str__(self):
-        return self.key

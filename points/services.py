@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
 from aidao.photos import photo_prepare
+from core.files import discard_files_on_error, file_stored
 from points.ledger import (  # the ledger's writes, also imported from here by callers
     InsufficientPoints,  # noqa: F401
     account_open,
@@ -219,7 +220,8 @@ def proposal_create(
     if photo is not None:
         photo = photo_prepare(photo, name="evidence")
 
-    with transaction.atomic():
+    # A refusal or a failure below deletes the photo stored for it (see core.files).
+    with discard_files_on_error(), transaction.atomic():
         if rule.monthly_cap is not None:
             used = _cap_used(
                 rule=rule,
@@ -266,6 +268,7 @@ def proposal_create(
                     proposal.photo.name = proposals[0].photo.name
                 else:
                     proposal.photo.save(photo.name, ContentFile(photo.read()), save=False)
+                    file_stored(proposal.photo)
             elif photo_name:
                 proposal.photo.name = photo_name
             proposal.full_clean()
@@ -654,10 +657,13 @@ def declaration_submit(
         occurred_on=occurred_on,
         submitted_by=user,
     )
-    if photo is not None:
-        declaration.photo.save("declaration.jpg", photo_prepare(photo), save=False)
+    prepared = photo_prepare(photo) if photo is not None else None
     declaration.full_clean()
-    with transaction.atomic():
+    # The photo is stored only once the declaration is valid, and deleted if the write fails.
+    with discard_files_on_error(), transaction.atomic():
+        if prepared is not None:
+            declaration.photo.save("declaration.jpg", prepared, save=False)
+            file_stored(declaration.photo)
         declaration.save()
         audit_record(
             action="declaration.submit",

@@ -13,8 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aidao.db import row_id_or_none
-from points.forms import OneTimeKeyMixin
-from points.idempotency import run_once
+from core.idempotency import run_once
 from reports.county import county_admin_required
 from reports.referrals import (
     NEEDS_REASON,
@@ -41,7 +40,6 @@ def county_queue(request):
         {
             "waiting": waiting,
             "decided": decided,
-            "form": OneTimeKeyMixin(),
             "needs_reason": sorted(NEEDS_REASON),
         },
     )

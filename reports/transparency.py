@@ -3,11 +3,15 @@ and the points liability against what is on the shelves."""
 
 import datetime
 
+from django.conf import settings
+from django.contrib import messages
 from django.core import signing
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from core.pagination import Paginator
 from reports.selectors import requested_month
@@ -18,14 +22,28 @@ from reports.selectors_transparency import (
     liability_cover,
 )
 from store.models import Donation
+from store.services import donation_thanks_link_revoke
 from villagers.roles import Role, member_of_village_required, staff_required
 
 THANKS_SALT = "reports.donation-thanks"
 
 
+class ThanksLinkGone(Exception):
+    """A genuine thanks link that no longer works: too old, or replaced by a new one."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
 def thanks_token(donation: Donation) -> str:
-    """An unguessable, unforgeable token naming one donation (signed with SECRET_KEY)."""
-    return signing.dumps({"donation": donation.pk}, salt=THANKS_SALT, compress=True)
+    """An unguessable, unforgeable token naming one donation (signed with SECRET_KEY).
+
+    It carries the time it was made (signing.dumps is a TimestampSigner), so it works for
+    THANKS_LINK_MAX_AGE_DAYS, and the donation's link version, so a manager can revoke it.
+    """
+    payload = {"donation": donation.pk, "v": donation.thanks_link_version}
+    return signing.dumps(payload, salt=THANKS_SALT, compress=True)
 
 
 def thanks_url(request, donation: Donation) -> str:
@@ -34,10 +52,17 @@ def thanks_url(request, donation: Donation) -> str:
 
 
 def _donation_from_token(token: str) -> Donation:
+    """The donation a link names; Http404 for a forged or mangled one, ThanksLinkGone for
+    a genuine one that expired or was revoked."""
+    max_age = datetime.timedelta(days=settings.THANKS_LINK_MAX_AGE_DAYS)
     try:
-        payload = signing.loads(token, salt=THANKS_SALT)
+        payload = signing.loads(token, salt=THANKS_SALT, max_age=max_age)
+    except signing.SignatureExpired as error:
+        raise ThanksLinkGone("expired") from error
     except signing.BadSignature as error:
         raise Http404 from error
+    if not isinstance(payload, dict):
+        raise Http404
     donation = (
         Donation.objects.select_related("donor", "village")
         .filter(pk=payload.get("donation"))
@@ -45,6 +70,9 @@ def _donation_from_token(token: str) -> Donation:
     )
     if donation is None:
         raise Http404
+    # Links made before versions existed carry none: they count as the first version.
+    if payload.get("v", 1) != donation.thanks_link_version:
+        raise ThanksLinkGone("revoked")
     return donation
 
 
@@ -102,13 +130,36 @@ def donations_traced_list(request):
     rows = donations_traced(request.village, page.object_list)
     for row in rows:
         row["thanks_url"] = thanks_url(request, row["donation"])
-    return render(request, "reports/transparency/donations.html", {"page": page, "rows": rows})
+    context = {"page": page, "rows": rows, "max_age_days": settings.THANKS_LINK_MAX_AGE_DAYS}
+    return render(request, "reports/transparency/donations.html", context)
+
+
+@require_POST
+@staff_required(Role.MANAGER)
+def donation_thanks_revoke(request, pk):
+    """The manager revokes a donation's thanks links (one went astray); the page shows a new one."""
+    donation = get_object_or_404(Donation, pk=pk, village=request.village)
+    donation_thanks_link_revoke(donation=donation, actor=request.user, request=request)
+    messages.success(
+        request,
+        _("The old thanks links of this donation no longer work. Send the donor the new one."),
+    )
+    return redirect(f"{reverse('reports:donations_traced')}#donation-{donation.pk}")
 
 
 def donation_thanks_page(request, token):
-    """The donor's thanks page: no login, reached only by its signed link; no personal data."""
-    donation = _donation_from_token(token)
-    response = render(request, "reports/transparency/thanks.html", donation_thanks(donation))
+    """The donor's thanks page: no login, reached only by its signed link; no personal data.
+
+    A link that expired or was revoked gets a page saying so (410 Gone), a forged one 404.
+    """
+    try:
+        donation = _donation_from_token(token)
+    except ThanksLinkGone as gone:
+        response = render(
+            request, "reports/transparency/thanks_gone.html", {"why": gone.why}, status=410
+        )
+    else:
+        response = render(request, "reports/transparency/thanks.html", donation_thanks(donation))
     # The link is the key: keep it out of referrers and search engines.
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"

@@ -6,6 +6,7 @@ from reports.transparency import (
     board_display,
     cover,
     donation_thanks_page,
+    donation_thanks_revoke,
     donations_traced_list,
 )
 
@@ -35,6 +36,11 @@ urlpatterns = [
     path("board/<int:year>/<int:month>/tv/", board_display, name="board_display"),
     path("cover/", cover, name="cover"),
     path("donations/", donations_traced_list, name="donations_traced"),
+    path(
+        "donations/<int:pk>/thanks/revoke/",
+        donation_thanks_revoke,
+        name="donation_thanks_revoke",
+    ),
     path("thanks/<str:token>/", donation_thanks_page, name="donation_thanks"),
     path("audit/", audit.audit_log, name="audit"),
     path("county/queue/", county_queue.county_queue, name="county_queue"),

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aidao.db import row_id_or_none
 from core import forms as numbers
-from points.forms import OneTimeKeyMixin
+from core.idempotency import OneTimeKeyMixin
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from villagers.cardnumbers import card_number_normalize
 
@@ -47,7 +47,7 @@ class ItemChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.unit}) · {obj.zone}"
 
 
-class StockInForm(forms.Form):
+class StockInForm(OneTimeKeyMixin, forms.Form):
     item = ItemChoiceField(label=_("Item"), queryset=Item.objects.none())
     quantity = numbers.IntegerField(label=_("Quantity"), min_value=1, max_value=100_000)
     fund_source = forms.ChoiceField(label=_("Paid from"), choices=StockMovement.FundSource.choices)
@@ -89,7 +89,7 @@ class StockInForm(forms.Form):
         return data
 
 
-class DonationForm(forms.Form):
+class DonationForm(OneTimeKeyMixin, forms.Form):
     donor = forms.ModelChoiceField(label=_("Donor"), queryset=Donor.objects.none(), required=False)
     new_donor_name = forms.CharField(
         label=_("…or a new donor's name"), max_length=100, required=False
@@ -143,12 +143,12 @@ class DonatedGoodsForm(forms.Form):
 DonatedGoodsFormSet = forms.formset_factory(DonatedGoodsForm, extra=5, max_num=30)
 
 
-class StockTakeForm(forms.Form):
+class StockTakeForm(OneTimeKeyMixin, forms.Form):
     counted = numbers.IntegerField(label=_("Counted on the shelf"), min_value=0)
     reason = forms.CharField(label=_("Reason for any difference"), max_length=200)
 
 
-class WriteOffForm(forms.Form):
+class WriteOffForm(OneTimeKeyMixin, forms.Form):
     quantity = numbers.IntegerField(label=_("Quantity"), min_value=1)
     cause = forms.ChoiceField(label=_("Cause"), choices=StockMovement.Cause.choices)
     reason = forms.CharField(label=_("Details"), max_length=200)

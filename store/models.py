@@ -128,6 +128,10 @@ class Donation(models.Model):
     )
     description = models.CharField(_("what was given"), max_length=200, blank=True)
     thanks = models.CharField(_("public thank-you"), max_length=300)
+    # Signed into the donor's thanks link; raising it revokes every link made before.
+    thanks_link_version = models.PositiveIntegerField(
+        _("thanks link version"), default=1, editable=False
+    )
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"

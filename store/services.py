@@ -12,18 +12,19 @@ import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
+from core.files import discard_files_on_error, file_stored
 from points.ledger import Posting, entries_post, reversal_post
 from points.models import Account, Entry
 from store.models import Donation, Donor, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Household, Referral, User, Village
-from villagers.roles import Role
+from villagers.roles import Role, is_manager
 from villagers.second_person import decider_check, referrals_close
 
 MAX_CART_LINES = 40
@@ -56,8 +57,12 @@ def item_save(*, item: Item, actor: User, request=None) -> Item:
         raise ValidationError(_("The zone belongs to another village."))
     creating = item.pk is None
     item.full_clean()
-    with transaction.atomic():
+    with discard_files_on_error(), transaction.atomic():
+        unsaved_name = item.photo.name
         item.save()
+        if item.photo and item.photo.name != unsaved_name:
+            # A new photo was stored by save(); a failure after it deletes it (core.files).
+            file_stored(item.photo)
         audit_record(
             action="item.create" if creating else "item.update",
             actor=actor,
@@ -277,6 +282,27 @@ def donation_record(
             village_id=village.pk,
             obj=donation,
             detail={"donor": donor.name, "kind": kind, "value": str(value_yuan)},
+            request=request,
+        )
+    return donation
+
+
+def donation_thanks_link_revoke(*, donation: Donation, actor: User, request=None) -> Donation:
+    """Make every thanks link given so far for `donation` stop working (a link went astray);
+    the next one made carries the new version. The village's manager only."""
+    if not (is_manager(actor) and actor.village_id == donation.village_id):
+        raise PermissionDenied(_("Only the village's manager may replace a thanks link."))
+    with transaction.atomic():
+        Donation.objects.filter(pk=donation.pk).update(
+            thanks_link_version=F("thanks_link_version") + 1
+        )
+        donation.refresh_from_db(fields=["thanks_link_version"])
+        audit_record(
+            action="donation.thanks_revoke",
+            actor=actor,
+            village_id=donation.village_id,
+            obj=donation,
+            detail={"version": donation.thanks_link_version},
             request=request,
         )
     return donation

@@ -5,6 +5,8 @@ manager and a supervisor; village Y has its own manager and household; the count
 oversees both. Each person has a logged-in client fixture: `client_<person>`.
 """
 
+import secrets
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
@@ -23,6 +25,11 @@ from villagers.roles import Role
 
 PIN = "2468"
 PASSWORD = "Correct-Horse-42"
+
+
+def form_key() -> str:
+    """A fresh one-time form key, as a page that moves points or goods draws it."""
+    return secrets.token_urlsafe(24)
 
 
 def make_staff(role, *, village=None, county=None, username, household=None):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from aidao.audit import audit_record
 from aidao.photos import photo_prepare
+from core.files import discard_files_on_error, file_stored
 from store.models import Donor
 from villagers.models import Household, Referral, User, Village
 from villagers.roles import Role, is_manager, is_supervisor, is_villager
@@ -85,7 +86,8 @@ def wish_post(
         raise ValidationError(_("Only an active household can post a wish."))
     prepared = photo_prepare(photo) if photo else None
     title = (title or "").strip()
-    with transaction.atomic():
+    # The photo is stored by wish.save(); a failure after it deletes it (see core.files).
+    with discard_files_on_error(), transaction.atomic():
         # The household lock serialises posts, so a double-tapped button posts once.
         Household.objects.select_for_update().get(pk=household.pk)
         if Wish.objects.filter(
@@ -107,6 +109,8 @@ def wish_post(
             wish.photo = prepared
         wish.full_clean()
         wish.save()
+        if prepared is not None:
+            file_stored(wish.photo)
         audit_record(
             action="wish.post",
             actor=actor,
@@ -290,7 +294,8 @@ def wish_fulfil(
     if date > timezone.localdate():
         raise ValidationError(_("The date given cannot be in the future."), code="future")
     prepared = photo_prepare(photo) if photo else None
-    with transaction.atomic():
+    # The photo is stored by fulfilment.save(); a failure after it deletes it (core.files).
+    with discard_files_on_error(), transaction.atomic():
         wish = _lock(wish)
         _refuse_unless_status(wish, Wish.Status.MATCHED)
         match = WishMatch.objects.get(wish=wish)
@@ -311,6 +316,8 @@ def wish_fulfil(
             fulfilment.photo = prepared
         fulfilment.full_clean()
         fulfilment.save()
+        if prepared is not None:
+            file_stored(fulfilment.photo)
         wish.status = Wish.Status.FULFILLED
         wish.save(update_fields=["status"])
         audit_record(

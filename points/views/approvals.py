@@ -11,9 +11,8 @@ from django.views.decorators.http import require_POST
 
 from aidao.db import retry_transient, row_id_or_none
 from core.fragments import cached_part
+from core.idempotency import OneTimeKeyMixin, run_once
 from core.pagination import Paginator
-from points.forms import OneTimeKeyMixin
-from points.idempotency import run_once
 from points.models import Proposal, Rule
 from points.selectors import approval_queue_version, proposals_pending
 from points.services import proposal_approve, proposal_reject

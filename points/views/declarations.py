@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.idempotency import run_once
 from core.pagination import Paginator
 from points.forms import DeclarationAcceptForm, DeclarationForm, ReasonForm
-from points.idempotency import run_once
 from points.models import Declaration
 from points.services import declaration_accept, declaration_decline, declaration_submit
 from points.views.access import _get_declaration_for_user, photo_response

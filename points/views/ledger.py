@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 
 from aidao.db import row_id_or_none
 from core.fragments import cached_part
+from core.idempotency import run_once
 from points.forms import ReasonForm
-from points.idempotency import idempotency_key_new, run_once
 from points.models import Account, Declaration, Entry
 from points.selectors import (
     history_page,
@@ -104,7 +104,6 @@ def household_ledger(request, pk):
     household = _get_household_for_user(request, pk)
     context = _ledger_context(request, household)
     context["reverse_form"] = ReasonForm()
-    context["idempotency_key"] = idempotency_key_new()
     return render(request, "points/household_ledger.html", context)
 
 

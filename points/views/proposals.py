@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from aidao.db import row_id_or_none
+from core.idempotency import run_once
 from core.pagination import Paginator
 from points.forms import ActivityForm, ProposalForm
-from points.idempotency import run_once
 from points.selectors import households_with_account, proposals_of_proposer
 from points.services import proposal_create
 from points.views.access import (

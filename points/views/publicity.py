@@ -3,9 +3,11 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.idempotency import run_once
 from core.pagination import Paginator
 from points.forms import ObjectionForm, ObjectionResolveForm, ReasonForm
 from points.models import Objection
@@ -88,16 +90,28 @@ def _get_objection_for_user(request, pk: int) -> Objection:
 
 
 def _settle(request, action, success: str, asked: dict):
-    try:
+    """Run the supervisor's decision once per form key (a decision may credit points); what
+    the second-person rule bars is sent up to the county when nobody of the village may."""
+    back = reverse("points:publicity")
+
+    def once():
         action()
+        return back
+
+    try:
+        _url, replayed = run_once(request, once)
     except SecondPersonRequired as error:
         messages.warning(request, refusal_or_referral(request, error, asked))
+        return redirect(back)
     except ValidationError as error:
         for line in error.messages:
             messages.error(request, line)
     else:
-        messages.success(request, success)
-    return redirect("points:publicity")
+        if replayed:
+            messages.info(request, _("This decision was already recorded."))
+        else:
+            messages.success(request, success)
+    return redirect(back)
 
 
 @staff_required(Role.SUPERVISOR)

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 
 from aidao.db import retry_transient
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
+from core.idempotency import run_once
 from core.pagination import Paginator
-from points.idempotency import run_once
 from store.forms import CardLookupForm, CartChangeForm, VoidForm, confirm_parse
 from store.models import Item
 from store.selectors import (

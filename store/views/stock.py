@@ -6,10 +6,12 @@ Managers write; the supervisor and the county admin only look.
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.idempotency import run_once
 from core.pagination import Paginator
 from store.forms import (
     DonatedGoodsFormSet,
@@ -37,6 +39,22 @@ def _form_error(form, error: ValidationError) -> None:
     """Show a service's refusal on the form instead of a 500."""
     for message in error.messages:
         form.add_error(None, message)
+
+
+def _once(request, form, action) -> tuple[str, bool] | None:
+    """Run a stock form's effect once per form key: (url, replayed), or None when refused.
+
+    Goods moved twice by a double click or a re-sent form could be redeemed though they
+    never existed, so every form here that moves stock carries a one-time key.
+    """
+    try:
+        url, replayed = run_once(request, action)
+    except ValidationError as error:
+        _form_error(form, error)
+        return None
+    if replayed:
+        messages.info(request, _("This was already sent; nothing was recorded twice."))
+    return url, replayed
 
 
 @staff_required(*STAFF)
@@ -103,7 +121,8 @@ def stock_in(request):
     form = StockInForm(request.POST or None, initial=initial, village=request.village)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+
+        def action():
             stock_purchase(
                 item=data["item"],
                 quantity=data["quantity"],
@@ -114,15 +133,18 @@ def stock_in(request):
                 actor=request.user,
                 request=request,
             )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(
-                request,
-                _("%(quantity)d × %(item)s taken into stock.")
-                % {"quantity": data["quantity"], "item": data["item"].name},
-            )
-            return redirect("store:item_detail", pk=data["item"].pk)
+            return reverse("store:item_detail", args=[data["item"].pk])
+
+        done = _once(request, form, action)
+        if done is not None:
+            url, replayed = done
+            if not replayed:
+                messages.success(
+                    request,
+                    _("%(quantity)d × %(item)s taken into stock.")
+                    % {"quantity": data["quantity"], "item": data["item"].name},
+                )
+            return redirect(url)
     return render(request, "store/stock_in.html", {"form": form})
 
 
@@ -131,25 +153,32 @@ def item_stock_take(request, pk):
     item = _get_item_for_user(request, pk)
     form = StockTakeForm(request.POST or None, initial={"counted": item.stock})
     if request.method == "POST" and form.is_valid():
-        try:
-            movement = stock_take(
-                item=item,
-                counted=form.cleaned_data["counted"],
-                reason=form.cleaned_data["reason"],
-                actor=request.user,
-                request=request,
+        taken = []
+
+        def action():
+            taken.append(
+                stock_take(
+                    item=item,
+                    counted=form.cleaned_data["counted"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                    request=request,
+                )
             )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            if movement is None:
+            return reverse("store:item_detail", args=[item.pk])
+
+        done = _once(request, form, action)
+        if done is not None:
+            url, _replayed = done
+            # On a replay the action did not run and `taken` is empty.
+            if taken and taken[0] is None:
                 messages.info(request, _("The count agrees with the books; nothing changed."))
-            else:
+            elif taken:
                 messages.success(
                     request,
-                    _("Stock adjusted by %(quantity)+d.") % {"quantity": movement.quantity},
+                    _("Stock adjusted by %(quantity)+d.") % {"quantity": taken[0].quantity},
                 )
-            return redirect("store:item_detail", pk=item.pk)
+            return redirect(url)
     return render(
         request,
         "store/item_action.html",
@@ -162,7 +191,8 @@ def item_write_off(request, pk):
     item = _get_item_for_user(request, pk)
     form = WriteOffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def action():
             stock_write_off(
                 item=item,
                 quantity=form.cleaned_data["quantity"],
@@ -171,11 +201,14 @@ def item_write_off(request, pk):
                 actor=request.user,
                 request=request,
             )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(request, _("Written off."))
-            return redirect("store:item_detail", pk=item.pk)
+            return reverse("store:item_detail", args=[item.pk])
+
+        done = _once(request, form, action)
+        if done is not None:
+            url, replayed = done
+            if not replayed:
+                messages.success(request, _("Written off."))
+            return redirect(url)
     return render(
         request,
         "store/item_action.html",
@@ -209,7 +242,8 @@ def donation_create(request):
         donor = values["donor"] or Donor(
             village=village, name=values["new_donor_name"].strip(), kind=values["new_donor_kind"]
         )
-        try:
+
+        def action():
             donation_record(
                 village=village,
                 donor=donor,
@@ -222,11 +256,15 @@ def donation_create(request):
                 actor=request.user,
                 request=request,
             )
-        except ValidationError as error:
-            _form_error(form, error)
-        else:
-            messages.success(
-                request, _("Donation recorded. Thank you to %(donor)s!") % {"donor": donor.name}
-            )
-            return redirect("store:donation_list")
+            return reverse("store:donation_list")
+
+        done = _once(request, form, action)
+        if done is not None:
+            url, replayed = done
+            if not replayed:
+                messages.success(
+                    request,
+                    _("Donation recorded. Thank you to %(donor)s!") % {"donor": donor.name},
+                )
+            return redirect(url)
     return render(request, "store/donation_form.html", {"form": form, "goods": goods})

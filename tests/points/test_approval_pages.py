@@ -193,3 +193,30 @@ def test_supervisor_reverses_an_entry_from_the_ledger_page(
     assert "already been reversed" in again.content.decode()
     card_a.household.account.refresh_from_db()
     assert card_a.household.account.balance == 100
+
+
+def test_two_entries_reversed_from_one_drawing_of_the_ledger_page(
+    client_supervisor_x, card_a, manager_x, supervisor_x, rule_clean
+):
+    """Each reverse button has its own key: the page once shared one, so the second
+    reversal from it was refused as the first one's key with other content."""
+    import re
+
+    from points.services import proposal_approve
+
+    proposals = propose(manager_x, [card_a.household], rule_clean) + propose(
+        manager_x, [card_a.household], rule_clean
+    )
+    proposal_approve(proposal_ids=[p.pk for p in proposals], actor=supervisor_x)
+    page = client_supervisor_x.get(
+        reverse("points:household_ledger", args=[card_a.household_id])
+    ).content.decode()
+    keys = dict(
+        re.findall(
+            r'action="(/[^"]+/reverse/)"[^>]*>.*?name="idempotency_key" value="([^"]+)"', page
+        )
+    )
+    assert len(keys) == 2 and len(set(keys.values())) == 2
+    for action, key in keys.items():
+        client_supervisor_x.post(action, {"reason": "wrong household", "idempotency_key": key})
+    assert Entry.objects.filter(kind=Entry.Kind.REVERSAL).count() == 2

@@ -5,6 +5,7 @@ Who may do what: objection by people of the village only (other village 404, cou
 """
 
 import datetime
+import re
 
 import pytest
 from django.test import Client
@@ -14,7 +15,7 @@ from django.utils import timezone
 from points.models import Account, Entry, Objection, Proposal
 from points.publicity import objection_raise, proposals_credit_due
 from points.services import entry_post, proposal_approve
-from tests.conftest import make_staff
+from tests.conftest import form_key, make_staff
 from tests.points.conftest import propose
 from villagers.roles import Role
 
@@ -57,7 +58,7 @@ def test_notice_shows_cancelled_entries_with_the_reason(
 ):
     response = client_for(supervisor_x).post(
         reverse("points:objection_resolve", args=[objection.pk]),
-        {"decision": "uphold", "resolution": "经核实未种花"},
+        {"decision": "uphold", "resolution": "经核实未种花", "idempotency_key": form_key()},
     )
     assert response.status_code == 302
     page = client_villager_a.get(reverse("reports:notice")).content.decode()
@@ -146,7 +147,8 @@ def test_only_the_supervisor_resolves(objection, client_manager_x, client_villag
 
 def test_supervisor_dismisses(objection, waiting, client_supervisor_x):
     response = client_supervisor_x.post(
-        reverse("points:objection_resolve", args=[objection.pk]), {"decision": "dismiss"}
+        reverse("points:objection_resolve", args=[objection.pk]),
+        {"decision": "dismiss", "idempotency_key": form_key()},
     )
     assert response.status_code == 302
     objection.refresh_from_db()
@@ -156,7 +158,7 @@ def test_supervisor_dismisses(objection, waiting, client_supervisor_x):
 def test_upholding_without_reason_is_a_message_not_a_500(objection, client_supervisor_x):
     response = client_supervisor_x.post(
         reverse("points:objection_resolve", args=[objection.pk]),
-        {"decision": "uphold", "resolution": ""},
+        {"decision": "uphold", "resolution": "", "idempotency_key": form_key()},
         follow=True,
     )
     assert "reason for upholding" in response.content.decode()
@@ -182,13 +184,15 @@ def test_held_deduction_shown_and_settled_by_the_supervisor(
 ):
     page = client_supervisor_x.get(reverse("points:publicity")).content.decode()
     assert "Held deductions" in page and "Not enough points" in page
+    keys = re.findall(r'name="idempotency_key" value="([^"]+)"', page)
+    assert len(keys) == 2 and len(set(keys)) == 2  # credit and cancel: one key per form
     cancel = reverse("points:held_cancel", args=[held.pk])
     credit = reverse("points:held_credit", args=[held.pk])
     assert client_manager_x.post(cancel, {"reason": "x"}).status_code == 403
     assert client_manager_y.post(cancel, {"reason": "x"}).status_code == 403
-    response = client_supervisor_x.post(credit, follow=True)
+    response = client_supervisor_x.post(credit, {"idempotency_key": form_key()}, follow=True)
     assert "Not enough points" in response.content.decode()
-    client_supervisor_x.post(cancel, {"reason": "改为批评教育"})
+    client_supervisor_x.post(cancel, {"reason": "改为批评教育", "idempotency_key": form_key()})
     held.refresh_from_db()
     assert held.status == Proposal.Status.CANCELLED
 

@@ -69,7 +69,8 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
     ParticipationFactory(household=newcomer)
     _ok(
         manager.post(
-            reverse("points:card_issue", args=[newcomer.pk]), {"pin": "1357", "pin_again": "1357"}
+            reverse("points:card_issue", args=[newcomer.pk]),
+            {"pin": "1357", "pin_again": "1357", "idempotency_key": _key()},
         ),
         "card issue",
     )
@@ -131,7 +132,13 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
     _ok(
         manager.post(
             reverse("store:stock_in"),
-            {"item": item.pk, "quantity": 5, "fund_source": "civil_affairs", "cost_yuan": "9.50"},
+            {
+                "item": item.pk,
+                "quantity": 5,
+                "fund_source": "civil_affairs",
+                "cost_yuan": "9.50",
+                "idempotency_key": _key(),
+            },
         ),
         "stock in",
     )
@@ -140,7 +147,7 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
     _ok(
         manager.post(
             reverse("store:item_stock_take", args=[item.pk]),
-            {"counted": item.stock - 1, "reason": "one bag torn open"},
+            {"counted": item.stock - 1, "reason": "one bag torn open", "idempotency_key": _key()},
         ),
         "stock take",
     )
@@ -148,7 +155,7 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
     _ok(
         manager.post(
             reverse("store:item_write_off", args=[item.pk]),
-            {"quantity": 1, "cause": "spoiled", "reason": "damp"},
+            {"quantity": 1, "cause": "spoiled", "reason": "damp", "idempotency_key": _key()},
         ),
         "write off",
     )
@@ -167,11 +174,17 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
                 "goods-INITIAL_FORMS": "0",
                 "goods-0-item": item.pk,
                 "goods-0-quantity": "2",
+                "idempotency_key": _key(),
             },
         ),
         "donation",
     )
     expected.append(("donation.record", "manager_x", village))
+    _ok(
+        manager.post(reverse("reports:donation_thanks_revoke", args=[cast.donation.pk])),
+        "thanks link revoke",
+    )
+    expected.append(("donation.thanks_revoke", "manager_x", village))
 
     # Redemption at the counter, then its void.
     response = _ok(

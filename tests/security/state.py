@@ -3,7 +3,7 @@
 from django.apps import apps
 from django.db import connection
 
-APPS = ("villagers", "points", "store", "wishwall", "aidao")
+APPS = ("core", "villagers", "points", "store", "wishwall", "aidao")
 
 
 def business_tables() -> list[str]:

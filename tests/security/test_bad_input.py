@@ -131,6 +131,7 @@ VILLAGERS = [
         "manager_x",
         lambda c: villager_forms.NewPinForm(),
         kwargs=pk("household_b"),
+        more=key,
     ),
     Target("villagers:pin_change", "villager_a", lambda c: villager_forms.PinChangeForm()),
     Target(
@@ -154,6 +155,7 @@ POINTS = [
         "supervisor_x",
         lambda c: points_forms.ObjectionResolveForm(),
         kwargs=pk("objection"),
+        more=key,
         action=True,
     ),
     Target(
@@ -161,6 +163,7 @@ POINTS = [
         "supervisor_x",
         lambda c: points_forms.ReasonForm(),
         kwargs=pk("in_publicity"),
+        more=key,
         action=True,
     ),
     Target(
@@ -252,7 +255,12 @@ class _ConfirmFields(forms.Form):
 
 
 STORE = [
-    Target("store:stock_in", "manager_x", lambda c: store_forms.StockInForm(village=c.village_x)),
+    Target(
+        "store:stock_in",
+        "manager_x",
+        lambda c: store_forms.StockInForm(village=c.village_x),
+        more=key,
+    ),
     Target("store:item_create", "manager_x", lambda c: store_forms.ItemForm(village=c.village_x)),
     Target(
         "store:item_edit",
@@ -265,12 +273,14 @@ STORE = [
         "manager_x",
         lambda c: store_forms.StockTakeForm(),
         kwargs=pk("item"),
+        more=key,
     ),
     Target(
         "store:item_write_off",
         "manager_x",
         lambda c: store_forms.WriteOffForm(),
         kwargs=pk("item"),
+        more=key,
     ),
     Target(
         "store:donation_create",
@@ -283,6 +293,7 @@ STORE = [
             "goods-0-quantity": "99999999999999999999",
             "goods-1-item": "²",
             "goods-1-quantity": "-5",
+            **key(c),
         },
     ),
     Target(
@@ -460,6 +471,7 @@ def test_every_form_page_is_fuzzed():
         "wishwall:approve",  # one optional checkbox: every input is valid
         "admin:logout",
         "admin:password_change",  # Django's
+        "reports:donation_thanks_revoke",  # no input
     }
     posted = {name for name, row in URLS.items() if row.post is not None}
     assert posted - not_forms - fuzzed == set()

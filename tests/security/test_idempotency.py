@@ -4,43 +4,18 @@ effect, and the same key with a different body is refused.
 Each thread is a separate browser tab of the same user, on its own database connection.
 """
 
-import threading
 import uuid
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from points.models import Entry, IdempotencyKey, Proposal
+from core.models import IdempotencyKey
+from points.models import Entry, Proposal
 from store.models import Redemption
+from tests.security.concurrent import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def at_once(clients, url, data):
-    """POST `data` to `url` from every client at the same moment; the responses, in order."""
-    barrier = threading.Barrier(len(clients))
-    responses = [None] * len(clients)
-
-    def send(index, client):
-        try:
-            barrier.wait(timeout=10)
-            responses[index] = client.post(url, data)
-        except Exception as error:  # noqa: BLE001 - the test shows what each got
-            responses[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send, args=pair) for pair in enumerate(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    for response in responses:
-        assert not isinstance(response, Exception), response
-        assert response.status_code in (200, 302), response.status_code
-    return responses
 
 
 def tabs(cast, role, count=2):

@@ -17,6 +17,12 @@ P = to the county admin's village picker, A = to the admin's login page, R = any
 use it); views with `post` but not `action` are form pages (GET shows the form). Both kinds
 must refuse a POST without a CSRF token (tests/security/test_csrf_methods.py).
 
+Every row with `post` also says what a successful POST `writes` (tests/security/bodies.py):
+ledger ENTRIES, stock MOVEMENTS, DONATIONS, or NOTHING, and gives a `body` the view accepts,
+sent by `by` (default: the first role whose `post` answer is 200 or R). A row that writes
+something is fired five times at once with one key and must have one effect; every other
+row's body is sent once and must write none of them (tests/security/test_once_only.py).
+
 Admin URLs are covered by one rule per registered model (ADMIN_MODELS below): which roles
 hold view/add/change/delete there and which roles' scoped querysets contain the object.
 """
@@ -26,6 +32,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from tests.security import bodies as b
+from tests.security.bodies import DONATIONS, ENTRIES, MOVEMENTS, NOTHING, BodyFactory, Writes
 from tests.security.conftest import ROLES
 
 Kwargs = Callable[[object], dict]
@@ -45,6 +53,9 @@ class Row:
     data: Callable[[object], dict] = field(default=lambda cast: {})
     action: bool = False
     query: str = ""
+    writes: Writes | None = None  # required with `post`
+    body: BodyFactory | None = None  # required when it writes something
+    by: str = ""
 
 
 def pk(attribute: str) -> Kwargs:
@@ -93,57 +104,131 @@ URLS: dict[str, Row] = {
     # The load balancer's liveness probe: anyone, no session or database needed.
     "healthz": Row(get="200 200 200 200 200 200 200 200"),
     # Large type is a display preference kept in a cookie: anyone may switch it.
-    "large_type": Row(get=ALL_405, post="R R R R R R R R", action=True),
-    "login": Row(get="200 R R R R R R R", post="200 R R R R R R R"),
-    "card_login": Row(get="200 200 200 200 200 200 200 200", post="200 " * 7 + "200"),
-    "logout": Row(get=ALL_405, post="L L L L L L L L", action=True),
+    "large_type": Row(get=ALL_405, post="R R R R R R R R", action=True, writes=NOTHING),
+    "login": Row(
+        get="200 R R R R R R R", post="200 R R R R R R R", writes=NOTHING, body=b.staff_login
+    ),
+    "card_login": Row(
+        get="200 200 200 200 200 200 200 200",
+        post="200 " * 7 + "200",
+        writes=NOTHING,
+        body=b.card_login,
+    ),
+    "logout": Row(get=ALL_405, post="L L L L L L L L", action=True, writes=NOTHING, by="manager_x"),
     # Django's view: a GET only redirects back, only a POST sets the language cookie.
-    "set_language": Row(get="R R R R R R R R", post="R R R R R R R R"),
+    "set_language": Row(
+        get="R R R R R R R R", post="R R R R R R R R", writes=NOTHING, body=b.fields(language="en")
+    ),
     # --- registry (villagers) -------------------------------------------------------------
     "villagers:me": Row(get=VILLAGER_PAGE),
-    "villagers:pin_change": Row(get=VILLAGER_PAGE, post=VILLAGER_PAGE),
+    "villagers:pin_change": Row(
+        get=VILLAGER_PAGE, post=VILLAGER_PAGE, writes=NOTHING, body=b.pin_change
+    ),
     "villagers:village_pick": Row(
         get="L 403 403 403 403 403 200 200",
         post="L 403 403 403 403 403 R R",
         data=lambda cast: {"village": cast.village_x.pk},
+        writes=NOTHING,
     ),
     "villagers:household_list": Row(get=STAFF_LIST),
-    "villagers:household_create": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
+    "villagers:household_create": Row(
+        get=MANAGER_PAGE, post=MANAGER_PAGE, writes=NOTHING, body=b.household_new
+    ),
     "villagers:household_detail": Row(get=STAFF_OBJECT, kwargs=pk("household_a")),
     "villagers:household_edit": Row(
-        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("household_a"),
+        writes=NOTHING,
+        body=b.household_edit,
     ),
     "villagers:member_create": Row(
-        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("household_a"),
+        writes=NOTHING,
+        body=b.member,
     ),
-    "villagers:member_edit": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("member_a")),
+    "villagers:member_edit": Row(
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("member_a"),
+        writes=NOTHING,
+        body=b.member,
+    ),
     "villagers:member_view_id": Row(
-        get=ALL_405, post=MANAGER_OBJECT, kwargs=pk("member_a"), action=True
+        get=ALL_405, post=MANAGER_OBJECT, kwargs=pk("member_a"), action=True, writes=NOTHING
     ),
     "villagers:inspection_create": Row(
-        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("household_a"),
+        writes=NOTHING,
+        body=b.inspection,
     ),
     "villagers:participation_create": Row(
-        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("household_a"),
+        writes=NOTHING,
+        body=b.fields(date="2024-05-02", activity="义务植树"),
     ),
     "villagers:card_replace": Row(
-        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("household_a"),
+        writes=NOTHING,
+        body=b.card_replace,
     ),
-    "villagers:card_recall": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")),
-    "villagers:pin_reset": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")),
+    "villagers:card_recall": Row(
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("household_a"),
+        writes=NOTHING,
+        body=b.fields(reason="moved away"),
+    ),
+    "villagers:pin_reset": Row(
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("household_a"),
+        writes=NOTHING,
+        body=b.fields(pin="8642", pin_again="8642"),
+    ),
     "villagers:card_print": Row(get=STAFF_OBJECT, kwargs=pk("card_a")),
-    "villagers:roster_upload": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
+    "villagers:roster_upload": Row(
+        get=MANAGER_PAGE, post=MANAGER_PAGE, writes=NOTHING, body=b.roster_upload
+    ),
     # Nothing uploaded yet: the preview sends the manager back to the upload page.
     "villagers:roster_preview": Row(get="L 403 403 R 403 R 403 403"),
-    "villagers:roster_confirm": Row(get=ALL_405, post="L 403 403 R 403 R 403 403", action=True),
-    "villagers:roster_cancel": Row(get=ALL_405, post="L 403 403 R 403 R 403 403", action=True),
+    "villagers:roster_confirm": Row(
+        get=ALL_405,
+        post="L 403 403 R 403 R 403 403",
+        action=True,
+        writes=NOTHING,
+        body=b.roster_confirm,
+    ),
+    "villagers:roster_cancel": Row(
+        get=ALL_405, post="L 403 403 R 403 R 403 403", action=True, writes=NOTHING
+    ),
     "villagers:roster_template": Row(get=MANAGER_PAGE),
     "villagers:card_sheet_choose": Row(get=STAFF_LIST),
     # With no cards chosen the sheet sends staff back to the choosing page.
     "villagers:card_sheet": Row(get="L 403 403 R R R P R"),
-    "villagers:card_sheet_printed": Row(get=ALL_405, post="L 403 403 R 403 R 403 403", action=True),
+    "villagers:card_sheet_printed": Row(
+        get=ALL_405,
+        post="L 403 403 R 403 R 403 403",
+        action=True,
+        writes=NOTHING,
+        body=b.card_sheet_printed,
+    ),
     # --- points -----------------------------------------------------------------------------
-    "points:card_issue": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("household_a")),
+    "points:card_issue": Row(
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("household_a"),
+        writes=ENTRIES,
+        body=b.card_issue,
+    ),
     "points:me": Row(get=VILLAGER_PAGE),
     "points:household_ledger": Row(get=STAFF_OBJECT, kwargs=pk("household_a")),
     "points:entry_reverse": Row(
@@ -151,34 +236,54 @@ URLS: dict[str, Row] = {
         post="L 403 403 403 R 403 403 403",
         kwargs=pk("entry"),
         action=True,
+        writes=ENTRIES,
+        body=b.keyed(reason="wrong household"),
     ),
     "points:rule_list": Row(get=STAFF_LIST),
-    "points:rule_add": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
-    "points:rule_edit": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("rule")),
-    "points:proposal_new": Row(get=PROPOSER_PAGE, post=PROPOSER_PAGE),
+    "points:rule_add": Row(get=MANAGER_PAGE, post=MANAGER_PAGE, writes=NOTHING, body=b.rule_new),
+    "points:rule_edit": Row(
+        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("rule"), writes=NOTHING, body=b.rule_edit
+    ),
+    "points:proposal_new": Row(
+        get=PROPOSER_PAGE, post=PROPOSER_PAGE, writes=NOTHING, body=b.proposal
+    ),
     "points:proposals_mine": Row(get=PROPOSER_PAGE),
     "points:proposal_detail": Row(get=STAFF_OBJECT, kwargs=pk("proposal")),
     "points:proposal_photo": Row(get=STAFF_OBJECT, kwargs=pk("proposal")),
-    "points:activity_new": Row(get=PROPOSER_PAGE, post=PROPOSER_PAGE),
+    "points:activity_new": Row(
+        get=PROPOSER_PAGE, post=PROPOSER_PAGE, writes=NOTHING, body=b.activity
+    ),
     "points:batch_detail": Row(get=STAFF_OBJECT, kwargs=pk("batch")),
     "points:approval_queue": Row(get=SUPERVISOR_PAGE),
     "points:approval_decide": Row(
-        get="L 403 403 403 405 403 403 403", post="L 403 403 403 R 403 403 403", action=True
+        get="L 403 403 403 405 403 403 403",
+        post="L 403 403 403 R 403 403 403",
+        action=True,
+        writes=ENTRIES,
+        body=b.approve_batch,
     ),
     "points:declaration_list": Row(get=STAFF_LIST),
-    "points:declaration_new": Row(get=VILLAGER_PAGE, post=VILLAGER_PAGE),
+    "points:declaration_new": Row(
+        get=VILLAGER_PAGE, post=VILLAGER_PAGE, writes=NOTHING, body=b.declaration
+    ),
     "points:declaration_review": Row(get=STAFF_OBJECT, kwargs=pk("declaration")),
     "points:declaration_accept": Row(
         get="L 403 403 405 405 405 403 403",
         post="L 403 403 400 400 404 403 403",
         kwargs=pk("declaration"),
         action=True,
+        writes=NOTHING,
+        body=b.declaration_accept,
+        by="manager_x",
     ),
     "points:declaration_decline": Row(
         get="L 403 403 405 405 405 403 403",
         post="L 403 403 400 400 404 403 403",
         kwargs=pk("declaration"),
         action=True,
+        writes=NOTHING,
+        body=b.fields(reason="not enough detail"),
+        by="manager_x",
     ),
     # The photo answers 403 (not a login redirect) to the anonymous: it is not a page.
     "points:declaration_photo": Row(get="403 200 404 200 200 404 P 200", kwargs=pk("declaration")),
@@ -188,24 +293,32 @@ URLS: dict[str, Row] = {
         get="L 200 200 200 200 404 P 403",
         post="L 200 200 200 200 404 P 403",
         kwargs=pk("in_publicity"),
+        writes=NOTHING,
+        body=b.fields(reason="not seen by anyone"),
     ),
     "points:objection_resolve": Row(
         get="L 403 403 403 405 403 403 403",
         post="L 403 403 403 R 403 403 403",
         kwargs=pk("objection"),
         action=True,
+        writes=ENTRIES,
+        body=b.dismiss_when_due,
     ),
     "points:held_credit": Row(
         get="L 403 403 403 405 403 403 403",
         post="L 403 403 403 R 403 403 403",
         kwargs=pk("in_publicity"),
         action=True,
+        writes=ENTRIES,
+        body=b.held_credit,
     ),
     "points:held_cancel": Row(
         get="L 403 403 403 405 403 403 403",
         post="L 403 403 403 R 403 403 403",
         kwargs=pk("in_publicity"),
         action=True,
+        writes=NOTHING,
+        body=b.held_cancel,
     ),
     # --- store ------------------------------------------------------------------------------
     "store:catalogue": Row(get=VILLAGE_PAGE),
@@ -213,10 +326,20 @@ URLS: dict[str, Row] = {
     "store:counter": Row(get=MANAGER_PAGE),
     "store:counter_household": Row(get=MANAGER_OBJECT, kwargs=household_pk),
     "store:counter_cart": Row(
-        get=ALL_405, post="L 403 403 R 403 404 403 403", kwargs=household_pk, action=True
+        get=ALL_405,
+        post="L 403 403 R 403 404 403 403",
+        kwargs=household_pk,
+        action=True,
+        writes=NOTHING,
+        body=b.counter_cart,
     ),
     "store:counter_confirm": Row(
-        get=ALL_405, post="L 403 403 R 403 404 403 403", kwargs=household_pk, action=True
+        get=ALL_405,
+        post="L 403 403 R 403 404 403 403",
+        kwargs=household_pk,
+        action=True,
+        writes=ENTRIES | MOVEMENTS,
+        body=b.counter_confirm,
     ),
     "store:redemption_list": Row(get=STAFF_LIST),
     "store:receipt": Row(get="L 200 404 200 200 404 P 200", kwargs=pk("redemption")),
@@ -224,18 +347,41 @@ URLS: dict[str, Row] = {
         get="L R 404 R R 404 P R", kwargs=lambda cast: {"entry_pk": cast.redemption.entry_id}
     ),
     "store:redemption_void": Row(
-        get=ALL_405, post="L 403 403 403 R 403 403 403", kwargs=pk("redemption"), action=True
+        get=ALL_405,
+        post="L 403 403 403 R 403 403 403",
+        kwargs=pk("redemption"),
+        action=True,
+        writes=ENTRIES | MOVEMENTS,
+        body=b.keyed(reason="wrong household"),
     ),
     "store:stock_list": Row(get=STAFF_LIST),
-    "store:zones_setup": Row(get=ALL_405, post="L 403 403 R 403 R 403 403", action=True),
-    "store:stock_in": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
-    "store:item_create": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
+    "store:zones_setup": Row(
+        get=ALL_405, post="L 403 403 R 403 R 403 403", action=True, writes=NOTHING
+    ),
+    "store:stock_in": Row(get=MANAGER_PAGE, post=MANAGER_PAGE, writes=MOVEMENTS, body=b.stock_in),
+    "store:item_create": Row(get=MANAGER_PAGE, post=MANAGER_PAGE, writes=NOTHING, body=b.item),
     "store:item_detail": Row(get=STAFF_OBJECT, kwargs=pk("item")),
-    "store:item_edit": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("item")),
-    "store:item_stock_take": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("item")),
-    "store:item_write_off": Row(get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("item")),
+    "store:item_edit": Row(
+        get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("item"), writes=NOTHING, body=b.item_edit
+    ),
+    "store:item_stock_take": Row(
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("item"),
+        writes=MOVEMENTS,
+        body=b.stock_take,
+    ),
+    "store:item_write_off": Row(
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("item"),
+        writes=MOVEMENTS,
+        body=b.write_off,
+    ),
     "store:donation_list": Row(get=STAFF_LIST),
-    "store:donation_create": Row(get=MANAGER_PAGE, post=MANAGER_PAGE),
+    "store:donation_create": Row(
+        get=MANAGER_PAGE, post=MANAGER_PAGE, writes=DONATIONS | MOVEMENTS, body=b.donation_of_goods
+    ),
     "store:summary_day": Row(get=STAFF_LIST),
     "store:summary_month": Row(get=STAFF_LIST),
     # --- wish wall --------------------------------------------------------------------------
@@ -257,15 +403,36 @@ URLS: dict[str, Row] = {
         post="L 403 403 R R 404 403 403",
         kwargs=pk("wish"),
         action=True,
+        writes=NOTHING,
     ),
     "wishwall:edit": Row(
-        get="L 403 403 200 200 404 403 403", post="L 403 403 200 200 404 403 403", kwargs=pk("wish")
+        get="L 403 403 200 200 404 403 403",
+        post="L 403 403 200 200 404 403 403",
+        kwargs=pk("wish"),
+        writes=NOTHING,
+        body=b.wish_edit,
     ),
     "wishwall:decline": Row(
-        get="L 403 403 200 200 404 403 403", post="L 403 403 200 200 404 403 403", kwargs=pk("wish")
+        get="L 403 403 200 200 404 403 403",
+        post="L 403 403 200 200 404 403 403",
+        kwargs=pk("wish"),
+        writes=NOTHING,
+        body=b.fields(reason="not something the village can help with"),
     ),
-    "wishwall:match": Row(get=SUPERVISOR_PAGE, post=SUPERVISOR_PAGE, kwargs=pk("wish")),
-    "wishwall:fulfil": Row(get=SUPERVISOR_PAGE, post=SUPERVISOR_PAGE, kwargs=pk("wish")),
+    "wishwall:match": Row(
+        get=SUPERVISOR_PAGE,
+        post=SUPERVISOR_PAGE,
+        kwargs=pk("wish"),
+        writes=NOTHING,
+        body=b.wish_match,
+    ),
+    "wishwall:fulfil": Row(
+        get=SUPERVISOR_PAGE,
+        post=SUPERVISOR_PAGE,
+        kwargs=pk("wish"),
+        writes=NOTHING,
+        body=b.wish_fulfil,
+    ),
     # --- pages combining apps (reports) ---------------------------------------------------------
     "reports:notice": Row(get=VILLAGE_PAGE),
     "reports:notice_month": Row(get=VILLAGE_PAGE, kwargs=this_month),
@@ -277,14 +444,27 @@ URLS: dict[str, Row] = {
     "reports:month_report_xlsx": Row(get=STAFF_LIST, kwargs=this_month),
     "reports:year_report": Row(get=STAFF_LIST, kwargs=this_year),
     "reports:year_report_xlsx": Row(
-        get=ALL_405, post="L 403 403 R R R P R", kwargs=this_year, action=True
+        get=ALL_405, post="L 403 403 R R R P R", kwargs=this_year, action=True, writes=NOTHING
     ),
     # The county overview is the county admin's alone; it needs no chosen village.
     "reports:county_overview": Row(get="L 403 403 403 403 403 200 200"),
-    "reports:county_export": Row(get=ALL_405, post="L 403 403 403 403 403 R R", action=True),
+    "reports:county_export": Row(
+        get=ALL_405, post="L 403 403 403 403 403 R R", action=True, writes=NOTHING
+    ),
     # The county admin's queue of items no one of a village may decide, and its one write.
     "reports:county_queue": Row(get="L 403 403 403 403 403 200 200"),
-    "reports:county_queue_decide": Row(get=ALL_405, post="L 403 403 403 403 403 R R", action=True),
+    "reports:county_queue_decide": Row(
+        get=ALL_405,
+        post="L 403 403 403 403 403 R R",
+        action=True,
+        writes=ENTRIES,
+        body=lambda cast, client: {
+            "referral": cast.referral.pk,
+            "decision": "approve",
+            "idempotency_key": b.form_key(),
+        },
+        by="county_x",
+    ),
     "reports:village_referrals": Row(get=STAFF_LIST),
     # An export is seen and downloaded by the person who asked for it (manager X) only.
     "reports:export_status": Row(get="L 404 404 200 404 404 404 404", kwargs=pk("export_job")),
@@ -296,14 +476,29 @@ URLS: dict[str, Row] = {
     "reports:donations_traced": Row(get=STAFF_LIST),
     # The donor's thank-you page is shared by link: no sign-in, nothing personal on it.
     "reports:donation_thanks": Row(get="200 200 200 200 200 200 200 200", kwargs=thanks_token),
+    # Only the village's manager replaces a donor's thanks link (one that went astray).
+    "reports:donation_thanks_revoke": Row(
+        get=ALL_405,
+        post="L 403 403 R 403 404 403 403",
+        kwargs=pk("donation"),
+        action=True,
+        writes=NOTHING,
+    ),
     # Village staff read their village's log; the county admin needs no chosen village.
     "reports:audit": Row(get="L 403 403 200 200 200 200 200"),
     # --- the admin's own pages (the per-model pages follow the rule below) ----------------------
     "admin:index": Row(get="A A A 200 200 200 200 200"),
     "admin:login": Row(get="200 200 200 R R R R R"),
     # The admin logout is POST-only; it ends on LOGOUT_REDIRECT_URL, our login page.
-    "admin:logout": Row(get="R R R 405 405 405 405 405", post="R R R L L L L L"),
-    "admin:password_change": Row(get="A A A 200 200 200 200 200", post="A A A 200 200 200 200 200"),
+    "admin:logout": Row(
+        get="R R R 405 405 405 405 405", post="R R R L L L L L", writes=NOTHING, by="manager_x"
+    ),
+    "admin:password_change": Row(
+        get="A A A 200 200 200 200 200",
+        post="A A A 200 200 200 200 200",
+        writes=NOTHING,
+        body=b.password_change,
+    ),
     "admin:password_change_done": Row(get="A A A 200 200 200 200 200"),
     "admin:jsi18n": Row(get="A A A 200 200 200 200 200"),
     # Without its query parameters the autocomplete endpoint refuses everyone.

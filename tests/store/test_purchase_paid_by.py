@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from store.models import Donation, Donor, StockMovement
+from tests.conftest import form_key
 
 
 @pytest.fixture
@@ -18,7 +19,10 @@ def money(village_x, village_y, manager_x):
 
 def stock_in(client, rice, money, **extra):
     data = {"item": rice.pk, "quantity": 10, "fund_source": "donated_money", "cost_yuan": "300"}
-    return client.post(reverse("store:stock_in"), {**data, "paid_by": money.pk, **extra})
+    return client.post(
+        reverse("store:stock_in"),
+        {**data, "paid_by": money.pk, "idempotency_key": form_key(), **extra},
+    )
 
 
 def test_stock_in_names_the_money_donation(client_manager_x, rice, money):

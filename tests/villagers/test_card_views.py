@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from aidao.models import AuditEvent
 from points.models import Entry
-from tests.conftest import PIN
+from tests.conftest import PIN, form_key
 from tests.factories import ParticipationFactory, PassedInspectionFactory
 from villagers.models import Card
 
@@ -29,7 +29,7 @@ def test_issue_page_says_what_is_missing(client_manager_x, household_a):
     text = client_manager_x.get(url).text
     assert "did not pass" in text and "toilet clean" in text
 
-    response = client_manager_x.post(url, NEW_PIN)
+    response = client_manager_x.post(url, {**NEW_PIN, "idempotency_key": form_key()})
     assert response.status_code == 200
     assert not Card.objects.filter(household=household_a).exists()
 
@@ -41,7 +41,7 @@ def test_issue_card_with_pin_posts_opening_points(client_manager_x, household_a)
     assert 'name="pin"' in client_manager_x.get(url).text
     mismatch = client_manager_x.post(url, {"pin": "8642", "pin_again": "8643"})
     assert mismatch.status_code == 200 and not Card.objects.exists()
-    response = client_manager_x.post(url, NEW_PIN)
+    response = client_manager_x.post(url, {**NEW_PIN, "idempotency_key": form_key()})
     card = Card.objects.get(household=household_a)
     assert response.url == reverse("villagers:card_print", kwargs={"pk": card.pk})
     assert Entry.objects.get(account__household=household_a).points == 100

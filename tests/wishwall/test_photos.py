@@ -6,6 +6,8 @@ from io import BytesIO
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
@@ -109,3 +111,23 @@ def test_fulfilment_photo_validated_and_shown_on_the_echo_wall(
     photo_url = reverse("wishwall:fulfilment_photo", args=[matched_wish_a.pk])
     assert photo_url in echo
     assert client_villager_b.get(photo_url).status_code == 200
+
+
+def failing_request():
+    """A request whose client address PostgreSQL refuses (inet): the audit event, the last
+    row of the write, fails after the photo was stored, and it all rolls back."""
+    return RequestFactory().post("/", REMOTE_ADDR="not-an-address")
+
+
+def test_a_refused_wish_leaves_no_photo(household_a, villager_a, media_root):
+    post_wish(household_a, villager_a)
+    with pytest.raises(ValidationError, match="already has an open wish"):
+        post_wish(household_a, villager_a, photo=jpeg_upload())
+    assert stored_files(media_root) == []
+
+
+def test_a_wish_rolled_back_in_the_database_leaves_no_photo(household_a, villager_a, media_root):
+    with pytest.raises(DatabaseError):
+        post_wish(household_a, villager_a, photo=jpeg_upload(), request=failing_request())
+    assert not Wish.objects.exists()
+    assert stored_files(media_root) == []

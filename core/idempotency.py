@@ -1,15 +1,22 @@
-"""One-time form keys: a double-clicked or re-sent POST has exactly one effect."""
+"""One-time form keys: a double-clicked, re-sent or twice-opened POST has exactly one effect.
+
+A form that moves points or goods carries a hidden key made when the page was drawn
+(`OneTimeKeyMixin`, or `{% one_time_key %}` for a bare form); its view runs the effect
+through `run_once`, which stores the key with the effect in one transaction.
+"""
 
 import hashlib
 import re
 import secrets
 from collections.abc import Callable
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from points.models import IdempotencyKey
+from core.files import discard_files_on_error
+from core.models import IdempotencyKey
 
 FIELD_NAME = "idempotency_key"
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -42,7 +49,9 @@ def run_once(request, action: Callable[[], str]) -> tuple[str, bool]:
     """Run `action` (which returns the URL of its result) once per (user, form key).
 
     Returns (url, replayed). The key row and the action commit together, so a failed action
-    leaves the key free for a corrected resubmission. The same key with another body is refused.
+    leaves the key free for a corrected resubmission. The same key with another body is
+    refused; a POST without a key (a page drawn before keys, a script) is refused too.
+    Files the action stores are deleted if the transaction fails after it returned.
     """
     key = request.POST.get(FIELD_NAME, "")
     if not KEY_PATTERN.fullmatch(key):
@@ -50,7 +59,7 @@ def run_once(request, action: Callable[[], str]) -> tuple[str, bool]:
             _("This form has expired. Please reload the page and try again."), code="no_key"
         )
     fingerprint = request_fingerprint(request)
-    with transaction.atomic():
+    with discard_files_on_error(), transaction.atomic():
         # A concurrent twin blocks on the unique index until we commit, then finds our row.
         record, created = IdempotencyKey.objects.get_or_create(
             user=request.user, key=key, defaults={"request_hash": fingerprint}
@@ -69,3 +78,17 @@ def run_once(request, action: Callable[[], str]) -> tuple[str, bool]:
         record.result_url = url[:300]
         record.save(update_fields=["result_url"])
     return url, False
+
+
+class OneTimeKeyMixin(forms.Form):
+    """A hidden one-time key so a double-clicked or re-sent POST has a single effect.
+
+    A form shown again after a refusal keeps the key it was sent with: the refused attempt
+    stored nothing, so the corrected form may use it.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[FIELD_NAME] = forms.CharField(
+            widget=forms.HiddenInput, initial=idempotency_key_new(), required=False
+        )

@@ -1,0 +1,363 @@
+"""What each POST of the URL table writes, and a body it accepts (tests/security/test_once_only.py).
+
+A body factory takes the cast and the client that will send it, may prepare the world (a
+held deduction, a wish to match), and returns the form fields, or a `Body` when the valid
+request goes to another object than the row's `kwargs` name.
+"""
+
+import enum
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from points.models import Account, Entry, Proposal, Rule
+from points.publicity import proposals_credit_due
+from points.services import entry_post, proposal_approve, proposal_create
+from tests.conftest import PASSWORD, PIN, form_key
+from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
+from villagers.models import Inspection, Village
+from wishwall import services as wish_services
+
+
+class Writes(enum.Flag):
+    """What a POST that succeeds writes, of what ledger rule 10 covers (one-time keys)."""
+
+    NOTHING = 0
+    ENTRIES = enum.auto()  # points ledger entries
+    MOVEMENTS = enum.auto()  # stock movements
+    DONATIONS = enum.auto()  # donations recorded (money or goods)
+
+
+NOTHING, ENTRIES, MOVEMENTS, DONATIONS = (
+    Writes.NOTHING,
+    Writes.ENTRIES,
+    Writes.MOVEMENTS,
+    Writes.DONATIONS,
+)
+
+
+@dataclass(frozen=True)
+class Body:
+    data: dict
+    kwargs: dict | None = None  # the URL's kwargs, when not the row's
+
+
+BodyFactory = Callable[[object, object], "dict | Body"]
+
+
+def fields(**values) -> BodyFactory:
+    """A body that is always the same fields."""
+    return lambda cast, client: dict(values)
+
+
+def keyed(**values) -> BodyFactory:
+    """Always the same fields, with a fresh one-time key."""
+    return lambda cast, client: {**values, "idempotency_key": form_key()}
+
+
+def today() -> str:
+    return timezone.localdate().isoformat()
+
+
+# --- sign-in and the registry ---------------------------------------------------------------
+
+
+def staff_login(cast, client):
+    return {"username": cast.users["manager_x"].username, "password": PASSWORD}
+
+
+def card_login(cast, client):
+    return {"card_number": cast.card_a.number, "pin": PIN}
+
+
+def pin_change(cast, client):
+    return {"old_pin": PIN, "pin": "8642", "pin_again": "8642"}
+
+
+def household_new(cast, client):
+    return {"number": "X777", "group": cast.group_x.pk, "head_name": "周新", "status": "active"}
+
+
+def household_edit(cast, client):
+    household = cast.household_a
+    return {
+        "number": household.number,
+        "group": household.group_id,
+        "head_name": household.head_name,
+        "status": household.status,
+    }
+
+
+def member(cast, client):
+    return {"name": "李小花", "relation": "spouse", "sex": "F", "birth_year": 1990}
+
+
+def inspection(cast, client):
+    return {"date": today(), **{name: "on" for name, _label in Inspection.CHECKS}}
+
+
+def card_replace(cast, client):
+    return {"reason": "丢失", "pin": "8642", "pin_again": "8642", "replacing": cast.card_a.number}
+
+
+def village_x(cast, client):
+    return {"village": cast.village_x.pk}
+
+
+def card_sheet_printed(cast, client):
+    return {"card": [cast.card_a.pk]}
+
+
+def _roster_file(cast):
+    header = "户号,村民小组,户主姓名,姓名,与户主关系,性别,出生年份,身份证号,联系电话,住址,贫困户,脱贫年份"  # noqa: E501
+    row = f"R001,{cast.group_x.name},张三,张三,户主,男,1965,,,,否,"
+    return SimpleUploadedFile("roster.csv", f"{header}\n{row}\n".encode("utf-8-sig"))
+
+
+def roster_upload(cast, client):
+    return {"file": _roster_file(cast)}
+
+
+def roster_confirm(cast, client):
+    """The roster is first uploaded by the same client; confirming names its preview."""
+    client.post(reverse("villagers:roster_upload"), {"file": _roster_file(cast)})
+    return {"token": client.session["roster_upload"]["token"]}
+
+
+def card_issue(cast, client):
+    """A new household that meets the prerequisites: its first card posts the opening grant."""
+    household = HouseholdFactory(group=cast.group_x, head_name="孙新户", number="X099")
+    PassedInspectionFactory(household=household)
+    ParticipationFactory(household=household)
+    return Body(
+        {"pin": "1357", "pin_again": "1357", "idempotency_key": form_key()},
+        kwargs={"pk": household.pk},
+    )
+
+
+# --- points ----------------------------------------------------------------------------------
+
+
+def rule_new(cast, client):
+    return {
+        "code": "E02",
+        "category": Rule.Category.LIVING_ENVIRONMENT,
+        "description": "kitchen kept clean",
+        "points": 3,
+        "active": "on",
+    }
+
+
+def rule_edit(cast, client):
+    rule = cast.rule
+    return {
+        "code": rule.code,
+        "category": rule.category,
+        "description": "yard and lane kept clean",
+        "points": rule.points,
+        "active": "on",
+    }
+
+
+def proposal(cast, client):
+    return {
+        "rule": cast.rule.pk,
+        "households": [cast.household_a.pk],
+        "reason": "cleaned the well",
+        "occurred_on": today(),
+        "idempotency_key": form_key(),
+    }
+
+
+def activity(cast, client):
+    rule = Rule.objects.create(
+        village=cast.village_x,
+        code="C01",
+        category=Rule.Category.COLLECTIVE_ACTIVITY,
+        description="village meeting",
+        points=2,
+    )
+    return {
+        "title": "村民大会",
+        "rule": rule.pk,
+        "date": today(),
+        "households": [cast.household_a.pk, cast.household_b.pk],
+        "idempotency_key": form_key(),
+    }
+
+
+def declaration(cast, client):
+    return {"description": "helped an old neighbour", "occurred_on": today(), **_key()}
+
+
+def declaration_accept(cast, client):
+    return {"rule": cast.rule.pk, "reason": "helped a neighbour", **_key()}
+
+
+def approve_batch(cast, client):
+    return {
+        "action": "approve",
+        "proposal": list(cast.batch.proposals.values_list("pk", flat=True)),
+        **_key(),
+    }
+
+
+def dismiss_when_due(cast, client):
+    """The period of the entry objected to is over: dismissing the objection credits it."""
+    Proposal.objects.filter(pk=cast.in_publicity.pk).update(
+        credit_due_at=timezone.now() - timezone.timedelta(minutes=1)
+    )
+    return {"decision": "dismiss", **_key()}
+
+
+def _held(cast) -> Proposal:
+    """A deduction of household B held when due (B spent its points in the period)."""
+    rule = Rule.objects.create(
+        village=cast.village_x,
+        code="D01",
+        category=Rule.Category.DEDUCTIONS,
+        description="littering",
+        points=-20,
+    )
+    Village.objects.filter(pk=cast.village_x.pk).update(publicity_days=3)
+    cast.village_x.refresh_from_db()
+    (fine,) = proposal_create(
+        village=cast.village_x,
+        households=[cast.household_b],
+        rule=rule,
+        reason="rubbish by the road",
+        occurred_on=timezone.localdate(),
+        actor=cast.users["manager_x"],
+    )
+    proposal_approve(proposal_ids=[fine.pk], actor=cast.users["supervisor_x"])
+    Village.objects.filter(pk=cast.village_x.pk).update(publicity_days=0)
+    cast.village_x.refresh_from_db()
+    fine.refresh_from_db()
+    account = Account.objects.get(household=cast.household_b)
+    spend = -(account.balance - 5)
+    entry_post(account_id=account.pk, kind=Entry.Kind.REDEMPTION, points=spend, actor=None)
+    proposals_credit_due(now=fine.credit_due_at)
+    fine.refresh_from_db()
+    assert fine.status == Proposal.Status.HELD
+    return fine
+
+
+def held_credit(cast, client):
+    """A held deduction whose household has since earned enough to bear it."""
+    fine = _held(cast)
+    account = Account.objects.get(household=cast.household_b)
+    entry_post(account_id=account.pk, kind=Entry.Kind.AWARD, points=50, actor=None)
+    return Body(_key(), kwargs={"pk": fine.pk})
+
+
+def held_cancel(cast, client):
+    return Body({"reason": "改为批评教育", **_key()}, kwargs={"pk": _held(cast).pk})
+
+
+# --- store -----------------------------------------------------------------------------------
+
+
+def counter_cart(cast, client):
+    return {"action": "add", "item": cast.item.pk, "quantity": 1}
+
+
+def counter_confirm(cast, client):
+    return {"key": str(uuid.uuid4()), f"line_{cast.item.pk}": "2"}
+
+
+def stock_in(cast, client):
+    return {
+        "item": cast.item.pk,
+        "quantity": 5,
+        "fund_source": "civil_affairs",
+        "cost_yuan": "9.50",
+        **_key(),
+    }
+
+
+def stock_take(cast, client):
+    cast.item.refresh_from_db()
+    return {"counted": cast.item.stock - 3, "reason": "three bags torn open", **_key()}
+
+
+def write_off(cast, client):
+    return {"quantity": 2, "cause": "spoiled", "reason": "damp", **_key()}
+
+
+def donation_of_goods(cast, client):
+    return {
+        "new_donor_name": "延安爱心企业",
+        "new_donor_kind": "company",
+        "kind": "goods",
+        "received_on": today(),
+        "value_yuan": "80",
+        "thanks": "感谢",
+        "goods-TOTAL_FORMS": "1",
+        "goods-INITIAL_FORMS": "0",
+        "goods-0-item": cast.item.pk,
+        "goods-0-quantity": "2",
+        **_key(),
+    }
+
+
+def item(cast, client):
+    return {
+        "zone": cast.item.zone_id,
+        "name": "食用油 5L",
+        "unit": "桶",
+        "points_price": 30,
+        "is_active": "on",
+        "low_stock_threshold": 2,
+    }
+
+
+def item_edit(cast, client):
+    return {**item(cast, client), "name": cast.item.name}
+
+
+# --- wish wall -------------------------------------------------------------------------------
+
+
+def _approved(cast):
+    wish_services.wish_moderate(wish=cast.wish, actor=cast.users["manager_x"], hide_household=False)
+
+
+def wish_edit(cast, client):
+    return {"title": "一辆轮椅", "story": "父亲腿脚不便，出门困难", "reason": "补充说明"}
+
+
+def wish_match(cast, client):
+    _approved(cast)
+    return {"new_donor_name": "顺达公司", "new_donor_kind": "company"}
+
+
+def wish_fulfil(cast, client):
+    _approved(cast)
+    wish_services.wish_match(
+        wish=cast.wish,
+        actor=cast.users["supervisor_x"],
+        donor=None,
+        new_donor_name="顺达公司",
+        new_donor_kind="company",
+        note="",
+    )
+    return {"date": today(), "given": "轮椅一辆", "thanks": "谢谢"}
+
+
+# --- the admin -------------------------------------------------------------------------------
+
+
+def password_change(cast, client):
+    return {
+        "old_password": PASSWORD,
+        "new_password1": "Another-Horse-77",
+        "new_password2": "Another-Horse-77",
+    }
+
+
+def _key() -> dict:
+    return {"idempotency_key": form_key()}

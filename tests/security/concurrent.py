@@ -1,0 +1,31 @@
+"""Sending one request from several browser tabs at the same moment, each on its own
+database connection (the tests using it need `django_db(transaction=True)`)."""
+
+import threading
+
+from django.db import connection
+
+
+def at_once(clients, url, data):
+    """POST `data` to `url` from every client at the same moment; the responses, in order."""
+    barrier = threading.Barrier(len(clients))
+    responses = [None] * len(clients)
+
+    def send(index, client):
+        try:
+            barrier.wait(timeout=10)
+            responses[index] = client.post(url, data)
+        except Exception as error:  # noqa: BLE001 - the test shows what each got
+            responses[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=pair) for pair in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for response in responses:
+        assert not isinstance(response, Exception), response
+        assert response.status_code in (200, 302), response.status_code
+    return responses

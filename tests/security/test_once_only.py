@@ -1,0 +1,172 @@
+"""Ledger rule 10: every POST that moves points or goods has one effect per one-time key.
+
+The URL table (tests/security/url_table.py) says for every POST what it writes. Each URL
+that writes ledger entries, stock movements or donations gets five identical POSTs at once
+(five tabs, five database connections) and must change the books exactly as one POST does;
+without its key it must change nothing. Every other POST gets its valid body once and must
+write none of them, so a row marked wrongly is caught.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.messages import ERROR, get_messages
+from django.db import transaction
+from django.db.models import Sum
+from django.forms import BaseForm, BaseFormSet
+from django.urls import reverse
+
+from points.models import Account, Entry
+from store.models import Donation, Item, StockMovement
+from tests.security.bodies import NOTHING, Body, Writes
+from tests.security.concurrent import at_once
+from tests.security.conftest import ROLES
+from tests.security.url_table import URLS, Row, expect
+
+KEY_FIELDS = ("idempotency_key", "key")  # run_once's, and the counter confirmation's own
+MOVING = sorted(name for name, row in URLS.items() if row.post and row.writes)
+STILL = sorted(name for name, row in URLS.items() if row.post and row.writes == NOTHING)
+
+
+@dataclass(frozen=True)
+class Books:
+    """What the rule protects: entries, movements and donations, and the totals they move."""
+
+    entries: int
+    movements: int
+    donations: int
+    stock: int
+    balances: int
+
+    @classmethod
+    def now(cls) -> "Books":
+        return cls(
+            entries=Entry.objects.count(),
+            movements=StockMovement.objects.count(),
+            donations=Donation.objects.count(),
+            stock=Item.objects.aggregate(total=Sum("stock"))["total"] or 0,
+            balances=Account.objects.aggregate(total=Sum("balance"))["total"] or 0,
+        )
+
+    def minus(self, before: "Books") -> "Books":
+        pairs = zip(vars(self).values(), vars(before).values(), strict=True)
+        return Books(*(now - then for now, then in pairs))
+
+    def writes(self) -> Writes:
+        """Which kinds of record a change of the books (self - before) added."""
+        found = NOTHING
+        for flag, count in (
+            (Writes.ENTRIES, self.entries),
+            (Writes.MOVEMENTS, self.movements),
+            (Writes.DONATIONS, self.donations),
+        ):
+            if count:
+                found |= flag
+        return found
+
+
+def sender(row: Row) -> str:
+    """The role that sends the row's body: `by`, else the first the table lets through."""
+    if row.by:
+        return row.by
+    allowed = [role for role, token in expect(row.post).items() if token in ("200", "R")]
+    assert allowed, "no role may POST here: give the row a `by`"
+    return allowed[0]
+
+
+def request_for(cast, name: str, row: Row, client) -> tuple[str, dict]:
+    """The URL and the valid body of the row's POST (the body may prepare the world first)."""
+    made = row.body(cast, client) if row.body else row.data(cast)
+    body = made if isinstance(made, Body) else Body(made)
+    kwargs = body.kwargs if body.kwargs is not None else row.kwargs(cast)
+    return reverse(name, kwargs=kwargs) + row.query, body.data
+
+
+def _context_values(response) -> list:
+    context = response.context
+    if context is None:
+        return []
+    contexts = [context] if hasattr(context, "flatten") else context  # one, or a ContextList
+    return [value for each in contexts for value in each.flatten().values()]
+
+
+def refusal(response) -> str | None:
+    """Why the page did not do what was asked (a status, a form's errors, an error message)."""
+    if response.status_code not in (200, 302):
+        return f"status {response.status_code}"
+    for value in _context_values(response):
+        if isinstance(value, BaseForm | BaseFormSet) and value.is_bound and not value.is_valid():
+            return f"form errors: {value.errors}"
+    errors = [str(m) for m in get_messages(response.wsgi_request) if m.level >= ERROR]
+    return f"messages: {errors}" if errors else None
+
+
+def test_every_post_says_what_it_writes():
+    """A new POST fails here until someone decides what it writes and how to send it."""
+    undecided = [name for name, row in URLS.items() if row.post and row.writes is None]
+    assert not undecided, f"say what these POSTs write (Row.writes): {undecided}"
+    no_body = [name for name, row in URLS.items() if row.writes and row.body is None]
+    assert not no_body, f"give these a valid body (Row.body): {no_body}"
+    stray = [name for name, row in URLS.items() if not row.post and row.writes is not None]
+    assert not stray, f"these take no POST: {stray}"
+    assert {sender(row) for row in URLS.values() if row.post} <= set(ROLES)
+
+
+def test_the_moving_posts_include_every_stock_and_money_form():
+    """The forms of the attack's findings are on the list (and so fired at below)."""
+    assert {
+        "store:stock_in",
+        "store:item_stock_take",
+        "store:item_write_off",
+        "store:donation_create",
+        "store:counter_confirm",
+        "store:redemption_void",
+        "points:card_issue",
+        "points:entry_reverse",
+        "points:approval_decide",
+    } <= set(MOVING)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", MOVING)
+def test_five_identical_posts_at_once_have_one_effect(cast, name):
+    row = URLS[name]
+    role = sender(row)
+    url, data = request_for(cast, name, row, cast.client(role))
+    before = Books.now()
+
+    # Without its key (a page drawn before keys, a script) the POST changes nothing.
+    cast.client(role).post(url, {k: v for k, v in data.items() if k not in KEY_FIELDS})
+    assert Books.now() == before, "a POST without its one-time key changed the books"
+
+    # What one POST does, measured in a transaction rolled back after.
+    with transaction.atomic():
+        response = cast.client(role).post(url, data)
+        one = Books.now().minus(before)
+        transaction.set_rollback(True)
+    assert refusal(response) is None, refusal(response)
+    assert one.writes() == row.writes, f"one POST wrote {one.writes()}, the table says {row.writes}"
+
+    # Five tabs send it at the same moment: the books move as for one.
+    at_once([cast.client(role) for _ in range(5)], url, data)
+    assert Books.now().minus(before) == one
+
+
+@pytest.mark.parametrize("name", STILL)
+def test_posts_marked_as_writing_nothing_write_nothing(cast, name):
+    row = URLS[name]
+    client = cast.client(sender(row))
+    url, data = request_for(cast, name, row, client)
+    before = Books.now()
+    response = client.post(url, data)
+    assert refusal(response) is None, refusal(response)
+    assert Books.now() == before, f"{name} wrote {Books.now().minus(before)}"
+
+
+@pytest.mark.parametrize("name", [name for name in MOVING if not URLS[name].action])
+def test_the_form_pages_that_move_something_draw_a_key(cast, name):
+    """The page's own form carries the key the view requires (a missing one is refused)."""
+    row = URLS[name]
+    client = cast.client(sender(row))
+    url, _data = request_for(cast, name, row, client)
+    assert 'name="idempotency_key"' in client.get(url).content.decode()
