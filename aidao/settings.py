@@ -62,14 +62,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Headers on every response, error pages and static files included.
+    "core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "aidao.middleware.RefuseNulBytesMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.PrivatePagesMiddleware",
+    # Before anything reads GET or POST (CSRF reads POST later, in its process_view).
+    "core.middleware.RefuseForeignCharsetMiddleware",
+    "aidao.middleware.RefuseNulBytesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "villagers.middleware.VillageMiddleware",
@@ -228,8 +233,14 @@ else:
         }
     }
 SESSION_COOKIE_AGE = 60 * 60 * 12
+
+# Cookies: none is read by JavaScript (forms, htmx's included, send the CSRF token from the
+# page's hidden field), so all are HttpOnly; SameSite=Lax; Secure in production (below).
+# The large-type cookie (aidao.views.large_type) takes the language cookie's flags.
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False
+CSRF_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # Security headers; with DEBUG off they are the production defaults.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -245,6 +256,7 @@ if not DEBUG and not TESTING:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
 
 LOGGING = {
     "version": 1,
