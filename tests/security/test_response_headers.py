@@ -1,4 +1,5 @@
-"""What every response tells the browser: cache headers, cookie flags and Permissions-Policy.
+"""What every response tells the browser: cache headers, cookie flags, Content-Security-Policy
+and Permissions-Policy.
 
 - Every page answered to a signed-in user is `Cache-Control: private, no-store` (a shared
   phone's back button after logout must not show the household's page); public files (the
@@ -169,6 +170,28 @@ def test_no_script_reads_a_cookie():
         if "document.cookie" in path.read_text("utf-8")
     ]
     assert readers == []
+
+
+def test_every_response_has_a_content_security_policy(cast):
+    policy_of = {}
+    for url in (reverse("login"), "/no-such-page/", reverse("healthz"), "/static/css/aidao.css"):
+        response = cast.client("anon").get(url)
+        policy_of[url] = response.get("Content-Security-Policy", "")
+    signed_in = cast.client("villager_a").get(reverse("points:me"))
+    policy_of["points:me"] = signed_in.get("Content-Security-Policy", "")
+    for url, policy in policy_of.items():
+        directives = dict(
+            (part.strip().split(" ", 1) + [""])[:2] for part in policy.split(";") if part.strip()
+        )
+        assert directives.get("script-src") == "'self'", url
+        assert directives.get("style-src") == "'self'", url
+        assert directives.get("default-src") == "'self'", url
+        assert directives.get("object-src") == "'none'", url
+        assert directives.get("base-uri") == "'self'", url
+        assert directives.get("frame-ancestors") == "'none'", url
+        assert directives.get("form-action") == "'self'", url
+        assert directives.get("img-src") == "'self' data:", url
+        assert "unsafe" not in policy, url
 
 
 @pytest.mark.urls("tests.security.camera_urls")
