@@ -16,6 +16,9 @@ admin.site.site_title = _("Love Supermarket")
 admin.site.index_title = _("Village records")
 admin.site.login_form = AdminLoginForm
 
+# The 400 page never reads the body (core.views.bad_request says why).
+handler400 = "core.views.bad_request"
+
 urlpatterns = [
     path("", report_views.home, name="home"),
     path("healthz", site_views.healthz, name="healthz"),

@@ -1,6 +1,7 @@
 """Site-wide pieces every app's pages share: the web app manifest, the large-type switch and
 the health check."""
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
@@ -61,16 +62,17 @@ def large_type(request):
         back = reverse("home")
     response = redirect(back)
     if request.POST.get("large") == "1":
+        # A display preference like the language: the same cookie flags.
         response.set_cookie(
             LARGE_TYPE_COOKIE,
             "1",
             max_age=LARGE_TYPE_MAX_AGE,
-            samesite="Lax",
-            secure=request.is_secure(),
-            httponly=True,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
         )
     else:
-        response.delete_cookie(LARGE_TYPE_COOKIE, samesite="Lax")
+        response.delete_cookie(LARGE_TYPE_COOKIE, samesite=settings.LANGUAGE_COOKIE_SAMESITE)
     return response
 
 

@@ -54,38 +54,68 @@ def browser():
         browser.close()
 
 
+# Reports each Content-Security-Policy violation to the test (Playwright's own init scripts and
+# evaluate() are not subject to the page's policy).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => window.reportPolicyViolation(
+  `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`
+  + (e.sample ? ` (${e.sample})` : "")));
+"""
+POLICY_WORDS = ("Content Security Policy", "Permissions-Policy", "permissions policy")
+
+
+def watch_policies(context) -> list[str]:
+    """Every CSP violation (the DOM event, and chromium's console message, which also comes
+    without JavaScript) and every Permissions-Policy complaint in this browser context."""
+    violations = []
+    context.expose_binding(
+        "reportPolicyViolation",
+        lambda source, text: violations.append(f"{source['page'].url}: {text}"),
+    )
+    context.add_init_script(CSP_LISTENER)
+
+    def on_console(message):
+        if any(words in message.text for words in POLICY_WORDS):
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", on_console)
+    return violations
+
+
 def _context(browser, viewport, **options):
     context = browser.new_context(viewport=viewport, locale="zh-CN", **options)
     context.set_default_timeout(15_000)
+    context.policy_violations = watch_policies(context)
     return context
+
+
+def _page_in(context):
+    """The context's page; on teardown, the journey must have met no policy violation."""
+    yield context.new_page()
+    violations = context.policy_violations
+    context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture
 def desktop(browser):
-    context = _context(browser, DESKTOP)
-    yield context.new_page()
-    context.close()
+    yield from _page_in(_context(browser, DESKTOP))
 
 
 @pytest.fixture
 def desktop_no_js(browser):
-    context = _context(browser, DESKTOP, java_script_enabled=False)
-    yield context.new_page()
-    context.close()
+    yield from _page_in(_context(browser, DESKTOP, java_script_enabled=False))
 
 
 @pytest.fixture
 def phone(browser):
-    context = _context(browser, PHONE, is_mobile=True, has_touch=True)
-    yield context.new_page()
-    context.close()
+    yield from _page_in(_context(browser, PHONE, is_mobile=True, has_touch=True))
 
 
 @pytest.fixture
 def phone_no_js(browser):
-    context = _context(browser, PHONE, is_mobile=True, has_touch=True, java_script_enabled=False)
-    yield context.new_page()
-    context.close()
+    options = {"is_mobile": True, "has_touch": True, "java_script_enabled": False}
+    yield from _page_in(_context(browser, PHONE, **options))
 
 
 def screenshot(page, journey: str, name: str) -> Path:

@@ -4,20 +4,14 @@ renders every page for every role and searches it (personal_data_shown); here th
 itself and the one page allowed to show an ID number are tested."""
 
 import json
-import os
-import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.security.conftest import ROLES
-from tests.security.deployment import personal_data_shown
+from tests.security.deployment import personal_data_shown, production_env, run_python
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
 
-ROOT = Path(__file__).resolve().parents[2]
 SHOW_SETTINGS = """
 import json
 import django
@@ -30,31 +24,11 @@ print(json.dumps({name: getattr(s, name, None) for name in [
 """
 
 
-def _production_env(**overrides) -> dict:
-    # The suite's own switches (the browser tests allow async-unsafe calls) are not production.
-    harness = ("AIDAO_TESTING", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
-    env = {k: v for k, v in os.environ.items() if k not in harness}
-    env.update(
-        DJANGO_SETTINGS_MODULE="aidao.settings",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(64),
-        ALLOWED_HOSTS="aixin.example.gov.cn",
-    )
-    env.update(overrides)
-    return {k: v for k, v in env.items() if v is not None}
-
-
-def _run(args, env):
-    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
-    )
-
-
 def test_check_deploy_passes_with_production_settings():
-    env = _production_env()
-    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+    env = production_env()
+    result = run_python(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode == 0, result.stdout + result.stderr
-    shown = json.loads(_run(["-c", SHOW_SETTINGS], env).stdout)
+    shown = json.loads(run_python(["-c", SHOW_SETTINGS], env).stdout)
     assert shown["DEBUG"] is False
     assert shown["SECURE_HSTS_SECONDS"] >= 365 * 24 * 3600
     assert shown["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
@@ -67,12 +41,12 @@ def test_check_deploy_passes_with_production_settings():
 
 def test_check_deploy_fails_on_a_weak_secret_and_refuses_no_secret():
     """The check above can fail: a short secret is a warning, no secret at all stops start-up."""
-    weak = _run(
+    weak = run_python(
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        _production_env(SECRET_KEY="short"),
+        production_env(SECRET_KEY="short"),
     )
     assert weak.returncode != 0 and "security.W009" in weak.stdout + weak.stderr
-    missing = _run(["manage.py", "check"], _production_env(SECRET_KEY=None))
+    missing = run_python(["manage.py", "check"], production_env(SECRET_KEY=None))
     assert missing.returncode != 0 and "SECRET_KEY must be set" in missing.stderr
 
 

@@ -4,6 +4,8 @@ import re
 import uuid
 
 import pytest
+from django.conf import settings
+from django.templatetags.static import static
 from django.urls import reverse
 
 from points.models import Entry
@@ -116,8 +118,12 @@ def test_counter_warns_before_confirm_when_points_are_short(client_manager_x, ca
 def test_receipt_prints_on_slip_and_a4(client_manager_x, card_a, rice, manager_x, redeem):
     redemption = redeem(card_a.household, {rice: 1}, manager_x)
     url = reverse("store:receipt", args=[redemption.pk])
-    assert "size: 80mm auto" in client_manager_x.get(url, {"paper": "slip"}).content.decode()
-    assert "size: A4" in client_manager_x.get(url, {"paper": "a4"}).content.decode()
+    # The @page rule is a stylesheet of its own (the Content-Security-Policy allows no <style>).
+    for paper, rule in (("slip", "size: 80mm auto"), ("a4", "size: A4")):
+        page = client_manager_x.get(url, {"paper": paper}).content.decode()
+        sheet = f"css/receipt-{paper}.css"
+        assert f'href="{static(sheet)}"' in page
+        assert rule in (settings.BASE_DIR / "static" / sheet).read_text()
 
 
 def test_supervisor_voids_from_the_receipt(client_supervisor_x, card_a, rice, manager_x, redeem):

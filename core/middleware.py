@@ -1,0 +1,105 @@
+"""Request and response hygiene every page shares: charsets, cache headers, Permissions-Policy."""
+
+from django.core.exceptions import BadRequest
+from django.utils.cache import patch_cache_control
+
+# Browser features no page of the app uses. A view marked with core.decorators.allows_camera
+# (a page that scans a card with the camera) gets camera=(self) instead of camera=().
+DENIED_FEATURES = (
+    "accelerometer",
+    "camera",
+    "display-capture",
+    "fullscreen",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+)
+
+
+def is_utf8(charset: str) -> bool:
+    """Whether a declared charset is UTF-8: the spelling Django itself accepts for forms."""
+    return charset.lower() == "utf-8"
+
+
+class RefuseForeignCharsetMiddleware:
+    """400 for any request declaring a charset other than UTF-8, before anything reads it.
+
+    Every page and form of the app is UTF-8. Django decodes GET and POST in the declared
+    charset, or refuses an urlencoded body in another one with BadRequest; its default 400
+    view then reads the body again for the CSRF token and fails, so a crafted
+    `charset=utf-16` was a 500. Refused here, whatever the method, content type or URL, the
+    answer is the app's 400 page (core.views.bad_request, which never reads the body).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        charset = request.content_params.get("charset")
+        if charset is not None and not is_utf8(charset):
+            raise BadRequest("The request declares a charset other than UTF-8.")
+        return self.get_response(request)
+
+
+def _cache_directives(response) -> set[str]:
+    header = response.get("Cache-Control", "")
+    return {part.split("=", 1)[0].strip().lower() for part in header.split(",") if part.strip()}
+
+
+class PrivatePagesMiddleware:
+    """`Cache-Control: private, no-store` on every response made for a signed-in user.
+
+    A page behind a login shows a household's balance, receipts or the counter; on a shared
+    phone the back button after logout must not bring it back from the cache. A response
+    that declares itself `public` (the web app manifest) keeps its caching; static files are
+    served by whitenoise before this runs, with their own long-lived headers.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        directives = _cache_directives(response)
+        if "public" in directives or {"private", "no-store"} <= directives:
+            return response
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+class PermissionsPolicyMiddleware:
+    """A Permissions-Policy header denying every browser feature the app does not use.
+
+    A view may ask for one (core.decorators.allows_camera): it is then allowed to the app's
+    own origin on that view's pages only.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.allowed_browser_features = frozenset()
+        response = self.get_response(request)
+        if "Permissions-Policy" not in response:
+            allowed = request.allowed_browser_features
+            response["Permissions-Policy"] = ", ".join(
+                f"{feature}=(self)" if feature in allowed else f"{feature}=()"
+                for feature in DENIED_FEATURES
+            )
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        request.allowed_browser_features = getattr(
+            view_func, "allowed_browser_features", frozenset()
+        )

@@ -1,0 +1,74 @@
+"""Every page of the permission table loads in chromium without a Content-Security-Policy
+violation, for every role that may open it, the admin's pages included.
+
+The pages come from tests/security/url_table.py (a new URL is in as soon as it has a row) with
+the security sweep's cast, which holds one of every object. One browser context per role;
+chromium's console and the `securitypolicyviolation` event are both watched
+(tests/browser/conftest.py). To stay quick, each admin page (Django's templates, the same for
+every staff role) is opened once, by the first role the table lets in. Downloads (.xlsx) are
+not pages, and neither are photos: chromium shows an image opened on its own in a viewer of
+its own that styles itself inline, which the policy rightly refuses; the image still shows.
+"""
+
+import pytest
+
+from tests.browser.conftest import DESKTOP, _context
+from tests.security import conftest as security
+from tests.security.matrix import discover, requests_for
+
+ROLES = security.ROLES
+cast = security.cast  # the security sweep's fixture: one of every object behind a URL
+
+
+def _pages_of(cast, role) -> list[str]:
+    requests, missing = requests_for(cast, discover())
+    assert not missing
+    pages = []
+    for request in requests:
+        if request.get[role] != "200":
+            continue
+        admitted = [other for other in ROLES if request.get[other] == "200"]
+        if request.url.startswith("/admin/") and admitted[0] != role:
+            continue  # opened by an earlier role
+        pages.append(request.url)
+    return pages
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_of_the_role_loads_without_a_policy_violation(
+    live_server, browser, cast, role, settings
+):
+    settings.LANGUAGE_CODE = "en"  # the table's expectations are read in English elsewhere
+    from playwright.sync_api import Error as PlaywrightError
+
+    urls = _pages_of(cast, role)
+    assert urls, role
+    context = _context(browser, DESKTOP)
+    if role != "anon":
+        session = cast.client(role).cookies[settings.SESSION_COOKIE_NAME].value
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+        )
+    page = context.new_page()
+    failures, not_pages = [], set()
+    try:
+        for url in urls:
+            try:
+                response = page.goto(live_server.url + url, wait_until="load")
+            except PlaywrightError as error:
+                if "Download is starting" in str(error):
+                    continue  # an .xlsx: not a page
+                raise
+            if response is None or response.status != 200:
+                failures.append(f"{url}: HTTP {response.status if response else '?'}")
+            elif not response.headers.get("content-type", "").startswith("text/html"):
+                not_pages.add(live_server.url + url)
+    finally:
+        violations = [
+            violation
+            for violation in context.policy_violations
+            if violation.split(": ", 1)[0] not in not_pages
+        ]
+        context.close()
+    assert not failures, "\n".join(failures)
+    assert not violations, f"{len(violations)} policy violations:\n" + "\n".join(violations)
