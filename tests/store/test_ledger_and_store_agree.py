@@ -143,8 +143,8 @@ def test_donations_and_donated_money_are_checked_row_by_row(village_x, rice, man
     # Goods recorded as given, but nothing came into stock with them.
     _raw(
         "INSERT INTO store_donation (village_id, donor_id, kind, value_yuan, description,"
-        " thanks, created_by_id, created_at, received_on)"
-        " VALUES (%s, %s, 'goods', 50, '', '', %s, now(), current_date)",
+        " thanks, created_by_id, created_at, received_on, thanks_link_version)"
+        " VALUES (%s, %s, 'goods', 50, '', '', %s, now(), current_date, 1)",
         [village_x.pk, gift.donor_id, manager_x.pk],
     )
     empty = Donation.objects.get(kind="goods")

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import PIN
+from tests.conftest import PIN, form_key
 from tests.factories import ParticipationFactory, PassedInspectionFactory
 from villagers.models import Card, Member
 from villagers.services import pin_reset
@@ -72,9 +72,13 @@ def test_card_issue_and_replace_with_a_full_width_pin(client_manager_x, househol
     PassedInspectionFactory(household=household_a)
     ParticipationFactory(household=household_a)
     issue = reverse("points:card_issue", kwargs={"pk": household_a.pk})
-    refused = client_manager_x.post(issue, {"pin": "٨٦٤٢", "pin_again": "٨٦٤٢"})
+    refused = client_manager_x.post(
+        issue, {"pin": "٨٦٤٢", "pin_again": "٨٦٤٢", "idempotency_key": form_key()}
+    )
     assert refused.status_code == 200 and not Card.objects.filter(household=household_a).exists()
-    client_manager_x.post(issue, {"pin": "８６４２", "pin_again": "8642"})
+    client_manager_x.post(
+        issue, {"pin": "８６４２", "pin_again": "8642", "idempotency_key": form_key()}
+    )
     card = Card.objects.get(household=household_a)
     assert _card_login(card.number, "8642")
 
