@@ -10,7 +10,9 @@ import datetime
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
+from points.services import card_issue
 from villagers.models import (
+    Card,
     County,
     Household,
     Inspection,
@@ -149,8 +151,6 @@ def _staff(username: str, display_name: str, role: str, **links) -> User:
 
 
 def load(ctx) -> None:
-    from points.services import card_issue  # the card-issue service posts the opening grant
-
     rng = ctx.rng
     county, _created = County.objects.get_or_create(name="宜川縣")
     township, _created = Township.objects.get_or_create(county=county, name="英旺鄉")
@@ -254,8 +254,6 @@ def load(ctx) -> None:
 
 def demo_logins_text() -> str:
     """The demo logins, with a real card number of the demo village (for `make run`)."""
-    from villagers.models import Card
-
     card = (
         Card.objects.filter(status=Card.Status.ACTIVE, household__village__code="101")
         .exclude(household__users__is_staff=True)

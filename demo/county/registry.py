@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
-from bench.copyrows import NULL, Table, ts
-from points.demo import RULES
+from demo.county.copyrows import NULL, Table, ts
+from demo.ledger import RULES
+from demo.registry import FEMALE_GIVEN, MALE_GIVEN, STAFF_PASSWORD, SURNAMES, VILLAGER_PIN
+from demo.store import CATALOGUE, DONORS
 from points.models import Rule
-from store.demo import CATALOGUE, DONORS
 from store.models import Donor, Item, Zone
 from villagers.cardnumbers import card_number_make
-from villagers.demo import FEMALE_GIVEN, MALE_GIVEN, STAFF_PASSWORD, SURNAMES, VILLAGER_PIN
 from villagers.models import County, Township, User, Village, VillageGroup
 from villagers.roles import Role
 
