@@ -21,7 +21,7 @@ from villagers.cardnumbers import card_number_make
 from villagers.models import County, Township, User, Village, VillageGroup
 from villagers.roles import Role
 
-COUNTY = "宜川縣"
+COUNTY = "宜川县"
 TOWNSHIPS = ["英旺乡", "丹州街道", "秋林镇", "云岩镇", "集义镇", "壶口镇", "交里乡"]
 NAME_HEADS = "东西南北上下前后新老高白杨柳枣桃杏石马龙凤云"
 NAME_TAILS = ["沟", "庄", "塬", "坪", "河", "湾", "岭", "峪", "川", "坡", "渠", "寨"]

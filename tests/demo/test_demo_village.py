@@ -80,10 +80,10 @@ def demo_card(village):
 
 def test_registry_matches_the_source_and_prints_logins(db, demo):
     village = demo.village
-    assert village.township.name == "英旺鄉"
-    assert village.township.county.name == "宜川縣"
+    assert village.township.name == "英旺乡"
+    assert village.township.county.name == "宜川县"
     assert sorted(village.groups.values_list("name", flat=True)) == sorted(
-        ["啊道", "富莊", "杜河溝"]
+        ["啊道", "富庄", "杜河沟"]
     )
     households = Household.objects.filter(village=village)
     assert households.count() == 154

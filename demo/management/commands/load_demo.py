@@ -9,7 +9,7 @@ from villagers.models import Village
 
 
 class Command(BaseCommand):
-    help = "Load the demo village 啊道村 (英旺鄉, 宜川縣) with demo logins."
+    help = "Load the demo village 啊道村 (英旺乡, 宜川县) with demo logins."
 
     def add_arguments(self, parser):
         parser.add_argument(
