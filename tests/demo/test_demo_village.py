@@ -16,15 +16,13 @@ from itertools import pairwise
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from demo import ledger as demo_ledger
 from demo.loader import past_months
-from points import audit as points_audit
 from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
-from store import audit as store_audit
 from store.models import Donation, Donor, Item, Redemption, StockMovement, Zone
 from villagers.models import Card, Household, Member, User, Village
 from villagers.roles import Role
@@ -109,12 +107,15 @@ def test_registry_matches_the_source_and_prints_logins(db, demo):
     assert f"demo villager card number: {demo_card(village).number}" in demo.printed
 
 
-def test_ledger_is_consistent_and_in_time_order(db, demo):
+def test_the_ledger_audit_finds_nothing(db, demo):
+    """audit_ledger (raises on any problem): balances run in id order, the store agrees."""
+    call_command("audit_ledger", stdout=StringIO())
+
+
+def test_ledger_is_in_time_order(db, demo):
     """Cards were issued on the first morning of the history; the opening grant is the first
     and oldest entry of every household, and ids run in date order after it."""
     village = demo.village
-    call_command("audit_ledger", stdout=StringIO())  # balances run in id order; store agrees
-    assert points_audit.check() == []
     accounts = Account.objects.filter(village=village).select_related("household")
     issued = dict(
         Card.objects.filter(household__village=village).values_list("household", "issued_at")
@@ -124,7 +125,7 @@ def test_ledger_is_consistent_and_in_time_order(db, demo):
         assert entries[0] == (Entry.Kind.OPENING, issued[account.household_id])
         assert demo.start <= entries[0][1] < demo.start + datetime.timedelta(hours=4)
         assert all(a[1] <= b[1] for a, b in pairwise(entries)), account.household.number
-        assert account.balance == sum(e for e in account.entries.values_list("points", flat=True))
+        assert account.balance == sum(account.entries.values_list("points", flat=True))
     assert not Account.objects.filter(balance__lt=0).exists()
 
     # Plausible balances at the end: most households hold some tens to a couple of hundred.
@@ -222,8 +223,6 @@ def test_store_is_complete_and_consistent(db, demo):
     for item in Item.objects.filter(village=village):
         times = list(item.movements.order_by("id").values_list("created_at", flat=True))
         assert all(a <= b for a, b in pairwise(times)), item.name
-        assert item.stock == item.movements.aggregate(total=Sum("quantity"))["total"] >= 0
-    assert store_audit.check() == []
 
 
 def test_a_year_at_the_counter(db, demo):
