@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "store",
     "wishwall",
     "reports",
+    "demo",  # only for its commands (load_demo, generate_county): no models
 ]
 
 MIDDLEWARE = [

@@ -1,1 +1,1 @@
-"""County-scale data and the benchmark: `manage.py generate_county`, `python -m bench`."""
+"""The benchmark, `python -m bench` (`make bench`); data from `manage.py generate_county`."""

@@ -25,7 +25,7 @@ TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)\b")
 # A Simplified catalogue with one of these was copied from the source report by mistake.
 TRADITIONAL = set(
     "積區牆願淨規範貧務愛員監戶電們這個時會對來說請與為沒點錢關門開號據審單類買賣貨價"
-    "銷記錄帳庫盤損贈對揚書導錯誤處碼聯繫條顯內總額縣鄉組裡東發檢廁臥廚擺"
+    "銷記錄帳庫盤損贈對揚書導錯誤處碼聯繫條顯內總額縣鄉組裡東發檢廁臥廚擺莊溝"
 )
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from bench.county import county_generate
+from demo.county.generate import county_generate
 from points import audit as points_audit
 from points.models import Account, Entry, Proposal
 from store import audit as store_audit

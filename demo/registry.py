@@ -1,4 +1,4 @@
-"""Demo registry: 啊道村 of 英旺鄉, 宜川縣, as the 2018 county report describes it.
+"""Demo registry: 啊道村 of 英旺乡, 宜川县, as the 2018 county report describes it.
 
 3 village groups, 154 households and 668 people, of whom 31 households / 96 people are
 registered poor. Names are generated from common surnames of the area with a seeded random
@@ -10,7 +10,9 @@ import datetime
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
+from points.services import card_issue
 from villagers.models import (
+    Card,
     County,
     Household,
     Inspection,
@@ -27,7 +29,7 @@ HOUSEHOLDS = 154
 PEOPLE = 668
 POOR_HOUSEHOLDS = 31
 POOR_PEOPLE = 96
-GROUPS = [("啊道", 60), ("富莊", 52), ("杜河溝", 42)]
+GROUPS = [("啊道", 60), ("富庄", 52), ("杜河沟", 42)]
 
 STAFF_PASSWORD = "aidao-demo-2018"  # noqa: S105 (printed demo login, not a secret)
 VILLAGER_PIN = "1234"
@@ -47,7 +49,7 @@ ACTIVITIES = [
 DEMO_LOGINS_TEXT = f"""
 Demo logins (http://127.0.0.1:8000):
   village manager (管理员)      manager     / {STAFF_PASSWORD}
-  first secretary (監督員)      supervisor  / {STAFF_PASSWORD}
+  first secretary (监督员)      supervisor  / {STAFF_PASSWORD}
   county administrator         county      / {STAFF_PASSWORD}
   villager: card number printed below, PIN {VILLAGER_PIN}  (every demo card has this PIN)
 """
@@ -149,11 +151,9 @@ def _staff(username: str, display_name: str, role: str, **links) -> User:
 
 
 def load(ctx) -> None:
-    from points.services import card_issue  # the card-issue service posts the opening grant
-
     rng = ctx.rng
-    county, _created = County.objects.get_or_create(name="宜川縣")
-    township, _created = Township.objects.get_or_create(county=county, name="英旺鄉")
+    county, _created = County.objects.get_or_create(name="宜川县")
+    township, _created = Township.objects.get_or_create(county=county, name="英旺乡")
     village = Village.objects.create(township=township, name="啊道村", code="101")
     groups = [VillageGroup.objects.create(village=village, name=name) for name, _n in GROUPS]
 
@@ -198,7 +198,7 @@ def load(ctx) -> None:
     }
     manager = ctx.staff["manager"]
 
-    # Most households pass the 五淨一規範 inspection and join public-welfare work; a few
+    # Most households pass the 五净一规范 inspection and join public-welfare work; a few
     # failed their latest inspection or have not taken part yet, so they have no card.
     today = datetime.date.today()
     inspections, participations = [], []
@@ -254,8 +254,6 @@ def load(ctx) -> None:
 
 def demo_logins_text() -> str:
     """The demo logins, with a real card number of the demo village (for `make run`)."""
-    from villagers.models import Card
-
     card = (
         Card.objects.filter(status=Card.Status.ACTIVE, household__village__code="101")
         .exclude(household__users__is_staff=True)

@@ -11,18 +11,18 @@ from dataclasses import dataclass, field
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
-from bench.copyrows import NULL, Table, ts
-from points.demo import RULES
+from demo.county.copyrows import NULL, Table, ts
+from demo.ledger import RULES
+from demo.registry import FEMALE_GIVEN, MALE_GIVEN, STAFF_PASSWORD, SURNAMES, VILLAGER_PIN
+from demo.store import CATALOGUE, DONORS
 from points.models import Rule
-from store.demo import CATALOGUE, DONORS
 from store.models import Donor, Item, Zone
 from villagers.cardnumbers import card_number_make
-from villagers.demo import FEMALE_GIVEN, MALE_GIVEN, STAFF_PASSWORD, SURNAMES, VILLAGER_PIN
 from villagers.models import County, Township, User, Village, VillageGroup
 from villagers.roles import Role
 from villagers.services import villager_username_new
 
-COUNTY = "宜川縣"
+COUNTY = "宜川县"
 TOWNSHIPS = ["英旺乡", "丹州街道", "秋林镇", "云岩镇", "集义镇", "壶口镇", "交里乡"]
 NAME_HEADS = "东西南北上下前后新老高白杨柳枣桃杏石马龙凤云"
 NAME_TAILS = ["沟", "庄", "塬", "坪", "河", "湾", "岭", "峪", "川", "坡", "渠", "寨"]

@@ -6,7 +6,7 @@ every `balance_after` and `stock_after` is the running sum in id order.
 
 from decimal import Decimal
 
-from bench.copyrows import NULL, ts
+from demo.county.copyrows import NULL, ts
 from store.services import cart_hash
 
 REASONS = {

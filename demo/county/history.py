@@ -19,9 +19,9 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
 
-from bench.copyrows import NULL, Table, ts
-from bench.county_events import EventHandlers
-from bench.county_registry import INSPECTION_COLUMNS, VillagePlan
+from demo.county.copyrows import NULL, Table, ts
+from demo.county.events import EventHandlers
+from demo.county.registry import INSPECTION_COLUMNS, VillagePlan
 
 BATCH_TITLES = {
     "YW01": "义务打扫村道",

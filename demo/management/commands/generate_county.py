@@ -8,7 +8,7 @@ runs afterwards and must pass.
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from bench.county import SEED, SIZES, county_generate
+from demo.county.generate import SEED, SIZES, county_generate
 from villagers.models import Household, Village
 
 

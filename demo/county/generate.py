@@ -6,9 +6,9 @@ import time
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bench.copyrows import BulkLoad
-from bench.county_history import History
-from bench.county_registry import households_create, villages_create
+from demo.county.copyrows import BulkLoad
+from demo.county.history import History
+from demo.county.registry import households_create, villages_create
 
 SIZES = {"village": 1, "county": 47}
 HISTORY_MONTHS = 36

@@ -1,0 +1,28 @@
+"""Load the demo village 啊道村 (`make run`, `make demo`); see `demo.loader`."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from demo.loader import DemoContext, demo_run
+from demo.registry import demo_logins_text
+from villagers.models import Village
+
+
+class Command(BaseCommand):
+    help = "Load the demo village 啊道村 (英旺乡, 宜川县) with demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when any village exists already (used by `make run`).",
+        )
+        parser.add_argument("--seed", type=int, default=2018)
+
+    def handle(self, *args, if_empty=False, seed=2018, **options):
+        if if_empty and Village.objects.exists():
+            self.stdout.write("Demo data already loaded.")
+        else:
+            with transaction.atomic():
+                demo_run(DemoContext(seed), log=self.stdout.write)
+        self.stdout.write(self.style.SUCCESS(demo_logins_text()))
