@@ -1,18 +1,8 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
 
 
 class AidaoConfig(AppConfig):
+    """The project package: settings, urls, site-wide views and commands (no models)."""
+
     name = "aidao"
-    verbose_name = _("Audit log")
-
-    def ready(self):
-        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-
-        from aidao.audit import login_failed_record, login_record, logout_record
-
-        # Every way in (staff page, card page, the admin's own login) passes through
-        # django.contrib.auth, so its signals are the one place logins are audited.
-        user_logged_in.connect(login_record, dispatch_uid="aidao.audit.login")
-        user_logged_out.connect(logout_record, dispatch_uid="aidao.audit.logout")
-        user_login_failed.connect(login_failed_record, dispatch_uid="aidao.audit.login_failed")
+    verbose_name = "aidao"

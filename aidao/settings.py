@@ -79,7 +79,7 @@ MIDDLEWARE = [
     "core.middleware.PrivatePagesMiddleware",
     # Before anything reads GET or POST (CSRF reads POST later, in its process_view).
     "core.middleware.RefuseForeignCharsetMiddleware",
-    "aidao.middleware.RefuseNulBytesMiddleware",
+    "core.middleware.RefuseNulBytesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "villagers.middleware.VillageMiddleware",

@@ -10,7 +10,7 @@ point in an amount) is refused with a translated message.
 Every form field taking a number uses the fields below (model forms through
 `number_formfield`, the admin through `NUMBER_FORMFIELD_OVERRIDES`); views reading a
 number by hand use `int_parse` / `int_or_none`. Row ids are not numbers people type: they
-go through `aidao.db.row_id_or_none`.
+go through `core.db.row_id_or_none`.
 """
 
 import re

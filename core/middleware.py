@@ -1,6 +1,7 @@
 """Request and response hygiene every page shares: charsets, cache headers, Permissions-Policy."""
 
 from django.core.exceptions import BadRequest
+from django.http import HttpResponseBadRequest
 from django.utils.cache import patch_cache_control
 
 # Browser features no page of the app uses. A view marked with core.decorators.allows_camera
@@ -103,3 +104,27 @@ class PermissionsPolicyMiddleware:
         request.allowed_browser_features = getattr(
             view_func, "allowed_browser_features", frozenset()
         )
+
+
+def _has_nul(query_dict) -> bool:
+    return any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for key, values in query_dict.lists()
+    )
+
+
+class RefuseNulBytesMiddleware:
+    """Answer 400 to any GET or POST field holding a NUL byte.
+
+    PostgreSQL cannot store or compare text with NUL ("A string literal cannot contain
+    NUL"), so such a value would reach the database only to fail there as a 500. No form
+    of this app has a use for it; refusing it here covers every view, forms or not.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST)):
+            return HttpResponseBadRequest("Bad request: a field holds a NUL character.")
+        return self.get_response(request)

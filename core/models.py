@@ -1,4 +1,4 @@
-"""Tables of the bottom package: sessions with their user's id, and one-time form keys.
+"""Tables of the bottom package: the audit log, sessions with their user's id, one-time keys.
 
 No domain app's models are referenced here.
 """
@@ -46,3 +46,34 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class AuditEvent(models.Model):
+    """Who did what, when and from where. Append-only in the database; written only by
+    core.audit (audit_record, audit_records)."""
+
+    at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # Kept as a plain id so the audit log sits below every app and never blocks a delete.
+    village_id = models.BigIntegerField(_("village"), null=True, blank=True, db_index=True)
+    action = models.CharField(_("action"), max_length=64, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("from"), null=True, blank=True)
+
+    class Meta:
+        db_table = "aidao_auditevent"  # its first name, from when it lived in the project package
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"

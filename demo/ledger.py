@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from django.utils import timezone
 
-from points import audit
+from points import checks
 from points.models import Account, Batch, Entry, Proposal, Rule
 from points.publicity import objection_raise, objection_resolve
 from points.services import (
@@ -260,7 +260,7 @@ def load_present(ctx):
     if plan is None:
         return
     _present(ctx, plan.rules, plan.accounts, plan.manager, plan.supervisor)
-    problems = audit.check()
+    problems = checks.check()
     if problems:
         raise RuntimeError("demo ledger inconsistent: " + "; ".join(problems[:5]))
 

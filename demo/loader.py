@@ -19,17 +19,13 @@ import random
 
 from django.utils import timezone
 
+from core.months import months_ending, previous_month
 from demo import ledger, registry, store, wishes
 
 
 def past_months(today: datetime.date, count: int = 12) -> list[datetime.date]:
     """The first day of each of the `count` months before `today`'s, oldest first."""
-    first = today.replace(day=1)
-    months = []
-    for _i in range(count):
-        first = (first - datetime.timedelta(days=1)).replace(day=1)
-        months.append(first)
-    return months[::-1]
+    return months_ending(previous_month(today), count)
 
 
 class DemoContext:

@@ -10,6 +10,7 @@ import datetime
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
+from core.access import Role
 from points.services import card_issue
 from villagers.models import (
     Card,
@@ -23,7 +24,6 @@ from villagers.models import (
     Village,
     VillageGroup,
 )
-from villagers.roles import Role
 
 HOUSEHOLDS = 154
 PEOPLE = 668

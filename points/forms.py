@@ -4,9 +4,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aidao.photos import photo_validate
 from core import forms as numbers
 from core.idempotency import OneTimeKeyMixin
+from core.photos import photo_validate
 from points.models import Rule
 from villagers.cardnumbers import card_number_normalize
 from villagers.forms import NewPinForm

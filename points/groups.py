@@ -2,8 +2,8 @@
 
 from django.apps import apps as global_apps
 
+from core.access import Role
 from villagers.groups import role_permissions_grant
-from villagers.roles import Role
 
 VIEWED = ["rule", "proposal", "batch", "declaration", "account", "entry", "objection"]
 POINTS_PERMISSIONS = {

@@ -19,11 +19,11 @@ from django.db.models import Case, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.audit import audit_record, audit_records
+from core.access import Role, is_manager, is_supervisor, is_villager
+from core.audit import audit_record, audit_records
 from points.ledger import InsufficientPoints, Posting, balance_after, entries_post, entry_post
 from points.models import Entry, Objection, Proposal
 from villagers.models import Referral, User
-from villagers.roles import Role, is_manager, is_supervisor, is_villager
 from villagers.second_person import decider_check, referrals_close
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.fragments import rows_fingerprint
+from core.months import month_span
 from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
 from villagers.models import Card, Household, Member, Referral, User, Village, VillageGroup
 
@@ -246,20 +247,13 @@ class NoticeSection:
         return list(zip(self.rows, self.links or [""] * len(self.rows), strict=True))
 
 
-def month_bounds(year: int, month: int) -> tuple[datetime.datetime, datetime.datetime]:
-    tz = timezone.get_current_timezone()
-    start = datetime.datetime(year, month, 1, tzinfo=tz)
-    following = datetime.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
-    return start, following
-
-
 def notice_points_sections(village: Village, year: int, month: int) -> list[NoticeSection]:
     """Approved awards and deductions posted in the month (one query), reversals marked.
 
     The entry's time decides the month: with a publicity period an award is credited days
     after its approval, and a held deduction whenever the balance can bear it.
     """
-    start, following = month_bounds(year, month)
+    start, following = month_span(year, month)
     # Through the village's accounts (entry_account_time): filtering on the entries' time
     # alone led the planner to walk the whole county's entries of the month.
     proposals = (
@@ -355,7 +349,7 @@ def objections_of_village(village: Village, *, open_only: bool) -> QuerySet[Obje
 def notice_publicity_sections(village: Village, year: int, month: int) -> list[NoticeSection]:
     """Entries approved by the month's end and still in publicity (or held), each with an
     "object" link while its period runs, and those cancelled in the month with the reason."""
-    start, following = month_bounds(year, month)
+    start, following = month_span(year, month)
     now = timezone.now()
     waiting = (
         _with_open_objections(

@@ -20,9 +20,11 @@ from django.db.models.functions import Abs
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.audit import audit_record
-from aidao.photos import photo_prepare
+from core.access import Role, is_manager, is_supervisor, is_villager
+from core.audit import audit_record, record_save
 from core.files import discard_files_on_error, file_stored
+from core.months import month_days
+from core.photos import photo_prepare
 from points.ledger import (  # the ledger's writes, also imported from here by callers
     InsufficientPoints,  # noqa: F401
     account_open,
@@ -33,7 +35,6 @@ from points.ledger import (  # the ledger's writes, also imported from here by c
 from points.models import Account, Batch, Declaration, Entry, Proposal, Rule
 from points.publicity import credit_at_approval, publicity_start
 from villagers.models import Card, Household, Member, Referral, User, Village
-from villagers.roles import Role, is_manager, is_supervisor, is_villager
 from villagers.second_person import (
     SecondPersonRequired,
     decider_check,
@@ -87,28 +88,17 @@ def rule_save(*, rule: Rule, actor: User, request=None) -> Rule:
     """Create or change a line of the village's points rules (the manager keeps them)."""
     if not (is_manager(actor) and actor.village_id == rule.village_id):
         raise ValidationError(_("Only the village's manager may change the points rules."))
-    creating = rule.pk is None
-    rule.full_clean()
-    with transaction.atomic():
-        rule.save()
-        audit_record(
-            action="rule.create" if creating else "rule.update",
-            actor=actor,
-            village_id=rule.village_id,
-            obj=rule,
-            detail={"code": rule.code, "points": rule.points, "active": rule.active},
-            request=request,
-        )
-    return rule
+    return record_save(
+        rule,
+        actor=actor,
+        village_id=rule.village_id,
+        action="rule.{verb}",
+        detail={"code": rule.code, "points": rule.points, "active": rule.active},
+        request=request,
+    )
 
 
 # --- proposals ----------------------------------------------------------------------------------
-
-
-def _month_bounds(day: datetime.date) -> tuple[datetime.date, datetime.date]:
-    first = day.replace(day=1)
-    following = (first + datetime.timedelta(days=32)).replace(day=1)
-    return first, following
 
 
 def _cap_used(
@@ -118,7 +108,7 @@ def _cap_used(
 
     Approved proposals count unless their entry was reversed; pending ones count when asked.
     """
-    first, following = _month_bounds(day)
+    first, following = month_days(day)
     # Approved ones count whether credited yet or still in publicity (or held).
     statuses = [Proposal.Status.APPROVED, Proposal.Status.PUBLICITY, Proposal.Status.HELD]
     if include_pending:
@@ -568,7 +558,7 @@ def _approval_caps_check(proposals: list[Proposal]) -> None:
     groups = defaultdict(list)
     for proposal in proposals:
         if proposal.rule.monthly_cap is not None:
-            month = _month_bounds(proposal.occurred_on)[0]
+            month = month_days(proposal.occurred_on)[0]
             groups[(proposal.rule_id, month)].append(proposal)
     problems = []
     for (_rule_id, month), members in groups.items():

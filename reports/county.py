@@ -5,10 +5,7 @@ villages (see reports.selectors.county_figures); each row opens the village read
 """
 
 import datetime
-from functools import wraps
 
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -18,12 +15,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core.access import county_admin_required
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from reports import xlsx
 from reports.exports import export_job_start
 from reports.models import ExportJob
 from reports.selectors import COUNTY_SORTS, Period, county_figures, county_total, county_villages
-from villagers.roles import is_county_admin
 
 # The page's figures may be this old (seconds): the county's month is tens of thousands of
 # rows to add up, and the page says when they were. The .xlsx always adds up afresh.
@@ -41,20 +38,6 @@ COLUMNS = [
     ("wishes", gettext_lazy("Open wishes"), "wishes_open"),
     ("activity", gettext_lazy("Last activity"), "last_activity"),
 ]
-
-
-def county_admin_required(view):
-    """Only a county administrator with a county; no village needs to be picked."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not is_county_admin(request.user) or request.user.county_id is None:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _month(value: str | None) -> datetime.date:

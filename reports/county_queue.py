@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aidao.db import row_id_or_none
+from core.access import Role, county_admin_required, staff_required
+from core.db import row_id_or_none
 from core.idempotency import run_once
-from reports.county import county_admin_required
 from reports.referrals import (
     NEEDS_REASON,
     queue_items,
@@ -23,7 +23,6 @@ from reports.referrals import (
     referrals_of_village,
 )
 from villagers.models import Referral
-from villagers.roles import Role, staff_required
 
 
 @county_admin_required

@@ -9,12 +9,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core.access import Role, staff_required
+from core.months import months_ending, next_month
 from core.pagination import Paginator
 from reports import charts
 from reports.selectors import (
     VISIT_AFTER_MONTHS,
     Period,
-    add_months,
     flow_total,
     households_to_visit,
     pending_approvals,
@@ -25,7 +26,6 @@ from reports.selectors import (
     wishes_open,
 )
 from reports.selectors_transparency import liability_cover
-from villagers.roles import Role, staff_required
 from villagers.selectors import card_login_attacks
 
 STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
@@ -34,9 +34,8 @@ VISITS_PAGE_SIZE = 30
 
 
 def last_twelve_months() -> Period:
-    today = timezone.localdate()
-    first = add_months(today.replace(day=1), -11)
-    return Period(first, add_months(today.replace(day=1), 1))
+    months = months_ending(timezone.localdate(), 12)
+    return Period(months[0], next_month(months[-1]))
 
 
 def flow_chart(flows, *, key: str, title: str) -> charts.Chart:

@@ -25,7 +25,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.audit import audit_record
+from core.audit import audit_record
 from reports import xlsx
 from reports.models import ExportJob
 

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.access import staff_required
+from core.months import next_month, previous_month, requested_month
 from reports import xlsx
 from reports.dashboard import STAFF, flow_chart
 from reports.exports import export_job_start
@@ -28,12 +30,10 @@ from reports.selectors import (
     points_flow,
     purchases_by_fund_source,
     redemptions_by_zone,
-    requested_month,
     totals_by_category,
 )
 from reports.selectors_transparency import liability_cover
 from store.models import Donor
-from villagers.roles import staff_required
 
 Progress = Callable[[int, str], None]
 
@@ -244,8 +244,7 @@ def month_report(request, year=None, month=None):
     today = timezone.localdate()
     first = requested_month(year or today.year, month or today.month)
     report = month_report_build(request.village, first.year, first.month)
-    previous = (first - datetime.timedelta(days=1)).replace(day=1)
-    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    previous, following = previous_month(first), next_month(first)
     return render(
         request,
         "reports/month_report.html",

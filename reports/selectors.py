@@ -35,11 +35,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncMonth
-from django.http import Http404
 from django.utils import timezone
 
+from core.months import add_months, local_start, month_days
 from points.models import Account, Entry, Proposal, Rule
-from points.selectors import month_bounds
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Household, Village
 from wishwall.models import Wish
@@ -54,43 +53,6 @@ YUAN = DecimalField(max_digits=12, decimal_places=2)
 # --- periods ----------------------------------------------------------------------------------
 
 
-def requested_month(year: int, month: int) -> datetime.date:
-    """The first day of a month named in a URL; 404 for a month that cannot be reported.
-
-    Refuses month 13, years beyond any C long (OverflowError), the future and before 2000.
-    """
-    try:
-        first = datetime.date(year, month, 1)
-    except (ValueError, OverflowError) as error:
-        raise Http404 from error
-    if first > timezone.localdate() or first.year < 2000:
-        raise Http404
-    return first
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """The same day `months` later (or earlier), clamped to the end of a shorter month."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return datetime.date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
-def months_ending(last: datetime.date, count: int = 12) -> list[datetime.date]:
-    """First days of `count` months ending with `last`'s month, oldest first."""
-    first = last.replace(day=1)
-    return [add_months(first, -offset) for offset in range(count - 1, -1, -1)]
-
-
-def _aware(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 @dataclass(frozen=True)
 class Period:
     """A span of local days [start, end): a month, a year or the last twelve months."""
@@ -100,8 +62,7 @@ class Period:
 
     @classmethod
     def month(cls, year: int, month: int) -> "Period":
-        start, following = month_bounds(year, month)
-        return cls(start.date(), following.date())
+        return cls(*month_days(datetime.date(year, month, 1)))
 
     @classmethod
     def year(cls, year: int) -> "Period":
@@ -109,7 +70,7 @@ class Period:
 
     @property
     def bounds(self) -> tuple[datetime.datetime, datetime.datetime]:
-        return _aware(self.start), _aware(self.end)
+        return local_start(self.start), local_start(self.end)
 
     @property
     def months(self) -> list[datetime.date]:
@@ -258,7 +219,7 @@ def households_to_visit(village: Village, today: datetime.date | None = None) ->
     never earned anything come first, then by the date of their last award.
     """
     today = today or timezone.localdate()
-    cutoff = _aware(add_months(today, -VISIT_AFTER_MONTHS))
+    cutoff = local_start(add_months(today, -VISIT_AFTER_MONTHS))
     awards = Entry.objects.filter(
         account__household=OuterRef("pk"),
         kind=Entry.Kind.AWARD,

@@ -13,8 +13,9 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.months import month_span
 from points.models import Account, Entry, Proposal
-from points.selectors import NoticeSection, month_bounds
+from points.selectors import NoticeSection
 from store.models import Donation, Item, StockMovement
 from store.traceability import (
     DONATED_GOODS,
@@ -36,7 +37,7 @@ CENT = Decimal("0.01")
 
 def _month_entries(village: Village, year: int, month: int, kind: str):
     """Credited entries of `kind` posted in the month and not reversed."""
-    start, following = month_bounds(year, month)
+    start, following = month_span(year, month)
     return Entry.objects.filter(
         account__village=village,
         kind=kind,
@@ -226,7 +227,7 @@ def donations_traced(village: Village, donations) -> list[dict]:
 
 def notice_traceability_sections(village: Village, year: int, month: int) -> list[NoticeSection]:
     """Where the donations of the past twelve months went, to date (FIFO; see store)."""
-    start, following = month_bounds(year, month)
+    start, following = month_span(year, month)
     since = (start.date() - datetime.timedelta(days=334)).replace(day=1)
     donations = (
         Donation.objects.filter(

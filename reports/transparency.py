@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.access import Role, member_of_village_required, staff_required
+from core.months import next_month, previous_month, requested_month
 from core.pagination import Paginator
-from reports.selectors import requested_month
 from reports.selectors_transparency import (
     board_month,
     donation_thanks,
@@ -23,7 +24,6 @@ from reports.selectors_transparency import (
 )
 from store.models import Donation
 from store.services import donation_thanks_link_revoke
-from villagers.roles import Role, member_of_village_required, staff_required
 
 THANKS_SALT = "reports.donation-thanks"
 
@@ -79,14 +79,13 @@ def _donation_from_token(token: str) -> Donation:
 def _month(year, month) -> datetime.date:
     """The month asked for; by default the last completed one (the board is monthly)."""
     if year is None:
-        return (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+        return previous_month(timezone.localdate())
     return requested_month(year, month)
 
 
 def _board_context(request, year, month) -> dict:
     first = _month(year, month)
-    previous = (first - datetime.timedelta(days=1)).replace(day=1)
-    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    previous, following = previous_month(first), next_month(first)
     return {
         "village": request.village,
         "month": first,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import audit, county, county_queue, dashboard, exports, monthly, views
+from reports import audit_log, county, county_queue, dashboard, exports, monthly, views
 from reports.transparency import (
     board,
     board_display,
@@ -42,7 +42,7 @@ urlpatterns = [
         name="donation_thanks_revoke",
     ),
     path("thanks/<str:token>/", donation_thanks_page, name="donation_thanks"),
-    path("audit/", audit.audit_log, name="audit"),
+    path("audit/", audit_log.audit_log, name="audit"),
     path("county/queue/", county_queue.county_queue, name="county_queue"),
     path("county/queue/decide/", county_queue.county_queue_decide, name="county_queue_decide"),
     path("referrals/", county_queue.village_referrals, name="village_referrals"),

@@ -6,16 +6,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reports import xlsx
-from reports.notice import notice_sections
-from reports.selectors import requested_month
-from villagers.roles import (
+from core.access import (
     is_county_admin,
     is_manager,
     is_supervisor,
     is_villager,
     member_of_village_required,
 )
+from core.months import requested_month
+from reports import xlsx
+from reports.notice import notice_sections
 
 
 def home(request):

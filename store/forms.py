@@ -5,8 +5,8 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aidao.db import row_id_or_none
 from core import forms as numbers
+from core.db import row_id_or_none
 from core.idempotency import OneTimeKeyMixin
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from villagers.cardnumbers import card_number_normalize

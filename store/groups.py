@@ -2,8 +2,8 @@
 
 from django.apps import apps as global_apps
 
+from core.access import Role
 from villagers.groups import role_permissions_grant
-from villagers.roles import Role
 
 VIEWED = ["zone", "item", "stockmovement", "donor", "donation", "redemption"]
 STORE_PERMISSIONS = {

@@ -20,6 +20,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core.fragments import rows_digest, rows_fingerprint
+from core.months import month_span
 from points.models import Account
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Village
@@ -132,13 +133,6 @@ def day_range(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]
     return start, start + datetime.timedelta(days=1) - datetime.timedelta(microseconds=1)
 
 
-def _month_range(year: int, month: int) -> tuple[datetime.datetime, datetime.datetime]:
-    """The month in local time as a range: unlike __year/__month lookups, an index can use it."""
-    tz = timezone.get_current_timezone()
-    start = datetime.datetime(year, month, 1, tzinfo=tz)
-    return start, datetime.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
-
-
 def summary_daily(village: Village, day: datetime.date) -> dict:
     """One day at the counter: totals and what went out, voided redemptions left out."""
     redemptions = Redemption.objects.filter(village=village, created_at__range=day_range(day))
@@ -156,7 +150,7 @@ def summary_daily(village: Village, day: datetime.date) -> dict:
 
 def summary_monthly(village: Village, year: int, month: int) -> dict:
     """One month at the counter: per day and per item, voided redemptions left out."""
-    start, following = _month_range(year, month)
+    start, following = month_span(year, month)
     redemptions = Redemption.objects.filter(
         village=village, created_at__gte=start, created_at__lt=following
     )
@@ -185,7 +179,7 @@ def notice_redemptions(village: Village, year: int, month: int) -> list[dict]:
 
     Each row: date, household_head, group, items (summary text), points.
     """
-    start, following = _month_range(year, month)
+    start, following = month_span(year, month)
     redemptions = (
         redemptions_of(village)
         .filter(created_at__gte=start, created_at__lt=following, voided_at__isnull=True)

@@ -18,13 +18,13 @@ from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.audit import audit_record
+from core.access import Role, is_manager
+from core.audit import audit_record, record_save
 from core.files import discard_files_on_error, file_stored
 from points.ledger import Posting, entries_post, reversal_post
 from points.models import Account, Entry
 from store.models import Donation, Donor, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Household, Referral, User, Village
-from villagers.roles import Role, is_manager
 from villagers.second_person import decider_check, referrals_close
 
 MAX_CART_LINES = 40
@@ -75,18 +75,9 @@ def item_save(*, item: Item, actor: User, request=None) -> Item:
 
 
 def donor_save(*, donor: Donor, actor: User, request=None) -> Donor:
-    creating = donor.pk is None
-    donor.full_clean()
-    with transaction.atomic():
-        donor.save()
-        audit_record(
-            action="donor.create" if creating else "donor.update",
-            actor=actor,
-            village_id=donor.village_id,
-            obj=donor,
-            request=request,
-        )
-    return donor
+    return record_save(
+        donor, actor=actor, village_id=donor.village_id, action="donor.{verb}", request=request
+    )
 
 
 def _items_lock(*, village_id: int, item_ids: Iterable[int]) -> dict[int, Item]:

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client
 
+from core.access import Role
 from points.services import card_issue
 from tests.factories import (
     HouseholdFactory,
@@ -21,7 +22,6 @@ from tests.factories import (
     VillageFactory,
     VillageGroupFactory,
 )
-from villagers.roles import Role
 
 PIN = "2468"
 PASSWORD = "Correct-Horse-42"

@@ -211,7 +211,7 @@ class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
         if db_field.name == "groups" and not request.user.is_superuser:
             from django.contrib.auth.models import Group
 
-            from villagers.roles import Role
+            from core.access import Role
 
             kwargs["queryset"] = Group.objects.filter(name__in=[Role.MANAGER, Role.SUPERVISOR])
         return super().formfield_for_manytomany(db_field, request, **kwargs)

@@ -7,10 +7,10 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef
 
+from core.access import Role
 from core.forms import pin_clean
 from villagers.cardnumbers import card_number_normalize
 from villagers.models import Card, User
-from villagers.roles import Role
 
 
 def session_user(user_id) -> User | None:
@@ -18,7 +18,7 @@ def session_user(user_id) -> User | None:
 
     Every signed-in request loads its user: joining the village (with township and county,
     for the header and scoping) and the household, and reading the role names
-    (`role_names`, read by villagers.roles), saves three round trips a request.
+    (`role_names`, read by core.access), saves three round trips a request.
     """
     return (
         User.objects.select_related("village__township__county", "household")

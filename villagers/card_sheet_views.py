@@ -10,11 +10,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from aidao.db import row_id_or_none
+from core.access import Role, staff_required
+from core.db import row_id_or_none
 from villagers.card_views import card_qr_svg
 from villagers.forms import CardSheetForm
 from villagers.models import Card
-from villagers.roles import Role, staff_required
 from villagers.services import cards_mark_printed
 
 CARDS_PER_PAGE = 10

@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from core.access import Role, staff_required, villager_required
 from villagers.forms import (
     CardRecallForm,
     CardReplaceForm,
@@ -21,7 +22,6 @@ from villagers.forms import (
     form_add_service_error,
 )
 from villagers.models import Card
-from villagers.roles import Role, staff_required, villager_required
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from villagers.selectors import card_get_for_user, household_get_for_user
 from villagers.services import card_recall, card_replace, pin_change, pin_reset

@@ -1,4 +1,4 @@
-from villagers.roles import is_county_admin, is_manager, is_supervisor, is_villager
+from core.access import is_county_admin, is_manager, is_supervisor, is_villager
 
 
 def village(request):

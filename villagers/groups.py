@@ -1,13 +1,13 @@
 """The staff groups and the Django admin permissions each holds.
 
-What a role may do on the purpose-built pages is decided by `villagers.roles`; these
+What a role may do on the purpose-built pages is decided by `core.access`; these
 permissions only open the matching parts of the admin (always scoped to the village).
 Each app declares its own grants and calls `role_permissions_grant` after every migrate.
 """
 
 from django.apps import apps as global_apps
 
-from villagers.roles import Role
+from core.access import Role
 
 REGISTRY = ["village", "villagegroup", "household", "member", "inspection", "participation", "card"]
 
@@ -53,4 +53,4 @@ def role_permissions_grant(app_label: str, grants: dict[str, list[str]], apps=gl
 def groups_ensure(sender=None, apps=global_apps, **kwargs):
     """post_migrate: the role groups and their registry permissions (idempotent)."""
     role_permissions_grant("villagers", VILLAGERS_PERMISSIONS, apps)
-    role_permissions_grant("aidao", {Role.COUNTY_ADMIN: ["view_auditevent"]}, apps)
+    role_permissions_grant("core", {Role.COUNTY_ADMIN: ["view_auditevent"]}, apps)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from core.access import Role, staff_required
 from core.pagination import Paginator
 from villagers.forms import (
     HouseholdFilterForm,
@@ -23,7 +24,6 @@ from villagers.forms import (
     form_add_service_error,
 )
 from villagers.models import Card, Household, Inspection, Member, Participation
-from villagers.roles import Role, staff_required
 from villagers.selectors import (
     household_detail_get_for_user,
     household_get_for_user,
@@ -56,13 +56,7 @@ def household_list(request):
         has_card=form.yes_no(filters.get("card", "")),
     )
     page = Paginator(households, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "villagers/household_list.html",
-        {"form": form, "page": page, "query_string": query.urlencode()},
-    )
+    return render(request, "villagers/household_list.html", {"form": form, "page": page})
 
 
 @staff_required(*VIEWERS)

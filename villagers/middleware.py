@@ -1,7 +1,7 @@
 """Puts the village the user works in on the request: `request.village`."""
 
+from core.access import is_county_admin
 from villagers.models import User, Village
-from villagers.roles import is_county_admin
 
 COUNTY_VILLAGE_SESSION_KEY = "county_village_id"
 

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core.access import Role, staff_required
 from villagers.forms import RosterUploadForm
 from villagers.masking import mask_id_number, mask_phone
-from villagers.roles import Role, staff_required
 from villagers.roster import (
     COLUMNS,
     MAX_ROWS,

@@ -18,9 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.audit import audit_record
+from core.access import is_county_admin, user_roles
+from core.audit import audit_record
 from villagers.models import Referral, User
-from villagers.roles import is_county_admin, user_roles
 
 
 class SecondPersonRequired(ValidationError):

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.audit import audit_record
+from core.access import Role
+from core.audit import audit_record, record_save
 from core.forms import number_text, pin_clean
 from core.sessions import sessions_end
 from villagers.cardnumbers import card_number_make
@@ -27,7 +28,6 @@ from villagers.models import (
     User,
     Village,
 )
-from villagers.roles import Role
 from villagers.roster import roster_check
 from villagers.second_person import decider_check, referrals_close
 
@@ -36,66 +36,48 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
     """Create or update a household after validating it (form data already applied)."""
     if household.group.village_id != household.village_id:
         raise ValidationError(_("The village group belongs to another village."))
-    creating = household.pk is None
-    household.full_clean()
-    with transaction.atomic():
-        household.save()
-        audit_record(
-            action="household.create" if creating else "household.update",
-            actor=actor,
-            village_id=household.village_id,
-            obj=household,
-            request=request,
-        )
-    return household
+    return record_save(
+        household,
+        actor=actor,
+        village_id=household.village_id,
+        action="household.{verb}",
+        request=request,
+    )
 
 
 def member_save(*, member: Member, actor: User, request=None) -> Member:
-    creating = member.pk is None
-    member.full_clean()
-    with transaction.atomic():
-        member.save()
-        audit_record(
-            action="member.create" if creating else "member.update",
-            actor=actor,
-            village_id=member.household.village_id,
-            obj=member,
-            request=request,
-        )
-    return member
+    return record_save(
+        member,
+        actor=actor,
+        village_id=member.household.village_id,
+        action="member.{verb}",
+        request=request,
+    )
 
 
 def inspection_record(*, inspection: Inspection, actor: User, request=None) -> Inspection:
     inspection.inspector = actor
-    inspection.full_clean()
-    with transaction.atomic():
-        inspection.save()
-        audit_record(
-            action="inspection.record",
-            actor=actor,
-            village_id=inspection.household.village_id,
-            obj=inspection,
-            detail={"passed": inspection.passed},
-            request=request,
-        )
-    return inspection
+    return record_save(
+        inspection,
+        actor=actor,
+        village_id=inspection.household.village_id,
+        action="inspection.record",
+        detail={"passed": inspection.passed},
+        request=request,
+    )
 
 
 def participation_record(
     *, participation: Participation, actor: User, request=None
 ) -> Participation:
     participation.recorded_by = actor
-    participation.full_clean()
-    with transaction.atomic():
-        participation.save()
-        audit_record(
-            action="participation.record",
-            actor=actor,
-            village_id=participation.household.village_id,
-            obj=participation,
-            request=request,
-        )
-    return participation
+    return record_save(
+        participation,
+        actor=actor,
+        village_id=participation.household.village_id,
+        action="participation.record",
+        request=request,
+    )
 
 
 def card_prerequisites_missing(household: Household) -> list[str]:

@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from aidao.audit import client_ip
+from core.audit import client_ip
 
 CARD_USERNAME_PREFIX = "card:"  # villagers.auth.axes_username
 

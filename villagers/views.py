@@ -9,13 +9,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from villagers.forms import CardLoginForm, StaffLoginForm
-from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
-from villagers.models import Village
-from villagers.roles import (
+from core.access import (
     is_county_admin,
     villager_required,
 )
+from villagers.forms import CardLoginForm, StaffLoginForm
+from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
+from villagers.models import Village
 from villagers.throttle import card_login_turn
 
 

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aidao.photos import photo_validate
+from core.photos import photo_validate
 from store.models import Donor
 from villagers.models import Household
 from wishwall.models import Wish

@@ -2,8 +2,8 @@
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
+from core.access import is_county_admin, is_manager, is_supervisor, is_villager
 from villagers.models import Village
-from villagers.roles import is_county_admin, is_manager, is_supervisor, is_villager
 from wishwall.models import Wish
 
 # The wall lists kinds in the order they are declared, not alphabetically by code.

@@ -12,12 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aidao.audit import audit_record
-from aidao.photos import photo_prepare
+from core.access import Role, is_manager, is_supervisor, is_villager
+from core.audit import audit_record
 from core.files import discard_files_on_error, file_stored
+from core.photos import photo_prepare
 from store.models import Donor
 from villagers.models import Household, Referral, User, Village
-from villagers.roles import Role, is_manager, is_supervisor, is_villager
 from villagers.second_person import decider_check, referrals_close
 from wishwall.models import Wish, WishFulfilment, WishMatch, WishRevision
 

@@ -1,18 +1,15 @@
 """Posting, moderating, matching and fulfilling wishes (the wall pages are in wall_views)."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.pagination import Paginator
-from villagers.roles import (
+from core.access import (
     Role,
+    access_required,
     is_manager,
     is_supervisor,
     is_villager,
@@ -20,6 +17,7 @@ from villagers.roles import (
     staff_required,
     villager_required,
 )
+from core.pagination import Paginator
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from wishwall import services
 from wishwall.forms import (
@@ -41,22 +39,6 @@ QUEUE_TABS = {
     "matched": Wish.objects.filter(status=Wish.Status.MATCHED),
     "closed": Wish.objects.filter(status__in=[Wish.Status.FULFILLED, Wish.Status.DECLINED]),
 }
-
-
-def poster_required(view):
-    """A villager (for their own household) or a manager/supervisor (on a household's behalf)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        staff = (is_manager(user) or is_supervisor(user)) and request.village is not None
-        if not (is_villager(user) or staff):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _get_wish_for_user(request, pk: int) -> Wish:
@@ -97,7 +79,7 @@ def wish_mine(request):
     return render(request, "wishwall/mine.html", {"page": _page(request, wishes)})
 
 
-@poster_required
+@access_required(roles=(Role.MANAGER, Role.SUPERVISOR), villager=True)
 @require_http_methods(["GET", "POST"])
 def wish_new(request):
     """Post a wish: a villager for their household, staff on a household's behalf."""

@@ -6,9 +6,9 @@ Names are masked and no phone or ID number is ever shown; only approved wishes a
 from django.shortcuts import render
 from django.urls import reverse
 
+from core.access import member_of_village_required
 from core.forms import int_or_none
 from core.pagination import Paginator
-from villagers.roles import member_of_village_required
 from wishwall.models import Wish
 from wishwall.selectors import echo_wishes, wall_counts, wall_kind_counts, wall_wishes
 

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from aidao.db import REFUSE_CHANGE_FUNCTION, append_only
+from core.db import REFUSE_CHANGE_FUNCTION, append_only
 
 
 class Migration(migrations.Migration):

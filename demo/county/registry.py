@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
+from core.access import Role
 from demo.county.copyrows import NULL, Table, ts
 from demo.ledger import RULES
 from demo.registry import FEMALE_GIVEN, MALE_GIVEN, STAFF_PASSWORD, SURNAMES, VILLAGER_PIN
@@ -19,7 +20,6 @@ from points.models import Rule
 from store.models import Donor, Item, Zone
 from villagers.cardnumbers import card_number_make
 from villagers.models import County, Township, User, Village, VillageGroup
-from villagers.roles import Role
 from villagers.services import villager_username_new
 
 COUNTY = "宜川县"

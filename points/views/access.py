@@ -10,7 +10,6 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 
 from points.models import Batch, Declaration, Proposal, Rule
-from villagers.models import Household
 
 
 def _get_rule_for_user(request, pk: int) -> Rule:
@@ -30,12 +29,6 @@ def _get_proposal_for_user(request, pk: int) -> Proposal:
 def _get_batch_for_user(request, pk: int) -> Batch:
     return get_object_or_404(
         Batch.objects.select_related("rule", "created_by"), pk=pk, village=request.village
-    )
-
-
-def _get_household_for_user(request, pk: int) -> Household:
-    return get_object_or_404(
-        Household.objects.select_related("group"), pk=pk, village=request.village
     )
 
 

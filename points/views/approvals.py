@@ -9,7 +9,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aidao.db import retry_transient, row_id_or_none
+from core.access import Role, staff_required
+from core.db import retry_transient, row_id_or_none
 from core.fragments import cached_part
 from core.idempotency import OneTimeKeyMixin, run_once
 from core.pagination import Paginator
@@ -17,15 +18,7 @@ from points.models import Proposal, Rule
 from points.selectors import approval_queue_version, proposals_pending
 from points.services import proposal_approve, proposal_reject
 from villagers.models import Referral, User, VillageGroup
-from villagers.roles import Role, staff_required
 from villagers.second_person import open_referrals, refusal_or_referral
-
-
-def _query_without_page(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
 
 # The queue's parts are cached under approval_queue_version, a digest of every row they
 # show: a stale part is never served; the timeout only frees memory.
@@ -68,13 +61,12 @@ def _queue_parts(request) -> dict[str, str]:
         "rules": Rule.objects.filter(village=request.village).order_by("code"),
         "groups": VillageGroup.objects.filter(village=request.village),
         "proposers": User.objects.filter(pk__in=proposer_ids),
-        "query_prefix": _query_without_page(request),
     }
     return {
-        part: render_to_string(f"points/{template}", context, request=request)
+        part: render_to_string(template, context, request=request)
         for part, template in (
-            ("filters", "_queue_filters.html"),
-            ("table", "_queue_table.html"),
+            ("filters", "points/_queue_filters.html"),
+            ("table", "points/_queue_table.html"),
             ("pager", "_pager.html"),
         )
     }

@@ -6,12 +6,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from core.access import Role, staff_required
 from core.idempotency import run_once
 from points.forms import CardIssueForm
 from points.services import card_issue
 from villagers.forms import form_add_service_error
 from villagers.models import Card
-from villagers.roles import Role, staff_required
 from villagers.selectors import household_get_for_user
 from villagers.services import card_prerequisites_missing
 

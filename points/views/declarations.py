@@ -7,13 +7,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.access import Role, is_villager, staff_required, villager_required
 from core.idempotency import run_once
 from core.pagination import Paginator
 from points.forms import DeclarationAcceptForm, DeclarationForm, ReasonForm
 from points.models import Declaration
 from points.services import declaration_accept, declaration_decline, declaration_submit
 from points.views.access import _get_declaration_for_user, photo_response
-from villagers.roles import Role, is_villager, staff_required, villager_required
 
 
 def _refused(request, declaration, error):

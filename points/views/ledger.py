@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aidao.db import row_id_or_none
+from core.access import Role, staff_required, villager_required
+from core.db import row_id_or_none
 from core.fragments import cached_part
 from core.idempotency import run_once
 from points.forms import ReasonForm
@@ -21,9 +22,8 @@ from points.selectors import (
     villager_state,
 )
 from points.services import entry_reverse
-from points.views.access import _get_household_for_user
-from villagers.roles import Role, staff_required, villager_required
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
+from villagers.selectors import household_get_for_user
 
 HISTORY_PAGE_SIZE = 20
 # Cached page bodies are keyed by what they show (see villager_state), so a change shows at
@@ -101,7 +101,7 @@ def _villager_body(request, household, account) -> str:
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 def household_ledger(request, pk):
-    household = _get_household_for_user(request, pk)
+    household = household_get_for_user(request, pk)
     context = _ledger_context(request, household)
     context["reverse_form"] = ReasonForm()
     return render(request, "points/household_ledger.html", context)

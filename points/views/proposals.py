@@ -6,7 +6,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from aidao.db import row_id_or_none
+from core.access import Role, staff_required
+from core.db import row_id_or_none
 from core.idempotency import run_once
 from core.pagination import Paginator
 from points.forms import ActivityForm, ProposalForm
@@ -17,7 +18,6 @@ from points.views.access import (
     _get_proposal_for_user,
     photo_response,
 )
-from villagers.roles import Role, staff_required
 
 
 def _created_message(request, proposals, replayed):

@@ -7,6 +7,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.access import (
+    Role,
+    is_manager,
+    is_supervisor,
+    is_villager,
+    member_of_village_required,
+    staff_required,
+)
 from core.idempotency import run_once
 from core.pagination import Paginator
 from points.forms import ObjectionForm, ObjectionResolveForm, ReasonForm
@@ -20,14 +28,6 @@ from points.publicity import (
 )
 from points.selectors import objections_of_village, proposals_held, proposals_in_publicity
 from points.views.access import _get_proposal_for_user
-from villagers.roles import (
-    Role,
-    is_manager,
-    is_supervisor,
-    is_villager,
-    member_of_village_required,
-    staff_required,
-)
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
 
 

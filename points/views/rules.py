@@ -5,12 +5,12 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from core.access import Role, is_manager, staff_required
 from points.forms import RuleForm
 from points.models import Rule
 from points.selectors import rules_for_village
 from points.services import rule_save
 from points.views.access import _get_rule_for_user
-from villagers.roles import Role, is_manager, staff_required
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)

@@ -2,10 +2,9 @@
 
 from django.shortcuts import get_object_or_404
 
+from core.access import Role, is_villager
 from store.models import Item
 from store.selectors import redemptions_of
-from villagers.models import Household
-from villagers.roles import Role, is_villager
 
 STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 
@@ -13,13 +12,6 @@ STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 def _get_item_for_user(request, pk: int) -> Item:
     """An item of the request's village (another village's item is a 404)."""
     return get_object_or_404(Item.objects.select_related("zone"), pk=pk, village=request.village)
-
-
-def _get_household_for_user(request, pk: int) -> Household:
-    """A household of the request's village, with its group (another village's is a 404)."""
-    return get_object_or_404(
-        Household.objects.select_related("group"), pk=pk, village=request.village
-    )
 
 
 def _get_redemption_for_user(request, pk: int | None = None, *, entry_pk: int | None = None):

@@ -16,7 +16,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aidao.db import retry_transient
+from core.access import (
+    Role,
+    is_supervisor,
+    is_villager,
+    member_of_village_required,
+    staff_required,
+    user_roles,
+)
+from core.db import retry_transient
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from core.idempotency import run_once
 from core.pagination import Paginator
@@ -33,19 +41,11 @@ from store.selectors import (
 from store.services import redemption_create, redemption_void
 from store.views.access import (
     STAFF,
-    _get_household_for_user,
     _get_redemption_for_user,
 )
 from villagers.models import Card
-from villagers.roles import (
-    Role,
-    is_supervisor,
-    is_villager,
-    member_of_village_required,
-    staff_required,
-    user_roles,
-)
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
+from villagers.selectors import household_get_for_user
 
 CART_SESSION_KEY = "store_cart"
 COUNTER_PAGE_SIZE = 20
@@ -96,7 +96,7 @@ SHELVES_CACHE_SECONDS = 600
 @staff_required(Role.MANAGER)
 def counter_household(request, household_pk):
     """The household's balance, the shelves by zone with search, and the cart."""
-    household = _get_household_for_user(request, household_pk)
+    household = household_get_for_user(request, household_pk)
     state = shelves_state(request.village, household.pk)
     balance = state.balance or 0
     here = request.get_full_path()
@@ -163,7 +163,7 @@ def _shelves(request, cart_url: str, here: str) -> str:
 @staff_required(Role.MANAGER)
 def counter_cart(request, household_pk):
     """Add, change or remove a cart line, then back to the counter page the teller was on."""
-    household = _get_household_for_user(request, household_pk)
+    household = household_get_for_user(request, household_pk)
     back = request.POST.get("next", "")
     # A local path only: redirect() would try to reverse a bare word as a view name (a 500).
     local = back.startswith("/") and not back.startswith("//")
@@ -199,7 +199,7 @@ def counter_cart(request, household_pk):
 @staff_required(Role.MANAGER)
 def counter_confirm(request, household_pk):
     """Charge the cart once: a repeated key shows the receipt of the first confirm."""
-    household = _get_household_for_user(request, household_pk)
+    household = household_get_for_user(request, household_pk)
     back = reverse("store:counter_household", args=[household.pk])
     try:
         key, lines = confirm_parse(request.POST)

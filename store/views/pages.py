@@ -6,7 +6,14 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from core.access import (
+    is_villager,
+    member_of_village_required,
+    staff_required,
+    villager_required,
+)
 from core.fragments import cached_part
+from core.months import month_from_text, month_of, next_month, previous_month
 from core.pagination import Paginator
 from store.selectors import (
     catalogue_items,
@@ -17,12 +24,6 @@ from store.selectors import (
     zones_of,
 )
 from store.views.access import STAFF
-from villagers.roles import (
-    is_villager,
-    member_of_village_required,
-    staff_required,
-    villager_required,
-)
 
 CATALOGUE_PAGE_SIZE = 40
 # The key says exactly what the body shows (see shelves_state); the timeout only frees memory.
@@ -91,18 +92,6 @@ def my_redemptions(request):
     return render(request, "store/my_redemptions.html", {"page": page})
 
 
-def _month_or_current(text: str) -> tuple[int, int]:
-    try:  # strptime reads ASCII digits only (int() took '٢٠٢٤-٠٣' and '2_024-3')
-        first = datetime.datetime.strptime(text, "%Y-%m")
-    except ValueError:
-        first = None
-    # Month 0001-01 has no previous month to link to (that was a 500).
-    if first is None or not 2000 <= first.year <= 9000:
-        today = timezone.localdate()
-        return today.year, today.month
-    return first.year, first.month
-
-
 @staff_required(*STAFF)
 def summary_day(request):
     try:
@@ -126,11 +115,9 @@ def summary_day(request):
 
 @staff_required(*STAFF)
 def summary_month(request):
-    year, month = _month_or_current(request.GET.get("month", ""))
-    summary = summary_monthly(request.village, year, month)
-    first = datetime.date(year, month, 1)
-    previous = first - datetime.timedelta(days=1)
-    following = first + datetime.timedelta(days=32)
+    first = month_from_text(request.GET.get("month", "")) or month_of(timezone.localdate())
+    summary = summary_monthly(request.village, first.year, first.month)
+    previous, following = previous_month(first), next_month(first)
     return render(
         request,
         "store/summary_month.html",
@@ -138,6 +125,6 @@ def summary_month(request):
             "summary": summary,
             "previous": f"{previous.year}-{previous.month:02d}",
             "next": f"{following.year}-{following.month:02d}",
-            "month_value": f"{year}-{month:02d}",
+            "month_value": f"{first:%Y-%m}",
         },
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.access import Role, staff_required
 from core.idempotency import run_once
 from core.pagination import Paginator
 from store.forms import (
@@ -32,7 +33,6 @@ from store.services import (
     zones_ensure,
 )
 from store.views.access import STAFF, _get_item_for_user
-from villagers.roles import Role, staff_required
 
 
 def _form_error(form, error: ValidationError) -> None:

@@ -8,17 +8,17 @@ from io import StringIO
 from django.core.management import call_command
 from django.db import transaction
 
+from core.access import Role
 from demo import ledger, store, wishes
 from demo.loader import DemoContext
-from points import audit as points_audit
+from points import checks as points_checks
 from points.models import Account, Entry, Proposal, Rule
 from points.services import entry_post
-from store import audit as store_audit
+from store import checks as store_checks
 from store.models import Item, Redemption
 from tests.conftest import issue_card, make_staff
 from tests.factories import HouseholdFactory, MemberFactory
 from villagers.models import Member, Village
-from villagers.roles import Role
 from wishwall.models import Wish
 
 
@@ -84,7 +84,7 @@ def test_the_ledger_is_the_same_on_every_run(
     assert ledger_summary(village_x) == first
     approved = [p for p in first[1] if p[0] == Proposal.Status.APPROVED]
     assert len(approved) > 20 * 12  # about a year of monthly inspections and more
-    assert points_audit.check() == []
+    assert points_checks.check() == []
 
 
 def test_the_ledger_without_staff_does_nothing(village_x):
@@ -131,7 +131,7 @@ def test_the_store_gives_the_same_year_in_another_village(
     story = redemption_story(village_x)
     assert len(story) > 25
     assert redemption_story(village_y) == story
-    assert store_audit.check() == []
+    assert store_checks.check() == []
 
 
 def test_the_store_without_a_village_does_nothing(db):

@@ -20,12 +20,12 @@ from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from core.access import Role
 from demo import ledger as demo_ledger
 from demo.loader import past_months
 from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
 from store.models import Donation, Donor, Item, Redemption, StockMovement, Zone
 from villagers.models import Card, Household, Member, User, Village
-from villagers.roles import Role
 from wishwall.models import Wish, WishRevision
 
 

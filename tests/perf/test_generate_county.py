@@ -5,9 +5,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from demo.county.generate import county_generate
-from points import audit as points_audit
+from points import checks as points_checks
 from points.models import Account, Entry, Proposal
-from store import audit as store_audit
+from store import checks as store_checks
 from store.models import Item, Redemption
 from villagers.models import Household, Village
 
@@ -24,8 +24,8 @@ def test_one_village_with_three_years_is_consistent():
     assert not Proposal.objects.filter(status="proposed", decided_by__isnull=False).exists()
     assert not Proposal.objects.filter(status="proposed", decided_at__isnull=False).exists()
     assert not Proposal.objects.exclude(status="proposed").filter(decided_by__isnull=True).exists()
-    assert points_audit.check() == []
-    assert store_audit.check() == []
+    assert points_checks.check() == []
+    assert store_checks.check() == []
     for account in Account.objects.all()[:20]:
         assert account.balance == sum(account.entries.values_list("points", flat=True))
     assert all(item.stock >= 0 for item in Item.objects.all())

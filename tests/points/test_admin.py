@@ -3,11 +3,11 @@
 from django.test import Client
 from django.urls import reverse
 
+from core.access import Role
 from points.models import Entry, Proposal
 from tests.conftest import make_staff
 from tests.factories import UserFactory
 from tests.points.conftest import propose
-from villagers.roles import Role
 
 
 def test_supervisor_cannot_approve_through_the_admin(card_a, manager_x, village_x, rule_clean):
@@ -59,7 +59,7 @@ def test_admin_lists_are_scoped_to_the_village(card_a, card_y, manager_x):
 
 
 def test_manager_edits_rules_in_the_admin_through_the_service(manager_x, rule_clean):
-    from aidao.models import AuditEvent
+    from core.models import AuditEvent
 
     client = Client()
     client.force_login(manager_x)

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from points import audit
+from points import checks
 from points.models import Entry
 from points.services import entry_post, proposal_approve
 from tests.points.conftest import propose
@@ -23,7 +23,7 @@ def test_cached_balance_drift_is_reported(card_a, card_b):
             "UPDATE points_account SET balance = 150 WHERE household_id = %s",
             [card_a.household_id],
         )
-    problems = audit.check()
+    problems = checks.check()
     assert problems == [
         f"account {card_a.household.account.pk}: cached balance 150, entries sum to 100"
     ]
@@ -38,7 +38,7 @@ def test_award_without_approved_proposal_is_reported(card_a, supervisor_x):
         points=5,
         actor=supervisor_x,
     )
-    assert audit.check() == [f"entry {entry.pk} (award) was posted without an approved proposal"]
+    assert checks.check() == [f"entry {entry.pk} (award) was posted without an approved proposal"]
 
 
 def test_broken_running_balance_and_reversal_are_reported(card_a):
@@ -51,7 +51,7 @@ def test_broken_running_balance_and_reversal_are_reported(card_a):
             " reverses_id) VALUES (%s, 'reversal', -50, 60, now(), '', %s)",
             [account.pk, opening.pk],
         )
-    problems = " | ".join(audit.check())
+    problems = " | ".join(checks.check())
     assert "cached balance 100, entries sum to 50" in problems
     assert "balance_after 60, running sum 50" in problems
     assert "reversed kind opening" in problems

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
 
-from points import audit
+from points import checks
 from points.models import Account, Entry, Proposal
 from points.services import InsufficientPoints, entry_post, proposal_approve
 from tests.points.conftest import make_rule, propose
@@ -81,7 +81,7 @@ def test_parallel_approvals_and_deductions_on_one_account(
         assert entry.balance_after == running >= 0
     # The ledger's own invariants: these debits were posted straight to the ledger, with no
     # store behind them (the store's cross-check would rightly name each one).
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_same_proposal_approved_by_many_threads_posts_once(

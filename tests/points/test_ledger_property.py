@@ -7,7 +7,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from points import audit
+from points import checks
 from points.models import Account, Entry, Proposal
 from points.services import entry_post, entry_reverse, proposal_approve, proposal_reject
 from tests.points.conftest import make_rule, propose
@@ -45,7 +45,7 @@ def test_balance_equals_sum_after_every_operation(
                 entries = list(account.entries.order_by("id"))
                 assert account.balance == sum(e.points for e in entries) >= 0
                 assert not entries or entries[-1].balance_after == account.balance
-            assert audit.check() == []
+            assert checks.check() == []
         transaction.set_rollback(True)
 
 

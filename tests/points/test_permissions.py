@@ -48,8 +48,8 @@ def object_urls(objects):
 def test_staff_of_another_village_get_404_on_every_object_url(village_x_objects, manager_y):
     from django.test import Client
 
+    from core.access import Role
     from tests.conftest import make_staff
-    from villagers.roles import Role
 
     supervisor_y = make_staff(Role.SUPERVISOR, village=manager_y.village, username="sup_y")
     for user in (manager_y, supervisor_y):

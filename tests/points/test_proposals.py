@@ -5,14 +5,14 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from aidao.models import AuditEvent
-from points import audit
+from core.access import Role
+from core.models import AuditEvent
+from points import checks
 from points.models import Batch, Entry, Proposal
 from points.services import entry_reverse, proposal_approve, proposal_reject
 from tests.conftest import make_staff
 from tests.factories import MemberFactory
 from tests.points.conftest import last_month, make_rule, png_upload, propose, today
-from villagers.roles import Role
 
 
 def balance(household):
@@ -43,7 +43,7 @@ def test_batch_links_each_proposal_to_its_own_entry(card_a, village_x, manager_x
     assert len({entry.pk for entry in entries}) == 4
     assert [e.balance_after for e in sorted(entries, key=lambda e: e.pk)] == [99, 98, 100, 99]
     assert balance(household) == 99
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_proposal_counts_only_after_approval(card_a, manager_x, supervisor_x, rule_clean):
@@ -62,7 +62,7 @@ def test_proposal_counts_only_after_approval(card_a, manager_x, supervisor_x, ru
     assert proposal.entry.points == 5 and proposal.entry.balance_after == 105
     assert balance(household) == 105
     assert AuditEvent.objects.filter(action="proposal.approve", object_id=str(proposal.pk)).exists()
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_nobody_approves_own_proposal(card_a, supervisor_x, rule_clean):
@@ -169,7 +169,7 @@ def test_batch_is_approved_whole_or_not_at_all(
     award = propose(manager_x, [card_a.household, card_b.household], rule_capped)
     proposal_approve(proposal_ids=[p.pk for p in award], actor=supervisor_x)
     assert (balance(card_a.household), balance(card_b.household)) == (50, 110)
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_points_default_from_rule_and_override_needs_reason(
@@ -282,7 +282,7 @@ def test_reversal_once_only_and_frees_cap(card_a, manager_x, supervisor_x, rule_
     with pytest.raises(ValidationError, match="already been reversed"):
         entry_reverse(entry=proposal.entry, actor=supervisor_x, reason="again")
     propose(manager_x, [card_a.household], rule_capped)  # the reversed points no longer count
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_no_cash_out_kind():

@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
-from points import audit
+from core.access import Role
+from points import checks
 from points.models import Account, Entry, Objection, Proposal
 from points.publicity import (
     objection_raise,
@@ -19,7 +20,6 @@ from points.publicity import (
 from points.services import entry_post, proposal_approve
 from tests.conftest import make_staff
 from tests.points.conftest import propose
-from villagers.roles import Role
 
 SECOND = datetime.timedelta(seconds=1)
 
@@ -62,7 +62,7 @@ def test_approval_starts_publicity_and_posts_nothing(in_publicity, card_a):
     assert in_publicity.credit_due_at == in_publicity.decided_at + datetime.timedelta(days=3)
     assert balance(card_a.household) == 100
     assert not Entry.objects.filter(kind=Entry.Kind.AWARD).exists()
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_not_credited_before_the_period_ends(in_publicity, card_a):
@@ -85,7 +85,7 @@ def test_credited_once_when_due(in_publicity, card_a):
     again = proposals_credit_due(now=in_publicity.credit_due_at + datetime.timedelta(days=9))
     assert again.credited == []
     assert Entry.objects.filter(kind=Entry.Kind.AWARD).count() == 1
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_command_credits_due_entries(in_publicity, card_a):
@@ -116,7 +116,7 @@ def test_open_objection_blocks_crediting_and_upheld_cancels(
     assert in_publicity.cancel_reason == "经核实院内未种花"
     assert proposals_credit_due(now=in_publicity.credit_due_at + SECOND).credited == []
     assert balance(card_a.household) == 100
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_dismissed_objection_credits_when_due(in_publicity, card_a, villager_b, supervisor_x):
@@ -239,7 +239,7 @@ def test_deduction_held_when_the_balance_fell_meanwhile(
     fine.refresh_from_db()
     assert fine.status == Proposal.Status.APPROVED
     assert balance(card_a.household) == 15
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_held_deduction_cancelled_by_the_supervisor(

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from points import audit
+from points import checks
 from points.models import Account, Entry, Proposal
 from points.publicity import proposals_credit_due
 from points.services import proposal_approve
@@ -47,7 +47,7 @@ def assert_credited_once(proposals, expected):
     assert Entry.objects.filter(kind=Entry.Kind.AWARD).count() == len(proposals)
     assert not Proposal.objects.exclude(status=Proposal.Status.APPROVED).exists()
     assert dict(Account.objects.values_list("household_id", "balance")) == expected
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,12 +12,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.access import Role
 from points.models import Account, Entry, Objection, Proposal
 from points.publicity import objection_raise, proposals_credit_due
 from points.services import entry_post, proposal_approve
 from tests.conftest import form_key, make_staff
 from tests.points.conftest import propose
-from villagers.roles import Role
 
 
 @pytest.fixture

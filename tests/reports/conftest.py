@@ -14,9 +14,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.months import add_months
 from points.models import Account, Entry, Rule
 from points.services import entry_post, entry_reverse, proposal_approve
-from reports.selectors import add_months
 from store.models import Donation, Donor, Redemption, RedemptionLine, StockMovement
 from store.services import (
     donation_record,

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.access import Role
 from core.fragments import CSRF_SLOT
 from points.ledger import entry_post
 from points.models import Account, Entry
@@ -34,7 +35,6 @@ from tests.reports.conftest import (
 )
 from tests.store.conftest import make_item
 from villagers.models import Card, Household
-from villagers.roles import Role
 from wishwall.models import Wish
 
 URL = reverse("reports:county_overview")

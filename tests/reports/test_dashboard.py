@@ -190,8 +190,8 @@ def test_dashboard_queries_do_not_grow_with_entries_or_villages(
     _more_history(village_x, 4, manager_x, supervisor_x)
     for _ in range(3):
         other = VillageFactory()
+        from core.access import Role
         from tests.conftest import make_staff
-        from villagers.roles import Role
 
         _more_history(
             other,

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from aidao.models import AuditEvent
+from core.models import AuditEvent
 from reports.transparency import THANKS_SALT, thanks_token
 from store.models import Donation, Donor
 from store.services import donation_record

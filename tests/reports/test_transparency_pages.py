@@ -4,12 +4,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core.access import Role
 from reports.transparency import thanks_token
 from store.models import Donation
 from tests.conftest import make_staff
 from tests.factories import MemberFactory
 from villagers.masking import mask_phone
-from villagers.roles import Role
 
 
 def personal_data(households):

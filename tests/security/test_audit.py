@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from aidao.audit import audit_record
-from aidao.models import AuditEvent
+from core.audit import audit_record
+from core.models import AuditEvent
 from tests.security.actions import (
     ADDRESS,
     NEW_MEMBER_ID,

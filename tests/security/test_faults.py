@@ -15,11 +15,11 @@ import psycopg2
 import pytest
 from django.db import DatabaseError, OperationalError, connection, transaction
 
-from aidao.db import is_transient, retry_transient
-from points import audit as points_audit
+from core.db import is_transient, retry_transient
+from points import checks as points_checks
 from points.models import Account, Entry, Proposal
 from points.services import proposal_approve, proposal_create
-from store import audit as store_audit
+from store import checks as store_checks
 from store.models import Item, Redemption, StockMovement
 from store.services import redemption_create, stock_write_off
 
@@ -101,8 +101,8 @@ def _kill_when_paused(job, table: str, when: str = "TRUE"):
 
 
 def _ledger_and_store_sound():
-    assert points_audit.check() == []
-    assert store_audit.check() == []
+    assert points_checks.check() == []
+    assert store_checks.check() == []
 
 
 def _balances():

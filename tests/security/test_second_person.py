@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.access import Role
 from points.models import Entry, Objection, Proposal, Rule
 from points.publicity import objection_raise
 from points.services import proposal_approve, proposal_create
@@ -24,7 +25,6 @@ from tests.conftest import make_staff
 from tests.store.conftest import make_item, zones_x  # noqa: F401
 from villagers.auth import CardPinBackend
 from villagers.models import County, Referral, Township, User, Village
-from villagers.roles import Role
 from wishwall import services as wish_services
 
 DONE, OPEN = Referral.Status.DONE, Referral.Status.OPEN

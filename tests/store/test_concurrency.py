@@ -8,13 +8,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection
 from django.db.models import Sum
 
+from core.access import Role
 from points.models import Account, Entry
-from store import audit
+from store import checks
 from store.models import Item, Redemption, StockMovement
 from store.services import redemption_create
 from tests.conftest import issue_card, make_staff
 from tests.factories import HouseholdFactory
-from villagers.roles import Role
 
 
 def run_at_once(jobs):
@@ -74,7 +74,7 @@ def test_many_tellers_one_household(transactional_db, card_a, rice, village_x):
     assert Item.objects.get(pk=rice.pk).stock == 45
     assert Entry.objects.filter(kind=Entry.Kind.REDEMPTION).count() == 5
     ledger_agrees()
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_many_tellers_one_scarce_item(transactional_db, kettle, manager_x, group_x, village_x):
@@ -98,7 +98,7 @@ def test_many_tellers_one_scarce_item(transactional_db, kettle, manager_x, group
     )
     assert balances == [60, 60] + [100] * 6
     ledger_agrees()
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_double_click_from_many_threads_charges_once(transactional_db, card_a, rice, manager_x):
@@ -111,7 +111,7 @@ def test_double_click_from_many_threads_charges_once(transactional_db, card_a, r
     card_a.household.account.refresh_from_db()
     assert card_a.household.account.balance == 60
     assert Item.objects.get(pk=rice.pk).stock == 48
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_failure_in_a_later_line_leaves_points_and_stock_untouched(
@@ -144,4 +144,4 @@ def test_failure_in_a_later_line_leaves_points_and_stock_untouched(
     assert (Item.objects.get(pk=rice.pk).stock, Item.objects.get(pk=oil.pk).stock) == (50, 20)
     assert StockMovement.objects.count() == movements_before
     assert not Redemption.objects.exists()
-    assert audit.check() == []
+    assert checks.check() == []

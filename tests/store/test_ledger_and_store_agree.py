@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from points.models import Entry
 from points.services import entry_reverse
-from store import audit
+from store import checks
 from store.models import Donation, Donor, Item, StockMovement
 from store.services import donation_record, stock_purchase
 
@@ -40,7 +40,7 @@ def test_a_redemptions_entry_cannot_be_reversed_on_the_ledger_page(
     assert client_supervisor_x.get(link)["Location"] == reverse(
         "store:receipt", args=[redemption.pk]
     )
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def _raw(sql, params):
@@ -60,7 +60,7 @@ def test_a_redemption_entry_reversed_around_the_store_is_named(
     )
     _raw("UPDATE points_account SET balance = 100 WHERE id = %s", [account.pk])
     reversal = Entry.objects.get(reverses_id=redemption.entry_id)
-    assert audit.check() == [
+    assert checks.check() == [
         f"entry {reversal.pk} reverses redemption entry {redemption.entry_id} without voiding "
         "its redemption: the points came back but not the goods"
     ]
@@ -77,7 +77,7 @@ def test_a_redemption_debit_without_a_redemption_is_named(card_a):
     )
     orphan = Entry.objects.get(kind=Entry.Kind.REDEMPTION)
     assert f"entry {orphan.pk} (redemption, -30 points) has no redemption in the store" in (
-        audit.check()
+        checks.check()
     )
 
 
@@ -99,7 +99,7 @@ def test_a_line_without_its_movement_and_a_void_without_its_return_are_named(
         )
     kept_line = kept.lines.get(quantity=3)
     voided_line = voided.lines.get(quantity=3)
-    problems = audit.check()
+    problems = checks.check()
     for redemption, line in ((kept, kept_line), (voided, voided_line)):
         assert (
             f"redemption {redemption.pk}: line {line.pk} has no stock movement of its item and "
@@ -139,7 +139,7 @@ def test_donations_and_donated_money_are_checked_row_by_row(village_x, rice, man
         paid_by=gift,
         actor=manager_x,
     )
-    assert audit.check() == []
+    assert checks.check() == []
     # Goods recorded as given, but nothing came into stock with them.
     _raw(
         "INSERT INTO store_donation (village_id, donor_id, kind, value_yuan, description,"
@@ -158,7 +158,7 @@ def test_donations_and_donated_money_are_checked_row_by_row(village_x, rice, man
         )
     _raw("UPDATE store_item SET stock = stock + 2 WHERE id = %s", [rice.pk])
     unpaid = StockMovement.objects.get(paid_by__isnull=True, fund_source="donated_money")
-    problems = audit.check()
+    problems = checks.check()
     assert f"donation {empty.pk} (goods): no goods came into stock with it" in problems
     assert (
         f"donation {gift.pk} (money): purchases paid from it cost ¥160.00, more than the "

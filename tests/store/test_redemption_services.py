@@ -7,7 +7,7 @@ from django.db.models import Sum
 
 from points.models import Entry
 from points.services import InsufficientPoints
-from store import audit
+from store import checks
 from store.models import Item, Redemption, StockMovement
 from store.services import (
     IdempotencyKeyReused,
@@ -36,7 +36,7 @@ def test_redemption_debits_points_and_stock_together(card_a, rice, oil, manager_
     assert Item.objects.get(pk=rice.pk).stock == 48
     assert Item.objects.get(pk=oil.pk).stock == 19
     assert redemption.movements.aggregate(total=Sum("quantity"))["total"] == -3
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_too_few_points_changes_nothing(card_a, kettle, rice, manager_x, redeem):
@@ -114,7 +114,7 @@ def test_supervisor_voids_once(card_a, rice, oil, manager_x, supervisor_x, redee
     assert Item.objects.get(pk=oil.pk).stock == 20
     assert voided.void_entry.kind == Entry.Kind.REVERSAL
     assert voided.void_entry.reverses_id == redemption.entry_id
-    assert audit.check() == []
+    assert checks.check() == []
     with pytest.raises(ValidationError, match="already been voided"):
         redemption_void(redemption=redemption, actor=supervisor_x, reason="again")
     assert Entry.objects.filter(kind=Entry.Kind.REVERSAL).count() == 1
@@ -148,4 +148,4 @@ def test_redemption_lines_are_append_only(card_a, rice, manager_x, redeem):
 def test_audit_finds_a_redemption_out_of_step_with_its_lines(card_a, rice, manager_x, redeem):
     redemption = redeem(card_a.household, {rice: 1}, manager_x)
     Redemption.objects.filter(pk=redemption.pk).update(total_points=5)
-    assert any("total 5" in problem for problem in audit.check())
+    assert any("total 5" in problem for problem in checks.check())

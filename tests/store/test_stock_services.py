@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
-from store import audit
+from store import checks
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from store.services import (
     InsufficientStock,
@@ -57,7 +57,7 @@ def test_goods_donation_comes_into_stock(village_x, rice, oil, manager_x):
     oil.refresh_from_db()
     assert (rice.stock, oil.stock) == (55, 23)
     assert donation.movements.count() == 2
-    assert audit.check() == []
+    assert checks.check() == []
 
 
 def test_new_donor_saved_with_the_donation(village_x, manager_x):
@@ -149,8 +149,8 @@ def test_update_and_delete_of_movements_refused_by_postgres(rice):
 
 
 def test_audit_finds_a_cached_stock_out_of_step(rice):
-    assert audit.check() == []
+    assert checks.check() == []
     Item.objects.filter(pk=rice.pk).update(stock=49)
-    problems = audit.check()
+    problems = checks.check()
     assert len(problems) == 1
     assert "cached stock 49 != sum of movements 50" in problems[0]

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from aidao.models import AuditEvent
+from core.models import AuditEvent
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory
 from villagers.models import Card, User

@@ -4,7 +4,7 @@ from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django.urls import reverse
 
-from aidao.models import AuditEvent
+from core.models import AuditEvent
 from points.models import Entry
 from tests.conftest import PIN, form_key
 from tests.factories import ParticipationFactory, PassedInspectionFactory

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from aidao.models import AuditEvent
+from core.models import AuditEvent
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory, MemberFactory, VillageGroupFactory
 from villagers.models import Household, Inspection, Member, Participation

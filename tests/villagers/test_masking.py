@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from aidao.models import AuditEvent
+from core.models import AuditEvent
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
 from villagers.masking import mask_id_number, mask_phone
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from aidao.models import AuditEvent
+from core.models import AuditEvent
 from points.services import card_issue
 from tests.conftest import PIN, issue_card
 from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
-from aidao.models import AuditEvent
+from core.models import AuditEvent
 from tests.factories import VillageGroupFactory
 from tests.villagers.conftest import valid_id
 from villagers.models import Household, Member

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from aidao.models import AuditEvent
+from core.models import AuditEvent
 from tests.wishwall.conftest import post_wish
 from wishwall import services
 from wishwall.models import Wish, WishRevision

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from aidao.models import AuditEvent
+from core.models import AuditEvent
 from store.models import Donor
 from tests.wishwall.conftest import post_wish
 from wishwall import services

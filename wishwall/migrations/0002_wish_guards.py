@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from aidao.db import append_only
+from core.db import append_only
 
 # The state machine, enforced by the database as well as by the services: a wish moves
 # open -> matched -> fulfilled, or open/matched -> declined, and never back.

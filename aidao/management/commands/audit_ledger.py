@@ -4,7 +4,7 @@ import importlib
 
 from django.core.management.base import BaseCommand, CommandError
 
-# Apps whose `<app>.audit.check()` joins the audit, in layer order; missing ones are skipped.
+# Apps whose `<app>.checks.check()` joins the audit, in layer order; missing ones are skipped.
 AUDITED_APPS = ["points", "store"]
 
 
@@ -15,9 +15,9 @@ class Command(BaseCommand):
         problems = []
         for app in AUDITED_APPS:
             try:
-                module = importlib.import_module(f"{app}.audit")
+                module = importlib.import_module(f"{app}.checks")
             except ModuleNotFoundError as error:
-                if error.name != f"{app}.audit":
+                if error.name != f"{app}.checks":
                     raise
                 continue
             found = module.check()

@@ -51,10 +51,15 @@ def is_villager(user) -> bool:
     )
 
 
-def staff_required(*roles: str):
-    """Allow staff holding one of `roles`, working in a village (see VillageMiddleware).
+def access_required(*, roles: tuple[str, ...] = (), villager: bool = False, county: bool = False):
+    """The one access decorator: who may open a view, decided before it runs.
 
-    A county admin listed in `roles` must first pick a village, and only ever reads.
+    - `roles`: staff holding one of them, working in a village (request.village, set by
+      villagers.middleware); a county admin listed here must first pick a village.
+    - `villager`: a household's own login (its village is its own).
+    - `county`: a county admin of a county, on a county-wide page (no village to pick).
+
+    Anonymous users go to the login page; anyone else not allowed gets 403.
     """
 
     def decorator(view):
@@ -63,44 +68,32 @@ def staff_required(*roles: str):
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not user.is_staff or not (user_roles(user) & set(roles)):
-                raise PermissionDenied
-            if request.village is None:
-                if is_county_admin(user):
+            if villager and is_villager(user):
+                return view(request, *args, **kwargs)
+            if county and is_county_admin(user) and user.county_id is not None:
+                return view(request, *args, **kwargs)
+            if user.is_staff and user_roles(user) & set(roles):
+                if request.village is not None:
+                    return view(request, *args, **kwargs)
+                if is_county_admin(user) and Role.COUNTY_ADMIN in roles:
                     return redirect("villagers:village_pick")
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
+            raise PermissionDenied
 
         return wrapper
 
     return decorator
 
 
-def villager_required(view):
-    """Allow only a household's villager login."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not is_villager(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
+def staff_required(*roles: str):
+    """Staff holding one of `roles` in a village; the county admin only reads, once in one."""
+    return access_required(roles=roles)
 
 
-def member_of_village_required(view):
-    """Allow anyone who belongs to the request's village: its villagers and staff (public pages)."""
+# A household's villager login only.
+villager_required = access_required(villager=True)
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if request.village is None:
-            if is_county_admin(request.user):
-                return redirect("villagers:village_pick")
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
+# Anyone who belongs to the request's village: its villagers and staff (the public pages).
+member_of_village_required = access_required(roles=Role.ALL, villager=True)
 
-    return wrapper
+# A county administrator with a county; no village needs to be picked.
+county_admin_required = access_required(county=True)

@@ -1,9 +1,10 @@
 """Writing to the audit log from services and views, and the sign-in events."""
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
-from aidao.models import AuditEvent
+from core.models import AuditEvent
 
 
 def client_ip(request) -> str | None:
@@ -34,6 +35,36 @@ def audit_record(
         detail=detail or {},
         ip_address=client_ip(request),
     )
+
+
+def record_save(
+    obj,
+    *,
+    actor,
+    village_id: int | None,
+    action: str,
+    detail: dict | None = None,
+    request=None,
+    validate: bool = True,
+):
+    """Validate, save and audit one record in one transaction: the services' plain writes.
+
+    `action` may hold "{verb}", filled with "create" or "update" as the record is new or not.
+    """
+    creating = obj.pk is None
+    if validate:
+        obj.full_clean()
+    with transaction.atomic():
+        obj.save()
+        audit_record(
+            action=action.format(verb="create" if creating else "update"),
+            actor=actor,
+            village_id=village_id,
+            obj=obj,
+            detail=detail,
+            request=request,
+        )
+    return obj
 
 
 def audit_records(

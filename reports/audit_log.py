@@ -6,20 +6,17 @@ Villagers never see it.
 """
 
 import datetime
-from functools import wraps
 
 from django import forms
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aidao.models import AuditEvent
+from core.access import Role, access_required, is_county_admin
+from core.models import AuditEvent
 from core.pagination import Paginator
 from villagers.models import Village
-from villagers.roles import is_county_admin, is_manager, is_supervisor
 
 PAGE_SIZE = 50
 FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2999, 12, 31)
@@ -79,23 +76,7 @@ def audit_events_for_user(request):
     return AuditEvent.objects.filter(village_id=request.village.pk), None
 
 
-def audit_reader_required(view):
-    """The village's manager or supervisor, or a county admin (no village needs choosing)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        village_staff = (is_manager(user) or is_supervisor(user)) and request.village is not None
-        if not (village_staff or is_county_admin(user)):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@audit_reader_required
+@access_required(roles=(Role.MANAGER, Role.SUPERVISOR), county=True)
 def audit_log(request):
     """The filtered audit log (newest first); the county admin needs no chosen village here."""
     events, villages = audit_events_for_user(request)
@@ -116,4 +97,4 @@ def audit_log(request):
     shown = {event.village_id for event in page}
     names = dict(Village.objects.filter(pk__in=shown).values_list("pk", "name"))
     rows = [{"event": event, "village": names.get(event.village_id, "")} for event in page]
-    return render(request, "reports/audit.html", {"form": form, "page": page, "rows": rows})
+    return render(request, "reports/audit_log.html", {"form": form, "page": page, "rows": rows})
