@@ -3,24 +3,22 @@
 import datetime
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
-    CharField,
     Count,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
-    Value,
 )
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.fragments import rows_fingerprint
-from core.months import month_span
+from core.fragments import rows_digest, rows_fingerprint
+from core.months import local_start, month_span
 from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
 from villagers.models import Card, Household, Member, Referral, User, Village, VillageGroup
 
@@ -146,22 +144,26 @@ def history_page(
 PUBLICITY_CANCELLED_SHOWN = datetime.timedelta(days=30)
 
 
+def villager_body_rows(household: Household) -> tuple:
+    """The rows a villager's start page body shows (history, pending, publicity, honours,
+    declarations): a digest of them keys its cached copy (core.fragments.rows_digest)."""
+    return (
+        Proposal.objects.filter(household=household),
+        Declaration.objects.filter(household=household),
+        Member.objects.filter(household=household),
+        Rule.objects.filter(village_id=household.village_id),
+    )
+
+
 def villager_state(household: Household) -> Account | None:
     """The household's account with everything its start page depends on, in one query.
 
     Besides the balance: the rank (households with more points, households ranked), the
-    active card, and what identifies the rest of the page's content: the latest entry
-    (every credit, redemption and reversal appends one), the pending proposals, those in
-    publicity, held or lately cancelled, and the latest declarations with their statuses;
-    the page caches its body under these.
+    active card, the latest entry (every credit, redemption and reversal appends one; entries
+    never change) and a digest of every other row the page's body shows
+    (villager_body_rows), under which the page caches its body.
     """
     village_accounts = Account.objects.filter(village=OuterRef("village")).order_by()
-    of_household = {"household": OuterRef("household")}
-    shown = Q(status__in=[Proposal.Status.PUBLICITY, Proposal.Status.HELD]) | Q(
-        status=Proposal.Status.CANCELLED,
-        # as household_publicity: in publicity or held, or cancelled lately
-        cancelled_at__gte=timezone.now() - PUBLICITY_CANCELLED_SHOWN,
-    )
     return (
         Account.objects.filter(household=household)
         .annotate(
@@ -171,23 +173,11 @@ def villager_state(household: Household) -> Account | None:
             higher=_count(village_accounts.filter(balance__gt=OuterRef("balance"))),
             ranked=_count(village_accounts),
             card_number=Subquery(
-                Card.objects.filter(status=Card.Status.ACTIVE, **of_household).values("number")[:1]
+                Card.objects.filter(
+                    household=OuterRef("household"), status=Card.Status.ACTIVE
+                ).values("number")[:1]
             ),
-            pending_ids=ArraySubquery(
-                Proposal.objects.filter(status=Proposal.Status.PROPOSED, **of_household)
-                .order_by("pk")
-                .values("pk")
-            ),
-            declarations_state=ArraySubquery(
-                Declaration.objects.filter(**of_household)
-                .order_by("-submitted_at", "-id")
-                .values(state=Concat(Cast("pk", CharField()), Value(":"), "status"))[:5]
-            ),
-            publicity_state=ArraySubquery(
-                Proposal.objects.filter(shown, **of_household)
-                .order_by("pk")
-                .values(state=Concat(Cast("pk", CharField()), Value(":"), "status"))
-            ),
+            body_version=RawSQL(*rows_digest(*villager_body_rows(household))),  # noqa: S611
         )
         .first()
     )
@@ -299,8 +289,9 @@ def village_points_totals(village: Village) -> dict:
 
 def household_publicity(household: Household) -> QuerySet[Proposal]:
     """Approved for the household but not credited (in publicity or held), and those
-    cancelled in the last 30 days, for the villager's phone page."""
-    recent = timezone.now() - PUBLICITY_CANCELLED_SHOWN
+    cancelled in the last 30 days (counted in whole local days, so the page's cached body,
+    keyed by the day, is exact), for the villager's phone page."""
+    recent = local_start(timezone.localdate() - PUBLICITY_CANCELLED_SHOWN)
     return (
         Proposal.objects.filter(household=household)
         .filter(

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -26,8 +27,8 @@ from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from villagers.selectors import household_get_for_user
 
 HISTORY_PAGE_SIZE = 20
-# Cached page bodies are keyed by what they show (see villager_state), so a change shows at
-# once; the timeout only bounds edits the key cannot see (a rule's description, a name).
+# Cached page bodies are keyed by a digest of every row they show (see villager_state), so a
+# change shows at once; the timeout only frees memory.
 BODY_CACHE_SECONDS = 600
 
 
@@ -73,8 +74,8 @@ def villager_home(request):
         if request.village.show_rank:
             context["rank"], context["ranked"] = account.higher + 1, account.ranked
         fingerprint = (
-            f"{account.pk}:{account.last_entry}:{account.pending_ids}:"
-            f"{account.declarations_state}:{account.publicity_state}:{request.GET.get('before')}:{request.GET.get('after')}"
+            f"{account.pk}:{account.last_entry}:{account.body_version}:{timezone.localdate()}:"
+            f"{request.GET.get('before')}:{request.GET.get('after')}"
         )
         context["body"] = cached_part(
             "villager-body",

@@ -1,0 +1,166 @@
+"""A cached page part is never stale: change any field of any row it may show, and the page
+served from the cache is the page rendered afresh.
+
+The busy pages keep rendered parts under a digest of the rows they show
+(core.fragments.rows_digest). Rather than list the fields each template shows (a list that
+would drift from the templates), this test changes every plain field of every model the page
+draws on, one after the other, and compares the cached page with a fresh render. A field a
+template shows but the digest misses makes the two differ. The county overview is left out:
+its figures may be up to a minute old and the page says so (reports.county.FIGURES_MAX_AGE).
+"""
+
+import datetime
+import re
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import IntegrityError, models, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from points.models import Account, Batch, Declaration, Proposal, Rule
+from points.services import declaration_submit, proposal_approve
+from store.models import Item, Zone
+from tests.points.conftest import propose
+from villagers.models import Card, Household, Member, User, Village, VillageGroup
+
+PLAIN = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.DecimalField,
+    models.BooleanField,
+    models.DateField,
+)
+# Changing these breaks the scene itself (who is signed in, which village, which card).
+KEEP = {"id", "password", "username", "is_staff", "is_active", "is_superuser", "code", "status"}
+KEYS = re.compile(r'(name="(?:csrfmiddlewaretoken|idempotency_key|key)" value=")[^"]*')
+
+
+def changed(field, value):
+    """Another valid-looking value for `field`."""
+    if field.choices:
+        others = [choice for choice, _label in field.choices if choice != value]
+        return others[0] if others else value
+    if isinstance(field, models.BooleanField):
+        return not value
+    if isinstance(field, models.DateTimeField | models.DateField):
+        return None if value is None else value - datetime.timedelta(days=1)
+    if isinstance(field, models.DecimalField):
+        return (value or Decimal(0)) + 1
+    if isinstance(field, models.IntegerField):
+        return (value or 0) + (-1 if (value or 0) < 0 else 1)
+    return f"{value or ''}改"[: field.max_length or 100]
+
+
+def page(client, url) -> str:
+    return KEYS.sub(r"\1", client.get(url).content.decode())
+
+
+def assert_fresh_after_every_change(client, url, querysets):
+    page(client, url)  # the parts are cached now
+    tried = 0
+    for queryset in querysets:
+        for field in queryset.model._meta.concrete_fields:
+            if not isinstance(field, PLAIN) or field.name in KEEP or field.primary_key:
+                continue
+            rows = list(queryset.all())
+            values = [getattr(row, field.attname) for row in rows]
+            if (
+                isinstance(field, models.IntegerField)
+                and len(set(values)) > 1
+                and not field.choices
+            ):
+                # Reversed among the rows, so an order the field sets changes too.
+                ranked = sorted(set(values))
+                new_values = [ranked[-1 - ranked.index(value)] for value in values]
+            else:
+                new_values = [changed(field, value) for value in values]
+            for row, value in zip(rows, new_values, strict=True):
+                try:
+                    with transaction.atomic():
+                        queryset.model.objects.filter(pk=row.pk).update(**{field.attname: value})
+                except IntegrityError:
+                    continue  # a value the table's constraints refuse: nothing can show it
+                tried += 1
+            cached = page(client, url)
+            cache.clear()
+            fresh = page(client, url)
+            assert cached == fresh, f"{url}: {queryset.model.__name__}.{field.name} went stale"
+    assert tried > 20
+
+
+@pytest.fixture
+def scene(card_a, card_b, manager_x, supervisor_x, villager_a, rule_clean, rice, oil):
+    """Village X with history, pending and approved proposals, a declaration, shelves."""
+    household = card_a.household
+    (done,) = propose(manager_x, [household], rule_clean)
+    proposal_approve(proposal_ids=[done.pk], actor=supervisor_x)
+    propose(manager_x, [household, card_b.household], rule_clean, batch_title="扫路")
+    declaration_submit(user=villager_a, description="帮邻居", occurred_on=timezone.localdate())
+    return household
+
+
+def test_villager_home_follows_every_row_it_shows(client_villager_a, scene):
+    household = scene
+    assert_fresh_after_every_change(
+        client_villager_a,
+        reverse("points:me"),
+        [
+            Proposal.objects.filter(household=household),
+            Rule.objects.filter(village=household.village),
+            Declaration.objects.filter(household=household),
+            Member.objects.filter(household=household),
+            Household.objects.filter(pk=household.pk),
+            Card.objects.filter(household=household),
+            Village.objects.filter(pk=household.village_id),
+        ],
+    )
+
+
+def test_approval_queue_follows_every_row_it_shows(client_supervisor_x, scene, manager_x):
+    village = scene.village
+    assert_fresh_after_every_change(
+        client_supervisor_x,
+        reverse("points:approval_queue"),
+        [
+            Proposal.objects.filter(village=village),
+            Household.objects.filter(village=village),
+            Account.objects.filter(village=village),
+            Member.objects.filter(household__village=village),
+            Batch.objects.filter(village=village),
+            Rule.objects.filter(village=village),
+            VillageGroup.objects.filter(village=village),
+            User.objects.filter(pk=manager_x.pk),
+        ],
+    )
+
+
+def test_catalogue_follows_every_row_it_shows(client_villager_a, scene):
+    village = scene.village
+    assert_fresh_after_every_change(
+        client_villager_a,
+        reverse("store:catalogue"),
+        [
+            Item.objects.filter(village=village),
+            Zone.objects.filter(village=village),
+            Account.objects.filter(household=scene),
+            Village.objects.filter(pk=village.pk),
+        ],
+    )
+
+
+def test_counter_follows_every_row_it_shows(client_manager_x, scene):
+    village = scene.village
+    assert_fresh_after_every_change(
+        client_manager_x,
+        reverse("store:counter_household", args=[scene.pk]),
+        [
+            Item.objects.filter(village=village),
+            Zone.objects.filter(village=village),
+            Account.objects.filter(household=scene),
+            Household.objects.filter(pk=scene.pk),
+            Card.objects.filter(household=scene),
+        ],
+    )
