@@ -1,6 +1,10 @@
 """Ledger invariants, recomputed from the entries. Used by `manage.py audit_ledger`."""
 
+import re
+
 from django.db import connection
+
+from points.models import Entry, Objection, Proposal
 
 # Each query returns rows describing one problem; an empty result means the invariant holds.
 CHECKS = [
@@ -40,7 +44,7 @@ CHECKS = [
         SELECT r.id, o.id, r.points, o.points, r.account_id, o.account_id, o.kind
         FROM points_entry r JOIN points_entry o ON o.id = r.reverses_id
         WHERE r.points <> -o.points OR r.account_id <> o.account_id
-           OR o.kind IN ('reversal', 'opening') OR r.kind <> 'reversal' OR r.id < o.id
+           OR o.kind IN ({reversal}, {opening}) OR r.kind <> {reversal} OR r.id < o.id
         """,
         "reversal {0} of entry {1}: points {2} vs {3}, accounts {4}/{5}, reversed kind {6}",
     ),
@@ -59,10 +63,10 @@ CHECKS = [
         FROM points_proposal p
         LEFT JOIN points_entry e ON e.id = p.entry_id
         LEFT JOIN points_account a ON a.id = e.account_id
-        WHERE (p.status = 'approved') <> (p.entry_id IS NOT NULL)
+        WHERE (p.status = {approved}) <> (p.entry_id IS NOT NULL)
            OR (p.entry_id IS NOT NULL AND (e.points <> p.points
                OR a.household_id <> p.household_id
-               OR e.kind <> CASE WHEN p.points > 0 THEN 'award' ELSE 'deduction' END))
+               OR e.kind <> CASE WHEN p.points > 0 THEN {award} ELSE {deduction} END))
         """,
         "proposal {0} ({1}, {2} points): entry points {3}, households {4}/{5}",
     ),
@@ -71,7 +75,7 @@ CHECKS = [
         """
         SELECT e.id, e.kind FROM points_entry e
         LEFT JOIN points_proposal p ON p.entry_id = e.id
-        WHERE e.kind IN ('award', 'deduction') AND p.id IS NULL
+        WHERE e.kind IN ({award}, {deduction}) AND p.id IS NULL
         """,
         "entry {0} ({1}) was posted without an approved proposal",
     ),
@@ -80,11 +84,23 @@ CHECKS = [
         """
         SELECT o.id, p.id, p.status FROM points_objection o
         JOIN points_proposal p ON p.id = o.proposal_id
-        WHERE o.status = 'open' AND p.status <> 'publicity'
+        WHERE o.status = {open} AND p.status <> {publicity}
         """,
         "objection {0} is open but proposal {1} is {2}",
     ),
 ]
+
+
+# The kinds and statuses the checks name, as the models spell them.
+VALUES = {
+    "reversal": Entry.Kind.REVERSAL,
+    "opening": Entry.Kind.OPENING,
+    "award": Entry.Kind.AWARD,
+    "deduction": Entry.Kind.DEDUCTION,
+    "approved": Proposal.Status.APPROVED,
+    "publicity": Proposal.Status.PUBLICITY,
+    "open": Objection.Status.OPEN,
+}
 
 
 def check() -> list[str]:
@@ -92,6 +108,8 @@ def check() -> list[str]:
     problems = []
     with connection.cursor() as cursor:
         for _title, sql, line in CHECKS:
-            cursor.execute(sql)
+            # Each {name} becomes a parameter holding the model's value.
+            names = re.findall(r"{(\w+)}", sql)
+            cursor.execute(sql.format(**dict.fromkeys(names, "%s")), [VALUES[n] for n in names])
             problems += [line.format(*row) for row in cursor.fetchall()]
     return problems

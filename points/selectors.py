@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.fragments import rows_digest, rows_fingerprint
 from core.months import local_start, month_span
+from core.sql import rows_digest, rows_fingerprint
 from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
 from villagers.models import Card, Household, Member, Referral, User, Village, VillageGroup
 

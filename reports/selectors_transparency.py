@@ -8,7 +8,6 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +15,7 @@ from django.utils.translation import gettext as _
 from core.months import month_span
 from points.models import Account, Entry, Proposal
 from points.selectors import NoticeSection
-from store.models import Donation, Item, StockMovement
+from store.models import Donation, Item, Redemption, StockMovement
 from store.traceability import (
     DONATED_GOODS,
     STOCK_TAKE_SURPLUS,
@@ -111,16 +110,11 @@ def board_month(village: Village, year: int, month: int) -> dict:
 
 def _households_of(lots: list[Lot]) -> dict[int, tuple[int, str]]:
     """Redemption id -> (household id, head name) of the redemptions that drew on `lots`."""
-    ids = sorted({draw.redemption_id for lot in lots for draw in lot.draws if draw.redemption_id})
-    # The ids as one array, not an IN list of thousands of parameters to plan: each is then
-    # looked up by primary key, whatever the size of the county.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT r.id, r.household_id, h.head_name FROM store_redemption r"
-            " JOIN villagers_household h ON h.id = r.household_id WHERE r.id = ANY(%s)",
-            [ids],
-        )
-        return {pk: (household_id, head) for pk, household_id, head in cursor.fetchall()}
+    ids = {draw.redemption_id for lot in lots for draw in lot.draws if draw.redemption_id}
+    rows = Redemption.objects.filter(pk__in=ids).values_list(
+        "pk", "household_id", "household__head_name"
+    )
+    return {pk: (household_id, head) for pk, household_id, head in rows}
 
 
 def _lot_summary(lots: list[Lot], households: dict) -> dict:

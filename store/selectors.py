@@ -19,8 +19,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from core.fragments import rows_digest, rows_fingerprint
 from core.months import month_span
+from core.sql import rows_digest, rows_fingerprint
 from points.models import Account
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Village
