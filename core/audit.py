@@ -4,7 +4,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from core import sql
 from core.models import AuditEvent
+from core.sql import Statement
 
 
 def client_ip(request) -> str | None:
@@ -67,7 +69,7 @@ def record_save(
     return obj
 
 
-def audit_records(
+def audit_plan(
     *,
     action: str,
     actor=None,
@@ -75,13 +77,14 @@ def audit_records(
     objs: list,
     details: list[dict],
     request=None,
-) -> list[AuditEvent]:
-    """Append one audit event per object in a single INSERT: `audit_record` for a batch."""
+) -> Statement:
+    """The INSERT of one audit event per object, for a caller that runs it with its own
+    writes in one round trip (core.sql.run_together)."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     ip_address = client_ip(request)
     now = timezone.now()
-    return AuditEvent.objects.bulk_create(
+    events = [
         AuditEvent(
             at=now,
             action=action,
@@ -93,7 +96,13 @@ def audit_records(
             ip_address=ip_address,
         )
         for obj, detail in zip(objs, details, strict=True)
-    )
+    ]
+    return sql.insert(AuditEvent, events)
+
+
+def audit_records(**kwargs) -> None:
+    """Append one audit event per object in a single INSERT (see `audit_plan`)."""
+    sql.run_together([audit_plan(**kwargs)])
 
 
 def _village_of(user) -> int | None:

@@ -1,47 +1,149 @@
-"""The hand-written SQL of the project, and why each statement is not the ORM's.
+"""SQL built from the models, for the few statements the ORM makes too slow to build.
 
-The rule (STYLE.md 8): SQL by hand only where the ORM cannot say it or a measured gain on a
-benchmarked path pays for it; column lists, table names and status values come from the
-models, never typed in. Index:
+The rule (STYLE.md 8): SQL by hand only where a measured gain on a benchmarked path pays for
+it, in one `sql.py` per app; table names, column lists and status values come from the
+models, never typed in (`columns`, `insert`, `update_rows` read `_meta`), so a field added
+to a model is selected and inserted without anyone remembering to. Each app's sql.py lists
+its statements, why each is by hand, and the gain measured (docs/performance.md).
 
-- `rows_digest` / `rows_fingerprint`: md5 over every column of every row a cached page
-  part shows (`t::text` of the table's rows). The ORM cannot hash a whole row; fetching
-  the rows to hash them in Python would cost what the cache saves. Keys the cached parts of
-  the villager page, the catalogue, the counter and the approval queue
-  (tests/perf/test_fragment_freshness.py proves none goes stale).
-
-Elsewhere: the append-only triggers (core.db, DDL in migrations) and the ledger checks of
-`audit_ledger` (points.checks, store.checks), whose kinds and statuses are the models'.
+Why at all: on the benchmark's machine the ORM spends about 2 ms compiling a five-table
+select that PostgreSQL answers in 0.2 ms, and a counter redemption written through the ORM
+is nine round trips where one statement does.
 """
 
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Model
 
 
-def rows_digest(*querysets: QuerySet) -> tuple[str, list]:
-    """SQL (and its parameters) for a digest of every column of every row of each queryset.
+@dataclass
+class Statement:
+    """One SQL statement and its parameters (%s placeholders)."""
 
-    Whole rows, not chosen fields: a field added to a model, or newly shown by a template,
-    is covered without anyone remembering to list it. Each queryset only says which rows
-    (its filter); the digest reads the model's table, named by its metadata.
+    sql: str
+    params: list = field(default_factory=list)
+
+
+def quoted(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def table(model: type[Model]) -> str:
+    return quoted(model._meta.db_table)
+
+
+def column(model: type[Model], name: str) -> str:
+    """The quoted column of the model's field `name`."""
+    return quoted(model._meta.get_field(name).column)
+
+
+@functools.cache
+def _select_list(model: type[Model], alias: str) -> str:
+    return ", ".join(f"{alias}.{quoted(f.column)}" for f in model._meta.concrete_fields)
+
+
+def columns(model: type[Model], alias: str) -> str:
+    """The SELECT list of every concrete column of `model`, read from table alias `alias`."""
+    return _select_list(model, alias)
+
+
+def width(model: type[Model]) -> int:
+    return len(model._meta.concrete_fields)
+
+
+def instance(model: type[Model], row: Sequence, start: int = 0):
+    """The `model` instance whose columns (as `columns` lists them) begin at row[start];
+    None when a LEFT JOIN found nothing (a NULL primary key)."""
+    fields = model._meta.concrete_fields
+    values = row[start : start + len(fields)]
+    if values[0] is None:
+        return None
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+def whole_rows_digest(model: type[Model], where: str) -> str:
+    """A subselect: md5 over every column of the rows of `model` matching `where` (SQL on
+    table alias `t`), in id order; '-' for none. A cached page part keyed by it is never
+    stale, whichever field of those rows changed."""
+    pk = quoted(model._meta.pk.column)
+    return (
+        f"coalesce((SELECT md5(string_agg(md5(t::text), ',' ORDER BY t.{pk})) "  # noqa: S608
+        f"FROM {table(model)} t WHERE {where}), '-')"
+    )
+
+
+def insert(model: type[Model], objs: Sequence[Model]) -> Statement:
+    """INSERT of `objs` with every concrete column (the primary key when it is set),
+    values as the ORM saves them (defaults, auto_now_add, JSON, enums)."""
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not (f.primary_key and objs[0].pk is None)]
+    rows, params = [], []
+    for obj in objs:
+        rows.append("(" + ", ".join(["%s"] * len(fields)) + ")")
+        params += [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    names = ", ".join(quoted(f.column) for f in fields)
+    return Statement(
+        f"INSERT INTO {table(model)} ({names}) VALUES {', '.join(rows)}",  # noqa: S608
+        params,
+    )
+
+
+def update_rows(model: type[Model], objs: Sequence[Model], names: Iterable[str]) -> Statement:
+    """UPDATE of fields `names` of `objs` (by primary key) to the values they hold now."""
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    key = meta.pk
+    typed = [key, *fields]
+    row = "(" + ", ".join(f"%s::{_db_type(f)}" for f in typed) + ")"
+    rows, params = [], []
+    # One row per object: the last one given for a key holds its final values.
+    objs = list({obj.pk: obj for obj in objs}.values())
+    for obj in objs:
+        rows.append(row)
+        params += [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in typed]
+    aliases = ", ".join(quoted(f.column) for f in typed)
+    sets = ", ".join(f"{quoted(f.column)} = v.{quoted(f.column)}" for f in fields)
+    pk = quoted(key.column)
+    return Statement(
+        f"UPDATE {table(model)} SET {sets} FROM (VALUES {', '.join(rows)}) "  # noqa: S608
+        f"AS v ({aliases}) WHERE {table(model)}.{pk} = v.{pk}",
+        params,
+    )
+
+
+def _db_type(field) -> str:
+    """The column type, to type a VALUES list (a foreign key: its target's key type)."""
+    if field.is_relation:
+        return field.target_field.rel_db_type(connection)
+    return field.db_type(connection)
+
+
+def run_together(statements: Sequence[Statement]) -> list[int]:
+    """Run data-changing statements as one, in one round trip; the rows each touched.
+
+    PostgreSQL runs the parts of one statement on one snapshot: none may depend on
+    another's rows (they are written with the ids already drawn, see `next_id`).
     """
-    parts, params = [], []
-    for queryset in querysets:
-        meta = queryset.model._meta
-        table = connection.ops.quote_name(meta.db_table)
-        pk = connection.ops.quote_name(meta.pk.column)
-        rows, rows_params = queryset.order_by().values("pk").query.sql_with_params()
-        parts.append(
-            f"coalesce((SELECT md5(string_agg(md5(t::text), ',' ORDER BY t.{pk})) "  # noqa: S608
-            f"FROM {table} t WHERE t.{pk} IN ({rows})), '-')"
-        )
-        params.extend(rows_params)
-    return "concat_ws(':', " + ", ".join(parts) + ")", params
-
-
-def rows_fingerprint(*querysets: QuerySet) -> str:
-    """The digest of `rows_digest`, in one query: it changes whenever any of those rows do."""
-    sql, params = rows_digest(*querysets)
+    parts = [f"s{n} AS ({s.sql} RETURNING 1)" for n, s in enumerate(statements)]
+    counts = ", ".join(f"(SELECT count(*) FROM s{n})" for n in range(len(statements)))  # noqa: S608
+    params = [value for s in statements for value in s.params]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {sql}", params)  # noqa: S608 (built from the models)
-        return cursor.fetchone()[0]
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {counts}", params)  # noqa: S608
+        return list(cursor.fetchone())
+
+
+def next_id(model: type[Model]) -> str:
+    """A select expression drawing the next id of `model`'s table, once per row selected,
+    so rows written together (`run_together`) can point at each other."""
+    meta = model._meta
+    return f"nextval(pg_get_serial_sequence('{meta.db_table}', '{meta.pk.column}'))"
+
+
+def ids_draw(model: type[Model], count: int) -> list[int]:
+    """`count` new ids of `model`'s table, drawn ahead of the rows that will carry them."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {next_id(model)} FROM generate_series(1, %s)", [count])  # noqa: S608
+        return [row[0] for row in cursor.fetchall()]

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import sql
+from core.sql import Statement
 from points.models import Account, Entry
 from villagers.models import Household, User
 
@@ -52,24 +53,31 @@ class Posting:
     reverses: Entry | None = None
 
 
-def entries_post(
-    *, postings: Sequence[Posting], actor: User | None, at: datetime.datetime | None = None
-) -> list[Entry]:
-    """Append entries to accounts the caller holds locked: the one writer of the ledger.
+def entries_plan(
+    *,
+    postings: Sequence[Posting],
+    actor: User | None,
+    ids: Sequence[int],
+    at: datetime.datetime | None = None,
+) -> tuple[list[Entry], list[Statement]]:
+    """The entries of `postings` on accounts the caller holds locked, with the ids drawn for
+    them, and the statements that write them and the accounts' cached balances: the one
+    place ledger entries are made. `entries_post` runs them; approvals and redemptions run
+    them with their own writes, in one round trip (core.sql.run_together).
 
-    Set-based, however many: one INSERT for the entries and one UPDATE for the cached
-    balances. Each entry's balance_after follows from the one before it on its account, in
-    the order given; nothing is written if any balance would go below zero
-    (InsufficientPoints). The accounts passed in carry their new balances afterwards.
+    Each entry's balance_after follows from the one before it on its account, in the order
+    given; nothing is planned if any balance would go below zero (InsufficientPoints). The
+    accounts passed in carry their new balances afterwards.
     """
     at = at or timezone.now()
     balances: dict[int, int] = {}
     entries = []
-    for posting in postings:
+    for posting, entry_id in zip(postings, ids, strict=True):
         account = posting.account
         before = balances.get(account.pk, account.balance)
         balances[account.pk] = balance_after(before, posting.points)
         entry = Entry(
+            id=entry_id,
             account=account,
             kind=posting.kind,
             points=posting.points,
@@ -87,14 +95,26 @@ def entries_post(
             validate_constraints=False,
         )
         entries.append(entry)
-    if not entries:
-        return entries
-    Entry.objects.bulk_create(entries)
-    Account.objects.filter(pk__in=balances).update(
-        balance=Case(*(When(pk=pk, then=Value(balance)) for pk, balance in balances.items()))
+    accounts = {posting.account.pk: posting.account for posting in postings}
+    for account in accounts.values():
+        account.balance = balances[account.pk]
+    statements = [
+        sql.insert(Entry, entries),
+        sql.update_rows(Account, accounts.values(), ["balance"]),
+    ]
+    return entries, statements
+
+
+def entries_post(
+    *, postings: Sequence[Posting], actor: User | None, at: datetime.datetime | None = None
+) -> list[Entry]:
+    """Append entries to accounts the caller holds locked (see `entries_plan`)."""
+    if not postings:
+        return []
+    entries, statements = entries_plan(
+        postings=postings, actor=actor, ids=sql.ids_draw(Entry, len(postings)), at=at
     )
-    for posting in postings:
-        posting.account.balance = balances[posting.account.pk]
+    sql.run_together(statements)
     return entries
 
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, Sum, Value, When
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import sql
 from core.access import Role, is_manager, is_supervisor, is_villager
-from core.audit import audit_record, audit_records
-from points.ledger import InsufficientPoints, Posting, balance_after, entries_post, entry_post
+from core.audit import audit_plan, audit_record
+from points.ledger import InsufficientPoints, Posting, balance_after, entries_plan, entry_post
 from points.models import Entry, Objection, Proposal
 from villagers.models import Referral, User
 from villagers.second_person import decider_check, referrals_close
@@ -52,8 +53,8 @@ def credit_at_approval(proposals, accounts, actor, now, village_id, request) -> 
 
     The caller holds `accounts` locked (proposal_approve) and gives the proposals in
     (account, id) order, so each entry's balance after follows from the one before. The
-    writes are set-based, whatever the number of proposals: the entries and balances
-    (points.ledger.entries_post), the proposals, the audit events.
+    writes are one statement, whatever the number of proposals: the entries and balances
+    (points.ledger.entries_plan), the proposals, the audit events.
     """
     problems = []
     balances = {account.pk: account.balance for account in accounts.values()}
@@ -68,28 +69,40 @@ def credit_at_approval(proposals, accounts, actor, now, village_id, request) -> 
         postings.append(Posting(account=account, **_entry_fields(proposal)))
     if problems or not postings:
         return problems
-    entries = entries_post(postings=postings, actor=actor, at=now)
+    # Drawn under the account locks (LOCK_ONE draws it there; a batch draws them now), so an
+    # account's entries take ids in the order their balances follow one another.
+    ids = [getattr(p, "entry_id_drawn", None) for p in proposals]
+    if None in ids:
+        ids = sql.ids_draw(Entry, len(proposals))
+    entries, statements = entries_plan(postings=postings, actor=actor, ids=ids, at=now)
     for proposal, entry in zip(proposals, entries, strict=True):
         proposal.status = Proposal.Status.APPROVED
         proposal.entry = entry
         proposal.decided_by = actor
         proposal.decided_at = now
         proposal.credit_due_at = now
-    Proposal.objects.filter(pk__in=[proposal.pk for proposal in proposals]).update(
-        status=Proposal.Status.APPROVED,
-        decided_by=actor,
-        decided_at=now,
-        credit_due_at=now,
-        entry_id=Case(*(When(pk=p.pk, then=Value(p.entry_id)) for p in proposals)),
+    statements.append(
+        sql.update_rows(
+            Proposal,
+            proposals,
+            ["status", "entry", "decided_by", "decided_at", "credit_due_at"],
+        )
     )
-    audit_records(
-        action="proposal.approve",
-        actor=actor,
-        village_id=village_id,
-        objs=proposals,
-        details=[{"entry": p.entry_id, "points": p.points} for p in proposals],
-        request=request,
+    statements.append(
+        audit_plan(
+            action="proposal.approve",
+            actor=actor,
+            village_id=village_id,
+            objs=proposals,
+            details=[{"entry": p.entry_id, "points": p.points} for p in proposals],
+            request=request,
+        )
     )
+    counts = sql.run_together(statements)
+    expected = [len(entries), len(accounts), len(proposals), len(proposals)]
+    if counts != expected:
+        # Cannot happen while the rows are locked; never commit a half-written approval.
+        raise RuntimeError(f"approval wrote {counts} rows, expected {expected}")
     return problems
 
 

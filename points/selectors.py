@@ -3,24 +3,22 @@
 import datetime
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import (
     Count,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
 )
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import sql
 from core.months import local_start, month_span
-from core.sql import rows_digest, rows_fingerprint
-from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
-from villagers.models import Card, Household, Member, Referral, User, Village, VillageGroup
+from points import sql as points_sql
+from points.models import Account, Entry, Objection, Proposal, Rule
+from villagers.models import Household, Village
 
 
 def rules_for_village(village: Village, *, active_only: bool = False) -> QuerySet[Rule]:
@@ -64,23 +62,13 @@ def proposals_pending(
 
 
 def approval_queue_version(village: Village) -> str:
-    """A digest of every row the approval queue shows, in one query: the pending proposals,
-    their households, accounts (the balances), members, batches and proposers, the rules
-    and groups of the filters, and the proposals waiting for the county."""
-    pending = Proposal.objects.filter(village=village, status=Proposal.Status.PROPOSED)
-    return rows_fingerprint(
-        pending,
-        Household.objects.filter(pk__in=pending.values("household")),
-        Account.objects.filter(household__in=pending.values("household")),
-        Member.objects.filter(pk__in=pending.values("member")),
-        Batch.objects.filter(pk__in=pending.values("batch")),
-        User.objects.filter(pk__in=pending.values("proposed_by")),
-        Rule.objects.filter(village=village),
-        VillageGroup.objects.filter(village=village),
-        Referral.objects.filter(
-            village=village, kind=Referral.Kind.PROPOSAL, status=Referral.Status.OPEN
-        ),
-    )
+    """A digest of every row the approval queue shows, in one query (points.sql): the
+    pending proposals, their households, accounts (the balances), members, batches and
+    proposers, the rules and groups of the filters, and the proposals waiting for the county.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(points_sql.QUEUE_VERSION, {**points_sql.VALUES, "village": village.pk})
+        return cursor.fetchone()[0]
 
 
 def proposals_of_proposer(village: Village, user) -> QuerySet[Proposal]:
@@ -144,49 +132,28 @@ def history_page(
 PUBLICITY_CANCELLED_SHOWN = datetime.timedelta(days=30)
 
 
-def villager_body_rows(household: Household) -> tuple:
-    """The rows a villager's start page body shows (history, pending, publicity, honours,
-    declarations): a digest of them keys its cached copy (core.fragments.rows_digest)."""
-    return (
-        Proposal.objects.filter(household=household),
-        Declaration.objects.filter(household=household),
-        Member.objects.filter(household=household),
-        Rule.objects.filter(village_id=household.village_id),
-    )
-
-
 def villager_state(household: Household) -> Account | None:
     """The household's account with everything its start page depends on, in one query.
 
     Besides the balance: the rank (households with more points, households ranked), the
     active card, the latest entry (every credit, redemption and reversal appends one; entries
-    never change) and a digest of every other row the page's body shows
-    (villager_body_rows), under which the page caches its body.
+    never change) and a digest of every other row the page's body shows (its proposals,
+    declarations, members and the village's rules), under which the page caches its body.
     """
-    village_accounts = Account.objects.filter(village=OuterRef("village")).order_by()
-    return (
-        Account.objects.filter(household=household)
-        .annotate(
-            last_entry=Subquery(
-                Entry.objects.filter(account=OuterRef("pk")).order_by("-id").values("pk")[:1]
-            ),
-            higher=_count(village_accounts.filter(balance__gt=OuterRef("balance"))),
-            ranked=_count(village_accounts),
-            card_number=Subquery(
-                Card.objects.filter(
-                    household=OuterRef("household"), status=Card.Status.ACTIVE
-                ).values("number")[:1]
-            ),
-            body_version=RawSQL(*rows_digest(*villager_body_rows(household))),  # noqa: S611
-        )
-        .first()
-    )
-
-
-def _count(accounts) -> Coalesce:
-    """The number of the village's `accounts` (correlated to the outer account), a subquery."""
-    counted = accounts.values("village").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted), 0)
+    with connection.cursor() as cursor:
+        cursor.execute(points_sql.VILLAGER_STATE, {**points_sql.VALUES, "household": household.pk})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    account = sql.instance(Account, row)
+    (
+        account.last_entry,
+        account.higher,
+        account.ranked,
+        account.card_number,
+        account.body_version,
+    ) = row[sql.width(Account) :]
+    return account
 
 
 def proposals_awaiting(household: Household) -> QuerySet[Proposal]:

@@ -14,17 +14,19 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db import connection, transaction
+from django.db.models import Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import sql
 from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import audit_record, record_save
 from core.files import discard_files_on_error, file_stored
 from core.months import month_days
 from core.photos import photo_prepare
+from points import sql as points_sql
 from points.ledger import (  # the ledger's writes, also imported from here by callers
     InsufficientPoints,  # noqa: F401
     account_open,
@@ -406,13 +408,13 @@ def entry_reverse(
     return reversal
 
 
-# Whether a proposal waits for the county: read with its lock, so deciding the many that do
-# not costs no query to close a referral.
-_REFERRED = Exists(
-    Referral.objects.filter(
-        kind=Referral.Kind.PROPOSAL, object_id=OuterRef("pk"), status=Referral.Status.OPEN
-    )
-)
+def _locked_proposal(row) -> Proposal:
+    """A proposal and its rule from LOCK_PROPOSALS' row (points.sql), with whether it
+    waits for the county (`referred`)."""
+    proposal = sql.instance(Proposal, row)
+    proposal.rule = sql.instance(Rule, row, sql.width(Proposal))
+    proposal.referred = row[sql.width(Proposal) + sql.width(Rule)]
+    return proposal
 
 
 def _lock_pending(
@@ -423,13 +425,11 @@ def _lock_pending(
     ids = sorted(set(proposal_ids))
     if not ids:
         raise ValidationError(_("Choose at least one proposal."))
-    proposals = list(
-        Proposal.objects.select_for_update(of=("self",))
-        .select_related("rule")
-        .annotate(referred=_REFERRED)
-        .filter(pk__in=ids, village_id=village_id)
-        .order_by("pk")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            points_sql.LOCK_PROPOSALS, {**points_sql.VALUES, "ids": ids, "village": village_id}
+        )
+        proposals = [_locked_proposal(row) for row in cursor.fetchall()]
     if len(proposals) != len(ids):
         raise ValidationError(_("Some of the chosen proposals were not found."))
     _pending_check(proposals, actor, referrals)
@@ -468,8 +468,10 @@ def _pending_check(proposals: list[Proposal], actor: User, referrals: Referrals 
 
 def _lock_accounts(household_ids: set[int]) -> dict[int, Account]:
     """The households' accounts, locked in id order: {household id: account}."""
-    accounts = Account.objects.select_for_update().filter(household_id__in=household_ids)
-    return {account.household_id: account for account in accounts.order_by("pk")}
+    with connection.cursor() as cursor:
+        cursor.execute(points_sql.LOCK_ACCOUNTS, {"households": sorted(household_ids)})
+        accounts = [sql.instance(Account, row) for row in cursor.fetchall()]
+    return {account.household_id: account for account in accounts}
 
 
 def _lock_for_approval(
@@ -483,17 +485,18 @@ def _lock_for_approval(
     """
     ids = sorted(set(proposal_ids))
     if len(ids) == 1:
-        found = list(
-            Proposal.objects.select_for_update(of=("self", "household__account"))
-            .select_related("rule", "household__account")
-            .annotate(referred=_REFERRED)
-            # An inner join: FOR UPDATE cannot lock the nullable side of an outer one.
-            .filter(pk=ids[0], village_id=village_id, household__account__isnull=False)
-        )
-        if found:  # else the steps below say what is missing
-            (proposal,) = found
+        with connection.cursor() as cursor:
+            cursor.execute(
+                points_sql.LOCK_ONE, {**points_sql.VALUES, "id": ids[0], "village": village_id}
+            )
+            row = cursor.fetchone()
+        if row is not None:  # else the steps below say what is missing
+            proposal = sql.instance(Proposal, row)
+            proposal.rule = sql.instance(Rule, row, sql.width(Proposal))
+            at = sql.width(Proposal) + sql.width(Rule)
+            account = sql.instance(Account, row, at)
+            proposal.referred, proposal.entry_id_drawn = row[at + sql.width(Account) :]
             _pending_check([proposal], actor, referrals)
-            account = proposal.household.account
             return [proposal], {account.household_id: account}
     proposals = _lock_pending(ids, actor, village_id, referrals)
     return proposals, _lock_accounts({proposal.household_id for proposal in proposals})

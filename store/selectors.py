@@ -6,24 +6,23 @@ Every function takes the village explicitly, so nothing here can leak another vi
 import datetime
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import (
     Count,
     F,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Sum,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core import sql
 from core.months import month_span
-from core.sql import rows_digest, rows_fingerprint
-from points.models import Account
+from store import sql as store_sql
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
-from villagers.models import Card, Village
+from villagers.models import Village
 
 
 def zones_of(village: Village) -> list[Zone]:
@@ -59,37 +58,22 @@ def shelves_state(village: Village, household_id: int | None) -> ShelvesState:
     """The shelves' fingerprint and what the household brings to them, in one query.
 
     A catalogue or counter page cached under the fingerprint (a digest of every item and
-    zone row of the village) is never out of date, and computing it over a village's few
-    dozen items costs far less than building the page.
+    zone row of the village: store.sql) is never out of date, and computing it over a
+    village's few dozen items costs far less than building the page.
     """
-    digest = rows_digest(*digest_querysets(village))
-    if household_id is not None:
-        account = (
-            Account.objects.filter(household_id=household_id)
-            .annotate(
-                version=RawSQL(*digest),  # noqa: S611 (built from the models)
-                card_number=Subquery(
-                    Card.objects.filter(
-                        household_id=household_id, status=Card.Status.ACTIVE
-                    ).values("number")[:1]
-                ),
-            )
-            .values("version", "balance", "card_number")
-            .first()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            store_sql.SHELVES_STATE,
+            {**store_sql.VALUES, "village": village.pk, "household": household_id},
         )
-        if account is not None:
-            return ShelvesState(account["version"], account["balance"], account["card_number"])
-    return ShelvesState(rows_fingerprint(*digest_querysets(village)), None, None)
-
-
-def digest_querysets(village: Village) -> tuple[QuerySet, QuerySet]:
-    """The rows the shelves show: the village's items and zones."""
-    return Item.objects.filter(village=village), Zone.objects.filter(village=village)
+        return ShelvesState(*cursor.fetchone())
 
 
 def cart_items(village: Village, item_ids) -> list[Item]:
-    """The village's items in a cart, by id."""
-    return list(Item.objects.filter(village=village, pk__in=list(item_ids)).order_by("pk"))
+    """The village's items in a cart, by id: read on every counter page (store.sql)."""
+    with connection.cursor() as cursor:
+        cursor.execute(store_sql.CART_ITEMS, {"village": village.pk, "items": sorted(item_ids)})
+        return [sql.instance(Item, row) for row in cursor.fetchall()]
 
 
 def stock_items(

@@ -13,18 +13,21 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Sum, Value, When
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import sql
 from core.access import Role, is_manager
-from core.audit import audit_record, record_save
+from core.audit import audit_plan, audit_record, record_save
 from core.files import discard_files_on_error, file_stored
-from points.ledger import Posting, entries_post, reversal_post
+from core.sql import Statement
+from points.ledger import Posting, entries_plan, reversal_post
 from points.models import Account, Entry
+from store import sql as store_sql
 from store.models import Donation, Donor, Item, Redemption, RedemptionLine, StockMovement, Zone
-from villagers.models import Card, Household, Referral, User, Village
+from villagers.models import Household, Referral, User, Village
 from villagers.second_person import decider_check, referrals_close
 
 MAX_CART_LINES = 40
@@ -97,13 +100,24 @@ def _movement_append(
     return _movements_append(moves=[(item, quantity)], kind=kind, actor=actor, at=at, **fields)[0]
 
 
-def _movements_append(
-    *, moves: list[tuple[Item, int]], kind: str, actor: User | None, at=None, **fields
-) -> list[StockMovement]:
-    """Movements for several locked items (item, quantity) and their cached stock: one
-    INSERT and one UPDATE however many items, so voiding a long redemption stays a few queries."""
+def movements_plan(
+    *,
+    moves: list[tuple[Item, int]],
+    kind: str,
+    actor: User | None,
+    ids: list[int],
+    at=None,
+    **fields,
+) -> tuple[list[StockMovement], list[Statement]]:
+    """Movements for locked items (item, quantity), with the ids drawn for them, and the
+    statements that write them and the items' cached stock: the one place stock movements
+    are made. `_movements_append` runs them; a redemption runs them with its other writes
+    in one round trip (core.sql.run_together). Refused (InsufficientStock) before anything
+    is written if a stock would go below zero; the items carry their new stock afterwards.
+    """
+    at = at or timezone.now()
     movements = []
-    for item, quantity in moves:
+    for (item, quantity), movement_id in zip(moves, ids, strict=True):
         new_stock = item.stock + quantity
         if new_stock < 0:
             raise InsufficientStock(
@@ -112,13 +126,14 @@ def _movements_append(
                 code="insufficient_stock",
             )
         movement = StockMovement(
+            id=movement_id,
             village_id=item.village_id,
             item=item,
             kind=kind,
             quantity=quantity,
             stock_after=new_stock,
             created_by=actor,
-            created_at=at or timezone.now(),
+            created_at=at,
             **fields,
         )
         # The rows it points at are locked or just made, and PostgreSQL enforces the check
@@ -128,13 +143,28 @@ def _movements_append(
             validate_constraints=False,
         )
         movements.append(movement)
-    StockMovement.objects.bulk_create(movements)
-    Item.objects.filter(pk__in=[item.pk for item, _quantity in moves]).update(
-        stock=F("stock")
-        + Case(*[When(pk=item.pk, then=Value(quantity)) for item, quantity in moves])
+        item.stock = new_stock
+    items = [item for item, _quantity in moves]
+    return movements, [
+        sql.insert(StockMovement, movements),
+        sql.update_rows(Item, items, ["stock"]),
+    ]
+
+
+def _movements_append(
+    *, moves: list[tuple[Item, int]], kind: str, actor: User | None, at=None, **fields
+) -> list[StockMovement]:
+    """Movements for several locked items (item, quantity) and their cached stock, in one
+    round trip however many items (see `movements_plan`)."""
+    movements, statements = movements_plan(
+        moves=moves,
+        kind=kind,
+        actor=actor,
+        ids=sql.ids_draw(StockMovement, len(moves)),
+        at=at,
+        **fields,
     )
-    for item, quantity in moves:
-        item.stock += quantity
+    sql.run_together(statements)
     return movements
 
 
@@ -434,19 +464,36 @@ def redemption_create(
 def _redemption_create_locked(
     *, village, household, lines, idempotency_key, request_hash, actor, at, request
 ) -> Redemption:
-    """Lock order as everywhere: the account, then the items by id. A repeated confirmation
-    (a double click, a resent form) queues on the account lock, so by the time it holds the
-    lock the first has committed and its redemption is found."""
-    with transaction.atomic():
-        account = Account.objects.select_for_update().filter(household_id=household.pk).first()
-        if account is None:
+    """Lock order as everywhere: the account, then the items by id (store.sql). A repeated
+    confirmation (a double click, a resent form) queues on the account lock, so by the time
+    it holds the lock the first has committed and its redemption is found. Then everything
+    is written in one statement: the entry and balance, the redemption and its lines, the
+    stock movements and stock, the audit event."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(store_sql.LOCK_ACCOUNT, {**store_sql.VALUES, "household": household.pk})
+        row = cursor.fetchone()
+        if row is None:
             raise ValidationError(_("This household has no points account."))
-        existing = _replay(idempotency_key=idempotency_key, request_hash=request_hash)
-        if existing is not None:
-            return existing
-        if not Card.objects.filter(household_id=household.pk, status=Card.Status.ACTIVE).exists():
+        account = sql.instance(Account, row)
+        has_card = row[sql.width(Account)]
+        cursor.execute(
+            store_sql.REDEMPTION_ITEMS,
+            {"key": idempotency_key, "village": village.pk, "items": sorted(lines)},
+        )
+        rows = cursor.fetchall()
+        if rows[0][0] is not None:
+            return _replay(idempotency_key=idempotency_key, request_hash=request_hash)
+        if not has_card:
             raise ValidationError(_("This household has no active points card."))
-        items = _items_lock(village_id=village.pk, item_ids=lines)
+        items = {
+            item.pk: item
+            for item in (sql.instance(Item, row, 4) for row in rows)
+            if item is not None
+        }
+        redemption_id, entry_id = rows[0][1], rows[0][2]
+        movement_ids = [row[3] for row in rows]
+        if len(items) != len(lines):
+            raise ValidationError(_("An item is not in this village's store."), code="unknown_item")
         inactive = [item.name for item in items.values() if not item.is_active]
         if inactive:
             raise ValidationError(
@@ -465,7 +512,7 @@ def _redemption_create_locked(
             )
         total = sum(items[item_id].points_price * qty for item_id, qty in lines.items())
         at = at or timezone.now()
-        (entry,) = entries_post(
+        (entry,), statements = entries_plan(
             postings=[
                 Posting(
                     account=account,
@@ -475,9 +522,11 @@ def _redemption_create_locked(
                 )
             ],
             actor=actor,
+            ids=[entry_id],
             at=at,
         )
         redemption = Redemption(
+            id=redemption_id,
             village=village,
             household=household,
             entry=entry,
@@ -487,9 +536,8 @@ def _redemption_create_locked(
             created_by=actor,
             created_at=at,
         )
-        redemption.save()
         ordered = [items[item_id] for item_id in sorted(items)]
-        RedemptionLine.objects.bulk_create(
+        redemption_lines = [
             RedemptionLine(
                 redemption=redemption,
                 item=item,
@@ -498,22 +546,33 @@ def _redemption_create_locked(
                 points=item.points_price * lines[item.pk],
             )
             for item in ordered
-        )
-        _movements_append(
+        ]
+        _movements, moved = movements_plan(
             moves=[(item, -lines[item.pk]) for item in ordered],
             kind=StockMovement.Kind.REDEMPTION,
             actor=actor,
+            ids=movement_ids,
             at=at,
             redemption=redemption,
         )
-        audit_record(
-            action="redemption.create",
-            actor=actor,
-            village_id=village.pk,
-            obj=redemption,
-            detail={"household": household.pk, "points": total, "entry": entry.pk},
-            request=request,
-        )
+        statements += [
+            sql.insert(Redemption, [redemption]),
+            sql.insert(RedemptionLine, redemption_lines),
+            *moved,
+            audit_plan(
+                action="redemption.create",
+                actor=actor,
+                village_id=village.pk,
+                objs=[redemption],
+                details=[{"household": household.pk, "points": total, "entry": entry.pk}],
+                request=request,
+            ),
+        ]
+        counts = sql.run_together(statements)
+        expected = [1, 1, 1, len(ordered), len(ordered), len(ordered), 1]
+        if counts != expected:
+            # Cannot happen while the rows are locked; never commit a half-written redemption.
+            raise RuntimeError(f"redemption wrote {counts} rows, expected {expected}")
     redemption.was_replay = False
     return redemption
 

@@ -2,34 +2,42 @@
 
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import BaseBackend, ModelBackend
-from django.contrib.auth.models import Group
-from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef
+from django.db import connection
 
+from core import sql
 from core.access import Role
 from core.forms import pin_clean
+from villagers import sql as villagers_sql
 from villagers.cardnumbers import card_number_normalize
-from villagers.models import Card, User
+from villagers.models import Card, County, Household, Township, User, Village
 
 
 def session_user(user_id) -> User | None:
-    """The active user of a session, with what every page needs, in one query.
+    """The active user of a session, with what every page needs, in one query (villagers.sql).
 
     Every signed-in request loads its user: joining the village (with township and county,
     for the header and scoping) and the household, and reading the role names
     (`role_names`, read by core.access), saves three round trips a request.
     """
-    return (
-        User.objects.select_related("village__township__county", "household")
-        .annotate(
-            role_names=ArraySubquery(
-                Group.objects.filter(user=OuterRef("pk"), name__in=Role.ALL).values("name")
-            )
-        )
-        .filter(pk=user_id, is_active=True)
-        .first()
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(villagers_sql.SESSION_USER, {"roles": list(Role.ALL), "user": user_id})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user, at = sql.instance(User, row), sql.width(User)
+    village, at = sql.instance(Village, row, at), at + sql.width(Village)
+    township, at = sql.instance(Township, row, at), at + sql.width(Township)
+    county, at = sql.instance(County, row, at), at + sql.width(County)
+    household = sql.instance(Household, row, at)
+    if village is not None:
+        township.county = county
+        village.township = township
+        user.village = village
+    if household is not None:
+        user.household = household
+    user.role_names = row[-1]
+    return user
 
 
 class SessionUserMixin:

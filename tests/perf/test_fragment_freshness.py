@@ -2,7 +2,7 @@
 served from the cache is the page rendered afresh.
 
 The busy pages keep rendered parts under a digest of the rows they show
-(core.fragments.rows_digest). Rather than list the fields each template shows (a list that
+(core.sql.rows_digest). Rather than list the fields each template shows (a list that
 would drift from the templates), this test changes every plain field of every model the page
 draws on, one after the other, and compares the cached page with a fresh render. A field a
 template shows but the digest misses makes the two differ. The county overview is left out:
