@@ -9,7 +9,9 @@
   entries' ids are drawn once the accounts are locked).
 - `VILLAGER_STATE`: the villager's start page in one read: the account, its rank, its active
   card, its latest entry, and a digest of every row the page's body shows (its cache key).
-- `QUEUE_VERSION`: a digest of every row the approval queue shows (its cache key).
+- `QUEUE_VERSION`: a digest of every row the approval queue shows (its cache key): each
+  pending proposal with its household, account, member, batch and proposer as one row,
+  and the village's rules, groups and proposals waiting for the county.
 
 Columns and tables come from the models (core.sql.columns, whole_rows_digest); statuses and
 kinds are parameters holding the models' values.
@@ -73,18 +75,30 @@ VILLAGER_STATE = f"""
     FROM {table(A)} a WHERE a.{column(A, "household")} = %(household)s
 """  # noqa: S608, E501 (built from the models)
 
-_PENDING = (
-    f"SELECT {{col}} FROM {table(P)} q WHERE q.{column(P, 'village')} = %(village)s "  # noqa: S608
-    f"AND q.{column(P, 'status')} = %(proposed)s"
-)
+
+def _row_of(model, alias: str, key: str) -> str:
+    """The whole row of `model` whose primary key is `key`, as one value (or NULL)."""
+    return (
+        f"(SELECT {alias} FROM {table(model)} {alias} "  # noqa: S608
+        f"WHERE {alias}.{column(model, 'id')} = {key})"
+    )
+
+
+# Each pending proposal's related rows are looked up one by one, by key: joined, PostgreSQL
+# guessed thousands of pending rows whenever other villages had many, and read every
+# household, account and batch of the county to hash them.
 QUEUE_VERSION = f"""
     SELECT concat_ws(':',
-        {whole_rows_digest(P, f"t.{column(P, 'village')} = %(village)s AND t.{column(P, 'status')} = %(proposed)s")},
-        {whole_rows_digest(Household, f"t.{column(Household, 'id')} IN ({_PENDING.format(col='q.' + column(P, 'household'))})")},
-        {whole_rows_digest(A, f"t.{column(A, 'household')} IN ({_PENDING.format(col='q.' + column(P, 'household'))})")},
-        {whole_rows_digest(Member, f"t.{column(Member, 'household')} IN ({_PENDING.format(col='q.' + column(P, 'household'))})")},
-        {whole_rows_digest(Batch, f"t.{column(Batch, 'village')} = %(village)s AND t.{column(Batch, 'id')} IN ({_PENDING.format(col='q.' + column(P, 'batch'))})")},
-        {whole_rows_digest(User, f"t.{column(User, 'id')} IN ({_PENDING.format(col='q.' + column(P, 'proposed_by'))})")},
+        (SELECT md5(string_agg(md5(row(
+                    p.*,
+                    {_row_of(Household, "h", "p." + column(P, "household"))},
+                    (SELECT a FROM {table(A)} a WHERE a.{column(A, "household")} = p.{column(P, "household")}),
+                    {_row_of(Member, "m", "p." + column(P, "member"))},
+                    {_row_of(Batch, "b", "p." + column(P, "batch"))},
+                    {_row_of(User, "u", "p." + column(P, "proposed_by"))})::text), ','
+                ORDER BY p.{column(P, "id")}))
+         FROM {table(P)} p
+         WHERE p.{column(P, "village")} = %(village)s AND p.{column(P, "status")} = %(proposed)s),
         {whole_rows_digest(Rule, f"t.{column(Rule, 'village')} = %(village)s")},
         {whole_rows_digest(VillageGroup, f"t.{column(VillageGroup, 'village')} = %(village)s")},
         {whole_rows_digest(Referral, f"t.{column(Referral, 'village')} = %(village)s AND t.{column(Referral, 'kind')} = %(referral_kind)s AND t.{column(Referral, 'status')} = %(referral_open)s")})
