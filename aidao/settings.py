@@ -117,6 +117,11 @@ else:
 
 DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The hot statements of core.sql / <app>/sql.py are prepared once per connection (Django
+# prepares nothing else). Array parameters make PostgreSQL's generic plan look dearer than
+# a custom one, so by default it planned them anew on every call: ask for the generic plan.
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+_db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=force_generic_plan"
 if TESTING:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 

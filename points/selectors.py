@@ -67,7 +67,7 @@ def approval_queue_version(village: Village) -> str:
     proposers, the rules and groups of the filters, and the proposals waiting for the county.
     """
     with connection.cursor() as cursor:
-        cursor.execute(points_sql.QUEUE_VERSION, {**points_sql.VALUES, "village": village.pk})
+        sql.execute(cursor, points_sql.QUEUE_VERSION, {"village": village.pk})
         return cursor.fetchone()[0]
 
 
@@ -141,7 +141,7 @@ def villager_state(household: Household) -> Account | None:
     declarations, members and the village's rules), under which the page caches its body.
     """
     with connection.cursor() as cursor:
-        cursor.execute(points_sql.VILLAGER_STATE, {**points_sql.VALUES, "household": household.pk})
+        sql.execute(cursor, points_sql.VILLAGER_STATE, {"household": household.pk})
         row = cursor.fetchone()
     if row is None:
         return None

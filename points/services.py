@@ -426,9 +426,7 @@ def _lock_pending(
     if not ids:
         raise ValidationError(_("Choose at least one proposal."))
     with connection.cursor() as cursor:
-        cursor.execute(
-            points_sql.LOCK_PROPOSALS, {**points_sql.VALUES, "ids": ids, "village": village_id}
-        )
+        sql.execute(cursor, points_sql.LOCK_PROPOSALS, {"ids": ids, "village": village_id})
         proposals = [_locked_proposal(row) for row in cursor.fetchall()]
     if len(proposals) != len(ids):
         raise ValidationError(_("Some of the chosen proposals were not found."))
@@ -469,7 +467,7 @@ def _pending_check(proposals: list[Proposal], actor: User, referrals: Referrals 
 def _lock_accounts(household_ids: set[int]) -> dict[int, Account]:
     """The households' accounts, locked in id order: {household id: account}."""
     with connection.cursor() as cursor:
-        cursor.execute(points_sql.LOCK_ACCOUNTS, {"households": sorted(household_ids)})
+        sql.execute(cursor, points_sql.LOCK_ACCOUNTS, {"households": sorted(household_ids)})
         accounts = [sql.instance(Account, row) for row in cursor.fetchall()]
     return {account.household_id: account for account in accounts}
 
@@ -486,9 +484,7 @@ def _lock_for_approval(
     ids = sorted(set(proposal_ids))
     if len(ids) == 1:
         with connection.cursor() as cursor:
-            cursor.execute(
-                points_sql.LOCK_ONE, {**points_sql.VALUES, "id": ids[0], "village": village_id}
-            )
+            sql.execute(cursor, points_sql.LOCK_ONE, {"id": ids[0], "village": village_id})
             row = cursor.fetchone()
         if row is not None:  # else the steps below say what is missing
             proposal = sql.instance(Proposal, row)

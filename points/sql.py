@@ -13,20 +13,20 @@
   pending proposal with its household, account, member, batch and proposer as one row,
   and the village's rules, groups and proposals waiting for the county.
 
-Columns and tables come from the models (core.sql.columns, whole_rows_digest); statuses and
-kinds are parameters holding the models' values.
+Columns and tables come from the models (core.sql.columns, whole_rows_digest), statuses and
+kinds are the models' constants (core.sql.literal). All are prepared (core.sql.execute).
 """
 
-from core.sql import column, columns, next_id, table, whole_rows_digest
+from core.sql import column, columns, literal, next_id, table, whole_rows_digest
 from points.models import Account, Batch, Declaration, Entry, Proposal, Rule
 from villagers.models import Card, Household, Member, Referral, User, VillageGroup
 
 P, R, A = Proposal, Rule, Account
 
 _REFERRED = f"""EXISTS (SELECT 1 FROM {table(Referral)} f
-    WHERE f.{column(Referral, "kind")} = %(referral_kind)s
+    WHERE f.{column(Referral, "kind")} = {literal(Referral.Kind.PROPOSAL)}
       AND f.{column(Referral, "object_id")} = p.{column(P, "id")}
-      AND f.{column(Referral, "status")} = %(referral_open)s)"""  # noqa: S608
+      AND f.{column(Referral, "status")} = {literal(Referral.Status.OPEN)})"""  # noqa: S608
 
 # The entry's id is drawn after the locks are held (outside the locking subselect), so an
 # account's entries take ids in the order their balances follow one another.
@@ -66,7 +66,7 @@ VILLAGER_STATE = f"""
         (SELECT count(*) FROM {table(A)} o WHERE o.{column(A, "village")} = a.{column(A, "village")}),
         (SELECT c.{column(Card, "number")} FROM {table(Card)} c
          WHERE c.{column(Card, "household")} = a.{column(A, "household")}
-           AND c.{column(Card, "status")} = %(card_active)s LIMIT 1),
+           AND c.{column(Card, "status")} = {literal(Card.Status.ACTIVE)} LIMIT 1),
         concat_ws(':',
             {whole_rows_digest(P, _OF_HOUSEHOLD)},
             {whole_rows_digest(Declaration, f"t.{column(Declaration, 'household')} = a.{column(A, 'household')}")},
@@ -98,16 +98,8 @@ QUEUE_VERSION = f"""
                     {_row_of(User, "u", "p." + column(P, "proposed_by"))})::text), ','
                 ORDER BY p.{column(P, "id")}))
          FROM {table(P)} p
-         WHERE p.{column(P, "village")} = %(village)s AND p.{column(P, "status")} = %(proposed)s),
+         WHERE p.{column(P, "village")} = %(village)s AND p.{column(P, "status")} = {literal(Proposal.Status.PROPOSED)}),
         {whole_rows_digest(Rule, f"t.{column(Rule, 'village')} = %(village)s")},
         {whole_rows_digest(VillageGroup, f"t.{column(VillageGroup, 'village')} = %(village)s")},
-        {whole_rows_digest(Referral, f"t.{column(Referral, 'village')} = %(village)s AND t.{column(Referral, 'kind')} = %(referral_kind)s AND t.{column(Referral, 'status')} = %(referral_open)s")})
+        {whole_rows_digest(Referral, f"t.{column(Referral, 'village')} = %(village)s AND t.{column(Referral, 'kind')} = {literal(Referral.Kind.PROPOSAL)} AND t.{column(Referral, 'status')} = {literal(Referral.Status.OPEN)}")})
 """  # noqa: S608, E501 (built from the models)
-
-# The values the statements name, as the models spell them.
-VALUES = {
-    "referral_kind": Referral.Kind.PROPOSAL,
-    "referral_open": Referral.Status.OPEN,
-    "card_active": Card.Status.ACTIVE,
-    "proposed": Proposal.Status.PROPOSED,
-}

@@ -62,9 +62,10 @@ def shelves_state(village: Village, household_id: int | None) -> ShelvesState:
     village's few dozen items costs far less than building the page.
     """
     with connection.cursor() as cursor:
-        cursor.execute(
+        sql.execute(
+            cursor,
             store_sql.SHELVES_STATE,
-            {**store_sql.VALUES, "village": village.pk, "household": household_id},
+            {"village": village.pk, "household": household_id},
         )
         return ShelvesState(*cursor.fetchone())
 
@@ -72,7 +73,9 @@ def shelves_state(village: Village, household_id: int | None) -> ShelvesState:
 def cart_items(village: Village, item_ids) -> list[Item]:
     """The village's items in a cart, by id: read on every counter page (store.sql)."""
     with connection.cursor() as cursor:
-        cursor.execute(store_sql.CART_ITEMS, {"village": village.pk, "items": sorted(item_ids)})
+        sql.execute(
+            cursor, store_sql.CART_ITEMS, {"village": village.pk, "items": sorted(item_ids)}
+        )
         return [sql.instance(Item, row) for row in cursor.fetchall()]
 
 

@@ -470,13 +470,14 @@ def _redemption_create_locked(
     is written in one statement: the entry and balance, the redemption and its lines, the
     stock movements and stock, the audit event."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(store_sql.LOCK_ACCOUNT, {**store_sql.VALUES, "household": household.pk})
+        sql.execute(cursor, store_sql.LOCK_ACCOUNT, {"household": household.pk})
         row = cursor.fetchone()
         if row is None:
             raise ValidationError(_("This household has no points account."))
         account = sql.instance(Account, row)
         has_card = row[sql.width(Account)]
-        cursor.execute(
+        sql.execute(
+            cursor,
             store_sql.REDEMPTION_ITEMS,
             {"key": idempotency_key, "village": village.pk, "items": sorted(lines)},
         )

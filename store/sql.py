@@ -12,11 +12,11 @@
   the counter's cache key), and the household's balance and active card.
 - `CART_ITEMS`: the cart's items, read on every counter page.
 
-Columns and tables come from the models (core.sql); statuses are parameters holding the
-models' values.
+Columns and tables come from the models (core.sql), statuses are the models' constants
+(core.sql.literal). All are prepared (core.sql.execute).
 """
 
-from core.sql import column, columns, next_id, table, whole_rows_digest
+from core.sql import column, columns, literal, next_id, table, whole_rows_digest
 from points.models import Account, Entry
 from store.models import Item, Redemption, StockMovement, Zone
 from villagers.models import Card
@@ -25,7 +25,7 @@ A, I = Account, Item  # noqa: E741
 
 _ACTIVE_CARD = f"""EXISTS (SELECT 1 FROM {table(Card)} c
     WHERE c.{column(Card, "household")} = a.{column(A, "household")}
-      AND c.{column(Card, "status")} = %(card_active)s)"""  # noqa: S608
+      AND c.{column(Card, "status")} = {literal(Card.Status.ACTIVE)})"""  # noqa: S608
 
 LOCK_ACCOUNT = f"""
     SELECT {columns(A, "a")}, {_ACTIVE_CARD}
@@ -53,7 +53,7 @@ SHELVES_STATE = f"""
             WHERE a.{column(A, "household")} = %(household)s),
            (SELECT c.{column(Card, "number")} FROM {table(Card)} c
             WHERE c.{column(Card, "household")} = %(household)s
-              AND c.{column(Card, "status")} = %(card_active)s LIMIT 1)
+              AND c.{column(Card, "status")} = {literal(Card.Status.ACTIVE)} LIMIT 1)
 """  # noqa: S608 (built from the models)
 
 CART_ITEMS = f"""
@@ -61,5 +61,3 @@ CART_ITEMS = f"""
     WHERE i.{column(I, "village")} = %(village)s AND i.{column(I, "id")} = ANY(%(items)s)
     ORDER BY i.{column(I, "id")}
 """  # noqa: S608 (built from the models)
-
-VALUES = {"card_active": Card.Status.ACTIVE}

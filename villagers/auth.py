@@ -21,7 +21,7 @@ def session_user(user_id) -> User | None:
     (`role_names`, read by core.access), saves three round trips a request.
     """
     with connection.cursor() as cursor:
-        cursor.execute(villagers_sql.SESSION_USER, {"roles": list(Role.ALL), "user": user_id})
+        sql.execute(cursor, villagers_sql.SESSION_USER, {"roles": list(Role.ALL), "user": user_id})
         row = cursor.fetchone()
     if row is None:
         return None
