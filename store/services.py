@@ -140,6 +140,7 @@ def movements_plan(
         # constraints; validating field values here keeps a redemption at a few queries.
         movement.full_clean(
             exclude=["item", "village", "donation", "redemption", "paid_by", "created_by"],
+            validate_unique=False,  # its id was just drawn from the sequence
             validate_constraints=False,
         )
         movements.append(movement)
