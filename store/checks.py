@@ -1,8 +1,11 @@
 """Consistency checks of the store, and of the store against the ledger, run by the
 `audit_ledger` command next to the ledger's own. Each problem names its row."""
 
+import datetime
 from decimal import Decimal
 
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import (
     Count,
     DecimalField,
@@ -16,6 +19,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from points.models import Entry
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement
@@ -127,6 +131,19 @@ def _lines_against_movements() -> list[str]:
     return problems
 
 
+# The migration from which a purchase paid from donated money must name its donation.
+NAMES_REQUIRED_BY = ("store", "0009_donated_money_names_its_donation")
+
+
+def _names_required_since() -> datetime.datetime:
+    """When naming the donation became required here (purchases before it may lack one)."""
+    recorder = MigrationRecorder(connection)
+    applied = recorder.migration_qs.filter(
+        app=NAMES_REQUIRED_BY[0], name=NAMES_REQUIRED_BY[1]
+    ).values_list("applied", flat=True)
+    return applied.first() or timezone.now()
+
+
 def _donation_problems() -> list[str]:
     """Donated goods came into stock with their donation; donated money pays for no more
     than it gave, and every purchase paid from donated money names its donation."""
@@ -145,7 +162,9 @@ def _donation_problems() -> list[str]:
             f"stock movement {movement.pk}: donated goods not from a goods donation of its village"
         )
     unpaid = StockMovement.objects.filter(
-        kind=K.PURCHASE, fund_source=StockMovement.FundSource.DONATED_MONEY
+        kind=K.PURCHASE,
+        fund_source=StockMovement.FundSource.DONATED_MONEY,
+        created_at__gte=_names_required_since(),
     ).filter(
         Q(paid_by__isnull=True)
         | ~Q(paid_by__kind=Donation.Kind.MONEY)

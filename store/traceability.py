@@ -99,7 +99,7 @@ def fifo_lots(item_ids) -> dict[int, list[Lot]]:
     )
     # A void puts back every line of its redemption by a VOID movement of the same item (the
     # store audit checks it), so the voided redemptions are among these rows: joining
-    # store_redemption for its voided_at would make PostgreSQL read every redemption of the
+    # the redemption table for its voided_at would make PostgreSQL read every redemption of the
     # county to hash them.
     voided = {row["redemption_id"] for row in rows if row["kind"] == K.VOID}
     goods_values = _goods_values({row["donation_id"] for row in rows if row["kind"] == K.DONATION})

@@ -1,0 +1,86 @@
+"""No model is copied by hand into SQL: the statements written by hand take their tables,
+columns and values from the models (core.sql), and a field added to a model is written by
+every INSERT of it (STYLE.md 8)."""
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.utils import timezone
+
+from core import sql
+from core.models import AuditEvent
+from points.models import Entry
+from store.models import Redemption, RedemptionLine, StockMovement
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION = ["core", "villagers", "points", "store", "wishwall", "reports", "aidao"]
+WRITTEN_BY_HAND = [Entry, Redemption, RedemptionLine, StockMovement, AuditEvent]
+
+
+def production_sources():
+    for package in PRODUCTION:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path, path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("model", WRITTEN_BY_HAND, ids=lambda m: m.__name__)
+def test_every_insert_writes_every_column_of_its_model(model):
+    obj = model(pk=1)
+    statement = sql.insert(model, [obj])
+    named = re.search(r"\((.*?)\) VALUES", statement.sql).group(1)
+    assert [name.strip('"') for name in named.split(", ")] == [
+        field.column for field in model._meta.concrete_fields
+    ]
+    assert len(statement.params) == len(model._meta.concrete_fields)
+
+
+def test_a_field_with_a_python_default_gets_its_default_not_null(db):
+    """The redemption's writes once put '' for fields by hand; now each field's own default."""
+    redemption = Redemption(
+        pk=1,
+        village_id=1,
+        household_id=1,
+        entry_id=1,
+        total_points=3,
+        idempotency_key=uuid.uuid4(),
+        request_hash="h",
+        created_by_id=1,
+        created_at=timezone.now(),
+    )
+    statement = sql.insert(Redemption, [redemption])
+    values = dict(
+        zip([f.column for f in Redemption._meta.concrete_fields], statement.params, strict=True)
+    )
+    assert values["void_reason"] == ""  # the model's default, not a NULL
+
+
+def test_no_table_of_a_model_is_named_in_production_code():
+    """Table names come from `_meta`: a renamed or moved model cannot leave SQL behind."""
+    tables = {
+        model._meta.db_table
+        for model in apps.get_models()
+        if model._meta.app_label in {"core", "villagers", "points", "store", "wishwall"}
+    }
+    found = {
+        str(path.relative_to(ROOT)): sorted(
+            name for name in tables if re.search(rf"\b{name}\b", text)
+        )
+        for path, text in production_sources()
+        if path.name != "models.py"  # where a moved model keeps its first table name
+    }
+    assert {path: names for path, names in found.items() if names} == {}
+
+
+def test_data_changing_sql_is_written_only_by_core_sql():
+    """INSERT and UPDATE statements come from core.sql's builders, nowhere else."""
+    typed = {
+        str(path.relative_to(ROOT))
+        for path, text in production_sources()
+        if path != ROOT / "core" / "sql.py"
+        and re.search(r"\b(INSERT INTO|DELETE FROM|UPDATE \w+ SET)\b", text)
+    }
+    assert typed == set()
