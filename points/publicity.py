@@ -278,22 +278,29 @@ def _village_of(actor: User, referral: Referral | None) -> int:
     return referral.village_id if referral is not None else actor.village_id
 
 
+def _lock_held(proposal_id: int, actor: User, referral: Referral | None, not_held: str):
+    """Lock a held deduction that `actor` may settle (else refuse, saying `not_held` when it
+    is no longer held)."""
+    proposal = _lock_proposal(proposal_id, _village_of(actor, referral))
+    _settle_check(
+        proposal,
+        actor,
+        kind=Referral.Kind.HELD,
+        object_id=proposal.pk,
+        originators=[],
+        referral=referral,
+    )
+    if proposal.status != Proposal.Status.HELD:
+        raise ValidationError(not_held)
+    return proposal
+
+
 def proposal_held_credit(
     *, proposal_id: int, actor: User, referral: Referral | None = None, request=None
 ) -> Proposal:
     """The supervisor credits a held deduction once the balance can bear it."""
     with transaction.atomic():
-        proposal = _lock_proposal(proposal_id, _village_of(actor, referral))
-        _settle_check(
-            proposal,
-            actor,
-            kind=Referral.Kind.HELD,
-            object_id=proposal.pk,
-            originators=[],
-            referral=referral,
-        )
-        if proposal.status != Proposal.Status.HELD:
-            raise ValidationError(_("This deduction is not held."))
+        proposal = _lock_held(proposal_id, actor, referral, _("This deduction is not held."))
         if not _credit_locked(proposal, actor=actor, request=request):
             raise ValidationError(proposal.hold_reason)
         referrals_close(
@@ -315,17 +322,9 @@ def proposal_cancel(
     if not reason:
         raise ValidationError(_("Give the reason for cancelling."))
     with transaction.atomic():
-        proposal = _lock_proposal(proposal_id, _village_of(actor, referral))
-        _settle_check(
-            proposal,
-            actor,
-            kind=Referral.Kind.HELD,
-            object_id=proposal.pk,
-            originators=[],
-            referral=referral,
+        proposal = _lock_held(
+            proposal_id, actor, referral, _("Only a held deduction can be cancelled here.")
         )
-        if proposal.status != Proposal.Status.HELD:
-            raise ValidationError(_("Only a held deduction can be cancelled here."))
         _cancel_locked(proposal, reason)
         audit_record(
             action="proposal.cancel",
