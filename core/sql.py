@@ -6,9 +6,15 @@ models, never typed in (`columns`, `insert`, `update_rows` read `_meta`), so a f
 to a model is selected and inserted without anyone remembering to. Each app's sql.py lists
 its statements, why each is by hand, and the gain measured (docs/performance.md).
 
-Why at all: on the benchmark's machine the ORM spends about 2 ms compiling a five-table
-select that PostgreSQL answers in 0.2 ms, and a counter redemption written through the ORM
-is nine round trips where one statement does.
+Why at all, measured on the county dataset on the benchmark's machine (2026-12-04):
+- reading every signed-in request's user with its village, township, county, household and
+  roles: 3.1 ms through the ORM (2.4 ms of it building the query), 0.63 ms as this SQL,
+  0.24 ms prepared (`execute`);
+- `make bench`, award approvals one a call: 0.17x pgbench through the ORM (nine round trips),
+  0.37x as SQL built here (three), 0.56x prepared; 3-line redemptions 0.10x, 0.19x, 0.35x
+  (targets 0.4x and 0.25x); the busy pages 12-14 ms through the ORM, 4-7 ms now, every page
+  target met (docs/performance.md).
+Prepared statements are a connection's: behind a pooler, session pooling.
 """
 
 import functools
@@ -38,7 +44,8 @@ def literal(value: str) -> str:
 
 
 def quoted(name: str) -> str:
-    return connection.ops.quote_name(name)
+    """An SQL identifier, double-quoted (a table or column name from the models)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def table(model: type[Model]) -> str:
@@ -127,7 +134,7 @@ def update_rows(model: type[Model], objs: Sequence[Model], names: Iterable[str])
 def _db_type(field) -> str:
     """The column type, to type a VALUES list (a foreign key: its target's key type)."""
     if field.is_relation:
-        return field.target_field.rel_db_type(connection)
+        return field.remote_field.model._meta.pk.rel_db_type(connection)
     return field.db_type(connection)
 
 
@@ -175,7 +182,7 @@ def execute(cursor, sql: str, params) -> None:
     session pooling.
     """
     name, prepare, named = _prepare_text(sql)
-    done = _prepared_on(cursor.db)
+    done = _prepared_on(connection)
     if name not in done:
         cursor.execute(prepare)
         done.add(name)
