@@ -117,7 +117,7 @@ def card_recall_view(request, pk):
             form_add_service_error(form, error)
         else:
             messages.success(request, _("The card is recalled; its login no longer works."))
-            return redirect("villagers:household_detail", pk=household.pk)
+            return redirect("reports:household", pk=household.pk)
     return _card_form_page(
         request,
         household=household,
@@ -144,12 +144,12 @@ def pin_reset_view(request, pk):
             # The county sets the PIN the manager chose; the referral keeps only its hash.
             asked = {"pin_hash": make_password(form.cleaned_data["pin"])}
             messages.warning(request, refusal_or_referral(request, error, asked))
-            return redirect("villagers:household_detail", pk=household.pk)
+            return redirect("reports:household", pk=household.pk)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
             messages.success(request, _("The new PIN is set. Tell it to the household in person."))
-            return redirect("villagers:household_detail", pk=household.pk)
+            return redirect("reports:household", pk=household.pk)
     return _card_form_page(
         request,
         household=household,

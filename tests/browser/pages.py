@@ -137,8 +137,8 @@ VILLAGER_PAGES = [
 
 # Pages every staff role can open (county admins after choosing a village).
 STAFF_VIEW_PAGES = [
-    "villagers:household_list",
-    ("villagers:household_detail", "household"),
+    "reports:household_list",
+    ("reports:household", "household"),
     ("villagers:card_print", "card"),
     ("points:household_ledger", "household"),
     "points:rule_list",

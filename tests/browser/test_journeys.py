@@ -58,7 +58,7 @@ def test_manager_registers_a_household_and_proposes_an_activity(
     screenshot(page, shots, "01-household-form")
     submit(page)
     household = Household.objects.get(village=village_now, number="X020")
-    assert page.url.endswith(reverse("villagers:household_detail", args=[household.pk]))
+    assert page.url.endswith(reverse("reports:household", args=[household.pk]))
 
     page.click(f"a[href='{reverse('villagers:inspection_create', args=[household.pk])}']")
     for check in ("yard", "bedroom", "kitchen", "toilet", "person"):
