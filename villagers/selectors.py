@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from core.forms import number_text
-from villagers.models import Card, Household, Inspection, Member, Participation, Village
+from villagers.models import Card, Household, Inspection, Member, Participation, User, Village
 from villagers.throttle import CARD_USERNAME_PREFIX
 
 # The last four digits of a phone: what a masked phone (139****5678) shows, and a search key.
@@ -58,6 +58,13 @@ def household_detail_get_for_user(request, pk: int) -> Household:
         Prefetch("cards", queryset=Card.objects.select_related("issued_by").order_by("-issued_at")),
     )
     return get_object_or_404(queryset, pk=pk)
+
+
+def household_pin_is(household: Household, pin: str) -> bool:
+    """Whether `pin` opens the household's login now (a re-sent card issue shows its slip
+    again only while the PIN it set is still the one in use)."""
+    login = User.objects.filter(household=household, is_staff=False).first()
+    return login is not None and login.check_password(pin)
 
 
 def member_get_for_user(request, pk: int) -> Member:
