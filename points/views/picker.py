@@ -59,7 +59,10 @@ def picker_read(request, households: QuerySet[Household]) -> Picker:
     picker = Picker(find=find, chosen=_in_order(households, wanted))
     picker.changed = bool(find or query.get("add") or removed)
     if find:
-        results = list(matches.exclude(pk__in=picker.chosen_ids)[: RESULTS_SHOWN + 1])
+        results = list(matches[: RESULTS_SHOWN + 1])
+        chosen = set(picker.chosen_ids)
+        for household in results:
+            household.is_chosen = household.pk in chosen
         picker.results = results[:RESULTS_SHOWN]
         picker.more_results = len(results) > RESULTS_SHOWN
     return picker

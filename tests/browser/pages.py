@@ -169,7 +169,9 @@ STAFF_VIEW_PAGES = [
 
 PROPOSER_PAGES = [
     "points:proposal_new",
+    ("points:proposal_new", None, "find=王"),  # the picker with its matches
     "points:activity_new",
+    ("points:activity_new", None, "find=啊道&add_all=1"),
     "points:proposals_mine",
     "wishwall:new",
     ("wishwall:edit", "wish_open"),
