@@ -405,3 +405,8 @@ def test_list_is_for_staff_of_their_own_village(request, card_a, client_name, ex
     response = request.getfixturevalue(client_name).get(reverse("reports:household_list"))
     assert response.status_code == expected
     assert card_a.household.head_name not in response.text
+
+
+def test_the_full_ledger_leads_back_to_the_hub(client_supervisor_x, card_a):
+    ledger = reverse("points:household_ledger", args=[card_a.household.pk])
+    assert f'href="{hub_url(card_a.household)}"' in client_supervisor_x.get(ledger).text
