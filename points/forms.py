@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import forms as numbers
+from core.db import row_id_or_none
 from core.idempotency import OneTimeKeyMixin
 from core.photos import photo_validate
 from points.models import Rule
@@ -36,14 +37,38 @@ class RuleForm(forms.ModelForm):
         fields = ["code", "category", "description", "points", "monthly_cap", "active"]
 
 
+class PickedHouseholdsField(forms.ModelMultipleChoiceField):
+    """The households chosen with the picker (points.views.picker), sent as hidden fields."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "error_messages",
+            {"required": _("Choose at least one household: search for it and press Add.")},
+        )
+        super().__init__(queryset=None, **kwargs)
+
+
+def picked_ids(form: forms.Form, name: str = "households") -> list[int]:
+    """The household ids a form was sent (or drawn with), before validation."""
+    if form.is_bound:
+        values = form.data.getlist(form.add_prefix(name)) if hasattr(form.data, "getlist") else []
+    else:
+        values = form.initial.get(name) or []
+    return [pk for pk in (row_id_or_none(value) for value in values) if pk is not None]
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    """A member by name, relation and birth year: two members may share a name."""
+
+    def label_from_instance(self, member):
+        return f"{member.name} · {member.get_relation_display()} · {member.birth_year}"
+
+
 class ProposalForm(OneTimeKeyMixin, forms.Form):
+    households = PickedHouseholdsField(label=_("Households"))
     rule = forms.ModelChoiceField(label=_("Rule"), queryset=Rule.objects.none())
-    households = forms.ModelMultipleChoiceField(
-        label=_("Households"),
-        queryset=None,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("Choose one household, or several for one activity (a batch)."),
-    )
     points = numbers.IntegerField(
         label=_("Points"),
         required=False,
@@ -58,11 +83,12 @@ class ProposalForm(OneTimeKeyMixin, forms.Form):
         initial=timezone.localdate,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    member = forms.ModelChoiceField(
+    member = MemberChoiceField(
         label=_("Member who earned it"),
         queryset=Member.objects.none(),
         required=False,
-        help_text=_("For honours such as 最美婆婆; one household only."),
+        help_text=_("For honours such as 最美婆婆."),
+        error_messages={"invalid_choice": _("Choose a member of the one household chosen.")},
     )
     photo = PhotoField(label=_("Photo evidence"))
 
@@ -70,9 +96,14 @@ class ProposalForm(OneTimeKeyMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["rule"].queryset = Rule.objects.filter(village=village, active=True)
         self.fields["households"].queryset = households
-        self.fields["member"].queryset = Member.objects.filter(
-            household__village=village
-        ).select_related("household")
+        # A member is named for one household only, and only one of its own members can be
+        # chosen: the list holds no one else (a member sent anyway is refused as invalid).
+        picked = picked_ids(self)
+        self.member_choosable = len(picked) == 1
+        if self.member_choosable:
+            self.fields["member"].queryset = Member.objects.filter(
+                household_id=picked[0], household__village=village
+            ).order_by("id")
 
 
 class ActivityForm(OneTimeKeyMixin, forms.Form):
@@ -86,12 +117,7 @@ class ActivityForm(OneTimeKeyMixin, forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     place = forms.CharField(label=_("Place"), max_length=100, required=False)
-    households = forms.ModelMultipleChoiceField(
-        label=_("Attended (tick)"),
-        queryset=None,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
+    households = PickedHouseholdsField(label=_("Attended"), required=False)
     card_numbers = forms.CharField(
         label=_("Card numbers (typed or scanned, one per line)"),
         required=False,
@@ -140,7 +166,7 @@ class ActivityForm(OneTimeKeyMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         if not self.errors and not cleaned.get("households") and not cleaned.get("card_numbers"):
-            raise forms.ValidationError(_("Tick or scan at least one household."))
+            raise forms.ValidationError(_("Add or scan at least one household."))
         return cleaned
 
 

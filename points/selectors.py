@@ -19,6 +19,7 @@ from core.months import local_start, month_span
 from points import sql as points_sql
 from points.models import Account, Entry, Objection, Proposal, Rule
 from villagers.models import Household, Village
+from villagers.selectors import household_search
 
 
 def rules_for_village(village: Village, *, active_only: bool = False) -> QuerySet[Rule]:
@@ -35,6 +36,12 @@ def households_with_account(village: Village) -> QuerySet[Household]:
         .select_related("group")
         .order_by("group_id", "number")
     )
+
+
+def households_to_pick(request, query: str) -> QuerySet[Household]:
+    """Households with an account matching a search of the proposal forms' picker: a head's
+    or member's name, a card or household number, a group, a phone's last four digits."""
+    return household_search(request, query=query).filter(account__isnull=False)
 
 
 def proposals_pending(

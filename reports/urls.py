@@ -1,6 +1,15 @@
 from django.urls import path
 
-from reports import audit_log, county, county_queue, dashboard, exports, monthly, views
+from reports import (
+    audit_log,
+    county,
+    county_queue,
+    dashboard,
+    exports,
+    households,
+    monthly,
+    views,
+)
 from reports.transparency import (
     board,
     board_display,
@@ -16,6 +25,8 @@ urlpatterns = [
     path("notice/", views.notice, name="notice"),
     path("notice/<int:year>/<int:month>/", views.notice, name="notice_month"),
     path("notice/<int:year>/<int:month>/xlsx/", views.notice_xlsx, name="notice_xlsx"),
+    path("households/", households.household_list, name="household_list"),
+    path("households/<int:pk>/", households.household_hub, name="household"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/visits/", dashboard.visit_list, name="visit_list"),
     path("reports/month/", monthly.month_report, name="month_report_current"),

@@ -48,6 +48,34 @@ def card_qr_svg(number: str, *, scale: int = 6, border: int = 4) -> str:
     return mark_safe(svg)  # noqa: S308 - segno's own markup of a card number (digits only)
 
 
+class Slip:
+    """Why a PIN slip is printed: a card's first issue, a replacement, a PIN reset."""
+
+    ISSUE = "issue"
+    REPLACE = "replace"
+    PIN = "pin"
+
+
+def card_slip(request, *, card: Card, pin: str, kind: str, old_number: str = ""):
+    """The slip for the household: the card above a cut line, the PIN below it.
+
+    The PIN is never stored in clear (nor written to the audit log), so the slip exists only
+    as this response to the POST that set it, sent `no-store` (never_cache on the views).
+    """
+    return render(
+        request,
+        "villagers/card_slip.html",
+        {
+            "card": card,
+            "household": card.household,
+            "kind": kind,
+            "old_number": old_number,
+            "pin": pin,
+            "qr_svg": card_qr_svg(card.number, scale=4),
+        },
+    )
+
+
 @never_cache
 @staff_required(Role.MANAGER)
 def card_replace_view(request, pk):
@@ -80,16 +108,12 @@ def card_replace_view(request, pk):
                 _("New card %(number)s issued; the old card no longer works.")
                 % {"number": card.number},
             )
-            return render(
+            return card_slip(
                 request,
-                "villagers/card_slip.html",
-                {
-                    "card": card,
-                    "household": household,
-                    "old_number": active.number if active else "",
-                    "pin": form.cleaned_data["pin"],
-                    "qr_svg": card_qr_svg(card.number, scale=4),
-                },
+                card=card,
+                pin=form.cleaned_data["pin"],
+                kind=Slip.REPLACE,
+                old_number=active.number if active else "",
             )
     return _card_form_page(
         request,
@@ -117,7 +141,7 @@ def card_recall_view(request, pk):
             form_add_service_error(form, error)
         else:
             messages.success(request, _("The card is recalled; its login no longer works."))
-            return redirect("villagers:household_detail", pk=household.pk)
+            return redirect("reports:household", pk=household.pk)
     return _card_form_page(
         request,
         household=household,
@@ -128,8 +152,14 @@ def card_recall_view(request, pk):
     )
 
 
+@never_cache
 @staff_required(Role.MANAGER)
 def pin_reset_view(request, pk):
+    """Set a new PIN; the answer is the slip with it, shown this once (as at a replacement).
+
+    A reset of the manager's own household goes to the county instead (the second-person
+    rule): no PIN is set then, so no slip is shown.
+    """
     household = household_get_for_user(request, pk)
     form = NewPinForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -144,12 +174,15 @@ def pin_reset_view(request, pk):
             # The county sets the PIN the manager chose; the referral keeps only its hash.
             asked = {"pin_hash": make_password(form.cleaned_data["pin"])}
             messages.warning(request, refusal_or_referral(request, error, asked))
-            return redirect("villagers:household_detail", pk=household.pk)
+            return redirect("reports:household", pk=household.pk)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            messages.success(request, _("The new PIN is set. Tell it to the household in person."))
-            return redirect("villagers:household_detail", pk=household.pk)
+            messages.success(
+                request, _("The new PIN is set. Give the slip to the household in person.")
+            )
+            card = household.cards.get(status=Card.Status.ACTIVE)
+            return card_slip(request, card=card, pin=form.cleaned_data["pin"], kind=Slip.PIN)
     return _card_form_page(
         request,
         household=household,

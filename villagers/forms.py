@@ -81,7 +81,10 @@ class HouseholdFilterForm(forms.Form):
         required=False,
         max_length=50,
         widget=forms.TextInput(
-            attrs={"placeholder": _("name, card number or household number"), "type": "search"}
+            attrs={
+                "placeholder": _("name, card or household number, phone's last 4 digits, group"),
+                "type": "search",
+            }
         ),
     )
     group = forms.ModelChoiceField(

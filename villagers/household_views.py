@@ -1,7 +1,9 @@
 """Staff pages of the registry: households, members, inspections and participation.
 
 Managers change; supervisors and county admins (after picking a village) only look.
-Every object is fetched through `villagers.selectors`, scoped to `request.village`.
+Every object is fetched through `villagers.selectors`, scoped to `request.village`. The
+household list and a household's page show points and wishes too, so they are composed in
+`reports.households`; each save here returns to that page.
 """
 
 import datetime
@@ -9,29 +11,25 @@ import datetime
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
-from core.pagination import Paginator
 from villagers.forms import (
-    HouseholdFilterForm,
     HouseholdForm,
     InspectionForm,
     MemberForm,
     ParticipationForm,
     form_add_service_error,
 )
-from villagers.models import Card, Household, Inspection, Member, Participation
+from villagers.models import Household, Inspection, Member, Participation
 from villagers.selectors import (
-    household_detail_get_for_user,
     household_get_for_user,
-    household_search,
     member_get_for_user,
 )
 from villagers.services import (
-    card_prerequisites_missing,
     household_save,
     inspection_record,
     member_id_reveal,
@@ -40,43 +38,20 @@ from villagers.services import (
 )
 
 VIEWERS = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
-PAGE_SIZE = 25
 
 
 @staff_required(*VIEWERS)
 def household_list(request):
-    form = HouseholdFilterForm(request.GET or None, village=request.village)
-    filters = form.cleaned_data if form.is_valid() else {}
-    households = household_search(
-        request,
-        query=filters.get("q", ""),
-        group_id=filters["group"].pk if filters.get("group") else None,
-        status=filters.get("status", ""),
-        is_poor=form.yes_no(filters.get("poor", "")),
-        has_card=form.yes_no(filters.get("card", "")),
-    )
-    page = Paginator(households, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "villagers/household_list.html", {"form": form, "page": page})
+    """The list shows balances, so it is composed above the apps (reports.households)."""
+    query = request.GET.urlencode()
+    return redirect(reverse("reports:household_list") + (f"?{query}" if query else ""))
 
 
 @staff_required(*VIEWERS)
 def household_detail(request, pk):
-    household = household_detail_get_for_user(request, pk)
-    cards = list(household.cards.all())
-    active_card = next((c for c in cards if c.status == Card.Status.ACTIVE), None)
-    return render(
-        request,
-        "villagers/household_detail.html",
-        {
-            "household": household,
-            "members": household.members.all(),
-            "inspections": household.inspections.all(),
-            "participations": household.participations.all(),
-            "cards": cards,
-            "active_card": active_card,
-            "missing": [] if active_card else card_prerequisites_missing(household),
-        },
-    )
+    """The household's page is its hub, composed above the apps (reports.households)."""
+    household = household_get_for_user(request, pk)
+    return redirect("reports:household", pk=household.pk)
 
 
 @staff_required(Role.MANAGER)
@@ -90,7 +65,7 @@ def household_create(request):
             form_add_service_error(form, error)
         else:
             messages.success(request, _("Household registered. Now add its members."))
-            return redirect("villagers:household_detail", pk=household.pk)
+            return redirect("reports:household", pk=household.pk)
     return render(request, "villagers/household_form.html", {"form": form, "household": None})
 
 
@@ -105,7 +80,7 @@ def household_edit(request, pk):
             form_add_service_error(form, error)
         else:
             messages.success(request, _("Household saved."))
-            return redirect("villagers:household_detail", pk=household.pk)
+            return redirect("reports:household", pk=household.pk)
     return render(request, "villagers/household_form.html", {"form": form, "household": household})
 
 
@@ -124,7 +99,7 @@ def member_create(request, pk):
             form_add_service_error(form, error)
         else:
             messages.success(request, _("Member added."))
-            return redirect("villagers:household_detail", pk=household.pk)
+            return redirect("reports:household", pk=household.pk)
     return render(
         request,
         "villagers/member_form.html",
@@ -143,7 +118,7 @@ def member_edit(request, pk):
             form_add_service_error(form, error)
         else:
             messages.success(request, _("Member saved."))
-            return redirect("villagers:household_detail", pk=member.household_id)
+            return redirect("reports:household", pk=member.household_id)
     return render(
         request,
         "villagers/member_form.html",
@@ -186,7 +161,7 @@ def inspection_create(request, pk):
                     _("Inspection recorded. Not passed: %(checks)s.")
                     % {"checks": "、".join(str(c) for c in inspection.failed_checks)},
                 )
-            return redirect("villagers:household_detail", pk=household.pk)
+            return redirect("reports:household", pk=household.pk)
     return render(request, "villagers/inspection_form.html", {"form": form, "household": household})
 
 
@@ -202,7 +177,7 @@ def participation_create(request, pk):
             form_add_service_error(form, error)
         else:
             messages.success(request, _("Participation recorded."))
-            return redirect("villagers:household_detail", pk=household.pk)
+            return redirect("reports:household", pk=household.pk)
     return render(
         request, "villagers/participation_form.html", {"form": form, "household": household}
     )

@@ -141,7 +141,7 @@ def roster_confirm(request):
         _("Imported %(households)d households with %(members)d people.")
         % {"households": len(households), "members": len(rows)},
     )
-    return redirect("villagers:household_list")
+    return redirect("reports:household_list")
 
 
 @require_POST

@@ -1,6 +1,7 @@
 """Reads of the registry, always scoped to the village the request works in."""
 
 import datetime
+import re
 
 from axes.models import AccessFailureLog
 from django.conf import settings
@@ -8,8 +9,12 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from villagers.models import Card, Household, Inspection, Member, Participation, Village
+from core.forms import number_text
+from villagers.models import Card, Household, Inspection, Member, Participation, User, Village
 from villagers.throttle import CARD_USERNAME_PREFIX
+
+# The last four digits of a phone: what a masked phone (139****5678) shows, and a search key.
+PHONE_TAIL = re.compile(r"[0-9]{4}")
 
 
 def households_for_request(request):
@@ -24,22 +29,42 @@ def household_get_for_user(request, pk: int) -> Household:
     )
 
 
+# The household page shows the latest inspections and participations, not a whole history.
+INSPECTIONS_SHOWN = 5
+PARTICIPATIONS_SHOWN = 10
+
+
 def household_detail_get_for_user(request, pk: int) -> Household:
-    """A household with everything its detail page shows, in a fixed number of queries."""
+    """A household with the registry parts of its page (members, cards, and the latest
+    inspections and participations as `recent_inspections`, `recent_participations`), in
+    a fixed number of queries and rows."""
     queryset = households_for_request(request).select_related("group", "village")
     queryset = queryset.prefetch_related(
         Prefetch("members", queryset=Member.objects.order_by("id")),
         Prefetch(
             "inspections",
-            queryset=Inspection.objects.select_related("inspector").order_by("-date", "-id"),
+            queryset=Inspection.objects.select_related("inspector").order_by("-date", "-id")[
+                :INSPECTIONS_SHOWN
+            ],
+            to_attr="recent_inspections",
         ),
         Prefetch(
             "participations",
-            queryset=Participation.objects.select_related("recorded_by").order_by("-date", "-id"),
+            queryset=Participation.objects.select_related("recorded_by").order_by("-date", "-id")[
+                :PARTICIPATIONS_SHOWN
+            ],
+            to_attr="recent_participations",
         ),
         Prefetch("cards", queryset=Card.objects.select_related("issued_by").order_by("-issued_at")),
     )
     return get_object_or_404(queryset, pk=pk)
+
+
+def household_pin_is(household: Household, pin: str) -> bool:
+    """Whether `pin` opens the household's login now (a re-sent card issue shows its slip
+    again only while the PIN it set is still the one in use)."""
+    login = User.objects.filter(household=household, is_staff=False).first()
+    return login is not None and login.check_password(pin)
 
 
 def member_get_for_user(request, pk: int) -> Member:
@@ -69,9 +94,10 @@ def household_search(
     is_poor: bool | None = None,
     has_card: bool | None = None,
 ):
-    """The household list: search by head or member name, card or household number; filters.
+    """The household list: search by head or member name, card or household number, group
+    name, or the last four digits of a phone (the household's or a member's); filters.
 
-    Name and card matches use EXISTS subqueries so a household never appears twice.
+    Name, card and phone matches use EXISTS subqueries so a household never appears twice.
     """
     active_cards = Card.objects.filter(household=OuterRef("pk"), status=Card.Status.ACTIVE)
     queryset = (
@@ -85,12 +111,20 @@ def household_search(
     )
     query = (query or "").strip()
     if query:
-        queryset = queryset.filter(
+        # Numbers typed with a Chinese input method's full-width digits match too.
+        digits = number_text(query)
+        matches = (
             Q(head_name__icontains=query)
-            | Q(number__icontains=query)
+            | Q(number__icontains=digits)
+            | Q(group__name__icontains=query)
             | Exists(Member.objects.filter(household=OuterRef("pk"), name__icontains=query))
-            | Exists(Card.objects.filter(household=OuterRef("pk"), number__icontains=query))
+            | Exists(Card.objects.filter(household=OuterRef("pk"), number__icontains=digits))
         )
+        if PHONE_TAIL.fullmatch(digits):
+            matches |= Q(phone__endswith=digits) | Exists(
+                Member.objects.filter(household=OuterRef("pk"), phone__endswith=digits)
+            )
+        queryset = queryset.filter(matches)
     if group_id:
         queryset = queryset.filter(group_id=group_id)
     if status:

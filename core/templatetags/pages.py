@@ -11,3 +11,19 @@ def page_url(context, number) -> str:
     query = context["request"].GET.copy()
     query["page"] = number
     return "?" + query.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def query_url(context, **changes) -> str:
+    """'?<the current filters with `changes`>', back on the first page (a new order or search).
+
+    A change to "" removes the parameter.
+    """
+    query = context["request"].GET.copy()
+    query.pop("page", None)
+    for name, value in changes.items():
+        if value == "":
+            query.pop(name, None)
+        else:
+            query[name] = value
+    return "?" + query.urlencode()

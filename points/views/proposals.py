@@ -7,7 +7,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from core.access import Role, staff_required
-from core.db import row_id_or_none
 from core.idempotency import run_once
 from core.pagination import Paginator
 from points.forms import ActivityForm, ProposalForm
@@ -18,6 +17,7 @@ from points.views.access import (
     _get_proposal_for_user,
     photo_response,
 )
+from points.views.picker import picker_read
 
 
 def _created_message(request, proposals, replayed):
@@ -33,17 +33,19 @@ def _created_message(request, proposals, replayed):
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR)
 def proposal_new(request):
+    """Propose for one household (a member may be named) or several (a batch).
+
+    The households are chosen with the picker (points.views.picker); `?household=<id>`
+    starts with that household (the household page's "Propose points").
+    """
     households = households_with_account(request.village)
-    initial = {}
-    wanted = row_id_or_none(request.GET.get("household"))
-    if wanted is not None:
-        initial["households"] = households.filter(pk=wanted)
+    picker = picker_read(request, households)
     form = ProposalForm(
         request.POST or None,
         request.FILES or None,
         village=request.village,
         households=households,
-        initial=initial,
+        initial={"households": picker.chosen_ids},
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -74,17 +76,20 @@ def proposal_new(request):
         else:
             _created_message(request, created, replayed)
             return redirect(url)
-    return render(request, "points/proposal_form.html", {"form": form})
+    return render(request, "points/proposal_form.html", {"form": form, "picker": picker})
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR)
 def activity_new(request):
     """A collective activity or voluntary-labour day: its attendance becomes one batch."""
+    households = households_with_account(request.village)
+    picker = picker_read(request, households)
     form = ActivityForm(
         request.POST or None,
         request.FILES or None,
         village=request.village,
-        households=households_with_account(request.village),
+        households=households,
+        initial={"households": picker.chosen_ids},
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -114,7 +119,7 @@ def activity_new(request):
         else:
             _created_message(request, created, replayed)
             return redirect(url)
-    return render(request, "points/activity_form.html", {"form": form})
+    return render(request, "points/activity_form.html", {"form": form, "picker": picker})
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR)

@@ -92,7 +92,7 @@ def test_browser_language_is_honoured_without_a_choice(db):
 
 
 def test_staff_pages_and_messages_in_chinese(client_manager_x, household_a):
-    text = client_manager_x.get(reverse("villagers:household_list")).text
+    text = client_manager_x.get(reverse("reports:household_list")).text
     assert "登记农户" in text and "导入花名册" in text and "兑换台" in text
     assert "Register a household" not in text
 

@@ -87,7 +87,7 @@ VILLAGER_MENU = {
     "reports:board",
 }
 STAFF_MENU = {
-    "villagers:household_list",
+    "reports:household_list",
     "store:stock_list",
     "store:redemption_list",
     "store:donation_list",

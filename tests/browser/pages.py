@@ -137,8 +137,8 @@ VILLAGER_PAGES = [
 
 # Pages every staff role can open (county admins after choosing a village).
 STAFF_VIEW_PAGES = [
-    "villagers:household_list",
-    ("villagers:household_detail", "household"),
+    "reports:household_list",
+    ("reports:household", "household"),
     ("villagers:card_print", "card"),
     ("points:household_ledger", "household"),
     "points:rule_list",
@@ -169,7 +169,9 @@ STAFF_VIEW_PAGES = [
 
 PROPOSER_PAGES = [
     "points:proposal_new",
+    ("points:proposal_new", None, "find=王"),  # the picker with its matches
     "points:activity_new",
+    ("points:activity_new", None, "find=啊道&add_all=1"),
     "points:proposals_mine",
     "wishwall:new",
     ("wishwall:edit", "wish_open"),

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from points.models import Account, Proposal
 from store.models import Redemption
@@ -58,7 +59,7 @@ def test_manager_registers_a_household_and_proposes_an_activity(
     screenshot(page, shots, "01-household-form")
     submit(page)
     household = Household.objects.get(village=village_now, number="X020")
-    assert page.url.endswith(reverse("villagers:household_detail", args=[household.pk]))
+    assert page.url.endswith(reverse("reports:household", args=[household.pk]))
 
     page.click(f"a[href='{reverse('villagers:inspection_create', args=[household.pk])}']")
     for check in ("yard", "bedroom", "kitchen", "toilet", "person"):
@@ -90,7 +91,12 @@ def test_manager_registers_a_household_and_proposes_an_activity(
     page.fill("input[name=title]", "清扫村道")
     page.select_option("select[name=rule]", str(rules["labour"].pk))
     page.fill("input[name=place]", "村委会")
-    page.check(f"input[name=households][value='{household.pk}']")
+    # The picker: type the name, the matches appear (htmx), add the household.
+    page.fill("#household-find", "周桂兰")
+    page.locator(f"#household-results button[name=add][value='{household.pk}']").click()
+    page.locator(f"#picked-fields input[name=households][value='{household.pk}']").wait_for(
+        state="attached"
+    )
     page.fill("textarea[name=card_numbers]", card_a.number)
     screenshot(page, shots, "06-activity-form")
     submit(page)
@@ -294,3 +300,143 @@ def test_supervisor_matches_and_fulfils_a_wish(
     echo = page.inner_text("main")
     assert "一辆轮椅" in echo and "谢谢顺达农资的好心人！" in echo and donor_x.name in echo
     screenshot(page, shots, "04-echo-wall")
+
+
+def test_manager_works_from_the_household_hub(live_server, desktop, card_a, card_b, rules):
+    """The hub of one household and each of its buttons: counter, propose, inspect, card."""
+    from tests.factories import MemberFactory
+
+    page, shots = desktop, "household_hub"
+    household = card_a.household
+    spouse = MemberFactory(household=household, name="李梅", relation="spouse")
+    MemberFactory(household=card_b.household, name="李梅")  # the same name in another household
+    staff_sign_in(page, live_server, "manager_x")
+    hub = f"{live_server.url}{reverse('reports:household', args=[household.pk])}"
+
+    page.goto(f"{live_server.url}{reverse('reports:household_list')}?sort=-balance")
+    page.click(f"main a[href='{reverse('reports:household', args=[household.pk])}']")
+    assert page.url == hub
+    assert page.locator(".balance-figure").inner_text() == "100"
+    assert "300.00" in page.inner_text("main")  # 100 points at 3 yuan each
+    assert page.locator(".recent-ledger tbody tr").count() == 1  # the opening grant
+    screenshot(page, shots, "01-hub")
+
+    page.click(f"a[href='{reverse('store:counter_household', args=[household.pk])}']")
+    assert page.url.endswith(reverse("store:counter_household", args=[household.pk]))
+    assert page.locator("#counter .balance-figure").inner_text() == "100"
+    screenshot(page, shots, "02-counter")
+
+    page.goto(hub)
+    page.click(f"a[href='{reverse('points:proposal_new')}?household={household.pk}']")
+    picked = page.locator("#picked-fields input[name=households]")
+    assert picked.count() == 1
+    member_options = page.locator("#member-field select[name=member] option")
+    assert member_options.count() == 2  # "---------" and the spouse: no one of another household
+    # A second household found by typing (htmx): the member list goes, a batch has none.
+    page.fill("#household-find", card_b.household.head_name)
+    page.locator(f"#household-results button[value='{card_b.household.pk}']").click()
+    expect(page.locator("#picked-fields input[name=households]")).to_have_count(2)
+    assert page.locator("#member-field select").count() == 0
+    screenshot(page, shots, "03-propose-two-households")
+    page.locator(f"#household-picker button[name=remove][value='{card_b.household.pk}']").click()
+    page.locator("#member-field select[name=member]").wait_for()
+    page.select_option("select[name=member]", str(spouse.pk))
+    page.select_option("select[name=rule]", str(rules["clean"].pk))
+    page.fill("input[name=reason]", "院落干净整齐")
+    screenshot(page, shots, "04-propose-one-household")
+    submit(page)
+    proposal = Proposal.objects.get(household=household)
+    assert proposal.member == spouse and proposal.status == Proposal.Status.PROPOSED
+    assert not Proposal.objects.filter(household=card_b.household).exists()
+
+    page.goto(hub)
+    assert page.locator("[data-waiting=proposed]").inner_text() == "+5"
+    inspect = reverse("villagers:inspection_create", args=[household.pk])
+    page.click(f".household-actions a[href='{inspect}']")
+    for check in ("yard", "bedroom", "kitchen", "toilet", "person"):
+        page.check(f"input[name={check}_clean]")
+    submit(page)
+    assert page.url == hub
+    assert household.inspections.count() == 2  # the card's, and this one
+    screenshot(page, shots, "05-hub-after-inspection")
+
+    page.click(f".card-actions a[href='{reverse('villagers:card_print', args=[card_a.pk])}']")
+    assert card_a.number in page.inner_text("main") and page.locator("main svg").count() == 1
+    screenshot(page, shots, "06-card-print")
+
+
+def test_proposal_picker_works_without_javascript(
+    live_server, desktop_no_js, card_a, card_b, rules
+):
+    """Search, add, and the member list once one household is chosen: plain GETs."""
+    from tests.factories import MemberFactory
+
+    page, shots = desktop_no_js, "household_hub"
+    member = MemberFactory(household=card_b.household, name="李梅")
+    staff_sign_in(page, live_server, "manager_x")
+    page.goto(f"{live_server.url}{reverse('points:proposal_new')}")
+    assert page.locator("#member-field select").count() == 0
+    page.fill("#household-find", card_b.number)
+    with page.expect_navigation():
+        page.press("#household-find", "Enter")
+    assert page.locator("#household-find").input_value() == card_b.number  # kept
+    with page.expect_navigation():
+        page.click(f"#household-results button[value='{card_b.household.pk}']")
+    assert page.locator("#picked-fields input[name=households]").count() == 1
+    assert page.locator("select[name=member] option").count() == 2
+    page.select_option("select[name=member]", str(member.pk))
+    page.select_option("select[name=rule]", str(rules["clean"].pk))
+    page.fill("input[name=reason]", "院落干净整齐")
+    screenshot(page, shots, "07-propose-without-javascript")
+    submit(page)
+    assert Proposal.objects.get().member == member
+
+
+@pytest.fixture(params=["back-forward-cache", "no-cache"])
+def counter_browser(request, browser):
+    """A desktop page; with the back-forward cache on as in an everyday browser (Playwright
+    turns it off by default, which would hide a page shown again from it)."""
+    from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, _chromium_path, _context, _page_in
+
+    if request.param == "no-cache":
+        yield from _page_in(_context(browser, DESKTOP))
+        return
+    own = browser.browser_type.launch(
+        executable_path=_chromium_path(),
+        args=CHROMIUM_ARGS,
+        ignore_default_args=["--disable-back-forward-cache"],
+    )
+    try:
+        yield from _page_in(_context(own, DESKTOP))
+    finally:
+        own.close()
+
+
+def test_back_after_a_confirmed_redemption_shows_the_new_balance(
+    live_server, counter_browser, card_a, shelves
+):
+    page, household = counter_browser, card_a.household
+    staff_sign_in(page, live_server, "manager_x")
+    page.goto(f"{live_server.url}{reverse('store:counter_household', args=[household.pk])}")
+    page.click("#counter .zone-tabs a[href*='zone=grain_oil']")
+    page.wait_for_url("**zone=grain_oil**")
+    row = page.locator("#counter li", has_text=shelves["rice"].name)
+    row.locator("button[type=submit]").click()
+    page.locator("#counter table tbody tr").first.wait_for()
+    assert page.locator("#counter .balance-figure").inner_text() == "100"
+    with page.expect_navigation():
+        page.locator("form.confirm-form button").click()
+    assert re.search(r"/store/redemptions/\d+/$", page.url)
+    assert balance_of(household) == 80
+
+    # Back: whether the browser fetches the page or shows it from its back-forward cache,
+    # the teller sees the balance after the redemption and an empty cart.
+    page.go_back(wait_until="commit")
+    expect(page.locator("#counter .balance-figure")).to_have_text("80")
+    assert page.url.endswith(
+        f"{reverse('store:counter_household', args=[household.pk])}?zone=grain_oil"
+    )
+    assert page.locator("#counter table tbody tr").count() == 0
+    # No copy of the counter kept in the tab's storage by htmx either.
+    assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None
+    screenshot(page, "household_hub", "08-counter-after-back")

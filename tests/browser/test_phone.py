@@ -118,7 +118,7 @@ def test_read_aloud_is_hidden_where_the_phone_cannot_speak(live_server, phone, v
 def test_menu_is_reachable_and_operable_by_keyboard(live_server, desktop, manager_x):
     page = desktop
     sign_in(page, live_server, manager_x)
-    page.goto(f"{live_server.url}{reverse('villagers:household_list')}")
+    page.goto(f"{live_server.url}{reverse('reports:household_list')}")
     focused = []
     for _ in range(3):  # skip link, brand, menu
         page.keyboard.press("Tab")
@@ -138,7 +138,7 @@ def test_menu_is_reachable_and_operable_by_keyboard(live_server, desktop, manage
 
 def test_skip_link_moves_focus_to_the_content(live_server, desktop, manager_x):
     sign_in(desktop, live_server, manager_x)
-    desktop.goto(f"{live_server.url}{reverse('villagers:household_list')}")
+    desktop.goto(f"{live_server.url}{reverse('reports:household_list')}")
     desktop.keyboard.press("Tab")
     assert desktop.locator("a.visually-hidden-focusable").is_visible()
     desktop.keyboard.press("Enter")

@@ -480,7 +480,11 @@ def test_every_form_page_is_fuzzed():
 # --- GET filters and search boxes ----------------------------------------------------------
 
 GET_PAGES = [
-    ("villagers:household_list", "manager_x", ["q", "group", "status", "poor", "card", "page"]),
+    (
+        "reports:household_list",
+        "manager_x",
+        ["q", "group", "status", "poor", "card", "sort", "page"],
+    ),
     ("store:counter", "manager_x", ["card"]),
     ("store:catalogue", "villager_a", ["zone", "q", "page"]),
     ("store:stock_list", "manager_x", ["zone", "q", "low", "page"]),
@@ -489,7 +493,8 @@ GET_PAGES = [
     ("store:summary_month", "supervisor_x", ["month"]),
     ("points:approval_queue", "supervisor_x", ["rule", "group", "proposer", "page"]),
     ("points:declaration_list", "manager_x", ["status", "page"]),
-    ("points:proposal_new", "manager_x", ["household"]),
+    ("points:proposal_new", "manager_x", ["household", "find", "add", "remove", "add_all"]),
+    ("points:activity_new", "manager_x", ["household", "find", "add", "remove", "add_all"]),
     ("points:me", "villager_a", ["before", "after"]),
     ("points:household_ledger", "manager_x", ["before", "after"]),
     ("villagers:card_sheet", "manager_x", ["card"]),
@@ -520,6 +525,8 @@ ID_PARAMETERS = [
     ("villagers:card_sheet", "manager_x", "card"),
     ("points:approval_queue", "supervisor_x", "rule"),
     ("points:proposal_new", "manager_x", "household"),
+    ("points:proposal_new", "manager_x", "add"),
+    ("points:activity_new", "manager_x", "remove"),
 ]
 
 

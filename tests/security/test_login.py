@@ -97,7 +97,7 @@ def test_logout_ends_the_session_on_the_server(kind, manager_x, card_a):
     client = Client()
     if kind == "staff":
         client.post(reverse("login"), {"username": "manager_x", "password": PASSWORD})
-        page = reverse("villagers:household_list")
+        page = reverse("reports:household_list")
     else:
         client.post(reverse("card_login"), {"card_number": card_a.number, "pin": PIN})
         page = reverse("points:me")
@@ -113,7 +113,7 @@ def test_logout_ends_the_session_on_the_server(kind, manager_x, card_a):
 
 
 def test_disabling_a_staff_user_ends_their_sessions(client_manager_x, manager_x):
-    page = reverse("villagers:household_list")
+    page = reverse("reports:household_list")
     assert client_manager_x.get(page).status_code == 200
     User.objects.filter(pk=manager_x.pk).update(is_active=False)
     # Django's ModelBackend (the backend staff sessions name) refuses an inactive user...
@@ -155,7 +155,7 @@ def test_county_admin_disables_staff_through_the_back_office(county_admin, manag
     assert response.status_code == 302, (response.status_code, response.content[:3000])
     manager_x.refresh_from_db()
     assert not manager_x.is_active
-    response = victim.get(reverse("villagers:household_list"))
+    response = victim.get(reverse("reports:household_list"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
 
 

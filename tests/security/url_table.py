@@ -130,11 +130,12 @@ URLS: dict[str, Row] = {
         data=lambda cast: {"village": cast.village_x.pk},
         writes=NOTHING,
     ),
-    "villagers:household_list": Row(get=STAFF_LIST),
+    # The registry's addresses of the household list and page lead to reports' (balances).
+    "villagers:household_list": Row(get="L 403 403 R R R P R"),
     "villagers:household_create": Row(
         get=MANAGER_PAGE, post=MANAGER_PAGE, writes=NOTHING, body=b.household_new
     ),
-    "villagers:household_detail": Row(get=STAFF_OBJECT, kwargs=pk("household_a")),
+    "villagers:household_detail": Row(get="L 403 403 R R 404 P R", kwargs=pk("household_a")),
     "villagers:household_edit": Row(
         get=MANAGER_OBJECT,
         post=MANAGER_OBJECT,
@@ -437,6 +438,8 @@ URLS: dict[str, Row] = {
     "reports:notice": Row(get=VILLAGE_PAGE),
     "reports:notice_month": Row(get=VILLAGE_PAGE, kwargs=this_month),
     "reports:notice_xlsx": Row(get=VILLAGE_PAGE, kwargs=this_month),
+    "reports:household_list": Row(get=STAFF_LIST),
+    "reports:household": Row(get=STAFF_OBJECT, kwargs=pk("household_a")),
     "reports:dashboard": Row(get=STAFF_LIST),
     "reports:visit_list": Row(get=STAFF_LIST),
     "reports:month_report_current": Row(get=STAFF_LIST),

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import translation
 
 from points.models import Entry
 from store.models import Item, Redemption
@@ -43,6 +44,22 @@ def test_card_of_another_village_not_found(client_manager_x, card_y):
     response = client_manager_x.get(reverse("store:counter"), {"card": card_y.number})
     assert response.status_code == 200
     assert "No active card" in response.content.decode()
+
+
+def test_item_buttons_say_what_one_costs(client_manager_x, card_a, rice, oil, settings):
+    """Not "+ 20", which reads like points earned: the price of one, "20 分/件" in Chinese."""
+    page = client_manager_x.get(counter_url(card_a.household), {"zone": "grain_oil"}).text
+    buttons = re.findall(r'name="item" value="(\d+)">.*?<button[^>]*>(.*?)</button>', page, re.S)
+    assert {pk: re.sub(r"<[^>]+>", "", label) for pk, label in buttons} == {
+        str(rice.pk): "Add to the cart: 20 points each",
+        str(oil.pk): "Add to the cart: 30 points each",
+    }
+    settings.LANGUAGE_CODE = "zh-hans"
+    with translation.override("zh-hans"):
+        chinese = client_manager_x.get(
+            counter_url(card_a.household), {"zone": "grain_oil"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+        ).text
+    assert "20 分/件" in chinese and "+ 20" not in chinese
 
 
 def test_cart_confirm_and_receipt(client_manager_x, card_a, rice, oil):

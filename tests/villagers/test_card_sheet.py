@@ -1,4 +1,5 @@
-"""Printable sheets of points cards and the card-replacement slip with the new PIN."""
+"""Printable sheets of points cards, and the PIN slips: at a card's first issue, at a
+replacement and at a PIN reset."""
 
 import re
 
@@ -6,8 +7,9 @@ import pytest
 from django.urls import reverse
 
 from core.models import AuditEvent
-from tests.conftest import issue_card
-from tests.factories import HouseholdFactory
+from points.models import Entry
+from tests.conftest import form_key, issue_card
+from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
 from villagers.models import Card, User
 
 CHOOSE = reverse("villagers:card_sheet_choose")
@@ -106,3 +108,71 @@ def test_replacement_shows_the_slip_with_the_pin_once(client_manager_x, card_a):
     assert again.status_code == 200 and "already replaced" in again.text
     assert "8642" not in again.text.split('name="pin"')[0].split("<main")[1]
     assert Card.objects.filter(household=card_a.household).count() == 2
+
+
+def _slip_pin(response) -> str | None:
+    found = re.search(r'class="slip-pin">(\d+)<', response.text)
+    return found.group(1) if found else None
+
+
+def _pin_kept_only_as_a_hash(household, pin):
+    login = User.objects.get(household=household, is_staff=False)
+    assert login.check_password(pin) and pin not in login.password
+    assert not any(pin in str(event.detail) for event in AuditEvent.objects.all())
+
+
+def test_first_issue_shows_the_slip_with_the_pin_once(client_manager_x, household_a):
+    PassedInspectionFactory(household=household_a)
+    ParticipationFactory(household=household_a)
+    url = reverse("points:card_issue", kwargs={"pk": household_a.pk})
+    data = {"pin": "8642", "pin_again": "8642", "idempotency_key": form_key()}
+    response = client_manager_x.post(url, data)
+    card = Card.objects.get(household=household_a)
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    assert response.context["kind"] == "issue" and _slip_pin(response) == "8642"
+    assert card.number in response.text and "<svg" in response.text
+    assert "The card starts with 100 points." in response.text
+    _pin_kept_only_as_a_hash(household_a, "8642")
+    # A double click: the browser shows the second answer, which must be the slip too.
+    again = client_manager_x.post(url, data)
+    assert _slip_pin(again) == "8642" and again.context["card"] == card
+    assert Card.objects.filter(household=household_a).count() == 1
+    assert Entry.objects.filter(account__household=household_a).count() == 1
+
+
+def test_a_resent_issue_shows_no_pin_once_the_pin_was_changed(client_manager_x, household_a):
+    PassedInspectionFactory(household=household_a)
+    ParticipationFactory(household=household_a)
+    url = reverse("points:card_issue", kwargs={"pk": household_a.pk})
+    data = {"pin": "8642", "pin_again": "8642", "idempotency_key": form_key()}
+    client_manager_x.post(url, data)
+    card = Card.objects.get(household=household_a)
+    client_manager_x.post(
+        reverse("villagers:pin_reset", kwargs={"pk": household_a.pk}),
+        {"pin": "1357", "pin_again": "1357"},
+    )
+    again = client_manager_x.post(url, data)
+    assert again.status_code == 302
+    assert again.url == reverse("villagers:card_print", kwargs={"pk": card.pk})
+
+
+def test_pin_reset_shows_the_slip_with_the_new_pin(client_manager_x, card_a):
+    url = reverse("villagers:pin_reset", kwargs={"pk": card_a.household_id})
+    response = client_manager_x.post(url, {"pin": "8642", "pin_again": "8642"})
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    assert response.context["kind"] == "pin" and _slip_pin(response) == "8642"
+    assert card_a.number in response.text
+    assert "only the PIN changes" in response.text
+    _pin_kept_only_as_a_hash(card_a.household, "8642")
+
+
+def test_pin_reset_sent_to_the_county_shows_no_slip(client_manager_x, manager_x, card_a):
+    manager_x.household = card_a.household  # the manager's own household
+    manager_x.save(update_fields=["household"])
+    url = reverse("villagers:pin_reset", kwargs={"pk": card_a.household_id})
+    response = client_manager_x.post(url, {"pin": "8642", "pin_again": "8642"})
+    assert response.status_code == 302
+    assert response.url == reverse("reports:household", kwargs={"pk": card_a.household_id})
+    assert "8642" not in client_manager_x.get(response.url).text
+    login = User.objects.get(household=card_a.household, is_staff=False)
+    assert not login.check_password("8642")

@@ -12,7 +12,7 @@ from villagers.models import Household, Inspection, Member, Participation
 
 
 def _list(client, **params):
-    return client.get(reverse("villagers:household_list"), params)
+    return client.get(reverse("reports:household_list"), params)
 
 
 def test_search_by_head_member_card_and_number(client_manager_x, card_a, household_b, group_x):
@@ -75,8 +75,8 @@ def test_detail_shows_everything_with_bounded_queries(
         Participation.objects.create(
             household=household, date=datetime.date.today(), activity="修路"
         )
-    url = reverse("villagers:household_detail", kwargs={"pk": household.pk})
-    with django_assert_max_num_queries(10):
+    url = reverse("reports:household", kwargs={"pk": household.pk})
+    with django_assert_max_num_queries(12):
         response = client_manager_x.get(url)
     assert response.status_code == 200
     assert card_a.number in response.text
@@ -87,7 +87,7 @@ def test_detail_shows_everything_with_bounded_queries(
 def test_manager_sees_edit_buttons_supervisor_and_county_do_not(
     client_manager_x, client_supervisor_x, client_county_x, card_a, member_a
 ):
-    url = reverse("villagers:household_detail", kwargs={"pk": card_a.household.pk})
+    url = reverse("reports:household", kwargs={"pk": card_a.household.pk})
     edit = reverse("villagers:household_edit", kwargs={"pk": card_a.household.pk})
     recall = reverse("villagers:card_recall", kwargs={"pk": card_a.household.pk})
     assert edit in client_manager_x.get(url).text
@@ -104,7 +104,7 @@ def test_create_household_and_refuse_duplicate_number(client_manager_x, group_x,
     data = {"number": "X100", "group": group_x.pk, "head_name": "周新", "status": "active"}
     response = client_manager_x.post(url, data)
     household = Household.objects.get(number="X100")
-    assert response.url == reverse("villagers:household_detail", kwargs={"pk": household.pk})
+    assert response.url == reverse("reports:household", kwargs={"pk": household.pk})
     assert household.village == group_x.village
     assert AuditEvent.objects.filter(action="household.create", object_id=household.pk).exists()
 

@@ -189,7 +189,7 @@ def test_old_household_login_names_are_renamed(village_x, manager_x, card_a, vil
 
 def test_logout_only_by_post(client_manager_x):
     assert client_manager_x.get(reverse("logout")).status_code == 405
-    assert client_manager_x.get(reverse("villagers:household_list")).status_code == 200
+    assert client_manager_x.get(reverse("reports:household_list")).status_code == 200
     assert client_manager_x.post(reverse("logout")).url == reverse("login")
-    response = client_manager_x.get(reverse("villagers:household_list"))
+    response = client_manager_x.get(reverse("reports:household_list"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))

@@ -16,9 +16,9 @@ HOUSEHOLD_PHONE = "13912345678"  # HouseholdFactory's phone
 def test_list_and_detail_mask_for_every_role(client_name, request, card_a, member_a):
     client = request.getfixturevalue(client_name)
     pages = [
-        client.get(reverse("villagers:household_list")).text,
-        client.get(reverse("villagers:household_list"), {"q": "王"}).text,
-        client.get(reverse("villagers:household_detail", kwargs={"pk": card_a.household_id})).text,
+        client.get(reverse("reports:household_list")).text,
+        client.get(reverse("reports:household_list"), {"q": "王"}).text,
+        client.get(reverse("reports:household", kwargs={"pk": card_a.household_id})).text,
         client.get(reverse("villagers:card_print", kwargs={"pk": card_a.pk})).text,
     ]
     for text in pages:
@@ -31,7 +31,7 @@ def test_list_and_detail_mask_for_every_role(client_name, request, card_a, membe
 
 def test_search_cannot_probe_id_numbers(client_supervisor_x, member_a):
     """Searching by an ID number finds nobody, so the list cannot confirm who holds it."""
-    page = client_supervisor_x.get(reverse("villagers:household_list"), {"q": SECRET_ID[-6:]})
+    page = client_supervisor_x.get(reverse("reports:household_list"), {"q": SECRET_ID[-6:]})
     assert page.context["page"].paginator.count == 0
 
 

@@ -74,7 +74,7 @@ def test_valid_xlsx_imports_every_row(client_manager_x, manager_x, village_x, gr
 
     token = client_manager_x.session["roster_upload"]["token"]
     done = client_manager_x.post(reverse("villagers:roster_confirm"), {"token": token})
-    assert done.url == reverse("villagers:household_list")
+    assert done.url == reverse("reports:household_list")
     first = Household.objects.get(village=village_x, number="R001")
     assert first.head_name == "张三" and first.is_poor and first.poverty_exit_year == 2019
     assert first.phone == "13900000001" and first.address == "一组1号"

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 # (url name, which object of village X it takes, method, manager-only)
 OBJECT_URLS = [
-    ("villagers:household_detail", "household", "get", False),
+    ("reports:household", "household", "get", False),
     ("villagers:household_edit", "household", "get", True),
     ("villagers:household_edit", "household", "post", True),
     ("villagers:member_create", "household", "post", True),
@@ -25,7 +25,7 @@ OBJECT_URLS = [
     ("points:card_issue", "household", "post", True),
 ]
 PLAIN_URLS = [
-    ("villagers:household_list", "get", False),
+    ("reports:household_list", "get", False),
     ("villagers:household_create", "get", True),
     ("villagers:household_create", "post", True),
     ("villagers:roster_upload", "get", True),
@@ -93,13 +93,13 @@ def test_plain_urls_by_role(
 
 
 def test_county_admin_must_pick_a_village_first(client_county, household_a):
-    url = reverse("villagers:household_detail", kwargs={"pk": household_a.pk})
+    url = reverse("reports:household", kwargs={"pk": household_a.pk})
     response = client_county.get(url)
     assert response.status_code == 302 and response.url == reverse("villagers:village_pick")
 
 
 def test_manager_y_sees_only_own_households(client_manager_y, household_a, household_y):
-    response = client_manager_y.get(reverse("villagers:household_list"))
+    response = client_manager_y.get(reverse("reports:household_list"))
     assert household_y.head_name in response.text
     assert household_a.head_name not in response.text
 

@@ -1,0 +1,76 @@
+"""The household picker of the proposal and activity forms, usable without JavaScript.
+
+The households picked so far travel in the query string (`?household=1&household=5`) and in
+the form's hidden `households` fields. A search (`?find=`) lists the matching households,
+each with an Add button (`?add=`); Remove drops one (`?remove=`), "Add all" takes every
+match (`?add_all=1`). These are plain GET forms; with htmx the same GET swaps the picker and
+the form's hidden fields in place, so what was typed in the rest of the form stays.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from core.db import row_id_or_none
+from points.selectors import households_to_pick
+from villagers.models import Household
+
+RESULTS_SHOWN = 20
+FIND_MAX_LENGTH = 50
+
+
+@dataclass
+class Picker:
+    find: str = ""
+    chosen: list[Household] = field(default_factory=list)
+    results: list[Household] = field(default_factory=list)
+    more_results: bool = False
+    # The picker was just used (a search, an add or a remove): focus returns to the search.
+    changed: bool = False
+
+    @property
+    def chosen_ids(self) -> list[int]:
+        return [household.pk for household in self.chosen]
+
+
+def _ids(values) -> list[int]:
+    """Ids in the order given, each once; anything that is no id is dropped."""
+    ids = []
+    for value in values:
+        pk = row_id_or_none(value)
+        if pk is not None and pk not in ids:
+            ids.append(pk)
+    return ids
+
+
+def picker_read(request, households: QuerySet[Household]) -> Picker:
+    """The picker's state from a GET (or, after a refused POST, the households it sent)."""
+    if request.method == "POST":
+        wanted = _ids(request.POST.getlist("households"))
+        return Picker(chosen=_in_order(households, wanted))
+    query = request.GET
+    find = query.get("find", "").strip()[:FIND_MAX_LENGTH]
+    wanted = _ids([*query.getlist("household"), query.get("add", "")])
+    removed = row_id_or_none(query.get("remove"))
+    wanted = [pk for pk in wanted if pk != removed]
+    matches = households_to_pick(request, find) if find else households.none()
+    if find and query.get("add_all"):
+        wanted += [pk for pk in matches.values_list("pk", flat=True) if pk not in wanted]
+    picker = Picker(find=find, chosen=_in_order(households, wanted))
+    picker.changed = bool(find or query.get("add") or removed)
+    if find:
+        results = list(matches[: RESULTS_SHOWN + 1])
+        chosen = set(picker.chosen_ids)
+        for household in results:
+            household.is_chosen = household.pk in chosen
+        picker.results = results[:RESULTS_SHOWN]
+        picker.more_results = len(results) > RESULTS_SHOWN
+    return picker
+
+
+def _in_order(households: QuerySet[Household], ids: list[int]) -> list[Household]:
+    """The households of `ids` that may be picked, in the order they were picked."""
+    if not ids:
+        return []
+    found = {household.pk: household for household in households.filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]

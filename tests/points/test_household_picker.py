@@ -1,0 +1,220 @@
+"""The proposal and activity forms' household picker: a GET search, add and remove, and a
+member list limited to the one household chosen."""
+
+import re
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from points.models import Batch, Proposal
+from points.services import proposal_create
+from tests.conftest import form_key, issue_card
+from tests.factories import HouseholdFactory, MemberFactory, VillageGroupFactory
+from tests.points.conftest import today
+
+NEW = reverse("points:proposal_new")
+ACTIVITY = reverse("points:activity_new")
+
+
+def picked(response) -> list[int]:
+    """The households chosen on the page: the POST form's hidden fields, in order."""
+    return [int(pk) for pk in re.findall(r'name="households" value="(\d+)"', response.text)]
+
+
+def searched_along(response) -> list[int]:
+    """The chosen households the search form carries along (its hidden fields)."""
+    return [int(pk) for pk in re.findall(r'name="household" value="(\d+)"', response.text)]
+
+
+def found(response) -> list[int]:
+    return [int(pk) for pk in re.findall(r'name="add" value="(\d+)"', response.text)]
+
+
+@pytest.fixture
+def village_of_many(card_a, card_b, group_x, manager_x, village_x):
+    """Household A and B, and 24 more with cards in a second group, one without a card."""
+    other = VillageGroupFactory(village=village_x, name="杜河沟")
+    many = [
+        issue_card(HouseholdFactory(group=other, head_name=f"杜{index:02d}"), manager_x).household
+        for index in range(24)
+    ]
+    HouseholdFactory(group=group_x, head_name="王无卡")
+    return {"a": card_a.household, "b": card_b.household, "many": many}
+
+
+@pytest.mark.parametrize("url", [NEW, ACTIVITY])
+def test_the_form_lists_no_household_until_one_is_searched(client_manager_x, village_of_many, url):
+    page = client_manager_x.get(url)
+    assert page.status_code == 200
+    assert 'type="checkbox"' not in page.text
+    assert not found(page) and not picked(page)
+    assert "杜00" not in page.text and 'name="find"' in page.text
+
+
+@pytest.mark.parametrize("url", [NEW, ACTIVITY])
+def test_search_narrows_by_name_card_or_group_and_keeps_what_was_typed(
+    client_manager_x, village_of_many, url
+):
+    a, b = village_of_many["a"], village_of_many["b"]
+    page = client_manager_x.get(url, {"find": "王大"})
+    assert found(page) == [a.pk]
+    assert 'name="find" value="王大"' in page.text
+    assert found(client_manager_x.get(url, {"find": b.cards.get().number})) == [b.pk]
+    group = client_manager_x.get(url, {"find": "杜河沟"})
+    assert len(found(group)) == 20  # the first twenty shown; more can be added all at once
+    assert "More households match" in group.text
+    assert "王无卡" not in client_manager_x.get(url, {"find": "王"}).text  # no card: no points
+
+
+def test_add_and_remove_keep_the_selection_across_searches(client_manager_x, village_of_many):
+    a, b = village_of_many["a"], village_of_many["b"]
+    page = client_manager_x.get(NEW, {"household": a.pk, "find": "李秀", "add": b.pk})
+    assert picked(page) == [a.pk, b.pk] == searched_along(page)
+    assert found(page) == []  # the one match is chosen now: no Add button, marked instead
+    assert re.search(rf'data-household="{b.pk}">.*?badge[^>]*>chosen<', page.text, re.S)
+    page = client_manager_x.get(NEW, {"household": [a.pk, b.pk], "remove": a.pk})
+    assert picked(page) == [b.pk]
+    page = client_manager_x.get(NEW, {"household": [b.pk, "x", "99999999", b.pk]})
+    assert picked(page) == [b.pk]  # anything else is dropped, each household once
+
+
+def test_add_all_takes_every_match(client_manager_x, village_of_many):
+    a = village_of_many["a"]
+    page = client_manager_x.get(NEW, {"household": a.pk, "find": "杜河沟", "add_all": "1"})
+    assert picked(page) == [a.pk] + [h.pk for h in village_of_many["many"]]
+
+
+def test_the_household_page_starts_the_form_with_its_household(client_manager_x, card_a):
+    page = client_manager_x.get(NEW, {"household": card_a.household_id})
+    assert picked(page) == [card_a.household_id]
+
+
+def member_options(response) -> list[str]:
+    select = re.search(r'<select name="member".*?</select>', response.text, re.S)
+    return re.findall(r'<option value="(\d+)"', select.group(0)) if select else []
+
+
+def test_the_member_list_appears_for_one_household_with_its_members_only(
+    client_manager_x, village_of_many
+):
+    a, b = village_of_many["a"], village_of_many["b"]
+    own = [
+        MemberFactory(household=a, name="李梅", relation="spouse", birth_year=1970),
+        MemberFactory(household=a, name="王小", relation="child", birth_year=2001),
+    ]
+    MemberFactory(household=b, name="李梅", relation="head", birth_year=1958)
+    assert member_options(client_manager_x.get(NEW)) == []
+    one = client_manager_x.get(NEW, {"household": a.pk})
+    assert member_options(one) == [str(m.pk) for m in own]
+    assert "李梅 · spouse · 1970" in one.text and "1958" not in one.text
+    assert member_options(client_manager_x.get(NEW, {"household": [a.pk, b.pk]})) == []
+
+
+@pytest.fixture
+def proposal_body(rule_honour):
+    def body(households, **extra):
+        return {
+            "rule": rule_honour.pk,
+            "households": [h.pk for h in households],
+            "reason": "孝敬老人",
+            "occurred_on": today().isoformat(),
+            "idempotency_key": form_key(),
+            **extra,
+        }
+
+    return body
+
+
+def test_a_member_of_another_household_cannot_be_sent(
+    client_manager_x, village_of_many, proposal_body
+):
+    a, b = village_of_many["a"], village_of_many["b"]
+    stranger = MemberFactory(household=b, name="李梅")
+    own = MemberFactory(household=a, name="李梅")
+    refused = client_manager_x.post(NEW, proposal_body([a], member=stranger.pk))
+    assert refused.status_code == 200
+    assert "Choose a member of the one household chosen." in refused.text
+    assert picked(refused) == [a.pk]  # the choice survives the refusal
+    batch = client_manager_x.post(NEW, proposal_body([a, b], member=own.pk))
+    assert batch.status_code == 200 and "Choose a member" in batch.text  # no member for a batch
+    assert not Proposal.objects.exists()
+    sent = client_manager_x.post(NEW, proposal_body([a], member=own.pk))
+    assert sent.status_code == 302
+    assert Proposal.objects.get().member == own
+
+
+def test_the_service_still_refuses_another_households_member(
+    village_x, card_a, card_b, manager_x, rule_honour
+):
+    stranger = MemberFactory(household=card_b.household)
+    with pytest.raises(ValidationError, match="must belong to the household"):
+        proposal_create(
+            village=village_x,
+            households=[card_a.household],
+            rule=rule_honour,
+            reason="孝敬老人",
+            occurred_on=today(),
+            actor=manager_x,
+            member=stranger,
+        )
+    assert not Proposal.objects.exists()
+
+
+def test_several_households_picked_make_one_batch(client_manager_x, village_of_many, proposal_body):
+    households = [village_of_many["a"], village_of_many["b"], *village_of_many["many"][:3]]
+    response = client_manager_x.post(NEW, proposal_body(households))
+    assert response.status_code == 302
+    batch = Batch.objects.get()
+    assert set(batch.proposals.values_list("household_id", flat=True)) == {h.pk for h in households}
+
+
+def test_nothing_picked_says_how_to_pick(client_manager_x, card_a, proposal_body):
+    response = client_manager_x.post(NEW, proposal_body([]))
+    assert response.status_code == 200
+    assert "search for it and press Add" in response.text
+    assert not Proposal.objects.exists()
+
+
+def test_a_household_of_another_village_cannot_be_picked(
+    client_manager_x, card_a, card_y, proposal_body
+):
+    y = card_y.household
+    assert picked(client_manager_x.get(NEW, {"household": y.pk})) == []
+    assert found(client_manager_x.get(NEW, {"find": y.head_name})) == []
+    response = client_manager_x.post(NEW, proposal_body([card_a.household, y]))
+    assert response.status_code == 200 and not Proposal.objects.exists()
+
+
+def test_activity_attendance_from_the_picker_and_scanned_cards(
+    client_manager_x, village_of_many, rule_capped
+):
+    a, b = village_of_many["a"], village_of_many["b"]
+    page = client_manager_x.get(ACTIVITY, {"find": "王大", "add": a.pk})
+    assert picked(page) == [a.pk]
+    response = client_manager_x.post(
+        ACTIVITY,
+        {
+            "title": "义务打扫村道",
+            "rule": rule_capped.pk,
+            "date": today().isoformat(),
+            "households": [a.pk],
+            "card_numbers": b.cards.get().number,
+            "idempotency_key": form_key(),
+        },
+    )
+    assert response.status_code == 302
+    assert set(Batch.objects.get().proposals.values_list("household_id", flat=True)) == {
+        a.pk,
+        b.pk,
+    }
+
+
+def test_the_picker_page_is_small_and_its_queries_fixed(
+    client_manager_x, village_of_many, django_assert_max_num_queries
+):
+    chosen = [h.pk for h in village_of_many["many"][:10]]
+    with django_assert_max_num_queries(12):
+        page = client_manager_x.get(NEW, {"household": chosen, "find": "杜"})
+    assert picked(page) == chosen and len(found(page)) == 10  # 20 shown, 10 of them chosen
+    assert len(page.content) < 60_000
