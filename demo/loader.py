@@ -1,4 +1,5 @@
-"""The demo village 啊道村: its registry, a year of ledger and store history, its wishes.
+"""The demo county: 啊道村 with its registry, a year of ledger and store history and its
+wishes, then two generated neighbours (`demo.neighbours`).
 
 Each part of the demo (`registry`, `ledger`, `store`, `wishes`) is loaded in layer order in
 three steps, called explicitly by `demo_run`:
@@ -20,7 +21,7 @@ import random
 from django.utils import timezone
 
 from core.months import months_ending, previous_month
-from demo import ledger, registry, store, wishes
+from demo import ledger, neighbours, registry, store, wishes
 
 
 def past_months(today: datetime.date, count: int = 12) -> list[datetime.date]:
@@ -30,11 +31,13 @@ def past_months(today: datetime.date, count: int = 12) -> list[datetime.date]:
 
 class DemoContext:
     def __init__(self, seed: int):
+        self.seed = seed
         self.rng = random.Random(seed)
         self.village = None
         self.staff = {}
         self.cards = []
-        self.months = past_months(timezone.localdate())
+        self.today = timezone.localdate()
+        self.months = past_months(self.today)
         # The history begins on the morning of the first day of the oldest month.
         self.start = timezone.make_aware(
             datetime.datetime.combine(self.months[0], datetime.time(8))
@@ -57,3 +60,5 @@ def demo_run(ctx: DemoContext, log=None) -> None:
     ledger.load_present(ctx)
     store.load_present(ctx)
     log("  this month's workflow: loaded")
+    neighbours.load(ctx)
+    log(f"  {len(neighbours.NEIGHBOURS)} neighbouring villages (generated): loaded")

@@ -253,7 +253,8 @@ def load(ctx) -> None:
 
 
 def demo_logins_text() -> str:
-    """The demo logins, with a real card number of the demo village (for `make run`)."""
+    """The demo logins, with a real card number of the demo village (for `make run`), and
+    the staff of the county's other villages."""
     card = (
         Card.objects.filter(status=Card.Status.ACTIVE, household__village__code="101")
         .exclude(household__users__is_staff=True)
@@ -261,4 +262,17 @@ def demo_logins_text() -> str:
         .first()
     )
     number = card.number if card else "-"
-    return DEMO_LOGINS_TEXT + f"  demo villager card number: {number}  PIN: {VILLAGER_PIN}\n"
+    text = DEMO_LOGINS_TEXT + f"  demo villager card number: {number}  PIN: {VILLAGER_PIN}\n"
+    villages = {}
+    for name, username in (
+        User.objects.filter(is_staff=True, village__isnull=False)
+        .exclude(village__code="101")
+        .order_by("village__code", "username")
+        .values_list("village__name", "username")
+    ):
+        villages.setdefault(name, []).append(username)
+    if villages:
+        text += f"Other villages of the county (password {STAFF_PASSWORD}):\n"
+    for name, usernames in villages.items():
+        text += f"  {name}: {'  '.join(usernames)}\n"
+    return text

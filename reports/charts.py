@@ -134,3 +134,42 @@ def horizontal_bars(
             )
         )
     return chart
+
+
+@dataclass
+class Sparkline:
+    """A line through a few values, scaled to its own highest: the shape, not the size."""
+
+    width: int
+    height: int
+    label: str  # the figures in words, for screen readers and as a tooltip
+    points: str  # the polyline's "x,y x,y ..."
+    last_x: float
+    last_y: float
+    baseline: float
+
+
+def sparkline(
+    values: list[int], *, label: str, width: int = 96, height: int = 24, pad: int = 3
+) -> Sparkline:
+    """Positions of a small trend line for `values` (oldest first); a flat line at the
+    bottom when all are zero or below."""
+    top = max([*values, 0]) or 1
+    step = (width - 2 * pad) / max(1, len(values) - 1)
+    coordinates = [
+        (
+            round(pad + index * step, 1),
+            round(height - pad - (height - 2 * pad) * max(0, value) / top, 1),
+        )
+        for index, value in enumerate(values)
+    ]
+    last_x, last_y = coordinates[-1] if coordinates else (pad, height - pad)
+    return Sparkline(
+        width=width,
+        height=height,
+        label=label,
+        points=" ".join(f"{x},{y}" for x, y in coordinates),
+        last_x=last_x,
+        last_y=last_y,
+        baseline=height - pad,
+    )

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from core.access import county_admin_required
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from reports import xlsx
+from reports.charts import sparkline
 from reports.exports import export_job_start
 from reports.models import ExportJob
 from reports.selectors import COUNTY_SORTS, Period, county_figures, county_total, county_villages
@@ -32,10 +33,15 @@ COLUMNS = [
     ("households", gettext_lazy("Households"), "household_count"),
     ("cards", gettext_lazy("Cards"), "card_count"),
     ("issued", gettext_lazy("Issued this month"), "issued"),
+    ("deducted", gettext_lazy("Deducted this month"), "deducted"),
     ("redeemed", gettext_lazy("Redeemed this month"), "redeemed"),
+    ("held", gettext_lazy("Points held"), "points_held"),
     ("pending", gettext_lazy("Waiting for approval"), "pending"),
     ("stock", gettext_lazy("Stock value (points)"), "stock_points"),
+    ("cover", gettext_lazy("Stock cover"), "stock_cover"),
+    ("inspections", gettext_lazy("Hygiene passed"), "pass_rate"),
     ("wishes", gettext_lazy("Open wishes"), "wishes_open"),
+    ("trend", gettext_lazy("Issued in 12 months"), "trend_total"),
     ("activity", gettext_lazy("Last activity"), "last_activity"),
 ]
 
@@ -92,9 +98,12 @@ def county_overview(request):
 
     def table() -> str:
         villages = county_villages(county_id, figures, sort)
+        total = county_total(villages)
+        for row in [*villages, total]:
+            row.sparkline = _trend_line(row)
         context = {
             "villages": villages,
-            "total": county_total(villages),
+            "total": total,
             "headers": _headers(sort, month),
             "dashboard_url": reverse("reports:dashboard"),
             "csrf_token": CSRF_SLOT,
@@ -123,6 +132,15 @@ def county_overview(request):
     )
 
 
+def _trend_line(row):
+    """The row's points issued per month as a sparkline, its figures in words."""
+    months = ", ".join(
+        f"{first:%Y-%m}: {value}" for first, value in zip(row.trend_months, row.trend, strict=True)
+    )
+    label = _("Points issued each month, %(months)s") % {"months": months}
+    return sparkline(row.trend, label=label)
+
+
 @require_POST
 @county_admin_required
 def county_export(request):
@@ -138,7 +156,8 @@ def county_export(request):
 
 
 def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
-    """The background job's work (see reports.exports): the county table as a workbook."""
+    """The background job's work (see reports.exports): the county table as a workbook, the
+    trend as one column a month after the table's."""
     month = datetime.datetime.strptime(job.params["month"], "%Y-%m").date()
     progress(10, _("Adding up every village"))
     figures, _as_of = county_figures(job.county_id, month=Period.month(month.year, month.month))
@@ -146,27 +165,35 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
     total = county_total(villages)
     rows = []
     for number, village in enumerate(villages, start=1):
-        row = [village.township.name]
-        row += [getattr(village, attribute) for _key, _label, attribute in COLUMNS]
-        row[-1] = _local(village.last_activity)
-        rows.append(row)
+        rows.append([village.township.name, *_export_cells(village)])
         if number % 10 == 0:
             progress(10 + 80 * number // len(villages), _("Writing the villages"))
     totals = [_("County total"), _("%(n)d villages") % {"n": total.villages}]
-    totals += [getattr(total, attribute) for key, _label, attribute in COLUMNS[1:]]
-    totals[-1] = _local(total.last_activity)
+    totals += _export_cells(total)[1:]
     workbook = xlsx.workbook_new()
-    xlsx.sheet_add(
+    sheet = xlsx.sheet_add(
         workbook,
         title=_("County overview"),
         heading=f"{job.county.name} {_('County overview')} {month:%Y-%m}",
-        columns=[_("Township")] + [label for _key, label, _attribute in COLUMNS],
+        columns=[_("Township")]
+        + [label for _key, label, _attribute in COLUMNS]
+        + [f"{_('Issued')} {first:%Y-%m}" for first in total.trend_months],
         rows=rows,
         totals=totals,
-        widths=[14, 14, 12, 10, 16, 18, 18, 18, 12, 18],
+        widths=[14, 14, 12, 10, 16, 16, 18, 12, 18, 18, 12, 12, 12, 16, 18],
     )
+    rate = 2 + [key for key, _label, _attribute in COLUMNS].index("inspections")  # after Township
+    for (cell,) in sheet.iter_rows(min_row=3, min_col=rate, max_col=rate):
+        cell.number_format = "0%"
     progress(95, _("Saving the file"))
     return f"county-{month:%Y-%m}.xlsx", xlsx.workbook_bytes(workbook)
+
+
+def _export_cells(row) -> list:
+    """A village's (or the total's) cells: the table's columns, then the trend's months."""
+    cells = [getattr(row, attribute, None) for _key, _label, attribute in COLUMNS]
+    cells[-1] = _local(row.last_activity)
+    return cells + list(row.trend)
 
 
 def _local(moment):

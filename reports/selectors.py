@@ -15,14 +15,18 @@ loop of queries. Figures follow the ledger and the stock movements, with these m
 """
 
 import datetime
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.core.cache import cache
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DecimalField,
     Exists,
+    ExpressionWrapper,
     F,
     Max,
     Min,
@@ -37,10 +41,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from core.months import add_months, local_start, month_days
+from core.months import add_months, local_start, month_days, months_ending, next_month
 from points.models import Account, Entry, Proposal, Rule
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
-from villagers.models import Card, Household, Village
+from villagers.models import Card, Household, Inspection, Village
 from wishwall.models import Wish
 
 FLOW_KINDS = ("issued", "deducted", "redeemed")
@@ -48,6 +52,7 @@ OPEN_WISH_STATUSES = (Wish.Status.OPEN, Wish.Status.MATCHED)
 LOW_STOCK_SHOWN = 10
 VISIT_AFTER_MONTHS = 3
 YUAN = DecimalField(max_digits=12, decimal_places=2)
+CENT = Decimal("0.01")
 
 
 # --- periods ----------------------------------------------------------------------------------
@@ -395,21 +400,113 @@ COUNTY_SORTS = {
     "households": "household_count",
     "cards": "card_count",
     "issued": "issued",
+    "deducted": "deducted",
     "redeemed": "redeemed",
+    "held": "points_held",
     "pending": "pending",
     "stock": "stock_points",
+    "cover": "stock_cover",
+    "inspections": "pass_rate",
     "wishes": "wishes_open",
+    "trend": "trend_total",
     "activity": "last_activity",
 }
+TREND_MONTHS = 12
+# Entries that may count as issued or deducted (a reversal: as the kind of what it cancels).
+FLOW_ENTRY_KINDS = [Entry.Kind.AWARD, Entry.Kind.OPENING, Entry.Kind.DEDUCTION, Entry.Kind.REVERSAL]
+CLOSED_MONTHS_MAX_AGE = 24 * 60 * 60
+# What a passed hygiene inspection is (Inspection.passed): all six checks.
+INSPECTION_PASSED = Q(**{name: True for name, _label in Inspection.CHECKS})
 
 
-def _county_figures(ids: list[int], start, end) -> dict[int, dict]:
-    """{village id: {figure: value}} for the villages `ids`, in eight queries.
+def _flows_by_village(
+    ids: list[int], months: list[datetime.date], end, *, reuse_closed: bool
+) -> dict[int, dict]:
+    """{village id: {"issued": [points issued each month of `months`], "deducted": points
+    deducted in the last one}}: one GROUP BY over the months' entries.
 
-    Each figure is one GROUP BY over the county's rows (or one index probe per village):
-    correlated per-village aggregates made PostgreSQL walk the whole county's ledger once
-    for every village.
+    With `reuse_closed`, months that ended before yesterday come from the cache: entries are
+    appended dated when posted (crediting after publicity included), so a closed month's
+    sums never change, and a county's year of entries is most of the overview's cost.
     """
+    digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
+    keys = {month: f"county-month-flows:{month:%Y-%m}:{digest}" for month in months}
+    closed = [month for month in months if next_month(month) < timezone.localdate()]
+    found = cache.get_many([keys[month] for month in closed]) if reuse_closed else {}
+    by_month = {month: found[keys[month]] for month in months if keys[month] in found}
+    missing = [month for month in months if month not in by_month]
+    if missing:
+        computed = {month: {} for month in missing}
+        rows = (
+            _entries_in(local_start(missing[0]), end)
+            # By kind first: the planner then knows how many rows come (the reversal's kind
+            # is looked up per row), joins the accounts by hash and adds up by hash.
+            .filter(account__village_id__in=ids, kind__in=FLOW_ENTRY_KINDS)
+            .annotate(month=TruncMonth("created_at"))
+            .order_by()
+            .values_list("account__village_id", "month", "basis")
+            .annotate(points=Sum("points"))
+        )
+        for village_id, moment, basis, points in rows:
+            month = timezone.localtime(moment).date()
+            if month not in computed:
+                continue  # a month in between that was already kept
+            issued, deducted = computed[month].get(village_id, (0, 0))
+            if basis in (Entry.Kind.AWARD, Entry.Kind.OPENING):
+                issued += points
+            elif basis == Entry.Kind.DEDUCTION:
+                deducted -= points
+            computed[month][village_id] = (issued, deducted)
+        by_month.update(computed)
+        if reuse_closed:
+            kept = {keys[month]: computed[month] for month in missing if month in closed}
+            cache.set_many(kept, CLOSED_MONTHS_MAX_AGE)
+    return {
+        village_id: {
+            "issued": [by_month[month].get(village_id, (0, 0))[0] for month in months],
+            "deducted": by_month[months[-1]].get(village_id, (0, 0))[1],
+        }
+        for village_id in ids
+    }
+
+
+def _inspections_by_village(ids: list[int], before: datetime.date) -> dict[int, tuple[int, int]]:
+    """{village id: (active households inspected before `before`, of which the latest
+    inspection passed)}: the latest round per household, one query."""
+    latest_passed = Subquery(
+        Inspection.objects.filter(household=OuterRef("pk"), date__lt=before)
+        .order_by("-date", "-id")
+        .annotate(ok=ExpressionWrapper(INSPECTION_PASSED, output_field=BooleanField()))
+        .values("ok")[:1]
+    )
+    rows = (
+        Household.objects.filter(village_id__in=ids, status=Household.Status.ACTIVE)
+        .annotate(latest_passed=latest_passed)
+        .order_by()
+        .values_list("village_id")
+        .annotate(
+            inspected=Count("pk", filter=Q(latest_passed__isnull=False)),
+            passed=Count("pk", filter=Q(latest_passed=True)),
+        )
+    )
+    return {village_id: (inspected, passed) for village_id, inspected, passed in rows}
+
+
+def _ratio(part, whole) -> Decimal | None:
+    """part / whole to two places, None when there is nothing to divide by."""
+    return (Decimal(part) / whole).quantize(CENT) if whole else None
+
+
+def _county_figures(ids: list[int], month: Period, *, reuse_closed: bool) -> dict[int, dict]:
+    """{village id: {figure: value}} for the villages `ids`, in twelve queries whatever
+    their number.
+
+    Each figure is one GROUP BY over the county's rows (or one index probe per village or
+    household): correlated per-village aggregates made PostgreSQL walk the whole county's
+    ledger once for every village.
+    """
+    start, end = month.bounds
+    months = months_ending(month.start, TREND_MONTHS)
     figures = {
         "household_count": _by_village(
             Household.objects.filter(village_id__in=ids, status=Household.Status.ACTIVE),
@@ -421,17 +518,13 @@ def _county_figures(ids: list[int], start, end) -> dict[int, dict]:
             "household__village_id",
             Count("pk"),
         ),
-        "issued": _by_village(
-            _entries_in(start, end).filter(
-                account__village_id__in=ids, basis__in=[Entry.Kind.AWARD, Entry.Kind.OPENING]
-            ),
-            "account__village_id",
-            Sum("points"),
-        ),
         "redeemed": _by_village(
             _redemptions_standing(start, end).filter(village_id__in=ids),
             "village_id",
             Sum("total_points"),
+        ),
+        "points_held": _by_village(
+            Account.objects.filter(village_id__in=ids), "village_id", Sum("balance")
         ),
         "pending": _by_village(
             Proposal.objects.filter(village_id__in=ids, status=Proposal.Status.PROPOSED),
@@ -449,14 +542,28 @@ def _county_figures(ids: list[int], start, end) -> dict[int, dict]:
             Count("pk"),
         ),
     }
+    flows = _flows_by_village(ids, months, end, reuse_closed=reuse_closed)
+    inspections = _inspections_by_village(ids, month.end)
     latest = _last_activity(ids)
-    return {
-        village_id: {
-            **{name: values.get(village_id, 0) for name, values in figures.items()},
-            "last_activity": latest.get(village_id),
-        }
-        for village_id in ids
-    }
+    rows = {}
+    for village_id in ids:
+        row = {name: values.get(village_id, 0) for name, values in figures.items()}
+        trend = flows[village_id]["issued"]
+        inspected, passed = inspections.get(village_id, (0, 0))
+        row.update(
+            issued=trend[-1],
+            deducted=flows[village_id]["deducted"],
+            stock_cover=_ratio(row["stock_points"], row["points_held"]),
+            inspected=inspected,
+            inspections_passed=passed,
+            pass_rate=_ratio(passed, inspected),
+            trend=trend,
+            trend_months=months,
+            trend_total=sum(trend),
+            last_activity=latest.get(village_id),
+        )
+        rows[village_id] = row
+    return rows
 
 
 def county_figures(
@@ -466,15 +573,17 @@ def county_figures(
     added up.
 
     With `max_age` (seconds) they may come from the cache, added up at most that long ago
-    for the same villages: adding up a county's month reads tens of thousands of rows.
+    for the same villages: adding up a county's month reads tens of thousands of rows, its
+    twelve-month trend hundreds of thousands (the closed months are kept for a day, see
+    _flows_by_village). Without, everything is added up afresh (the .xlsx).
     """
-    start, end = month.bounds
+    start, _end = month.bounds
     ids = sorted(Village.objects.filter(township__county_id=county_id).values_list("pk", flat=True))
     cache_key = f"county-figures:{county_id}:{start.isoformat()}"
     cached = cache.get(cache_key) if max_age else None
     if cached and cached["ids"] == ids:  # a village added since is a reason to add up again
         return cached["figures"], cached["as_of"]
-    figures, as_of = _county_figures(ids, start, end), timezone.now()
+    figures, as_of = _county_figures(ids, month, reuse_closed=bool(max_age)), timezone.now()
     if max_age:
         cache.set(cache_key, {"ids": ids, "figures": figures, "as_of": as_of}, max_age)
     return figures, as_of
@@ -510,24 +619,53 @@ class CountyTotal:
     household_count: int = 0
     card_count: int = 0
     issued: int = 0
+    deducted: int = 0
     redeemed: int = 0
+    points_held: int = 0
     pending: int = 0
     stock_points: int = 0
+    stock_cover: Decimal | None = None
+    inspected: int = 0
+    inspections_passed: int = 0
+    pass_rate: Decimal | None = None
     wishes_open: int = 0
+    trend: list[int] = field(default_factory=list)
+    trend_months: list[datetime.date] = field(default_factory=list)
+    trend_total: int = 0
     last_activity: datetime.datetime | None = None
 
 
+# The figures a county total adds up from its villages'.
+SUMMED = (
+    "household_count",
+    "card_count",
+    "issued",
+    "deducted",
+    "redeemed",
+    "points_held",
+    "pending",
+    "stock_points",
+    "inspected",
+    "inspections_passed",
+    "wishes_open",
+    "trend_total",
+)
+
+
 def county_total(villages) -> CountyTotal:
-    """The county's total row, summed from the already fetched village rows (no query)."""
-    total = CountyTotal()
+    """The county's total row, from the already fetched village rows (no query): sums, the
+    ratios of the sums, the trend month by month and the latest activity."""
+    total = CountyTotal(trend=[0] * TREND_MONTHS)
     for village in villages:
         total.villages += 1
-        for name in ("household_count", "card_count", "issued", "redeemed", "pending"):
+        for name in SUMMED:
             setattr(total, name, getattr(total, name) + getattr(village, name))
-        total.stock_points += village.stock_points
-        total.wishes_open += village.wishes_open
+        total.trend_months = village.trend_months
+        total.trend = [a + b for a, b in zip(total.trend, village.trend, strict=True)]
         if village.last_activity and (
             total.last_activity is None or village.last_activity > total.last_activity
         ):
             total.last_activity = village.last_activity
+    total.stock_cover = _ratio(total.stock_points, total.points_held)
+    total.pass_rate = _ratio(total.inspections_passed, total.inspected)
     return total

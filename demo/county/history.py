@@ -167,11 +167,13 @@ class History(EventHandlers):
 
     # --- playing a month -------------------------------------------------------------------
 
-    def month_play(self, first: datetime.date, last: datetime.date, opening: bool) -> None:
-        """Draw and play every village's events from `first` to `last` (inclusive)."""
+    def month_play(self, first: datetime.date, last: datetime.date) -> None:
+        """Draw and play every village's events from `first` to `last` (inclusive); a village
+        whose history begins later sits the month out, one beginning now opens its cards."""
         events = []
         for plan in self.plans:
-            events += self._month_draw(plan, first, last, opening)
+            if first >= plan.first_month:
+                events += self._month_draw(plan, first, last, opening=first == plan.first_month)
         heapq.heapify(events)
         self._queue = events
         while events:

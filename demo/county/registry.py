@@ -77,6 +77,8 @@ class VillagePlan:
 
     index: int
     rng: random.Random
+    first_month: datetime.date  # its history (and its households' registration) begins
+    households: int = 0  # how many to register; 0: drawn from the village's generator
     village_id: int = 0
     code: str = ""
     manager_id: int = 0
@@ -92,6 +94,18 @@ class VillagePlan:
     card_issued: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class VillageSpec:
+    """A village to add: where, what it is called, its size and when its history begins."""
+
+    township: Township
+    name: str
+    code: str
+    first_month: datetime.date
+    households: int = 0  # 0: drawn (110-196)
+    index: int = 0  # picks the village's generator; 0 is 啊道村 with the source's 154
+
+
 def _village_name(rng: random.Random, taken: set[str]) -> str:
     while True:
         name = rng.choice(NAME_HEADS) + rng.choice(NAME_TAILS) + "村"
@@ -105,30 +119,51 @@ def _person_name(rng: random.Random, surname: str, sex: str) -> str:
     return surname + "".join(rng.choice(pool) for _i in range(1 if rng.random() < 0.3 else 2))
 
 
-def villages_create(*, count: int, seed: int) -> list[VillagePlan]:
-    """The county, its townships and `count` villages with their staff, rules and shelves."""
+def villages_create(*, count: int, seed: int, first_month: datetime.date) -> list[VillagePlan]:
+    """The county, its townships, its administrator and `count` villages (see villages_add)."""
     county = County.objects.create(name=COUNTY)
     townships = [Township.objects.create(county=county, name=name) for name in TOWNSHIPS]
+    admin = User(username="county", display_name="县管理员", is_staff=True, county=county)
+    admin.password = make_password(STAFF_PASSWORD)
+    admin.save()
+    admin.groups.add(Group.objects.get(name=Role.COUNTY_ADMIN))
     names_rng, taken = random.Random(f"{seed}:names"), {"啊道村"}
-    plans, villages = [], []
-    for index in range(count):
-        name = "啊道村" if index == 0 else _village_name(names_rng, taken)
-        villages.append(
-            # No publicity period: the history is credited at approval, and bench/ledger.py
-            # measures approval that posts the entry (with one, `credit_due` posts it later).
-            Village(
-                township=townships[index % len(townships)],
-                name=name,
-                code=f"{101 + index:03d}",
-                publicity_days=0,
-            )
+    specs = [
+        VillageSpec(
+            township=townships[index % len(townships)],
+            name="啊道村" if index == 0 else _village_name(names_rng, taken),
+            code=f"{101 + index:03d}",
+            first_month=first_month,
+            index=index,
         )
-        plans.append(VillagePlan(index=index, rng=random.Random(f"{seed}:village:{index}")))
+        for index in range(count)
+    ]
+    return villages_add(specs, seed=seed)
+
+
+def villages_add(specs: list[VillageSpec], *, seed: int) -> list[VillagePlan]:
+    """Villages of an existing county with their manager and supervisor (manager<code>,
+    supervisor<code>), groups, rules and shelves; households come from households_create."""
+    villages = [
+        # No publicity period: the history is credited at approval, and bench/ledger.py
+        # measures approval that posts the entry (with one, `credit_due` posts it later).
+        Village(township=spec.township, name=spec.name, code=spec.code, publicity_days=0)
+        for spec in specs
+    ]
     Village.objects.bulk_create(villages)
+    plans = [
+        VillagePlan(
+            index=spec.index,
+            rng=random.Random(f"{seed}:village:{spec.index}"),
+            first_month=spec.first_month,
+            households=spec.households,
+        )
+        for spec in specs
+    ]
 
     staff_hash = make_password(STAFF_PASSWORD)
     groups = {group.name: group for group in Group.objects.filter(name__in=Role.ALL)}
-    staff = [User(username="county", display_name="县管理员", is_staff=True, county=county)]
+    staff = []
     for village in villages:
         staff += [
             User(
@@ -147,10 +182,10 @@ def villages_create(*, count: int, seed: int) -> list[VillagePlan]:
     for user in staff:
         user.password = staff_hash
     User.objects.bulk_create(staff)
-    memberships = [User.groups.through(user=staff[0], group=groups[Role.COUNTY_ADMIN])]
+    memberships = []
     for offset, plan in enumerate(plans):
         village = villages[offset]
-        manager, supervisor = staff[1 + 2 * offset], staff[2 + 2 * offset]
+        manager, supervisor = staff[2 * offset], staff[1 + 2 * offset]
         plan.village_id, plan.code = village.pk, village.code
         plan.manager_id, plan.supervisor_id = manager.pk, supervisor.pk
         memberships += [
@@ -220,11 +255,12 @@ def _rules_and_shelves(plans: list[VillagePlan], villages: list[Village]) -> Non
         ]
 
 
-def households_create(cursor, plans: list[VillagePlan], start: datetime.date, offset: str):
+def households_create(cursor, plans: list[VillagePlan], offset: str):
     """Households, members, first inspections and participations, cards, logins, accounts.
 
-    About 95% of households hold a card from the first month; the opening grants are posted
-    by the history, which owns the ledger. Returns the tables it filled.
+    Each village's households register in its first month; about 95% hold a card from then
+    on. The opening grants are posted by the history, which owns the ledger. Returns the
+    tables it filled.
     """
     households = Table(
         cursor,
@@ -283,8 +319,8 @@ def households_create(cursor, plans: list[VillagePlan], start: datetime.date, of
     )
     pin_hash = make_password(VILLAGER_PIN)
     for plan in plans:
-        rng = plan.rng
-        count = 154 if plan.index == 0 else rng.randint(110, 196)
+        rng, start = plan.rng, plan.first_month
+        count = plan.households or (154 if plan.index == 0 else rng.randint(110, 196))
         for number in range(1, count + 1):
             group_id = plan.group_ids[(number - 1) * len(plan.group_ids) // count]
             surname = rng.choice(SURNAMES)

@@ -3,15 +3,20 @@
 Screenshots go to test-artifacts/screenshots/reports/ for people to look at.
 """
 
+from io import BytesIO, StringIO
+
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from openpyxl import load_workbook
 
 from store.services import zones_ensure
 from tests.browser.conftest import assert_accessible, assert_no_horizontal_scroll, screenshot
 from tests.reports.conftest import build_history
 from tests.store.conftest import make_item
+from villagers.models import User
 
 
 @pytest.fixture(autouse=True)
@@ -109,3 +114,52 @@ def test_county_overview_screens(
             page.click(f"button.link-button:text('{busy_village.name}')")
         assert page.url.endswith(reverse("reports:dashboard"))
         assert busy_village.name in page.locator("h1").inner_text()
+
+
+def test_the_demo_county_compared_sorted_and_exported(desktop, live_server):
+    """The demo county's three villages side by side, sorted by a heading, and its .xlsx:
+    the export page refreshes itself until it says the file is ready and offers it."""
+    call_command("load_demo", stdout=StringIO())
+    page = desktop
+    _sign_in(page, live_server, User.objects.get(username="county"))
+    page.goto(f"{live_server.url}{reverse('reports:county_overview')}")
+    rows = page.locator("tbody tr")
+    assert rows.count() == 3
+    assert page.locator("tbody th button").all_inner_texts() == ["啊道村", "枣坪村", "柳湾村"]
+    # A trend line of twelve months in every row and in the total.
+    lines = page.locator("svg.sparkline polyline")
+    assert lines.count() == 4
+    assert all(len(points.split()) == 12 for points in lines.evaluate_all(
+        "(lines) => lines.map((line) => line.getAttribute('points'))"
+    ))  # fmt: skip
+    assert_accessible(page)
+    screenshot(page, "reports", "county-overview-demo")
+
+    # Sorted by points held, biggest first, then the other way round.
+    def held():
+        headings = page.locator("thead th").all_inner_texts()
+        column = 1 + next(i for i, text in enumerate(headings) if "Points held" in text)
+        return [int(t) for t in page.locator(f"tbody td:nth-child({column})").all_inner_texts()]
+
+    with page.expect_navigation():
+        page.click("thead a:text('Points held')")
+    assert held() == sorted(held(), reverse=True)
+    assert page.locator("th[aria-sort='descending']").inner_text().startswith("Points held")
+    screenshot(page, "reports", "county-overview-demo-by-held")
+    with page.expect_navigation():
+        page.click("thead a:text('Points held')")
+    assert held() == sorted(held())
+
+    # The export: the status page refreshes itself (no script) until the file is ready.
+    with page.expect_navigation():
+        page.click("button:has-text('Prepare .xlsx')")
+    assert "/exports/" in page.url
+    page.wait_for_selector("h1:text('The county overview is ready')", timeout=30_000)
+    assert "Preparing" not in page.locator("h1").inner_text()
+    screenshot(page, "reports", "county-export-ready")
+    with page.expect_download() as download:
+        page.click("a:has-text('Download')")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    sheet = load_workbook(BytesIO(download.value.path().read_bytes())).active
+    names = [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)][:-1]
+    assert sorted(names) == sorted(["啊道村", "枣坪村", "柳湾村"])

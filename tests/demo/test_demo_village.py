@@ -21,8 +21,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.access import Role
+from core.months import add_months
 from demo import ledger as demo_ledger
 from demo.loader import past_months
+from demo.registry import STAFF_PASSWORD
 from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
 from store.models import Donation, Donor, Item, Redemption, StockMovement, Zone
 from villagers.models import Card, Household, Member, User, Village
@@ -94,7 +96,7 @@ def test_registry_matches_the_source_and_prints_logins(db, demo):
     ).values_list("heads", flat=True)
     assert set(heads) == {1}
 
-    cards = Card.objects.filter(status=Card.Status.ACTIVE)
+    cards = Card.objects.filter(status=Card.Status.ACTIVE, household__village=village)
     assert 120 <= cards.count() < 154
     assert not households.annotate(n=Count("cards")).filter(n__gt=1).exists()
     for username, role in [
@@ -284,3 +286,38 @@ def test_wishes_in_every_state_with_donors(db, demo):
     # The demo villager (the card the logins print) sees wishes in every state.
     own = wishes.filter(household=demo_card(village).household)
     assert set(own.values_list("status", flat=True)) == set(Wish.Status.values)
+
+
+def test_the_demo_county_has_three_villages_of_different_sizes_and_histories(db, demo):
+    """啊道村 and two generated neighbours in its township: a small one whose store opened
+    four months ago and a medium one two years in, each with its own staff, printed."""
+    village = demo.village
+    villages = Village.objects.filter(township__county=village.township.county).order_by("code")
+    assert [v.name for v in villages] == ["啊道村", "柳湾村", "枣坪村"]
+    assert {v.township_id for v in villages} == {village.township_id}
+    sizes, first_months = {}, {}
+    for each in villages:
+        sizes[each.name] = Household.objects.filter(village=each).count()
+        oldest = Entry.objects.filter(account__village=each).earliest("created_at").created_at
+        first_months[each.name] = timezone.localtime(oldest).date().replace(day=1)
+    assert sizes == {"啊道村": 154, "柳湾村": 58, "枣坪村": 118}
+    this_month = timezone.localdate().replace(day=1)
+    assert first_months == {
+        "啊道村": demo.months[0],
+        "柳湾村": add_months(this_month, -3),
+        "枣坪村": add_months(this_month, -23),
+    }
+    for each in villages[1:]:
+        # Their own manager and supervisor, who sign in with the printed password.
+        staff = {f"manager{each.code}": Role.MANAGER, f"supervisor{each.code}": Role.SUPERVISOR}
+        for username, role in staff.items():
+            user = User.objects.get(username=username)
+            assert user.village == each and user.groups.filter(name=role).exists()
+            assert username in demo.printed
+            assert user.check_password(STAFF_PASSWORD)
+        # A going concern: cards, approved points, counter visits, stock, pending work.
+        assert Card.objects.filter(household__village=each, status="active").count() > 40
+        assert Redemption.objects.filter(village=each).count() > 50
+        assert Item.objects.filter(village=each, stock__gt=0).count() > 20
+        assert Proposal.objects.filter(village=each, status="proposed").exists()
+    assert f"Other villages of the county (password {STAFF_PASSWORD})" in demo.printed

@@ -2,6 +2,7 @@
 
 import datetime
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -12,16 +13,21 @@ from openpyxl import load_workbook
 
 from core.access import Role
 from core.fragments import CSRF_SLOT
+from core.months import add_months, local_start
 from points.ledger import entry_post
 from points.models import Account, Entry
+from reports.county import COLUMNS
 from reports.exports import export_job_run, export_job_start
 from reports.models import ExportJob
+from reports.selectors import COUNTY_SORTS
+from reports.selectors_transparency import liability_cover
 from store.models import StockMovement
 from store.services import zones_ensure
 from tests.conftest import issue_card, make_staff
 from tests.factories import (
     CountyFactory,
     HouseholdFactory,
+    PassedInspectionFactory,
     TownshipFactory,
     VillageFactory,
     VillageGroupFactory,
@@ -202,20 +208,25 @@ def test_county_export_runs_in_the_background(
     assert job.status == "done"
     download = client_county.get(reverse("reports:export_download", args=[job.pk]))
     sheet = load_workbook(io.BytesIO(download.content)).active
+    headings = [cell.value for cell in sheet[2]]
     rows = list(sheet.iter_rows(min_row=3, values_only=True))
-    by_name = {row[1]: row for row in rows[:-1]}
-    page = client_county.get(URL).context["villages"]
+    by_name = {row[1]: dict(zip(headings, row, strict=True)) for row in rows[:-1]}
+    response = client_county.get(URL)
+    page = response.context["villages"]
     for village in page:
         row = by_name[village.name]
-        assert row[2:9] == (
-            village.household_count,
-            village.card_count,
-            village.issued,
-            village.redeemed,
-            village.pending,
-            village.stock_points,
-            village.wishes_open,
-        )
+        # Every column of the page (the last activity as a local time, to the second).
+        for _key, label, attribute in COLUMNS[1:-1]:
+            value = getattr(village, attribute)  # ratios are Decimals, numbers in the sheet
+            assert row[str(label)] == (float(value) if isinstance(value, Decimal) else value)
+        moment = village.last_activity
+        local = timezone.localtime(moment).replace(tzinfo=None, microsecond=0) if moment else None
+        assert row["Last activity"] == local
+        # Then the trend, a column a month.
+        months = [f"Issued {first:%Y-%m}" for first in village.trend_months]
+        assert headings[-12:] == months
+        assert [row[month] for month in months] == village.trend
+    assert sheet.cell(row=3, column=headings.index("Hygiene passed") + 1).number_format == "0%"
     assert rows[-1][0] == "County total"
     assert rows[-1][2] == sum(v.household_count for v in page)
     # Nobody else may see or download it.
@@ -284,3 +295,193 @@ def test_last_activity_is_the_latest_time_not_the_latest_row(
     )
     rows = {village.pk: village for village in client_county.get(URL).context["villages"]}
     assert rows[village_x.pk].last_activity == latest
+
+
+# --- points held, stock cover, deductions, hygiene passed and the trend --------------------
+
+
+def _latest_inspection_passed(household, before: datetime.date):
+    """Whether the household's latest inspection before `before` passed (None: never)."""
+    inspections = [i for i in household.inspections.all() if i.date < before]
+    if not inspections:
+        return None
+    return max(inspections, key=lambda i: (i.date, i.pk)).passed
+
+
+def _expected_new_figures(village, month: datetime.date) -> dict:
+    """The new columns worked out row by row in Python, from the ledger and the registry."""
+    following = add_months(month, 1)
+    flows = expected_flows(village)
+    months = [add_months(month, -back) for back in range(11, -1, -1)]
+    # The balances as the transparency page adds them (the history here backdates entries
+    # without moving the cached balance, so the ledger's own sum would differ).
+    cover = liability_cover(village)
+    held = sum(account.balance for account in Account.objects.filter(village=village))
+    assert held == cover["outstanding_points"]
+    latest = [
+        _latest_inspection_passed(household, following)
+        for household in Household.objects.filter(village=village, status="active")
+    ]
+    inspected = [passed for passed in latest if passed is not None]
+    trend = [flows[first]["issued"] for first in months]
+    return {
+        "points_held": held,
+        "stock_cover": cover["points_cover"],
+        "deducted": flows[month]["deducted"],
+        "inspected": len(inspected),
+        "inspections_passed": sum(inspected),
+        "pass_rate": (
+            (Decimal(sum(inspected)) / len(inspected)).quantize(Decimal("0.01"))
+            if inspected
+            else None
+        ),
+        "trend_months": months,
+        "trend": trend,
+        "trend_total": sum(trend),
+    }
+
+
+@pytest.fixture
+def two_villages(
+    village_x, village_y, history_x, card_y, manager_x, manager_y, group_x, supervisor_x
+):
+    """Village X with the report history and a hygiene round of every kind; village Y with
+    one card, a deduction, a little stock and no inspection but the card's own."""
+    today = timezone.localdate()
+    a = Household.objects.get(village=village_x, number="X001")
+    b = Household.objects.get(village=village_x, number="X002")
+    # A: failed two months back, passed since (the card's inspection, today): passed.
+    PassedInspectionFactory(
+        household=a, date=today - datetime.timedelta(days=62), kitchen_clean=False
+    )
+    # B: passed (its card's), then failed later today: the latest round failed.
+    PassedInspectionFactory(household=b, date=today, toilet_clean=False)
+    # A household that moved away is not counted, whatever its inspections.
+    moved = HouseholdFactory(group=group_x, status=Household.Status.MOVED)
+    PassedInspectionFactory(household=moved)
+    HouseholdFactory(group=group_x)  # never inspected: not in the rate
+    # Y: a deduction this month, and goods worth 50 points on the shelf.
+    entry_post(
+        account_id=card_y.household.account.pk,
+        kind=Entry.Kind.DEDUCTION,
+        points=-3,
+        actor=manager_y,
+    )
+    zones_ensure(village=village_y)
+    make_item(village_y, "daily", "肥皂", 5, 10, manager_y)
+    return village_x, village_y
+
+
+def test_the_new_figures_match_a_direct_count(client_county, two_villages):
+    this_month = timezone.localdate().replace(day=1)
+    pages = {}
+    for month in (add_months(this_month, -1), this_month):
+        response = client_county.get(URL, {"month": f"{month:%Y-%m}"})
+        pages[month] = response.content.decode()
+        rows = {village.pk: village for village in response.context["villages"]}
+        for village in two_villages:
+            expected = _expected_new_figures(village, month)
+            for name, value in expected.items():
+                assert getattr(rows[village.pk], name) == value, (village, month, name)
+        total = response.context["total"]
+        both = list(rows.values())
+        assert total.points_held == sum(v.points_held for v in both)
+        assert total.deducted == sum(v.deducted for v in both)
+        assert total.stock_cover == (Decimal(total.stock_points) / total.points_held).quantize(
+            Decimal("0.01")
+        )
+        inspected = sum(v.inspected for v in both)
+        assert total.inspected == inspected
+        assert total.pass_rate == (
+            (Decimal(sum(v.inspections_passed for v in both)) / inspected).quantize(Decimal("0.01"))
+            if inspected
+            else None
+        )
+        assert total.trend == [sum(values) for values in zip(*(v.trend for v in both), strict=True)]
+    # The hand-worked story this month: X holds what its ledger says, deducted its litter
+    # fine (5), passed one household of two (B failed since); Y deducted 3 and covers 50/97.
+    x, y = rows[two_villages[0].pk], rows[two_villages[1].pk]
+    assert (x.deducted, x.inspected, x.inspections_passed, x.pass_rate) == (5, 2, 1, Decimal("0.5"))
+    assert (y.points_held, y.deducted, y.stock_cover) == (97, 3, Decimal("0.52"))
+    assert (y.inspected, y.inspections_passed) == (1, 1)
+    # Twelve months, this one last: the opening grants and this month's awards (less the
+    # reversal) are 220; the award five months back shows, the one 14 months back does not.
+    assert x.trend[-1] == x.issued == 220 and x.trend[-6] == 20 and x.trend_total == 240
+    page = pages[this_month]
+    assert "0.52×" in page and "50%" in page and "1/2" in page
+    assert page.count('<svg class="sparkline"') == 3  # two villages and the total
+
+
+def test_a_past_month_counts_the_inspections_up_to_its_end(client_county, two_villages):
+    """Last month's rate: only A's failed round two months back was done by then."""
+    last_month = add_months(timezone.localdate().replace(day=1), -1)
+    rows = {
+        v.pk: v
+        for v in client_county.get(URL, {"month": f"{last_month:%Y-%m}"}).context["villages"]
+    }
+    x, y = rows[two_villages[0].pk], rows[two_villages[1].pk]
+    assert (x.inspected, x.inspections_passed, x.pass_rate) == (1, 0, Decimal("0"))
+    assert (y.inspected, y.pass_rate) == (0, None)
+    page = client_county.get(URL, {"month": f"{last_month:%Y-%m}"}).content.decode()
+    assert "0%" in page
+
+
+@pytest.mark.parametrize("key", [key for key, _label, _attribute in COLUMNS if key != "name"])
+def test_every_column_sorts_both_ways(client_county, two_villages, key):
+    """Sorted by the column's figure, biggest first or last; a village without the figure
+    (no points held: no cover; nobody inspected: no rate) comes last either way."""
+    attribute = COUNTY_SORTS[key]
+    orders = []
+    for sort, descending in ((key, False), (f"-{key}", True)):
+        response = client_county.get(URL, {"sort": sort})
+        values = [getattr(v, attribute) for v in response.context["villages"]]
+        known = [value for value in values if value is not None]
+        assert known == sorted(known, reverse=descending), sort
+        assert values[len(known) :] == [None] * (len(values) - len(known))
+        orders.append([v.pk for v in response.context["villages"]])
+        page = response.content.decode()
+        direction = "descending" if descending else "ascending"
+        assert f'aria-sort="{direction}"' in page
+    values = {getattr(v, attribute) for v in response.context["villages"]}
+    if len(values) > 1 and None not in values:
+        assert orders[0] != orders[1], key  # the figures differ, so the order turns round
+
+
+def test_closed_months_of_the_trend_are_kept_and_this_month_added_up_afresh(
+    client_county, county_admin, two_villages, card_a, manager_x
+):
+    """A closed month's sums never change (entries are appended, dated when posted), so the
+    page keeps them for a day; this month is added up again once the minute is over, and
+    the .xlsx adds up everything afresh."""
+    village_x = two_villages[0]
+    this_month = timezone.localdate().replace(day=1)
+    before = next(v for v in client_county.get(URL).context["villages"] if v.pk == village_x.pk)
+    # Backdated two months (only the loaders can; last month is closed from its 2nd day),
+    # and an award posted now.
+    account = Account.objects.get(household=card_a.household)
+    closed = add_months(this_month, -2)
+    moment = timezone.make_aware(
+        datetime.datetime.combine(closed.replace(day=15), datetime.time(10))
+    )
+    entry_post(account_id=account.pk, kind=Entry.Kind.AWARD, points=9, actor=None, at=moment)
+    give_points(card_a.household, 4, manager_x)
+    cache.delete(f"county-figures:{county_admin.county_id}:{local_start(this_month).isoformat()}")
+    after = next(
+        v
+        for v in client_county.get(URL, {"sort": "-held"}).context["villages"]
+        if v.pk == village_x.pk
+    )
+    assert after.trend[-1] == before.trend[-1] + 4 and after.issued == before.issued + 4
+    assert after.trend[-3] == before.trend[-3]  # kept
+    job = export_job_start(
+        kind=ExportJob.Kind.COUNTY_OVERVIEW,
+        user=county_admin,
+        county=county_admin.county,
+        params={"month": f"{this_month:%Y-%m}", "sort": "name"},
+    )
+    export_job_run(job.pk)
+    job.refresh_from_db()
+    sheet = load_workbook(io.BytesIO(bytes(job.content))).active
+    headings = [cell.value for cell in sheet[2]]
+    row = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[1] == village_x.name)
+    assert row[headings.index(f"Issued {closed:%Y-%m}")] == before.trend[-3] + 9

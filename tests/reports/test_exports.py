@@ -2,12 +2,13 @@
 
 import datetime
 import io
+import re
 import time
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from reports import exports
@@ -97,3 +98,38 @@ def test_starting_an_export_clears_the_users_old_ones(county_admin, supervisor_x
     remaining = set(ExportJob.objects.values_list("pk", flat=True))
     assert old.pk not in remaining
     assert {recent.pk, someone_elses.pk} <= remaining
+
+
+def _heading(client, job) -> str:
+    page = client.get(reverse("reports:export_status", args=[job.pk])).content.decode()
+    return re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S).group(1).strip()
+
+
+def test_the_heading_says_where_the_export_stands(county_admin, client_county):
+    """The page once kept saying "Preparing the county overview" (正在生成全县概况) above the
+    finished file's download link: the heading follows the job now."""
+    job = ExportJob.objects.create(kind="county", requested_by=county_admin, status="running")
+    assert _heading(client_county, job) == "Preparing the county overview"
+    ExportJob.objects.filter(pk=job.pk).update(status="done", content=b"x", filename="a.xlsx")
+    assert _heading(client_county, job) == "The county overview is ready"
+    ExportJob.objects.filter(pk=job.pk).update(status="failed", content=None)
+    assert _heading(client_county, job) == "The county overview could not be made"
+    ExportJob.objects.filter(pk=job.pk).update(
+        status="running", updated_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    assert _heading(client_county, job) == "The county overview was interrupted"
+
+
+def test_a_finished_export_no_longer_says_it_is_being_made_in_chinese(
+    county_admin, client_county, settings
+):
+    settings.LANGUAGE_CODE = "zh-hans"
+    job = ExportJob.objects.create(
+        kind="county", requested_by=county_admin, status="done", content=b"x", filename="a.xlsx"
+    )
+    with translation.override("zh-hans"):
+        client_county.cookies["django_language"] = "zh-hans"
+        page = client_county.get(reverse("reports:export_status", args=[job.pk])).content.decode()
+    assert "正在生成" not in page and "全县概况已生成" in page
+    assert 'http-equiv="refresh"' not in page
+    assert reverse("reports:export_download", args=[job.pk]) in page
