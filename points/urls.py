@@ -29,6 +29,7 @@ urlpatterns = [
     path("batches/<int:pk>/", proposals.batch_detail, name="batch_detail"),
     path("rounds/", rounds.round_list, name="round_list"),
     path("rounds/new/", rounds.round_new, name="round_new"),
+    path("rounds/new/<int:pk>/", rounds.round_new, name="round_new_group"),
     path("rounds/<int:pk>/", rounds.round_detail, name="round_detail"),
     path("approvals/", approvals.approval_queue, name="approval_queue"),
     path("publicity/", publicity.publicity_overview, name="publicity"),

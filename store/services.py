@@ -381,17 +381,20 @@ def _manager_check(actor: User, village_id: int) -> None:
         raise PermissionDenied(_("Only the village's manager may count or write off goods."))
 
 
+MAX_COUNT = 1_000_000
+
+
 def _line_refusal(line: CountLine) -> str:
-    if line.counted < 0:
-        return _("A count cannot be negative.")
+    if not 0 <= line.counted <= MAX_COUNT or abs(line.expected) > MAX_COUNT:
+        return _("A count is a whole number from 0 to %(max)d.") % {"max": MAX_COUNT}
+    if line.cause and line.cause not in StockMovement.Cause.values:
+        return _("Choose one of the causes offered.")
     if line.counted == line.expected:
         return ""
     if not line.reason.strip():
         return _("The count differs from the books: give the reason for the difference.")
     if line.cause and line.counted > line.expected:
         return _("A cause is for goods missing or spoiled, not for a surplus.")
-    if line.cause and line.cause not in StockMovement.Cause.values:
-        return _("Choose one of the causes offered.")
     return ""
 
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,7 +30,6 @@ from points.rounds import (
 )
 from villagers.models import Household, Inspection, VillageGroup
 
-WHOLE_VILLAGE = "all"
 NOTES_MAX = 1000
 
 
@@ -77,17 +75,6 @@ def round_list(request):
             "today": today,
         },
     )
-
-
-def _scope(request) -> VillageGroup | None:
-    """The group named by ?group= (404 if not the village's), or None for the whole village."""
-    value = request.GET.get("group", "")
-    if value == WHOLE_VILLAGE:
-        return None
-    group_id = row_id_or_none(value)
-    if group_id is None:
-        raise Http404
-    return get_object_or_404(VillageGroup, pk=group_id, village=request.village)
 
 
 def _rows_drawn(households, start_clean: bool) -> list[SheetRow]:
@@ -150,14 +137,14 @@ def _initial_rules(village, awards, deductions) -> dict:
 
 
 @staff_required(Role.MANAGER)
-def round_new(request):
+def round_new(request, pk=None):
     """The sheet of one group (or the whole village): every household, the six checks."""
     village = request.village
-    group = _scope(request)
+    group = get_object_or_404(VillageGroup, pk=pk, village=village) if pk else None
     households = round_households(village, group)
     awards, deductions = round_rule_choices(village)
     form = RoundForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         awards=awards,
         deductions=deductions,
         initial={"date": timezone.localdate(), **_initial_rules(village, awards, deductions)},
@@ -165,11 +152,12 @@ def round_new(request):
     start_clean = request.GET.get("start") != "blank"
     rows = _rows_drawn(households, start_clean)
     if request.method == "POST":
+        valid = form.is_valid()
         rows, refusal = _rows_sent(request.POST, households)
         if refusal:
             form.add_error(None, refusal)
             rows = _rows_drawn(households, start_clean)
-        if form.is_valid() and not refusal and not any(row.error for row in rows):
+        if valid and not refusal and not any(row.error for row in rows):
             data = form.cleaned_data
             saved = []
 
@@ -217,7 +205,6 @@ def round_new(request):
             "no_awards": not awards,
             "no_deductions": not deductions,
             "start_clean": start_clean,
-            "scope_value": group.pk if group else WHOLE_VILLAGE,
         },
     )
 

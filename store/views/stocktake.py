@@ -22,6 +22,7 @@ from core.pagination import Paginator
 from store.models import Item, StockCorrection, StockMovement
 from store.selectors import zones_of
 from store.services import (
+    MAX_COUNT,
     CountLine,
     CountRefused,
     count_expected,
@@ -72,8 +73,10 @@ def _rows(items, data=None) -> list[SheetRow]:
             waiting_count=waiting.get(item.pk),
         )
         if data is not None:
-            shown = numbers.int_or_none(data.get(f"expected-{item.pk}", ""), signed=True)
-            row.expected = shown if shown is not None else row.expected
+            try:
+                row.expected = numbers.int_parse(data.get(f"expected-{item.pk}", ""), signed=True)
+            except ValidationError:
+                row.error = _("This row's figure from the books is missing: reload the sheet.")
             row.counted = data.get(f"count-{item.pk}", "").strip()[:20]
             row.cause = data.get(f"cause-{item.pk}", "")[:10]
             row.reason = data.get(f"reason-{item.pk}", "").strip()[:200]
@@ -84,8 +87,10 @@ def _rows(items, data=None) -> list[SheetRow]:
 def _lines(rows) -> list[CountLine] | None:
     """The rows as count lines; None (with each bad row's error set) when a count is not a
     whole number of at least 0."""
-    lines, field = [], numbers.IntegerField(min_value=0)
+    lines, field = [], numbers.IntegerField(min_value=0, max_value=MAX_COUNT)
     for row in rows:
+        if row.error:
+            continue
         try:
             counted = field.clean(row.counted)
         except ValidationError as error:
@@ -114,7 +119,7 @@ def stock_take_sheet(request):
     if zone_code and zone_code not in {zone.code for zone in zones}:
         zone_code = ""
     items = _sheet_items(request.village, zone_code)
-    form = OneTimeKeyMixin(request.POST or None)
+    form = OneTimeKeyMixin(request.POST if request.method == "POST" else None)
     rows = _rows(items, request.POST if request.method == "POST" else None)
     problem = ""
     if request.method == "POST":
@@ -153,6 +158,9 @@ def stock_take_sheet(request):
                 return redirect(url)
         elif not problem:
             problem = _("Nothing was saved: see the rows marked below.")
+    if problem:
+        form.is_valid()
+        form.add_error(None, problem)
     return render(
         request,
         "store/stock_take_sheet.html",
@@ -212,8 +220,8 @@ def corrections(request):
     )
 
 
-@staff_required(Role.SUPERVISOR)
 @require_POST
+@staff_required(Role.SUPERVISOR)
 def corrections_decide(request):
     """Confirm (or refuse, with a reason) the ticked corrections as one, once."""
     action = request.POST.get("action")

@@ -225,8 +225,8 @@ def test_the_manager_saves_a_round_in_three_screens_and_one_post(
     a, b = card_a.household, card_b.household
     # Screen 1: the groups, each with a button to its sheet.
     page = client_manager_x.get(reverse("points:round_list")).content.decode()
-    sheet_url = f"{reverse('points:round_new')}?group={group_x.pk}"
-    assert sheet_url.replace("&", "&amp;") in page
+    sheet_url = reverse("points:round_new_group", args=[group_x.pk])
+    assert sheet_url in page
     # Screen 2: the sheet, every check ticked to start with; the rules to choose once.
     sheet = client_manager_x.get(sheet_url)
     html = sheet.content.decode()
@@ -263,7 +263,7 @@ def test_a_sheet_without_a_rule_choice_is_refused_on_the_page(
 ):
     body = sheet_body([card_a.household], group_x, rule_pass, rule_fail)
     body["pass_rule"] = ""
-    url = f"{reverse('points:round_new')}?group={group_x.pk}"
+    url = reverse("points:round_new_group", args=[group_x.pk])
     response = client_manager_x.post(url, body)
     assert response.status_code == 200 and response.context["form"].errors["pass_rule"]
     assert not Inspection.objects.filter(date=today()).exclude(inspector=None).exists()
@@ -273,7 +273,7 @@ def test_a_sheet_whose_households_changed_is_refused(
     client_manager_x, group_x, group_y, card_a, household_y, rule_pass, rule_fail
 ):
     body = sheet_body([card_a.household, household_y], group_x, rule_pass, rule_fail)
-    url = f"{reverse('points:round_new')}?group={group_x.pk}"
+    url = reverse("points:round_new_group", args=[group_x.pk])
     response = client_manager_x.post(url, body)
     assert response.status_code == 200
     assert "changed since the sheet was drawn" in response.content.decode()
@@ -281,7 +281,7 @@ def test_a_sheet_whose_households_changed_is_refused(
 
 
 def test_a_village_without_rules_is_told_so(client_manager_x, group_x, card_a):
-    url = f"{reverse('points:round_new')}?group={group_x.pk}"
+    url = reverse("points:round_new_group", args=[group_x.pk])
     response = client_manager_x.get(url)
     assert "no active award or deduction rule" in response.content.decode()
     assert response.context["form"]["pass_rule"].value() == "none"
@@ -300,7 +300,7 @@ def test_pages_by_role(
     manager_x,
 ):
     round_ = record(manager_x, [card_a.household], rule_pass, rule_fail)
-    sheet = f"{reverse('points:round_new')}?group={group_x.pk}"
+    sheet = reverse("points:round_new_group", args=[group_x.pk])
     detail = reverse("points:round_detail", args=[round_.pk])
     assert client_manager_x.get(sheet).status_code == 200
     assert client_supervisor_x.get(sheet).status_code == 403
@@ -320,7 +320,7 @@ def test_five_identical_posts_save_one_round(village_x, group_x, manager_x, rule
     households = [HouseholdFactory(group=group_x, number=f"R{i:02d}") for i in range(5)]
     for household in households:
         issue_card(household, manager_x)
-    url = f"{reverse('points:round_new')}?group={group_x.pk}"
+    url = reverse("points:round_new_group", args=[group_x.pk])
     body = sheet_body(households, group_x, rule_pass, rule_fail, failing=households[:2])
     at_once([_client_for(manager_x) for _ in range(5)], url, body)
     assert InspectionRound.objects.count() == 1
