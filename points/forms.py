@@ -226,7 +226,8 @@ class RoundForm(OneTimeKeyMixin, forms.Form):
     """
 
     date = forms.DateField(
-        label=_("Date of the round"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date of the round"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     pass_rule = forms.ChoiceField(label=_("Points for a household that passes"))
     fail_rule = forms.ChoiceField(label=_("Points for a household that fails"))
