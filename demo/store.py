@@ -17,14 +17,17 @@ from django.utils import timezone
 from points.models import Account
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from store.services import (
+    CountLine,
+    count_expected,
     donation_record,
     donor_save,
     item_save,
     redemption_create,
     redemption_void,
+    stock_corrections_confirm,
+    stock_count_record,
     stock_purchase,
-    stock_take,
-    stock_write_off,
+    stock_write_off_request,
     zones_ensure,
 )
 from villagers.models import Card
@@ -334,15 +337,30 @@ def load_present(ctx) -> None:
 
 
 def _housekeeping(store):
-    """This month's stock-take found a shortfall, and some goods spoiled."""
+    """This month's stock-take found a shortfall, and some goods spoiled: the write-off is
+    confirmed by the supervisor; the count's difference waits for them on the demo."""
     by_name = {item.name: item for item, _cost, _stock in store.items}
     noodles = by_name["挂面 1kg"]
     noodles.refresh_from_db(fields=["stock"])
     if noodles.stock > 3:
-        stock_write_off(
+        write_off = stock_write_off_request(
             item=noodles, quantity=2, cause="spoiled", reason="受潮发霉", actor=store.manager
         )
+        if store.supervisor is not None:
+            stock_corrections_confirm(correction_ids=[write_off.pk], actor=store.supervisor)
     soap = by_name["香皂"]
     soap.refresh_from_db(fields=["stock"])
     if soap.stock > 1:
-        stock_take(item=soap, counted=soap.stock - 1, reason="月末盘点短少1块", actor=store.manager)
+        expected = count_expected([soap])[soap.pk]
+        stock_count_record(
+            village=soap.village,
+            lines=[
+                CountLine(
+                    item_id=soap.pk,
+                    counted=expected - 1,
+                    expected=expected,
+                    reason="月末盘点短少1块",
+                )
+            ],
+            actor=store.manager,
+        )

@@ -240,3 +240,49 @@ class ObjectionResolveForm(forms.Form):
 
 class CardIssueForm(OneTimeKeyMixin, NewPinForm):
     """The PIN of a new card; the one-time key stops a re-sent form issuing it twice."""
+
+
+NO_POINTS = "none"
+
+
+class RoundForm(OneTimeKeyMixin, forms.Form):
+    """The inspection round's own fields; the households' checks are read by `round_rows`.
+
+    Each rule is chosen (or "no points") once; the village's next round starts from it.
+    """
+
+    date = forms.DateField(
+        label=_("Date of the round"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    pass_rule = forms.ChoiceField(label=_("Points for a household that passes"))
+    fail_rule = forms.ChoiceField(label=_("Points for a household that fails"))
+
+    def __init__(self, *args, awards, deductions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rules = {str(rule.pk): rule for rule in [*awards, *deductions]}
+        for name, rules, none_label in (
+            ("pass_rule", awards, _("No points for a pass")),
+            ("fail_rule", deductions, _("No points for a fail")),
+        ):
+            self.fields[name].choices = [
+                ("", _("— choose once; remembered for the next round —")),
+                *[(str(rule.pk), str(rule)) for rule in rules],
+                (NO_POINTS, none_label),
+            ]
+
+    def _rule(self, name) -> Rule | None:
+        value = self.cleaned_data[name]
+        return None if value == NO_POINTS else self.rules[value]
+
+    def clean_pass_rule(self):
+        return self._rule("pass_rule")
+
+    def clean_fail_rule(self):
+        return self._rule("fail_rule")
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if day > timezone.localdate():
+            raise forms.ValidationError(_("The date cannot be in the future."))
+        return day

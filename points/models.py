@@ -178,7 +178,10 @@ class Batch(models.Model):
     village = models.ForeignKey(
         "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
     )
-    rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT)
+    # Empty when its proposals carry different rules (an inspection round's pass and fail).
+    rule = models.ForeignKey(
+        Rule, verbose_name=_("rule"), null=True, blank=True, on_delete=models.PROTECT
+    )
     title = models.CharField(_("title"), max_length=100)
     date = models.DateField(_("date"))
     place = models.CharField(_("place"), max_length=100, blank=True)
@@ -197,6 +200,76 @@ class Batch(models.Model):
 
     def __str__(self):
         return f"{self.date} {self.title}"
+
+
+class InspectionRound(models.Model):
+    """A month's 五淨一規範 round of one village group (or the whole village), saved at once.
+
+    Saving it records every household's inspection and proposes the village's pass or fail
+    rule for each household with a card, as one batch for the supervisor. The rules chosen
+    are remembered: the village's next round starts from them.
+    """
+
+    village = models.ForeignKey(
+        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    # Empty for a round of the whole village.
+    group = models.ForeignKey(
+        "villagers.VillageGroup",
+        verbose_name=_("village group"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    date = models.DateField(_("date of the round"))
+    pass_rule = models.ForeignKey(
+        Rule,
+        verbose_name=_("rule for a pass"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    fail_rule = models.ForeignKey(
+        Rule,
+        verbose_name=_("rule for a fail"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The proposals' batch; empty when nothing was proposed (no rule chosen, no cards).
+    batch = models.OneToOneField(
+        Batch,
+        verbose_name=_("batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="inspection_round",
+    )
+    inspections = models.ManyToManyField(
+        "villagers.Inspection", verbose_name=_("inspections"), related_name="+"
+    )
+    # Households given no proposal (no card, the rule's monthly cap, nobody at home), and
+    # why: [{"household": id, "why": text}].
+    not_proposed = models.JSONField(_("households without a proposal"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("inspection round")
+        verbose_name_plural = _("inspection rounds")
+        indexes = [models.Index(fields=["village", "date"], name="round_village_date")]
+
+    def __str__(self):
+        return f"{self.date} {self.group or ''}".strip()
 
 
 def evidence_path(instance, filename):

@@ -162,12 +162,14 @@ def proposal_create(
     photo_name: str = "",
     batch_title: str = "",
     place: str = "",
+    batch: Batch | None = None,
     request=None,
 ) -> list[Proposal]:
     """Propose an award or deduction for one household, or for many as one batch.
 
     The points default to the rule's; a different figure needs `override_reason`. Nothing
-    reaches the ledger until the supervisor approves.
+    reaches the ledger until the supervisor approves. `batch` (saved, of the village) adds
+    the proposals to a batch begun by the caller, whose proposals may carry several rules.
     """
     if not can_propose(actor, village):
         raise ValidationError(_("Only the village's manager or supervisor may propose points."))
@@ -181,6 +183,8 @@ def proposal_create(
         raise ValidationError(_("A household is listed twice."))
     if rule.village_id != village.pk or not rule.active:
         raise ValidationError(_("Choose an active rule of this village."))
+    if batch is not None and (batch.pk is None or batch.village_id != village.pk):
+        raise ValidationError(_("The batch belongs to another village."))
     if points is None or points == rule.points:
         points = rule.points
     elif not override_reason:
@@ -228,8 +232,7 @@ def proposal_create(
             ]
             if refusals:
                 raise ValidationError(refusals)
-        batch = None
-        if len(households) > 1 or batch_title:
+        if batch is None and (len(households) > 1 or batch_title):
             batch = Batch(
                 village=village,
                 rule=rule,

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from points.views import approvals, cards, declarations, ledger, proposals, publicity, rules
+from points.views import (
+    approvals,
+    cards,
+    declarations,
+    ledger,
+    proposals,
+    publicity,
+    rounds,
+    rules,
+)
 
 app_name = "points"
 
@@ -18,6 +27,10 @@ urlpatterns = [
     path("proposals/<int:pk>/photo/", proposals.proposal_photo, name="proposal_photo"),
     path("activities/new/", proposals.activity_new, name="activity_new"),
     path("batches/<int:pk>/", proposals.batch_detail, name="batch_detail"),
+    path("rounds/", rounds.round_list, name="round_list"),
+    path("rounds/new/", rounds.round_new, name="round_new"),
+    path("rounds/new/<int:pk>/", rounds.round_new, name="round_new_group"),
+    path("rounds/<int:pk>/", rounds.round_detail, name="round_detail"),
     path("approvals/", approvals.approval_queue, name="approval_queue"),
     path("publicity/", publicity.publicity_overview, name="publicity"),
     path("proposals/<int:pk>/object/", publicity.objection_new, name="objection_new"),

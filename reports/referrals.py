@@ -18,8 +18,12 @@ from django.utils.translation import gettext_lazy
 from points.models import Entry, Objection, Proposal
 from points.publicity import objection_resolve, proposal_cancel, proposal_held_credit
 from points.services import entry_reverse, proposal_approve, proposal_reject
-from store.models import Donor, Redemption
-from store.services import redemption_void
+from store.models import Donor, Redemption, StockCorrection
+from store.services import (
+    redemption_void,
+    stock_corrections_confirm,
+    stock_corrections_refuse,
+)
 from villagers.models import Household, Referral, User
 from villagers.second_person import referral_refuse
 from villagers.services import pin_reset
@@ -48,6 +52,11 @@ DECISIONS: dict[str, list[tuple[str, str]]] = {
     Kind.WISH_FULFIL: [
         ("do", gettext_lazy("Record as fulfilled")),
         ("refuse", gettext_lazy("Refuse")),
+    ],
+    # Refusing a correction closes it too: it never waits forever.
+    Kind.STOCK: [
+        ("confirm", gettext_lazy("Confirm: correct the stock")),
+        ("reject", gettext_lazy("Refuse the correction")),
     ],
 }
 # Decisions that need a reason from the county (it is shown to the village).
@@ -85,6 +94,7 @@ _SUBJECTS = {
     Kind.PIN_RESET: Household.objects.all(),
     Kind.WISH_MATCH: Wish.objects.all(),
     Kind.WISH_FULFIL: Wish.objects.select_related("match__donor"),
+    Kind.STOCK: StockCorrection.objects.select_related("item", "requested_by"),
 }
 
 
@@ -204,6 +214,20 @@ def _decide_one(referral: Referral, actor: User, decision: str, reason: str, req
             note=asked.get("note", ""),
             **common,
         )
+    elif referral.kind == Kind.STOCK:
+        referrals = {object_id: referral}
+        if decision == "confirm":
+            stock_corrections_confirm(
+                correction_ids=[object_id], actor=actor, referrals=referrals, request=request
+            )
+        else:
+            stock_corrections_refuse(
+                correction_ids=[object_id],
+                actor=actor,
+                reason=reason,
+                referrals=referrals,
+                request=request,
+            )
     elif referral.kind == Kind.WISH_FULFIL:
         wish = _subject(Wish.objects.filter(village_id=village_id), object_id)
         try:

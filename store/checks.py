@@ -22,7 +22,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from points.models import Entry
-from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement
+from store.models import (
+    Donation,
+    Item,
+    Redemption,
+    RedemptionLine,
+    StockCorrection,
+    StockMovement,
+)
 
 K = StockMovement.Kind
 
@@ -70,6 +77,7 @@ def check() -> list[str]:
     problems += _ledger_against_store()
     problems += _lines_against_movements()
     problems += _donation_problems()
+    problems += _correction_problems()
     return problems
 
 
@@ -137,11 +145,7 @@ NAMES_REQUIRED_BY = ("store", "0009_donated_money_names_its_donation")
 
 def _names_required_since() -> datetime.datetime:
     """When naming the donation became required here (purchases before it may lack one)."""
-    recorder = MigrationRecorder(connection)
-    applied = recorder.migration_qs.filter(
-        app=NAMES_REQUIRED_BY[0], name=NAMES_REQUIRED_BY[1]
-    ).values_list("applied", flat=True)
-    return applied.first() or timezone.now()
+    return _applied_at(NAMES_REQUIRED_BY)
 
 
 def _donation_problems() -> list[str]:
@@ -185,6 +189,49 @@ def _donation_problems() -> list[str]:
         problems.append(
             f"donation {donation.pk} (money): purchases paid from it cost ¥{donation.spent}, "
             f"more than the ¥{donation.value_yuan} given"
+        )
+    return problems
+
+
+# The migration from which every stock-take difference and write-off is confirmed by a
+# second person (a StockCorrection); movements before it stand as they were written.
+CORRECTIONS_REQUIRED_BY = ("store", "0010_stock_correction")
+
+
+def _applied_at(app_migration: tuple[str, str]) -> datetime.datetime:
+    recorder = MigrationRecorder(connection)
+    applied = recorder.migration_qs.filter(app=app_migration[0], name=app_migration[1]).values_list(
+        "applied", flat=True
+    )
+    return applied.first() or timezone.now()
+
+
+def _correction_problems() -> list[str]:
+    """Stock moves by a count or a write-off only as a correction someone else confirmed:
+    its movement is of its item, kind and quantity, written by the one who confirmed it."""
+    problems = []
+    confirmed = StockCorrection.objects.filter(status=StockCorrection.Status.CONFIRMED)
+    mismatched = confirmed.exclude(
+        movement__item_id=F("item_id"),
+        movement__kind=F("kind"),
+        movement__quantity=F("quantity"),
+        movement__created_by_id=F("decided_by_id"),
+    )
+    for correction in mismatched.only("pk"):
+        problems.append(
+            f"stock correction {correction.pk}: its movement is not of its item, kind and "
+            "quantity, or was not written by the one who confirmed it"
+        )
+    for correction in confirmed.filter(decided_by_id=F("requested_by_id")).only("pk"):
+        problems.append(f"stock correction {correction.pk}: confirmed by the one who asked for it")
+    unconfirmed = StockMovement.objects.filter(
+        kind__in=[K.ADJUSTMENT, K.WRITE_OFF],
+        created_at__gte=_applied_at(CORRECTIONS_REQUIRED_BY),
+    ).exclude(Exists(StockCorrection.objects.filter(movement_id=OuterRef("pk"))))
+    for movement in unconfirmed.only("pk"):
+        problems.append(
+            f"stock movement {movement.pk}: a stock-take or write-off that no second person "
+            "confirmed"
         )
     return problems
 

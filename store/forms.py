@@ -144,8 +144,21 @@ DonatedGoodsFormSet = forms.formset_factory(DonatedGoodsForm, extra=5, max_num=3
 
 
 class StockTakeForm(OneTimeKeyMixin, forms.Form):
+    """One item's count; the sheet (store.views.stocktake) counts many at once."""
+
     counted = numbers.IntegerField(label=_("Counted on the shelf"), min_value=0)
-    reason = forms.CharField(label=_("Reason for any difference"), max_length=200)
+    # The figure the page showed, so a sale made meanwhile is not taken for a shortfall.
+    expected = numbers.IntegerField(widget=forms.HiddenInput, signed=True)
+    cause = forms.ChoiceField(
+        label=_("Cause of a shortfall (optional)"),
+        choices=[("", _("— a counting difference —")), *StockMovement.Cause.choices],
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("Reason for the difference (only if the count differs)"),
+        max_length=200,
+        required=False,
+    )
 
 
 class WriteOffForm(OneTimeKeyMixin, forms.Form):

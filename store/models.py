@@ -417,3 +417,125 @@ class Donor(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class StockCorrection(models.Model):
+    """A stock-take difference or a write-off waiting for a second person (DESIGN.md rule 8).
+
+    The manager who counted or wrote off asks; the village's supervisor (never the one who
+    asked; the county admin when nobody else may) confirms, and only the confirmation writes
+    the stock movement, of the difference as counted: sales made meanwhile do not change it.
+    A new count of the item replaces its pending count; a write-off waits beside it.
+    """
+
+    class Source(models.TextChoices):
+        COUNT = "count", _("stock-take")
+        WRITE_OFF = "write_off", _("write-off")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for confirmation")
+        CONFIRMED = "confirmed", _("confirmed")
+        REFUSED = "refused", _("refused")
+        REPLACED = "replaced", _("replaced by a new count")
+
+    village = models.ForeignKey(
+        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="corrections"
+    )
+    source = models.CharField(_("from"), max_length=10, choices=Source.choices)
+    # The movement it becomes: an adjustment (surplus or shortfall) or a write-off.
+    kind = models.CharField(
+        _("kind"),
+        max_length=12,
+        choices=[
+            (StockMovement.Kind.ADJUSTMENT, StockMovement.Kind.ADJUSTMENT.label),
+            (StockMovement.Kind.WRITE_OFF, StockMovement.Kind.WRITE_OFF.label),
+        ],
+    )
+    quantity = models.IntegerField(_("difference"))
+    # A count: what was counted, against the figure the sheet showed (book stock less the
+    # write-offs then waiting).
+    counted = models.PositiveIntegerField(_("counted"), null=True, blank=True)
+    expected = models.IntegerField(_("expected"), null=True, blank=True)
+    cause = models.CharField(
+        _("cause"), max_length=10, choices=StockMovement.Cause.choices, blank=True
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("asked by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("asked"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    refusal_reason = models.CharField(_("why it was refused"), max_length=300, blank=True)
+    movement = models.OneToOneField(
+        StockMovement,
+        verbose_name=_("stock movement"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="correction",
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("stock correction")
+        verbose_name_plural = _("stock corrections")
+        indexes = [
+            models.Index(
+                fields=["village", "item"],
+                condition=Q(status="pending"),
+                name="correction_pending",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(quantity=0), name="correction_quantity_nonzero"),
+            models.CheckConstraint(condition=~Q(reason=""), name="correction_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(kind="write_off") | (Q(quantity__lt=0) & ~Q(cause="")),
+                name="correction_write_off_out_with_cause",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source="count") | Q(counted__isnull=False, expected__isnull=False),
+                name="correction_count_has_figures",
+            ),
+            # Confirmed exactly when its movement was written.
+            models.CheckConstraint(
+                condition=Q(status="confirmed", movement__isnull=False)
+                | (~Q(status="confirmed") & Q(movement__isnull=True)),
+                name="correction_movement_iff_confirmed",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="correction_decided_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["refused", "replaced"]) | ~Q(refusal_reason=""),
+                name="correction_refusal_has_reason",
+            ),
+            # One pending count per item: a new count replaces it.
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=Q(status="pending", source="count"),
+                name="correction_one_pending_count",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.item} {self.quantity:+d}"

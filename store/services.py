@@ -10,6 +10,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,9 +27,25 @@ from core.sql import Statement
 from points.ledger import Posting, entries_plan, reversal_post
 from points.models import Account, Entry
 from store import sql as store_sql
-from store.models import Donation, Donor, Item, Redemption, RedemptionLine, StockMovement, Zone
+from store.models import (
+    Donation,
+    Donor,
+    Item,
+    Redemption,
+    RedemptionLine,
+    StockCorrection,
+    StockMovement,
+    Zone,
+)
 from villagers.models import Household, Referral, User, Village
-from villagers.second_person import decider_check, referrals_close
+from villagers.second_person import (
+    SecondPersonRequired,
+    decider_check,
+    others_who_may,
+    referral_open,
+    referrals_close,
+    role_holders,
+)
 
 MAX_CART_LINES = 40
 MAX_LINE_QUANTITY = 999
@@ -330,64 +347,401 @@ def donation_thanks_link_revoke(*, donation: Donation, actor: User, request=None
     return donation
 
 
-def stock_take(
-    *, item: Item, counted: int, reason: str, actor: User, request=None
-) -> StockMovement | None:
-    """Bring the books to the counted quantity; returns None when the count already agrees."""
-    if counted < 0:
-        raise ValidationError(_("A count cannot be negative."))
-    if not (reason or "").strip():
-        raise ValidationError(_("Give the reason for the difference."))
-    with transaction.atomic():
-        locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
-        difference = counted - locked.stock
-        if difference == 0:
-            return None
-        movement = _movement_append(
-            item=locked,
-            kind=StockMovement.Kind.ADJUSTMENT,
-            quantity=difference,
-            actor=actor,
-            reason=reason.strip(),
+# --- stock-take and write-off: asked by the manager, confirmed by a second person -------------
+
+
+@dataclass
+class CountLine:
+    """One row of a stock-take sheet: what was counted against the figure the sheet showed."""
+
+    item_id: int
+    counted: int
+    expected: int
+    reason: str = ""
+    cause: str = ""
+
+
+class CountRefused(ValidationError):
+    """Rows of a stock-take sheet refused: {item id: why}. Nothing was recorded."""
+
+    def __init__(self, rows: dict[int, str]):
+        super().__init__(list(rows.values()), code="count_refused")
+        self.rows = rows
+
+
+@dataclass
+class CountResult:
+    corrections: list[StockCorrection]
+    replaced: int  # earlier counts of the same items that waited and were replaced
+    counted: int
+
+
+def _manager_check(actor: User, village_id: int) -> None:
+    if not (is_manager(actor) and actor.village_id == village_id):
+        raise PermissionDenied(_("Only the village's manager may count or write off goods."))
+
+
+MAX_COUNT = 1_000_000
+
+
+def _line_refusal(line: CountLine) -> str:
+    if not 0 <= line.counted <= MAX_COUNT or abs(line.expected) > MAX_COUNT:
+        return _("A count is a whole number from 0 to %(max)d.") % {"max": MAX_COUNT}
+    if line.cause and line.cause not in StockMovement.Cause.values:
+        return _("Choose one of the causes offered.")
+    if line.counted == line.expected:
+        return ""
+    if not line.reason.strip():
+        return _("The count differs from the books: give the reason for the difference.")
+    if line.cause and line.counted > line.expected:
+        return _("A cause is for goods missing or spoiled, not for a surplus.")
+    return ""
+
+
+def _pending_write_offs(item_ids) -> dict[int, int]:
+    """{item id: units waiting to be written off} (negative), of items the caller locked."""
+    rows = (
+        StockCorrection.objects.filter(
+            item_id__in=list(item_ids),
+            status=StockCorrection.Status.PENDING,
+            source=StockCorrection.Source.WRITE_OFF,
         )
-        audit_record(
-            action="stock.take",
+        .values("item_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {row["item_id"]: row["total"] for row in rows}
+
+
+def count_expected(items) -> dict[int, int]:
+    """What a count of each item should find: the book stock less the write-offs waiting."""
+    waiting = _pending_write_offs(item.pk for item in items)
+    return {item.pk: item.stock + waiting.get(item.pk, 0) for item in items}
+
+
+def stock_count_record(
+    *, village: Village, lines: list[CountLine], actor: User, request=None
+) -> CountResult:
+    """A stock-take of many items at once (a zone, the store): each difference from the
+    figure the sheet showed becomes a correction waiting for the supervisor.
+
+    A row whose stock moved since the sheet was drawn (a sale meanwhile) is refused if its
+    count differs, so the manager counts it again. A new count of an item replaces the count
+    of it still waiting; write-offs waiting are already out of the figure shown.
+    """
+    _manager_check(actor, village.pk)
+    if not lines:
+        raise ValidationError(_("Count at least one item."))
+    if len({line.item_id for line in lines}) != len(lines):
+        raise ValidationError(_("An item is listed twice."))
+    refusals = {line.item_id: _line_refusal(line) for line in lines}
+    refusals = {item_id: why for item_id, why in refusals.items() if why}
+    if refusals:
+        raise CountRefused(refusals)
+    with transaction.atomic():
+        items = _items_lock(village_id=village.pk, item_ids=[line.item_id for line in lines])
+        expected_now = count_expected(items.values())
+        for line in lines:
+            if line.counted != line.expected and expected_now[line.item_id] != line.expected:
+                refusals[line.item_id] = _(
+                    "%(item)s: the stock changed while you counted (%(then)d on the sheet, "
+                    "%(now)d now, after sales or stock-in): count it again."
+                ) % {
+                    "item": items[line.item_id].name,
+                    "then": line.expected,
+                    "now": expected_now[line.item_id],
+                }
+        if refusals:
+            raise CountRefused(refusals)
+        waiting = list(
+            StockCorrection.objects.select_for_update().filter(
+                item_id__in=list(items),
+                status=StockCorrection.Status.PENDING,
+                source=StockCorrection.Source.COUNT,
+            )
+        )
+        now = timezone.now()
+        for earlier in waiting:
+            earlier.status = StockCorrection.Status.REPLACED
+            earlier.decided_by = actor
+            earlier.decided_at = now
+            earlier.refusal_reason = _("replaced by a new count")
+            earlier.save(update_fields=["status", "decided_by", "decided_at", "refusal_reason"])
+        referrals_close(
+            kind=Referral.Kind.STOCK,
+            object_ids=[earlier.pk for earlier in waiting],
             actor=actor,
-            village_id=item.village_id,
-            obj=movement,
-            detail={"item": item.pk, "counted": counted, "difference": difference},
+            outcome=_("replaced by a new count"),
+        )
+        corrections = [
+            StockCorrection(
+                village=village,
+                item=items[line.item_id],
+                source=StockCorrection.Source.COUNT,
+                kind=StockMovement.Kind.WRITE_OFF if line.cause else StockMovement.Kind.ADJUSTMENT,
+                quantity=line.counted - line.expected,
+                counted=line.counted,
+                expected=line.expected,
+                cause=line.cause,
+                reason=line.reason.strip()[:200],
+                requested_by=actor,
+                requested_at=now,
+            )
+            for line in lines
+            if line.counted != line.expected
+        ]
+        for correction in corrections:
+            # PostgreSQL enforces the check constraints: one query a row saved for nothing.
+            correction.full_clean(
+                exclude=["village", "item", "requested_by"], validate_constraints=False
+            )
+        StockCorrection.objects.bulk_create(corrections)
+        audit_record(
+            action="stock.count",
+            actor=actor,
+            village_id=village.pk,
+            detail={
+                "items": len(lines),
+                "differences": {str(c.item_id): c.quantity for c in corrections},
+                "corrections": [c.pk for c in corrections],
+                "replaced": [earlier.pk for earlier in waiting],
+            },
             request=request,
         )
-    return movement
+        _corrections_refer_if_undecidable(corrections, actor, request)
+    return CountResult(corrections=corrections, replaced=len(waiting), counted=len(lines))
 
 
-def stock_write_off(
+def stock_write_off_request(
     *, item: Item, quantity: int, cause: str, reason: str, actor: User, request=None
-) -> StockMovement:
-    """Take spoiled, damaged or lost goods off the books."""
+) -> StockCorrection:
+    """Ask to take spoiled, damaged or lost goods off the books: the supervisor confirms."""
+    _manager_check(actor, item.village_id)
     if quantity <= 0:
         raise ValidationError(_("The quantity must be at least 1."))
     if not (reason or "").strip():
         raise ValidationError(_("Give the reason for the write-off."))
+    if cause not in StockMovement.Cause.values:
+        raise ValidationError(_("Choose one of the causes offered."))
     with transaction.atomic():
         locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
-        movement = _movement_append(
+        left = count_expected([locked])[locked.pk]
+        if quantity > left:
+            raise InsufficientStock(
+                _(
+                    "Only %(left)d of %(item)s are in stock and not already waiting to be "
+                    "written off."
+                )
+                % {"left": left, "item": locked.name},
+                code="insufficient_stock",
+            )
+        correction = StockCorrection(
+            village_id=locked.village_id,
             item=locked,
+            source=StockCorrection.Source.WRITE_OFF,
             kind=StockMovement.Kind.WRITE_OFF,
             quantity=-quantity,
-            actor=actor,
             cause=cause,
-            reason=reason.strip(),
+            reason=reason.strip()[:200],
+            requested_by=actor,
         )
+        correction.full_clean(exclude=["village", "item", "requested_by"])
+        correction.save()
         audit_record(
-            action="stock.write_off",
+            action="stock.write_off_request",
             actor=actor,
-            village_id=item.village_id,
-            obj=movement,
-            detail={"item": item.pk, "quantity": quantity, "cause": cause},
+            village_id=locked.village_id,
+            obj=correction,
+            detail={"item": locked.pk, "quantity": quantity, "cause": cause},
             request=request,
         )
-    return movement
+        _corrections_refer_if_undecidable([correction], actor, request)
+    return correction
+
+
+def _corrections_refer_if_undecidable(corrections, actor: User, request) -> None:
+    """Send up to the county at once what no supervisor of the village may confirm (the
+    one who asked is the only one), so nothing waits in a queue nobody may clear."""
+    if not corrections:
+        return
+    village_id = corrections[0].village_id
+    supervisors = role_holders(village_id=village_id, role=Role.SUPERVISOR)
+    for correction in corrections:
+        if others_who_may(
+            village_id=village_id,
+            role=Role.SUPERVISOR,
+            household_id=None,
+            originators=[correction.requested_by_id],
+            candidates=supervisors,
+        ):
+            continue
+        referral_open(
+            error=SecondPersonRequired(
+                _("No supervisor of the village may confirm this correction of %(item)s.")
+                % {"item": correction.item.name},
+                kind=Referral.Kind.STOCK,
+                object_id=correction.pk,
+                village_id=village_id,
+                household_id=None,
+                referable=True,
+            ),
+            actor=actor,
+            request=request,
+        )
+
+
+Referrals = Mapping[int, Referral] | None
+
+
+def _correction_check(correction: StockCorrection, actor: User, referral) -> None:
+    """The village's supervisor decides, never what they asked for themselves (rule 8)."""
+    decider_check(
+        actor,
+        role=Role.SUPERVISOR,
+        kind=Referral.Kind.STOCK,
+        object_id=correction.pk,
+        village_id=correction.village_id,
+        household_id=None,
+        household_name=lambda: correction.item.name,
+        originators=[correction.requested_by_id],
+        referral=referral,
+        role_refusal=_("Only the village's supervisor may confirm or refuse stock corrections."),
+        role_error=ValidationError,
+    )
+
+
+def _lock_corrections(correction_ids, actor: User, referrals: Referrals):
+    """Lock the corrections' items (ascending id, as everywhere), then the corrections, and
+    check each waits and may be decided by `actor`. Returns (corrections, {item id: item})."""
+    ids = sorted(set(correction_ids))
+    if not ids:
+        raise ValidationError(_("Choose at least one correction."))
+    village_ids = {referral.village_id for referral in (referrals or {}).values()}
+    village_id = village_ids.pop() if len(village_ids) == 1 else actor.village_id
+    found = list(StockCorrection.objects.filter(pk__in=ids, village_id=village_id))
+    if len(found) != len(ids):
+        raise ValidationError(_("Some of the chosen corrections were not found."))
+    items = _items_lock(village_id=village_id, item_ids=[c.item_id for c in found])
+    corrections = list(
+        StockCorrection.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    )
+    problems, second_person = [], []
+    for correction in corrections:
+        correction.item = items[correction.item_id]
+        if correction.status != StockCorrection.Status.PENDING:
+            problems.append(
+                _("%(item)s: this correction was already decided (%(status)s).")
+                % {"item": correction.item.name, "status": correction.get_status_display()}
+            )
+            continue
+        try:
+            _correction_check(correction, actor, (referrals or {}).get(correction.pk))
+        except SecondPersonRequired as error:
+            second_person.append(error)
+            problems.extend(error.messages)
+        except (ValidationError, PermissionDenied) as error:
+            problems.extend(getattr(error, "messages", None) or [str(error)])
+    if problems:
+        refusal = ValidationError(problems)
+        refusal.second_person = second_person
+        raise refusal
+    return corrections, items
+
+
+def stock_corrections_confirm(
+    *, correction_ids, actor: User, referrals: Referrals = None, request=None
+) -> list[StockCorrection]:
+    """Confirm waiting corrections as one: each writes its movement (the difference as
+    counted, or the write-off), or none does. Refused if a stock would go below zero."""
+    with transaction.atomic():
+        corrections, items = _lock_corrections(correction_ids, actor, referrals)
+        stock = {item_id: item.stock for item_id, item in items.items()}
+        short = []
+        for correction in corrections:
+            stock[correction.item_id] += correction.quantity
+            if stock[correction.item_id] < 0:
+                short.append(
+                    _(
+                        "%(item)s: the correction takes %(quantity)d, but only %(left)d are in "
+                        "stock now. Refuse it and count again."
+                    )
+                    % {
+                        "item": correction.item.name,
+                        "quantity": -correction.quantity,
+                        "left": stock[correction.item_id] - correction.quantity,
+                    }
+                )
+        if short:
+            raise InsufficientStock(short, code="insufficient_stock")
+        now = timezone.now()
+        for correction in corrections:
+            correction.movement = _movement_append(
+                item=items[correction.item_id],
+                kind=correction.kind,
+                quantity=correction.quantity,
+                actor=actor,
+                at=now,
+                cause=correction.cause,
+                reason=correction.reason,
+            )
+            correction.status = StockCorrection.Status.CONFIRMED
+            correction.decided_by = actor
+            correction.decided_at = now
+            correction.save(update_fields=["status", "decided_by", "decided_at", "movement"])
+            audit_record(
+                action="stock.take"
+                if correction.kind == StockMovement.Kind.ADJUSTMENT
+                else "stock.write_off",
+                actor=actor,
+                village_id=correction.village_id,
+                obj=correction.movement,
+                detail={
+                    "item": correction.item_id,
+                    "quantity": correction.quantity,
+                    "correction": correction.pk,
+                    "asked_by": correction.requested_by_id,
+                },
+                request=request,
+            )
+        referrals_close(
+            kind=Referral.Kind.STOCK,
+            object_ids=[c.pk for c in corrections],
+            actor=actor,
+            outcome=_("confirmed"),
+        )
+    return corrections
+
+
+def stock_corrections_refuse(
+    *, correction_ids, actor: User, reason: str, referrals: Referrals = None, request=None
+) -> list[StockCorrection]:
+    """Refuse waiting corrections with a reason: the books stay as they are."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for refusing."))
+    with transaction.atomic():
+        corrections, _items = _lock_corrections(correction_ids, actor, referrals)
+        now = timezone.now()
+        for correction in corrections:
+            correction.status = StockCorrection.Status.REFUSED
+            correction.refusal_reason = reason[:300]
+            correction.decided_by = actor
+            correction.decided_at = now
+            correction.save(update_fields=["status", "refusal_reason", "decided_by", "decided_at"])
+            audit_record(
+                action="stock.correction_refuse",
+                actor=actor,
+                village_id=correction.village_id,
+                obj=correction,
+                detail={"reason": reason},
+                request=request,
+            )
+        referrals_close(
+            kind=Referral.Kind.STOCK,
+            object_ids=[c.pk for c in corrections],
+            actor=actor,
+            outcome=_("refused: %(reason)s") % {"reason": reason},
+        )
+    return corrections
 
 
 def cart_hash(*, village_id: int, household_id: int, lines: Mapping[int, int]) -> str:

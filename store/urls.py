@@ -1,6 +1,6 @@
 from django.urls import path
 
-from store.views import counter, pages, stock
+from store.views import counter, pages, stock, stocktake
 
 app_name = "store"
 
@@ -18,6 +18,9 @@ urlpatterns = [
     path("stock/", stock.stock_list, name="stock_list"),
     path("stock/zones/", stock.zones_setup, name="zones_setup"),
     path("stock/in/", stock.stock_in, name="stock_in"),
+    path("stock/take/", stocktake.stock_take_sheet, name="stock_take_sheet"),
+    path("stock/corrections/", stocktake.corrections, name="corrections"),
+    path("stock/corrections/decide/", stocktake.corrections_decide, name="corrections_decide"),
     path("items/new/", stock.item_edit, name="item_create"),
     path("items/<int:pk>/", stock.item_detail, name="item_detail"),
     path("items/<int:pk>/edit/", stock.item_edit, name="item_edit"),

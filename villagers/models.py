@@ -370,7 +370,8 @@ class Referral(models.Model):
     """An effect on a household that nobody of its village may take: sent up to the county.
 
     DESIGN.md ledger rule 8: nobody approves, reverses, voids, credits, settles, resets a
-    PIN or matches a wish for their own household or on their own action. When the village
+    PIN, matches a wish or confirms a stock correction for their own household or on their
+    own action. When the village
     has nobody else who may (the usual case: one supervisor), the item waits here for the
     county admin of the village's county, who decides it: the only write a county admin has.
     `request` keeps what the village asked for (a reason, a decision), never a PIN.
@@ -385,6 +386,7 @@ class Referral(models.Model):
         PIN_RESET = "pin_reset", _("reset a card's PIN")
         WISH_MATCH = "wish_match", _("match a wish with a donor")
         WISH_FULFIL = "wish_fulfil", _("record a wish as fulfilled")
+        STOCK = "stock", _("confirm a stock correction or write-off")
 
     class Status(models.TextChoices):
         OPEN = "open", _("waiting for the county")
@@ -394,11 +396,18 @@ class Referral(models.Model):
     village = models.ForeignKey(
         Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
     )
+    # Empty for an effect on no household (a stock correction of the village's store).
     household = models.ForeignKey(
-        Household, verbose_name=_("household"), on_delete=models.PROTECT, related_name="+"
+        Household,
+        verbose_name=_("household"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     kind = models.CharField(_("what is asked"), max_length=12, choices=Kind.choices)
-    # The id of the proposal, entry, redemption, objection, household or wish concerned.
+    # The id of the proposal, entry, redemption, objection, household, wish or stock
+    # correction concerned.
     object_id = models.BigIntegerField(_("object"))
     request = models.JSONField(_("what the village asked for"), default=dict, blank=True)
     why = models.CharField(_("why the village could not decide it"), max_length=300)

@@ -1,8 +1,10 @@
 """Every effect on a household has a second person (DESIGN.md ledger rule 8).
 
 The one rule: nobody approves, refuses, reverses, voids, credits or cancels a held credit,
-settles an objection, resets a PIN, or matches or fulfils a wish for their own household or
-on their own action (a proposal they made, a redemption they served, a wish they posted).
+settles an objection, resets a PIN, matches or fulfils a wish, or confirms a stock correction
+for their own household or on their own action (a proposal they made, a redemption they
+served, a wish they posted, goods they counted or wrote off). An effect on no household (the
+store's stock) has `household_id` None: only the second rule applies.
 Every service that takes such an effect calls `decider_check` before it writes.
 
 When the village has nobody else who may (the usual case: one supervisor), the refusal is a
@@ -45,7 +47,7 @@ def _name(household_name: HouseholdName) -> str:
 def second_person_refusal(
     actor: User,
     *,
-    household_id: int,
+    household_id: int | None,
     household_name: HouseholdName,
     originators: Iterable[int | None] = (),
 ) -> str | None:
@@ -54,7 +56,7 @@ def second_person_refusal(
     None when they may. `household_name` may be a callable: it is read only to refuse, so
     the common case costs no query.
     """
-    if actor.household_id is not None and actor.household_id == household_id:
+    if household_id is not None and actor.household_id == household_id:
         return _("%(household)s is your own household: someone else must decide it.") % {
             "household": _name(household_name)
         }
@@ -78,7 +80,7 @@ def others_who_may(
     *,
     village_id: int,
     role: str,
-    household_id: int,
+    household_id: int | None,
     originators: Iterable[int | None],
     candidates: list[User] | None = None,
 ) -> list[User]:
@@ -93,7 +95,7 @@ def others_who_may(
         user
         for user in candidates
         if user.pk not in originators
-        and (user.household_id is None or user.household_id != household_id)
+        and (household_id is None or user.household_id != household_id)
     ]
 
 
@@ -104,7 +106,7 @@ def decider_check(
     kind: str,
     object_id: int,
     village_id: int,
-    household_id: int,
+    household_id: int | None,
     household_name: HouseholdName,
     originators: Iterable[int | None] = (),
     referral: Referral | None = None,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.access import Role
-from core.audit import audit_record, record_save
+from core.audit import audit_record, audit_records, record_save
 from core.forms import number_text, pin_clean
 from core.sessions import sessions_end
 from villagers.cardnumbers import card_number_make
@@ -65,6 +65,33 @@ def inspection_record(*, inspection: Inspection, actor: User, request=None) -> I
         detail={"passed": inspection.passed},
         request=request,
     )
+
+
+def inspections_record(
+    *, inspections: list[Inspection], actor: User, request=None
+) -> list[Inspection]:
+    """Record a round's inspections (households of one village) at once: one INSERT, and one
+    audit event each as `inspection_record` writes. Inside the caller's transaction."""
+    if not inspections:
+        return []
+    village_ids = {inspection.household.village_id for inspection in inspections}
+    if len(village_ids) != 1:
+        raise ValidationError(_("A household belongs to another village."))
+    for inspection in inspections:
+        inspection.inspector = actor
+        # The household and the inspector are rows the caller holds: no query to validate.
+        inspection.full_clean(exclude=["household", "inspector"])
+    with transaction.atomic():
+        created = Inspection.objects.bulk_create(inspections)
+        audit_records(
+            action="inspection.record",
+            actor=actor,
+            village_id=village_ids.pop(),
+            objs=created,
+            details=[{"passed": inspection.passed} for inspection in created],
+            request=request,
+        )
+    return created
 
 
 def participation_record(

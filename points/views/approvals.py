@@ -15,6 +15,7 @@ from core.fragments import cached_part
 from core.idempotency import OneTimeKeyMixin, run_once
 from core.pagination import Paginator
 from points.models import Proposal, Rule
+from points.rounds import batch_outcomes
 from points.selectors import approval_queue_version, proposals_pending
 from points.services import proposal_approve, proposal_reject
 from villagers.models import Referral, User, VillageGroup
@@ -50,8 +51,11 @@ def _queue_parts(request) -> dict[str, str]:
     referred = open_referrals(
         kind=Referral.Kind.PROPOSAL, object_ids=[proposal.pk for proposal in page]
     )
+    outcomes = batch_outcomes({proposal.batch_id for proposal in page if proposal.batch_id})
     for proposal in page:
         proposal.referral = referred.get(proposal.pk)
+        if proposal.batch is not None:
+            proposal.batch.outcome = outcomes[proposal.batch_id]
     proposer_ids = Proposal.objects.filter(
         village=request.village, status=Proposal.Status.PROPOSED
     ).values("proposed_by_id")

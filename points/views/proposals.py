@@ -10,6 +10,8 @@ from core.access import Role, staff_required
 from core.idempotency import run_once
 from core.pagination import Paginator
 from points.forms import ActivityForm, ProposalForm
+from points.models import InspectionRound
+from points.rounds import batch_outcomes
 from points.selectors import households_with_account, proposals_of_proposer
 from points.services import proposal_create
 from points.views.access import (
@@ -145,7 +147,13 @@ def proposal_photo(request, pk):
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 def batch_detail(request, pk):
     batch = _get_batch_for_user(request, pk)
-    proposals = batch.proposals.select_related("household__group", "decided_by").order_by(
+    proposals = batch.proposals.select_related("household__group", "decided_by", "rule").order_by(
         "household__number"
     )
-    return render(request, "points/batch_detail.html", {"batch": batch, "proposals": proposals})
+    batch.outcome = batch_outcomes([batch.pk])[batch.pk]
+    round_ = InspectionRound.objects.filter(batch=batch).only("pk").first()
+    return render(
+        request,
+        "points/batch_detail.html",
+        {"batch": batch, "proposals": proposals, "round": round_},
+    )

@@ -1,6 +1,7 @@
-"""Stock pages for staff: the stock list, items, stock-in, stock-take, write-off, donations.
+"""Stock pages for staff: the stock list, items, stock-in, one item's count, write-off,
+donations. The stock-take sheet and the confirmation of corrections: store.views.stocktake.
 
-Managers write; the supervisor and the county admin only look.
+Managers write; the supervisor confirms counts and write-offs; the county admin only looks.
 """
 
 from django.contrib import messages
@@ -22,14 +23,16 @@ from store.forms import (
     StockTakeForm,
     WriteOffForm,
 )
-from store.models import Donation, Donor
+from store.models import Donation, Donor, StockCorrection
 from store.selectors import stock_items, zones_of
 from store.services import (
+    CountLine,
+    count_expected,
     donation_record,
     item_save,
+    stock_count_record,
     stock_purchase,
-    stock_take,
-    stock_write_off,
+    stock_write_off_request,
     zones_ensure,
 )
 from store.views.access import STAFF, _get_item_for_user
@@ -91,7 +94,12 @@ def item_detail(request, pk):
     item = _get_item_for_user(request, pk)
     movements = item.movements.select_related("created_by", "donation__donor", "redemption")
     page = Paginator(movements, 30).get_page(request.GET.get("page"))
-    return render(request, "store/item_detail.html", {"item": item, "page": page})
+    waiting = item.corrections.filter(status=StockCorrection.Status.PENDING).select_related(
+        "requested_by"
+    )
+    return render(
+        request, "store/item_detail.html", {"item": item, "page": page, "waiting": waiting}
+    )
 
 
 @staff_required(Role.MANAGER)
@@ -150,17 +158,27 @@ def stock_in(request):
 
 @staff_required(Role.MANAGER)
 def item_stock_take(request, pk):
+    """One item's count: a difference waits for the supervisor, as on the sheet."""
     item = _get_item_for_user(request, pk)
-    form = StockTakeForm(request.POST or None, initial={"counted": item.stock})
+    expected = count_expected([item])[item.pk]
+    form = StockTakeForm(request.POST or None, initial={"counted": expected, "expected": expected})
     if request.method == "POST" and form.is_valid():
-        taken = []
+        data = form.cleaned_data
+        result = []
 
         def action():
-            taken.append(
-                stock_take(
-                    item=item,
-                    counted=form.cleaned_data["counted"],
-                    reason=form.cleaned_data["reason"],
+            result.append(
+                stock_count_record(
+                    village=request.village,
+                    lines=[
+                        CountLine(
+                            item_id=item.pk,
+                            counted=data["counted"],
+                            expected=data["expected"],
+                            reason=data["reason"],
+                            cause=data["cause"],
+                        )
+                    ],
                     actor=request.user,
                     request=request,
                 )
@@ -170,30 +188,32 @@ def item_stock_take(request, pk):
         done = _once(request, form, action)
         if done is not None:
             url, _replayed = done
-            # On a replay the action did not run and `taken` is empty.
-            if taken and taken[0] is None:
+            # On a replay the action did not run and `result` is empty.
+            if result and not result[0].corrections:
                 messages.info(request, _("The count agrees with the books; nothing changed."))
-            elif taken:
+            elif result:
                 messages.success(
                     request,
-                    _("Stock adjusted by %(quantity)+d.") % {"quantity": taken[0].quantity},
+                    _("A difference of %(quantity)+d waits for the supervisor's confirmation.")
+                    % {"quantity": result[0].corrections[0].quantity},
                 )
             return redirect(url)
     return render(
         request,
         "store/item_action.html",
-        {"form": form, "item": item, "title": _("Stock-take")},
+        {"form": form, "item": item, "title": _("Stock-take"), "expected": expected},
     )
 
 
 @staff_required(Role.MANAGER)
 def item_write_off(request, pk):
+    """Spoiled, damaged or lost goods: the write-off waits for the supervisor's confirmation."""
     item = _get_item_for_user(request, pk)
     form = WriteOffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
 
         def action():
-            stock_write_off(
+            stock_write_off_request(
                 item=item,
                 quantity=form.cleaned_data["quantity"],
                 cause=form.cleaned_data["cause"],
@@ -207,7 +227,9 @@ def item_write_off(request, pk):
         if done is not None:
             url, replayed = done
             if not replayed:
-                messages.success(request, _("Written off."))
+                messages.success(
+                    request, _("The write-off waits for the supervisor's confirmation.")
+                )
             return redirect(url)
     return render(
         request,

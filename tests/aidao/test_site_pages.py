@@ -88,7 +88,9 @@ VILLAGER_MENU = {
 }
 STAFF_MENU = {
     "reports:household_list",
+    "points:round_list",
     "store:stock_list",
+    "store:corrections",
     "store:redemption_list",
     "store:donation_list",
     "store:summary_month",

@@ -60,6 +60,22 @@ def world(
         goods={shelves["soap"].pk: 10},
     )
     make_item(village_now, "clothing", "棉袄", 60, 0, manager_x)  # out of stock
+    # Last month's hygiene round (inspections only) and a write-off waiting for the supervisor.
+    from points.rounds import RoundLine, inspection_round_record
+    from store.services import stock_write_off_request
+
+    inspection_round = inspection_round_record(
+        village=village_now,
+        group=household_a.group,
+        date=timezone.localdate().replace(day=1) - timezone.timedelta(days=1),
+        lines=[RoundLine(household=household_a, checks={"yard_clean": True})],
+        pass_rule=None,
+        fail_rule=None,
+        actor=manager_x,
+    )
+    stock_write_off_request(
+        item=shelves["kettle"], quantity=1, cause="damaged", reason="摔坏", actor=manager_x
+    )
 
     def post(title):
         return wishes.wish_post(
@@ -88,6 +104,8 @@ def world(
     )
     return {
         "household": household_a,
+        "group": household_a.group,
+        "round": inspection_round,
         "member": member,
         "uncarded": uncarded,
         "card": card_a,
@@ -148,6 +166,9 @@ STAFF_VIEW_PAGES = [
     ("points:declaration_review", "declaration"),
     "store:catalogue",
     "store:stock_list",
+    "store:corrections",
+    "points:round_list",
+    ("points:round_detail", "round"),
     ("store:item_detail", "item"),
     "store:redemption_list",
     ("store:receipt", "redemption"),
@@ -201,6 +222,9 @@ MANAGER_PAGES = [
     ("store:item_edit", "item"),
     ("store:item_stock_take", "item"),
     ("store:item_write_off", "item"),
+    "store:stock_take_sheet",
+    "points:round_new",
+    ("points:round_new_group", "group"),
     "store:donation_create",
 ]
 

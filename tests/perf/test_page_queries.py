@@ -150,14 +150,15 @@ def test_approval_queue_follows_proposals(
     django_assert_max_num_queries,
 ):  # fmt: skip
     url = reverse("points:approval_queue")
-    (first_proposal,) = propose(manager_x, [card_a.household], rule_clean)
-    first, _page = queries_of(client_supervisor_x, url, django_assert_max_num_queries, 12)
+    # A batch from the start: its pass/fail counts cost one query per page, however many.
+    first_proposal, _second = propose(manager_x, [card_a.household, card_b.household], rule_clean)
+    first, _page = queries_of(client_supervisor_x, url, django_assert_max_num_queries, 13)
     again, _page = queries_of(client_supervisor_x, url, django_assert_max_num_queries, 3)
     assert again == 3 < first
     propose(manager_x, add_households(group_x, manager_x, 8), rule_clean)
-    grown, page = queries_of(client_supervisor_x, url, django_assert_max_num_queries, 12)
-    assert grown == first
-    assert len(page.content.decode().split('name="proposal"')) - 1 == 9
+    grown, page = queries_of(client_supervisor_x, url, django_assert_max_num_queries, 13)
+    assert grown <= first  # fewer on a connection that has not yet prepared its statements
+    assert len(page.content.decode().split('name="proposal"')) - 1 == 10
     proposal_approve(proposal_ids=[first_proposal.pk], actor=supervisor_x)
     html = client_supervisor_x.get(url).content.decode()
     assert f'value="{first_proposal.pk}"' not in html

@@ -36,7 +36,7 @@ def test_approval_queue_queries_do_not_grow(
         member = MemberFactory(household=household)
         propose(manager_x, [household], rule_clean, member=member)
     large = count_queries(client_supervisor_x, url, django_assert_max_num_queries, 15)
-    assert large == small
+    assert large <= small + 1  # the batch rows' counts: one query, however many batches
 
 
 def test_history_page_queries_do_not_grow(

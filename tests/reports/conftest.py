@@ -23,11 +23,19 @@ from store.services import (
     redemption_create,
     redemption_void,
     stock_purchase,
-    stock_take,
-    stock_write_off,
 )
 from tests.points.conftest import make_rule, propose
-from tests.store.conftest import _english, kettle, make_item, oil, redeem, rice, zones_x  # noqa: F401
+from tests.store.conftest import (  # noqa: F401
+    _english,
+    count,
+    kettle,
+    make_item,
+    oil,
+    redeem,
+    rice,
+    write_off,
+    zones_x,
+)
 from wishwall.models import Wish
 from wishwall.services import wish_post
 
@@ -284,9 +292,7 @@ def story(zones_x, village_x, card_a, card_b, manager_x, supervisor_x, redeem): 
     )
     s["D2"] = goods(grain_co, "120", {rice_item: 6})
     s["R2"] = redeem(b, {rice_item: 5, oil_item: 2}, manager_x)
-    s["W1"] = stock_write_off(
-        item=rice_item, quantity=1, cause="spoiled", reason="受潮", actor=manager_x
-    )
+    s["W1"] = write_off(rice_item, 1, "spoiled", "受潮", manager_x, supervisor_x)
     s["P2"] = stock_purchase(
         item=rice_item,
         quantity=4,
@@ -299,5 +305,5 @@ def story(zones_x, village_x, card_a, card_b, manager_x, supervisor_x, redeem): 
     s["R4"] = redeem(b, {rice_item: 2}, manager_x)
     redemption_void(redemption=s["R4"], actor=supervisor_x, reason="登记有误")
     s["R5"] = redeem(b, {rice_item: 1, oil_item: 1}, manager_x)
-    s["S1"] = stock_take(item=oil_item, counted=0, reason="盘点短少", actor=manager_x)
+    s["S1"] = count(oil_item, 0, "盘点短少", manager_x, supervisor_x)
     return s

@@ -147,11 +147,16 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
     _ok(
         manager.post(
             reverse("store:item_stock_take", args=[item.pk]),
-            {"counted": item.stock - 1, "reason": "one bag torn open", "idempotency_key": _key()},
+            {
+                "counted": item.stock - 1,
+                "expected": item.stock,
+                "reason": "one bag torn open",
+                "idempotency_key": _key(),
+            },
         ),
         "stock take",
     )
-    expected.append(("stock.take", "manager_x", village))
+    expected.append(("stock.count", "manager_x", village))
     _ok(
         manager.post(
             reverse("store:item_write_off", args=[item.pk]),
@@ -159,7 +164,21 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
         ),
         "write off",
     )
-    expected.append(("stock.write_off", "manager_x", village))
+    expected.append(("stock.write_off_request", "manager_x", village))
+    # The supervisor confirms both: only then does the stock move.
+    _ok(
+        supervisor.post(
+            reverse("store:corrections_decide"),
+            {
+                "action": "confirm",
+                "correction": list(item.corrections.values_list("pk", flat=True)),
+                "idempotency_key": _key(),
+            },
+        ),
+        "confirm the count and the write-off",
+    )
+    expected.append(("stock.take", "supervisor_x", village))
+    expected.append(("stock.write_off", "supervisor_x", village))
     _ok(
         manager.post(
             reverse("store:donation_create"),

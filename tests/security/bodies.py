@@ -16,7 +16,10 @@ from django.utils import timezone
 
 from points.models import Account, Entry, Proposal, Rule
 from points.publicity import proposals_credit_due
+from points.rounds import CHECK_NAMES, round_households
 from points.services import entry_post, proposal_approve, proposal_create
+from store.models import Item
+from store.services import stock_write_off_request
 from tests.conftest import PASSWORD, PIN, form_key
 from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
 from villagers.models import Inspection, Village
@@ -30,13 +33,17 @@ class Writes(enum.Flag):
     ENTRIES = enum.auto()  # points ledger entries
     MOVEMENTS = enum.auto()  # stock movements
     DONATIONS = enum.auto()  # donations recorded (money or goods)
+    PROPOSALS = enum.auto()  # proposed awards and deductions (a hygiene round's among them)
+    CORRECTIONS = enum.auto()  # stock-take differences and write-offs asked for
 
 
-NOTHING, ENTRIES, MOVEMENTS, DONATIONS = (
+NOTHING, ENTRIES, MOVEMENTS, DONATIONS, PROPOSALS, CORRECTIONS = (
     Writes.NOTHING,
     Writes.ENTRIES,
     Writes.MOVEMENTS,
     Writes.DONATIONS,
+    Writes.PROPOSALS,
+    Writes.CORRECTIONS,
 )
 
 
@@ -281,7 +288,52 @@ def stock_in(cast, client):
 
 def stock_take(cast, client):
     cast.item.refresh_from_db()
-    return {"counted": cast.item.stock - 3, "reason": "three bags torn open", **_key()}
+    return {
+        "counted": cast.item.stock - 3,
+        "expected": cast.item.stock,
+        "reason": "three bags torn open",
+        **_key(),
+    }
+
+
+def stock_take_sheet(cast, client):
+    """The whole store counted: the rice is three short, anything else as on the books."""
+    items = list(Item.objects.filter(village=cast.village_x))
+    body = {"item": [str(item.pk) for item in items], **_key()}
+    for item in items:
+        short = 3 if item.pk == cast.item.pk else 0
+        body[f"expected-{item.pk}"] = str(item.stock)
+        body[f"count-{item.pk}"] = str(item.stock - short)
+        body[f"cause-{item.pk}"] = ""
+        body[f"reason-{item.pk}"] = "three bags torn open" if short else ""
+    return body
+
+
+def corrections_confirm(cast, client):
+    """A write-off the manager asked for, confirmed by the supervisor."""
+    correction = stock_write_off_request(
+        item=cast.item, quantity=2, cause="spoiled", reason="damp", actor=cast.users["manager_x"]
+    )
+    return {"action": "confirm", "correction": [str(correction.pk)], **_key()}
+
+
+def hygiene_round(group):
+    """Every active household of village X (or of its group) passes: one batch of E01."""
+
+    def body(cast, client):
+        households = round_households(cast.village_x, cast.group_x if group else None)
+        data = {
+            "date": today(),
+            "pass_rule": str(cast.rule.pk),
+            "fail_rule": "none",
+            "household": [str(household.pk) for household in households],
+            **_key(),
+        }
+        for household in households:
+            data.update({f"h{household.pk}-{name}": "on" for name in CHECK_NAMES})
+        return data
+
+    return body
 
 
 def write_off(cast, client):

@@ -4,6 +4,7 @@ Other people request these objects (villager B, village Y's manager, the county 
 every object id in the permission matrix belongs to someone else for most roles.
 """
 
+import datetime
 import io
 import uuid
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from django.utils import timezone, translation
 from openpyxl import Workbook
 from PIL import Image
 
-from points.models import Rule
+from points.models import InspectionRound, Rule
 from points.publicity import objection_raise
 from points.services import declaration_submit, proposal_approve, proposal_create
 from reports.models import ExportJob
@@ -102,6 +103,7 @@ class Cast:
     role_group: Any
     household_ct: Any
     referral: Any
+    inspection_round: Any = None
 
     def client(self, role: str, **client_kwargs) -> Client:
         """A fresh client signed in as `role` (county_x has chosen village X)."""
@@ -306,6 +308,13 @@ def cast(
             object_id=pending[1].pk,
             why="test: sent up",
             requested_by=manager_x,
+        ),
+        # Last month's round, so this month's may still be saved.
+        inspection_round=InspectionRound.objects.create(
+            village=village_x,
+            group=group_x,
+            date=today.replace(day=1) - datetime.timedelta(days=1),
+            created_by=manager_x,
         ),
     )
 

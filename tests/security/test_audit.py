@@ -28,7 +28,7 @@ from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
 def test_every_action_writes_who_what_when_and_where(cast):
     started = timezone.now()
     expected = perform_every_action(cast)
-    assert len({action for action, _actor, _village in expected}) == 17
+    assert len({action for action, _actor, _village in expected}) == 19
     for action, actor, village in expected:
         events = AuditEvent.objects.filter(
             action=action, village_id=village, ip_address=ADDRESS, at__gte=started

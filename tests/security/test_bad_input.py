@@ -23,7 +23,10 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from points import forms as points_forms
+from points.rounds import CHECK_NAMES, round_households, round_rule_choices
 from store import forms as store_forms
+from store.models import StockCorrection, StockMovement
+from store.services import stock_write_off_request
 from tests.security.hostile import (
     HUGE_INTEGERS,
     NASTY_STRINGS,
@@ -223,6 +226,19 @@ POINTS = [
         action=True,
     ),
     Target(
+        "points:round_new",
+        "manager_x",
+        lambda c: _round_form(c),
+        more=lambda c: _round_rows(c, None),
+    ),
+    Target(
+        "points:round_new_group",
+        "manager_x",
+        lambda c: _round_form(c),
+        kwargs=pk("group_x"),
+        more=lambda c: _round_rows(c, c.group_x),
+    ),
+    Target(
         "reports:county_queue_decide",
         "county",
         lambda c: _CountyDecisionFields(),
@@ -230,6 +246,49 @@ POINTS = [
         action=True,
     ),
 ]
+
+
+def _round_form(cast):
+    awards, deductions = round_rule_choices(cast.village_x)
+    return points_forms.RoundForm(awards=awards, deductions=deductions)
+
+
+def _round_rows(cast, group):
+    """Every household of the round ticked clean, and the form's key (the sheet's rows)."""
+    households = round_households(cast.village_x, group)
+    body = {"household": [str(h.pk) for h in households], **key(cast)}
+    for household in households:
+        body.update({f"h{household.pk}-{name}": "on" for name in CHECK_NAMES})
+    return body
+
+
+def _sheet_fields(cast):
+    """What the stock-take sheet reads for one item (the page has no form class of its own)."""
+    item = cast.item.pk
+    return type(
+        "SheetFields",
+        (forms.Form,),
+        {
+            f"count-{item}": forms.IntegerField(min_value=0),
+            f"expected-{item}": forms.IntegerField(),
+            f"cause-{item}": forms.ChoiceField(choices=StockMovement.Cause.choices, required=False),
+            f"reason-{item}": forms.CharField(required=False),
+        },
+    )()
+
+
+class _DecideCorrectionFields(forms.Form):
+    """What corrections_decide reads besides the corrections and the key."""
+
+    action = forms.ChoiceField(choices=[("confirm", "confirm"), ("refuse", "refuse")])
+    reason = forms.CharField(required=False)
+
+
+def _waiting_correction(cast):
+    waiting = StockCorrection.objects.filter(village=cast.village_x, status="pending").first()
+    return waiting or stock_write_off_request(
+        item=cast.item, quantity=1, cause="spoiled", reason="damp", actor=cast.users["manager_x"]
+    )
 
 
 class _CountyDecisionFields(forms.Form):
@@ -255,6 +314,19 @@ class _ConfirmFields(forms.Form):
 
 
 STORE = [
+    Target(
+        "store:stock_take_sheet",
+        "manager_x",
+        _sheet_fields,
+        more=lambda c: {"item": [str(c.item.pk)], **key(c)},
+    ),
+    Target(
+        "store:corrections_decide",
+        "supervisor_x",
+        lambda c: _DecideCorrectionFields(),
+        more=lambda c: {"correction": [_waiting_correction(c).pk], **key(c)},
+        action=True,
+    ),
     Target(
         "store:stock_in",
         "manager_x",

@@ -21,7 +21,7 @@ from points.models import Account, Entry, Proposal
 from points.services import proposal_approve, proposal_create
 from store import checks as store_checks
 from store.models import Item, Redemption, StockMovement
-from store.services import redemption_create, stock_write_off
+from store.services import redemption_create, stock_write_off_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LOCK = 424242
@@ -257,10 +257,10 @@ def test_mixed_money_traffic_never_deadlocks(cast):
                 redeem(cast.household_a, {rice.pk: 1, oil.pk: 1}),
                 redeem(cast.household_b, {oil.pk: 1, rice.pk: 1}),
                 _approve(cast, proposals),
-                lambda: stock_write_off(
+                lambda: stock_write_off_request(
                     item=oil, quantity=1, cause="damaged", reason="dropped", actor=manager
                 ),
-                lambda: stock_write_off(
+                lambda: stock_write_off_request(
                     item=rice, quantity=1, cause="damaged", reason="torn", actor=manager
                 ),
             ]

@@ -1,7 +1,8 @@
 """Ledger rule 10: every POST that moves points or goods has one effect per one-time key.
 
 The URL table (tests/security/url_table.py) says for every POST what it writes. Each URL
-that writes ledger entries, stock movements or donations gets five identical POSTs at once
+that writes ledger entries, stock movements, donations, proposals (which become entries) or
+stock corrections (which become movements) gets five identical POSTs at once
 (five tabs, five database connections) and must change the books exactly as one POST does;
 without its key it must change nothing. Every other POST gets its valid body once and must
 write none of them, so a row marked wrongly is caught.
@@ -16,8 +17,8 @@ from django.db.models import Sum
 from django.forms import BaseForm, BaseFormSet
 from django.urls import reverse
 
-from points.models import Account, Entry
-from store.models import Donation, Item, StockMovement
+from points.models import Account, Entry, Proposal
+from store.models import Donation, Item, StockCorrection, StockMovement
 from tests.security.bodies import NOTHING, Body, Writes
 from tests.security.concurrent import at_once
 from tests.security.conftest import ROLES
@@ -30,13 +31,16 @@ STILL = sorted(name for name, row in URLS.items() if row.post and row.writes == 
 
 @dataclass(frozen=True)
 class Books:
-    """What the rule protects: entries, movements and donations, and the totals they move."""
+    """What the rule protects: entries, movements and donations, and the totals they move;
+    and what becomes them once decided: proposals and stock corrections."""
 
     entries: int
     movements: int
     donations: int
     stock: int
     balances: int
+    proposals: int
+    corrections: int
 
     @classmethod
     def now(cls) -> "Books":
@@ -46,6 +50,8 @@ class Books:
             donations=Donation.objects.count(),
             stock=Item.objects.aggregate(total=Sum("stock"))["total"] or 0,
             balances=Account.objects.aggregate(total=Sum("balance"))["total"] or 0,
+            proposals=Proposal.objects.count(),
+            corrections=StockCorrection.objects.count(),
         )
 
     def minus(self, before: "Books") -> "Books":
@@ -59,6 +65,8 @@ class Books:
             (Writes.ENTRIES, self.entries),
             (Writes.MOVEMENTS, self.movements),
             (Writes.DONATIONS, self.donations),
+            (Writes.PROPOSALS, self.proposals),
+            (Writes.CORRECTIONS, self.corrections),
         ):
             if count:
                 found |= flag
@@ -118,6 +126,9 @@ def test_the_moving_posts_include_every_stock_and_money_form():
         "store:stock_in",
         "store:item_stock_take",
         "store:item_write_off",
+        "store:stock_take_sheet",
+        "store:corrections_decide",
+        "points:round_new",
         "store:donation_create",
         "store:counter_confirm",
         "store:redemption_void",

@@ -18,7 +18,8 @@ use it); views with `post` but not `action` are form pages (GET shows the form).
 must refuse a POST without a CSRF token (tests/security/test_csrf_methods.py).
 
 Every row with `post` also says what a successful POST `writes` (tests/security/bodies.py):
-ledger ENTRIES, stock MOVEMENTS, DONATIONS, or NOTHING, and gives a `body` the view accepts,
+ledger ENTRIES, stock MOVEMENTS, DONATIONS, PROPOSALS, stock CORRECTIONS (asked, waiting for
+a second person), or NOTHING, and gives a `body` the view accepts,
 sent by `by` (default: the first role whose `post` answer is 200 or R). A row that writes
 something is fired five times at once with one key and must have one effect; every other
 row's body is sent once and must write none of them (tests/security/test_once_only.py).
@@ -33,7 +34,16 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from tests.security import bodies as b
-from tests.security.bodies import DONATIONS, ENTRIES, MOVEMENTS, NOTHING, BodyFactory, Writes
+from tests.security.bodies import (
+    CORRECTIONS,
+    DONATIONS,
+    ENTRIES,
+    MOVEMENTS,
+    NOTHING,
+    PROPOSALS,
+    BodyFactory,
+    Writes,
+)
 from tests.security.conftest import ROLES
 
 Kwargs = Callable[[object], dict]
@@ -246,15 +256,28 @@ URLS: dict[str, Row] = {
         get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("rule"), writes=NOTHING, body=b.rule_edit
     ),
     "points:proposal_new": Row(
-        get=PROPOSER_PAGE, post=PROPOSER_PAGE, writes=NOTHING, body=b.proposal
+        get=PROPOSER_PAGE, post=PROPOSER_PAGE, writes=PROPOSALS, body=b.proposal
     ),
     "points:proposals_mine": Row(get=PROPOSER_PAGE),
     "points:proposal_detail": Row(get=STAFF_OBJECT, kwargs=pk("proposal")),
     "points:proposal_photo": Row(get=STAFF_OBJECT, kwargs=pk("proposal")),
     "points:activity_new": Row(
-        get=PROPOSER_PAGE, post=PROPOSER_PAGE, writes=NOTHING, body=b.activity
+        get=PROPOSER_PAGE, post=PROPOSER_PAGE, writes=PROPOSALS, body=b.activity
     ),
     "points:batch_detail": Row(get=STAFF_OBJECT, kwargs=pk("batch")),
+    # The monthly hygiene round: the manager's sheet (a group's, or the whole village's).
+    "points:round_list": Row(get=STAFF_LIST),
+    "points:round_new": Row(
+        get=MANAGER_PAGE, post=MANAGER_PAGE, writes=PROPOSALS, body=b.hygiene_round(group=False)
+    ),
+    "points:round_new_group": Row(
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("group_x"),
+        writes=PROPOSALS,
+        body=b.hygiene_round(group=True),
+    ),
+    "points:round_detail": Row(get=STAFF_OBJECT, kwargs=pk("inspection_round")),
     "points:approval_queue": Row(get=SUPERVISOR_PAGE),
     "points:approval_decide": Row(
         get="L 403 403 403 405 403 403 403",
@@ -273,7 +296,7 @@ URLS: dict[str, Row] = {
         post="L 403 403 400 400 404 403 403",
         kwargs=pk("declaration"),
         action=True,
-        writes=NOTHING,
+        writes=PROPOSALS,
         body=b.declaration_accept,
         by="manager_x",
     ),
@@ -365,19 +388,31 @@ URLS: dict[str, Row] = {
     "store:item_edit": Row(
         get=MANAGER_OBJECT, post=MANAGER_OBJECT, kwargs=pk("item"), writes=NOTHING, body=b.item_edit
     ),
+    # Counts and write-offs wait for a second person; only confirming moves the stock.
     "store:item_stock_take": Row(
         get=MANAGER_OBJECT,
         post=MANAGER_OBJECT,
         kwargs=pk("item"),
-        writes=MOVEMENTS,
+        writes=CORRECTIONS,
         body=b.stock_take,
     ),
     "store:item_write_off": Row(
         get=MANAGER_OBJECT,
         post=MANAGER_OBJECT,
         kwargs=pk("item"),
-        writes=MOVEMENTS,
+        writes=CORRECTIONS,
         body=b.write_off,
+    ),
+    "store:stock_take_sheet": Row(
+        get=MANAGER_PAGE, post=MANAGER_PAGE, writes=CORRECTIONS, body=b.stock_take_sheet
+    ),
+    "store:corrections": Row(get=STAFF_LIST),
+    "store:corrections_decide": Row(
+        get=ALL_405,
+        post="L 403 403 403 R 403 403 403",
+        action=True,
+        writes=MOVEMENTS,
+        body=b.corrections_confirm,
     ),
     "store:donation_list": Row(get=STAFF_LIST),
     "store:donation_create": Row(

@@ -7,7 +7,17 @@ import pytest
 from django.utils import translation
 
 from store.models import Item, StockMovement, Zone
-from store.services import item_save, redemption_create, stock_purchase, zones_ensure
+from store.services import (
+    CountLine,
+    count_expected,
+    item_save,
+    redemption_create,
+    stock_corrections_confirm,
+    stock_count_record,
+    stock_purchase,
+    stock_write_off_request,
+    zones_ensure,
+)
 
 
 def make_item(village, zone_code, name, price, stock, actor, **extra):
@@ -33,6 +43,35 @@ def make_item(village, zone_code, name, price, stock, actor, **extra):
         )
         item.refresh_from_db()
     return item
+
+
+def write_off(item, quantity, cause, reason, manager, supervisor) -> StockMovement:
+    """A write-off asked by the manager and confirmed by the supervisor: its movement."""
+    correction = stock_write_off_request(
+        item=item, quantity=quantity, cause=cause, reason=reason, actor=manager
+    )
+    (confirmed,) = stock_corrections_confirm(correction_ids=[correction.pk], actor=supervisor)
+    return confirmed.movement
+
+
+def count(item, counted, reason, manager, supervisor, cause="") -> StockMovement | None:
+    """One item counted by the manager, its difference confirmed by the supervisor."""
+    expected = count_expected([Item.objects.get(pk=item.pk)])[item.pk]
+    result = stock_count_record(
+        village=item.village,
+        lines=[
+            CountLine(
+                item_id=item.pk, counted=counted, expected=expected, reason=reason, cause=cause
+            )
+        ],
+        actor=manager,
+    )
+    if not result.corrections:
+        return None
+    (confirmed,) = stock_corrections_confirm(
+        correction_ids=[result.corrections[0].pk], actor=supervisor
+    )
+    return confirmed.movement
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from store.models import Donation, Item, Redemption, StockMovement
+from store.services import stock_corrections_confirm
 
 HOSTILE_QUANTITIES = ["٣", "९", "1_0", "1e1", "+3", "-3", "1 0", "３.0", "²"]
 HOSTILE_AMOUNTS = ["1e3", "١٠", "1_000", "NaN", "Infinity", "+5", "-5", "1 000", "0x10"]
@@ -129,19 +130,25 @@ def test_donation_value_and_quantities(client_manager_x, rice):
     assert Item.objects.get(pk=rice.pk).stock == 60
 
 
-def test_stock_take_and_write_off(client_manager_x, rice):
+def test_stock_take_and_write_off(client_manager_x, supervisor_x, rice):
     take = reverse("store:item_stock_take", args=[rice.pk])
     write_off = reverse("store:item_write_off", args=[rice.pk])
     before = _movements()
     assert (
-        client_manager_x.post(take, {"counted": "٤٨", "reason": "盘点", **_key()}).status_code
+        client_manager_x.post(
+            take, {"counted": "٤٨", "expected": "50", "reason": "盘点", **_key()}
+        ).status_code
         == 200
     )
     bad_off = {"quantity": "1_0", "cause": "spoiled", "reason": "受潮", **_key()}
     assert client_manager_x.post(write_off, bad_off).status_code == 200
     assert _movements() == before
-    client_manager_x.post(take, {"counted": "４８", "reason": "盘点", **_key()})
+    client_manager_x.post(take, {"counted": "４８", "expected": "５０", "reason": "盘点", **_key()})
     client_manager_x.post(write_off, {**bad_off, "quantity": "３", **_key()})
+    assert sorted(rice.corrections.values_list("quantity", flat=True)) == [-3, -2]
+    stock_corrections_confirm(
+        correction_ids=list(rice.corrections.values_list("pk", flat=True)), actor=supervisor_x
+    )
     rice.refresh_from_db()
     assert rice.stock == 45
 

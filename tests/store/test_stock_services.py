@@ -11,10 +11,10 @@ from store.services import (
     InsufficientStock,
     donation_record,
     stock_purchase,
-    stock_take,
-    stock_write_off,
+    stock_write_off_request,
     zones_ensure,
 )
+from tests.store.conftest import count, write_off
 
 
 def movements_sum(item):
@@ -104,27 +104,29 @@ def test_goods_donation_of_another_villages_item_refused(village_x, item_y, mana
     assert item_y.stock == 10
 
 
-def test_stock_take_adjusts_to_the_count(rice, manager_x):
-    movement = stock_take(item=rice, counted=47, reason="盘点短少", actor=manager_x)
+def test_stock_take_adjusts_to_the_count_once_confirmed(rice, manager_x, supervisor_x):
+    movement = count(rice, 47, "盘点短少", manager_x, supervisor_x)
     rice.refresh_from_db()
     assert movement.quantity == -3
     assert rice.stock == 47 == movements_sum(rice)
-    assert stock_take(item=rice, counted=47, reason="复盘", actor=manager_x) is None
+    assert count(rice, 47, "复盘", manager_x, supervisor_x) is None
 
 
-def test_write_off_never_below_zero(kettle, manager_x):
+def test_write_off_never_below_zero(kettle, manager_x, supervisor_x):
     with pytest.raises(InsufficientStock):
-        stock_write_off(item=kettle, quantity=3, cause="damaged", reason="摔坏", actor=manager_x)
+        write_off(kettle, 3, "damaged", "摔坏", manager_x, supervisor_x)
     kettle.refresh_from_db()
     assert kettle.stock == 2
-    stock_write_off(item=kettle, quantity=2, cause="damaged", reason="摔坏", actor=manager_x)
+    write_off(kettle, 2, "damaged", "摔坏", manager_x, supervisor_x)
     kettle.refresh_from_db()
     assert kettle.stock == 0 == movements_sum(kettle)
 
 
 def test_write_off_needs_a_reason(kettle, manager_x):
     with pytest.raises(ValidationError):
-        stock_write_off(item=kettle, quantity=1, cause="spoiled", reason=" ", actor=manager_x)
+        stock_write_off_request(
+            item=kettle, quantity=1, cause="spoiled", reason=" ", actor=manager_x
+        )
 
 
 def test_database_refuses_negative_stock(rice):

@@ -154,14 +154,24 @@ def test_goods_donation_without_goods_is_a_form_error(client_manager_x, village_
     assert not Donation.objects.exists()
 
 
-def test_stock_take_and_write_off_forms(client_manager_x, rice):
+def test_stock_take_and_write_off_forms_wait_for_the_supervisor(
+    client_manager_x, client_supervisor_x, rice
+):
     client_manager_x.post(
         reverse("store:item_stock_take", args=[rice.pk]),
-        {"counted": 48, "reason": "盘点", "idempotency_key": form_key()},
+        {"counted": 48, "expected": 50, "reason": "盘点", "idempotency_key": form_key()},
     )
     client_manager_x.post(
         reverse("store:item_write_off", args=[rice.pk]),
         {"quantity": 3, "cause": "spoiled", "reason": "受潮", "idempotency_key": form_key()},
+    )
+    rice.refresh_from_db()
+    assert rice.stock == 50
+    waiting = list(rice.corrections.values_list("pk", flat=True))
+    assert len(waiting) == 2
+    client_supervisor_x.post(
+        reverse("store:corrections_decide"),
+        {"action": "confirm", "correction": waiting, "idempotency_key": form_key()},
     )
     rice.refresh_from_db()
     assert rice.stock == 45
@@ -175,8 +185,9 @@ def test_write_off_beyond_stock_is_a_form_error(client_manager_x, kettle):
         {"quantity": 5, "cause": "damaged", "reason": "摔坏", "idempotency_key": form_key()},
     )
     assert response.status_code == 200
-    assert "Not enough" in response.content.decode()
+    assert "Only 2 of" in response.content.decode()
     assert StockMovement.objects.filter(item=kettle).count() == 1
+    assert not kettle.corrections.exists()
 
 
 def test_low_stock_highlighted(client_manager_x, kettle, rice):

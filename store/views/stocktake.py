@@ -1,0 +1,273 @@
+"""The stock-take sheet and the corrections a second person confirms (DESIGN.md rule 8).
+
+The manager counts a zone (or the whole store) on one page and saves once; each difference
+waits as a correction. The supervisor confirms (or refuses) the ticked ones with one POST;
+only then does the stock move.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core import forms as numbers
+from core.access import Role, staff_required
+from core.db import row_id_or_none
+from core.idempotency import OneTimeKeyMixin, run_once
+from core.pagination import Paginator
+from store.models import Item, StockCorrection, StockMovement
+from store.selectors import zones_of
+from store.services import (
+    MAX_COUNT,
+    CountLine,
+    CountRefused,
+    count_expected,
+    stock_corrections_confirm,
+    stock_corrections_refuse,
+    stock_count_record,
+)
+from store.views.access import STAFF
+from villagers.models import Referral
+from villagers.second_person import open_referrals, refusal_or_referral
+
+
+@dataclass
+class SheetRow:
+    item: Item
+    expected: int  # the figure shown: book stock less the write-offs waiting
+    counted: str  # as typed (or prefilled)
+    cause: str = ""
+    reason: str = ""
+    waiting_count: StockCorrection | None = None
+    error: str = ""
+
+
+def _sheet_items(village, zone_code: str) -> list[Item]:
+    items = Item.objects.filter(village=village).select_related("zone")
+    if zone_code:
+        items = items.filter(zone__code=zone_code)
+    return list(items.order_by("zone__position", "name", "pk"))
+
+
+def _rows(items, data=None) -> list[SheetRow]:
+    """The sheet's rows: prefilled with what each count should find, or as posted."""
+    expected = count_expected(items)
+    waiting = {
+        c.item_id: c
+        for c in StockCorrection.objects.filter(
+            item__in=items,
+            status=StockCorrection.Status.PENDING,
+            source=StockCorrection.Source.COUNT,
+        )
+    }
+    rows = []
+    for item in items:
+        row = SheetRow(
+            item=item,
+            expected=expected[item.pk],
+            counted=str(expected[item.pk]),
+            waiting_count=waiting.get(item.pk),
+        )
+        if data is not None:
+            try:
+                row.expected = numbers.int_parse(data.get(f"expected-{item.pk}", ""), signed=True)
+            except ValidationError:
+                row.error = _("This row's figure from the books is missing: reload the sheet.")
+            row.counted = data.get(f"count-{item.pk}", "").strip()[:20]
+            row.cause = data.get(f"cause-{item.pk}", "")[:10]
+            row.reason = data.get(f"reason-{item.pk}", "").strip()[:200]
+        rows.append(row)
+    return rows
+
+
+def _lines(rows) -> list[CountLine] | None:
+    """The rows as count lines; None (with each bad row's error set) when a count is not a
+    whole number of at least 0."""
+    lines, field = [], numbers.IntegerField(min_value=0, max_value=MAX_COUNT)
+    for row in rows:
+        if row.error:
+            continue
+        try:
+            counted = field.clean(row.counted)
+        except ValidationError as error:
+            row.error = " ".join(error.messages)
+            continue
+        if counted is None:
+            row.error = _("Type the count (it starts as the books' figure).")
+            continue
+        lines.append(
+            CountLine(
+                item_id=row.item.pk,
+                counted=counted,
+                expected=row.expected,
+                reason=row.reason,
+                cause=row.cause,
+            )
+        )
+    return None if any(row.error for row in rows) else lines
+
+
+@staff_required(Role.MANAGER)
+def stock_take_sheet(request):
+    """Every item of a zone (or of the store) with its counted figure, saved once."""
+    zone_code = request.GET.get("zone", "")
+    zones = zones_of(request.village)
+    if zone_code and zone_code not in {zone.code for zone in zones}:
+        zone_code = ""
+    items = _sheet_items(request.village, zone_code)
+    form = OneTimeKeyMixin(request.POST if request.method == "POST" else None)
+    rows = _rows(items, request.POST if request.method == "POST" else None)
+    problem = ""
+    if request.method == "POST":
+        sent = {row_id_or_none(value) for value in request.POST.getlist("item")}
+        if sent != {item.pk for item in items}:
+            problem = _(
+                "The items of this zone changed since the sheet was drawn: reload the page "
+                "and count again."
+            )
+            rows = _rows(items)
+        lines = None if problem else _lines(rows)
+        if lines is not None:
+            result = []
+
+            def action():
+                result.append(
+                    stock_count_record(
+                        village=request.village, lines=lines, actor=request.user, request=request
+                    )
+                )
+                return reverse("store:corrections")
+
+            try:
+                url, replayed = run_once(request, action)
+            except CountRefused as refused:
+                for row in rows:
+                    row.error = refused.rows.get(row.item.pk, "")
+                problem = _("Nothing was saved: see the rows marked below.")
+            except ValidationError as error:
+                problem = " ".join(error.messages)
+            else:
+                if replayed:
+                    messages.info(request, _("This count was already saved; nothing was added."))
+                else:
+                    _count_message(request, result[0])
+                return redirect(url)
+        elif not problem:
+            problem = _("Nothing was saved: see the rows marked below.")
+    if problem:
+        form.is_valid()
+        form.add_error(None, problem)
+    return render(
+        request,
+        "store/stock_take_sheet.html",
+        {
+            "form": form,
+            "rows": rows,
+            "zones": zones,
+            "zone_code": zone_code,
+            "problem": problem,
+            "causes": StockMovement.Cause.choices,
+        },
+    )
+
+
+def _count_message(request, result) -> None:
+    differences = len(result.corrections)
+    if differences:
+        messages.success(
+            request,
+            _(
+                "%(counted)d items counted: %(differences)d differences wait for the "
+                "supervisor's confirmation; the rest agree with the books."
+            )
+            % {"counted": result.counted, "differences": differences},
+        )
+    else:
+        messages.success(
+            request,
+            _("%(counted)d items counted: every count agrees with the books.")
+            % {"counted": result.counted},
+        )
+
+
+@staff_required(*STAFF)
+def corrections(request):
+    """The corrections waiting for a second person, and those decided lately."""
+    village = request.village
+    pending = list(
+        StockCorrection.objects.filter(village=village, status=StockCorrection.Status.PENDING)
+        .select_related("item__zone", "requested_by")
+        .order_by("item__zone__position", "item__name", "pk")
+    )
+    referred = open_referrals(kind=Referral.Kind.STOCK, object_ids=[c.pk for c in pending])
+    for correction in pending:
+        correction.referral = referred.get(correction.pk)
+    decided = Paginator(
+        StockCorrection.objects.filter(village=village)
+        .exclude(status=StockCorrection.Status.PENDING)
+        .select_related("item", "requested_by", "decided_by")
+        .order_by("-decided_at", "-pk"),
+        20,
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "store/corrections.html",
+        {"pending": pending, "decided": decided, "form": OneTimeKeyMixin()},
+    )
+
+
+@require_POST
+@staff_required(Role.SUPERVISOR)
+def corrections_decide(request):
+    """Confirm (or refuse, with a reason) the ticked corrections as one, once."""
+    action = request.POST.get("action")
+    ids = [i for i in map(row_id_or_none, request.POST.getlist("correction")) if i is not None]
+    back = reverse("store:corrections")
+    if action not in ("confirm", "refuse"):
+        messages.error(request, _("Choose confirm or refuse."))
+        return redirect(back)
+    decided = []
+
+    def act():
+        decided.clear()
+        if action == "confirm":
+            decided.extend(
+                stock_corrections_confirm(correction_ids=ids, actor=request.user, request=request)
+            )
+        else:
+            decided.extend(
+                stock_corrections_refuse(
+                    correction_ids=ids,
+                    actor=request.user,
+                    reason=request.POST.get("reason", ""),
+                    request=request,
+                )
+            )
+        return back
+
+    try:
+        url, replayed = run_once(request, act)
+    except ValidationError as error:
+        second_person = getattr(error, "second_person", [])
+        refused = {line for item in second_person for line in item.messages}
+        for line in error.messages:
+            if line not in refused:
+                messages.error(request, line)
+        asked = {"action": action, "reason": request.POST.get("reason", "")[:300]}
+        for item in second_person:
+            messages.warning(request, refusal_or_referral(request, item, asked))
+        return redirect(back)
+    if replayed:
+        messages.info(request, _("This decision was already recorded."))
+    elif action == "confirm":
+        messages.success(
+            request,
+            _("%(count)d confirmed: the stock is corrected.") % {"count": len(decided)},
+        )
+    else:
+        messages.success(request, _("%(count)d refused.") % {"count": len(decided)})
+    return redirect(url)

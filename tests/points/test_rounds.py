@@ -1,0 +1,328 @@
+"""The monthly hygiene round: one sheet, saved once, recorded and proposed as one batch."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from points.models import Batch, Entry, InspectionRound, Proposal
+from points.rounds import CHECK_NAMES, RoundLine, inspection_round_record
+from points.services import proposal_approve, proposal_reject
+from tests.conftest import form_key, issue_card
+from tests.factories import HouseholdFactory
+from tests.points.conftest import make_rule, today
+from tests.security.concurrent import at_once
+from villagers.models import Inspection, Referral
+
+ALL_CLEAN = dict.fromkeys(CHECK_NAMES, True)
+
+
+@pytest.fixture
+def rule_pass(village_x):
+    return make_rule(village_x, "HJ01", 5, cap=5, description="monthly inspection passed")
+
+
+@pytest.fixture
+def rule_fail(village_x):
+    return make_rule(village_x, "KF03", -3, description="monthly inspection failed")
+
+
+@pytest.fixture
+def uncarded(group_x):
+    return HouseholdFactory(group=group_x, head_name="赵无卡", number="X009")
+
+
+def lines_for(households, failing=(), absent=()):
+    return [
+        RoundLine(
+            household=household,
+            checks={**ALL_CLEAN, "kitchen_clean": household not in failing},
+            inspected=household not in absent,
+        )
+        for household in households
+    ]
+
+
+def record(manager, households, rule_pass, rule_fail, **kwargs):
+    kwargs.setdefault("lines", lines_for(households))
+    return inspection_round_record(
+        village=manager.village,
+        group=households[0].group,
+        date=today(),
+        pass_rule=rule_pass,
+        fail_rule=rule_fail,
+        actor=manager,
+        **kwargs,
+    )
+
+
+def test_a_round_records_every_inspection_and_proposes_one_batch(
+    manager_x, supervisor_x, card_a, card_b, uncarded, rule_pass, rule_fail
+):
+    a, b = card_a.household, card_b.household
+    round_ = record(
+        manager_x, [a, b, uncarded], rule_pass, rule_fail, lines=lines_for([a, b, uncarded], [b])
+    )
+    assert round_.inspections.count() == 3
+    assert {i.household_id: i.passed for i in round_.inspections.all()} == {
+        a.pk: True,
+        b.pk: False,
+        uncarded.pk: True,
+    }
+    proposals = {p.household_id: p for p in round_.batch.proposals.select_related("rule")}
+    assert {h: (p.rule.code, p.points) for h, p in proposals.items()} == {
+        a.pk: ("HJ01", 5),
+        b.pk: ("KF03", -3),
+    }
+    assert "kitchen clean" in proposals[b.pk].reason
+    assert round_.batch.rule is None
+    assert round_.not_proposed == [{"household": uncarded.pk, "why": "no points card yet"}]
+    # Nothing reaches the ledger before the supervisor approves the batch in one go.
+    assert not Entry.objects.filter(kind__in=["award", "deduction"]).exists()
+    manager_x.village.publicity_days = 0
+    manager_x.village.save()
+    supervisor_x.village.refresh_from_db()
+    proposal_approve(proposal_ids=[p.pk for p in proposals.values()], actor=supervisor_x)
+    assert a.account.entries.filter(kind="award", points=5).exists()
+    assert b.account.entries.filter(kind="deduction", points=-3).exists()
+
+
+def test_households_not_inspected_get_nothing_and_are_named(
+    manager_x, card_a, card_b, rule_pass, rule_fail
+):
+    a, b = card_a.household, card_b.household
+    round_ = record(manager_x, [a, b], rule_pass, rule_fail, lines=lines_for([a, b], absent=[b]))
+    assert [i.household_id for i in round_.inspections.all()] == [a.pk]
+    assert round_.not_proposed == [{"household": b.pk, "why": "not inspected (nobody at home)"}]
+
+
+def test_no_rule_chosen_records_inspections_only(manager_x, card_a, card_b):
+    round_ = record(manager_x, [card_a.household, card_b.household], None, None)
+    assert round_.batch is None and round_.inspections.count() == 2
+    assert not Proposal.objects.exists()
+
+
+def test_the_monthly_cap_leaves_a_household_out_not_the_round(
+    manager_x, card_a, card_b, rule_pass, rule_fail
+):
+    a, b = card_a.household, card_b.household
+    from tests.points.conftest import propose
+
+    propose(manager_x, [a], rule_pass)
+    round_ = record(manager_x, [a, b], rule_pass, rule_fail)
+    assert [p.household_id for p in round_.batch.proposals.all()] == [b.pk]
+    assert round_.not_proposed[0]["household"] == a.pk
+    assert "HJ01 already counted" in round_.not_proposed[0]["why"]
+
+
+def test_a_second_round_of_the_month_is_refused_unless_the_first_was_rejected(
+    manager_x, supervisor_x, card_a, card_b, rule_pass, rule_fail
+):
+    households = [card_a.household, card_b.household]
+    first = record(manager_x, households, rule_pass, rule_fail)
+    with pytest.raises(ValidationError, match="already saved"):
+        record(manager_x, households, rule_pass, rule_fail)
+    proposal_reject(
+        proposal_ids=[p.pk for p in first.batch.proposals.all()],
+        actor=supervisor_x,
+        reason="wrong day",
+    )
+    again = record(manager_x, households, rule_pass, rule_fail)
+    assert again.batch.proposals.count() == 2
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"pass_rule": "fail"}, "must be an award"),
+        ({"fail_rule": "pass"}, "must be a deduction"),
+        ({"pass_rule": "other_village"}, "active rule of this village"),
+        ({"actor": "supervisor"}, "Only the village's manager"),
+        ({"lines": "other_group"}, "another village group"),
+        ({"lines": "none_inspected"}, "No household was inspected"),
+    ],
+)
+def test_refusals_write_nothing(
+    change,
+    message,
+    manager_x,
+    supervisor_x,
+    card_a,
+    card_b,
+    rule_pass,
+    rule_fail,
+    rule_y,
+    household_y,
+):
+    households = [card_a.household, card_b.household]
+    kwargs = {
+        "village": manager_x.village,
+        "group": households[0].group,
+        "date": today(),
+        "pass_rule": rule_pass,
+        "fail_rule": rule_fail,
+        "actor": manager_x,
+        "lines": lines_for(households),
+    }
+    rules = {"fail": rule_fail, "pass": rule_pass, "other_village": rule_y}
+    for name, value in change.items():
+        if name == "actor":
+            kwargs["actor"] = supervisor_x
+        elif value == "other_group":
+            kwargs["lines"] = lines_for([*households, household_y])
+        elif value == "none_inspected":
+            kwargs["lines"] = lines_for(households, absent=households)
+        else:
+            kwargs[name] = rules[value]
+    with pytest.raises(ValidationError, match=message):
+        inspection_round_record(**kwargs)
+    assert not Inspection.objects.filter(date=today()).exclude(inspector=None).exists()
+    assert not InspectionRound.objects.exists() and not Batch.objects.exists()
+
+
+def test_the_supervisors_own_household_goes_to_the_county(
+    manager_x, supervisor_x, card_a, card_b, rule_pass, rule_fail
+):
+    supervisor_x.household = card_b.household
+    supervisor_x.save()
+    round_ = record(manager_x, [card_a.household, card_b.household], rule_pass, rule_fail)
+    proposal_b = round_.batch.proposals.get(household=card_b.household)
+    assert Referral.objects.filter(
+        kind=Referral.Kind.PROPOSAL, object_id=proposal_b.pk, status="open"
+    ).exists()
+
+
+# --- the pages ----------------------------------------------------------------------------
+
+
+def sheet_body(households, group, rule_pass, rule_fail, failing=(), absent=()):
+    body = {
+        "date": today().isoformat(),
+        "pass_rule": str(rule_pass.pk) if rule_pass else "none",
+        "fail_rule": str(rule_fail.pk) if rule_fail else "none",
+        "household": [str(h.pk) for h in households],
+        "idempotency_key": form_key(),
+    }
+    for household in households:
+        for name in CHECK_NAMES:
+            if not (household in failing and name == "toilet_clean"):
+                body[f"h{household.pk}-{name}"] = "on"
+        if household in absent:
+            body[f"h{household.pk}-absent"] = "on"
+    return body
+
+
+def test_the_manager_saves_a_round_in_three_screens_and_one_post(
+    client_manager_x,
+    client_supervisor_x,
+    village_x,
+    group_x,
+    card_a,
+    card_b,
+    rule_pass,
+    rule_fail,
+    django_assert_max_num_queries,
+):
+    a, b = card_a.household, card_b.household
+    # Screen 1: the groups, each with a button to its sheet.
+    page = client_manager_x.get(reverse("points:round_list")).content.decode()
+    sheet_url = reverse("points:round_new_group", args=[group_x.pk])
+    assert sheet_url in page
+    # Screen 2: the sheet, every check ticked to start with; the rules to choose once.
+    sheet = client_manager_x.get(sheet_url)
+    html = sheet.content.decode()
+    assert html.count('type="checkbox"') == 2 * 7 and html.count("checked") == 2 * 6
+    assert sheet.context["form"]["pass_rule"].value() == ""
+    # One POST; screen 3 is the saved round.
+    with django_assert_max_num_queries(120):
+        response = client_manager_x.post(
+            sheet_url, sheet_body([a, b], group_x, rule_pass, rule_fail, failing=[b])
+        )
+    round_ = InspectionRound.objects.get()
+    assert response.url == reverse("points:round_detail", args=[round_.pk])
+    detail = client_manager_x.get(response.url).content.decode()
+    assert "HJ01" in detail and "KF03" in detail
+    # The rules are remembered for the next round.
+    again = client_manager_x.get(sheet_url)
+    assert again.context["form"]["pass_rule"].value() == str(rule_pass.pk)
+    assert again.context["form"]["fail_rule"].value() == str(rule_fail.pk)
+    # The supervisor sees the batch with its counts and approves it with one POST.
+    queue = client_supervisor_x.get(reverse("points:approval_queue")).content.decode()
+    assert "passed: 1" in queue and "failed: 1" in queue
+    village_x.publicity_days = 0
+    village_x.save()
+    decided = client_supervisor_x.post(
+        reverse("points:approval_decide"),
+        {"batch_action": f"approve:{round_.batch_id}", "idempotency_key": form_key()},
+    )
+    assert decided.status_code == 302
+    assert set(round_.batch.proposals.values_list("status", flat=True)) == {"approved"}
+
+
+def test_a_sheet_without_a_rule_choice_is_refused_on_the_page(
+    client_manager_x, group_x, card_a, rule_pass, rule_fail
+):
+    body = sheet_body([card_a.household], group_x, rule_pass, rule_fail)
+    body["pass_rule"] = ""
+    url = reverse("points:round_new_group", args=[group_x.pk])
+    response = client_manager_x.post(url, body)
+    assert response.status_code == 200 and response.context["form"].errors["pass_rule"]
+    assert not Inspection.objects.filter(date=today()).exclude(inspector=None).exists()
+
+
+def test_a_sheet_whose_households_changed_is_refused(
+    client_manager_x, group_x, group_y, card_a, household_y, rule_pass, rule_fail
+):
+    body = sheet_body([card_a.household, household_y], group_x, rule_pass, rule_fail)
+    url = reverse("points:round_new_group", args=[group_x.pk])
+    response = client_manager_x.post(url, body)
+    assert response.status_code == 200
+    assert "changed since the sheet was drawn" in response.content.decode()
+    assert not InspectionRound.objects.exists()
+
+
+def test_a_village_without_rules_is_told_so(client_manager_x, group_x, card_a):
+    url = reverse("points:round_new_group", args=[group_x.pk])
+    response = client_manager_x.get(url)
+    assert "no active award or deduction rule" in response.content.decode()
+    assert response.context["form"]["pass_rule"].value() == "none"
+
+
+def test_pages_by_role(
+    client_manager_x,
+    client_supervisor_x,
+    client_manager_y,
+    client_villager_a,
+    client_county,
+    group_x,
+    card_a,
+    rule_pass,
+    rule_fail,
+    manager_x,
+):
+    round_ = record(manager_x, [card_a.household], rule_pass, rule_fail)
+    sheet = reverse("points:round_new_group", args=[group_x.pk])
+    detail = reverse("points:round_detail", args=[round_.pk])
+    assert client_manager_x.get(sheet).status_code == 200
+    assert client_supervisor_x.get(sheet).status_code == 403
+    assert client_villager_a.get(sheet).status_code == 403
+    assert client_manager_y.get(sheet).status_code == 404  # another village's group
+    assert client_supervisor_x.get(detail).status_code == 200
+    client_county.post(reverse("villagers:village_pick"), {"village": group_x.village_id})
+    assert client_county.get(detail).status_code == 200
+    assert client_manager_y.get(detail).status_code == 404
+    assert client_villager_a.get(reverse("points:round_list")).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_five_identical_posts_save_one_round(village_x, group_x, manager_x, rule_pass, rule_fail):
+    from tests.conftest import _client_for
+
+    households = [HouseholdFactory(group=group_x, number=f"R{i:02d}") for i in range(5)]
+    for household in households:
+        issue_card(household, manager_x)
+    url = reverse("points:round_new_group", args=[group_x.pk])
+    body = sheet_body(households, group_x, rule_pass, rule_fail, failing=households[:2])
+    at_once([_client_for(manager_x) for _ in range(5)], url, body)
+    assert InspectionRound.objects.count() == 1
+    assert Inspection.objects.filter(inspector=manager_x).count() == 5
+    assert Proposal.objects.count() == 5 and Batch.objects.count() == 1

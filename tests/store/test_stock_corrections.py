@@ -1,0 +1,310 @@
+"""Stock-take sheet and write-offs under the second-person rule (DESIGN.md rule 8).
+
+The manager counts or writes off; the stock moves only when the village's supervisor (never
+the one who asked; the county when nobody else may) confirms.
+"""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+
+from core.access import Role
+from reports.referrals import referral_decide
+from store import checks
+from store.models import StockCorrection, StockMovement
+from store.services import (
+    CountLine,
+    CountRefused,
+    InsufficientStock,
+    _movement_append,
+    count_expected,
+    stock_corrections_confirm,
+    stock_corrections_refuse,
+    stock_count_record,
+    stock_write_off_request,
+)
+from tests.conftest import form_key, make_staff
+from tests.store.conftest import make_item
+from villagers.models import Referral
+
+PENDING = StockCorrection.Status.PENDING
+
+
+def line(item, counted, reason="", cause="", expected=None):
+    item.refresh_from_db()
+    if expected is None:
+        expected = count_expected([item])[item.pk]
+    return CountLine(
+        item_id=item.pk, counted=counted, expected=expected, reason=reason, cause=cause
+    )
+
+
+def counted(village, manager, *lines):
+    return stock_count_record(village=village, lines=list(lines), actor=manager)
+
+
+def test_unchanged_counts_need_nothing_and_a_difference_waits(
+    village_x, manager_x, rice, oil, kettle
+):
+    result = counted(village_x, manager_x, line(rice, 50), line(oil, 18, "破损"), line(kettle, 2))
+    assert result.counted == 3
+    (correction,) = result.corrections
+    assert (correction.item_id, correction.quantity, correction.status) == (oil.pk, -2, PENDING)
+    assert correction.kind == StockMovement.Kind.ADJUSTMENT
+    oil.refresh_from_db()
+    assert oil.stock == 20  # nothing moves before the supervisor confirms
+
+
+def test_a_difference_without_a_reason_is_refused_on_its_row(village_x, manager_x, rice, oil):
+    with pytest.raises(CountRefused) as refused:
+        counted(village_x, manager_x, line(rice, 50), line(oil, 21))
+    assert list(refused.value.rows) == [oil.pk]
+    assert "give the reason" in refused.value.rows[oil.pk]
+    assert not StockCorrection.objects.exists()
+
+
+def test_a_cause_makes_a_shortfall_a_write_off_but_not_a_surplus(
+    village_x, manager_x, supervisor_x, rice, oil
+):
+    with pytest.raises(CountRefused, match="not for a surplus"):
+        counted(village_x, manager_x, line(rice, 52, "多出", cause="spoiled"))
+    (correction,) = counted(
+        village_x, manager_x, line(rice, 47, "受潮", cause="spoiled")
+    ).corrections
+    assert correction.kind == StockMovement.Kind.WRITE_OFF
+    (confirmed,) = stock_corrections_confirm(correction_ids=[correction.pk], actor=supervisor_x)
+    assert (confirmed.movement.kind, confirmed.movement.quantity) == ("write_off", -3)
+    assert confirmed.movement.cause == "spoiled"
+
+
+def test_confirming_moves_the_stock_once_by_the_supervisor(village_x, manager_x, supervisor_x, oil):
+    (correction,) = counted(village_x, manager_x, line(oil, 17, "少了")).corrections
+    with pytest.raises(ValidationError, match="supervisor"):
+        stock_corrections_confirm(correction_ids=[correction.pk], actor=manager_x)
+    stock_corrections_confirm(correction_ids=[correction.pk], actor=supervisor_x)
+    oil.refresh_from_db()
+    assert oil.stock == 17
+    movement = StockMovement.objects.get(kind="adjustment")
+    assert movement.created_by == supervisor_x and movement.correction == correction
+    with pytest.raises(ValidationError, match="already decided"):
+        stock_corrections_confirm(correction_ids=[correction.pk], actor=supervisor_x)
+    assert checks.check() == []
+
+
+def test_confirm_applies_the_difference_as_counted_after_sales(
+    village_x, manager_x, supervisor_x, oil, card_a, redeem
+):
+    (correction,) = counted(village_x, manager_x, line(oil, 18, "少了")).corrections
+    redeem(card_a.household, {oil: 3}, manager_x)  # the counter sells meanwhile
+    stock_corrections_confirm(correction_ids=[correction.pk], actor=supervisor_x)
+    oil.refresh_from_db()
+    assert oil.stock == 20 - 3 - 2
+
+
+def test_confirm_is_refused_when_the_stock_would_go_below_zero(
+    village_x, manager_x, supervisor_x, kettle, card_a, redeem
+):
+    (correction,) = counted(village_x, manager_x, line(kettle, 0, "丢了")).corrections
+    redeem(card_a.household, {kettle: 1}, manager_x)
+    with pytest.raises(InsufficientStock, match="only 1 are in stock now"):
+        stock_corrections_confirm(correction_ids=[correction.pk], actor=supervisor_x)
+    kettle.refresh_from_db()
+    assert kettle.stock == 1
+    correction.refresh_from_db()
+    assert correction.status == PENDING
+    stock_corrections_refuse(
+        correction_ids=[correction.pk], actor=supervisor_x, reason="count again"
+    )
+    correction.refresh_from_db()
+    assert correction.status == StockCorrection.Status.REFUSED
+
+
+def test_a_second_count_replaces_the_one_waiting(village_x, manager_x, supervisor_x, oil):
+    (first,) = counted(village_x, manager_x, line(oil, 15, "少了")).corrections
+    (second,) = counted(village_x, manager_x, line(oil, 19, "复盘")).corrections
+    first.refresh_from_db()
+    assert first.status == StockCorrection.Status.REPLACED and second.quantity == -1
+    # A recount that agrees with the books withdraws the difference altogether.
+    assert counted(village_x, manager_x, line(oil, 20)).corrections == []
+    second.refresh_from_db()
+    assert second.status == StockCorrection.Status.REPLACED
+    assert not StockCorrection.objects.filter(status=PENDING).exists()
+
+
+def test_a_write_off_waiting_is_already_out_of_the_figure_counted(
+    village_x, manager_x, supervisor_x, oil
+):
+    write_off = stock_write_off_request(
+        item=oil, quantity=3, cause="damaged", reason="摔了", actor=manager_x
+    )
+    assert count_expected([oil])[oil.pk] == 17
+    # The shelf shows 17: the count agrees, and the write-off still waits.
+    assert counted(village_x, manager_x, line(oil, 17)).corrections == []
+    stock_corrections_confirm(correction_ids=[write_off.pk], actor=supervisor_x)
+    oil.refresh_from_db()
+    assert oil.stock == 17
+    with pytest.raises(InsufficientStock, match="not already waiting"):
+        stock_write_off_request(
+            item=oil, quantity=18, cause="damaged", reason="all", actor=manager_x
+        )
+
+
+def test_a_count_differing_after_a_sale_while_counting_is_refused(
+    village_x, manager_x, oil, card_a, redeem
+):
+    drawn = line(oil, 20)  # the sheet showed 20
+    redeem(card_a.household, {oil: 2}, manager_x)
+    # Untouched, the row agrees with the figure shown: nothing to correct.
+    assert counted(village_x, manager_x, drawn).corrections == []
+    with pytest.raises(CountRefused, match="changed while you counted"):
+        counted(village_x, manager_x, line(oil, 17, "少了", expected=20))
+
+
+def test_only_the_manager_counts(village_x, supervisor_x, manager_y, oil):
+    for actor in (supervisor_x, manager_y):
+        with pytest.raises(PermissionDenied):
+            counted(village_x, actor, line(oil, 19, "x"))
+        with pytest.raises(PermissionDenied):
+            stock_write_off_request(item=oil, quantity=1, cause="lost", reason="x", actor=actor)
+
+
+def test_with_nobody_else_the_county_decides(village_x, county_admin, oil):
+    """One person both counts and supervises: the correction goes up at once."""
+    both = make_staff(Role.MANAGER, village=village_x, username="both")
+    both.groups.add(Group.objects.get(name=Role.SUPERVISOR))
+    (correction,) = counted(village_x, both, line(oil, 18, "少了")).corrections
+    referral = Referral.objects.get(kind=Referral.Kind.STOCK, object_id=correction.pk)
+    assert referral.household is None and referral.status == Referral.Status.OPEN
+    with pytest.raises(ValidationError, match="started with you"):
+        stock_corrections_confirm(correction_ids=[correction.pk], actor=both)
+    referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="confirm")
+    oil.refresh_from_db()
+    referral.refresh_from_db()
+    assert oil.stock == 18 and referral.status == Referral.Status.DONE
+    assert checks.check() == []
+
+
+def test_the_county_refusing_closes_the_correction(village_x, county_admin, oil, manager_x):
+    (correction,) = counted(village_x, manager_x, line(oil, 18, "少了")).corrections
+    # No supervisor in village X here: it went up at once.
+    referral = Referral.objects.get(kind=Referral.Kind.STOCK, object_id=correction.pk)
+    with pytest.raises(ValidationError, match="reason"):
+        referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="reject")
+    referral_decide(
+        referral_ids=[referral.pk], actor=county_admin, decision="reject", reason="recount"
+    )
+    correction.refresh_from_db()
+    assert correction.status == StockCorrection.Status.REFUSED
+
+
+def test_audit_ledger_names_a_count_nobody_confirmed(rice, manager_x):
+    with transaction.atomic():
+        locked = type(rice).objects.select_for_update().get(pk=rice.pk)
+        _movement_append(
+            item=locked, kind="adjustment", quantity=-1, actor=manager_x, reason="by hand"
+        )
+    assert any("no second person confirmed" in problem for problem in checks.check())
+
+
+# --- the pages ------------------------------------------------------------------------------
+
+
+def sheet_body(items, counts=None, reasons=None):
+    counts, reasons = counts or {}, reasons or {}
+    body = {"item": [str(i.pk) for i in items], "idempotency_key": form_key()}
+    for item in items:
+        item.refresh_from_db()
+        body[f"expected-{item.pk}"] = str(item.stock)
+        body[f"count-{item.pk}"] = str(counts.get(item, item.stock))
+        body[f"reason-{item.pk}"] = reasons.get(item, "")
+        body[f"cause-{item.pk}"] = ""
+    return body
+
+
+def test_a_zone_counted_on_one_page_and_confirmed_with_one_post(
+    client_manager_x,
+    client_supervisor_x,
+    village_x,
+    zones_x,
+    manager_x,
+    rice,
+    oil,
+    kettle,
+    django_assert_max_num_queries,
+):
+    soap = make_item(village_x, "toiletries", "香皂", 2, 12, manager_x)
+    url = reverse("store:stock_take_sheet") + "?zone=grain_oil"
+    page = client_manager_x.get(url)
+    html = page.content.decode()
+    assert rice.name in html and oil.name in html and soap.name not in html
+    assert f'name="count-{rice.pk}" value="50"' in html  # prefilled: no typing if unchanged
+    grain = [rice, oil]
+    with django_assert_max_num_queries(30):
+        saved = client_manager_x.post(url, sheet_body(grain, {oil: 16}, {oil: "漏油"}))
+    assert saved.url == reverse("store:corrections")
+    (correction,) = StockCorrection.objects.all()
+    assert (correction.item, correction.quantity) == (oil, -4)
+    listing = client_supervisor_x.get(reverse("store:corrections")).content.decode()
+    assert f'name="correction" value="{correction.pk}"' in listing
+    client_supervisor_x.post(
+        reverse("store:corrections_decide"),
+        {"action": "confirm", "correction": [correction.pk], "idempotency_key": form_key()},
+    )
+    oil.refresh_from_db()
+    assert oil.stock == 16
+
+
+def test_the_sheet_refuses_a_difference_without_reason_on_its_row(
+    client_manager_x, rice, oil, kettle
+):
+    url = reverse("store:stock_take_sheet") + "?zone=grain_oil"
+    response = client_manager_x.post(url, sheet_body([rice, oil], {oil: 16}))
+    assert response.status_code == 200
+    rows = {row.item.pk: row for row in response.context["rows"]}
+    assert rows[oil.pk].error and not rows[rice.pk].error
+    assert rows[oil.pk].counted == "16"  # what was typed is kept
+    assert not StockCorrection.objects.exists()
+
+
+def test_the_sheet_reads_full_width_digits_and_refuses_words(client_manager_x, rice, oil):
+    url = reverse("store:stock_take_sheet") + "?zone=grain_oil"
+    body = sheet_body([rice, oil], {oil: "１６", rice: "many"}, {oil: "漏油"})
+    response = client_manager_x.post(url, body)
+    assert response.status_code == 200 and not StockCorrection.objects.exists()
+    body = sheet_body([rice, oil], {oil: "１６"}, {oil: "漏油"})
+    assert client_manager_x.post(url, body).status_code == 302
+    assert StockCorrection.objects.get().quantity == -4
+
+
+def test_stock_pages_by_role(
+    client_manager_x,
+    client_supervisor_x,
+    client_manager_y,
+    client_villager_a,
+    manager_x,
+    village_x,
+    oil,
+):
+    sheet = reverse("store:stock_take_sheet")
+    assert client_manager_x.get(sheet).status_code == 200
+    assert client_supervisor_x.get(sheet).status_code == 403
+    assert client_villager_a.get(sheet).status_code == 403
+    assert client_manager_y.get(sheet).status_code == 200
+    assert oil.name not in client_manager_y.get(sheet).content.decode()
+    (correction,) = counted(village_x, manager_x, line(oil, 19, "少了")).corrections
+    decide = reverse("store:corrections_decide")
+    body = {"action": "confirm", "correction": [correction.pk], "idempotency_key": form_key()}
+    assert client_manager_x.post(decide, body).status_code == 403
+    assert client_manager_y.post(decide, {**body, "idempotency_key": form_key()}).status_code == 403
+    assert oil.name not in client_manager_y.get(reverse("store:corrections")).content.decode()
+    correction.refresh_from_db()
+    assert correction.status == PENDING
+
+
+def test_the_supervisor_of_another_village_cannot_confirm(village_y, manager_x, village_x, oil):
+    other = make_staff(Role.SUPERVISOR, village=village_y, username="supervisor_y")
+    (correction,) = counted(village_x, manager_x, line(oil, 19, "少了")).corrections
+    with pytest.raises(ValidationError, match="not found"):
+        stock_corrections_confirm(correction_ids=[correction.pk], actor=other)
