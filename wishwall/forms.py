@@ -38,6 +38,14 @@ class WishForm(forms.Form):
     photo = _photo_field(_("Photo"))
 
 
+class WishReviseForm(forms.Form):
+    """The household changes its wish before staff have checked it (the photo stays)."""
+
+    title = WishForm.base_fields["title"]
+    kind = WishForm.base_fields["kind"]
+    story = WishForm.base_fields["story"]
+
+
 class WishOnBehalfForm(WishForm):
     """Staff post a wish for a household that cannot do it from a phone."""
 

@@ -325,6 +325,9 @@ WISHWALL = [
     Target("wishwall:new", "manager_x", lambda c: wish_forms.WishOnBehalfForm(village=c.village_x)),
     Target("wishwall:edit", "manager_x", lambda c: wish_forms.WishEditForm(), kwargs=pk("wish")),
     Target(
+        "wishwall:revise", "villager_a", lambda c: wish_forms.WishReviseForm(), kwargs=pk("wish")
+    ),
+    Target(
         "wishwall:decline", "supervisor_x", lambda c: wish_forms.DeclineForm(), kwargs=pk("wish")
     ),
     Target(
@@ -469,6 +472,7 @@ def test_every_form_page_is_fuzzed():
         "reports:year_report_xlsx",  # no input
         "villagers:card_sheet_printed",  # card ids only, scoped (tests/villagers)
         "wishwall:approve",  # one optional checkbox: every input is valid
+        "wishwall:withdraw",  # no input
         "admin:logout",
         "admin:password_change",  # Django's
         "reports:donation_thanks_revoke",  # no input

@@ -415,6 +415,21 @@ URLS: dict[str, Row] = {
         writes=NOTHING,
         body=b.wish_edit,
     ),
+    # The household changes its own wish until staff have checked it, and may withdraw it.
+    "wishwall:revise": Row(
+        get="L 200 404 403 403 403 403 403",
+        post="L 200 404 403 403 403 403 403",
+        kwargs=pk("wish"),
+        writes=NOTHING,
+        body=b.wish_revise,
+    ),
+    "wishwall:withdraw": Row(
+        get="L 405 405 403 403 403 403 403",
+        post="L R 404 403 403 403 403 403",
+        kwargs=pk("wish"),
+        action=True,
+        writes=NOTHING,
+    ),
     "wishwall:decline": Row(
         get="L 403 403 200 200 404 403 403",
         post="L 403 403 200 200 404 403 403",
