@@ -4,12 +4,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.photos import photo_validate
+from core.photos import PhotoInput, photo_validate
 from store.models import Donor
 from villagers.models import Household
 from wishwall.models import Wish
-
-PHOTO_WIDGET = forms.ClearableFileInput(attrs={"accept": "image/*"})
 
 
 def _photo_field(label):
@@ -17,7 +15,7 @@ def _photo_field(label):
         label=label,
         required=False,
         validators=[photo_validate],
-        widget=PHOTO_WIDGET,
+        widget=PhotoInput(),
         help_text=_("Optional. A JPEG, PNG or WebP picture."),
     )
 
