@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install install-dev run serve test lint migrate demo bench messages check-messages clean
+.PHONY: install install-dev run serve test lint migrate demo bench messages check-messages purge-css clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ messages: install-dev
 
 check-messages: install-dev
 	$(BIN)/python scripts/check_translations.py
+
+# After a template or script uses a Bootstrap class it did not use before: rewrite the purged
+# stylesheet the pages load (needs Node's npx at build time only) and commit it.
+purge-css: install-dev
+	$(BIN)/python scripts/purge_css.py
 
 clean:
 	rm -rf $(VENV) .pgdata staticfiles

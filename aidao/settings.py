@@ -152,6 +152,12 @@ if TESTING:
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Pages a villager may open send the signed-out to the card login instead (core.access).
+CARD_LOGIN_URL = "card_login"
+# The address printed in the cards' QR codes (https://<host>, no path): a phone's camera
+# opens the card login there with the number filled in. Empty: the address of the request
+# that draws the card.
+CARD_LOGIN_BASE_URL = os.environ.get("CARD_LOGIN_BASE_URL", "").rstrip("/")
 
 # django-axes: failed logins are kept in the database, so a lockout survives restarts.
 # Keyed on the username / card number alone, so a forged X-Forwarded-For cannot reset it.

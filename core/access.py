@@ -5,6 +5,7 @@ Every view finds its objects through these helpers so access is decided in one p
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
@@ -59,15 +60,17 @@ def access_required(*, roles: tuple[str, ...] = (), villager: bool = False, coun
     - `villager`: a household's own login (its village is its own).
     - `county`: a county admin of a county, on a county-wide page (no village to pick).
 
-    Anonymous users go to the login page; anyone else not allowed gets 403.
+    Anonymous users go to the login page (the card login where villagers may enter, the
+    staff login elsewhere); anyone else not allowed gets 403.
     """
+    login_url = settings.CARD_LOGIN_URL if villager else None
 
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             user = request.user
             if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return redirect_to_login(request.get_full_path(), login_url)
             if villager and is_villager(user):
                 return view(request, *args, **kwargs)
             if county and is_county_admin(user) and user.county_id is not None:

@@ -6,6 +6,7 @@ re-encoded as a JPEG without metadata: phone photos carry the GPS position of th
 
 from io import BytesIO
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -16,6 +17,38 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_PIXELS = 40_000_000  # refuses decompression bombs long before Pillow's own limit
 MAX_EDGE = 1600  # enough for a phone screen or a printed poster, small enough for 3G
+TARGET_BYTES = 400 * 1024  # what the phone aims for when it shrinks a photo before sending
+
+
+class PhotoInput(forms.ClearableFileInput):
+    """A photo field the phone shrinks before sending (static/js/photo-upload.js): longest
+    side MAX_EDGE, JPEG, about TARGET_BYTES, with a progress bar and a cancel button, and the
+    size limit checked before anything is sent. The album and the camera are both offered
+    (no `capture`, which on many Android phones hides the album). Without JavaScript the
+    original is sent and `photo_validate` applies the limit. The words the script shows come
+    with the field, translated."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"accept": "image/*", **(attrs or {})})
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"].update(
+            {
+                "data-photo-shrink": str(MAX_EDGE),
+                "data-photo-target": str(TARGET_BYTES),
+                "data-photo-max-bytes": str(settings.MAX_PHOTO_BYTES),
+                "data-text-preparing": _("Making the photo smaller…"),
+                "data-text-sending": _("Sending…"),
+                "data-text-cancel": _("Cancel"),
+                "data-text-cancelled": _("Sending was cancelled. Nothing was saved."),
+                "data-text-failed": _("The connection failed. Nothing was saved; try again."),
+                "data-text-too-large": _(
+                    "The photo is %(size)s; the largest allowed is %(limit)s."
+                ).replace("%(limit)s", filesizeformat(settings.MAX_PHOTO_BYTES)),
+            }
+        )
+        return context
 
 
 def photo_validate(upload) -> None:

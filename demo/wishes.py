@@ -203,7 +203,14 @@ DECLINE_REASONS = [
 ]
 
 # How many wishes end in each state (36 in all).
-PLAN = ["pending"] * 6 + ["open"] * 12 + ["matched"] * 7 + ["fulfilled"] * 8 + ["declined"] * 3
+PLAN = (
+    ["pending"] * 6
+    + ["open"] * 11
+    + ["withdrawn"]
+    + ["matched"] * 7
+    + ["fulfilled"] * 8
+    + ["declined"] * 3
+)
 
 NOTES = ["下周送到村委会", "开学前送到", "由村委会代为转交", "合作社派人上门安装", ""]
 
@@ -259,6 +266,9 @@ def load(ctx):
     for index, state in enumerate(plan):
         kind, title, story, given, thanks = WISHES[index % len(WISHES)]
         candidates = [h for h in households if (h.pk, title) not in used]
+        if state == "withdrawn":  # only the household itself takes a wish back
+            with_login = [h for h in candidates if h.pk in logins]
+            candidates, state = (with_login, state) if with_login else (candidates, "open")
         if not candidates:
             continue
         if demo_household in candidates and state not in demo_states:
@@ -304,11 +314,15 @@ def load(ctx):
                 wish=wish, actor=manager, reason=DECLINE_REASONS[index % len(DECLINE_REASONS)]
             )
 
+        if state == "withdrawn":
+            wish = services.wish_withdraw(wish=wish, actor=poster)
+
         # Move the timestamps back so the wall shows a history, not 36 wishes of today.
         Wish.objects.filter(pk=wish.pk).update(
             created_at=posted,
             approved_at=approved if wish.approved_at else None,
             declined_at=matched if wish.declined_at else None,
+            withdrawn_at=matched if wish.withdrawn_at else None,
         )
         WishMatch.objects.filter(wish=wish).update(matched_at=matched)
         WishFulfilment.objects.filter(wish=wish).update(

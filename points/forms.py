@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from core import forms as numbers
 from core.db import row_id_or_none
 from core.idempotency import OneTimeKeyMixin
-from core.photos import photo_validate
+from core.photos import PhotoInput, photo_validate
 from points.models import Rule
 from villagers.cardnumbers import card_number_normalize
 from villagers.forms import NewPinForm
@@ -19,8 +19,7 @@ class PhotoField(forms.FileField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
-        attrs = {"accept": "image/*", "capture": "environment"}
-        kwargs.setdefault("widget", forms.ClearableFileInput(attrs=attrs))
+        kwargs.setdefault("widget", PhotoInput())
         super().__init__(**kwargs)
 
     def clean(self, data, initial=None):

@@ -94,6 +94,20 @@ class Entry(models.Model):
             # A village's entries of a month (the notice, the reports) through its accounts,
             # without reading the rest of the county's month.
             models.Index(fields=["account", "created_at"], name="entry_account_time"),
+            # Points a household earned this year (its rank, points.sql.VILLAGER_STATE): the
+            # awards and reversals of a village's accounts read from the index alone.
+            models.Index(
+                fields=["account", "created_at"],
+                include=["points"],
+                condition=Q(kind="award"),
+                name="entry_award_time",
+            ),
+            models.Index(
+                fields=["account", "created_at"],
+                include=["points", "reverses"],
+                condition=Q(kind="reversal"),
+                name="entry_reversal_time",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -3,6 +3,7 @@
 import datetime
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Count,
@@ -142,10 +143,11 @@ PUBLICITY_CANCELLED_SHOWN = datetime.timedelta(days=30)
 def villager_state(household: Household) -> Account | None:
     """The household's account with everything its start page depends on, in one query.
 
-    Besides the balance: the rank (households with more points, households ranked), the
-    active card, the latest entry (every credit, redemption and reversal appends one; entries
-    never change) and a digest of every other row the page's body shows (its proposals,
-    declarations, members and the village's rules), under which the page caches its body.
+    Besides the balance: the active card, the latest entry (every credit, redemption and
+    reversal appends one; entries never change), a digest of every other row the page's body
+    shows (its proposals, declarations, members and the village's rules), under which the
+    page caches its body, and for the rank (`household_rank`) the number of the village's
+    households with an account (`ranked`) and the version of the village's ledger.
     """
     with connection.cursor() as cursor:
         sql.execute(cursor, points_sql.VILLAGER_STATE, {"household": household.pk})
@@ -155,12 +157,49 @@ def villager_state(household: Household) -> Account | None:
     account = sql.instance(Account, row)
     (
         account.last_entry,
-        account.higher,
         account.ranked,
+        account.village_version,
         account.card_number,
         account.body_version,
     ) = row[sql.width(Account) :]
     return account
+
+
+# The village's points earned this year are kept this long after its ledger last moved.
+EARNED_CACHE_SECONDS = 600
+
+
+def earned_this_year(village_id: int, version: int) -> dict[int, int]:
+    """Account id -> points earned this year (awards since 1 January, less reversed ones) of
+    the village's accounts that earned any; cached under the village's ledger version, which
+    every new entry of the village changes, so it is never stale."""
+    start = local_start(timezone.localdate().replace(month=1, day=1))
+    key = f"earned:{village_id}:{start.date()}:{version}"
+    earned = cache.get(key)
+    if earned is None:
+        with connection.cursor() as cursor:
+            params = {"village": village_id, "year": start}
+            sql.execute(cursor, points_sql.EARNED_THIS_YEAR, params)
+            earned = dict(cursor.fetchall())
+        cache.set(key, earned, EARNED_CACHE_SECONDS)
+    return earned
+
+
+@dataclass
+class Rank:
+    """A household's place in its village by the points earned this year (ties share one)."""
+
+    earned: int
+    rank: int
+    ranked: int
+
+
+def household_rank(account: Account) -> Rank:
+    """The rank of `account` (from `villager_state`) among the village's households."""
+    earned = earned_this_year(account.village_id, account.village_version)
+    mine = earned.get(account.pk, 0)
+    higher = sum(1 for points in earned.values() if points > mine)
+    return Rank(earned=mine, rank=higher + 1, ranked=account.ranked)
 
 
 def proposals_awaiting(household: Household) -> QuerySet[Proposal]:

@@ -16,13 +16,15 @@ from core.access import (
 from core.months import requested_month
 from reports import xlsx
 from reports.notice import notice_sections
+from villagers.views import card_login
 
 
 def home(request):
-    """Send each kind of user to the page they start their day on."""
+    """Send each kind of user to the page they start their day on; the signed-out see the
+    card login (villagers are most of them; staff have a link there to their own)."""
     user = request.user
     if not user.is_authenticated:
-        return redirect("login")
+        return card_login(request)
     if is_villager(user):
         return redirect("points:me")
     if is_county_admin(user) and request.village is None:

@@ -170,7 +170,7 @@ class WriteOffForm(OneTimeKeyMixin, forms.Form):
 class CardLookupForm(forms.Form):
     card = forms.CharField(
         label=_("Scan or type the card number"),
-        max_length=100,
+        max_length=300,  # a card's QR code holds its login URL, the number at its end
         widget=forms.TextInput(
             attrs={"autofocus": True, "autocomplete": "off", "inputmode": "numeric"}
         ),

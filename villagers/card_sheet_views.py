@@ -67,7 +67,7 @@ def card_sheet(request):
         messages.info(request, _("Tick the cards to print first."))
         return redirect("villagers:card_sheet_choose")
     cards = [
-        {"card": card, "qr_svg": card_qr_svg(card.number, scale=3, border=1)}
+        {"card": card, "qr_svg": card_qr_svg(request, card.number, scale=3, border=1)}
         for card in _active_cards(request).filter(pk__in=ids)
     ]
     pages = [cards[i : i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]

@@ -3,12 +3,16 @@
 Issuing a card posts the opening points, so its page lives in `points.views.cards`.
 """
 
+from urllib.parse import urlencode
+
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -42,10 +46,21 @@ def _card_form_page(request, *, household, form, title, submit, intro=""):
     )
 
 
-def card_qr_svg(number: str, *, scale: int = 6, border: int = 4) -> str:
-    """The QR code of a card number as inline SVG (generated here: no external service)."""
-    svg = segno.make_qr(number, error="m").svg_inline(scale=scale, border=border, omitsize=True)
-    return mark_safe(svg)  # noqa: S308 - segno's own markup of a card number (digits only)
+def card_login_url(request, number: str) -> str:
+    """The card login with the number filled in: what the card's QR code holds, so a phone's
+    camera (or WeChat's scanner) opens the login ready for the PIN. The counter's scanner
+    reads the number off its end (villagers.cardnumbers.card_number_normalize)."""
+    path = f"{reverse('card_login')}?{urlencode({'card': number})}"
+    if settings.CARD_LOGIN_BASE_URL:
+        return settings.CARD_LOGIN_BASE_URL + path
+    return request.build_absolute_uri(path)
+
+
+def card_qr_svg(request, number: str, *, scale: int = 6, border: int = 4) -> str:
+    """The card's QR code (its login URL) as inline SVG (generated here: no external service)."""
+    qr = segno.make_qr(card_login_url(request, number), error="m")
+    svg = qr.svg_inline(scale=scale, border=border, omitsize=True)
+    return mark_safe(svg)  # noqa: S308 - segno's own markup (it escapes the URL it draws)
 
 
 class Slip:
@@ -71,7 +86,7 @@ def card_slip(request, *, card: Card, pin: str, kind: str, old_number: str = "")
             "kind": kind,
             "old_number": old_number,
             "pin": pin,
-            "qr_svg": card_qr_svg(card.number, scale=4),
+            "qr_svg": card_qr_svg(request, card.number, scale=4),
         },
     )
 
@@ -200,7 +215,7 @@ def card_print(request, pk):
     return render(
         request,
         "villagers/card_print.html",
-        {"card": card, "household": card.household, "qr_svg": card_qr_svg(card.number)},
+        {"card": card, "household": card.household, "qr_svg": card_qr_svg(request, card.number)},
     )
 
 

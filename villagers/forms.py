@@ -35,18 +35,32 @@ class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):
     """The back office's own login page, with the same length check."""
 
 
+CARD_NUMBER_MAX_LENGTH = 40
+
+
 class CardLoginForm(forms.Form):
+    """The card login: two large fields. With the number filled in (the card's QR code), the
+    cursor starts on the PIN."""
+
     card_number = forms.CharField(
         label=_("Card number"),
-        max_length=40,
+        max_length=CARD_NUMBER_MAX_LENGTH,
         widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "username", "autofocus": True}
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "username",
+                "class": "form-control form-control-lg",
+            }
         ),
     )
     pin = PinField(
         label=_("PIN"),
         widget=forms.PasswordInput(
-            attrs={"inputmode": "numeric", "autocomplete": "current-password"}
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "current-password",
+                "class": "form-control form-control-lg",
+            }
         ),
     )
 
@@ -54,6 +68,8 @@ class CardLoginForm(forms.Form):
         self.request = request
         self.user_cache = None
         super().__init__(*args, **kwargs)
+        filled = self.initial.get("card_number") or self.data.get("card_number")
+        self.fields["pin" if filled else "card_number"].widget.attrs["autofocus"] = True
 
     def clean(self):
         number = self.cleaned_data.get("card_number")

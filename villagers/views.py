@@ -11,9 +11,11 @@ from django.views.decorators.http import require_POST
 
 from core.access import (
     is_county_admin,
+    is_villager,
     villager_required,
 )
-from villagers.forms import CardLoginForm, StaffLoginForm
+from villagers.cardnumbers import card_number_normalize
+from villagers.forms import CARD_NUMBER_MAX_LENGTH, CardLoginForm, StaffLoginForm
 from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
 from villagers.models import Village
 from villagers.throttle import card_login_turn
@@ -28,18 +30,36 @@ class StaffLogin(LoginView):
 staff_login = StaffLogin.as_view()
 
 
+def _safe_next(request, value: str) -> str:
+    """`value` if it is a path of this site (a shared link the villager followed), else ""."""
+    if value and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return ""
+
+
+def _card_login_page(request, form, *, next_url="", wait=0, status=200):
+    context = {"form": form, "next": next_url, "wait": wait}
+    return render(request, "registration/card_login.html", context, status=status)
+
+
 def card_login(request):
-    """Villagers sign in with the household's card number and PIN."""
+    """Villagers sign in with the household's card number and PIN (also the site's front door).
+
+    `?card=<number>` (the URL in the card's QR code) fills in the number: any number is put
+    back as typed, whether or not a card has it, so the page tells nothing about cards.
+    """
     if request.method != "POST":
-        return render(request, "registration/card_login.html", {"form": CardLoginForm(request)})
+        next_url = _safe_next(request, request.GET.get("next", ""))
+        number = card_number_normalize(request.GET.get("card", ""))[:CARD_NUMBER_MAX_LENGTH]
+        form = CardLoginForm(request, initial={"card_number": number} if number else None)
+        return _card_login_page(request, form, next_url=next_url)
+    next_url = _safe_next(request, request.POST.get("next", ""))
     with card_login_turn(request) as wait:
         if wait:  # many failed card logins from this address: one try every few seconds
-            response = render(
-                request,
-                "registration/card_login.html",
-                {"form": CardLoginForm(request), "wait": wait},
-                status=429,
-            )
+            form = CardLoginForm(request, initial={"card_number": request.POST.get("card_number")})
+            response = _card_login_page(request, form, next_url=next_url, wait=wait, status=429)
             response["Retry-After"] = str(wait)
             return response
         form = CardLoginForm(request, data=request.POST)
@@ -47,15 +67,18 @@ def card_login(request):
             user = form.get_user()
             # Audited (with failures) by aidao's receivers of the auth signals.
             login(request, user, backend="villagers.auth.CardPinBackend")
-            return redirect("home")
-    return render(request, "registration/card_login.html", {"form": form})
+            # Straight to the balance page (or the shared link): one round trip less on 3G.
+            return redirect(next_url or "points:me")
+    return _card_login_page(request, form, next_url=next_url)
 
 
 @require_POST
 def logout_view(request):
+    """Sign out; a villager lands on the card login (the front door), staff on theirs."""
+    villager = is_villager(request.user)
     logout(request)
     messages.info(request, _("You have signed out."))
-    return redirect(reverse("login"))
+    return redirect(reverse("home" if villager else "login"))
 
 
 @villager_required

@@ -4,12 +4,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.photos import photo_validate
+from core.photos import PhotoInput, photo_validate
 from store.models import Donor
 from villagers.models import Household
 from wishwall.models import Wish
-
-PHOTO_WIDGET = forms.ClearableFileInput(attrs={"accept": "image/*"})
 
 
 def _photo_field(label):
@@ -17,7 +15,7 @@ def _photo_field(label):
         label=label,
         required=False,
         validators=[photo_validate],
-        widget=PHOTO_WIDGET,
+        widget=PhotoInput(),
         help_text=_("Optional. A JPEG, PNG or WebP picture."),
     )
 
@@ -36,6 +34,14 @@ class WishForm(forms.Form):
         help_text=_("Please do not write phone or ID numbers; the wall is seen by the village."),
     )
     photo = _photo_field(_("Photo"))
+
+
+class WishReviseForm(forms.Form):
+    """The household changes its wish before staff have checked it (the photo stays)."""
+
+    title = WishForm.base_fields["title"]
+    kind = WishForm.base_fields["kind"]
+    story = WishForm.base_fields["story"]
 
 
 class WishOnBehalfForm(WishForm):

@@ -1,6 +1,7 @@
 """Wishes (心願牆) and their echoes (回音牆): matching to a donor and the fulfilment.
 
-A wish moves open -> matched -> fulfilled, or open/matched -> declined (with a reason).
+A wish moves open -> matched -> fulfilled, or open/matched -> declined (with a reason), or
+open -> withdrawn (by its household).
 The services in `wishwall.services` are the only writers; a database trigger refuses any
 other status change, so a fulfilled or declined wish can never be re-opened.
 """
@@ -40,6 +41,7 @@ class Wish(models.Model):
         MATCHED = "matched", _("matched with a donor")
         FULFILLED = "fulfilled", _("fulfilled")
         DECLINED = "declined", _("declined")
+        WITHDRAWN = "withdrawn", _("withdrawn")
 
     # Denormalised from the household so every page can scope by village without a join.
     village = models.ForeignKey(
@@ -95,6 +97,7 @@ class Wish(models.Model):
         related_name="+",
     )
     decline_reason = models.CharField(_("reason for declining"), max_length=300, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -103,7 +106,7 @@ class Wish(models.Model):
         indexes = [models.Index(fields=["village", "status", "-created_at"])]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["open", "matched", "fulfilled", "declined"]),
+                condition=Q(status__in=["open", "matched", "fulfilled", "declined", "withdrawn"]),
                 name="wish_status_valid",
             ),
             models.CheckConstraint(
@@ -111,8 +114,14 @@ class Wish(models.Model):
                 name="wish_decline_needs_reason",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["open", "declined"]) | Q(approved_at__isnull=False),
+                condition=Q(status__in=["open", "declined", "withdrawn"])
+                | Q(approved_at__isnull=False),
                 name="wish_matched_only_when_approved",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="withdrawn", withdrawn_at__isnull=False)
+                | (~Q(status="withdrawn") & Q(withdrawn_at__isnull=True)),
+                name="wish_withdrawn_when",
             ),
         ]
 

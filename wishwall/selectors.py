@@ -12,7 +12,9 @@ KIND_ORDER = Case(
     output_field=IntegerField(),
 )
 
-ON_WALL = Q(approved_at__isnull=False) & ~Q(status=Wish.Status.DECLINED)
+ON_WALL = Q(approved_at__isnull=False) & ~Q(
+    status__in=[Wish.Status.DECLINED, Wish.Status.WITHDRAWN]
+)
 
 
 def wishes_visible_to(user, village: Village | None) -> QuerySet[Wish]:

@@ -122,6 +122,92 @@ def wish_post(
     return wish
 
 
+def _require_own_household(wish: Wish, actor: User) -> None:
+    """Only the household's own villager login changes or withdraws its wish."""
+    if not (is_villager(actor) and actor.household_id == wish.household_id):
+        raise PermissionDenied(_("You may not do this."))
+
+
+def wish_revise(
+    *, wish: Wish, actor: User, title: str, kind: str, story: str, request=None
+) -> Wish:
+    """The household changes its own wish while staff have not checked it yet; once it is
+    on the wall (or declined) it stays as the staff saw it."""
+    _require_own_household(wish, actor)
+    title, story = (title or "").strip(), (story or "").strip()
+    with transaction.atomic():
+        wish = _lock(wish)
+        if wish.status != Wish.Status.OPEN or wish.is_approved:
+            raise ValidationError(
+                _("Staff have checked this wish already: it can no longer be changed."),
+                code="moderated",
+            )
+        changed = sorted(
+            field
+            for field, new in (("title", title), ("kind", kind), ("story", story))
+            if getattr(wish, field) != new
+        )
+        if not changed:
+            raise ValidationError(_("Nothing was changed."), code="unchanged")
+        if (
+            "title" in changed
+            and Wish.objects.filter(
+                household_id=wish.household_id,
+                title=title,
+                status__in=[Wish.Status.OPEN, Wish.Status.MATCHED],
+            )
+            .exclude(pk=wish.pk)
+            .exists()
+        ):
+            raise ValidationError(
+                _("This household already has an open wish for “%(title)s”.") % {"title": title},
+                code="duplicate",
+            )
+        wish.title, wish.kind, wish.story = title, kind, story
+        wish.full_clean()
+        wish.save(update_fields=["title", "kind", "story"])
+        audit_record(
+            action="wish.revise",
+            actor=actor,
+            village_id=wish.village_id,
+            obj=wish,
+            detail={"fields": changed},
+            request=request,
+        )
+    return wish
+
+
+def wish_withdraw(*, wish: Wish, actor: User, request=None) -> Wish:
+    """The household takes back its open wish (it leaves the wall); a matched one is the
+    donor's business by then and stays."""
+    _require_own_household(wish, actor)
+    with transaction.atomic():
+        wish = _lock(wish)
+        if wish.status == Wish.Status.WITHDRAWN:
+            raise ValidationError(_("This wish has been withdrawn already."), code="withdrawn")
+        _refuse_unless_status(wish, Wish.Status.OPEN)
+        wish.status = Wish.Status.WITHDRAWN
+        wish.withdrawn_at = timezone.now()
+        wish.full_clean()
+        wish.save(update_fields=["status", "withdrawn_at"])
+        audit_record(
+            action="wish.withdraw",
+            actor=actor,
+            village_id=wish.village_id,
+            obj=wish,
+            detail={"was_on_wall": wish.is_approved},
+            request=request,
+        )
+        # A match the county was asked to make is no longer needed.
+        referrals_close(
+            kind=Referral.Kind.WISH_MATCH,
+            object_ids=[wish.pk],
+            actor=actor,
+            outcome=str(_("withdrawn by the household")),
+        )
+    return wish
+
+
 def wish_moderate(*, wish: Wish, actor: User, hide_household: bool, request=None) -> Wish:
     """Approve an open wish for the village wall (optionally hiding the household)."""
     _require_staff_of(actor, wish.village_id)

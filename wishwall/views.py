@@ -28,6 +28,7 @@ from wishwall.forms import (
     WishEditForm,
     WishForm,
     WishOnBehalfForm,
+    WishReviseForm,
 )
 from wishwall.models import Wish
 from wishwall.selectors import wishes_visible_to
@@ -37,7 +38,9 @@ QUEUE_TABS = {
     "pending": Wish.objects.filter(status=Wish.Status.OPEN, approved_at__isnull=True),
     "wall": Wish.objects.filter(status=Wish.Status.OPEN, approved_at__isnull=False),
     "matched": Wish.objects.filter(status=Wish.Status.MATCHED),
-    "closed": Wish.objects.filter(status__in=[Wish.Status.FULFILLED, Wish.Status.DECLINED]),
+    "closed": Wish.objects.filter(
+        status__in=[Wish.Status.FULFILLED, Wish.Status.DECLINED, Wish.Status.WITHDRAWN]
+    ),
 }
 
 
@@ -144,6 +147,8 @@ def wish_detail(request, pk: int):
         if wish.status == Wish.Status.FULFILLED
         else None,
         "can_approve": staff and wish.status == Wish.Status.OPEN and not wish.is_approved,
+        "can_revise": is_own and wish.status == Wish.Status.OPEN and not wish.is_approved,
+        "can_withdraw": is_own and wish.status == Wish.Status.OPEN,
         "can_edit": staff,
         "can_decline": staff
         and (
@@ -156,6 +161,44 @@ def wish_detail(request, pk: int):
     if not is_villager(user):
         context["revisions"] = wish.revisions.select_related("edited_by")
     return render(request, "wishwall/detail.html", context)
+
+
+def _get_own_wish(request, pk: int) -> Wish:
+    """The signed-in household's own wish, else 404."""
+    return get_object_or_404(Wish, pk=pk, household_id=request.user.household_id)
+
+
+@villager_required
+@require_http_methods(["GET", "POST"])
+def wish_revise(request, pk: int):
+    """The household changes its wish while staff have not checked it yet."""
+    wish = _get_own_wish(request, pk)
+    initial = {"title": wish.title, "kind": wish.kind, "story": wish.story}
+    form = WishReviseForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            data = form.cleaned_data
+            services.wish_revise(wish=wish, actor=request.user, request=request, **data)
+        except ValidationError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(request, _("The wish is changed."))
+            return redirect("wishwall:detail", pk=wish.pk)
+    return render(request, "wishwall/revise.html", {"wish": wish, "form": form})
+
+
+@villager_required
+@require_POST
+def wish_withdraw(request, pk: int):
+    """The household takes back its open wish; it leaves the wall."""
+    wish = _get_own_wish(request, pk)
+    try:
+        services.wish_withdraw(wish=wish, actor=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("wishwall:detail", pk=wish.pk)
+    messages.success(request, _("The wish is withdrawn; it is no longer on the wall."))
+    return redirect("wishwall:mine")
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR)

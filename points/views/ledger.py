@@ -19,6 +19,7 @@ from points.selectors import (
     history_page,
     household_honours,
     household_publicity,
+    household_rank,
     proposals_awaiting,
     villager_state,
 )
@@ -72,7 +73,7 @@ def villager_home(request):
     else:
         context["yuan"] = account.balance * request.village.yuan_per_point
         if request.village.show_rank:
-            context["rank"], context["ranked"] = account.higher + 1, account.ranked
+            context["rank"] = household_rank(account)
         fingerprint = (
             f"{account.pk}:{account.last_entry}:{account.body_version}:{timezone.localdate()}:"
             f"{request.GET.get('before')}:{request.GET.get('after')}"

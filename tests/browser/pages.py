@@ -30,6 +30,13 @@ def world(
     uncarded = HouseholdFactory(group=household_a.group, head_name="孙小红", number="X009")
     approved = propose(manager_x, [household_a], rules["clean"], photo=png_upload())[0]
     proposal_approve(proposal_ids=[approved.pk], actor=supervisor_x)
+    # One approval waits out a publicity period: the villager may object to it.
+    village_now.publicity_days = 3
+    village_now.save(update_fields=["publicity_days"])
+    in_publicity = propose(manager_x, [card_b.household], rules["labour"], reason="扫雪")[0]
+    proposal_approve(proposal_ids=[in_publicity.pk], actor=supervisor_x)
+    village_now.publicity_days = 0
+    village_now.save(update_fields=["publicity_days"])
     batch = propose(
         manager_x,
         [household_a, card_b.household],
@@ -111,6 +118,7 @@ def world(
         "card": card_a,
         "rule": rules["clean"],
         "proposal": approved,
+        "in_publicity": in_publicity,
         "batch": batch,
         "declaration": declaration,
         "item": shelves["rice"],
@@ -122,10 +130,20 @@ def world(
     }
 
 
+def last_month(world) -> str:
+    """The board of the last completed month (its TV version)."""
+    first = timezone.localdate().replace(day=1) - timezone.timedelta(days=1)
+    return reverse("reports:board_display", args=[first.year, first.month])
+
+
 def urls_of(world, names):
-    """Reverse `name` or `(name, object key)` or `(name, object key, query string)`."""
+    """Reverse `name` or `(name, object key)` or `(name, object key, query string)`, or call
+    a function of the world."""
     urls = []
     for spec in names:
+        if callable(spec):
+            urls.append(spec(world))
+            continue
         if isinstance(spec, str):
             urls.append(reverse(spec))
             continue
@@ -135,11 +153,13 @@ def urls_of(world, names):
     return urls
 
 
+# Every page a villager can open (tests/security/url_table.py: the rows villager A may GET).
 VILLAGER_PAGES = [
     "points:me",
     "villagers:me",
     "villagers:pin_change",
     "points:declaration_new",
+    ("points:objection_new", "in_publicity"),
     "store:catalogue",
     ("store:catalogue", None, "zone=grain_oil"),
     "store:my_redemptions",
@@ -148,9 +168,16 @@ VILLAGER_PAGES = [
     "wishwall:new",
     "wishwall:wall",
     "wishwall:echo",
+    "wishwall:display",
+    ("wishwall:display", None, "wall=wishes"),
     ("wishwall:detail", "wish_pending"),
+    ("wishwall:detail", "wish_open"),
+    ("wishwall:detail", "wish_matched"),
     ("wishwall:detail", "wish_fulfilled"),
-    "reports:notice",
+    ("wishwall:revise", "wish_pending"),
+    "reports:board",
+    last_month,
+    "reports:notice",  # being rebuilt for phones (issue 19): its own checks come with it
 ]
 
 # Pages every staff role can open (county admins after choosing a village).

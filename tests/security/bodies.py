@@ -382,6 +382,10 @@ def wish_edit(cast, client):
     return {"title": "一辆轮椅", "story": "父亲腿脚不便，出门困难", "reason": "补充说明"}
 
 
+def wish_revise(cast, client):
+    return {"title": "一辆新轮椅", "kind": "health", "story": "父亲腿脚不便，出门困难"}
+
+
 def wish_match(cast, client):
     _approved(cast)
     return {"new_donor_name": "顺达公司", "new_donor_kind": "company"}

@@ -152,7 +152,7 @@ def outcome(response) -> str:
     """The response as a table token."""
     if response.status_code in (301, 302):
         location = response.headers["Location"]
-        if location.startswith(reverse("login")):
+        if location.startswith((reverse("login"), reverse("card_login"))):
             return "L"
         if location.startswith(reverse("admin:login")):
             return "A"

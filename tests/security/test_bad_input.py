@@ -397,6 +397,9 @@ WISHWALL = [
     Target("wishwall:new", "manager_x", lambda c: wish_forms.WishOnBehalfForm(village=c.village_x)),
     Target("wishwall:edit", "manager_x", lambda c: wish_forms.WishEditForm(), kwargs=pk("wish")),
     Target(
+        "wishwall:revise", "villager_a", lambda c: wish_forms.WishReviseForm(), kwargs=pk("wish")
+    ),
+    Target(
         "wishwall:decline", "supervisor_x", lambda c: wish_forms.DeclineForm(), kwargs=pk("wish")
     ),
     Target(
@@ -541,6 +544,7 @@ def test_every_form_page_is_fuzzed():
         "reports:year_report_xlsx",  # no input
         "villagers:card_sheet_printed",  # card ids only, scoped (tests/villagers)
         "wishwall:approve",  # one optional checkbox: every input is valid
+        "wishwall:withdraw",  # no input
         "admin:logout",
         "admin:password_change",  # Django's
         "reports:donation_thanks_revoke",  # no input
@@ -669,7 +673,8 @@ def test_odd_session_cookies_are_no_session(client, db, cookie):
     """Any cookie value: the session engine looks it up, and nothing matches."""
     client.cookies[settings_module.SESSION_COOKIE_NAME] = cookie
     response = client.get(reverse("points:me"))
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    # A villager page sends the signed-out to the card login (issue 19).
+    assert response.status_code == 302 and response.url.startswith(reverse("card_login"))
 
 
 # --- files: photos and rosters -----------------------------------------------------------

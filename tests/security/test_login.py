@@ -97,10 +97,10 @@ def test_logout_ends_the_session_on_the_server(kind, manager_x, card_a):
     client = Client()
     if kind == "staff":
         client.post(reverse("login"), {"username": "manager_x", "password": PASSWORD})
-        page = reverse("reports:household_list")
+        page, way_in = reverse("reports:household_list"), reverse("login")
     else:
         client.post(reverse("card_login"), {"card_number": card_a.number, "pin": PIN})
-        page = reverse("points:me")
+        page, way_in = reverse("points:me"), reverse("card_login")
     session_key = client.session.session_key
     assert client.get(page).status_code == 200
     client.post(reverse("logout"))
@@ -109,7 +109,7 @@ def test_logout_ends_the_session_on_the_server(kind, manager_x, card_a):
     thief = Client()
     thief.cookies[settings.SESSION_COOKIE_NAME] = session_key
     response = thief.get(page)
-    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    assert response.status_code == 302 and response.url.startswith(way_in)
 
 
 def test_disabling_a_staff_user_ends_their_sessions(client_manager_x, manager_x):

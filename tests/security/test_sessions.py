@@ -62,7 +62,7 @@ def test_pin_reset_ends_only_that_users_sessions_in_one_delete(
     assert not Session.objects.filter(user_id=villager_a.pk).exists()
     for client in (phone, tablet):
         response = client.get(reverse("points:me"))
-        assert response.status_code == 302 and response.url.startswith(reverse("login"))
+        assert response.status_code == 302 and response.url.startswith(reverse("card_login"))
     assert neighbour.get(reverse("points:me")).status_code == 200
 
 

@@ -10,7 +10,8 @@ Expected answers are written as eight tokens, one per role, in this order:
     anon  villager_a  villager_b  manager_x  supervisor_x  manager_y  county  county_x
 
 `county` is the county admin before choosing a village, `county_x` after choosing village X.
-Tokens: a status code (200, 400, 403, 404, 405), or a redirect: L = to the login page,
+Tokens: a status code (200, 400, 403, 404, 405), or a redirect: L = to a login page (the
+card login for pages villagers may open, tests/villagers/test_front_door.py),
 P = to the county admin's village picker, A = to the admin's login page, R = anywhere else.
 
 `action=True` marks a POST-only view that changes state (GET must be 405 for whoever may
@@ -109,7 +110,8 @@ ALL_405 = "405 405 405 405 405 405 405 405"
 
 URLS: dict[str, Row] = {
     # --- sign-in and the start page -------------------------------------------------------
-    "home": Row(get="L R R R R R R R"),
+    # The front door: the signed-out see the card login, everyone else goes to their start.
+    "home": Row(get="200 R R R R R R R"),
     "manifest": Row(get="200 200 200 200 200 200 200 200"),
     # The load balancer's liveness probe: anyone, no session or database needed.
     "healthz": Row(get="200 200 200 200 200 200 200 200"),
@@ -124,7 +126,8 @@ URLS: dict[str, Row] = {
         writes=NOTHING,
         body=b.card_login,
     ),
-    "logout": Row(get=ALL_405, post="L L L L L L L L", action=True, writes=NOTHING, by="manager_x"),
+    # Villagers sign out to the front door (`/`), staff to their login page.
+    "logout": Row(get=ALL_405, post="L R R L L L L L", action=True, writes=NOTHING, by="manager_x"),
     # Django's view: a GET only redirects back, only a POST sets the language cookie.
     "set_language": Row(
         get="R R R R R R R R", post="R R R R R R R R", writes=NOTHING, body=b.fields(language="en")
@@ -447,6 +450,21 @@ URLS: dict[str, Row] = {
         kwargs=pk("wish"),
         writes=NOTHING,
         body=b.wish_edit,
+    ),
+    # The household changes its own wish until staff have checked it, and may withdraw it.
+    "wishwall:revise": Row(
+        get="L 200 404 403 403 403 403 403",
+        post="L 200 404 403 403 403 403 403",
+        kwargs=pk("wish"),
+        writes=NOTHING,
+        body=b.wish_revise,
+    ),
+    "wishwall:withdraw": Row(
+        get="L 405 405 403 403 403 403 403",
+        post="L R 404 403 403 403 403 403",
+        kwargs=pk("wish"),
+        action=True,
+        writes=NOTHING,
     ),
     "wishwall:decline": Row(
         get="L 403 403 200 200 404 403 403",

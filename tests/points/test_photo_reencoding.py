@@ -1,0 +1,87 @@
+"""Every photo a villager or the staff send is re-encoded by the server whatever the phone did:
+downsized, JPEG, no metadata (a phone photo's EXIF carries the house's GPS position). The
+photo field offers the album and the camera, and carries what the phone's shrinking needs."""
+
+import re
+from io import BytesIO
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from core.photos import MAX_EDGE, photo_prepare
+from points.models import Declaration, Proposal
+from tests.conftest import form_key
+
+GPS_IFD = 0x8825
+
+
+def jpeg_with_gps(size=(2400, 1800)) -> SimpleUploadedFile:
+    exif = Image.Exif()
+    exif[GPS_IFD] = {1: "N", 2: (36.0, 3.0, 12.5), 3: "E", 4: (110.0, 10.0, 7.0)}
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0112] = 6  # Orientation: the phone was held upright
+    buffer = BytesIO()
+    Image.new("RGB", size, (30, 120, 40)).save(buffer, format="JPEG", exif=exif)
+    upload = SimpleUploadedFile("IMG_0001.jpg", buffer.getvalue(), content_type="image/jpeg")
+    with Image.open(BytesIO(buffer.getvalue())) as original:  # the fixture really has them
+        assert original.getexif().get_ifd(GPS_IFD) and original.getexif()[0x010F]
+    return upload
+
+
+def assert_clean(path, longest=MAX_EDGE):
+    with Image.open(path) as stored:
+        assert stored.format == "JPEG"
+        assert max(stored.size) == longest
+        assert stored.size[1] > stored.size[0]  # turned upright, then the tag dropped
+        exif = stored.getexif()
+        assert not exif.get_ifd(GPS_IFD) and not exif and "exif" not in stored.info
+
+
+def test_photo_prepare_drops_every_tag_including_gps():
+    prepared = photo_prepare(jpeg_with_gps())
+    assert_clean(BytesIO(prepared.read()))
+
+
+def test_a_declarations_photo_is_stored_without_its_location(client_villager_a, card_a):
+    response = client_villager_a.post(
+        reverse("points:declaration_new"),
+        {
+            "description": "帮邻居收麦子",
+            "occurred_on": timezone.localdate().isoformat(),
+            "photo": jpeg_with_gps(),
+            "idempotency_key": form_key(),
+        },
+    )
+    assert response.status_code == 302
+    assert_clean(Declaration.objects.get().photo.path)
+
+
+def test_staff_evidence_is_stored_without_its_location(client_manager_x, card_a, rule_clean):
+    response = client_manager_x.post(
+        reverse("points:proposal_new"),
+        {
+            "rule": rule_clean.pk,
+            "households": [card_a.household.pk],
+            "reason": "门前干净",
+            "occurred_on": timezone.localdate().isoformat(),
+            "photo": jpeg_with_gps(),
+            "idempotency_key": form_key(),
+        },
+    )
+    assert response.status_code == 302
+    assert_clean(Proposal.objects.get().photo.path)
+
+
+def test_photo_inputs_offer_album_and_camera_and_tell_the_phone_the_limit(
+    client_villager_a, card_a, settings
+):
+    settings.MAX_PHOTO_BYTES = 2 * 1024 * 1024
+    for url in (reverse("points:declaration_new"), reverse("wishwall:new")):
+        html = client_villager_a.get(url).content.decode()
+        field = re.search(r'<input type="file"[^>]*>', html).group(0)
+        assert 'accept="image/*"' in field and "capture" not in field
+        assert f'data-photo-max-bytes="{2 * 1024 * 1024}"' in field
+        assert f'data-photo-shrink="{MAX_EDGE}"' in field
+        assert "js/photo-upload.js" in html
