@@ -16,6 +16,10 @@ urlpatterns = [
     path("notice/", views.notice, name="notice"),
     path("notice/<int:year>/<int:month>/", views.notice, name="notice_month"),
     path("notice/<int:year>/<int:month>/xlsx/", views.notice_xlsx, name="notice_xlsx"),
+    path(
+        "notice/<int:year>/<int:month>/publish/", views.notice_publish_view, name="notice_publish"
+    ),
+    path("notice/<str:code>/<int:year>/<int:month>/", views.notice_public, name="notice_public"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/visits/", dashboard.visit_list, name="visit_list"),
     path("reports/month/", monthly.month_report, name="month_report_current"),

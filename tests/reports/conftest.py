@@ -170,18 +170,47 @@ def history_x(card_a, card_b, manager_x, supervisor_x, village_x, rice, oil, ket
     )
 
 
+FLOW_KEYS = (
+    "issued",
+    "awarded",
+    "opening",
+    "deducted",
+    "reversed_awards",
+    "reversed_deductions",
+    "reversals",
+    "redeemed",
+    "issued_net",
+)
+
+
 def expected_flows(village) -> dict:
-    """{month: {issued, deducted, redeemed, opening}} from the ledger and the store's rows."""
-    flows = defaultdict(lambda: {"issued": 0, "deducted": 0, "redeemed": 0, "opening": 0})
+    """{month: {figure: points}} from the ledger and the store's rows.
+
+    issued = awarded + opening, as posted; deducted as posted; a reversal of an award or a
+    deduction on its own line (points taken back, points given back), in its own month;
+    redeemed: the redemptions that stand. `issued_net` is the county overview's figure,
+    which still counts a reversal against what it cancels.
+    """
+    flows = defaultdict(lambda: dict.fromkeys(FLOW_KEYS, 0))
     for entry in Entry.objects.filter(account__village=village).select_related("reverses"):
-        basis = entry.reverses.kind if entry.kind == Entry.Kind.REVERSAL else entry.kind
         flow = flows[local_month(entry.created_at)]
+        basis = entry.reverses.kind if entry.kind == Entry.Kind.REVERSAL else entry.kind
         if basis in ("award", "opening"):
+            flow["issued_net"] += entry.points
+        if entry.kind == "award":
+            flow["awarded"] += entry.points
             flow["issued"] += entry.points
-            if basis == "opening":
-                flow["opening"] += entry.points
-        elif basis == "deduction":
+        elif entry.kind == "opening":
+            flow["opening"] += entry.points
+            flow["issued"] += entry.points
+        elif entry.kind == "deduction":
             flow["deducted"] -= entry.points
+        elif entry.kind == "reversal" and basis == "award":
+            flow["reversed_awards"] -= entry.points
+            flow["reversals"] += 1
+        elif entry.kind == "reversal" and basis == "deduction":
+            flow["reversed_deductions"] += entry.points
+            flow["reversals"] += 1
     for redemption in Redemption.objects.filter(village=village, voided_at__isnull=True):
         flows[local_month(redemption.created_at)]["redeemed"] += redemption.total_points
     return flows
