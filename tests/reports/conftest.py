@@ -12,10 +12,11 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
+from django.db.models import F as Field
 from django.utils import timezone
 
 from core.months import add_months
-from points.models import Account, Entry, Rule
+from points.models import Account, Entry, Proposal, Rule
 from points.services import entry_post, entry_reverse, proposal_approve
 from store.models import Donation, Donor, Redemption, RedemptionLine, StockMovement
 from store.services import (
@@ -51,6 +52,48 @@ def backdated_entry(account, kind, points, at, reverses=None):
         balance_after=max(0, account.balance + points),
         created_at=at,
         reverses=reverses,
+    )
+
+
+def at(month: datetime.date, day: int, hour: int = 10) -> datetime.datetime:
+    """A local moment on `day` of `month` (a month's first day)."""
+    moment = datetime.datetime.combine(month.replace(day=day), datetime.time(hour))
+    return timezone.make_aware(moment)
+
+
+def dated_entry(account, kind, points, when, *, reverses=None, memo=""):
+    """A ledger row dated in the past, its account's balance kept in step (as the demo)."""
+    account.refresh_from_db()
+    entry = Entry.objects.create(
+        account=account,
+        kind=kind,
+        points=points,
+        balance_after=account.balance + points,
+        created_at=when,
+        reverses=reverses,
+        memo=memo,
+    )
+    Account.objects.filter(pk=account.pk).update(balance=Field("balance") + points)
+    return entry
+
+
+def dated_approval(household, rule, when, *, manager, supervisor, reason):
+    """An award or deduction approved and credited at `when`, as the demo loader writes it."""
+    kind = Entry.Kind.AWARD if rule.points > 0 else Entry.Kind.DEDUCTION
+    entry = dated_entry(household.account, kind, rule.points, when)
+    return Proposal.objects.create(
+        village=household.village,
+        household=household,
+        rule=rule,
+        points=rule.points,
+        reason=reason,
+        occurred_on=when.date(),
+        status=Proposal.Status.APPROVED,
+        proposed_by=manager,
+        proposed_at=when,
+        decided_by=supervisor,
+        decided_at=when,
+        entry=entry,
     )
 
 

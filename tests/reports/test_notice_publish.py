@@ -6,7 +6,6 @@ entries with their approved proposals, a redemption dated through the service), 
 corrections after publishing go through the services.
 """
 
-import datetime
 import re
 import uuid
 from collections import defaultdict
@@ -15,14 +14,13 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
-from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from core.models import AuditEvent
 from core.months import month_span, previous_month
-from points.models import Account, Entry, Proposal, Rule
+from points.models import Entry, Rule
 from points.services import entry_reverse, proposal_approve
 from reports.models import NoticeSignature, PublishedNotice
 from reports.notice import notice_publish, notice_sections, section_plain
@@ -31,52 +29,12 @@ from store.services import donation_record, redemption_create, redemption_void
 from tests.conftest import form_key, issue_card, make_staff
 from tests.factories import HouseholdFactory
 from tests.points.conftest import make_rule, propose
+from tests.reports.conftest import at, dated_approval, dated_entry
 from tests.security.concurrent import at_once
 from villagers.models import Household, Village
 
 LAST = previous_month(timezone.localdate())
 BEFORE = previous_month(LAST)
-
-
-def at(month: datetime.date, day: int, hour: int = 10) -> datetime.datetime:
-    return timezone.make_aware(
-        datetime.datetime.combine(month.replace(day=day), datetime.time(hour))
-    )
-
-
-def dated_entry(account, kind, points, when, *, reverses=None, memo=""):
-    """A ledger row dated in the past, its account's balance kept in step (as the demo)."""
-    account.refresh_from_db()
-    entry = Entry.objects.create(
-        account=account,
-        kind=kind,
-        points=points,
-        balance_after=account.balance + points,
-        created_at=when,
-        reverses=reverses,
-        memo=memo,
-    )
-    Account.objects.filter(pk=account.pk).update(balance=F("balance") + points)
-    return entry
-
-
-def dated_approval(household, rule, when, *, manager, supervisor, reason):
-    kind = Entry.Kind.AWARD if rule.points > 0 else Entry.Kind.DEDUCTION
-    entry = dated_entry(household.account, kind, rule.points, when)
-    return Proposal.objects.create(
-        village=household.village,
-        household=household,
-        rule=rule,
-        points=rule.points,
-        reason=reason,
-        occurred_on=when.date(),
-        status=Proposal.Status.APPROVED,
-        proposed_by=manager,
-        proposed_at=when,
-        decided_by=supervisor,
-        decided_at=when,
-        entry=entry,
-    )
 
 
 @pytest.fixture
