@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from points.models import Proposal
+from core.months import month_span
+from points.models import Entry, Proposal
 from reports.exports import export_job_run
 from reports.models import ExportJob
 from reports.monthly import month_report_build, year_report_build
@@ -234,3 +235,20 @@ def test_month_report_lines_add_up_and_a_reversal_is_its_own_line(
         lines["Opening points of new cards"]
     )
     assert int(lines["Awards reversed (points taken back)"]) == 15
+
+    # Together the lines are what households held at the month's end less what they held at
+    # its start, as the ledger's rows have it (the voided redemption nets to nothing), and as
+    # the notice's ledger summary has it.
+    start, end = month_span(_today().year, _today().month)
+    in_month = Entry.objects.filter(account__village=village_x, created_at__gte=start)
+    posted = sum(entry.points for entry in in_month.filter(created_at__lt=end))
+    change = (
+        total.issued
+        - total.deducted
+        - total.reversed_awards
+        + total.reversed_deductions
+        - total.redeemed
+    )
+    assert change == posted == 165
+    ledger = next(section for section in report.sections if section.key == "ledger")
+    assert ledger.totals[-1] - ledger.rows[0][-1] == change
