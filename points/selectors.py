@@ -211,6 +211,34 @@ class NoticeSection:
         """(row, url or "") pairs for the page."""
         return list(zip(self.rows, self.links or [""] * len(self.rows), strict=True))
 
+    @property
+    def labelled_rows(self) -> list[tuple[list[tuple[str, object]], str]]:
+        """Each row's (column heading, cell) pairs and its URL or "": on a narrow screen a row
+        is a card, each cell named by its heading."""
+        return [(list(zip(self.columns, row, strict=True)), link) for row, link in self.linked_rows]
+
+    @property
+    def labelled_totals(self) -> list[tuple[str, object]]:
+        """The totals line's (heading, cell) pairs; its first filled cell names the line
+        ("Total") and takes no heading."""
+        if not self.totals:
+            return []
+        filled = [index for index, cell in enumerate(self.totals) if cell not in ("", None)]
+        caption = filled[0] if filled else 0
+        pairs = enumerate(zip(self.columns, self.totals, strict=True))
+        return [("" if index <= caption else heading, cell) for index, (heading, cell) in pairs]
+
+    @property
+    def headline(self) -> tuple[str, str, object] | None:
+        """(what the totals line is, its last figure's heading, that figure), shown with the
+        title so that a folded section still tells its total."""
+        filled = [
+            (heading, cell) for heading, cell in self.labelled_totals if cell not in ("", None)
+        ]
+        if len(filled) < 2:
+            return None
+        return filled[0][1], filled[-1][0], filled[-1][1]
+
 
 def notice_points_sections(village: Village, year: int, month: int) -> list[NoticeSection]:
     """Approved awards and deductions posted in the month (one query), reversals marked.

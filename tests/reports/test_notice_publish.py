@@ -333,8 +333,8 @@ def test_published_page_is_signed_dated_and_carries_its_qr_code(
     path = reverse("reports:notice_public", args=[village_x.code, LAST.year, LAST.month])
     assert f"http://testserver{path}" in page
     # Full dates everywhere: the donation of the 4th reads 2025-..-04, never "..-04" alone.
-    assert f"<td>{LAST.replace(day=4).isoformat()}</td>" in page
-    assert not re.search(r"<td>\d\d-\d\d</td>", page)
+    assert f'<td data-label="Date">{LAST.replace(day=4).isoformat()}</td>' in page
+    assert not re.search(r"<td[^>]*>\d\d-\d\d</td>", page)
 
 
 @pytest.mark.parametrize(
@@ -372,3 +372,28 @@ def test_villagers_links_lead_only_to_months_they_may_open(
     last = client_villager_a.get(reverse("reports:notice_month", args=[LAST.year, LAST.month]))
     assert last.context["previous"] is None
     assert last.context["following"] == timezone.localdate().replace(day=1)
+
+
+# --- on a phone (issue 19): the page the browser tests draw as cards ----------------------------
+
+
+def test_each_cell_names_its_column_and_each_section_its_total(
+    month_history, client_supervisor_x, client_anon, client_villager_a, village_x
+):
+    """A phone shows each row as a card whose cells carry their column (data-label), and each
+    folded section (<details>) still tells its total; villagers get no Excel button."""
+    publish(client_supervisor_x)
+    page = publish_page(client_anon, village_x).content.decode()
+    assert page.count('<details class="notice-fold" open>') == page.count("notice-section ")
+    assert '<td data-label="Reason">修村道</td>' in page
+    ledger = re.search(r'<section class="notice-section notice-ledger.*?</summary>', page, re.S)
+    assert "Held by households at the end of the month · Points <strong>" in ledger.group(0)
+    # The totals line's first filled cell names it; its figures carry their columns.
+    assert re.search(r'<th scope="row">Total</th><th scope="col" data-label="Group"></th>'
+                     r'<th scope="col" data-label="At the start">300</th>', page)  # fmt: skip
+
+    xlsx = reverse("reports:notice_xlsx", args=[LAST.year, LAST.month])
+    in_app = reverse("reports:notice_month", args=[LAST.year, LAST.month])
+    assert xlsx not in client_villager_a.get(in_app).content.decode()
+    assert xlsx in client_supervisor_x.get(in_app).content.decode()
+    assert "xlsx" not in page
