@@ -6,11 +6,18 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
+    Exists,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
+    Value,
+    When,
 )
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +26,7 @@ from core import sql
 from core.months import local_start, month_span
 from points import sql as points_sql
 from points.models import Account, Entry, Objection, Proposal, Rule
-from villagers.models import Household, Village
+from villagers.models import Card, Household, Village
 from villagers.selectors import household_search
 
 
@@ -243,11 +250,40 @@ class NoticeSection:
     totals: list | None = None
     links: list[str] = field(default_factory=list)
     link_label: str = ""
+    note: str = ""  # one line under the title: how the figures add up
 
     @property
     def linked_rows(self) -> list[tuple[list, str]]:
         """(row, url or "") pairs for the page."""
         return list(zip(self.rows, self.links or [""] * len(self.rows), strict=True))
+
+    @property
+    def labelled_rows(self) -> list[tuple[list[tuple[str, object]], str]]:
+        """Each row's (column heading, cell) pairs and its URL or "": on a narrow screen a row
+        is a card, each cell named by its heading."""
+        return [(list(zip(self.columns, row, strict=True)), link) for row, link in self.linked_rows]
+
+    @property
+    def labelled_totals(self) -> list[tuple[str, object]]:
+        """The totals line's (heading, cell) pairs; its first filled cell names the line
+        ("Total") and takes no heading."""
+        if not self.totals:
+            return []
+        filled = [index for index, cell in enumerate(self.totals) if cell not in ("", None)]
+        caption = filled[0] if filled else 0
+        pairs = enumerate(zip(self.columns, self.totals, strict=True))
+        return [("" if index <= caption else heading, cell) for index, (heading, cell) in pairs]
+
+    @property
+    def headline(self) -> tuple[str, str, object] | None:
+        """(what the totals line is, its last figure's heading, that figure), shown with the
+        title so that a folded section still tells its total."""
+        filled = [
+            (heading, cell) for heading, cell in self.labelled_totals if cell not in ("", None)
+        ]
+        if len(filled) < 2:
+            return None
+        return filled[0][1], filled[-1][0], filled[-1][1]
 
 
 def notice_points_sections(village: Village, year: int, month: int) -> list[NoticeSection]:
@@ -274,8 +310,11 @@ def notice_points_sections(village: Village, year: int, month: int) -> list[Noti
     awards = NoticeSection("awards", _("Points awarded"), columns)
     deductions = NoticeSection("deductions", _("Points deducted"), columns)
     for proposal in proposals:
+        # Marked only when reversed within the month: a later reversal is that month's news,
+        # and the month's notice may already be published (ledger rule 7).
         reversed_note = ""
-        if hasattr(proposal.entry, "reversed_by"):
+        reversal = getattr(proposal.entry, "reversed_by", None)
+        if reversal is not None and reversal.created_at < following:
             reversed_note = " " + _("(reversed)")
         row = [
             timezone.localdate(proposal.entry.created_at),
@@ -289,6 +328,144 @@ def notice_points_sections(village: Village, year: int, month: int) -> list[Noti
     for section in (awards, deductions):
         section.totals = ["", "", "", "", _("Total"), sum(row[-1] for row in section.rows)]
     return [awards, deductions]
+
+
+# --- a month of the ledger, for the notice (ledger rule 7) ------------------------------------
+
+# The lines of a month's ledger, each a (kind, kind of the entry a reversal cancels) pair.
+LEDGER_LINES = (
+    (Entry.Kind.OPENING, None),
+    (Entry.Kind.AWARD, None),
+    (Entry.Kind.DEDUCTION, None),
+    (Entry.Kind.REDEMPTION, None),
+    (Entry.Kind.REVERSAL, Entry.Kind.AWARD),
+    (Entry.Kind.REVERSAL, Entry.Kind.DEDUCTION),
+    (Entry.Kind.REVERSAL, Entry.Kind.REDEMPTION),
+)
+
+
+@dataclass
+class LedgerLine:
+    count: int = 0
+    points: int = 0
+
+
+@dataclass
+class HouseholdMonth:
+    """One household's month: balance at its start and end and what moved it in between.
+
+    start + earned - deducted - spent = end. Earned: opening grant and awards, less awards
+    reversed; deducted: deductions, less those reversed; spent: redemptions, less voids.
+    """
+
+    household_id: int
+    head_name: str
+    group: str
+    number: str
+    card_number: str
+    start: int = 0
+    earned: int = 0
+    deducted: int = 0
+    spent: int = 0
+    end: int = 0
+
+
+@dataclass
+class LedgerMonth:
+    lines: dict[tuple[str, str | None], LedgerLine]
+    households: list[HouseholdMonth]
+
+    @property
+    def start(self) -> int:
+        return sum(household.start for household in self.households)
+
+    @property
+    def end(self) -> int:
+        return sum(household.end for household in self.households)
+
+    @property
+    def net(self) -> int:
+        return sum(line.points for line in self.lines.values())
+
+
+def ledger_month(village: Village, year: int, month: int) -> LedgerMonth:
+    """Every entry of the month by kind, and each household's balances, in two queries.
+
+    A household is listed once its account has an entry before the month's end. Its balance
+    at the end is today's balance less the entries posted since, read in the same statement
+    so a concurrent posting cannot split them. Its card is the one it held at the month's
+    end (else the last it had before).
+    """
+    start, following = month_span(year, month)
+    in_month = Q(created_at__lt=following)
+    moves = (
+        Entry.objects.filter(account__village=village, created_at__gte=start)
+        .filter(in_month)
+        .values("account_id", "kind", "reverses__kind")
+        .annotate(points=Sum("points"), count=Count("id"))
+        .order_by()
+    )
+    since_end = (
+        Entry.objects.filter(account=OuterRef("pk"), created_at__gte=following)
+        .order_by()
+        .values("account")
+        .annotate(total=Sum("points"))
+        .values("total")
+    )
+    held_at_end = Q(ended_at__isnull=True) | Q(ended_at__gte=following)
+    card = (
+        Card.objects.filter(household=OuterRef("household_id"), issued_at__lt=following)
+        .order_by(Case(When(held_at_end, then=0), default=1), "-issued_at", "-pk")
+        .values("number")[:1]
+    )
+    accounts = (
+        Account.objects.filter(village=village)
+        .annotate(
+            since_end=Coalesce(Subquery(since_end), 0),
+            card_number=Coalesce(Subquery(card), Value("")),
+            opened=Exists(Entry.objects.filter(account=OuterRef("pk"), created_at__lt=following)),
+        )
+        .filter(opened=True)
+        .values(
+            "pk",
+            "balance",
+            "since_end",
+            "card_number",
+            "household_id",
+            "household__head_name",
+            "household__group__name",
+            "household__number",
+        )
+        .order_by("household__group_id", "household__number", "household_id")
+    )
+    households, by_account = [], {}
+    for row in accounts:
+        household = HouseholdMonth(
+            household_id=row["household_id"],
+            head_name=row["household__head_name"],
+            group=row["household__group__name"],
+            number=row["household__number"],
+            card_number=row["card_number"],
+            end=row["balance"] - row["since_end"],
+        )
+        households.append(household)
+        by_account[row["pk"]] = household
+    lines = {line: LedgerLine() for line in LEDGER_LINES}
+    for row in moves:
+        line = lines.setdefault((row["kind"], row["reverses__kind"]), LedgerLine())
+        line.count += row["count"]
+        line.points += row["points"]
+        household = by_account[row["account_id"]]
+        basis = row["reverses__kind"] or row["kind"]
+        if basis in (Entry.Kind.OPENING, Entry.Kind.AWARD):
+            household.earned += row["points"]
+        elif basis == Entry.Kind.DEDUCTION:
+            household.deducted -= row["points"]
+        else:
+            household.spent -= row["points"]
+    for household in households:
+        household.start = household.end - household.earned + household.deducted + household.spent
+    return LedgerMonth(lines=lines, households=households)
 
 
 def village_points_totals(village: Village) -> dict:

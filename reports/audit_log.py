@@ -2,21 +2,46 @@
 
 Staff of a village read their village's events; a county admin reads every village of the
 county (and the county's own events, e.g. their logins), optionally narrowed to one village.
-Villagers never see it.
+Villagers never see it. Each event reads as words: the action's translated name
+(reports.audit_labels), the object as a link to its page with its name, the detail as a
+sentence.
 """
 
 import datetime
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django import forms
 from django.db.models import Q
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.access import Role, access_required, is_county_admin
+from core.db import row_id_or_none
 from core.models import AuditEvent
 from core.pagination import Paginator
-from villagers.models import Village
+from points.models import Batch, Declaration, Entry, Objection, Proposal, Rule
+from reports.audit_labels import action_label, detail_sentence
+from reports.models import ExportJob, PublishedNotice
+from reports.notice import notice_public_path
+from store.models import Donation, Donor, Item, Redemption, StockMovement
+from villagers.models import (
+    Card,
+    Household,
+    Inspection,
+    Member,
+    Participation,
+    Referral,
+    User,
+    Village,
+)
+from wishwall.models import Wish
 
 PAGE_SIZE = 50
 FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2999, 12, 31)
@@ -24,20 +49,23 @@ FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2999, 12, 31)
 
 class AuditFilterForm(forms.Form):
     action = forms.CharField(
-        label=_("Action"),
+        label=gettext_lazy("Action code"),
         required=False,
         max_length=64,
-        help_text=_("For example: proposal, redemption.void, login.failed."),
+        help_text=gettext_lazy(
+            "The start of the codes to show, for example: proposal, redemption.void, "
+            "login.failed (each event shows its code on hover)."
+        ),
     )
-    user = forms.CharField(label=_("User name"), required=False, max_length=150)
+    user = forms.CharField(label=gettext_lazy("User name"), required=False, max_length=150)
     date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     village = forms.ModelChoiceField(
-        label=_("Village"), queryset=Village.objects.none(), required=False
+        label=gettext_lazy("Village"), queryset=Village.objects.none(), required=False
     )
 
     def __init__(self, *args, villages, **kwargs):
@@ -53,10 +81,10 @@ class AuditFilterForm(forms.Form):
         for name, day in (("date_from", start), ("date_to", end)):
             # The log starts this century; the calendar's last day has no next day (a 500).
             if day and not FIRST_DAY <= day <= LAST_DAY:
-                self.add_error(name, _("Choose a date from 2000 to 2999."))
+                self.add_error(name, gettext_lazy("Choose a date from 2000 to 2999."))
                 start = end = None
         if start and end and start > end:
-            self.add_error("date_to", _("The end date is before the start date."))
+            self.add_error("date_to", gettext_lazy("The end date is before the start date."))
         return cleaned
 
 
@@ -93,8 +121,308 @@ def audit_log(request):
             events = events.filter(at__lt=_day_start(data["date_to"] + datetime.timedelta(days=1)))
         if data.get("village"):
             events = events.filter(village_id=data["village"].pk)
-    page = Paginator(events.select_related("actor"), PAGE_SIZE).get_page(request.GET.get("page"))
+    events = events.select_related("actor__household")
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     shown = {event.village_id for event in page}
     names = dict(Village.objects.filter(pk__in=shown).values_list("pk", "name"))
-    rows = [{"event": event, "village": names.get(event.village_id, "")} for event in page]
+    refs = Refs.of(list(page))
+    rows = [
+        {
+            "event": event,
+            "village": names.get(event.village_id, ""),
+            "label": action_label(event.action),
+            "object": refs.show(event.object_type, event.object_id) if event.object_type else "",
+            "sentence": detail_sentence(event.action, event.detail or {}, refs.show),
+        }
+        for event in page
+    ]
     return render(request, "reports/audit_log.html", {"form": form, "page": page, "rows": rows})
+
+
+# --- the rows an event refers to, by name and with a link ----------------------------------
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str
+    url: str = ""
+
+
+def _household(household) -> str:
+    return f"{household.head_name} ({household.number})"
+
+
+def _users(ids):
+    for user in User.objects.filter(pk__in=ids).select_related("household"):
+        if user.is_staff or user.household is None:
+            yield user.pk, Ref(user.display_name or user.username)
+        else:
+            yield (
+                user.pk,
+                Ref(
+                    _("the card login of %(household)s")
+                    % {"household": _household(user.household)},
+                    reverse("villagers:household_detail", args=[user.household_id]),
+                ),
+            )
+
+
+def _households(ids):
+    for household in Household.objects.filter(pk__in=ids):
+        yield household.pk, Ref(_household(household), _household_url(household.pk))
+
+
+def _household_url(pk) -> str:
+    return reverse("villagers:household_detail", args=[pk])
+
+
+def _of_household(model, describe):
+    """Rows that live on a household's page: members, cards, inspections, participation."""
+
+    def load(ids):
+        for row in model.objects.filter(pk__in=ids).select_related("household"):
+            yield row.pk, Ref(describe(row), _household_url(row.household_id))
+
+    return load
+
+
+def _proposals(ids):
+    for proposal in Proposal.objects.filter(pk__in=ids).select_related("household", "rule"):
+        yield (
+            proposal.pk,
+            Ref(
+                _("proposal %(rule)s %(points)+d for %(household)s")
+                % {
+                    "rule": proposal.rule.code,
+                    "points": proposal.points,
+                    "household": _household(proposal.household),
+                },
+                reverse("points:proposal_detail", args=[proposal.pk]),
+            ),
+        )
+
+
+def _batches(ids):
+    for batch in Batch.objects.filter(pk__in=ids):
+        yield (
+            batch.pk,
+            Ref(
+                f"{batch.title} ({batch.date:%Y-%m-%d})",
+                reverse("points:batch_detail", args=[batch.pk]),
+            ),
+        )
+
+
+def _entries(ids):
+    for entry in Entry.objects.filter(pk__in=ids).select_related("account__household"):
+        household = entry.account.household
+        yield (
+            entry.pk,
+            Ref(
+                _("%(kind)s %(points)+d on the ledger of %(household)s")
+                % {
+                    "kind": entry.get_kind_display(),
+                    "points": entry.points,
+                    "household": _household(household),
+                },
+                reverse("points:household_ledger", args=[household.pk]),
+            ),
+        )
+
+
+def _rules(ids):
+    for rule in Rule.objects.filter(pk__in=ids):
+        yield (
+            rule.pk,
+            Ref(f"{rule.code} {rule.description}", reverse("points:rule_edit", args=[rule.pk])),
+        )
+
+
+def _objections(ids):
+    for objection in Objection.objects.filter(pk__in=ids).select_related("proposal__household"):
+        yield (
+            objection.pk,
+            Ref(
+                _("objection about %(household)s")
+                % {"household": _household(objection.proposal.household)},
+                reverse("points:publicity"),
+            ),
+        )
+
+
+def _declarations(ids):
+    for declaration in Declaration.objects.filter(pk__in=ids).select_related("household"):
+        yield (
+            declaration.pk,
+            Ref(
+                _("declaration of %(household)s of %(date)s")
+                % {
+                    "household": _household(declaration.household),
+                    "date": f"{declaration.occurred_on:%Y-%m-%d}",
+                },
+                reverse("points:declaration_review", args=[declaration.pk]),
+            ),
+        )
+
+
+def _items(ids):
+    for item in Item.objects.filter(pk__in=ids):
+        yield item.pk, Ref(item.name, reverse("store:item_detail", args=[item.pk]))
+
+
+def _movements(ids):
+    for movement in StockMovement.objects.filter(pk__in=ids).select_related("item"):
+        yield (
+            movement.pk,
+            Ref(
+                f"{movement.get_kind_display()}: {movement.item.name} {movement.quantity:+d}",
+                reverse("store:item_detail", args=[movement.item_id]),
+            ),
+        )
+
+
+def _donations(ids):
+    traced = reverse("reports:donations_traced")
+    for donation in Donation.objects.filter(pk__in=ids).select_related("donor"):
+        yield (
+            donation.pk,
+            Ref(
+                f"{donation.donor.name} {donation.received_on:%Y-%m-%d} ¥{donation.value_yuan}",
+                f"{traced}#donation-{donation.pk}",
+            ),
+        )
+
+
+def _donors(ids):
+    for donor in Donor.objects.filter(pk__in=ids):
+        yield donor.pk, Ref(donor.name)
+
+
+def _redemptions(ids):
+    for redemption in Redemption.objects.filter(pk__in=ids).select_related("household"):
+        yield (
+            redemption.pk,
+            Ref(
+                _("receipt no. %(number)s of %(household)s")
+                % {"number": redemption.number, "household": _household(redemption.household)},
+                reverse("store:receipt", args=[redemption.pk]),
+            ),
+        )
+
+
+def _wishes(ids):
+    for wish in Wish.objects.filter(pk__in=ids):
+        yield wish.pk, Ref(wish.title, reverse("wishwall:detail", args=[wish.pk]))
+
+
+def _referrals(ids):
+    for referral in Referral.objects.filter(pk__in=ids):
+        yield (
+            referral.pk,
+            Ref(
+                _("sent to the county: %(what)s") % {"what": referral.get_kind_display()},
+                reverse("reports:village_referrals"),
+            ),
+        )
+
+
+def _exports(ids):
+    for job in ExportJob.objects.filter(pk__in=ids):
+        yield job.pk, Ref(job.get_kind_display())
+
+
+def _notices(ids):
+    for notice in PublishedNotice.objects.filter(pk__in=ids).select_related("village"):
+        yield (
+            notice.pk,
+            Ref(
+                _("notice of %(month)s") % {"month": f"{notice.month:%Y-%m}"},
+                notice_public_path(notice.village, notice.month),
+            ),
+        )
+
+
+# Object type (app_label.model, as core.audit writes it) -> what it is called, and a loader
+# of its rows by id: one query per type on a page, whatever the number of events.
+OBJECT_TYPES: dict[str, tuple[str, Callable]] = {
+    "villagers.user": (gettext_lazy("user"), _users),
+    "villagers.household": (gettext_lazy("household"), _households),
+    "villagers.member": (
+        gettext_lazy("member"),
+        _of_household(Member, lambda m: f"{m.name} · {_household(m.household)}"),
+    ),
+    "villagers.card": (
+        gettext_lazy("card"),
+        _of_household(Card, lambda c: f"{c.number} · {_household(c.household)}"),
+    ),
+    "villagers.inspection": (
+        gettext_lazy("inspection"),
+        _of_household(Inspection, lambda i: f"{i.date:%Y-%m-%d} · {_household(i.household)}"),
+    ),
+    "villagers.participation": (
+        gettext_lazy("participation"),
+        _of_household(Participation, lambda p: f"{p.activity} · {_household(p.household)}"),
+    ),
+    "villagers.referral": (gettext_lazy("item sent to the county"), _referrals),
+    "points.proposal": (gettext_lazy("proposal"), _proposals),
+    "points.batch": (gettext_lazy("batch"), _batches),
+    "points.entry": (gettext_lazy("ledger entry"), _entries),
+    "points.rule": (gettext_lazy("points rule"), _rules),
+    "points.objection": (gettext_lazy("objection"), _objections),
+    "points.declaration": (gettext_lazy("declaration"), _declarations),
+    "store.item": (gettext_lazy("item"), _items),
+    "store.stockmovement": (gettext_lazy("stock movement"), _movements),
+    "store.donation": (gettext_lazy("donation"), _donations),
+    "store.donor": (gettext_lazy("donor"), _donors),
+    "store.redemption": (gettext_lazy("redemption"), _redemptions),
+    "wishwall.wish": (gettext_lazy("wish"), _wishes),
+    "reports.exportjob": (gettext_lazy("export"), _exports),
+    "reports.publishednotice": (gettext_lazy("published notice"), _notices),
+}
+
+# Detail keys that name a row: (detail key -> object type).
+DETAIL_REFS = {
+    "entry": "points.entry",
+    "reverses": "points.entry",
+    "reversal": "points.entry",
+    "proposal": "points.proposal",
+    "item": "store.item",
+    "paid_by": "store.donation",
+    "donor_id": "store.donor",
+    "household": "villagers.household",
+}
+
+
+class Refs:
+    """The names and pages of every row a page of events refers to, loaded once per type."""
+
+    def __init__(self, found: dict[str, dict[int, Ref]]):
+        self.found = found
+
+    @classmethod
+    def of(cls, events) -> "Refs":
+        wanted = defaultdict(set)
+        for event in events:
+            if event.object_type in OBJECT_TYPES and row_id_or_none(event.object_id):
+                wanted[event.object_type].add(int(event.object_id))
+            for key, object_type in DETAIL_REFS.items():
+                value = (event.detail or {}).get(key) if isinstance(event.detail, dict) else None
+                if row_id_or_none(value):
+                    wanted[object_type].add(int(value))
+        return cls(
+            {
+                object_type: dict(OBJECT_TYPES[object_type][1](sorted(ids)))
+                for object_type, ids in wanted.items()
+            }
+        )
+
+    def show(self, object_type: str, object_id) -> SafeString:
+        """A link to the row's page with its name; a row gone or unknown, as plain words."""
+        pk = row_id_or_none(object_id)
+        ref = self.found.get(object_type, {}).get(pk) if pk else None
+        if ref is None:
+            kind = OBJECT_TYPES.get(object_type, (_("record"), None))[0]
+            return format_html(_("{kind} no. {id}"), kind=kind, id=object_id or "—")
+        if ref.url:
+            return format_html('<a href="{}">{}</a>', ref.url, ref.name)
+        return format_html("{}", ref.name)

@@ -16,6 +16,7 @@ from reports import charts
 from reports.selectors import (
     VISIT_AFTER_MONTHS,
     Period,
+    declarations_waiting,
     flow_total,
     households_to_visit,
     pending_approvals,
@@ -70,7 +71,8 @@ def zone_chart(zones, *, key: str, title: str) -> charts.Chart:
 
 @staff_required(*STAFF)
 def dashboard(request):
-    """Pending approvals, points flow, stock, wishes, rules in use and households to visit."""
+    """Pending approvals and declarations, points flow, stock, wishes, rules in use and
+    households to visit."""
     village = request.village
     year = last_twelve_months()
     flows = points_flow(village, year)
@@ -79,6 +81,7 @@ def dashboard(request):
     context = {
         "village": village,
         "pending": pending_approvals(village),
+        "declarations": declarations_waiting(village),
         "this_month": flows[-1],
         "year_total": flow_total(flows),
         "flows": flows,

@@ -1,4 +1,4 @@
-"""Background exports: a long .xlsx is built in a thread while the browser shows its progress."""
+"""Background exports (a long .xlsx built in a thread) and the published monthly notices."""
 
 import datetime
 
@@ -91,3 +91,81 @@ class ExportJob(models.Model):
         return self.status in (self.Status.PENDING, self.Status.RUNNING) and (
             timezone.now() - self.updated_at > STALE_AFTER
         )
+
+
+class PublishedNotice(models.Model):
+    """A month's public notice (公示) as the supervisor published it: frozen for good.
+
+    DESIGN.md ledger rule 7. `document` holds every figure and line of the notice as it was
+    drawn at publication (reports.notice.notice_document), so the page is read back from
+    here, never recomputed; a correction made later appears on the notice of the month it
+    is made. Append-only in PostgreSQL; one per village and month.
+    """
+
+    village = models.ForeignKey(
+        "villagers.Village",
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The month's first day.
+    month = models.DateField(_("month"))
+    document = models.JSONField(_("the notice as published"), editable=False)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    published_at = models.DateTimeField(_("published"), default=timezone.now)
+
+    class Meta:
+        ordering = ["village", "-month"]
+        verbose_name = _("published notice")
+        verbose_name_plural = _("published notices")
+        constraints = [
+            # Published once: two supervisors at once, or a second try, find the first.
+            models.UniqueConstraint(fields=["village", "month"], name="notice_once_a_month"),
+            models.CheckConstraint(condition=Q(month__day=1), name="notice_month_first_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.village_id} {self.month:%Y-%m}"
+
+
+class NoticeSignature(models.Model):
+    """A name signed under a published notice, with the time: the supervisor's at
+    publication; the village party secretary's place is kept for a later co-signature."""
+
+    class Role(models.TextChoices):
+        SUPERVISOR = "supervisor", _("Supervisor")
+        SECRETARY = "secretary", _("Village party secretary")
+
+    notice = models.ForeignKey(
+        PublishedNotice,
+        verbose_name=_("notice"),
+        on_delete=models.PROTECT,
+        related_name="signatures",
+    )
+    role = models.CharField(_("signed as"), max_length=12, choices=Role.choices)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The name as it read when signing: a later change of the user's name changes nothing.
+    name = models.CharField(_("name"), max_length=150)
+    signed_at = models.DateTimeField(_("signed"), default=timezone.now)
+
+    class Meta:
+        ordering = ["notice", "signed_at", "id"]
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "role"], name="notice_signed_once_per_role"),
+            models.CheckConstraint(condition=~Q(name=""), name="notice_signature_has_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_role_display()} {self.name}"

@@ -21,7 +21,12 @@ from reports import xlsx
 from reports.dashboard import STAFF, flow_chart
 from reports.exports import export_job_start
 from reports.models import ExportJob
-from reports.notice import notice_sections
+from reports.notice import (
+    document_sections,
+    notice_sections,
+    published_notice,
+    sections_for_page,
+)
 from reports.selectors import (
     Flow,
     Period,
@@ -54,6 +59,7 @@ class Report:
     purchases: list[dict]
     donors: list[dict]
     sections: list = field(default_factory=list)
+    published: object = None  # the month's PublishedNotice, when its sections come from it
 
     @property
     def zones_total(self) -> dict:
@@ -98,10 +104,15 @@ def report_build(village, period: Period, *, title: str, with_notice: bool, prog
     progress(55, _("Purchases and donations"))
     purchases = purchases_by_fund_source(village, period)
     donors = donations_by_donor(village, period)
-    sections = []
+    sections, published = [], None
     if with_notice:
         progress(65, _("Public notice"))
-        sections = notice_sections(village, period.start.year, period.start.month)
+        published = published_notice(village, period.start)
+        sections = (
+            document_sections(published.document)
+            if published
+            else notice_sections(village, period.start.year, period.start.month)
+        )
     return Report(
         village=village,
         period=period,
@@ -113,7 +124,21 @@ def report_build(village, period: Period, *, title: str, with_notice: bool, prog
         purchases=purchases,
         donors=donors,
         sections=sections,
+        published=published,
     )
+
+
+def _flow_figures(flow: Flow) -> list[int]:
+    """A flow's figures in the columns' order: issued, then what it is made of, and apart."""
+    return [
+        flow.issued,
+        flow.awarded,
+        flow.opening,
+        flow.deducted,
+        flow.reversed_awards,
+        flow.reversed_deductions,
+        flow.redeemed,
+    ]
 
 
 def report_workbook(report: Report, progress=None) -> bytes:
@@ -126,18 +151,19 @@ def report_workbook(report: Report, progress=None) -> bytes:
         workbook,
         title=_("Points flow"),
         heading=f"{heading} · {_('Points flow')}",
-        columns=[_("Month"), _("Issued"), _("of which opening"), _("Deducted"), _("Redeemed")],
-        rows=[
-            [f"{f.month:%Y-%m}", f.issued, f.opening, f.deducted, f.redeemed] for f in report.flows
+        columns=[
+            _("Month"),
+            _("Issued"),
+            _("of which awards"),
+            _("of which opening"),
+            _("Deducted"),
+            _("Awards reversed"),
+            _("Deductions reversed"),
+            _("Redeemed"),
         ],
-        totals=[
-            _("Total"),
-            report.total.issued,
-            report.total.opening,
-            report.total.deducted,
-            report.total.redeemed,
-        ],
-        widths=[12, 10, 16, 10, 10],
+        rows=[[f"{f.month:%Y-%m}", *_flow_figures(f)] for f in report.flows],
+        totals=[_("Total"), *_flow_figures(report.total)],
+        widths=[12, 10, 14, 16, 10, 16, 18, 10],
     )
     xlsx.sheet_add(
         workbook,
@@ -250,6 +276,7 @@ def month_report(request, year=None, month=None):
         "reports/month_report.html",
         {
             "report": report,
+            "sections": sections_for_page(report.sections),
             "village": request.village,
             "month": first,
             "previous": previous,

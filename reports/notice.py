@@ -1,28 +1,214 @@
-"""The village's public notice (公示): approved points, redemptions and donations of a month.
+"""The village's public notice (公示) of a month, and publishing it (DESIGN.md ledger rule 7).
 
 This sits in the top layer because it combines the ledger (points) with the store. Each
 provider is `fn(village, year, month) -> list[NoticeSection]` with a bounded number of queries.
+
+A month's notice follows the month's ledger: every entry posted in it appears once, on its
+own line (an award, a deduction, a redemption, or a reversal or void in the corrections),
+so its totals are the ledger's. Until the supervisor publishes it, a month's notice is
+drawn live (the draft). Publishing stores the drawn notice (`notice_document`) in a
+`PublishedNotice`, signed with the supervisor's name and the time; from then on the page is
+read back from there and never recomputed. A correction made later (a reversal, a void, a
+late credit) is posted in a later month and appears on that month's notice.
 """
 
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from points.selectors import NoticeSection, notice_points_sections, notice_publicity_sections
+from core.access import is_supervisor
+from core.audit import audit_record
+from core.months import month_of, month_span
+from points.models import Entry
+from points.selectors import (
+    LedgerMonth,
+    NoticeSection,
+    ledger_month,
+    notice_points_sections,
+    notice_publicity_sections,
+)
+from reports.models import NoticeSignature, PublishedNotice
 from reports.selectors_transparency import notice_traceability_sections
 from store.selectors import notice_donations, notice_redemptions
+from villagers.masking import mask_name
+from villagers.models import User, Village
+
+# The layout of a stored document; a later change of layout reads older ones by this.
+DOCUMENT_VERSION = 1
+CARD_TAIL = 4
+
+
+# --- the sections ---------------------------------------------------------------------------
+
+
+def _line_labels() -> dict:
+    return {
+        (Entry.Kind.OPENING, None): _("Opening points of new cards"),
+        (Entry.Kind.AWARD, None): _("Awards"),
+        (Entry.Kind.DEDUCTION, None): _("Deductions"),
+        (Entry.Kind.REDEMPTION, None): _("Goods redeemed at the store"),
+        (Entry.Kind.REVERSAL, Entry.Kind.AWARD): _("Awards reversed"),
+        (Entry.Kind.REVERSAL, Entry.Kind.DEDUCTION): _("Deductions reversed"),
+        (Entry.Kind.REVERSAL, Entry.Kind.REDEMPTION): _("Redemptions voided"),
+    }
+
+
+def ledger_summary_section(ledger: LedgerMonth) -> NoticeSection:
+    """The month's ledger line by line: the balance at the start plus every line is the end."""
+    section = NoticeSection(
+        "ledger",
+        _("Points this month, from the ledger"),
+        [_("What"), _("Entries"), _("Points")],
+        note=_(
+            "Points held by households at the start of the month, plus each line of the "
+            "month's ledger, make the points held at its end. A correction is its own line."
+        ),
+    )
+    section.rows.append([_("Held by households at the start of the month"), "", ledger.start])
+    labels = _line_labels()
+    for key, line in ledger.lines.items():
+        section.rows.append([labels.get(key, " ".join(filter(None, key))), line.count, line.points])
+    section.totals = [_("Held by households at the end of the month"), "", ledger.end]
+    return section
+
+
+def notice_name(village: Village, head_name: str) -> str:
+    """A household as the village chooses to name it on the published list of balances."""
+    if village.notice_names == Village.NoticeNames.FULL:
+        return head_name
+    if village.notice_names == Village.NoticeNames.SURNAME:
+        return mask_name(head_name)
+    return ""
+
+
+def balances_section(village: Village, ledger: LedgerMonth) -> NoticeSection:
+    """What villagers read on the board: each household's balance and its month."""
+    named = village.notice_names != Village.NoticeNames.HIDDEN
+    columns = [
+        _("Card (last 4 digits)"),
+        _("Group"),
+        _("At the start"),
+        _("Earned"),
+        _("Deducted"),
+        _("Spent"),
+        _("At the month's end"),
+    ]
+    section = NoticeSection(
+        "balances",
+        _("Balances of every household"),
+        ([_("Household")] if named else []) + columns,
+        note=_(
+            "At the start + earned - deducted - spent = at the month's end. Earned: opening "
+            "points and awards, less awards reversed; deducted: deductions, less those "
+            "reversed; spent: goods redeemed, less redemptions voided."
+        ),
+    )
+    for household in ledger.households:
+        row = [
+            household.card_number[-CARD_TAIL:],
+            household.group,
+            household.start,
+            household.earned,
+            household.deducted,
+            household.spent,
+            household.end,
+        ]
+        section.rows.append(([notice_name(village, household.head_name)] if named else []) + row)
+    figures = [
+        sum(household.start for household in ledger.households),
+        sum(household.earned for household in ledger.households),
+        sum(household.deducted for household in ledger.households),
+        sum(household.spent for household in ledger.households),
+        ledger.end,
+    ]
+    section.totals = ([""] if named else []) + [_("Total"), ""] + figures
+    return section
+
+
+def notice_ledger_sections(village, year: int, month: int) -> tuple[NoticeSection, NoticeSection]:
+    ledger = ledger_month(village, year, month)
+    return ledger_summary_section(ledger), balances_section(village, ledger)
+
+
+def notice_reversals_section(village, year: int, month: int) -> NoticeSection:
+    """Corrections posted in the month: reversals of awards and deductions, voided
+    redemptions, whatever month the corrected entry was in (one query)."""
+    start, following = month_span(year, month)
+    reversals = (
+        Entry.objects.filter(
+            account__village=village,
+            kind=Entry.Kind.REVERSAL,
+            created_at__gte=start,
+            created_at__lt=following,
+        )
+        .select_related(
+            "account__household__group",
+            "reverses__proposal__rule",
+            "reverses__redemption",
+        )
+        .order_by("created_at", "id")
+    )
+    section = NoticeSection(
+        "reversals",
+        _("Corrections: reversals and voided redemptions"),
+        [
+            _("Date"),
+            _("Household head"),
+            _("Group"),
+            _("What is corrected"),
+            _("Reason"),
+            _("Points"),
+        ],
+        note=_("A correction is posted in the month it is made; earlier notices stay as posted."),
+    )
+    for reversal in reversals:
+        corrected = reversal.reverses
+        on = timezone.localdate(corrected.created_at).isoformat()
+        if corrected.kind == Entry.Kind.REDEMPTION:
+            redemption = getattr(corrected, "redemption", None)
+            what = _("Redemption no. %(number)s of %(date)s") % {
+                "number": redemption.number if redemption else "",
+                "date": on,
+            }
+        else:
+            proposal = getattr(corrected, "proposal", None)
+            rule = f" {proposal.rule.code} {proposal.rule.description}" if proposal else ""
+            what = f"{corrected.get_kind_display()} {on}{rule}"
+        household = reversal.account.household
+        section.rows.append(
+            [
+                timezone.localdate(reversal.created_at),
+                household.head_name,
+                household.group.name,
+                what,
+                reversal.memo,
+                reversal.points,
+            ]
+        )
+    section.totals = ["", "", "", "", _("Total"), sum(row[-1] for row in section.rows)]
+    return section
 
 
 def notice_store_sections(village, year: int, month: int) -> list[NoticeSection]:
-    """Redemptions that stand (voided ones left out) and donations with their thanks."""
+    """Every redemption of the month (a void is marked, and listed among the corrections)
+    and the donations with their thanks."""
     redemptions = NoticeSection(
         "redemptions",
         _("Goods redeemed"),
-        [_("Date"), _("Household head"), _("Group"), _("Items"), _("Points")],
+        [_("Date"), _("Receipt"), _("Household head"), _("Group"), _("Items"), _("Points")],
     )
     for row in notice_redemptions(village, year, month):
+        items = row["items"] + (" " + _("(voided)") if row["voided"] else "")
         redemptions.rows.append(
-            [row["date"], row["household_head"], row["group"], row["items"], row["points"]]
+            [row["date"], row["number"], row["household_head"], row["group"], items, row["points"]]
         )
-    redemptions.totals = ["", "", "", _("Total"), sum(row[-1] for row in redemptions.rows)]
+    redemptions.totals = ["", "", "", "", _("Total"), sum(row[-1] for row in redemptions.rows)]
 
     donations = NoticeSection(
         "donations",
@@ -49,20 +235,202 @@ def notice_store_sections(village, year: int, month: int) -> list[NoticeSection]
                 row["thanks"],
             ]
         )
-    donations.totals = ["", "", "", "", _("Total"), sum(row[5] or 0 for row in donations.rows), ""]
+    donations.totals = [
+        "",
+        "",
+        "",
+        "",
+        _("Total"),
+        sum((row[5] or Decimal(0) for row in donations.rows), Decimal(0)),
+        "",
+    ]
     return [redemptions, donations]
 
 
-SECTION_PROVIDERS = [
-    notice_points_sections,
-    notice_publicity_sections,
-    notice_store_sections,
-    notice_traceability_sections,
-]
-
-
 def notice_sections(village, year: int, month: int) -> list[NoticeSection]:
-    sections = []
-    for provider in SECTION_PROVIDERS:
-        sections.extend(provider(village, year, month))
-    return sections
+    """The month's notice drawn live, in reading order; the list of balances comes last (it
+    prints on its own sheet for the notice board)."""
+    summary, balances = notice_ledger_sections(village, year, month)
+    awards, deductions = notice_points_sections(village, year, month)
+    publicity, cancelled = notice_publicity_sections(village, year, month)
+    redemptions, donations = notice_store_sections(village, year, month)
+    return [
+        summary,
+        awards,
+        deductions,
+        notice_reversals_section(village, year, month),
+        publicity,
+        cancelled,
+        redemptions,
+        donations,
+        *notice_traceability_sections(village, year, month),
+        balances,
+    ]
+
+
+# --- the document: what is stored when a month is published ----------------------------------
+
+
+def _plain(value):
+    """A cell as stored and shown: dates in full (YYYY-MM-DD), yuan with two decimals."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, int | str):
+        return value
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, datetime.datetime):
+        return timezone.localdate(value).isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def section_plain(section: NoticeSection) -> dict:
+    return {
+        "key": section.key,
+        "title": str(section.title),
+        "note": str(section.note),
+        "columns": [str(column) for column in section.columns],
+        "rows": [[_plain(cell) for cell in row] for row in section.rows],
+        "totals": [_plain(cell) for cell in section.totals] if section.totals else None,
+    }
+
+
+def section_from_plain(data: dict) -> NoticeSection:
+    return NoticeSection(
+        data["key"],
+        data["title"],
+        data["columns"],
+        rows=data["rows"],
+        totals=data["totals"],
+        note=data.get("note", ""),
+    )
+
+
+def sections_for_page(sections: list[NoticeSection]) -> list[NoticeSection]:
+    """Live sections with their cells written as a published notice writes them (full
+    dates, yuan with two decimals), keeping their "object" links."""
+    shown = []
+    for section in sections:
+        plain = section_from_plain(section_plain(section))
+        plain.links, plain.link_label = section.links, section.link_label
+        shown.append(plain)
+    return shown
+
+
+def notice_document(village: Village, year: int, month: int) -> dict:
+    """The whole notice of a month as plain values (JSON), as it is stored when published."""
+    return {
+        "version": DOCUMENT_VERSION,
+        "village": village.name,
+        "village_code": village.code,
+        "month": f"{year:04d}-{month:02d}",
+        "language": translation.get_language(),
+        "drawn_at": timezone.now().isoformat(),
+        "sections": [section_plain(s) for s in notice_sections(village, year, month)],
+    }
+
+
+def document_sections(document: dict) -> list[NoticeSection]:
+    return [section_from_plain(section) for section in document["sections"]]
+
+
+def notice_public_path(village: Village, first: datetime.date) -> str:
+    return reverse("reports:notice_public", args=[village.code, first.year, first.month])
+
+
+def published_notice(village: Village, first: datetime.date) -> PublishedNotice | None:
+    """The month's published notice with its signatures (two queries), or None."""
+    notice = PublishedNotice.objects.filter(village=village, month=first).first()
+    if notice is not None:
+        notice.signed = {signature.role: signature for signature in notice.signatures.all()}
+    return notice
+
+
+def latest_published_before(village: Village, first: datetime.date) -> datetime.date | None:
+    """The newest published month before `first`: where a villager's "previous" link goes."""
+    return (
+        PublishedNotice.objects.filter(village=village, month__lt=first)
+        .order_by("-month")
+        .values_list("month", flat=True)
+        .first()
+    )
+
+
+def publishing_refusal(village: Village, first: datetime.date, actor: User) -> str | None:
+    """Why `actor` may not publish the month's notice now, or None."""
+    if not (is_supervisor(actor) and actor.village_id == village.pk):
+        return _("Only the village's supervisor may publish its notice.")
+    if first >= month_of(timezone.localdate()):
+        return _("Only a month that has ended can be published: %(month)s is still running.") % {
+            "month": f"{first:%Y-%m}"
+        }
+    return None
+
+
+def _already_published(notice: PublishedNotice) -> ValidationError:
+    return ValidationError(
+        _(
+            "The notice of %(month)s was already published on %(when)s and cannot change. "
+            "A correction is posted now and appears on this month's notice."
+        )
+        % {
+            "month": f"{notice.month:%Y-%m}",
+            "when": formats.date_format(timezone.localtime(notice.published_at), "Y-m-d H:i"),
+        },
+        code="published",
+    )
+
+
+def notice_publish(
+    *, village: Village, year: int, month: int, actor: User, request=None
+) -> PublishedNotice:
+    """The supervisor publishes a month that has ended: its notice is drawn once, stored
+    and signed with their name and the time; published once (a second attempt, or a second
+    supervisor at the same moment, is refused and changes nothing)."""
+    first = datetime.date(year, month, 1)
+    refusal = publishing_refusal(village, first, actor)
+    if refusal:
+        raise ValidationError(refusal, code="refused")
+    existing = PublishedNotice.objects.filter(village=village, month=first).first()
+    if existing is not None:
+        raise _already_published(existing)
+    # The notice is the village's document: drawn in the deployment's language, whatever
+    # the supervisor's screen shows.
+    with translation.override(settings.LANGUAGE_CODE):
+        document = notice_document(village, year, month)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            notice = PublishedNotice.objects.create(
+                village=village,
+                month=first,
+                document=document,
+                published_by=actor,
+                published_at=now,
+            )
+            NoticeSignature.objects.create(
+                notice=notice,
+                role=NoticeSignature.Role.SUPERVISOR,
+                signed_by=actor,
+                name=actor.display_name or actor.get_full_name() or actor.username,
+                signed_at=now,
+            )
+            audit_record(
+                action="notice.publish",
+                actor=actor,
+                village_id=village.pk,
+                obj=notice,
+                detail={"month": f"{first:%Y-%m}"},
+                request=request,
+            )
+    except IntegrityError as error:
+        # Another supervisor published the month a moment ago: theirs stands.
+        existing = PublishedNotice.objects.filter(village=village, month=first).first()
+        if existing is None:
+            raise
+        raise _already_published(existing) from error
+    return notice

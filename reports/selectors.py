@@ -4,9 +4,10 @@ Every function runs a fixed number of queries whatever the number of villages, h
 ledger rows: figures come from GROUP BY aggregates and correlated subqueries, never from a
 loop of queries. Figures follow the ledger and the stock movements, with these meanings:
 
-- points *issued*: opening grants and awards; *deducted*: deductions, from the ledger. A
-  reversal counts against the kind of the entry it cancels, in the month it is posted (a
-  reversed award lowers "issued").
+- points *issued*: opening grants and awards (issued = opening + awarded); *deducted*:
+  deductions, from the ledger, as posted. A reversal of an award or a deduction is its own
+  figure (*reversed*), in the month it is posted: it never nets into what it cancels, so no
+  month shows a negative "issued". (The county overview still nets them: reports.county.)
 - points *redeemed*: the store's redemptions that stand (voided ones left out), in the month
   of the redemption: the same rows the public notice lists, so the report, the notice and the
   zone totals agree. (Each is debited by one ledger entry; `audit_ledger` proves the match.)
@@ -42,12 +43,11 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from core.months import add_months, local_start, month_days, months_ending, next_month
-from points.models import Account, Entry, Proposal, Rule
+from points.models import Account, Declaration, Entry, Proposal, Rule
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Household, Inspection, Village
 from wishwall.models import Wish
 
-FLOW_KINDS = ("issued", "deducted", "redeemed")
 OPEN_WISH_STATUSES = (Wish.Status.OPEN, Wish.Status.MATCHED)
 LOW_STOCK_SHOWN = 10
 VISIT_AFTER_MONTHS = 3
@@ -91,19 +91,40 @@ class Period:
 
 @dataclass
 class Flow:
-    """Points moved in one month (or summed over several)."""
+    """Points moved in one month (or summed over several), each kind on its own line.
+
+    `reversed_awards` are points taken back by reversing awards, `reversed_deductions`
+    points given back by reversing deductions (both counted positive), `reversals` how
+    many such reversals were posted.
+    """
 
     month: datetime.date | None = None
-    issued: int = 0
+    opening: int = 0
+    awarded: int = 0
     deducted: int = 0
     redeemed: int = 0
-    opening: int = 0
+    reversed_awards: int = 0
+    reversed_deductions: int = 0
+    reversals: int = 0
+
+    @property
+    def issued(self) -> int:
+        return self.opening + self.awarded
 
     def add(self, other: "Flow") -> None:
-        self.issued += other.issued
-        self.deducted += other.deducted
-        self.redeemed += other.redeemed
-        self.opening += other.opening
+        for name in FLOW_FIGURES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+FLOW_FIGURES = (
+    "opening",
+    "awarded",
+    "deducted",
+    "redeemed",
+    "reversed_awards",
+    "reversed_deductions",
+    "reversals",
+)
 
 
 def _entries_in(start: datetime.datetime, end: datetime.datetime) -> QuerySet:
@@ -116,13 +137,21 @@ def _entries_in(start: datetime.datetime, end: datetime.datetime) -> QuerySet:
     )
 
 
-def _flow_add(flow: Flow, basis: str, points: int) -> None:
-    if basis in (Entry.Kind.AWARD, Entry.Kind.OPENING):
-        flow.issued += points
-        if basis == Entry.Kind.OPENING:
-            flow.opening += points
-    elif basis == Entry.Kind.DEDUCTION:
+def _flow_add(flow: Flow, kind: str, basis: str, points: int, count: int) -> None:
+    """Add one (kind, basis) total of the ledger to `flow`. Redemptions and their voids are
+    counted from the store's rows instead (`redeemed`: the redemptions that stand)."""
+    if kind == Entry.Kind.OPENING:
+        flow.opening += points
+    elif kind == Entry.Kind.AWARD:
+        flow.awarded += points
+    elif kind == Entry.Kind.DEDUCTION:
         flow.deducted -= points
+    elif kind == Entry.Kind.REVERSAL and basis == Entry.Kind.AWARD:
+        flow.reversed_awards -= points
+        flow.reversals += count
+    elif kind == Entry.Kind.REVERSAL and basis == Entry.Kind.DEDUCTION:
+        flow.reversed_deductions += points
+        flow.reversals += count
 
 
 def _redemptions_standing(start: datetime.datetime, end: datetime.datetime) -> QuerySet:
@@ -138,14 +167,14 @@ def points_flow(village: Village, period: Period) -> list[Flow]:
         _entries_in(start, end)
         .filter(account__village=village)
         .annotate(month=TruncMonth("created_at"))
-        .values("month", "basis")
-        .annotate(points=Sum("points"))
+        .values("month", "kind", "basis")
+        .annotate(points=Sum("points"), count=Count("id"))
         .order_by()
     )
     flows = {month: Flow(month=month) for month in period.months}
     for row in rows:
         month = timezone.localtime(row["month"]).date()
-        _flow_add(flows[month], row["basis"], row["points"])
+        _flow_add(flows[month], row["kind"], row["basis"], row["points"], row["count"])
     redeemed = (
         _redemptions_standing(start, end)
         .filter(village=village)
@@ -174,6 +203,15 @@ def pending_approvals(village: Village) -> dict:
     row = Proposal.objects.filter(village=village, status=Proposal.Status.PROPOSED).aggregate(
         count=Count("pk"), oldest=Min("proposed_at")
     )
+    row["age_days"] = (timezone.now() - row["oldest"]).days if row["oldest"] else None
+    return row
+
+
+def declarations_waiting(village: Village) -> dict:
+    """Villagers' declarations (積分申報) the manager has not reviewed yet, and the oldest's age."""
+    row = Declaration.objects.filter(
+        village=village, status=Declaration.Status.SUBMITTED
+    ).aggregate(count=Count("pk"), oldest=Min("submitted_at"))
     row["age_days"] = (timezone.now() - row["oldest"]).days if row["oldest"] else None
     return row
 

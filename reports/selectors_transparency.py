@@ -213,8 +213,10 @@ def donations_traced(village: Village, donations) -> list[dict]:
     rows = []
     for donation in donations:
         spent = sum((lot.cost_yuan for lot in paid[donation.pk]), Decimal(0))
+        left = donation.value_yuan - spent if donation.kind == Donation.Kind.MONEY else None
         rows.append(
-            {"donation": donation, "spent": spent} | _lot_summary(mine[donation.pk], households)
+            {"donation": donation, "spent": spent, "left": left}
+            | _lot_summary(mine[donation.pk], households)
         )
     return rows
 
@@ -238,6 +240,7 @@ def notice_traceability_sections(village: Village, year: int, month: int) -> lis
             _("Donor"),
             _("Gift"),
             _("Money spent on goods (yuan)"),
+            _("Money left (yuan)"),
             _("Units received"),
             _("Units redeemed"),
             _("Households reached"),
@@ -256,6 +259,7 @@ def notice_traceability_sections(village: Village, year: int, month: int) -> lis
                 donation.donor.name,
                 gift,
                 row["spent"].quantize(CENT) if donation.kind == Donation.Kind.MONEY else "",
+                row["left"].quantize(CENT) if donation.kind == Donation.Kind.MONEY else "",
                 row["received"],
                 row["redeemed"],
                 row["households"],
@@ -269,7 +273,8 @@ def notice_traceability_sections(village: Village, year: int, month: int) -> lis
             "",
             _("Total"),
             sum((r[3] for r in section.rows if r[3] != ""), Decimal(0)),
-            *(sum(r[i] for r in section.rows) for i in range(4, 9)),
+            sum((r[4] for r in section.rows if r[4] != ""), Decimal(0)),
+            *(sum(r[i] for r in section.rows) for i in range(5, 10)),
         ]
     return [section]
 

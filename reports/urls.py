@@ -27,6 +27,10 @@ urlpatterns = [
     path("notice/<int:year>/<int:month>/xlsx/", views.notice_xlsx, name="notice_xlsx"),
     path("households/", households.household_list, name="household_list"),
     path("households/<int:pk>/", households.household_hub, name="household"),
+    path(
+        "notice/<int:year>/<int:month>/publish/", views.notice_publish_view, name="notice_publish"
+    ),
+    path("notice/<str:code>/<int:year>/<int:month>/", views.notice_public, name="notice_public"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/visits/", dashboard.visit_list, name="visit_list"),
     path("reports/month/", monthly.month_report, name="month_report_current"),

@@ -1,22 +1,54 @@
-"""Pages that combine apps: the start page router and the public notice (公示)."""
+"""Pages that combine apps: the start page router and the public notice (公示).
+
+A month's notice is, for the village's people in the app: the running month drawn live;
+an ended month once published, read back as published; an ended month not yet published, a
+draft its staff review (the supervisor publishes it there). Published notices are public
+without login at /village/notice/<village code>/<year>/<month>/, the address printed as a QR
+code on the paper notice.
+"""
 
 import datetime
 
-from django.shortcuts import redirect, render
+import segno
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from core.access import (
+    Role,
     is_county_admin,
     is_manager,
     is_supervisor,
     is_villager,
     member_of_village_required,
+    staff_required,
 )
-from core.months import requested_month
+from core.idempotency import run_once
+from core.months import month_of, next_month, previous_month, requested_month
 from reports import xlsx
-from reports.notice import notice_sections
+from reports.models import NoticeSignature, PublishedNotice
+from reports.notice import (
+    document_sections,
+    notice_public_path,
+    notice_publish,
+    notice_sections,
+    published_notice,
+    publishing_refusal,
+    sections_for_page,
+)
+from villagers.models import Village
 from villagers.views import card_login
+
+# A published notice never changes; its public page may sit in a shared cache this long
+# (only when nobody is signed in: a signed-in page carries the user's menu).
+PUBLIC_NOTICE_MAX_AGE = 600
 
 
 def home(request):
@@ -38,35 +70,147 @@ def home(request):
 
 def _month(year, month) -> datetime.date:
     if year is None:
-        return timezone.localdate().replace(day=1)
+        return month_of(timezone.localdate())
     return requested_month(year, month)
+
+
+def notice_qr_svg(url: str) -> str:
+    """The notice's public address as an inline SVG QR code (made here: no outside service)."""
+    svg = segno.make_qr(url, error="m").svg_inline(scale=2, border=2, omitsize=True)
+    return mark_safe(svg)  # noqa: S308 - segno's own markup of our own URL
+
+
+def _published_context(request, notice: PublishedNotice) -> dict:
+    url = request.build_absolute_uri(notice_public_path(notice.village, notice.month))
+    return {
+        "published": notice,
+        "document": notice.document,
+        "sections": document_sections(notice.document),
+        "supervisor_signature": notice.signed.get(NoticeSignature.Role.SUPERVISOR),
+        "secretary_signature": notice.signed.get(NoticeSignature.Role.SECRETARY),
+        "public_url": url,
+        "qr_svg": notice_qr_svg(url),
+    }
+
+
+def _published_months(village) -> set[datetime.date]:
+    return set(PublishedNotice.objects.filter(village=village).values_list("month", flat=True))
+
+
+def _neighbours(first: datetime.date, current: datetime.date, villager_months=None):
+    """The months the previous/next links lead to: any for staff; for a villager (given the
+    months published), only published months and the running one, which they may open."""
+    if villager_months is None:
+        following = next_month(first)
+        return previous_month(first), following if following <= current else None
+    months = villager_months | {current}
+    earlier = [month for month in months if month < first]
+    later = [month for month in months if month > first]
+    return (max(earlier) if earlier else None), (min(later) if later else None)
 
 
 @member_of_village_required
 def notice(request, year=None, month=None):
-    """Approved awards and deductions (and later redemptions, donations) of one month."""
+    """A month's notice: the running month live, an ended one as published, or its draft."""
+    village = request.village
     first = _month(year, month)
-    previous = (first - datetime.timedelta(days=1)).replace(day=1)
-    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    current = month_of(timezone.localdate())
+    villager_months = _published_months(village) if is_villager(request.user) else None
+    if villager_months is None or first in villager_months:
+        notice = published_notice(village, first)
+    else:
+        notice = None
+    if notice is None and first < current and villager_months is not None:
+        return render(request, "reports/notice_unpublished.html", {"month": first}, status=403)
+    previous, following = _neighbours(first, current, villager_months)
     context = {
-        "village": request.village,
+        "village": village,
         "month": first,
-        "sections": notice_sections(request.village, first.year, first.month),
         "previous": previous,
-        "following": following if following <= timezone.localdate() else None,
+        "following": following,
+        "is_draft": notice is None and first < current,
+        "is_running": first == current,
     }
+    if notice is not None:
+        context |= _published_context(request, notice)
+    else:
+        context["sections"] = sections_for_page(notice_sections(village, first.year, first.month))
+        context["publish_refusal"] = publishing_refusal(village, first, request.user)
     return render(request, "reports/notice.html", context)
+
+
+def notice_public(request, code, year, month):
+    """A published notice for anyone, without signing in: the address on the paper notice.
+
+    Months not published (drafts, the running month) are not found here.
+    """
+    village = get_object_or_404(Village, code=code)
+    first = requested_month(year, month)
+    notice = published_notice(village, first)
+    if notice is None:
+        raise Http404
+    response = render(
+        request,
+        "reports/notice_public.html",
+        {"village": village} | _published_context(request, notice),
+    )
+    if not request.user.is_authenticated:
+        patch_cache_control(response, public=True, max_age=PUBLIC_NOTICE_MAX_AGE)
+        patch_vary_headers(response, ("Cookie", "Accept-Language"))
+    return response
+
+
+@require_POST
+@staff_required(Role.SUPERVISOR)
+def notice_publish_view(request, year, month):
+    """The supervisor publishes an ended month: frozen, signed, public at its address."""
+    first = requested_month(year, month)
+    page = reverse("reports:notice_month", args=[first.year, first.month])
+
+    def once():
+        notice_publish(
+            village=request.village,
+            year=first.year,
+            month=first.month,
+            actor=request.user,
+            request=request,
+        )
+        return page
+
+    try:
+        _url, replayed = run_once(request, once)
+    except ValidationError as error:
+        for line in error.messages:
+            messages.error(request, line)
+    else:
+        if replayed:
+            messages.info(request, _("This notice was already published."))
+        else:
+            messages.success(
+                request,
+                _(
+                    "The notice of %(month)s is published: its figures are frozen and signed "
+                    "with your name. Corrections from now on appear on the current month's "
+                    "notice."
+                )
+                % {"month": f"{first:%Y-%m}"},
+            )
+    return redirect(page)
 
 
 @member_of_village_required
 def notice_xlsx(request, year, month):
+    """The notice as a workbook: as published, or (for staff) the draft or running month."""
     first = _month(year, month)
+    notice = published_notice(request.village, first)
+    if notice is not None:
+        sections = document_sections(notice.document)
+    elif first < month_of(timezone.localdate()) and is_villager(request.user):
+        return render(request, "reports/notice_unpublished.html", {"month": first}, status=403)
+    else:
+        sections = notice_sections(request.village, first.year, first.month)
     workbook = xlsx.workbook_new()
-    xlsx.sections_add(
-        workbook,
-        notice_sections(request.village, first.year, first.month),
-        f"{request.village.name} {first:%Y-%m}",
-    )
+    xlsx.sections_add(workbook, sections, f"{request.village.name} {first:%Y-%m}")
     if not workbook.sheetnames:
         workbook.create_sheet(title=_("Notice")[:31])
     filename = f"notice-{request.village.code}-{first:%Y-%m}.xlsx"

@@ -5,6 +5,7 @@ Every function takes the village explicitly, so nothing here can leak another vi
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import (
@@ -162,26 +163,42 @@ def summary_monthly(village: Village, year: int, month: int) -> dict:
 
 
 def notice_redemptions(village: Village, year: int, month: int) -> list[dict]:
-    """Rows for the public notice: the month's redemptions that stand (voided ones left out).
+    """Rows for the public notice: every redemption of the month, as the ledger has them.
 
-    Each row: date, household_head, group, items (summary text), points.
+    Each row: number, date, household_head, group, items (summary text), points, and
+    `voided` when it was voided before the month ended (its void is listed among the month's
+    reversals; a later void is the news of the month it is made in: ledger rule 7).
     """
     start, following = month_span(year, month)
     redemptions = (
         redemptions_of(village)
-        .filter(created_at__gte=start, created_at__lt=following, voided_at__isnull=True)
+        .filter(created_at__gte=start, created_at__lt=following)
         .order_by("created_at", "pk")
     )
     return [
         {
+            "number": redemption.number,
             "date": timezone.localtime(redemption.created_at).date(),
             "household_head": redemption.household.head_name,
             "group": redemption.household.group.name,
             "items": items_summary(redemption.lines.all()),
             "points": redemption.total_points,
+            "voided": redemption.voided_at is not None and redemption.voided_at < following,
         }
         for redemption in redemptions
     ]
+
+
+def money_spent(donation_ids) -> dict[int, Decimal]:
+    """{money donation id: yuan of the purchases it paid for} in one query (others absent)."""
+    return dict(
+        StockMovement.objects.filter(
+            paid_by_id__in=list(donation_ids), kind=StockMovement.Kind.PURCHASE
+        )
+        .order_by()
+        .values_list("paid_by_id")
+        .annotate(spent=Sum("cost_yuan"))
+    )
 
 
 def notice_donations(village: Village, year: int, month: int) -> list[dict]:

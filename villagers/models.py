@@ -37,6 +37,13 @@ class Township(models.Model):
 
 
 class Village(models.Model):
+    class NoticeNames(models.TextChoices):
+        """How the published notice names a household on its list of balances."""
+
+        FULL = "full", _("full name")
+        SURNAME = "surname", _("family name only (王**)")
+        HIDDEN = "hidden", _("no name: last digits of the card only")
+
     township = models.ForeignKey(
         Township, verbose_name=_("township"), on_delete=models.PROTECT, related_name="villages"
     )
@@ -68,6 +75,16 @@ class Village(models.Model):
     )
     show_rank = models.BooleanField(_("show households their rank"), default=True)
     black_list_names = models.BooleanField(_("show names on the black list"), default=False)
+    notice_names = models.CharField(
+        _("names on the notice's balance list"),
+        max_length=10,
+        choices=NoticeNames.choices,
+        default=NoticeNames.SURNAME,
+        help_text=_(
+            "How households are named on the published notice's list of balances, which "
+            "anyone may open without signing in."
+        ),
+    )
 
     class Meta:
         ordering = ["code"]

@@ -4,6 +4,8 @@ donations. The stock-take sheet and the confirmation of corrections: store.views
 Managers write; the supervisor confirms counts and write-offs; the county admin only looks.
 """
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -24,7 +26,7 @@ from store.forms import (
     WriteOffForm,
 )
 from store.models import Donation, Donor, StockCorrection
-from store.selectors import stock_items, zones_of
+from store.selectors import money_spent, stock_items, zones_of
 from store.services import (
     CountLine,
     count_expected,
@@ -246,6 +248,12 @@ def donation_list(request):
         .prefetch_related("movements__item")
     )
     page = Paginator(donations, 30).get_page(request.GET.get("page"))
+    # A money donation shows what its purchases used of it and what is left.
+    spent = money_spent(d.pk for d in page if d.kind == Donation.Kind.MONEY)
+    for donation in page:
+        if donation.kind == Donation.Kind.MONEY:
+            donation.used_yuan = spent.get(donation.pk, Decimal(0))
+            donation.left_yuan = donation.value_yuan - donation.used_yuan
     return render(request, "store/donation_list.html", {"page": page})
 
 

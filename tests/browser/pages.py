@@ -10,7 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.months import previous_month
 from points.services import declaration_submit, proposal_approve
+from reports.notice import notice_publish
 from store.services import donation_record
 from tests.factories import HouseholdFactory, MemberFactory
 from tests.points.conftest import png_upload, propose
@@ -109,7 +111,14 @@ def world(
         given="电扇一台",
         thanks="谢谢好心人！",
     )
+    # Last month's notice published; the month before stays a draft for the staff.
+    last = previous_month(timezone.localdate())
+    notice_publish(village=village_now, year=last.year, month=last.month, actor=supervisor_x)
+    draft = previous_month(last)
     return {
+        "notice_published": {"code": village_now.code, "year": last.year, "month": last.month},
+        "notice_last": {"year": last.year, "month": last.month},
+        "notice_draft": {"year": draft.year, "month": draft.month},
         "household": household_a,
         "group": household_a.group,
         "round": inspection_round,
@@ -148,7 +157,10 @@ def urls_of(world, names):
             urls.append(reverse(spec))
             continue
         name, key, *query = spec
-        url = reverse(name, args=[world[key].pk]) if key else reverse(name)
+        if isinstance(world.get(key), dict):  # a month's notice: its year and month
+            url = reverse(name, kwargs=world[key])
+        else:
+            url = reverse(name, args=[world[key].pk]) if key else reverse(name)
         urls.append(url + (f"?{query[0]}" if query else ""))
     return urls
 
@@ -177,7 +189,9 @@ VILLAGER_PAGES = [
     ("wishwall:revise", "wish_pending"),
     "reports:board",
     last_month,
-    "reports:notice",  # being rebuilt for phones (issue 19): its own checks come with it
+    "reports:notice",
+    ("reports:notice_month", "notice_last"),
+    ("reports:notice_public", "notice_published"),
 ]
 
 # Pages every staff role can open (county admins after choosing a village).
@@ -213,6 +227,10 @@ STAFF_VIEW_PAGES = [
     ("wishwall:detail", "wish_matched"),
     ("wishwall:detail", "wish_fulfilled"),
     "reports:notice",
+    ("reports:notice_month", "notice_draft"),
+    ("reports:notice_month", "notice_last"),
+    ("reports:notice_public", "notice_published"),
+    "reports:audit",
 ]
 
 PROPOSER_PAGES = [

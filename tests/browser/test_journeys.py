@@ -6,6 +6,7 @@ than words, so they hold in Chinese (the browser asks for zh-CN) and in English.
 """
 
 import re
+import uuid
 
 import pytest
 from django.urls import reverse
@@ -14,6 +15,7 @@ from playwright.sync_api import expect
 
 from points.models import Account, Proposal
 from store.models import Redemption
+from store.services import redemption_create
 from tests.browser.conftest import assert_no_horizontal_scroll, screenshot
 from tests.conftest import PASSWORD, PIN
 from tests.points.conftest import propose
@@ -440,3 +442,79 @@ def test_back_after_a_confirmed_redemption_shows_the_new_balance(
     # No copy of the counter kept in the tab's storage by htmx either.
     assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None
     screenshot(page, "household_hub", "08-counter-after-back")
+
+
+def test_supervisor_publishes_last_month_and_anyone_opens_it_without_login(
+    live_server, browser, desktop, village_now, group_x, manager_x, supervisor_x, shelves
+):
+    """Ledger rule 7: last month is reviewed as a draft, published once, then read by anyone
+    from the address printed as a QR code on the paper notice, in a browser with no login."""
+    from core.months import previous_month
+    from reports.models import PublishedNotice
+    from tests.browser.conftest import _context
+    from tests.conftest import issue_card
+    from tests.factories import HouseholdFactory
+    from tests.points.conftest import make_rule
+    from tests.reports.conftest import at, dated_approval
+
+    last = previous_month(timezone.localdate())
+    road = make_rule(village_now, "L01", 10, description="修村道")
+    households = []
+    for number, name in (("X031", "王大山"), ("X032", "李秀英")):
+        household = HouseholdFactory(group=group_x, head_name=name, number=number)
+        issue_card(household, manager_x, at=at(previous_month(last), 20))
+        household.refresh_from_db()
+        households.append(household)
+    approvers = {"manager": manager_x, "supervisor": supervisor_x}
+    dated_approval(households[0], road, at(last, 6), reason="修村道", **approvers)
+    redemption_create(
+        village=village_now,
+        household=households[1],
+        lines={shelves["rice"].pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+        at=at(last, 12),
+    )
+
+    page, shots = desktop, "notice"
+    staff_sign_in(page, live_server, "supervisor_x")
+    draft = reverse("reports:notice_month", args=[last.year, last.month])
+    page.goto(f"{live_server.url}{draft}")
+    publish = f"form[action='{reverse('reports:notice_publish', args=[last.year, last.month])}']"
+    assert page.locator(publish).is_visible()
+    assert page.locator(".notice-balances tbody tr").count() == 2
+    screenshot(page, shots, "01-draft-to-review")
+
+    with page.expect_navigation():
+        page.click(f"{publish} button")
+    notice = PublishedNotice.objects.get(village=village_now, month=last)
+    assert page.url.endswith(draft)
+    assert page.locator(publish).count() == 0  # published once: no second button
+    assert page.locator(".notice-qr svg").is_visible()
+    screenshot(page, shots, "02-published-and-signed")
+
+    page.emulate_media(media="print")
+    assert page.locator(".site-header").is_hidden() and page.locator("nav.no-print").is_hidden()
+    assert page.locator(".notice-signatures").is_visible()
+    screenshot(page, shots, "03-printed-on-a4")
+    page.emulate_media(media="screen")
+
+    # A fresh browser: no cookies, no login, the address from the QR code.
+    public = reverse("reports:notice_public", args=[village_now.code, last.year, last.month])
+    stranger = _context(browser, {"width": 1280, "height": 900}).new_page()
+    response = stranger.goto(f"{live_server.url}{public}")
+    assert response.status == 200 and stranger.url.endswith(public)
+    assert "public" in response.headers["cache-control"]
+    text = stranger.inner_text("main")
+    assert "王**" in text and "李**" in text and "王大山" in text  # the balance list masks
+    assert supervisor_x.display_name in stranger.inner_text(".notice-signatures")
+    assert notice.signatures.get().name == supervisor_x.display_name
+    balances = stranger.locator(".notice-balances tbody tr")
+    assert balances.count() == 2
+    tails = {h.cards.get().number[-4:] for h in households}
+    assert {balances.nth(i).locator("td").nth(1).inner_text() for i in range(2)} == tails
+    assert stranger.locator(".notice-qr svg").is_visible()
+    screenshot(stranger, shots, "04-opened-without-login")
+    violations = stranger.context.policy_violations
+    stranger.context.close()
+    assert not violations, violations

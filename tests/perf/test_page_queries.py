@@ -177,20 +177,24 @@ def test_public_notice_queries_do_not_grow(
     today = timezone.localdate()
     url = reverse("reports:notice_month", args=[today.year, today.month])
     redeem(card_a.household, {rice: 1}, manager_x)
-    small, _page = queries_of(client_villager_a, url, django_assert_max_num_queries, 10)
+    # 13: with the months published, the ledger's month by kind, the households' balances
+    # and the month's corrections. A first visit prepares the session's statement (not
+    # counted: whether this connection has it depends on the tests run before).
+    client_villager_a.get(url)
+    small, _page = queries_of(client_villager_a, url, django_assert_max_num_queries, 13)
     households = add_households(group_x, manager_x, 6)
     awards = propose(manager_x, households + [card_a.household], rule_clean)
     fines = propose(manager_x, households, rule_litter)
     proposal_approve(proposal_ids=[p.pk for p in awards + fines], actor=supervisor_x)
     for household in households:
         redeem(household, {rice: 1}, manager_x)
-    large, page = queries_of(client_villager_a, url, django_assert_max_num_queries, 10)
+    large, page = queries_of(client_villager_a, url, django_assert_max_num_queries, 13)
     assert large == small
     assert page.content.decode().count("seen by the manager") == 13
 
 
 def test_notice_month_is_cut_by_the_entry_time(
-    client_villager_a, card_a, manager_x, supervisor_x, rule_clean
+    client_supervisor_x, card_a, manager_x, supervisor_x, rule_clean
 ):
     """An approval decided just before midnight whose entry is posted just after belongs to
     the entry's month, though the query finds it through the decision time."""
@@ -201,10 +205,13 @@ def test_notice_month_is_cut_by_the_entry_time(
     type(approved).objects.filter(pk=approved.pk).update(
         decided_at=timezone.make_aware(datetime.datetime.combine(previous, datetime.time(23, 59)))
     )
+    # The supervisor reads both (the earlier month is a draft until published).
     url = reverse("reports:notice_month", args=[entry_month.year, entry_month.month])
-    assert "seen by the manager" in client_villager_a.get(url).content.decode()
+    assert "seen by the manager" in client_supervisor_x.get(url).content.decode()
     url = reverse("reports:notice_month", args=[previous.year, previous.month])
-    assert "seen by the manager" not in client_villager_a.get(url).content.decode()
+    page = client_supervisor_x.get(url)
+    assert page.status_code == 200
+    assert "seen by the manager" not in page.content.decode()
 
 
 def test_health_check_needs_no_database(client_anon):

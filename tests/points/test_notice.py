@@ -61,15 +61,18 @@ def test_notice_xlsx_download(
     assert "attachment" in response["Content-Disposition"]
     workbook = load_workbook(io.BytesIO(response.content))
     assert workbook.sheetnames == [
+        "Points this month, from the led",  # sheet titles stop at 31 characters
         "Points awarded",
         "Points deducted",
+        "Corrections reversals and voide",  # and lose their colon
         "In publicity, open to objection",
         "Cancelled after an objection",
         "Goods redeemed",
         "Donations received, with thanks",
-        "Where donations of the past yea",  # sheet titles stop at 31 characters
+        "Where donations of the past yea",
+        "Balances of every household",
     ]
-    awards, deductions = workbook.worksheets[:2]
+    awards, deductions = workbook.worksheets[1:3]
     award_rows = list(awards.iter_rows(min_row=3, values_only=True))
     assert award_rows[0][1:4] == ("王大山", "啊道", "E01 五净一规范 inspection passed")
     assert award_rows[0][5] == 5

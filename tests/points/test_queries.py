@@ -71,14 +71,18 @@ def test_public_notice_queries_do_not_grow(
     django_assert_max_num_queries,
 ):
     url = reverse("reports:notice")
-    small = count_queries(client_villager_a, url, django_assert_max_num_queries, 12)
+    # 14: the notice also reads the months published, the ledger's month by kind, every
+    # household's balances and the month's corrections (one query each). A first visit
+    # prepares the session's statement on this connection (core.sql): not counted.
+    client_villager_a.get(url)
+    small = count_queries(client_villager_a, url, django_assert_max_num_queries, 14)
     households = add_households(group_x, manager_x, 10)
     awards = propose(manager_x, households + [card_a.household], rule_clean)
     fines = propose(manager_x, households, rule_litter)
     proposal_approve(proposal_ids=[p.pk for p in awards + fines], actor=supervisor_x)
-    large = count_queries(client_villager_a, url, django_assert_max_num_queries, 12)
+    large = count_queries(client_villager_a, url, django_assert_max_num_queries, 14)
     assert large == small
     today = timezone.localdate()
     xlsx = reverse("reports:notice_xlsx", args=[today.year, today.month])
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         assert client_villager_a.get(xlsx).status_code == 200

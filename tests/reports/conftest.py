@@ -12,10 +12,11 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
+from django.db.models import F as Field
 from django.utils import timezone
 
 from core.months import add_months
-from points.models import Account, Entry, Rule
+from points.models import Account, Entry, Proposal, Rule
 from points.services import entry_post, entry_reverse, proposal_approve
 from store.models import Donation, Donor, Redemption, RedemptionLine, StockMovement
 from store.services import (
@@ -59,6 +60,48 @@ def backdated_entry(account, kind, points, at, reverses=None):
         balance_after=max(0, account.balance + points),
         created_at=at,
         reverses=reverses,
+    )
+
+
+def at(month: datetime.date, day: int, hour: int = 10) -> datetime.datetime:
+    """A local moment on `day` of `month` (a month's first day)."""
+    moment = datetime.datetime.combine(month.replace(day=day), datetime.time(hour))
+    return timezone.make_aware(moment)
+
+
+def dated_entry(account, kind, points, when, *, reverses=None, memo=""):
+    """A ledger row dated in the past, its account's balance kept in step (as the demo)."""
+    account.refresh_from_db()
+    entry = Entry.objects.create(
+        account=account,
+        kind=kind,
+        points=points,
+        balance_after=account.balance + points,
+        created_at=when,
+        reverses=reverses,
+        memo=memo,
+    )
+    Account.objects.filter(pk=account.pk).update(balance=Field("balance") + points)
+    return entry
+
+
+def dated_approval(household, rule, when, *, manager, supervisor, reason):
+    """An award or deduction approved and credited at `when`, as the demo loader writes it."""
+    kind = Entry.Kind.AWARD if rule.points > 0 else Entry.Kind.DEDUCTION
+    entry = dated_entry(household.account, kind, rule.points, when)
+    return Proposal.objects.create(
+        village=household.village,
+        household=household,
+        rule=rule,
+        points=rule.points,
+        reason=reason,
+        occurred_on=when.date(),
+        status=Proposal.Status.APPROVED,
+        proposed_by=manager,
+        proposed_at=when,
+        decided_by=supervisor,
+        decided_at=when,
+        entry=entry,
     )
 
 
@@ -178,18 +221,47 @@ def history_x(card_a, card_b, manager_x, supervisor_x, village_x, rice, oil, ket
     )
 
 
+FLOW_KEYS = (
+    "issued",
+    "awarded",
+    "opening",
+    "deducted",
+    "reversed_awards",
+    "reversed_deductions",
+    "reversals",
+    "redeemed",
+    "issued_net",
+)
+
+
 def expected_flows(village) -> dict:
-    """{month: {issued, deducted, redeemed, opening}} from the ledger and the store's rows."""
-    flows = defaultdict(lambda: {"issued": 0, "deducted": 0, "redeemed": 0, "opening": 0})
+    """{month: {figure: points}} from the ledger and the store's rows.
+
+    issued = awarded + opening, as posted; deducted as posted; a reversal of an award or a
+    deduction on its own line (points taken back, points given back), in its own month;
+    redeemed: the redemptions that stand. `issued_net` is the county overview's figure,
+    which still counts a reversal against what it cancels.
+    """
+    flows = defaultdict(lambda: dict.fromkeys(FLOW_KEYS, 0))
     for entry in Entry.objects.filter(account__village=village).select_related("reverses"):
-        basis = entry.reverses.kind if entry.kind == Entry.Kind.REVERSAL else entry.kind
         flow = flows[local_month(entry.created_at)]
+        basis = entry.reverses.kind if entry.kind == Entry.Kind.REVERSAL else entry.kind
         if basis in ("award", "opening"):
+            flow["issued_net"] += entry.points
+        if entry.kind == "award":
+            flow["awarded"] += entry.points
             flow["issued"] += entry.points
-            if basis == "opening":
-                flow["opening"] += entry.points
-        elif basis == "deduction":
+        elif entry.kind == "opening":
+            flow["opening"] += entry.points
+            flow["issued"] += entry.points
+        elif entry.kind == "deduction":
             flow["deducted"] -= entry.points
+        elif entry.kind == "reversal" and basis == "award":
+            flow["reversed_awards"] -= entry.points
+            flow["reversals"] += 1
+        elif entry.kind == "reversal" and basis == "deduction":
+            flow["reversed_deductions"] += entry.points
+            flow["reversals"] += 1
     for redemption in Redemption.objects.filter(village=village, voided_at__isnull=True):
         flows[local_month(redemption.created_at)]["redeemed"] += redemption.total_points
     return flows

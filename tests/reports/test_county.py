@@ -72,7 +72,7 @@ def _expected_row(village) -> dict:
     return {
         "household_count": Household.objects.filter(village=village, status="active").count(),
         "card_count": Card.objects.filter(household__village=village, status="active").count(),
-        "issued": expected_flows(village)[month]["issued"],
+        "issued": expected_flows(village)[month]["issued_net"],
         "redeemed": expected_redeemed_month(village, month),
         "stock_points": expected_stock_points(village),
         "wishes_open": Wish.objects.filter(village=village, status__in=["open", "matched"]).count(),

@@ -46,15 +46,29 @@ def test_dashboard_figures_equal_the_ledger_and_the_store(
     window = last_twelve_months()
 
     assert context["this_month"].month == this_month
-    for key in ("issued", "deducted", "redeemed", "opening"):
+    for key in (
+        "issued",
+        "awarded",
+        "opening",
+        "deducted",
+        "reversed_awards",
+        "reversed_deductions",
+        "reversals",
+        "redeemed",
+    ):
         assert getattr(context["this_month"], key) == flows[this_month][key], key
         in_window = sum(v[key] for month, v in flows.items() if window.start <= month < window.end)
         assert getattr(context["year_total"], key) == in_window, key
     # The history really spans months, and the 14-month-old award stays outside the window.
     assert sum(1 for flow in context["flows"] if flow.issued or flow.redeemed) >= 3
     assert context["year_total"].issued < sum(v["issued"] for v in flows.values())
-    # Two awards of 10, two opening grants of 100, a virtue award of 15 reversed: 220.
-    assert context["this_month"].issued == 220
+    # Two awards of 10, a virtue award of 15 and two opening grants of 100: 235 issued. The
+    # virtue award's reversal is its own figure, never netted into "issued" (it read -5 when
+    # a month held only a reversal).
+    assert context["this_month"].issued == 235
+    assert context["this_month"].awarded == 35 and context["this_month"].opening == 200
+    assert context["this_month"].reversed_awards == 15
+    assert context["this_month"].reversals == 1
     assert context["this_month"].deducted == 5
     assert context["this_month"].redeemed == 50  # the voided kettle left out
     # The points owed: every balance of the village, shown beside the stock that covers them.
@@ -80,7 +94,8 @@ def test_dashboard_figures_equal_the_ledger_and_the_store(
 
     page = response.content.decode()
     assert _figure(page, "Waiting for approval") == 1
-    assert _figure(page, "Issued this month") == 220
+    assert _figure(page, "Issued this month") == 235
+    assert _figure(page, "Reversals this month") == 1
     assert _figure(page, "Redeemed this month") == 50
     assert _figure(page, "Open wishes") == 2
 
@@ -153,7 +168,7 @@ def test_county_admin_reads_a_picked_village(client_county, history_x, village_x
     client_county.post(reverse("villagers:village_pick"), {"village": village_x.pk})
     response = client_county.get(URL)
     assert response.status_code == 200
-    assert response.context["this_month"].issued == 220
+    assert response.context["this_month"].issued == 235
     # Read-only: no link into the approval queue for a county admin.
     assert reverse("points:approval_queue") not in response.content.decode()
 

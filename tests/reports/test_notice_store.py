@@ -14,9 +14,11 @@ def _section(sections, key):
     return next(section for section in sections if section.key == key)
 
 
-def test_notice_lists_redemptions_that_stand_and_donations(
+def test_notice_lists_every_redemption_of_the_month_a_void_among_the_corrections(
     card_a, card_b, rice, oil, manager_x, supervisor_x, village_x, redeem
 ):
+    """As the ledger has them: the voided redemption debited points and its void gave them
+    back, each on its own line, so the notice's totals are the ledger's."""
     kept = redeem(card_a.household, {rice: 2, oil: 1}, manager_x)
     voided = redeem(card_b.household, {rice: 1}, manager_x)
     redemption_void(redemption=voided, actor=supervisor_x, reason="wrong household")
@@ -34,9 +36,19 @@ def test_notice_lists_redemptions_that_stand_and_donations(
     sections = notice_sections(village_x, today.year, today.month)
 
     redemptions = _section(sections, "redemptions")
-    assert [row[1] for row in redemptions.rows] == [card_a.household.head_name]
+    assert [row[2] for row in redemptions.rows] == [
+        card_a.household.head_name,
+        card_b.household.head_name,
+    ]
+    assert [row[1] for row in redemptions.rows] == [kept.number, voided.number]
     assert redemptions.rows[0][-1] == kept.total_points == 70
-    assert redemptions.totals[-1] == 70
+    assert redemptions.rows[1][4].endswith("(voided)")
+    assert redemptions.totals[-1] == 70 + voided.total_points
+    corrections = _section(sections, "reversals")
+    assert [row[1] for row in corrections.rows] == [card_b.household.head_name]
+    assert f"Redemption no. {voided.number} of {today.isoformat()}" == corrections.rows[0][3]
+    assert corrections.rows[0][4] == "wrong household"
+    assert corrections.totals[-1] == voided.total_points
 
     donations = _section(sections, "donations")
     assert len(donations.rows) == 1

@@ -1,6 +1,7 @@
 """Monthly and year reports: figures match the ledger and the store rows; .xlsx holds them."""
 
 import io
+import re
 from collections import defaultdict
 from decimal import Decimal
 
@@ -9,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from points.models import Proposal
+from core.months import month_span
+from points.models import Entry, Proposal
 from reports.exports import export_job_run
 from reports.models import ExportJob
 from reports.monthly import month_report_build, year_report_build
@@ -76,8 +78,8 @@ def test_month_report_figures(history_x, village_x):
     assert donors["爱心人士101"]["count"] == 2
     assert donors["爱心企业101"]["goods"] == Decimal("600.00")
     keys = [section.key for section in report.sections]
-    assert keys[:2] == ["awards", "deductions"]
-    assert {"redemptions", "donations"} <= set(keys)
+    assert keys[:4] == ["ledger", "awards", "deductions", "reversals"]
+    assert {"redemptions", "donations", "balances"} <= set(keys)
 
 
 def test_year_report_figures(history_x, village_x):
@@ -119,8 +121,11 @@ def test_month_report_xlsx_holds_the_same_numbers(client_manager_x, history_x, v
     flow = _rows(workbook["Points flow"])
     assert flow[f"{today:%Y-%m}"] == (
         report.total.issued,
+        report.total.awarded,
         report.total.opening,
         report.total.deducted,
+        report.total.reversed_awards,
+        report.total.reversed_deductions,
         report.total.redeemed,
     )
     categories = _rows(workbook["By rule category"])
@@ -212,3 +217,38 @@ def test_report_queries_do_not_grow_with_entries(
         response = client_supervisor_x.get(url)
     assert response.context["report"].total.redeemed == 50 + 3 * 20
     assert local_month(timezone.now()) == _today().replace(day=1)
+
+
+def test_month_report_lines_add_up_and_a_reversal_is_its_own_line(
+    client_supervisor_x, history_x, village_x
+):
+    """It read "issued 95 / of which opening 100": a reversal netted into issued."""
+    report = client_supervisor_x.get(reverse("reports:month_report_current")).context["report"]
+    total = report.total
+    assert total.issued == total.awarded + total.opening == 35 + 200
+    assert total.reversed_awards == 15  # the virtue award taken back, on its own line
+    page = client_supervisor_x.get(reverse("reports:month_report_current")).content.decode()
+    lines = dict(
+        re.findall(r'<th scope="row"[^>]*>([^<]+)</th><td class="num[^"]*">(-?\d+)</td>', page)
+    )
+    assert int(lines["Issued (awards + opening points)"]) == int(lines["Awards"]) + int(
+        lines["Opening points of new cards"]
+    )
+    assert int(lines["Awards reversed (points taken back)"]) == 15
+
+    # Together the lines are what households held at the month's end less what they held at
+    # its start, as the ledger's rows have it (the voided redemption nets to nothing), and as
+    # the notice's ledger summary has it.
+    start, end = month_span(_today().year, _today().month)
+    in_month = Entry.objects.filter(account__village=village_x, created_at__gte=start)
+    posted = sum(entry.points for entry in in_month.filter(created_at__lt=end))
+    change = (
+        total.issued
+        - total.deducted
+        - total.reversed_awards
+        + total.reversed_deductions
+        - total.redeemed
+    )
+    assert change == posted == 165
+    ledger = next(section for section in report.sections if section.key == "ledger")
+    assert ledger.totals[-1] - ledger.rows[0][-1] == change

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from core.months import previous_month
 from points.models import Account, Entry, Proposal, Rule
 from points.publicity import proposals_credit_due
 from points.rounds import CHECK_NAMES, round_households
@@ -417,3 +418,12 @@ def password_change(cast, client):
 
 def _key() -> dict:
     return {"idempotency_key": form_key()}
+
+
+# --- the public notice ------------------------------------------------------------------------
+
+
+def notice_publish(cast, client):
+    """The month before last: ended and not yet published (the cast published last month)."""
+    first = previous_month(previous_month(timezone.localdate()))
+    return Body({"idempotency_key": form_key()}, kwargs={"year": first.year, "month": first.month})

@@ -21,10 +21,12 @@ from django.utils import timezone, translation
 from openpyxl import Workbook
 from PIL import Image
 
+from core.months import previous_month
 from points.models import InspectionRound, Rule
 from points.publicity import objection_raise
 from points.services import declaration_submit, proposal_approve, proposal_create
 from reports.models import ExportJob
+from reports.notice import notice_publish
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from store.services import (
     donation_record,
@@ -103,6 +105,7 @@ class Cast:
     role_group: Any
     household_ct: Any
     referral: Any
+    published_notice: Any
     inspection_round: Any = None
 
     def client(self, role: str, **client_kwargs) -> Client:
@@ -249,6 +252,12 @@ def cast(
         filename="year.xlsx",
         content=workbook.getvalue(),
     )
+    # Last month's notice, published by the supervisor (this month stays a running notice,
+    # the month before last a draft).
+    last_month = previous_month(today)
+    published_notice = notice_publish(
+        village=village_x, year=last_month.year, month=last_month.month, actor=supervisor_x
+    )
     attempt = AccessAttempt.objects.create(
         username="nobody", ip_address="10.0.0.1", user_agent="x", failures_since_start=1
     )
@@ -299,6 +308,7 @@ def cast(
         in_publicity=in_publicity,
         objection=objection,
         export_job=export_job,
+        published_notice=published_notice,
         household_ct=ContentType.objects.get_for_model(Household),
         # An item sent to the county: household B's pending proposal of the batch.
         referral=Referral.objects.create(

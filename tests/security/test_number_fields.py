@@ -100,6 +100,7 @@ def _village_body(village, **fields):
         "base_points": "100",
         "yuan_per_point": "3.00",
         "publicity_days": "3",
+        "notice_names": "surname",
         **fields,
     }
 

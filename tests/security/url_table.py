@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from core.months import previous_month
 from tests.security import bodies as b
 from tests.security.bodies import (
     CORRECTIONS,
@@ -90,6 +91,16 @@ def thanks_token(cast):
     from reports.transparency import thanks_token as make_token
 
     return {"token": make_token(cast.donation)}
+
+
+def month_before_last(cast):
+    first = previous_month(previous_month(timezone.localdate()))
+    return {"year": first.year, "month": first.month}
+
+
+def published_notice(cast):
+    month = cast.published_notice.month
+    return {"code": cast.village_x.code, "year": month.year, "month": month.month}
 
 
 def this_month(cast):
@@ -488,11 +499,24 @@ URLS: dict[str, Row] = {
         body=b.wish_fulfil,
     ),
     # --- pages combining apps (reports) ---------------------------------------------------------
+    # The running month's notice is the village's; an ended month not yet published is a
+    # draft for its staff (villagers are refused); a published one is public (below).
     "reports:notice": Row(get=VILLAGE_PAGE),
-    "reports:notice_month": Row(get=VILLAGE_PAGE, kwargs=this_month),
+    "reports:notice_month": Row(get=STAFF_LIST, kwargs=month_before_last),
     "reports:notice_xlsx": Row(get=VILLAGE_PAGE, kwargs=this_month),
     "reports:household_list": Row(get=STAFF_LIST),
     "reports:household": Row(get=STAFF_OBJECT, kwargs=pk("household_a")),
+    "reports:notice_public": Row(get="200 200 200 200 200 200 200 200", kwargs=published_notice),
+    # Only the village's supervisor publishes (the cast published last month already: a
+    # second time is refused with a message, like a POST without its key).
+    "reports:notice_publish": Row(
+        get=ALL_405,
+        post="L 403 403 403 R 403 403 403",
+        kwargs=last_month,
+        action=True,
+        writes=NOTHING,
+        body=b.notice_publish,
+    ),
     "reports:dashboard": Row(get=STAFF_LIST),
     "reports:visit_list": Row(get=STAFF_LIST),
     "reports:month_report_current": Row(get=STAFF_LIST),

@@ -14,15 +14,19 @@ def test_notice_redemptions_rows(card_a, card_b, rice, oil, manager_x, superviso
     redemption_void(redemption=voided, actor=supervisor_x, reason="错")
     today = timezone.localdate()
     rows = notice_redemptions(card_a.household.village, today.year, today.month)
-    assert rows == [
-        {
-            "date": today,
-            "household_head": "王大山",
-            "group": "啊道",
-            "items": "大米 10kg ×1、菜籽油 5L ×1",
-            "points": 50,
-        }
+    kept = {
+        "date": today,
+        "household_head": "王大山",
+        "group": "啊道",
+        "items": "大米 10kg ×1、菜籽油 5L ×1",
+        "points": 50,
+        "voided": False,
+    }
+    assert [{k: v for k, v in row.items() if k != "number"} for row in rows] == [
+        kept,
+        kept | {"household_head": "李秀英", "items": "大米 10kg ×2", "points": 40, "voided": True},
     ]
+    assert rows[1]["number"] == voided.number
     assert notice_redemptions(card_a.household.village, today.year - 1, today.month) == []
 
 

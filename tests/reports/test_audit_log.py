@@ -1,0 +1,130 @@
+"""The audit log reads as words: every action code has a translated name, objects are links
+with their names, details are sentences; no raw code, repr or personal data on the page."""
+
+import ast
+import html
+import re
+from pathlib import Path
+
+from django.urls import reverse
+
+from core.audit import audit_record
+from reports.audit_labels import ACTIONS
+from tests.security.actions import NEW_MEMBER_ID, NEW_MEMBER_PHONE, perform_every_action
+from tests.security.conftest import HOUSEHOLD_PHONE, _english, _media_in_tmp, cast  # noqa: F401
+from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = ["core", "villagers", "points", "store", "wishwall", "reports", "aidao"]
+WRITERS = {"audit_record", "audit_records", "audit_plan", "record_save"}
+
+
+def _strings(node) -> list[str]:
+    """The codes an `action=` expression can be: a literal, or either arm of a conditional
+    (record_save passing its caller's code on is a name, not a code)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body) + _strings(node.orelse)
+    return []
+
+
+def written_action_codes() -> dict[str, str]:
+    """{action code: where} for every code the production code hands the audit writer.
+
+    Read from the source: the string constants of each writer call's `action=` (both arms
+    of a conditional too), a "{verb}" code standing for its create and update codes.
+    """
+    found = {}
+    for package in PRODUCTION:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name not in WRITERS:
+                    continue
+                for keyword in node.keywords:
+                    if keyword.arg != "action":
+                        continue
+                    for written in _strings(keyword.value):
+                        for verb in ("create", "update"):
+                            code = written.replace("{verb}", verb)
+                            found[code] = f"{path.relative_to(ROOT)}:{node.lineno}"
+    return found
+
+
+def test_every_action_code_the_code_writes_has_a_label():
+    codes = written_action_codes()
+    assert len(codes) > 40  # the reader really finds them
+    assert {"login.failed", "declaration.submit", "household.create", "notice.publish"} <= set(
+        codes
+    )
+    missing = {code: where for code, where in codes.items() if code not in ACTIONS}
+    assert not missing, f"give these action codes a label in reports/audit_labels.py: {missing}"
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r'<li class="list-group-item">(.*?)</li>', page, re.S)
+
+
+def test_the_log_reads_as_words_with_links_and_no_personal_data(cast):  # noqa: F811
+    perform_every_action(cast)
+    audit_record(action="wish.approve", actor=cast.users["manager_x"], village_id=cast.village_x.pk,
+                 obj=cast.wish, detail={"hide_household": False})  # fmt: skip
+    client = cast.client("supervisor_x")
+    response = client.get(reverse("reports:audit"), {"page": 1})
+    assert response.status_code == 200
+    page = response.content.decode()
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    rows = response.context["rows"]
+    assert rows
+
+    # Actions by their names, never their codes.
+    labels = {str(action.label) for action in ACTIONS.values()}
+    assert all(row["label"] in labels for row in rows), [row["label"] for row in rows]
+    for code in ("login.failed", "declaration.submit", "proposal.approve"):
+        assert f">{code}<" not in page
+    assert "Failed sign-in" in text and "Villager's declaration submitted" in text
+
+    # Objects as links to their pages, with their names; never "type#id".
+    assert not re.search(r"\b[a-z]+\.[a-z]+#\d+", text), "a raw object reference"
+    household = cast.household_a
+    assert f'href="{reverse("villagers:household_detail", args=[household.pk])}"' in page
+    assert re.search(r'href="/points/proposals/\d+/"', page)
+    assert re.search(r'href="/store/redemptions/\d+/"', page)
+    assert f'href="{reverse("wishwall:detail", args=[cast.wish.pk])}"' in page
+    assert "the card login of" in text  # a villager's login, named by the household
+
+    # Details as sentences: no key=value, no Python reprs.
+    assert "hide_household" not in text and "=False" not in text and "=True" not in text
+    assert "Shown on the wall with the household's name." in text
+    assert "{'" not in text and "['" not in text and "None" not in text
+
+    # Personal data stays masked (never an ID number or a phone).
+    for secret in (SECRET_ID, SECRET_PHONE, HOUSEHOLD_PHONE, NEW_MEMBER_ID, NEW_MEMBER_PHONE):
+        assert secret not in page
+
+
+def test_an_unknown_object_or_detail_is_plain_words(cast):  # noqa: F811
+    audit_record(
+        action="test.event",
+        actor=cast.users["manager_x"],
+        village_id=cast.village_x.pk,
+        detail={"some_flag": True, "names": ["a", "b"]},
+    )
+    page = cast.client("manager_x").get(reverse("reports:audit")).content.decode()
+    assert "names: a, b; some flag: yes" in page  # PostgreSQL keeps jsonb keys sorted
+
+
+def test_the_page_reads_each_kind_of_object_once(cast, django_assert_max_num_queries):  # noqa: F811
+    perform_every_action(cast)
+    client = cast.client("supervisor_x")
+    client.get(reverse("reports:audit"))
+    # Session, user, the count and the page, the villages, then one query per kind of
+    # object named on the page (about twenty kinds), whatever the number of events.
+    with django_assert_max_num_queries(30):
+        assert client.get(reverse("reports:audit")).status_code == 200

@@ -1,0 +1,399 @@
+"""Publishing a month's notice (DESIGN.md ledger rule 7): frozen, signed, public, and
+corrected only in later months; its totals are the ledger's.
+
+Last month's history is laid down as the demo loader writes history (dated rows: ledger
+entries with their approved proposals, a redemption dated through the service), and the
+corrections after publishing go through the services.
+"""
+
+import re
+import uuid
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from core.models import AuditEvent
+from core.months import month_span, previous_month
+from points.models import Entry, Rule
+from points.services import entry_reverse, proposal_approve
+from reports.models import NoticeSignature, PublishedNotice
+from reports.notice import notice_publish, notice_sections, section_plain
+from store.models import Donation, Donor
+from store.services import donation_record, redemption_create, redemption_void
+from tests.conftest import form_key, issue_card, make_staff
+from tests.factories import HouseholdFactory
+from tests.points.conftest import make_rule, propose
+from tests.reports.conftest import at, dated_approval, dated_entry
+from tests.security.concurrent import at_once
+from villagers.models import Household, Village
+
+LAST = previous_month(timezone.localdate())
+BEFORE = previous_month(LAST)
+
+
+@pytest.fixture
+def month_history(village_x, group_x, manager_x, supervisor_x, rice):
+    """Three households with cards from the month before last; last month: awards (one
+    reversed within the month), a deduction, two redemptions (one voided within the
+    month) and a money donation."""
+    Village.objects.filter(pk=village_x.pk).update(publicity_days=0)
+    village_x.refresh_from_db()
+    clean = make_rule(village_x, "E01", 5, description="院子干净")
+    labour = make_rule(village_x, "L01", 10, Rule.Category.VOLUNTARY_LABOUR, description="修路")
+    litter = make_rule(village_x, "D01", -20, description="乱扔垃圾")
+    households = [
+        HouseholdFactory(group=group_x, head_name=name, number=f"N0{index}")
+        for index, name in enumerate(["王大山", "李秀英", "张建华"], start=1)
+    ]
+    for household in households:
+        issue_card(household, manager_x, at=at(BEFORE, 15))
+        household.refresh_from_db()
+    wang, li, zhang = households
+    ok = {"manager": manager_x, "supervisor": supervisor_x}
+    award = dated_approval(wang, labour, at(LAST, 3), reason="修村道", **ok)
+    dated_approval(li, clean, at(LAST, 4), reason="院子干净", **ok)
+    wrong = dated_approval(zhang, clean, at(LAST, 5), reason="记错了人", **ok)
+    dated_entry(
+        zhang.account, Entry.Kind.REVERSAL, -5, at(LAST, 6), reverses=wrong.entry, memo="记错了人"
+    )
+    dated_approval(li, litter, at(LAST, 7), reason="乱扔垃圾", **ok)
+    kept = redemption_create(
+        village=village_x,
+        household=wang,
+        lines={rice.pk: 2},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+        at=at(LAST, 9),
+    )
+    voided = redemption_create(
+        village=village_x,
+        household=zhang,
+        lines={rice.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+        at=at(LAST, 10),
+    )
+    redemption_void(redemption=voided, actor=supervisor_x, reason="刷错了卡", at=at(LAST, 11))
+    donation_record(
+        village=village_x,
+        donor=Donor.objects.create(village=village_x, name="宜川县民政局", kind="government"),
+        kind=Donation.Kind.MONEY,
+        value_yuan=Decimal("8000.00"),
+        thanks="感谢民政局",
+        actor=manager_x,
+        received_on=LAST.replace(day=4),
+    )
+    return {"households": households, "award": award, "kept": kept, "clean": clean}
+
+
+def said(response) -> str:
+    return " ".join(str(message) for message in get_messages(response.wsgi_request))
+
+
+def publish_page(client, village, month=LAST):
+    return client.get(
+        reverse("reports:notice_public", args=[village.code, month.year, month.month])
+    )
+
+
+def publish(client, month=LAST):
+    url = reverse("reports:notice_publish", args=[month.year, month.month])
+    return client.post(url, {"idempotency_key": form_key()})
+
+
+def _section(sections, key):
+    return next(section for section in sections if section.key == key)
+
+
+def ledger_by_kind(village, month) -> dict:
+    """{(kind, kind reversed or None): (count, points)} of the month, straight from the rows."""
+    start, end = month_span(month.year, month.month)
+    lines = defaultdict(lambda: [0, 0])
+    for entry in Entry.objects.filter(account__village=village).select_related("reverses"):
+        if start <= entry.created_at < end:
+            line = lines[(entry.kind, entry.reverses.kind if entry.reverses else None)]
+            line[0] += 1
+            line[1] += entry.points
+    return lines
+
+
+def balances_at(village, moment) -> dict[int, int]:
+    """{household id: the sum of its entries before `moment`}."""
+    balances = defaultdict(int)
+    for entry in Entry.objects.filter(account__village=village).select_related("account"):
+        if entry.created_at < moment:
+            balances[entry.account.household_id] += entry.points
+    return balances
+
+
+# --- the totals are the ledger's ------------------------------------------------------------
+
+
+def test_the_notices_totals_equal_the_ledgers_for_the_month(month_history, village_x):
+    sections = notice_sections(village_x, LAST.year, LAST.month)
+    expected = ledger_by_kind(village_x, LAST)
+    start, end = month_span(LAST.year, LAST.month)
+    at_start, at_end = balances_at(village_x, start), balances_at(village_x, end)
+
+    ledger = _section(sections, "ledger")
+    rows = {row[0]: row[1:] for row in ledger.rows}
+    assert rows["Held by households at the start of the month"][1] == sum(at_start.values()) == 300
+    for label, key in [
+        ("Opening points of new cards", ("opening", None)),
+        ("Awards", ("award", None)),
+        ("Deductions", ("deduction", None)),
+        ("Goods redeemed at the store", ("redemption", None)),
+        ("Awards reversed", ("reversal", "award")),
+        ("Deductions reversed", ("reversal", "deduction")),
+        ("Redemptions voided", ("reversal", "redemption")),
+    ]:
+        assert list(rows[label]) == expected.get(key, [0, 0]), label
+    assert ledger.totals[-1] == sum(at_end.values())
+    assert sum(row[2] for row in ledger.rows) == ledger.totals[-1]  # the lines add up
+    assert rows["Awards"] == [3, 20] and rows["Awards reversed"] == [1, -5]
+
+    # Each section's total is its line of the ledger.
+    assert _section(sections, "awards").totals[-1] == rows["Awards"][1]
+    assert _section(sections, "deductions").totals[-1] == rows["Deductions"][1] == -20
+    assert _section(sections, "redemptions").totals[-1] == -rows["Goods redeemed at the store"][1]
+    corrections = _section(sections, "reversals")
+    assert corrections.totals[-1] == rows["Awards reversed"][1] + rows["Redemptions voided"][1]
+    assert len(corrections.rows) == 2
+
+    # Every household: start + earned - deducted - spent = end, as the ledger has them.
+    balances = _section(sections, "balances")
+    assert balances.columns[:3] == ["Household", "Card (last 4 digits)", "Group"]
+    households = {h.pk: h for h in month_history["households"]}
+    for row in balances.rows:
+        household = next(h for h in households.values() if row[1] == h.cards.get().number[-4:])
+        first, earned, deducted, spent, last = row[3:]
+        assert first == at_start[household.pk] and last == at_end[household.pk]
+        assert first + earned - deducted - spent == last
+    assert balances.totals[-1] == sum(at_end.values()) == ledger.totals[-1]
+
+
+def test_the_published_notice_is_the_draft_as_it_stood(
+    month_history, village_x, client_supervisor_x
+):
+    """Stored, not recomputed: the document holds every line the draft showed."""
+    draft = [section_plain(s) for s in notice_sections(village_x, LAST.year, LAST.month)]
+    assert publish(client_supervisor_x).status_code == 302
+    document = PublishedNotice.objects.get(village=village_x, month=LAST).document
+    assert document["sections"] == draft
+    assert document["month"] == f"{LAST:%Y-%m}" and document["village"] == village_x.name
+    ledger = next(section for section in document["sections"] if section["key"] == "ledger")
+    end = month_span(LAST.year, LAST.month)[1]
+    assert ledger["totals"][-1] == sum(balances_at(village_x, end).values())
+
+
+# --- frozen: later corrections appear in their own month ---------------------------------------
+
+
+def _body(response) -> bytes:
+    assert response.status_code == 200
+    return response.content
+
+
+def test_a_published_month_never_changes_later_corrections_appear_in_their_own_month(
+    month_history, village_x, client_supervisor_x, client_anon, manager_x, supervisor_x
+):
+    response = publish(client_supervisor_x)
+    assert response.status_code == 302
+    before = _body(publish_page(client_anon, village_x))
+    assert "修村道" in before.decode() and "Balances of every household" in before.decode()
+
+    # After publishing: the award is reversed, the kept redemption voided, a late credit
+    # posted, a household renamed, and the village names households in full.
+    wang, li, zhang = month_history["households"]
+    entry_reverse(entry=month_history["award"].entry, actor=supervisor_x, reason="不是他修的")
+    redemption_void(redemption=month_history["kept"], actor=supervisor_x, reason="退货")
+    (late,) = propose(manager_x, [li], month_history["clean"], reason="补记上月")
+    proposal_approve(proposal_ids=[late.pk], actor=supervisor_x)
+    Household.objects.filter(pk=wang.pk).update(head_name="王大海")
+    Village.objects.filter(pk=village_x.pk).update(notice_names=Village.NoticeNames.FULL)
+
+    after = _body(publish_page(client_anon, village_x))
+    assert after == before  # byte for byte
+
+    # The corrections are this month's news.
+    today = timezone.localdate()
+    current = notice_sections(Village.objects.get(pk=village_x.pk), today.year, today.month)
+    corrections = _section(current, "reversals")
+    assert [row[4] for row in corrections.rows] == ["不是他修的", "退货"]
+    assert any(row[4] == "补记上月" for row in _section(current, "awards").rows)
+    # While the month before stays as published, in the app too.
+    in_app = client_supervisor_x.get(reverse("reports:notice_month", args=[LAST.year, LAST.month]))
+    assert "不是他修的" not in in_app.content.decode()
+    assert in_app.context["published"].pk == PublishedNotice.objects.get().pk
+
+
+def test_a_month_is_published_once_and_only_when_it_has_ended(
+    month_history, village_x, client_supervisor_x
+):
+    today = timezone.localdate()
+    refused = publish(client_supervisor_x, today.replace(day=1))
+    assert "still running" in said(refused)
+    assert not PublishedNotice.objects.exists()
+
+    publish(client_supervisor_x)
+    first = PublishedNotice.objects.get()
+    again = publish(client_supervisor_x)  # another key: a second publication
+    assert "already published" in said(again) and "appears on this month's notice" in said(again)
+    assert PublishedNotice.objects.get() == first
+    assert NoticeSignature.objects.count() == 1
+    assert AuditEvent.objects.filter(action="notice.publish").count() == 1
+
+
+def test_the_same_key_twice_publishes_once(month_history, client_supervisor_x):
+    url = reverse("reports:notice_publish", args=[LAST.year, LAST.month])
+    data = {"idempotency_key": form_key()}
+    client_supervisor_x.post(url, data)
+    replay = client_supervisor_x.post(url, data)
+    assert "already published" in said(replay)
+    assert PublishedNotice.objects.count() == 1
+
+
+def test_only_the_villages_supervisor_publishes(
+    month_history, village_x, village_y, client_manager_x, client_county, manager_x
+):
+    assert publish(client_manager_x).status_code == 403
+    assert publish(client_county).status_code == 403
+    other = make_staff("Supervisor", village=village_y, username="supervisor_y")
+    with pytest.raises(ValidationError, match="Only the village's supervisor"):
+        notice_publish(village=village_x, year=LAST.year, month=LAST.month, actor=other)
+    with pytest.raises(ValidationError, match="Only the village's supervisor"):
+        notice_publish(village=village_x, year=LAST.year, month=LAST.month, actor=manager_x)
+    assert not PublishedNotice.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_supervisors_publishing_at_once_one_wins(month_history, village_x, supervisor_x):
+    second = make_staff("Supervisor", village=village_x, username="supervisor_x2")
+    clients = []
+    for user in (supervisor_x, second):
+        client = Client()
+        client.force_login(user)
+        clients.append(client)
+    url = reverse("reports:notice_publish", args=[LAST.year, LAST.month])
+    at_once(clients, url, {"idempotency_key": form_key()})
+    notice = PublishedNotice.objects.get()
+    assert notice.published_by in (supervisor_x, second)
+    assert list(NoticeSignature.objects.values_list("signed_by", flat=True)) == [
+        notice.published_by_id
+    ]
+    assert AuditEvent.objects.filter(action="notice.publish").count() == 1
+
+
+# --- who sees what ------------------------------------------------------------------------------
+
+
+def test_published_notice_is_public_without_login_and_cacheable(
+    month_history, village_x, client_supervisor_x, client_anon, client_villager_a
+):
+    assert publish_page(client_anon, village_x).status_code == 404  # not published yet
+    draft = reverse("reports:notice_month", args=[LAST.year, LAST.month])
+    assert client_villager_a.get(draft).status_code == 403  # a draft is the staff's
+    assert client_supervisor_x.get(draft).status_code == 200
+    publish(client_supervisor_x)
+
+    response = publish_page(client_anon, village_x)
+    assert response.status_code == 200
+    assert "public" in response["Cache-Control"] and "no-store" not in response["Cache-Control"]
+    assert "csrfmiddlewaretoken" not in response.content.decode()
+    signed_in = publish_page(client_villager_a, village_x)
+    assert "no-store" in signed_in["Cache-Control"]
+    assert client_villager_a.get(draft).status_code == 200  # published: the village reads it
+    assert (
+        client_anon.get(
+            reverse("reports:notice_public", args=["999", LAST.year, LAST.month])
+        ).status_code
+        == 404
+    )
+    assert client_anon.get(draft).status_code == 302  # the in-app page still needs a login
+
+
+def test_published_page_is_signed_dated_and_carries_its_qr_code(
+    month_history, village_x, client_supervisor_x, client_anon, supervisor_x
+):
+    publish(client_supervisor_x)
+    notice = PublishedNotice.objects.get()
+    signature = notice.signatures.get()
+    assert signature.role == "supervisor" and signature.name == supervisor_x.display_name
+    page = publish_page(client_anon, village_x).content.decode()
+    when = timezone.localtime(signature.signed_at).strftime("%Y-%m-%d %H:%M")
+    assert f"{supervisor_x.display_name}</span> · signed {when}" in page
+    assert "Village party secretary" in page and 'class="notice-sign-line"' in page
+    assert '<svg viewBox="' in page and 'class="segno"' in page
+    path = reverse("reports:notice_public", args=[village_x.code, LAST.year, LAST.month])
+    assert f"http://testserver{path}" in page
+    # Full dates everywhere: the donation of the 4th reads 2025-..-04, never "..-04" alone.
+    assert f'<td data-label="Date">{LAST.replace(day=4).isoformat()}</td>' in page
+    assert not re.search(r"<td[^>]*>\d\d-\d\d</td>", page)
+
+
+@pytest.mark.parametrize(
+    ("names", "shown", "hidden"),
+    [
+        (Village.NoticeNames.FULL, ["王大山", "李秀英"], []),
+        (Village.NoticeNames.SURNAME, ["王**", "李**"], ["王大山", "李秀英"]),
+        (Village.NoticeNames.HIDDEN, [], ["王**", "王大山"]),
+    ],
+)
+def test_the_balance_list_names_households_as_the_village_chooses(
+    month_history, village_x, names, shown, hidden
+):
+    Village.objects.filter(pk=village_x.pk).update(notice_names=names)
+    village = Village.objects.get(pk=village_x.pk)
+    balances = _section(notice_sections(village, LAST.year, LAST.month), "balances")
+    cells = [str(cell) for row in balances.rows for cell in row]
+    for name in shown:
+        assert name in cells
+    for name in hidden:
+        assert name not in cells
+    tails = {household.cards.get().number[-4:] for household in month_history["households"]}
+    assert tails <= set(cells)  # the card's last four digits, whatever the names
+    assert ("Household" in balances.columns) is (names != Village.NoticeNames.HIDDEN)
+
+
+def test_villagers_links_lead_only_to_months_they_may_open(
+    month_history, client_supervisor_x, client_villager_a
+):
+    page = client_villager_a.get(reverse("reports:notice"))
+    assert page.context["previous"] is None  # nothing published yet
+    publish(client_supervisor_x)
+    page = client_villager_a.get(reverse("reports:notice"))
+    assert page.context["previous"] == LAST
+    last = client_villager_a.get(reverse("reports:notice_month", args=[LAST.year, LAST.month]))
+    assert last.context["previous"] is None
+    assert last.context["following"] == timezone.localdate().replace(day=1)
+
+
+# --- on a phone (issue 19): the page the browser tests draw as cards ----------------------------
+
+
+def test_each_cell_names_its_column_and_each_section_its_total(
+    month_history, client_supervisor_x, client_anon, client_villager_a, village_x
+):
+    """A phone shows each row as a card whose cells carry their column (data-label), and each
+    folded section (<details>) still tells its total; villagers get no Excel button."""
+    publish(client_supervisor_x)
+    page = publish_page(client_anon, village_x).content.decode()
+    assert page.count('<details class="notice-fold" open>') == page.count("notice-section ")
+    assert '<td data-label="Reason">修村道</td>' in page
+    ledger = re.search(r'<section class="notice-section notice-ledger.*?</summary>', page, re.S)
+    assert "Held by households at the end of the month · Points <strong>" in ledger.group(0)
+    # The totals line's first filled cell names it; its figures carry their columns.
+    assert re.search(r'<th scope="row">Total</th><th scope="col" data-label="Group"></th>'
+                     r'<th scope="col" data-label="At the start">300</th>', page)  # fmt: skip
+
+    xlsx = reverse("reports:notice_xlsx", args=[LAST.year, LAST.month])
+    in_app = reverse("reports:notice_month", args=[LAST.year, LAST.month])
+    assert xlsx not in client_villager_a.get(in_app).content.decode()
+    assert xlsx in client_supervisor_x.get(in_app).content.decode()
+    assert "xlsx" not in page
