@@ -13,6 +13,7 @@ late credit) is posted in a later month and appears on that month's notice.
 """
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -42,6 +43,8 @@ from villagers.models import User, Village
 # The layout of a stored document; a later change of layout reads older ones by this.
 DOCUMENT_VERSION = 1
 CARD_TAIL = 4
+# The figures closing each row of the list of balances, after the card's tail and the group.
+BALANCE_FIGURES = ("start", "earned", "deducted", "spent", "end")
 
 
 # --- the sections ---------------------------------------------------------------------------
@@ -129,6 +132,36 @@ def balances_section(village: Village, ledger: LedgerMonth) -> NoticeSection:
     ]
     section.totals = ([""] if named else []) + [_("Total"), ""] + figures
     return section
+
+
+@dataclass(frozen=True)
+class HouseholdLine:
+    """One household's line of a notice's list of balances (its month in five figures)."""
+
+    start: int | str
+    earned: int | str
+    deducted: int | str
+    spent: int | str
+    end: int | str
+
+
+def household_line(sections, *, card_numbers, group: str) -> HouseholdLine | None:
+    """The household's own line of the list of balances, found as a villager would find it on
+    the paper: by its card's last digits and its group (any card it held: the list names the
+    card held at the month's end). None when it is not on the list, or not once."""
+    tails = {number[-CARD_TAIL:] for number in card_numbers}
+    width = 2 + len(BALANCE_FIGURES)  # the card's tail, the group, the figures
+    for section in sections:
+        if section.key != "balances":
+            continue
+        found = [
+            row[-width:]
+            for row in section.rows
+            if str(row[-width]) in tails and row[-width + 1] == group
+        ]
+        if len(found) == 1:
+            return HouseholdLine(*found[0][2:])
+    return None
 
 
 def notice_ledger_sections(village, year: int, month: int) -> tuple[NoticeSection, NoticeSection]:

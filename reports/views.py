@@ -36,6 +36,7 @@ from reports import xlsx
 from reports.models import NoticeSignature, PublishedNotice
 from reports.notice import (
     document_sections,
+    household_line,
     notice_public_path,
     notice_publish,
     notice_sections,
@@ -43,7 +44,7 @@ from reports.notice import (
     publishing_refusal,
     sections_for_page,
 )
-from villagers.models import Village
+from villagers.models import Household, Village
 from villagers.views import card_login
 
 # A published notice never changes; its public page may sit in a shared cache this long
@@ -93,6 +94,21 @@ def _published_context(request, notice: PublishedNotice) -> dict:
     }
 
 
+def _own_line(request, village, sections):
+    """A signed-in villager's own line of the list of balances, to show and read aloud."""
+    user = request.user
+    if not is_villager(user):
+        return None
+    household = Household.objects.select_related("group").get(pk=user.household_id)
+    if household.village_id != village.pk:
+        return None
+    return household_line(
+        sections,
+        card_numbers=household.cards.values_list("number", flat=True),
+        group=household.group.name,
+    )
+
+
 def _published_months(village) -> set[datetime.date]:
     return set(PublishedNotice.objects.filter(village=village).values_list("month", flat=True))
 
@@ -136,6 +152,7 @@ def notice(request, year=None, month=None):
     else:
         context["sections"] = sections_for_page(notice_sections(village, first.year, first.month))
         context["publish_refusal"] = publishing_refusal(village, first, request.user)
+    context["own_line"] = _own_line(request, village, context["sections"])
     return render(request, "reports/notice.html", context)
 
 
@@ -149,10 +166,12 @@ def notice_public(request, code, year, month):
     notice = published_notice(village, first)
     if notice is None:
         raise Http404
+    context = _published_context(request, notice)
+    context["own_line"] = _own_line(request, village, context["sections"])
     response = render(
         request,
         "reports/notice_public.html",
-        {"village": village} | _published_context(request, notice),
+        {"village": village} | context,
     )
     if not request.user.is_authenticated:
         patch_cache_control(response, public=True, max_age=PUBLIC_NOTICE_MAX_AGE)

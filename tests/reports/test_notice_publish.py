@@ -397,3 +397,59 @@ def test_each_cell_names_its_column_and_each_section_its_total(
     assert xlsx not in client_villager_a.get(in_app).content.decode()
     assert xlsx in client_supervisor_x.get(in_app).content.decode()
     assert "xlsx" not in page
+
+
+def _villager_client(household) -> Client:
+    client = Client()
+    client.force_login(household.users.get(is_staff=False))
+    return client
+
+
+def _own_figures(response) -> list[str]:
+    return re.findall(r"<dd>(-?\d+)</dd>", response.content.decode())
+
+
+def _ledger_month(household, first):
+    """The household's month read straight from its ledger: start, earned, deducted, spent, end."""
+    start, following = month_span(first.year, first.month)
+    entries = list(Entry.objects.filter(account=household.account).select_related("reverses"))
+    opening = sum(e.points for e in entries if e.created_at < start)
+    moves = [e for e in entries if start <= e.created_at < following]
+    basis = defaultdict(int)
+    for entry in moves:
+        basis[(entry.reverses.kind if entry.reverses else entry.kind)] += entry.points
+    earned = basis[Entry.Kind.OPENING] + basis[Entry.Kind.AWARD]
+    return [
+        opening,
+        earned,
+        -basis[Entry.Kind.DEDUCTION],
+        -basis[Entry.Kind.REDEMPTION],
+        opening + sum(e.points for e in moves),
+    ]
+
+
+def test_a_villager_finds_and_hears_their_own_line_of_the_notice(
+    month_history, client_supervisor_x, client_manager_x, village_x
+):
+    """Signed in, a household sees its own line of the list of balances above the sections,
+    with the same figures as the ledger, in the sentence read aloud too; another household
+    sees its own; staff and strangers on the public page see no such line."""
+    publish(client_supervisor_x)
+    page = reverse("reports:notice_month", args=[LAST.year, LAST.month])
+    wang, li, _zhang = month_history["households"]
+    heard = {}
+    for household in (wang, li):
+        expected = _ledger_month(household, LAST)
+        for response in (
+            _villager_client(household).get(page),
+            publish_page(_villager_client(household), village_x),
+        ):
+            assert response.status_code == 200
+            assert _own_figures(response) == [str(figure) for figure in expected]
+            spoken = re.search(r'data-speak="([^"]*)"', response.content.decode()).group(1)
+            assert all(str(figure) in spoken for figure in expected)
+        heard[household.pk] = spoken
+    assert heard[wang.pk] != heard[li.pk]
+    assert "月底" in heard[wang.pk]  # read in Chinese whatever the page's language
+    for response in (client_manager_x.get(page), publish_page(Client(), village_x)):
+        assert response.status_code == 200 and b"notice-own" not in response.content
