@@ -195,3 +195,31 @@ def test_every_section_prints_even_when_folded(
     page.emulate_media(media="print")
     assert page.locator(".notice-balances tbody tr").first.is_visible()
     assert page.locator(".notice-balances thead").bounding_box()["height"] > 1  # a table on A4
+
+
+def test_a_villager_hears_their_own_line_of_the_published_notice(
+    live_server, phone, month_on_the_board
+):
+    """The household's own line stands above the folded sections and is read aloud in
+    Chinese: its month in five figures, the same as its row in the list of balances."""
+    from tests.browser.test_phone import SPEECH_STUB
+
+    page, shots = phone, "notice-phone"
+    page.add_init_script(SPEECH_STUB)
+    sign_in(page, live_server, month_on_the_board["villager"])
+    page.goto(f"{live_server.url}{reverse('reports:notice_month', args=[LAST.year, LAST.month])}")
+    own = page.locator(".notice-own")
+    assert own.is_visible()
+    figures = own.locator("dd").all_inner_texts()
+    assert figures[1] == "10"  # the road repair's award: earned last month
+    household = month_on_the_board["households"][0]
+    tail = household.cards.get().number[-4:]
+    row = page.locator(".notice-balances tbody tr", has_text=tail)
+    cells = row.locator("td").all_text_contents()  # the section is folded: read, not seen
+    assert [cell.strip() for cell in cells][-5:] == figures
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "05-own-line")
+    own.locator("button.read-aloud").click()
+    spoken = page.evaluate("window.__spoken")
+    assert len(spoken) == 1 and spoken[0]["lang"] == "zh-CN"
+    assert f"月底有{figures[-1]}分" in spoken[0]["text"]
