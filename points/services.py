@@ -39,6 +39,7 @@ from points.publicity import credit_at_approval, publicity_start
 from villagers.models import Card, Household, Member, Referral, User, Village
 from villagers.second_person import (
     SecondPersonRequired,
+    batch_check,
     decider_check,
     others_who_may,
     referral_open,
@@ -438,33 +439,21 @@ def _lock_pending(
 
 
 def _pending_check(proposals: list[Proposal], actor: User, referrals: Referrals = None) -> None:
-    """Refuse unless each (locked) proposal is pending and decidable by `actor`.
+    """Refuse unless each (locked) proposal is pending and decidable by `actor`, listing every
+    problem (second_person.batch_check)."""
 
-    The refusal lists every problem; those the county could decide instead are kept on it as
-    `second_person` (SecondPersonRequired errors) for the page to send up.
-    """
-    problems, second_person = [], []
-    for proposal in proposals:
+    def check(proposal: Proposal) -> None:
         if proposal.status != Proposal.Status.PROPOSED:
-            problems.append(
+            raise ValidationError(
                 _("%(household)s: this proposal was already decided (%(status)s).")
                 % {
                     "household": proposal.household.head_name,
                     "status": proposal.get_status_display(),
                 }
             )
-            continue
-        try:
-            _decision_check(proposal, actor, (referrals or {}).get(proposal.pk))
-        except SecondPersonRequired as error:
-            second_person.append(error)
-            problems.extend(error.messages)
-        except (ValidationError, PermissionDenied) as error:
-            problems.extend(getattr(error, "messages", None) or [str(error)])
-    if problems:
-        refusal = ValidationError(problems)
-        refusal.second_person = second_person
-        raise refusal
+        _decision_check(proposal, actor, (referrals or {}).get(proposal.pk))
+
+    batch_check(proposals, check)
 
 
 def _lock_accounts(household_ids: set[int]) -> dict[int, Account]:

@@ -40,6 +40,7 @@ from store.models import (
 from villagers.models import Household, Referral, User, Village
 from villagers.second_person import (
     SecondPersonRequired,
+    batch_check,
     decider_check,
     others_who_may,
     referral_open,
@@ -624,26 +625,18 @@ def _lock_corrections(correction_ids, actor: User, referrals: Referrals):
     corrections = list(
         StockCorrection.objects.select_for_update().filter(pk__in=ids).order_by("pk")
     )
-    problems, second_person = [], []
     for correction in corrections:
         correction.item = items[correction.item_id]
+
+    def check(correction: StockCorrection) -> None:
         if correction.status != StockCorrection.Status.PENDING:
-            problems.append(
+            raise ValidationError(
                 _("%(item)s: this correction was already decided (%(status)s).")
                 % {"item": correction.item.name, "status": correction.get_status_display()}
             )
-            continue
-        try:
-            _correction_check(correction, actor, (referrals or {}).get(correction.pk))
-        except SecondPersonRequired as error:
-            second_person.append(error)
-            problems.extend(error.messages)
-        except (ValidationError, PermissionDenied) as error:
-            problems.extend(getattr(error, "messages", None) or [str(error)])
-    if problems:
-        refusal = ValidationError(problems)
-        refusal.second_person = second_person
-        raise refusal
+        _correction_check(correction, actor, (referrals or {}).get(correction.pk))
+
+    batch_check(corrections, check)
     return corrections, items
 
 

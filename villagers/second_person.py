@@ -67,6 +67,27 @@ def second_person_refusal(
     return None
 
 
+def batch_check(objects: Iterable, check: Callable[[object], None]) -> None:
+    """Run `check` on each object of a batch and refuse once, listing every problem.
+
+    The refusals the county could decide instead are kept on the refusal as `second_person`
+    (SecondPersonRequired errors) for the page to send up (refusal_or_referral).
+    """
+    problems, second_person = [], []
+    for obj in objects:
+        try:
+            check(obj)
+        except SecondPersonRequired as error:
+            second_person.append(error)
+            problems.extend(error.messages)
+        except (ValidationError, PermissionDenied) as error:
+            problems.extend(getattr(error, "messages", None) or [str(error)])
+    if problems:
+        refusal = ValidationError(problems)
+        refusal.second_person = second_person
+        raise refusal
+
+
 def role_holders(*, village_id: int, role: str) -> list[User]:
     """The village's active staff holding `role`."""
     return list(
