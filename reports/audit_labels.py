@@ -168,11 +168,36 @@ def _stock_purchase(detail, show):
 
 
 def _stock_take(detail, show):
+    if "counted" not in detail:  # a count's difference, confirmed by a second person
+        return format_html(
+            _("{item}: stock corrected by {quantity} after a count asked by {asked_by}."),
+            item=show("store.item", detail.get("item")),
+            quantity=_signed(detail.get("quantity")),
+            asked_by=show("villagers.user", detail.get("asked_by")),
+        )
     return format_html(
         _("{item} counted: {counted} (difference {difference})."),
         item=show("store.item", detail.get("item")),
         counted=detail.get("counted"),
         difference=_signed(detail.get("difference")),
+    )
+
+
+def _stock_count(detail, show):
+    differences = detail.get("differences") or {}
+    return format_html(
+        _("{items} items counted; {differences} differences wait for a second person."),
+        items=detail.get("items", "—"),
+        differences=len(differences),
+    )
+
+
+def _write_off_request(detail, show):
+    return format_html(
+        _("{quantity} × {item} to be written off ({cause}): waits for a second person."),
+        quantity=detail.get("quantity"),
+        item=show("store.item", detail.get("item")),
+        cause=_choice(StockMovement.Cause.choices, detail.get("cause")),
     )
 
 
@@ -256,16 +281,47 @@ def _wish_approve(detail, show):
     return format_html("{}", _("Shown on the wall with the household's name."))
 
 
-def _wish_edit(detail, show):
+def _field_names(names) -> str:
     fields = []
-    for name in detail.get("fields") or []:
+    for name in names or []:
         try:
             fields.append(str(Wish._meta.get_field(name).verbose_name))
         except Exception:  # noqa: BLE001 - a field since renamed: its name as written
             fields.append(str(name))
+    return ", ".join(fields) or "—"
+
+
+def _wish_revise(detail, show):
+    return format_html(_("Changed: {fields}."), fields=_field_names(detail.get("fields")))
+
+
+def _wish_withdraw(detail, show):
+    if detail.get("was_on_wall"):
+        return format_html("{}", _("It was on the wall and has left it."))
+    return format_html("{}", _("It was not on the wall yet."))
+
+
+def _inspection_round(detail, show):
+    sentence = format_html(
+        _("{inspected} households inspected, {passed} passed."),
+        inspected=detail.get("inspected", "—"),
+        passed=detail.get("passed", "—"),
+    )
+    if detail.get("batch"):
+        return format_html(
+            "{} {}",
+            sentence,
+            format_html(
+                _("Points proposed as {batch}."), batch=show("points.batch", detail["batch"])
+            ),
+        )
+    return sentence
+
+
+def _wish_edit(detail, show):
     return format_html(
         _("Changed: {fields}. Household's name hidden: {hidden}. Reason: {reason}"),
-        fields=", ".join(fields) or "—",
+        fields=_field_names(detail.get("fields")),
         hidden=_yes_no(detail.get("hide_household")),
         reason=detail.get("reason") or "—",
     )
@@ -302,68 +358,73 @@ def _notice_publish(detail, show):
     return format_html(_("The notice of {month} is frozen and signed."), month=detail.get("month"))
 
 
-L = gettext_lazy
 ACTIONS: dict[str, Action] = {
     # signing in
-    "login": Action(L("Signed in")),
-    "logout": Action(L("Signed out")),
-    "login.failed": Action(L("Failed sign-in"), _login_failed),
+    "login": Action(gettext_lazy("Signed in")),
+    "logout": Action(gettext_lazy("Signed out")),
+    "login.failed": Action(gettext_lazy("Failed sign-in"), _login_failed),
     # the registry
-    "household.create": Action(L("Household registered")),
-    "household.update": Action(L("Household changed")),
-    "member.create": Action(L("Member added")),
-    "member.update": Action(L("Member changed")),
-    "member.view_id": Action(L("Full ID number viewed")),
-    "inspection.record": Action(L("Hygiene inspection recorded"), _inspection),
-    "participation.record": Action(L("Participation recorded")),
-    "roster.import": Action(L("Roster imported"), _roster),
-    "card.issue": Action(L("Card issued")),
-    "card.replace": Action(L("Card replaced"), _card_replace),
-    "card.printed": Action(L("Cards printed"), _cards_printed),
-    "card.recall": Action(L("Card recalled"), _reason),
-    "card.pin_reset": Action(L("PIN reset")),
-    "card.pin_change": Action(L("PIN changed by the household")),
+    "household.create": Action(gettext_lazy("Household registered")),
+    "household.update": Action(gettext_lazy("Household changed")),
+    "member.create": Action(gettext_lazy("Member added")),
+    "member.update": Action(gettext_lazy("Member changed")),
+    "member.view_id": Action(gettext_lazy("Full ID number viewed")),
+    "inspection.record": Action(gettext_lazy("Hygiene inspection recorded"), _inspection),
+    "inspection.round": Action(gettext_lazy("Hygiene round saved"), _inspection_round),
+    "participation.record": Action(gettext_lazy("Participation recorded")),
+    "roster.import": Action(gettext_lazy("Roster imported"), _roster),
+    "card.issue": Action(gettext_lazy("Card issued")),
+    "card.replace": Action(gettext_lazy("Card replaced"), _card_replace),
+    "card.printed": Action(gettext_lazy("Cards printed"), _cards_printed),
+    "card.recall": Action(gettext_lazy("Card recalled"), _reason),
+    "card.pin_reset": Action(gettext_lazy("PIN reset")),
+    "card.pin_change": Action(gettext_lazy("PIN changed by the household")),
     # points
-    "rule.create": Action(L("Points rule added"), _rule),
-    "rule.update": Action(L("Points rule changed"), _rule),
-    "proposal.create": Action(L("Points proposed"), _proposal_create),
-    "proposal.approve": Action(L("Proposal approved"), _proposal_approve),
-    "proposal.reject": Action(L("Proposal rejected"), _reason),
-    "proposal.hold": Action(L("Deduction held"), _proposal_hold),
-    "proposal.credit": Action(L("Points credited"), _proposal_credit),
-    "proposal.cancel": Action(L("Entry cancelled"), _reason),
-    "objection.raise": Action(L("Objection raised"), _objection),
-    "objection.uphold": Action(L("Objection upheld"), _objection),
-    "objection.dismiss": Action(L("Objection dismissed"), _objection),
-    "entry.reverse": Action(L("Ledger entry reversed"), _entry_reverse),
-    "declaration.submit": Action(L("Villager's declaration submitted")),
-    "declaration.accept": Action(L("Declaration accepted"), _declaration_accept),
-    "declaration.decline": Action(L("Declaration declined"), _reason),
+    "rule.create": Action(gettext_lazy("Points rule added"), _rule),
+    "rule.update": Action(gettext_lazy("Points rule changed"), _rule),
+    "proposal.create": Action(gettext_lazy("Points proposed"), _proposal_create),
+    "proposal.approve": Action(gettext_lazy("Proposal approved"), _proposal_approve),
+    "proposal.reject": Action(gettext_lazy("Proposal rejected"), _reason),
+    "proposal.hold": Action(gettext_lazy("Deduction held"), _proposal_hold),
+    "proposal.credit": Action(gettext_lazy("Points credited"), _proposal_credit),
+    "proposal.cancel": Action(gettext_lazy("Entry cancelled"), _reason),
+    "objection.raise": Action(gettext_lazy("Objection raised"), _objection),
+    "objection.uphold": Action(gettext_lazy("Objection upheld"), _objection),
+    "objection.dismiss": Action(gettext_lazy("Objection dismissed"), _objection),
+    "entry.reverse": Action(gettext_lazy("Ledger entry reversed"), _entry_reverse),
+    "declaration.submit": Action(gettext_lazy("Villager's declaration submitted")),
+    "declaration.accept": Action(gettext_lazy("Declaration accepted"), _declaration_accept),
+    "declaration.decline": Action(gettext_lazy("Declaration declined"), _reason),
     # the store
-    "item.create": Action(L("Item added"), _item),
-    "item.update": Action(L("Item changed"), _item),
-    "donor.create": Action(L("Donor added"), _donor),
-    "donor.update": Action(L("Donor changed"), _donor),
-    "stock.purchase": Action(L("Goods bought"), _stock_purchase),
-    "stock.take": Action(L("Stock counted"), _stock_take),
-    "stock.write_off": Action(L("Goods written off"), _write_off),
-    "donation.record": Action(L("Donation recorded"), _donation_record),
-    "donation.thanks_revoke": Action(L("Thanks links replaced"), _thanks_revoke),
-    "redemption.create": Action(L("Goods redeemed"), _redemption_create),
-    "redemption.void": Action(L("Redemption voided"), _reason),
+    "item.create": Action(gettext_lazy("Item added"), _item),
+    "item.update": Action(gettext_lazy("Item changed"), _item),
+    "donor.create": Action(gettext_lazy("Donor added"), _donor),
+    "donor.update": Action(gettext_lazy("Donor changed"), _donor),
+    "stock.purchase": Action(gettext_lazy("Goods bought"), _stock_purchase),
+    "stock.take": Action(gettext_lazy("Stock counted"), _stock_take),
+    "stock.write_off": Action(gettext_lazy("Goods written off"), _write_off),
+    "stock.count": Action(gettext_lazy("Stock-take sheet saved"), _stock_count),
+    "stock.write_off_request": Action(gettext_lazy("Write-off asked for"), _write_off_request),
+    "stock.correction_refuse": Action(gettext_lazy("Stock correction refused"), _reason),
+    "donation.record": Action(gettext_lazy("Donation recorded"), _donation_record),
+    "donation.thanks_revoke": Action(gettext_lazy("Thanks links replaced"), _thanks_revoke),
+    "redemption.create": Action(gettext_lazy("Goods redeemed"), _redemption_create),
+    "redemption.void": Action(gettext_lazy("Redemption voided"), _reason),
     # wishes
-    "wish.post": Action(L("Wish posted"), _wish_post),
-    "wish.approve": Action(L("Wish put on the wall"), _wish_approve),
-    "wish.edit": Action(L("Wish edited"), _wish_edit),
-    "wish.match": Action(L("Wish matched with a donor"), _wish_match),
-    "wish.fulfil": Action(L("Wish fulfilled"), _wish_fulfil),
-    "wish.decline": Action(L("Wish declined"), _wish_decline),
+    "wish.post": Action(gettext_lazy("Wish posted"), _wish_post),
+    "wish.approve": Action(gettext_lazy("Wish put on the wall"), _wish_approve),
+    "wish.edit": Action(gettext_lazy("Wish edited"), _wish_edit),
+    "wish.revise": Action(gettext_lazy("Wish changed by the household"), _wish_revise),
+    "wish.withdraw": Action(gettext_lazy("Wish withdrawn by the household"), _wish_withdraw),
+    "wish.match": Action(gettext_lazy("Wish matched with a donor"), _wish_match),
+    "wish.fulfil": Action(gettext_lazy("Wish fulfilled"), _wish_fulfil),
+    "wish.decline": Action(gettext_lazy("Wish declined"), _wish_decline),
     # the second person and the county
-    "referral.open": Action(L("Sent to the county"), _referral_open),
-    "referral.refuse": Action(L("Refused by the county"), _reason),
+    "referral.open": Action(gettext_lazy("Sent to the county"), _referral_open),
+    "referral.refuse": Action(gettext_lazy("Refused by the county"), _reason),
     # reports
-    "export.start": Action(L("Export started"), _export),
-    "notice.publish": Action(L("Notice published"), _notice_publish),
+    "export.start": Action(gettext_lazy("Export started"), _export),
+    "notice.publish": Action(gettext_lazy("Notice published"), _notice_publish),
 }
 
 

@@ -390,6 +390,8 @@ DETAIL_REFS = {
     "paid_by": "store.donation",
     "donor_id": "store.donor",
     "household": "villagers.household",
+    "batch": "points.batch",
+    "asked_by": "villagers.user",
 }
 
 
