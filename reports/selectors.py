@@ -7,7 +7,7 @@ loop of queries. Figures follow the ledger and the stock movements, with these m
 - points *issued*: opening grants and awards (issued = opening + awarded); *deducted*:
   deductions, from the ledger, as posted. A reversal of an award or a deduction is its own
   figure (*reversed*), in the month it is posted: it never nets into what it cancels, so no
-  month shows a negative "issued". (The county overview still nets them: reports.county.)
+  month shows a negative "issued" (the county overview and its trend included).
 - points *redeemed*: the store's redemptions that stand (voided ones left out), in the month
   of the redemption: the same rows the public notice lists, so the report, the notice and the
   zone totals agree. (Each is debited by one ledger entry; `audit_ledger` proves the match.)
@@ -450,8 +450,9 @@ COUNTY_SORTS = {
     "activity": "last_activity",
 }
 TREND_MONTHS = 12
-# Entries that may count as issued or deducted (a reversal: as the kind of what it cancels).
-FLOW_ENTRY_KINDS = [Entry.Kind.AWARD, Entry.Kind.OPENING, Entry.Kind.DEDUCTION, Entry.Kind.REVERSAL]
+# Entries counted as issued (awards, opening grants) or deducted, as posted: a reversal is
+# its own figure, never netted into what it cancels.
+FLOW_ENTRY_KINDS = [Entry.Kind.AWARD, Entry.Kind.OPENING, Entry.Kind.DEDUCTION]
 CLOSED_MONTHS_MAX_AGE = 24 * 60 * 60
 # What a passed hygiene inspection is (Inspection.passed): all six checks.
 INSPECTION_PASSED = Q(**{name: True for name, _label in Inspection.CHECKS})
@@ -476,23 +477,21 @@ def _flows_by_village(
     if missing:
         computed = {month: {} for month in missing}
         rows = (
-            _entries_in(local_start(missing[0]), end)
-            # By kind first: the planner then knows how many rows come (the reversal's kind
-            # is looked up per row), joins the accounts by hash and adds up by hash.
+            Entry.objects.filter(created_at__gte=local_start(missing[0]), created_at__lt=end)
             .filter(account__village_id__in=ids, kind__in=FLOW_ENTRY_KINDS)
             .annotate(month=TruncMonth("created_at"))
             .order_by()
-            .values_list("account__village_id", "month", "basis")
+            .values_list("account__village_id", "month", "kind")
             .annotate(points=Sum("points"))
         )
-        for village_id, moment, basis, points in rows:
+        for village_id, moment, kind, points in rows:
             month = timezone.localtime(moment).date()
             if month not in computed:
                 continue  # a month in between that was already kept
             issued, deducted = computed[month].get(village_id, (0, 0))
-            if basis in (Entry.Kind.AWARD, Entry.Kind.OPENING):
+            if kind in (Entry.Kind.AWARD, Entry.Kind.OPENING):
                 issued += points
-            elif basis == Entry.Kind.DEDUCTION:
+            elif kind == Entry.Kind.DEDUCTION:
                 deducted -= points
             computed[month][village_id] = (issued, deducted)
         by_month.update(computed)

@@ -44,7 +44,7 @@ from reports.notice import (
     publishing_refusal,
     sections_for_page,
 )
-from villagers.models import Household, Village
+from villagers.models import Card, Village
 from villagers.views import card_login
 
 # A published notice never changes; its public page may sit in a shared cache this long
@@ -95,17 +95,20 @@ def _published_context(request, notice: PublishedNotice) -> dict:
 
 
 def _own_line(request, village, sections):
-    """A signed-in villager's own line of the list of balances, to show and read aloud."""
+    """A signed-in villager's own line of the list of balances, to show and read aloud (one
+    query: the household's cards with its group)."""
     user = request.user
     if not is_villager(user):
         return None
-    household = Household.objects.select_related("group").get(pk=user.household_id)
-    if household.village_id != village.pk:
+    cards = list(
+        Card.objects.filter(household_id=user.household_id, household__village=village)
+        .values_list("number", "household__group__name")
+        .order_by()
+    )
+    if not cards:
         return None
     return household_line(
-        sections,
-        card_numbers=household.cards.values_list("number", flat=True),
-        group=household.group.name,
+        sections, card_numbers=[number for number, _group in cards], group=cards[0][1]
     )
 
 

@@ -230,7 +230,6 @@ FLOW_KEYS = (
     "reversed_deductions",
     "reversals",
     "redeemed",
-    "issued_net",
 )
 
 
@@ -239,15 +238,12 @@ def expected_flows(village) -> dict:
 
     issued = awarded + opening, as posted; deducted as posted; a reversal of an award or a
     deduction on its own line (points taken back, points given back), in its own month;
-    redeemed: the redemptions that stand. `issued_net` is the county overview's figure,
-    which still counts a reversal against what it cancels.
+    redeemed: the redemptions that stand.
     """
     flows = defaultdict(lambda: dict.fromkeys(FLOW_KEYS, 0))
     for entry in Entry.objects.filter(account__village=village).select_related("reverses"):
         flow = flows[local_month(entry.created_at)]
         basis = entry.reverses.kind if entry.kind == Entry.Kind.REVERSAL else entry.kind
-        if basis in ("award", "opening"):
-            flow["issued_net"] += entry.points
         if entry.kind == "award":
             flow["awarded"] += entry.points
             flow["issued"] += entry.points

@@ -72,7 +72,7 @@ def _expected_row(village) -> dict:
     return {
         "household_count": Household.objects.filter(village=village, status="active").count(),
         "card_count": Card.objects.filter(household__village=village, status="active").count(),
-        "issued": expected_flows(village)[month]["issued_net"],
+        "issued": expected_flows(village)[month]["issued"],
         "redeemed": expected_redeemed_month(village, month),
         "stock_points": expected_stock_points(village),
         "wishes_open": Wish.objects.filter(village=village, status__in=["open", "matched"]).count(),
@@ -99,7 +99,7 @@ def test_county_figures_match_each_village(client_county, village_x, village_y, 
         for key, value in expected.items():
             assert getattr(rows[village.pk], key) == value, (village, key)
     assert rows[village_x.pk].pending == 1 and rows[village_y.pk].pending == 0
-    assert rows[village_x.pk].issued == 220 and rows[village_x.pk].redeemed == 50
+    assert rows[village_x.pk].issued == 235 and rows[village_x.pk].redeemed == 50
     total = response.context["total"]
     assert total.villages == 2
     assert (
@@ -189,7 +189,7 @@ def test_county_queries_do_not_grow_with_villages(
         response = client_county.get(URL, {"sort": "-activity"})
     assert len(response.context["villages"]) == 6
     assert all(
-        v.issued == 220
+        v.issued == 235
         for v in response.context["villages"]
         if v.pk != history_x["kept"].village_id and v.card_count
     )
@@ -404,9 +404,10 @@ def test_the_new_figures_match_a_direct_count(client_county, two_villages):
     assert (x.deducted, x.inspected, x.inspections_passed, x.pass_rate) == (5, 2, 1, Decimal("0.5"))
     assert (y.points_held, y.deducted, y.stock_cover) == (97, 3, Decimal("0.52"))
     assert (y.inspected, y.inspections_passed) == (1, 1)
-    # Twelve months, this one last: the opening grants and this month's awards (less the
-    # reversal) are 220; the award five months back shows, the one 14 months back does not.
-    assert x.trend[-1] == x.issued == 220 and x.trend[-6] == 20 and x.trend_total == 240
+    # Twelve months, this one last: the opening grants and this month's awards are 235 (the
+    # reversal of 15 is not netted into them); the award five months back shows, the one 14
+    # months back does not.
+    assert x.trend[-1] == x.issued == 235 and x.trend[-6] == 20 and x.trend_total == 255
     page = pages[this_month]
     assert "0.52×" in page and "50%" in page and "1/2" in page
     assert page.count('<svg class="sparkline"') == 3  # two villages and the total
