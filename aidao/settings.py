@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",
     "csp",
+    # The task queue's tables and its `procrastinate` command; tasks live in each app's
+    # tasks.py, declared through core.queue.
+    "procrastinate.contrib.django",
     "core",
     "aidao",
     "villagers",
@@ -124,6 +127,10 @@ _db_options = DATABASES["default"].setdefault("OPTIONS", {})
 _db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=force_generic_plan"
 if TESTING:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# The task queue (core/queue.py, run by `manage.py worker`): when the periodic crediting of
+# entries whose publicity period ended runs (cron; a sixth field is seconds).
+CREDIT_DUE_CRON = os.environ.get("CREDIT_DUE_CRON", "* * * * *")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "villagers.User"
@@ -297,5 +304,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # The task queue says which job started and how it ended (procrastinate.worker);
+        # not, in every process at start-up and every minute, which tasks it registered.
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
+    },
 }
