@@ -52,6 +52,7 @@ def _environment(pgdata: Path) -> dict[str, str]:
         CONN_MAX_AGE="60",  # as in production: connections outlive the server they were to
         DEBUG="false",
         PYTHONUNBUFFERED="1",
+        CREDIT_DUE_CRON="* * * * * */2",
     )
     return env
 
@@ -173,6 +174,17 @@ def test_the_app_serves_again_after_the_database_is_killed(pgdata):
             load,
         )
         restarted_pid = _postmaster_pid(pgdata)
+        # The worker, too, works again by itself: a periodic job ends well after the restart.
+        worker_log = logs / "worker.log"
+        _wait(
+            lambda: (
+                "ended with status: Success"
+                in worker_log.read_text().rpartition("started it again")[2]
+            ),
+            60,
+            "a job run by the restarted worker",
+            load,
+        )
     finally:
         load.stop.set()
         for thread in load.threads:
@@ -190,7 +202,7 @@ def test_the_app_serves_again_after_the_database_is_killed(pgdata):
     assert all(retry_after == "30" for retry_after, _b in outage)
     assert all("系统正在重启" in body for _r, body in outage)  # zh-hans, the default language
     assert restarted_pid != killed_pid
-    assert "started it again" in (logs / "worker.log").read_text()
+    assert "started it again" in worker_log.read_text()
     # The app was never restarted: its two workers served throughout (gunicorn logs each
     # worker it boots, a replacement included).
     assert (logs / "gunicorn.log").read_text().count("Booting worker") == 2
