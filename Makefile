@@ -27,11 +27,12 @@ migrate: install-dev
 demo: migrate
 	DEBUG=true $(BIN)/python manage.py load_demo --if-empty
 
-# Beside the dev server, credit_due credits entries whose publicity period has ended, every
-# minute; it stops with the server (trap) or, failing that, when its parent shell is gone.
+# Beside the dev server, a task-queue worker: exports, crediting entries whose publicity
+# period has ended (every minute), and the embedded PostgreSQL's watchdog, which starts it
+# again if it dies. It stops with the server (trap).
 run: demo
-	DEBUG=true $(BIN)/python manage.py credit_due --every 60 & CREDIT_PID=$$!; \
-	trap 'kill $$CREDIT_PID 2>/dev/null' EXIT INT TERM; \
+	DEBUG=true $(BIN)/python manage.py worker & WORKER_PID=$$!; \
+	trap 'kill $$WORKER_PID 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 lint: install-dev

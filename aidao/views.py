@@ -1,14 +1,20 @@
-"""Site-wide pieces every app's pages share: the web app manifest, the large-type switch and
-the health check."""
+"""Site-wide pieces every app's pages share: the web app manifest, the large-type switch, the
+health check and the error page of a database that cannot be reached."""
+
+import sys
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
+
+from core.db import is_database_unreachable
 
 LARGE_TYPE_COOKIE = "large_type"
 LARGE_TYPE_MAX_AGE = 60 * 60 * 24 * 365 * 2
@@ -81,3 +87,30 @@ def large_type(request):
 def healthz(request):
     """Liveness probe for a load balancer: the process answers. No database, no session."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+# How long a browser (and the 503 page's own refresh) waits before asking again while the
+# database restarts: the embedded server's watchdog looks every 2 s, recovery takes seconds.
+RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request):
+    """The 500 handler: a 503 "restarting" page when the database cannot be reached (it is
+    restarting, or a connection was cut), else Django's plain 500 page.
+
+    Called inside the `except` block that caught the error, wherever it was raised (a view,
+    or a middleware loading the session or the user), hence `sys.exc_info()`.
+    """
+    error = sys.exc_info()[1]
+    if error is not None and is_database_unreachable(error):
+        return database_unavailable()
+    return defaults.server_error(request)
+
+
+def database_unavailable() -> HttpResponse:
+    """The 503 page, drawn without the request: its context processors read the database."""
+    body = render_to_string("503.html", {"retry_after": RETRY_AFTER_SECONDS})
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response

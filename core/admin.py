@@ -6,8 +6,15 @@ is not `core.forms`'.
 """
 
 from django.contrib import admin
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from core.forms import NUMBER_FORMFIELD_OVERRIDES
+
+# The task queue's jobs are the operators' (`manage.py procrastinate`), not the back office's:
+# procrastinate's admin page would show any staff member with a view permission every job's
+# arguments, outside the roles' scoping (tests/security/url_table.py, ADMIN_MODELS).
+if admin.site.is_registered(ProcrastinateJob):
+    admin.site.unregister(ProcrastinateJob)
 
 
 class NumberFieldsAdminMixin:

@@ -1,10 +1,11 @@
-"""Database-level guards shared by the apps (append-only tables, transient-failure retry)."""
+"""Database-level guards shared by the apps (append-only tables, transient-failure retry,
+telling an unreachable database from a refused statement)."""
 
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import OperationalError, connections, migrations
+from django.db import InterfaceError, OperationalError, connections, migrations
 
 T = TypeVar("T")
 
@@ -61,8 +62,33 @@ def append_only(table: str) -> migrations.RunSQL:
 TRANSIENT_PGCODES = frozenset({"40001", "40P01"})
 
 
+def sqlstate(error: Exception) -> str | None:
+    """PostgreSQL's error code behind a Django database error (psycopg 3 or 2), if any."""
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+
+
 def is_transient(error: Exception) -> bool:
-    return getattr(error.__cause__, "pgcode", None) in TRANSIENT_PGCODES
+    return sqlstate(error) in TRANSIENT_PGCODES
+
+
+# admin_shutdown, crash_shutdown, cannot_connect_now (starting up, recovering after a crash).
+UNREACHABLE_PGCODES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def is_database_unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached (down, restarting, the connection
+    lost), as opposed to a statement it refused (a deadlock, a timeout, bad data).
+
+    A lost or refused connection comes with no error code, or one of class 08 (connection
+    exception); a server shutting down or still starting up sends 57P01-57P03.
+    """
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    code = sqlstate(error)
+    return code is None or code.startswith("08") or code in UNREACHABLE_PGCODES
 
 
 def retry_transient(action: Callable[[], T], *, attempts: int = 3, using: str = "default") -> T:

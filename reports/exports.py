@@ -1,31 +1,31 @@
-"""Background exports: long .xlsx files are built in a thread; the browser watches a status page.
+"""Background exports: long .xlsx files are built by a worker; the browser watches a status page.
 
-How it works (kept deliberately simple, no task queue to run and monitor):
-1. The view calls `export_job_start()`: one ExportJob row is written, and once that commits a
-   daemon thread runs `export_job_run(job_id)` in the same web process.
-2. The thread claims the job (pending -> running, a conditional UPDATE so it runs once),
-   builds the workbook while writing its progress to the row, and stores the file in the
-   row (done) or the error (failed). It closes its own database connection at the end.
+How it works:
+1. The view calls `export_job_start()`: one ExportJob row is written and, in the same
+   transaction, a job of the task queue (reports.tasks.export_build; core/queue.py).
+2. A worker (`manage.py worker`) runs `export_job_run(job_id)`: it claims the job (pending ->
+   running, a conditional UPDATE so it runs once), builds the workbook while writing its
+   progress to the row, and stores the file in the row (done) or the error (failed).
 3. The status page re-reads the row and refreshes itself every few seconds with
    <meta http-equiv="refresh"> until the job is finished (works without JavaScript).
 4. Only the user who asked can see the status page or download the file (others get 404).
-A job whose process died (a restart mid-way) stops being heard from; after
+A job whose worker died (a restart mid-way) stops being heard from; after
 `models.STALE_AFTER` the page says so and offers to start again.
 """
 
 import datetime
 import importlib
 import logging
-import threading
 
 from django.contrib.auth.decorators import login_required
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record
+from core.queue import enqueue
 from reports import xlsx
 from reports.models import ExportJob
 
@@ -43,7 +43,7 @@ BUILDERS = {
 
 
 def export_job_start(*, kind: str, user, village=None, county=None, params=None) -> ExportJob:
-    """Record the request and start building it in the background once the row is committed."""
+    """Record the request and queue its building, in one transaction."""
     with transaction.atomic():
         # Finished files are not kept for ever: a person's old exports go when they ask again.
         ExportJob.objects.filter(
@@ -61,22 +61,10 @@ def export_job_start(*, kind: str, user, village=None, county=None, params=None)
             obj=job,
             detail={"kind": kind, **(params or {})},
         )
-        transaction.on_commit(lambda: _thread_start(job.pk))
+        from reports.tasks import export_build  # it imports this module
+
+        enqueue(export_build, job_id=job.pk)
     return job
-
-
-def _thread_start(job_id: int) -> None:
-    threading.Thread(
-        target=_run_in_thread, args=(job_id,), name=f"export-{job_id}", daemon=True
-    ).start()
-
-
-def _run_in_thread(job_id: int) -> None:
-    try:
-        export_job_run(job_id)
-    finally:
-        # The thread opened its own database connection: close it, nobody else will.
-        connection.close()
 
 
 def _progress_writer(job_id: int):

@@ -22,6 +22,7 @@ from tests.factories import (
     VillageFactory,
     VillageGroupFactory,
 )
+from tests.queue_worker import Workers, queue_tables_empty
 
 PIN = "2468"
 PASSWORD = "Correct-Horse-42"
@@ -58,6 +59,21 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def queue_workers(request, transactional_db):
+    """Start real task-queue workers on the test database: `queue_workers(2)` (see
+    tests/queue_worker.py); stopped, and the queue emptied, when the test ends."""
+    workers = Workers(request.node.name)
+
+    def start(count: int = 1, *args: str) -> Workers:
+        workers.start(count, *args)
+        return workers
+
+    yield start
+    workers.stop()
+    queue_tables_empty()
 
 
 @pytest.fixture

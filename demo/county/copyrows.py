@@ -10,6 +10,16 @@ import io
 NULL = r"\N"
 
 
+def copy_in(cursor, statement: str, text: str) -> None:
+    """Run `COPY ... FROM STDIN` with `text` (tab-separated lines) as its input: psycopg 3's
+    copy, or psycopg2's copy_expert (a Django cursor hands either to the driver's)."""
+    if hasattr(cursor, "copy_expert"):
+        cursor.copy_expert(statement, io.StringIO(text))
+        return
+    with cursor.copy(statement) as copy:
+        copy.write(text)
+
+
 def ts(day, hour: int, minute: int, offset: str) -> str:
     """A timestamptz literal that sorts as text within one offset: '2024-05-07 09:13:00+0800'."""
     return f"{day.isoformat()} {hour:02d}:{minute:02d}:00{offset}"
@@ -35,12 +45,9 @@ class Table:
     def flush(self, cursor) -> None:
         if not self.rows:
             return
-        buffer = io.StringIO()
-        for row in self.rows:
-            buffer.write("\t".join(map(str, row)))  # NULLs are already the NULL marker
-            buffer.write("\n")
-        buffer.seek(0)
-        cursor.copy_expert(f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN", buffer)
+        # NULLs are already the NULL marker.
+        text = "".join("\t".join(map(str, row)) + "\n" for row in self.rows)
+        copy_in(cursor, f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN", text)
         self.count += len(self.rows)
         self.rows = []
 

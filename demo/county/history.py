@@ -9,7 +9,6 @@ fill is cut, every `balance_after` and `stock_after` is the running sum in id or
 
 import datetime
 import heapq
-import io
 import itertools
 import uuid
 from collections import defaultdict
@@ -19,7 +18,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
 
-from demo.county.copyrows import NULL, Table, ts
+from demo.county.copyrows import NULL, Table, copy_in, ts
 from demo.county.events import EventHandlers
 from demo.county.registry import INSPECTION_COLUMNS, VillagePlan
 
@@ -420,8 +419,8 @@ class History(EventHandlers):
             ("store_item", "stock", self.stock),
         ):
             cursor.execute("TRUNCATE bench_cache")
-            buffer = io.StringIO("".join(f"{key}\t{value}\n" for key, value in values.items()))
-            cursor.copy_expert("COPY bench_cache (id, value) FROM STDIN", buffer)
+            text = "".join(f"{key}\t{value}\n" for key, value in values.items())
+            copy_in(cursor, "COPY bench_cache (id, value) FROM STDIN", text)
             cursor.execute(
                 f"UPDATE {table} t SET {column} = c.value FROM bench_cache c "  # noqa: S608
                 "WHERE t.id = c.id"

@@ -1,6 +1,6 @@
 """A backup restores into an empty database with every ledger entry intact."""
 
-import psycopg2
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -18,7 +18,7 @@ CHECKSUM = (
 def _admin_connection():
     params = connection.get_connection_params()
     params["dbname"] = "postgres"
-    conn = psycopg2.connect(**params)
+    conn = psycopg.connect(**params)
     conn.autocommit = True
     return conn
 
@@ -53,13 +53,13 @@ def test_backup_restores_with_identical_entries(
         original = cursor.fetchone()
     params = connection.get_connection_params()
     params["dbname"] = empty_database
-    with psycopg2.connect(**params) as restored, restored.cursor() as cursor:
+    with psycopg.connect(**params) as restored, restored.cursor() as cursor:
         cursor.execute(CHECKSUM)
         assert cursor.fetchone() == original
         assert original[0] == 3
         cursor.execute("SELECT household_id, balance FROM points_account ORDER BY id")
         assert dict(cursor.fetchall())[card_a.household_id] == 107
-        with pytest.raises(psycopg2.Error, match="append-only"):
+        with pytest.raises(psycopg.Error, match="append-only"):
             cursor.execute("DELETE FROM points_entry")
 
 

@@ -1,4 +1,4 @@
-"""Background exports: a real thread builds the file; status, failure, staleness, ownership."""
+"""Background exports: a real worker builds the file; status, failure, staleness, ownership."""
 
 import datetime
 import io
@@ -26,13 +26,17 @@ def _wait_finished(job_id: int, seconds: float = 30) -> ExportJob:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_view_starts_a_thread_after_commit(county_admin, village_x, card_a):
+def test_the_view_queues_the_export_and_a_worker_builds_it(
+    queue_workers, county_admin, village_x, card_a
+):
     client = Client()
     client.force_login(county_admin)
     response = client.post(reverse("reports:county_export"))
     job_id = ExportJob.objects.get().pk
     assert response.url == reverse("reports:export_status", args=[job_id])
-    job = _wait_finished(job_id)
+    assert ExportJob.objects.get().status == "pending"  # nothing runs in the web process
+    queue_workers(1)
+    job = _wait_finished(job_id, seconds=90)
     assert job.status == "done", job.error
     assert job.progress == 100 and job.finished_at is not None
     page = client.get(response.url).content.decode()

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 
-import psycopg2
+import psycopg
 import pytest
 from django.db import DatabaseError, OperationalError, connection, transaction
 
@@ -30,7 +30,7 @@ LOCK = 424242
 def _controller():
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
-    conn = psycopg2.connect(**params)
+    conn = psycopg.connect(**params)
     conn.autocommit = True
     return conn
 

@@ -1,0 +1,75 @@
+"""The task queue: background work in PostgreSQL itself, run by `manage.py worker`.
+
+The queue is procrastinate (its Django integration): a job is a row of `procrastinate_jobs`
+in the app's own database, so there is no broker to run and nothing to lose between the
+database and a broker.
+
+Declaring a task: in the app's `tasks.py` (found by procrastinate at start-up), with `task`
+below and a stable `name` (the name is what the job row stores, so moving the function to
+another module does not orphan the jobs already queued):
+
+    from core.queue import enqueue, task
+
+    @task(name="reports.export_build", queue="exports")
+    def export_build(*, job_id: int) -> None: ...
+
+A periodic task adds `periodic` (a cron line; every worker runs the schedule, the database
+lets exactly one of them queue each tick) and takes the tick as `timestamp`.
+
+Enqueueing: `enqueue(export_build, job_id=job.pk)` inside the `transaction.atomic()` block
+of the service whose effect the job follows. The job row is written by the same connection
+in the same transaction: a rolled-back effect leaves no job, and a committed one always has
+its job (no window between a commit and an `on_commit` hook where a crash loses it).
+Workers hear of the job when the transaction commits (LISTEN/NOTIFY), or poll within 5 s.
+
+Arguments are JSON (ids and plain values, never model instances): the worker reads the
+rows afresh. A task may run more than once (a retry, a worker killed mid-way and the job
+started again), so it must be safe to repeat: claim its row first, as exports do.
+
+Running: `manage.py worker` (aidao/management/commands/worker.py) on one machine or several;
+each takes jobs with `SELECT ... FOR UPDATE SKIP LOCKED`, so none runs twice at once.
+Tests run a real worker process: tests/queue_worker.py.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection
+from procrastinate.contrib.django import app
+
+DEFAULT_QUEUE = "default"
+
+
+def task(*, name: str, queue: str = DEFAULT_QUEUE, retry: int = 0, **options) -> Callable:
+    """Declare a task (a plain function taking keyword arguments); see the module's text.
+
+    `retry`: how many times a failed run is tried again (procrastinate's retry strategy; a
+    dict or RetryStrategy for back-off). `options` go to procrastinate's `app.task`
+    (queueing_lock, lock, priority, pass_context).
+    """
+    return app.task(name=name, queue=queue, retry=retry, **options)
+
+
+def periodic(*, cron: str, periodic_id: str = "") -> Callable:
+    """Run a task on a schedule (put above `task`). `cron` has five fields, or six with
+    seconds last. Each tick is queued once whichever number of workers run."""
+    return app.periodic(cron=cron, periodic_id=periodic_id)
+
+
+class NotInTransaction(RuntimeError):
+    """`enqueue` was called outside an atomic block."""
+
+
+def enqueue(task_function, *, schedule_in: dict | None = None, **kwargs: Any) -> int:
+    """Queue one run of `task_function(**kwargs)` in the caller's transaction; its job id.
+
+    Refused outside `transaction.atomic()`: a job belongs to the effect that calls for it,
+    and is written (or rolled back) with it. `schedule_in`: not before, e.g. {"days": 3}.
+    """
+    if not connection.in_atomic_block:
+        raise NotInTransaction(
+            f"enqueue({task_function.name}) outside transaction.atomic(): "
+            "queue the job in the transaction of the effect it follows."
+        )
+    deferrer = task_function.configure(schedule_in=schedule_in) if schedule_in else task_function
+    return deferrer.defer(**kwargs)

@@ -1,0 +1,26 @@
+"""The points app's background work (see core/queue.py for how tasks are declared and run)."""
+
+import logging
+
+from django.conf import settings
+
+from core.queue import periodic, task
+from points.publicity import proposals_credit_due
+
+logger = logging.getLogger(__name__)
+
+
+@periodic(cron=settings.CREDIT_DUE_CRON)
+@task(name="points.credit_due", queueing_lock="points.credit_due")
+def credit_due(*, timestamp: int) -> None:
+    """Credit the awards and deductions whose publicity period has ended (公示期).
+
+    Every worker keeps the schedule; each tick is queued once, and the queueing lock keeps
+    at most one run waiting. A run that overlaps another is still harmless: each proposal
+    is locked and re-checked, so it is credited exactly once.
+    """
+    run = proposals_credit_due()
+    if run.credited or run.held:
+        logger.info("credit_due: credited %d, held %d", len(run.credited), len(run.held))
+    for pk in run.held:
+        logger.warning("proposal %s: deduction held (too few points), see the supervisor", pk)
