@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install install-dev run serve test lint migrate demo bench messages check-messages purge-css clean
+.PHONY: install install-dev run serve test lint migrate demo bench messages check-messages purge-css vendor-jsqr clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ check-messages: install-dev
 # stylesheet the pages load (needs Node's npx at build time only) and commit it.
 purge-css: install-dev
 	$(BIN)/python scripts/purge_css.py
+
+# When the QR decoder's version in scripts/vendor_jsqr.py changes: fetch the npm package's
+# browser build and licence into static/vendor (needs Node's npm at build time only) and commit.
+vendor-jsqr: install-dev
+	$(BIN)/python scripts/vendor_jsqr.py
 
 clean:
 	rm -rf $(VENV) .pgdata staticfiles

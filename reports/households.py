@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from core.access import Role, is_manager, is_supervisor, staff_required
+from core.decorators import allows_camera
 from core.pagination import Paginator
 from reports.forms import HouseholdListForm
 from reports.selectors_households import (
@@ -50,6 +51,7 @@ def _sort_columns(sort: str) -> dict[str, dict]:
     return columns
 
 
+@allows_camera
 @staff_required(*VIEWERS)
 def household_list(request):
     form = HouseholdListForm(request.GET or None, village=request.village)

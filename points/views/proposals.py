@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from core.access import Role, staff_required
+from core.decorators import allows_camera
 from core.idempotency import run_once
 from core.pagination import Paginator
 from points.forms import ActivityForm, ProposalForm
@@ -81,6 +82,7 @@ def proposal_new(request):
     return render(request, "points/proposal_form.html", {"form": form, "picker": picker})
 
 
+@allows_camera
 @staff_required(Role.MANAGER, Role.SUPERVISOR)
 def activity_new(request):
     """A collective activity or voluntary-labour day: its attendance becomes one batch."""

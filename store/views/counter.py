@@ -25,6 +25,7 @@ from core.access import (
     user_roles,
 )
 from core.db import retry_transient
+from core.decorators import allows_camera
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from core.idempotency import run_once
 from core.pagination import Paginator
@@ -69,9 +70,11 @@ def _messages_of(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
+@allows_camera
 @staff_required(Role.MANAGER)
 def counter(request):
-    """Start: scan the card's QR code (a USB scanner types the number and Enter) or type it."""
+    """Start: scan the card's QR code (a USB scanner types the number and Enter, the camera
+    fills it in: static/js/scan.js) or type it."""
     form = CardLookupForm(request.GET or None)
     if form.is_valid():
         card = (
