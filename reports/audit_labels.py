@@ -214,10 +214,25 @@ def _inspection(detail, show):
 
 
 def _card_replace(detail, show):
-    return format_html(
+    sentence = format_html(
         _("Replaced card {old}. Reason: {reason}"),
         old=detail.get("old_card", "—"),
         reason=detail.get("reason") or "—",
+    )
+    if detail.get("members_kept") is False:
+        sentence += format_html(" {}", _("Family members' PINs revoked."))
+    return sentence
+
+
+def _member_pin_set(detail, show):
+    if detail.get("reset"):
+        return format_html(
+            _("A new PIN of their own ({household})."),
+            household=show("villagers.household", detail.get("household")),
+        )
+    return format_html(
+        _("A PIN of their own on the card of {household}."),
+        household=show("villagers.household", detail.get("household")),
     )
 
 
@@ -323,6 +338,8 @@ ACTIONS: dict[str, Action] = {
     "card.recall": Action(L("Card recalled"), _reason),
     "card.pin_reset": Action(L("PIN reset")),
     "card.pin_change": Action(L("PIN changed by the household")),
+    "member.pin_set": Action(L("Family member's PIN set"), _member_pin_set),
+    "member.pin_revoke": Action(L("Family member's PIN revoked")),
     # points
     "rule.create": Action(L("Points rule added"), _rule),
     "rule.update": Action(L("Points rule changed"), _rule),

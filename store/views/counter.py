@@ -28,7 +28,13 @@ from core.db import retry_transient
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from core.idempotency import run_once
 from core.pagination import Paginator
-from store.forms import CardLookupForm, CartChangeForm, VoidForm, confirm_parse
+from store.forms import (
+    CardLookupForm,
+    CartChangeForm,
+    VoidForm,
+    collector_parse,
+    confirm_parse,
+)
 from store.models import Item
 from store.selectors import (
     cart_items,
@@ -43,7 +49,7 @@ from store.views.access import (
     STAFF,
     _get_redemption_for_user,
 )
-from villagers.models import Card
+from villagers.models import Card, Member
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from villagers.selectors import household_get_for_user
 
@@ -121,11 +127,15 @@ def counter_household(request, household_pk):
             for item in cart_items(request.village, lines)
         ]
     total = sum(line["points"] for line in cart)
+    members = list(household.members.all()) if cart else []
     return render(
         request,
         "store/counter.html",
         {
             "household": household,
+            # Who collects (兑换人): the head by default, or another member of the household.
+            "members": members,
+            "head_member": next((m for m in members if m.relation == Member.Relation.HEAD), None),
             "card_number": state.card_number,
             "balance": balance,
             "shelves": csrf_fill(shelves, request),
@@ -203,6 +213,7 @@ def counter_confirm(request, household_pk):
     back = reverse("store:counter_household", args=[household.pk])
     try:
         key, lines = confirm_parse(request.POST)
+        collector = collector_parse(request.POST, household)
         redemption = retry_transient(
             lambda: redemption_create(
                 village=request.village,
@@ -210,6 +221,7 @@ def counter_confirm(request, household_pk):
                 lines=lines,
                 idempotency_key=key,
                 actor=request.user,
+                collected_by=collector,
                 request=request,
             )
         )
