@@ -269,6 +269,10 @@ def test_own_households_member_pin_goes_to_the_county(son, card_a, manager_x, co
     assert SON_PIN not in str(referral.request) and referral.request["pin_hash"]
     with pytest.raises(SecondPersonRequired):
         member_pin_revoke(member=son, actor=manager_x)
+    county = Client()
+    county.force_login(county_admin)
+    queue = county.get(reverse("reports:county_queue")).text
+    assert "王小明" in queue and "their own PIN, chosen by the manager" in queue
 
     referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
     assert _card_login(card_a.number, SON_PIN)[1].status_code == 302
