@@ -239,10 +239,25 @@ def _inspection(detail, show):
 
 
 def _card_replace(detail, show):
-    return format_html(
+    sentence = format_html(
         _("Replaced card {old}. Reason: {reason}"),
         old=detail.get("old_card", "—"),
         reason=detail.get("reason") or "—",
+    )
+    if detail.get("members_kept") is False:
+        sentence += format_html(" {}", _("Family members' PINs revoked."))
+    return sentence
+
+
+def _member_pin_set(detail, show):
+    if detail.get("reset"):
+        return format_html(
+            _("A new PIN of their own ({household})."),
+            household=show("villagers.household", detail.get("household")),
+        )
+    return format_html(
+        _("A PIN of their own on the card of {household}."),
+        household=show("villagers.household", detail.get("household")),
     )
 
 
@@ -379,6 +394,8 @@ ACTIONS: dict[str, Action] = {
     "card.recall": Action(gettext_lazy("Card recalled"), _reason),
     "card.pin_reset": Action(gettext_lazy("PIN reset")),
     "card.pin_change": Action(gettext_lazy("PIN changed by the household")),
+    "member.pin_set": Action(gettext_lazy("Family member's PIN set"), _member_pin_set),
+    "member.pin_revoke": Action(gettext_lazy("Family member's PIN revoked")),
     # points
     "rule.create": Action(gettext_lazy("Points rule added"), _rule),
     "rule.update": Action(gettext_lazy("Points rule changed"), _rule),

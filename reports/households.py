@@ -24,8 +24,9 @@ from villagers.selectors import (
     PARTICIPATIONS_SHOWN,
     household_detail_get_for_user,
     household_search,
+    member_ids_with_pin,
 )
-from villagers.services import card_prerequisites_missing
+from villagers.services import card_prerequisites_missing, member_pin_refusal
 
 VIEWERS = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 PAGE_SIZE = 25
@@ -84,11 +85,16 @@ def household_hub(request, pk):
     active_card = next((c for c in cards if c.status == Card.Status.ACTIVE), None)
     points = household_points(household)
     manager = is_manager(request.user)
+    members = list(household.members.all())
+    with_pin = member_ids_with_pin(household)
+    for member in members:
+        member.has_pin = member.pk in with_pin
+        member.may_have_pin = not member_pin_refusal(member)
     context = {
         "household": household,
         "points": points,
         "account": points.account,
-        "members": household.members.all(),
+        "members": members,
         "inspections": household.recent_inspections,
         "participations": household.recent_participations,
         "inspections_shown": INSPECTIONS_SHOWN,

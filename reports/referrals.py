@@ -24,9 +24,9 @@ from store.services import (
     stock_corrections_confirm,
     stock_corrections_refuse,
 )
-from villagers.models import Household, Referral, User
+from villagers.models import Household, Member, Referral, User
 from villagers.second_person import referral_refuse
-from villagers.services import pin_reset
+from villagers.services import member_pin_revoke, member_pin_set, pin_reset
 from wishwall.models import Wish
 from wishwall.services import wish_fulfil, wish_match
 
@@ -48,6 +48,7 @@ DECISIONS: dict[str, list[tuple[str, str]]] = {
     Kind.REVERSAL: [("do", gettext_lazy("Reverse the entry")), ("refuse", gettext_lazy("Refuse"))],
     Kind.VOID: [("do", gettext_lazy("Void the redemption")), ("refuse", gettext_lazy("Refuse"))],
     Kind.PIN_RESET: [("do", gettext_lazy("Set the new PIN")), ("refuse", gettext_lazy("Refuse"))],
+    Kind.MEMBER_PIN: [("do", gettext_lazy("Do as asked")), ("refuse", gettext_lazy("Refuse"))],
     Kind.WISH_MATCH: [("do", gettext_lazy("Match as asked")), ("refuse", gettext_lazy("Refuse"))],
     Kind.WISH_FULFIL: [
         ("do", gettext_lazy("Record as fulfilled")),
@@ -92,6 +93,7 @@ _SUBJECTS = {
     Kind.REVERSAL: Entry.objects.select_related("proposal__rule", "created_by"),
     Kind.VOID: Redemption.objects.select_related("created_by").prefetch_related("lines__item"),
     Kind.PIN_RESET: Household.objects.all(),
+    Kind.MEMBER_PIN: Member.objects.all(),
     Kind.WISH_MATCH: Wish.objects.all(),
     Kind.WISH_FULFIL: Wish.objects.select_related("match__donor"),
     Kind.STOCK: StockCorrection.objects.select_related("item", "requested_by"),
@@ -203,6 +205,17 @@ def _decide_one(referral: Referral, actor: User, decision: str, reason: str, req
         pin_reset(household=household, pin_hash=asked.get("pin_hash", ""), **common)
         # The PIN's hash has done its work: the referral keeps no trace of it.
         Referral.objects.filter(pk=referral.pk).update(request={})
+    elif referral.kind == Kind.MEMBER_PIN:
+        member = _subject(
+            Member.objects.select_related("household").filter(household__village_id=village_id),
+            object_id,
+        )
+        if asked.get("revoke"):
+            member_pin_revoke(member=member, **common)
+        else:
+            member_pin_set(member=member, pin_hash=asked.get("pin_hash", ""), **common)
+            # As for a household's PIN: the referral keeps no trace of the hash.
+            Referral.objects.filter(pk=referral.pk).update(request={})
     elif referral.kind == Kind.WISH_MATCH:
         wish = _subject(Wish.objects.filter(village_id=village_id), object_id)
         donor = Donor.objects.filter(pk=asked.get("donor") or 0, village_id=village_id).first()

@@ -10,6 +10,7 @@ from core.db import row_id_or_none
 from core.idempotency import OneTimeKeyMixin
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from villagers.cardnumbers import card_number_normalize
+from villagers.models import Member
 
 
 class ItemForm(forms.ModelForm):
@@ -206,6 +207,19 @@ def confirm_parse(data) -> tuple[uuid.UUID, dict[int, int]]:
         except forms.ValidationError as error:
             raise forms.ValidationError(_("A quantity is not a number.")) from error
     return key, lines
+
+
+def collector_parse(data, household) -> Member | None:
+    """The confirm form's `collector`: a member of the household, or none (the head, on a
+    household with no head registered among its members)."""
+    value = data.get("collector", "")
+    if not value:
+        return None
+    member_id = row_id_or_none(value)
+    member = Member.objects.filter(household=household, pk=member_id).first() if member_id else None
+    if member is None:
+        raise forms.ValidationError(_("The person collecting is not a member of this household."))
+    return member
 
 
 class VoidForm(OneTimeKeyMixin, forms.Form):

@@ -191,6 +191,16 @@ class Redemption(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # 兑换人: the member of the household who collected the goods (chosen at the counter,
+    # the head by default); empty on redemptions recorded before members were asked.
+    collected_by = models.ForeignKey(
+        "villagers.Member",
+        verbose_name=_("collected by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     voided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -97,7 +97,7 @@ def redemptions_of(village: Village) -> QuerySet:
     lines = RedemptionLine.objects.select_related("item").order_by("item__name", "pk")
     return (
         Redemption.objects.filter(village=village)
-        .select_related("household__group", "created_by", "voided_by", "entry")
+        .select_related("household__group", "created_by", "voided_by", "entry", "collected_by")
         .prefetch_related(Prefetch("lines", queryset=lines))
     )
 

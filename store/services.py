@@ -37,7 +37,7 @@ from store.models import (
     StockMovement,
     Zone,
 )
-from villagers.models import Household, Referral, User, Village
+from villagers.models import Household, Member, Referral, User, Village
 from villagers.second_person import (
     SecondPersonRequired,
     batch_check,
@@ -768,10 +768,14 @@ def redemption_create(
     lines: Mapping[int, int],
     idempotency_key: uuid.UUID,
     actor: User,
+    collected_by: Member | None = None,
     at: datetime.datetime | None = None,
     request=None,
 ) -> Redemption:
     """Debit points (one REDEMPTION entry) and stock (one movement per line) at once.
+
+    `collected_by` is the member of the household who takes the goods (兑换人), shown on
+    the receipt and in the household's history.
 
     `at` backdates the redemption, its entry and its stock movements, for loaders replaying
     history only (the demo); the counter never passes it.
@@ -788,6 +792,8 @@ def redemption_create(
         raise ValidationError(_("Each quantity must be between 1 and 999."))
     if household.village_id != village.pk:
         raise ValidationError(_("The household belongs to another village."))
+    if collected_by is not None and collected_by.household_id != household.pk:
+        raise ValidationError(_("The person collecting is not a member of this household."))
     request_hash = cart_hash(village_id=village.pk, household_id=household.pk, lines=lines)
     try:
         return _redemption_create_locked(
@@ -797,6 +803,7 @@ def redemption_create(
             idempotency_key=idempotency_key,
             request_hash=request_hash,
             actor=actor,
+            collected_by=collected_by,
             at=at,
             request=request,
         )
@@ -810,7 +817,7 @@ def redemption_create(
 
 
 def _redemption_create_locked(
-    *, village, household, lines, idempotency_key, request_hash, actor, at, request
+    *, village, household, lines, idempotency_key, request_hash, actor, collected_by, at, request
 ) -> Redemption:
     """Lock order as everywhere: the account, then the items by id (store.sql). A repeated
     confirmation (a double click, a resent form) queues on the account lock, so by the time
@@ -884,6 +891,7 @@ def _redemption_create_locked(
             request_hash=request_hash,
             created_by=actor,
             created_at=at,
+            collected_by=collected_by,
         )
         ordered = [items[item_id] for item_id in sorted(items)]
         redemption_lines = [
@@ -913,7 +921,10 @@ def _redemption_create_locked(
                 actor=actor,
                 village_id=village.pk,
                 objs=[redemption],
-                details=[{"household": household.pk, "points": total, "entry": entry.pk}],
+                details=[
+                    {"household": household.pk, "points": total, "entry": entry.pk}
+                    | ({"collected_by": collected_by.pk} if collected_by else {})
+                ],
                 request=request,
             ),
         ]

@@ -4,6 +4,7 @@ from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import F
 
 from core import sql
 from core.access import Role
@@ -78,7 +79,14 @@ class StaffBackend(SessionUserMixin, ModelBackend):
 
 
 class CardPinBackend(SessionUserMixin, BaseBackend):
-    """Authenticate `card_number` + `pin` against the active card's villager login."""
+    """Authenticate `card_number` + `pin` against the active card's villager logins.
+
+    A card opens with the household's PIN or with a family member's own PIN: every active
+    login of the household is tried (the household's first; each PIN is refused when set if
+    another login uses it), so the time taken does not tell whose PIN it was. One attempt is
+    one success or one failure of the card, whoever's PIN was tried: django-axes counts it
+    against "card:<number>" (axes_username), so the card's lockout covers every PIN on it.
+    """
 
     def authenticate(self, request, card_number=None, pin=None, **kwargs):
         if not card_number or not pin:
@@ -93,15 +101,18 @@ class CardPinBackend(SessionUserMixin, BaseBackend):
             .select_related("household")
             .first()
         )
-        user = None
+        logins = []
         if card is not None:
-            user = User.objects.filter(
-                household_id=card.household_id, is_staff=False, is_active=True
-            ).first()
-        if user is None:
+            logins = list(
+                User.objects.filter(
+                    household_id=card.household_id, is_staff=False, is_active=True
+                ).order_by(F("member").asc(nulls_first=True), "pk")
+            )
+        if not logins:
             User().set_password(pin)  # as long as a real check: no card is told by its speed
             return None
-        return user if user.check_password(pin) else None
+        matches = [login for login in logins if login.check_password(pin)]
+        return matches[0] if matches else None
 
 
 def axes_username(request, credentials):

@@ -16,19 +16,30 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required, villager_required
+from core.idempotency import run_once
 from villagers.forms import (
     CardRecallForm,
     CardReplaceForm,
+    MemberPinForm,
     NewPinForm,
     PinChangeForm,
     form_add_service_error,
 )
-from villagers.models import Card
+from villagers.models import Card, Member, User
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
-from villagers.selectors import card_get_for_user, household_get_for_user
-from villagers.services import card_recall, card_replace, pin_change, pin_reset
+from villagers.selectors import card_get_for_user, household_get_for_user, member_get_for_user
+from villagers.services import (
+    card_recall,
+    card_replace,
+    member_pin_refusal,
+    member_pin_revoke,
+    member_pin_set,
+    pin_change,
+    pin_reset,
+)
 
 
 def _card_form_page(request, *, household, form, title, submit, intro=""):
@@ -69,9 +80,12 @@ class Slip:
     ISSUE = "issue"
     REPLACE = "replace"
     PIN = "pin"
+    MEMBER = "member"  # a family member's own PIN
 
 
-def card_slip(request, *, card: Card, pin: str, kind: str, old_number: str = ""):
+def card_slip(
+    request, *, card: Card, pin: str, kind: str, old_number: str = "", member: Member | None = None
+):
     """The slip for the household: the card above a cut line, the PIN below it.
 
     The PIN is never stored in clear (nor written to the audit log), so the slip exists only
@@ -85,6 +99,7 @@ def card_slip(request, *, card: Card, pin: str, kind: str, old_number: str = "")
             "household": card.household,
             "kind": kind,
             "old_number": old_number,
+            "member": member,
             "pin": pin,
             "qr_svg": card_qr_svg(request, card.number, scale=4),
         },
@@ -103,7 +118,9 @@ def card_replace_view(request, pk):
     household = household_get_for_user(request, pk)
     active = household.cards.filter(status=Card.Status.ACTIVE).first()
     form = CardReplaceForm(
-        request.POST or None, initial={"replacing": active.number if active else ""}
+        request.POST or None,
+        initial={"replacing": active.number if active else ""},
+        has_member_pins=household.users.filter(member__isnull=False, is_active=True).exists(),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -113,6 +130,7 @@ def card_replace_view(request, pk):
                 pin=form.cleaned_data["pin"],
                 reason=form.cleaned_data["reason"],
                 replacing=form.cleaned_data["replacing"],
+                keep_members=form.cleaned_data.get("keep_members", True),
                 request=request,
             )
         except ValidationError as error:
@@ -206,6 +224,88 @@ def pin_reset_view(request, pk):
         submit=_("Set the PIN"),
         intro=_("For a household that forgot its PIN. It is signed out everywhere."),
     )
+
+
+@never_cache
+@staff_required(Role.MANAGER)
+def member_pin_view(request, pk):
+    """Give an adult member a PIN of their own on the household's card (the head decided),
+    or a new one; the answer is the slip with it, shown this once (one-time key).
+
+    For the manager's own household the county sets it instead (the second-person rule):
+    the referral keeps only the PIN's hash, and no slip is shown here.
+    """
+    member = member_get_for_user(request, pk)
+    household = member.household
+    hub = reverse("reports:household", args=[household.pk])
+    form = MemberPinForm(request.POST or None)
+    refusal = member_pin_refusal(member)
+    if request.method == "POST" and not refusal and form.is_valid():
+        pin = form.cleaned_data["pin"]
+
+        def action():
+            member_pin_set(member=member, actor=request.user, pin=pin, request=request)
+            return hub
+
+        try:
+            _url, replayed = run_once(request, action)
+        except SecondPersonRequired as error:
+            asked = {"pin_hash": make_password(pin)}
+            messages.warning(request, refusal_or_referral(request, error, asked))
+            return redirect(hub)
+        except ValidationError as error:
+            form_add_service_error(form, error)
+        else:
+            if replayed:
+                messages.info(
+                    request, _("This PIN was already set; its slip was shown that one time.")
+                )
+                return redirect(hub)
+            messages.success(
+                request,
+                _("%(name)s has a PIN of their own. Give them the slip in person.")
+                % {"name": member.name},
+            )
+            card = household.cards.get(status=Card.Status.ACTIVE)
+            return card_slip(request, card=card, pin=pin, kind=Slip.MEMBER, member=member)
+    login = User.objects.filter(member=member, is_active=True).first()
+    return render(
+        request,
+        "villagers/member_pin.html",
+        {
+            "member": member,
+            "household": household,
+            "form": form,
+            "refusal": refusal,
+            "has_pin": login is not None,
+            "active_card": household.cards.filter(status=Card.Status.ACTIVE).first(),
+        },
+    )
+
+
+@require_POST
+@staff_required(Role.MANAGER)
+def member_pin_revoke_view(request, pk):
+    """The member's own PIN stops working (the head asked); they are signed out everywhere."""
+    member = member_get_for_user(request, pk)
+    hub = reverse("reports:household", args=[member.household_id])
+
+    def action():
+        member_pin_revoke(member=member, actor=request.user, request=request)
+        return hub
+
+    try:
+        _url, replayed = run_once(request, action)
+    except SecondPersonRequired as error:
+        messages.warning(request, refusal_or_referral(request, error, {"revoke": True}))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if not replayed:
+            messages.success(
+                request, _("%(name)s's own PIN no longer works.") % {"name": member.name}
+            )
+    return redirect(hub)
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)

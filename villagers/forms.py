@@ -6,6 +6,7 @@ from django.core import validators
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import PinField, number_formfield, number_text
+from core.idempotency import OneTimeKeyMixin
 from villagers.masking import mask_id_number, mask_phone
 from villagers.models import Household, Inspection, Member, Participation, VillageGroup
 
@@ -271,6 +272,10 @@ class NewPinForm(forms.Form):
         return cleaned
 
 
+class MemberPinForm(OneTimeKeyMixin, NewPinForm):
+    """A family member's own PIN, typed twice; one-time key: one slip, one effect."""
+
+
 class CardReplaceForm(NewPinForm):
     reason = forms.CharField(
         label=_("Why is the card replaced?"),
@@ -279,7 +284,18 @@ class CardReplaceForm(NewPinForm):
     )
     # The number of the card shown on the form: a resubmitted form replaces nothing twice.
     replacing = forms.CharField(widget=forms.HiddenInput, required=False, max_length=12)
-    field_order = ["reason", "pin", "pin_again"]
+    # The head decides: members' PINs were not on the lost card, so they stay by default.
+    keep_members = forms.BooleanField(
+        label=_("Family members keep their own PINs (they sign in with the new card number)"),
+        required=False,
+        initial=True,
+    )
+    field_order = ["reason", "pin", "pin_again", "keep_members"]
+
+    def __init__(self, *args, has_member_pins: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not has_member_pins:
+            del self.fields["keep_members"]
 
 
 class CardSheetForm(forms.Form):

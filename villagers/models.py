@@ -345,8 +345,10 @@ class User(AbstractUser):
     """A login: staff (groups Manager, Supervisor, County admin) or a household's villager login.
 
     A villager login has is_staff False and a household; it signs in with the household's
-    card number and a PIN (stored as this user's password). Staff may also be linked to
-    their own household, which stops them approving points for it.
+    card number and a PIN (stored as this user's password). The household's own login (the
+    head's) has no `member`; an adult family member may have a login of their own on the
+    same card, with `member` set. Staff may also be linked to their own household, which
+    stops them approving points for it.
     """
 
     village = models.ForeignKey(
@@ -374,10 +376,26 @@ class User(AbstractUser):
         related_name="users",
     )
     display_name = models.CharField(_("name shown"), max_length=50, blank=True)
+    # A family member's own login on the household's card (villagers.services.member_pin_set):
+    # the same household and pages as the household's login, its own PIN, its own name.
+    member = models.OneToOneField(
+        Member,
+        verbose_name=_("family member"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="login",
+    )
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(member__isnull=True) | Q(is_staff=False, household__isnull=False),
+                name="user_member_login_is_villager",
+            )
+        ]
 
     def __str__(self):
         return self.display_name or self.username
@@ -401,6 +419,7 @@ class Referral(models.Model):
         HELD = "held", _("credit or cancel a held deduction")
         OBJECTION = "objection", _("settle an objection")
         PIN_RESET = "pin_reset", _("reset a card's PIN")
+        MEMBER_PIN = "member_pin", _("set or revoke a family member's PIN")
         WISH_MATCH = "wish_match", _("match a wish with a donor")
         WISH_FULFIL = "wish_fulfil", _("record a wish as fulfilled")
         STOCK = "stock", _("confirm a stock correction or write-off")

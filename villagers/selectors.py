@@ -63,8 +63,17 @@ def household_detail_get_for_user(request, pk: int) -> Household:
 def household_pin_is(household: Household, pin: str) -> bool:
     """Whether `pin` opens the household's login now (a re-sent card issue shows its slip
     again only while the PIN it set is still the one in use)."""
-    login = User.objects.filter(household=household, is_staff=False).first()
+    login = User.objects.filter(household=household, is_staff=False, member__isnull=True).first()
     return login is not None and login.check_password(pin)
+
+
+def member_ids_with_pin(household: Household) -> set[int]:
+    """The household's members who have a working PIN of their own on its card."""
+    return set(
+        User.objects.filter(household=household, member__isnull=False, is_active=True).values_list(
+            "member_id", flat=True
+        )
+    )
 
 
 def member_get_for_user(request, pk: int) -> Member:

@@ -144,9 +144,27 @@ def villager_username_new() -> str:
     return f"v-{secrets.token_hex(8)}"
 
 
+def household_login(household: Household) -> User | None:
+    """The household's own login (the head's): the villager login that is no member's."""
+    return User.objects.filter(household=household, is_staff=False, member__isnull=True).first()
+
+
+def _pin_refuse_if_taken(household: Household, pin: str, *, login: User | None = None) -> None:
+    """Refuse a PIN another active login of the card already opens: the card login could not
+    tell who signs in. Checked only with the PIN in clear (never against a hash)."""
+    others = User.objects.filter(household=household, is_staff=False, is_active=True)
+    if login is not None and login.pk is not None:
+        others = others.exclude(pk=login.pk)
+    if any(other.check_password(pin) for other in others):
+        raise ValidationError(
+            _("Another login of this card already uses this PIN: choose another."),
+            code="pin_taken",
+        )
+
+
 def _villager_login_set(household: Household, pin: str, pin_hash: str | None = None) -> User:
     """The household's login with a new PIN (already checked by `pin_clean`)."""
-    user = User.objects.filter(household=household, is_staff=False).first()
+    user = household_login(household)
     if user is None:
         user = User(
             username=villager_username_new(),
@@ -208,12 +226,16 @@ def card_replace(
     pin: str,
     reason: str,
     replacing: str = "",
+    keep_members: bool = True,
     request=None,
 ) -> Card:
     """A lost or damaged card: the old number stops working, a new one is issued with a new PIN.
 
     `replacing` is the number the form showed: a resubmitted form (the page reloaded after
-    the slip) then finds that card already replaced and changes nothing.
+    the slip) then finds that card already replaced and changes nothing. Family members'
+    PINs were never on the card or the head's slip, so by default they stay and open the
+    new number; the head may choose to have them revoked with the old card
+    (`keep_members=False`).
     """
     pin = pin_clean(pin)
     with transaction.atomic():
@@ -227,6 +249,10 @@ def card_replace(
                 % {"old": replacing, "new": old.number},
                 code="already_replaced",
             )
+        if keep_members:
+            _pin_refuse_if_taken(household, pin, login=household_login(household))
+        else:
+            _member_logins_end(household)
         old.status = Card.Status.LOST
         old.ended_at = timezone.now()
         old.end_reason = reason or _("reported lost")
@@ -241,7 +267,11 @@ def card_replace(
             actor=actor,
             village_id=village.pk,
             obj=card,
-            detail={"old_card": old.number, "reason": old.end_reason},
+            detail={
+                "old_card": old.number,
+                "reason": old.end_reason,
+                "members_kept": keep_members,
+            },
             request=request,
         )
     return card
@@ -308,6 +338,7 @@ def pin_reset(
     """
     if not pin_hash:
         pin = pin_clean(pin)
+        _pin_refuse_if_taken(household, pin, login=household_login(household))
     decider_check(
         actor,
         role=Role.MANAGER,
@@ -340,10 +371,19 @@ def pin_reset(
 
 
 def pin_change(*, user: User, old_pin: str, new_pin: str, request=None) -> None:
-    """The villager changes their own PIN."""
+    """The household's login changes its own PIN.
+
+    A family member's PIN is set by the manager only: a member choosing their own could
+    probe, one refusal at a time, which PIN the head uses (`_pin_refuse_if_taken`).
+    """
+    if user.member_id is not None:
+        raise ValidationError(
+            _("A family member's PIN is set by the village's manager: ask them for a new one.")
+        )
     if not user.check_password(number_text(old_pin)):
         raise ValidationError(_("The current PIN is not correct."))
     new_pin = pin_clean(new_pin)
+    _pin_refuse_if_taken(user.household, new_pin, login=user)
     with transaction.atomic():
         user.set_password(new_pin)
         user.save(update_fields=["password"])
@@ -353,6 +393,141 @@ def pin_change(*, user: User, old_pin: str, new_pin: str, request=None) -> None:
             village_id=user.village_id,
             obj=user.household,
             request=request,
+        )
+
+
+ADULT_AGE = 18
+
+
+def member_pin_refusal(member: Member) -> str:
+    """Why `member` may not have a PIN of their own ("" when they may)."""
+    if member.relation == Member.Relation.HEAD:
+        return _("The head of household signs in with the household's own PIN.")
+    if member.birth_year > timezone.localdate().year - ADULT_AGE:
+        return _("Only adult members (%(age)d or older) may have a PIN of their own.") % {
+            "age": ADULT_AGE
+        }
+    return ""
+
+
+def _member_pin_decider_check(member: Member, actor: User, referral: Referral | None) -> None:
+    household = member.household
+    decider_check(
+        actor,
+        role=Role.MANAGER,
+        kind=Referral.Kind.MEMBER_PIN,
+        object_id=member.pk,
+        village_id=household.village_id,
+        household_id=household.pk,
+        household_name=household.head_name,
+        referral=referral,
+        role_refusal=_("Only the village's manager may set or revoke a member's PIN."),
+    )
+
+
+def member_pin_set(
+    *,
+    member: Member,
+    actor: User,
+    pin: str = "",
+    pin_hash: str = "",
+    referral: Referral | None = None,
+    request=None,
+) -> User:
+    """Give an adult member a PIN of their own on the household's card, or a new one.
+
+    The head decides; the manager records it (never for their own household: the second
+    person). The member's login sees what the household's login sees and is recorded as
+    the actor of what they do. A new PIN signs the member out everywhere. The county sets
+    the PIN the manager chose as `pin_hash` (as `pin_reset`).
+    """
+    if not pin_hash:
+        pin = pin_clean(pin)
+    refusal = member_pin_refusal(member)
+    if refusal:
+        raise ValidationError(refusal)
+    household = member.household
+    login = User.objects.filter(member=member).first()
+    if pin:
+        _pin_refuse_if_taken(household, pin, login=login)
+    _member_pin_decider_check(member, actor, referral)
+    with transaction.atomic():
+        Household.objects.select_for_update().filter(pk=household.pk).first()
+        if not household.cards.filter(status=Card.Status.ACTIVE).exists():
+            raise ValidationError(_("This household has no active card."))
+        login = User.objects.select_for_update().filter(member=member).first()
+        reset = login is not None and login.is_active
+        if login is None:
+            login = User(
+                username=villager_username_new(),
+                household=household,
+                village_id=household.village_id,
+                member=member,
+            )
+        login.display_name = member.name
+        login.password = pin_hash or make_password(pin)
+        login.is_active = True
+        login.save()
+        _end_sessions(login)
+        audit_record(
+            action="member.pin_set",
+            actor=actor,
+            village_id=household.village_id,
+            obj=member,
+            detail={"household": household.pk, "reset": reset},
+            request=request,
+        )
+        referrals_close(
+            kind=Referral.Kind.MEMBER_PIN,
+            object_ids=[member.pk],
+            actor=actor,
+            outcome=_("new PIN set"),
+        )
+    return login
+
+
+def _member_login_end(login: User) -> None:
+    login.set_unusable_password()
+    login.is_active = False
+    login.save(update_fields=["password", "is_active"])
+    _end_sessions(login)
+
+
+def _member_logins_end(household: Household) -> list[int]:
+    """Revoke every member PIN of the household (a replaced card that keeps none)."""
+    ended = []
+    for login in User.objects.filter(household=household, member__isnull=False, is_active=True):
+        _member_login_end(login)
+        ended.append(login.member_id)
+    return ended
+
+
+def member_pin_revoke(
+    *, member: Member, actor: User, referral: Referral | None = None, request=None
+) -> None:
+    """The member's PIN stops working and they are signed out everywhere (the head asked).
+
+    The login stays (what they did is recorded under it), inactive and with no usable PIN.
+    """
+    _member_pin_decider_check(member, actor, referral)
+    with transaction.atomic():
+        login = User.objects.select_for_update().filter(member=member, is_active=True).first()
+        if login is None:
+            raise ValidationError(_("This member has no PIN of their own."))
+        _member_login_end(login)
+        audit_record(
+            action="member.pin_revoke",
+            actor=actor,
+            village_id=member.household.village_id,
+            obj=member,
+            detail={"household": member.household_id},
+            request=request,
+        )
+        referrals_close(
+            kind=Referral.Kind.MEMBER_PIN,
+            object_ids=[member.pk],
+            actor=actor,
+            outcome=_("PIN revoked"),
         )
 
 

@@ -92,9 +92,10 @@ def _villager_body(request, household, account) -> str:
         "pending": proposals_awaiting(household),
         "in_publicity": household_publicity(household),
         "honours": household_honours(household),
-        "declarations": Declaration.objects.filter(household=household).order_by(
-            "-submitted_at", "-id"
-        )[:5],
+        # Each with who declared it: the household's login or a member's own.
+        "declarations": Declaration.objects.filter(household=household)
+        .select_related("submitted_by")
+        .order_by("-submitted_at", "-id")[:5],
     }
     if account is not None:
         context.update(_history_context(request, account))

@@ -24,8 +24,9 @@ def yuan(points, yuan_per_point):
 @register.simple_tag
 def redemption_lines_of(entries) -> dict[int, list]:
     """Entry id -> the lines (item, quantity) of the redemption it debited, for a page of
-    ledger entries: the points history lists what was taken without the ledger knowing
-    goods. One query, and none when the page has no redemption."""
+    ledger entries: the points history lists what was taken, and who collected it (each
+    line's `collector`), without the ledger knowing goods. One query, and none when the
+    page has no redemption."""
     ids = [entry.pk for entry in entries if entry.kind == Entry.Kind.REDEMPTION]
     if not ids:
         return {}
@@ -33,7 +34,7 @@ def redemption_lines_of(entries) -> dict[int, list]:
     for line in (
         RedemptionLine.objects.filter(redemption__entry_id__in=ids)
         .select_related("item")
-        .annotate(entry_id=F("redemption__entry_id"))
+        .annotate(entry_id=F("redemption__entry_id"), collector=F("redemption__collected_by__name"))
         .order_by("redemption_id", "id")
     ):
         lines[line.entry_id].append(line)

@@ -29,7 +29,13 @@ from core.decorators import allows_camera
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from core.idempotency import run_once
 from core.pagination import Paginator
-from store.forms import CardLookupForm, CartChangeForm, VoidForm, confirm_parse
+from store.forms import (
+    CardLookupForm,
+    CartChangeForm,
+    VoidForm,
+    collector_parse,
+    confirm_parse,
+)
 from store.models import Item
 from store.selectors import (
     cart_items,
@@ -44,7 +50,7 @@ from store.views.access import (
     STAFF,
     _get_redemption_for_user,
 )
-from villagers.models import Card
+from villagers.models import Card, Member
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from villagers.selectors import household_get_for_user
 
@@ -124,11 +130,15 @@ def counter_household(request, household_pk):
             for item in cart_items(request.village, lines)
         ]
     total = sum(line["points"] for line in cart)
+    members = list(household.members.all()) if cart else []
     return render(
         request,
         "store/counter.html",
         {
             "household": household,
+            # Who collects (兑换人): the head by default, or another member of the household.
+            "members": members,
+            "head_member": next((m for m in members if m.relation == Member.Relation.HEAD), None),
             "card_number": state.card_number,
             "balance": balance,
             "shelves": csrf_fill(shelves, request),
@@ -206,6 +216,7 @@ def counter_confirm(request, household_pk):
     back = reverse("store:counter_household", args=[household.pk])
     try:
         key, lines = confirm_parse(request.POST)
+        collector = collector_parse(request.POST, household)
         redemption = retry_transient(
             lambda: redemption_create(
                 village=request.village,
@@ -213,6 +224,7 @@ def counter_confirm(request, household_pk):
                 lines=lines,
                 idempotency_key=key,
                 actor=request.user,
+                collected_by=collector,
                 request=request,
             )
         )

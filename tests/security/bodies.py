@@ -22,7 +22,13 @@ from points.services import entry_post, proposal_approve, proposal_create
 from store.models import Item
 from store.services import stock_write_off_request
 from tests.conftest import PASSWORD, PIN, form_key
-from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
+from tests.factories import (
+    HouseholdFactory,
+    MemberFactory,
+    ParticipationFactory,
+    PassedInspectionFactory,
+)
+from villagers import services as villagers_services
 from villagers.models import Inspection, Village
 from wishwall import services as wish_services
 
@@ -102,6 +108,24 @@ def household_edit(cast, client):
 
 def member(cast, client):
     return {"name": "李小花", "relation": "spouse", "sex": "F", "birth_year": 1990}
+
+
+def _adult_son(cast):
+    return MemberFactory(
+        household=cast.household_a, name="王小明", relation="child", birth_year=1995
+    )
+
+
+def member_pin(cast, client):
+    """A PIN of his own for an adult son of household A (the cast's member is its head)."""
+    son = _adult_son(cast)
+    return Body({"pin": "1357", "pin_again": "1357", "idempotency_key": form_key()}, {"pk": son.pk})
+
+
+def member_pin_revoke(cast, client):
+    son = _adult_son(cast)
+    villagers_services.member_pin_set(member=son, actor=cast.users["manager_x"], pin="1357")
+    return Body({"idempotency_key": form_key()}, {"pk": son.pk})
 
 
 def inspection(cast, client):

@@ -27,6 +27,7 @@ from points.rounds import CHECK_NAMES, round_households, round_rule_choices
 from store import forms as store_forms
 from store.models import StockCorrection, StockMovement
 from store.services import stock_write_off_request
+from tests.factories import MemberFactory
 from tests.security.hostile import (
     HUGE_INTEGERS,
     NASTY_STRINGS,
@@ -128,6 +129,15 @@ VILLAGERS = [
         "manager_x",
         lambda c: villager_forms.NewPinForm(),
         kwargs=pk("household_a"),
+    ),
+    Target(
+        "villagers:member_pin",
+        "manager_x",
+        lambda c: villager_forms.MemberPinForm(),
+        kwargs=lambda c: {
+            "pk": MemberFactory(household=c.household_a, relation="child", birth_year=1995).pk
+        },
+        more=key,
     ),
     Target(
         "points:card_issue",
@@ -549,6 +559,7 @@ def test_every_form_page_is_fuzzed():
         "admin:password_change",  # Django's
         "reports:donation_thanks_revoke",  # no input
         "reports:notice_publish",  # no input but its one-time key (tests/reports)
+        "villagers:member_pin_revoke",  # no input but its one-time key (tests/villagers)
     }
     posted = {name for name, row in URLS.items() if row.post is not None}
     assert posted - not_forms - fuzzed == set()

@@ -184,6 +184,22 @@ URLS: dict[str, Row] = {
     "villagers:member_view_id": Row(
         get=ALL_405, post=MANAGER_OBJECT, kwargs=pk("member_a"), action=True, writes=NOTHING
     ),
+    "villagers:member_pin": Row(
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("member_a"),
+        writes=NOTHING,
+        body=b.member_pin,
+    ),
+    # Without a one-time key (or with no PIN to revoke) the manager is sent back to the hub.
+    "villagers:member_pin_revoke": Row(
+        get=ALL_405,
+        post="L 403 403 R 403 404 403 403",
+        kwargs=pk("member_a"),
+        action=True,
+        writes=NOTHING,
+        body=b.member_pin_revoke,
+    ),
     "villagers:inspection_create": Row(
         get=MANAGER_OBJECT,
         post=MANAGER_OBJECT,

@@ -1,0 +1,302 @@
+"""Family members' own PINs on the household's card: set, sign in, lockout, reset, revoke."""
+
+import re
+
+import pytest
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from core.models import AuditEvent
+from points.services import declaration_submit
+from reports.referrals import referral_decide
+from tests.conftest import PIN, form_key
+from tests.factories import MemberFactory
+from villagers.models import Member, Referral, User
+from villagers.second_person import SecondPersonRequired
+from villagers.services import (
+    card_recall,
+    card_replace,
+    member_pin_revoke,
+    member_pin_set,
+    pin_change,
+    pin_reset,
+)
+
+SON_PIN = "1357"
+LIMIT = settings.AXES_FAILURE_LIMIT
+
+
+@pytest.fixture
+def son(card_a):
+    """An adult son of household A, working in the city."""
+    return MemberFactory(
+        household=card_a.household,
+        name="王小明",
+        relation=Member.Relation.CHILD,
+        birth_year=1995,
+        id_number="",
+        phone="",
+    )
+
+
+@pytest.fixture
+def son_login(son, manager_x):
+    return member_pin_set(member=son, actor=manager_x, pin=SON_PIN)
+
+
+def _card_login(number, pin):
+    client = Client()
+    response = client.post(reverse("card_login"), {"card_number": number, "pin": pin})
+    return client, response
+
+
+def _signed_in_user(client) -> User | None:
+    user_id = client.session.get(SESSION_KEY)
+    return User.objects.get(pk=user_id) if user_id else None
+
+
+def _set_pin_page(client, member, pin=SON_PIN):
+    return client.post(
+        reverse("villagers:member_pin", args=[member.pk]),
+        {"pin": pin, "pin_again": pin, "idempotency_key": form_key()},
+    )
+
+
+def test_manager_gives_a_member_a_pin_and_the_slip_shows_it_once(client_manager_x, son, card_a):
+    response = _set_pin_page(client_manager_x, son)
+    assert response.status_code == 200
+    assert SON_PIN in response.text and "王小明" in response.text and card_a.number in response.text
+    assert "no-store" in response["Cache-Control"]
+    login = User.objects.get(member=son)
+    assert (login.household, login.is_staff, login.display_name) == (
+        card_a.household,
+        False,
+        "王小明",
+    )
+    assert login.password != SON_PIN and login.check_password(SON_PIN)  # kept as a hash only
+    event = AuditEvent.objects.get(action="member.pin_set")
+    assert SON_PIN not in str(event.detail)
+    # The household's own PIN is as it was.
+    assert _card_login(card_a.number, PIN)[1].status_code == 302
+
+
+def test_resent_form_sets_once_and_shows_no_slip_again(client_manager_x, son):
+    url = reverse("villagers:member_pin", args=[son.pk])
+    body = {"pin": SON_PIN, "pin_again": SON_PIN, "idempotency_key": form_key()}
+    assert SON_PIN in client_manager_x.post(url, body).text
+    again = client_manager_x.post(url, body)
+    assert again.status_code == 302 and SON_PIN not in client_manager_x.get(again.url).text
+    assert AuditEvent.objects.filter(action="member.pin_set").count() == 1
+
+
+def test_member_signs_in_and_sees_the_households_balance(son_login, card_a):
+    client, response = _card_login(card_a.number, SON_PIN)
+    assert response.status_code == 302 and response.url == reverse("points:me")
+    assert _signed_in_user(client) == son_login  # who is signed in: the member, by name
+    page = client.get(reverse("points:me")).text
+    assert "100" in page and "Signed in as 王小明" in page
+    assert client.get(reverse("store:my_redemptions")).status_code == 200
+    assert client.get(reverse("wishwall:mine")).status_code == 200
+    # The household's own login is still the household's.
+    head, _response = _card_login(card_a.number, PIN)
+    assert _signed_in_user(head).member is None
+
+
+def test_member_cannot_see_another_household(son_login, card_a, card_b, client_manager_x):
+    client, _response = _card_login(card_a.number, SON_PIN)
+    assert (
+        client.get(reverse("points:household_ledger", args=[card_b.household_id])).status_code
+        == 403
+    )
+    assert client.get(reverse("reports:household", args=[card_b.household_id])).status_code == 403
+    # Nor does their PIN open another card.
+    assert _card_login(card_b.number, SON_PIN)[1].status_code == 200
+
+
+def test_wrong_pins_lock_the_card_whoevers_pin_is_tried(son_login, card_a, card_b):
+    _client, response = _card_login(card_a.number, "0000")
+    assert response.status_code == 200 and "not correct" in response.text
+    # One wrong PIN is one failure of the card, though two PINs were checked.
+    assert AccessAttempt.objects.get(username=f"card:{card_a.number}").failures_since_start == 1
+    for _ in range(LIMIT - 1):
+        _card_login(card_a.number, "0000")
+    for pin in (SON_PIN, PIN):  # neither the member's nor the head's PIN opens it now
+        client, response = _card_login(card_a.number, pin)
+        assert response.status_code in (403, 429) and SESSION_KEY not in client.session
+    assert _card_login(card_b.number, PIN)[1].status_code == 302
+
+
+def test_a_members_success_resets_the_cards_count(son_login, card_a):
+    for _ in range(LIMIT - 1):
+        _card_login(card_a.number, "0000")
+    assert _card_login(card_a.number, SON_PIN)[1].status_code == 302
+    for _ in range(LIMIT - 1):
+        _card_login(card_a.number, "0000")
+    assert _card_login(card_a.number, PIN)[1].status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("relation", "birth_year", "why"),
+    [
+        (Member.Relation.HEAD, 1960, "signs in with the household"),
+        (Member.Relation.GRANDCHILD, 2015, "adult"),
+    ],
+)
+def test_the_head_and_children_get_no_pin_of_their_own(
+    client_manager_x, manager_x, card_a, relation, birth_year, why
+):
+    member = MemberFactory(household=card_a.household, relation=relation, birth_year=birth_year)
+    with pytest.raises(ValidationError, match=why):
+        member_pin_set(member=member, actor=manager_x, pin=SON_PIN)
+    page = client_manager_x.get(reverse("villagers:member_pin", args=[member.pk])).text
+    assert why in page and 'name="pin"' not in page
+    assert _set_pin_page(client_manager_x, member).status_code == 200
+    assert not User.objects.filter(member=member).exists()
+
+
+def test_a_pin_another_login_of_the_card_uses_is_refused(
+    client_manager_x, manager_x, son_login, card_a
+):
+    daughter = MemberFactory(household=card_a.household, relation="child", birth_year=1998)
+    for pin in (PIN, SON_PIN):
+        response = _set_pin_page(client_manager_x, daughter, pin)
+        assert response.status_code == 200 and "already uses this PIN" in response.text
+    assert not User.objects.filter(member=daughter).exists()
+    # Nor may the household's own PIN become a member's.
+    with pytest.raises(ValidationError, match="already uses"):
+        pin_reset(household=card_a.household, actor=manager_x, pin=SON_PIN)
+    assert _card_login(card_a.number, PIN)[1].status_code == 302
+
+
+def test_members_do_not_change_their_own_pin(son_login, card_a):
+    with pytest.raises(ValidationError, match="set by the village's manager"):
+        pin_change(user=son_login, old_pin=SON_PIN, new_pin="9753")
+    client, _response = _card_login(card_a.number, SON_PIN)
+    page = client.get(reverse("villagers:pin_change")).text
+    assert "set by the village's manager" in page and 'name="old_pin"' not in page
+
+
+def test_a_new_pin_signs_the_member_out_and_the_old_one_stops(son, son_login, card_a, manager_x):
+    client, _response = _card_login(card_a.number, SON_PIN)
+    member_pin_set(member=son, actor=manager_x, pin="9753")
+    assert client.get(reverse("points:me")).status_code == 302  # signed out
+    assert _card_login(card_a.number, SON_PIN)[1].status_code == 200
+    assert _card_login(card_a.number, "9753")[1].status_code == 302
+    assert User.objects.filter(member=son).count() == 1
+    assert AuditEvent.objects.filter(action="member.pin_set", detail__reset=True).exists()
+
+
+def test_revoke_signs_the_member_out_and_the_pin_stops(
+    client_manager_x, manager_x, son, son_login, card_a
+):
+    client, _response = _card_login(card_a.number, SON_PIN)
+    response = client_manager_x.post(
+        reverse("villagers:member_pin_revoke", args=[son.pk]), {"idempotency_key": form_key()}
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("points:me")).status_code == 302
+    assert _card_login(card_a.number, SON_PIN)[1].status_code == 200
+    son_login.refresh_from_db()
+    assert not son_login.is_active and not son_login.has_usable_password()
+    assert AuditEvent.objects.filter(action="member.pin_revoke").count() == 1
+    assert _card_login(card_a.number, PIN)[1].status_code == 302
+    with pytest.raises(ValidationError, match="no PIN of their own"):
+        member_pin_revoke(member=son, actor=manager_x)
+
+
+def test_hub_shows_who_has_a_pin_and_the_managers_button(
+    client_manager_x, client_supervisor_x, son, son_login, card_a
+):
+    url = reverse("reports:household", args=[card_a.household_id])
+    page = client_manager_x.get(url).text
+    assert "own PIN on the card" in page
+    assert reverse("villagers:member_pin", args=[son.pk]) in page
+    supervisor_page = client_supervisor_x.get(url).text
+    assert "own PIN on the card" in supervisor_page
+    assert reverse("villagers:member_pin", args=[son.pk]) not in supervisor_page
+
+
+def test_replaced_card_keeps_members_pins_unless_the_head_says_otherwise(
+    son, son_login, card_a, manager_x
+):
+    new = card_replace(household=card_a.household, actor=manager_x, pin="8642", reason="丢失")
+    assert _card_login(card_a.number, SON_PIN)[1].status_code == 200  # the old number is dead
+    assert _card_login(new.number, SON_PIN)[1].status_code == 302
+    newer = card_replace(
+        household=card_a.household, actor=manager_x, pin="8643", reason="丢失", keep_members=False
+    )
+    assert _card_login(newer.number, SON_PIN)[1].status_code == 200
+    assert _card_login(newer.number, "8643")[1].status_code == 302
+    assert AuditEvent.objects.filter(action="card.replace", detail__members_kept=False).exists()
+
+
+def test_replace_page_asks_about_members_only_when_one_has_a_pin(
+    client_manager_x, manager_x, card_a, son
+):
+    url = reverse("villagers:card_replace", args=[card_a.household_id])
+    assert 'name="keep_members"' not in client_manager_x.get(url).text
+    member_pin_set(member=son, actor=manager_x, pin=SON_PIN)
+    page = client_manager_x.get(url).text
+    box = re.search(r'<input[^>]*name="keep_members"[^>]*>', page).group(0)
+    assert "checked" in box  # the head's likely wish: the members keep their PINs
+    response = client_manager_x.post(
+        url, {"reason": "丢失", "pin": "8642", "pin_again": "8642", "replacing": card_a.number}
+    )
+    assert response.status_code == 200  # the slip; the box unticked: members' PINs revoked
+    assert not User.objects.get(member=son).is_active
+
+
+def test_recalled_card_stops_members_too(son_login, card_a, manager_x):
+    card_recall(household=card_a.household, actor=manager_x, reason="moved away")
+    assert _card_login(card_a.number, SON_PIN)[1].status_code == 200
+    son_login.refresh_from_db()
+    assert not son_login.is_active
+
+
+def test_own_households_member_pin_goes_to_the_county(son, card_a, manager_x, county_admin):
+    User.objects.filter(pk=manager_x.pk).update(household=card_a.household)
+    manager_x.refresh_from_db()
+    client = Client()
+    client.force_login(manager_x)
+    response = _set_pin_page(client, son)
+    assert response.status_code == 302 and SON_PIN not in client.get(response.url).text
+    assert not User.objects.filter(member=son).exists()
+    referral = Referral.objects.get(kind=Referral.Kind.MEMBER_PIN, object_id=son.pk)
+    assert SON_PIN not in str(referral.request) and referral.request["pin_hash"]
+    with pytest.raises(SecondPersonRequired):
+        member_pin_revoke(member=son, actor=manager_x)
+    county = Client()
+    county.force_login(county_admin)
+    queue = county.get(reverse("reports:county_queue")).text
+    assert "王小明" in queue and "their own PIN, chosen by the manager" in queue
+
+    referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
+    assert _card_login(card_a.number, SON_PIN)[1].status_code == 302
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.DONE and referral.request == {}
+
+    client.post(
+        reverse("villagers:member_pin_revoke", args=[son.pk]), {"idempotency_key": form_key()}
+    )
+    revoke = Referral.objects.get(kind=Referral.Kind.MEMBER_PIN, status=Referral.Status.OPEN)
+    assert revoke.request == {"revoke": True}
+    referral_decide(referral_ids=[revoke.pk], actor=county_admin, decision="do")
+    assert _card_login(card_a.number, SON_PIN)[1].status_code == 200
+
+
+def test_a_members_declaration_carries_their_name_for_the_head(son_login, card_a):
+    declaration = declaration_submit(
+        user=son_login, description="扶老人过马路", occurred_on=card_a.issued_at.date()
+    )
+    assert declaration.submitted_by == son_login and declaration.household == card_a.household
+    head, _response = _card_login(card_a.number, PIN)
+    page = head.get(reverse("points:me")).text
+    assert "扶老人过马路" in page and "by 王小明" in page
+
+
+def test_member_login_names_tell_nothing(son_login):
+    assert son_login.username.startswith("v-") and "王" not in son_login.username
