@@ -143,9 +143,10 @@ def villager_state(household: Household) -> Account | None:
     """The household's account with everything its start page depends on, in one query.
 
     Besides the balance: the rank (households with more points, households ranked), the
-    active card, the latest entry (every credit, redemption and reversal appends one; entries
-    never change) and a digest of every other row the page's body shows (its proposals,
-    declarations, members and the village's rules), under which the page caches its body.
+    active card, the unread messages (the header's bell), the latest entry (every credit,
+    redemption and reversal appends one; entries never change) and a digest of every other
+    row the page's body shows (its proposals, declarations, members and the village's
+    rules), under which the page caches its body.
     """
     with connection.cursor() as cursor:
         sql.execute(cursor, points_sql.VILLAGER_STATE, {"household": household.pk})
@@ -158,6 +159,7 @@ def villager_state(household: Household) -> Account | None:
         account.higher,
         account.ranked,
         account.card_number,
+        account.unread_notifications,
         account.body_version,
     ) = row[sql.width(Account) :]
     return account

@@ -8,7 +8,8 @@
 - `LOCK_PROPOSALS` / `LOCK_ACCOUNTS`: the same for a batch, in two steps, in id order (its
   entries' ids are drawn once the accounts are locked).
 - `VILLAGER_STATE`: the villager's start page in one read: the account, its rank, its active
-  card, its latest entry, and a digest of every row the page's body shows (its cache key).
+  card, its unread messages (the bell), its latest entry, and a digest of every row the
+  page's body shows (its cache key).
 - `CHECKS`: the ledger's invariants recomputed from its entries (`audit_ledger`): by hand
   because the ORM cannot say running sums (window functions).
 - `QUEUE_VERSION`: a digest of every row the approval queue shows (its cache key): each
@@ -22,6 +23,7 @@ kinds are the models' constants (core.sql.literal). All are prepared (core.sql.e
 # ruff: noqa: S608 (every statement here is built from the models; values are parameters)
 
 from core.sql import column, columns, literal, next_id, table, whole_rows_digest
+from notifications.models import Notification
 from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
 from villagers.models import Card, Household, Member, Referral, User, VillageGroup
 
@@ -71,6 +73,9 @@ VILLAGER_STATE = f"""
         (SELECT c.{column(Card, "number")} FROM {table(Card)} c
          WHERE c.{column(Card, "household")} = a.{column(A, "household")}
            AND c.{column(Card, "status")} = {literal(Card.Status.ACTIVE)} LIMIT 1),
+        (SELECT count(*) FROM {table(Notification)} n
+         WHERE n.{column(Notification, "household")} = a.{column(A, "household")}
+           AND n.{column(Notification, "read_at")} IS NULL),
         concat_ws(':',
             {whole_rows_digest(P, _OF_HOUSEHOLD)},
             {whole_rows_digest(Declaration, f"t.{column(Declaration, 'household')} = a.{column(A, 'household')}")},
