@@ -55,14 +55,16 @@ class SendRun:
     held_until: datetime.datetime | None = None
 
 
-def _claim(now: datetime.datetime) -> tuple[list[Notification], list[int]]:
-    """Take up to BATCH due messages: the ones to send (now `sending`), and the ids of those
-    skipped because the household opted out or has no phone."""
+def _claim(now: datetime.datetime, tried: set[int]) -> tuple[list[Notification], list[int]]:
+    """Take up to BATCH due messages not `tried` in this run: the ones to send (now
+    `sending`), and the ids of those skipped because the household opted out or has no
+    phone."""
     with transaction.atomic():
         rows = list(
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("household", "village")
             .filter(sms_status=Sms.PENDING, sms_due_at__lte=now, household__isnull=False)
+            .exclude(pk__in=tried)
             .order_by("sms_due_at", "pk")[:BATCH]
         )
         skipped = [n for n in rows if n.household.sms_opt_out or not _phone(n)]
@@ -90,6 +92,7 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
     """Send every due message (see the module's text); what became of each."""
     run = SendRun()
     provider = sms.backend()
+    tried: set[int] = set()  # a failure waits for the next run, never retried in this one
     while True:
         at = now or timezone.now()
         morning = quiet_until(at)
@@ -97,7 +100,8 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
             _hold_until(morning, at)
             run.held_until = morning
             return run
-        claimed, skipped = _claim(at)
+        claimed, skipped = _claim(at, tried)
+        tried.update(n.pk for n in claimed)
         run.skipped += skipped
         if not claimed and not skipped:
             return run

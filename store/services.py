@@ -465,18 +465,19 @@ def redemption_create(
 
 
 def _low_stock_messages(village_id: int, items: Iterable[Item], taken: Mapping[int, int]):
-    """The staff are told of each item this takes to its low-stock threshold (once, as it
-    crosses it; a stock-in above the threshold arms it again)."""
+    """The staff are told of each item a redemption took to its low-stock threshold (once,
+    as it crosses it; a stock-in above the threshold arms it again). `items` carry their
+    stock after the redemption (movements_plan)."""
     return [
         message(
             village_id=village_id,
             household_id=None,
             kind=Notification.Kind.LOW_STOCK,
             item=item.name,
-            stock=item.stock - taken[item.pk],
+            stock=item.stock,
         )
         for item in items
-        if item.stock > item.low_stock_threshold >= item.stock - taken[item.pk]
+        if item.stock + taken[item.pk] > item.low_stock_threshold >= item.stock
     ]
 
 

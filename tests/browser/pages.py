@@ -119,6 +119,7 @@ def urls_of(world, names):
 
 VILLAGER_PAGES = [
     "points:me",
+    "notifications:mine",
     "villagers:me",
     "villagers:pin_change",
     "points:declaration_new",
@@ -137,6 +138,7 @@ VILLAGER_PAGES = [
 
 # Pages every staff role can open (county admins after choosing a village).
 STAFF_VIEW_PAGES = [
+    "notifications:log",
     "reports:household_list",
     ("reports:household", "household"),
     ("villagers:card_print", "card"),
