@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from villagers.models import Household, Village
 
@@ -27,7 +28,7 @@ class Notification(models.Model):
         NONE = "none", _("in the app only")
         PENDING = "pending", _("waiting")
         SENDING = "sending", _("being sent")
-        SENT = "sent", _("sent")
+        SENT = "sent", pgettext_lazy("text message", "sent")
         SKIPPED = "skipped", _("not sent: no text messages or no phone")
         FAILED = "failed", _("failed")
 
@@ -54,7 +55,7 @@ class Notification(models.Model):
     # Not before (quiet hours, or the back-off after a failed attempt).
     sms_due_at = models.DateTimeField(_("not before"), null=True, blank=True)
     sms_attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    sms_sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    sms_sent_at = models.DateTimeField(pgettext_lazy("text message", "sent"), null=True, blank=True)
     sms_error = models.CharField(_("last error"), max_length=200, blank=True)
     sms_reference = models.CharField(_("provider's reference"), max_length=64, blank=True)
 

@@ -53,6 +53,7 @@ class SendRun:
     retry: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     held_until: datetime.datetime | None = None
+    retry_at: datetime.datetime | None = None  # the earliest back-off of `retry`
 
 
 def _claim(now: datetime.datetime, tried: set[int]) -> tuple[list[Notification], list[int]]:
@@ -131,4 +132,5 @@ def _record_failure(notification: Notification, error: str, run: SendRun) -> Non
         notification.sms_status = Sms.PENDING
         notification.sms_due_at = timezone.now() + retry_wait(notification.sms_attempts - 1)
         run.retry.append(notification.pk)
+        run.retry_at = min(run.retry_at or notification.sms_due_at, notification.sms_due_at)
     notification.save(update_fields=["sms_status", "sms_error", "sms_due_at"])

@@ -28,6 +28,8 @@ def _send(*, retried: bool) -> None:
         _queue_for(run.held_until)
     if run.retry and retried:
         raise MessagesToRetry(f"notifications {run.retry} failed; tried again later")
+    if run.retry:
+        _queue_for(run.retry_at)
 
 
 @task(
@@ -46,8 +48,8 @@ def sms_send() -> None:
 @task(name="notifications.sms_sweep", queueing_lock="notifications.sms_sweep")
 def sms_sweep(*, timestamp: int) -> None:
     """Every ten minutes, whatever is due and has no job waiting for it (a message whose
-    job ran out of retries before the message ran out of attempts). A failure here waits
-    for the next run."""
+    job ran out of retries before the message ran out of attempts). A message that fails
+    here is tried again by a `sms_send` job queued for the end of its back-off."""
     _send(retried=False)
 
 

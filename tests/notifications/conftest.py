@@ -4,6 +4,7 @@ import pytest
 from django.utils import translation
 
 from tests.points.conftest import make_rule
+from tests.queue_worker import queue_tables_empty
 from tests.store.conftest import make_item, redeem  # noqa: F401 - fixtures used here too
 from tests.wishwall.conftest import (  # noqa: F401 - fixtures used here too
     approved_wish_a,
@@ -22,6 +23,15 @@ def _english(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_jobs_from_before(request):
+    """Transactional tests elsewhere (the browser's) may leave committed jobs behind: the
+    queue starts empty here (in the test's transaction; queue_workers empties it after)."""
+    if "db" in request.fixturenames and "queue_workers" not in request.fixturenames:
+        request.getfixturevalue("db")
+        queue_tables_empty()
 
 
 @pytest.fixture(autouse=True)
