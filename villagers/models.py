@@ -120,7 +120,8 @@ class Household(models.Model):
     address = models.CharField(_("address"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     # Notifications stay in the household's list on its pages; this only stops the SMS.
-    sms_opt_out = models.BooleanField(_("no text messages"), default=False)
+    # A database default too: bulk loaders (the demo's COPY) name only the columns they fill.
+    sms_opt_out = models.BooleanField(_("no text messages"), default=False, db_default=False)
     is_poor = models.BooleanField(_("registered poor household"), default=False)
     poverty_exit_year = models.PositiveSmallIntegerField(
         _("year lifted out of poverty"),

@@ -13,6 +13,8 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='household',
             name='sms_opt_out',
-            field=models.BooleanField(default=False, verbose_name='no text messages'),
+            field=models.BooleanField(
+                db_default=False, default=False, verbose_name='no text messages'
+            ),
         ),
     ]
