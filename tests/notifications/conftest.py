@@ -1,4 +1,4 @@
-"""Notifications: the cast of tests/conftest.py with phones, rules and an item."""
+"""Notifications: the cast of tests/conftest.py with rules, an item and wishes."""
 
 import pytest
 from django.utils import translation
@@ -13,8 +13,6 @@ from tests.wishwall.conftest import (  # noqa: F401 - fixtures used here too
     matched_wish_a,
     wish_a,
 )
-
-PHONE_A = "139 1234 5678"
 
 
 @pytest.fixture(autouse=True)
@@ -38,13 +36,6 @@ def _no_jobs_from_before(request):
 def _never_quiet(settings):
     """Quiet hours are tested on their own: elsewhere a message goes at once, day or night."""
     settings.SMS_QUIET_HOURS = (0, 0)
-
-
-@pytest.fixture
-def phone_a(household_a):
-    household_a.phone = PHONE_A
-    household_a.save(update_fields=["phone"])
-    return household_a
 
 
 @pytest.fixture
