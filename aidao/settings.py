@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "core",
     "aidao",
     "villagers",
+    "notifications",
     "points",
     "store",
     "wishwall",
@@ -105,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "villagers.context_processors.village",
+                "notifications.context_processors.bell",
                 "aidao.context_processors.display_preferences",
             ],
         },
@@ -136,6 +138,22 @@ _db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=f
 # The task queue (core/queue.py, run by `manage.py worker`): when the periodic crediting of
 # entries whose publicity period ended runs (cron; a sixth field is seconds).
 CREDIT_DUE_CRON = os.environ.get("CREDIT_DUE_CRON", "* * * * *")
+
+# Text messages (notifications/sms.py): "log" writes them to the log (development, and any
+# deployment without a provider); "aliyun" sends them through Aliyun SMS (dysmsapi SendSms).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+SMS_ALIYUN = {
+    "endpoint": os.environ.get("SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/"),
+    "access_key_id": os.environ.get("SMS_ALIYUN_ACCESS_KEY_ID", ""),
+    "access_key_secret": os.environ.get("SMS_ALIYUN_ACCESS_KEY_SECRET", ""),
+    "sign_name": os.environ.get("SMS_ALIYUN_SIGN_NAME", ""),
+    "template_code": os.environ.get("SMS_ALIYUN_TEMPLATE_CODE", ""),
+}
+# No text message between these hours (local time): held until the morning. "21-8".
+SMS_QUIET_HOURS = tuple(int(h) for h in os.environ.get("SMS_QUIET_HOURS", "21-8").split("-"))
+SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "5"))
+# Seconds before the first retry of a failed message; each retry waits this many times more.
+SMS_RETRY_WAIT = int(os.environ.get("SMS_RETRY_WAIT", "4"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "villagers.User"

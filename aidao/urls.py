@@ -34,6 +34,7 @@ urlpatterns = [
     path("points/", include("points.urls")),
     path("store/", include("store.urls")),
     path("wishes/", include("wishwall.urls")),
+    path("messages/", include("notifications.urls")),
     path("village/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -22,6 +22,8 @@ from django.utils.translation import gettext as _
 from core import sql
 from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import audit_plan, audit_record
+from notifications.models import Notification
+from notifications.services import message, notifications_plan, notifications_post
 from points.ledger import InsufficientPoints, Posting, balance_after, entries_plan, entry_post
 from points.models import Entry, Objection, Proposal
 from villagers.models import Referral, User
@@ -42,6 +44,18 @@ def _entry_fields(proposal: Proposal) -> dict:
         "points": proposal.points,
         "memo": f"{proposal.rule.code} {proposal.reason}",
     }
+
+
+def _entry_message(proposal: Proposal, entry: Entry) -> Notification:
+    """The household is told of its credited award or deduction (notifications)."""
+    return message(
+        village_id=proposal.village_id,
+        household_id=proposal.household_id,
+        kind=Notification.Kind.CREDITED if entry.points > 0 else Notification.Kind.DEDUCTED,
+        points=entry.points,
+        rule=proposal.rule.description[:40],
+        balance=entry.balance_after,
+    )
 
 
 def _post_entry(proposal: Proposal, account_id: int, actor: User | None) -> Entry:
@@ -98,8 +112,11 @@ def credit_at_approval(proposals, accounts, actor, now, village_id, request) -> 
             request=request,
         )
     )
+    statements += notifications_plan(
+        [_entry_message(p, e) for p, e in zip(proposals, entries, strict=True)], now=now
+    )
     counts = sql.run_together(statements)
-    expected = [len(entries), len(accounts), len(proposals), len(proposals)]
+    expected = [len(entries), len(accounts), len(proposals), len(proposals), len(proposals)]
     if counts != expected:
         # Cannot happen while the rows are locked; never commit a half-written approval.
         raise RuntimeError(f"approval wrote {counts} rows, expected {expected}")
@@ -123,6 +140,7 @@ def publicity_start(proposals, accounts, actor, now, days, request) -> list[str]
     )
     due = now + datetime.timedelta(days=days)
     problems = []
+    told = []
     for proposal in proposals:
         if proposal.points < 0:
             available = accounts[proposal.household_id].balance + pending.get(
@@ -155,6 +173,18 @@ def publicity_start(proposals, accounts, actor, now, days, request) -> list[str]
             detail={"points": proposal.points, "credit_due_at": due.isoformat()},
             request=request,
         )
+        told.append(
+            message(
+                village_id=proposal.village_id,
+                household_id=proposal.household_id,
+                kind=Notification.Kind.PUBLICITY,
+                points=proposal.points,
+                rule=proposal.rule.description[:40],
+                until=timezone.localdate(due).isoformat(),
+            )
+        )
+    if not problems:
+        notifications_post(told, now=now)
     return problems
 
 
@@ -183,6 +213,7 @@ def _credit_locked(proposal: Proposal, *, actor: User | None, request=None) -> b
     proposal.entry = entry
     proposal.hold_reason = ""
     proposal.save(update_fields=["status", "entry", "hold_reason"])
+    notifications_post([_entry_message(proposal, entry)])
     audit_record(
         action="proposal.credit",
         actor=actor,

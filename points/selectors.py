@@ -150,11 +150,12 @@ PUBLICITY_CANCELLED_SHOWN = datetime.timedelta(days=30)
 def villager_state(household: Household) -> Account | None:
     """The household's account with everything its start page depends on, in one query.
 
-    Besides the balance: the active card, the latest entry (every credit, redemption and
-    reversal appends one; entries never change), a digest of every other row the page's body
-    shows (its proposals, declarations, members and the village's rules), under which the
-    page caches its body, and for the rank (`household_rank`) the number of the village's
-    households with an account (`ranked`) and the version of the village's ledger.
+    Besides the balance: the active card, the unread messages (the header's bell), the latest
+    entry (every credit, redemption and reversal appends one; entries never change), a digest
+    of every other row the page's body shows (its proposals, declarations, members and the
+    village's rules), under which the page caches its body, and for the rank
+    (`household_rank`) the number of the village's households with an account (`ranked`) and
+    the version of the village's ledger.
     """
     with connection.cursor() as cursor:
         sql.execute(cursor, points_sql.VILLAGER_STATE, {"household": household.pk})
@@ -167,6 +168,7 @@ def villager_state(household: Household) -> Account | None:
         account.ranked,
         account.village_version,
         account.card_number,
+        account.unread_notifications,
         account.body_version,
     ) = row[sql.width(Account) :]
     return account

@@ -8,8 +8,8 @@
 - `LOCK_PROPOSALS` / `LOCK_ACCOUNTS`: the same for a batch, in two steps, in id order (its
   entries' ids are drawn once the accounts are locked).
 - `VILLAGER_STATE`: the villager's start page in one read: the account, its active card, its
-  latest entry, a digest of every row the page's body shows (its cache key), the village's
-  households and the version of the village's ledger: a digest of its accounts' row
+  unread messages (the bell), its latest entry, a digest of every row the page's body shows
+  (its cache key), the village's households and the version of the village's ledger: a digest of its accounts' row
   versions (PostgreSQL's `xmin`, the transaction that wrote each row: every entry updates
   its account's balance in its own transaction, so any entry of the village changes it).
   Reading each account's latest entry instead took 0.6 ms, this 0.04 ms.
@@ -30,6 +30,7 @@ kinds are the models' constants (core.sql.literal). All are prepared (core.sql.e
 # ruff: noqa: S608 (every statement here is built from the models; values are parameters)
 
 from core.sql import column, columns, literal, next_id, table, whole_rows_digest
+from notifications.models import Notification
 from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
 from villagers.models import Card, Household, Member, Referral, User, VillageGroup
 
@@ -81,6 +82,9 @@ VILLAGER_STATE = f"""
         (SELECT c.{column(Card, "number")} FROM {table(Card)} c
          WHERE c.{column(Card, "household")} = a.{column(A, "household")}
            AND c.{column(Card, "status")} = {literal(Card.Status.ACTIVE)} LIMIT 1),
+        (SELECT count(*) FROM {table(Notification)} n
+         WHERE n.{column(Notification, "household")} = a.{column(A, "household")}
+           AND n.{column(Notification, "read_at")} IS NULL),
         concat_ws(':',
             {whole_rows_digest(P, _OF_HOUSEHOLD)},
             {whole_rows_digest(Declaration, f"t.{column(Declaration, 'household')} = a.{column(A, 'household')}")},

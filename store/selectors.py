@@ -53,6 +53,7 @@ class ShelvesState:
     version: str  # digest of every item and zone row of the village, stock included
     balance: int | None  # the household's, None without an account
     card_number: str | None  # its active card's
+    unread_notifications: int  # its unread messages (the villager's bell)
 
 
 def shelves_state(village: Village, household_id: int | None) -> ShelvesState:

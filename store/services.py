@@ -24,6 +24,8 @@ from core.access import Role, is_manager
 from core.audit import audit_plan, audit_record, record_save
 from core.files import discard_files_on_error, file_stored
 from core.sql import Statement
+from notifications.models import Notification
+from notifications.services import message, notifications_plan
 from points.ledger import Posting, entries_plan, reversal_post
 from points.models import Account, Entry
 from store import sql as store_sql
@@ -816,6 +818,23 @@ def redemption_create(
         return existing
 
 
+def _low_stock_messages(village_id: int, items: Iterable[Item], taken: Mapping[int, int]):
+    """The staff are told of each item a redemption took to its low-stock threshold (once,
+    as it crosses it; a stock-in above the threshold arms it again). `items` carry their
+    stock after the redemption (movements_plan)."""
+    return [
+        message(
+            village_id=village_id,
+            household_id=None,
+            kind=Notification.Kind.LOW_STOCK,
+            item=item.name,
+            stock=item.stock,
+        )
+        for item in items
+        if item.stock + taken[item.pk] > item.low_stock_threshold >= item.stock
+    ]
+
+
 def _redemption_create_locked(
     *, village, household, lines, idempotency_key, request_hash, actor, collected_by, at, request
 ) -> Redemption:
@@ -867,6 +886,7 @@ def _redemption_create_locked(
                 code="insufficient_stock",
             )
         total = sum(items[item_id].points_price * qty for item_id, qty in lines.items())
+        replayed = at is not None  # a loader replaying history: nobody is told now
         at = at or timezone.now()
         (entry,), statements = entries_plan(
             postings=[
@@ -928,8 +948,21 @@ def _redemption_create_locked(
                 request=request,
             ),
         ]
+        told = [
+            message(
+                village_id=village.pk,
+                household_id=household.pk,
+                kind=Notification.Kind.REDEMPTION,
+                receipt=str(redemption_id),
+                items=sum(lines.values()),
+                points=total,
+                balance=entry.balance_after,
+            ),
+            *_low_stock_messages(village.pk, ordered, lines),
+        ]
+        statements += notifications_plan(told, now=at, history=replayed)
         counts = sql.run_together(statements)
-        expected = [1, 1, 1, len(ordered), len(ordered), len(ordered), 1]
+        expected = [1, 1, 1, len(ordered), len(ordered), len(ordered), 1, len(told)]
         if counts != expected:
             # Cannot happen while the rows are locked; never commit a half-written redemption.
             raise RuntimeError(f"redemption wrote {counts} rows, expected {expected}")

@@ -9,7 +9,7 @@
   the writes in one statement (`run_together`), a 3-line redemption is four round trips
   instead of eleven (docs/performance.md).
 - `SHELVES_STATE`: a digest of every item and zone row of the village (the catalogue's and
-  the counter's cache key), and the household's balance and active card.
+  the counter's cache key), and the household's balance, active card and unread messages.
 - `CART_ITEMS`: the cart's items, read on every counter page.
 
 Columns and tables come from the models (core.sql), statuses are the models' constants
@@ -17,6 +17,7 @@ Columns and tables come from the models (core.sql), statuses are the models' con
 """
 
 from core.sql import column, columns, literal, next_id, table, whole_rows_digest
+from notifications.models import Notification
 from points.models import Account, Entry
 from store.models import Item, Redemption, StockMovement, Zone
 from villagers.models import Card
@@ -53,7 +54,10 @@ SHELVES_STATE = f"""
             WHERE a.{column(A, "household")} = %(household)s),
            (SELECT c.{column(Card, "number")} FROM {table(Card)} c
             WHERE c.{column(Card, "household")} = %(household)s
-              AND c.{column(Card, "status")} = {literal(Card.Status.ACTIVE)} LIMIT 1)
+              AND c.{column(Card, "status")} = {literal(Card.Status.ACTIVE)} LIMIT 1),
+           (SELECT count(*) FROM {table(Notification)} n
+            WHERE n.{column(Notification, "household")} = %(household)s
+              AND n.{column(Notification, "read_at")} IS NULL)
 """  # noqa: S608 (built from the models)
 
 CART_ITEMS = f"""

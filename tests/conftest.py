@@ -67,8 +67,8 @@ def queue_workers(request, transactional_db):
     tests/queue_worker.py); stopped, and the queue emptied, when the test ends."""
     workers = Workers(request.node.name)
 
-    def start(count: int = 1, *args: str) -> Workers:
-        workers.start(count, *args)
+    def start(count: int = 1, *args: str, env: dict[str, str] | None = None) -> Workers:
+        workers.start(count, *args, env=env)
         return workers
 
     yield start

@@ -55,7 +55,8 @@ class Workers:
         self.processes: list[subprocess.Popen] = []
         self.logs: list[Path] = []
 
-    def start(self, count: int = 1, *args: str) -> None:
+    def start(self, count: int = 1, *args: str, env: dict[str, str] | None = None) -> None:
+        """`env`: more environment for the workers (e.g. the SMS provider's address)."""
         LOGS.mkdir(parents=True, exist_ok=True)
         for _ in range(count):
             log = LOGS / f"{self.name}-{len(self.processes)}.log"
@@ -64,7 +65,7 @@ class Workers:
                 subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
                     [sys.executable, "manage.py", "worker", *args],
                     cwd=ROOT,
-                    env=worker_environment(),
+                    env=worker_environment(**(env or {})),
                     stdout=log.open("w"),
                     stderr=subprocess.STDOUT,
                 )

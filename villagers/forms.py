@@ -176,6 +176,7 @@ class HouseholdForm(SensitiveFieldsMixin, forms.ModelForm):
             "head_name",
             "address",
             "phone",
+            "sms_opt_out",
             "is_poor",
             "poverty_exit_year",
             "status",

@@ -136,6 +136,9 @@ class Household(models.Model):
     head_name = models.CharField(_("household head"), max_length=50, db_index=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Notifications stay in the household's list on its pages; this only stops the SMS.
+    # A database default too: bulk loaders (the demo's COPY) name only the columns they fill.
+    sms_opt_out = models.BooleanField(_("no text messages"), default=False, db_default=False)
     is_poor = models.BooleanField(_("registered poor household"), default=False)
     poverty_exit_year = models.PositiveSmallIntegerField(
         _("year lifted out of poverty"),

@@ -16,6 +16,8 @@ from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import audit_record
 from core.files import discard_files_on_error, file_stored
 from core.photos import photo_prepare
+from notifications.models import Notification
+from notifications.services import message, notifications_post
 from store.models import Donor
 from villagers.models import Household, Referral, User, Village
 from villagers.second_person import decider_check, referrals_close
@@ -62,6 +64,14 @@ def _refuse_unless_status(wish: Wish, *allowed: str) -> None:
         raise ValidationError(_("This wish is matched with a donor already."), code="matched")
     raise ValidationError(
         _("Match the wish with a donor before marking it fulfilled."), code="not_matched"
+    )
+
+
+def _household_told(wish: Wish, kind: str) -> None:
+    """The wish's household hears that it was matched or fulfilled (no words of the wish:
+    they may name people; SECURITY.md)."""
+    notifications_post(
+        [message(village_id=wish.village_id, household_id=wish.household_id, kind=kind)]
     )
 
 
@@ -350,6 +360,7 @@ def wish_match(
         match.save()
         wish.status = Wish.Status.MATCHED
         wish.save(update_fields=["status"])
+        _household_told(wish, Notification.Kind.WISH_MATCHED)
         audit_record(
             action="wish.match",
             actor=actor,
@@ -406,6 +417,7 @@ def wish_fulfil(
             file_stored(fulfilment.photo)
         wish.status = Wish.Status.FULFILLED
         wish.save(update_fields=["status"])
+        _household_told(wish, Notification.Kind.WISH_FULFILLED)
         audit_record(
             action="wish.fulfil",
             actor=actor,

@@ -72,6 +72,8 @@ def villager_home(request):
         context["body"] = _villager_body(request, household, None)
     else:
         context["yuan"] = account.balance * request.village.yuan_per_point
+        # The bell's count came with the account: no query of its own on the busiest page.
+        context["unread_notifications"] = account.unread_notifications
         if request.village.show_rank:
             context["rank"] = household_rank(account)
         fingerprint = (

@@ -49,7 +49,10 @@ def catalogue(request):
     body = cached_part(
         "catalogue-body", fingerprint, lambda: _catalogue_body(request, balance), BODY_CACHE_SECONDS
     )
-    return render(request, "store/catalogue.html", {"body": body, "balance": balance})
+    context = {"body": body, "balance": balance}
+    if household_id is not None:  # the bell's count came with the shelves: no query of its own
+        context["unread_notifications"] = shelves.unread_notifications
+    return render(request, "store/catalogue.html", context)
 
 
 def _catalogue_body(request, balance: int | None) -> str:

@@ -168,6 +168,7 @@ def urls_of(world, names):
 # Every page a villager can open (tests/security/url_table.py: the rows villager A may GET).
 VILLAGER_PAGES = [
     "points:me",
+    "notifications:mine",
     "villagers:me",
     "villagers:pin_change",
     "points:declaration_new",
@@ -196,6 +197,7 @@ VILLAGER_PAGES = [
 
 # Pages every staff role can open (county admins after choosing a village).
 STAFF_VIEW_PAGES = [
+    "notifications:log",
     "reports:household_list",
     ("reports:household", "household"),
     ("villagers:card_print", "card"),

@@ -560,6 +560,9 @@ def test_every_form_page_is_fuzzed():
         "reports:donation_thanks_revoke",  # no input
         "reports:notice_publish",  # no input but its one-time key (tests/reports)
         "villagers:member_pin_revoke",  # no input but its one-time key (tests/villagers)
+        # One message id, or one 0/1 choice: hostile values in tests/notifications/test_pages.py
+        "notifications:read",
+        "notifications:sms_choice",
     }
     posted = {name for name, row in URLS.items() if row.post is not None}
     assert posted - not_forms - fuzzed == set()

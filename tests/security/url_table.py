@@ -454,6 +454,19 @@ URLS: dict[str, Row] = {
     "wishwall:wall": Row(get=VILLAGE_PAGE),
     "wishwall:echo": Row(get=VILLAGE_PAGE),
     "wishwall:display": Row(get=VILLAGE_PAGE),
+    # --- notifications: the household's messages (the bell) and the delivery log ---------------
+    "notifications:mine": Row(get=VILLAGER_PAGE),
+    "notifications:read": Row(
+        get=ALL_405, post="L R R 403 403 403 403 403", action=True, writes=NOTHING
+    ),
+    "notifications:sms_choice": Row(
+        get=ALL_405,
+        post="L R R 403 403 403 403 403",
+        action=True,
+        writes=NOTHING,
+        body=b.fields(receive="0"),
+    ),
+    "notifications:log": Row(get=STAFF_LIST),
     "wishwall:mine": Row(get=VILLAGER_PAGE),
     "wishwall:new": Row(get=PROPOSER_PAGE.replace("403 403 200", "200 200 200", 1)),
     "wishwall:queue": Row(get=STAFF_LIST),

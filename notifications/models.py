@@ -1,0 +1,82 @@
+"""The outbox: one row per message to a household (or to the village's staff).
+
+A row is written in the transaction of the event it tells of (notifications.services), so a
+rolled-back effect leaves none. The household reads it in its list (the bell); the SMS
+columns follow its one text message through the worker (notifications.tasks).
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from villagers.models import Household, Village
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        CREDITED = "credited", _("points credited")
+        DEDUCTED = "deducted", _("points deducted")
+        PUBLICITY = "publicity", _("on the public notice")
+        REDEMPTION = "redemption", _("redemption")
+        WISH_MATCHED = "wish_matched", _("wish matched")
+        WISH_FULFILLED = "wish_fulfilled", _("wish fulfilled")
+        LOW_STOCK = "low_stock", _("low stock")
+
+    class Sms(models.TextChoices):
+        NONE = "none", _("in the app only")
+        PENDING = "pending", _("waiting")
+        SENDING = "sending", _("being sent")
+        SENT = "sent", pgettext_lazy("text message", "sent")
+        SKIPPED = "skipped", _("not sent: no text messages or no phone")
+        FAILED = "failed", _("failed")
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    # None: a message to the village's staff (low stock), shown on the delivery log.
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # Figures and dates only (notifications.texts words them): never names or ID numbers.
+    params = models.JSONField(_("details"), default=dict)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    sms_status = models.CharField(
+        _("text message"), max_length=10, choices=Sms.choices, default=Sms.NONE
+    )
+    # Not before (quiet hours, or the back-off after a failed attempt).
+    sms_due_at = models.DateTimeField(_("not before"), null=True, blank=True)
+    sms_attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    sms_sent_at = models.DateTimeField(pgettext_lazy("text message", "sent"), null=True, blank=True)
+    sms_error = models.CharField(_("last error"), max_length=200, blank=True)
+    sms_reference = models.CharField(_("provider's reference"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["household", "-id"], name="notification_household"),
+            models.Index(fields=["village", "-id"], name="notification_village"),
+            models.Index(
+                fields=["household"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread",
+            ),
+            models.Index(
+                fields=["sms_due_at"],
+                condition=Q(sms_status="pending"),
+                name="notification_sms_pending",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"

@@ -1,0 +1,19 @@
+"""The outbox's reads."""
+
+from django.db.models import QuerySet
+
+from notifications.models import Notification
+
+
+def unread_count(household_id: int) -> int:
+    return Notification.objects.filter(household_id=household_id, read_at__isnull=True).count()
+
+
+def notifications_of_household(household_id: int) -> QuerySet[Notification]:
+    return Notification.objects.filter(household_id=household_id).select_related("village")
+
+
+def delivery_log(village_id: int, *, status: str = "") -> QuerySet[Notification]:
+    """The village's messages, newest first, with their SMS state (the manager's log)."""
+    rows = Notification.objects.filter(village_id=village_id).select_related("household", "village")
+    return rows.filter(sms_status=status) if status else rows

@@ -1,0 +1,136 @@
+"""Sending the outbox's text messages (run by the `notifications.sms_send` task).
+
+Each message is sent at most once: a worker claims it (pending -> sending) in a short
+transaction, taking only rows no other worker holds (SKIP LOCKED), sends it with no
+transaction open, then records the answer. A failure puts it back to pending, not before
+its back-off; the task then fails and procrastinate runs it again after the same wait. After
+SMS_MAX_ATTEMPTS tries it is failed for good. A worker killed between sending and recording
+leaves the row "being sent": never sent again, since it may have gone.
+"""
+
+import datetime
+import logging
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from notifications import sms
+from notifications.models import Notification
+from notifications.texts import sms_text
+
+logger = logging.getLogger(__name__)
+
+BATCH = 50
+Sms = Notification.Sms
+
+
+def quiet_until(now: datetime.datetime) -> datetime.datetime | None:
+    """The end of the quiet hours (SMS_QUIET_HOURS, local time) when `now` is in them."""
+    start, end = settings.SMS_QUIET_HOURS
+    local = timezone.localtime(now)
+    hour = local.hour
+    quiet = (start <= hour or hour < end) if start > end else (start <= hour < end)
+    if not quiet:
+        return None
+    morning = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if morning <= local:
+        morning += datetime.timedelta(days=1)
+    return morning
+
+
+def retry_wait(attempts: int) -> datetime.timedelta:
+    """The back-off after `attempts` failed tries: procrastinate's exponential wait."""
+    return datetime.timedelta(seconds=settings.SMS_RETRY_WAIT ** (attempts + 1))
+
+
+@dataclass
+class SendRun:
+    sent: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    retry: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    held_until: datetime.datetime | None = None
+    retry_at: datetime.datetime | None = None  # the earliest back-off of `retry`
+
+
+def _claim(now: datetime.datetime, tried: set[int]) -> tuple[list[Notification], list[int]]:
+    """Take up to BATCH due messages not `tried` in this run: the ones to send (now
+    `sending`), and the ids of those skipped because the household opted out or has no
+    phone."""
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("household", "village")
+            .filter(sms_status=Sms.PENDING, sms_due_at__lte=now, household__isnull=False)
+            .exclude(pk__in=tried)
+            .order_by("sms_due_at", "pk")[:BATCH]
+        )
+        skipped = [n for n in rows if n.household.sms_opt_out or not _phone(n)]
+        claimed = [n for n in rows if n not in skipped]
+        for notification in skipped:
+            notification.sms_status = Sms.SKIPPED
+        for notification in claimed:
+            notification.sms_status = Sms.SENDING
+            notification.sms_attempts += 1
+        Notification.objects.bulk_update(rows, ["sms_status", "sms_attempts"])
+    return claimed, [n.pk for n in skipped]
+
+
+def _phone(notification: Notification) -> str:
+    return re.sub(r"[^0-9+]", "", notification.household.phone)
+
+
+def _hold_until(morning: datetime.datetime, now: datetime.datetime) -> None:
+    Notification.objects.filter(sms_status=Sms.PENDING, sms_due_at__lte=now).update(
+        sms_due_at=morning
+    )
+
+
+def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
+    """Send every due message (see the module's text); what became of each."""
+    run = SendRun()
+    provider = sms.backend()
+    tried: set[int] = set()  # a failure waits for the next run, never retried in this one
+    while True:
+        at = now or timezone.now()
+        morning = quiet_until(at)
+        if morning is not None:
+            _hold_until(morning, at)
+            run.held_until = morning
+            return run
+        claimed, skipped = _claim(at, tried)
+        tried.update(n.pk for n in claimed)
+        run.skipped += skipped
+        if not claimed and not skipped:
+            return run
+        for notification in claimed:
+            try:
+                reference = provider.send(phone=_phone(notification), text=sms_text(notification))
+            except sms.SmsError as error:
+                _record_failure(notification, str(error), run)
+                continue
+            notification.sms_status = Sms.SENT
+            notification.sms_sent_at = timezone.now()
+            notification.sms_reference = reference[:64]
+            notification.sms_error = ""
+            notification.save(
+                update_fields=["sms_status", "sms_sent_at", "sms_reference", "sms_error"]
+            )
+            run.sent.append(notification.pk)
+
+
+def _record_failure(notification: Notification, error: str, run: SendRun) -> None:
+    logger.warning("SMS of notification %s failed: %s", notification.pk, error)
+    notification.sms_error = error[:200]
+    if notification.sms_attempts >= settings.SMS_MAX_ATTEMPTS:
+        notification.sms_status = Sms.FAILED
+        run.failed.append(notification.pk)
+    else:
+        notification.sms_status = Sms.PENDING
+        notification.sms_due_at = timezone.now() + retry_wait(notification.sms_attempts - 1)
+        run.retry.append(notification.pk)
+        run.retry_at = min(run.retry_at or notification.sms_due_at, notification.sms_due_at)
+    notification.save(update_fields=["sms_status", "sms_error", "sms_due_at"])

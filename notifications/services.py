@@ -1,0 +1,110 @@
+"""The outbox's writes: notifications are written in the transaction of their event.
+
+The services of points, store and wishwall build their messages with `message` and write
+them with `notifications_post` (one bulk INSERT), or add `notifications_plan`'s statement
+to the statement they run anyway (core.sql.run_together: no round trip of its own). Either
+way the SMS job is queued in the same transaction: an effect that rolls back leaves neither
+a message nor a job, and a committed one has both.
+"""
+
+import datetime
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from core import sql
+from core.audit import audit_record
+from core.queue import enqueue
+from core.sql import Statement
+from notifications.models import Notification
+from notifications.sending import quiet_until
+from notifications.tasks import sms_send
+from villagers.models import Household, User
+
+
+def message(*, village_id: int, household_id: int | None, kind: str, **params) -> Notification:
+    """One unsaved message: to a household (in its list, and by SMS unless it opted out at
+    sending time), or with no household to the village's staff (the delivery log)."""
+    return Notification(
+        village_id=village_id,
+        household_id=household_id,
+        kind=kind,
+        params=params,
+        sms_status=Notification.Sms.PENDING if household_id else Notification.Sms.NONE,
+    )
+
+
+def _sms_schedule(
+    notifications: Sequence[Notification], now: datetime.datetime, history: bool
+) -> None:
+    """Queue the SMS job (in the caller's transaction) for the messages that go by SMS.
+
+    `history`: a loader replaying past events (the demo's backdated redemptions): the
+    messages are kept, already read, and nobody is sent anything now.
+    """
+    for notification in notifications:
+        notification.created_at = now
+        if history:
+            notification.read_at = now
+            notification.sms_status = Notification.Sms.NONE
+    if not any(n.sms_status == Notification.Sms.PENDING for n in notifications):
+        return
+    due = quiet_until(now) or now
+    for notification in notifications:
+        if notification.sms_status == Notification.Sms.PENDING:
+            notification.sms_due_at = due
+    delay = (due - now).total_seconds()
+    enqueue(sms_send, schedule_in={"seconds": delay} if delay > 0 else None)
+
+
+def notifications_plan(
+    notifications: Sequence[Notification],
+    *,
+    now: datetime.datetime | None = None,
+    history: bool = False,
+) -> list[Statement]:
+    """The statement writing `notifications`, for a caller that runs its writes together;
+    queues their SMS job now (the caller's transaction must be open)."""
+    if not notifications:
+        return []
+    _sms_schedule(notifications, now or timezone.now(), history)
+    return [sql.insert(Notification, notifications)]
+
+
+def notifications_post(
+    notifications: Sequence[Notification], *, now: datetime.datetime | None = None
+) -> None:
+    """Write `notifications` in one INSERT and queue their SMS job, in the caller's
+    transaction (refused outside one: core.queue.enqueue)."""
+    if not notifications:
+        return
+    _sms_schedule(notifications, now or timezone.now(), False)
+    Notification.objects.bulk_create(notifications)
+
+
+def notifications_read(*, user: User, notification_id: int | None = None) -> int:
+    """Mark the household's unread messages read (one, or all); how many were."""
+    unread = Notification.objects.filter(household_id=user.household_id, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=timezone.now())
+
+
+def household_sms_choose(*, user: User, receive: bool, request=None) -> Household:
+    """The household's own choice: text messages or not (its list stays either way)."""
+    with transaction.atomic():
+        household = Household.objects.select_for_update().get(pk=user.household_id)
+        if household.sms_opt_out == (not receive):
+            return household
+        household.sms_opt_out = not receive
+        household.save(update_fields=["sms_opt_out"])
+        audit_record(
+            action="household.sms",
+            actor=user,
+            village_id=household.village_id,
+            obj=household,
+            detail={"sms": receive},
+            request=request,
+        )
+    return household

@@ -1,0 +1,58 @@
+"""The notifications' background work (see core/queue.py for how tasks are declared and run)."""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from procrastinate import RetryStrategy
+
+from core.queue import enqueue, periodic, task
+from notifications.sending import messages_send
+
+logger = logging.getLogger(__name__)
+
+
+class MessagesToRetry(Exception):
+    """Some messages failed and wait for their next try (procrastinate retries the job)."""
+
+
+def _send(*, retried: bool) -> None:
+    run = messages_send()
+    if run.sent or run.failed or run.skipped:
+        logger.info(
+            "SMS: sent %d, skipped %d, failed %d", len(run.sent), len(run.skipped), len(run.failed)
+        )
+    if run.held_until:
+        _queue_for(run.held_until)
+    if run.retry and retried:
+        raise MessagesToRetry(f"notifications {run.retry} failed; tried again later")
+    if run.retry:
+        _queue_for(run.retry_at)
+
+
+@task(
+    name="notifications.sms_send",
+    retry=RetryStrategy(
+        max_attempts=settings.SMS_MAX_ATTEMPTS, exponential_wait=settings.SMS_RETRY_WAIT
+    ),
+)
+def sms_send() -> None:
+    """Send the text messages that are due. Queued with every event that writes messages
+    (for the end of the quiet hours when it comes in them); safe to run several at once."""
+    _send(retried=True)
+
+
+@periodic(cron="*/10 * * * *")
+@task(name="notifications.sms_sweep", queueing_lock="notifications.sms_sweep")
+def sms_sweep(*, timestamp: int) -> None:
+    """Every ten minutes, whatever is due and has no job waiting for it (a message whose
+    job ran out of retries before the message ran out of attempts). A message that fails
+    here is tried again by a `sms_send` job queued for the end of its back-off."""
+    _send(retried=False)
+
+
+def _queue_for(when: datetime.datetime) -> None:
+    with transaction.atomic():
+        enqueue(sms_send, schedule_in={"seconds": (when - timezone.now()).total_seconds()})

@@ -1,0 +1,62 @@
+"""What each kind of notification says: worded when it is shown (in the reader's language) or
+sent (an SMS, in Simplified Chinese), from the figures kept with it.
+
+SMS text carries figures, dates, a receipt number and the village's and items' names only:
+never a person's name, ID number or phone (SECURITY.md, "What a text message may contain").
+"""
+
+import datetime
+
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
+
+from notifications.models import Notification
+
+Kind = Notification.Kind
+
+SMS_LANGUAGE = "zh-hans"
+
+
+def _date(value: str) -> str:
+    return formats.date_format(datetime.date.fromisoformat(value), "SHORT_DATE_FORMAT")
+
+
+def _words(kind: str, params: dict) -> str:
+    if kind == Kind.CREDITED:
+        return _("%(points)d points credited (%(rule)s). Balance: %(balance)d.") % params
+    if kind == Kind.DEDUCTED:
+        return _("%(points)d points deducted (%(rule)s). Balance: %(balance)d.") % {
+            **params,
+            "points": abs(params["points"]),
+        }
+    if kind == Kind.PUBLICITY:
+        return _(
+            "%(points)+d points (%(rule)s) approved for your household: on the public notice, "
+            "objections possible until %(until)s, credited after that."
+        ) % {**params, "until": _date(params["until"])}
+    if kind == Kind.REDEMPTION:
+        return (
+            _("Receipt %(receipt)s: %(items)d pieces for %(points)d points. Balance: %(balance)d.")
+            % params
+        )
+    if kind == Kind.WISH_MATCHED:
+        return _("Your wish has been matched with a donor.")
+    if kind == Kind.WISH_FULFILLED:
+        return _("Your wish has been fulfilled: see the echo wall.")
+    if kind == Kind.LOW_STOCK:
+        return _("Low stock: %(item)s, %(stock)d left.") % params
+    raise ValueError(kind)
+
+
+def text(notification: Notification) -> str:
+    """The message in the active language, for the household's list and the delivery log."""
+    return _words(notification.kind, notification.params)
+
+
+def sms_text(notification: Notification) -> str:
+    """The text message: the village's store, then the message, in Simplified Chinese."""
+    with translation.override(SMS_LANGUAGE):
+        return _("%(village)s love supermarket: %(message)s") % {
+            "village": notification.village.name,
+            "message": _words(notification.kind, notification.params),
+        }

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from notifications import views
+
+app_name = "notifications"
+
+urlpatterns = [
+    path("", views.mine, name="mine"),
+    path("read/", views.read, name="read"),
+    path("sms/", views.sms_choice, name="sms_choice"),
+    path("log/", views.log, name="log"),
+]

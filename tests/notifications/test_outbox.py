@@ -1,0 +1,196 @@
+"""The outbox is written with its event, in the event's transaction, in one INSERT."""
+
+import datetime
+import re
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from notifications.models import Notification
+from notifications.sending import quiet_until
+from notifications.texts import sms_text, text
+from points.models import Proposal
+from points.publicity import proposals_credit_due
+from points.services import proposal_approve
+from tests.conftest import issue_card
+from tests.factories import HouseholdFactory
+from tests.points.conftest import make_rule, propose
+
+Kind, Sms = Notification.Kind, Notification.Sms
+
+
+class RolledBack(Exception):
+    pass
+
+
+def sms_jobs() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status, scheduled_at FROM procrastinate_jobs "
+            "WHERE task_name = 'notifications.sms_send' ORDER BY id"
+        )
+        return cursor.fetchall()
+
+
+def test_an_approval_tells_each_household_with_its_new_balance_and_queues_one_job(
+    card_a, card_b, manager_x, supervisor_x, rule_clean, rule_litter
+):
+    award = propose(manager_x, [card_a.household, card_b.household], rule_clean)
+    fine = propose(manager_x, [card_b.household], rule_litter)
+    proposal_approve(proposal_ids=[p.pk for p in award + fine], actor=supervisor_x)
+    told = {(n.household_id, n.kind): n for n in Notification.objects.all()}
+    assert set(told) == {
+        (card_a.household_id, Kind.CREDITED),
+        (card_b.household_id, Kind.CREDITED),
+        (card_b.household_id, Kind.DEDUCTED),
+    }
+    a = told[(card_a.household_id, Kind.CREDITED)]
+    assert a.params == {"points": 5, "rule": "courtyard kept clean", "balance": 105}
+    assert a.sms_status == Sms.PENDING and a.read_at is None
+    assert text(told[(card_b.household_id, Kind.DEDUCTED)]).startswith("20 points deducted")
+    assert [status for status, _at in sms_jobs()] == ["todo"]
+
+
+def test_a_rolled_back_approval_leaves_no_message_and_no_job(
+    card_a, manager_x, supervisor_x, rule_clean
+):
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    with pytest.raises(RolledBack), transaction.atomic():
+        proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+        assert Notification.objects.count() == 1  # written with the entry...
+        raise RolledBack
+    assert Notification.objects.count() == 0  # ...and gone with it
+    assert sms_jobs() == []
+
+
+def test_a_refused_batch_tells_nobody(card_a, card_b, manager_x, supervisor_x, rule_clean):
+    too_big = make_rule(rule_clean.village, "D99", -500, description="more than the balance")
+    proposals = propose(manager_x, [card_a.household], rule_clean) + propose(
+        manager_x, [card_b.household], too_big
+    )
+    with pytest.raises(ValidationError, match="deduction refused"):
+        proposal_approve(proposal_ids=[p.pk for p in proposals], actor=supervisor_x)
+    assert Notification.objects.count() == 0 and sms_jobs() == []
+
+
+def test_the_batch_writes_its_messages_in_the_approval_statement_whatever_its_size(
+    village_x, group_x, manager_x, supervisor_x, rule_clean
+):
+    homes = [HouseholdFactory(group=group_x) for _i in range(12)]
+    for home in homes:
+        issue_card(home, manager_x)
+    proposals = propose(manager_x, homes, rule_clean)
+    with CaptureQueriesContext(connection) as queries:
+        proposal_approve(proposal_ids=[p.pk for p in proposals], actor=supervisor_x)
+    writes = [q["sql"] for q in queries if "notifications_notification" in q["sql"]]
+    # One statement (prepared, then executed) writes the entries, balances, proposals, audit
+    # events and messages: the messages cost no round trip of their own.
+    assert len(writes) == 1 and 'WITH s0 AS (INSERT INTO "points_entry"' in writes[0]
+    assert Notification.objects.filter(kind=Kind.CREDITED).count() == 12
+
+
+def test_publicity_tells_the_deadline_then_crediting_tells_the_points(
+    village_x, group_x, card_a, manager_x, supervisor_x, rule_clean
+):
+    village_x.publicity_days = 3
+    village_x.save()
+    homes = [card_a.household, *(HouseholdFactory(group=group_x) for _i in range(5))]
+    for home in homes[1:]:
+        issue_card(home, manager_x)
+    proposals = propose(manager_x, homes, rule_clean)
+    with CaptureQueriesContext(connection) as queries:
+        proposal_approve(proposal_ids=[p.pk for p in proposals], actor=supervisor_x)
+    inserts = [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "notifications')]
+    assert len(inserts) == 1  # one bulk INSERT for the batch
+    notice = Notification.objects.get(household=card_a.household)
+    until = timezone.localdate() + datetime.timedelta(days=3)
+    assert notice.kind == Kind.PUBLICITY
+    assert notice.params == {"points": 5, "rule": "courtyard kept clean", "until": str(until)}
+    assert "objections possible until" in text(notice)
+    Proposal.objects.filter(pk__in=[p.pk for p in proposals]).update(
+        credit_due_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    assert len(proposals_credit_due().credited) == 6
+    credited = Notification.objects.get(household=card_a.household, kind=Kind.CREDITED)
+    assert credited.params["balance"] == 105
+
+
+def test_a_redemption_tells_its_receipt_and_crossing_the_threshold_tells_the_staff(
+    card_a, soap, manager_x, redeem
+):
+    redemption = redeem(card_a.household, {soap: 2}, manager_x)  # 8 -> 6: above 5
+    receipt = Notification.objects.get(kind=Kind.REDEMPTION)
+    assert receipt.params == {
+        "receipt": str(redemption.pk), "items": 2, "points": 4, "balance": 96,
+    }  # fmt: skip
+    assert not Notification.objects.filter(kind=Kind.LOW_STOCK).exists()
+    redeem(card_a.household, {soap: 2}, manager_x)  # 6 -> 4: crosses the threshold
+    redeem(card_a.household, {soap: 1}, manager_x)  # 4 -> 3: already low, no second alert
+    (alert,) = Notification.objects.filter(kind=Kind.LOW_STOCK)
+    assert alert.household_id is None and alert.sms_status == Sms.NONE
+    assert alert.params == {"item": "肥皂", "stock": 4}
+
+
+def test_a_wish_matched_and_fulfilled_tells_its_household(fulfilled_wish_a, household_a):
+    told = Notification.objects.filter(household=household_a).order_by("pk")
+    assert [n.kind for n in told] == [Kind.WISH_MATCHED, Kind.WISH_FULFILLED]
+    for notification in told:
+        assert notification.params == {}  # the wish's words (they may name people) never go
+        assert "轮椅" not in sms_text(notification)
+
+
+def test_an_sms_names_nobody_and_is_worded_in_chinese(card_a, manager_x, supervisor_x, rule_clean):
+    household = card_a.household
+    household.head_name = "王小明"
+    household.save()
+    member_id = "610630198801011234"
+    (proposal,) = propose(manager_x, [household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    message = sms_text(Notification.objects.get())
+    assert message.startswith(household.village.name)
+    assert "王小明" not in message and member_id not in message
+    assert not re.search(r"1[3-9]\d{9}", message)  # no phone number either
+    assert "余额" in message or "105" in message
+
+
+@pytest.mark.parametrize(
+    ("hours", "local", "until"),
+    [
+        ((21, 8), "22:30", "08:00 next day"),
+        ((21, 8), "03:10", "08:00"),
+        ((21, 8), "12:00", None),
+        ((21, 8), "08:00", None),
+        ((0, 6), "05:59", "06:00"),
+        ((0, 0), "03:00", None),
+    ],
+)
+def test_quiet_hours(settings, hours, local, until):
+    settings.SMS_QUIET_HOURS = hours
+    day = timezone.localtime().replace(month=6, day=10, second=0, microsecond=0)
+    hour, minute = (int(x) for x in local.split(":"))
+    now = day.replace(hour=hour, minute=minute)
+    morning = quiet_until(now)
+    if until is None:
+        assert morning is None
+    else:
+        expected = day.replace(hour=int(until[:2]), minute=0)
+        if until.endswith("next day"):
+            expected += datetime.timedelta(days=1)
+        assert morning == expected
+
+
+def test_an_event_in_the_quiet_hours_is_sent_in_the_morning(
+    settings, card_a, manager_x, supervisor_x, rule_clean
+):
+    hour = timezone.localtime().hour
+    settings.SMS_QUIET_HOURS = (hour, (hour + 2) % 24)  # quiet now, until two hours on
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    message = Notification.objects.get()
+    morning = quiet_until(timezone.now())
+    assert message.sms_due_at == morning and message.sms_status == Sms.PENDING
+    ((status, scheduled_at),) = sms_jobs()
+    assert status == "todo" and abs((scheduled_at - morning).total_seconds()) < 2

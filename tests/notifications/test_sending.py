@@ -1,0 +1,93 @@
+"""What the sending does with each message (run here in the test's process; the worker
+runs the same function: test_worker.py)."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from notifications.models import Notification
+from notifications.sending import messages_send
+from points.services import proposal_approve
+from tests.notifications.provider import SECRET, Provider
+from tests.points.conftest import propose
+
+Sms = Notification.Sms
+
+
+@pytest.fixture
+def provider(settings):
+    with Provider() as provider:
+        env = provider.environment()
+        settings.SMS_BACKEND = "aliyun"
+        settings.SMS_ALIYUN = {
+            "endpoint": env["SMS_ALIYUN_ENDPOINT"],
+            "access_key_id": env["SMS_ALIYUN_ACCESS_KEY_ID"],
+            "access_key_secret": SECRET,
+            "sign_name": env["SMS_ALIYUN_SIGN_NAME"],
+            "template_code": env["SMS_ALIYUN_TEMPLATE_CODE"],
+        }
+        yield provider
+
+
+@pytest.fixture
+def message_to_a(card_a, manager_x, supervisor_x, rule_clean):
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    return Notification.objects.get(household=card_a.household)
+
+
+def test_a_message_failing_every_time_is_given_up_after_the_last_attempt(
+    settings, provider, message_to_a
+):
+    settings.SMS_MAX_ATTEMPTS = 3
+    provider.fail_first = 99
+    later = timezone.now() + datetime.timedelta(hours=1)  # past every back-off
+    runs = [messages_send(now=later) for _i in range(3)]
+    message_to_a.refresh_from_db()
+    assert message_to_a.sms_status == Sms.FAILED and message_to_a.sms_attempts == 3
+    assert "isp.SYSTEM_ERROR" in message_to_a.sms_error
+    assert [run.retry for run in runs] == [[message_to_a.pk], [message_to_a.pk], []]
+    assert runs[-1].failed == [message_to_a.pk] and len(provider.failed) == 3
+    assert messages_send(now=later).sent == [] and len(provider.failed) == 3  # left alone
+
+
+def test_a_failed_message_waits_for_its_back_off(settings, provider, message_to_a):
+    settings.SMS_RETRY_WAIT = 4
+    provider.fail_first = 1
+    assert messages_send().retry == [message_to_a.pk]
+    message_to_a.refresh_from_db()
+    wait = (message_to_a.sms_due_at - timezone.now()).total_seconds()
+    assert message_to_a.sms_status == Sms.PENDING and 2 < wait <= 4
+    assert messages_send().sent == []  # not yet
+    later = timezone.now() + datetime.timedelta(seconds=5)
+    assert messages_send(now=later).sent == [message_to_a.pk]
+    assert len(provider.accepted) == 1
+
+
+def test_opting_out_before_the_message_goes_stops_it(provider, message_to_a):
+    household = message_to_a.household
+    household.sms_opt_out = True
+    household.save()
+    assert messages_send().skipped == [message_to_a.pk]
+    message_to_a.refresh_from_db()
+    assert message_to_a.sms_status == Sms.SKIPPED and provider.accepted == []
+
+
+def test_no_phone_no_text_message(provider, message_to_a):
+    household = message_to_a.household
+    household.phone = ""
+    household.save()
+    assert messages_send().skipped == [message_to_a.pk] and provider.accepted == []
+
+
+def test_in_the_quiet_hours_the_sending_waits_for_the_morning(settings, provider, message_to_a):
+    hour = timezone.localtime().hour
+    settings.SMS_QUIET_HOURS = (hour, (hour + 1) % 24)
+    run = messages_send()
+    assert run.sent == [] and run.held_until is not None
+    message_to_a.refresh_from_db()
+    assert message_to_a.sms_due_at == run.held_until and message_to_a.sms_status == Sms.PENDING
+    assert provider.accepted == []
+    settings.SMS_QUIET_HOURS = (0, 0)
+    assert messages_send(now=run.held_until).sent == [message_to_a.pk]
