@@ -17,6 +17,7 @@ from django.utils import timezone
 from points.models import Account, Entry, Proposal, Rule
 from points.publicity import proposals_credit_due
 from points.services import entry_post, proposal_approve, proposal_create
+from store.services import reservation_create
 from tests.conftest import PASSWORD, PIN, form_key
 from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
 from villagers.models import Inspection, Village
@@ -30,13 +31,15 @@ class Writes(enum.Flag):
     ENTRIES = enum.auto()  # points ledger entries
     MOVEMENTS = enum.auto()  # stock movements
     DONATIONS = enum.auto()  # donations recorded (money or goods)
+    HOLDS = enum.auto()  # reservations made, or points and goods held or released by them
 
 
-NOTHING, ENTRIES, MOVEMENTS, DONATIONS = (
+NOTHING, ENTRIES, MOVEMENTS, DONATIONS, HOLDS = (
     Writes.NOTHING,
     Writes.ENTRIES,
     Writes.MOVEMENTS,
     Writes.DONATIONS,
+    Writes.HOLDS,
 )
 
 
@@ -267,6 +270,28 @@ def counter_cart(cast, client):
 
 def counter_confirm(cast, client):
     return {"key": str(uuid.uuid4()), f"line_{cast.item.pk}": "2"}
+
+
+def reserve(cast, client):
+    return {f"qty_{cast.item.pk}": "2", **_key()}
+
+
+def _open_reservation(cast):
+    return reservation_create(
+        household=cast.household_a, lines={cast.item.pk: 1}, actor=cast.users["villager_a"]
+    )
+
+
+def reservation_cancel(cast, client):
+    return Body(_key(), kwargs={"pk": _open_reservation(cast).pk})
+
+
+def reservation_hand_over(cast, client):
+    reservation = _open_reservation(cast)
+    return Body(
+        {"key": str(uuid.uuid4())},
+        kwargs={"household_pk": cast.household_a.pk, "pk": reservation.pk},
+    )
 
 
 def stock_in(cast, client):

@@ -1,4 +1,5 @@
-"""Ledger rule 10: every POST that moves points or goods has one effect per one-time key.
+"""Ledger rule 10: every POST that moves points or goods (or holds them for a reservation)
+has one effect per one-time key.
 
 The URL table (tests/security/url_table.py) says for every POST what it writes. Each URL
 that writes ledger entries, stock movements or donations gets five identical POSTs at once
@@ -17,7 +18,7 @@ from django.forms import BaseForm, BaseFormSet
 from django.urls import reverse
 
 from points.models import Account, Entry
-from store.models import Donation, Item, StockMovement
+from store.models import Donation, Item, Reservation, StockMovement
 from tests.security.bodies import NOTHING, Body, Writes
 from tests.security.concurrent import at_once
 from tests.security.conftest import ROLES
@@ -37,6 +38,8 @@ class Books:
     donations: int
     stock: int
     balances: int
+    reservations: int
+    held: int
 
     @classmethod
     def now(cls) -> "Books":
@@ -46,6 +49,9 @@ class Books:
             donations=Donation.objects.count(),
             stock=Item.objects.aggregate(total=Sum("stock"))["total"] or 0,
             balances=Account.objects.aggregate(total=Sum("balance"))["total"] or 0,
+            reservations=Reservation.objects.count(),
+            held=(Account.objects.aggregate(total=Sum("held"))["total"] or 0)
+            + (Item.objects.aggregate(total=Sum("held"))["total"] or 0),
         )
 
     def minus(self, before: "Books") -> "Books":
@@ -59,6 +65,7 @@ class Books:
             (Writes.ENTRIES, self.entries),
             (Writes.MOVEMENTS, self.movements),
             (Writes.DONATIONS, self.donations),
+            (Writes.HOLDS, self.reservations or self.held),
         ):
             if count:
                 found |= flag
@@ -121,6 +128,9 @@ def test_the_moving_posts_include_every_stock_and_money_form():
         "store:donation_create",
         "store:counter_confirm",
         "store:redemption_void",
+        "store:reserve",
+        "store:reservation_cancel",
+        "store:reservation_hand_over",
         "points:card_issue",
         "points:entry_reverse",
         "points:approval_decide",

@@ -33,7 +33,15 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from tests.security import bodies as b
-from tests.security.bodies import DONATIONS, ENTRIES, MOVEMENTS, NOTHING, BodyFactory, Writes
+from tests.security.bodies import (
+    DONATIONS,
+    ENTRIES,
+    HOLDS,
+    MOVEMENTS,
+    NOTHING,
+    BodyFactory,
+    Writes,
+)
 from tests.security.conftest import ROLES
 
 Kwargs = Callable[[object], dict]
@@ -341,6 +349,26 @@ URLS: dict[str, Row] = {
         action=True,
         writes=ENTRIES | MOVEMENTS,
         body=b.counter_confirm,
+    ),
+    # Reservations: the household's own act from its phone; the hand-over is the manager's.
+    "store:reserve": Row(get=VILLAGER_PAGE, post=VILLAGER_PAGE, writes=HOLDS, body=b.reserve),
+    "store:my_reservations": Row(get=VILLAGER_PAGE),
+    "store:pick_list": Row(get=STAFF_LIST),
+    "store:reservation_cancel": Row(
+        get=ALL_405,
+        post="L R 404 R 403 404 403 403",
+        kwargs=pk("reservation"),
+        action=True,
+        writes=HOLDS,
+        body=b.reservation_cancel,
+    ),
+    "store:reservation_hand_over": Row(
+        get=ALL_405,
+        post="L 403 403 R 403 404 403 403",
+        kwargs=lambda cast: {"household_pk": cast.household_a.pk, "pk": cast.reservation.pk},
+        action=True,
+        writes=ENTRIES | MOVEMENTS | HOLDS,
+        body=b.reservation_hand_over,
     ),
     "store:redemption_list": Row(get=STAFF_LIST),
     "store:receipt": Row(get="L 200 404 200 200 404 P 200", kwargs=pk("redemption")),
