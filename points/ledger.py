@@ -23,9 +23,19 @@ class InsufficientPoints(ValidationError):
     """The balance would go below zero."""
 
 
-def balance_after(balance: int, points: int) -> int:
-    """The balance once `points` are posted, refused below zero (InsufficientPoints)."""
-    if balance + points < 0:
+def balance_after(balance: int, points: int, held: int = 0) -> int:
+    """The balance once `points` are posted, refused below zero or, for a debit, below the
+    points held for reservations (InsufficientPoints)."""
+    if points < 0 and balance + points < held:
+        if held:
+            raise InsufficientPoints(
+                _(
+                    "Not enough points: the balance is %(balance)d, of which %(held)d are "
+                    "held for reservations; this needs %(needed)d."
+                )
+                % {"balance": balance, "held": held, "needed": -points},
+                code="insufficient_points",
+            )
         raise InsufficientPoints(
             _("Not enough points: the balance is %(balance)d, this needs %(needed)d.")
             % {"balance": balance, "needed": -points},
@@ -75,7 +85,7 @@ def entries_plan(
     for posting, entry_id in zip(postings, ids, strict=True):
         account = posting.account
         before = balances.get(account.pk, account.balance)
-        balances[account.pk] = balance_after(before, posting.points)
+        balances[account.pk] = balance_after(before, posting.points, account.held)
         entry = Entry(
             id=entry_id,
             account=account,
@@ -103,6 +113,26 @@ def entries_plan(
         sql.update_rows(Account, accounts.values(), ["balance"]),
     ]
     return entries, statements
+
+
+def hold_plan(*, account: Account, points: int) -> Statement:
+    """Hold `points` more (or release, when negative) on a locked `account` for reservations:
+    the one place Account.held moves. Refused (InsufficientPoints) if the points held would
+    exceed the balance; the database refuses it too (account_held_within_balance)."""
+    held = account.held + points
+    if held < 0:
+        raise ValueError(f"account {account.pk}: releasing {-points} of {account.held} held")
+    if held > account.balance:
+        raise InsufficientPoints(
+            _(
+                "Not enough points: the balance is %(balance)d, %(held)d already held for "
+                "reservations; this needs %(needed)d."
+            )
+            % {"balance": account.balance, "held": account.held, "needed": points},
+            code="insufficient_points",
+        )
+    account.held = held
+    return sql.update_rows(Account, [account], ["held"])
 
 
 def entries_post(

@@ -29,13 +29,22 @@ class Account(models.Model):
         related_name="accounts",
     )
     balance = models.IntegerField(_("balance"), default=0)
+    # Points promised to the household's open reservations (store.Reservation): part of the
+    # balance that nothing else may spend. Moved only by points.ledger.hold_plan.
+    held = models.IntegerField(_("held for reservations"), default=0, editable=False)
     opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("points account")
         verbose_name_plural = _("points accounts")
         constraints = [
-            models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_not_negative")
+            models.CheckConstraint(
+                condition=Q(balance__gte=0), name="account_balance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(held__gte=0, held__lte=models.F("balance")),
+                name="account_held_within_balance",
+            ),
         ]
 
     def __str__(self):

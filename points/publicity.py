@@ -76,7 +76,9 @@ def credit_at_approval(proposals, accounts, actor, now, village_id, request) -> 
     for proposal in proposals:
         account = accounts[proposal.household_id]
         try:
-            balances[account.pk] = balance_after(balances[account.pk], proposal.points)
+            balances[account.pk] = balance_after(
+                balances[account.pk], proposal.points, account.held
+            )
         except InsufficientPoints as error:
             problems.append(_deduction_refusal(proposal, error))
             continue

@@ -188,6 +188,13 @@ CHECKS = [
         "{0} {1}: negative balance {2}",
     ),
     (
+        "points held for reservations outside 0..balance",
+        f"""
+        SELECT id, held, balance FROM {ACCOUNT} WHERE held < 0 OR held > balance
+        """,
+        "account {0}: {1} points held for reservations, balance {2}",
+    ),
+    (
         "reversal does not mirror its entry",
         f"""
         SELECT r.id, o.id, r.points, o.points, r.account_id, o.account_id, o.kind

@@ -21,12 +21,14 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from points.models import Entry
+from points.models import Account, Entry
 from store.models import (
     Donation,
     Item,
     Redemption,
     RedemptionLine,
+    Reservation,
+    ReservationLine,
     StockCorrection,
     StockMovement,
 )
@@ -37,6 +39,16 @@ K = StockMovement.Kind
 def _per_parent(queryset, parent_field: str, aggregate) -> Coalesce:
     """A correlated subquery: `aggregate` over the rows of `queryset` that belong to the row."""
     rows = queryset.filter(**{parent_field: OuterRef("pk")}).order_by().values(parent_field)
+    return Coalesce(
+        Subquery(rows.annotate(value=aggregate).values("value")[:1]),
+        Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _per_parent_by(queryset, field: str, aggregate, outer: str) -> Coalesce:
+    """As `_per_parent`, matching `field` of the rows to `outer` of the row."""
+    rows = queryset.filter(**{field: OuterRef(outer)}).order_by().values(field)
     return Coalesce(
         Subquery(rows.annotate(value=aggregate).values("value")[:1]),
         Value(0),
@@ -78,6 +90,64 @@ def check() -> list[str]:
     problems += _lines_against_movements()
     problems += _donation_problems()
     problems += _correction_problems()
+    problems += _reservation_problems()
+    return problems
+
+
+def _reservation_problems() -> list[str]:
+    """What open reservations hold is what the accounts and items say is held (never more
+    than the balance or the stock); a reservation's points are its lines'; a handed-over
+    one is exactly one redemption of the same household, goods and points."""
+    problems = []
+    open_lines = ReservationLine.objects.filter(reservation__status=Reservation.Status.OPEN)
+    open_points = Reservation.objects.filter(status=Reservation.Status.OPEN)
+    accounts = Account.objects.annotate(
+        reserved=_per_parent_by(open_points, "household_id", Sum("total_points"), "household_id")
+    ).only("pk", "held", "balance")
+    for account in accounts.exclude(held=F("reserved")):
+        problems.append(
+            f"account {account.pk}: {account.held} points held, open reservations hold "
+            f"{account.reserved}"
+        )
+    for account in Account.objects.filter(held__gt=F("balance")).only("pk", "held", "balance"):
+        problems.append(f"account {account.pk}: {account.held} held > balance {account.balance}")
+    items = Item.objects.annotate(reserved=_per_parent(open_lines, "item", Sum("quantity"))).only(
+        "pk", "name", "held", "stock"
+    )
+    for item in items.exclude(held=F("reserved")):
+        problems.append(
+            f"item {item.pk} {item.name}: {item.held} held, open reservations hold {item.reserved}"
+        )
+    for item in Item.objects.filter(held__gt=F("stock")).only("pk", "name", "held", "stock"):
+        problems.append(f"item {item.pk} {item.name}: {item.held} held > stock {item.stock}")
+    reservations = Reservation.objects.annotate(
+        lines_points=_per_parent(ReservationLine.objects, "reservation", Sum("points"))
+    )
+    for reservation in reservations.exclude(total_points=F("lines_points")).only("pk"):
+        problems.append(f"reservation {reservation.pk}: total != sum of its lines")
+    fulfilled = Reservation.objects.filter(status=Reservation.Status.FULFILLED).select_related(
+        "redemption"
+    )
+    for reservation in fulfilled.prefetch_related("lines", "redemption__lines"):
+        redemption = reservation.redemption
+        reserved = sorted(
+            (line.item_id, line.quantity, line.points) for line in reservation.lines.all()
+        )
+        redeemed = sorted(
+            (line.item_id, line.quantity, line.points) for line in redemption.lines.all()
+        )
+        if (
+            redemption.household_id != reservation.household_id
+            or redemption.total_points != reservation.total_points
+            or reserved != redeemed
+        ):
+            problems.append(
+                f"reservation {reservation.pk}: handed over as redemption {redemption.pk}, "
+                "which is not its household, goods and points"
+            )
+    unfulfilled = Reservation.objects.exclude(status=Reservation.Status.FULFILLED)
+    for reservation in unfulfilled.filter(redemption__isnull=False).only("pk"):
+        problems.append(f"reservation {reservation.pk}: not handed over, yet has a redemption")
     return problems
 
 

@@ -226,3 +226,21 @@ class VoidForm(OneTimeKeyMixin, forms.Form):
     """The supervisor's void: a reason, and a one-time key so a re-sent POST voids once."""
 
     reason = forms.CharField(label=_("Reason for voiding"), max_length=200)
+
+
+def reservation_lines_parse(data, items) -> dict[int, int]:
+    """The reserve form: `qty_<item id>` = quantity for the items offered (blank or 0: none)."""
+    lines = {}
+    for item in items:
+        value = (data.get(f"qty_{item.pk}") or "").strip()
+        if not value:
+            continue
+        try:
+            quantity = numbers.int_parse(value)
+        except forms.ValidationError as error:
+            raise forms.ValidationError(_("A quantity is not a number.")) from error
+        if quantity < 0 or quantity > 999:
+            raise forms.ValidationError(_("Each quantity must be between 1 and 999."))
+        if quantity:
+            lines[item.pk] = quantity
+    return lines

@@ -75,6 +75,9 @@ class Item(models.Model):
     is_active = models.BooleanField(_("on sale"), default=True)
     low_stock_threshold = models.PositiveIntegerField(_("low-stock threshold"), default=5)
     stock = models.IntegerField(_("in stock"), default=0, editable=False)
+    # Of the stock, how many are promised to open reservations (Reservation): on the shelf,
+    # but nobody else may take them. Moved only by store.services._holds_plan.
+    held = models.IntegerField(_("held for reservations"), default=0, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -83,6 +86,10 @@ class Item(models.Model):
         verbose_name_plural = _("items")
         constraints = [
             models.CheckConstraint(condition=Q(stock__gte=0), name="item_stock_not_negative"),
+            models.CheckConstraint(
+                condition=Q(held__gte=0, held__lte=models.F("stock")),
+                name="item_held_within_stock",
+            ),
             models.CheckConstraint(condition=Q(points_price__gte=1), name="item_price_positive"),
             models.UniqueConstraint(fields=["village", "name"], name="item_unique_name"),
             models.UniqueConstraint(
@@ -94,6 +101,11 @@ class Item(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.unit})"
+
+    @property
+    def available(self) -> int:
+        """What may still be taken or reserved: the stock less what reservations hold."""
+        return self.stock - self.held
 
     @property
     def is_low(self) -> bool:
@@ -270,6 +282,132 @@ class RedemptionLine(models.Model):
             models.CheckConstraint(
                 condition=Q(points=models.F("quantity") * models.F("points_each")),
                 name="redemption_line_points_total",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.item} × {self.quantity}"
+
+
+class Reservation(models.Model):
+    """Goods a household asked for from its phone, held until handed over or until it expires.
+
+    While it is open its points are held on the household's account (Account.held) and its
+    quantities on the items (Item.held), so neither can be spent twice; handing it over at
+    the counter turns it into exactly one Redemption, at the prices it was reserved at.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("waiting to be collected")
+        FULFILLED = "fulfilled", _("handed over")
+        CANCELLED = "cancelled", _("cancelled")
+        EXPIRED = "expired", _("expired")
+
+    village = models.ForeignKey(
+        "villagers.Village",
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="reservations",
+    )
+    household = models.ForeignKey(
+        "villagers.Household",
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        related_name="reservations",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    total_points = models.PositiveIntegerField(_("points"))
+    created_at = models.DateTimeField(_("reserved at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reserved by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField(_("kept until"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    redemption = models.OneToOneField(
+        Redemption,
+        verbose_name=_("redemption"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reservation",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
+        indexes = [
+            # The open ones: the pick list, the counter, the expiry task.
+            models.Index(
+                fields=["village", "expires_at"],
+                condition=Q(status="open"),
+                name="reservation_open",
+            ),
+            models.Index(fields=["household", "-created_at"], name="reservation_household"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(total_points__gt=0), name="reservation_points_pos"),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="open", closed_at__isnull=True, redemption__isnull=True)
+                    | Q(status="fulfilled", closed_at__isnull=False, redemption__isnull=False)
+                    | Q(
+                        status__in=["cancelled", "expired"],
+                        closed_at__isnull=False,
+                        redemption__isnull=True,
+                    )
+                ),
+                name="reservation_status_complete",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.number} {self.household}"
+
+    @property
+    def number(self) -> str:
+        return f"{self.pk:06d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class ReservationLine(models.Model):
+    reservation = models.ForeignKey(
+        Reservation, verbose_name=_("reservation"), on_delete=models.PROTECT, related_name="lines"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="reservation_lines"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    points_each = models.PositiveIntegerField(_("points each"))
+    points = models.PositiveIntegerField(_("points"))
+
+    class Meta:
+        ordering = ["reservation", "id"]
+        verbose_name = _("reservation line")
+        verbose_name_plural = _("reservation lines")
+        constraints = [
+            models.UniqueConstraint(fields=["reservation", "item"], name="reservation_line_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_line_qty_pos"),
+            models.CheckConstraint(
+                condition=Q(points=models.F("quantity") * models.F("points_each")),
+                name="reservation_line_points_total",
             ),
         ]
 

@@ -22,8 +22,17 @@ from django.utils import timezone
 from core import sql
 from core.months import month_span
 from store import sql as store_sql
-from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
-from villagers.models import Village
+from store.models import (
+    Donation,
+    Item,
+    Redemption,
+    RedemptionLine,
+    Reservation,
+    ReservationLine,
+    StockMovement,
+    Zone,
+)
+from villagers.models import Household, Village
 
 
 def zones_of(village: Village) -> list[Zone]:
@@ -54,6 +63,12 @@ class ShelvesState:
     balance: int | None  # the household's, None without an account
     card_number: str | None  # its active card's
     unread_notifications: int  # its unread messages (the villager's bell)
+    held: int | None  # its points held for reservations
+
+    @property
+    def spendable(self) -> int | None:
+        """What the household may spend now: the balance less what its reservations hold."""
+        return None if self.balance is None else self.balance - (self.held or 0)
 
 
 def shelves_state(village: Village, household_id: int | None) -> ShelvesState:
@@ -235,3 +250,50 @@ def notice_donations(village: Village, year: int, month: int) -> list[dict]:
             }
         )
     return rows
+
+
+def reservations_open_of(household: Household) -> list[Reservation]:
+    """The household's reservations waiting to be collected (the counter), with their lines."""
+    return list(
+        Reservation.objects.filter(
+            household=household, status=Reservation.Status.OPEN, expires_at__gt=timezone.now()
+        )
+        .prefetch_related("lines__item")
+        .order_by("created_at", "pk")
+    )
+
+
+def reservations_of_household(household_id: int) -> QuerySet:
+    """All the household's reservations, newest first (its own page)."""
+    return (
+        Reservation.objects.filter(household_id=household_id)
+        .prefetch_related("lines__item")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def pick_list(village: Village, day: datetime.date) -> dict:
+    """What to put ready for collection: the open reservations made on `day`, per household
+    and added up per item."""
+    reservations = list(
+        Reservation.objects.filter(
+            village=village, status=Reservation.Status.OPEN, created_at__range=day_range(day)
+        )
+        .select_related("household__group")
+        .prefetch_related("lines__item")
+        .order_by("household__group__name", "household__number", "pk")
+    )
+    items = (
+        ReservationLine.objects.filter(reservation__in=[r.pk for r in reservations])
+        .values("item__name", "item__unit", "item__zone__position")
+        .annotate(quantity=Sum("quantity"))
+        .order_by("item__zone__position", "item__name")
+    )
+    return {
+        "day": day,
+        "reservations": reservations,
+        "items": list(items),
+        "open_count": Reservation.objects.filter(
+            village=village, status=Reservation.Status.OPEN
+        ).count(),
+    }

@@ -26,7 +26,7 @@ from core.files import discard_files_on_error, file_stored
 from core.sql import Statement
 from notifications.models import Notification
 from notifications.services import message, notifications_plan
-from points.ledger import Posting, entries_plan, reversal_post
+from points.ledger import Posting, entries_plan, hold_plan, reversal_post
 from points.models import Account, Entry
 from store import sql as store_sql
 from store.models import (
@@ -35,6 +35,8 @@ from store.models import (
     Item,
     Redemption,
     RedemptionLine,
+    Reservation,
+    ReservationLine,
     StockCorrection,
     StockMovement,
     Zone,
@@ -143,6 +145,15 @@ def movements_plan(
             raise InsufficientStock(
                 _("Not enough %(item)s in stock: %(stock)d left, %(needed)d needed.")
                 % {"item": item.name, "stock": item.stock, "needed": -quantity},
+                code="insufficient_stock",
+            )
+        if quantity < 0 and new_stock < item.held:
+            raise InsufficientStock(
+                _(
+                    "Not enough %(item)s in stock: %(stock)d left, of which %(held)d are held "
+                    "for reservations; %(needed)d needed. Cancel a reservation first."
+                )
+                % {"item": item.name, "stock": item.stock, "held": item.held, "needed": -quantity},
                 code="insufficient_stock",
             )
         movement = StockMovement(
@@ -836,7 +847,17 @@ def _low_stock_messages(village_id: int, items: Iterable[Item], taken: Mapping[i
 
 
 def _redemption_create_locked(
-    *, village, household, lines, idempotency_key, request_hash, actor, collected_by, at, request
+    *,
+    village,
+    household,
+    lines,
+    idempotency_key,
+    request_hash,
+    actor,
+    collected_by,
+    at,
+    request,
+    prices=None,
 ) -> Redemption:
     """Lock order as everywhere: the account, then the items by id (store.sql). A repeated
     confirmation (a double click, a resent form) queues on the account lock, so by the time
@@ -876,16 +897,18 @@ def _redemption_create_locked(
             )
         short = [
             _("%(item)s: %(stock)d left, %(needed)d wanted")
-            % {"item": item.name, "stock": item.stock, "needed": lines[item_id]}
+            % {"item": item.name, "stock": item.available, "needed": lines[item_id]}
             for item_id, item in items.items()
-            if item.stock < lines[item_id]
+            if item.available < lines[item_id]
         ]
         if short:
             raise InsufficientStock(
                 _("Not enough in stock. %(lines)s.") % {"lines": "; ".join(short)},
                 code="insufficient_stock",
             )
-        total = sum(items[item_id].points_price * qty for item_id, qty in lines.items())
+        # A reservation handed over is charged at the prices it was reserved at.
+        prices = prices or {item_id: item.points_price for item_id, item in items.items()}
+        total = sum(prices[item_id] * qty for item_id, qty in lines.items())
         replayed = at is not None  # a loader replaying history: nobody is told now
         at = at or timezone.now()
         (entry,), statements = entries_plan(
@@ -919,8 +942,8 @@ def _redemption_create_locked(
                 redemption=redemption,
                 item=item,
                 quantity=lines[item.pk],
-                points_each=item.points_price,
-                points=item.points_price * lines[item.pk],
+                points_each=prices[item.pk],
+                points=prices[item.pk] * lines[item.pk],
             )
             for item in ordered
         ]
@@ -1038,3 +1061,271 @@ def redemption_void(
             kind=Referral.Kind.VOID, object_ids=[locked.pk], actor=actor, outcome=reason
         )
     return locked
+
+
+# --- reservations -----------------------------------------------------------------------
+# A household reserves from its phone; the points and goods are held (Account.held,
+# Item.held) under the same locks, in the same order, as a redemption takes them: the
+# account, then the reservation, then the items by id. The database refuses a hold above
+# the balance or the stock (account_held_within_balance, item_held_within_stock), and every
+# debit and stock-out checks what is left after the holds (points.ledger.balance_after,
+# movements_plan), so held points and goods cannot be spent twice.
+
+
+def _holds_plan(*, moves: list[tuple[Item, int]]) -> Statement:
+    """Hold (or release, when negative) quantities of locked items for reservations: the one
+    place Item.held moves. Refused (InsufficientStock) above what is on the shelf."""
+    for item, quantity in moves:
+        held = item.held + quantity
+        if held < 0:
+            raise ValueError(f"item {item.pk}: releasing {-quantity} of {item.held} held")
+        if held > item.stock:
+            raise InsufficientStock(
+                _("Not enough %(item)s in stock: %(stock)d left, %(needed)d wanted.")
+                % {"item": item.name, "stock": item.available, "needed": quantity},
+                code="insufficient_stock",
+            )
+        item.held = held
+    return sql.update_rows(Item, [item for item, _quantity in moves], ["held"])
+
+
+def _account_lock(household: Household) -> tuple[Account, bool]:
+    """The household's account, locked (the first lock, as at the counter); has it a card?"""
+    with connection.cursor() as cursor:
+        sql.execute(cursor, store_sql.LOCK_ACCOUNT, {"household": household.pk})
+        row = cursor.fetchone()
+    if row is None:
+        raise ValidationError(_("This household has no points account."))
+    return sql.instance(Account, row), row[sql.width(Account)]
+
+
+def _reservation_lock(reservation: Reservation) -> Reservation:
+    return Reservation.objects.select_for_update().get(pk=reservation.pk)
+
+
+def _holds_release(*, reservation: Reservation, account: Account) -> None:
+    """Give back what an open `reservation` holds: its points, then its goods (items by id)."""
+    lines = sorted(reservation.lines.all(), key=lambda line: line.item_id)
+    items = _items_lock(
+        village_id=reservation.village_id, item_ids=[line.item_id for line in lines]
+    )
+    sql.run_together(
+        [
+            hold_plan(account=account, points=-reservation.total_points),
+            _holds_plan(moves=[(items[line.item_id], -line.quantity) for line in lines]),
+        ]
+    )
+
+
+def reservation_create(
+    *, household: Household, lines: Mapping[int, int], actor: User, request=None
+) -> Reservation:
+    """The household reserves goods (item id -> quantity): their points and stock are held
+    until it is handed over, cancelled, or expires after the village's reservation days.
+
+    The household's own act (its villager login); the hand-over at the counter is the
+    manager's. Once-only through the page's one-time key (core.idempotency.run_once).
+    """
+    lines = {int(item_id): int(qty) for item_id, qty in lines.items() if int(qty) != 0}
+    if not lines:
+        raise ValidationError(_("Choose at least one item to reserve."), code="empty_cart")
+    if len(lines) > MAX_CART_LINES:
+        raise ValidationError(_("Too many different items in one reservation."))
+    if any(not 0 < qty <= MAX_LINE_QUANTITY for qty in lines.values()):
+        raise ValidationError(_("Each quantity must be between 1 and 999."))
+    village = household.village
+    with transaction.atomic():
+        account, has_card = _account_lock(household)
+        if not has_card:
+            raise ValidationError(_("This household has no active points card."))
+        items = _items_lock(village_id=village.pk, item_ids=lines)
+        inactive = [item.name for item in items.values() if not item.is_active]
+        if inactive:
+            raise ValidationError(
+                _("Not on sale any more: %(items)s.") % {"items": "、".join(inactive)}
+            )
+        short = [
+            _("%(item)s: %(stock)d left, %(needed)d wanted")
+            % {"item": item.name, "stock": item.available, "needed": lines[item_id]}
+            for item_id, item in items.items()
+            if item.available < lines[item_id]
+        ]
+        if short:
+            raise InsufficientStock(
+                _("Not enough in stock. %(lines)s.") % {"lines": "; ".join(short)},
+                code="insufficient_stock",
+            )
+        total = sum(item.points_price * lines[item_id] for item_id, item in items.items())
+        now = timezone.now()
+        reservation = Reservation(
+            village=village,
+            household=household,
+            total_points=total,
+            created_at=now,
+            created_by=actor,
+            expires_at=now + datetime.timedelta(days=village.reservation_days),
+        )
+        statements = [hold_plan(account=account, points=total)]
+        reservation.save()
+        ReservationLine.objects.bulk_create(
+            ReservationLine(
+                reservation=reservation,
+                item=item,
+                quantity=lines[item_id],
+                points_each=item.points_price,
+                points=item.points_price * lines[item_id],
+            )
+            for item_id, item in sorted(items.items())
+        )
+        statements.append(
+            _holds_plan(moves=[(item, lines[item_id]) for item_id, item in sorted(items.items())])
+        )
+        sql.run_together(statements)
+        audit_record(
+            action="reservation.create",
+            actor=actor,
+            village_id=village.pk,
+            obj=reservation,
+            detail={"household": household.pk, "points": total, "lines": lines},
+            request=request,
+        )
+    return reservation
+
+
+def reservation_cancel(*, reservation: Reservation, actor: User, request=None) -> Reservation:
+    """The household, or the village's manager, cancels an open reservation: the held points
+    and goods are free again. Who may is checked here, whatever the caller."""
+    own = actor.household_id is not None and actor.household_id == reservation.household_id
+    manager = is_manager(actor) and actor.village_id == reservation.village_id
+    if not (own or manager):
+        raise PermissionDenied(_("Only the household or the village's manager may cancel it."))
+    return _reservation_close(
+        reservation=reservation,
+        status=Reservation.Status.CANCELLED,
+        actor=actor,
+        request=request,
+    )
+
+
+def _reservation_close(*, reservation, status, actor, request=None, now=None) -> Reservation:
+    with transaction.atomic():
+        account, _has_card = _account_lock(reservation.household)
+        locked = _reservation_lock(reservation)
+        if not locked.is_open:
+            raise ValidationError(
+                _("This reservation is already %(status)s.")
+                % {"status": locked.get_status_display()},
+                code="closed",
+            )
+        _holds_release(reservation=locked, account=account)
+        locked.status = status
+        locked.closed_at = now or timezone.now()
+        locked.closed_by = actor
+        locked.full_clean()
+        locked.save(update_fields=["status", "closed_at", "closed_by"])
+        audit_record(
+            action=f"reservation.{status}",
+            actor=actor,
+            village_id=locked.village_id,
+            obj=locked,
+            detail={"household": locked.household_id, "points": locked.total_points},
+            request=request,
+        )
+    return locked
+
+
+def reservation_hand_over(
+    *,
+    reservation: Reservation,
+    idempotency_key: uuid.UUID,
+    actor: User,
+    collected_by: Member | None = None,
+    request=None,
+) -> Redemption:
+    """At the counter: the held goods are handed over, turning the reservation into one
+    redemption at the prices it was reserved at (the store's redemption path, one ledger
+    entry). The holds are released and spent in one transaction, so nothing else can take
+    them in between. Once only: the same key again returns the redemption (`was_replay`);
+    a second hand-over with another key is refused. `collected_by`: as at the counter
+    (redemption_create), a member of the household or None for the head."""
+    if not is_manager(actor) or actor.village_id != reservation.village_id:
+        raise PermissionDenied(_("Only the village's manager hands over reserved goods."))
+    if collected_by is not None and collected_by.household_id != reservation.household_id:
+        raise ValidationError(_("The person collecting is not a member of this household."))
+    household = reservation.household
+    with transaction.atomic():
+        account, has_card = _account_lock(household)
+        locked = _reservation_lock(reservation)
+        if locked.status == Reservation.Status.FULFILLED:
+            redemption = locked.redemption
+            if redemption.idempotency_key == idempotency_key:
+                redemption.was_replay = True
+                return redemption
+        if not locked.is_open:
+            raise ValidationError(
+                _("This reservation is already %(status)s.")
+                % {"status": locked.get_status_display()},
+                code="closed",
+            )
+        if locked.expires_at <= timezone.now():
+            raise ValidationError(
+                _("This reservation has expired; its goods go back on the shelf."),
+                code="expired",
+            )
+        if not has_card:
+            raise ValidationError(_("This household has no active points card."))
+        lines = list(locked.lines.all())
+        _holds_release(reservation=locked, account=account)
+        quantities = {line.item_id: line.quantity for line in lines}
+        redemption = _redemption_create_locked(
+            village=locked.village,
+            household=household,
+            lines=quantities,
+            idempotency_key=idempotency_key,
+            request_hash=cart_hash(
+                village_id=locked.village_id, household_id=household.pk, lines=quantities
+            ),
+            actor=actor,
+            collected_by=collected_by,
+            at=None,
+            request=request,
+            prices={line.item_id: line.points_each for line in lines},
+        )
+        if redemption.was_replay:
+            # The key was already spent on a counter cart of the same goods: not this one.
+            raise IdempotencyKeyReused(
+                _("This confirmation was already used. Please reload the page."),
+                code="key_reused",
+            )
+        locked.status = Reservation.Status.FULFILLED
+        locked.redemption = redemption
+        locked.closed_at = redemption.created_at
+        locked.closed_by = actor
+        locked.save(update_fields=["status", "redemption", "closed_at", "closed_by"])
+        audit_record(
+            action="reservation.fulfilled",
+            actor=actor,
+            village_id=locked.village_id,
+            obj=locked,
+            detail={"redemption": redemption.pk, "points": redemption.total_points},
+            request=request,
+        )
+    return redemption
+
+
+def reservations_expire(*, now: datetime.datetime | None = None) -> list[int]:
+    """Close every open reservation past its date and free what it held (the periodic task
+    store.expire_reservations). Each is locked and re-checked, so two runs at once, or a
+    hand-over at the same moment, close it once. Returns the ids it expired."""
+    now = now or timezone.now()
+    due = Reservation.objects.filter(status=Reservation.Status.OPEN, expires_at__lte=now)
+    expired = []
+    for reservation in due.select_related("household").order_by("pk"):
+        try:
+            _reservation_close(
+                reservation=reservation, status=Reservation.Status.EXPIRED, actor=None, now=now
+            )
+        except ValidationError:
+            continue  # handed over or cancelled meanwhile
+        expired.append(reservation.pk)
+    return expired

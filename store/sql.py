@@ -9,7 +9,8 @@
   the writes in one statement (`run_together`), a 3-line redemption is four round trips
   instead of eleven (docs/performance.md).
 - `SHELVES_STATE`: a digest of every item and zone row of the village (the catalogue's and
-  the counter's cache key), and the household's balance, active card and unread messages.
+  the counter's cache key), and the household's balance, active card, unread messages and
+  points held for its reservations.
 - `CART_ITEMS`: the cart's items, read on every counter page.
 
 Columns and tables come from the models (core.sql), statuses are the models' constants
@@ -57,7 +58,9 @@ SHELVES_STATE = f"""
               AND c.{column(Card, "status")} = {literal(Card.Status.ACTIVE)} LIMIT 1),
            (SELECT count(*) FROM {table(Notification)} n
             WHERE n.{column(Notification, "household")} = %(household)s
-              AND n.{column(Notification, "read_at")} IS NULL)
+              AND n.{column(Notification, "read_at")} IS NULL),
+           (SELECT a.{column(A, "held")} FROM {table(A)} a
+            WHERE a.{column(A, "household")} = %(household)s)
 """  # noqa: S608 (built from the models)
 
 CART_ITEMS = f"""

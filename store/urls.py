@@ -1,6 +1,6 @@
 from django.urls import path
 
-from store.views import counter, pages, stock, stocktake
+from store.views import counter, pages, reservations, stock, stocktake
 
 app_name = "store"
 
@@ -11,6 +11,19 @@ urlpatterns = [
     path("counter/<int:household_pk>/", counter.counter_household, name="counter_household"),
     path("counter/<int:household_pk>/cart/", counter.counter_cart, name="counter_cart"),
     path("counter/<int:household_pk>/confirm/", counter.counter_confirm, name="counter_confirm"),
+    path(
+        "counter/<int:household_pk>/reservations/<int:pk>/hand-over/",
+        reservations.reservation_hand_over_view,
+        name="reservation_hand_over",
+    ),
+    path("reserve/", reservations.reserve, name="reserve"),
+    path("reservations/", reservations.pick_list_view, name="pick_list"),
+    path("reservations/mine/", reservations.my_reservations, name="my_reservations"),
+    path(
+        "reservations/<int:pk>/cancel/",
+        reservations.reservation_cancel_view,
+        name="reservation_cancel",
+    ),
     path("redemptions/", counter.redemption_list, name="redemption_list"),
     path("redemptions/<int:pk>/", counter.receipt, name="receipt"),
     path("redemptions/<int:pk>/void/", counter.redemption_void_view, name="redemption_void"),

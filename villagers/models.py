@@ -73,6 +73,12 @@ class Village(models.Model):
             "Approved awards and deductions are credited after this many days; 0 = at once."
         ),
     )
+    reservation_days = models.PositiveSmallIntegerField(
+        _("reservations kept (days)"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_("Reserved goods not collected after this many days go back on the shelf."),
+    )
     show_rank = models.BooleanField(_("show households their rank"), default=True)
     black_list_names = models.BooleanField(_("show names on the black list"), default=False)
     notice_names = models.CharField(

@@ -42,6 +42,7 @@ from store.selectors import (
     catalogue_items,
     day_range,
     redemptions_of,
+    reservations_open_of,
     shelves_state,
     zones_of,
 )
@@ -107,7 +108,7 @@ def counter_household(request, household_pk):
     """The household's balance, the shelves by zone with search, and the cart."""
     household = household_get_for_user(request, household_pk)
     state = shelves_state(request.village, household.pk)
-    balance = state.balance or 0
+    balance = state.spendable or 0  # less the points its reservations hold
     here = request.get_full_path()
     cart_url = reverse("store:counter_cart", args=[household.pk])
     shelves = cached_part(
@@ -125,12 +126,15 @@ def counter_household(request, household_pk):
                 "item": item,
                 "quantity": lines[item.pk],
                 "points": item.points_price * lines[item.pk],
-                "short": item.stock < lines[item.pk] or not item.is_active,
+                "short": item.available < lines[item.pk] or not item.is_active,
             }
             for item in cart_items(request.village, lines)
         ]
     total = sum(line["points"] for line in cart)
     members = list(household.members.all()) if cart else []
+    reservations = reservations_open_of(household)
+    for reservation in reservations:
+        reservation.hand_over_key = uuid.uuid4()  # each hand-over form its own, once-only
     return render(
         request,
         "store/counter.html",
@@ -141,6 +145,8 @@ def counter_household(request, household_pk):
             "head_member": next((m for m in members if m.relation == Member.Relation.HEAD), None),
             "card_number": state.card_number,
             "balance": balance,
+            "held": state.held or 0,
+            "reservations": reservations,
             "shelves": csrf_fill(shelves, request),
             "cart": cart,
             "total": total,

@@ -39,15 +39,19 @@ def catalogue(request):
     """
     household_id = request.user.household_id if is_villager(request.user) else None
     shelves = shelves_state(request.village, household_id)
-    balance = shelves.balance
+    balance = shelves.spendable  # a villager's points, less those held for reservations
     if household_id is not None and balance is None:
         balance = 0
     fingerprint = (
         f"{request.village.pk}:{shelves.version}:{household_id is not None}:{balance}:"
+        f"{shelves.held}:"
         f"{request.village.yuan_per_point}:{request.GET.urlencode()}"
     )
     body = cached_part(
-        "catalogue-body", fingerprint, lambda: _catalogue_body(request, balance), BODY_CACHE_SECONDS
+        "catalogue-body",
+        fingerprint,
+        lambda: _catalogue_body(request, balance, shelves.held or 0),
+        BODY_CACHE_SECONDS,
     )
     context = {"body": body, "balance": balance}
     if household_id is not None:  # the bell's count came with the shelves: no query of its own
@@ -55,7 +59,7 @@ def catalogue(request):
     return render(request, "store/catalogue.html", context)
 
 
-def _catalogue_body(request, balance: int | None) -> str:
+def _catalogue_body(request, balance: int | None, held: int) -> str:
     zone_code = request.GET.get("zone", "")
     query = request.GET.get("q", "").strip()
     items = catalogue_items(request.village, zone_code=zone_code, query=query)
@@ -64,10 +68,12 @@ def _catalogue_body(request, balance: int | None) -> str:
         {
             "item": item,
             "yuan": item.reference_yuan(request.village.yuan_per_point),
-            "in_stock": item.stock > 0,
-            "affordable": balance is not None and item.stock > 0 and balance >= item.points_price,
+            "in_stock": item.available > 0,
+            "affordable": (
+                balance is not None and item.available > 0 and balance >= item.points_price
+            ),
             "max_quantity": (
-                min(item.stock, balance // item.points_price) if balance is not None else None
+                min(item.available, balance // item.points_price) if balance is not None else None
             ),
         }
         for item in page
@@ -78,6 +84,7 @@ def _catalogue_body(request, balance: int | None) -> str:
             "page": page,
             "rows": rows,
             "balance": balance,
+            "held": held,
             "zones": zones_of(request.village),
             "zone_code": zone_code,
             "query": query,

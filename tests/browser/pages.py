@@ -176,6 +176,8 @@ VILLAGER_PAGES = [
     "store:catalogue",
     ("store:catalogue", None, "zone=grain_oil"),
     "store:my_redemptions",
+    "store:reserve",
+    "store:my_reservations",
     ("store:receipt", "redemption"),
     "wishwall:mine",
     "wishwall:new",

@@ -20,7 +20,7 @@ from points.publicity import proposals_credit_due
 from points.rounds import CHECK_NAMES, round_households
 from points.services import entry_post, proposal_approve, proposal_create
 from store.models import Item
-from store.services import stock_write_off_request
+from store.services import reservation_create, stock_write_off_request
 from tests.conftest import PASSWORD, PIN, form_key
 from tests.factories import (
     HouseholdFactory,
@@ -42,15 +42,17 @@ class Writes(enum.Flag):
     DONATIONS = enum.auto()  # donations recorded (money or goods)
     PROPOSALS = enum.auto()  # proposed awards and deductions (a hygiene round's among them)
     CORRECTIONS = enum.auto()  # stock-take differences and write-offs asked for
+    HOLDS = enum.auto()  # reservations made, or points and goods held or released by them
 
 
-NOTHING, ENTRIES, MOVEMENTS, DONATIONS, PROPOSALS, CORRECTIONS = (
+NOTHING, ENTRIES, MOVEMENTS, DONATIONS, PROPOSALS, CORRECTIONS, HOLDS = (
     Writes.NOTHING,
     Writes.ENTRIES,
     Writes.MOVEMENTS,
     Writes.DONATIONS,
     Writes.PROPOSALS,
     Writes.CORRECTIONS,
+    Writes.HOLDS,
 )
 
 
@@ -299,6 +301,28 @@ def counter_cart(cast, client):
 
 def counter_confirm(cast, client):
     return {"key": str(uuid.uuid4()), f"line_{cast.item.pk}": "2"}
+
+
+def reserve(cast, client):
+    return {f"qty_{cast.item.pk}": "2", **_key()}
+
+
+def _open_reservation(cast):
+    return reservation_create(
+        household=cast.household_a, lines={cast.item.pk: 1}, actor=cast.users["villager_a"]
+    )
+
+
+def reservation_cancel(cast, client):
+    return Body(_key(), kwargs={"pk": _open_reservation(cast).pk})
+
+
+def reservation_hand_over(cast, client):
+    reservation = _open_reservation(cast)
+    return Body(
+        {"key": str(uuid.uuid4())},
+        kwargs={"household_pk": cast.household_a.pk, "pk": reservation.pk},
+    )
 
 
 def stock_in(cast, client):

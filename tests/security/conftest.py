@@ -32,6 +32,7 @@ from store.services import (
     donation_record,
     item_save,
     redemption_create,
+    reservation_create,
     stock_purchase,
     zones_ensure,
 )
@@ -93,6 +94,7 @@ class Cast:
     declaration: Any
     item: Any
     redemption: Any
+    reservation: Any
     wish: Any
     wish_fulfilled: Any
     inspection: Any
@@ -284,6 +286,7 @@ def cast(
         declaration=declaration,
         item=item,
         redemption=redemption,
+        reservation=reservation_create(household=household_a, lines={item.pk: 1}, actor=villager_a),
         wish=wish,
         wish_fulfilled=fulfilled,
         inspection=PassedInspectionFactory(household=household_a),

@@ -1,4 +1,5 @@
-"""Ledger rule 10: every POST that moves points or goods has one effect per one-time key.
+"""Ledger rule 10: every POST that moves points or goods (or holds them for a reservation)
+has one effect per one-time key.
 
 The URL table (tests/security/url_table.py) says for every POST what it writes. Each URL
 that writes ledger entries, stock movements, donations, proposals (which become entries) or
@@ -18,7 +19,7 @@ from django.forms import BaseForm, BaseFormSet
 from django.urls import reverse
 
 from points.models import Account, Entry, Proposal
-from store.models import Donation, Item, StockCorrection, StockMovement
+from store.models import Donation, Item, Reservation, StockCorrection, StockMovement
 from tests.security.bodies import NOTHING, Body, Writes
 from tests.security.concurrent import at_once
 from tests.security.conftest import ROLES
@@ -41,6 +42,8 @@ class Books:
     balances: int
     proposals: int
     corrections: int
+    reservations: int
+    held: int
 
     @classmethod
     def now(cls) -> "Books":
@@ -52,6 +55,9 @@ class Books:
             balances=Account.objects.aggregate(total=Sum("balance"))["total"] or 0,
             proposals=Proposal.objects.count(),
             corrections=StockCorrection.objects.count(),
+            reservations=Reservation.objects.count(),
+            held=(Account.objects.aggregate(total=Sum("held"))["total"] or 0)
+            + (Item.objects.aggregate(total=Sum("held"))["total"] or 0),
         )
 
     def minus(self, before: "Books") -> "Books":
@@ -67,6 +73,7 @@ class Books:
             (Writes.DONATIONS, self.donations),
             (Writes.PROPOSALS, self.proposals),
             (Writes.CORRECTIONS, self.corrections),
+            (Writes.HOLDS, self.reservations or self.held),
         ):
             if count:
                 found |= flag
@@ -132,6 +139,9 @@ def test_the_moving_posts_include_every_stock_and_money_form():
         "store:donation_create",
         "store:counter_confirm",
         "store:redemption_void",
+        "store:reserve",
+        "store:reservation_cancel",
+        "store:reservation_hand_over",
         "points:card_issue",
         "points:entry_reverse",
         "points:approval_decide",

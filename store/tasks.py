@@ -1,0 +1,22 @@
+"""The store's background work (see core/queue.py for how tasks are declared and run)."""
+
+import logging
+
+from django.conf import settings
+
+from core.queue import periodic, task
+from store.services import reservations_expire
+
+logger = logging.getLogger(__name__)
+
+
+@periodic(cron=settings.RESERVATION_EXPIRY_CRON)
+@task(name="store.expire_reservations", queueing_lock="store.expire_reservations")
+def expire_reservations(*, timestamp: int) -> None:
+    """Close the reservations past their date, giving their held points and goods back.
+
+    Each reservation is locked and re-checked, so overlapping runs expire it once.
+    """
+    expired = reservations_expire()
+    if expired:
+        logger.info("expire_reservations: expired %d", len(expired))

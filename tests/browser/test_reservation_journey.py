@@ -1,0 +1,73 @@
+"""A reservation, end to end: the villager reserves on a 360 px phone, the manager opens the
+household at the counter on a desktop and hands the goods over once."""
+
+import re
+
+from django.urls import reverse
+
+from points.models import Account
+from store.models import Item, Redemption, Reservation
+from tests.browser.conftest import assert_no_horizontal_scroll, screenshot
+from tests.browser.test_journeys import staff_sign_in, submit
+from tests.conftest import PIN
+
+
+def test_villager_reserves_on_the_phone_and_the_manager_hands_over(
+    live_server, phone, desktop, card_a, shelves
+):
+    shots = "7-reservation"
+    household = card_a.household
+    page = phone
+    page.goto(f"{live_server.url}{reverse('card_login')}")
+    page.fill("input[name=card_number]", card_a.number)
+    page.fill("input[name=pin]", PIN)
+    submit(page)
+
+    page.goto(f"{live_server.url}{reverse('store:catalogue')}")
+    page.click(f"main a[href='{reverse('store:reserve')}']")
+    page.fill(f"input[name=qty_{shelves['rice'].pk}]", "2")
+    page.fill(f"input[name=qty_{shelves['soap'].pk}]", "1")
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "01-phone-reserve")
+    submit(page)
+    assert page.url.endswith(reverse("store:my_reservations"))
+    reservation = Reservation.objects.get(household=household)
+    assert reservation.total_points == 2 * 20 + 8 and reservation.is_open
+    account = Account.objects.get(household=household)
+    assert (account.balance, account.held) == (100, 48)
+    assert Item.objects.get(pk=shelves["rice"].pk).held == 2
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "02-phone-my-reservations")
+
+    page = desktop
+    staff_sign_in(page, live_server, "manager_x")
+    page.goto(f"{live_server.url}{reverse('store:pick_list')}")
+    assert reservation.number in page.inner_text("main")
+    screenshot(page, shots, "03-pick-list")
+    page.goto(f"{live_server.url}{reverse('store:counter')}")
+    page.fill("input[name=card]", card_a.number)
+    with page.expect_navigation():
+        page.press("input[name=card]", "Enter")
+    assert page.locator(".balance-figure").inner_text().strip() == "52"  # 48 held
+    section = page.locator("section[aria-labelledby=reservations-title]")
+    assert reservation.number in section.inner_text()
+    screenshot(page, shots, "04-counter-shows-the-reservation")
+    hand_over = section.locator(f"form[action$='/reservations/{reservation.pk}/hand-over/']")
+    form = page.evaluate("f => Object.fromEntries(new FormData(f))", hand_over.element_handle())
+    action = hand_over.get_attribute("action")
+    hand_over.locator("button").dblclick()
+    page.wait_for_url(re.compile(r"/store/redemptions/\d+/$"))
+    page.wait_for_load_state()
+    redemption = Redemption.objects.get(household=household)
+    assert redemption.total_points == 48
+    screenshot(page, shots, "05-receipt")
+
+    # The same confirm sent again: the first receipt, nothing charged twice.
+    again = page.request.post(f"{live_server.url}{action}", form=form)
+    assert again.ok and again.url.endswith(reverse("store:receipt", args=[redemption.pk]))
+    assert Redemption.objects.filter(household=household).count() == 1
+    account.refresh_from_db()
+    assert (account.balance, account.held) == (52, 0)
+    reservation.refresh_from_db()
+    assert reservation.status == Reservation.Status.FULFILLED
+    assert reservation.redemption_id == redemption.pk

@@ -1,0 +1,244 @@
+"""Reservations: points and goods held until handed over, cancelled or expired, never spent
+twice (store.services reservation_*, the checks of audit_ledger)."""
+
+import datetime
+import uuid
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from points import checks as ledger_checks
+from points.ledger import InsufficientPoints
+from points.models import Account, Entry
+from store import checks
+from store.models import Item, Redemption, Reservation
+from store.services import (
+    InsufficientStock,
+    redemption_create,
+    reservation_cancel,
+    reservation_create,
+    reservation_hand_over,
+    reservations_expire,
+    stock_write_off,
+)
+from store.tasks import expire_reservations
+from tests.store.conftest import make_item
+from tests.store.test_concurrency import run_at_once, tellers
+
+
+def account(household) -> Account:
+    return Account.objects.get(household=household)
+
+
+def books_sound():
+    assert checks.check() == []
+    assert ledger_checks.check() == []
+
+
+@pytest.fixture
+def reserve(villager_a):
+    def _reserve(lines, user=villager_a):
+        return reservation_create(
+            household=user.household,
+            lines={item.pk: qty for item, qty in lines.items()},
+            actor=user,
+        )
+
+    return _reserve
+
+
+def test_a_reservation_holds_points_and_goods(card_a, rice, reserve, redeem, manager_x):
+    """100 points; 3 bags of rice at 20 reserved: 60 held, 40 left to spend at the counter."""
+    reservation = reserve({rice: 3})
+    assert reservation.total_points == 60
+    assert reservation.expires_at.date() == (timezone.now() + datetime.timedelta(days=3)).date()
+    assert (account(card_a.household).balance, account(card_a.household).held) == (100, 60)
+    assert Item.objects.get(pk=rice.pk).held == 3
+    with pytest.raises(InsufficientPoints, match="held for reservations"):
+        redeem(card_a.household, {rice: 3}, manager_x)
+    with pytest.raises(InsufficientPoints):
+        reserve({rice: 3})
+    redeem(card_a.household, {rice: 2}, manager_x)  # the 40 not held
+    assert (account(card_a.household).balance, account(card_a.household).held) == (60, 60)
+    books_sound()
+
+
+def test_held_goods_cannot_be_taken_by_another_household(
+    card_a, card_b, kettle, reserve, redeem, manager_x
+):
+    reserve({kettle: 2})
+    with pytest.raises(InsufficientStock):
+        redeem(card_b.household, {kettle: 1}, manager_x)
+    with pytest.raises(InsufficientStock, match="held for reservations"):
+        stock_write_off(item=kettle, quantity=1, cause="damaged", reason="cracked", actor=manager_x)
+    books_sound()
+
+
+def test_cancel_by_the_household_or_the_manager_releases_the_hold(
+    card_a, rice, reserve, villager_a, villager_b, manager_x, manager_y
+):
+    first, second = reserve({rice: 1}), reserve({rice: 2})
+    with pytest.raises(PermissionDenied):
+        reservation_cancel(reservation=first, actor=villager_b)
+    with pytest.raises(PermissionDenied):
+        reservation_cancel(reservation=first, actor=manager_y)
+    reservation_cancel(reservation=first, actor=villager_a)
+    reservation_cancel(reservation=second, actor=manager_x)
+    with pytest.raises(ValidationError, match="already cancelled"):
+        reservation_cancel(reservation=first, actor=villager_a)
+    assert account(card_a.household).held == 0
+    assert Item.objects.get(pk=rice.pk).held == 0
+    assert set(Reservation.objects.values_list("status", flat=True)) == {"cancelled"}
+    books_sound()
+
+
+def test_hand_over_is_one_redemption_at_the_reserved_prices_once(
+    card_a, rice, oil, reserve, manager_x, supervisor_x
+):
+    reservation = reserve({rice: 1, oil: 1})
+    Item.objects.filter(pk=rice.pk).update(points_price=25)  # the price rose since
+    with pytest.raises(PermissionDenied):
+        reservation_hand_over(
+            reservation=reservation, idempotency_key=uuid.uuid4(), actor=supervisor_x
+        )
+    key = uuid.uuid4()
+    redemption = reservation_hand_over(
+        reservation=reservation, idempotency_key=key, actor=manager_x
+    )
+    assert redemption.total_points == 50 and not redemption.was_replay
+    again = reservation_hand_over(reservation=reservation, idempotency_key=key, actor=manager_x)
+    assert again.pk == redemption.pk and again.was_replay
+    with pytest.raises(ValidationError, match="already handed over"):
+        reservation_hand_over(
+            reservation=reservation, idempotency_key=uuid.uuid4(), actor=manager_x
+        )
+    assert Redemption.objects.count() == 1
+    assert (account(card_a.household).balance, account(card_a.household).held) == (50, 0)
+    assert Item.objects.get(pk=rice.pk).stock == 49
+    assert Item.objects.get(pk=rice.pk).held == 0
+    reservation.refresh_from_db()
+    assert reservation.status == "fulfilled" and reservation.redemption_id == redemption.pk
+    books_sound()
+
+
+def test_expiry_releases_the_hold(card_a, rice, reserve, manager_x):
+    reservation = reserve({rice: 2})
+    kept = reserve({rice: 1})
+    Reservation.objects.filter(pk=reservation.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    with pytest.raises(ValidationError, match="expired"):
+        reservation_hand_over(
+            reservation=reservation, idempotency_key=uuid.uuid4(), actor=manager_x
+        )
+    expire_reservations(timestamp=0)  # the periodic task's function, run directly
+    assert reservations_expire() == []  # a second run finds nothing left to do
+    reservation.refresh_from_db()
+    kept.refresh_from_db()
+    assert (reservation.status, kept.status) == ("expired", "open")
+    assert account(card_a.household).held == 20
+    assert Item.objects.get(pk=rice.pk).held == 1
+    books_sound()
+
+
+def test_the_checks_see_a_hold_that_disagrees(card_a, rice, reserve):
+    reserve({rice: 1})
+    Item.objects.filter(pk=rice.pk).update(held=2)
+    Account.objects.filter(household=card_a.household).update(held=5)
+    problems = checks.check()
+    assert any("open reservations hold 1" in line for line in problems), problems
+    assert any("open reservations hold 20" in line for line in problems), problems
+
+
+def test_the_database_refuses_a_hold_above_the_balance_or_the_stock(card_a, rice):
+    with pytest.raises(IntegrityError, match="account_held_within_balance"), transaction.atomic():
+        Account.objects.filter(household=card_a.household).update(held=101)
+    with pytest.raises(IntegrityError, match="item_held_within_stock"), transaction.atomic():
+        Item.objects.filter(pk=rice.pk).update(held=51)
+
+
+def test_twenty_reservations_and_redemptions_at_once(
+    transactional_db, card_a, zones_x, village_x, manager_x, villager_a
+):
+    """One household (100 points), one item (3 in stock, 10 points): ten reservations and
+    ten redemptions of one at the same moment. Whatever wins, balance and stock, held
+    amounts included, never go below zero; then expiry gives back what was held."""
+    item = make_item(village_x, "daily", "肥皂", 10, 3, manager_x)
+    household = card_a.household
+    jobs = [
+        lambda: reservation_create(household=household, lines={item.pk: 1}, actor=villager_a)
+        for _n in range(10)
+    ] + [
+        (lambda teller=teller: reservation_free_redeem(household, item, teller))
+        for teller in tellers(village_x, 10)
+    ]
+    results = run_at_once(jobs)
+    unexpected = [
+        r for r in results if isinstance(r, Exception) and not isinstance(r, ValidationError)
+    ]
+    assert not unexpected, unexpected
+    done = [r for r in results if isinstance(r, Reservation | Redemption)]
+    assert len(done) == 3, results  # the stock is the limit
+    item.refresh_from_db()
+    held_account = account(household)
+    assert 0 <= item.held <= item.stock
+    assert item.stock == 3 - sum(isinstance(r, Redemption) for r in done)
+    assert item.held == sum(isinstance(r, Reservation) for r in done)
+    assert 0 <= held_account.held <= held_account.balance
+    assert held_account.balance == 100 - 10 * sum(isinstance(r, Redemption) for r in done)
+    books_sound()
+
+    reservations_expire(now=timezone.now() + datetime.timedelta(days=4))
+    item.refresh_from_db()
+    assert item.held == 0 and account(household).held == 0
+    assert Entry.objects.filter(kind=Entry.Kind.REDEMPTION).count() == 3 - item.stock
+    books_sound()
+
+
+def reservation_free_redeem(household, item, teller):
+    return redemption_create(
+        village=household.village,
+        household=household,
+        lines={item.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=teller,
+    )
+
+
+def test_twenty_at_once_bound_by_points(transactional_db, card_a, rice, village_x, villager_a):
+    """Rice at 20 with plenty in stock: of twenty at once, five fit in the 100 points."""
+    household = card_a.household
+    jobs = [
+        lambda: reservation_create(household=household, lines={rice.pk: 1}, actor=villager_a)
+        for _n in range(10)
+    ] + [
+        (lambda teller=teller: reservation_free_redeem(household, rice, teller))
+        for teller in tellers(village_x, 10)
+    ]
+    results = run_at_once(jobs)
+    done = [r for r in results if isinstance(r, Reservation | Redemption)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert (len(done), len(refused)) == (5, 15), results
+    held = account(household)
+    assert held.balance >= held.held >= 0
+    assert held.balance - held.held == 0
+    books_sound()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_expires_reservations_on_its_schedule(queue_workers, card_a, rice, villager_a):
+    reservation = reservation_create(
+        household=card_a.household, lines={rice.pk: 2}, actor=villager_a
+    )
+    Reservation.objects.filter(pk=reservation.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    workers = queue_workers(1)
+    workers.wait_until(
+        lambda: Reservation.objects.filter(pk=reservation.pk, status="expired").exists()
+    )
+    assert account(card_a.household).held == 0
+    assert Item.objects.get(pk=rice.pk).held == 0
+    books_sound()
