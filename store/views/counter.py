@@ -131,8 +131,8 @@ def counter_household(request, household_pk):
             for item in cart_items(request.village, lines)
         ]
     total = sum(line["points"] for line in cart)
-    members = list(household.members.all()) if cart else []
     reservations = reservations_open_of(household)
+    members = list(household.members.all()) if cart or reservations else []
     for reservation in reservations:
         reservation.hand_over_key = uuid.uuid4()  # each hand-over form its own, once-only
     return render(

@@ -15,7 +15,7 @@ from core.access import Role, access_required, is_villager, staff_required, vill
 from core.db import retry_transient
 from core.idempotency import run_once
 from core.pagination import Paginator
-from store.forms import confirm_parse, reservation_lines_parse
+from store.forms import collector_parse, confirm_parse, reservation_lines_parse
 from store.models import Item, Reservation
 from store.selectors import pick_list, reservations_of_household, shelves_state
 from store.services import reservation_cancel, reservation_create, reservation_hand_over
@@ -123,9 +123,14 @@ def reservation_hand_over_view(request, household_pk, pk):
     back = reverse("store:counter_household", args=[household.pk])
     try:
         key, _lines = confirm_parse(request.POST)
+        collector = collector_parse(request.POST, household)
         redemption = retry_transient(
             lambda: reservation_hand_over(
-                reservation=reservation, idempotency_key=key, actor=request.user, request=request
+                reservation=reservation,
+                idempotency_key=key,
+                actor=request.user,
+                collected_by=collector,
+                request=request,
             )
         )
     except ValidationError as error:

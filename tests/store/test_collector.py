@@ -117,3 +117,26 @@ def test_household_with_no_members_registered_asks_nobody(client_manager_x, card
     assert 'name="collector"' not in form
     client_manager_x.post(reverse("store:counter_confirm", args=[card_a.household_id]), fields)
     assert Redemption.objects.get().collected_by is None
+
+
+def test_a_reservation_handed_over_records_who_collected(client_manager_x, card_a, family, rice):
+    """The hand-over of reserved goods asks who collects as the cart's confirmation does."""
+    from store.services import reservation_create
+
+    head, son = family
+    household = card_a.household
+    villager = household.users.get(is_staff=False, member__isnull=True)
+    reservation = reservation_create(household=household, lines={rice.pk: 1}, actor=villager)
+    html = client_manager_x.get(_counter(household)).text
+    action = reverse("store:reservation_hand_over", args=[household.pk, reservation.pk])
+    form = html[html.index(f'action="{action}"') :]
+    form = form[: form.index("</form>")]
+    assert re.search(rf'<option value="{head.pk}" selected>', form)
+    key = re.search(r'name="key" value="([^"]+)"', form).group(1)
+    other = MemberFactory(name="李四")  # of another household: refused, nothing handed over
+    client_manager_x.post(action, {"key": key, "collector": other.pk})
+    reservation.refresh_from_db()
+    assert reservation.redemption_id is None
+    client_manager_x.post(action, {"key": key, "collector": son.pk})
+    reservation.refresh_from_db()
+    assert reservation.redemption.collected_by == son

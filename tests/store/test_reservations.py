@@ -21,7 +21,8 @@ from store.services import (
     reservation_create,
     reservation_hand_over,
     reservations_expire,
-    stock_write_off,
+    stock_corrections_confirm,
+    stock_write_off_request,
 )
 from store.tasks import expire_reservations
 from tests.store.conftest import make_item
@@ -66,13 +67,18 @@ def test_a_reservation_holds_points_and_goods(card_a, rice, reserve, redeem, man
 
 
 def test_held_goods_cannot_be_taken_by_another_household(
-    card_a, card_b, kettle, reserve, redeem, manager_x
+    card_a, card_b, kettle, reserve, redeem, manager_x, supervisor_x
 ):
     reserve({kettle: 2})
     with pytest.raises(InsufficientStock):
         redeem(card_b.household, {kettle: 1}, manager_x)
+    # A write-off is asked for by the manager and confirmed by a second person: the
+    # confirmation cannot take goods a reservation holds.
+    asked = stock_write_off_request(
+        item=kettle, quantity=1, cause="damaged", reason="cracked", actor=manager_x
+    )
     with pytest.raises(InsufficientStock, match="held for reservations"):
-        stock_write_off(item=kettle, quantity=1, cause="damaged", reason="cracked", actor=manager_x)
+        stock_corrections_confirm(correction_ids=[asked.pk], actor=supervisor_x)
     books_sound()
 
 
