@@ -23,6 +23,8 @@ class Notification(models.Model):
         WISH_MATCHED = "wish_matched", _("wish matched")
         WISH_FULFILLED = "wish_fulfilled", _("wish fulfilled")
         LOW_STOCK = "low_stock", _("low stock")
+        RESERVATION_READY = "reservation_ready", _("reservation ready")
+        RESERVATION_EXPIRING = "reservation_expiring", _("reservation about to expire")
 
     class Sms(models.TextChoices):
         NONE = "none", _("in the app only")

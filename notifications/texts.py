@@ -1,13 +1,14 @@
 """What each kind of notification says: worded when it is shown (in the reader's language) or
 sent (an SMS, in Simplified Chinese), from the figures kept with it.
 
-SMS text carries figures, dates, a receipt number and the village's and items' names only:
-never a person's name, ID number or phone (SECURITY.md, "What a text message may contain").
+SMS text carries figures, dates, a receipt or reservation number and the village's and items'
+names only: never a person's name, ID number or phone (SECURITY.md, "What a text message may
+contain").
 """
 
 import datetime
 
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from notifications.models import Notification
@@ -19,6 +20,12 @@ SMS_LANGUAGE = "zh-hans"
 
 def _date(value: str) -> str:
     return formats.date_format(datetime.date.fromisoformat(value), "SHORT_DATE_FORMAT")
+
+
+def _moment(value: str) -> str:
+    """A time kept as ISO text, in the local time zone (an expiry: the day alone is not enough)."""
+    moment = timezone.localtime(datetime.datetime.fromisoformat(value))
+    return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
 
 
 def _words(kind: str, params: dict) -> str:
@@ -45,6 +52,16 @@ def _words(kind: str, params: dict) -> str:
         return _("Your wish has been fulfilled: see the echo wall.")
     if kind == Kind.LOW_STOCK:
         return _("Low stock: %(item)s, %(stock)d left.") % params
+    if kind == Kind.RESERVATION_READY:
+        return _(
+            "Reservation %(reservation)s: %(items)d pieces for %(points)d points, held for you "
+            "until %(until)s. Collect them at the store."
+        ) % {**params, "until": _moment(params["until"])}
+    if kind == Kind.RESERVATION_EXPIRING:
+        return _(
+            "Reservation %(reservation)s (%(points)d points) is kept only until %(until)s: "
+            "collect it before then, or the goods go back on the shelf."
+        ) % {**params, "until": _moment(params["until"])}
     raise ValueError(kind)
 
 

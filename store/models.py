@@ -345,6 +345,9 @@ class Reservation(models.Model):
         on_delete=models.PROTECT,
         related_name="reservation",
     )
+    # When the household was told it is about to expire (store.services.reservations_remind):
+    # set with that message, in its transaction, so it is told once.
+    expiry_reminded_at = models.DateTimeField(_("reminded of expiry"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

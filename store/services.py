@@ -25,7 +25,7 @@ from core.audit import audit_plan, audit_record, record_save
 from core.files import discard_files_on_error, file_stored
 from core.sql import Statement
 from notifications.models import Notification
-from notifications.services import message, notifications_plan
+from notifications.services import message, notifications_plan, notifications_post
 from points.ledger import Posting, entries_plan, hold_plan, reversal_post
 from points.models import Account, Entry
 from store import sql as store_sql
@@ -54,6 +54,8 @@ from villagers.second_person import (
 
 MAX_CART_LINES = 40
 MAX_LINE_QUANTITY = 999
+# An open reservation entering its last day tells its household it is about to expire.
+RESERVATION_REMINDER = datetime.timedelta(days=1)
 
 
 class InsufficientStock(ValidationError):
@@ -1180,6 +1182,20 @@ def reservation_create(
         statements.append(
             _holds_plan(moves=[(item, lines[item_id]) for item_id, item in sorted(items.items())])
         )
+        statements += notifications_plan(
+            [
+                message(
+                    village_id=village.pk,
+                    household_id=household.pk,
+                    kind=Notification.Kind.RESERVATION_READY,
+                    reservation=str(reservation.pk),
+                    items=sum(lines.values()),
+                    points=total,
+                    until=reservation.expires_at.isoformat(),
+                )
+            ],
+            now=now,
+        )
         sql.run_together(statements)
         audit_record(
             action="reservation.create",
@@ -1329,3 +1345,44 @@ def reservations_expire(*, now: datetime.datetime | None = None) -> list[int]:
             continue  # handed over or cancelled meanwhile
         expired.append(reservation.pk)
     return expired
+
+
+def reservations_remind(*, now: datetime.datetime | None = None) -> list[int]:
+    """Tell each household whose open reservation has entered its last day
+    (RESERVATION_REMINDER) that it is about to expire (the periodic task
+    store.expire_reservations, after expiring). Once per reservation: expiry_reminded_at is
+    set in the transaction writing the message, on rows locked here (SKIP LOCKED: a
+    reservation being handed over is left to the next run, which sees it closed). A
+    reservation kept no longer than a day is not reminded: its first message gave the time.
+    Returns the ids reminded."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Reservation.objects.select_for_update(skip_locked=True)
+            .filter(
+                status=Reservation.Status.OPEN,
+                expiry_reminded_at__isnull=True,
+                expires_at__gt=now,
+                expires_at__lte=now + RESERVATION_REMINDER,
+                created_at__lt=F("expires_at") - RESERVATION_REMINDER,
+            )
+            .order_by("pk")
+        )
+        if not due:
+            return []
+        Reservation.objects.filter(pk__in=[r.pk for r in due]).update(expiry_reminded_at=now)
+        notifications_post(
+            [
+                message(
+                    village_id=reservation.village_id,
+                    household_id=reservation.household_id,
+                    kind=Notification.Kind.RESERVATION_EXPIRING,
+                    reservation=str(reservation.pk),
+                    points=reservation.total_points,
+                    until=reservation.expires_at.isoformat(),
+                )
+                for reservation in due
+            ],
+            now=now,
+        )
+    return [reservation.pk for reservation in due]

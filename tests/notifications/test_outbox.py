@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from notifications.models import Notification
 from notifications.sending import quiet_until
@@ -15,9 +15,12 @@ from notifications.texts import sms_text, text
 from points.models import Proposal
 from points.publicity import proposals_credit_due
 from points.services import proposal_approve
+from store.models import Reservation
+from store.services import reservation_cancel, reservation_create, reservations_remind
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory
 from tests.points.conftest import make_rule, propose
+from tests.store.test_concurrency import run_at_once
 
 Kind, Sms = Notification.Kind, Notification.Sms
 
@@ -194,3 +197,76 @@ def test_an_event_in_the_quiet_hours_is_sent_in_the_morning(
     assert message.sms_due_at == morning and message.sms_status == Sms.PENDING
     ((status, scheduled_at),) = sms_jobs()
     assert status == "todo" and abs((scheduled_at - morning).total_seconds()) < 2
+
+
+def reserve(villager, lines):
+    return reservation_create(
+        household=villager.household,
+        lines={item.pk: qty for item, qty in lines.items()},
+        actor=villager,
+    )
+
+
+def test_a_reservation_tells_what_is_held_and_until_when(villager_a, soap):
+    reservation = reserve(villager_a, {soap: 3})
+    ready = Notification.objects.get(household=villager_a.household)
+    assert ready.kind == Kind.RESERVATION_READY and ready.sms_status == Sms.PENDING
+    assert ready.params == {
+        "reservation": str(reservation.pk),
+        "items": 3,
+        "points": 6,
+        "until": reservation.expires_at.isoformat(),
+    }
+    until = formats.date_format(timezone.localtime(reservation.expires_at), "SHORT_DATETIME_FORMAT")
+    assert text(ready) == (
+        f"Reservation {reservation.pk}: 3 pieces for 6 points, held for you until {until}. "
+        "Collect them at the store."
+    )
+    assert [status for status, _at in sms_jobs()] == ["todo"]
+
+
+def test_a_rolled_back_or_refused_reservation_tells_nobody(villager_a, soap):
+    with pytest.raises(RolledBack), transaction.atomic():
+        reserve(villager_a, {soap: 1})
+        assert Notification.objects.count() == 1  # written with the hold...
+        raise RolledBack
+    assert Notification.objects.count() == 0 and sms_jobs() == []  # ...and gone with it
+    with pytest.raises(ValidationError):
+        reserve(villager_a, {soap: 9})  # eight on the shelf
+    assert Notification.objects.count() == 0 and sms_jobs() == []
+
+
+def test_about_to_expire_is_told_once_in_the_last_day(village_x, villager_a, soap):
+    reservation = reserve(villager_a, {soap: 2})  # kept three days
+    expiring = Notification.objects.filter(kind=Kind.RESERVATION_EXPIRING)
+    assert reservations_remind() == [] and not expiring.exists()  # not yet in its last day
+    in_last_day = reservation.expires_at - datetime.timedelta(hours=20)
+    assert reservations_remind(now=in_last_day) == [reservation.pk]
+    (told,) = expiring
+    assert told.household_id == villager_a.household_id and told.sms_status == Sms.PENDING
+    assert told.params["points"] == 4 and told.params["reservation"] == str(reservation.pk)
+    assert "is kept only until" in text(told)
+    assert Reservation.objects.get(pk=reservation.pk).expiry_reminded_at == in_last_day
+    # Later runs of the periodic task (every few minutes) do not tell it again.
+    assert reservations_remind(now=in_last_day + datetime.timedelta(hours=1)) == []
+    assert expiring.count() == 1
+
+
+def test_two_reminder_runs_at_once_tell_once(transactional_db, villager_a, soap):
+    reservation = reserve(villager_a, {soap: 1})
+    later = reservation.expires_at - datetime.timedelta(hours=1)
+    results = run_at_once([lambda: reservations_remind(now=later)] * 2)
+    assert sorted(results, key=len) == [[], [reservation.pk]]
+    assert Notification.objects.filter(kind=Kind.RESERVATION_EXPIRING).count() == 1
+
+
+def test_no_reminder_for_a_closed_or_a_one_day_reservation(villager_a, soap):
+    cancelled = reserve(villager_a, {soap: 1})
+    reservation_cancel(reservation=cancelled, actor=villager_a)
+    village = villager_a.household.village
+    village.reservation_days = 1
+    village.save()
+    short = reserve(villager_a, {soap: 1})  # its ready message gave the time already
+    for moment in (cancelled.expires_at, short.expires_at):
+        assert reservations_remind(now=moment - datetime.timedelta(hours=1)) == []
+    assert not Notification.objects.filter(kind=Kind.RESERVATION_EXPIRING).exists()
