@@ -1188,7 +1188,7 @@ def reservation_create(
                     village_id=village.pk,
                     household_id=household.pk,
                     kind=Notification.Kind.RESERVATION_READY,
-                    reservation=str(reservation.pk),
+                    reservation=reservation.number,
                     items=sum(lines.values()),
                     points=total,
                     until=reservation.expires_at.isoformat(),
@@ -1377,7 +1377,7 @@ def reservations_remind(*, now: datetime.datetime | None = None) -> list[int]:
                     village_id=reservation.village_id,
                     household_id=reservation.household_id,
                     kind=Notification.Kind.RESERVATION_EXPIRING,
-                    reservation=str(reservation.pk),
+                    reservation=reservation.number,
                     points=reservation.total_points,
                     until=reservation.expires_at.isoformat(),
                 )

@@ -1,5 +1,6 @@
 """A reservation, end to end: the villager reserves on a 360 px phone, the manager opens the
-household at the counter on a desktop and hands the goods over once."""
+household at the counter on a desktop (by typing the card, or by the camera) and hands the
+goods over once; the villager is told."""
 
 import re
 
@@ -8,6 +9,12 @@ from django.urls import reverse
 from points.models import Account
 from store.models import Item, Redemption, Reservation
 from tests.browser.conftest import assert_no_horizontal_scroll, screenshot
+from tests.browser.test_camera_scan import (  # noqa: F401 - the camera fixture used here too
+    camera,
+    card_qr_text,
+    start_scanning,
+    y4m_video,
+)
 from tests.browser.test_journeys import staff_sign_in, submit
 from tests.conftest import PIN
 
@@ -71,3 +78,65 @@ def test_villager_reserves_on_the_phone_and_the_manager_hands_over(
     reservation.refresh_from_db()
     assert reservation.status == Reservation.Status.FULFILLED
     assert reservation.redemption_id == redemption.pk
+
+
+def test_reserved_on_the_phone_scanned_by_camera_handed_over_and_told(
+    live_server,
+    phone,
+    camera,  # noqa: F811 - the fixture imported above
+    tmp_path,
+    card_a,
+    shelves,
+):
+    """The issue's journey: a villager reserves on a 360 px phone; the manager, on a desktop
+    whose camera (chromium's fake capture) sees the card's QR, scans it on the counter's start
+    page, lands on the household's counter and hands the goods over; the villager's bell then
+    tells of the reservation and of the receipt."""
+    shots = "7-reservation-camera"
+    household = card_a.household
+    page = phone
+    page.goto(f"{live_server.url}{reverse('card_login')}")
+    page.fill("input[name=card_number]", card_a.number)
+    page.fill("input[name=pin]", PIN)
+    submit(page)
+    page.goto(f"{live_server.url}{reverse('store:reserve')}")
+    page.fill(f"input[name=qty_{shelves['rice'].pk}]", "1")
+    page.fill(f"input[name=qty_{shelves['soap'].pk}]", "2")
+    submit(page)
+    reservation = Reservation.objects.get(household=household)
+    assert reservation.total_points == 20 + 2 * 8
+    assert reservation.number in page.inner_text("main")
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "01-phone-reserved")
+
+    counter = camera(y4m_video(tmp_path / "card.y4m", card_qr_text(card_a)))
+    staff_sign_in(counter, live_server, "manager_x")
+    counter.goto(f"{live_server.url}{reverse('store:counter')}")
+    screenshot(counter, shots, "02-counter-start")
+    household_page = reverse("store:counter_household", args=[household.pk])
+    with counter.expect_navigation(url=f"**{household_page}"):
+        start_scanning(counter)
+    assert counter.decoder_requests, "the camera path (jsQR on this chromium) did not read it"
+    section = counter.locator("section[aria-labelledby=reservations-title]")
+    assert reservation.number in section.inner_text()
+    screenshot(counter, shots, "03-counter-after-scan")
+    hand_over = section.locator(f"form[action$='/reservations/{reservation.pk}/hand-over/']")
+    with counter.expect_navigation(url=re.compile(r"/store/redemptions/\d+/$")):
+        hand_over.locator("button").click()
+    redemption = Redemption.objects.get(household=household)
+    assert redemption.total_points == 36
+    screenshot(counter, shots, "04-receipt")
+    reservation.refresh_from_db()
+    assert reservation.status == Reservation.Status.FULFILLED
+
+    page.goto(f"{live_server.url}{reverse('store:catalogue')}")
+    bell = page.locator("header a.bell")
+    assert bell.locator(".bell-count").inner_text() == "2"  # the reservation, the receipt
+    with page.expect_navigation():
+        bell.click()
+    told = page.locator(".notification-unread").all_inner_texts()
+    assert len(told) == 2
+    assert f"预订单 {reservation.number}" in told[1] and "36 分" in told[1]
+    assert f"兑换单 {redemption.pk}" in told[0] and "余额：64" in told[0]
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "05-phone-messages")

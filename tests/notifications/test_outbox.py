@@ -212,14 +212,14 @@ def test_a_reservation_tells_what_is_held_and_until_when(villager_a, soap):
     ready = Notification.objects.get(household=villager_a.household)
     assert ready.kind == Kind.RESERVATION_READY and ready.sms_status == Sms.PENDING
     assert ready.params == {
-        "reservation": str(reservation.pk),
+        "reservation": reservation.number,
         "items": 3,
         "points": 6,
         "until": reservation.expires_at.isoformat(),
     }
     until = formats.date_format(timezone.localtime(reservation.expires_at), "SHORT_DATETIME_FORMAT")
     assert text(ready) == (
-        f"Reservation {reservation.pk}: 3 pieces for 6 points, held for you until {until}. "
+        f"Reservation {reservation.number}: 3 pieces for 6 points, held for you until {until}. "
         "Collect them at the store."
     )
     assert [status for status, _at in sms_jobs()] == ["todo"]
@@ -244,7 +244,7 @@ def test_about_to_expire_is_told_once_in_the_last_day(village_x, villager_a, soa
     assert reservations_remind(now=in_last_day) == [reservation.pk]
     (told,) = expiring
     assert told.household_id == villager_a.household_id and told.sms_status == Sms.PENDING
-    assert told.params["points"] == 4 and told.params["reservation"] == str(reservation.pk)
+    assert told.params["points"] == 4 and told.params["reservation"] == reservation.number
     assert "is kept only until" in text(told)
     assert Reservation.objects.get(pk=reservation.pk).expiry_reminded_at == in_last_day
     # Later runs of the periodic task (every few minutes) do not tell it again.
