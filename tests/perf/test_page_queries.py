@@ -150,7 +150,7 @@ def test_counter_costs_six_queries_once_cached(
         item=rice, quantity=7, fund_source=StockMovement.FundSource.COLLECTIVE,
         cost_yuan=Decimal("1.00"), actor=manager_x,
     )  # fmt: skip
-    assert "stock 57" in client_manager_x.get(url).content.decode()
+    assert "57 left" in client_manager_x.get(url).content.decode()
 
 
 def test_approval_queue_follows_proposals(

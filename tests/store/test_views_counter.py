@@ -11,6 +11,7 @@ from django.utils import translation
 
 from points.models import Entry
 from store.models import Item, Redemption
+from store.services import reservation_create
 from tests.store.conftest import make_item
 
 
@@ -190,3 +191,28 @@ def test_catalogue_query_count_bounded(
         response = client_villager_a.get(reverse("store:catalogue"))
     html = response.content.decode()
     assert "商品00" in html and "Your household" in html
+
+
+def test_the_shelves_show_what_reservations_leave(client_manager_x, card_a, card_b, kettle):
+    """Two kettles on the shelf: one reserved leaves one to sell; both reserved, none, and
+    its button is off (the counter would refuse it anyway)."""
+
+    def kettle_line():
+        page = client_manager_x.get(counter_url(card_b.household), {"zone": "appliances"}).text
+        line = re.search(
+            r'<li class="list-group-item[^"]*">(?:(?!</li>).)*电热水壶.*?</li>', page, re.S
+        )
+        return re.sub(r"\s+", " ", line.group(0))
+
+    def words(line):
+        return re.sub(r"<[^>]+>", "", line)
+
+    assert "2 left" in words(kettle_line()) and "reserved" not in kettle_line()
+    villager = card_a.household.users.get(is_staff=False)
+    reservation_create(household=card_a.household, lines={kettle.pk: 1}, actor=villager)
+    assert "1 left (2 in stock, 1 reserved)" in words(kettle_line())
+    assert "disabled" not in kettle_line()
+    reservation_create(household=card_a.household, lines={kettle.pk: 1}, actor=villager)
+    line = kettle_line()
+    assert "0 left (2 in stock, 2 reserved)" in words(line)
+    assert re.search(r"<button[^>]*disabled", line)
