@@ -128,7 +128,8 @@ def credit_at_approval(proposals, accounts, actor, now, village_id, request) -> 
 def publicity_start(proposals, accounts, actor, now, days, request) -> list[str]:
     """Put approved proposals on the public notice until `now + days`; nothing is posted yet.
 
-    A deduction the balance cannot bear, counting deductions already in publicity, is refused
+    A deduction the balance cannot bear, counting deductions already in publicity and the
+    points held for reservations (as crediting does: points.ledger.balance_after), is refused
     now as it would be without a period; crediting checks again when it is due.
     """
     pending = dict(
@@ -145,14 +146,14 @@ def publicity_start(proposals, accounts, actor, now, days, request) -> list[str]
     told = []
     for proposal in proposals:
         if proposal.points < 0:
-            available = accounts[proposal.household_id].balance + pending.get(
-                proposal.household_id, 0
-            )
+            account = accounts[proposal.household_id]
+            available = account.balance - account.held + pending.get(proposal.household_id, 0)
             if available + proposal.points < 0:
                 problems.append(
                     _(
                         "%(household)s: deduction refused. Not enough points: %(balance)d left "
-                        "after the deductions already in publicity, this needs %(needed)d."
+                        "after the deductions already in publicity and the points held for "
+                        "reservations, this needs %(needed)d."
                     )
                     % {
                         "household": proposal.household.head_name,

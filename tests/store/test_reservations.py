@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from points import checks as ledger_checks
 from points.ledger import InsufficientPoints
-from points.models import Account, Entry
+from points.models import Account, Entry, Proposal
+from points.services import proposal_approve
 from store import checks
 from store.models import Item, Redemption, Reservation
 from store.services import (
@@ -25,6 +26,7 @@ from store.services import (
     stock_write_off_request,
 )
 from store.tasks import expire_reservations
+from tests.points.conftest import make_rule, propose
 from tests.store.conftest import make_item
 from tests.store.test_concurrency import run_at_once, tellers
 
@@ -248,3 +250,21 @@ def test_a_worker_expires_reservations_on_its_schedule(queue_workers, card_a, ri
     assert account(card_a.household).held == 0
     assert Item.objects.get(pk=rice.pk).held == 0
     books_sound()
+
+
+def test_approval_counts_held_points_as_crediting_does(
+    village_x, card_a, rice, reserve, manager_x, supervisor_x
+):
+    """100 points, 60 held: a deduction in publicity may take only the 40 not held, as the
+    crediting at the end of the period would (points.ledger.balance_after)."""
+    village_x.publicity_days = 3
+    village_x.save()
+    reserve({rice: 3})
+    fine = make_rule(village_x, "D09", -30, description="littering")
+    first, second = (propose(manager_x, [card_a.household], fine)[0] for _i in range(2))
+    proposal_approve(proposal_ids=[first.pk], actor=supervisor_x)  # 40 left: 30 fits
+    with pytest.raises(ValidationError, match="points held for reservations"):
+        proposal_approve(proposal_ids=[second.pk], actor=supervisor_x)  # 10 left
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (Proposal.Status.PUBLICITY, Proposal.Status.PROPOSED)
