@@ -31,7 +31,7 @@ class Account(models.Model):
     balance = models.IntegerField(_("balance"), default=0)
     # Points promised to the household's open reservations (store.Reservation): part of the
     # balance that nothing else may spend. Moved only by points.ledger.hold_plan.
-    held = models.IntegerField(_("held for reservations"), default=0, editable=False)
+    held = models.IntegerField(_("held for reservations"), default=0, db_default=0, editable=False)
     opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
 
     class Meta:

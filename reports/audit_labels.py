@@ -362,6 +362,30 @@ def _wish_decline(detail, show):
     )
 
 
+def _reservation(detail, show):
+    return format_html(
+        _("{points} points and their goods held for {household}."),
+        points=detail.get("points", "—"),
+        household=show("villagers.household", detail.get("household")),
+    )
+
+
+def _reservation_closed(detail, show):
+    return format_html(
+        _("{points} points and their goods free again for {household}."),
+        points=detail.get("points", "—"),
+        household=show("villagers.household", detail.get("household")),
+    )
+
+
+def _reservation_fulfilled(detail, show):
+    return format_html(
+        _("Handed over as {redemption} ({points} points)."),
+        redemption=show("store.redemption", detail.get("redemption")),
+        points=detail.get("points", "—"),
+    )
+
+
 def _export(detail, show):
     what = _choice(ExportJob.Kind.choices, detail.get("kind"))
     if detail.get("year"):
@@ -428,6 +452,12 @@ ACTIONS: dict[str, Action] = {
     "redemption.create": Action(gettext_lazy("Goods redeemed"), _redemption_create),
     "redemption.void": Action(gettext_lazy("Redemption voided"), _reason),
     # wishes
+    "reservation.create": Action(gettext_lazy("Goods reserved"), _reservation),
+    "reservation.cancelled": Action(gettext_lazy("Reservation cancelled"), _reservation_closed),
+    "reservation.expired": Action(gettext_lazy("Reservation expired"), _reservation_closed),
+    "reservation.fulfilled": Action(
+        gettext_lazy("Reserved goods handed over"), _reservation_fulfilled
+    ),
     "wish.post": Action(gettext_lazy("Wish posted"), _wish_post),
     "wish.approve": Action(gettext_lazy("Wish put on the wall"), _wish_approve),
     "wish.edit": Action(gettext_lazy("Wish edited"), _wish_edit),

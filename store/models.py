@@ -77,7 +77,7 @@ class Item(models.Model):
     stock = models.IntegerField(_("in stock"), default=0, editable=False)
     # Of the stock, how many are promised to open reservations (Reservation): on the shelf,
     # but nobody else may take them. Moved only by store.services._holds_plan.
-    held = models.IntegerField(_("held for reservations"), default=0, editable=False)
+    held = models.IntegerField(_("held for reservations"), default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='account',
             name='held',
-            field=models.IntegerField(default=0, editable=False, verbose_name='held for reservations'),
+            field=models.IntegerField(db_default=0, default=0, editable=False, verbose_name='held for reservations'),
         ),
         migrations.AddConstraint(
             model_name='account',

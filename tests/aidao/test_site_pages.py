@@ -85,9 +85,13 @@ VILLAGER_MENU = {
     "points:declaration_new",
     "reports:notice",
     "reports:board",
+    "store:my_reservations",
+    "notifications:mine",
 }
 STAFF_MENU = {
     "reports:household_list",
+    "store:pick_list",
+    "notifications:log",
     "points:round_list",
     "store:stock_list",
     "store:corrections",

@@ -101,6 +101,7 @@ def _village_body(village, **fields):
         "yuan_per_point": "3.00",
         "publicity_days": "3",
         "notice_names": "surname",
+        "reservation_days": "3",
         **fields,
     }
 
