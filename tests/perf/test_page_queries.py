@@ -179,19 +179,20 @@ def test_public_notice_queries_do_not_grow(
     today = timezone.localdate()
     url = reverse("reports:notice_month", args=[today.year, today.month])
     redeem(card_a.household, {rice: 1}, manager_x)
-    # 14: with the months published, the ledger's month by kind, the households' balances,
-    # the month's corrections and the villager's cards (to find their own line). A first
+    # 15: with the months published, the ledger's month by kind, the households' balances,
+    # the month's corrections, the villager's cards (to find their own line) and the bell's
+    # unread count. A first
     # visit prepares the session's statement (not counted: whether this connection has it
     # depends on the tests run before).
     client_villager_a.get(url)
-    small, _page = queries_of(client_villager_a, url, django_assert_max_num_queries, 14)
+    small, _page = queries_of(client_villager_a, url, django_assert_max_num_queries, 15)
     households = add_households(group_x, manager_x, 6)
     awards = propose(manager_x, households + [card_a.household], rule_clean)
     fines = propose(manager_x, households, rule_litter)
     proposal_approve(proposal_ids=[p.pk for p in awards + fines], actor=supervisor_x)
     for household in households:
         redeem(household, {rice: 1}, manager_x)
-    large, page = queries_of(client_villager_a, url, django_assert_max_num_queries, 14)
+    large, page = queries_of(client_villager_a, url, django_assert_max_num_queries, 15)
     assert large == small
     assert page.content.decode().count("seen by the manager") == 13
 
