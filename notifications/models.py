@@ -25,6 +25,8 @@ class Notification(models.Model):
         LOW_STOCK = "low_stock", _("low stock")
         RESERVATION_READY = "reservation_ready", _("reservation ready")
         RESERVATION_EXPIRING = "reservation_expiring", _("reservation about to expire")
+        REVERSED = "reversed", _("entry corrected")
+        VOIDED = "voided", _("redemption voided")
 
     class Sms(models.TextChoices):
         NONE = "none", _("in the app only")
@@ -37,7 +39,7 @@ class Notification(models.Model):
     village = models.ForeignKey(
         Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
     )
-    # None: a message to the village's staff (low stock), shown on the delivery log.
+    # None: a message to the village's staff (low stock): their bell and the delivery log.
     household = models.ForeignKey(
         Household,
         verbose_name=_("household"),

@@ -17,3 +17,15 @@ def delivery_log(village_id: int, *, status: str = "") -> QuerySet[Notification]
     """The village's messages, newest first, with their SMS state (the manager's log)."""
     rows = Notification.objects.filter(village_id=village_id).select_related("household", "village")
     return rows.filter(sms_status=status) if status else rows
+
+
+STAFF_ALERTS_SHOWN = 10
+
+
+def staff_alerts(village_id: int) -> list[Notification]:
+    """The village's unread messages to its staff (low stock), newest first, for the
+    dashboard; one more than shown tells that there are more."""
+    rows = Notification.objects.filter(
+        village_id=village_id, household__isnull=True, read_at__isnull=True
+    )
+    return list(rows[: STAFF_ALERTS_SHOWN + 1])

@@ -73,13 +73,16 @@ def notifications_plan(
 
 
 def notifications_post(
-    notifications: Sequence[Notification], *, now: datetime.datetime | None = None
+    notifications: Sequence[Notification],
+    *,
+    now: datetime.datetime | None = None,
+    history: bool = False,
 ) -> None:
     """Write `notifications` in one INSERT and queue their SMS job, in the caller's
-    transaction (refused outside one: core.queue.enqueue)."""
+    transaction (refused outside one: core.queue.enqueue). `history`: see `_sms_schedule`."""
     if not notifications:
         return
-    _sms_schedule(notifications, now or timezone.now(), False)
+    _sms_schedule(notifications, now or timezone.now(), history)
     Notification.objects.bulk_create(notifications)
 
 
@@ -89,6 +92,13 @@ def notifications_read(*, user: User, notification_id: int | None = None) -> int
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
     return unread.update(read_at=timezone.now())
+
+
+def staff_alerts_read(*, village_id: int) -> int:
+    """The village's staff have seen its messages to them (low stock); how many were unread."""
+    return Notification.objects.filter(
+        village_id=village_id, household__isnull=True, read_at__isnull=True
+    ).update(read_at=timezone.now())
 
 
 def household_sms_choose(*, user: User, receive: bool, request=None) -> Household:

@@ -62,6 +62,19 @@ def _words(kind: str, params: dict) -> str:
             "Reservation %(reservation)s (%(points)d points) is kept only until %(until)s: "
             "collect it before then, or the goods go back on the shelf."
         ) % {**params, "until": _moment(params["until"])}
+    if kind == Kind.REVERSED:
+        return _(
+            "A correction of %(points)+d points: your entry of %(date)s was reversed. "
+            "Balance: %(balance)d."
+        ) % {**params, "date": _date(params["date"])}
+    if kind == Kind.VOIDED:
+        return (
+            _(
+                "Receipt %(receipt)s was cancelled: %(points)d points back, the goods returned to "
+                "the store. Balance: %(balance)d."
+            )
+            % params
+        )
     raise ValueError(kind)
 
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("read/", views.read, name="read"),
     path("sms/", views.sms_choice, name="sms_choice"),
     path("log/", views.log, name="log"),
+    path("alerts/read/", views.staff_alerts_read_view, name="staff_alerts_read"),
 ]

@@ -10,7 +10,11 @@ from core.db import row_id_or_none
 from core.pagination import Paginator
 from notifications.models import Notification
 from notifications.selectors import delivery_log, notifications_of_household
-from notifications.services import household_sms_choose, notifications_read
+from notifications.services import (
+    household_sms_choose,
+    notifications_read,
+    staff_alerts_read,
+)
 from notifications.texts import text
 
 PAGE_SIZE = 20
@@ -81,3 +85,11 @@ def log(request):
             "statuses": Notification.Sms.choices,
         },
     )
+
+
+@require_POST
+@staff_required(Role.MANAGER, Role.SUPERVISOR)
+def staff_alerts_read_view(request):
+    """The store's staff have seen the alerts on the dashboard (low stock)."""
+    staff_alerts_read(village_id=request.village.pk)
+    return redirect("reports:dashboard")

@@ -26,6 +26,8 @@ from core.audit import audit_record, record_save
 from core.files import discard_files_on_error, file_stored
 from core.months import month_days
 from core.photos import photo_prepare
+from notifications.models import Notification
+from notifications.services import message, notifications_post
 from points import sql as points_sql
 from points.ledger import (  # the ledger's writes, also imported from here by callers
     InsufficientPoints,  # noqa: F401
@@ -398,6 +400,20 @@ def entry_reverse(
     )
     with transaction.atomic():
         reversal = reversal_post(entry=entry, actor=actor, memo=reason, at=at)
+        notifications_post(
+            [
+                message(
+                    village_id=account.village_id,
+                    household_id=account.household_id,
+                    kind=Notification.Kind.REVERSED,
+                    points=reversal.points,
+                    date=timezone.localdate(entry.created_at).isoformat(),
+                    balance=reversal.balance_after,
+                )
+            ],
+            now=at,
+            history=at is not None,
+        )
         audit_record(
             action="entry.reverse",
             actor=actor,

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from core.access import Role, staff_required
 from core.months import months_ending, next_month
 from core.pagination import Paginator
+from notifications.selectors import STAFF_ALERTS_SHOWN, staff_alerts
+from notifications.texts import text
 from reports import charts
 from reports.selectors import (
     VISIT_AFTER_MONTHS,
@@ -78,7 +80,10 @@ def dashboard(request):
     flows = points_flow(village, year)
     zones = redemptions_by_zone(village, year)
     visits = households_to_visit(village)
+    alerts = staff_alerts(village.pk)
     context = {
+        "alerts": [{"notification": n, "text": text(n)} for n in alerts[:STAFF_ALERTS_SHOWN]],
+        "more_alerts": len(alerts) > STAFF_ALERTS_SHOWN,
         "village": village,
         "pending": pending_approvals(village),
         "declarations": declarations_waiting(village),

@@ -1051,6 +1051,20 @@ def redemption_void(
         locked.void_entry = reversal
         locked.full_clean()
         locked.save(update_fields=["voided_at", "voided_by", "void_reason", "void_entry"])
+        notifications_post(
+            [
+                message(
+                    village_id=locked.village_id,
+                    household_id=locked.household_id,
+                    kind=Notification.Kind.VOIDED,
+                    receipt=str(locked.pk),
+                    points=reversal.points,
+                    balance=reversal.balance_after,
+                )
+            ],
+            now=at,
+            history=at is not None,
+        )
         audit_record(
             action="redemption.void",
             actor=actor,

@@ -14,9 +14,14 @@ from notifications.sending import quiet_until
 from notifications.texts import sms_text, text
 from points.models import Proposal
 from points.publicity import proposals_credit_due
-from points.services import proposal_approve
+from points.services import entry_reverse, proposal_approve
 from store.models import Reservation
-from store.services import reservation_cancel, reservation_create, reservations_remind
+from store.services import (
+    redemption_void,
+    reservation_cancel,
+    reservation_create,
+    reservations_remind,
+)
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory
 from tests.points.conftest import make_rule, propose
@@ -270,3 +275,34 @@ def test_no_reminder_for_a_closed_or_a_one_day_reservation(villager_a, soap):
     for moment in (cancelled.expires_at, short.expires_at):
         assert reservations_remind(now=moment - datetime.timedelta(hours=1)) == []
     assert not Notification.objects.filter(kind=Kind.RESERVATION_EXPIRING).exists()
+
+
+def test_a_reversal_and_a_void_tell_their_household(
+    card_a, soap, manager_x, supervisor_x, rule_clean, redeem
+):
+    household = card_a.household
+    (proposal,) = propose(manager_x, [household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    award = Proposal.objects.get(pk=proposal.pk).entry
+    entry_reverse(entry=award, actor=supervisor_x, reason="王小明 was not at home")
+    reversed_ = Notification.objects.get(household=household, kind=Kind.REVERSED)
+    assert reversed_.params == {
+        "points": -5, "date": str(timezone.localdate()), "balance": 100,
+    }  # fmt: skip
+    assert "-5 points" in text(reversed_) and "王小明" not in sms_text(reversed_)
+    redemption = redeem(household, {soap: 2}, manager_x)
+    redemption_void(redemption=redemption, actor=supervisor_x, reason="拿错了户")
+    voided = Notification.objects.get(household=household, kind=Kind.VOIDED)
+    assert voided.params == {"receipt": str(redemption.pk), "points": 4, "balance": 100}
+    assert voided.sms_status == Sms.PENDING
+    assert "拿错了户" not in sms_text(voided)
+
+
+def test_a_refused_reversal_tells_nobody(card_a, manager_x, supervisor_x, rule_clean):
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    award = Proposal.objects.get(pk=proposal.pk).entry
+    entry_reverse(entry=award, actor=supervisor_x, reason="wrong household")
+    with pytest.raises(ValidationError):
+        entry_reverse(entry=award, actor=supervisor_x, reason="again")
+    assert Notification.objects.filter(kind=Kind.REVERSED).count() == 1

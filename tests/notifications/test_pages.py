@@ -102,3 +102,24 @@ def test_the_delivery_log_shows_the_villages_messages_and_their_sms(
     assert client_manager_x.get(log, {"status": "nonsense"}).status_code == 200
     other = client_manager_y.get(log).content.decode()
     assert card_a.household.head_name not in other and "No messages." in other
+
+
+def test_low_stock_reaches_the_staff_on_the_dashboard_until_seen(
+    client_manager_x, client_supervisor_x, client_manager_y, card_a, soap, manager_x, redeem
+):
+    dashboard = reverse("reports:dashboard")
+    assert "For the store's staff" not in client_manager_x.get(dashboard).content.decode()
+    redeem(card_a.household, {soap: 4}, manager_x)  # 8 -> 4: below the threshold of 5
+    for client in (client_manager_x, client_supervisor_x):
+        page = client.get(dashboard).content.decode()
+        assert "For the store's staff" in page and "Low stock: 肥皂, 4 left." in page
+    assert "肥皂" not in client_manager_y.get(dashboard).content.decode()  # another village
+    response = client_manager_x.post(reverse("notifications:staff_alerts_read"))
+    assert response.url == dashboard
+    assert "For the store's staff" not in client_supervisor_x.get(dashboard).content.decode()
+    alert = Notification.objects.get(kind=Notification.Kind.LOW_STOCK)
+    assert alert.read_at is not None
+    assert (
+        "Low stock: 肥皂, 4 left."
+        in client_manager_x.get(reverse("notifications:log")).content.decode()
+    )

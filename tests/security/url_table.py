@@ -488,6 +488,9 @@ URLS: dict[str, Row] = {
         body=b.fields(receive="0"),
     ),
     "notifications:log": Row(get=STAFF_LIST),
+    "notifications:staff_alerts_read": Row(
+        get=ALL_405, post="L 403 403 R R R 403 403", action=True, writes=NOTHING
+    ),
     "wishwall:mine": Row(get=VILLAGER_PAGE),
     "wishwall:new": Row(get=PROPOSER_PAGE.replace("403 403 200", "200 200 200", 1)),
     "wishwall:queue": Row(get=STAFF_LIST),
