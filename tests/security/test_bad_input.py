@@ -575,6 +575,7 @@ def test_every_form_page_is_fuzzed():
         # One message id, or one 0/1 choice: hostile values in tests/notifications/test_pages.py
         "notifications:read",
         "notifications:sms_choice",
+        "notifications:staff_alerts_read",  # no input (tests/notifications/test_pages.py)
         "store:reservation_cancel",  # no input but its one-time key (tests/store)
         "store:reservation_hand_over",  # its key and who collects (tests/store/test_collector.py)
     }
