@@ -373,6 +373,12 @@ def _notice_publish(detail, show):
     return format_html(_("The notice of {month} is frozen and signed."), month=detail.get("month"))
 
 
+def _notice_countersign(detail, show):
+    return format_html(
+        _("The party secretary countersigned the notice of {month}."), month=detail.get("month")
+    )
+
+
 ACTIONS: dict[str, Action] = {
     # signing in
     "login": Action(gettext_lazy("Signed in")),
@@ -437,11 +443,12 @@ ACTIONS: dict[str, Action] = {
     "wish.fulfil": Action(gettext_lazy("Wish fulfilled"), _wish_fulfil),
     "wish.decline": Action(gettext_lazy("Wish declined"), _wish_decline),
     # the second person and the county
-    "referral.open": Action(gettext_lazy("Sent to the county"), _referral_open),
-    "referral.refuse": Action(gettext_lazy("Refused by the county"), _reason),
+    "referral.open": Action(gettext_lazy("Sent up"), _referral_open),
+    "referral.refuse": Action(gettext_lazy("Refused when sent up"), _reason),
     # reports
     "export.start": Action(gettext_lazy("Export started"), _export),
     "notice.publish": Action(gettext_lazy("Notice published"), _notice_publish),
+    "notice.countersign": Action(gettext_lazy("Notice countersigned"), _notice_countersign),
 }
 
 
