@@ -50,7 +50,7 @@ COLUMNS = [
 ]
 
 
-def _month(value: str | None) -> datetime.date:
+def overview_month(value: str | None) -> datetime.date:
     """?month=YYYY-MM, this month by default; a bad or future month is a 404."""
     today = timezone.localdate()
     if not value:
@@ -94,7 +94,7 @@ def _headers(sort: str, month: datetime.date) -> list[dict]:
 @overseer_required
 def county_overview(request):
     """The county's villages for its admin; the township's for a township officer."""
-    month = _month(request.GET.get("month"))
+    month = overview_month(request.GET.get("month"))
     sort = _sort(request.GET.get("sort"))
     oversight = oversight_of(request.user)
     figures, as_of = county_figures(
@@ -159,7 +159,7 @@ def _trend_line(row):
 @county_admin_required
 def county_export(request):
     """Start the county .xlsx in the background and show its progress."""
-    month = _month(request.POST.get("month"))
+    month = overview_month(request.POST.get("month"))
     job = export_job_start(
         kind=ExportJob.Kind.COUNTY_OVERVIEW,
         user=request.user,

@@ -14,7 +14,7 @@ Expected answers are written as twelve tokens, one per role, in this order:
 `township` is the officer of X's and Y's township before choosing, `township_x` after
 choosing X; `township_z` is the officer of another township, looking into its village Z
 (X's objects are not theirs); `secretary_x` is X's party secretary (组长).
-Tokens: a status code (200, 400, 403, 404, 405), or a redirect: L = to a login page (the
+Tokens: a status code (200, 400, 401, 403, 404, 405), or a redirect: L = to a login page (the
 card login for pages villagers may open, tests/villagers/test_front_door.py),
 P = to the county admin's village picker, A = to the admin's login page, R = anywhere else.
 
@@ -107,6 +107,10 @@ def published_notice(cast):
     return {"code": cast.village_x.code, "year": month.year, "month": month.month}
 
 
+def village_code(cast):
+    return {"code": cast.village_x.code}
+
+
 def this_month(cast):
     today = timezone.localdate()
     return {"year": today.year, "month": today.month}
@@ -127,6 +131,7 @@ PROPOSER_PAGE = (
 )
 SUPERVISOR_PAGE = "L 403 403 403 200 403 403 403 403 403 403 403"
 ALL_405 = "405 405 405 405 405 405 405 405 405 405 405 405"
+API_ONLY = " ".join(["401"] * 12)  # the API answers a token only (tests/reports/test_api.py)
 
 URLS: dict[str, Row] = {
     # --- sign-in and the start page -------------------------------------------------------
@@ -630,6 +635,15 @@ URLS: dict[str, Row] = {
     ),
     # Village staff read their village's log; those who oversee villages need none chosen.
     "reports:audit": Row(get="L 403 403 200 200 200 200 200 200 200 200 403"),
+    # --- the read-only API (reports/api.py): a bearer token, never a session -----------------
+    # The schema is public (no data in it); every operation refuses a session (401).
+    "api:openapi-json": Row(get=" ".join(["200"] * 12)),
+    "api:overview": Row(get=API_ONLY),
+    "api:households": Row(get=API_ONLY, kwargs=village_code),
+    "api:ledger": Row(get=API_ONLY, kwargs=village_code),
+    "api:stock": Row(get=API_ONLY, kwargs=village_code),
+    "api:donations": Row(get=API_ONLY, kwargs=village_code),
+    "api:notices": Row(get=API_ONLY, kwargs=village_code),
     # --- the admin's own pages (the per-model pages follow the rule below) ----------------------
     "admin:index": Row(get="A A A 200 200 200 200 200 200 200 200 200"),
     "admin:login": Row(get="200 200 200 R R R R R R R R R"),
