@@ -21,7 +21,7 @@ from ninja.throttling import AuthRateThrottle
 from core.audit import audit_record
 from points.models import Entry
 from reports.api_tokens import api_token_for_key, token_oversight
-from reports.county import overview_month
+from reports.county import FIGURES_MAX_AGE, overview_month
 from reports.models import ApiToken, PublishedNotice
 from reports.notice import notice_public_path
 from reports.selectors import Period, county_figures, county_total, county_villages
@@ -95,10 +95,12 @@ class Overview(Schema):
 @router.get("/overview", response=Overview, url_name="overview")
 def overview(request, month: str = ""):
     """The overview page's figures for the month (YYYY-MM, this month by default): each
-    village of the token's county or township, and their total."""
+    village of the token's county or township, and their total, as of at most a minute ago."""
     first = overview_month(month)
     oversight = token_oversight(request.auth)
-    figures, _as_of = county_figures(oversight, month=Period.month(first.year, first.month))
+    # The page's figures, from the same cache (added up at most once a minute).
+    period = Period.month(first.year, first.month)
+    figures, _as_of = county_figures(oversight, month=period, max_age=FIGURES_MAX_AGE)
     villages = county_villages(oversight, figures)
     token = request.auth
     return {

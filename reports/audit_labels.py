@@ -379,6 +379,22 @@ def _notice_countersign(detail, show):
     )
 
 
+def _api_call(detail, show):
+    path = detail.get("path", "")
+    if detail.get("query"):
+        path = f"{path}?{detail['query']}"
+    return format_html("{}", path)
+
+
+def _api_token(detail, show):
+    return format_html(
+        _("Token {prefix}… {name} {scope}"),
+        prefix=detail.get("prefix", ""),
+        name=detail.get("name", ""),
+        scope=detail.get("scope", ""),
+    )
+
+
 ACTIONS: dict[str, Action] = {
     # signing in
     "login": Action(gettext_lazy("Signed in")),
@@ -449,6 +465,11 @@ ACTIONS: dict[str, Action] = {
     "export.start": Action(gettext_lazy("Export started"), _export),
     "notice.publish": Action(gettext_lazy("Notice published"), _notice_publish),
     "notice.countersign": Action(gettext_lazy("Notice countersigned"), _notice_countersign),
+    # the read-only API
+    "api.call": Action(gettext_lazy("API call"), _api_call),
+    "api.refused": Action(gettext_lazy("API call refused"), _api_call),
+    "api_token.create": Action(gettext_lazy("API token made"), _api_token),
+    "api_token.revoke": Action(gettext_lazy("API token revoked"), _api_token),
 }
 
 

@@ -22,8 +22,8 @@ class Oversight:
 
     @property
     def key(self) -> str:
-        """Tells scopes apart in cache keys."""
-        return f"t{self.township_id}" if self.township_id is not None else f"c{self.county_id}"
+        """Tells scopes apart in cache keys (a county's is its id, as before townships)."""
+        return f"t{self.township_id}" if self.township_id is not None else str(self.county_id)
 
     @property
     def is_township(self) -> bool:

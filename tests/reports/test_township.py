@@ -185,3 +185,20 @@ def test_the_officer_reads_the_villages_notices(client_township, village_x, supe
 def test_home_sends_the_officer_to_the_overview(client_township):
     response = client_township.get(reverse("home"))
     assert response.url == OVERVIEW
+
+
+def test_the_county_admin_appoints_township_officers_of_the_county(
+    client_county, township_officer, village_z
+):
+    """The back office's user page offers the two roles and only the county's townships."""
+    from core.access import Role
+    from tests.factories import CountyFactory, TownshipFactory
+
+    elsewhere = TownshipFactory(county=CountyFactory(name="延長縣"), name="某鄉")
+    url = reverse("admin:villagers_user_change", args=[township_officer.pk])
+    form = client_county.get(url).context["adminform"].form
+    townships = set(form.fields["township"].queryset)
+    assert village_z.township in townships and elsewhere not in townships
+    groups = {group.name for group in form.fields["groups"].queryset}
+    assert {Role.TOWNSHIP_OFFICER, Role.PARTY_SECRETARY} <= groups
+    assert Role.COUNTY_ADMIN not in groups

@@ -638,6 +638,8 @@ URLS: dict[str, Row] = {
     # --- the read-only API (reports/api.py): a bearer token, never a session -----------------
     # The schema is public (no data in it); every operation refuses a session (401).
     "api:openapi-json": Row(get=" ".join(["200"] * 12)),
+    # ninja's root only tells it where the API is mounted: not found for everyone.
+    "api:api-root": Row(get=" ".join(["404"] * 12)),
     "api:overview": Row(get=API_ONLY),
     "api:households": Row(get=API_ONLY, kwargs=village_code),
     "api:ledger": Row(get=API_ONLY, kwargs=village_code),
