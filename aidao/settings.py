@@ -262,6 +262,9 @@ MAX_PHOTO_BYTES = 3 * 1024 * 1024
 # A donor's thanks link (reports.transparency) works this long after it was made.
 THANKS_LINK_MAX_AGE_DAYS = int(os.environ.get("THANKS_LINK_MAX_AGE_DAYS", "365"))
 
+# Calls one token of the read-only API may make (reports/api.py), as ninja's rate: "120/m".
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120/m")
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -7,6 +7,7 @@ from django.views.i18n import set_language
 
 from aidao import views as site_views
 from reports import views as report_views
+from reports.api import api
 from villagers import views as villager_views
 from villagers.forms import AdminLoginForm
 
@@ -37,6 +38,8 @@ urlpatterns = [
     path("messages/", include("notifications.urls")),
     path("village/", include("reports.urls")),
     path("admin/", admin.site.urls),
+    # The read-only API for county systems (token, not session): reports/api.py.
+    path("api/v1/", api.urls),
 ]
 
 if settings.DEBUG:

@@ -15,7 +15,13 @@ class Role:
     MANAGER = "Manager"
     SUPERVISOR = "Supervisor"
     COUNTY_ADMIN = "County admin"
-    ALL = (MANAGER, SUPERVISOR, COUNTY_ADMIN)
+    # Oversees the villages of one township: compares them, reads their notices and audit
+    # logs, and decides what they send up (DESIGN.md ledger rule 8).
+    TOWNSHIP_OFFICER = "Township officer"
+    # The village party secretary heading the leading group (组长): countersigns the
+    # published notice and reads the dashboard.
+    PARTY_SECRETARY = "Party secretary"
+    ALL = (MANAGER, SUPERVISOR, COUNTY_ADMIN, TOWNSHIP_OFFICER, PARTY_SECRETARY)
 
 
 def user_roles(user) -> frozenset[str]:
@@ -42,6 +48,37 @@ def is_county_admin(user) -> bool:
     return user.is_staff and Role.COUNTY_ADMIN in user_roles(user)
 
 
+def is_township_officer(user) -> bool:
+    return user.is_staff and Role.TOWNSHIP_OFFICER in user_roles(user)
+
+
+def is_party_secretary(user) -> bool:
+    return user.is_staff and Role.PARTY_SECRETARY in user_roles(user)
+
+
+def is_overseer(user) -> bool:
+    """A county admin of a county, or a township officer of a township: they look into the
+    villages they oversee (one at a time, read-only) and decide what those send up."""
+    return (is_county_admin(user) and user.county_id is not None) or (
+        is_township_officer(user) and user.township_id is not None
+    )
+
+
+def oversees(user, village) -> bool:
+    """Whether `user` oversees `village`: its county's admin, or its township's officer."""
+    if (
+        is_county_admin(user)
+        and user.county_id is not None
+        and user.county_id == village.township.county_id
+    ):
+        return True
+    return (
+        is_township_officer(user)
+        and user.township_id is not None
+        and user.township_id == village.township_id
+    )
+
+
 def is_villager(user) -> bool:
     """A household's own login (card number + PIN)."""
     return (
@@ -52,13 +89,21 @@ def is_villager(user) -> bool:
     )
 
 
-def access_required(*, roles: tuple[str, ...] = (), villager: bool = False, county: bool = False):
+def access_required(
+    *,
+    roles: tuple[str, ...] = (),
+    villager: bool = False,
+    county: bool = False,
+    township: bool = False,
+):
     """The one access decorator: who may open a view, decided before it runs.
 
     - `roles`: staff holding one of them, working in a village (request.village, set by
-      villagers.middleware); a county admin listed here must first pick a village.
+      villagers.middleware); a county admin or township officer listed here must first pick
+      a village.
     - `villager`: a household's own login (its village is its own).
     - `county`: a county admin of a county, on a county-wide page (no village to pick).
+    - `township`: a township officer of a township, on a page over its villages (the same).
 
     Anonymous users go to the login page (the card login where villagers may enter, the
     staff login elsewhere); anyone else not allowed gets 403.
@@ -75,10 +120,13 @@ def access_required(*, roles: tuple[str, ...] = (), villager: bool = False, coun
                 return view(request, *args, **kwargs)
             if county and is_county_admin(user) and user.county_id is not None:
                 return view(request, *args, **kwargs)
-            if user.is_staff and user_roles(user) & set(roles):
+            if township and is_township_officer(user) and user.township_id is not None:
+                return view(request, *args, **kwargs)
+            held = user_roles(user) & set(roles)
+            if user.is_staff and held:
                 if request.village is not None:
                     return view(request, *args, **kwargs)
-                if is_county_admin(user) and Role.COUNTY_ADMIN in roles:
+                if held & {Role.COUNTY_ADMIN, Role.TOWNSHIP_OFFICER} and is_overseer(user):
                     return redirect("villagers:village_pick")
             raise PermissionDenied
 
@@ -100,3 +148,6 @@ member_of_village_required = access_required(roles=Role.ALL, villager=True)
 
 # A county administrator with a county; no village needs to be picked.
 county_admin_required = access_required(county=True)
+
+# A county admin or a township officer, over the villages they oversee (no village picked).
+overseer_required = access_required(county=True, township=True)

@@ -51,6 +51,8 @@ Demo logins (http://127.0.0.1:8000):
   village manager (管理员)      manager     / {STAFF_PASSWORD}
   first secretary (监督员)      supervisor  / {STAFF_PASSWORD}
   county administrator         county      / {STAFF_PASSWORD}
+  township officer (乡镇干部)   township    / {STAFF_PASSWORD}
+  party secretary (组长)        secretary   / {STAFF_PASSWORD}
   villager: card number printed below, PIN {VILLAGER_PIN}  (every demo card has this PIN)
 """
 
@@ -195,6 +197,9 @@ def load(ctx) -> None:
         ),
         "supervisor": _staff("supervisor", "刘书记", Role.SUPERVISOR, village=village),
         "county_admin": _staff("county", "县管理员", Role.COUNTY_ADMIN, county=county),
+        # The township's villages are compared and their items sent up decided here.
+        "township": _staff("township", "乡镇干部", Role.TOWNSHIP_OFFICER, township=township),
+        "secretary": _staff("secretary", "王支书", Role.PARTY_SECRETARY, village=village),
     }
     manager = ctx.staff["manager"]
 

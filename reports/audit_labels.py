@@ -397,6 +397,28 @@ def _notice_publish(detail, show):
     return format_html(_("The notice of {month} is frozen and signed."), month=detail.get("month"))
 
 
+def _notice_countersign(detail, show):
+    return format_html(
+        _("The party secretary countersigned the notice of {month}."), month=detail.get("month")
+    )
+
+
+def _api_call(detail, show):
+    path = detail.get("path", "")
+    if detail.get("query"):
+        path = f"{path}?{detail['query']}"
+    return format_html("{}", path)
+
+
+def _api_token(detail, show):
+    return format_html(
+        _("Token {prefix}… {name} {scope}"),
+        prefix=detail.get("prefix", ""),
+        name=detail.get("name", ""),
+        scope=detail.get("scope", ""),
+    )
+
+
 ACTIONS: dict[str, Action] = {
     # signing in
     "login": Action(gettext_lazy("Signed in")),
@@ -467,11 +489,17 @@ ACTIONS: dict[str, Action] = {
     "wish.fulfil": Action(gettext_lazy("Wish fulfilled"), _wish_fulfil),
     "wish.decline": Action(gettext_lazy("Wish declined"), _wish_decline),
     # the second person and the county
-    "referral.open": Action(gettext_lazy("Sent to the county"), _referral_open),
-    "referral.refuse": Action(gettext_lazy("Refused by the county"), _reason),
+    "referral.open": Action(gettext_lazy("Sent up"), _referral_open),
+    "referral.refuse": Action(gettext_lazy("Refused when sent up"), _reason),
     # reports
     "export.start": Action(gettext_lazy("Export started"), _export),
     "notice.publish": Action(gettext_lazy("Notice published"), _notice_publish),
+    "notice.countersign": Action(gettext_lazy("Notice countersigned"), _notice_countersign),
+    # the read-only API
+    "api.call": Action(gettext_lazy("API call"), _api_call),
+    "api.refused": Action(gettext_lazy("API call refused"), _api_call),
+    "api_token.create": Action(gettext_lazy("API token made"), _api_token),
+    "api_token.revoke": Action(gettext_lazy("API token revoked"), _api_token),
 }
 
 

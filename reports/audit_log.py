@@ -1,7 +1,8 @@
 """The audit log page: who did what, when and from where, for the village's staff and the county.
 
 Staff of a village read their village's events; a county admin reads every village of the
-county (and the county's own events, e.g. their logins), optionally narrowed to one village.
+county (and the county's own events, e.g. their logins), a township officer every village of
+the township (and their own), optionally narrowed to one village.
 Villagers never see it. Each event reads as words: the action's translated name
 (reports.audit_labels), the object as a link to its page with its name, the detail as a
 sentence.
@@ -22,7 +23,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.access import Role, access_required, is_county_admin
+from core.access import Role, access_required, is_county_admin, is_township_officer
 from core.db import row_id_or_none
 from core.models import AuditEvent
 from core.pagination import Paginator
@@ -93,8 +94,15 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 
 
 def audit_events_for_user(request):
-    """The events the user may read, and the county's villages (None for a village's staff)."""
+    """The events the user may read, and the villages they oversee (None for a village's
+    staff): a township officer reads the township's villages and their own events."""
     user = request.user
+    if is_township_officer(user) and user.township_id is not None:
+        villages = Village.objects.filter(township_id=user.township_id).order_by("name")
+        in_township = Q(village_id__in=villages.values("pk")) | Q(
+            village_id__isnull=True, actor_id=user.pk
+        )
+        return AuditEvent.objects.filter(in_township), villages
     if is_county_admin(user):
         villages = Village.objects.filter(township__county_id=user.county_id).order_by("name")
         in_county = Q(village_id__in=villages.values("pk")) | Q(
@@ -104,9 +112,10 @@ def audit_events_for_user(request):
     return AuditEvent.objects.filter(village_id=request.village.pk), None
 
 
-@access_required(roles=(Role.MANAGER, Role.SUPERVISOR), county=True)
+@access_required(roles=(Role.MANAGER, Role.SUPERVISOR), county=True, township=True)
 def audit_log(request):
-    """The filtered audit log (newest first); the county admin needs no chosen village here."""
+    """The filtered audit log (newest first); the county admin and the township officer need
+    no chosen village here."""
     events, villages = audit_events_for_user(request)
     form = AuditFilterForm(request.GET or None, villages=villages)
     if form.is_valid():

@@ -1,7 +1,9 @@
 """The county overview: every village of the county in one sortable table, and its .xlsx.
 
-For county administrators only. The figures cost the same queries whatever the number of
+For county administrators; a township officer sees the same page over the township's
+villages (villagers.oversight). The figures cost the same queries whatever the number of
 villages (see reports.selectors.county_figures); each row opens the village read-only.
+The .xlsx is the county admin's.
 """
 
 import datetime
@@ -15,13 +17,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from core.access import county_admin_required
+from core.access import county_admin_required, overseer_required
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from reports import xlsx
 from reports.charts import sparkline
 from reports.exports import export_job_start
 from reports.models import ExportJob
 from reports.selectors import COUNTY_SORTS, Period, county_figures, county_total, county_villages
+from villagers.models import County, Township
+from villagers.oversight import Oversight, oversight_of
 
 # The page's figures may be this old (seconds): the county's month is tens of thousands of
 # rows to add up, and the page says when they were. The .xlsx always adds up afresh.
@@ -46,7 +50,7 @@ COLUMNS = [
 ]
 
 
-def _month(value: str | None) -> datetime.date:
+def overview_month(value: str | None) -> datetime.date:
     """?month=YYYY-MM, this month by default; a bad or future month is a 404."""
     today = timezone.localdate()
     if not value:
@@ -87,17 +91,18 @@ def _headers(sort: str, month: datetime.date) -> list[dict]:
     return headers
 
 
-@county_admin_required
+@overseer_required
 def county_overview(request):
-    month = _month(request.GET.get("month"))
+    """The county's villages for its admin; the township's for a township officer."""
+    month = overview_month(request.GET.get("month"))
     sort = _sort(request.GET.get("sort"))
-    county_id = request.user.county_id
+    oversight = oversight_of(request.user)
     figures, as_of = county_figures(
-        county_id, month=Period.month(month.year, month.month), max_age=FIGURES_MAX_AGE
+        oversight, month=Period.month(month.year, month.month), max_age=FIGURES_MAX_AGE
     )
 
     def table() -> str:
-        villages = county_villages(county_id, figures, sort)
+        villages = county_villages(oversight, figures, sort)
         total = county_total(villages)
         for row in [*villages, total]:
             row.sparkline = _trend_line(row)
@@ -106,13 +111,14 @@ def county_overview(request):
             "total": total,
             "headers": _headers(sort, month),
             "dashboard_url": reverse("reports:dashboard"),
+            "is_township": oversight.is_township,
             "csrf_token": CSRF_SLOT,
         }
         return render_to_string("reports/_county_table.html", context, request=request)
 
     # A row per village cost more to render than the cached figures to read: the table is
     # kept as long as the figures it shows (its key changes with them).
-    key = f"{county_id}:{month}:{sort}:{as_of}"
+    key = f"{oversight.key}:{month}:{sort}:{as_of}"
     rows = cached_part("county-table", key, table, FIGURES_MAX_AGE)
     today = timezone.localdate()
     previous = (month - datetime.timedelta(days=1)).replace(day=1)
@@ -121,7 +127,8 @@ def county_overview(request):
         request,
         "reports/county_overview.html",
         {
-            "county": request.user.county,
+            "scope_name": _scope_name(oversight),
+            "is_township": oversight.is_township,
             "as_of": as_of,
             "table": csrf_fill(rows, request),
             "sort": sort,
@@ -130,6 +137,13 @@ def county_overview(request):
             "following": following if following <= today else None,
         },
     )
+
+
+def _scope_name(oversight: Oversight) -> str:
+    """The county's or the township's name, for the heading."""
+    if oversight.is_township:
+        return Township.objects.get(pk=oversight.township_id).name
+    return County.objects.get(pk=oversight.county_id).name
 
 
 def _trend_line(row):
@@ -145,7 +159,7 @@ def _trend_line(row):
 @county_admin_required
 def county_export(request):
     """Start the county .xlsx in the background and show its progress."""
-    month = _month(request.POST.get("month"))
+    month = overview_month(request.POST.get("month"))
     job = export_job_start(
         kind=ExportJob.Kind.COUNTY_OVERVIEW,
         user=request.user,
@@ -160,8 +174,9 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
     trend as one column a month after the table's."""
     month = datetime.datetime.strptime(job.params["month"], "%Y-%m").date()
     progress(10, _("Adding up every village"))
-    figures, _as_of = county_figures(job.county_id, month=Period.month(month.year, month.month))
-    villages = county_villages(job.county_id, figures, job.params.get("sort", "name"))
+    oversight = Oversight(county_id=job.county_id)
+    figures, _as_of = county_figures(oversight, month=Period.month(month.year, month.month))
+    villages = county_villages(oversight, figures, job.params.get("sort", "name"))
     total = county_total(villages)
     rows = []
     for number, village in enumerate(villages, start=1):

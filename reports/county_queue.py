@@ -1,7 +1,9 @@
-"""The county admin's queue of items sent up by villages, and each village's view of it.
+"""The queue of items sent up by villages, and each village's view of it.
 
-The county admin decides here what nobody of a village may (DESIGN.md ledger rule 8): the
-only write a county admin has. The village's staff see what they sent up and what became of it.
+The township officer decides here what nobody of one of the township's villages may
+(DESIGN.md ledger rule 8), and the county admin for every village of the county (a
+township without an officer, or an item its officer may not decide): the only write either
+has. The village's staff see what they sent up and what became of it.
 """
 
 from django.contrib import messages
@@ -12,23 +14,24 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.access import Role, county_admin_required, staff_required
+from core.access import Role, overseer_required, staff_required
 from core.db import row_id_or_none
 from core.idempotency import run_once
 from reports.referrals import (
     NEEDS_REASON,
     queue_items,
     referral_decide,
-    referrals_of_county,
     referrals_of_village,
+    referrals_overseen,
 )
 from villagers.models import Referral
+from villagers.oversight import oversight_of
 
 
-@county_admin_required
+@overseer_required
 def county_queue(request):
-    """What the county's villages sent up, oldest first, and what was decided lately."""
-    referrals = referrals_of_county(request.user.county_id)
+    """What the overseen villages sent up, oldest first, and what was decided lately."""
+    referrals = referrals_overseen(request.user)
     waiting = queue_items(referrals.filter(status=Referral.Status.OPEN).order_by("requested_at"))
     decided = Paginator(
         referrals.exclude(status=Referral.Status.OPEN).order_by("-decided_at", "-id"), 20
@@ -40,12 +43,13 @@ def county_queue(request):
             "waiting": waiting,
             "decided": decided,
             "needs_reason": sorted(NEEDS_REASON),
+            "is_township": oversight_of(request.user).is_township,
         },
     )
 
 
 @require_POST
-@county_admin_required
+@overseer_required
 def county_queue_decide(request):
     """Decide one item, or several proposals of one village, as one effect (one-time key)."""
     ids = [i for i in map(row_id_or_none, request.POST.getlist("referral")) if i is not None]

@@ -1,7 +1,8 @@
 """The supervisor's dashboard of one village, and the list of households to visit.
 
-The supervisor and the manager see their own village; a county admin looks into the village
-they picked, read-only (there is nothing to change here anyway).
+The supervisor, the manager and the party secretary see their own village; a county admin
+or a township officer looks into the village they picked, read-only (there is nothing to
+change here anyway).
 """
 
 from django.shortcuts import render
@@ -31,7 +32,15 @@ from reports.selectors import (
 from reports.selectors_transparency import liability_cover
 from villagers.selectors import card_login_attacks
 
-STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+# Who reads the dashboard and the village's monthly and year reports: its staff, the county
+# admin and the township officer looking into it, and its party secretary (组长).
+STAFF = (
+    Role.MANAGER,
+    Role.SUPERVISOR,
+    Role.COUNTY_ADMIN,
+    Role.TOWNSHIP_OFFICER,
+    Role.PARTY_SECRETARY,
+)
 VISITS_SHOWN = 10
 VISITS_PAGE_SIZE = 30
 

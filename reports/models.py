@@ -169,3 +169,58 @@ class NoticeSignature(models.Model):
 
     def __str__(self):
         return f"{self.get_role_display()} {self.name}"
+
+
+class ApiToken(models.Model):
+    """A county system's key to the read-only API (reports/api.py), for one county or one
+    township: it reads what that county's admin or that township's officer oversees.
+
+    Made by the county admin (`manage.py api_token create`); the key is shown once and only
+    its SHA-256 is kept (a long random key needs no slow hash); revoked, never deleted, so
+    the audit log's calls keep their token.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    county = models.ForeignKey(
+        "villagers.County",
+        verbose_name=_("county"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    township = models.ForeignKey(
+        "villagers.Township",
+        verbose_name=_("township"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The key's first characters, to tell tokens apart in lists and logs.
+    prefix = models.CharField(_("key starts with"), max_length=12)
+    key_hash = models.CharField(_("SHA-256 of the key"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints = [
+            # One scope: a county, or one township.
+            models.CheckConstraint(
+                condition=Q(county__isnull=True) ^ Q(township__isnull=True),
+                name="api_token_one_scope",
+            ),
+        ]
+
+    def __str__(self):
+        # Also the rate limit's key (ninja's AuthRateThrottle): one bucket per token.
+        return f"api-token-{self.pk}"

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from core.access import is_supervisor
+from core.access import is_party_secretary, is_supervisor
 from core.audit import audit_record
 from core.months import month_of, month_span
 from points.models import Entry
@@ -467,3 +467,50 @@ def notice_publish(
             raise
         raise _already_published(existing) from error
     return notice
+
+
+def countersigning_refusal(notice: PublishedNotice, actor: User) -> str | None:
+    """Why `actor` may not countersign the published `notice` now, or None."""
+    if not (is_party_secretary(actor) and actor.village_id == notice.village_id):
+        return _("Only the village's party secretary may countersign its notice.")
+    if NoticeSignature.Role.SECRETARY in notice.signed:
+        return _("The party secretary has already countersigned this notice.")
+    if notice.published_by_id == actor.pk:
+        # A second person: whoever published the notice does not also countersign it.
+        return _("You published this notice: someone else must countersign it.")
+    return None
+
+
+def notice_countersign(*, notice: PublishedNotice, actor: User, request=None) -> NoticeSignature:
+    """The village party secretary (组长) countersigns a published notice: their name and the
+    time under the supervisor's, once. The notice itself does not change: publication does
+    not wait for this signature, so a month is never kept from the villagers by an absent
+    signer, and the secretary signs figures that can no longer move."""
+    if not hasattr(notice, "signed"):
+        notice = published_notice(notice.village, notice.month)
+    refusal = countersigning_refusal(notice, actor)
+    if refusal:
+        raise ValidationError(refusal, code="refused")
+    try:
+        with transaction.atomic():
+            signature = NoticeSignature.objects.create(
+                notice=notice,
+                role=NoticeSignature.Role.SECRETARY,
+                signed_by=actor,
+                name=actor.display_name or actor.get_full_name() or actor.username,
+                signed_at=timezone.now(),
+            )
+            audit_record(
+                action="notice.countersign",
+                actor=actor,
+                village_id=notice.village_id,
+                obj=notice,
+                detail={"month": f"{notice.month:%Y-%m}"},
+                request=request,
+            )
+    except IntegrityError as error:
+        # Signed a moment ago in another tab: that signature stands.
+        raise ValidationError(
+            _("The party secretary has already countersigned this notice."), code="signed"
+        ) from error
+    return signature

@@ -1,9 +1,10 @@
 """The county's queue: deciding what nobody of a village may (DESIGN.md ledger rule 8).
 
 A village sends an item up (villagers.second_person.referral_open) when everyone who could
-take the effect is barred by the second-person rule. The county admin of the village's county
-decides it here through the very service the village would have used, with the open referral
-as the county's licence for that one item. Lives above the apps because it calls them all.
+take the effect is barred by the second-person rule. The village's township officer (or the
+county admin of its county) decides it here through the very service the village would have
+used, with the open referral as their licence for that one item. Lives above the apps
+because it calls them all.
 """
 
 import datetime
@@ -25,6 +26,7 @@ from store.services import (
     stock_corrections_refuse,
 )
 from villagers.models import Household, Member, Referral, User
+from villagers.oversight import villages_overseen
 from villagers.second_person import referral_refuse
 from villagers.services import member_pin_revoke, member_pin_set, pin_reset
 from wishwall.models import Wish
@@ -64,8 +66,9 @@ DECISIONS: dict[str, list[tuple[str, str]]] = {
 NEEDS_REASON = {"reject", "cancel", "uphold", "refuse"}
 
 
-def referrals_of_county(county_id: int) -> QuerySet[Referral]:
-    return Referral.objects.filter(village__township__county_id=county_id).select_related(
+def referrals_overseen(user) -> QuerySet[Referral]:
+    """The items sent up by the villages `user` oversees (the township's, or the county's)."""
+    return Referral.objects.filter(village__in=villages_overseen(user)).select_related(
         "village", "household", "requested_by", "decided_by"
     )
 
@@ -127,15 +130,16 @@ def referral_decide(
     reason: str = "",
     request=None,
 ) -> list[Referral]:
-    """The county admin decides open referrals of their county: several proposals of one
-    village at once, any other kind one at a time. Each effect goes through its own service,
-    which checks the county admin's licence and closes the referral."""
+    """The township officer or county admin decides open referrals of villages they oversee:
+    several proposals of one village at once, any other kind one at a time. Each effect goes
+    through its own service, which checks their licence (and the second-person rule) and
+    closes the referral."""
     reason = (reason or "").strip()
     referrals = list(
         Referral.objects.select_related("village__township", "household").filter(
             pk__in=referral_ids,
             status=Referral.Status.OPEN,
-            village__township__county_id=actor.county_id,
+            village__in=villages_overseen(actor),
         )
     )
     if not referrals or len(referrals) != len(set(referral_ids)):

@@ -46,6 +46,7 @@ from core.months import add_months, local_start, month_days, months_ending, next
 from points.models import Account, Declaration, Entry, Proposal, Rule
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Household, Inspection, Village
+from villagers.oversight import Oversight
 from wishwall.models import Wish
 
 OPEN_WISH_STATUSES = (Wish.Status.OPEN, Wish.Status.MATCHED)
@@ -604,10 +605,10 @@ def _county_figures(ids: list[int], month: Period, *, reuse_closed: bool) -> dic
 
 
 def county_figures(
-    county_id: int, *, month: Period, max_age: int = 0
+    oversight: Oversight, *, month: Period, max_age: int = 0
 ) -> tuple[dict[int, dict], datetime.datetime]:
-    """{village id: {figure: value}} for every village of the county, and when they were
-    added up.
+    """{village id: {figure: value}} for every village of the county (or of the township a
+    township officer oversees), and when they were added up.
 
     With `max_age` (seconds) they may come from the cache, added up at most that long ago
     for the same villages: adding up a county's month reads tens of thousands of rows, its
@@ -615,8 +616,8 @@ def county_figures(
     _flows_by_village). Without, everything is added up afresh (the .xlsx).
     """
     start, _end = month.bounds
-    ids = sorted(Village.objects.filter(township__county_id=county_id).values_list("pk", flat=True))
-    cache_key = f"county-figures:{county_id}:{start.isoformat()}"
+    ids = sorted(oversight.villages().values_list("pk", flat=True))
+    cache_key = f"county-figures:{oversight.key}:{start.isoformat()}"
     cached = cache.get(cache_key) if max_age else None
     if cached and cached["ids"] == ids:  # a village added since is a reason to add up again
         return cached["figures"], cached["as_of"]
@@ -626,8 +627,10 @@ def county_figures(
     return figures, as_of
 
 
-def county_villages(county_id: int, figures: dict[int, dict], sort: str = "name") -> list[Village]:
-    """The county's villages with their `figures` (county_figures) as attributes, sorted.
+def county_villages(
+    oversight: Oversight, figures: dict[int, dict], sort: str = "name"
+) -> list[Village]:
+    """The overseen villages with their `figures` (county_figures) as attributes, sorted.
 
     `sort` is a key of COUNTY_SORTS, with a leading "-" for descending; unknown keys sort by
     name. Ties (and villages without a last activity, always last) go by village code.
@@ -635,7 +638,8 @@ def county_villages(county_id: int, figures: dict[int, dict], sort: str = "name"
     descending = sort.startswith("-")
     key = COUNTY_SORTS.get(sort.lstrip("-"), "name")
     villages = list(
-        Village.objects.filter(township__county_id=county_id, pk__in=list(figures))
+        oversight.villages()
+        .filter(pk__in=list(figures))
         .select_related("township")
         .order_by(F("name").desc() if descending and key == "name" else "name", "code")
     )

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from core.access import Role, member_of_village_required, staff_required
 from core.months import next_month, previous_month, requested_month
 from core.pagination import Paginator
+from reports.dashboard import STAFF as READERS
 from reports.selectors_transparency import (
     board_month,
     donation_thanks,
@@ -109,7 +110,7 @@ def board_display(request, year, month):
     )
 
 
-@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+@staff_required(*READERS)
 def cover(request):
     """Can the store honour the points? Outstanding points beside the stock by fund source."""
     return render(
@@ -119,7 +120,7 @@ def cover(request):
     )
 
 
-@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+@staff_required(*READERS)
 def donations_traced_list(request):
     """Every donation with where it went, and the link to send its donor."""
     donations = Donation.objects.filter(village=request.village).select_related("donor")

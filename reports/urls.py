@@ -30,6 +30,11 @@ urlpatterns = [
     path(
         "notice/<int:year>/<int:month>/publish/", views.notice_publish_view, name="notice_publish"
     ),
+    path(
+        "notice/<int:year>/<int:month>/countersign/",
+        views.notice_countersign_view,
+        name="notice_countersign",
+    ),
     path("notice/<str:code>/<int:year>/<int:month>/", views.notice_public, name="notice_public"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/visits/", dashboard.visit_list, name="visit_list"),

@@ -23,20 +23,21 @@ from django.views.decorators.http import require_POST
 
 from core.access import (
     Role,
-    is_county_admin,
-    is_manager,
-    is_supervisor,
+    is_overseer,
     is_villager,
     member_of_village_required,
     staff_required,
+    user_roles,
 )
 from core.idempotency import run_once
 from core.months import month_of, next_month, previous_month, requested_month
 from reports import xlsx
 from reports.models import NoticeSignature, PublishedNotice
 from reports.notice import (
+    countersigning_refusal,
     document_sections,
     household_line,
+    notice_countersign,
     notice_public_path,
     notice_publish,
     notice_sections,
@@ -60,9 +61,9 @@ def home(request):
         return card_login(request)
     if is_villager(user):
         return redirect("points:me")
-    if is_county_admin(user) and request.village is None:
+    if is_overseer(user) and request.village is None:
         return redirect("reports:county_overview")
-    if is_manager(user) or is_supervisor(user) or is_county_admin(user):
+    if user.is_staff and user_roles(user):
         return redirect("reports:dashboard")
     if user.is_superuser:
         return redirect("admin:index")
@@ -89,6 +90,9 @@ def _published_context(request, notice: PublishedNotice) -> dict:
         "sections": document_sections(notice.document),
         "supervisor_signature": notice.signed.get(NoticeSignature.Role.SUPERVISOR),
         "secretary_signature": notice.signed.get(NoticeSignature.Role.SECRETARY),
+        # The party secretary's button to countersign; the public page has none.
+        "may_countersign": request.user.is_authenticated
+        and countersigning_refusal(notice, request.user) is None,
         "public_url": url,
         "qr_svg": notice_qr_svg(url),
     }
@@ -215,6 +219,38 @@ def notice_publish_view(request, year, month):
                     "with your name. Corrections from now on appear on the current month's "
                     "notice."
                 )
+                % {"month": f"{first:%Y-%m}"},
+            )
+    return redirect(page)
+
+
+@require_POST
+@staff_required(Role.PARTY_SECRETARY)
+def notice_countersign_view(request, year, month):
+    """The village party secretary (组长) countersigns a published month's notice."""
+    first = requested_month(year, month)
+    page = reverse("reports:notice_month", args=[first.year, first.month])
+    notice = published_notice(request.village, first)
+    if notice is None:
+        messages.error(request, _("Only a published notice can be countersigned."))
+        return redirect(page)
+
+    def once():
+        notice_countersign(notice=notice, actor=request.user, request=request)
+        return page
+
+    try:
+        _url, replayed = run_once(request, once)
+    except ValidationError as error:
+        for line in error.messages:
+            messages.error(request, line)
+    else:
+        if replayed:
+            messages.info(request, _("This notice was already countersigned."))
+        else:
+            messages.success(
+                request,
+                _("You countersigned the notice of %(month)s: your name and the time are on it.")
                 % {"month": f"{first:%Y-%m}"},
             )
     return redirect(page)

@@ -1,8 +1,10 @@
 """The fixed cast every test can use.
 
 Village X has villager households A and B (cards issued, 100 opening points each), a
-manager and a supervisor; village Y has its own manager and household; the county admin
-oversees both. Each person has a logged-in client fixture: `client_<person>`.
+manager, a supervisor and a party secretary (组长); village Y has its own manager and
+household; both are in one township, with its officer; village Z is in another township,
+with its own officer; the county admin oversees all three. Each person has a logged-in
+client fixture: `client_<person>`.
 """
 
 import secrets
@@ -18,6 +20,7 @@ from tests.factories import (
     HouseholdFactory,
     ParticipationFactory,
     PassedInspectionFactory,
+    TownshipFactory,
     UserFactory,
     VillageFactory,
     VillageGroupFactory,
@@ -33,12 +36,13 @@ def form_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def make_staff(role, *, village=None, county=None, username, household=None):
+def make_staff(role, *, village=None, county=None, township=None, username, household=None):
     user = UserFactory(
         username=username,
         is_staff=True,
         village=village,
         county=county,
+        township=township,
         household=household,
         display_name=username,
     )
@@ -87,6 +91,12 @@ def village_y(db):
 
 
 @pytest.fixture
+def village_z(db):
+    """A village of another township of the same county."""
+    return VillageFactory(name="石村", code="303", township=TownshipFactory(name="集义鄉"))
+
+
+@pytest.fixture
 def group_x(village_x):
     return VillageGroupFactory(village=village_x, name="啊道")
 
@@ -114,6 +124,24 @@ def manager_y(village_y):
 @pytest.fixture
 def county_admin(village_x, village_y):
     return make_staff(Role.COUNTY_ADMIN, county=village_x.township.county, username="county")
+
+
+@pytest.fixture
+def township_officer(village_x, village_y):
+    """The officer of the township of villages X and Y."""
+    return make_staff(Role.TOWNSHIP_OFFICER, township=village_x.township, username="township")
+
+
+@pytest.fixture
+def township_officer_z(village_z):
+    """The officer of village Z's township: X and Y are not theirs."""
+    return make_staff(Role.TOWNSHIP_OFFICER, township=village_z.township, username="township_z")
+
+
+@pytest.fixture
+def secretary_x(village_x):
+    """Village X's party secretary, head of its leading group (组长)."""
+    return make_staff(Role.PARTY_SECRETARY, village=village_x, username="secretary_x")
 
 
 @pytest.fixture
@@ -196,3 +224,18 @@ def client_manager_y(manager_y):
 def client_county(county_admin, village_x):
     client = _client_for(county_admin)
     return client
+
+
+@pytest.fixture
+def client_township(township_officer):
+    return _client_for(township_officer)
+
+
+@pytest.fixture
+def client_township_z(township_officer_z):
+    return _client_for(township_officer_z)
+
+
+@pytest.fixture
+def client_secretary_x(secretary_x):
+    return _client_for(secretary_x)

@@ -181,7 +181,7 @@ class CardAdmin(VillageScopedAdmin):
 @admin.register(User)
 class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
     fieldsets = UserAdmin.fieldsets + (
-        ("Village", {"fields": ("village", "county", "household", "display_name")}),
+        ("Village", {"fields": ("village", "township", "county", "household", "display_name")}),
     )
     list_display = ["username", "display_name", "village", "county", "is_staff", "is_active"]
     list_filter = ["is_staff", "is_active", "groups"]
@@ -201,6 +201,7 @@ class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
         scopes = {
             "village": {"township__county": county_id},
             "county": {"pk": county_id},
+            "township": {"county": county_id},
             "household": {"village__township__county": county_id},
         }
         if db_field.name in scopes:
@@ -213,7 +214,15 @@ class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
 
             from core.access import Role
 
-            kwargs["queryset"] = Group.objects.filter(name__in=[Role.MANAGER, Role.SUPERVISOR])
+            # The county admin appoints village staff and township officers, never its peers.
+            kwargs["queryset"] = Group.objects.filter(
+                name__in=[
+                    Role.MANAGER,
+                    Role.SUPERVISOR,
+                    Role.PARTY_SECRETARY,
+                    Role.TOWNSHIP_OFFICER,
+                ]
+            )
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_queryset(self, request):
@@ -222,7 +231,9 @@ class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
         if user.is_superuser:
             return queryset
         if user.county_id is not None:
-            return queryset.filter(village__township__county=user.county_id) | queryset.filter(
-                county=user.county_id
+            return (
+                queryset.filter(village__township__county=user.county_id)
+                | queryset.filter(county=user.county_id)
+                | queryset.filter(township__county=user.county_id)
             )
         return queryset.filter(pk=user.pk)

@@ -1,13 +1,15 @@
 """Puts the village the user works in on the request: `request.village`."""
 
-from core.access import is_county_admin
+from core.access import is_overseer
 from villagers.models import User, Village
+from villagers.oversight import villages_overseen
 
 COUNTY_VILLAGE_SESSION_KEY = "county_village_id"
 
 
 def village_for_request(request):
-    """The user's own village; for a county admin, the village they chose to look into."""
+    """The user's own village; for a county admin or a township officer, the village they
+    chose to look into (one they oversee)."""
     user = request.user
     if not user.is_authenticated:
         return None
@@ -16,10 +18,11 @@ def village_for_request(request):
     villages = Village.objects.select_related("township__county")
     if user.village_id is not None:
         return villages.get(pk=user.village_id)
-    if is_county_admin(user):
+    if is_overseer(user):
         village_id = request.session.get(COUNTY_VILLAGE_SESSION_KEY)
         if village_id:
-            return villages.filter(pk=village_id, township__county_id=user.county_id).first()
+            overseen = villages_overseen(user).values("pk")
+            return villages.filter(pk=village_id, pk__in=overseen).first()
     return None
 
 

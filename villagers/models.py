@@ -351,7 +351,8 @@ class Card(models.Model):
 
 
 class User(AbstractUser):
-    """A login: staff (groups Manager, Supervisor, County admin) or a household's villager login.
+    """A login: staff (groups Manager, Supervisor, Party secretary of a village; County admin
+    of a county; Township officer of a township) or a household's villager login.
 
     A villager login has is_staff False and a household; it signs in with the household's
     card number and a PIN (stored as this user's password). The household's own login (the
@@ -371,6 +372,15 @@ class User(AbstractUser):
     county = models.ForeignKey(
         County,
         verbose_name=_("county"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    # A township officer's township: they oversee its villages (core.access.oversees).
+    township = models.ForeignKey(
+        Township,
+        verbose_name=_("township"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -8,9 +8,10 @@ store's stock) has `household_id` None: only the second rule applies.
 Every service that takes such an effect calls `decider_check` before it writes.
 
 When the village has nobody else who may (the usual case: one supervisor), the refusal is a
-`SecondPersonRequired` that can be sent up: `referral_open` puts the item in the county
-admin's queue, and the county admin of the village's county decides it by calling the same
-service with the open referral (`decider_check` lets the county act on nothing else).
+`SecondPersonRequired` that can be sent up: `referral_open` puts the item in the queue of
+those who oversee the village, and its township officer (or its county's admin) decides it
+by calling the same service with the open referral (`decider_check` lets them act on
+nothing else, and the second-person rule binds them as it binds the village).
 """
 
 from collections.abc import Callable, Iterable
@@ -19,10 +20,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from core.access import is_county_admin, user_roles
+from core.access import oversees, user_roles
 from core.audit import audit_record
 from villagers.models import Referral, User
+
+ONLY_OVERSEERS = gettext_noop(
+    "Only the village's township officer or county admin decides items sent up."
+)
 
 
 class SecondPersonRequired(ValidationError):
@@ -136,23 +142,22 @@ def decider_check(
 ) -> None:
     """Refuse unless `actor` may take the effect `kind` on `object_id` of `household`.
 
-    Village staff need `role` in that village (else `role_error`); the county admin acts only
-    on an open `referral` of that very item from a village of their county. Either way the
+    Village staff need `role` in that village (else `role_error`); the township officer or
+    county admin acts only on an open `referral` of that very item from a village they
+    oversee. Either way the
     second-person rule applies: its refusal says who else of the village may, or is
     `referable` to the county when nobody may.
     """
     originators = list(originators)
     if referral is not None:
         if not (
-            is_county_admin(actor)
-            and referral.status == Referral.Status.OPEN
+            referral.status == Referral.Status.OPEN
             and referral.kind == kind
             and referral.object_id == object_id
             and referral.village_id == village_id
-            and actor.county_id is not None
-            and actor.county_id == referral.village.township.county_id
+            and oversees(actor, referral.village)
         ):
-            raise PermissionDenied(_("Only the county admin decides items sent to the county."))
+            raise PermissionDenied(_(ONLY_OVERSEERS))
     elif not (actor.is_staff and role in user_roles(actor) and actor.village_id == village_id):
         raise role_error(role_refusal or _("You may not do this."))
     refusal = second_person_refusal(
@@ -239,7 +244,8 @@ def referrals_close(*, kind: str, object_ids: Iterable[int], actor: User | None,
 
 
 def referral_refuse(*, referral: Referral, actor: User, reason: str, request=None) -> Referral:
-    """The county admin declines to take the effect the village asked for, with a reason."""
+    """The township officer or county admin declines to take the effect the village asked
+    for, with a reason."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for refusing."))
@@ -249,12 +255,8 @@ def referral_refuse(*, referral: Referral, actor: User, reason: str, request=Non
             .select_related("village__township")
             .get(pk=referral.pk)
         )
-        if not (
-            is_county_admin(actor)
-            and actor.county_id is not None
-            and actor.county_id == locked.village.township.county_id
-        ):
-            raise PermissionDenied(_("Only the county admin decides items sent to the county."))
+        if not oversees(actor, locked.village):
+            raise PermissionDenied(_(ONLY_OVERSEERS))
         if locked.status != Referral.Status.OPEN:
             raise ValidationError(_("This item was already decided."))
         locked.status = Referral.Status.REFUSED

@@ -10,14 +10,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import (
-    is_county_admin,
+    is_overseer,
     is_villager,
     villager_required,
 )
 from villagers.cardnumbers import card_number_normalize
 from villagers.forms import CARD_NUMBER_MAX_LENGTH, CardLoginForm, StaffLoginForm
 from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
-from villagers.models import Village
+from villagers.oversight import villages_overseen
 from villagers.throttle import card_login_turn
 
 
@@ -91,12 +91,10 @@ def me(request):
 
 @login_required
 def village_pick(request):
-    """A county admin chooses which village to look into (read-only)."""
-    if not is_county_admin(request.user):
+    """A county admin or a township officer chooses which village to look into (read-only)."""
+    if not is_overseer(request.user):
         raise PermissionDenied
-    villages = Village.objects.filter(township__county_id=request.user.county_id).select_related(
-        "township"
-    )
+    villages = villages_overseen(request.user).select_related("township")
     if request.method == "POST":
         village = get_object_or_404(villages, pk=request.POST.get("village"))
         request.session[COUNTY_VILLAGE_SESSION_KEY] = village.pk

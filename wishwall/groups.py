@@ -6,7 +6,11 @@ from core.access import Role
 from villagers.groups import role_permissions_grant
 
 VIEWED = ["wish", "wishmatch", "wishfulfilment", "wishrevision"]
-WISHWALL_PERMISSIONS = {role: [f"view_{name}" for name in VIEWED] for role in Role.ALL}
+# The township officer and the party secretary read reports, not the back office's rows.
+WISHWALL_PERMISSIONS = {
+    role: [f"view_{name}" for name in VIEWED]
+    for role in (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+}
 
 
 def wishwall_permissions_ensure(sender=None, apps=global_apps, **kwargs):

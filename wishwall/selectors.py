@@ -2,7 +2,14 @@
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
-from core.access import is_county_admin, is_manager, is_supervisor, is_villager
+from core.access import (
+    is_county_admin,
+    is_manager,
+    is_party_secretary,
+    is_supervisor,
+    is_township_officer,
+    is_villager,
+)
 from villagers.models import Village
 from wishwall.models import Wish
 
@@ -18,7 +25,8 @@ ON_WALL = Q(approved_at__isnull=False) & ~Q(
 
 
 def wishes_visible_to(user, village: Village | None) -> QuerySet[Wish]:
-    """Wishes of the village the user may open: staff all, a villager their own and the wall's."""
+    """Wishes of the village the user may open: staff all, a villager their own and the wall's,
+    the township officer and the party secretary the wall's."""
     if village is None:
         return Wish.objects.none()
     wishes = Wish.objects.filter(village=village)
@@ -26,6 +34,8 @@ def wishes_visible_to(user, village: Village | None) -> QuerySet[Wish]:
         return wishes
     if is_villager(user) and user.village_id == village.pk:
         return wishes.filter(Q(household_id=user.household_id) | ON_WALL)
+    if is_township_officer(user) or is_party_secretary(user):
+        return wishes.filter(ON_WALL)  # they read the village's walls, as its people do
     return Wish.objects.none()
 
 

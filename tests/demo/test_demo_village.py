@@ -103,6 +103,8 @@ def test_registry_matches_the_source_and_prints_logins(db, demo):
         ("manager", Role.MANAGER),
         ("supervisor", Role.SUPERVISOR),
         ("county", Role.COUNTY_ADMIN),
+        ("township", Role.TOWNSHIP_OFFICER),
+        ("secretary", Role.PARTY_SECRETARY),
     ]:
         assert User.objects.get(username=username).groups.filter(name=role).exists()
         assert username in demo.printed

@@ -51,6 +51,10 @@ ROLES = (
     "manager_y",
     "county",
     "county_x",
+    "township",
+    "township_x",
+    "township_z",
+    "secretary_x",
 )
 
 
@@ -83,6 +87,7 @@ class Cast:
     users: dict[str, Any]
     village_x: Any
     village_y: Any
+    village_z: Any
     household_a: Any
     household_b: Any
     member_a: Any
@@ -111,14 +116,17 @@ class Cast:
     inspection_round: Any = None
 
     def client(self, role: str, **client_kwargs) -> Client:
-        """A fresh client signed in as `role` (county_x has chosen village X)."""
+        """A fresh client signed in as `role` (county_x and township_x have chosen village X,
+        township_z their own village Z)."""
         client = Client(**client_kwargs)
         if role == "anon":
             return client
         client.force_login(self.users[role])
-        if role == "county_x":
+        chosen = {"county_x": self.village_x, "township_x": self.village_x}
+        chosen["township_z"] = self.village_z
+        if role in chosen:
             session = client.session
-            session["county_village_id"] = self.village_x.pk
+            session["county_village_id"] = chosen[role].pk
             session.save()
         return client
 
@@ -139,6 +147,10 @@ def cast(
     supervisor_x,
     manager_y,
     county_admin,
+    village_z,
+    township_officer,
+    township_officer_z,
+    secretary_x,
 ):
     Household.objects.filter(pk=household_a.pk).update(phone=HOUSEHOLD_PHONE)
     household_a.refresh_from_db()
@@ -177,6 +189,7 @@ def cast(
     )
     zones_ensure(village=village_x)
     zones_ensure(village=village_y)
+    zones_ensure(village=village_z)
     item = item_save(
         item=Item(
             village=village_x,
@@ -272,9 +285,14 @@ def cast(
             "manager_y": manager_y,
             "county": county_admin,
             "county_x": county_admin,
+            "township": township_officer,
+            "township_x": township_officer,
+            "township_z": township_officer_z,
+            "secretary_x": secretary_x,
         },
         village_x=village_x,
         village_y=village_y,
+        village_z=village_z,
         household_a=household_a,
         household_b=household_b,
         member_a=member_a,

@@ -1,0 +1,302 @@
+"""The read-only API for county systems (django-ninja): JSON, paginated, OpenAPI schema.
+
+A token (reports.api_tokens, `Authorization: Bearer <key>`) reads what its county's admin or
+its township's officer oversees (villagers.oversight): the overview's figures, and per
+village its households (ID numbers and phones masked, as on the pages), balances, ledger,
+stock, donations and published notices. Every call, refused ones included, is written to
+the audit log; each token may make API_RATE_LIMIT calls (429 beyond). GET only.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import F
+from django.http import Http404
+from ninja import NinjaAPI, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+from ninja.security import HttpBearer
+from ninja.throttling import AuthRateThrottle
+
+from core.audit import audit_record
+from points.models import Entry
+from reports.api_tokens import api_token_for_key, token_oversight
+from reports.county import FIGURES_MAX_AGE, overview_month
+from reports.models import ApiToken, PublishedNotice
+from reports.notice import notice_public_path
+from reports.selectors import Period, county_figures, county_total, county_villages
+from store.models import Donation, Item
+from villagers.masking import mask_id_number, mask_phone
+from villagers.models import Household, Village
+
+PAGE_SIZE = 50
+
+
+class TokenAuth(HttpBearer):
+    """The token of the `Authorization: Bearer` header; every call is audited, refused or not."""
+
+    def __call__(self, request):
+        scheme, _space, key = request.headers.get("Authorization", "").partition(" ")
+        token = api_token_for_key(key.strip()) if scheme.lower() == "bearer" else None
+        audit_record(
+            action="api.call" if token else "api.refused",
+            obj=token,
+            detail={"path": request.path, "query": request.META.get("QUERY_STRING", "")[:200]},
+            request=request,
+        )
+        return token
+
+    def authenticate(self, request, token):  # pragma: no cover - __call__ does the work
+        return api_token_for_key(token)
+
+
+api = NinjaAPI(
+    title="Love Supermarket read-only API",
+    version="1",
+    description=__doc__,
+    urls_namespace="api",
+    docs_url=None,  # the interactive page loads from a CDN: the schema is enough
+    auth=TokenAuth(),
+    throttle=[AuthRateThrottle(settings.API_RATE_LIMIT)],
+)
+router = Router()
+
+
+def _village(token: ApiToken, code: str) -> Village:
+    """The token's village of this code; any other is not found (never "forbidden")."""
+    village = token_oversight(token).villages().filter(code=code).first()
+    if village is None:
+        raise Http404
+    return village
+
+
+class VillageFigures(Schema):
+    code: str = ""
+    name: str = ""
+    township: str = ""
+    household_count: int
+    card_count: int
+    issued: int
+    deducted: int
+    redeemed: int
+    points_held: int
+    pending: int
+    stock_points: int
+    wishes_open: int
+
+
+class Overview(Schema):
+    month: str
+    scope: str
+    villages: list[VillageFigures]
+    total: VillageFigures
+
+
+@router.get("/overview", response=Overview, url_name="overview")
+def overview(request, month: str = ""):
+    """The overview page's figures for the month (YYYY-MM, this month by default): each
+    village of the token's county or township, and their total, as of at most a minute ago."""
+    first = overview_month(month)
+    oversight = token_oversight(request.auth)
+    # The page's figures, from the same cache (added up at most once a minute).
+    period = Period.month(first.year, first.month)
+    figures, _as_of = county_figures(oversight, month=period, max_age=FIGURES_MAX_AGE)
+    villages = county_villages(oversight, figures)
+    token = request.auth
+    return {
+        "month": f"{first:%Y-%m}",
+        "scope": token.township.name if token.township_id else token.county.name,
+        "villages": [
+            {
+                "code": village.code,
+                "name": village.name,
+                "township": village.township.name,
+                **_figures(village),
+            }
+            for village in villages
+        ],
+        "total": _figures(county_total(villages)),
+    }
+
+
+FIGURES = [name for name in VillageFigures.model_fields if name not in ("code", "name", "township")]
+
+
+def _figures(row) -> dict:
+    """A village's (or the total's) figures, as the overview page shows them."""
+    return {name: getattr(row, name) for name in FIGURES}
+
+
+class MemberOut(Schema):
+    name: str
+    relation: str
+    birth_year: int | None
+    id_number: str
+    phone: str
+
+    @staticmethod
+    def resolve_id_number(member) -> str:
+        return mask_id_number(member.id_number)
+
+    @staticmethod
+    def resolve_phone(member) -> str:
+        return mask_phone(member.phone)
+
+
+class HouseholdOut(Schema):
+    id: int
+    number: str
+    head_name: str
+    group: str
+    status: str
+    phone: str
+    balance: int
+    members: list[MemberOut]
+
+    @staticmethod
+    def resolve_group(household) -> str:
+        return household.group.name if household.group_id else ""
+
+    @staticmethod
+    def resolve_phone(household) -> str:
+        return mask_phone(household.phone)
+
+    @staticmethod
+    def resolve_balance(household) -> int:
+        account = getattr(household, "account", None)
+        return account.balance if account else 0
+
+    @staticmethod
+    def resolve_members(household) -> list:
+        return list(household.members.all())
+
+
+@router.get("/villages/{code}/households", response=list[HouseholdOut], url_name="households")
+@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+def households(request, code: str):
+    """The village's households with their balances (as the balance pages show them); ID
+    numbers and phones masked."""
+    return (
+        Household.objects.filter(village=_village(request.auth, code))
+        .select_related("group", "account")
+        .prefetch_related("members")
+        .order_by("number", "id")
+    )
+
+
+class EntryOut(Schema):
+    id: int
+    household_id: int
+    kind: str
+    points: int
+    balance_after: int
+    created_at: datetime.datetime
+    memo: str
+    reverses_id: int | None
+
+
+@router.get("/villages/{code}/ledger", response=list[EntryOut], url_name="ledger")
+@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+def ledger(request, code: str):
+    """The village's ledger, newest first: every entry of every household."""
+    return (
+        Entry.objects.filter(account__village=_village(request.auth, code))
+        .annotate(household_id=F("account__household_id"))
+        .order_by("-created_at", "-id")
+    )
+
+
+class ItemOut(Schema):
+    id: int
+    name: str
+    zone: str
+    unit: str
+    points_price: int
+    stock: int
+    is_active: bool
+
+    @staticmethod
+    def resolve_zone(item) -> str:
+        return item.zone.name
+
+
+@router.get("/villages/{code}/stock", response=list[ItemOut], url_name="stock")
+@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+def stock(request, code: str):
+    """The store's items and what is on the shelves."""
+    return (
+        Item.objects.filter(village=_village(request.auth, code))
+        .select_related("zone")
+        .order_by("name", "id")
+    )
+
+
+class DonationOut(Schema):
+    id: int
+    donor: str
+    donor_kind: str
+    kind: str
+    received_on: datetime.date
+    value_yuan: Decimal | None
+    description: str
+
+    @staticmethod
+    def resolve_donor(donation) -> str:
+        return donation.donor.name
+
+    @staticmethod
+    def resolve_donor_kind(donation) -> str:
+        return donation.donor.kind
+
+
+@router.get("/villages/{code}/donations", response=list[DonationOut], url_name="donations")
+@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+def donations(request, code: str):
+    """The village's donations, newest first."""
+    return (
+        Donation.objects.filter(village=_village(request.auth, code))
+        .select_related("donor")
+        .order_by("-received_on", "-id")
+    )
+
+
+class SignatureOut(Schema):
+    role: str
+    name: str
+    signed_at: datetime.datetime
+
+
+class NoticeOut(Schema):
+    month: str
+    published_at: datetime.datetime
+    public_url: str
+    signatures: list[SignatureOut]
+    document: dict
+
+    @staticmethod
+    def resolve_month(notice) -> str:
+        return f"{notice.month:%Y-%m}"
+
+    @staticmethod
+    def resolve_public_url(notice, context) -> str:
+        path = notice_public_path(notice.village, notice.month)
+        return context["request"].build_absolute_uri(path)
+
+    @staticmethod
+    def resolve_signatures(notice) -> list:
+        return list(notice.signatures.all())
+
+
+@router.get("/villages/{code}/notices", response=list[NoticeOut], url_name="notices")
+@paginate(PageNumberPagination, page_size=12)
+def notices(request, code: str):
+    """The village's published monthly notices, newest first, as they were published."""
+    return (
+        PublishedNotice.objects.filter(village=_village(request.auth, code))
+        .select_related("village")
+        .prefetch_related("signatures")
+        .order_by("-month")
+    )
+
+
+api.add_router("/", router)

@@ -1,0 +1,69 @@
+"""Make, list and revoke tokens of the read-only API (reports/api.py), as a county admin.
+
+    manage.py api_token create --by <county admin> --name "县平台" [--township 英旺乡]
+    manage.py api_token list --by <county admin>
+    manage.py api_token revoke --by <county admin> <key prefix>
+
+A token without --township reads the whole county. The key is printed once: only its
+SHA-256 is kept.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from reports.api_tokens import api_token_create, api_token_revoke, token_scope_name
+from reports.models import ApiToken
+from villagers.models import Township, User
+
+
+class Command(BaseCommand):
+    help = "Make, list or revoke a token of the read-only API (as a county admin)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["create", "list", "revoke"])
+        parser.add_argument("prefix", nargs="?", help="revoke: the key's first characters")
+        parser.add_argument("--by", required=True, help="the county admin's user name")
+        parser.add_argument("--name", default="", help="create: who uses the token")
+        parser.add_argument("--township", default="", help="create: one township's name")
+
+    def handle(self, *args, action, prefix, by, name, township, **options):
+        actor = User.objects.filter(username=by, is_active=True).first()
+        if actor is None or actor.county_id is None:
+            raise CommandError(f"No county admin named {by!r}.")
+        tokens = ApiToken.objects.select_related("county", "township").filter(
+            created_by__county_id=actor.county_id
+        )
+        try:
+            if action == "create":
+                self._create(actor, name, township)
+            elif action == "revoke":
+                matches = list(tokens.filter(prefix=prefix or "", revoked_at__isnull=True))
+                if len(matches) != 1:
+                    raise CommandError(f"No live token whose key starts with {prefix!r}.")
+                api_token_revoke(token=matches[0], actor=actor)
+                self.stdout.write(f"Revoked {matches[0].prefix} ({matches[0].name}).")
+            else:
+                for token in tokens:
+                    state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "live"
+                    scope = token_scope_name(token)
+                    self.stdout.write(f"{token.prefix}  {token.name}  {scope}  {state}")
+        except (PermissionDenied, ValidationError) as error:
+            raise CommandError(" ".join(getattr(error, "messages", [str(error)]))) from error
+
+    def _create(self, actor, name, township_name):
+        township = None
+        if township_name:
+            township = Township.objects.filter(
+                county_id=actor.county_id, name=township_name
+            ).first()
+            if township is None:
+                raise CommandError(f"No township {township_name!r} in the county.")
+        token, key = api_token_create(
+            name=name,
+            actor=actor,
+            county=None if township else actor.county,
+            township=township,
+        )
+        self.stdout.write(f"Token {token.prefix} for {token_scope_name(token)} ({token.name}).")
+        self.stdout.write("The key, shown this once (send it as 'Authorization: Bearer <key>'):")
+        self.stdout.write(key)

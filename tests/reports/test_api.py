@@ -1,0 +1,194 @@
+"""The read-only API for county systems: a token per county or township reads what that
+county's admin or township's officer oversees, as the pages show it; its schema is valid
+OpenAPI; every call is audited; each token is rate limited; tokens are hashed and revocable.
+"""
+
+import hashlib
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from openapi_spec_validator import validate
+
+from core.models import AuditEvent
+from core.months import previous_month
+from reports.api_tokens import api_token_create, api_token_revoke
+from reports.models import ApiToken
+from reports.notice import notice_publish
+from store.models import Donation, Donor
+from store.services import donation_record
+from tests.conftest import issue_card, make_staff
+from tests.factories import HouseholdFactory, VillageGroupFactory
+from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def token_x(county_admin, village_x):
+    """A token of the township of villages X and Y."""
+    return api_token_create(name="乡平台", actor=county_admin, township=village_x.township)[1]
+
+
+@pytest.fixture
+def token_z(county_admin, village_z):
+    """A token of village Z's township."""
+    return api_token_create(name="集义乡", actor=county_admin, township=village_z.township)[1]
+
+
+@pytest.fixture
+def card_z(village_z):
+    household = HouseholdFactory(group=VillageGroupFactory(village=village_z), number="Z001")
+    return issue_card(household, make_staff("Manager", village=village_z, username="manager_z"))
+
+
+def call(key, path, **params):
+    return Client().get(f"{API}{path}", params, HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+def test_a_townships_token_sees_nothing_of_another(
+    token_x, token_z, village_x, village_y, village_z, card_a, card_z
+):
+    overview = call(token_z, "/overview").json()
+    assert [village["code"] for village in overview["villages"]] == [village_z.code]
+    for path in ("households", "ledger", "stock", "donations", "notices"):
+        assert call(token_z, f"/villages/{village_x.code}/{path}").status_code == 404, path
+        assert call(token_z, f"/villages/{village_z.code}/{path}").status_code == 200, path
+        assert call(token_x, f"/villages/{village_z.code}/{path}").status_code == 404, path
+    households = call(token_z, f"/villages/{village_z.code}/households").json()
+    assert [h["number"] for h in households["items"]] == ["Z001"]
+    codes = {village["code"] for village in call(token_x, "/overview").json()["villages"]}
+    assert codes == {village_x.code, village_y.code}
+
+
+def test_the_schema_is_valid_openapi(client):
+    response = client.get(reverse("api:openapi-json"))
+    assert response.status_code == 200
+    schema = response.json()
+    validate(schema)  # raises on any error against the OpenAPI 3 specification
+    assert schema["openapi"].startswith("3.")
+    assert f"{API}/villages/{{code}}/households" in schema["paths"]
+    # Every operation asks for the bearer token.
+    assert schema["components"]["securitySchemes"]
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert len(operations) == 6 and all(op["security"] for op in operations)
+
+
+def test_balances_and_totals_are_the_pages_figures(
+    token_x, client_supervisor_x, client_township, card_a, card_b, card_y, village_x
+):
+    households = call(token_x, f"/villages/{village_x.code}/households").json()
+    assert households["count"] == 2
+    for row in households["items"]:
+        page = client_supervisor_x.get(reverse("reports:household", args=[row["id"]]))
+        assert row["balance"] == page.context["account"].balance
+    overview = call(token_x, "/overview").json()
+    page = client_township.get(reverse("reports:county_overview"))
+    total = page.context["total"]
+    for figure in ("household_count", "card_count", "issued", "points_held", "stock_points"):
+        assert overview["total"][figure] == getattr(total, figure), figure
+    assert overview["total"]["points_held"] == 300  # three cards of 100
+    ledger = call(token_x, f"/villages/{village_x.code}/ledger").json()
+    assert ledger["count"] == 2 and {e["points"] for e in ledger["items"]} == {100}
+
+
+def test_personal_data_is_masked(token_x, village_x, household_a, card_a):
+    from tests.factories import MemberFactory
+
+    MemberFactory(household=household_a, id_number=SECRET_ID, phone=SECRET_PHONE)
+    body = call(token_x, f"/villages/{village_x.code}/households").content.decode()
+    assert SECRET_ID not in body and SECRET_PHONE not in body
+    member = json.loads(body)["items"][0]["members"][0]
+    assert member["id_number"].startswith(SECRET_ID[:4]) and "*" in member["id_number"]
+    assert "*" in member["phone"]
+
+
+def test_stock_donations_and_notices(token_x, village_x, supervisor_x, manager_x, card_a):
+    donation_record(
+        village=village_x,
+        donor=Donor(village=village_x, name="顺达公司", kind="company"),
+        kind=Donation.Kind.MONEY,
+        value_yuan="500.00",
+        thanks="感谢",
+        actor=manager_x,
+    )
+    last = previous_month(timezone.localdate())
+    notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+    donations = call(token_x, f"/villages/{village_x.code}/donations").json()["items"]
+    assert [(d["donor"], d["value_yuan"]) for d in donations] == [("顺达公司", "500.00")]
+    notices = call(token_x, f"/villages/{village_x.code}/notices").json()["items"]
+    assert notices[0]["month"] == f"{last:%Y-%m}"
+    assert notices[0]["signatures"][0]["name"] == "supervisor_x"
+    assert notices[0]["public_url"].endswith(
+        reverse("reports:notice_public", args=[village_x.code, last.year, last.month])
+    )
+    assert call(token_x, f"/villages/{village_x.code}/stock").json() == {"items": [], "count": 0}
+
+
+def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x):
+    call(token_x, "/overview")
+    call(token_x, f"/villages/{village_x.code}/stock", page=1)
+    calls = AuditEvent.objects.filter(action="api.call").order_by("id")
+    assert [event.detail["path"] for event in calls] == [
+        f"{API}/overview",
+        f"{API}/villages/{village_x.code}/stock",
+    ]
+    assert calls[1].detail["query"] == "page=1" and calls[0].object_type == "reports.apitoken"
+    assert call("not-a-key", "/overview").status_code == 401
+    assert Client().get(f"{API}/overview").status_code == 401
+    assert AuditEvent.objects.filter(action="api.refused").count() == 2
+
+
+def test_each_token_is_rate_limited(token_x, token_z, village_x, settings):
+    from django.conf import settings as live
+
+    limit = int(live.API_RATE_LIMIT.split("/")[0])
+    path = f"/villages/{village_x.code}/stock"
+    answers = [call(token_x, path).status_code for _ in range(limit + 1)]
+    assert answers[:limit] == [200] * limit and answers[-1] == 429
+    assert call(token_z, "/overview").status_code == 200  # another token, its own count
+
+
+def test_tokens_are_hashed_revocable_and_the_county_admins(
+    county_admin, manager_x, village_x, village_z
+):
+    token, key = api_token_create(name="审计", actor=county_admin, county=county_admin.county)
+    stored = ApiToken.objects.get(pk=token.pk)
+    assert stored.key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert key not in json.dumps(list(ApiToken.objects.values()), default=str)
+    assert call(key, "/overview").status_code == 200
+    api_token_revoke(token=token, actor=county_admin)
+    assert call(key, "/overview").status_code == 401
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        api_token_create(name="x", actor=manager_x, township=village_x.township)
+    other = make_staff("County admin", county=None, username="nobody_county")
+    with pytest.raises(PermissionDenied):
+        api_token_create(name="x", actor=other, township=village_z.township)
+
+
+def test_the_command_makes_lists_and_revokes(county_admin, village_x):
+    out = io.StringIO()
+    call_command(
+        "api_token",
+        "create",
+        "--by",
+        "county",
+        "--name",
+        "县平台",
+        "--township",
+        village_x.township.name,
+        stdout=out,
+    )
+    key = out.getvalue().strip().splitlines()[-1]
+    assert call(key, "/overview").status_code == 200
+    listing = io.StringIO()
+    call_command("api_token", "list", "--by", "county", stdout=listing)
+    assert "县平台" in listing.getvalue() and key not in listing.getvalue()
+    call_command("api_token", "revoke", key[:8], "--by", "county", stdout=io.StringIO())
+    assert call(key, "/overview").status_code == 401

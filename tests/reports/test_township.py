@@ -1,0 +1,204 @@
+"""The township officer: the county overview over the township's villages, their notices and
+audit logs, and the items they send up (DESIGN.md ledger rule 8), decided with the
+second-person rule and a one-time key; never another township's.
+"""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from core.audit import audit_record
+from core.models import AuditEvent
+from core.months import previous_month
+from points.models import Proposal, Rule
+from points.services import proposal_create
+from reports.notice import notice_publish
+from tests.conftest import form_key, issue_card, make_staff
+from tests.factories import HouseholdFactory, VillageGroupFactory
+from villagers.models import Referral, User
+
+OVERVIEW = reverse("reports:county_overview")
+QUEUE = reverse("reports:county_queue")
+DECIDE = reverse("reports:county_queue_decide")
+PICK = reverse("villagers:village_pick")
+OPEN, DONE = Referral.Status.OPEN, Referral.Status.DONE
+
+
+@pytest.fixture
+def rule(village_x):
+    return Rule.objects.create(
+        village=village_x, code="E01", category="environment", description="yard", points=5
+    )
+
+
+@pytest.fixture
+def sent_up(card_a, manager_x, supervisor_x, rule):
+    """Household A's proposal, sent up from the start: the village's only supervisor lives
+    in household A."""
+    User.objects.filter(pk=supervisor_x.pk).update(household=card_a.household)
+    (proposal,) = proposal_create(
+        village=card_a.household.village,
+        households=[card_a.household],
+        rule=rule,
+        reason="clean yard",
+        occurred_on=timezone.localdate(),
+        actor=manager_x,
+    )
+    return Referral.objects.get(kind="proposal", object_id=proposal.pk, status=OPEN)
+
+
+@pytest.fixture
+def card_z(village_z):
+    household = HouseholdFactory(group=VillageGroupFactory(village=village_z), number="Z001")
+    return issue_card(household, make_staff("Manager", village=village_z, username="manager_z"))
+
+
+def balance(card) -> int:
+    card.household.account.refresh_from_db()
+    return card.household.account.balance
+
+
+def decide(client, referral, decision, key=None, reason=""):
+    data = {"referral": referral.pk, "decision": decision, "reason": reason}
+    return client.post(DECIDE, data | {"idempotency_key": key or form_key()}, follow=True)
+
+
+def test_the_township_overview_is_the_county_overview_over_its_villages(
+    client_township, client_county, client_township_z, village_x, village_y, village_z, card_a
+):
+    response = client_township.get(OVERVIEW)
+    assert response.status_code == 200
+    rows = {village.pk: village for village in response.context["villages"]}
+    assert set(rows) == {village_x.pk, village_y.pk}
+    page = response.content.decode()
+    assert "Township overview" in page and "Township total" in page
+    assert village_z.name not in page
+    # The .xlsx of the county is the county admin's.
+    assert reverse("reports:county_export") not in page
+    # The same figures as the county admin's rows of the same villages.
+    county_rows = {v.pk: v for v in client_county.get(OVERVIEW).context["villages"]}
+    assert set(county_rows) == {village_x.pk, village_y.pk, village_z.pk}
+    for pk, row in rows.items():
+        for figure in ("household_count", "card_count", "issued", "points_held", "pending"):
+            assert getattr(row, figure) == getattr(county_rows[pk], figure), figure
+    assert rows[village_x.pk].points_held == 100
+    assert response.context["total"].points_held == 100
+    # The other township's officer compares only theirs.
+    other = client_township_z.get(OVERVIEW)
+    assert [village.pk for village in other.context["villages"]] == [village_z.pk]
+
+
+def test_the_officer_looks_into_the_townships_villages_only(
+    client_township, client_township_z, village_x, village_z
+):
+    response = client_township.post(PICK, {"village": village_x.pk, "next": OVERVIEW})
+    assert response.status_code == 302
+    dashboard = client_township.get(reverse("reports:dashboard"))
+    assert dashboard.status_code == 200 and dashboard.context["village"] == village_x
+    assert client_township.post(PICK, {"village": village_z.pk}).status_code == 404
+    assert client_township_z.post(PICK, {"village": village_x.pk}).status_code == 404
+    # A village of another township slipped into the session is no village at all.
+    session = client_township_z.session
+    session["county_village_id"] = village_x.pk
+    session.save()
+    assert client_township_z.get(reverse("reports:dashboard")).status_code == 302
+    # Reading, not running the village: the registry and the counter are not theirs.
+    assert client_township.get(reverse("reports:household_list")).status_code == 403
+    assert client_township.get(reverse("store:counter")).status_code == 403
+
+
+def test_the_officer_decides_what_the_township_sent_up_once(
+    client_township, client_township_z, township_officer, sent_up, card_a
+):
+    assert "clean yard" in client_township.get(QUEUE).content.decode()
+    assert "clean yard" not in client_township_z.get(QUEUE).content.decode()
+
+    # Another township's officer can do nothing with it.
+    response = decide(client_township_z, sent_up, "approve")
+    assert "already decided or not found" in response.content.decode()
+    sent_up.refresh_from_db()
+    assert sent_up.status == OPEN and balance(card_a) == 100
+
+    key = form_key()
+    decide(client_township, sent_up, "approve", key=key)
+    decide(client_township, sent_up, "approve", key=key)  # a double click: one effect
+    assert balance(card_a) == 105
+    sent_up.refresh_from_db()
+    assert (sent_up.status, sent_up.decided_by) == (DONE, township_officer)
+    proposal = Proposal.objects.get(pk=sent_up.object_id)
+    assert proposal.decided_by == township_officer
+    assert AuditEvent.objects.filter(action="proposal.approve", actor=township_officer).exists()
+
+
+def test_the_second_person_rule_binds_the_officer_too(
+    client_township, client_county, township_officer, county_admin, sent_up, card_a
+):
+    """An officer whose own household it is may not decide it: the county admin does."""
+    User.objects.filter(pk=township_officer.pk).update(household=card_a.household)
+    response = decide(client_township, sent_up, "approve")
+    assert "your own household" in response.content.decode()
+    sent_up.refresh_from_db()
+    assert sent_up.status == OPEN and balance(card_a) == 100
+    decide(client_county, sent_up, "approve")
+    sent_up.refresh_from_db()
+    assert (sent_up.status, sent_up.decided_by) == (DONE, county_admin)
+    assert balance(card_a) == 105
+
+
+def test_a_refusal_needs_a_reason_and_stays_in_the_township(
+    client_township, client_township_z, sent_up, card_a
+):
+    decide(client_township, sent_up, "reject")
+    assert Referral.objects.get(pk=sent_up.pk).status == OPEN
+    decide(client_township, sent_up, "reject", reason="no photo of the yard")
+    sent_up.refresh_from_db()
+    assert sent_up.status == DONE
+    assert Proposal.objects.get(pk=sent_up.object_id).status == Proposal.Status.REJECTED
+    assert balance(card_a) == 100
+
+
+def test_the_officer_reads_the_townships_audit_log_only(
+    client_township, village_x, village_y, village_z, manager_x, card_z
+):
+    audit_record(action="test.x", actor=manager_x, village_id=village_x.pk, detail={})
+    audit_record(action="test.z", actor=manager_x, village_id=village_z.pk, detail={})
+    response = client_township.get(reverse("reports:audit"))
+    assert response.status_code == 200
+    actions = {row["event"].action for row in response.context["rows"]}
+    assert "test.x" in actions and "test.z" not in actions
+    choices = set(response.context["form"].fields["village"].queryset)
+    assert choices == {village_x, village_y}
+
+
+def test_the_officer_reads_the_villages_notices(client_township, village_x, supervisor_x):
+    last = previous_month(timezone.localdate())
+    notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+    client_township.post(PICK, {"village": village_x.pk})
+    response = client_township.get(reverse("reports:notice_month", args=[last.year, last.month]))
+    assert response.status_code == 200 and response.context["published"] is not None
+    page = response.content.decode()
+    # Reading only: no button to publish, countersign or object.
+    assert reverse("reports:notice_countersign", args=[last.year, last.month]) not in page
+    assert "/object/" not in page
+
+
+def test_home_sends_the_officer_to_the_overview(client_township):
+    response = client_township.get(reverse("home"))
+    assert response.url == OVERVIEW
+
+
+def test_the_county_admin_appoints_township_officers_of_the_county(
+    client_county, township_officer, village_z
+):
+    """The back office's user page offers the two roles and only the county's townships."""
+    from core.access import Role
+    from tests.factories import CountyFactory, TownshipFactory
+
+    elsewhere = TownshipFactory(county=CountyFactory(name="延長縣"), name="某鄉")
+    url = reverse("admin:villagers_user_change", args=[township_officer.pk])
+    form = client_county.get(url).context["adminform"].form
+    townships = set(form.fields["township"].queryset)
+    assert village_z.township in townships and elsewhere not in townships
+    groups = {group.name for group in form.fields["groups"].queryset}
+    assert {Role.TOWNSHIP_OFFICER, Role.PARTY_SECRETARY} <= groups
+    assert Role.COUNTY_ADMIN not in groups
