@@ -188,7 +188,7 @@ def _header_map(values: list[str], columns) -> dict[int, str]:
     lookup = {
         _normalise_header(name): column.key
         for column in columns
-        for name in (column.header, column.key, *column.aliases)
+        for name in (column.header, column.english, column.key, *column.aliases)
     }
     header = {}
     seen = {}
