@@ -1,11 +1,14 @@
 """The paper ledger's import (结转积分): upload, preview with row-by-row errors, confirm.
 
 As the roster import (villagers.roster_views), the parsed rows wait in the manager's own
-session an hour at most (core.spreadsheet) between the preview and the confirmation. The
-confirmation carries a one-time key: a double click or a re-sent form imports once.
+session an hour at most (core.spreadsheet) between the upload and the preview. The preview's
+form sends them back signed (bound to the manager and the village, valid for the same hour),
+so the confirmation is one self-contained POST that any tab of the manager may send; it
+carries a one-time key: a double click or a re-sent form imports once.
 """
 
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
 from core.idempotency import OneTimeKeyMixin, run_once
-from core.spreadsheet import SheetFileError, pending_rows, pending_store
+from core.spreadsheet import PENDING_FOR, SheetFileError, SheetRow, pending_rows, pending_store
 from points.carryover import (
     COLUMN_KEYS,
     COLUMNS,
@@ -39,6 +42,37 @@ DROPPED = gettext_lazy(
 def _pending(request):
     rows, pending, dropped = pending_rows(request, SESSION_KEY, COLUMN_KEYS)
     return rows, pending, DROPPED if dropped else None
+
+
+SALT = "points.carryover.confirm"
+
+
+def _payload(request, pending: dict) -> str:
+    """The preview's rows, signed for this manager and village."""
+    return signing.dumps(
+        {
+            "user": request.user.pk,
+            "village": request.village.pk,
+            "file_name": pending["file_name"],
+            "paper_total": pending["paper_total"],
+            "rows": pending["rows"],
+        },
+        salt=SALT,
+        compress=True,
+    )
+
+
+def _payload_read(request) -> dict | None:
+    """The signed rows sent back, if this manager signed them for this village within the hour."""
+    try:
+        data = signing.loads(
+            request.POST.get("payload", ""), salt=SALT, max_age=PENDING_FOR.total_seconds()
+        )
+    except signing.BadSignature:
+        return None
+    if data.get("user") != request.user.pk or data.get("village") != request.village.pk:
+        return None
+    return data
 
 
 @staff_required(Role.MANAGER)
@@ -95,7 +129,7 @@ def carry_over_preview(request):
             "check": check,
             "lines": lines,
             "file_name": pending["file_name"],
-            "token": pending["token"],
+            "payload": _payload(request, pending) if check.is_valid else "",
             "form": OneTimeKeyMixin(),
             "base_points": request.village.base_points,
         },
@@ -106,20 +140,20 @@ def carry_over_preview(request):
 @staff_required(Role.MANAGER)
 def carry_over_confirm(request):
     def act() -> str:
-        rows, pending, dropped = _pending(request)
-        if rows is None or request.POST.get("token") != pending["token"]:
+        data = _payload_read(request)
+        if data is None:
             raise ValidationError(
-                dropped or _("This preview is out of date. Upload the file again."), code="stale"
+                _("This preview is out of date. Upload the file again."), code="stale"
             )
         carry_over = carry_over_import(
             village=request.village,
-            rows=rows,
-            paper_total=pending["paper_total"],
-            file_name=pending["file_name"],
+            rows=[SheetRow.from_data(row, COLUMN_KEYS) for row in data["rows"]],
+            paper_total=data["paper_total"],
+            file_name=data["file_name"],
             actor=request.user,
             request=request,
         )
-        del request.session[SESSION_KEY]
+        request.session.pop(SESSION_KEY, None)
         return reverse("points:batch_detail", args=[carry_over.batch_id])
 
     try:

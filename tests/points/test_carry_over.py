@@ -52,11 +52,14 @@ def _upload(client, upload, paper_total):
     )
 
 
+def _payload(client):
+    return client.get(reverse("points:carry_over_preview")).context["payload"]
+
+
 def _confirm(client, key=None):
-    token = client.session["carry_over_upload"]["token"]
     return client.post(
         reverse("points:carry_over_confirm"),
-        {"token": token, "idempotency_key": key or form_key()},
+        {"payload": _payload(client), "idempotency_key": key or form_key()},
     )
 
 
@@ -132,7 +135,9 @@ def test_csv_with_english_headers_is_read_alike(client_manager_x, cards, househo
     assert check.is_valid and check.carried_total == 20
 
 
-def test_one_bad_row_saves_nothing_and_each_row_says_why(client_manager_x, cards, group_x):
+def test_one_bad_row_saves_nothing_and_each_row_says_why(
+    client_manager_x, cards, group_x, village_x, manager_x
+):
     HouseholdFactory(group=group_x, head_name="孙无卡", number="X003")  # no card yet
     rows = [
         ["X001", "王大山", 350, None, None, None],
@@ -159,10 +164,30 @@ def test_one_bad_row_saves_nothing_and_each_row_says_why(client_manager_x, cards
     assert errors[2] == ""
     assert "Nothing can be imported" in preview.text
 
+    assert preview.context["payload"] == ""  # no confirmation is offered
     response = _confirm(client_manager_x)
-    assert response.url == reverse("points:carry_over_preview")
+    assert response.url == reverse("points:carry_over_upload")
+    # The service itself refuses the whole file for one bad row.
+    rows = carry_over_parse(xlsx_file(rows))
+    with pytest.raises(ValidationError) as refused:
+        carry_over_import(
+            village=village_x, rows=rows, paper_total=350, file_name="x.xlsx", actor=manager_x
+        )
+    assert "Row 3: " in " ".join(refused.value.messages)
     assert not Proposal.objects.exists() and not CarryOver.objects.exists()
     assert not Batch.objects.exists() and not Rule.objects.exists()
+
+
+def test_the_signed_rows_are_the_managers_own(client_manager_x, client_manager_y, cards, manager_y):
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    payload = _payload(client_manager_x)
+    tampered = payload[:-3] + ("AAA" if not payload.endswith("AAA") else "BBB")
+    for client, body in ((client_manager_y, payload), (client_manager_x, tampered)):
+        response = client.post(
+            reverse("points:carry_over_confirm"), {"payload": body, "idempotency_key": form_key()}
+        )
+        assert response.url == reverse("points:carry_over_upload")
+    assert not CarryOver.objects.exists()
 
 
 def test_a_negative_balance_and_history_that_does_not_add_up(village_x, cards):
@@ -202,7 +227,7 @@ def test_a_second_import_cannot_double_the_balances(
     _confirm(client_manager_x, key)
     # The key sent again with another body is refused and changes nothing.
     client_manager_x.post(
-        reverse("points:carry_over_confirm"), {"token": "another", "idempotency_key": key}
+        reverse("points:carry_over_confirm"), {"payload": "another", "idempotency_key": key}
     )
     assert CarryOver.objects.count() == 1 and Proposal.objects.count() == 2
 
@@ -236,8 +261,7 @@ def test_a_second_import_cannot_double_the_balances(
 
 def test_the_same_key_twice_replays_the_first_answer(client_manager_x, cards):
     _upload(client_manager_x, xlsx_file(good_rows()), "430")
-    token = client_manager_x.session["carry_over_upload"]["token"]
-    body = {"token": token, "idempotency_key": form_key()}
+    body = {"payload": _payload(client_manager_x), "idempotency_key": form_key()}
     first = client_manager_x.post(reverse("points:carry_over_confirm"), body)
     second = client_manager_x.post(reverse("points:carry_over_confirm"), body)
     assert first.url == second.url
