@@ -82,11 +82,8 @@ class CarryOverCheck:
     reports: list[RowReport]
     plans: list[HouseholdPlan]
     paper_total: int
+    file_total: int  # every balance the file gives that reads as one, bad rows' included
     problems: list[str] = field(default_factory=list)  # of the file as a whole
-
-    @property
-    def file_total(self) -> int:
-        return sum(plan.paper_balance for plan in self.plans)
 
     @property
     def grants_total(self) -> int:
@@ -94,7 +91,7 @@ class CarryOverCheck:
 
     @property
     def carried_total(self) -> int:
-        return self.file_total - self.grants_total
+        return sum(plan.points for plan in self.plans)
 
     @property
     def totals_agree(self) -> bool:
@@ -216,6 +213,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
     grants = _grants(account.pk for account in accounts.values())
     taken = _taken(h.pk for h in households.values())
     reports = []
+    file_total = 0
     plans: dict[str, HouseholdPlan] = {}
     balance_rows: dict[str, int] = {}
     history: dict[str, list[tuple[RowReport, dict]]] = defaultdict(list)
@@ -257,6 +255,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
             continue
         report.is_balance = True
         balance = _check_balance_row(report, values["balance"])
+        file_total += balance or 0
         if number in balance_rows:
             report.errors.append(
                 _("The balance of household %(number)s is already in row %(line)d.")
@@ -327,6 +326,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
         reports=reports,
         plans=[plan for plan in plans.values() if plan.row not in bad],
         paper_total=paper_total,
+        file_total=file_total,
     )
     if not result.plans and not result.bad_rows:
         result.problems.append(_("The file has no row with a balance."))

@@ -306,3 +306,23 @@ def test_the_carried_over_rule_is_nobody_elses_to_choose(
 def test_only_the_manager_imports(client_supervisor_x, client_villager_a, cards):
     assert client_supervisor_x.get(reverse("points:carry_over_upload")).status_code == 403
     assert client_villager_a.get(reverse("points:carry_over_upload")).status_code in (302, 403)
+
+
+def test_with_a_publicity_period_the_balances_wait_on_the_notice_then_are_credited(
+    client_manager_x, cards, household_a, supervisor_x, village_x
+):
+    from points.publicity import proposals_credit_due
+    from points.services import proposal_approve
+
+    village_x.publicity_days = 3
+    village_x.save(update_fields=["publicity_days"])
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    _confirm(client_manager_x)
+    proposal_approve(proposal_ids=Proposal.objects.values_list("pk", flat=True), actor=supervisor_x)
+    assert set(Proposal.objects.values_list("status", flat=True)) == {Proposal.Status.PUBLICITY}
+    assert _balance(household_a) == 100
+    due = Proposal.objects.first().credit_due_at
+    proposals_credit_due(now=due)
+    assert _balance(household_a) == 350
+    assert Entry.objects.filter(kind=Entry.Kind.CARRIED).count() == 2
+    assert checks.check() == []
