@@ -8,7 +8,7 @@ import re
 
 from django.db import connection
 
-from points.models import Entry, Objection, Proposal
+from points.models import Entry, Objection, Proposal, Rule
 from points.sql import CHECKS
 
 # The kinds and statuses the checks name, as the models spell them.
@@ -17,6 +17,8 @@ VALUES = {
     "opening": Entry.Kind.OPENING,
     "award": Entry.Kind.AWARD,
     "deduction": Entry.Kind.DEDUCTION,
+    "carried": Entry.Kind.CARRIED,
+    "carried_rule": Rule.Category.CARRIED_OVER,
     "approved": Proposal.Status.APPROVED,
     "publicity": Proposal.Status.PUBLICITY,
     "open": Objection.Status.OPEN,

@@ -35,6 +35,15 @@ class RuleForm(forms.ModelForm):
         formfield_callback = numbers.number_formfield
         fields = ["code", "category", "description", "points", "monthly_cap", "active"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The carried-over rule is the paper ledger import's (points.carryover), not a choice.
+        self.fields["category"].choices = [
+            choice
+            for choice in self.fields["category"].choices
+            if choice[0] != Rule.Category.CARRIED_OVER
+        ]
+
 
 class PickedHouseholdsField(forms.ModelMultipleChoiceField):
     """The households chosen with the picker (points.views.picker), sent as hidden fields."""
@@ -285,3 +294,21 @@ class RoundForm(OneTimeKeyMixin, forms.Form):
         if day > timezone.localdate():
             raise forms.ValidationError(_("The date cannot be in the future."))
         return day
+
+
+class CarryOverUploadForm(forms.Form):
+    """The paper ledger's file and the total written on the paper, to be compared."""
+
+    file = forms.FileField(
+        label=_("Paper ledger file (.xlsx or .csv)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+    paper_total = numbers.IntegerField(
+        label=_("Total of the paper ledger"),
+        min_value=0,
+        max_value=2_000_000_000,
+        help_text=_(
+            "The sum of every household's balance as written on the paper ledger: the file "
+            "must add up to the same figure."
+        ),
+    )

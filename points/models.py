@@ -60,6 +60,9 @@ class Entry(models.Model):
         DEDUCTION = "deduction", _("deduction")
         REDEMPTION = "redemption", _("redemption")
         REVERSAL = "reversal", _("reversal")
+        # A household's balance brought over from the village's paper ledger (结转积分), less
+        # the card's opening grant (CarryOver); either sign, never zero.
+        CARRIED = "carried", _("balance carried over")
         # Deliberately no kind that turns points into cash: points are never paid out.
 
     account = models.ForeignKey(
@@ -135,6 +138,9 @@ class Entry(models.Model):
             models.CheckConstraint(
                 condition=Q(balance_after__gte=0), name="entry_balance_after_not_negative"
             ),
+            models.CheckConstraint(
+                condition=~Q(kind="carried") | ~Q(points=0), name="entry_carried_not_zero"
+            ),
         ]
 
     def __str__(self):
@@ -152,6 +158,9 @@ class Rule(models.Model):
         VOLUNTARY_LABOUR = "labour", _("voluntary labour")
         HONOURS = "honours", _("honours")
         DEDUCTIONS = "deductions", _("deductions")
+        # The one rule under which a village's paper balances are proposed (CarryOver): made
+        # by the import, never active, never chosen for a proposal nor edited.
+        CARRIED_OVER = "carried", _("balance carried over")
 
     village = models.ForeignKey(
         "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
@@ -223,6 +232,96 @@ class Batch(models.Model):
 
     def __str__(self):
         return f"{self.date} {self.title}"
+
+
+class CarryOver(models.Model):
+    """结转积分: a village's balances carried over from its paper ledger, as one batch.
+
+    Each household's paper balance already counts the 100 points (the village's base) its
+    paper card started with, and its card here was given the same grant when issued: so the
+    carried-over entry is the paper balance less the card's opening grant, and once approved
+    the card holds the paper balance plus whatever it earned or spent here since it was
+    issued. The paper history, when the file has it, is a record beside the ledger (`history`
+    of each line), never posted: the balance alone moves points.
+    """
+
+    village = models.ForeignKey(
+        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    batch = models.OneToOneField(
+        Batch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="carry_over"
+    )
+    file_name = models.CharField(_("file"), max_length=100)
+    # Typed by the manager from the paper ledger; the import is refused unless it is the
+    # file's total, so both are kept to show side by side.
+    paper_total = models.IntegerField(_("paper ledger's total"))
+    file_total = models.IntegerField(_("total of the file's balances"))
+    grants_total = models.IntegerField(_("opening grants counted in them"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("imported by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("imported"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("balances carried over")
+        verbose_name_plural = _("balances carried over")
+
+    def __str__(self):
+        return f"{self.batch.date} {self.file_name}"
+
+    @property
+    def carried_total(self) -> int:
+        """What the batch adds to the ledger once approved."""
+        return self.file_total - self.grants_total
+
+
+class CarryOverLine(models.Model):
+    """One household's paper balance, the grant counted in it, and its paper history."""
+
+    carry_over = models.ForeignKey(
+        CarryOver, verbose_name=_("carried over"), on_delete=models.PROTECT, related_name="lines"
+    )
+    household = models.ForeignKey(
+        "villagers.Household",
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        related_name="carried_over",
+    )
+    row = models.PositiveIntegerField(_("row of the file"))
+    paper_balance = models.PositiveIntegerField(_("paper balance"))
+    grant = models.IntegerField(_("opening grant counted"))
+    # Empty when the paper balance is the grant: nothing to carry over.
+    proposal = models.OneToOneField(
+        "Proposal",
+        verbose_name=_("proposal"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="carry_over_line",
+    )
+    # The paper ledger's lines, oldest first: [{"date": "YYYY-MM-DD", "points": n, "what": s}].
+    history = models.JSONField(_("paper history"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["carry_over", "row"]
+        verbose_name = _("balance carried over")
+        verbose_name_plural = _("balances carried over")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carry_over", "household"], name="carry_over_one_line_per_household"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.household} {self.paper_balance}"
+
+    @property
+    def points(self) -> int:
+        return self.paper_balance - self.grant
 
 
 class InspectionRound(models.Model):

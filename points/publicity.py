@@ -25,7 +25,7 @@ from core.audit import audit_plan, audit_record
 from notifications.models import Notification
 from notifications.services import message, notifications_plan, notifications_post
 from points.ledger import InsufficientPoints, Posting, balance_after, entries_plan, entry_post
-from points.models import Entry, Objection, Proposal
+from points.models import Entry, Objection, Proposal, Rule
 from villagers.models import Referral, User
 from villagers.second_person import decider_check, referrals_close
 
@@ -39,8 +39,12 @@ def _deduction_refusal(proposal: Proposal, error: InsufficientPoints) -> str:
 
 def _entry_fields(proposal: Proposal) -> dict:
     """What a proposal's ledger entry says: its kind, points and memo."""
+    if proposal.rule.category == Rule.Category.CARRIED_OVER:
+        kind = Entry.Kind.CARRIED  # a paper balance (points.carryover), of either sign
+    else:
+        kind = Entry.Kind.AWARD if proposal.points > 0 else Entry.Kind.DEDUCTION
     return {
-        "kind": Entry.Kind.AWARD if proposal.points > 0 else Entry.Kind.DEDUCTION,
+        "kind": kind,
         "points": proposal.points,
         "memo": f"{proposal.rule.code} {proposal.reason}",
     }

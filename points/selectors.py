@@ -31,7 +31,8 @@ from villagers.selectors import household_search
 
 
 def rules_for_village(village: Village, *, active_only: bool = False) -> QuerySet[Rule]:
-    rules = Rule.objects.filter(village=village)
+    """The rules the village keeps; the carried-over rule is the import's, not theirs."""
+    rules = Rule.objects.filter(village=village).exclude(category=Rule.Category.CARRIED_OVER)
     if active_only:
         rules = rules.filter(active=True)
     return rules.order_by("category", "code")
@@ -289,7 +290,8 @@ class NoticeSection:
 
 
 def notice_points_sections(village: Village, year: int, month: int) -> list[NoticeSection]:
-    """Approved awards and deductions posted in the month (one query), reversals marked.
+    """Approved awards and deductions posted in the month (one query), reversals marked, and
+    the balances carried over from the paper ledger (points.carryover).
 
     The entry's time decides the month: with a publicity period an award is credited days
     after its approval, and a held deduction whenever the balance can bear it.
@@ -305,13 +307,45 @@ def notice_points_sections(village: Village, year: int, month: int) -> list[Noti
             entry__created_at__gte=start,
             entry__created_at__lt=following,
         )
-        .select_related("household__group", "rule", "member", "entry__reversed_by")
+        .select_related(
+            "household__group", "rule", "member", "entry__reversed_by", "carry_over_line"
+        )
         .order_by("entry__created_at", "id")
     )
     columns = [_("Date"), _("Household head"), _("Group"), _("Rule"), _("Reason"), _("Points")]
     awards = NoticeSection("awards", _("Points awarded"), columns)
     deductions = NoticeSection("deductions", _("Points deducted"), columns)
+    carried = NoticeSection(
+        "carried",
+        _("Balances carried over"),
+        [
+            _("Date"),
+            _("Household head"),
+            _("Group"),
+            _("Paper balance"),
+            _("Opening grant of the card"),
+            _("Points"),
+        ],
+        note=_(
+            "Each household's balance on the village's paper ledger, approved by the "
+            "supervisor. The card's opening grant is part of it, so the line adds the paper "
+            "balance less that grant."
+        ),
+    )
     for proposal in proposals:
+        if proposal.rule.category == Rule.Category.CARRIED_OVER:
+            line = proposal.carry_over_line
+            carried.rows.append(
+                [
+                    timezone.localdate(proposal.entry.created_at),
+                    proposal.household.head_name,
+                    proposal.household.group.name,
+                    line.paper_balance,
+                    line.grant,
+                    proposal.points,
+                ]
+            )
+            continue
         # Marked only when reversed within the month: a later reversal is that month's news,
         # and the month's notice may already be published (ledger rule 7).
         reversed_note = ""
@@ -329,7 +363,15 @@ def notice_points_sections(village: Village, year: int, month: int) -> list[Noti
         (awards if proposal.points > 0 else deductions).rows.append(row)
     for section in (awards, deductions):
         section.totals = ["", "", "", "", _("Total"), sum(row[-1] for row in section.rows)]
-    return [awards, deductions]
+    carried.totals = [
+        "",
+        "",
+        _("Total"),
+        sum(row[3] for row in carried.rows),
+        sum(row[4] for row in carried.rows),
+        sum(row[5] for row in carried.rows),
+    ]
+    return [awards, deductions, carried]
 
 
 # --- a month of the ledger, for the notice (ledger rule 7) ------------------------------------
@@ -356,8 +398,9 @@ class LedgerLine:
 class HouseholdMonth:
     """One household's month: balance at its start and end and what moved it in between.
 
-    start + earned - deducted - spent = end. Earned: opening grant and awards, less awards
-    reversed; deducted: deductions, less those reversed; spent: redemptions, less voids.
+    start + earned - deducted - spent = end. Earned: opening grant, balance carried over from
+    the paper ledger and awards, less awards reversed; deducted: deductions, less those
+    reversed; spent: redemptions, less voids.
     """
 
     household_id: int
@@ -459,7 +502,7 @@ def ledger_month(village: Village, year: int, month: int) -> LedgerMonth:
         line.points += row["points"]
         household = by_account[row["account_id"]]
         basis = row["reverses__kind"] or row["kind"]
-        if basis in (Entry.Kind.OPENING, Entry.Kind.AWARD):
+        if basis in (Entry.Kind.OPENING, Entry.Kind.CARRIED, Entry.Kind.AWARD):
             household.earned += row["points"]
         elif basis == Entry.Kind.DEDUCTION:
             household.deducted -= row["points"]

@@ -93,6 +93,8 @@ def rule_save(*, rule: Rule, actor: User, request=None) -> Rule:
     """Create or change a line of the village's points rules (the manager keeps them)."""
     if not (is_manager(actor) and actor.village_id == rule.village_id):
         raise ValidationError(_("Only the village's manager may change the points rules."))
+    if rule.category == Rule.Category.CARRIED_OVER:
+        raise ValidationError(_("The rule for balances carried over cannot be changed."))
     return record_save(
         rule,
         actor=actor,

@@ -151,7 +151,7 @@ QUEUE_VERSION = f"""
 # --- the ledger's consistency checks (points.checks, audit_ledger) -------------------------
 
 ACCOUNT, ENTRY = table(Account), table(Entry)
-PROPOSAL, OBJECTION = table(Proposal), table(Objection)
+PROPOSAL, OBJECTION, RULE = table(Proposal), table(Objection), table(Rule)
 
 # Each query returns rows describing one problem; an empty result means the invariant holds.
 # The tables are the models'; kinds and statuses are {name}s filled by points.checks with
@@ -219,10 +219,12 @@ CHECKS = [
         FROM {PROPOSAL} p
         LEFT JOIN {ENTRY} e ON e.id = p.entry_id
         LEFT JOIN {ACCOUNT} a ON a.id = e.account_id
+        JOIN {RULE} r ON r.id = p.rule_id
         WHERE (p.status = {{approved}}) <> (p.entry_id IS NOT NULL)
            OR (p.entry_id IS NOT NULL AND (e.points <> p.points
                OR a.household_id <> p.household_id
-               OR e.kind <> CASE WHEN p.points > 0 THEN {{award}} ELSE {{deduction}} END))
+               OR e.kind <> CASE WHEN r.category = {{carried_rule}} THEN {{carried}}
+                                 WHEN p.points > 0 THEN {{award}} ELSE {{deduction}} END))
         """,
         "proposal {0} ({1}, {2} points): entry points {3}, households {4}/{5}",
     ),
@@ -231,7 +233,7 @@ CHECKS = [
         f"""
         SELECT e.id, e.kind FROM {ENTRY} e
         LEFT JOIN {PROPOSAL} p ON p.entry_id = e.id
-        WHERE e.kind IN ({{award}}, {{deduction}}) AND p.id IS NULL
+        WHERE e.kind IN ({{award}}, {{deduction}}, {{carried}}) AND p.id IS NULL
         """,
         "entry {0} ({1}) was posted without an approved proposal",
     ),

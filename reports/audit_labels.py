@@ -276,6 +276,19 @@ def _roster(detail, show):
     )
 
 
+def _carry_over(detail, show):
+    return format_html(
+        _(
+            "{households} households' paper balances: paper total {paper}, file total {file}, "
+            "{carried} points carried over."
+        ),
+        households=detail.get("households"),
+        paper=detail.get("paper_total"),
+        file=detail.get("file_total"),
+        carried=detail.get("carried"),
+    )
+
+
 def _referral_open(detail, show):
     return format_html(
         _("Sent to the county: {what}."),
@@ -443,6 +456,9 @@ ACTIONS: dict[str, Action] = {
     "member.pin_set": Action(gettext_lazy("Family member's PIN set"), _member_pin_set),
     "member.pin_revoke": Action(gettext_lazy("Family member's PIN revoked")),
     # points
+    "carryover.import": Action(
+        gettext_lazy("Balances from the paper ledger imported"), _carry_over
+    ),
     "rule.create": Action(gettext_lazy("Points rule added"), _rule),
     "rule.update": Action(gettext_lazy("Points rule changed"), _rule),
     "proposal.create": Action(gettext_lazy("Points proposed"), _proposal_create),

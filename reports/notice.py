@@ -53,6 +53,7 @@ BALANCE_FIGURES = ("start", "earned", "deducted", "spent", "end")
 def _line_labels() -> dict:
     return {
         (Entry.Kind.OPENING, None): _("Opening points of new cards"),
+        (Entry.Kind.CARRIED, None): _("Balances carried over"),
         (Entry.Kind.AWARD, None): _("Awards"),
         (Entry.Kind.DEDUCTION, None): _("Deductions"),
         (Entry.Kind.REDEMPTION, None): _("Goods redeemed at the store"),
@@ -75,7 +76,13 @@ def ledger_summary_section(ledger: LedgerMonth) -> NoticeSection:
     )
     section.rows.append([_("Held by households at the start of the month"), "", ledger.start])
     labels = _line_labels()
-    for key, line in ledger.lines.items():
+    order = list(labels)
+    # In the labels' order: a kind the month did not have from the start (a carried-over
+    # batch) takes its place beside the opening points, not at the end.
+    lines = sorted(
+        ledger.lines.items(), key=lambda item: order.index(item[0]) if item[0] in order else 99
+    )
+    for key, line in lines:
         section.rows.append([labels.get(key, " ".join(filter(None, key))), line.count, line.points])
     section.totals = [_("Held by households at the end of the month"), "", ledger.end]
     return section
@@ -108,8 +115,8 @@ def balances_section(village: Village, ledger: LedgerMonth) -> NoticeSection:
         ([_("Household")] if named else []) + columns,
         note=_(
             "At the start + earned - deducted - spent = at the month's end. Earned: opening "
-            "points and awards, less awards reversed; deducted: deductions, less those "
-            "reversed; spent: goods redeemed, less redemptions voided."
+            "points, balances carried over and awards, less awards reversed; deducted: "
+            "deductions, less those reversed; spent: goods redeemed, less redemptions voided."
         ),
     )
     for household in ledger.households:
@@ -284,13 +291,14 @@ def notice_sections(village, year: int, month: int) -> list[NoticeSection]:
     """The month's notice drawn live, in reading order; the list of balances comes last (it
     prints on its own sheet for the notice board)."""
     summary, balances = notice_ledger_sections(village, year, month)
-    awards, deductions = notice_points_sections(village, year, month)
+    awards, deductions, carried = notice_points_sections(village, year, month)
     publicity, cancelled = notice_publicity_sections(village, year, month)
     redemptions, donations = notice_store_sections(village, year, month)
     return [
         summary,
         awards,
         deductions,
+        *([carried] if carried.rows else []),  # once in a village's life: shown only then
         notice_reversals_section(village, year, month),
         publicity,
         cancelled,

@@ -5,34 +5,24 @@ touches the database; `roster_check` compares the rows with the village's groups
 households. The write is `villagers.services.roster_import`.
 """
 
-import csv
 import datetime
-import io
-import logging
 import re
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
 from core.forms import number_text
+from core.spreadsheet import (
+    MAX_BYTES,  # noqa: F401  (the roster's limit, as its tests and pages read it)
+    Column,
+    SheetFileError,
+    SheetRow,
+    sheet_parse,
+    text_workbook,
+)
 from villagers.models import Household, Member, Village, VillageGroup
 
-logger = logging.getLogger(__name__)
-
-MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 3000
-MAX_COLUMNS = 40
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str  # the Chinese header written in the template
-    # The English header, also accepted; shown untranslated next to the Chinese one, in any
-    # UI language, because it is what to type (a translation would read like a second alias).
-    english: str
-    aliases: tuple[str, ...]
-    required: bool = False
 
 
 COLUMNS = (
@@ -121,22 +111,9 @@ ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 
 
-class RosterFileError(Exception):
-    """The file cannot be read as a roster at all (message in plain words)."""
-
-
-@dataclass
-class RosterRow:
-    line: int  # the row number as the spreadsheet shows it
-    values: dict[str, str]
-
-    def as_data(self) -> list:
-        return [self.line, self.values]
-
-    @classmethod
-    def from_data(cls, data) -> "RosterRow":
-        line, values = data
-        return cls(line=int(line), values={key: str(values.get(key, "")) for key in COLUMN_KEYS})
+# The file reading is core.spreadsheet's, shared with the paper ledger's import.
+RosterFileError = SheetFileError
+RosterRow = SheetRow
 
 
 @dataclass
@@ -167,160 +144,14 @@ class RosterCheck:
         ]
 
 
-def _normalise_header(value) -> str:
-    text = str(value or "").strip().lower().replace("_", " ").replace("*", "")
-    return re.sub(r"\s+", " ", text)
-
-
-HEADER_LOOKUP = {
-    _normalise_header(name): column.key
-    for column in COLUMNS
-    for name in (column.header, column.key, *column.aliases)
-}
-
-
-def _cell_text(value) -> str:
-    """A cell as text; whole numbers lose Excel's '.0', dates keep their year."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime.datetime | datetime.date):
-        return str(value.year)
-    return str(value).strip()
-
-
-def _rows_from_xlsx(data: bytes):
-    from openpyxl import load_workbook  # imported here: only the import pages need it
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # any damage in an untrusted file means "not a workbook"
-        logger.info("Roster upload is not a readable workbook: %r", error)
-        raise RosterFileError(
-            _("This file could not be read as an Excel (.xlsx) workbook. Save it again as .xlsx.")
-        ) from error
-    try:
-        if not workbook.worksheets:
-            raise RosterFileError(_("The workbook has no sheet."))
-        sheet = workbook.worksheets[0]
-        for line, values in enumerate(
-            sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
-        ):
-            yield line, [_cell_text(value) for value in values]
-    except RosterFileError:
-        raise
-    except Exception as error:
-        logger.info("Roster workbook is damaged: %r", error)
-        raise RosterFileError(
-            _("This file could not be read as an Excel (.xlsx) workbook. Save it again as .xlsx.")
-        ) from error
-    finally:
-        workbook.close()
-
-
-def _rows_from_csv(data: bytes):
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise RosterFileError(_("The CSV file's text could not be read. Save it as UTF-8 CSV."))
-    if "\x00" in text:
-        raise RosterFileError(_("This is not a CSV text file."))
-    line = 0
-    try:
-        for line, values in enumerate(csv.reader(io.StringIO(text)), start=1):
-            yield line, [value.strip() for value in values[:MAX_COLUMNS]]
-    except csv.Error as error:
-        raise RosterFileError(
-            _("The CSV file is damaged near row %(line)d.") % {"line": line + 1}
-        ) from error
-
-
 def roster_parse(upload) -> list[RosterRow]:
     """Read an uploaded file into rows (raises RosterFileError for files that are no roster)."""
-    name = (getattr(upload, "name", "") or "").lower()
-    if upload.size > MAX_BYTES:
-        raise RosterFileError(
-            _("The file is too large (%(size)d KB). The limit is %(limit)d KB.")
-            % {"size": upload.size // 1024, "limit": MAX_BYTES // 1024}
-        )
-    if name.endswith(".xls"):
-        raise RosterFileError(
-            _("Old Excel .xls files cannot be read. In Excel choose Save As, then .xlsx.")
-        )
-    data = upload.read(MAX_BYTES + 1)
-    if not data.strip():
-        raise RosterFileError(_("The file is empty."))
-    if data[:4] == b"PK\x03\x04":
-        rows = _rows_from_xlsx(data)
-    elif name.endswith(".xlsx"):
-        raise RosterFileError(
-            _("This file could not be read as an Excel (.xlsx) workbook. Save it again as .xlsx.")
-        )
-    elif name.endswith(".csv") or name.endswith(".txt"):
-        rows = _rows_from_csv(data)
-    else:
-        raise RosterFileError(_("Upload an Excel (.xlsx) or CSV (.csv) file."))
-    return _rows_with_header(rows)
-
-
-def _rows_with_header(rows) -> list[RosterRow]:
-    header = None
-    parsed = []
-    for line, values in rows:
-        if not any(values):
-            continue
-        if header is None:
-            header = _header_map(values)
-            continue
-        if len(parsed) >= MAX_ROWS:
-            raise RosterFileError(
-                _("The file has more than %(max)d rows. Split it into smaller files.")
-                % {"max": MAX_ROWS}
-            )
-        record = dict.fromkeys(COLUMN_KEYS, "")
-        for index, key in header.items():
-            if index < len(values):
-                record[key] = values[index]
-        parsed.append(RosterRow(line=line, values=record))
-    if header is None:
-        raise RosterFileError(_("The file is empty."))
-    if not parsed:
-        raise RosterFileError(_("The file has column names but no rows of people."))
-    return parsed
-
-
-def _header_map(values: list[str]) -> dict[int, str]:
-    """Column index -> key, from the header row (Chinese or English names)."""
-    header = {}
-    seen = {}
-    for index, value in enumerate(values):
-        key = HEADER_LOOKUP.get(_normalise_header(value))
-        if key is None:
-            continue
-        if key in seen:
-            raise RosterFileError(
-                _('The column "%(name)s" appears twice (columns %(first)d and %(second)d).')
-                % {"name": value, "first": seen[key] + 1, "second": index + 1}
-            )
-        seen[key] = index
-        header[index] = key
-    missing = [column for column in COLUMNS if column.required and column.key not in seen]
-    if missing:
-        raise RosterFileError(
-            _(
-                "The first row must hold the column names. Missing: %(missing)s. "
-                "Download the template to see the expected columns."
-            )
-            % {"missing": "、".join(f"{c.header} ({c.english})" for c in missing)}
-        )
-    return header
+    return sheet_parse(
+        upload,
+        COLUMNS,
+        max_rows=MAX_ROWS,
+        no_rows=_("The file has column names but no rows of people."),
+    )
 
 
 def id_number_is_valid(value: str) -> bool:
@@ -337,6 +168,8 @@ def id_number_is_valid(value: str) -> bool:
 
 def _year(text: str, low: int, high: int) -> int | None:
     text = number_text(text)
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        text = text[:4]  # a cell Excel keeps as a date: its year
     return int(text) if re.fullmatch(r"[0-9]{4}", text) and low <= int(text) <= high else None
 
 
@@ -537,18 +370,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
 
 def roster_template_workbook(village: Village):
     """An .xlsx with the expected columns and a sheet that explains them."""
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "花名册"
-    sheet.append([column.header for column in COLUMNS])
-    for index, column in enumerate(COLUMNS, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = 20 if column.key == "id_number" else 12
-        # Text format keeps the 18 digits of an ID number (Excel would round a number).
-        for row in range(2, 1002):
-            sheet.cell(row=row, column=index).number_format = "@"
+    workbook = text_workbook(COLUMNS, "花名册")
     help_sheet = workbook.create_sheet("说明")
     help_sheet.append([_("Column"), _("English name"), _("Required"), _("What to write")])
     group_names = VillageGroup.objects.filter(village=village).values_list("name", flat=True)

@@ -6,22 +6,20 @@ the time of the upload: a whole village's ID numbers wait an hour at most, not t
 session's twelve.
 """
 
-import datetime
-import secrets
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
+from core.spreadsheet import pending_rows, pending_store
 from villagers.forms import RosterUploadForm
 from villagers.masking import mask_id_number, mask_phone
 from villagers.roster import (
+    COLUMN_KEYS,
     COLUMNS,
     MAX_ROWS,
     RosterFileError,
@@ -33,7 +31,6 @@ from villagers.roster import (
 from villagers.services import roster_import
 
 SESSION_KEY = "roster_upload"
-PENDING_FOR = datetime.timedelta(hours=1)
 DROPPED = gettext_lazy(
     "The uploaded roster was discarded: an upload waits one hour at most. "
     "Nothing was imported; upload the file again."
@@ -41,21 +38,10 @@ DROPPED = gettext_lazy(
 
 
 def _pending_rows(request) -> tuple[list[RosterRow] | None, dict | None, str | None]:
-    """The rows this manager uploaded for this village within the hour, if any.
-
-    An older upload is dropped from the session; the third value then says so.
-    """
-    pending = request.session.get(SESSION_KEY)
-    if not pending:
-        return None, None, None
-    uploaded = pending.get("uploaded_at")
-    age = timezone.now().timestamp() - uploaded if isinstance(uploaded, float) else None
-    if age is None or age > PENDING_FOR.total_seconds():
-        del request.session[SESSION_KEY]
-        return None, None, DROPPED
-    if pending.get("village_id") != request.village.pk:
-        return None, None, None
-    return [RosterRow.from_data(data) for data in pending["rows"]], pending, None
+    """The rows this manager uploaded for this village within the hour, if any; the third
+    value says an older upload was dropped."""
+    rows, pending, dropped = pending_rows(request, SESSION_KEY, COLUMN_KEYS)
+    return rows, pending, DROPPED if dropped else None
 
 
 @staff_required(Role.MANAGER)
@@ -68,13 +54,7 @@ def roster_upload(request):
         except RosterFileError as error:
             form.add_error("file", str(error))
         else:
-            request.session[SESSION_KEY] = {
-                "village_id": request.village.pk,
-                "file_name": upload.name[:100],
-                "token": secrets.token_urlsafe(16),
-                "uploaded_at": timezone.now().timestamp(),
-                "rows": [row.as_data() for row in rows],
-            }
+            pending_store(request, SESSION_KEY, file_name=upload.name, rows=rows)
             return redirect("villagers:roster_preview")
     return render(
         request,

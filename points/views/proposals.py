@@ -11,7 +11,7 @@ from core.decorators import allows_camera
 from core.idempotency import run_once
 from core.pagination import Paginator
 from points.forms import ActivityForm, ProposalForm
-from points.models import InspectionRound
+from points.models import CarryOver, InspectionRound
 from points.rounds import batch_outcomes
 from points.selectors import households_with_account, proposals_of_proposer
 from points.services import proposal_create
@@ -154,8 +154,20 @@ def batch_detail(request, pk):
     )
     batch.outcome = batch_outcomes([batch.pk])[batch.pk]
     round_ = InspectionRound.objects.filter(batch=batch).only("pk").first()
+    carry_over = CarryOver.objects.filter(batch=batch).first()
+    lines = []
+    if carry_over is not None:
+        lines = carry_over.lines.select_related("household__group", "proposal").order_by(
+            "household__number"
+        )
     return render(
         request,
         "points/batch_detail.html",
-        {"batch": batch, "proposals": proposals, "round": round_},
+        {
+            "batch": batch,
+            "proposals": proposals,
+            "round": round_,
+            "carry_over": carry_over,
+            "carry_over_lines": lines,
+        },
     )

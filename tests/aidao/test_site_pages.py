@@ -131,7 +131,9 @@ def county_in_x(client_county, village_x):
         ("client_villager_a", VILLAGER_MENU),
         (
             "client_manager_x",
-            STAFF_MENU | PROPOSER_MENU | {"store:counter", "villagers:roster_upload"},
+            STAFF_MENU
+            | PROPOSER_MENU
+            | {"store:counter", "villagers:roster_upload", "points:carry_over_upload"},
         ),
         ("client_supervisor_x", STAFF_MENU | PROPOSER_MENU | {"points:approval_queue"}),
         (

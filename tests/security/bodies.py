@@ -162,6 +162,30 @@ def roster_confirm(cast, client):
     return {"token": client.session["roster_upload"]["token"]}
 
 
+def _paper_ledger_file(cast):
+    """Household A's paper balance: 50 more than its card's opening grant."""
+    household = cast.household_a
+    grant = sum(
+        Entry.objects.filter(account__household=household, kind=Entry.Kind.OPENING).values_list(
+            "points", flat=True
+        )
+    )
+    text = f"户号,户主姓名,结转余额\n{household.number},{household.head_name},{grant + 50}\n"
+    return SimpleUploadedFile("paper.csv", text.encode("utf-8-sig")), grant + 50
+
+
+def carry_over_upload(cast, client):
+    upload, total = _paper_ledger_file(cast)
+    return {"file": upload, "paper_total": total}
+
+
+def carry_over_confirm(cast, client):
+    """The paper ledger is first uploaded; confirming sends the preview's signed rows."""
+    client.post(reverse("points:carry_over_upload"), carry_over_upload(cast, client))
+    preview = client.get(reverse("points:carry_over_preview"))
+    return {"payload": preview.context["payload"], "idempotency_key": form_key()}
+
+
 def card_issue(cast, client):
     """A new household that meets the prerequisites: its first card posts the opening grant."""
     household = HouseholdFactory(group=cast.group_x, head_name="孙新户", number="X099")

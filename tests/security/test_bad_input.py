@@ -24,6 +24,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from points import forms as points_forms
+from points.carryover import COLUMNS as PAPER_COLUMNS
 from points.rounds import CHECK_NAMES, round_households, round_rule_choices
 from store import forms as store_forms
 from store.models import StockCorrection, StockMovement
@@ -158,6 +159,12 @@ VILLAGERS = [
 
 POINTS = [
     Target("points:rule_add", "manager_x", lambda c: points_forms.RuleForm()),
+    Target(
+        "points:carry_over_upload",
+        "manager_x",
+        lambda c: points_forms.CarryOverUploadForm(),
+        action=True,  # a readable file goes on to the preview; nothing is saved before confirm
+    ),
     Target(
         "points:objection_new",
         "villager_a",
@@ -559,6 +566,8 @@ def test_every_form_page_is_fuzzed():
         "villagers:member_view_id",  # no input
         "villagers:roster_confirm",  # a token only: tested with the roster below
         "villagers:roster_cancel",
+        "points:carry_over_confirm",  # signed rows and a key: tested with the paper ledger below
+        "points:carry_over_cancel",  # no input
         "store:zones_setup",  # no input
         "large_type",  # no input but the page to go back to, checked in tests/aidao
         "points:held_credit",  # no input
@@ -868,6 +877,51 @@ def test_hostile_rosters_never_import_nor_fail(cast, quiet):
             confirm = client.post(reverse("villagers:roster_confirm"), {"token": token})
             assert confirm.status_code == 302
         client.post(reverse("villagers:roster_cancel"))
+        assert state_changes(before, database_state()) == []
+
+    run()
+
+
+def test_hostile_paper_ledgers_never_import_nor_fail(cast, quiet):
+    """Random paper ledgers of hostile cells: the preview lists the problems, nothing is saved."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = cast.client("manager_x")
+    before = database_state()
+
+    @EXAMPLES
+    @given(
+        rows=st.lists(
+            st.lists(cell, min_size=len(PAPER_COLUMNS), max_size=len(PAPER_COLUMNS)), max_size=6
+        ),
+        total=st.one_of(hostile_number, st.integers(min_value=0, max_value=10**6)),
+    )
+    def run(rows, total):
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.append([column.header for column in PAPER_COLUMNS])
+        for row in rows:
+            # Poison: no row names a registered head of household.
+            row = [row[0], "无此户主", *row[2:]]
+            sheet.append(
+                [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row]
+            )
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        upload = SimpleUploadedFile("paper.xlsx", buffer.getvalue())
+        response = client.post(
+            reverse("points:carry_over_upload"), {"file": upload, "paper_total": total}
+        )
+        assert response.status_code in (200, 302)
+        if response.status_code == 200:
+            assert _has_errors(response)
+            return
+        preview = client.get(reverse("points:carry_over_preview"))
+        assert preview.status_code in (200, 302)
+        if preview.status_code == 200:
+            assert not preview.context["check"].is_valid
+            assert preview.context["payload"] == ""
+        client.post(reverse("points:carry_over_cancel"))
         assert state_changes(before, database_state()) == []
 
     run()

@@ -334,6 +334,23 @@ URLS: dict[str, Row] = {
         body=b.hygiene_round(group=True),
     ),
     "points:round_detail": Row(get=STAFF_OBJECT, kwargs=pk("inspection_round")),
+    # The paper ledger's balances (结转积分): the manager's import, as the roster's.
+    "points:carry_over_upload": Row(
+        get=MANAGER_PAGE, post=MANAGER_PAGE, writes=NOTHING, body=b.carry_over_upload
+    ),
+    # Nothing uploaded yet: the preview sends the manager back to the upload page.
+    "points:carry_over_preview": Row(get="L 403 403 R 403 R 403 403 403 403 403 403"),
+    "points:carry_over_confirm": Row(
+        get=ALL_405,
+        post="L 403 403 R 403 R 403 403 403 403 403 403",
+        action=True,
+        writes=PROPOSALS,
+        body=b.carry_over_confirm,
+    ),
+    "points:carry_over_cancel": Row(
+        get=ALL_405, post="L 403 403 R 403 R 403 403 403 403 403 403", action=True, writes=NOTHING
+    ),
+    "points:carry_over_template": Row(get=MANAGER_PAGE),
     "points:approval_queue": Row(get=SUPERVISOR_PAGE),
     "points:approval_decide": Row(
         get="L 403 403 403 405 403 403 403 403 403 403 403",

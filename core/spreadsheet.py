@@ -1,0 +1,265 @@
+"""Reading an uploaded table (.xlsx or .csv) into rows keyed by column, for the imports.
+
+Shared by the roster import (villagers.roster) and the paper ledger's opening balances
+(points.carryover): each names its columns (`Column`), and gets back one `SheetRow` per
+non-empty row under a header row written in Chinese or English. Parsing never touches the
+database; a file that is no table at all raises `SheetFileError` in plain words.
+
+Between the preview and the confirmation the rows wait in the uploader's own session
+(`pending_store`, `pending_rows`), tagged with the village, a one-time token and the time
+of the upload, and are dropped after an hour.
+"""
+
+import csv
+import datetime
+import io
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_COLUMNS = 40
+PENDING_FOR = datetime.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str  # the Chinese header written in the template
+    # The English header, also accepted; shown untranslated next to the Chinese one, in any
+    # UI language, because it is what to type (a translation would read like a second alias).
+    english: str
+    aliases: tuple[str, ...]
+    required: bool = False
+
+
+class SheetFileError(Exception):
+    """The file cannot be read as the expected table at all (message in plain words)."""
+
+
+@dataclass
+class SheetRow:
+    line: int  # the row number as the spreadsheet shows it
+    values: dict[str, str]
+
+    def as_data(self) -> list:
+        return [self.line, self.values]
+
+    @classmethod
+    def from_data(cls, data, keys) -> "SheetRow":
+        line, values = data
+        return cls(line=int(line), values={key: str(values.get(key, "")) for key in keys})
+
+
+def _normalise_header(value) -> str:
+    text = str(value or "").strip().lower().replace("_", " ").replace("*", "")
+    return re.sub(r"\s+", " ", text)
+
+
+def cell_text(value) -> str:
+    """A cell as text; whole numbers lose Excel's '.0', dates read as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _not_a_workbook() -> SheetFileError:
+    return SheetFileError(
+        _("This file could not be read as an Excel (.xlsx) workbook. Save it again as .xlsx.")
+    )
+
+
+def _rows_from_xlsx(data: bytes):
+    from openpyxl import load_workbook  # imported here: only the import pages need it
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # any damage in an untrusted file means "not a workbook"
+        logger.info("Upload is not a readable workbook: %r", error)
+        raise _not_a_workbook() from error
+    try:
+        if not workbook.worksheets:
+            raise SheetFileError(_("The workbook has no sheet."))
+        sheet = workbook.worksheets[0]
+        for line, values in enumerate(
+            sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
+        ):
+            yield line, [cell_text(value) for value in values]
+    except SheetFileError:
+        raise
+    except Exception as error:
+        logger.info("Uploaded workbook is damaged: %r", error)
+        raise _not_a_workbook() from error
+    finally:
+        workbook.close()
+
+
+def _rows_from_csv(data: bytes):
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise SheetFileError(_("The CSV file's text could not be read. Save it as UTF-8 CSV."))
+    if "\x00" in text:
+        raise SheetFileError(_("This is not a CSV text file."))
+    line = 0
+    try:
+        for line, values in enumerate(csv.reader(io.StringIO(text)), start=1):
+            yield line, [value.strip() for value in values[:MAX_COLUMNS]]
+    except csv.Error as error:
+        raise SheetFileError(
+            _("The CSV file is damaged near row %(line)d.") % {"line": line + 1}
+        ) from error
+
+
+def sheet_parse(upload, columns: tuple[Column, ...], *, max_rows: int, no_rows: str):
+    """Read an uploaded file into rows of `columns` (SheetFileError for files that are no
+    such table). `no_rows` is the message for a header without rows."""
+    name = (getattr(upload, "name", "") or "").lower()
+    if upload.size > MAX_BYTES:
+        raise SheetFileError(
+            _("The file is too large (%(size)d KB). The limit is %(limit)d KB.")
+            % {"size": upload.size // 1024, "limit": MAX_BYTES // 1024}
+        )
+    if name.endswith(".xls"):
+        raise SheetFileError(
+            _("Old Excel .xls files cannot be read. In Excel choose Save As, then .xlsx.")
+        )
+    data = upload.read(MAX_BYTES + 1)
+    if not data.strip():
+        raise SheetFileError(_("The file is empty."))
+    if data[:4] == b"PK\x03\x04":
+        rows = _rows_from_xlsx(data)
+    elif name.endswith(".xlsx"):
+        raise _not_a_workbook()
+    elif name.endswith(".csv") or name.endswith(".txt"):
+        rows = _rows_from_csv(data)
+    else:
+        raise SheetFileError(_("Upload an Excel (.xlsx) or CSV (.csv) file."))
+    return _rows_with_header(rows, columns, max_rows, no_rows)
+
+
+def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetRow]:
+    keys = [column.key for column in columns]
+    header = None
+    parsed = []
+    for line, values in rows:
+        if not any(values):
+            continue
+        if header is None:
+            header = _header_map(values, columns)
+            continue
+        if len(parsed) >= max_rows:
+            raise SheetFileError(
+                _("The file has more than %(max)d rows. Split it into smaller files.")
+                % {"max": max_rows}
+            )
+        record = dict.fromkeys(keys, "")
+        for index, key in header.items():
+            if index < len(values):
+                record[key] = values[index]
+        parsed.append(SheetRow(line=line, values=record))
+    if header is None:
+        raise SheetFileError(_("The file is empty."))
+    if not parsed:
+        raise SheetFileError(no_rows)
+    return parsed
+
+
+def _header_map(values: list[str], columns) -> dict[int, str]:
+    """Column index -> key, from the header row (Chinese or English names)."""
+    lookup = {
+        _normalise_header(name): column.key
+        for column in columns
+        for name in (column.header, column.english, column.key, *column.aliases)
+    }
+    header = {}
+    seen = {}
+    for index, value in enumerate(values):
+        key = lookup.get(_normalise_header(value))
+        if key is None:
+            continue
+        if key in seen:
+            raise SheetFileError(
+                _('The column "%(name)s" appears twice (columns %(first)d and %(second)d).')
+                % {"name": value, "first": seen[key] + 1, "second": index + 1}
+            )
+        seen[key] = index
+        header[index] = key
+    missing = [column for column in columns if column.required and column.key not in seen]
+    if missing:
+        raise SheetFileError(
+            _(
+                "The first row must hold the column names. Missing: %(missing)s. "
+                "Download the template to see the expected columns."
+            )
+            % {"missing": "、".join(f"{c.header} ({c.english})" for c in missing)}
+        )
+    return header
+
+
+def text_workbook(columns, title: str, rows: int = 1000):
+    """A workbook whose first sheet has `columns`' headers over cells formatted as text
+    (Excel would round an 18-digit number and drop a household number's leading zeros)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title
+    sheet.append([column.header for column in columns])
+    for index, column in enumerate(columns, start=1):
+        letter = sheet.cell(row=1, column=index).column_letter
+        sheet.column_dimensions[letter].width = 20 if column.key == "id_number" else 12
+        for row in range(2, rows + 2):
+            sheet.cell(row=row, column=index).number_format = "@"
+    return workbook
+
+
+# --- the rows waiting between the preview and the confirmation --------------------------------
+
+
+def pending_store(request, session_key: str, *, file_name: str, rows, **extra) -> None:
+    """Keep the parsed rows in the uploader's session for the preview and confirmation."""
+    request.session[session_key] = {
+        "village_id": request.village.pk,
+        "file_name": file_name[:100],
+        "token": secrets.token_urlsafe(16),
+        "uploaded_at": timezone.now().timestamp(),
+        "rows": [row.as_data() for row in rows],
+        **extra,
+    }
+
+
+def pending_rows(
+    request, session_key: str, keys
+) -> tuple[list[SheetRow] | None, dict | None, bool]:
+    """The rows this user uploaded for this village within the hour, if any, the stored
+    upload, and whether an older upload was just dropped (it waits an hour at most)."""
+    pending = request.session.get(session_key)
+    if not pending:
+        return None, None, False
+    uploaded = pending.get("uploaded_at")
+    age = timezone.now().timestamp() - uploaded if isinstance(uploaded, float) else None
+    if age is None or age > PENDING_FOR.total_seconds():
+        del request.session[session_key]
+        return None, None, True
+    if pending.get("village_id") != request.village.pk:
+        return None, None, False
+    return [SheetRow.from_data(data, keys) for data in pending["rows"]], pending, False

@@ -1,0 +1,487 @@
+"""Opening balances from the paper ledger (结转积分): read, check row by row, import as a batch.
+
+A village that switches brings each household's balance from its paper ledger, and if it
+likes the paper's dated lines too. The file is read by core.spreadsheet (as the roster is),
+checked here in plain words, and imported all or nothing by `carry_over_import` as one
+batch of proposals under the village's carried-over rule, which the supervisor approves
+like any batch (second person, publicity, the county's queue). See `CarryOver` for how the
+carried-over entry relates to the card's opening grant.
+
+Once only: a household already in a carried-over batch (unless every proposal of it was
+rejected or cancelled) is refused a second one, and the confirmation carries a one-time key.
+"""
+
+import datetime
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.access import is_manager
+from core.audit import audit_record
+from core.forms import number_text
+from core.spreadsheet import Column, SheetRow, sheet_parse, text_workbook
+from points.models import Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
+from points.services import proposals_refer_if_undecidable
+from villagers.models import Household, User, Village
+
+MAX_ROWS = 20000
+MAX_BALANCE = 1_000_000
+COLUMNS = (
+    Column(
+        "household_number", "户号", "household number", ("戶號", "household no", "number"), True
+    ),
+    Column(
+        "head_name", "户主姓名", "head of household", ("户主", "戶主姓名", "戶主", "head"), True
+    ),
+    Column(
+        "balance",
+        "结转余额",
+        "balance",
+        ("余额", "积分余额", "結轉餘額", "餘額", "積分餘額", "paper balance"),
+    ),
+    Column("date", "日期", "date", ("date of the line",)),
+    Column("points", "积分变动", "points", ("变动", "分值", "積分變動", "change")),
+    Column("what", "事由", "what for", ("摘要", "说明", "說明", "what", "reason", "memo")),
+)
+COLUMN_KEYS = [column.key for column in COLUMNS]
+WHOLE = re.compile(r"^-?[0-9]+$")
+DATE = re.compile(r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?$")
+# Rejected or cancelled proposals leave a household free to be carried over again.
+UNDONE = (Proposal.Status.REJECTED, Proposal.Status.CANCELLED)
+
+
+@dataclass
+class RowReport:
+    row: SheetRow
+    errors: list[str] = field(default_factory=list)
+    is_balance: bool = False
+
+
+@dataclass
+class HouseholdPlan:
+    household: Household
+    row: int
+    paper_balance: int
+    grant: int
+    held: int  # the card's balance now
+    history: list[dict] = field(default_factory=list)
+
+    @property
+    def points(self) -> int:
+        return self.paper_balance - self.grant
+
+
+@dataclass
+class CarryOverCheck:
+    reports: list[RowReport]
+    plans: list[HouseholdPlan]
+    paper_total: int
+    file_total: int  # every balance the file gives that reads as one, bad rows' included
+    problems: list[str] = field(default_factory=list)  # of the file as a whole
+
+    @property
+    def grants_total(self) -> int:
+        return sum(plan.grant for plan in self.plans)
+
+    @property
+    def carried_total(self) -> int:
+        return sum(plan.points for plan in self.plans)
+
+    @property
+    def totals_agree(self) -> bool:
+        return self.paper_total == self.file_total
+
+    @property
+    def bad_rows(self) -> int:
+        return sum(1 for report in self.reports if report.errors)
+
+    @property
+    def is_valid(self) -> bool:
+        return bool(self.plans) and not self.problems and not self.bad_rows
+
+    def error_lines(self) -> list[str]:
+        return self.problems + [
+            _("Row %(line)d: %(error)s") % {"line": report.row.line, "error": error}
+            for report in self.reports
+            for error in report.errors
+        ]
+
+
+def carry_over_parse(upload) -> list[SheetRow]:
+    """Read an uploaded paper ledger (SheetFileError for a file that is no such table)."""
+    return sheet_parse(
+        upload,
+        COLUMNS,
+        max_rows=MAX_ROWS,
+        no_rows=_("The file has column names but no rows of balances."),
+    )
+
+
+def _whole(text: str) -> int | None:
+    text = number_text(text).replace(",", "")
+    return int(text) if WHOLE.fullmatch(text) and len(text) <= 9 else None
+
+
+def _date(text: str) -> datetime.date | None:
+    match = DATE.fullmatch(number_text(text))
+    if not match:
+        return None
+    try:
+        return datetime.date(*map(int, match.groups()))
+    except ValueError:
+        return None
+
+
+def _taken(household_ids) -> dict[int, datetime.date]:
+    """{household id: date of its batch} for households already carried over."""
+    lines = (
+        CarryOverLine.objects.filter(household_id__in=list(household_ids))
+        .exclude(proposal__status__in=UNDONE)
+        .values_list("household_id", "carry_over__batch__date")
+    )
+    return dict(lines)
+
+
+def _households(village: Village, rows: list[SheetRow]) -> dict[str, Household]:
+    numbers = {number_text(row.values["household_number"]) for row in rows}
+    return {
+        h.number: h
+        for h in Household.objects.filter(village=village, number__in=numbers).select_related(
+            "account"
+        )
+    }
+
+
+def _grants(account_ids) -> dict[int, int]:
+    rows = (
+        Entry.objects.filter(account_id__in=list(account_ids), kind=Entry.Kind.OPENING)
+        .values("account_id")
+        .annotate(points=Sum("points"))
+    )
+    return {row["account_id"]: row["points"] for row in rows}
+
+
+def _check_balance_row(report: RowReport, text: str) -> int | None:
+    balance = _whole(text)
+    if balance is None:
+        report.errors.append(
+            _('The balance "%(value)s" is not a whole number of points.') % {"value": text}
+        )
+    elif balance < 0:
+        report.errors.append(_("The balance cannot be negative (%(value)d).") % {"value": balance})
+    elif balance > MAX_BALANCE:
+        report.errors.append(
+            _("The balance %(value)d is more than %(max)d points.")
+            % {"value": balance, "max": MAX_BALANCE}
+        )
+    else:
+        return balance
+    return None
+
+
+def _check_history_row(report: RowReport, values: dict[str, str]) -> dict | None:
+    day = _date(values["date"])
+    points = _whole(values["points"])
+    if day is None:
+        report.errors.append(
+            _('The date "%(value)s" is not a date like 2021-03-15.') % {"value": values["date"]}
+        )
+    elif day > timezone.localdate():
+        report.errors.append(_("The date %(value)s is in the future.") % {"value": day})
+    if points is None or points == 0:
+        report.errors.append(
+            _('The points "%(value)s" of the line are not a whole number other than 0.')
+            % {"value": values["points"]}
+        )
+    if len(values["what"]) > 200:
+        report.errors.append(_("What the line is for is longer than 200 characters."))
+    if report.errors:
+        return None
+    return {"date": day.isoformat(), "points": points, "what": values["what"]}
+
+
+def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -> CarryOverCheck:
+    """Every row's problems in plain words, and what each household would carry over."""
+    households = _households(village, rows)
+    accounts = {h.pk: h.account for h in households.values() if hasattr(h, "account")}
+    grants = _grants(account.pk for account in accounts.values())
+    taken = _taken(h.pk for h in households.values())
+    reports = []
+    file_total = 0
+    plans: dict[str, HouseholdPlan] = {}
+    balance_rows: dict[str, int] = {}
+    history: dict[str, list[tuple[RowReport, dict]]] = defaultdict(list)
+    for row in rows:
+        values = row.values
+        report = RowReport(row=row)
+        reports.append(report)
+        number = number_text(values["household_number"])
+        household = households.get(number)
+        if not number:
+            report.errors.append(_("The household number is missing."))
+        elif household is None:
+            report.errors.append(
+                _("No household numbered %(number)s is registered in this village.")
+                % {"number": number}
+            )
+        elif values["head_name"] != household.head_name:
+            report.errors.append(
+                _('Household %(number)s is headed by %(registered)s, not "%(value)s".')
+                % {
+                    "number": number,
+                    "registered": household.head_name,
+                    "value": values["head_name"],
+                }
+            )
+        has_line = bool(values["date"] or values["points"] or values["what"])
+        if values["balance"] and has_line:
+            report.errors.append(
+                _("A row gives either the balance or one dated line of history, not both.")
+            )
+            continue
+        if not values["balance"] and not has_line:
+            report.errors.append(_("The row has neither a balance nor a dated line of history."))
+            continue
+        if has_line:
+            line = _check_history_row(report, values)
+            if line is not None and number:
+                history[number].append((report, line))
+            continue
+        report.is_balance = True
+        balance = _check_balance_row(report, values["balance"])
+        file_total += balance or 0
+        if number in balance_rows:
+            report.errors.append(
+                _("The balance of household %(number)s is already in row %(line)d.")
+                % {"number": number, "line": balance_rows[number]}
+            )
+            continue
+        balance_rows[number] = row.line
+        if household is None or report.errors:
+            continue
+        if household.status != Household.Status.ACTIVE:
+            report.errors.append(
+                _("Household %(number)s is %(status)s.")
+                % {"number": number, "status": household.get_status_display()}
+            )
+        account = accounts.get(household.pk)
+        if account is None:
+            report.errors.append(
+                _("Household %(number)s has no points card yet: issue its card first.")
+                % {"number": number}
+            )
+        if household.pk in taken:
+            report.errors.append(
+                _("Household %(number)s already has its balance carried over (batch of %(date)s).")
+                % {"number": number, "date": taken[household.pk].isoformat()}
+            )
+        if report.errors:
+            continue
+        plan = HouseholdPlan(
+            household=household,
+            row=row.line,
+            paper_balance=balance,
+            grant=grants.get(account.pk, 0),
+            held=account.balance,
+        )
+        if plan.held + plan.points < 0:
+            report.errors.append(
+                _(
+                    "Household %(number)s holds %(held)d points now; carrying over %(points)d "
+                    "(its paper balance less the card's opening grant) would leave it below zero."
+                )
+                % {"number": number, "held": plan.held, "points": plan.points}
+            )
+            continue
+        plans[number] = plan
+    for number, lines in history.items():
+        plan = plans.get(number)
+        if plan is None:
+            first = lines[0][0]
+            if not first.errors and number in households:
+                first.errors.append(
+                    _("Household %(number)s has lines of history but no correct balance row.")
+                    % {"number": number}
+                )
+            continue
+        plan.history = sorted((line for _report, line in lines), key=lambda line: line["date"])
+        added = sum(line["points"] for line in plan.history)
+        if added != plan.paper_balance:
+            balance_report = next(r for r in reports if r.row.line == plan.row)
+            balance_report.errors.append(
+                _(
+                    "The lines of history of household %(number)s add up to %(sum)d, "
+                    "but its balance is %(balance)d."
+                )
+                % {"number": number, "sum": added, "balance": plan.paper_balance}
+            )
+    bad = {r.row.line for r in reports if r.errors and r.is_balance}
+    result = CarryOverCheck(
+        reports=reports,
+        plans=[plan for plan in plans.values() if plan.row not in bad],
+        paper_total=paper_total,
+        file_total=file_total,
+    )
+    if not result.plans and not result.bad_rows:
+        result.problems.append(_("The file has no row with a balance."))
+    if not result.totals_agree:
+        result.problems.append(
+            _(
+                "The paper ledger's total you typed, %(paper)d, is not the total of the file's "
+                "balances, %(file)d. Check the file against the paper ledger."
+            )
+            % {"paper": paper_total, "file": result.file_total}
+        )
+    return result
+
+
+def carried_over_rule(village: Village) -> Rule:
+    """The village's rule for balances carried over, made on first use (never active)."""
+    rule = Rule.objects.filter(village=village, category=Rule.Category.CARRIED_OVER).first()
+    if rule is not None:
+        return rule
+    code = "结转"
+    taken = set(Rule.objects.filter(village=village).values_list("code", flat=True))
+    suffix = 1
+    while code in taken:
+        suffix += 1
+        code = f"结转{suffix}"
+    rule = Rule(
+        village=village,
+        code=code,
+        category=Rule.Category.CARRIED_OVER,
+        description=_("Balance carried over from the paper ledger")[:200],
+        points=1,  # a rule moves points; each proposal carries its own figure
+        active=False,
+    )
+    rule.full_clean()
+    rule.save()
+    return rule
+
+
+def carry_over_import(
+    *,
+    village: Village,
+    rows: list[SheetRow],
+    paper_total: int,
+    file_name: str,
+    actor: User,
+    request=None,
+) -> CarryOver:
+    """Propose every household's paper balance as one batch, all or nothing.
+
+    The rows are checked again under the village's row lock: the households, their cards
+    and earlier imports may have changed since the preview, and two imports queue up.
+    """
+    if not (is_manager(actor) and actor.village_id == village.pk):
+        raise ValidationError(_("Only the village's manager may import the paper ledger."))
+    with transaction.atomic():
+        village = Village.objects.select_for_update().get(pk=village.pk)
+        # A balance the carried-over line cannot bear is refused here already; approval checks
+        # it again under the accounts' locks, as for any deduction.
+        check = carry_over_check(village, rows, paper_total)
+        if not check.is_valid:
+            raise ValidationError(check.error_lines())
+        rule = carried_over_rule(village)
+        today = timezone.localdate()
+        batch = Batch(
+            village=village,
+            rule=rule,
+            title=_("Balances carried over from the paper ledger")[:100],
+            date=today,
+            created_by=actor,
+        )
+        batch.full_clean()
+        batch.save()
+        carry_over = CarryOver(
+            village=village,
+            batch=batch,
+            file_name=file_name[:100],
+            paper_total=paper_total,
+            file_total=check.file_total,
+            grants_total=check.grants_total,
+            created_by=actor,
+        )
+        carry_over.full_clean()
+        carry_over.save()
+        proposals, lines = [], []
+        for plan in check.plans:
+            proposal = None
+            if plan.points:
+                proposal = Proposal(
+                    village=village,
+                    household=plan.household,
+                    rule=rule,
+                    batch=batch,
+                    points=plan.points,
+                    reason=(
+                        _("Paper balance %(balance)d, less the card's opening grant %(grant)d")
+                        % {"balance": plan.paper_balance, "grant": plan.grant}
+                    )[:300],
+                    occurred_on=today,
+                    proposed_by=actor,
+                )
+                proposal.full_clean()
+                proposals.append(proposal)
+            lines.append(
+                CarryOverLine(
+                    carry_over=carry_over,
+                    household=plan.household,
+                    row=plan.row,
+                    paper_balance=plan.paper_balance,
+                    grant=plan.grant,
+                    proposal=proposal,
+                    history=plan.history,
+                )
+            )
+        Proposal.objects.bulk_create(proposals)
+        for line in lines:
+            line.proposal_id = line.proposal.pk if line.proposal else None
+            line.full_clean(exclude=["carry_over", "household", "proposal"])
+        CarryOverLine.objects.bulk_create(lines)
+        proposals_refer_if_undecidable(proposals=proposals, actor=actor, request=request)
+        audit_record(
+            action="carryover.import",
+            actor=actor,
+            village_id=village.pk,
+            obj=batch,
+            detail={
+                "households": len(lines),
+                "paper_total": paper_total,
+                "file_total": check.file_total,
+                "carried": check.carried_total,
+            },
+            request=request,
+        )
+    return carry_over
+
+
+def carry_over_template_workbook(village: Village):
+    """An .xlsx with the expected columns and a sheet that explains them."""
+    workbook = text_workbook(COLUMNS, "结转积分")
+    help_sheet = workbook.create_sheet("说明")
+    help_sheet.append([_("Column"), _("English name"), _("Required"), _("What to write")])
+    notes = {
+        "household_number": _("The household number as registered in the roster."),
+        "head_name": _("As registered; it checks the number."),
+        "balance": _("The household's balance on the paper ledger, one row per household."),
+        "date": _("Optional lines of history: one row per line, without a balance."),
+        "points": _("The line's points, negative for a deduction or a redemption."),
+        "what": _("What the line was for."),
+    }
+    for column in COLUMNS:
+        help_sheet.append(
+            [
+                column.header,
+                str(column.english),
+                _("yes") if column.required else _("no"),
+                str(notes.get(column.key, "")),
+            ]
+        )
+    return workbook

@@ -1,0 +1,328 @@
+"""Balances from the paper ledger (结转积分): preview, all-or-nothing import, one batch for the
+supervisor, once only, and the batch on the notice."""
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from openpyxl import Workbook
+
+from core.models import AuditEvent
+from points import checks
+from points.carryover import carry_over_check, carry_over_import, carry_over_parse
+from points.models import Account, Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
+from tests.conftest import form_key
+from tests.factories import HouseholdFactory
+
+HEADER = ["户号", "户主姓名", "结转余额", "日期", "积分变动", "事由"]
+
+
+def xlsx_file(rows, header=HEADER, name="paper.xlsx"):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+def good_rows():
+    """王大山 350 with its paper history; 李秀英 80, less than her card's 100."""
+    return [
+        ["X001", "王大山", 350, None, None, None],
+        ["X001", "王大山", None, "2019-03-01", 100, "发卡基础分"],
+        ["X001", "王大山", None, "2021-06-15", 300, "五好家庭"],
+        ["X001", "王大山", None, "2023-01-20", -50, "兑换大米"],
+        ["X002", "李秀英", "80", None, None, None],
+    ]
+
+
+@pytest.fixture
+def cards(card_a, card_b):
+    return card_a, card_b
+
+
+def _upload(client, upload, paper_total):
+    return client.post(
+        reverse("points:carry_over_upload"), {"file": upload, "paper_total": paper_total}
+    )
+
+
+def _payload(client):
+    return client.get(reverse("points:carry_over_preview")).context["payload"]
+
+
+def _confirm(client, key=None):
+    return client.post(
+        reverse("points:carry_over_confirm"),
+        {"payload": _payload(client), "idempotency_key": key or form_key()},
+    )
+
+
+def _balance(household):
+    return Account.objects.get(household=household).balance
+
+
+def test_a_valid_paper_ledger_becomes_one_batch_the_supervisor_approves(
+    client_manager_x, client_supervisor_x, cards, household_a, household_b, village_x
+):
+    response = _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    assert response.url == reverse("points:carry_over_preview")
+    preview = client_manager_x.get(response.url)
+    check = preview.context["check"]
+    assert check.is_valid
+    # The paper total typed beside the file's, the grants it counts, what goes in the ledger.
+    assert (check.paper_total, check.file_total, check.grants_total) == (430, 430, 200)
+    assert check.carried_total == 230
+    assert "Total of the paper ledger (typed)" in preview.text
+    assert "its paper balance less its card" in preview.text  # the grant rule, explained
+    assert not Proposal.objects.exists()  # nothing saved before the confirmation
+
+    done = _confirm(client_manager_x)
+    carry_over = CarryOver.objects.get()
+    assert done.url == reverse("points:batch_detail", args=[carry_over.batch_id])
+    assert (carry_over.paper_total, carry_over.file_total, carry_over.carried_total) == (
+        430,
+        430,
+        230,
+    )
+    proposals = {p.household_id: p for p in Proposal.objects.filter(batch=carry_over.batch)}
+    assert proposals[household_a.pk].points == 250 and proposals[household_b.pk].points == -20
+    assert proposals[household_a.pk].status == Proposal.Status.PROPOSED
+    # The history is a record beside the ledger, oldest first: it posts nothing.
+    line = CarryOverLine.objects.get(household=household_a)
+    assert [item["points"] for item in line.history] == [100, 300, -50]
+    assert not Entry.objects.filter(kind=Entry.Kind.CARRIED).exists()
+    assert _balance(household_a) == 100
+    assert AuditEvent.objects.get(action="carryover.import").detail["carried"] == 230
+
+    batch_page = client_supervisor_x.get(done.url)
+    assert batch_page.context["carry_over"] == carry_over
+    assert "Total of the file's balances" in batch_page.text
+    assert "五好家庭" in batch_page.text
+
+    approved = client_supervisor_x.post(
+        reverse("points:approval_decide"),
+        {"batch_action": f"approve:{carry_over.batch_id}", "idempotency_key": form_key()},
+    )
+    assert approved.status_code == 302
+    assert _balance(household_a) == 350 and _balance(household_b) == 80
+    entries = Entry.objects.filter(kind=Entry.Kind.CARRIED)
+    assert sorted(entries.values_list("points", flat=True)) == [-20, 250]
+    assert checks.check() == []  # the ledger's sums stay right
+
+    notice = client_supervisor_x.get(reverse("reports:notice"))
+    sections = {section.key: section for section in notice.context["sections"]}
+    assert sections["carried"].totals[-3:] == [430, 200, 230]
+    assert "Balances carried over" in notice.text
+    summary = [row for row in sections["ledger"].rows if row[0] == "Balances carried over"]
+    assert summary == [["Balances carried over", 2, 230]]
+    # Carried over is not earned as an award: the awards section stays empty.
+    assert sections["awards"].rows == []
+
+
+def test_csv_with_english_headers_is_read_alike(client_manager_x, cards, household_a):
+    text = "household number,head of household,balance\nX001,王大山,120\n"
+    response = _upload(
+        client_manager_x, SimpleUploadedFile("paper.csv", text.encode("utf-8-sig")), "120"
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    check = client_manager_x.get(reverse("points:carry_over_preview")).context["check"]
+    assert check.is_valid and check.carried_total == 20
+
+
+def test_one_bad_row_saves_nothing_and_each_row_says_why(
+    client_manager_x, cards, group_x, village_x, manager_x
+):
+    HouseholdFactory(group=group_x, head_name="孙无卡", number="X003")  # no card yet
+    rows = [
+        ["X001", "王大山", 350, None, None, None],
+        ["X002", "李秀英", "12.5", None, None, None],
+        ["X009", "没这户", 10, None, None, None],
+        ["X001", "王大山", 20, None, None, None],
+        ["X002", "李四", None, "2021-01-01", 5, "x"],
+        ["X003", "孙无卡", 40, None, None, None],
+        ["X002", "李秀英", -3, None, None, None],
+        ["X001", "王大山", 5, "2021-01-01", 5, ""],
+    ]
+    _upload(client_manager_x, xlsx_file(rows), "350")
+    preview = client_manager_x.get(reverse("points:carry_over_preview"))
+    check = preview.context["check"]
+    assert not check.is_valid
+    errors = {report.row.line: " ".join(report.errors) for report in check.reports}
+    assert "not a whole number" in errors[3]
+    assert "No household numbered X009" in errors[4]
+    assert "already in row 2" in errors[5]
+    assert "headed by 李秀英" in errors[6]
+    assert "no points card yet" in errors[7]
+    assert "already in row 3" in errors[8]  # X002 again (its first balance was bad)
+    assert "either the balance or one dated line" in errors[9]
+    assert errors[2] == ""
+    assert "Nothing can be imported" in preview.text
+
+    assert preview.context["payload"] == ""  # no confirmation is offered
+    response = _confirm(client_manager_x)
+    assert response.url == reverse("points:carry_over_upload")
+    # The service itself refuses the whole file for one bad row.
+    rows = carry_over_parse(xlsx_file(rows))
+    with pytest.raises(ValidationError) as refused:
+        carry_over_import(
+            village=village_x, rows=rows, paper_total=350, file_name="x.xlsx", actor=manager_x
+        )
+    assert "Row 3: " in " ".join(refused.value.messages)
+    assert not Proposal.objects.exists() and not CarryOver.objects.exists()
+    assert not Batch.objects.exists() and not Rule.objects.exists()
+
+
+def test_the_signed_rows_are_the_managers_own(client_manager_x, client_manager_y, cards, manager_y):
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    payload = _payload(client_manager_x)
+    tampered = payload[:-3] + ("AAA" if not payload.endswith("AAA") else "BBB")
+    for client, body in ((client_manager_y, payload), (client_manager_x, tampered)):
+        response = client.post(
+            reverse("points:carry_over_confirm"), {"payload": body, "idempotency_key": form_key()}
+        )
+        assert response.url == reverse("points:carry_over_upload")
+    assert not CarryOver.objects.exists()
+
+
+def test_a_negative_balance_and_history_that_does_not_add_up(village_x, cards):
+    rows = carry_over_parse(
+        xlsx_file(
+            [
+                ["X001", "王大山", 300, None, None, None],
+                ["X001", "王大山", None, "2021-06-15", 250, "五好家庭"],
+                ["X002", "李秀英", -3, None, None, None],
+                ["X002", "李秀英", None, "2099-01-01", "abc", ""],
+            ]
+        )
+    )
+    check = carry_over_check(village_x, rows, 300)
+    errors = [" ".join(report.errors) for report in check.reports]
+    assert "add up to 250, but its balance is 300" in errors[0]
+    assert "cannot be negative" in errors[2]
+    assert "in the future" in errors[3] and "not a whole number other than 0" in errors[3]
+
+
+def test_a_paper_total_that_is_not_the_files_is_refused_loudly(client_manager_x, cards):
+    _upload(client_manager_x, xlsx_file(good_rows()), "431")
+    preview = client_manager_x.get(reverse("points:carry_over_preview"))
+    check = preview.context["check"]
+    assert not check.is_valid and check.bad_rows == 0
+    assert "you typed, 431, is not the total of the file" in preview.text
+    assert "does not match" in preview.text
+    _confirm(client_manager_x)
+    assert not CarryOver.objects.exists()
+
+
+def test_a_second_import_cannot_double_the_balances(
+    client_manager_x, cards, manager_x, supervisor_x, village_x
+):
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    key = form_key()
+    _confirm(client_manager_x, key)
+    # The key sent again with another body is refused and changes nothing.
+    client_manager_x.post(
+        reverse("points:carry_over_confirm"), {"payload": "another", "idempotency_key": key}
+    )
+    assert CarryOver.objects.count() == 1 and Proposal.objects.count() == 2
+
+    # The same file uploaded again is refused household by household.
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    check = client_manager_x.get(reverse("points:carry_over_preview")).context["check"]
+    assert not check.is_valid
+    balance_rows = [report for report in check.reports if report.is_balance]
+    assert len(balance_rows) == 2
+    assert all("already has its balance carried over" in " ".join(r.errors) for r in balance_rows)
+    rows = carry_over_parse(xlsx_file(good_rows()))
+    with pytest.raises(ValidationError):
+        carry_over_import(
+            village=village_x, rows=rows, paper_total=430, file_name="x.xlsx", actor=manager_x
+        )
+    assert CarryOver.objects.count() == 1
+
+    # Once the supervisor rejected the batch, the corrected paper ledger may come in.
+    from points.services import proposal_reject
+
+    proposal_reject(
+        proposal_ids=Proposal.objects.values_list("pk", flat=True),
+        actor=supervisor_x,
+        reason="the paper total was misread",
+    )
+    carry_over_import(
+        village=village_x, rows=rows, paper_total=430, file_name="x.xlsx", actor=manager_x
+    )
+    assert CarryOver.objects.count() == 2
+
+
+def test_the_same_key_twice_replays_the_first_answer(client_manager_x, cards):
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    body = {"payload": _payload(client_manager_x), "idempotency_key": form_key()}
+    first = client_manager_x.post(reverse("points:carry_over_confirm"), body)
+    second = client_manager_x.post(reverse("points:carry_over_confirm"), body)
+    assert first.url == second.url
+    assert CarryOver.objects.count() == 1 and Proposal.objects.count() == 2
+
+
+def test_a_balance_the_card_can_no_longer_bear_is_refused(
+    client_manager_x, cards, household_b, manager_x
+):
+    from points.services import entry_post
+
+    entry_post(
+        account_id=Account.objects.get(household=household_b).pk,
+        kind=Entry.Kind.REDEMPTION,
+        points=-90,
+        actor=manager_x,
+    )
+    _upload(client_manager_x, xlsx_file([["X002", "李秀英", 80, None, None, None]]), "80")
+    check = client_manager_x.get(reverse("points:carry_over_preview")).context["check"]
+    assert "would leave it below zero" in " ".join(check.reports[0].errors)
+
+
+def test_the_carried_over_rule_is_nobody_elses_to_choose(
+    client_manager_x, cards, village_x, manager_x
+):
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    _confirm(client_manager_x)
+    rule = Rule.objects.get(village=village_x, category=Rule.Category.CARRIED_OVER)
+    assert not rule.active
+    rules_page = client_manager_x.get(reverse("points:rule_list"))
+    assert rule not in list(rules_page.context["rules"])
+    edit = client_manager_x.post(
+        reverse("points:rule_edit", args=[rule.pk]),
+        {"code": rule.code, "category": rule.category, "description": "x", "points": 5,
+         "active": "on"},
+    )  # fmt: skip
+    assert edit.status_code == 200  # refused with the form shown again
+    rule.refresh_from_db()
+    assert not rule.active
+
+
+def test_only_the_manager_imports(client_supervisor_x, client_villager_a, cards):
+    assert client_supervisor_x.get(reverse("points:carry_over_upload")).status_code == 403
+    assert client_villager_a.get(reverse("points:carry_over_upload")).status_code in (302, 403)
+
+
+def test_with_a_publicity_period_the_balances_wait_on_the_notice_then_are_credited(
+    client_manager_x, cards, household_a, supervisor_x, village_x
+):
+    from points.publicity import proposals_credit_due
+    from points.services import proposal_approve
+
+    village_x.publicity_days = 3
+    village_x.save(update_fields=["publicity_days"])
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    _confirm(client_manager_x)
+    proposal_approve(proposal_ids=Proposal.objects.values_list("pk", flat=True), actor=supervisor_x)
+    assert set(Proposal.objects.values_list("status", flat=True)) == {Proposal.Status.PUBLICITY}
+    assert _balance(household_a) == 100
+    due = Proposal.objects.first().credit_due_at
+    proposals_credit_due(now=due)
+    assert _balance(household_a) == 350
+    assert Entry.objects.filter(kind=Entry.Kind.CARRIED).count() == 2
+    assert checks.check() == []
