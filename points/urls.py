@@ -34,6 +34,7 @@ urlpatterns = [
     path("activities/<int:pk>/close/", activities.activity_close_view, name="activity_close"),
     path("checkins/<int:pk>/photo/", activities.checkin_photo, name="checkin_photo"),
     path("checkin/<int:pk>/", activities.checkin, name="checkin"),
+    path("checkin/scan/", activities.checkin_scan, name="checkin_scan"),
     path("batches/<int:pk>/", proposals.batch_detail, name="batch_detail"),
     path("rounds/", rounds.round_list, name="round_list"),
     path("rounds/new/", rounds.round_new, name="round_new"),

@@ -5,17 +5,20 @@ itself (a meta refresh: no JavaScript needed) and closes it into one batch; a vi
 scans the code lands on the check-in page, signed in.
 """
 
+from urllib.parse import parse_qs, urlencode, urlsplit
+
 import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required, villager_required
+from core.decorators import allows_camera
 from core.idempotency import OneTimeKeyMixin, run_once
 from core.pagination import Paginator
 from points.activities import (
@@ -234,4 +237,37 @@ def checkin(request, pk):
             "household": household,
             "pass_minutes": PASS_SECONDS // 60,
         },
+    )
+
+
+def _checkin_target(code: str) -> str | None:
+    """The check-in page a scanned code points to (path and token only: never another host)."""
+    parts = urlsplit(code.strip())
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        return None
+    if match.view_name != "points:checkin":
+        return None
+    token = parse_qs(parts.query).get("t", [""])[0]
+    return f"{reverse('points:checkin', args=[match.kwargs['pk']])}?{urlencode({'t': token})}"
+
+
+@allows_camera
+@villager_required
+def checkin_scan(request):
+    """The in-page scanner for the activity's QR code, for phones whose camera app reads no
+    QR codes: the link read is opened here (the phone's camera app opens it directly)."""
+    code = request.GET.get("code", "")
+    error = ""
+    if code.strip():
+        target = _checkin_target(code)
+        if target is not None:
+            return redirect(target)
+        error = _(
+            "This QR code is not an activity's check-in code. Scan the code the manager shows."
+        )
+    scan_path = reverse("points:checkin", args=[1])[: -len("1/")]
+    return render(
+        request, "points/checkin_scan.html", {"code": code, "error": error, "scan_path": scan_path}
     )

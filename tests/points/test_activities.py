@@ -387,3 +387,23 @@ def test_the_pages_answer_in_the_expected_number_of_queries(
         client_manager_x.get(reverse("points:activity_detail", args=[activity.pk]))
     with django_assert_max_num_queries(10):
         client_manager_x.get(reverse("points:activity_list"))
+
+
+def test_the_in_page_scanner_opens_the_check_in_the_code_holds_and_nothing_else(
+    activity, villager_a
+):
+    client = signed_in(villager_a)
+    page = client.get(reverse("points:checkin_scan"))
+    body = page.content.decode()
+    assert 'data-scan-read="link"' in body and 'data-scan-path="/points/checkin/"' in body
+    assert "camera=(self)" in page["Permissions-Policy"]
+    # The link read goes to this site's check-in page, whatever host the code named.
+    code = checkin_url(activity, base="https://elsewhere.example")
+    response = client.get(reverse("points:checkin_scan"), {"code": code})
+    assert response.status_code == 302
+    assert response.url == checkin_url(activity, base="")
+    assert client.get(response.url).context["form"] is not None
+    for foreign in ("https://elsewhere.example/points/me/", "not a link", "6100000001"):
+        refused = client.get(reverse("points:checkin_scan"), {"code": foreign})
+        assert refused.status_code == 200
+        assert "not an activity&#x27;s check-in code" in refused.content.decode()
