@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from points import forms as points_forms
+from points.activities import activity_rule_choices
 from points.rounds import CHECK_NAMES, round_households, round_rule_choices
 from store import forms as store_forms
 from store.models import StockCorrection, StockMovement
@@ -199,6 +200,19 @@ POINTS = [
         lambda c: points_forms.ActivityForm(
             village=c.village_x, households=Household.objects.filter(village=c.village_x)
         ),
+        more=key,
+    ),
+    Target(
+        "points:activity_open",
+        "manager_x",
+        lambda c: points_forms.ActivityOpenForm(rules=activity_rule_choices(c.village_x)),
+        more=key,
+    ),
+    Target(
+        "points:checkin",
+        "villager_a",
+        lambda c: points_forms.CheckInForm(),
+        kwargs=pk("activity"),
         more=key,
     ),
     Target(
@@ -560,6 +574,7 @@ def test_every_form_page_is_fuzzed():
         "reports:donation_thanks_revoke",  # no input
         "reports:notice_publish",  # no input but its one-time key (tests/reports)
         "villagers:member_pin_revoke",  # no input but its one-time key (tests/villagers)
+        "points:activity_close",  # no input but its one-time key (tests/points)
     }
     posted = {name for name, row in URLS.items() if row.post is not None}
     assert posted - not_forms - fuzzed == set()
