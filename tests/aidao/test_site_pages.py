@@ -83,12 +83,14 @@ VILLAGER_MENU = {
     "wishwall:wall",
     "wishwall:echo",
     "points:declaration_new",
+    "points:checkin_scan",
     "reports:notice",
     "reports:board",
 }
 STAFF_MENU = {
     "reports:household_list",
     "points:round_list",
+    "points:activity_list",
     "store:stock_list",
     "store:corrections",
     "store:redemption_list",
