@@ -312,3 +312,25 @@ class CarryOverUploadForm(forms.Form):
             "must add up to the same figure."
         ),
     )
+
+class ActivityOpenForm(OneTimeKeyMixin, forms.Form):
+    """Today's activity, opened for check-in by QR code."""
+
+    title = forms.CharField(label=_("Activity"), max_length=100)
+    rule = forms.ModelChoiceField(label=_("Rule"), queryset=Rule.objects.none())
+    place = forms.CharField(label=_("Place"), max_length=100, required=False)
+
+    def __init__(self, *args, rules, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].queryset = rules
+
+
+class CheckInForm(OneTimeKeyMixin, forms.Form):
+    """A villager's check-in: the pass the scanned link gave, and an optional photo."""
+
+    checkin_pass = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=200,
+        error_messages={"required": _("Scan the activity's QR code to check in.")},
+    )
+    photo = PhotoField(label=_("A photo at the activity (optional)"))

@@ -401,6 +401,106 @@ def evidence_path(instance, filename):
     return f"evidence/{stamp:%Y/%m}/{stamp:%d%H%M%S%f}.{ext}"
 
 
+class Activity(models.Model):
+    """A collective activity or labour day that villagers check in to by scanning its QR code.
+
+    The manager opens it and shows its QR code (a rotating signed link, points.activities);
+    each signed-in villager who scans it checks their household in once. Closing it proposes
+    the rule's points for every household checked in, as one batch for the supervisor.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open for check-in")
+        CLOSED = "closed", _("closed")
+
+    village = models.ForeignKey(
+        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    rule = models.ForeignKey(Rule, verbose_name=_("rule"), on_delete=models.PROTECT)
+    title = models.CharField(_("activity"), max_length=100)
+    date = models.DateField(_("date"))
+    place = models.CharField(_("place"), max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=6, choices=Status.choices, default=Status.OPEN
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The attendance's proposals; empty while open, or when nobody could be proposed.
+    batch = models.OneToOneField(
+        Batch,
+        verbose_name=_("batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activity",
+    )
+    # Households checked in but given no proposal at closing, and why: [{"household", "why"}].
+    not_proposed = models.JSONField(_("households without a proposal"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        indexes = [models.Index(fields=["village", "status"], name="activity_village_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True, batch__isnull=True)
+                | Q(status="closed", closed_at__isnull=False),
+                name="activity_closed_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class CheckIn(models.Model):
+    """A household's attendance at an activity, checked in by one of its logins (签到)."""
+
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.PROTECT, related_name="checkins"
+    )
+    household = models.ForeignKey(
+        "villagers.Household",
+        verbose_name=_("household"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The login that scanned: the household's own or a family member's (User.member).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("checked in by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    photo = models.ImageField(_("photo"), upload_to=evidence_path, blank=True)
+    checked_in_at = models.DateTimeField(_("checked in"), default=timezone.now)
+
+    class Meta:
+        ordering = ["checked_in_at", "id"]
+        verbose_name = _("check-in")
+        verbose_name_plural = _("check-ins")
+        constraints = [
+            # Once per household: a second member scanning is told, nothing is saved.
+            models.UniqueConstraint(
+                fields=["activity", "household"], name="checkin_once_per_household"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.activity} {self.household}"
+
+
 class Proposal(models.Model):
     """A proposed award or deduction: a workflow record until it takes effect.
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from points.views import (
+    activities,
     approvals,
     cards,
     carryover,
@@ -27,6 +28,14 @@ urlpatterns = [
     path("proposals/<int:pk>/", proposals.proposal_detail, name="proposal_detail"),
     path("proposals/<int:pk>/photo/", proposals.proposal_photo, name="proposal_photo"),
     path("activities/new/", proposals.activity_new, name="activity_new"),
+    path("activities/", activities.activity_list, name="activity_list"),
+    path("activities/open/", activities.activity_open_view, name="activity_open"),
+    path("activities/<int:pk>/", activities.activity_detail, name="activity_detail"),
+    path("activities/<int:pk>/qr/", activities.activity_qr, name="activity_qr"),
+    path("activities/<int:pk>/close/", activities.activity_close_view, name="activity_close"),
+    path("checkins/<int:pk>/photo/", activities.checkin_photo, name="checkin_photo"),
+    path("checkin/<int:pk>/", activities.checkin, name="checkin"),
+    path("checkin/scan/", activities.checkin_scan, name="checkin_scan"),
     path("batches/<int:pk>/", proposals.batch_detail, name="batch_detail"),
     path("rounds/", rounds.round_list, name="round_list"),
     path("rounds/new/", rounds.round_new, name="round_new"),

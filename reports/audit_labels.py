@@ -346,6 +346,39 @@ def _inspection_round(detail, show):
     return sentence
 
 
+def _activity_open(detail, show):
+    return format_html(
+        _("{title}: rule {rule}, {points} points."),
+        title=detail.get("title", "—"),
+        rule=detail.get("rule", "—"),
+        points=_signed(detail.get("points")),
+    )
+
+
+def _activity_checkin(detail, show):
+    household = show("villagers.household", detail.get("household"))
+    if detail.get("photo"):
+        return format_html(_("{household} checked in, with a photo."), household=household)
+    return format_html(_("{household} checked in."), household=household)
+
+
+def _activity_close(detail, show):
+    sentence = format_html(
+        _("{checked_in} households checked in, {proposed} proposed."),
+        checked_in=detail.get("checked_in", "—"),
+        proposed=detail.get("proposed", "—"),
+    )
+    if detail.get("batch"):
+        return format_html(
+            "{} {}",
+            sentence,
+            format_html(
+                _("Points proposed as {batch}."), batch=show("points.batch", detail["batch"])
+            ),
+        )
+    return sentence
+
+
 def _wish_edit(detail, show):
     return format_html(
         _("Changed: {fields}. Household's name hidden: {hidden}. Reason: {reason}"),
@@ -471,6 +504,9 @@ ACTIONS: dict[str, Action] = {
     "objection.uphold": Action(gettext_lazy("Objection upheld"), _objection),
     "objection.dismiss": Action(gettext_lazy("Objection dismissed"), _objection),
     "entry.reverse": Action(gettext_lazy("Ledger entry reversed"), _entry_reverse),
+    "activity.open": Action(gettext_lazy("Activity opened for check-in"), _activity_open),
+    "activity.checkin": Action(gettext_lazy("Checked in to an activity"), _activity_checkin),
+    "activity.close": Action(gettext_lazy("Activity check-in closed"), _activity_close),
     "declaration.submit": Action(gettext_lazy("Villager's declaration submitted")),
     "declaration.accept": Action(gettext_lazy("Declaration accepted"), _declaration_accept),
     "declaration.decline": Action(gettext_lazy("Declaration declined"), _reason),

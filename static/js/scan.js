@@ -9,7 +9,9 @@
  * The card's QR code holds its login URL with `?card=<number>`; the number is read off its end
  * as the server does (villagers.cardnumbers.card_number_normalize). data-scan-then says what
  * follows: "submit" puts the number in the field and sends its form (the counter, the household
- * search), "append" adds it as a new line of the field (the activity's card numbers). */
+ * search), "append" adds it as a new line of the field (the activity's card numbers).
+ * data-scan-read="link" reads an activity's check-in code instead (a link whose path holds
+ * data-scan-path): the whole link goes in the field and its form is sent; the server checks it. */
 (function () {
   "use strict";
   var media = navigator.mediaDevices;
@@ -86,6 +88,12 @@
     var run = 0; // each start gets its own number: a late answer of a cancelled one is dropped
     var stream = null;
 
+    function linkOf(text) {
+      var value = String(text || "").trim();
+      var path = box.getAttribute("data-scan-path") || "";
+      return path && value.indexOf(path) >= 0 ? value : null;
+    }
+
     function say(key, number) {
       message.textContent = (box.getAttribute("data-msg-" + key) || "").replace("{number}", number || "");
       message.classList.toggle("text-danger", ["opening", "aim", "read"].indexOf(key) < 0);
@@ -134,7 +142,7 @@
       (ready ? decode(video) : Promise.resolve(null)).then(function (text) {
         if (mine !== run) return;
         if (text) {
-          var number = cardNumberOf(text);
+          var number = box.getAttribute("data-scan-read") === "link" ? linkOf(text) : cardNumberOf(text);
           if (number) { read(number); return; }
           say("not-card");
         }

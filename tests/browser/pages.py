@@ -86,6 +86,18 @@ def world(
         item=shelves["kettle"], quantity=1, cause="damaged", reason="摔坏", actor=manager_x
     )
 
+    # A labour day open for check-in by QR code, household B checked in with a photo.
+    from points.activities import activity_checkin, activity_open
+
+    activity = activity_open(
+        village=village_now, rule=rules["labour"], title="清理河道", place="河边", actor=manager_x
+    )
+    activity_checkin(
+        activity=activity,
+        user=card_b.household.users.get(is_staff=False),
+        photo=png_upload(),
+    )
+
     def post(title):
         return wishes.wish_post(
             household=household_a, actor=villager_a, title=title, kind="health", story="腿脚不便"
@@ -122,6 +134,7 @@ def world(
         "household": household_a,
         "group": household_a.group,
         "round": inspection_round,
+        "activity": activity,
         "member": member,
         "uncarded": uncarded,
         "card": card_a,
@@ -143,6 +156,13 @@ def last_month(world) -> str:
     """The board of the last completed month (its TV version)."""
     first = timezone.localdate().replace(day=1) - timezone.timedelta(days=1)
     return reverse("reports:board_display", args=[first.year, first.month])
+
+
+def checkin_link(world) -> str:
+    """The check-in page as the activity's QR code opens it (its current token)."""
+    from points.activities import checkin_url
+
+    return checkin_url(world["activity"], base="")
 
 
 def urls_of(world, names):
@@ -195,6 +215,8 @@ VILLAGER_PAGES = [
     "reports:notice",
     ("reports:notice_month", "notice_last"),
     ("reports:notice_public", "notice_published"),
+    "points:checkin_scan",
+    checkin_link,
 ]
 
 # Pages every staff role can open (county admins after choosing a village).
@@ -214,6 +236,8 @@ STAFF_VIEW_PAGES = [
     "store:corrections",
     "points:round_list",
     ("points:round_detail", "round"),
+    "points:activity_list",
+    ("points:activity_detail", "activity"),
     ("store:item_detail", "item"),
     "store:redemption_list",
     ("store:receipt", "redemption"),
@@ -274,6 +298,8 @@ MANAGER_PAGES = [
     "store:stock_take_sheet",
     "points:round_new",
     ("points:round_new_group", "group"),
+    "points:activity_open",
+    ("points:activity_qr", "activity"),
     "store:donation_create",
 ]
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.months import previous_month
+from points.activities import activity_checkin, checkin_pass
 from points.models import Account, Entry, Proposal, Rule
 from points.publicity import proposals_credit_due
 from points.rounds import CHECK_NAMES, round_households
@@ -246,6 +247,25 @@ def activity(cast, client):
         "households": [cast.household_a.pk, cast.household_b.pk],
         "idempotency_key": form_key(),
     }
+
+
+def activity_open(cast, client):
+    return {"title": "清理河道", "rule": _activity_rule(cast).pk, **_key()}
+
+
+def _activity_rule(cast):
+    return Rule.objects.get(village=cast.village_x, code="C05")
+
+
+def checkin(cast, client):
+    """Villager A opened the activity's QR link: the form carries A's pass."""
+    return {"checkin_pass": checkin_pass(cast.activity, cast.users["villager_a"]), **_key()}
+
+
+def activity_close(cast, client):
+    """Household B checked in: closing proposes its points."""
+    activity_checkin(activity=cast.activity, user=cast.users["villager_b"])
+    return _key()
 
 
 def declaration(cast, client):

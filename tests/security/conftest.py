@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from PIL import Image
 
 from core.months import previous_month
+from points.activities import activity_checkin, activity_open
 from points.models import InspectionRound, Rule
 from points.publicity import objection_raise
 from points.services import declaration_submit, proposal_approve, proposal_create
@@ -114,6 +115,8 @@ class Cast:
     referral: Any
     published_notice: Any
     inspection_round: Any = None
+    activity: Any = None  # open for check-in, nobody checked in yet
+    checkin: Any = None  # household A's check-in, with a photo, to another activity
 
     def client(self, role: str, **client_kwargs) -> Client:
         """A fresh client signed in as `role` (county_x and township_x have chosen village X,
@@ -273,6 +276,16 @@ def cast(
     published_notice = notice_publish(
         village=village_x, year=last_month.year, month=last_month.month, actor=supervisor_x
     )
+    meeting = Rule.objects.create(
+        village=village_x,
+        code="C05",
+        category=Rule.Category.COLLECTIVE_ACTIVITY,
+        description="villagers' meeting",
+        points=2,
+    )
+    activity = activity_open(village=village_x, rule=meeting, title="村民大会", actor=manager_x)
+    labour_day = activity_open(village=village_x, rule=meeting, title="义务劳动", actor=manager_x)
+    checkin = activity_checkin(activity=labour_day, user=villager_a, photo=png_upload())
     attempt = AccessAttempt.objects.create(
         username="nobody", ip_address="10.0.0.1", user_agent="x", failures_since_start=1
     )
@@ -340,6 +353,8 @@ def cast(
             why="test: sent up",
             requested_by=manager_x,
         ),
+        activity=activity,
+        checkin=checkin,
         # Last month's round, so this month's may still be saved.
         inspection_round=InspectionRound.objects.create(
             village=village_x,

@@ -321,6 +321,30 @@ URLS: dict[str, Row] = {
         get=PROPOSER_PAGE, post=PROPOSER_PAGE, writes=PROPOSALS, body=b.activity
     ),
     "points:batch_detail": Row(get=STAFF_OBJECT, kwargs=pk("batch")),
+    # Check-in by QR code: the manager opens, shows and closes; a villager scans and checks in.
+    "points:activity_list": Row(get=STAFF_LIST),
+    "points:activity_open": Row(
+        get=MANAGER_PAGE, post=MANAGER_PAGE, writes=NOTHING, body=b.activity_open
+    ),
+    "points:activity_detail": Row(get=STAFF_OBJECT, kwargs=pk("activity")),
+    "points:activity_qr": Row(get=MANAGER_OBJECT, kwargs=pk("activity")),
+    "points:activity_close": Row(
+        get="L 403 403 405 403 405 403 403 403 403 403 403",
+        post="L 403 403 R 403 404 403 403 403 403 403 403",
+        kwargs=pk("activity"),
+        action=True,
+        writes=PROPOSALS,
+        body=b.activity_close,
+    ),
+    "points:checkin_scan": Row(get=VILLAGER_PAGE),
+    "points:checkin_photo": Row(get=STAFF_OBJECT, kwargs=pk("checkin")),
+    "points:checkin": Row(
+        get=VILLAGER_PAGE,
+        post=VILLAGER_PAGE,
+        kwargs=pk("activity"),
+        writes=NOTHING,
+        body=b.checkin,
+    ),
     # The monthly hygiene round: the manager's sheet (a group's, or the whole village's).
     "points:round_list": Row(get=STAFF_LIST),
     "points:round_new": Row(
