@@ -313,6 +313,7 @@ class CarryOverUploadForm(forms.Form):
         ),
     )
 
+
 class ActivityOpenForm(OneTimeKeyMixin, forms.Form):
     """Today's activity, opened for check-in by QR code."""
 

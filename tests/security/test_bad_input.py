@@ -24,9 +24,8 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from points import forms as points_forms
-from points.carryover import COLUMNS as PAPER_COLUMNS
-
 from points.activities import activity_rule_choices
+from points.carryover import COLUMNS as PAPER_COLUMNS
 from points.rounds import CHECK_NAMES, round_households, round_rule_choices
 from store import forms as store_forms
 from store.models import StockCorrection, StockMovement
@@ -602,7 +601,6 @@ def test_every_form_page_is_fuzzed():
         "notifications:staff_alerts_read",  # no input (tests/notifications/test_pages.py)
         "store:reservation_cancel",  # no input but its one-time key (tests/store)
         "store:reservation_hand_over",  # its key and who collects (tests/store/test_collector.py)
-
         "points:activity_close",  # no input but its one-time key (tests/points)
     }
     posted = {name for name, row in URLS.items() if row.post is not None}
