@@ -259,6 +259,9 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 MAX_PHOTO_BYTES = 3 * 1024 * 1024
+# An announcement's voice recording (core.audio): about 8 minutes of speech as Opus.
+MAX_AUDIO_BYTES = 2 * 1024 * 1024
+MAX_AUDIO_SECONDS = 180
 # A donor's thanks link (reports.transparency) works this long after it was made.
 THANKS_LINK_MAX_AGE_DAYS = int(os.environ.get("THANKS_LINK_MAX_AGE_DAYS", "365"))
 
@@ -304,6 +307,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
+        # An announcement's recording is played back before it is sent (a blob: URL).
+        "media-src": [SELF, "blob:"],
         "font-src": [SELF],
         "connect-src": [SELF],
         "manifest-src": [SELF],

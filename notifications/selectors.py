@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from notifications.models import Notification
+from notifications.models import Announcement, Notification
 
 
 def unread_count(household_id: int) -> int:
@@ -17,3 +17,15 @@ def delivery_log(village_id: int, *, status: str = "") -> QuerySet[Notification]
     """The village's messages, newest first, with their SMS state (the manager's log)."""
     rows = Notification.objects.filter(village_id=village_id).select_related("household", "village")
     return rows.filter(sms_status=status) if status else rows
+
+
+def announcements_current(village_id: int) -> QuerySet[Announcement]:
+    """The village's announcements not withdrawn, newest first (villagers' pages, the TV)."""
+    return Announcement.objects.filter(village_id=village_id, withdrawn_at__isnull=True)
+
+
+def announcements_of_village(village_id: int) -> QuerySet[Announcement]:
+    """Every announcement of the village, withdrawn ones too (the staff's list)."""
+    return Announcement.objects.filter(village_id=village_id).select_related(
+        "posted_by", "withdrawn_by"
+    )

@@ -62,6 +62,11 @@ def _words(kind: str, params: dict) -> str:
             "Reservation %(reservation)s (%(points)d points) is kept only until %(until)s: "
             "collect it before then, or the goods go back on the shelf."
         ) % {**params, "until": _moment(params["until"])}
+    if kind == Kind.ANNOUNCEMENT:
+        # Never the announcement's words: they may name people (SECURITY.md).
+        return _(
+            "The village has posted an announcement: open your points page to read or hear it."
+        )
     raise ValueError(kind)
 
 

@@ -13,6 +13,7 @@ from core.access import Role, staff_required, villager_required
 from core.db import row_id_or_none
 from core.fragments import cached_part
 from core.idempotency import run_once
+from notifications.selectors import announcements_current
 from points.forms import ReasonForm
 from points.models import Account, Declaration, Entry
 from points.selectors import (
@@ -28,6 +29,7 @@ from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from villagers.selectors import household_get_for_user
 
 HISTORY_PAGE_SIZE = 20
+ANNOUNCEMENTS_SHOWN = 2
 # Cached page bodies are keyed by a digest of every row they show (see villager_state), so a
 # change shows at once; the timeout only frees memory.
 BODY_CACHE_SECONDS = 600
@@ -67,7 +69,9 @@ def villager_home(request):
     """
     household = request.user.household
     account = villager_state(household)
-    context = {"household": household, "account": account}
+    # The village's latest announcements come first on the page (one small query).
+    announcements = list(announcements_current(household.village_id)[:ANNOUNCEMENTS_SHOWN])
+    context = {"household": household, "account": account, "announcements": announcements}
     if account is None:
         context["body"] = _villager_body(request, household, None)
     else:

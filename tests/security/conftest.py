@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from PIL import Image
 
 from core.months import previous_month
+from notifications.services import announcement_post
 from points.models import InspectionRound, Rule
 from points.publicity import objection_raise
 from points.services import declaration_submit, proposal_approve, proposal_create
@@ -109,6 +110,7 @@ class Cast:
     referral: Any
     published_notice: Any
     inspection_round: Any = None
+    announcement: Any = None
 
     def client(self, role: str, **client_kwargs) -> Client:
         """A fresh client signed in as `role` (county_x has chosen village X)."""
@@ -260,6 +262,13 @@ def cast(
     published_notice = notice_publish(
         village=village_x, year=last_month.year, month=last_month.month, actor=supervisor_x
     )
+    announcement = announcement_post(
+        village=village_x,
+        actor=manager_x,
+        text="周六义务劳动",
+        photo=png_upload(),
+        audio=SimpleUploadedFile("voice.webm", b"\x1a\x45\xdf\xa3" + b"\x00" * 64),
+    )
     attempt = AccessAttempt.objects.create(
         username="nobody", ip_address="10.0.0.1", user_agent="x", failures_since_start=1
     )
@@ -289,6 +298,7 @@ def cast(
         reservation=reservation_create(household=household_a, lines={item.pk: 1}, actor=villager_a),
         wish=wish,
         wish_fulfilled=fulfilled,
+        announcement=announcement,
         inspection=PassedInspectionFactory(household=household_a),
         participation=ParticipationFactory(household=household_a),
         group_x=group_x,

@@ -488,6 +488,24 @@ URLS: dict[str, Row] = {
         body=b.fields(receive="0"),
     ),
     "notifications:log": Row(get=STAFF_LIST),
+    # --- announcements: the manager posts, the village reads, staff withdraw ------------------
+    "notifications:announcements": Row(get=VILLAGE_PAGE),
+    "notifications:announcement_new": Row(
+        get=MANAGER_PAGE, post=MANAGER_PAGE, writes=NOTHING, body=b.keyed(text="周一商店晚开门")
+    ),
+    "notifications:announcement_withdraw": Row(
+        get=ALL_405,
+        post="L 403 403 R R 404 403 403",
+        kwargs=pk("announcement"),
+        action=True,
+        writes=NOTHING,
+    ),
+    "notifications:announcement_photo": Row(
+        get="L 200 200 200 200 404 P 200", kwargs=pk("announcement")
+    ),
+    "notifications:announcement_audio": Row(
+        get="L 200 200 200 200 404 P 200", kwargs=pk("announcement")
+    ),
     "wishwall:mine": Row(get=VILLAGER_PAGE),
     "wishwall:new": Row(get=PROPOSER_PAGE.replace("403 403 200", "200 200 200", 1)),
     "wishwall:queue": Row(get=STAFF_LIST),
