@@ -138,6 +138,8 @@ _db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=f
 # The task queue (core/queue.py, run by `manage.py worker`): when the periodic crediting of
 # entries whose publicity period ended runs (cron; a sixth field is seconds).
 CREDIT_DUE_CRON = os.environ.get("CREDIT_DUE_CRON", "* * * * *")
+# ... and when approved yearly settlements whose year has ended are posted (daily; once each).
+SETTLEMENT_CRON = os.environ.get("SETTLEMENT_CRON", "15 0 * * *")
 # ... and when reservations past their date are closed and their holds released.
 RESERVATION_EXPIRY_CRON = os.environ.get("RESERVATION_EXPIRY_CRON", "*/5 * * * *")
 

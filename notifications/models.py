@@ -30,6 +30,8 @@ class Notification(models.Model):
         RESERVATION_READY = "reservation_ready", _("reservation ready")
         RESERVATION_EXPIRING = "reservation_expiring", _("reservation about to expire")
         ANNOUNCEMENT = "announcement", _("village announcement")
+        SETTLEMENT_PLANNED = "settlement_planned", _("yearly settlement announced")
+        POINTS_LAPSED = "points_lapsed", _("points lapsed at the yearly settlement")
 
     class Sms(models.TextChoices):
         NONE = "none", _("in the app only")

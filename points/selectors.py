@@ -344,6 +344,8 @@ LEDGER_LINES = (
     (Entry.Kind.REVERSAL, Entry.Kind.DEDUCTION),
     (Entry.Kind.REVERSAL, Entry.Kind.REDEMPTION),
 )
+# A yearly settlement's lapses (points.settlement) add their own line after these, in the
+# months they happen only: a village without the setting never shows it.
 
 
 @dataclass
@@ -357,7 +359,8 @@ class HouseholdMonth:
     """One household's month: balance at its start and end and what moved it in between.
 
     start + earned - deducted - spent = end. Earned: opening grant and awards, less awards
-    reversed; deducted: deductions, less those reversed; spent: redemptions, less voids.
+    reversed; deducted: deductions, less those reversed, and lapses (points.settlement);
+    spent: redemptions, less voids.
     """
 
     household_id: int
@@ -461,7 +464,7 @@ def ledger_month(village: Village, year: int, month: int) -> LedgerMonth:
         basis = row["reverses__kind"] or row["kind"]
         if basis in (Entry.Kind.OPENING, Entry.Kind.AWARD):
             household.earned += row["points"]
-        elif basis == Entry.Kind.DEDUCTION:
+        elif basis in (Entry.Kind.DEDUCTION, Entry.Kind.LAPSE):
             household.deducted -= row["points"]
         else:
             household.spent -= row["points"]
