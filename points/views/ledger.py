@@ -69,10 +69,9 @@ def villager_home(request):
     """
     household = request.user.household
     account = villager_state(household)
-    # The village's latest announcements come first on the page (one small query).
-    announcements = list(announcements_current(household.village_id)[:ANNOUNCEMENTS_SHOWN])
-    context = {"household": household, "account": account, "announcements": announcements}
+    context = {"household": household, "account": account}
     if account is None:
+        context["announcements"] = _announcements_part(request, household.village_id)
         context["body"] = _villager_body(request, household, None)
     else:
         context["yuan"] = account.balance * request.village.yuan_per_point
@@ -90,7 +89,24 @@ def villager_home(request):
             lambda: _villager_body(request, household, account),
             BODY_CACHE_SECONDS,
         )
+        # The village's latest announcements, first on the page, cached under the same
+        # digest (it covers them): no query once cached.
+        context["announcements"] = cached_part(
+            "villager-announcements",
+            f"{household.village_id}:{account.body_version}",
+            lambda: _announcements_part(request, household.village_id),
+            BODY_CACHE_SECONDS,
+        )
     return render(request, "points/villager_home.html", context)
+
+
+def _announcements_part(request, village_id: int) -> str:
+    announcements = list(announcements_current(village_id)[:ANNOUNCEMENTS_SHOWN])
+    return render_to_string(
+        "notifications/_announcements_latest.html",
+        {"announcements": announcements},
+        request=request,
+    )
 
 
 def _villager_body(request, household, account) -> str:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core.audit import AuditEvent
 from notifications.models import Announcement, Notification
-from notifications.services import announcement_post
+from notifications.services import announcement_post, announcement_withdraw
 from notifications.texts import sms_text, text
 from tests.conftest import form_key
 from tests.wishwall.conftest import jpeg_upload, stored_files
@@ -215,3 +215,14 @@ def test_only_the_manager_posts(client_supervisor_x, client_villager_a, card_a):
 def test_the_form_page_may_use_the_microphone_and_no_other_page_may(client_manager_x, card_a):
     assert "microphone=(self)" in client_manager_x.get(NEW)["Permissions-Policy"]
     assert "microphone=()" in client_manager_x.get(LIST)["Permissions-Policy"]
+
+
+def test_the_cached_villager_page_shows_a_new_or_withdrawn_announcement_at_once(
+    client_villager_a, manager_x, card_a
+):
+    home = reverse("points:me")
+    assert "停电通知" not in page_text(client_villager_a.get(home))  # cached now
+    announcement = announcement_post(village=manager_x.village, actor=manager_x, text="停电通知")
+    assert "停电通知" in page_text(client_villager_a.get(home))
+    announcement_withdraw(announcement=announcement, actor=manager_x)
+    assert "停电通知" not in page_text(client_villager_a.get(home))
