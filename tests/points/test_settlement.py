@@ -18,6 +18,7 @@ from points.tasks import settle_year
 from store.services import reservation_create, zones_ensure
 from tests.points.conftest import make_rule, propose
 from tests.store.conftest import make_item
+from villagers.second_person import SecondPersonRequired
 
 THIS_YEAR = timezone.localdate().year
 NOVEMBER = datetime.date(THIS_YEAR, 11, 20)
@@ -201,3 +202,16 @@ def test_the_page_shows_the_plan(balances, manager_x, supervisor_x, client_manag
     page = client_manager_x.get(reverse("points:settlement")).content.decode()
     assert card_a.household.head_name in page and "130" in page and "Approved by" in page
     assert Settlement.objects.get().approved_by == supervisor_x
+
+
+def test_a_supervisor_with_a_household_on_the_plan_may_not_approve_it(
+    balances, manager_x, supervisor_x, card_a
+):
+    supervisor_x.household = card_a.household
+    supervisor_x.save()
+    plan = settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+    with pytest.raises(SecondPersonRequired):
+        settlement_approve(settlement=plan, actor=supervisor_x, today=NOVEMBER)
+    plan.refresh_from_db()
+    assert plan.approved_at is None
+    assert not Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_PLANNED).exists()
