@@ -76,9 +76,9 @@ def settlement_draft(
     today = today or timezone.localdate()
     _require_open_year(village, today.year, today)
     with transaction.atomic():
-        settlement = (
-            Settlement.objects.select_for_update().filter(village=village, year=today.year).first()
-        )
+        # The village's row serialises drafts: a double click makes one plan, not a 500.
+        Village.objects.select_for_update().get(pk=village.pk)
+        settlement = Settlement.objects.filter(village=village, year=today.year).first()
         if settlement is not None and settlement.approved_at is not None:
             raise ValidationError(_("This year's settlement is approved already."), code="approved")
         if settlement is None:

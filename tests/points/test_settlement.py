@@ -17,6 +17,7 @@ from points.settlement import settlement_approve, settlement_draft, settlements_
 from points.tasks import settle_year
 from store.services import reservation_create, zones_ensure
 from tests.points.conftest import make_rule, propose
+from tests.points.test_concurrency import run_threads
 from tests.store.conftest import make_item
 from villagers.second_person import SecondPersonRequired
 
@@ -215,3 +216,19 @@ def test_a_supervisor_with_a_household_on_the_plan_may_not_approve_it(
     plan.refresh_from_db()
     assert plan.approved_at is None
     assert not Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_PLANNED).exists()
+
+
+def test_a_double_click_drafts_one_plan_and_two_runs_at_once_post_it_once(
+    transactional_db, balances, manager_x, supervisor_x
+):
+    village = manager_x.village
+    results = run_threads(
+        [lambda: settlement_draft(village=village, actor=manager_x, today=NOVEMBER)] * 3
+    )
+    assert [r[0] for r in results] == ["ok"] * 3
+    plan = Settlement.objects.get()
+    settlement_approve(settlement=plan, actor=supervisor_x, today=NOVEMBER)
+    run_threads([lambda: settlements_post(today=NEW_YEAR)] * 3)
+    assert Entry.objects.filter(kind=Entry.Kind.LAPSE).count() == 2
+    assert Notification.objects.filter(kind=Notification.Kind.POINTS_LAPSED).count() == 2
+    call_command("audit_ledger")
