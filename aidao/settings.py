@@ -138,6 +138,8 @@ _db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=f
 # The task queue (core/queue.py, run by `manage.py worker`): when the periodic crediting of
 # entries whose publicity period ended runs (cron; a sixth field is seconds).
 CREDIT_DUE_CRON = os.environ.get("CREDIT_DUE_CRON", "* * * * *")
+# ... and when approved yearly settlements whose year has ended are posted (daily; once each).
+SETTLEMENT_CRON = os.environ.get("SETTLEMENT_CRON", "15 0 * * *")
 # ... and when reservations past their date are closed and their holds released.
 RESERVATION_EXPIRY_CRON = os.environ.get("RESERVATION_EXPIRY_CRON", "*/5 * * * *")
 
@@ -259,6 +261,9 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 MAX_PHOTO_BYTES = 3 * 1024 * 1024
+# An announcement's voice recording (core.audio): about 8 minutes of speech as Opus.
+MAX_AUDIO_BYTES = 2 * 1024 * 1024
+MAX_AUDIO_SECONDS = 180
 # A donor's thanks link (reports.transparency) works this long after it was made.
 THANKS_LINK_MAX_AGE_DAYS = int(os.environ.get("THANKS_LINK_MAX_AGE_DAYS", "365"))
 
@@ -307,6 +312,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": [SELF],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
+        # An announcement's recording is played back before it is sent (a blob: URL).
+        "media-src": [SELF, "blob:"],
         "font-src": [SELF],
         "connect-src": [SELF],
         "manifest-src": [SELF],

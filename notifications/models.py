@@ -1,10 +1,14 @@
-"""The outbox: one row per message to a household (or to the village's staff).
+"""The outbox: one row per message to a household (or to the village's staff); and the
+village's announcements, told to every household through it.
 
 A row is written in the transaction of the event it tells of (notifications.services), so a
 rolled-back effect leaves none. The household reads it in its list (the bell); the SMS
 columns follow its one text message through the worker (notifications.tasks).
 """
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -27,6 +31,10 @@ class Notification(models.Model):
         RESERVATION_EXPIRING = "reservation_expiring", _("reservation about to expire")
         REVERSED = "reversed", _("entry corrected")
         VOIDED = "voided", _("redemption voided")
+
+        ANNOUNCEMENT = "announcement", _("village announcement")
+        SETTLEMENT_PLANNED = "settlement_planned", _("yearly settlement announced")
+        POINTS_LAPSED = "points_lapsed", _("points lapsed at the yearly settlement")
 
     class Sms(models.TextChoices):
         NONE = "none", _("in the app only")
@@ -84,3 +92,63 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} #{self.pk}"
+
+
+def _announcement_path(instance, filename: str) -> str:
+    # Ours, never the uploaded name (it may carry a person's name); the extension is the one
+    # the content showed (core.photos, core.audio).
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"announcements/{uuid.uuid4().hex}.{extension}"
+
+
+class Announcement(models.Model):
+    """A notice the manager posts to the whole village (通知): text, and optionally a photo
+    and a voice recording for those who do not read. Withdrawn, it is shown to nobody but
+    the village's staff; rows are never deleted."""
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField(_("text"), max_length=1000)
+    photo = models.ImageField(_("photo"), upload_to=_announcement_path, blank=True)
+    audio = models.FileField(_("voice recording"), upload_to=_announcement_path, blank=True)
+    # The type core.audio read from the recording's content, sent with it when it is played.
+    audio_type = models.CharField(_("recording type"), max_length=20, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("posted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    posted_at = models.DateTimeField(_("posted"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("withdrawn by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("announcement")
+        verbose_name_plural = _("announcements")
+        indexes = [
+            models.Index(
+                fields=["village", "-id"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="announcement_current",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True, withdrawn_by__isnull=True)
+                | Q(withdrawn_at__isnull=False, withdrawn_by__isnull=False),
+                name="announcement_withdrawn_by_whom",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self._meta.verbose_name} #{self.pk}"

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from notifications.models import Notification
+from notifications.models import Announcement, Notification
 
 
 def unread_count(household_id: int) -> int:
@@ -29,3 +29,15 @@ def staff_alerts(village_id: int) -> list[Notification]:
         village_id=village_id, household__isnull=True, read_at__isnull=True
     )
     return list(rows[: STAFF_ALERTS_SHOWN + 1])
+
+
+def announcements_current(village_id: int) -> QuerySet[Announcement]:
+    """The village's announcements not withdrawn, newest first (villagers' pages, the TV)."""
+    return Announcement.objects.filter(village_id=village_id, withdrawn_at__isnull=True)
+
+
+def announcements_of_village(village_id: int) -> QuerySet[Announcement]:
+    """Every announcement of the village, withdrawn ones too (the staff's list)."""
+    return Announcement.objects.filter(village_id=village_id).select_related(
+        "posted_by", "withdrawn_by"
+    )

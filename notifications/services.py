@@ -10,17 +10,23 @@ a message nor a job, and a committed one has both.
 import datetime
 from collections.abc import Sequence
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import sql
+from core.access import is_manager, is_supervisor
+from core.audio import audio_prepare
 from core.audit import audit_record
+from core.files import discard_files_on_error, file_stored
+from core.photos import photo_prepare
 from core.queue import enqueue
 from core.sql import Statement
-from notifications.models import Notification
+from notifications.models import Announcement, Notification
 from notifications.sending import quiet_until
 from notifications.tasks import sms_send
-from villagers.models import Household, User
+from villagers.models import Household, User, Village
 
 
 def message(*, village_id: int, household_id: int | None, kind: str, **params) -> Notification:
@@ -118,3 +124,78 @@ def household_sms_choose(*, user: User, receive: bool, request=None) -> Househol
             request=request,
         )
     return household
+
+
+def announcement_post(
+    *, village: Village, actor: User, text: str, photo=None, audio=None, request=None
+) -> Announcement:
+    """The manager posts an announcement; every active household of the village is told
+    (its list, and by SMS by the usual rules), in the same transaction."""
+    if not (is_manager(actor) and actor.village_id == village.pk):
+        raise PermissionDenied(_("Only the village's manager posts announcements."))
+    text = (text or "").strip()
+    # Slow work (decoding, re-encoding) before the transaction: no lock is held for it.
+    prepared_photo = photo_prepare(photo, name="announcement") if photo else None
+    prepared_audio, audio_type, _seconds = audio_prepare(audio) if audio else (None, "", None)
+    # The files are stored by save(); a failure after it deletes them (see core.files).
+    with discard_files_on_error(), transaction.atomic():
+        announcement = Announcement(
+            village=village, text=text, posted_by=actor, audio_type=audio_type
+        )
+        if prepared_photo is not None:
+            announcement.photo = prepared_photo
+        if prepared_audio is not None:
+            announcement.audio = prepared_audio
+        announcement.full_clean()
+        announcement.save()
+        for stored in (announcement.photo, announcement.audio):
+            if stored:
+                file_stored(stored)
+        households = Household.objects.filter(
+            village=village, status=Household.Status.ACTIVE
+        ).values_list("pk", flat=True)
+        notifications_post(
+            [
+                message(
+                    village_id=village.pk,
+                    household_id=household_id,
+                    kind=Notification.Kind.ANNOUNCEMENT,
+                    announcement=announcement.pk,
+                )
+                for household_id in households
+            ]
+        )
+        audit_record(
+            action="announcement.post",
+            actor=actor,
+            village_id=village.pk,
+            obj=announcement,
+            detail={"photo": bool(prepared_photo), "audio": audio_type or None},
+            request=request,
+        )
+    return announcement
+
+
+def announcement_withdraw(*, announcement: Announcement, actor: User, request=None) -> Announcement:
+    """The village's manager or supervisor takes an announcement down: nobody else sees it
+    again (the messages already sent stay, and lead to a page without it)."""
+    allowed = is_manager(actor) or is_supervisor(actor)
+    if not allowed or actor.village_id != announcement.village_id:
+        raise PermissionDenied(_("You may not do this."))
+    with transaction.atomic():
+        announcement = Announcement.objects.select_for_update().get(pk=announcement.pk)
+        if announcement.withdrawn_at is not None:
+            raise ValidationError(
+                _("This announcement has been withdrawn already."), code="withdrawn"
+            )
+        announcement.withdrawn_at = timezone.now()
+        announcement.withdrawn_by = actor
+        announcement.save(update_fields=["withdrawn_at", "withdrawn_by"])
+        audit_record(
+            action="announcement.withdraw",
+            actor=actor,
+            village_id=announcement.village_id,
+            obj=announcement,
+            request=request,
+        )
+    return announcement

@@ -75,6 +75,25 @@ def _words(kind: str, params: dict) -> str:
             )
             % params
         )
+    if kind == Kind.ANNOUNCEMENT:
+        # Never the announcement's words: they may name people (SECURITY.md).
+        return _(
+            "The village has posted an announcement: open your points page to read or hear it."
+        )
+    if kind == Kind.SETTLEMENT_PLANNED:
+        return _(
+            "Yearly settlement on %(date)s: points above %(keep)d that you could spend then "
+            "lapse, at most %(points)d for your household. Spend them at the store before "
+            "then. The points you earned stay on your record."
+        ) % {**params, "date": _date(params["date"])}
+    if kind == Kind.POINTS_LAPSED:
+        return (
+            _(
+                "Yearly settlement: %(points)d points lapsed. Balance: %(balance)d. The points "
+                "you earned stay on your record."
+            )
+            % params
+        )
     raise ValueError(kind)
 
 

@@ -63,6 +63,10 @@ class Entry(models.Model):
         # A household's balance brought over from the village's paper ledger (结转积分), less
         # the card's opening grant (CarryOver); either sign, never zero.
         CARRIED = "carried", _("balance carried over")
+
+        # Spendable points above the kept amount, at an opt-in yearly settlement the
+        # supervisor approved in advance (points.settlement).
+        LAPSE = "lapse", _("lapsed at the yearly settlement")
         # Deliberately no kind that turns points into cash: points are never paid out.
 
     account = models.ForeignKey(
@@ -132,7 +136,7 @@ class Entry(models.Model):
                 name="entry_credit_kinds_positive",
             ),
             models.CheckConstraint(
-                condition=~Q(kind__in=["deduction", "redemption"]) | Q(points__lt=0),
+                condition=~Q(kind__in=["deduction", "redemption", "lapse"]) | Q(points__lt=0),
                 name="entry_debit_kinds_negative",
             ),
             models.CheckConstraint(
@@ -786,3 +790,79 @@ class Declaration(models.Model):
 
     def __str__(self):
         return f"{self.household} {self.occurred_on}"
+
+
+class Settlement(models.Model):
+    """A village's yearly settlement plan (opt-in, Village.yearly_settlement): drafted by the
+    manager, approved by the supervisor (the second person) before 1 December, which tells
+    each household on it; posted once by the task at the year's end (points.settlement)."""
+
+    village = models.ForeignKey(
+        "villagers.Village", verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    keep = models.PositiveIntegerField(_("points kept"))
+    drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("drafted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    drafted_at = models.DateTimeField(_("drafted"), default=timezone.now)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    posted_at = models.DateTimeField(_("posted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("yearly settlement")
+        verbose_name_plural = _("yearly settlements")
+        constraints = [
+            models.UniqueConstraint(fields=["village", "year"], name="settlement_once_a_year"),
+            models.CheckConstraint(
+                condition=Q(posted_at__isnull=True) | Q(approved_at__isnull=False),
+                name="settlement_posted_only_approved",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.village_id} {self.year}"
+
+
+class SettlementLine(models.Model):
+    """One household's line of a plan: at most `points` lapse (fewer if it spent some since);
+    `entry` is the lapse posted, if any."""
+
+    settlement = models.ForeignKey(
+        Settlement, verbose_name=_("settlement"), on_delete=models.PROTECT, related_name="lines"
+    )
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="+"
+    )
+    points = models.PositiveIntegerField(_("points to lapse at most"))
+    entry = models.OneToOneField(
+        Entry,
+        verbose_name=_("ledger entry"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settlement_line",
+    )
+
+    class Meta:
+        verbose_name = _("settlement line")
+        verbose_name_plural = _("settlement lines")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["settlement", "account"], name="settlement_line_once_per_account"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.settlement} {self.account_id} {self.points}"

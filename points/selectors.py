@@ -386,6 +386,8 @@ LEDGER_LINES = (
     (Entry.Kind.REVERSAL, Entry.Kind.DEDUCTION),
     (Entry.Kind.REVERSAL, Entry.Kind.REDEMPTION),
 )
+# A yearly settlement's lapses (points.settlement) add their own line after these, in the
+# months they happen only: a village without the setting never shows it.
 
 
 @dataclass
@@ -400,7 +402,7 @@ class HouseholdMonth:
 
     start + earned - deducted - spent = end. Earned: opening grant, balance carried over from
     the paper ledger and awards, less awards reversed; deducted: deductions, less those
-    reversed; spent: redemptions, less voids.
+    reversed, and lapses (points.settlement); spent: redemptions, less voids.
     """
 
     household_id: int
@@ -504,7 +506,7 @@ def ledger_month(village: Village, year: int, month: int) -> LedgerMonth:
         basis = row["reverses__kind"] or row["kind"]
         if basis in (Entry.Kind.OPENING, Entry.Kind.CARRIED, Entry.Kind.AWARD):
             household.earned += row["points"]
-        elif basis == Entry.Kind.DEDUCTION:
+        elif basis in (Entry.Kind.DEDUCTION, Entry.Kind.LAPSE):
             household.deducted -= row["points"]
         else:
             household.spent -= row["points"]

@@ -6,6 +6,7 @@ from django.conf import settings
 
 from core.queue import periodic, task
 from points.publicity import proposals_credit_due
+from points.settlement import settlements_post
 
 logger = logging.getLogger(__name__)
 
@@ -24,3 +25,12 @@ def credit_due(*, timestamp: int) -> None:
         logger.info("credit_due: credited %d, held %d", len(run.credited), len(run.held))
     for pk in run.held:
         logger.warning("proposal %s: deduction held (too few points), see the supervisor", pk)
+
+
+@periodic(cron=settings.SETTLEMENT_CRON)
+@task(name="points.settle_year", queueing_lock="points.settle_year")
+def settle_year(*, timestamp: int) -> None:
+    """Post the yearly settlements approved in advance whose year has ended (opt-in villages
+    only). Daily, so a worker that was down on 1 January catches up; each plan posts once."""
+    for settlement in settlements_post():
+        logger.info("settlement %s of village %s posted", settlement.year, settlement.village_id)

@@ -11,6 +11,7 @@ from points.views import (
     publicity,
     rounds,
     rules,
+    settlement,
 )
 
 app_name = "points"
@@ -20,6 +21,9 @@ urlpatterns = [
     path("me/", ledger.villager_home, name="me"),
     path("households/<int:pk>/", ledger.household_ledger, name="household_ledger"),
     path("entries/<int:pk>/reverse/", ledger.entry_reverse_view, name="entry_reverse"),
+    path("settlement/", settlement.settlement_page, name="settlement"),
+    path("settlement/draft/", settlement.settlement_draft_view, name="settlement_draft"),
+    path("settlement/approve/", settlement.settlement_approve_view, name="settlement_approve"),
     path("rules/", rules.rule_list, name="rule_list"),
     path("rules/add/", rules.rule_add, name="rule_add"),
     path("rules/<int:pk>/edit/", rules.rule_edit, name="rule_edit"),

@@ -60,6 +60,7 @@ def _line_labels() -> dict:
         (Entry.Kind.REVERSAL, Entry.Kind.AWARD): _("Awards reversed"),
         (Entry.Kind.REVERSAL, Entry.Kind.DEDUCTION): _("Deductions reversed"),
         (Entry.Kind.REVERSAL, Entry.Kind.REDEMPTION): _("Redemptions voided"),
+        (Entry.Kind.LAPSE, None): _("Points lapsed at the yearly settlement"),
     }
 
 
@@ -116,7 +117,8 @@ def balances_section(village: Village, ledger: LedgerMonth) -> NoticeSection:
         note=_(
             "At the start + earned - deducted - spent = at the month's end. Earned: opening "
             "points, balances carried over and awards, less awards reversed; deducted: "
-            "deductions, less those reversed; spent: goods redeemed, less redemptions voided."
+            "deductions, less those reversed, and points lapsed at a yearly settlement; spent: "
+            "goods redeemed, less redemptions voided."
         ),
     )
     for household in ledger.households:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from core.access import Role, member_of_village_required, staff_required
 from core.months import next_month, previous_month, requested_month
 from core.pagination import Paginator
+from notifications.selectors import announcements_current
 from reports.dashboard import STAFF as READERS
 from reports.selectors_transparency import (
     board_month,
@@ -104,10 +105,11 @@ def board(request, year=None, month=None):
 
 @member_of_village_required
 def board_display(request, year, month):
-    """The same board in large type for a TV in the store or a printed poster."""
-    return render(
-        request, "reports/transparency/board_display.html", _board_context(request, year, month)
-    )
+    """The same board in large type for a TV in the store or a printed poster, under the
+    village's latest announcement."""
+    context = _board_context(request, year, month)
+    context["announcement"] = announcements_current(request.village.pk).first()
+    return render(request, "reports/transparency/board_display.html", context)
 
 
 @staff_required(*READERS)

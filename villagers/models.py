@@ -79,6 +79,20 @@ class Village(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(30)],
         help_text=_("Reserved goods not collected after this many days go back on the shelf."),
     )
+    # Off by default: points accumulate, as the source says (points.settlement).
+    yearly_settlement = models.BooleanField(
+        _("yearly settlement"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "On: at the year's end, the points a household could spend above the amount kept "
+            "lapse, as the supervisor approved in a plan announced a month before. The points "
+            "earned stay on every record."
+        ),
+    )
+    settlement_keep = models.PositiveIntegerField(
+        _("points kept at the yearly settlement"), default=100, db_default=100
+    )
     show_rank = models.BooleanField(_("show households their rank"), default=True)
     black_list_names = models.BooleanField(_("show names on the black list"), default=False)
     notice_names = models.CharField(

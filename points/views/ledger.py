@@ -13,6 +13,7 @@ from core.access import Role, staff_required, villager_required
 from core.db import row_id_or_none
 from core.fragments import cached_part
 from core.idempotency import run_once
+from notifications.selectors import announcements_current
 from points.forms import ReasonForm
 from points.models import Account, Declaration, Entry
 from points.selectors import (
@@ -28,6 +29,7 @@ from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from villagers.selectors import household_get_for_user
 
 HISTORY_PAGE_SIZE = 20
+ANNOUNCEMENTS_SHOWN = 2
 # Cached page bodies are keyed by a digest of every row they show (see villager_state), so a
 # change shows at once; the timeout only frees memory.
 BODY_CACHE_SECONDS = 600
@@ -69,6 +71,7 @@ def villager_home(request):
     account = villager_state(household)
     context = {"household": household, "account": account}
     if account is None:
+        context["announcements"] = _announcements_part(request, household.village_id)
         context["body"] = _villager_body(request, household, None)
     else:
         context["yuan"] = account.balance * request.village.yuan_per_point
@@ -86,7 +89,24 @@ def villager_home(request):
             lambda: _villager_body(request, household, account),
             BODY_CACHE_SECONDS,
         )
+        # The village's latest announcements, first on the page, cached under the same
+        # digest (it covers them): no query once cached.
+        context["announcements"] = cached_part(
+            "villager-announcements",
+            f"{household.village_id}:{account.body_version}",
+            lambda: _announcements_part(request, household.village_id),
+            BODY_CACHE_SECONDS,
+        )
     return render(request, "points/villager_home.html", context)
+
+
+def _announcements_part(request, village_id: int) -> str:
+    announcements = list(announcements_current(village_id)[:ANNOUNCEMENTS_SHOWN])
+    return render_to_string(
+        "notifications/_announcements_latest.html",
+        {"announcements": announcements},
+        request=request,
+    )
 
 
 def _villager_body(request, household, account) -> str:

@@ -88,8 +88,11 @@ VILLAGER_MENU = {
     "reports:board",
     "store:my_reservations",
     "notifications:mine",
+    "notifications:announcements",
 }
 STAFF_MENU = {
+    "notifications:announcements",
+    "points:settlement",
     "reports:household_list",
     "store:pick_list",
     "notifications:log",

@@ -43,4 +43,5 @@ def test_reversal_only_once(card_a, supervisor_x):
 
 def test_no_cash_out_kind():
     kinds = {value for value, _label in Entry.Kind.choices}
-    assert kinds == {"opening", "award", "deduction", "redemption", "reversal", "carried"}
+    # A lapse (the opt-in yearly settlement) takes points away; it pays nothing out.
+    assert kinds == {"opening", "award", "deduction", "redemption", "reversal", "carried", "lapse"}

@@ -287,5 +287,6 @@ def test_reversal_once_only_and_frees_cap(card_a, manager_x, supervisor_x, rule_
 
 def test_no_cash_out_kind():
     kinds = {value for value, _label in Entry.Kind.choices}
-    assert kinds == {"opening", "award", "deduction", "redemption", "reversal", "carried"}
+    # A lapse (the opt-in yearly settlement) takes points away; it pays nothing out.
+    assert kinds == {"opening", "award", "deduction", "redemption", "reversal", "carried", "lapse"}
     assert not any("cash" in value or "payout" in value for value in kinds)

@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from PIL import Image
 
 from core.months import previous_month
+from notifications.services import announcement_post
 from points.activities import activity_checkin, activity_open
 from points.models import InspectionRound, Rule
 from points.publicity import objection_raise
@@ -117,6 +118,7 @@ class Cast:
     inspection_round: Any = None
     activity: Any = None  # open for check-in, nobody checked in yet
     checkin: Any = None  # household A's check-in, with a photo, to another activity
+    announcement: Any = None
 
     def client(self, role: str, **client_kwargs) -> Client:
         """A fresh client signed in as `role` (county_x and township_x have chosen village X,
@@ -286,6 +288,13 @@ def cast(
     activity = activity_open(village=village_x, rule=meeting, title="村民大会", actor=manager_x)
     labour_day = activity_open(village=village_x, rule=meeting, title="义务劳动", actor=manager_x)
     checkin = activity_checkin(activity=labour_day, user=villager_a, photo=png_upload())
+    announcement = announcement_post(
+        village=village_x,
+        actor=manager_x,
+        text="周六义务劳动",
+        photo=png_upload(),
+        audio=SimpleUploadedFile("voice.webm", b"\x1a\x45\xdf\xa3" + b"\x00" * 64),
+    )
     attempt = AccessAttempt.objects.create(
         username="nobody", ip_address="10.0.0.1", user_agent="x", failures_since_start=1
     )
@@ -320,6 +329,7 @@ def cast(
         reservation=reservation_create(household=household_a, lines={item.pk: 1}, actor=villager_a),
         wish=wish,
         wish_fulfilled=fulfilled,
+        announcement=announcement,
         inspection=PassedInspectionFactory(household=household_a),
         participation=ParticipationFactory(household=household_a),
         group_x=group_x,

@@ -191,6 +191,8 @@ def test_every_response_has_a_content_security_policy(cast):
         assert directives.get("frame-ancestors") == "'none'", url
         assert directives.get("form-action") == "'self'", url
         assert directives.get("img-src") == "'self' data:", url
+        # An announcement's recording is played back before it is sent (a blob: URL).
+        assert directives.get("media-src") == "'self' blob:", url
         assert "unsafe" not in policy, url
 
 

@@ -306,6 +306,14 @@ URLS: dict[str, Row] = {
         writes=ENTRIES,
         body=b.keyed(reason="wrong household"),
     ),
+    # --- the yearly settlement: village X has it off, so drafting says so and writes nothing --
+    "points:settlement": Row(get=STAFF_LIST),
+    "points:settlement_draft": Row(
+        get=ALL_405, post="L 403 403 R 403 R 403 403 403 403 403 403", action=True, writes=NOTHING
+    ),
+    "points:settlement_approve": Row(
+        get=ALL_405, post="L 403 403 403 R 403 403 403 403 403 403 403", action=True, writes=NOTHING
+    ),
     "points:rule_list": Row(get=STAFF_LIST),
     "points:rule_add": Row(get=MANAGER_PAGE, post=MANAGER_PAGE, writes=NOTHING, body=b.rule_new),
     "points:rule_edit": Row(
@@ -559,6 +567,24 @@ URLS: dict[str, Row] = {
     "notifications:log": Row(get=STAFF_LIST),
     "notifications:staff_alerts_read": Row(
         get=ALL_405, post="L 403 403 R R R 403 403 403 403 403 403", action=True, writes=NOTHING
+    ),
+    # --- announcements: the manager posts, the village reads, staff withdraw ------------------
+    "notifications:announcements": Row(get=VILLAGE_PAGE),
+    "notifications:announcement_new": Row(
+        get=MANAGER_PAGE, post=MANAGER_PAGE, writes=NOTHING, body=b.keyed(text="周一商店晚开门")
+    ),
+    "notifications:announcement_withdraw": Row(
+        get=ALL_405,
+        post="L 403 403 R R 404 403 403 403 403 403 403",
+        kwargs=pk("announcement"),
+        action=True,
+        writes=NOTHING,
+    ),
+    "notifications:announcement_photo": Row(
+        get="L 200 200 200 200 404 P 200 P 200 404 200", kwargs=pk("announcement")
+    ),
+    "notifications:announcement_audio": Row(
+        get="L 200 200 200 200 404 P 200 P 200 404 200", kwargs=pk("announcement")
     ),
     "wishwall:mine": Row(get=VILLAGER_PAGE),
     "wishwall:new": Row(get=PROPOSER_PAGE.replace("403 403 200", "200 200 200", 1)),

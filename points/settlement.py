@@ -1,0 +1,239 @@
+"""The opt-in yearly settlement: points above a kept amount lapse at the year's end.
+
+Off by default (Village.yearly_settlement): points accumulate, as the source says. A village
+that turns it on settles once a year, in three steps, each by someone else:
+
+1. the manager drafts the year's plan (`settlement_draft`): for each household, the points it
+   could spend today (balance less the points held for reservations) above the kept amount;
+2. the supervisor approves it (`settlement_approve`, the second person) before 1 December,
+   which tells each household on it: the settlement is announced at least a month ahead;
+3. the task (`points.settle_year`, daily) posts it once the year has ended
+   (`settlements_post`): each line lapses as one ledger entry (Entry.Kind.LAPSE, through
+   points.ledger), never more than was approved, and never what is held for reservations or
+   what is kept; a household that spent since the plan loses less. A plan is posted once.
+
+What a household earned (awards, the rank's figure, honours, the notice's "earned") is never
+touched: a lapse is its own kind of entry, counted apart from awards and deductions.
+"""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.access import Role, is_manager
+from core.audit import audit_record
+from notifications.models import Notification
+from notifications.services import message, notifications_post
+from points.ledger import Posting, entries_post
+from points.models import Account, Entry, Settlement, SettlementLine
+from villagers.models import User, Village
+from villagers.second_person import decider_check
+
+SETTLEMENT_KIND = "settlement"
+
+
+def settlement_day(year: int) -> datetime.date:
+    """The year's last day: its points lapse when it ends."""
+    return datetime.date(year, 12, 31)
+
+
+def approval_deadline(year: int) -> datetime.date:
+    """The first day on which a plan of `year` may no longer be approved (announced a month
+    before the year's end)."""
+    return datetime.date(year, 12, 1)
+
+
+def _spendable_above(account: Account, keep: int) -> int:
+    return max(0, account.balance - account.held - keep)
+
+
+def _require_open_year(village: Village, year: int, today: datetime.date) -> None:
+    if not village.yearly_settlement:
+        raise ValidationError(
+            _("This village has no yearly settlement: its points accumulate."), code="off"
+        )
+    if today >= approval_deadline(year):
+        raise ValidationError(
+            _(
+                "It is too late to announce this year's settlement a month before the year "
+                "ends (approval by %(deadline)s). Points settle next year."
+            )
+            % {"deadline": (approval_deadline(year) - datetime.timedelta(days=1)).isoformat()},
+            code="too_late",
+        )
+
+
+def settlement_draft(
+    *, village: Village, actor: User, today: datetime.date | None = None, request=None
+) -> Settlement:
+    """The manager draws up (or draws again, before approval) this year's plan. `today`
+    is for tests (views never pass it): the plan's year and the deadline follow from it."""
+    if not (is_manager(actor) and actor.village_id == village.pk):
+        raise PermissionDenied(_("Only the village's manager drafts the settlement."))
+    today = today or timezone.localdate()
+    _require_open_year(village, today.year, today)
+    with transaction.atomic():
+        # The village's row serialises drafts: a double click makes one plan, not a 500.
+        Village.objects.select_for_update().get(pk=village.pk)
+        settlement = Settlement.objects.filter(village=village, year=today.year).first()
+        if settlement is not None and settlement.approved_at is not None:
+            raise ValidationError(_("This year's settlement is approved already."), code="approved")
+        if settlement is None:
+            settlement = Settlement(village=village, year=today.year)
+        settlement.keep = village.settlement_keep
+        settlement.drafted_by = actor
+        settlement.drafted_at = timezone.now()
+        settlement.save()
+        # A draft is a workflow record, not the ledger: drawn again, its lines are replaced.
+        settlement.lines.all().delete()
+        SettlementLine.objects.bulk_create(
+            SettlementLine(settlement=settlement, account=account, points=points)
+            for account in Account.objects.filter(village=village).order_by("pk")
+            if (points := _spendable_above(account, settlement.keep))
+        )
+        audit_record(
+            action="settlement.draft",
+            actor=actor,
+            village_id=village.pk,
+            obj=settlement,
+            detail={"year": settlement.year, "keep": settlement.keep},
+            request=request,
+        )
+    return settlement
+
+
+def settlement_approve(
+    *,
+    settlement: Settlement,
+    actor: User,
+    today: datetime.date | None = None,
+    request=None,
+) -> Settlement:
+    """The supervisor approves the plan (never their own draft, nor one with their own
+    household on it), and each household on it is told what may lapse and when. `today`:
+    as for `settlement_draft`."""
+    today = today or timezone.localdate()
+    own_line = (
+        actor.household_id is not None
+        and settlement.lines.filter(account__household_id=actor.household_id).exists()
+    )
+    decider_check(
+        actor,
+        role=Role.SUPERVISOR,
+        kind=SETTLEMENT_KIND,
+        object_id=settlement.pk,
+        village_id=settlement.village_id,
+        household_id=actor.household_id if own_line else None,
+        household_name=lambda: actor.household.head_name,
+        originators=[settlement.drafted_by_id],
+        role_refusal=_("Only the village's supervisor approves the settlement."),
+    )
+    with transaction.atomic():
+        settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
+        village = Village.objects.get(pk=settlement.village_id)
+        _require_open_year(village, settlement.year, today)
+        if settlement.approved_at is not None:
+            raise ValidationError(_("This year's settlement is approved already."), code="approved")
+        settlement.approved_by = actor
+        settlement.approved_at = timezone.now()
+        settlement.save(update_fields=["approved_by", "approved_at"])
+        lines = settlement.lines.select_related("account")
+        notifications_post(
+            [
+                message(
+                    village_id=settlement.village_id,
+                    household_id=line.account.household_id,
+                    kind=Notification.Kind.SETTLEMENT_PLANNED,
+                    points=line.points,
+                    keep=settlement.keep,
+                    date=settlement_day(settlement.year).isoformat(),
+                )
+                for line in lines
+            ]
+        )
+        audit_record(
+            action="settlement.approve",
+            actor=actor,
+            village_id=settlement.village_id,
+            obj=settlement,
+            detail={"year": settlement.year, "lines": len(lines)},
+            request=request,
+        )
+    return settlement
+
+
+def settlements_post(*, today: datetime.date | None = None) -> list[Settlement]:
+    """Post every approved plan whose year has ended, once: one transaction per village,
+    a plan another run holds is skipped. The settlements posted now."""
+    today = today or timezone.localdate()
+    due = Settlement.objects.filter(
+        year__lt=today.year, approved_at__isnull=False, posted_at__isnull=True
+    ).values_list("pk", flat=True)
+    return [posted for pk in list(due) if (posted := _settlement_post(pk)) is not None]
+
+
+def _settlement_post(pk: int) -> Settlement | None:
+    with transaction.atomic():
+        settlement = (
+            Settlement.objects.select_for_update(skip_locked=True)
+            .filter(pk=pk, posted_at__isnull=True)
+            .first()
+        )
+        if settlement is None:
+            return None  # posted by another run, or being posted now
+        village = Village.objects.get(pk=settlement.village_id)
+        if not village.yearly_settlement:
+            return None  # turned off since: nothing lapses while it is off
+        lines = list(settlement.lines.filter(entry__isnull=True).order_by("account_id"))
+        # Accounts locked in id order, as everywhere in the ledger.
+        accounts = {
+            account.pk: account
+            for account in Account.objects.select_for_update()
+            .filter(pk__in=[line.account_id for line in lines])
+            .order_by("pk")
+        }
+        memo = _("Yearly settlement %(year)d: points above %(keep)d lapse") % {
+            "year": settlement.year,
+            "keep": settlement.keep,
+        }
+        postings, posted_lines = [], []
+        for line in lines:
+            account = accounts[line.account_id]
+            points = min(line.points, _spendable_above(account, settlement.keep))
+            if points:
+                postings.append(
+                    Posting(account=account, kind=Entry.Kind.LAPSE, points=-points, memo=memo)
+                )
+                posted_lines.append(line)
+        entries = entries_post(postings=postings, actor=None)
+        for line, entry in zip(posted_lines, entries, strict=True):
+            line.entry = entry
+        SettlementLine.objects.bulk_update(posted_lines, ["entry"])
+        settlement.posted_at = timezone.now()
+        settlement.save(update_fields=["posted_at"])
+        notifications_post(
+            [
+                message(
+                    village_id=settlement.village_id,
+                    household_id=entry.account.household_id,
+                    kind=Notification.Kind.POINTS_LAPSED,
+                    points=-entry.points,
+                    balance=entry.balance_after,
+                )
+                for entry in entries
+            ]
+        )
+        audit_record(
+            action="settlement.post",
+            village_id=settlement.village_id,
+            obj=settlement,
+            detail={
+                "year": settlement.year,
+                "entries": len(entries),
+                "points": -sum(entry.points for entry in entries),
+            },
+        )
+    return settlement

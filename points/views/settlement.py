@@ -1,0 +1,89 @@
+"""The yearly settlement's page: the village's setting, this year's plan, drafting and
+approving it (points.settlement; the task posts it when the year ends)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.access import Role, is_manager, is_supervisor, staff_required
+from core.idempotency import run_once
+from points.models import Settlement
+from points.settlement import (
+    approval_deadline,
+    settlement_approve,
+    settlement_day,
+    settlement_draft,
+)
+
+PAGE = "points:settlement"
+
+
+@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+def settlement_page(request):
+    village = request.village
+    year = timezone.localdate().year
+    plans = list(
+        Settlement.objects.filter(village=village, year__gte=year - 1)
+        .select_related("drafted_by", "approved_by")
+        .annotate(total=Sum("lines__points"))
+        .order_by("-year")
+    )
+    current = next((plan for plan in plans if plan.year == year), None)
+    lines = []
+    if current is not None:
+        lines = current.lines.select_related("account__household", "entry").order_by(
+            "account__household__number"
+        )
+    context = {
+        "village": village,
+        "year": year,
+        "current": current,
+        "lines": lines,
+        "earlier": [plan for plan in plans if plan.year < year],
+        "deadline": approval_deadline(year),
+        "day": settlement_day(year),
+        "can_draft": is_manager(request.user),
+        "can_approve": is_supervisor(request.user),
+    }
+    return render(request, "points/settlement.html", context)
+
+
+@require_POST
+@staff_required(Role.MANAGER)
+def settlement_draft_view(request):
+    try:
+        settlement_draft(village=request.village, actor=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("The plan is drawn up: the supervisor approves it."))
+    return redirect(PAGE)
+
+
+@require_POST
+@staff_required(Role.SUPERVISOR)
+def settlement_approve_view(request):
+    settlement = Settlement.objects.filter(
+        village=request.village, year=timezone.localdate().year
+    ).first()
+    if settlement is None:
+        messages.error(request, _("There is no plan for this year to approve."))
+        return redirect(PAGE)
+
+    def action():
+        settlement_approve(settlement=settlement, actor=request.user, request=request)
+        return reverse(PAGE)
+
+    try:
+        url, _replayed = run_once(request, action)
+    except ValidationError as error:  # SecondPersonRequired among them: the plan waits
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Approved: every household on the plan is told."))
+        return redirect(url)
+    return redirect(PAGE)

@@ -1,0 +1,234 @@
+"""The opt-in yearly settlement: drafted, approved a month ahead by the second person, posted
+once by the task at the year's end; what was earned is never touched."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from notifications.models import Notification
+from points.models import Account, Entry, Settlement
+from points.selectors import household_honours, household_rank, ledger_month, villager_state
+from points.services import proposal_approve
+from points.settlement import settlement_approve, settlement_draft, settlements_post
+from points.tasks import settle_year
+from store.services import reservation_create, zones_ensure
+from tests.points.conftest import make_rule, propose
+from tests.points.test_concurrency import run_threads
+from tests.store.conftest import make_item
+from villagers.second_person import SecondPersonRequired
+
+THIS_YEAR = timezone.localdate().year
+NOVEMBER = datetime.date(THIS_YEAR, 11, 20)
+NEW_YEAR = datetime.date(THIS_YEAR + 1, 1, 1)
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def settling_village(village_x):
+    village_x.yearly_settlement = True
+    village_x.settlement_keep = 100
+    village_x.publicity_days = 0  # approvals credit at once
+    village_x.save()
+    return village_x
+
+
+def award(manager, supervisor, household, points, category=None):
+    rule = make_rule(manager.village, f"A{points}", points, category=category)
+    (proposal,) = propose(manager, [household], rule)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor)
+
+
+@pytest.fixture
+def balances(settling_village, card_a, card_b, villager_a, manager_x, supervisor_x):
+    """A: 100 + 150 (an honour), 20 of it held by a reservation; B: 100 + 30."""
+    award(manager_x, supervisor_x, card_a.household, 150, category="honours")
+    award(manager_x, supervisor_x, card_b.household, 30)
+    zones_ensure(village=settling_village)
+    item = make_item(settling_village, "daily", "肥皂", 20, 5, manager_x)
+    reservation_create(household=card_a.household, lines={item.pk: 1}, actor=villager_a)
+    return Account.objects.get(household=card_a.household), Account.objects.get(
+        household=card_b.household
+    )
+
+
+def approved_plan(manager, supervisor):
+    plan = settlement_draft(village=manager.village, actor=manager, today=NOVEMBER)
+    return settlement_approve(settlement=plan, actor=supervisor, today=NOVEMBER)
+
+
+def test_the_plan_lapses_only_the_spendable_points_above_the_kept_amount(
+    balances, manager_x, supervisor_x
+):
+    account_a, account_b = balances
+    plan = approved_plan(manager_x, supervisor_x)
+    # A: 250 - 20 held - 100 kept; B: 130 - 100 kept.
+    assert {line.account_id: line.points for line in plan.lines.all()} == {
+        account_a.pk: 130,
+        account_b.pk: 30,
+    }
+    told = Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_PLANNED)
+    assert {n.household_id: n.params["points"] for n in told} == {
+        account_a.household_id: 130,
+        account_b.household_id: 30,
+    }
+    assert not Entry.objects.filter(kind=Entry.Kind.LAPSE).exists()  # nothing before the end
+
+    assert settlements_post(today=NEW_YEAR) == [plan]
+    account_a.refresh_from_db()
+    account_b.refresh_from_db()
+    assert (account_a.balance, account_a.held, account_b.balance) == (120, 20, 100)
+    lapses = Entry.objects.filter(kind=Entry.Kind.LAPSE)
+    assert sorted(lapses.values_list("points", flat=True)) == [-130, -30]
+    lapsed = Notification.objects.filter(kind=Notification.Kind.POINTS_LAPSED)
+    assert {n.household_id: n.params["points"] for n in lapsed} == {
+        account_a.household_id: 130,
+        account_b.household_id: 30,
+    }
+    call_command("audit_ledger")  # balances and entries agree, holds still covered
+
+
+def test_a_second_run_posts_nothing(balances, manager_x, supervisor_x):
+    approved_plan(manager_x, supervisor_x)
+    assert len(settlements_post(today=NEW_YEAR)) == 1
+    settle_year(timestamp=0)  # the task, on the real day: the plan is posted already
+    assert settlements_post(today=NEW_YEAR) == []
+    assert Entry.objects.filter(kind=Entry.Kind.LAPSE).count() == 2
+    assert Notification.objects.filter(kind=Notification.Kind.POINTS_LAPSED).count() == 2
+
+
+def test_a_household_that_spent_since_loses_less_never_more_than_approved(
+    balances, manager_x, supervisor_x, card_b
+):
+    account_a, account_b = balances
+    approved_plan(manager_x, supervisor_x)
+    award(manager_x, supervisor_x, card_b.household, 50)  # earned after the plan: kept
+    deduct = make_rule(manager_x.village, "D25", -25)
+    (proposal,) = propose(manager_x, [card_b.household], deduct)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    settlements_post(today=NEW_YEAR)
+    account_b.refresh_from_db()
+    # 130 + 50 - 25 = 155: at most the 30 approved lapse, not the 55 above 100 now.
+    assert account_b.balance == 125
+
+
+def test_what_was_earned_is_never_touched(balances, manager_x, supervisor_x, card_a):
+    household = card_a.household
+    earned_before = household_rank(villager_state(household)).earned
+    honours_before = list(household_honours(household))
+    today = timezone.localdate()
+    month_before = {
+        h.household_id: h.earned
+        for h in ledger_month(household.village, today.year, today.month).households
+    }
+    approved_plan(manager_x, supervisor_x)
+    settlements_post(today=NEW_YEAR)
+    assert household_rank(villager_state(household)).earned == earned_before == 150
+    assert list(household_honours(household)) == honours_before != []
+    month = ledger_month(household.village, today.year, today.month)
+    assert {h.household_id: h.earned for h in month.households} == month_before
+    line = month.lines[(Entry.Kind.LAPSE, None)]
+    assert (line.count, line.points) == (2, -160)
+
+
+def test_the_notice_shows_the_lapsed_points_as_their_own_line(
+    balances, manager_x, supervisor_x, client_supervisor_x
+):
+    approved_plan(manager_x, supervisor_x)
+    settlements_post(today=NEW_YEAR)
+    page = client_supervisor_x.get(reverse("reports:notice")).content.decode()
+    assert "Points lapsed at the yearly settlement" in page
+    assert "-160" in page
+
+
+def test_a_village_without_the_setting_sees_nothing_lapse(
+    village_y, card_y, manager_y, card_a, balances, manager_x, supervisor_x
+):
+    with pytest.raises(ValidationError, match="its points accumulate"):
+        settlement_draft(village=village_y, actor=manager_y, today=NOVEMBER)
+    approved_plan(manager_x, supervisor_x)
+    settlements_post(today=NEW_YEAR)
+    account_y = Account.objects.get(household=card_y.household)
+    assert account_y.balance == 100
+    assert not Entry.objects.filter(account=account_y, kind=Entry.Kind.LAPSE).exists()
+    assert not Notification.objects.filter(
+        household=card_y.household,
+        kind__in=[Notification.Kind.SETTLEMENT_PLANNED, Notification.Kind.POINTS_LAPSED],
+    ).exists()
+
+
+def test_turned_off_before_the_year_ends_nothing_lapses(
+    balances, manager_x, supervisor_x, settling_village
+):
+    approved_plan(manager_x, supervisor_x)
+    settling_village.yearly_settlement = False
+    settling_village.save()
+    assert settlements_post(today=NEW_YEAR) == []
+    assert not Entry.objects.filter(kind=Entry.Kind.LAPSE).exists()
+
+
+def test_unapproved_or_late_plans_never_lapse(balances, manager_x, supervisor_x):
+    plan = settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+    assert settlements_post(today=NEW_YEAR) == []  # drafted, never approved
+    with pytest.raises(ValidationError, match="too late"):
+        settlement_approve(
+            settlement=plan, actor=supervisor_x, today=datetime.date(THIS_YEAR, 12, 1)
+        )
+    assert not Entry.objects.filter(kind=Entry.Kind.LAPSE).exists()
+    assert not Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_PLANNED).exists()
+
+
+def test_the_manager_drafts_and_only_the_supervisor_approves(balances, manager_x, supervisor_x):
+    with pytest.raises(PermissionDenied):
+        settlement_draft(village=manager_x.village, actor=supervisor_x, today=NOVEMBER)
+    plan = settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+    with pytest.raises(PermissionDenied):
+        settlement_approve(settlement=plan, actor=manager_x, today=NOVEMBER)
+    settlement_approve(settlement=plan, actor=supervisor_x, today=NOVEMBER)
+    with pytest.raises(ValidationError, match="approved already"):
+        settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+
+
+def test_the_page_shows_the_plan(balances, manager_x, supervisor_x, client_manager_x, card_a):
+    approved_plan(manager_x, supervisor_x)
+    page = client_manager_x.get(reverse("points:settlement")).content.decode()
+    assert card_a.household.head_name in page and "130" in page and "Approved by" in page
+    assert Settlement.objects.get().approved_by == supervisor_x
+
+
+def test_a_supervisor_with_a_household_on_the_plan_may_not_approve_it(
+    balances, manager_x, supervisor_x, card_a
+):
+    supervisor_x.household = card_a.household
+    supervisor_x.save()
+    plan = settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+    with pytest.raises(SecondPersonRequired):
+        settlement_approve(settlement=plan, actor=supervisor_x, today=NOVEMBER)
+    plan.refresh_from_db()
+    assert plan.approved_at is None
+    assert not Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_PLANNED).exists()
+
+
+def test_a_double_click_drafts_one_plan_and_two_runs_at_once_post_it_once(
+    transactional_db, balances, manager_x, supervisor_x
+):
+    village = manager_x.village
+    results = run_threads(
+        [lambda: settlement_draft(village=village, actor=manager_x, today=NOVEMBER)] * 3
+    )
+    assert [r[0] for r in results] == ["ok"] * 3
+    plan = Settlement.objects.get()
+    settlement_approve(settlement=plan, actor=supervisor_x, today=NOVEMBER)
+    run_threads([lambda: settlements_post(today=NEW_YEAR)] * 3)
+    assert Entry.objects.filter(kind=Entry.Kind.LAPSE).count() == 2
+    assert Notification.objects.filter(kind=Notification.Kind.POINTS_LAPSED).count() == 2
+    call_command("audit_ledger")
