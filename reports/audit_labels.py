@@ -346,6 +346,10 @@ def _inspection_round(detail, show):
     return sentence
 
 
+def _settlement(detail, show):
+    return format_html(_("Year {year}."), year=detail.get("year", "—"))
+
+
 def _activity_open(detail, show):
     return format_html(
         _("{title}: rule {rule}, {points} points."),
@@ -504,6 +508,11 @@ ACTIONS: dict[str, Action] = {
     "objection.uphold": Action(gettext_lazy("Objection upheld"), _objection),
     "objection.dismiss": Action(gettext_lazy("Objection dismissed"), _objection),
     "entry.reverse": Action(gettext_lazy("Ledger entry reversed"), _entry_reverse),
+    "announcement.post": Action(gettext_lazy("Announcement posted")),
+    "announcement.withdraw": Action(gettext_lazy("Announcement withdrawn")),
+    "settlement.draft": Action(gettext_lazy("Yearly settlement drawn up"), _settlement),
+    "settlement.approve": Action(gettext_lazy("Yearly settlement approved"), _settlement),
+    "settlement.post": Action(gettext_lazy("Points lapsed at the yearly settlement"), _settlement),
     "activity.open": Action(gettext_lazy("Activity opened for check-in"), _activity_open),
     "activity.checkin": Action(gettext_lazy("Checked in to an activity"), _activity_checkin),
     "activity.close": Action(gettext_lazy("Activity check-in closed"), _activity_close),
