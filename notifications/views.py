@@ -66,7 +66,7 @@ def sms_choice(request):
     return redirect("notifications:mine")
 
 
-@staff_required(*Role.ALL)
+@staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 def log(request):
     """The village's messages and what became of each text message (the delivery log)."""
     status = request.GET.get("status", "")

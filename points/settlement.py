@@ -46,6 +46,12 @@ def approval_deadline(year: int) -> datetime.date:
     return datetime.date(year, 12, 1)
 
 
+def plan_year(today: datetime.date) -> int:
+    """The year whose plan is drawn up and approved now: this year until its approval
+    deadline, then the next (a plan made in December is announced more than a month ahead)."""
+    return today.year if today < approval_deadline(today.year) else today.year + 1
+
+
 def _spendable_above(account: Account, keep: int) -> int:
     return max(0, account.balance - account.held - keep)
 
@@ -74,15 +80,16 @@ def settlement_draft(
     if not (is_manager(actor) and actor.village_id == village.pk):
         raise PermissionDenied(_("Only the village's manager drafts the settlement."))
     today = today or timezone.localdate()
-    _require_open_year(village, today.year, today)
+    year = plan_year(today)
+    _require_open_year(village, year, today)
     with transaction.atomic():
         # The village's row serialises drafts: a double click makes one plan, not a 500.
         Village.objects.select_for_update().get(pk=village.pk)
-        settlement = Settlement.objects.filter(village=village, year=today.year).first()
+        settlement = Settlement.objects.filter(village=village, year=year).first()
         if settlement is not None and settlement.approved_at is not None:
             raise ValidationError(_("This year's settlement is approved already."), code="approved")
         if settlement is None:
-            settlement = Settlement(village=village, year=today.year)
+            settlement = Settlement(village=village, year=year)
         settlement.keep = village.settlement_keep
         settlement.drafted_by = actor
         settlement.drafted_at = timezone.now()

@@ -15,6 +15,7 @@ from core.idempotency import run_once
 from points.models import Settlement
 from points.settlement import (
     approval_deadline,
+    plan_year,
     settlement_approve,
     settlement_day,
     settlement_draft,
@@ -26,7 +27,8 @@ PAGE = "points:settlement"
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 def settlement_page(request):
     village = request.village
-    year = timezone.localdate().year
+    today = timezone.localdate()
+    year = plan_year(today)
     plans = list(
         Settlement.objects.filter(village=village, year__gte=year - 1)
         .select_related("drafted_by", "approved_by")
@@ -34,6 +36,11 @@ def settlement_page(request):
         .order_by("-year")
     )
     current = next((plan for plan in plans if plan.year == year), None)
+    if current is None:
+        # In December, before next year's plan is drawn up: this year's, waiting to lapse.
+        current = next((p for p in plans if p.year == today.year and p.posted_at is None), None)
+        if current is not None:
+            year = current.year
     lines = []
     if current is not None:
         lines = current.lines.select_related("account__household", "entry").order_by(
@@ -69,7 +76,7 @@ def settlement_draft_view(request):
 @staff_required(Role.SUPERVISOR)
 def settlement_approve_view(request):
     settlement = Settlement.objects.filter(
-        village=request.village, year=timezone.localdate().year
+        village=request.village, year=plan_year(timezone.localdate())
     ).first()
     if settlement is None:
         messages.error(request, _("There is no plan for this year to approve."))

@@ -232,3 +232,12 @@ def test_a_double_click_drafts_one_plan_and_two_runs_at_once_post_it_once(
     assert Entry.objects.filter(kind=Entry.Kind.LAPSE).count() == 2
     assert Notification.objects.filter(kind=Notification.Kind.POINTS_LAPSED).count() == 2
     call_command("audit_ledger")
+
+
+def test_a_plan_drawn_up_in_december_is_next_years(balances, manager_x, supervisor_x):
+    december = datetime.date(THIS_YEAR, 12, 5)
+    plan = settlement_draft(village=manager_x.village, actor=manager_x, today=december)
+    assert plan.year == THIS_YEAR + 1
+    settlement_approve(settlement=plan, actor=supervisor_x, today=december)
+    assert settlements_post(today=datetime.date(THIS_YEAR + 1, 12, 31)) == []  # not yet
+    assert [p.pk for p in settlements_post(today=datetime.date(THIS_YEAR + 2, 1, 1))] == [plan.pk]

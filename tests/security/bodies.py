@@ -20,6 +20,7 @@ from points.models import Account, Entry, Proposal, Rule
 from points.publicity import proposals_credit_due
 from points.rounds import CHECK_NAMES, round_households
 from points.services import entry_post, proposal_approve, proposal_create
+from points.settlement import settlement_draft as settlement_draft_plan
 from store.models import Item
 from store.services import reservation_create, stock_write_off_request
 from tests.conftest import PASSWORD, PIN, form_key
@@ -265,6 +266,20 @@ def checkin(cast, client):
 def activity_close(cast, client):
     """Household B checked in: closing proposes its points."""
     activity_checkin(activity=cast.activity, user=cast.users["villager_b"])
+    return _key()
+
+
+def settlement_draft(cast, client):
+    """Village X takes the yearly settlement: the manager draws up this year's plan."""
+    Village.objects.filter(pk=cast.village_x.pk).update(yearly_settlement=True)
+    return _key()
+
+
+def settlement_approve(cast, client):
+    """This year's plan drawn up by the manager, for the supervisor to approve."""
+    Village.objects.filter(pk=cast.village_x.pk).update(yearly_settlement=True)
+    village = Village.objects.get(pk=cast.village_x.pk)
+    settlement_draft_plan(village=village, actor=cast.users["manager_x"])
     return _key()
 
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from notifications.forms import AnnouncementForm
 from points import forms as points_forms
 from points.activities import activity_rule_choices
 from points.carryover import COLUMNS as PAPER_COLUMNS
@@ -451,6 +452,10 @@ WISHWALL = [
     Target("wishwall:fulfil", "supervisor_x", lambda c: wish_forms.FulfilForm(), kwargs=pk("wish")),
 ]
 
+NOTIFICATIONS = [
+    Target("notifications:announcement_new", "manager_x", lambda c: AnnouncementForm()),
+]
+
 
 def _forms_in(response) -> list:
     found = []
@@ -539,9 +544,15 @@ def quiet(caplog):
     caplog.set_level(logging.ERROR, logger="django.request")
 
 
-@pytest.mark.parametrize("group", ["villagers", "points", "store", "wishwall"])
+@pytest.mark.parametrize("group", ["villagers", "points", "store", "wishwall", "notifications"])
 def test_hostile_posts_to_every_form_are_refused_cleanly(group, cast, quiet):
-    targets = {"villagers": VILLAGERS, "points": POINTS, "store": STORE, "wishwall": WISHWALL}
+    targets = {
+        "villagers": VILLAGERS,
+        "points": POINTS,
+        "store": STORE,
+        "wishwall": WISHWALL,
+        "notifications": NOTIFICATIONS,
+    }
     for target in targets[group]:
         _check_target(cast, target)
 
@@ -572,7 +583,7 @@ def test_a_bare_word_or_foreign_next_falls_back_to_the_page(back, cast, quiet):
 
 def test_every_form_page_is_fuzzed():
     """A new form page (a URL with a `post` row in the URL table) must get a Target here."""
-    fuzzed = {t.url for t in VILLAGERS + POINTS + STORE + WISHWALL}
+    fuzzed = {t.url for t in VILLAGERS + POINTS + STORE + WISHWALL + NOTIFICATIONS}
     not_forms = {
         "logout",
         "set_language",  # Django's
@@ -602,6 +613,10 @@ def test_every_form_page_is_fuzzed():
         "store:reservation_cancel",  # no input but its one-time key (tests/store)
         "store:reservation_hand_over",  # its key and who collects (tests/store/test_collector.py)
         "points:activity_close",  # no input but its one-time key (tests/points)
+        "points:settlement_draft",  # no input but its one-time key (tests/points)
+        "points:settlement_approve",  # no input but its one-time key (tests/points)
+        "notifications:announcement_withdraw",  # no input but its key (tests/notifications)
+        "reports:notice_countersign",  # no input but its one-time key (tests/reports)
     }
     posted = {name for name, row in URLS.items() if row.post is not None}
     assert posted - not_forms - fuzzed == set()

@@ -102,6 +102,7 @@ def _village_body(village, **fields):
         "publicity_days": "3",
         "notice_names": "surname",
         "reservation_days": "3",
+        "settlement_keep": "100",
         **fields,
     }
 

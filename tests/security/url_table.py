@@ -306,13 +306,21 @@ URLS: dict[str, Row] = {
         writes=ENTRIES,
         body=b.keyed(reason="wrong household"),
     ),
-    # --- the yearly settlement: village X has it off, so drafting says so and writes nothing --
+    # --- the yearly settlement: a plan is drawn up and approved; lapses come later (the task) --
     "points:settlement": Row(get=STAFF_LIST),
     "points:settlement_draft": Row(
-        get=ALL_405, post="L 403 403 R 403 R 403 403 403 403 403 403", action=True, writes=NOTHING
+        get=ALL_405,
+        post="L 403 403 R 403 R 403 403 403 403 403 403",
+        action=True,
+        writes=NOTHING,
+        body=b.settlement_draft,
     ),
     "points:settlement_approve": Row(
-        get=ALL_405, post="L 403 403 403 R 403 403 403 403 403 403 403", action=True, writes=NOTHING
+        get=ALL_405,
+        post="L 403 403 403 R 403 403 403 403 403 403 403",
+        action=True,
+        writes=NOTHING,
+        body=b.settlement_approve,
     ),
     "points:rule_list": Row(get=STAFF_LIST),
     "points:rule_add": Row(get=MANAGER_PAGE, post=MANAGER_PAGE, writes=NOTHING, body=b.rule_new),
