@@ -127,6 +127,7 @@ def _worker(kind: str, code: str, seconds: float, ready, start, results) -> None
     ready.release()
     start.wait()
     done = errors = 0
+    cpu = time.process_time()
     began = time.perf_counter()
     deadline = began + seconds
     while time.perf_counter() < deadline and work:
@@ -151,7 +152,7 @@ def _worker(kind: str, code: str, seconds: float, ready, start, results) -> None
             errors += 1
             if errors > 1000:
                 break
-    results.put((done, errors, time.perf_counter() - began))
+    results.put((done, errors, time.perf_counter() - began, time.process_time() - cpu))
     connection.close()
 
 
@@ -181,7 +182,14 @@ def run(kind: str, workers: int, seconds: float) -> dict:
     done = sum(o[0] for o in outcomes)
     errors = sum(o[1] for o in outcomes)
     elapsed = max(o[2] for o in outcomes)
-    return {"ops": done, "errors": errors, "seconds": elapsed, "per_second": done / elapsed}
+    cpu = sum(o[3] for o in outcomes)
+    return {
+        "ops": done,
+        "errors": errors,
+        "seconds": elapsed,
+        "per_second": done / elapsed,
+        "client_cpu_ms": 1000 * cpu / max(done, 1),  # the workers' own CPU per operation
+    }
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.signals import connection_created
 from django.db.models import Model
 
@@ -71,14 +71,19 @@ def width(model: type[Model]) -> int:
     return len(model._meta.concrete_fields)
 
 
+@functools.cache
+def _attnames(model: type[Model]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
 def instance(model: type[Model], row: Sequence, start: int = 0):
     """The `model` instance whose columns (as `columns` lists them) begin at row[start];
     None when a LEFT JOIN found nothing (a NULL primary key)."""
-    fields = model._meta.concrete_fields
-    values = row[start : start + len(fields)]
+    names = _attnames(model)
+    values = row[start : start + len(names)]
     if values[0] is None:
         return None
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    return model.from_db(DEFAULT_DB_ALIAS, names, values)
 
 
 def whole_rows_digest(model: type[Model], where: str) -> str:
@@ -92,43 +97,67 @@ def whole_rows_digest(model: type[Model], where: str) -> str:
     )
 
 
+# The texts of INSERT and UPDATE depend only on the model, the fields and the number of
+# rows: each is built once per process (the tellers' Python work per call is what limits
+# the ledger's throughput on a busy machine, docs/performance.md "Many tellers").
+
+
+def _database():
+    """The default database's wrapper, looked up once per statement: the `connection` proxy
+    looks it up again at every attribute the fields' adapters read."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+@functools.cache
+def _insert_fields(model: type[Model], with_pk: bool) -> tuple:
+    return tuple(f for f in model._meta.concrete_fields if with_pk or not f.primary_key)
+
+
+@functools.cache
+def _insert_text(model: type[Model], with_pk: bool, count: int) -> str:
+    fields = _insert_fields(model, with_pk)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    names = ", ".join(quoted(f.column) for f in fields)
+    return f"INSERT INTO {table(model)} ({names}) VALUES {', '.join([row] * count)}"  # noqa: S608
+
+
 def insert(model: type[Model], objs: Sequence[Model]) -> Statement:
     """INSERT of `objs` with every concrete column (the primary key when it is set),
     values as the ORM saves them (defaults, auto_now_add, JSON, enums)."""
+    with_pk = objs[0].pk is not None
+    fields, db = _insert_fields(model, with_pk), _database()
+    params = [f.get_db_prep_save(f.pre_save(obj, add=True), db) for obj in objs for f in fields]
+    return Statement(_insert_text(model, with_pk, len(objs)), params)
+
+
+@functools.cache
+def _update_fields(model: type[Model], names: tuple[str, ...]) -> tuple:
+    """The primary key, then the fields `names`: the columns of the VALUES list."""
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not (f.primary_key and objs[0].pk is None)]
-    rows, params = [], []
-    for obj in objs:
-        rows.append("(" + ", ".join(["%s"] * len(fields)) + ")")
-        params += [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-    names = ", ".join(quoted(f.column) for f in fields)
-    return Statement(
-        f"INSERT INTO {table(model)} ({names}) VALUES {', '.join(rows)}",  # noqa: S608
-        params,
+    return (meta.pk, *(meta.get_field(name) for name in names))
+
+
+@functools.cache
+def _update_text(model: type[Model], names: tuple[str, ...], count: int) -> str:
+    key, *fields = typed = _update_fields(model, names)
+    row = "(" + ", ".join(f"%s::{_db_type(f)}" for f in typed) + ")"
+    aliases = ", ".join(quoted(f.column) for f in typed)
+    sets = ", ".join(f"{quoted(f.column)} = v.{quoted(f.column)}" for f in fields)
+    pk = quoted(key.column)
+    return (
+        f"UPDATE {table(model)} SET {sets} FROM (VALUES {', '.join([row] * count)}) "  # noqa: S608
+        f"AS v ({aliases}) WHERE {table(model)}.{pk} = v.{pk}"
     )
 
 
 def update_rows(model: type[Model], objs: Sequence[Model], names: Iterable[str]) -> Statement:
     """UPDATE of fields `names` of `objs` (by primary key) to the values they hold now."""
-    meta = model._meta
-    fields = [meta.get_field(name) for name in names]
-    key = meta.pk
-    typed = [key, *fields]
-    row = "(" + ", ".join(f"%s::{_db_type(f)}" for f in typed) + ")"
-    rows, params = [], []
+    names = tuple(names)
+    typed, db = _update_fields(model, names), _database()
     # One row per object: the last one given for a key holds its final values.
     objs = list({obj.pk: obj for obj in objs}.values())
-    for obj in objs:
-        rows.append(row)
-        params += [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in typed]
-    aliases = ", ".join(quoted(f.column) for f in typed)
-    sets = ", ".join(f"{quoted(f.column)} = v.{quoted(f.column)}" for f in fields)
-    pk = quoted(key.column)
-    return Statement(
-        f"UPDATE {table(model)} SET {sets} FROM (VALUES {', '.join(rows)}) "  # noqa: S608
-        f"AS v ({aliases}) WHERE {table(model)}.{pk} = v.{pk}",
-        params,
-    )
+    params = [f.get_db_prep_save(getattr(obj, f.attname), db) for obj in objs for f in typed]
+    return Statement(_update_text(model, names, len(objs)), params)
 
 
 def _db_type(field) -> str:
@@ -138,9 +167,16 @@ def _db_type(field) -> str:
     return field.db_type(connection)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    name: str
+    prepare: str  # the PREPARE statement
+    run: str  # the EXECUTE statement, with a %s per value
+    named: tuple[str, ...] | None  # the names of its %(name)s parameters, or None for %s ones
+
+
 @functools.cache
-def _prepare_text(sql: str) -> tuple[str, str, tuple[str, ...] | None]:
-    """(name, PREPARE text, the names of its %(name)s parameters, or None for %s ones)."""
+def _prepared(sql: str) -> _Prepared:
     names: list[str] = []
 
     def numbered(match) -> str:
@@ -154,7 +190,8 @@ def _prepare_text(sql: str) -> tuple[str, str, tuple[str, ...] | None]:
     body = re.sub(r"%(?:\((\w+)\))?s", numbered, sql).replace("%%", "%")
     name = "aidao_" + hashlib.sha256(sql.encode()).hexdigest()[:20]
     named = tuple(names) if names and names[0] else None
-    return name, f"PREPARE {name} AS {body}", named
+    run = f"EXECUTE {name} ({', '.join(['%s'] * len(names))})" if names else f"EXECUTE {name}"
+    return _Prepared(name, f"PREPARE {name} AS {body}", run, named)
 
 
 def _prepared_on(db) -> set[str]:
@@ -181,14 +218,21 @@ def execute(cursor, sql: str, params) -> None:
     long as the connection and survive a rolled-back transaction; behind a pooler they need
     session pooling.
     """
-    name, prepare, named = _prepare_text(sql)
-    done = _prepared_on(connection)
-    if name not in done:
-        cursor.execute(prepare)
-        done.add(name)
+    statement = _prepared(sql)
+    done = _prepared_on(_database())
+    if statement.name not in done:
+        cursor.execute(statement.prepare)
+        done.add(statement.name)
+    named = statement.named
     values = [params[n] for n in named] if named is not None else list(params)
-    placeholders = ", ".join(["%s"] * len(values))
-    cursor.execute(f"EXECUTE {name} ({placeholders})" if values else f"EXECUTE {name}", values)
+    cursor.execute(statement.run, values)
+
+
+@functools.cache
+def _together_text(parts: tuple[str, ...]) -> str:
+    ctes = ", ".join(f"s{n} AS ({part} RETURNING 1)" for n, part in enumerate(parts))
+    counts = ", ".join(f"(SELECT count(*) FROM s{n})" for n in range(len(parts)))  # noqa: S608
+    return f"WITH {ctes} SELECT {counts}"  # noqa: S608
 
 
 def run_together(statements: Sequence[Statement]) -> list[int]:
@@ -197,11 +241,9 @@ def run_together(statements: Sequence[Statement]) -> list[int]:
     PostgreSQL runs the parts of one statement on one snapshot: none may depend on
     another's rows (they are written with the ids already drawn, see `next_id`).
     """
-    parts = [f"s{n} AS ({s.sql} RETURNING 1)" for n, s in enumerate(statements)]
-    counts = ", ".join(f"(SELECT count(*) FROM s{n})" for n in range(len(statements)))  # noqa: S608
     params = [value for s in statements for value in s.params]
     with connection.cursor() as cursor:
-        execute(cursor, f"WITH {', '.join(parts)} SELECT {counts}", params)  # noqa: S608
+        execute(cursor, _together_text(tuple(s.sql for s in statements)), params)
         return list(cursor.fetchone())
 
 
