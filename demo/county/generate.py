@@ -1,4 +1,5 @@
-"""Generate the county dataset: the registry, then 36 months of history, then the caches."""
+"""Generate the county (or province) dataset: the registry, then 36 months of history, then
+the caches."""
 
 import datetime
 import time
@@ -10,7 +11,8 @@ from demo.county.copyrows import BulkLoad
 from demo.county.history import History
 from demo.county.registry import VillagePlan, households_create, villages_create
 
-SIZES = {"village": 1, "county": 47}
+# Villages: a province is ten counties of 47 (registry.VILLAGES_PER_COUNTY).
+SIZES = {"village": 1, "county": 47, "province": 470}
 HISTORY_MONTHS = 36
 SEED = 2018
 # The tables filled in bulk: their secondary indexes and foreign keys are rebuilt afterwards.

@@ -1,7 +1,8 @@
 """The county's standing data: villages, households, people, staff, cards, rules and shelves.
 
 Village 0 is 啊道村 with the source's 154 households; every village draws from its own
-seeded generator, so 啊道村 comes out the same in the one-village and the county dataset.
+seeded generator, so 啊道村 comes out the same in the one-village, county and province
+datasets.
 """
 
 import datetime
@@ -24,6 +25,10 @@ from villagers.services import villager_username_new
 
 COUNTY = "宜川县"
 TOWNSHIPS = ["英旺乡", "丹州街道", "秋林镇", "云岩镇", "集义镇", "壶口镇", "交里乡"]
+# A province is counties of 47 villages each: 宜川县 first, then these.
+VILLAGES_PER_COUNTY = 47
+OTHER_COUNTIES = ["延长县", "延川县", "子长市", "安塞区", "志丹县", "吴起县", "甘泉县", "富县",
+                  "洛川县", "黄龙县", "黄陵县", "宝塔区"]  # fmt: skip
 NAME_HEADS = "东西南北上下前后新老高白杨柳枣桃杏石马龙凤云"
 NAME_TAILS = ["沟", "庄", "塬", "坪", "河", "湾", "岭", "峪", "川", "坡", "渠", "寨"]
 GROUP_NAMES = ["一组", "二组", "三组", "四组", "五组"]
@@ -120,25 +125,57 @@ def _person_name(rng: random.Random, surname: str, sex: str) -> str:
 
 
 def villages_create(*, count: int, seed: int, first_month: datetime.date) -> list[VillagePlan]:
-    """The county, its townships, its administrator and `count` villages (see villages_add)."""
-    county = County.objects.create(name=COUNTY)
-    townships = [Township.objects.create(county=county, name=name) for name in TOWNSHIPS]
-    admin = User(username="county", display_name="县管理员", is_staff=True, county=county)
-    admin.password = make_password(STAFF_PASSWORD)
-    admin.save()
-    admin.groups.add(Group.objects.get(name=Role.COUNTY_ADMIN))
+    """The counties, their townships and administrators, and `count` villages, 47 a county
+    (see villages_add).
+
+    The first county is 宜川县 with villages 101-147, drawn the same whether the dataset is a
+    county or a province; village i draws from generator i wherever it is, so 啊道村 (101)
+    has the same history in every dataset. The first county's administrator is `county`,
+    the others' `county02`, `county03`...
+    """
+    county_count = -(-count // VILLAGES_PER_COUNTY)
+    admin_group = Group.objects.get(name=Role.COUNTY_ADMIN)
     names_rng, taken = random.Random(f"{seed}:names"), {"啊道村"}
-    specs = [
-        VillageSpec(
-            township=townships[index % len(townships)],
-            name="啊道村" if index == 0 else _village_name(names_rng, taken),
-            code=f"{101 + index:03d}",
-            first_month=first_month,
-            index=index,
-        )
-        for index in range(count)
-    ]
+    specs = []
+    for county_index in range(county_count):
+        name = COUNTY if county_index == 0 else OTHER_COUNTIES[county_index - 1]
+        county = County.objects.create(name=name)
+        townships = [
+            Township.objects.create(county=county, name=township)
+            for township in _township_names(county_index, seed)
+        ]
+        username = "county" if county_index == 0 else f"county{county_index + 1:02d}"
+        display_name = "县管理员" if county_index == 0 else f"{name}管理员"
+        admin = User(username=username, display_name=display_name, is_staff=True, county=county)
+        admin.password = make_password(STAFF_PASSWORD)
+        admin.save()
+        admin.groups.add(admin_group)
+        if county_index:  # names are unique within a county; the first keeps its draws
+            names_rng, taken = random.Random(f"{seed}:names:{county_index}"), set()
+        first_index = county_index * VILLAGES_PER_COUNTY
+        for index in range(first_index, min(count, first_index + VILLAGES_PER_COUNTY)):
+            specs.append(
+                VillageSpec(
+                    township=townships[index % len(townships)],
+                    name="啊道村" if index == 0 else _village_name(names_rng, taken),
+                    code=f"{101 + index:03d}",
+                    first_month=first_month,
+                    index=index,
+                )
+            )
     return villages_add(specs, seed=seed)
+
+
+def _township_names(county_index: int, seed: int) -> list[str]:
+    """宜川县's seven real townships; the other counties' drawn (unique within each)."""
+    if county_index == 0:
+        return TOWNSHIPS
+    rng, names = random.Random(f"{seed}:townships:{county_index}"), []
+    while len(names) < len(TOWNSHIPS):
+        name = rng.choice(NAME_HEADS) + rng.choice(NAME_TAILS) + rng.choice(["镇", "乡"])
+        if name not in names:
+            names.append(name)
+    return names
 
 
 def villages_add(specs: list[VillageSpec], *, seed: int) -> list[VillagePlan]:

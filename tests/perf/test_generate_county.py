@@ -1,15 +1,20 @@
-"""The county generator, at one village: a consistent ledger and store, and no overwriting."""
+"""The county generator, at one village: a consistent ledger and store, and no overwriting;
+and a province's registry: counties of 47 villages, the first the county's."""
+
+import datetime
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 
-from demo.county.generate import county_generate
+from demo.county.generate import SEED, county_generate
+from demo.county.registry import VILLAGES_PER_COUNTY, villages_create
 from points import checks as points_checks
 from points.models import Account, Entry, Proposal
 from store import checks as store_checks
 from store.models import Item, Redemption
-from villagers.models import Household, Village
+from villagers.models import County, Household, Township, User, Village
 
 
 @pytest.mark.django_db
@@ -43,3 +48,37 @@ def test_healthz_answers_without_database_or_session(client):
     assert response.content == b"ok"
     assert "no-cache" in response["Cache-Control"]
     assert client.post("/healthz").status_code == 405
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def _village_names() -> list[tuple[str, str, str]]:
+    return list(
+        Village.objects.order_by("code").values_list("code", "name", "township__county__name")
+    )
+
+
+@pytest.mark.django_db
+def test_a_province_is_counties_of_47_villages_and_its_first_is_the_county():
+    """Past 47 villages a second county begins, with its own administrator and townships;
+    the first county's villages are drawn as in the county dataset (村 101 is 啊道村)."""
+    first = datetime.date(2024, 1, 1)
+    try:
+        with transaction.atomic():
+            villages_create(count=VILLAGES_PER_COUNTY, seed=SEED, first_month=first)
+            county = _village_names()
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    plans = villages_create(count=VILLAGES_PER_COUNTY + 2, seed=SEED, first_month=first)
+    assert [plan.index for plan in plans] == list(range(VILLAGES_PER_COUNTY + 2))
+    province = _village_names()
+    assert province[:VILLAGES_PER_COUNTY] == county
+    assert county[0] == ("101", "啊道村", "宜川县")
+    second = County.objects.exclude(name="宜川县").get()
+    assert [row[0] for row in province[VILLAGES_PER_COUNTY:]] == ["148", "149"]
+    assert {row[2] for row in province[VILLAGES_PER_COUNTY:]} == {second.name}
+    assert User.objects.get(username="county02").county == second
+    assert Township.objects.filter(county=second).count() == 7

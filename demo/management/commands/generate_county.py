@@ -1,4 +1,5 @@
-"""Fill an empty database with a deterministic county: 47 villages and three years of history.
+"""Fill an empty database with a deterministic county: 47 villages and three years of history
+(or one village, or a province of ten such counties).
 
 For load tests and growth checks (`make bench` runs it on its own databases). Bulk COPY,
 running balances and stock computed in Python, caches set at the end; the ledger audit
@@ -13,7 +14,10 @@ from villagers.models import Household, Village
 
 
 class Command(BaseCommand):
-    help = "Generate a county (47 villages) or one village with three years of history."
+    help = (
+        "Generate one village, a county (47 villages) or a province (10 counties, 470 "
+        "villages) with three years of history."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--size", choices=sorted(SIZES), default="county")

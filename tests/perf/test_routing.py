@@ -1,0 +1,162 @@
+"""The busy pages and services, statement by statement: could Citus route each to one shard?
+
+docs/performance.md ("Past one database") plans to distribute the per-village tables by
+village. This test keeps that plan honest: it runs the busy pages and services of village X
+with the query log on and fails when a statement touches a per-village table without a
+condition on its village (tests/perf/routing.py says how that is recognised), unless the
+statement is one of the exceptions below, each with why.
+"""
+
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from core.months import previous_month
+from points.services import declaration_accept, declaration_submit
+from reports.notice import notice_publish
+from tests.conftest import form_key
+from tests.perf import routing
+from tests.points.conftest import propose
+
+# Tables with no village column: every statement reaching them goes through their parent.
+# Under Citus each gets a village_id filled from its parent, in its primary key.
+TABLE_EXCEPTIONS = {
+    table: f"no village_id: reached through its {parent}; needs the column to be distributed"
+    for table, parent in routing.THROUGH_PARENT.items()
+}
+# Tables that have their village, found by other keys: {table: (the keys, why)}. A statement
+# is excused when every key it finds the table by is listed. Under Citus each of these
+# becomes a multi-shard statement (correct, but it asks every shard) until the statement
+# also names the village, which the request always knows (the user's village, the row
+# it came from): the plan's step "village in every key" (docs/performance.md).
+KEY_EXCEPTIONS = {
+    "villagers_household": (
+        {"id", "group_id", "village_id"},
+        "by its id: the signed-in user's household (every request), the counter's household "
+        "from the URL, and the ORM's joins to a row's household (select_related), with its "
+        "group and village (reference tables) joined on",
+    ),
+    "points_account": (
+        {"id", "household_id", "village_id"},
+        "by its household (the balance page, the counter, locking for a write) or its id (the "
+        "writer's balance update); village_id: the balance page's rank counts the accounts "
+        "of the account's own village, a correlated condition, not a value",
+    ),
+    "points_proposal": (
+        {"id", "household_id", "entry_id", "member_id", "rule_id"},
+        "by its id (the writer's update, an ORM refresh), its household (the balance page's "
+        "digest, the monthly cap) or its entry (the notice's and report's entry lines); "
+        "member_id and rule_id are joins to the member and rule of a row found so",
+    ),
+    "points_batch": ({"id"}, "joined by its id from a proposal (the approval queue)"),
+    "points_declaration": (
+        {"id", "household_id", "submitted_by_id"},
+        "by its id (review, the ORM's FOR UPDATE) or its household (the villager's own list)",
+    ),
+    "points_objection": ({"proposal_id"}, "counted per proposal in the approval queue"),
+    "store_item": ({"id"}, "joined by its id from a redemption line (the month report)"),
+    "store_redemption": (
+        {"entry_id", "idempotency_key"},
+        "by the one-time key before a redemption (replay check: unique in the deployment) "
+        "and by its entry (the notice's and report's entry lines)",
+    ),
+    "store_stockmovement": ({"item_id"}, "the item page's movements, found by item"),
+    "villagers_referral": ({"object_id"}, "a proposal's open referral, found by the proposal"),
+    "reports_publishednotice": (
+        {"id", "village_id"},
+        "by its id: its signatures' notice, joined to its village (a reference table)",
+    ),
+}
+
+
+def _excused(found: routing.Unrouted) -> bool:
+    if found.table in TABLE_EXCEPTIONS:
+        return True
+    keys, _why = KEY_EXCEPTIONS.get(found.table, (set(), ""))
+    return bool(found.keys) and found.keys <= keys
+
+
+def test_the_checker_tells_a_routed_statement_from_one_that_is_not(village_x, card_a):
+    household = card_a.household
+    select = 'SELECT "id" FROM "villagers_household" h WHERE '
+    assert routing.unrouted(select + '"village_id" = %s', [village_x.pk]) == []
+    (by_key,) = routing.unrouted(select + '"id" = %s', [household.pk])
+    assert by_key.table == "villagers_household"
+    assert routing.unrouted(select + '"village_id" = ANY(%s)', [[village_x.pk]])
+    # Joined on the village: PostgreSQL carries the constant to the other table.
+    joined = (
+        "SELECT a.id FROM points_account a JOIN villagers_household h "
+        "ON h.id = a.household_id AND h.village_id = a.village_id WHERE h.village_id = %s"
+    )
+    assert routing.unrouted(joined, [village_x.pk]) == []
+    (entries,) = routing.unrouted("SELECT id FROM points_entry WHERE account_id = %s", [1])
+    assert entries.table == "points_entry"
+
+
+@pytest.mark.django_db
+def test_busy_pages_and_services_stay_in_their_village(
+    client, client_villager_a, client_manager_x, client_supervisor_x, card_a, card_b,
+    village_x, manager_x, supervisor_x, villager_a, rule_clean, rice, oil,
+):  # fmt: skip
+    last = previous_month(timezone.localdate())
+    household = card_a.household
+    with routing.QueryLog() as log:
+        # The villager: balance, catalogue, a declaration.
+        assert client_villager_a.get(reverse("points:me")).status_code == 200
+        assert client_villager_a.get(reverse("store:catalogue")).status_code == 200
+        assert client_villager_a.get(reverse("wishwall:wall")).status_code == 200
+        declaration = declaration_submit(
+            user=villager_a, description="扫了村道", occurred_on=timezone.localdate()
+        )
+        # The manager: the counter with a cart, a redemption confirmed, declarations.
+        counter = reverse("store:counter_household", args=[household.pk])
+        for item in (rice, oil):
+            client_manager_x.post(
+                reverse("store:counter_cart", args=[household.pk]),
+                {"action": "add", "item": item.pk, "quantity": 1, "next": counter},
+            )
+        page = client_manager_x.get(counter)
+        assert page.status_code == 200
+        fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', _confirm_form(page.text)))
+        confirmed = client_manager_x.post(
+            reverse("store:counter_confirm", args=[household.pk]), fields
+        )
+        assert confirmed.status_code == 302
+        assert client_manager_x.get(reverse("points:declaration_list")).status_code == 200
+        declaration_accept(
+            declaration=declaration,
+            actor=manager_x,
+            rule=rule_clean,
+            reason="扫了村道",
+        )
+        # The supervisor: the approval queue, approve.
+        propose(manager_x, [card_b.household], rule_clean)
+        assert client_supervisor_x.get(reverse("points:approval_queue")).status_code == 200
+        pending = [str(p) for p in card_a.household.proposals.values_list("pk", flat=True)]
+        decided = client_supervisor_x.post(
+            reverse("points:approval_decide"),
+            {"action": "approve", "proposal": pending, "idempotency_key": form_key()},
+        )
+        assert decided.status_code == 302
+        # The month: report, notice draft, published, read by anyone.
+        month = [last.year, last.month]
+        assert client_manager_x.get(reverse("reports:month_report", args=month)).status_code == 200
+        assert client_manager_x.get(reverse("reports:notice_month", args=month)).status_code == 200
+        notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+        public = reverse("reports:notice_public", args=[village_x.code, *month])
+        assert client.get(public).status_code == 200
+        assert client_villager_a.get(reverse("reports:notice_month", args=month)).status_code == 200
+
+    found = [f for sql, params in log.statements for f in routing.unrouted(sql, params)]
+    assert len(log.statements) > 100
+    unexplained = {str(f) for f in found if not _excused(f)}
+    assert not unexplained, "\n\n".join(sorted(unexplained))
+    # The list keeps up with the code: an exception nothing needs any more is dropped.
+    assert set(KEY_EXCEPTIONS) <= {f.table for f in found}
+
+
+def _confirm_form(html: str) -> str:
+    form = html[html.index('class="confirm-form"') :]
+    return form[: form.index("</form>")]
