@@ -384,6 +384,7 @@ def published_notice(village: Village, first: datetime.date) -> PublishedNotice 
     show it from the cache, under the notice's id and row version (`version`)."""
     notice = (
         PublishedNotice.objects.filter(village=village, month=first)
+        .order_by()
         .defer("document")
         .annotate(version=RawSQL(reports_sql.NOTICE_VERSION, ()))  # noqa: S611 (a constant)
         .first()

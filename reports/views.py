@@ -159,7 +159,9 @@ def _own_line(request, village, part: dict):
 
 
 def _published_months(village) -> set[datetime.date]:
-    return set(PublishedNotice.objects.filter(village=village).values_list("month", flat=True))
+    # Unordered: the model's order (by village) would join the village table for nothing.
+    months = PublishedNotice.objects.filter(village=village).order_by()
+    return set(months.values_list("month", flat=True))
 
 
 def _neighbours(first: datetime.date, current: datetime.date, villager_months=None):
