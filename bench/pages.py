@@ -4,6 +4,12 @@ python -m bench.pages sessions -> JSON {page: {"url", "cookie"}} for the HTTP lo
 python -m bench.pages growth   -> JSON {page: {"ms", "queries"}}, timed in this process
 Both on the database in DATABASE_URL; every page is one of village 101 (啊道村), which is
 the same village with the same history in the one-village and the county dataset.
+
+The growth run also times the reference of the heavy pages, Django's admin login page, in
+the same process, and the exports' work: the two built by the task queue's worker (the
+county .xlsx and the year report's .xlsx) as the task's builder function (figures and
+workbook, progress not written), the two built while the browser waits (the month report's
+and the notice's .xlsx) as requests.
 """
 
 import datetime
@@ -61,7 +67,10 @@ def bench_pages() -> dict[str, dict[str, str]]:
     )
     cart = {"household": household_id, "lines": {str(pk): 1 for pk in cart_items}}
     last_month = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
+    month_before = last_month.replace(day=1) - datetime.timedelta(days=1)
+    _published(village, last_month, supervisor)
     villager_cookie = _session(villager, VILLAGER_BACKEND)
+    manager_cookie = _session(manager, STAFF_BACKEND)
     return {
         "balance": {"url": reverse("points:me"), "cookie": villager_cookie},
         "catalogue": {"url": reverse("store:catalogue"), "cookie": villager_cookie},
@@ -79,43 +88,131 @@ def bench_pages() -> dict[str, dict[str, str]]:
         },
         "month_report": {
             "url": reverse("reports:month_report", args=[last_month.year, last_month.month]),
-            "cookie": _session(manager, STAFF_BACKEND),
+            "cookie": manager_cookie,
         },
         "county_overview": {
             "url": f"{reverse('reports:county_overview')}?month={last_month:%Y-%m}",
             "cookie": _session(county_admin, STAFF_BACKEND),
         },
+        # The heavy pages (issue 21), against the admin login page.
+        "admin_login": {"url": reverse("admin:login"), "cookie": ""},
+        "notice_draft": {
+            "url": reverse("reports:notice_month", args=[month_before.year, month_before.month]),
+            "cookie": manager_cookie,
+        },
+        "year_report": {
+            "url": reverse("reports:year_report", args=[last_month.year]),
+            "cookie": manager_cookie,
+        },
+        "notice_xlsx": {
+            "url": reverse("reports:notice_xlsx", args=[last_month.year, last_month.month]),
+            "cookie": manager_cookie,
+        },
+        "month_report_xlsx": {
+            "url": reverse("reports:month_report_xlsx", args=[last_month.year, last_month.month]),
+            "cookie": manager_cookie,
+        },
     }
+
+
+# The background exports, timed as the worker's builder function (see reports.exports).
+TASKS = {
+    "county_xlsx_task": "the county .xlsx task's build (figures and workbook)",
+    "year_xlsx_task": "the year report .xlsx task's build (figures and workbook)",
+}
+
+
+def _published(village, last_month, supervisor) -> None:
+    """Last month published by the village's supervisor (the villager's notice is the
+    published one; the month before stays a draft)."""
+    from reports.models import PublishedNotice
+    from reports.notice import notice_publish
+
+    first = last_month.replace(day=1)
+    if not PublishedNotice.objects.filter(village=village, month=first).exists():
+        notice_publish(village=village, year=first.year, month=first.month, actor=supervisor)
+
+
+def export_jobs() -> dict:
+    """Unsaved export jobs as the worker would run them: the county's for last month, the
+    village's year report for last month's year."""
+    from django.utils import timezone
+
+    from reports.models import ExportJob
+    from villagers.models import User, Village
+
+    last_month = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
+    county_admin = User.objects.select_related("county").get(username="county")
+    village = Village.objects.select_related("township").get(code=VILLAGE_CODE)
+    manager = User.objects.get(username=f"manager{VILLAGE_CODE}")
+    return {
+        "county_xlsx_task": ExportJob(
+            kind=ExportJob.Kind.COUNTY_OVERVIEW,
+            requested_by=county_admin,
+            county=county_admin.county,
+            params={"month": f"{last_month:%Y-%m}", "sort": "name"},
+        ),
+        "year_xlsx_task": ExportJob(
+            kind=ExportJob.Kind.YEAR_REPORT,
+            requested_by=manager,
+            village=village,
+            params={"year": last_month.year},
+        ),
+    }
+
+
+def _timed(work, repeat: int) -> dict:
+    """Median time (ms) and query count of `work()` after warming up as the pages are, and
+    the time of its first call (ms; what it took with nothing in the cache)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    began = time.perf_counter()
+    work()  # the first time: nothing of it in the cache yet
+    first = (time.perf_counter() - began) * 1000
+    for _warm in range(4):
+        work()
+    with CaptureQueriesContext(connection) as queries:
+        work()
+    query_count = len(queries)
+    times = []
+    for _run in range(repeat):
+        began = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - began) * 1000)
+    return {"ms": statistics.median(times), "queries": query_count, "first_ms": first}
 
 
 def growth(repeat: int = 25) -> dict[str, dict]:
     """Median server time (ms) and query count of each page, through the whole middleware."""
     from django.conf import settings
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+
+    from reports.exports import _builder
 
     results = {}
     for name, page in bench_pages().items():
         client = Client()
-        client.cookies[settings.SESSION_COOKIE_NAME] = page["cookie"]
-        for _warm in range(5):
-            response = client.get(page["url"])
+        if page["cookie"]:
+            client.cookies[settings.SESSION_COOKIE_NAME] = page["cookie"]
+
+        def request(client=client, name=name, url=page["url"]):
+            response = client.get(url)
             if response.status_code != 200:
-                raise RuntimeError(f"{name}: {page['url']} answered {response.status_code}")
-        with CaptureQueriesContext(connection) as queries:
-            client.get(page["url"])
-        query_count = len(queries)  # now: the next request clears the connection's log
-        times = []
-        for _run in range(repeat):
-            began = time.perf_counter()
-            client.get(page["url"])
-            times.append((time.perf_counter() - began) * 1000)
-        results[name] = {
-            "ms": statistics.median(times),
-            "queries": query_count,
-        }
+                raise RuntimeError(f"{name}: {url} answered {response.status_code}")
+
+        results[name] = _timed(request, repeat)
+    for name, job in export_jobs().items():
+
+        def build(job=job):
+            _builder(job.kind)(job, _no_progress)
+
+        results[name] = _timed(build, repeat)
     return results
+
+
+def _no_progress(percent: int, step: str) -> None:
+    """The worker writes its progress to the job's row; the bench times the work alone."""
 
 
 def main() -> None:

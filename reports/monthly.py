@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.access import staff_required
+from core.access import is_county_admin, staff_required
+from core.fragments import cached_part
 from core.months import next_month, previous_month, requested_month
 from reports import xlsx
 from reports.dashboard import STAFF, flow_chart
@@ -35,12 +37,16 @@ from reports.selectors import (
     points_flow,
     purchases_by_fund_source,
     redemptions_by_zone,
+    report_state,
     totals_by_category,
 )
 from reports.selectors_transparency import liability_cover
 from store.models import Donor
 
 Progress = Callable[[int, str], None]
+# How long a rendered report or workbook is kept: its key changes with what it shows (the
+# digest of reports.selectors.report_state), so this only lets the cache forget old ones.
+PART_SECONDS = 24 * 60 * 60
 
 
 def _no_progress(percent: int, step: str) -> None:
@@ -234,13 +240,21 @@ def _donor_kind_labels(report: Report) -> Report:
     return report
 
 
+def month_title(first: datetime.date) -> str:
+    return _("Monthly report %(month)s") % {"month": f"{first:%Y-%m}"}
+
+
+def year_title(year: int) -> str:
+    return _("Year report %(year)s") % {"year": year}
+
+
 def month_report_build(village, year: int, month: int, progress=None) -> Report:
     first = datetime.date(year, month, 1)
     return _donor_kind_labels(
         report_build(
             village,
             Period.month(year, month),
-            title=_("Monthly report %(month)s") % {"month": f"{first:%Y-%m}"},
+            title=month_title(first),
             with_notice=True,
             progress=progress,
         )
@@ -252,10 +266,37 @@ def year_report_build(village, year: int, progress=None) -> Report:
         report_build(
             village,
             Period.year(year),
-            title=_("Year report %(year)s") % {"year": year},
+            title=year_title(year),
             with_notice=False,
             progress=progress,
         )
+    )
+
+
+def report_key(village, period: Period) -> str:
+    """The cache key of a report's body or workbook: the village, the period and the digest
+    of every row the report shows (one query)."""
+    return f"{village.pk}:{period.start}:{period.end}:{report_state(village, period)}"
+
+
+def month_workbook(village, first: datetime.date) -> bytes:
+    """The month report's .xlsx, from the cache while nothing it shows has changed."""
+    period = Period.month(first.year, first.month)
+    return cached_part(
+        "month-report-xlsx",
+        report_key(village, period),
+        lambda: report_workbook(month_report_build(village, first.year, first.month)),
+        PART_SECONDS,
+    )
+
+
+def year_workbook(village, year: int, progress=None) -> bytes:
+    """The year report's .xlsx, from the cache while nothing it shows has changed."""
+    return cached_part(
+        "year-report-xlsx",
+        report_key(village, Period.year(year)),
+        lambda: report_workbook(year_report_build(village, year, progress=progress), progress),
+        PART_SECONDS,
     )
 
 
@@ -267,52 +308,77 @@ def _check_year(year: int) -> int:
 
 @staff_required(*STAFF)
 def month_report(request, year=None, month=None):
+    """The month's report; its body is kept in the cache under the digest of every row it
+    shows, the liability of today included."""
     today = timezone.localdate()
     first = requested_month(year or today.year, month or today.month)
-    report = month_report_build(request.village, first.year, first.month)
+    village = request.village
+    period = Period.month(first.year, first.month)
+
+    def body() -> str:
+        report = month_report_build(village, first.year, first.month)
+        context = {
+            "report": report,
+            "sections": sections_for_page(report.sections),
+            "month": first,
+            "liability": liability_cover(village),
+        }
+        return render_to_string("reports/_month_report_body.html", context, request)
+
+    key = f"{report_key(village, period)}:{is_county_admin(request.user)}"
     previous, following = previous_month(first), next_month(first)
     return render(
         request,
         "reports/month_report.html",
         {
-            "report": report,
-            "sections": sections_for_page(report.sections),
-            "village": request.village,
+            "title": month_title(first),
+            "body": cached_part("month-report", key, body, PART_SECONDS),
+            "village": village,
             "month": first,
             "previous": previous,
             "following": following if following <= today else None,
-            "liability": liability_cover(request.village),
         },
     )
 
 
 @staff_required(*STAFF)
 def month_report_xlsx(request, year, month):
-    """A month is small: the workbook is built while the browser waits."""
+    """A month is small: the workbook is built while the browser waits (or read from the
+    cache while nothing it shows has changed)."""
     first = requested_month(year, month)
-    report = month_report_build(request.village, first.year, first.month)
     return xlsx.xlsx_response(
-        report_workbook(report), f"report-{request.village.code}-{first:%Y-%m}.xlsx"
+        month_workbook(request.village, first),
+        f"report-{request.village.code}-{first:%Y-%m}.xlsx",
     )
 
 
 @staff_required(*STAFF)
 def year_report(request, year):
     year = _check_year(year)
-    report = year_report_build(request.village, year)
+    village = request.village
+    today = timezone.localdate()
+
+    def body() -> str:
+        report = year_report_build(village, year)
+        title = _("Points flow in %(year)s") % {"year": year}
+        context = {
+            "report": report,
+            "flow_chart": flow_chart(report.flows, key="year-flow", title=title),
+            "today": today,
+        }
+        return render_to_string("reports/_year_report_body.html", context, request)
+
+    key = f"{report_key(village, Period.year(year))}:{today}"
     return render(
         request,
         "reports/year_report.html",
         {
-            "report": report,
-            "village": request.village,
+            "title": year_title(year),
+            "body": cached_part("year-report", key, body, PART_SECONDS),
+            "village": village,
             "year": year,
-            "flow_chart": flow_chart(
-                report.flows, key="year-flow", title=_("Points flow in %(year)s") % {"year": year}
-            ),
             "previous": year - 1 if year > 2000 else None,
-            "following": year + 1 if year < timezone.localdate().year else None,
-            "today": timezone.localdate(),
+            "following": year + 1 if year < today.year else None,
         },
     )
 
@@ -334,5 +400,4 @@ def year_report_xlsx(request, year):
 def year_export_build(job: ExportJob, progress: Progress) -> tuple[str, bytes]:
     """The background job's work (see reports.exports): the year report's workbook."""
     year = int(job.params["year"])
-    report = year_report_build(job.village, year, progress=progress)
-    return f"report-{job.village.code}-{year}.xlsx", report_workbook(report, progress)
+    return f"report-{job.village.code}-{year}.xlsx", year_workbook(job.village, year, progress)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -34,6 +35,7 @@ from points.selectors import (
     notice_points_sections,
     notice_publicity_sections,
 )
+from reports import sql as reports_sql
 from reports.models import NoticeSignature, PublishedNotice
 from reports.selectors_transparency import notice_traceability_sections
 from store.selectors import notice_donations, notice_redemptions
@@ -386,9 +388,19 @@ def notice_public_path(village: Village, first: datetime.date) -> str:
 
 
 def published_notice(village: Village, first: datetime.date) -> PublishedNotice | None:
-    """The month's published notice with its signatures (two queries), or None."""
-    notice = PublishedNotice.objects.filter(village=village, month=first).first()
+    """The month's published notice with its signatures (two queries), or None.
+
+    Its document (the whole notice) is read only when asked for (a third query): the pages
+    show it from the cache, under the notice's id and row version (`version`)."""
+    notice = (
+        PublishedNotice.objects.filter(village=village, month=first)
+        .order_by()
+        .defer("document")
+        .annotate(version=RawSQL(reports_sql.NOTICE_VERSION, ()))  # noqa: S611 (a constant)
+        .first()
+    )
     if notice is not None:
+        notice.village = village
         notice.signed = {signature.role: signature for signature in notice.signatures.all()}
     return notice
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -42,8 +43,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from core import sql
 from core.months import add_months, local_start, month_days, months_ending, next_month
 from points.models import Account, Declaration, Entry, Proposal, Rule
+from reports import sql as reports_sql
 from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Household, Inspection, Village
 from villagers.oversight import Oversight
@@ -126,6 +129,22 @@ FLOW_FIGURES = (
     "reversed_deductions",
     "reversals",
 )
+
+
+def report_state(village: Village, period: "Period") -> str:
+    """The key of the village's report of `period` (its notice, month or year report and
+    their .xlsx): a digest of every row they show, one statement (reports.sql.REPORT_STATE)."""
+    start, end = period.bounds
+    params = {
+        "village": village.pk,
+        "start": start,
+        "end": end,
+        "month": period.start,
+        "now": timezone.now(),
+    }
+    with connection.cursor() as cursor:
+        sql.execute(cursor, reports_sql.REPORT_STATE, params)
+        return cursor.fetchone()[0]
 
 
 def _entries_in(start: datetime.datetime, end: datetime.datetime) -> QuerySet:

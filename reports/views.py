@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -29,6 +30,7 @@ from core.access import (
     staff_required,
     user_roles,
 )
+from core.fragments import cached_part
 from core.idempotency import run_once
 from core.months import month_of, next_month, previous_month, requested_month
 from reports import xlsx
@@ -43,14 +45,20 @@ from reports.notice import (
     notice_sections,
     published_notice,
     publishing_refusal,
+    section_from_plain,
+    section_plain,
     sections_for_page,
 )
+from reports.selectors import Period, report_state
 from villagers.models import Card, Village
 from villagers.views import card_login
 
 # A published notice never changes; its public page may sit in a shared cache this long
 # (only when nobody is signed in: a signed-in page carries the user's menu).
 PUBLIC_NOTICE_MAX_AGE = 600
+# How long a rendered notice or report is kept (its key changes with what it shows: the
+# timeout only lets the cache forget the parts nobody asks for).
+PART_SECONDS = 24 * 60 * 60
 
 
 def home(request):
@@ -82,28 +90,66 @@ def notice_qr_svg(url: str) -> str:
     return mark_safe(svg)  # noqa: S308 - segno's own markup of our own URL
 
 
+def notice_part(request, village, first: datetime.date, notice: PublishedNotice | None) -> dict:
+    """The notice's sections rendered, its list of balances (plain, to find a villager's own
+    line) and its heading values, from the cache under a key of what they show: a published
+    notice's row (frozen: its id and row version), else the digest of every row the month's
+    draft shows (reports.selectors.report_state)."""
+    flags = f"{first:%Y-%m}:{village.pk}:{is_county_admin(request.user)}"
+    if notice is not None:
+        fingerprint = f"published:{notice.pk}:{notice.version}:{flags}"
+
+        def draw() -> dict:
+            return _part(request, document_sections(notice.document), notice.document)
+    else:
+        state = report_state(village, Period.month(first.year, first.month))
+        fingerprint = f"draft:{state}:{flags}"
+
+        def draw() -> dict:
+            sections = notice_sections(village, first.year, first.month)
+            return _part(request, sections_for_page(sections), None)
+
+    return cached_part("notice-sections", fingerprint, draw, PART_SECONDS)
+
+
+def _part(request, sections, document) -> dict:
+    html = render_to_string("reports/_notice_sections.html", {"sections": sections}, request)
+    balances = [section_plain(section) for section in sections if section.key == "balances"]
+    head = None
+    if document is not None:
+        head = {key: document[key] for key in ("village", "month", "language")}
+    return {"html": html, "balances": balances, "head": head}
+
+
+def _qr_svg(url: str) -> str:
+    return cached_part("notice-qr", url, lambda: notice_qr_svg(url), PART_SECONDS)
+
+
 def _published_context(request, notice: PublishedNotice) -> dict:
     url = request.build_absolute_uri(notice_public_path(notice.village, notice.month))
+    part = notice_part(request, notice.village, notice.month, notice)
     return {
         "published": notice,
-        "document": notice.document,
-        "sections": document_sections(notice.document),
+        "document": part["head"],
+        "part": part,
+        "sections_html": part["html"],
         "supervisor_signature": notice.signed.get(NoticeSignature.Role.SUPERVISOR),
         "secretary_signature": notice.signed.get(NoticeSignature.Role.SECRETARY),
         # The party secretary's button to countersign; the public page has none.
         "may_countersign": request.user.is_authenticated
         and countersigning_refusal(notice, request.user) is None,
         "public_url": url,
-        "qr_svg": notice_qr_svg(url),
+        "qr_svg": _qr_svg(url),
     }
 
 
-def _own_line(request, village, sections):
+def _own_line(request, village, part: dict):
     """A signed-in villager's own line of the list of balances, to show and read aloud (one
     query: the household's cards with its group)."""
     user = request.user
     if not is_villager(user):
         return None
+    sections = [section_from_plain(section) for section in part["balances"]]
     cards = list(
         Card.objects.filter(household_id=user.household_id, household__village=village)
         .values_list("number", "household__group__name")
@@ -117,7 +163,9 @@ def _own_line(request, village, sections):
 
 
 def _published_months(village) -> set[datetime.date]:
-    return set(PublishedNotice.objects.filter(village=village).values_list("month", flat=True))
+    # Unordered: the model's order (by village) would join the village table for nothing.
+    months = PublishedNotice.objects.filter(village=village).order_by()
+    return set(months.values_list("month", flat=True))
 
 
 def _neighbours(first: datetime.date, current: datetime.date, villager_months=None):
@@ -157,9 +205,10 @@ def notice(request, year=None, month=None):
     if notice is not None:
         context |= _published_context(request, notice)
     else:
-        context["sections"] = sections_for_page(notice_sections(village, first.year, first.month))
+        context["part"] = notice_part(request, village, first, None)
+        context["sections_html"] = context["part"]["html"]
         context["publish_refusal"] = publishing_refusal(village, first, request.user)
-    context["own_line"] = _own_line(request, village, context["sections"])
+    context["own_line"] = _own_line(request, village, context["part"])
     return render(request, "reports/notice.html", context)
 
 
@@ -174,7 +223,7 @@ def notice_public(request, code, year, month):
     if notice is None:
         raise Http404
     context = _published_context(request, notice)
-    context["own_line"] = _own_line(request, village, context["sections"])
+    context["own_line"] = _own_line(request, village, context["part"])
     response = render(
         request,
         "reports/notice_public.html",
@@ -258,18 +307,33 @@ def notice_countersign_view(request, year, month):
 
 @member_of_village_required
 def notice_xlsx(request, year, month):
-    """The notice as a workbook: as published, or (for staff) the draft or running month."""
+    """The notice as a workbook: as published, or (for staff) the draft or running month;
+    kept in the cache under the same key as the page's sections."""
+    village = request.village
     first = _month(year, month)
-    notice = published_notice(request.village, first)
+    notice = published_notice(village, first)
     if notice is not None:
-        sections = document_sections(notice.document)
+        fingerprint = f"published:{notice.pk}:{notice.version}"
+
+        def sections():
+            return document_sections(notice.document)
     elif first < month_of(timezone.localdate()) and is_villager(request.user):
         return render(request, "reports/notice_unpublished.html", {"month": first}, status=403)
     else:
-        sections = notice_sections(request.village, first.year, first.month)
-    workbook = xlsx.workbook_new()
-    xlsx.sections_add(workbook, sections, f"{request.village.name} {first:%Y-%m}")
-    if not workbook.sheetnames:
-        workbook.create_sheet(title=_("Notice")[:31])
-    filename = f"notice-{request.village.code}-{first:%Y-%m}.xlsx"
-    return xlsx.xlsx_response(xlsx.workbook_bytes(workbook), filename)
+        fingerprint = f"draft:{report_state(village, Period.month(first.year, first.month))}"
+
+        def sections():
+            return notice_sections(village, first.year, first.month)
+
+    def draw() -> bytes:
+        workbook = xlsx.workbook_new()
+        xlsx.sections_add(workbook, sections(), f"{village.name} {first:%Y-%m}")
+        if not workbook.sheetnames:
+            workbook.create_sheet(title=_("Notice")[:31])
+        return xlsx.workbook_bytes(workbook)
+
+    content = cached_part(
+        "notice-xlsx", f"{fingerprint}:{village.pk}:{first:%Y-%m}", draw, PART_SECONDS
+    )
+    filename = f"notice-{village.code}-{first:%Y-%m}.xlsx"
+    return xlsx.xlsx_response(content, filename)

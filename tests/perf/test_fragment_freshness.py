@@ -7,6 +7,12 @@ would drift from the templates), this test changes every plain field of every mo
 draws on, one after the other, and compares the cached page with a fresh render. A field a
 template shows but the digest misses makes the two differ. The county overview is left out:
 its figures may be up to a minute old and the page says so (reports.county.FIGURES_MAX_AGE).
+
+The notice and the reports (reports.selectors.report_state) follow the ledger and the stock
+through the row versions of the accounts and items that every entry and stock movement
+writes in its own transaction; the rows written with an entry and never changed after it (the
+entries, approved proposals, redemptions and their lines, stock movements) are followed that
+way, and are changed here only through the services (test_reports_follow_the_ledger).
 """
 
 import datetime
@@ -19,9 +25,13 @@ from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from points.models import Account, Batch, Declaration, Proposal, Rule
+from points.models import Account, Batch, Declaration, Objection, Proposal, Rule
+from points.publicity import objection_raise
 from points.services import declaration_submit, proposal_approve
-from store.models import Item, Zone
+from reports.models import NoticeSignature, PublishedNotice
+from reports.notice import notice_publish
+from store.models import Donation, Donor, Item, Redemption, Zone
+from store.services import donation_record, redemption_void
 from tests.points.conftest import propose
 from villagers.models import Card, Household, Member, User, Village, VillageGroup
 
@@ -162,5 +172,102 @@ def test_counter_follows_every_row_it_shows(client_manager_x, scene):
             Account.objects.filter(household=scene),
             Household.objects.filter(pk=scene.pk),
             Card.objects.filter(household=scene),
+        ],
+    )
+
+
+@pytest.fixture
+def report_scene(scene, village_x, card_b, manager_x, supervisor_x, rule_clean, rice, redeem):
+    """The scene with what the notice and the reports show besides: an award in publicity
+    with an objection, a redemption, a donation of money and one of goods."""
+    village_x.publicity_days = 3
+    village_x.save()
+    (waiting,) = propose(manager_x, [card_b.household], rule_clean)
+    proposal_approve(proposal_ids=[waiting.pk], actor=supervisor_x)
+    objection_raise(proposal_id=waiting.pk, actor=manager_x, reason="not him")
+    redeem(scene, {rice: 1}, manager_x)
+    donor = Donor.objects.create(village=village_x, name="爱心企业", kind="company")
+    for kind, goods in ((Donation.Kind.MONEY, None), (Donation.Kind.GOODS, {rice.pk: 2})):
+        donation_record(
+            village=village_x,
+            donor=donor,
+            kind=kind,
+            value_yuan=Decimal(50),
+            thanks="谢谢",
+            actor=manager_x,
+            goods=goods,
+        )
+    return scene
+
+
+def report_rows(village):
+    """Every row the notice and the reports may show that the digest reads itself."""
+    return [
+        Village.objects.filter(pk=village.pk),
+        Household.objects.filter(village=village),
+        VillageGroup.objects.filter(village=village),
+        Rule.objects.filter(village=village),
+        Card.objects.filter(household__village=village),
+        Account.objects.filter(village=village),
+        Item.objects.filter(village=village),
+        Zone.objects.filter(village=village),
+        Donor.objects.filter(village=village),
+        Donation.objects.filter(village=village),
+        # Those not posted: an approved one is written with its entry, and never after.
+        Proposal.objects.filter(village=village).exclude(status=Proposal.Status.APPROVED),
+        Objection.objects.filter(village=village),
+    ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param(lambda today: reverse("reports:notice"), id="notice"),
+        pytest.param(lambda today: reverse("reports:month_report_current"), id="month_report"),
+        pytest.param(
+            lambda today: reverse("reports:year_report", args=[today.year]), id="year_report"
+        ),
+    ],
+)
+def test_notice_and_reports_follow_every_row_they_show(client_supervisor_x, report_scene, url):
+    url = url(timezone.localdate())
+    assert_fresh_after_every_change(client_supervisor_x, url, report_rows(report_scene.village))
+
+
+def test_reports_follow_the_ledger(client_supervisor_x, report_scene, manager_x, supervisor_x):
+    """What the digest follows through the accounts' and items' row versions: a void (the
+    redemption's row and a reversal entry), an award posted, a purchase."""
+    urls = [
+        reverse("reports:notice"),
+        reverse("reports:month_report_current"),
+        reverse("reports:year_report", args=[timezone.localdate().year]),
+    ]
+    for _url in urls:
+        page(client_supervisor_x, _url)
+    redemption = Redemption.objects.get(household=report_scene)
+    redemption_void(redemption=redemption, actor=supervisor_x, reason="wrong card")
+    for _url in urls:
+        cached = page(client_supervisor_x, _url)
+        cache.clear()
+        assert cached == page(client_supervisor_x, _url), _url
+
+
+def test_published_notice_follows_its_row_and_signatures(
+    client_villager_a, report_scene, supervisor_x
+):
+    """A published notice is frozen: its sections are kept under its id and row version; the
+    signatures around them are read on every visit."""
+    village = report_scene.village
+    last_month = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
+    notice_publish(
+        village=village, year=last_month.year, month=last_month.month, actor=supervisor_x
+    )
+    assert_fresh_after_every_change(
+        client_villager_a,
+        reverse("reports:notice_month", args=[last_month.year, last_month.month]),
+        [
+            PublishedNotice.objects.filter(village=village),
+            NoticeSignature.objects.filter(notice__village=village),
+            *report_rows(village),
         ],
     )
