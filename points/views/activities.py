@@ -131,15 +131,19 @@ def _qr_svg(url: str) -> str:
 
 @staff_required(Role.MANAGER)
 def activity_qr(request, pk):
-    """The QR code to show at the activity; the page draws the next code by itself."""
+    """The QR code to show at the activity. On a screen left alone (`?rotate=1`, the
+    manager's choice, like the wish wall's TV) the page draws the next code by itself;
+    otherwise a link does, so nobody's page changes under them unasked."""
     activity = _get_activity_for_user(request, pk)
+    rotate = request.GET.get("rotate") == "1"
     context = {"activity": activity, "checked_in": activity.checkins.count()}
     if activity.is_open:
         url = checkin_url(activity, base=activity_checkin_base_url(request))
         context.update(
             qr=_qr_svg(url),
             checkin_link=url,
-            refresh=checkin_seconds_left(),
+            refresh=checkin_seconds_left() if rotate else None,
+            rotate=rotate,
             slot_minutes=max(1, SLOT_SECONDS // 60),
         )
     return render(request, "points/activity_qr.html", context)
