@@ -473,28 +473,38 @@ TREND_MONTHS = 12
 # Entries counted as issued (awards, opening grants) or deducted, as posted: a reversal is
 # its own figure, never netted into what it cancels.
 FLOW_ENTRY_KINDS = [Entry.Kind.AWARD, Entry.Kind.OPENING, Entry.Kind.DEDUCTION]
-CLOSED_MONTHS_MAX_AGE = 24 * 60 * 60
+# How long a closed month's sums stay in the cache unread: they are checked on every read
+# (see _flows_by_village), so this only bounds what that check scans.
+CLOSED_MONTHS_MAX_AGE = 31 * 24 * 60 * 60
 # What a passed hygiene inspection is (Inspection.passed): all six checks.
 INSPECTION_PASSED = Q(**{name: True for name, _label in Inspection.CHECKS})
 
 
-def _flows_by_village(
-    ids: list[int], months: list[datetime.date], end, *, reuse_closed: bool
-) -> dict[int, dict]:
+def _flows_by_village(ids: list[int], months: list[datetime.date], end) -> dict[int, dict]:
     """{village id: {"issued": [points issued each month of `months`], "deducted": points
-    deducted in the last one}}: one GROUP BY over the months' entries.
+    deducted in the last one}}: one GROUP BY over the months' entries not in the cache.
 
-    With `reuse_closed`, months that ended before yesterday come from the cache: entries are
-    appended dated when posted (crediting after publicity included), so a closed month's
-    sums never change, and a county's year of entries is most of the overview's cost.
+    A closed month's sums (months that ended before yesterday) are kept in the cache with
+    `through`, the highest entry id when they were added up. Entries are appended with ids
+    from one sequence, so an entry posted into that month later (a loader backdating it:
+    points.ledger takes `at`) has a higher id, and one query over the entries posted since
+    the oldest `through` (a day's, as each read moves `through` on) tells which kept months
+    are still exact. The county .xlsx is as exact as adding everything up afresh.
     """
     digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
     keys = {month: f"county-month-flows:{month:%Y-%m}:{digest}" for month in months}
     closed = [month for month in months if next_month(month) < timezone.localdate()]
-    found = cache.get_many([keys[month] for month in closed]) if reuse_closed else {}
-    by_month = {month: found[keys[month]] for month in months if keys[month] in found}
+    cached = cache.get_many([keys[month] for month in closed])
+    kept = {month: cached[keys[month]] for month in closed if keys[month] in cached}
+    through = None
+    if kept:
+        posted, through = _posted_since(ids, min(k["through"] for k in kept.values()))
+        kept = {m: k for m, k in kept.items() if posted.get(m, 0) <= k["through"]}
+    by_month = {month: k["sums"] for month, k in kept.items()}
     missing = [month for month in months if month not in by_month]
     if missing:
+        if through is None:  # before adding up: anything later is checked again
+            through = _last_entry_id(ids)
         computed = {month: {} for month in missing}
         rows = (
             Entry.objects.filter(created_at__gte=local_start(missing[0]), created_at__lt=end)
@@ -515,9 +525,11 @@ def _flows_by_village(
                 deducted -= points
             computed[month][village_id] = (issued, deducted)
         by_month.update(computed)
-        if reuse_closed:
-            kept = {keys[month]: computed[month] for month in missing if month in closed}
-            cache.set_many(kept, CLOSED_MONTHS_MAX_AGE)
+    if through is not None:  # the closed months, checked or added up through `through`
+        cache.set_many(
+            {keys[m]: {"through": through, "sums": by_month[m]} for m in closed},
+            CLOSED_MONTHS_MAX_AGE,
+        )
     return {
         village_id: {
             "issued": [by_month[month].get(village_id, (0, 0))[0] for month in months],
@@ -525,6 +537,26 @@ def _flows_by_village(
         }
         for village_id in ids
     }
+
+
+def _last_entry_id(ids: list[int]) -> int:
+    """The highest entry id of the villages `ids` (0 before their first entry)."""
+    last = Entry.objects.filter(account__village_id__in=ids).aggregate(last=Max("pk"))["last"]
+    return last or 0
+
+
+def _posted_since(ids: list[int], since: int) -> tuple[dict[datetime.date, int], int]:
+    """({month: the highest id of the entries dated in it}, the highest id of all) over the
+    entries of the villages `ids` with ids above `since`: one range of the primary key."""
+    rows = (
+        Entry.objects.filter(pk__gt=since, account__village_id__in=ids)
+        .annotate(month=TruncMonth("created_at"))
+        .order_by()
+        .values_list("month")
+        .annotate(last=Max("pk"))
+    )
+    posted = {timezone.localtime(moment).date(): last for moment, last in rows}
+    return posted, max([since, *posted.values()])
 
 
 def _inspections_by_village(ids: list[int], before: datetime.date) -> dict[int, tuple[int, int]]:
@@ -554,7 +586,7 @@ def _ratio(part, whole) -> Decimal | None:
     return (Decimal(part) / whole).quantize(CENT) if whole else None
 
 
-def _county_figures(ids: list[int], month: Period, *, reuse_closed: bool) -> dict[int, dict]:
+def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:
     """{village id: {figure: value}} for the villages `ids`, in twelve queries whatever
     their number.
 
@@ -599,7 +631,7 @@ def _county_figures(ids: list[int], month: Period, *, reuse_closed: bool) -> dic
             Count("pk"),
         ),
     }
-    flows = _flows_by_village(ids, months, end, reuse_closed=reuse_closed)
+    flows = _flows_by_village(ids, months, end)
     inspections = _inspections_by_village(ids, month.end)
     latest = _last_activity(ids)
     rows = {}
@@ -631,8 +663,9 @@ def county_figures(
 
     With `max_age` (seconds) they may come from the cache, added up at most that long ago
     for the same villages: adding up a county's month reads tens of thousands of rows, its
-    twelve-month trend hundreds of thousands (the closed months are kept for a day, see
-    _flows_by_village). Without, everything is added up afresh (the .xlsx).
+    twelve-month trend hundreds of thousands. Without (the .xlsx), they are added up now,
+    the closed months of the trend from the cache where it is checked exact (see
+    _flows_by_village).
     """
     start, _end = month.bounds
     ids = sorted(oversight.villages().values_list("pk", flat=True))
@@ -640,7 +673,7 @@ def county_figures(
     cached = cache.get(cache_key) if max_age else None
     if cached and cached["ids"] == ids:  # a village added since is a reason to add up again
         return cached["figures"], cached["as_of"]
-    figures, as_of = _county_figures(ids, month, reuse_closed=bool(max_age)), timezone.now()
+    figures, as_of = _county_figures(ids, month), timezone.now()
     if max_age:
         cache.set(cache_key, {"ids": ids, "figures": figures, "as_of": as_of}, max_age)
     return figures, as_of

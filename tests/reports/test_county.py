@@ -1,6 +1,7 @@
 """The county overview: every village in one table, figures from aggregates, read-only links."""
 
 import datetime
+import hashlib
 import io
 from decimal import Decimal
 
@@ -41,6 +42,7 @@ from tests.reports.conftest import (
 )
 from tests.store.conftest import make_item
 from villagers.models import Card, Household
+from villagers.oversight import Oversight
 from wishwall.models import Wish
 
 URL = reverse("reports:county_overview")
@@ -448,32 +450,49 @@ def test_every_column_sorts_both_ways(client_county, two_villages, key):
         assert orders[0] != orders[1], key  # the figures differ, so the order turns round
 
 
-def test_closed_months_of_the_trend_are_kept_and_this_month_added_up_afresh(
+def test_closed_months_are_kept_until_an_entry_is_posted_into_them(
     client_county, county_admin, two_villages, card_a, manager_x
 ):
-    """A closed month's sums never change (entries are appended, dated when posted), so the
-    page keeps them for a day; this month is added up again once the minute is over, and
-    the .xlsx adds up everything afresh."""
+    """A closed month's sums are kept in the cache and read back, until an entry is posted
+    into that month (only the loaders backdate): then that month alone is added up again,
+    on the page and in the .xlsx, which are exact. This month is always added up."""
     village_x = two_villages[0]
     this_month = timezone.localdate().replace(day=1)
-    before = next(v for v in client_county.get(URL).context["villages"] if v.pk == village_x.pk)
-    # Backdated two months (only the loaders can; last month is closed from its 2nd day),
-    # and an award posted now.
+    figures_key = f"county-figures:{county_admin.county_id}:{local_start(this_month).isoformat()}"
+
+    def row_x():
+        cache.delete(figures_key)  # the page's minute-old figures
+        villages = client_county.get(URL, {"sort": "-held"}).context["villages"]
+        return next(v for v in villages if v.pk == village_x.pk)
+
+    before = row_x()
+    # Mark two kept months, to see which are read back from the cache.
+    overseen = Oversight(county_id=county_admin.county_id).villages()
+    ids = ",".join(str(pk) for pk in sorted(overseen.values_list("pk", flat=True)))
+    digest = hashlib.sha256(ids.encode()).hexdigest()[:16]
+    touched, untouched = add_months(this_month, -2), add_months(this_month, -4)
+    for month in (touched, untouched):
+        key = f"county-month-flows:{month:%Y-%m}:{digest}"
+        kept = cache.get(key)
+        issued, deducted = kept["sums"].get(village_x.pk, (0, 0))
+        kept["sums"][village_x.pk] = (issued + 1000, deducted)
+        cache.set(key, kept)
+    marked = row_x()
+    assert marked.trend[-3] == before.trend[-3] + 1000
+    assert marked.trend[-5] == before.trend[-5] + 1000
+    # Backdated into the month before last (last month is closed from its 2nd day), and an
+    # award posted now.
     account = Account.objects.get(household=card_a.household)
-    closed = add_months(this_month, -2)
     moment = timezone.make_aware(
-        datetime.datetime.combine(closed.replace(day=15), datetime.time(10))
+        datetime.datetime.combine(touched.replace(day=15), datetime.time(10))
     )
     entry_post(account_id=account.pk, kind=Entry.Kind.AWARD, points=9, actor=None, at=moment)
     give_points(card_a.household, 4, manager_x)
-    cache.delete(f"county-figures:{county_admin.county_id}:{local_start(this_month).isoformat()}")
-    after = next(
-        v
-        for v in client_county.get(URL, {"sort": "-held"}).context["villages"]
-        if v.pk == village_x.pk
-    )
+    after = row_x()
     assert after.trend[-1] == before.trend[-1] + 4 and after.issued == before.issued + 4
-    assert after.trend[-3] == before.trend[-3]  # kept
+    assert after.trend[-3] == before.trend[-3] + 9  # added up again
+    assert after.trend[-5] == before.trend[-5] + 1000  # still read from the cache
+    cache.delete(f"county-month-flows:{untouched:%Y-%m}:{digest}")
     job = export_job_start(
         kind=ExportJob.Kind.COUNTY_OVERVIEW,
         user=county_admin,
@@ -485,4 +504,6 @@ def test_closed_months_of_the_trend_are_kept_and_this_month_added_up_afresh(
     sheet = load_workbook(io.BytesIO(bytes(job.content))).active
     headings = [cell.value for cell in sheet[2]]
     row = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[1] == village_x.name)
-    assert row[headings.index(f"Issued {closed:%Y-%m}")] == before.trend[-3] + 9
+    assert row[headings.index(f"Issued {touched:%Y-%m}")] == before.trend[-3] + 9
+    assert row[headings.index(f"Issued {untouched:%Y-%m}")] == before.trend[-5]
+    assert row[headings.index(f"Issued {this_month:%Y-%m}")] == before.trend[-1] + 4
