@@ -171,37 +171,55 @@ def county_export(request):
 
 def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
     """The background job's work (see reports.exports): the county table as a workbook, the
-    trend as one column a month after the table's."""
+    trend as one column a month after the table's.
+
+    The figures are the page's (at most FIGURES_MAX_AGE old, their time in the heading), so
+    the file says what the admin saw; the workbook is kept as long as they are, under a key
+    of everything it shows.
+    """
     month = datetime.datetime.strptime(job.params["month"], "%Y-%m").date()
+    sort = _sort(job.params.get("sort"))
     progress(10, _("Adding up every village"))
     oversight = Oversight(county_id=job.county_id)
-    figures, _as_of = county_figures(oversight, month=Period.month(month.year, month.month))
-    villages = county_villages(oversight, figures, job.params.get("sort", "name"))
-    total = county_total(villages)
-    rows = []
-    for number, village in enumerate(villages, start=1):
-        rows.append([village.township.name, *_export_cells(village)])
-        if number % 10 == 0:
-            progress(10 + 80 * number // len(villages), _("Writing the villages"))
-    totals = [_("County total"), _("%(n)d villages") % {"n": total.villages}]
-    totals += _export_cells(total)[1:]
-    workbook = xlsx.workbook_new()
-    sheet = xlsx.sheet_add(
-        workbook,
-        title=_("County overview"),
-        heading=f"{job.county.name} {_('County overview')} {month:%Y-%m}",
-        columns=[_("Township")]
-        + [label for _key, label, _attribute in COLUMNS]
-        + [f"{_('Issued')} {first:%Y-%m}" for first in total.trend_months],
-        rows=rows,
-        totals=totals,
-        widths=[14, 14, 12, 10, 16, 16, 18, 12, 18, 18, 12, 12, 12, 16, 18],
+    figures, as_of = county_figures(
+        oversight, month=Period.month(month.year, month.month), max_age=FIGURES_MAX_AGE
     )
-    rate = 2 + [key for key, _label, _attribute in COLUMNS].index("inspections")  # after Township
-    for (cell,) in sheet.iter_rows(min_row=3, min_col=rate, max_col=rate):
-        cell.number_format = "0%"
-    progress(95, _("Saving the file"))
-    return f"county-{month:%Y-%m}.xlsx", xlsx.workbook_bytes(workbook)
+    villages = county_villages(oversight, figures, sort)
+    shown = [(v.pk, v.code, v.name, v.township.name) for v in villages]
+    key = f"{job.county_id}:{job.county.name}:{month}:{sort}:{as_of.isoformat()}:{shown}"
+    filename = f"county-{month:%Y-%m}.xlsx"
+
+    def build() -> bytes:
+        total = county_total(villages)
+        rows = []
+        for number, village in enumerate(villages, start=1):
+            rows.append([village.township.name, *_export_cells(village)])
+            if number % 10 == 0:
+                progress(10 + 80 * number // len(villages), _("Writing the villages"))
+        totals = [_("County total"), _("%(n)d villages") % {"n": total.villages}]
+        totals += _export_cells(total)[1:]
+        workbook = xlsx.workbook_new()
+        as_of_text = _("figures as of %(time)s") % {
+            "time": f"{timezone.localtime(as_of):%Y-%m-%d %H:%M}"
+        }
+        sheet = xlsx.sheet_add(
+            workbook,
+            title=_("County overview"),
+            heading=f"{job.county.name} {_('County overview')} {month:%Y-%m} ({as_of_text})",
+            columns=[_("Township")]
+            + [label for _key, label, _attribute in COLUMNS]
+            + [f"{_('Issued')} {first:%Y-%m}" for first in total.trend_months],
+            rows=rows,
+            totals=totals,
+            widths=[14, 14, 12, 10, 16, 16, 18, 12, 18, 18, 12, 12, 12, 16, 18],
+        )
+        rate = 2 + [key for key, _label, _attribute in COLUMNS].index("inspections")
+        for (cell,) in sheet.iter_rows(min_row=3, min_col=rate, max_col=rate):
+            cell.number_format = "0%"
+        progress(95, _("Saving the file"))
+        return xlsx.workbook_bytes(workbook)
+
+    return filename, cached_part("county-xlsx", key, build, FIGURES_MAX_AGE)
 
 
 def _export_cells(row) -> list:
