@@ -1,4 +1,4 @@
-"""Sending the outbox's text messages (run by the `notifications.sms_send` task).
+"""Sending the outbox's text messages (run by the `notifications.sms_sweep` and `sms_send` tasks).
 
 Each message is sent at most once: a worker claims it (pending -> sending) in a short
 transaction, taking only rows no other worker holds (SKIP LOCKED), sends it with no

@@ -2,9 +2,10 @@
 
 The services of points, store and wishwall build their messages with `message` and write
 them with `notifications_post` (one bulk INSERT), or add `notifications_plan`'s statement
-to the statement they run anyway (core.sql.run_together: no round trip of its own). Either
-way the SMS job is queued in the same transaction: an effect that rolls back leaves neither
-a message nor a job, and a committed one has both.
+to the statement they run anyway (core.sql.run_together: no round trip of its own). An
+effect that rolls back leaves no message, and a committed one has its messages. The event
+queues no job: the workers' `notifications.sms_sweep` sends what is due every minute (a job
+a call cost an approval a fifth of its time, docs/performance.md "Many tellers").
 """
 
 import datetime
@@ -21,11 +22,9 @@ from core.audio import audio_prepare
 from core.audit import audit_record
 from core.files import discard_files_on_error, file_stored
 from core.photos import photo_prepare
-from core.queue import enqueue
 from core.sql import Statement
 from notifications.models import Announcement, Notification
 from notifications.sending import quiet_until
-from notifications.tasks import sms_send
 from villagers.models import Household, User, Village
 
 
@@ -44,7 +43,7 @@ def message(*, village_id: int, household_id: int | None, kind: str, **params) -
 def _sms_schedule(
     notifications: Sequence[Notification], now: datetime.datetime, history: bool
 ) -> None:
-    """Queue the SMS job (in the caller's transaction) for the messages that go by SMS.
+    """When the messages that go by SMS are due: now, or the end of the quiet hours.
 
     `history`: a loader replaying past events (the demo's backdated redemptions): the
     messages are kept, already read, and nobody is sent anything now.
@@ -60,8 +59,6 @@ def _sms_schedule(
     for notification in notifications:
         if notification.sms_status == Notification.Sms.PENDING:
             notification.sms_due_at = due
-    delay = (due - now).total_seconds()
-    enqueue(sms_send, schedule_in={"seconds": delay} if delay > 0 else None)
 
 
 def notifications_plan(
@@ -70,8 +67,7 @@ def notifications_plan(
     now: datetime.datetime | None = None,
     history: bool = False,
 ) -> list[Statement]:
-    """The statement writing `notifications`, for a caller that runs its writes together;
-    queues their SMS job now (the caller's transaction must be open)."""
+    """The statement writing `notifications`, for a caller that runs its writes together."""
     if not notifications:
         return []
     _sms_schedule(notifications, now or timezone.now(), history)
@@ -84,8 +80,8 @@ def notifications_post(
     now: datetime.datetime | None = None,
     history: bool = False,
 ) -> None:
-    """Write `notifications` in one INSERT and queue their SMS job, in the caller's
-    transaction (refused outside one: core.queue.enqueue). `history`: see `_sms_schedule`."""
+    """Write `notifications` in one INSERT, in the caller's transaction. `history`: see
+    `_sms_schedule`."""
     if not notifications:
         return
     _sms_schedule(notifications, now or timezone.now(), history)

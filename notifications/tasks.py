@@ -39,17 +39,18 @@ def _send(*, retried: bool) -> None:
     ),
 )
 def sms_send() -> None:
-    """Send the text messages that are due. Queued with every event that writes messages
-    (for the end of the quiet hours when it comes in them); safe to run several at once."""
+    """Send the text messages that are due: queued for a message's next try after a failure,
+    or the end of the quiet hours; safe to run several at once."""
     _send(retried=True)
 
 
-@periodic(cron="*/10 * * * *")
+@periodic(cron="* * * * *")
 @task(name="notifications.sms_sweep", queueing_lock="notifications.sms_sweep")
 def sms_sweep(*, timestamp: int) -> None:
-    """Every ten minutes, whatever is due and has no job waiting for it (a message whose
-    job ran out of retries before the message ran out of attempts). A message that fails
-    here is tried again by a `sms_send` job queued for the end of its back-off."""
+    """Every minute, the messages that are due: an event writes its messages and queues no
+    job (one a call was a fifth of an approval's time), so this is what sends them, within
+    a minute. A message that fails here is tried again by a `sms_send` job queued for the
+    end of its back-off."""
     _send(retried=False)
 
 
