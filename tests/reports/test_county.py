@@ -270,15 +270,7 @@ def test_figures_are_reused_for_a_minute_and_the_page_says_when(
     give_points(card_a.household, 3, manager_x)
 
     def exported():
-        job = export_job_start(
-            kind=ExportJob.Kind.COUNTY_OVERVIEW,
-            user=county_admin,
-            county=county_admin.county,
-            params={"month": f"{timezone.localdate():%Y-%m}", "sort": "name"},
-        )
-        export_job_run(job.pk)
-        download = client_county.get(reverse("reports:export_download", args=[job.pk]))
-        sheet = load_workbook(io.BytesIO(download.content)).active
+        sheet = county_sheet(county_admin, timezone.localdate())
         rows = sheet.iter_rows(min_row=3, values_only=True)
         return sheet["A1"].value, next(r for r in rows if r[1] == village_x.name)
 
@@ -288,6 +280,19 @@ def test_figures_are_reused_for_a_minute_and_the_page_says_when(
     cache.clear()
     _heading, row_x = exported()
     assert row_x[4] == issued_x(fresh) + 3
+
+
+def county_sheet(county_admin, month: datetime.date):
+    """The county .xlsx of `month`, built as the worker builds it: its sheet."""
+    job = export_job_start(
+        kind=ExportJob.Kind.COUNTY_OVERVIEW,
+        user=county_admin,
+        county=county_admin.county,
+        params={"month": f"{month:%Y-%m}", "sort": "name"},
+    )
+    export_job_run(job.pk)
+    job.refresh_from_db()
+    return load_workbook(io.BytesIO(bytes(job.content))).active
 
 
 def test_last_activity_is_the_latest_time_not_the_latest_row(
@@ -501,15 +506,7 @@ def test_closed_months_are_kept_until_an_entry_is_posted_into_them(
     assert after.trend[-3] == before.trend[-3] + 9  # added up again
     assert after.trend[-5] == before.trend[-5] + 1000  # still read from the cache
     cache.delete_many([f"county-month-flows:{untouched:%Y-%m}:{digest}", figures_key])
-    job = export_job_start(
-        kind=ExportJob.Kind.COUNTY_OVERVIEW,
-        user=county_admin,
-        county=county_admin.county,
-        params={"month": f"{this_month:%Y-%m}", "sort": "name"},
-    )
-    export_job_run(job.pk)
-    job.refresh_from_db()
-    sheet = load_workbook(io.BytesIO(bytes(job.content))).active
+    sheet = county_sheet(county_admin, this_month)
     headings = [cell.value for cell in sheet[2]]
     row = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[1] == village_x.name)
     assert row[headings.index(f"Issued {touched:%Y-%m}")] == before.trend[-3] + 9
