@@ -190,11 +190,11 @@ def growth(report: Report, large_db: str = COUNTY_DB) -> None:
         report.add("growth", f"{page}: queries, {size} vs one village",
                    str(large[0][page]["queries"]), str(small[0][page]["queries"]),
                    target="identical", passed=len(counts) == 1)  # fmt: skip
-    heavy(report, small, large)
+    heavy(report, small, large, size)
 
 
-def heavy(report: Report, small: list[dict], large: list[dict]) -> None:
-    """Each heavy page's server time on the county against the admin login page's, both
+def heavy(report: Report, small: list[dict], large: list[dict], size: str) -> None:
+    """Each heavy page's server time on the `size` dataset against the admin login page's, both
     timed in the same process run (the best of the three runs' ratios is kept: the machine's
     other load only ever makes a ratio worse), and its query count on both datasets."""
     admin = min(run["admin_login"]["ms"] for run in large)
@@ -204,13 +204,13 @@ def heavy(report: Report, small: list[dict], large: list[dict]) -> None:
         best = min(large, key=lambda run, page=page: run[page]["ms"] / run["admin_login"]["ms"])
         ratio = best[page]["ms"] / best["admin_login"]["ms"]
         first = min(run[page]["first_ms"] for run in large)
-        report.add("heavy", f"{label}: server time, county vs admin login",
+        report.add("heavy", f"{label}: server time, {size} vs admin login",
                    f"{best[page]['ms']:.1f} ms", f"{best['admin_login']['ms']:.1f} ms", ratio,
                    f"<= {HEAVY_TARGET}x admin login", ratio <= HEAVY_TARGET)  # fmt: skip
         report.add("heavy", f"{label}: first time, nothing in the cache", f"{first:.0f} ms",
                    target="(no target)")  # fmt: skip
         counts = {run[page]["queries"] for run in small + large}
-        report.add("heavy", f"{label}: queries, county vs one village",
+        report.add("heavy", f"{label}: queries, {size} vs one village",
                    str(large[0][page]["queries"]), str(small[0][page]["queries"]),
                    target="identical", passed=len(counts) == 1)  # fmt: skip
 
