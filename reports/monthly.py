@@ -144,6 +144,8 @@ def _flow_figures(flow: Flow) -> list[int]:
         flow.reversed_awards,
         flow.reversed_deductions,
         flow.redeemed,
+        flow.carried,
+        flow.lapsed,
     ]
 
 
@@ -166,10 +168,12 @@ def report_workbook(report: Report, progress=None) -> bytes:
             _("Awards reversed"),
             _("Deductions reversed"),
             _("Redeemed"),
+            _("Carried over"),
+            _("Lapsed"),
         ],
         rows=[[f"{f.month:%Y-%m}", *_flow_figures(f)] for f in report.flows],
         totals=[_("Total"), *_flow_figures(report.total)],
-        widths=[12, 10, 14, 16, 10, 16, 18, 10],
+        widths=[12, 10, 14, 16, 10, 16, 18, 10, 12, 10],
     )
     xlsx.sheet_add(
         workbook,

@@ -99,7 +99,9 @@ class Flow:
 
     `reversed_awards` are points taken back by reversing awards, `reversed_deductions`
     points given back by reversing deductions (both counted positive), `reversals` how
-    many such reversals were posted.
+    many such reversals were posted. `carried` are balances carried over from the paper
+    ledger (points.carryover), `lapsed` points lapsed at a yearly settlement (counted
+    positive): neither is issued nor deducted, but both move balances.
     """
 
     month: datetime.date | None = None
@@ -110,6 +112,8 @@ class Flow:
     reversed_awards: int = 0
     reversed_deductions: int = 0
     reversals: int = 0
+    carried: int = 0
+    lapsed: int = 0
 
     @property
     def issued(self) -> int:
@@ -128,6 +132,8 @@ FLOW_FIGURES = (
     "reversed_awards",
     "reversed_deductions",
     "reversals",
+    "carried",
+    "lapsed",
 )
 
 
@@ -172,6 +178,10 @@ def _flow_add(flow: Flow, kind: str, basis: str, points: int, count: int) -> Non
     elif kind == Entry.Kind.REVERSAL and basis == Entry.Kind.DEDUCTION:
         flow.reversed_deductions += points
         flow.reversals += count
+    elif kind == Entry.Kind.CARRIED:
+        flow.carried += points
+    elif kind == Entry.Kind.LAPSE:
+        flow.lapsed -= points
 
 
 def _redemptions_standing(start: datetime.datetime, end: datetime.datetime) -> QuerySet:

@@ -7,12 +7,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import Workbook
 
 from core.models import AuditEvent
 from points import checks
 from points.carryover import carry_over_check, carry_over_import, carry_over_parse
 from points.models import Account, Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
+from reports.monthly import month_report_build
 from tests.conftest import form_key
 from tests.factories import HouseholdFactory
 
@@ -123,6 +125,10 @@ def test_a_valid_paper_ledger_becomes_one_batch_the_supervisor_approves(
     assert summary == [["Balances carried over", 2, 230]]
     # Carried over is not earned as an award: the awards section stays empty.
     assert sections["awards"].rows == []
+    # The month report counts it on its own line, not as issued.
+    today = timezone.localdate()
+    flow = month_report_build(household_a.village, today.year, today.month).total
+    assert flow.carried == 230 and flow.awarded == 0
 
 
 def test_csv_with_english_headers_is_read_alike(client_manager_x, cards, household_a):

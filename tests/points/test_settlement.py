@@ -15,6 +15,7 @@ from points.selectors import household_honours, household_rank, ledger_month, vi
 from points.services import proposal_approve
 from points.settlement import settlement_approve, settlement_draft, settlements_post
 from points.tasks import settle_year
+from reports.monthly import month_report_build, year_report_build
 from store.services import reservation_create, zones_ensure
 from tests.points.conftest import make_rule, propose
 from tests.points.test_concurrency import run_threads
@@ -148,6 +149,27 @@ def test_the_notice_shows_the_lapsed_points_as_their_own_line(
     page = client_supervisor_x.get(reverse("reports:notice")).content.decode()
     assert "Points lapsed at the yearly settlement" in page
     assert "-160" in page
+
+
+def test_the_month_and_year_reports_count_the_lapsed_points(
+    balances, settling_village, manager_x, supervisor_x, client_supervisor_x
+):
+    today = timezone.localdate()
+    before = month_report_build(settling_village, today.year, today.month).total
+    approved_plan(manager_x, supervisor_x)
+    settlements_post(today=NEW_YEAR)
+    after = month_report_build(settling_village, today.year, today.month).total
+    assert after.lapsed == before.lapsed + 160
+    assert (after.issued, after.deducted, after.redeemed) == (
+        before.issued,
+        before.deducted,
+        before.redeemed,
+    )
+    assert year_report_build(settling_village, today.year).total.lapsed == after.lapsed
+    page = client_supervisor_x.get(
+        reverse("reports:month_report", args=[today.year, today.month])
+    ).content.decode()
+    assert "Points lapsed at the yearly settlement" in page
 
 
 def test_a_village_without_the_setting_sees_nothing_lapse(

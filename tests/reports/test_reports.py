@@ -127,6 +127,8 @@ def test_month_report_xlsx_holds_the_same_numbers(client_manager_x, history_x, v
         report.total.reversed_awards,
         report.total.reversed_deductions,
         report.total.redeemed,
+        report.total.carried,
+        report.total.lapsed,
     )
     categories = _rows(workbook["By rule category"])
     assert categories["voluntary labour"] == (2, 20)
