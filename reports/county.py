@@ -28,7 +28,7 @@ from villagers.models import County, Township
 from villagers.oversight import Oversight, oversight_of
 
 # The page's figures may be this old (seconds): the county's month is tens of thousands of
-# rows to add up, and the page says when they were. The .xlsx adds up when it is built.
+# rows to add up, and the page says when they were. The .xlsx holds the same figures.
 FIGURES_MAX_AGE = 60
 
 COLUMNS = [
