@@ -848,6 +848,28 @@ def _low_stock_messages(village_id: int, items: Iterable[Item], taken: Mapping[i
     ]
 
 
+def _lines_on_sale(items: dict[int, Item], lines: dict[int, int]) -> None:
+    """Refuse `lines` ({item id: quantity}) unless each of the locked `items` is on sale and
+    has that many available (not held for reservations): a redemption's and a
+    reservation's check alike."""
+    inactive = [item.name for item in items.values() if not item.is_active]
+    if inactive:
+        raise ValidationError(
+            _("Not on sale any more: %(items)s.") % {"items": "、".join(inactive)}
+        )
+    short = [
+        _("%(item)s: %(stock)d left, %(needed)d wanted")
+        % {"item": item.name, "stock": item.available, "needed": lines[item_id]}
+        for item_id, item in items.items()
+        if item.available < lines[item_id]
+    ]
+    if short:
+        raise InsufficientStock(
+            _("Not enough in stock. %(lines)s.") % {"lines": "; ".join(short)},
+            code="insufficient_stock",
+        )
+
+
 def _redemption_create_locked(
     *,
     village,
@@ -892,22 +914,7 @@ def _redemption_create_locked(
         movement_ids = [row[3] for row in rows]
         if len(items) != len(lines):
             raise ValidationError(_("An item is not in this village's store."), code="unknown_item")
-        inactive = [item.name for item in items.values() if not item.is_active]
-        if inactive:
-            raise ValidationError(
-                _("Not on sale any more: %(items)s.") % {"items": "、".join(inactive)}
-            )
-        short = [
-            _("%(item)s: %(stock)d left, %(needed)d wanted")
-            % {"item": item.name, "stock": item.available, "needed": lines[item_id]}
-            for item_id, item in items.items()
-            if item.available < lines[item_id]
-        ]
-        if short:
-            raise InsufficientStock(
-                _("Not enough in stock. %(lines)s.") % {"lines": "; ".join(short)},
-                code="insufficient_stock",
-            )
+        _lines_on_sale(items, lines)
         # A reservation handed over is charged at the prices it was reserved at.
         prices = prices or {item_id: item.points_price for item_id, item in items.items()}
         total = sum(prices[item_id] * qty for item_id, qty in lines.items())
@@ -1155,22 +1162,7 @@ def reservation_create(
         if not has_card:
             raise ValidationError(_("This household has no active points card."))
         items = _items_lock(village_id=village.pk, item_ids=lines)
-        inactive = [item.name for item in items.values() if not item.is_active]
-        if inactive:
-            raise ValidationError(
-                _("Not on sale any more: %(items)s.") % {"items": "、".join(inactive)}
-            )
-        short = [
-            _("%(item)s: %(stock)d left, %(needed)d wanted")
-            % {"item": item.name, "stock": item.available, "needed": lines[item_id]}
-            for item_id, item in items.items()
-            if item.available < lines[item_id]
-        ]
-        if short:
-            raise InsufficientStock(
-                _("Not enough in stock. %(lines)s.") % {"lines": "; ".join(short)},
-                code="insufficient_stock",
-            )
+        _lines_on_sale(items, lines)
         total = sum(item.points_price * lines[item_id] for item_id, item in items.items())
         now = timezone.now()
         reservation = Reservation(
