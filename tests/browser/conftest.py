@@ -118,6 +118,16 @@ def phone_no_js(browser):
     yield from _page_in(_context(browser, PHONE, **options))
 
 
+def type_where_htmx_listens(page, selector: str, text: str) -> None:
+    """Fill a field whose typing htmx answers, once the page has loaded.
+
+    htmx binds its triggers when the document has loaded; a click that navigates returns as
+    soon as the new page commits, and text filled before that fires no request at all.
+    """
+    page.wait_for_load_state("load")
+    page.fill(selector, text)
+
+
 def screenshot(page, journey: str, name: str) -> Path:
     """Save a full-page screenshot for review: test-artifacts/screenshots/<journey>/<name>.png."""
     folder = SCREENSHOTS / journey

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from points.models import Account, Proposal
 from store.models import Redemption
 from store.services import redemption_create
-from tests.browser.conftest import assert_no_horizontal_scroll, screenshot
+from tests.browser.conftest import assert_no_horizontal_scroll, screenshot, type_where_htmx_listens
 from tests.conftest import PASSWORD, PIN
 from tests.points.conftest import propose
 from villagers.models import Card, Household
@@ -94,7 +94,7 @@ def test_manager_registers_a_household_and_proposes_an_activity(
     page.select_option("select[name=rule]", str(rules["labour"].pk))
     page.fill("input[name=place]", "村委会")
     # The picker: type the name, the matches appear (htmx), add the household.
-    page.fill("#household-find", "周桂兰")
+    type_where_htmx_listens(page, "#household-find", "周桂兰")
     page.locator(f"#household-results button[name=add][value='{household.pk}']").click()
     page.locator(f"#picked-fields input[name=households][value='{household.pk}']").wait_for(
         state="attached"
@@ -134,7 +134,8 @@ def test_supervisor_approves_a_batch_and_rejects_one_item(
 
     # The menu is a <details>: open it and follow the approval queue link.
     page.click("details.nav-menu summary")
-    page.click(f".nav-menu a[href='{reverse('points:approval_queue')}']")
+    with page.expect_navigation():
+        page.click(f".nav-menu a[href='{reverse('points:approval_queue')}']")
     assert page.locator("main tbody input[name=proposal]").count() == 3
     screenshot(page, shots, "02-queue")
 
@@ -316,26 +317,29 @@ def test_manager_works_from_the_household_hub(live_server, desktop, card_a, card
     hub = f"{live_server.url}{reverse('reports:household', args=[household.pk])}"
 
     page.goto(f"{live_server.url}{reverse('reports:household_list')}?sort=-balance")
-    page.click(f"main a[href='{reverse('reports:household', args=[household.pk])}']")
+    with page.expect_navigation():
+        page.click(f"main a[href='{reverse('reports:household', args=[household.pk])}']")
     assert page.url == hub
     assert page.locator(".balance-figure").inner_text() == "100"
     assert "300.00" in page.inner_text("main")  # 100 points at 3 yuan each
     assert page.locator(".recent-ledger tbody tr").count() == 1  # the opening grant
     screenshot(page, shots, "01-hub")
 
-    page.click(f"a[href='{reverse('store:counter_household', args=[household.pk])}']")
+    with page.expect_navigation():
+        page.click(f"a[href='{reverse('store:counter_household', args=[household.pk])}']")
     assert page.url.endswith(reverse("store:counter_household", args=[household.pk]))
     assert page.locator("#counter .balance-figure").inner_text() == "100"
     screenshot(page, shots, "02-counter")
 
     page.goto(hub)
-    page.click(f"a[href='{reverse('points:proposal_new')}?household={household.pk}']")
+    with page.expect_navigation():
+        page.click(f"a[href='{reverse('points:proposal_new')}?household={household.pk}']")
     picked = page.locator("#picked-fields input[name=households]")
     assert picked.count() == 1
     member_options = page.locator("#member-field select[name=member] option")
     assert member_options.count() == 2  # "---------" and the spouse: no one of another household
     # A second household found by typing (htmx): the member list goes, a batch has none.
-    page.fill("#household-find", card_b.household.head_name)
+    type_where_htmx_listens(page, "#household-find", card_b.household.head_name)
     page.locator(f"#household-results button[value='{card_b.household.pk}']").click()
     expect(page.locator("#picked-fields input[name=households]")).to_have_count(2)
     assert page.locator("#member-field select").count() == 0
@@ -362,7 +366,8 @@ def test_manager_works_from_the_household_hub(live_server, desktop, card_a, card
     assert household.inspections.count() == 2  # the card's, and this one
     screenshot(page, shots, "05-hub-after-inspection")
 
-    page.click(f".card-actions a[href='{reverse('villagers:card_print', args=[card_a.pk])}']")
+    with page.expect_navigation():
+        page.click(f".card-actions a[href='{reverse('villagers:card_print', args=[card_a.pk])}']")
     assert card_a.number in page.inner_text("main") and page.locator("main svg").count() == 1
     screenshot(page, shots, "06-card-print")
 

@@ -49,7 +49,8 @@ def test_monthly_round_of_a_group_ends_in_an_approved_batch(
     page.click(f".nav-menu a[href='{reverse('points:round_list')}']")
     screenshot(page, shots, "01-groups")
     # Screen 2: the group's sheet, every household and its six checks, all clean to start.
-    page.click(f"a[href='{reverse('points:round_new_group', args=[group_x.pk])}']")
+    with page.expect_navigation():
+        page.click(f"a[href='{reverse('points:round_new_group', args=[group_x.pk])}']")
     assert page.locator("main tbody tr").count() == 3
     assert page.locator("input.round-check:checked").count() == 3 * 6
     page.select_option("select[name=pass_rule]", str(passing.pk))
@@ -102,7 +103,8 @@ def test_a_whole_zone_is_counted_and_the_supervisor_confirms_the_differences(
     staff_sign_in(page, live_server, "manager_x")
     page.goto(f"{live_server.url}{reverse('store:stock_list')}")
     page.click(f"a[href='{reverse('store:stock_take_sheet')}']")
-    page.click("a[href='?zone=grain_oil']")
+    with page.expect_navigation():
+        page.click("a[href='?zone=grain_oil']")
     assert page.locator("main tbody tr").count() == 3
     # Only the differences are typed: oil is two short (one leaked), flour one over.
     page.fill(f"#count-{oil.pk}", "18")
@@ -125,7 +127,8 @@ def test_a_whole_zone_is_counted_and_the_supervisor_confirms_the_differences(
     sign_out(page)
     staff_sign_in(page, live_server, "supervisor_x")
     page.click("details.nav-menu summary")
-    page.click(f".nav-menu a[href='{reverse('store:corrections')}']")
+    with page.expect_navigation():
+        page.click(f".nav-menu a[href='{reverse('store:corrections')}']")
     assert page.locator("input[name=correction]:checked").count() == 2
     screenshot(page, shots, "04-supervisor-confirms")
     with page.expect_navigation():
@@ -159,7 +162,8 @@ def test_the_round_of_a_50_household_group_costs_three_screens_and_one_post(
     manager = traffic(page)
     page.click("details.nav-menu summary")
     page.click(f".nav-menu a[href='{reverse('points:round_list')}']")
-    page.click(f"a[href='{reverse('points:round_new_group', args=[group_x.pk])}']")
+    with page.expect_navigation():
+        page.click(f"a[href='{reverse('points:round_new_group', args=[group_x.pk])}']")
     assert page.locator("main tbody tr").count() == 50
     page.select_option("select[name=pass_rule]", str(passing.pk))
     page.select_option("select[name=fail_rule]", str(failing.pk))
