@@ -10,4 +10,6 @@ class PointsConfig(AppConfig):
     def ready(self):
         from points.groups import points_permissions_ensure
 
-        post_migrate.connect(points_permissions_ensure, dispatch_uid="points.permissions_ensure")
+        post_migrate.connect(
+            points_permissions_ensure, sender=self, dispatch_uid="points.permissions_ensure"
+        )

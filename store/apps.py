@@ -10,4 +10,6 @@ class StoreConfig(AppConfig):
     def ready(self):
         from store.groups import store_permissions_ensure
 
-        post_migrate.connect(store_permissions_ensure, dispatch_uid="store.permissions_ensure")
+        post_migrate.connect(
+            store_permissions_ensure, sender=self, dispatch_uid="store.permissions_ensure"
+        )

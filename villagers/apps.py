@@ -10,5 +10,7 @@ class VillagersConfig(AppConfig):
     def ready(self):
         from villagers.groups import groups_ensure
 
-        # Groups and their admin permissions are set-up data, refreshed after every migrate.
-        post_migrate.connect(groups_ensure, dispatch_uid="villagers.groups_ensure")
+        # Groups and their admin permissions are set-up data, refreshed after every migrate
+        # (and every flush between tests): once, after this app's own permissions exist;
+        # each app grants its own the same way.
+        post_migrate.connect(groups_ensure, sender=self, dispatch_uid="villagers.groups_ensure")

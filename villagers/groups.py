@@ -42,12 +42,20 @@ def role_permissions_grant(app_label: str, grants: dict[str, list[str]], apps=gl
         Permission = apps.get_model("auth", "Permission")
     except LookupError:
         return
+    of_app = dict(
+        Permission.objects.filter(content_type__app_label=app_label).values_list("codename", "pk")
+    )
     for role in Role.ALL:
         group, _created = Group.objects.get_or_create(name=role)
-        of_app = Permission.objects.filter(content_type__app_label=app_label)
-        codenames = grants.get(role, [])
-        group.permissions.remove(*of_app.exclude(codename__in=codenames))
-        group.permissions.add(*of_app.filter(codename__in=codenames))
+        codenames = set(grants.get(role, []))
+        held = set(
+            group.permissions.filter(content_type__app_label=app_label).values_list("pk", flat=True)
+        )
+        wanted = {pk for name, pk in of_app.items() if name in codenames}
+        if held - wanted:
+            group.permissions.remove(*(held - wanted))
+        if wanted - held:
+            group.permissions.add(*(wanted - held))
 
 
 def groups_ensure(sender=None, apps=global_apps, **kwargs):

@@ -11,5 +11,5 @@ class WishwallConfig(AppConfig):
         from wishwall.groups import wishwall_permissions_ensure
 
         post_migrate.connect(
-            wishwall_permissions_ensure, dispatch_uid="wishwall.permissions_ensure"
+            wishwall_permissions_ensure, sender=self, dispatch_uid="wishwall.permissions_ensure"
         )
