@@ -40,8 +40,10 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
+# Two workers; each takes over tests queued on the other once its own are done (worksteal),
+# so the long browser sweeps do not leave one worker idle at the end.
 test: lint
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist worksteal
 
 # The performance benchmark: its own databases on the embedded server, a table of figures
 # against their references and targets (docs/performance.md). Takes about 10 minutes.
