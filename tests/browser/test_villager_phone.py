@@ -357,7 +357,10 @@ def visibly_different(one: Image.Image, other: Image.Image) -> bool:
 
 
 def _drawn(page) -> Image.Image:
-    return Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
+    # Transitions run to their end first: a stylesheet swapped in starts Bootstrap's (borders,
+    # buttons) from unstyled values, and a picture taken halfway differs from the first.
+    picture = page.screenshot(full_page=True, animations="disabled")
+    return Image.open(io.BytesIO(picture)).convert("RGB")
 
 
 # The page's own stylesheet link, pointed at the whole of Bootstrap (served by a route): the
