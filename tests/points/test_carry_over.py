@@ -129,6 +129,11 @@ def test_a_valid_paper_ledger_becomes_one_batch_the_supervisor_approves(
     today = timezone.localdate()
     flow = month_report_build(household_a.village, today.year, today.month).total
     assert flow.carried == 230 and flow.awarded == 0
+    # So does the dashboard's table of the last twelve months.
+    dashboard = client_supervisor_x.get(reverse("reports:dashboard"))
+    assert dashboard.context["this_month"].carried == 230
+    assert dashboard.context["year_total"].carried == 230
+    assert "Carried over" in dashboard.text
 
 
 def test_csv_with_english_headers_is_read_alike(client_manager_x, cards, household_a):

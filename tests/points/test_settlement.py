@@ -170,6 +170,9 @@ def test_the_month_and_year_reports_count_the_lapsed_points(
         reverse("reports:month_report", args=[today.year, today.month])
     ).content.decode()
     assert "Points lapsed at the yearly settlement" in page
+    dashboard = client_supervisor_x.get(reverse("reports:dashboard"))
+    assert dashboard.context["this_month"].lapsed == after.lapsed
+    assert "Lapsed" in dashboard.content.decode()
 
 
 def test_a_village_without_the_setting_sees_nothing_lapse(
