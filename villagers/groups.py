@@ -34,6 +34,9 @@ VILLAGERS_PERMISSIONS = {
     ],
 }
 
+# The audit log (core) is read in the admin by the county admin only.
+CORE_PERMISSIONS = {Role.COUNTY_ADMIN: ["view_auditevent"]}
+
 
 def role_permissions_grant(app_label: str, grants: dict[str, list[str]], apps=global_apps):
     """Make each role group hold exactly the listed codenames of `app_label` (idempotent)."""
@@ -61,4 +64,4 @@ def role_permissions_grant(app_label: str, grants: dict[str, list[str]], apps=gl
 def groups_ensure(sender=None, apps=global_apps, **kwargs):
     """post_migrate: the role groups and their registry permissions (idempotent)."""
     role_permissions_grant("villagers", VILLAGERS_PERMISSIONS, apps)
-    role_permissions_grant("core", {Role.COUNTY_ADMIN: ["view_auditevent"]}, apps)
+    role_permissions_grant("core", CORE_PERMISSIONS, apps)

@@ -387,13 +387,12 @@ def test_the_purged_stylesheet_draws_every_page_as_bootstrap_did(
     folder = SCREENSHOTS / "purged-css" / who
     folder.mkdir(parents=True, exist_ok=True)
     whole_served = []
-    page.route(
-        re.compile(r"bootstrap\.purged\.min\.css\?whole$"),
-        lambda route: (
-            whole_served.append(route.request.url)
-            or route.fulfill(path=str(ORIGINAL_CSS), content_type="text/css")
-        ),
-    )
+
+    def serve_whole(route):
+        whole_served.append(route.request.url)
+        route.fulfill(path=str(ORIGINAL_CSS), content_type="text/css")
+
+    page.route(re.compile(r"bootstrap\.purged\.min\.css\?whole$"), serve_whole)
     different = []
     for number, url in enumerate(urls):
         page.goto(live_server.url + url)

@@ -11,12 +11,12 @@ from django.core.management import call_command
 from core.access import Role
 from points.groups import POINTS_PERMISSIONS
 from store.groups import STORE_PERMISSIONS
-from villagers.groups import VILLAGERS_PERMISSIONS
+from villagers.groups import CORE_PERMISSIONS, VILLAGERS_PERMISSIONS
 from wishwall.groups import WISHWALL_PERMISSIONS
 
 GRANTS = {
     "villagers": VILLAGERS_PERMISSIONS,
-    "core": {Role.COUNTY_ADMIN: ["view_auditevent"]},
+    "core": CORE_PERMISSIONS,
     "points": POINTS_PERMISSIONS,
     "store": STORE_PERMISSIONS,
     "wishwall": WISHWALL_PERMISSIONS,
