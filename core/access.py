@@ -3,12 +3,15 @@
 Every view finds its objects through these helpers so access is decided in one place.
 """
 
+from dataclasses import dataclass
 from functools import wraps
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
 
 
 class Role:
@@ -89,6 +92,61 @@ def is_villager(user) -> bool:
     )
 
 
+def may_object(user) -> bool:
+    """Who may object to an entry in its publicity period (異議): a villager of the village,
+    its manager or its supervisor. The county, the township and the party secretary read."""
+    return is_villager(user) or is_manager(user) or is_supervisor(user)
+
+
+OVERSEERS = frozenset({Role.COUNTY_ADMIN, Role.TOWNSHIP_OFFICER})
+
+# What `Access.decide` answers.
+OPEN, LOGIN, PICK, DENIED = "open", "login", "pick", "denied"
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may open a view (see `access_required`), decided without running it."""
+
+    roles: tuple[str, ...] = ()
+    villager: bool = False
+    county: bool = False
+    township: bool = False
+
+    def admits_anywhere(self, user) -> bool:
+        """Whether `user` opens the view with no village picked: their own household's
+        pages, or a county-wide or township-wide page."""
+        return (
+            (self.villager and is_villager(user))
+            or (self.county and is_county_admin(user) and user.county_id is not None)
+            or (self.township and is_township_officer(user) and user.township_id is not None)
+        )
+
+    def decide(self, user, village) -> str:
+        """OPEN, LOGIN (anonymous), PICK (an overseer who must first pick a village) or
+        DENIED, for `user` working in `village` (None: none picked)."""
+        if not user.is_authenticated:
+            return LOGIN
+        if self.admits_anywhere(user):
+            return OPEN
+        held = user_roles(user) & set(self.roles)
+        if user.is_staff and held:
+            if village is not None:
+                return OPEN
+            if held & OVERSEERS and is_overseer(user):
+                return PICK
+        return DENIED
+
+
+def village_pick_url(next_url: str = "", village_id: int | None = None) -> str:
+    """The village pick, coming back to `next_url` once a village (`village_id`, if given,
+    the only one offered) is picked."""
+    query = {"village": village_id or "", "next": next_url}
+    query = {key: value for key, value in query.items() if value}
+    url = reverse("villagers:village_pick")
+    return f"{url}?{urlencode(query)}" if query else url
+
+
 def access_required(
     *,
     roles: tuple[str, ...] = (),
@@ -100,39 +158,66 @@ def access_required(
 
     - `roles`: staff holding one of them, working in a village (request.village, set by
       villagers.middleware); a county admin or township officer listed here must first pick
-      a village.
+      a village, and comes back here once they have.
     - `villager`: a household's own login (its village is its own).
     - `county`: a county admin of a county, on a county-wide page (no village to pick).
     - `township`: a township officer of a township, on a page over its villages (the same).
 
     Anonymous users go to the login page (the card login where villagers may enter, the
-    staff login elsewhere); anyone else not allowed gets 403.
+    staff login elsewhere); anyone else not allowed gets 403. The rule is kept on the view
+    (`view.access`) so pages link only where their reader may go (`link_for`).
     """
+    access = Access(roles=tuple(roles), villager=villager, county=county, township=township)
     login_url = settings.CARD_LOGIN_URL if villager else None
 
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            user = request.user
-            if not user.is_authenticated:
+            decision = access.decide(request.user, request.village)
+            if decision == OPEN:
+                return view(request, *args, **kwargs)
+            if decision == LOGIN:
                 return redirect_to_login(request.get_full_path(), login_url)
-            if villager and is_villager(user):
-                return view(request, *args, **kwargs)
-            if county and is_county_admin(user) and user.county_id is not None:
-                return view(request, *args, **kwargs)
-            if township and is_township_officer(user) and user.township_id is not None:
-                return view(request, *args, **kwargs)
-            held = user_roles(user) & set(roles)
-            if user.is_staff and held:
-                if request.village is not None:
-                    return view(request, *args, **kwargs)
-                if held & {Role.COUNTY_ADMIN, Role.TOWNSHIP_OFFICER} and is_overseer(user):
-                    return redirect("villagers:village_pick")
+            if decision == PICK:
+                back = request.get_full_path() if request.method == "GET" else ""
+                return redirect(village_pick_url(back))
             raise PermissionDenied
 
+        wrapper.access = access
         return wrapper
 
     return decorator
+
+
+def access_of(url: str) -> Access | None:
+    """The access rule of the view at `url` (a path of this site); None when it has none
+    (a public page, or one that checks for itself)."""
+    try:
+        match = resolve(urlsplit(url).path)
+    except Resolver404:
+        return None
+    return getattr(match.func, "access", None)
+
+
+def link_for(request, url: str, village_id: int | None = None) -> str:
+    """Where a link to `url`, a page about something of village `village_id`, points for
+    the request's reader: the page itself; the village pick first, for a county admin or
+    township officer not yet looking into that village; or "" when they may not open it
+    (show the words, not a link)."""
+    access = access_of(url)
+    if access is None:
+        return url
+    user = request.user
+    if access.admits_anywhere(user):
+        return url
+    decision = access.decide(user, request.village)
+    if decision == PICK:
+        return village_pick_url(url, village_id)
+    if decision != OPEN:
+        return ""
+    if is_overseer(user) and village_id is not None and village_id != request.village.pk:
+        return village_pick_url(url, village_id)
+    return url
 
 
 def staff_required(*roles: str):

@@ -21,7 +21,7 @@ from store.models import Donation, Donor, StockMovement
 from villagers.models import Referral
 from wishwall.models import Wish
 
-# Refers to a row by type and id: returns its link or name (reports.audit_log.Refs.show).
+# Refers to a row by type and id: returns its link or name (reports.audit_log.Refs.shower).
 Show = Callable[[str, object], SafeString]
 Sentence = Callable[[dict, Show], SafeString]
 

@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.access import Role, access_required, is_county_admin, is_township_officer
+from core.access import Role, access_required, is_county_admin, is_township_officer, link_for
 from core.db import row_id_or_none
 from core.models import AuditEvent
 from core.pagination import Paginator
@@ -43,6 +43,7 @@ from villagers.models import (
     Village,
 )
 from wishwall.models import Wish
+from wishwall.selectors import wishes_readable
 
 PAGE_SIZE = 50
 FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2999, 12, 31)
@@ -134,17 +135,19 @@ def audit_log(request):
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     shown = {event.village_id for event in page}
     names = dict(Village.objects.filter(pk__in=shown).values_list("pk", "name"))
-    refs = Refs.of(list(page))
-    rows = [
-        {
-            "event": event,
-            "village": names.get(event.village_id, ""),
-            "label": action_label(event.action),
-            "object": refs.show(event.object_type, event.object_id) if event.object_type else "",
-            "sentence": detail_sentence(event.action, event.detail or {}, refs.show),
-        }
-        for event in page
-    ]
+    refs = Refs.of(list(page), request.user)
+    rows = []
+    for event in page:
+        show = refs.shower(request, event.village_id)
+        rows.append(
+            {
+                "event": event,
+                "village": names.get(event.village_id, ""),
+                "label": action_label(event.action),
+                "object": show(event.object_type, event.object_id) if event.object_type else "",
+                "sentence": detail_sentence(event.action, event.detail or {}, show),
+            }
+        )
     return render(request, "reports/audit_log.html", {"form": form, "page": page, "rows": rows})
 
 
@@ -171,7 +174,7 @@ def _users(ids):
                 Ref(
                     _("the card login of %(household)s")
                     % {"household": _household(user.household)},
-                    reverse("villagers:household_detail", args=[user.household_id]),
+                    _household_url(user.household_id),
                 ),
             )
 
@@ -182,7 +185,7 @@ def _households(ids):
 
 
 def _household_url(pk) -> str:
-    return reverse("villagers:household_detail", args=[pk])
+    return reverse("reports:household", args=[pk])
 
 
 def _of_household(model, describe):
@@ -389,6 +392,16 @@ OBJECT_TYPES: dict[str, tuple[str, Callable]] = {
     "reports.publishednotice": (gettext_lazy("published notice"), _notices),
 }
 
+
+def _wishes_readable(reader, refs) -> set[int]:
+    wishes = Wish.objects.filter(pk__in=refs)
+    return set(wishes_readable(reader, wishes).values_list("pk", flat=True))
+
+
+# Object type -> which of its rows the reader may open, where their role is not the whole
+# answer (the township officer reads only the wishes on a village's wall).
+READABLE = {"wishwall.wish": _wishes_readable}
+
 # Detail keys that name a row: (detail key -> object type).
 DETAIL_REFS = {
     "entry": "points.entry",
@@ -411,7 +424,7 @@ class Refs:
         self.found = found
 
     @classmethod
-    def of(cls, events) -> "Refs":
+    def of(cls, events, reader) -> "Refs":
         wanted = defaultdict(set)
         for event in events:
             if event.object_type in OBJECT_TYPES and row_id_or_none(event.object_id):
@@ -420,20 +433,34 @@ class Refs:
                 value = (event.detail or {}).get(key) if isinstance(event.detail, dict) else None
                 if row_id_or_none(value):
                     wanted[object_type].add(int(value))
-        return cls(
-            {
-                object_type: dict(OBJECT_TYPES[object_type][1](sorted(ids)))
-                for object_type, ids in wanted.items()
-            }
-        )
+        found = {
+            object_type: dict(OBJECT_TYPES[object_type][1](sorted(ids)))
+            for object_type, ids in wanted.items()
+        }
+        for object_type, readable in READABLE.items():
+            refs = found.get(object_type, {})
+            if refs:
+                shown = readable(reader, refs)
+                for pk, ref in refs.items():
+                    if pk not in shown:
+                        refs[pk] = Ref(ref.name)  # named, not linked: it would not open
+        return cls(found)
 
-    def show(self, object_type: str, object_id) -> SafeString:
-        """A link to the row's page with its name; a row gone or unknown, as plain words."""
-        pk = row_id_or_none(object_id)
-        ref = self.found.get(object_type, {}).get(pk) if pk else None
-        if ref is None:
-            kind = OBJECT_TYPES.get(object_type, (_("record"), None))[0]
-            return format_html(_("{kind} no. {id}"), kind=kind, id=object_id or "—")
-        if ref.url:
-            return format_html('<a href="{}">{}</a>', ref.url, ref.name)
-        return format_html("{}", ref.name)
+    def shower(self, request, village_id: int | None) -> Callable[[str, object], SafeString]:
+        """`show` for an event of village `village_id`, read by the request's user."""
+
+        def show(object_type: str, object_id) -> SafeString:
+            """A link to the row's page with its name, where the reader may open it (a county
+            admin or township officer through looking into the event's village); else, and
+            for a row gone or unknown, plain words."""
+            pk = row_id_or_none(object_id)
+            ref = self.found.get(object_type, {}).get(pk) if pk else None
+            if ref is None:
+                kind = OBJECT_TYPES.get(object_type, (_("record"), None))[0]
+                return format_html(_("{kind} no. {id}"), kind=kind, id=object_id or "—")
+            url = link_for(request, ref.url, village_id) if ref.url else ""
+            if url:
+                return format_html('<a href="{}">{}</a>', url, ref.name)
+            return format_html("{}", ref.name)
+
+        return show

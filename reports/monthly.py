@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.access import is_county_admin, staff_required
+from core.access import may_object, staff_required
 from core.fragments import cached_part
 from core.months import next_month, previous_month, requested_month
 from reports import xlsx
@@ -326,10 +326,12 @@ def month_report(request, year=None, month=None):
             "sections": sections_for_page(report.sections),
             "month": first,
             "liability": liability_cover(village),
+            "may_object": may_object(request.user),
         }
         return render_to_string("reports/_month_report_body.html", context, request)
 
-    key = f"{report_key(village, period)}:{is_county_admin(request.user)}"
+    # The body differs by reader only in the objection links.
+    key = f"{report_key(village, period)}:{may_object(request.user)}"
     previous, following = previous_month(first), next_month(first)
     return render(
         request,

@@ -24,13 +24,9 @@ from django.views.decorators.http import require_POST
 
 from core.access import (
     Role,
-    is_county_admin,
-    is_manager,
     is_overseer,
-    is_party_secretary,
-    is_supervisor,
-    is_township_officer,
     is_villager,
+    may_object,
     member_of_village_required,
     staff_required,
     user_roles,
@@ -95,19 +91,12 @@ def notice_qr_svg(url: str) -> str:
     return mark_safe(svg)  # noqa: S308 - segno's own markup of our own URL
 
 
-def _reads_only(user) -> bool:
-    """Whether the notice's objection links are hidden from `user` (the sections' template:
-    the county admin, and the township officer or party secretary who only read)."""
-    reader = is_township_officer(user) or is_party_secretary(user)
-    return is_county_admin(user) or (reader and not (is_manager(user) or is_supervisor(user)))
-
-
 def notice_part(request, village, first: datetime.date, notice: PublishedNotice | None) -> dict:
     """The notice's sections rendered, its list of balances (plain, to find a villager's own
     line) and its heading values, from the cache under a key of what they show: a published
     notice's row (frozen: its id and row version), else the digest of every row the month's
     draft shows (reports.selectors.report_state)."""
-    flags = f"{first:%Y-%m}:{village.pk}:{_reads_only(request.user)}"
+    flags = f"{first:%Y-%m}:{village.pk}:{may_object(request.user)}"
     if notice is not None:
         fingerprint = f"published:{notice.pk}:{notice.version}:{flags}"
 
@@ -125,7 +114,8 @@ def notice_part(request, village, first: datetime.date, notice: PublishedNotice 
 
 
 def _part(request, sections, document) -> dict:
-    html = render_to_string("reports/_notice_sections.html", {"sections": sections}, request)
+    context = {"sections": sections, "may_object": may_object(request.user)}
+    html = render_to_string("reports/_notice_sections.html", context, request)
     balances = [section_plain(section) for section in sections if section.key == "balances"]
     head = None
     if document is not None:

@@ -14,6 +14,7 @@ from core.access import (
     is_villager,
     villager_required,
 )
+from core.db import row_id_or_none
 from villagers.cardnumbers import card_number_normalize
 from villagers.forms import CARD_NUMBER_MAX_LENGTH, CardLoginForm, StaffLoginForm
 from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
@@ -89,9 +90,22 @@ def me(request):
     return render(request, "villagers/me.html", {"household": household, "card": card})
 
 
+def _safe_next(request, url: str) -> str:
+    """`url` when it is a path of this site, else ""."""
+    allowed = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if url and allowed else ""
+
+
 @login_required
 def village_pick(request):
-    """A county admin or a township officer chooses which village to look into (read-only)."""
+    """A county admin or a township officer chooses which village to look into (read-only).
+
+    `next` (a page they were going to) comes back after the choice; `village` narrows the
+    choice to the village that page is about (a link from the audit log, say), with a way
+    back to the whole list.
+    """
     if not is_overseer(request.user):
         raise PermissionDenied
     villages = villages_overseen(request.user).select_related("township")
@@ -99,10 +113,10 @@ def village_pick(request):
         village = get_object_or_404(villages, pk=request.POST.get("village"))
         request.session[COUNTY_VILLAGE_SESSION_KEY] = village.pk
         # The county overview sends its rows straight into the village's dashboard.
-        next_url = request.POST.get("next", "")
-        if url_has_allowed_host_and_scheme(
-            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return redirect(next_url)
-        return redirect("home")
-    return render(request, "villagers/village_pick.html", {"villages": villages})
+        next_url = _safe_next(request, request.POST.get("next", ""))
+        return redirect(next_url or "home")
+    next_url = _safe_next(request, request.GET.get("next", ""))
+    wanted = row_id_or_none(request.GET.get("village"))
+    narrowed = list(villages.filter(pk=wanted)) if wanted and next_url else []
+    context = {"villages": narrowed or villages, "next": next_url, "narrowed": bool(narrowed)}
+    return render(request, "villagers/village_pick.html", context)

@@ -25,18 +25,24 @@ ON_WALL = Q(approved_at__isnull=False) & ~Q(
 
 
 def wishes_visible_to(user, village: Village | None) -> QuerySet[Wish]:
-    """Wishes of the village the user may open: staff all, a villager their own and the wall's,
-    the township officer and the party secretary the wall's."""
+    """Wishes of the village the user may open (see `wishes_readable`)."""
     if village is None:
         return Wish.objects.none()
-    wishes = Wish.objects.filter(village=village)
+    return wishes_readable(user, Wish.objects.filter(village=village))
+
+
+def wishes_readable(user, wishes: QuerySet[Wish]) -> QuerySet[Wish]:
+    """Of `wishes` (of villages the user may look into), those the user may open: staff all,
+    a villager their own and the wall's, the township officer and the party secretary the
+    wall's."""
     if is_manager(user) or is_supervisor(user) or is_county_admin(user):
         return wishes
-    if is_villager(user) and user.village_id == village.pk:
-        return wishes.filter(Q(household_id=user.household_id) | ON_WALL)
+    if is_villager(user):
+        own_or_on_wall = Q(household_id=user.household_id) | ON_WALL
+        return wishes.filter(own_or_on_wall, village_id=user.village_id)
     if is_township_officer(user) or is_party_secretary(user):
         return wishes.filter(ON_WALL)  # they read the village's walls, as its people do
-    return Wish.objects.none()
+    return wishes.none()
 
 
 def wall_wishes(village: Village) -> QuerySet[Wish]:

@@ -9,9 +9,8 @@ from django.views.decorators.http import require_POST
 
 from core.access import (
     Role,
-    is_manager,
     is_supervisor,
-    is_villager,
+    may_object,
     member_of_village_required,
     staff_required,
 )
@@ -31,14 +30,10 @@ from points.views.access import _get_proposal_for_user
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
 
 
-def _may_object_at_all(user) -> bool:
-    return is_villager(user) or is_manager(user) or is_supervisor(user)
-
-
 @member_of_village_required
 def objection_new(request, pk):
     """Anyone of the village files an objection (異議) to an entry in its publicity period."""
-    if not _may_object_at_all(request.user):
+    if not may_object(request.user):
         raise PermissionDenied
     proposal = _get_proposal_for_user(request, pk)
     refusal = objection_refusal(proposal, request.user)

@@ -8,7 +8,7 @@ import datetime
 import uuid
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -18,11 +18,9 @@ from django.views.decorators.http import require_POST
 
 from core.access import (
     Role,
+    access_required,
     is_supervisor,
-    is_villager,
-    member_of_village_required,
     staff_required,
-    user_roles,
 )
 from core.db import retry_transient
 from core.decorators import allows_camera
@@ -249,11 +247,9 @@ def counter_confirm(request, household_pk):
     return redirect("store:receipt", pk=redemption.pk)
 
 
-@member_of_village_required
+@access_required(roles=STAFF, villager=True)
 def receipt(request, pk):
     """The receipt: for the village's staff and the household itself. Prints on 58/80 mm or A4."""
-    if not (is_villager(request.user) or user_roles(request.user) & set(STAFF)):
-        raise PermissionDenied
     redemption = _get_redemption_for_user(request, pk)
     paper = request.GET.get("paper")
     return render(
@@ -268,11 +264,9 @@ def receipt(request, pk):
     )
 
 
-@member_of_village_required
+@access_required(roles=STAFF, villager=True)
 def receipt_of_entry(request, entry_pk):
     """The receipt of the redemption a ledger entry debited: the ledger's way to the store."""
-    if not (is_villager(request.user) or user_roles(request.user) & set(STAFF)):
-        raise PermissionDenied
     redemption = _get_redemption_for_user(request, entry_pk=entry_pk)
     return redirect("store:receipt", pk=redemption.pk)
 

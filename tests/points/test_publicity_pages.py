@@ -53,6 +53,23 @@ def test_notice_lists_entries_in_publicity_with_an_object_button(waiting, client
     assert reverse("points:objection_new", args=[waiting.pk]) in page
 
 
+@pytest.mark.parametrize("first", ["manager", "secretary"])
+def test_the_object_button_shows_to_who_may_object_whoever_drew_the_page_first(
+    waiting, manager_x, secretary_x, client_county, village_x, first
+):
+    """The notice and the month report are kept drawn in the cache: the button must follow
+    the reader, not whoever drew the page first (the party secretary and the county only
+    read)."""
+    client_county.post(reverse("villagers:village_pick"), {"village": village_x.pk})
+    readers = {"manager": client_for(manager_x), "secretary": client_for(secretary_x)}
+    readers["county"] = client_county
+    order = [first, *(reader for reader in readers if reader != first)]
+    button = reverse("points:objection_new", args=[waiting.pk])
+    for page in (reverse("reports:notice"), reverse("reports:month_report_current")):
+        shown = {reader: button in readers[reader].get(page).content.decode() for reader in order}
+        assert shown == {"manager": True, "secretary": False, "county": False}, page
+
+
 def test_notice_shows_cancelled_entries_with_the_reason(
     objection, waiting, supervisor_x, client_villager_a
 ):

@@ -9,8 +9,10 @@ from pathlib import Path
 from django.urls import reverse
 from django.utils import translation
 
+from core.access import village_pick_url
 from core.audit import audit_record
 from reports.audit_labels import ACTIONS
+from tests.factories import HouseholdFactory, VillageGroupFactory
 from tests.security.actions import NEW_MEMBER_ID, NEW_MEMBER_PHONE, perform_every_action
 from tests.security.conftest import HOUSEHOLD_PHONE, _english, _media_in_tmp, cast  # noqa: F401
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
@@ -94,7 +96,7 @@ def test_the_log_reads_as_words_with_links_and_no_personal_data(cast):  # noqa: 
     # Objects as links to their pages, with their names; never "type#id".
     assert not re.search(r"\b[a-z]+\.[a-z]+#\d+", text), "a raw object reference"
     household = cast.household_a
-    assert f'href="{reverse("villagers:household_detail", args=[household.pk])}"' in page
+    assert f'href="{reverse("reports:household", args=[household.pk])}"' in page
     assert re.search(r'href="/points/proposals/\d+/"', page)
     assert re.search(r'href="/store/redemptions/\d+/"', page)
     assert f'href="{reverse("wishwall:detail", args=[cast.wish.pk])}"' in page
@@ -142,3 +144,55 @@ def test_every_action_name_is_in_the_chinese_catalogue():
             if str(action.label) == english:
                 untranslated.append(code)
     assert not untranslated
+
+
+def _links(client) -> set[str]:
+    page = client.get(reverse("reports:audit")).content.decode()
+    return {html.unescape(href) for href in re.findall(r'href="([^"]+)"', page)}
+
+
+def test_each_reader_is_linked_only_where_they_may_go(cast):  # noqa: F811
+    household_y = HouseholdFactory(group=VillageGroupFactory(village=cast.village_y))
+    manager_x, manager_y = cast.users["manager_x"], cast.users["manager_y"]
+    x, y = cast.village_x.pk, cast.village_y.pk
+    for actor, village, obj in (
+        (manager_x, x, cast.household_a),
+        (manager_y, y, household_y),
+        (manager_x, x, cast.wish),  # waiting for approval: not on the wall
+        (manager_x, x, cast.wish_fulfilled),  # on the wall
+    ):
+        audit_record(action="test.event", actor=actor, village_id=village, obj=obj, detail={})
+    hub_x = reverse("reports:household", args=[cast.household_a.pk])
+    hub_y = reverse("reports:household", args=[household_y.pk])
+    waiting = reverse("wishwall:detail", args=[cast.wish.pk])
+    on_wall = reverse("wishwall:detail", args=[cast.wish_fulfilled.pk])
+
+    # The village's staff: straight to the pages, their own village's only.
+    links = _links(cast.client("supervisor_x"))
+    assert {hub_x, waiting, on_wall} <= links and hub_y not in str(links)
+
+    # The county admin looking into village X: X's pages straight, Y's after looking into Y,
+    # on a pick that offers Y alone and comes back to the page.
+    county = cast.client("county_x")
+    links = _links(county)
+    through = village_pick_url(hub_y, y)
+    assert {hub_x, waiting, on_wall, through} <= links and hub_y not in links
+    pick = county.get(through)
+    assert [village.pk for village in pick.context["villages"]] == [y]
+    landed = county.post(through, {"village": y, "next": hub_y}, follow=True)
+    assert landed.status_code == 200 and landed.request["PATH_INFO"] == hub_y
+
+    # With no village picked yet, every village page goes through the pick.
+    links = _links(cast.client("county"))
+    assert {village_pick_url(hub_x, x), village_pick_url(hub_y, y)} <= links
+
+    # The township officer reads the log, not the registry, and only the wishes on the
+    # village's wall: the rest are named, not linked.
+    township = cast.client("township_x")
+    links = _links(township)
+    assert on_wall in links and not {hub_x, waiting} & links
+    assert not [link for link in links if "/households/" in link]
+    text = township.get(reverse("reports:audit")).content.decode()
+    assert cast.household_a.head_name in text and cast.wish.title in text
+    for link in links - {reverse("reports:audit")}:
+        assert township.get(link).status_code in (200, 302), link

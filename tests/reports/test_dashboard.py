@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.access import village_pick_url
 from points.models import Account, Proposal
 from reports.dashboard import last_twelve_months
 from reports.selectors import households_to_visit
@@ -164,7 +165,7 @@ def test_a_village_sees_only_its_own_figures(client_manager_y, history_x, card_y
 
 
 def test_county_admin_reads_a_picked_village(client_county, history_x, village_x):
-    assert client_county.get(URL).url == reverse("villagers:village_pick")
+    assert client_county.get(URL).url == village_pick_url(URL)
     client_county.post(reverse("villagers:village_pick"), {"village": village_x.pk})
     response = client_county.get(URL)
     assert response.status_code == 200

@@ -3,10 +3,16 @@
 The table (tests/security/url_table.py) says what each role must get; object ids belong to
 household A of village X, so villager B, village Y's manager and the county admin ask for
 someone else's objects. A new URL without a row fails here, naming it. The same pass searches
-every page it renders for the cast's ID number and phones (tests/security/deployment.py).
+every page it renders for the cast's ID number and phones (tests/security/deployment.py), and
+follows every link on it as the same reader: no page offers a link its reader cannot open.
 """
 
 import logging
+import re
+from collections import defaultdict
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+from django.urls import reverse
 
 from tests.security.conftest import ROLES
 from tests.security.deployment import personal_data_shown
@@ -26,6 +32,7 @@ def test_every_url_answers_every_role_as_the_table_says(cast, caplog):
 
     clients = {role: cast.client(role) for role in ROLES}
     wrong, leaks = [], []
+    links = {role: defaultdict(set) for role in ROLES}  # role -> {link: pages it is on}
     for request in requests:
         for role in ROLES:
             response = clients[role].get(request.url)
@@ -33,11 +40,20 @@ def test_every_url_answers_every_role_as_the_table_says(cast, caplog):
             if got == "200":
                 # The same pass renders every page for every role: no ID number or phone.
                 leaks += personal_data_shown(response, f"{request.url} ({request.key}) as {role}")
+                for link in links_on(request.url, response):
+                    links[role][link].add(request.url)
             if got != request.get[role]:
                 wrong.append(
                     f"GET {request.url} ({request.key}) as {role}: "
                     f"expected {request.get[role]}, got {got}"
                 )
+    # Before the POSTs below change what the links lead to.
+    dead = [
+        f"{link} as {role} ({why}), on {', '.join(sorted(pages)[:3])}"
+        for role in ROLES
+        for link, pages in sorted(links[role].items())
+        if (why := dead_end(clients[role].get(link), link))
+    ]
     # POSTs after every GET: an allowed POST may change what a later GET would see.
     for request in requests:
         if request.post is None:
@@ -52,6 +68,44 @@ def test_every_url_answers_every_role_as_the_table_says(cast, caplog):
                 )
     assert not wrong, f"{len(wrong)} answers differ from the table:\n" + "\n".join(wrong)
     assert not leaks, "Personal data on pages:\n" + "\n".join(leaks)
+    assert sum(map(len, links.values())) > 500  # the pages' links were really read
+    assert not dead, f"{len(dead)} links lead nowhere for their reader:\n" + "\n".join(dead)
+
+
+HREF = re.compile(r'href="([^"]*)"')
+NOT_PAGES = ("/static/", "/media/", "/admin/")
+
+
+def links_on(url: str, response) -> set[str]:
+    """The links of an app page (the admin's own pages are Django's) to pages of this site:
+    not to another site, a file, a part of the same page or the admin."""
+    if url.startswith("/admin/") or not response["Content-Type"].startswith("text/html"):
+        return set()
+    found = set()
+    for href in HREF.findall(response.content.decode()):
+        parts = urlsplit(urljoin(url, href.replace("&amp;", "&")))
+        if parts.scheme or parts.netloc or parts.path.startswith(NOT_PAGES):
+            continue
+        found.add(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return found
+
+
+def dead_end(response, link: str) -> str:
+    """Why following `link` leads nowhere ("" if it leads to a page): refused, not found, an
+    error, or a login; the village pick only when it brings the reader back to the link."""
+    status = response.status_code
+    if status in (403, 404) or status >= 500:
+        return f"HTTP {status}"
+    if status not in (301, 302):
+        return ""
+    location = response.headers["Location"]
+    if location.startswith((reverse("login"), reverse("card_login"), reverse("admin:login"))):
+        return f"a login: {location}"
+    pick = urlsplit(location)
+    if pick.path == reverse("villagers:village_pick"):
+        back = parse_qs(pick.query).get("next", [""])[0]
+        return "" if back == link else f"the village pick, not back here: {location}"
+    return ""
 
 
 def test_the_table_has_no_rows_for_urls_that_no_longer_exist():

@@ -501,9 +501,11 @@ URLS: dict[str, Row] = {
         body=b.reservation_hand_over,
     ),
     "store:redemption_list": Row(get=STAFF_LIST),
-    "store:receipt": Row(get="L 200 404 200 200 404 P 200 P 403 403 403", kwargs=pk("redemption")),
+    "store:receipt": Row(
+        get="L 200 404 200 200 404 P 200 403 403 403 403", kwargs=pk("redemption")
+    ),
     "store:receipt_of_entry": Row(
-        get="L R 404 R R 404 P R P 403 403 403",
+        get="L R 404 R R 404 P R 403 403 403 403",
         kwargs=lambda cast: {"entry_pk": cast.redemption.entry_id},
     ),
     "store:redemption_void": Row(

@@ -1,7 +1,10 @@
 """Who may open which store page: every URL against every role, and the other village."""
 
+from urllib.parse import urlencode
+
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from points.models import Entry
 from store.models import Redemption
@@ -182,7 +185,14 @@ def test_other_villages_lists_do_not_show_ours(clients, redemption_a, rice):
     assert Redemption.objects.count() == 1
 
 
-def test_county_admin_without_a_village_is_sent_to_pick_one(client_county):
-    response = client_county.get(reverse("store:stock_list"))
+def test_county_admin_without_a_village_is_sent_to_pick_one_and_back(client_county, village_x):
+    stock = reverse("store:stock_list") + "?low=1"
+    response = client_county.get(stock)
     assert response.status_code == 302
-    assert response["Location"] == reverse("villagers:village_pick")
+    pick = response["Location"]
+    assert pick == reverse("villagers:village_pick") + "?" + urlencode({"next": stock})
+    page = client_county.get(pick)
+    assert f'name="next" value="{escape(stock)}"' in page.content.decode()
+    picked = client_county.post(pick, {"village": village_x.pk, "next": stock})
+    assert picked["Location"] == stock
+    assert client_county.get(stock).status_code == 200

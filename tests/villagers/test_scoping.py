@@ -7,6 +7,8 @@ anonymous visitors are sent to sign in; supervisors and the county admin only lo
 import pytest
 from django.urls import reverse
 
+from core.access import village_pick_url
+
 # (url name, which object of village X it takes, method, manager-only)
 OBJECT_URLS = [
     ("reports:household", "household", "get", False),
@@ -95,7 +97,7 @@ def test_plain_urls_by_role(
 def test_county_admin_must_pick_a_village_first(client_county, household_a):
     url = reverse("reports:household", kwargs={"pk": household_a.pk})
     response = client_county.get(url)
-    assert response.status_code == 302 and response.url == reverse("villagers:village_pick")
+    assert response.status_code == 302 and response.url == village_pick_url(url)
 
 
 def test_manager_y_sees_only_own_households(client_manager_y, household_a, household_y):
