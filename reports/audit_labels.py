@@ -291,7 +291,7 @@ def _carry_over(detail, show):
 
 def _referral_open(detail, show):
     return format_html(
-        _("Sent to the county: {what}."),
+        _("Sent up: {what}."),
         what=_choice(Referral.Kind.choices, detail.get("kind")),
     )
 

@@ -332,7 +332,7 @@ def _referrals(ids):
         yield (
             referral.pk,
             Ref(
-                _("sent to the county: %(what)s") % {"what": referral.get_kind_display()},
+                _("sent up: %(what)s") % {"what": referral.get_kind_display()},
                 reverse("reports:village_referrals"),
             ),
         )
@@ -375,7 +375,7 @@ OBJECT_TYPES: dict[str, tuple[str, Callable]] = {
         gettext_lazy("participation"),
         _of_household(Participation, lambda p: f"{p.activity} · {_household(p.household)}"),
     ),
-    "villagers.referral": (gettext_lazy("item sent to the county"), _referrals),
+    "villagers.referral": (gettext_lazy("item sent up"), _referrals),
     "points.proposal": (gettext_lazy("proposal"), _proposals),
     "points.batch": (gettext_lazy("batch"), _batches),
     "points.entry": (gettext_lazy("ledger entry"), _entries),

@@ -503,8 +503,8 @@ class Referral(models.Model):
 
     class Meta:
         ordering = ["requested_at", "id"]
-        verbose_name = _("item sent to the county")
-        verbose_name_plural = _("items sent to the county")
+        verbose_name = _("item sent up")
+        verbose_name_plural = _("items sent up")
         indexes = [models.Index(fields=["village", "status"], name="referral_village_status")]
         constraints = [
             # One open referral per item: sending it up twice adds nothing.

@@ -287,11 +287,11 @@ def open_referrals(*, kind: str, object_ids: Iterable[int]) -> dict[int, Referra
 
 def refusal_or_referral(request, error: SecondPersonRequired, asked: dict | None = None) -> str:
     """For a page: send the refused item up when nobody of the village may take it, and say
-    what happened (the refusal, or that the county admin will decide it)."""
+    what happened (the refusal, or that it was sent up to be decided)."""
     if not error.referable:
         return " ".join(error.messages)
     referral_open(error=error, actor=request.user, asked=asked, request=request)
     return _(
-        "%(why)s Nobody else of the village may, so it was sent to the county admin, who will "
-        "decide it."
+        "%(why)s Nobody else of the village may, so it was sent up: the township officer or the "
+        "county admin will decide it."
     ) % {"why": error.messages[0]}

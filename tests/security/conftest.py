@@ -354,7 +354,7 @@ def cast(
         export_job=export_job,
         published_notice=published_notice,
         household_ct=ContentType.objects.get_for_model(Household),
-        # An item sent to the county: household B's pending proposal of the batch.
+        # An item sent up: household B's pending proposal of the batch.
         referral=Referral.objects.create(
             village=village_x,
             household=household_b,

@@ -111,7 +111,7 @@ def test_own_household_reversal_goes_to_the_county_which_alone_decides_it(
         follow=True,
     )
     assert "your own household" in response.content.decode()
-    assert "sent to the county admin" in response.content.decode()
+    assert "it was sent up" in response.content.decode()
     assert balance(card_a.household) == 95
     referral = Referral.objects.get(kind="reversal", object_id=deduction.entry_id)
     assert (referral.status, referral.request) == (OPEN, {"reason": "was not us"})
