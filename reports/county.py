@@ -3,7 +3,7 @@
 For county administrators; a township officer sees the same page over the township's
 villages (villagers.oversight). The figures cost the same queries whatever the number of
 villages (see reports.selectors.county_figures); each row opens the village read-only.
-The .xlsx is the county admin's.
+The .xlsx holds the same table, over the same villages.
 """
 
 import datetime
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from core.access import county_admin_required, overseer_required
+from core.access import overseer_required
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from reports import xlsx
 from reports.charts import sparkline
@@ -156,16 +156,20 @@ def _trend_line(row):
 
 
 @require_POST
-@county_admin_required
+@overseer_required
 def county_export(request):
-    """Start the county .xlsx in the background and show its progress."""
+    """Start the overview's .xlsx (the county's, or the township's for its officer) in the
+    background and show its progress."""
     month = overview_month(request.POST.get("month"))
-    job = export_job_start(
-        kind=ExportJob.Kind.COUNTY_OVERVIEW,
-        user=request.user,
-        county=request.user.county,
-        params={"month": f"{month:%Y-%m}", "sort": _sort(request.POST.get("sort"))},
-    )
+    oversight = oversight_of(request.user)
+    params = {"month": f"{month:%Y-%m}", "sort": _sort(request.POST.get("sort"))}
+    if oversight.is_township:
+        township = Township.objects.select_related("county").get(pk=oversight.township_id)
+        kind, county = ExportJob.Kind.TOWNSHIP_OVERVIEW, township.county
+        params["township"] = township.pk
+    else:
+        kind, county = ExportJob.Kind.COUNTY_OVERVIEW, request.user.county
+    job = export_job_start(kind=kind, user=request.user, county=county, params=params)
     return redirect("reports:export_status", pk=job.pk)
 
 
@@ -180,14 +184,20 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
     month = datetime.datetime.strptime(job.params["month"], "%Y-%m").date()
     sort = _sort(job.params.get("sort"))
     progress(10, _("Adding up every village"))
-    oversight = Oversight(county_id=job.county_id)
+    if job.params.get("township"):
+        oversight = Oversight(township_id=job.params["township"])
+        title, total_label = _("Township overview"), _("Township total")
+    else:
+        oversight = Oversight(county_id=job.county_id)
+        title, total_label = _("County overview"), _("County total")
+    scope_name = _scope_name(oversight)
     figures, as_of = county_figures(
         oversight, month=Period.month(month.year, month.month), max_age=FIGURES_MAX_AGE
     )
     villages = county_villages(oversight, figures, sort)
     shown = [(v.pk, v.code, v.name, v.township.name) for v in villages]
-    key = f"{job.county_id}:{job.county.name}:{month}:{sort}:{as_of.isoformat()}:{shown}"
-    filename = f"county-{month:%Y-%m}.xlsx"
+    key = f"{oversight.key}:{scope_name}:{month}:{sort}:{as_of.isoformat()}:{shown}:{title}"
+    filename = f"{job.kind}-{month:%Y-%m}.xlsx"
 
     def build() -> bytes:
         total = county_total(villages)
@@ -196,7 +206,7 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
             rows.append([village.township.name, *_export_cells(village)])
             if number % 10 == 0:
                 progress(10 + 80 * number // len(villages), _("Writing the villages"))
-        totals = [_("County total"), _("%(n)d villages") % {"n": total.villages}]
+        totals = [total_label, _("%(n)d villages") % {"n": total.villages}]
         totals += _export_cells(total)[1:]
         workbook = xlsx.workbook_new()
         as_of_text = _("figures as of %(time)s") % {
@@ -204,8 +214,8 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
         }
         sheet = xlsx.sheet_add(
             workbook,
-            title=_("County overview"),
-            heading=f"{job.county.name} {_('County overview')} {month:%Y-%m} ({as_of_text})",
+            title=title,
+            heading=f"{scope_name} {title} {month:%Y-%m} ({as_of_text})",
             columns=[_("Township")]
             + [label for _key, label, _attribute in COLUMNS]
             + [f"{_('Issued')} {first:%Y-%m}" for first in total.trend_months],

@@ -38,6 +38,7 @@ KEEP_FILES_FOR = datetime.timedelta(days=7)
 # so the report modules may import this one to start jobs.
 BUILDERS = {
     ExportJob.Kind.COUNTY_OVERVIEW: "reports.county.county_export_build",
+    ExportJob.Kind.TOWNSHIP_OVERVIEW: "reports.county.county_export_build",
     ExportJob.Kind.YEAR_REPORT: "reports.monthly.year_export_build",
 }
 

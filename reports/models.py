@@ -21,6 +21,7 @@ class ExportJob(models.Model):
 
     class Kind(models.TextChoices):
         COUNTY_OVERVIEW = "county", _("county overview")
+        TOWNSHIP_OVERVIEW = "township", _("township overview")
         YEAR_REPORT = "year", _("year report")
 
     class Status(models.TextChoices):

@@ -3,15 +3,20 @@ audit logs, and the items they send up (DESIGN.md ledger rule 8), decided with t
 second-person rule and a one-time key; never another township's.
 """
 
+import io
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from core.audit import audit_record
 from core.models import AuditEvent
 from core.months import previous_month
 from points.models import Proposal, Rule
 from points.services import proposal_create
+from reports.exports import export_job_run
+from reports.models import ExportJob
 from reports.notice import notice_publish
 from tests.conftest import form_key, issue_card, make_staff
 from tests.factories import HouseholdFactory, VillageGroupFactory
@@ -73,8 +78,6 @@ def test_the_township_overview_is_the_county_overview_over_its_villages(
     page = response.content.decode()
     assert "Township overview" in page and "Township total" in page
     assert village_z.name not in page
-    # The .xlsx of the county is the county admin's.
-    assert reverse("reports:county_export") not in page
     # The same figures as the county admin's rows of the same villages.
     county_rows = {v.pk: v for v in client_county.get(OVERVIEW).context["villages"]}
     assert set(county_rows) == {village_x.pk, village_y.pk, village_z.pk}
@@ -86,6 +89,33 @@ def test_the_township_overview_is_the_county_overview_over_its_villages(
     # The other township's officer compares only theirs.
     other = client_township_z.get(OVERVIEW)
     assert [village.pk for village in other.context["villages"]] == [village_z.pk]
+
+
+def test_the_officer_exports_the_townships_table_for_themselves_only(
+    client_township, client_township_z, township_officer, village_x, village_y, village_z, card_a
+):
+    page = client_township.get(OVERVIEW).content.decode()
+    assert reverse("reports:county_export") in page
+    response = client_township.post(reverse("reports:county_export"), {"sort": "-held"})
+    job = ExportJob.objects.get()
+    assert (job.kind, job.params["township"]) == ("township", village_x.township_id)
+    assert response.url == reverse("reports:export_status", args=[job.pk])
+    export_job_run(job.pk)
+    download = client_township.get(reverse("reports:export_download", args=[job.pk]))
+    assert download.status_code == 200
+    assert "township-" in download["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(download.content)).active
+    assert sheet.title == "Township overview"
+    assert sheet.cell(row=1, column=1).value.startswith(village_x.township.name)
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    assert sorted(row[1] for row in rows[:-1]) == sorted([village_x.name, village_y.name])
+    assert rows[-1][0] == "Township total" and rows[-1][1] == "2 villages"
+    assert village_x.name in [row[1] for row in rows] and rows[-1][7] == 100  # points held
+    # The other township's officer neither sees nor downloads it.
+    status = reverse("reports:export_status", args=[job.pk])
+    assert client_township_z.get(status).status_code == 404
+    download = reverse("reports:export_download", args=[job.pk])
+    assert client_township_z.get(download).status_code == 404
 
 
 def test_the_officer_looks_into_the_townships_villages_only(

@@ -701,10 +701,10 @@ URLS: dict[str, Row] = {
         writes=NOTHING,
     ),
     # The county overview needs no chosen village: the county admin's over the county, the
-    # township officer's over the township (the same page); the .xlsx is the county's.
+    # township officer's over the township (the same page), and the .xlsx of each.
     "reports:county_overview": Row(get="L 403 403 403 403 403 200 200 200 200 200 403"),
     "reports:county_export": Row(
-        get=ALL_405, post="L 403 403 403 403 403 R R 403 403 403 403", action=True, writes=NOTHING
+        get=ALL_405, post="L 403 403 403 403 403 R R R R R 403", action=True, writes=NOTHING
     ),
     # The queue of items no one of a village may decide, and its one write: the county
     # admin's and the township officer's (township Z's finds X's item not theirs: sent back
