@@ -140,6 +140,9 @@ _db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=f
 CREDIT_DUE_CRON = os.environ.get("CREDIT_DUE_CRON", "* * * * *")
 # ... and when approved yearly settlements whose year has ended are posted (daily; once each).
 SETTLEMENT_CRON = os.environ.get("SETTLEMENT_CRON", "15 0 * * *")
+# ... and when activities still open after their day close and propose their attendance
+# (the worker reads cron times in UTC: 16:30 is 00:30 in China).
+ACTIVITY_CLOSE_CRON = os.environ.get("ACTIVITY_CLOSE_CRON", "30 16 * * *")
 # ... and when reservations past their date are closed and their holds released.
 RESERVATION_EXPIRY_CRON = os.environ.get("RESERVATION_EXPIRY_CRON", "*/5 * * * *")
 

@@ -10,6 +10,7 @@ proposes the rule's points for each household checked in (`proposal_create`), as
 the supervisor approves: the manager who proposed it never decides it (villagers.second_person).
 """
 
+import logging
 import time
 from collections import defaultdict
 from urllib.parse import urlencode
@@ -30,6 +31,8 @@ from core.photos import photo_prepare
 from points.models import Account, Activity, Batch, CheckIn, Rule
 from points.services import _cap_used, proposal_create
 from villagers.models import Household, User, Village
+
+logger = logging.getLogger(__name__)
 
 SLOT_SECONDS = 60  # the QR code's token changes this often; it is good for two slots
 PASS_SECONDS = 15 * 60  # from opening the link to sending the check-in (a photo takes time)
@@ -223,10 +226,13 @@ def activity_checkin(*, activity: Activity, user: User, photo=None, request=None
     return checkin
 
 
-def activity_close(*, activity: Activity, actor: User, request=None) -> Activity:
+def activity_close(
+    *, activity: Activity, actor: User, request=None, at_day_end: bool = False
+) -> Activity:
     """Close check-in and propose the rule's points for every household checked in, as one
     batch (a household's photo goes with its proposal). A household the rule's monthly cap
-    leaves nothing for, or whose card was taken away since, is listed without a proposal."""
+    leaves nothing for, or whose card was taken away since, is listed without a proposal.
+    `at_day_end`: closed by `activities_close_overdue`, in the opener's name."""
     _manager_check(
         actor, activity.village_id, _("Only the village's manager may close an activity.")
     )
@@ -255,10 +261,30 @@ def activity_close(*, activity: Activity, actor: User, request=None) -> Activity
                 "checked_in": len(checkins),
                 "proposed": len(with_photo) + len(without_photo),
                 "batch": activity.batch_id,
+                **({"at_day_end": True} if at_day_end else {}),
             },
             request=request,
         )
     return activity
+
+
+def activities_close_overdue() -> list[Activity]:
+    """Close the activities still open after their day (the manager forgot to), each in the
+    name of the manager who opened it, so the attendance still becomes a batch for the
+    supervisor to approve. One whose opener no longer manages the village stays open, for
+    the village's manager to close; it is logged."""
+    closed = []
+    overdue = Activity.objects.filter(
+        status=Activity.Status.OPEN, date__lt=timezone.localdate()
+    ).select_related("opened_by")
+    for activity in overdue.order_by("pk"):
+        try:
+            closed.append(
+                activity_close(activity=activity, actor=activity.opened_by, at_day_end=True)
+            )
+        except ValidationError as error:
+            logger.warning("activity %s left open: %s", activity.pk, " ".join(error.messages))
+    return closed
 
 
 def _who_is_proposed(activity: Activity, checkins: list[CheckIn]):

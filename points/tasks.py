@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 
 from core.queue import periodic, task
+from points.activities import activities_close_overdue
 from points.publicity import proposals_credit_due
 from points.settlement import settlements_post
 
@@ -34,3 +35,12 @@ def settle_year(*, timestamp: int) -> None:
     only). Daily, so a worker that was down on 1 January catches up; each plan posts once."""
     for settlement in settlements_post():
         logger.info("settlement %s of village %s posted", settlement.year, settlement.village_id)
+
+
+@periodic(cron=settings.ACTIVITY_CLOSE_CRON)
+@task(name="points.close_activities", queueing_lock="points.close_activities")
+def close_activities(*, timestamp: int) -> None:
+    """Close the check-in of activities left open after their day, so their attendance is
+    proposed (each closes once: the activity's row is locked and re-checked)."""
+    for activity in activities_close_overdue():
+        logger.info("activity %s closed at its day's end", activity.pk)

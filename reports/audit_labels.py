@@ -372,6 +372,8 @@ def _activity_close(detail, show):
         checked_in=detail.get("checked_in", "—"),
         proposed=detail.get("proposed", "—"),
     )
+    if detail.get("at_day_end"):
+        sentence = format_html("{} {}", _("Left open: closed at the day's end."), sentence)
     if detail.get("batch"):
         return format_html(
             "{} {}",

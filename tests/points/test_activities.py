@@ -1,5 +1,6 @@
 """Activity check-in by QR code: open, scan, once per household, close into one batch, approve."""
 
+import datetime
 import threading
 import time
 
@@ -13,6 +14,7 @@ from django.urls import reverse
 from core.models import AuditEvent
 from points.activities import (
     SLOT_SECONDS,
+    activities_close_overdue,
     activity_checkin,
     activity_close,
     activity_open,
@@ -224,6 +226,43 @@ def test_closing_with_nobody_checked_in_proposes_nothing(activity, manager_x):
     closed = activity_close(activity=activity, actor=manager_x)
     assert closed.batch is None and closed.closed_at is not None
     assert not Batch.objects.exists()
+
+
+def test_an_activity_left_open_closes_at_its_days_end_in_its_openers_name(
+    activity, villager_a, manager_x, supervisor_x, rule_meeting, village_x, client_supervisor_x
+):
+    activity_checkin(activity=activity, user=villager_a)
+    today = activity_open(village=village_x, rule=rule_meeting, title="今天", actor=manager_x)
+    assert activities_close_overdue() == []  # both are today's: left to the manager
+    Activity.objects.filter(pk=activity.pk).update(date=activity.date - datetime.timedelta(1))
+
+    (closed,) = activities_close_overdue()
+    assert closed.pk == activity.pk and closed.status == Activity.Status.CLOSED
+    (proposal,) = closed.batch.proposals.all()
+    assert proposal.household_id == villager_a.household_id
+    assert proposal.proposed_by_id == manager_x.pk
+    today.refresh_from_db()
+    assert today.is_open
+    assert activities_close_overdue() == []  # closed once
+    event = AuditEvent.objects.get(action="activity.close")
+    assert event.actor == manager_x and event.detail["at_day_end"] is True
+    page = client_supervisor_x.get(reverse("reports:audit")).content.decode()
+    assert "Left open: closed at the day&#x27;s end." in page
+    # The supervisor approves it as any other batch.
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    assert Entry.objects.filter(kind=Entry.Kind.AWARD).count() == 1
+
+
+def test_an_activity_whose_opener_left_stays_open_for_the_manager(
+    activity, villager_a, manager_x, caplog
+):
+    activity_checkin(activity=activity, user=villager_a)
+    Activity.objects.filter(pk=activity.pk).update(date=activity.date - datetime.timedelta(1))
+    manager_x.groups.clear()
+    assert activities_close_overdue() == []
+    activity.refresh_from_db()
+    assert activity.is_open and not Proposal.objects.exists()
+    assert f"activity {activity.pk} left open" in caplog.text
 
 
 @pytest.fixture
