@@ -29,10 +29,8 @@ from notifications.models import Notification
 from notifications.services import message, notifications_post
 from points.ledger import Posting, entries_post
 from points.models import Account, Entry, Settlement, SettlementLine
-from villagers.models import User, Village
-from villagers.second_person import decider_check
-
-SETTLEMENT_KIND = "settlement"
+from villagers.models import Referral, User, Village
+from villagers.second_person import decider_check, referrals_close
 
 
 def settlement_day(year: int) -> datetime.date:
@@ -117,11 +115,13 @@ def settlement_approve(
     settlement: Settlement,
     actor: User,
     today: datetime.date | None = None,
+    referral: Referral | None = None,
     request=None,
 ) -> Settlement:
     """The supervisor approves the plan (never their own draft, nor one with their own
-    household on it), and each household on it is told what may lapse and when. `today`:
-    as for `settlement_draft`."""
+    household on it), and each household on it is told what may lapse and when. When
+    nobody of the village may, it is sent up and the township officer or the county admin
+    approves it with the open `referral`. `today`: as for `settlement_draft`."""
     today = today or timezone.localdate()
     own_line = (
         actor.household_id is not None
@@ -130,12 +130,13 @@ def settlement_approve(
     decider_check(
         actor,
         role=Role.SUPERVISOR,
-        kind=SETTLEMENT_KIND,
+        kind=Referral.Kind.SETTLEMENT,
         object_id=settlement.pk,
         village_id=settlement.village_id,
         household_id=actor.household_id if own_line else None,
         household_name=lambda: actor.household.head_name,
         originators=[settlement.drafted_by_id],
+        referral=referral,
         role_refusal=_("Only the village's supervisor approves the settlement."),
     )
     with transaction.atomic():
@@ -168,6 +169,12 @@ def settlement_approve(
             obj=settlement,
             detail={"year": settlement.year, "lines": len(lines)},
             request=request,
+        )
+        referrals_close(
+            kind=Referral.Kind.SETTLEMENT,
+            object_ids=[settlement.pk],
+            actor=actor,
+            outcome=_("approved"),
         )
     return settlement
 

@@ -12,13 +12,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from points.models import Entry, Objection, Proposal
+from points.models import Entry, Objection, Proposal, Settlement
 from points.publicity import objection_resolve, proposal_cancel, proposal_held_credit
 from points.services import entry_reverse, proposal_approve, proposal_reject
+from points.settlement import settlement_approve
 from store.models import Donor, Redemption, StockCorrection
 from store.services import (
     redemption_void,
@@ -61,6 +62,10 @@ DECISIONS: dict[str, list[tuple[str, str]]] = {
         ("confirm", gettext_lazy("Confirm: correct the stock")),
         ("reject", gettext_lazy("Refuse the correction")),
     ],
+    Kind.SETTLEMENT: [
+        ("do", gettext_lazy("Approve the settlement")),
+        ("refuse", gettext_lazy("Refuse")),
+    ],
 }
 # Decisions that need a reason from the county (it is shown to the village).
 NEEDS_REASON = {"reject", "cancel", "uphold", "refuse"}
@@ -100,6 +105,9 @@ _SUBJECTS = {
     Kind.WISH_MATCH: Wish.objects.all(),
     Kind.WISH_FULFIL: Wish.objects.select_related("match__donor"),
     Kind.STOCK: StockCorrection.objects.select_related("item", "requested_by"),
+    Kind.SETTLEMENT: Settlement.objects.select_related("drafted_by").annotate(
+        households=Count("lines"), points=Sum("lines__points")
+    ),
 }
 
 
@@ -245,6 +253,9 @@ def _decide_one(referral: Referral, actor: User, decision: str, reason: str, req
                 referrals=referrals,
                 request=request,
             )
+    elif referral.kind == Kind.SETTLEMENT:
+        settlement = _subject(Settlement.objects.filter(village_id=village_id), object_id)
+        settlement_approve(settlement=settlement, **common)
     elif referral.kind == Kind.WISH_FULFIL:
         wish = _subject(Wish.objects.filter(village_id=village_id), object_id)
         try:

@@ -456,11 +456,12 @@ class Referral(models.Model):
         WISH_MATCH = "wish_match", _("match a wish with a donor")
         WISH_FULFIL = "wish_fulfil", _("record a wish as fulfilled")
         STOCK = "stock", _("confirm a stock correction or write-off")
+        SETTLEMENT = "settlement", _("approve the yearly settlement")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("waiting for the county")
+        OPEN = "open", _("waiting for the township or the county")
         DONE = "done", _("decided")
-        REFUSED = "refused", _("refused by the county")
+        REFUSED = "refused", _("refused by the township or the county")
 
     village = models.ForeignKey(
         Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
@@ -475,8 +476,8 @@ class Referral(models.Model):
         related_name="+",
     )
     kind = models.CharField(_("what is asked"), max_length=12, choices=Kind.choices)
-    # The id of the proposal, entry, redemption, objection, household, wish or stock
-    # correction concerned.
+    # The id of the proposal, entry, redemption, objection, household, wish, stock
+    # correction or settlement concerned.
     object_id = models.BigIntegerField(_("object"))
     request = models.JSONField(_("what the village asked for"), default=dict, blank=True)
     why = models.CharField(_("why the village could not decide it"), max_length=300)

@@ -20,6 +20,7 @@ from points.settlement import (
     settlement_day,
     settlement_draft,
 )
+from villagers.second_person import SecondPersonRequired, refusal_or_referral
 
 PAGE = "points:settlement"
 
@@ -88,7 +89,9 @@ def settlement_approve_view(request):
 
     try:
         url, _replayed = run_once(request, action)
-    except ValidationError as error:  # SecondPersonRequired among them: the plan waits
+    except SecondPersonRequired as error:  # sent up when nobody of the village may
+        messages.warning(request, refusal_or_referral(request, error))
+    except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _("Approved: every household on the plan is told."))

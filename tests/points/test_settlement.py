@@ -17,9 +17,11 @@ from points.settlement import settlement_approve, settlement_draft, settlements_
 from points.tasks import settle_year
 from reports.monthly import month_report_build, year_report_build
 from store.services import reservation_create, zones_ensure
+from tests.conftest import form_key
 from tests.points.conftest import make_rule, propose
 from tests.points.test_concurrency import run_threads
 from tests.store.conftest import make_item
+from villagers.models import Referral
 from villagers.second_person import SecondPersonRequired
 
 THIS_YEAR = timezone.localdate().year
@@ -241,6 +243,46 @@ def test_a_supervisor_with_a_household_on_the_plan_may_not_approve_it(
     plan.refresh_from_db()
     assert plan.approved_at is None
     assert not Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_PLANNED).exists()
+
+
+def test_a_plan_nobody_of_the_village_may_approve_is_sent_up_and_decided_there(
+    balances, manager_x, supervisor_x, card_a, client_supervisor_x, client_township, client_county
+):
+    supervisor_x.household = card_a.household
+    supervisor_x.save()
+    plan = settlement_draft(village=manager_x.village, actor=manager_x)
+    response = client_supervisor_x.post(
+        reverse("points:settlement_approve"), {"idempotency_key": form_key()}, follow=True
+    )
+    assert "it was sent up" in response.content.decode()
+    referral = Referral.objects.get(kind=Referral.Kind.SETTLEMENT, object_id=plan.pk)
+    assert referral.status == Referral.Status.OPEN and referral.household == card_a.household
+    plan.refresh_from_db()
+    assert plan.approved_at is None
+
+    # The township officer reads it in their queue, and approves it there.
+    queue = client_township.get(reverse("reports:county_queue")).content.decode()
+    assert f"Settlement of {plan.year}: above 100 points, at most 160 points of 2" in queue
+    decided = client_township.post(
+        reverse("reports:county_queue_decide"),
+        {"referral": referral.pk, "decision": "do", "idempotency_key": form_key()},
+        follow=True,
+    )
+    assert decided.status_code == 200
+    plan.refresh_from_db()
+    referral.refresh_from_db()
+    assert plan.approved_by.username == "township" and plan.approved_at is not None
+    assert referral.status == Referral.Status.DONE
+    told = Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_PLANNED)
+    assert told.count() == plan.lines.count() == 2
+    # Decided once: the county admin finds nothing left to decide.
+    again = client_county.post(
+        reverse("reports:county_queue_decide"),
+        {"referral": referral.pk, "decision": "do", "idempotency_key": form_key()},
+        follow=True,
+    )
+    assert "already decided" in again.content.decode()
+    assert Settlement.objects.get().approved_by.username == "township"
 
 
 def test_a_double_click_drafts_one_plan_and_two_runs_at_once_post_it_once(
