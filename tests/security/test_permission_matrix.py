@@ -3,8 +3,10 @@
 The table (tests/security/url_table.py) says what each role must get; object ids belong to
 household A of village X, so villager B, village Y's manager and the county admin ask for
 someone else's objects. A new URL without a row fails here, naming it. The same pass searches
-every page it renders for the cast's ID number and phones (tests/security/deployment.py), and
-follows every link on it as the same reader: no page offers a link its reader cannot open.
+every page it renders for the cast's ID number and phones (tests/security/deployment.py),
+follows every link on it as the same reader (no page offers a link its reader cannot open),
+and asks each of its forms' views whether that reader may send it (no page offers a button
+its reader would be refused).
 """
 
 import logging
@@ -14,6 +16,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from django.urls import reverse
 
+from core.access import OPEN, access_of
 from tests.security.conftest import ROLES
 from tests.security.deployment import personal_data_shown
 from tests.security.matrix import discover, outcome, requests_for
@@ -33,6 +36,7 @@ def test_every_url_answers_every_role_as_the_table_says(cast, caplog):
     clients = {role: cast.client(role) for role in ROLES}
     wrong, leaks = [], []
     links = {role: defaultdict(set) for role in ROLES}  # role -> {link: pages it is on}
+    refused_forms = set()
     for request in requests:
         for role in ROLES:
             response = clients[role].get(request.url)
@@ -42,6 +46,10 @@ def test_every_url_answers_every_role_as_the_table_says(cast, caplog):
                 leaks += personal_data_shown(response, f"{request.url} ({request.key}) as {role}")
                 for link in links_on(request.url, response):
                     links[role][link].add(request.url)
+                refused_forms.update(
+                    f"{action} on {request.url} as {role}"
+                    for action in forms_refused(request.url, response)
+                )
             if got != request.get[role]:
                 wrong.append(
                     f"GET {request.url} ({request.key}) as {role}: "
@@ -70,9 +78,14 @@ def test_every_url_answers_every_role_as_the_table_says(cast, caplog):
     assert not leaks, "Personal data on pages:\n" + "\n".join(leaks)
     assert sum(map(len, links.values())) > 500  # the pages' links were really read
     assert not dead, f"{len(dead)} links lead nowhere for their reader:\n" + "\n".join(dead)
+    assert not refused_forms, "Forms their reader may not send:\n" + "\n".join(
+        sorted(refused_forms)
+    )
 
 
 HREF = re.compile(r'href="([^"]*)"')
+POST_FORM = re.compile(r"<form\b[^>]*>", re.I)
+ACTION = re.compile(r'action="([^"]*)"')
 NOT_PAGES = ("/static/", "/media/", "/admin/")
 
 
@@ -118,3 +131,21 @@ def test_the_table_has_no_rows_for_urls_that_no_longer_exist():
 
     registered = {model._meta.label_lower for model in admin.site._registry}
     assert set(ADMIN_MODELS) == registered
+
+
+def forms_refused(url: str, response) -> list[str]:
+    """The actions of the page's POST forms whose view would refuse this reader, asked of
+    the view's access rule (core.access.access_of) without sending anything."""
+    if url.startswith("/admin/") or not response["Content-Type"].startswith("text/html"):
+        return []
+    request = response.wsgi_request
+    refused = []
+    for tag in POST_FORM.findall(response.content.decode()):
+        if 'method="post"' not in tag.lower():
+            continue
+        found = ACTION.search(tag)
+        action = urlsplit(urljoin(url, (found.group(1) if found else "") or url)).path
+        access = access_of(action)
+        if access is not None and access.decide(request.user, request.village) != OPEN:
+            refused.append(action)
+    return refused
