@@ -377,3 +377,14 @@ def cast(
 
 def login_url() -> str:
     return reverse("login")
+
+
+@pytest.fixture
+def production_cookies(settings):
+    """This process's cookie settings set to what a production process has."""
+    from tests.security.deployment import COOKIE_SETTINGS, production_settings  # it imports us
+
+    values = production_settings(*COOKIE_SETTINGS)
+    for name, value in values.items():
+        setattr(settings, name, value)
+    return values

@@ -1,5 +1,5 @@
-"""Production settings in a child process, and searching a rendered page (or .xlsx download)
-for the cast's personal data."""
+"""Production settings in a child process; searching a rendered page (or .xlsx download) for
+the cast's personal data; and what a page's headers must say (caching, cookie flags)."""
 
 import io
 import json
@@ -62,3 +62,49 @@ def production_settings(*names: str) -> dict:
     result = run_python(["-c", code], production_env())
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+COOKIE_SETTINGS = [
+    f"{cookie}_COOKIE_{flag}"
+    for cookie in ("SESSION", "CSRF", "LANGUAGE")
+    for flag in ("SECURE", "HTTPONLY", "SAMESITE")
+]
+# Served to anyone, signed in or not, and cacheable: nothing personal in them.
+PUBLIC = {"manifest"}
+
+
+def page_headers_wrong(response, key: str, role: str, where: str) -> list[str]:
+    """For a page answered 200: wrong caching (a signed-in user's page must be private and
+    no-store, a public file public) and cookies set without their flags."""
+    if role == "anon" and key not in PUBLIC:
+        return []
+    problems = unflagged_cookies(response, where)
+    directives = cache_directives(response)
+    if key in PUBLIC:
+        if "public" not in directives or "no-store" in directives:
+            problems.append(f"{where}: {response.get('Cache-Control')} (public file)")
+    elif not {"private", "no-store"} <= directives:
+        problems.append(f"{where}: {response.get('Cache-Control')}")
+    return problems
+
+
+def cache_directives(response) -> set[str]:
+    header = response.get("Cache-Control", "")
+    return {part.split("=")[0].strip().lower() for part in header.split(",") if part.strip()}
+
+
+def unflagged_cookies(response, where: str) -> list[str]:
+    """Cookies the response sets (a value, not a deletion) lacking Secure, HttpOnly or Lax."""
+    problems = []
+    for name, morsel in response.cookies.items():
+        if not morsel.value:
+            continue
+        flags = {
+            "Secure": bool(morsel["secure"]),
+            "HttpOnly": bool(morsel["httponly"]),
+            "SameSite=Lax": str(morsel["samesite"]).lower() == "lax",
+        }
+        missing = [flag for flag, present in flags.items() if not present]
+        if missing:
+            problems.append(f"{where} sets {name} without {', '.join(missing)}")
+    return problems

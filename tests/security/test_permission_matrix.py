@@ -3,7 +3,8 @@
 The table (tests/security/url_table.py) says what each role must get; object ids belong to
 household A of village X, so villager B, village Y's manager and the county admin ask for
 someone else's objects. A new URL without a row fails here, naming it. The same pass searches
-every page it renders for the cast's ID number and phones (tests/security/deployment.py),
+every page it renders for the cast's ID number and phones (tests/security/deployment.py) and
+checks its caching and cookies with production cookie settings (test_response_headers.py),
 follows every link on it as the same reader (no page offers a link its reader cannot open),
 and asks each of its forms' views whether that reader may send it (no page offers a button
 its reader would be refused).
@@ -14,36 +15,44 @@ import re
 from collections import defaultdict
 from urllib.parse import parse_qs, urljoin, urlsplit
 
+import pytest
 from django.urls import reverse
 
 from core.access import OPEN, access_of
 from tests.security.conftest import ROLES
-from tests.security.deployment import personal_data_shown
+from tests.security.deployment import page_headers_wrong, personal_data_shown
 from tests.security.matrix import discover, outcome, requests_for
 from tests.security.url_table import ADMIN_MODELS, UNNAMED, URLS
 
 
-def test_every_url_answers_every_role_as_the_table_says(cast, caplog):
+@pytest.fixture
+def table(cast, caplog):
+    """The table's requests over the cast (a fresh one for each test)."""
     caplog.set_level(logging.ERROR, logger="django.request")  # 403/404 warnings: thousands
-    patterns = discover()
-    requests, missing = requests_for(cast, patterns)
+    requests, missing = requests_for(cast, discover())
     assert not missing, (
         "These URL patterns have no row in tests/security/url_table.py (add one saying who may "
         "reach them): " + ", ".join(sorted(missing))
     )
     assert len(requests) > 200  # the admin's pages are in, not only the apps'
+    return requests
 
+
+def test_every_url_answers_every_role_as_the_table_says(cast, table, production_cookies):
+    """Every GET, as every role; and what each page shows that role (see the top)."""
     clients = {role: cast.client(role) for role in ROLES}
-    wrong, leaks = [], []
+    wrong, leaks, headers = [], [], []
     links = {role: defaultdict(set) for role in ROLES}  # role -> {link: pages it is on}
     refused_forms = set()
-    for request in requests:
+    for request in table:
         for role in ROLES:
             response = clients[role].get(request.url)
             got = outcome(response)
             if got == "200":
                 # The same pass renders every page for every role: no ID number or phone.
-                leaks += personal_data_shown(response, f"{request.url} ({request.key}) as {role}")
+                where = f"{request.url} ({request.key}) as {role}"
+                leaks += personal_data_shown(response, where)
+                headers += page_headers_wrong(response, request.key, role, where)
                 for link in links_on(request.url, response):
                     links[role][link].add(request.url)
                 refused_forms.update(
@@ -55,15 +64,27 @@ def test_every_url_answers_every_role_as_the_table_says(cast, caplog):
                     f"GET {request.url} ({request.key}) as {role}: "
                     f"expected {request.get[role]}, got {got}"
                 )
-    # Before the POSTs below change what the links lead to.
     dead = [
         f"{link} as {role} ({why}), on {', '.join(sorted(pages)[:3])}"
         for role in ROLES
         for link, pages in sorted(links[role].items())
         if (why := dead_end(clients[role].get(link), link))
     ]
-    # POSTs after every GET: an allowed POST may change what a later GET would see.
-    for request in requests:
+    assert not wrong, f"{len(wrong)} answers differ from the table:\n" + "\n".join(wrong)
+    assert not leaks, "Personal data on pages:\n" + "\n".join(leaks)
+    assert not headers, "Wrong caching or cookie flags:\n" + "\n".join(headers)
+    assert sum(map(len, links.values())) > 500  # the pages' links were really read
+    assert not dead, f"{len(dead)} links lead nowhere for their reader:\n" + "\n".join(dead)
+    assert not refused_forms, "Forms their reader may not send:\n" + "\n".join(
+        sorted(refused_forms)
+    )
+
+
+def test_every_post_answers_every_role_as_the_table_says(cast, table):
+    """Every POST, as every role, on a cast of its own (an allowed POST changes what a later
+    request sees; the GETs above never see one)."""
+    wrong = []
+    for request in table:
         if request.post is None:
             continue
         for role in ROLES:
@@ -75,12 +96,6 @@ def test_every_url_answers_every_role_as_the_table_says(cast, caplog):
                     f"expected {request.post[role]}, got {got}"
                 )
     assert not wrong, f"{len(wrong)} answers differ from the table:\n" + "\n".join(wrong)
-    assert not leaks, "Personal data on pages:\n" + "\n".join(leaks)
-    assert sum(map(len, links.values())) > 500  # the pages' links were really read
-    assert not dead, f"{len(dead)} links lead nowhere for their reader:\n" + "\n".join(dead)
-    assert not refused_forms, "Forms their reader may not send:\n" + "\n".join(
-        sorted(refused_forms)
-    )
 
 
 HREF = re.compile(r'href="([^"]*)"')

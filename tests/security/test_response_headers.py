@@ -4,11 +4,12 @@ and Permissions-Policy.
 - Every page answered to a signed-in user is `Cache-Control: private, no-store` (a shared
   phone's back button after logout must not show the household's page); public files (the
   manifest, static files) keep their caching. Checked over every URL of the permission table
-  for every role the table lets in.
+  for every role the table lets in, with production cookie settings, by the permission
+  matrix's own pass (`page_headers_wrong`, tests/security/test_permission_matrix.py).
 - Every cookie the app sets is Secure, HttpOnly and SameSite=Lax with production settings:
   they are read from a production process (tests/security/deployment.py) and applied here,
-  then the table's pages, its POSTs and the sign-in, language, large-type and sign-out flows
-  run over https, collecting every Set-Cookie.
+  then the table's POSTs and the sign-in, language, large-type and sign-out flows run over
+  https, collecting every Set-Cookie (the matrix's pass checks those its pages set).
 """
 
 import logging
@@ -19,27 +20,11 @@ from django.urls import reverse
 
 from tests.conftest import PASSWORD, PIN
 from tests.security.conftest import ROLES
-from tests.security.deployment import production_settings
+from tests.security.deployment import cache_directives, unflagged_cookies
 from tests.security.matrix import discover, requests_for
 
-COOKIE_SETTINGS = [
-    f"{cookie}_COOKIE_{flag}"
-    for cookie in ("SESSION", "CSRF", "LANGUAGE")
-    for flag in ("SECURE", "HTTPONLY", "SAMESITE")
-]
-# Served to anyone, signed in or not, and cacheable: nothing personal in them.
-PUBLIC = {"manifest"}
 ALLOWED = {"200", "R", "400"}
 EXPECTED_COOKIES = {"sessionid", "csrftoken", "django_language", "large_type", "messages"}
-
-
-@pytest.fixture
-def production_cookies(settings):
-    """This process's cookie settings set to what a production process has."""
-    values = production_settings(*COOKIE_SETTINGS)
-    for name, value in values.items():
-        setattr(settings, name, value)
-    return values
 
 
 @pytest.fixture
@@ -50,55 +35,10 @@ def table(cast, caplog):
     return requests
 
 
-def cache_directives(response) -> set[str]:
-    header = response.get("Cache-Control", "")
-    return {part.split("=")[0].strip().lower() for part in header.split(",") if part.strip()}
-
-
-def unflagged_cookies(response, where: str) -> list[str]:
-    """Cookies the response sets (a value, not a deletion) lacking Secure, HttpOnly or Lax."""
-    problems = []
-    for name, morsel in response.cookies.items():
-        if not morsel.value:
-            continue
-        flags = {
-            "Secure": bool(morsel["secure"]),
-            "HttpOnly": bool(morsel["httponly"]),
-            "SameSite=Lax": str(morsel["samesite"]).lower() == "lax",
-        }
-        missing = [flag for flag, present in flags.items() if not present]
-        if missing:
-            problems.append(f"{where} sets {name} without {', '.join(missing)}")
-    return problems
-
-
 def test_production_cookie_settings(production_cookies):
     for name, value in production_cookies.items():
         expected = "Lax" if name.endswith("SAMESITE") else True
         assert value == expected, name
-
-
-def test_pages_for_signed_in_users_are_private_and_no_store(cast, table, production_cookies):
-    clients = {role: cast.client(role) for role in ROLES}
-    cached, unflagged, checked = [], [], 0
-    for request in table:
-        for role in ROLES:
-            if request.get[role] != "200" or (role == "anon" and request.key not in PUBLIC):
-                continue
-            response = clients[role].get(request.url, secure=True)
-            assert response.status_code == 200, (request.url, role)
-            where = f"GET {request.url} ({request.key}) as {role}"
-            unflagged += unflagged_cookies(response, where)
-            directives = cache_directives(response)
-            checked += 1
-            if request.key in PUBLIC:
-                if "public" not in directives or "no-store" in directives:
-                    cached.append(f"{where}: {response.get('Cache-Control')} (public file)")
-            elif not {"private", "no-store"} <= directives:
-                cached.append(f"{where}: {response.get('Cache-Control')}")
-    assert checked > 500
-    assert not cached, f"{len(cached)} pages with the wrong caching:\n" + "\n".join(cached)
-    assert not unflagged, "\n".join(unflagged)
 
 
 def test_error_pages_for_signed_in_users_are_private_too(cast):
