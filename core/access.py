@@ -211,13 +211,13 @@ def link_for(request, url: str, village_id: int | None = None) -> str:
     if access.admits_anywhere(user):
         return url
     decision = access.decide(user, request.village)
-    if decision == PICK:
-        return village_pick_url(url, village_id)
-    if decision != OPEN:
-        return ""
-    if is_overseer(user) and village_id is not None and village_id != request.village.pk:
-        return village_pick_url(url, village_id)
-    return url
+    if not is_overseer(user):
+        return url if decision == OPEN else ""
+    if decision not in (OPEN, PICK) or village_id is None:
+        return ""  # a village's page about nothing of a village they can pick: no link
+    if request.village is not None and request.village.pk == village_id:
+        return url
+    return village_pick_url(url, village_id)
 
 
 def staff_required(*roles: str):

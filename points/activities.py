@@ -271,19 +271,25 @@ def activity_close(
 def activities_close_overdue() -> list[Activity]:
     """Close the activities still open after their day (the manager forgot to), each in the
     name of the manager who opened it, so the attendance still becomes a batch for the
-    supervisor to approve. One whose opener no longer manages the village stays open, for
-    the village's manager to close; it is logged."""
+    supervisor to approve. One whose opener no longer manages the village (or whose login
+    was switched off) stays open, for the village's manager to close; it is logged, and
+    one that fails never keeps the others open."""
     closed = []
     overdue = Activity.objects.filter(
         status=Activity.Status.OPEN, date__lt=timezone.localdate()
     ).select_related("opened_by")
     for activity in overdue.order_by("pk"):
+        if not activity.opened_by.is_active:
+            logger.warning("activity %s left open: its opener's login is switched off", activity.pk)
+            continue
         try:
             closed.append(
                 activity_close(activity=activity, actor=activity.opened_by, at_day_end=True)
             )
         except ValidationError as error:
             logger.warning("activity %s left open: %s", activity.pk, " ".join(error.messages))
+        except Exception:
+            logger.exception("activity %s left open: closing it failed", activity.pk)
     return closed
 
 
@@ -305,7 +311,9 @@ def _who_is_proposed(activity: Activity, checkins: list[CheckIn]):
     for checkin in checkins:
         household = checkin.household
         why = ""
-        if household.pk not in with_card or household.status != Household.Status.ACTIVE:
+        if not rule.active:
+            why = _("the rule %(rule)s is no longer in use") % {"rule": rule.code}
+        elif household.pk not in with_card or household.status != Household.Status.ACTIVE:
             why = _("no active points card")
         elif (
             rule.monthly_cap is not None

@@ -73,8 +73,10 @@ def _require_open_year(village: Village, year: int, today: datetime.date) -> Non
 def settlement_draft(
     *, village: Village, actor: User, today: datetime.date | None = None, request=None
 ) -> Settlement:
-    """The manager draws up (or draws again, before approval) this year's plan. `today`
-    is for tests (views never pass it): the plan's year and the deadline follow from it."""
+    """The manager draws up (or draws again, before approval) this year's plan. A plan
+    drawn again is no longer the one sent up, if it was: that item closes, and the new plan
+    is approved (or sent up) afresh. `today` is for tests (views never pass it): the plan's
+    year and the deadline follow from it."""
     if not (is_manager(actor) and actor.village_id == village.pk):
         raise PermissionDenied(_("Only the village's manager drafts the settlement."))
     today = today or timezone.localdate()
@@ -83,7 +85,10 @@ def settlement_draft(
     with transaction.atomic():
         # The village's row serialises drafts: a double click makes one plan, not a 500.
         Village.objects.select_for_update().get(pk=village.pk)
-        settlement = Settlement.objects.filter(village=village, year=year).first()
+        # Its own row too: an approval committing meanwhile is seen, never written over.
+        settlement = (
+            Settlement.objects.select_for_update().filter(village=village, year=year).first()
+        )
         if settlement is not None and settlement.approved_at is not None:
             raise ValidationError(_("This year's settlement is approved already."), code="approved")
         if settlement is None:
@@ -106,6 +111,12 @@ def settlement_draft(
             obj=settlement,
             detail={"year": settlement.year, "keep": settlement.keep},
             request=request,
+        )
+        referrals_close(
+            kind=Referral.Kind.SETTLEMENT,
+            object_ids=[settlement.pk],
+            actor=actor,
+            outcome=_("drawn again: the new plan is approved afresh"),
         )
     return settlement
 

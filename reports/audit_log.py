@@ -398,8 +398,9 @@ def _wishes_readable(reader, refs) -> set[int]:
     return set(wishes_readable(reader, wishes).values_list("pk", flat=True))
 
 
-# Object type -> which of its rows the reader may open, where their role is not the whole
-# answer (the township officer reads only the wishes on a village's wall).
+# Object type -> which of its rows the reader may read, where their role is not the whole
+# answer (the township officer reads only the wishes on a village's wall); the others are
+# shown by kind and number, neither named nor linked.
 READABLE = {"wishwall.wish": _wishes_readable}
 
 # Detail keys that name a row: (detail key -> object type).
@@ -441,9 +442,8 @@ class Refs:
             refs = found.get(object_type, {})
             if refs:
                 shown = readable(reader, refs)
-                for pk, ref in refs.items():
-                    if pk not in shown:
-                        refs[pk] = Ref(ref.name)  # named, not linked: it would not open
+                for pk in set(refs) - shown:
+                    del refs[pk]  # by its kind and number only: its name is not theirs
         return cls(found)
 
     def shower(self, request, village_id: int | None) -> Callable[[str, object], SafeString]:

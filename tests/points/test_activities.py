@@ -27,7 +27,7 @@ from points.activities import (
 )
 from points.models import Activity, Batch, CheckIn, Entry, Proposal, Rule
 from points.services import proposal_approve
-from tests.conftest import form_key
+from tests.conftest import form_key, make_staff
 from tests.factories import MemberFactory
 from tests.points.conftest import make_rule, png_upload
 from villagers.models import Member, Referral
@@ -263,6 +263,32 @@ def test_an_activity_whose_opener_left_stays_open_for_the_manager(
     activity.refresh_from_db()
     assert activity.is_open and not Proposal.objects.exists()
     assert f"activity {activity.pk} left open" in caplog.text
+
+
+def test_an_activity_whose_rule_was_retired_still_closes_proposing_nobody(
+    activity, villager_a, manager_x, rule_meeting
+):
+    activity_checkin(activity=activity, user=villager_a)
+    Rule.objects.filter(pk=rule_meeting.pk).update(active=False)
+    closed = activity_close(activity=activity, actor=manager_x)
+    assert closed.status == Activity.Status.CLOSED and closed.batch is None
+    assert closed.not_proposed == [
+        {"household": villager_a.household_id, "why": "the rule C01 is no longer in use"}
+    ]
+    assert not Proposal.objects.exists()
+
+
+def test_a_failing_activity_keeps_no_other_open(activity, villager_a, manager_x, rule_meeting):
+    other = activity_open(village=manager_x.village, rule=rule_meeting, title="二", actor=manager_x)
+    yesterday = activity.date - datetime.timedelta(1)
+    Activity.objects.filter(pk__in=[activity.pk, other.pk]).update(date=yesterday)
+    switched_off = make_staff("Manager", village=manager_x.village, username="gone")
+    switched_off.is_active = False
+    switched_off.save()
+    Activity.objects.filter(pk=activity.pk).update(opened_by=switched_off)
+    assert [a.pk for a in activities_close_overdue()] == [other.pk]
+    activity.refresh_from_db()
+    assert activity.is_open
 
 
 @pytest.fixture

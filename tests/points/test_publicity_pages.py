@@ -66,7 +66,11 @@ def test_the_object_button_shows_to_who_may_object_whoever_drew_the_page_first(
     order = [first, *(reader for reader in readers if reader != first)]
     button = reverse("points:objection_new", args=[waiting.pk])
     for page in (reverse("reports:notice"), reverse("reports:month_report_current")):
-        shown = {reader: button in readers[reader].get(page).content.decode() for reader in order}
+        shown = {}
+        for reader in order:
+            response = readers[reader].get(page)
+            assert response.status_code == 200, (page, reader)
+            shown[reader] = button in response.content.decode()
         assert shown == {"manager": True, "secretary": False, "county": False}, page
 
 

@@ -22,7 +22,7 @@ from tests.points.conftest import make_rule, propose
 from tests.points.test_concurrency import run_threads
 from tests.store.conftest import make_item
 from villagers.models import Referral
-from villagers.second_person import SecondPersonRequired
+from villagers.second_person import SecondPersonRequired, referral_open
 
 THIS_YEAR = timezone.localdate().year
 NOVEMBER = datetime.date(THIS_YEAR, 11, 20)
@@ -283,6 +283,23 @@ def test_a_plan_nobody_of_the_village_may_approve_is_sent_up_and_decided_there(
     )
     assert "already decided" in again.content.decode()
     assert Settlement.objects.get().approved_by.username == "township"
+
+
+def test_a_plan_drawn_again_while_sent_up_is_sent_up_no_longer(
+    balances, manager_x, supervisor_x, card_a
+):
+    """The township decides the plan the village sent up, never one drawn again since."""
+    supervisor_x.household = card_a.household
+    supervisor_x.save()
+    plan = settlement_draft(village=manager_x.village, actor=manager_x)
+    with pytest.raises(SecondPersonRequired) as refused:
+        settlement_approve(settlement=plan, actor=supervisor_x)
+    referral = referral_open(error=refused.value, actor=supervisor_x)
+    settlement_draft(village=manager_x.village, actor=manager_x)
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.DONE and "drawn again" in referral.outcome
+    plan.refresh_from_db()
+    assert plan.approved_at is None
 
 
 def test_a_double_click_drafts_one_plan_and_two_runs_at_once_post_it_once(

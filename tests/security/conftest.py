@@ -6,6 +6,7 @@ every object id in the permission matrix belongs to someone else for most roles.
 
 import datetime
 import io
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -388,3 +389,20 @@ def production_cookies(settings):
     for name, value in values.items():
         setattr(settings, name, value)
     return values
+
+
+@pytest.fixture
+def table(cast, caplog):
+    """The URL table's requests over the cast (a fresh one for each test); a URL pattern
+    without a row fails here, naming it."""
+    from tests.security.matrix import discover, requests_for  # it imports us
+
+    # Refusals are logged as warnings (django.request, django.security): thousands.
+    caplog.set_level(logging.CRITICAL, logger="django")
+    requests, missing = requests_for(cast, discover())
+    assert not missing, (
+        "These URL patterns have no row in tests/security/url_table.py (add one saying who may "
+        "reach them): " + ", ".join(sorted(missing))
+    )
+    assert len(requests) > 200  # the admin's pages are in, not only the apps'
+    return requests

@@ -8,14 +8,10 @@ status code here, as gunicorn would answer it. Each URL of the permission table 
 a role the table lets in, so the undecodable bodies reach the views themselves.
 """
 
-import logging
-
-import pytest
 from django.conf import settings
 from django.urls import reverse
 
 from tests.security.conftest import ROLES
-from tests.security.matrix import discover, requests_for
 from tests.security.state import database_state, state_changes
 
 CSRF_SECRET = "a" * 32  # a well-formed secret: cookie and form field agree
@@ -90,15 +86,6 @@ def _client(cast, role):
     client = cast.client(role, enforce_csrf_checks=True, raise_request_exception=False)
     client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_SECRET
     return client
-
-
-@pytest.fixture
-def table(cast, caplog):
-    # Refusals are logged as warnings (django.request, django.security): thousands.
-    caplog.set_level(logging.CRITICAL, logger="django")
-    requests, missing = requests_for(cast, discover())
-    assert not missing and len(requests) > 200
-    return requests
 
 
 def _not_refused(client, url, sent) -> list[str]:

@@ -12,27 +12,15 @@ and Permissions-Policy.
   https, collecting every Set-Cookie (the matrix's pass checks those its pages set).
 """
 
-import logging
-
-import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
 
 from tests.conftest import PASSWORD, PIN
 from tests.security.conftest import ROLES
 from tests.security.deployment import cache_directives, unflagged_cookies
-from tests.security.matrix import discover, requests_for
 
 ALLOWED = {"200", "R", "400"}
 EXPECTED_COOKIES = {"sessionid", "csrftoken", "django_language", "large_type", "messages"}
-
-
-@pytest.fixture
-def table(cast, caplog):
-    caplog.set_level(logging.ERROR, logger="django.request")
-    requests, missing = requests_for(cast, discover())
-    assert not missing and len(requests) > 200
-    return requests
 
 
 def test_production_cookie_settings(production_cookies):

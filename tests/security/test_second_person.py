@@ -118,7 +118,7 @@ def test_own_household_reversal_goes_to_the_county_which_alone_decides_it(
 
     # The village sees it waiting; another county's admin can do nothing with it.
     page = signed_in(supervisor_x).get(reverse("reports:village_referrals")).content.decode()
-    assert "Waiting for the county" in page and "was not us" in page
+    assert "Waiting for the township or the county" in page and "was not us" in page
     decide(signed_in(other_county_admin), referral, "do")
     referral.refresh_from_db()
     assert referral.status == OPEN and balance(card_a.household) == 95
@@ -204,7 +204,7 @@ def test_own_household_proposal_waits_for_the_county_from_the_start(
     )
     referral = Referral.objects.get(kind="proposal", object_id=proposal.pk, status=OPEN)
     queue = signed_in(supervisor_x).get(reverse("points:approval_queue")).content.decode()
-    assert "Waiting for the county" in queue
+    assert "Waiting for the township or the county" in queue
     signed_in(supervisor_x).post(
         reverse("points:approval_decide"),
         {"proposal": proposal.pk, "action": "approve", "idempotency_key": key()},
