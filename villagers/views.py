@@ -32,7 +32,8 @@ staff_login = StaffLogin.as_view()
 
 
 def _safe_next(request, value: str) -> str:
-    """`value` if it is a path of this site (a shared link the villager followed), else ""."""
+    """`value` if it is a path of this site (a shared link the villager followed, the page an
+    overseer was going to), else ""."""
     if value and url_has_allowed_host_and_scheme(
         value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -88,14 +89,6 @@ def me(request):
     household = request.user.household
     card = household.cards.filter(status="active").first()
     return render(request, "villagers/me.html", {"household": household, "card": card})
-
-
-def _safe_next(request, url: str) -> str:
-    """`url` when it is a path of this site, else ""."""
-    allowed = url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return url if url and allowed else ""
 
 
 @login_required

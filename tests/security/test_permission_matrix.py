@@ -89,10 +89,15 @@ ACTION = re.compile(r'action="([^"]*)"')
 NOT_PAGES = ("/static/", "/media/", "/admin/")
 
 
+def _app_page(url: str, response) -> bool:
+    """An HTML page of the apps (the admin's own pages are Django's)."""
+    return not url.startswith("/admin/") and response["Content-Type"].startswith("text/html")
+
+
 def links_on(url: str, response) -> set[str]:
-    """The links of an app page (the admin's own pages are Django's) to pages of this site:
-    not to another site, a file, a part of the same page or the admin."""
-    if url.startswith("/admin/") or not response["Content-Type"].startswith("text/html"):
+    """The links of an app page to pages of this site: not to another site, a file, a part
+    of the same page or the admin."""
+    if not _app_page(url, response):
         return set()
     found = set()
     for href in HREF.findall(response.content.decode()):
@@ -137,7 +142,7 @@ def test_the_table_has_no_rows_for_urls_that_no_longer_exist():
 def forms_refused(url: str, response) -> list[str]:
     """The actions of the page's POST forms whose view would refuse this reader, asked of
     the view's access rule (core.access.access_of) without sending anything."""
-    if url.startswith("/admin/") or not response["Content-Type"].startswith("text/html"):
+    if not _app_page(url, response):
         return []
     request = response.wsgi_request
     refused = []
