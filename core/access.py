@@ -94,7 +94,8 @@ def is_villager(user) -> bool:
 
 def may_object(user) -> bool:
     """Who may object to an entry in its publicity period (異議): a villager of the village,
-    its manager or its supervisor. The county, the township and the party secretary read."""
+    its manager or its supervisor. The county, the township and the party secretary read.
+    The objection page's decorator, `objector_required`, admits the same people."""
     return is_villager(user) or is_manager(user) or is_supervisor(user)
 
 
@@ -230,6 +231,9 @@ villager_required = access_required(villager=True)
 
 # Anyone who belongs to the request's village: its villagers and staff (the public pages).
 member_of_village_required = access_required(roles=Role.ALL, villager=True)
+
+# Those who may object to an entry in its publicity period: the same people as `may_object`.
+objector_required = access_required(roles=(Role.MANAGER, Role.SUPERVISOR), villager=True)
 
 # A county administrator with a county; no village needs to be picked.
 county_admin_required = access_required(county=True)

@@ -1,7 +1,7 @@
 """The publicity period: objecting to an entry, and the supervisor's page to settle them."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -10,8 +10,7 @@ from django.views.decorators.http import require_POST
 from core.access import (
     Role,
     is_supervisor,
-    may_object,
-    member_of_village_required,
+    objector_required,
     staff_required,
 )
 from core.idempotency import run_once
@@ -30,11 +29,9 @@ from points.views.access import _get_proposal_for_user
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
 
 
-@member_of_village_required
+@objector_required
 def objection_new(request, pk):
     """Anyone of the village files an objection (異議) to an entry in its publicity period."""
-    if not may_object(request.user):
-        raise PermissionDenied
     proposal = _get_proposal_for_user(request, pk)
     refusal = objection_refusal(proposal, request.user)
     form = ObjectionForm(request.POST or None)

@@ -429,8 +429,8 @@ URLS: dict[str, Row] = {
     # Publicity period: anyone of the village may object; only the supervisor settles.
     "points:publicity": Row(get=STAFF_LIST),
     "points:objection_new": Row(
-        get="L 200 200 200 200 404 P 403 P 403 403 403",
-        post="L 200 200 200 200 404 P 403 P 403 403 403",
+        get="L 200 200 200 200 404 403 403 403 403 403 403",
+        post="L 200 200 200 200 404 403 403 403 403 403 403",
         kwargs=pk("in_publicity"),
         writes=NOTHING,
         body=b.fields(reason="not seen by anyone"),
