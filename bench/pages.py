@@ -65,7 +65,11 @@ def bench_pages() -> dict[str, dict[str, str]]:
         .order_by("pk")
         .values_list("pk", flat=True)[:3]
     )
-    cart = {"household": household_id, "lines": {str(pk): 1 for pk in cart_items}}
+    cart = {
+        "household": household_id,
+        "lines": {str(pk): 1 for pk in cart_items},
+        "key": "00000000-0000-4000-8000-000000000000",  # the cart's one-time key
+    }
     last_month = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
     month_before = last_month.replace(day=1) - datetime.timedelta(days=1)
     _published(village, last_month, supervisor)

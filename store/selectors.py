@@ -108,6 +108,11 @@ def stock_items(
     )
 
 
+def redemption_key_used(key) -> bool:
+    """Whether a redemption was made with this one-time key (it is unique in the deployment)."""
+    return Redemption.objects.filter(idempotency_key=key).exists()
+
+
 def redemptions_of(village: Village) -> QuerySet:
     """Redemptions with what a list or receipt shows, in a fixed number of queries."""
     lines = RedemptionLine.objects.select_related("item").order_by("item__name", "pk")

@@ -1,7 +1,8 @@
 """The redemption counter: find the household by card, build a cart, confirm, print, void.
 
-The cart lives in the teller's session; the confirm form carries the cart's lines and a
-one-time key, so what is charged is exactly what the teller saw, at most once.
+The cart lives in the teller's session with a one-time key of its own, new whenever its
+lines change. The confirm form carries the lines and that key: what is charged is exactly
+what the teller saw, at most once, however many windows show the same cart.
 """
 
 import datetime
@@ -39,6 +40,7 @@ from store.selectors import (
     cart_items,
     catalogue_items,
     day_range,
+    redemption_key_used,
     redemptions_of,
     reservations_open_of,
     shelves_state,
@@ -64,10 +66,18 @@ def _cart_get(request, household_id: int) -> dict[int, int]:
     return {int(item_id): qty for item_id, qty in cart.get("lines", {}).items()}
 
 
+def _cart_key(request, household_id: int) -> str:
+    """The one-time key of the household's cart as it stands ("" when there is none)."""
+    cart = request.session.get(CART_SESSION_KEY) or {}
+    return cart.get("key", "") if cart.get("household") == household_id else ""
+
+
 def _cart_put(request, household_id: int, lines: dict[int, int]) -> None:
+    """Keep the cart, under a new key: a changed cart is another redemption."""
     request.session[CART_SESSION_KEY] = {
         "household": household_id,
         "lines": {str(item_id): qty for item_id, qty in lines.items() if qty > 0},
+        "key": str(uuid.uuid4()),
     }
 
 
@@ -153,7 +163,7 @@ def counter_household(request, household_pk):
             "balance_after": balance - total,
             "points_short": max(total - balance, 0),
             "cart_blocked": total > balance or any(line["short"] for line in cart),
-            "confirm_key": uuid.uuid4(),
+            "confirm_key": _cart_key(request, household.pk),
             "here": here,
             # Reversed once here rather than in each form of the page.
             "cart_url": cart_url,
@@ -223,6 +233,16 @@ def counter_confirm(request, household_pk):
     try:
         key, lines = confirm_parse(request.POST)
         collector = collector_parse(request.POST, household)
+        # Only the cart as it stands is charged. Any other key was confirmed already (from
+        # this window, or another showing the same cart: its receipt again), or its cart
+        # has changed since this form was drawn.
+        is_the_cart = str(key) == _cart_key(request, household.pk)
+        if not (is_the_cart and lines == _cart_get(request, household.pk)) and not (
+            redemption_key_used(key)
+        ):
+            raise ValidationError(
+                _("The cart was changed in another window. Check it and confirm again.")
+            )
         redemption = retry_transient(
             lambda: redemption_create(
                 village=request.village,
@@ -244,7 +264,7 @@ def counter_confirm(request, household_pk):
             request,
             _("Redeemed for %(points)d points.") % {"points": redemption.total_points},
         )
-    if _cart_get(request, household.pk):
+    if _cart_key(request, household.pk) == str(key):
         request.session.pop(CART_SESSION_KEY, None)
     return redirect("store:receipt", pk=redemption.pk)
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from points.models import Proposal
 from tests.conftest import PASSWORD, PIN
 from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
+from tests.store.conftest import add_to_cart, confirm_form
 from tests.villagers.conftest import valid_id
 
 ADDRESS = "203.0.113.7"
@@ -206,10 +207,11 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
     expected.append(("donation.thanks_revoke", "manager_x", village))
 
     # Redemption at the counter, then its void.
+    add_to_cart(manager, cast.household_a, item)
     response = _ok(
         manager.post(
             reverse("store:counter_confirm", args=[cast.household_a.pk]),
-            {"key": str(uuid.uuid4()), f"line_{item.pk}": "1"},
+            confirm_form(manager, cast.household_a),
         ),
         "redemption",
     )

@@ -30,6 +30,7 @@ from tests.factories import (
     ParticipationFactory,
     PassedInspectionFactory,
 )
+from tests.store.conftest import add_to_cart, confirm_form
 from villagers import services as villagers_services
 from villagers.models import Inspection, Village
 from wishwall import services as wish_services
@@ -359,7 +360,10 @@ def counter_cart(cast, client):
 
 
 def counter_confirm(cast, client):
-    return {"key": str(uuid.uuid4()), f"line_{cast.item.pk}": "2"}
+    """The confirm form of a cart of two, as the counter page draws it (the cart is kept
+    in the client's session)."""
+    add_to_cart(client, cast.household_a, cast.item, 2)
+    return confirm_form(client, cast.household_a)
 
 
 def reserve(cast, client):

@@ -1,6 +1,7 @@
 """Sending one request from several browser tabs at the same moment, each on its own
 database connection (the tests using it need `django_db(transaction=True)`)."""
 
+import copy
 import threading
 
 from django.db import connection
@@ -29,3 +30,12 @@ def at_once(clients, url, data):
         assert not isinstance(response, Exception), response
         assert response.status_code in (200, 302), response.status_code
     return responses
+
+
+def tabs_of(browser, count):
+    """`count` tabs of the browser that `browser` (a test client) is: its cookies, so its
+    session (a counter's cart lives there)."""
+    tabs = [type(browser)() for _ in range(count)]
+    for tab in tabs:
+        tab.cookies = copy.deepcopy(browser.cookies)
+    return tabs

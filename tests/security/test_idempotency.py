@@ -13,7 +13,8 @@ from django.utils import timezone
 from core.models import IdempotencyKey
 from points.models import Entry, Proposal
 from store.models import Redemption
-from tests.security.concurrent import at_once
+from tests.security.concurrent import at_once, tabs_of
+from tests.store.conftest import add_to_cart, confirm_form
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,15 +36,17 @@ def test_redemption_confirm_twice_at_once_charges_once(cast):
     household.account.refresh_from_db()
     before = household.account.balance
     url = reverse("store:counter_confirm", args=[household.pk])
-    data = {"key": str(uuid.uuid4()), f"line_{cast.item.pk}": "2"}
-    first, second = at_once(tabs(cast, "manager_x"), url, data)
+    browser = cast.client("manager_x")
+    add_to_cart(browser, household, cast.item, 2)
+    data = confirm_form(browser, household)
+    first, second = at_once(tabs_of(browser, 2), url, data)
     assert first.url == second.url  # both show the one receipt
     assert Redemption.objects.filter(idempotency_key=data["key"]).count() == 1
     household.account.refresh_from_db()
     assert household.account.balance == before - 2 * cast.item.points_price
     # The same key with another cart is refused and charges nothing.
     client = cast.client("manager_x")
-    other = client.post(url, {"key": data["key"], f"line_{cast.item.pk}": "3"})
+    other = client.post(url, data | {f"line_{cast.item.pk}": "3"})
     assert other.status_code == 302
     assert "different cart" in messages_of(client)
     household.account.refresh_from_db()

@@ -21,7 +21,7 @@ from django.urls import reverse
 from points.models import Account, Entry, Proposal
 from store.models import Donation, Item, Reservation, StockCorrection, StockMovement
 from tests.security.bodies import NOTHING, Body, Writes
-from tests.security.concurrent import at_once
+from tests.security.concurrent import at_once, tabs_of
 from tests.security.conftest import ROLES
 from tests.security.url_table import URLS, Row, expect
 
@@ -153,7 +153,8 @@ def test_the_moving_posts_include_every_stock_and_money_form():
 def test_five_identical_posts_at_once_have_one_effect(cast, name):
     row = URLS[name]
     role = sender(row)
-    url, data = request_for(cast, name, row, cast.client(role))
+    browser = cast.client(role)
+    url, data = request_for(cast, name, row, browser)
     before = Books.now()
 
     # Without its key (a page drawn before keys, a script) the POST changes nothing.
@@ -162,14 +163,14 @@ def test_five_identical_posts_at_once_have_one_effect(cast, name):
 
     # What one POST does, measured in a transaction rolled back after.
     with transaction.atomic():
-        response = cast.client(role).post(url, data)
+        response = browser.post(url, data)
         one = Books.now().minus(before)
         transaction.set_rollback(True)
     assert refusal(response) is None, refusal(response)
     assert one.writes() == row.writes, f"one POST wrote {one.writes()}, the table says {row.writes}"
 
-    # Five tabs send it at the same moment: the books move as for one.
-    at_once([cast.client(role) for _ in range(5)], url, data)
+    # Five tabs of the browser send it at the same moment: the books move as for one.
+    at_once(tabs_of(browser, 5), url, data)
     assert Books.now().minus(before) == one
 
 

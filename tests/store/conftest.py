@@ -1,9 +1,12 @@
-"""Store fixtures: village X's shelves (rice, oil, a scarce kettle) and one item in village Y."""
+"""Store fixtures: village X's shelves (rice, oil, a scarce kettle) and one item in village Y;
+the counter's steps as the teller's browser takes them."""
 
+import re
 import uuid
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 
 from store.models import Item, StockMovement, Zone
@@ -123,3 +126,23 @@ def _english(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
+# The counter, as the teller's browser uses it.
+def counter_url(household):
+    return reverse("store:counter_household", args=[household.pk])
+
+
+def add_to_cart(client, household, item, quantity=1):
+    return client.post(
+        reverse("store:counter_cart", args=[household.pk]),
+        {"action": "add", "item": item.pk, "quantity": quantity, "next": counter_url(household)},
+    )
+
+
+def confirm_form(client, household):
+    """The hidden fields of the confirm form, as the browser would send them."""
+    html = client.get(counter_url(household)).content.decode()
+    form = html[html.index('class="confirm-form"') :]
+    form = form[: form.index("</form>")]
+    return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from store.models import Donation, Item, Redemption, StockMovement
 from store.services import stock_corrections_confirm
+from tests.store.conftest import add_to_cart, confirm_form
 
 HOSTILE_QUANTITIES = ["٣", "९", "1_0", "1e1", "+3", "-3", "1 0", "３.0", "²"]
 HOSTILE_AMOUNTS = ["1e3", "١٠", "1_000", "NaN", "Infinity", "+5", "-5", "1 000", "0x10"]
@@ -51,8 +52,10 @@ def test_counter_confirm_refuses_other_digits(client_manager_x, card_a, rice, qu
 
 
 def test_counter_confirm_reads_full_width_quantities(client_manager_x, card_a, rice):
+    add_to_cart(client_manager_x, card_a.household, rice, 3)
+    data = confirm_form(client_manager_x, card_a.household) | {f"line_{rice.pk}": "３"}
     url = reverse("store:counter_confirm", args=[card_a.household_id])
-    client_manager_x.post(url, {"key": str(uuid.uuid4()), f"line_{rice.pk}": "３"})
+    client_manager_x.post(url, data)
     assert Redemption.objects.get().lines.get().quantity == 3
     rice.refresh_from_db()
     assert rice.stock == 47

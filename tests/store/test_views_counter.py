@@ -12,26 +12,7 @@ from django.utils import translation
 from points.models import Entry
 from store.models import Item, Redemption
 from store.services import reservation_create
-from tests.store.conftest import make_item
-
-
-def counter_url(household):
-    return reverse("store:counter_household", args=[household.pk])
-
-
-def add_to_cart(client, household, item, quantity=1):
-    return client.post(
-        reverse("store:counter_cart", args=[household.pk]),
-        {"action": "add", "item": item.pk, "quantity": quantity, "next": counter_url(household)},
-    )
-
-
-def confirm_form(client, household):
-    """The hidden fields of the confirm form, as the browser would send them."""
-    html = client.get(counter_url(household)).content.decode()
-    form = html[html.index('class="confirm-form"') :]
-    form = form[: form.index("</form>")]
-    return dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
+from tests.store.conftest import add_to_cart, confirm_form, counter_url, make_item
 
 
 def test_scanner_input_finds_the_household(client_manager_x, card_a):
@@ -105,21 +86,60 @@ def test_resubmitted_confirm_charges_once_and_shows_the_same_receipt(
 def test_same_key_with_another_cart_refused(client_manager_x, card_a, rice, oil):
     household = card_a.household
     url = reverse("store:counter_confirm", args=[household.pk])
-    key = str(uuid.uuid4())
-    client_manager_x.post(url, {"key": key, f"line_{rice.pk}": "1"})
-    response = client_manager_x.post(url, {"key": key, f"line_{oil.pk}": "1"}, follow=True)
+    add_to_cart(client_manager_x, household, rice)
+    data = confirm_form(client_manager_x, household)
+    client_manager_x.post(url, data)
+    forged = {"key": data["key"], f"line_{oil.pk}": "1"}
+    response = client_manager_x.post(url, forged, follow=True)
     assert "already used for a different cart" in response.content.decode()
     household.account.refresh_from_db()
     assert household.account.balance == 80
     assert Item.objects.get(pk=oil.pk).stock == 20
 
 
+def test_two_windows_on_one_cart_charge_it_once(client_manager_x, card_a, rice):
+    """Two tabs show the same cart; both press Confirm: one redemption, and the second
+    tab gets the first one's receipt."""
+    household = card_a.household
+    url = reverse("store:counter_confirm", args=[household.pk])
+    add_to_cart(client_manager_x, household, rice, 2)
+    first_tab = confirm_form(client_manager_x, household)
+    second_tab = confirm_form(client_manager_x, household)
+    first = client_manager_x.post(url, first_tab)
+    second = client_manager_x.post(url, second_tab, follow=True)
+    assert second.redirect_chain[0][0] == first["Location"]
+    assert "already confirmed" in second.content.decode()
+    assert Redemption.objects.count() == 1
+    household.account.refresh_from_db()
+    assert household.account.balance == 60
+
+
+def test_a_window_whose_cart_changed_elsewhere_charges_nothing(client_manager_x, card_a, rice, oil):
+    """A tab drawn before another tab changed the cart (or with no cart at all, or a key of
+    its own) is not what the cart holds now: refused, nothing charged."""
+    household = card_a.household
+    url = reverse("store:counter_confirm", args=[household.pk])
+    add_to_cart(client_manager_x, household, rice)
+    stale = confirm_form(client_manager_x, household)
+    add_to_cart(client_manager_x, household, oil)
+    for form in (stale, {"key": str(uuid.uuid4()), f"line_{rice.pk}": "1"}):
+        response = client_manager_x.post(url, form, follow=True)
+        assert "changed in another window" in response.content.decode()
+    current = confirm_form(client_manager_x, household)
+    assert current[f"line_{oil.pk}"] == "1" and current["key"] != stale["key"]
+    client_manager_x.post(url, current)
+    assert Redemption.objects.get().lines.count() == 2
+    household.account.refresh_from_db()
+    assert household.account.balance == 100 - 20 - 30
+
+
 def test_too_few_points_shows_a_message_and_changes_nothing(client_manager_x, card_a, kettle):
     household = card_a.household
     url = reverse("store:counter_confirm", args=[household.pk])
-    data = {"key": str(uuid.uuid4()), f"line_{kettle.pk}": "3"}
-    response = client_manager_x.post(url, data, follow=True)
-    assert "Not enough" in response.content.decode()
+    add_to_cart(client_manager_x, household, kettle, 3)
+    response = client_manager_x.post(url, confirm_form(client_manager_x, household), follow=True)
+    (refusal,) = [str(message) for message in response.context["messages"]]
+    assert refusal.startswith("Not enough"), refusal
     household.account.refresh_from_db()
     assert household.account.balance == 100
     assert Item.objects.get(pk=kettle.pk).stock == 2
