@@ -6,8 +6,9 @@ someone else's objects. A new URL without a row fails here, naming it. The same 
 every page it renders for the cast's ID number and phones (tests/security/deployment.py) and
 checks its caching and cookies with production cookie settings (test_response_headers.py),
 follows every link on it as the same reader (no page offers a link its reader cannot open),
-and asks each of its forms' views whether that reader may send it (no page offers a button
-its reader would be refused).
+asks each of its forms' views whether that reader may send it (no page offers a button
+its reader would be refused), and sees that every form with a one-time key stops the
+browser filling it in again after Back (tests/browser/test_back_button.py).
 """
 
 import re
@@ -28,7 +29,7 @@ def test_every_url_answers_every_role_as_the_table_says(cast, table, production_
     clients = {role: cast.client(role) for role in ROLES}
     wrong, leaks, headers = [], [], []
     links = {role: defaultdict(set) for role in ROLES}  # role -> {link: pages it is on}
-    refused_forms = set()
+    refused_forms, restored_forms = set(), set()
     for request in table:
         for role in ROLES:
             response = clients[role].get(request.url)
@@ -43,6 +44,10 @@ def test_every_url_answers_every_role_as_the_table_says(cast, table, production_
                 refused_forms.update(
                     f"{action} on {request.url} as {role}"
                     for action in forms_refused(request.url, response)
+                )
+                restored_forms.update(
+                    f"{action} on {request.url} ({request.key})"
+                    for action in keyed_forms_refilled(request.url, response)
                 )
             if got != request.get[role]:
                 wrong.append(
@@ -62,6 +67,11 @@ def test_every_url_answers_every_role_as_the_table_says(cast, table, production_
     assert not dead, f"{len(dead)} links lead nowhere for their reader:\n" + "\n".join(dead)
     assert not refused_forms, "Forms their reader may not send:\n" + "\n".join(
         sorted(refused_forms)
+    )
+    assert not restored_forms, (
+        "Forms with a one-time key that the browser refills after Back (a new key, the old "
+        'values: sent again, done twice); give the <form> autocomplete="off":\n'
+        + "\n".join(sorted(restored_forms))
     )
 
 
@@ -137,6 +147,24 @@ def test_the_table_has_no_rows_for_urls_that_no_longer_exist():
 
     registered = {model._meta.label_lower for model in admin.site._registry}
     assert set(ADMIN_MODELS) == registered
+
+
+WHOLE_FORM = re.compile(r"(<form\b[^>]*>)(.*?)</form>", re.I | re.S)
+
+
+def keyed_forms_refilled(url: str, response) -> list[str]:
+    """The actions of the page's POST forms that carry a one-time key but let the browser
+    fill them in again when the teller comes Back to the page: the page is drawn afresh
+    (no-store) with a new key, so the refilled values, sent again, would be done twice."""
+    if not _app_page(url, response):
+        return []
+    refilled = []
+    for tag, body in WHOLE_FORM.findall(response.content.decode()):
+        keyed = 'name="idempotency_key"' in body
+        if keyed and 'method="post"' in tag.lower() and 'autocomplete="off"' not in tag:
+            found = ACTION.search(tag)
+            refilled.append(urlsplit(urljoin(url, (found.group(1) if found else "") or url)).path)
+    return refilled
 
 
 def forms_refused(url: str, response) -> list[str]:
