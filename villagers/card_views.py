@@ -6,10 +6,12 @@ Issuing a card posts the opening points, so its page lives in `points.views.card
 from urllib.parse import urlencode
 
 import segno
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -319,10 +321,25 @@ def card_print(request, pk):
     )
 
 
+# A PIN change refused for these tells the sender something of a PIN on the card.
+PIN_GUESSES = {"pin_wrong", "pin_taken"}
+
+
 @villager_required
 def pin_change_view(request):
+    """The household changes its PIN. A wrong current PIN, or a new one another login of the
+    card uses, counts as a wrong PIN at the card login (django-axes): five, and the card is
+    locked for everyone, here too, as a sign-in with them would be."""
     form = PinChangeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    number = (
+        Card.objects.filter(household_id=request.user.household_id, status=Card.Status.ACTIVE)
+        .values_list("number", flat=True)
+        .first()
+    )
+    credentials = {"card_number": number or ""}
+    if request.method == "POST" and number and AxesProxyHandler.is_locked(request, credentials):
+        form.add_error(None, _("Too many wrong PINs on this card: try again in 15 minutes."))
+    elif request.method == "POST" and form.is_valid():
         try:
             pin_change(
                 user=request.user,
@@ -331,6 +348,8 @@ def pin_change_view(request):
                 request=request,
             )
         except ValidationError as error:
+            if number and PIN_GUESSES & {e.code for e in error.error_list}:
+                user_login_failed.send(__name__, credentials=credentials, request=request)
             form_add_service_error(form, error)
         else:
             update_session_auth_hash(request, request.user)

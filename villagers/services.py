@@ -374,14 +374,16 @@ def pin_change(*, user: User, old_pin: str, new_pin: str, request=None) -> None:
     """The household's login changes its own PIN.
 
     A family member's PIN is set by the manager only: a member choosing their own could
-    probe, one refusal at a time, which PIN the head uses (`_pin_refuse_if_taken`).
+    probe, one refusal at a time, which PIN the head uses (`_pin_refuse_if_taken`). The
+    head's refusals are such probes too (of the members' PINs, and of the current PIN by
+    whoever holds a signed-in phone): the view counts each against the card's lockout.
     """
     if user.member_id is not None:
         raise ValidationError(
             _("A family member's PIN is set by the village's manager: ask them for a new one.")
         )
     if not user.check_password(number_text(old_pin)):
-        raise ValidationError(_("The current PIN is not correct."))
+        raise ValidationError(_("The current PIN is not correct."), code="pin_wrong")
     new_pin = pin_clean(new_pin)
     _pin_refuse_if_taken(user.household, new_pin, login=user)
     with transaction.atomic():

@@ -172,6 +172,23 @@ def test_a_pin_another_login_of_the_card_uses_is_refused(
     assert _card_login(card_a.number, PIN)[1].status_code == 302
 
 
+def test_the_head_probing_the_members_pins_locks_the_card(son_login, card_a):
+    """Each PIN change refused because a member uses that PIN (or because the current PIN
+    is wrong) is a wrong PIN of the card: the head cannot try the members' PINs one refusal
+    at a time, nor can whoever holds a signed-in phone try the household's."""
+    client, _response = _card_login(card_a.number, PIN)
+    url = reverse("villagers:pin_change")
+    guesses = [{"old_pin": PIN, "pin": SON_PIN, "pin_again": SON_PIN}] * (LIMIT - 2)
+    guesses += [{"old_pin": "0000", "pin": "8642", "pin_again": "8642"}] * 2
+    for guess in guesses:
+        client.post(url, guess)
+    locked = client.post(url, {"old_pin": PIN, "pin": "8642", "pin_again": "8642"})
+    assert "Too many wrong PINs" in locked.text
+    assert _card_login(card_a.number, PIN)[1].status_code != 302  # the card is locked
+    assert _card_login(card_a.number, SON_PIN)[1].status_code != 302
+    assert not AuditEvent.objects.filter(action="card.pin_change").exists()
+
+
 def test_members_do_not_change_their_own_pin(son_login, card_a):
     with pytest.raises(ValidationError, match="set by the village's manager"):
         pin_change(user=son_login, old_pin=SON_PIN, new_pin="9753")
