@@ -168,13 +168,19 @@ class WriteOffForm(OneTimeKeyMixin, forms.Form):
     reason = forms.CharField(label=_("Details"), max_length=200)
 
 
+class ScanInput(forms.TextInput):
+    """A field a scanner types into: drawn empty every time, so the next scan after a refused
+    one is not appended to it (the refusal names what was read)."""
+
+    def format_value(self, value):
+        return None
+
+
 class CardLookupForm(forms.Form):
     card = forms.CharField(
         label=_("Scan or type the card number"),
         max_length=300,  # a card's QR code holds its login URL, the number at its end
-        widget=forms.TextInput(
-            attrs={"autofocus": True, "autocomplete": "off", "inputmode": "numeric"}
-        ),
+        widget=ScanInput(attrs={"autofocus": True, "autocomplete": "off", "inputmode": "numeric"}),
     )
 
     def clean_card(self):

@@ -103,7 +103,11 @@ def counter(request):
         )
         if card is not None:
             return redirect("store:counter_household", household_pk=card.household_id)
-        form.add_error("card", _("No active card of this village has this number."))
+        form.add_error(
+            "card",
+            _("No active card of this village has the number %(number)s.")
+            % {"number": form.cleaned_data["card"]},
+        )
     return render(request, "store/counter_start.html", {"form": form})
 
 
