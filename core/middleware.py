@@ -114,7 +114,7 @@ def _has_nul(query_dict) -> bool:
 
 
 class RefuseNulBytesMiddleware:
-    """Answer 400 to any GET or POST field holding a NUL byte.
+    """Answer 400 to a path, or any GET or POST field, holding a NUL byte.
 
     PostgreSQL cannot store or compare text with NUL ("A string literal cannot contain
     NUL"), so such a value would reach the database only to fail there as a 500. No form
@@ -125,6 +125,8 @@ class RefuseNulBytesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if "\x00" in request.path:  # a URL's part (a village code) reaches queries too
+            return HttpResponseBadRequest("Bad request: the address holds a NUL character.")
         if _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST)):
             return HttpResponseBadRequest("Bad request: a field holds a NUL character.")
         return self.get_response(request)

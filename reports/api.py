@@ -8,17 +8,19 @@ the audit log; each token may make API_RATE_LIMIT calls (429 beyond). GET only.
 """
 
 import datetime
+import time
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import F
 from django.http import Http404
-from ninja import NinjaAPI, Router, Schema
+from ninja import Field, NinjaAPI, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 
-from core.audit import audit_record
+from core.audit import audit_record, client_ip
 from points.models import Entry
 from reports.api_tokens import api_token_for_key, token_oversight
 from reports.county import FIGURES_MAX_AGE, overview_month
@@ -30,24 +32,50 @@ from villagers.masking import mask_id_number, mask_phone
 from villagers.models import Household, Village
 
 PAGE_SIZE = 50
+# Refused calls audited per address and minute: past it they are refused unrecorded, so
+# callers without a token cannot grow the append-only audit log without end.
+REFUSALS_AUDITED_PER_MINUTE = 20
+
+
+class Pages(PageNumberPagination):
+    """ninja's page numbers, with a last one: a page past PostgreSQL's bigint OFFSET was a 500."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=1_000_000)
+        page_size: int | None = Field(None, ge=1)
 
 
 class TokenAuth(HttpBearer):
-    """The token of the `Authorization: Bearer` header; every call is audited, refused or not."""
+    """The token of the `Authorization: Bearer` header; every call is audited, refused or not
+    (refusals up to REFUSALS_AUDITED_PER_MINUTE an address)."""
 
     def __call__(self, request):
         scheme, _space, key = request.headers.get("Authorization", "").partition(" ")
         token = api_token_for_key(key.strip()) if scheme.lower() == "bearer" else None
-        audit_record(
-            action="api.call" if token else "api.refused",
-            obj=token,
-            detail={"path": request.path, "query": request.META.get("QUERY_STRING", "")[:200]},
-            request=request,
-        )
+        if token or _refusal_to_audit(request):
+            audit_record(
+                action="api.call" if token else "api.refused",
+                obj=token,
+                detail={
+                    "path": request.path[:200],
+                    "query": request.META.get("QUERY_STRING", "")[:200],
+                },
+                request=request,
+            )
         return token
 
     def authenticate(self, request, token):  # pragma: no cover - __call__ does the work
         return api_token_for_key(token)
+
+
+def _refusal_to_audit(request) -> bool:
+    """Whether this refused call is one its address may still have recorded this minute."""
+    key = f"api-refusals:{client_ip(request)}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        return cache.incr(key) <= REFUSALS_AUDITED_PER_MINUTE
+    except ValueError:  # evicted between add and incr
+        return True
 
 
 api = NinjaAPI(
@@ -172,7 +200,7 @@ class HouseholdOut(Schema):
 
 
 @router.get("/villages/{code}/households", response=list[HouseholdOut], url_name="households")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE)
 def households(request, code: str):
     """The village's households with their balances (as the balance pages show them); ID
     numbers and phones masked."""
@@ -196,7 +224,7 @@ class EntryOut(Schema):
 
 
 @router.get("/villages/{code}/ledger", response=list[EntryOut], url_name="ledger")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE)
 def ledger(request, code: str):
     """The village's ledger, newest first: every entry of every household."""
     return (
@@ -217,11 +245,11 @@ class ItemOut(Schema):
 
     @staticmethod
     def resolve_zone(item) -> str:
-        return item.zone.name
+        return str(item.zone)  # its name, from its code
 
 
 @router.get("/villages/{code}/stock", response=list[ItemOut], url_name="stock")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE)
 def stock(request, code: str):
     """The store's items and what is on the shelves."""
     return (
@@ -250,7 +278,7 @@ class DonationOut(Schema):
 
 
 @router.get("/villages/{code}/donations", response=list[DonationOut], url_name="donations")
-@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@paginate(Pages, page_size=PAGE_SIZE)
 def donations(request, code: str):
     """The village's donations, newest first."""
     return (
@@ -288,7 +316,7 @@ class NoticeOut(Schema):
 
 
 @router.get("/villages/{code}/notices", response=list[NoticeOut], url_name="notices")
-@paginate(PageNumberPagination, page_size=12)
+@paginate(Pages, page_size=12)
 def notices(request, code: str):
     """The village's published monthly notices, newest first, as they were published."""
     return (

@@ -16,13 +16,15 @@ from openapi_spec_validator import validate
 
 from core.models import AuditEvent
 from core.months import previous_month
+from reports.api import REFUSALS_AUDITED_PER_MINUTE
 from reports.api_tokens import api_token_create, api_token_revoke
 from reports.models import ApiToken
 from reports.notice import notice_publish
 from store.models import Donation, Donor
-from store.services import donation_record
+from store.services import donation_record, zones_ensure
 from tests.conftest import issue_card, make_staff
 from tests.factories import HouseholdFactory, VillageGroupFactory
+from tests.store.conftest import make_item
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
 
 API = "/api/v1"
@@ -127,6 +129,17 @@ def test_stock_donations_and_notices(token_x, village_x, supervisor_x, manager_x
         reverse("reports:notice_public", args=[village_x.code, last.year, last.month])
     )
     assert call(token_x, f"/villages/{village_x.code}/stock").json() == {"items": [], "count": 0}
+    zones_ensure(village=village_x)
+    make_item(village_x, "grain_oil", "大米 10kg", 20, 50, manager_x, unit="袋")
+    (item,) = call(token_x, f"/villages/{village_x.code}/stock").json()["items"]
+    assert (item["name"], item["zone"], item["stock"]) == ("大米 10kg", "Grain & oil (糧油區)", 50)
+
+
+def test_pages_past_the_last_are_empty_and_past_any_are_refused(token_x, village_x, card_a):
+    path = f"/villages/{village_x.code}/households"
+    assert call(token_x, path, page=2).json()["items"] == []
+    for page in (10**20, 0, -1, "abc"):
+        assert call(token_x, path, page=page).status_code == 422, page
 
 
 def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x):
@@ -141,6 +154,13 @@ def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x):
     assert call("not-a-key", "/overview").status_code == 401
     assert Client().get(f"{API}/overview").status_code == 401
     assert AuditEvent.objects.filter(action="api.refused").count() == 2
+    # Callers without a token cannot fill the log: refused still, recorded only so often.
+    long_path = f"{API}/villages/{'9' * 1000}/stock"
+    for _ in range(REFUSALS_AUDITED_PER_MINUTE + 5):
+        assert Client().get(long_path).status_code == 401
+    refused = AuditEvent.objects.filter(action="api.refused")
+    assert refused.count() == REFUSALS_AUDITED_PER_MINUTE
+    assert max(len(event.detail["path"]) for event in refused) == 200
 
 
 def test_each_token_is_rate_limited(token_x, token_z, village_x, settings):

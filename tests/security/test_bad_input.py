@@ -17,7 +17,8 @@ from django import forms
 from django.conf import settings as settings_module
 from django.contrib.messages import constants as messages_constants
 from django.forms.formsets import BaseFormSet
-from django.urls import reverse
+from django.test import Client
+from django.urls import NoReverseMatch, reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -719,6 +720,24 @@ def test_huge_ids_in_paths_are_404(cast, quiet):
                 method = client.post if row.action else client.get
                 status = method(url).status_code
                 assert status in (403, 404, 405), (name, role, huge, status)
+
+
+def test_a_nul_in_any_part_of_a_path_is_refused(cast, quiet):
+    """A NUL byte in a URL's text part (a village code, a token) reached a query as a 500."""
+    client = cast.client("manager_x")
+    paths = ["/api/v1/villages/%00/stock", "/api/v1/villages/1%00/households"]
+    for name, row in URLS.items():
+        kwargs = row.kwargs(cast)
+        for key in [k for k, v in kwargs.items() if isinstance(v, str)]:
+            try:
+                paths.append(reverse(name, kwargs={**kwargs, key: kwargs[key] + "\x00"}))
+            except NoReverseMatch:  # a part of a fixed set (the admin's app labels)
+                continue
+    assert len(paths) > 5
+    for path in paths:
+        assert "%00" in path
+        assert client.get(path).status_code == 400, path
+        assert Client().get(path).status_code == 400, path
 
 
 def test_huge_ids_in_posted_fields_change_nothing(cast, quiet):
