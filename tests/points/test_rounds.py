@@ -258,6 +258,23 @@ def test_the_manager_saves_a_round_in_three_screens_and_one_post(
     assert set(round_.batch.proposals.values_list("status", flat=True)) == {"approved"}
 
 
+def test_the_whole_village_on_one_sheet_saves_for_the_source_village(
+    client_manager_x, village_x, group_x, rule_pass, rule_fail
+):
+    """啊道村 has 154 households: its whole-village sheet sends about 1,240 fields (six checks,
+    a note and the household's id each), past Django's default limit of 1,000 (a 400 that
+    lost every tick)."""
+    households = HouseholdFactory.create_batch(160, group=group_x)
+    body = sheet_body(households, group_x, rule_pass, rule_fail, failing=households[:3])
+    body |= {f"h{household.pk}-notes": "" for household in households}
+    assert len(body) - 1 + len(households) > 1000  # "household" is one name, 160 values
+    response = client_manager_x.post(reverse("points:round_new"), body)
+    assert response.status_code == 302, response.status_code
+    assert Inspection.objects.filter(household__in=households).count() == 160
+    failed = Inspection.objects.filter(household__in=households, toilet_clean=False)
+    assert set(failed.values_list("household", flat=True)) == {h.pk for h in households[:3]}
+
+
 def test_a_sheet_without_a_rule_choice_is_refused_on_the_page(
     client_manager_x, group_x, card_a, rule_pass, rule_fail
 ):
