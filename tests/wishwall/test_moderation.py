@@ -107,6 +107,27 @@ def test_edit_needs_a_reason_and_a_change(wish_a, manager_x):
     assert not WishRevision.objects.exists()
 
 
+def test_a_phone_number_taken_out_stays_out_of_the_record_shown(
+    wish_a, manager_x, client_supervisor_x
+):
+    """The edit that removes a phone number keeps the old text (for the record), but the
+    history on the page shows it masked, as the wall would."""
+    wish_a.story = "家里缺一台轮椅，有意者请联系13912345678。"
+    wish_a.save(update_fields=["story"])
+    services.wish_edit(
+        wish=wish_a,
+        actor=manager_x,
+        title=wish_a.title,
+        story="家里缺一台轮椅。",
+        hide_household=False,
+        reason="删去电话号码",
+    )
+    page = client_supervisor_x.get(reverse("wishwall:detail", args=[wish_a.pk])).text
+    assert "删去电话号码" in page and "13912345678" not in page
+    assert "139****5678" in page
+    assert "13912345678" in WishRevision.objects.get().old_text
+
+
 def test_revisions_cannot_be_changed_or_deleted(wish_a, manager_x):
     services.wish_edit(
         wish=wish_a,
