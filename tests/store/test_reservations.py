@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from points import checks as ledger_checks
@@ -66,6 +67,22 @@ def test_a_reservation_holds_points_and_goods(card_a, rice, reserve, redeem, man
     redeem(card_a.household, {rice: 2}, manager_x)  # the 40 not held
     assert (account(card_a.household).balance, account(card_a.household).held) == (60, 60)
     books_sound()
+
+
+def test_the_balance_pages_say_what_a_reservation_holds(
+    card_a, rice, reserve, client_villager_a, client_manager_x
+):
+    """The start page's 100 points are not all to spend: it says 60 are held, and reads it
+    aloud; the manager's household page says so too."""
+    home = client_villager_a.get(reverse("points:me")).text
+    assert "held for your reservations" not in home
+    reserve({rice: 3})
+    home = client_villager_a.get(reverse("points:me")).text
+    assert "Of these, 60 are held for your reservations: collect" in home
+    assert "其中 60 分为您的预订保留。" in home  # the spoken text, always in Chinese
+    assert reverse("store:my_reservations") in home
+    household = client_manager_x.get(reverse("reports:household", args=[card_a.household_id])).text
+    assert "60 held for reservations" in household
 
 
 def test_held_goods_cannot_be_taken_by_another_household(
