@@ -106,13 +106,14 @@ def _app_page(url: str, response) -> bool:
 
 def links_on(url: str, response) -> set[str]:
     """The links of an app page to pages of this site: not to another site, a file, a part
-    of the same page or the admin."""
+    of the same page or the admin's pages (its index, the menu's "Back office", is one)."""
     if not _app_page(url, response):
         return set()
     found = set()
     for href in HREF.findall(response.content.decode()):
         parts = urlsplit(urljoin(url, href.replace("&amp;", "&")))
-        if parts.scheme or parts.netloc or parts.path.startswith(NOT_PAGES):
+        back_office = parts.path == reverse("admin:index")  # the menu's way in: followed
+        if parts.scheme or parts.netloc or (parts.path.startswith(NOT_PAGES) and not back_office):
             continue
         found.add(parts.path + (f"?{parts.query}" if parts.query else ""))
     return found
@@ -125,6 +126,8 @@ def dead_end(response, link: str) -> str:
     status = response.status_code
     if status in (400, 403, 404, 405) or status >= 500:
         return f"HTTP {status}"
+    if status == 200 and response.context and response.context.get("app_list") == []:
+        return "a back office with nothing the reader may see"
     if status not in (301, 302):
         return ""
     location = response.headers["Location"]
