@@ -100,6 +100,9 @@ def test_hub_shows_points_card_members_inspections_participation_and_wishes(
     assert card.number in text and "not printed yet" in text
     assert "王小梅" in text and "137****1234" in text and "13700001234" not in text
     assert "一副老花镜" in text
+    # Not yet on the wall: the state the villager and the wish's page show, not "open".
+    wishes = text[text.index('id="wishes-heading"') :]
+    assert "waiting for review" in wishes and "open" not in wishes.lower().split("</ul>")[0]
     assert "义务打扫村道" in text  # the participation the card was issued on
 
 
