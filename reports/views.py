@@ -210,8 +210,21 @@ def notice(request, year=None, month=None):
         context["part"] = notice_part(request, village, first, None)
         context["sections_html"] = context["part"]["html"]
         context["publish_refusal"] = publishing_refusal(village, first, request.user)
+        if context["is_draft"] and not context["publish_refusal"]:
+            context["unpublished_before"] = _month_skipped(village, first)
     context["own_line"] = _own_line(request, village, context["part"])
     return render(request, "reports/notice.html", context)
+
+
+def _month_skipped(village: Village, first: datetime.date) -> datetime.date | None:
+    """The month before `first` when it is not published though an earlier one is: the
+    supervisor is about to leave a gap in the notices."""
+    before = previous_month(first)
+    published = PublishedNotice.objects.filter(village=village, month__lte=before)
+    months = set(published.order_by("-month").values_list("month", flat=True)[:1])
+    if months and before not in months:
+        return before
+    return None
 
 
 def notice_public(request, code, year, month):
@@ -243,6 +256,12 @@ def notice_publish_view(request, year, month):
     """The supervisor publishes an ended month: frozen, signed, public at its address."""
     first = requested_month(year, month)
     page = reverse("reports:notice_month", args=[first.year, first.month])
+    if request.POST.get("confirm") != "yes":
+        messages.error(
+            request,
+            _("Tick the box to confirm you have checked the figures: nothing was published."),
+        )
+        return redirect(page)
 
     def once():
         notice_publish(

@@ -490,6 +490,10 @@ def test_supervisor_publishes_last_month_and_anyone_opens_it_without_login(
     assert page.locator(".notice-balances tbody tr").count() == 2
     screenshot(page, shots, "01-draft-to-review")
 
+    # Publishing cannot be undone: the button asks for the box to be ticked first.
+    page.click(f"{publish} button")
+    assert not PublishedNotice.objects.filter(village=village_now, month=last).exists()
+    page.check("#notice-confirm")
     with page.expect_navigation():
         page.click(f"{publish} button")
     notice = PublishedNotice.objects.get(village=village_now, month=last)

@@ -104,7 +104,7 @@ def publish_page(client, village, month=LAST):
 
 def publish(client, month=LAST):
     url = reverse("reports:notice_publish", args=[month.year, month.month])
-    return client.post(url, {"idempotency_key": form_key()})
+    return client.post(url, {"idempotency_key": form_key(), "confirm": "yes"})
 
 
 def _section(sections, key):
@@ -250,9 +250,41 @@ def test_a_month_is_published_once_and_only_when_it_has_ended(
     assert AuditEvent.objects.filter(action="notice.publish").count() == 1
 
 
+def test_publishing_asks_for_the_figures_to_be_confirmed(month_history, client_supervisor_x):
+    """It cannot be undone: without the ticked box nothing is published, and the page asks."""
+    draft = client_supervisor_x.get(reverse("reports:notice_month", args=[LAST.year, LAST.month]))
+    assert 'name="confirm" value="yes" id="notice-confirm" required' in draft.text
+    url = reverse("reports:notice_publish", args=[LAST.year, LAST.month])
+    refused = client_supervisor_x.post(url, {"idempotency_key": form_key()})
+    assert "Tick the box" in said(refused) and not PublishedNotice.objects.exists()
+    assert publish(client_supervisor_x).status_code == 302
+    assert PublishedNotice.objects.get().month == LAST
+
+
+def test_a_month_skipped_is_pointed_out_before_the_next_is_published(
+    month_history, village_x, supervisor_x, client_supervisor_x
+):
+    """Publishing last month while the month before is a draft, though an earlier one is
+    published, leaves a gap: the draft says which month is missing and links to it."""
+    gap = reverse("reports:notice_month", args=[BEFORE.year, BEFORE.month])
+    assert "is not published yet" not in client_supervisor_x.get(_draft(LAST)).text
+    earlier = previous_month(BEFORE)
+    notice_publish(village=village_x, year=earlier.year, month=earlier.month, actor=supervisor_x)
+    page = client_supervisor_x.get(_draft(LAST)).text
+    warning = page[page.index('class="mb-2 notice-gap"') :]
+    assert f"The notice of {BEFORE:%Y-%m} is not published yet." in warning
+    assert f'href="{gap}">Publish the months in order' in warning
+    notice_publish(village=village_x, year=BEFORE.year, month=BEFORE.month, actor=supervisor_x)
+    assert "is not published yet" not in client_supervisor_x.get(_draft(LAST)).text
+
+
+def _draft(month):
+    return reverse("reports:notice_month", args=[month.year, month.month])
+
+
 def test_the_same_key_twice_publishes_once(month_history, client_supervisor_x):
     url = reverse("reports:notice_publish", args=[LAST.year, LAST.month])
-    data = {"idempotency_key": form_key()}
+    data = {"idempotency_key": form_key(), "confirm": "yes"}
     client_supervisor_x.post(url, data)
     replay = client_supervisor_x.post(url, data)
     assert "already published" in said(replay)
@@ -281,7 +313,7 @@ def test_two_supervisors_publishing_at_once_one_wins(month_history, village_x, s
         client.force_login(user)
         clients.append(client)
     url = reverse("reports:notice_publish", args=[LAST.year, LAST.month])
-    at_once(clients, url, {"idempotency_key": form_key()})
+    at_once(clients, url, {"idempotency_key": form_key(), "confirm": "yes"})
     notice = PublishedNotice.objects.get()
     assert notice.published_by in (supervisor_x, second)
     assert list(NoticeSignature.objects.values_list("signed_by", flat=True)) == [

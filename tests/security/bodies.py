@@ -537,4 +537,7 @@ def _key() -> dict:
 def notice_publish(cast, client):
     """The month before last: ended and not yet published (the cast published last month)."""
     first = previous_month(previous_month(timezone.localdate()))
-    return Body({"idempotency_key": form_key()}, kwargs={"year": first.year, "month": first.month})
+    return Body(
+        {"idempotency_key": form_key(), "confirm": "yes"},
+        kwargs={"year": first.year, "month": first.month},
+    )
