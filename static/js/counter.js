@@ -14,4 +14,15 @@
   window.addEventListener("pageshow", function (event) {
     if (event.persisted) window.location.reload();
   });
+  /* The search field opens focused (autofocus) for the scanner, after a page load and after
+   * each part htmx swaps in (a search, a cart line); a barcode searched before is selected,
+   * so the next scan replaces it instead of being typed after it. */
+  function readyForTheScanner() {
+    var search = document.getElementById("item-search");
+    if (!search || !search.autofocus) return;
+    search.focus();
+    search.select();
+  }
+  readyForTheScanner();
+  document.addEventListener("htmx:afterSettle", readyForTheScanner);
 })();

@@ -222,15 +222,29 @@ def test_counter_redemption_is_charged_once(live_server, request, browser_page, 
     with page.expect_navigation():
         page.press("input[name=card]", "Enter")
     assert page.url.endswith(reverse("store:counter_household", args=[household.pk]))
+    # Where the scanner types goods' barcodes next: the search field, ready.
+    search = page.locator("#item-search")
+    expect(search).to_be_focused()
 
     for zone, item, quantity in (("grain_oil", "rice", 2), ("toiletries", "soap", 1)):
         page.click(f"#counter .zone-tabs a[href*='zone={zone}']")
         page.wait_for_url(f"**zone={zone}**")
+        # The zone's shelves swapped in (not only the address changed): fill those.
+        page.locator(f"#counter .zone-tabs a.btn-danger[href*='zone={zone}']").wait_for()
         row = page.locator("#counter li", has_text=shelves[item].name)
         row.locator("input[name=quantity]").fill(str(quantity))
         row.locator("button[type=submit]").click()
         page.locator("#counter table tbody tr", has_text=shelves[item].name).wait_for()
+        expect(search).to_be_focused()
     assert page.locator("#counter table tbody tr").count() == 2
+    if browser_page == "desktop":  # a barcode scanned: found, and selected for the next scan
+        page.keyboard.type(shelves["soap"].name)
+        page.keyboard.press("Enter")
+        page.wait_for_url("**q=**")
+        expect(search).to_have_value(shelves["soap"].name)
+        expect(search).to_be_focused()
+        selected = "[getSelection().toString(), document.activeElement.selectionEnd]"
+        assert page.evaluate(selected) == [shelves["soap"].name, len(shelves["soap"].name)]
     screenshot(page, shots, "01-cart-from-two-zones")
 
     confirm = page.locator("form.confirm-form")
