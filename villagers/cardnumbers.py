@@ -35,3 +35,15 @@ def card_number_normalize(raw: str) -> str:
     raw = number_text(raw or "")
     match = re.search(r"([0-9]{9})\s*$", raw)
     return match.group(1) if match else re.sub(r"[^0-9]", "", raw)
+
+
+# What a card's QR code holds, as a scanner types it: the card login's address ending in
+# "?card=<number>" (villagers.card_views.card_login_url), or an older "AIDAO-CARD:<number>".
+SCANNED_CARD = re.compile(r"card\S*?([0-9]{9})\s*$", re.IGNORECASE)
+
+
+def scanned_card_number(text: str) -> str | None:
+    """The card number when `text` is what a scanner read off a card, else None (a name or a
+    number typed into a search box is searched as it is)."""
+    match = SCANNED_CARD.search(number_text(text or ""))
+    return match.group(1) if match else None

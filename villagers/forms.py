@@ -96,7 +96,7 @@ class HouseholdFilterForm(forms.Form):
     q = forms.CharField(
         label=_("Search"),
         required=False,
-        max_length=50,
+        max_length=300,  # a card's QR code, scanned in, is its login address
         widget=forms.TextInput(
             attrs={
                 "placeholder": _("name, card or household number, phone's last 4 digits, group"),

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from core.forms import number_text
+from villagers.cardnumbers import scanned_card_number
 from villagers.models import Card, Household, Inspection, Member, Participation, User, Village
 from villagers.throttle import CARD_USERNAME_PREFIX
 
@@ -120,6 +121,7 @@ def household_search(
         .order_by("number")
     )
     query = (query or "").strip()
+    query = scanned_card_number(query) or query  # a card's QR code scanned into the box
     if query:
         # Numbers typed with a Chinese input method's full-width digits match too.
         digits = number_text(query)

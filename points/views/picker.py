@@ -13,10 +13,11 @@ from django.db.models import QuerySet
 
 from core.db import row_id_or_none
 from points.selectors import households_to_pick
-from villagers.models import Household
+from villagers.cardnumbers import scanned_card_number
+from villagers.models import Card, Household
 
 RESULTS_SHOWN = 20
-FIND_MAX_LENGTH = 50
+FIND_MAX_LENGTH = 300  # a card's QR code, scanned in, is its login address
 
 
 @dataclass
@@ -56,8 +57,17 @@ def picker_read(request, households: QuerySet[Household]) -> Picker:
     matches = households_to_pick(request, find) if find else households.none()
     if find and query.get("add_all"):
         wanted += [pk for pk in matches.values_list("pk", flat=True) if pk not in wanted]
+    number = scanned_card_number(find)
+    if number:
+        # A card scanned (its QR code and Enter): its household is added at once and the box
+        # is emptied for the next card, as at the counter.
+        card = households.filter(cards__number=number, cards__status=Card.Status.ACTIVE)
+        household_id = card.values_list("pk", flat=True).first()
+        if household_id is not None:
+            wanted += [household_id] if household_id not in wanted else []
+            find, matches = "", households.none()
     picker = Picker(find=find, chosen=_in_order(households, wanted))
-    picker.changed = bool(find or query.get("add") or removed)
+    picker.changed = bool(find or number or query.get("add") or removed)
     if find:
         results = list(matches[: RESULTS_SHOWN + 1])
         chosen = set(picker.chosen_ids)

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import RequestFactory
 from django.urls import reverse
 
 from points.models import Batch, Proposal
@@ -12,6 +13,7 @@ from points.services import proposal_create
 from tests.conftest import form_key, issue_card
 from tests.factories import HouseholdFactory, MemberFactory, VillageGroupFactory
 from tests.points.conftest import today
+from villagers.card_views import card_login_url
 
 NEW = reverse("points:proposal_new")
 ACTIVITY = reverse("points:activity_new")
@@ -50,6 +52,24 @@ def test_the_form_lists_no_household_until_one_is_searched(client_manager_x, vil
     assert 'type="checkbox"' not in page.text
     assert not found(page) and not picked(page)
     assert "杜00" not in page.text and 'name="find"' in page.text
+
+
+@pytest.mark.parametrize("url", [NEW, ACTIVITY])
+def test_a_scanned_card_is_added_at_once_and_the_box_emptied(
+    client_manager_x, village_of_many, card_a, card_b, url
+):
+    """A scanner types the card's QR code (the card login's address) and Enter: that
+    household is added, the box is empty for the next card, the picks so far kept."""
+    a, b = village_of_many["a"], village_of_many["b"]
+    scanned = card_login_url(RequestFactory().get("/"), card_b.number)
+    assert len(scanned) > 50
+    page = client_manager_x.get(url, {"find": scanned, "household": [a.pk]})
+    assert picked(page) == [a.pk, b.pk] and not found(page)
+    assert re.search(r'name="find" value=""', page.text)
+    # On the household list the same scan finds the household too.
+    households = client_manager_x.get(reverse("reports:household_list"), {"q": scanned})
+    assert households.status_code == 200
+    assert list(households.context["page"].object_list) == [b]
 
 
 @pytest.mark.parametrize("url", [NEW, ACTIVITY])
