@@ -241,6 +241,9 @@ def test_the_manager_saves_a_round_in_three_screens_and_one_post(
     assert response.url == reverse("points:round_detail", args=[round_.pk])
     detail = client_manager_x.get(response.url).content.decode()
     assert "HJ01" in detail and "KF03" in detail
+    # In Chinese an inspection fails as 不达标 (the sheet's word), not 失败 (a task's).
+    chinese = client_manager_x.get(response.url, HTTP_ACCEPT_LANGUAGE="zh-hans").text
+    assert "不达标</span>" in chinese and "失败" not in chinese
     # The rules are remembered for the next round.
     again = client_manager_x.get(sheet_url)
     assert again.context["form"]["pass_rule"].value() == str(rule_pass.pk)

@@ -32,6 +32,14 @@ def test_card_of_another_village_not_found(client_manager_x, card_y):
     assert "value=" not in field and "autofocus" in field
 
 
+def test_a_one_point_item_costs_one_point_not_one_points(
+    client_manager_x, card_a, manager_x, zones_x
+):
+    make_item(card_a.household.village, "toiletries", "火柴", 1, 10, manager_x)
+    page = client_manager_x.get(counter_url(card_a.household), {"zone": "toiletries"}).text
+    assert "1 point each" in page and "1 points" not in page
+
+
 def test_item_buttons_say_what_one_costs(client_manager_x, card_a, rice, oil, settings):
     """Not "+ 20", which reads like points earned: the price of one, "20 分/件" in Chinese."""
     page = client_manager_x.get(counter_url(card_a.household), {"zone": "grain_oil"}).text
