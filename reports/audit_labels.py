@@ -11,6 +11,7 @@ pages show (no ID number or phone is ever in a detail).
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -217,6 +218,29 @@ def _donation_record(detail, show):
         donor=detail.get("donor", "—"),
         value=detail.get("value", "—"),
     )
+
+
+def _donation_correct(detail, show):
+    changes = format_html_join(
+        "; ",
+        "{}: {} → {}",
+        (
+            (_field_label(Donation, name), old, new)
+            for name, (old, new) in (detail.get("changed") or {}).items()
+        ),
+    )
+    return format_html(
+        _("Corrected {changes}. What was wrong: {reason}"),
+        changes=changes,
+        reason=detail.get("reason", "—"),
+    )
+
+
+def _field_label(model, name: str) -> str:
+    try:
+        return str(model._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # a field renamed since the event was written
+        return name
 
 
 def _thanks_revoke(detail, show):
@@ -533,6 +557,7 @@ ACTIONS: dict[str, Action] = {
     "stock.write_off_request": Action(gettext_lazy("Write-off asked for"), _write_off_request),
     "stock.correction_refuse": Action(gettext_lazy("Stock correction refused"), _reason),
     "donation.record": Action(gettext_lazy("Donation recorded"), _donation_record),
+    "donation.correct": Action(gettext_lazy("Donation corrected"), _donation_correct),
     "donation.thanks_revoke": Action(gettext_lazy("Thanks links replaced"), _thanks_revoke),
     "redemption.create": Action(gettext_lazy("Goods redeemed"), _redemption_create),
     "redemption.void": Action(gettext_lazy("Redemption voided"), _reason),

@@ -9,6 +9,7 @@ from core import forms as numbers
 from core.db import row_id_or_none
 from core.idempotency import OneTimeKeyMixin
 from store.models import Donation, Donor, Item, StockMovement, Zone
+from store.services import DONATION_CORRECTABLE
 from villagers.cardnumbers import card_number_normalize
 from villagers.models import Member
 
@@ -124,6 +125,34 @@ class DonationForm(OneTimeKeyMixin, forms.Form):
         if data.get("new_donor_name") and not data.get("new_donor_kind"):
             self.add_error("new_donor_kind", _("Say what kind of donor this is."))
         return data
+
+
+class DonationCorrectForm(OneTimeKeyMixin, forms.Form):
+    """What a donation's manager may correct (store.services.donation_correct), and why."""
+
+    donor = forms.ModelChoiceField(label=_("Donor"), queryset=Donor.objects.none())
+    received_on = forms.DateField(
+        label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    value_yuan = numbers.DecimalField(
+        label=_("Amount or estimated value (yuan)"), min_value=0, max_digits=10, decimal_places=2
+    )
+    description = forms.CharField(label=_("What was given"), max_length=200, required=False)
+    thanks = forms.CharField(
+        label=_("Public thank-you"), max_length=300, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    reason = forms.CharField(
+        label=_("What was wrong"),
+        max_length=200,
+        help_text=_("Kept in the audit log with the old and the new values."),
+    )
+
+    def __init__(self, *args, donation, **kwargs):
+        kwargs.setdefault(
+            "initial", {name: getattr(donation, name) for name in DONATION_CORRECTABLE}
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["donor"].queryset = Donor.objects.filter(village_id=donation.village_id)
 
 
 class DonatedGoodsForm(forms.Form):

@@ -41,6 +41,7 @@ from store.models import (
     StockMovement,
     Zone,
 )
+from store.selectors import money_spent
 from villagers.models import Household, Member, Referral, User, Village
 from villagers.second_person import (
     SecondPersonRequired,
@@ -358,6 +359,68 @@ def donation_thanks_link_revoke(*, donation: Donation, actor: User, request=None
             village_id=donation.village_id,
             obj=donation,
             detail={"version": donation.thanks_link_version},
+            request=request,
+        )
+    return donation
+
+
+# The details of a donation its manager may correct (the goods it brought in are stock: a
+# stock-take or a write-off corrects those).
+DONATION_CORRECTABLE = ("donor", "received_on", "value_yuan", "description", "thanks")
+
+
+def donation_correct(
+    *, donation: Donation, actor: User, reason: str, request=None, **changes
+) -> Donation:
+    """Correct a donation recorded wrongly (a mistyped amount, donor, date or thanks): the
+    village's manager, with a reason; the audit log keeps each old value beside the new.
+
+    A published month's notice keeps what it showed; every page and export reads the
+    corrected row. A money donation cannot fall below what its purchases already paid.
+    """
+    if not (is_manager(actor) and actor.village_id == donation.village_id):
+        raise PermissionDenied(_("Only the village's manager may correct its donations."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say what was wrong, for the record."), code="no_reason")
+    unknown = set(changes) - set(DONATION_CORRECTABLE)
+    if unknown:
+        raise ValueError(f"not correctable here: {sorted(unknown)}")
+    with transaction.atomic():
+        donation = Donation.objects.select_for_update().get(pk=donation.pk)
+        changed = {
+            name: (getattr(donation, name), value)
+            for name, value in changes.items()
+            if getattr(donation, name) != value
+        }
+        if not changed:
+            raise ValidationError(_("Nothing was changed."), code="unchanged")
+        if "donor" in changed and changes["donor"].village_id != donation.village_id:
+            raise ValidationError(_("The donor belongs to another village."))
+        for name, (_old, new) in changed.items():
+            setattr(donation, name, new)
+        if donation.kind == Donation.Kind.MONEY:
+            spent = money_spent([donation.pk]).get(donation.pk, Decimal(0))
+            if donation.value_yuan < spent:
+                raise ValidationError(
+                    _(
+                        "Purchases of ¥%(spent)s were already paid from this donation: it "
+                        "cannot be less."
+                    )
+                    % {"spent": spent},
+                    code="spent",
+                )
+        donation.full_clean()
+        donation.save(update_fields=list(changed))
+        audit_record(
+            action="donation.correct",
+            actor=actor,
+            village_id=donation.village_id,
+            obj=donation,
+            detail={
+                "reason": reason,
+                "changed": {name: [str(old), str(new)] for name, (old, new) in changed.items()},
+            },
             request=request,
         )
     return donation

@@ -452,6 +452,19 @@ def write_off(cast, client):
     return {"quantity": 2, "cause": "spoiled", "reason": "damp", **_key()}
 
 
+def donation_correct(cast, client):
+    donation = cast.donation
+    return {
+        "donor": donation.donor_id,
+        "received_on": donation.received_on.isoformat(),
+        "value_yuan": str(donation.value_yuan + 1),
+        "description": donation.description,
+        "thanks": donation.thanks,
+        "reason": "amount mistyped",
+        **_key(),
+    }
+
+
 def donation_of_goods(cast, client):
     return {
         "new_donor_name": "延安爱心企业",

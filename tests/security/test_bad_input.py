@@ -411,6 +411,13 @@ STORE = [
         },
     ),
     Target(
+        "store:donation_correct",
+        "manager_x",
+        lambda c: store_forms.DonationCorrectForm(donation=c.donation),
+        kwargs=pk("donation"),
+        more=key,
+    ),
+    Target(
         "store:counter_cart",
         "manager_x",
         lambda c: store_forms.CartChangeForm(),

@@ -556,6 +556,13 @@ URLS: dict[str, Row] = {
     "store:donation_create": Row(
         get=MANAGER_PAGE, post=MANAGER_PAGE, writes=DONATIONS | MOVEMENTS, body=b.donation_of_goods
     ),
+    "store:donation_correct": Row(
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("donation"),
+        writes=NOTHING,
+        body=b.donation_correct,
+    ),
     "store:summary_day": Row(get=STAFF_LIST),
     "store:summary_month": Row(get=STAFF_LIST),
     # --- wish wall --------------------------------------------------------------------------

@@ -1,0 +1,105 @@
+"""Correcting a donation recorded wrongly: the village's manager, with a reason kept beside
+the old and new values; never below what its purchases already paid."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from core.models import AuditEvent
+from store.models import Donation, Donor, StockMovement
+from store.services import donation_correct, donation_record, stock_purchase
+from tests.conftest import form_key
+
+
+@pytest.fixture
+def donor(village_x):
+    return Donor.objects.create(village=village_x, name="顺达公司", kind="company")
+
+
+@pytest.fixture
+def money(village_x, donor, manager_x):
+    """¥500 typed as ¥5000."""
+    return donation_record(
+        village=village_x,
+        donor=donor,
+        kind=Donation.Kind.MONEY,
+        value_yuan=Decimal("5000"),
+        thanks="感谢顺达公司",
+        actor=manager_x,
+    )
+
+
+def test_the_manager_corrects_an_amount_and_the_log_keeps_both(money, manager_x):
+    donation_correct(
+        donation=money, actor=manager_x, reason="多打了一个零", value_yuan=Decimal("500")
+    )
+    money.refresh_from_db()
+    assert money.value_yuan == Decimal("500")
+    event = AuditEvent.objects.get(action="donation.correct")
+    assert event.detail == {"reason": "多打了一个零", "changed": {"value_yuan": ["5000.00", "500"]}}
+
+
+def test_refused_without_a_reason_by_anyone_else_or_with_nothing_changed(
+    money, manager_x, supervisor_x, manager_y
+):
+    for actor in (supervisor_x, manager_y):
+        with pytest.raises(PermissionDenied):
+            donation_correct(donation=money, actor=actor, reason="x", value_yuan=Decimal("5"))
+    with pytest.raises(ValidationError, match="Say what was wrong"):
+        donation_correct(donation=money, actor=manager_x, reason=" ", value_yuan=Decimal("5"))
+    with pytest.raises(ValidationError, match="Nothing was changed"):
+        donation_correct(donation=money, actor=manager_x, reason="x", value_yuan=money.value_yuan)
+    money.refresh_from_db()
+    assert money.value_yuan == Decimal("5000")
+    assert not AuditEvent.objects.filter(action="donation.correct").exists()
+
+
+def test_a_money_donation_never_falls_below_what_it_paid_for(money, manager_x, rice):
+    stock_purchase(
+        item=rice,
+        quantity=10,
+        fund_source=StockMovement.FundSource.DONATED_MONEY,
+        cost_yuan=Decimal("800"),
+        actor=manager_x,
+        paid_by=money,
+    )
+    with pytest.raises(ValidationError, match="¥800.00 were already paid"):
+        donation_correct(donation=money, actor=manager_x, reason="x", value_yuan=Decimal("500"))
+    donation_correct(donation=money, actor=manager_x, reason="x", value_yuan=Decimal("800"))
+    money.refresh_from_db()
+    assert money.value_yuan == Decimal("800")
+
+
+def test_the_page_corrects_the_thanks_and_the_date(
+    money, client_manager_x, client_supervisor_x, donor
+):
+    url = reverse("store:donation_correct", args=[money.pk])
+    listed = client_manager_x.get(reverse("store:donation_list")).text
+    assert url in listed
+    assert url not in client_supervisor_x.get(reverse("store:donation_list")).text
+    form = client_manager_x.get(url)
+    assert form.context["form"]["value_yuan"].value() == Decimal("5000.00")
+    day = datetime.date(2026, 11, 3)
+    body = {
+        "donor": donor.pk,
+        "received_on": day.isoformat(),
+        "value_yuan": "5000.00",
+        "description": "",
+        "thanks": "感谢顺达农资公司",
+        "reason": "公司名写错了",
+        "idempotency_key": form_key(),
+    }
+    response = client_manager_x.post(url, body)
+    assert response.status_code == 302
+    money.refresh_from_db()
+    assert (money.thanks, money.received_on) == ("感谢顺达农资公司", day)
+    changed = AuditEvent.objects.get(action="donation.correct").detail["changed"]
+    assert set(changed) == {"thanks", "received_on"}
+    log = client_manager_x.get(reverse("reports:audit"), {"action": "donation.correct"}).text
+    assert "public thank-you: 感谢顺达公司 → 感谢顺达农资公司" in log
+    assert "What was wrong: 公司名写错了" in log
+    refused = client_manager_x.post(url, body | {"reason": "", "idempotency_key": form_key()})
+    assert refused.status_code == 200 and refused.context["form"].errors["reason"]
