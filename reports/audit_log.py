@@ -28,7 +28,7 @@ from core.db import row_id_or_none
 from core.models import AuditEvent
 from core.pagination import Paginator
 from points.models import Batch, Declaration, Entry, Objection, Proposal, Rule
-from reports.audit_labels import action_label, detail_sentence
+from reports.audit_labels import ACTIONS, action_label, detail_sentence
 from reports.models import ExportJob, PublishedNotice
 from reports.notice import notice_public_path
 from store.models import Donation, Donor, Item, Redemption, StockMovement
@@ -49,15 +49,15 @@ PAGE_SIZE = 50
 FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2999, 12, 31)
 
 
+def _action_choices() -> list[tuple[str, str]]:
+    """Every action by its name in the reader's language (the codes mean nothing to them)."""
+    named = sorted((str(action.label), code) for code, action in ACTIONS.items())
+    return [("", _("All actions")), *((code, label) for label, code in named)]
+
+
 class AuditFilterForm(forms.Form):
-    action = forms.CharField(
-        label=gettext_lazy("Action code"),
-        required=False,
-        max_length=64,
-        help_text=gettext_lazy(
-            "The start of the codes to show, for example: proposal, redemption.void, "
-            "login.failed (each event shows its code on hover)."
-        ),
+    action = forms.ChoiceField(
+        label=gettext_lazy("Action"), required=False, choices=_action_choices
     )
     user = forms.CharField(label=gettext_lazy("User name"), required=False, max_length=150)
     date_from = forms.DateField(
@@ -122,7 +122,7 @@ def audit_log(request):
     if form.is_valid():
         data = form.cleaned_data
         if data["action"]:
-            events = events.filter(action__startswith=data["action"].strip())
+            events = events.filter(action=data["action"])
         if data["user"]:
             events = events.filter(actor__username=data["user"].strip())
         if data["date_from"]:

@@ -133,6 +133,17 @@ def test_the_page_reads_each_kind_of_object_once(cast, django_assert_max_num_que
         assert client.get(reverse("reports:audit")).status_code == 200
 
 
+def test_the_log_is_filtered_by_an_action_named_in_words(cast):  # noqa: F811
+    manager = cast.users["manager_x"]
+    for action in ("wish.approve", "donation.correct"):
+        audit_record(action=action, actor=manager, village_id=cast.village_x.pk)
+    client = cast.client("manager_x")
+    page = client.get(reverse("reports:audit"), HTTP_ACCEPT_LANGUAGE="zh-hans").text
+    assert '<option value="donation.correct">更正捐赠记录</option>' in page
+    shown = client.get(reverse("reports:audit"), {"action": "donation.correct"}).context["page"]
+    assert [event.action for event in shown] == ["donation.correct"]
+
+
 def test_every_action_name_is_in_the_chinese_catalogue():
     """The names are lazy: makemessages must find them (it did not while they hid behind an
     alias), or the zh-hans log shows English."""
