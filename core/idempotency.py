@@ -45,6 +45,14 @@ def request_fingerprint(request) -> str:
     return digest.hexdigest()
 
 
+def key_used(request) -> bool:
+    """Whether this POST's form key has already had its effect (`run_once` will replay it)."""
+    key = request.POST.get(FIELD_NAME, "")
+    return bool(KEY_PATTERN.fullmatch(key)) and (
+        IdempotencyKey.objects.filter(user=request.user, key=key).exists()
+    )
+
+
 def run_once(request, action: Callable[[], str]) -> tuple[str, bool]:
     """Run `action` (which returns the URL of its result) once per (user, form key).
 

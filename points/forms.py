@@ -99,6 +99,8 @@ class ProposalForm(OneTimeKeyMixin, forms.Form):
         error_messages={"invalid_choice": _("Choose a member of the one household chosen.")},
     )
     photo = PhotoField(label=_("Photo evidence"))
+    # Ticked to propose again what was already proposed (the page asks when it was).
+    again = forms.BooleanField(label=_("Propose again anyway"), required=False)
 
     def __init__(self, *args, village, households, **kwargs):
         super().__init__(*args, **kwargs)

@@ -53,6 +53,19 @@ def households_to_pick(request, query: str) -> QuerySet[Household]:
     return household_search(request, query=query).filter(account__isnull=False)
 
 
+def proposals_repeated(village: Village, household_ids, rule: Rule, day) -> list[Proposal]:
+    """The proposals, not rejected or cancelled, of the same rule and day for these
+    households: the same deed entered twice (a reply lost, a form filled in again)."""
+    return list(
+        Proposal.objects.filter(
+            village=village, household_id__in=list(household_ids), rule=rule, occurred_on=day
+        )
+        .exclude(status__in=[Proposal.Status.REJECTED, Proposal.Status.CANCELLED])
+        .select_related("household")
+        .order_by("household__number", "id")
+    )
+
+
 def proposals_pending(
     village: Village,
     *,

@@ -8,12 +8,12 @@ from django.utils.translation import gettext as _
 
 from core.access import Role, staff_required
 from core.decorators import allows_camera
-from core.idempotency import run_once
+from core.idempotency import key_used, run_once
 from core.pagination import Paginator
 from points.forms import ActivityForm, ProposalForm
 from points.models import CarryOver, InspectionRound
 from points.rounds import batch_outcomes
-from points.selectors import households_with_account, proposals_of_proposer
+from points.selectors import households_with_account, proposals_of_proposer, proposals_repeated
 from points.services import proposal_create
 from points.views.access import (
     _get_batch_for_user,
@@ -50,8 +50,19 @@ def proposal_new(request):
         households=households,
         initial={"households": picker.chosen_ids},
     )
+    repeated = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # The same rule, day and household proposed already (not this form sent twice,
+        # which run_once answers): ask before sending it again.
+        if not (data["again"] or key_used(request)):
+            repeated = proposals_repeated(
+                request.village,
+                [household.pk for household in data["households"]],
+                data["rule"],
+                data["occurred_on"],
+            )
+    if request.method == "POST" and form.is_valid() and not repeated:
         created = []
 
         def action():
@@ -79,7 +90,8 @@ def proposal_new(request):
         else:
             _created_message(request, created, replayed)
             return redirect(url)
-    return render(request, "points/proposal_form.html", {"form": form, "picker": picker})
+    context = {"form": form, "picker": picker, "repeated": repeated}
+    return render(request, "points/proposal_form.html", context)
 
 
 @allows_camera

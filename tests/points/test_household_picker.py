@@ -1,6 +1,7 @@
 """The proposal and activity forms' household picker: a GET search, add and remove, and a
 member list limited to the one household chosen."""
 
+import datetime
 import re
 
 import pytest
@@ -187,6 +188,29 @@ def test_several_households_picked_make_one_batch(client_manager_x, village_of_m
     assert response.status_code == 302
     batch = Batch.objects.get()
     assert set(batch.proposals.values_list("household_id", flat=True)) == {h.pk for h in households}
+
+
+def test_the_same_deed_entered_again_is_asked_about_before_it_is_sent(
+    client_manager_x, village_of_many, proposal_body
+):
+    """A batch re-entered after its reply was lost: the page names who already has a
+    proposal of that rule and day, sends nothing, and sends on a ticked box."""
+    a, b = village_of_many["a"], village_of_many["b"]
+    first = proposal_body([a])
+    assert client_manager_x.post(NEW, first).status_code == 302
+    # The same form sent twice (a double click, a retry) is the first one's answer.
+    assert client_manager_x.post(NEW, first).status_code == 302
+    again = client_manager_x.post(NEW, proposal_body([a, b]))
+    assert again.status_code == 200 and "Already proposed for the same rule and day" in again.text
+    assert [p.household for p in again.context["repeated"]] == [a]
+    assert Proposal.objects.count() == 1
+    assert picked(again) == [a.pk, b.pk]  # the choice survives
+    body = proposal_body([a, b], again="on")
+    assert client_manager_x.post(NEW, body).status_code == 302
+    assert Proposal.objects.filter(household=a).count() == 2
+    # Another day is another deed: no question asked.
+    other_day = proposal_body([b], occurred_on=(today() - datetime.timedelta(days=1)).isoformat())
+    assert client_manager_x.post(NEW, other_day).status_code == 302
 
 
 def test_nothing_picked_says_how_to_pick(client_manager_x, card_a, proposal_body):

@@ -54,6 +54,7 @@ def test_a_proposal_over_the_monthly_cap_leaves_no_file(
             "occurred_on": timezone.localdate().isoformat(),
             "photo": png_upload(),
             "idempotency_key": form_key(),
+            "again": "on",  # a third time the same day, on purpose
         },
     )
     assert "at most 20 points a month" in response.content.decode()

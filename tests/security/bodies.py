@@ -231,6 +231,7 @@ def proposal(cast, client):
         "reason": "cleaned the well",
         "occurred_on": today(),
         "idempotency_key": form_key(),
+        "again": "on",  # the cast's household A has this rule's proposal today already
     }
 
 

@@ -791,6 +791,7 @@ def _valid_bodies(cast) -> list[tuple[str, str, str, dict]]:
                 "reason": "photo check",
                 "occurred_on": today,
                 "idempotency_key": uuid.uuid4().hex,
+                "again": "on",  # household A has this rule's proposal today already
             },
         ),
         (
