@@ -1,5 +1,7 @@
 """The supervisor's approval queue: approve or reject one, several or a whole batch."""
 
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -20,6 +22,9 @@ from points.selectors import approval_queue_version, proposals_pending
 from points.services import proposal_approve, proposal_reject
 from villagers.models import Referral, User, VillageGroup
 from villagers.second_person import open_referrals, refusal_or_referral
+
+# In the queue's address when a rejection came back for its reason: the box is focused.
+REASON_ASKED = "reason"
 
 # The queue's parts are cached under approval_queue_version, a digest of every row they
 # show: a stale part is never served; the timeout only frees memory.
@@ -65,6 +70,7 @@ def _queue_parts(request) -> dict[str, str]:
         "rules": Rule.objects.filter(village=request.village).order_by("code"),
         "groups": VillageGroup.objects.filter(village=request.village),
         "proposers": User.objects.filter(pk__in=proposer_ids),
+        "reason_asked": request.GET.get(REASON_ASKED) == "1",
     }
     return {
         part: render_to_string(template, context, request=request)
@@ -74,6 +80,13 @@ def _queue_parts(request) -> dict[str, str]:
             ("pager", "_pager.html"),
         )
     }
+
+
+def _reason_asked(url: str) -> str:
+    """`url` (the queue, its filters kept) opening at the reason box, focused."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != REASON_ASKED] + [(REASON_ASKED, 1)]
+    return urlunsplit(parts._replace(query=urlencode(query), fragment="rejection_reason"))
 
 
 @staff_required(Role.SUPERVISOR)
@@ -105,6 +118,13 @@ def approval_decide(request):
     if action not in ("approve", "reject"):
         messages.error(request, _("Choose approve or reject."))
         return redirect(back)
+    if batch_id and not ids:  # decided already (another tab, another supervisor)
+        messages.info(request, _("Nothing of this batch is waiting any more: it was decided."))
+        return redirect(back)
+    if action == "reject" and not request.POST.get("rejection_reason", "").strip():
+        # The reason box is under the whole table: the page comes back there, the box ready.
+        messages.error(request, _("Give the reason for the rejection."))
+        return redirect(_reason_asked(back))
     decided = []
 
     def act():

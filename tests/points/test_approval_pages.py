@@ -1,5 +1,7 @@
 """The proposal, activity and approval pages, including the one-time form key."""
 
+import re
+
 from django.urls import reverse
 
 from points.models import Batch, Entry, Proposal
@@ -129,6 +131,10 @@ def test_queue_approves_several_and_rejects_with_reason(
         follow=True,
     )
     assert "reason for the rejection" in no_reason.content.decode()
+    # Back at the reason box (under the whole table), focused and marked, filters kept.
+    assert no_reason.redirect_chain[-1][0].endswith("?reason=1#rejection_reason")
+    box = re.search(r'<input[^>]*id="rejection_reason"[^>]*>', no_reason.text).group(0)
+    assert "autofocus" in box and "is-invalid" in box
     client_supervisor_x.post(
         decide,
         {
@@ -161,6 +167,13 @@ def test_queue_approves_a_whole_batch_and_filters(
     assert set(Proposal.objects.filter(batch_id=batch_id).values_list("status", flat=True)) == {
         "approved"
     }
+    # The same batch from a tab drawn before: it says the batch was decided.
+    late = client_supervisor_x.post(
+        reverse("points:approval_decide"),
+        {"batch_action": f"approve:{batch_id}", "idempotency_key": KEY + "late"},
+        follow=True,
+    )
+    assert "Nothing of this batch is waiting any more" in late.text
     single.refresh_from_db()
     assert single.status == Proposal.Status.PROPOSED
 
