@@ -35,6 +35,7 @@ class Notification(models.Model):
         ANNOUNCEMENT = "announcement", _("village announcement")
         SETTLEMENT_PLANNED = "settlement_planned", _("yearly settlement announced")
         POINTS_LAPSED = "points_lapsed", _("points lapsed at the yearly settlement")
+        OBJECTION_ANSWERED = "objection_answered", _("objection answered")
 
     class Sms(models.TextChoices):
         NONE = "none", _("in the app only")

@@ -94,6 +94,20 @@ def _words(kind: str, params: dict) -> str:
             )
             % params
         )
+    if kind == Kind.OBJECTION_ANSWERED:
+        # Never the supervisor's reason: it may name people (it is on the public notice).
+        words = (
+            _(
+                "Your objection to the entry of %(points)+d points (%(rule)s) of %(date)s was "
+                "upheld: the entry is cancelled. The reason is on the public notice."
+            )
+            if params["upheld"]
+            else _(
+                "Your objection to the entry of %(points)+d points (%(rule)s) of %(date)s was "
+                "looked into and dismissed. The reason is on the public notice."
+            )
+        )
+        return words % {**params, "date": _date(params["date"])}
     raise ValueError(kind)
 
 

@@ -499,6 +499,26 @@ def objection_resolve(
             actor=actor,
             outcome=resolution or _("dismissed"),
         )
+        # Each villager who objected hears how it ended (staff read it on the notice).
+        objectors = User.objects.filter(
+            pk__in=[item.raised_by_id for item in closing],
+            is_staff=False,
+            household__isnull=False,
+        ).values_list("household_id", flat=True)
+        notifications_post(
+            [
+                message(
+                    village_id=proposal.village_id,
+                    household_id=household_id,
+                    kind=Notification.Kind.OBJECTION_ANSWERED,
+                    upheld=upheld,
+                    points=proposal.points,
+                    rule=proposal.rule.description[:40],
+                    date=proposal.occurred_on.isoformat(),
+                )
+                for household_id in sorted(set(objectors))
+            ]
+        )
         still_open = proposal.objections.filter(status=Objection.Status.OPEN).exists()
         if not upheld and not still_open and proposal.credit_due_at <= now:
             _credit_locked(proposal, actor=actor, request=request)

@@ -145,6 +145,35 @@ def test_dismissal_after_the_period_credits_at_once(in_publicity, card_a, villag
         )
 
 
+def test_each_villager_who_objected_hears_how_it_ended(
+    in_publicity, villager_a, villager_b, manager_x, supervisor_x, card_a, card_b
+):
+    """Upheld: every villager whose objection it closes is told, in words with no one's name
+    (the reason is on the notice); the manager who objected reads the notice instead."""
+    from notifications.models import Notification
+    from notifications.texts import sms_text, text
+
+    first = objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="没看见")
+    objection_raise(proposal_id=in_publicity.pk, actor=manager_x, reason="有疑问")
+    objection_resolve(
+        objection_id=first.pk, actor=supervisor_x, upheld=True, resolution="王大山当天不在村里"
+    )
+    (told,) = Notification.objects.filter(kind=Notification.Kind.OBJECTION_ANSWERED)
+    assert told.household == card_b.household and told.params["upheld"] is True
+    assert "was upheld: the entry is cancelled" in text(told)
+    assert "王大山" not in sms_text(told) and "撤销" in sms_text(told)
+
+
+def test_a_dismissed_objection_is_answered_too(in_publicity, villager_b, supervisor_x, card_b):
+    from notifications.models import Notification
+    from notifications.texts import text
+
+    objection = objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="不信")
+    objection_resolve(objection_id=objection.pk, actor=supervisor_x, upheld=False, resolution="")
+    (told,) = Notification.objects.filter(kind=Notification.Kind.OBJECTION_ANSWERED)
+    assert told.household == card_b.household and "dismissed" in text(told)
+
+
 def test_who_may_object(
     in_publicity, villager_a, villager_b, manager_x, supervisor_x, manager_y, county_admin, card_y
 ):
