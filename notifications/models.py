@@ -36,6 +36,7 @@ class Notification(models.Model):
         SETTLEMENT_PLANNED = "settlement_planned", _("yearly settlement announced")
         POINTS_LAPSED = "points_lapsed", _("points lapsed at the yearly settlement")
         OBJECTION_ANSWERED = "objection_answered", _("objection answered")
+        RESERVATION_CLOSED = "reservation_closed", _("reservation closed")
 
     class Sms(models.TextChoices):
         NONE = "none", _("in the app only")

@@ -94,6 +94,19 @@ def _words(kind: str, params: dict) -> str:
             )
             % params
         )
+    if kind == Kind.RESERVATION_CLOSED:
+        words = (
+            _(
+                "Reservation %(reservation)s was not collected in time: its %(points)d points "
+                "are yours to spend again, and the goods are back on the shelf."
+            )
+            if params["expired"]
+            else _(
+                "Reservation %(reservation)s was cancelled at the store: its %(points)d points "
+                "are yours to spend again."
+            )
+        )
+        return words % params
     if kind == Kind.OBJECTION_ANSWERED:
         # Never the supervisor's reason: it may name people (it is on the public notice).
         words = (

@@ -1316,6 +1316,21 @@ def _reservation_close(*, reservation, status, actor, request=None, now=None) ->
             detail={"household": locked.household_id, "points": locked.total_points},
             request=request,
         )
+        if actor is None or actor.household_id != locked.household_id:
+            # Closed by the store or the clock: the household was told to come and collect.
+            notifications_post(
+                [
+                    message(
+                        village_id=locked.village_id,
+                        household_id=locked.household_id,
+                        kind=Notification.Kind.RESERVATION_CLOSED,
+                        reservation=locked.number,
+                        points=locked.total_points,
+                        expired=status == Reservation.Status.EXPIRED,
+                    )
+                ],
+                now=now,
+            )
     return locked
 
 

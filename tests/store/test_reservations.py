@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.models import Notification
+from notifications.texts import text
 from points import checks as ledger_checks
 from points.ledger import InsufficientPoints
 from points.models import Account, Entry, Proposal
@@ -116,6 +118,10 @@ def test_cancel_by_the_household_or_the_manager_releases_the_hold(
     assert account(card_a.household).held == 0
     assert Item.objects.get(pk=rice.pk).held == 0
     assert set(Reservation.objects.values_list("status", flat=True)) == {"cancelled"}
+    # The household is told of the one the store cancelled, not of the one it cancelled.
+    (told,) = Notification.objects.filter(kind=Notification.Kind.RESERVATION_CLOSED)
+    assert told.params == {"reservation": second.number, "points": 40, "expired": False}
+    assert "cancelled at the store" in text(told)
     books_sound()
 
 
@@ -164,6 +170,8 @@ def test_expiry_releases_the_hold(card_a, rice, reserve, manager_x):
     kept.refresh_from_db()
     assert (reservation.status, kept.status) == ("expired", "open")
     assert account(card_a.household).held == 20
+    (told,) = Notification.objects.filter(kind=Notification.Kind.RESERVATION_CLOSED)
+    assert told.params["expired"] is True and "not collected in time" in text(told)
     assert Item.objects.get(pk=rice.pk).held == 1
     books_sound()
 
