@@ -56,6 +56,8 @@ from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from villagers.selectors import household_get_for_user
 
 CART_SESSION_KEY = "store_cart"
+PAPER_SESSION_KEY = "receipt_paper"
+PAPERS = ("slip", "a4")
 COUNTER_PAGE_SIZE = 20
 
 
@@ -277,14 +279,19 @@ def counter_confirm(request, household_pk):
 def receipt(request, pk):
     """The receipt: for the village's staff and the household itself. Prints on 58/80 mm or A4."""
     redemption = _get_redemption_for_user(request, pk)
+    # The counter prints on the same printer every time: the paper chosen once is kept.
     paper = request.GET.get("paper")
+    if paper in PAPERS:
+        request.session[PAPER_SESSION_KEY] = paper
+    else:
+        paper = request.session.get(PAPER_SESSION_KEY, "")
     return render(
         request,
         "store/receipt.html",
         {
             "redemption": redemption,
             "lines": redemption.lines.all(),
-            "paper": paper if paper in ("slip", "a4") else "",
+            "paper": paper if paper in PAPERS else "",
             "void_form": VoidForm() if is_supervisor(request.user) else None,
         },
     )

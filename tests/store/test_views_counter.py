@@ -174,6 +174,10 @@ def test_receipt_prints_on_slip_and_a4(client_manager_x, card_a, rice, manager_x
         sheet = f"css/receipt-{paper}.css"
         assert f'href="{static(sheet)}"' in page
         assert rule in (settings.BASE_DIR / "static" / sheet).read_text()
+    # The next receipt opens on the paper chosen last, its Print button ready: one click.
+    following = redeem(card_a.household, {rice: 1}, manager_x)
+    page = client_manager_x.get(reverse("store:receipt", args=[following.pk])).text
+    assert f'href="{static("css/receipt-a4.css")}"' in page and "data-print" in page
 
 
 def test_supervisor_voids_from_the_receipt(client_supervisor_x, card_a, rice, manager_x, redeem):
