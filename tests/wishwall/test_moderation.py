@@ -1,5 +1,7 @@
 """Moderation: nothing reaches the wall or other villagers before staff approve it."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -126,6 +128,21 @@ def test_a_phone_number_taken_out_stays_out_of_the_record_shown(
     assert "删去电话号码" in page and "13912345678" not in page
     assert "139****5678" in page
     assert "13912345678" in WishRevision.objects.get().old_text
+
+
+def test_a_wish_holding_a_phone_number_is_pointed_out_to_the_reviewer(
+    household_a, villager_a, wish_a, client_manager_x
+):
+    with_phone = post_wish(
+        household_a, villager_a, title="一副拐杖", story="有意者请联系13912345678。"
+    )
+    queue = client_manager_x.get(reverse("wishwall:queue")).text
+    rows = dict(re.findall(r"<strong>([^<]+)</strong><span>(.*?)</span></div>", queue, re.S))
+    assert "holds a number" in rows["一副拐杖"] and "holds a number" not in rows[wish_a.title]
+    page = client_manager_x.get(reverse("wishwall:detail", args=[with_phone.pk])).text
+    assert "looks like a phone or ID number" in page
+    plain = client_manager_x.get(reverse("wishwall:detail", args=[wish_a.pk])).text
+    assert "looks like a phone or ID number" not in plain
 
 
 def test_revisions_cannot_be_changed_or_deleted(wish_a, manager_x):

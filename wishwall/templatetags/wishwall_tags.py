@@ -27,3 +27,11 @@ def wall_text(text: str) -> str:
     """Masks phone and ID numbers that moderation missed, as a last line of defence."""
     text = ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text or "")
     return PHONE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+@register.filter
+def carries_numbers(wish) -> bool:
+    """Whether the wish's title or story holds what looks like a phone or ID number: the
+    reviewer is told before approving (the wall masks them anyway)."""
+    texts = (wish.title or "", wish.story or "")
+    return any(ID_NUMBER.search(text) or PHONE.search(text) for text in texts)
