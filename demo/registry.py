@@ -9,6 +9,7 @@ import datetime
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from core.access import Role
 from points.services import card_issue
@@ -205,7 +206,7 @@ def load(ctx) -> None:
 
     # Most households pass the 五净一规范 inspection and join public-welfare work; a few
     # failed their latest inspection or have not taken part yet, so they have no card.
-    today = datetime.date.today()
+    today = timezone.localdate()
     inspections, participations = [], []
     for household, _size in households:
         outcome = rng.random()

@@ -6,12 +6,11 @@ household list and a household's page show points and wishes too, so they are co
 `reports.households`; each save here returns to that page.
 """
 
-import datetime
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -143,7 +142,7 @@ def member_view_id(request, pk):
 @staff_required(Role.MANAGER)
 def inspection_create(request, pk):
     household = household_get_for_user(request, pk)
-    inspection = Inspection(household=household, date=datetime.date.today())
+    inspection = Inspection(household=household, date=timezone.localdate())
     form = InspectionForm(request.POST or None, instance=inspection)
     if request.method == "POST" and form.is_valid():
         try:
@@ -168,7 +167,7 @@ def inspection_create(request, pk):
 @staff_required(Role.MANAGER)
 def participation_create(request, pk):
     household = household_get_for_user(request, pk)
-    participation = Participation(household=household, date=datetime.date.today())
+    participation = Participation(household=household, date=timezone.localdate())
     form = ParticipationForm(request.POST or None, instance=participation)
     if request.method == "POST" and form.is_valid():
         try:

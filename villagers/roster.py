@@ -9,6 +9,7 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.forms import number_text
@@ -175,7 +176,7 @@ def _year(text: str, low: int, high: int) -> int | None:
 
 def _check_member(values: dict[str, str], errors: list[str]) -> dict:
     """Validate the person's own columns; returns the member's fields."""
-    this_year = datetime.date.today().year
+    this_year = timezone.localdate().year
     head_name = values["head_name"]
     name = values["name"] or head_name
     if len(name) > 50:
