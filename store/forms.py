@@ -91,15 +91,9 @@ class StockInForm(OneTimeKeyMixin, forms.Form):
         return data
 
 
-class DonationForm(OneTimeKeyMixin, forms.Form):
-    donor = forms.ModelChoiceField(label=_("Donor"), queryset=Donor.objects.none(), required=False)
-    new_donor_name = forms.CharField(
-        label=_("…or a new donor's name"), max_length=100, required=False
-    )
-    new_donor_kind = forms.ChoiceField(
-        label=_("New donor is a"), choices=Donor.Kind.choices, required=False
-    )
-    kind = forms.ChoiceField(label=_("Donation of"), choices=Donation.Kind.choices)
+class DonationDetailsForm(OneTimeKeyMixin, forms.Form):
+    """A donation's own details: recorded (DonationForm) and corrected (DonationCorrectForm)."""
+
     received_on = forms.DateField(
         label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
@@ -114,6 +108,18 @@ class DonationForm(OneTimeKeyMixin, forms.Form):
         help_text=_("Shown on the village's public notice."),
     )
 
+
+class DonationForm(DonationDetailsForm):
+    donor = forms.ModelChoiceField(label=_("Donor"), queryset=Donor.objects.none(), required=False)
+    new_donor_name = forms.CharField(
+        label=_("…or a new donor's name"), max_length=100, required=False
+    )
+    new_donor_kind = forms.ChoiceField(
+        label=_("New donor is a"), choices=Donor.Kind.choices, required=False
+    )
+    kind = forms.ChoiceField(label=_("Donation of"), choices=Donation.Kind.choices)
+    field_order = ["donor", "new_donor_name", "new_donor_kind", "kind"]
+
     def __init__(self, *args, village, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["donor"].queryset = Donor.objects.filter(village=village)
@@ -127,20 +133,11 @@ class DonationForm(OneTimeKeyMixin, forms.Form):
         return data
 
 
-class DonationCorrectForm(OneTimeKeyMixin, forms.Form):
+class DonationCorrectForm(DonationDetailsForm):
     """What a donation's manager may correct (store.services.donation_correct), and why."""
 
     donor = forms.ModelChoiceField(label=_("Donor"), queryset=Donor.objects.none())
-    received_on = forms.DateField(
-        label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    value_yuan = numbers.DecimalField(
-        label=_("Amount or estimated value (yuan)"), min_value=0, max_digits=10, decimal_places=2
-    )
-    description = forms.CharField(label=_("What was given"), max_length=200, required=False)
-    thanks = forms.CharField(
-        label=_("Public thank-you"), max_length=300, widget=forms.Textarea(attrs={"rows": 2})
-    )
+    field_order = ["donor"]
     reason = forms.CharField(
         label=_("What was wrong"),
         max_length=200,
