@@ -206,6 +206,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 AXES_VERBOSE = False
+# Never written into axes' attempt rows in clear: the card login's PIN, the PIN change's
+# fields, the staff login's and the admin's (axes always masks "password").
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "pin", "old_pin", "pin_again"]
 # Lockouts are keyed on the username alone (see above); ip_address is left out on purpose
 # because villagers on 3G share carrier NAT addresses and would lock each other out.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

@@ -187,6 +187,10 @@ def test_the_head_probing_the_members_pins_locks_the_card(son_login, card_a):
     assert _card_login(card_a.number, PIN)[1].status_code != 302  # the card is locked
     assert _card_login(card_a.number, SON_PIN)[1].status_code != 302
     assert not AuditEvent.objects.filter(action="card.pin_change").exists()
+    # The refused PINs were counted, never kept: not one is in axes' rows in clear.
+    stored = " ".join(AccessAttempt.objects.values_list("post_data", flat=True))
+    assert "old_pin=" in stored and "pin=" in stored
+    assert not {PIN, SON_PIN, "0000", "8642"} & set(re.findall(r"\d{4}", stored))
 
 
 def test_members_do_not_change_their_own_pin(son_login, card_a):
