@@ -117,7 +117,7 @@ def _words(kind: str, params: dict) -> str:
             if params["upheld"]
             else _(
                 "Your objection to the entry of %(points)+d points (%(rule)s) of %(date)s was "
-                "looked into and dismissed. The reason is on the public notice."
+                "looked into and dismissed: the entry stands."
             )
         )
         return words % {**params, "date": _date(params["date"])}

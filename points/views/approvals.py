@@ -82,11 +82,15 @@ def _queue_parts(request) -> dict[str, str]:
     }
 
 
-def _reason_asked(url: str) -> str:
-    """`url` (the queue, its filters kept) opening at the reason box, focused."""
+def _reason_asked(url: str, asked: bool) -> str:
+    """`url` (the queue, its filters kept), opening at the reason box, focused, when `asked`
+    (a rejection came back for its reason), else as it is."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != REASON_ASKED] + [(REASON_ASKED, 1)]
-    return urlunsplit(parts._replace(query=urlencode(query), fragment="rejection_reason"))
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != REASON_ASKED]
+    if asked:
+        query.append((REASON_ASKED, "1"))
+    fragment = "rejection_reason" if asked else ""
+    return urlunsplit(parts._replace(query=urlencode(query), fragment=fragment))
 
 
 @staff_required(Role.SUPERVISOR)
@@ -97,7 +101,7 @@ def approval_decide(request):
     # Ids checked before the ledger's prepared statements, which take bigints.
     ids = [i for i in map(row_id_or_none, request.POST.getlist("proposal")) if i is not None]
     # A whole batch comes from its own button: batch_action = "approve:<id>" or "reject:<id>".
-    batch_id = None
+    batch_id, referred = None, {}
     if request.POST.get("batch_action"):
         action, _sep, batch_value = request.POST["batch_action"].partition(":")
         batch_id = row_id_or_none(batch_value)
@@ -115,16 +119,23 @@ def approval_decide(request):
     local = back.startswith("/") and not back.startswith("//")
     if not (local and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
         back = reverse("points:approval_queue")
+    back = _reason_asked(back, asked=False)  # a reason asked for once is not asked again
     if action not in ("approve", "reject"):
         messages.error(request, _("Choose approve or reject."))
         return redirect(back)
-    if batch_id and not ids:  # decided already (another tab, another supervisor)
-        messages.info(request, _("Nothing of this batch is waiting any more: it was decided."))
+    if batch_id and not ids:
+        if referred:
+            messages.info(
+                request,
+                _("What is left of this batch waits for the township or the county to decide."),
+            )
+        else:  # decided already (another tab, another supervisor)
+            messages.info(request, _("Nothing of this batch is waiting any more: it was decided."))
         return redirect(back)
     if action == "reject" and not request.POST.get("rejection_reason", "").strip():
         # The reason box is under the whole table: the page comes back there, the box ready.
         messages.error(request, _("Give the reason for the rejection."))
-        return redirect(_reason_asked(back))
+        return redirect(_reason_asked(back, asked=True))
     decided = []
 
     def act():
