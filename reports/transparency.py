@@ -6,6 +6,7 @@ import datetime
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,18 +15,22 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import Role, member_of_village_required, staff_required
-from core.months import next_month, previous_month, requested_month
+from core.idempotency import run_once
+from core.months import month_of, next_month, previous_month, requested_month
 from core.pagination import Paginator
 from notifications.selectors import announcements_current
 from reports.dashboard import STAFF as READERS
+from reports.notice import published_notice
 from reports.selectors_transparency import (
     board_month,
     donation_thanks,
     donations_traced,
     liability_cover,
 )
+from store.forms import DonationCorrectForm
 from store.models import Donation
-from store.services import donation_thanks_link_revoke
+from store.services import DONATION_CORRECTABLE, donation_correct, donation_thanks_link_revoke
+from villagers.forms import form_add_service_error
 
 THANKS_SALT = "reports.donation-thanks"
 
@@ -166,3 +171,56 @@ def donation_thanks_page(request, token):
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+@staff_required(Role.MANAGER)
+def donation_correct_view(request, pk):
+    """Correct a donation recorded wrongly, saying why (store.services.donation_correct).
+
+    Not one a published notice shows, nor into a published month: the notice keeps what it
+    showed, and the donation would then disagree with it (or be on no notice at all).
+    """
+    donation = get_object_or_404(
+        Donation.objects.select_related("donor"), pk=pk, village=request.village
+    )
+    form = DonationCorrectForm(request.POST or None, donation=donation)
+    frozen = _published_month_of(donation.village, donation.received_on)
+    if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
+        frozen = frozen or _published_month_of(donation.village, values["received_on"])
+
+        def action():
+            donation_correct(
+                donation=donation,
+                actor=request.user,
+                reason=values["reason"],
+                request=request,
+                **{name: values[name] for name in DONATION_CORRECTABLE},
+            )
+            return reverse("store:donation_list")
+
+        if frozen is None:
+            try:
+                url, replayed = run_once(request, action)
+            except ValidationError as error:
+                form_add_service_error(form, error)
+            else:
+                if not replayed:
+                    messages.success(request, _("The donation is corrected."))
+                return redirect(url)
+    refusal = None
+    if frozen is not None:
+        refusal = _(
+            "The notice of %(month)s is published: the donations it shows, and its month, "
+            "stay as they were published."
+        ) % {"month": f"{frozen:%Y-%m}"}
+    context = {"form": form, "donation": donation, "refusal": refusal}
+    return render(request, "store/donation_correct.html", context)
+
+
+def _published_month_of(village, day: datetime.date | None) -> datetime.date | None:
+    """The month of `day` when its notice is published, else None."""
+    if day is None:
+        return None
+    first = month_of(day)
+    return first if published_notice(village, first) is not None else None

@@ -230,7 +230,7 @@ def stock_purchase(
         )
     with transaction.atomic():
         if paid_by is not None:
-            # Lock the donation before the item (donation rows are locked nowhere else).
+            # Lock the donation before the item (donation_correct locks it alone).
             _donated_money_check(paid_by=paid_by, village_id=item.village_id, cost=cost_yuan)
         locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
         movement = _movement_append(
@@ -375,8 +375,9 @@ def donation_correct(
     """Correct a donation recorded wrongly (a mistyped amount, donor, date or thanks): the
     village's manager, with a reason; the audit log keeps each old value beside the new.
 
-    A published month's notice keeps what it showed; every page and export reads the
-    corrected row. A money donation cannot fall below what its purchases already paid.
+    Every page and export reads the corrected row; the page refuses a donation of a
+    published month, or a move into one (reports.transparency.donation_correct_view). A money
+    donation stays above nothing and never falls below what its purchases already paid.
     """
     if not (is_manager(actor) and actor.village_id == donation.village_id):
         raise PermissionDenied(_("Only the village's manager may correct its donations."))
@@ -400,6 +401,8 @@ def donation_correct(
         for name, (_old, new) in changed.items():
             setattr(donation, name, new)
         if donation.kind == Donation.Kind.MONEY:
+            if donation.value_yuan <= 0:
+                raise ValidationError(_("A money donation is more than ¥0."), code="nothing")
             spent = money_spent([donation.pk]).get(donation.pk, Decimal(0))
             if donation.value_yuan < spent:
                 raise ValidationError(

@@ -41,7 +41,6 @@ urlpatterns = [
     path("items/<int:pk>/write-off/", stock.item_write_off, name="item_write_off"),
     path("donations/", stock.donation_list, name="donation_list"),
     path("donations/new/", stock.donation_create, name="donation_create"),
-    path("donations/<int:pk>/correct/", stock.donation_correct_view, name="donation_correct"),
     path("summary/day/", pages.summary_day, name="summary_day"),
     path("summary/month/", pages.summary_month, name="summary_month"),
 ]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +19,6 @@ from core.idempotency import run_once
 from core.pagination import Paginator
 from store.forms import (
     DonatedGoodsFormSet,
-    DonationCorrectForm,
     DonationForm,
     ItemForm,
     StockInForm,
@@ -29,10 +28,8 @@ from store.forms import (
 from store.models import Donation, Donor, StockCorrection
 from store.selectors import money_spent, stock_items, zones_of
 from store.services import (
-    DONATION_CORRECTABLE,
     CountLine,
     count_expected,
-    donation_correct,
     donation_record,
     item_save,
     stock_count_record,
@@ -301,32 +298,3 @@ def donation_create(request):
                 )
             return redirect(url)
     return render(request, "store/donation_form.html", {"form": form, "goods": goods})
-
-
-@staff_required(Role.MANAGER)
-def donation_correct_view(request, pk):
-    """Correct a donation recorded wrongly, saying why (store.services.donation_correct)."""
-    donation = get_object_or_404(
-        Donation.objects.select_related("donor"), pk=pk, village=request.village
-    )
-    form = DonationCorrectForm(request.POST or None, donation=donation)
-    if request.method == "POST" and form.is_valid():
-        values = form.cleaned_data
-
-        def action():
-            donation_correct(
-                donation=donation,
-                actor=request.user,
-                reason=values["reason"],
-                request=request,
-                **{name: values[name] for name in DONATION_CORRECTABLE},
-            )
-            return reverse("store:donation_list")
-
-        done = _once(request, form, action)
-        if done is not None:
-            url, replayed = done
-            if not replayed:
-                messages.success(request, _("The donation is corrected."))
-            return redirect(url)
-    return render(request, "store/donation_correct.html", {"form": form, "donation": donation})

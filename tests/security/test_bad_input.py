@@ -411,7 +411,7 @@ STORE = [
         },
     ),
     Target(
-        "store:donation_correct",
+        "reports:donation_correct",
         "manager_x",
         lambda c: store_forms.DonationCorrectForm(donation=c.donation),
         kwargs=pk("donation"),

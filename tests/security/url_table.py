@@ -556,7 +556,7 @@ URLS: dict[str, Row] = {
     "store:donation_create": Row(
         get=MANAGER_PAGE, post=MANAGER_PAGE, writes=DONATIONS | MOVEMENTS, body=b.donation_of_goods
     ),
-    "store:donation_correct": Row(
+    "reports:donation_correct": Row(
         get=MANAGER_OBJECT,
         post=MANAGER_OBJECT,
         kwargs=pk("donation"),

@@ -7,8 +7,11 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from core.models import AuditEvent
+from core.months import previous_month
+from reports.notice import notice_publish
 from store.models import Donation, Donor, StockMovement
 from store.services import donation_correct, donation_record, stock_purchase
 from tests.conftest import form_key
@@ -50,6 +53,8 @@ def test_refused_without_a_reason_by_anyone_else_or_with_nothing_changed(
             donation_correct(donation=money, actor=actor, reason="x", value_yuan=Decimal("5"))
     with pytest.raises(ValidationError, match="Say what was wrong"):
         donation_correct(donation=money, actor=manager_x, reason=" ", value_yuan=Decimal("5"))
+    with pytest.raises(ValidationError, match="more than ¥0"):
+        donation_correct(donation=money, actor=manager_x, reason="x", value_yuan=Decimal("0"))
     with pytest.raises(ValidationError, match="Nothing was changed"):
         donation_correct(donation=money, actor=manager_x, reason="x", value_yuan=money.value_yuan)
     money.refresh_from_db()
@@ -76,7 +81,7 @@ def test_a_money_donation_never_falls_below_what_it_paid_for(money, manager_x, r
 def test_the_page_corrects_the_thanks_and_the_date(
     money, client_manager_x, client_supervisor_x, donor
 ):
-    url = reverse("store:donation_correct", args=[money.pk])
+    url = reverse("reports:donation_correct", args=[money.pk])
     listed = client_manager_x.get(reverse("store:donation_list")).text
     assert url in listed
     assert url not in client_supervisor_x.get(reverse("store:donation_list")).text
@@ -103,3 +108,29 @@ def test_the_page_corrects_the_thanks_and_the_date(
     assert "What was wrong: 公司名写错了" in log
     refused = client_manager_x.post(url, body | {"reason": "", "idempotency_key": form_key()})
     assert refused.status_code == 200 and refused.context["form"].errors["reason"]
+
+
+def test_a_donation_a_published_notice_shows_stays_as_published(
+    money, village_x, supervisor_x, client_manager_x, donor
+):
+    """The notice keeps what it showed: its donations are not corrected, nor is another
+    moved into its month (it would be on no notice)."""
+    last = previous_month(timezone.localdate())
+    notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+    old = Donation.objects.create(
+        village=village_x, donor=donor, kind="money", value_yuan=100, thanks="谢", received_on=last
+    )
+    body = {
+        "donor": donor.pk,
+        "value_yuan": "100",
+        "description": "",
+        "thanks": "谢谢",
+        "reason": "x",
+    }
+    for donation, day in ((old, last), (money, last)):
+        url = reverse("reports:donation_correct", args=[donation.pk])
+        page = client_manager_x.post(
+            url, body | {"received_on": day.isoformat(), "idempotency_key": form_key()}
+        )
+        assert page.status_code == 200 and f"The notice of {last:%Y-%m} is published" in page.text
+    assert not AuditEvent.objects.filter(action="donation.correct").exists()
