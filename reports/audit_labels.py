@@ -243,6 +243,12 @@ def _field_label(model, name: str) -> str:
         return name
 
 
+def _household_sms(detail, show):
+    if detail.get("sms"):
+        return format_html("{}", _("Text messages: yes."))
+    return format_html("{}", _("Text messages: no (the list on the phone only)."))
+
+
 def _thanks_revoke(detail, show):
     return format_html(
         _("Earlier thanks links stopped working; the new link is version {version}."),
@@ -503,6 +509,7 @@ ACTIONS: dict[str, Action] = {
     # the registry
     "household.create": Action(gettext_lazy("Household registered")),
     "household.update": Action(gettext_lazy("Household changed")),
+    "household.sms": Action(gettext_lazy("Text messages chosen by the household"), _household_sms),
     "member.create": Action(gettext_lazy("Member added")),
     "member.update": Action(gettext_lazy("Member changed")),
     "member.view_id": Action(gettext_lazy("Full ID number viewed")),
@@ -588,6 +595,41 @@ ACTIONS: dict[str, Action] = {
     "api.refused": Action(gettext_lazy("API call refused"), _api_call),
     "api_token.create": Action(gettext_lazy("API token made"), _api_token),
     "api_token.revoke": Action(gettext_lazy("API token revoked"), _api_token),
+}
+
+
+# The areas of the actions (the code before its dot), for the log's filter: a reader picks one
+# action or a whole area.
+AREAS = {
+    "activity": gettext_lazy("Activities"),
+    "announcement": gettext_lazy("Announcements"),
+    "api": gettext_lazy("API calls"),
+    "api_token": gettext_lazy("API tokens"),
+    "card": gettext_lazy("Points cards"),
+    "carryover": gettext_lazy("Paper ledger carried over"),
+    "declaration": gettext_lazy("Declared good deeds"),
+    "donation": gettext_lazy("Donations"),
+    "donor": gettext_lazy("Donors"),
+    "entry": gettext_lazy("Ledger entries"),
+    "export": gettext_lazy("Exports"),
+    "household": gettext_lazy("Households"),
+    "inspection": gettext_lazy("Inspections"),
+    "item": gettext_lazy("Goods"),
+    "login": gettext_lazy("Sign-ins"),
+    "logout": gettext_lazy("Sign-outs"),
+    "member": gettext_lazy("Household members"),
+    "notice": gettext_lazy("Public notices"),
+    "objection": gettext_lazy("Objections"),
+    "participation": gettext_lazy("Public-welfare work"),
+    "proposal": gettext_lazy("Proposals"),
+    "redemption": gettext_lazy("Redemptions"),
+    "referral": gettext_lazy("Sent up"),
+    "reservation": gettext_lazy("Reservations"),
+    "roster": gettext_lazy("Roster uploads"),
+    "rule": gettext_lazy("Points rules"),
+    "settlement": gettext_lazy("Yearly settlements"),
+    "stock": gettext_lazy("Stock"),
+    "wish": gettext_lazy("Wishes"),
 }
 
 

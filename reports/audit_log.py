@@ -28,7 +28,7 @@ from core.db import row_id_or_none
 from core.models import AuditEvent
 from core.pagination import Paginator
 from points.models import Batch, Declaration, Entry, Objection, Proposal, Rule
-from reports.audit_labels import ACTIONS, action_label, detail_sentence
+from reports.audit_labels import ACTIONS, AREAS, action_label, detail_sentence
 from reports.models import ExportJob, PublishedNotice
 from reports.notice import notice_public_path
 from store.models import Donation, Donor, Item, Redemption, StockMovement
@@ -49,10 +49,19 @@ PAGE_SIZE = 50
 FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2999, 12, 31)
 
 
-def _action_choices() -> list[tuple[str, str]]:
-    """Every action by its name in the reader's language (the codes mean nothing to them)."""
-    named = sorted((str(action.label), code) for code, action in ACTIONS.items())
-    return [("", _("All actions")), *((code, label) for label, code in named)]
+def _action_choices() -> list:
+    """Every action by its name in the reader's language (the codes mean nothing to them),
+    grouped by area, each area first as a whole."""
+    groups = []
+    for area, area_label in sorted(AREAS.items(), key=lambda pair: str(pair[1])):
+        actions = sorted(
+            (str(action.label), code)
+            for code, action in ACTIONS.items()
+            if code.split(".")[0] == area
+        )
+        whole = (area, _("%(area)s: all") % {"area": area_label})
+        groups.append((str(area_label), [whole, *((code, label) for label, code in actions)]))
+    return [("", _("All actions")), *groups]
 
 
 class AuditFilterForm(forms.Form):
@@ -122,7 +131,8 @@ def audit_log(request):
     if form.is_valid():
         data = form.cleaned_data
         if data["action"]:
-            events = events.filter(action=data["action"])
+            action = data["action"]  # an action, or an area: all of its actions
+            events = events.filter(Q(action=action) | Q(action__startswith=f"{action}."))
         if data["user"]:
             events = events.filter(actor__username=data["user"].strip())
         if data["date_from"]:

@@ -11,14 +11,23 @@ from django.utils import translation
 
 from core.access import village_pick_url
 from core.audit import audit_record
-from reports.audit_labels import ACTIONS
+from reports.audit_labels import ACTIONS, AREAS
 from tests.factories import HouseholdFactory, VillageGroupFactory
 from tests.security.actions import NEW_MEMBER_ID, NEW_MEMBER_PHONE, perform_every_action
 from tests.security.conftest import HOUSEHOLD_PHONE, _english, _media_in_tmp, cast  # noqa: F401
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION = ["core", "villagers", "points", "store", "wishwall", "reports", "aidao"]
+PRODUCTION = [
+    "core",
+    "villagers",
+    "points",
+    "store",
+    "wishwall",
+    "reports",
+    "notifications",
+    "aidao",
+]
 WRITERS = {"audit_record", "audit_records", "audit_plan", "record_save"}
 
 
@@ -142,6 +151,10 @@ def test_the_log_is_filtered_by_an_action_named_in_words(cast):  # noqa: F811
     assert '<option value="donation.correct">更正捐赠记录</option>' in page
     shown = client.get(reverse("reports:audit"), {"action": "donation.correct"}).context["page"]
     assert [event.action for event in shown] == ["donation.correct"]
+
+
+def test_every_action_has_its_area():
+    assert {code.split(".")[0] for code in ACTIONS} == set(AREAS)
 
 
 def test_every_action_name_is_in_the_chinese_catalogue():

@@ -88,6 +88,7 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
                     "reason": reason,
                     "occurred_on": today,
                     "idempotency_key": _key(),
+                    "again": "on",  # three deeds of one rule and day, on purpose
                 },
             ),
             "proposal",
