@@ -8,6 +8,7 @@ the audit log; each token may make API_RATE_LIMIT calls (429 beyond). GET only.
 """
 
 import datetime
+import ipaddress
 import time
 from decimal import Decimal
 
@@ -32,9 +33,11 @@ from villagers.masking import mask_id_number, mask_phone
 from villagers.models import Household, Village
 
 PAGE_SIZE = 50
-# Refused calls audited per address and minute: past it they are refused unrecorded, so
-# callers without a token cannot grow the append-only audit log without end.
+# Refused calls audited a minute, per address (an IPv6 caller's /64, which one machine
+# holds whole) and in all: past either they are refused unrecorded, so callers without a
+# token cannot grow the append-only audit log without end.
 REFUSALS_AUDITED_PER_MINUTE = 20
+REFUSALS_AUDITED_PER_MINUTE_IN_ALL = 200
 
 
 class Pages(PageNumberPagination):
@@ -68,14 +71,37 @@ class TokenAuth(HttpBearer):
         return api_token_for_key(token)
 
 
-def _refusal_to_audit(request) -> bool:
-    """Whether this refused call is one its address may still have recorded this minute."""
-    key = f"api-refusals:{client_ip(request)}:{int(time.time() // 60)}"
+def _minute() -> int:
+    return int(time.time() // 60)
+
+
+def _caller(request) -> str:
+    """The address a refused call is counted against: IPv4 whole, IPv6 by its /64."""
+    address = client_ip(request) or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
+
+
+def _counted(key: str, limit: int) -> bool:
+    """Count one more under `key` this minute; whether that stays within `limit`."""
     cache.add(key, 0, timeout=120)
     try:
-        return cache.incr(key) <= REFUSALS_AUDITED_PER_MINUTE
+        return cache.incr(key) <= limit
     except ValueError:  # evicted between add and incr
         return True
+
+
+def _refusal_to_audit(request) -> bool:
+    """Whether this refused call may still be recorded this minute (its address's, then all)."""
+    minute = _minute()
+    return _counted(
+        f"api-refusals:{_caller(request)}:{minute}", REFUSALS_AUDITED_PER_MINUTE
+    ) and _counted(f"api-refusals:all:{minute}", REFUSALS_AUDITED_PER_MINUTE_IN_ALL)
 
 
 api = NinjaAPI(

@@ -133,6 +133,8 @@ def counter_household(request, household_pk):
     )
 
     lines = _cart_get(request, household.pk)
+    if lines and not _cart_key(request, household.pk):
+        _cart_put(request, household.pk, lines)  # a cart kept before carts had their key
     cart = []
     if lines:
         cart = [

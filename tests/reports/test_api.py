@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 
 from core.models import AuditEvent
 from core.months import previous_month
-from reports.api import REFUSALS_AUDITED_PER_MINUTE
+from reports.api import REFUSALS_AUDITED_PER_MINUTE, REFUSALS_AUDITED_PER_MINUTE_IN_ALL
 from reports.api_tokens import api_token_create, api_token_revoke
 from reports.models import ApiToken
 from reports.notice import notice_publish
@@ -142,7 +142,8 @@ def test_pages_past_the_last_are_empty_and_past_any_are_refused(token_x, village
         assert call(token_x, path, page=page).status_code == 422, page
 
 
-def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x):
+def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x, monkeypatch):
+    monkeypatch.setattr("reports.api._minute", lambda: 29_000_000)  # one minute throughout
     call(token_x, "/overview")
     call(token_x, f"/villages/{village_x.code}/stock", page=1)
     calls = AuditEvent.objects.filter(action="api.call").order_by("id")
@@ -160,7 +161,15 @@ def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x):
         assert Client().get(long_path).status_code == 401
     refused = AuditEvent.objects.filter(action="api.refused")
     assert refused.count() == REFUSALS_AUDITED_PER_MINUTE
-    assert max(len(event.detail["path"]) for event in refused) == 200
+    assert max(len(event.detail["path"]) for event in refused.all()) == 200
+    # Nor from many addresses: an IPv6 caller counts by its /64, and all callers together
+    # are recorded only so often.
+    for host in range(REFUSALS_AUDITED_PER_MINUTE + 5):
+        Client(REMOTE_ADDR=f"2001:db8::{host + 1:x}").get(long_path)
+    assert refused.count() == 2 * REFUSALS_AUDITED_PER_MINUTE
+    for host in range(REFUSALS_AUDITED_PER_MINUTE_IN_ALL):
+        Client(REMOTE_ADDR=f"10.0.{host // 250}.{host % 250 + 1}").get(long_path)
+    assert refused.count() == REFUSALS_AUDITED_PER_MINUTE_IN_ALL
 
 
 def test_each_token_is_rate_limited(token_x, token_z, village_x, settings):

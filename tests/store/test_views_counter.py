@@ -145,6 +145,17 @@ def test_a_window_whose_cart_changed_elsewhere_charges_nothing(client_manager_x,
     assert household.account.balance == 100 - 20 - 30
 
 
+def test_a_cart_kept_without_a_key_gets_one_and_confirms(client_manager_x, card_a, rice):
+    """A session from before carts had their key: the page gives it one."""
+    session = client_manager_x.session
+    session["store_cart"] = {"household": card_a.household_id, "lines": {str(rice.pk): 1}}
+    session.save()
+    form = confirm_form(client_manager_x, card_a.household)
+    assert form["key"]
+    url = reverse("store:counter_confirm", args=[card_a.household_id])
+    assert "/redemptions/" in client_manager_x.post(url, form)["Location"]
+
+
 def test_too_few_points_shows_a_message_and_changes_nothing(client_manager_x, card_a, kettle):
     household = card_a.household
     url = reverse("store:counter_confirm", args=[household.pk])
