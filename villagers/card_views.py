@@ -348,7 +348,8 @@ def pin_change_view(request):
                 request=request,
             )
         except ValidationError as error:
-            if number and PIN_GUESSES & {e.code for e in error.error_list}:
+            codes = {item.code for item in getattr(error, "error_list", [])}
+            if number and PIN_GUESSES & codes:
                 user_login_failed.send(__name__, credentials=credentials, request=request)
             form_add_service_error(form, error)
         else:
