@@ -61,6 +61,7 @@ def test_proposal_twice_at_once_proposes_once(cast):
         "reason": "cleaned the well",
         "occurred_on": timezone.localdate().isoformat(),
         "idempotency_key": key(),
+        "again": "on",  # the cast's household A has this rule's proposal today already
     }
     at_once(tabs(cast, "manager_x"), url, data)
     assert Proposal.objects.filter(reason="cleaned the well").count() == 1
