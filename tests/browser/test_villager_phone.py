@@ -399,6 +399,11 @@ def test_the_purged_stylesheet_draws_every_page_as_bootstrap_did(
         purged = _drawn(page)
         page.evaluate(WITH_WHOLE_BOOTSTRAP)
         whole = _drawn(page)
+        if purged.size == whole.size and visibly_different(purged, whole):
+            # Once in a while the swapped-in file's first frame still shows a control in
+            # its unstyled border (seen on a file input's button): drawn again once settled.
+            page.wait_for_timeout(500)
+            whole = _drawn(page)
         if purged.size != whole.size or visibly_different(purged, whole):
             different.append(url)
             whole.save(folder / f"{number:02d}-bootstrap.png")
