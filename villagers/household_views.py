@@ -157,7 +157,10 @@ def inspection_create(request, pk):
             else:
                 messages.warning(
                     request,
-                    _("Inspection recorded. Not passed: %(checks)s.")
+                    _(
+                        "Inspection recorded. Not passed: %(checks)s. To deduct points for it, "
+                        "use Propose points on this page."
+                    )
                     % {"checks": "、".join(str(c) for c in inspection.failed_checks)},
                 )
             return redirect("reports:household", pk=household.pk)

@@ -191,16 +191,21 @@ def test_receipt_prints_on_slip_and_a4(client_manager_x, card_a, rice, manager_x
     assert f'href="{static("css/receipt-a4.css")}"' in page and "data-print" in page
 
 
-def test_supervisor_voids_from_the_receipt(client_supervisor_x, card_a, rice, manager_x, redeem):
+def test_supervisor_voids_from_the_receipt(
+    client_supervisor_x, client_manager_x, card_a, rice, manager_x, redeem
+):
     redemption = redeem(card_a.household, {rice: 2}, manager_x)
     url = reverse("store:receipt", args=[redemption.pk])
     assert "Void this redemption" in client_supervisor_x.get(url).content.decode()
+    assert "Only the supervisor can void it" not in client_supervisor_x.get(url).text
+    assert "Only the supervisor can void it" in client_manager_x.get(url).text
     client_supervisor_x.post(
         reverse("store:redemption_void", args=[redemption.pk]),
         {"reason": "x", "idempotency_key": "k" * 20},
     )
     page = client_supervisor_x.get(url).content.decode()
     assert "VOIDED" in page and "Void this redemption" not in page
+    assert "Only the supervisor can void it" not in client_manager_x.get(url).text
     card_a.household.account.refresh_from_db()
     assert card_a.household.account.balance == 100
 

@@ -187,6 +187,8 @@ def test_record_inspection(client_manager_x, manager_x, household_a, all_ticked)
     assert inspection.passed is all_ticked
     assert inspection.inspector == manager_x
     assert response.status_code == 200
+    # A failed one says where its deduction is proposed (a round proposes it by itself).
+    assert ("use Propose points on this page" in response.text) is not all_ticked
 
 
 def test_record_participation(client_manager_x, manager_x, household_a):
