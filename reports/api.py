@@ -50,7 +50,7 @@ class Pages(PageNumberPagination):
 
 class TokenAuth(HttpBearer):
     """The token of the `Authorization: Bearer` header; every call is audited, refused or not
-    (refusals up to REFUSALS_AUDITED_PER_MINUTE an address)."""
+    (refusals only so often: REFUSALS_AUDITED_PER_MINUTE an address, and in all)."""
 
     def __call__(self, request):
         scheme, _space, key = request.headers.get("Authorization", "").partition(" ")

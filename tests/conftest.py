@@ -29,6 +29,17 @@ from tests.queue_worker import Workers, queue_tables_empty
 
 PIN = "2468"
 PASSWORD = "Correct-Horse-42"
+# The project's own packages, what runs in production: for the tests that read their source.
+PROJECT_PACKAGES = (
+    "aidao",
+    "core",
+    "villagers",
+    "points",
+    "store",
+    "wishwall",
+    "reports",
+    "notifications",
+)
 
 
 def form_key() -> str:

@@ -9,18 +9,10 @@ import re
 
 from django.conf import settings
 
+from tests.conftest import PROJECT_PACKAGES
+
 SERVER_CLOCK = re.compile(r"\bdate\.today\(\)|\bdatetime\.now\(\)|\butcnow\(\)")
-APP_FOLDERS = (
-    "aidao",
-    "core",
-    "villagers",
-    "points",
-    "store",
-    "wishwall",
-    "reports",
-    "notifications",
-    "demo",
-)
+APP_FOLDERS = (*PROJECT_PACKAGES, "demo")
 
 
 def test_the_apps_never_read_the_servers_date():

@@ -12,22 +12,14 @@ from django.utils import translation
 from core.access import village_pick_url
 from core.audit import audit_record
 from reports.audit_labels import ACTIONS, AREAS
+from tests.conftest import PROJECT_PACKAGES
 from tests.factories import HouseholdFactory, VillageGroupFactory
 from tests.security.actions import NEW_MEMBER_ID, NEW_MEMBER_PHONE, perform_every_action
 from tests.security.conftest import HOUSEHOLD_PHONE, _english, _media_in_tmp, cast  # noqa: F401
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION = [
-    "core",
-    "villagers",
-    "points",
-    "store",
-    "wishwall",
-    "reports",
-    "notifications",
-    "aidao",
-]
+PRODUCTION = PROJECT_PACKAGES
 WRITERS = {"audit_record", "audit_records", "audit_plan", "record_save"}
 
 
