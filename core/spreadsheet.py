@@ -215,6 +215,29 @@ def _header_map(values: list[str], columns) -> dict[int, str]:
     return header
 
 
+def row_append(sheet, values) -> None:
+    """Append one row; text stays text and never stops the file being written.
+
+    openpyxl stores any string that starts with "=" as a formula, so a name or a reason
+    typed as "=HYPERLINK(...)" would reach Excel as a live one: such cells are written as
+    strings with Excel's quote prefix (text on edit too). And it refuses the control
+    characters XML cannot hold (a reason pasted with a stray \x01 made the whole notice's
+    .xlsx fail): they are left out.
+    """
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    sheet.append(
+        [
+            ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+            for value in values
+        ]
+    )
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
+            cell.quotePrefix = True
+
+
 def text_workbook(columns, title: str, rows: int = 1000):
     """A workbook whose first sheet has `columns`' headers over cells formatted as text
     (Excel would round an 18-digit number and drop a household number's leading zeros)."""
@@ -223,7 +246,7 @@ def text_workbook(columns, title: str, rows: int = 1000):
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title
-    sheet.append([column.header for column in columns])
+    row_append(sheet, [column.header for column in columns])
     for index, column in enumerate(columns, start=1):
         letter = sheet.cell(row=1, column=index).column_letter
         sheet.column_dimensions[letter].width = 20 if column.key == "id_number" else 12

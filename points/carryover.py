@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from core.access import is_manager
 from core.audit import audit_record
 from core.forms import number_text
-from core.spreadsheet import Column, SheetRow, sheet_parse, text_workbook
+from core.spreadsheet import Column, SheetRow, row_append, sheet_parse, text_workbook
 from points.models import Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
 from points.services import proposals_refer_if_undecidable
 from villagers.models import Household, User, Village
@@ -466,7 +466,7 @@ def carry_over_template_workbook(village: Village):
     """An .xlsx with the expected columns and a sheet that explains them."""
     workbook = text_workbook(COLUMNS, "结转积分")
     help_sheet = workbook.create_sheet("说明")
-    help_sheet.append([_("Column"), _("English name"), _("Required"), _("What to write")])
+    row_append(help_sheet, [_("Column"), _("English name"), _("Required"), _("What to write")])
     notes = {
         "household_number": _("The household number as registered in the roster."),
         "head_name": _("As registered; it checks the number."),
@@ -476,12 +476,13 @@ def carry_over_template_workbook(village: Village):
         "what": _("What the line was for."),
     }
     for column in COLUMNS:
-        help_sheet.append(
+        row_append(
+            help_sheet,
             [
                 column.header,
                 str(column.english),
                 _("yes") if column.required else _("no"),
                 str(notes.get(column.key, "")),
-            ]
+            ],
         )
     return workbook

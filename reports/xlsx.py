@@ -1,16 +1,20 @@
 """Workbook helpers shared by the notice, the reports and the county export (openpyxl).
 
 Cells hold plain values (numbers stay numbers) so a spreadsheet can add them up again.
+Text stays text (core.spreadsheet.row_append): no name or reason becomes a formula.
 """
 
 import io
 from decimal import Decimal
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from core.spreadsheet import row_append
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOLD = Font(bold=True)
@@ -32,6 +36,10 @@ def _cell(value):
     return str(value)
 
 
+def _append(sheet, values) -> None:
+    row_append(sheet, [_cell(value) for value in values])
+
+
 def sheet_title(title, used: set[str]) -> str:
     """A sheet name Excel accepts: at most 31 characters, no []:*?/\\, unique in the book."""
     name = "".join(c for c in str(title) if c not in "[]:*?/\\")[:31] or _("Sheet")
@@ -47,15 +55,15 @@ def sheet_add(workbook: Workbook, *, title, heading: str, columns, rows, totals=
     """One sheet: a bold heading line, a bold header row, the rows and an optional total row."""
     used = set(workbook.sheetnames)
     sheet = workbook.create_sheet(title=sheet_title(title, used))
-    sheet.append([heading])
+    _append(sheet, [heading])
     sheet["A1"].font = BOLD
-    sheet.append([_cell(c) for c in columns])
+    _append(sheet, columns)
     for cell in sheet[2]:
         cell.font = BOLD
     for row in rows:
-        sheet.append([_cell(c) for c in row])
+        _append(sheet, row)
     if totals:
-        sheet.append([_cell(c) for c in totals])
+        _append(sheet, totals)
         for cell in sheet[sheet.max_row]:
             cell.font = BOLD
     for index, width in enumerate(widths or [], start=1):
@@ -86,5 +94,5 @@ def workbook_bytes(workbook: Workbook) -> bytes:
 
 def xlsx_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response

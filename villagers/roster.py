@@ -18,6 +18,7 @@ from core.spreadsheet import (
     Column,
     SheetFileError,
     SheetRow,
+    row_append,
     sheet_parse,
     text_workbook,
 )
@@ -373,7 +374,7 @@ def roster_template_workbook(village: Village):
     """An .xlsx with the expected columns and a sheet that explains them."""
     workbook = text_workbook(COLUMNS, "花名册")
     help_sheet = workbook.create_sheet("说明")
-    help_sheet.append([_("Column"), _("English name"), _("Required"), _("What to write")])
+    row_append(help_sheet, [_("Column"), _("English name"), _("Required"), _("What to write")])
     group_names = VillageGroup.objects.filter(village=village).values_list("name", flat=True)
     notes = {
         "household_number": _("Same number on every row of one household."),
@@ -386,12 +387,13 @@ def roster_template_workbook(village: Village):
         "is_poor": "是 / 否",
     }
     for column in COLUMNS:
-        help_sheet.append(
+        row_append(
+            help_sheet,
             [
                 column.header,
                 str(column.english),
                 _("yes") if column.required else _("no"),
                 str(notes.get(column.key, "")),
-            ]
+            ],
         )
     return workbook

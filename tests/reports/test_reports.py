@@ -254,3 +254,29 @@ def test_month_report_lines_add_up_and_a_reversal_is_its_own_line(
     assert change == posted == 165
     ledger = next(section for section in report.sections if section.key == "ledger")
     assert ledger.totals[-1] - ledger.rows[0][-1] == change
+
+
+def test_text_that_looks_like_a_formula_stays_text_in_the_xlsx(
+    client_manager_x, history_x, village_x
+):
+    """A donor typed as "=HYPERLINK(...)" reaches the county's Excel as the text
+    that was typed, never as a live formula (openpyxl stores "=..." strings as formulas)."""
+    from store.models import Donor
+
+    typed = '=HYPERLINK("http://example.com/steal","点此领奖")'
+    Donor.objects.filter(village=village_x, name="爱心人士101").update(name=typed)
+    # A control character pasted into a name (XML cannot hold it) must not break the file.
+    other = Donor.objects.filter(village=village_x, donations__isnull=False).exclude(name=typed)
+    Donor.objects.filter(pk=other.first().pk).update(name="爱心\x01企业")
+    today = _today()
+    response = client_manager_x.get(
+        reverse("reports:month_report_xlsx", args=[today.year, today.month])
+    )
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.content))
+    cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    typed_cells = [cell for cell in cells if cell.value == typed]
+    assert typed_cells
+    assert all(cell.data_type == "s" and cell.quotePrefix for cell in typed_cells)
+    assert "爱心企业" in {cell.value for cell in cells}
