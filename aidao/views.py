@@ -9,12 +9,12 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from core.db import is_database_unreachable
+from core.redirects import local_next
 
 LARGE_TYPE_COOKIE = "large_type"
 LARGE_TYPE_MAX_AGE = 60 * 60 * 24 * 365 * 2
@@ -61,12 +61,7 @@ def manifest(request):
 @require_POST
 def large_type(request):
     """Turn large type on or off for this phone (a plain form: works without JavaScript)."""
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        back = reverse("home")
-    response = redirect(back)
+    response = redirect(local_next(request, request.POST.get("next", "")) or reverse("home"))
     if request.POST.get("large") == "1":
         # A display preference like the language: the same cookie flags.
         response.set_cookie(

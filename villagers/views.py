@@ -5,7 +5,6 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -15,6 +14,7 @@ from core.access import (
     villager_required,
 )
 from core.db import row_id_or_none
+from core.redirects import local_next
 from villagers.cardnumbers import card_number_normalize
 from villagers.forms import CARD_NUMBER_MAX_LENGTH, CardLoginForm, StaffLoginForm
 from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
@@ -31,16 +31,6 @@ class StaffLogin(LoginView):
 staff_login = StaffLogin.as_view()
 
 
-def _safe_next(request, value: str) -> str:
-    """`value` if it is a path of this site (a shared link the villager followed, the page an
-    overseer was going to), else ""."""
-    if value and url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return value
-    return ""
-
-
 def _card_login_page(request, form, *, next_url="", wait=0, status=200):
     context = {"form": form, "next": next_url, "wait": wait}
     return render(request, "registration/card_login.html", context, status=status)
@@ -53,11 +43,11 @@ def card_login(request):
     back as typed, whether or not a card has it, so the page tells nothing about cards.
     """
     if request.method != "POST":
-        next_url = _safe_next(request, request.GET.get("next", ""))
+        next_url = local_next(request, request.GET.get("next", ""))
         number = card_number_normalize(request.GET.get("card", ""))[:CARD_NUMBER_MAX_LENGTH]
         form = CardLoginForm(request, initial={"card_number": number} if number else None)
         return _card_login_page(request, form, next_url=next_url)
-    next_url = _safe_next(request, request.POST.get("next", ""))
+    next_url = local_next(request, request.POST.get("next", ""))
     with card_login_turn(request) as wait:
         if wait:  # many failed card logins from this address: one try every few seconds
             form = CardLoginForm(request, initial={"card_number": request.POST.get("card_number")})
@@ -106,9 +96,9 @@ def village_pick(request):
         village = get_object_or_404(villages, pk=request.POST.get("village"))
         request.session[COUNTY_VILLAGE_SESSION_KEY] = village.pk
         # The county overview sends its rows straight into the village's dashboard.
-        next_url = _safe_next(request, request.POST.get("next", ""))
+        next_url = local_next(request, request.POST.get("next", ""))
         return redirect(next_url or "home")
-    next_url = _safe_next(request, request.GET.get("next", ""))
+    next_url = local_next(request, request.GET.get("next", ""))
     wanted = row_id_or_none(request.GET.get("village"))
     narrowed = list(villages.filter(pk=wanted)) if wanted and next_url else []
     context = {"villages": narrowed or villages, "next": next_url, "narrowed": bool(narrowed)}

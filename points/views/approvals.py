@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,6 +15,7 @@ from core.db import retry_transient, row_id_or_none
 from core.fragments import cached_part
 from core.idempotency import OneTimeKeyMixin, run_once
 from core.pagination import Paginator
+from core.redirects import local_next
 from points.models import Proposal, Rule
 from points.rounds import batch_outcomes
 from points.selectors import approval_queue_version, proposals_pending
@@ -114,11 +114,7 @@ def approval_decide(request):
         # What waits for the county is the county's to decide: the rest of the batch goes on.
         referred = open_referrals(kind=Referral.Kind.PROPOSAL, object_ids=ids)
         ids = [pk for pk in ids if pk not in referred]
-    back = request.POST.get("next", "")
-    # A local path only: redirect() would try to reverse a bare word as a view name (a 500).
-    local = back.startswith("/") and not back.startswith("//")
-    if not (local and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
-        back = reverse("points:approval_queue")
+    back = local_next(request, request.POST.get("next", "")) or reverse("points:approval_queue")
     back = _reason_asked(back, asked=False)  # a reason asked for once is not asked again
     if action not in ("approve", "reject"):
         messages.error(request, _("Choose approve or reject."))

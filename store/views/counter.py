@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -28,6 +27,7 @@ from core.decorators import allows_camera
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from core.idempotency import run_once
 from core.pagination import Paginator
+from core.redirects import local_next
 from store.forms import (
     CardLookupForm,
     CartChangeForm,
@@ -201,11 +201,9 @@ def _shelves(request, cart_url: str, here: str) -> str:
 def counter_cart(request, household_pk):
     """Add, change or remove a cart line, then back to the counter page the teller was on."""
     household = household_get_for_user(request, household_pk)
-    back = request.POST.get("next", "")
-    # A local path only: redirect() would try to reverse a bare word as a view name (a 500).
-    local = back.startswith("/") and not back.startswith("//")
-    if not (local and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
-        back = reverse("store:counter_household", args=[household.pk])
+    back = local_next(request, request.POST.get("next", "")) or reverse(
+        "store:counter_household", args=[household.pk]
+    )
     form = CartChangeForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("The cart could not be changed."))

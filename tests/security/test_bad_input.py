@@ -32,6 +32,7 @@ from points.rounds import CHECK_NAMES, round_households, round_rule_choices
 from store import forms as store_forms
 from store.models import StockCorrection, StockMovement
 from store.services import stock_write_off_request
+from tests.conftest import PIN
 from tests.factories import MemberFactory
 from tests.security.hostile import (
     HUGE_INTEGERS,
@@ -587,6 +588,20 @@ def test_a_bare_word_or_foreign_next_falls_back_to_the_page(back, cast, quiet):
     )
     assert cart.status_code == 302
     assert cart.url == reverse("store:counter_household", args=[cast.household_a.pk])
+    # The same rule wherever a form carries `next`: the card login, the village pick, the
+    # large-type switch (found again by a second read: each was a 500 on a bare word).
+    large = cast.client("villager_a").post(reverse("large_type"), {"large": "1", "next": back})
+    assert large.status_code == 302 and large.url == reverse("home")
+    pick = cast.client("county").post(
+        reverse("villagers:village_pick"), {"village": cast.village_x.pk, "next": back}
+    )
+    assert pick.status_code == 302 and pick.url == reverse("home")
+    shown = cast.client("anon").get(reverse("card_login"), {"next": back})
+    assert shown.status_code == 200 and shown.context["next"] == ""
+    signed_in = cast.client("anon").post(
+        reverse("card_login"), {"card_number": cast.card_a.number, "pin": PIN, "next": back}
+    )
+    assert signed_in.status_code == 302 and signed_in.url == reverse("points:me")
 
 
 def test_every_form_page_is_fuzzed():

@@ -1,0 +1,18 @@
+"""Where a form sends its reader back to: the `next` it was given, if that is safe."""
+
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def local_next(request, value: str) -> str:
+    """`value` if it is a path of this site ("/..."), else "".
+
+    A path only: Django's check lets a bare word through as a relative URL, and redirect()
+    then tries to reverse it as a view name (a 500 for `?next=home2`); a foreign or
+    scheme-relative address ("//evil.example/") would leave the site.
+    """
+    local = value.startswith("/") and not value.startswith("//")
+    if local and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return ""
