@@ -30,6 +30,9 @@ def cached_part(name: str, fingerprint: str, render, timeout: int):
 
 
 def csrf_fill(html: str, request) -> SafeString:
-    """A cached part rendered with CSRF_SLOT, with this request's token in its forms."""
+    """A cached part rendered with CSRF_SLOT, with this request's token in its forms (only
+    in the token's hidden field: an item named after the slot stays as it was typed)."""
+    slot = f'name="csrfmiddlewaretoken" value="{CSRF_SLOT}"'
+    filled = f'name="csrfmiddlewaretoken" value="{get_token(request)}"'
     # Safe: our own rendered template, and a token of letters and digits.
-    return mark_safe(html.replace(CSRF_SLOT, get_token(request)))  # noqa: S308
+    return mark_safe(html.replace(slot, filled))  # noqa: S308

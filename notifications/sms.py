@@ -38,7 +38,7 @@ class SmsError(Exception):
 class LogBackend:
     def send(self, *, phone: str, text: str) -> str:
         reference = uuid.uuid4().hex
-        logger.info("SMS %s to %s: %s", reference, mask_phone(phone), text)
+        logger.info("SMS %s to %s: %r", reference, mask_phone(phone), text)  # one line each
         return reference
 
 

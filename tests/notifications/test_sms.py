@@ -71,6 +71,11 @@ def test_the_log_backend_is_the_default_and_masks_the_phone(caplog):
     with caplog.at_level(logging.INFO, logger="notifications.sms"):
         sms.backend().send(phone="13912345678", text="余额 105")
     assert "139****5678" in caplog.text and "13912345678" not in caplog.text
+    # A line break typed into a rule or an item name cannot forge a second log line.
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="notifications.sms"):
+        sms.backend().send(phone="13912345678", text="毛巾\nSMS 0 to 138****0000: forged")
+    assert len(caplog.records) == 1 and "\n" not in caplog.records[0].getMessage()
     with override_settings(SMS_BACKEND="aliyun"):
         assert isinstance(sms.backend(), sms.AliyunBackend)
 

@@ -268,3 +268,15 @@ def test_the_shelves_show_what_reservations_leave(client_manager_x, card_a, card
     line = kettle_line()
     assert "0 left (2 in stock, 2 reserved)" in words(line)
     assert re.search(r"<button[^>]*disabled", line)
+
+
+def test_an_item_named_like_the_token_slot_stays_as_typed(client_manager_x, card_b, kettle):
+    """The shelves are cached with a placeholder for the CSRF token: only the forms' token
+    fields are filled in, never text that happens to read like the placeholder."""
+    from core.fragments import CSRF_SLOT
+
+    Item.objects.filter(pk=kettle.pk).update(name=f"壶 {CSRF_SLOT}")
+    page = client_manager_x.get(counter_url(card_b.household), {"zone": "appliances"}).text
+    assert f"壶 {CSRF_SLOT}" in page
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]*)"', page)
+    assert tokens and CSRF_SLOT not in tokens
