@@ -10,11 +10,16 @@ chromium's console and the `securitypolicyviolation` event are both watched
 every staff role) is opened once, by the first role the table lets in. Downloads (.xlsx) are
 not pages, and neither are photos: chromium shows an image opened on its own in a viewer of
 its own that styles itself inline, which the policy rightly refuses; the image still shows.
+
+A page the accessibility sweep opens as the same role (tests/browser/test_accessibility.py,
+on the village with one of everything) is left to it: every browser page of the suite
+fails on a policy violation (tests/browser/conftest.py, `_page_in`), so it is watched there.
 """
 
 import pytest
 
 from tests.browser.conftest import DESKTOP, _context
+from tests.browser.pages import COUNTY_PAGES, MANAGER_PAGES, SUPERVISOR_PAGES, VILLAGER_PAGES
 from tests.security import conftest as security
 from tests.security.matrix import discover, requests_for
 
@@ -24,14 +29,28 @@ ROLES = security.ROLES
 SAME_PAGES_AS = {"villager_b": "villager_a", "manager_y": "manager_x", "township_z": "township_x"}
 SWEPT = [role for role in ROLES if role not in SAME_PAGES_AS]
 cast = security.cast  # the security sweep's fixture: one of every object behind a URL
+# The roles the accessibility sweep signs in as, and the pages it opens for each.
+ACCESSIBILITY_SWEEP = {
+    "villager_a": VILLAGER_PAGES,
+    "manager_x": MANAGER_PAGES,
+    "supervisor_x": SUPERVISOR_PAGES,
+    "county_x": COUNTY_PAGES,
+}
+
+
+def _swept_for_accessibility(role) -> set[str]:
+    """The URL names the accessibility sweep opens as `role`."""
+    pages = ACCESSIBILITY_SWEEP.get(role, [])
+    return {spec if isinstance(spec, str) else spec[0] for spec in pages if not callable(spec)}
 
 
 def _pages_of(cast, role) -> list[str]:
     requests, missing = requests_for(cast, discover())
     assert not missing
     pages = []
+    elsewhere = _swept_for_accessibility(role)
     for request in requests:
-        if request.get[role] != "200":
+        if request.get[role] != "200" or request.key in elsewhere:
             continue
         admitted = [other for other in ROLES if request.get[other] == "200"]
         if request.url.startswith("/admin/") and admitted[0] != role:
@@ -88,3 +107,13 @@ def test_the_twins_left_out_open_no_page_their_role_does_not(cast):
         swept = {request.key for request in requests if request.get[twin] == "200"}
         assert theirs, role
         assert theirs <= swept, (role, theirs - swept)
+
+
+def test_the_pages_left_to_the_accessibility_sweep_are_pages_of_the_table(cast):
+    """A name the accessibility sweep opens is a URL of the table (a misspelt one would
+    leave nothing out here and check nothing there)."""
+    requests, _missing = requests_for(cast, discover())
+    keys = {request.key for request in requests}
+    for role in ACCESSIBILITY_SWEEP:
+        left = _swept_for_accessibility(role)
+        assert left and left <= keys, (role, left - keys)
