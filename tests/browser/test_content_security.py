@@ -38,6 +38,12 @@ ACCESSIBILITY_SWEEP = {
 }
 
 
+# The admin's delete confirmation and history are the same template for every model (no
+# form widgets of the model's own): one of each is opened. Its list, add and change pages
+# draw each model's own fields and widgets, and are all opened.
+ADMIN_GENERIC = ("/delete/", "/history/")
+
+
 def _swept_for_accessibility(role) -> set[str]:
     """The URL names the accessibility sweep opens as `role`."""
     pages = ACCESSIBILITY_SWEEP.get(role, [])
@@ -47,7 +53,7 @@ def _swept_for_accessibility(role) -> set[str]:
 def _pages_of(cast, role) -> list[str]:
     requests, missing = requests_for(cast, discover())
     assert not missing
-    pages = []
+    pages, generic_seen = [], set()
     elsewhere = _swept_for_accessibility(role)
     for request in requests:
         if request.get[role] != "200" or request.key in elsewhere:
@@ -55,6 +61,11 @@ def _pages_of(cast, role) -> list[str]:
         admitted = [other for other in ROLES if request.get[other] == "200"]
         if request.url.startswith("/admin/") and admitted[0] != role:
             continue  # opened by an earlier role
+        generic = next((op for op in ADMIN_GENERIC if request.url.endswith(op)), None)
+        if generic is not None:
+            if generic in generic_seen:
+                continue
+            generic_seen.add(generic)
         pages.append(request.url)
     return pages
 
