@@ -312,3 +312,22 @@ SUPERVISOR_PAGES = [
 ]
 
 COUNTY_PAGES = ["villagers:village_pick", *STAFF_VIEW_PAGES]
+
+# What the accessibility sweep opens as the supervisor and as the county: the pages every
+# staff role shares are checked as the manager, who sees the most on them (the others see
+# the same page with fewer buttons); these are the pages of their own and those where they
+# act on what the manager sees (decide, publish, match, pick a village).
+SUPERVISOR_SWEEP = [
+    *(page for page in SUPERVISOR_PAGES if page not in MANAGER_PAGES),
+    ("points:proposal_detail", "proposal"),
+    ("points:batch_detail", "batch"),
+    ("points:declaration_review", "declaration"),
+    ("reports:notice_month", "notice_draft"),
+    "wishwall:queue",
+]
+COUNTY_SWEEP = [
+    *(page for page in COUNTY_PAGES if page not in MANAGER_PAGES),
+    ("reports:household", "household"),
+    "reports:notice",
+    "reports:audit",
+]

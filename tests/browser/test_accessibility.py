@@ -4,6 +4,8 @@ The village of `tests.browser.pages.world` holds one of everything a page can sh
 batch, an approved proposal with its photo, a declaration, goods, a redemption, a donation,
 wishes in every state), so each page is checked with content, not empty. Villager pages are
 checked on a 360 px phone, where they must not scroll sideways; staff pages on a desktop.
+The pages every staff role shares are checked as the manager (tests/browser/pages.py,
+SUPERVISOR_SWEEP and COUNTY_SWEEP).
 """
 
 from django.urls import reverse
@@ -16,9 +18,9 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.browser.pages import (
-    COUNTY_PAGES,
+    COUNTY_SWEEP,
     MANAGER_PAGES,
-    SUPERVISOR_PAGES,
+    SUPERVISOR_SWEEP,
     VILLAGER_PAGES,
     urls_of,
 )
@@ -80,12 +82,12 @@ def test_roster_preview_page(live_server, desktop, world, manager_x, tmp_path):
 
 def test_supervisor_pages(live_server, desktop, world, supervisor_x):
     sign_in(desktop, live_server, supervisor_x)
-    _check_pages(desktop, live_server, urls_of(world, SUPERVISOR_PAGES))
+    _check_pages(desktop, live_server, urls_of(world, SUPERVISOR_SWEEP))
 
 
 def test_county_admin_pages(live_server, desktop, world, county_admin, village_now):
     sign_in(desktop, live_server, county_admin, village=village_now)
-    _check_pages(desktop, live_server, urls_of(world, COUNTY_PAGES))
+    _check_pages(desktop, live_server, urls_of(world, COUNTY_SWEEP))
 
 
 def test_staff_pages_on_a_phone_do_not_scroll_sideways(live_server, phone, world, manager_x):

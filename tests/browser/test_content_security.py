@@ -19,7 +19,7 @@ fails on a policy violation (tests/browser/conftest.py, `_page_in`), so it is wa
 import pytest
 
 from tests.browser.conftest import DESKTOP, _context
-from tests.browser.pages import COUNTY_PAGES, MANAGER_PAGES, SUPERVISOR_PAGES, VILLAGER_PAGES
+from tests.browser.pages import COUNTY_SWEEP, MANAGER_PAGES, SUPERVISOR_SWEEP, VILLAGER_PAGES
 from tests.security import conftest as security
 from tests.security.matrix import discover, requests_for
 
@@ -33,8 +33,8 @@ cast = security.cast  # the security sweep's fixture: one of every object behind
 ACCESSIBILITY_SWEEP = {
     "villager_a": VILLAGER_PAGES,
     "manager_x": MANAGER_PAGES,
-    "supervisor_x": SUPERVISOR_PAGES,
-    "county_x": COUNTY_PAGES,
+    "supervisor_x": SUPERVISOR_SWEEP,
+    "county_x": COUNTY_SWEEP,
 }
 
 
