@@ -1,4 +1,6 @@
-"""Every page each role can open passes axe-core (no serious or critical violation).
+"""Every page each role can open passes axe-core (no serious or critical violation), and
+every villager and manager page is drawn by the purged stylesheet as by the whole of
+Bootstrap (tests/browser/purged.py).
 
 The village of `tests.browser.pages.world` holds one of everything a page can show (a pending
 batch, an approved proposal with its photo, a declaration, goods, a redemption, a donation,
@@ -24,10 +26,13 @@ from tests.browser.pages import (
     VILLAGER_PAGES,
     urls_of,
 )
+from tests.browser.purged import PurgedComparison
 
 
-def _check_pages(page, live_server, urls, *, phone=False):
-    """Open each page; collect every problem so one run lists all of them."""
+def _check_pages(page, live_server, urls, *, phone=False, purged=None):
+    """Open each page; collect every problem so one run lists all of them. With `purged`
+    (a PurgedComparison), each page is also drawn with the purged stylesheet and with the
+    whole of Bootstrap, and must look the same."""
     failures = []
     for url in urls:
         response = page.goto(live_server.url + url)
@@ -40,13 +45,18 @@ def _check_pages(page, live_server, urls, *, phone=False):
         if phone and page.locator("a[target=_blank], a[download]").count():
             # WeChat's built-in browser opens no new windows and handles downloads poorly.
             problems.append("a villager link opens a new window or downloads a file")
+        if purged is not None and purged.differs():
+            problems.append(f"drawn differently by the purged stylesheet ({purged.folder})")
         failures.extend(f"{url}: {problem}" for problem in problems)
+    if purged is not None:
+        purged.assert_each_page_drawn_again()
     assert not failures, "\n".join(failures)
 
 
 def test_villager_pages_on_a_phone(live_server, phone, world, villager_a):
     sign_in(phone, live_server, villager_a)
-    _check_pages(phone, live_server, urls_of(world, VILLAGER_PAGES), phone=True)
+    urls = urls_of(world, VILLAGER_PAGES)
+    _check_pages(phone, live_server, urls, phone=True, purged=PurgedComparison(phone, "villager"))
 
 
 def test_signed_out_pages_on_a_phone(live_server, phone, world):
@@ -64,7 +74,8 @@ def test_signed_out_pages_on_a_phone(live_server, phone, world):
 
 def test_manager_pages(live_server, desktop, world, manager_x):
     sign_in(desktop, live_server, manager_x)
-    _check_pages(desktop, live_server, urls_of(world, MANAGER_PAGES))
+    urls = urls_of(world, MANAGER_PAGES)
+    _check_pages(desktop, live_server, urls, purged=PurgedComparison(desktop, "manager"))
 
 
 def test_roster_preview_page(live_server, desktop, world, manager_x, tmp_path):

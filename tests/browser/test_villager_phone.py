@@ -2,8 +2,8 @@
 card's QR code, the PIN, balance and rank, history, a declaration whose photo the phone
 shrinks), a too-large photo without JavaScript, in by the card in two screens, photos that
 upload on an emulated 3G link (Chrome DevTools Protocol), the balance page's first load on
-that link, 14 px badges, and the purged stylesheet drawing every page as the whole of
-Bootstrap did.
+that link and 14 px badges. (The purged stylesheet is compared with the whole of Bootstrap
+on every villager page by the accessibility sweep: tests/browser/purged.py.)
 
 The figures of the two timed tests are printed and saved to
 test-artifacts/screenshots/phone-3g/figures.json; docs/performance.md records them.
@@ -19,7 +19,7 @@ import pytest
 from django.core.files.uploadhandler import FileUploadHandler
 from django.core.signals import request_started
 from django.urls import reverse
-from PIL import Image, ImageChops
+from PIL import Image
 
 from points.models import Account, Declaration, Entry
 from tests.browser.conftest import (
@@ -31,7 +31,6 @@ from tests.browser.conftest import (
     screenshot,
     sign_in,
 )
-from tests.browser.pages import VILLAGER_PAGES, urls_of
 from tests.conftest import PIN
 from villagers.card_views import card_login_url
 
@@ -43,7 +42,6 @@ SLOW_3G = {
     "uploadThroughput": 250_000 / 8,
 }
 FIGURES = SCREENSHOTS / "phone-3g" / "figures.json"
-ORIGINAL_CSS = Path(__file__).resolve().parents[2] / "static/vendor/bootstrap.min.css"
 # WeChat's built-in browser on an Android phone (its X5/XWEB engine is Chromium).
 WECHAT_UA = (
     "Mozilla/5.0 (Linux; Android 12; M2012K11AC Build/SKQ1.211006.001; wv) AppleWebKit/537.36"
@@ -347,66 +345,3 @@ def test_badges_are_at_least_14_px(live_server, phone, world, villager_a):
         ".badge", "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))"
     )
     assert sizes and min(sizes) >= 14
-
-
-def visibly_different(one: Image.Image, other: Image.Image) -> bool:
-    """More than anti-aliasing: chromium draws a rounded corner's edge a level or two apart
-    from one load to the next; a missing rule moves or recolours whole areas."""
-    difference = ImageChops.difference(one, other).convert("L")
-    return difference.point(lambda level: 255 if level > 24 else 0).getbbox() is not None
-
-
-def _drawn(page) -> Image.Image:
-    # Transitions run to their end first: a stylesheet swapped in starts Bootstrap's (borders,
-    # buttons) from unstyled values, and a picture taken halfway differs from the first.
-    picture = page.screenshot(full_page=True, animations="disabled")
-    return Image.open(io.BytesIO(picture)).convert("RGB")
-
-
-# The page's own stylesheet link, pointed at the whole of Bootstrap (served by a route): the
-# same document drawn again, so only the stylesheet differs between the two pictures.
-WITH_WHOLE_BOOTSTRAP = """() => new Promise((loaded, failed) => {
-  const link = document.querySelector("link[href*='bootstrap.purged.min.css']");
-  link.onload = loaded;
-  link.onerror = failed;
-  link.href = link.href + "?whole";
-})"""
-
-
-@pytest.mark.parametrize("who", ["villager", "manager"])
-def test_the_purged_stylesheet_draws_every_page_as_bootstrap_did(
-    live_server, phone, desktop, world, villager_a, manager_x, who
-):
-    """Each page drawn with the purged file and then with the whole of Bootstrap in its place
-    must be the same picture, pixel for pixel."""
-    from tests.browser.pages import MANAGER_PAGES
-
-    page = phone if who == "villager" else desktop
-    sign_in(page, live_server, villager_a if who == "villager" else manager_x)
-    urls = urls_of(world, VILLAGER_PAGES if who == "villager" else MANAGER_PAGES)
-    folder = SCREENSHOTS / "purged-css" / who
-    folder.mkdir(parents=True, exist_ok=True)
-    whole_served = []
-
-    def serve_whole(route):
-        whole_served.append(route.request.url)
-        route.fulfill(path=str(ORIGINAL_CSS), content_type="text/css")
-
-    page.route(re.compile(r"bootstrap\.purged\.min\.css\?whole$"), serve_whole)
-    different = []
-    for number, url in enumerate(urls):
-        page.goto(live_server.url + url)
-        purged = _drawn(page)
-        page.evaluate(WITH_WHOLE_BOOTSTRAP)
-        whole = _drawn(page)
-        if purged.size == whole.size and visibly_different(purged, whole):
-            # Once in a while the swapped-in file's first frame still shows a control in
-            # its unstyled border (seen on a file input's button): drawn again once settled.
-            page.wait_for_timeout(500)
-            whole = _drawn(page)
-        if purged.size != whole.size or visibly_different(purged, whole):
-            different.append(url)
-            whole.save(folder / f"{number:02d}-bootstrap.png")
-            purged.save(folder / f"{number:02d}-purged.png")
-    assert len(whole_served) == len(urls)  # each page was drawn again with the whole file
-    assert not different, different

@@ -1,0 +1,80 @@
+"""The purged stylesheet draws a page as the whole of Bootstrap did.
+
+Pages load `static/vendor/bootstrap.purged.min.css` (scripts/purge_css.py). A page is drawn
+with it, then the page's own stylesheet link is pointed at the whole of Bootstrap (served by
+a route) and the same document is drawn again: the two pictures must be the same, pixel for
+pixel. The accessibility sweep (tests/browser/test_accessibility.py) does this on every
+villager and manager page it opens, so each page is loaded once for both.
+"""
+
+import io
+import re
+from pathlib import Path
+
+from PIL import Image, ImageChops
+
+from tests.browser.conftest import SCREENSHOTS
+
+ORIGINAL_CSS = Path(__file__).resolve().parents[2] / "static/vendor/bootstrap.min.css"
+
+# The page's own stylesheet link, pointed at the whole of Bootstrap (served by a route): the
+# same document drawn again, so only the stylesheet differs between the two pictures.
+WITH_WHOLE_BOOTSTRAP = """() => new Promise((loaded, failed) => {
+  const link = document.querySelector("link[href*='bootstrap.purged.min.css']");
+  link.onload = loaded;
+  link.onerror = failed;
+  link.href = link.href + "?whole";
+})"""
+
+
+def visibly_different(one: Image.Image, other: Image.Image) -> bool:
+    """More than anti-aliasing: chromium draws a rounded corner's edge a level or two apart
+    from one load to the next; a missing rule moves or recolours whole areas."""
+    difference = ImageChops.difference(one, other).convert("L")
+    return difference.point(lambda level: 255 if level > 24 else 0).getbbox() is not None
+
+
+def _drawn(page) -> Image.Image:
+    # Transitions run to their end first: a stylesheet swapped in starts Bootstrap's (borders,
+    # buttons) from unstyled values, and a picture taken halfway differs from the first.
+    picture = page.screenshot(full_page=True, animations="disabled")
+    return Image.open(io.BytesIO(picture)).convert("RGB")
+
+
+class PurgedComparison:
+    """Compares the page's current document drawn both ways; pictures of a page that differs
+    go to test-artifacts/screenshots/purged-css/<who>/."""
+
+    def __init__(self, page, who: str):
+        self.page = page
+        self.folder = SCREENSHOTS / "purged-css" / who
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.whole_served = []
+        self.compared = 0
+        page.route(re.compile(r"bootstrap\.purged\.min\.css\?whole$"), self._serve_whole)
+
+    def _serve_whole(self, route):
+        self.whole_served.append(route.request.url)
+        route.fulfill(path=str(ORIGINAL_CSS), content_type="text/css")
+
+    def differs(self) -> bool:
+        """Draw the page as it is, then with the whole of Bootstrap; True if they differ.
+        Leaves the page drawn with the whole file: load the next page before calling again."""
+        page, number = self.page, self.compared
+        self.compared += 1
+        purged = _drawn(page)
+        page.evaluate(WITH_WHOLE_BOOTSTRAP)
+        whole = _drawn(page)
+        if purged.size == whole.size and visibly_different(purged, whole):
+            # Once in a while the swapped-in file's first frame still shows a control in
+            # its unstyled border (seen on a file input's button): drawn again once settled.
+            page.wait_for_timeout(500)
+            whole = _drawn(page)
+        if purged.size != whole.size or visibly_different(purged, whole):
+            whole.save(self.folder / f"{number:02d}-bootstrap.png")
+            purged.save(self.folder / f"{number:02d}-purged.png")
+            return True
+        return False
+
+    def assert_each_page_drawn_again(self) -> None:
+        assert self.compared and len(self.whole_served) == self.compared
