@@ -142,14 +142,17 @@ def poison_for(field) -> st.SearchStrategy | None:
         return st.lists(st.sampled_from(["99999999999999999999", "-1", "²", "x"]), min_size=1)
     if isinstance(field, forms.ChoiceField | forms.ModelChoiceField):
         return st.sampled_from(["99999999999999999999", "-1", "²", "\u202enope", "0"])
+    # A blank (" ", stripped to nothing) is bad only where a value is required: an optional
+    # number or date left blank is simply not given.
+    blank = [" "] if field.required else []
     if isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField):
         return st.sampled_from(
-            ["abc", "1e309", "NaN", "Infinity", "²", "1,5", " ", *OTHER_SCRIPT_NUMBERS]
+            ["abc", "1e309", "NaN", "Infinity", "²", "1,5", *blank, *OTHER_SCRIPT_NUMBERS]
         )
     if isinstance(field, PinField):
         return st.sampled_from(["١٢٣٤", "१२३४", "12_34", "1e3", "12 34", "１２３", "1234567"])
     if isinstance(field, forms.DateField | forms.DateTimeField):
-        return st.sampled_from(["2024-02-30", "0000-00-00", "99999-12-31", "tomorrow", " "])
+        return st.sampled_from(["2024-02-30", "0000-00-00", "99999-12-31", "tomorrow", *blank])
     limit = getattr(field, "max_length", None)
     options = [st.sampled_from(["   ", "\t\r\n"])]  # stripped to nothing: "required"
     if limit:
