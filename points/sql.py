@@ -37,8 +37,12 @@ from villagers.models import Card, Household, Member, Referral, User, VillageGro
 
 P, R, A = Proposal, Rule, Account
 
+# Whether the proposal waits for the county. Its village is named (the statements using this
+# have it as a parameter): else PostgreSQL may read every open referral of the deployment
+# and match them to the proposal by hash, a statement Citus could not route to one shard.
 _REFERRED = f"""EXISTS (SELECT 1 FROM {table(Referral)} f
-    WHERE f.{column(Referral, "kind")} = {literal(Referral.Kind.PROPOSAL)}
+    WHERE f.{column(Referral, "village")} = %(village)s
+      AND f.{column(Referral, "kind")} = {literal(Referral.Kind.PROPOSAL)}
       AND f.{column(Referral, "object_id")} = p.{column(P, "id")}
       AND f.{column(Referral, "status")} = {literal(Referral.Status.OPEN)})"""  # noqa: S608
 
