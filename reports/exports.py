@@ -17,11 +17,12 @@ import datetime
 import importlib
 import logging
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record
@@ -50,9 +51,9 @@ def export_job_start(*, kind: str, user, village=None, county=None, params=None)
         ExportJob.objects.filter(
             requested_by=user, created_at__lt=timezone.now() - KEEP_FILES_FOR
         ).delete()
-        job = ExportJob(
-            kind=kind, requested_by=user, village=village, county=county, params=params or {}
-        )
+        # Built in the requester's language (the worker has none of its own).
+        params = {**(params or {}), "language": translation.get_language()}
+        job = ExportJob(kind=kind, requested_by=user, village=village, county=county, params=params)
         job.full_clean(exclude=["content"])
         job.save()
         audit_record(
@@ -60,7 +61,7 @@ def export_job_start(*, kind: str, user, village=None, county=None, params=None)
             actor=user,
             village_id=village.pk if village else None,
             obj=job,
-            detail={"kind": kind, **(params or {})},
+            detail={"kind": kind, **params},
         )
         from reports.tasks import export_build  # it imports this module
 
@@ -91,7 +92,8 @@ def export_job_run(job_id: int) -> None:
         return
     job = ExportJob.objects.select_related("village__township", "county").get(pk=job_id)
     try:
-        filename, content = _builder(job.kind)(job, _progress_writer(job_id))
+        with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+            filename, content = _builder(job.kind)(job, _progress_writer(job_id))
     except Exception as error:  # a failed export must say so, never spin for ever
         logger.exception("export %s failed", job_id)
         ExportJob.objects.filter(pk=job_id).update(

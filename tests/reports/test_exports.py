@@ -45,6 +45,16 @@ def test_the_view_queues_the_export_and_a_worker_builds_it(
     sheet = load_workbook(io.BytesIO(download.content)).active
     names = [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)]
     assert village_x.name in names
+    # Built in the language it was asked in, not the worker's (found: all Chinese).
+    assert sheet.title == "County overview"
+    client.cookies["django_language"] = "zh-hans"
+    again = client.post(reverse("reports:county_export"))
+    job = _wait_finished(ExportJob.objects.exclude(pk=job_id).get().pk, seconds=90)
+    download = client.get(reverse("reports:export_download", args=[job.pk]))
+    assert (
+        again.status_code == 302
+        and load_workbook(io.BytesIO(download.content)).active.title == "全县概况"
+    )
 
 
 def test_a_failing_build_is_recorded(county_admin, monkeypatch, client_county):
