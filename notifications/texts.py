@@ -10,6 +10,7 @@ import datetime
 
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from notifications.models import Notification
 
@@ -28,22 +29,37 @@ def _moment(value: str) -> str:
     return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
 
 
+def _counted(params: dict) -> dict:
+    """The figures as words that agree with them ("1 point", "3 pieces"), and the receipt
+    number as the receipt prints it (000751; kept as the bare id)."""
+    worded = dict(params)
+    if "points" in params:
+        points = abs(params["points"])
+        worded["points_text"] = ngettext("%(n)d point", "%(n)d points", points) % {"n": points}
+        signed = params["points"]
+        worded["signed_text"] = ngettext("%(n)+d point", "%(n)+d points", points) % {"n": signed}
+    if "items" in params:
+        items = params["items"]
+        worded["items_text"] = ngettext("%(n)d piece", "%(n)d pieces", items) % {"n": items}
+    if str(params.get("receipt", "")).isdigit():
+        worded["receipt"] = f"{int(params['receipt']):06d}"
+    return worded
+
+
 def _words(kind: str, params: dict) -> str:
+    params = _counted(params)
     if kind == Kind.CREDITED:
-        return _("%(points)d points credited (%(rule)s). Balance: %(balance)d.") % params
+        return _("%(points_text)s credited (%(rule)s). Balance: %(balance)d.") % params
     if kind == Kind.DEDUCTED:
-        return _("%(points)d points deducted (%(rule)s). Balance: %(balance)d.") % {
-            **params,
-            "points": abs(params["points"]),
-        }
+        return _("%(points_text)s deducted (%(rule)s). Balance: %(balance)d.") % params
     if kind == Kind.PUBLICITY:
         return _(
-            "%(points)+d points (%(rule)s) approved for your household: on the public notice, "
+            "%(signed_text)s (%(rule)s) approved for your household: on the public notice, "
             "objections possible until %(until)s, credited after that."
         ) % {**params, "until": _date(params["until"])}
     if kind == Kind.REDEMPTION:
         return (
-            _("Receipt %(receipt)s: %(items)d pieces for %(points)d points. Balance: %(balance)d.")
+            _("Receipt %(receipt)s: %(items_text)s for %(points_text)s. Balance: %(balance)d.")
             % params
         )
     if kind == Kind.WISH_MATCHED:
@@ -54,23 +70,23 @@ def _words(kind: str, params: dict) -> str:
         return _("Low stock: %(item)s, %(stock)d left.") % params
     if kind == Kind.RESERVATION_READY:
         return _(
-            "Reservation %(reservation)s: %(items)d pieces for %(points)d points, held for you "
+            "Reservation %(reservation)s: %(items_text)s for %(points_text)s, held for you "
             "until %(until)s. Collect them at the store."
         ) % {**params, "until": _moment(params["until"])}
     if kind == Kind.RESERVATION_EXPIRING:
         return _(
-            "Reservation %(reservation)s (%(points)d points) is kept only until %(until)s: "
+            "Reservation %(reservation)s (%(points_text)s) is kept only until %(until)s: "
             "collect it before then, or the goods go back on the shelf."
         ) % {**params, "until": _moment(params["until"])}
     if kind == Kind.REVERSED:
         return _(
-            "A correction of %(points)+d points: your entry of %(date)s was reversed. "
+            "A correction of %(signed_text)s: your entry of %(date)s was reversed. "
             "Balance: %(balance)d."
         ) % {**params, "date": _date(params["date"])}
     if kind == Kind.VOIDED:
         return (
             _(
-                "Receipt %(receipt)s was cancelled: %(points)d points back, the goods returned to "
+                "Receipt %(receipt)s was cancelled: %(points_text)s back, the goods returned to "
                 "the store. Balance: %(balance)d."
             )
             % params
@@ -89,7 +105,7 @@ def _words(kind: str, params: dict) -> str:
     if kind == Kind.POINTS_LAPSED:
         return (
             _(
-                "Yearly settlement: %(points)d points lapsed. Balance: %(balance)d. The points "
+                "Yearly settlement: %(points_text)s lapsed. Balance: %(balance)d. The points "
                 "you earned stay on your record."
             )
             % params
@@ -97,13 +113,13 @@ def _words(kind: str, params: dict) -> str:
     if kind == Kind.RESERVATION_CLOSED:
         words = (
             _(
-                "Reservation %(reservation)s was not collected in time: its %(points)d points "
-                "are yours to spend again, and the goods are back on the shelf."
+                "Reservation %(reservation)s was not collected in time: %(points_text)s can be "
+                "spent again, and the goods are back on the shelf."
             )
             if params["expired"]
             else _(
-                "Reservation %(reservation)s was cancelled at the store: its %(points)d points "
-                "are yours to spend again."
+                "Reservation %(reservation)s was cancelled at the store: %(points_text)s can be "
+                "spent again."
             )
         )
         return words % params
@@ -111,12 +127,12 @@ def _words(kind: str, params: dict) -> str:
         # Never the supervisor's reason: it may name people (it is on the public notice).
         words = (
             _(
-                "Your objection to the entry of %(points)+d points (%(rule)s) of %(date)s was "
+                "Your objection to the entry of %(signed_text)s (%(rule)s) of %(date)s was "
                 "upheld: the entry is cancelled. The reason is on the public notice."
             )
             if params["upheld"]
             else _(
-                "Your objection to the entry of %(points)+d points (%(rule)s) of %(date)s was "
+                "Your objection to the entry of %(signed_text)s (%(rule)s) of %(date)s was "
                 "looked into and dismissed: the entry stands."
             )
         )

@@ -185,11 +185,22 @@ def _stock_take(detail, show):
 
 
 def _stock_count(detail, show):
-    differences = detail.get("differences") or {}
+    differences = len(detail.get("differences") or {})
+    items = detail.get("items")
+    counted = (
+        ngettext("{items} item counted", "{items} items counted", items)
+        if isinstance(items, int)
+        else _("{items} items counted")
+    )
+    waiting = ngettext(
+        "{differences} difference waits for a second person.",
+        "{differences} differences wait for a second person.",
+        differences,
+    )
     return format_html(
-        _("{items} items counted; {differences} differences wait for a second person."),
-        items=detail.get("items", "—"),
-        differences=len(differences),
+        _("{counted}; {waiting}"),
+        counted=format_html(counted, items=items if items is not None else "—"),
+        waiting=format_html(waiting, differences=differences),
     )
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core import forms as numbers
@@ -181,17 +182,27 @@ def _count_message(request, result) -> None:
         messages.success(
             request,
             _(
-                "%(counted)d items counted: %(differences)d differences wait for the "
-                "supervisor's confirmation; the rest agree with the books."
+                "%(counted)s: %(differences)s the supervisor's confirmation; the rest agree "
+                "with the books."
             )
-            % {"counted": result.counted, "differences": differences},
+            % {"counted": _items_counted(result.counted), "differences": _differences(differences)},
         )
     else:
         messages.success(
             request,
-            _("%(counted)d items counted: every count agrees with the books.")
-            % {"counted": result.counted},
+            _("%(counted)s: every count agrees with the books.")
+            % {"counted": _items_counted(result.counted)},
         )
+
+
+def _items_counted(count: int) -> str:
+    return ngettext("%(n)d item counted", "%(n)d items counted", count) % {"n": count}
+
+
+def _differences(count: int) -> str:
+    return ngettext("%(n)d difference waits for", "%(n)d differences wait for", count) % {
+        "n": count
+    }
 
 
 @staff_required(*STAFF)

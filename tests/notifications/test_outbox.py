@@ -311,3 +311,23 @@ def test_a_refused_reversal_tells_nobody(card_a, manager_x, supervisor_x, rule_c
     with pytest.raises(ValidationError):
         entry_reverse(entry=award, actor=supervisor_x, reason="again")
     assert Notification.objects.filter(kind=Kind.REVERSED).count() == 1
+
+
+def test_figures_agree_with_their_words_and_receipts_read_as_printed():
+    """Found in English: "Receipt 751: 1 pieces for 2 points" (the receipt prints 000751)."""
+    from django.utils import translation
+
+    redemption = Notification(
+        kind=Notification.Kind.REDEMPTION,
+        params={"receipt": "751", "items": 1, "points": 1, "balance": 9},
+    )
+    reversal = Notification(
+        kind=Notification.Kind.REVERSED, params={"points": -1, "date": "2026-11-03", "balance": 8}
+    )
+    with translation.override("en"):
+        assert text(redemption) == "Receipt 000751: 1 piece for 1 point. Balance: 9."
+        assert text(reversal).startswith("A correction of -1 point:")
+        redemption.params.update(items=3, points=6)
+        assert text(redemption) == "Receipt 000751: 3 pieces for 6 points. Balance: 9."
+    with translation.override("zh-hans"):
+        assert text(redemption) == "兑换单 000751：3 件物品，共 6 分。余额：9 分。"

@@ -11,7 +11,7 @@ from django.utils import translation
 
 from points.models import Entry
 from store.models import Item, Redemption
-from store.services import reservation_create
+from store.services import redemption_create, reservation_create
 from tests.store.conftest import add_to_cart, confirm_form, counter_url, make_item
 
 
@@ -280,3 +280,21 @@ def test_an_item_named_like_the_token_slot_stays_as_typed(client_manager_x, card
     assert f"壶 {CSRF_SLOT}" in page
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]*)"', page)
     assert tokens and CSRF_SLOT not in tokens
+
+
+def test_one_point_is_one_point_on_the_household_history(
+    client_villager_a, card_a, zones_x, village_x, manager_x
+):
+    """Found in English: "(1 points)" beside a 1-point line of a redemption."""
+    from tests.store.conftest import make_item
+
+    needle = make_item(village_x, "daily", "针", 1, 10, manager_x)
+    redemption_create(
+        village=village_x,
+        household=card_a.household,
+        lines={needle.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+    )
+    page = client_villager_a.get(reverse("points:me")).content.decode()
+    assert "(1 point)" in page and "(1 points)" not in page
