@@ -18,6 +18,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from core import sql
 from core.months import month_span
@@ -125,7 +126,8 @@ def redemptions_of(village: Village) -> QuerySet:
 
 def items_summary(lines) -> str:
     """'大米 10kg ×2、菜籽油 ×1' from redemption lines (prefetched with their items)."""
-    return "、".join(f"{line.item.name} ×{line.quantity}" for line in lines)
+    separator = pgettext("between the items of a list", ", ")
+    return separator.join(f"{line.item.name} ×{line.quantity}" for line in lines)
 
 
 def _item_totals(lines: QuerySet) -> list[dict]:

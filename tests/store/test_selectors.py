@@ -1,7 +1,7 @@
 import datetime
 from decimal import Decimal
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from store.models import Donation, Donor
 from store.selectors import notice_donations, notice_redemptions, summary_daily, summary_monthly
@@ -18,7 +18,7 @@ def test_notice_redemptions_rows(card_a, card_b, rice, oil, manager_x, superviso
         "date": today,
         "household_head": "王大山",
         "group": "啊道",
-        "items": "大米 10kg ×1、菜籽油 5L ×1",
+        "items": "大米 10kg ×1, 菜籽油 5L ×1",  # in English; 、 in Chinese (below)
         "points": 50,
         "voided": False,
     }
@@ -28,6 +28,9 @@ def test_notice_redemptions_rows(card_a, card_b, rice, oil, manager_x, superviso
     ]
     assert rows[1]["number"] == voided.number
     assert notice_redemptions(card_a.household.village, today.year - 1, today.month) == []
+    with translation.override("zh-hans"):
+        rows = notice_redemptions(card_a.household.village, today.year, today.month)
+    assert rows[0]["items"] == "大米 10kg ×1、菜籽油 5L ×1"
 
 
 def test_notice_donations_rows(village_x, village_y, rice, manager_x):
