@@ -62,6 +62,8 @@ def sheet_add(workbook: Workbook, *, title, heading: str, columns, rows, totals=
         cell.font = BOLD
     for row in rows:
         _append(sheet, row)
+    if not rows:  # as the page says it: an empty sheet reads as a file cut short
+        _append(sheet, [_("None.")])
     if totals:
         _append(sheet, totals)
         for cell in sheet[sheet.max_row]:
@@ -71,12 +73,23 @@ def sheet_add(workbook: Workbook, *, title, heading: str, columns, rows, totals=
     return sheet
 
 
+def _sheet_titles() -> dict:
+    """Shorter names for the sections whose titles pass Excel's 31 characters in some
+    language (the sheet's heading line keeps the whole title)."""
+    return {
+        "ledger": _("Points this month"),
+        "reversals": _("Corrections"),
+        "donations_traced": _("Where donations went"),
+    }
+
+
 def sections_add(workbook: Workbook, sections, heading_prefix: str) -> None:
     """The public notice's sections (points.selectors.NoticeSection), one sheet each."""
+    short = _sheet_titles()
     for section in sections:
         sheet_add(
             workbook,
-            title=section.title,
+            title=short.get(section.key, section.title),
             heading=f"{heading_prefix} {section.title}",
             columns=section.columns,
             rows=section.rows,

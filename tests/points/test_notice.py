@@ -61,17 +61,25 @@ def test_notice_xlsx_download(
     assert "attachment" in response["Content-Disposition"]
     workbook = load_workbook(io.BytesIO(response.content))
     assert workbook.sheetnames == [
-        "Points this month, from the led",  # sheet titles stop at 31 characters
+        "Points this month",  # Excel's 31 characters: a shorter name where needed
         "Points awarded",
         "Points deducted",
-        "Corrections reversals and voide",  # and lose their colon
+        "Corrections",
         "In publicity, open to objection",
         "Cancelled after an objection",
         "Goods redeemed",
         "Donations received, with thanks",
-        "Where donations of the past yea",
+        "Where donations went",
         "Balances of every household",
     ]
+    # The heading line keeps the whole title; a section with nothing says so.
+    assert workbook["Corrections"]["A1"].value.endswith(
+        "Corrections: reversals and voided redemptions"
+    )
+    cancelled = list(
+        workbook["Cancelled after an objection"].iter_rows(min_row=3, values_only=True)
+    )
+    assert [row[0] for row in cancelled] == ["None."]
     awards, deductions = workbook.worksheets[1:3]
     award_rows = list(awards.iter_rows(min_row=3, values_only=True))
     assert award_rows[0][1:4] == ("王大山", "啊道", "E01 五净一规范 inspection passed")
