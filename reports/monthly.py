@@ -8,6 +8,7 @@ over the year and the points flow month by month; its .xlsx is built in the back
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -86,7 +87,7 @@ class Report:
         return {
             "count": sum(p["count"] for p in self.purchases),
             "quantity": sum(p["quantity"] for p in self.purchases),
-            "cost": sum(p["cost"] for p in self.purchases),
+            "cost": sum((p["cost"] for p in self.purchases), Decimal(0)),
         }
 
     @property
@@ -198,7 +199,9 @@ def report_workbook(report: Report, progress=None) -> bytes:
         title=_("By fund source"),
         heading=f"{heading} · {_('Goods bought, by fund source')}",
         columns=[_("Fund source"), _("Purchases"), _("Pieces"), _("Cost (yuan)")],
-        rows=[[p["label"], p["count"], p["quantity"], p["cost"]] for p in report.purchases],
+        rows=[
+            [p["label"], p["count"], p["quantity"], Decimal(p["cost"])] for p in report.purchases
+        ],
         totals=[
             _("Total"),
             report.purchases_total["count"],

@@ -37,7 +37,11 @@ def _cell(value):
 
 
 def _append(sheet, values) -> None:
-    row_append(sheet, [_cell(value) for value in values])
+    values = [_cell(value) for value in values]
+    row_append(sheet, values)
+    for cell, value in zip(sheet[sheet.max_row], values, strict=False):
+        if isinstance(value, Decimal):  # yuan: two decimals, as the pages show them
+            cell.number_format = "0.00"
 
 
 def sheet_title(title, used: set[str]) -> str:

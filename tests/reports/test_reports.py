@@ -140,6 +140,10 @@ def test_month_report_xlsx_holds_the_same_numbers(client_manager_x, history_x, v
     assert zones["Total"][1] == 50
     funds = _rows(workbook["By fund source"])
     assert Decimal(str(funds["Civil-affairs subsidy (民政)"][2])) == Decimal("200")
+    yuan = [row[3] for row in workbook["By fund source"].iter_rows(min_row=3)]
+    assert yuan and all(cell.number_format == "0.00" for cell in yuan), [
+        (c.value, type(c.value), c.number_format) for c in yuan
+    ]
     donors = _rows(workbook["Donors"])
     assert donors["爱心人士101"][1:3] == (2, 1300)
     # The notice's sheets follow the report's own.
