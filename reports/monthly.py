@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -181,7 +182,7 @@ def report_workbook(report: Report, progress=None) -> bytes:
         title=_("By rule category"),
         heading=f"{heading} · {_('By rule category')}",
         columns=[_("Category"), _("Approved"), _("Points")],
-        rows=[[c["label"], c["count"], c["points"]] for c in report.categories],
+        rows=[[capfirst(c["label"]), c["count"], c["points"]] for c in report.categories],
         totals=[_("Total"), report.categories_total["count"], report.categories_total["points"]],
         widths=[28, 10, 10],
     )

@@ -131,7 +131,7 @@ def test_month_report_xlsx_holds_the_same_numbers(client_manager_x, history_x, v
         report.total.lapsed,
     )
     categories = _rows(workbook["By rule category"])
-    assert categories["voluntary labour"] == (2, 20)
+    assert categories["Voluntary labour"] == (2, 20)  # capitalised, as on the page
     assert categories["Total"] == (
         report.categories_total["count"],
         report.categories_total["points"],
