@@ -392,6 +392,21 @@ def _cancel_locked(proposal: Proposal, reason: str) -> None:
 # --- objections (異議) -------------------------------------------------------------------------
 
 
+# What the public notice shows of other households: entries in publicity, credited, or
+# cancelled after an objection. A proposal still pending, rejected or held never is.
+PUBLIC_STATUSES = (
+    Proposal.Status.PUBLICITY,
+    Proposal.Status.APPROVED,
+    Proposal.Status.CANCELLED,
+)
+
+
+def proposal_shown_to_villager(proposal: Proposal, user: User) -> bool:
+    """Whether a villager may see `proposal` on the objection page: their own household's,
+    or one the public notice shows anyway (staff of the village see every one)."""
+    return proposal.household_id == user.household_id or proposal.status in PUBLIC_STATUSES
+
+
 def objection_refusal(proposal: Proposal, user: User) -> str | None:
     """Why `user` may not object to `proposal` now, or None: the one place this rule lives.
 

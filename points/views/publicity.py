@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -10,6 +11,7 @@ from django.views.decorators.http import require_POST
 from core.access import (
     Role,
     is_supervisor,
+    is_villager,
     objector_required,
     staff_required,
 )
@@ -23,6 +25,7 @@ from points.publicity import (
     objection_resolve,
     proposal_cancel,
     proposal_held_credit,
+    proposal_shown_to_villager,
 )
 from points.selectors import objections_of_village, proposals_held, proposals_in_publicity
 from points.views.access import _get_proposal_for_user
@@ -33,6 +36,8 @@ from villagers.second_person import SecondPersonRequired, refusal_or_referral
 def objection_new(request, pk):
     """Anyone of the village files an objection (異議) to an entry in its publicity period."""
     proposal = _get_proposal_for_user(request, pk)
+    if is_villager(request.user) and not proposal_shown_to_villager(proposal, request.user):
+        raise Http404  # another household's pending or rejected proposal is nobody's business
     refusal = objection_refusal(proposal, request.user)
     form = ObjectionForm(request.POST or None)
     if request.method == "POST" and refusal is None and form.is_valid():

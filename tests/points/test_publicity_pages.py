@@ -288,3 +288,20 @@ def test_notice_lists_an_award_in_the_month_it_is_credited(waiting, client_super
 
     assert awards(timezone.localdate()) == ["院内种花"]
     assert awards(timezone.localdate(long_ago)) == []
+
+
+@pytest.mark.parametrize("status", ["proposed", "rejected", "held"])
+def test_a_villager_never_sees_another_households_unpublished_proposal(
+    status, waiting, client_villager_a, client_villager_b, client_manager_x
+):
+    """Found by an attack: the objection page showed any proposal of the village by its id
+    (a rejected deduction, with the head's name), only saying it could not be objected to."""
+    Proposal.objects.filter(pk=waiting.pk).update(
+        status=status, rejection_reason="不属实", hold_reason="积分不足"
+    )
+    url = reverse("points:objection_new", args=[waiting.pk])
+    assert client_villager_b.get(url).status_code == 404
+    assert client_villager_b.post(url, {"reason": "x"}).status_code == 404
+    assert client_villager_a.get(url).status_code == 200  # their own household's
+    assert client_manager_x.get(url).status_code == 200  # the village's staff
+    assert not Objection.objects.exists()
