@@ -6,8 +6,24 @@ A month is named by its first day (a date). Spans of instants are in local time
 
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+# No deed, donation or stock movement of the scheme is older than this (it began in 2019):
+# a date before it is a slip of the keyboard (0001-01-01), never a record to keep.
+EARLIEST_DAY = datetime.date(2000, 1, 1)
+
+
+def past_day_check(day: datetime.date) -> None:
+    """Refuse a day in the future or before EARLIEST_DAY: the day something happened."""
+    if day > timezone.localdate():
+        raise ValidationError(_("The date cannot be in the future."))
+    if day < EARLIEST_DAY:
+        raise ValidationError(
+            _("The date is too long ago (the earliest is %(day)s).") % {"day": EARLIEST_DAY}
+        )
 
 
 def add_months(day: datetime.date, months: int) -> datetime.date:

@@ -24,7 +24,7 @@ from core import sql
 from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import audit_record, record_save
 from core.files import discard_files_on_error, file_stored
-from core.months import month_days
+from core.months import month_days, past_day_check
 from core.photos import photo_prepare
 from notifications.models import Notification
 from notifications.services import message, notifications_post
@@ -202,8 +202,7 @@ def proposal_create(
             _("The points must have the same sign as the rule (%(points)+d).")
             % {"points": rule.points}
         )
-    if occurred_on > timezone.localdate():
-        raise ValidationError(_("The date cannot be in the future."))
+    past_day_check(occurred_on)
     if member is not None and (len(households) != 1 or member.household_id != households[0].pk):
         raise ValidationError(_("The member must belong to the household."))
     for household in households:
@@ -646,8 +645,7 @@ def declaration_submit(
         raise ValidationError(_("Only a household's own login can declare a good deed."))
     if member is not None and member.household_id != user.household_id:
         raise ValidationError(_("The member must belong to your household."))
-    if occurred_on > timezone.localdate():
-        raise ValidationError(_("The date cannot be in the future."))
+    past_day_check(occurred_on)
     declaration = Declaration(
         village_id=user.village_id,
         household_id=user.household_id,

@@ -194,6 +194,7 @@ def donation_correct_view(request, pk):
                 donation=donation,
                 actor=request.user,
                 reason=values["reason"],
+                drawn=values["drawn"] or None,
                 request=request,
                 **{name: values[name] for name in DONATION_CORRECTABLE},
             )
@@ -203,6 +204,9 @@ def donation_correct_view(request, pk):
             try:
                 url, replayed = run_once(request, action)
             except ValidationError as error:
+                if error.code == "stale":  # drawn again with the values as they are now
+                    messages.error(request, error.messages[0])
+                    return redirect(request.path)
                 form_add_service_error(form, error)
             else:
                 if not replayed:

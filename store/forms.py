@@ -8,8 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from core import forms as numbers
 from core.db import row_id_or_none
 from core.idempotency import OneTimeKeyMixin
+from core.months import past_day_check
 from store.models import Donation, Donor, Item, StockMovement, Zone
-from store.services import DONATION_CORRECTABLE
+from store.services import DONATION_CORRECTABLE, donation_drawn
 from villagers.cardnumbers import card_number_normalize
 from villagers.models import Member
 
@@ -108,6 +109,12 @@ class DonationDetailsForm(OneTimeKeyMixin, forms.Form):
         help_text=_("Shown on the village's public notice."),
     )
 
+    def clean_received_on(self):
+        # A donation dated in the future, or in year 1, would sit in a month no notice shows.
+        day = self.cleaned_data["received_on"]
+        past_day_check(day)
+        return day
+
 
 class DonationForm(DonationDetailsForm):
     donor = forms.ModelChoiceField(label=_("Donor"), queryset=Donor.objects.none(), required=False)
@@ -144,10 +151,12 @@ class DonationCorrectForm(DonationDetailsForm):
         help_text=_("Kept in the audit log with the old and the new values."),
     )
 
+    # The values the form was drawn with (store.services.donation_drawn).
+    drawn = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
     def __init__(self, *args, donation, **kwargs):
-        kwargs.setdefault(
-            "initial", {name: getattr(donation, name) for name in DONATION_CORRECTABLE}
-        )
+        initial = {name: getattr(donation, name) for name in DONATION_CORRECTABLE}
+        kwargs.setdefault("initial", {**initial, "drawn": donation_drawn(donation)})
         super().__init__(*args, **kwargs)
         self.fields["donor"].queryset = Donor.objects.filter(village_id=donation.village_id)
 

@@ -369,8 +369,24 @@ def donation_thanks_link_revoke(*, donation: Donation, actor: User, request=None
 DONATION_CORRECTABLE = ("donor", "received_on", "value_yuan", "description", "thanks")
 
 
+def donation_drawn(donation: Donation) -> str:
+    """A short digest of the donation's correctable values: the correction form carries the
+    one it was drawn with, so a second window cannot undo the first one's correction."""
+    values = [
+        str(getattr(donation, f"{name}_id" if name == "donor" else name))
+        for name in DONATION_CORRECTABLE
+    ]
+    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:16]
+
+
 def donation_correct(
-    *, donation: Donation, actor: User, reason: str, request=None, **changes
+    *,
+    donation: Donation,
+    actor: User,
+    reason: str,
+    drawn: str | None = None,
+    request=None,
+    **changes,
 ) -> Donation:
     """Correct a donation recorded wrongly (a mistyped amount, donor, date or thanks): the
     village's manager, with a reason; the audit log keeps each old value beside the new.
@@ -378,6 +394,8 @@ def donation_correct(
     Every page and export reads the corrected row; the page refuses a donation of a
     published month, or a move into one (reports.transparency.donation_correct_view). A money
     donation stays above nothing and never falls below what its purchases already paid.
+    `drawn` (donation_drawn of the values the form showed) refuses a correction made on
+    values that have changed since.
     """
     if not (is_manager(actor) and actor.village_id == donation.village_id):
         raise PermissionDenied(_("Only the village's manager may correct its donations."))
@@ -389,6 +407,15 @@ def donation_correct(
         raise ValueError(f"not correctable here: {sorted(unknown)}")
     with transaction.atomic():
         donation = Donation.objects.select_for_update().get(pk=donation.pk)
+        if drawn is not None and drawn != donation_drawn(donation):
+            raise ValidationError(
+                _(
+                    "This donation was corrected in the meantime (in another window, or by "
+                    "someone else): here it is as it is now. Correct it again if it is still "
+                    "wrong."
+                ),
+                code="stale",
+            )
         changed = {
             name: (getattr(donation, name), value)
             for name, value in changes.items()

@@ -189,6 +189,9 @@ def test_points_default_from_rule_and_override_needs_reason(
         propose(
             manager_x, [card_a.household], rule_clean, occurred_on=today() + datetime.timedelta(1)
         )
+    # Found by an attack: year 1 was taken (and would move the deed out of every month's cap).
+    with pytest.raises(ValidationError, match="too long ago"):
+        propose(manager_x, [card_a.household], rule_clean, occurred_on=datetime.date(1, 1, 1))
 
 
 def test_rule_of_other_village_or_inactive_refused(card_a, manager_x, rule_y, rule_clean):

@@ -134,3 +134,55 @@ def test_a_donation_a_published_notice_shows_stays_as_published(
         )
         assert page.status_code == 200 and f"The notice of {last:%Y-%m} is published" in page.text
     assert not AuditEvent.objects.filter(action="donation.correct").exists()
+
+
+def test_a_second_window_drawn_before_a_correction_cannot_undo_it(money, client_manager_x, donor):
+    """Found by an attack: two windows on the correction page; the second, sent after the
+    first with only the thanks changed, put the old amount back."""
+    url = reverse("reports:donation_correct", args=[money.pk])
+    drawn = client_manager_x.get(url).context["form"]["drawn"].value()
+    assert drawn
+    body = {
+        "donor": donor.pk,
+        "received_on": money.received_on.isoformat(),
+        "value_yuan": "5000.00",
+        "description": "",
+        "thanks": "感谢顺达公司",
+        "drawn": drawn,
+    }
+    first = body | {"value_yuan": "500.00", "reason": "多打了一个零"}
+    assert client_manager_x.post(url, first | {"idempotency_key": form_key()}).status_code == 302
+    second = body | {"thanks": "感谢顺达农资公司", "reason": "公司名写错了"}
+    refused = client_manager_x.post(url, second | {"idempotency_key": form_key()}, follow=True)
+    money.refresh_from_db()
+    assert (money.value_yuan, money.thanks) == (Decimal("500.00"), "感谢顺达公司")
+    assert "corrected in the meantime" in refused.text
+    # Drawn again with the values as they are now: the second correction goes through.
+    assert refused.context["form"]["value_yuan"].value() == Decimal("500.00")
+    again = refused.context["form"]["drawn"].value()
+    third = second | {"value_yuan": "500.00", "drawn": again, "idempotency_key": form_key()}
+    assert client_manager_x.post(url, third).status_code == 302
+    money.refresh_from_db()
+    assert (money.value_yuan, money.thanks) == (Decimal("500.00"), "感谢顺达农资公司")
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_donation_cannot_be_moved_to_a_month_no_notice_shows(day, money, client_manager_x, donor):
+    """Found by an attack: year 1 and year 9999 were taken, months never published."""
+    url = reverse("reports:donation_correct", args=[money.pk])
+    body = {
+        "donor": donor.pk,
+        "received_on": day,
+        "value_yuan": "5000.00",
+        "thanks": "感谢顺达公司",
+        "reason": "日期",
+        "idempotency_key": form_key(),
+    }
+    refused = client_manager_x.post(url, body)
+    assert refused.status_code == 200 and refused.context["form"].errors["received_on"]
+    created = client_manager_x.post(
+        reverse("store:donation_create"),
+        {"donor": donor.pk, "kind": "money", **body, "idempotency_key": form_key()},
+    )
+    assert created.status_code == 200 and created.context["form"].errors["received_on"]
+    assert Donation.objects.count() == 1
