@@ -22,7 +22,8 @@ def past_day_check(day: datetime.date) -> None:
         raise ValidationError(_("The date cannot be in the future."))
     if day < EARLIEST_DAY:
         raise ValidationError(
-            _("The date is too long ago (the earliest is %(day)s).") % {"day": EARLIEST_DAY}
+            _("The date is too far in the past (the earliest allowed is %(day)s).")
+            % {"day": EARLIEST_DAY}
         )
 
 
@@ -83,7 +84,7 @@ def requested_month(year: int, month: int) -> datetime.date:
         first = datetime.date(year, month, 1)
     except (ValueError, OverflowError) as error:
         raise Http404 from error
-    if first > timezone.localdate() or first.year < 2000:
+    if first > timezone.localdate() or first < EARLIEST_DAY:
         raise Http404
     return first
 

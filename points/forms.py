@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from core import forms as numbers
 from core.db import row_id_or_none
 from core.idempotency import OneTimeKeyMixin
+from core.months import past_day_check
 from core.photos import PhotoInput, photo_validate
 from points.models import Rule
 from villagers.cardnumbers import card_number_normalize
@@ -293,8 +294,7 @@ class RoundForm(OneTimeKeyMixin, forms.Form):
 
     def clean_date(self):
         day = self.cleaned_data["date"]
-        if day > timezone.localdate():
-            raise forms.ValidationError(_("The date cannot be in the future."))
+        past_day_check(day)
         return day
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.access import is_manager
 from core.audit import audit_record
-from core.months import month_days
+from core.months import month_days, past_day_check
 from points.models import Account, Batch, InspectionRound, Proposal, Rule
 from points.services import _cap_used, proposal_create
 from villagers.models import Household, Inspection, User, Village, VillageGroup
@@ -164,8 +164,7 @@ def inspection_round_record(
         raise ValidationError(_("Only the village's manager may record an inspection round."))
     if group is not None and group.village_id != village.pk:
         raise ValidationError(_("The village group belongs to another village."))
-    if date > timezone.localdate():
-        raise ValidationError(_("The date cannot be in the future."))
+    past_day_check(date)
     _rule_check(pass_rule, village, award=True)
     _rule_check(fail_rule, village, award=False)
     _lines_check(village, group, lines)

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from core.access import may_object, staff_required
 from core.fragments import cached_part
-from core.months import next_month, previous_month, requested_month
+from core.months import EARLIEST_DAY, next_month, previous_month, requested_month
 from reports import xlsx
 from reports.dashboard import STAFF, flow_chart
 from reports.exports import export_job_start
@@ -387,7 +387,7 @@ def year_report(request, year):
             "body": cached_part("year-report", key, body, PART_SECONDS),
             "village": village,
             "year": year,
-            "previous": year - 1 if year > 2000 else None,
+            "previous": year - 1 if year > EARLIEST_DAY.year else None,
             "following": year + 1 if year < today.year else None,
         },
     )

@@ -204,7 +204,8 @@ def donation_correct_view(request, pk):
             try:
                 url, replayed = run_once(request, action)
             except ValidationError as error:
-                if error.code == "stale":  # drawn again with the values as they are now
+                # Changed since the form was drawn: drawn again as the donation is now.
+                if getattr(error, "code", None) == "stale":
                     messages.error(request, error.messages[0])
                     return redirect(request.path)
                 form_add_service_error(form, error)

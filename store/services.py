@@ -23,6 +23,7 @@ from core import sql
 from core.access import Role, is_manager
 from core.audit import audit_plan, audit_record, record_save
 from core.files import discard_files_on_error, file_stored
+from core.months import past_day_check
 from core.sql import Statement
 from notifications.models import Notification
 from notifications.services import message, notifications_plan, notifications_post
@@ -303,6 +304,8 @@ def donation_record(
         raise ValidationError(_("A money donation has no goods; record purchases made with it."))
     if any(qty < 0 for qty in goods.values()):
         raise ValidationError(_("Quantities must be positive."))
+    if received_on is not None:
+        past_day_check(received_on)  # else in a month no notice shows
     donation = Donation(
         village=village,
         donor=donor,
@@ -423,6 +426,8 @@ def donation_correct(
         }
         if not changed:
             raise ValidationError(_("Nothing was changed."), code="unchanged")
+        if "received_on" in changed:
+            past_day_check(changes["received_on"])
         if "donor" in changed and changes["donor"].village_id != donation.village_id:
             raise ValidationError(_("The donor belongs to another village."))
         for name, (_old, new) in changed.items():
@@ -1078,7 +1083,7 @@ def _redemption_create_locked(
                 village_id=village.pk,
                 household_id=household.pk,
                 kind=Notification.Kind.REDEMPTION,
-                receipt=str(redemption_id),
+                receipt=f"{redemption_id:06d}",  # as the receipt prints it
                 items=sum(lines.values()),
                 points=total,
                 balance=entry.balance_after,
@@ -1157,7 +1162,7 @@ def redemption_void(
                     village_id=locked.village_id,
                     household_id=locked.household_id,
                     kind=Notification.Kind.VOIDED,
-                    receipt=str(locked.pk),
+                    receipt=locked.number,
                     points=reversal.points,
                     balance=reversal.balance_after,
                 )

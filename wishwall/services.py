@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import audit_record
 from core.files import discard_files_on_error, file_stored
+from core.months import past_day_check
 from core.photos import photo_prepare
 from notifications.models import Notification
 from notifications.services import message, notifications_post
@@ -388,8 +389,7 @@ def wish_fulfil(
 ) -> Wish:
     """The donor delivered: record what was given, when, and the thanks for the echo wall."""
     _second_person_check(wish, actor, Referral.Kind.WISH_FULFIL, referral)
-    if date > timezone.localdate():
-        raise ValidationError(_("The date given cannot be in the future."), code="future")
+    past_day_check(date)
     prepared = photo_prepare(photo) if photo else None
     # The photo is stored by fulfilment.save(); a failure after it deletes it (core.files).
     with discard_files_on_error(), transaction.atomic():

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.access import (
@@ -266,9 +267,11 @@ def counter_confirm(request, household_pk):
     if redemption.was_replay:
         messages.info(request, _("This cart was already confirmed; here is its receipt."))
     else:
+        points = redemption.total_points
         messages.success(
             request,
-            _("Redeemed for %(points)d points.") % {"points": redemption.total_points},
+            ngettext("Redeemed for %(points)d point.", "Redeemed for %(points)d points.", points)
+            % {"points": points},
         )
     if _cart_key(request, household.pk) == str(key):
         request.session.pop(CART_SESSION_KEY, None)

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.access import Role, access_required, is_villager, staff_required, villager_required
@@ -141,7 +142,12 @@ def reservation_hand_over_view(request, household_pk, pk):
     else:
         messages.success(
             request,
-            _("Handed over for %(points)d points.") % {"points": redemption.total_points},
+            ngettext(
+                "Handed over for %(points)d point.",
+                "Handed over for %(points)d points.",
+                redemption.total_points,
+            )
+            % {"points": redemption.total_points},
         )
     return redirect("store:receipt", pk=redemption.pk)
 

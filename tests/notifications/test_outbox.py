@@ -137,7 +137,7 @@ def test_a_redemption_tells_its_receipt_and_crossing_the_threshold_tells_the_sta
     redemption = redeem(card_a.household, {soap: 2}, manager_x)  # 8 -> 6: above 5
     receipt = Notification.objects.get(kind=Kind.REDEMPTION)
     assert receipt.params == {
-        "receipt": str(redemption.pk), "items": 2, "points": 4, "balance": 96,
+        "receipt": redemption.number, "items": 2, "points": 4, "balance": 96,
     }  # fmt: skip
     assert not Notification.objects.filter(kind=Kind.LOW_STOCK).exists()
     redeem(card_a.household, {soap: 2}, manager_x)  # 6 -> 4: crosses the threshold
@@ -298,7 +298,7 @@ def test_a_reversal_and_a_void_tell_their_household(
     redemption = redeem(household, {soap: 2}, manager_x)
     redemption_void(redemption=redemption, actor=supervisor_x, reason="拿错了户")
     voided = Notification.objects.get(household=household, kind=Kind.VOIDED)
-    assert voided.params == {"receipt": str(redemption.pk), "points": 4, "balance": 100}
+    assert voided.params == {"receipt": redemption.number, "points": 4, "balance": 100}
     assert voided.sms_status == Sms.PENDING
     assert "拿错了户" not in sms_text(voided)
 

@@ -296,6 +296,8 @@ def test_a_villager_never_sees_another_households_unpublished_proposal(
 ):
     """Found by an attack: the objection page showed any proposal of the village by its id
     (a rejected deduction, with the head's name), only saying it could not be objected to."""
+    url = reverse("points:objection_new", args=[waiting.pk])
+    assert client_villager_b.get(url).status_code == 200  # in publicity: on the notice anyway
     Proposal.objects.filter(pk=waiting.pk).update(
         status=status, rejection_reason="不属实", hold_reason="积分不足"
     )
