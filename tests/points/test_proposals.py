@@ -190,7 +190,7 @@ def test_points_default_from_rule_and_override_needs_reason(
             manager_x, [card_a.household], rule_clean, occurred_on=today() + datetime.timedelta(1)
         )
     # Found by an attack: year 1 was taken (and would move the deed out of every month's cap).
-    with pytest.raises(ValidationError, match="too long ago"):
+    with pytest.raises(ValidationError, match="too far in the past"):
         propose(manager_x, [card_a.household], rule_clean, occurred_on=datetime.date(1, 1, 1))
 
 
