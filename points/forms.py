@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import forms as numbers
 from core.db import row_id_or_none
+from core.edit_forms import DrawnStateMixin
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
 from core.photos import PhotoInput, photo_validate
@@ -30,7 +31,7 @@ class PhotoField(forms.FileField):
         return upload
 
 
-class RuleForm(forms.ModelForm):
+class RuleForm(DrawnStateMixin, forms.ModelForm):
     class Meta:
         model = Rule
         formfield_callback = numbers.number_formfield

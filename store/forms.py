@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import forms as numbers
 from core.db import row_id_or_none
+from core.edit_forms import DrawnStateMixin
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
 from store.models import Donation, Donor, Item, StockMovement, Zone
@@ -15,7 +16,7 @@ from villagers.cardnumbers import card_number_normalize
 from villagers.models import Member
 
 
-class ItemForm(forms.ModelForm):
+class ItemForm(DrawnStateMixin, forms.ModelForm):
     class Meta:
         model = Item
         formfield_callback = numbers.number_formfield

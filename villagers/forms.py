@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core import validators
 from django.utils.translation import gettext_lazy as _
 
+from core.edit_forms import DrawnStateMixin
 from core.forms import PinField, number_formfield, number_text
 from core.idempotency import OneTimeKeyMixin
 from villagers.masking import mask_id_number, mask_phone
@@ -164,7 +165,7 @@ class SensitiveFieldsMixin:
         return cleaned
 
 
-class HouseholdForm(SensitiveFieldsMixin, forms.ModelForm):
+class HouseholdForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
     sensitive_fields = ("phone",)
 
     class Meta:
@@ -201,7 +202,7 @@ class HouseholdForm(SensitiveFieldsMixin, forms.ModelForm):
         return number
 
 
-class MemberForm(SensitiveFieldsMixin, forms.ModelForm):
+class MemberForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
     sensitive_fields = ("id_number", "phone")
 
     class Meta:

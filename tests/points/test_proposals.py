@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from core.access import Role
 from core.models import AuditEvent
@@ -293,3 +294,15 @@ def test_no_cash_out_kind():
     # A lapse (the opt-in yearly settlement) takes points away; it pays nothing out.
     assert kinds == {"opening", "award", "deduction", "redemption", "reversal", "carried", "lapse"}
     assert not any("cash" in value or "payout" in value for value in kinds)
+
+
+def test_a_rule_page_drawn_before_a_change_of_points_cannot_undo_it(client_manager_x, rule_clean):
+    url = reverse("points:rule_edit", args=[rule_clean.pk])
+    form = client_manager_x.get(url).context["form"]
+    body = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    body = {k: ("on" if v is True else v) for k, v in body.items() if v is not False}
+    assert client_manager_x.post(url, body | {"points": 6}).status_code == 302
+    stale = client_manager_x.post(url, body | {"description": "院子干净整洁"})
+    rule_clean.refresh_from_db()
+    assert rule_clean.points == 6 and stale.status_code == 200
+    assert stale.context["form"].non_field_errors()

@@ -298,3 +298,37 @@ def test_one_point_is_one_point_on_the_household_history(
     )
     page = client_villager_a.get(reverse("points:me")).content.decode()
     assert "(1 point)" in page and "(1 points)" not in page
+
+
+def test_an_item_page_drawn_before_a_price_change_does_not_put_the_old_price_back(
+    client_manager_x, zones_x, village_x, manager_x
+):
+    """Two windows on one item: the first saves a new price; the second, drawn before it and
+    saved for its name, was putting the old price back without a word."""
+    from tests.store.conftest import make_item
+
+    item = make_item(village_x, "daily", "毛巾", 5, 10, manager_x)
+    url = reverse("store:item_edit", args=[item.pk])
+    drawn = client_manager_x.get(url).context["form"]["drawn"].value()
+    body = {
+        "zone": item.zone_id,
+        "name": "毛巾",
+        "unit": item.unit,
+        "points_price": 5,
+        "is_active": "on",
+        "low_stock_threshold": item.low_stock_threshold,
+        "drawn": drawn,
+    }
+    assert client_manager_x.post(url, body | {"points_price": 6}).status_code == 302
+    stale = client_manager_x.post(url, body | {"name": "纯棉毛巾"})
+    item.refresh_from_db()
+    assert (item.name, item.points_price) == ("毛巾", 6)
+    assert stale.status_code == 200 and "changed in the meantime" in stale.text
+    # The page now carries the item's new state: saving again is a deliberate choice.
+    again = stale.context["form"]["drawn"].value()
+    assert again != drawn
+    assert (
+        client_manager_x.post(url, body | {"name": "纯棉毛巾", "drawn": again}).status_code == 302
+    )
+    item.refresh_from_db()
+    assert (item.name, item.points_price) == ("纯棉毛巾", 5)
