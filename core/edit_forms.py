@@ -6,8 +6,8 @@ back without a word. A form with DrawnStateMixin carries a digest of the row's v
 it drew them (an HMAC: the row may hold an ID number, which a plain hash of few possible
 values would give away) and refuses to save when the row has changed since. The refusal
 says so; the form then carries the row's new digest, so saving again is a choice made
-knowingly. The donation correction does the same with its own digest
-(store.services.donation_drawn).
+knowingly. The donation correction, a plain form, carries the same digest
+(row_digest, by store.services.donation_drawn).
 """
 
 from django import forms
@@ -15,6 +15,13 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 DRAWN_FIELD = "drawn"
+
+
+def row_digest(instance, names) -> str:
+    """An HMAC of `instance`'s values of the model fields `names` (a foreign key by its id)."""
+    fields = [field for field in instance._meta.concrete_fields if field.name in set(names)]
+    values = "\x1f".join(f"{field.attname}={getattr(instance, field.attname)}" for field in fields)
+    return salted_hmac("core.edit_forms.drawn", values).hexdigest()[:20]
 
 
 class DrawnStateMixin:
@@ -34,13 +41,7 @@ class DrawnStateMixin:
 
     def drawn_digest(self) -> str:
         """A digest of the row's values of this form's fields, as the row is now."""
-        names = [
-            field.attname
-            for field in self.instance._meta.concrete_fields
-            if field.name in self.fields and field.name != DRAWN_FIELD
-        ]
-        values = "\x1f".join(f"{name}={getattr(self.instance, name)}" for name in names)
-        return salted_hmac("core.edit_forms.drawn", values).hexdigest()[:20]
+        return row_digest(self.instance, [name for name in self.fields if name != DRAWN_FIELD])
 
     def clean(self):
         data = super().clean()

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from notifications.models import Notification
+from store.models import Redemption
 
 Kind = Notification.Kind
 
@@ -41,8 +42,8 @@ def _counted(params: dict) -> dict:
     if "items" in params:
         items = params["items"]
         worded["items_text"] = ngettext("%(n)d piece", "%(n)d pieces", items) % {"n": items}
-    if str(params.get("receipt", "")).isdigit():
-        worded["receipt"] = f"{int(params['receipt']):06d}"
+    if str(params.get("receipt", "")).isdigit():  # kept as the bare id before
+        worded["receipt"] = Redemption.number_of(int(params["receipt"]))
     return worded
 
 

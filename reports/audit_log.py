@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from core.access import Role, access_required, is_county_admin, is_township_officer, link_for
 from core.db import row_id_or_none
 from core.models import AuditEvent
+from core.months import EARLIEST_DAY
 from core.pagination import Paginator
 from points.models import Batch, Declaration, Entry, Objection, Proposal, Rule
 from reports.audit_labels import ACTIONS, AREAS, action_label, detail_sentence
@@ -46,7 +47,7 @@ from wishwall.models import Wish
 from wishwall.selectors import wishes_readable
 
 PAGE_SIZE = 50
-FIRST_DAY, LAST_DAY = datetime.date(2000, 1, 1), datetime.date(2999, 12, 31)
+LAST_DAY = datetime.date(2999, 12, 31)
 
 
 def _action_choices() -> list:
@@ -91,7 +92,7 @@ class AuditFilterForm(forms.Form):
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         for name, day in (("date_from", start), ("date_to", end)):
             # The log starts this century; the calendar's last day has no next day (a 500).
-            if day and not FIRST_DAY <= day <= LAST_DAY:
+            if day and not EARLIEST_DAY <= day <= LAST_DAY:
                 self.add_error(name, gettext_lazy("Choose a date from 2000 to 2999."))
                 start = end = None
         if start and end and start > end:

@@ -252,9 +252,14 @@ class Redemption(models.Model):
     def __str__(self):
         return f"#{self.number} {self.household}"
 
+    @staticmethod
+    def number_of(pk: int) -> str:
+        """A receipt's number as it is printed (000751), from its id."""
+        return f"{pk:06d}"
+
     @property
     def number(self) -> str:
-        return f"{self.pk:06d}"
+        return self.number_of(self.pk)
 
     @property
     def is_voided(self) -> bool:

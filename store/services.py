@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from core import sql
 from core.access import Role, is_manager
 from core.audit import audit_plan, audit_record, record_save
+from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
 from core.months import past_day_check
 from core.sql import Statement
@@ -373,13 +374,10 @@ DONATION_CORRECTABLE = ("donor", "received_on", "value_yuan", "description", "th
 
 
 def donation_drawn(donation: Donation) -> str:
-    """A short digest of the donation's correctable values: the correction form carries the
-    one it was drawn with, so a second window cannot undo the first one's correction."""
-    values = [
-        str(getattr(donation, f"{name}_id" if name == "donor" else name))
-        for name in DONATION_CORRECTABLE
-    ]
-    return hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:16]
+    """A digest of the donation's correctable values (core.edit_forms.row_digest): the
+    correction form carries the one it was drawn with, so a second window cannot undo the
+    first one's correction."""
+    return row_digest(donation, DONATION_CORRECTABLE)
 
 
 def donation_correct(
@@ -1083,7 +1081,7 @@ def _redemption_create_locked(
                 village_id=village.pk,
                 household_id=household.pk,
                 kind=Notification.Kind.REDEMPTION,
-                receipt=f"{redemption_id:06d}",  # as the receipt prints it
+                receipt=Redemption.number_of(redemption_id),
                 items=sum(lines.values()),
                 points=total,
                 balance=entry.balance_after,
