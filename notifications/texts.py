@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from notifications.models import Notification
-from store.models import Redemption
 
 Kind = Notification.Kind
 
@@ -42,8 +41,10 @@ def _counted(params: dict) -> dict:
     if "items" in params:
         items = params["items"]
         worded["items_text"] = ngettext("%(n)d piece", "%(n)d pieces", items) % {"n": items}
-    if str(params.get("receipt", "")).isdigit():  # kept as the bare id before
-        worded["receipt"] = Redemption.number_of(int(params["receipt"]))
+    if str(params.get("receipt", "")).isdigit():
+        # Kept as the bare id before: printed as store.models.Redemption.number_of does
+        # (the store is a layer above this app, which cannot import it).
+        worded["receipt"] = f"{int(params['receipt']):06d}"
     return worded
 
 
