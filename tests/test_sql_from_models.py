@@ -84,3 +84,30 @@ def test_data_changing_sql_is_written_only_by_core_sql():
         and re.search(r"\b(INSERT INTO|DELETE FROM|UPDATE \w+ SET)\b", text)
     }
     assert typed == set()
+
+
+def test_a_prepared_statement_quotes_each_value_as_psycopg_would(db):
+    """`sql.execute` binds the values itself (past psycopg's 50-parameter cache): quotes,
+    percent signs, backslashes, None, dates, decimals and JSON come back as they went in,
+    and a value cannot end the literal it is in."""
+    import datetime
+    import json
+    from decimal import Decimal
+
+    from django.db import connection
+
+    tricky = ["it's", "100%", "%s", "%(x)s", "a\\b", "'); DROP TABLE x; --", "积分", ""]
+    typed = [(text, "text") for text in tricky] + [
+        (None, "text"),
+        (Decimal("1.50"), "numeric"),
+        (datetime.date(2026, 12, 5), "date"),
+        (True, "boolean"),
+    ]
+    typed += [(n, "integer") for n in range(60)]  # more than psycopg caches the split of
+    values = [value for value, _type in typed]
+    query = "SELECT " + ", ".join(f"%s::{type_}" for _value, type_ in typed)
+    with connection.cursor() as cursor:
+        sql.execute(cursor, query, values)
+        assert list(cursor.fetchone()) == values
+        sql.execute(cursor, "SELECT %(doc)s::jsonb", {"doc": json.dumps({"a": "'%s'"})})
+        assert json.loads(cursor.fetchone()[0]) == {"a": "'%s'"}  # Django reads jsonb as text
