@@ -27,6 +27,28 @@ def past_day_check(day: datetime.date) -> None:
         )
 
 
+# A month whose public notice is published is closed: what the notice shows stays as it was
+# published. The notice lives in reports, above the apps that write what it shows, so
+# reports tells how to know (reports.apps) and those writers ask `closed_month_check`.
+_closed_month_finders = []
+
+
+def closed_month_finder_register(finder) -> None:
+    """`finder(village_id, first_day)` says whether that month of the village is closed."""
+    if finder not in _closed_month_finders:
+        _closed_month_finders.append(finder)
+
+
+def closed_month_check(village_id: int, day: datetime.date, message: str) -> None:
+    """Refuse `day` (with `message`, which may name %(month)s) when its month is closed in
+    the village. The caller holds the lock the closing takes (the village's row, see
+    reports.notice.notice_publish), so no notice is published between this check and its
+    commit."""
+    first = month_of(day)
+    if any(finder(village_id, first) for finder in _closed_month_finders):
+        raise ValidationError(message % {"month": f"{first:%Y-%m}"}, code="published")
+
+
 def add_months(day: datetime.date, months: int) -> datetime.date:
     """The same day `months` later (or earlier), clamped to the end of a shorter month."""
     index = day.year * 12 + day.month - 1 + months

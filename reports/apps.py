@@ -10,3 +10,12 @@ class ReportsConfig(AppConfig):
 
     name = "reports"
     verbose_name = _("Reports")
+
+    def ready(self):
+        from core.months import closed_month_finder_register
+        from reports.models import PublishedNotice
+
+        def published(village_id, first):
+            return PublishedNotice.objects.filter(village_id=village_id, month=first).exists()
+
+        closed_month_finder_register(published)

@@ -453,13 +453,18 @@ def notice_publish(
     existing = PublishedNotice.objects.filter(village=village, month=first).first()
     if existing is not None:
         raise _already_published(existing)
-    # The notice is the village's document: drawn in the deployment's language, whatever
-    # the supervisor's screen shows.
-    with translation.override(settings.LANGUAGE_CODE):
-        document = notice_document(village, year, month)
-    now = timezone.now()
     try:
         with transaction.atomic():
+            # The village's row, locked before the notice is drawn, closes the month: a
+            # donation written or corrected meanwhile (store.services, which lock it too and
+            # then ask core.months.closed_month_check) is either in the document or refused.
+            # FOR NO KEY UPDATE: rows that refer to the village are still written meanwhile.
+            Village.objects.select_for_update(no_key=True).filter(pk=village.pk).first()
+            # The notice is the village's document: drawn in the deployment's language,
+            # whatever the supervisor's screen shows.
+            with translation.override(settings.LANGUAGE_CODE):
+                document = notice_document(village, year, month)
+            now = timezone.now()
             notice = PublishedNotice.objects.create(
                 village=village,
                 month=first,

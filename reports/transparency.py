@@ -16,11 +16,10 @@ from django.views.decorators.http import require_POST
 
 from core.access import Role, member_of_village_required, staff_required
 from core.idempotency import run_once
-from core.months import month_of, next_month, previous_month, requested_month
+from core.months import next_month, previous_month, requested_month
 from core.pagination import Paginator
 from notifications.selectors import announcements_current
 from reports.dashboard import STAFF as READERS
-from reports.notice import published_notice
 from reports.selectors_transparency import (
     board_month,
     donation_thanks,
@@ -29,7 +28,12 @@ from reports.selectors_transparency import (
 )
 from store.forms import DonationCorrectForm
 from store.models import Donation
-from store.services import DONATION_CORRECTABLE, donation_correct, donation_thanks_link_revoke
+from store.services import (
+    DONATION_CORRECTABLE,
+    donation_correct,
+    donation_correction_refusal,
+    donation_thanks_link_revoke,
+)
 from villagers.forms import form_add_service_error
 
 THANKS_SALT = "reports.donation-thanks"
@@ -178,16 +182,16 @@ def donation_correct_view(request, pk):
     """Correct a donation recorded wrongly, saying why (store.services.donation_correct).
 
     Not one a published notice shows, nor into a published month: the notice keeps what it
-    showed, and the donation would then disagree with it (or be on no notice at all).
+    showed, and the donation would then disagree with it (or be on no notice at all). The
+    service refuses both; the page says the first before anything is typed.
     """
     donation = get_object_or_404(
         Donation.objects.select_related("donor"), pk=pk, village=request.village
     )
     form = DonationCorrectForm(request.POST or None, donation=donation)
-    frozen = _published_month_of(donation.village, donation.received_on)
-    if request.method == "POST" and form.is_valid():
+    refusal = donation_correction_refusal(donation)
+    if request.method == "POST" and refusal is None and form.is_valid():
         values = form.cleaned_data
-        frozen = frozen or _published_month_of(donation.village, values["received_on"])
 
         def action():
             donation_correct(
@@ -200,32 +204,17 @@ def donation_correct_view(request, pk):
             )
             return reverse("store:donation_list")
 
-        if frozen is None:
-            try:
-                url, replayed = run_once(request, action)
-            except ValidationError as error:
-                # Changed since the form was drawn: drawn again as the donation is now.
-                if getattr(error, "code", None) == "stale":
-                    messages.error(request, error.messages[0])
-                    return redirect(request.path)
-                form_add_service_error(form, error)
-            else:
-                if not replayed:
-                    messages.success(request, _("The donation is corrected."))
-                return redirect(url)
-    refusal = None
-    if frozen is not None:
-        refusal = _(
-            "The notice of %(month)s is published: the donations it shows, and its month, "
-            "stay as they were published."
-        ) % {"month": f"{frozen:%Y-%m}"}
+        try:
+            url, replayed = run_once(request, action)
+        except ValidationError as error:
+            # Changed since the form was drawn: drawn again as the donation is now.
+            if getattr(error, "code", None) == "stale":
+                messages.error(request, error.messages[0])
+                return redirect(request.path)
+            form_add_service_error(form, error)
+        else:
+            if not replayed:
+                messages.success(request, _("The donation is corrected."))
+            return redirect(url)
     context = {"form": form, "donation": donation, "refusal": refusal}
     return render(request, "store/donation_correct.html", context)
-
-
-def _published_month_of(village, day: datetime.date | None) -> datetime.date | None:
-    """The month of `day` when its notice is published, else None."""
-    if day is None:
-        return None
-    first = month_of(day)
-    return first if published_notice(village, first) is not None else None

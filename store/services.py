@@ -1,7 +1,8 @@
 """Writes to the store. Every change of stock is a movement written with the item's cached stock
 under the item's row lock, by one writer: `_movements_append`.
 
-Lock order, everywhere: the household's points account first, then the redemption being
+Lock order, everywhere: the village's row first (only donations take it, against a notice
+being published), then the household's points account, then the redemption being
 voided, then items by ascending id. Keeping one order means two tellers never deadlock.
 """
 
@@ -24,7 +25,7 @@ from core.access import Role, is_manager
 from core.audit import audit_plan, audit_record, record_save
 from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
-from core.months import past_day_check
+from core.months import closed_month_check, past_day_check
 from core.sql import Statement
 from notifications.models import Notification
 from notifications.services import message, notifications_plan, notifications_post
@@ -279,6 +280,41 @@ def _donated_money_check(*, paid_by: Donation, village_id: int, cost: Decimal) -
         )
 
 
+def _village_lock(village_id: int) -> None:
+    """Lock the village's row, as publishing a notice does (reports.notice.notice_publish),
+    so no notice is published before this transaction's donation commits; then
+    core.months.closed_month_check can tell. First in the lock order; FOR NO KEY UPDATE, so
+    the village's other writes go on meanwhile."""
+    Village.objects.select_for_update(no_key=True).filter(pk=village_id).first()
+
+
+def donation_correction_refusal(donation: Donation) -> str | None:
+    """Why `donation` cannot be corrected at all (its month's notice is published), or
+    None: what the correction page says before anything is typed."""
+    try:
+        closed_month_check(
+            donation.village_id, donation.received_on, _donation_month_closed(dated=False)
+        )
+    except ValidationError as error:
+        return error.messages[0]
+    return None
+
+
+def _donation_month_closed(*, dated: bool) -> str:
+    """Why a published notice's month refuses the donation: one being `dated` in it, else
+    one the notice shows."""
+    if dated:
+        return _(
+            "The notice of %(month)s is published, so a donation can no longer be dated in "
+            "that month: date it in a month not yet published, and say when it came in the "
+            "description."
+        )
+    return _(
+        "The notice of %(month)s is published: the donations it shows, and its month, stay "
+        "as they were published."
+    )
+
+
 def donation_record(
     *,
     village: Village,
@@ -319,6 +355,8 @@ def donation_record(
     )
     donation.full_clean(exclude=["donor"] if donor.pk is None else None)
     with transaction.atomic():
+        _village_lock(village.pk)
+        closed_month_check(village.pk, donation.received_on, _donation_month_closed(dated=True))
         if donor.pk is None:
             donor_save(donor=donor, actor=actor, request=request)
             donation.donor = donor
@@ -407,7 +445,11 @@ def donation_correct(
     if unknown:
         raise ValueError(f"not correctable here: {sorted(unknown)}")
     with transaction.atomic():
+        _village_lock(donation.village_id)
         donation = Donation.objects.select_for_update().get(pk=donation.pk)
+        closed_month_check(
+            donation.village_id, donation.received_on, _donation_month_closed(dated=False)
+        )
         if drawn is not None and drawn != donation_drawn(donation):
             raise ValidationError(
                 _(
@@ -426,6 +468,9 @@ def donation_correct(
             raise ValidationError(_("Nothing was changed."), code="unchanged")
         if "received_on" in changed:
             past_day_check(changes["received_on"])
+            closed_month_check(
+                donation.village_id, changes["received_on"], _donation_month_closed(dated=True)
+            )
         if "donor" in changed and changes["donor"].village_id != donation.village_id:
             raise ValidationError(_("The donor belongs to another village."))
         for name, (_old, new) in changed.items():

@@ -2,15 +2,19 @@
 the old and new values; never below what its purchases already paid."""
 
 import datetime
+import threading
+import time
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from core.models import AuditEvent
 from core.months import previous_month
+from reports.models import PublishedNotice
 from reports.notice import notice_publish
 from store.models import Donation, Donor, StockMovement
 from store.services import donation_correct, donation_record, stock_purchase
@@ -186,3 +190,106 @@ def test_a_donation_cannot_be_moved_to_a_month_no_notice_shows(day, money, clien
     )
     assert created.status_code == 200 and created.context["form"].errors["received_on"]
     assert Donation.objects.count() == 1
+
+
+def test_no_donation_is_recorded_or_corrected_into_a_published_month_by_any_caller(
+    money, village_x, supervisor_x, manager_x, donor, client_manager_x, rice
+):
+    """The rule is the services' (store.services), not only the correction page's: a new
+    donation dated in a published month would be on no notice, and its goods would come
+    into that month's stock after it was published."""
+    last = previous_month(timezone.localdate())
+    notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+    stock = StockMovement.objects.count()
+    with pytest.raises(ValidationError, match=f"notice of {last:%Y-%m} is published") as refused:
+        donation_record(
+            village=village_x,
+            donor=donor,
+            kind=Donation.Kind.GOODS,
+            value_yuan=Decimal("50"),
+            thanks="谢",
+            goods={rice.pk: 5},
+            received_on=last,
+            actor=manager_x,
+        )
+    assert refused.value.code == "published"
+    with pytest.raises(ValidationError, match=f"notice of {last:%Y-%m} is published"):
+        donation_correct(donation=money, actor=manager_x, reason="日期", received_on=last)
+    old = Donation.objects.create(
+        village=village_x, donor=donor, kind="money", value_yuan=100, thanks="谢", received_on=last
+    )
+    with pytest.raises(ValidationError, match="stay as they were published"):
+        donation_correct(donation=old, actor=manager_x, reason="金额", value_yuan=Decimal("10"))
+    page = client_manager_x.post(
+        reverse("store:donation_create"),
+        {
+            "donor": donor.pk,
+            "kind": "money",
+            "received_on": last.isoformat(),
+            "value_yuan": "50",
+            "thanks": "谢",
+            "goods-TOTAL_FORMS": "0",
+            "goods-INITIAL_FORMS": "0",
+            "idempotency_key": form_key(),
+        },
+    )
+    assert page.status_code == 200 and f"The notice of {last:%Y-%m} is published" in page.text
+    assert Donation.objects.count() == 2 and StockMovement.objects.count() == stock
+    money.refresh_from_db()
+    assert money.received_on == timezone.localdate()
+    assert not AuditEvent.objects.filter(action="donation.correct").exists()
+    # The month before it is not published: a late donation may still be dated there.
+    earlier = previous_month(last)
+    donation_correct(donation=money, actor=manager_x, reason="日期", received_on=earlier)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notice_published_during_a_correction_shows_the_corrected_donation(
+    village_x, supervisor_x, manager_x, donor
+):
+    """A correction and the publishing of its month at the same moment: publishing waits for
+    the village's row, which the correction holds until it commits, so the notice shows the
+    donation as corrected (it would show the old amount beside a corrected donation, for
+    good, if it were drawn first)."""
+    last = previous_month(timezone.localdate())
+    donation = donation_record(
+        village=village_x,
+        donor=donor,
+        kind=Donation.Kind.MONEY,
+        value_yuan=Decimal("5000"),
+        thanks="感谢顺达公司",
+        received_on=last,
+        actor=manager_x,
+    )
+    corrected, finished = threading.Event(), []
+
+    def correct():
+        try:
+            with transaction.atomic():
+                donation_correct(
+                    donation=donation, actor=manager_x, reason="多打了一个零", value_yuan=500
+                )
+                corrected.set()
+                time.sleep(0.5)  # still uncommitted while the supervisor publishes
+            finished.append(time.monotonic())
+        finally:
+            connection.close()
+
+    def publish():
+        try:
+            corrected.wait(timeout=10)
+            notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+            finished.append(time.monotonic())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=correct), threading.Thread(target=publish)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(finished) == 2 and finished[0] <= finished[1]
+    section = next(
+        s for s in PublishedNotice.objects.get().document["sections"] if s["key"] == "donations"
+    )
+    assert [str(row[5]) for row in section["rows"]] == ["500.00"]
