@@ -233,7 +233,7 @@ def stock_purchase(
         )
     with transaction.atomic():
         if paid_by is not None:
-            # Lock the donation before the item (donation_correct locks it alone).
+            # Lock the donation before the item (donation_correct locks the village, then it).
             _donated_money_check(paid_by=paid_by, village_id=item.village_id, cost=cost_yuan)
         locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
         movement = _movement_append(
