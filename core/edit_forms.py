@@ -6,8 +6,9 @@ back without a word. A form with DrawnStateMixin carries a digest of the row's v
 it drew them (an HMAC: the row may hold an ID number, which a plain hash of few possible
 values would give away) and refuses to save when the row has changed since. The refusal
 says so; the form then carries the row's new digest, so saving again is a choice made
-knowingly. The donation correction, a plain form, carries the same digest
-(row_digest, by store.services.donation_drawn).
+knowingly. The plain forms that change an existing row carry the same digest and their
+services check it under the row's lock: the donation correction (store.services.donation_drawn)
+and a wish's revision and edit (wishwall.services.wish_drawn).
 """
 
 from django import forms

@@ -42,6 +42,8 @@ class WishReviseForm(forms.Form):
     title = WishForm.base_fields["title"]
     kind = WishForm.base_fields["kind"]
     story = WishForm.base_fields["story"]
+    # The values the form was drawn with (wishwall.services.wish_drawn).
+    drawn = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
 
 class WishOnBehalfForm(WishForm):
@@ -76,6 +78,7 @@ class WishEditForm(forms.Form):
         max_length=300,
         help_text=_("For example: removed a phone number. The old text is kept in the record."),
     )
+    drawn = WishReviseForm.base_fields["drawn"]
 
 
 class DeclineForm(forms.Form):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import audit_record
+from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
 from core.months import past_day_check
 from core.photos import photo_prepare
@@ -51,6 +52,29 @@ def _second_person_check(wish: Wish, actor: User, kind: str, referral: Referral 
 
 def _lock(wish: Wish) -> Wish:
     return Wish.objects.select_for_update().get(pk=wish.pk)
+
+
+# What the household's revision and the staff's edit change (and draw their forms from).
+WISH_REVISABLE = ("title", "kind", "story")
+WISH_EDITABLE = ("title", "story", "hide_household")
+
+
+def wish_drawn(wish: Wish, names) -> str:
+    """A digest of the wish's values of `names` (core.edit_forms.row_digest): a form carries
+    the one it was drawn with, so a second window cannot undo the first one's change."""
+    return row_digest(wish, names)
+
+
+def _drawn_check(wish: Wish, names, drawn: str | None) -> None:
+    """Refuse a change made on a form drawn before the locked `wish` last changed."""
+    if drawn is not None and drawn != wish_drawn(wish, names):
+        raise ValidationError(
+            _(
+                "This wish was changed in the meantime (in another window, or by someone "
+                "else): here it is as it is now. Change it again if it still needs it."
+            ),
+            code="stale",
+        )
 
 
 def _refuse_unless_status(wish: Wish, *allowed: str) -> None:
@@ -140,10 +164,18 @@ def _require_own_household(wish: Wish, actor: User) -> None:
 
 
 def wish_revise(
-    *, wish: Wish, actor: User, title: str, kind: str, story: str, request=None
+    *,
+    wish: Wish,
+    actor: User,
+    title: str,
+    kind: str,
+    story: str,
+    drawn: str | None = None,
+    request=None,
 ) -> Wish:
     """The household changes its own wish while staff have not checked it yet; once it is
-    on the wall (or declined) it stays as the staff saw it."""
+    on the wall (or declined) it stays as the staff saw it. `drawn` (wish_drawn of the
+    values the form showed) refuses a change made on values that have changed since."""
     _require_own_household(wish, actor)
     title, story = (title or "").strip(), (story or "").strip()
     with transaction.atomic():
@@ -153,6 +185,7 @@ def wish_revise(
                 _("Staff have checked this wish already: it can no longer be changed."),
                 code="moderated",
             )
+        _drawn_check(wish, WISH_REVISABLE, drawn)
         changed = sorted(
             field
             for field, new in (("title", title), ("kind", kind), ("story", story))
@@ -251,15 +284,18 @@ def wish_edit(
     story: str,
     hide_household: bool,
     reason: str,
+    drawn: str | None = None,
     request=None,
 ) -> Wish:
-    """Staff change a wish's text (e.g. to remove personal details); each change is recorded."""
+    """Staff change a wish's text (e.g. to remove personal details); each change is recorded.
+    `drawn`: as for wish_revise."""
     _require_staff_of(actor, wish.village_id)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for the change."), code="reason")
     with transaction.atomic():
         wish = _lock(wish)
+        _drawn_check(wish, WISH_EDITABLE, drawn)
         changes = {
             field: (getattr(wish, field), new.strip())
             for field, new in ((WishRevision.Field.TITLE, title), (WishRevision.Field.STORY, story))

@@ -67,6 +67,15 @@ def _add_service_error(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
+def _drawn_again(request, error: ValidationError) -> bool:
+    """A change refused because the wish changed after the form was drawn: say so; the
+    caller draws the page again, with the wish as it is now."""
+    if getattr(error, "code", None) != "stale":
+        return False
+    messages.error(request, error.messages[0])
+    return True
+
+
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -173,13 +182,16 @@ def _get_own_wish(request, pk: int) -> Wish:
 def wish_revise(request, pk: int):
     """The household changes its wish while staff have not checked it yet."""
     wish = _get_own_wish(request, pk)
-    initial = {"title": wish.title, "kind": wish.kind, "story": wish.story}
+    initial = {name: getattr(wish, name) for name in services.WISH_REVISABLE}
+    initial["drawn"] = services.wish_drawn(wish, services.WISH_REVISABLE)
     form = WishReviseForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            data = form.cleaned_data
+            data = form.cleaned_data | {"drawn": form.cleaned_data["drawn"] or None}
             services.wish_revise(wish=wish, actor=request.user, request=request, **data)
         except ValidationError as error:
+            if _drawn_again(request, error):
+                return redirect(request.path)
             _add_service_error(form, error)
         else:
             messages.success(request, _("The wish is changed."))
@@ -226,12 +238,16 @@ def wish_approve(request, pk: int):
 def wish_edit(request, pk: int):
     """Change a wish's text (e.g. remove personal details); the old text is kept."""
     wish = _get_wish_for_user(request, pk)
-    initial = {"title": wish.title, "story": wish.story, "hide_household": wish.hide_household}
+    initial = {name: getattr(wish, name) for name in services.WISH_EDITABLE}
+    initial["drawn"] = services.wish_drawn(wish, services.WISH_EDITABLE)
     form = WishEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.wish_edit(wish=wish, actor=request.user, request=request, **form.cleaned_data)
+            data = form.cleaned_data | {"drawn": form.cleaned_data["drawn"] or None}
+            services.wish_edit(wish=wish, actor=request.user, request=request, **data)
         except ValidationError as error:
+            if _drawn_again(request, error):
+                return redirect(request.path)
             _add_service_error(form, error)
         else:
             messages.success(request, _("The wish is changed; the change is recorded."))

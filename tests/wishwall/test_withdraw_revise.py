@@ -109,3 +109,33 @@ def test_pages_offer_change_and_withdraw_to_the_household_only(
         {"title": "一辆新轮椅", "kind": "health", "story": wish_a.story},
     )
     assert saved.url == detail and Wish.objects.get(pk=wish_a.pk).title == "一辆新轮椅"
+
+
+@pytest.mark.parametrize("page", ["revise", "edit"])
+def test_a_second_window_drawn_before_a_change_cannot_undo_it(
+    page, wish_a, client_villager_a, client_manager_x, manager_x
+):
+    """The household's revision and the staff's edit carry the values they were drawn with,
+    as the donation correction does: a second window saved later for another field would
+    have put the first window's text back without a word."""
+    client = client_villager_a if page == "revise" else client_manager_x
+    url = reverse(f"wishwall:{page}", args=[wish_a.pk])
+    form = client.get(url).context["form"]
+    drawn = form["drawn"].value()
+    assert drawn
+    body = {name: form[name].value() for name in form.fields if name != "hide_household"}
+    body |= {"reason": "删去电话"} if page == "edit" else {}
+    first = body | {"title": "一辆新轮椅"}
+    assert client.post(url, first).status_code == 302
+    second = body | {"story": "母亲腿脚不便"}
+    refused = client.post(url, second, follow=True)
+    wish_a.refresh_from_db()
+    assert (wish_a.title, wish_a.story) == ("一辆新轮椅", "父亲腿脚不便，出不了门。")
+    assert "changed in the meantime" in refused.text
+    # Drawn again as the wish is now: the second change goes through on top of the first.
+    again = refused.context["form"]
+    assert again["title"].value() == "一辆新轮椅"
+    third = second | {"title": "一辆新轮椅", "drawn": again["drawn"].value()}
+    assert client.post(url, third).status_code == 302
+    wish_a.refresh_from_db()
+    assert (wish_a.title, wish_a.story) == ("一辆新轮椅", "母亲腿脚不便")
