@@ -10,6 +10,7 @@ from core.edit_forms import DrawnStateMixin
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
 from core.photos import PhotoInput, photo_validate
+from core.text import list_join
 from points.models import Rule
 from villagers.cardnumbers import card_number_normalize
 from villagers.forms import NewPinForm
@@ -164,7 +165,7 @@ class ActivityForm(OneTimeKeyMixin, forms.Form):
         if unknown:
             raise forms.ValidationError(
                 _("No active card of this village has the number: %(numbers)s")
-                % {"numbers": ", ".join(unknown)}
+                % {"numbers": list_join(unknown)}
             )
         return [cards[card_number_normalize(line)] for line in typed]
 

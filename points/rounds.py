@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from core.access import is_manager
 from core.audit import audit_record
 from core.months import month_days, past_day_check
+from core.text import list_join
 from points.models import Account, Batch, InspectionRound, Proposal, Rule
 from points.services import _cap_used, proposal_create
 from villagers.models import Household, Inspection, User, Village, VillageGroup
@@ -280,7 +281,7 @@ def _who_is_proposed(inspected, pass_rule, fail_rule, date):
         else:
             reason = _("Monthly hygiene inspection of %(day)s: failed (%(checks)s)") % {
                 "day": day,
-                "checks": "、".join(line.failed_labels),
+                "checks": list_join(line.failed_labels),
             }
         to_propose[(rule, reason[:300])].append(household)
     return not_proposed, to_propose

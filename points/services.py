@@ -26,6 +26,7 @@ from core.audit import audit_record, record_save
 from core.files import discard_files_on_error, file_stored
 from core.months import month_days, past_day_check
 from core.photos import photo_prepare
+from core.text import list_join
 from notifications.models import Notification
 from notifications.services import message, notifications_post
 from points import sql as points_sql
@@ -215,7 +216,7 @@ def proposal_create(
     if missing:
         raise ValidationError(
             _("These households have no points card yet: %(names)s.")
-            % {"names": "、".join(missing)}
+            % {"names": list_join(missing)}
         )
     if photo is not None:
         photo = photo_prepare(photo, name="evidence")

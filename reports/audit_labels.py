@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.text import list_join
 from reports.models import ExportJob
 from store.models import Donation, Donor, StockMovement
 from villagers.models import Referral
@@ -357,7 +358,7 @@ def _field_names(names) -> str:
             fields.append(str(Wish._meta.get_field(name).verbose_name))
         except Exception:  # noqa: BLE001 - a field since renamed: its name as written
             fields.append(str(name))
-    return ", ".join(fields) or "—"
+    return list_join(fields) or "—"
 
 
 def _wish_revise(detail, show):
@@ -654,7 +655,7 @@ def _plain_value(value) -> str:
     if isinstance(value, bool):
         return _yes_no(value)
     if isinstance(value, list | tuple):
-        return ", ".join(_plain_value(item) for item in value)
+        return list_join(_plain_value(item) for item in value)
     if isinstance(value, dict):
         return "; ".join(f"{key}: {_plain_value(item)}" for key, item in value.items())
     return "—" if value is None else str(value)

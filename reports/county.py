@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from core.access import overseer_required
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
+from core.text import list_join
 from reports import xlsx
 from reports.charts import sparkline
 from reports.exports import export_job_start
@@ -148,7 +149,7 @@ def _scope_name(oversight: Oversight) -> str:
 
 def _trend_line(row):
     """The row's points issued per month as a sparkline, its figures in words."""
-    months = ", ".join(
+    months = list_join(
         f"{first:%Y-%m}: {value}" for first, value in zip(row.trend_months, row.trend, strict=True)
     )
     label = _("Points issued each month, %(months)s") % {"months": months}

@@ -18,10 +18,10 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
-from django.utils.translation import pgettext
 
 from core import sql
 from core.months import month_span
+from core.text import list_join
 from store import sql as store_sql
 from store.models import (
     Donation,
@@ -126,8 +126,7 @@ def redemptions_of(village: Village) -> QuerySet:
 
 def items_summary(lines) -> str:
     """'大米 10kg ×2、菜籽油 ×1' from redemption lines (prefetched with their items)."""
-    separator = pgettext("between the items of a list", ", ")
-    return separator.join(f"{line.item.name} ×{line.quantity}" for line in lines)
+    return list_join(f"{line.item.name} ×{line.quantity}" for line in lines)
 
 
 def _item_totals(lines: QuerySet) -> list[dict]:

@@ -27,6 +27,7 @@ from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
 from core.months import closed_month_check, past_day_check
 from core.sql import Statement
+from core.text import list_join
 from notifications.models import Notification
 from notifications.services import message, notifications_plan, notifications_post
 from points.ledger import Posting, entries_plan, hold_plan, reversal_post
@@ -996,7 +997,7 @@ def _lines_on_sale(items: dict[int, Item], lines: dict[int, int]) -> None:
     inactive = [item.name for item in items.values() if not item.is_active]
     if inactive:
         raise ValidationError(
-            _("Not on sale any more: %(items)s.") % {"items": "、".join(inactive)}
+            _("Not on sale any more: %(items)s.") % {"items": list_join(inactive)}
         )
     short = [
         _("%(item)s: %(stock)d left, %(needed)d wanted")

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
+from core.text import list_join
 from villagers.forms import (
     HouseholdForm,
     InspectionForm,
@@ -161,7 +162,7 @@ def inspection_create(request, pk):
                         "Inspection recorded. Not passed: %(checks)s. To deduct points for it, "
                         "use Propose points on this page."
                     )
-                    % {"checks": "、".join(str(c) for c in inspection.failed_checks)},
+                    % {"checks": list_join(inspection.failed_checks)},
                 )
             return redirect("reports:household", pk=household.pk)
     return render(request, "villagers/inspection_form.html", {"form": form, "household": household})

@@ -22,6 +22,7 @@ from core.spreadsheet import (
     sheet_parse,
     text_workbook,
 )
+from core.text import list_join
 from villagers.models import Household, Member, Village, VillageGroup
 
 MAX_ROWS = 3000
@@ -189,7 +190,7 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
         if relation is None:
             errors.append(
                 _('Unknown relation to the head "%(value)s". Use one of: %(choices)s.')
-                % {"value": relation_text, "choices": "、".join(a[0] for a in RELATIONS.values())}
+                % {"value": relation_text, "choices": list_join(a[0] for a in RELATIONS.values())}
             )
     elif name and name == head_name:
         relation = Member.Relation.HEAD
@@ -263,7 +264,7 @@ def _check_household(values: dict[str, str], errors: list[str], groups: dict) ->
     elif group is None:
         errors.append(
             _('Unknown village group "%(value)s". This village has: %(groups)s.')
-            % {"value": group_name, "groups": "、".join(g.name for g in groups.values())}
+            % {"value": group_name, "groups": list_join(g.name for g in groups.values())}
         )
 
     head_name = values["head_name"]
@@ -378,9 +379,9 @@ def roster_template_workbook(village: Village):
     group_names = VillageGroup.objects.filter(village=village).values_list("name", flat=True)
     notes = {
         "household_number": _("Same number on every row of one household."),
-        "group": "、".join(group_names),
+        "group": list_join(group_names),
         "name": _("Empty means the row is the head of household."),
-        "relation": "、".join(aliases[0] for aliases in RELATIONS.values()),
+        "relation": list_join(aliases[0] for aliases in RELATIONS.values()),
         "sex": "男 / 女",
         "birth_year": _("Four digits, e.g. 1965."),
         "id_number": _("18 characters; optional."),

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_noop
 
 from core.access import oversees, user_roles
 from core.audit import audit_record
+from core.text import list_join
 from villagers.models import Referral, User
 
 ONLY_OVERSEERS = gettext_noop(
@@ -171,7 +172,7 @@ def decider_check(
     if others:
         refusal = "%s %s" % (  # noqa: UP031 (two translated sentences)
             refusal,
-            _("It can be done by: %(names)s.") % {"names": "、".join(str(u) for u in others)},
+            _("It can be done by: %(names)s.") % {"names": list_join(others)},
         )
     raise SecondPersonRequired(
         refusal,

@@ -17,6 +17,7 @@ from core.access import Role
 from core.audit import audit_record, audit_records, record_save
 from core.forms import number_text, pin_clean
 from core.sessions import sessions_end
+from core.text import list_join
 from villagers.cardnumbers import card_number_make
 from villagers.models import (
     Card,
@@ -118,7 +119,7 @@ def card_prerequisites_missing(household: Household) -> list[str]:
     elif not latest.passed:
         missing.append(
             _("The latest hygiene inspection (%(date)s) did not pass: %(checks)s.")
-            % {"date": latest.date, "checks": "、".join(str(c) for c in latest.failed_checks)}
+            % {"date": latest.date, "checks": list_join(latest.failed_checks)}
         )
     if not household.participations.exists():
         missing.append(_("No public-welfare participation has been recorded."))

@@ -5,8 +5,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.db.models import F
-from django.utils.translation import pgettext
 
+from core.text import list_join
 from points.models import Entry
 from store.models import RedemptionLine
 
@@ -51,7 +51,4 @@ def lines_of(lines_by_entry: dict, entry) -> list:
 @register.filter
 def lines_spoken(lines) -> str:
     """Redemption lines as words to read aloud: "大米 10kg 2 袋、洗衣粉 1 袋"."""
-    separator = pgettext("between the items of a list", ", ")
-    return separator.join(
-        f"{line.item.name} {line.quantity} {line.item.unit}".strip() for line in lines
-    )
+    return list_join(f"{line.item.name} {line.quantity} {line.item.unit}".strip() for line in lines)

@@ -28,7 +28,7 @@ def test_prerequisites_in_plain_words(household_a):
     PassedInspectionFactory(household=household_a, yard_clean=False, person_clean=False)
     ParticipationFactory(household=household_a)
     [message] = card_prerequisites_missing(household_a)
-    assert "did not pass: yard clean、personal hygiene clean" in message
+    assert "did not pass: yard clean, personal hygiene clean" in message  # 、 in Chinese
     PassedInspectionFactory(household=household_a)  # a later inspection passes
     assert card_prerequisites_missing(household_a) == []
 
