@@ -91,8 +91,12 @@
   }
 
   /* The answer replaces the page, as a normal form post would: the next page after a
-   * redirect (with its message), or the form again with its errors. */
+   * redirect (with its message), or the form again with its errors. Only an HTML page: any
+   * other answer (a proxy's plain-text refusal, say) is never written as HTML; false then. */
   function showAnswer(xhr) {
+    if (!/^text\/html\b/i.test(xhr.getResponseHeader("Content-Type") || "")) {
+      return false;
+    }
     var url = xhr.responseURL || window.location.href;
     document.open();
     document.write(xhr.responseText);
@@ -100,6 +104,7 @@
     if (window.history && window.history.replaceState) {
       window.history.replaceState(null, "", url);
     }
+    return true;
   }
 
   function send(form, input, photo, submitter) {
@@ -124,7 +129,9 @@
           + sizeText(event.loaded) + " / " + sizeText(event.total);
       }
     });
-    xhr.addEventListener("load", function () { showAnswer(xhr); });
+    xhr.addEventListener("load", function () {
+      if (!showAnswer(xhr)) { done(input.getAttribute("data-text-failed")); }
+    });
     xhr.addEventListener("error", function () { done(input.getAttribute("data-text-failed")); });
     xhr.addEventListener("abort", function () {
       done(input.getAttribute("data-text-cancelled"));

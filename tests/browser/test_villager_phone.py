@@ -301,6 +301,36 @@ def test_a_photo_upload_can_be_cancelled(live_server, phone, card_a, villager_a,
     assert phone.locator("main form button[type=submit]").is_enabled()
 
 
+def test_an_answer_that_is_not_a_page_is_never_written_as_one(
+    live_server, phone, card_a, villager_a, tmp_path
+):
+    """A proxy on the way may answer the upload itself, in plain text: the script says the
+    sending failed, and does not write that text into the page as HTML."""
+    photo = tmp_path / "photo.jpg"
+    Image.new("RGB", (800, 600), "green").save(photo, "JPEG")
+    sign_in(phone, live_server, villager_a)
+    url = live_server.url + reverse("points:declaration_new")
+    phone.goto(url)
+    phone.route(
+        url,
+        lambda route: (
+            route.fulfill(
+                status=413, content_type="text/plain", body='<b id="written">413 Too Large</b>'
+            )
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
+    phone.fill("textarea[name=description]", "帮邻居收麦子")
+    phone.set_input_files("input[name=photo]", str(photo))
+    phone.click("main form button[type=submit]")
+    phone.wait_for_selector(".photo-error")
+    assert "没有保存任何内容" in phone.locator(".photo-error").inner_text()  # nothing was saved
+    assert phone.locator("#written").count() == 0
+    assert phone.locator("main form button[type=submit]").is_enabled()
+    assert not Declaration.objects.exists()
+
+
 def test_a_photo_too_large_even_when_shrunk_is_refused_before_sending(
     live_server, phone, card_a, villager_a, tmp_path, settings
 ):
