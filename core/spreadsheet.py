@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.text import list_join
+
 logger = logging.getLogger(__name__)
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -210,7 +212,7 @@ def _header_map(values: list[str], columns) -> dict[int, str]:
                 "The first row must hold the column names. Missing: %(missing)s. "
                 "Download the template to see the expected columns."
             )
-            % {"missing": "、".join(f"{c.header} ({c.english})" for c in missing)}
+            % {"missing": list_join(f"{c.header} ({c.english})" for c in missing)}
         )
     return header
 

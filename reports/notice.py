@@ -450,9 +450,6 @@ def notice_publish(
     refusal = publishing_refusal(village, first, actor)
     if refusal:
         raise ValidationError(refusal, code="refused")
-    existing = PublishedNotice.objects.filter(village=village, month=first).first()
-    if existing is not None:
-        raise _already_published(existing)
     try:
         with transaction.atomic():
             # The village's row, locked before the notice is drawn, closes the month: a
@@ -460,6 +457,9 @@ def notice_publish(
             # then ask core.months.closed_month_check) is either in the document or refused.
             # FOR NO KEY UPDATE: rows that refer to the village are still written meanwhile.
             Village.objects.select_for_update(no_key=True).filter(pk=village.pk).first()
+            existing = PublishedNotice.objects.filter(village=village, month=first).first()
+            if existing is not None:  # published before, or by another supervisor meanwhile
+                raise _already_published(existing)
             # The notice is the village's document: drawn in the deployment's language,
             # whatever the supervisor's screen shows.
             with translation.override(settings.LANGUAGE_CODE):

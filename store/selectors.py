@@ -18,6 +18,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import pgettext
 
 from core import sql
 from core.months import month_span
@@ -240,10 +241,15 @@ def notice_donations(village: Village, year: int, month: int) -> list[dict]:
     for donation in donations:
         what = donation.description
         if donation.kind == Donation.Kind.GOODS:
-            listed = "、".join(
+            listed = list_join(
                 f"{m.item.name} ×{m.quantity}{m.item.unit}" for m in donation.movements.all()
             )
-            what = f"{what}（{listed}）" if what else listed
+            what = (
+                pgettext("a donation's description and its goods", "%(what)s (%(goods)s)")
+                % {"what": what, "goods": listed}
+                if what
+                else listed
+            )
         rows.append(
             {
                 "date": donation.received_on,

@@ -1,9 +1,11 @@
 """Writes to the store. Every change of stock is a movement written with the item's cached stock
 under the item's row lock, by one writer: `_movements_append`.
 
-Lock order, everywhere: the village's row first (only donations take it, against a notice
-being published), then the household's points account, then the redemption being
-voided, then items by ascending id. Keeping one order means two tellers never deadlock.
+Lock order, everywhere: the village's row first (of the store's writes, only donations take
+it, against a notice being published; card issue, the carry-over and the yearly settlement
+take it too), then the household's points account, then the redemption being voided, then
+the donation, then items by ascending id. Keeping one order means two tellers never
+deadlock.
 """
 
 import datetime
@@ -27,7 +29,7 @@ from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
 from core.months import closed_month_check, past_day_check
 from core.sql import Statement
-from core.text import list_join
+from core.text import clauses_join, list_join
 from notifications.models import Notification
 from notifications.services import message, notifications_plan, notifications_post
 from points.ledger import Posting, entries_plan, hold_plan, reversal_post
@@ -431,8 +433,9 @@ def donation_correct(
     """Correct a donation recorded wrongly (a mistyped amount, donor, date or thanks): the
     village's manager, with a reason; the audit log keeps each old value beside the new.
 
-    Every page and export reads the corrected row; the page refuses a donation of a
-    published month, or a move into one (reports.transparency.donation_correct_view). A money
+    Every page and export reads the corrected row. A donation of a published month, or a
+    move into one, is refused (core.months.closed_month_check, under the village's row
+    lock, which publishing takes too: reports.notice.notice_publish). A money
     donation stays above nothing and never falls below what its purchases already paid.
     `drawn` (donation_drawn of the values the form showed) refuses a correction made on
     values that have changed since.
@@ -1007,7 +1010,7 @@ def _lines_on_sale(items: dict[int, Item], lines: dict[int, int]) -> None:
     ]
     if short:
         raise InsufficientStock(
-            _("Not enough in stock. %(lines)s.") % {"lines": "; ".join(short)},
+            _("Not enough in stock. %(lines)s.") % {"lines": clauses_join(short)},
             code="insufficient_stock",
         )
 

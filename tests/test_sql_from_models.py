@@ -111,3 +111,38 @@ def test_a_prepared_statement_quotes_each_value_as_psycopg_would(db):
         assert list(cursor.fetchone()) == values
         sql.execute(cursor, "SELECT %(doc)s::jsonb", {"doc": json.dumps({"a": "'%s'"})})
         assert json.loads(cursor.fetchone()[0]) == {"a": "'%s'"}  # Django reads jsonb as text
+
+
+def test_the_values_are_bound_exactly_as_psycopg_binds_them(db):
+    """Every kind of value the writers pass (lists of ids and roles, aware datetimes, UUIDs,
+    JSON, bytes, enums, negative numbers): the EXECUTE sent is the one psycopg's own
+    client-side binding (mogrify) would have sent."""
+    import datetime
+    from decimal import Decimal
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from psycopg.types.json import Jsonb
+
+    values = [
+        [1, 2, 3],
+        ["manager", "supervisor"],
+        timezone.now(),
+        datetime.date(2026, 12, 5),
+        uuid.uuid4(),
+        Jsonb({"a": "'%s'", "b": [1, None]}),
+        b"\x00\x01'",
+        Entry.Kind.REDEMPTION,
+        -7,
+        Decimal("-0.50"),
+        None,
+        False,
+        "it's 100% \\ done",
+    ]
+    query = "SELECT " + ", ".join(["%s"] * len(values))
+    with CaptureQueriesContext(connection) as captured, connection.cursor() as cursor:
+        sql.execute(cursor, query, values)
+        sent = captured.captured_queries[-1]["sql"]
+        name = sent.split(" (", 1)[0]
+        expected = cursor.cursor.mogrify(f"{name} ({', '.join(['%s'] * len(values))})", values)
+    assert sent.startswith("EXECUTE aidao_") and sent == expected

@@ -63,6 +63,9 @@ class ApproveForm(forms.Form):
     hide_household = forms.BooleanField(
         label=_("Hide the household on the wall (show only the village group)"), required=False
     )
+    # The text the reviewer read (wishwall.services.wish_drawn of WISH_REVISABLE): the
+    # household may change it until the approval, which must not put unread text up.
+    drawn = WishReviseForm.base_fields["drawn"]
 
 
 class WishEditForm(forms.Form):

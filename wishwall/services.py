@@ -252,14 +252,19 @@ def wish_withdraw(*, wish: Wish, actor: User, request=None) -> Wish:
     return wish
 
 
-def wish_moderate(*, wish: Wish, actor: User, hide_household: bool, request=None) -> Wish:
-    """Approve an open wish for the village wall (optionally hiding the household)."""
+def wish_moderate(
+    *, wish: Wish, actor: User, hide_household: bool, drawn: str | None = None, request=None
+) -> Wish:
+    """Approve an open wish for the village wall (optionally hiding the household).
+    `drawn` (wish_drawn of WISH_REVISABLE, as the reviewer read it) refuses text the
+    household changed after the reviewer read it: it would go up unread."""
     _require_staff_of(actor, wish.village_id)
     with transaction.atomic():
         wish = _lock(wish)
         _refuse_unless_status(wish, Wish.Status.OPEN)
         if wish.is_approved:
             raise ValidationError(_("This wish is on the wall already."), code="approved")
+        _drawn_check(wish, WISH_REVISABLE, drawn)
         wish.approved_at = timezone.now()
         wish.approved_by = actor
         wish.hide_household = hide_household

@@ -165,7 +165,9 @@ def wish_detail(request, pk: int):
         ),
         "can_match": supervisor and wish.status == Wish.Status.OPEN and wish.is_approved,
         "can_fulfil": supervisor and wish.status == Wish.Status.MATCHED,
-        "approve_form": ApproveForm(),
+        "approve_form": ApproveForm(
+            initial={"drawn": services.wish_drawn(wish, services.WISH_REVISABLE)}
+        ),
     }
     if not is_villager(user):
         context["revisions"] = wish.revisions.select_related("edited_by")
@@ -218,12 +220,13 @@ def wish_withdraw(request, pk: int):
 def wish_approve(request, pk: int):
     wish = _get_wish_for_user(request, pk)
     form = ApproveForm(request.POST)
-    form.is_valid()  # a lone optional checkbox: always valid
+    form.is_valid()  # an optional checkbox and a hidden digest: always valid
     try:
         services.wish_moderate(
             wish=wish,
             actor=request.user,
             hide_household=form.cleaned_data.get("hide_household", False),
+            drawn=form.cleaned_data.get("drawn") or None,
             request=request,
         )
     except ValidationError as error:

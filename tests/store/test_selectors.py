@@ -53,11 +53,13 @@ def test_notice_donations_rows(village_x, village_y, rice, manager_x):
             "donor": "宜川县扶贫局",
             "donor_kind": "government body",
             "kind": "goods",
-            "what": "大米（大米 10kg ×10袋）",
+            "what": "大米 (大米 10kg ×10袋)",
             "value": Decimal("400.00"),
             "thanks": "感谢县扶贫局",
         }
     ]
+    with translation.override("zh-hans"):  # the published notice's language
+        assert notice_donations(village_x, 2024, 3)[0]["what"] == "大米（大米 10kg ×10袋）"
     assert notice_donations(village_y, 2024, 3) == []
 
 

@@ -139,3 +139,22 @@ def test_a_second_window_drawn_before_a_change_cannot_undo_it(
     assert client.post(url, third).status_code == 302
     wish_a.refresh_from_db()
     assert (wish_a.title, wish_a.story) == ("一辆新轮椅", "母亲腿脚不便")
+
+
+def test_an_approval_does_not_put_up_text_changed_after_the_reviewer_read_it(
+    wish_a, villager_a, client_manager_x
+):
+    """The household may change its wish until it is approved: a change made while the
+    reviewer reads the wish (a phone number typed in, say) is not approved unread."""
+    detail = reverse("wishwall:detail", args=[wish_a.pk])
+    read = client_manager_x.get(detail).context["approve_form"]["drawn"].value()
+    revise(wish_a, villager_a, story="请打电话 13800001111")
+    approve = reverse("wishwall:approve", args=[wish_a.pk])
+    refused = client_manager_x.post(approve, {"drawn": read}, follow=True)
+    wish_a.refresh_from_db()
+    assert not wish_a.is_approved
+    assert "changed in the meantime" in refused.text and "13800001111" in refused.text
+    again = refused.context["approve_form"]["drawn"].value()
+    assert client_manager_x.post(approve, {"drawn": again}).status_code == 302
+    wish_a.refresh_from_db()
+    assert wish_a.is_approved
