@@ -91,6 +91,7 @@ class DeclineForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("The household sees this reason."),
     )
+    drawn = WishReviseForm.base_fields["drawn"]  # the text the decliner read
 
 
 class MatchForm(forms.Form):

@@ -476,8 +476,12 @@ def wish_fulfil(
     return wish
 
 
-def wish_decline(*, wish: Wish, actor: User, reason: str, request=None) -> Wish:
-    """Decline an open wish (staff) or a matched one (supervisor, who made the match)."""
+def wish_decline(
+    *, wish: Wish, actor: User, reason: str, drawn: str | None = None, request=None
+) -> Wish:
+    """Decline an open wish (staff) or a matched one (supervisor, who made the match).
+    `drawn`: the text the decliner read, as for wish_moderate (the household sees the
+    reason, which must answer the wish as it is)."""
     _require_staff_of(actor, wish.village_id)
     reason = (reason or "").strip()
     if not reason:
@@ -485,6 +489,7 @@ def wish_decline(*, wish: Wish, actor: User, reason: str, request=None) -> Wish:
     with transaction.atomic():
         wish = _lock(wish)
         _refuse_unless_status(wish, Wish.Status.OPEN, Wish.Status.MATCHED)
+        _drawn_check(wish, WISH_REVISABLE, drawn)
         if wish.status == Wish.Status.MATCHED:
             _require_staff_of(actor, wish.village_id, supervisor_only=True)
         previous = wish.status

@@ -262,13 +262,20 @@ def wish_edit(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def wish_decline(request, pk: int):
     wish = _get_wish_for_user(request, pk)
-    form = DeclineForm(request.POST or None)
+    drawn = services.wish_drawn(wish, services.WISH_REVISABLE)
+    form = DeclineForm(request.POST or None, initial={"drawn": drawn})
     if request.method == "POST" and form.is_valid():
         try:
             services.wish_decline(
-                wish=wish, actor=request.user, reason=form.cleaned_data["reason"], request=request
+                wish=wish,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                drawn=form.cleaned_data["drawn"] or None,
+                request=request,
             )
         except ValidationError as error:
+            if _drawn_again(request, error):
+                return redirect(request.path)
             _add_service_error(form, error)
         else:
             messages.success(request, _("The wish is declined."))

@@ -158,3 +158,20 @@ def test_an_approval_does_not_put_up_text_changed_after_the_reviewer_read_it(
     assert client_manager_x.post(approve, {"drawn": again}).status_code == 302
     wish_a.refresh_from_db()
     assert wish_a.is_approved
+
+
+def test_a_decline_answers_the_wish_as_the_decliner_read_it(wish_a, villager_a, client_manager_x):
+    """The household sees the reason for a decline: a change made while staff read the
+    wish is not declined unread; the page is drawn again with the new text."""
+    url = reverse("wishwall:decline", args=[wish_a.pk])
+    read = client_manager_x.get(url).context["form"]["drawn"].value()
+    revise(wish_a, villager_a, title="一副老花镜")
+    refused = client_manager_x.post(url, {"reason": "轮椅已有人送", "drawn": read}, follow=True)
+    wish_a.refresh_from_db()
+    assert wish_a.status == Wish.Status.OPEN
+    assert "changed in the meantime" in refused.text and "一副老花镜" in refused.text
+    again = refused.context["form"]["drawn"].value()
+    body = {"reason": "村里暂时没有老花镜", "drawn": again}
+    assert client_manager_x.post(url, body).status_code == 302
+    wish_a.refresh_from_db()
+    assert wish_a.status == Wish.Status.DECLINED
