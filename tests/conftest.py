@@ -12,7 +12,8 @@ import secrets
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.test import Client
+from django.db import connections
+from django.test import Client, TransactionTestCase
 
 from core.access import Role
 from points.services import card_issue
@@ -26,6 +27,7 @@ from tests.factories import (
     VillageGroupFactory,
 )
 from tests.queue_worker import Workers, queue_tables_empty
+from tests.tables_empty import install as tables_empty_install
 
 PIN = "2468"
 PASSWORD = "Correct-Horse-42"
@@ -66,6 +68,17 @@ def issue_card(household, actor, pin=PIN, at=None):
     PassedInspectionFactory(household=household)
     ParticipationFactory(household=household)
     return card_issue(household=household, actor=actor, pin=pin, at=at)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tables_emptied_by_delete(django_db_setup, django_db_blocker):
+    """After a transactional test the tables are emptied by DELETE, in milliseconds, not by
+    Django's flush (tests/tables_empty.py)."""
+    flush = TransactionTestCase._fixture_teardown
+    with django_db_blocker.unblock():
+        tables_empty_install(list(connections))
+    yield
+    TransactionTestCase._fixture_teardown = flush
 
 
 @pytest.fixture(autouse=True)
