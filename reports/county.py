@@ -224,9 +224,12 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
             totals=totals,
             widths=[14, 14, 12, 10, 16, 16, 18, 12, 18, 18, 12, 12, 12, 16, 18],
         )
-        rate = 2 + [key for key, _label, _attribute in COLUMNS].index("inspections")
-        for (cell,) in sheet.iter_rows(min_row=3, min_col=rate, max_col=rate):
-            cell.number_format = "0%"
+        # As the page shows them: the pass rate as a percentage, the cover as "1.25×".
+        keys = [key for key, _label, _attribute in COLUMNS]
+        for key, number_format in (("inspections", "0%"), ("cover", '0.00"×"')):
+            column = 2 + keys.index(key)
+            for (cell,) in sheet.iter_rows(min_row=3, min_col=column, max_col=column):
+                cell.number_format = number_format
         progress(95, _("Saving the file"))
         return xlsx.workbook_bytes(workbook)
 

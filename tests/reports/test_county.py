@@ -228,7 +228,11 @@ def test_county_export_runs_in_the_background(
         months = [f"Issued {first:%Y-%m}" for first in village.trend_months]
         assert headings[-12:] == months
         assert [row[month] for month in months] == village.trend
-    assert sheet.cell(row=3, column=headings.index("Hygiene passed") + 1).number_format == "0%"
+    for heading, number_format in (("Hygiene passed", "0%"), ("Stock cover", '0.00"×"')):
+        column = headings.index(heading) + 1
+        assert {
+            sheet.cell(row=r, column=column).number_format for r in range(3, len(rows) + 3)
+        } == {number_format}
     assert rows[-1][0] == "County total"
     assert rows[-1][2] == sum(v.household_count for v in page)
     # Nobody else may see or download it.
