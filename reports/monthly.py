@@ -151,8 +151,49 @@ def _flow_figures(flow: Flow) -> list[int]:
     ]
 
 
-def report_workbook(report: Report, progress=None) -> bytes:
-    """The report as an .xlsx: one sheet per table, numbers as numbers."""
+def cover_sheets_add(workbook, cover: dict, heading: str) -> None:
+    """The points owed today and the stock that covers them, as the month report's page shows
+    them (reports.selectors_transparency.liability_cover): the lines, then the stock by source."""
+    title = _("Points owed and their cover (today)")
+    cover_ratio = cover["points_cover"]
+    xlsx.sheet_add(
+        workbook,
+        title=_("Cover (today)"),
+        heading=f"{heading} · {title}",
+        columns=[_("Line"), _("Points"), _("Yuan")],
+        rows=[
+            [
+                _("Points held by households"),
+                cover["outstanding_points"],
+                cover["outstanding_yuan"],
+            ],
+            [_("In publicity, not yet credited"), cover["in_publicity_points"], ""],
+            [_("Goods on the shelves"), cover["stock_points_value"], cover["stock_cost_yuan"]],
+            [
+                _("Cover: the shelves' points value ÷ the points held"),
+                "" if cover_ratio is None else cover_ratio,
+                "",
+            ],
+        ],
+        widths=[44, 12, 14],
+    )
+    xlsx.sheet_add(
+        workbook,
+        title=_("Stock by source"),
+        heading=f"{heading} · {_('Stock on the shelves by where the money came from')}",
+        columns=[_("Source"), _("Units"), _("Cost (yuan)"), _("Points value")],
+        rows=[
+            [row["label"], row["quantity"], row["cost_yuan"], row["points_value"]]
+            for row in cover["sources"]
+        ],
+        totals=[_("Total"), "", cover["stock_cost_yuan"], cover["stock_points_value"]],
+        widths=[36, 10, 14, 14],
+    )
+
+
+def report_workbook(report: Report, progress=None, *, cover: dict | None = None) -> bytes:
+    """The report as an .xlsx: one sheet per table, numbers as numbers; with `cover` (a
+    month's), the points owed today and their cover after the points flow, as on the page."""
     progress = progress or _no_progress
     heading = f"{report.village.name} {report.title}"
     workbook = xlsx.workbook_new()
@@ -177,6 +218,8 @@ def report_workbook(report: Report, progress=None) -> bytes:
         totals=[_("Total"), *_flow_figures(report.total)],
         widths=[12, 10, 14, 16, 10, 16, 18, 10, 12, 10],
     )
+    if cover is not None:
+        cover_sheets_add(workbook, cover, heading)
     xlsx.sheet_add(
         workbook,
         title=_("By rule category"),
@@ -293,7 +336,9 @@ def month_workbook(village, first: datetime.date) -> bytes:
     return cached_part(
         "month-report-xlsx",
         report_key(village, period),
-        lambda: report_workbook(month_report_build(village, first.year, first.month)),
+        lambda: report_workbook(
+            month_report_build(village, first.year, first.month), cover=liability_cover(village)
+        ),
         PART_SECONDS,
     )
 

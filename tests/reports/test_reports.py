@@ -16,6 +16,7 @@ from reports.exports import export_job_run
 from reports.models import ExportJob
 from reports.monthly import month_report_build, year_report_build
 from reports.selectors import Period
+from reports.selectors_transparency import liability_cover
 from store.models import Donation, StockMovement
 from tests.reports.conftest import expected_flows, expected_zone_points, local_month
 
@@ -146,6 +147,28 @@ def test_month_report_xlsx_holds_the_same_numbers(client_manager_x, history_x, v
     ]
     donors = _rows(workbook["Donors"])
     assert donors["爱心人士101"][1:3] == (2, 1300)
+    # The points owed today and their cover, as the page shows them, after the flow.
+    assert workbook.sheetnames[:3] == ["Points flow", "Cover (today)", "Stock by source"]
+    cover = liability_cover(village_x)
+    assert cover["outstanding_points"] > 0 and cover["sources"]
+    lines = _rows(workbook["Cover (today)"])
+    assert lines["Points held by households"] == (
+        cover["outstanding_points"],
+        float(cover["outstanding_yuan"]),
+    )
+    assert lines["Goods on the shelves"] == (
+        cover["stock_points_value"],
+        float(cover["stock_cost_yuan"]),
+    )
+    assert lines["Cover: the shelves' points value ÷ the points held"][0] == float(
+        cover["points_cover"]
+    )
+    by_source = _rows(workbook["Stock by source"])
+    assert {label: row for label, row in by_source.items() if label != "Total"} == {
+        row["label"]: (row["quantity"], float(row["cost_yuan"]), row["points_value"])
+        for row in cover["sources"]
+    }
+    assert by_source["Total"][1:] == (float(cover["stock_cost_yuan"]), cover["stock_points_value"])
     # The notice's sheets follow the report's own.
     assert "Goods redeemed" in workbook.sheetnames
 
