@@ -984,6 +984,9 @@ def test_hostile_paper_ledgers_never_import_nor_fail(cast, quiet):
         response = client.post(
             reverse("points:carry_over_upload"), {"file": upload, "paper_total": total}
         )
+        if response.status_code == 400:  # core.middleware.RefuseNulBytesMiddleware, by design
+            assert "\x00" in str(total)
+            return
         assert response.status_code in (200, 302)
         if response.status_code == 200:
             assert _has_errors(response)
