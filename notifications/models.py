@@ -31,6 +31,7 @@ class Notification(models.Model):
         RESERVATION_EXPIRING = "reservation_expiring", _("reservation about to expire")
         REVERSED = "reversed", _("entry corrected")
         VOIDED = "voided", _("redemption voided")
+        VOID_ASKED = "void_asked", _("void asked for")
 
         ANNOUNCEMENT = "announcement", _("village announcement")
         SETTLEMENT_PLANNED = "settlement_planned", _("yearly settlement announced")
@@ -49,7 +50,8 @@ class Notification(models.Model):
     village = models.ForeignKey(
         Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
     )
-    # None: a message to the village's staff (low stock): their bell and the delivery log.
+    # None: a message to the village's staff (low stock, a void asked for): their dashboard
+    # and the delivery log.
     household = models.ForeignKey(
         Household,
         verbose_name=_("household"),

@@ -139,6 +139,12 @@ def _words(kind: str, params: dict) -> str:
             )
         )
         return words % {**params, "date": _date(params["date"])}
+    if kind == Kind.VOID_ASKED:
+        # To the village's staff only, never by SMS: the manager's reason is for them.
+        return (
+            _("Receipt %(receipt)s: the manager asks the supervisor to void it. Reason: %(reason)s")
+            % params
+        )
     raise ValueError(kind)
 
 

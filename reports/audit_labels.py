@@ -580,6 +580,7 @@ ACTIONS: dict[str, Action] = {
     "donation.thanks_revoke": Action(gettext_lazy("Thanks links replaced"), _thanks_revoke),
     "redemption.create": Action(gettext_lazy("Goods redeemed"), _redemption_create),
     "redemption.void": Action(gettext_lazy("Redemption voided"), _reason),
+    "redemption.void_ask": Action(gettext_lazy("Void asked of the supervisor"), _reason),
     # wishes
     "reservation.create": Action(gettext_lazy("Goods reserved"), _reservation),
     "reservation.cancelled": Action(gettext_lazy("Reservation cancelled"), _reservation_closed),

@@ -6,6 +6,7 @@ change here anyway).
 """
 
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 from core.access import Role, staff_required
 from core.months import months_ending, next_month
 from core.pagination import Paginator
+from notifications.models import Notification
 from notifications.selectors import STAFF_ALERTS_SHOWN, staff_alerts
 from notifications.texts import text
 from reports import charts
@@ -80,6 +82,13 @@ def zone_chart(zones, *, key: str, title: str) -> charts.Chart:
     )
 
 
+def _alert_url(notification: Notification) -> str:
+    """Where a message to the staff leads: a void asked for, to the receipt."""
+    if notification.kind == Notification.Kind.VOID_ASKED:
+        return reverse("store:receipt", args=[notification.params["redemption"]])
+    return ""
+
+
 @staff_required(*STAFF)
 def dashboard(request):
     """Pending approvals and declarations, points flow, stock, wishes, rules in use and
@@ -91,7 +100,10 @@ def dashboard(request):
     visits = households_to_visit(village)
     alerts = staff_alerts(village.pk)
     context = {
-        "alerts": [{"notification": n, "text": text(n)} for n in alerts[:STAFF_ALERTS_SHOWN]],
+        "alerts": [
+            {"notification": n, "text": text(n), "url": _alert_url(n)}
+            for n in alerts[:STAFF_ALERTS_SHOWN]
+        ],
         "more_alerts": len(alerts) > STAFF_ALERTS_SHOWN,
         "village": village,
         "pending": pending_approvals(village),

@@ -270,6 +270,17 @@ class VoidForm(OneTimeKeyMixin, forms.Form):
     reason = forms.CharField(label=_("Reason for voiding"), max_length=200)
 
 
+class VoidAskForm(forms.Form):
+    """The manager asks the supervisor to void (store.services.redemption_void_ask): the
+    reason only; a second ask while the first is unread is refused, so it needs no key."""
+
+    reason = forms.CharField(
+        label=_("What is wrong with this receipt?"),
+        max_length=200,
+        help_text=_("For example: the wrong household, or one bag of rice too many."),
+    )
+
+
 def reservation_lines_parse(data, items) -> dict[int, int]:
     """The reserve form: `qty_<item id>` = quantity for the items offered (blank or 0: none)."""
     lines = {}

@@ -1228,7 +1228,66 @@ def redemption_void(
         referrals_close(
             kind=Referral.Kind.VOID, object_ids=[locked.pk], actor=actor, outcome=reason
         )
+        _void_asks(locked).update(read_at=reversal.created_at)  # done: off the dashboard
     return locked
+
+
+def _void_asks(redemption: Redemption):
+    """The manager's unread asks to void `redemption` (messages to the village's staff)."""
+    return Notification.objects.filter(
+        village_id=redemption.village_id,
+        household__isnull=True,
+        kind=Notification.Kind.VOID_ASKED,
+        params__redemption=redemption.pk,
+        read_at__isnull=True,
+    )
+
+
+def void_ask_of(redemption: Redemption) -> Notification | None:
+    """The manager's unread ask to void `redemption`, if any (the receipt shows it)."""
+    return _void_asks(redemption).order_by("-id").first()
+
+
+def redemption_void_ask(
+    *, redemption: Redemption, actor: User, reason: str, request=None
+) -> Notification:
+    """The manager asks the supervisor to void a redemption: a message to the village's staff
+    with the receipt and the reason, on the dashboard until the void or until the staff mark
+    it seen. The manager may not void it (DESIGN.md rule 8); the ask changes nothing in the
+    books."""
+    if not (is_manager(actor) and actor.village_id == redemption.village_id):
+        raise PermissionDenied(_("Only the village's manager asks for a void."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason for voiding."))
+    with transaction.atomic():
+        # The redemption's lock orders two asks (two tabs) and an ask against the void.
+        locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
+        if locked.is_voided:
+            raise ValidationError(_("This redemption has already been voided."), code="voided")
+        if _void_asks(locked).exists():
+            raise ValidationError(
+                _("The supervisor has already been asked to void this redemption."),
+                code="asked",
+            )
+        ask = message(
+            village_id=locked.village_id,
+            household_id=None,
+            kind=Notification.Kind.VOID_ASKED,
+            receipt=locked.number,
+            redemption=locked.pk,
+            reason=reason[:200],
+        )
+        notifications_post([ask])
+        audit_record(
+            action="redemption.void_ask",
+            actor=actor,
+            village_id=locked.village_id,
+            obj=locked,
+            detail={"reason": reason},
+            request=request,
+        )
+    return ask
 
 
 # --- reservations -----------------------------------------------------------------------

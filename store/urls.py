@@ -27,6 +27,11 @@ urlpatterns = [
     path("redemptions/", counter.redemption_list, name="redemption_list"),
     path("redemptions/<int:pk>/", counter.receipt, name="receipt"),
     path("redemptions/<int:pk>/void/", counter.redemption_void_view, name="redemption_void"),
+    path(
+        "redemptions/<int:pk>/void/ask/",
+        counter.redemption_void_ask_view,
+        name="redemption_void_ask",
+    ),
     path("redemptions/of-entry/<int:entry_pk>/", counter.receipt_of_entry, name="receipt_of_entry"),
     path("stock/", stock.stock_list, name="stock_list"),
     path("stock/zones/", stock.zones_setup, name="zones_setup"),

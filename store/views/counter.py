@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from core.access import (
     Role,
     access_required,
+    is_manager,
     is_supervisor,
     staff_required,
 )
@@ -32,6 +33,7 @@ from core.redirects import local_next
 from store.forms import (
     CardLookupForm,
     CartChangeForm,
+    VoidAskForm,
     VoidForm,
     collector_parse,
     confirm_parse,
@@ -47,7 +49,12 @@ from store.selectors import (
     shelves_state,
     zones_of,
 )
-from store.services import redemption_create, redemption_void
+from store.services import (
+    redemption_create,
+    redemption_void,
+    redemption_void_ask,
+    void_ask_of,
+)
 from store.views.access import (
     STAFF,
     _get_redemption_for_user,
@@ -288,6 +295,15 @@ def receipt(request, pk):
         request.session[PAPER_SESSION_KEY] = paper
     else:
         paper = request.session.get(PAPER_SESSION_KEY, "")
+    # A void the manager asked for: the supervisor sees it with its reason already filled in;
+    # the manager sees that it was asked, or the form to ask.
+    staff = is_supervisor(request.user) or is_manager(request.user)
+    ask = void_ask_of(redemption) if staff and not redemption.is_voided else None
+    void_form = void_ask_form = None
+    if is_supervisor(request.user):
+        void_form = VoidForm(initial={"reason": ask.params["reason"] if ask else ""})
+    elif is_manager(request.user) and ask is None:
+        void_ask_form = VoidAskForm()
     return render(
         request,
         "store/receipt.html",
@@ -295,7 +311,9 @@ def receipt(request, pk):
             "redemption": redemption,
             "lines": redemption.lines.all(),
             "paper": paper if paper in PAPERS else "",
-            "void_form": VoidForm() if is_supervisor(request.user) else None,
+            "void_form": void_form,
+            "void_ask": ask,
+            "void_ask_form": void_ask_form,
         },
     )
 
@@ -305,6 +323,36 @@ def receipt_of_entry(request, entry_pk):
     """The receipt of the redemption a ledger entry debited: the ledger's way to the store."""
     redemption = _get_redemption_for_user(request, entry_pk=entry_pk)
     return redirect("store:receipt", pk=redemption.pk)
+
+
+@require_POST
+@staff_required(Role.MANAGER)
+def redemption_void_ask_view(request, pk):
+    """The manager asks the supervisor to void a redemption (the dashboard tells them)."""
+    redemption = _get_redemption_for_user(request, pk)
+    back = reverse("store:receipt", args=[redemption.pk])
+    form = VoidAskForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the reason for voiding."))
+        return redirect(back)
+    try:
+        redemption_void_ask(
+            redemption=redemption,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            request=request,
+        )
+    except ValidationError as error:
+        messages.error(request, _messages_of(error))
+    else:
+        messages.success(
+            request,
+            _(
+                "The supervisor is asked to void it: they see it on their dashboard, "
+                "with your reason."
+            ),
+        )
+    return redirect(back)
 
 
 @require_POST

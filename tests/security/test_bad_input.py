@@ -440,6 +440,13 @@ STORE = [
         kwargs=pk("redemption"),
         action=True,
     ),
+    Target(
+        "store:redemption_void_ask",
+        "manager_x",
+        lambda c: store_forms.VoidAskForm(),
+        kwargs=pk("redemption"),
+        action=True,
+    ),
 ]
 
 WISHWALL = [

@@ -516,6 +516,14 @@ URLS: dict[str, Row] = {
         writes=ENTRIES | MOVEMENTS,
         body=b.keyed(reason="wrong household"),
     ),
+    "store:redemption_void_ask": Row(
+        get=ALL_405,
+        post="L 403 403 R 403 404 403 403 403 403 403 403",
+        kwargs=pk("redemption"),
+        action=True,
+        writes=NOTHING,
+        body=b.fields(reason="wrong household"),
+    ),
     "store:stock_list": Row(get=STAFF_LIST),
     "store:zones_setup": Row(
         get=ALL_405, post="L 403 403 R 403 R 403 403 403 403 403 403", action=True, writes=NOTHING
