@@ -247,12 +247,18 @@ def notice_store_sections(village, year: int, month: int) -> list[NoticeSection]
         _("Goods redeemed"),
         [_("Date"), _("Receipt"), _("Household head"), _("Group"), _("Items"), _("Points")],
     )
-    for row in notice_redemptions(village, year, month):
+    redemptions_of_month = notice_redemptions(village, year, month)
+    for row in redemptions_of_month:
         items = row["items"] + (" " + _("(voided)") if row["voided"] else "")
         redemptions.rows.append(
             [row["date"], row["number"], row["household_head"], row["group"], items, row["points"]]
         )
     redemptions.totals = ["", "", "", "", _("Total"), sum(row[-1] for row in redemptions.rows)]
+    if any(row["voided"] for row in redemptions_of_month):
+        redemptions.note = _(
+            "A voided redemption stays on the list, marked, and in the total: its points came "
+            "back by a correction, listed below among the corrections."
+        )
 
     donations = NoticeSection(
         "donations",

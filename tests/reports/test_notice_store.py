@@ -44,6 +44,7 @@ def test_notice_lists_every_redemption_of_the_month_a_void_among_the_corrections
     assert redemptions.rows[0][-1] == kept.total_points == 70
     assert redemptions.rows[1][4].endswith("(voided)")
     assert redemptions.totals[-1] == 70 + voided.total_points
+    assert "A voided redemption stays on the list, marked, and in the total" in redemptions.note
     corrections = _section(sections, "reversals")
     assert [row[1] for row in corrections.rows] == [card_b.household.head_name]
     assert f"Redemption no. {voided.number} of {today.isoformat()}" == corrections.rows[0][3]
