@@ -45,8 +45,9 @@ $$ LANGUAGE plpgsql;
 def append_only(table: str) -> migrations.RunSQL:
     """A migration operation making `table` refuse UPDATE and DELETE in PostgreSQL.
 
-    TRUNCATE is left to the table owner (a deployment's migration role, and the test
-    runner's flush between transactional tests); the app never issues it.
+    TRUNCATE is left to the table owner (a deployment's migration role); the app never
+    issues it. The test suite empties the tables between transactional tests with DELETE,
+    triggers off (tests/tables_empty.py).
     """
     return migrations.RunSQL(
         sql=f"""

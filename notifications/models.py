@@ -61,7 +61,9 @@ class Notification(models.Model):
         related_name="notifications",
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    # Figures and dates only (notifications.texts words them): never names or ID numbers.
+    # Figures and dates only (notifications.texts words them): never names or ID numbers. A
+    # message to the staff, never sent by SMS, may carry what a colleague typed: the reason
+    # of a void asked for, which the manager, the supervisor and the county admin may read.
     params = models.JSONField(_("details"), default=dict)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)

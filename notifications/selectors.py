@@ -1,6 +1,6 @@
 """The outbox's reads."""
 
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, When
 
 from notifications.models import Announcement, Notification
 
@@ -22,13 +22,31 @@ def delivery_log(village_id: int, *, status: str = "") -> QuerySet[Notification]
 STAFF_ALERTS_SHOWN = 10
 
 
-def staff_alerts(village_id: int) -> list[Notification]:
-    """The village's unread messages to its staff (low stock), newest first, for the
-    dashboard; one more than shown tells that there are more."""
+def staff_alerts(village_id: int, *, void_asks: bool) -> list[Notification]:
+    """The village's unread messages to its staff, for the dashboard: the manager's asks to
+    void a redemption first (they wait for the supervisor), then the others (low stock) newest
+    first; one more than shown tells that there are more. `void_asks=False` for a reader who
+    may not open redemptions (the party secretary, the township): an ask names a receipt and
+    carries the manager's reason."""
+    asked = Notification.Kind.VOID_ASKED
     rows = Notification.objects.filter(
         village_id=village_id, household__isnull=True, read_at__isnull=True
     )
+    if not void_asks:
+        rows = rows.exclude(kind=asked)
+    rows = rows.order_by(Case(When(kind=asked, then=0), default=1), "-id")
     return list(rows[: STAFF_ALERTS_SHOWN + 1])
+
+
+def void_asks(*, village_id: int, redemption_id: int) -> QuerySet[Notification]:
+    """The manager's unread asks to void the redemption (store.services.redemption_void_ask)."""
+    return Notification.objects.filter(
+        village_id=village_id,
+        household__isnull=True,
+        kind=Notification.Kind.VOID_ASKED,
+        params__redemption=redemption_id,
+        read_at__isnull=True,
+    )
 
 
 def announcements_current(village_id: int) -> QuerySet[Announcement]:

@@ -96,11 +96,16 @@ def notifications_read(*, user: User, notification_id: int | None = None) -> int
     return unread.update(read_at=timezone.now())
 
 
-def staff_alerts_read(*, village_id: int) -> int:
-    """The village's staff have seen its messages to them (low stock); how many were unread."""
-    return Notification.objects.filter(
+def staff_alerts_read(*, village_id: int, void_asks: bool) -> int:
+    """The village's staff have seen its messages to them; how many were unread. The
+    manager's asks to void only with `void_asks` (the supervisor, who decides them: a void
+    closes an ask too); a manager clearing the low-stock alerts leaves them waiting."""
+    unread = Notification.objects.filter(
         village_id=village_id, household__isnull=True, read_at__isnull=True
-    ).update(read_at=timezone.now())
+    )
+    if not void_asks:
+        unread = unread.exclude(kind=Notification.Kind.VOID_ASKED)
+    return unread.update(read_at=timezone.now())
 
 
 def household_sms_choose(*, user: User, receive: bool, request=None) -> Household:

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.access import Role, staff_required, villager_required
+from core.access import Role, is_supervisor, staff_required, villager_required
 from core.db import row_id_or_none
 from core.pagination import Paginator
 from notifications.models import Notification
@@ -90,6 +90,7 @@ def log(request):
 @require_POST
 @staff_required(Role.MANAGER, Role.SUPERVISOR)
 def staff_alerts_read_view(request):
-    """The store's staff have seen the alerts on the dashboard (low stock)."""
-    staff_alerts_read(village_id=request.village.pk)
+    """The store's staff have seen the alerts on the dashboard (low stock; the supervisor,
+    the asks to void too)."""
+    staff_alerts_read(village_id=request.village.pk, void_asks=is_supervisor(request.user))
     return redirect("reports:dashboard")

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from core.access import Role, staff_required
+from core.access import Role, is_manager, is_supervisor, staff_required
 from core.months import months_ending, next_month
 from core.pagination import Paginator
 from notifications.models import Notification
@@ -98,7 +98,8 @@ def dashboard(request):
     flows = points_flow(village, year)
     zones = redemptions_by_zone(village, year)
     visits = households_to_visit(village)
-    alerts = staff_alerts(village.pk)
+    store_staff = is_manager(request.user) or is_supervisor(request.user)
+    alerts = staff_alerts(village.pk, void_asks=store_staff)
     context = {
         "alerts": [
             {"notification": n, "text": text(n), "url": _alert_url(n)}

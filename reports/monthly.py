@@ -49,6 +49,9 @@ Progress = Callable[[int, str], None]
 # How long a rendered report or workbook is kept: its key changes with what it shows (the
 # digest of reports.selectors.report_state), so this only lets the cache forget old ones.
 PART_SECONDS = 24 * 60 * 60
+# Part of the workbooks' cache keys: raised when their sheets change, so a workbook cached
+# by the code before (Redis outlives a deploy) is not served for another day.
+WORKBOOK_LAYOUT = 2
 
 
 def _no_progress(percent: int, step: str) -> None:
@@ -153,13 +156,15 @@ def _flow_figures(flow: Flow) -> list[int]:
 
 def cover_sheets_add(workbook, cover: dict, heading: str) -> None:
     """The points owed today and the stock that covers them, as the month report's page shows
-    them (reports.selectors_transparency.liability_cover): the lines, then the stock by source."""
+    them (reports.selectors_transparency.liability_cover): the lines, then the stock by source.
+    The heading says when "today" was: a workbook is kept while nothing it shows changes."""
+    as_of = _("figures as of %(time)s") % {"time": f"{timezone.localtime():%Y-%m-%d %H:%M}"}
     title = _("Points owed and their cover (today)")
     cover_ratio = cover["points_cover"]
-    xlsx.sheet_add(
+    sheet = xlsx.sheet_add(
         workbook,
         title=_("Cover (today)"),
-        heading=f"{heading} · {title}",
+        heading=f"{heading} · {title} ({as_of})",
         columns=[_("Line"), _("Points"), _("Yuan")],
         rows=[
             [
@@ -171,12 +176,13 @@ def cover_sheets_add(workbook, cover: dict, heading: str) -> None:
             [_("Goods on the shelves"), cover["stock_points_value"], cover["stock_cost_yuan"]],
             [
                 _("Cover: the shelves' points value ÷ the points held"),
-                "" if cover_ratio is None else cover_ratio,
+                _("No points are held.") if cover_ratio is None else cover_ratio,
                 "",
             ],
         ],
         widths=[44, 12, 14],
     )
+    sheet.cell(row=sheet.max_row, column=2).number_format = '0.00"×"'  # as the pages show it
     xlsx.sheet_add(
         workbook,
         title=_("Stock by source"),
@@ -334,7 +340,7 @@ def month_workbook(village, first: datetime.date) -> bytes:
     """The month report's .xlsx, from the cache while nothing it shows has changed."""
     period = Period.month(first.year, first.month)
     return cached_part(
-        "month-report-xlsx",
+        f"month-report-xlsx-{WORKBOOK_LAYOUT}",
         report_key(village, period),
         lambda: report_workbook(
             month_report_build(village, first.year, first.month), cover=liability_cover(village)
@@ -346,7 +352,7 @@ def month_workbook(village, first: datetime.date) -> bytes:
 def year_workbook(village, year: int, progress=None) -> bytes:
     """The year report's .xlsx, from the cache while nothing it shows has changed."""
     return cached_part(
-        "year-report-xlsx",
+        f"year-report-xlsx-{WORKBOOK_LAYOUT}",
         report_key(village, Period.year(year)),
         lambda: report_workbook(year_report_build(village, year, progress=progress), progress),
         PART_SECONDS,

@@ -277,6 +277,7 @@ class VoidAskForm(forms.Form):
     reason = forms.CharField(
         label=_("What is wrong with this receipt?"),
         max_length=200,
+        error_messages={"required": _("Give the reason for voiding.")},
         help_text=_("For example: the wrong household, or one bag of rice too many."),
     )
 

@@ -31,6 +31,7 @@ from core.months import closed_month_check, past_day_check
 from core.sql import Statement
 from core.text import clauses_join, list_join
 from notifications.models import Notification
+from notifications.selectors import void_asks
 from notifications.services import message, notifications_plan, notifications_post
 from points.ledger import Posting, entries_plan, hold_plan, reversal_post
 from points.models import Account, Entry
@@ -1228,24 +1229,16 @@ def redemption_void(
         referrals_close(
             kind=Referral.Kind.VOID, object_ids=[locked.pk], actor=actor, outcome=reason
         )
-        _void_asks(locked).update(read_at=reversal.created_at)  # done: off the dashboard
+        void_asks(village_id=locked.village_id, redemption_id=locked.pk).update(
+            read_at=reversal.created_at
+        )  # done: off the dashboard
     return locked
-
-
-def _void_asks(redemption: Redemption):
-    """The manager's unread asks to void `redemption` (messages to the village's staff)."""
-    return Notification.objects.filter(
-        village_id=redemption.village_id,
-        household__isnull=True,
-        kind=Notification.Kind.VOID_ASKED,
-        params__redemption=redemption.pk,
-        read_at__isnull=True,
-    )
 
 
 def void_ask_of(redemption: Redemption) -> Notification | None:
     """The manager's unread ask to void `redemption`, if any (the receipt shows it)."""
-    return _void_asks(redemption).order_by("-id").first()
+    asks = void_asks(village_id=redemption.village_id, redemption_id=redemption.pk)
+    return asks.order_by("-id").first()
 
 
 def redemption_void_ask(
@@ -1265,7 +1258,7 @@ def redemption_void_ask(
         locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
         if locked.is_voided:
             raise ValidationError(_("This redemption has already been voided."), code="voided")
-        if _void_asks(locked).exists():
+        if void_asks(village_id=locked.village_id, redemption_id=locked.pk).exists():
             raise ValidationError(
                 _("The supervisor has already been asked to void this redemption."),
                 code="asked",

@@ -333,7 +333,8 @@ def redemption_void_ask_view(request, pk):
     back = reverse("store:receipt", args=[redemption.pk])
     form = VoidAskForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Give the reason for voiding."))
+        for error in form.errors.get("reason", []):
+            messages.error(request, error)
         return redirect(back)
     try:
         redemption_void_ask(
@@ -348,7 +349,7 @@ def redemption_void_ask_view(request, pk):
         messages.success(
             request,
             _(
-                "The supervisor is asked to void it: they see it on their dashboard, "
+                "The supervisor has been asked to void it: they see it on their dashboard, "
                 "with your reason."
             ),
         )

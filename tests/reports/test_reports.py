@@ -163,6 +163,9 @@ def test_month_report_xlsx_holds_the_same_numbers(client_manager_x, history_x, v
     assert lines["Cover: the shelves' points value ÷ the points held"][0] == float(
         cover["points_cover"]
     )
+    sheet = workbook["Cover (today)"]
+    assert sheet.cell(row=sheet.max_row, column=2).number_format == '0.00"×"'
+    assert "(figures as of " in sheet["A1"].value
     by_source = _rows(workbook["Stock by source"])
     assert {label: row for label, row in by_source.items() if label != "Total"} == {
         row["label"]: (row["quantity"], float(row["cost_yuan"]), row["points_value"])

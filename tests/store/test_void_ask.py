@@ -75,15 +75,38 @@ def test_a_second_ask_waits_for_the_first_and_a_blank_one_is_refused(
     redemption = redeem(card_a.household, {rice: 1}, manager_x)
     assert "Give the reason for voiding." in _messages(_ask(client_manager_x, redemption, "  "))
     assert not Notification.objects.filter(kind=Notification.Kind.VOID_ASKED).exists()
+    assert "at most 200 characters" in _messages(_ask(client_manager_x, redemption, "长" * 201))
+    assert not Notification.objects.filter(kind=Notification.Kind.VOID_ASKED).exists()
     _ask(client_manager_x, redemption)
     again = _ask(client_manager_x, redemption, "another reason")
     assert "already been asked" in _messages(again)
     assert Notification.objects.filter(kind=Notification.Kind.VOID_ASKED).count() == 1
-    # Marked seen on the dashboard without a void: the manager may ask again.
+    # A manager clearing the dashboard's alerts leaves the ask for the supervisor.
+    client_manager_x.post(reverse("notifications:staff_alerts_read"))
+    assert void_ask_of(redemption) is not None
+    # The supervisor marks it seen without voiding: decided; the manager may ask again.
     client_supervisor_x.post(reverse("notifications:staff_alerts_read"))
     assert void_ask_of(redemption) is None
     _ask(client_manager_x, redemption, "another reason")
     assert void_ask_of(redemption).params["reason"] == "another reason"
+
+
+def test_the_ask_is_for_the_store_staff_and_comes_before_low_stock(
+    client_manager_x, client_secretary_x, card_a, rice, manager_x, redeem
+):
+    redemption = redeem(card_a.household, {rice: 1}, manager_x)
+    _ask(client_manager_x, redemption)
+    for n in range(12):  # more low-stock alerts than the dashboard shows, all newer
+        Notification.objects.create(
+            village=redemption.village,
+            kind=Notification.Kind.LOW_STOCK,
+            params={"item": f"米{n}", "stock": 1},
+        )
+    dashboard = reverse("reports:dashboard")
+    page = client_manager_x.get(dashboard).text
+    assert REASON in page and page.index(REASON) < page.index("Low stock: 米11")
+    page = client_secretary_x.get(dashboard).text  # reads the dashboard, not receipts
+    assert "Low stock: 米11" in page and REASON not in page and redemption.number not in page
 
 
 def test_only_the_village_manager_may_ask(card_a, rice, manager_x, manager_y, supervisor_x, redeem):
