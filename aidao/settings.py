@@ -84,6 +84,7 @@ MIDDLEWARE = [
     # Before anything reads GET or POST (CSRF reads POST later, in its process_view).
     "core.middleware.RefuseForeignCharsetMiddleware",
     "core.middleware.RefuseNulBytesMiddleware",
+    "core.middleware.CleanTypedTextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "villagers.middleware.VillageMiddleware",

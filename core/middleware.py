@@ -4,6 +4,8 @@ from django.core.exceptions import BadRequest
 from django.http import HttpResponseBadRequest
 from django.utils.cache import patch_cache_control
 
+from core.text import typed_text_clean, typed_text_needs_cleaning
+
 # Browser features no page of the app uses. A view marked with core.decorators.allows_camera
 # (a page that scans a card with the camera) gets camera=(self) instead of camera=().
 DENIED_FEATURES = (
@@ -129,4 +131,24 @@ class RefuseNulBytesMiddleware:
             return HttpResponseBadRequest("Bad request: the address holds a NUL character.")
         if _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST)):
             return HttpResponseBadRequest("Bad request: a field holds a NUL character.")
+        return self.get_response(request)
+
+
+class CleanTypedTextMiddleware:
+    """Take the invisible characters of core.text out of every POST field before any view
+    reads it (typed_text_clean): every form, the admin's included, stores what was meant,
+    and a form's one-time key sees the same cleaned body each time it is sent."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST":
+            posted = request.POST
+            if any(typed_text_needs_cleaning(v) for vs in posted.lists() for v in vs[1]):
+                cleaned = posted.copy()
+                for name, values in posted.lists():
+                    cleaned.setlist(name, [typed_text_clean(value) for value in values])
+                cleaned._mutable = False
+                request.POST = cleaned
         return self.get_response(request)

@@ -1,5 +1,7 @@
-"""Words that join other words, translated (zh: "大米、面粉", en: "rice, flour")."""
+"""Words that join other words, translated (zh: "大米、面粉", en: "rice, flour"); and typed
+text cleaned of the invisible characters a paste brings."""
 
+import re
 from collections.abc import Iterable
 
 from django.utils.translation import pgettext
@@ -14,3 +16,34 @@ def list_join(items: Iterable) -> str:
 def clauses_join(clauses: Iterable) -> str:
     """Clauses of one sentence: joined with ； in Chinese, "; " in English."""
     return pgettext("between the clauses of a sentence", "; ").join(str(c) for c in clauses)
+
+
+# Characters nobody types on purpose, which change how text reads or break the files it goes
+# into: the C0 and C1 controls (tab, line feed and carriage return kept; NUL is refused
+# earlier, core.middleware.RefuseNulBytesMiddleware), the bidirectional embeddings, overrides
+# and isolates (U+202A-202E, U+2066-2069: an override turns the rest of a wish's title
+# around on the public wall), the zero-width space (two names that look the same would
+# differ) and the byte-order mark. The vertical tab and form feed a paste from a word
+# processor brings for a line break become a line feed. Joiners stay: emoji need them.
+_LINE_BREAKS = {0x0B: "\n", 0x0C: "\n"}
+_INVISIBLE = [
+    *range(0x01, 0x09),
+    *range(0x0E, 0x20),
+    *range(0x7F, 0xA0),
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    0x200B,
+    0xFEFF,
+]
+_TYPED_TEXT = {**dict.fromkeys(_INVISIBLE), **_LINE_BREAKS}
+_NEEDS_CLEANING = re.compile("[" + "".join(re.escape(chr(c)) for c in _TYPED_TEXT) + "]")
+
+
+def typed_text_needs_cleaning(value: str) -> bool:
+    return _NEEDS_CLEANING.search(value) is not None
+
+
+def typed_text_clean(value: str) -> str:
+    """`value` without the invisible characters above, its word-processor line breaks as
+    line feeds."""
+    return value.translate(_TYPED_TEXT)
