@@ -1245,9 +1245,9 @@ def redemption_void_ask(
     *, redemption: Redemption, actor: User, reason: str, request=None
 ) -> Notification:
     """The manager asks the supervisor to void a redemption: a message to the village's staff
-    with the receipt and the reason, on the dashboard until the void or until the staff mark
-    it seen. The manager may not void it (DESIGN.md rule 8); the ask changes nothing in the
-    books."""
+    with the receipt and the reason, on the dashboard until the void or until the supervisor
+    marks it seen. The manager may not void it (DESIGN.md rule 8); the ask changes nothing in
+    the books."""
     if not (is_manager(actor) and actor.village_id == redemption.village_id):
         raise PermissionDenied(_("Only the village's manager asks for a void."))
     reason = (reason or "").strip()
