@@ -330,4 +330,4 @@ def test_figures_agree_with_their_words_and_receipts_read_as_printed():
         redemption.params.update(items=3, points=6)
         assert text(redemption) == "Receipt 000751: 3 pieces for 6 points. Balance: 9."
     with translation.override("zh-hans"):
-        assert text(redemption) == "兑换单 000751：3 件物品，共 6 分。余额：9 分。"
+        assert text(redemption) == "小票 000751：3 件物品，共 6 分。余额：9 分。"
