@@ -20,17 +20,14 @@ from django.core.management.sql import emit_post_migrate_signal
 from django.db import connections
 from django.test import TransactionTestCase
 
+from tests.security.state import tables_state
+
 SET_UP_TABLES = ("django_content_type", "auth_permission", "auth_group", "auth_group_permissions")
 
 
-def set_up_digest(connection) -> str:
-    """A digest of every row of the set-up tables: any insert, update or delete changes it."""
-    rows = "coalesce(string_agg(t::text, ',' ORDER BY t::text), '')"
-    # Our own table names, never input.
-    query = " || ".join(f'(SELECT md5({rows}) FROM "{t}" t)' for t in SET_UP_TABLES)  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT md5({query})")
-        return cursor.fetchone()[0]
+def set_up_digest(connection) -> dict:
+    """The set-up tables' row counts and digests: any insert, update or delete changes them."""
+    return tables_state(SET_UP_TABLES, using=connection)
 
 
 def can_skip_triggers(connection) -> bool:
@@ -39,7 +36,7 @@ def can_skip_triggers(connection) -> bool:
         return cursor.fetchone()[0] == "on"
 
 
-def tables_empty(connection, *, set_up: str) -> str:
+def tables_empty(connection, *, set_up: dict) -> dict:
     """Delete every row of the project's tables; the set-up tables' only when they are no
     longer `set_up` (their digest after migrate), and then rebuilt by post_migrate. Returns
     the set-up tables' digest the next test must leave."""
@@ -65,7 +62,7 @@ def install(aliases) -> None:
     tables built again first: a reused database (--reuse-db) may hold what a run stopped
     halfway left, and its digest must not become the one every test is held to."""
     set_up = {
-        alias: tables_empty(connections[alias], set_up="")
+        alias: tables_empty(connections[alias], set_up={})
         for alias in aliases
         if can_skip_triggers(connections[alias])
     }

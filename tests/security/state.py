@@ -17,17 +17,21 @@ def business_tables() -> list[str]:
     )
 
 
-def database_state() -> dict[str, tuple[int, str]]:
+def tables_state(tables, using=None) -> dict[str, tuple[int, str]]:
     """table -> (row count, md5 of all its rows): any insert, update or delete changes it."""
     rows = "coalesce(string_agg(t::text, ',' ORDER BY t::text), '')"
     # Table names come from our own models, never from input.
     query = " UNION ALL ".join(
         f"SELECT '{table}', count(*), md5({rows}) FROM \"{table}\" t"  # noqa: S608
-        for table in business_tables()
+        for table in tables
     )
-    with connection.cursor() as cursor:
+    with (using or connection).cursor() as cursor:
         cursor.execute(query)  # one round trip for every table
         return {table: (count, digest) for table, count, digest in cursor.fetchall()}
+
+
+def database_state() -> dict[str, tuple[int, str]]:
+    return tables_state(business_tables())
 
 
 def state_changes(before: dict, after: dict) -> list[str]:
