@@ -1,18 +1,23 @@
 """Sessions carry their user's id, so ending a user's sessions is one indexed DELETE.
 
 It used to read and decode every session of the county (at a card's replacement or recall
-and at a PIN reset); and the session read overrode a private method of Django's engine.
+and at a PIN reset); and the session read overrode a private method of Django's engine. It
+now overrides the engine's public `load`, to read with one prepared statement (every
+signed-in request reads its session).
 """
 
+import datetime
 import importlib
 import importlib.util
 
+import pytest
 from django.conf import settings
 from django.contrib.sessions.backends import db
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from core.models import Session
 from core.sessions import SessionStore
@@ -33,6 +38,7 @@ def test_the_engine_is_djangos_with_a_user_column():
     assert settings.SESSION_ENGINE == "core.sessions"
     assert issubclass(SessionStore, db.SessionStore)
     assert "_get_session_from_db" not in vars(SessionStore)  # no private API overridden
+    assert "load" in vars(SessionStore)  # SessionBase's documented method
     assert importlib.util.find_spec("aidao.sessions") is None
 
 
@@ -83,3 +89,33 @@ def test_the_old_session_tables_rows_are_deleted(db):
     OldSession.objects.create(session_key="x" * 32, session_data="old", expire_date=timezone.now())
     migration.old_sessions_delete(apps, None)
     assert not OldSession.objects.exists()
+
+
+def test_a_session_reads_back_what_was_saved_until_it_expires(card_a, villager_a):
+    villager = _card_client(card_a)
+    key = villager.session.session_key
+    store = SessionStore(key)
+    assert int(store.load()["_auth_user_id"]) == villager_a.pk
+    assert store.session_key == key
+    assert villager.get(reverse("points:me")).status_code == 200
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    expired = SessionStore(key)
+    assert expired.load() == {} and expired.session_key is None  # saving makes a new one
+    response = villager.get(reverse("points:me"))
+    assert response.status_code == 302 and response.url.startswith(reverse("card_login"))
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    ["k" * 41, "ABCDEFGHIJKLMNOP", "abcdefgh'; --", "abcdefgh\x00ijkl", "abcdéfghijkl"],
+    ids=["too-long", "upper-case", "quote", "nul", "non-ascii"],
+)
+def test_a_cookie_no_store_could_have_made_is_no_session(card_a, cookie):
+    """Not an error page: the NUL byte once reached PostgreSQL, which refuses it in text."""
+    villager = _card_client(card_a)
+    assert SessionStore(cookie).load() == {}
+    villager.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    response = villager.get(reverse("points:me"))
+    assert response.status_code == 302 and response.url.startswith(reverse("card_login"))
