@@ -10,6 +10,28 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class WriterOwnedColumns:
+    """A model some of whose columns only their single writer changes, under a row lock (an
+    item's stock and held units, an account's balance and held points).
+
+    `save()` writes every column, so saving an instance read before a sale (an item edited
+    on its page while the counter sold it) would write back the stock it read. Updating an
+    existing row through `save()` therefore leaves `writer_owned` out; a save that names
+    them in `update_fields` still writes them, and creating a row writes them all.
+    """
+
+    writer_owned: tuple[str, ...] = ()
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.writer_owned
+            ]
+        return super().save(*args, **kwargs)
+
+
 class Session(AbstractBaseSession):
     """Django's database session plus its user's id, so a user's sessions end in one DELETE.
 

@@ -11,9 +11,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.models import WriterOwnedColumns
 
-class Account(models.Model):
+
+class Account(WriterOwnedColumns, models.Model):
     """One per household. `balance` caches the sum of its entries, updated under a row lock."""
+
+    writer_owned = ("balance", "held")  # moved by points.ledger only
 
     household = models.OneToOneField(
         "villagers.Household",

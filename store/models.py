@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.models import WriterOwnedColumns
 from store.validators import validate_photo_size
 
 
@@ -47,8 +48,10 @@ class Zone(models.Model):
         return str(self.Code(self.code).label) if self.code in self.Code.values else self.code
 
 
-class Item(models.Model):
+class Item(WriterOwnedColumns, models.Model):
     """A good on the shelves. `stock` caches the sum of its movements and never goes below 0."""
+
+    writer_owned = ("stock", "held")  # moved by their movements and reservations only
 
     village = models.ForeignKey(
         "villagers.Village",
