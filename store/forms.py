@@ -1,6 +1,7 @@
 """Input parsing for the store pages. Forms validate input only; services do the writing."""
 
 import uuid
+from collections.abc import Mapping
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -249,6 +250,18 @@ def confirm_parse(data) -> tuple[uuid.UUID, dict[int, int]]:
         except forms.ValidationError as error:
             raise forms.ValidationError(_("A quantity is not a number.")) from error
     return key, lines
+
+
+def shown_prices_parse(data, lines: Mapping[int, int]) -> dict[int, int]:
+    """The price the page showed for each line, from its `price_<item id>` field: charged
+    or held only while the item still costs that (store.services.prices_as_shown)."""
+    prices = {}
+    for item_id in lines:
+        try:
+            prices[item_id] = numbers.int_parse(data.get(f"price_{item_id}", ""))
+        except forms.ValidationError as error:
+            raise forms.ValidationError(_("The form is out of date; confirm again.")) from error
+    return prices
 
 
 def collector_parse(data, household) -> Member | None:

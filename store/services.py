@@ -930,10 +930,14 @@ def redemption_create(
     idempotency_key: uuid.UUID,
     actor: User,
     collected_by: Member | None = None,
+    shown_prices: Mapping[int, int] | None = None,
     at: datetime.datetime | None = None,
     request=None,
 ) -> Redemption:
     """Debit points (one REDEMPTION entry) and stock (one movement per line) at once.
+
+    `shown_prices` (item id -> points) are the prices the counter page showed the teller:
+    if one has changed since, nothing is charged (`prices_as_shown`).
 
     `collected_by` is the member of the household who takes the goods (兑换人), shown on
     the receipt and in the household's history.
@@ -967,6 +971,7 @@ def redemption_create(
             collected_by=collected_by,
             at=at,
             request=request,
+            shown_prices=shown_prices,
         )
     except IntegrityError:
         # Another teller's transaction used the same key for another household at the same
@@ -1016,6 +1021,31 @@ def _lines_on_sale(items: dict[int, Item], lines: dict[int, int]) -> None:
         )
 
 
+def prices_as_shown(items: Mapping[int, Item], shown: Mapping[int, int] | None) -> None:
+    """Refuse unless each locked item still costs what the page showed (`shown`, item id ->
+    points; None: nothing was shown, as for a loader). A price changed after the counter's
+    cart or the reserve page was drawn would otherwise be charged, or held, unseen."""
+    if shown is None:
+        return
+    if set(shown) != set(items):
+        raise ValidationError(_("The form is out of date; confirm again."), code="prices_unknown")
+    changed = [
+        _("%(item)s now costs %(now)d points, not %(shown)d")
+        % {"item": item.name, "now": item.points_price, "shown": shown[item_id]}
+        for item_id, item in sorted(items.items())
+        if shown[item_id] != item.points_price
+    ]
+    if changed:
+        raise ValidationError(
+            _(
+                "A price changed after the page was shown: %(lines)s. Nothing was done; "
+                "check and confirm again."
+            )
+            % {"lines": clauses_join(changed)},
+            code="price_changed",
+        )
+
+
 def _redemption_create_locked(
     *,
     village,
@@ -1028,6 +1058,7 @@ def _redemption_create_locked(
     at,
     request,
     prices=None,
+    shown_prices=None,
 ) -> Redemption:
     """Lock order as everywhere: the account, then the items by id (store.sql). A repeated
     confirmation (a double click, a resent form) queues on the account lock, so by the time
@@ -1061,6 +1092,7 @@ def _redemption_create_locked(
         if len(items) != len(lines):
             raise ValidationError(_("An item is not in this village's store."), code="unknown_item")
         _lines_on_sale(items, lines)
+        prices_as_shown(items, shown_prices)
         # A reservation handed over is charged at the prices it was reserved at.
         prices = prices or {item_id: item.points_price for item_id, item in items.items()}
         total = sum(prices[item_id] * qty for item_id, qty in lines.items())
@@ -1338,10 +1370,16 @@ def _holds_release(*, reservation: Reservation, account: Account) -> None:
 
 
 def reservation_create(
-    *, household: Household, lines: Mapping[int, int], actor: User, request=None
+    *,
+    household: Household,
+    lines: Mapping[int, int],
+    actor: User,
+    shown_prices: Mapping[int, int] | None = None,
+    request=None,
 ) -> Reservation:
     """The household reserves goods (item id -> quantity): their points and stock are held
     until it is handed over, cancelled, or expires after the village's reservation days.
+    `shown_prices` are the prices its page showed (`prices_as_shown`).
 
     The household's own act (its villager login); the hand-over at the counter is the
     manager's. Once-only through the page's one-time key (core.idempotency.run_once).
@@ -1360,6 +1398,7 @@ def reservation_create(
             raise ValidationError(_("This household has no active points card."))
         items = _items_lock(village_id=village.pk, item_ids=lines)
         _lines_on_sale(items, lines)
+        prices_as_shown(items, shown_prices)
         total = sum(item.points_price * lines[item_id] for item_id, item in items.items())
         now = timezone.now()
         reservation = Reservation(

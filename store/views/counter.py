@@ -37,6 +37,7 @@ from store.forms import (
     VoidForm,
     collector_parse,
     confirm_parse,
+    shown_prices_parse,
 )
 from store.models import Item
 from store.selectors import (
@@ -246,6 +247,7 @@ def counter_confirm(request, household_pk):
     back = reverse("store:counter_household", args=[household.pk])
     try:
         key, lines = confirm_parse(request.POST)
+        shown_prices = shown_prices_parse(request.POST, lines)
         collector = collector_parse(request.POST, household)
         # Only the cart as it stands is charged. Any other key was confirmed already (from
         # this window, or another showing the same cart: its receipt again), or its cart
@@ -265,6 +267,7 @@ def counter_confirm(request, household_pk):
                 idempotency_key=key,
                 actor=request.user,
                 collected_by=collector,
+                shown_prices=shown_prices,
                 request=request,
             )
         )

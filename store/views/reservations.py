@@ -16,7 +16,12 @@ from core.access import Role, access_required, is_villager, staff_required, vill
 from core.db import retry_transient
 from core.idempotency import run_once
 from core.pagination import Paginator
-from store.forms import collector_parse, confirm_parse, reservation_lines_parse
+from store.forms import (
+    collector_parse,
+    confirm_parse,
+    reservation_lines_parse,
+    shown_prices_parse,
+)
 from store.models import Item, Reservation
 from store.selectors import pick_list, reservations_of_household, shelves_state
 from store.services import reservation_cancel, reservation_create, reservation_hand_over
@@ -45,10 +50,15 @@ def reserve(request):
     if request.method == "POST":
         try:
             chosen = reservation_lines_parse(request.POST, items)
+            shown_prices = shown_prices_parse(request.POST, chosen)
 
             def action():
                 reservation_create(
-                    household=household, lines=chosen, actor=request.user, request=request
+                    household=household,
+                    lines=chosen,
+                    actor=request.user,
+                    shown_prices=shown_prices,
+                    request=request,
                 )
                 return reverse("store:my_reservations")
 

@@ -368,7 +368,8 @@ def counter_confirm(cast, client):
 
 
 def reserve(cast, client):
-    return {f"qty_{cast.item.pk}": "2", **_key()}
+    """Two of the item, at the price the reserve page shows."""
+    return {f"qty_{cast.item.pk}": "2", f"price_{cast.item.pk}": cast.item.points_price, **_key()}
 
 
 def _open_reservation(cast):

@@ -314,8 +314,14 @@ def _sheet_fields(cast):
 
 def _reserve_fields(cast):
     """What the reserve page reads for one item (the page has no form class of its own)."""
+    item = cast.item.pk
     return type(
-        "ReserveFields", (forms.Form,), {f"qty_{cast.item.pk}": forms.IntegerField(min_value=0)}
+        "ReserveFields",
+        (forms.Form,),
+        {
+            f"qty_{item}": forms.IntegerField(min_value=0),
+            f"price_{item}": forms.IntegerField(min_value=0),
+        },
     )()
 
 

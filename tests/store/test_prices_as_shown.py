@@ -1,0 +1,126 @@
+"""What is charged, or held, is what the page showed: a price changed after the counter's
+cart or the reserve page was drawn refuses the confirmation, and nothing moves.
+
+Before, the confirm form carried only the lines and the key, so a price changed in between
+was charged unseen (the teller's button said 40 points, 90 were taken).
+"""
+
+import re
+import uuid
+
+from django.urls import reverse
+
+from points.models import Account
+from store.models import Item, Redemption, Reservation
+from store.services import item_save, redemption_create, reservation_create
+from tests.store.conftest import add_to_cart, confirm_form, counter_url
+
+
+def _reprice(item, points, actor):
+    item = Item.objects.get(pk=item.pk)
+    item.points_price = points
+    item_save(item=item, actor=actor)
+
+
+def _state(household, *items):
+    account = Account.objects.get(household=household)
+    stock = [Item.objects.values_list("stock", "held").get(pk=item.pk) for item in items]
+    return account.balance, account.held, stock
+
+
+def test_the_counter_refuses_a_price_changed_after_the_cart_was_shown(
+    client_manager_x, card_a, rice, oil, manager_x
+):
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 2)
+    add_to_cart(client_manager_x, household, oil, 1)
+    shown = confirm_form(client_manager_x, household)
+    assert shown[f"price_{rice.pk}"] == str(rice.points_price)
+    _reprice(rice, rice.points_price + 5, manager_x)
+    before = _state(household, rice, oil)
+
+    url = reverse("store:counter_confirm", args=[household.pk])
+    response = client_manager_x.post(url, shown, follow=True)
+
+    assert not Redemption.objects.exists()
+    assert _state(household, rice, oil) == before
+    text = response.content.decode()
+    assert response.redirect_chain[-1][0] == counter_url(household)
+    assert "A price changed after the page was shown" in text
+    assert f"now costs {rice.points_price + 5} points, not {rice.points_price}" in text
+    # The page drawn again shows the new total; confirming it charges what it shows.
+    again = confirm_form(client_manager_x, household)
+    total = 2 * (rice.points_price + 5) + oil.points_price
+    assert re.search(rf"Confirm: {total} points", text)
+    client_manager_x.post(url, again)
+    assert Redemption.objects.get().total_points == total
+
+
+def test_the_counter_refuses_a_confirmation_without_the_prices(client_manager_x, card_a, rice):
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 1)
+    form = {k: v for k, v in confirm_form(client_manager_x, household).items() if "price" not in k}
+    url = reverse("store:counter_confirm", args=[household.pk])
+    response = client_manager_x.post(url, form, follow=True)
+    assert "The form is out of date; confirm again." in response.content.decode()
+    assert not Redemption.objects.exists()
+
+
+def test_a_price_unchanged_is_charged_and_a_repeat_replays(client_manager_x, card_a, rice):
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 2)
+    shown = confirm_form(client_manager_x, household)
+    url = reverse("store:counter_confirm", args=[household.pk])
+    client_manager_x.post(url, shown)
+    client_manager_x.post(url, shown)  # the double click
+    assert Redemption.objects.get().total_points == 2 * rice.points_price
+
+
+def test_the_services_compare_each_line(card_a, rice, oil, manager_x, villager_a):
+    household = card_a.household
+    shown = {rice.pk: rice.points_price, oil.pk: oil.points_price + 1}
+    for attempt in (
+        lambda: redemption_create(
+            village=household.village,
+            household=household,
+            lines={rice.pk: 1, oil.pk: 1},
+            idempotency_key=uuid.uuid4(),
+            actor=manager_x,
+            shown_prices=shown,
+        ),
+        lambda: reservation_create(
+            household=household, lines={rice.pk: 1, oil.pk: 1}, actor=villager_a, shown_prices=shown
+        ),
+    ):
+        try:
+            attempt()
+        except Exception as error:  # noqa: BLE001 (asserted just below)
+            assert getattr(error, "code", None) == "price_changed"
+            assert oil.name in str(error) and rice.name not in str(error)
+        else:
+            raise AssertionError("charged at a price nobody was shown")
+    assert not Redemption.objects.exists() and not Reservation.objects.exists()
+
+
+def test_the_reserve_page_refuses_a_price_changed_after_it_was_shown(
+    client_villager_a, card_a, rice, manager_x
+):
+    url = reverse("store:reserve")
+    page = client_villager_a.get(url).content.decode()
+    shown = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', page))
+    assert shown[f"price_{rice.pk}"] == str(rice.points_price)
+    _reprice(rice, rice.points_price * 2, manager_x)
+    before = _state(card_a.household, rice)
+
+    response = client_villager_a.post(url, {**shown, f"qty_{rice.pk}": "2"})
+
+    assert response.status_code == 200
+    assert "A price changed after the page was shown" in response.content.decode()
+    assert not Reservation.objects.exists()
+    assert _state(card_a.household, rice) == before
+    # The page drawn again carries the new price: reserving from it holds what it shows.
+    again = response.content.decode()
+    fields = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', again))
+    assert fields[f"price_{rice.pk}"] == str(rice.points_price * 2)
+    client_villager_a.post(url, {**fields, f"qty_{rice.pk}": "2"})
+    assert Reservation.objects.get().total_points == 4 * rice.points_price
