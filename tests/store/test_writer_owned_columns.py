@@ -7,7 +7,6 @@ reservation's held units freed for anyone (core.models.WriterOwnedColumns).
 
 import re
 import threading
-import time
 import uuid
 
 import pytest
