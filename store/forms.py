@@ -254,13 +254,14 @@ def confirm_parse(data) -> tuple[uuid.UUID, dict[int, int]]:
 
 def shown_prices_parse(data, lines: Mapping[int, int]) -> dict[int, int]:
     """The price the page showed for each line, from its `price_<item id>` field: charged
-    or held only while the item still costs that (store.services.prices_as_shown)."""
+    or held only while the item still costs that (store.services.prices_as_shown, which
+    also refuses a line without one, after a repeated confirmation is answered)."""
     prices = {}
     for item_id in lines:
         try:
             prices[item_id] = numbers.int_parse(data.get(f"price_{item_id}", ""))
-        except forms.ValidationError as error:
-            raise forms.ValidationError(_("The form is out of date; confirm again.")) from error
+        except forms.ValidationError:
+            continue
     return prices
 
 
