@@ -126,13 +126,18 @@ def settlement_approve(
     settlement: Settlement,
     actor: User,
     today: datetime.date | None = None,
+    drafted_at: datetime.datetime | None = None,
     referral: Referral | None = None,
     request=None,
 ) -> Settlement:
     """The supervisor approves the plan (never their own draft, nor one with their own
     household on it), and each household on it is told what may lapse and when. When
     nobody of the village may, it is sent up and the township officer or the county admin
-    approves it with the open `referral`. `today`: as for `settlement_draft`."""
+    approves it with the open `referral`. `today`: as for `settlement_draft`.
+
+    `drafted_at` is when the plan the approver was shown was drawn up: a plan drawn again
+    since is not the one they read, and is refused (a referral is closed when its plan is
+    drawn again)."""
     today = today or timezone.localdate()
     own_line = (
         actor.household_id is not None
@@ -156,6 +161,14 @@ def settlement_approve(
         _require_open_year(village, settlement.year, today)
         if settlement.approved_at is not None:
             raise ValidationError(_("This year's settlement is approved already."), code="approved")
+        if drafted_at is not None and settlement.drafted_at != drafted_at:
+            raise ValidationError(
+                _(
+                    "The plan was drawn up again after this page was shown. Check the new "
+                    "plan and approve it again."
+                ),
+                code="stale",
+            )
         settlement.approved_by = actor
         settlement.approved_at = timezone.now()
         settlement.save(update_fields=["approved_by", "approved_at"])

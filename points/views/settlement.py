@@ -1,6 +1,8 @@
 """The yearly settlement's page: the village's setting, this year's plan, drafting and
 approving it (points.settlement; the task posts it when the year ends)."""
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
@@ -83,8 +85,17 @@ def settlement_approve_view(request):
         messages.error(request, _("There is no plan for this year to approve."))
         return redirect(PAGE)
 
+    try:
+        # When the plan the supervisor read was drawn up (the approve form carries it).
+        drafted_at = datetime.datetime.fromisoformat(request.POST.get("drafted", ""))
+    except ValueError:
+        messages.error(request, _("The form is out of date; confirm again."))
+        return redirect(PAGE)
+
     def action():
-        settlement_approve(settlement=settlement, actor=request.user, request=request)
+        settlement_approve(
+            settlement=settlement, actor=request.user, drafted_at=drafted_at, request=request
+        )
         return reverse(PAGE)
 
     try:

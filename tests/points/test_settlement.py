@@ -2,6 +2,7 @@
 once by the task at the year's end; what was earned is never touched."""
 
 import datetime
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -252,7 +253,9 @@ def test_a_plan_nobody_of_the_village_may_approve_is_sent_up_and_decided_there(
     supervisor_x.save()
     plan = settlement_draft(village=manager_x.village, actor=manager_x)
     response = client_supervisor_x.post(
-        reverse("points:settlement_approve"), {"idempotency_key": form_key()}, follow=True
+        reverse("points:settlement_approve"),
+        {"idempotency_key": form_key(), "drafted": plan.drafted_at.isoformat()},
+        follow=True,
     )
     assert "it was sent up" in response.content.decode()
     referral = Referral.objects.get(kind=Referral.Kind.SETTLEMENT, object_id=plan.pk)
@@ -325,3 +328,48 @@ def test_a_plan_drawn_up_in_december_is_next_years(balances, manager_x, supervis
     settlement_approve(settlement=plan, actor=supervisor_x, today=december)
     assert settlements_post(today=datetime.date(THIS_YEAR + 1, 12, 31)) == []  # not yet
     assert [p.pk for p in settlements_post(today=datetime.date(THIS_YEAR + 2, 1, 1))] == [plan.pk]
+
+
+def test_a_plan_drawn_again_after_the_supervisor_read_it_is_not_approved_unread(
+    balances, manager_x, supervisor_x, card_b
+):
+    """Found by a probe: the approval took whatever plan stood at that moment, so a plan
+    drawn again (B's points grown) was approved with figures the supervisor never saw."""
+    read = settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+    award(manager_x, supervisor_x, card_b.household, 500)
+    settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+    with pytest.raises(ValidationError, match="drawn up again after this page was shown"):
+        settlement_approve(
+            settlement=read, actor=supervisor_x, today=NOVEMBER, drafted_at=read.drafted_at
+        )
+    plan = Settlement.objects.get(pk=read.pk)
+    assert plan.approved_at is None
+    assert not Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_PLANNED).exists()
+    settlement_approve(
+        settlement=plan, actor=supervisor_x, today=NOVEMBER, drafted_at=plan.drafted_at
+    )
+    assert plan.lines.get(account__household=card_b.household).points == 530
+
+
+def test_the_approve_button_carries_the_plan_it_was_shown_with(
+    balances, manager_x, client_supervisor_x, client_manager_x
+):
+    client_manager_x.post(reverse("points:settlement_draft"))
+    page = client_supervisor_x.get(reverse("points:settlement")).content.decode()
+    drafted = re.search(r'name="drafted" value="([^"]+)"', page).group(1)
+    client_manager_x.post(reverse("points:settlement_draft"))  # drawn again meanwhile
+    url = reverse("points:settlement_approve")
+    stale = client_supervisor_x.post(
+        url, {"idempotency_key": form_key(), "drafted": drafted}, follow=True
+    )
+    assert "drawn up again after this page was shown" in stale.content.decode()
+    assert Settlement.objects.get().approved_at is None
+    for bad in ("", "yesterday", "2026-13-40T00:00:00"):
+        answer = client_supervisor_x.post(
+            url, {"idempotency_key": form_key(), "drafted": bad}, follow=True
+        )
+        assert "The form is out of date" in answer.content.decode()
+    page = client_supervisor_x.get(reverse("points:settlement")).content.decode()
+    drafted = re.search(r'name="drafted" value="([^"]+)"', page).group(1)
+    client_supervisor_x.post(url, {"idempotency_key": form_key(), "drafted": drafted})
+    assert Settlement.objects.get().approved_at is not None

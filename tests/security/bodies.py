@@ -281,8 +281,8 @@ def settlement_approve(cast, client):
     """This year's plan drawn up by the manager, for the supervisor to approve."""
     Village.objects.filter(pk=cast.village_x.pk).update(yearly_settlement=True)
     village = Village.objects.get(pk=cast.village_x.pk)
-    settlement_draft_plan(village=village, actor=cast.users["manager_x"])
-    return _key()
+    plan = settlement_draft_plan(village=village, actor=cast.users["manager_x"])
+    return {"drafted": plan.drafted_at.isoformat(), **_key()}
 
 
 def declaration(cast, client):
