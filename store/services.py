@@ -947,7 +947,11 @@ def redemption_create(
 
     Idempotent on `idempotency_key`: the same key with the same cart returns the first
     redemption (its `was_replay` is True) and charges nothing again.
+
+    The village's manager redeems (the counter); who may is checked here, whatever the caller.
     """
+    if not (is_manager(actor) and actor.village_id == village.pk):
+        raise PermissionDenied(_("Only the village's manager redeems at its counter."))
     lines = {int(item_id): int(qty) for item_id, qty in lines.items() if int(qty) != 0}
     if not lines:
         raise ValidationError(_("The cart is empty."), code="empty_cart")
@@ -1381,9 +1385,12 @@ def reservation_create(
     until it is handed over, cancelled, or expires after the village's reservation days.
     `shown_prices` are the prices its page showed (`prices_as_shown`).
 
-    The household's own act (its villager login); the hand-over at the counter is the
-    manager's. Once-only through the page's one-time key (core.idempotency.run_once).
+    The household's own act (its villager login), checked here whatever the caller; the
+    hand-over at the counter is the manager's. Once-only through the page's one-time key
+    (core.idempotency.run_once).
     """
+    if actor.household_id != household.pk:
+        raise PermissionDenied(_("Only the household itself reserves its goods."))
     lines = {int(item_id): int(qty) for item_id, qty in lines.items() if int(qty) != 0}
     if not lines:
         raise ValidationError(_("Choose at least one item to reserve."), code="empty_cart")

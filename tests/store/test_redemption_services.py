@@ -8,11 +8,12 @@ from django.db.models import Sum
 from points.models import Entry
 from points.services import InsufficientPoints
 from store import checks
-from store.models import Item, Redemption, StockMovement
+from store.models import Item, Redemption, Reservation, StockMovement
 from store.services import (
     IdempotencyKeyReused,
     InsufficientStock,
     redemption_void,
+    reservation_create,
 )
 
 
@@ -149,3 +150,24 @@ def test_audit_finds_a_redemption_out_of_step_with_its_lines(card_a, rice, manag
     redemption = redeem(card_a.household, {rice: 1}, manager_x)
     Redemption.objects.filter(pk=redemption.pk).update(total_points=5)
     assert any("total 5" in problem for problem in checks.check())
+
+
+def test_only_the_villages_manager_redeems_whoever_calls(
+    card_a, rice, redeem, manager_y, supervisor_x, villager_a, county_admin
+):
+    """Found by a probe: the counter's page checked the role, the service nobody."""
+    household = card_a.household
+    before = snapshot(household, rice)
+    for actor in (manager_y, supervisor_x, villager_a, county_admin):
+        with pytest.raises(PermissionDenied):
+            redeem(household, {rice: 1}, actor)
+    assert snapshot(household, rice) == before
+
+
+def test_only_the_household_itself_reserves(card_a, rice, manager_x, villager_b):
+    household = card_a.household
+    before = snapshot(household, rice)
+    for actor in (manager_x, villager_b):
+        with pytest.raises(PermissionDenied):
+            reservation_create(household=household, lines={rice.pk: 1}, actor=actor)
+    assert snapshot(household, rice) == before and not Reservation.objects.exists()
