@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_POST
 
 from core import forms as numbers
@@ -181,11 +181,8 @@ def _count_message(request, result) -> None:
     if differences:
         messages.success(
             request,
-            _(
-                "%(counted)s: %(differences)s the supervisor's confirmation; the rest agree "
-                "with the books."
-            )
-            % {"counted": _items_counted(result.counted), "differences": _differences(differences)},
+            pgettext("two sentences", "%(first)s. %(second)s")
+            % {"first": _items_counted(result.counted), "second": _differences(differences)},
         )
     else:
         messages.success(
@@ -200,9 +197,12 @@ def _items_counted(count: int) -> str:
 
 
 def _differences(count: int) -> str:
-    return ngettext("%(n)d difference waits for", "%(n)d differences wait for", count) % {
-        "n": count
-    }
+    """A whole sentence of its own: a translator gets no fragment to fit around another."""
+    return ngettext(
+        "%(n)d difference waits for the supervisor's confirmation; the rest agree with the books.",
+        "%(n)d differences wait for the supervisor's confirmation; the rest agree with the books.",
+        count,
+    ) % {"n": count}
 
 
 @staff_required(*STAFF)

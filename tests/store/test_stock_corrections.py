@@ -6,6 +6,7 @@ the one who asked; the county when nobody else may) confirms.
 
 import pytest
 from django.contrib.auth.models import Group
+from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -246,6 +247,17 @@ def test_a_zone_counted_on_one_page_and_confirmed_with_one_post(
     assert saved.url == reverse("store:corrections")
     (correction,) = StockCorrection.objects.all()
     assert (correction.item, correction.quantity) == (oil, -4)
+    told = [str(m) for m in get_messages(saved.wsgi_request)]
+    assert told == [
+        "2 items counted. 1 difference waits for the supervisor's confirmation; the rest "
+        "agree with the books."
+    ]
+    told = client_manager_x.post(
+        url, sheet_body(grain, {rice: 49}, {rice: "鼠咬"}), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert [str(m) for m in get_messages(told.wsgi_request)][-1] == (
+        "已盘点 2 种商品。1 项差异等待监督员确认，其余与账面相符。"
+    )
     listing = client_supervisor_x.get(reverse("store:corrections")).content.decode()
     assert f'name="correction" value="{correction.pk}"' in listing
     client_supervisor_x.post(
