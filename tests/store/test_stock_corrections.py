@@ -252,12 +252,6 @@ def test_a_zone_counted_on_one_page_and_confirmed_with_one_post(
         "2 items counted. 1 difference waits for the supervisor's confirmation; the rest "
         "agree with the books."
     ]
-    told = client_manager_x.post(
-        url, sheet_body(grain, {rice: 49}, {rice: "鼠咬"}), HTTP_ACCEPT_LANGUAGE="zh-hans"
-    )
-    assert [str(m) for m in get_messages(told.wsgi_request)][-1] == (
-        "已盘点 2 种商品。1 项差异等待监督员确认，其余与账面相符。"
-    )
     listing = client_supervisor_x.get(reverse("store:corrections")).content.decode()
     assert f'name="correction" value="{correction.pk}"' in listing
     client_supervisor_x.post(
@@ -266,6 +260,13 @@ def test_a_zone_counted_on_one_page_and_confirmed_with_one_post(
     )
     oil.refresh_from_db()
     assert oil.stock == 16
+    # The same message in Chinese, each sentence translated whole.
+    told = client_manager_x.post(
+        url, sheet_body(grain, {rice: 49}, {rice: "鼠咬"}), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert [str(m) for m in get_messages(told.wsgi_request)][-1] == (
+        "已盘点 2 种商品。1 项差异等待监督员确认，其余与账面相符。"
+    )
 
 
 def test_the_sheet_refuses_a_difference_without_reason_on_its_row(
