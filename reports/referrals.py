@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -141,14 +142,27 @@ def referral_decide(
     """The township officer or county admin decides open referrals of villages they oversee:
     several proposals of one village at once, any other kind one at a time. Each effect goes
     through its own service, which checks their licence (and the second-person rule) and
-    closes the referral."""
+    closes the referral.
+
+    The referrals are locked first, and stay locked until the effect is written: a second
+    decision of the same item at the same moment (another overseer refusing it, or doing
+    it) waits, then finds it decided. Unlocked, a refusal and a "do" both took effect: the
+    village was told "refused" while the ledger had moved."""
     reason = (reason or "").strip()
+    with transaction.atomic():
+        return _decide_locked(referral_ids, actor, decision, reason, request)
+
+
+def _decide_locked(referral_ids, actor, decision, reason, request) -> list[Referral]:
     referrals = list(
-        Referral.objects.select_related("village__township", "household").filter(
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("village__township", "household")
+        .filter(
             pk__in=referral_ids,
             status=Referral.Status.OPEN,
             village__in=villages_overseen(actor),
         )
+        .order_by("pk")
     )
     if not referrals or len(referrals) != len(set(referral_ids)):
         raise ValidationError(_("Some of the chosen items were already decided or not found."))

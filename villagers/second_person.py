@@ -145,7 +145,8 @@ def decider_check(
 
     Village staff need `role` in that village (else `role_error`); the township officer or
     county admin acts only on an open `referral` of that very item from a village they
-    oversee. Either way the
+    oversee (locked by the caller until the effect is written: reports.referrals.
+    referral_decide, so a refusal of it at the same moment waits). Either way the
     second-person rule applies: its refusal says who else of the village may, or is
     `referable` to the county when nobody may.
     """

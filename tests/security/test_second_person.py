@@ -22,6 +22,7 @@ from points.services import proposal_approve, proposal_create
 from store.models import Redemption
 from store.services import redemption_create
 from tests.conftest import make_staff
+from tests.points.test_concurrency import run_threads
 from tests.store.conftest import make_item, zones_x  # noqa: F401
 from villagers.auth import CardPinBackend
 from villagers.models import County, Referral, Township, User, Village
@@ -387,3 +388,35 @@ def test_the_county_decides_only_what_was_sent_up(
     decide(county, closed, "approve")
     assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.PROPOSED
     assert balance(card_a.household) == 100
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_referral_done_and_refused_at_once_has_one_outcome(
+    card_a, manager_x, supervisor_x, county_admin, township_officer, litter
+):
+    """Found by a probe: the county admin's "do" and the township officer's "refuse" of one
+    sent-up reversal both took effect, in 10 tries of 10. The referral said refused; the
+    points had moved."""
+    deductions = [approved(manager_x, supervisor_x, card_a.household, litter) for _ in range(6)]
+    lives_in(supervisor_x, card_a.household)
+    county, township = signed_in(county_admin), signed_in(township_officer)
+    for deduction in deductions:
+        before = balance(card_a.household)
+        signed_in(supervisor_x).post(
+            reverse("points:entry_reverse", args=[deduction.entry_id]),
+            {"reason": "was not us", "idempotency_key": key()},
+        )
+        referral = Referral.objects.get(kind="reversal", object_id=deduction.entry_id)
+        answers = run_threads(
+            [
+                lambda r=referral: decide(county, r, "do", "we checked").status_code,
+                lambda r=referral: decide(township, r, "refuse", "it stands").status_code,
+            ]
+        )
+        assert answers == [("ok", 302), ("ok", 302)]
+        referral.refresh_from_db()
+        reversed_ = Entry.objects.filter(reverses_id=deduction.entry_id).exists()
+        assert (referral.status, reversed_, balance(card_a.household)) in (
+            (DONE, True, before + 5),
+            (Referral.Status.REFUSED, False, before),
+        )
