@@ -470,12 +470,21 @@ def objection_resolve(
         raise ValidationError(_("This objection was not found."))
     with transaction.atomic():
         proposal = _lock_proposal(objection.proposal_id, village_id)
+        closing = [objection]
+        if upheld:
+            # The entry is cancelled, so every objection still open against it succeeded.
+            closing = list(
+                proposal.objections.select_for_update()
+                .filter(status=Objection.Status.OPEN)
+                .order_by("pk")
+            )
+        # Whoever raised an objection this closes does not settle it, upheld with another.
         _settle_check(
             proposal,
             actor,
             kind=Referral.Kind.OBJECTION,
             object_id=objection.pk,
-            originators=[objection.raised_by_id],
+            originators=[objection.raised_by_id, *(item.raised_by_id for item in closing)],
             referral=referral,
         )
         objection = Objection.objects.select_for_update().get(pk=objection_id)
@@ -484,12 +493,8 @@ def objection_resolve(
         if proposal.status != Proposal.Status.PUBLICITY:
             raise ValidationError(_("This entry is no longer in its publicity period."))
         now = timezone.now()
-        closing = [objection]
-        if upheld:
-            # The entry is cancelled, so every objection still open against it succeeded.
-            closing = list(
-                proposal.objections.select_for_update().filter(status=Objection.Status.OPEN)
-            )
+        if not upheld:
+            closing = [objection]
         for item in closing:
             item.status = Objection.Status.UPHELD if upheld else Objection.Status.DISMISSED
             item.resolved_by = actor

@@ -294,3 +294,24 @@ def test_monthly_cap_counts_proposals_in_publicity(
     proposal_approve(proposal_ids=[first.pk, second.pk], actor=supervisor_x)
     with pytest.raises(ValidationError, match="at most 20 points a month"):
         propose(manager_x, [card_a.household], rule_capped)
+
+
+def test_upholding_closes_every_open_objection_so_none_may_be_the_deciders_own(
+    in_publicity, villager_b, supervisor_x
+):
+    """Found by a probe: upholding B's objection closed the supervisor's own as "upheld by"
+    that supervisor, who may not settle it (rule 8)."""
+    other_supervisor = make_staff(Role.SUPERVISOR, village=in_publicity.village, username="sup_2")
+    own = objection_raise(proposal_id=in_publicity.pk, actor=supervisor_x, reason="我也有疑问")
+    theirs = objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="不信")
+    with pytest.raises(ValidationError, match="It can be done by"):
+        objection_resolve(objection_id=theirs.pk, actor=supervisor_x, upheld=True, resolution="x")
+    assert set(Objection.objects.values_list("status", flat=True)) == {Objection.Status.OPEN}
+    assert Proposal.objects.get(pk=in_publicity.pk).status == Proposal.Status.PUBLICITY
+    # Dismissing B's closes only B's: the supervisor may.
+    objection_resolve(objection_id=theirs.pk, actor=supervisor_x, upheld=False, resolution="")
+    own.refresh_from_db()
+    assert own.status == Objection.Status.OPEN
+    objection_resolve(objection_id=own.pk, actor=other_supervisor, upheld=True, resolution="对")
+    own.refresh_from_db()
+    assert (own.status, own.resolved_by) == (Objection.Status.UPHELD, other_supervisor)
