@@ -214,6 +214,14 @@ def _write_off_request(detail, show):
     )
 
 
+def _count_shortfall(detail, show):
+    return format_html(
+        _("{item}: {quantity} as counted, the write-off refused: waits for a second person."),
+        item=show("store.item", detail.get("item")),
+        quantity=detail.get("quantity"),
+    )
+
+
 def _write_off(detail, show):
     return format_html(
         _("{quantity} × {item} written off: {cause}."),
@@ -575,6 +583,9 @@ ACTIONS: dict[str, Action] = {
     "stock.count": Action(gettext_lazy("Stock-take sheet saved"), _stock_count),
     "stock.write_off_request": Action(gettext_lazy("Write-off asked for"), _write_off_request),
     "stock.correction_refuse": Action(gettext_lazy("Stock correction refused"), _reason),
+    "stock.count_shortfall": Action(
+        gettext_lazy("Counted shortfall of a refused write-off"), _count_shortfall
+    ),
     "donation.record": Action(gettext_lazy("Donation recorded"), _donation_record),
     "donation.correct": Action(gettext_lazy("Donation corrected"), _donation_correct),
     "donation.thanks_revoke": Action(gettext_lazy("Thanks links replaced"), _thanks_revoke),

@@ -642,6 +642,20 @@ class StockCorrection(models.Model):
     )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     refusal_reason = models.CharField(_("why it was refused"), max_length=300, blank=True)
+    # A write-off waiting while the item was counted: the count's figure left its goods out,
+    # so the shelf was found without them. Refused, the write-off leaves the books above the
+    # shelf by its quantity: that difference then waits as the count's (store.services).
+    counted_without_at = models.DateTimeField(
+        _("counted without these goods"), null=True, blank=True
+    )
+    counted_without_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("counted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     movement = models.OneToOneField(
         StockMovement,
         verbose_name=_("stock movement"),

@@ -657,6 +657,13 @@ def stock_count_record(
                 exclude=["village", "item", "requested_by"], validate_constraints=False
             )
         StockCorrection.objects.bulk_create(corrections)
+        # The sheet's figures left the waiting write-offs' goods out: this count found the
+        # shelf without them, which a refusal of one must not forget.
+        StockCorrection.objects.filter(
+            item_id__in=list(items),
+            status=StockCorrection.Status.PENDING,
+            source=StockCorrection.Source.WRITE_OFF,
+        ).update(counted_without_at=now, counted_without_by=actor)
         audit_record(
             action="stock.count",
             actor=actor,
@@ -868,7 +875,12 @@ def stock_corrections_confirm(
 def stock_corrections_refuse(
     *, correction_ids, actor: User, reason: str, referrals: Referrals = None, request=None
 ) -> list[StockCorrection]:
-    """Refuse waiting corrections with a reason: the books stay as they are."""
+    """Refuse waiting corrections with a reason: the books stay as they are.
+
+    A write-off refused after a stock-take counted its item without its goods (the sheet's
+    figure left them out) would leave the books above the shelf, unseen: its quantity then
+    waits for confirmation as that count's difference, asked by whoever counted
+    (`counted_shortfalls`)."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for refusing."))
@@ -895,7 +907,63 @@ def stock_corrections_refuse(
             actor=actor,
             outcome=_("refused: %(reason)s") % {"reason": reason},
         )
+        counted_shortfalls(corrections, actor=actor, now=now, request=request)
     return corrections
+
+
+def counted_shortfalls(refused, *, actor: User, now, request=None) -> list[StockCorrection]:
+    """For each refused write-off a stock-take counted without, the count's difference it
+    leaves (books above the shelf by its quantity), waiting for a second person."""
+    relied_on = [
+        correction
+        for correction in refused
+        if correction.source == StockCorrection.Source.WRITE_OFF
+        and correction.counted_without_at is not None
+    ]
+    # The figures as a sheet would show them now (the items are locked): the books less the
+    # write-offs still waiting, and that less what the count found missing.
+    expected = count_expected({c.item_id: c.item for c in relied_on}.values())
+    shortfalls = []
+    for correction in relied_on:
+        books = expected[correction.item_id]
+        missing = min(-correction.quantity, books)
+        expected[correction.item_id] = books - missing  # two refused at once: both counted
+        if not missing:
+            continue
+        shortfalls.append(
+            StockCorrection(
+                village_id=correction.village_id,
+                item=correction.item,
+                source=StockCorrection.Source.COUNT,
+                kind=StockMovement.Kind.ADJUSTMENT,
+                quantity=-missing,
+                counted=books - missing,
+                expected=books,
+                reason=_(
+                    "Counted on %(date)s without the %(quantity)d of a write-off since refused."
+                )
+                % {
+                    "date": timezone.localtime(correction.counted_without_at).date().isoformat(),
+                    "quantity": -correction.quantity,
+                },
+                requested_by_id=correction.counted_without_by_id,
+                requested_at=now,
+            )
+        )
+    if not shortfalls:
+        return []
+    StockCorrection.objects.bulk_create(shortfalls)
+    for shortfall in shortfalls:
+        audit_record(
+            action="stock.count_shortfall",
+            actor=actor,
+            village_id=shortfall.village_id,
+            obj=shortfall,
+            detail={"item": shortfall.item_id, "quantity": shortfall.quantity},
+            request=request,
+        )
+    _corrections_refer_if_undecidable(shortfalls, actor, request)
+    return shortfalls
 
 
 def cart_hash(*, village_id: int, household_id: int, lines: Mapping[int, int]) -> str:

@@ -281,4 +281,16 @@ def corrections_decide(request):
         )
     else:
         messages.success(request, _("%(count)d refused.") % {"count": len(decided)})
+        for correction in decided:
+            if correction.source == StockCorrection.Source.WRITE_OFF and (
+                correction.counted_without_at is not None
+            ):
+                messages.info(
+                    request,
+                    _(
+                        "%(item)s: a stock-take since counted the shelf without these "
+                        "%(quantity)d, so that difference now waits for confirmation."
+                    )
+                    % {"item": correction.item.name, "quantity": -correction.quantity},
+                )
     return redirect(url)

@@ -321,3 +321,50 @@ def test_the_supervisor_of_another_village_cannot_confirm(village_y, manager_x, 
     (correction,) = counted(village_x, manager_x, line(oil, 19, "少了")).corrections
     with pytest.raises(ValidationError, match="not found"):
         stock_corrections_confirm(correction_ids=[correction.pk], actor=other)
+
+
+def test_a_write_off_refused_after_a_count_relied_on_it_leaves_its_difference_waiting(
+    village_x, manager_x, supervisor_x, rice, client_supervisor_x
+):
+    """Found by a probe: the sheet expected 45 (50 less 5 waiting to be written off), 45
+    were counted, the write-off was refused: books 50, shelf 45, and nothing waited."""
+    asked = stock_write_off_request(
+        item=rice, quantity=5, cause="damaged", reason="袋子破了", actor=manager_x
+    )
+    assert counted(village_x, manager_x, line(rice, 45)).corrections == []
+    response = client_supervisor_x.post(
+        reverse("store:corrections_decide"),
+        {
+            "action": "refuse",
+            "correction": [asked.pk],
+            "reason": "没有破",
+            "idempotency_key": form_key(),
+        },
+        follow=True,
+    )
+    assert "a stock-take since counted the shelf without these 5" in response.content.decode()
+    asked.refresh_from_db()
+    assert asked.status == StockCorrection.Status.REFUSED
+    (shortfall,) = StockCorrection.objects.filter(status=PENDING)
+    assert (shortfall.item_id, shortfall.quantity, shortfall.source) == (rice.pk, -5, "count")
+    assert shortfall.requested_by == manager_x  # who counted asks; a second person decides
+    rice.refresh_from_db()
+    assert rice.stock == 50  # nothing moves before the supervisor confirms
+    stock_corrections_confirm(correction_ids=[shortfall.pk], actor=supervisor_x)
+    rice.refresh_from_db()
+    assert rice.stock == 45
+    assert checks.check() == []
+
+
+def test_a_write_off_refused_with_no_count_since_leaves_nothing_waiting(
+    village_x, manager_x, supervisor_x, rice, oil
+):
+    asked = stock_write_off_request(
+        item=rice, quantity=5, cause="damaged", reason="袋子破了", actor=manager_x
+    )
+    counted(village_x, manager_x, line(oil, 20))  # another item's count relies on nothing
+    stock_corrections_refuse(correction_ids=[asked.pk], actor=supervisor_x, reason="没有破")
+    assert not StockCorrection.objects.filter(status=PENDING).exists()
+    # A count made after the refusal expects the books again: 45 found is a difference.
+    (difference,) = counted(village_x, manager_x, line(rice, 45, "少了")).corrections
+    assert (difference.expected, difference.quantity) == (50, -5)
