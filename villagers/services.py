@@ -8,12 +8,12 @@ import datetime
 import secrets
 
 from django.contrib.auth.hashers import make_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.access import Role
+from core.access import Role, is_manager
 from core.audit import audit_record, audit_records, record_save
 from core.forms import number_text, pin_clean
 from core.sessions import sessions_end
@@ -184,6 +184,12 @@ def _end_sessions(user: User) -> None:
     sessions_end(user_id=user.pk)
 
 
+def _card_manager_check(actor: User, household: Household) -> None:
+    """Cards are the village's manager's to issue, replace and recall, whatever the caller."""
+    if not (is_manager(actor) and actor.village_id == household.village_id):
+        raise PermissionDenied(_("Only the village's manager issues, replaces or recalls cards."))
+
+
 def card_create(
     *,
     household: Household,
@@ -198,6 +204,7 @@ def card_create(
     Bulk loaders may pass `pin_hash` (one make_password() for many cards) to skip re-hashing,
     and `at` to date the issue in the past (the demo's year of history); views pass neither.
     """
+    _card_manager_check(actor, household)
     pin = pin_clean(pin)
     with transaction.atomic():
         village = Village.objects.select_for_update().get(pk=household.village_id)
@@ -238,6 +245,7 @@ def card_replace(
     new number; the head may choose to have them revoked with the old card
     (`keep_members=False`).
     """
+    _card_manager_check(actor, household)
     pin = pin_clean(pin)
     with transaction.atomic():
         village = Village.objects.select_for_update().get(pk=household.village_id)
@@ -298,6 +306,7 @@ def cards_mark_printed(*, village: Village, card_ids, actor: User, request=None)
 
 def card_recall(*, household: Household, actor: User, reason: str, request=None) -> Card:
     """Recall the active card (the household moved away or left the scheme)."""
+    _card_manager_check(actor, household)
     if not (reason or "").strip():
         raise ValidationError(_("Give the reason for recalling the card."))
     with transaction.atomic():

@@ -1,5 +1,5 @@
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.urls import reverse
 
@@ -72,3 +72,25 @@ def test_pin_must_be_digits(household_a, manager_x):
 def test_card_numbers_unique_per_village(group_x, manager_x):
     numbers = {issue_card(HouseholdFactory(group=group_x), manager_x).number for _ in range(3)}
     assert len(numbers) == 3
+
+
+def test_only_the_villages_manager_issues_replaces_or_recalls_whoever_calls(
+    household_a, card_b, manager_x, manager_y, supervisor_x, villager_b, county_admin
+):
+    """Found by a probe: the pages checked the role, the services nobody, and an issue
+    posts the opening grant."""
+    PassedInspectionFactory(household=household_a)
+    ParticipationFactory(household=household_a)
+    outsiders = (manager_y, supervisor_x, villager_b, county_admin)
+    for actor in outsiders:
+        with pytest.raises(PermissionDenied):
+            card_issue(household=household_a, actor=actor, pin=PIN)
+    assert not Card.objects.filter(household=household_a).exists()
+    assert not Entry.objects.filter(account__household=household_a).exists()
+    for actor in outsiders:
+        with pytest.raises(PermissionDenied):
+            card_replace(household=card_b.household, actor=actor, pin="1357", reason="lost")
+        with pytest.raises(PermissionDenied):
+            card_recall(household=card_b.household, actor=actor, reason="moved")
+    card_b.refresh_from_db()
+    assert card_b.status == Card.Status.ACTIVE
