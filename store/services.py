@@ -1071,11 +1071,12 @@ def _low_stock_messages(village_id: int, items: Iterable[Item], taken: Mapping[i
     ]
 
 
-def _lines_on_sale(items: dict[int, Item], lines: dict[int, int]) -> None:
+def _lines_on_sale(items: dict[int, Item], lines: dict[int, int], *, reserved=False) -> None:
     """Refuse `lines` ({item id: quantity}) unless each of the locked `items` is on sale and
     has that many available (not held for reservations): a redemption's and a
-    reservation's check alike."""
-    inactive = [item.name for item in items.values() if not item.is_active]
+    reservation's check alike. `reserved` goods (a reservation handed over) were set aside
+    while the item was on sale: taken off sale since, they are still handed over."""
+    inactive = [item.name for item in items.values() if not item.is_active and not reserved]
     if inactive:
         raise ValidationError(
             _("Not on sale any more: %(items)s.") % {"items": list_join(inactive)}
@@ -1163,7 +1164,8 @@ def _redemption_create_locked(
         movement_ids = [row[3] for row in rows]
         if len(items) != len(lines):
             raise ValidationError(_("An item is not in this village's store."), code="unknown_item")
-        _lines_on_sale(items, lines)
+        # A reservation handed over (`prices`, those it was reserved at) takes goods set aside.
+        _lines_on_sale(items, lines, reserved=prices is not None)
         prices_as_shown(items, shown_prices)
         # A reservation handed over is charged at the prices it was reserved at.
         prices = prices or {item_id: item.points_price for item_id, item in items.items()}

@@ -20,6 +20,7 @@ from store import checks
 from store.models import Item, Redemption, Reservation
 from store.services import (
     InsufficientStock,
+    item_save,
     redemption_create,
     reservation_cancel,
     reservation_create,
@@ -151,6 +152,25 @@ def test_hand_over_is_one_redemption_at_the_reserved_prices_once(
     assert Item.objects.get(pk=rice.pk).held == 0
     reservation.refresh_from_db()
     assert reservation.status == "fulfilled" and reservation.redemption_id == redemption.pk
+    books_sound()
+
+
+def test_goods_taken_off_sale_after_they_were_reserved_are_still_handed_over(
+    card_a, rice, reserve, redeem, manager_x
+):
+    """Found by a probe: taking the item off sale stranded the reservation, its points and
+    goods held until it expired, the household not told."""
+    reservation = reserve({rice: 2})
+    off_sale = Item.objects.get(pk=rice.pk)
+    off_sale.is_active = False
+    item_save(item=off_sale, actor=manager_x)
+    with pytest.raises(ValidationError, match="Not on sale any more"):
+        redeem(card_a.household, {rice: 1}, manager_x)  # the shelves' rice is off sale
+    redemption = reservation_hand_over(
+        reservation=reservation, idempotency_key=uuid.uuid4(), actor=manager_x
+    )
+    assert redemption.total_points == 2 * rice.points_price
+    assert (Item.objects.get(pk=rice.pk).stock, Item.objects.get(pk=rice.pk).held) == (48, 0)
     books_sound()
 
 
