@@ -9,9 +9,15 @@ says so; the form then carries the row's new digest, so saving again is a choice
 knowingly. The plain forms that change an existing row carry the same digest and their
 services check it under the row's lock: the donation correction (store.services.donation_drawn)
 and a wish's revision and edit (wishwall.services.wish_drawn).
+
+Two saves at the same moment: an edit view whose POST runs in one transaction (`@transaction.
+atomic`, as the item, rule, household and member pages do) has the form lock the row before
+it compares, so the second save waits for the first and then finds the row changed; what the
+form does not edit is then saved as the row has it, not as the page read it.
 """
 
 from django import forms
+from django.db import transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -40,16 +46,36 @@ class DrawnStateMixin:
         if self.instance.pk is not None:
             self.initial[DRAWN_FIELD] = self.drawn_digest()
 
+    def _edited(self) -> list[str]:
+        return [name for name in self.fields if name != DRAWN_FIELD]
+
     def drawn_digest(self) -> str:
         """A digest of the row's values of this form's fields, as the row is now."""
-        return row_digest(self.instance, [name for name in self.fields if name != DRAWN_FIELD])
+        return row_digest(self.instance, self._edited())
+
+    def _row_now(self):
+        """The row as it is now: inside the view's transaction, locked until it ends, and
+        the instance's other fields taken from it (the save then writes them as they are)."""
+        if not transaction.get_connection().in_atomic_block:
+            return self.instance
+        model = type(self.instance)
+        row = model._default_manager.select_for_update(of=("self",)).get(pk=self.instance.pk)
+        edited = set(self._edited())
+        for field in model._meta.concrete_fields:
+            if not field.primary_key and field.name not in edited:
+                setattr(self.instance, field.attname, getattr(row, field.attname))
+        return row
 
     def clean(self):
         data = super().clean()
+        if self.instance.pk is None:
+            return data
+        row = self._row_now()
         drawn = (data or {}).get(DRAWN_FIELD)
-        if self.instance.pk is not None and drawn and drawn != self.drawn_digest():
+        now = row_digest(row, self._edited())
+        if drawn and drawn != now:
             # Drawn again with the row's digest as it is now: a second save is deliberate.
             self.data = self.data.copy()
-            self.data[self.add_prefix(DRAWN_FIELD)] = self.drawn_digest()
+            self.data[self.add_prefix(DRAWN_FIELD)] = now
             raise forms.ValidationError(self.stale_message, code="stale")
         return data

@@ -8,6 +8,7 @@ household list and a household's page show points and wishes too, so they are co
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -70,6 +71,7 @@ def household_create(request):
 
 
 @staff_required(Role.MANAGER)
+@transaction.atomic  # the edited row is locked while the form checks and saves it
 def household_edit(request, pk):
     household = household_get_for_user(request, pk)
     form = HouseholdForm(request.POST or None, instance=household, village=request.village)
@@ -108,6 +110,7 @@ def member_create(request, pk):
 
 
 @staff_required(Role.MANAGER)
+@transaction.atomic  # the edited row is locked while the form checks and saves it
 def member_edit(request, pk):
     member = member_get_for_user(request, pk)
     form = MemberForm(request.POST or None, instance=member)

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -42,5 +43,6 @@ def rule_add(request):
 
 
 @staff_required(Role.MANAGER)
+@transaction.atomic  # the edited row is locked while the form checks and saves it
 def rule_edit(request, pk):
     return _rule_form_page(request, _get_rule_for_user(request, pk), _("Edit rule"))

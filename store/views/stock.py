@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -105,6 +106,7 @@ def item_detail(request, pk):
 
 
 @staff_required(Role.MANAGER)
+@transaction.atomic  # the edited row is locked while the form checks and saves it
 def item_edit(request, pk=None):
     item = _get_item_for_user(request, pk) if pk else None
     if not zones_of(request.village):

@@ -18,6 +18,7 @@ from django.urls import reverse
 from points import checks as points_checks
 from points.models import Account
 from store import checks as store_checks
+from store.forms import ItemForm
 from store.models import Item
 from store.services import item_save, redemption_create, reservation_cancel, reservation_create
 from tests.conftest import PASSWORD
@@ -89,7 +90,7 @@ def test_naming_a_writers_column_still_writes_it(rice):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_item_page_saved_while_the_counter_sells(card_a, rice, manager_x, monkeypatch):
-    """Two real transactions: the edit's POST is validating when the sale commits."""
+    """Two real transactions: the edit's POST is checking its fields when the sale commits."""
     client = Client()
     client.post(reverse("login"), {"username": manager_x.username, "password": PASSWORD})
     url = reverse("store:item_edit", args=[rice.pk])
@@ -106,14 +107,16 @@ def test_the_item_page_saved_while_the_counter_sells(card_a, rice, manager_x, mo
     for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page):
         body.setdefault(name, value)
     validating, sold = threading.Event(), threading.Event()
-    full_clean = Item.full_clean
+    clean_fields = ItemForm._clean_fields
 
-    def full_clean_waiting_for_the_sale(item, *args, **kwargs):
+    def fields_cleaned_once_the_sale_is_made(form):
+        # The item was read when the POST began; its fields are checked while the sale
+        # commits (the row is locked only after them, core.edit_forms).
         validating.set()
         assert sold.wait(10)
-        return full_clean(item, *args, **kwargs)
+        return clean_fields(form)
 
-    monkeypatch.setattr(Item, "full_clean", full_clean_waiting_for_the_sale)
+    monkeypatch.setattr(ItemForm, "_clean_fields", fields_cleaned_once_the_sale_is_made)
     answers = []
 
     def edit():

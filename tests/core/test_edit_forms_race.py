@@ -1,0 +1,148 @@
+"""Two saves of one edit page at the same moment: the second waits, then finds the row
+changed and is refused (core.edit_forms). Found by a probe: both were saved, and the
+second put the first's new points price back without a word."""
+
+import re
+import threading
+import time
+
+import pytest
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+import store.views.stock
+from core.access import Role
+from points.models import Rule
+from store.models import Item
+from tests.conftest import make_staff
+from tests.points.conftest import rule_clean  # noqa: F401 (fixture)
+from tests.store.conftest import rice, zones_x  # noqa: F401 (fixtures)
+from tests.villagers.conftest import member_a  # noqa: F401 (fixture)
+from villagers.models import Household, Member
+
+
+def _drawn(client, url) -> str:
+    return re.search(r'name="drawn" value="([^"]*)"', client.get(url).content.decode()).group(1)
+
+
+def _signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_managers_saving_one_item_at_once_keep_both_or_are_told(
+    request, manager_x, village_x, monkeypatch
+):
+    item = request.getfixturevalue("rice")
+    first, second = (
+        _signed_in(manager_x),
+        _signed_in(make_staff(Role.MANAGER, village=village_x, username="manager_x2")),
+    )
+    url = reverse("store:item_edit", args=[item.pk])
+    page = {
+        "zone": item.zone_id,
+        "name": item.name,
+        "unit": item.unit,
+        "points_price": item.points_price,
+        "barcode": "",
+        "is_active": "on",
+        "low_stock_threshold": item.low_stock_threshold,
+        "drawn": _drawn(first, url),
+    }
+    item_save = store.views.stock.item_save
+    saving = threading.Event()
+
+    def slow_save(**kwargs):  # the first save holds its transaction a while (a photo, say)
+        saving.set()
+        time.sleep(0.5)
+        return item_save(**kwargs)
+
+    monkeypatch.setattr(store.views.stock, "item_save", slow_save)
+    answers = {}
+
+    def post(name, client, body):
+        try:
+            answers[name] = client.post(url, body)
+        finally:
+            connection.close()
+
+    raising = threading.Thread(target=post, args=("price", first, {**page, "points_price": 35}))
+    raising.start()
+    assert saving.wait(10)
+    renaming = threading.Thread(target=post, args=("name", second, {**page, "name": "新米"}))
+    renaming.start()
+    raising.join(20)
+    renaming.join(20)
+    assert answers["price"].status_code == 302
+    assert answers["name"].status_code == 200
+    assert answers["name"].context["form"].has_error(NON_FIELD_ERRORS, "stale")
+    item.refresh_from_db()
+    assert (item.points_price, item.name) == (35, page["name"])
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "fixture", "body"),
+    [
+        (
+            "store:item_edit",
+            Item,
+            "rice",
+            lambda o: {
+                "zone": o.zone_id,
+                "name": o.name,
+                "unit": o.unit,
+                "points_price": o.points_price,
+                "is_active": "on",
+                "low_stock_threshold": 5,
+            },
+        ),
+        (
+            "points:rule_edit",
+            Rule,
+            "rule_clean",
+            lambda o: {
+                "code": o.code,
+                "category": o.category,
+                "description": o.description,
+                "points": o.points,
+                "active": "on",
+            },
+        ),
+        (
+            "villagers:household_edit",
+            Household,
+            "household_a",
+            lambda o: {
+                "number": o.number,
+                "group": o.group_id,
+                "head_name": o.head_name,
+                "status": o.status,
+            },
+        ),
+        (
+            "villagers:member_edit",
+            Member,
+            "member_a",
+            lambda o: {"name": o.name, "relation": o.relation, "sex": o.sex, "birth_year": 1988},
+        ),
+    ],
+    ids=["item", "rule", "household", "member"],
+)
+def test_every_edit_page_locks_its_row_while_it_checks_and_saves(
+    request, client_manager_x, name, model, fixture, body
+):
+    edited = request.getfixturevalue(fixture)
+    url = reverse(name, args=[edited.pk])
+    data = {**body(edited), "drawn": _drawn(client_manager_x, url)}
+    with CaptureQueriesContext(connection) as queries:
+        response = client_manager_x.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    table = f'"{model._meta.db_table}"'
+    assert any(
+        "FOR UPDATE" in q["sql"] and f"FROM {table}" in q["sql"] for q in queries.captured_queries
+    )
