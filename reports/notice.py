@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from core.access import is_party_secretary, is_supervisor
 from core.audit import audit_record
 from core.months import month_of, month_span
-from points.models import Entry
+from points.models import Account, Entry
 from points.selectors import (
     LedgerMonth,
     NoticeSection,
@@ -38,6 +38,7 @@ from points.selectors import (
 from reports import sql as reports_sql
 from reports.models import NoticeSignature, PublishedNotice
 from reports.selectors_transparency import notice_traceability_sections
+from store.models import Item
 from store.selectors import notice_donations, notice_redemptions
 from villagers.masking import mask_name
 from villagers.models import User, Village
@@ -446,6 +447,11 @@ def _already_published(notice: PublishedNotice) -> ValidationError:
     )
 
 
+def _rows_wait(rows) -> None:
+    """Lock `rows` (FOR NO KEY UPDATE, in id order) until the transaction ends."""
+    list(rows.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
+
+
 def notice_publish(
     *, village: Village, year: int, month: int, actor: User, request=None
 ) -> PublishedNotice:
@@ -463,6 +469,12 @@ def notice_publish(
             # then ask core.months.closed_month_check) is either in the document or refused.
             # FOR NO KEY UPDATE: rows that refer to the village are still written meanwhile.
             Village.objects.select_for_update(no_key=True).filter(pk=village.pk).first()
+            # Every write of points or goods locks its accounts or items first and takes its
+            # time after: waiting here for the village's accounts and items, one write dated
+            # in the month while this began (at midnight, say) commits first and is drawn, and
+            # a later one is dated after publication. In id order, as the writers lock them.
+            _rows_wait(Account.objects.filter(village=village))
+            _rows_wait(Item.objects.filter(village=village))
             existing = PublishedNotice.objects.filter(village=village, month=first).first()
             if existing is not None:  # published before, or by another supervisor meanwhile
                 raise _already_published(existing)

@@ -6,7 +6,9 @@ entries with their approved proposals, a redemption dated through the service), 
 corrections after publishing go through the services.
 """
 
+import datetime
 import re
+import threading
 import uuid
 from collections import defaultdict
 from decimal import Decimal
@@ -14,12 +16,14 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from core.models import AuditEvent
 from core.months import month_span, previous_month
+from points.ledger import entry_post
 from points.models import Entry, Rule
 from points.services import entry_reverse, proposal_approve
 from reports.models import NoticeSignature, PublishedNotice
@@ -485,3 +489,41 @@ def test_a_villager_finds_and_hears_their_own_line_of_the_notice(
     assert "月底" in heard[wang.pk]  # read in Chinese whatever the page's language
     for response in (client_manager_x.get(page), publish_page(Client(), village_x)):
         assert response.status_code == 200 and b"notice-own" not in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_dated_in_the_month_still_committing_at_publication_is_on_the_notice(
+    month_history, village_x, supervisor_x
+):
+    """Found by a probe: an approval dated 23:59:59.95 on the month's last day committed a
+    second later, after the month's notice was published: its points were on no notice.
+    Publishing now waits for the village's accounts and items, which every writer locks
+    before it takes its time."""
+    wang = month_history["households"][0]
+    end = month_span(LAST.year, LAST.month)[1]
+    holding, published = threading.Event(), threading.Event()
+
+    def late_write():
+        try:
+            with transaction.atomic():
+                entry_post(
+                    account_id=wang.account.pk,
+                    kind=Entry.Kind.AWARD,
+                    points=7,
+                    actor=None,
+                    at=end - datetime.timedelta(milliseconds=50),
+                )
+                holding.set()
+                published.wait(1.0)  # the commit lands after publishing began
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=late_write)
+    writer.start()
+    assert holding.wait(10)
+    notice = notice_publish(village=village_x, year=LAST.year, month=LAST.month, actor=supervisor_x)
+    published.set()
+    writer.join(10)
+    ledger = next(s for s in notice.document["sections"] if s["key"] == "ledger")
+    assert ledger["totals"][-1] == sum(balances_at(village_x, end).values())
+    assert Entry.objects.filter(account=wang.account, points=7).exists()
