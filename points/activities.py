@@ -28,9 +28,10 @@ from core.access import is_manager, is_villager
 from core.audit import audit_record
 from core.files import discard_files_on_error, file_stored
 from core.photos import photo_prepare
-from points.models import Account, Activity, Batch, CheckIn, Rule
+from points.models import Activity, Batch, CheckIn, Rule
 from points.services import _cap_used, proposal_create
 from villagers.models import Household, User, Village
+from villagers.selectors import households_with_active_card
 
 logger = logging.getLogger(__name__)
 
@@ -184,8 +185,8 @@ def checkin_refusal(activity: Activity, user: User) -> str | None:
     )
     if checkin is not None:
         return _already_checked_in(checkin)
-    if not Account.objects.filter(household_id=user.household_id).exists():
-        return _("Your household has no points card yet: ask the manager.")
+    if user.household_id not in households_with_active_card([user.household_id]):
+        return _("Your household has no active points card: ask the manager.")
     if not Household.objects.filter(pk=user.household_id, status=Household.Status.ACTIVE).exists():
         return _("Your household is no longer active in the register: ask the manager.")
     return None
@@ -297,11 +298,7 @@ def _who_is_proposed(activity: Activity, checkins: list[CheckIn]):
     """([{"household", "why"}] left out, [check-ins with a photo], [households without])."""
     rule = activity.rule
     household_ids = [checkin.household_id for checkin in checkins]
-    with_card = set(
-        Account.objects.filter(household_id__in=household_ids).values_list(
-            "household_id", flat=True
-        )
-    )
+    with_card = households_with_active_card(household_ids)
     used = {}
     if rule.monthly_cap is not None:
         used = _cap_used(

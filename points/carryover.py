@@ -29,6 +29,7 @@ from core.spreadsheet import Column, SheetRow, row_append, sheet_parse, text_wor
 from points.models import Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
 from points.services import proposals_refer_if_undecidable
 from villagers.models import Household, User, Village
+from villagers.selectors import households_with_active_card
 
 MAX_ROWS = 20000
 MAX_BALANCE = 1_000_000
@@ -69,7 +70,7 @@ class HouseholdPlan:
     row: int
     paper_balance: int
     grant: int
-    held: int  # the card's balance now
+    spendable: int  # the card's balance now, less the points held for its reservations
     history: list[dict] = field(default_factory=list)
 
     @property
@@ -210,6 +211,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
     """Every row's problems in plain words, and what each household would carry over."""
     households = _households(village, rows)
     accounts = {h.pk: h.account for h in households.values() if hasattr(h, "account")}
+    with_card = households_with_active_card(h.pk for h in households.values())
     grants = _grants(account.pk for account in accounts.values())
     taken = _taken(h.pk for h in households.values())
     reports = []
@@ -276,6 +278,10 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
                 _("Household %(number)s has no points card yet: issue its card first.")
                 % {"number": number}
             )
+        elif household.pk not in with_card:
+            report.errors.append(
+                _("Household %(number)s has no active points card (recalled).") % {"number": number}
+            )
         if household.pk in taken:
             report.errors.append(
                 _("Household %(number)s already has its balance carried over (batch of %(date)s).")
@@ -288,15 +294,18 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
             row=row.line,
             paper_balance=balance,
             grant=grants.get(account.pk, 0),
-            held=account.balance,
+            spendable=account.balance - account.held,
         )
-        if plan.held + plan.points < 0:
+        if plan.spendable + plan.points < 0:
+            # As the approval will count (points.ledger.balance_after): what is held for
+            # reservations is not there to be taken.
             report.errors.append(
                 _(
-                    "Household %(number)s holds %(held)d points now; carrying over %(points)d "
-                    "(its paper balance less the card's opening grant) would leave it below zero."
+                    "Household %(number)s can spend %(spendable)d points now (its balance less "
+                    "what its reservations hold); carrying over %(points)d (its paper balance "
+                    "less the card's opening grant) would leave it below zero."
                 )
-                % {"number": number, "held": plan.held, "points": plan.points}
+                % {"number": number, "spendable": plan.spendable, "points": plan.points}
             )
             continue
         plans[number] = plan

@@ -22,9 +22,10 @@ from core.access import is_manager
 from core.audit import audit_record
 from core.months import month_days, past_day_check
 from core.text import list_join
-from points.models import Account, Batch, InspectionRound, Proposal, Rule
+from points.models import Batch, InspectionRound, Proposal, Rule
 from points.services import _cap_used, proposal_create
 from villagers.models import Household, Inspection, User, Village, VillageGroup
+from villagers.selectors import households_with_active_card
 from villagers.services import inspections_record
 
 CHECK_NAMES = [name for name, _label in Inspection.CHECKS]
@@ -241,11 +242,7 @@ def inspection_round_record(
 
 def _who_is_proposed(inspected, pass_rule, fail_rule, date):
     """([{"household", "why"}] given no proposal, {(rule, reason): [household]} to propose)."""
-    with_card = set(
-        Account.objects.filter(household__in=[line.household for line in inspected]).values_list(
-            "household_id", flat=True
-        )
-    )
+    with_card = households_with_active_card(line.household.pk for line in inspected)
     used = {}
     for rule in (pass_rule, fail_rule):
         if rule is not None and rule.monthly_cap is not None:
@@ -264,7 +261,7 @@ def _who_is_proposed(inspected, pass_rule, fail_rule, date):
         if rule is None:
             continue  # the village gives no points for this outcome
         if household.pk not in with_card:
-            why = _("no points card yet")
+            why = _("no active points card")
         elif (
             rule.monthly_cap is not None
             and used[rule.pk].get(household.pk, 0) + abs(rule.points) > rule.monthly_cap

@@ -49,6 +49,7 @@ from villagers.second_person import (
     referrals_close,
     role_holders,
 )
+from villagers.selectors import households_with_active_card
 from villagers.services import card_create
 
 # {proposal id: open referral}: items the county admin decides for a village (see
@@ -209,13 +210,11 @@ def proposal_create(
     for household in households:
         if household.village_id != village.pk:
             raise ValidationError(_("A household belongs to another village."))
-    with_account = set(
-        Account.objects.filter(household__in=households).values_list("household_id", flat=True)
-    )
-    missing = [h.head_name for h in households if h.pk not in with_account]
+    with_card = households_with_active_card(h.pk for h in households)
+    missing = [h.head_name for h in households if h.pk not in with_card]
     if missing:
         raise ValidationError(
-            _("These households have no points card yet: %(names)s.")
+            _("These households have no active points card: %(names)s.")
             % {"names": list_join(missing)}
         )
     if photo is not None:

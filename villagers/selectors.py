@@ -87,6 +87,17 @@ def member_get_for_user(request, pk: int) -> Member:
     )
 
 
+def households_with_active_card(household_ids) -> set[int]:
+    """Of these households, those whose card is active: only they earn or lose points (a
+    recalled card's household moved away or left the scheme; a never-issued one has not
+    joined yet)."""
+    return set(
+        Card.objects.filter(
+            household_id__in=list(household_ids), status=Card.Status.ACTIVE
+        ).values_list("household_id", flat=True)
+    )
+
+
 def card_get_for_user(request, pk: int) -> Card:
     return get_object_or_404(
         Card.objects.filter(household__village=request.village).select_related(

@@ -31,7 +31,7 @@ from tests.conftest import form_key, make_staff
 from tests.factories import MemberFactory
 from tests.points.conftest import make_rule, png_upload
 from villagers.models import Member, Referral
-from villagers.services import member_pin_set
+from villagers.services import card_recall, member_pin_set
 
 SON_PIN = "1357"
 
@@ -474,3 +474,15 @@ def test_the_in_page_scanner_opens_the_check_in_the_code_holds_and_nothing_else(
         refused = client.get(reverse("points:checkin_scan"), {"code": foreign})
         assert refused.status_code == 200
         assert "not an activity&#x27;s check-in code" in refused.content.decode()
+
+
+def test_a_household_whose_card_was_recalled_after_checking_in_is_not_proposed(
+    activity, villager_a, villager_b, manager_x
+):
+    """Found by a probe: its docstring said so, but the close proposed it all the same."""
+    activity_checkin(activity=activity, user=villager_a)
+    activity_checkin(activity=activity, user=villager_b)
+    card_recall(household=villager_a.household, actor=manager_x, reason="搬走了")
+    closed = activity_close(activity=activity, actor=manager_x)
+    assert [p.household_id for p in closed.batch.proposals.all()] == [villager_b.household_id]
+    assert [row["why"] for row in closed.not_proposed] == ["no active points card"]

@@ -15,8 +15,11 @@ from points import checks
 from points.carryover import carry_over_check, carry_over_import, carry_over_parse
 from points.models import Account, Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
 from reports.monthly import month_report_build
+from store.services import reservation_create, zones_ensure
 from tests.conftest import form_key
 from tests.factories import HouseholdFactory
+from tests.store.conftest import make_item
+from villagers.services import card_recall
 
 HEADER = ["户号", "户主姓名", "结转余额", "日期", "积分变动", "事由"]
 
@@ -337,3 +340,29 @@ def test_with_a_publicity_period_the_balances_wait_on_the_notice_then_are_credit
     assert _balance(household_a) == 350
     assert Entry.objects.filter(kind=Entry.Kind.CARRIED).count() == 2
     assert checks.check() == []
+
+
+def test_a_recalled_card_and_points_held_for_reservations_are_counted(
+    village_x, cards, manager_x, villager_b
+):
+    """Found by a probe: a household whose card was recalled had its paper balance
+    accepted, and a line that only the points held for a reservation could bear passed the
+    check, to be refused at approval (where it blocked the whole batch)."""
+    card_a, card_b = cards
+    zones_ensure(village=village_x)
+    soap = make_item(village_x, "daily", "香皂", 90, 1, manager_x)
+    reservation_create(household=card_b.household, lines={soap.pk: 1}, actor=villager_b)
+    card_recall(household=card_a.household, actor=manager_x, reason="搬走了")
+    rows = carry_over_parse(
+        xlsx_file(
+            [
+                ["X001", "王大山", 350, None, None, None],
+                ["X002", "李秀英", 30, None, None, None],  # 30 - 100: -70, only 10 spendable
+            ]
+        )
+    )
+    check = carry_over_check(village_x, rows, 380)
+    errors = [" ".join(report.errors) for report in check.reports]
+    assert "no active points card" in errors[0]
+    assert "can spend 10 points now" in errors[1]
+    assert not check.is_valid and check.plans == []

@@ -14,6 +14,7 @@ from points.services import entry_reverse, proposal_approve, proposal_reject
 from tests.conftest import make_staff
 from tests.factories import MemberFactory
 from tests.points.conftest import last_month, make_rule, png_upload, propose, today
+from villagers.services import card_recall
 
 
 def balance(household):
@@ -207,7 +208,7 @@ def test_rule_of_other_village_or_inactive_refused(card_a, manager_x, rule_y, ru
 def test_household_without_card_or_of_other_village_refused(
     card_a, household_b, card_y, manager_x, rule_clean
 ):
-    with pytest.raises(ValidationError, match="no points card"):
+    with pytest.raises(ValidationError, match="no active points card"):
         propose(manager_x, [household_b], rule_clean)
     with pytest.raises(ValidationError, match="another village"):
         propose(manager_x, [card_y.household], rule_clean)
@@ -306,3 +307,14 @@ def test_a_rule_page_drawn_before_a_change_of_points_cannot_undo_it(client_manag
     rule_clean.refresh_from_db()
     assert rule_clean.points == 6 and stale.status_code == 200
     assert stale.context["form"].non_field_errors()
+
+
+def test_no_proposal_for_a_household_without_an_active_card(manager_x, card_a, card_b, rule_clean):
+    """Found by a probe: a proposal only needed the account, which a recalled card leaves
+    behind (so did a declaration accepted after the recall)."""
+    card_recall(household=card_b.household, actor=manager_x, reason="搬走了")
+    with pytest.raises(ValidationError, match="no active points card"):
+        propose(manager_x, [card_a.household, card_b.household], rule_clean)
+    assert not Proposal.objects.exists()
+    (kept,) = propose(manager_x, [card_a.household], rule_clean)
+    assert kept.household == card_a.household

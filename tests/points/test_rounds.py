@@ -12,6 +12,7 @@ from tests.factories import HouseholdFactory
 from tests.points.conftest import make_rule, today
 from tests.security.concurrent import at_once
 from villagers.models import Inspection, Referral
+from villagers.services import card_recall
 
 ALL_CLEAN = dict.fromkeys(CHECK_NAMES, True)
 
@@ -75,7 +76,7 @@ def test_a_round_records_every_inspection_and_proposes_one_batch(
     }
     assert "kitchen clean" in proposals[b.pk].reason
     assert round_.batch.rule is None
-    assert round_.not_proposed == [{"household": uncarded.pk, "why": "no points card yet"}]
+    assert round_.not_proposed == [{"household": uncarded.pk, "why": "no active points card"}]
     # Nothing reaches the ledger before the supervisor approves the batch in one go.
     assert not Entry.objects.filter(kind__in=["award", "deduction"]).exists()
     manager_x.village.publicity_days = 0
@@ -346,3 +347,25 @@ def test_five_identical_posts_save_one_round(village_x, group_x, manager_x, rule
     assert InspectionRound.objects.count() == 1
     assert Inspection.objects.filter(inspector=manager_x).count() == 5
     assert Proposal.objects.count() == 5 and Batch.objects.count() == 1
+
+
+def test_a_household_whose_card_was_recalled_is_inspected_but_not_proposed(
+    manager_x, supervisor_x, group_x, card_a, card_b, rule_pass, rule_fail
+):
+    """Found by a probe: the round proposed a household that had left the scheme, and its
+    failed check was then deducted from the account it left behind."""
+    card_recall(household=card_a.household, actor=manager_x, reason="搬走了")
+    recorded = inspection_round_record(
+        village=manager_x.village,
+        group=group_x,
+        date=today(),
+        lines=lines_for([card_a.household, card_b.household], failing=[card_a.household]),
+        pass_rule=rule_pass,
+        fail_rule=rule_fail,
+        actor=manager_x,
+    )
+    assert [p.household_id for p in recorded.batch.proposals.all()] == [card_b.household_id]
+    assert recorded.not_proposed == [
+        {"household": card_a.household_id, "why": "no active points card"}
+    ]
+    assert recorded.inspections.filter(household=card_a.household).exists()
