@@ -5,7 +5,10 @@ transaction, taking only rows no other worker holds (SKIP LOCKED), sends it with
 transaction open, then records the answer. A failure puts it back to pending, not before
 its back-off; the task then fails and procrastinate runs it again after the same wait. After
 SMS_MAX_ATTEMPTS tries it is failed for good. A worker killed between sending and recording
-leaves the row "being sent": never sent again, since it may have gone.
+leaves the row "being sent": never sent again, since it may have gone. So does a send that
+ends in an error other than the provider's refusal (an answer cut short: `unknown`); the
+rest of the batch is still sent, and a message that could not even be written is a failure
+of its own.
 """
 
 import datetime
@@ -52,6 +55,7 @@ class SendRun:
     skipped: list[int] = field(default_factory=list)
     retry: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)  # left "being sent": it may have gone
     held_until: datetime.datetime | None = None
     retry_at: datetime.datetime | None = None  # the earliest back-off of `retry`
 
@@ -108,9 +112,19 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
             return run
         for notification in claimed:
             try:
-                reference = provider.send(phone=_phone(notification), text=sms_text(notification))
+                phone, text = _phone(notification), sms_text(notification)
+            except Exception as error:  # noqa: BLE001 (this message's failure, not the batch's)
+                logger.exception("SMS of notification %s could not be written", notification.pk)
+                _record_failure(notification, f"{type(error).__name__}: {error}", run)
+                continue
+            try:
+                reference = provider.send(phone=phone, text=text)
             except sms.SmsError as error:
                 _record_failure(notification, str(error), run)
+                continue
+            except Exception:  # noqa: BLE001 (the provider may have taken it: never twice)
+                logger.exception("SMS of notification %s: outcome unknown", notification.pk)
+                run.unknown.append(notification.pk)
                 continue
             notification.sms_status = Sms.SENT
             notification.sms_sent_at = timezone.now()

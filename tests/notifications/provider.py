@@ -44,6 +44,7 @@ def expected_signature(method: str, params: dict[str, str], secret: str) -> str:
 class Provider:
     def __init__(self, fail_first: int = 0):
         self.fail_first = fail_first
+        self.cut_short_first = 0  # accept, then close the answer before its end
         self.accepted: list[dict] = []
         self.refused: list[tuple[str, dict]] = []
         self.failed: list[dict] = []
@@ -57,9 +58,12 @@ class Provider:
                 params = dict(parse_qsl(body, keep_blank_values=True, strict_parsing=True))
                 status, answer = provider.answer(params)
                 data = json.dumps(answer).encode()
+                with provider.lock:
+                    cut = provider.cut_short_first > 0 and status == 200
+                    provider.cut_short_first -= cut
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(len(data) + (100 if cut else 0)))
                 self.end_headers()
                 self.wfile.write(data)
 

@@ -91,3 +91,45 @@ def test_in_the_quiet_hours_the_sending_waits_for_the_morning(settings, provider
     assert provider.accepted == []
     settings.SMS_QUIET_HOURS = (0, 0)
     assert messages_send(now=run.held_until).sent == [message_to_a.pk]
+
+
+@pytest.fixture
+def three_messages_to_a(card_a, manager_x, supervisor_x, rule_clean):
+    for _n in range(3):
+        (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+        proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    return list(Notification.objects.filter(household=card_a.household).order_by("pk"))
+
+
+def test_an_answer_cut_short_leaves_that_message_being_sent_and_the_batch_goes_on(
+    provider, three_messages_to_a
+):
+    """Found by a probe: the error escaped the run, and every message it had claimed stayed
+    "being sent" for good, the ones never tried too."""
+    provider.cut_short_first = 1
+    first, *others = three_messages_to_a
+    run = messages_send()
+    assert run.unknown == [first.pk] and sorted(run.sent) == [m.pk for m in others]
+    statuses = dict(Notification.objects.values_list("pk", "sms_status"))
+    assert statuses == {first.pk: Sms.SENDING, **{m.pk: Sms.SENT for m in others}}
+    later = timezone.now() + datetime.timedelta(hours=1)
+    assert messages_send(now=later).sent == []  # it may have gone: never sent twice
+    assert len(provider.accepted) == 3
+
+
+def test_a_message_that_cannot_be_written_fails_alone(provider, three_messages_to_a, monkeypatch):
+    from notifications import sending
+
+    first, *others = three_messages_to_a
+    written = sending.sms_text
+
+    def sms_text(notification):
+        if notification.pk == first.pk:
+            raise KeyError("placeholder")
+        return written(notification)
+
+    monkeypatch.setattr(sending, "sms_text", sms_text)
+    run = messages_send()
+    assert run.retry == [first.pk] and sorted(run.sent) == [m.pk for m in others]
+    first.refresh_from_db()
+    assert first.sms_status == Sms.PENDING and "KeyError" in first.sms_error
