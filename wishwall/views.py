@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.access import (
     Role,
     access_required,
+    is_county_admin,
     is_manager,
     is_supervisor,
     is_villager,
@@ -150,7 +151,9 @@ def wish_detail(request, pk: int):
     context = {
         "wish": wish,
         "is_own": is_own,
-        "is_staff_view": not is_villager(user),
+        # The village's staff (and the county admin) see whose it is and the text unmasked;
+        # the township officer and the party secretary read it as the wall shows it.
+        "is_staff_view": is_manager(user) or is_supervisor(user) or is_county_admin(user),
         "match": getattr(wish, "match", None) if wish.status != Wish.Status.OPEN else None,
         "fulfilment": getattr(wish, "fulfilment", None)
         if wish.status == Wish.Status.FULFILLED

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from core.models import AuditEvent
 from tests.wishwall.conftest import post_wish
@@ -193,3 +194,46 @@ def test_queue_tabs(client_supervisor_x, approved_wish_a, household_b, villager_
     assert pending_wish.title in pending and approved_wish_a.title not in pending
     on_wall = client_supervisor_x.get(reverse("wishwall:queue"), {"tab": "wall"}).content.decode()
     assert approved_wish_a.title in on_wall and pending_wish.title not in on_wall
+
+
+PHONE = "13987654321"
+
+
+def test_a_number_in_the_title_or_the_thanks_is_masked_wherever_others_read_it(
+    household_a, villager_a, manager_x, supervisor_x, donor_x, client_villager_b
+):
+    """Found by a probe: the page's <title> held the title unmasked, and what was given and
+    the thanks showed in full on the echo wall, the TV board and the wish's page."""
+    wish = post_wish(household_a, villager_a, title=f"轮椅 {PHONE}")
+    services.wish_moderate(wish=wish, actor=manager_x, hide_household=False)
+    page = client_villager_b.get(reverse("wishwall:detail", args=[wish.pk])).text
+    assert PHONE not in page and "139****4321" in page
+    services.wish_match(wish=wish, actor=supervisor_x, donor=donor_x, note="")
+    services.wish_fulfil(
+        wish=wish,
+        actor=supervisor_x,
+        date=timezone.localdate(),
+        given=f"轮椅一辆 联系{PHONE}",
+        thanks=f"谢谢 {PHONE}",
+    )
+    for url in (
+        reverse("wishwall:echo"),
+        reverse("wishwall:display"),
+        reverse("wishwall:detail", args=[wish.pk]),
+    ):
+        assert PHONE not in client_villager_b.get(url).text, url
+
+
+@pytest.mark.parametrize("reader", ["client_township", "client_secretary_x"])
+def test_the_township_and_the_party_secretary_read_a_wish_as_the_wall_shows_it(
+    reader, request, household_a, villager_a, manager_x, village_x
+):
+    """Found by a probe: they got the staff's view, the household and the numbers in full."""
+    client = request.getfixturevalue(reader)
+    session = client.session
+    session["county_village_id"] = village_x.pk
+    session.save()
+    wish = post_wish(household_a, villager_a, title="轮椅", story=f"电话{PHONE}")
+    services.wish_moderate(wish=wish, actor=manager_x, hide_household=True)
+    page = client.get(reverse("wishwall:detail", args=[wish.pk])).text
+    assert PHONE not in page and household_a.head_name not in page
