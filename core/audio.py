@@ -28,19 +28,62 @@ EXTENSIONS = {
 OGG_TAIL = 64 * 1024  # the last Ogg page (its granule position) lies within this
 
 
-def _sniff(head: bytes) -> str | None:
-    """The content type the first bytes show, or None for anything else."""
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
+# MP4 brands that are no recording a phone's browser plays: still images (HEIF, AVIF) and
+# 3GPP, whose AMR voice browsers cannot decode.
+NOT_PLAYABLE_BRANDS = (b"hei", b"hev", b"mif1", b"msf1", b"avi", b"3gp", b"3g2")
+
+
+def _mpeg_frame(data: bytes, at: int) -> bool:
+    """Whether an MPEG audio frame header starts at `at`: the frame sync, then a version,
+    layer, bitrate and sample rate that are not the reserved (or "bad") values."""
+    if at + 4 > len(data) or data[at] != 0xFF or data[at + 1] & 0xE0 != 0xE0:
+        return False
+    version, layer = (data[at + 1] >> 3) & 0b11, (data[at + 1] >> 1) & 0b11
+    bitrate, rate = data[at + 2] >> 4, (data[at + 2] >> 2) & 0b11
+    return version != 0b01 and layer != 0b00 and bitrate != 0b1111 and rate != 0b11
+
+
+def _sniff(data: bytes) -> str | None:
+    """The content type the file's first bytes show, or None for anything else."""
+    if data.startswith(b"\x1a\x45\xdf\xa3"):
         return "audio/webm"
-    if head.startswith(b"OggS"):
+    if data.startswith(b"OggS"):
         return "audio/ogg"
-    if head[4:8] == b"ftyp":
-        return "audio/mp4"
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+    if data[4:8] == b"ftyp":
+        return None if data[8:12].startswith(NOT_PLAYABLE_BRANDS) else "audio/mp4"
+    if data.startswith(b"RIFF") and data[8:12] == b"WAVE":
         return "audio/wav"
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "audio/mpeg"
+    if data.startswith(b"ID3") and len(data) >= 10:
+        # The tag's size (four 7-bit bytes), then the first frame.
+        size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
+        return "audio/mpeg" if _mpeg_frame(data, 10 + size) else None
+    if _mpeg_frame(data, 0):
+        # A bare MP3: its first frame says where the second begins, and it must be there.
+        second = _mpeg_frame_length(data)
+        return "audio/mpeg" if second and _mpeg_frame(data, second) else None
     return None
+
+
+# Bitrates (kbit/s) of MPEG-1 Layer III and MPEG-2/2.5 Layer III, and the sample rates.
+_BITRATES = {
+    1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_RATES = {0b11: (44100, 48000, 32000), 0b10: (22050, 24000, 16000), 0b00: (11025, 12000, 8000)}
+
+
+def _mpeg_frame_length(data: bytes) -> int:
+    """Where the second frame of a bare MP3 (Layer III) should start; 0 when it cannot be
+    told (another layer, free format), which the second frame check then refuses."""
+    version, layer = (data[1] >> 3) & 0b11, (data[1] >> 1) & 0b11
+    bitrate_index, rate_index = data[2] >> 4, (data[2] >> 2) & 0b11
+    if layer != 0b01 or bitrate_index == 0:
+        return 0
+    bitrate = _BITRATES[1 if version == 0b11 else 2][bitrate_index] * 1000
+    rate = _RATES[version][rate_index]
+    padding = (data[2] >> 1) & 1
+    samples = 144 if version == 0b11 else 72
+    return samples * bitrate // rate + padding
 
 
 def _wav_seconds(data: bytes) -> float | None:
@@ -121,7 +164,7 @@ def audio_check(upload) -> tuple[str, float | None]:
     upload.seek(0)
     data = upload.read()
     upload.seek(0)
-    content_type = _sniff(data[:16])
+    content_type = _sniff(data)
     if content_type is None:
         raise ValidationError(
             _(

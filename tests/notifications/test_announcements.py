@@ -54,6 +54,17 @@ def m4a_upload(seconds: int) -> SimpleUploadedFile:
     return SimpleUploadedFile("voice.m4a", ftyp + moov, "audio/mp4")
 
 
+NOT_PLAYABLE = "This file is not a recording the phones can play."
+
+
+def mp3_upload(*, tagged: bool) -> SimpleUploadedFile:
+    """Three MPEG-1 Layer III frames (128 kbit/s, 44.1 kHz: 417 bytes each), after an ID3
+    tag of 10 bytes when `tagged`."""
+    frame = bytes([0xFF, 0xFB, 0x90, 0x64]) + b"\x00" * 413
+    tag = b"ID3\x04\x00\x00\x00\x00\x00\x0a" + b"\x00" * 10 if tagged else b""
+    return SimpleUploadedFile("voice.mp3", tag + frame * 3, "audio/mpeg")
+
+
 def post(client, **fields):
     return client.post(
         NEW, {"text": "周六早上8点村里大扫除", "idempotency_key": form_key(), **fields}
@@ -104,6 +115,15 @@ def test_a_recording_is_kept_with_the_type_its_content_shows(
             lambda: SimpleUploadedFile("voice.mp3", b"not a recording\n" * 40, "audio/mpeg"),
             "This file is not a recording the phones can play.",
         ),
+        *(
+            (lambda head=head: SimpleUploadedFile("voice.m4a", head + b"\x00" * 400), NOT_PLAYABLE)
+            for head in (
+                b"\x00\x00\x00\x18ftypheic",  # a photo from an iPhone
+                b"\x00\x00\x00\x18ftyp3gp4\x00\x00\x00\x00#!AMR",  # AMR voice
+                b"ID3<html><body>",  # a tag with no MP3 after it
+                b"\xff\xe0garbage",  # a frame sync and nothing of a frame
+            )
+        ),
         (lambda: wav_upload(181), "The recording lasts 181 seconds; the longest allowed is 180."),
         (lambda: m4a_upload(600), "The recording lasts 600 seconds; the longest allowed is 180."),
         (
@@ -111,7 +131,16 @@ def test_a_recording_is_kept_with_the_type_its_content_shows(
             "The recording is 2.0\xa0MB; the largest allowed is 2.0\xa0MB.",
         ),
     ],
-    ids=["not-audio", "wav-too-long", "m4a-too-long", "too-large"],
+    ids=[
+        "not-audio",
+        "heic",
+        "amr-3gp",
+        "id3-without-mp3",
+        "sync-without-frame",
+        "wav-too-long",
+        "m4a-too-long",
+        "too-large",
+    ],
 )
 def test_a_bad_recording_is_refused_with_a_message_and_nothing_is_saved(
     client_manager_x, card_a, media_root, upload, error
@@ -126,7 +155,11 @@ def test_a_bad_recording_is_refused_with_a_message_and_nothing_is_saved(
 def test_a_recording_within_the_limits_passes(client_manager_x, card_a, media_root):
     assert post(client_manager_x, audio=wav_upload(3)).status_code == 302
     assert post(client_manager_x, audio=m4a_upload(60)).status_code == 302
+    assert post(client_manager_x, audio=mp3_upload(tagged=True)).status_code == 302
+    assert post(client_manager_x, audio=mp3_upload(tagged=False)).status_code == 302
     assert list(Announcement.objects.values_list("audio_type", flat=True)) == [
+        "audio/mpeg",
+        "audio/mpeg",
         "audio/mp4",
         "audio/wav",
     ]
