@@ -370,7 +370,10 @@ def month_report(request, year=None, month=None):
     """The month's report; its body is kept in the cache under the digest of every row it
     shows, the liability of today included."""
     today = timezone.localdate()
-    first = requested_month(year or today.year, month or today.month)
+    # No month in the address: this month. A month of 0 in it is no month (a 404).
+    if year is None:
+        year, month = today.year, today.month
+    first = requested_month(year, month)
     village = request.village
     period = Period.month(first.year, first.month)
 

@@ -224,6 +224,10 @@ def test_future_and_bad_months_are_404(client_supervisor_x):
     assert (
         client_supervisor_x.get(reverse("reports:month_report", args=[2024, 13])).status_code == 404
     )
+    # Found by a probe: a 0 stood for this year's or this month's.
+    for year, month in ((0, 2), (today.year, 0), (0, 0)):
+        url = reverse("reports:month_report", args=[year, month])
+        assert client_supervisor_x.get(url).status_code == 404, url
     assert (
         client_supervisor_x.get(reverse("reports:year_report", args=[today.year + 1])).status_code
         == 404
