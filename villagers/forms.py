@@ -8,6 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from core.edit_forms import DrawnStateMixin
 from core.forms import PinField, number_formfield, number_text
 from core.idempotency import OneTimeKeyMixin
+from core.months import past_day_check
+from villagers.idnumbers import (
+    id_number_invalid_message,
+    id_number_is_valid,
+    id_number_taken_message,
+    id_number_text,
+    id_numbers_registered,
+)
 from villagers.masking import mask_id_number, mask_phone
 from villagers.models import Household, Inspection, Member, Participation, VillageGroup
 
@@ -216,13 +224,31 @@ class MemberForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
         }
 
     def clean_id_number(self):
-        return number_text(self.cleaned_data["id_number"]).upper()
+        """Checked as the roster import checks it: a valid number, nobody else's."""
+        id_number = id_number_text(self.cleaned_data["id_number"])
+        if id_number and id_number != self._kept.get("id_number"):
+            if not id_number_is_valid(id_number):
+                raise forms.ValidationError(id_number_invalid_message())
+            if id_numbers_registered([id_number], excluding_member_id=self.instance.pk):
+                raise forms.ValidationError(id_number_taken_message())
+        return id_number
 
     def clean_phone(self):
         return number_text(self.cleaned_data["phone"])
 
 
-class InspectionForm(forms.ModelForm):
+class PastDayMixin:
+    """The day something happened: not in the future, not before the scheme's records
+    (core.months.past_day_check). A future inspection would stay the household's latest,
+    and keep its card away, for years."""
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        past_day_check(day)
+        return day
+
+
+class InspectionForm(PastDayMixin, forms.ModelForm):
     class Meta:
         model = Inspection
         formfield_callback = number_formfield
@@ -241,7 +267,7 @@ class InspectionForm(forms.ModelForm):
         }
 
 
-class ParticipationForm(forms.ModelForm):
+class ParticipationForm(PastDayMixin, forms.ModelForm):
     class Meta:
         model = Participation
         formfield_callback = number_formfield

@@ -5,7 +5,6 @@ touches the database; `roster_check` compares the rows with the village's groups
 households. The write is `villagers.services.roster_import`.
 """
 
-import datetime
 import re
 from dataclasses import dataclass, field
 
@@ -23,6 +22,13 @@ from core.spreadsheet import (
     text_workbook,
 )
 from core.text import list_join
+from villagers.idnumbers import (
+    id_number_invalid_message,
+    id_number_is_valid,
+    id_number_taken_message,
+    id_number_text,
+    id_numbers_registered,
+)
 from villagers.models import Household, Member, Village, VillageGroup
 
 MAX_ROWS = 3000
@@ -109,9 +115,6 @@ SEX_LOOKUP = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female":
 YES = {"是", "y", "yes", "true", "1", "√", "贫困户", "貧困戶"}
 NO = {"否", "n", "no", "false", "0", "×", ""}
 PHONE_PATTERN = re.compile(r"^\+?[0-9\- ]{5,20}$")
-ID_PATTERN = re.compile(r"^[0-9]{17}[0-9X]$")
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK_CHARS = "10X98765432"
 
 
 # The file reading is core.spreadsheet's, shared with the paper ledger's import.
@@ -157,18 +160,6 @@ def roster_parse(upload) -> list[RosterRow]:
     )
 
 
-def id_number_is_valid(value: str) -> bool:
-    """A mainland resident ID: 18 characters, a real birth date and the GB 11643 check digit."""
-    if not ID_PATTERN.fullmatch(value):
-        return False
-    try:
-        datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-    except ValueError:
-        return False
-    total = sum(int(digit) * weight for digit, weight in zip(value[:17], ID_WEIGHTS, strict=True))
-    return ID_CHECK_CHARS[total % 11] == value[17]
-
-
 def _year(text: str, low: int, high: int) -> int | None:
     text = number_text(text)
     if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
@@ -198,15 +189,10 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
         relation = None
         errors.append(_("The relation to the head of household is missing (for example 配偶)."))
 
-    id_number = number_text(values["id_number"]).replace(" ", "").upper()
+    id_number = id_number_text(values["id_number"])
     if id_number and not id_number_is_valid(id_number):
         id_number_ok = False
-        errors.append(
-            _(
-                "The ID number is not a valid 18-character ID number. If Excel shows it like "
-                "6.1E+17, format the column as text and type it again."
-            )
-        )
+        errors.append(id_number_invalid_message())
     else:
         id_number_ok = bool(id_number)
 
@@ -311,12 +297,9 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
             "number", flat=True
         )
     )
-    id_numbers = {row.values["id_number"].replace(" ", "").upper() for row in rows} - {""}
-    known_ids = set(
-        Member.objects.filter(household__village=village, id_number__in=id_numbers).values_list(
-            "id_number", flat=True
-        )
-    )
+    # Read as each row's will be, and looked for in every village: a person is registered
+    # once in the deployment (full-width digits, or another village, slipped through).
+    known_ids = id_numbers_registered({id_number_text(row.values["id_number"]) for row in rows})
     reports = []
     households: dict[str, dict] = {}
     first_line: dict[str, RosterRow] = {}
@@ -334,7 +317,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
             )
         if member["id_number"]:
             if member["id_number"] in known_ids:
-                errors.append(_("A person with this ID number is already registered."))
+                errors.append(id_number_taken_message())
             elif member["id_number"] in id_line:
                 errors.append(
                     _("The same ID number is already in row %(line)d.")

@@ -34,9 +34,26 @@ from villagers.second_person import decider_check, referrals_close
 
 
 def household_save(*, household: Household, actor: User, request=None) -> Household:
-    """Create or update a household after validating it (form data already applied)."""
+    """Create or update a household after validating it (form data already applied).
+
+    A household that moved away or closed keeps no active card: its card is recalled first
+    (`card_recall`, which ends its logins), so it neither redeems nor earns points meanwhile.
+    """
     if household.group.village_id != household.village_id:
         raise ValidationError(_("The village group belongs to another village."))
+    if (
+        household.pk is not None
+        and household.status != Household.Status.ACTIVE
+        and household.cards.filter(status=Card.Status.ACTIVE).exists()
+    ):
+        raise ValidationError(
+            _(
+                "This household still has an active card: recall the card first (that ends "
+                "its logins), then mark the household %(status)s."
+            )
+            % {"status": household.get_status_display()},
+            code="card_active",
+        )
     return record_save(
         household,
         actor=actor,
@@ -47,6 +64,16 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
 
 
 def member_save(*, member: Member, actor: User, request=None) -> Member:
+    """Add or change a member. One with a PIN of their own stays someone who may have it (an
+    adult, not the head): an edit that says otherwise waits until that PIN is revoked,
+    which is its own act (`member_pin_revoke`)."""
+    refusal = member_pin_refusal(member) if member.pk is not None else ""
+    if refusal and User.objects.filter(member=member, is_active=True).exists():
+        raise ValidationError(
+            _("%(name)s has a PIN of their own. %(why)s Revoke that PIN first.")
+            % {"name": member.name, "why": refusal},
+            code="member_pin",
+        )
     return record_save(
         member,
         actor=actor,

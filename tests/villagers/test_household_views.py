@@ -8,7 +8,9 @@ from django.urls import reverse
 from core.models import AuditEvent
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory, MemberFactory, VillageGroupFactory
+from tests.villagers.conftest import SECRET_ID
 from villagers.models import Household, Inspection, Member, Participation
+from villagers.services import card_recall
 
 
 def _list(client, **params):
@@ -198,3 +200,59 @@ def test_record_participation(client_manager_x, manager_x, household_a):
     assert response.status_code == 302
     participation = household_a.participations.get()
     assert participation.activity == "义务植树" and participation.recorded_by == manager_x
+
+
+def test_a_household_with_an_active_card_is_marked_moved_only_after_its_recall(
+    client_manager_x, card_a, manager_x
+):
+    """Found by a probe: marked moved away, its card stayed active, its login worked and it
+    could still reserve, redeem and be proposed points."""
+    household = card_a.household
+    url = reverse("villagers:household_edit", kwargs={"pk": household.pk})
+    data = {
+        "number": household.number,
+        "group": household.group_id,
+        "head_name": household.head_name,
+        "status": "moved",
+    }
+    response = client_manager_x.post(url, data)
+    assert response.status_code == 200
+    assert "recall the card first" in response.text
+    household.refresh_from_db()
+    assert household.status == Household.Status.ACTIVE
+    card_recall(household=household, actor=manager_x, reason="搬走了")
+    assert client_manager_x.post(url, data).status_code == 302
+    household.refresh_from_db()
+    assert household.status == Household.Status.MOVED
+
+
+@pytest.mark.parametrize("name", ["villagers:inspection_create", "villagers:participation_create"])
+@pytest.mark.parametrize("day", ["2999-01-01", "0001-01-01"])
+def test_an_inspection_or_participation_is_dated_when_it_could_have_happened(
+    client_manager_x, household_a, name, day
+):
+    """Found by a probe: an inspection dated 2999 stayed the household's latest, so a
+    failed one kept its card away for centuries."""
+    url = reverse(name, kwargs={"pk": household_a.pk})
+    data = {"date": day, "activity": "义务植树"}
+    data.update({check: "on" for check, _label in Inspection.CHECKS})
+    response = client_manager_x.post(url, data)
+    assert response.status_code == 200 and response.context["form"].errors["date"]
+    assert not household_a.inspections.exists() and not household_a.participations.exists()
+
+
+def test_the_member_form_checks_an_id_number_as_the_roster_does(
+    client_manager_x, household_a, member_a, household_b
+):
+    """Found by a probe: a wrong check digit, or another member's number, was stored."""
+    url = reverse("villagers:member_create", kwargs={"pk": household_b.pk})
+    data = {"name": "李小花", "relation": "spouse", "sex": "F", "birth_year": "1988"}
+    wrong_digit = SECRET_ID[:17] + ("0" if SECRET_ID[17] != "0" else "1")
+    for id_number in (wrong_digit, SECRET_ID, SECRET_ID.replace("1", "１")):
+        response = client_manager_x.post(url, {**data, "id_number": id_number})
+        assert response.status_code == 200 and response.context["form"].errors["id_number"]
+    assert not household_b.members.exists()
+    # The member's own number, typed again on its edit page, is still theirs.
+    edit = reverse("villagers:member_edit", kwargs={"pk": member_a.pk})
+    kept = {"name": member_a.name, "relation": "head", "sex": "M", "birth_year": "1988"}
+    assert client_manager_x.post(edit, {**kept, "id_number": SECRET_ID}).status_code == 302

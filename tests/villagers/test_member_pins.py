@@ -321,3 +321,21 @@ def test_a_members_declaration_carries_their_name_for_the_head(son_login, card_a
 
 def test_member_login_names_tell_nothing(son_login):
     assert son_login.username.startswith("v-") and "王" not in son_login.username
+
+
+def test_a_member_with_a_pin_is_not_edited_into_one_who_may_not_have_it(
+    client_manager_x, son, son_login, card_a, manager_x
+):
+    """Found by a probe: edited into a child (or the head), the member kept their own login
+    and PIN, their session alive."""
+    url = reverse("villagers:member_edit", kwargs={"pk": son.pk})
+    data = {"name": son.name, "sex": "M", "birth_year": "2020", "relation": "grandchild"}
+    response = client_manager_x.post(url, data)
+    assert response.status_code == 200 and "Revoke that PIN first" in response.text
+    son.refresh_from_db()
+    assert son.birth_year == 1995
+    assert _card_login(card_a.number, SON_PIN)[1].status_code == 302
+    member_pin_revoke(member=son, actor=manager_x)
+    assert client_manager_x.post(url, data).status_code == 302
+    son.refresh_from_db()
+    assert son.birth_year == 2020

@@ -13,7 +13,7 @@ from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from core.models import AuditEvent
-from tests.factories import VillageGroupFactory
+from tests.factories import MemberFactory, VillageGroupFactory
 from tests.villagers.conftest import valid_id
 from villagers.models import Household, Member
 from villagers.roster import (
@@ -279,3 +279,34 @@ def test_the_ascii_digits_of_id_numbers_phones_and_years(village_x, groups):
         rows = good_rows()[:1]
         rows[0][column] = str(rows[0][column]).translate(arabic)
         assert not roster_check(village_x, roster_parse(xlsx_file(rows))).is_valid, column
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in text)
+
+
+def test_a_person_registered_anywhere_is_not_registered_again(village_x, groups, household_y):
+    """Found by a probe: the register was searched with the number as typed (full-width
+    digits slipped through) and only in the importing village."""
+    MemberFactory(household=household_y, id_number=ID_2)
+    rows = [
+        ["R1", "啊道", "张三", "张三", "户主", "男", "1965", _fullwidth(ID_1), "", "", "", ""],
+        ["R2", "啊道", "李四", "李四", "户主", "女", "1968", ID_2, "", "", "", ""],
+    ]  # fmt: skip
+    MemberFactory(household__group=groups[0], id_number=ID_1)
+    check = roster_check(village_x, roster_parse(xlsx_file(rows)))
+    errors = [" | ".join(report.errors) for report in check.reports]
+    assert all("already registered" in text for text in errors), errors
+
+
+def test_an_id_number_born_before_1900_or_after_today_is_not_valid(village_x, groups):
+    """Found by a probe: 1850 passed the preview and failed the import with no word why
+    (the manager was stuck); 2090 would have registered someone not yet born."""
+    rows = [
+        ["R1", "啊道", "甲", "甲", "户主", "男", "", valid_id("61063018500101123"), "", "", "", ""],
+        ["R2", "啊道", "乙", "乙", "户主", "男", "", valid_id("61063020900101123"), "", "", "", ""],
+    ]  # fmt: skip
+    check = roster_check(village_x, roster_parse(xlsx_file(rows)))
+    assert not check.is_valid
+    for report in check.reports:
+        assert "not a valid 18-character ID number" in " ".join(report.errors)

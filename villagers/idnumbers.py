@@ -1,0 +1,58 @@
+"""Mainland resident ID numbers (居民身份证号码): one reading and one check, however one is
+typed in (the roster import, the member form).
+
+A number is valid when it has 18 characters, a real birth date between 1900 and today and
+the GB 11643 check digit; a person is registered once in the deployment, whichever village.
+"""
+
+import datetime
+import re
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.forms import number_text
+from villagers.models import Member
+
+ID_PATTERN = re.compile(r"^[0-9]{17}[0-9X]$")
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+EARLIEST_BIRTH_YEAR = 1900
+
+
+def id_number_text(value: str) -> str:
+    """The number as it is stored: full-width digits as digits, no spaces, X upper case."""
+    return number_text(value or "").replace(" ", "").upper()
+
+
+def id_number_is_valid(value: str) -> bool:
+    """18 characters, a real birth date from 1900 to today and the GB 11643 check digit."""
+    if not ID_PATTERN.fullmatch(value):
+        return False
+    try:
+        born = datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return False
+    if not born.year >= EARLIEST_BIRTH_YEAR or born > timezone.localdate():
+        return False
+    total = sum(int(digit) * weight for digit, weight in zip(value[:17], ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11] == value[17]
+
+
+def id_numbers_registered(numbers, *, excluding_member_id: int | None = None) -> set[str]:
+    """Of `numbers`, those a member anywhere in the deployment already holds."""
+    members = Member.objects.filter(id_number__in=[n for n in numbers if n])
+    if excluding_member_id is not None:
+        members = members.exclude(pk=excluding_member_id)
+    return set(members.values_list("id_number", flat=True))
+
+
+def id_number_invalid_message() -> str:
+    return _(
+        "The ID number is not a valid 18-character ID number. If Excel shows it like "
+        "6.1E+17, format the column as text and type it again."
+    )
+
+
+def id_number_taken_message() -> str:
+    return _("A person with this ID number is already registered.")
