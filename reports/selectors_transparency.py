@@ -303,10 +303,12 @@ def liability_cover(village: Village) -> dict:
     )
     outstanding = balances["points"] or 0
     yuan_per_point = Decimal(village.yuan_per_point)
+    # Only what is in its publicity period: a held deduction is no longer in it (it waits
+    # for the supervisor), and netting it in showed a figure no proposal had.
     in_publicity = (
-        Proposal.objects.filter(
-            village=village, status__in=[Proposal.Status.PUBLICITY, Proposal.Status.HELD]
-        ).aggregate(points=Sum("points"))["points"]
+        Proposal.objects.filter(village=village, status=Proposal.Status.PUBLICITY).aggregate(
+            points=Sum("points")
+        )["points"]
         or 0
     )
     lots = village_lots(village)

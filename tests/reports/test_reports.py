@@ -314,3 +314,34 @@ def test_text_that_looks_like_a_formula_stays_text_in_the_xlsx(
     assert typed_cells
     assert all(cell.data_type == "s" and cell.quotePrefix for cell in typed_cells)
     assert "爱心企业" in {cell.value for cell in cells}
+
+
+def test_the_cover_counts_in_publicity_only_what_is_in_its_publicity_period(
+    village_x, card_a, card_b, manager_x, supervisor_x, rice
+):
+    """Found by a probe: a held deduction (out of its period, waiting for the supervisor)
+    was netted in: +100 in publicity and -30 held showed as 70 in publicity."""
+    import datetime
+    import uuid
+
+    from points.publicity import proposals_credit_due
+    from points.services import proposal_approve
+    from store.services import redemption_create
+    from tests.points.conftest import make_rule, propose
+
+    village_x.publicity_days = 3
+    village_x.save()
+    (deduction,) = propose(manager_x, [card_b.household], make_rule(village_x, "D30", -30))
+    proposal_approve(proposal_ids=[deduction.pk], actor=supervisor_x)
+    redemption_create(  # 80 of its 100 points spent meanwhile: the deduction cannot be borne
+        village=village_x,
+        household=card_b.household,
+        lines={rice.pk: 4},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+    )
+    proposals_credit_due(now=timezone.now() + datetime.timedelta(days=4))
+    assert Proposal.objects.get(pk=deduction.pk).status == Proposal.Status.HELD
+    (award,) = propose(manager_x, [card_a.household], make_rule(village_x, "A100", 100))
+    proposal_approve(proposal_ids=[award.pk], actor=supervisor_x)
+    assert liability_cover(village_x)["in_publicity_points"] == 100
