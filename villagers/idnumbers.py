@@ -33,7 +33,7 @@ def id_number_is_valid(value: str) -> bool:
         born = datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return False
-    if not born.year >= EARLIEST_BIRTH_YEAR or born > timezone.localdate():
+    if born.year < EARLIEST_BIRTH_YEAR or born > timezone.localdate():
         return False
     total = sum(int(digit) * weight for digit, weight in zip(value[:17], ID_WEIGHTS, strict=True))
     return ID_CHECK_CHARS[total % 11] == value[17]

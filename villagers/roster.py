@@ -23,6 +23,7 @@ from core.spreadsheet import (
 )
 from core.text import list_join
 from villagers.idnumbers import (
+    EARLIEST_BIRTH_YEAR,
     id_number_invalid_message,
     id_number_is_valid,
     id_number_taken_message,
@@ -207,11 +208,11 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
             errors.append(_("The sex is missing (男 or 女)."))
 
     birth_text = values["birth_year"]
-    birth_year = _year(birth_text, 1900, this_year)
+    birth_year = _year(birth_text, EARLIEST_BIRTH_YEAR, this_year)
     if birth_text and birth_year is None:
         errors.append(
-            _('Birth year "%(value)s" is not a year between 1900 and %(year)d.')
-            % {"value": birth_text, "year": this_year}
+            _('Birth year "%(value)s" is not a year between %(first)d and %(year)d.')
+            % {"value": birth_text, "first": EARLIEST_BIRTH_YEAR, "year": this_year}
         )
     elif not birth_text:
         if id_number_ok:
