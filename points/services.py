@@ -45,6 +45,7 @@ from villagers.second_person import (
     batch_check,
     decider_check,
     others_who_may,
+    own_household_check,
     referral_open,
     referrals_close,
     role_holders,
@@ -733,6 +734,11 @@ def declaration_decline(
         raise ValidationError(_("Give the reason for declining."))
     with transaction.atomic():
         locked = _lock_submitted(declaration, actor)
+        own_household_check(
+            actor,
+            household_id=locked.household_id,
+            household_name=lambda: locked.household.head_name,
+        )
         locked.status = Declaration.Status.DECLINED
         locked.decline_reason = reason[:300]
         locked.reviewed_by = actor

@@ -5,7 +5,9 @@ settles an objection, resets a PIN, matches or fulfils a wish, or confirms a sto
 for their own household or on their own action (a proposal they made, a redemption they
 served, a wish they posted, goods they counted or wrote off). An effect on no household (the
 store's stock) has `household_id` None: only the second rule applies.
-Every service that takes such an effect calls `decider_check` before it writes.
+Every service that takes such an effect calls `decider_check` before it writes. Declining a
+declaration or a wish and putting a wish on the wall, which either the manager or the
+supervisor may do, call `own_household_check` instead.
 
 When the village has nobody else who may (the usual case: one supervisor), the refusal is a
 `SecondPersonRequired` that can be sent up: `referral_open` puts the item in the queue of
@@ -72,6 +74,17 @@ def second_person_refusal(
             "household": _name(household_name)
         }
     return None
+
+
+def own_household_check(
+    actor: User, *, household_id: int | None, household_name: HouseholdName
+) -> None:
+    """Refuse `actor` a decision on their own household that another of the village's staff
+    takes instead (declining a declaration, putting a wish on the wall or declining it):
+    nothing of it is sent up, as either the manager or the supervisor may."""
+    refusal = second_person_refusal(actor, household_id=household_id, household_name=household_name)
+    if refusal is not None:
+        raise ValidationError(refusal, code="second_person")
 
 
 def batch_check(objects: Iterable, check: Callable[[object], None]) -> None:

@@ -22,7 +22,7 @@ from notifications.models import Notification
 from notifications.services import message, notifications_post
 from store.models import Donor
 from villagers.models import Household, Referral, User, Village
-from villagers.second_person import decider_check, referrals_close
+from villagers.second_person import decider_check, own_household_check, referrals_close
 from wishwall.models import Wish, WishFulfilment, WishMatch, WishRevision
 
 
@@ -47,6 +47,14 @@ def _second_person_check(wish: Wish, actor: User, kind: str, referral: Referral 
         originators=[wish.posted_by_id],
         referral=referral,
         role_refusal=_("You may not do this."),
+    )
+
+
+def _own_household_check(wish: Wish, actor: User) -> None:
+    """Putting a wish on the wall and declining it are another staff member's for their own
+    household's wish (DESIGN.md rule 8)."""
+    own_household_check(
+        actor, household_id=wish.household_id, household_name=lambda: wish.household.head_name
     )
 
 
@@ -265,6 +273,7 @@ def wish_moderate(
         if wish.is_approved:
             raise ValidationError(_("This wish is on the wall already."), code="approved")
         _drawn_check(wish, WISH_REVISABLE, drawn)
+        _own_household_check(wish, actor)
         wish.approved_at = timezone.now()
         wish.approved_by = actor
         wish.hide_household = hide_household
@@ -492,6 +501,7 @@ def wish_decline(
         _drawn_check(wish, WISH_REVISABLE, drawn)
         if wish.status == Wish.Status.MATCHED:
             _require_staff_of(actor, wish.village_id, supervisor_only=True)
+        _own_household_check(wish, actor)
         previous = wish.status
         wish.status = Wish.Status.DECLINED
         wish.decline_reason = reason

@@ -1,7 +1,8 @@
 """Every effect on a household has a second person (DESIGN.md ledger rule 8), over HTTP.
 
 Nobody approves, reverses, voids, credits or cancels a held deduction, settles an objection,
-resets a PIN or matches a wish for their own household or on what they set going. With
+resets a PIN or matches a wish for their own household or on what they set going; nor puts
+their own household's wish on the wall, or declines it or its declaration. With
 nobody else in the village who may, the item goes up to the county admin's queue, and only
 the county admin of that county decides it there.
 """
@@ -18,7 +19,7 @@ from django.utils import timezone
 from core.access import Role
 from points.models import Entry, Objection, Proposal, Rule
 from points.publicity import objection_raise
-from points.services import proposal_approve, proposal_create
+from points.services import declaration_submit, proposal_approve, proposal_create
 from store.models import Redemption
 from store.services import redemption_create
 from tests.conftest import make_staff
@@ -354,6 +355,42 @@ def test_own_households_wish_is_matched_and_fulfilled_by_the_county(
     decide(county, referral, "do")
     wish.refresh_from_db()
     assert wish.status == "fulfilled" and wish.fulfilment.given == "一辆轮椅"
+
+
+def test_own_households_wish_and_declaration_are_put_up_or_declined_by_another(
+    card_a, villager_a, manager_x, supervisor_x
+):
+    """Either the manager or the supervisor may: the other one does it, nothing goes up."""
+    wish = wish_services.wish_post(
+        household=card_a.household, actor=villager_a, title="轮椅", kind="health", story="腿"
+    )
+    declaration = declaration_submit(
+        user=villager_a, description="扫了村道", occurred_on=timezone.localdate()
+    )
+    manager = signed_in(lives_in(manager_x, card_a.household))
+
+    manager.post(reverse("wishwall:approve", args=[wish.pk]), {})
+    manager.post(reverse("wishwall:decline", args=[wish.pk]), {"reason": "重复"})
+    response = manager.post(
+        reverse("points:declaration_decline", args=[declaration.pk]),
+        {"reason": "没看到"},
+        follow=True,
+    )
+    assert "is your own household: someone else must decide it." in response.content.decode()
+    wish.refresh_from_db()
+    declaration.refresh_from_db()
+    assert (wish.status, wish.approved_at) == ("open", None)
+    assert declaration.status == "submitted"
+    assert not Referral.objects.exists()
+
+    supervisor = signed_in(supervisor_x)
+    supervisor.post(reverse("wishwall:approve", args=[wish.pk]), {})
+    supervisor.post(
+        reverse("points:declaration_decline", args=[declaration.pk]), {"reason": "没看到"}
+    )
+    wish.refresh_from_db()
+    declaration.refresh_from_db()
+    assert wish.approved_by == supervisor_x and declaration.status == "declined"
 
 
 def test_the_county_decides_only_what_was_sent_up(
