@@ -49,7 +49,7 @@ from store.models import (
     Zone,
 )
 from store.selectors import money_spent
-from villagers.models import Household, Member, Referral, User, Village
+from villagers.models import Card, Household, Member, Referral, User, Village
 from villagers.second_person import (
     SecondPersonRequired,
     batch_check,
@@ -1542,7 +1542,9 @@ def reservation_cancel(*, reservation: Reservation, actor: User, request=None) -
     )
 
 
-def _reservation_close(*, reservation, status, actor, request=None, now=None) -> Reservation:
+def _reservation_close(
+    *, reservation, status, actor, request=None, now=None, tell=True
+) -> Reservation:
     with transaction.atomic():
         account, _has_card = _account_lock(reservation.household)
         locked = _reservation_lock(reservation)
@@ -1566,7 +1568,7 @@ def _reservation_close(*, reservation, status, actor, request=None, now=None) ->
             detail={"household": locked.household_id, "points": locked.total_points},
             request=request,
         )
-        if actor is None or actor.household_id != locked.household_id:
+        if tell and (actor is None or actor.household_id != locked.household_id):
             # Closed by the store or the clock: the household was told to come and collect.
             notifications_post(
                 [
@@ -1679,6 +1681,32 @@ def reservations_expire(*, now: datetime.datetime | None = None) -> list[int]:
             continue  # handed over or cancelled meanwhile
         expired.append(reservation.pk)
     return expired
+
+
+def reservations_without_card_cancel(*, now: datetime.datetime | None = None) -> list[int]:
+    """Cancel every open reservation of a household whose card was recalled (the periodic
+    task store.expire_reservations): its goods cannot be handed over without a card, so
+    they go back on the shelf now rather than when the reservation would have expired. The
+    household is not told its points can be spent again: it has no card to spend them
+    with. Returns the ids it cancelled."""
+    now = now or timezone.now()
+    stranded = Reservation.objects.filter(status=Reservation.Status.OPEN).exclude(
+        household__cards__status=Card.Status.ACTIVE
+    )
+    cancelled = []
+    for reservation in stranded.select_related("household").order_by("pk"):
+        try:
+            _reservation_close(
+                reservation=reservation,
+                status=Reservation.Status.CANCELLED,
+                actor=None,
+                now=now,
+                tell=False,
+            )
+        except ValidationError:
+            continue  # closed meanwhile
+        cancelled.append(reservation.pk)
+    return cancelled
 
 
 def reservations_remind(*, now: datetime.datetime | None = None) -> list[int]:

@@ -26,6 +26,7 @@ from store.services import (
     reservation_create,
     reservation_hand_over,
     reservations_expire,
+    reservations_without_card_cancel,
     stock_corrections_confirm,
     stock_write_off_request,
 )
@@ -33,6 +34,7 @@ from store.tasks import expire_reservations
 from tests.points.conftest import make_rule, propose
 from tests.store.conftest import make_item
 from tests.store.test_concurrency import run_at_once, tellers
+from villagers.services import card_recall
 
 
 def account(household) -> Account:
@@ -193,6 +195,25 @@ def test_expiry_releases_the_hold(card_a, rice, reserve, manager_x):
     (told,) = Notification.objects.filter(kind=Notification.Kind.RESERVATION_CLOSED)
     assert told.params["expired"] is True and "not collected in time" in text(told)
     assert Item.objects.get(pk=rice.pk).held == 1
+    books_sound()
+
+
+def test_a_recalled_cards_reservations_give_their_goods_back_at_the_next_run(
+    card_a, card_b, rice, reserve, villager_b, manager_x
+):
+    """Without a card nothing is handed over: the goods go back now, not when it expires."""
+    stranded = reserve({rice: 2})
+    other = reserve({rice: 1}, user=villager_b)
+    card_recall(household=card_a.household, actor=manager_x, reason="搬走了")
+    expire_reservations(timestamp=0)
+    assert reservations_without_card_cancel() == []  # a second run finds nothing to do
+    stranded.refresh_from_db()
+    other.refresh_from_db()
+    assert (stranded.status, stranded.closed_by, other.status) == ("cancelled", None, "open")
+    assert account(card_a.household).held == 0
+    assert Item.objects.get(pk=rice.pk).held == 1
+    # Not told its points can be spent again: it has no card to spend them with.
+    assert not Notification.objects.filter(kind=Notification.Kind.RESERVATION_CLOSED).exists()
     books_sound()
 
 
