@@ -118,13 +118,15 @@ class CardPinBackend(SessionUserMixin, BaseBackend):
 def axes_username(request, credentials):
     """The name django-axes counts failures against: staff username or card number.
 
-    On a successful card login axes passes only the user's username, so the card number
-    is read from the posted form: that is what resets the card's failure count.
+    Read from the credentials only, never from the posted form: a card number added to a
+    staff login's POST would otherwise count that login's failures against a card nobody
+    tried (and a staff user's success would clear a card's). A successful card login
+    passes only the user's name, so it clears nothing of the card's count: a card holds
+    several PINs (the household's, its members'), and one of them that works must not
+    let the others be tried four at a time. The card's failures lapse with the cool-off.
     """
     credentials = credentials or {}
     card_number = credentials.get("card_number")
-    if not card_number and request is not None and request.method == "POST":
-        card_number = request.POST.get("card_number")
     if card_number:
         return "card:" + card_number_normalize(card_number)
     return credentials.get("username") or ""
