@@ -1,4 +1,7 @@
-"""Django admin for the registry, scoped to the staff user's village (or county)."""
+"""Django admin for the registry, scoped to the staff user's village (or county).
+
+Households, members, inspections, participations and cards are only shown here: the app's
+pages write them through the services, which check what a save must not break."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
@@ -130,9 +133,18 @@ class MemberInline(core_admin.TabularInline):
     extra = 0
     fields = ["name", "relation", "sex", "birth_year"]
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Household)
-class HouseholdAdmin(VillageScopedAdmin):
+class HouseholdAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["number", "head_name", "group", "is_poor", "status"]
     list_filter = ["status", "is_poor", "group"]
     search_fields = ["number", "head_name"]
@@ -141,7 +153,7 @@ class HouseholdAdmin(VillageScopedAdmin):
 
 
 @admin.register(Member)
-class MemberAdmin(VillageScopedAdmin):
+class MemberAdmin(VillageScopedReadOnlyAdmin):
     village_path = "household__village"
     list_display = ["name", "household", "relation", "sex", "birth_year", "masked_id_number"]
     search_fields = ["name"]
@@ -149,14 +161,14 @@ class MemberAdmin(VillageScopedAdmin):
 
 
 @admin.register(Inspection)
-class InspectionAdmin(VillageScopedAdmin):
+class InspectionAdmin(VillageScopedReadOnlyAdmin):
     village_path = "household__village"
     list_display = ["household", "date", "passed"]
     list_select_related = ["household"]
 
 
 @admin.register(Participation)
-class ParticipationAdmin(VillageScopedAdmin):
+class ParticipationAdmin(VillageScopedReadOnlyAdmin):
     village_path = "household__village"
     list_display = ["household", "date", "activity"]
     list_select_related = ["household"]

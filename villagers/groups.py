@@ -12,15 +12,11 @@ from core.access import Role
 REGISTRY = ["village", "villagegroup", "household", "member", "inspection", "participation", "card"]
 
 VILLAGERS_PERMISSIONS = {
-    Role.MANAGER: [f"view_{name}" for name in REGISTRY]
-    + [
-        "add_household",
-        "change_household",
-        "add_member",
-        "change_member",
-        "add_inspection",
-        "add_participation",
-    ],
+    # Households, members, inspections and participations are written on the app's pages,
+    # through the services that check them (a household keeps no active card once moved, a
+    # member with a PIN stays an adult, a day is one that could have happened): the admin
+    # only shows them.
+    Role.MANAGER: [f"view_{name}" for name in REGISTRY],
     Role.SUPERVISOR: [f"view_{name}" for name in REGISTRY],
     Role.COUNTY_ADMIN: [f"view_{name}" for name in REGISTRY]
     + [

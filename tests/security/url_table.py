@@ -840,15 +840,16 @@ ALL_STAFF = (
 NOBODY = ""
 
 ADMIN_MODELS: dict[str, AdminModel] = {
-    # Registry: managers keep households and members; the county keeps villages and groups.
+    # Registry: the county keeps villages and groups; households, members, inspections and
+    # participations are written on the app's pages (their services' checks), shown here.
     "villagers.county": AdminModel(obj="village_x.township.county", view=NOBODY, sees=COUNTY),
     "villagers.township": AdminModel(obj="village_x.township", view=NOBODY, sees=COUNTY),
     "villagers.village": AdminModel(obj="village_x", add=COUNTY, change=COUNTY),
     "villagers.villagegroup": AdminModel(obj="group_x", add=COUNTY, change=COUNTY),
-    "villagers.household": AdminModel(obj="household_a", add=MANAGERS, change=MANAGERS),
-    "villagers.member": AdminModel(obj="member_a", add=MANAGERS, change=MANAGERS),
-    "villagers.inspection": AdminModel(obj="inspection", add=MANAGERS),
-    "villagers.participation": AdminModel(obj="participation", add=MANAGERS),
+    "villagers.household": AdminModel(obj="household_a"),
+    "villagers.member": AdminModel(obj="member_a"),
+    "villagers.inspection": AdminModel(obj="inspection"),
+    "villagers.participation": AdminModel(obj="participation"),
     "villagers.card": AdminModel(obj="card_a"),
     # Staff accounts: the county admin only (managers see nobody else's login).
     "villagers.user": AdminModel(

@@ -56,12 +56,30 @@ def test_change_page_of_other_village_is_refused(model, rows_x, client_manager_y
     assert getattr(rows_x[model], "name", "") != "改"
 
 
-def test_inspection_add_form_offers_only_own_households(client_manager_y, rows_x, rows_y):
-    response = client_manager_y.get(reverse("admin:villagers_inspection_add"))
-    choices = {
-        choice.pk for choice in response.context["adminform"].form.fields["household"].queryset
-    }
-    assert choices == {rows_y["household"].pk}
+@pytest.mark.parametrize("model", ["household", "member", "inspection", "participation"])
+def test_the_registry_is_written_on_the_apps_pages_only(model, rows_x, client_manager_x):
+    """A household marked moved here kept its active card: the admin skipped the checks of
+    the services the app's pages go through (household_save, member_save, the past-day
+    check of inspections)."""
+    household = rows_x["household"]
+    change = reverse(f"admin:villagers_{model}_change", args=[rows_x[model].pk])
+    page = client_manager_x.get(change)
+    assert page.status_code == 200 and 'name="_save"' not in page.text
+    response = client_manager_x.post(
+        change,
+        {
+            "number": household.number,
+            "head_name": household.head_name,
+            "group": household.group_id,
+            "status": "moved",
+            "members-TOTAL_FORMS": "0",
+            "members-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 403
+    assert client_manager_x.get(reverse(f"admin:villagers_{model}_add")).status_code == 403
+    household.refresh_from_db()
+    assert household.status == "active" and household.cards.get().status == "active"
 
 
 def test_manager_x_sees_own_rows(client_manager_x, rows_x):
