@@ -47,6 +47,14 @@ class VillageScopedAdmin(core_admin.ModelAdmin):
         model = db_field.remote_field.model
         if user.is_superuser or field is None:
             return field
+        if model is Township:
+            # A county admin's village stays in the county: another county's township
+            # would move it (and its books) out of their reach and into another's.
+            county_id = user.county_id
+            if county_id is None and user.village_id is not None:
+                county_id = Village.objects.filter(pk=user.village_id).values("township__county")
+            field.queryset = field.queryset.filter(county=county_id)
+            return field
         scoped = {
             Village: "pk",
             VillageGroup: "village",

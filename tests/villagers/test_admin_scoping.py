@@ -3,6 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from villagers.models import County, Township
+
 
 @pytest.fixture
 def rows_x(card_a, member_a, group_x):
@@ -85,3 +87,17 @@ def test_the_registry_is_written_on_the_apps_pages_only(model, rows_x, client_ma
 def test_manager_x_sees_own_rows(client_manager_x, rows_x):
     response = client_manager_x.get(reverse("admin:villagers_household_changelist"))
     assert rows_x["household"].pk in {obj.pk for obj in response.context["cl"].result_list}
+
+
+def test_a_county_admin_keeps_a_village_in_the_county(client_county, village_x, village_z):
+    """Another county's township is neither offered nor accepted for a village."""
+    elsewhere = Township.objects.create(name="别乡", county=County.objects.create(name="别县"))
+    url = reverse("admin:villagers_village_change", args=[village_x.pk])
+    offered = client_county.get(url).context["adminform"].form.fields["township"].queryset
+    assert village_z.township in offered and elsewhere not in offered
+    form = client_county.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    response = client_county.post(url, data | {"township": elsewhere.pk})
+    assert response.status_code == 200 and "Select a valid choice" in response.text
+    village_x.refresh_from_db()
+    assert village_x.township_id != elsewhere.pk
