@@ -1,5 +1,7 @@
 """Writing to the audit log from services and views, and the sign-in events."""
 
+import ipaddress
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +16,16 @@ def client_ip(request) -> str | None:
     if request is None:
         return None
     return request.META.get("REMOTE_ADDR") or None
+
+
+def client_network(address: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """What one caller controls: an IPv4 address whole, an IPv6 address by its /64 (a home or
+    a phone is given a whole /64 and may use any address in it). None when not an address."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return ipaddress.ip_network(f"{parsed}/{64 if parsed.version == 6 else 32}", strict=False)
 
 
 def audit_record(

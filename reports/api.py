@@ -8,7 +8,6 @@ the audit log; each token may make API_RATE_LIMIT calls (429 beyond). GET only.
 """
 
 import datetime
-import ipaddress
 import time
 from decimal import Decimal
 
@@ -21,7 +20,7 @@ from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 
-from core.audit import audit_record, client_ip
+from core.audit import audit_record, client_ip, client_network
 from points.models import Entry
 from reports.api_tokens import api_token_for_key, token_oversight
 from reports.county import FIGURES_MAX_AGE, overview_month
@@ -78,13 +77,8 @@ def _minute() -> int:
 def _caller(request) -> str:
     """The address a refused call is counted against: IPv4 whole, IPv6 by its /64."""
     address = client_ip(request) or "unknown"
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if parsed.version == 6:
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return address
+    network = client_network(address)
+    return str(network) if network is not None and network.version == 6 else address
 
 
 def _counted(key: str, limit: int) -> bool:

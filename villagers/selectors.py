@@ -5,7 +5,7 @@ import re
 
 from axes.models import AccessFailureLog
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import CharField, Count, Exists, Func, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -163,12 +163,24 @@ def household_search(
     return queryset
 
 
+class AddressNetwork(Func):
+    """An address as the card login's slow-down counts it (villagers.throttle): IPv4 whole,
+    IPv6 by its /64, as text."""
+
+    template = (
+        "CASE WHEN family(%(expressions)s) = 6 "
+        "THEN text(network(set_masklen(%(expressions)s, 64))) ELSE host(%(expressions)s) END"
+    )
+    output_field = CharField()
+
+
 def card_login_attacks(village: Village) -> list[dict]:
     """Addresses with many failed card logins on this village's cards in the last hour.
 
     A card number starts with its village's code, so a failure counts for the village
     whose code begins the number tried (a number of no card included); other villages'
-    cards never show here. Each: address, failures, distinct card numbers tried.
+    cards never show here. Each: address (an IPv6 caller's /64), failures, distinct card
+    numbers tried.
     """
     since = timezone.now() - datetime.timedelta(hours=1)
     return list(
@@ -176,8 +188,8 @@ def card_login_attacks(village: Village) -> list[dict]:
             username__startswith=f"{CARD_USERNAME_PREFIX}{village.code}",
             attempt_time__gte=since,
         )
-        .values("ip_address")
+        .values(address=AddressNetwork("ip_address"))
         .annotate(failures=Count("id"), cards=Count("username", distinct=True))
         .filter(failures__gte=settings.CARD_LOGIN_WARNING_FAILURES)
-        .order_by("-failures", "ip_address")
+        .order_by("-failures", "address")
     )

@@ -120,7 +120,7 @@ def test_the_villages_dashboard_warns_of_the_address(
     assert client_manager_x.get(url).context["login_attacks"] == []
     _spray(village_x.code, 1, first_serial=900)
     attacks = client_manager_x.get(url).context["login_attacks"]
-    assert attacks == [{"ip_address": ATTACKER, "failures": warning, "cards": warning}]
+    assert attacks == [{"address": ATTACKER, "failures": warning, "cards": warning}]
     page = client_supervisor_x.get(url).content.decode()
     assert "Many failed card logins from one address in the last hour" in page
     assert ATTACKER in page
@@ -128,15 +128,27 @@ def test_the_villages_dashboard_warns_of_the_address(
     assert client_manager_y.get(url).context["login_attacks"] == []
     # ...and failures on Y's cards count for Y only.
     _spray(village_y.code, warning, address=NEIGHBOUR)
-    assert [a["ip_address"] for a in client_manager_x.get(url).context["login_attacks"]] == [
-        ATTACKER
-    ]
-    assert [a["ip_address"] for a in client_manager_y.get(url).context["login_attacks"]] == [
-        NEIGHBOUR
-    ]
+    assert [a["address"] for a in client_manager_x.get(url).context["login_attacks"]] == [ATTACKER]
+    assert [a["address"] for a in client_manager_y.get(url).context["login_attacks"]] == [NEIGHBOUR]
     # An hour later the warning is gone.
     _move_clock(3601)
     assert client_manager_x.get(url).context["login_attacks"] == []
+
+
+def test_an_ipv6_caller_is_counted_by_its_64_for_the_slow_down_and_the_warning(
+    card_a, village_x, client_manager_x
+):
+    """A phone or home is given a whole /64: each attempt from another address of it."""
+    limit = settings.CARD_LOGIN_ADDRESS_LIMIT
+    for index in range(limit):
+        response = _card(
+            card_number_make(village_x.code, 500 + index), "0000", f"2001:db8:2:2::{index + 1:x}"
+        )
+        assert response.status_code == 200
+    assert _card(card_a.number, PIN, "2001:db8:2:2:ffff::9").status_code == 429
+    assert _card(card_a.number, PIN, "2001:db8:2:3::1").status_code == 302  # the next /64
+    attacks = client_manager_x.get(reverse("reports:dashboard")).context["login_attacks"]
+    assert [(a["address"], a["failures"]) for a in attacks] == [("2001:db8:2:2::/64", limit)]
 
 
 def test_a_card_login_costs_one_more_query_at_most(card_a, django_assert_max_num_queries):
