@@ -17,7 +17,14 @@ from villagers.idnumbers import (
     id_numbers_registered,
 )
 from villagers.masking import mask_id_number, mask_phone
-from villagers.models import Household, Inspection, Member, Participation, VillageGroup
+from villagers.models import (
+    Household,
+    Inspection,
+    Member,
+    Participation,
+    Village,
+    VillageGroup,
+)
 
 
 class BoundedUsernameMixin:
@@ -97,6 +104,19 @@ class CardLoginForm(forms.Form):
 
 
 YES_NO_CHOICES = [("", _("any")), ("yes", _("yes")), ("no", _("no"))]
+
+
+class VillagePickForm(forms.Form):
+    """The village a county admin or township officer looks into: one they oversee."""
+
+    village = forms.ModelChoiceField(
+        queryset=Village.objects.none(),
+        error_messages={"invalid_choice": _("Choose one of the villages listed.")},
+    )
+
+    def __init__(self, *args, villages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["village"].queryset = villages
 
 
 class HouseholdFilterForm(forms.Form):

@@ -3,7 +3,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,7 +16,12 @@ from core.access import (
 from core.db import row_id_or_none
 from core.redirects import local_next
 from villagers.cardnumbers import card_number_normalize
-from villagers.forms import CARD_NUMBER_MAX_LENGTH, CardLoginForm, StaffLoginForm
+from villagers.forms import (
+    CARD_NUMBER_MAX_LENGTH,
+    CardLoginForm,
+    StaffLoginForm,
+    VillagePickForm,
+)
 from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
 from villagers.oversight import villages_overseen
 from villagers.throttle import card_login_turn
@@ -93,11 +98,14 @@ def village_pick(request):
         raise PermissionDenied
     villages = villages_overseen(request.user).select_related("township")
     if request.method == "POST":
-        village = get_object_or_404(villages, pk=request.POST.get("village"))
-        request.session[COUNTY_VILLAGE_SESSION_KEY] = village.pk
-        # The county overview sends its rows straight into the village's dashboard.
+        form = VillagePickForm(request.POST, villages=villages)
         next_url = local_next(request, request.POST.get("next", ""))
-        return redirect(next_url or "home")
+        if form.is_valid():
+            request.session[COUNTY_VILLAGE_SESSION_KEY] = form.cleaned_data["village"].pk
+            # The county overview sends its rows straight into the village's dashboard.
+            return redirect(next_url or "home")
+        context = {"villages": villages, "next": next_url, "narrowed": False, "form": form}
+        return render(request, "villagers/village_pick.html", context, status=400)
     next_url = local_next(request, request.GET.get("next", ""))
     wanted = row_id_or_none(request.GET.get("village"))
     narrowed = list(villages.filter(pk=wanted)) if wanted and next_url else []
