@@ -93,9 +93,13 @@ def zones_setup(request):
 
 @staff_required(*STAFF)
 def item_detail(request, pk):
-    """An item and its movement history, newest first."""
+    """An item and its movement history, the latest recorded first: in the order its stock
+    moved, so each row's stock is the next one's plus its own change, though a donation
+    may be dated days before it was recorded."""
     item = _get_item_for_user(request, pk)
-    movements = item.movements.select_related("created_by", "donation__donor", "redemption")
+    movements = item.movements.select_related(
+        "created_by", "donation__donor", "redemption"
+    ).order_by("-id")
     page = Paginator(movements, 30).get_page(request.GET.get("page"))
     waiting = item.corrections.filter(status=StockCorrection.Status.PENDING).select_related(
         "requested_by"

@@ -1,16 +1,20 @@
 """The manager's stock pages: items (with photo checks), stock-in, donations, stock-take."""
 
+import datetime
 import io
+import itertools
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from store.models import Donation, Donor, Item, StockMovement
-from store.services import item_save
+from store.services import donation_record, item_save
 from tests.conftest import form_key
 
 # How the write fails: PostgreSQL refused the address under psycopg2; psycopg 3 refuses it
@@ -136,6 +140,30 @@ def test_donation_of_goods_from_a_new_donor(client_manager_x, rice, oil):
     assert Item.objects.get(pk=rice.pk).stock == 60
     assert Item.objects.get(pk=oil.pk).stock == 24
     assert donation.movements.count() == 2
+
+
+def test_the_history_follows_the_stock_after_a_donation_dated_days_back(
+    client_manager_x, card_a, rice, redeem, manager_x
+):
+    """Newest recorded first, each row's stock the one after it plus its own change: a
+    donation dated three days back sat among the older rows with today's figure."""
+    redeem(card_a.household, {rice: 2}, manager_x)
+    donation_record(
+        village=rice.village,
+        donor=Donor.objects.create(village=rice.village, name="延安爱心企业", kind="company"),
+        kind=Donation.Kind.GOODS,
+        value_yuan=Decimal("100"),
+        thanks="谢谢",
+        actor=manager_x,
+        goods={rice.pk: 10},
+        received_on=timezone.localdate() - datetime.timedelta(days=3),
+    )
+    page = client_manager_x.get(reverse("store:item_detail", args=[rice.pk])).context["page"]
+    rows = list(page.object_list)
+    assert [row.quantity for row in rows] == [10, -2, 50]
+    assert rows[0].stock_after == Item.objects.get(pk=rice.pk).stock == 58
+    for newer, older in itertools.pairwise(rows):
+        assert newer.stock_after - newer.quantity == older.stock_after
 
 
 def test_goods_donation_without_goods_is_a_form_error(client_manager_x, village_x, rice):
