@@ -41,46 +41,52 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
     """
     if household.group.village_id != household.village_id:
         raise ValidationError(_("The village group belongs to another village."))
-    if (
-        household.pk is not None
-        and household.status != Household.Status.ACTIVE
-        and household.cards.filter(status=Card.Status.ACTIVE).exists()
-    ):
-        raise ValidationError(
-            _(
-                "This household still has an active card: recall the card first (that ends "
-                "its logins), then mark the household %(status)s."
-            )
-            % {"status": household.get_status_display()},
-            code="card_active",
+    with transaction.atomic():
+        if household.pk is not None and household.status != Household.Status.ACTIVE:
+            # Locked as card_create locks it: a card issued meanwhile is seen here, and a
+            # card issued after this waits and finds the household no longer active.
+            list(Household.objects.select_for_update().filter(pk=household.pk).values_list("pk"))
+            if household.cards.filter(status=Card.Status.ACTIVE).exists():
+                raise ValidationError(
+                    _(
+                        "This household still has an active card: recall the card first (that "
+                        "ends its logins), then mark the household %(status)s."
+                    )
+                    % {"status": household.get_status_display()},
+                    code="card_active",
+                )
+        return record_save(
+            household,
+            actor=actor,
+            village_id=household.village_id,
+            action="household.{verb}",
+            request=request,
         )
-    return record_save(
-        household,
-        actor=actor,
-        village_id=household.village_id,
-        action="household.{verb}",
-        request=request,
-    )
 
 
 def member_save(*, member: Member, actor: User, request=None) -> Member:
     """Add or change a member. One with a PIN of their own stays someone who may have it (an
     adult, not the head): an edit that says otherwise waits until that PIN is revoked,
     which is its own act (`member_pin_revoke`)."""
-    refusal = member_pin_refusal(member) if member.pk is not None else ""
-    if refusal and User.objects.filter(member=member, is_active=True).exists():
-        raise ValidationError(
-            _("%(name)s has a PIN of their own. %(why)s Revoke that PIN first.")
-            % {"name": member.name, "why": refusal},
-            code="member_pin",
+    with transaction.atomic():
+        refusal = member_pin_refusal(member) if member.pk is not None else ""
+        if refusal:
+            # Locked as member_pin_set locks it: a PIN set meanwhile is seen here, and one
+            # set after this waits and reads the member as saved.
+            list(Household.objects.select_for_update().filter(pk=member.household_id).values("pk"))
+            if User.objects.filter(member=member, is_active=True).exists():
+                raise ValidationError(
+                    _("%(name)s has a PIN of their own. %(why)s Revoke that PIN first.")
+                    % {"name": member.name, "why": refusal},
+                    code="member_pin",
+                )
+        return record_save(
+            member,
+            actor=actor,
+            village_id=member.household.village_id,
+            action="member.{verb}",
+            request=request,
         )
-    return record_save(
-        member,
-        actor=actor,
-        village_id=member.household.village_id,
-        action="member.{verb}",
-        request=request,
-    )
 
 
 def inspection_record(*, inspection: Inspection, actor: User, request=None) -> Inspection:
@@ -494,6 +500,9 @@ def member_pin_set(
         Household.objects.select_for_update().filter(pk=household.pk).first()
         if not household.cards.filter(status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household has no active card."))
+        refusal = member_pin_refusal(Member.objects.get(pk=member.pk))  # as saved by now
+        if refusal:
+            raise ValidationError(refusal)
         login = User.objects.select_for_update().filter(member=member).first()
         reset = login is not None and login.is_active
         if login is None:

@@ -1,6 +1,8 @@
 """Family members' own PINs on the household's card: set, sign in, lockout, reset, revoke."""
 
 import re
+import threading
+import time
 
 import pytest
 from axes.models import AccessAttempt
@@ -9,12 +11,15 @@ from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from core.models import AuditEvent
 from points.services import declaration_submit
 from reports.referrals import referral_decide
 from tests.conftest import PIN, form_key
 from tests.factories import MemberFactory
+from tests.points.test_concurrency import run_threads
+from villagers import services
 from villagers.models import Member, Referral, User
 from villagers.second_person import SecondPersonRequired
 from villagers.services import (
@@ -22,6 +27,7 @@ from villagers.services import (
     card_replace,
     member_pin_revoke,
     member_pin_set,
+    member_save,
     pin_change,
     pin_reset,
 )
@@ -136,6 +142,35 @@ def test_a_members_success_does_not_let_the_heads_pin_be_tried_on(son_login, car
     assert _card_login(card_a.number, SON_PIN)[1].status_code == 302
     client, response = _card_login(card_a.number, "0000")
     assert response.status_code in (403, 429) and SESSION_KEY not in client.session
+
+
+def test_a_member_edited_into_a_child_while_given_a_pin_ends_with_one_of_them(
+    transactional_db, son, manager_x, monkeypatch
+):
+    """The edit is held between its check and its write while the PIN is set: the PIN
+    waits for it and reads the member as saved (a child had a PIN of their own)."""
+    checked = threading.Event()
+    record_save = services.record_save
+
+    def slow_record_save(*args, **kwargs):
+        checked.set()
+        time.sleep(0.5)  # the PIN is set in here unless the check holds a lock
+        return record_save(*args, **kwargs)
+
+    monkeypatch.setattr(services, "record_save", slow_record_save)
+
+    def edit():
+        child = Member.objects.get(pk=son.pk)
+        child.birth_year = timezone.localdate().year - 10
+        member_save(member=child, actor=manager_x)
+
+    def give():
+        assert checked.wait(10)
+        member_pin_set(member=Member.objects.get(pk=son.pk), actor=manager_x, pin=SON_PIN)
+
+    results = run_threads([edit, give])
+    assert [result for result, _ in results] == ["ok", "refused"]
+    assert not User.objects.filter(member=son).exists()
 
 
 @pytest.mark.parametrize(

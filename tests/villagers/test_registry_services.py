@@ -1,6 +1,7 @@
 """Registry rules through the services: card prerequisites, one active card, replace, recall."""
 
 import threading
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -10,6 +11,8 @@ from core.models import AuditEvent
 from points.services import card_issue
 from tests.conftest import PIN, issue_card
 from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
+from tests.points.test_concurrency import run_threads
+from villagers import services
 from villagers.models import Card, Household
 from villagers.services import (
     card_prerequisites_missing,
@@ -95,6 +98,40 @@ def test_two_managers_issuing_at_once_make_one_card(transactional_db, group_x, m
     assert sorted(outcomes) == ["issued", "refused"]
     assert household.cards.count() == 1
     assert household.account.entries.count() == 1
+
+
+def test_a_household_marked_moved_while_its_card_is_issued_ends_with_one_of_them(
+    transactional_db, group_x, manager_x, monkeypatch
+):
+    """The save is held between its check and its write while the card is issued: the
+    issue waits for it and finds the household moved (a moved household had an active
+    card, a login and its opening grant)."""
+    household = HouseholdFactory(group=group_x)
+    PassedInspectionFactory(household=household)
+    ParticipationFactory(household=household)
+    checked = threading.Event()
+    record_save = services.record_save
+
+    def slow_record_save(*args, **kwargs):
+        checked.set()
+        time.sleep(0.5)  # the card is issued in here unless the check holds a lock
+        return record_save(*args, **kwargs)
+
+    monkeypatch.setattr(services, "record_save", slow_record_save)
+
+    def move():
+        moved = Household.objects.get(pk=household.pk)
+        moved.status = Household.Status.MOVED
+        household_save(household=moved, actor=manager_x)
+
+    def issue():
+        assert checked.wait(10)
+        card_issue(household=household, actor=manager_x, pin=PIN)
+
+    results = run_threads([move, issue])
+    household.refresh_from_db()
+    assert [result for result, _ in results] == ["ok", "refused"]
+    assert household.status == Household.Status.MOVED and not household.cards.exists()
 
 
 def test_card_numbers_continue_after_replacement(group_x, manager_x):
