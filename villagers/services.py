@@ -33,6 +33,12 @@ from villagers.roster import roster_check
 from villagers.second_person import decider_check, referrals_close
 
 
+def _household_lock(household_id: int) -> None:
+    """The household's row lock, taken by whatever changes its card, its status or who on
+    it may have a PIN (card_create takes it with the village's), so each sees the others'."""
+    list(Household.objects.select_for_update().filter(pk=household_id).values_list("pk"))
+
+
 def household_save(*, household: Household, actor: User, request=None) -> Household:
     """Create or update a household after validating it (form data already applied).
 
@@ -45,7 +51,7 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
         if household.pk is not None and household.status != Household.Status.ACTIVE:
             # Locked as card_create locks it: a card issued meanwhile is seen here, and a
             # card issued after this waits and finds the household no longer active.
-            list(Household.objects.select_for_update().filter(pk=household.pk).values_list("pk"))
+            _household_lock(household.pk)
             if household.cards.filter(status=Card.Status.ACTIVE).exists():
                 raise ValidationError(
                     _(
@@ -73,7 +79,7 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
         if refusal:
             # Locked as member_pin_set locks it: a PIN set meanwhile is seen here, and one
             # set after this waits and reads the member as saved.
-            list(Household.objects.select_for_update().filter(pk=member.household_id).values("pk"))
+            _household_lock(member.household_id)
             if User.objects.filter(member=member, is_active=True).exists():
                 raise ValidationError(
                     _("%(name)s has a PIN of their own. %(why)s Revoke that PIN first.")
@@ -497,7 +503,7 @@ def member_pin_set(
         _pin_refuse_if_taken(household, pin, login=login)
     _member_pin_decider_check(member, actor, referral)
     with transaction.atomic():
-        Household.objects.select_for_update().filter(pk=household.pk).first()
+        _household_lock(household.pk)
         if not household.cards.filter(status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household has no active card."))
         refusal = member_pin_refusal(Member.objects.get(pk=member.pk))  # as saved by now
