@@ -34,8 +34,10 @@ from villagers.second_person import decider_check, referrals_close
 
 
 def _household_lock(household_id: int) -> None:
-    """The household's row lock, taken by whatever changes its card, its status or who on
-    it may have a PIN (card_create takes it with the village's), so each sees the others'."""
+    """The household's row lock, taken by whatever changes its card, its status, its logins
+    or who on it may have a PIN (card_create takes it after the village's, as card_replace
+    does), so each sees what the others wrote: a recall and a PIN set at the same moment
+    leave no active login on a recalled card."""
     list(Household.objects.select_for_update().filter(pk=household_id).values_list("pk"))
 
 
@@ -288,6 +290,7 @@ def card_replace(
     pin = pin_clean(pin)
     with transaction.atomic():
         village = Village.objects.select_for_update().get(pk=household.village_id)
+        _household_lock(household.pk)
         old = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
         if old is None:
             raise ValidationError(_("This household has no active card to replace."))
@@ -349,6 +352,7 @@ def card_recall(*, household: Household, actor: User, reason: str, request=None)
     if not (reason or "").strip():
         raise ValidationError(_("Give the reason for recalling the card."))
     with transaction.atomic():
+        _household_lock(household.pk)
         card = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
         if card is None:
             raise ValidationError(_("This household has no active card."))
@@ -400,6 +404,7 @@ def pin_reset(
         role_refusal=_("Only the village's manager may set a new PIN."),
     )
     with transaction.atomic():
+        _household_lock(household.pk)  # a recall meanwhile is seen: no login comes back
         if not household.cards.filter(status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household has no active card."))
         user = _villager_login_set(household, pin, pin_hash or None)

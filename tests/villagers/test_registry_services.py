@@ -134,6 +134,33 @@ def test_a_household_marked_moved_while_its_card_is_issued_ends_with_one_of_them
     assert household.status == Household.Status.MOVED and not household.cards.exists()
 
 
+def test_a_pin_set_while_the_card_is_recalled_brings_no_login_back(
+    transactional_db, card_a, manager_x, monkeypatch
+):
+    """The recall is held after ending the logins while a new PIN is set: the PIN waits
+    for it and finds no active card (the login the recall ended was active again)."""
+    ending = threading.Event()
+    end_sessions = services._end_sessions
+
+    def slow_end_sessions(user):
+        ending.set()
+        time.sleep(0.5)  # the PIN is set in here unless the recall holds the household
+        end_sessions(user)
+
+    monkeypatch.setattr(services, "_end_sessions", slow_end_sessions)
+
+    def recall():
+        card_recall(household=card_a.household, actor=manager_x, reason="搬走了")
+
+    def new_pin():
+        assert ending.wait(10)
+        pin_reset(household=card_a.household, actor=manager_x, pin="8642")
+
+    results = run_threads([recall, new_pin])
+    assert [result for result, _ in results] == ["ok", "refused"]
+    assert not services.household_login(card_a.household).is_active
+
+
 def test_card_numbers_continue_after_replacement(group_x, manager_x):
     first = issue_card(HouseholdFactory(group=group_x), manager_x)
     second = card_replace(household=first.household, actor=manager_x, pin=PIN, reason="lost")
