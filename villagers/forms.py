@@ -109,10 +109,7 @@ YES_NO_CHOICES = [("", _("any")), ("yes", _("yes")), ("no", _("no"))]
 class VillagePickForm(forms.Form):
     """The village a county admin or township officer looks into: one they oversee."""
 
-    village = forms.ModelChoiceField(
-        queryset=Village.objects.none(),
-        error_messages={"invalid_choice": _("Choose one of the villages listed.")},
-    )
+    village = forms.ModelChoiceField(queryset=Village.objects.none())
 
     def __init__(self, *args, villages, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -99,13 +100,11 @@ def village_pick(request):
     villages = villages_overseen(request.user).select_related("township")
     if request.method == "POST":
         form = VillagePickForm(request.POST, villages=villages)
-        next_url = local_next(request, request.POST.get("next", ""))
-        if form.is_valid():
-            request.session[COUNTY_VILLAGE_SESSION_KEY] = form.cleaned_data["village"].pk
-            # The county overview sends its rows straight into the village's dashboard.
-            return redirect(next_url or "home")
-        context = {"villages": villages, "next": next_url, "narrowed": False, "form": form}
-        return render(request, "villagers/village_pick.html", context, status=400)
+        if not form.is_valid():  # the buttons send only villages they oversee
+            raise Http404("No village of theirs.")
+        request.session[COUNTY_VILLAGE_SESSION_KEY] = form.cleaned_data["village"].pk
+        # The county overview sends its rows straight into the village's dashboard.
+        return redirect(local_next(request, request.POST.get("next", "")) or "home")
     next_url = local_next(request, request.GET.get("next", ""))
     wanted = row_id_or_none(request.GET.get("village"))
     narrowed = list(villages.filter(pk=wanted)) if wanted and next_url else []

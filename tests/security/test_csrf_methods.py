@@ -75,7 +75,7 @@ def test_admin_add_change_delete_refuse_a_post_without_csrf_token(cast, caplog):
             assert response.status_code == 403, (url, response.status_code)
             assert state_changes(before, database_state()) == [], url
             checked += 1
-    assert checked >= 10
+    assert checked >= 8  # villages, groups, staff accounts, rules: add and change
 
 
 def test_post_only_views_refuse_get(cast):
