@@ -20,12 +20,15 @@ def client_ip(request) -> str | None:
 
 def client_network(address: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     """What one caller controls: an IPv4 address whole, an IPv6 address by its /64 (a home or
-    a phone is given a whole /64 and may use any address in it). None when not an address."""
+    a phone is given a whole /64 and may use any address in it). An IPv4 caller seen by a
+    dual-stack listener (::ffff:a.b.c.d) is that one address: the /64 around it is every
+    IPv4 caller. None when not an address."""
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
         return None
-    return ipaddress.ip_network(f"{parsed}/{64 if parsed.version == 6 else 32}", strict=False)
+    whole = parsed.version == 4 or parsed.ipv4_mapped is not None
+    return ipaddress.ip_network(f"{parsed}/{parsed.max_prefixlen if whole else 64}", strict=False)
 
 
 def audit_record(

@@ -78,7 +78,7 @@ def _caller(request) -> str:
     """The address a refused call is counted against: IPv4 whole, IPv6 by its /64."""
     address = client_ip(request) or "unknown"
     network = client_network(address)
-    return str(network) if network is not None and network.version == 6 else address
+    return str(network) if network is not None and network.prefixlen == 64 else address
 
 
 def _counted(key: str, limit: int) -> bool:

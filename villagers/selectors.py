@@ -164,11 +164,11 @@ def household_search(
 
 
 class AddressNetwork(Func):
-    """An address as the card login's slow-down counts it (villagers.throttle): IPv4 whole,
-    IPv6 by its /64, as text."""
+    """An address as the card login's slow-down counts it (core.audit.client_network): IPv4
+    whole (mapped into IPv6 too), IPv6 by its /64, as text."""
 
     template = (
-        "CASE WHEN family(%(expressions)s) = 6 "
+        "CASE WHEN family(%(expressions)s) = 6 AND NOT %(expressions)s <<= '::ffff:0:0/96' "
         "THEN text(network(set_masklen(%(expressions)s, 64))) ELSE host(%(expressions)s) END"
     )
     output_field = CharField()

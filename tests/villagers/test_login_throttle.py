@@ -151,6 +151,17 @@ def test_an_ipv6_caller_is_counted_by_its_64_for_the_slow_down_and_the_warning(
     assert [(a["address"], a["failures"]) for a in attacks] == [("2001:db8:2:2::/64", limit)]
 
 
+def test_ipv4_callers_seen_by_a_dual_stack_listener_are_each_their_own_address(
+    card_a, card_b, village_x, client_manager_x
+):
+    """::ffff:a.b.c.d is one IPv4 caller: its /64 would be every IPv4 caller at once."""
+    _spray(village_x.code, settings.CARD_LOGIN_ADDRESS_LIMIT, address="::ffff:10.20.30.40")
+    assert _card(card_a.number, PIN, "::ffff:10.20.30.40").status_code == 429
+    assert _card(card_b.number, PIN, "::ffff:10.20.30.41").status_code == 302
+    attacks = client_manager_x.get(reverse("reports:dashboard")).context["login_attacks"]
+    assert [a["address"] for a in attacks] == ["::ffff:10.20.30.40"]
+
+
 def test_a_card_login_costs_one_more_query_at_most(card_a, django_assert_max_num_queries):
     """The address check is one indexed query; the rest is the login as before."""
     with django_assert_max_num_queries(30) as captured:
