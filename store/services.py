@@ -1543,10 +1543,12 @@ def reservation_cancel(*, reservation: Reservation, actor: User, request=None) -
 
 
 def _reservation_close(
-    *, reservation, status, actor, request=None, now=None, tell=True
+    *, reservation, status, actor, request=None, now=None, tell=True, unless_card=False
 ) -> Reservation:
     with transaction.atomic():
-        account, _has_card = _account_lock(reservation.household)
+        account, has_card = _account_lock(reservation.household)
+        if unless_card and has_card:
+            raise ValidationError(_("This household has a points card again."), code="card")
         locked = _reservation_lock(reservation)
         if not locked.is_open:
             raise ValidationError(
@@ -1702,9 +1704,10 @@ def reservations_without_card_cancel(*, now: datetime.datetime | None = None) ->
                 actor=None,
                 now=now,
                 tell=False,
+                unless_card=True,  # read again under the account's lock
             )
         except ValidationError:
-            continue  # closed meanwhile
+            continue  # closed meanwhile, or a card issued again
         cancelled.append(reservation.pk)
     return cancelled
 

@@ -15,8 +15,9 @@ from notifications.texts import text
 from points import checks as ledger_checks
 from points.ledger import InsufficientPoints
 from points.models import Account, Entry, Proposal
-from points.services import proposal_approve
+from points.services import card_issue, proposal_approve
 from store import checks
+from store import services as store_services
 from store.models import Item, Redemption, Reservation
 from store.services import (
     InsufficientStock,
@@ -214,6 +215,26 @@ def test_a_recalled_cards_reservations_give_their_goods_back_at_the_next_run(
     assert Item.objects.get(pk=rice.pk).held == 1
     # Not told its points can be spent again: it has no card to spend them with.
     assert not Notification.objects.filter(kind=Notification.Kind.RESERVATION_CLOSED).exists()
+    books_sound()
+
+
+def test_a_card_issued_again_before_the_cancel_keeps_the_reservations(
+    card_a, rice, reserve, manager_x, monkeypatch
+):
+    """Found without a card, issued one before its turn: the card is read again under the
+    account's lock, and the reservation stays."""
+    stranded = reserve({rice: 2})
+    card_recall(household=card_a.household, actor=manager_x, reason="搬走了")
+    close = store_services._reservation_close
+
+    def issued_meanwhile(**kwargs):
+        card_issue(household=card_a.household, actor=manager_x, pin="8642")
+        return close(**kwargs)
+
+    monkeypatch.setattr(store_services, "_reservation_close", issued_meanwhile)
+    assert reservations_without_card_cancel() == []
+    stranded.refresh_from_db()
+    assert stranded.status == "open" and account(card_a.household).held == 40
     books_sound()
 
 
