@@ -5,6 +5,9 @@ pages write them through the services, which check what a save must not break.""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from core import admin as core_admin
 from villagers.models import (
@@ -137,6 +140,10 @@ class VillageAdmin(VillageScopedAdmin):
 class VillageGroupAdmin(VillageScopedAdmin):
     list_display = ["name", "village"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Its households are its village's: moved, they would sit in another village's group.
+        return ["village"] if obj is not None else []
+
 
 class MemberInline(core_admin.TabularInline):
     model = Member
@@ -200,8 +207,22 @@ class CardAdmin(VillageScopedAdmin):
         return False
 
 
+class StaffUserChangeForm(UserChangeForm):
+    def clean(self):
+        data = super().clean()
+        if data.get("household") and not data.get("is_staff", self.instance.is_staff):
+            raise ValidationError(
+                _(
+                    "A household's login is made by issuing its card or a member's PIN, not "
+                    "here: give this user staff status, or no household."
+                )
+            )
+        return data
+
+
 @admin.register(User)
 class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
+    form = StaffUserChangeForm
     fieldsets = UserAdmin.fieldsets + (
         ("Village", {"fields": ("village", "township", "county", "household", "display_name")}),
     )
@@ -213,6 +234,13 @@ class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
             return super().get_readonly_fields(request, obj)
         # A county admin manages staff of the county but can never raise anyone above it.
         return ["is_superuser", "user_permissions", "last_login", "date_joined"]
+
+    def has_change_permission(self, request, obj=None):
+        # A villager login (no staff status) belongs to a card: issuing it, a PIN reset, a
+        # member's PIN and a recall make and end it (villagers.services), never the admin.
+        if obj is not None and not obj.is_staff and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         """A county admin can place users only in the county's own villages and households."""

@@ -852,8 +852,14 @@ ADMIN_MODELS: dict[str, AdminModel] = {
     "villagers.participation": AdminModel(obj="participation"),
     "villagers.card": AdminModel(obj="card_a"),
     # Staff accounts: the county admin only (managers see nobody else's login).
+    # A staff account (villager logins are the card's: view only, tests/villagers/
+    # test_admin_scoping.py); every staff user's admin queryset holds their own account.
     "villagers.user": AdminModel(
-        obj="users.villager_a", view=COUNTY, add=COUNTY, change=COUNTY, sees=COUNTY
+        obj="users.secretary_x",
+        view=COUNTY,
+        add=COUNTY,
+        change=COUNTY,
+        sees=f"{COUNTY} secretary_x",
     ),
     # Django's groups and django-axes' records: nobody but a superuser.
     "auth.group": AdminModel(obj="role_group", view=NOBODY, sees=ALL_STAFF),

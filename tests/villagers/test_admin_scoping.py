@@ -101,3 +101,35 @@ def test_a_county_admin_keeps_a_village_in_the_county(client_county, village_x, 
     assert response.status_code == 200 and "Select a valid choice" in response.text
     village_x.refresh_from_db()
     assert village_x.township_id != elsewhere.pk
+
+
+def test_a_groups_village_is_kept_once_it_has_one(client_county, group_x, village_y):
+    """Its households are its village's: moved, they would sit in another village's group."""
+    url = reverse("admin:villagers_villagegroup_change", args=[group_x.pk])
+    assert "village" not in client_county.get(url).context["adminform"].form.fields
+    client_county.post(url, {"name": group_x.name, "village": village_y.pk})
+    group_x.refresh_from_db()
+    assert group_x.village_id != village_y.pk
+
+
+def test_a_county_admin_neither_changes_a_villager_login_nor_makes_one(
+    client_county, villager_a, secretary_x, household_b
+):
+    """A villager's login belongs to its card: a recall ended it, and the admin could switch
+    it on again, or give a household a login whose password the county admin chose."""
+    change = reverse("admin:villagers_user_change", args=[villager_a.pk])
+    page = client_county.get(change)
+    assert page.status_code == 200 and 'name="_save"' not in page.text
+    assert client_county.post(change, {"username": villager_a.username}).status_code == 403
+    staff = reverse("admin:villagers_user_change", args=[secretary_x.pk])
+    form = client_county.get(staff).context["adminform"].form
+    data = {
+        name: form[name].value()
+        for name in form.fields
+        if form[name].value() not in (None, False) and name != "password"
+    }
+    data.pop("is_staff", None)
+    response = client_county.post(staff, data | {"household": household_b.pk})
+    assert response.status_code == 200 and "made by issuing its card" in response.text
+    secretary_x.refresh_from_db()
+    assert secretary_x.household_id is None and secretary_x.is_staff
