@@ -176,7 +176,8 @@ def checkin_refusal(activity: Activity, user: User) -> str | None:
     """Why `user` may not check in to `activity` now, or None: for the page and the service."""
     if not is_villager(user) or user.village_id != activity.village_id:
         return _("Only a household of this village may check in.")
-    if not activity.is_open:
+    if not activity.is_open or activity.date < timezone.localdate():
+        # Its day is over even before the closing task has run (00:30, or a worker down).
         return _("This activity is closed: check-in has ended.")
     checkin = (
         CheckIn.objects.filter(activity=activity, household_id=user.household_id)

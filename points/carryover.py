@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from core.access import is_manager
 from core.audit import audit_record
 from core.forms import number_text
+from core.months import EARLIEST_DAY
 from core.spreadsheet import Column, SheetRow, row_append, sheet_parse, text_workbook
 from points.models import Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
 from points.services import proposals_refer_if_undecidable
@@ -195,6 +196,11 @@ def _check_history_row(report: RowReport, values: dict[str, str]) -> dict | None
         )
     elif day > timezone.localdate():
         report.errors.append(_("The date %(value)s is in the future.") % {"value": day})
+    elif day < EARLIEST_DAY:
+        report.errors.append(
+            _("The date %(value)s is before the earliest allowed, %(earliest)s.")
+            % {"value": day, "earliest": EARLIEST_DAY}
+        )
     if points is None or points == 0:
         report.errors.append(
             _('The points "%(value)s" of the line are not a whole number other than 0.')

@@ -228,6 +228,15 @@ def test_closing_with_nobody_checked_in_proposes_nothing(activity, manager_x):
     assert not Batch.objects.exists()
 
 
+def test_check_in_ends_with_the_activitys_day_before_the_closing_task_runs(activity, villager_a):
+    """Between midnight and the 00:30 closing, or with the worker down, it took more."""
+    Activity.objects.filter(pk=activity.pk).update(date=activity.date - datetime.timedelta(1))
+    activity.refresh_from_db()
+    with pytest.raises(ValidationError, match="check-in has ended"):
+        activity_checkin(activity=activity, user=villager_a)
+    assert not activity.checkins.exists()
+
+
 def test_an_activity_left_open_closes_at_its_days_end_in_its_openers_name(
     activity, villager_a, manager_x, supervisor_x, rule_meeting, village_x, client_supervisor_x
 ):

@@ -212,6 +212,7 @@ def test_a_negative_balance_and_history_that_does_not_add_up(village_x, cards):
                 ["X001", "王大山", None, "2021-06-15", 250, "五好家庭"],
                 ["X002", "李秀英", -3, None, None, None],
                 ["X002", "李秀英", None, "2099-01-01", "abc", ""],
+                ["X002", "李秀英", None, "1900-02-28", 5, "旧账"],
             ]
         )
     )
@@ -220,6 +221,7 @@ def test_a_negative_balance_and_history_that_does_not_add_up(village_x, cards):
     assert "add up to 250, but its balance is 300" in errors[0]
     assert "cannot be negative" in errors[2]
     assert "in the future" in errors[3] and "not a whole number other than 0" in errors[3]
+    assert "1900-02-28 is before the earliest allowed, 2000-01-01" in errors[4]
 
 
 def test_a_paper_total_that_is_not_the_files_is_refused_loudly(client_manager_x, cards):
