@@ -17,7 +17,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from points.models import Entry, Objection, Proposal, Settlement
+from points.models import Entry, Objection, Proposal, Settlement, SettlementLine
 from points.publicity import objection_resolve, proposal_cancel, proposal_held_credit
 from points.services import entry_reverse, proposal_approve, proposal_reject
 from points.settlement import settlement_approve
@@ -176,7 +176,13 @@ def _decide_locked(referral_ids, actor, decision, reason, request) -> list[Refer
         raise ValidationError(_("Give the reason for this decision: the village sees it."))
     if decision == "refuse":
         return [
-            referral_refuse(referral=referral, actor=actor, reason=reason, request=request)
+            referral_refuse(
+                referral=referral,
+                actor=actor,
+                reason=reason,
+                own_household_affected=_on_the_plan(referral, actor),
+                request=request,
+            )
             for referral in referrals
         ]
     if kind == Kind.PROPOSAL:
@@ -197,6 +203,18 @@ def _decide_locked(referral_ids, actor, decision, reason, request) -> list[Refer
     (referral,) = referrals
     _decide_one(referral, actor, decision, reason, request)
     return referrals
+
+
+def _on_the_plan(referral: Referral, actor: User) -> bool:
+    """Whether `actor`'s household is on the settlement plan `referral` sent up: refusing
+    the plan keeps its points from lapsing (the referral names no household of its own)."""
+    return (
+        referral.kind == Kind.SETTLEMENT
+        and actor.household_id is not None
+        and SettlementLine.objects.filter(
+            settlement_id=referral.object_id, account__household_id=actor.household_id
+        ).exists()
+    )
 
 
 def _decide_one(referral: Referral, actor: User, decision: str, reason: str, request) -> None:

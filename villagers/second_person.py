@@ -258,9 +258,17 @@ def referrals_close(*, kind: str, object_ids: Iterable[int], actor: User | None,
     )
 
 
-def referral_refuse(*, referral: Referral, actor: User, reason: str, request=None) -> Referral:
+def referral_refuse(
+    *,
+    referral: Referral,
+    actor: User,
+    reason: str,
+    own_household_affected: bool = False,
+    request=None,
+) -> Referral:
     """The township officer or county admin declines to take the effect the village asked
-    for, with a reason."""
+    for, with a reason: as the effect itself, never for their own household (the referral's,
+    or one the effect touches beyond it: `own_household_affected`, a settlement's plan)."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for refusing."))
@@ -274,6 +282,11 @@ def referral_refuse(*, referral: Referral, actor: User, reason: str, request=Non
             raise PermissionDenied(_(ONLY_OVERSEERS))
         if locked.status != Referral.Status.OPEN:
             raise ValidationError(_("This item was already decided."))
+        own_household_check(
+            actor,
+            household_id=actor.household_id if own_household_affected else locked.household_id,
+            household_name=lambda: actor.household.head_name,
+        )
         locked.status = Referral.Status.REFUSED
         locked.decided_by = actor
         locked.decided_at = timezone.now()

@@ -288,6 +288,44 @@ def test_a_plan_nobody_of_the_village_may_approve_is_sent_up_and_decided_there(
     assert Settlement.objects.get().approved_by.username == "township"
 
 
+def test_an_overseer_with_a_household_on_the_plan_neither_approves_nor_refuses_it(
+    balances,
+    manager_x,
+    supervisor_x,
+    card_a,
+    card_b,
+    township_officer,
+    client_supervisor_x,
+    client_township,
+):
+    """Refusing it keeps their household's points from lapsing, as approving lapses them."""
+    supervisor_x.household = card_a.household
+    supervisor_x.save()
+    township_officer.household = card_b.household
+    township_officer.save()
+    plan = settlement_draft(village=manager_x.village, actor=manager_x)
+    client_supervisor_x.post(
+        reverse("points:settlement_approve"),
+        {"idempotency_key": form_key(), "drafted": plan.drafted_at.isoformat()},
+    )
+    referral = Referral.objects.get(kind=Referral.Kind.SETTLEMENT, object_id=plan.pk)
+    for decision in ("do", "refuse"):
+        response = client_township.post(
+            reverse("reports:county_queue_decide"),
+            {
+                "referral": referral.pk,
+                "decision": decision,
+                "reason": "不该失效",
+                "idempotency_key": form_key(),
+            },
+            follow=True,
+        )
+        assert "your own household" in response.content.decode()
+    referral.refresh_from_db()
+    plan.refresh_from_db()
+    assert referral.status == Referral.Status.OPEN and plan.approved_at is None
+
+
 def test_a_plan_drawn_again_while_sent_up_is_sent_up_no_longer(
     balances, manager_x, supervisor_x, card_a
 ):

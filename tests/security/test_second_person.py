@@ -136,6 +136,32 @@ def test_own_household_reversal_goes_to_the_county_which_alone_decides_it(
     assert Entry.objects.get(reverses_id=deduction.entry_id).created_by == county_admin
 
 
+def test_an_overseer_refuses_no_referral_of_their_own_household(
+    card_a, manager_x, supervisor_x, township_officer, county_admin, rule
+):
+    """Refusing keeps the points where they are, as doing moves them: the officer of A's
+    household can do neither; the county admin decides."""
+    award = approved(manager_x, supervisor_x, card_a.household, rule)
+    lives_in(supervisor_x, card_a.household)
+    signed_in(supervisor_x).post(
+        reverse("points:entry_reverse", args=[award.entry_id]),
+        {"reason": "counted twice", "idempotency_key": key()},
+    )
+    referral = Referral.objects.get(kind="reversal", object_id=award.entry_id)
+    officer = signed_in(lives_in(township_officer, card_a.household))
+    response = officer.post(
+        reverse("reports:county_queue_decide"),
+        {"referral": referral.pk, "decision": "refuse", "reason": "keep", "idempotency_key": key()},
+        follow=True,
+    )
+    assert "is your own household: someone else must decide it" in response.content.decode()
+    referral.refresh_from_db()
+    assert referral.status == OPEN and balance(card_a.household) == 105
+    decide(signed_in(county_admin), referral, "refuse", reason="it was earned")
+    referral.refresh_from_db()
+    assert (referral.status, referral.decided_by) == ("refused", county_admin)
+
+
 def test_own_household_void_goes_to_the_county(
     card_a,
     manager_x,
