@@ -478,13 +478,20 @@ def objection_resolve(
                 .filter(status=Objection.Status.OPEN)
                 .order_by("pk")
             )
-        # Whoever raised an objection this closes does not settle it, upheld with another.
+        # Whoever raised an objection this closes does not settle it, upheld with another;
+        # nor does staff of the household whose login raised it.
+        raisers = [objection.raised_by_id, *(item.raised_by_id for item in closing)]
+        if (
+            actor.household_id is not None
+            and User.objects.filter(pk__in=raisers, household_id=actor.household_id).exists()
+        ):
+            raisers.append(actor.pk)
         _settle_check(
             proposal,
             actor,
             kind=Referral.Kind.OBJECTION,
             object_id=objection.pk,
-            originators=[objection.raised_by_id, *(item.raised_by_id for item in closing)],
+            originators=raisers,
             referral=referral,
         )
         objection = Objection.objects.select_for_update().get(pk=objection_id)

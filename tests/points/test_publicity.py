@@ -20,6 +20,7 @@ from points.publicity import (
 from points.services import entry_post, proposal_approve
 from tests.conftest import make_staff
 from tests.points.conftest import propose
+from villagers.models import User
 
 SECOND = datetime.timedelta(seconds=1)
 
@@ -294,6 +295,20 @@ def test_monthly_cap_counts_proposals_in_publicity(
     proposal_approve(proposal_ids=[first.pk, second.pk], actor=supervisor_x)
     with pytest.raises(ValidationError, match="at most 20 points a month"):
         propose(manager_x, [card_a.household], rule_capped)
+
+
+def test_an_objection_raised_by_the_deciders_household_is_their_own(
+    in_publicity, villager_b, supervisor_x
+):
+    """Its login raised it: staff of that household upholding it decided their own."""
+    User.objects.filter(pk=supervisor_x.pk).update(household=villager_b.household)
+    supervisor_x.refresh_from_db()
+    theirs = objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="不信")
+    with pytest.raises(ValidationError, match="This started with you"):
+        objection_resolve(objection_id=theirs.pk, actor=supervisor_x, upheld=True, resolution="x")
+    theirs.refresh_from_db()
+    assert theirs.status == Objection.Status.OPEN
+    assert Proposal.objects.get(pk=in_publicity.pk).status == Proposal.Status.PUBLICITY
 
 
 def test_upholding_closes_every_open_objection_so_none_may_be_the_deciders_own(
