@@ -6,8 +6,8 @@ for their own household or on their own action (a proposal they made, a redempti
 served, a wish they posted, goods they counted or wrote off). An effect on no household (the
 store's stock) has `household_id` None: only the second rule applies.
 Every service that takes such an effect calls `decider_check` before it writes. Declining a
-declaration or a wish and putting a wish on the wall, which either the manager or the
-supervisor may do, call `own_household_check` instead.
+declaration or a wish, putting a wish on the wall and changing its words, which either the
+manager or the supervisor may do, call `own_household_check` instead.
 
 When the village has nobody else who may (the usual case: one supervisor), the refusal is a
 `SecondPersonRequired` that can be sent up: `referral_open` puts the item in the queue of

@@ -51,8 +51,8 @@ def _second_person_check(wish: Wish, actor: User, kind: str, referral: Referral 
 
 
 def _own_household_check(wish: Wish, actor: User) -> None:
-    """Putting a wish on the wall and declining it are another staff member's for their own
-    household's wish (DESIGN.md rule 8)."""
+    """Putting a wish on the wall, declining it and changing its words are another staff
+    member's for their own household's wish (DESIGN.md rule 8)."""
     own_household_check(
         actor, household_id=wish.household_id, household_name=lambda: wish.household.head_name
     )
@@ -310,6 +310,7 @@ def wish_edit(
     with transaction.atomic():
         wish = _lock(wish)
         _drawn_check(wish, WISH_EDITABLE, drawn)
+        _own_household_check(wish, actor)  # it went up as read; the household revises its own
         changes = {
             field: (getattr(wish, field), new.strip())
             for field, new in ((WishRevision.Field.TITLE, title), (WishRevision.Field.STORY, story))

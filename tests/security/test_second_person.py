@@ -383,7 +383,7 @@ def test_own_households_wish_is_matched_and_fulfilled_by_the_county(
     assert wish.status == "fulfilled" and wish.fulfilment.given == "一辆轮椅"
 
 
-def test_own_households_wish_and_declaration_are_put_up_or_declined_by_another(
+def test_own_households_wish_and_declaration_are_put_up_changed_or_declined_by_another(
     card_a, villager_a, manager_x, supervisor_x
 ):
     """Either the manager or the supervisor may: the other one does it, nothing goes up."""
@@ -397,6 +397,10 @@ def test_own_households_wish_and_declaration_are_put_up_or_declined_by_another(
 
     manager.post(reverse("wishwall:approve", args=[wish.pk]), {})
     manager.post(reverse("wishwall:decline", args=[wish.pk]), {"reason": "重复"})
+    manager.post(
+        reverse("wishwall:edit", args=[wish.pk]),
+        {"title": "电动轮椅", "story": "腿", "reason": "写清楚"},
+    )
     response = manager.post(
         reverse("points:declaration_decline", args=[declaration.pk]),
         {"reason": "没看到"},
@@ -405,7 +409,7 @@ def test_own_households_wish_and_declaration_are_put_up_or_declined_by_another(
     assert "is your own household: someone else must decide it." in response.content.decode()
     wish.refresh_from_db()
     declaration.refresh_from_db()
-    assert (wish.status, wish.approved_at) == ("open", None)
+    assert (wish.status, wish.approved_at, wish.title) == ("open", None, "轮椅")
     assert declaration.status == "submitted"
     assert not Referral.objects.exists()
 
