@@ -29,6 +29,12 @@ def _moment(value: str) -> str:
     return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
 
 
+def _date_or_moment(value: str) -> str:
+    """A day kept as ISO text, or a moment (a publicity period ends to the minute: messages
+    written before that was said keep the day alone)."""
+    return _moment(value) if "T" in value else _date(value)
+
+
 def _counted(params: dict) -> dict:
     """The figures as words that agree with them ("1 point", "3 pieces"), and the receipt
     number as the receipt prints it (000751; kept as the bare id)."""
@@ -58,7 +64,7 @@ def _words(kind: str, params: dict) -> str:
         return _(
             "%(signed_text)s (%(rule)s) approved for your household: on the public notice, "
             "objections possible until %(until)s, credited after that."
-        ) % {**params, "until": _date(params["until"])}
+        ) % {**params, "until": _date_or_moment(params["until"])}
     if kind == Kind.REDEMPTION:
         return (
             _("Receipt %(receipt)s: %(items_text)s for %(points_text)s. Balance: %(balance)d.")

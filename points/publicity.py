@@ -187,7 +187,7 @@ def publicity_start(proposals, accounts, actor, now, days, request) -> list[str]
                 kind=Notification.Kind.PUBLICITY,
                 points=proposal.points,
                 rule=proposal.rule.description[:40],
-                until=timezone.localdate(due).isoformat(),
+                until=due.isoformat(),  # to the minute: objections close then, not at midnight
             )
         )
     if not problems:

@@ -617,7 +617,8 @@ def notice_publicity_sections(village: Village, year: int, month: int) -> list[N
         link_label=_("Object"),
     )
     for proposal in waiting:
-        due = timezone.localdate(proposal.credit_due_at)
+        # To the minute: objections close then, not at the end of the day.
+        due = timezone.localtime(proposal.credit_due_at).strftime("%Y-%m-%d %H:%M")
         state = due if proposal.status == Proposal.Status.PUBLICITY else _("held")
         publicity.rows.append(
             [

@@ -119,10 +119,15 @@ def test_publicity_tells_the_deadline_then_crediting_tells_the_points(
     inserts = [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "notifications')]
     assert len(inserts) == 1  # one bulk INSERT for the batch
     notice = Notification.objects.get(household=card_a.household)
-    until = timezone.localdate() + datetime.timedelta(days=3)
+    proposal = Proposal.objects.get(household=card_a.household)
+    until = proposal.credit_due_at.isoformat()  # to the minute, as objections close
     assert notice.kind == Kind.PUBLICITY
-    assert notice.params == {"points": 5, "rule": "courtyard kept clean", "until": str(until)}
-    assert "objections possible until" in text(notice)
+    assert notice.params == {"points": 5, "rule": "courtyard kept clean", "until": until}
+    shown = formats.date_format(timezone.localtime(proposal.credit_due_at), "SHORT_DATETIME_FORMAT")
+    assert f"objections possible until {shown}" in text(notice)
+    # A message written when it said the day alone still reads.
+    notice.params["until"] = "2026-12-09"
+    assert "objections possible until 12/09/2026" in text(notice)
     Proposal.objects.filter(pk__in=[p.pk for p in proposals]).update(
         credit_due_at=timezone.now() - datetime.timedelta(minutes=1)
     )

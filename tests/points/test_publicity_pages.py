@@ -51,6 +51,8 @@ def test_notice_lists_entries_in_publicity_with_an_object_button(waiting, client
     assert "In publicity, open to objection" in page
     assert "院内种花" in page
     assert reverse("points:objection_new", args=[waiting.pk]) in page
+    # When objections close, to the minute (the day alone read as the whole of that day).
+    assert timezone.localtime(waiting.credit_due_at).strftime("%Y-%m-%d %H:%M") in page
 
 
 @pytest.mark.parametrize("first", ["manager", "secretary"])
@@ -221,8 +223,9 @@ def test_held_deduction_shown_and_settled_by_the_supervisor(
 def test_phone_page_shows_pending_in_publicity_with_crediting_date(waiting, client_villager_a):
     page = client_villager_a.get(reverse("points:me")).content.decode()
     assert "Approved, in publicity" in page
-    day = timezone.localtime(waiting.credit_due_at).strftime("%Y-%m-%d")
-    assert f"credited on {day}" in page
+    # To the minute: an objection at 23:00 of that day was refused while the page said the day.
+    moment = timezone.localtime(waiting.credit_due_at).strftime("%Y-%m-%d %H:%M")
+    assert f"credited on {moment}" in page
 
 
 def test_phone_page_of_another_household_shows_nothing_of_it(waiting, client_villager_b):
