@@ -13,7 +13,7 @@ from django.views import defaults
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from core.db import is_database_unreachable
+from core.db import is_database_unreachable, is_transient
 from core.redirects import local_next
 
 LARGE_TYPE_COOKIE = "large_type"
@@ -91,7 +91,8 @@ RETRY_AFTER_SECONDS = 30
 
 def server_error(request):
     """The 500 handler: a 503 "restarting" page when the database cannot be reached (it is
-    restarting, or a connection was cut), else Django's plain 500 page.
+    restarting, or a connection was cut), a 409 page when it aborted the request as a
+    deadlock or a serialization failure, else Django's plain 500 page.
 
     Called inside the `except` block that caught the error, wherever it was raised (a view,
     or a middleware loading the session or the user), hence `sys.exc_info()`.
@@ -99,7 +100,19 @@ def server_error(request):
     error = sys.exc_info()[1]
     if error is not None and is_database_unreachable(error):
         return database_unavailable()
+    if error is not None and is_transient(error):
+        return changed_meanwhile()
     return defaults.server_error(request)
+
+
+def changed_meanwhile() -> HttpResponse:
+    """The 409 page: PostgreSQL aborted the request's transaction as a deadlock or a
+    serialization failure (two people changing the same rows at the same moment, taking
+    their locks in another order). Everything it wrote was rolled back; sending it again
+    is safe (the one-time keys)."""
+    response = HttpResponse(render_to_string("409.html"), status=409)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def database_unavailable() -> HttpResponse:
