@@ -8,9 +8,11 @@ loop of queries. Figures follow the ledger and the stock movements, with these m
   deductions, from the ledger, as posted. A reversal of an award or a deduction is its own
   figure (*reversed*), in the month it is posted: it never nets into what it cancels, so no
   month shows a negative "issued" (the county overview and its trend included).
-- points *redeemed*: the store's redemptions that stand (voided ones left out), in the month
-  of the redemption: the same rows the public notice lists, so the report, the notice and the
-  zone totals agree. (Each is debited by one ledger entry; `audit_ledger` proves the match.)
+- points *redeemed*: what the store took in during the month, less what the month's voids
+  gave back, each in the month it was posted: the public notice's "spent" (goods redeemed,
+  less redemptions voided), so a month's figure never changes once it is over, and the
+  report, the notice and the zone totals agree. A month with a void and few redemptions
+  may show a negative figure.
 - *stock value*: what is on the shelves at points prices (and its reference value in yuan).
 - *open wishes*: wishes not yet met (open, or matched with a donor and waiting).
 """
@@ -47,7 +49,7 @@ from core import sql
 from core.months import add_months, local_start, month_days, months_ending, next_month
 from points.models import Account, Declaration, Entry, Proposal, Rule
 from reports import sql as reports_sql
-from store.models import Donation, Item, Redemption, RedemptionLine, StockMovement, Zone
+from store.models import Donation, Item, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Household, Inspection, Village
 from villagers.oversight import Oversight
 from wishwall.models import Wish
@@ -164,9 +166,15 @@ def _entries_in(start: datetime.datetime, end: datetime.datetime) -> QuerySet:
 
 
 def _flow_add(flow: Flow, kind: str, basis: str, points: int, count: int) -> None:
-    """Add one (kind, basis) total of the ledger to `flow`. Redemptions and their voids are
-    counted from the store's rows instead (`redeemed`: the redemptions that stand)."""
-    if kind == Entry.Kind.OPENING:
+    """Add one (kind, basis) total of the ledger to `flow`. `redeemed` is what the store
+    took in the month less what voids made in the month gave back, as the public notice
+    counts it: a month's figure never changes once it is over (a void made later is the
+    later month's)."""
+    if kind == Entry.Kind.REDEMPTION or (
+        kind == Entry.Kind.REVERSAL and basis == Entry.Kind.REDEMPTION
+    ):
+        flow.redeemed -= points
+    elif kind == Entry.Kind.OPENING:
         flow.opening += points
     elif kind == Entry.Kind.AWARD:
         flow.awarded += points
@@ -184,14 +192,8 @@ def _flow_add(flow: Flow, kind: str, basis: str, points: int, count: int) -> Non
         flow.lapsed -= points
 
 
-def _redemptions_standing(start: datetime.datetime, end: datetime.datetime) -> QuerySet:
-    return Redemption.objects.filter(
-        voided_at__isnull=True, created_at__gte=start, created_at__lt=end
-    )
-
-
 def points_flow(village: Village, period: Period) -> list[Flow]:
-    """One Flow per month of the period, oldest first (two queries)."""
+    """One Flow per month of the period, oldest first (one query)."""
     start, end = period.bounds
     rows = (
         _entries_in(start, end)
@@ -205,16 +207,6 @@ def points_flow(village: Village, period: Period) -> list[Flow]:
     for row in rows:
         month = timezone.localtime(row["month"]).date()
         _flow_add(flows[month], row["kind"], row["basis"], row["points"], row["count"])
-    redeemed = (
-        _redemptions_standing(start, end)
-        .filter(village=village)
-        .annotate(month=TruncMonth("created_at"))
-        .values("month")
-        .annotate(points=Sum("total_points"))
-        .order_by()
-    )
-    for row in redeemed:
-        flows[timezone.localtime(row["month"]).date()].redeemed += row["points"]
     return list(flows.values())
 
 
@@ -320,18 +312,22 @@ def households_to_visit(village: Village, today: datetime.date | None = None) ->
 
 
 def redemptions_by_zone(village: Village, period: Period) -> list[dict]:
-    """Points and quantities redeemed per zone (voided redemptions left out), zone order."""
+    """Points and quantities redeemed per zone, zone order: as the period's `redeemed`, what
+    was taken in less what the period's voids gave back (a redemption voided in its own
+    period counts nothing)."""
     start, end = period.bounds
+    made = Q(redemption__created_at__gte=start, redemption__created_at__lt=end)
+    voided = Q(redemption__voided_at__gte=start, redemption__voided_at__lt=end)
     totals = {
         row["item__zone_id"]: row
-        for row in RedemptionLine.objects.filter(
-            redemption__village=village,
-            redemption__voided_at__isnull=True,
-            redemption__created_at__gte=start,
-            redemption__created_at__lt=end,
-        )
+        for row in RedemptionLine.objects.filter(made | voided, redemption__village=village)
         .values("item__zone_id")
-        .annotate(points=Sum("points"), quantity=Sum("quantity"))
+        .annotate(
+            points=Coalesce(Sum("points", filter=made), 0)
+            - Coalesce(Sum("points", filter=voided), 0),
+            quantity=Coalesce(Sum("quantity", filter=made), 0)
+            - Coalesce(Sum("quantity", filter=voided), 0),
+        )
         .order_by()
     }
     return [
@@ -617,10 +613,16 @@ def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:
             "household__village_id",
             Count("pk"),
         ),
+        # As the month's Flow counts it (_flow_add): taken in, less what voids gave back.
         "redeemed": _by_village(
-            _redemptions_standing(start, end).filter(village_id__in=ids),
-            "village_id",
-            Sum("total_points"),
+            _entries_in(start, end)
+            .filter(account__village_id__in=ids)
+            .filter(
+                Q(kind=Entry.Kind.REDEMPTION)
+                | Q(kind=Entry.Kind.REVERSAL, basis=Entry.Kind.REDEMPTION)
+            ),
+            "account__village_id",
+            -Sum("points"),
         ),
         "points_held": _by_village(
             Account.objects.filter(village_id__in=ids), "village_id", Sum("balance")

@@ -238,7 +238,8 @@ def expected_flows(village) -> dict:
 
     issued = awarded + opening, as posted; deducted as posted; a reversal of an award or a
     deduction on its own line (points taken back, points given back), in its own month;
-    redeemed: the redemptions that stand.
+    redeemed: the points the store took in, less those voids gave back, each in the month
+    it was posted (as the public notice counts them).
     """
     flows = defaultdict(lambda: dict.fromkeys(FLOW_KEYS, 0))
     for entry in Entry.objects.filter(account__village=village).select_related("reverses"):
@@ -258,8 +259,8 @@ def expected_flows(village) -> dict:
         elif entry.kind == "reversal" and basis == "deduction":
             flow["reversed_deductions"] += entry.points
             flow["reversals"] += 1
-    for redemption in Redemption.objects.filter(village=village, voided_at__isnull=True):
-        flows[local_month(redemption.created_at)]["redeemed"] += redemption.total_points
+        elif basis == "redemption":  # the redemption, or its void
+            flow["redeemed"] -= entry.points
     return flows
 
 
@@ -269,9 +270,11 @@ def expected_zone_points(village, start, end) -> dict:
         "redemption", "item__zone"
     ):
         redemption = line.redemption
-        if redemption.voided_at is None and start <= redemption.created_at < end:
+        if start <= redemption.created_at < end:
             totals[line.item.zone.get_code_display()] += line.points
-    return totals
+        if redemption.voided_at is not None and start <= redemption.voided_at < end:
+            totals[line.item.zone.get_code_display()] -= line.points
+    return {zone: points for zone, points in totals.items() if points}
 
 
 def expected_stock_points(village) -> int:
@@ -283,11 +286,14 @@ def expected_stock_points(village) -> int:
 
 
 def expected_redeemed_month(village, month) -> int:
-    """Points of the month's redemptions that stand, from the store's own rows."""
-    return sum(
+    """Points the store took in during the month, less what the month's voids gave back:
+    from the store's own rows (a redemption in the month it was made, its void in the month
+    the void was)."""
+    redemptions = Redemption.objects.filter(village=village)
+    return sum(r.total_points for r in redemptions if local_month(r.created_at) == month) - sum(
         r.total_points
-        for r in Redemption.objects.filter(village=village)
-        if r.voided_at is None and local_month(r.created_at) == month
+        for r in redemptions
+        if r.voided_at is not None and local_month(r.voided_at) == month
     )
 
 

@@ -1,7 +1,9 @@
 """Monthly and year reports: figures match the ledger and the store rows; .xlsx holds them."""
 
+import datetime
 import io
 import re
+import uuid
 from collections import defaultdict
 from decimal import Decimal
 
@@ -18,6 +20,7 @@ from reports.monthly import month_report_build, year_report_build
 from reports.selectors import Period
 from reports.selectors_transparency import liability_cover
 from store.models import Donation, StockMovement
+from store.services import redemption_create, redemption_void
 from tests.reports.conftest import expected_flows, expected_zone_points, local_month
 
 
@@ -81,6 +84,33 @@ def test_month_report_figures(history_x, village_x):
     keys = [section.key for section in report.sections]
     assert keys[:4] == ["ledger", "awards", "deductions", "reversals"]
     assert {"redemptions", "donations", "balances"} <= set(keys)
+
+
+def test_a_void_made_in_a_later_month_is_that_months_and_leaves_the_earlier_one_as_published(
+    card_a, rice, manager_x, supervisor_x, village_x, client_county
+):
+    """A month's "redeemed" is what the store took in less what that month's voids gave back,
+    as its public notice says: a void made later changed the published month's figure."""
+    today = _today()
+    last = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    redemption = redemption_create(
+        village=village_x,
+        household=card_a.household,
+        lines={rice.pk: 2},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+        at=timezone.make_aware(datetime.datetime.combine(last.replace(day=10), datetime.time(10))),
+    )
+    redemption_void(redemption=redemption, actor=supervisor_x, reason="刷错了卡")
+    before = month_report_build(village_x, last.year, last.month)
+    now = month_report_build(village_x, today.year, today.month)
+    assert (before.total.redeemed, now.total.redeemed) == (40, -40)
+    # The zones add up to it, in each month.
+    assert [sum(zone["points"] for zone in report.zones) for report in (before, now)] == [40, -40]
+    assert expected_flows(village_x)[last]["redeemed"] == 40
+    county = client_county.get(reverse("reports:county_overview")).context
+    (row,) = [v for v in county["villages"] if v.pk == village_x.pk]
+    assert row.redeemed == -40
 
 
 def test_year_report_figures(history_x, village_x):
