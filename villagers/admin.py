@@ -79,9 +79,8 @@ class VillageScopedAdmin(core_admin.ModelAdmin):
         return field
 
 
-class VillageScopedReadOnlyAdmin(VillageScopedAdmin):
-    """Look, never touch: rows written by services (ledger, stock, wishes) are shown only;
-    no add, change or delete for anyone, superusers included."""
+class ShownOnlyMixin:
+    """Look, never touch: no add, change or delete for anyone, superusers included."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -91,6 +90,10 @@ class VillageScopedReadOnlyAdmin(VillageScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class VillageScopedReadOnlyAdmin(ShownOnlyMixin, VillageScopedAdmin):
+    """Rows written by services (ledger, stock, wishes, the registry) are shown only."""
 
     def get_actions(self, request):
         return {}
@@ -145,19 +148,10 @@ class VillageGroupAdmin(VillageScopedAdmin):
         return ["village"] if obj is not None else []
 
 
-class MemberInline(core_admin.TabularInline):
+class MemberInline(ShownOnlyMixin, core_admin.TabularInline):
     model = Member
     extra = 0
     fields = ["name", "relation", "sex", "birth_year"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Household)

@@ -1,6 +1,7 @@
 """Real concurrency: threads, each with its own database connection, on one account."""
 
 import threading
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -11,6 +12,25 @@ from points import checks
 from points.models import Account, Entry, Proposal
 from points.services import InsufficientPoints, entry_post, proposal_approve
 from tests.points.conftest import make_rule, propose
+
+
+def held_in(monkeypatch, owner, name: str, *, call: int = 1, seconds: float = 0.5):
+    """Hold the `call`-th call of `owner.name` for `seconds`, and return the event it sets
+    on entering: another thread waits for it, then acts while the first is held (between a
+    service's check and its write, say), so a race is run every time, not by luck."""
+    entered = threading.Event()
+    original = getattr(owner, name)
+    calls = []
+
+    def held(*args, **kwargs):
+        calls.append(None)
+        if len(calls) == call:
+            entered.set()
+            time.sleep(seconds)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, held)
+    return entered
 
 
 def run_threads(jobs):

@@ -1,8 +1,6 @@
 """Family members' own PINs on the household's card: set, sign in, lockout, reset, revoke."""
 
 import re
-import threading
-import time
 
 import pytest
 from axes.models import AccessAttempt
@@ -18,7 +16,7 @@ from points.services import declaration_submit
 from reports.referrals import referral_decide
 from tests.conftest import PIN, form_key
 from tests.factories import MemberFactory
-from tests.points.test_concurrency import run_threads
+from tests.points.test_concurrency import held_in, run_threads
 from villagers import services
 from villagers.models import Member, Referral, User
 from villagers.second_person import SecondPersonRequired
@@ -149,15 +147,8 @@ def test_a_member_edited_into_a_child_while_given_a_pin_ends_with_one_of_them(
 ):
     """The edit is held between its check and its write while the PIN is set: the PIN
     waits for it and reads the member as saved (a child had a PIN of their own)."""
-    checked = threading.Event()
-    record_save = services.record_save
-
-    def slow_record_save(*args, **kwargs):
-        checked.set()
-        time.sleep(0.5)  # the PIN is set in here unless the check holds a lock
-        return record_save(*args, **kwargs)
-
-    monkeypatch.setattr(services, "record_save", slow_record_save)
+    # The PIN is set while the edit is held, unless its check holds the lock.
+    checked = held_in(monkeypatch, services, "record_save")
 
     def edit():
         child = Member.objects.get(pk=son.pk)

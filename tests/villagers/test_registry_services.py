@@ -1,7 +1,6 @@
 """Registry rules through the services: card prerequisites, one active card, replace, recall."""
 
 import threading
-import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -11,7 +10,7 @@ from core.models import AuditEvent
 from points.services import card_issue
 from tests.conftest import PIN, issue_card
 from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
-from tests.points.test_concurrency import run_threads
+from tests.points.test_concurrency import held_in, run_threads
 from villagers import services
 from villagers.models import Card, Household
 from villagers.services import (
@@ -109,15 +108,8 @@ def test_a_household_marked_moved_while_its_card_is_issued_ends_with_one_of_them
     household = HouseholdFactory(group=group_x)
     PassedInspectionFactory(household=household)
     ParticipationFactory(household=household)
-    checked = threading.Event()
-    record_save = services.record_save
-
-    def slow_record_save(*args, **kwargs):
-        checked.set()
-        time.sleep(0.5)  # the card is issued in here unless the check holds a lock
-        return record_save(*args, **kwargs)
-
-    monkeypatch.setattr(services, "record_save", slow_record_save)
+    # The card is issued while the save is held, unless its check holds the lock.
+    checked = held_in(monkeypatch, services, "record_save")
 
     def move():
         moved = Household.objects.get(pk=household.pk)
@@ -139,15 +131,8 @@ def test_a_pin_set_while_the_card_is_recalled_brings_no_login_back(
 ):
     """The recall is held after ending the logins while a new PIN is set: the PIN waits
     for it and finds no active card (the login the recall ended was active again)."""
-    ending = threading.Event()
-    end_sessions = services._end_sessions
-
-    def slow_end_sessions(user):
-        ending.set()
-        time.sleep(0.5)  # the PIN is set in here unless the recall holds the household
-        end_sessions(user)
-
-    monkeypatch.setattr(services, "_end_sessions", slow_end_sessions)
+    # The PIN is set while the recall is held, unless the recall holds the household.
+    ending = held_in(monkeypatch, services, "_end_sessions")
 
     def recall():
         card_recall(household=card_a.household, actor=manager_x, reason="搬走了")
