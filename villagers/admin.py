@@ -55,9 +55,8 @@ class VillageScopedAdmin(core_admin.ModelAdmin):
             # would move it (and its books) out of their reach and into another's.
             county_id = user.county_id
             if county_id is None and user.village_id is not None:
-                county_id = Village.objects.filter(pk=user.village_id).values("township__county")[
-                    :1
-                ]
+                own = Village.objects.filter(pk=user.village_id)
+                county_id = own.values("township__county")[:1]
             field.queryset = field.queryset.filter(county=county_id)
             return field
         scoped = {

@@ -79,9 +79,10 @@ def second_person_refusal(
 def own_household_check(
     actor: User, *, household_id: int | None, household_name: HouseholdName
 ) -> None:
-    """Refuse `actor` a decision on their own household that another of the village's staff
-    takes instead (declining a declaration, putting a wish on the wall or declining it):
-    nothing of it is sent up, as either the manager or the supervisor may."""
+    """Refuse `actor` a decision on their own household that someone else takes instead:
+    declining a declaration, putting a wish on the wall, changing its words or declining it
+    (nothing of it is sent up, as either the manager or the supervisor may), and refusing a
+    referral (another overseer, or the county admin, decides it)."""
     refusal = second_person_refusal(actor, household_id=household_id, household_name=household_name)
     if refusal is not None:
         raise ValidationError(refusal, code="second_person")
