@@ -52,7 +52,7 @@ from villagers.roster import COLUMNS
 from wishwall import forms as wish_forms
 
 EXAMPLES = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
