@@ -1543,11 +1543,14 @@ def reservation_cancel(*, reservation: Reservation, actor: User, request=None) -
 
 
 def _reservation_close(
-    *, reservation, status, actor, request=None, now=None, tell=True, unless_card=False
+    *, reservation, status, actor, request=None, now=None, no_card=False
 ) -> Reservation:
+    """`no_card`: closed because the household's card was recalled, which is read again
+    under the account's lock (a card issued again keeps it open); the household is not told
+    its points can be spent again, having no card to spend them with."""
     with transaction.atomic():
         account, has_card = _account_lock(reservation.household)
-        if unless_card and has_card:
+        if no_card and has_card:
             raise ValidationError(_("This household has a points card again."), code="card")
         locked = _reservation_lock(reservation)
         if not locked.is_open:
@@ -1570,7 +1573,7 @@ def _reservation_close(
             detail={"household": locked.household_id, "points": locked.total_points},
             request=request,
         )
-        if tell and (actor is None or actor.household_id != locked.household_id):
+        if not no_card and (actor is None or actor.household_id != locked.household_id):
             # Closed by the store or the clock: the household was told to come and collect.
             notifications_post(
                 [
@@ -1688,9 +1691,8 @@ def reservations_expire(*, now: datetime.datetime | None = None) -> list[int]:
 def reservations_without_card_cancel(*, now: datetime.datetime | None = None) -> list[int]:
     """Cancel every open reservation of a household whose card was recalled (the periodic
     task store.expire_reservations): its goods cannot be handed over without a card, so
-    they go back on the shelf now rather than when the reservation would have expired. The
-    household is not told its points can be spent again: it has no card to spend them
-    with. Returns the ids it cancelled."""
+    they go back on the shelf now rather than when the reservation would have expired.
+    Returns the ids it cancelled."""
     now = now or timezone.now()
     stranded = Reservation.objects.filter(status=Reservation.Status.OPEN).exclude(
         household__cards__status=Card.Status.ACTIVE
@@ -1703,8 +1705,7 @@ def reservations_without_card_cancel(*, now: datetime.datetime | None = None) ->
                 status=Reservation.Status.CANCELLED,
                 actor=None,
                 now=now,
-                tell=False,
-                unless_card=True,  # read again under the account's lock
+                no_card=True,
             )
         except ValidationError:
             continue  # closed meanwhile, or a card issued again
