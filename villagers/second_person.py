@@ -19,7 +19,7 @@ nothing else, and the second-person rule binds them as it binds the village).
 from collections.abc import Callable, Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -28,6 +28,9 @@ from core.access import oversees, user_roles
 from core.audit import audit_record
 from core.text import list_join
 from villagers.models import Referral, User
+
+# PostgreSQL's answer to a lock taken NOWAIT that another transaction holds.
+LOCK_NOT_AVAILABLE = "55P03"
 
 ONLY_OVERSEERS = gettext_noop(
     "Only the village's township officer or county admin decides items sent up."
@@ -244,14 +247,34 @@ def referral_open(
 def referrals_close(*, kind: str, object_ids: Iterable[int], actor: User | None, outcome: str):
     """Mark the open referrals of these items decided (by the county, or by anyone who may).
 
-    Called by every service that takes an effect that can be sent up, inside its transaction.
+    Called by every service that takes an effect that can be sent up, inside its transaction,
+    once it holds the item's locks. The county's decision (reports.referrals) takes the
+    referral's lock first, then the item's: a village closing a referral the county is
+    deciding at that moment would wait for it while holding the item the county waits for,
+    a deadlock. So the referrals are locked without waiting (the county's own are held
+    already): taken, the county's decision waits for this one and finds the item done;
+    held by the county, this one is refused and undone, and the county's goes on.
     """
     object_ids = list(object_ids)
     if not object_ids:
         return
-    Referral.objects.filter(
+    open_ = Referral.objects.filter(
         kind=kind, object_id__in=object_ids, status=Referral.Status.OPEN
-    ).update(
+    ).order_by("pk")
+    try:
+        with transaction.atomic():
+            list(open_.select_for_update(nowait=True).values_list("pk", flat=True))
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise ValidationError(
+            _(
+                "The township or county is deciding this item at this moment. Nothing was "
+                "changed: look at it again in a minute."
+            ),
+            code="referral_being_decided",
+        ) from error
+    open_.update(
         status=Referral.Status.DONE,
         decided_by=actor if actor is not None and actor.is_authenticated else None,
         decided_at=timezone.now(),

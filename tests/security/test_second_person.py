@@ -487,3 +487,49 @@ def test_a_referral_done_and_refused_at_once_has_one_outcome(
             (DONE, True, before + 5),
             (Referral.Status.REFUSED, False, before),
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_county_and_the_village_doing_one_sent_up_item_at_once_do_it_once(
+    monkeypatch, card_a, manager_x, supervisor_x, county_admin, litter, village_x
+):
+    """Found by a second read: the county's decision locked the referral, then the entry's
+    account; the village's own reversal locked the account, then closed the referral. At
+    the same moment that was a deadlock, and one of the two got the 409 page. The village
+    now takes the referral's lock without waiting (second_person.referrals_close): the
+    county holds it, so the village is told so, nothing of it saved, and the county's
+    decision goes on."""
+    from points import services as point_services
+    from tests.points.test_concurrency import held_in
+
+    deduction = approved(manager_x, supervisor_x, card_a.household, litter)
+    lives_in(supervisor_x, card_a.household)
+    signed_in(supervisor_x).post(
+        reverse("points:entry_reverse", args=[deduction.entry_id]),
+        {"reason": "was not us", "idempotency_key": key()},
+    )
+    referral = Referral.objects.get(kind="reversal", object_id=deduction.entry_id)
+    # A supervisor of another household joins the village, and reverses it too.
+    newcomer = make_staff(Role.SUPERVISOR, village=village_x, username="supervisor2")
+    village, county = signed_in(newcomer), signed_in(county_admin)
+    # The village's reversal is held once it has written, before it closes the referral.
+    written = held_in(monkeypatch, point_services, "referrals_close", seconds=1.0)
+
+    def county_decides():
+        written.wait(10)
+        return decide(county, referral, "do", "we checked").status_code
+
+    def village_reverses():
+        response = village.post(
+            reverse("points:entry_reverse", args=[deduction.entry_id]),
+            {"reason": "we checked", "idempotency_key": key()},
+            follow=True,
+        )
+        return response.status_code, "deciding this item at this moment" in response.text
+
+    answers = run_threads([village_reverses, county_decides])
+    assert answers == [("ok", (200, True)), ("ok", 302)]
+    assert Entry.objects.filter(reverses_id=deduction.entry_id).count() == 1
+    referral.refresh_from_db()
+    assert referral.status == DONE and referral.decided_by_id == county_admin.pk
+    assert balance(card_a.household) == 100
