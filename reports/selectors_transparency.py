@@ -8,7 +8,7 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,14 +35,16 @@ CENT = Decimal("0.01")
 
 
 def _month_entries(village: Village, year: int, month: int, kind: str):
-    """Credited entries of `kind` posted in the month and not reversed."""
+    """Credited entries of `kind` posted in the month and not reversed within it: a later
+    reversal is the later month's news, and this month's notice may be published already
+    (ledger rule 7), so the board stays as the notice has it."""
     start, following = month_span(year, month)
     return Entry.objects.filter(
+        Q(reversed_by__isnull=True) | Q(reversed_by__created_at__gte=following),
         account__village=village,
         kind=kind,
         created_at__gte=start,
         created_at__lt=following,
-        reversed_by__isnull=True,
     )
 
 

@@ -140,3 +140,43 @@ def test_board_query_count_does_not_grow(
 def test_board_of_a_future_or_impossible_month_is_404(client_villager_a):
     assert client_villager_a.get(reverse("reports:board_month", args=[2999, 1])).status_code == 404
     assert client_villager_a.get(reverse("reports:board_month", args=[2024, 13])).status_code == 404
+
+
+def test_a_later_correction_leaves_a_months_board_as_its_notice(
+    village_x, group_x, household_a, household_b, manager_x, supervisor_x, client_supervisor_x
+):
+    """Found by a probe: reversing last month's award this month took it off last month's
+    red list (its ranks and total moved) while last month's published notice keeps it. A
+    month's board counts only reversals made within the month, as its notice does; a later
+    one is the later month's news (ledger rule 7)."""
+    from core.months import previous_month
+    from reports.notice import notice_publish
+    from tests.reports.conftest import at, dated_approval
+    from villagers.models import Village
+
+    last = previous_month(timezone.localdate())
+    Village.objects.filter(pk=village_x.pk).update(publicity_days=0)
+    village_x.refresh_from_db()
+    for household in (household_a, household_b):
+        issue_card(household, manager_x, at=at(previous_month(last), 10))
+    ok = {"manager": manager_x, "supervisor": supervisor_x}
+    road = dated_approval(
+        household_a, make_rule(village_x, "A01", 30), at(last, 3), reason="r", **ok
+    )
+    dated_approval(household_b, make_rule(village_x, "A02", 5), at(last, 4), reason="y", **ok)
+    fine = dated_approval(
+        household_b, make_rule(village_x, "D01", -5), at(last, 5), reason="l", **ok
+    )
+    notice = notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+    awards = next(s for s in notice.document["sections"] if s["key"] == "awards")
+    before = board_month(village_x, last.year, last.month)
+    assert before["awarded"] == awards["totals"][-1] == 35
+    assert before["red"][0]["household_head"] == household_a.head_name
+    assert before["deductions"] == 1
+
+    entry_reverse(entry=road.entry, actor=supervisor_x, reason="wrong household")
+    entry_reverse(entry=fine.entry, actor=supervisor_x, reason="wrong")
+
+    assert board_month(village_x, last.year, last.month) == before
+    page = client_supervisor_x.get(reverse("reports:board_month", args=[last.year, last.month]))
+    assert page.status_code == 200 and household_a.head_name in page.text
