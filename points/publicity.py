@@ -25,7 +25,7 @@ from core.audit import audit_plan, audit_record
 from notifications.models import Notification
 from notifications.services import message, notifications_plan, notifications_post
 from points.ledger import InsufficientPoints, Posting, balance_after, entries_plan, entry_post
-from points.models import Entry, Objection, Proposal, Rule
+from points.models import Account, Entry, Objection, Proposal, Rule
 from villagers.models import Referral, User
 from villagers.second_person import decider_check, referrals_close
 
@@ -382,6 +382,16 @@ def proposal_cancel(
 
 
 def _cancel_locked(proposal: Proposal, reason: str) -> None:
+    # The household's account is locked before the time is taken, as every write the notice
+    # shows: publishing a month waits for the village's accounts (reports.notice.
+    # notice_publish), so a cancellation dated in the month and still committing then is
+    # drawn on its notice, and one dated after waits and lands on the next. Proposals are
+    # locked before accounts, as in the ledger's lock order.
+    list(
+        Account.objects.select_for_update(no_key=True)
+        .filter(household_id=proposal.household_id)
+        .values_list("pk", flat=True)
+    )
     proposal.status = Proposal.Status.CANCELLED
     proposal.cancel_reason = reason[:300]
     proposal.cancelled_at = timezone.now()

@@ -634,9 +634,10 @@ def notice_publicity_sections(village: Village, year: int, month: int) -> list[N
         publicity.links.append(
             reverse("points:objection_new", args=[proposal.pk]) if open_now else ""
         )
+    # An objection upheld in publicity, or a held deduction cancelled by the supervisor.
     cancelled = NoticeSection(
         "cancelled",
-        _("Cancelled after an objection"),
+        _("Cancelled before crediting"),
         [_("Date"), _("Household head"), _("What for"), _("Points"), _("Why cancelled")],
     )
     for proposal in (

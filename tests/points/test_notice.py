@@ -66,7 +66,7 @@ def test_notice_xlsx_download(
         "Points deducted",
         "Corrections",
         "In publicity, open to objection",
-        "Cancelled after an objection",
+        "Cancelled before crediting",
         "Goods redeemed",
         "Donations received, with thanks",
         "Where donations went",
@@ -77,7 +77,7 @@ def test_notice_xlsx_download(
         "Corrections: reversals and voided redemptions"
     )
     cancelled = list(
-        workbook["Cancelled after an objection"].iter_rows(min_row=3, values_only=True)
+        workbook["Cancelled before crediting"].iter_rows(min_row=3, values_only=True)
     )
     assert [row[0] for row in cancelled] == ["None."]
     awards, deductions = workbook.worksheets[1:3]

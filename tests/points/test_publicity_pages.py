@@ -85,7 +85,7 @@ def test_notice_shows_cancelled_entries_with_the_reason(
     )
     assert response.status_code == 302
     page = client_villager_a.get(reverse("reports:notice")).content.decode()
-    assert "Cancelled after an objection" in page
+    assert "Cancelled before crediting" in page
     assert "经核实未种花" in page
     assert reverse("points:objection_new", args=[waiting.pk]) not in page
 

@@ -527,3 +527,83 @@ def test_a_write_dated_in_the_month_still_committing_at_publication_is_on_the_no
     ledger = next(s for s in notice.document["sections"] if s["key"] == "ledger")
     assert ledger["totals"][-1] == sum(balances_at(village_x, end).values())
     assert Entry.objects.filter(account=wang.account, points=7).exists()
+
+
+class _ClockAtTheMonthsEnd:
+    """django.utils.timezone as points.publicity sees it: 50 ms before last month's end (the
+    cancellation began just before midnight, the supervisor publishes just after)."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def now(self):
+        return month_span(LAST.year, LAST.month)[1] - datetime.timedelta(milliseconds=50)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("how", ["objection upheld", "held deduction cancelled"])
+def test_a_cancellation_dated_in_the_month_still_committing_at_publication_is_on_the_notice(
+    monkeypatch, how, village_x, card_a, manager_x, supervisor_x
+):
+    """Found by a probe: a cancellation dated 23:59:59.95 on the month's last day that
+    committed while the month was being published was on no notice: the published one
+    still showed the entry in publicity, the next month's drew cancellations by their date.
+    A cancellation now locks the household's account before it takes its time, as the
+    ledger's writers do, and publishing waits for it."""
+    from points import publicity
+    from points.models import Proposal
+    from points.publicity import objection_raise, objection_resolve, proposal_cancel
+    from tests.points.test_concurrency import held_in
+
+    end = month_span(LAST.year, LAST.month)[1]
+    village_x.publicity_days = 7
+    village_x.save(update_fields=["publicity_days"])
+    points = 10 if how == "objection upheld" else -10
+    (proposal,) = propose(manager_x, [card_a.household], make_rule(village_x, "X01", points))
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    if how == "objection upheld":
+        Proposal.objects.filter(pk=proposal.pk).update(decided_at=end - datetime.timedelta(days=8))
+        objection = objection_raise(proposal_id=proposal.pk, actor=manager_x, reason="not him")
+
+        def cancel():
+            objection_resolve(
+                objection_id=objection.pk, actor=supervisor_x, upheld=True, resolution="wrong house"
+            )
+    else:
+        Proposal.objects.filter(pk=proposal.pk).update(
+            status=Proposal.Status.HELD,
+            hold_reason="not enough points",
+            decided_at=end - datetime.timedelta(days=20),
+            credit_due_at=end - datetime.timedelta(days=13),
+        )
+
+        def cancel():
+            proposal_cancel(proposal_id=proposal.pk, actor=supervisor_x, reason="moved away")
+
+    monkeypatch.setattr(publicity, "timezone", _ClockAtTheMonthsEnd(timezone))
+    # Held after its cancellation is written (its audit record), before it commits.
+    written = held_in(monkeypatch, publicity, "audit_record", seconds=1.5)
+    failed = []
+
+    def cancel_in_its_own_connection():
+        try:
+            cancel()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            failed.append(error)
+        finally:
+            connection.close()
+
+    canceller = threading.Thread(target=cancel_in_its_own_connection)
+    canceller.start()
+    assert written.wait(10)
+    notice = notice_publish(village=village_x, year=LAST.year, month=LAST.month, actor=supervisor_x)
+    canceller.join(20)
+    assert not failed
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.CANCELLED and proposal.cancelled_at < end
+    sections = {section["key"]: section for section in notice.document["sections"]}
+    assert len(sections["cancelled"]["rows"]) == 1
+    assert sections["publicity"]["rows"] == []
