@@ -76,9 +76,7 @@ def test_notice_xlsx_download(
     assert workbook["Corrections"]["A1"].value.endswith(
         "Corrections: reversals and voided redemptions"
     )
-    cancelled = list(
-        workbook["Cancelled before crediting"].iter_rows(min_row=3, values_only=True)
-    )
+    cancelled = list(workbook["Cancelled before crediting"].iter_rows(min_row=3, values_only=True))
     assert [row[0] for row in cancelled] == ["None."]
     awards, deductions = workbook.worksheets[1:3]
     award_rows = list(awards.iter_rows(min_row=3, values_only=True))
