@@ -6,7 +6,7 @@ transaction open, then records the answer. A failure puts it back to pending, no
 its back-off; the task then fails and procrastinate runs it again after the same wait. After
 SMS_MAX_ATTEMPTS tries it is failed for good. A worker killed between sending and recording
 leaves the row "being sent": never sent again, since it may have gone. So does a send that
-ends in an error other than the provider's refusal (an answer cut short: `unknown`); the
+ends in an error after the request was sent (an answer late or cut short: `unknown`); the
 rest of the batch is still sent, and a message that could not even be written is a failure
 of its own.
 """

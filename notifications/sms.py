@@ -95,13 +95,20 @@ class AliyunBackend:
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
+        # Only what fails before the provider has the request is a failure (SmsError), tried
+        # again later. Anything after it was sent (a timeout or a reset while waiting for the
+        # answer, an answer cut short or unreadable) leaves the outcome unknown: it goes up
+        # as it is, and the message stays "being sent", never sent twice (notifications.
+        # sending).
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
                 answer = json.load(response)
-        except urllib.error.HTTPError as error:
+        except urllib.error.HTTPError as error:  # the provider's refusal, with its status
             raise SmsError(f"HTTP {error.code}: {error.read()[:150]!r}") from error
-        except (OSError, ValueError) as error:
-            raise SmsError(f"{type(error).__name__}: {error}") from error
+        except urllib.error.URLError as error:
+            # urllib raises it while connecting or sending the request (refused, a name not
+            # found, no route, a timeout before it was sent): the provider never had it.
+            raise SmsError(f"{type(error).__name__}: {error.reason}") from error
         if answer.get("Code") != "OK":
             raise SmsError(f"{answer.get('Code')}: {answer.get('Message')}")
         return str(answer.get("BizId", ""))

@@ -133,3 +133,47 @@ def test_a_message_that_cannot_be_written_fails_alone(provider, three_messages_t
     assert run.retry == [first.pk] and sorted(run.sent) == [m.pk for m in others]
     first.refresh_from_db()
     assert first.sms_status == Sms.PENDING and "KeyError" in first.sms_error
+
+
+def test_an_answer_later_than_the_timeout_leaves_the_message_being_sent(
+    provider, message_to_a, monkeypatch
+):
+    """Found by a probe: the provider took the message and answered after the timeout (a
+    slow link, a busy gateway). The timeout was taken for a failure, the message waited
+    for its back-off and was sent again: the household had it twice. A timeout once the
+    request is sent leaves the outcome unknown, and the message is never sent again."""
+    import time
+
+    from notifications import sms
+
+    monkeypatch.setattr(sms, "TIMEOUT_SECONDS", 0.5)
+    answer = provider.answer
+
+    def taken_then_answered_late(params):
+        result = answer(params)  # taken: it would be delivered
+        time.sleep(1.5)
+        return result
+
+    provider.answer = taken_then_answered_late
+    assert messages_send().unknown == [message_to_a.pk]
+    provider.answer = answer
+    later = timezone.now() + datetime.timedelta(hours=1)
+    assert messages_send(now=later).sent == []
+    message_to_a.refresh_from_db()
+    assert message_to_a.sms_status == Sms.SENDING and len(provider.accepted) == 1
+
+
+def test_a_provider_that_cannot_be_reached_is_a_failure_tried_again(
+    settings, provider, message_to_a
+):
+    """Nothing was sent when the connection is refused: the message waits for its back-off
+    and goes on the next run."""
+    settings.SMS_ALIYUN = {**settings.SMS_ALIYUN, "endpoint": "http://127.0.0.1:9/"}
+    run = messages_send()
+    assert run.retry == [message_to_a.pk] and run.unknown == []
+    message_to_a.refresh_from_db()
+    assert message_to_a.sms_status == Sms.PENDING and "URLError" in message_to_a.sms_error
+    settings.SMS_ALIYUN = {**settings.SMS_ALIYUN, "endpoint": provider.url}
+    later = timezone.now() + datetime.timedelta(hours=1)
+    assert messages_send(now=later).sent == [message_to_a.pk]
+    assert len(provider.accepted) == 1
