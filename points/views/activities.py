@@ -246,10 +246,10 @@ def checkin(request, pk):
 
 def _checkin_target(code: str) -> str | None:
     """The check-in page a scanned code points to (path and token only: never another host)."""
-    parts = urlsplit(code.strip())
     try:
+        parts = urlsplit(code.strip())  # a code that is no URL ("http://[") is a ValueError
         match = resolve(parts.path)
-    except Resolver404:
+    except (ValueError, Resolver404):
         return None
     if match.view_name != "points:checkin":
         return None

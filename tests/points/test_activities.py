@@ -479,7 +479,9 @@ def test_the_in_page_scanner_opens_the_check_in_the_code_holds_and_nothing_else(
     assert response.status_code == 302
     assert response.url == checkin_url(activity, base="")
     assert client.get(response.url).context["form"] is not None
-    for foreign in ("https://elsewhere.example/points/me/", "not a link", "6100000001"):
+    # No URL at all ("http://[" made urlsplit raise: a 500, found by a probe).
+    malformed = ("http://[", "https://[::1/points/checkin/1/?t=x")
+    for foreign in ("https://elsewhere.example/points/me/", "not a link", "6100000001", *malformed):
         refused = client.get(reverse("points:checkin_scan"), {"code": foreign})
         assert refused.status_code == 200
         assert "not an activity&#x27;s check-in code" in refused.content.decode()
