@@ -44,7 +44,7 @@ class Notification(models.Model):
         PENDING = "pending", _("waiting")
         SENDING = "sending", _("being sent")
         SENT = "sent", pgettext_lazy("text message", "sent")
-        SKIPPED = "skipped", _("not sent: no text messages or no phone")
+        SKIPPED = "skipped", _("not sent: no text messages, no phone or moved away")
         FAILED = "failed", _("failed")
 
     village = models.ForeignKey(

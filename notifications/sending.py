@@ -23,6 +23,7 @@ from django.utils import timezone
 from notifications import sms
 from notifications.models import Notification
 from notifications.texts import sms_text
+from villagers.models import Household
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,9 @@ class SendRun:
 
 def _claim(now: datetime.datetime, tried: set[int]) -> tuple[list[Notification], list[int]]:
     """Take up to BATCH due messages not `tried` in this run: the ones to send (now
-    `sending`), and the ids of those skipped because the household opted out or has no
-    phone."""
+    `sending`), and the ids of those skipped because the household opted out, has no phone
+    or is no longer the village's (moved away or closed since the message was written: its
+    phone is no longer one the village writes to)."""
     with transaction.atomic():
         rows = list(
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
@@ -72,7 +74,7 @@ def _claim(now: datetime.datetime, tried: set[int]) -> tuple[list[Notification],
             .exclude(pk__in=tried)
             .order_by("sms_due_at", "pk")[:BATCH]
         )
-        skipped = [n for n in rows if n.household.sms_opt_out or not _phone(n)]
+        skipped = [n for n in rows if not _sendable(n)]
         claimed = [n for n in rows if n not in skipped]
         for notification in skipped:
             notification.sms_status = Sms.SKIPPED
@@ -81,6 +83,15 @@ def _claim(now: datetime.datetime, tried: set[int]) -> tuple[list[Notification],
             notification.sms_attempts += 1
         Notification.objects.bulk_update(rows, ["sms_status", "sms_attempts"])
     return claimed, [n.pk for n in skipped]
+
+
+def _sendable(notification: Notification) -> bool:
+    household = notification.household
+    return (
+        household.status == Household.Status.ACTIVE
+        and not household.sms_opt_out
+        and bool(_phone(notification))
+    )
 
 
 def _phone(notification: Notification) -> str:

@@ -11,6 +11,7 @@ from notifications.sending import messages_send
 from points.services import proposal_approve
 from tests.notifications.provider import SECRET, Provider
 from tests.points.conftest import propose
+from villagers.models import Household
 
 Sms = Notification.Sms
 
@@ -79,6 +80,16 @@ def test_no_phone_no_text_message(provider, message_to_a):
     household.phone = ""
     household.save()
     assert messages_send().skipped == [message_to_a.pk] and provider.accepted == []
+
+
+@pytest.mark.parametrize("status", ["moved", "closed"])
+def test_a_household_gone_before_its_message_is_sent_is_not_texted(provider, message_to_a, status):
+    """Found by a probe: a message written before the household moved away went to its
+    phone afterwards. The phone is no longer one the village writes to."""
+    Household.objects.filter(pk=message_to_a.household_id).update(status=status)
+    assert messages_send().skipped == [message_to_a.pk] and provider.accepted == []
+    message_to_a.refresh_from_db()
+    assert message_to_a.sms_status == Sms.SKIPPED
 
 
 def test_in_the_quiet_hours_the_sending_waits_for_the_morning(settings, provider, message_to_a):
