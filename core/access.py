@@ -123,6 +123,16 @@ class Access:
             or (self.township and is_township_officer(user) and user.township_id is not None)
         )
 
+    def admits_overseer(self, role: str) -> bool:
+        """Whether the county admin (`role` COUNTY_ADMIN) or a township officer
+        (TOWNSHIP_OFFICER), looking into a village they oversee, opens the view: what the
+        read-only API's token standing for them may read (reports.api)."""
+        return (
+            role in self.roles
+            or (self.county and role == Role.COUNTY_ADMIN)
+            or (self.township and role == Role.TOWNSHIP_OFFICER)
+        )
+
     def decide(self, user, village) -> str:
         """OPEN, LOGIN (anonymous), PICK (an overseer who must first pick a village) or
         DENIED, for `user` working in `village` (None: none picked)."""

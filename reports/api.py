@@ -1,10 +1,12 @@
 """The read-only API for county systems (django-ninja): JSON, paginated, OpenAPI schema.
 
-A token (reports.api_tokens, `Authorization: Bearer <key>`) reads what its county's admin or
-its township's officer oversees (villagers.oversight): the overview's figures, and per
-village its households (ID numbers and phones masked, as on the pages), balances, ledger,
-stock, donations and published notices. Every call, refused ones included, is written to
-the audit log; each token may make API_RATE_LIMIT calls (429 beyond). GET only.
+A token (reports.api_tokens, `Authorization: Bearer <key>`) stands for its county's admin or
+its township's officer and reads the villages they oversee (villagers.oversight): the
+overview's figures, and per village its households (ID numbers and phones masked, as on the
+pages), balances, ledger, stock, donations and published notices. Each operation reads no
+more than a page: where that page refuses the token's role, so does the operation (403; a
+township's token reads no households, ledger or stock). Every call, refused ones included,
+is written to the audit log; each token may make API_RATE_LIMIT calls (429 beyond). GET only.
 """
 
 import datetime
@@ -16,18 +18,24 @@ from django.core.cache import cache
 from django.db.models import F
 from django.http import Http404
 from ninja import Field, NinjaAPI, Router, Schema
+from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 
 from core.audit import audit_record, client_ip, client_network
 from points.models import Entry
-from reports.api_tokens import api_token_for_key, token_oversight
-from reports.county import FIGURES_MAX_AGE, overview_month
+from points.views.ledger import household_ledger
+from reports.api_tokens import api_token_for_key, token_oversight, token_role
+from reports.county import FIGURES_MAX_AGE, county_overview, overview_month
+from reports.households import household_list
 from reports.models import ApiToken, PublishedNotice
 from reports.notice import notice_public_path
 from reports.selectors import Period, county_figures, county_total, county_villages
+from reports.transparency import donations_traced_list
+from reports.views import notice
 from store.models import Donation, Item
+from store.views.stock import stock_list
 from villagers.masking import mask_id_number, mask_phone
 from villagers.models import Household, Village
 
@@ -110,8 +118,18 @@ api = NinjaAPI(
 router = Router()
 
 
-def _village(token: ApiToken, code: str) -> Village:
-    """The token's village of this code; any other is not found (never "forbidden")."""
+def _may_read(token: ApiToken, page) -> None:
+    """Refuse (403) what `page`, the view showing the same data, refuses the role the token
+    stands for (core.access.Access.admits_overseer): the API reads no more than the pages."""
+    if not page.access.admits_overseer(token_role(token)):
+        role = token_role(token).lower()
+        raise HttpError(403, f"A {role}'s token does not read this: their pages do not show it.")
+
+
+def _village(token: ApiToken, code: str, page) -> Village:
+    """The token's village of this code, for the data `page` shows (refused as it refuses
+    the token's role); any other village is not found (never "forbidden")."""
+    _may_read(token, page)
     village = token_oversight(token).villages().filter(code=code).first()
     if village is None:
         raise Http404
@@ -144,6 +162,7 @@ class Overview(Schema):
 def overview(request, month: str = ""):
     """The overview page's figures for the month (YYYY-MM, this month by default): each
     village of the token's county or township, and their total, as of at most a minute ago."""
+    _may_read(request.auth, county_overview)
     first = overview_month(month)
     oversight = token_oversight(request.auth)
     # The page's figures, from the same cache (added up at most once a minute).
@@ -225,7 +244,7 @@ def households(request, code: str):
     """The village's households with their balances (as the balance pages show them); ID
     numbers and phones masked."""
     return (
-        Household.objects.filter(village=_village(request.auth, code))
+        Household.objects.filter(village=_village(request.auth, code, household_list))
         .select_related("group", "account")
         .prefetch_related("members")
         .order_by("number", "id")
@@ -248,7 +267,7 @@ class EntryOut(Schema):
 def ledger(request, code: str):
     """The village's ledger, newest first: every entry of every household."""
     return (
-        Entry.objects.filter(account__village=_village(request.auth, code))
+        Entry.objects.filter(account__village=_village(request.auth, code, household_ledger))
         .annotate(household_id=F("account__household_id"))
         .order_by("-created_at", "-id")
     )
@@ -273,7 +292,7 @@ class ItemOut(Schema):
 def stock(request, code: str):
     """The store's items and what is on the shelves."""
     return (
-        Item.objects.filter(village=_village(request.auth, code))
+        Item.objects.filter(village=_village(request.auth, code, stock_list))
         .select_related("zone")
         .order_by("name", "id")
     )
@@ -302,7 +321,7 @@ class DonationOut(Schema):
 def donations(request, code: str):
     """The village's donations, newest first."""
     return (
-        Donation.objects.filter(village=_village(request.auth, code))
+        Donation.objects.filter(village=_village(request.auth, code, donations_traced_list))
         .select_related("donor")
         .order_by("-received_on", "-id")
     )
@@ -340,7 +359,7 @@ class NoticeOut(Schema):
 def notices(request, code: str):
     """The village's published monthly notices, newest first, as they were published."""
     return (
-        PublishedNotice.objects.filter(village=_village(request.auth, code))
+        PublishedNotice.objects.filter(village=_village(request.auth, code, notice))
         .select_related("village")
         .prefetch_related("signatures")
         .order_by("-month")

@@ -1,7 +1,8 @@
 """Tokens of the read-only API (reports/api.py): made and revoked by the county admin.
 
-A token reads what its county's admin or its township's officer oversees
-(villagers.oversight). The key is shown once; only its SHA-256 is stored.
+A token stands for its county's admin or its township's officer (token_role): it reads the
+villages they oversee (villagers.oversight), and there only what their pages show them.
+The key is shown once; only its SHA-256 is stored.
 """
 
 import hashlib
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.access import is_county_admin
+from core.access import Role, is_county_admin
 from core.audit import audit_record
 from reports.models import ApiToken
 from villagers.models import County, Township, User
@@ -89,6 +90,11 @@ def token_oversight(token: ApiToken) -> Oversight:
     if token.township_id is not None:
         return Oversight(township_id=token.township_id)
     return Oversight(county_id=token.county_id)
+
+
+def token_role(token: ApiToken) -> str:
+    """The role the token stands for: it reads what that role's pages show, no more."""
+    return Role.TOWNSHIP_OFFICER if token.township_id is not None else Role.COUNTY_ADMIN
 
 
 def token_county_id(token: ApiToken) -> int:

@@ -1,6 +1,7 @@
 """The read-only API for county systems: a token per county or township reads what that
-county's admin or township's officer oversees, as the pages show it; its schema is valid
-OpenAPI; every call is audited; each token is rate limited; tokens are hashed and revocable.
+county's admin or township's officer oversees, and only what their pages show them; its
+schema is valid OpenAPI; every call is audited; each token is rate limited; tokens are
+hashed and revocable.
 """
 
 import hashlib
@@ -37,6 +38,12 @@ def token_x(county_admin, village_x):
 
 
 @pytest.fixture
+def token_county(county_admin, village_x):
+    """A token of the whole county."""
+    return api_token_create(name="县平台", actor=county_admin, county=county_admin.county)[1]
+
+
+@pytest.fixture
 def token_z(county_admin, village_z):
     """A token of village Z's township."""
     return api_token_create(name="集义乡", actor=county_admin, township=village_z.township)[1]
@@ -53,18 +60,65 @@ def call(key, path, **params):
 
 
 def test_a_townships_token_sees_nothing_of_another(
-    token_x, token_z, village_x, village_y, village_z, card_a, card_z
+    token_x, token_z, token_county, village_x, village_y, village_z, card_a, card_z
 ):
     overview = call(token_z, "/overview").json()
     assert [village["code"] for village in overview["villages"]] == [village_z.code]
-    for path in ("households", "ledger", "stock", "donations", "notices"):
+    for path in ("donations", "notices"):
         assert call(token_z, f"/villages/{village_x.code}/{path}").status_code == 404, path
         assert call(token_z, f"/villages/{village_z.code}/{path}").status_code == 200, path
         assert call(token_x, f"/villages/{village_z.code}/{path}").status_code == 404, path
-    households = call(token_z, f"/villages/{village_z.code}/households").json()
-    assert [h["number"] for h in households["items"]] == ["Z001"]
     codes = {village["code"] for village in call(token_x, "/overview").json()["villages"]}
     assert codes == {village_x.code, village_y.code}
+    # The county's token reads every village of the county, and no unknown one.
+    for village, number in ((village_x, "X001"), (village_z, "Z001")):
+        households = call(token_county, f"/villages/{village.code}/households").json()
+        assert [h["number"] for h in households["items"]] == [number]
+    assert call(token_county, "/villages/999/households").status_code == 404
+
+
+# Each operation and the page showing the same data: a token reads it only where that page
+# opens for the person the token stands for (the county admin, the township officer) once
+# they look into the village.
+PAGES = {
+    "/overview": lambda household: reverse("reports:county_overview"),
+    "/villages/{code}/households": lambda household: reverse("reports:household_list"),
+    "/villages/{code}/ledger": lambda household: reverse(
+        "points:household_ledger", args=[household.pk]
+    ),
+    "/villages/{code}/stock": lambda household: reverse("store:stock_list"),
+    "/villages/{code}/donations": lambda household: reverse("reports:donations_traced"),
+    "/villages/{code}/notices": lambda household: reverse("reports:notice"),
+}
+
+
+@pytest.mark.parametrize(
+    ("scope", "readable"),
+    [
+        ("county", set(PAGES)),
+        # The officer reads, not runs, the villages: no registry, ledger or stock pages.
+        ("township", {"/overview", "/villages/{code}/donations", "/villages/{code}/notices"}),
+    ],
+)
+def test_a_token_reads_no_more_than_the_pages_of_its_role(
+    scope, readable, county_admin, township_officer, village_x, household_a, card_a
+):
+    if scope == "county":
+        reader = county_admin
+        key = api_token_create(name="县", actor=county_admin, county=county_admin.county)[1]
+    else:
+        reader = township_officer
+        key = api_token_create(name="乡", actor=county_admin, township=village_x.township)[1]
+    pages = Client()
+    pages.force_login(reader)
+    pages.post(reverse("villagers:village_pick"), {"village": village_x.pk})
+    for path, page in PAGES.items():
+        answer = call(key, path.format(code=village_x.code))
+        assert answer.status_code == (200 if path in readable else 403), path
+        assert (pages.get(page(household_a)).status_code == 200) == (path in readable), path
+    # Refused before the village is looked up: a refusal tells nothing of which exist.
+    refused = call(key, "/villages/999/households").status_code
+    assert refused == (404 if scope == "county" else 403)
 
 
 def test_the_schema_is_valid_openapi(client):
@@ -81,9 +135,9 @@ def test_the_schema_is_valid_openapi(client):
 
 
 def test_balances_and_totals_are_the_pages_figures(
-    token_x, client_supervisor_x, client_township, card_a, card_b, card_y, village_x
+    token_x, token_county, client_supervisor_x, client_township, card_a, card_b, card_y, village_x
 ):
-    households = call(token_x, f"/villages/{village_x.code}/households").json()
+    households = call(token_county, f"/villages/{village_x.code}/households").json()
     assert households["count"] == 2
     for row in households["items"]:
         page = client_supervisor_x.get(reverse("reports:household", args=[row["id"]]))
@@ -94,22 +148,24 @@ def test_balances_and_totals_are_the_pages_figures(
     for figure in ("household_count", "card_count", "issued", "points_held", "stock_points"):
         assert overview["total"][figure] == getattr(total, figure), figure
     assert overview["total"]["points_held"] == 300  # three cards of 100
-    ledger = call(token_x, f"/villages/{village_x.code}/ledger").json()
+    ledger = call(token_county, f"/villages/{village_x.code}/ledger").json()
     assert ledger["count"] == 2 and {e["points"] for e in ledger["items"]} == {100}
 
 
-def test_personal_data_is_masked(token_x, village_x, household_a, card_a):
+def test_personal_data_is_masked(token_county, village_x, household_a, card_a):
     from tests.factories import MemberFactory
 
     MemberFactory(household=household_a, id_number=SECRET_ID, phone=SECRET_PHONE)
-    body = call(token_x, f"/villages/{village_x.code}/households").content.decode()
+    body = call(token_county, f"/villages/{village_x.code}/households").content.decode()
     assert SECRET_ID not in body and SECRET_PHONE not in body
     member = json.loads(body)["items"][0]["members"][0]
     assert member["id_number"].startswith(SECRET_ID[:4]) and "*" in member["id_number"]
     assert "*" in member["phone"]
 
 
-def test_stock_donations_and_notices(token_x, village_x, supervisor_x, manager_x, card_a):
+def test_stock_donations_and_notices(
+    token_x, token_county, village_x, supervisor_x, manager_x, card_a
+):
     donation_record(
         village=village_x,
         donor=Donor(village=village_x, name="顺达公司", kind="company"),
@@ -128,28 +184,29 @@ def test_stock_donations_and_notices(token_x, village_x, supervisor_x, manager_x
     assert notices[0]["public_url"].endswith(
         reverse("reports:notice_public", args=[village_x.code, last.year, last.month])
     )
-    assert call(token_x, f"/villages/{village_x.code}/stock").json() == {"items": [], "count": 0}
+    stock = call(token_county, f"/villages/{village_x.code}/stock").json()
+    assert stock == {"items": [], "count": 0}
     zones_ensure(village=village_x)
     make_item(village_x, "grain_oil", "大米 10kg", 20, 50, manager_x, unit="袋")
-    (item,) = call(token_x, f"/villages/{village_x.code}/stock").json()["items"]
+    (item,) = call(token_county, f"/villages/{village_x.code}/stock").json()["items"]
     assert (item["name"], item["zone"], item["stock"]) == ("大米 10kg", "Grain & oil (糧油區)", 50)
 
 
-def test_pages_past_the_last_are_empty_and_past_any_are_refused(token_x, village_x, card_a):
+def test_pages_past_the_last_are_empty_and_past_any_are_refused(token_county, village_x, card_a):
     path = f"/villages/{village_x.code}/households"
-    assert call(token_x, path, page=2).json()["items"] == []
+    assert call(token_county, path, page=2).json()["items"] == []
     for page in (10**20, 0, -1, "abc"):
-        assert call(token_x, path, page=page).status_code == 422, page
+        assert call(token_county, path, page=page).status_code == 422, page
 
 
 def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x, monkeypatch):
     monkeypatch.setattr("reports.api._minute", lambda: 29_000_000)  # one minute throughout
     call(token_x, "/overview")
-    call(token_x, f"/villages/{village_x.code}/stock", page=1)
+    call(token_x, f"/villages/{village_x.code}/donations", page=1)
     calls = AuditEvent.objects.filter(action="api.call").order_by("id")
     assert [event.detail["path"] for event in calls] == [
         f"{API}/overview",
-        f"{API}/villages/{village_x.code}/stock",
+        f"{API}/villages/{village_x.code}/donations",
     ]
     assert calls[1].detail["query"] == "page=1" and calls[0].object_type == "reports.apitoken"
     assert call("not-a-key", "/overview").status_code == 401
@@ -176,7 +233,7 @@ def test_each_token_is_rate_limited(token_x, token_z, village_x, settings):
     from django.conf import settings as live
 
     limit = int(live.API_RATE_LIMIT.split("/")[0])
-    path = f"/villages/{village_x.code}/stock"
+    path = f"/villages/{village_x.code}/donations"
     answers = [call(token_x, path).status_code for _ in range(limit + 1)]
     assert answers[:limit] == [200] * limit and answers[-1] == 429
     assert call(token_z, "/overview").status_code == 200  # another token, its own count
