@@ -40,6 +40,8 @@ from villagers.masking import mask_id_number, mask_phone
 from villagers.models import Household, Village
 
 PAGE_SIZE = 50
+# The most a page holds: a larger page_size is refused (422), never cut short unsaid.
+MAX_PAGE_SIZE = 100
 # Refused calls audited a minute, per address (an IPv6 caller's /64, which one machine
 # holds whole) and in all: past either they are refused unrecorded, so callers without a
 # token cannot grow the append-only audit log without end.
@@ -48,11 +50,21 @@ REFUSALS_AUDITED_PER_MINUTE_IN_ALL = 200
 
 
 class Pages(PageNumberPagination):
-    """ninja's page numbers, with a last one: a page past PostgreSQL's bigint OFFSET was a 500."""
+    """ninja's page numbers, with a last one (a page past PostgreSQL's bigint OFFSET was a
+    500) and a largest page the schema states: ninja served at most its
+    NINJA_MAX_PER_PAGE_SIZE whatever was asked, and said nothing."""
 
     class Input(Schema):
         page: int = Field(1, ge=1, le=1_000_000)
-        page_size: int | None = Field(None, ge=1)
+        page_size: int | None = Field(
+            None,
+            ge=1,
+            le=MAX_PAGE_SIZE,
+            description=f"Items a page (the operation's own by default), {MAX_PAGE_SIZE} at most.",
+        )
+
+    def __init__(self, **kwargs):
+        super().__init__(max_page_size=MAX_PAGE_SIZE, **kwargs)
 
 
 class TokenAuth(HttpBearer):

@@ -17,7 +17,11 @@ from openapi_spec_validator import validate
 
 from core.models import AuditEvent
 from core.months import previous_month
-from reports.api import REFUSALS_AUDITED_PER_MINUTE, REFUSALS_AUDITED_PER_MINUTE_IN_ALL
+from reports.api import (
+    MAX_PAGE_SIZE,
+    REFUSALS_AUDITED_PER_MINUTE,
+    REFUSALS_AUDITED_PER_MINUTE_IN_ALL,
+)
 from reports.api_tokens import api_token_create, api_token_revoke
 from reports.models import ApiToken
 from reports.notice import notice_publish
@@ -197,6 +201,23 @@ def test_pages_past_the_last_are_empty_and_past_any_are_refused(token_county, vi
     assert call(token_county, path, page=2).json()["items"] == []
     for page in (10**20, 0, -1, "abc"):
         assert call(token_county, path, page=page).status_code == 422, page
+
+
+def test_the_largest_page_is_in_the_schema_and_a_larger_one_refused(
+    client, token_county, village_x, group_x
+):
+    """ninja served 100 a page whatever page_size asked, with no sign: 150 asked, 100 served."""
+    schema = client.get(reverse("api:openapi-json")).json()
+    for path, operations in schema["paths"].items():
+        if "page_size" in json.dumps(operations):
+            (size,) = [p for p in operations["get"]["parameters"] if p["name"] == "page_size"]
+            assert size["schema"]["anyOf"][0]["maximum"] == MAX_PAGE_SIZE, path
+    for _ in range(MAX_PAGE_SIZE + 1):
+        HouseholdFactory(group=group_x)
+    path = f"/villages/{village_x.code}/households"
+    assert len(call(token_county, path, page_size=MAX_PAGE_SIZE).json()["items"]) == MAX_PAGE_SIZE
+    refused = call(token_county, path, page_size=MAX_PAGE_SIZE + 1)
+    assert refused.status_code == 422 and "page_size" in refused.content.decode()
 
 
 def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x, monkeypatch):
