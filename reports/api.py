@@ -12,22 +12,24 @@ is written to the audit log; each token may make API_RATE_LIMIT calls (429 beyon
 import datetime
 import time
 from decimal import Decimal
+from typing import Annotated
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F
 from django.http import Http404
-from ninja import Field, NinjaAPI, Router, Schema
+from ninja import Field, NinjaAPI, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
+from pydantic import BeforeValidator
 
 from core.audit import audit_record, client_ip, client_network
 from points.models import Entry
 from points.views.ledger import household_ledger
 from reports.api_tokens import api_token_for_key, token_oversight, token_role
-from reports.county import FIGURES_MAX_AGE, county_overview, overview_month
+from reports.county import FIGURES_MAX_AGE, MONTH_PATTERN, MONTH_RULE, county_overview, month_parsed
 from reports.households import household_list
 from reports.models import ApiToken, PublishedNotice
 from reports.notice import notice_public_path
@@ -170,12 +172,32 @@ class Overview(Schema):
     total: VillageFigures
 
 
+def _month_checked(value):
+    """?month=, refused (422, saying what a month must be) where month_parsed refuses it;
+    run before the schema's pattern so that every refusal says the same."""
+    if isinstance(value, str):
+        month_parsed(value)
+    return value
+
+
+# ?month=: YYYY-MM from 2000-01 to this month, or left out (this month).
+Month = Annotated[
+    str,
+    BeforeValidator(_month_checked),
+    Query(
+        "",
+        description=f"The month: {MONTH_RULE}; this month when left out.",
+        pattern=f"^({MONTH_PATTERN.strip('^$')})?$",
+    ),
+]
+
+
 @router.get("/overview", response=Overview, url_name="overview")
-def overview(request, month: str = ""):
+def overview(request, month: Month = ""):
     """The overview page's figures for the month (YYYY-MM, this month by default): each
     village of the token's county or township, and their total, as of at most a minute ago."""
     _may_read(request.auth, county_overview)
-    first = overview_month(month)
+    first = month_parsed(month)
     oversight = token_oversight(request.auth)
     # The page's figures, from the same cache (added up at most once a minute).
     period = Period.month(first.year, first.month)

@@ -7,6 +7,7 @@ The .xlsx holds the same table, over the same villages.
 """
 
 import datetime
+import re
 
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -51,18 +52,31 @@ COLUMNS = [
 ]
 
 
-def overview_month(value: str | None) -> datetime.date:
-    """?month=YYYY-MM, this month by default; a bad or future month is a 404."""
+# What ?month= may be: the overview's months run from January 2000 to this one.
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+MONTH_RULE = "YYYY-MM, from 2000-01 to this month"
+
+
+def month_parsed(value: str | None) -> datetime.date:
+    """The first day of the month `value` (YYYY-MM; this month when empty); ValueError
+    saying what a month must be when it is malformed, before 2000 or in the future."""
     today = timezone.localdate()
     if not value:
         return today.replace(day=1)
+    first = None
+    if re.fullmatch(MONTH_PATTERN, value):
+        first = datetime.date(int(value[:4]), int(value[5:]), 1)
+    if first is None or first > today or first.year < 2000:
+        raise ValueError(f"month must be {MONTH_RULE}, not {value!r}")
+    return first
+
+
+def overview_month(value: str | None) -> datetime.date:
+    """?month=YYYY-MM, this month by default; a bad or future month is a 404."""
     try:
-        first = datetime.datetime.strptime(value, "%Y-%m").date()
+        return month_parsed(value)
     except ValueError as error:
         raise Http404 from error
-    if first > today or first.year < 2000:
-        raise Http404
-    return first
 
 
 def _sort(value: str | None) -> str:

@@ -7,6 +7,7 @@ hashed and revocable.
 import hashlib
 import io
 import json
+import re
 
 import pytest
 from django.core.management import call_command
@@ -201,6 +202,28 @@ def test_pages_past_the_last_are_empty_and_past_any_are_refused(token_county, vi
     assert call(token_county, path, page=2).json()["items"] == []
     for page in (10**20, 0, -1, "abc"):
         assert call(token_county, path, page=page).status_code == 422, page
+
+
+@pytest.mark.parametrize(
+    "month", ["2024-13", "abc", "202401", "2024-1", "2024-02-30", "1999-12", "9999-01", "2024-01\n"]
+)
+def test_a_bad_month_is_refused_saying_what_a_month_is(client, token_x, village_x, month):
+    """A bad month was a bare 404 "Not Found", as if the token's villages were gone."""
+    answer = call(token_x, "/overview", month=month)
+    assert answer.status_code == 422
+    (error,) = answer.json()["detail"]
+    assert error["loc"] == ["query", "month"]
+    assert "YYYY-MM, from 2000-01 to this month" in error["msg"]
+
+
+def test_the_month_is_described_in_the_schema(client, token_x, village_x):
+    schema = client.get(reverse("api:openapi-json")).json()
+    (month,) = schema["paths"][f"{API}/overview"]["get"]["parameters"]
+    assert month["required"] is False and "YYYY-MM" in month["description"]
+    assert re.fullmatch(month["schema"]["pattern"], "2024-01")
+    assert not re.fullmatch(month["schema"]["pattern"], "2024-13")
+    assert call(token_x, "/overview", month="").json()["month"] == f"{timezone.localdate():%Y-%m}"
+    assert call(token_x, "/overview", month="2024-01").json()["month"] == "2024-01"
 
 
 def test_the_largest_page_is_in_the_schema_and_a_larger_one_refused(
