@@ -28,7 +28,7 @@ from pydantic import BeforeValidator
 from core.audit import audit_record, client_ip, client_network
 from points.models import Entry
 from points.views.ledger import household_ledger
-from reports.api_tokens import api_token_for_key, token_oversight, token_role
+from reports.api_tokens import TOKEN_ROLES, api_token_for_key, token_oversight, token_role
 from reports.county import FIGURES_MAX_AGE, MONTH_PATTERN, MONTH_RULE, county_overview, month_parsed
 from reports.households import household_list
 from reports.models import ApiToken, PublishedNotice
@@ -132,6 +132,52 @@ api = NinjaAPI(
 router = Router()
 
 
+class Message(Schema):
+    detail: str
+
+
+class Problem(Schema):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class Problems(Schema):
+    detail: list[Problem]
+
+
+# Each refusal an operation may answer: its body and what it means.
+REFUSALS = {
+    400: (None, "A NUL character in the address or a parameter (answered in plain text)."),
+    401: (Message, "No key, or not a live one (unknown or revoked)."),
+    403: (
+        Message,
+        "The page showing this data refuses the role the token stands for: a township's "
+        "token reads no households, ledger or stock.",
+    ),
+    404: (Message, "No village of this code among the token's villages."),
+    422: (Problems, "A parameter out of its range or pattern (`loc` names it)."),
+    429: (Message, "The token's calls a minute (API_RATE_LIMIT) are used up: wait."),
+}
+
+
+def _answers(ok, page, *, village: bool = True) -> dict:
+    """An operation's answers, for ninja and the schema: `ok` (200) and each refusal it may
+    give; 403 where `page`, showing the same data, refuses one of the tokens' roles, 404
+    where a village is named."""
+    refusals = [400, 401, 422, 429]
+    if not all(page.access.admits_overseer(role) for role in TOKEN_ROLES):
+        refusals.append(403)
+    if village:
+        refusals.append(404)
+    return {
+        "response": {200: ok} | {status: REFUSALS[status][0] for status in sorted(refusals)},
+        "openapi_extra": {
+            "responses": {status: {"description": REFUSALS[status][1]} for status in refusals}
+        },
+    }
+
+
 def _may_read(token: ApiToken, page) -> None:
     """Refuse (403) what `page`, the view showing the same data, refuses the role the token
     stands for (core.access.Access.admits_overseer): the API reads no more than the pages."""
@@ -192,7 +238,7 @@ Month = Annotated[
 ]
 
 
-@router.get("/overview", response=Overview, url_name="overview")
+@router.get("/overview", url_name="overview", **_answers(Overview, county_overview, village=False))
 def overview(request, month: Month = ""):
     """The overview page's figures for the month (YYYY-MM, this month by default): each
     village of the token's county or township, and their total, as of at most a minute ago."""
@@ -272,7 +318,11 @@ class HouseholdOut(Schema):
         return list(household.members.all())
 
 
-@router.get("/villages/{code}/households", response=list[HouseholdOut], url_name="households")
+@router.get(
+    "/villages/{code}/households",
+    url_name="households",
+    **_answers(list[HouseholdOut], household_list),
+)
 @paginate(Pages, page_size=PAGE_SIZE)
 def households(request, code: str):
     """The village's households with their balances (as the balance pages show them); ID
@@ -296,7 +346,9 @@ class EntryOut(Schema):
     reverses_id: int | None
 
 
-@router.get("/villages/{code}/ledger", response=list[EntryOut], url_name="ledger")
+@router.get(
+    "/villages/{code}/ledger", url_name="ledger", **_answers(list[EntryOut], household_ledger)
+)
 @paginate(Pages, page_size=PAGE_SIZE)
 def ledger(request, code: str):
     """The village's ledger, newest first: every entry of every household."""
@@ -321,7 +373,7 @@ class ItemOut(Schema):
         return str(item.zone)  # its name, from its code
 
 
-@router.get("/villages/{code}/stock", response=list[ItemOut], url_name="stock")
+@router.get("/villages/{code}/stock", url_name="stock", **_answers(list[ItemOut], stock_list))
 @paginate(Pages, page_size=PAGE_SIZE)
 def stock(request, code: str):
     """The store's items and what is on the shelves."""
@@ -350,7 +402,11 @@ class DonationOut(Schema):
         return donation.donor.kind
 
 
-@router.get("/villages/{code}/donations", response=list[DonationOut], url_name="donations")
+@router.get(
+    "/villages/{code}/donations",
+    url_name="donations",
+    **_answers(list[DonationOut], donations_traced_list),
+)
 @paginate(Pages, page_size=PAGE_SIZE)
 def donations(request, code: str):
     """The village's donations, newest first."""
@@ -388,7 +444,7 @@ class NoticeOut(Schema):
         return list(notice.signatures.all())
 
 
-@router.get("/villages/{code}/notices", response=list[NoticeOut], url_name="notices")
+@router.get("/villages/{code}/notices", url_name="notices", **_answers(list[NoticeOut], notice))
 @paginate(Pages, page_size=12)
 def notices(request, code: str):
     """The village's published monthly notices, newest first, as they were published."""

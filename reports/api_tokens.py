@@ -92,6 +92,10 @@ def token_oversight(token: ApiToken) -> Oversight:
     return Oversight(county_id=token.county_id)
 
 
+# The roles a token stands for: the county's admin, or a township's officer.
+TOKEN_ROLES = (Role.COUNTY_ADMIN, Role.TOWNSHIP_OFFICER)
+
+
 def token_role(token: ApiToken) -> str:
     """The role the token stands for: it reads what that role's pages show, no more."""
     return Role.TOWNSHIP_OFFICER if token.township_id is not None else Role.COUNTY_ADMIN

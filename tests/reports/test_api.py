@@ -139,6 +139,34 @@ def test_the_schema_is_valid_openapi(client):
     assert len(operations) == 6 and all(op["security"] for op in operations)
 
 
+def test_the_schema_documents_every_answer_an_operation_gives(
+    client, token_x, token_county, village_x
+):
+    """The schema documented 200 only, though operations answer 401, 403, 404, 422, 429
+    and 400: each refusal met here (429 is the rate limit's) is among the operation's."""
+    schema = client.get(reverse("api:openapi-json")).json()
+    operations = {
+        path.removeprefix(API): operation["get"]
+        for path, operation in schema["paths"].items()
+        if "openapi" not in path
+    }
+    assert len(operations) == 6
+    for path, operation in operations.items():
+        documented = {int(status) for status in operation["responses"]}
+        url = path.format(code=village_x.code)
+        bad = {"month": "2024-13"} if path == "/overview" else {"page": 0}
+        answers = {
+            call("not-a-key", url).status_code,
+            call(token_county, url, **bad).status_code,
+            call(token_x, url).status_code,  # a township's: 403 where its pages refuse it
+            call(token_county, path.format(code="999")).status_code,
+            call(token_county, url, x="\x00").status_code,
+        }
+        assert {400, 401, 422} <= answers, path
+        assert answers | {429} <= documented, path
+        assert all(operation["responses"][str(status)]["description"] for status in documented)
+
+
 def test_balances_and_totals_are_the_pages_figures(
     token_x, token_county, client_supervisor_x, client_township, card_a, card_b, card_y, village_x
 ):
