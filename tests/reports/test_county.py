@@ -3,6 +3,7 @@
 import datetime
 import hashlib
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -444,6 +445,25 @@ def test_a_past_month_counts_the_inspections_up_to_its_end(client_county, two_vi
     assert (y.inspected, y.pass_rate) == (0, None)
     page = client_county.get(URL, {"month": f"{last_month:%Y-%m}"}).content.decode()
     assert "0%" in page
+
+
+def test_the_pass_rate_is_one_figure_on_the_page_and_in_the_xlsx(
+    client_county, county_admin, village_x, group_x
+):
+    """23 of 40 households passed (57.5%): the page worked the rate out again in floats and
+    said 57%, the .xlsx held 0.58 and Excel showed 58%."""
+    for number in range(40):
+        PassedInspectionFactory(household=HouseholdFactory(group=group_x), yard_clean=number < 23)
+    page = client_county.get(URL).content.decode()
+    shown = re.findall(r"(\d+)%<br><span[^>]*>23/40<", page)
+    assert shown == ["58", "58"]  # village X's row and the total
+    sheet = county_sheet(county_admin, timezone.localdate().replace(day=1))
+    column = 1 + [key for key, _label, _attribute in COLUMNS].index("inspections")
+    *villages, total = sheet.iter_rows(min_row=3, values_only=True)
+    (row_x,) = [row for row in villages if row[1] == village_x.name]
+    for row in (row_x, total):
+        assert f"{row[column] * 100:.0f}%" == "58%"  # as the cell's "0%" format shows it
+    assert sheet.cell(row=3, column=column + 1).number_format == "0%"
 
 
 @pytest.mark.parametrize("key", [key for key, _label, _attribute in COLUMNS if key != "name"])
