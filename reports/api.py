@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F
 from django.http import Http404
+from django.utils import timezone
 from ninja import Field, NinjaAPI, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
@@ -346,17 +347,43 @@ class EntryOut(Schema):
     reverses_id: int | None
 
 
+# `after` lists entries this old at least (seconds): an entry's id is drawn before its
+# transaction commits, so a newer one may commit first; a client that read past it by id
+# would never see the older one. No ledger transaction runs anywhere near this long.
+SYNC_SETTLE_SECONDS = 60
+
+# ?after=: an entry id (0 to start), for reading the ledger in the order it was written.
+After = Annotated[
+    int | None,
+    Query(
+        None,
+        ge=0,
+        le=2**63 - 1,
+        description=(
+            "To follow the ledger: the entries after this id, oldest first (0 for all). Ask "
+            "again with the last id received, page 1 each time, until `items` is empty; an "
+            f"entry is listed once it is {SYNC_SETTLE_SECONDS} seconds old, so none is "
+            "skipped while others are being written. Without it, page by page, newest first."
+        ),
+    ),
+]
+
+
 @router.get(
     "/villages/{code}/ledger", url_name="ledger", **_answers(list[EntryOut], household_ledger)
 )
 @paginate(Pages, page_size=PAGE_SIZE)
-def ledger(request, code: str):
-    """The village's ledger, newest first: every entry of every household."""
-    return (
-        Entry.objects.filter(account__village=_village(request.auth, code, household_ledger))
-        .annotate(household_id=F("account__household_id"))
-        .order_by("-created_at", "-id")
-    )
+def ledger(request, code: str, after: After = None):
+    """The village's ledger: every entry of every household, newest first; with `after`, the
+    entries written since that one, oldest first (an entry posted while paging newest first
+    shifts the pages, so one is served twice and the oldest never)."""
+    entries = Entry.objects.filter(
+        account__village=_village(request.auth, code, household_ledger)
+    ).annotate(household_id=F("account__household_id"))
+    if after is None:
+        return entries.order_by("-created_at", "-id")
+    settled = timezone.now() - datetime.timedelta(seconds=SYNC_SETTLE_SECONDS)
+    return entries.filter(id__gt=after, created_at__lte=settled).order_by("id")
 
 
 class ItemOut(Schema):

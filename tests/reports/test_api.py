@@ -18,6 +18,8 @@ from openapi_spec_validator import validate
 
 from core.models import AuditEvent
 from core.months import previous_month
+from points.ledger import entry_post
+from points.models import Entry
 from reports.api import (
     MAX_PAGE_SIZE,
     REFUSALS_AUDITED_PER_MINUTE,
@@ -183,6 +185,30 @@ def test_balances_and_totals_are_the_pages_figures(
     assert overview["total"]["points_held"] == 300  # three cards of 100
     ledger = call(token_county, f"/villages/{village_x.code}/ledger").json()
     assert ledger["count"] == 2 and {e["points"] for e in ledger["items"]} == {100}
+
+
+def test_the_ledger_is_followed_by_id_with_no_entry_twice_or_missed(
+    token_county, village_x, card_a, card_b, manager_x, monkeypatch
+):
+    """Paged newest first, an entry posted between two pages shifted them: page 2 served
+    page 1's entry again and the oldest was never served. `after` follows the ledger in
+    the order it was written; without it the pages are as they were."""
+    path = f"/villages/{village_x.code}/ledger"
+    newest_first = [e["id"] for e in call(token_county, path).json()["items"]]
+    assert newest_first == sorted(newest_first, reverse=True) and len(newest_first) == 2
+    # Entries are listed once settled (an older id may still be committing beside them).
+    assert call(token_county, path, after=0).json() == {"items": [], "count": 0}
+    monkeypatch.setattr("reports.api.SYNC_SETTLE_SECONDS", 0)
+    served, after = [], 0
+    while items := call(token_county, path, after=after, page_size=1).json()["items"]:
+        served += [entry["id"] for entry in items]
+        after = served[-1]
+        if len(served) == 1:  # an entry posted while the client reads
+            account = card_a.household.account
+            entry_post(account_id=account.pk, kind=Entry.Kind.DEDUCTION, points=-3, actor=manager_x)
+    ledger = Entry.objects.filter(account__village=village_x)
+    assert served == sorted(ledger.values_list("id", flat=True)) and len(served) == 3
+    assert call(token_county, path, after=-1).status_code == 422
 
 
 def test_personal_data_is_masked(token_county, village_x, household_a, card_a):
