@@ -197,19 +197,26 @@ def _village(token: ApiToken, code: str, page) -> Village:
     return village
 
 
+# The figures the overview page notes as today's whatever the month shown.
+TODAY = "Today's, whatever the month asked for."
+
+
 class VillageFigures(Schema):
+    """A village's figures (or the total's): `issued`, `deducted` and `redeemed` are the
+    month's, from the ledger; the others are today's, as on the overview page."""
+
     code: str = ""
     name: str = ""
     township: str = ""
-    household_count: int
-    card_count: int
-    issued: int
-    deducted: int
-    redeemed: int
-    points_held: int
-    pending: int
-    stock_points: int
-    wishes_open: int
+    household_count: int = Field(description=f"Active households. {TODAY}")
+    card_count: int = Field(description=f"Active cards. {TODAY}")
+    issued: int = Field(description="Points issued in the month (awards and opening grants).")
+    deducted: int = Field(description="Points deducted in the month.")
+    redeemed: int = Field(description="Points redeemed in the month, less that month's voids.")
+    points_held: int = Field(description=f"Every household's balance. {TODAY}")
+    pending: int = Field(description=f"Proposals waiting for approval. {TODAY}")
+    stock_points: int = Field(description=f"The shelves at points prices. {TODAY}")
+    wishes_open: int = Field(description=f"Wishes open. {TODAY}")
 
 
 class Overview(Schema):

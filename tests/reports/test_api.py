@@ -280,6 +280,23 @@ def test_the_month_is_described_in_the_schema(client, token_x, village_x):
     assert call(token_x, "/overview", month="2024-01").json()["month"] == "2024-01"
 
 
+def test_the_schema_says_which_overview_figures_are_todays(client):
+    """Found by a probe: a past month's overview held today's households, cards, balances,
+    waiting proposals, stock and wishes beside that month's flows, with no word of it."""
+    schema = client.get(reverse("api:openapi-json")).json()
+    fields = schema["components"]["schemas"]["VillageFigures"]["properties"]
+    todays = {name for name, field in fields.items() if "Today's" in field.get("description", "")}
+    assert todays == {
+        "household_count",
+        "card_count",
+        "points_held",
+        "pending",
+        "stock_points",
+        "wishes_open",
+    }
+    assert "in the month" in fields["issued"]["description"]
+
+
 def test_the_largest_page_is_in_the_schema_and_a_larger_one_refused(
     client, token_county, village_x, group_x
 ):
