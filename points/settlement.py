@@ -10,7 +10,9 @@ that turns it on settles once a year, in three steps, each by someone else:
 3. the task (`points.settle_year`, daily) posts it once the year has ended
    (`settlements_post`): each line lapses as one ledger entry (Entry.Kind.LAPSE, through
    points.ledger), never more than was approved, and never what is held for reservations or
-   what is kept; a household that spent since the plan loses less. A plan is posted once.
+   what is kept; a household that spent since the plan loses less. A plan is posted once,
+   and only in the days after its year's end (`posting_last_day`): one the village's switch
+   kept from posting then never lapses later.
 
 What a household earned (awards, the rank's figure, honours, the notice's "earned") is never
 touched: a lapse is its own kind of entry, counted apart from awards and deductions.
@@ -36,6 +38,18 @@ from villagers.second_person import decider_check, referrals_close
 def settlement_day(year: int) -> datetime.date:
     """The year's last day: its points lapse when it ends."""
     return datetime.date(year, 12, 31)
+
+
+# A plan posts on the first run after its year has ended, or within this many days of it (a
+# worker down on New Year's Day). Not posted by then (the settlement was off when the year
+# ended), it never is: its households were told their points lapse at the year's end, not
+# months later when the village turns the settlement on again.
+POSTING_DAYS = 31
+
+
+def posting_last_day(year: int) -> datetime.date:
+    """The last day on which a plan of `year` may still be posted."""
+    return settlement_day(year) + datetime.timedelta(days=POSTING_DAYS)
 
 
 def approval_deadline(year: int) -> datetime.date:
@@ -204,11 +218,15 @@ def settlement_approve(
 
 
 def settlements_post(*, today: datetime.date | None = None) -> list[Settlement]:
-    """Post every approved plan whose year has ended, once: one transaction per village,
-    a plan another run holds is skipped. The settlements posted now."""
+    """Post every approved plan whose year has ended, once, up to its posting_last_day: one
+    transaction per village, a plan another run holds is skipped. The settlements posted
+    now."""
     today = today or timezone.localdate()
+    last_year = today.year - 1
+    if today > posting_last_day(last_year):
+        return []  # an older plan not posted in its days never is
     due = Settlement.objects.filter(
-        year__lt=today.year, approved_at__isnull=False, posted_at__isnull=True
+        year=last_year, approved_at__isnull=False, posted_at__isnull=True
     ).values_list("pk", flat=True)
     return [posted for pk in list(due) if (posted := _settlement_post(pk)) is not None]
 

@@ -18,6 +18,7 @@ from points.models import Settlement
 from points.settlement import (
     approval_deadline,
     plan_year,
+    posting_last_day,
     settlement_approve,
     settlement_day,
     settlement_draft,
@@ -55,6 +56,7 @@ def settlement_page(request):
         "current": current,
         "lines": lines,
         "earlier": [plan for plan in plans if plan.year < year],
+        "posting_over": {plan.pk for plan in plans if today > posting_last_day(plan.year)},
         "deadline": approval_deadline(year),
         "day": settlement_day(year),
         "can_draft": is_manager(request.user),

@@ -204,6 +204,36 @@ def test_turned_off_before_the_year_ends_nothing_lapses(
     assert not Entry.objects.filter(kind=Entry.Kind.LAPSE).exists()
 
 
+def test_a_plan_the_switch_kept_from_posting_never_lapses_later(
+    balances, manager_x, supervisor_x, settling_village, client_manager_x, monkeypatch
+):
+    """Found by a probe: turned off before the year's end and on again in March, the village
+    saw last year's plan posted then: households told their points lapse on 31 December
+    lost them months later. A plan posts only in the month after its year's end (a worker
+    down on New Year's Day still posts it); later, never."""
+    approved_plan(manager_x, supervisor_x)
+    settling_village.yearly_settlement = False
+    settling_village.save()
+    assert settlements_post(today=NEW_YEAR) == []
+    settling_village.yearly_settlement = True
+    settling_village.save()
+    assert settlements_post(today=datetime.date(THIS_YEAR + 1, 3, 10)) == []
+    assert not Entry.objects.filter(kind=Entry.Kind.LAPSE).exists()
+    # The page, that March, says so.
+    march = datetime.date(THIS_YEAR + 1, 3, 10)
+    monkeypatch.setattr("points.views.settlement.timezone.localdate", lambda *a: march)
+    page = client_manager_x.get(reverse("points:settlement")).content.decode()
+    assert "Approved, but not posted" in page
+
+
+def test_a_plan_is_still_posted_after_a_worker_was_down_on_new_years_day(
+    balances, manager_x, supervisor_x
+):
+    plan = approved_plan(manager_x, supervisor_x)
+    assert settlements_post(today=datetime.date(THIS_YEAR + 1, 1, 20)) == [plan]
+    assert Entry.objects.filter(kind=Entry.Kind.LAPSE).exists()
+
+
 def test_unapproved_or_late_plans_never_lapse(balances, manager_x, supervisor_x):
     plan = settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
     assert settlements_post(today=NEW_YEAR) == []  # drafted, never approved
