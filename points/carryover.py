@@ -7,8 +7,11 @@ batch of proposals under the village's carried-over rule, which the supervisor a
 like any batch (second person, publicity, the county's queue). See `CarryOver` for how the
 carried-over entry relates to the card's opening grant.
 
-Once only: a household already in a carried-over batch (unless every proposal of it was
-rejected or cancelled) is refused a second one, and the confirmation carries a one-time key.
+Once only: a household already in a carried-over batch is refused a second one, unless its
+line was undone: its proposal rejected or cancelled, or, for a line that moves no points (a
+paper balance equal to the grant, with no proposal of its own), every proposal of its batch.
+So a file where no balance moves points is refused: nobody would decide it. The
+confirmation carries a one-time key.
 """
 
 import datetime
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,6 +59,7 @@ WHOLE = re.compile(r"^-?[0-9]+$")
 DATE = re.compile(r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?$")
 # Rejected or cancelled proposals leave a household free to be carried over again.
 UNDONE = (Proposal.Status.REJECTED, Proposal.Status.CANCELLED)
+LIVE = [status for status in Proposal.Status.values if status not in UNDONE]
 
 
 @dataclass
@@ -141,10 +145,23 @@ def _date(text: str) -> datetime.date | None:
 
 
 def _taken(household_ids) -> dict[int, datetime.date]:
-    """{household id: date of its batch} for households already carried over."""
+    """{household id: date of its batch} for households already carried over.
+
+    A line with a proposal stands unless that proposal was undone; a line without one (its
+    paper balance was the grant) follows its batch: a batch rejected frees every household
+    in it. A batch without proposals (imported before such files were refused) stands.
+    """
+    batch_proposals = Proposal.objects.filter(batch_id=OuterRef("carry_over__batch_id"))
     lines = (
         CarryOverLine.objects.filter(household_id__in=list(household_ids))
-        .exclude(proposal__status__in=UNDONE)
+        .filter(
+            Q(proposal__isnull=False, proposal__status__in=LIVE)
+            | Q(proposal__isnull=True)
+            & (
+                Exists(batch_proposals.filter(status__in=LIVE))
+                | ~Exists(batch_proposals.values("pk"))
+            )
+        )
         .values_list("household_id", "carry_over__batch__date")
     )
     return dict(lines)
@@ -345,6 +362,13 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
     )
     if not result.plans and not result.bad_rows:
         result.problems.append(_("The file has no row with a balance."))
+    elif result.plans and not any(plan.points for plan in result.plans):
+        result.problems.append(
+            _(
+                "Every balance in the file equals the card's opening grant: there is nothing "
+                "to carry over, and nothing to import."
+            )
+        )
     if not result.totals_agree:
         result.problems.append(
             _(

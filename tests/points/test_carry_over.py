@@ -368,3 +368,54 @@ def test_a_recalled_card_and_points_held_for_reservations_are_counted(
     assert "no active points card" in errors[0]
     assert "can spend 10 points now" in errors[1]
     assert not check.is_valid and check.plans == []
+
+
+def test_a_rejected_batch_frees_the_household_whose_balance_was_the_grant(
+    village_x, cards, manager_x, supervisor_x
+):
+    """Found by a probe: a paper balance equal to the card's grant gets a line with no
+    proposal; once the supervisor rejected the batch that line still counted, so the
+    household could never be carried over again."""
+    from points.services import proposal_reject
+
+    def rows(balance_b):
+        return carry_over_parse(
+            xlsx_file(
+                [
+                    ["X001", "王大山", 350, None, None, None],
+                    ["X002", "李秀英", balance_b, None, None, None],
+                ]
+            )
+        )
+
+    carry_over_import(
+        village=village_x, rows=rows(100), paper_total=450, file_name="a.xlsx", actor=manager_x
+    )
+    # While the batch waits, both households are taken, the zero line's too.
+    waiting = carry_over_check(village_x, rows(160), 510)
+    assert all(
+        "already has its balance carried over" in " ".join(r.errors) for r in waiting.reports
+    )
+    proposal_reject(
+        proposal_ids=Proposal.objects.values_list("pk", flat=True), actor=supervisor_x, reason="x"
+    )
+    check = carry_over_check(village_x, rows(160), 510)
+    assert check.is_valid, check.error_lines()
+
+
+def test_a_file_where_no_balance_moves_points_is_refused(village_x, cards, manager_x):
+    """Nobody would decide such a batch: its households would be taken for good by the
+    manager alone."""
+    rows = carry_over_parse(
+        xlsx_file(
+            [["X001", "王大山", 100, None, None, None], ["X002", "李秀英", 100, None, None, None]]
+        )
+    )
+    check = carry_over_check(village_x, rows, 200)
+    assert not check.is_valid
+    assert "nothing to carry over" in " ".join(check.error_lines())
+    with pytest.raises(ValidationError):
+        carry_over_import(
+            village=village_x, rows=rows, paper_total=200, file_name="a.xlsx", actor=manager_x
+        )
+    assert not CarryOver.objects.exists()
