@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from core import sql
 from core.months import local_start, month_span
 from points import sql as points_sql
-from points.models import Account, Entry, Objection, Proposal, Rule
+from points.models import Account, CarryOverLine, Entry, Objection, Proposal, Rule
 from villagers.models import Card, Household, Village
 from villagers.selectors import household_search
 
@@ -307,7 +307,10 @@ def notice_points_sections(village: Village, year: int, month: int) -> list[Noti
     the balances carried over from the paper ledger (points.carryover).
 
     The entry's time decides the month: with a publicity period an award is credited days
-    after its approval, and a held deduction whenever the balance can bear it.
+    after its approval, and a held deduction whenever the balance can bear it. A household
+    whose paper balance was the card's grant moves no points (no proposal, no entry), yet its
+    paper balance is part of the batch's total: it is listed, with 0 points, in the month of
+    the batch's first carried entry (a second query, only in such a month).
     """
     start, following = month_span(year, month)
     # Through the village's accounts (entry_account_time): filtering on the entries' time
@@ -345,8 +348,10 @@ def notice_points_sections(village: Village, year: int, month: int) -> list[Noti
             "balance less that grant."
         ),
     )
+    carried_batches = set()
     for proposal in proposals:
         if proposal.rule.category == Rule.Category.CARRIED_OVER:
+            carried_batches.add(proposal.batch_id)
             line = proposal.carry_over_line
             carried.rows.append(
                 [
@@ -374,6 +379,9 @@ def notice_points_sections(village: Village, year: int, month: int) -> list[Noti
             proposal.points,
         ]
         (awards if proposal.points > 0 else deductions).rows.append(row)
+    if carried_batches:
+        carried.rows.extend(_carried_without_points(carried_batches, start, following))
+        carried.rows.sort(key=lambda row: row[0])  # stable: each day's lines keep their order
     for section in (awards, deductions):
         section.totals = ["", "", "", "", _("Total"), sum(row[-1] for row in section.rows)]
     carried.totals = [
@@ -385,6 +393,36 @@ def notice_points_sections(village: Village, year: int, month: int) -> list[Noti
         sum(row[5] for row in carried.rows),
     ]
     return [awards, deductions, carried]
+
+
+def _carried_without_points(batch_ids, start, following) -> list[list]:
+    """The notice's rows of the lines that moved no points, for the carried-over batches
+    whose first carried entry was posted in [start, following)."""
+    first_entry = (
+        Entry.objects.filter(
+            kind=Entry.Kind.CARRIED, proposal__batch_id=OuterRef("carry_over__batch_id")
+        )
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    lines = (
+        CarryOverLine.objects.filter(carry_over__batch_id__in=batch_ids, proposal__isnull=True)
+        .annotate(first_entry=Subquery(first_entry))
+        .filter(first_entry__gte=start, first_entry__lt=following)
+        .select_related("household__group")
+        .order_by("first_entry", "household__number")
+    )
+    return [
+        [
+            timezone.localdate(line.first_entry),
+            line.household.head_name,
+            line.household.group.name,
+            line.paper_balance,
+            line.grant,
+            0,
+        ]
+        for line in lines
+    ]
 
 
 # --- a month of the ledger, for the notice (ledger rule 7) ------------------------------------

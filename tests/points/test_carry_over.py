@@ -419,3 +419,38 @@ def test_a_file_where_no_balance_moves_points_is_refused(village_x, cards, manag
             village=village_x, rows=rows, paper_total=200, file_name="a.xlsx", actor=manager_x
         )
     assert not CarryOver.objects.exists()
+
+
+def test_the_notice_lists_every_household_of_the_batch_as_the_batch_page_does(
+    client_manager_x, client_supervisor_x, cards, household_b, village_x
+):
+    """Found by a probe: the notice left out the household whose paper balance was the
+    grant (no proposal, no entry), so its paper total (350) was not the batch's (450)."""
+    rows = [["X001", "王大山", 350, None, None, None], ["X002", "李秀英", 100, None, None, None]]
+    _upload(client_manager_x, xlsx_file(rows), "450")
+    done = _confirm(client_manager_x)
+    carry_over = CarryOver.objects.get()
+    client_supervisor_x.post(
+        reverse("points:approval_decide"),
+        {"batch_action": f"approve:{carry_over.batch_id}", "idempotency_key": form_key()},
+    )
+    batch_page = client_supervisor_x.get(done.url)
+    assert "李秀英" in batch_page.text and "nothing to carry over" in batch_page.text
+    notice = client_supervisor_x.get(reverse("reports:notice"))
+    carried = {section.key: section for section in notice.context["sections"]}["carried"]
+    assert [row[1:] for row in carried.rows] == [
+        ["王大山", "啊道", 350, 100, 250],
+        [household_b.head_name, household_b.group.name, 100, 100, 0],
+    ]
+    # Paper balances, grants and points moved: the batch's figures, and the month report's.
+    assert (
+        carried.totals[-3:]
+        == [
+            carry_over.file_total,
+            carry_over.grants_total,
+            carry_over.carried_total,
+        ]
+        == [450, 200, 250]
+    )
+    today = timezone.localdate()
+    assert month_report_build(village_x, today.year, today.month).total.carried == 250
