@@ -2,9 +2,11 @@
 
 As the roster import (villagers.roster_views), the parsed rows wait in the manager's own
 session an hour at most (core.spreadsheet) between the upload and the preview. The preview's
-form sends them back signed (bound to the manager and the village, valid for the same hour),
-so the confirmation is one self-contained POST that any tab of the manager may send; it
-carries a one-time key: a double click or a re-sent form imports once.
+form sends them back signed (bound to the manager, the village and the upload's token,
+valid for the same hour), and the confirmation imports them only while that upload is still
+the session's current one: a discarded upload, or one replaced by a newer upload in another
+tab, is never imported from its old preview. It carries a one-time key: a double click or a
+re-sent form imports once (the same key replays the first answer).
 """
 
 from django.contrib import messages
@@ -55,6 +57,7 @@ def _payload(request, pending: dict) -> str:
             "village": request.village.pk,
             "file_name": pending["file_name"],
             "paper_total": pending["paper_total"],
+            "token": pending["token"],
             "rows": pending["rows"],
         },
         salt=SALT,
@@ -63,7 +66,8 @@ def _payload(request, pending: dict) -> str:
 
 
 def _payload_read(request) -> dict | None:
-    """The signed rows sent back, if this manager signed them for this village within the hour."""
+    """The signed rows sent back, if this manager signed them for this village within the hour
+    and their upload is still the session's current one (not discarded, not replaced)."""
     try:
         data = signing.loads(
             request.POST.get("payload", ""), salt=SALT, max_age=PENDING_FOR.total_seconds()
@@ -71,6 +75,9 @@ def _payload_read(request) -> dict | None:
     except signing.BadSignature:
         return None
     if data.get("user") != request.user.pk or data.get("village") != request.village.pk:
+        return None
+    _rows, pending, _dropped = _pending(request)
+    if pending is None or not data.get("token") or data["token"] != pending["token"]:
         return None
     return data
 

@@ -4,6 +4,7 @@ supervisor, once only, and the batch on the notice."""
 import io
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -454,3 +455,42 @@ def test_the_notice_lists_every_household_of_the_batch_as_the_batch_page_does(
     )
     today = timezone.localdate()
     assert month_report_build(village_x, today.year, today.month).total.carried == 250
+
+
+def test_a_discarded_or_replaced_upload_is_not_imported_from_its_old_preview(
+    client_manager_x, cards
+):
+    """Found by a probe: the preview's signed rows were confirmed after "Discard" said
+    nothing was imported, and after a corrected file was uploaded in another tab."""
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    discarded = _payload(client_manager_x)
+    client_manager_x.post(reverse("points:carry_over_cancel"))
+    response = client_manager_x.post(
+        reverse("points:carry_over_confirm"),
+        {"payload": discarded, "idempotency_key": form_key()},
+    )
+    assert response.url == reverse("points:carry_over_upload")
+    assert not CarryOver.objects.exists()
+
+    typo = [["X001", "王大山", 3500, None, None, None]]
+    _upload(client_manager_x, xlsx_file(typo), "3500")
+    replaced = _payload(client_manager_x)
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")  # the corrected file, another tab
+    current = _payload(client_manager_x)
+    response = client_manager_x.post(
+        reverse("points:carry_over_confirm"),
+        {"payload": replaced, "idempotency_key": form_key()},
+    )
+    assert response.url == reverse("points:carry_over_upload")
+    assert "out of date" in " ".join(m.message for m in get_messages(response.wsgi_request))
+    assert not CarryOver.objects.exists()
+    # The current preview still imports, once, and its key replays the first answer.
+    body = {"payload": current, "idempotency_key": form_key()}
+    first = client_manager_x.post(reverse("points:carry_over_confirm"), body)
+    second = client_manager_x.post(reverse("points:carry_over_confirm"), body)
+    assert (
+        first.url
+        == second.url
+        == reverse("points:batch_detail", args=[CarryOver.objects.get().batch_id])
+    )
+    assert CarryOver.objects.get().file_total == 430
