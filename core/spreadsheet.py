@@ -5,6 +5,13 @@ Shared by the roster import (villagers.roster) and the paper ledger's opening ba
 non-empty row under a header row written in Chinese or English. Parsing never touches the
 database; a file that is no table at all raises `SheetFileError` in plain words.
 
+An upload is untrusted, and a small file can unpack into a large one: a 200 KB workbook
+holding one 200 MB cell, a 5 KB one whose only row is number 10,000,000. So before and while
+reading, the work is bounded: a workbook's members may unpack to `MAX_UNPACKED` bytes (read
+from the zip's directory before parsing; zipfile never reads past a member's stated size),
+the sheet may reach row `MAX_ROW_NUMBER`, and the cells kept are at most `MAX_CELL` characters
+each and `MAX_TEXT` in all. A file over a bound is refused whole with a plain message.
+
 Between the preview and the confirmation the rows wait in the uploader's own session
 (`pending_store`, `pending_rows`), tagged with the village, a one-time token and the time
 of the upload, and are dropped after an hour.
@@ -16,6 +23,7 @@ import io
 import logging
 import re
 import secrets
+import zipfile
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -27,6 +35,13 @@ logger = logging.getLogger(__name__)
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_COLUMNS = 40
+# The largest import (20,000 rows of the paper ledger, six columns) unpacks to about 7 MB;
+# openpyxl reads some 2 MB a second, so a file at the bound takes seconds, not minutes.
+MAX_UNPACKED = 16 * 1024 * 1024
+MAX_MEMBERS = 1000  # files inside a workbook (a real one has a dozen or two)
+MAX_ROW_NUMBER = 100_000  # blank rows included: far more than any import's rows
+MAX_CELL = 1000  # characters: no column an import reads takes more than 200
+MAX_TEXT = 4 * 1024 * 1024  # characters kept from the whole file (they wait in the session)
 PENDING_FOR = datetime.timedelta(hours=1)
 
 
@@ -85,9 +100,40 @@ def _not_a_workbook() -> SheetFileError:
     )
 
 
+def _too_many_rows() -> SheetFileError:
+    return SheetFileError(
+        _(
+            "The sheet goes on beyond row %(max)d. Delete the rows below the table, "
+            "or split it into smaller files, and upload it again."
+        )
+        % {"max": MAX_ROW_NUMBER}
+    )
+
+
+def _unpacked_size_check(data: bytes) -> None:
+    """Refuse a workbook that would unpack to more than MAX_UNPACKED, before parsing it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except Exception as error:  # any damage in an untrusted file means "not a workbook"
+        logger.info("Upload is not a readable zip: %r", error)
+        raise _not_a_workbook() from error
+    unpacked = sum(member.file_size for member in members)
+    if len(members) > MAX_MEMBERS or unpacked > MAX_UNPACKED:
+        logger.info("Workbook refused: %d members, %d bytes unpacked", len(members), unpacked)
+        raise SheetFileError(
+            _(
+                "This workbook unpacks to %(size)d MB; an import may unpack to %(limit)d MB "
+                "at most. Copy the table alone into a new workbook and upload that."
+            )
+            % {"size": -(-unpacked // (1024 * 1024)), "limit": MAX_UNPACKED // (1024 * 1024)}
+        )
+
+
 def _rows_from_xlsx(data: bytes):
     from openpyxl import load_workbook  # imported here: only the import pages need it
 
+    _unpacked_size_check(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # any damage in an untrusted file means "not a workbook"
@@ -97,10 +143,16 @@ def _rows_from_xlsx(data: bytes):
         if not workbook.worksheets:
             raise SheetFileError(_("The workbook has no sheet."))
         sheet = workbook.worksheets[0]
+        # The size the sheet states may be wrong (openpyxl would pad empty rows up to it);
+        # missing rows before a row that is there are still padded: counted below.
+        sheet.reset_dimensions()
         for line, values in enumerate(
             sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
         ):
-            yield line, [cell_text(value) for value in values]
+            if line > MAX_ROW_NUMBER:
+                raise _too_many_rows()
+            if values.count(None) < len(values):  # empty rows are skipped quickly
+                yield line, [cell_text(value) for value in values]
     except SheetFileError:
         raise
     except Exception as error:
@@ -124,6 +176,8 @@ def _rows_from_csv(data: bytes):
     line = 0
     try:
         for line, values in enumerate(csv.reader(io.StringIO(text)), start=1):
+            if line > MAX_ROW_NUMBER:
+                raise _too_many_rows()
             yield line, [value.strip() for value in values[:MAX_COLUMNS]]
     except csv.Error as error:
         raise SheetFileError(
@@ -162,6 +216,7 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetR
     keys = [column.key for column in columns]
     header = None
     parsed = []
+    text = 0
     for line, values in rows:
         if not any(values):
             continue
@@ -176,7 +231,21 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetR
         record = dict.fromkeys(keys, "")
         for index, key in header.items():
             if index < len(values):
-                record[key] = values[index]
+                value = values[index]
+                if len(value) > MAX_CELL:
+                    raise SheetFileError(
+                        _(
+                            "Row %(line)d has a cell of %(length)d characters; a cell of this "
+                            "table holds %(max)d at most."
+                        )
+                        % {"line": line, "length": len(value), "max": MAX_CELL}
+                    )
+                text += len(value)
+                record[key] = value
+        if text > MAX_TEXT:
+            raise SheetFileError(
+                _("The file holds more text than an import takes. Split it into smaller files.")
+            )
         parsed.append(SheetRow(line=line, values=record))
     if header is None:
         raise SheetFileError(_("The file is empty."))

@@ -3,6 +3,7 @@
 import datetime
 import html
 import io
+import re
 import zipfile
 
 import pytest
@@ -310,3 +311,99 @@ def test_an_id_number_born_before_1900_or_after_today_is_not_valid(village_x, gr
     assert not check.is_valid
     for report in check.reports:
         assert "not a valid 18-character ID number" in " ".join(report.errors)
+
+
+# --- files that are small to send and large to read (core.spreadsheet's bounds) ---------------
+
+
+def _sheet_rewritten(data: bytes, change) -> bytes:
+    """The workbook with its first sheet's XML passed through `change`."""
+    name = "xl/worksheets/sheet1.xml"
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == name:
+                content = change(content.decode()).encode()
+            archive.writestr(item.filename, content)
+    return buffer.getvalue()
+
+
+def test_a_workbook_that_unpacks_to_much_more_is_refused_before_it_is_read(
+    client_manager_x, groups, monkeypatch
+):
+    """Found by a probe: a 200 KB workbook holding one 200 MB cell was read whole (GBs of
+    memory in the preview). The zip's own directory says what it unpacks to."""
+    import openpyxl
+
+    from core.spreadsheet import MAX_UNPACKED
+
+    big = "A" * (MAX_UNPACKED + 1)
+    data = _sheet_rewritten(
+        xlsx_file(good_rows()).read(), lambda xml: xml.replace("<t>张三</t>", f"<t>{big}</t>", 1)
+    )
+    assert len(data) < 100 * 1024
+
+    def never(*args, **kwargs):
+        raise AssertionError("the workbook was parsed")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", never)
+    response = _upload(client_manager_x, SimpleUploadedFile("r.xlsx", data))
+    assert response.status_code == 200
+    assert "This workbook unpacks to 17 MB" in response.text
+    assert "roster_upload" not in client_manager_x.session
+
+
+def test_a_row_far_down_the_sheet_is_refused_at_once(groups):
+    """Found by a probe: a 5 KB workbook whose only row was number 10,000,000 took 27 s."""
+    import time
+
+    data = _sheet_rewritten(
+        xlsx_file(good_rows()[:1]).read(),
+        lambda xml: re.sub(r'(<row r="|<c r="[A-Z]+)2"', r'\g<1>10000000"', xml),
+    )
+    sheet_xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    assert '<row r="10000000"' in sheet_xml and len(data) < 10 * 1024
+    started = time.monotonic()
+    with pytest.raises(RosterFileError, match="beyond row 100000"):
+        roster_parse(SimpleUploadedFile("r.xlsx", data))
+    assert time.monotonic() - started < 2
+
+
+def test_blank_rows_before_the_bound_and_a_wrong_stated_size_are_read(groups):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER)
+    sheet.append(good_rows()[0])
+    for column, value in enumerate(good_rows()[3], start=1):
+        sheet.cell(row=50_000, column=column, value=value)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    # A sheet that claims to reach the last row Excel has is not padded out to it.
+    data = _sheet_rewritten(buffer.getvalue(), lambda xml: xml.replace(':L50000"', ':AN1048576"'))
+    rows = roster_parse(SimpleUploadedFile("r.xlsx", data))
+    assert [row.line for row in rows] == [2, 50_000]
+
+
+@pytest.mark.parametrize("where", ["xlsx", "csv"])
+def test_a_cell_longer_than_any_column_takes_is_refused(groups, where):
+    from core.spreadsheet import MAX_CELL
+
+    rows = good_rows()
+    rows[1][9] = "长" * (MAX_CELL + 1)  # the address
+    if where == "xlsx":
+        upload = xlsx_file(rows)
+    else:
+        lines = [",".join(HEADER)] + [",".join(row) for row in rows]
+        upload = csv_file("\n".join(lines) + "\n")
+    with pytest.raises(RosterFileError, match=f"Row 3 has a cell of {MAX_CELL + 1} characters"):
+        roster_parse(upload)
+
+
+def test_a_text_repeated_in_every_cell_cannot_fill_the_session(groups):
+    """A shared string is stored once in the file, and kept once per cell."""
+    long_text = "长" * 900
+    rows = [[f"R{i}", "啊道", long_text, long_text, *[long_text] * 8] for i in range(500)]
+    with pytest.raises(RosterFileError, match="more text than an import takes"):
+        roster_parse(xlsx_file(rows))
