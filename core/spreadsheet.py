@@ -3,7 +3,8 @@
 Shared by the roster import (villagers.roster) and the paper ledger's opening balances
 (points.carryover): each names its columns (`Column`), and gets back one `SheetRow` per
 non-empty row under a header row written in Chinese or English. Parsing never touches the
-database; a file that is no table at all raises `SheetFileError` in plain words.
+database; a file that is no table at all raises `SheetFileError` in plain words. Of a
+workbook, the sheet read is the one the clerk sees on opening it (`_workbook_sheet`).
 
 An upload is untrusted, and a small file can unpack into a large one: a 200 KB workbook
 holding one 200 MB cell, a 5 KB one whose only row is number 10,000,000. So before and while
@@ -130,19 +131,33 @@ def _unpacked_size_check(data: bytes) -> None:
         )
 
 
-def _rows_from_xlsx(data: bytes):
+def _workbook_open(data: bytes):
     from openpyxl import load_workbook  # imported here: only the import pages need it
 
     _unpacked_size_check(data)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # any damage in an untrusted file means "not a workbook"
         logger.info("Upload is not a readable workbook: %r", error)
         raise _not_a_workbook() from error
+
+
+def _workbook_sheet(workbook):
+    """The sheet the clerk sees on opening the file: the active one (open when it was saved),
+    or the first visible one. A hidden sheet (an old version kept out of sight) is never read."""
+    if not workbook.worksheets:
+        raise SheetFileError(_("The workbook has no sheet."))
+    visible = [sheet for sheet in workbook.worksheets if sheet.sheet_state == "visible"]
+    if not visible:
+        raise SheetFileError(
+            _("Every sheet of the workbook is hidden. Show the sheet with the table and save it.")
+        )
+    active = workbook.active
+    return active if any(sheet is active for sheet in visible) else visible[0]
+
+
+def _rows_from_sheet(sheet):
     try:
-        if not workbook.worksheets:
-            raise SheetFileError(_("The workbook has no sheet."))
-        sheet = workbook.worksheets[0]
         # The size the sheet states may be wrong (openpyxl would pad empty rows up to it);
         # missing rows before a row that is there are still padded: counted below.
         sheet.reset_dimensions()
@@ -158,6 +173,23 @@ def _rows_from_xlsx(data: bytes):
     except Exception as error:
         logger.info("Uploaded workbook is damaged: %r", error)
         raise _not_a_workbook() from error
+
+
+def _rows_from_xlsx(data: bytes, columns, max_rows: int, no_rows: str) -> list[SheetRow]:
+    workbook = _workbook_open(data)
+    try:
+        sheet = _workbook_sheet(workbook)
+        try:
+            return _rows_with_header(_rows_from_sheet(sheet), columns, max_rows, no_rows)
+        except SheetFileError as error:
+            if len(workbook.sheetnames) == 1:
+                raise
+            # Which sheet was read, when the workbook has several (the help sheet of a
+            # template, left open when it was saved).
+            raise SheetFileError(
+                _('Sheet "%(sheet)s" (the one open when the file was saved): %(error)s')
+                % {"sheet": sheet.title, "error": error}
+            ) from error
     finally:
         workbook.close()
 
@@ -202,14 +234,12 @@ def sheet_parse(upload, columns: tuple[Column, ...], *, max_rows: int, no_rows: 
     if not data.strip():
         raise SheetFileError(_("The file is empty."))
     if data[:4] == b"PK\x03\x04":
-        rows = _rows_from_xlsx(data)
-    elif name.endswith(".xlsx"):
+        return _rows_from_xlsx(data, columns, max_rows, no_rows)
+    if name.endswith(".xlsx"):
         raise _not_a_workbook()
-    elif name.endswith(".csv") or name.endswith(".txt"):
-        rows = _rows_from_csv(data)
-    else:
+    if not (name.endswith(".csv") or name.endswith(".txt")):
         raise SheetFileError(_("Upload an Excel (.xlsx) or CSV (.csv) file."))
-    return _rows_with_header(rows, columns, max_rows, no_rows)
+    return _rows_with_header(_rows_from_csv(data), columns, max_rows, no_rows)
 
 
 def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetRow]:

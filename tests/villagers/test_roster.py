@@ -316,9 +316,8 @@ def test_an_id_number_born_before_1900_or_after_today_is_not_valid(village_x, gr
 # --- files that are small to send and large to read (core.spreadsheet's bounds) ---------------
 
 
-def _sheet_rewritten(data: bytes, change) -> bytes:
-    """The workbook with its first sheet's XML passed through `change`."""
-    name = "xl/worksheets/sheet1.xml"
+def _sheet_rewritten(data: bytes, change, name="xl/worksheets/sheet1.xml") -> bytes:
+    """The workbook with its first sheet's XML (or member `name`) passed through `change`."""
     source = zipfile.ZipFile(io.BytesIO(data))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -407,3 +406,49 @@ def test_a_text_repeated_in_every_cell_cannot_fill_the_session(groups):
     rows = [[f"R{i}", "啊道", long_text, long_text, *[long_text] * 8] for i in range(500)]
     with pytest.raises(RosterFileError, match="more text than an import takes"):
         roster_parse(xlsx_file(rows))
+
+
+# --- which sheet of a workbook is read ----------------------------------------------------------
+
+
+def _workbook(*sheets, active=0):
+    """A workbook of (title, rows, hidden) sheets, saved with sheet `active` open."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows, hidden in sheets:
+        sheet = workbook.create_sheet(title)
+        sheet.append(HEADER)
+        for row in rows:
+            sheet.append(row)
+        if hidden:
+            sheet.sheet_state = "hidden"
+    workbook.active = active
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile("roster.xlsx", buffer.getvalue())
+
+
+def test_the_sheet_open_when_saved_is_read_never_a_hidden_one(groups):
+    """Found by a probe: a hidden first sheet (an old version kept out of sight) was read
+    instead of the one the clerk sees."""
+    old = [["OLD1", "啊道", "旧户主", "", "", "男", "1950"]]
+    new = [["R001", "啊道", "张三", "", "", "男", "1965"]]
+    hidden_first = _workbook(("旧版", old, True), ("花名册", new, False), active=1)
+    assert [row.values["household_number"] for row in roster_parse(hidden_first)] == ["R001"]
+    # Of two visible sheets, the one open when the file was saved.
+    two = _workbook(("2023", old, False), ("2024", new, False), active=1)
+    assert [row.values["household_number"] for row in roster_parse(two)] == ["R001"]
+
+
+def test_a_sheet_without_the_table_is_named_and_all_hidden_is_refused(groups):
+    template = _workbook(("花名册", good_rows(), False), ("说明", [], False), active=1)
+    with pytest.raises(RosterFileError, match='Sheet "说明" .*no rows of people'):
+        roster_parse(template)
+    # openpyxl will not write it: hidden in the workbook's own XML.
+    data = _sheet_rewritten(
+        _workbook(("花名册", good_rows(), False), ("旧版", [], True)).read(),
+        lambda xml: xml.replace('state="visible"', 'state="hidden"'),
+        name="xl/workbook.xml",
+    )
+    with pytest.raises(RosterFileError, match="Every sheet of the workbook is hidden"):
+        roster_parse(SimpleUploadedFile("roster.xlsx", data))
