@@ -32,7 +32,7 @@ from core.months import EARLIEST_DAY
 from core.spreadsheet import Column, SheetRow, row_append, sheet_parse, text_workbook
 from points.models import Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
 from points.services import proposals_refer_if_undecidable
-from villagers.models import Household, User, Village
+from villagers.models import Household, User, Village, household_number_text
 from villagers.selectors import households_with_active_card
 
 MAX_ROWS = 20000
@@ -168,7 +168,7 @@ def _taken(household_ids) -> dict[int, datetime.date]:
 
 
 def _households(village: Village, rows: list[SheetRow]) -> dict[str, Household]:
-    numbers = {number_text(row.values["household_number"]) for row in rows}
+    numbers = {household_number_text(row.values["household_number"]) for row in rows}
     return {
         h.number: h
         for h in Household.objects.filter(village=village, number__in=numbers).select_related(
@@ -246,7 +246,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
         values = row.values
         report = RowReport(row=row)
         reports.append(report)
-        number = number_text(values["household_number"])
+        number = household_number_text(values["household_number"])
         household = households.get(number)
         if not number:
             report.errors.append(_("The household number is missing."))

@@ -24,6 +24,7 @@ from villagers.models import (
     Participation,
     Village,
     VillageGroup,
+    household_number_text,
 )
 
 
@@ -215,7 +216,7 @@ class HouseholdForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
         self.fields["group"].queryset = VillageGroup.objects.filter(village=village)
 
     def clean_number(self):
-        number = self.cleaned_data["number"].strip()
+        number = household_number_text(self.cleaned_data["number"])
         taken = Household.objects.filter(village=self.village, number=number)
         if self.instance.pk:
             taken = taken.exclude(pk=self.instance.pk)

@@ -1,5 +1,7 @@
 """Villages, households, members, hygiene inspections, participation and points cards."""
 
+import unicodedata
+
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -135,6 +137,14 @@ class VillageGroup(models.Model):
 
     def __str__(self):
         return self.name
+
+
+def household_number_text(value) -> str:
+    """A household number as it is stored and looked up: NFKC (a Chinese input method's
+    full-width Ｘ００１ is X001), surrounding white space dropped. Every writer (the household
+    form, the roster) and every lookup (the roster's, the paper ledger's, the search) reads
+    numbers through it, so one household never has two spellings."""
+    return unicodedata.normalize("NFKC", str(value or "")).strip()
 
 
 class Household(models.Model):

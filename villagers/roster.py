@@ -30,7 +30,7 @@ from villagers.idnumbers import (
     id_number_text,
     id_numbers_registered,
 )
-from villagers.models import Household, Member, Village, VillageGroup
+from villagers.models import Household, Member, Village, VillageGroup, household_number_text
 
 MAX_ROWS = 3000
 
@@ -238,7 +238,7 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
 
 def _check_household(values: dict[str, str], errors: list[str], groups: dict) -> dict:
     """Validate the household columns of one row; returns the household's fields."""
-    number = values["household_number"]
+    number = household_number_text(values["household_number"])
     if not number:
         errors.append(_("The household number is missing."))
     elif len(number) > 20:
@@ -292,7 +292,7 @@ SHARED_COLUMNS = ("group", "head_name", "address", "is_poor", "poverty_exit_year
 def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     """Every row's problems in plain words, and the households the rows would create."""
     groups = {g.name.lower(): g for g in VillageGroup.objects.filter(village=village)}
-    numbers = {row.values["household_number"] for row in rows}
+    numbers = {household_number_text(row.values["household_number"]) for row in rows}
     taken = set(
         Household.objects.filter(village=village, number__in=numbers).values_list(
             "number", flat=True

@@ -11,7 +11,16 @@ from django.utils import timezone
 
 from core.forms import number_text
 from villagers.cardnumbers import scanned_card_number
-from villagers.models import Card, Household, Inspection, Member, Participation, User, Village
+from villagers.models import (
+    Card,
+    Household,
+    Inspection,
+    Member,
+    Participation,
+    User,
+    Village,
+    household_number_text,
+)
 from villagers.throttle import CARD_USERNAME_PREFIX
 
 # The last four digits of a phone: what a masked phone (139****5678) shows, and a search key.
@@ -138,7 +147,7 @@ def household_search(
         digits = number_text(query)
         matches = (
             Q(head_name__icontains=query)
-            | Q(number__icontains=digits)
+            | Q(number__icontains=household_number_text(query))
             | Q(group__name__icontains=query)
             | Exists(Member.objects.filter(household=OuterRef("pk"), name__icontains=query))
             | Exists(Card.objects.filter(household=OuterRef("pk"), number__icontains=digits))

@@ -494,3 +494,10 @@ def test_a_discarded_or_replaced_upload_is_not_imported_from_its_old_preview(
         == reverse("points:batch_detail", args=[CarryOver.objects.get().batch_id])
     )
     assert CarryOver.objects.get().file_total == 430
+
+
+def test_a_household_number_typed_with_full_width_characters_is_found(village_x, cards):
+    """The file's number is read as the roster and the household form store it."""
+    rows = carry_over_parse(xlsx_file([["Ｘ００１", "王大山", 350, None, None, None]]))
+    check = carry_over_check(village_x, rows, 350)
+    assert check.is_valid, check.error_lines()

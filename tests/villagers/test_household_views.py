@@ -256,3 +256,17 @@ def test_the_member_form_checks_an_id_number_as_the_roster_does(
     edit = reverse("villagers:member_edit", kwargs={"pk": member_a.pk})
     kept = {"name": member_a.name, "relation": "head", "sex": "M", "birth_year": "1988"}
     assert client_manager_x.post(edit, {**kept, "id_number": SECRET_ID}).status_code == 302
+
+
+def test_a_number_typed_with_full_width_characters_is_stored_plain(
+    client_manager_x, group_x, household_a
+):
+    """Found by a probe: "X００１" typed with a Chinese input method was a second household
+    beside X001, and "１２" could not be found by the paper ledger's "12"."""
+    url = reverse("villagers:household_create")
+    data = {"group": group_x.pk, "head_name": "周新", "status": "active"}
+    response = client_manager_x.post(url, {**data, "number": "Ｘ００１"})
+    assert response.status_code == 200 and "already used" in response.text
+    client_manager_x.post(url, {**data, "number": " １２ "})
+    assert Household.objects.filter(village=group_x.village, number="12").exists()
+    assert "王大山" in _list(client_manager_x, q="Ｘ００１").text

@@ -452,3 +452,51 @@ def test_a_sheet_without_the_table_is_named_and_all_hidden_is_refused(groups):
     )
     with pytest.raises(RosterFileError, match="Every sheet of the workbook is hidden"):
         roster_parse(SimpleUploadedFile("roster.xlsx", data))
+
+
+# --- household numbers typed with full-width characters -------------------------------------
+
+
+def test_a_full_width_household_number_is_the_registered_one(
+    village_x, groups, household_a, manager_x
+):
+    """Found by a probe: the roster stored "X００１" as typed, a second household beside X001."""
+    rows = roster_parse(xlsx_file([["Ｘ００１", "啊道", "王大山", "", "", "男", "1965"]]))
+    check = roster_check(village_x, rows)
+    assert "Household number X001 is already registered" in " ".join(check.error_lines())
+    # Two spellings of one number in the file are one household, stored plain.
+    rows = roster_parse(
+        xlsx_file(
+            [
+                ["１２", "啊道", "张三", "张三", "户主", "男", "1965"],
+                ["12", "啊道", "张三", "李四", "配偶", "女", "1968"],
+            ]
+        )
+    )
+    (household,) = roster_import(village=village_x, rows=rows, actor=manager_x)
+    assert household.number == "12" and household.members.count() == 2
+
+
+def test_the_migration_stores_full_width_numbers_plain_where_that_number_is_free(
+    village_x, group_x, household_a, capsys
+):
+    import importlib
+
+    from django.apps import apps
+
+    from tests.factories import HouseholdFactory
+
+    migration = importlib.import_module("villagers.migrations.0018_household_numbers_nfkc")
+    typed = HouseholdFactory(group=group_x, number="１２")
+    twice = HouseholdFactory(group=group_x, number="Ｘ００１")  # household_a is X001
+    plain = HouseholdFactory(group=group_x, number="R7")
+    migration.numbers_normalise(apps, None)
+    for household in (typed, twice, plain, household_a):
+        household.refresh_from_db()
+    assert (typed.number, twice.number, plain.number, household_a.number) == (
+        "12",
+        "Ｘ００１",
+        "R7",
+        "X001",
+    )
+    assert f"household {twice.pk}" in capsys.readouterr().out
