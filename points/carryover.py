@@ -32,6 +32,7 @@ from core.months import EARLIEST_DAY
 from core.spreadsheet import Column, SheetRow, row_append, sheet_parse, text_workbook
 from points.models import Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
 from points.services import proposals_refer_if_undecidable
+from villagers.masking import mask_cell
 from villagers.models import Household, User, Village, household_number_text
 from villagers.selectors import households_with_active_card
 
@@ -190,7 +191,8 @@ def _check_balance_row(report: RowReport, text: str) -> int | None:
     balance = _whole(text)
     if balance is None:
         report.errors.append(
-            _('The balance "%(value)s" is not a whole number of points.') % {"value": text}
+            _('The balance "%(value)s" is not a whole number of points.')
+            % {"value": mask_cell(text)}
         )
     elif balance < 0:
         report.errors.append(_("The balance cannot be negative (%(value)d).") % {"value": balance})
@@ -209,7 +211,8 @@ def _check_history_row(report: RowReport, values: dict[str, str]) -> dict | None
     points = _whole(values["points"])
     if day is None:
         report.errors.append(
-            _('The date "%(value)s" is not a date like 2021-03-15.') % {"value": values["date"]}
+            _('The date "%(value)s" is not a date like 2021-03-15.')
+            % {"value": mask_cell(values["date"])}
         )
     elif day > timezone.localdate():
         report.errors.append(_("The date %(value)s is in the future.") % {"value": day})
@@ -221,7 +224,7 @@ def _check_history_row(report: RowReport, values: dict[str, str]) -> dict | None
     if points is None or points == 0:
         report.errors.append(
             _('The points "%(value)s" of the line are not a whole number other than 0.')
-            % {"value": values["points"]}
+            % {"value": mask_cell(values["points"])}
         )
     if len(values["what"]) > 200:
         report.errors.append(_("What the line is for is longer than 200 characters."))
@@ -253,7 +256,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
         elif household is None:
             report.errors.append(
                 _("No household numbered %(number)s is registered in this village.")
-                % {"number": number}
+                % {"number": mask_cell(number)}
             )
         elif values["head_name"] != household.head_name:
             report.errors.append(
@@ -261,7 +264,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
                 % {
                     "number": number,
                     "registered": household.head_name,
-                    "value": values["head_name"],
+                    "value": mask_cell(values["head_name"]),
                 }
             )
         has_line = bool(values["date"] or values["points"] or values["what"])

@@ -1,5 +1,12 @@
 """Masking of personal data (ID numbers, phones) on pages that do not need it in full."""
 
+import re
+
+# A run of digits (ASCII or full-width, single spaces or hyphens between), an ID number's
+# check character X at its end.
+DIGIT_RUN = re.compile(r"[0-9０-９](?:[ \-－]?[0-9０-９])*[XxＸｘ]?")
+SEPARATORS = re.compile(r"[ \-－]")
+
 
 def mask_id_number(value: str) -> str:
     """'610630198801011234' -> '6106**********1234'."""
@@ -25,3 +32,23 @@ def mask_name(value: str) -> str:
     if not value:
         return ""
     return value[0] + "*" * max(len(value) - 1, 1)
+
+
+def _run_masked(match: re.Match) -> str:
+    run = match.group()
+    digits = sum(1 for char in run if char.isdigit())
+    longest = max(len(block) for block in SEPARATORS.split(run))
+    # Seven digits in a row, or eleven in all, could be a phone; fifteen an ID number. A date
+    # (1965-03-04) or a year is neither and stays as it is.
+    if longest < 7 and digits < 11:
+        return run
+    return mask_id_number(run) if digits >= 15 else mask_phone(run)
+
+
+def mask_cell(value: str) -> str:
+    """Any text echoed from an uploaded cell, with every run of digits that could be an ID
+    number or a phone masked as those are: a cell one column off (an ID number in the birth
+    year's column) is never shown in full."""
+    if not value:
+        return value
+    return DIGIT_RUN.sub(_run_masked, str(value))

@@ -30,6 +30,7 @@ from villagers.idnumbers import (
     id_number_text,
     id_numbers_registered,
 )
+from villagers.masking import mask_cell
 from villagers.models import Household, Member, Village, VillageGroup, household_number_text
 
 MAX_ROWS = 3000
@@ -182,7 +183,10 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
         if relation is None:
             errors.append(
                 _('Unknown relation to the head "%(value)s". Use one of: %(choices)s.')
-                % {"value": relation_text, "choices": list_join(a[0] for a in RELATIONS.values())}
+                % {
+                    "value": mask_cell(relation_text),
+                    "choices": list_join(a[0] for a in RELATIONS.values()),
+                }
             )
     elif name and name == head_name:
         relation = Member.Relation.HEAD
@@ -200,7 +204,7 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
     sex_text = values["sex"]
     sex = SEX_LOOKUP.get(sex_text.lower())
     if sex_text and sex is None:
-        errors.append(_('Sex "%(value)s" is not 男 or 女.') % {"value": sex_text})
+        errors.append(_('Sex "%(value)s" is not 男 or 女.') % {"value": mask_cell(sex_text)})
     elif not sex_text:
         if id_number_ok:
             sex = "M" if int(id_number[16]) % 2 else "F"
@@ -212,7 +216,7 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
     if birth_text and birth_year is None:
         errors.append(
             _('Birth year "%(value)s" is not a year between %(first)d and %(year)d.')
-            % {"value": birth_text, "first": EARLIEST_BIRTH_YEAR, "year": this_year}
+            % {"value": mask_cell(birth_text), "first": EARLIEST_BIRTH_YEAR, "year": this_year}
         )
     elif not birth_text:
         if id_number_ok:
@@ -251,7 +255,7 @@ def _check_household(values: dict[str, str], errors: list[str], groups: dict) ->
     elif group is None:
         errors.append(
             _('Unknown village group "%(value)s". This village has: %(groups)s.')
-            % {"value": group_name, "groups": list_join(g.name for g in groups.values())}
+            % {"value": mask_cell(group_name), "groups": list_join(g.name for g in groups.values())}
         )
 
     head_name = values["head_name"]
@@ -264,14 +268,16 @@ def _check_household(values: dict[str, str], errors: list[str], groups: dict) ->
     is_poor = poor_text in YES
     if poor_text not in YES | NO:
         errors.append(
-            _('Registered poor "%(value)s": write 是 or 否.') % {"value": values["is_poor"]}
+            _('Registered poor "%(value)s": write 是 or 否.')
+            % {"value": mask_cell(values["is_poor"])}
         )
 
     exit_text = values["poverty_exit_year"]
     exit_year = _year(exit_text, 2000, 2100)
     if exit_text and exit_year is None:
         errors.append(
-            _('Year lifted out of poverty "%(value)s" is not a year.') % {"value": exit_text}
+            _('Year lifted out of poverty "%(value)s" is not a year.')
+            % {"value": mask_cell(exit_text)}
         )
     if len(values["address"]) > 200:
         errors.append(_("The address is longer than 200 characters."))
@@ -314,7 +320,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
         if number in taken:
             errors.append(
                 _("Household number %(number)s is already registered in this village.")
-                % {"number": number}
+                % {"number": mask_cell(number)}
             )
         if member["id_number"]:
             if member["id_number"] in known_ids:
@@ -333,7 +339,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                     errors.append(
                         _('Household %(number)s: "%(column)s" differs from row %(line)d.')
                         % {
-                            "number": number,
+                            "number": mask_cell(number),
                             "column": next(c.header for c in COLUMNS if c.key == key),
                             "line": first.line,
                         }
@@ -342,7 +348,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                 if number in head_line:
                     errors.append(
                         _("Household %(number)s already has its head in row %(line)d.")
-                        % {"number": number, "line": head_line[number]}
+                        % {"number": mask_cell(number), "line": head_line[number]}
                     )
                 else:
                     head_line[number] = row.line

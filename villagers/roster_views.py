@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from core.access import Role, staff_required
 from core.spreadsheet import pending_rows, pending_store
 from villagers.forms import RosterUploadForm
-from villagers.masking import mask_id_number, mask_phone
+from villagers.masking import mask_cell, mask_id_number, mask_phone
 from villagers.roster import (
     COLUMN_KEYS,
     COLUMNS,
@@ -73,11 +73,14 @@ def roster_preview(request):
             messages.info(request, _("Upload a roster file first."))
         return redirect("villagers:roster_upload")
     check = roster_check(request.village, rows)
+    # Every cell is shown masked (villagers.masking.mask_cell): a row one cell short puts
+    # the ID number in the birth year's column, the phone in the ID number's.
     lines = [
         {
             "line": report.row.line,
-            "values": report.row.values,
-            "member": report.member,
+            "values": {key: mask_cell(value) for key, value in report.row.values.items()},
+            "name": mask_cell(report.member.get("name", "")),
+            "born": report.member.get("birth_year") or mask_cell(report.row.values["birth_year"]),
             "id_number": mask_id_number(report.member.get("id_number", "")),
             "phone": mask_phone(report.row.values["phone"]),
             "errors": report.errors,

@@ -33,6 +33,7 @@ from points.carryover import (
 )
 from points.forms import CarryOverUploadForm
 from points.models import CarryOver
+from villagers.masking import mask_cell
 
 SESSION_KEY = "carry_over_upload"
 DROPPED = gettext_lazy(
@@ -126,7 +127,12 @@ def carry_over_preview(request):
     check = carry_over_check(request.village, rows, pending["paper_total"])
     plans = {plan.row: plan for plan in check.plans}
     lines = [
-        {"report": report, "values": report.row.values, "plan": plans.get(report.row.line)}
+        {
+            "report": report,
+            # Shown masked: a cell one column off may hold an ID number or a phone.
+            "values": {key: mask_cell(value) for key, value in report.row.values.items()},
+            "plan": plans.get(report.row.line),
+        }
         for report in check.reports
     ]
     return render(

@@ -1,6 +1,7 @@
 """Balances from the paper ledger (结转积分): preview, all-or-nothing import, one batch for the
 supervisor, once only, and the batch on the notice."""
 
+import html
 import io
 
 import pytest
@@ -501,3 +502,18 @@ def test_a_household_number_typed_with_full_width_characters_is_found(village_x,
     rows = carry_over_parse(xlsx_file([["Ｘ００１", "王大山", 350, None, None, None]]))
     check = carry_over_check(village_x, rows, 350)
     assert check.is_valid, check.error_lines()
+
+
+def test_a_cell_one_column_off_never_shows_an_id_number_or_phone(client_manager_x, cards):
+    """As the roster's preview: every echoed cell is masked (villagers.masking.mask_cell)."""
+    id_number = "610630196503040019"
+    rows = [
+        ["X001", "王大山", id_number, None, None, None],
+        ["13900000001", "13900000002", 5, None, None, None],
+        ["X002", "李秀英", None, "13900000003", "13900000004", "电话13900000005"],
+    ]
+    _upload(client_manager_x, xlsx_file(rows), "5")
+    page = html.unescape(client_manager_x.get(reverse("points:carry_over_preview")).text)
+    assert 'The balance "6106**********0019"' in page
+    for secret in (id_number, *(f"1390000000{n}" for n in range(1, 6))):
+        assert secret not in page

@@ -71,3 +71,22 @@ def test_admin_changelist_masks_id(client_manager_x, member_a):
     assert SECRET_ID not in text
     change = client_manager_x.get(reverse("admin:villagers_member_change", args=[member_a.pk])).text
     assert SECRET_ID not in change and SECRET_PHONE not in change
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("610630196503040019", "6106**********0019"),
+        ("61063019650304001X", "6106**********001X"),
+        ("１３９００００００１２", "１３９****００１２"),
+        ("tel 139-0000-0012", "tel 139******0012"),
+        ("1965", "1965"),
+        ("1965-03-04", "1965-03-04"),
+        ("一组12号", "一组12号"),
+        ("", ""),
+    ],
+)
+def test_a_cell_is_shown_with_anything_like_an_id_number_or_phone_masked(text, shown):
+    from villagers.masking import mask_cell
+
+    assert mask_cell(text) == shown

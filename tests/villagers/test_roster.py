@@ -500,3 +500,20 @@ def test_the_migration_stores_full_width_numbers_plain_where_that_number_is_free
         "X001",
     )
     assert f"household {twice.pk}" in capsys.readouterr().out
+
+
+def test_a_cell_one_column_off_never_shows_an_id_number_or_phone(client_manager_x, groups):
+    """Found by a probe: with the birth year left out, the ID number slid into its column
+    and was shown in full in the error and the table, and so would a phone in any column."""
+    text = (
+        ",".join(HEADER[:9])
+        + "\n"
+        + f"R1,啊道,张三,张三,户主,男,{ID_1},13900000001\n"
+        + "R2,13900000002,王五,13900000003,13900000004,13900000005,1970,,\n"
+    )
+    _upload(client_manager_x, csv_file(text))
+    page = html.unescape(client_manager_x.get(reverse("villagers:roster_preview")).text)
+    assert 'Birth year "6106**********' in page
+    for secret in (ID_1, "13900000001", "13900000002", "13900000003", "13900000004"):
+        assert secret not in page
+    assert "13900000005" not in page  # in the sex column, echoed in its message
