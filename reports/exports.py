@@ -8,7 +8,8 @@ How it works:
    progress to the row, and stores the file in the row (done) or the error (failed).
 3. The status page re-reads the row and refreshes itself every few seconds with
    <meta http-equiv="refresh"> until the job is finished (works without JavaScript).
-4. Only the user who asked can see the status page or download the file (others get 404).
+4. Only the user who asked can see the status page or download the file (others get 404),
+   and only while the page they asked from would still open for them (`_still_theirs`).
 A job whose worker died (a restart mid-way) stops being heard from; after
 `models.STALE_AFTER` the page says so and offers to start again.
 """
@@ -25,10 +26,12 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.access import OPEN, oversees
 from core.audit import audit_record
 from core.queue import enqueue
 from reports import xlsx
 from reports.models import ExportJob
+from villagers.oversight import oversight_of
 
 logger = logging.getLogger(__name__)
 
@@ -114,9 +117,36 @@ def export_job_run(job_id: int) -> None:
     )
 
 
-def _get_job_for_user(request, pk: int) -> ExportJob:
-    """A job of the user who asked for it; anyone else's is a 404."""
-    return get_object_or_404(ExportJob.objects.defer("content"), pk=pk, requested_by=request.user)
+def _still_theirs(job: ExportJob, user) -> bool:
+    """Whether `user`, who asked for `job`, may still read what it holds: the page it was
+    asked from would still open for them, over the same village or scope. A role taken away
+    or a move to another village since hands nothing over."""
+    if job.kind == ExportJob.Kind.YEAR_REPORT:
+        from reports.monthly import year_report_xlsx  # it imports this module
+
+        village = job.village
+        own = user.village_id == village.pk if user.village_id is not None else None
+        if not (own or (own is None and oversees(user, village))):
+            return False
+        return year_report_xlsx.access.decide(user, village) == OPEN
+    oversight = oversight_of(user)
+    if oversight is None:
+        return False
+    if job.kind == ExportJob.Kind.TOWNSHIP_OVERVIEW:
+        return oversight.township_id == job.params.get("township")
+    return oversight.township_id is None and oversight.county_id == job.county_id
+
+
+def _get_job_for_user(request, pk: int, queryset=None) -> ExportJob:
+    """A job of the user who asked for it, while they may still read it; anyone else's is a
+    404."""
+    queryset = ExportJob.objects.defer("content") if queryset is None else queryset
+    job = get_object_or_404(
+        queryset.select_related("village__township"), pk=pk, requested_by=request.user
+    )
+    if not _still_theirs(job, request.user):
+        raise Http404(_("This export is not yours to read any more."))
+    return job
 
 
 @login_required
@@ -129,7 +159,7 @@ def export_status(request, pk):
 
 @login_required
 def export_download(request, pk):
-    job = get_object_or_404(ExportJob, pk=pk, requested_by=request.user)
+    job = _get_job_for_user(request, pk, ExportJob.objects.all())
     if job.status != ExportJob.Status.DONE:
         raise Http404(_("This export is not ready."))
     return xlsx.xlsx_response(bytes(job.content), job.filename)

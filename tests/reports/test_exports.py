@@ -63,7 +63,9 @@ def test_a_failing_build_is_recorded(county_admin, monkeypatch, client_county):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(exports, "_builder", lambda kind: broken)
-    job = ExportJob.objects.create(kind="county", requested_by=county_admin)
+    job = ExportJob.objects.create(
+        kind="county", county=county_admin.county, requested_by=county_admin
+    )
     exports.export_job_run(job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and "disk full" in job.error
@@ -74,7 +76,12 @@ def test_a_failing_build_is_recorded(county_admin, monkeypatch, client_county):
 
 def test_progress_shows_while_running_and_a_dead_job_says_so(county_admin, client_county):
     job = ExportJob.objects.create(
-        kind="county", requested_by=county_admin, status="running", progress=40, step="Writing"
+        kind="county",
+        county=county_admin.county,
+        requested_by=county_admin,
+        status="running",
+        progress=40,
+        step="Writing",
     )
     page = client_county.get(reverse("reports:export_status", args=[job.pk])).content.decode()
     assert 'aria-valuenow="40"' in page and "Writing" in page
@@ -88,7 +95,12 @@ def test_progress_shows_while_running_and_a_dead_job_says_so(county_admin, clien
 
 def test_only_the_requester_sees_a_job(county_admin, client_supervisor_x, client_anon):
     job = ExportJob.objects.create(
-        kind="county", requested_by=county_admin, status="done", content=b"x", filename="a.xlsx"
+        kind="county",
+        county=county_admin.county,
+        requested_by=county_admin,
+        status="done",
+        content=b"x",
+        filename="a.xlsx",
     )
     for name in ("export_status", "export_download"):
         url = reverse(f"reports:{name}", args=[job.pk])
@@ -102,7 +114,9 @@ def test_starting_an_export_clears_the_users_old_ones(county_admin, supervisor_x
         requested_by=county_admin,
         created_at=timezone.now() - datetime.timedelta(days=8),
     )
-    recent = ExportJob.objects.create(kind="county", requested_by=county_admin)
+    recent = ExportJob.objects.create(
+        kind="county", county=county_admin.county, requested_by=county_admin
+    )
     someone_elses = ExportJob.objects.create(
         kind="year",
         requested_by=supervisor_x,
@@ -122,7 +136,9 @@ def _heading(client, job) -> str:
 def test_the_heading_says_where_the_export_stands(county_admin, client_county):
     """The page once kept saying "Preparing the county overview" (正在生成全县概况) above the
     finished file's download link: the heading follows the job now."""
-    job = ExportJob.objects.create(kind="county", requested_by=county_admin, status="running")
+    job = ExportJob.objects.create(
+        kind="county", county=county_admin.county, requested_by=county_admin, status="running"
+    )
     assert _heading(client_county, job) == "Preparing the county overview"
     ExportJob.objects.filter(pk=job.pk).update(status="done", content=b"x", filename="a.xlsx")
     assert _heading(client_county, job) == "The county overview is ready"
@@ -139,7 +155,12 @@ def test_a_finished_export_no_longer_says_it_is_being_made_in_chinese(
 ):
     settings.LANGUAGE_CODE = "zh-hans"
     job = ExportJob.objects.create(
-        kind="county", requested_by=county_admin, status="done", content=b"x", filename="a.xlsx"
+        kind="county",
+        county=county_admin.county,
+        requested_by=county_admin,
+        status="done",
+        content=b"x",
+        filename="a.xlsx",
     )
     with translation.override("zh-hans"):
         client_county.cookies["django_language"] = "zh-hans"
@@ -147,3 +168,43 @@ def test_a_finished_export_no_longer_says_it_is_being_made_in_chinese(
     assert "正在生成" not in page and "全县概况已生成" in page
     assert 'http-equiv="refresh"' not in page
     assert reverse("reports:export_download", args=[job.pk]) in page
+
+
+@pytest.mark.parametrize("change", ["moved to another village", "every role taken"])
+def test_an_export_is_not_handed_over_to_someone_who_may_no_longer_read_it(
+    change, client_manager_x, manager_x, village_y, card_a
+):
+    """Found by a probe: the manager asked for village X's year report, was then moved to
+    village Y (or lost every role), and still downloaded X's workbook."""
+    from django.contrib.auth.models import Group
+
+    from core.access import Role
+    from villagers.models import User
+
+    year = timezone.localdate().year
+    client_manager_x.post(reverse("reports:year_report_xlsx", args=[year]))
+    job = ExportJob.objects.get()
+    exports.export_job_run(job.pk)
+    download = reverse("reports:export_download", args=[job.pk])
+    assert client_manager_x.get(download).status_code == 200
+    if change == "moved to another village":
+        User.objects.filter(pk=manager_x.pk).update(village=village_y)
+        manager_x.groups.set([Group.objects.get(name=Role.PARTY_SECRETARY)])
+    else:
+        manager_x.groups.clear()
+    for name in ("export_status", "export_download"):
+        assert client_manager_x.get(reverse(f"reports:{name}", args=[job.pk])).status_code == 404
+
+
+def test_an_overview_export_follows_its_asker_to_another_township(
+    client_township, township_officer, village_z, card_a
+):
+    from villagers.models import User
+
+    client_township.post(reverse("reports:county_export"))
+    job = ExportJob.objects.get()
+    exports.export_job_run(job.pk)
+    download = reverse("reports:export_download", args=[job.pk])
+    assert client_township.get(download).status_code == 200
+    User.objects.filter(pk=township_officer.pk).update(township=village_z.township)
+    assert client_township.get(download).status_code == 404
