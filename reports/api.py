@@ -16,7 +16,8 @@ from typing import Annotated
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F
+from django.db.models import F, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from ninja import Field, NinjaAPI, Query, Router, Schema
@@ -27,6 +28,7 @@ from ninja.throttling import AuthRateThrottle
 from pydantic import BeforeValidator
 
 from core.audit import audit_record, client_ip, client_network
+from core.db import BIGINT_MAX
 from points.models import Entry
 from points.views.ledger import household_ledger
 from reports.api_tokens import TOKEN_ROLES, api_token_for_key, token_oversight, token_role
@@ -390,7 +392,14 @@ def ledger(request, code: str, after: After = None):
     if after is None:
         return entries.order_by("-created_at", "-id")
     settled = timezone.now() - datetime.timedelta(seconds=SYNC_SETTLE_SECONDS)
-    return entries.filter(id__gt=after, created_at__lte=settled).order_by("id")
+    # An entry's id is drawn before its time is taken, so a newer id may carry an older
+    # time: only ids below the first one still settling are listed, none passed over.
+    settling = entries.filter(created_at__gt=settled).order_by("id").values("id")[:1]
+    return entries.filter(
+        id__gt=after,
+        id__lt=Coalesce(Subquery(settling), Value(BIGINT_MAX)),
+        created_at__lte=settled,
+    ).order_by("id")
 
 
 class ItemOut(Schema):

@@ -4,6 +4,7 @@ schema is valid OpenAPI; every call is audited; each token is rate limited; toke
 hashed and revocable.
 """
 
+import datetime
 import hashlib
 import io
 import json
@@ -209,6 +210,34 @@ def test_the_ledger_is_followed_by_id_with_no_entry_twice_or_missed(
     ledger = Entry.objects.filter(account__village=village_x)
     assert served == sorted(ledger.values_list("id", flat=True)) and len(served) == 3
     assert call(token_county, path, after=-1).status_code == 422
+
+
+def test_a_newer_id_with_an_older_time_waits_for_the_ids_before_it(
+    token_county, village_x, card_a, card_b
+):
+    """An entry's id is drawn before its time is taken: of two written at once, the newer
+    id may carry the older time and settle first. Listed alone, the client would move past
+    the older id, still settling, and never see it."""
+    now = timezone.now()
+    path = f"/villages/{village_x.code}/ledger"
+    older_id = Entry.objects.create(
+        account=card_a.household.account,
+        kind=Entry.Kind.AWARD,
+        points=1,
+        balance_after=101,
+        created_at=now - datetime.timedelta(seconds=10),
+    )
+    newer_id = Entry.objects.create(
+        account=card_b.household.account,
+        kind=Entry.Kind.AWARD,
+        points=1,
+        balance_after=101,
+        created_at=now - datetime.timedelta(seconds=120),
+    )
+    assert newer_id.pk > older_id.pk
+    served = [e["id"] for e in call(token_county, path, after=0).json()["items"]]
+    assert newer_id.pk not in served and older_id.pk not in served
+    assert served == sorted(served) and all(pk < older_id.pk for pk in served)
 
 
 def test_personal_data_is_masked(token_county, village_x, household_a, card_a):
