@@ -6,10 +6,13 @@ pages write them through the services, which check what a save must not break.""
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core import admin as core_admin
+from core.access import Role
 from villagers.models import (
     Card,
     County,
@@ -253,10 +256,6 @@ class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "groups" and not request.user.is_superuser:
-            from django.contrib.auth.models import Group
-
-            from core.access import Role
-
             # The county admin appoints village staff and township officers, never its peers.
             kwargs["queryset"] = Group.objects.filter(
                 name__in=[
@@ -269,14 +268,21 @@ class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_queryset(self, request):
+        """The county's staff, less those above a county admin: the other county admins and
+        the superusers (the county's system administrator keeps them). Their change page,
+        password form and history are therefore not found, whatever the caller."""
         queryset = super().get_queryset(request)
         user = request.user
         if user.is_superuser:
             return queryset
-        if user.county_id is not None:
-            return (
-                queryset.filter(village__township__county=user.county_id)
-                | queryset.filter(county=user.county_id)
-                | queryset.filter(township__county=user.county_id)
+        if user.county_id is None:
+            return queryset.filter(pk=user.pk)
+        county = user.county_id
+        peers = User.objects.filter(groups__name=Role.COUNTY_ADMIN).exclude(pk=user.pk)
+        return (
+            queryset.filter(
+                Q(village__township__county=county) | Q(county=county) | Q(township__county=county)
             )
-        return queryset.filter(pk=user.pk)
+            .exclude(is_superuser=True)
+            .exclude(pk__in=peers.values("pk"))
+        )

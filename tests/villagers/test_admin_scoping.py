@@ -3,7 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from villagers.models import County, Township
+from core.access import Role
+from tests.conftest import PASSWORD, make_staff
+from villagers.models import County, Township, User
+
+STRONG = "Yellow-River-Terraces-87"
 
 
 @pytest.fixture
@@ -133,3 +137,38 @@ def test_a_county_admin_neither_changes_a_villager_login_nor_makes_one(
     assert response.status_code == 200 and "made by issuing its card" in response.text
     secretary_x.refresh_from_db()
     assert secretary_x.household_id is None and secretary_x.is_staff
+
+
+@pytest.fixture(params=["peer", "superuser"])
+def above_county_admin(request, village_x):
+    """Who a county admin never manages: another county admin of the county, a superuser."""
+    county = village_x.township.county
+    if request.param == "peer":
+        return make_staff(Role.COUNTY_ADMIN, county=county, username="peer")
+    return User.objects.create_superuser("root", password=PASSWORD, county=county)
+
+
+def test_a_county_admin_never_reaches_a_peer_or_a_superuser(client_county, above_county_admin):
+    """A county admin set a peer's (or a superuser's) password, and saving a peer's page
+    took their County admin role (the groups offered leave it out, and saving sets them)."""
+    target = above_county_admin
+    listed = client_county.get(reverse("admin:villagers_user_changelist")).context["cl"]
+    assert target.pk not in {user.pk for user in listed.queryset}
+    change = reverse("admin:villagers_user_change", args=[target.pk])
+    assert client_county.get(change).status_code == 302  # "not found", back to the index
+    client_county.post(change, {"username": target.username, "display_name": "renamed"})
+    password = reverse("admin:auth_user_password_change", args=[target.pk])
+    response = client_county.post(password, {"password1": STRONG, "password2": STRONG})
+    assert response.status_code == 404
+    history = reverse("admin:villagers_user_history", args=[target.pk])
+    assert client_county.get(history).status_code == 302
+    target.refresh_from_db()
+    assert target.check_password(PASSWORD) and target.display_name != "renamed"
+    assert target.is_superuser or target.groups.filter(name=Role.COUNTY_ADMIN).exists()
+
+
+def test_a_superuser_still_manages_county_admins(admin_client, county_admin):
+    url = reverse("admin:auth_user_password_change", args=[county_admin.pk])
+    admin_client.post(url, {"password1": STRONG, "password2": STRONG})
+    county_admin.refresh_from_db()
+    assert county_admin.check_password(STRONG)
