@@ -225,11 +225,28 @@ class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
     list_display = ["username", "display_name", "village", "county", "is_staff", "is_active"]
     list_filter = ["is_staff", "is_active", "groups"]
 
+    # On one's own page: roles, places and the own-household link are given by someone else
+    # (DESIGN.md rule 8: no role, village or household is self-given, and the household link
+    # that keeps staff off their own household's items is never taken off by its holder).
+    own_fixed = ["groups", "village", "township", "county", "household", "is_staff", "is_active"]
+
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return super().get_readonly_fields(request, obj)
         # A county admin manages staff of the county but can never raise anyone above it.
-        return ["is_superuser", "user_permissions", "last_login", "date_joined"]
+        fixed = ["is_superuser", "user_permissions", "last_login", "date_joined"]
+        if obj is not None and obj.pk == request.user.pk:
+            fixed += self.own_fixed
+        return fixed
+
+    def save_related(self, request, form, formsets, change):
+        """Saving sets the user's groups to those ticked: keep the groups the page does not
+        offer (a peer's role, one a superuser gave), which nobody could have unticked."""
+        if change and "groups" in form.cleaned_data:
+            offered = form.fields["groups"].queryset.values("pk")
+            kept = form.instance.groups.exclude(pk__in=offered)
+            form.cleaned_data["groups"] = [*form.cleaned_data["groups"], *kept]
+        super().save_related(request, form, formsets, change)
 
     def has_change_permission(self, request, obj=None):
         # A villager login (no staff status) belongs to a card: issuing it, a PIN reset, a

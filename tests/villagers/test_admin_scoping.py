@@ -1,6 +1,9 @@
 """The Django admin shows each manager only their own village's registry rows."""
 
+import datetime
+
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from core.access import Role
@@ -8,6 +11,26 @@ from tests.conftest import PASSWORD, make_staff
 from villagers.models import County, Township, User
 
 STRONG = "Yellow-River-Terraces-87"
+
+
+def _change_data(client, user) -> tuple[str, dict]:
+    """The user's change page as a browser posts it back unchanged: only what the page shows
+    (a select's options outside its choices cannot be sent)."""
+    url = reverse("admin:villagers_user_change", args=[user.pk])
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: form[name].value()
+        for name in form.fields
+        if name != "password" and form[name].value() not in (None, False)
+    }
+    for name, value in list(data.items()):
+        if isinstance(value, datetime.datetime):  # a split date-and-time widget
+            del data[name]
+            data |= {f"{name}_0": f"{value:%Y-%m-%d}", f"{name}_1": f"{value:%H:%M:%S}"}
+    if "groups" in form.fields:
+        shown = set(form.fields["groups"].queryset.values_list("pk", flat=True))
+        data["groups"] = [pk for pk in data.get("groups", []) if pk in shown]
+    return url, data
 
 
 @pytest.fixture
@@ -172,3 +195,50 @@ def test_a_superuser_still_manages_county_admins(admin_client, county_admin):
     admin_client.post(url, {"password1": STRONG, "password2": STRONG})
     county_admin.refresh_from_db()
     assert county_admin.check_password(STRONG)
+
+
+@pytest.fixture
+def county_admin_at_home(county_admin, household_a):
+    """The county admin, linked to their own household (it keeps them off its items)."""
+    User.objects.filter(pk=county_admin.pk).update(household=household_a)
+    county_admin.refresh_from_db()
+    return county_admin
+
+
+def test_a_county_admin_gives_themselves_no_role_village_or_household(
+    client_county, county_admin_at_home, village_x
+):
+    """Saving one's own page took one's County admin role (not offered, so not sent), and a
+    county admin could make themselves village X's supervisor, or take off the household
+    link: a role, a village and an unguarded household nobody else gave."""
+    me = county_admin_at_home
+    url, data = _change_data(client_county, me)
+    form = client_county.get(url).context["adminform"].form
+    assert not {"groups", "village", "township", "county", "household"} & set(form.fields)
+    supervisor = Group.objects.get(name=Role.SUPERVISOR).pk
+    forged = {"village": village_x.pk, "groups": [supervisor], "household": ""}
+    response = client_county.post(url, data | forged | {"display_name": "Me"})
+    assert response.status_code == 302
+    me.refresh_from_db()
+    assert me.display_name == "Me" and me.village_id is None and me.household_id is not None
+    assert set(me.groups.values_list("name", flat=True)) == {Role.COUNTY_ADMIN}
+
+
+def test_a_superuser_may_change_their_own_roles_and_places(admin_client, admin_user, village_x):
+    url, data = _change_data(admin_client, admin_user)
+    supervisor = Group.objects.get(name=Role.SUPERVISOR).pk
+    response = admin_client.post(url, data | {"village": village_x.pk, "groups": [supervisor]})
+    assert response.status_code == 302
+    admin_user.refresh_from_db()
+    assert admin_user.village_id == village_x.pk and admin_user.groups.get().pk == supervisor
+
+
+def test_saving_a_staff_page_keeps_the_groups_it_does_not_offer(client_county, secretary_x):
+    exporter = Group.objects.create(name="Exporter")  # one a superuser made and gave
+    secretary_x.groups.add(exporter)
+    url, data = _change_data(client_county, secretary_x)
+    assert client_county.post(url, data | {"display_name": "组长"}).status_code == 302
+    assert set(secretary_x.groups.values_list("name", flat=True)) == {
+        Role.PARTY_SECRETARY,
+        "Exporter",
+    }
