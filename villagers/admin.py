@@ -5,7 +5,7 @@ pages write them through the services, which check what a save must not break.""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -203,7 +203,40 @@ class CardAdmin(VillageScopedAdmin):
         return False
 
 
-class StaffUserChangeForm(UserChangeForm):
+# Where each role works: a village's staff need the village, an officer the township.
+ROLE_PLACES = {
+    Role.MANAGER: "village",
+    Role.SUPERVISOR: "village",
+    Role.PARTY_SECRETARY: "village",
+    Role.TOWNSHIP_OFFICER: "township",
+    Role.COUNTY_ADMIN: "county",
+}
+
+
+class StaffPlacesMixin:
+    """A role is given with the place it works in: without it, the account sees nothing and
+    falls outside its county admin's list."""
+
+    def clean_places(self, data):
+        if "groups" not in self.fields:
+            return  # read-only here: neither roles nor places change
+        for group in data.get("groups") or []:
+            place = ROLE_PLACES.get(group.name)
+            if place is None:
+                continue
+            if place in self.fields:
+                given = data.get(place)
+            else:
+                given = getattr(self.instance, f"{place}_id")
+            if not given:
+                self.add_error(
+                    place if place in self.fields else "groups",
+                    _("The role %(role)s needs its %(place)s.")
+                    % {"role": group.name, "place": User._meta.get_field(place).verbose_name},
+                )
+
+
+class StaffUserChangeForm(StaffPlacesMixin, UserChangeForm):
     def clean(self):
         data = super().clean()
         if data.get("household") and not data.get("is_staff", self.instance.is_staff):
@@ -213,6 +246,17 @@ class StaffUserChangeForm(UserChangeForm):
                     "here: give this user staff status, or no household."
                 )
             )
+        self.clean_places(data)
+        return data
+
+
+class StaffUserCreationForm(StaffPlacesMixin, AdminUserCreationForm):
+    """A staff account, with its roles and places: a villager's login is made by issuing its
+    card (villagers.services), never here."""
+
+    def clean(self):
+        data = super().clean()
+        self.clean_places(data)
         return data
 
 
@@ -221,6 +265,13 @@ class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
     form = StaffUserChangeForm
     fieldsets = UserAdmin.fieldsets + (
         ("Village", {"fields": ("village", "township", "county", "household", "display_name")}),
+    )
+    add_form = StaffUserCreationForm
+    add_fieldsets = UserAdmin.add_fieldsets + (
+        (
+            _("Village"),
+            {"fields": ("display_name", "groups", "village", "township", "county", "household")},
+        ),
     )
     list_display = ["username", "display_name", "village", "county", "is_staff", "is_active"]
     list_filter = ["is_staff", "is_active", "groups"]
@@ -238,6 +289,29 @@ class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
         if obj is not None and obj.pk == request.user.pk:
             fixed += self.own_fixed
         return fixed
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None and not request.user.is_superuser:
+            # A county is a county admin's place, and only a superuser appoints one.
+            fieldsets = [
+                (name, {**options, "fields": [f for f in options["fields"] if f != "county"]})
+                for name, options in fieldsets
+            ]
+        return fieldsets
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None and not request.user.is_superuser:
+            # A county admin's new account has a role, hence a place in their county: it
+            # lands on a change page they can open, in their list.
+            form.base_fields["groups"].required = True
+        return form
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.is_staff = True  # the admin makes staff accounts only (see StaffUserCreationForm)
+        super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         """Saving sets the user's groups to those ticked: keep the groups the page does not

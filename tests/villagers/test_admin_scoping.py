@@ -242,3 +242,52 @@ def test_saving_a_staff_page_keeps_the_groups_it_does_not_offer(client_county, s
         Role.PARTY_SECRETARY,
         "Exporter",
     }
+
+
+def _add_body(username: str, **fields) -> dict:
+    return {
+        "username": username,
+        "usable_password": "true",
+        "password1": STRONG,
+        "password2": STRONG,
+        "display_name": username,
+    } | fields
+
+
+def test_a_county_admin_makes_a_staff_account_and_finds_it_again(client_county, village_x):
+    """The add page asked a name and a password only: the account had no place, no staff
+    status and no role, fell outside the county admin's list and was never seen again."""
+    manager = Group.objects.get(name=Role.MANAGER).pk
+    body = _add_body("newmgr", village=village_x.pk, groups=[manager])
+    response = client_county.post(reverse("admin:villagers_user_add"), body)
+    made = User.objects.get(username="newmgr")
+    change = reverse("admin:villagers_user_change", args=[made.pk])
+    assert response.status_code == 302 and response.url == change
+    assert made.is_staff and made.village_id == village_x.pk and made.check_password(STRONG)
+    assert list(made.groups.values_list("name", flat=True)) == [Role.MANAGER]
+    assert client_county.get(change).status_code == 200
+    listed = client_county.get(reverse("admin:villagers_user_changelist")).context["cl"]
+    assert made in listed.queryset
+
+
+def test_the_add_page_gives_a_role_with_its_place_within_the_county(
+    client_county, village_x, village_z
+):
+    add = reverse("admin:villagers_user_add")
+    form = client_county.get(add).context["adminform"].form
+    offered = set(form.fields["groups"].queryset.values_list("name", flat=True))
+    assert Role.COUNTY_ADMIN not in offered and "county" not in form.fields
+    elsewhere = Township.objects.create(name="别乡", county=County.objects.create(name="别县"))
+    officer = Group.objects.get(name=Role.TOWNSHIP_OFFICER).pk
+    supervisor = Group.objects.get(name=Role.SUPERVISOR).pk
+    refused = {
+        "no role": _add_body("a", village=village_x.pk),
+        "no village": _add_body("b", groups=[supervisor], township=village_z.township_id),
+        "no township": _add_body("c", groups=[officer], village=village_x.pk),
+        "another county": _add_body("d", groups=[officer], township=elsewhere.pk),
+    }
+    for case, body in refused.items():
+        assert client_county.post(add, body).status_code == 200, case
+    assert not User.objects.filter(username__in=["a", "b", "c", "d"]).exists()
+    body = _add_body("e", groups=[officer], township=village_z.township_id)
+    assert client_county.post(add, body).status_code == 302
