@@ -17,10 +17,11 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.access import Role
 from core.text import list_join
 from reports.models import ExportJob
 from store.models import Donation, Donor, StockMovement
-from villagers.models import Referral
+from villagers.models import Referral, User, Village
 from wishwall.models import Wish
 
 # Refers to a row by type and id: returns its link or name (reports.audit_log.Refs.shower).
@@ -521,6 +522,94 @@ def _api_token(detail, show):
     )
 
 
+# The role groups' names (core.access.Role) in the reader's language.
+ROLE_NAMES = {
+    Role.MANAGER: gettext_lazy("Manager"),
+    Role.SUPERVISOR: gettext_lazy("Supervisor"),
+    Role.PARTY_SECRETARY: gettext_lazy("Village party secretary"),
+    Role.TOWNSHIP_OFFICER: gettext_lazy("Township officer"),
+    Role.COUNTY_ADMIN: gettext_lazy("County admin"),
+}
+
+
+def _roles(names) -> str:
+    return list_join(str(ROLE_NAMES.get(name, name)) for name in names)
+
+
+def _user_field(name) -> str:
+    try:
+        return str(User._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
+def _staff_change(detail, show):
+    """A staff account made or changed in the admin: roles, places, household, status."""
+    parts = []
+    if detail.get("roles_given"):
+        parts.append(format_html(_("Roles given: {roles}."), roles=_roles(detail["roles_given"])))
+    if detail.get("roles_taken"):
+        parts.append(format_html(_("Roles taken: {roles}."), roles=_roles(detail["roles_taken"])))
+    for name in ("village", "township", "county"):
+        if name in detail:
+            before, after = detail[name]
+            parts.append(
+                format_html(
+                    _("{field}: {before} → {after}."),
+                    field=_user_field(name).capitalize(),
+                    before=before or "—",
+                    after=after or "—",
+                )
+            )
+    if "household" in detail:
+        before, after = detail.get("household_before"), detail["household"]
+        parts.append(
+            format_html(
+                _("{field}: {before} → {after}."),
+                field=_user_field("household").capitalize(),
+                before=show("villagers.household", before) if before else "—",
+                after=show("villagers.household", after) if after else "—",
+            )
+        )
+    for name in ("is_staff", "is_active", "is_superuser"):
+        if name in detail:
+            parts.append(
+                format_html("{}: {}.", _user_field(name).capitalize(), _yes_no(detail[name]))
+            )
+    if "password" in detail:
+        parts.append(
+            format_html(
+                "{}",
+                _("Password set.") if detail["password"] else _("Password-based sign-in disabled."),
+            )
+        )
+    return format_html_join(" ", "{}", ((part,) for part in parts))
+
+
+def _village_change(detail, show):
+    changed = detail.get("changed") or {}
+    if not changed:
+        return SafeString("")
+    return format_html(
+        _("Changed: {changes}."),
+        changes=format_html_join(
+            "; ",
+            "{}: {} → {}",
+            (
+                (_village_field(name), _plain_value(before), _plain_value(after))
+                for name, (before, after) in sorted(changed.items())
+            ),
+        ),
+    )
+
+
+def _village_field(name) -> str:
+    try:
+        return str(Village._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
 ACTIONS: dict[str, Action] = {
     # signing in
     "login": Action(gettext_lazy("Signed in")),
@@ -545,6 +634,12 @@ ACTIONS: dict[str, Action] = {
     "card.pin_change": Action(gettext_lazy("PIN changed by the household")),
     "member.pin_set": Action(gettext_lazy("Family member's PIN set"), _member_pin_set),
     "member.pin_revoke": Action(gettext_lazy("Family member's PIN revoked")),
+    # the county's back office (the admin)
+    "village.create": Action(gettext_lazy("Village added"), _village_change),
+    "village.update": Action(gettext_lazy("Village settings changed"), _village_change),
+    "staff.create": Action(gettext_lazy("Staff account made"), _staff_change),
+    "staff.update": Action(gettext_lazy("Staff account changed"), _staff_change),
+    "staff.password": Action(gettext_lazy("Staff password set"), _staff_change),
     # points
     "carryover.import": Action(
         gettext_lazy("Balances from the paper ledger imported"), _carry_over
@@ -652,7 +747,9 @@ AREAS = {
     "roster": gettext_lazy("Roster uploads"),
     "rule": gettext_lazy("Points rules"),
     "settlement": gettext_lazy("Yearly settlements"),
+    "staff": gettext_lazy("Staff accounts"),
     "stock": gettext_lazy("Stock"),
+    "village": gettext_lazy("Villages"),
     "wish": gettext_lazy("Wishes"),
 }
 

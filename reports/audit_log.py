@@ -338,6 +338,11 @@ def _wishes(ids):
         yield wish.pk, Ref(wish.title, reverse("wishwall:detail", args=[wish.pk]))
 
 
+def _villages(ids):
+    for village in Village.objects.filter(pk__in=ids):
+        yield village.pk, Ref(village.name)
+
+
 def _referrals(ids):
     for referral in Referral.objects.filter(pk__in=ids):
         yield (
@@ -387,6 +392,7 @@ OBJECT_TYPES: dict[str, tuple[str, Callable]] = {
         _of_household(Participation, lambda p: f"{p.activity} · {_household(p.household)}"),
     ),
     "villagers.referral": (gettext_lazy("item sent up"), _referrals),
+    "villagers.village": (gettext_lazy("village"), _villages),
     "points.proposal": (gettext_lazy("proposal"), _proposals),
     "points.batch": (gettext_lazy("batch"), _batches),
     "points.entry": (gettext_lazy("ledger entry"), _entries),
@@ -424,6 +430,7 @@ DETAIL_REFS = {
     "paid_by": "store.donation",
     "donor_id": "store.donor",
     "household": "villagers.household",
+    "household_before": "villagers.household",
     "batch": "points.batch",
     "asked_by": "villagers.user",
 }

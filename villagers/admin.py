@@ -3,16 +3,21 @@
 Households, members, inspections, participations and cards are only shown here: the app's
 pages write them through the services, which check what a save must not break."""
 
+from decimal import Decimal
+
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Model, Q
 from django.utils.translation import gettext_lazy as _
 
 from core import admin as core_admin
 from core.access import Role
+from core.audit import audit_record
 from villagers.models import (
     Card,
     County,
@@ -25,6 +30,15 @@ from villagers.models import (
     Village,
     VillageGroup,
 )
+
+
+def _plain(value):
+    """A form value as the audit log keeps it (JSON): a row by its name, a decimal as text."""
+    if isinstance(value, Model):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 class VillageScopedAdmin(core_admin.ModelAdmin):
@@ -128,6 +142,24 @@ class VillageAdmin(VillageScopedAdmin):
     village_path = "pk"
     list_display = ["name", "code", "township", "base_points", "yuan_per_point", "publicity_days"]
     search_fields = ["name", "code"]
+
+    def save_model(self, request, obj, form, change):
+        """Saved with an audit event naming each setting changed, from what to what (the
+        publicity days, the yearly settlement and what it keeps decide households' points);
+        the admin's view holds both in one transaction."""
+        super().save_model(request, obj, form, change)
+        changed = {
+            name: [_plain(form.initial.get(name)), _plain(form.cleaned_data.get(name))]
+            for name in form.changed_data
+        }
+        audit_record(
+            action="village.update" if change else "village.create",
+            actor=request.user,
+            village_id=obj.pk,
+            obj=obj,
+            detail={"changed": changed},
+            request=request,
+        )
 
     def get_queryset(self, request):
         queryset = admin.ModelAdmin.get_queryset(self, request)
@@ -320,7 +352,71 @@ class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
             offered = form.fields["groups"].queryset.values("pk")
             kept = form.instance.groups.exclude(pk__in=offered)
             form.cleaned_data["groups"] = [*form.cleaned_data["groups"], *kept]
+        before = set(form.instance.groups.values_list("name", flat=True))  # not yet saved
         super().save_related(request, form, formsets, change)
+        self.audit_staff_change(request, form, change, before)
+
+    # What the audit log keeps of a staff account's change: what gives or takes access.
+    audited = ["village", "township", "county", "household", "is_staff", "is_active"]
+
+    def audit_staff_change(self, request, form, change, groups_before):
+        """Roles given and taken, places, the own-household link and the account's status,
+        from what to what, in the audit log (the admin's history is the admin's only): the
+        village's staff, its township officer and the county read it there."""
+        user = form.instance
+        groups_after = set(user.groups.values_list("name", flat=True))
+        detail = {}
+        if groups_after - groups_before:
+            detail["roles_given"] = sorted(groups_after - groups_before)
+        if groups_before - groups_after:
+            detail["roles_taken"] = sorted(groups_before - groups_after)
+        for name in self.audited + ["is_superuser"]:
+            if name not in form.changed_data:
+                continue
+            if name == "household":
+                detail["household_before"] = form.initial.get("household")
+                detail["household"] = user.household_id
+            elif name in ("village", "township", "county"):
+                before = form.initial.get(name)
+                model = User._meta.get_field(name).related_model
+                detail[name] = [str(model.objects.get(pk=before)) if before else None]
+                detail[name].append(_plain(getattr(user, name)))
+            else:
+                detail[name] = getattr(user, name)
+        if not change:
+            detail["password"] = user.has_usable_password()
+        if not detail:
+            return  # a name or an e-mail: the admin's history keeps it
+        villages = {form.initial.get("village") if change else None, user.village_id}
+        for village_id in sorted(villages - {None}) or [None]:
+            audit_record(
+                action="staff.update" if change else "staff.create",
+                actor=request.user,
+                village_id=village_id,
+                obj=user,
+                detail=detail,
+                request=request,
+            )
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's password form, with an audit event when it set (or disabled) a password,
+        in one transaction."""
+        with transaction.atomic():
+            target = self.get_object(request, unquote(id))
+            response = super().user_change_password(request, id, form_url)
+            if target is not None and request.method == "POST":
+                before = target.password
+                target.refresh_from_db(fields=["password"])
+                if target.password != before:
+                    audit_record(
+                        action="staff.password",
+                        actor=request.user,
+                        village_id=target.village_id,
+                        obj=target,
+                        detail={"password": target.has_usable_password()},
+                        request=request,
+                    )
+        return response
 
     def has_change_permission(self, request, obj=None):
         # A villager login (no staff status) belongs to a card: issuing it, a PIN reset, a

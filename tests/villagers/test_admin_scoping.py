@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from core.access import Role
+from core.models import AuditEvent
 from tests.conftest import PASSWORD, make_staff
 from villagers.models import County, Township, User
 
@@ -291,3 +292,72 @@ def test_the_add_page_gives_a_role_with_its_place_within_the_county(
     assert not User.objects.filter(username__in=["a", "b", "c", "d"]).exists()
     body = _add_body("e", groups=[officer], township=village_z.township_id)
     assert client_county.post(add, body).status_code == 302
+
+
+def _events(action: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=action).order_by("id"))
+
+
+def test_staff_changes_in_the_admin_reach_the_audit_log(
+    client_county, county_admin, supervisor_x, household_a, client_township, settings
+):
+    """A supervisor's household link taken off (the rule-8 check for that household with
+    it), a role given, a password set: none of it reached the audit log that the township
+    officer and the county read, only the admin's own history."""
+    User.objects.filter(pk=supervisor_x.pk).update(household=household_a)
+    url, data = _change_data(client_county, supervisor_x)
+    both = Group.objects.filter(name__in=[Role.SUPERVISOR, Role.MANAGER])
+    data = data | {"household": "", "groups": list(both.values_list("pk", flat=True))}
+    assert client_county.post(url, data).status_code == 302
+    password = reverse("admin:auth_user_password_change", args=[supervisor_x.pk])
+    client_county.post(password, {"password1": STRONG, "password2": STRONG})
+    manager = Group.objects.get(name=Role.MANAGER).pk
+    body = _add_body("newmgr", village=supervisor_x.village_id, groups=[manager])
+    client_county.post(reverse("admin:villagers_user_add"), body)
+
+    [changed], [password_set], [made] = map(
+        _events, ["staff.update", "staff.password", "staff.create"]
+    )
+    for event in (changed, password_set, made):
+        assert event.actor == county_admin and event.village_id == supervisor_x.village_id
+    assert changed.object_id == str(supervisor_x.pk)
+    assert changed.detail == {
+        "roles_given": [Role.MANAGER],
+        "household_before": household_a.pk,
+        "household": None,
+    }
+    assert password_set.detail == {"password": True}
+    village = supervisor_x.village.name
+    assert made.detail == {
+        "roles_given": [Role.MANAGER],
+        "village": [None, village],
+        "password": True,
+    }
+
+    settings.LANGUAGE_CODE = "en"
+    page = client_township.get(reverse("reports:audit"), HTTP_ACCEPT_LANGUAGE="en").text
+    for words in ("Staff account changed", "Roles given: Manager.", "Staff password set"):
+        assert words in page
+    assert "Own household:" in page and household_a.head_name in page
+
+
+def test_saving_a_staff_page_without_a_change_of_access_writes_no_event(client_county, secretary_x):
+    url, data = _change_data(client_county, secretary_x)
+    assert client_county.post(url, data | {"display_name": "组长"}).status_code == 302
+    assert not AuditEvent.objects.filter(action__startswith="staff.").exists()
+
+
+def test_a_village_setting_changed_in_the_admin_is_audited(client_county, county_admin, village_x):
+    """The publicity days, the yearly settlement and what it keeps decide when and which
+    points count: changed in the admin, they left no audit event."""
+    url = reverse("admin:villagers_village_change", args=[village_x.pk])
+    form = client_county.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data = {name: value for name, value in data.items() if value is not False}
+    response = client_county.post(url, data | {"publicity_days": "5", "yearly_settlement": "on"})
+    assert response.status_code == 302
+    [event] = _events("village.update")
+    assert event.actor == county_admin and event.village_id == village_x.pk
+    assert event.detail == {
+        "changed": {"publicity_days": [0, 5], "yearly_settlement": [False, True]}
+    }
