@@ -222,6 +222,10 @@ CARD_LOGIN_ADDRESS_LIMIT = int(os.environ.get("CARD_LOGIN_ADDRESS_LIMIT", "20"))
 CARD_LOGIN_ADDRESS_WINDOW = datetime.timedelta(minutes=15)
 CARD_LOGIN_ADDRESS_DELAY = 5  # seconds between card logins from such an address
 CARD_LOGIN_WARNING_FAILURES = 10  # in the last hour, on one village's cards, from one address
+# Staff sign-ins from one address, counted apart from cards in the same window: a county
+# office shares an address, so it is slowed, never locked out.
+STAFF_LOGIN_ADDRESS_LIMIT = int(os.environ.get("STAFF_LOGIN_ADDRESS_LIMIT", "10"))
+STAFF_LOGIN_ADDRESS_DELAY = 10  # seconds between staff sign-ins from such an address
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

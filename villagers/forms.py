@@ -4,6 +4,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
 from django.core import validators
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.edit_forms import DrawnStateMixin
 from core.forms import PinField, number_formfield, number_text
@@ -26,6 +27,7 @@ from villagers.models import (
     VillageGroup,
     household_number_text,
 )
+from villagers.throttle import STAFF, login_turn
 
 
 class BoundedUsernameMixin:
@@ -41,7 +43,31 @@ class BoundedUsernameMixin:
         field.validators.append(validators.MaxLengthValidator(field.max_length))
 
 
-class StaffLoginForm(BoundedUsernameMixin, AuthenticationForm):
+class AddressThrottleMixin:
+    """Many failed staff sign-ins from one address (several usernames, a few passwords each,
+    under django-axes' lock of a username): one try every few seconds from it, checked
+    before the password (villagers.throttle; the wait is not a failure)."""
+
+    def clean(self):
+        if self.request is None:
+            return super().clean()
+        with login_turn(self.request, STAFF) as wait:
+            if wait:
+                raise forms.ValidationError(
+                    ngettext(
+                        "Too many failed sign-ins from this network. Wait %(seconds)s second "
+                        "and try again.",
+                        "Too many failed sign-ins from this network. Wait %(seconds)s seconds "
+                        "and try again.",
+                        wait,
+                    )
+                    % {"seconds": wait},
+                    code="address_throttled",
+                )
+            return super().clean()
+
+
+class StaffLoginForm(AddressThrottleMixin, BoundedUsernameMixin, AuthenticationForm):
     """Staff sign in with username and password (villagers use their card).
 
     A villager's login is refused by the backend (villagers.auth.StaffBackend) exactly like
@@ -49,7 +75,7 @@ class StaffLoginForm(BoundedUsernameMixin, AuthenticationForm):
     """
 
 
-class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):
+class AdminLoginForm(AddressThrottleMixin, BoundedUsernameMixin, AdminAuthenticationForm):
     """The back office's own login page, with the same length check."""
 
 

@@ -168,3 +168,41 @@ def test_a_card_login_costs_one_more_query_at_most(card_a, django_assert_max_num
         assert _card(card_a.number, PIN).status_code == 302
     reads = [q["sql"] for q in captured.captured_queries if "axes_accessfailurelog" in q["sql"]]
     assert len(reads) == 1
+
+
+def _staff(username, password, address=ATTACKER, url="login"):
+    return Client().post(
+        reverse(url), {"username": username, "password": password}, REMOTE_ADDR=address
+    )
+
+
+@pytest.mark.parametrize("url", ["login", "admin:login"])
+def test_one_address_trying_many_staff_usernames_is_slowed_not_locked(
+    url, manager_x, supervisor_x, card_a
+):
+    """Found by a probe: django-axes locks a username after five wrong passwords, but one
+    address could try four on each of many usernames. Staff sign-ins from one address are
+    now slowed like card logins, counted apart from them, before the password is checked."""
+    from tests.conftest import PASSWORD
+
+    limit, delay = settings.STAFF_LOGIN_ADDRESS_LIMIT, settings.STAFF_LOGIN_ADDRESS_DELAY
+    for number in range(limit):
+        assert _staff(f"guess{number}", "Wrong-Horse-42", url=url).status_code == 200
+    failures = AccessFailureLog.objects.count()
+
+    slowed = _staff(supervisor_x.username, PASSWORD, url=url)
+    assert slowed.status_code == 200 and "Too many failed sign-ins from this network" in slowed.text
+    assert SESSION_KEY not in slowed.client.session
+    assert AccessFailureLog.objects.count() == failures  # the wait is not a failure
+    # Another address, and card logins from this one, are not affected.
+    assert _staff(manager_x.username, PASSWORD, NEIGHBOUR, url=url).status_code == 302
+    assert _card(card_a.number, PIN).status_code == 302
+    # A few seconds later this address may try again: never locked out.
+    _move_clock(delay)
+    assert _staff(supervisor_x.username, PASSWORD, url=url).status_code == 302
+
+
+def test_staff_failures_do_not_slow_the_card_login(card_a, village_x):
+    for number in range(settings.CARD_LOGIN_ADDRESS_LIMIT):
+        _staff(f"guess{number}", "Wrong-Horse-42")
+    assert _card(card_a.number, PIN).status_code == 302
