@@ -26,7 +26,7 @@ from notifications.models import Notification
 from notifications.services import message, notifications_plan, notifications_post
 from points.ledger import InsufficientPoints, Posting, balance_after, entries_plan, entry_post
 from points.models import Account, Entry, Objection, Proposal, Rule
-from villagers.models import Referral, User
+from villagers.models import Card, Referral, User
 from villagers.second_person import decider_check, referrals_close
 
 
@@ -198,12 +198,31 @@ def publicity_start(proposals, accounts, actor, now, days, request) -> list[str]
 # --- crediting ------------------------------------------------------------------------------
 
 
+def no_card_refusal(head_name: str) -> str:
+    """Why a proposal of a household whose card was recalled is not approved or credited."""
+    return _(
+        "%(household)s: its card was recalled, and a household without a card earns and "
+        "loses no points. Reject this proposal, or approve it once a card is issued again."
+    ) % {"household": head_name}
+
+
 def _credit_locked(proposal: Proposal, *, actor: User | None, request=None) -> bool:
-    """Credit a locked proposal whose period is over: post its entry, or hold a deduction
-    the balance can no longer bear (never deduct part of it). True when credited."""
+    """Credit a locked proposal whose period is over: post its entry, or hold it: a deduction
+    the balance can no longer bear (never deduct part of it), or anything for a household
+    whose card was recalled meanwhile (it earns and loses no points without one). True when
+    credited."""
     try:
+        if not Card.objects.filter(
+            household_id=proposal.household_id, status=Card.Status.ACTIVE
+        ).exists():
+            raise ValidationError(
+                _(
+                    "The household's card was recalled: it earns and loses no points until "
+                    "a card is issued again."
+                )
+            )
         entry = _post_entry(proposal, proposal.household.account.pk, actor)
-    except InsufficientPoints as error:
+    except (InsufficientPoints, ValidationError) as error:
         proposal.status = Proposal.Status.HELD
         proposal.hold_reason = error.messages[0][:300]
         proposal.save(update_fields=["status", "hold_reason"])

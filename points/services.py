@@ -38,7 +38,7 @@ from points.ledger import (  # the ledger's writes, also imported from here by c
     reversal_post,
 )
 from points.models import Account, Batch, Declaration, Entry, Proposal, Rule
-from points.publicity import credit_at_approval, publicity_start
+from points.publicity import credit_at_approval, no_card_refusal, publicity_start
 from villagers.models import Card, Household, Member, Referral, User, Village
 from villagers.second_person import (
     SecondPersonRequired,
@@ -435,12 +435,16 @@ def _locked_proposal(row) -> Proposal:
     waits for the county (`referred`)."""
     proposal = sql.instance(Proposal, row)
     proposal.rule = sql.instance(Rule, row, sql.width(Proposal))
-    proposal.referred = row[sql.width(Proposal) + sql.width(Rule)]
+    proposal.referred, proposal.carded = row[sql.width(Proposal) + sql.width(Rule) :]
     return proposal
 
 
 def _lock_pending(
-    proposal_ids: Iterable[int], actor: User, village_id: int, referrals: Referrals = None
+    proposal_ids: Iterable[int],
+    actor: User,
+    village_id: int,
+    referrals: Referrals = None,
+    approving=False,
 ) -> list[Proposal]:
     """Lock the village's proposals in id order (the ledger's lock order is proposals, then
     accounts) with their rules, and check each is pending and decidable by `actor`."""
@@ -452,13 +456,16 @@ def _lock_pending(
         proposals = [_locked_proposal(row) for row in cursor.fetchall()]
     if len(proposals) != len(ids):
         raise ValidationError(_("Some of the chosen proposals were not found."))
-    _pending_check(proposals, actor, referrals)
+    _pending_check(proposals, actor, referrals, approving)
     return proposals
 
 
-def _pending_check(proposals: list[Proposal], actor: User, referrals: Referrals = None) -> None:
-    """Refuse unless each (locked) proposal is pending and decidable by `actor`, listing every
-    problem (second_person.batch_check)."""
+def _pending_check(
+    proposals: list[Proposal], actor: User, referrals: Referrals = None, approving=False
+) -> None:
+    """Refuse unless each (locked) proposal is pending and decidable by `actor`, and when
+    `approving`, its household has an active card; listing every problem
+    (second_person.batch_check)."""
 
     def check(proposal: Proposal) -> None:
         if proposal.status != Proposal.Status.PROPOSED:
@@ -470,6 +477,8 @@ def _pending_check(proposals: list[Proposal], actor: User, referrals: Referrals 
                 }
             )
         _decision_check(proposal, actor, (referrals or {}).get(proposal.pk))
+        if not proposal.carded and approving:
+            raise ValidationError(no_card_refusal(proposal.household.head_name))
 
     batch_check(proposals, check)
 
@@ -501,10 +510,12 @@ def _lock_for_approval(
             proposal.rule = sql.instance(Rule, row, sql.width(Proposal))
             at = sql.width(Proposal) + sql.width(Rule)
             account = sql.instance(Account, row, at)
-            proposal.referred, proposal.entry_id_drawn = row[at + sql.width(Account) :]
-            _pending_check([proposal], actor, referrals)
+            proposal.referred, proposal.carded, proposal.entry_id_drawn = row[
+                at + sql.width(Account) :
+            ]
+            _pending_check([proposal], actor, referrals, approving=True)
             return [proposal], {account.household_id: account}
-    proposals = _lock_pending(ids, actor, village_id, referrals)
+    proposals = _lock_pending(ids, actor, village_id, referrals, approving=True)
     return proposals, _lock_accounts({proposal.household_id for proposal in proposals})
 
 

@@ -2,9 +2,10 @@
 
 - `LOCK_ONE`: one proposal with its rule and its household's account, locked FOR UPDATE OF
   the proposal and the account (the ledger's lock order), whether it waits for the county,
-  and the id its entry will take; the commonest decision. The ORM took about 2 ms to build
-  it, PostgreSQL 0.3 ms to run it. With the writes in one statement (`run_together`), an
-  approval is three round trips instead of nine (docs/performance.md has the figures).
+  whether its household has an active card, and the id its entry will take; the commonest
+  decision. The ORM took about 2 ms to build it, PostgreSQL 0.3 ms to run it. With the
+  writes in one statement (`run_together`), an approval is three round trips instead of
+  nine (docs/performance.md has the figures).
 - `LOCK_PROPOSALS` / `LOCK_ACCOUNTS`: the same for a batch, in two steps, in id order (its
   entries' ids are drawn once the accounts are locked).
 - `VILLAGER_STATE`: the villager's start page in one read: the account, its active card, its
@@ -46,11 +47,17 @@ _REFERRED = f"""EXISTS (SELECT 1 FROM {table(Referral)} f
       AND f.{column(Referral, "object_id")} = p.{column(P, "id")}
       AND f.{column(Referral, "status")} = {literal(Referral.Status.OPEN)})"""  # noqa: S608
 
+# Whether the proposal's household has an active card: a household whose card was recalled
+# neither earns nor loses points until it has one again (villagers.services.household_save).
+_CARDED = f"""EXISTS (SELECT 1 FROM {table(Card)} c
+    WHERE c.{column(Card, "household")} = p.{column(P, "household")}
+      AND c.{column(Card, "status")} = {literal(Card.Status.ACTIVE)})"""  # noqa: S608
+
 # The entry's id is drawn after the locks are held (outside the locking subselect), so an
 # account's entries take ids in the order their balances follow one another.
 LOCK_ONE = f"""
     SELECT locked.*, {next_id(Entry)} FROM (
-        SELECT {columns(P, "p")}, {columns(R, "r")}, {columns(A, "a")}, {_REFERRED}
+        SELECT {columns(P, "p")}, {columns(R, "r")}, {columns(A, "a")}, {_REFERRED}, {_CARDED}
         FROM {table(P)} p
         JOIN {table(R)} r ON r.{column(R, "id")} = p.{column(P, "rule")}
         JOIN {table(A)} a ON a.{column(A, "household")} = p.{column(P, "household")}
@@ -60,7 +67,7 @@ LOCK_ONE = f"""
 """  # noqa: S608 (built from the models)
 
 LOCK_PROPOSALS = f"""
-    SELECT {columns(P, "p")}, {columns(R, "r")}, {_REFERRED}
+    SELECT {columns(P, "p")}, {columns(R, "r")}, {_REFERRED}, {_CARDED}
     FROM {table(P)} p JOIN {table(R)} r ON r.{column(R, "id")} = p.{column(P, "rule")}
     WHERE p.{column(P, "id")} = ANY(%(ids)s) AND p.{column(P, "village")} = %(village)s
     ORDER BY p.{column(P, "id")}

@@ -318,3 +318,22 @@ def test_no_proposal_for_a_household_without_an_active_card(manager_x, card_a, c
     assert not Proposal.objects.exists()
     (kept,) = propose(manager_x, [card_a.household], rule_clean)
     assert kept.household == card_a.household
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_a_proposal_made_before_the_card_was_recalled_is_not_approved(
+    batch, village_x, manager_x, supervisor_x, card_a, card_b, rule_clean
+):
+    """Found by a probe: a proposal (a round's deduction, an award) made while the card was
+    active was approved after its recall, and posted to the account the household left
+    behind; a household without a card earns and loses no points. The approval is refused
+    and names the household; rejecting it still works."""
+    households = [card_a.household, card_b.household] if batch else [card_a.household]
+    proposals = propose(manager_x, households, rule_clean)
+    card_recall(household=card_a.household, actor=manager_x, reason="搬走了")
+    with pytest.raises(ValidationError, match="card was recalled") as refused:
+        proposal_approve(proposal_ids=[p.pk for p in proposals], actor=supervisor_x)
+    assert card_a.household.head_name in str(refused.value)
+    assert not Entry.objects.filter(kind=Entry.Kind.AWARD).exists()
+    proposal_reject(proposal_ids=[proposals[0].pk], actor=supervisor_x, reason="搬走了")
+    assert Proposal.objects.get(pk=proposals[0].pk).status == Proposal.Status.REJECTED

@@ -330,3 +330,20 @@ def test_upholding_closes_every_open_objection_so_none_may_be_the_deciders_own(
     objection_resolve(objection_id=own.pk, actor=other_supervisor, upheld=True, resolution="对")
     own.refresh_from_db()
     assert (own.status, own.resolved_by) == (Objection.Status.UPHELD, other_supervisor)
+
+
+def test_a_card_recalled_during_publicity_holds_the_entry_at_its_end(
+    in_publicity, card_a, manager_x
+):
+    """Found by a probe: approved while the card was active, the award was credited at the
+    end of its period to the household whose card had been recalled meanwhile. It is held
+    instead, for the supervisor to cancel (or credit once a card is issued again)."""
+    from villagers.services import card_recall
+
+    card_recall(household=card_a.household, actor=manager_x, reason="搬走了")
+    run = proposals_credit_due(now=in_publicity.credit_due_at)
+    assert run.credited == [] and run.held == [in_publicity.pk]
+    in_publicity.refresh_from_db()
+    assert in_publicity.status == Proposal.Status.HELD
+    assert "card was recalled" in in_publicity.hold_reason
+    assert not Entry.objects.filter(kind=Entry.Kind.AWARD).exists()
