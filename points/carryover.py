@@ -32,7 +32,7 @@ from core.months import EARLIEST_DAY
 from core.spreadsheet import Column, SheetRow, row_append, sheet_parse, text_workbook
 from points.models import Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
 from points.services import proposals_refer_if_undecidable
-from villagers.masking import mask_cell
+from villagers.masking import mask_cell, mask_household_number
 from villagers.models import Household, User, Village, household_number_text
 from villagers.selectors import households_with_active_card
 
@@ -256,7 +256,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
         elif household is None:
             report.errors.append(
                 _("No household numbered %(number)s is registered in this village.")
-                % {"number": mask_cell(number)}
+                % {"number": mask_household_number(number)}
             )
         elif values["head_name"] != household.head_name:
             report.errors.append(

@@ -27,6 +27,22 @@ def mask_phone(value: str) -> str:
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
+def mask_household_number(value: str) -> str:
+    """A household number echoed from an upload: as typed (it is no personal data, and
+    masked it names nothing the clerk can find), unless it has a phone's 11 digits or an ID
+    number's 15 or more (one of those a column off): then masked as `mask_cell` masks."""
+    digits = sum(char.isdigit() for char in value or "")
+    return mask_cell(value) if digits == 11 or digits >= 15 else value
+
+
+def mask_upload_cell(column: str, value: str) -> str:
+    """A cell of an uploaded table as its preview shows it: the household number as
+    `mask_household_number` shows it, any other cell as `mask_cell` does."""
+    if column == "household_number":
+        return mask_household_number(value)
+    return mask_cell(value)
+
+
 def mask_name(value: str) -> str:
     """'王小明' -> '王**': keeps the family name only, for public pages of other households."""
     if not value:

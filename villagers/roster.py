@@ -30,7 +30,7 @@ from villagers.idnumbers import (
     id_number_text,
     id_numbers_registered,
 )
-from villagers.masking import mask_cell
+from villagers.masking import mask_cell, mask_household_number
 from villagers.models import Household, Member, Village, VillageGroup, household_number_text
 
 MAX_ROWS = 3000
@@ -320,7 +320,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
         if number in taken:
             errors.append(
                 _("Household number %(number)s is already registered in this village.")
-                % {"number": mask_cell(number)}
+                % {"number": mask_household_number(number)}
             )
         if member["id_number"]:
             if member["id_number"] in known_ids:
@@ -339,7 +339,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                     errors.append(
                         _('Household %(number)s: "%(column)s" differs from row %(line)d.')
                         % {
-                            "number": mask_cell(number),
+                            "number": mask_household_number(number),
                             "column": next(c.header for c in COLUMNS if c.key == key),
                             "line": first.line,
                         }
@@ -348,7 +348,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                 if number in head_line:
                     errors.append(
                         _("Household %(number)s already has its head in row %(line)d.")
-                        % {"number": mask_cell(number), "line": head_line[number]}
+                        % {"number": mask_household_number(number), "line": head_line[number]}
                     )
                 else:
                     head_line[number] = row.line

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from core.access import Role, staff_required
 from core.spreadsheet import pending_rows, pending_store
 from villagers.forms import RosterUploadForm
-from villagers.masking import mask_cell, mask_id_number, mask_phone
+from villagers.masking import mask_cell, mask_id_number, mask_phone, mask_upload_cell
 from villagers.roster import (
     COLUMN_KEYS,
     COLUMNS,
@@ -78,7 +78,7 @@ def roster_preview(request):
     lines = [
         {
             "line": report.row.line,
-            "values": {key: mask_cell(value) for key, value in report.row.values.items()},
+            "values": {k: mask_upload_cell(k, v) for k, v in report.row.values.items()},
             "name": mask_cell(report.member.get("name", "")),
             "born": report.member.get("birth_year") or mask_cell(report.row.values["birth_year"]),
             "id_number": mask_id_number(report.member.get("id_number", "")),

@@ -33,7 +33,7 @@ from points.carryover import (
 )
 from points.forms import CarryOverUploadForm
 from points.models import CarryOver
-from villagers.masking import mask_cell
+from villagers.masking import mask_upload_cell
 
 SESSION_KEY = "carry_over_upload"
 DROPPED = gettext_lazy(
@@ -130,7 +130,7 @@ def carry_over_preview(request):
         {
             "report": report,
             # Shown masked: a cell one column off may hold an ID number or a phone.
-            "values": {key: mask_cell(value) for key, value in report.row.values.items()},
+            "values": {k: mask_upload_cell(k, v) for k, v in report.row.values.items()},
             "plan": plans.get(report.row.line),
         }
         for report in check.reports

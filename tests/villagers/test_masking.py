@@ -90,3 +90,19 @@ def test_a_cell_is_shown_with_anything_like_an_id_number_or_phone_masked(text, s
     from villagers.masking import mask_cell
 
     assert mask_cell(text) == shown
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        ("R0000123", "R0000123"),
+        ("6106300101001", "6106300101001"),
+        ("X００１", "X００１"),
+        ("13900000012", "139****0012"),
+        ("610630196503040019", "6106**********0019"),
+    ],
+)
+def test_a_household_number_is_masked_only_with_a_phones_or_an_id_numbers_digits(number, shown):
+    from villagers.masking import mask_household_number
+
+    assert mask_household_number(number) == shown

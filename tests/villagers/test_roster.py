@@ -517,3 +517,23 @@ def test_a_cell_one_column_off_never_shows_an_id_number_or_phone(client_manager_
     for secret in (ID_1, "13900000001", "13900000002", "13900000003", "13900000004"):
         assert secret not in page
     assert "13900000005" not in page  # in the sex column, echoed in its message
+
+
+@pytest.mark.parametrize("number", ["R0000123", "6106300101001"])
+def test_a_household_number_is_echoed_as_typed_an_id_number_in_its_place_is_not(
+    number, client_manager_x, groups, household_a
+):
+    """Found by a second read: every echoed cell was masked, household numbers too, so
+    "Household number R******* is already registered" named nothing the clerk could find.
+    A household number is no personal data; one with a phone's or an ID number's digits
+    (a column off) still is masked."""
+    from villagers.models import Household
+
+    Household.objects.filter(pk=household_a.pk).update(number=number)
+    rows = good_rows()
+    rows[0][0] = rows[1][0] = rows[2][0] = number  # R001's three rows, now that number
+    rows[3][0] = "610630196503040019"  # R002's row: an ID number in the number's column
+    preview = client_manager_x.get(_upload(client_manager_x, xlsx_file(rows)).url)
+    text = html.unescape(preview.text)
+    assert f"Household number {number} is already registered" in text
+    assert "610630196503040019" not in text and "6106**********0019" in text
