@@ -147,9 +147,12 @@ class VillageAdmin(VillageScopedAdmin):
         """Saved with an audit event naming each setting changed, from what to what (the
         publicity days, the yearly settlement and what it keeps decide households' points);
         the admin's view holds both in one transaction."""
+        # What it was, read before the save: the form's initial values hold a row's id
+        # (the township), where the audit log names it.
+        before = Village.objects.select_related("township").filter(pk=obj.pk).first()
         super().save_model(request, obj, form, change)
         changed = {
-            name: [_plain(form.initial.get(name)), _plain(form.cleaned_data.get(name))]
+            name: [_plain(getattr(before, name, None)), _plain(form.cleaned_data.get(name))]
             for name in form.changed_data
         }
         audit_record(

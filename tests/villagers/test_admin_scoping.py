@@ -361,3 +361,11 @@ def test_a_village_setting_changed_in_the_admin_is_audited(client_county, county
     assert event.detail == {
         "changed": {"publicity_days": [0, 5], "yearly_settlement": [False, True]}
     }
+    # A row is named, before as after (found by a second read: "Township: 33 → 新乡").
+    other = Township.objects.create(county=village_x.township.county, name="新乡")
+    before = village_x.township.name
+    changed = {"publicity_days": "5", "yearly_settlement": "on", "township": other.pk}
+    response = client_county.post(url, data | changed)
+    assert response.status_code == 302
+    [_first, moved] = _events("village.update")
+    assert moved.detail == {"changed": {"township": [before, "新乡"]}}
