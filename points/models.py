@@ -823,6 +823,9 @@ class Settlement(models.Model):
     )
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
     posted_at = models.DateTimeField(_("posted"), null=True, blank=True)
+    # When the first run after its year's end found the village's settlement off: the plan
+    # is closed then, never posted later (the households were told: at the year's end).
+    not_posted_at = models.DateTimeField(_("closed unposted"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("yearly settlement")
@@ -832,6 +835,10 @@ class Settlement(models.Model):
             models.CheckConstraint(
                 condition=Q(posted_at__isnull=True) | Q(approved_at__isnull=False),
                 name="settlement_posted_only_approved",
+            ),
+            models.CheckConstraint(
+                condition=Q(posted_at__isnull=True) | Q(not_posted_at__isnull=True),
+                name="settlement_posted_or_closed",
             ),
         ]
 

@@ -12,7 +12,7 @@ that turns it on settles once a year, in three steps, each by someone else:
    points.ledger), never more than was approved, and never what is held for reservations or
    what is kept; a household that spent since the plan loses less. A plan is posted once,
    and only in the days after its year's end (`posting_last_day`): one the village's switch
-   kept from posting then never lapses later.
+   kept from posting then is closed unposted, and never lapses later.
 
 What a household earned (awards, the rank's figure, honours, the notice's "earned") is never
 touched: a lapse is its own kind of entry, counted apart from awards and deductions.
@@ -41,9 +41,9 @@ def settlement_day(year: int) -> datetime.date:
 
 
 # A plan posts on the first run after its year has ended, or within this many days of it (a
-# worker down on New Year's Day). Not posted by then (the settlement was off when the year
-# ended), it never is: its households were told their points lapse at the year's end, not
-# months later when the village turns the settlement on again.
+# worker down on New Year's Day). Its households were told their points lapse at the year's
+# end: a plan that first run finds the village's settlement off is closed unposted then,
+# and one not posted in these days never is, when the village turns the settlement on again.
 POSTING_DAYS = 31
 
 
@@ -226,7 +226,7 @@ def settlements_post(*, today: datetime.date | None = None) -> list[Settlement]:
     if today > posting_last_day(last_year):
         return []  # an older plan not posted in its days never is
     due = Settlement.objects.filter(
-        year=last_year, approved_at__isnull=False, posted_at__isnull=True
+        year=last_year, approved_at__isnull=False, posted_at__isnull=True, not_posted_at=None
     ).values_list("pk", flat=True)
     return [posted for pk in list(due) if (posted := _settlement_post(pk)) is not None]
 
@@ -235,14 +235,23 @@ def _settlement_post(pk: int) -> Settlement | None:
     with transaction.atomic():
         settlement = (
             Settlement.objects.select_for_update(skip_locked=True)
-            .filter(pk=pk, posted_at__isnull=True)
+            .filter(pk=pk, posted_at__isnull=True, not_posted_at=None)
             .first()
         )
         if settlement is None:
-            return None  # posted by another run, or being posted now
+            return None  # posted or closed by another run, or being posted now
         village = Village.objects.get(pk=settlement.village_id)
         if not village.yearly_settlement:
-            return None  # turned off since: nothing lapses while it is off
+            # Turned off when the year ended: nothing lapses, now or when it is turned on.
+            settlement.not_posted_at = timezone.now()
+            settlement.save(update_fields=["not_posted_at"])
+            audit_record(
+                action="settlement.close",
+                village_id=settlement.village_id,
+                obj=settlement,
+                detail={"year": settlement.year, "why": "yearly settlement off"},
+            )
+            return None
         lines = list(settlement.lines.filter(entry__isnull=True).order_by("account_id"))
         # Accounts locked in id order, as everywhere in the ledger.
         accounts = {

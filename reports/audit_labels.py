@@ -661,6 +661,10 @@ ACTIONS: dict[str, Action] = {
     "settlement.draft": Action(gettext_lazy("Yearly settlement drawn up"), _settlement),
     "settlement.approve": Action(gettext_lazy("Yearly settlement approved"), _settlement),
     "settlement.post": Action(gettext_lazy("Points lapsed at the yearly settlement"), _settlement),
+    "settlement.close": Action(
+        gettext_lazy("Yearly settlement closed unposted: it was off when the year ended"),
+        _settlement,
+    ),
     "activity.open": Action(gettext_lazy("Activity opened for check-in"), _activity_open),
     "activity.checkin": Action(gettext_lazy("Checked in to an activity"), _activity_checkin),
     "activity.close": Action(gettext_lazy("Activity check-in closed"), _activity_close),

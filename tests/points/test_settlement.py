@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from core.models import AuditEvent
 from notifications.models import Notification
 from points.models import Account, Entry, Settlement
 from points.selectors import household_honours, household_rank, ledger_month, villager_state
@@ -224,6 +225,25 @@ def test_a_plan_the_switch_kept_from_posting_never_lapses_later(
     monkeypatch.setattr("points.views.settlement.timezone.localdate", lambda *a: march)
     page = client_manager_x.get(reverse("points:settlement")).content.decode()
     assert "Approved, but not posted" in page
+
+
+def test_a_plan_the_switch_kept_from_posting_on_new_years_day_stays_unposted(
+    balances, manager_x, supervisor_x, settling_village
+):
+    """Found by a second read: off on New Year's Day and on again on 25 January, within the
+    days a late worker may still post, the plan posted then. The first run after the year's
+    end closes it unposted when the settlement is off."""
+    plan = approved_plan(manager_x, supervisor_x)
+    settling_village.yearly_settlement = False
+    settling_village.save()
+    assert settlements_post(today=NEW_YEAR) == []
+    plan.refresh_from_db()
+    assert plan.not_posted_at is not None and plan.posted_at is None
+    settling_village.yearly_settlement = True
+    settling_village.save()
+    assert settlements_post(today=datetime.date(THIS_YEAR + 1, 1, 25)) == []
+    assert not Entry.objects.filter(kind=Entry.Kind.LAPSE).exists()
+    assert AuditEvent.objects.filter(action="settlement.close").count() == 1
 
 
 def test_a_plan_is_still_posted_after_a_worker_was_down_on_new_years_day(
