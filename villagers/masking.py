@@ -2,10 +2,15 @@
 
 import re
 
-# A run of digits (ASCII or full-width, single spaces or hyphens between), an ID number's
-# check character X at its end.
-DIGIT_RUN = re.compile(r"[0-9０-９](?:[ \-－]?[0-9０-９])*[XxＸｘ]?")
-SEPARATORS = re.compile(r"[ \-－]")
+# A run of digits (ASCII or full-width) with up to three spaces or dashes between them, as
+# people write a phone (138-1234-5678, 138 - 1234 - 5678) or an ID number in blocks, and an
+# ID number's check character X at its end.
+SEPARATOR = r"[ \u3000\-－–—]"
+DIGIT_RUN = re.compile(rf"[0-9０-９](?:{SEPARATOR}{{0,3}}[0-9０-９])*[XxＸｘ]?")
+SEPARATORS = re.compile(rf"{SEPARATOR}+")
+# A country code before a mobile number (8613812345678, 0086 138 1234 5678; a "+" is not
+# part of the run): the number after it is masked as any phone is.
+COUNTRY_CODE = re.compile(rf"(?:00|０{{2}})?[8８][6６]{SEPARATOR}{{0,3}}(?=[1１])")
 
 
 def mask_id_number(value: str) -> str:
@@ -58,6 +63,9 @@ def _run_masked(match: re.Match) -> str:
     # (1965-03-04) or a year is neither and stays as it is.
     if longest < 7 and digits < 11:
         return run
+    prefix = COUNTRY_CODE.match(run)
+    if prefix and digits - sum(1 for char in prefix.group() if char.isdigit()) == 11:
+        return prefix.group() + mask_phone(run[prefix.end() :])
     return mask_id_number(run) if digits >= 15 else mask_phone(run)
 
 

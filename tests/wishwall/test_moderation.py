@@ -224,6 +224,57 @@ def test_a_number_in_the_title_or_the_thanks_is_masked_wherever_others_read_it(
         assert PHONE not in client_villager_b.get(url).text, url
 
 
+# How villagers write numbers in a wish: with dashes or spaces, after +86 or 86, an old
+# 15-digit ID number, an ID number in blocks.
+NUMBERS_AS_WRITTEN = [
+    "138-1234-5678",
+    "138 1234 5678",
+    "+86 138-1234-5678",
+    "8613812345678",
+    "610630198801011",
+    "610630 19880101 1234",
+]
+
+
+@pytest.mark.parametrize("number", NUMBERS_AS_WRITTEN)
+def test_a_number_written_the_usual_ways_is_pointed_out_and_masked_everywhere(
+    number,
+    household_a,
+    villager_a,
+    manager_x,
+    supervisor_x,
+    donor_x,
+    client_manager_x,
+    client_villager_b,
+):
+    """Found by a probe: the wall masked only unbroken runs of 11 or 18 digits, so a phone
+    written 138-1234-5678 went up in full and the reviewer was not warned."""
+    digits = "".join(char for char in number if char.isdigit())
+    wish = post_wish(
+        household_a, villager_a, title=f"轮椅 {number}", story=f"需要轮椅，电话{number}，找王大妈"
+    )
+    detail = reverse("wishwall:detail", args=[wish.pk])
+    assert "looks like a phone or ID number" in client_manager_x.get(detail).text
+    assert "holds a number" in client_manager_x.get(reverse("wishwall:queue")).text
+    services.wish_moderate(wish=wish, actor=manager_x, hide_household=False)
+    pages = [reverse("wishwall:wall"), reverse("wishwall:display") + "?wall=wishes", detail]
+    for url in pages:
+        body = client_villager_b.get(url).text
+        assert number not in body and digits not in body, url
+        assert "找王大妈" in body or url != detail
+    services.wish_match(wish=wish, actor=supervisor_x, donor=donor_x, note="")
+    services.wish_fulfil(
+        wish=wish,
+        actor=supervisor_x,
+        date=timezone.localdate(),
+        given=f"轮椅一辆 联系{number}",
+        thanks=f"谢谢 {number}",
+    )
+    for url in (reverse("wishwall:echo"), reverse("wishwall:display"), detail):
+        body = client_villager_b.get(url).text
+        assert number not in body and digits not in body, url
+
+
 @pytest.mark.parametrize("reader", ["client_township", "client_secretary_x"])
 def test_the_township_and_the_party_secretary_read_a_wish_as_the_wall_shows_it(
     reader, request, household_a, villager_a, manager_x, village_x
