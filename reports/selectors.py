@@ -14,7 +14,8 @@ loop of queries. Figures follow the ledger and the stock movements, with these m
   report, the notice and the zone totals agree. A month with a void and few redemptions
   may show a negative figure.
 - *stock value*: what is on the shelves at points prices (and its reference value in yuan).
-- *open wishes*: wishes not yet met (open, or matched with a donor and waiting).
+- *open wishes*: wishes not yet met (open, or matched with a donor and waiting) of
+  households still in the village (`wishwall.selectors.wishes_waiting`).
 """
 
 import datetime
@@ -53,8 +54,8 @@ from store.models import Donation, Item, RedemptionLine, StockMovement, Zone
 from villagers.models import Card, Household, Inspection, Village
 from villagers.oversight import Oversight
 from wishwall.models import Wish
+from wishwall.selectors import wishes_waiting
 
-OPEN_WISH_STATUSES = (Wish.Status.OPEN, Wish.Status.MATCHED)
 LOW_STOCK_SHOWN = 10
 VISIT_AFTER_MONTHS = 3
 YUAN = DecimalField(max_digits=12, decimal_places=2)
@@ -255,7 +256,7 @@ def stock_summary(village: Village) -> dict:
 
 
 def wishes_open(village: Village) -> dict:
-    return Wish.objects.filter(village=village).aggregate(
+    return wishes_waiting([village.pk]).aggregate(
         open=Count("pk", filter=Q(status=Wish.Status.OPEN)),
         matched=Count("pk", filter=Q(status=Wish.Status.MATCHED)),
     )
@@ -640,7 +641,7 @@ def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:
             Sum(F("stock") * F("points_price")),
         ),
         "wishes_open": _by_village(
-            Wish.objects.filter(village_id__in=ids, status__in=OPEN_WISH_STATUSES),
+            wishes_waiting(ids),
             "village_id",
             Count("pk"),
         ),

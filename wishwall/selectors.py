@@ -10,7 +10,7 @@ from core.access import (
     is_township_officer,
     is_villager,
 )
-from villagers.models import Village
+from villagers.models import Household, Village
 from wishwall.models import Wish
 
 # The wall lists kinds in the order they are declared, not alphabetically by code.
@@ -19,9 +19,13 @@ KIND_ORDER = Case(
     output_field=IntegerField(),
 )
 
-ON_WALL = Q(approved_at__isnull=False) & ~Q(
-    status__in=[Wish.Status.DECLINED, Wish.Status.WITHDRAWN]
-)
+# A household that moved away or closed has no login left to withdraw its wishes: those not
+# yet met leave the wall and the open-wish figures, and staff neither approve nor match them
+# (wish_post refuses such a household a new one). Its fulfilled wishes stay on the echo wall.
+HOUSEHOLD_ACTIVE = Q(household__status=Household.Status.ACTIVE)
+WAITING = Q(status__in=[Wish.Status.OPEN, Wish.Status.MATCHED]) & HOUSEHOLD_ACTIVE
+
+ON_WALL = Q(approved_at__isnull=False) & (WAITING | Q(status=Wish.Status.FULFILLED))
 
 
 def wishes_visible_to(user, village: Village | None) -> QuerySet[Wish]:
@@ -45,10 +49,18 @@ def wishes_readable(user, wishes: QuerySet[Wish]) -> QuerySet[Wish]:
     return wishes.none()
 
 
+def wishes_waiting(village_ids) -> QuerySet[Wish]:
+    """Wishes not yet met (open, or matched and waiting for the donor) of the villages'
+    households still in the village: the dashboard's and the county's open wishes."""
+    return Wish.objects.filter(WAITING, village_id__in=village_ids)
+
+
 def wall_wishes(village: Village) -> QuerySet[Wish]:
     """Open wishes approved for the wall, grouped by kind, newest first within a kind."""
     return (
-        Wish.objects.filter(village=village, status=Wish.Status.OPEN, approved_at__isnull=False)
+        Wish.objects.filter(
+            HOUSEHOLD_ACTIVE, village=village, status=Wish.Status.OPEN, approved_at__isnull=False
+        )
         .select_related("household__group")
         .annotate(kind_order=KIND_ORDER)
         .order_by("kind_order", "-created_at", "-id")
@@ -58,8 +70,8 @@ def wall_wishes(village: Village) -> QuerySet[Wish]:
 def wall_counts(village: Village) -> dict:
     """Headline figures of the wall: open (on the wall), matched and fulfilled wishes."""
     return Wish.objects.filter(village=village).aggregate(
-        open=Count("pk", filter=Q(status=Wish.Status.OPEN, approved_at__isnull=False)),
-        matched=Count("pk", filter=Q(status=Wish.Status.MATCHED)),
+        open=Count("pk", filter=WAITING & Q(status=Wish.Status.OPEN, approved_at__isnull=False)),
+        matched=Count("pk", filter=WAITING & Q(status=Wish.Status.MATCHED)),
         fulfilled=Count("pk", filter=Q(status=Wish.Status.FULFILLED)),
     )
 
@@ -67,7 +79,9 @@ def wall_counts(village: Village) -> dict:
 def wall_kind_counts(village: Village) -> list[tuple[str, str, int]]:
     """(kind, label, open wishes on the wall) for every kind, in declaration order."""
     counts = dict(
-        Wish.objects.filter(village=village, status=Wish.Status.OPEN, approved_at__isnull=False)
+        Wish.objects.filter(
+            HOUSEHOLD_ACTIVE, village=village, status=Wish.Status.OPEN, approved_at__isnull=False
+        )
         .values_list("kind")
         .annotate(n=Count("pk"))
         .values_list("kind", "n")

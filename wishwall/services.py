@@ -100,6 +100,24 @@ def _refuse_unless_status(wish: Wish, *allowed: str) -> None:
     )
 
 
+def household_gone_refusal() -> str:
+    """Why a wish of a household that moved away or closed goes neither on the wall nor to
+    a donor (wishwall.selectors.WAITING); the wish's page says it too."""
+    return _(
+        "This household has moved away or closed: its wish is off the wall and can no longer "
+        "be approved or matched. Decline it if it is not needed any more."
+    )
+
+
+def _refuse_unless_household_active(wish: Wish) -> None:
+    """Its logins are off, so the household could not withdraw the wish: staff do not
+    approve or match it for them. Read under the wish's lock: a household marked moved after
+    this still has the wish taken off the wall by the wall's own rule."""
+    status = Household.objects.filter(pk=wish.household_id).values_list("status", flat=True)
+    if status.get() != Household.Status.ACTIVE:
+        raise ValidationError(household_gone_refusal(), code="household_inactive")
+
+
 def _household_told(wish: Wish, kind: str) -> None:
     """The wish's household hears that it was matched or fulfilled (no words of the wish:
     they may name people; SECURITY.md)."""
@@ -272,6 +290,7 @@ def wish_moderate(
         _refuse_unless_status(wish, Wish.Status.OPEN)
         if wish.is_approved:
             raise ValidationError(_("This wish is on the wall already."), code="approved")
+        _refuse_unless_household_active(wish)
         _drawn_check(wish, WISH_REVISABLE, drawn)
         _own_household_check(wish, actor)
         wish.approved_at = timezone.now()
@@ -399,6 +418,7 @@ def wish_match(
             raise ValidationError(
                 _("Approve the wish for the wall before matching it."), code="not_approved"
             )
+        _refuse_unless_household_active(wish)
         if donor is None:
             donor = donor_get_or_create(
                 village=wish.village,

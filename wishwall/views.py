@@ -19,6 +19,7 @@ from core.access import (
     villager_required,
 )
 from core.pagination import Paginator
+from villagers.models import Household
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from wishwall import services
 from wishwall.forms import (
@@ -148,17 +149,29 @@ def wish_detail(request, pk: int):
     staff = (is_manager(user) or is_supervisor(user)) and user.village_id == wish.village_id
     supervisor = staff and is_supervisor(user)
     is_own = user.household_id == wish.household_id and is_villager(user)
+    # A household that moved away or closed: its wish is off the wall, only declined now.
+    household_gone = wish.household.status != Household.Status.ACTIVE
+    # The village's staff (and the county admin) see whose it is and the text unmasked;
+    # the township officer and the party secretary read it as the wall shows it.
+    is_staff_view = is_manager(user) or is_supervisor(user) or is_county_admin(user)
     context = {
         "wish": wish,
         "is_own": is_own,
-        # The village's staff (and the county admin) see whose it is and the text unmasked;
-        # the township officer and the party secretary read it as the wall shows it.
-        "is_staff_view": is_manager(user) or is_supervisor(user) or is_county_admin(user),
+        "is_staff_view": is_staff_view,
         "match": getattr(wish, "match", None) if wish.status != Wish.Status.OPEN else None,
         "fulfilment": getattr(wish, "fulfilment", None)
         if wish.status == Wish.Status.FULFILLED
         else None,
-        "can_approve": staff and wish.status == Wish.Status.OPEN and not wish.is_approved,
+        # Staff are told why the wish can only be declined now.
+        "household_gone": services.household_gone_refusal()
+        if household_gone
+        and is_staff_view
+        and wish.status in (Wish.Status.OPEN, Wish.Status.MATCHED)
+        else "",
+        "can_approve": staff
+        and wish.status == Wish.Status.OPEN
+        and not wish.is_approved
+        and not household_gone,
         "can_revise": is_own and wish.status == Wish.Status.OPEN and not wish.is_approved,
         "can_withdraw": is_own and wish.status == Wish.Status.OPEN,
         "can_edit": staff,
@@ -166,7 +179,10 @@ def wish_detail(request, pk: int):
         and (
             wish.status == Wish.Status.OPEN or (wish.status == Wish.Status.MATCHED and supervisor)
         ),
-        "can_match": supervisor and wish.status == Wish.Status.OPEN and wish.is_approved,
+        "can_match": supervisor
+        and wish.status == Wish.Status.OPEN
+        and wish.is_approved
+        and not household_gone,
         "can_fulfil": supervisor and wish.status == Wish.Status.MATCHED,
         "approve_form": ApproveForm(
             initial={"drawn": services.wish_drawn(wish, services.WISH_REVISABLE)}

@@ -101,6 +101,35 @@ def test_dashboard_figures_equal_the_ledger_and_the_store(
     assert _figure(page, "Open wishes") == 2
 
 
+def test_wishes_of_a_household_that_left_are_not_counted_open(
+    client_supervisor_x,
+    client_county,
+    household_a,
+    villager_a,
+    manager_x,
+    supervisor_x,
+    village_x,
+):
+    """Found by a probe: a household that moved away (logins off, wishes off the wall) still
+    counted its wishes as open on the dashboard and the county overview."""
+    from villagers.models import Household
+    from villagers.services import card_recall, household_save
+    from wishwall import services
+
+    wish = services.wish_post(
+        household=household_a, actor=villager_a, title="轮椅", kind="health", story="腿脚不便"
+    )
+    services.wish_moderate(wish=wish, actor=manager_x, hide_household=False)
+    assert client_supervisor_x.get(URL).context["wishes"] == {"open": 1, "matched": 0}
+    card_recall(household=household_a, actor=manager_x, reason="搬到县城")
+    household_a.status = Household.Status.MOVED
+    household_save(household=household_a, actor=manager_x)
+    assert client_supervisor_x.get(URL).context["wishes"] == {"open": 0, "matched": 0}
+    county = client_county.get(reverse("reports:county_overview"))
+    rows = {village.pk: village for village in county.context["villages"]}
+    assert rows[village_x.pk].wishes_open == 0
+
+
 def test_charts_are_svg_with_title_desc_and_a_table(client_supervisor_x, history_x):
     page = client_supervisor_x.get(URL).content.decode()
     assert page.count('<svg class="chart-svg"') == 2

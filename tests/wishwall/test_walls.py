@@ -11,6 +11,7 @@ from django.utils import timezone
 from store.models import Donor
 from tests.factories import HouseholdFactory
 from tests.wishwall.conftest import post_wish
+from tests.wishwall.test_wish_states import household_leaves
 from wishwall import services
 from wishwall.models import Wish, WishFulfilment
 from wishwall.wall_views import DISPLAY_PAGE_SIZE, WALL_PAGE_SIZE
@@ -148,6 +149,54 @@ def test_display_is_large_print_and_refreshes_to_the_next_page(client_manager_x,
     plain = client_manager_x.get(url, {"wall": "echo"}).content.decode()
     assert 'http-equiv="refresh"' not in plain
     assert "谢谢你" in plain
+
+
+def test_a_household_that_left_leaves_the_wall_but_not_the_echo_wall(
+    household_a,
+    villager_a,
+    manager_x,
+    supervisor_x,
+    donor_x,
+    client_villager_b,
+    client_supervisor_x,
+):
+    """Found by a probe: a household that moved away kept its wishes on the wall and in its
+    figures, with no login left to withdraw them. What it was given stays on the echo wall."""
+
+    def on_wall(title):
+        wish = post_wish(household_a, villager_a, title=title)
+        return services.wish_moderate(wish=wish, actor=manager_x, hide_household=False)
+
+    open_wish = on_wall("轮椅")
+    matched = services.wish_match(wish=on_wall("书包"), actor=supervisor_x, donor=donor_x)
+    fulfilled = services.wish_fulfil(
+        wish=services.wish_match(wish=on_wall("棉被"), actor=supervisor_x, donor=donor_x),
+        actor=supervisor_x,
+        date=timezone.localdate(),
+        given="棉被两床",
+        thanks="谢谢！",
+    )
+    household_leaves(household_a, manager_x)
+
+    wall = client_villager_b.get(reverse("wishwall:wall"))
+    assert "轮椅" not in wall.text and "书包" not in wall.text
+    assert wall.context["counts"] == {"open": 0, "matched": 0, "fulfilled": 1}
+    assert all(count == 0 for _kind, _label, count in wall.context["kinds"])
+    display = client_villager_b.get(reverse("wishwall:display"), {"wall": "wishes"}).text
+    assert "轮椅" not in display
+    for wish in (open_wish, matched):
+        detail = reverse("wishwall:detail", args=[wish.pk])
+        assert client_villager_b.get(detail).status_code == 404
+    assert "棉被两床" in client_villager_b.get(reverse("wishwall:echo")).text
+    assert client_villager_b.get(reverse("wishwall:detail", args=[fulfilled.pk])).status_code == 200
+
+    # Staff still find it, told why it can only be declined now.
+    staff_page = client_supervisor_x.get(reverse("wishwall:detail", args=[open_wish.pk])).text
+    assert "moved away or closed" in staff_page
+    assert reverse("wishwall:match", args=[open_wish.pk]) not in staff_page
+    assert reverse("wishwall:decline", args=[open_wish.pk]) in staff_page
+    queue = client_supervisor_x.get(reverse("wishwall:queue"), {"tab": "wall"}).text
+    assert "轮椅" in queue and "moved away" in queue
 
 
 def test_wall_css_has_print_rules():

@@ -10,6 +10,8 @@ from django.utils import timezone
 from core.models import AuditEvent
 from store.models import Donor
 from tests.wishwall.conftest import post_wish
+from villagers.models import Household
+from villagers.services import card_recall, household_save
 from wishwall import services
 from wishwall.models import Wish, WishFulfilment, WishMatch
 
@@ -135,6 +137,34 @@ def test_declined_wish_cannot_be_matched(approved_wish_a, manager_x, supervisor_
         services.wish_match(wish=approved_wish_a, actor=supervisor_x, donor=donor_x)
     with pytest.raises(ValidationError, match="declined"):
         services.wish_decline(wish=approved_wish_a, actor=manager_x, reason="again")
+
+
+def household_leaves(household, manager, status=Household.Status.MOVED):
+    """As the manager marks a household moved away or closed: its card recalled first."""
+    card_recall(household=household, actor=manager, reason="搬到县城")
+    household.status = status
+    household_save(household=household, actor=manager)
+
+
+@pytest.mark.parametrize("status", [Household.Status.MOVED, Household.Status.CLOSED])
+def test_a_wish_of_a_household_that_left_is_neither_approved_nor_matched(
+    status, wish_a, household_a, villager_a, manager_x, supervisor_x, donor_x
+):
+    """Found by a probe: its logins are off, so it cannot withdraw its wishes, and staff
+    still put them on the wall and matched them with donors."""
+    on_wall = services.wish_moderate(
+        wish=post_wish(household_a, villager_a, title="书包"), actor=manager_x, hide_household=False
+    )
+    household_leaves(household_a, manager_x, status)
+    with pytest.raises(ValidationError, match="moved away or closed"):
+        services.wish_moderate(wish=wish_a, actor=manager_x, hide_household=False)
+    with pytest.raises(ValidationError, match="moved away or closed"):
+        services.wish_match(wish=on_wall, actor=supervisor_x, donor=donor_x)
+    assert not WishMatch.objects.exists()
+    # Staff close them instead.
+    for wish in (wish_a, on_wall):
+        declined = services.wish_decline(wish=wish, actor=manager_x, reason="已迁出")
+        assert declined.status == Wish.Status.DECLINED
 
 
 def test_fulfilment_date_checks(matched_wish_a, supervisor_x, yesterday):
