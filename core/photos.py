@@ -14,7 +14,9 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
+# "MPO" is a JPEG with a second image after it (many Samsung and LG phones, an iPhone's
+# portrait mode): Pillow opens its first image, and only that one is stored, as a JPEG.
+ALLOWED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
 MAX_PIXELS = 40_000_000  # refuses decompression bombs long before Pillow's own limit
 MAX_EDGE = 1600  # enough for a phone screen or a printed poster, small enough for 3G
 TARGET_BYTES = 400 * 1024  # what the phone aims for when it shrinks a photo before sending
@@ -83,10 +85,12 @@ def photo_validate(upload) -> None:
 
 
 def photo_prepare(upload, name: str = "photo") -> ContentFile:
-    """A validated, downsized JPEG copy of the upload with no metadata (EXIF, GPS)."""
+    """A validated, downsized JPEG copy of the upload with no metadata (EXIF, GPS); of a
+    file holding several images (MPO), the first."""
     photo_validate(upload)
     try:
         with Image.open(upload) as image:
+            image.seek(0)
             image = ImageOps.exif_transpose(image)
             image.thumbnail((MAX_EDGE, MAX_EDGE))
             if image.mode != "RGB":

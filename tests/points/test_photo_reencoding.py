@@ -5,6 +5,7 @@ photo field offers the album and the camera, and carries what the phone's shrink
 import re
 from io import BytesIO
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -41,6 +42,35 @@ def assert_clean(path, longest=MAX_EDGE):
 
 def test_photo_prepare_drops_every_tag_including_gps():
     prepared = photo_prepare(jpeg_with_gps())
+    assert_clean(BytesIO(prepared.read()))
+
+
+def phone_mpo_with_gps(size=(2400, 1800)) -> SimpleUploadedFile:
+    """A JPEG as many phones write it (Samsung, LG, an iPhone's portrait mode): a second
+    image after the first, which Pillow opens as "MPO"; the location in its EXIF."""
+    exif = Image.Exif()
+    exif[GPS_IFD] = {1: "N", 2: (36.0, 3.0, 12.5), 3: "E", 4: (110.0, 10.0, 7.0)}
+    exif[0x0112] = 6
+    buffer = BytesIO()
+    Image.new("RGB", size, (30, 120, 40)).save(
+        buffer,
+        format="MPO",
+        save_all=True,
+        append_images=[Image.new("RGB", (320, 240), (0, 0, 200))],
+        exif=exif,
+    )
+    with Image.open(BytesIO(buffer.getvalue())) as original:
+        assert original.format == "MPO" and original.n_frames == 2
+    return SimpleUploadedFile("IMG_0002.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+
+def test_a_phone_mpo_photo_is_stored_as_its_first_image_without_its_location():
+    """Found by a probe: refused as "not a photo" when the phone's shrinking did not run."""
+    prepared = photo_prepare(phone_mpo_with_gps())
+    with Image.open(BytesIO(prepared.read())) as stored:
+        assert getattr(stored, "n_frames", 1) == 1
+        assert stored.getpixel((10, 10)) == pytest.approx((30, 120, 40), abs=8)
+    prepared.seek(0)
     assert_clean(BytesIO(prepared.read()))
 
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from tests.points.test_photo_reencoding import phone_mpo_with_gps
 from tests.wishwall.conftest import jpeg_upload, post_wish, stored_files
 from wishwall import services
 from wishwall.models import Wish, WishFulfilment
@@ -86,6 +87,21 @@ def test_good_photo_is_stored_as_jpeg_without_location(client_villager_a, media_
         assert stored.format == "JPEG"
         assert max(stored.size) == 1600
         assert not stored.getexif().get_ifd(0x8825)
+    assert len(stored_files(media_root)) == 1
+
+
+def test_a_phone_mpo_photo_sent_as_it_is_is_stored_as_jpeg_without_location(
+    client_villager_a, media_root
+):
+    """Found by a probe: when the page's shrinking script does not run (old browser, script
+    blocked) a phone's own JPEG is sent, and one Pillow opens as "MPO" was "not a photo"."""
+    response = client_villager_a.post(
+        reverse("wishwall:new"), {**WISH, "photo": phone_mpo_with_gps()}
+    )
+    assert response.status_code == 302
+    with Image.open(Wish.objects.get().photo.path) as stored:
+        assert stored.format == "JPEG" and getattr(stored, "n_frames", 1) == 1
+        assert not stored.getexif() and "mp" not in stored.info
     assert len(stored_files(media_root)) == 1
 
 
