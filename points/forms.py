@@ -220,7 +220,10 @@ class DeclarationAcceptForm(OneTimeKeyMixin, forms.Form):
 
     def __init__(self, *args, village, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["rule"].queryset = Rule.objects.filter(village=village, active=True)
+        # A declared good deed earns points: a deduction rule is never offered for it.
+        self.fields["rule"].queryset = Rule.objects.filter(
+            village=village, active=True, points__gt=0
+        )
 
 
 class ReasonForm(forms.Form):

@@ -705,7 +705,14 @@ def declaration_accept(
     override_reason: str = "",
     request=None,
 ) -> Proposal:
-    """Turn a declaration into a proposal (with its photo) for the supervisor to decide."""
+    """Turn a declaration into a proposal (with its photo) for the supervisor to decide.
+    Only under a rule that awards points: a villager's own word and photo are never made
+    the evidence of a deduction (proposal_create keeps the figure's sign the rule's)."""
+    if rule.points <= 0:
+        raise ValidationError(
+            _("A declared good deed is accepted only under a rule that awards points."),
+            code="deduction_rule",
+        )
     with transaction.atomic():
         locked = _lock_submitted(declaration, actor)
         (proposal,) = proposal_create(

@@ -1,11 +1,13 @@
 """積分申報: declaration -> proposal -> approval, and declining with a reason."""
 
+import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from points.models import Declaration, Entry, Proposal
-from points.services import proposal_approve
+from points.services import declaration_accept, proposal_approve
 from tests.factories import MemberFactory
-from tests.points.conftest import png_upload, today
+from tests.points.conftest import make_rule, png_upload, today
 
 KEY = "declaration-form-key-0001"
 
@@ -101,3 +103,26 @@ def test_staff_cannot_declare_and_villager_cannot_review(
 ):
     assert client_manager_x.get(reverse("points:declaration_new")).status_code == 403
     assert client_villager_a.get(reverse("points:declaration_list")).status_code == 403
+
+
+def test_a_good_deed_is_never_accepted_as_a_deduction(
+    client_villager_a, client_manager_x, manager_x, card_a, rule_clean, village_x
+):
+    """Found by a probe: every active rule was offered, so a villager's declaration (and
+    photo) could be turned into a -10 deduction of their own household."""
+    fine = make_rule(village_x, "D10", -10)
+    declare(client_villager_a, photo=png_upload())
+    declaration = Declaration.objects.get()
+    review = client_manager_x.get(reverse("points:declaration_review", args=[declaration.pk]))
+    offered = review.context["accept_form"].fields["rule"].queryset
+    assert rule_clean in offered and fine not in offered
+    refused = client_manager_x.post(
+        reverse("points:declaration_accept", args=[declaration.pk]),
+        {"rule": fine.pk, "reason": "r", "idempotency_key": KEY},
+    )
+    assert refused.status_code == 400
+    with pytest.raises(ValidationError, match="rule that awards points"):
+        declaration_accept(declaration=declaration, actor=manager_x, rule=fine, reason="r")
+    assert not Proposal.objects.exists()
+    declaration.refresh_from_db()
+    assert declaration.status == Declaration.Status.SUBMITTED
