@@ -95,21 +95,48 @@ def rounds_of_month(village: Village, day: datetime.date):
     )
 
 
+def rounds_still_counting(village: Village, day: datetime.date):
+    """The village's rounds in `day`'s month that still count: all but those whose proposals
+    were all rejected (a rejected round may be done again)."""
+    rejected = Proposal.Status.REJECTED
+    return (
+        rounds_of_month(village, day)
+        .annotate(
+            standing=Count("batch__proposals", filter=~Q(batch__proposals__status=rejected)),
+            proposed=Count("batch__proposals"),
+        )
+        .filter(Q(proposed=0) | Q(standing__gt=0))
+    )
+
+
 def _earlier_round(village: Village, group: VillageGroup | None, day: datetime.date):
-    """A round of this month that covers the same households and still counts: one whose
-    proposals were not all rejected (a rejected round may be done again)."""
-    rounds = rounds_of_month(village, day)
+    """A round of this month of the same group (or of the whole village) that still counts."""
+    rounds = rounds_still_counting(village, day)
     if group is not None:
         rounds = rounds.filter(Q(group__isnull=True) | Q(group=group))
-    rejected = Proposal.Status.REJECTED
-    rounds = rounds.annotate(
-        standing=Count("batch__proposals", filter=~Q(batch__proposals__status=rejected)),
-        proposed=Count("batch__proposals"),
-    )
-    for earlier in rounds:
-        if earlier.proposed == 0 or earlier.standing:
-            return earlier
-    return None
+    return rounds.first()
+
+
+def _rounded_elsewhere(
+    village: Village, household_ids: Sequence[int], day: datetime.date
+) -> dict[int, InspectionRound]:
+    """{household id: the round of this month that still counts and inspected it}: a household
+    that moved group since is in another group's round already."""
+    rounds = {round_.pk: round_ for round_ in rounds_still_counting(village, day)}
+    if not rounds:
+        return {}
+    rows = InspectionRound.inspections.through.objects.filter(
+        inspectionround_id__in=list(rounds), inspection__household_id__in=list(household_ids)
+    ).values_list("inspection__household_id", "inspectionround_id")
+    return {household_id: rounds[round_id] for household_id, round_id in rows}
+
+
+def _households_lock(household_ids) -> None:
+    """Lock the households' rows in id order (FOR NO KEY UPDATE: rows that refer to them are
+    still written meanwhile), so two rounds sharing a household, in whichever groups, take
+    turns and the later one sees the household in the earlier."""
+    rows = Household.objects.select_for_update(no_key=True).filter(pk__in=list(household_ids))
+    list(rows.order_by("pk").values_list("pk", flat=True))
 
 
 def _rule_check(rule: Rule | None, village: Village, *, award: bool) -> None:
@@ -159,8 +186,10 @@ def inspection_round_record(
     as one batch for the supervisor, in one transaction.
 
     Households without a card are inspected only (an inspection is what a card needs); so is
-    one that the rule's monthly cap leaves nothing for. A second round of the same households
-    in one month is refused, unless the supervisor rejected the earlier one.
+    one that the rule's monthly cap leaves nothing for. A second round of the same group (or
+    of the whole village) in one month is refused, unless the supervisor rejected the earlier
+    one; a household another round of the month inspected (it moved group since) is left
+    out, with the reason, as the cap leaves a household out: once a month per household.
     """
     if not (is_manager(actor) and actor.village_id == village.pk):
         raise ValidationError(_("Only the village's manager may record an inspection round."))
@@ -170,13 +199,15 @@ def inspection_round_record(
     _rule_check(pass_rule, village, award=True)
     _rule_check(fail_rule, village, award=False)
     _lines_check(village, group, lines)
-    inspected = [line for line in lines if line.inspected]
     with transaction.atomic():
-        # Two rounds of the same households wait for each other here (groups in id order).
-        groups = VillageGroup.objects.select_for_update().filter(village=village)
+        # Two rounds of the same group wait for each other here (groups in id order), then
+        # two rounds sharing a household (it moved group), on the households' rows. FOR NO
+        # KEY UPDATE: a household may still be moved into the group meanwhile.
+        groups = VillageGroup.objects.select_for_update(no_key=True).filter(village=village)
         if group is not None:
             groups = groups.filter(pk=group.pk)
-        list(groups.order_by("pk"))
+        list(groups.order_by("pk").values_list("pk", flat=True))
+        _households_lock(line.household.pk for line in lines)
         earlier = _earlier_round(village, group, date)
         if earlier is not None:
             raise ValidationError(
@@ -191,6 +222,8 @@ def inspection_round_record(
                     "who": earlier.created_by,
                 }
             )
+        lines, rounded = _rounded_left_out(village, lines, date)
+        inspected = [line for line in lines if line.inspected]
         inspections = inspections_record(
             inspections=[
                 Inspection(
@@ -209,7 +242,7 @@ def inspection_round_record(
             {"household": line.household.pk, "why": _("not inspected (nobody at home)")}
             for line in lines
             if not line.inspected
-        ]
+        ] + rounded
         round_ = InspectionRound(
             village=village,
             group=group,
@@ -238,6 +271,35 @@ def inspection_round_record(
             request=request,
         )
     return round_
+
+
+def _rounded_left_out(village: Village, lines: Sequence[RoundLine], date: datetime.date):
+    """(the lines of households no other round of the month inspected, [{"household", "why"}]
+    for those left out). Refused when nobody to inspect is left."""
+    elsewhere = _rounded_elsewhere(village, [line.household.pk for line in lines], date)
+    if not elsewhere:
+        return lines, []
+    kept = [line for line in lines if line.household.pk not in elsewhere]
+    left_out = [line.household for line in lines if line.household.pk in elsewhere]
+    if not any(line.inspected for line in kept):
+        raise ValidationError(
+            _(
+                "Every household inspected on this sheet already had this month's round "
+                "(%(households)s): nothing was saved."
+            )
+            % {"households": list_join([household.head_name for household in left_out])}
+        )
+    return kept, [
+        {
+            "household": household.pk,
+            "why": _("already in this month's round of %(scope)s, saved on %(day)s")
+            % {
+                "scope": _scope_name(elsewhere[household.pk].group),
+                "day": timezone.localdate(elsewhere[household.pk].created_at).isoformat(),
+            },
+        }
+        for household in left_out
+    ]
 
 
 def _who_is_proposed(inspected, pass_rule, fail_rule, date):

@@ -4,15 +4,17 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from points import rounds
 from points.models import Batch, Entry, InspectionRound, Proposal
 from points.rounds import CHECK_NAMES, RoundLine, inspection_round_record
 from points.services import proposal_approve, proposal_reject
 from tests.conftest import form_key, issue_card
-from tests.factories import HouseholdFactory
+from tests.factories import HouseholdFactory, VillageGroupFactory
 from tests.points.conftest import make_rule, today
+from tests.points.test_concurrency import held_in, run_threads
 from tests.security.concurrent import at_once
 from villagers.models import Inspection, Referral
-from villagers.services import card_recall
+from villagers.services import card_recall, household_save
 
 ALL_CLEAN = dict.fromkeys(CHECK_NAMES, True)
 
@@ -129,6 +131,64 @@ def test_a_second_round_of_the_month_is_refused_unless_the_first_was_rejected(
     )
     again = record(manager_x, households, rule_pass, rule_fail)
     assert again.batch.proposals.count() == 2
+
+
+def test_a_household_that_moved_group_is_left_out_of_its_new_groups_round(
+    manager_x, village_x, group_x, card_a, card_b, rule_pass, rule_fail
+):
+    """Found by a probe: rounds were matched by group, so a household moved mid-month was
+    inspected and deducted a second time by its new group's round."""
+    a, b = card_a.household, card_b.household
+    record(manager_x, [a, b], rule_pass, rule_fail, lines=lines_for([a, b], failing=[a]))
+    other = VillageGroupFactory(village=village_x, name="富庄")
+    neighbour = HouseholdFactory(group=other, head_name="杜新", number="F001")
+    a.group = other
+    household_save(household=a, actor=manager_x)
+    with pytest.raises(ValidationError, match="already had this month's round"):
+        record(manager_x, [a], rule_pass, rule_fail, lines=lines_for([a], [a]))
+    second = record(
+        manager_x, [a, neighbour], rule_pass, rule_fail, lines=lines_for([a, neighbour], [a])
+    )
+    assert [i.household_id for i in second.inspections.all()] == [neighbour.pk]
+    assert second.batch is None  # the neighbour has no card
+    assert {
+        "household": a.pk,
+        "why": f"already in this month's round of 啊道, saved on {today()}",
+    } in second.not_proposed
+    assert Proposal.objects.filter(household=a, rule=rule_fail).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_rounds_sharing_a_household_at_once_inspect_it_once(
+    monkeypatch, manager_x, village_x, group_x, card_a, card_b, rule_pass, rule_fail
+):
+    """The round of the group a household left (its sheet drawn before the move) and the
+    round of the group it joined, saved at the same moment: the household's row lock makes
+    one wait, and it then leaves the household out."""
+    a, b = card_a.household, card_b.household
+    other = VillageGroupFactory(village=village_x, name="富庄")
+    neighbour = HouseholdFactory(group=other, head_name="杜新", number="F001")
+    moved = type(a).objects.get(pk=a.pk)
+    moved.group = other
+    household_save(household=moved, actor=manager_x)
+    # Hold whichever round records its inspections first, inside its transaction.
+    held_in(monkeypatch, rounds, "inspections_record", seconds=1.0)
+    run_threads(
+        [
+            lambda: record(manager_x, [a, b], rule_pass, rule_fail, lines=lines_for([a, b], [a])),
+            lambda: record(
+                manager_x,
+                [moved, neighbour],
+                rule_pass,
+                rule_fail,
+                lines=lines_for([moved, neighbour], [moved]),
+            ),
+        ]
+    )
+    assert InspectionRound.objects.count() == 2
+    inspected = InspectionRound.inspections.through.objects.filter(inspection__household=a)
+    assert inspected.count() == 1
+    assert Proposal.objects.filter(household=a).count() == 1
 
 
 @pytest.mark.parametrize(
