@@ -26,7 +26,7 @@ from points.rounds import (
     round_households,
     round_rule_choices,
     round_rules_remembered,
-    rounds_of_month,
+    rounds_still_counting,
 )
 from villagers.models import Household, Inspection, VillageGroup
 
@@ -54,7 +54,8 @@ def round_list(request):
     village = request.village
     today = timezone.localdate()
     done = {}
-    for round_ in rounds_of_month(village, today):
+    # A round whose batch the supervisor rejected may be done again (as the service allows).
+    for round_ in rounds_still_counting(village, today):
         done.setdefault(round_.group_id, round_)
     groups = VillageGroup.objects.filter(village=village).annotate(
         active=Count("households", filter=Q(households__status=Household.Status.ACTIVE))

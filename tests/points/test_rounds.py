@@ -350,6 +350,23 @@ def test_a_sheet_without_a_rule_choice_is_refused_on_the_page(
     assert not Inspection.objects.filter(date=today()).exclude(inspector=None).exists()
 
 
+def test_the_round_list_offers_the_round_again_once_its_batch_was_rejected(
+    client_manager_x, manager_x, supervisor_x, group_x, card_a, card_b, rule_pass, rule_fail
+):
+    """Found by a probe: the list still showed a rejected round as saved, with no way to
+    start it again, though the service allows it."""
+    first = record(manager_x, [card_a.household, card_b.household], rule_pass, rule_fail)
+    sheet_url = reverse("points:round_new_group", args=[group_x.pk])
+    assert sheet_url not in client_manager_x.get(reverse("points:round_list")).content.decode()
+    proposal_reject(
+        proposal_ids=[p.pk for p in first.batch.proposals.all()],
+        actor=supervisor_x,
+        reason="wrong day",
+    )
+    page = client_manager_x.get(reverse("points:round_list")).content.decode()
+    assert sheet_url in page and "not done yet" in page
+
+
 def test_a_sheet_whose_households_changed_is_refused(
     client_manager_x, group_x, group_y, card_a, household_y, rule_pass, rule_fail
 ):
