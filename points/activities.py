@@ -29,7 +29,7 @@ from core.audit import audit_record
 from core.files import discard_files_on_error, file_stored
 from core.photos import photo_prepare
 from points.models import Activity, Batch, CheckIn, Rule
-from points.services import _cap_used, proposal_create
+from points.services import _cap_used, cap_accounts_lock, proposal_create
 from villagers.models import Household, User, Village
 from villagers.selectors import households_with_active_card
 
@@ -239,8 +239,11 @@ def activity_close(
         actor, activity.village_id, _("Only the village's manager may close an activity.")
     )
     with transaction.atomic():
+        # The activity's row only: locking the joined village and rule too (FOR UPDATE of
+        # every table) kept any proposal of the village waiting, and one holding the
+        # household's account (cap_accounts_lock) deadlocked with this closing.
         activity = (
-            Activity.objects.select_for_update()
+            Activity.objects.select_for_update(of=("self",))
             .select_related("village", "rule")
             .get(pk=activity.pk)
         )
@@ -302,6 +305,7 @@ def _who_is_proposed(activity: Activity, checkins: list[CheckIn]):
     with_card = households_with_active_card(household_ids)
     used = {}
     if rule.monthly_cap is not None:
+        cap_accounts_lock(household_ids)  # counted, then proposed: one at a time per household
         used = _cap_used(
             rule=rule, household_ids=household_ids, day=activity.date, include_pending=True
         )

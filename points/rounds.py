@@ -23,7 +23,7 @@ from core.audit import audit_record
 from core.months import month_days, past_day_check
 from core.text import list_join
 from points.models import Batch, InspectionRound, Proposal, Rule
-from points.services import _cap_used, proposal_create
+from points.services import _cap_used, cap_accounts_lock, proposal_create
 from villagers.models import Household, Inspection, User, Village, VillageGroup
 from villagers.selectors import households_with_active_card
 from villagers.services import inspections_record
@@ -305,6 +305,8 @@ def _rounded_left_out(village: Village, lines: Sequence[RoundLine], date: dateti
 def _who_is_proposed(inspected, pass_rule, fail_rule, date):
     """([{"household", "why"}] given no proposal, {(rule, reason): [household]} to propose)."""
     with_card = households_with_active_card(line.household.pk for line in inspected)
+    if any(rule is not None and rule.monthly_cap is not None for rule in (pass_rule, fail_rule)):
+        cap_accounts_lock(line.household.pk for line in inspected)  # counted, then proposed
     used = {}
     for rule in (pass_rule, fail_rule):
         if rule is not None and rule.monthly_cap is not None:

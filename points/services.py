@@ -138,6 +138,17 @@ def _cap_used(
     return {row["household_id"]: row["used"] for row in rows}
 
 
+def cap_accounts_lock(household_ids: Iterable[int]) -> None:
+    """Lock the households' accounts (FOR NO KEY UPDATE, in id order) before counting a
+    monthly cap for new proposals: two proposals under one rule for one household then take
+    turns, and the later counts the earlier. The caller holds no proposal's lock yet, so the
+    ledger's order (proposals, then accounts) holds: an approval waits here, never crosses."""
+    rows = Account.objects.select_for_update(no_key=True).filter(
+        household_id__in=sorted(set(household_ids))
+    )
+    list(rows.order_by("pk").values_list("pk", flat=True))
+
+
 def _cap_refusal(rule: Rule, household: Household, used: int, adding: int) -> str:
     return _(
         "%(household)s: the rule %(rule)s allows at most %(cap)d points a month; "
@@ -178,6 +189,8 @@ def proposal_create(
     The points default to the rule's; a different figure needs `override_reason`. Nothing
     reaches the ledger until the supervisor approves. `batch` (saved, of the village) adds
     the proposals to a batch begun by the caller, whose proposals may carry several rules.
+    Under a monthly cap the households' accounts are locked before it is counted
+    (`cap_accounts_lock`), so two proposals at once never both pass it.
     """
     if not can_propose(actor, village):
         raise ValidationError(_("Only the village's manager or supervisor may propose points."))
@@ -224,6 +237,7 @@ def proposal_create(
     # A refusal or a failure below deletes the photo stored for it (see core.files).
     with discard_files_on_error(), transaction.atomic():
         if rule.monthly_cap is not None:
+            cap_accounts_lock(h.pk for h in households)
             used = _cap_used(
                 rule=rule,
                 household_ids=[h.pk for h in households],

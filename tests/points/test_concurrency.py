@@ -8,10 +8,12 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
 
-from points import checks
-from points.models import Account, Entry, Proposal
+from points import checks, services
+from points.activities import activity_checkin, activity_close, activity_open
+from points.models import Account, Entry, Proposal, Rule
+from points.rounds import CHECK_NAMES, RoundLine, inspection_round_record
 from points.services import InsufficientPoints, entry_post, proposal_approve
-from tests.points.conftest import make_rule, propose
+from tests.points.conftest import make_rule, propose, today
 
 
 def held_in(monkeypatch, owner, name: str, *, call: int = 1, seconds: float = 0.5):
@@ -177,3 +179,54 @@ def test_single_approvals_and_batches_of_the_same_proposals_never_deadlock(
     for card in (card_a, card_b):
         assert Account.objects.get(household=card.household).balance == 100 + 6 * 5
     call_command("audit_ledger")
+
+
+def _capped_writer(kind, manager, village, household, rule):
+    """A writer that proposes `rule` for `household`, counting its monthly cap first: a
+    proposal, a hygiene round (the rule for a pass) or an activity closing (one check-in)."""
+    if kind == "proposal":
+        return lambda: propose(manager, [household], rule)
+    if kind == "round":
+        lines = [RoundLine(household=household, checks=dict.fromkeys(CHECK_NAMES, True))]
+        return lambda: inspection_round_record(
+            village=village,
+            group=household.group,
+            date=today(),
+            lines=lines,
+            pass_rule=rule,
+            fail_rule=None,
+            actor=manager,
+        )
+    activity = activity_open(village=village, rule=rule, title="修路", actor=manager)
+    activity_checkin(activity=activity, user=household.users.get(is_staff=False))
+    return lambda: activity_close(activity=activity, actor=manager)
+
+
+@pytest.mark.parametrize("writer", ["proposal", "round", "activity"])
+def test_a_monthly_cap_is_counted_by_one_writer_at_a_time(
+    transactional_db, monkeypatch, writer, card_a, manager_x, village_x
+):
+    """Found by a probe: two proposals for one household under one rule, at once, both
+    passed its monthly cap (20 pending against 10), a batch the supervisor cannot approve
+    whole. The accounts are locked before the cap is counted: the later writer counts the
+    earlier and refuses (a proposal) or leaves the household out (a round, an activity)."""
+    household = card_a.household
+    rule = make_rule(village_x, "L01", 10, Rule.Category.VOLUNTARY_LABOUR, cap=10)
+    other = _capped_writer(writer, manager_x, village_x, household, rule)
+    # The first proposal is held once written, not yet committed; the other writer then
+    # counts the cap.
+    entered = held_in(monkeypatch, services, "proposals_refer_if_undecidable", seconds=1.0)
+
+    def then_other():
+        assert entered.wait(timeout=10)
+        return other()
+
+    first, second = run_threads([lambda: propose(manager_x, [household], rule), then_other])
+    assert first[0] == "ok"
+    assert Proposal.objects.filter(rule=rule, household=household).count() == 1
+    if writer == "proposal":
+        assert second[0] == "refused"
+        assert "allows at most 10 points a month" in str(second[1])
+    else:  # a round or an activity is not refused for the cap: it leaves the household out
+        assert second[0] == "ok"
+        assert "L01 already counted this month" in second[1].not_proposed[0]["why"]
