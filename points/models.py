@@ -210,6 +210,19 @@ class Rule(models.Model):
             raise ValidationError({"points": _("A rule moves points: it cannot be zero.")})
         if self.category == self.Category.DEDUCTIONS and self.points > 0:
             raise ValidationError({"points": _("A deduction rule has negative points.")})
+        # The cap counts the points given or taken (points.services._cap_used): one below the
+        # rule's own would leave every household out, "already counted this month".
+        if self.monthly_cap is not None and self.monthly_cap < abs(self.points):
+            raise ValidationError(
+                {
+                    "monthly_cap": _(
+                        "This rule could never be used: its monthly cap (%(cap)d) is below the "
+                        "rule's own %(points)d points. Make the cap at least %(points)d, or "
+                        "leave it empty for no cap."
+                    )
+                    % {"cap": self.monthly_cap, "points": abs(self.points)}
+                }
+            )
 
 
 class Batch(models.Model):

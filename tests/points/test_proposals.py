@@ -9,8 +9,8 @@ from django.urls import reverse
 from core.access import Role
 from core.models import AuditEvent
 from points import checks
-from points.models import Batch, Entry, Proposal
-from points.services import entry_reverse, proposal_approve, proposal_reject
+from points.models import Batch, Entry, Proposal, Rule
+from points.services import entry_reverse, proposal_approve, proposal_reject, rule_save
 from tests.conftest import make_staff
 from tests.factories import MemberFactory
 from tests.points.conftest import last_month, make_rule, png_upload, propose, today
@@ -307,6 +307,49 @@ def test_a_rule_page_drawn_before_a_change_of_points_cannot_undo_it(client_manag
     rule_clean.refresh_from_db()
     assert rule_clean.points == 6 and stale.status_code == 200
     assert stale.context["form"].non_field_errors()
+
+
+@pytest.mark.parametrize(
+    "points, cap, refused",
+    [
+        (10, 0, True),
+        (10, 5, True),
+        (-3, 2, True),
+        (10, 10, False),
+        (-3, 3, False),
+        (10, None, False),
+    ],
+)
+def test_a_monthly_cap_below_the_rules_own_points_is_refused(
+    client_manager_x, manager_x, village_x, points, cap, refused
+):
+    """Found by a probe: a +10 rule with a cap of 0 or 5 was saved, and rounds and activities
+    then left every household out, "already counted this month"."""
+    rule = Rule(village=village_x, code="L09", category="labour", description="road")
+    rule.points, rule.monthly_cap = points, cap
+    if points < 0:
+        rule.category = Rule.Category.DEDUCTIONS
+    if refused:
+        with pytest.raises(ValidationError, match="could never be used"):
+            rule_save(rule=rule, actor=manager_x)
+    else:
+        rule_save(rule=rule, actor=manager_x)
+    body = {
+        "code": "L10",
+        "category": rule.category,
+        "description": "road",
+        "points": points,
+        "monthly_cap": "" if cap is None else cap,
+        "active": "on",
+    }
+    page = client_manager_x.post(reverse("points:rule_add"), body)
+    assert Rule.objects.filter(code="L10").exists() is not refused
+    if refused:
+        assert page.context["form"].errors["monthly_cap"] == [
+            f"This rule could never be used: its monthly cap ({cap}) is below the rule's own "
+            f"{abs(points)} points. Make the cap at least {abs(points)}, or leave it empty "
+            "for no cap."
+        ]
 
 
 def test_no_proposal_for_a_household_without_an_active_card(manager_x, card_a, card_b, rule_clean):
