@@ -2,10 +2,11 @@
 
 import re
 
-# A run of digits (ASCII or full-width) with up to three spaces or dashes between them, as
-# people write a phone (138-1234-5678, 138 - 1234 - 5678) or an ID number in blocks, and an
-# ID number's check character X at its end.
-SEPARATOR = r"[ \u3000\-－–—]"
+# A run of digits (ASCII or full-width) with up to three spaces, dashes, dots, slashes or
+# brackets between them, as people write a phone (138-1234-5678, 138 - 1234 - 5678,
+# 139.1234.5678, (139)1234-5678) or an ID number in blocks, and an ID number's check
+# character X at its end. A date (1965.03.04, 2024/01/05) keeps fewer digits than either.
+SEPARATOR = r"[ \u3000\-－–—.．/／()（）]"
 DIGIT_RUN = re.compile(rf"[0-9０-９](?:{SEPARATOR}{{0,3}}[0-9０-９])*[XxＸｘ]?")
 SEPARATORS = re.compile(rf"{SEPARATOR}+")
 # A country code before a mobile number (8613812345678, 0086 138 1234 5678; a "+" is not
