@@ -536,11 +536,16 @@ def _roles(names) -> str:
     return list_join(str(ROLE_NAMES.get(name, name)) for name in names)
 
 
-def _user_field(name) -> str:
+def _field_name(model, name) -> str:
+    """A field of `model` as its verbose name says it (the name itself if it has none)."""
     try:
-        return str(User._meta.get_field(name).verbose_name)
+        return str(model._meta.get_field(name).verbose_name)
     except FieldDoesNotExist:
         return name
+
+
+def _user_field(name) -> str:
+    return _field_name(User, name)
 
 
 def _staff_change(detail, show):
@@ -596,18 +601,11 @@ def _village_change(detail, show):
             "; ",
             "{}: {} → {}",
             (
-                (_village_field(name), _plain_value(before), _plain_value(after))
+                (_field_name(Village, name), _plain_value(before), _plain_value(after))
                 for name, (before, after) in sorted(changed.items())
             ),
         ),
     )
-
-
-def _village_field(name) -> str:
-    try:
-        return str(Village._meta.get_field(name).verbose_name)
-    except FieldDoesNotExist:
-        return name
 
 
 ACTIONS: dict[str, Action] = {

@@ -4,7 +4,8 @@ villagers.models.household_number_text): otherwise a paper ledger's "12" never f
 
 A number is changed only where its new spelling is free in the village; where another
 household already has it (one household registered twice, under two spellings), both are
-left as they are for a person to decide, and named on the console.
+left as they are for a person to decide, and named on the console. Such a household's
+form refuses to be saved until it is renumbered: its number, written plainly, is its twin's.
 """
 
 import unicodedata
