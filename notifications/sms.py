@@ -103,7 +103,12 @@ class AliyunBackend:
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
                 answer = json.load(response)
-        except urllib.error.HTTPError as error:  # the provider's refusal, with its status
+        except urllib.error.HTTPError as error:
+            if error.code >= 500:
+                # A gateway's failure (502, 504) after the request went out: the provider may
+                # have taken it, so the outcome is unknown.
+                raise
+            # The provider's refusal, with its status: nothing was sent.
             raise SmsError(f"HTTP {error.code}: {error.read()[:150]!r}") from error
         except urllib.error.URLError as error:
             # urllib raises it while connecting or sending the request (refused, a name not

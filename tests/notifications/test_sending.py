@@ -188,3 +188,19 @@ def test_a_provider_that_cannot_be_reached_is_a_failure_tried_again(
     later = timezone.now() + datetime.timedelta(hours=1)
     assert messages_send(now=later).sent == [message_to_a.pk]
     assert len(provider.accepted) == 1
+
+
+def test_a_gateways_5xx_leaves_the_message_being_sent(provider, message_to_a):
+    """Found by a second read: a 504 from a gateway after the request went out was taken
+    for the provider's refusal and the message sent again; the provider may have taken it."""
+    answer = provider.answer
+
+    def taken_then_gateway_timeout(params):
+        answer(params)
+        return 504, {"Message": "Gateway Timeout"}
+
+    provider.answer = taken_then_gateway_timeout
+    assert messages_send().unknown == [message_to_a.pk]
+    provider.answer = answer
+    assert messages_send(now=timezone.now() + datetime.timedelta(hours=1)).sent == []
+    assert len(provider.accepted) == 1
