@@ -200,6 +200,9 @@ def inspection_round_record(
     _rule_check(fail_rule, village, award=False)
     _lines_check(village, group, lines)
     with transaction.atomic():
+        # The village's row first, as card issue and replacement take it before a household
+        # (else a card replaced while a round holds its household waited for each other).
+        Village.objects.select_for_update(no_key=True).filter(pk=village.pk).first()
         # Two rounds of the same group wait for each other here (groups in id order), then
         # two rounds sharing a household (it moved group), on the households' rows. FOR NO
         # KEY UPDATE: a household may still be moved into the group meanwhile.

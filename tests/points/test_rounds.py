@@ -446,3 +446,36 @@ def test_a_household_whose_card_was_recalled_is_inspected_but_not_proposed(
         {"household": card_a.household_id, "why": "no active points card"}
     ]
     assert recorded.inspections.filter(household=card_a.household).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_round_and_a_card_replaced_at_once_wait_for_each_other(
+    monkeypatch, card_a, manager_x, village_x
+):
+    """Found by a second read: the round locked its households, then needed the village's
+    row for its batch; replacing a card locks the village, then the household. At the same
+    moment that was a deadlock (a 500). The round now takes the village's row first."""
+    from villagers.services import card_replace
+
+    household = card_a.household
+    rule = make_rule(village_x, "E05", 5)
+    lines = [RoundLine(household=household, checks=dict.fromkeys(CHECK_NAMES, True))]
+    held = held_in(monkeypatch, rounds, "inspections_record", seconds=1.0)
+
+    def round_():
+        return inspection_round_record(
+            village=village_x,
+            group=household.group,
+            date=today(),
+            lines=lines,
+            pass_rule=rule,
+            fail_rule=None,
+            actor=manager_x,
+        )
+
+    def replace():
+        assert held.wait(timeout=10)
+        return card_replace(household=household, actor=manager_x, pin="8642", reason="lost")
+
+    answers = run_threads([round_, replace])
+    assert [answer for answer, _result in answers] == ["ok", "ok"]
