@@ -537,7 +537,7 @@ class Proposal(models.Model):
         PROPOSED = "proposed", _("pending approval")
         PUBLICITY = "publicity", _("approved, in publicity")
         APPROVED = "approved", _("approved and credited")
-        HELD = "held", _("held: too few points to deduct")
+        HELD = "held", _("held: not credited when due")
         CANCELLED = "cancelled", _("cancelled after an objection")
         REJECTED = "rejected", _("rejected")
 

@@ -198,6 +198,10 @@ def publicity_start(proposals, accounts, actor, now, days, request) -> list[str]
 # --- crediting ------------------------------------------------------------------------------
 
 
+class NoActiveCard(ValidationError):
+    """The household's card was recalled: its entry is held, not credited."""
+
+
 def no_card_refusal(head_name: str) -> str:
     """Why a proposal of a household whose card was recalled is not approved or credited."""
     return _(
@@ -215,14 +219,14 @@ def _credit_locked(proposal: Proposal, *, actor: User | None, request=None) -> b
         if not Card.objects.filter(
             household_id=proposal.household_id, status=Card.Status.ACTIVE
         ).exists():
-            raise ValidationError(
+            raise NoActiveCard(
                 _(
                     "The household's card was recalled: it earns and loses no points until "
                     "a card is issued again."
                 )
             )
         entry = _post_entry(proposal, proposal.household.account.pk, actor)
-    except (InsufficientPoints, ValidationError) as error:
+    except (InsufficientPoints, NoActiveCard) as error:
         proposal.status = Proposal.Status.HELD
         proposal.hold_reason = error.messages[0][:300]
         proposal.save(update_fields=["status", "hold_reason"])
@@ -336,7 +340,7 @@ def _village_of(actor: User, referral: Referral | None) -> int:
 
 
 def _lock_held(proposal_id: int, actor: User, referral: Referral | None, not_held: str):
-    """Lock a held deduction that `actor` may settle (else refuse, saying `not_held` when it
+    """Lock a held entry that `actor` may settle (else refuse, saying `not_held` when it
     is no longer held)."""
     proposal = _lock_proposal(proposal_id, _village_of(actor, referral))
     _settle_check(
@@ -355,9 +359,10 @@ def _lock_held(proposal_id: int, actor: User, referral: Referral | None, not_hel
 def proposal_held_credit(
     *, proposal_id: int, actor: User, referral: Referral | None = None, request=None
 ) -> Proposal:
-    """The supervisor credits a held deduction once the balance can bear it."""
+    """The supervisor credits a held entry once it can be: the balance bears the deduction,
+    the household has a card again."""
     with transaction.atomic():
-        proposal = _lock_held(proposal_id, actor, referral, _("This deduction is not held."))
+        proposal = _lock_held(proposal_id, actor, referral, _("This entry is not held."))
         if not _credit_locked(proposal, actor=actor, request=request):
             raise ValidationError(proposal.hold_reason)
         referrals_close(
@@ -374,13 +379,13 @@ def proposal_cancel(
     referral: Referral | None = None,
     request=None,
 ) -> Proposal:
-    """The supervisor cancels a held deduction, with a reason shown on the public notice."""
+    """The supervisor cancels a held entry, with a reason shown on the public notice."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for cancelling."))
     with transaction.atomic():
         proposal = _lock_held(
-            proposal_id, actor, referral, _("Only a held deduction can be cancelled here.")
+            proposal_id, actor, referral, _("Only a held entry can be cancelled here.")
         )
         _cancel_locked(proposal, reason)
         audit_record(

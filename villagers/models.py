@@ -459,7 +459,7 @@ class Referral(models.Model):
         PROPOSAL = "proposal", _("decide a proposed award or deduction")
         REVERSAL = "reversal", _("reverse a ledger entry")
         VOID = "void", _("void a redemption")
-        HELD = "held", _("credit or cancel a held deduction")
+        HELD = "held", _("credit or cancel a held entry")
         OBJECTION = "objection", _("settle an objection")
         PIN_RESET = "pin_reset", _("reset a card's PIN")
         MEMBER_PIN = "member_pin", _("set or revoke a family member's PIN")

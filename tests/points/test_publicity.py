@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from core.access import Role
@@ -347,3 +348,11 @@ def test_a_card_recalled_during_publicity_holds_the_entry_at_its_end(
     assert in_publicity.status == Proposal.Status.HELD
     assert "card was recalled" in in_publicity.hold_reason
     assert not Entry.objects.filter(kind=Entry.Kind.AWARD).exists()
+    # Shown as a held entry with its reason, not as a deduction (found by a second read).
+    from django.test import Client
+
+    supervisor = Client()
+    supervisor.force_login(in_publicity.decided_by)
+    page = supervisor.get(reverse("points:publicity")).content.decode()
+    assert "Held entries" in page and "card was recalled" in page
+    assert "too few points to deduct" not in page

@@ -206,7 +206,7 @@ def test_held_deduction_shown_and_settled_by_the_supervisor(
     held, client_supervisor_x, client_manager_x, client_manager_y
 ):
     page = client_supervisor_x.get(reverse("points:publicity")).content.decode()
-    assert "Held deductions" in page and "Not enough points" in page
+    assert "Held entries" in page and "Not enough points" in page
     keys = re.findall(r'name="idempotency_key" value="([^"]+)"', page)
     assert len(keys) == 2 and len(set(keys)) == 2  # credit and cancel: one key per form
     cancel = reverse("points:held_cancel", args=[held.pk])
