@@ -211,18 +211,23 @@ class Rule(models.Model):
         if self.category == self.Category.DEDUCTIONS and self.points > 0:
             raise ValidationError({"points": _("A deduction rule has negative points.")})
         # The cap counts the points given or taken (points.services._cap_used): one below the
-        # rule's own would leave every household out, "already counted this month".
+        # rule's own would leave every household of a round or activity out, "already counted
+        # this month". A rule saved so before this check may still be changed otherwise (its
+        # points and cap as they were): switched off, renamed.
         if self.monthly_cap is not None and self.monthly_cap < abs(self.points):
-            raise ValidationError(
-                {
-                    "monthly_cap": _(
-                        "This rule could never be used: its monthly cap (%(cap)d) is below the "
-                        "rule's own %(points)d points. Make the cap at least %(points)d, or "
-                        "leave it empty for no cap."
-                    )
-                    % {"cap": self.monthly_cap, "points": abs(self.points)}
-                }
-            )
+            saved = Rule.objects.filter(pk=self.pk).values_list("points", "monthly_cap").first()
+            if saved != (self.points, self.monthly_cap):
+                raise ValidationError(
+                    {
+                        "monthly_cap": _(
+                            "The monthly cap (%(cap)d) is below the rule's own %(points)d "
+                            "points: rounds and activities would leave every household out, "
+                            "and a proposal would pass it only with fewer points. Make the cap "
+                            "at least %(points)d, or leave it empty for no cap."
+                        )
+                        % {"cap": self.monthly_cap, "points": abs(self.points)}
+                    }
+                )
 
 
 class Batch(models.Model):

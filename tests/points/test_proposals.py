@@ -330,7 +330,7 @@ def test_a_monthly_cap_below_the_rules_own_points_is_refused(
     if points < 0:
         rule.category = Rule.Category.DEDUCTIONS
     if refused:
-        with pytest.raises(ValidationError, match="could never be used"):
+        with pytest.raises(ValidationError, match="is below the rule's own"):
             rule_save(rule=rule, actor=manager_x)
     else:
         rule_save(rule=rule, actor=manager_x)
@@ -346,10 +346,30 @@ def test_a_monthly_cap_below_the_rules_own_points_is_refused(
     assert Rule.objects.filter(code="L10").exists() is not refused
     if refused:
         assert page.context["form"].errors["monthly_cap"] == [
-            f"This rule could never be used: its monthly cap ({cap}) is below the rule's own "
-            f"{abs(points)} points. Make the cap at least {abs(points)}, or leave it empty "
+            f"The monthly cap ({cap}) is below the rule's own {abs(points)} points: rounds "
+            "and activities would leave every household out, and a proposal would pass it "
+            f"only with fewer points. Make the cap at least {abs(points)}, or leave it empty "
             "for no cap."
         ]
+
+
+def test_a_rule_saved_with_a_cap_below_its_points_before_the_check_can_still_be_switched_off(
+    client_manager_x, village_x
+):
+    """Found by a second read: such a rule (saved before the check) could not be switched
+    off or renamed without changing its cap."""
+    rule = make_rule(village_x, "L09", 10, Rule.Category.VOLUNTARY_LABOUR, cap=6)  # no clean()
+    url = reverse("points:rule_edit", args=[rule.pk])
+    drawn = client_manager_x.get(url).context["form"].initial["drawn"]
+    body = {"code": "L09", "category": rule.category, "description": "renamed", "points": 10}
+    page = client_manager_x.post(url, body | {"monthly_cap": 6, "drawn": drawn})
+    assert page.status_code == 302, page.context["form"].errors
+    rule.refresh_from_db()
+    assert not rule.active and rule.description == "renamed"
+    # Its cap changed, still below its points: refused.
+    drawn = client_manager_x.get(url).context["form"].initial["drawn"]
+    page = client_manager_x.post(url, body | {"monthly_cap": 7, "drawn": drawn})
+    assert page.status_code == 200 and "monthly_cap" in page.context["form"].errors
 
 
 def test_no_proposal_for_a_household_without_an_active_card(manager_x, card_a, card_b, rule_clean):
