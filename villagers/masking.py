@@ -14,6 +14,10 @@ SEPARATORS = re.compile(rf"{SEPARATOR}+")
 COUNTRY_CODE = re.compile(rf"(?:00|０{{2}})?[8８][6６]{SEPARATOR}{{0,3}}(?=[1１])")
 
 
+# A mobile number after China's country code, digits only (8613812345678, 008613812345678).
+MOBILE_WITH_COUNTRY_CODE = re.compile(r"(?:00)?86(?:1[3-9][0-9]{9})")
+
+
 def mask_id_number(value: str) -> str:
     """'610630198801011234' -> '6106**********1234'."""
     if not value:
@@ -37,8 +41,9 @@ def mask_household_number(value: str) -> str:
     """A household number echoed from an upload: as typed (it is no personal data, and
     masked it names nothing the clerk can find), unless it has a phone's 11 digits or an ID
     number's 15 or more (one of those a column off): then masked as `mask_cell` masks."""
-    digits = sum(char.isdigit() for char in value or "")
-    return mask_cell(value) if digits == 11 or digits >= 15 else value
+    digits = "".join(char for char in value or "" if char.isdigit())
+    phone = len(digits) == 11 or MOBILE_WITH_COUNTRY_CODE.fullmatch(digits)
+    return mask_cell(value) if phone or len(digits) >= 15 else value
 
 
 def mask_upload_cell(column: str, value: str) -> str:

@@ -114,6 +114,9 @@ def test_a_cell_is_shown_with_anything_like_an_id_number_or_phone_masked(text, s
         ("X００１", "X００１"),
         ("13900000012", "139****0012"),
         ("610630196503040019", "6106**********0019"),
+        # With the country code (found by a second read): a phone still.
+        ("8613812345678", "86138****5678"),
+        ("+86 138 1234 5678", "+86 138******5678"),
     ],
 )
 def test_a_household_number_is_masked_only_with_a_phones_or_an_id_numbers_digits(number, shown):
