@@ -11,6 +11,7 @@ from core.db import row_id_or_none
 from core.edit_forms import DrawnStateMixin
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
+from core.photos import photo_prepare
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from store.services import DONATION_CORRECTABLE, donation_drawn
 from villagers.cardnumbers import card_number_normalize
@@ -40,11 +41,11 @@ class ItemForm(DrawnStateMixin, forms.ModelForm):
 
     def clean_photo(self):
         photo = self.cleaned_data.get("photo")
-        # forms.ImageField has opened it with Pillow; refuse formats browsers show poorly.
-        image = getattr(photo, "image", None)
-        if image is not None and image.format not in {"JPEG", "PNG", "WEBP"}:
-            raise forms.ValidationError(_("Upload a JPEG, PNG or WebP photo."))
-        return photo
+        if getattr(photo, "image", None) is None:
+            return photo  # kept, cleared, or none: forms.ImageField opens a new upload only
+        # A new upload is stored as every photo of the app is (core.photos.photo_prepare): a
+        # downsized JPEG without metadata, of a phone's MPO its first image.
+        return photo_prepare(photo, name="item")
 
 
 class ItemChoiceField(forms.ModelChoiceField):
