@@ -146,45 +146,49 @@ def day_range(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]
     return start, start + datetime.timedelta(days=1) - datetime.timedelta(microseconds=1)
 
 
-def summary_daily(village: Village, day: datetime.date) -> dict:
-    """One day at the counter: totals and what went out, voided redemptions left out."""
-    redemptions = Redemption.objects.filter(village=village, created_at__range=day_range(day))
-    kept = redemptions.filter(voided_at__isnull=True)
+def _period_summary(village: Village, start, following) -> tuple[dict, QuerySet]:
+    """The counter over [start, following) as it stood when the period ended: redemptions
+    made in it, less those voided within it; a later void is the later period's news (ledger
+    rule 7), so a closed day's or month's figures never change, as the notice's. The voids
+    made in it of earlier redemptions are counted apart (their goods and points came back
+    then). Returns the figures and the redemptions kept."""
+    made = Redemption.objects.filter(
+        village=village, created_at__gte=start, created_at__lt=following
+    )
+    kept = made.exclude(voided_at__lt=following)
     totals = kept.aggregate(count=Count("pk"), points=Sum("total_points"))
+    earlier = Redemption.objects.filter(
+        village=village, created_at__lt=start, voided_at__gte=start, voided_at__lt=following
+    ).aggregate(count=Count("pk"), points=Sum("total_points"))
     return {
-        "day": day,
         "count": totals["count"],
         "points": totals["points"] or 0,
         "households": kept.values("household").distinct().count(),
-        "voided": redemptions.filter(voided_at__isnull=False).count(),
+        "voided": made.filter(voided_at__lt=following).count(),
+        "voided_earlier": earlier["count"],
+        "voided_earlier_points": earlier["points"] or 0,
         "items": _item_totals(RedemptionLine.objects.filter(redemption__in=kept)),
-    }
+    }, kept
+
+
+def summary_daily(village: Village, day: datetime.date) -> dict:
+    """One day at the counter: totals and what went out (`_period_summary`)."""
+    start = day_range(day)[0]
+    figures, _kept = _period_summary(village, start, start + datetime.timedelta(days=1))
+    return {"day": day, **figures}
 
 
 def summary_monthly(village: Village, year: int, month: int) -> dict:
-    """One month at the counter: per day and per item, voided redemptions left out."""
+    """One month at the counter: per day and per item (`_period_summary`)."""
     start, following = month_span(year, month)
-    redemptions = Redemption.objects.filter(
-        village=village, created_at__gte=start, created_at__lt=following
-    )
-    kept = redemptions.filter(voided_at__isnull=True)
-    totals = kept.aggregate(count=Count("pk"), points=Sum("total_points"))
+    figures, kept = _period_summary(village, start, following)
     days = list(
         kept.annotate(day=TruncDate("created_at"))
         .values("day")
         .annotate(count=Count("pk"), points=Sum("total_points"))
         .order_by("day")
     )
-    return {
-        "year": year,
-        "month": month,
-        "count": totals["count"],
-        "points": totals["points"] or 0,
-        "households": kept.values("household").distinct().count(),
-        "voided": redemptions.filter(voided_at__isnull=False).count(),
-        "days": days,
-        "items": _item_totals(RedemptionLine.objects.filter(redemption__in=kept)),
-    }
+    return {"year": year, "month": month, "days": days, **figures}
 
 
 def notice_redemptions(village: Village, year: int, month: int) -> list[dict]:

@@ -74,3 +74,46 @@ def test_summaries_leave_voided_out(card_a, rice, oil, manager_x, supervisor_x, 
     month = summary_monthly(card_a.household.village, today.year, today.month)
     assert month["points"] == 40
     assert [(row["count"], row["points"]) for row in month["days"]] == [(1, 40)]
+
+
+def test_a_later_void_leaves_a_closed_days_and_months_summary_as_it_was(
+    card_a, rice, manager_x, supervisor_x, village_x, client_manager_x
+):
+    """Found by a probe: voiding last month's redemption this month took it out of last
+    month's counter summaries (the teller's day close no longer matched, nor the notice's
+    figure). A closed period keeps its figures; the void is counted in the period it is
+    made, apart."""
+    import datetime
+    import uuid
+
+    from core.months import previous_month
+    from reports.selectors import Period, points_flow
+    from store.services import redemption_create
+
+    last = previous_month(timezone.localdate())
+    at = timezone.make_aware(datetime.datetime.combine(last.replace(day=10), datetime.time(10)))
+    redemption = redemption_create(
+        village=village_x,
+        household=card_a.household,
+        lines={rice.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+        at=at,
+    )
+    month_before = summary_monthly(village_x, last.year, last.month)
+    day_before = summary_daily(village_x, at.date())
+    redemption_void(redemption=redemption, actor=supervisor_x, reason="wrong household")
+    assert summary_monthly(village_x, last.year, last.month) == month_before
+    assert summary_daily(village_x, at.date()) == day_before
+    (flow,) = points_flow(village_x, Period.month(last.year, last.month))
+    assert month_before["points"] == flow.redeemed == 20
+    today = timezone.localdate()
+    this_month = summary_monthly(village_x, today.year, today.month)
+    assert (this_month["voided_earlier"], this_month["voided_earlier_points"]) == (1, 20)
+    assert this_month["voided"] == 0
+    day = summary_daily(village_x, today)
+    assert (day["voided_earlier"], day["voided_earlier_points"]) == (1, 20)
+    from django.urls import reverse
+
+    page = client_manager_x.get(reverse("store:summary_month")).content.decode()
+    assert "Earlier redemptions voided in this period" in page and "20 points back" in page
