@@ -298,7 +298,28 @@ class VoidAskForm(forms.Form):
 
 
 def reservation_lines_parse(data, items) -> dict[int, int]:
-    """The reserve form: `qty_<item id>` = quantity for the items offered (blank or 0: none)."""
+    """The reserve form: `qty_<item id>` = quantity for the items offered (blank or 0: none).
+
+    A quantity for an item no longer offered (sold out or taken off sale since the page was
+    drawn, or none of the village's) refuses the whole form: reserving the rest alone, the
+    household would come for goods never held for it."""
+    offered = {f"qty_{item.pk}" for item in items}
+    gone = [
+        name
+        for name in data
+        if name.startswith("qty_")
+        and name not in offered
+        and (data.get(name) or "").strip() not in ("", "0")
+    ]
+    if gone:
+        raise forms.ValidationError(
+            _(
+                "Some of the goods you chose can no longer be reserved (sold out or taken off "
+                "sale since the page was shown). Nothing was reserved: choose again from the "
+                "list."
+            ),
+            code="not_offered",
+        )
     lines = {}
     for item in items:
         value = (data.get(f"qty_{item.pk}") or "").strip()

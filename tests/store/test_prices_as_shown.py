@@ -123,3 +123,29 @@ def test_the_reserve_page_refuses_a_price_changed_after_it_was_shown(
     assert fields[f"price_{rice.pk}"] == str(rice.points_price * 2)
     client_villager_a.post(url, {**fields, f"qty_{rice.pk}": "2"})
     assert Reservation.objects.get().total_points == 4 * rice.points_price
+
+
+@pytest.mark.parametrize("gone", ["sold out", "taken off sale"])
+def test_the_reserve_page_refuses_goods_gone_since_it_was_shown(
+    gone, client_villager_a, card_a, card_b, rice, kettle, redeem, manager_x
+):
+    """Found by a probe: a line whose goods sold out (or went off sale) after the page was
+    shown was dropped silently, the rest reserved and announced "Reserved": the household
+    came for goods never held for it. Nothing is reserved, and the page says why."""
+    from store.services import item_save
+
+    url = reverse("store:reserve")
+    page = client_villager_a.get(url).content.decode()
+    shown = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', page))
+    if gone == "sold out":
+        redeem(card_b.household, {kettle: kettle.stock}, manager_x)
+    else:
+        kettle.refresh_from_db()
+        kettle.is_active = False
+        item_save(item=kettle, actor=manager_x)
+    response = client_villager_a.post(
+        url, {**shown, f"qty_{rice.pk}": "1", f"qty_{kettle.pk}": "1"}
+    )
+    assert response.status_code == 200
+    assert "can no longer be reserved" in response.content.decode()
+    assert not Reservation.objects.exists()
