@@ -3,11 +3,12 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
 from django.core import validators
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.edit_forms import DrawnStateMixin
-from core.forms import PinField, number_formfield, number_text
+from core.forms import PinField, number_formfield
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
 from villagers.idnumbers import (
@@ -16,6 +17,8 @@ from villagers.idnumbers import (
     id_number_taken_message,
     id_number_text,
     id_numbers_registered,
+    phone_invalid_message,
+    phone_text,
 )
 from villagers.masking import mask_id_number, mask_phone
 from villagers.models import (
@@ -253,6 +256,11 @@ class HouseholdForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
             )
         return number
 
+    def clean_phone(self):
+        # As the member's and the roster's: a phone typed in full-width digits was stored
+        # so, found by no search and sent no text message.
+        return _phone_checked(self.cleaned_data["phone"])
+
 
 class MemberForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
     sensitive_fields = ("id_number", "phone")
@@ -278,7 +286,28 @@ class MemberForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
         return id_number
 
     def clean_phone(self):
-        return number_text(self.cleaned_data["phone"])
+        return _phone_checked(self.cleaned_data["phone"])
+
+    def clean_birth_year(self):
+        year = self.cleaned_data.get("birth_year")
+        if year is not None and year > timezone.localdate().year:
+            raise forms.ValidationError(_("The birth year is in the future."))
+        return year
+
+    def clean(self):
+        cleaned = super().clean()
+        id_number, year = cleaned.get("id_number"), cleaned.get("birth_year")
+        # As the roster import checks it: the age decides who may have a PIN of their own.
+        if id_number and year and id_number_is_valid(id_number) and int(id_number[6:10]) != year:
+            self.add_error("birth_year", _("The birth year does not match the ID number."))
+        return cleaned
+
+
+def _phone_checked(value) -> str:
+    try:
+        return phone_text(value)
+    except ValueError as error:
+        raise forms.ValidationError(phone_invalid_message()) from error
 
 
 class PastDayMixin:

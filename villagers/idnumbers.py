@@ -1,5 +1,5 @@
 """Mainland resident ID numbers (居民身份证号码): one reading and one check, however one is
-typed in (the roster import, the member form).
+typed in (the roster import, the member form); and the phone numbers those forms take.
 
 A number is valid when it has 18 characters, a real birth date between 1900 and today and
 the GB 11643 check digit; a person is registered once in the deployment, whichever village.
@@ -18,6 +18,20 @@ ID_PATTERN = re.compile(r"^[0-9]{17}[0-9X]$")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 EARLIEST_BIRTH_YEAR = 1900
+# A phone as typed: digits (full-width ones read as digits), spaces, dashes, a leading "+".
+PHONE_PATTERN = re.compile(r"^\+?[0-9\- ]{5,20}$")
+
+
+def phone_text(value) -> str:
+    """A phone as it is stored (full-width digits as digits); ValueError when it is none."""
+    phone = number_text(value or "")
+    if phone and not PHONE_PATTERN.fullmatch(phone):
+        raise ValueError(phone)
+    return phone
+
+
+def phone_invalid_message() -> str:
+    return _("The phone number is not valid.")
 
 
 def id_number_text(value: str) -> str:

@@ -29,6 +29,8 @@ from villagers.idnumbers import (
     id_number_taken_message,
     id_number_text,
     id_numbers_registered,
+    phone_invalid_message,
+    phone_text,
 )
 from villagers.masking import mask_cell, mask_household_number
 from villagers.models import Household, Member, Village, VillageGroup, household_number_text
@@ -116,7 +118,6 @@ RELATION_LOOKUP = {alias.lower(): key for key, aliases in RELATIONS.items() for 
 SEX_LOOKUP = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F"}
 YES = {"是", "y", "yes", "true", "1", "√", "贫困户", "貧困戶"}
 NO = {"否", "n", "no", "false", "0", "×", ""}
-PHONE_PATTERN = re.compile(r"^\+?[0-9\- ]{5,20}$")
 
 
 # The file reading is core.spreadsheet's, shared with the paper ledger's import.
@@ -226,9 +227,11 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
     elif id_number_ok and int(id_number[6:10]) != birth_year:
         errors.append(_("The birth year does not match the ID number."))
 
-    phone = number_text(values["phone"])
-    if phone and not PHONE_PATTERN.fullmatch(phone):
-        errors.append(_("The phone number is not valid."))
+    try:
+        phone = phone_text(values["phone"])
+    except ValueError:
+        phone = ""
+        errors.append(phone_invalid_message())
 
     return {
         "name": name,

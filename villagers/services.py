@@ -63,13 +63,18 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
                     % {"status": household.get_status_display()},
                     code="card_active",
                 )
-        return record_save(
+        saved = record_save(
             household,
             actor=actor,
             village_id=household.village_id,
             action="household.{verb}",
             request=request,
         )
+        # Its login says whose it is ("signed in as …"): the head's name as corrected.
+        User.objects.filter(household=saved, member__isnull=True, is_staff=False).exclude(
+            display_name=saved.head_name
+        ).update(display_name=saved.head_name)
+        return saved
 
 
 def member_save(*, member: Member, actor: User, request=None) -> Member:
@@ -78,23 +83,41 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
     which is its own act (`member_pin_revoke`)."""
     with transaction.atomic():
         refusal = member_pin_refusal(member) if member.pk is not None else ""
-        if refusal:
+        if refusal or member.relation == Member.Relation.HEAD:
             # Locked as member_pin_set locks it: a PIN set meanwhile is seen here, and one
-            # set after this waits and reads the member as saved.
+            # set after this waits and reads the member as saved; two heads added at once
+            # wait for each other.
             _household_lock(member.household_id)
-            if User.objects.filter(member=member, is_active=True).exists():
+        if member.relation == Member.Relation.HEAD:
+            head = member.household.members.filter(relation=Member.Relation.HEAD)
+            other = head.exclude(pk=member.pk).first()
+            if other is not None:
                 raise ValidationError(
-                    _("%(name)s has a PIN of their own. %(why)s Revoke that PIN first.")
-                    % {"name": member.name, "why": refusal},
-                    code="member_pin",
+                    _(
+                        "The household already has its head, %(name)s: a household has one. "
+                        "Change that member's relation first."
+                    )
+                    % {"name": other.name},
+                    code="second_head",
                 )
-        return record_save(
+        if refusal and User.objects.filter(member=member, is_active=True).exists():
+            raise ValidationError(
+                _("%(name)s has a PIN of their own. %(why)s Revoke that PIN first.")
+                % {"name": member.name, "why": refusal},
+                code="member_pin",
+            )
+        saved = record_save(
             member,
             actor=actor,
             village_id=member.household.village_id,
             action="member.{verb}",
             request=request,
         )
+        # A member's own login says whose it is: their name as corrected.
+        User.objects.filter(member=saved).exclude(display_name=saved.name).update(
+            display_name=saved.name
+        )
+        return saved
 
 
 def inspection_record(*, inspection: Inspection, actor: User, request=None) -> Inspection:

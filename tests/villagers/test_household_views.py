@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from core.models import AuditEvent
 from tests.conftest import issue_card
@@ -270,3 +271,60 @@ def test_a_number_typed_with_full_width_characters_is_stored_plain(
     client_manager_x.post(url, {**data, "number": " １２ "})
     assert Household.objects.filter(village=group_x.village, number="12").exists()
     assert "王大山" in _list(client_manager_x, q="Ｘ００１").text
+
+
+def test_a_household_phone_is_read_as_a_members_is(client_manager_x, group_x, household_a):
+    """Found by a probe: a phone typed in full-width digits was stored so (no search found
+    it, no text message went), and words were stored as a phone."""
+    url = reverse("villagers:household_edit", kwargs={"pk": household_a.pk})
+    data = {"number": household_a.number, "group": group_x.pk, "head_name": "王大山"}
+    data |= {"address": "", "status": "active"}
+    refused = client_manager_x.post(url, {**data, "phone": "不知道"})
+    assert refused.status_code == 200 and refused.context["form"].errors["phone"]
+    full_width = "１３９１２３４５６７０"
+    assert client_manager_x.post(url, {**data, "phone": full_width}).status_code == 302
+    household_a.refresh_from_db()
+    assert household_a.phone == "13912345670"
+
+
+def test_a_members_birth_year_agrees_with_the_id_number_and_is_not_to_come(
+    client_manager_x, household_b
+):
+    """Found by a probe: a five-year-old by the ID number was saved as born in 1980 (and
+    then given a PIN of their own), and a birth year 50 years ahead was saved."""
+    url = reverse("villagers:member_create", kwargs={"pk": household_b.pk})
+    data = {"name": "李小花", "relation": "child", "sex": "F", "id_number": SECRET_ID}
+    born = int(SECRET_ID[6:10])
+    for year in (born - 8, timezone.localdate().year + 50):
+        response = client_manager_x.post(url, {**data, "birth_year": str(year)})
+        assert response.status_code == 200 and response.context["form"].errors["birth_year"]
+    assert not household_b.members.exists()
+    assert client_manager_x.post(url, {**data, "birth_year": str(born)}).status_code == 302
+
+
+def test_a_household_has_one_head(client_manager_x, household_a, member_a):
+    """Found by a probe: a second member marked head was saved; the counter then showed
+    whichever came first."""
+    url = reverse("villagers:member_create", kwargs={"pk": household_a.pk})
+    data = {"name": "王二山", "relation": "head", "sex": "M", "birth_year": "1990"}
+    response = client_manager_x.post(url, data)
+    assert response.status_code == 200 and "already has its head" in response.text
+    assert household_a.members.filter(relation="head").count() == 1
+    edit = reverse("villagers:member_edit", kwargs={"pk": member_a.pk})
+    kept = {"name": "王大山", "relation": "head", "sex": "M", "birth_year": "1988"}
+    assert client_manager_x.post(edit, kept).status_code == 302  # the head itself, again
+
+
+def test_a_corrected_name_is_the_name_its_login_shows(
+    client_manager_x, card_a, member_a, manager_x
+):
+    """Found by a probe: renamed, a member's own login and the household's login still
+    said "signed in as" the old name."""
+    from villagers.models import User
+    from villagers.services import household_save
+
+    household = card_a.household
+    household.head_name = "王大川"
+    household_save(household=household, actor=manager_x)
+    login = User.objects.get(household=household, member__isnull=True)
+    assert login.display_name == "王大川"
