@@ -1,4 +1,4 @@
-"""Checking and cleaning uploaded photos (evidence, declarations, wishes) before they are stored.
+"""Checking and cleaning uploaded photos (evidence, declarations, wishes, goods) before storing.
 
 The type is decided by Pillow reading the content, not by the file name, and the photo is
 re-encoded as a JPEG without metadata: phone photos carry the GPS position of the house.

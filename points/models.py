@@ -213,7 +213,7 @@ class Rule(models.Model):
         # The cap counts the points given or taken (points.services._cap_used): one below the
         # rule's own would leave every household of a round or activity out, "already counted
         # this month". A rule saved so before this check may still be changed otherwise (its
-        # points and cap as they were): switched off, renamed.
+        # points and cap as they were): switched on or off, renamed.
         if self.monthly_cap is not None and self.monthly_cap < abs(self.points):
             saved = Rule.objects.filter(pk=self.pk).values_list("points", "monthly_cap").first()
             if saved != (self.points, self.monthly_cap):

@@ -1,5 +1,6 @@
 """Input parsing for the store pages. Forms validate input only; services do the writing."""
 
+import secrets
 import uuid
 from collections.abc import Mapping
 
@@ -44,8 +45,9 @@ class ItemForm(DrawnStateMixin, forms.ModelForm):
         if getattr(photo, "image", None) is None:
             return photo  # kept, cleared, or none: forms.ImageField opens a new upload only
         # A new upload is stored as every photo of the app is (core.photos.photo_prepare): a
-        # downsized JPEG without metadata, of a phone's MPO its first image.
-        return photo_prepare(photo, name="item")
+        # downsized JPEG without metadata, of a phone's MPO its first image; under a name of
+        # its own (a storage that overwrites, S3's, would give every item the last photo).
+        return photo_prepare(photo, name=f"item-{secrets.token_hex(8)}")
 
 
 class ItemChoiceField(forms.ModelChoiceField):
@@ -297,29 +299,35 @@ class VoidAskForm(forms.Form):
     )
 
 
-def reservation_lines_parse(data, items) -> dict[int, int]:
-    """The reserve form: `qty_<item id>` = quantity for the items offered (blank or 0: none).
-
-    A quantity for an item no longer offered (sold out or taken off sale since the page was
-    drawn, or none of the village's) refuses the whole form: reserving the rest alone, the
-    household would come for goods never held for it."""
+def reservation_gone_check(data, items) -> None:
+    """Refuse the reserve form when it holds a quantity for an item no longer offered (sold
+    out or taken off sale since the page was drawn, or none of the village's): reserving
+    the rest alone, the household would come for goods never held for it. Called for a new
+    one-time key only: a form sent twice is answered as the first time (core.idempotency),
+    though the first took the last of the goods."""
     offered = {f"qty_{item.pk}" for item in items}
-    gone = [
-        name
-        for name in data
-        if name.startswith("qty_")
-        and name not in offered
-        and (data.get(name) or "").strip() not in ("", "0")
-    ]
-    if gone:
-        raise forms.ValidationError(
-            _(
-                "Some of the goods you chose can no longer be reserved (sold out or taken off "
-                "sale since the page was shown). Nothing was reserved: choose again from the "
-                "list."
-            ),
-            code="not_offered",
-        )
+    for name in data:
+        if not name.startswith("qty_") or name in offered:
+            continue
+        value = (data.get(name) or "").strip()
+        try:
+            chosen = bool(value) and numbers.int_parse(value, signed=True) != 0
+        except forms.ValidationError:
+            chosen = True  # not a number: not nothing either
+        if chosen:
+            raise forms.ValidationError(
+                _(
+                    "Some of the goods you chose can no longer be reserved (sold out or taken "
+                    "off sale since the page was shown). Nothing was reserved: choose again "
+                    "from the list."
+                ),
+                code="not_offered",
+            )
+
+
+def reservation_lines_parse(data, items) -> dict[int, int]:
+    """The reserve form: `qty_<item id>` = quantity for the items offered (blank or 0: none);
+    see `reservation_gone_check` for the others."""
     lines = {}
     for item in items:
         value = (data.get(f"qty_{item.pk}") or "").strip()

@@ -41,7 +41,7 @@ def mask_household_number(value: str) -> str:
     """A household number echoed from an upload: as typed (it is no personal data, and
     masked it names nothing the clerk can find), unless it has a phone's 11 digits or an ID
     number's 15 or more (one of those a column off): then masked as `mask_cell` masks."""
-    digits = "".join(char for char in value or "" if char.isdigit())
+    digits = "".join(str(int(char)) for char in value or "" if char.isdigit())
     phone = len(digits) == 11 or MOBILE_WITH_COUNTRY_CODE.fullmatch(digits)
     return mask_cell(value) if phone or len(digits) >= 15 else value
 

@@ -65,7 +65,7 @@ def objection_new(request, pk):
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 def publicity_overview(request):
-    """Entries in publicity, held deductions and objections; the supervisor settles them."""
+    """Entries in publicity, held entries and objections; the supervisor settles them."""
     resolved = Paginator(
         objections_of_village(request.village, open_only=False).exclude(
             status=Objection.Status.OPEN

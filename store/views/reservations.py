@@ -19,6 +19,7 @@ from core.pagination import Paginator
 from store.forms import (
     collector_parse,
     confirm_parse,
+    reservation_gone_check,
     reservation_lines_parse,
     shown_prices_parse,
 )
@@ -53,6 +54,7 @@ def reserve(request):
             shown_prices = shown_prices_parse(request.POST, chosen)
 
             def action():
+                reservation_gone_check(request.POST, items)
                 reservation_create(
                     household=household,
                     lines=chosen,

@@ -149,3 +149,33 @@ def test_the_reserve_page_refuses_goods_gone_since_it_was_shown(
     assert response.status_code == 200
     assert "can no longer be reserved" in response.content.decode()
     assert not Reservation.objects.exists()
+
+
+def test_a_reserve_form_sent_twice_is_answered_as_the_first_time(
+    client_villager_a, card_a, rice, kettle
+):
+    """Found by a third read: the first of two identical posts took the last kettles; the
+    second, checked before its one-time key, said "nothing was reserved" though the first
+    had reserved. A form sent again is answered as the first time, whatever has changed."""
+    url = reverse("store:reserve")
+    page = client_villager_a.get(url).content.decode()
+    shown = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', page))
+    body = {**shown, f"qty_{rice.pk}": "1", f"qty_{kettle.pk}": str(kettle.stock)}
+    first = client_villager_a.post(url, body)
+    again = client_villager_a.post(url, body)
+    assert first.status_code == again.status_code == 302 and again.url == first.url
+    assert Reservation.objects.count() == 1
+
+
+@pytest.mark.parametrize("zero", ["00", "-0", "０", " 0 "])
+def test_a_zero_for_goods_gone_is_no_choice(
+    zero, client_villager_a, card_a, card_b, rice, kettle, redeem, manager_x
+):
+    url = reverse("store:reserve")
+    page = client_villager_a.get(url).content.decode()
+    shown = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', page))
+    redeem(card_b.household, {kettle: kettle.stock}, manager_x)
+    response = client_villager_a.post(
+        url, {**shown, f"qty_{rice.pk}": "1", f"qty_{kettle.pk}": zero}
+    )
+    assert response.status_code == 302 and Reservation.objects.count() == 1

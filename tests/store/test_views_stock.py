@@ -270,3 +270,14 @@ def test_the_low_stock_list_is_what_the_dashboard_counts(
     names = sorted(item.name for item in listed["page"].object_list)
     assert stock_summary(village_x)["low_count"] == len(names) == 2
     assert names == ["在售0", "在售1"]
+
+
+def test_each_item_photo_is_stored_under_a_name_of_its_own(client_manager_x, zones_x, media_root):
+    """Found by a third read: every goods photo was stored as item.jpg; a storage that
+    overwrites (S3's) would have given every item the last one."""
+    for name in ("洗衣粉 2kg", "肥皂"):
+        photo = SimpleUploadedFile("soap.png", png_bytes(), content_type="image/png")
+        data = {**item_data(zones_x[2]), "name": name, "photo": photo}
+        assert client_manager_x.post(reverse("store:item_create"), data).status_code == 302
+    first, second = (item.photo.name for item in Item.objects.order_by("pk"))
+    assert first != second and "item-" in first and first.endswith(".jpg")

@@ -117,6 +117,7 @@ def test_a_cell_is_shown_with_anything_like_an_id_number_or_phone_masked(text, s
         # With the country code (found by a second read): a phone still.
         ("8613812345678", "86138****5678"),
         ("+86 138 1234 5678", "+86 138******5678"),
+        ("８６１３８１２３４５６７８", "８６１３８****５６７８"),
     ],
 )
 def test_a_household_number_is_masked_only_with_a_phones_or_an_id_numbers_digits(number, shown):
