@@ -112,7 +112,8 @@ def household_edit(cast, client):
 
 
 def member(cast, client):
-    return {"name": "李小花", "relation": "spouse", "sex": "F", "birth_year": 1990}
+    # Born in 1988, as member A's ID number says: the form checks the two agree.
+    return {"name": "李小花", "relation": "spouse", "sex": "F", "birth_year": 1988}
 
 
 def _adult_son(cast):
