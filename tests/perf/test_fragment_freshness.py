@@ -25,6 +25,7 @@ from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core import fragments
 from points.models import Account, Batch, Declaration, Objection, Proposal, Rule
 from points.publicity import objection_raise
 from points.services import declaration_submit, proposal_approve
@@ -68,8 +69,34 @@ def page(client, url) -> str:
     return KEYS.sub(r"\1", client.get(url).content.decode())
 
 
+class HitCounting:
+    """The cache, counting the page parts it serves (core.fragments.cached_part)."""
+
+    def __init__(self, cache):
+        self.cache, self.hits = cache, 0
+
+    def get(self, key, default=None):
+        part = self.cache.get(key, default)
+        self.hits += part is not None
+        return part
+
+    def __getattr__(self, name):
+        return getattr(self.cache, name)
+
+
+@pytest.fixture(autouse=True)
+def parts(monkeypatch):
+    counting = HitCounting(fragments.cache)
+    monkeypatch.setattr(fragments, "cache", counting)
+    return counting
+
+
 def assert_fresh_after_every_change(client, url, querysets):
+    counting = fragments.cache
     page(client, url)  # the parts are cached now
+    hits = counting.hits
+    page(client, url)
+    assert counting.hits > hits, f"{url}: no part of the page is served from the cache"
     tried = 0
     for queryset in querysets:
         for field in queryset.model._meta.concrete_fields:
@@ -94,7 +121,10 @@ def assert_fresh_after_every_change(client, url, querysets):
                 except IntegrityError:
                     continue  # a value the table's constraints refuse: nothing can show it
                 tried += 1
+            hits = counting.hits
             cached = page(client, url)
+            if counting.hits == hits:
+                continue  # every part was rendered afresh: a new fingerprint, nothing stale
             cache.clear()
             fresh = page(client, url)
             assert cached == fresh, f"{url}: {queryset.model.__name__}.{field.name} went stale"
