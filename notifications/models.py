@@ -37,6 +37,8 @@ class Notification(models.Model):
         SETTLEMENT_PLANNED = "settlement_planned", _("yearly settlement announced")
         POINTS_LAPSED = "points_lapsed", _("points lapsed at the yearly settlement")
         OBJECTION_ANSWERED = "objection_answered", _("objection answered")
+        CANCELLED = "cancelled", _("announced entry cancelled")
+        HELD = "held", _("announced entry held")
         RESERVATION_CLOSED = "reservation_closed", _("reservation closed")
 
     class Sms(models.TextChoices):

@@ -145,6 +145,25 @@ def _words(kind: str, params: dict) -> str:
             )
         )
         return words % {**params, "date": _date(params["date"])}
+    if kind == Kind.CANCELLED:
+        # Never the reason itself: it may name people (it is on the public notice).
+        return _(
+            "The entry of %(signed_text)s (%(rule)s) of %(date)s announced for your household "
+            "was cancelled: it is not credited. The reason is on the public notice."
+        ) % {**params, "date": _date(params["date"])}
+    if kind == Kind.HELD:
+        words = (
+            _(
+                "The deduction of %(points_text)s (%(rule)s) of %(date)s is held: your balance "
+                "cannot bear it now. The supervisor credits it later or cancels it."
+            )
+            if params["why"] == "balance"
+            else _(
+                "The entry of %(signed_text)s (%(rule)s) of %(date)s is held: your household "
+                "has no active card. It is credited once a card is issued again, or cancelled."
+            )
+        )
+        return words % {**params, "date": _date(params["date"])}
     if kind == Kind.VOID_ASKED:
         # To the village's staff only, never by SMS: the manager's reason is for them.
         return (

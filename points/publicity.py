@@ -62,6 +62,20 @@ def _entry_message(proposal: Proposal, entry: Entry) -> Notification:
     )
 
 
+def _announced_message(proposal: Proposal, kind: str, **params) -> Notification:
+    """The household hears what became of an entry announced to it (Kind.PUBLICITY) other
+    than its crediting: cancelled, or held."""
+    return message(
+        village_id=proposal.village_id,
+        household_id=proposal.household_id,
+        kind=kind,
+        points=proposal.points,
+        rule=proposal.rule.description[:40],
+        date=proposal.occurred_on.isoformat(),
+        **params,
+    )
+
+
 def _post_entry(proposal: Proposal, account_id: int, actor: User | None) -> Entry:
     return entry_post(account_id=account_id, actor=actor, **_entry_fields(proposal))
 
@@ -230,6 +244,8 @@ def _credit_locked(proposal: Proposal, *, actor: User | None, request=None) -> b
         proposal.status = Proposal.Status.HELD
         proposal.hold_reason = error.messages[0][:300]
         proposal.save(update_fields=["status", "hold_reason"])
+        why = "balance" if isinstance(error, InsufficientPoints) else "card"
+        notifications_post([_announced_message(proposal, Notification.Kind.HELD, why=why)])
         audit_record(
             action="proposal.hold",
             actor=actor,
@@ -405,7 +421,9 @@ def proposal_cancel(
     return proposal
 
 
-def _cancel_locked(proposal: Proposal, reason: str) -> None:
+def _cancel_locked(proposal: Proposal, reason: str, *, household_told: bool = True) -> None:
+    """Cancel a locked entry in publicity or held; the household is told (Kind.CANCELLED)
+    unless `household_told` is False: it hears of it otherwise (its own objection upheld)."""
     # The household's account is locked before the time is taken, as every write the notice
     # shows: publishing a month waits for the village's accounts (reports.notice.
     # notice_publish), so a cancellation dated in the month and still committing then is
@@ -421,6 +439,8 @@ def _cancel_locked(proposal: Proposal, reason: str) -> None:
     proposal.cancelled_at = timezone.now()
     proposal.hold_reason = ""
     proposal.save(update_fields=["status", "cancel_reason", "cancelled_at", "hold_reason"])
+    if household_told:
+        notifications_post([_announced_message(proposal, Notification.Kind.CANCELLED)])
 
 
 # --- objections (異議) -------------------------------------------------------------------------
@@ -544,8 +564,19 @@ def objection_resolve(
             item.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
             if item.pk == objection.pk:
                 objection = item
+        # Each villager who objected hears how it ended (staff read it on the notice).
+        objectors = set(
+            User.objects.filter(
+                pk__in=[item.raised_by_id for item in closing],
+                is_staff=False,
+                household__isnull=False,
+            ).values_list("household_id", flat=True)
+        )
         if upheld:
-            _cancel_locked(proposal, resolution)
+            # A household whose own objection is upheld hears it once, as the answer to it.
+            _cancel_locked(
+                proposal, resolution, household_told=proposal.household_id not in objectors
+            )
         audit_record(
             action="objection.uphold" if upheld else "objection.dismiss",
             actor=actor,
@@ -560,12 +591,6 @@ def objection_resolve(
             actor=actor,
             outcome=resolution or _("dismissed"),
         )
-        # Each villager who objected hears how it ended (staff read it on the notice).
-        objectors = User.objects.filter(
-            pk__in=[item.raised_by_id for item in closing],
-            is_staff=False,
-            household__isnull=False,
-        ).values_list("household_id", flat=True)
         notifications_post(
             [
                 message(
@@ -577,10 +602,26 @@ def objection_resolve(
                     rule=proposal.rule.description[:40],
                     date=proposal.occurred_on.isoformat(),
                 )
-                for household_id in sorted(set(objectors))
+                for household_id in sorted(objectors)
             ]
         )
         still_open = proposal.objections.filter(status=Objection.Status.OPEN).exists()
         if not upheld and not still_open and proposal.credit_due_at <= now:
             _credit_locked(proposal, actor=actor, request=request)
     return objection
+
+
+def objection_dismissed_words(objection: Objection) -> str:
+    """What dismissing `objection` did to its entry, for the supervisor: credited at once
+    (its period was over), held, or still waiting for its period's end or another objection."""
+    proposal = Proposal.objects.get(pk=objection.proposal_id)
+    if proposal.status == Proposal.Status.APPROVED:
+        return _("Objection dismissed: the entry is credited.")
+    if proposal.status == Proposal.Status.HELD:
+        return _("Objection dismissed. The entry is held: %(why)s") % {"why": proposal.hold_reason}
+    if proposal.objections.filter(status=Objection.Status.OPEN).exists():
+        return _(
+            "Objection dismissed. Another objection to this entry is still open: it is "
+            "credited only once that one is settled."
+        )
+    return _("Objection dismissed: the entry is credited when its period ends.")

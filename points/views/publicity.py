@@ -20,6 +20,7 @@ from core.pagination import Paginator
 from points.forms import ObjectionForm, ObjectionResolveForm, ReasonForm
 from points.models import Objection
 from points.publicity import (
+    objection_dismissed_words,
     objection_raise,
     objection_refusal,
     objection_resolve,
@@ -86,13 +87,15 @@ def _get_objection_for_user(request, pk: int) -> Objection:
     return get_object_or_404(Objection, pk=pk, village=request.village)
 
 
-def _settle(request, action, success: str, asked: dict):
+def _settle(request, action, success, asked: dict):
     """Run the supervisor's decision once per form key (a decision may credit points); what
-    the second-person rule bars is sent up to the county when nobody of the village may."""
+    the second-person rule bars is sent up to the county when nobody of the village may.
+    `success` is the message, or a function of what `action` returned that words it."""
     back = reverse("points:publicity")
+    done = []
 
     def once():
-        action()
+        done.append(action())
         return back
 
     try:
@@ -107,7 +110,7 @@ def _settle(request, action, success: str, asked: dict):
         if replayed:
             messages.info(request, _("This decision was already recorded."))
         else:
-            messages.success(request, success)
+            messages.success(request, success(done[0]) if callable(success) else success)
     return redirect(back)
 
 
@@ -129,9 +132,7 @@ def objection_resolve_view(request, pk):
             resolution=form.cleaned_data["resolution"],
             request=request,
         ),
-        _("Objection upheld: the entry is cancelled.")
-        if upheld
-        else _("Objection dismissed: the entry is credited when its period ends."),
+        _("Objection upheld: the entry is cancelled.") if upheld else objection_dismissed_words,
         {
             "decision": form.cleaned_data["decision"],
             "resolution": form.cleaned_data["resolution"],

@@ -356,3 +356,83 @@ def test_a_card_recalled_during_publicity_holds_the_entry_at_its_end(
     page = supervisor.get(reverse("points:publicity")).content.decode()
     assert "Held entries" in page and "card was recalled" in page
     assert "too few points to deduct" not in page
+
+
+def _told(household):
+    from notifications.models import Notification
+
+    return list(Notification.objects.filter(household=household).order_by("pk"))
+
+
+def test_the_household_hears_when_its_announced_entry_is_cancelled(
+    in_publicity, villager_b, supervisor_x, card_a, card_b
+):
+    """Found by a probe: told "+5 approved, credited after that", household A heard nothing
+    when an objection was upheld; only the objector did. The words name nobody and leave the
+    reason to the notice (it may name people)."""
+    from notifications.models import Notification
+    from notifications.texts import sms_text, text
+
+    objection = objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="没看见")
+    objection_resolve(
+        objection_id=objection.pk, actor=supervisor_x, upheld=True, resolution="王大山当天不在"
+    )
+    kinds = [(told.kind, told.household_id) for told in Notification.objects.order_by("pk")]
+    Kind = Notification.Kind
+    assert (Kind.CANCELLED, card_a.household_id) in kinds
+    assert (Kind.OBJECTION_ANSWERED, card_b.household_id) in kinds
+    (cancelled,) = _told(card_a.household)[-1:]
+    assert "+5 points" in text(cancelled) and "was cancelled" in text(cancelled)
+    assert "王大山" not in sms_text(cancelled) and "撤销" in sms_text(cancelled)
+    assert cancelled.sms_status == Notification.Sms.PENDING
+
+
+def test_a_household_whose_own_objection_is_upheld_hears_it_once(
+    in_publicity, villager_a, supervisor_x, card_a
+):
+    from notifications.models import Notification
+
+    objection = objection_raise(proposal_id=in_publicity.pk, actor=villager_a, reason="弄错了")
+    before = len(_told(card_a.household))
+    objection_resolve(objection_id=objection.pk, actor=supervisor_x, upheld=True, resolution="对")
+    (answer,) = _told(card_a.household)[before:]
+    assert answer.kind == Notification.Kind.OBJECTION_ANSWERED
+
+
+def test_the_household_hears_when_its_deduction_is_held_and_then_cancelled(
+    publicity_x, card_a, manager_x, supervisor_x, rule_litter
+):
+    from notifications.models import Notification
+    from notifications.texts import text
+
+    (fine,) = propose(manager_x, [card_a.household], rule_litter)  # -20
+    fine = approve(fine, supervisor_x)
+    account = Account.objects.get(household=card_a.household)
+    entry_post(account_id=account.pk, kind=Entry.Kind.REDEMPTION, points=-90, actor=manager_x)
+    before = len(_told(card_a.household))
+    proposals_credit_due(now=fine.credit_due_at)
+    (held,) = _told(card_a.household)[before:]
+    assert held.kind == Notification.Kind.HELD
+    assert "20 points" in text(held) and "balance cannot bear it" in text(held)
+    # The supervisor's retry that fails again rolls its message back with it.
+    with pytest.raises(ValidationError):
+        proposal_held_credit(proposal_id=fine.pk, actor=supervisor_x)
+    assert len(_told(card_a.household)) == before + 1
+    proposal_cancel(proposal_id=fine.pk, actor=supervisor_x, reason="改为批评教育")
+    (cancelled,) = _told(card_a.household)[before + 1 :]
+    assert cancelled.kind == Notification.Kind.CANCELLED
+    assert "-20 points" in text(cancelled)
+
+
+def test_a_household_whose_card_was_recalled_hears_its_award_is_held(
+    in_publicity, card_a, manager_x
+):
+    from notifications.models import Notification
+    from notifications.texts import text
+    from villagers.services import card_recall
+
+    card_recall(household=card_a.household, actor=manager_x, reason="搬走了")
+    before = len(_told(card_a.household))
+    proposals_credit_due(now=in_publicity.credit_due_at)
+    (held,) = _told(card_a.household)[before:]
+    assert held.kind == Notification.Kind.HELD and "no active card" in text(held)

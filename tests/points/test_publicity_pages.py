@@ -310,3 +310,46 @@ def test_a_villager_never_sees_another_households_unpublished_proposal(
     assert client_villager_a.get(url).status_code == 200  # their own household's
     assert client_manager_x.get(url).status_code == 200  # the village's staff
     assert not Objection.objects.exists()
+
+
+def _dismissed_message(client, objection):
+    from django.contrib.messages import get_messages
+
+    response = client.post(
+        reverse("points:objection_resolve", args=[objection.pk]),
+        {"decision": "dismiss", "resolution": "", "idempotency_key": form_key()},
+    )
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def test_dismissing_after_the_period_says_the_entry_is_credited_now(
+    objection, waiting, client_supervisor_x, card_a
+):
+    """Found by a probe: the supervisor read "credited when its period ends" of an entry
+    credited that moment, or held."""
+    Proposal.objects.filter(pk=waiting.pk).update(credit_due_at=timezone.now())
+    assert _dismissed_message(client_supervisor_x, objection) == [
+        "Objection dismissed: the entry is credited."
+    ]
+    assert card_a.household.account.entries.filter(kind="award").exists()
+
+
+def test_dismissing_while_another_objection_is_open_says_so(
+    objection, waiting, client_supervisor_x, villager_a
+):
+    objection_raise(proposal_id=waiting.pk, actor=villager_a, reason="我也不信")
+    (said,) = _dismissed_message(client_supervisor_x, objection)
+    assert "Another objection to this entry is still open" in said
+
+
+def test_dismissing_a_deduction_the_balance_no_longer_bears_says_it_is_held(
+    publicity_x, card_a, manager_x, supervisor_x, rule_litter, client_supervisor_x, villager_b
+):
+    (fine,) = propose(manager_x, [card_a.household], rule_litter)
+    proposal_approve(proposal_ids=[fine.pk], actor=supervisor_x)
+    account = Account.objects.get(household=card_a.household)
+    entry_post(account_id=account.pk, kind=Entry.Kind.REDEMPTION, points=-95, actor=manager_x)
+    objection = objection_raise(proposal_id=fine.pk, actor=villager_b, reason="不对")
+    Proposal.objects.filter(pk=fine.pk).update(credit_due_at=timezone.now())
+    (said,) = _dismissed_message(client_supervisor_x, objection)
+    assert said.startswith("Objection dismissed. The entry is held: Not enough points")
