@@ -353,3 +353,28 @@ def test_dismissing_a_deduction_the_balance_no_longer_bears_says_it_is_held(
     Proposal.objects.filter(pk=fine.pk).update(credit_due_at=timezone.now())
     (said,) = _dismissed_message(client_supervisor_x, objection)
     assert said.startswith("Objection dismissed. The entry is held: Not enough points")
+
+
+def test_a_reason_too_long_is_said_to_be_too_long_and_nothing_is_done(
+    objection, waiting, held, client_supervisor_x
+):
+    """Found by a probe: 301 characters (a script, past the field's maxlength) were answered
+    "Choose uphold or dismiss." and "Give the reason for cancelling.\""""
+    from django.contrib.messages import get_messages
+
+    long = "长" * 301
+    for url, data in (
+        (
+            reverse("points:objection_resolve", args=[objection.pk]),
+            {"decision": "uphold", "resolution": long},
+        ),
+        (reverse("points:held_cancel", args=[held.pk]), {"reason": long}),
+    ):
+        response = client_supervisor_x.post(url, {**data, "idempotency_key": form_key()})
+        (said,) = [str(message) for message in get_messages(response.wsgi_request)]
+        assert "at most 300 characters" in said, said
+        client_supervisor_x.get(reverse("points:publicity"))  # the message read
+    objection.refresh_from_db()
+    held.refresh_from_db()
+    assert objection.status == Objection.Status.OPEN
+    assert held.status == Proposal.Status.HELD
