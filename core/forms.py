@@ -17,6 +17,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -168,3 +169,15 @@ def number_formfield(db_field, **kwargs):
     elif isinstance(db_field, models.IntegerField):
         kwargs.setdefault("form_class", IntegerField)
     return db_field.formfield(**kwargs)
+
+
+def reason_refused(request, form, name: str = "reason") -> bool:
+    """For a POST whose only field to fill is a reason: True when the reason was typed and
+    the form refuses it (too long), each error put as a message after the field's label.
+    An empty reason is left to the caller's own words ("Give the reason ...")."""
+    if form.is_valid() or not str(form.data.get(name, "")).strip():
+        return False
+    errors = form.errors.get(name, [])
+    for error in errors:
+        messages.error(request, f"{form[name].label}: {error}")
+    return bool(errors)

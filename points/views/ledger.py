@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required, villager_required
 from core.db import row_id_or_none
+from core.forms import reason_refused
 from core.fragments import cached_part
 from core.idempotency import run_once
 from notifications.selectors import announcements_current
@@ -142,7 +143,8 @@ def entry_reverse_view(request, pk):
     back = reverse("points:household_ledger", args=[entry.account.household_id])
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Give the reason for the reversal."))
+        if not reason_refused(request, form):
+            messages.error(request, _("Give the reason for the reversal."))
         return redirect(back)
 
     def action():

@@ -15,6 +15,7 @@ from core.access import (
     objector_required,
     staff_required,
 )
+from core.forms import reason_refused
 from core.idempotency import run_once
 from core.pagination import Paginator
 from points.forms import ObjectionForm, ObjectionResolveForm, ReasonForm
@@ -114,21 +115,14 @@ def _settle(request, action, success, asked: dict):
     return redirect(back)
 
 
-def _field_errors(request, form, name: str) -> None:
-    """The form's errors for field `name` as messages, each after the field's label."""
-    for error in form.errors.get(name, []):
-        messages.error(request, f"{form[name].label}: {error}")
-
-
 @staff_required(Role.SUPERVISOR)
 @require_POST
 def objection_resolve_view(request, pk):
     objection = _get_objection_for_user(request, pk)
     form = ObjectionResolveForm(request.POST)
     if not form.is_valid():
-        if "decision" in form.errors:
+        if not reason_refused(request, form, "resolution"):
             messages.error(request, _("Choose uphold or dismiss."))
-        _field_errors(request, form, "resolution")
         return redirect("points:publicity")
     upheld = form.cleaned_data["decision"] == "uphold"
     return _settle(
@@ -165,8 +159,7 @@ def held_credit_view(request, pk):
 def held_cancel_view(request, pk):
     proposal = _get_proposal_for_user(request, pk)
     form = ReasonForm(request.POST)
-    if not form.is_valid() and request.POST.get("reason", "").strip():
-        _field_errors(request, form, "reason")  # too long: said as such, nothing done
+    if reason_refused(request, form):
         return redirect("points:publicity")
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     return _settle(

@@ -26,6 +26,7 @@ from core.access import (
 )
 from core.db import retry_transient
 from core.decorators import allows_camera
+from core.forms import reason_refused
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from core.idempotency import run_once
 from core.pagination import Paginator
@@ -365,7 +366,8 @@ def redemption_void_view(request, pk):
     redemption = _get_redemption_for_user(request, pk)
     form = VoidForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Give the reason for voiding."))
+        if not reason_refused(request, form):
+            messages.error(request, _("Give the reason for voiding."))
         return redirect("store:receipt", pk=redemption.pk)
     back = reverse("store:receipt", args=[redemption.pk])
 

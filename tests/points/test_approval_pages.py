@@ -236,3 +236,22 @@ def test_two_entries_reversed_from_one_drawing_of_the_ledger_page(
     for action, key in keys.items():
         client_supervisor_x.post(action, {"reason": "wrong household", "idempotency_key": key})
     assert Entry.objects.filter(kind=Entry.Kind.REVERSAL).count() == 2
+
+
+def test_a_reversal_reason_too_long_is_said_to_be_too_long(
+    client_supervisor_x, card_a, manager_x, supervisor_x, rule_clean
+):
+    from points.services import proposal_approve
+
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    proposal.refresh_from_db()
+    response = client_supervisor_x.post(
+        reverse("points:entry_reverse", args=[proposal.entry_id]),
+        {"reason": "长" * 301, "idempotency_key": "k" * 20},
+        follow=True,
+    )
+    assert "at most 300 characters" in response.text
+    assert "Give the reason for the reversal." not in response.text
+    card_a.household.account.refresh_from_db()
+    assert card_a.household.account.balance == 105

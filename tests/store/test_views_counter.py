@@ -332,3 +332,19 @@ def test_an_item_page_drawn_before_a_price_change_does_not_put_the_old_price_bac
     )
     item.refresh_from_db()
     assert (item.name, item.points_price) == ("纯棉毛巾", 5)
+
+
+def test_a_void_reason_too_long_is_said_to_be_too_long(
+    client_supervisor_x, card_a, rice, manager_x, redeem
+):
+    """As in every decision with a reason (core.forms.reason_refused): not "Give the reason"."""
+    redemption = redeem(card_a.household, {rice: 2}, manager_x)
+    response = client_supervisor_x.post(
+        reverse("store:redemption_void", args=[redemption.pk]),
+        {"reason": "长" * 201, "idempotency_key": "k" * 20},
+        follow=True,
+    )
+    assert "at most 200 characters" in response.text
+    assert "Give the reason for voiding." not in response.text
+    redemption.refresh_from_db()
+    assert redemption.voided_at is None
