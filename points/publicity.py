@@ -446,8 +446,10 @@ def _cancel_locked(proposal: Proposal, reason: str, *, household_told: bool = Tr
 # --- objections (異議) -------------------------------------------------------------------------
 
 
-# What the public notice shows of other households: entries in publicity, credited, or
-# cancelled after an objection. A proposal still pending, rejected or held never is.
+# The entries of other households a villager may open from the public notice: in publicity,
+# credited, or cancelled. A pending or rejected proposal is never on the notice; a held one is
+# listed there as "held", without its reason (points.selectors.notice_publicity_sections), and
+# is not opened from it.
 PUBLIC_STATUSES = (
     Proposal.Status.PUBLICITY,
     Proposal.Status.APPROVED,
