@@ -47,6 +47,7 @@ class Notification(models.Model):
         SENDING = "sending", _("being sent")
         SENT = "sent", pgettext_lazy("text message", "sent")
         SKIPPED = "skipped", _("not sent: no text messages, no phone or moved away")
+        WITHDRAWN = "withdrawn", _("not sent: the announcement was withdrawn first")
         FAILED = "failed", _("failed")
 
     village = models.ForeignKey(

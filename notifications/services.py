@@ -179,7 +179,8 @@ def announcement_post(
 
 def announcement_withdraw(*, announcement: Announcement, actor: User, request=None) -> Announcement:
     """The village's manager or supervisor takes an announcement down: nobody else sees it
-    again (the messages already sent stay, and lead to a page without it)."""
+    again, and its text messages not sent yet (held for the quiet hours, or waiting) are not
+    sent (the messages already sent stay, and lead to a page without it)."""
     allowed = is_manager(actor) or is_supervisor(actor)
     if not allowed or actor.village_id != announcement.village_id:
         raise PermissionDenied(_("You may not do this."))
@@ -192,6 +193,13 @@ def announcement_withdraw(*, announcement: Announcement, actor: User, request=No
         announcement.withdrawn_at = timezone.now()
         announcement.withdrawn_by = actor
         announcement.save(update_fields=["withdrawn_at", "withdrawn_by"])
+        # A message the workers have claimed is being sent: too late for it.
+        Notification.objects.filter(
+            village_id=announcement.village_id,
+            kind=Notification.Kind.ANNOUNCEMENT,
+            params__announcement=announcement.pk,
+            sms_status=Notification.Sms.PENDING,
+        ).update(sms_status=Notification.Sms.WITHDRAWN, sms_due_at=None)
         audit_record(
             action="announcement.withdraw",
             actor=actor,

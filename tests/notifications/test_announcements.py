@@ -259,3 +259,26 @@ def test_the_cached_villager_page_shows_a_new_or_withdrawn_announcement_at_once(
     assert "停电通知" in page_text(client_villager_a.get(home))
     announcement_withdraw(announcement=announcement, actor=manager_x)
     assert "停电通知" not in page_text(client_villager_a.get(home))
+
+
+def test_a_withdrawn_announcement_is_not_texted_afterwards(
+    manager_x, manager_y, card_a, card_b, card_y, settings
+):
+    """Found by a probe: posted by mistake in the evening and withdrawn at once, it was still
+    texted to every household the next morning, which then found nothing on its page."""
+    import datetime
+
+    from notifications.sending import messages_send
+
+    settings.SMS_QUIET_HOURS = (0, 23)  # every hour is quiet: the messages wait
+    mistake = announcement_post(village=manager_x.village, actor=manager_x, text="误发的通知")
+    kept = announcement_post(village=manager_y.village, actor=manager_y, text="Y村的通知")
+    announcement_withdraw(announcement=mistake, actor=manager_x)
+    settings.SMS_QUIET_HOURS = (0, 0)
+    run = messages_send(now=timezone.now() + datetime.timedelta(days=1))
+    withdrawn = Notification.objects.filter(params__announcement=mistake.pk)
+    assert withdrawn.count() == 2  # still in the households' lists, as sent ones would be
+    assert set(withdrawn.values_list("sms_status", flat=True)) == {Notification.Sms.WITHDRAWN}
+    assert not set(run.sent) & set(withdrawn.values_list("pk", flat=True))
+    (other,) = Notification.objects.filter(params__announcement=kept.pk)
+    assert other.pk in run.sent  # another announcement goes as it would
