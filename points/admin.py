@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
-from points.services import rule_save
+from points.services import rule_check, rule_save
 from villagers.admin import VillageScopedAdmin, VillageScopedReadOnlyAdmin
 
 
@@ -24,6 +24,27 @@ class RuleAdmin(VillageScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         # Rules are referenced by the ledger's proposals: deactivate instead.
         return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The form checks what `rule_save` would refuse (a code the village has, a used
+        rule's category), as errors on the form: the village is not one of its fields."""
+        base = super().get_form(request, obj, change=change, **kwargs)
+        user = request.user
+
+        class RuleAdminForm(base):
+            def _post_clean(self):
+                super()._post_clean()
+                if self.errors:
+                    return
+                try:
+                    if not user.is_superuser:
+                        self.instance.village_id = user.village_id
+                        self.instance.validate_constraints()
+                    rule_check(self.instance)
+                except ValidationError as error:
+                    self.add_error(None, error)
+
+        return RuleAdminForm
 
     def save_model(self, request, obj, form, change):
         if not request.user.is_superuser:

@@ -92,12 +92,30 @@ def card_issue(
 # --- rules ------------------------------------------------------------------------------------
 
 
+def rule_check(rule: Rule) -> None:
+    """What no edit of a rule may do, whoever makes it and from which page: touch the rule of
+    balances carried over, or change the category of a rule already used. Past months'
+    reports (published ones too, rule 7) and households' honours count by the category."""
+    if rule.category == Rule.Category.CARRIED_OVER:
+        raise ValidationError(_("The rule for balances carried over cannot be changed."))
+    if rule.pk is None:
+        return
+    before = Rule.objects.filter(pk=rule.pk).values_list("category", flat=True).first()
+    used = Proposal.objects.filter(rule_id=rule.pk).exclude(status=Proposal.Status.REJECTED)
+    if before not in (None, rule.category) and used.exists():
+        raise ValidationError(
+            _(
+                "This rule has been used, so its category cannot change: past months' reports "
+                "and households' honours count by it. Switch it off and add a new rule instead."
+            )
+        )
+
+
 def rule_save(*, rule: Rule, actor: User, request=None) -> Rule:
     """Create or change a line of the village's points rules (the manager keeps them)."""
     if not (is_manager(actor) and actor.village_id == rule.village_id):
         raise ValidationError(_("Only the village's manager may change the points rules."))
-    if rule.category == Rule.Category.CARRIED_OVER:
-        raise ValidationError(_("The rule for balances carried over cannot be changed."))
+    rule_check(rule)
     return record_save(
         rule,
         actor=actor,

@@ -69,3 +69,35 @@ def test_manager_edits_rules_in_the_admin_through_the_service(manager_x, rule_cl
     rule_clean.refresh_from_db()
     assert rule_clean.points == 7
     assert AuditEvent.objects.filter(action="rule.update", object_id=str(rule_clean.pk)).exists()
+
+
+def test_a_rule_code_the_village_has_is_a_form_error_in_the_admin(manager_x, rule_clean):
+    """Found by a probe: the admin's form has no village field, so the code's uniqueness was
+    checked only when saving, and the manager got the 403 page, "not allowed"."""
+    from points.models import Rule
+
+    client = Client()
+    client.force_login(manager_x)
+    data = {"code": "E01", "category": "environment", "description": "again", "points": 3}
+    response = client.post(reverse("admin:points_rule_add"), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors()
+    assert Rule.objects.filter(code="E01").count() == 1
+
+
+def test_a_used_rule_keeps_its_category_in_the_admin_too(
+    manager_x, supervisor_x, card_a, rule_clean
+):
+    from points.services import proposal_approve
+
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    client = Client()
+    client.force_login(manager_x)
+    url = reverse("admin:points_rule_change", args=[rule_clean.pk])
+    data = {"code": "E01", "category": "honours", "description": "clean", "points": 5}
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "its category cannot change" in str(response.context["adminform"].form.errors)
+    rule_clean.refresh_from_db()
+    assert rule_clean.category == "environment"

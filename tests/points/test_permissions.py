@@ -156,3 +156,29 @@ def test_manager_edits_rules_supervisor_only_reads(
         unreadable = {**data, "code": "D99", "category": "deductions", "points": points}
         page = client_manager_x.post(reverse("points:rule_add"), unreadable)
         assert page.status_code == 200 and page.context["form"].errors["points"]
+
+
+def test_a_used_rule_keeps_its_category(
+    client_manager_x, manager_x, supervisor_x, card_a, rule_clean
+):
+    """Found by a probe: recategorising a used rule moved a published month's "by category"
+    figures and took honours off households (rule 7). Its points, words and switch may
+    change; its category only while nothing was approved or is waiting under it."""
+    from points.models import Rule
+    from points.services import proposal_approve, proposal_reject
+    from tests.points.conftest import propose
+
+    url = reverse("points:rule_edit", args=[rule_clean.pk])
+    data = {"code": "E01", "category": "honours", "description": "clean", "points": 5}
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    proposal_reject(proposal_ids=[proposal.pk], actor=supervisor_x, reason="不对")
+    assert client_manager_x.post(url, data).status_code == 302  # a rejected one counts nothing
+    data["category"] = "environment"
+    assert client_manager_x.post(url, data).status_code == 302
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    page = client_manager_x.post(url, {**data, "category": "honours"})
+    assert "its category cannot change" in page.content.decode()
+    assert Rule.objects.get(pk=rule_clean.pk).category == "environment"
+    renamed = client_manager_x.post(url, {**data, "description": "院落干净", "points": 8})
+    assert renamed.status_code == 302
