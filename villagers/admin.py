@@ -143,6 +143,14 @@ class VillageAdmin(VillageScopedAdmin):
     list_display = ["name", "code", "township", "base_points", "yuan_per_point", "publicity_days"]
     search_fields = ["name", "code"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The code begins every card number of the village and is in the printed notices'
+        # QR codes (/village/notice/<code>/...): fixed once a card bears it.
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and Card.objects.filter(household__village=obj).exists():
+            fields.append("code")
+        return fields
+
     def save_model(self, request, obj, form, change):
         """Saved with an audit event naming each setting changed, from what to what (the
         publicity days, the yearly settlement and what it keeps decide households' points);

@@ -369,3 +369,21 @@ def test_a_village_setting_changed_in_the_admin_is_audited(client_county, county
     assert response.status_code == 302
     [_first, moved] = _events("village.update")
     assert moved.detail == {"changed": {"township": [before, "新乡"]}}
+
+
+def test_a_villages_code_is_kept_once_a_card_bears_it(client_county, village_x, village_z, card_a):
+    """Found by a probe: changed after cards were issued, the code left every printed
+    notice's QR code (/village/notice/<code>/...) a 404, or, taken by another village, the
+    way to that village's notice; card numbers begin with it."""
+    old = village_x.code
+    url = reverse("admin:villagers_village_change", args=[village_x.pk])
+    form = client_county.get(url).context["adminform"].form
+    assert "code" not in form.fields
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data = {name: value for name, value in data.items() if value is not False}
+    assert client_county.post(url, data | {"code": "909"}).status_code == 302
+    village_x.refresh_from_db()
+    assert village_x.code == old
+    # A village with no card yet may still have its code put right.
+    other = reverse("admin:villagers_village_change", args=[village_z.pk])
+    assert "code" in client_county.get(other).context["adminform"].form.fields
