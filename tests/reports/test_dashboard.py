@@ -247,3 +247,29 @@ def test_dashboard_queries_do_not_grow_with_entries_or_villages(
     with django_assert_max_num_queries(baseline):
         response = client_supervisor_x.get(URL)
     assert response.context["pending"]["count"] == 2
+
+
+def test_past_ten_alerts_the_readers_of_reports_get_no_link_they_cannot_open(
+    client_secretary_x, client_township, client_supervisor_x, village_x, card_a
+):
+    """Found by a probe: with more than ten alerts the party secretary's dashboard linked to
+    the messages sent, a 403 for them (and for a township officer)."""
+    from notifications.models import Notification
+    from notifications.services import message, notifications_post
+
+    notifications_post(
+        [
+            message(
+                village_id=village_x.pk, household_id=None, kind="low_stock", item="米", stock=1
+            )
+            for _ in range(12)
+        ]
+    )
+    assert Notification.objects.filter(household=None).count() == 12
+    log = reverse("notifications:log")
+    client_township.post(reverse("villagers:village_pick"), {"village": village_x.pk})
+    for reader in (client_secretary_x, client_township):
+        page = reader.get(URL).content.decode()
+        assert "低" in page or "Low stock" in page
+        assert log not in page and reader.get(log).status_code == 403
+    assert log in client_supervisor_x.get(URL).content.decode()
