@@ -7,7 +7,7 @@ calls is `points.services.card_issue`; `card_create` here is its registry half.
 import datetime
 import secrets
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -30,14 +30,21 @@ from villagers.models import (
     Village,
 )
 from villagers.roster import roster_check
-from villagers.second_person import decider_check, referrals_close
+from villagers.second_person import SecondPersonRequired, decider_check, referrals_close
 
 
-def _household_lock(household_id: int) -> None:
+def _household_lock(household_id: int, village_id: int) -> None:
     """The household's row lock, taken by whatever changes its card, its status, its logins
-    or who on it may have a PIN (card_create takes it after the village's, as card_replace
-    does), so each sees what the others wrote: a recall and a PIN set at the same moment
-    leave no active login on a recalled card."""
+    or who on it may have a PIN, so each sees what the others wrote: a recall and a PIN set
+    at the same moment leave no active login on a recalled card.
+
+    Lock order, as everywhere (store.services): the village's row first, then the
+    household's. Every such writer writes an audit row that references the village (a key
+    share lock on its row); one that took the household first and then met a card issue or
+    replacement holding the village, while that one waited for the household, deadlocked.
+    FOR NO KEY UPDATE: the village's other writes (audit rows of other households) go on.
+    """
+    list(Village.objects.select_for_update(no_key=True).filter(pk=village_id).values_list("pk"))
     list(Household.objects.select_for_update().filter(pk=household_id).values_list("pk"))
 
 
@@ -53,7 +60,7 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
         if household.pk is not None and household.status != Household.Status.ACTIVE:
             # Locked as card_create locks it: a card issued meanwhile is seen here, and a
             # card issued after this waits and finds the household no longer active.
-            _household_lock(household.pk)
+            _household_lock(household.pk, household.village_id)
             if household.cards.filter(status=Card.Status.ACTIVE).exists():
                 raise ValidationError(
                     _(
@@ -87,7 +94,7 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
             # Locked as member_pin_set locks it: a PIN set meanwhile is seen here, and one
             # set after this waits and reads the member as saved; two heads added at once
             # wait for each other.
-            _household_lock(member.household_id)
+            _household_lock(member.household_id, member.household.village_id)
         if member.relation == Member.Relation.HEAD:
             head = member.household.members.filter(relation=Member.Relation.HEAD)
             other = head.exclude(pk=member.pk).first()
@@ -214,13 +221,47 @@ def household_login(household: Household) -> User | None:
     return User.objects.filter(household=household, is_staff=False, member__isnull=True).first()
 
 
-def _pin_refuse_if_taken(household: Household, pin: str, *, login: User | None = None) -> None:
-    """Refuse a PIN another active login of the card already opens: the card login could not
-    tell who signs in. Checked only with the PIN in clear (never against a hash)."""
+# The referrals that, decided, give a login of the household the PIN they carry (its hash).
+PIN_REFERRALS = (Referral.Kind.PIN_RESET, Referral.Kind.MEMBER_PIN)
+
+
+def _pin_refuse_if_taken(
+    household: Household, pin: str, *, login: User | None = None, member_id: int | None = None
+) -> None:
+    """Refuse a PIN another active login of the card already opens, or that a PIN sent up
+    to the county is to give another login: the card login could not tell who signs in.
+
+    Checked with the PIN in clear only. The county sets a PIN it was sent as a hash, which
+    nothing can compare with another login's hash; so every PIN typed in clear is checked
+    here against the hashes still waiting too, and the hash was checked in clear when it
+    was sent up. `login` (or `member_id`, for a member with no login yet) is whose PIN
+    this is: their own login and their own waiting PIN are not "another". Called under
+    `_household_lock`, so two PINs set at once see each other.
+    """
+    if login is not None and member_id is None:
+        member_id = login.member_id
     others = User.objects.filter(household=household, is_staff=False, is_active=True)
     if login is not None and login.pk is not None:
         others = others.exclude(pk=login.pk)
-    if any(other.check_password(pin) for other in others):
+    elif member_id is not None:
+        others = others.exclude(member_id=member_id)
+    else:
+        others = others.exclude(member__isnull=True)  # the household's own login, not yet made
+    waiting = Referral.objects.filter(
+        household=household, kind__in=PIN_REFERRALS, status=Referral.Status.OPEN
+    )
+    if member_id is None:
+        waiting = waiting.exclude(kind=Referral.Kind.PIN_RESET)
+    else:
+        waiting = waiting.exclude(kind=Referral.Kind.MEMBER_PIN, object_id=member_id)
+    hashes = [
+        referral.request["pin_hash"]
+        for referral in waiting
+        if (referral.request or {}).get("pin_hash")
+    ]
+    if any(other.check_password(pin) for other in others) or any(
+        check_password(pin, encoded) for encoded in hashes
+    ):
         raise ValidationError(
             _("Another login of this card already uses this PIN: choose another."),
             code="pin_taken",
@@ -271,7 +312,8 @@ def card_create(
     _card_manager_check(actor, household)
     pin = pin_clean(pin)
     with transaction.atomic():
-        village = Village.objects.select_for_update().get(pk=household.village_id)
+        # The lock order of _household_lock; the village's row also hands out the numbers.
+        village = Village.objects.select_for_update(no_key=True).get(pk=household.village_id)
         household = Household.objects.select_for_update().get(pk=household.pk)
         missing = card_prerequisites_missing(household)
         if missing:
@@ -312,8 +354,8 @@ def card_replace(
     _card_manager_check(actor, household)
     pin = pin_clean(pin)
     with transaction.atomic():
-        village = Village.objects.select_for_update().get(pk=household.village_id)
-        _household_lock(household.pk)
+        village = Village.objects.select_for_update(no_key=True).get(pk=household.village_id)
+        _household_lock(household.pk, village.pk)
         old = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
         if old is None:
             raise ValidationError(_("This household has no active card to replace."))
@@ -375,7 +417,7 @@ def card_recall(*, household: Household, actor: User, reason: str, request=None)
     if not (reason or "").strip():
         raise ValidationError(_("Give the reason for recalling the card."))
     with transaction.atomic():
-        _household_lock(household.pk)
+        _household_lock(household.pk, household.village_id)
         card = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
         if card is None:
             raise ValidationError(_("This household has no active card."))
@@ -414,22 +456,29 @@ def pin_reset(
     """
     if not pin_hash:
         pin = pin_clean(pin)
-        _pin_refuse_if_taken(household, pin, login=household_login(household))
-    decider_check(
-        actor,
-        role=Role.MANAGER,
-        kind=Referral.Kind.PIN_RESET,
-        object_id=household.pk,
-        village_id=household.village_id,
-        household_id=household.pk,
-        household_name=household.head_name,
-        referral=referral,
-        role_refusal=_("Only the village's manager may set a new PIN."),
-    )
+    try:
+        decider_check(
+            actor,
+            role=Role.MANAGER,
+            kind=Referral.Kind.PIN_RESET,
+            object_id=household.pk,
+            village_id=household.village_id,
+            household_id=household.pk,
+            household_name=household.head_name,
+            referral=referral,
+            role_refusal=_("Only the village's manager may set a new PIN."),
+        )
+    except SecondPersonRequired:
+        if pin:  # a PIN sent up is checked now, in clear: the county gets only its hash
+            _pin_refuse_if_taken(household, pin, login=household_login(household))
+        raise
     with transaction.atomic():
-        _household_lock(household.pk)  # a recall meanwhile is seen: no login comes back
+        # A recall meanwhile is seen (no login comes back), and a PIN set meanwhile too.
+        _household_lock(household.pk, household.village_id)
         if not household.cards.filter(status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household has no active card."))
+        if pin:
+            _pin_refuse_if_taken(household, pin, login=household_login(household))
         user = _villager_login_set(household, pin, pin_hash or None)
         _end_sessions(user)
         audit_record(
@@ -462,8 +511,10 @@ def pin_change(*, user: User, old_pin: str, new_pin: str, request=None) -> None:
     if not user.check_password(number_text(old_pin)):
         raise ValidationError(_("The current PIN is not correct."), code="pin_wrong")
     new_pin = pin_clean(new_pin)
-    _pin_refuse_if_taken(user.household, new_pin, login=user)
     with transaction.atomic():
+        # As a PIN set by the manager: a PIN set on the card meanwhile is seen.
+        _household_lock(user.household_id, user.village_id)
+        _pin_refuse_if_taken(user.household, new_pin, login=user)
         user.set_password(new_pin)
         user.save(update_fields=["password"])
         audit_record(
@@ -526,12 +577,16 @@ def member_pin_set(
     if refusal:
         raise ValidationError(refusal)
     household = member.household
-    login = User.objects.filter(member=member).first()
-    if pin:
-        _pin_refuse_if_taken(household, pin, login=login)
-    _member_pin_decider_check(member, actor, referral)
+    try:
+        _member_pin_decider_check(member, actor, referral)
+    except SecondPersonRequired:
+        if pin:  # a PIN sent up is checked now, in clear: the county gets only its hash
+            _pin_refuse_if_taken(household, pin, member_id=member.pk)
+        raise
     with transaction.atomic():
-        _household_lock(household.pk)
+        _household_lock(household.pk, household.village_id)
+        if pin:  # under the lock: two PINs set on the card at once see each other
+            _pin_refuse_if_taken(household, pin, member_id=member.pk)
         if not household.cards.filter(status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household has no active card."))
         refusal = member_pin_refusal(Member.objects.get(pk=member.pk))  # as saved by now

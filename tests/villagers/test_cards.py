@@ -3,13 +3,27 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.urls import reverse
 
+from core.access import Role
 from points.models import Entry
 from points.services import card_issue
-from tests.conftest import PIN, issue_card
-from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
+from tests.conftest import PIN, issue_card, make_staff
+from tests.factories import (
+    HouseholdFactory,
+    MemberFactory,
+    ParticipationFactory,
+    PassedInspectionFactory,
+)
+from tests.points.test_concurrency import held_in, run_threads
+from villagers import services
 from villagers.cardnumbers import card_number_is_valid
-from villagers.models import Card
-from villagers.services import card_recall, card_replace
+from villagers.models import Card, User
+from villagers.services import (
+    card_recall,
+    card_replace,
+    household_login,
+    member_pin_set,
+    pin_reset,
+)
 
 
 def test_card_needs_passed_inspection_and_participation(household_a, manager_x):
@@ -94,3 +108,73 @@ def test_only_the_villages_manager_issues_replaces_or_recalls_whoever_calls(
             card_recall(household=card_b.household, actor=actor, reason="moved")
     card_b.refresh_from_db()
     assert card_b.status == Card.Status.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("writer", "held", "call"),
+    [
+        ("recall", "_end_sessions", 1),
+        ("pin_reset", "_villager_login_set", 1),
+        ("member_pin_set", "member_pin_refusal", 2),
+    ],
+)
+def test_a_card_or_pin_writer_and_a_replacement_at_once_never_deadlock(
+    transactional_db, monkeypatch, card_a, manager_x, writer, held, call
+):
+    """Held after its locks, before its writes, a recall or a PIN set is never overtaken
+    by a replacement: all take the village row, then the household's, so the replacement
+    waits, then sees what the first wrote (a recalled card is not replaced)."""
+    entered = held_in(monkeypatch, services, held, call=call)
+    household = card_a.household
+    son = MemberFactory(household=household, relation="child", birth_year=1995)
+    second_manager = make_staff(Role.MANAGER, village=household.village, username="m2")
+    first = {
+        "recall": lambda: card_recall(household=household, actor=manager_x, reason="moved"),
+        "pin_reset": lambda: pin_reset(household=household, actor=manager_x, pin="8642"),
+        "member_pin_set": lambda: member_pin_set(member=son, actor=manager_x, pin="8642"),
+    }[writer]
+
+    def replace():
+        assert entered.wait(10)
+        return card_replace(
+            household=household,
+            actor=second_manager,
+            pin="1357",
+            reason="lost",
+            replacing=card_a.number,
+        )
+
+    results = run_threads([first, replace])
+    if writer == "recall":
+        assert [result for result, _ in results] == ["ok", "refused"]
+        assert not Card.objects.filter(household=household, status=Card.Status.ACTIVE).exists()
+        assert not User.objects.filter(household=household, is_active=True).exists()
+    else:
+        assert [result for result, _ in results] == ["ok", "ok"]
+        new = Card.objects.get(household=household, status=Card.Status.ACTIVE)
+        assert new.number != card_a.number and household_login(household).check_password("1357")
+
+
+def test_replacements_and_pin_resets_at_once_never_deadlock(transactional_db, card_a, manager_x):
+    """A replacement took the village row, then waited for the household; a PIN reset took
+    the household, then (writing the login) waited for the village row: now and then a
+    deadlock. Both take the village row first now. Raced many times, unheld."""
+    household = card_a.household
+    second_manager = make_staff(Role.MANAGER, village=household.village, username="m2")
+    for round_ in range(12):
+        number = Card.objects.get(household=household, status=Card.Status.ACTIVE).number
+        results = run_threads(
+            [
+                lambda number=number: card_replace(
+                    household=household,
+                    actor=manager_x,
+                    pin="1357",
+                    reason="lost",
+                    replacing=number,
+                ),
+                lambda pin=f"{round_:04d}": pin_reset(
+                    household=household, actor=second_manager, pin=pin
+                ),
+            ]
+        )
+        assert [result for result, _ in results] == ["ok", "ok"]

@@ -1,6 +1,8 @@
 """Family members' own PINs on the household's card: set, sign in, lockout, reset, revoke."""
 
 import re
+import threading
+import time
 
 import pytest
 from axes.models import AccessAttempt
@@ -11,10 +13,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.access import Role
 from core.models import AuditEvent
 from points.services import declaration_submit
 from reports.referrals import referral_decide
-from tests.conftest import PIN, form_key
+from tests.conftest import PIN, form_key, make_staff
 from tests.factories import MemberFactory
 from tests.points.test_concurrency import held_in, run_threads
 from villagers import services
@@ -364,3 +367,74 @@ def test_a_member_with_a_pin_is_not_edited_into_one_who_may_not_have_it(
     assert client_manager_x.post(url, data).status_code == 302
     son.refresh_from_db()
     assert son.birth_year == 2020
+
+
+def _held_after_check(monkeypatch):
+    """Hold the first PIN check just after it passed, before its PIN is written, and return
+    the event it sets then: another PIN set on the card runs while the first is held."""
+    checked = threading.Event()
+    original = services._pin_refuse_if_taken
+    calls = []
+
+    def held(*args, **kwargs):
+        original(*args, **kwargs)
+        calls.append(None)
+        if len(calls) == 1:
+            checked.set()
+            time.sleep(0.5)
+
+    monkeypatch.setattr(services, "_pin_refuse_if_taken", held)
+    return checked
+
+
+@pytest.mark.parametrize("other", ["head_changes", "manager_resets"])
+def test_two_pins_set_at_once_never_give_two_logins_one_pin(
+    transactional_db, monkeypatch, son, card_a, manager_x, villager_a, other
+):
+    """The member's PIN is held between its check and its write while the head changes
+    the household's PIN (or the manager resets it) to the same digits: the second waits
+    for the first, under the household's lock, and is refused."""
+    checked = _held_after_check(monkeypatch)
+
+    def second():
+        assert checked.wait(10)
+        if other == "head_changes":
+            pin_change(user=User.objects.get(pk=villager_a.pk), old_pin=PIN, new_pin=SON_PIN)
+        else:
+            pin_reset(household=card_a.household, actor=manager_x, pin=SON_PIN)
+
+    results = run_threads(
+        [lambda: member_pin_set(member=son, actor=manager_x, pin=SON_PIN), second]
+    )
+    assert [result for result, _ in results] == ["ok", "refused"]
+    assert "already uses this PIN" in str(results[1][1])
+    logins = User.objects.filter(household=card_a.household, is_active=True, is_staff=False)
+    assert [login.member_id for login in logins if login.check_password(SON_PIN)] == [son.pk]
+
+
+def test_a_pin_waiting_at_the_county_is_taken_for_the_card(
+    son, card_a, manager_x, villager_a, county_admin
+):
+    """The county sets the PIN it was sent as a hash, which no other PIN's hash can be
+    checked against: so a PIN typed meanwhile is checked against the one waiting, and the
+    decision never gives two logins of the card one PIN."""
+    User.objects.filter(pk=manager_x.pk).update(household=card_a.household)
+    manager_x.refresh_from_db()
+    client = Client()
+    client.force_login(manager_x)
+    assert _set_pin_page(client, son).status_code == 302
+    referral = Referral.objects.get(kind=Referral.Kind.MEMBER_PIN, object_id=son.pk)
+    head = User.objects.get(pk=villager_a.pk)
+    with pytest.raises(ValidationError, match="already uses this PIN"):
+        pin_change(user=head, old_pin=PIN, new_pin=SON_PIN)
+    # Nor is a second PIN of the same digits sent up for the household's own login.
+    other_manager = make_staff(Role.MANAGER, village=card_a.household.village, username="m2")
+    with pytest.raises(ValidationError, match="already uses this PIN"):
+        pin_reset(household=card_a.household, actor=other_manager, pin=SON_PIN)
+    assert _card_login(card_a.number, PIN)[1].status_code == 302
+
+    referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
+    client, _response = _card_login(card_a.number, SON_PIN)
+    assert _signed_in_user(client).member_id == son.pk
+    # The son's own PIN is no "other" PIN: he may be given it again.
+    member_pin_set(member=son, actor=other_manager, pin=SON_PIN)
