@@ -77,7 +77,10 @@ def card_issue(
         )
         account = account_open(household=household)
         base = household.village.base_points
-        if base > 0 and not account.entries.filter(kind=Entry.Kind.OPENING).exists():
+        # The household's first card only (card_create holds its lock): one issued again
+        # after a recall gets nothing, even where the village started with no grant.
+        first = not Card.objects.filter(household_id=household.pk).exclude(pk=card.pk).exists()
+        if base > 0 and first and not account.entries.filter(kind=Entry.Kind.OPENING).exists():
             entry_post(
                 account_id=account.pk,
                 kind=Entry.Kind.OPENING,

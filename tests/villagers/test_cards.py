@@ -178,3 +178,20 @@ def test_replacements_and_pin_resets_at_once_never_deadlock(transactional_db, ca
             ]
         )
         assert [result for result, _ in results] == ["ok", "ok"]
+
+
+def test_a_card_issued_again_after_a_recall_gets_no_opening_grant(household_a, manager_x):
+    """The opening grant is for the household's first card: a village that started with
+    none and gives one since does not give it to a household whose card comes back."""
+    village = household_a.village
+    village.base_points = 0
+    village.save()
+    issue_card(household_a, manager_x)
+    village.base_points = 100
+    village.save()
+    card_recall(household=household_a, actor=manager_x, reason="moved away")
+    household_a.refresh_from_db()
+    issue_card(household_a, manager_x, pin="1357")
+    household_a.account.refresh_from_db()
+    assert household_a.account.balance == 0
+    assert not Entry.objects.filter(account__household=household_a).exists()
