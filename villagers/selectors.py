@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from core.forms import number_text
-from villagers.cardnumbers import scanned_card_number
+from villagers.cardnumbers import card_number_normalize, scanned_card_number
 from villagers.models import (
     Card,
     Household,
@@ -25,6 +25,8 @@ from villagers.throttle import CARD_USERNAME_PREFIX
 
 # The last four digits of a phone: what a masked phone (139****5678) shows, and a search key.
 PHONE_TAIL = re.compile(r"[0-9]{4}")
+# Digits in groups, as a card number is read off the card ("101 00001 6", "101-00001-6").
+CARD_NUMBER_TYPED = re.compile(r"[0-9]+(?:[\s-]+[0-9]+)+")
 
 
 def households_for_request(request):
@@ -143,8 +145,11 @@ def household_search(
     query = (query or "").strip()
     query = scanned_card_number(query) or query  # a card's QR code scanned into the box
     if query:
-        # Numbers typed with a Chinese input method's full-width digits match too.
+        # Numbers typed with a Chinese input method's full-width digits match too, and a
+        # card number typed in groups ("101 00001 6") as the counter reads it.
         digits = number_text(query)
+        if CARD_NUMBER_TYPED.fullmatch(digits):
+            digits = card_number_normalize(digits)
         matches = (
             Q(head_name__icontains=query)
             | Q(number__icontains=household_number_text(query))

@@ -30,6 +30,25 @@ def test_search_by_head_member_card_and_number(client_manager_x, card_a, househo
     assert "李秀英" in _list(client_manager_x, q="X002").text
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "{0} {1} {2}",
+        "{0}\u3000{1}\u3000{2}",  # a Chinese input method's full-width space
+        "{0}-{1}-{2}",
+        "１０１ {1} {2}",  # full-width digits too
+    ],
+)
+def test_a_card_number_typed_in_groups_is_found_as_at_the_counter(
+    client_manager_x, card_a, household_b, typed
+):
+    number = card_a.number
+    assert number.startswith("101")
+    query = typed.format(number[:3], number[3:8], number[8:])
+    page = _list(client_manager_x, q=query).text
+    assert "王大山" in page and "李秀英" not in page
+
+
 def test_filters(client_manager_x, card_a, household_b, village_x):
     other_group = VillageGroupFactory(village=village_x, name="富莊")
     poor = HouseholdFactory(group=other_group, head_name="杜贫", is_poor=True)
