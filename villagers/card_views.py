@@ -135,6 +135,17 @@ def card_replace_view(request, pk):
                 keep_members=form.cleaned_data.get("keep_members", True),
                 request=request,
             )
+        except SecondPersonRequired as error:
+            # As a PIN reset of one's own household: the county replaces the card with the
+            # PIN the manager chose; the referral keeps only its hash, and no slip is shown.
+            asked = {
+                "pin_hash": make_password(form.cleaned_data["pin"]),
+                "reason": form.cleaned_data["reason"],
+                "replacing": form.cleaned_data["replacing"],
+                "keep_members": form.cleaned_data.get("keep_members", True),
+            }
+            messages.warning(request, refusal_or_referral(request, error, asked))
+            return redirect("reports:household", pk=household.pk)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:

@@ -467,6 +467,7 @@ class Referral(models.Model):
         WISH_FULFIL = "wish_fulfil", _("record a wish as fulfilled")
         STOCK = "stock", _("confirm a stock correction or write-off")
         SETTLEMENT = "settlement", _("approve the yearly settlement")
+        CARD_REPLACE = "card_replace", _("replace a lost or damaged card")
 
     class Status(models.TextChoices):
         OPEN = "open", _("waiting for the township or the county")

@@ -222,7 +222,7 @@ def household_login(household: Household) -> User | None:
 
 
 # The referrals that, decided, give a login of the household the PIN they carry (its hash).
-PIN_REFERRALS = (Referral.Kind.PIN_RESET, Referral.Kind.MEMBER_PIN)
+PIN_REFERRALS = (Referral.Kind.PIN_RESET, Referral.Kind.MEMBER_PIN, Referral.Kind.CARD_REPLACE)
 
 
 def _pin_refuse_if_taken(
@@ -251,7 +251,7 @@ def _pin_refuse_if_taken(
         household=household, kind__in=PIN_REFERRALS, status=Referral.Status.OPEN
     )
     if member_id is None:
-        waiting = waiting.exclude(kind=Referral.Kind.PIN_RESET)
+        waiting = waiting.filter(kind=Referral.Kind.MEMBER_PIN)
     else:
         waiting = waiting.exclude(kind=Referral.Kind.MEMBER_PIN, object_id=member_id)
     hashes = [
@@ -341,6 +341,8 @@ def card_replace(
     reason: str,
     replacing: str = "",
     keep_members: bool = True,
+    pin_hash: str = "",
+    referral: Referral | None = None,
     request=None,
 ) -> Card:
     """A lost or damaged card: the old number stops working, a new one is issued with a new PIN.
@@ -350,9 +352,28 @@ def card_replace(
     PINs were never on the card or the head's slip, so by default they stay and open the
     new number; the head may choose to have them revoked with the old card
     (`keep_members=False`).
+
+    Never for the manager's own household (the second person, as `pin_reset`): the county
+    decides it then, with the PIN the manager chose as `pin_hash`.
     """
-    _card_manager_check(actor, household)
-    pin = pin_clean(pin)
+    if not pin_hash:
+        pin = pin_clean(pin)
+    try:
+        decider_check(
+            actor,
+            role=Role.MANAGER,
+            kind=Referral.Kind.CARD_REPLACE,
+            object_id=household.pk,
+            village_id=household.village_id,
+            household_id=household.pk,
+            household_name=household.head_name,
+            referral=referral,
+            role_refusal=_("Only the village's manager issues, replaces or recalls cards."),
+        )
+    except SecondPersonRequired:
+        if pin and keep_members:  # checked now, in clear: the county gets only its hash
+            _pin_refuse_if_taken(household, pin, login=household_login(household))
+        raise
     with transaction.atomic():
         village = Village.objects.select_for_update(no_key=True).get(pk=household.village_id)
         _household_lock(household.pk, village.pk)
@@ -365,10 +386,11 @@ def card_replace(
                 % {"old": replacing, "new": old.number},
                 code="already_replaced",
             )
-        if keep_members:
-            _pin_refuse_if_taken(household, pin, login=household_login(household))
-        else:
+        if not keep_members:
             _member_logins_end(household)
+            _member_pin_referrals_close(household, actor)
+        elif pin:
+            _pin_refuse_if_taken(household, pin, login=household_login(household))
         old.status = Card.Status.LOST
         old.ended_at = timezone.now()
         old.end_reason = reason or _("reported lost")
@@ -376,8 +398,13 @@ def card_replace(
         card = Card.objects.create(
             household=household, number=_next_card_number(village), issued_by=actor
         )
-        user = _villager_login_set(household, pin)
+        user = _villager_login_set(household, pin, pin_hash or None)
         _end_sessions(user)
+        # A PIN waiting at the county for the old card is no PIN of the new one.
+        for kind in (Referral.Kind.PIN_RESET, Referral.Kind.CARD_REPLACE):
+            referrals_close(
+                kind=kind, object_ids=[household.pk], actor=actor, outcome=_("card replaced")
+            )
         audit_record(
             action="card.replace",
             actor=actor,
@@ -429,6 +456,12 @@ def card_recall(*, household: Household, actor: User, reason: str, request=None)
             user.is_active = False
             user.save(update_fields=["is_active"])
             _end_sessions(user)
+        # Nothing waiting at the county gives a recalled card a PIN, nor a card issued later.
+        for kind in (Referral.Kind.PIN_RESET, Referral.Kind.CARD_REPLACE):
+            referrals_close(
+                kind=kind, object_ids=[household.pk], actor=actor, outcome=_("card recalled")
+            )
+        _member_pin_referrals_close(household, actor, outcome=_("card recalled"))
         audit_record(
             action="card.recall",
             actor=actor,
@@ -628,6 +661,18 @@ def _member_login_end(login: User) -> None:
     login.is_active = False
     login.save(update_fields=["password", "is_active"])
     _end_sessions(login)
+
+
+def _member_pin_referrals_close(
+    household: Household, actor: User, outcome: str | None = None
+) -> None:
+    """Close the member PINs waiting at the county: the card they were for is gone."""
+    referrals_close(
+        kind=Referral.Kind.MEMBER_PIN,
+        object_ids=household.members.values_list("pk", flat=True),
+        actor=actor,
+        outcome=outcome or _("card replaced"),
+    )
 
 
 def _member_logins_end(household: Household) -> list[int]:

@@ -1,11 +1,13 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
+from django.test import Client
 from django.urls import reverse
 
 from core.access import Role
 from points.models import Entry
 from points.services import card_issue
+from reports.referrals import referral_decide
 from tests.conftest import PIN, issue_card, make_staff
 from tests.factories import (
     HouseholdFactory,
@@ -16,7 +18,8 @@ from tests.factories import (
 from tests.points.test_concurrency import held_in, run_threads
 from villagers import services
 from villagers.cardnumbers import card_number_is_valid
-from villagers.models import Card, User
+from villagers.models import Card, Referral, User
+from villagers.second_person import SecondPersonRequired
 from villagers.services import (
     card_recall,
     card_replace,
@@ -195,3 +198,64 @@ def test_a_card_issued_again_after_a_recall_gets_no_opening_grant(household_a, m
     household_a.account.refresh_from_db()
     assert household_a.account.balance == 0
     assert not Entry.objects.filter(account__household=household_a).exists()
+
+
+def _own_household_manager(manager_x, household):
+    User.objects.filter(pk=manager_x.pk).update(household=household)
+    manager_x.refresh_from_db()
+    client = Client()
+    client.force_login(manager_x)
+    return client
+
+
+def _signs_in(number, pin):
+    return Client().post(reverse("card_login"), {"card_number": number, "pin": pin}).status_code
+
+
+def test_replacing_ones_own_households_card_goes_to_the_county(card_a, manager_x, county_admin):
+    """As a PIN reset: the manager never sets their own household's PIN alone."""
+    client = _own_household_manager(manager_x, card_a.household)
+    with pytest.raises(SecondPersonRequired):
+        card_replace(household=card_a.household, actor=manager_x, pin="1357", reason="lost")
+    response = client.post(
+        reverse("villagers:card_replace", args=[card_a.household.pk]),
+        {"pin": "1357", "pin_again": "1357", "reason": "lost", "replacing": card_a.number},
+    )
+    assert response.status_code == 302 and "1357" not in client.get(response.url).text
+    assert Card.objects.get(household=card_a.household, status=Card.Status.ACTIVE) == card_a
+    referral = Referral.objects.get(kind=Referral.Kind.CARD_REPLACE, status="open")
+    assert "1357" not in str(referral.request) and referral.request["pin_hash"]
+    county = Client()
+    county.force_login(county_admin)
+    assert card_a.number in county.get(reverse("reports:county_queue")).text
+
+    referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
+    new = Card.objects.get(household=card_a.household, status=Card.Status.ACTIVE)
+    assert new != card_a and _signs_in(new.number, "1357") == 302
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.DONE and "pin_hash" not in referral.request
+
+
+@pytest.mark.parametrize("then", ["replace", "recall"])
+def test_a_pin_waiting_at_the_county_is_dropped_with_the_card(
+    card_a, manager_x, county_admin, then
+):
+    """A PIN reset sent up, then the card replaced (by another manager) or recalled: the
+    county's later 'do' would set the old PIN on the new card, or one on a recalled card."""
+    client = _own_household_manager(manager_x, card_a.household)
+    client.post(
+        reverse("villagers:pin_reset", args=[card_a.household.pk]),
+        {"pin": "1111", "pin_again": "1111"},
+    )
+    referral = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
+    other = make_staff(Role.MANAGER, village=card_a.household.village, username="m2")
+    if then == "replace":
+        card_replace(household=card_a.household, actor=other, pin="2222", reason="lost")
+    else:
+        card_recall(household=card_a.household, actor=other, reason="moved away")
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.DONE
+    with pytest.raises(ValidationError, match="already decided"):
+        referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
+    number = Card.objects.filter(household=card_a.household).order_by("-pk").first().number
+    assert _signs_in(number, "1111") == 200
