@@ -25,6 +25,7 @@ from villagers.models import (
     Village,
     VillageGroup,
 )
+from villagers.second_person import SecondPersonRequired, referral_open
 
 HOUSEHOLDS = 154
 PEOPLE = 668
@@ -245,15 +246,23 @@ def load(ctx) -> None:
         if household.pk in passed_ids and household.pk in joined_ids:
             # Issued on the first morning of the history, so every household's opening grant
             # is its oldest entry.
-            cards.append(
-                card_issue(
+            at = ctx.start + datetime.timedelta(minutes=len(cards))
+            try:
+                card = card_issue(
+                    household=household, actor=manager, pin=VILLAGER_PIN, pin_hash=pin_hash, at=at
+                )
+            except SecondPersonRequired as error:
+                # The manager's own household: sent up, and issued by the township officer.
+                referral = referral_open(error=error, actor=manager)
+                card = card_issue(
                     household=household,
-                    actor=manager,
+                    actor=ctx.staff["township"],
                     pin=VILLAGER_PIN,
                     pin_hash=pin_hash,
-                    at=ctx.start + datetime.timedelta(minutes=len(cards)),
+                    at=at,
+                    referral=referral,
                 )
-            )
+            cards.append(card)
 
     ctx.cards = cards
 

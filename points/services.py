@@ -65,16 +65,26 @@ def card_issue(
     pin: str,
     pin_hash: str | None = None,
     at: datetime.datetime | None = None,
+    referral: Referral | None = None,
     request=None,
 ) -> Card:
     """Issue the household's points card; the first card ever posts the village's opening grant.
 
-    `at` backdates the card and its opening grant, for loaders replaying history only.
+    `at` backdates the card and its opening grant, for loaders replaying history only. The
+    card's `opening_points` say what it was granted. The county issues one that nobody of
+    the village may (their own household's: `referral`, as villagers.services.card_create).
     """
     with transaction.atomic():
         card = card_create(
-            household=household, actor=actor, pin=pin, pin_hash=pin_hash, at=at, request=request
+            household=household,
+            actor=actor,
+            pin=pin,
+            pin_hash=pin_hash,
+            at=at,
+            referral=referral,
+            request=request,
         )
+        card.opening_points = 0
         account = account_open(household=household)
         base = household.village.base_points
         # The household's first card only (card_create holds its lock): one issued again
@@ -89,6 +99,7 @@ def card_issue(
                 memo=_("Opening grant for card %(number)s") % {"number": card.number},
                 at=at,
             )
+            card.opening_points = base
     return card
 
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from points.models import Entry, Objection, Proposal, Settlement, SettlementLine
 from points.publicity import objection_resolve, proposal_cancel, proposal_held_credit
-from points.services import entry_reverse, proposal_approve, proposal_reject
+from points.services import card_issue, entry_reverse, proposal_approve, proposal_reject
 from points.settlement import settlement_approve
 from store.models import Donor, Redemption, StockCorrection
 from store.services import (
@@ -30,7 +30,13 @@ from store.services import (
 from villagers.models import Household, Member, Referral, User
 from villagers.oversight import villages_overseen
 from villagers.second_person import referral_refuse
-from villagers.services import card_replace, member_pin_revoke, member_pin_set, pin_reset
+from villagers.services import (
+    card_recall,
+    card_replace,
+    member_pin_revoke,
+    member_pin_set,
+    pin_reset,
+)
 from wishwall.models import Wish
 from wishwall.services import wish_fulfil, wish_match
 
@@ -53,10 +59,12 @@ DECISIONS: dict[str, list[tuple[str, str]]] = {
     Kind.VOID: [("do", gettext_lazy("Void the redemption")), ("refuse", gettext_lazy("Refuse"))],
     Kind.PIN_RESET: [("do", gettext_lazy("Set the new PIN")), ("refuse", gettext_lazy("Refuse"))],
     Kind.MEMBER_PIN: [("do", gettext_lazy("Do as asked")), ("refuse", gettext_lazy("Refuse"))],
+    Kind.CARD_ISSUE: [("do", gettext_lazy("Issue the card")), ("refuse", gettext_lazy("Refuse"))],
     Kind.CARD_REPLACE: [
         ("do", gettext_lazy("Issue the new card")),
         ("refuse", gettext_lazy("Refuse")),
     ],
+    Kind.CARD_RECALL: [("do", gettext_lazy("Recall the card")), ("refuse", gettext_lazy("Refuse"))],
     Kind.WISH_MATCH: [("do", gettext_lazy("Match as asked")), ("refuse", gettext_lazy("Refuse"))],
     Kind.WISH_FULFIL: [
         ("do", gettext_lazy("Record as fulfilled")),
@@ -107,7 +115,9 @@ _SUBJECTS = {
     Kind.VOID: Redemption.objects.select_related("created_by").prefetch_related("lines__item"),
     Kind.PIN_RESET: Household.objects.all(),
     Kind.MEMBER_PIN: Member.objects.all(),
+    Kind.CARD_ISSUE: Household.objects.all(),
     Kind.CARD_REPLACE: Household.objects.all(),
+    Kind.CARD_RECALL: Household.objects.all(),
     Kind.WISH_MATCH: Wish.objects.all(),
     Kind.WISH_FULFIL: Wish.objects.select_related("match__donor"),
     Kind.STOCK: StockCorrection.objects.select_related("item", "requested_by"),
@@ -254,6 +264,13 @@ def _decide_one(referral: Referral, actor: User, decision: str, reason: str, req
         pin_reset(household=household, pin_hash=asked.get("pin_hash", ""), **common)
         # The PIN's hash has done its work: the referral keeps no trace of it.
         Referral.objects.filter(pk=referral.pk).update(request={})
+    elif referral.kind == Kind.CARD_ISSUE:
+        household = _subject(Household.objects.filter(village_id=village_id), object_id)
+        card_issue(household=household, pin="", pin_hash=asked.get("pin_hash", ""), **common)
+        Referral.objects.filter(pk=referral.pk).update(request={})
+    elif referral.kind == Kind.CARD_RECALL:
+        household = _subject(Household.objects.filter(village_id=village_id), object_id)
+        card_recall(household=household, reason=asked.get("reason", ""), **common)
     elif referral.kind == Kind.CARD_REPLACE:
         household = _subject(Household.objects.filter(village_id=village_id), object_id)
         card_replace(

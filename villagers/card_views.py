@@ -183,6 +183,10 @@ def card_recall_view(request, pk):
                 reason=form.cleaned_data["reason"],
                 request=request,
             )
+        except SecondPersonRequired as error:
+            asked = {"reason": form.cleaned_data["reason"]}
+            messages.warning(request, refusal_or_referral(request, error, asked))
+            return redirect("reports:household", pk=household.pk)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:

@@ -467,7 +467,9 @@ class Referral(models.Model):
         WISH_FULFIL = "wish_fulfil", _("record a wish as fulfilled")
         STOCK = "stock", _("confirm a stock correction or write-off")
         SETTLEMENT = "settlement", _("approve the yearly settlement")
+        CARD_ISSUE = "card_issue", _("issue a card")
         CARD_REPLACE = "card_replace", _("replace a lost or damaged card")
+        CARD_RECALL = "card_recall", _("recall a card")
 
     class Status(models.TextChoices):
         OPEN = "open", _("waiting for the township or the county")

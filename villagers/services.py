@@ -8,12 +8,12 @@ import datetime
 import secrets
 
 from django.contrib.auth.hashers import check_password, make_password
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.access import Role, is_manager
+from core.access import Role
 from core.audit import audit_record, audit_records, record_save
 from core.forms import number_text, pin_clean
 from core.sessions import sessions_end
@@ -289,10 +289,22 @@ def _end_sessions(user: User) -> None:
     sessions_end(user_id=user.pk)
 
 
-def _card_manager_check(actor: User, household: Household) -> None:
-    """Cards are the village's manager's to issue, replace and recall, whatever the caller."""
-    if not (is_manager(actor) and actor.village_id == household.village_id):
-        raise PermissionDenied(_("Only the village's manager issues, replaces or recalls cards."))
+def _card_decider_check(
+    kind: str, household: Household, actor: User, referral: Referral | None
+) -> None:
+    """Cards are the village's manager's to issue, replace and recall, whatever the caller,
+    never for their own household: then the county's, on the referral (`decider_check`)."""
+    decider_check(
+        actor,
+        role=Role.MANAGER,
+        kind=kind,
+        object_id=household.pk,
+        village_id=household.village_id,
+        household_id=household.pk,
+        household_name=household.head_name,
+        referral=referral,
+        role_refusal=_("Only the village's manager issues, replaces or recalls cards."),
+    )
 
 
 def card_create(
@@ -302,15 +314,30 @@ def card_create(
     pin: str,
     pin_hash: str | None = None,
     at: datetime.datetime | None = None,
+    referral: Referral | None = None,
     request=None,
 ) -> Card:
     """Issue a card (registry half: checks, number, PIN). Use points.services.card_issue.
 
+    Never for the manager's own household (the second person, as `pin_reset`: the card
+    sets its PIN and its opening grant credits points): the county decides it then, with
+    the PIN the manager chose as `pin_hash`.
+
     Bulk loaders may pass `pin_hash` (one make_password() for many cards) to skip re-hashing,
     and `at` to date the issue in the past (the demo's year of history); views pass neither.
     """
-    _card_manager_check(actor, household)
-    pin = pin_clean(pin)
+    if not pin_hash:
+        pin = pin_clean(pin)
+    try:
+        _card_decider_check(Referral.Kind.CARD_ISSUE, household, actor, referral)
+    except SecondPersonRequired:
+        # Refused now what the county would refuse: nothing is sent up to fail there.
+        missing = card_prerequisites_missing(household)
+        if missing:
+            raise ValidationError(missing) from None
+        if household.cards.filter(status=Card.Status.ACTIVE).exists():
+            raise ValidationError(_("This household already has an active card.")) from None
+        raise
     with transaction.atomic():
         # The lock order of _household_lock; the village's row also hands out the numbers.
         village = Village.objects.select_for_update(no_key=True).get(pk=household.village_id)
@@ -329,6 +356,12 @@ def card_create(
         _villager_login_set(household, pin, pin_hash)
         audit_record(
             action="card.issue", actor=actor, village_id=village.pk, obj=card, request=request
+        )
+        referrals_close(
+            kind=Referral.Kind.CARD_ISSUE,
+            object_ids=[household.pk],
+            actor=actor,
+            outcome=_("card issued"),
         )
     return card
 
@@ -359,17 +392,7 @@ def card_replace(
     if not pin_hash:
         pin = pin_clean(pin)
     try:
-        decider_check(
-            actor,
-            role=Role.MANAGER,
-            kind=Referral.Kind.CARD_REPLACE,
-            object_id=household.pk,
-            village_id=household.village_id,
-            household_id=household.pk,
-            household_name=household.head_name,
-            referral=referral,
-            role_refusal=_("Only the village's manager issues, replaces or recalls cards."),
-        )
+        _card_decider_check(Referral.Kind.CARD_REPLACE, household, actor, referral)
     except SecondPersonRequired:
         if pin and keep_members:  # checked now, in clear: the county gets only its hash
             _pin_refuse_if_taken(household, pin, login=household_login(household))
@@ -438,11 +461,24 @@ def cards_mark_printed(*, village: Village, card_ids, actor: User, request=None)
     return count
 
 
-def card_recall(*, household: Household, actor: User, reason: str, request=None) -> Card:
-    """Recall the active card (the household moved away or left the scheme)."""
-    _card_manager_check(actor, household)
+def card_recall(
+    *,
+    household: Household,
+    actor: User,
+    reason: str,
+    referral: Referral | None = None,
+    request=None,
+) -> Card:
+    """Recall the active card (the household moved away or left the scheme); never the
+    manager's own household's (the second person, as `pin_reset`): the county's then."""
     if not (reason or "").strip():
         raise ValidationError(_("Give the reason for recalling the card."))
+    try:
+        _card_decider_check(Referral.Kind.CARD_RECALL, household, actor, referral)
+    except SecondPersonRequired:
+        if not household.cards.filter(status=Card.Status.ACTIVE).exists():
+            raise ValidationError(_("This household has no active card.")) from None
+        raise
     with transaction.atomic():
         _household_lock(household.pk, household.village_id)
         card = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
@@ -457,7 +493,11 @@ def card_recall(*, household: Household, actor: User, reason: str, request=None)
             user.save(update_fields=["is_active"])
             _end_sessions(user)
         # Nothing waiting at the county gives a recalled card a PIN, nor a card issued later.
-        for kind in (Referral.Kind.PIN_RESET, Referral.Kind.CARD_REPLACE):
+        for kind in (
+            Referral.Kind.PIN_RESET,
+            Referral.Kind.CARD_REPLACE,
+            Referral.Kind.CARD_RECALL,
+        ):
             referrals_close(
                 kind=kind, object_ids=[household.pk], actor=actor, outcome=_("card recalled")
             )

@@ -1,6 +1,7 @@
 """The card-issue page: it lives here because issuing a card also posts the opening points."""
 
 from django.contrib import messages
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import resolve, reverse
@@ -14,6 +15,7 @@ from points.services import card_issue
 from villagers.card_views import Slip, card_slip
 from villagers.forms import form_add_service_error
 from villagers.models import Card
+from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from villagers.selectors import card_get_for_user, household_get_for_user, household_pin_is
 from villagers.services import card_prerequisites_missing
 
@@ -43,14 +45,23 @@ def card_issue_view(request, pk):
 
         try:
             url, replayed = run_once(request, action)
+        except SecondPersonRequired as error:
+            # As a PIN reset of one's own household: the county issues the card with the PIN
+            # the manager chose; the referral keeps only its hash, and no slip is shown.
+            asked = {"pin_hash": make_password(pin)}
+            messages.warning(request, refusal_or_referral(request, error, asked))
+            return redirect("reports:household", pk=household.pk)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
             if not replayed:
+                card = issued[0]
+                if card.opening_points:
+                    message = _("Card %(number)s issued with %(points)d opening points.")
+                else:  # issued again after a recall: the opening grant went with the first
+                    message = _("Card %(number)s issued.")
                 messages.success(
-                    request,
-                    _("Card %(number)s issued with %(points)d opening points.")
-                    % {"number": issued[0].number, "points": household.village.base_points},
+                    request, message % {"number": card.number, "points": card.opening_points}
                 )
                 return card_slip(request, card=issued[0], pin=pin, kind=Slip.ISSUE)
             messages.info(request, _("This card was already issued; here it is."))

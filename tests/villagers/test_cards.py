@@ -8,7 +8,7 @@ from core.access import Role
 from points.models import Entry
 from points.services import card_issue
 from reports.referrals import referral_decide
-from tests.conftest import PIN, issue_card, make_staff
+from tests.conftest import PIN, form_key, issue_card, make_staff
 from tests.factories import (
     HouseholdFactory,
     MemberFactory,
@@ -259,3 +259,47 @@ def test_a_pin_waiting_at_the_county_is_dropped_with_the_card(
         referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
     number = Card.objects.filter(household=card_a.household).order_by("-pk").first().number
     assert _signs_in(number, "1111") == 200
+
+
+def test_issuing_ones_own_households_card_goes_to_the_county(household_a, manager_x, county_admin):
+    """The card sets the household's PIN and its opening grant credits points: never the
+    manager's alone for their own household, as a PIN reset."""
+    PassedInspectionFactory(household=household_a)
+    ParticipationFactory(household=household_a)
+    client = _own_household_manager(manager_x, household_a)
+    response = client.post(
+        reverse("points:card_issue", args=[household_a.pk]),
+        {"pin": "1357", "pin_again": "1357", "idempotency_key": form_key()},
+    )
+    assert response.status_code == 302
+    assert "sent up" in client.get(response.url).text
+    assert not Card.objects.filter(household=household_a).exists()
+    assert not Entry.objects.filter(account__household=household_a).exists()
+    referral = Referral.objects.get(kind=Referral.Kind.CARD_ISSUE, status="open")
+    assert "1357" not in str(referral.request)
+
+    referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
+    card = Card.objects.get(household=household_a, status=Card.Status.ACTIVE)
+    assert _signs_in(card.number, "1357") == 302
+    assert Entry.objects.get(account__household=household_a).created_by == county_admin
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.DONE and referral.request == {}
+
+
+def test_recalling_ones_own_households_card_goes_to_the_county(card_a, manager_x, county_admin):
+    client = _own_household_manager(manager_x, card_a.household)
+    with pytest.raises(SecondPersonRequired):
+        card_recall(household=card_a.household, actor=manager_x, reason="moved away")
+    response = client.post(
+        reverse("villagers:card_recall", args=[card_a.household.pk]), {"reason": "moved away"}
+    )
+    assert response.status_code == 302
+    card_a.refresh_from_db()
+    assert card_a.status == Card.Status.ACTIVE
+    referral = Referral.objects.get(kind=Referral.Kind.CARD_RECALL, status="open")
+    assert referral.request == {"reason": "moved away"}
+
+    referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
+    card_a.refresh_from_db()
+    assert card_a.status == Card.Status.RECALLED and card_a.end_reason == "moved away"
+    assert _signs_in(card_a.number, PIN) == 200
