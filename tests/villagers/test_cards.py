@@ -303,3 +303,18 @@ def test_recalling_ones_own_households_card_goes_to_the_county(card_a, manager_x
     card_a.refresh_from_db()
     assert card_a.status == Card.Status.RECALLED and card_a.end_reason == "moved away"
     assert _signs_in(card_a.number, PIN) == 200
+
+
+def test_the_issue_page_tells_a_card_issued_again_came_with_no_opening_points(
+    client_manager_x, card_a, manager_x
+):
+    household = card_a.household
+    card_recall(household=household, actor=manager_x, reason="moved away")
+    response = client_manager_x.post(
+        reverse("points:card_issue", args=[household.pk]),
+        {"pin": "1357", "pin_again": "1357", "idempotency_key": form_key()},
+        follow=True,
+    )
+    new = Card.objects.get(household=household, status=Card.Status.ACTIVE)
+    assert f"Card {new.number} issued." in response.text
+    assert "opening points" not in response.text
