@@ -77,5 +77,7 @@ def card_issue_view(request, pk):
             "form": form,
             "missing": card_prerequisites_missing(household),
             "active_card": household.cards.filter(status=Card.Status.ACTIVE).first(),
+            # Its opening points went with its first card (points.services.card_issue).
+            "had_card": household.cards.exists(),
         },
     )

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from core.access import Role
 from points.models import Entry
-from points.services import card_issue
+from points.services import card_issue, entry_post
 from reports.referrals import referral_decide
 from tests.conftest import PIN, form_key, issue_card, make_staff
 from tests.factories import (
@@ -308,13 +308,21 @@ def test_recalling_ones_own_households_card_goes_to_the_county(card_a, manager_x
 def test_the_issue_page_tells_a_card_issued_again_came_with_no_opening_points(
     client_manager_x, card_a, manager_x
 ):
+    """Found by a probe: the page, the message and the slip said the card starts with the
+    village's opening points, never posted for a card issued again; it keeps the balance."""
+    from points.models import Account, Entry
+
     household = card_a.household
+    account = Account.objects.get(household=household)
+    entry_post(account_id=account.pk, kind=Entry.Kind.REDEMPTION, points=-58, actor=manager_x)
     card_recall(household=household, actor=manager_x, reason="moved away")
+    url = reverse("points:card_issue", args=[household.pk])
+    page = client_manager_x.get(url).text
+    assert "had a card before: the new card keeps the household's 42 points" in page
     response = client_manager_x.post(
-        reverse("points:card_issue", args=[household.pk]),
-        {"pin": "1357", "pin_again": "1357", "idempotency_key": form_key()},
-        follow=True,
+        url, {"pin": "1357", "pin_again": "1357", "idempotency_key": form_key()}, follow=True
     )
     new = Card.objects.get(household=household, status=Card.Status.ACTIVE)
     assert f"Card {new.number} issued." in response.text
     assert "opening points" not in response.text
+    assert "The card starts with 42 points." in response.text  # the slip
