@@ -913,53 +913,108 @@ def stock_corrections_refuse(
 
 def counted_shortfalls(refused, *, actor: User, now, request=None) -> list[StockCorrection]:
     """For each refused write-off a stock-take counted without, the count's difference it
-    leaves (books above the shelf by its quantity), waiting for a second person."""
+    leaves (books above the shelf by its quantity), waiting for a second person.
+
+    An item has one count waiting at most (as `stock_count_record` keeps it): the write-offs
+    of one item refused together, and the count already waiting for it (a difference found,
+    or the shortfall of an earlier refusal), become one count of the whole difference, which
+    replaces the one waiting. Replacing it by the shortfall alone would lose what it found."""
     relied_on = [
         correction
         for correction in refused
         if correction.source == StockCorrection.Source.WRITE_OFF
         and correction.counted_without_at is not None
     ]
-    # The figures as a sheet would show them now (the items are locked): the books less the
-    # write-offs still waiting, and that less what the count found missing.
-    expected = count_expected({c.item_id: c.item for c in relied_on}.values())
-    shortfalls = []
-    for correction in relied_on:
-        books = expected[correction.item_id]
-        missing = min(-correction.quantity, books)
-        expected[correction.item_id] = books - missing  # two refused at once: both counted
-        if not missing:
-            continue
-        shortfalls.append(
-            StockCorrection(
-                village_id=correction.village_id,
-                item=correction.item,
-                source=StockCorrection.Source.COUNT,
-                kind=StockMovement.Kind.ADJUSTMENT,
-                quantity=-missing,
-                counted=books - missing,
-                expected=books,
-                reason=_(
-                    "Counted on %(date)s without the %(quantity)d of a write-off since refused."
-                )
-                % {
-                    "date": timezone.localtime(correction.counted_without_at).date().isoformat(),
-                    "quantity": -correction.quantity,
-                },
-                requested_by_id=correction.counted_without_by_id,
-                requested_at=now,
-            )
-        )
-    if not shortfalls:
+    if not relied_on:
         return []
+    items = {c.item_id: c.item for c in relied_on}
+    # The figures as a sheet would show them now (the items are locked): the books less the
+    # write-offs still waiting.
+    expected = count_expected(items.values())
+    waiting = {
+        earlier.item_id: earlier
+        for earlier in StockCorrection.objects.select_for_update().filter(
+            item_id__in=list(items),
+            status=StockCorrection.Status.PENDING,
+            source=StockCorrection.Source.COUNT,
+        )
+    }
+    # What the counts say the shelf holds: the figure less the difference waiting; each
+    # refused write-off takes its goods from it (never below zero).
+    shelf = {
+        item_id: expected[item_id] + (waiting[item_id].quantity if item_id in waiting else 0)
+        for item_id in items
+    }
+    missing = dict.fromkeys(items, 0)
+    reasons = {item_id: [] for item_id in items}
+    for correction in relied_on:
+        taken = max(0, min(-correction.quantity, shelf[correction.item_id]))
+        shelf[correction.item_id] -= taken
+        missing[correction.item_id] += taken
+        reasons[correction.item_id].append(
+            _("Counted on %(date)s without the %(quantity)d of a write-off since refused.")
+            % {
+                "date": timezone.localtime(correction.counted_without_at).date().isoformat(),
+                "quantity": -correction.quantity,
+            }
+        )
+    replaced, shortfalls = [], []
+    for correction in relied_on:
+        item_id = correction.item_id
+        if not missing[item_id] or not reasons[item_id]:
+            continue  # nothing found missing, or this item's count is made already
+        earlier = waiting.get(item_id)
+        quantity = (earlier.quantity if earlier else 0) - missing[item_id]
+        if earlier is not None:
+            replaced.append(earlier)
+        if quantity:
+            shortfalls.append(
+                StockCorrection(
+                    village_id=correction.village_id,
+                    item=correction.item,
+                    source=StockCorrection.Source.COUNT,
+                    kind=earlier.kind if earlier else StockMovement.Kind.ADJUSTMENT,
+                    cause=earlier.cause if earlier else "",
+                    quantity=quantity,
+                    counted=max(shelf[item_id], 0),
+                    expected=expected[item_id],
+                    reason=" ".join(([earlier.reason] if earlier else []) + reasons[item_id])[:200],
+                    requested_by_id=(
+                        earlier.requested_by_id if earlier else correction.counted_without_by_id
+                    ),
+                    requested_at=now,
+                )
+            )
+        reasons[item_id] = []
+    if replaced:
+        outcome = _("joined with the shortfall of a refused write-off")
+        for earlier in replaced:
+            earlier.status = StockCorrection.Status.REPLACED
+            earlier.decided_by = actor
+            earlier.decided_at = now
+            earlier.refusal_reason = outcome
+            earlier.save(update_fields=["status", "decided_by", "decided_at", "refusal_reason"])
+        referrals_close(
+            kind=Referral.Kind.STOCK,
+            object_ids=[earlier.pk for earlier in replaced],
+            actor=actor,
+            outcome=outcome,
+        )
     StockCorrection.objects.bulk_create(shortfalls)
-    for shortfall in shortfalls:
+    made = {shortfall.item_id: shortfall for shortfall in shortfalls}
+    replaced_of = {earlier.item_id: earlier for earlier in replaced}
+    for item_id in sorted(made.keys() | replaced_of.keys()):
+        shortfall, earlier = made.get(item_id), replaced_of.get(item_id)
         audit_record(
             action="stock.count_shortfall",
             actor=actor,
-            village_id=shortfall.village_id,
-            obj=shortfall,
-            detail={"item": shortfall.item_id, "quantity": shortfall.quantity},
+            village_id=(shortfall or earlier).village_id,
+            obj=shortfall or earlier,
+            detail={
+                "item": item_id,
+                "quantity": shortfall.quantity if shortfall else 0,
+                "replaced": earlier.pk if earlier else None,
+            },
             request=request,
         )
     _corrections_refer_if_undecidable(shortfalls, actor, request)

@@ -368,3 +368,121 @@ def test_a_write_off_refused_with_no_count_since_leaves_nothing_waiting(
     # A count made after the refusal expects the books again: 45 found is a difference.
     (difference,) = counted(village_x, manager_x, line(rice, 45, "少了")).corrections
     assert (difference.expected, difference.quantity) == (50, -5)
+
+
+def _refused(supervisor, *corrections, reason="没有"):
+    return stock_corrections_refuse(
+        correction_ids=[c.pk for c in corrections], actor=supervisor, reason=reason
+    )
+
+
+def _confirm_waiting(item, supervisor):
+    """Confirm what waits for `item` (one count at most); its stock afterwards."""
+    (waiting,) = StockCorrection.objects.filter(item=item, status=PENDING)
+    assert waiting.source == StockCorrection.Source.COUNT
+    stock_corrections_confirm(correction_ids=[waiting.pk], actor=supervisor)
+    item.refresh_from_db()
+    return item.stock
+
+
+def test_a_write_off_refused_while_its_counts_difference_waits_joins_it(
+    village_x, manager_x, supervisor_x, rice, client_supervisor_x
+):
+    """Found by a probe: a second count waiting for the item was a 500 (one count waits per
+    item). Books 50, 3 waiting to go, the shelf counted 45 against the sheet's 47: refused,
+    the whole difference from the books (5) waits as one count."""
+    asked = stock_write_off_request(
+        item=rice, quantity=3, cause="spoiled", reason="发霉", actor=manager_x
+    )
+    (difference,) = counted(village_x, manager_x, line(rice, 45, "少了")).corrections
+    response = client_supervisor_x.post(
+        reverse("store:corrections_decide"),
+        {
+            "action": "refuse",
+            "correction": [asked.pk],
+            "reason": "没有发霉",
+            "idempotency_key": form_key(),
+        },
+    )
+    assert response.status_code == 302
+    difference.refresh_from_db()
+    assert difference.status == StockCorrection.Status.REPLACED
+    (joined,) = StockCorrection.objects.filter(status=PENDING)
+    assert (joined.quantity, joined.counted, joined.expected) == (-5, 45, 50)
+    assert joined.requested_by == manager_x
+    assert _confirm_waiting(rice, supervisor_x) == 45
+    assert checks.check() == []
+
+
+def test_two_write_offs_of_one_item_refused_together_leave_one_count(
+    village_x, manager_x, supervisor_x, rice
+):
+    first = stock_write_off_request(
+        item=rice, quantity=3, cause="spoiled", reason="发霉", actor=manager_x
+    )
+    second = stock_write_off_request(
+        item=rice, quantity=2, cause="damaged", reason="破了", actor=manager_x
+    )
+    assert counted(village_x, manager_x, line(rice, 45)).corrections == []
+    _refused(supervisor_x, first, second)
+    (shortfall,) = StockCorrection.objects.filter(status=PENDING)
+    assert (shortfall.quantity, shortfall.counted, shortfall.expected) == (-5, 45, 50)
+    assert _confirm_waiting(rice, supervisor_x) == 45
+
+
+def test_write_offs_refused_one_after_the_other_add_to_the_shortfall_waiting(
+    village_x, manager_x, supervisor_x, rice
+):
+    first = stock_write_off_request(
+        item=rice, quantity=3, cause="spoiled", reason="发霉", actor=manager_x
+    )
+    second = stock_write_off_request(
+        item=rice, quantity=2, cause="damaged", reason="破了", actor=manager_x
+    )
+    assert counted(village_x, manager_x, line(rice, 45)).corrections == []
+    _refused(supervisor_x, first)
+    _refused(supervisor_x, second)
+    (shortfall,) = StockCorrection.objects.filter(status=PENDING)
+    assert (shortfall.quantity, shortfall.counted, shortfall.expected) == (-5, 45, 50)
+    assert StockCorrection.objects.filter(status=StockCorrection.Status.REPLACED).count() == 1
+    assert _confirm_waiting(rice, supervisor_x) == 45
+
+
+def test_a_surplus_the_refused_write_off_explains_leaves_nothing_waiting(
+    village_x, manager_x, supervisor_x, rice
+):
+    """The sheet said 47 (3 to be written off), the shelf held all 50: refused, books and
+    shelf agree and the surplus waiting is replaced by nothing."""
+    asked = stock_write_off_request(
+        item=rice, quantity=3, cause="spoiled", reason="发霉", actor=manager_x
+    )
+    (surplus,) = counted(village_x, manager_x, line(rice, 50, "多了")).corrections
+    _refused(supervisor_x, asked)
+    surplus.refresh_from_db()
+    assert surplus.status == StockCorrection.Status.REPLACED
+    assert not StockCorrection.objects.filter(status=PENDING).exists()
+    rice.refresh_from_db()
+    assert rice.stock == 50
+
+
+def test_the_county_refusing_a_write_off_while_a_count_waits(
+    village_x, county_admin, manager_x, rice
+):
+    """No supervisor in village X: the write-off and the count both went up; the county's
+    refusal joins them as a refusal in the village does."""
+    asked = stock_write_off_request(
+        item=rice, quantity=3, cause="spoiled", reason="发霉", actor=manager_x
+    )
+    (difference,) = counted(village_x, manager_x, line(rice, 45, "少了")).corrections
+    referral = Referral.objects.get(kind=Referral.Kind.STOCK, object_id=asked.pk)
+    referral_decide(
+        referral_ids=[referral.pk], actor=county_admin, decision="reject", reason="没有发霉"
+    )
+    (joined,) = StockCorrection.objects.filter(status=PENDING)
+    assert joined.quantity == -5
+    assert Referral.objects.get(object_id=difference.pk, kind=Referral.Kind.STOCK).status != (
+        Referral.Status.OPEN
+    )
+    assert Referral.objects.get(object_id=joined.pk, kind=Referral.Kind.STOCK).status == (
+        Referral.Status.OPEN
+    )
