@@ -132,6 +132,23 @@ def _movement_append(
     return _movements_append(moves=[(item, quantity)], kind=kind, actor=actor, at=at, **fields)[0]
 
 
+def _low_stock_messages(moves: list[tuple[Item, int]]) -> list[Notification]:
+    """The staff are told of each item a movement took to its low-stock threshold (once, as
+    it crosses it; a stock-in above the threshold arms it again): a redemption, a write-off
+    or a stock-take alike. The items carry their stock after the moves."""
+    return [
+        message(
+            village_id=item.village_id,
+            household_id=None,
+            kind=Notification.Kind.LOW_STOCK,
+            item=item.name,
+            stock=item.stock,
+        )
+        for item, quantity in moves
+        if item.stock - quantity > item.low_stock_threshold >= item.stock
+    ]
+
+
 def movements_plan(
     *,
     moves: list[tuple[Item, int]],
@@ -139,13 +156,17 @@ def movements_plan(
     actor: User | None,
     ids: list[int],
     at=None,
+    history: bool = False,
     **fields,
-) -> tuple[list[StockMovement], list[Statement]]:
+) -> tuple[list[StockMovement], list[Statement], list[Notification]]:
     """Movements for locked items (item, quantity), with the ids drawn for them, and the
     statements that write them and the items' cached stock: the one place stock movements
     are made. `_movements_append` runs them; a redemption runs them with its other writes
     in one round trip (core.sql.run_together). Refused (InsufficientStock) before anything
     is written if a stock would go below zero; the items carry their new stock afterwards.
+    The staff's low-stock messages of the items it takes to their threshold are written by
+    the same statements, whatever took the goods (`history`: see notifications_plan); they
+    are returned too, for a caller checking the rows written.
     """
     at = at or timezone.now()
     movements = []
@@ -187,10 +208,16 @@ def movements_plan(
         movements.append(movement)
         item.stock = new_stock
     items = [item for item, _quantity in moves]
-    return movements, [
-        sql.insert(StockMovement, movements),
-        sql.update_rows(Item, items, ["stock"]),
-    ]
+    alerts = _low_stock_messages(moves)
+    return (
+        movements,
+        [
+            sql.insert(StockMovement, movements),
+            sql.update_rows(Item, items, ["stock"]),
+            *notifications_plan(alerts, now=at, history=history),
+        ],
+        alerts,
+    )
 
 
 def _movements_append(
@@ -198,7 +225,7 @@ def _movements_append(
 ) -> list[StockMovement]:
     """Movements for several locked items (item, quantity) and their cached stock, in one
     round trip however many items (see `movements_plan`)."""
-    movements, statements = movements_plan(
+    movements, statements, _alerts = movements_plan(
         moves=moves,
         kind=kind,
         actor=actor,
@@ -1109,23 +1136,6 @@ def redemption_create(
         return existing
 
 
-def _low_stock_messages(village_id: int, items: Iterable[Item], taken: Mapping[int, int]):
-    """The staff are told of each item a redemption took to its low-stock threshold (once,
-    as it crosses it; a stock-in above the threshold arms it again). `items` carry their
-    stock after the redemption (movements_plan)."""
-    return [
-        message(
-            village_id=village_id,
-            household_id=None,
-            kind=Notification.Kind.LOW_STOCK,
-            item=item.name,
-            stock=item.stock,
-        )
-        for item in items
-        if item.stock + taken[item.pk] > item.low_stock_threshold >= item.stock
-    ]
-
-
 def _lines_on_sale(items: dict[int, Item], lines: dict[int, int], *, reserved=False) -> None:
     """Refuse `lines` ({item id: quantity}) unless each of the locked `items` is on sale and
     has that many available (not held for reservations): a redemption's and a
@@ -1263,12 +1273,13 @@ def _redemption_create_locked(
             )
             for item in ordered
         ]
-        _movements, moved = movements_plan(
+        _movements, moved, alerts = movements_plan(
             moves=[(item, -lines[item.pk]) for item in ordered],
             kind=StockMovement.Kind.REDEMPTION,
             actor=actor,
             ids=movement_ids,
             at=at,
+            history=replayed,
             redemption=redemption,
         )
         statements += [
@@ -1297,11 +1308,11 @@ def _redemption_create_locked(
                 points=total,
                 balance=entry.balance_after,
             ),
-            *_low_stock_messages(village.pk, ordered, lines),
         ]
         statements += notifications_plan(told, now=at, history=replayed)
         counts = sql.run_together(statements)
-        expected = [1, 1, 1, len(ordered), len(ordered), len(ordered), 1, len(told)]
+        alerted = [len(alerts)] if alerts else []
+        expected = [1, 1, 1, len(ordered), len(ordered), len(ordered), *alerted, 1, len(told)]
         if counts != expected:
             # Cannot happen while the rows are locked; never commit a half-written redemption.
             raise RuntimeError(f"redemption wrote {counts} rows, expected {expected}")

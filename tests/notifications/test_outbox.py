@@ -26,6 +26,7 @@ from store.services import (
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory
 from tests.points.conftest import make_rule, propose
+from tests.store.conftest import count, write_off
 from tests.store.test_concurrency import run_at_once
 
 Kind, Sms = Notification.Kind, Notification.Sms
@@ -150,6 +151,26 @@ def test_a_redemption_tells_its_receipt_and_crossing_the_threshold_tells_the_sta
     (alert,) = Notification.objects.filter(kind=Kind.LOW_STOCK)
     assert alert.household_id is None and alert.sms_status == Sms.NONE
     assert alert.params == {"item": "肥皂", "stock": 4}
+
+
+def test_a_write_off_crossing_the_threshold_tells_the_staff(
+    card_a, soap, manager_x, supervisor_x, redeem
+):
+    """Found by a probe: only a redemption told, so goods written off below the threshold
+    were never told, and the redemptions after it did not cross it any more."""
+    write_off(soap, 5, "spoiled", "受潮", manager_x, supervisor_x)  # 8 -> 3: crosses it
+    redeem(card_a.household, {soap: 1}, manager_x)  # 3 -> 2: already low
+    (alert,) = Notification.objects.filter(kind=Kind.LOW_STOCK)
+    assert alert.household_id is None and alert.sms_status == Sms.NONE
+    assert alert.params == {"item": "肥皂", "stock": 3}
+
+
+def test_a_stock_take_crossing_the_threshold_tells_the_staff(soap, manager_x, supervisor_x):
+    count(soap, 7, "数错了", manager_x, supervisor_x)  # 8 -> 7: above 5, nothing
+    assert not Notification.objects.filter(kind=Kind.LOW_STOCK).exists()
+    count(soap, 2, "少了", manager_x, supervisor_x)  # 7 -> 2
+    (alert,) = Notification.objects.filter(kind=Kind.LOW_STOCK)
+    assert alert.params == {"item": "肥皂", "stock": 2}
 
 
 def test_a_wish_matched_and_fulfilled_tells_its_household(fulfilled_wish_a, household_a):
