@@ -133,6 +133,7 @@ def _lot_summary(lots: list[Lot], households: dict) -> dict:
         "received": sum(lot.quantity for lot in lots),
         "redeemed": redeemed,
         "households": len(reached),
+        "reached": reached,  # a total over several summaries counts the distinct households
         "written_off": written_off,
         "on_shelves": sum(lot.remaining for lot in lots),
     }
@@ -250,7 +251,8 @@ def notice_traceability_sections(village: Village, year: int, month: int) -> lis
             _("Units on the shelves"),
         ],
     )
-    for row in donations_traced(village, donations):
+    traced = donations_traced(village, donations)
+    for row in traced:
         donation = row["donation"]
         gift = donation.description or donation.get_kind_display()
         if donation.kind == Donation.Kind.MONEY:
@@ -270,13 +272,16 @@ def notice_traceability_sections(village: Village, year: int, month: int) -> lis
             ]
         )
     if section.rows:
+        totals = [sum(r[i] for r in section.rows) for i in range(5, 10)]
+        # One household reached by two donations is one household reached.
+        totals[2] = len(set().union(*(row["reached"] for row in traced)))
         section.totals = [
             "",
             "",
             _("Total"),
             sum((r[3] for r in section.rows if r[3] != ""), Decimal(0)),
             sum((r[4] for r in section.rows if r[4] != ""), Decimal(0)),
-            *(sum(r[i] for r in section.rows) for i in range(5, 10)),
+            *totals,
         ]
     return [section]
 

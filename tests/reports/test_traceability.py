@@ -6,12 +6,19 @@ The story (the `story` fixture in conftest.py) is told there; the table below fo
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from points.models import Account
-from reports.selectors_transparency import donation_thanks, donations_traced, liability_cover
-from store.models import Donation, StockMovement
-from store.services import stock_purchase
+from reports.selectors_transparency import (
+    donation_thanks,
+    donations_traced,
+    liability_cover,
+    notice_traceability_sections,
+)
+from store.models import Donation, Donor, StockMovement
+from store.services import donation_record, stock_purchase
 from store.traceability import donation_lots, fifo_lots
+from tests.store.conftest import make_item
 
 F = StockMovement.FundSource
 
@@ -158,3 +165,28 @@ def test_purchase_cannot_outspend_its_donation(story, manager_x):
             paid_by=story["D1"],
             actor=manager_x,
         )
+
+
+def test_the_notice_counts_a_household_reached_by_two_donations_once(
+    village_x, manager_x, card_a, zones_x, redeem
+):
+    """Found by a probe: the total summed each donation's households, so a household that
+    took goods of two donations was two households reached."""
+    soap = make_item(village_x, "daily", "肥皂", 1, 0, manager_x)
+    for name in ("甲", "乙"):
+        donation_record(
+            village=village_x,
+            donor=Donor.objects.create(village=village_x, name=name, kind="person"),
+            kind=Donation.Kind.GOODS,
+            value_yuan=Decimal("10"),
+            thanks="谢谢",
+            actor=manager_x,
+            goods={soap.pk: 1},
+        )
+    redeem(card_a.household, {soap: 2}, manager_x)  # one household takes both gifts
+    today = timezone.localdate()
+    (section,) = notice_traceability_sections(village_x, today.year, today.month)
+    column = section.columns.index("Households reached")
+    assert [row[column] for row in section.rows] == [1, 1]
+    assert section.totals[column] == 1
+    assert section.totals[column - 1] == 2  # the units redeemed still add up
