@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from core import sql
 from core.access import Role, is_manager
 from core.audit import audit_plan, audit_record, record_save
+from core.db import sqlstate
 from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
 from core.months import closed_month_check, past_day_check
@@ -60,6 +61,7 @@ from villagers.second_person import (
     role_holders,
 )
 
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 MAX_CART_LINES = 40
 MAX_LINE_QUANTITY = 999
 # An open reservation entering its last day tells its household it is about to expire.
@@ -94,7 +96,18 @@ def item_save(*, item: Item, actor: User, request=None) -> Item:
     item.full_clean()
     with discard_files_on_error(), transaction.atomic():
         unsaved_name = item.photo.name
-        item.save()
+        try:
+            with transaction.atomic():
+                item.save()
+        except IntegrityError as error:
+            if item.photo and item.photo.name != unsaved_name:
+                file_stored(item.photo)
+            if sqlstate(error) != UNIQUE_VIOLATION:
+                raise
+            # Saved by another request since full_clean() (a double click, two tabs): the
+            # check finds it now, and refuses as it would have.
+            item.validate_constraints()
+            raise
         if item.photo and item.photo.name != unsaved_name:
             # A new photo was stored by save(); a failure after it deletes it (core.files).
             file_stored(item.photo)

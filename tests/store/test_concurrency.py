@@ -7,11 +7,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection
 from django.db.models import Sum
+from django.test import Client
+from django.urls import reverse
 
 from core.access import Role
 from points.models import Account, Entry
 from store import checks
-from store.models import Item, Redemption, StockMovement
+from store.models import Item, Redemption, StockMovement, Zone
 from store.services import redemption_create
 from tests.conftest import issue_card, make_staff
 from tests.factories import HouseholdFactory
@@ -145,3 +147,39 @@ def test_failure_in_a_later_line_leaves_points_and_stock_untouched(
     assert StockMovement.objects.count() == movements_before
     assert not Redemption.objects.exists()
     assert checks.check() == []
+
+
+def test_one_new_item_saved_twice_at_once_is_refused_on_the_form(
+    transactional_db, zones_x, village_x, manager_x, monkeypatch
+):
+    """Found by a probe: two "new item" posts (a double click) both passed the name check
+    and the second was a 500 on the unique name. Both pass it here at the same moment (a
+    barrier after the check): one item is made, the other page shows the check's refusal."""
+    checked = threading.Barrier(2, timeout=10)
+    full_clean = Item.full_clean
+
+    def full_clean_then_wait(self, *args, **kwargs):
+        full_clean(self, *args, **kwargs)
+        checked.wait()
+
+    monkeypatch.setattr(Item, "full_clean", full_clean_then_wait)
+    zone = Zone.objects.get(village=village_x, code="daily")
+    data = {
+        "zone": zone.pk,
+        "name": "毛巾",
+        "unit": "条",
+        "points_price": "5",
+        "is_active": "on",
+        "low_stock_threshold": "3",
+    }
+
+    def post():
+        client = Client(raise_request_exception=False)
+        client.force_login(manager_x)
+        return client.post(reverse("store:item_create"), data)
+
+    responses = run_at_once([post, post])
+    assert sorted(response.status_code for response in responses) == [200, 302]
+    (refused,) = [response for response in responses if response.status_code == 200]
+    assert "Item with this Village and Name already exists." in refused.content.decode()
+    assert Item.objects.filter(village=village_x, name="毛巾").count() == 1
