@@ -192,9 +192,10 @@ def donation_correct_view(request, pk):
     refusal = donation_correction_refusal(donation)
     if request.method == "POST" and refusal is None and form.is_valid():
         values = form.cleaned_data
+        links_revoked = []
 
         def action():
-            donation_correct(
+            corrected = donation_correct(
                 donation=donation,
                 actor=request.user,
                 reason=values["reason"],
@@ -202,6 +203,10 @@ def donation_correct_view(request, pk):
                 request=request,
                 **{name: values[name] for name in DONATION_CORRECTABLE},
             )
+            if corrected.thanks_link_version != donation.thanks_link_version:
+                links_revoked.append(corrected)
+                # Where the new link is, as after revoking the links (donation_thanks_revoke).
+                return f"{reverse('reports:donations_traced')}#donation-{donation.pk}"
             return reverse("store:donation_list")
 
         try:
@@ -215,6 +220,14 @@ def donation_correct_view(request, pk):
         else:
             if not replayed:
                 messages.success(request, _("The donation is corrected."))
+                if links_revoked:
+                    messages.info(
+                        request,
+                        _(
+                            "Its thanks links made so far no longer work, as they were for "
+                            "another donor. Send the donor the new one."
+                        ),
+                    )
             return redirect(url)
     context = {"form": form, "donation": donation, "refusal": refusal}
     return render(request, "store/donation_correct.html", context)

@@ -479,7 +479,7 @@ def donation_correct(
     lock, which publishing takes too: reports.notice.notice_publish). A money
     donation stays above nothing and never falls below what its purchases already paid.
     `drawn` (donation_drawn of the values the form showed) refuses a correction made on
-    values that have changed since.
+    values that have changed since. A new donor revokes the thanks links made so far.
     """
     if not (is_manager(actor) and actor.village_id == donation.village_id):
         raise PermissionDenied(_("Only the village's manager may correct its donations."))
@@ -520,6 +520,12 @@ def donation_correct(
             raise ValidationError(_("The donor belongs to another village."))
         for name, (_old, new) in changed.items():
             setattr(donation, name, new)
+        written = list(changed)
+        if "donor" in changed:
+            # A thanks link is the donor's: one sent to the donor recorded wrongly must not
+            # show the right donor's name and gift.
+            donation.thanks_link_version += 1
+            written.append("thanks_link_version")
         if donation.kind == Donation.Kind.MONEY:
             if donation.value_yuan <= 0:
                 raise ValidationError(_("A money donation is more than ¥0."), code="nothing")
@@ -534,7 +540,7 @@ def donation_correct(
                     code="spent",
                 )
         donation.full_clean()
-        donation.save(update_fields=list(changed))
+        donation.save(update_fields=written)
         audit_record(
             action="donation.correct",
             actor=actor,
@@ -543,7 +549,8 @@ def donation_correct(
             detail={
                 "reason": reason,
                 "changed": {name: [str(old), str(new)] for name, (old, new) in changed.items()},
-            },
+            }
+            | ({"thanks_link_version": donation.thanks_link_version} if "donor" in changed else {}),
             request=request,
         )
     return donation

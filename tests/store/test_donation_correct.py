@@ -16,6 +16,7 @@ from core.models import AuditEvent
 from core.months import previous_month
 from reports.models import PublishedNotice
 from reports.notice import notice_publish
+from reports.transparency import thanks_token
 from store.models import Donation, Donor, StockMovement
 from store.services import donation_correct, donation_record, stock_purchase
 from tests.conftest import form_key
@@ -293,3 +294,35 @@ def test_a_notice_published_during_a_correction_shows_the_corrected_donation(
         s for s in PublishedNotice.objects.get().document["sections"] if s["key"] == "donations"
     )
     assert [str(row[5]) for row in section["rows"]] == ["500.00"]
+
+
+def test_a_new_donor_revokes_the_thanks_links_sent_to_the_one_recorded_wrongly(
+    money, client_manager_x, client_anon, village_x, donor
+):
+    """Found by a probe: the link sent to the donor recorded wrongly went on working and
+    showed the right donor's name and gift to them."""
+    sent = thanks_token(money)
+    right = Donor.objects.create(village=village_x, name="顺发公司", kind="company")
+    body = {
+        "donor": right.pk,
+        "received_on": money.received_on.isoformat(),
+        "value_yuan": "5000.00",
+        "description": "",
+        "thanks": "感谢顺发公司",
+        "reason": "捐赠人记错了",
+        "idempotency_key": form_key(),
+    }
+    url = reverse("reports:donation_correct", args=[money.pk])
+    response = client_manager_x.post(url, body, follow=True)
+    assert "Its thanks links made so far no longer work" in response.content.decode()
+    gone = client_anon.get(reverse("reports:donation_thanks", args=[sent]))
+    assert gone.status_code == 410 and "顺发公司" not in gone.content.decode()
+    money.refresh_from_db()
+    new = client_anon.get(reverse("reports:donation_thanks", args=[thanks_token(money)]))
+    assert new.status_code == 200 and "顺发公司" in new.content.decode()
+    # Another detail corrected keeps the donor's link.
+    donation_correct(donation=money, actor=money.created_by, reason="日期", thanks="谢谢顺发")
+    assert (
+        client_anon.get(reverse("reports:donation_thanks", args=[thanks_token(money)])).status_code
+        == 200
+    )
