@@ -315,14 +315,15 @@ def households_to_visit(village: Village, today: datetime.date | None = None) ->
 def redemptions_by_zone(village: Village, period: Period) -> list[dict]:
     """Points and quantities redeemed per zone, zone order: as the period's `redeemed`, what
     was taken in less what the period's voids gave back (a redemption voided in its own
-    period counts nothing)."""
+    period counts nothing). By the zone each line was redeemed from: an item moved since
+    leaves a past (and published) month as it was."""
     start, end = period.bounds
     made = Q(redemption__created_at__gte=start, redemption__created_at__lt=end)
     voided = Q(redemption__voided_at__gte=start, redemption__voided_at__lt=end)
     totals = {
-        row["item__zone_id"]: row
+        row["zone_id"]: row
         for row in RedemptionLine.objects.filter(made | voided, redemption__village=village)
-        .values("item__zone_id")
+        .values("zone_id")
         .annotate(
             points=Coalesce(Sum("points", filter=made), 0)
             - Coalesce(Sum("points", filter=voided), 0),

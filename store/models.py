@@ -276,6 +276,11 @@ class RedemptionLine(models.Model):
     item = models.ForeignKey(
         Item, verbose_name=_("item"), on_delete=models.PROTECT, related_name="redemption_lines"
     )
+    # The zone the item stood in when redeemed: moving it later leaves past months' figures
+    # by zone as they were, published ones included (DESIGN.md rule 7).
+    zone = models.ForeignKey(
+        Zone, verbose_name=_("zone"), on_delete=models.PROTECT, related_name="+"
+    )
     quantity = models.PositiveIntegerField(_("quantity"))
     points_each = models.PositiveIntegerField(_("points each"))
     points = models.PositiveIntegerField(_("points"))

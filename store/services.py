@@ -1287,6 +1287,7 @@ def _redemption_create_locked(
             RedemptionLine(
                 redemption=redemption,
                 item=item,
+                zone_id=item.zone_id,
                 quantity=lines[item.pk],
                 points_each=prices[item.pk],
                 points=prices[item.pk] * lines[item.pk],

@@ -230,7 +230,9 @@ class EventHandlers:
         row = self.redemptions.rows[-1]
         for item_id in sorted(cart):
             quantity, price = cart[item_id]
-            self.lines.add(redemption_id, item_id, quantity, price, quantity * price)
+            self.lines.add(
+                redemption_id, item_id, plan.item_zones[item_id], quantity, price, quantity * price
+            )
             self._move(
                 plan,
                 item_id,

@@ -111,7 +111,7 @@ class History(EventHandlers):
         self.lines = Table(
             cursor,
             "store_redemptionline",
-            ["redemption_id", "item_id", "quantity", "points_each", "points"],
+            ["redemption_id", "item_id", "zone_id", "quantity", "points_each", "points"],
         )
         self.donations = Table(
             cursor,

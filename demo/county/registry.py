@@ -94,6 +94,7 @@ class VillagePlan:
     elders: dict[int, list[int]] = field(default_factory=dict)  # household -> older women
     rules: dict[str, tuple[int, int]] = field(default_factory=dict)  # code -> (id, points)
     items: list[tuple[int, int, str, int]] = field(default_factory=list)  # id, price, cost, base
+    item_zones: dict[int, int] = field(default_factory=dict)  # item id -> zone id
     donor_ids: list[int] = field(default_factory=list)
     # account id -> (issue time, card number): the history posts each opening grant then
     card_issued: dict[int, tuple[str, str]] = field(default_factory=dict)
@@ -290,6 +291,7 @@ def _rules_and_shelves(plans: list[VillagePlan], villages: list[Village]) -> Non
             (item.pk, item.points_price, cost, base)
             for item, (_z, _n, _u, _p, cost, base) in zip(shelf, STORE_ITEMS, strict=True)
         ]
+        plan.item_zones = {item.pk: item.zone_id for item in shelf}
 
 
 def households_create(cursor, plans: list[VillagePlan], offset: str):

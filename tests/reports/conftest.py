@@ -267,13 +267,13 @@ def expected_flows(village) -> dict:
 def expected_zone_points(village, start, end) -> dict:
     totals = defaultdict(int)
     for line in RedemptionLine.objects.filter(redemption__village=village).select_related(
-        "redemption", "item__zone"
+        "redemption", "zone"
     ):
         redemption = line.redemption
         if start <= redemption.created_at < end:
-            totals[line.item.zone.get_code_display()] += line.points
+            totals[line.zone.get_code_display()] += line.points
         if redemption.voided_at is not None and start <= redemption.voided_at < end:
-            totals[line.item.zone.get_code_display()] -= line.points
+            totals[line.zone.get_code_display()] -= line.points
     return {zone: points for zone, points in totals.items() if points}
 
 

@@ -19,8 +19,8 @@ from reports.models import ExportJob
 from reports.monthly import month_report_build, year_report_build
 from reports.selectors import Period
 from reports.selectors_transparency import liability_cover
-from store.models import Donation, StockMovement
-from store.services import redemption_create, redemption_void
+from store.models import Donation, StockMovement, Zone
+from store.services import item_save, redemption_create, redemption_void
 from tests.reports.conftest import expected_flows, expected_zone_points, local_month
 
 
@@ -111,6 +111,45 @@ def test_a_void_made_in_a_later_month_is_that_months_and_leaves_the_earlier_one_
     county = client_county.get(reverse("reports:county_overview")).context
     (row,) = [v for v in county["villages"] if v.pk == village_x.pk]
     assert row.redeemed == -40
+
+
+def test_an_item_moved_to_another_zone_leaves_the_months_before_as_they_were(
+    card_a, rice, zones_x, manager_x, supervisor_x, village_x
+):
+    """Found by a probe: the zones were read from each item as it is now, so moving rice
+    to another shelf moved last month's redemptions of it too, in a published month."""
+    today = _today()
+    last = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    redemption_create(
+        village=village_x,
+        household=card_a.household,
+        lines={rice.pk: 2},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+        at=timezone.make_aware(datetime.datetime.combine(last.replace(day=10), datetime.time(10))),
+    )
+
+    def by_zone(year, month):
+        report = month_report_build(village_x, year, month)
+        return {row["zone"].code: row["points"] for row in report.zones if row["points"]}
+
+    assert by_zone(last.year, last.month) == {"grain_oil": 40}
+    rice.zone = Zone.objects.get(village=village_x, code="daily")
+    item_save(item=rice, actor=manager_x)
+    redemption_create(
+        village=village_x,
+        household=card_a.household,
+        lines={rice.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+    )
+    assert by_zone(last.year, last.month) == {"grain_oil": 40}
+    assert by_zone(today.year, today.month) == {"daily": 20}
+    year = {
+        row["zone"].code: row["points"] for row in year_report_build(village_x, today.year).zones
+    }
+    if last.year == today.year:
+        assert (year["grain_oil"], year["daily"]) == (40, 20)
 
 
 def test_year_report_figures(history_x, village_x):

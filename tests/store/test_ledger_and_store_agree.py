@@ -92,10 +92,11 @@ def test_a_line_without_its_movement_and_a_void_without_its_return_are_named(
     # A line added around the counter: no movement took its goods off the shelf, and on
     # the voided redemption none brought them back.
     for redemption in (kept, voided):
+        line_item = rice if redemption == voided else oil
         _raw(
-            "INSERT INTO store_redemptionline (redemption_id, item_id, quantity, points_each,"
-            " points) VALUES (%s, %s, 3, 1, 3)",
-            [redemption.pk, rice.pk if redemption == voided else oil.pk],
+            "INSERT INTO store_redemptionline (redemption_id, item_id, zone_id, quantity,"
+            " points_each, points) VALUES (%s, %s, %s, 3, 1, 3)",
+            [redemption.pk, line_item.pk, line_item.zone_id],
         )
     kept_line = kept.lines.get(quantity=3)
     voided_line = voided.lines.get(quantity=3)
