@@ -285,12 +285,25 @@ def corrections_decide(request):
             if correction.source == StockCorrection.Source.WRITE_OFF and (
                 correction.counted_without_at is not None
             ):
-                messages.info(
-                    request,
+                # The shortfall joins the count waiting for the item (store.services.
+                # counted_shortfalls); a surplus waiting may make up for it exactly.
+                waits = StockCorrection.objects.filter(
+                    item_id=correction.item_id,
+                    status=StockCorrection.Status.PENDING,
+                    source=StockCorrection.Source.COUNT,
+                ).exists()
+                words = (
                     _(
                         "%(item)s: a stock-take since counted the shelf without these "
                         "%(quantity)d, so that difference now waits for confirmation."
                     )
-                    % {"item": correction.item.name, "quantity": -correction.quantity},
+                    if waits
+                    else _(
+                        "%(item)s: a stock-take since counted the shelf without these "
+                        "%(quantity)d; the difference it found makes up for them, so nothing "
+                        "waits for confirmation."
+                    )
                 )
+                quantity = -correction.quantity
+                messages.info(request, words % {"item": correction.item.name, "quantity": quantity})
     return redirect(url)

@@ -449,15 +449,28 @@ def test_write_offs_refused_one_after_the_other_add_to_the_shortfall_waiting(
 
 
 def test_a_surplus_the_refused_write_off_explains_leaves_nothing_waiting(
-    village_x, manager_x, supervisor_x, rice
+    village_x, manager_x, supervisor_x, rice, client_supervisor_x
 ):
     """The sheet said 47 (3 to be written off), the shelf held all 50: refused, books and
-    shelf agree and the surplus waiting is replaced by nothing."""
+    shelf agree and the surplus waiting is replaced by nothing; the supervisor is told
+    that nothing waits (not that the difference does)."""
     asked = stock_write_off_request(
         item=rice, quantity=3, cause="spoiled", reason="发霉", actor=manager_x
     )
     (surplus,) = counted(village_x, manager_x, line(rice, 50, "多了")).corrections
-    _refused(supervisor_x, asked)
+    response = client_supervisor_x.post(
+        reverse("store:corrections_decide"),
+        {
+            "action": "refuse",
+            "correction": [asked.pk],
+            "reason": "没有",
+            "idempotency_key": "k" * 20,
+        },
+        follow=True,
+    )
+    said = response.content.decode()
+    assert "makes up for them, so nothing waits for confirmation" in said
+    assert "now waits for confirmation" not in said
     surplus.refresh_from_db()
     assert surplus.status == StockCorrection.Status.REPLACED
     assert not StockCorrection.objects.filter(status=PENDING).exists()
