@@ -160,7 +160,8 @@ def _words(kind: str, params: dict) -> str:
             if params["why"] == "balance"
             else _(
                 "The entry of %(signed_text)s (%(rule)s) of %(date)s is held: your household "
-                "has no active card. It is credited once a card is issued again, or cancelled."
+                "has no active card. The supervisor credits it once a card is issued again, "
+                "or cancels it."
             )
         )
         return words % {**params, "date": _date(params["date"])}

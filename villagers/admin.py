@@ -202,7 +202,7 @@ class MemberInline(ShownOnlyMixin, core_admin.TabularInline):
 @admin.register(Household)
 class HouseholdAdmin(VillageScopedReadOnlyAdmin):
     list_display = ["number", "head_name", "group", "is_poor", "status"]
-    list_filter = ["status", "is_poor", "group"]
+    list_filter = ["status", "is_poor", ("group", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["number", "head_name"]
     inlines = [MemberInline]
     exclude = ["phone"]

@@ -202,26 +202,60 @@ def decider_check(
     )
 
 
+# What a referral's request may hold that nobody should read again: the hash of a PIN the
+# manager chose (a 4-digit PIN's hash is found by trying them all). Kept on the referral
+# only while it waits, never in the audit log.
+SECRETS = ("pin_hash",)
+
+
+def _public(asked: dict) -> dict:
+    return {key: value for key, value in asked.items() if key not in SECRETS}
+
+
+def _secrets_drop(referrals) -> None:
+    """Forget the secrets of referrals (locked by the caller) as they stop waiting."""
+    for referral in referrals.filter(request__has_any_keys=list(SECRETS)):
+        referral.request = _public(referral.request)
+        referral.save(update_fields=["request"])
+
+
 def referral_open(
     *, error: SecondPersonRequired, actor: User, asked: dict | None = None, request=None
 ) -> Referral:
-    """Send the item `error` refused up to the county; an item already waiting there is kept.
+    """Send the item `error` refused up to the county; an item already waiting there keeps
+    its place, with what the village asks now (a PIN chosen again, another reason).
 
     `asked` is what the village wanted done (a reason, a decision), shown to the county.
     """
     if not error.referable:
         raise ValidationError(error.messages)
-    existing = Referral.objects.filter(
-        kind=error.kind, object_id=error.object_id, status=Referral.Status.OPEN
-    ).first()
-    if existing is not None:
-        return existing
+    asked = asked or {}
+    with transaction.atomic():
+        existing = (
+            Referral.objects.select_for_update()
+            .filter(kind=error.kind, object_id=error.object_id, status=Referral.Status.OPEN)
+            .first()
+        )
+        if existing is not None:
+            if asked and existing.request != asked:
+                existing.request = asked
+                existing.requested_by = actor
+                existing.save(update_fields=["request", "requested_by"])
+                audit_record(
+                    action="referral.update",
+                    actor=actor,
+                    village_id=error.village_id,
+                    obj=existing,
+                    detail={"kind": error.kind, "object": error.object_id, "asked": _public(asked)},
+                    request=request,
+                )
+            return existing
     referral = Referral(
         village_id=error.village_id,
         household_id=error.household_id,
         kind=error.kind,
         object_id=error.object_id,
-        request=asked or {},
+        request=asked,
         why=error.messages[0][:300],
         requested_by=actor,
     )
@@ -233,7 +267,7 @@ def referral_open(
                 actor=actor,
                 village_id=error.village_id,
                 obj=referral,
-                detail={"kind": error.kind, "object": error.object_id, "asked": asked or {}},
+                detail={"kind": error.kind, "object": error.object_id, "asked": _public(asked)},
                 request=request,
             )
     except IntegrityError:
@@ -274,6 +308,7 @@ def referrals_close(*, kind: str, object_ids: Iterable[int], actor: User | None,
             ),
             code="referral_being_decided",
         ) from error
+    _secrets_drop(open_)
     open_.update(
         status=Referral.Status.DONE,
         decided_by=actor if actor is not None and actor.is_authenticated else None,
@@ -315,7 +350,8 @@ def referral_refuse(
         locked.decided_by = actor
         locked.decided_at = timezone.now()
         locked.outcome = reason[:300]
-        locked.save(update_fields=["status", "decided_by", "decided_at", "outcome"])
+        locked.request = _public(locked.request)
+        locked.save(update_fields=["status", "decided_by", "decided_at", "outcome", "request"])
         audit_record(
             action="referral.refuse",
             actor=actor,

@@ -38,11 +38,11 @@ def _household_lock(household_id: int, village_id: int) -> None:
     or who on it may have a PIN, so each sees what the others wrote: a recall and a PIN set
     at the same moment leave no active login on a recalled card.
 
-    Lock order, as everywhere (store.services): the village's row first, then the
-    household's. Every such writer writes an audit row that references the village (a key
-    share lock on its row); one that took the household first and then met a card issue or
-    replacement holding the village, while that one waited for the household, deadlocked.
-    FOR NO KEY UPDATE: the village's other writes (audit rows of other households) go on.
+    Lock order, as card_create and the store's writers take them (store.services): the
+    village's row first, then the household's. A writer that took the household first and
+    then met a card issue or replacement holding the village, while that one waited for the
+    household, deadlocked (a probe saw it, replacement against PIN reset). FOR NO KEY
+    UPDATE: the village's other writes go on.
     """
     list(Village.objects.select_for_update(no_key=True).filter(pk=village_id).values_list("pk"))
     list(Household.objects.select_for_update().filter(pk=household_id).values_list("pk"))

@@ -286,7 +286,8 @@ def corrections_decide(request):
                 correction.counted_without_at is not None
             ):
                 # The shortfall joins the count waiting for the item (store.services.
-                # counted_shortfalls); a surplus waiting may make up for it exactly.
+                # counted_shortfalls); a surplus waiting may make up for it exactly, or
+                # nothing may be missing any more.
                 waits = StockCorrection.objects.filter(
                     item_id=correction.item_id,
                     status=StockCorrection.Status.PENDING,
@@ -300,8 +301,7 @@ def corrections_decide(request):
                     if waits
                     else _(
                         "%(item)s: a stock-take since counted the shelf without these "
-                        "%(quantity)d; the difference it found makes up for them, so nothing "
-                        "waits for confirmation."
+                        "%(quantity)d; no difference is left to confirm."
                     )
                 )
                 quantity = -correction.quantity

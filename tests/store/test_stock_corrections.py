@@ -469,7 +469,7 @@ def test_a_surplus_the_refused_write_off_explains_leaves_nothing_waiting(
         follow=True,
     )
     said = response.content.decode()
-    assert "makes up for them, so nothing waits for confirmation" in said
+    assert "no difference is left to confirm" in said
     assert "now waits for confirmation" not in said
     surplus.refresh_from_db()
     assert surplus.status == StockCorrection.Status.REPLACED

@@ -387,3 +387,18 @@ def test_a_villages_code_is_kept_once_a_card_bears_it(client_county, village_x, 
     # A village with no card yet may still have its code put right.
     other = reverse("admin:villagers_village_change", args=[village_z.pk])
     assert "code" in client_county.get(other).context["adminform"].form.fields
+
+
+def test_the_household_list_filters_by_the_groups_it_lists_only(
+    client_manager_x, group_x, group_y, household_a, household_y
+):
+    """Found by a probe: the "group" filter offered every village group of the deployment
+    (another county's too): names only, but thousands of links in a province."""
+    from tests.factories import HouseholdFactory, VillageGroupFactory
+
+    other_x = VillageGroupFactory(village=group_x.village, name="北组")
+    HouseholdFactory(group=other_x)
+    page = client_manager_x.get(reverse("admin:villagers_household_changelist")).content.decode()
+    assert f"group__id__exact={group_x.pk}" in page
+    assert f"group__id__exact={other_x.pk}" in page
+    assert f"group__id__exact={group_y.pk}" not in page

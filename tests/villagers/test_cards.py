@@ -326,3 +326,39 @@ def test_the_issue_page_tells_a_card_issued_again_came_with_no_opening_points(
     assert f"Card {new.number} issued." in response.text
     assert "opening points" not in response.text
     assert "The card starts with 42 points." in response.text  # the slip
+
+
+def test_a_pin_sent_up_again_is_the_one_the_county_sets_and_no_hash_is_kept(
+    card_a, household_b, manager_x, county_admin
+):
+    """Found by a second read: sent up a second time with another PIN, the request kept the
+    first (the county set a PIN nobody had been told); and the PIN's hash, which anyone
+    can reverse by trying 10,000 PINs, was copied into the audit log for good, and kept on
+    a referral refused or closed by the village."""
+    from core.models import AuditEvent
+
+    client = _own_household_manager(manager_x, card_a.household)
+    url = reverse("villagers:pin_reset", args=[card_a.household.pk])
+    client.post(url, {"pin": "1111", "pin_again": "1111"})
+    client.post(url, {"pin": "2222", "pin_again": "2222"})
+    referral = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
+    assert referral.request["pin_hash"]
+    events = AuditEvent.objects.filter(action__in=["referral.open", "referral.update"])
+    assert events.count() == 2
+    assert all("pin_hash" not in str(event.detail) for event in events)
+    referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
+    assert _signs_in(card_a.number, "2222") == 302
+    assert _signs_in(card_a.number, "1111") == 200
+
+    # Refused by the county, or closed by the village: the hash goes with the wait.
+    client.post(url, {"pin": "3333", "pin_again": "3333"})
+    refused = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
+    referral_decide(referral_ids=[refused.pk], actor=county_admin, decision="refuse", reason="不")
+    refused.refresh_from_db()
+    assert refused.status == Referral.Status.REFUSED and "pin_hash" not in refused.request
+    client.post(url, {"pin": "4444", "pin_again": "4444"})
+    closed = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
+    other = make_staff(Role.MANAGER, village=card_a.household.village, username="m2")
+    card_recall(household=card_a.household, actor=other, reason="moved away")
+    closed.refresh_from_db()
+    assert closed.status == Referral.Status.DONE and "pin_hash" not in closed.request
