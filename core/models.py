@@ -71,8 +71,8 @@ class IdempotencyKey(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who did what, when and from where. Append-only in the database; written only by
-    core.audit (audit_record, audit_records)."""
+    """Who did what, when, where and from where. Append-only in the database; written only
+    by core.audit (audit_record, audit_records, audit_plan)."""
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -85,6 +85,12 @@ class AuditEvent(models.Model):
     )
     # Kept as a plain id so the audit log sits below every app and never blocks a delete.
     village_id = models.BigIntegerField(_("village"), null=True, blank=True, db_index=True)
+    # The place the event concerns, as it was then (core.audit sets it): the village's
+    # township and county; for an event of no village, its object's (a token's, a staff
+    # user's) or else its actor's. The county's and township's audit pages read the events of
+    # no village by it, so a person who moves takes none of them along.
+    township_id = models.BigIntegerField(_("township"), null=True, blank=True)
+    county_id = models.BigIntegerField(_("county"), null=True, blank=True)
     action = models.CharField(_("action"), max_length=64, db_index=True)
     object_type = models.CharField(_("object type"), max_length=64, blank=True)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
@@ -96,6 +102,19 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit log")
+        # The audit pages' events of no village, newest first, by county and by township.
+        indexes = [
+            models.Index(
+                fields=["county_id", "-at"],
+                condition=models.Q(village_id__isnull=True),
+                name="audit_county_no_village",
+            ),
+            models.Index(
+                fields=["township_id", "-at"],
+                condition=models.Q(village_id__isnull=True),
+                name="audit_township_no_village",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
