@@ -15,6 +15,7 @@ import pytest
 from django.db.models import F as Field
 from django.utils import timezone
 
+from core.access import Role
 from core.months import add_months
 from points.models import Account, Entry, Proposal, Rule
 from points.services import entry_post, entry_reverse, proposal_approve
@@ -25,6 +26,8 @@ from store.services import (
     redemption_void,
     stock_purchase,
 )
+from tests.conftest import make_staff
+from tests.factories import CountyFactory, TownshipFactory, VillageFactory
 from tests.points.conftest import make_rule, propose
 from tests.store.conftest import (  # noqa: F401
     _english,
@@ -381,3 +384,23 @@ def story(zones_x, village_x, card_a, card_b, manager_x, supervisor_x, redeem): 
     s["R5"] = redeem(b, {rice_item: 1, oil_item: 1}, manager_x)
     s["S1"] = count(oil_item, 0, "盘点短少", manager_x, supervisor_x)
     return s
+
+
+# A second county of the same (provincial) database, with its own admin.
+
+
+@pytest.fixture
+def county_b(db):
+    return CountyFactory(name="黄龙縣")
+
+
+@pytest.fixture
+def village_b(county_b):
+    return VillageFactory(
+        name="乙村", code="909", township=TownshipFactory(county=county_b, name="白马滩鄉")
+    )
+
+
+@pytest.fixture
+def county_admin_b(village_b, county_b):
+    return make_staff(Role.COUNTY_ADMIN, county=county_b, username="county_b")

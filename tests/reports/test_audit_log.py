@@ -6,17 +6,21 @@ import html
 import re
 from pathlib import Path
 
+from django.contrib.auth.models import Group
+from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from core.access import village_pick_url
+from core.access import Role, village_pick_url
 from core.audit import audit_record
+from core.models import AuditEvent
 from reports.audit_labels import ACTIONS, AREAS
-from tests.conftest import PROJECT_PACKAGES
+from tests.conftest import PROJECT_PACKAGES, make_staff
 from tests.factories import HouseholdFactory, VillageGroupFactory
 from tests.security.actions import NEW_MEMBER_ID, NEW_MEMBER_PHONE, perform_every_action
 from tests.security.conftest import HOUSEHOLD_PHONE, _english, _media_in_tmp, cast  # noqa: F401
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
+from villagers.models import Village
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = PROJECT_PACKAGES
@@ -213,3 +217,64 @@ def test_each_reader_is_linked_only_where_they_may_go(cast):  # noqa: F811
     assert cast.wish.title not in text and f"wish no. {cast.wish.pk}" in text
     for link in links - {reverse("reports:audit")}:
         assert township.get(link).status_code in (200, 302), link
+
+
+def test_every_event_is_placed_in_the_county_it_concerns(cast):  # noqa: F811
+    """The writer places each event: by its village, else by its object or its actor; the
+    batched writes (approvals, redemptions) as the single ones."""
+    perform_every_action(cast)
+    villages = {v.pk: v for v in Village.objects.select_related("township")}
+    events = list(AuditEvent.objects.all())
+    assert {"proposal.approve", "redemption.create"} <= {e.action for e in events}
+    for event in events:
+        if event.village_id is not None:
+            village = villages[event.village_id]
+            placed = (village.township_id, village.township.county_id)
+            assert (event.township_id, event.county_id) == placed, event
+        elif event.action not in ("login.failed", "api.refused"):  # nobody known
+            assert event.county_id == cast.users["county"].county_id, event
+
+
+def _staff_create(client, **fields):
+    response = client.post(
+        "/admin/villagers/user/add/",
+        {
+            "username": "officer_new",
+            "password1": "Xyz-pass-12345!",
+            "password2": "Xyz-pass-12345!",
+            "usable_password": "true",
+            "display_name": "新乡长",
+            "groups": [Group.objects.get(name=Role.TOWNSHIP_OFFICER).pk],
+            **fields,
+        },
+    )
+    assert response.status_code == 302
+
+
+def test_a_county_keeps_its_events_of_no_village_when_its_admin_moves(
+    client_county, county_admin, village_x, county_b, county_admin_b
+):
+    """A township officer's account made by the county admin concerns that county: after
+    the admin moves to county B, their successor reads it and county B's admin does not."""
+    county_a = county_admin.county
+    _staff_create(client_county, township=village_x.township_id)
+    county_admin.county = county_b
+    county_admin.save()
+    successor = make_staff(Role.COUNTY_ADMIN, county=county_a, username="county_new")
+    seen = {}
+    for reader in (successor, county_admin_b, county_admin):
+        client = Client()
+        client.force_login(reader)
+        seen[reader.username] = "新乡长" in client.get(reverse("reports:audit")).content.decode()
+    assert seen == {"county_new": True, "county_b": False, "county": False}
+
+
+def test_a_township_officer_reads_the_township_events_of_no_village(
+    client_county, township_officer, township_officer_z, village_x
+):
+    _staff_create(client_county, township=village_x.township_id)
+    for reader, sees in ((township_officer, True), (township_officer_z, False)):
+        client = Client()
+        client.force_login(reader)
+        body = client.get(reverse("reports:audit")).content.decode()
+        assert ("新乡长" in body) is sees, reader
