@@ -12,6 +12,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -343,6 +344,26 @@ def test_the_largest_page_is_in_the_schema_and_a_larger_one_refused(
     assert refused.status_code == 422 and "page_size" in refused.content.decode()
 
 
+def test_the_county_reads_its_tokens_calls_by_the_village_they_read(
+    token_county, client_county, village_x, village_b, county_admin_b
+):
+    """A call is in the token's county's audit log, under the village it read; a village
+    not the token's (refused) places it in the county only; another county reads none."""
+    call(token_county, f"/villages/{village_x.code}/donations")
+    assert call(token_county, f"/villages/{village_b.code}/donations").status_code == 404
+    read_x, read_b = AuditEvent.objects.filter(action="api.call").order_by("id")
+    assert (read_x.village_id, read_b.village_id) == (village_x.pk, None)
+    assert read_x.county_id == read_b.county_id == village_x.township.county_id
+    audit = reverse("reports:audit")
+    body = client_county.get(audit, {"action": "api", "village": village_x.pk}).content.decode()
+    assert f"{API}/villages/{village_x.code}/donations" in body
+    assert f"/villages/{village_b.code}/" not in body
+    assert f"/villages/{village_b.code}/" in client_county.get(audit).content.decode()
+    other = Client()
+    other.force_login(county_admin_b)
+    assert "/api/v1/" not in other.get(audit).content.decode()
+
+
 def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x, monkeypatch):
     monkeypatch.setattr("reports.api._minute", lambda: 29_000_000)  # one minute throughout
     call(token_x, "/overview")
@@ -400,6 +421,34 @@ def test_tokens_are_hashed_revocable_and_the_county_admins(
     other = make_staff("County admin", county=None, username="nobody_county")
     with pytest.raises(PermissionDenied):
         api_token_create(name="x", actor=other, township=village_z.township)
+
+
+def test_the_command_goes_by_the_tokens_county_not_where_its_maker_is_now(
+    county_admin, village_x, county_b
+):
+    """A county admin moves to county B: their successor lists and revokes county A's
+    tokens (the township's too); the mover no longer sees them."""
+    token, _key = api_token_create(name="县平台", actor=county_admin, county=county_admin.county)
+    township_token, _key = api_token_create(
+        name="乡平台", actor=county_admin, township=village_x.township
+    )
+    county_a = county_admin.county
+    county_admin.county = county_b
+    county_admin.save()
+    make_staff("County admin", county=county_a, username="county_new")
+    listings = {}
+    for by in ("county_new", "county"):
+        out = io.StringIO()
+        call_command("api_token", "list", "--by", by, stdout=out)
+        listings[by] = out.getvalue()
+    assert token.prefix in listings["county_new"]
+    assert township_token.prefix in listings["county_new"]
+    assert listings["county"] == ""
+    with pytest.raises(CommandError):
+        call_command("api_token", "revoke", token.prefix, "--by", "county", stdout=io.StringIO())
+    call_command("api_token", "revoke", token.prefix, "--by", "county_new", stdout=io.StringIO())
+    token.refresh_from_db()
+    assert token.revoked_at is not None
 
 
 def test_the_command_makes_lists_and_revokes(county_admin, village_x):

@@ -10,6 +10,7 @@ SHA-256 is kept.
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
 
 from reports.api_tokens import api_token_create, api_token_revoke, token_scope_name
 from reports.models import ApiToken
@@ -30,8 +31,10 @@ class Command(BaseCommand):
         actor = User.objects.filter(username=by, is_active=True).first()
         if actor is None or actor.county_id is None:
             raise CommandError(f"No county admin named {by!r}.")
+        # The county's tokens, by their own county or township: whoever made them, wherever
+        # that person is now (a successor takes the county's tokens over).
         tokens = ApiToken.objects.select_related("county", "township").filter(
-            created_by__county_id=actor.county_id
+            Q(county_id=actor.county_id) | Q(township__county_id=actor.county_id)
         )
         try:
             if action == "create":
