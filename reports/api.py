@@ -80,8 +80,11 @@ class TokenAuth(HttpBearer):
         scheme, _space, key = request.headers.get("Authorization", "").partition(" ")
         token = api_token_for_key(key.strip()) if scheme.lower() == "bearer" else None
         if token or _refusal_to_audit(request):
+            # Placed by the token (core.audit): its county's audit log reads its calls, and
+            # a village's too where the call reads that village.
             audit_record(
                 action="api.call" if token else "api.refused",
+                village_id=_village_named(request, token) if token else None,
                 obj=token,
                 detail={
                     "path": request.path[:200],
@@ -93,6 +96,17 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request, token):  # pragma: no cover - __call__ does the work
         return api_token_for_key(token)
+
+
+def _village_named(request, token: ApiToken) -> int | None:
+    """The token's village the path names (/villages/<code>/...), or None: no village, or
+    one not the token's (the call is then refused and in the token's county's log only)."""
+    match = request.resolver_match
+    code = match.kwargs.get("code") if match is not None else None
+    if not code:
+        return None
+    villages = token_oversight(token).villages().filter(code=code)
+    return villages.values_list("pk", flat=True).first()
 
 
 def _minute() -> int:
