@@ -1,11 +1,9 @@
 """Writing to the audit log from services and views, and the sign-in events."""
 
-import functools
 import ipaddress
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core import sql
@@ -33,59 +31,29 @@ def client_network(address: str) -> ipaddress.IPv4Network | ipaddress.IPv6Networ
     return ipaddress.ip_network(f"{parsed}/{parsed.max_prefixlen if whole else 64}", strict=False)
 
 
-# What may place an event, most precise first: a row's (or a user's) village, township, county.
-PLACES = ("village", "township", "county")
+# What may place an event of no village, most precise first: its object's (a token's, a
+# staff user's, an export's) township or county, else its actor's as they stand then.
+PLACES = ("township", "county")
 
 
-def _place_source(*, village_id: int | None, obj, actor) -> tuple[str, int] | None:
-    """What the event concerns, as (place, id): its village; else the object's own place (a
-    token's, a staff user's, an export's); else the actor's, as they stand at the time."""
+def _place(*, village_id: int | None, obj, actor) -> dict:
+    """The event's township_id and county_id: none for an event of a village (the village
+    places it, as it stands); else from its object, else from its actor. A township's county
+    is read here: such events (logins, staff, tokens, exports) are few, never a teller's."""
     if village_id is not None:
-        return "village", village_id
+        return {"township_id": None, "county_id": None}
     for holder in (obj, actor):
-        for place in PLACES:
-            pk = getattr(holder, f"{place}_id", None) if holder is not None else None
-            if pk is not None:
-                return place, pk
-    return None
-
-
-@functools.cache
-def _place_sql() -> dict[str, dict[str, str]]:
-    """Place -> (event field -> an SQL expression of the place's id, one %s): the village's
-    township and county, a township's county, read in the INSERT itself (no round trip).
-    The tables come from the user model's own place fields: core imports no app."""
-    user = get_user_model()
-    village = user._meta.get_field("village").related_model
-    township = user._meta.get_field("township").related_model
-    v_table, v_id = sql.table(village), sql.column(village, "id")
-    v_township, t_county = sql.column(village, "township"), sql.column(township, "county")
-    t_table, t_id = sql.table(township), sql.column(township, "id")
-    # Names from the models only; the one value is a parameter.
-    village_township = f"(SELECT {v_township} FROM {v_table} WHERE {v_id} = %s)"  # noqa: S608
-    village_county = (
-        f"(SELECT t.{t_county} FROM {t_table} AS t JOIN {v_table} AS v "  # noqa: S608
-        f"ON v.{v_township} = t.{t_id} WHERE v.{v_id} = %s)"
-    )
-    township_county = f"(SELECT {t_county} FROM {t_table} WHERE {t_id} = %s)"  # noqa: S608
-    return {
-        "village": {"township_id": village_township, "county_id": village_county},
-        "township": {"county_id": township_county},
-        "county": {},
-    }
-
-
-def _place(source: tuple[str, int] | None) -> tuple[dict, dict[str, str]]:
-    """The event's township_id and county_id values for `source`, and the SQL that derives
-    those of them that another row holds (each given the source's id)."""
-    if source is None:
-        return {"township_id": None, "county_id": None}, {}
-    place, pk = source
-    values = {
-        "township_id": pk if place in ("village", "township") else None,
-        "county_id": pk,
-    }
-    return values, _place_sql()[place]
+        if holder is None or getattr(holder, "village_id", None) is not None:
+            continue  # a village's row or person: nothing of the county's own
+        township_id = getattr(holder, "township_id", None)
+        if township_id is not None:
+            township = get_user_model()._meta.get_field("township").related_model
+            county_id = township.objects.filter(pk=township_id).values_list("county_id", flat=True)
+            return {"township_id": township_id, "county_id": county_id.first()}
+        county_id = getattr(holder, "county_id", None)
+        if county_id is not None:
+            return {"township_id": None, "county_id": county_id}
+    return {"township_id": None, "county_id": None}
 
 
 def audit_record(
@@ -100,9 +68,7 @@ def audit_record(
     """Append one audit event (inside the caller's transaction, so it commits with the change)."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    values, derived = _place(_place_source(village_id=village_id, obj=obj, actor=actor))
-    for name, expression in derived.items():
-        values[name] = RawSQL(expression, [values[name]])  # noqa: S611 (built from the models)
+    values = _place(village_id=village_id, obj=obj, actor=actor)
     return AuditEvent.objects.create(
         action=action,
         actor=actor,
@@ -160,7 +126,7 @@ def audit_plan(
         actor = None
     ip_address = client_ip(request)
     now = timezone.now()
-    values, derived = _place(_place_source(village_id=village_id, obj=None, actor=actor))
+    values = _place(village_id=village_id, obj=None, actor=actor)
     events = [
         AuditEvent(
             at=now,
@@ -175,7 +141,7 @@ def audit_plan(
         )
         for obj, detail in zip(objs, details, strict=True)
     ]
-    return sql.insert(AuditEvent, events, derived)
+    return sql.insert(AuditEvent, events)
 
 
 def audit_records(**kwargs) -> None:

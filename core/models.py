@@ -85,10 +85,10 @@ class AuditEvent(models.Model):
     )
     # Kept as a plain id so the audit log sits below every app and never blocks a delete.
     village_id = models.BigIntegerField(_("village"), null=True, blank=True, db_index=True)
-    # The place the event concerns, as it was then (core.audit sets it): the village's
-    # township and county; for an event of no village, its object's (a token's, a staff
-    # user's) or else its actor's. The county's and township's audit pages read the events of
-    # no village by it, so a person who moves takes none of them along.
+    # For an event of no village, the place it concerns, as it was then (core.audit sets
+    # it): its object's (a token's, a staff user's) or else its actor's township and county.
+    # The county's and township's audit pages read such events by it, so a person who moves
+    # takes none of them along. An event of a village is placed by its village.
     township_id = models.BigIntegerField(_("township"), null=True, blank=True)
     county_id = models.BigIntegerField(_("county"), null=True, blank=True)
     action = models.CharField(_("action"), max_length=64, db_index=True)

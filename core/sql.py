@@ -115,28 +115,20 @@ def _insert_fields(model: type[Model], with_pk: bool) -> tuple:
 
 
 @functools.cache
-def _insert_text(
-    model: type[Model], with_pk: bool, count: int, derived: tuple[tuple[str, str], ...] = ()
-) -> str:
-    fields, by_field = _insert_fields(model, with_pk), dict(derived)
-    row = "(" + ", ".join(by_field.get(f.attname, "%s") for f in fields) + ")"
+def _insert_text(model: type[Model], with_pk: bool, count: int) -> str:
+    fields = _insert_fields(model, with_pk)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     names = ", ".join(quoted(f.column) for f in fields)
     return f"INSERT INTO {table(model)} ({names}) VALUES {', '.join([row] * count)}"  # noqa: S608
 
 
-def insert(
-    model: type[Model], objs: Sequence[Model], derived: dict[str, str] | None = None
-) -> Statement:
+def insert(model: type[Model], objs: Sequence[Model]) -> Statement:
     """INSERT of `objs` with every concrete column (the primary key when it is set),
-    values as the ORM saves them (defaults, auto_now_add, JSON, enums).
-
-    `derived`: field attname -> an SQL expression of one %s (the field's value), for a column
-    the statement reads from another row (the audit log's county from its village's)."""
+    values as the ORM saves them (defaults, auto_now_add, JSON, enums)."""
     with_pk = objs[0].pk is not None
     fields, db = _insert_fields(model, with_pk), _database()
     params = [f.get_db_prep_save(f.pre_save(obj, add=True), db) for obj in objs for f in fields]
-    text = _insert_text(model, with_pk, len(objs), tuple(sorted((derived or {}).items())))
-    return Statement(text, params)
+    return Statement(_insert_text(model, with_pk, len(objs)), params)
 
 
 @functools.cache

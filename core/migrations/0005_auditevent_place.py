@@ -3,28 +3,20 @@
 from django.conf import settings
 from django.db import migrations, models
 
-# Each event so far is placed as well as can be told now: an event of a village by the
-# village's township and county; one of no village by its actor's place today (their
-# village's, their township's or their county's); the API tokens' and exports' own events
-# are placed by the token or export (reports 0005). The table is append-only: its guard is
-# off for this one fill, the foreign keys checked at once.
+# Each event of no village so far is placed as well as can be told now: by its actor's
+# place today (their township's, or their county's); the API tokens' and exports' own
+# events are placed by the token or export (reports 0005). An event of a village is placed
+# by its village. The table is append-only: its guard is off for this one fill.
 FILL = """
 SET CONSTRAINTS ALL IMMEDIATE;
 ALTER TABLE aidao_auditevent DISABLE TRIGGER aidao_auditevent_append_only;
 UPDATE aidao_auditevent AS event
-    SET township_id = village.township_id, county_id = township.county_id
-    FROM villagers_village AS village
-    JOIN villagers_township AS township ON township.id = village.township_id
-    WHERE village.id = event.village_id;
-UPDATE aidao_auditevent AS event
-    SET township_id = COALESCE(actor_village.township_id, actor.township_id),
-        county_id = COALESCE(village_township.county_id, own_township.county_id, actor.county_id)
+    SET township_id = actor.township_id,
+        county_id = COALESCE(own_township.county_id, actor.county_id)
     FROM villagers_user AS actor
-    LEFT JOIN villagers_village AS actor_village ON actor_village.id = actor.village_id
-    LEFT JOIN villagers_township AS village_township
-        ON village_township.id = actor_village.township_id
     LEFT JOIN villagers_township AS own_township ON own_township.id = actor.township_id
-    WHERE event.village_id IS NULL AND actor.id = event.actor_id;
+    WHERE event.village_id IS NULL AND actor.id = event.actor_id
+        AND actor.village_id IS NULL;
 ALTER TABLE aidao_auditevent ENABLE TRIGGER aidao_auditevent_append_only;
 """
 

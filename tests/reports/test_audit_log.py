@@ -20,7 +20,6 @@ from tests.factories import HouseholdFactory, VillageGroupFactory
 from tests.security.actions import NEW_MEMBER_ID, NEW_MEMBER_PHONE, perform_every_action
 from tests.security.conftest import HOUSEHOLD_PHONE, _english, _media_in_tmp, cast  # noqa: F401
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
-from villagers.models import Village
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = PROJECT_PACKAGES
@@ -220,19 +219,23 @@ def test_each_reader_is_linked_only_where_they_may_go(cast):  # noqa: F811
 
 
 def test_every_event_is_placed_in_the_county_it_concerns(cast):  # noqa: F811
-    """The writer places each event: by its village, else by its object or its actor; the
-    batched writes (approvals, redemptions) as the single ones."""
+    """The writer places each event of no village by its object or its actor; an event of a
+    village is placed by its village, as it stands (no place of its own)."""
     perform_every_action(cast)
-    villages = {v.pk: v for v in Village.objects.select_related("township")}
     events = list(AuditEvent.objects.all())
     assert {"proposal.approve", "redemption.create"} <= {e.action for e in events}
     for event in events:
         if event.village_id is not None:
-            village = villages[event.village_id]
-            placed = (village.township_id, village.township.county_id)
-            assert (event.township_id, event.county_id) == placed, event
+            assert (event.township_id, event.county_id) == (None, None), event
         elif event.action not in ("login.failed", "api.refused"):  # nobody known
             assert event.county_id == cast.users["county"].county_id, event
+    # Of no village: by the object's place (a township's officer), else by the actor's.
+    county, officer = cast.users["county"], cast.users["township"]
+    by_object = audit_record(action="staff.update", actor=county, obj=officer)
+    township = officer.township
+    assert (by_object.township_id, by_object.county_id) == (township.pk, township.county_id)
+    by_actor = audit_record(action="login", actor=county)
+    assert (by_actor.township_id, by_actor.county_id) == (None, county.county_id)
 
 
 def _staff_create(client, **fields):
