@@ -6,6 +6,7 @@ Development: `make run` sets DEBUG=true; with no DATABASE_URL an embedded Postgr
 
 import datetime
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -16,11 +17,56 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+# A value the app cannot read stops it at startup, naming the variable, rather than failing
+# later in a request or a worker (or, for a switch, silently meaning "off").
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value.strip().lower() not in TRUE | FALSE:
+        raise ImproperlyConfigured(f"{name}={value!r}: use true or false (1/0, yes/no, on/off).")
+    return value.strip().lower() in TRUE
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    """A whole number of at least `minimum` (a limit of 0 would refuse everyone)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r}: a whole number is needed.") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r}: at least {minimum}.")
+    return number
+
+
+def env_cron(name: str, default: str) -> str:
+    """A cron line (five fields, or six with seconds), checked as the worker's scheduler
+    reads it: a bad one would stop every background task while the worker restarts."""
+    from croniter import croniter
+
+    value = os.environ.get(name, default).strip()
+    if not croniter.is_valid(value):
+        raise ImproperlyConfigured(f"{name}={value!r}: not a cron line (e.g. '*/5 * * * *').")
+    return value
+
+
+def env_hours(name: str, default: str) -> tuple[int, int]:
+    """Two hours of the day, "21-8" (from, until); equal hours mean none."""
+    value = os.environ.get(name, default)
+    parts = value.split("-")
+    try:
+        hours = tuple(int(part.strip()) for part in parts)
+    except ValueError:
+        hours = ()
+    if len(hours) != 2 or not all(0 <= hour <= 23 for hour in hours):
+        raise ImproperlyConfigured(f"{name}={value!r}: two hours from 0 to 23, e.g. '21-8'.")
+    return hours
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -124,11 +170,17 @@ else:
 # Each process keeps its connection for CONN_MAX_AGE seconds (0: one per request, as behind
 # a transaction-pooling pgbouncer), checked before reuse: a connection the database dropped
 # (a restart) is replaced, not used (pages then get the 503 "restarting" page until it is up).
-DATABASES = {
-    "default": dj_database_url.parse(
-        _database_url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0" if TESTING else "60"))
+try:
+    _database = dj_database_url.parse(
+        _database_url, conn_max_age=env_int("CONN_MAX_AGE", 0 if TESTING else 60)
     )
-}
+except ValueError as error:  # an unknown scheme, a port that is no number...
+    raise ImproperlyConfigured(
+        f"DATABASE_URL: not a database address ({error}); e.g. postgres://user:pass@host/db"
+    ) from None
+if not _database.get("ENGINE", "").endswith("postgresql"):
+    raise ImproperlyConfigured("DATABASE_URL: a PostgreSQL address (postgres://...) is needed.")
+DATABASES = {"default": _database}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # The hot statements of core.sql / <app>/sql.py are prepared once per connection (Django
 # prepares nothing else). Array parameters make PostgreSQL's generic plan look dearer than
@@ -138,18 +190,20 @@ _db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=f
 
 # The task queue (core/queue.py, run by `manage.py worker`): when the periodic crediting of
 # entries whose publicity period ended runs (cron; a sixth field is seconds).
-CREDIT_DUE_CRON = os.environ.get("CREDIT_DUE_CRON", "* * * * *")
+CREDIT_DUE_CRON = env_cron("CREDIT_DUE_CRON", "* * * * *")
 # ... and when approved yearly settlements whose year has ended are posted (daily; once each).
-SETTLEMENT_CRON = os.environ.get("SETTLEMENT_CRON", "15 0 * * *")
+SETTLEMENT_CRON = env_cron("SETTLEMENT_CRON", "15 0 * * *")
 # ... and when activities still open after their day close and propose their attendance
 # (the worker reads cron times in UTC: 16:30 is 00:30 in China).
-ACTIVITY_CLOSE_CRON = os.environ.get("ACTIVITY_CLOSE_CRON", "30 16 * * *")
+ACTIVITY_CLOSE_CRON = env_cron("ACTIVITY_CLOSE_CRON", "30 16 * * *")
 # ... and when reservations past their date are closed and their holds released.
-RESERVATION_EXPIRY_CRON = os.environ.get("RESERVATION_EXPIRY_CRON", "*/5 * * * *")
+RESERVATION_EXPIRY_CRON = env_cron("RESERVATION_EXPIRY_CRON", "*/5 * * * *")
 
 # Text messages (notifications/sms.py): "log" writes them to the log (development, and any
 # deployment without a provider); "aliyun" sends them through Aliyun SMS (dysmsapi SendSms).
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+if SMS_BACKEND not in ("log", "aliyun"):
+    raise ImproperlyConfigured(f"SMS_BACKEND={SMS_BACKEND!r}: use 'log' or 'aliyun'.")
 SMS_ALIYUN = {
     "endpoint": os.environ.get("SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/"),
     "access_key_id": os.environ.get("SMS_ALIYUN_ACCESS_KEY_ID", ""),
@@ -157,11 +211,14 @@ SMS_ALIYUN = {
     "sign_name": os.environ.get("SMS_ALIYUN_SIGN_NAME", ""),
     "template_code": os.environ.get("SMS_ALIYUN_TEMPLATE_CODE", ""),
 }
+if SMS_BACKEND == "aliyun" and not all(SMS_ALIYUN.values()):
+    _missing = ", ".join(f"SMS_ALIYUN_{key.upper()}" for key, v in SMS_ALIYUN.items() if not v)
+    raise ImproperlyConfigured(f"SMS_BACKEND=aliyun needs {_missing}.")
 # No text message between these hours (local time): held until the morning. "21-8".
-SMS_QUIET_HOURS = tuple(int(h) for h in os.environ.get("SMS_QUIET_HOURS", "21-8").split("-"))
-SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "5"))
+SMS_QUIET_HOURS = env_hours("SMS_QUIET_HOURS", "21-8")
+SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 5, minimum=1)
 # Seconds before the first retry of a failed message; each retry waits this many times more.
-SMS_RETRY_WAIT = int(os.environ.get("SMS_RETRY_WAIT", "4"))
+SMS_RETRY_WAIT = env_int("SMS_RETRY_WAIT", 4, minimum=1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "villagers.User"
@@ -199,7 +256,7 @@ CARD_LOGIN_BASE_URL = os.environ.get("CARD_LOGIN_BASE_URL", "").rstrip("/")
 
 # django-axes: failed logins are kept in the database, so a lockout survives restarts.
 # Keyed on the username / card number alone, so a forged X-Forwarded-For cannot reset it.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_CALLABLE = "villagers.auth.axes_username"
@@ -218,13 +275,13 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # failed card logins in the window may try one every few seconds, never locked out
 # (villagers.throttle); the village's dashboard warns of them.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
-CARD_LOGIN_ADDRESS_LIMIT = int(os.environ.get("CARD_LOGIN_ADDRESS_LIMIT", "20"))
+CARD_LOGIN_ADDRESS_LIMIT = env_int("CARD_LOGIN_ADDRESS_LIMIT", 20, minimum=1)
 CARD_LOGIN_ADDRESS_WINDOW = datetime.timedelta(minutes=15)
 CARD_LOGIN_ADDRESS_DELAY = 5  # seconds between card logins from such an address
 CARD_LOGIN_WARNING_FAILURES = 10  # in the last hour, on one village's cards, from one address
 # Staff sign-ins from one address, counted apart from cards in the same window: a county
 # office shares an address, so it is slowed, never locked out.
-STAFF_LOGIN_ADDRESS_LIMIT = int(os.environ.get("STAFF_LOGIN_ADDRESS_LIMIT", "10"))
+STAFF_LOGIN_ADDRESS_LIMIT = env_int("STAFF_LOGIN_ADDRESS_LIMIT", 10, minimum=1)
 STAFF_LOGIN_ADDRESS_DELAY = 10  # seconds between staff sign-ins from such an address
 
 LANGUAGE_CODE = "zh-hans"
@@ -280,10 +337,12 @@ MAX_PHOTO_BYTES = 3 * 1024 * 1024
 MAX_AUDIO_BYTES = 2 * 1024 * 1024
 MAX_AUDIO_SECONDS = 180
 # A donor's thanks link (reports.transparency) works this long after it was made.
-THANKS_LINK_MAX_AGE_DAYS = int(os.environ.get("THANKS_LINK_MAX_AGE_DAYS", "365"))
+THANKS_LINK_MAX_AGE_DAYS = env_int("THANKS_LINK_MAX_AGE_DAYS", 365, minimum=1)
 
 # Calls one token of the read-only API may make (reports/api.py), as ninja's rate: "120/m".
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120/m")
+if not re.fullmatch(r"[1-9]\d*/[smhd][a-z]*", API_RATE_LIMIT):
+    raise ImproperlyConfigured(f"API_RATE_LIMIT={API_RATE_LIMIT!r}: calls per time, e.g. '120/m'.")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -348,18 +407,21 @@ if not DEBUG and not TESTING:
     # The load balancer probes the health check over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     LANGUAGE_COOKIE_SECURE = True
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r}: DEBUG, INFO, WARNING or ERROR.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "axes": {"level": "WARNING"},
         # The task queue says which job started and how it ended (procrastinate.worker);

@@ -74,3 +74,58 @@ def test_only_the_managers_audited_view_shows_the_full_id(cast):
             assert SECRET_ID in text and SECRET_PHONE in text
         else:
             assert SECRET_ID not in text and SECRET_PHONE not in text, role
+
+
+# Each value an operator might set wrong, and what the refusal must name. Found by a probe:
+# a login limit of 0 made every sign-in a 500; a bad cron line stopped all background work
+# while the worker restarted for ever; a misspelt switch silently meant "off".
+BAD_VALUES = {
+    "DEBUG": "maybe",
+    "SECURE_SSL_REDIRECT": "ture",
+    "CONN_MAX_AGE": "abc",
+    "STAFF_LOGIN_ADDRESS_LIMIT": "0",
+    "CARD_LOGIN_ADDRESS_LIMIT": "-1",
+    "AXES_FAILURE_LIMIT": "0",
+    "SMS_RETRY_WAIT": "x",
+    "THANKS_LINK_MAX_AGE_DAYS": "1y",
+    "SECURE_HSTS_SECONDS": "1y",
+    "CREDIT_DUE_CRON": "every minute",
+    "RESERVATION_EXPIRY_CRON": "*/5 * *",
+    "SMS_QUIET_HOURS": "21",
+    "SMS_BACKEND": "nonsense",
+    "DATABASE_URL": "notaurl",
+    "API_RATE_LIMIT": "lots",
+    "LOG_LEVEL": "LOUD",
+}
+SETTINGS_READ = """
+import importlib, json, os, sys
+from django.core.exceptions import ImproperlyConfigured
+said = {}
+for name, value in json.loads(sys.argv[1]).items():
+    before = os.environ.get(name)
+    os.environ[name] = value
+    sys.modules.pop("aidao.settings", None)
+    try:
+        importlib.import_module("aidao.settings")
+        said[name] = None
+    except ImproperlyConfigured as error:
+        said[name] = str(error)
+    finally:
+        os.environ.pop(name) if before is None else os.environ.__setitem__(name, before)
+print(json.dumps(said))
+"""
+
+
+def test_a_setting_the_app_cannot_read_stops_it_at_startup_naming_it():
+    env = production_env(DATABASE_URL="postgres://aidao:secret@localhost/aidao")
+    cases = BAD_VALUES
+    result = run_python(["-c", SETTINGS_READ, json.dumps(cases)], env)
+    assert result.returncode == 0, result.stderr
+    said = json.loads(result.stdout)
+    for name in cases:
+        assert said[name] and said[name].startswith(name), (name, said[name])
+    aliyun = run_python(["-c", SETTINGS_READ, json.dumps({"SMS_BACKEND": "aliyun"})], env)
+    assert "SMS_ALIYUN_ACCESS_KEY_ID" in json.loads(aliyun.stdout)["SMS_BACKEND"]
+    good = {"DEBUG": "off", "SMS_QUIET_HOURS": "0-0", "CREDIT_DUE_CRON": "* * * * * */2"}
+    fine = run_python(["-c", SETTINGS_READ, json.dumps(good)], env)
+    assert json.loads(fine.stdout) == dict.fromkeys(good), fine.stdout

@@ -20,9 +20,17 @@ from villagers.models import Township, User
 class Command(BaseCommand):
     help = "Make, list or revoke a token of the read-only API (as a county admin)."
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        # The key's start may come after the options, as the usage above writes it.
+        parser.parse_args = parser.parse_intermixed_args
+        return parser
+
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["create", "list", "revoke"])
-        parser.add_argument("prefix", nargs="?", help="revoke: the key's first characters")
+        parser.add_argument(
+            "prefix", nargs="?", help="revoke: the key's first characters (4 or more)"
+        )
         parser.add_argument("--by", required=True, help="the county admin's user name")
         parser.add_argument("--name", default="", help="create: who uses the token")
         parser.add_argument("--township", default="", help="create: one township's name")
@@ -40,9 +48,16 @@ class Command(BaseCommand):
             if action == "create":
                 self._create(actor, name, township)
             elif action == "revoke":
-                matches = list(tokens.filter(prefix=prefix or "", revoked_at__isnull=True))
-                if len(matches) != 1:
-                    raise CommandError(f"No live token whose key starts with {prefix!r}.")
+                given = (prefix or "").strip()
+                if len(given) < 4:
+                    raise CommandError("Give at least the key's first 4 characters.")
+                # The whole key, its first 8 characters (the token's prefix) or fewer.
+                live = tokens.filter(revoked_at__isnull=True, prefix__startswith=given[:8])
+                matches = list(live[:2])
+                if len(matches) > 1:
+                    raise CommandError(f"Several live tokens start with {given!r}: give more.")
+                if not matches:
+                    raise CommandError(f"No live token whose key starts with {given!r}.")
                 api_token_revoke(token=matches[0], actor=actor)
                 self.stdout.write(f"Revoked {matches[0].prefix} ({matches[0].name}).")
             else:
