@@ -24,9 +24,13 @@ class Command(BaseCommand):
     def handle(self, *args, output=None, database="default", **options):
         if output is None:
             folder = Path(settings.BASE_DIR) / "backups"
-            folder.mkdir(exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
             output = folder / f"aidao-{timezone.now():%Y%m%d-%H%M%S}.dump"
         output = Path(output)
+        # The dump holds everything, ID numbers, phones and PIN hashes included: readable by
+        # its owner only, whatever the umask (the file is made before pg_dump fills it).
+        output.touch(mode=0o600)
+        output.chmod(0o600)
         result = subprocess.run(  # noqa: S603 (fixed program, no shell)
             [pg_binary("pg_dump"), "--format=custom", "--no-owner", "--file", str(output)],
             env=libpq_env(database),
