@@ -5,6 +5,7 @@ nothing, and `load_demo --if-empty` leaves an existing county alone."""
 import datetime
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 from django.db import transaction
 
@@ -169,4 +170,19 @@ def test_load_demo_if_empty_leaves_an_existing_county_alone(village_x):
     out = StringIO()
     call_command("load_demo", "--if-empty", stdout=out)
     assert "already loaded" in out.getvalue()
+    assert list(Village.objects.all()) == [village_x]
+
+
+def test_load_demo_refuses_a_loaded_database_and_production(village_x, settings):
+    """Found by a probe: loaded twice, it ended in an IntegrityError traceback; and nothing
+    kept its public-password logins out of a production database."""
+    from django.core.management.base import CommandError
+
+    village_x.code = "101"
+    village_x.save()
+    with pytest.raises(CommandError, match="demo's codes"):
+        call_command("load_demo", stdout=StringIO())
+    settings.DEBUG, settings.TESTING = False, False
+    with pytest.raises(CommandError, match="public password"):
+        call_command("load_demo", "--if-empty", stdout=StringIO())
     assert list(Village.objects.all()) == [village_x]
