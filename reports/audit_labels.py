@@ -347,6 +347,13 @@ def _referral_open(detail, show):
     )
 
 
+def _referral_update(detail, show):
+    return format_html(
+        _("Sent up again, with what is asked now: {what}."),
+        what=_choice(Referral.Kind.choices, detail.get("kind")),
+    )
+
+
 def _wish_post(detail, show):
     kind = _choice(Wish.Kind.choices, detail.get("kind"))
     if detail.get("on_behalf"):
@@ -706,6 +713,7 @@ ACTIONS: dict[str, Action] = {
     "wish.decline": Action(gettext_lazy("Wish declined"), _wish_decline),
     # the second person and the county
     "referral.open": Action(gettext_lazy("Sent up"), _referral_open),
+    "referral.update": Action(gettext_lazy("Sent up again"), _referral_update),
     "referral.refuse": Action(gettext_lazy("Refused when sent up"), _reason),
     # reports
     "export.start": Action(gettext_lazy("Export started"), _export),
