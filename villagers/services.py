@@ -290,10 +290,15 @@ def _end_sessions(user: User) -> None:
 
 
 def _card_decider_check(
-    kind: str, household: Household, actor: User, referral: Referral | None
+    kind: str,
+    household: Household,
+    actor: User,
+    referral: Referral | None,
+    role_refusal: str | None = None,
 ) -> None:
-    """Cards are the village's manager's to issue, replace and recall, whatever the caller,
-    never for their own household: then the county's, on the referral (`decider_check`)."""
+    """A household's card and its PIN are the village's manager's to issue, replace, recall
+    and reset, whatever the caller, never for their own household: then the county's, on
+    the referral (`decider_check`)."""
     decider_check(
         actor,
         role=Role.MANAGER,
@@ -303,7 +308,8 @@ def _card_decider_check(
         household_id=household.pk,
         household_name=household.head_name,
         referral=referral,
-        role_refusal=_("Only the village's manager issues, replaces or recalls cards."),
+        role_refusal=role_refusal
+        or _("Only the village's manager issues, replaces or recalls cards."),
     )
 
 
@@ -530,16 +536,12 @@ def pin_reset(
     if not pin_hash:
         pin = pin_clean(pin)
     try:
-        decider_check(
+        _card_decider_check(
+            Referral.Kind.PIN_RESET,
+            household,
             actor,
-            role=Role.MANAGER,
-            kind=Referral.Kind.PIN_RESET,
-            object_id=household.pk,
-            village_id=household.village_id,
-            household_id=household.pk,
-            household_name=household.head_name,
-            referral=referral,
-            role_refusal=_("Only the village's manager may set a new PIN."),
+            referral,
+            _("Only the village's manager may set a new PIN."),
         )
     except SecondPersonRequired:
         if pin:  # a PIN sent up is checked now, in clear: the county gets only its hash
