@@ -31,11 +31,6 @@ def client_network(address: str) -> ipaddress.IPv4Network | ipaddress.IPv6Networ
     return ipaddress.ip_network(f"{parsed}/{parsed.max_prefixlen if whole else 64}", strict=False)
 
 
-# What may place an event of no village, most precise first: its object's (a token's, a
-# staff user's, an export's) township or county, else its actor's as they stand then.
-PLACES = ("township", "county")
-
-
 def _place(*, village_id: int | None, obj, actor) -> dict:
     """The event's township_id and county_id: none for an event of a village (the village
     places it, as it stands); else from its object, else from its actor. A township's county
