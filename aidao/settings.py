@@ -5,6 +5,7 @@ Development: `make run` sets DEBUG=true; with no DATABASE_URL an embedded Postgr
 """
 
 import datetime
+import logging
 import os
 import re
 from pathlib import Path
@@ -341,7 +342,8 @@ THANKS_LINK_MAX_AGE_DAYS = env_int("THANKS_LINK_MAX_AGE_DAYS", 365, minimum=1)
 
 # Calls one token of the read-only API may make (reports/api.py), as ninja's rate: "120/m".
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120/m")
-if not re.fullmatch(r"[1-9]\d*/[smhd][a-z]*", API_RATE_LIMIT):
+# As django-ninja reads a rate: calls / an optional number of a unit (s, m, h, d, sec...).
+if not re.fullmatch(r"[1-9]\d*/(?:[1-9]\d*)?(?:s|m|h|d|sec|min|hour|day)", API_RATE_LIMIT):
     raise ImproperlyConfigured(f"API_RATE_LIMIT={API_RATE_LIMIT!r}: calls per time, e.g. '120/m'.")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -415,8 +417,8 @@ if not DEBUG and not TESTING:
     LANGUAGE_COOKIE_SECURE = True
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
-if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r}: DEBUG, INFO, WARNING or ERROR.")
+if not isinstance(logging.getLevelName(LOG_LEVEL), int):  # a name logging knows
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r}: DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

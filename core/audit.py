@@ -42,13 +42,23 @@ def _place(*, village_id: int | None, obj, actor) -> dict:
             continue  # a village's row or person: nothing of the county's own
         township_id = getattr(holder, "township_id", None)
         if township_id is not None:
-            township = get_user_model()._meta.get_field("township").related_model
-            county_id = township.objects.filter(pk=township_id).values_list("county_id", flat=True)
-            return {"township_id": township_id, "county_id": county_id.first()}
+            return _township_place(township_id)
         county_id = getattr(holder, "county_id", None)
         if county_id is not None:
+            # A county's row a township's officer acts on (their township's overview
+            # export, kept under the county) concerns their township.
+            officer = getattr(actor, "township_id", None) if holder is obj else None
+            place = _township_place(officer) if officer is not None else None
+            if place is not None and place["county_id"] == county_id:
+                return place
             return {"township_id": None, "county_id": county_id}
     return {"township_id": None, "county_id": None}
+
+
+def _township_place(township_id: int) -> dict:
+    township = get_user_model()._meta.get_field("township").related_model
+    county_id = township.objects.filter(pk=township_id).values_list("county_id", flat=True)
+    return {"township_id": township_id, "county_id": county_id.first()}
 
 
 def audit_record(

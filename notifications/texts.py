@@ -47,7 +47,7 @@ def _counted(params: dict) -> dict:
     if "items" in params:
         items = params["items"]
         worded["items_text"] = ngettext("%(n)d piece", "%(n)d pieces", items) % {"n": items}
-    if str(params.get("receipt", "")).isdigit():
+    if str(params.get("receipt", "")).isdecimal():
         # Kept as the bare id before: printed as store.models.Redemption.number_of does
         # (the store is a layer above this app, which cannot import it).
         worded["receipt"] = f"{int(params['receipt']):06d}"

@@ -42,6 +42,8 @@ def api_token_create(
     if not name:
         raise ValidationError(_("Give the token a name: who uses it."))
     key = secrets.token_urlsafe(32)
+    while key.startswith("-"):  # its start is typed after `api_token revoke`: no option
+        key = secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
             name=name[:100],

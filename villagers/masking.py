@@ -41,7 +41,7 @@ def mask_household_number(value: str) -> str:
     """A household number echoed from an upload: as typed (it is no personal data, and
     masked it names nothing the clerk can find), unless it has a phone's 11 digits or an ID
     number's 15 or more (one of those a column off): then masked as `mask_cell` masks."""
-    digits = "".join(str(int(char)) for char in value or "" if char.isdigit())
+    digits = "".join(str(int(char)) for char in value or "" if char.isdecimal())
     phone = len(digits) == 11 or MOBILE_WITH_COUNTRY_CODE.fullmatch(digits)
     return mask_cell(value) if phone or len(digits) >= 15 else value
 
@@ -63,14 +63,14 @@ def mask_name(value: str) -> str:
 
 def _run_masked(match: re.Match) -> str:
     run = match.group()
-    digits = sum(1 for char in run if char.isdigit())
+    digits = sum(1 for char in run if char.isdecimal())
     longest = max(len(block) for block in SEPARATORS.split(run))
     # Seven digits in a row, or eleven in all, could be a phone; fifteen an ID number. A date
     # (1965-03-04) or a year is neither and stays as it is.
     if longest < 7 and digits < 11:
         return run
     prefix = COUNTRY_CODE.match(run)
-    if prefix and digits - sum(1 for char in prefix.group() if char.isdigit()) == 11:
+    if prefix and digits - sum(1 for char in prefix.group() if char.isdecimal()) == 11:
         return prefix.group() + mask_phone(run[prefix.end() :])
     return mask_id_number(run) if digits >= 15 else mask_phone(run)
 

@@ -4,9 +4,8 @@ from django.conf import settings
 from django.db import migrations, models
 
 # Each event of no village so far is placed as well as can be told now: by its actor's
-# place today (their township's, or their county's); the API tokens' and exports' own
-# events are placed by the token or export (reports 0005). An event of a village is placed
-# by its village. The table is append-only: its guard is off for this one fill.
+# place today (their township's, or their county's); the API tokens' own events are
+# placed by the token (reports 0005). An event of a village is placed by its village. The table is append-only: its guard is off for this one fill.
 FILL = """
 SET CONSTRAINTS ALL IMMEDIATE;
 ALTER TABLE aidao_auditevent DISABLE TRIGGER aidao_auditevent_append_only;

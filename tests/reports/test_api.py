@@ -465,6 +465,7 @@ def test_the_command_makes_lists_and_revokes(county_admin, village_x):
         stdout=out,
     )
     key = out.getvalue().strip().splitlines()[-1]
+    assert not key.startswith("-")  # typed after the options, it would read as one
     assert call(key, "/overview").status_code == 200
     listing = io.StringIO()
     call_command("api_token", "list", "--by", "county", stdout=listing)

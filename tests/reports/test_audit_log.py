@@ -281,3 +281,28 @@ def test_a_township_officer_reads_the_township_events_of_no_village(
         client.force_login(reader)
         body = client.get(reverse("reports:audit")).content.decode()
         assert ("新乡长" in body) is sees, reader
+
+
+def test_a_township_overview_export_is_the_townships_event(
+    township_officer, township_officer_z, village_x
+):
+    """Found by a second read: kept under the county, the officer's export was placed in the
+    county alone, so another officer of the township (a successor) never read it."""
+    from reports.exports import export_job_start
+    from reports.models import ExportJob
+
+    township = township_officer.township
+    export_job_start(
+        kind=ExportJob.Kind.TOWNSHIP_OVERVIEW,
+        user=township_officer,
+        county=township.county,
+        params={"township": township.pk},
+    )
+    event = AuditEvent.objects.get(action="export.start")
+    assert (event.township_id, event.county_id) == (township.pk, township.county_id)
+    colleague = make_staff(Role.TOWNSHIP_OFFICER, township=township, username="officer_2")
+    for reader, sees in ((colleague, True), (township_officer_z, False)):
+        client = Client()
+        client.force_login(reader)
+        page = client.get(reverse("reports:audit"), {"action": "export"}).context["page"]
+        assert (event in list(page.object_list)) is sees, reader

@@ -94,7 +94,7 @@ BAD_VALUES = {
     "SMS_QUIET_HOURS": "21",
     "SMS_BACKEND": "nonsense",
     "DATABASE_URL": "notaurl",
-    "API_RATE_LIMIT": "lots",
+    "API_RATE_LIMIT": "120/minute",
     "LOG_LEVEL": "LOUD",
 }
 SETTINGS_READ = """
@@ -126,6 +126,12 @@ def test_a_setting_the_app_cannot_read_stops_it_at_startup_naming_it():
         assert said[name] and said[name].startswith(name), (name, said[name])
     aliyun = run_python(["-c", SETTINGS_READ, json.dumps({"SMS_BACKEND": "aliyun"})], env)
     assert "SMS_ALIYUN_ACCESS_KEY_ID" in json.loads(aliyun.stdout)["SMS_BACKEND"]
-    good = {"DEBUG": "off", "SMS_QUIET_HOURS": "0-0", "CREDIT_DUE_CRON": "* * * * * */2"}
+    good = {
+        "DEBUG": "off",
+        "SMS_QUIET_HOURS": "0-0",
+        "CREDIT_DUE_CRON": "* * * * * */2",
+        "API_RATE_LIMIT": "100/5m",
+        "LOG_LEVEL": "warn",
+    }
     fine = run_python(["-c", SETTINGS_READ, json.dumps(good)], env)
     assert json.loads(fine.stdout) == dict.fromkeys(good), fine.stdout

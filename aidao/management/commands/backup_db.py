@@ -29,8 +29,11 @@ class Command(BaseCommand):
         output = Path(output)
         # The dump holds everything, ID numbers, phones and PIN hashes included: readable by
         # its owner only, whatever the umask (the file is made before pg_dump fills it).
-        output.touch(mode=0o600)
-        output.chmod(0o600)
+        try:
+            output.touch(mode=0o600)
+            output.chmod(0o600)
+        except OSError as error:
+            raise CommandError(f"cannot write {output}: {error.strerror}") from None
         result = subprocess.run(  # noqa: S603 (fixed program, no shell)
             [pg_binary("pg_dump"), "--format=custom", "--no-owner", "--file", str(output)],
             env=libpq_env(database),

@@ -3,6 +3,7 @@
     manage.py api_token create --by <county admin> --name "县平台" [--township 英旺乡]
     manage.py api_token list --by <county admin>
     manage.py api_token revoke --by <county admin> <key prefix>
+    (a key made before keys stopped beginning with "-": ... revoke --by <admin> -- <prefix>)
 
 A token without --township reads the whole county. The key is printed once: only its
 SHA-256 is kept.
