@@ -297,11 +297,23 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+
+
 # Uploaded photos go through Django's storage API only (never a file path), so several app
 # servers can share S3-compatible object storage: set S3_BUCKET (and S3_ENDPOINT_URL,
 # S3_REGION; the access keys in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) and install
 # django-storages[s3]. Photos stay private: views stream them to those allowed to see them.
+def _installed(module: str, variable: str, package: str) -> None:
+    """A setting that needs an optional package: refused at startup without it, not in the
+    first page that uses it."""
+    from importlib.util import find_spec
+
+    if find_spec(module) is None:
+        raise ImproperlyConfigured(f"{variable} needs the package {package}: pip install it.")
+
+
 if os.environ.get("S3_BUCKET"):
+    _installed("storages", "S3_BUCKET", "django-storages[s3]")
     _media_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -356,6 +368,7 @@ SESSION_ENGINE = "core.sessions"
 # entry, a hash of the shelves...), so a stale body is never served: each app server may keep
 # its own in-memory cache. Several servers can share one by setting REDIS_URL (needs `redis`).
 if os.environ.get("REDIS_URL"):
+    _installed("redis", "REDIS_URL", "redis")
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

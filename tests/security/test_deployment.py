@@ -3,6 +3,7 @@ phones) never shows on a page for a role that does not need it: the permission m
 renders every page for every role and searches it (personal_data_shown); here the search
 itself and the one page allowed to show an ID number are tested."""
 
+import importlib.util
 import json
 
 from django.urls import reverse
@@ -97,6 +98,8 @@ BAD_VALUES = {
     "API_RATE_LIMIT": "120/minute",
     "LOG_LEVEL": "LOUD",
 }
+# A package the suite does not install: a setting that needs it is refused at startup.
+NEEDS_A_PACKAGE = {"REDIS_URL": "redis://localhost:6379/0", "S3_BUCKET": "photos"}
 SETTINGS_READ = """
 import importlib, json, os, sys
 from django.core.exceptions import ImproperlyConfigured
@@ -124,6 +127,11 @@ def test_a_setting_the_app_cannot_read_stops_it_at_startup_naming_it():
     said = json.loads(result.stdout)
     for name in cases:
         assert said[name] and said[name].startswith(name), (name, said[name])
+    needs = run_python(["-c", SETTINGS_READ, json.dumps(NEEDS_A_PACKAGE)], env)
+    for name, said_of in json.loads(needs.stdout).items():
+        module = "redis" if name == "REDIS_URL" else "storages"
+        if importlib.util.find_spec(module) is None:
+            assert said_of and "needs the package" in said_of, (name, said_of)
     aliyun = run_python(["-c", SETTINGS_READ, json.dumps({"SMS_BACKEND": "aliyun"})], env)
     assert "SMS_ALIYUN_ACCESS_KEY_ID" in json.loads(aliyun.stdout)["SMS_BACKEND"]
     good = {
