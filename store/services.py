@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from core import sql
 from core.access import Role, is_manager
 from core.audit import audit_plan, audit_record, record_save
-from core.db import sqlstate
 from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
 from core.months import closed_month_check, past_day_check
@@ -61,7 +60,6 @@ from villagers.second_person import (
     role_holders,
 )
 
-UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 MAX_CART_LINES = 40
 MAX_LINE_QUANTITY = 999
 # An open reservation entering its last day tells its household it is about to expire.
@@ -99,13 +97,11 @@ def item_save(*, item: Item, actor: User, request=None) -> Item:
         try:
             with transaction.atomic():
                 item.save()
-        except IntegrityError as error:
+        except IntegrityError:
             if item.photo and item.photo.name != unsaved_name:
                 file_stored(item.photo)
-            if sqlstate(error) != UNIQUE_VIOLATION:
-                raise
             # Saved by another request since full_clean() (a double click, two tabs): the
-            # check finds it now, and refuses as it would have.
+            # check finds it now, and refuses as it would have; anything else stays an error.
             item.validate_constraints()
             raise
         if item.photo and item.photo.name != unsaved_name:
@@ -1005,11 +1001,13 @@ def counted_shortfalls(refused, *, actor: User, now, request=None) -> list[Stock
                 "quantity": -correction.quantity,
             }
         )
-    replaced, shortfalls = [], []
+    first_of = {}  # item id -> its first refused write-off: whose count it is, and where
     for correction in relied_on:
-        item_id = correction.item_id
-        if not missing[item_id] or not reasons[item_id]:
-            continue  # nothing found missing, or this item's count is made already
+        first_of.setdefault(correction.item_id, correction)
+    replaced, shortfalls = [], []
+    for item_id, correction in first_of.items():
+        if not missing[item_id]:
+            continue  # nothing found missing: the shelf holds what the books say
         earlier = waiting.get(item_id)
         quantity = (earlier.quantity if earlier else 0) - missing[item_id]
         if earlier is not None:
@@ -1032,7 +1030,6 @@ def counted_shortfalls(refused, *, actor: User, now, request=None) -> list[Stock
                     requested_at=now,
                 )
             )
-        reasons[item_id] = []
     if replaced:
         outcome = _("joined with the shortfall of a refused write-off")
         for earlier in replaced:
