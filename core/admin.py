@@ -5,7 +5,11 @@ as Django's UserAdmin); a test walks the admin site and fails on any number fiel
 is not `core.forms`'.
 """
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.admin import widgets
+from django.contrib.admin.filters import SimpleListFilter
+from django.contrib.auth.models import Group
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from core.forms import NUMBER_FORMFIELD_OVERRIDES
@@ -21,8 +25,50 @@ class NumberFieldsAdminMixin:
     formfield_overrides = NUMBER_FORMFIELD_OVERRIDES
 
 
-class ModelAdmin(NumberFieldsAdminMixin, admin.ModelAdmin):
+# The parameters Django's field filters put in a list's address after the field's path: the
+# choice, boolean and all-values filters' `__exact` and `__isnull`, a related field's
+# `__id__exact`, the date filter's range.
+FILTER_PARAMETERS = ("exact", "isnull", "id__exact", "gte", "lt", "isempty")
+
+
+class OfferedFiltersOnlyMixin:
+    """A list takes only the filters it offers (its `list_filter`), and the lookups of a
+    raw-id popup's `limit_choices_to`. Django lets any lookup on the model's own fields
+    through: `?id_number__startswith=6` answered 1 or 0 rows, and read a masked ID number or
+    phone a character at a time; `?memo__regex=(` or `?created_at__year=99999` reached the
+    database as an error (a 500). Refused, Django answers 400."""
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if not super().lookup_allowed(lookup, value, request):
+            return False
+        for fk_lookup in self.model._meta.related_fkey_lookups:
+            if callable(fk_lookup):
+                fk_lookup = fk_lookup()
+            if (lookup, value) in widgets.url_params_from_lookup_dict(fk_lookup).items():
+                return True
+        list_filter = self.get_list_filter(request) if request is not None else self.list_filter
+        for item in list_filter:
+            if isinstance(item, type) and issubclass(item, SimpleListFilter):
+                if lookup == item.parameter_name:
+                    return True
+                continue
+            path = item[0] if isinstance(item, (list, tuple)) else item
+            if lookup in (f"{path}__{parameter}" for parameter in FILTER_PARAMETERS):
+                return True
+        return lookup == self.date_hierarchy
+
+
+class ModelAdmin(OfferedFiltersOnlyMixin, NumberFieldsAdminMixin, admin.ModelAdmin):
     pass
+
+
+# Other apps' lists (Django's groups, which are the roles; django-axes' login records, the
+# superuser's) are registered again to take only what they offer too.
+for _model in (Group, AccessAttempt, AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_model):
+        _base = type(admin.site.get_model_admin(_model))
+        admin.site.unregister(_model)
+        admin.site.register(_model, type(_base.__name__, (OfferedFiltersOnlyMixin, _base), {}))
 
 
 class TabularInline(NumberFieldsAdminMixin, admin.TabularInline):

@@ -304,7 +304,9 @@ class StaffUserCreationForm(StaffPlacesMixin, AdminUserCreationForm):
 
 
 @admin.register(User)
-class AidaoUserAdmin(core_admin.NumberFieldsAdminMixin, UserAdmin):
+class AidaoUserAdmin(
+    core_admin.OfferedFiltersOnlyMixin, core_admin.NumberFieldsAdminMixin, UserAdmin
+):
     form = StaffUserChangeForm
     fieldsets = UserAdmin.fieldsets + (
         ("Village", {"fields": ("village", "township", "county", "household", "display_name")}),
