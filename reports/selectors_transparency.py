@@ -51,7 +51,9 @@ def _month_entries(village: Village, year: int, month: int, kind: str):
 def board_month(village: Village, year: int, month: int) -> dict:
     """Red list: the households that earned most in the month (awards credited in it, not
     reversed); ties share a rank. Black list: the month's deductions by rule, counts only,
-    with household names only if the village shows them."""
+    with household names only if the village shows them, and only of deductions made since
+    it began to (villagers.models.Village.black_list_names_since)."""
+    start, following = month_span(year, month)
     earned = list(
         _month_entries(village, year, month, Entry.Kind.AWARD)
         .values(
@@ -89,8 +91,12 @@ def board_month(village: Village, year: int, month: int) -> dict:
         .annotate(count=Count("id"), points=Sum("points"))
         .order_by("-count", "proposal__rule__code")
     ]
-    if village.black_list_names and black:
+    since = village.black_list_names_since
+    named = since is None or since < following
+    if village.black_list_names and black and named:
         names = defaultdict(list)
+        if since is not None:
+            deductions = deductions.filter(created_at__gte=since)
         for code, head in deductions.order_by("created_at", "id").values_list(
             "proposal__rule__code", "account__household__head_name"
         ):
@@ -103,7 +109,9 @@ def board_month(village: Village, year: int, month: int) -> dict:
         "households_earning": len(earned),
         "awarded": sum(row["points"] for row in earned),
         "deductions": sum(row["count"] for row in black),
-        "show_names": village.black_list_names,
+        "show_names": village.black_list_names and named,
+        # Names turned on during the month: those fined before are counted, not named.
+        "names_since": since if village.black_list_names and since and since > start else None,
     }
 
 

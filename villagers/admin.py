@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import admin as core_admin
@@ -158,6 +159,9 @@ class VillageAdmin(VillageScopedAdmin):
         # What it was, read before the save: the form's initial values hold a row's id
         # (the township), where the audit log names it.
         before = Village.objects.select_related("township").filter(pk=obj.pk).first()
+        if "black_list_names" in form.changed_data:
+            # Households fined while the board named nobody are not named now.
+            obj.black_list_names_since = timezone.now() if obj.black_list_names else None
         super().save_model(request, obj, form, change)
         changed = {
             name: [_plain(getattr(before, name, None)), _plain(form.cleaned_data.get(name))]

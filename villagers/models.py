@@ -97,6 +97,11 @@ class Village(models.Model):
     )
     show_rank = models.BooleanField(_("show households their rank"), default=True)
     black_list_names = models.BooleanField(_("show names on the black list"), default=False)
+    # When names were turned on (the admin sets it): a deduction made while the board named
+    # nobody is never named afterwards. Empty with names on: every deduction is named.
+    black_list_names_since = models.DateTimeField(
+        _("names on the black list since"), null=True, blank=True, editable=False
+    )
     notice_names = models.CharField(
         _("names on the notice's balance list"),
         max_length=10,

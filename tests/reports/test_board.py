@@ -101,6 +101,37 @@ def test_black_list_names_only_when_the_village_shows_them(ledger, village_x, cl
     assert fined_name in page
 
 
+def test_names_turned_on_never_name_a_deduction_made_while_they_were_off(
+    ledger, village_x, client_county, client_villager_a, card_a, manager_x, supervisor_x
+):
+    """Found by a probe of the settings: turned on in the admin, names appeared beside every
+    deduction of this month and of every month before, made when the board promised none."""
+    fined_before = ledger[5].head_name
+    url = reverse("admin:villagers_village_change", args=[village_x.pk])
+    form = client_county.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data = {name: value for name, value in data.items() if value is not False}
+    assert client_county.post(url, data | {"black_list_names": "on"}).status_code == 302
+    village_x.refresh_from_db()
+    assert village_x.black_list_names and village_x.black_list_names_since is not None
+    [fine] = propose(manager_x, [card_a.household], make_rule(village_x, "D03", -3))
+    proposal_approve(proposal_ids=[fine.pk], actor=supervisor_x)
+    page = client_villager_a.get(this_month_url()).content.decode()
+    assert card_a.household.head_name in page.split("board-black")[1]  # fined since: named
+    assert fined_before not in page  # fined before: counted only
+    assert "D02" in page and "names of those from" in page
+    last = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
+    board = board_month(village_x, last.year, last.month)
+    assert not board["show_names"]
+    # Turned off and on again: from the new moment only.
+    assert client_county.post(url, data).status_code == 302
+    village_x.refresh_from_db()
+    assert village_x.black_list_names_since is None
+    assert client_county.post(url, data | {"black_list_names": "on"}).status_code == 302
+    page = client_villager_a.get(this_month_url()).content.decode()
+    assert card_a.household.head_name not in page.split("board-black")[1]
+
+
 def test_tv_version_shows_the_same_board(ledger, client_villager_a):
     today = timezone.localdate()
     page = client_villager_a.get(
