@@ -27,7 +27,13 @@ from notifications.services import message, notifications_plan, notifications_po
 from points.ledger import InsufficientPoints, Posting, balance_after, entries_plan, entry_post
 from points.models import Account, Entry, Objection, Proposal, Rule
 from villagers.models import Card, Referral, User
-from villagers.second_person import decider_check, referrals_close
+from villagers.second_person import (
+    SecondPersonRequired,
+    decider_check,
+    others_who_may,
+    referral_open,
+    referrals_close,
+)
 
 
 def _deduction_refusal(proposal: Proposal, error: InsufficientPoints) -> str:
@@ -503,7 +509,42 @@ def objection_raise(*, proposal_id: int, actor: User, reason: str, request=None)
             detail={"proposal": proposal.pk, "reason": reason},
             request=request,
         )
+        _objection_referred_if_nobody_may_settle(objection, proposal, actor, request)
     return objection
+
+
+def _objection_referred_if_nobody_may_settle(objection, proposal, actor, request) -> None:
+    """An objection no supervisor of the village may settle (the only one raised it, or
+    their household did, or the entry is theirs) goes up to the county as it is raised:
+    it waited for a "decide" its supervisor could not give (rule 8: it never waits)."""
+    others = [
+        user
+        for user in others_who_may(
+            village_id=proposal.village_id,
+            role=Role.SUPERVISOR,
+            household_id=proposal.household_id,
+            originators=[proposal.proposed_by_id, actor.pk],
+        )
+        if actor.household_id is None or user.household_id != actor.household_id
+    ]
+    if others:
+        return
+    nobody = _(
+        "Nobody of the village may settle this objection: its supervisor raised it, "
+        "proposed the entry or is of a household concerned."
+    )
+    referral_open(
+        error=SecondPersonRequired(
+            nobody,
+            kind=Referral.Kind.OBJECTION,
+            object_id=objection.pk,
+            village_id=proposal.village_id,
+            household_id=proposal.household_id,
+            referable=True,
+        ),
+        actor=actor,
+        request=request,
+    )
 
 
 def objection_resolve(

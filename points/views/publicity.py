@@ -31,7 +31,8 @@ from points.publicity import (
 )
 from points.selectors import objections_of_village, proposals_held, proposals_in_publicity
 from points.views.access import _get_proposal_for_user
-from villagers.second_person import SecondPersonRequired, refusal_or_referral
+from villagers.models import Referral
+from villagers.second_person import SecondPersonRequired, open_referrals, refusal_or_referral
 
 
 @objector_required
@@ -44,7 +45,7 @@ def objection_new(request, pk):
     form = ObjectionForm(request.POST or None)
     if request.method == "POST" and refusal is None and form.is_valid():
         try:
-            objection_raise(
+            objection = objection_raise(
                 proposal_id=proposal.pk,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
@@ -53,13 +54,17 @@ def objection_new(request, pk):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(
-                request,
-                _(
+            if open_referrals(kind=Referral.Kind.OBJECTION, object_ids=[objection.pk]):
+                filed = _(
+                    "Your objection was filed and sent to the township or county, as nobody "
+                    "of the village may settle it. The entry is not credited until then."
+                )
+            else:
+                filed = _(
                     "Your objection was filed. The entry is not credited until the supervisor "
                     "has looked into it."
-                ),
-            )
+                )
+            messages.success(request, filed)
             return redirect("reports:notice")
     context = {"proposal": proposal, "form": form, "refusal": refusal}
     return render(request, "points/objection_form.html", context)

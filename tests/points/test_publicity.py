@@ -21,7 +21,7 @@ from points.publicity import (
 from points.services import entry_post, proposal_approve
 from tests.conftest import make_staff
 from tests.points.conftest import propose
-from villagers.models import User
+from villagers.models import Referral, User
 
 SECOND = datetime.timedelta(seconds=1)
 
@@ -436,3 +436,26 @@ def test_a_household_whose_card_was_recalled_hears_its_award_is_held(
     proposals_credit_due(now=in_publicity.credit_due_at)
     (held,) = _told(card_a.household)[before:]
     assert held.kind == Notification.Kind.HELD and "no active card" in text(held)
+
+
+def test_an_objection_no_supervisor_may_settle_goes_up_as_it_is_raised(
+    in_publicity, villager_b, supervisor_x, county_admin, client_supervisor_x, settings
+):
+    """Found by a probe: the village's only supervisor objected, and the objection waited in
+    their own list until they pressed "decide", which they may not (rule 8)."""
+    objection_raise(proposal_id=in_publicity.pk, actor=villager_b, reason="不信")
+    assert not Referral.objects.filter(kind=Referral.Kind.OBJECTION).exists()
+    settings.LANGUAGE_CODE = "en"
+    url = reverse("points:objection_new", args=[in_publicity.pk])
+    response = client_supervisor_x.post(url, {"reason": "照片是别家"}, follow=True)
+    assert "sent to the township or county" in response.content.decode()
+    own = Objection.objects.get(raised_by=supervisor_x)
+    (referral,) = Referral.objects.filter(kind=Referral.Kind.OBJECTION, status=Referral.Status.OPEN)
+    assert (referral.object_id, referral.village_id) == (own.pk, in_publicity.village_id)
+    objection_resolve(
+        objection_id=own.pk, actor=county_admin, upheld=True, resolution="核实", referral=referral
+    )
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.DONE
+    in_publicity.refresh_from_db()
+    assert in_publicity.status == Proposal.Status.CANCELLED
