@@ -105,6 +105,8 @@ def approval_decide(request):
     if request.POST.get("batch_action"):
         action, _sep, batch_value = request.POST["batch_action"].partition(":")
         batch_id = row_id_or_none(batch_value)
+        if batch_id is None:  # a batch's button names its batch: never the ticks instead
+            action = None
     if batch_id:
         ids = list(
             Proposal.objects.filter(
@@ -117,7 +119,9 @@ def approval_decide(request):
     back = local_next(request, request.POST.get("next", "")) or reverse("points:approval_queue")
     back = _reason_asked(back, asked=False)  # a reason asked for once is not asked again
     if action not in ("approve", "reject"):
-        messages.error(request, _("Choose approve or reject."))
+        # No decision button was pressed (Enter in the reason box presses the form's first,
+        # hidden button, which names none): nothing is decided, and the page says so.
+        messages.error(request, _("Nothing was decided: press an approve or a reject button."))
         return redirect(back)
     if batch_id and not ids:
         if referred:

@@ -239,7 +239,9 @@ def corrections_decide(request):
     ids = [i for i in map(row_id_or_none, request.POST.getlist("correction")) if i is not None]
     back = reverse("store:corrections")
     if action not in ("confirm", "refuse"):
-        messages.error(request, _("Choose confirm or refuse."))
+        # No decision button was pressed (Enter in the reason box presses the form's first,
+        # hidden button, which names none): nothing is decided, and the page says so.
+        messages.error(request, _("Nothing was decided: press the confirm or the refuse button."))
         return redirect(back)
     decided = []
 

@@ -181,6 +181,33 @@ def test_queue_approves_a_whole_batch_and_filters(
     assert single.status == Proposal.Status.PROPOSED
 
 
+def test_a_decision_sent_without_its_button_decides_nothing_and_says_so(
+    client_supervisor_x, card_a, card_b, manager_x, rule_capped, rule_clean
+):
+    """Enter in the reason box presses the queue's first button, a hidden one naming no
+    action (before the batches' approve buttons): nothing is decided, not even by default."""
+    batch = propose(manager_x, [card_a.household, card_b.household], rule_capped)
+    single = propose(manager_x, [card_a.household], rule_clean)[0]
+    queue = client_supervisor_x.get(reverse("points:approval_queue")).text
+    decide = reverse("points:approval_decide")
+    form = re.search(rf'<form[^>]*action="{decide}"[^>]*>.*?</form>', queue, re.S).group(0)
+    first_button = re.search(r"<button\b[^>]*>", form).group(0)
+    assert "name=" not in first_button and 'tabindex="-1"' in first_button
+
+    sent = [
+        {"proposal": [single.pk], "rejection_reason": "照片不清楚"},  # Enter in the box
+        {"proposal": [single.pk], "action": "approve all"},
+        {"proposal": [single.pk], "batch_action": "approve:"},  # a batch's, naming none
+        {"proposal": [single.pk], "batch_action": f"sign:{batch[0].batch_id}"},
+    ]
+    for number, data in enumerate(sent):
+        response = client_supervisor_x.post(
+            decide, {**data, "idempotency_key": f"{KEY}{number}"}, follow=True
+        )
+        assert "Nothing was decided" in response.text, data
+    assert set(Proposal.objects.values_list("status", flat=True)) == {"proposed"}
+
+
 def test_proposer_sees_own_pending_and_rejected(
     client_manager_x, card_a, manager_x, supervisor_x, rule_clean
 ):

@@ -3,6 +3,7 @@
 import datetime
 import io
 import itertools
+import re
 from decimal import Decimal
 
 import pytest
@@ -225,6 +226,32 @@ def test_stock_take_and_write_off_forms_wait_for_the_supervisor(
     assert rice.stock == 45
     kinds = list(rice.movements.order_by("pk").values_list("kind", flat=True))
     assert kinds == ["purchase", "adjustment", "write_off"]
+
+
+def test_corrections_sent_without_their_button_are_neither_confirmed_nor_refused(
+    client_manager_x, client_supervisor_x, kettle
+):
+    """Enter in the refusal reason presses the form's first button, a hidden one naming no
+    action (before Confirm): nothing is decided, and the page says so."""
+    client_manager_x.post(
+        reverse("store:item_write_off", args=[kettle.pk]),
+        {"quantity": 1, "cause": "damaged", "reason": "摔坏", "idempotency_key": form_key()},
+    )
+    page = client_supervisor_x.get(reverse("store:corrections")).text
+    decide = reverse("store:corrections_decide")
+    form = re.search(rf'<form[^>]*action="{decide}"[^>]*>.*?</form>', page, re.S).group(0)
+    first_button = re.search(r"<button\b[^>]*>", form).group(0)
+    assert "name=" not in first_button and 'tabindex="-1"' in first_button
+    waiting = list(kettle.corrections.values_list("pk", flat=True))
+    response = client_supervisor_x.post(
+        decide,
+        {"correction": waiting, "reason": "壶没坏", "idempotency_key": form_key()},
+        follow=True,
+    )
+    assert "Nothing was decided" in response.text
+    assert set(kettle.corrections.values_list("status", flat=True)) == {"pending"}
+    kettle.refresh_from_db()
+    assert kettle.stock == 2
 
 
 def test_write_off_beyond_stock_is_a_form_error(client_manager_x, kettle):

@@ -1,0 +1,103 @@
+"""Enter in a text box presses its form's first submit button (HTML's implicit submission).
+
+Where a form has several buttons, that first one is a hidden default that names no action
+(templates/_enter_default.html): Enter never approves, confirms, removes or decides, with
+JavaScript or without. The accessibility sweep checks the rule on every page
+(tests/browser/conftest.py, `enter_key_problems`); these check what Enter does. Assertions
+read the database and the page's structure, not words.
+"""
+
+import pytest
+from django.urls import reverse
+
+from points.models import Proposal
+from store.models import StockCorrection
+from store.services import stock_write_off_request
+from tests.browser.conftest import sign_in
+from tests.points.conftest import propose
+from villagers.models import User
+
+BOTH = pytest.mark.parametrize("browser_page", ["desktop", "desktop_no_js"])
+
+
+@BOTH
+def test_enter_in_the_rejection_reason_decides_nothing(
+    live_server, request, browser_page, card_a, card_b, manager_x, supervisor_x, rules
+):
+    """The batch's "approve whole batch" and "approve selected" come before the reason box."""
+    page = request.getfixturevalue(browser_page)
+    propose(manager_x, [card_a.household, card_b.household], rules["labour"], batch_title="扫路")
+    single = propose(manager_x, [card_a.household], rules["clean"])[0]
+    sign_in(page, live_server, supervisor_x)
+    page.goto(f"{live_server.url}{reverse('points:approval_queue')}")
+    page.check(f"input[name=proposal][value='{single.pk}']")
+    page.fill("#rejection_reason", "照片不清楚")
+    with page.expect_navigation():
+        page.press("#rejection_reason", "Enter")
+    assert set(Proposal.objects.values_list("status", flat=True)) == {Proposal.Status.PROPOSED}
+    assert page.locator(".messages .alert-danger").count() == 1  # nothing was decided
+    # The buttons still decide: the reason typed again, Reject rejects the ticked one.
+    page.check(f"input[name=proposal][value='{single.pk}']")
+    page.fill("#rejection_reason", "照片不清楚")
+    with page.expect_navigation():
+        page.click("button[name=action][value=reject]")
+    single.refresh_from_db()
+    assert single.status == Proposal.Status.REJECTED
+
+
+@BOTH
+def test_enter_in_the_refusal_reason_confirms_no_write_off(
+    live_server, request, browser_page, shelves, manager_x, supervisor_x
+):
+    page = request.getfixturevalue(browser_page)
+    kettle = shelves["kettle"]
+    correction = stock_write_off_request(
+        item=kettle, quantity=1, cause="damaged", reason="摔坏", actor=manager_x
+    )
+    sign_in(page, live_server, supervisor_x)
+    page.goto(f"{live_server.url}{reverse('store:corrections')}")
+    page.fill("#reason", "壶没坏，在仓库里")
+    with page.expect_navigation():
+        page.press("#reason", "Enter")
+    correction.refresh_from_db()
+    kettle.refresh_from_db()
+    assert (correction.status, kettle.stock) == (StockCorrection.Status.PENDING, 2)
+    assert page.locator(".messages .alert-danger").count() == 1
+
+
+@BOTH
+def test_enter_in_find_searches_and_keeps_the_households_chosen(
+    live_server, request, browser_page, card_a, card_b, manager_x, rules
+):
+    """The chosen households' Remove buttons come before the Find box."""
+    page = request.getfixturevalue(browser_page)
+    sign_in(page, live_server, manager_x)
+    url = reverse("points:proposal_new")
+    page.goto(f"{live_server.url}{url}?household={card_a.household.pk}")
+    chosen = page.locator("#picked-fields input[name=households]")
+    assert chosen.count() == 1
+    page.fill("#household-find", card_b.household.head_name)
+    page.press("#household-find", "Enter")
+    page.locator(f"#household-results button[name=add][value='{card_b.household.pk}']").wait_for()
+    assert chosen.count() == 1
+    assert chosen.get_attribute("value") == str(card_a.household.pk)
+
+
+def test_enter_in_the_county_reason_box_sends_no_decision_chosen_in_advance(
+    live_server, desktop_no_js, card_a, manager_x, supervisor_x, county_admin, rules
+):
+    """The county queue's one button sends the decision its list shows: none until chosen,
+    so the browser asks for one instead of sending the first (approve)."""
+    page = desktop_no_js
+    # The supervisor's own household's award: nobody of the village may approve it.
+    User.objects.filter(pk=supervisor_x.pk).update(household=card_a.household)
+    (proposal,) = propose(manager_x, [card_a.household], rules["labour"])
+    sign_in(page, live_server, county_admin)
+    page.goto(f"{live_server.url}{reverse('reports:county_queue')}")
+    reason = page.locator("input[name=reason]")
+    reason.fill("照片不清楚")
+    reason.press("Enter")
+    page.wait_for_timeout(500)  # time for a form sent by Enter to arrive
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.PROPOSED
+    assert page.locator("select[name=decision]:invalid").count() == 1
