@@ -169,6 +169,26 @@ def assert_accessible(page) -> None:
     assert not problems, f"{page.url}:\n" + "\n".join(problems)
 
 
+# Enter in a form's field (a text box, a tick box) presses its first submit button (HTML's
+# implicit submission, `form.elements` order: buttons joined by form="…" too). In a form of
+# several buttons that first one must name no action (templates/_enter_default.html): Enter
+# never decides. A form of buttons alone (a list to choose from) has no field to press it in.
+ENTER_DEFAULTS = """() => Array.from(document.forms).flatMap((form) => {
+  const elements = Array.from(form.elements);
+  const buttons = elements.filter((e) => ["submit", "image"].includes(e.type));
+  const notFields = ["hidden", "submit", "image", "button", "reset", "file"];
+  const fields = elements.filter((e) => e.tagName === "INPUT" && !notFields.includes(e.type));
+  if (buttons.length < 2 || !fields.length || !buttons[0].name) return [];
+  return [`Enter in a form to ${form.getAttribute("action") || "this page"} presses `
+    + `${buttons[0].name}=${buttons[0].value}: put templates/_enter_default.html first`];
+})"""
+
+
+def enter_key_problems(page) -> list[str]:
+    """Forms of the current page where Enter in a text box presses a button naming an action."""
+    return page.evaluate(ENTER_DEFAULTS)
+
+
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page scrolls sideways (0 when it fits the viewport)."""
     return page.evaluate(

@@ -324,6 +324,7 @@ SUPERVISOR_SWEEP = [
     ("points:declaration_review", "declaration"),
     ("reports:notice_month", "notice_draft"),
     "wishwall:queue",
+    "store:corrections",  # confirm or refuse the write-off waiting
 ]
 COUNTY_SWEEP = [
     *(page for page in COUNTY_PAGES if page not in MANAGER_PAGES),

@@ -6,6 +6,8 @@ The village of `tests.browser.pages.world` holds one of everything a page can sh
 batch, an approved proposal with its photo, a declaration, goods, a redemption, a donation,
 wishes in every state), so each page is checked with content, not empty. Villager pages are
 checked on a 360 px phone, where they must not scroll sideways; staff pages on a desktop.
+On every page, Enter in a text box must not press a button that names an action (approve,
+remove, confirm): a form of several buttons starts with a default that names none.
 The pages every staff role shares are checked as the manager (tests/browser/pages.py,
 SUPERVISOR_SWEEP and COUNTY_SWEEP).
 """
@@ -16,6 +18,7 @@ from tests.browser.conftest import (
     accessibility_problems,
     assert_accessible,
     assert_no_horizontal_scroll,
+    enter_key_problems,
     horizontal_overflow,
     sign_in,
 )
@@ -39,7 +42,7 @@ def _check_pages(page, live_server, urls, *, phone=False, purged=None):
         if response is None or response.status != 200:
             failures.append(f"{url}: HTTP {response.status if response else '?'}")
             continue
-        problems = accessibility_problems(page)
+        problems = accessibility_problems(page) + enter_key_problems(page)
         if phone and horizontal_overflow(page) > 0:
             problems.append(f"scrolls sideways by {horizontal_overflow(page)}px")
         if phone and page.locator("a[target=_blank], a[download]").count():
