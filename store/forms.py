@@ -40,6 +40,10 @@ class ItemForm(DrawnStateMixin, forms.ModelForm):
         self.fields["zone"].queryset = Zone.objects.filter(village=village)
         self.fields["photo"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp"
 
+    def clean_barcode(self):
+        """Kept as a scanner types it at the counter: full-width digits as ASCII ones."""
+        return numbers.number_text(self.cleaned_data.get("barcode", ""))
+
     def clean_photo(self):
         photo = self.cleaned_data.get("photo")
         if getattr(photo, "image", None) is None:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import pgettext
 
 from core import sql
+from core.forms import number_text
 from core.months import month_span
 from core.text import list_join
 from store import sql as store_sql
@@ -42,13 +43,14 @@ def zones_of(village: Village) -> list[Zone]:
 
 
 def items_search(queryset: QuerySet, *, zone_code: str = "", query: str = "") -> QuerySet:
-    """Narrow items by zone code and a name or barcode search."""
-    if zone_code:
-        queryset = queryset.filter(zone__code=zone_code)
+    """Narrow items by zone code and a name search; a barcode finds its item in any zone
+    (a scanner reads what is in the hand, whatever zone tab is open), typed with full-width
+    digits too (a scanner typing through a Chinese input method)."""
+    in_zone = Q(zone__code=zone_code) if zone_code else Q()
     query = (query or "").strip()
-    if query:
-        queryset = queryset.filter(Q(name__icontains=query) | Q(barcode=query))
-    return queryset
+    if not query:
+        return queryset.filter(in_zone)
+    return queryset.filter((in_zone & Q(name__icontains=query)) | Q(barcode=number_text(query)))
 
 
 def catalogue_items(village: Village, *, zone_code: str = "", query: str = "") -> QuerySet:

@@ -348,3 +348,37 @@ def test_a_void_reason_too_long_is_said_to_be_too_long(
     assert "Give the reason for voiding." not in response.text
     redemption.refresh_from_db()
     assert redemption.voided_at is None
+
+
+@pytest.fixture
+def coded(rice, kettle):
+    """Rice (grain and oil) and the kettle (appliances) with their barcodes."""
+    Item.objects.filter(pk=rice.pk).update(barcode="6901234567892")
+    Item.objects.filter(pk=kettle.pk).update(barcode="6909876543210")
+    return {"rice": rice, "kettle": kettle}
+
+
+def shelf_items(page: str) -> list[str]:
+    """The ids of the items the counter's shelves list (their add forms)."""
+    return re.findall(
+        r'name="action" value="add"><input type="hidden" name="item" value="(\d+)"', page
+    )
+
+
+@pytest.mark.parametrize(
+    "typed", ["6909876543210", "６９０９８７６５４３２１０", " 6909876543210\t"]
+)
+def test_a_barcode_finds_its_item_whatever_zone_is_open_and_however_typed(
+    client_manager_x, card_a, coded, typed
+):
+    """A scanner reads what is in the hand, also through a Chinese input method's full-width
+    digits; a name search stays in the zone."""
+    kettle = str(coded["kettle"].pk)
+    page = client_manager_x.get(counter_url(card_a.household), {"zone": "grain_oil", "q": typed})
+    assert shelf_items(page.text) == [kettle]
+    stock = client_manager_x.get(reverse("store:stock_list"), {"zone": "grain_oil", "q": typed})
+    assert coded["kettle"].name in stock.text  # the stock list searches the same way
+    by_name = client_manager_x.get(
+        counter_url(card_a.household), {"zone": "grain_oil", "q": "电热水壶"}
+    )
+    assert shelf_items(by_name.text) == []

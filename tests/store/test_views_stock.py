@@ -94,6 +94,15 @@ def test_photo_too_large_refused(client_manager_x, zones_x, media_root, settings
     assert not Item.objects.exists()
 
 
+def test_a_barcode_typed_with_full_width_digits_is_kept_as_the_scanner_types_it(
+    client_manager_x, zones_x
+):
+    """Typed through a Chinese input method, it must still match the scanner's ASCII digits."""
+    data = item_data(zones_x[2], barcode="６９０９８７６５４３２１０ ")
+    assert client_manager_x.post(reverse("store:item_create"), data).status_code == 302
+    assert Item.objects.get().barcode == "6909876543210"
+
+
 def test_zone_of_another_village_refused(client_manager_x, zones_x, village_y):
     from store.services import zones_ensure
 
