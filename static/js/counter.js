@@ -15,13 +15,12 @@
     if (event.persisted) window.location.reload();
   });
   /* The search field opens focused (autofocus) for the scanner, after a page load and after
-   * each part htmx swaps in (a search, a cart line); a barcode searched before is selected,
-   * so the next scan replaces it instead of being typed after it. */
+   * each part htmx swaps in (a search, a cart line). It is drawn empty, the search before
+   * said beside it, so the next scan is typed alone, as without JavaScript. */
   function readyForTheScanner() {
     var search = document.getElementById("item-search");
     if (!search || !search.autofocus) return;
     search.focus();
-    search.select();
   }
   readyForTheScanner();
   document.addEventListener("htmx:afterSettle", readyForTheScanner);

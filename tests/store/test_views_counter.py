@@ -365,6 +365,22 @@ def shelf_items(page: str) -> list[str]:
     )
 
 
+def test_the_search_box_opens_empty_the_search_said_beside_it(client_manager_x, card_a, coded):
+    """A scanner types after what the box holds: the box is empty for the next barcode, and
+    what was searched is said with a way back to the whole zone."""
+    page = client_manager_x.get(
+        counter_url(card_a.household), {"zone": "grain_oil", "q": "大米"}
+    ).text
+    (box,) = re.findall(r'<input[^>]*id="item-search"[^>]*>', page)
+    assert 'value=""' in box and "autofocus" in box
+    assert "Searched for “大米”." in page
+    assert 'href="?zone=grain_oil">Clear the search</a>' in page
+    assert shelf_items(page) == [str(coded["rice"].pk)]
+    # Elsewhere (the stock list) the box keeps what was typed, to be corrected.
+    stock = client_manager_x.get(reverse("store:stock_list"), {"q": "大米"}).text
+    assert re.search(r'<input[^>]*id="item-search"[^>]*value="大米"', stock)
+
+
 @pytest.mark.parametrize(
     "typed", ["6909876543210", "６９０９８７６５４３２１０", " 6909876543210\t"]
 )
