@@ -7,6 +7,7 @@ what the teller saw, at most once, however many windows show the same cart.
 
 import datetime
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -61,9 +62,10 @@ from store.views.access import (
     STAFF,
     _get_redemption_for_user,
 )
+from villagers.cardnumbers import scanned_card_number
 from villagers.models import Card, Member
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
-from villagers.selectors import household_get_for_user
+from villagers.selectors import household_get_for_user, households_for_request
 
 CART_SESSION_KEY = "store_cart"
 PAPER_SESSION_KEY = "receipt_paper"
@@ -93,6 +95,20 @@ def _cart_put(request, household_id: int, lines: dict[int, int]) -> None:
     }
 
 
+def _cart_of_another_dropped(request, household_id: int) -> None:
+    """The session keeps one cart: a change here replaces another household's unconfirmed
+    cart, and the teller is told (it was never charged)."""
+    cart = request.session.get(CART_SESSION_KEY) or {}
+    if cart.get("household") in (None, household_id) or not cart.get("lines"):
+        return
+    other = households_for_request(request).filter(pk=cart["household"])
+    messages.warning(
+        request,
+        _("The cart of %(name)s was never confirmed: it is emptied, and nothing was charged.")
+        % {"name": other.values_list("head_name", flat=True).first() or "?"},
+    )
+
+
 def _messages_of(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -104,23 +120,52 @@ def counter(request):
     fills it in: static/js/scan.js) or type it."""
     form = CardLookupForm(request.GET or None)
     if form.is_valid():
-        card = (
-            Card.objects.filter(
-                number=form.cleaned_data["card"],
-                status=Card.Status.ACTIVE,
-                household__village=request.village,
-            )
-            .only("household_id")
-            .first()
-        )
-        if card is not None:
-            return redirect("store:counter_household", household_pk=card.household_id)
-        form.add_error(
-            "card",
-            _("No active card of this village has the number %(number)s.")
-            % {"number": form.cleaned_data["card"]},
-        )
+        household_id = _household_of_card(request, form.cleaned_data["card"])
+        if household_id is not None:
+            return redirect("store:counter_household", household_pk=household_id)
+        form.add_error("card", _card_unknown(form.cleaned_data["card"]))
     return render(request, "store/counter_start.html", {"form": form})
+
+
+def _household_of_card(request, number: str) -> int | None:
+    """The household whose active card of the request's village has this number."""
+    return (
+        Card.objects.filter(
+            number=number, status=Card.Status.ACTIVE, household__village=request.village
+        )
+        .values_list("household_id", flat=True)
+        .first()
+    )
+
+
+def _card_unknown(number: str) -> str:
+    return _("No active card of this village has the number %(number)s.") % {"number": number}
+
+
+def _counter_of_scanned_card(request, household, number: str):
+    """A card scanned into the goods search: its household's counter, not a goods search.
+    The cart on this counter is not charged; the teller is told it waits here."""
+    household_id = _household_of_card(request, number)
+    if household_id is None:
+        messages.error(request, _card_unknown(number))
+    if household_id is None or household_id == household.pk:
+        zone = request.GET.get("zone", "")
+        here = reverse("store:counter_household", args=[household.pk])
+        return redirect(f"{here}?{urlencode({'zone': zone})}" if zone else here)
+    messages.info(
+        request,
+        _("Card %(number)s is another household's: here is its counter.") % {"number": number},
+    )
+    if _cart_get(request, household.pk):
+        messages.warning(
+            request,
+            _(
+                "The cart of %(name)s was not charged. It waits on their counter (scan their "
+                "card again) until goods go into this cart, which replaces it."
+            )
+            % {"name": household.head_name},
+        )
+    return redirect("store:counter_household", household_pk=household_id)
 
 
 # Shelves are cached under a fingerprint of every item and zone (stock included).
@@ -131,6 +176,9 @@ SHELVES_CACHE_SECONDS = 600
 def counter_household(request, household_pk):
     """The household's balance, the shelves by zone with search, and the cart."""
     household = household_get_for_user(request, household_pk)
+    number = scanned_card_number(request.GET.get("q", ""))
+    if number:  # the next household's card scanned where goods' barcodes are scanned
+        return _counter_of_scanned_card(request, household, number)
     state = shelves_state(request.village, household.pk)
     balance = state.spendable or 0  # less the points its reservations hold
     here = request.get_full_path()
@@ -236,6 +284,7 @@ def counter_cart(request, household_pk):
             return redirect(back)
         new_quantity = quantity if action == "set" else lines.get(item_id, 0) + max(quantity, 1)
         lines[item_id] = min(new_quantity, 999)
+    _cart_of_another_dropped(request, household.pk)
     _cart_put(request, household.pk, lines)
     return redirect(back)
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from store.models import Item
+from store.models import Item, Redemption
 from tests.browser.conftest import sign_in
 
 BOTH = pytest.mark.parametrize("browser_page", ["desktop", "desktop_no_js"])
@@ -65,3 +65,25 @@ def test_a_second_barcode_is_scanned_alone(
     page.click("#item-searched a")  # clear the search: the zone's shelves again
     page.wait_for_url(re.compile(r"\?zone=grain_oil$"))
     expect(page.locator("#item-searched")).to_have_count(0)
+
+
+@BOTH
+def test_the_next_households_card_scanned_into_the_goods_search(
+    live_server, request, browser_page, card_a, card_b, shelves, manager_x
+):
+    """Their counter opens; the first household's cart is not charged, and the page says so
+    (with JavaScript too, where htmx swaps only the counter)."""
+    page = request.getfixturevalue(browser_page)
+    sign_in(page, live_server, manager_x)
+    page.goto(counter_url(live_server, card_a.household, "?zone=grain_oil"))
+    with page.expect_navigation():
+        page.locator("#counter li", has_text=shelves["rice"].name).locator("button").click()
+    page.locator("#counter table tbody tr").first.wait_for()
+    page.locator("#item-search").focus()
+    scan(page, f"http://example.org/card/login/?card={card_b.number}")
+    page.wait_for_url(counter_url(live_server, card_b.household))
+    expect(page.locator("#counter .messages .alert-info")).to_have_count(1)
+    expect(page.locator("#counter .messages .alert-warning")).to_have_count(1)
+    assert page.locator("#counter table tbody tr").count() == 0  # their own cart, empty
+    expect(page.locator("#item-search")).to_be_focused()
+    assert not Redemption.objects.exists()

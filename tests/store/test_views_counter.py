@@ -398,3 +398,54 @@ def test_a_barcode_finds_its_item_whatever_zone_is_open_and_however_typed(
         counter_url(card_a.household), {"zone": "grain_oil", "q": "电热水壶"}
     )
     assert shelf_items(by_name.text) == []
+
+
+def test_a_card_scanned_into_the_goods_search_opens_its_households_counter(
+    client_manager_x, card_a, card_b, rice
+):
+    """The next household's card scanned where barcodes go: their counter, not a goods search.
+    The cart built for the first household is not charged, and the teller is told so."""
+    add_to_cart(client_manager_x, card_a.household, rice, 2)
+    scanned = f"http://testserver/card/login/?card={card_b.number}"
+    response = client_manager_x.get(
+        counter_url(card_a.household), {"zone": "grain_oil", "q": scanned}, follow=True
+    )
+    assert response.redirect_chain == [(counter_url(card_b.household), 302)]
+    shown = [str(message) for message in response.context["messages"]]
+    assert shown == [
+        f"Card {card_b.number} is another household's: here is its counter.",
+        f"The cart of {card_a.household.head_name} was not charged. It waits on their counter "
+        "(scan their card again) until goods go into this cart, which replaces it.",
+    ]
+    assert not Redemption.objects.exists()
+    # Back on the first household's counter, its cart is as it was.
+    first = client_manager_x.get(counter_url(card_a.household))
+    assert f'name="line_{rice.pk}" value="2"' in first.text
+    # Goods put in the second household's cart replace it, and the teller is told.
+    added = client_manager_x.post(
+        reverse("store:counter_cart", args=[card_b.household.pk]),
+        {"action": "add", "item": rice.pk, "quantity": 1, "next": counter_url(card_b.household)},
+        follow=True,
+    )
+    assert [str(message) for message in added.context["messages"]] == [
+        f"The cart of {card_a.household.head_name} was never confirmed: it is emptied, and "
+        "nothing was charged."
+    ]
+    emptied = client_manager_x.get(counter_url(card_a.household))
+    assert f'name="line_{rice.pk}"' not in emptied.text
+
+
+def test_a_card_scanned_into_the_goods_search_of_its_own_household_or_unknown(
+    client_manager_x, card_a, card_y, rice
+):
+    own = f"AIDAO-CARD:{card_a.number}"
+    response = client_manager_x.get(counter_url(card_a.household), {"zone": "grain_oil", "q": own})
+    assert response["Location"] == counter_url(card_a.household) + "?zone=grain_oil"
+    other_village = f"AIDAO-CARD:{card_y.number}"
+    response = client_manager_x.get(
+        counter_url(card_a.household), {"q": other_village}, follow=True
+    )
+    assert response.redirect_chain == [(counter_url(card_a.household), 302)]
+    assert [str(message) for message in response.context["messages"]] == [
+        f"No active card of this village has the number {card_y.number}."
+    ]
