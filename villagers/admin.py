@@ -323,6 +323,9 @@ class AidaoUserAdmin(
         ),
     )
     list_display = ["username", "display_name", "village", "county", "is_staff", "is_active"]
+    # Both may be empty, so Django's own select_related (non-null keys only) took neither:
+    # a query per row.
+    list_select_related = ["village", "county"]
     list_filter = ["is_staff", "is_active", "groups"]
 
     # On one's own page: roles, places and the own-household link are given by someone else
