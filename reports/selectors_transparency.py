@@ -21,6 +21,7 @@ from store.traceability import (
     STOCK_TAKE_SURPLUS,
     Lot,
     donation_lots,
+    shelf_lots,
     village_lots,
 )
 from villagers.masking import mask_name
@@ -326,7 +327,7 @@ def liability_cover(village: Village) -> dict:
         )["points"]
         or 0
     )
-    lots = village_lots(village)
+    lots = shelf_lots(village)
     prices = dict(Item.objects.filter(village=village).values_list("pk", "points_price"))
     by_source = defaultdict(lambda: {"quantity": 0, "cost": Decimal(0), "points": 0})
     for lot in lots:

@@ -17,7 +17,9 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import F, Sum, Window
+from django.db.models.expressions import RowRange
+from django.db.models.functions import Coalesce
 
 from store.models import Donation, Item, StockMovement
 
@@ -79,22 +81,49 @@ def _goods_values(donation_ids) -> dict[int, Decimal]:
     return values
 
 
+# What a lot is made of, read from its movement.
+LOT_FIELDS = (
+    "id",
+    "item_id",
+    "kind",
+    "quantity",
+    "fund_source",
+    "cost_yuan",
+    "donation_id",
+    "paid_by_id",
+    "redemption_id",
+    "created_at",
+)
+
+
+def _lot(row: dict, goods_values: dict[int, Decimal]) -> Lot:
+    """The lot a stock-in movement (`row`, LOT_FIELDS) began, nothing drawn from it yet."""
+    kind = row["kind"]
+    if kind == K.PURCHASE:
+        source, cost = row["fund_source"], row["cost_yuan"] or Decimal(0)
+    elif kind == K.DONATION:
+        source, cost = DONATED_GOODS, goods_values.get(row["id"], Decimal(0))
+    else:
+        source, cost = STOCK_TAKE_SURPLUS, Decimal(0)
+    return Lot(
+        movement_id=row["id"],
+        item_id=row["item_id"],
+        kind=kind,
+        quantity=row["quantity"],
+        cost_yuan=cost,
+        source=source,
+        donation_id=row["donation_id"],
+        paid_by_id=row["paid_by_id"],
+        booked_at=row["created_at"],
+        remaining=row["quantity"],
+    )
+
+
 def fifo_lots(item_ids) -> dict[int, list[Lot]]:
     """Every lot of the given items, with its draws and what remains, in booking order."""
     rows = list(
         StockMovement.objects.filter(item_id__in=list(item_ids))
-        .values(
-            "id",
-            "item_id",
-            "kind",
-            "quantity",
-            "fund_source",
-            "cost_yuan",
-            "donation_id",
-            "paid_by_id",
-            "redemption_id",
-            "created_at",
-        )
+        .values(*LOT_FIELDS)
         .order_by("item_id", "id")
     )
     # A void puts back every line of its redemption by a VOID movement of the same item (the
@@ -110,24 +139,7 @@ def fifo_lots(item_ids) -> dict[int, list[Lot]]:
         if kind == K.VOID or (kind == K.REDEMPTION and row["redemption_id"] in voided):
             continue  # a voided redemption never happened; its units stayed on the shelf
         if quantity > 0:
-            if kind == K.PURCHASE:
-                source, cost = row["fund_source"], row["cost_yuan"] or Decimal(0)
-            elif kind == K.DONATION:
-                source, cost = DONATED_GOODS, goods_values.get(row["id"], Decimal(0))
-            else:
-                source, cost = STOCK_TAKE_SURPLUS, Decimal(0)
-            lot = Lot(
-                movement_id=row["id"],
-                item_id=row["item_id"],
-                kind=kind,
-                quantity=quantity,
-                cost_yuan=cost,
-                source=source,
-                donation_id=row["donation_id"],
-                paid_by_id=row["paid_by_id"],
-                booked_at=row["created_at"],
-                remaining=quantity,
-            )
+            lot = _lot(row, goods_values)
             lots[row["item_id"]].append(lot)
             open_lots[row["item_id"]].append(lot)
             continue
@@ -162,6 +174,37 @@ def donation_lots(donation: Donation) -> list[Lot]:
 
 
 def village_lots(village) -> list[Lot]:
-    """Every lot of the village's items (for what is on the shelves and from which money)."""
+    """Every lot of the village's items, with where their units went."""
     item_ids = Item.objects.filter(village=village).values_list("pk", flat=True)
     return [lot for item_lots in fifo_lots(set(item_ids)).values() for lot in item_lots]
+
+
+def shelf_lots(village) -> list[Lot]:
+    """The lots with units still on the village's shelves, and how many (no draws).
+
+    First in, first out leaves on the shelf the newest stock-ins' units, as many as the
+    item's stock: so only the stock-ins that many units back are read (a window sum of the
+    newer ones' quantities), not the item's whole history as `village_lots` does. The same
+    lots and remainders (tests/demo/test_demo_village.py compares them on a year of use).
+    """
+    newer = Window(
+        Sum("quantity"),
+        partition_by=[F("item_id")],
+        order_by=F("id").desc(),
+        frame=RowRange(start=None, end=-1),
+    )
+    rows = list(
+        StockMovement.objects.filter(village=village, item__stock__gt=0, quantity__gt=0)
+        .exclude(kind=K.VOID)  # a void gives back a redemption the lots never saw
+        .annotate(newer=Coalesce(newer, 0), stock=F("item__stock"))
+        .filter(newer__lt=F("stock"))
+        .values(*LOT_FIELDS, "newer", "stock")
+        .order_by("item_id", "id")
+    )
+    goods_values = _goods_values({row["donation_id"] for row in rows if row["kind"] == K.DONATION})
+    lots = []
+    for row in rows:
+        lot = _lot(row, goods_values)
+        lot.remaining = min(lot.quantity, row["stock"] - row["newer"])
+        lots.append(lot)
+    return lots

@@ -62,7 +62,6 @@ KEY_EXCEPTIONS = {
         "by the one-time key before a redemption (replay check: unique in the deployment) "
         "and by its entry (the notice's and report's entry lines)",
     ),
-    "store_stockmovement": ({"item_id"}, "the item page's movements, found by item"),
     "villagers_referral": ({"object_id"}, "a proposal's open referral, found by the proposal"),
     "reports_publishednotice": (
         {"id", "village_id"},

@@ -15,10 +15,10 @@ from reports.selectors_transparency import (
     liability_cover,
     notice_traceability_sections,
 )
-from store.models import Donation, Donor, StockMovement
+from store.models import Donation, Donor, Item, StockMovement
 from store.services import donation_record, stock_purchase
-from store.traceability import donation_lots, fifo_lots
-from tests.store.conftest import make_item
+from store.traceability import donation_lots, fifo_lots, shelf_lots, village_lots
+from tests.store.conftest import count, make_item
 
 F = StockMovement.FundSource
 
@@ -190,3 +190,33 @@ def test_the_notice_counts_a_household_reached_by_two_donations_once(
     assert [row[column] for row in section.rows] == [1, 1]
     assert section.totals[column] == 1
     assert section.totals[column - 1] == 2  # the units redeemed still add up
+
+
+def shelves(lots) -> list[tuple]:
+    """What a list of lots says is on the shelves: each lot with units left, its figures."""
+    return sorted(
+        (lot.movement_id, lot.item_id, lot.source, lot.remaining, lot.remaining_cost)
+        for lot in lots
+        if lot.remaining
+    )
+
+
+def test_the_shelves_read_short_are_the_whole_historys(story, village_x, manager_x, supervisor_x):
+    """`shelf_lots` reads only the stock-ins the stock reaches back to; what it finds on the
+    shelves is what the whole first-in-first-out pass leaves: after the story (a void, a
+    write-off), a stock-take's surplus and a shortfall."""
+    assert shelves(shelf_lots(village_x)) == shelves(village_lots(village_x))
+    assert shelves(shelf_lots(village_x))  # one rice of P2 is left
+    for item, quantity in ((story["rice"], 6), (story["oil"], 4)):
+        stock_purchase(
+            item=item,
+            quantity=quantity,
+            fund_source=StockMovement.FundSource.POVERTY_BUREAU,
+            cost_yuan=Decimal(60),
+            actor=manager_x,
+        )
+    rice, oil = (Item.objects.get(pk=story[name].pk) for name in ("rice", "oil"))
+    count(rice, rice.stock + 3, "多出", manager_x, supervisor_x)
+    count(oil, oil.stock - 2, "少了", manager_x, supervisor_x)
+    assert shelves(shelf_lots(village_x)) == shelves(village_lots(village_x))
+    assert len(shelves(shelf_lots(village_x))) >= 4
