@@ -33,7 +33,15 @@ kinds are the models' constants (core.sql.literal). All are prepared (core.sql.e
 
 from core.sql import column, columns, literal, next_id, table, whole_rows_digest
 from notifications.models import Announcement, Notification
-from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
+from points.models import (
+    Account,
+    Batch,
+    Declaration,
+    Entry,
+    Objection,
+    Proposal,
+    Rule,
+)
 from villagers.models import Card, Household, Member, Referral, User, VillageGroup
 
 P, R, A = Proposal, Rule, Account
@@ -263,5 +271,42 @@ CHECKS = [
         WHERE o.status = {{open}} AND p.status <> {{publicity}}
         """,
         "objection {0} is open but proposal {1} is {2}",
+    ),
+    # The checks below are spelled wholly from the models: columns (core.sql.column), kinds
+    # (core.sql.literal).
+    (
+        "proposal decided by its proposer or by a user of its household (rule 8)",
+        f"""
+        SELECT p.{column(P, "id")}, p.{column(P, "status")}, u.{column(User, "id")},
+               u.{column(User, "username")},
+               CASE WHEN p.{column(P, "decided_by")} = p.{column(P, "proposed_by")}
+                    THEN 'who proposed it' ELSE 'a user of its household' END
+        FROM {PROPOSAL} p
+        JOIN {table(User)} u ON u.{column(User, "id")} = p.{column(P, "decided_by")}
+        WHERE p.{column(P, "decided_by")} = p.{column(P, "proposed_by")}
+           OR u.{column(User, "household")} = p.{column(P, "household")}
+        ORDER BY p.{column(P, "id")}
+        """,
+        "proposal {0} ({1}) was decided by user {2} ({3}), {4}: a second person decides",
+    ),
+    (
+        # Redemptions: a void by the one who served it is the store's check.
+        "reversal by the proposer of the entry it reverses or by a user of its household",
+        f"""
+        SELECT r.{column(E, "id")}, o.{column(E, "id")}, o.{column(E, "kind")},
+               u.{column(User, "id")}, u.{column(User, "username")},
+               CASE WHEN u.{column(User, "id")} = p.{column(P, "proposed_by")}
+                    THEN 'who proposed it' ELSE 'a user of its household' END
+        FROM {ENTRY} r
+        JOIN {ENTRY} o ON o.{column(E, "id")} = r.{column(E, "reverses")}
+        JOIN {ACCOUNT} a ON a.{column(A, "id")} = r.{column(E, "account")}
+        JOIN {table(User)} u ON u.{column(User, "id")} = r.{column(E, "created_by")}
+        LEFT JOIN {PROPOSAL} p ON p.{column(P, "entry")} = o.{column(E, "id")}
+        WHERE r.{column(E, "kind")} = {literal(Entry.Kind.REVERSAL)}
+          AND (u.{column(User, "id")} = p.{column(P, "proposed_by")}
+               OR u.{column(User, "household")} = a.{column(A, "household")})
+        ORDER BY r.{column(E, "id")}
+        """,
+        "reversal {0} of entry {1} ({2}) was made by user {3} ({4}), {5}: a second person reverses",
     ),
 ]

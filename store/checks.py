@@ -91,6 +91,25 @@ def check() -> list[str]:
     problems += _donation_problems()
     problems += _correction_problems()
     problems += _reservation_problems()
+    problems += _void_problems()
+    return problems
+
+
+def _void_problems() -> list[str]:
+    """Nobody voids a redemption they served or one of their own household (DESIGN.md rule
+    8, store.services.redemption_void; the county decides it instead)."""
+    problems = []
+    voided = Redemption.objects.filter(
+        Q(voided_by_id=F("created_by_id")) | Q(voided_by__household_id=F("household_id"))
+    ).order_by("pk")
+    for pk, user_id, username, served_by in voided.values_list(
+        "pk", "voided_by_id", "voided_by__username", "created_by_id"
+    ):
+        who = "who served it" if user_id == served_by else "a user of its household"
+        problems.append(
+            f"redemption {pk} was voided by user {user_id} ({username}), {who}: a second "
+            "person voids"
+        )
     return problems
 
 

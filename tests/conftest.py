@@ -8,11 +8,12 @@ client fixture: `client_<person>`.
 """
 
 import secrets
+from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.db import connections
+from django.db import connection, connections
 from django.test import Client, TransactionTestCase
 
 from core.access import Role
@@ -61,6 +62,21 @@ def make_staff(role, *, village=None, county=None, township=None, username, hous
     )
     user.groups.add(Group.objects.get(name=role))
     return user
+
+
+@contextmanager
+def behind_the_app():
+    """Write as an intruder or a bug would, for the checks of `audit_ledger` to find: the
+    append-only triggers and the foreign keys are off (deferred checks run at once) until
+    the block ends."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL session_replication_role = replica")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 def issue_card(household, actor, pin=PIN, at=None):

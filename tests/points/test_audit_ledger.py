@@ -5,9 +5,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from points import checks
-from points.models import Entry
-from points.services import entry_post, proposal_approve
+from points.models import Entry, Proposal
+from points.services import entry_post, entry_reverse, proposal_approve
+from reports.referrals import referral_decide
+from tests.conftest import behind_the_app
 from tests.points.conftest import propose
+from villagers.models import Referral, User
 
 
 def test_sound_ledger_passes(card_a, card_b, manager_x, supervisor_x, rule_clean, capsys):
@@ -55,3 +58,64 @@ def test_broken_running_balance_and_reversal_are_reported(card_a):
     assert "cached balance 100, entries sum to 50" in problems
     assert "balance_after 60, running sum 50" in problems
     assert "reversed kind opening" in problems
+
+
+def approved(manager, supervisor, household, rule) -> Proposal:
+    (proposal,) = propose(manager, [household], rule)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor)
+    proposal.refresh_from_db()
+    return proposal
+
+
+# --- the second person (rule 8) ------------------------------------------------------------
+
+
+def test_a_decision_by_its_proposer_or_its_household_is_named(
+    card_a, card_b, manager_x, supervisor_x, rule_clean
+):
+    own = approved(manager_x, supervisor_x, card_a.household, rule_clean)
+    household = approved(manager_x, supervisor_x, card_b.household, rule_clean)
+    assert checks.check() == []
+    Proposal.objects.filter(pk=own.pk).update(decided_by=manager_x)
+    User.objects.filter(pk=supervisor_x.pk).update(household=card_b.household)
+    assert checks.check() == [
+        f"proposal {own.pk} (approved) was decided by user {manager_x.pk} (manager_x), who "
+        "proposed it: a second person decides",
+        f"proposal {household.pk} (approved) was decided by user {supervisor_x.pk} "
+        "(supervisor_x), a user of its household: a second person decides",
+    ]
+    with pytest.raises(CommandError, match="2 ledger problem"):
+        call_command("audit_ledger")
+
+
+def test_the_county_deciding_for_the_village_is_a_second_person(
+    card_a, manager_x, supervisor_x, county_admin, rule_clean
+):
+    """The only supervisor lives in household A: its proposal goes up, the county approves."""
+    User.objects.filter(pk=supervisor_x.pk).update(household=card_a.household)
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    referral = Referral.objects.get(kind=Referral.Kind.PROPOSAL, object_id=proposal.pk)
+    referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="approve")
+    proposal.refresh_from_db()
+    assert (proposal.status, proposal.decided_by) == (Proposal.Status.APPROVED, county_admin)
+    assert checks.check() == []
+
+
+def test_a_reversal_by_the_proposer_or_the_household_is_named(
+    card_a, card_b, villager_b, manager_x, supervisor_x, rule_clean
+):
+    wrong = approved(manager_x, supervisor_x, card_a.household, rule_clean)
+    reversal = entry_reverse(entry=wrong.entry, actor=supervisor_x, reason="wrong household")
+    other = approved(manager_x, supervisor_x, card_b.household, rule_clean)
+    undone = entry_reverse(entry=other.entry, actor=supervisor_x, reason="counted twice")
+    assert checks.check() == []
+    with behind_the_app():
+        Entry.objects.filter(pk=reversal.pk).update(created_by=manager_x)
+        Entry.objects.filter(pk=undone.pk).update(created_by=villager_b)
+    assert checks.check() == [
+        f"reversal {reversal.pk} of entry {wrong.entry_id} (award) was made by user "
+        f"{manager_x.pk} (manager_x), who proposed it: a second person reverses",
+        f"reversal {undone.pk} of entry {other.entry_id} (award) was made by user "
+        f"{villager_b.pk} ({villager_b.username}), a user of its household: a second person "
+        "reverses",
+    ]

@@ -14,8 +14,9 @@ from django.urls import reverse
 from points.models import Entry
 from points.services import entry_reverse
 from store import checks
-from store.models import Donation, Donor, Item, StockMovement
-from store.services import donation_record, stock_purchase
+from store.models import Donation, Donor, Item, Redemption, StockMovement
+from store.services import donation_record, redemption_void, stock_purchase
+from tests.conftest import behind_the_app
 
 
 def test_a_redemptions_entry_cannot_be_reversed_on_the_ledger_page(
@@ -201,3 +202,25 @@ def test_a_purchase_from_donated_money_must_name_the_gift(rice, manager_x, clien
     assert response.status_code == 200
     assert "money donation that paid" in response.content.decode()
     assert not StockMovement.objects.filter(fund_source="donated_money").exists()
+
+
+# --- the second person (rule 8) ------------------------------------------------------------
+
+
+def test_a_void_by_the_one_who_served_it_or_by_its_household_is_named(
+    card_a, villager_a, rice, manager_x, supervisor_x, redeem
+):
+    served = redeem(card_a.household, {rice: 1}, manager_x)
+    own = redeem(card_a.household, {rice: 1}, manager_x)
+    for redemption in (served, own):
+        redemption_void(redemption=redemption, actor=supervisor_x, reason="wrong card")
+    assert checks.check() == []
+    with behind_the_app():
+        Redemption.objects.filter(pk=served.pk).update(voided_by=manager_x)
+        Redemption.objects.filter(pk=own.pk).update(voided_by=villager_a)
+    assert checks.check() == [
+        f"redemption {served.pk} was voided by user {manager_x.pk} (manager_x), who served it: "
+        "a second person voids",
+        f"redemption {own.pk} was voided by user {villager_a.pk} ({villager_a.username}), a "
+        "user of its household: a second person voids",
+    ]
