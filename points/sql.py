@@ -36,6 +36,7 @@ from notifications.models import Announcement, Notification
 from points.models import (
     Account,
     Batch,
+    CarryOverLine,
     Declaration,
     Entry,
     Objection,
@@ -308,5 +309,56 @@ CHECKS = [
         ORDER BY r.{column(E, "id")}
         """,
         "reversal {0} of entry {1} ({2}) was made by user {3} ({4}), {5}: a second person reverses",
+    ),
+    (
+        "account granted opening points more than once",
+        f"""
+        SELECT e.{column(E, "account")}, count(*),
+               string_agg(e.{column(E, "id")}::text, ', ' ORDER BY e.{column(E, "id")})
+        FROM {ENTRY} e WHERE e.{column(E, "kind")} = {literal(Entry.Kind.OPENING)}
+        GROUP BY e.{column(E, "account")} HAVING count(*) > 1 ORDER BY e.{column(E, "account")}
+        """,
+        "account {0} has {1} opening grants (entries {2}): a household is granted once, "
+        "with its first card",
+    ),
+    (
+        # points.services.card_issue: the account is opened with the first card's grant.
+        "opening grant on a household without a card, or after other entries",
+        f"""
+        SELECT e.{column(E, "id")}, e.{column(E, "account")}, a.{column(A, "household")},
+               CASE WHEN c.{column(Card, "id")} IS NULL THEN 'its household has no card'
+                    ELSE 'entries were posted on the account before it' END
+        FROM {ENTRY} e
+        JOIN {ACCOUNT} a ON a.{column(A, "id")} = e.{column(E, "account")}
+        LEFT JOIN LATERAL (
+            SELECT c.{column(Card, "id")} FROM {table(Card)} c
+            WHERE c.{column(Card, "household")} = a.{column(A, "household")} LIMIT 1
+        ) c ON true
+        WHERE e.{column(E, "kind")} = {literal(Entry.Kind.OPENING)}
+          AND (c.{column(Card, "id")} IS NULL OR EXISTS (
+              SELECT 1 FROM {ENTRY} x WHERE x.{column(E, "account")} = e.{column(E, "account")}
+                AND x.{column(E, "id")} < e.{column(E, "id")}))
+        ORDER BY e.{column(E, "id")}
+        """,
+        "opening entry {0} (account {1}, household {2}): {3}; the grant comes with the "
+        "household's first card",
+    ),
+    (
+        # points.carryover: the paper balance less the grant the card was given.
+        "carried-over balance counting another opening grant than the household's",
+        f"""
+        SELECT * FROM (
+            SELECT l.{column(CarryOverLine, "id")}, l.{column(CarryOverLine, "household")},
+                   l.{column(CarryOverLine, "grant")} AS counted,
+                   COALESCE((
+                       SELECT sum(e.{column(E, "points")}) FROM {ENTRY} e
+                       JOIN {ACCOUNT} a ON a.{column(A, "id")} = e.{column(E, "account")}
+                       WHERE a.{column(A, "household")} = l.{column(CarryOverLine, "household")}
+                         AND e.{column(E, "kind")} = {literal(Entry.Kind.OPENING)}), 0) AS granted
+            FROM {table(CarryOverLine)} l
+        ) t WHERE counted <> granted ORDER BY 1
+        """,
+        "carried-over line {0} (household {1}) counts an opening grant of {2}, but the "
+        "household was granted {3}",
     ),
 ]

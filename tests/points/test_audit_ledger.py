@@ -5,12 +5,15 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from points import checks
-from points.models import Entry, Proposal
+from points.carryover import carry_over_import, carry_over_parse
+from points.models import Account, CarryOverLine, Entry, Proposal
 from points.services import entry_post, entry_reverse, proposal_approve
 from reports.referrals import referral_decide
-from tests.conftest import behind_the_app
+from tests.conftest import behind_the_app, issue_card
 from tests.points.conftest import propose
+from tests.points.test_carry_over import xlsx_file
 from villagers.models import Referral, User
+from villagers.services import card_recall
 
 
 def test_sound_ledger_passes(card_a, card_b, manager_x, supervisor_x, rule_clean, capsys):
@@ -118,4 +121,71 @@ def test_a_reversal_by_the_proposer_or_the_household_is_named(
         f"reversal {undone.pk} of entry {other.entry_id} (award) was made by user "
         f"{villager_b.pk} ({villager_b.username}), a user of its household: a second person "
         "reverses",
+    ]
+
+
+# --- opening grants ------------------------------------------------------------------------
+
+
+def _entry_insert(account, kind, points):
+    """An entry written around the ledger, its account's balance kept in step."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO points_entry (account_id, kind, points, balance_after, created_at, memo)"
+            " VALUES (%s, %s, %s, %s, now(), '') RETURNING id",
+            [account.pk, kind, points, account.balance + points],
+        )
+        (entry_id,) = cursor.fetchone()
+        cursor.execute(
+            "UPDATE points_account SET balance = balance + %s WHERE id = %s", [points, account.pk]
+        )
+    account.refresh_from_db()
+    return Entry.objects.get(pk=entry_id)
+
+
+def test_a_second_opening_grant_is_named(card_a):
+    account = card_a.household.account
+    first = account.entries.get()
+    second = _entry_insert(account, Entry.Kind.OPENING, 100)
+    assert checks.check() == [
+        f"account {account.pk} has 2 opening grants (entries {first.pk}, {second.pk}): a "
+        "household is granted once, with its first card",
+        f"opening entry {second.pk} (account {account.pk}, household {account.household_id}): "
+        "entries were posted on the account before it; the grant comes with the household's "
+        "first card",
+    ]
+
+
+def test_a_recalled_card_issued_again_gets_no_grant(card_a, manager_x):
+    card_recall(household=card_a.household, actor=manager_x, reason="moved house")
+    issue_card(card_a.household, manager_x, pin="1357")
+    assert card_a.household.account.entries.count() == 1
+    assert checks.check() == []
+
+
+def test_an_opening_grant_without_a_card_is_named(household_b):
+    account = Account.objects.create(household=household_b, village=household_b.village)
+    opening = _entry_insert(account, Entry.Kind.OPENING, 100)
+    assert checks.check() == [
+        f"opening entry {opening.pk} (account {account.pk}, household {household_b.pk}): its "
+        "household has no card; the grant comes with the household's first card"
+    ]
+
+
+def test_a_carried_over_balance_counting_another_grant_is_named(card_a, manager_x):
+    rows = carry_over_parse(xlsx_file([["X001", "王大山", 350, None, None, None]]))
+    carry_over_import(
+        village=card_a.household.village,
+        rows=rows,
+        paper_total=350,
+        file_name="paper.xlsx",
+        actor=manager_x,
+    )
+    line = CarryOverLine.objects.get()
+    assert (line.grant, line.proposal.points) == (100, 250)
+    assert checks.check() == []
+    CarryOverLine.objects.filter(pk=line.pk).update(grant=0)
+    assert checks.check() == [
+        f"carried-over line {line.pk} (household {card_a.household_id}) counts an opening "
+        "grant of 0, but the household was granted 100"
     ]
