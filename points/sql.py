@@ -42,6 +42,8 @@ from points.models import (
     Objection,
     Proposal,
     Rule,
+    Settlement,
+    SettlementLine,
 )
 from villagers.models import Card, Household, Member, Referral, User, VillageGroup
 
@@ -360,5 +362,46 @@ CHECKS = [
         """,
         "carried-over line {0} (household {1}) counts an opening grant of {2}, but the "
         "household was granted {3}",
+    ),
+    (
+        # points.settlement: each line lapses as one entry, never more than the line says.
+        "lapse entry that is not one posted settlement line's",
+        f"""
+        SELECT e.{column(E, "id")}, e.{column(E, "account")}, -e.{column(E, "points")},
+               CASE WHEN l.{column(SettlementLine, "id")} IS NULL
+                        THEN 'no settlement line posted it'
+                    WHEN l.{column(SettlementLine, "account")} <> e.{column(E, "account")}
+                        THEN 'its settlement line ' || l.{column(SettlementLine, "id")}
+                             || ' is of account ' || l.{column(SettlementLine, "account")}
+                    WHEN -e.{column(E, "points")} > l.{column(SettlementLine, "points")}
+                        THEN 'its settlement line ' || l.{column(SettlementLine, "id")}
+                             || ' lets at most ' || l.{column(SettlementLine, "points")} || ' lapse'
+                    ELSE 'its settlement line ' || l.{column(SettlementLine, "id")}
+                         || ' is of settlement ' || s.{column(Settlement, "id")}
+                         || ', never posted' END
+        FROM {ENTRY} e
+        LEFT JOIN {table(SettlementLine)} l
+            ON l.{column(SettlementLine, "entry")} = e.{column(E, "id")}
+        LEFT JOIN {table(Settlement)} s
+            ON s.{column(Settlement, "id")} = l.{column(SettlementLine, "settlement")}
+        WHERE e.{column(E, "kind")} = {literal(Entry.Kind.LAPSE)}
+          AND (l.{column(SettlementLine, "id")} IS NULL
+               OR l.{column(SettlementLine, "account")} <> e.{column(E, "account")}
+               OR -e.{column(E, "points")} > l.{column(SettlementLine, "points")}
+               OR s.{column(Settlement, "posted_at")} IS NULL)
+        ORDER BY e.{column(E, "id")}
+        """,
+        "lapse entry {0} (account {1}, {2} points lapsed): {3}",
+    ),
+    (
+        "settlement line posted as an entry other than a lapse",
+        f"""
+        SELECT l.{column(SettlementLine, "id")}, e.{column(E, "id")}, e.{column(E, "kind")}
+        FROM {table(SettlementLine)} l
+        JOIN {ENTRY} e ON e.{column(E, "id")} = l.{column(SettlementLine, "entry")}
+        WHERE e.{column(E, "kind")} <> {literal(Entry.Kind.LAPSE)}
+        ORDER BY l.{column(SettlementLine, "id")}
+        """,
+        "settlement line {0} names entry {1} ({2}), not a lapse",
     ),
 ]

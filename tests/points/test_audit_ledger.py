@@ -1,18 +1,22 @@
 """The audit_ledger command: passes on a sound ledger, lists every kind of problem."""
 
+import datetime
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
 from points import checks
 from points.carryover import carry_over_import, carry_over_parse
-from points.models import Account, CarryOverLine, Entry, Proposal
+from points.models import Account, CarryOverLine, Entry, Proposal, SettlementLine
 from points.services import entry_post, entry_reverse, proposal_approve
+from points.settlement import settlement_approve, settlement_draft, settlements_post
 from reports.referrals import referral_decide
 from tests.conftest import behind_the_app, issue_card
-from tests.points.conftest import propose
+from tests.points.conftest import make_rule, propose
 from tests.points.test_carry_over import xlsx_file
-from villagers.models import Referral, User
+from villagers.models import Referral, User, Village
 from villagers.services import card_recall
 
 
@@ -188,4 +192,44 @@ def test_a_carried_over_balance_counting_another_grant_is_named(card_a, manager_
     assert checks.check() == [
         f"carried-over line {line.pk} (household {card_a.household_id}) counts an opening "
         "grant of 0, but the household was granted 100"
+    ]
+
+
+# --- lapses at the yearly settlement -------------------------------------------------------
+
+
+def test_a_lapse_without_its_settlement_line_is_named(card_a):
+    account = card_a.household.account
+    lapse = _entry_insert(account, Entry.Kind.LAPSE, -60)
+    assert checks.check() == [
+        f"lapse entry {lapse.pk} (account {account.pk}, 60 points lapsed): no settlement line "
+        "posted it"
+    ]
+
+
+def test_a_lapse_beyond_its_line_or_a_line_posting_another_kind_is_named(
+    card_a, card_b, manager_x, supervisor_x
+):
+    village = Village.objects.get(pk=manager_x.village_id)
+    village.yearly_settlement = True
+    village.save()
+    award_rule = make_rule(village, "A80", 80)
+    approved(manager_x, supervisor_x, card_a.household, award_rule)
+    approved(manager_x, supervisor_x, card_b.household, award_rule)
+    november = datetime.date(timezone.localdate().year, 11, 20)
+    plan = settlement_draft(village=village, actor=manager_x, today=november)
+    settlement_approve(settlement=plan, actor=supervisor_x, today=november)
+    settlements_post(today=datetime.date(november.year + 1, 1, 1))
+    line_a, line_b = plan.lines.order_by("account_id")
+    assert (line_a.entry.points, line_b.entry.points) == (-80, -80)
+    assert checks.check() == []
+    SettlementLine.objects.filter(pk=line_a.pk).update(points=50)
+    opening_b = card_b.household.account.entries.get(kind=Entry.Kind.OPENING)
+    SettlementLine.objects.filter(pk=line_b.pk).update(entry=opening_b)
+    assert checks.check() == [
+        f"lapse entry {line_a.entry_id} (account {line_a.account_id}, 80 points lapsed): its "
+        f"settlement line {line_a.pk} lets at most 50 lapse",
+        f"lapse entry {line_b.entry_id} (account {line_b.account_id}, 80 points lapsed): no "
+        "settlement line posted it",
+        f"settlement line {line_b.pk} names entry {opening_b.pk} (opening), not a lapse",
     ]
