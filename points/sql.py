@@ -404,4 +404,35 @@ CHECKS = [
         """,
         "settlement line {0} names entry {1} ({2}), not a lapse",
     ),
+    (
+        "account of another village than its household",
+        f"""
+        SELECT a.{column(A, "id")}, a.{column(A, "village")}, h.{column(Household, "id")},
+               h.{column(Household, "village")}
+        FROM {ACCOUNT} a
+        JOIN {table(Household)} h ON h.{column(Household, "id")} = a.{column(A, "household")}
+        WHERE a.{column(A, "village")} <> h.{column(Household, "village")}
+        ORDER BY a.{column(A, "id")}
+        """,
+        "account {0} is of village {1}, its household {2} of village {3}",
+    ),
+    (
+        # Its entry is its household's ("approved proposal and its entry disagree"), on an
+        # account of the household's village (the check above): one village throughout.
+        "proposal whose rule, household or batch is of another village",
+        f"""
+        SELECT p.{column(P, "id")}, p.{column(P, "village")}, r.{column(R, "village")},
+               h.{column(Household, "village")}, COALESCE(b.{column(Batch, "village")}::text, '-')
+        FROM {PROPOSAL} p
+        JOIN {RULE} r ON r.{column(R, "id")} = p.{column(P, "rule")}
+        JOIN {table(Household)} h ON h.{column(Household, "id")} = p.{column(P, "household")}
+        LEFT JOIN {table(Batch)} b ON b.{column(Batch, "id")} = p.{column(P, "batch")}
+        WHERE r.{column(R, "village")} <> p.{column(P, "village")}
+           OR h.{column(Household, "village")} <> p.{column(P, "village")}
+           OR b.{column(Batch, "village")} <> p.{column(P, "village")}
+        ORDER BY p.{column(P, "id")}
+        """,
+        "proposal {0} is of village {1}, its rule of village {2}, its household of {3}, "
+        "its batch of {4}",
+    ),
 ]

@@ -71,6 +71,7 @@ def check() -> list[str]:
         problems.append(f"item {item.pk} {item.name}: negative stock {item.stock}")
     for movement in StockMovement.objects.filter(stock_after__lt=0).only("pk"):
         problems.append(f"stock movement {movement.pk}: stock after is negative")
+    problems += _village_problems()
 
     redemptions = Redemption.objects.select_related("entry__account", "void_entry").annotate(
         lines_points=_per_parent(RedemptionLine.objects, "redemption", Sum("points")),
@@ -92,6 +93,38 @@ def check() -> list[str]:
     problems += _correction_problems()
     problems += _reservation_problems()
     problems += _void_problems()
+    return problems
+
+
+def _village_problems() -> list[str]:
+    """A redemption's household and goods, and a movement's item, are of its village."""
+    problems = []
+    strangers = Redemption.objects.exclude(household__village_id=F("village_id")).order_by("pk")
+    for pk, village_id, household_id, household_village_id in strangers.values_list(
+        "pk", "village_id", "household_id", "household__village_id"
+    ):
+        problems.append(
+            f"redemption {pk} is of village {village_id}, its household {household_id} of "
+            f"village {household_village_id}"
+        )
+    lines = RedemptionLine.objects.exclude(item__village_id=F("redemption__village_id")).order_by(
+        "pk"
+    )
+    for pk, redemption_id, village_id, item_id, item_village_id in lines.values_list(
+        "pk", "redemption_id", "redemption__village_id", "item_id", "item__village_id"
+    ):
+        problems.append(
+            f"redemption {redemption_id} is of village {village_id}, its line {pk}'s item "
+            f"{item_id} of village {item_village_id}"
+        )
+    moved = StockMovement.objects.exclude(village_id=F("item__village_id")).order_by("pk")
+    for pk, village_id, item_id, item_village_id in moved.values_list(
+        "pk", "village_id", "item_id", "item__village_id"
+    ):
+        problems.append(
+            f"stock movement {pk} is of village {village_id}, its item {item_id} of village "
+            f"{item_village_id}"
+        )
     return problems
 
 

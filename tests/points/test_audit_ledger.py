@@ -233,3 +233,33 @@ def test_a_lapse_beyond_its_line_or_a_line_posting_another_kind_is_named(
         "settlement line posted it",
         f"settlement line {line_b.pk} names entry {opening_b.pk} (opening), not a lapse",
     ]
+
+
+# --- one village throughout ----------------------------------------------------------------
+
+
+def test_an_account_of_another_village_is_named(card_a, village_y):
+    account = card_a.household.account
+    Account.objects.filter(pk=account.pk).update(village=village_y)
+    assert checks.check() == [
+        f"account {account.pk} is of village {village_y.pk}, its household "
+        f"{card_a.household_id} of village {card_a.household.village_id}"
+    ]
+
+
+def test_a_proposal_moved_to_another_villages_household_is_named(
+    card_a, card_y, manager_x, supervisor_x, rule_clean
+):
+    """Its entry moved with it, the balances kept right: only the villages tell."""
+    proposal = approved(manager_x, supervisor_x, card_a.household, rule_clean)
+    account_a, account_y = card_a.household.account, card_y.household.account
+    with behind_the_app():
+        Proposal.objects.filter(pk=proposal.pk).update(household=card_y.household)
+        Entry.objects.filter(pk=proposal.entry_id).update(account=account_y, balance_after=105)
+    Account.objects.filter(pk=account_a.pk).update(balance=100)
+    Account.objects.filter(pk=account_y.pk).update(balance=105)
+    village_x, village_y = card_a.household.village_id, card_y.household.village_id
+    assert checks.check() == [
+        f"proposal {proposal.pk} is of village {village_x}, its rule of village {village_x}, "
+        f"its household of {village_y}, its batch of -"
+    ]

@@ -11,10 +11,10 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from points.models import Entry
+from points.models import Account, Entry
 from points.services import entry_reverse
 from store import checks
-from store.models import Donation, Donor, Item, Redemption, StockMovement
+from store.models import Donation, Donor, Item, Redemption, RedemptionLine, StockMovement
 from store.services import donation_record, redemption_void, stock_purchase
 from tests.conftest import behind_the_app
 
@@ -202,6 +202,44 @@ def test_a_purchase_from_donated_money_must_name_the_gift(rice, manager_x, clien
     assert response.status_code == 200
     assert "money donation that paid" in response.content.decode()
     assert not StockMovement.objects.filter(fund_source="donated_money").exists()
+
+
+# --- the store's villages
+
+
+def test_a_movement_of_another_village_is_named(rice, village_y):
+    (movement,) = StockMovement.objects.filter(item=rice)
+    with behind_the_app():
+        StockMovement.objects.filter(pk=movement.pk).update(village=village_y)
+    assert checks.check() == [
+        f"stock movement {movement.pk} is of village {village_y.pk}, its item {rice.pk} of "
+        f"village {rice.village_id}"
+    ]
+
+
+def test_a_redemption_of_another_villages_household_or_goods_is_named(
+    card_a, card_y, rice, item_y, manager_x, redeem
+):
+    """The debit moved with the household, the balances kept right: only the villages tell."""
+    redemption = redeem(card_a.household, {rice: 1}, manager_x)
+    account_a, account_y = card_a.household.account, card_y.household.account
+    with behind_the_app():
+        Redemption.objects.filter(pk=redemption.pk).update(household=card_y.household)
+        Entry.objects.filter(pk=redemption.entry_id).update(account=account_y, balance_after=80)
+    Account.objects.filter(pk=account_a.pk).update(balance=100)
+    Account.objects.filter(pk=account_y.pk).update(balance=80)
+    village_x, village_y = rice.village_id, item_y.village_id
+    assert checks.check() == [
+        f"redemption {redemption.pk} is of village {village_x}, its household "
+        f"{card_y.household_id} of village {village_y}"
+    ]
+    line = redemption.lines.get()
+    with behind_the_app():
+        RedemptionLine.objects.filter(pk=line.pk).update(item=item_y)
+    assert (
+        f"redemption {redemption.pk} is of village {village_x}, its line {line.pk}'s item "
+        f"{item_y.pk} of village {village_y}" in checks.check()
+    )
 
 
 # --- the second person (rule 8) ------------------------------------------------------------
