@@ -17,6 +17,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    Window,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -59,18 +60,29 @@ def _per_parent_by(queryset, field: str, aggregate, outer: str) -> Coalesce:
 def check() -> list[str]:
     """Every disagreement found, as a sentence; an empty list means the store is consistent."""
     problems = []
+    # The cached stock is the sum of the movements, and the last one's stock after (their
+    # running sum: _running_stock_problems).
+    last = StockMovement.objects.filter(item_id=OuterRef("pk")).order_by("-pk")
     items = Item.objects.annotate(
-        moved=_per_parent(StockMovement.objects, "item", Sum("quantity"))
+        moved=_per_parent(StockMovement.objects, "item", Sum("quantity")),
+        last_id=Subquery(last.values("pk")[:1]),
+        last_after=Subquery(last.values("stock_after")[:1]),
     ).only("pk", "name", "stock")
-    for item in items.exclude(stock=F("moved")):
+    off = ~Q(stock=F("moved")) | (Q(last_id__isnull=False) & ~Q(stock=F("last_after")))
+    for item in items.filter(off).order_by("pk"):
+        found = []
+        if item.stock != item.moved:
+            found.append(f"sum of movements {item.moved}")
+        if item.last_id is not None and item.stock != item.last_after:
+            found.append(f"stock after {item.last_after} of its last movement {item.last_id}")
         problems.append(
-            f"item {item.pk} {item.name}: cached stock {item.stock} "
-            f"!= sum of movements {item.moved}"
+            f"item {item.pk} {item.name}: cached stock {item.stock} != " + " and ".join(found)
         )
     for item in Item.objects.filter(stock__lt=0).only("pk", "name", "stock"):
         problems.append(f"item {item.pk} {item.name}: negative stock {item.stock}")
     for movement in StockMovement.objects.filter(stock_after__lt=0).only("pk"):
         problems.append(f"stock movement {movement.pk}: stock after is negative")
+    problems += _running_stock_problems()
     problems += _village_problems()
 
     redemptions = Redemption.objects.select_related("entry__account", "void_entry").annotate(
@@ -93,6 +105,23 @@ def check() -> list[str]:
     problems += _correction_problems()
     problems += _reservation_problems()
     problems += _void_problems()
+    return problems
+
+
+def _running_stock_problems() -> list[str]:
+    """Each movement's stock after is the one before it (in id order, the order the item's
+    lock gives them) plus its quantity: the store's running sum, as the ledger's
+    balance_after (the last one is the item's stock: checked with the cached stock)."""
+    problems = []
+    running = Window(Sum("quantity"), partition_by=[F("item_id")], order_by=F("pk").asc())
+    movements = StockMovement.objects.annotate(running=running).filter(~Q(stock_after=F("running")))
+    for pk, item_id, stock_after, total in movements.order_by("pk").values_list(
+        "pk", "item_id", "stock_after", "running"
+    ):
+        problems.append(
+            f"stock movement {pk} (item {item_id}): stock after {stock_after}, "
+            f"the movements up to it sum to {total}"
+        )
     return problems
 
 

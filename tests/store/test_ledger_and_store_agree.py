@@ -151,12 +151,13 @@ def test_donations_and_donated_money_are_checked_row_by_row(village_x, rice, man
     )
     empty = Donation.objects.get(kind="goods")
     # A second purchase from the same ¥100 gift, for ¥80 more; one "paid" by goods.
-    for paid_by in (gift.pk, empty.pk):
+    # (each stock after the one before it plus one: the running stock stays right)
+    for stock_after, paid_by in ((53, gift.pk), (54, empty.pk)):
         _raw(
             "INSERT INTO store_stockmovement (village_id, item_id, kind, quantity, stock_after,"
             " fund_source, cost_yuan, cause, reason, paid_by_id, created_at)"
-            " VALUES (%s, %s, 'purchase', 1, 53, 'donated_money', 80, '', '', %s, now())",
-            [village_x.pk, rice.pk, paid_by],
+            " VALUES (%s, %s, 'purchase', 1, %s, 'donated_money', 80, '', '', %s, now())",
+            [village_x.pk, rice.pk, stock_after, paid_by],
         )
     _raw("UPDATE store_item SET stock = stock + 2 WHERE id = %s", [rice.pk])
     unpaid = StockMovement.objects.get(paid_by=empty)
@@ -204,7 +205,36 @@ def test_a_purchase_from_donated_money_must_name_the_gift(rice, manager_x, clien
     assert not StockMovement.objects.filter(fund_source="donated_money").exists()
 
 
-# --- the store's villages
+# --- the store's running stock and its villages --------------------------------------------
+
+
+def test_a_stock_after_that_does_not_follow_the_one_before_is_named(rice, manager_x):
+    (bought,) = StockMovement.objects.filter(item=rice)
+    more = stock_purchase(
+        item=rice,
+        quantity=5,
+        fund_source=StockMovement.FundSource.COLLECTIVE,
+        cost_yuan=Decimal("5.00"),
+        actor=manager_x,
+    )
+    assert (bought.stock_after, more.stock_after) == (50, 55)
+    assert checks.check() == []
+    with behind_the_app():
+        StockMovement.objects.filter(pk=bought.pk).update(stock_after=999)
+    assert checks.check() == [
+        f"stock movement {bought.pk} (item {rice.pk}): stock after 999, the movements up to it "
+        "sum to 50"
+    ]
+    with behind_the_app():
+        StockMovement.objects.filter(pk=more.pk).update(stock_after=60)
+    assert checks.check() == [
+        f"item {rice.pk} {rice.name}: cached stock 55 != stock after 60 of its last movement "
+        f"{more.pk}",
+        f"stock movement {bought.pk} (item {rice.pk}): stock after 999, the movements up to it "
+        "sum to 50",
+        f"stock movement {more.pk} (item {rice.pk}): stock after 60, the movements up to it "
+        "sum to 55",
+    ]
 
 
 def test_a_movement_of_another_village_is_named(rice, village_y):
