@@ -27,6 +27,11 @@
   - the month's published notice (its row version) and its signatures.
   Reading the proposals and redemptions of a period themselves (found through their
   entries) took 0.3-0.8 s for a year; the row versions of the accounts take 0.3 ms.
+- `NOTICE_FIGURES`: each published notice's figures beside the same figures recomputed from
+  the rows now (`audit_ledger`, reports.checks): the month's ledger (balance at the start,
+  entries and their points, balance at the end), its redemptions and its donations. By hand
+  because the ledger's months are summed once for every village with a notice (one pass
+  over its entries, not one per notice) and the figures are read out of the stored JSON.
 
 Columns and tables come from the models (core.sql.columns, whole_rows_digest); statuses and
 kinds are the models' constants (core.sql.literal). Prepared (core.sql.execute).
@@ -35,9 +40,9 @@ kinds are the models' constants (core.sql.literal). Prepared (core.sql.execute).
 # ruff: noqa: S608 (every statement here is built from the models; values are parameters)
 
 from core.sql import column, literal, table, whole_rows_digest
-from points.models import Account, Objection, Proposal, Rule
+from points.models import Account, Entry, Objection, Proposal, Rule
 from reports.models import NoticeSignature, PublishedNotice
-from store.models import Donation, Donor, Item, Zone
+from store.models import Donation, Donor, Item, Redemption, Zone
 from villagers.models import Card, Household, Village, VillageGroup
 
 P = Proposal
@@ -90,3 +95,107 @@ REPORT_STATE = f"""
          FROM {table(PublishedNotice)} n WHERE n.{column(PublishedNotice, "id")} IN ({_NOTICE})),
         {whole_rows_digest(NoticeSignature, f"t.{column(NoticeSignature, 'notice')} IN ({_NOTICE})")})
 """  # noqa: E501 (built from the models)
+
+
+# --- the published notices against the rows (reports.checks, audit_ledger) -----------------
+
+N, E, D = PublishedNotice, Entry, Donation
+
+
+def _array(json: str) -> str:
+    """`json` when it is an array, else an empty one: a document altered by hand is reported,
+    never an error (a set-returning function of a scalar is one)."""
+    return f"(CASE WHEN jsonb_typeof({json}) = 'array' THEN {json} ELSE '[]'::jsonb END)"
+
+
+def _number(json: str) -> str:
+    """A figure of the document as a number: a JSON number, or a string of one (yuan are
+    stored as "12.50"); NULL for anything else."""
+    text = f"({json} #>> '{{}}')"
+    return (
+        f"(CASE WHEN jsonb_typeof({json}) = 'number' THEN ({json})::numeric "
+        f"WHEN {text} ~ '^-?[0-9]+([.][0-9]+)?$' THEN {text}::numeric END)"
+    )
+
+
+def _section(key: str) -> str:
+    """The stored document's section `key` (reports.notice.section_plain), or NULL."""
+    sections = _array(f"n.{column(N, 'document')} -> 'sections'")
+    return (
+        f"(SELECT s FROM jsonb_array_elements({sections}) s "
+        f"WHERE s ->> 'key' = {literal(key)} LIMIT 1)"
+    )
+
+
+def _rows_sum(section: str, cell: int) -> str:
+    """The sum of column `cell` of a section's rows after its first (the ledger's lines)."""
+    rows = _array(f"{section} -> 'rows'")
+    return (
+        f"(SELECT sum({_number(f'r -> {cell}')}) "
+        f"FROM jsonb_array_elements({rows}) WITH ORDINALITY AS t(r, i) WHERE i > 1)"
+    )
+
+
+def _rows_count(section: str) -> str:
+    return f"jsonb_array_length({_array(section + ' -> ' + literal('rows'))})"
+
+
+# Each notice's figures as published and as the rows give them now, in pairs: the ledger's
+# start, entries, points and end (reports.notice.ledger_summary_section: its first row is the
+# start, each further row a line's entries and points, its totals the end), the redemptions
+# (rows, points: the totals' sixth cell) and the donations (rows, yuan). The ledger's months
+# are summed once, in local time as the notice draws them (core.months.month_span), for the
+# villages with a notice only; the month's redemptions and donations through their
+# village's indexes.
+NOTICE_FIGURES = f"""
+    WITH notice AS (
+        SELECT n.{column(N, "id")} AS id, n.{column(N, "village")} AS village,
+               n.{column(N, "month")} AS month, n.{column(N, "document")} ->> 'version' AS version,
+               {_section("ledger")} AS ledger, {_section("redemptions")} AS redemptions,
+               {_section("donations")} AS donations
+        FROM {table(N)} n
+    ), monthly AS (
+        SELECT a.{column(Account, "village")} AS village,
+               date_trunc('month', e.{column(E, "created_at")} AT TIME ZONE %(tz)s)::date AS month,
+               count(*) AS entries, sum(e.{column(E, "points")}) AS points
+        FROM {table(E)} e
+        JOIN {table(Account)} a ON a.{column(Account, "id")} = e.{column(E, "account")}
+        WHERE a.{column(Account, "village")} IN (SELECT village FROM notice)
+        GROUP BY 1, 2
+    ), figures AS (
+        SELECT n.*,
+            COALESCE((SELECT sum(m.points) FROM monthly m
+                      WHERE m.village = n.village AND m.month < n.month), 0) AS start,
+            COALESCE((SELECT m.entries FROM monthly m
+                      WHERE m.village = n.village AND m.month = n.month), 0) AS entries,
+            COALESCE((SELECT m.points FROM monthly m
+                      WHERE m.village = n.village AND m.month = n.month), 0) AS points
+        FROM notice n
+    )
+    SELECT f.id, v.{column(Village, "code")}, f.month, f.version,
+        {_number("f.ledger -> 'rows' -> 0 -> 2")}, f.start,
+        {_rows_sum("f.ledger", 1)}, f.entries,
+        {_rows_sum("f.ledger", 2)}, f.points,
+        {_number("f.ledger -> 'totals' -> 2")}, f.start + f.points,
+        CASE WHEN f.redemptions IS NOT NULL THEN {_rows_count("f.redemptions")} END,
+        redeemed.count,
+        {_number("f.redemptions -> 'totals' -> 5")}, redeemed.points,
+        CASE WHEN f.donations IS NOT NULL THEN {_rows_count("f.donations")} END, donated.count,
+        {_number("f.donations -> 'totals' -> 5")}, donated.yuan
+    FROM figures f
+    JOIN {table(Village)} v ON v.{column(Village, "id")} = f.village
+    CROSS JOIN LATERAL (
+        SELECT count(*), COALESCE(sum(r.{column(Redemption, "total_points")}), 0)
+        FROM {table(Redemption)} r
+        WHERE r.{column(Redemption, "village")} = f.village
+          AND r.{column(Redemption, "created_at")} >= f.month::timestamp AT TIME ZONE %(tz)s
+          AND r.{column(Redemption, "created_at")}
+              < (f.month + interval '1 month')::timestamp AT TIME ZONE %(tz)s
+    ) redeemed (count, points)
+    CROSS JOIN LATERAL (
+        SELECT count(*), COALESCE(sum(d.{column(D, "value_yuan")}), 0) FROM {table(D)} d
+        WHERE d.{column(D, "village")} = f.village AND d.{column(D, "received_on")} >= f.month
+          AND d.{column(D, "received_on")} < f.month + interval '1 month'
+    ) donated (count, yuan)
+    ORDER BY v.{column(Village, "code")}, f.month
+"""

@@ -7,6 +7,7 @@ corrections after publishing go through the services.
 """
 
 import datetime
+import io
 import re
 import threading
 import uuid
@@ -16,6 +17,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
@@ -26,11 +28,12 @@ from core.months import month_span, previous_month
 from points.ledger import entry_post
 from points.models import Entry, Rule
 from points.services import entry_reverse, proposal_approve
+from reports import checks as reports_checks
 from reports.models import NoticeSignature, PublishedNotice
 from reports.notice import notice_publish, notice_sections, section_plain
 from store.models import Donation, Donor
 from store.services import donation_record, redemption_create, redemption_void
-from tests.conftest import form_key, issue_card, make_staff
+from tests.conftest import behind_the_app, form_key, issue_card, make_staff
 from tests.factories import HouseholdFactory
 from tests.points.conftest import make_rule, propose
 from tests.reports.conftest import at, dated_approval, dated_entry
@@ -607,3 +610,101 @@ def test_a_cancellation_dated_in_the_month_still_committing_at_publication_is_on
     sections = {section["key"]: section for section in notice.document["sections"]}
     assert len(sections["cancelled"]["rows"]) == 1
     assert sections["publicity"]["rows"] == []
+
+
+# --- audit_ledger: a published month's figures are still its rows' -------------------------
+
+
+def _figures(notice) -> dict:
+    """The figures reports.checks compares, read from the stored document."""
+    sections = {section["key"]: section for section in notice.document["sections"]}
+    ledger = sections["ledger"]
+    return {
+        "start": ledger["rows"][0][2],
+        "entries": sum(row[1] for row in ledger["rows"][1:]),
+        "points": sum(row[2] for row in ledger["rows"][1:]),
+        "end": ledger["totals"][2],
+        "redemptions": len(sections["redemptions"]["rows"]),
+        "redeemed": sections["redemptions"]["totals"][5],
+        "donations": len(sections["donations"]["rows"]),
+        "donated": sections["donations"]["totals"][5],
+    }
+
+
+def test_the_audit_finds_a_published_month_as_its_rows_give_it(
+    month_history, village_x, manager_x, supervisor_x
+):
+    """Corrections made after publishing are the news of their own month: nothing to report."""
+    notice = notice_publish(village=village_x, year=LAST.year, month=LAST.month, actor=supervisor_x)
+    assert _figures(notice) == {
+        "start": 300,
+        "entries": 8,
+        "points": -45,
+        "end": 255,
+        "redemptions": 2,
+        "redeemed": 60,
+        "donations": 1,
+        "donated": "8000.00",
+    }
+    entry_reverse(entry=month_history["award"].entry, actor=supervisor_x, reason="不是他修的")
+    redemption_void(redemption=month_history["kept"], actor=supervisor_x, reason="退货")
+    Household.objects.filter(pk=month_history["households"][0].pk).update(head_name="王大海")
+    assert reports_checks.check() == []
+    call_command("audit_ledger", stdout=io.StringIO())
+
+
+def test_rows_dated_into_a_published_month_afterwards_are_named(
+    month_history, village_x, manager_x, supervisor_x, rice
+):
+    """Written around the services (which refuse a closed month, or date a write now): an
+    entry, a redemption and a donation dated inside the month, after it was published."""
+    notice = notice_publish(village=village_x, year=LAST.year, month=LAST.month, actor=supervisor_x)
+    wang, li, _zhang = month_history["households"]
+    dated_entry(li.account, Entry.Kind.AWARD, 5, at(LAST, 20))
+    redemption_create(
+        village=village_x,
+        household=wang,
+        lines={rice.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+        at=at(LAST, 21),
+    )
+    Donation.objects.create(
+        village=village_x,
+        donor=Donor.objects.get(village=village_x),
+        kind=Donation.Kind.MONEY,
+        value_yuan=Decimal("50.00"),
+        thanks="谢谢",
+        received_on=LAST.replace(day=22),
+    )
+    # And one dated in the month before, which the published month's start counted.
+    dated_entry(li.account, Entry.Kind.AWARD, 3, at(BEFORE, 20))
+    assert reports_checks.check() == [
+        f"published notice {notice.pk} (village {village_x.code}, {LAST:%Y-%m}): the month's "
+        "rows no longer give its published figures: points held at the start 300 published, "
+        "303 now; ledger entries 8 published, 10 now; points of the entries -45 published, "
+        "-60 now; points held at the end 255 published, 243 now; redemptions 2 published, 3 now; "
+        "points redeemed 60 published, 80 now; donations 1 published, 2 now; yuan donated "
+        "8000.00 published, 8050.00 now"
+    ]
+    # With the ledger's own two: each award was posted without an approved proposal.
+    with pytest.raises(CommandError, match="3 ledger problem"):
+        call_command("audit_ledger", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_a_published_document_altered_is_named(month_history, village_x, supervisor_x):
+    notice = notice_publish(village=village_x, year=LAST.year, month=LAST.month, actor=supervisor_x)
+    document = dict(notice.document, sections=[])
+    with behind_the_app():
+        PublishedNotice.objects.filter(pk=notice.pk).update(document=document)
+    label = f"published notice {notice.pk} (village {village_x.code}, {LAST:%Y-%m})"
+    assert reports_checks.check() == [
+        f"{label}: the month's rows no longer give its published figures: points held at the "
+        "start missing published, 300 now; ledger entries missing published, 8 now; points of "
+        "the entries missing published, -45 now; points held at the end missing published, 255 "
+        "now; redemptions missing published, 2 now; points redeemed missing published, 60 now; "
+        "donations missing published, 1 now; yuan donated missing published, 8000.00 now"
+    ]
+    with behind_the_app():
+        PublishedNotice.objects.filter(pk=notice.pk).update(document={"sections": "none"})
+    assert reports_checks.check() == [f"{label}: its document is not of layout 1"]

@@ -1,15 +1,19 @@
-"""Recompute the ledger from its entries and report any broken invariant (exit 1 if any)."""
+"""Recompute the ledger, the store and the published notices from their rows and report any
+broken invariant (exit 1 if any)."""
 
 import importlib
 
 from django.core.management.base import BaseCommand, CommandError
 
 # Apps whose `<app>.checks.check()` joins the audit, in layer order; missing ones are skipped.
-AUDITED_APPS = ["points", "store"]
+AUDITED_APPS = ["points", "store", "reports"]
 
 
 class Command(BaseCommand):
-    help = "Check the points ledger (and the store, if present); exit non-zero on any problem."
+    help = (
+        "Check the points ledger, the store and the published notices (of the apps present); "
+        "exit non-zero on any problem."
+    )
 
     def handle(self, *args, **options):
         problems = []
