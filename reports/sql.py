@@ -118,15 +118,6 @@ def _number(json: str) -> str:
     )
 
 
-def _section(key: str) -> str:
-    """The stored document's section `key` (reports.notice.section_plain), or NULL."""
-    sections = _array(f"n.{column(N, 'document')} -> 'sections'")
-    return (
-        f"(SELECT s FROM jsonb_array_elements({sections}) s "
-        f"WHERE s ->> 'key' = {literal(key)} LIMIT 1)"
-    )
-
-
 def _rows_sum(section: str, cell: int) -> str:
     """The sum of column `cell` of a section's rows after its first (the ledger's lines)."""
     rows = _array(f"{section} -> 'rows'")
@@ -140,62 +131,78 @@ def _rows_count(section: str) -> str:
     return f"jsonb_array_length({_array(section + ' -> ' + literal('rows'))})"
 
 
+def _section(key: str) -> str:
+    """The section `key` of the document's sections `s` (reports.notice.section_plain)."""
+    return f"(array_agg(s) FILTER (WHERE s ->> 'key' = {literal(key)}))[1]"
+
+
+def _month(moment: str) -> str:
+    """The local month (its first day) of a moment, as the notice draws months
+    (core.months.month_span)."""
+    return f"date_trunc('month', {moment} AT TIME ZONE %(tz)s)::date"
+
+
+_PUBLISHED = f"SELECT {column(N, 'village')} FROM {table(N)}"
+R = Redemption
+
 # Each notice's figures as published and as the rows give them now, in pairs: the ledger's
 # start, entries, points and end (reports.notice.ledger_summary_section: its first row is the
 # start, each further row a line's entries and points, its totals the end), the redemptions
-# (rows, points: the totals' sixth cell) and the donations (rows, yuan). The ledger's months
-# are summed once, in local time as the notice draws them (core.months.month_span), for the
-# villages with a notice only; the month's redemptions and donations through their
-# village's indexes.
+# (rows, points: the totals' sixth cell) and the donations (rows, yuan). The entries,
+# redemptions and donations are summed by month once, for the villages with a notice only;
+# each document is read once, for its three sections. On the generated county with every
+# month of every village published (1,692 notices) it took about 4 s.
 NOTICE_FIGURES = f"""
-    WITH notice AS (
-        SELECT n.{column(N, "id")} AS id, n.{column(N, "village")} AS village,
-               n.{column(N, "month")} AS month, n.{column(N, "document")} ->> 'version' AS version,
-               {_section("ledger")} AS ledger, {_section("redemptions")} AS redemptions,
-               {_section("donations")} AS donations
-        FROM {table(N)} n
-    ), monthly AS (
-        SELECT a.{column(Account, "village")} AS village,
-               date_trunc('month', e.{column(E, "created_at")} AT TIME ZONE %(tz)s)::date AS month,
-               count(*) AS entries, sum(e.{column(E, "points")}) AS points
+    WITH ledger AS (
+        SELECT a.{column(Account, "village")} AS village, {_month(f"e.{column(E, 'created_at')}")}
+                   AS month,
+               count(*) AS count, sum(e.{column(E, "points")}) AS points
         FROM {table(E)} e
         JOIN {table(Account)} a ON a.{column(Account, "id")} = e.{column(E, "account")}
-        WHERE a.{column(Account, "village")} IN (SELECT village FROM notice)
+        WHERE a.{column(Account, "village")} IN ({_PUBLISHED})
         GROUP BY 1, 2
-    ), figures AS (
-        SELECT n.*,
-            COALESCE((SELECT sum(m.points) FROM monthly m
-                      WHERE m.village = n.village AND m.month < n.month), 0) AS start,
-            COALESCE((SELECT m.entries FROM monthly m
-                      WHERE m.village = n.village AND m.month = n.month), 0) AS entries,
-            COALESCE((SELECT m.points FROM monthly m
-                      WHERE m.village = n.village AND m.month = n.month), 0) AS points
-        FROM notice n
+    ), redeemed AS (
+        SELECT r.{column(R, "village")} AS village, {_month(f"r.{column(R, 'created_at')}")}
+                   AS month,
+               count(*) AS count, sum(r.{column(R, "total_points")}) AS points
+        FROM {table(R)} r WHERE r.{column(R, "village")} IN ({_PUBLISHED})
+        GROUP BY 1, 2
+    ), donated AS (
+        SELECT d.{column(D, "village")} AS village,
+               date_trunc('month', d.{column(D, "received_on")})::date AS month,
+               count(*) AS count, sum(d.{column(D, "value_yuan")}) AS yuan
+        FROM {table(D)} d WHERE d.{column(D, "village")} IN ({_PUBLISHED})
+        GROUP BY 1, 2
+    ), notice AS (
+        SELECT n.{column(N, "id")} AS id, n.{column(N, "village")} AS village,
+               n.{column(N, "month")} AS month, document.*,
+               COALESCE((SELECT sum(m.points) FROM ledger m
+                         WHERE m.village = n.{column(N, "village")}
+                           AND m.month < n.{column(N, "month")}), 0) AS start
+        FROM {table(N)} n CROSS JOIN LATERAL (
+            SELECT n.{column(N, "document")} ->> 'version' AS version,
+                   {_section("ledger")} AS ledger, {_section("redemptions")} AS redemptions,
+                   {_section("donations")} AS donations
+            FROM jsonb_array_elements({_array(f"n.{column(N, 'document')} -> 'sections'")}) s
+        ) document
     )
-    SELECT f.id, v.{column(Village, "code")}, f.month, f.version,
-        {_number("f.ledger -> 'rows' -> 0 -> 2")}, f.start,
-        {_rows_sum("f.ledger", 1)}, f.entries,
-        {_rows_sum("f.ledger", 2)}, f.points,
-        {_number("f.ledger -> 'totals' -> 2")}, f.start + f.points,
-        CASE WHEN f.redemptions IS NOT NULL THEN {_rows_count("f.redemptions")} END,
-        redeemed.count,
-        {_number("f.redemptions -> 'totals' -> 5")}, redeemed.points,
-        CASE WHEN f.donations IS NOT NULL THEN {_rows_count("f.donations")} END, donated.count,
-        {_number("f.donations -> 'totals' -> 5")}, donated.yuan
-    FROM figures f
-    JOIN {table(Village)} v ON v.{column(Village, "id")} = f.village
-    CROSS JOIN LATERAL (
-        SELECT count(*), COALESCE(sum(r.{column(Redemption, "total_points")}), 0)
-        FROM {table(Redemption)} r
-        WHERE r.{column(Redemption, "village")} = f.village
-          AND r.{column(Redemption, "created_at")} >= f.month::timestamp AT TIME ZONE %(tz)s
-          AND r.{column(Redemption, "created_at")}
-              < (f.month + interval '1 month')::timestamp AT TIME ZONE %(tz)s
-    ) redeemed (count, points)
-    CROSS JOIN LATERAL (
-        SELECT count(*), COALESCE(sum(d.{column(D, "value_yuan")}), 0) FROM {table(D)} d
-        WHERE d.{column(D, "village")} = f.village AND d.{column(D, "received_on")} >= f.month
-          AND d.{column(D, "received_on")} < f.month + interval '1 month'
-    ) donated (count, yuan)
-    ORDER BY v.{column(Village, "code")}, f.month
+    SELECT n.id,
+        (SELECT v.{column(Village, "code")} FROM {table(Village)} v
+         WHERE v.{column(Village, "id")} = n.village),
+        n.month, n.version,
+        {_number("n.ledger -> 'rows' -> 0 -> 2")}, n.start,
+        {_rows_sum("n.ledger", 1)}, COALESCE(m.count, 0),
+        {_rows_sum("n.ledger", 2)}, COALESCE(m.points, 0),
+        {_number("n.ledger -> 'totals' -> 2")}, n.start + COALESCE(m.points, 0),
+        CASE WHEN n.redemptions IS NOT NULL THEN {_rows_count("n.redemptions")} END,
+        COALESCE(r.count, 0),
+        {_number("n.redemptions -> 'totals' -> 5")}, COALESCE(r.points, 0),
+        CASE WHEN n.donations IS NOT NULL THEN {_rows_count("n.donations")} END,
+        COALESCE(d.count, 0),
+        {_number("n.donations -> 'totals' -> 5")}, COALESCE(d.yuan, 0)
+    FROM notice n
+    LEFT JOIN ledger m ON m.village = n.village AND m.month = n.month
+    LEFT JOIN redeemed r ON r.village = n.village AND r.month = n.month
+    LEFT JOIN donated d ON d.village = n.village AND d.month = n.month
+    ORDER BY n.village, n.month
 """
