@@ -19,8 +19,9 @@
   measure (never the balance: spending is the point of the scheme); cached under the
   village's ledger version, read again only when an entry was posted in the village (about
   5 ms on a village's year of awards).
-- `CHECKS`: the ledger's invariants recomputed from its entries (`audit_ledger`): by hand
-  because the ORM cannot say running sums (window functions).
+- `CHECKS`: the ledger's invariants recomputed from its rows (`audit_ledger`; the README's
+  "Checking the ledger" lists them): by hand because the ORM cannot say running sums
+  (window functions); each is one statement over the whole county.
 - `QUEUE_VERSION`: a digest of every row the approval queue shows (its cache key): each
   pending proposal with its household, account, member, batch and proposer as one row,
   and the village's rules, groups and proposals waiting for the county.

@@ -1,5 +1,5 @@
 """Recompute the ledger, the store and the published notices from their rows and report any
-broken invariant (exit 1 if any)."""
+broken invariant (exit 1 if any). What each app checks: README, "Checking the ledger"."""
 
 import importlib
 
