@@ -77,21 +77,19 @@ def approved(manager, supervisor, household, rule) -> Proposal:
 # --- the second person (rule 8) ------------------------------------------------------------
 
 
-def test_a_decision_by_its_proposer_or_its_household_is_named(
-    card_a, card_b, manager_x, supervisor_x, rule_clean
-):
+def test_a_decision_by_its_proposer_is_named(card_a, card_b, manager_x, supervisor_x, rule_clean):
+    """Who decided is checked; whose household they are is not: the admin may link a staff
+    member to their household after the fact, and their past decisions were rightly made."""
     own = approved(manager_x, supervisor_x, card_a.household, rule_clean)
-    household = approved(manager_x, supervisor_x, card_b.household, rule_clean)
+    approved(manager_x, supervisor_x, card_b.household, rule_clean)
+    User.objects.filter(pk=supervisor_x.pk).update(household=card_b.household)
     assert checks.check() == []
     Proposal.objects.filter(pk=own.pk).update(decided_by=manager_x)
-    User.objects.filter(pk=supervisor_x.pk).update(household=card_b.household)
     assert checks.check() == [
         f"proposal {own.pk} (approved) was decided by user {manager_x.pk} (manager_x), who "
         "proposed it: a second person decides",
-        f"proposal {household.pk} (approved) was decided by user {supervisor_x.pk} "
-        "(supervisor_x), a user of its household: a second person decides",
     ]
-    with pytest.raises(CommandError, match="2 ledger problem"):
+    with pytest.raises(CommandError, match="1 ledger problem"):
         call_command("audit_ledger")
 
 
@@ -108,23 +106,17 @@ def test_the_county_deciding_for_the_village_is_a_second_person(
     assert checks.check() == []
 
 
-def test_a_reversal_by_the_proposer_or_the_household_is_named(
+def test_a_reversal_by_the_proposer_is_named(
     card_a, card_b, villager_b, manager_x, supervisor_x, rule_clean
 ):
     wrong = approved(manager_x, supervisor_x, card_a.household, rule_clean)
     reversal = entry_reverse(entry=wrong.entry, actor=supervisor_x, reason="wrong household")
-    other = approved(manager_x, supervisor_x, card_b.household, rule_clean)
-    undone = entry_reverse(entry=other.entry, actor=supervisor_x, reason="counted twice")
     assert checks.check() == []
     with behind_the_app():
         Entry.objects.filter(pk=reversal.pk).update(created_by=manager_x)
-        Entry.objects.filter(pk=undone.pk).update(created_by=villager_b)
     assert checks.check() == [
         f"reversal {reversal.pk} of entry {wrong.entry_id} (award) was made by user "
         f"{manager_x.pk} (manager_x), who proposed it: a second person reverses",
-        f"reversal {undone.pk} of entry {other.entry_id} (award) was made by user "
-        f"{villager_b.pk} ({villager_b.username}), a user of its household: a second person "
-        "reverses",
     ]
 
 
