@@ -55,7 +55,9 @@ class OfferedFiltersOnlyMixin:
             path = item[0] if isinstance(item, (list, tuple)) else item
             if lookup in (f"{path}__{parameter}" for parameter in FILTER_PARAMETERS):
                 return True
-        return lookup == self.date_hierarchy
+        # The date links of a list with a `date_hierarchy` (django-axes' records have one).
+        dates = (f"{self.date_hierarchy}__{part}" for part in ("year", "month", "day"))
+        return self.date_hierarchy is not None and lookup in dates
 
 
 class ModelAdmin(OfferedFiltersOnlyMixin, NumberFieldsAdminMixin, admin.ModelAdmin):

@@ -97,7 +97,9 @@ def board_month(village: Village, year: int, month: int) -> dict:
     if village.black_list_names and black and named:
         names = defaultdict(list)
         if since is not None:
-            deductions = deductions.filter(created_at__gte=since)
+            # Decided since: with a publicity period, one decided (and listed without a
+            # name) before is credited, its entry made, days later.
+            deductions = deductions.filter(proposal__decided_at__gte=since)
         for code, head in deductions.order_by("created_at", "id").values_list(
             "proposal__rule__code", "account__household__head_name"
         ):

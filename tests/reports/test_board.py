@@ -8,11 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from points.models import Account, Entry
+from points.publicity import proposals_credit_due
 from points.services import entry_reverse, proposal_approve
 from reports.selectors_transparency import board_month
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory
 from tests.points.conftest import make_rule, propose
+from villagers.models import Village
 
 
 @pytest.fixture
@@ -130,6 +132,26 @@ def test_names_turned_on_never_name_a_deduction_made_while_they_were_off(
     assert client_county.post(url, data | {"black_list_names": "on"}).status_code == 302
     page = client_villager_a.get(this_month_url()).content.decode()
     assert card_a.household.head_name not in page.split("board-black")[1]
+
+
+def test_a_deduction_decided_before_names_and_credited_after_is_not_named(
+    village_x, card_b, manager_x, supervisor_x
+):
+    """Found by a second read: with a publicity period the entry is made when the deduction
+    is credited, days after it was decided and listed without a name."""
+    village_x.publicity_days = 3  # the staff's village (the same object)
+    village_x.save()
+    [fine] = propose(manager_x, [card_b.household], make_rule(village_x, "D04", -2))
+    [fine] = proposal_approve(proposal_ids=[fine.pk], actor=supervisor_x)
+    Village.objects.filter(pk=village_x.pk).update(
+        black_list_names=True, black_list_names_since=timezone.now()
+    )
+    fine.refresh_from_db()
+    assert proposals_credit_due(now=fine.credit_due_at + datetime.timedelta(seconds=1)).credited
+    village_x.refresh_from_db()
+    at = fine.credit_due_at
+    [row] = board_month(village_x, at.year, at.month)["black"]
+    assert (row["code"], row["count"], row["names"]) == ("D04", 1, [])
 
 
 def test_tv_version_shows_the_same_board(ledger, client_villager_a):

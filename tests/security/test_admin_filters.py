@@ -85,6 +85,9 @@ def test_the_superusers_lists_too(django_user_model, client):
     for url in ("/admin/auth/group/?name__regex=(", "/admin/axes/accessattempt/?username__regex=("):
         assert client.get(url).status_code == 400, url
     assert client.get("/admin/axes/accessattempt/?locked_out=yes").status_code == 200
+    # Its date links (the list's date_hierarchy), found by a second read.
+    query = "attempt_time__year=2026&attempt_time__month=12&attempt_time__day=6"
+    assert client.get(f"/admin/axes/accessattempt/?{query}").status_code == 200
 
 
 def test_every_list_of_the_back_office_takes_only_what_it_offers():
