@@ -1,9 +1,11 @@
 """The counter as a teller uses it: scan, cart, confirm (once), receipt."""
 
+import importlib
 import re
 import uuid
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
@@ -11,6 +13,7 @@ from django.utils import translation
 
 from points.models import Entry
 from store.models import Item, Redemption
+from store.selectors import items_search
 from store.services import redemption_create, reservation_create
 from tests.store.conftest import add_to_cart, confirm_form, counter_url, make_item
 
@@ -449,3 +452,20 @@ def test_a_card_scanned_into_the_goods_search_of_its_own_household_or_unknown(
     assert [str(message) for message in response.context["messages"]] == [
         f"No active card of this village has the number {card_y.number}."
     ]
+
+
+def test_a_barcode_saved_in_full_width_digits_is_made_plain(village_x, manager_x, zones_x):
+    """Found by a second read: the search reads a scan as plain digits, so an item saved
+    before with full-width ones was found by no scan (store/migrations/0017)."""
+    migration = importlib.import_module("store.migrations.0017_barcodes_plain_digits")
+    old = make_item(village_x, "grain_oil", "大米", 20, 5, manager_x)
+    clash = make_item(village_x, "grain_oil", "菜籽油", 30, 5, manager_x)
+    twin = make_item(village_x, "grain_oil", "面粉", 25, 5, manager_x)
+    Item.objects.filter(pk=old.pk).update(barcode="６９０１２３４５６７８９２")
+    Item.objects.filter(pk=clash.pk).update(barcode="６９００００００００００１")
+    Item.objects.filter(pk=twin.pk).update(barcode="6900000000001")
+    migration.barcodes_plain(apps, None)
+    assert Item.objects.get(pk=old.pk).barcode == "6901234567892"
+    assert Item.objects.get(pk=clash.pk).barcode == "６９００００００００００１"  # kept: taken
+    found = items_search(Item.objects.filter(village=village_x), query="6901234567892")
+    assert list(found) == [Item.objects.get(pk=old.pk)]
