@@ -59,7 +59,9 @@ class DrawnStateMixin:
         if not transaction.get_connection().in_atomic_block:
             return self.instance
         model = type(self.instance)
-        row = model._default_manager.select_for_update(of=("self",)).get(pk=self.instance.pk)
+        row = model._default_manager.select_for_update(no_key=True, of=("self",)).get(
+            pk=self.instance.pk
+        )
         edited = set(self._edited())
         for field in model._meta.concrete_fields:
             if not field.primary_key and field.name not in edited:

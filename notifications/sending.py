@@ -68,7 +68,7 @@ def _claim(now: datetime.datetime, tried: set[int]) -> tuple[list[Notification],
     phone is no longer one the village writes to)."""
     with transaction.atomic():
         rows = list(
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            Notification.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
             .select_related("household", "village")
             .filter(sms_status=Sms.PENDING, sms_due_at__lte=now, household__isnull=False)
             .exclude(pk__in=tried)

@@ -111,7 +111,7 @@ def staff_alerts_read(*, village_id: int, void_asks: bool) -> int:
 def household_sms_choose(*, user: User, receive: bool, request=None) -> Household:
     """The household's own choice: text messages or not (its list stays either way)."""
     with transaction.atomic():
-        household = Household.objects.select_for_update().get(pk=user.household_id)
+        household = Household.objects.select_for_update(no_key=True).get(pk=user.household_id)
         if household.sms_opt_out == (not receive):
             return household
         household.sms_opt_out = not receive
@@ -185,7 +185,7 @@ def announcement_withdraw(*, announcement: Announcement, actor: User, request=No
     if not allowed or actor.village_id != announcement.village_id:
         raise PermissionDenied(_("You may not do this."))
     with transaction.atomic():
-        announcement = Announcement.objects.select_for_update().get(pk=announcement.pk)
+        announcement = Announcement.objects.select_for_update(no_key=True).get(pk=announcement.pk)
         if announcement.withdrawn_at is not None:
             raise ValidationError(
                 _("This announcement has been withdrawn already."), code="withdrawn"

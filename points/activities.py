@@ -202,7 +202,7 @@ def activity_checkin(*, activity: Activity, user: User, photo=None, request=None
     if photo is not None:
         photo = photo_prepare(photo, name="checkin")
     with discard_files_on_error(), transaction.atomic():
-        activity = Activity.objects.select_for_update().get(pk=activity.pk)
+        activity = Activity.objects.select_for_update(no_key=True).get(pk=activity.pk)
         refusal = checkin_refusal(activity, user)
         if refusal:
             raise ValidationError(refusal, code="refused")
@@ -239,11 +239,11 @@ def activity_close(
         actor, activity.village_id, _("Only the village's manager may close an activity.")
     )
     with transaction.atomic():
-        # The activity's row only: locking the joined village and rule too (FOR UPDATE of
+        # The activity's row only: locking the joined village and rule too (a lock of
         # every table) kept any proposal of the village waiting, and one holding the
         # household's account (cap_accounts_lock) deadlocked with this closing.
         activity = (
-            Activity.objects.select_for_update(of=("self",))
+            Activity.objects.select_for_update(no_key=True, of=("self",))
             .select_related("village", "rule")
             .get(pk=activity.pk)
         )

@@ -424,7 +424,7 @@ def carry_over_import(
     if not (is_manager(actor) and actor.village_id == village.pk):
         raise ValidationError(_("Only the village's manager may import the paper ledger."))
     with transaction.atomic():
-        village = Village.objects.select_for_update().get(pk=village.pk)
+        village = Village.objects.select_for_update(no_key=True).get(pk=village.pk)
         # A balance the carried-over line cannot bear is refused here already; approval checks
         # it again under the accounts' locks, as for any deduction.
         check = carry_over_check(village, rows, paper_total)

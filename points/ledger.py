@@ -166,7 +166,7 @@ def entry_post(
     id order (the order balance_after runs in) are also in date order.
     """
     with transaction.atomic():
-        account = Account.objects.select_for_update().get(pk=account_id)
+        account = Account.objects.select_for_update(no_key=True).get(pk=account_id)
         posting = Posting(account=account, kind=kind, points=points, memo=memo, reverses=reverses)
         return entries_post(postings=[posting], actor=actor, at=at)[0]
 
@@ -188,7 +188,7 @@ def reversal_post(
         raise ValidationError(_("This entry cannot be reversed."))
     with transaction.atomic():
         # Lock the account first so two reversals of one entry queue up, then re-check.
-        Account.objects.select_for_update().get(pk=entry.account_id)
+        Account.objects.select_for_update(no_key=True).get(pk=entry.account_id)
         if Entry.objects.filter(reverses=entry).exists():
             raise ValidationError(_("This entry has already been reversed."))
         return entry_post(

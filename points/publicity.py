@@ -302,7 +302,7 @@ def proposals_credit_due(*, now: datetime.datetime | None = None) -> CreditRun:
     for pk in candidates:
         with transaction.atomic():
             proposal = (
-                Proposal.objects.select_for_update(skip_locked=True, of=("self",))
+                Proposal.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
                 .select_related("household__account", "rule")
                 .filter(pk=pk, status=Proposal.Status.PUBLICITY, credit_due_at__lte=now)
                 .first()
@@ -319,7 +319,7 @@ def proposals_credit_due(*, now: datetime.datetime | None = None) -> CreditRun:
 def _lock_proposal(proposal_id: int, village_id: int) -> Proposal:
     try:
         return (
-            Proposal.objects.select_for_update(of=("self",))
+            Proposal.objects.select_for_update(no_key=True, of=("self",))
             .select_related("household__account", "rule")
             .get(pk=proposal_id, village_id=village_id)
         )
@@ -571,7 +571,7 @@ def objection_resolve(
         if upheld:
             # The entry is cancelled, so every objection still open against it succeeded.
             closing = list(
-                proposal.objections.select_for_update()
+                proposal.objections.select_for_update(no_key=True)
                 .filter(status=Objection.Status.OPEN)
                 .order_by("pk")
             )
@@ -591,7 +591,7 @@ def objection_resolve(
             originators=raisers,
             referral=referral,
         )
-        objection = Objection.objects.select_for_update().get(pk=objection_id)
+        objection = Objection.objects.select_for_update(no_key=True).get(pk=objection_id)
         if objection.status != Objection.Status.OPEN:
             raise ValidationError(_("This objection was already resolved."))
         if proposal.status != Proposal.Status.PUBLICITY:

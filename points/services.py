@@ -735,7 +735,7 @@ def _lock_submitted(declaration: Declaration, actor: User) -> Declaration:
         raise ValidationError(
             _("Only the village's manager or supervisor may review declarations.")
         )
-    locked = Declaration.objects.select_for_update().get(pk=declaration.pk)
+    locked = Declaration.objects.select_for_update(no_key=True).get(pk=declaration.pk)
     if locked.status != Declaration.Status.SUBMITTED:
         raise ValidationError(_("This declaration was already reviewed."))
     return locked

@@ -98,10 +98,12 @@ def settlement_draft(
     _require_open_year(village, year, today)
     with transaction.atomic():
         # The village's row serialises drafts: a double click makes one plan, not a 500.
-        Village.objects.select_for_update().get(pk=village.pk)
+        Village.objects.select_for_update(no_key=True).get(pk=village.pk)
         # Its own row too: an approval committing meanwhile is seen, never written over.
         settlement = (
-            Settlement.objects.select_for_update().filter(village=village, year=year).first()
+            Settlement.objects.select_for_update(no_key=True)
+            .filter(village=village, year=year)
+            .first()
         )
         if settlement is not None and settlement.approved_at is not None:
             raise ValidationError(_("This year's settlement is approved already."), code="approved")
@@ -170,7 +172,7 @@ def settlement_approve(
         role_refusal=_("Only the village's supervisor approves the settlement."),
     )
     with transaction.atomic():
-        settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
+        settlement = Settlement.objects.select_for_update(no_key=True).get(pk=settlement.pk)
         village = Village.objects.get(pk=settlement.village_id)
         _require_open_year(village, settlement.year, today)
         if settlement.approved_at is not None:
@@ -234,7 +236,7 @@ def settlements_post(*, today: datetime.date | None = None) -> list[Settlement]:
 def _settlement_post(pk: int) -> Settlement | None:
     with transaction.atomic():
         settlement = (
-            Settlement.objects.select_for_update(skip_locked=True)
+            Settlement.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(pk=pk, posted_at__isnull=True, not_posted_at=None)
             .first()
         )
@@ -256,7 +258,7 @@ def _settlement_post(pk: int) -> Settlement | None:
         # Accounts locked in id order, as everywhere in the ledger.
         accounts = {
             account.pk: account
-            for account in Account.objects.select_for_update()
+            for account in Account.objects.select_for_update(no_key=True)
             .filter(pk__in=[line.account_id for line in lines])
             .order_by("pk")
         }

@@ -1,9 +1,9 @@
 """The points app's statements by hand (the rule and the builders: core.sql). Index:
 
-- `LOCK_ONE`: one proposal with its rule and its household's account, locked FOR UPDATE OF
-  the proposal and the account (the ledger's lock order), whether it waits for the county,
-  whether its household has an active card, and the id its entry will take; the commonest
-  decision. The ORM took about 2 ms to build it, PostgreSQL 0.3 ms to run it. With the
+- `LOCK_ONE`: one proposal with its rule and its household's account, locked FOR NO KEY
+  UPDATE OF the proposal and the account (the ledger's lock order), whether it waits for the
+  county, whether its household has an active card, and the id its entry will take; the
+  commonest decision. The ORM took about 2 ms to build it, PostgreSQL 0.3 ms to run it. With the
   writes in one statement (`run_together`), an approval is three round trips instead of
   nine (docs/performance.md has the figures).
 - `LOCK_PROPOSALS` / `LOCK_ACCOUNTS`: the same for a batch, in two steps, in id order (its
@@ -74,7 +74,7 @@ LOCK_ONE = f"""
         JOIN {table(R)} r ON r.{column(R, "id")} = p.{column(P, "rule")}
         JOIN {table(A)} a ON a.{column(A, "household")} = p.{column(P, "household")}
         WHERE p.{column(P, "id")} = %(id)s AND p.{column(P, "village")} = %(village)s
-        FOR UPDATE OF p, a
+        FOR NO KEY UPDATE OF p, a
     ) AS locked
 """  # noqa: S608 (built from the models)
 
@@ -83,13 +83,13 @@ LOCK_PROPOSALS = f"""
     FROM {table(P)} p JOIN {table(R)} r ON r.{column(R, "id")} = p.{column(P, "rule")}
     WHERE p.{column(P, "id")} = ANY(%(ids)s) AND p.{column(P, "village")} = %(village)s
     ORDER BY p.{column(P, "id")}
-    FOR UPDATE OF p
+    FOR NO KEY UPDATE OF p
 """  # noqa: S608 (built from the models)
 
 LOCK_ACCOUNTS = f"""
     SELECT {columns(A, "a")} FROM {table(A)} a
     WHERE a.{column(A, "household")} = ANY(%(households)s) ORDER BY a.{column(A, "id")}
-    FOR UPDATE
+    FOR NO KEY UPDATE
 """  # noqa: S608 (built from the models)
 
 _OF_HOUSEHOLD = f"t.{column(P, 'household')} = a.{column(A, 'household')}"

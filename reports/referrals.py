@@ -170,7 +170,7 @@ def referral_decide(
 
 def _decide_locked(referral_ids, actor, decision, reason, request) -> list[Referral]:
     referrals = list(
-        Referral.objects.select_for_update(of=("self",))
+        Referral.objects.select_for_update(no_key=True, of=("self",))
         .select_related("village__township", "household")
         .filter(
             pk__in=referral_ids,

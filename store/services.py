@@ -127,7 +127,7 @@ def donor_save(*, donor: Donor, actor: User, request=None) -> Donor:
 def _items_lock(*, village_id: int, item_ids: Iterable[int]) -> dict[int, Item]:
     """Lock the village's items `item_ids` in ascending id order; a missing one is an error."""
     wanted = sorted(set(item_ids))
-    items = Item.objects.select_for_update().filter(village_id=village_id, pk__in=wanted)
+    items = Item.objects.select_for_update(no_key=True).filter(village_id=village_id, pk__in=wanted)
     locked = {item.pk: item for item in items.order_by("pk")}
     if len(locked) != len(wanted):
         raise ValidationError(_("An item is not in this village's store."), code="unknown_item")
@@ -305,7 +305,7 @@ def stock_purchase(
 
 def _donated_money_check(*, paid_by: Donation, village_id: int, cost: Decimal) -> None:
     """Refuse a purchase the money donation cannot pay for, under the donation's row lock."""
-    donation = Donation.objects.select_for_update().filter(pk=paid_by.pk).first()
+    donation = Donation.objects.select_for_update(no_key=True).filter(pk=paid_by.pk).first()
     if (
         donation is None
         or donation.village_id != village_id
@@ -487,7 +487,7 @@ def donation_correct(
         raise ValueError(f"not correctable here: {sorted(unknown)}")
     with transaction.atomic():
         _village_lock(donation.village_id)
-        donation = Donation.objects.select_for_update().get(pk=donation.pk)
+        donation = Donation.objects.select_for_update(no_key=True).get(pk=donation.pk)
         closed_month_check(
             donation.village_id, donation.received_on, _donation_month_closed(dated=False)
         )
@@ -658,7 +658,7 @@ def stock_count_record(
         if refusals:
             raise CountRefused(refusals)
         waiting = list(
-            StockCorrection.objects.select_for_update().filter(
+            StockCorrection.objects.select_for_update(no_key=True).filter(
                 item_id__in=list(items),
                 status=StockCorrection.Status.PENDING,
                 source=StockCorrection.Source.COUNT,
@@ -834,7 +834,7 @@ def _lock_corrections(correction_ids, actor: User, referrals: Referrals):
         raise ValidationError(_("Some of the chosen corrections were not found."))
     items = _items_lock(village_id=village_id, item_ids=[c.item_id for c in found])
     corrections = list(
-        StockCorrection.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        StockCorrection.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
     )
     for correction in corrections:
         correction.item = items[correction.item_id]
@@ -976,7 +976,7 @@ def counted_shortfalls(refused, *, actor: User, now, request=None) -> list[Stock
     expected = count_expected(items.values())
     waiting = {
         earlier.item_id: earlier
-        for earlier in StockCorrection.objects.select_for_update().filter(
+        for earlier in StockCorrection.objects.select_for_update(no_key=True).filter(
             item_id__in=list(items),
             status=StockCorrection.Status.PENDING,
             source=StockCorrection.Source.COUNT,
@@ -1370,8 +1370,8 @@ def redemption_void(
     if not reason:
         raise ValidationError(_("Give the reason for voiding."))
     with transaction.atomic():
-        Account.objects.select_for_update().get(pk=redemption.entry.account_id)
-        locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
+        Account.objects.select_for_update(no_key=True).get(pk=redemption.entry.account_id)
+        locked = Redemption.objects.select_for_update(no_key=True).get(pk=redemption.pk)
         if locked.is_voided:
             raise ValidationError(_("This redemption has already been voided."), code="voided")
         lines = list(locked.lines.all())
@@ -1445,7 +1445,7 @@ def redemption_void_ask(
         raise ValidationError(_("Give the reason for voiding."))
     with transaction.atomic():
         # The redemption's lock orders two asks (two tabs) and an ask against the void.
-        locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
+        locked = Redemption.objects.select_for_update(no_key=True).get(pk=redemption.pk)
         if locked.is_voided:
             raise ValidationError(_("This redemption has already been voided."), code="voided")
         if void_asks(village_id=locked.village_id, redemption_id=locked.pk).exists():
@@ -1510,7 +1510,7 @@ def _account_lock(household: Household) -> tuple[Account, bool]:
 
 
 def _reservation_lock(reservation: Reservation) -> Reservation:
-    return Reservation.objects.select_for_update().get(pk=reservation.pk)
+    return Reservation.objects.select_for_update(no_key=True).get(pk=reservation.pk)
 
 
 def _holds_release(*, reservation: Reservation, account: Account) -> None:
@@ -1808,7 +1808,7 @@ def reservations_remind(*, now: datetime.datetime | None = None) -> list[int]:
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
-            Reservation.objects.select_for_update(skip_locked=True)
+            Reservation.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(
                 status=Reservation.Status.OPEN,
                 expiry_reminded_at__isnull=True,

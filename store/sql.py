@@ -32,7 +32,7 @@ _ACTIVE_CARD = f"""EXISTS (SELECT 1 FROM {table(Card)} c
 LOCK_ACCOUNT = f"""
     SELECT {columns(A, "a")}, {_ACTIVE_CARD}
     FROM {table(A)} a WHERE a.{column(A, "household")} = %(household)s
-    FOR UPDATE OF a
+    FOR NO KEY UPDATE OF a
 """  # noqa: S608 (built from the models)
 
 REDEMPTION_ITEMS = f"""
@@ -43,7 +43,7 @@ REDEMPTION_ITEMS = f"""
     LEFT JOIN LATERAL (
         SELECT {columns(I, "it")} FROM {table(I)} it
         WHERE it.{column(I, "village")} = %(village)s AND it.{column(I, "id")} = ANY(%(items)s)
-        ORDER BY it.{column(I, "id")} FOR UPDATE
+        ORDER BY it.{column(I, "id")} FOR NO KEY UPDATE
     ) i ON true
 """  # noqa: S608 (built from the models)
 

@@ -232,7 +232,7 @@ def referral_open(
     asked = asked or {}
     with transaction.atomic():
         existing = (
-            Referral.objects.select_for_update()
+            Referral.objects.select_for_update(no_key=True)
             .filter(kind=error.kind, object_id=error.object_id, status=Referral.Status.OPEN)
             .first()
         )
@@ -297,7 +297,7 @@ def referrals_close(*, kind: str, object_ids: Iterable[int], actor: User | None,
     ).order_by("pk")
     try:
         with transaction.atomic():
-            list(open_.select_for_update(nowait=True).values_list("pk", flat=True))
+            list(open_.select_for_update(no_key=True, nowait=True).values_list("pk", flat=True))
     except OperationalError as error:
         if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
@@ -333,7 +333,7 @@ def referral_refuse(
         raise ValidationError(_("Give the reason for refusing."))
     with transaction.atomic():
         locked = (
-            Referral.objects.select_for_update()
+            Referral.objects.select_for_update(no_key=True)
             .select_related("village__township")
             .get(pk=referral.pk)
         )

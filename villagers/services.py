@@ -45,7 +45,7 @@ def _household_lock(household_id: int, village_id: int) -> None:
     UPDATE: the village's other writes go on.
     """
     list(Village.objects.select_for_update(no_key=True).filter(pk=village_id).values_list("pk"))
-    list(Household.objects.select_for_update().filter(pk=household_id).values_list("pk"))
+    list(Household.objects.select_for_update(no_key=True).filter(pk=household_id).values_list("pk"))
 
 
 def household_save(*, household: Household, actor: User, request=None) -> Household:
@@ -347,7 +347,7 @@ def card_create(
     with transaction.atomic():
         # The lock order of _household_lock; the village's row also hands out the numbers.
         village = Village.objects.select_for_update(no_key=True).get(pk=household.village_id)
-        household = Household.objects.select_for_update().get(pk=household.pk)
+        household = Household.objects.select_for_update(no_key=True).get(pk=household.pk)
         missing = card_prerequisites_missing(household)
         if missing:
             raise ValidationError(missing)
@@ -406,7 +406,9 @@ def card_replace(
     with transaction.atomic():
         village = Village.objects.select_for_update(no_key=True).get(pk=household.village_id)
         _household_lock(household.pk, village.pk)
-        old = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
+        old = (
+            household.cards.select_for_update(no_key=True).filter(status=Card.Status.ACTIVE).first()
+        )
         if old is None:
             raise ValidationError(_("This household has no active card to replace."))
         if replacing and old.number != replacing:
@@ -487,7 +489,9 @@ def card_recall(
         raise
     with transaction.atomic():
         _household_lock(household.pk, household.village_id)
-        card = household.cards.select_for_update().filter(status=Card.Status.ACTIVE).first()
+        card = (
+            household.cards.select_for_update(no_key=True).filter(status=Card.Status.ACTIVE).first()
+        )
         if card is None:
             raise ValidationError(_("This household has no active card."))
         card.status = Card.Status.RECALLED
@@ -667,7 +671,7 @@ def member_pin_set(
         refusal = member_pin_refusal(Member.objects.get(pk=member.pk))  # as saved by now
         if refusal:
             raise ValidationError(refusal)
-        login = User.objects.select_for_update().filter(member=member).first()
+        login = User.objects.select_for_update(no_key=True).filter(member=member).first()
         reset = login is not None and login.is_active
         if login is None:
             login = User(
@@ -735,7 +739,11 @@ def member_pin_revoke(
     """
     _member_pin_decider_check(member, actor, referral)
     with transaction.atomic():
-        login = User.objects.select_for_update().filter(member=member, is_active=True).first()
+        login = (
+            User.objects.select_for_update(no_key=True)
+            .filter(member=member, is_active=True)
+            .first()
+        )
         if login is None:
             raise ValidationError(_("This member has no PIN of their own."))
         _member_login_end(login)
@@ -775,7 +783,7 @@ def roster_import(*, village: Village, rows: list, actor: User, request=None) ->
     between the preview and the confirmation.
     """
     with transaction.atomic():
-        village = Village.objects.select_for_update().get(pk=village.pk)
+        village = Village.objects.select_for_update(no_key=True).get(pk=village.pk)
         check = roster_check(village, rows)
         if not check.is_valid:
             raise ValidationError(check.error_lines() or [_("The roster has no rows.")])

@@ -59,7 +59,7 @@ def _own_household_check(wish: Wish, actor: User) -> None:
 
 
 def _lock(wish: Wish) -> Wish:
-    return Wish.objects.select_for_update().get(pk=wish.pk)
+    return Wish.objects.select_for_update(no_key=True).get(pk=wish.pk)
 
 
 # What the household's revision and the staff's edit change (and draw their forms from).
@@ -150,7 +150,7 @@ def wish_post(
     # The photo is stored by wish.save(); a failure after it deletes it (see core.files).
     with discard_files_on_error(), transaction.atomic():
         # The household lock serialises posts, so a double-tapped button posts once.
-        Household.objects.select_for_update().get(pk=household.pk)
+        Household.objects.select_for_update(no_key=True).get(pk=household.pk)
         if Wish.objects.filter(
             household=household, title=title, status__in=[Wish.Status.OPEN, Wish.Status.MATCHED]
         ).exists():

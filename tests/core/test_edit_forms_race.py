@@ -144,5 +144,6 @@ def test_every_edit_page_locks_its_row_while_it_checks_and_saves(
     assert response.status_code == 302, response.content.decode()[:2000]
     table = f'"{model._meta.db_table}"'
     assert any(
-        "FOR UPDATE" in q["sql"] and f"FROM {table}" in q["sql"] for q in queries.captured_queries
+        "FOR NO KEY UPDATE" in q["sql"] and f"FROM {table}" in q["sql"]
+        for q in queries.captured_queries
     )
