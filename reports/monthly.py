@@ -172,7 +172,12 @@ def cover_sheets_add(workbook, cover: dict, heading: str) -> None:
                 cover["outstanding_points"],
                 cover["outstanding_yuan"],
             ],
-            [_("In publicity, not yet credited"), cover["in_publicity_points"], ""],
+            [_("Awards in publicity, not yet credited"), cover["in_publicity_awards"], ""],
+            [
+                _("Deductions in publicity, not yet taken off"),
+                cover["in_publicity_deductions"],
+                "",
+            ],
             [_("Goods on the shelves"), cover["stock_points_value"], cover["stock_cost_yuan"]],
             [
                 _("Cover: the shelves' points value ÷ the points held"),

@@ -64,20 +64,24 @@ class HouseholdPoints:
     waiting: list[Proposal] = field(default_factory=list)
     history: HistoryPage | None = None
 
-    def waiting_total(self, status: str) -> int:
-        return sum(p.points for p in self.waiting if p.status == status)
+    def waiting_apart(self, status: str) -> list[int]:
+        """The awards and the deductions waiting in `status`, each on its own (netted, +50
+        and -50 showed as nothing waiting); [0] when none wait."""
+        points = [p.points for p in self.waiting if p.status == status]
+        apart = [sum(n for n in points if n > 0), sum(n for n in points if n < 0)]
+        return [n for n in apart if n] or [0]
 
     @property
-    def proposed_points(self) -> int:
-        return self.waiting_total(Proposal.Status.PROPOSED)
+    def proposed_points(self) -> list[int]:
+        return self.waiting_apart(Proposal.Status.PROPOSED)
 
     @property
-    def publicity_points(self) -> int:
-        return self.waiting_total(Proposal.Status.PUBLICITY)
+    def publicity_points(self) -> list[int]:
+        return self.waiting_apart(Proposal.Status.PUBLICITY)
 
     @property
-    def held_points(self) -> int:
-        return self.waiting_total(Proposal.Status.HELD)
+    def held_points(self) -> list[int]:
+        return self.waiting_apart(Proposal.Status.HELD)
 
 
 def household_points(household: Household) -> HouseholdPoints:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -314,7 +315,7 @@ def liability_cover(village: Village) -> dict:
 
     `points_cover` = shelf points value / outstanding points: at 1 or more the store could
     honour every point today at current prices. Entries still in publicity are shown apart,
-    not counted as owed yet.
+    not counted as owed yet, awards and deductions (negative) apart.
     """
     balances = Account.objects.filter(village=village).aggregate(
         households=Count("id"), points=Sum("balance")
@@ -322,12 +323,12 @@ def liability_cover(village: Village) -> dict:
     outstanding = balances["points"] or 0
     yuan_per_point = Decimal(village.yuan_per_point)
     # Only what is in its publicity period: a held deduction is no longer in it (it waits
-    # for the supervisor), and netting it in showed a figure no proposal had.
-    in_publicity = (
-        Proposal.objects.filter(village=village, status=Proposal.Status.PUBLICITY).aggregate(
-            points=Sum("points")
-        )["points"]
-        or 0
+    # for the supervisor). Awards and deductions apart: +50 and -50 netted showed 0.
+    in_publicity = Proposal.objects.filter(
+        village=village, status=Proposal.Status.PUBLICITY
+    ).aggregate(
+        awards=Coalesce(Sum("points", filter=Q(points__gt=0)), 0),
+        deductions=Coalesce(Sum("points", filter=Q(points__lt=0)), 0),
     )
     lots = shelf_lots(village)
     prices = dict(Item.objects.filter(village=village).values_list("pk", "points_price"))
@@ -358,7 +359,8 @@ def liability_cover(village: Village) -> dict:
         "outstanding_points": outstanding,
         "yuan_per_point": yuan_per_point,
         "outstanding_yuan": outstanding_yuan,
-        "in_publicity_points": in_publicity,
+        "in_publicity_awards": in_publicity["awards"],
+        "in_publicity_deductions": in_publicity["deductions"],  # negative, as proposed
         "sources": sources,
         "stock_cost_yuan": stock_cost,
         "stock_points_value": stock_points,

@@ -106,6 +106,23 @@ def test_hub_shows_points_card_members_inspections_participation_and_wishes(
     assert "义务打扫村道" in text  # the participation the card was issued on
 
 
+def test_hub_shows_awards_and_deductions_waiting_apart(
+    client_manager_x, card_a, manager_x, supervisor_x, village_x
+):
+    """+50 and -50 waiting in the same state netted to +0: as if nothing waited."""
+    household = card_a.household
+    village_x.publicity_days = 3
+    village_x.save(update_fields=["publicity_days"])
+    award, deduction = make_rule(village_x, "A50", 50), make_rule(village_x, "D50", -50)
+    propose(manager_x, [household], award)
+    propose(manager_x, [household], deduction)
+    approved = [propose(manager_x, [household], rule)[0].pk for rule in (award, deduction)]
+    proposal_approve(proposal_ids=approved, actor=supervisor_x)
+    text = client_manager_x.get(hub_url(household)).text
+    waiting = dict(re.findall(r'data-waiting="(\w+)">([^<]*)<', text))
+    assert waiting == {"proposed": "+50 -50", "publicity": "+50 -50", "held": "+0"}
+
+
 def test_recent_ledger_is_the_latest_ten_with_a_link_to_the_rest(
     client_supervisor_x, card_a, manager_x
 ):

@@ -413,4 +413,36 @@ def test_the_cover_counts_in_publicity_only_what_is_in_its_publicity_period(
     assert Proposal.objects.get(pk=deduction.pk).status == Proposal.Status.HELD
     (award,) = propose(manager_x, [card_a.household], make_rule(village_x, "A100", 100))
     proposal_approve(proposal_ids=[award.pk], actor=supervisor_x)
-    assert liability_cover(village_x)["in_publicity_points"] == 100
+    cover = liability_cover(village_x)
+    assert (cover["in_publicity_awards"], cover["in_publicity_deductions"]) == (100, 0)
+
+
+def test_awards_and_deductions_in_publicity_are_shown_apart(
+    client_supervisor_x, client_manager_x, village_x, card_a, card_b, manager_x, supervisor_x
+):
+    """+50 awarded and -50 deducted in publicity netted to 0: the cover page, the month
+    report and its workbook showed nothing in publicity. Each is shown on its own line."""
+    from points.services import proposal_approve
+    from tests.points.conftest import make_rule, propose
+
+    village_x.publicity_days = 3
+    village_x.save()
+    (award,) = propose(manager_x, [card_a.household], make_rule(village_x, "A50", 50))
+    (deduction,) = propose(manager_x, [card_b.household], make_rule(village_x, "D50", -50))
+    proposal_approve(proposal_ids=[award.pk, deduction.pk], actor=supervisor_x)
+    cover = liability_cover(village_x)
+    assert (cover["in_publicity_awards"], cover["in_publicity_deductions"]) == (50, -50)
+    today = _today()
+    for page in (
+        client_supervisor_x.get(reverse("reports:cover")),
+        client_manager_x.get(reverse("reports:month_report", args=[today.year, today.month])),
+    ):
+        assert page.status_code == 200
+        shown = dict(re.findall(r'data-publicity="(\w+)">[^<]*: ([+-]\d+)<', page.text))
+        assert shown == {"awards": "+50", "deductions": "-50"}
+    response = client_manager_x.get(
+        reverse("reports:month_report_xlsx", args=[today.year, today.month])
+    )
+    lines = _rows(load_workbook(io.BytesIO(response.content))["Cover (today)"])
+    assert lines["Awards in publicity, not yet credited"][0] == 50
+    assert lines["Deductions in publicity, not yet taken off"][0] == -50
