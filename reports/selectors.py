@@ -242,7 +242,7 @@ def declarations_waiting(village: Village) -> dict:
 def stock_summary(village: Village) -> dict:
     """Stock value at points prices (and in yuan for reference) and the items running low."""
     items = Item.objects.filter(village=village)
-    low = Q(is_active=True, stock__lte=F("low_stock_threshold"))
+    low = Item.running_low()
     totals = items.aggregate(
         points=Coalesce(Sum(F("stock") * F("points_price")), 0),
         items=Count("pk"),
@@ -250,7 +250,9 @@ def stock_summary(village: Village) -> dict:
     )
     totals["yuan"] = totals["points"] * village.yuan_per_point
     totals["low_items"] = list(
-        items.filter(low).select_related("zone").order_by("stock", "name")[:LOW_STOCK_SHOWN]
+        items.filter(low)
+        .select_related("zone")
+        .order_by(F("stock") - F("held"), "name")[:LOW_STOCK_SHOWN]
     )
     return totals
 

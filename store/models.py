@@ -110,9 +110,16 @@ class Item(WriterOwnedColumns, models.Model):
         """What may still be taken or reserved: the stock less what reservations hold."""
         return self.stock - self.held
 
+    @staticmethod
+    def running_low() -> Q:
+        """Items running low, as a filter: on sale, with their available units (`is_low`) at
+        or below the threshold."""
+        return Q(is_active=True, stock__lte=models.F("held") + models.F("low_stock_threshold"))
+
     @property
     def is_low(self) -> bool:
-        return self.stock <= self.low_stock_threshold
+        """Running low by what is available: units held for reservations are not on offer."""
+        return self.available <= self.low_stock_threshold
 
     def reference_yuan(self, yuan_per_point):
         """The price in yuan, for reference only: points are never paid out or bought."""

@@ -10,7 +10,6 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import (
     Count,
-    F,
     Prefetch,
     Q,
     QuerySet,
@@ -106,9 +105,10 @@ def stock_items(
     """The staff stock list: every item, low-stock ones flagged."""
     items = Item.objects.filter(village=village).select_related("zone")
     if low_only:
-        # Running low: an item on sale at or below its threshold, as the dashboard counts
-        # them (one taken off sale is not restocked).
-        items = items.filter(is_active=True, stock__lte=F("low_stock_threshold"))
+        # Running low: an item on sale whose available units (stock less what reservations
+        # hold) are at or below its threshold, as the dashboard counts them (one taken off
+        # sale is not restocked).
+        items = items.filter(Item.running_low())
     return items_search(items, zone_code=zone_code, query=query).order_by(
         "zone__position", "name", "pk"
     )

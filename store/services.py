@@ -141,20 +141,22 @@ def _movement_append(
     return _movements_append(moves=[(item, quantity)], kind=kind, actor=actor, at=at, **fields)[0]
 
 
-def _low_stock_messages(moves: list[tuple[Item, int]]) -> list[Notification]:
-    """The staff are told of each item a movement took to its low-stock threshold (once, as
-    it crosses it; a stock-in above the threshold arms it again): a redemption, a write-off
-    or a stock-take alike. The items carry their stock after the moves."""
+def _low_stock_messages(changes: list[tuple[Item, int]]) -> list[Notification]:
+    """The staff are told of each item whose available units (stock less what reservations
+    hold) a change took to its low-stock threshold (once, as it crosses it; a stock-in or a
+    released hold above the threshold arms it again): a redemption, a write-off, a
+    stock-take or a reservation alike. `changes`: (item, change of its available units),
+    the items carrying their stock and holds after the change."""
     return [
         message(
             village_id=item.village_id,
             household_id=None,
             kind=Notification.Kind.LOW_STOCK,
             item=item.name,
-            stock=item.stock,
+            stock=item.available,
         )
-        for item, quantity in moves
-        if item.stock - quantity > item.low_stock_threshold >= item.stock
+        for item, change in changes
+        if item.available - change > item.low_stock_threshold >= item.available
     ]
 
 
@@ -166,6 +168,7 @@ def movements_plan(
     ids: list[int],
     at=None,
     history: bool = False,
+    released: Mapping[int, int] | None = None,
     **fields,
 ) -> tuple[list[StockMovement], list[Statement], list[Notification]]:
     """Movements for locked items (item, quantity), with the ids drawn for them, and the
@@ -175,7 +178,9 @@ def movements_plan(
     is written if a stock would go below zero; the items carry their new stock afterwards.
     The staff's low-stock messages of the items it takes to their threshold are written by
     the same statements, whatever took the goods (`history`: see notifications_plan); they
-    are returned too, for a caller checking the rows written.
+    are returned too, for a caller checking the rows written. `released` (item id ->
+    quantity): units a hand-over just released from a reservation's hold to take them here,
+    which were not available before either (the reservation was alerted for).
     """
     at = at or timezone.now()
     movements = []
@@ -217,7 +222,10 @@ def movements_plan(
         movements.append(movement)
         item.stock = new_stock
     items = [item for item, _quantity in moves]
-    alerts = _low_stock_messages(moves)
+    released = released or {}
+    alerts = _low_stock_messages(
+        [(item, quantity + released.get(item.pk, 0)) for item, quantity in moves]
+    )
     return (
         movements,
         [
@@ -1247,7 +1255,8 @@ def _redemption_create_locked(
         if len(items) != len(lines):
             raise ValidationError(_("An item is not in this village's store."), code="unknown_item")
         # A reservation handed over (`prices`, those it was reserved at) takes goods set aside.
-        _lines_on_sale(items, lines, reserved=prices is not None)
+        handed_over = prices is not None
+        _lines_on_sale(items, lines, reserved=handed_over)
         prices_as_shown(items, shown_prices)
         # A reservation handed over is charged at the prices it was reserved at.
         prices = prices or {item_id: item.points_price for item_id, item in items.items()}
@@ -1298,6 +1307,7 @@ def _redemption_create_locked(
             ids=movement_ids,
             at=at,
             history=replayed,
+            released=lines if handed_over else None,
             redemption=redemption,
         )
         statements += [
@@ -1482,9 +1492,10 @@ def redemption_void_ask(
 # movements_plan), so held points and goods cannot be spent twice.
 
 
-def _holds_plan(*, moves: list[tuple[Item, int]]) -> Statement:
+def _holds_plan(*, moves: list[tuple[Item, int]], now=None) -> list[Statement]:
     """Hold (or release, when negative) quantities of locked items for reservations: the one
-    place Item.held moves. Refused (InsufficientStock) above what is on the shelf."""
+    place Item.held moves. Refused (InsufficientStock) above what is on the shelf. A hold
+    takes units from what is available, so it tells the staff of an item it takes low."""
     for item, quantity in moves:
         held = item.held + quantity
         if held < 0:
@@ -1496,7 +1507,11 @@ def _holds_plan(*, moves: list[tuple[Item, int]]) -> Statement:
                 code="insufficient_stock",
             )
         item.held = held
-    return sql.update_rows(Item, [item for item, _quantity in moves], ["held"])
+    alerts = _low_stock_messages([(item, -quantity) for item, quantity in moves])
+    return [
+        sql.update_rows(Item, [item for item, _quantity in moves], ["held"]),
+        *notifications_plan(alerts, now=now),
+    ]
 
 
 def _account_lock(household: Household) -> tuple[Account, bool]:
@@ -1522,7 +1537,7 @@ def _holds_release(*, reservation: Reservation, account: Account) -> None:
     sql.run_together(
         [
             hold_plan(account=account, points=-reservation.total_points),
-            _holds_plan(moves=[(items[line.item_id], -line.quantity) for line in lines]),
+            *_holds_plan(moves=[(items[line.item_id], -line.quantity) for line in lines]),
         ]
     )
 
@@ -1582,8 +1597,8 @@ def reservation_create(
             )
             for item_id, item in sorted(items.items())
         )
-        statements.append(
-            _holds_plan(moves=[(item, lines[item_id]) for item_id, item in sorted(items.items())])
+        statements += _holds_plan(
+            moves=[(item, lines[item_id]) for item_id, item in sorted(items.items())], now=now
         )
         statements += notifications_plan(
             [

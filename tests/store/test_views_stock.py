@@ -279,6 +279,24 @@ def test_low_stock_highlighted(client_manager_x, kettle, rice):
     assert kettle.name in html and rice.name not in html
 
 
+def test_units_held_for_reservations_make_an_item_low(
+    client_manager_x, village_x, zones_x, manager_x, card_a, villager_a
+):
+    """Found in review: the low-stock list and the dashboard went by the stock alone; 8
+    towels with 4 held for a reservation leave 4 to offer, below the threshold of 5."""
+    from reports.selectors import stock_summary
+    from store.services import reservation_create
+    from tests.store.conftest import make_item
+
+    towel = make_item(village_x, "daily", "毛巾", 1, 8, manager_x, low_stock_threshold=5)
+    reservation_create(household=card_a.household, lines={towel.pk: 4}, actor=villager_a)
+    listed = client_manager_x.get(reverse("store:stock_list") + "?low=1")
+    assert [item.name for item in listed.context["page"].object_list] == ["毛巾"]
+    assert "4 held for reservations" in listed.text
+    summary = stock_summary(village_x)
+    assert summary["low_count"] == 1 and summary["low_items"] == [towel]
+
+
 def test_an_item_rolled_back_in_the_database_leaves_no_photo(zones_x, manager_x, media_root):
     """The audit row is refused (a client address PostgreSQL cannot read) after the photo
     was stored: the item is not created and its photo is deleted again."""
