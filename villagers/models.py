@@ -1,6 +1,7 @@
 """Villages, households, members, hygiene inspections, participation and points cards."""
 
 import unicodedata
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -38,6 +39,9 @@ class Township(models.Model):
         return self.name
 
 
+YUAN_PER_POINT_MESSAGE = _("One point must be worth more than 0 yuan.")
+
+
 class Village(models.Model):
     class NoticeNames(models.TextChoices):
         """How the published notice names a household on its list of balances."""
@@ -65,7 +69,8 @@ class Village(models.Model):
         max_digits=6,
         decimal_places=2,
         default=3,
-        validators=[MinValueValidator(0)],
+        # Above 0: the reports value the points held and the stock's cover in yuan by it.
+        validators=[MinValueValidator(Decimal("0.01"), message=YUAN_PER_POINT_MESSAGE)],
     )
     publicity_days = models.PositiveSmallIntegerField(
         _("publicity period (days)"),

@@ -389,6 +389,22 @@ def test_a_villages_code_is_kept_once_a_card_bears_it(client_county, village_x, 
     assert "code" in client_county.get(other).context["adminform"].form.fields
 
 
+@pytest.mark.parametrize("rate", ["0", "0.00", "-1"])
+def test_a_point_is_worth_more_than_nothing(client_county, village_x, rate):
+    """Found in review: a point worth 0 yuan (or less) was accepted, valuing the points held
+    and the stock's cover at nothing; the admin says why, saving nothing."""
+    url = reverse("admin:villagers_village_change", args=[village_x.pk])
+    form = client_county.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data = {name: value for name, value in data.items() if value is not False}
+    response = client_county.post(url, data | {"yuan_per_point": rate})
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["yuan_per_point"] == ["One point must be worth more than 0 yuan."]
+    village_x.refresh_from_db()
+    assert village_x.yuan_per_point == 3
+
+
 def test_the_household_list_filters_by_the_groups_it_lists_only(
     client_manager_x, group_x, group_y, household_a, household_y
 ):
