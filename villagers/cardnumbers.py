@@ -47,3 +47,10 @@ def scanned_card_number(text: str) -> str | None:
     number typed into a search box is searched as it is)."""
     match = SCANNED_CARD.search(number_text(text or ""))
     return match.group(1) if match else None
+
+
+def typed_card_number(text: str) -> str | None:
+    """The card number when `text` is one typed bare: nine digits (full-width ones too, from
+    a Chinese input method) whose last is the right check digit, else None."""
+    number = number_text(text or "")
+    return number if card_number_is_valid(number) else None

@@ -62,7 +62,7 @@ from store.views.access import (
     STAFF,
     _get_redemption_for_user,
 )
-from villagers.cardnumbers import scanned_card_number
+from villagers.cardnumbers import scanned_card_number, typed_card_number
 from villagers.models import Card, Member
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from villagers.selectors import household_get_for_user, households_for_request
@@ -168,6 +168,27 @@ def _counter_of_scanned_card(request, household, number: str):
     return redirect("store:counter_household", household_pk=household_id)
 
 
+def _typed_card_number(request, text: str) -> str | None:
+    """A card number typed bare into the goods search opens its household's counter as its
+    QR code scanned does; unless it is an item's barcode too: then the goods are searched
+    (None), and the teller is told how to open the card's counter."""
+    number = typed_card_number(text)
+    if number is None:
+        return None
+    if not Item.objects.filter(village=request.village, barcode=number).exists():
+        return number
+    if _household_of_card(request, number) is not None:
+        messages.info(
+            request,
+            _(
+                "%(number)s is a card number and an item's barcode: the goods are shown. "
+                "Scan the card's QR code to open its household's counter."
+            )
+            % {"number": number},
+        )
+    return None
+
+
 # Shelves are cached under a fingerprint of every item and zone (stock included).
 SHELVES_CACHE_SECONDS = 600
 
@@ -176,8 +197,9 @@ SHELVES_CACHE_SECONDS = 600
 def counter_household(request, household_pk):
     """The household's balance, the shelves by zone with search, and the cart."""
     household = household_get_for_user(request, household_pk)
-    number = scanned_card_number(request.GET.get("q", ""))
-    if number:  # the next household's card scanned where goods' barcodes are scanned
+    query = request.GET.get("q", "")
+    number = scanned_card_number(query) or _typed_card_number(request, query)
+    if number:  # the next household's card scanned (or typed) where barcodes are scanned
         return _counter_of_scanned_card(request, household, number)
     state = shelves_state(request.village, household.pk)
     balance = state.spendable or 0  # less the points its reservations hold

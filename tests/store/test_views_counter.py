@@ -454,6 +454,54 @@ def test_a_card_scanned_into_the_goods_search_of_its_own_household_or_unknown(
     ]
 
 
+def _full_width(digits: str) -> str:
+    return digits.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+
+
+@pytest.mark.parametrize("spelled", [str, _full_width, lambda number: f" {number}\n"])
+def test_a_card_number_typed_into_the_goods_search_opens_its_households_counter(
+    client_manager_x, card_a, card_b, card_y, rice, spelled
+):
+    """Found in review: the card's QR code scanned opened its household's counter, its
+    number typed bare (a card without a readable code) searched the goods and found none."""
+    typed = spelled(card_b.number)
+    response = client_manager_x.get(
+        counter_url(card_a.household), {"zone": "grain_oil", "q": typed}, follow=True
+    )
+    assert response.redirect_chain == [(counter_url(card_b.household), 302)]
+    assert [str(message) for message in response.context["messages"]] == [
+        f"Card {card_b.number} is another household's: here is its counter."
+    ]
+    response = client_manager_x.get(
+        counter_url(card_a.household), {"q": spelled(card_y.number)}, follow=True
+    )
+    assert response.redirect_chain == [(counter_url(card_a.household), 302)]
+    assert [str(message) for message in response.context["messages"]] == [
+        f"No active card of this village has the number {card_y.number}."
+    ]
+
+
+def test_a_card_number_that_is_also_a_barcode_searches_the_goods(
+    client_manager_x, card_a, card_b, rice, kettle
+):
+    """Goods win a number that is both (a scanner reads the goods in the hand), and the
+    teller is told how to open the card's counter; nine digits with a wrong check digit are
+    no card number and are searched."""
+    Item.objects.filter(pk=rice.pk).update(barcode=card_b.number)
+    page = client_manager_x.get(counter_url(card_a.household), {"q": card_b.number})
+    assert page.status_code == 200
+    assert shelf_items(page.text) == [str(rice.pk)]
+    assert [str(message) for message in page.context["messages"]] == [
+        f"{card_b.number} is a card number and an item's barcode: the goods are shown. "
+        "Scan the card's QR code to open its household's counter."
+    ]
+    wrong_check_digit = card_b.number[:-1] + str((int(card_b.number[-1]) + 1) % 10)
+    Item.objects.filter(pk=kettle.pk).update(barcode=wrong_check_digit)
+    page = client_manager_x.get(counter_url(card_a.household), {"q": wrong_check_digit})
+    assert page.status_code == 200 and shelf_items(page.text) == [str(kettle.pk)]
+    assert not list(page.context["messages"])
+
+
 def test_a_barcode_saved_in_full_width_digits_is_made_plain(village_x, manager_x, zones_x):
     """Found by a second read: the search reads a scan as plain digits, so an item saved
     before with full-width ones was found by no scan (store/migrations/0017)."""
