@@ -1,11 +1,13 @@
 # The README's commands. `make run` on a fresh clone: venv, install, embedded PostgreSQL,
-# migrate, demo village, serve on http://127.0.0.1:8000. `make test`: the whole suite.
+# migrate, demo village, serve on http://127.0.0.1:8000 (`make run PORT=8001` for another
+# port). `make test`: the whole suite.
 PYTHON ?= python3
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install install-dev run serve test lint migrate demo bench bench-province messages check-messages purge-css vendor-jsqr clean
+.PHONY: install install-dev run port-free serve test lint migrate demo bench bench-province messages check-messages purge-css vendor-jsqr clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +31,20 @@ demo: migrate
 
 # Beside the dev server, a task-queue worker: exports, crediting entries whose publicity
 # period has ended (every minute), and the embedded PostgreSQL's watchdog, which starts it
-# again if it dies. It stops with the server (trap).
-run: demo
+# again if it dies. It stops with the server (trap), and make returns once it has, the
+# embedded PostgreSQL stopped by the last process to leave it.
+run: port-free demo
 	DEBUG=true $(BIN)/python manage.py worker & WORKER_PID=$$!; \
-	trap 'kill $$WORKER_PID 2>/dev/null' EXIT INT TERM; \
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	trap 'kill $$WORKER_PID 2>/dev/null; wait $$WORKER_PID' EXIT INT TERM; \
+	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# Before anything starts: on a taken port runserver gives up only after the worker and the
+# embedded PostgreSQL have started.
+port-free:
+	@$(PYTHON) -c "import socket, sys; \
+	taken = socket.socket().connect_ex(('127.0.0.1', $(PORT))) == 0; \
+	sys.exit(taken and 'Port $(PORT) is taken (another make run?): stop what serves there, \
+	or serve on another port: make run PORT=8001')"
 
 lint: install-dev
 	$(BIN)/ruff check .

