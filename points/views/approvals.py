@@ -14,6 +14,7 @@ from core.access import Role, staff_required
 from core.db import retry_transient, row_id_or_none
 from core.fragments import cached_part
 from core.idempotency import OneTimeKeyMixin, run_once
+from core.kept import choices_keep, choices_kept
 from core.pagination import Paginator
 from core.redirects import local_next
 from points.models import Proposal, Rule
@@ -25,6 +26,8 @@ from villagers.second_person import open_referrals, refusal_or_referral
 
 # In the queue's address when a rejection came back for its reason: the box is focused.
 REASON_ASKED = "reason"
+# The ticks and the reason of a decision that was not made, for the queue drawn next.
+KEPT = "approval_queue"
 
 # The queue's parts are cached under approval_queue_version, a digest of every row they
 # show: a stale part is never served; the timeout only frees memory.
@@ -33,18 +36,24 @@ QUEUE_CACHE_SECONDS = 600
 
 @staff_required(Role.SUPERVISOR)
 def approval_queue(request):
-    fingerprint = (
-        f"{request.village.pk}:{approval_queue_version(request.village)}:{request.GET.urlencode()}"
-    )
-    parts = cached_part(
-        "approval-queue", fingerprint, lambda: _queue_parts(request), QUEUE_CACHE_SECONDS
-    )
+    kept = choices_kept(request, KEPT)
+    if kept is not None:  # the ticks and the reason of a form that decided nothing: not cached
+        parts = _queue_parts(request, kept)
+    else:
+        fingerprint = (
+            f"{request.village.pk}:{approval_queue_version(request.village)}:"
+            f"{request.GET.urlencode()}"
+        )
+        parts = cached_part(
+            "approval-queue", fingerprint, lambda: _queue_parts(request), QUEUE_CACHE_SECONDS
+        )
     context = {"parts": parts, "form": OneTimeKeyMixin()}
     return render(request, "points/approval_queue.html", context)
 
 
-def _queue_parts(request) -> dict[str, str]:
-    """The filters, the table of pending proposals and the pager, rendered."""
+def _queue_parts(request, kept: dict | None = None) -> dict[str, str]:
+    """The filters, the table of pending proposals and the pager, rendered; with `kept`
+    (core.kept), the proposals ticked and the reason typed before."""
     filters = {
         "rule_id": row_id_or_none(request.GET.get("rule")),
         "group_id": row_id_or_none(request.GET.get("group")),
@@ -71,6 +80,7 @@ def _queue_parts(request) -> dict[str, str]:
         "groups": VillageGroup.objects.filter(village=request.village),
         "proposers": User.objects.filter(pk__in=proposer_ids),
         "reason_asked": request.GET.get(REASON_ASKED) == "1",
+        "kept": kept,
     }
     return {
         part: render_to_string(template, context, request=request)
@@ -100,6 +110,8 @@ def approval_decide(request):
     action = request.POST.get("action")
     # Ids checked before the ledger's prepared statements, which take bigints.
     ids = [i for i in map(row_id_or_none, request.POST.getlist("proposal")) if i is not None]
+    # What was ticked and typed, for the page sent back to when nothing is decided.
+    ticked, reason = list(ids), request.POST.get("rejection_reason", "")
     # A whole batch comes from its own button: batch_action = "approve:<id>" or "reject:<id>".
     batch_id, referred = None, {}
     if request.POST.get("batch_action"):
@@ -122,6 +134,7 @@ def approval_decide(request):
         # No decision button was pressed (Enter in the reason box presses the form's first,
         # hidden button, which names none): nothing is decided, and the page says so.
         messages.error(request, _("Nothing was decided: press an approve or a reject button."))
+        choices_keep(request, KEPT, ids=ticked, reason=reason)
         return redirect(back)
     if batch_id and not ids:
         if referred:
@@ -135,6 +148,7 @@ def approval_decide(request):
     if action == "reject" and not request.POST.get("rejection_reason", "").strip():
         # The reason box is under the whole table: the page comes back there, the box ready.
         messages.error(request, _("Give the reason for the rejection."))
+        choices_keep(request, KEPT, ids=ticked, reason=reason)
         return redirect(_reason_asked(back, asked=True))
     decided = []
 
@@ -164,6 +178,7 @@ def approval_decide(request):
         asked = {"action": action, "reason": request.POST.get("rejection_reason", "")[:300]}
         for item in second_person:
             messages.warning(request, refusal_or_referral(request, item, asked))
+        choices_keep(request, KEPT, ids=ticked, reason=reason)
         return redirect(back)
     if replayed:
         messages.info(request, _("This decision was already recorded."))

@@ -19,6 +19,7 @@ from core import forms as numbers
 from core.access import Role, staff_required
 from core.db import row_id_or_none
 from core.idempotency import OneTimeKeyMixin, run_once
+from core.kept import choices_keep, choices_kept
 from core.pagination import Paginator
 from store.models import Item, StockCorrection, StockMovement
 from store.selectors import zones_of
@@ -34,6 +35,9 @@ from store.services import (
 from store.views.access import STAFF
 from villagers.models import Referral
 from villagers.second_person import open_referrals, refusal_or_referral
+
+# The ticks and the reason of a decision that was not made, for the page drawn next.
+KEPT = "corrections"
 
 
 @dataclass
@@ -224,10 +228,12 @@ def corrections(request):
         .order_by("-decided_at", "-pk"),
         20,
     ).get_page(request.GET.get("page"))
+    # After a form that decided nothing, the ticks and the reason as they were left.
+    kept = choices_kept(request, KEPT)
     return render(
         request,
         "store/corrections.html",
-        {"pending": pending, "decided": decided, "form": OneTimeKeyMixin()},
+        {"pending": pending, "decided": decided, "form": OneTimeKeyMixin(), "kept": kept},
     )
 
 
@@ -240,8 +246,10 @@ def corrections_decide(request):
     back = reverse("store:corrections")
     if action not in ("confirm", "refuse"):
         # No decision button was pressed (Enter in the reason box presses the form's first,
-        # hidden button, which names none): nothing is decided, and the page says so.
+        # hidden button, which names none): nothing is decided, and the page says so, with
+        # the ticks and the reason as they were left.
         messages.error(request, _("Nothing was decided: press the confirm or the refuse button."))
+        choices_keep(request, KEPT, ids=ids, reason=request.POST.get("reason", ""))
         return redirect(back)
     decided = []
 
@@ -273,6 +281,7 @@ def corrections_decide(request):
         asked = {"action": action, "reason": request.POST.get("reason", "")[:300]}
         for item in second_person:
             messages.warning(request, refusal_or_referral(request, item, asked))
+        choices_keep(request, KEPT, ids=ids, reason=request.POST.get("reason", ""))
         return redirect(back)
     if replayed:
         messages.info(request, _("This decision was already recorded."))

@@ -208,6 +208,53 @@ def test_a_decision_sent_without_its_button_decides_nothing_and_says_so(
     assert set(Proposal.objects.values_list("status", flat=True)) == {"proposed"}
 
 
+def _ticked(page: str) -> set[int]:
+    return {
+        int(pk)
+        for pk in re.findall(r'<input[^>]*name="proposal" value="(\d+)"[^>]*\bchecked\b', page)
+    }
+
+
+def test_a_queue_sent_back_undecided_keeps_the_ticks_and_the_reason_once(
+    client_supervisor_x, card_a, card_b, manager_x, rule_clean
+):
+    """Found with JavaScript off: after Enter in the reason box, or a rejection without its
+    reason, the queue came back with nothing ticked and the reason gone, to do again."""
+    first, second = propose(manager_x, [card_a.household], rule_clean) + propose(
+        manager_x, [card_b.household], rule_clean
+    )
+    third = propose(manager_x, [card_a.household], rule_clean)[0]
+    decide, queue = reverse("points:approval_decide"), reverse("points:approval_queue")
+    client_supervisor_x.get(queue)  # drawn once: a cached table must not hide what was kept
+    for number, data in enumerate(
+        [
+            {"proposal": [first.pk, third.pk], "rejection_reason": "照片不清楚"},  # Enter
+            {
+                "proposal": [first.pk, third.pk],
+                "action": "reject",
+                "rejection_reason": "照片不清楚",
+            },
+        ]
+    ):
+        sent = {**data, "idempotency_key": f"{KEY}k{number}"}
+        if number == 1:  # a rejection without its reason, the same ticks
+            sent["rejection_reason"] = ""
+        page = client_supervisor_x.post(decide, sent, follow=True).text
+        assert _ticked(page) == {first.pk, third.pk}
+        if number == 0:
+            assert 'value="照片不清楚"' in page
+        assert second.pk not in _ticked(page)
+        assert _ticked(client_supervisor_x.get(queue).text) == set()  # once only
+    # A decision made: the queue comes back with nothing ticked.
+    page = client_supervisor_x.post(
+        decide,
+        {"proposal": [third.pk], "action": "approve", "idempotency_key": f"{KEY}k3"},
+        follow=True,
+    ).text
+    assert _ticked(page) == set()
+    assert set(Proposal.objects.values_list("status", flat=True)) == {"proposed", "approved"}
+
+
 def test_proposer_sees_own_pending_and_rejected(
     client_manager_x, card_a, manager_x, supervisor_x, rule_clean
 ):

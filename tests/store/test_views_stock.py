@@ -263,6 +263,30 @@ def test_corrections_sent_without_their_button_are_neither_confirmed_nor_refused
     assert kettle.stock == 2
 
 
+def test_corrections_sent_back_undecided_keep_the_ticks_and_the_reason_once(
+    client_manager_x, client_supervisor_x, kettle
+):
+    """Found with JavaScript off: after Enter in the refusal reason the page came back with
+    every correction ticked again and the reason gone."""
+    for reason in ("摔坏", "漏水"):
+        client_manager_x.post(
+            reverse("store:item_write_off", args=[kettle.pk]),
+            {"quantity": 1, "cause": "damaged", "reason": reason, "idempotency_key": form_key()},
+        )
+    kept, other = kettle.corrections.order_by("pk").values_list("pk", flat=True)
+    ticked = re.compile(r'<input[^>]*name="correction" value="(\d+)"[^>]*\bchecked\b')
+    page = client_supervisor_x.post(
+        reverse("store:corrections_decide"),
+        {"correction": [kept], "reason": "壶没坏", "idempotency_key": form_key()},
+        follow=True,
+    ).text
+    assert [int(pk) for pk in ticked.findall(page)] == [kept]
+    assert 'value="壶没坏"' in page
+    again = client_supervisor_x.get(reverse("store:corrections")).text  # once only
+    assert sorted(int(pk) for pk in ticked.findall(again)) == [kept, other]
+    assert 'value="壶没坏"' not in again
+
+
 def test_write_off_beyond_stock_is_a_form_error(client_manager_x, kettle):
     response = client_manager_x.post(
         reverse("store:item_write_off", args=[kettle.pk]),
