@@ -79,10 +79,17 @@ def publicity_overview(request):
         ),
         20,
     ).get_page(request.GET.get("page"))
+    open_objections = list(objections_of_village(request.village, open_only=True))
+    held = list(proposals_held(request.village))
+    # What waits for the township or the county is marked so, with no buttons to decide it.
+    for kind, rows in ((Referral.Kind.OBJECTION, open_objections), (Referral.Kind.HELD, held)):
+        referred = open_referrals(kind=kind, object_ids=[row.pk for row in rows])
+        for row in rows:
+            row.referral = referred.get(row.pk)
     context = {
         "waiting": proposals_in_publicity(request.village)[:200],
-        "held": proposals_held(request.village),
-        "open_objections": objections_of_village(request.village, open_only=True),
+        "held": held,
+        "open_objections": open_objections,
         "resolved": resolved,
         "can_decide": is_supervisor(request.user),
     }

@@ -452,6 +452,13 @@ def test_an_objection_no_supervisor_may_settle_goes_up_as_it_is_raised(
     own = Objection.objects.get(raised_by=supervisor_x)
     (referral,) = Referral.objects.filter(kind=Referral.Kind.OBJECTION, status=Referral.Status.OPEN)
     assert (referral.object_id, referral.village_id) == (own.pk, in_publicity.village_id)
+    # The publicity page marks it as waiting there, with no form to decide it; the other
+    # objection, the village's to settle, keeps its form.
+    page = client_supervisor_x.get(reverse("points:publicity")).content.decode()
+    assert page.count("Waiting for the township or the county") == 1
+    assert reverse("points:objection_resolve", args=[own.pk]) not in page
+    other = Objection.objects.get(raised_by=villager_b)
+    assert reverse("points:objection_resolve", args=[other.pk]) in page
     objection_resolve(
         objection_id=own.pk, actor=county_admin, upheld=True, resolution="核实", referral=referral
     )
