@@ -509,23 +509,32 @@ def objection_raise(*, proposal_id: int, actor: User, reason: str, request=None)
             detail={"proposal": proposal.pk, "reason": reason},
             request=request,
         )
-        _objection_referred_if_nobody_may_settle(objection, proposal, actor, request)
+        _objections_referred_if_nobody_may_settle(proposal, actor, request)
     return objection
 
 
-def _objection_referred_if_nobody_may_settle(objection, proposal, actor, request) -> None:
-    """An objection no supervisor of the village may settle (the only one raised it, or
-    their household did, or the entry is theirs) goes up to the county as it is raised:
-    it waited for a "decide" its supervisor could not give (rule 8: it never waits)."""
+def _objections_referred_if_nobody_may_settle(proposal, actor, request) -> None:
+    """The open objections to `proposal` that no supervisor of the village may settle go up
+    to the county as they are raised: they waited for a "decide" nobody could give (rule 8:
+    they never wait). Upholding one closes them all, so whoever raised any of them, staff of
+    a household that did, and the entry's proposer settle none: when the only supervisors
+    are among them (the only one objected, or two objected each), every one goes up."""
+    open_ = list(proposal.objections.filter(status=Objection.Status.OPEN).order_by("pk"))
+    raisers = [objection.raised_by_id for objection in open_]
+    raisers_households = set(
+        User.objects.filter(pk__in=raisers, household__isnull=False).values_list(
+            "household_id", flat=True
+        )
+    )
     others = [
         user
         for user in others_who_may(
             village_id=proposal.village_id,
             role=Role.SUPERVISOR,
             household_id=proposal.household_id,
-            originators=[proposal.proposed_by_id, actor.pk],
+            originators=[proposal.proposed_by_id, *raisers],
         )
-        if actor.household_id is None or user.household_id != actor.household_id
+        if user.household_id is None or user.household_id not in raisers_households
     ]
     if others:
         return
@@ -533,18 +542,19 @@ def _objection_referred_if_nobody_may_settle(objection, proposal, actor, request
         "Nobody of the village may settle this objection: its supervisor raised it, "
         "proposed the entry or is of a household concerned."
     )
-    referral_open(
-        error=SecondPersonRequired(
-            nobody,
-            kind=Referral.Kind.OBJECTION,
-            object_id=objection.pk,
-            village_id=proposal.village_id,
-            household_id=proposal.household_id,
-            referable=True,
-        ),
-        actor=actor,
-        request=request,
-    )
+    for objection in open_:  # one sent up already keeps its place (referral_open)
+        referral_open(
+            error=SecondPersonRequired(
+                nobody,
+                kind=Referral.Kind.OBJECTION,
+                object_id=objection.pk,
+                village_id=proposal.village_id,
+                household_id=proposal.household_id,
+                referable=True,
+            ),
+            actor=actor,
+            request=request,
+        )
 
 
 def objection_resolve(

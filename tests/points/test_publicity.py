@@ -450,15 +450,19 @@ def test_an_objection_no_supervisor_may_settle_goes_up_as_it_is_raised(
     response = client_supervisor_x.post(url, {"reason": "照片是别家"}, follow=True)
     assert "sent to the township or county" in response.content.decode()
     own = Objection.objects.get(raised_by=supervisor_x)
-    (referral,) = Referral.objects.filter(kind=Referral.Kind.OBJECTION, status=Referral.Status.OPEN)
-    assert (referral.object_id, referral.village_id) == (own.pk, in_publicity.village_id)
-    # The publicity page marks it as waiting there, with no form to decide it; the other
-    # objection, the village's to settle, keeps its form.
-    page = client_supervisor_x.get(reverse("points:publicity")).content.decode()
-    assert page.count("Waiting for the township or the county") == 1
-    assert reverse("points:objection_resolve", args=[own.pk]) not in page
     other = Objection.objects.get(raised_by=villager_b)
-    assert reverse("points:objection_resolve", args=[other.pk]) in page
+    # Upholding either closes both, which the supervisor may not: both go up, not only theirs.
+    referrals = Referral.objects.filter(kind=Referral.Kind.OBJECTION, status=Referral.Status.OPEN)
+    assert {(r.object_id, r.village_id) for r in referrals} == {
+        (own.pk, in_publicity.village_id),
+        (other.pk, in_publicity.village_id),
+    }
+    referral = referrals.get(object_id=own.pk)
+    # The publicity page marks them as waiting there, with no form to decide them.
+    page = client_supervisor_x.get(reverse("points:publicity")).content.decode()
+    assert page.count("Waiting for the township or the county") == 2
+    assert reverse("points:objection_resolve", args=[own.pk]) not in page
+    assert reverse("points:objection_resolve", args=[other.pk]) not in page
     objection_resolve(
         objection_id=own.pk, actor=county_admin, upheld=True, resolution="核实", referral=referral
     )
@@ -466,3 +470,29 @@ def test_an_objection_no_supervisor_may_settle_goes_up_as_it_is_raised(
     assert referral.status == Referral.Status.DONE
     in_publicity.refresh_from_db()
     assert in_publicity.status == Proposal.Status.CANCELLED
+
+
+def test_two_supervisors_objecting_each_send_both_objections_up(
+    in_publicity, village_x, supervisor_x, county_admin
+):
+    """Found by a probe: upholding either objection closes both, so neither supervisor may
+    uphold the other's; the first stayed in the village, the village able only to dismiss
+    it. Once the second is raised, both go up, the first too."""
+    second = make_staff(Role.SUPERVISOR, village=village_x, username="second_supervisor")
+    first_objection = objection_raise(proposal_id=in_publicity.pk, actor=supervisor_x, reason="多")
+    assert not Referral.objects.filter(kind=Referral.Kind.OBJECTION).exists()  # `second` may
+    second_objection = objection_raise(proposal_id=in_publicity.pk, actor=second, reason="错")
+    sent = set(
+        Referral.objects.filter(
+            kind=Referral.Kind.OBJECTION, status=Referral.Status.OPEN
+        ).values_list("object_id", flat=True)
+    )
+    assert sent == {first_objection.pk, second_objection.pk}
+    # A third supervisor, who raised neither, may settle them: nothing more goes up for them.
+    make_staff(Role.SUPERVISOR, village=village_x, username="third_supervisor")
+    fourth_objection = objection_raise(
+        proposal_id=in_publicity.pk,
+        actor=make_staff(Role.SUPERVISOR, village=village_x, username="fourth_supervisor"),
+        reason="再看",
+    )
+    assert not Referral.objects.filter(object_id=fourth_objection.pk).exists()
