@@ -327,6 +327,9 @@ class AidaoUserAdmin(
     # a query per row.
     list_select_related = ["village", "county"]
     list_filter = ["is_staff", "is_active", "groups"]
+    # A county has thousands of households: a drop-down of them all made the staff page
+    # hundreds of kilobytes. Typed or looked up instead, checked against the scope below.
+    raw_id_fields = ["household"]
 
     # On one's own page: roles, places and the own-household link are given by someone else
     # (DESIGN.md rule 8: no role, village or household is self-given, and the household link

@@ -9,6 +9,7 @@ from django.urls import reverse
 from core.access import Role
 from core.models import AuditEvent
 from tests.conftest import PASSWORD, make_staff
+from tests.factories import HouseholdFactory, TownshipFactory, VillageFactory
 from villagers.models import County, Township, User
 
 STRONG = "Yellow-River-Terraces-87"
@@ -292,6 +293,29 @@ def test_the_add_page_gives_a_role_with_its_place_within_the_county(
     assert not User.objects.filter(username__in=["a", "b", "c", "d"]).exists()
     body = _add_body("e", groups=[officer], township=village_z.township_id)
     assert client_county.post(add, body).status_code == 302
+
+
+def test_the_staff_page_names_a_household_by_lookup_within_the_county(
+    client_county, village_x, household_a, household_y
+):
+    """Found at the size of a county: the staff pages drew every household of the county in
+    a drop-down (about 7,200, hundreds of kilobytes). The household is typed or looked up;
+    one of another county is still refused."""
+    add = reverse("admin:villagers_user_add")
+    page = client_county.get(add).content.decode()
+    assert 'name="household"' in page and "<select" not in page.split('name="household"')[0][-200:]
+    assert household_a.head_name not in page
+    manager = Group.objects.get(name=Role.MANAGER).pk
+    body = _add_body("withhome", village=village_x.pk, groups=[manager], household=household_a.pk)
+    assert client_county.post(add, body).status_code == 302
+    assert User.objects.get(username="withhome").household_id == household_a.pk
+    elsewhere = VillageFactory(
+        code="909", township=TownshipFactory(county=County.objects.create(name="远县"))
+    )
+    far = HouseholdFactory(village=elsewhere)
+    body = _add_body("faraway", village=village_x.pk, groups=[manager], household=far.pk)
+    assert client_county.post(add, body).status_code == 200
+    assert not User.objects.filter(username="faraway").exists()
 
 
 def _events(action: str) -> list[AuditEvent]:
