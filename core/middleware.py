@@ -136,7 +136,8 @@ class RefuseNulBytesMiddleware:
 
 class CleanTypedTextMiddleware:
     """Take the invisible characters of core.text out of every POST field before any view
-    reads it (typed_text_clean): every form, the admin's included, stores what was meant,
+    reads it (typed_text_clean), and empty a field of which nothing shows: every form, the
+    admin's included, stores what was meant, a required field refuses a blank-looking value,
     and a form's one-time key sees the same cleaned body each time it is sent."""
 
     def __init__(self, get_response):

@@ -2,6 +2,7 @@
 text cleaned of the invisible characters a paste brings."""
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from django.utils.translation import pgettext
@@ -38,12 +39,32 @@ _INVISIBLE = [
 _TYPED_TEXT = {**dict.fromkeys(_INVISIBLE), **_LINE_BREAKS}
 _NEEDS_CLEANING = re.compile("[" + "".join(re.escape(chr(c)) for c in _TYPED_TEXT) + "]")
 
+# What shows nothing on its own: white space, controls, format characters (the joiners, the
+# word joiner, the soft hyphen, tags), combining marks without a letter to sit on (the
+# variation selectors, the grapheme joiner) and the letters and symbols drawn blank (the
+# Hangul fillers, the blank Braille pattern). A value made of these alone reads as empty on
+# every page, a wish's title on the public wall too, so it is sent on as empty and a
+# required field refuses it. Unassigned code points count as shown: a newer emoji than
+# this Python's Unicode tables is one.
+_UNSHOWN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Mc", "Me"})
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _shows(char: str) -> bool:
+    return char not in _BLANK_GLYPHS and unicodedata.category(char) not in _UNSHOWN_CATEGORIES
+
+
+def _shows_nothing(value: str) -> bool:
+    return value != "" and not any(_shows(char) for char in value)
+
 
 def typed_text_needs_cleaning(value: str) -> bool:
-    return _NEEDS_CLEANING.search(value) is not None
+    return _NEEDS_CLEANING.search(value) is not None or _shows_nothing(value)
 
 
 def typed_text_clean(value: str) -> str:
     """`value` without the invisible characters above, its word-processor line breaks as
-    line feeds."""
+    line feeds; empty if nothing of it shows. Joiners within shown text stay."""
+    if _shows_nothing(value):
+        return ""
     return value.translate(_TYPED_TEXT)

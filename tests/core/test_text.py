@@ -2,11 +2,15 @@
 messages (core.text.list_join) and on pages (the list_join filter); typed text without the
 invisible characters a paste brings (core.text.typed_text_clean, on every POST)."""
 
+from types import SimpleNamespace
+
+import pytest
 from django.template import Context, Template
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from core.text import clauses_join, list_join, typed_text_clean, typed_text_needs_cleaning
+from tests.conftest import form_key
 from wishwall.models import Wish
 
 
@@ -56,3 +60,153 @@ def test_every_form_stores_what_was_meant(client_villager_a, villager_a):
     assert response.status_code == 302
     wish = Wish.objects.get(household=villager_a.household)
     assert (wish.title, wish.story) == ("书包给孙子", "上学用\n旧的坏了")
+
+
+# Characters that show nothing on their own, each alone and with white space around it.
+UNSHOWN = [
+    "\u2060",  # word joiner
+    "\u3164",  # Hangul filler
+    "\u200d",  # zero-width joiner
+    "\u200c",  # zero-width non-joiner
+    "\u00ad",  # soft hyphen
+    "\u2800",  # blank Braille pattern
+    "\u180e",  # Mongolian vowel separator
+    "\u115f\u1160",  # Hangul choseong and jungseong fillers
+    "\ufe0f",  # variation selector 16, no emoji before it
+    "\u034f",  # combining grapheme joiner
+    "\uffa0",  # halfwidth Hangul filler
+    "\U000e0041",  # a tag character
+    " \u3000\u2060 \u200d\u200c ",
+]
+
+
+def _wish_title(cast, text):
+    from wishwall.models import Wish
+
+    response = cast.client_villager_a.post(
+        reverse("wishwall:new"), {"title": text, "kind": "study", "story": "上学用"}
+    )
+    return response, Wish.objects.filter(household=cast.villager_a.household)
+
+
+def _household_head(cast, text):
+    from villagers.models import Household
+
+    response = cast.client_manager_x.post(
+        reverse("villagers:household_create"),
+        {"number": "X100", "group": cast.group_x.pk, "head_name": text, "status": "active"},
+    )
+    return response, Household.objects.filter(number="X100")
+
+
+def _card_recall_reason(cast, text):
+    from villagers.models import Card
+
+    response = cast.client_manager_x.post(
+        reverse("villagers:card_recall", kwargs={"pk": cast.card_a.household_id}),
+        {"reason": text},
+    )
+    return response, Card.objects.filter(pk=cast.card_a.pk, status=Card.Status.RECALLED)
+
+
+def _proposal_reason(cast, text):
+    from points.models import Proposal, Rule
+
+    rule = Rule.objects.create(
+        village=cast.card_a.household.village,
+        code="E01",
+        category=Rule.Category.LIVING_ENVIRONMENT,
+        description="yard clean",
+        points=5,
+    )
+    response = cast.client_manager_x.post(
+        reverse("points:proposal_new"),
+        {
+            "rule": rule.pk,
+            "households": [cast.card_a.household_id],
+            "reason": text,
+            "occurred_on": timezone.localdate().isoformat(),
+            "idempotency_key": form_key(),
+        },
+    )
+    return response, Proposal.objects.all()
+
+
+def _objection_reason(cast, text):
+    from points.models import Objection, Rule
+    from points.services import proposal_approve, proposal_create
+
+    village = cast.card_a.household.village
+    village.publicity_days = 3
+    village.save()
+    rule = Rule.objects.create(
+        village=village,
+        code="E01",
+        category=Rule.Category.LIVING_ENVIRONMENT,
+        description="yard clean",
+        points=5,
+    )
+    (proposal,) = proposal_create(
+        households=[cast.card_a.household],
+        rule=rule,
+        actor=cast.manager_x,
+        village=village,
+        reason="院内种花",
+        occurred_on=timezone.localdate(),
+    )
+    proposal_approve(proposal_ids=[proposal.pk], actor=cast.supervisor_x)
+    response = cast.client_villager_b.post(
+        reverse("points:objection_new", args=[proposal.pk]), {"reason": text}
+    )
+    return response, Objection.objects.all()
+
+
+FORMS = {
+    "wish title": (_wish_title, "title"),
+    "household head": (_household_head, "head_name"),
+    "card recall reason": (_card_recall_reason, "reason"),
+    "proposal reason": (_proposal_reason, "reason"),
+    "objection reason": (_objection_reason, "reason"),
+}
+
+
+@pytest.fixture
+def cast(request):
+    """The people and things the forms above need, by their conftest names."""
+    names = (
+        "client_villager_a",
+        "client_villager_b",
+        "client_manager_x",
+        "villager_a",
+        "group_x",
+        "card_a",
+        "manager_x",
+        "supervisor_x",
+    )
+    return SimpleNamespace(**{name: request.getfixturevalue(name) for name in names})
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("text", UNSHOWN, ids=lambda text: "+".join(f"{ord(c):04X}" for c in text))
+def test_a_required_field_of_unshown_characters_is_refused(cast, form, text):
+    """A wish titled with a word joiner stood blank on the public wall, a card was recalled
+    for a blank reason: a value that shows nothing is empty, and a required field says so."""
+    post, field = FORMS[form]
+    response, saved = post(cast, text)
+    assert response.status_code == 200
+    assert [e.code for e in response.context["form"].errors.as_data()[field]] == ["required"]
+    assert not saved.exists()
+
+
+@pytest.mark.parametrize(
+    "title", ["👨\u200d👩\u200d👧", "王\u200d", "\u2060书包", "❤\ufe0f", "e\u0301", "ㅤ王"]
+)
+def test_shown_text_keeps_its_joiners(client_villager_a, villager_a, title):
+    """Emoji sequences need their joiners and selectors: only a value of nothing shown is
+    emptied."""
+    response = client_villager_a.post(
+        reverse("wishwall:new"), {"title": title, "kind": "study", "story": "上学用"}
+    )
+    assert response.status_code == 302
+    assert Wish.objects.get(household=villager_a.household).title == title
+    assert typed_text_clean(title) == title
