@@ -6,6 +6,9 @@ from django.utils.cache import patch_cache_control
 
 from core.text import typed_text_clean, typed_text_needs_cleaning
 
+# Where the read-only API answers (aidao.urls): its refusals are plain text, not pages.
+API_PATH = "/api/"
+
 # Browser features no page of the app uses. A view marked with core.decorators.allows_camera
 # (a page that scans a card with the camera) gets camera=(self) instead of camera=().
 DENIED_FEATURES = (
@@ -120,7 +123,9 @@ class RefuseNulBytesMiddleware:
 
     PostgreSQL cannot store or compare text with NUL ("A string literal cannot contain
     NUL"), so such a value would reach the database only to fail there as a 500. No form
-    of this app has a use for it; refusing it here covers every view, forms or not.
+    of this app has a use for it; refusing it here covers every view, forms or not. A page
+    gets the app's translated 400 page (core.views.bad_request), as every other 400 does;
+    the API keeps the plain text its schema documents (reports.api.REFUSALS).
     """
 
     def __init__(self, get_response):
@@ -128,10 +133,19 @@ class RefuseNulBytesMiddleware:
 
     def __call__(self, request):
         if "\x00" in request.path:  # a URL's part (a village code) reaches queries too
-            return HttpResponseBadRequest("Bad request: the address holds a NUL character.")
+            return _refuse(request, "the address holds a NUL character.")
         if _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST)):
-            return HttpResponseBadRequest("Bad request: a field holds a NUL character.")
+            return _refuse(request, "a field holds a NUL character.")
         return self.get_response(request)
+
+
+def _refuse(request, why: str):
+    """The API's plain-text 400, or BadRequest for the app's 400 page."""
+    if request.path_info.startswith(API_PATH):
+        return HttpResponseBadRequest(
+            f"Bad request: {why}", content_type="text/plain; charset=utf-8"
+        )
+    raise BadRequest(f"The request was refused: {why}")
 
 
 class CleanTypedTextMiddleware:

@@ -779,6 +779,37 @@ def test_a_nul_in_any_part_of_a_path_is_refused(cast, quiet):
         assert Client().get(path).status_code == 400, path
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("get", "/registry/%00/", {}),
+        ("get", "/", {"q": "a\x00b"}),
+        ("post", "/accounts/login/", {"username": "x\x00", "password": "y"}),
+    ],
+    ids=["path", "query", "form"],
+)
+def test_a_nul_is_refused_with_the_apps_translated_400_page(method, path, data, cast, quiet):
+    """The NUL refusal was a bare English sentence, where every other 400 is the app's page
+    in the reader's language."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    response = getattr(client, method)(path, data)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert "无法读取此请求" in page and "NUL" not in page
+    assert [t.name for t in response.templates][:1] == ["400.html"]
+
+
+def test_a_nul_sent_to_the_api_is_still_a_plain_text_400(cast, quiet):
+    """The API's schema documents its 400 as plain text (reports.api.REFUSALS)."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    for path, data in [("/api/v1/villages/%00/stock", {}), ("/api/v1/overview", {"x": "\x00"})]:
+        response = client.get(path, data)
+        assert response.status_code == 400, path
+        assert response["Content-Type"].startswith("text/plain"), path
+        assert "NUL character" in response.content.decode(), path
+
+
 def test_huge_ids_in_posted_fields_change_nothing(cast, quiet):
     """Ids in POSTed fields past bigint or below 1: the ledger's prepared statements take
     bigints, so such an id must be refused before them, not fail in them."""
