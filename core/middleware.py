@@ -119,13 +119,16 @@ def _has_nul(query_dict) -> bool:
 
 
 class RefuseNulBytesMiddleware:
-    """Answer 400 to a path, or any GET or POST field, holding a NUL byte.
+    """Answer 400 to a path, a header, or any GET or POST field, holding a NUL byte.
 
     PostgreSQL cannot store or compare text with NUL ("A string literal cannot contain
     NUL"), so such a value would reach the database only to fail there as a 500. No form
-    of this app has a use for it; refusing it here covers every view, forms or not. A page
-    gets the app's translated 400 page (core.views.bad_request), as every other 400 does;
-    the API keeps the plain text its schema documents (reports.api.REFUSALS).
+    of this app has a use for it; refusing it here covers every view, forms or not. Headers
+    are stored too (django-axes writes a failed sign-in's User-Agent and Accept), and no
+    header may hold a NUL (RFC 9110): gunicorn refuses one first, but the app does not rely
+    on the server in front. A page gets the app's translated 400 page
+    (core.views.bad_request), as every other 400 does; the API keeps the plain text its
+    schema documents (reports.api.REFUSALS).
     """
 
     def __init__(self, get_response):
@@ -134,6 +137,8 @@ class RefuseNulBytesMiddleware:
     def __call__(self, request):
         if "\x00" in request.path:  # a URL's part (a village code) reaches queries too
             return _refuse(request, "the address holds a NUL character.")
+        if any("\x00" in value for value in request.headers.values()):
+            return _refuse(request, "a header holds a NUL character.")
         if _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST)):
             return _refuse(request, "a field holds a NUL character.")
         return self.get_response(request)

@@ -209,3 +209,28 @@ def test_county_admin_cannot_place_staff_in_another_county(county_admin, manager
     assert elsewhere not in form.fields["village"].queryset
     assert list(form.fields["county"].queryset) == [county_admin.county]
     assert manager_x.village in form.fields["village"].queryset
+
+
+FAILED_SIGN_INS = [
+    ("login", {"username": "manager_x", "password": "wrong"}),
+    ("admin:login", {"username": "manager_x", "password": "wrong"}),
+    ("card_login", {"card_number": "X0000001", "pin": "0000"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("url_name", "body"), FAILED_SIGN_INS, ids=[row[0] for row in FAILED_SIGN_INS]
+)
+@pytest.mark.parametrize("header", ["User-Agent", "Accept", "X-Forwarded-For", "Referer"])
+def test_a_nul_in_a_header_of_a_failed_sign_in_is_the_apps_400_page(
+    url_name, body, header, manager_x
+):
+    """django-axes writes a failed sign-in's User-Agent to PostgreSQL, which refuses a NUL
+    in text: that was a 500. Any header holding one is refused first, as a field is."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    response = client.post(reverse(url_name), body, headers={header: "probe\x00x"})
+    assert response.status_code == 400
+    assert "无法读取此请求" in response.content.decode()
+    assert not AccessAttempt.objects.exists()
+    assert client.post(reverse(url_name), body).status_code == 200  # still a form error
+    assert AccessAttempt.objects.count() == 1
