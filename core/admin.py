@@ -5,6 +5,8 @@ as Django's UserAdmin); a test walks the admin site and fails on any number fiel
 is not `core.forms`'.
 """
 
+import re
+
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.admin import widgets
@@ -29,6 +31,12 @@ class NumberFieldsAdminMixin:
 # choice, boolean and all-values filters' `__exact` and `__isnull`, a related field's
 # `__id__exact`, the date filter's range.
 FILTER_PARAMETERS = ("exact", "isnull", "id__exact", "gte", "lt", "isempty")
+
+# The parts of a `date_hierarchy` link, and the numbers each may be. Django's list turns
+# them into a range ending a year, a month or a day later, computed in Python: the year
+# 9999 ran past datetime's last (a ValueError, an OverflowError with a month or a day), a
+# 500. A day past its month's end is Django's own "?e=1" redirect.
+DATE_HIERARCHY_PARTS = {"year": (1, 9998), "month": (1, 12), "day": (1, 31)}
 
 
 class OfferedFiltersOnlyMixin:
@@ -56,8 +64,12 @@ class OfferedFiltersOnlyMixin:
             if lookup in (f"{path}__{parameter}" for parameter in FILTER_PARAMETERS):
                 return True
         # The date links of a list with a `date_hierarchy` (django-axes' records have one).
-        dates = (f"{self.date_hierarchy}__{part}" for part in ("year", "month", "day"))
-        return self.date_hierarchy is not None and lookup in dates
+        if self.date_hierarchy is None:
+            return False
+        for part, (first, last) in DATE_HIERARCHY_PARTS.items():
+            if lookup == f"{self.date_hierarchy}__{part}":
+                return re.fullmatch("[0-9]{1,4}", value) is not None and first <= int(value) <= last
+        return False
 
 
 class ModelAdmin(OfferedFiltersOnlyMixin, NumberFieldsAdminMixin, admin.ModelAdmin):

@@ -93,3 +93,40 @@ def test_the_superusers_lists_too(django_user_model, client):
 def test_every_list_of_the_back_office_takes_only_what_it_offers():
     for model, model_admin in admin.site._registry.items():
         assert isinstance(model_admin, OfferedFiltersOnlyMixin), model
+
+
+def test_a_date_link_past_the_calendar_is_refused_not_a_500(django_user_model, client):
+    """`?attempt_time__year=9999` was a 500 on django-axes' lists: Django computes the
+    link's range in Python, and a year after 9999 is past datetime's last. Every list with
+    a date_hierarchy refuses a year past 9998, or a part that is not a month's or day's
+    number, as it refuses any filter it does not offer."""
+    client.force_login(django_user_model.objects.create_superuser("root", password="x"))
+    dated = [
+        (model, model_admin.date_hierarchy)
+        for model, model_admin in admin.site._registry.items()
+        if model_admin.date_hierarchy
+    ]
+    assert {model._meta.label for model, _ in dated} >= {"axes.AccessAttempt", "axes.AccessLog"}
+    refused = [
+        "year=9999",
+        "year=9999&{f}__month=12",
+        "year=9999&{f}__month=12&{f}__day=31",
+        "year=0",
+        "year=99999",
+        "year=-1",
+        "year=%2B2026",
+        "year=2026&{f}__month=13",
+        "year=2026&{f}__month=x",
+        "year=2026&{f}__month=12&{f}__day=32",
+        "year=2026&{f}__month=12&{f}__day=%EF%BC%91",  # a full-width digit
+        "year=2026&{f}__day=%201",
+    ]
+    allowed = ["year=1", "year=9998", "year=9998&{f}__month=12&{f}__day=31", "year=2026"]
+    for model, field in dated:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for query in refused:
+            query = f"{field}__{query}".format(f=field)
+            assert client.get(f"{url}?{query}").status_code == 400, (url, query)
+        for query in allowed:
+            query = f"{field}__{query}".format(f=field)
+            assert client.get(f"{url}?{query}").status_code == 200, (url, query)
