@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.text import list_join
+from core.text import list_join, typed_text_clean
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,9 @@ def _normalise_header(value) -> str:
 
 
 def cell_text(value) -> str:
-    """A cell as text; whole numbers lose Excel's '.0', dates read as YYYY-MM-DD."""
+    """A cell as text; whole numbers lose Excel's '.0', dates read as YYYY-MM-DD; text
+    cleaned as typed text is (core.text.typed_text_clean: a cell of which nothing shows is
+    empty, so a required column reports it missing)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -92,7 +94,7 @@ def cell_text(value) -> str:
         return value.date().isoformat()
     if isinstance(value, datetime.date):
         return value.isoformat()
-    return str(value).strip()
+    return typed_text_clean(str(value)).strip()
 
 
 def _not_a_workbook() -> SheetFileError:
@@ -210,7 +212,7 @@ def _rows_from_csv(data: bytes):
         for line, values in enumerate(csv.reader(io.StringIO(text)), start=1):
             if line > MAX_ROW_NUMBER:
                 raise _too_many_rows()
-            yield line, [value.strip() for value in values[:MAX_COLUMNS]]
+            yield line, [cell_text(value) for value in values[:MAX_COLUMNS]]
     except csv.Error as error:
         raise SheetFileError(
             _("The CSV file is damaged near row %(line)d.") % {"line": line + 1}

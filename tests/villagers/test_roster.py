@@ -139,6 +139,30 @@ def test_row_errors_in_plain_words(village_x, groups):
     assert "same ID number is already in row 6" in errors[7]
 
 
+@pytest.mark.parametrize("make_file", [xlsx_file, "csv"])
+def test_a_cell_of_which_nothing_shows_is_empty_and_the_rest_is_cleaned(
+    village_x, groups, make_file
+):
+    """A head's name of a word joiner or a Hangul filler read as given (the forms empty such
+    a value, core.text): the household would have been registered with a blank head."""
+    rows = [
+        ["R1", "啊道", "\u2060", "甲", "户主", "男", "1990", "", "", "", "", ""],
+        ["R2", "啊道", "\u3164\u200d", "乙", "户主", "男", "1990", "", "", "", "", ""],
+        ["R3", "啊道", "丙\u202e", "丙", "户主", "男", "1990", "", "", "\u2800", "", ""],
+    ]  # fmt: skip
+    if make_file == "csv":
+        upload = csv_file("\n".join(",".join(row) for row in [HEADER, *rows]))
+    else:
+        upload = make_file(rows)
+    check = roster_check(village_x, roster_parse(upload))
+    errors = {report.row.line: " | ".join(report.errors) for report in check.reports}
+    assert "head of household's name is missing" in errors[2]
+    assert "head of household's name is missing" in errors[3]
+    assert errors[4] == ""
+    values = check.reports[2].row.values
+    assert (values["head_name"], values["address"]) == ("丙", "")
+
+
 def test_english_headers_and_gbk_csv(village_x, groups, manager_x):
     text = (
         "Household number,Group,Head,Name,Relation,Sex,Birth year,ID number\n"
