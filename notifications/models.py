@@ -26,6 +26,7 @@ class Notification(models.Model):
         REDEMPTION = "redemption", _("redemption")
         WISH_MATCHED = "wish_matched", _("wish matched")
         WISH_FULFILLED = "wish_fulfilled", _("wish fulfilled")
+        WISH_DECLINED = "wish_declined", _("wish declined")
         LOW_STOCK = "low_stock", _("low stock")
         RESERVATION_READY = "reservation_ready", _("reservation ready")
         RESERVATION_EXPIRING = "reservation_expiring", _("reservation about to expire")

@@ -119,8 +119,8 @@ def _refuse_unless_household_active(wish: Wish) -> None:
 
 
 def _household_told(wish: Wish, kind: str) -> None:
-    """The wish's household hears that it was matched or fulfilled (no words of the wish:
-    they may name people; SECURITY.md)."""
+    """The wish's household hears that it was matched, fulfilled or declined (no words of
+    the wish or the reason: they may name people; SECURITY.md)."""
     notifications_post(
         [message(village_id=wish.village_id, household_id=wish.household_id, kind=kind)]
     )
@@ -540,4 +540,6 @@ def wish_decline(
         )
         for kind in (Referral.Kind.WISH_MATCH, Referral.Kind.WISH_FULFIL):
             referrals_close(kind=kind, object_ids=[wish.pk], actor=actor, outcome=reason)
+        # Told as a match was: a matched wish's household waits for the goods.
+        _household_told(wish, Notification.Kind.WISH_DECLINED)
     return wish

@@ -30,6 +30,7 @@ from tests.factories import HouseholdFactory
 from tests.points.conftest import make_rule, propose
 from tests.store.conftest import count, write_off
 from tests.store.test_concurrency import run_at_once
+from wishwall.services import wish_decline
 
 Kind, Sms = Notification.Kind, Notification.Sms
 
@@ -208,6 +209,20 @@ def test_a_wish_matched_and_fulfilled_tells_its_household(fulfilled_wish_a, hous
     for notification in told:
         assert notification.params == {}  # the wish's words (they may name people) never go
         assert "轮椅" not in sms_text(notification)
+
+
+def test_a_declined_wish_tells_its_household_without_the_reason(
+    matched_wish_a, household_a, supervisor_x
+):
+    """Found by a read: a matched wish declined told its household nothing, though it had
+    been told of the match and waited for the goods."""
+    wish_decline(wish=matched_wish_a, actor=supervisor_x, reason="捐赠人王某撤回了")
+    told = Notification.objects.filter(household=household_a).order_by("pk")
+    assert [n.kind for n in told] == [Kind.WISH_MATCHED, Kind.WISH_DECLINED]
+    declined = told.last()
+    assert declined.params == {}
+    assert "王某" not in sms_text(declined)
+    assert "declined" in text(declined)
 
 
 def test_an_sms_names_nobody_and_is_worded_in_chinese(card_a, manager_x, supervisor_x, rule_clean):
