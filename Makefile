@@ -27,7 +27,7 @@ migrate: install-dev
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	DEBUG=true $(BIN)/python manage.py load_demo --if-empty
+	DEBUG=true $(BIN)/python manage.py load_demo --if-empty --address http://127.0.0.1:$(PORT)
 
 # Beside the dev server, a task-queue worker: exports, crediting entries whose publicity
 # period has ended (every minute), and the embedded PostgreSQL's watchdog, which starts it

@@ -49,7 +49,7 @@ ACTIVITIES = [
 ]
 
 DEMO_LOGINS_TEXT = f"""
-Demo logins (http://127.0.0.1:8000):
+Demo logins ({{address}}):
   village manager (管理员)      manager     / {STAFF_PASSWORD}
   first secretary (监督员)      supervisor  / {STAFF_PASSWORD}
   county administrator         county      / {STAFF_PASSWORD}
@@ -267,9 +267,9 @@ def load(ctx) -> None:
     ctx.cards = cards
 
 
-def demo_logins_text() -> str:
-    """The demo logins, with a real card number of the demo village (for `make run`), and
-    the staff of the county's other villages."""
+def demo_logins_text(address: str = "http://127.0.0.1:8000") -> str:
+    """The demo logins at `address`, with a real card number of the demo village (for `make
+    run`), and the staff of the county's other villages."""
     card = (
         Card.objects.filter(status=Card.Status.ACTIVE, household__village__code="101")
         .exclude(household__users__is_staff=True)
@@ -277,7 +277,8 @@ def demo_logins_text() -> str:
         .first()
     )
     number = card.number if card else "-"
-    text = DEMO_LOGINS_TEXT + f"  demo villager card number: {number}  PIN: {VILLAGER_PIN}\n"
+    text = DEMO_LOGINS_TEXT.format(address=address)
+    text += f"  demo villager card number: {number}  PIN: {VILLAGER_PIN}\n"
     villages = {}
     for name, username in (
         User.objects.filter(is_staff=True, village__isnull=False)

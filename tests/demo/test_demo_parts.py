@@ -170,7 +170,12 @@ def test_load_demo_if_empty_leaves_an_existing_county_alone(village_x):
     out = StringIO()
     call_command("load_demo", "--if-empty", stdout=out)
     assert "already loaded" in out.getvalue()
+    assert "Demo logins (http://127.0.0.1:8000)" in out.getvalue()
     assert list(Village.objects.all()) == [village_x]
+    # `make run PORT=8001` serves elsewhere: the logins say where.
+    out = StringIO()
+    call_command("load_demo", "--if-empty", "--address", "http://127.0.0.1:8001", stdout=out)
+    assert "Demo logins (http://127.0.0.1:8001)" in out.getvalue()
 
 
 def test_load_demo_refuses_a_loaded_database_and_production(village_x, settings):

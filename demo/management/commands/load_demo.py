@@ -21,8 +21,13 @@ class Command(BaseCommand):
             help="Do nothing when any village exists already (used by `make run`).",
         )
         parser.add_argument("--seed", type=int, default=2018)
+        parser.add_argument(
+            "--address",
+            default="http://127.0.0.1:8000",
+            help="Where the app will be served, printed with the logins (`make run PORT=...`).",
+        )
 
-    def handle(self, *args, if_empty=False, seed=2018, **options):
+    def handle(self, *args, if_empty=False, seed=2018, address="", **options):
         if not (settings.DEBUG or settings.TESTING):
             # Its logins share one published password: never in a production database.
             raise CommandError(
@@ -38,4 +43,4 @@ class Command(BaseCommand):
         else:
             with transaction.atomic():
                 demo_run(DemoContext(seed), log=self.stdout.write)
-        self.stdout.write(self.style.SUCCESS(demo_logins_text()))
+        self.stdout.write(self.style.SUCCESS(demo_logins_text(address)))
