@@ -1,10 +1,12 @@
-"""Words that join other words, translated (zh: "大米、面粉", en: "rice, flour"); and typed
-text cleaned of the invisible characters a paste brings."""
+"""Words that join other words, translated (zh: "大米、面粉", en: "rice, flour"); typed text
+cleaned of the invisible characters a paste brings; and the language records are worded in."""
 
 import re
 import unicodedata
 from collections.abc import Iterable
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import pgettext
 
 
@@ -68,3 +70,15 @@ def typed_text_clean(value: str) -> str:
     if _shows_nothing(value):
         return ""
     return value.translate(_TYPED_TEXT)
+
+
+def records_language():
+    """Words kept in a record that others read later (a ledger entry's memo, a proposal's
+    reason, a rule's description, why a household got no proposal) are worded in the
+    deployment's language, not in the language of the writer's screen: a manager reading
+    English must not leave English on a villager's history or the public notice.
+
+        with records_language():
+            memo = _("Store redemption")
+    """
+    return translation.override(settings.LANGUAGE_CODE)

@@ -28,6 +28,7 @@ from core.access import is_manager, is_villager
 from core.audit import audit_record
 from core.files import discard_files_on_error, file_stored
 from core.photos import photo_prepare
+from core.text import records_language
 from points.models import Activity, Batch, CheckIn, Rule
 from points.services import _cap_used, cap_accounts_lock, proposal_create
 from villagers.models import Household, User, Village
@@ -250,7 +251,8 @@ def activity_close(
         if not activity.is_open:
             raise ValidationError(_("This activity is already closed."))
         checkins = list(activity.checkins.select_related("household").order_by("household__number"))
-        not_proposed, with_photo, without_photo = _who_is_proposed(activity, checkins)
+        with records_language():  # why a household got no proposal is kept with it
+            not_proposed, with_photo, without_photo = _who_is_proposed(activity, checkins)
         activity.status = Activity.Status.CLOSED
         activity.closed_at = timezone.now()
         activity.not_proposed = not_proposed
@@ -345,7 +347,8 @@ def _propose(activity, with_photo, without_photo, actor, request) -> Batch:
     )
     batch.full_clean(exclude=["village", "rule", "created_by"])
     batch.save()
-    reason = (_("%(title)s: checked in by QR code") % {"title": activity.title})[:300]
+    with records_language():
+        reason = (_("%(title)s: checked in by QR code") % {"title": activity.title})[:300]
     common = {
         "village": activity.village,
         "rule": activity.rule,

@@ -30,6 +30,7 @@ from core.audit import audit_record
 from core.forms import number_text
 from core.months import EARLIEST_DAY
 from core.spreadsheet import Column, SheetRow, row_append, sheet_parse, text_workbook
+from core.text import records_language
 from points.models import Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
 from points.services import proposals_refer_if_undecidable
 from villagers.masking import mask_cell, mask_household_number
@@ -394,11 +395,13 @@ def carried_over_rule(village: Village) -> Rule:
     while code in taken:
         suffix += 1
         code = f"结转{suffix}"
+    with records_language():
+        description = _("Balance carried over from the paper ledger")
     rule = Rule(
         village=village,
         code=code,
         category=Rule.Category.CARRIED_OVER,
-        description=_("Balance carried over from the paper ledger")[:200],
+        description=description[:200],
         points=1,  # a rule moves points; each proposal carries its own figure
         active=False,
     )
@@ -432,10 +435,13 @@ def carry_over_import(
             raise ValidationError(check.error_lines())
         rule = carried_over_rule(village)
         today = timezone.localdate()
+        with records_language():  # the batch, its reasons: the village's records
+            title = _("Balances carried over from the paper ledger")
+            reason = _("Paper balance %(balance)d, less the card's opening grant %(grant)d")
         batch = Batch(
             village=village,
             rule=rule,
-            title=_("Balances carried over from the paper ledger")[:100],
+            title=title[:100],
             date=today,
             created_by=actor,
         )
@@ -462,10 +468,7 @@ def carry_over_import(
                     rule=rule,
                     batch=batch,
                     points=plan.points,
-                    reason=(
-                        _("Paper balance %(balance)d, less the card's opening grant %(grant)d")
-                        % {"balance": plan.paper_balance, "grant": plan.grant}
-                    )[:300],
+                    reason=(reason % {"balance": plan.paper_balance, "grant": plan.grant})[:300],
                     occurred_on=today,
                     proposed_by=actor,
                 )

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from core.access import is_manager
 from core.audit import audit_record
 from core.months import month_days, past_day_check
-from core.text import list_join
+from core.text import list_join, records_language
 from points.models import Batch, InspectionRound, Proposal, Rule
 from points.services import _cap_used, cap_accounts_lock, proposal_create
 from villagers.models import Household, Inspection, User, Village, VillageGroup
@@ -240,12 +240,14 @@ def inspection_round_record(
             actor=actor,
             request=request,
         )
-        not_proposed, to_propose = _who_is_proposed(inspected, pass_rule, fail_rule, date)
-        not_proposed += [
-            {"household": line.household.pk, "why": _("not inspected (nobody at home)")}
-            for line in lines
-            if not line.inspected
-        ] + rounded
+        with records_language():  # the reasons and the whys are kept with the round
+            not_proposed, to_propose = _who_is_proposed(inspected, pass_rule, fail_rule, date)
+            not_proposed += [
+                {"household": line.household.pk, "why": _("not inspected (nobody at home)")}
+                for line in lines
+                if not line.inspected
+            ]
+        not_proposed += rounded
         round_ = InspectionRound(
             village=village,
             group=group,
@@ -292,17 +294,19 @@ def _rounded_left_out(village: Village, lines: Sequence[RoundLine], date: dateti
             )
             % {"households": list_join([household.head_name for household in left_out])}
         )
-    return kept, [
-        {
-            "household": household.pk,
-            "why": _("already in this month's round of %(scope)s, saved on %(day)s")
-            % {
-                "scope": _scope_name(elsewhere[household.pk].group),
-                "day": timezone.localdate(elsewhere[household.pk].created_at).isoformat(),
-            },
-        }
-        for household in left_out
-    ]
+    with records_language():  # the whys are kept with the round
+        why = [
+            {
+                "household": household.pk,
+                "why": _("already in this month's round of %(scope)s, saved on %(day)s")
+                % {
+                    "scope": _scope_name(elsewhere[household.pk].group),
+                    "day": timezone.localdate(elsewhere[household.pk].created_at).isoformat(),
+                },
+            }
+            for household in left_out
+        ]
+    return kept, why
 
 
 def _who_is_proposed(inspected, pass_rule, fail_rule, date):

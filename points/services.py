@@ -26,7 +26,7 @@ from core.audit import audit_record, record_save
 from core.files import discard_files_on_error, file_stored
 from core.months import month_days, past_day_check
 from core.photos import photo_prepare
-from core.text import list_join
+from core.text import list_join, records_language
 from notifications.models import Notification
 from notifications.services import message, notifications_post
 from points import sql as points_sql
@@ -91,12 +91,14 @@ def card_issue(
         # after a recall gets nothing, even where the village started with no grant.
         first = not Card.objects.filter(household_id=household.pk).exclude(pk=card.pk).exists()
         if base > 0 and first and not account.entries.filter(kind=Entry.Kind.OPENING).exists():
+            with records_language():
+                memo = _("Opening grant for card %(number)s") % {"number": card.number}
             entry_post(
                 account_id=account.pk,
                 kind=Entry.Kind.OPENING,
                 points=base,
                 actor=actor,
-                memo=_("Opening grant for card %(number)s") % {"number": card.number},
+                memo=memo,
                 at=at,
             )
             card.opening_points = base

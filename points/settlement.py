@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from core.access import Role, is_manager
 from core.audit import audit_record
+from core.text import records_language
 from notifications.models import Notification
 from notifications.services import message, notifications_post
 from points.ledger import Posting, entries_post
@@ -262,10 +263,11 @@ def _settlement_post(pk: int) -> Settlement | None:
             .filter(pk__in=[line.account_id for line in lines])
             .order_by("pk")
         }
-        memo = _("Yearly settlement %(year)d: points above %(keep)d lapse") % {
-            "year": settlement.year,
-            "keep": settlement.keep,
-        }
+        with records_language():
+            memo = _("Yearly settlement %(year)d: points above %(keep)d lapse") % {
+                "year": settlement.year,
+                "keep": settlement.keep,
+            }
         postings, posted_lines = [], []
         for line in lines:
             account = accounts[line.account_id]

@@ -29,7 +29,7 @@ from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
 from core.months import closed_month_check, past_day_check
 from core.sql import Statement
-from core.text import clauses_join, list_join
+from core.text import clauses_join, list_join, records_language
 from notifications.models import Notification
 from notifications.selectors import void_asks
 from notifications.services import message, notifications_plan, notifications_post
@@ -1263,13 +1263,15 @@ def _redemption_create_locked(
         total = sum(prices[item_id] * qty for item_id, qty in lines.items())
         replayed = at is not None  # a loader replaying history: nobody is told now
         at = at or timezone.now()
+        with records_language():
+            redemption_memo = _("Store redemption")
         (entry,), statements = entries_plan(
             postings=[
                 Posting(
                     account=account,
                     kind=Entry.Kind.REDEMPTION,
                     points=-total,
-                    memo=str(_("Store redemption")),
+                    memo=redemption_memo,
                 )
             ],
             actor=actor,

@@ -1,0 +1,56 @@
+"""Words kept in a record are worded in the deployment's language (core.text.records_language),
+whatever the writer's screen shows: a probe found a manager reading English leaving "Opening
+grant for card …" and "Store redemption" on Chinese villagers' histories."""
+
+import uuid
+
+import pytest
+from django.utils import translation
+
+from points.activities import activity_checkin, activity_close, activity_open
+from points.carryover import carried_over_rule
+from points.models import Entry, Rule
+from store.services import redemption_create, zones_ensure
+from tests.conftest import issue_card
+from tests.points.conftest import make_rule
+from tests.store.conftest import make_item
+from villagers.models import Card
+
+
+@pytest.fixture(autouse=True)
+def _a_chinese_county_a_manager_reading_english(settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    with translation.override("en"):
+        yield
+
+
+def test_ledger_memos_are_in_the_deployments_language(household_a, manager_x):
+    card = issue_card(household_a, manager_x)
+    opening = Entry.objects.get(account__household=household_a, kind=Entry.Kind.OPENING)
+    assert opening.memo == f"积分卡 {card.number} 基础积分"
+    zones_ensure(village=household_a.village)
+    soap = make_item(household_a.village, "daily", "肥皂", 5, 10, manager_x)
+    redemption_create(
+        village=household_a.village,
+        household=household_a,
+        lines={soap.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+    )
+    redeemed = Entry.objects.get(account__household=household_a, kind=Entry.Kind.REDEMPTION)
+    assert redeemed.memo == "超市兑换"
+
+
+def test_an_activitys_reasons_and_a_carried_over_rule_are_in_the_deployments_language(
+    village_x, manager_x, card_a, card_b, villager_a, villager_b
+):
+    rule = make_rule(village_x, "C01", 2, Rule.Category.COLLECTIVE_ACTIVITY)
+    activity = activity_open(village=village_x, rule=rule, title="村民大会", actor=manager_x)
+    activity_checkin(activity=activity, user=villager_a)
+    activity_checkin(activity=activity, user=villager_b)
+    Card.objects.filter(pk=card_b.pk).update(status=Card.Status.RECALLED)  # since taken away
+    closed = activity_close(activity=activity, actor=manager_x)
+    assert closed.batch.proposals.get().reason == "村民大会：扫码签到"
+    [left_out] = closed.not_proposed
+    assert left_out == {"household": card_b.household_id, "why": "没有有效积分卡"}
+    assert carried_over_rule(village_x).description == "纸质台账结转积分"
