@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from core.audio import audio_validate
 from core.idempotency import OneTimeKeyMixin
@@ -24,7 +24,7 @@ class VoiceInput(forms.ClearableFileInput):
             {
                 "data-voice-record": str(settings.MAX_AUDIO_SECONDS),
                 "data-voice-max-bytes": str(settings.MAX_AUDIO_BYTES),
-                "data-text-record": _("Record"),
+                "data-text-record": pgettext("start a voice recording", "Record"),
                 "data-text-stop": _("Stop"),
                 "data-text-again": _("Record again"),
                 "data-text-recording": _("Recording… %(seconds)s s"),

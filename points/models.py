@@ -154,6 +154,12 @@ class Entry(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} {self.points:+d}"
 
+    @property
+    def is_reversible(self) -> bool:
+        """An award or a deduction (entry_reverse): a redemption is voided instead, and the
+        grants, the carried-over balances, the lapses and reversals are not undone."""
+        return self.kind in (self.Kind.AWARD, self.Kind.DEDUCTION)
+
 
 class Rule(models.Model):
     """One line of the village's points rules (積分管理細則): data the village edits."""

@@ -431,7 +431,7 @@ def entry_reverse(
             ),
             code="redemption_entry",
         )
-    if entry.kind not in (Entry.Kind.AWARD, Entry.Kind.DEDUCTION):
+    if not entry.is_reversible:
         raise ValidationError(_("This entry cannot be reversed."))
     account = entry.account
     proposal = Proposal.objects.filter(entry=entry).only("proposed_by_id").first()

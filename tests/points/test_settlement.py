@@ -111,6 +111,20 @@ def test_a_second_run_posts_nothing(balances, manager_x, supervisor_x):
     assert Notification.objects.filter(kind=Notification.Kind.POINTS_LAPSED).count() == 2
 
 
+def test_a_lapse_is_offered_no_reversal(balances, manager_x, supervisor_x, client_supervisor_x):
+    """Found by a probe: the household's page offered the supervisor "Reverse" on a lapse,
+    which the ledger refuses (only awards and deductions are reversed)."""
+    approved_plan(manager_x, supervisor_x)
+    settlements_post(today=NEW_YEAR)
+    lapse = Entry.objects.filter(kind=Entry.Kind.LAPSE).first()
+    page = client_supervisor_x.get(
+        reverse("points:household_ledger", args=[lapse.account.household_id])
+    ).content.decode()
+    assert reverse("points:entry_reverse", args=[lapse.pk]) not in page
+    award = Entry.objects.filter(account=lapse.account, kind=Entry.Kind.AWARD).first()
+    assert reverse("points:entry_reverse", args=[award.pk]) in page
+
+
 def test_a_household_that_spent_since_loses_less_never_more_than_approved(
     balances, manager_x, supervisor_x, card_b
 ):
