@@ -328,8 +328,10 @@ class AidaoUserAdmin(
     list_select_related = ["village", "county"]
     list_filter = ["is_staff", "is_active", "groups"]
     # A county has thousands of households: a drop-down of them all made the staff page
-    # hundreds of kilobytes. Typed or looked up instead, checked against the scope below.
-    raw_id_fields = ["household"]
+    # hundreds of kilobytes. Searched instead (the household list's scoped search); the
+    # chosen one is drawn from the field's scoped choices below, never from the whole
+    # table (a raw id's label named any county's household).
+    autocomplete_fields = ["household"]
 
     # On one's own page: roles, places and the own-household link are given by someone else
     # (DESIGN.md rule 8: no role, village or household is self-given, and the household link
