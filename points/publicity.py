@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from core import sql
 from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import audit_plan, audit_record
+from core.text import records_language
 from notifications.models import Notification
 from notifications.services import message, notifications_plan, notifications_post
 from points.ledger import InsufficientPoints, Posting, balance_after, entries_plan, entry_post
@@ -236,16 +237,18 @@ def _credit_locked(proposal: Proposal, *, actor: User | None, request=None) -> b
     whose card was recalled meanwhile (it earns and loses no points without one). True when
     credited."""
     try:
-        if not Card.objects.filter(
-            household_id=proposal.household_id, status=Card.Status.ACTIVE
-        ).exists():
-            raise NoActiveCard(
-                _(
-                    "The household's card was recalled: it earns and loses no points until "
-                    "a card is issued again."
+        # Why it is held is kept with it, for the household to read: in the records' words.
+        with records_language():
+            if not Card.objects.filter(
+                household_id=proposal.household_id, status=Card.Status.ACTIVE
+            ).exists():
+                raise NoActiveCard(
+                    _(
+                        "The household's card was recalled: it earns and loses no points "
+                        "until a card is issued again."
+                    )
                 )
-            )
-        entry = _post_entry(proposal, proposal.household.account.pk, actor)
+            entry = _post_entry(proposal, proposal.household.account.pk, actor)
     except (InsufficientPoints, NoActiveCard) as error:
         proposal.status = Proposal.Status.HELD
         proposal.hold_reason = error.messages[0][:300]

@@ -357,13 +357,15 @@ def _who_is_proposed(inspected, pass_rule, fail_rule, date):
 
 def _propose(village, group, date, to_propose, actor, request) -> Batch:
     """The round's batch (its proposals carry the pass and the fail rule) and its proposals."""
+    with records_language():  # the batch's title is the village's record
+        title = _("Hygiene round: %(scope)s, %(month)s") % {
+            "scope": _scope_name(group),
+            "month": f"{date:%Y-%m}",
+        }
     batch = Batch(
         village=village,
         rule=None,
-        title=(
-            _("Hygiene round: %(scope)s, %(month)s")
-            % {"scope": _scope_name(group), "month": f"{date:%Y-%m}"}
-        )[:100],
+        title=title[:100],
         date=date,
         created_by=actor,
     )

@@ -677,7 +677,8 @@ def stock_count_record(
             earlier.status = StockCorrection.Status.REPLACED
             earlier.decided_by = actor
             earlier.decided_at = now
-            earlier.refusal_reason = _("replaced by a new count")
+            with records_language():
+                earlier.refusal_reason = _("replaced by a new count")
             earlier.save(update_fields=["status", "decided_by", "decided_at", "refusal_reason"])
         referrals_close(
             kind=Referral.Kind.STOCK,

@@ -9,12 +9,15 @@ from django.utils import translation
 
 from points.activities import activity_checkin, activity_close, activity_open
 from points.carryover import carried_over_rule
-from points.models import Entry, Rule
+from points.models import Entry, Proposal, Rule
+from points.publicity import proposals_credit_due
+from points.services import proposal_approve
 from store.services import redemption_create, zones_ensure
 from tests.conftest import issue_card
-from tests.points.conftest import make_rule
+from tests.points.conftest import make_rule, propose
 from tests.store.conftest import make_item
 from villagers.models import Card
+from villagers.services import card_recall
 
 
 @pytest.fixture(autouse=True)
@@ -54,3 +57,20 @@ def test_an_activitys_reasons_and_a_carried_over_rule_are_in_the_deployments_lan
     [left_out] = closed.not_proposed
     assert left_out == {"household": card_b.household_id, "why": "没有有效积分卡"}
     assert carried_over_rule(village_x).description == "纸质台账结转积分"
+
+
+def test_why_an_entry_is_held_is_in_the_deployments_language(
+    village_x, card_a, manager_x, supervisor_x
+):
+    """Found by a second read: a held entry's reason, which its household reads, was worded
+    in the language of whoever's action held it."""
+    village_x.publicity_days = 3
+    village_x.save()
+    (proposal,) = propose(manager_x, [card_a.household], make_rule(village_x, "A05", 5))
+    (approved,) = proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    card_recall(household=card_a.household, actor=manager_x, reason="搬走了")
+    approved.refresh_from_db()
+    proposals_credit_due(now=approved.credit_due_at)
+    approved.refresh_from_db()
+    assert approved.status == Proposal.Status.HELD
+    assert approved.hold_reason == "这户的卡已收回：重新发卡之前，不加分也不扣分。"
