@@ -76,7 +76,7 @@ def _words(kind: str, params: dict) -> str:
         return _("Your wish has been fulfilled: see the echo wall.")
     if kind == Kind.WISH_DECLINED:
         # Never the reason: it may name people; the household reads it with its wish.
-        return _("Your wish was declined: open it on your points page to read why.")
+        return _("Your wish was declined: open My wishes to read why.")
     if kind == Kind.LOW_STOCK:
         return _("Low stock: %(item)s, %(stock)d left.") % params
     if kind == Kind.RESERVATION_READY:

@@ -69,5 +69,23 @@ def test_no_listed_migration_was_edited_or_removed():
     )
 
 
+def test_every_migration_is_listed():
+    unlisted = sorted(set(migrations()) - set(_listed()))
+    assert unlisted == [], (
+        "Migrations not yet listed: " + ", ".join(unlisted) + ". Once merged, list them with "
+        "`python tests/test_migrations_frozen.py`."
+    )
+
+
 if __name__ == "__main__":
-    LIST.write_text("".join(f"{name} {digest}\n" for name, digest in migrations().items()))
+    # Lists the migrations not listed yet; one listed that changed is refused, not listed
+    # again: write a new migration instead.
+    import sys
+
+    listed, now = _listed(), migrations()
+    changed = [name for name, digest in listed.items() if now.get(name) != digest]
+    if changed:
+        sys.exit("Edited or removed after being listed: " + ", ".join(changed))
+    with LIST.open("a") as listing:
+        for name in sorted(set(now) - set(listed)):
+            listing.write(f"{name} {now[name]}\n")
