@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.contrib.admin import widgets
 from django.contrib.admin.filters import SimpleListFilter
 from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy as _
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from core.forms import NUMBER_FORMFIELD_OVERRIDES
@@ -76,13 +77,28 @@ class ModelAdmin(OfferedFiltersOnlyMixin, NumberFieldsAdminMixin, admin.ModelAdm
     pass
 
 
+class AccessAttemptColumns:
+    """django-axes' computed columns, named: it gives them no description, so Django showed
+    their English method names ("Expiration", "Status") to every reader."""
+
+    @admin.display(description=_("expires"))
+    def expiration(self, obj):
+        return super().expiration(obj)
+
+    @admin.display(description=_("status"))
+    def status(self, obj):
+        return super().status(obj)
+
+
 # Other apps' lists (Django's groups, which are the roles; django-axes' login records, the
 # superuser's) are registered again to take only what they offer too.
+_MIXINS = {AccessAttempt: (AccessAttemptColumns,)}
 for _model in (Group, AccessAttempt, AccessLog, AccessFailureLog):
     if admin.site.is_registered(_model):
         _base = type(admin.site.get_model_admin(_model))
+        _bases = (OfferedFiltersOnlyMixin, *_MIXINS.get(_model, ()), _base)
         admin.site.unregister(_model)
-        admin.site.register(_model, type(_base.__name__, (OfferedFiltersOnlyMixin, _base), {}))
+        admin.site.register(_model, type(_base.__name__, _bases, {}))
 
 
 class TabularInline(NumberFieldsAdminMixin, admin.TabularInline):

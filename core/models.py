@@ -54,13 +54,17 @@ class IdempotencyKey(models.Model):
     The table keeps its first name (it was points' model before the machinery moved here).
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=64)
-    request_hash = models.CharField(max_length=64)
-    result_url = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("key"), max_length=64)
+    request_hash = models.CharField(_("request fingerprint"), max_length=64)
+    result_url = models.CharField(_("result address"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("one-time form key")
+        verbose_name_plural = _("one-time form keys")
         db_table = "points_idempotencykey"
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_key")

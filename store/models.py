@@ -156,7 +156,11 @@ class Donation(models.Model):
     )
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
@@ -204,7 +208,7 @@ class Redemption(models.Model):
     )
     total_points = models.PositiveIntegerField(_("points"))
     idempotency_key = models.UUIDField(_("confirmation key"), unique=True, editable=False)
-    request_hash = models.CharField(max_length=64, editable=False)
+    request_hash = models.CharField(_("request fingerprint"), max_length=64, editable=False)
     created_at = models.DateTimeField(_("redeemed at"), default=timezone.now, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -487,10 +491,20 @@ class StockMovement(models.Model):
     cause = models.CharField(_("cause"), max_length=10, choices=Cause.choices, blank=True)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     donation = models.ForeignKey(
-        Donation, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+        Donation,
+        verbose_name=_("donation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="movements",
     )
     redemption = models.ForeignKey(
-        Redemption, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+        Redemption,
+        verbose_name=_("redemption"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="movements",
     )
     # A purchase paid from donated money names the money donation it was paid from, so the
     # donor can see what the gift became.
@@ -576,7 +590,7 @@ class Donor(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     contact = models.CharField(_("contact"), max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
     class Meta:
         ordering = ["name"]

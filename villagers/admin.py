@@ -313,7 +313,7 @@ class AidaoUserAdmin(
 ):
     form = StaffUserChangeForm
     fieldsets = UserAdmin.fieldsets + (
-        ("Village", {"fields": ("village", "township", "county", "household", "display_name")}),
+        (_("Village"), {"fields": ("village", "township", "county", "household", "display_name")}),
     )
     add_form = StaffUserCreationForm
     add_fieldsets = UserAdmin.add_fieldsets + (

@@ -3,6 +3,7 @@
 import unicodedata
 from decimal import Decimal
 
+from django.contrib import admin
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -25,7 +26,9 @@ class County(models.Model):
 
 
 class Township(models.Model):
-    county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="townships")
+    county = models.ForeignKey(
+        County, verbose_name=_("county"), on_delete=models.PROTECT, related_name="townships"
+    )
     name = models.CharField(_("name"), max_length=50)
 
     class Meta:
@@ -134,7 +137,9 @@ class Village(models.Model):
 class VillageGroup(models.Model):
     """村民小组: a village group."""
 
-    village = models.ForeignKey(Village, on_delete=models.CASCADE, related_name="groups")
+    village = models.ForeignKey(
+        Village, verbose_name=_("village"), on_delete=models.CASCADE, related_name="groups"
+    )
     name = models.CharField(_("name"), max_length=50)
 
     class Meta:
@@ -253,6 +258,7 @@ class Member(models.Model):
         return self.name
 
     @property
+    @admin.display(description=_("ID number"))
     def masked_id_number(self):
         return mask_id_number(self.id_number)
 
@@ -295,7 +301,7 @@ class Inspection(models.Model):
     person_clean = models.BooleanField(_("personal hygiene clean"), default=False)
     belongings_in_order = models.BooleanField(_("belongings in order"), default=False)
     notes = models.TextField(_("notes"), blank=True, max_length=1000)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -311,6 +317,7 @@ class Inspection(models.Model):
         return f"{self.household} {self.date}"
 
     @property
+    @admin.display(description=_("passed"), boolean=True)
     def passed(self) -> bool:
         return all(getattr(self, name) for name, _label in self.CHECKS)
 
@@ -332,9 +339,14 @@ class Participation(models.Model):
     activity = models.CharField(_("activity"), max_length=200)
     notes = models.TextField(_("notes"), blank=True, max_length=1000)
     recorded_by = models.ForeignKey(
-        "villagers.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "villagers.User",
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -361,7 +373,12 @@ class Card(models.Model):
     # A default rather than auto_now_add so a loader replaying history can date the issue.
     issued_at = models.DateTimeField(_("issued"), default=timezone.now)
     issued_by = models.ForeignKey(
-        "villagers.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "villagers.User",
+        verbose_name=_("issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     # When the card was last printed on a sheet of cards; empty = not printed yet.
