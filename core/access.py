@@ -12,6 +12,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
+from django.utils.translation import gettext_lazy
 
 
 class Role:
@@ -25,6 +26,22 @@ class Role:
     # published notice and reads the dashboard.
     PARTY_SECRETARY = "Party secretary"
     ALL = (MANAGER, SUPERVISOR, COUNTY_ADMIN, TOWNSHIP_OFFICER, PARTY_SECRETARY)
+
+
+# The role groups' names in the reader's language: the groups keep their English names in the
+# database (the code finds them by those), and every page naming a role says it with these.
+ROLE_NAMES = {
+    Role.MANAGER: gettext_lazy("Manager"),
+    Role.SUPERVISOR: gettext_lazy("Supervisor"),
+    Role.PARTY_SECRETARY: gettext_lazy("Village party secretary"),
+    Role.TOWNSHIP_OFFICER: gettext_lazy("Township officer"),
+    Role.COUNTY_ADMIN: gettext_lazy("County admin"),
+}
+
+
+def role_name(name: str) -> str:
+    """A role group's name in the reader's language; another group's as it is written."""
+    return str(ROLE_NAMES.get(name, name))
 
 
 def user_roles(user) -> frozenset[str]:

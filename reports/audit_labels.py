@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from core.access import Role
+from core.access import role_name
 from core.text import list_join
 from reports.models import ExportJob
 from store.models import Donation, Donor, StockMovement
@@ -546,18 +546,8 @@ def _api_token(detail, show):
     )
 
 
-# The role groups' names (core.access.Role) in the reader's language.
-ROLE_NAMES = {
-    Role.MANAGER: gettext_lazy("Manager"),
-    Role.SUPERVISOR: gettext_lazy("Supervisor"),
-    Role.PARTY_SECRETARY: gettext_lazy("Village party secretary"),
-    Role.TOWNSHIP_OFFICER: gettext_lazy("Township officer"),
-    Role.COUNTY_ADMIN: gettext_lazy("County admin"),
-}
-
-
 def _roles(names) -> str:
-    return list_join(str(ROLE_NAMES.get(name, name)) for name in names)
+    return list_join(role_name(name) for name in names)
 
 
 def _field_name(model, name) -> str:

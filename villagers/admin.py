@@ -6,6 +6,7 @@ pages write them through the services, which check what a save must not break.""
 from decimal import Decimal
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -17,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import admin as core_admin
-from core.access import Role
+from core.access import Role, role_name
 from core.audit import audit_record
 from villagers.models import (
     Card,
@@ -279,7 +280,10 @@ class StaffPlacesMixin:
                 self.add_error(
                     place if place in self.fields else "groups",
                     _("The role %(role)s needs its %(place)s.")
-                    % {"role": group.name, "place": User._meta.get_field(place).verbose_name},
+                    % {
+                        "role": role_name(group.name),
+                        "place": User._meta.get_field(place).verbose_name,
+                    },
                 )
 
 
@@ -307,6 +311,25 @@ class StaffUserCreationForm(StaffPlacesMixin, AdminUserCreationForm):
         return data
 
 
+class RoleListFilter(admin.SimpleListFilter):
+    """The user list's filter by role group, each named in the reader's language (Django's
+    own filter showed the groups' English names). Its address is Django's own filter's."""
+
+    title = User._meta.get_field("groups").verbose_name
+    parameter_name = "groups__id__exact"
+
+    def lookups(self, request, model_admin):
+        groups = Group.objects.order_by("name").values_list("pk", "name")
+        return [(str(pk), role_name(name)) for pk, name in groups]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        if not self.value().isdigit():
+            raise IncorrectLookupParameters(self.value())
+        return queryset.filter(groups__id=self.value())
+
+
 @admin.register(User)
 class AidaoUserAdmin(
     core_admin.OfferedFiltersOnlyMixin, core_admin.NumberFieldsAdminMixin, UserAdmin
@@ -326,7 +349,7 @@ class AidaoUserAdmin(
     # Both may be empty, so Django's own select_related (non-null keys only) took neither:
     # a query per row.
     list_select_related = ["village", "county"]
-    list_filter = ["is_staff", "is_active", "groups"]
+    list_filter = ["is_staff", "is_active", RoleListFilter]
     # A county has thousands of households: a drop-down of them all made the staff page
     # hundreds of kilobytes. Searched instead (the household list's scoped search); the
     # chosen one is drawn from the field's scoped choices below, never from the whole
@@ -477,7 +500,11 @@ class AidaoUserAdmin(
                     Role.TOWNSHIP_OFFICER,
                 ]
             )
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups" and field is not None:
+            # The roles in the reader's language, as everywhere else (core.access.ROLE_NAMES).
+            field.label_from_instance = lambda group: role_name(group.name)
+        return field
 
     def get_queryset(self, request):
         """The county's staff, less those above a county admin: the other county admins and
