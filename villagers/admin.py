@@ -9,12 +9,18 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import (
+    AdminPasswordChangeForm,
+    AdminUserCreationForm,
+    SetUnusablePasswordMixin,
+    UserChangeForm,
+)
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core import admin as core_admin
@@ -330,6 +336,19 @@ class RoleListFilter(admin.SimpleListFilter):
         return queryset.filter(groups__id=self.value())
 
 
+class StaffPasswordChangeForm(AdminPasswordChangeForm):
+    """Django's password form, its "password-based sign-in" help in the reader's language:
+    Django joins the help's two sentences when it is imported, the first translated into
+    the language of that moment and the second never (an English warning on a Chinese
+    page, a Chinese sentence on an English one). Joined here when the page is drawn."""
+
+    usable_password_help_text = format_lazy(
+        '{}<ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
+        SetUnusablePasswordMixin.usable_password_help_text,
+        _("If disabled, the current password for this user will be lost."),
+    )
+
+
 @admin.register(User)
 class AidaoUserAdmin(
     core_admin.OfferedFiltersOnlyMixin, core_admin.NumberFieldsAdminMixin, UserAdmin
@@ -339,6 +358,7 @@ class AidaoUserAdmin(
         (_("Village"), {"fields": ("village", "township", "county", "household", "display_name")}),
     )
     add_form = StaffUserCreationForm
+    change_password_form = StaffPasswordChangeForm
     add_fieldsets = UserAdmin.add_fieldsets + (
         (
             _("Village"),
