@@ -900,19 +900,20 @@ def stock_corrections_confirm(
             correction.decided_by = actor
             correction.decided_at = now
             correction.save(update_fields=["status", "decided_by", "decided_at", "movement"])
+            counted = correction.kind == StockMovement.Kind.ADJUSTMENT
+            detail = {
+                "item": correction.item_id,
+                "quantity": correction.quantity,
+                "correction": correction.pk,
+                "asked_by": correction.requested_by_id,
+            }
             audit_record(
-                action="stock.take"
-                if correction.kind == StockMovement.Kind.ADJUSTMENT
-                else "stock.write_off",
+                action="stock.take" if counted else "stock.write_off",
                 actor=actor,
                 village_id=correction.village_id,
                 obj=correction.movement,
-                detail={
-                    "item": correction.item_id,
-                    "quantity": correction.quantity,
-                    "correction": correction.pk,
-                    "asked_by": correction.requested_by_id,
-                },
+                # A write-off's sentence says why the goods went (damaged, expired, lost).
+                detail=detail if counted else detail | {"cause": correction.cause},
                 request=request,
             )
         referrals_close(

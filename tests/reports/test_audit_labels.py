@@ -89,8 +89,11 @@ EXAMPLES: dict[str, list[dict]] = {
     "item.update": [{"name": "大米", "points_price": 25}],
     "donor.create": [{"name": "张三", "kind": "person"}],
     "stock.purchase": [{"item": 1, "quantity": 10, "fund": "village", "paid_by": 2}],
-    "stock.take": [{"item": 1, "quantity": -1, "correction": 3, "asked_by": 4}],
-    "stock.write_off": [{"item": 1, "quantity": -1, "correction": 3, "asked_by": 4}],
+    # One statement writes both; only a write-off's detail carries its cause (its sentence).
+    "stock.take": [{"item": 1, "quantity": -1, "correction": 3, "asked_by": 4, "cause": ""}],
+    "stock.write_off": [
+        {"item": 1, "quantity": -1, "cause": "damaged", "correction": 3, "asked_by": 4}
+    ],
     "stock.count": [{"items": 5, "differences": {"1": -1}, "corrections": [3], "replaced": []}],
     "stock.write_off_request": [{"item": 1, "quantity": 2, "cause": "spoiled"}],
     "stock.correction_refuse": [{"reason": "数错"}],

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from core.access import Role
+from core.models import AuditEvent
 from reports.referrals import referral_decide
 from store import checks
 from store.models import StockCorrection, StockMovement
@@ -78,6 +79,9 @@ def test_a_cause_makes_a_shortfall_a_write_off_but_not_a_surplus(
     (confirmed,) = stock_corrections_confirm(correction_ids=[correction.pk], actor=supervisor_x)
     assert (confirmed.movement.kind, confirmed.movement.quantity) == ("write_off", -3)
     assert confirmed.movement.cause == "spoiled"
+    # The audit's sentence says why the goods went (it read "written off: —").
+    event = AuditEvent.objects.get(action="stock.write_off")
+    assert event.detail["cause"] == "spoiled"
 
 
 def test_confirming_moves_the_stock_once_by_the_supervisor(village_x, manager_x, supervisor_x, oil):
