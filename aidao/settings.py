@@ -192,8 +192,9 @@ _db_options["options"] = f"{_db_options.get('options', '')} -c plan_cache_mode=f
 # The task queue (core/queue.py, run by `manage.py worker`): when the periodic crediting of
 # entries whose publicity period ended runs (cron; a sixth field is seconds).
 CREDIT_DUE_CRON = env_cron("CREDIT_DUE_CRON", "* * * * *")
-# ... and when approved yearly settlements whose year has ended are posted (daily; once each).
-SETTLEMENT_CRON = env_cron("SETTLEMENT_CRON", "15 0 * * *")
+# ... and when approved yearly settlements whose year has ended are posted (daily; once each;
+# cron times are UTC: 16:15 is 00:15 in China).
+SETTLEMENT_CRON = env_cron("SETTLEMENT_CRON", "15 16 * * *")
 # ... and when activities still open after their day close and propose their attendance
 # (the worker reads cron times in UTC: 16:30 is 00:30 in China).
 ACTIVITY_CLOSE_CRON = env_cron("ACTIVITY_CLOSE_CRON", "30 16 * * *")

@@ -22,6 +22,7 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -268,10 +269,25 @@ def _settlement_post(pk: int) -> Settlement | None:
                 "year": settlement.year,
                 "keep": settlement.keep,
             }
+        # What each account gained or spent since the year ended (local midnight): points
+        # earned in the new year never lapse under last year's plan, however late this runs
+        # (a worker down for days, a cron in UTC).
+        new_year = timezone.make_aware(datetime.datetime(settlement.year + 1, 1, 1))
+        since = dict(
+            Entry.objects.filter(account_id__in=list(accounts), created_at__gte=new_year)
+            .values("account_id")
+            .annotate(total=Sum("points"))
+            .values_list("account_id", "total")
+        )
         postings, posted_lines = [], []
         for line in lines:
             account = accounts[line.account_id]
-            points = min(line.points, _spendable_above(account, settlement.keep))
+            at_year_end = account.balance - since.get(account.pk, 0)
+            points = min(
+                line.points,
+                _spendable_above(account, settlement.keep),
+                max(0, at_year_end - settlement.keep),
+            )
             if points:
                 postings.append(
                     Posting(account=account, kind=Entry.Kind.LAPSE, points=-points, memo=memo)

@@ -111,6 +111,28 @@ def test_a_second_run_posts_nothing(balances, manager_x, supervisor_x):
     assert Notification.objects.filter(kind=Notification.Kind.POINTS_LAPSED).count() == 2
 
 
+def test_points_earned_in_the_new_year_never_lapse_however_late_the_worker_runs(
+    balances, manager_x, supervisor_x, card_b, monkeypatch
+):
+    """Found by a probe: the lapse was counted from the balance when the worker ran. With
+    the worker down until 3 January, points B earned on 2 January lapsed under last year's
+    plan (and a cron read in UTC ran at 08:15 in China every year)."""
+    _, account_b = balances
+    approved_plan(manager_x, supervisor_x)  # B: 30 planned (130 above the kept 100)
+    (deduction,) = propose(manager_x, [card_b.household], make_rule(manager_x.village, "D30", -30))
+    proposal_approve(proposal_ids=[deduction.pk], actor=supervisor_x)  # December: B at 100
+    china = datetime.timezone(datetime.timedelta(hours=8))
+    second = datetime.datetime(THIS_YEAR + 1, 1, 2, 10, tzinfo=china)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: second)
+    award(manager_x, supervisor_x, card_b.household, 50)  # earned in the new year
+    third = datetime.datetime(THIS_YEAR + 1, 1, 3, 9, tzinfo=china)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: third)
+    settle_year(timestamp=0)  # the worker back on 3 January
+    account_b.refresh_from_db()
+    assert account_b.balance == 150
+    assert not Entry.objects.filter(account=account_b, kind=Entry.Kind.LAPSE).exists()
+
+
 def test_a_lapse_is_offered_no_reversal(balances, manager_x, supervisor_x, client_supervisor_x):
     """Found by a probe: the household's page offered the supervisor "Reverse" on a lapse,
     which the ledger refuses (only awards and deductions are reversed)."""
