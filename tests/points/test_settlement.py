@@ -2,6 +2,7 @@
 once by the task at the year's end; what was earned is never touched."""
 
 import datetime
+import html
 import re
 
 import pytest
@@ -131,6 +132,18 @@ def test_points_earned_in_the_new_year_never_lapse_however_late_the_worker_runs(
     account_b.refresh_from_db()
     assert account_b.balance == 150
     assert not Entry.objects.filter(account=account_b, kind=Entry.Kind.LAPSE).exists()
+
+
+def test_a_lapse_is_read_aloud_as_points_taken_off(
+    balances, manager_x, supervisor_x, client_villager_a
+):
+    """Found by a probe: the read-aloud line of a lapse said the points were added."""
+    approved_plan(manager_x, supervisor_x)
+    settlements_post(today=NEW_YEAR)
+    page = client_villager_a.get(reverse("points:me")).content.decode()
+    spoken = [html.unescape(line) for line in re.findall(r'data-speak-line="([^"]*)"', page)]
+    (lapse,) = [line for line in spoken if "年度结算" in line]
+    assert "减 130 分" in lapse
 
 
 def test_a_lapse_is_offered_no_reversal(balances, manager_x, supervisor_x, client_supervisor_x):
