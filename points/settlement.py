@@ -109,6 +109,22 @@ def settlement_draft(
         )
         if settlement is not None and settlement.approved_at is not None:
             raise ValidationError(_("This year's settlement is approved already."), code="approved")
+        if Settlement.objects.filter(
+            village=village,
+            year__lt=year,
+            approved_at__isnull=False,
+            posted_at__isnull=True,
+            not_posted_at=None,
+        ).exists():
+            # Drawn now, the plan would count points the earlier one still lapses: each
+            # household would be told twice of the same points.
+            raise ValidationError(
+                _(
+                    "The earlier year's approved plan has not lapsed its points yet: draw up "
+                    "the next plan once it is posted."
+                ),
+                code="earlier_unposted",
+            )
         if settlement is None:
             settlement = Settlement(village=village, year=year)
         settlement.keep = village.settlement_keep

@@ -146,6 +146,20 @@ def test_a_lapse_is_read_aloud_as_points_taken_off(
     assert "减 130 分" in lapse
 
 
+def test_next_years_plan_waits_until_this_years_has_lapsed(balances, manager_x, supervisor_x):
+    """Found by a probe: in December, with this year's plan approved and not yet posted, a
+    plan for next year could be drawn (a stale page, a direct POST) from balances that still
+    held the points about to lapse, and each household was told twice of the same points."""
+    approved_plan(manager_x, supervisor_x)
+    december = datetime.date(THIS_YEAR, 12, 6)
+    with pytest.raises(ValidationError, match="has not lapsed its points yet"):
+        settlement_draft(village=manager_x.village, actor=manager_x, today=december)
+    assert not Settlement.objects.filter(year=THIS_YEAR + 1).exists()
+    settlements_post(today=NEW_YEAR)
+    drawn = settlement_draft(village=manager_x.village, actor=manager_x, today=NEW_YEAR)
+    assert drawn.year == THIS_YEAR + 1
+
+
 def test_a_lapse_is_offered_no_reversal(balances, manager_x, supervisor_x, client_supervisor_x):
     """Found by a probe: the household's page offered the supervisor "Reverse" on a lapse,
     which the ledger refuses (only awards and deductions are reversed)."""
