@@ -41,8 +41,16 @@ def settlement_page(request):
     )
     current = next((plan for plan in plans if plan.year == year), None)
     if current is None:
-        # In December, before next year's plan is drawn up: this year's, waiting to lapse.
-        current = next((p for p in plans if p.year == today.year and p.posted_at is None), None)
+        # In December, before next year's plan is drawn up: this year's, approved and waiting
+        # to lapse (one never approved is too late to approve: it is listed as earlier).
+        current = next(
+            (
+                p
+                for p in plans
+                if p.year == today.year and p.approved_at is not None and p.posted_at is None
+            ),
+            None,
+        )
         if current is not None:
             year = current.year
     lines = []

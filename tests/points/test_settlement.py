@@ -160,6 +160,20 @@ def test_next_years_plan_waits_until_this_years_has_lapsed(balances, manager_x, 
     assert drawn.year == THIS_YEAR + 1
 
 
+def test_in_december_a_plan_never_approved_is_not_offered_for_approval(
+    balances, manager_x, client_supervisor_x, monkeypatch
+):
+    """Found by a probe: in December the page showed this year's unapproved plan as waiting
+    for approval, with a button that then said there was nothing to approve."""
+    settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+    monkeypatch.setattr(
+        "django.utils.timezone.localdate", lambda *args: datetime.date(THIS_YEAR, 12, 6)
+    )
+    page = client_supervisor_x.get(reverse("points:settlement")).content.decode()
+    assert reverse("points:settlement_approve") not in page
+    assert "Never approved: nothing lapsed." in page
+
+
 def test_a_lapse_is_offered_no_reversal(balances, manager_x, supervisor_x, client_supervisor_x):
     """Found by a probe: the household's page offered the supervisor "Reverse" on a lapse,
     which the ledger refuses (only awards and deductions are reversed)."""
