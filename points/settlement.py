@@ -109,15 +109,19 @@ def settlement_draft(
         )
         if settlement is not None and settlement.approved_at is not None:
             raise ValidationError(_("This year's settlement is approved already."), code="approved")
-        if Settlement.objects.filter(
-            village=village,
-            year__lt=year,
-            approved_at__isnull=False,
-            posted_at__isnull=True,
-            not_posted_at=None,
-        ).exists():
+        if (
+            today <= posting_last_day(year - 1)
+            and Settlement.objects.filter(
+                village=village,
+                year=year - 1,
+                approved_at__isnull=False,
+                posted_at__isnull=True,
+                not_posted_at=None,
+            ).exists()
+        ):
             # Drawn now, the plan would count points the earlier one still lapses: each
-            # household would be told twice of the same points.
+            # household would be told twice of the same points. (Past its posting days an
+            # earlier plan never lapses anything, and waits for nothing.)
             raise ValidationError(
                 _(
                     "The earlier year's approved plan has not lapsed its points yet: draw up "
