@@ -292,7 +292,9 @@ def _settlement_post(pk: int) -> Settlement | None:
         # What each account gained or spent since the year ended (local midnight): points
         # earned in the new year never lapse under last year's plan, however late this runs
         # (a worker down for days, a cron in UTC).
-        new_year = timezone.make_aware(datetime.datetime(settlement.year + 1, 1, 1))
+        new_year = timezone.make_aware(
+            datetime.datetime(settlement.year + 1, 1, 1), timezone.get_default_timezone()
+        )
         since = dict(
             Entry.objects.filter(account_id__in=list(accounts), created_at__gte=new_year)
             .values("account_id")

@@ -224,9 +224,11 @@ def _count_shortfall(detail, show):
 
 
 def _write_off(detail, show):
+    quantity = detail.get("quantity")
     return format_html(
         _("{quantity} × {item} written off: {cause}."),
-        quantity=detail.get("quantity"),
+        # Kept as the movement's signed change (-3): the sentence counts the goods.
+        quantity=abs(quantity) if isinstance(quantity, int) else quantity,
         item=show("store.item", detail.get("item")),
         cause=_choice(StockMovement.Cause.choices, detail.get("cause")),
     )

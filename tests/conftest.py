@@ -86,20 +86,29 @@ def issue_card(household, actor, pin=PIN, at=None):
     return card_issue(household=household, actor=actor, pin=pin, at=at)
 
 
+# Each connection's database before the run sets its test database up (which renames it).
+_OWN_DATABASES = {alias: connections[alias].settings_dict["NAME"] for alias in connections}
+
+
+def databases_under_test() -> list[str]:
+    """The aliases pointing at a test database this run set up. A run of tests that need no
+    database (the layer checks alone, say) sets none up: its connections still point at the
+    developer's own database, which must never be emptied (nor, on a fresh checkout, does it
+    have the tables)."""
+    return [
+        alias
+        for alias in connections
+        if connections[alias].settings_dict["NAME"] != _OWN_DATABASES[alias]
+    ]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _tables_emptied_by_delete(django_db_setup, django_db_blocker):
     """After a transactional test the tables are emptied by DELETE, in milliseconds, not by
     Django's flush (tests/tables_empty.py)."""
     flush = TransactionTestCase._fixture_teardown
     with django_db_blocker.unblock():
-        # Only the databases set up for this run: a run of tests that need none (the layer
-        # checks alone, say) sets none up, and on a fresh checkout they have no tables.
-        set_up = [
-            alias
-            for alias in connections
-            if "django_content_type" in connections[alias].introspection.table_names()
-        ]
-        tables_empty_install(set_up)
+        tables_empty_install(databases_under_test())
     yield
     TransactionTestCase._fixture_teardown = flush
 

@@ -53,3 +53,18 @@ def test_set_up_tables_a_test_changed_are_built_again():
     manager = Group.objects.get(name=Role.MANAGER)
     assert set(manager.permissions.values_list("codename", flat=True)) == granted
     assert Permission.objects.filter(codename="view_household").exists()
+
+
+def test_only_a_test_database_is_ever_emptied(db, monkeypatch):
+    """Found by a second read: a run of tests that need no database set none up, and the
+    fast emptying was installed on the developer's own database, emptying it after the
+    first transactional test of a later run in the same process (and at install)."""
+    from django.db import connection
+
+    from tests.conftest import databases_under_test
+
+    assert databases_under_test() == ["default"]
+    from tests.conftest import _OWN_DATABASES
+
+    monkeypatch.setitem(connection.settings_dict, "NAME", _OWN_DATABASES["default"])
+    assert databases_under_test() == []

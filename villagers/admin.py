@@ -3,6 +3,7 @@
 Households, members, inspections, participations and cards are only shown here: the app's
 pages write them through the services, which check what a save must not break."""
 
+import re
 from decimal import Decimal
 
 from django.contrib import admin
@@ -331,7 +332,7 @@ class RoleListFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
-        if not self.value().isdigit():
+        if not re.fullmatch(r"[0-9]{1,18}", self.value()):
             raise IncorrectLookupParameters(self.value())
         return queryset.filter(groups__id=self.value())
 

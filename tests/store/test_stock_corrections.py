@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from core.access import Role
 from core.models import AuditEvent
+from reports.audit_labels import sentence
 from reports.referrals import referral_decide
 from store import checks
 from store.models import StockCorrection, StockMovement
@@ -82,6 +83,8 @@ def test_a_cause_makes_a_shortfall_a_write_off_but_not_a_surplus(
     # The audit's sentence says why the goods went (it read "written off: —").
     event = AuditEvent.objects.get(action="stock.write_off")
     assert event.detail["cause"] == "spoiled"
+    said = str(sentence("stock.write_off", event.detail, lambda kind, pk: "大米"))
+    assert said == "3 × 大米 written off: spoiled."
 
 
 def test_confirming_moves_the_stock_once_by_the_supervisor(village_x, manager_x, supervisor_x, oil):
