@@ -168,7 +168,10 @@ class CleanTypedTextMiddleware:
             if any(typed_text_needs_cleaning(v) for vs in posted.lists() for v in vs[1]):
                 cleaned = posted.copy()
                 for name, values in posted.lists():
-                    cleaned.setlist(name, [typed_text_clean(value) for value in values])
+                    secret = "password" in name  # password, password1, old_password…
+                    cleaned.setlist(
+                        name, [typed_text_clean(value, secret=secret) for value in values]
+                    )
                 cleaned._mutable = False
                 request.POST = cleaned
         return self.get_response(request)

@@ -64,10 +64,12 @@ def typed_text_needs_cleaning(value: str) -> bool:
     return _NEEDS_CLEANING.search(value) is not None or _shows_nothing(value)
 
 
-def typed_text_clean(value: str) -> str:
+def typed_text_clean(value: str, *, secret: bool = False) -> str:
     """`value` without the invisible characters above, its word-processor line breaks as
-    line feeds; empty if nothing of it shows. Joiners within shown text stay."""
-    if _shows_nothing(value):
+    line feeds; empty if nothing of it shows. Joiners within shown text stay. A `secret`
+    (a password) is never emptied: nobody reads it, and one of spaces alone was a valid
+    password before this rule."""
+    if not secret and _shows_nothing(value):
         return ""
     return value.translate(_TYPED_TEXT)
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.template import Context, Template
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -210,3 +211,15 @@ def test_shown_text_keeps_its_joiners(client_villager_a, villager_a, title):
     assert response.status_code == 302
     assert Wish.objects.get(household=villager_a.household).title == title
     assert typed_text_clean(title) == title
+
+
+def test_a_password_is_never_emptied(manager_x):
+    """Found by a second read: a password of spaces alone (Django's validators let one be
+    set) was emptied with the rule above, and its holder could no longer sign in."""
+    spaces = " " * 12
+    manager_x.set_password(spaces)
+    manager_x.save()
+    client = Client()
+    response = client.post(reverse("login"), {"username": manager_x.username, "password": spaces})
+    assert response.status_code == 302
+    assert client.session.get("_auth_user_id") == str(manager_x.pk)
