@@ -517,8 +517,10 @@ def _reservation_fulfilled(detail, show):
 
 def _export(detail, show):
     what = _choice(ExportJob.Kind.choices, detail.get("kind"))
-    if detail.get("year"):
-        return format_html(_("{what} of {year}."), what=what.capitalize(), year=detail["year"])
+    # A year report names its year, an overview its month.
+    period = detail.get("year") or detail.get("month")
+    if period:
+        return format_html(_("{what} of {year}."), what=what.capitalize(), year=period)
     return format_html("{}.", what.capitalize())
 
 

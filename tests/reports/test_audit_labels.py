@@ -261,3 +261,10 @@ def test_an_announcement_and_a_members_pin_read_as_sentences():
     assert said == "With a photo and a voice recording."
     said = str(sentence("member.pin_revoke", {"household": 3}, _show))
     assert re.fullmatch(r"Their own PIN on the card of <a [^>]+>3</a> stopped working\.", said)
+
+
+def test_an_overview_export_names_its_month_and_a_year_report_its_year():
+    overview = {"kind": "county", "month": "2025-03", "sort": "name", "language": "zh-hans"}
+    assert "2025-03" in str(sentence("export.start", overview, _show))
+    year_report = {"kind": "year", "year": 2024, "language": "zh-hans"}
+    assert "2024" in str(sentence("export.start", year_report, _show))
