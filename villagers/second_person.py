@@ -297,7 +297,9 @@ def referrals_close(*, kind: str, object_ids: Iterable[int], actor: User | None,
     ).order_by("pk")
     try:
         with transaction.atomic():
-            list(open_.select_for_update(no_key=True, nowait=True).values_list("pk", flat=True))
+            locked = list(
+                open_.select_for_update(no_key=True, nowait=True).values_list("pk", flat=True)
+            )
     except OperationalError as error:
         if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
@@ -308,6 +310,8 @@ def referrals_close(*, kind: str, object_ids: Iterable[int], actor: User | None,
             ),
             code="referral_being_decided",
         ) from error
+    if not locked:
+        return  # nothing waits: the usual case
     _secrets_drop(open_)
     open_.update(
         status=Referral.Status.DONE,
