@@ -1,6 +1,7 @@
 """Production settings in a child process; searching a rendered page (or .xlsx download) for
 the cast's personal data; and what a page's headers must say (caching, cookie flags)."""
 
+import functools
 import io
 import json
 import os
@@ -55,13 +56,20 @@ def run_python(args, env):
 
 def production_settings(*names: str) -> dict:
     """The values `names` take in a production process (JSON-able settings only)."""
+    return json.loads(_production_settings_json(names))
+
+
+@functools.cache
+def _production_settings_json(names: tuple[str, ...]) -> str:
+    """Read once a test process: the settings module does not change while the suite runs,
+    and each child process costs a second of Django's start."""
     code = (
         "import json, django; django.setup(); from django.conf import settings; "
         f"print(json.dumps({{n: getattr(settings, n, None) for n in {list(names)!r}}}))"
     )
     result = run_python(["-c", code], production_env())
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return result.stdout
 
 
 COOKIE_SETTINGS = [
