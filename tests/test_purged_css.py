@@ -1,7 +1,7 @@
 """The purged Bootstrap (scripts/purge_css.py, committed) keeps every class our pages use: a
 template or script that starts using a new Bootstrap class fails here until `make purge-css`
-is run again. The browser test comparing pages drawn with both files is
-tests/browser/test_villager_phone.py."""
+is run again. The browser sweep comparing pages drawn with both files is
+tests/browser/test_accessibility.py (tests/browser/purged.py)."""
 
 import re
 from pathlib import Path
@@ -42,3 +42,26 @@ def test_every_page_loads_the_purged_bootstrap():
         if "vendor/bootstrap.min.css" in path.read_text()
     ]
     assert not whole
+
+
+def _png(colour, size=(40, 30), patch=None) -> bytes:
+    import io
+
+    from PIL import Image
+
+    picture = Image.new("RGB", size, colour)
+    if patch:
+        picture.paste(patch, (5, 5, 15, 15))
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_the_browser_comparison_tells_pictures_apart_by_more_than_anti_aliasing():
+    from tests.browser.purged import _differ
+
+    white = _png("white")
+    assert not _differ(white, _png("white"))
+    assert not _differ(white, _png("white", patch=(250, 250, 250)))  # an edge a level apart
+    assert _differ(white, _png("white", patch=(13, 110, 253)))  # a button lost its colour
+    assert _differ(white, _png("white", size=(40, 31)))  # the page grew

@@ -34,11 +34,22 @@ def visibly_different(one: Image.Image, other: Image.Image) -> bool:
     return difference.point(lambda level: 255 if level > 24 else 0).getbbox() is not None
 
 
-def _drawn(page) -> Image.Image:
+def _drawn(page) -> bytes:
     # Transitions run to their end first: a stylesheet swapped in starts Bootstrap's (borders,
     # buttons) from unstyled values, and a picture taken halfway differs from the first.
-    picture = page.screenshot(full_page=True, animations="disabled")
-    return Image.open(io.BytesIO(picture)).convert("RGB")
+    return page.screenshot(full_page=True, animations="disabled")
+
+
+def _picture(png: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(png)).convert("RGB")
+
+
+def _differ(one: bytes, other: bytes) -> bool:
+    """The same pixels make the same PNG: only pictures whose files differ are decoded."""
+    if one == other:
+        return False
+    one_picture, other_picture = _picture(one), _picture(other)
+    return one_picture.size != other_picture.size or visibly_different(one_picture, other_picture)
 
 
 class PurgedComparison:
@@ -65,14 +76,14 @@ class PurgedComparison:
         purged = _drawn(page)
         page.evaluate(WITH_WHOLE_BOOTSTRAP)
         whole = _drawn(page)
-        if purged.size == whole.size and visibly_different(purged, whole):
+        if _differ(purged, whole):
             # Once in a while the swapped-in file's first frame still shows a control in
             # its unstyled border (seen on a file input's button): drawn again once settled.
             page.wait_for_timeout(500)
             whole = _drawn(page)
-        if purged.size != whole.size or visibly_different(purged, whole):
-            whole.save(self.folder / f"{number:02d}-bootstrap.png")
-            purged.save(self.folder / f"{number:02d}-purged.png")
+        if _differ(purged, whole):
+            (self.folder / f"{number:02d}-bootstrap.png").write_bytes(whole)
+            (self.folder / f"{number:02d}-purged.png").write_bytes(purged)
             return True
         return False
 
