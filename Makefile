@@ -6,6 +6,10 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# Compiled modules are kept (__pycache__, ignored by git) even where the environment asks
+# Python not to write them: the suite starts dozens of Python processes (workers, servers,
+# manage.py), and pytest keeps its rewritten test modules the same way.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install install-dev run port-free serve test lint migrate demo bench bench-province messages check-messages purge-css vendor-jsqr clean
 
