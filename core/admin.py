@@ -48,6 +48,18 @@ class OfferedFiltersOnlyMixin:
     database as an error (a 500). Refused, Django answers 400."""
 
     def lookup_allowed(self, lookup, value, request=None):
+        list_filter = self.get_list_filter(request) if request is not None else self.list_filter
+        own_filters = [
+            item
+            for item in list_filter
+            if isinstance(item, type) and issubclass(item, SimpleListFilter)
+        ]
+        # A filter of our own reads its parameter itself (and checks its value): Django's
+        # rule for field paths does not apply to it. Since Django 5.2.20 that rule refuses a
+        # path across a many-to-many relation that no list filter names as a field, such as
+        # the role filter's `groups__id__exact`.
+        if any(lookup == item.parameter_name for item in own_filters):
+            return True
         if not super().lookup_allowed(lookup, value, request):
             return False
         for fk_lookup in self.model._meta.related_fkey_lookups:
@@ -55,11 +67,8 @@ class OfferedFiltersOnlyMixin:
                 fk_lookup = fk_lookup()
             if (lookup, value) in widgets.url_params_from_lookup_dict(fk_lookup).items():
                 return True
-        list_filter = self.get_list_filter(request) if request is not None else self.list_filter
         for item in list_filter:
-            if isinstance(item, type) and issubclass(item, SimpleListFilter):
-                if lookup == item.parameter_name:
-                    return True
+            if item in own_filters:
                 continue
             path = item[0] if isinstance(item, (list, tuple)) else item
             if lookup in (f"{path}__{parameter}" for parameter in FILTER_PARAMETERS):
