@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import sql
 from core.access import Role, is_manager, is_supervisor, is_villager
@@ -391,7 +392,10 @@ def proposal_held_credit(
         if not _credit_locked(proposal, actor=actor, request=request):
             raise ValidationError(proposal.hold_reason)
         referrals_close(
-            kind=Referral.Kind.HELD, object_ids=[proposal.pk], actor=actor, outcome=_("credited")
+            kind=Referral.Kind.HELD,
+            object_ids=[proposal.pk],
+            actor=actor,
+            outcome=gettext_lazy("credited"),
         )
     return proposal
 
@@ -421,11 +425,10 @@ def proposal_cancel(
             detail={"reason": reason},
             request=request,
         )
+        with records_language():
+            outcome = _("cancelled: %(reason)s") % {"reason": reason}
         referrals_close(
-            kind=Referral.Kind.HELD,
-            object_ids=[proposal.pk],
-            actor=actor,
-            outcome=_("cancelled: %(reason)s") % {"reason": reason},
+            kind=Referral.Kind.HELD, object_ids=[proposal.pk], actor=actor, outcome=outcome
         )
     return proposal
 
@@ -645,7 +648,7 @@ def objection_resolve(
             kind=Referral.Kind.OBJECTION,
             object_ids=[item.pk for item in closing],
             actor=actor,
-            outcome=resolution or _("dismissed"),
+            outcome=resolution or gettext_lazy("dismissed"),
         )
         notifications_post(
             [

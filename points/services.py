@@ -19,6 +19,7 @@ from django.db.models import Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import sql
 from core.access import Role, is_manager, is_supervisor, is_villager
@@ -616,7 +617,7 @@ def proposal_approve(
             kind=Referral.Kind.PROPOSAL,
             object_ids=[proposal.pk for proposal in proposals if proposal.referred],
             actor=actor,
-            outcome=_("approved"),
+            outcome=gettext_lazy("approved"),
         )
     return proposals
 
@@ -679,11 +680,13 @@ def proposal_reject(
                 detail={"reason": reason},
                 request=request,
             )
+        with records_language():
+            outcome = _("rejected: %(reason)s") % {"reason": reason}
         referrals_close(
             kind=Referral.Kind.PROPOSAL,
             object_ids=[proposal.pk for proposal in proposals if proposal.referred],
             actor=actor,
-            outcome=_("rejected: %(reason)s") % {"reason": reason},
+            outcome=outcome,
         )
     return proposals
 

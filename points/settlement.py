@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.access import Role, is_manager
 from core.audit import audit_record
@@ -154,7 +155,7 @@ def settlement_draft(
             kind=Referral.Kind.SETTLEMENT,
             object_ids=[settlement.pk],
             actor=actor,
-            outcome=_("drawn again: the new plan is approved afresh"),
+            outcome=gettext_lazy("drawn again: the new plan is approved afresh"),
         )
     return settlement
 
@@ -236,7 +237,7 @@ def settlement_approve(
             kind=Referral.Kind.SETTLEMENT,
             object_ids=[settlement.pk],
             actor=actor,
-            outcome=_("approved"),
+            outcome=gettext_lazy("approved"),
         )
     return settlement
 

@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import sql
 from core.access import Role, is_manager
@@ -684,7 +685,7 @@ def stock_count_record(
             kind=Referral.Kind.STOCK,
             object_ids=[earlier.pk for earlier in waiting],
             actor=actor,
-            outcome=_("replaced by a new count"),
+            outcome=gettext_lazy("replaced by a new count"),
         )
         corrections = [
             StockCorrection(
@@ -920,7 +921,7 @@ def stock_corrections_confirm(
             kind=Referral.Kind.STOCK,
             object_ids=[c.pk for c in corrections],
             actor=actor,
-            outcome=_("confirmed"),
+            outcome=gettext_lazy("confirmed"),
         )
     return corrections
 
@@ -954,11 +955,13 @@ def stock_corrections_refuse(
                 detail={"reason": reason},
                 request=request,
             )
+        with records_language():
+            outcome = _("refused: %(reason)s") % {"reason": reason}
         referrals_close(
             kind=Referral.Kind.STOCK,
             object_ids=[c.pk for c in corrections],
             actor=actor,
-            outcome=_("refused: %(reason)s") % {"reason": reason},
+            outcome=outcome,
         )
         counted_shortfalls(corrections, actor=actor, now=now, request=request)
     return corrections
@@ -1041,7 +1044,8 @@ def counted_shortfalls(refused, *, actor: User, now, request=None) -> list[Stock
                 )
             )
     if replaced:
-        outcome = _("joined with the shortfall of a refused write-off")
+        with records_language():  # kept as the corrections' reason too
+            outcome = _("joined with the shortfall of a refused write-off")
         for earlier in replaced:
             earlier.status = StockCorrection.Status.REPLACED
             earlier.decided_by = actor

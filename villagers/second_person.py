@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterable
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from core.access import oversees, user_roles
 from core.audit import audit_record
-from core.text import list_join
+from core.text import list_join, records_language
 from villagers.models import Referral, User
 
 # PostgreSQL's answer to a lock taken NOWAIT that another transaction holds.
@@ -278,8 +279,12 @@ def referral_open(
     return referral
 
 
-def referrals_close(*, kind: str, object_ids: Iterable[int], actor: User | None, outcome: str):
+def referrals_close(
+    *, kind: str, object_ids: Iterable[int], actor: User | None, outcome: str | Promise
+):
     """Mark the open referrals of these items decided (by the county, or by anyone who may).
+    `outcome` is kept for the county and the village's staff to read: a lazy translation is
+    worded in the deployment's language (`records_language`), whatever the actor's screen.
 
     Called by every service that takes an effect that can be sent up, inside its transaction,
     once it holds the item's locks. The county's decision (reports.referrals) takes the
@@ -313,6 +318,8 @@ def referrals_close(*, kind: str, object_ids: Iterable[int], actor: User | None,
     if not locked:
         return  # nothing waits: the usual case
     _secrets_drop(open_)
+    with records_language():
+        outcome = str(outcome)
     open_.update(
         status=Referral.Status.DONE,
         decided_by=actor if actor is not None and actor.is_authenticated else None,

@@ -11,7 +11,9 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.access import Role
 from core.audit import audit_record, audit_records, record_save
@@ -367,7 +369,7 @@ def card_create(
             kind=Referral.Kind.CARD_ISSUE,
             object_ids=[household.pk],
             actor=actor,
-            outcome=_("card issued"),
+            outcome=gettext_lazy("card issued"),
         )
     return card
 
@@ -434,7 +436,10 @@ def card_replace(
         # A PIN waiting at the county for the old card is no PIN of the new one.
         for kind in (Referral.Kind.PIN_RESET, Referral.Kind.CARD_REPLACE):
             referrals_close(
-                kind=kind, object_ids=[household.pk], actor=actor, outcome=_("card replaced")
+                kind=kind,
+                object_ids=[household.pk],
+                actor=actor,
+                outcome=gettext_lazy("card replaced"),
             )
         audit_record(
             action="card.replace",
@@ -509,9 +514,12 @@ def card_recall(
             Referral.Kind.CARD_RECALL,
         ):
             referrals_close(
-                kind=kind, object_ids=[household.pk], actor=actor, outcome=_("card recalled")
+                kind=kind,
+                object_ids=[household.pk],
+                actor=actor,
+                outcome=gettext_lazy("card recalled"),
             )
-        _member_pin_referrals_close(household, actor, outcome=_("card recalled"))
+        _member_pin_referrals_close(household, actor, outcome=gettext_lazy("card recalled"))
         audit_record(
             action="card.recall",
             actor=actor,
@@ -571,7 +579,7 @@ def pin_reset(
             kind=Referral.Kind.PIN_RESET,
             object_ids=[household.pk],
             actor=actor,
-            outcome=_("new PIN set"),
+            outcome=gettext_lazy("new PIN set"),
         )
 
 
@@ -697,7 +705,7 @@ def member_pin_set(
             kind=Referral.Kind.MEMBER_PIN,
             object_ids=[member.pk],
             actor=actor,
-            outcome=_("new PIN set"),
+            outcome=gettext_lazy("new PIN set"),
         )
     return login
 
@@ -710,14 +718,14 @@ def _member_login_end(login: User) -> None:
 
 
 def _member_pin_referrals_close(
-    household: Household, actor: User, outcome: str | None = None
+    household: Household, actor: User, outcome: str | Promise | None = None
 ) -> None:
     """Close the member PINs waiting at the county: the card they were for is gone."""
     referrals_close(
         kind=Referral.Kind.MEMBER_PIN,
         object_ids=household.members.values_list("pk", flat=True),
         actor=actor,
-        outcome=outcome or _("card replaced"),
+        outcome=outcome or gettext_lazy("card replaced"),
     )
 
 
@@ -759,7 +767,7 @@ def member_pin_revoke(
             kind=Referral.Kind.MEMBER_PIN,
             object_ids=[member.pk],
             actor=actor,
-            outcome=_("PIN revoked"),
+            outcome=gettext_lazy("PIN revoked"),
         )
 
 

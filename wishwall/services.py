@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import audit_record
@@ -273,7 +274,7 @@ def wish_withdraw(*, wish: Wish, actor: User, request=None) -> Wish:
             kind=Referral.Kind.WISH_MATCH,
             object_ids=[wish.pk],
             actor=actor,
-            outcome=str(_("withdrawn by the household")),
+            outcome=gettext_lazy("withdrawn by the household"),
         )
     return wish
 

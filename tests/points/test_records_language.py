@@ -2,7 +2,9 @@
 whatever the writer's screen shows: a probe found a manager reading English leaving "Opening
 grant for card …" and "Store redemption" on Chinese villagers' histories."""
 
+import ast
 import uuid
+from pathlib import Path
 
 import pytest
 from django.utils import translation
@@ -16,7 +18,7 @@ from store.services import redemption_create, zones_ensure
 from tests.conftest import issue_card
 from tests.points.conftest import make_rule, propose
 from tests.store.conftest import make_item
-from villagers.models import Card
+from villagers.models import Card, Referral
 from villagers.services import card_recall
 
 
@@ -74,3 +76,52 @@ def test_why_an_entry_is_held_is_in_the_deployments_language(
     approved.refresh_from_db()
     assert approved.status == Proposal.Status.HELD
     assert approved.hold_reason == "这户的卡已收回：重新发卡之前，不加分也不扣分。"
+
+
+def test_a_referrals_outcome_is_in_the_deployments_language(household_a, manager_x):
+    """A referral closed by the village's own action (a card issued while the county was
+    asked to) read "card issued" to the Chinese county when the manager's screen was English."""
+    waiting = Referral.objects.create(
+        village=household_a.village,
+        household=household_a,
+        kind=Referral.Kind.CARD_ISSUE,
+        object_id=household_a.pk,
+        why="送县里",
+        requested_by=manager_x,
+    )
+    issue_card(household_a, manager_x)
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.outcome) == (Referral.Status.DONE, "已发卡")
+
+
+PACKAGES = ("villagers", "points", "store", "wishwall", "reports", "notifications")
+
+
+def _eager_outcomes(tree: ast.AST) -> list[int]:
+    """Lines where an `outcome=` argument is translated at once (`_(...)`, in the actor's
+    language) outside a `with records_language():` block."""
+    found = []
+
+    def visit(node, kept: bool) -> None:
+        if isinstance(node, ast.With):
+            kept = kept or any("records_language" in ast.unparse(i) for i in node.items)
+        if isinstance(node, ast.keyword) and node.arg == "outcome" and not kept:
+            calls = [n for n in ast.walk(node.value) if isinstance(n, ast.Call)]
+            if any(isinstance(c.func, ast.Name) and c.func.id == "_" for c in calls):
+                found.append(node.value.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child, kept)
+
+    visit(tree, False)
+    return found
+
+
+def test_no_referral_outcome_is_translated_in_the_actors_language():
+    root = Path(__file__).resolve().parents[2]
+    eager = [
+        f"{path.relative_to(root)}:{line}"
+        for package in PACKAGES
+        for path in sorted((root / package).rglob("*.py"))
+        for line in _eager_outcomes(ast.parse(path.read_text()))
+    ]
+    assert not eager, "pass gettext_lazy(...), or word it under records_language(): " + str(eager)
