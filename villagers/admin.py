@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from core import admin as core_admin
 from core.access import Role, role_name
 from core.audit import audit_record
+from core.text import list_join
 from villagers.models import (
     Card,
     County,
@@ -382,17 +383,40 @@ class AidaoUserAdmin(
     # that keeps staff off their own household's items is never taken off by its holder).
     own_fixed = ["groups", "village", "township", "county", "household", "is_staff", "is_active"]
 
+    @staticmethod
+    def _own_page(request, obj) -> bool:
+        return not request.user.is_superuser and obj is not None and obj.pk == request.user.pk
+
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
             return super().get_readonly_fields(request, obj)
         # A county admin manages staff of the county but can never raise anyone above it.
         fixed = ["is_superuser", "user_permissions", "last_login", "date_joined"]
-        if obj is not None and obj.pk == request.user.pk:
-            fixed += self.own_fixed
+        if self._own_page(request, obj):
+            fixed += [*self.own_fixed, "roles"]
         return fixed
+
+    @admin.display(description=User._meta.get_field("groups").verbose_name)
+    def roles(self, obj):
+        """One's own roles, shown read-only in the reader's language (Django showed the
+        groups by their English names in the database)."""
+        return list_join(
+            sorted(role_name(name) for name in obj.groups.values_list("name", flat=True))
+        )
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        if self._own_page(request, obj):
+            fieldsets = [
+                (
+                    name,
+                    {
+                        **options,
+                        "fields": ["roles" if f == "groups" else f for f in options["fields"]],
+                    },
+                )
+                for name, options in fieldsets
+            ]
         if obj is None and not request.user.is_superuser:
             # A county is a county admin's place, and only a superuser appoints one.
             fieldsets = [

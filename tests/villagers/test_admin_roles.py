@@ -73,3 +73,14 @@ def test_a_role_without_its_place_is_named_in_chinese(client_county):
 
 def test_every_role_has_its_name():
     assert set(ROLE_NAMES) == set(Role.ALL)
+
+
+def test_ones_own_page_shows_ones_roles_in_chinese(client_county, county_admin):
+    """Read-only on one's own page, the roles were Django's plain list of the groups'
+    English names ("County admin")."""
+    url = reverse("admin:villagers_user_change", args=[county_admin.pk])
+    page = client_county.get(url)
+    assert page.status_code == 200
+    assert "groups" not in page.context["adminform"].form.fields
+    assert str(ROLE_NAMES[Role.COUNTY_ADMIN]) in page.text
+    assert not _english_role_shown(page.text)
