@@ -65,6 +65,7 @@ def settlement_page(request):
         "lines": lines,
         "earlier": [plan for plan in plans if plan.year < year],
         "posting_over": {plan.pk for plan in plans if today > posting_last_day(plan.year)},
+        "year_over": {plan.pk for plan in plans if today > settlement_day(plan.year)},
         "deadline": approval_deadline(year),
         "day": settlement_day(year),
         "can_draft": is_manager(request.user),

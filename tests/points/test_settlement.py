@@ -180,6 +180,30 @@ def test_in_december_a_plan_never_approved_is_not_offered_for_approval(
     assert "Never approved: nothing lapsed." in page
 
 
+@pytest.mark.parametrize(
+    ("today", "said"),
+    [
+        (datetime.date(THIS_YEAR, 12, 6), "the households are told."),
+        (NEW_YEAR, "Approved: the year has ended, and it is posted on the next run"),
+        (
+            posting_last_day(THIS_YEAR) + datetime.timedelta(days=1),
+            "Approved, but not posted in the days after the year's end",
+        ),
+    ],
+)
+def test_an_approved_plan_not_yet_posted_says_why(
+    balances, manager_x, supervisor_x, client_supervisor_x, monkeypatch, today, said
+):
+    """Found by a probe: on New Year's Day before the task ran the plan still waited "for the
+    year's end", and one a worker down for weeks never posted read as if the village had
+    turned the settlement off."""
+    approved_plan(manager_x, supervisor_x)
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: today)
+    page = html.unescape(client_supervisor_x.get(reverse("points:settlement")).content.decode())
+    assert said in page
+    assert "the settlement was off" not in page
+
+
 def test_a_lapse_is_offered_no_reversal(balances, manager_x, supervisor_x, client_supervisor_x):
     """Found by a probe: the household's page offered the supervisor "Reverse" on a lapse,
     which the ledger refuses (only awards and deductions are reversed)."""
