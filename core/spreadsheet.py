@@ -113,13 +113,20 @@ def _too_many_rows() -> SheetFileError:
     )
 
 
+def _refusal_log(what: str, error: Exception) -> None:
+    """Why an upload was refused, by the exception's class alone: a parser's message quotes
+    what it could not read (a roster's ID number or phone in a cell typed as a number), and
+    the log is no place for personal data."""
+    logger.info("%s: %s", what, type(error).__name__)
+
+
 def _unpacked_size_check(data: bytes) -> None:
     """Refuse a workbook that would unpack to more than MAX_UNPACKED, before parsing it."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
     except Exception as error:  # any damage in an untrusted file means "not a workbook"
-        logger.info("Upload is not a readable zip: %r", error)
+        _refusal_log("Upload is not a readable zip", error)
         raise _not_a_workbook() from error
     unpacked = sum(member.file_size for member in members)
     if len(members) > MAX_MEMBERS or unpacked > MAX_UNPACKED:
@@ -140,7 +147,7 @@ def _workbook_open(data: bytes):
     try:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # any damage in an untrusted file means "not a workbook"
-        logger.info("Upload is not a readable workbook: %r", error)
+        _refusal_log("Upload is not a readable workbook", error)
         raise _not_a_workbook() from error
 
 
@@ -173,7 +180,7 @@ def _rows_from_sheet(sheet):
     except SheetFileError:
         raise
     except Exception as error:
-        logger.info("Uploaded workbook is damaged: %r", error)
+        _refusal_log("Uploaded workbook is damaged", error)
         raise _not_a_workbook() from error
 
 

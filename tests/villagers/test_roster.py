@@ -3,6 +3,7 @@
 import datetime
 import html
 import io
+import logging
 import re
 import zipfile
 
@@ -561,3 +562,30 @@ def test_a_household_number_is_echoed_as_typed_an_id_number_in_its_place_is_not(
     text = html.unescape(preview.text)
     assert f"Household number {number} is already registered" in text
     assert "610630196503040019" not in text and "6106**********0019" in text
+
+
+def _xlsx_with_a_number_cell(text: str) -> SimpleUploadedFile:
+    """A roster whose ID number cell says it holds a number (t="n"), as another program may
+    write it: openpyxl fails on it with a message quoting the cell."""
+    upload = xlsx_file([[*good_rows()[0][:7], "ID-CELL", *good_rows()[0][8:]]])
+    source = zipfile.ZipFile(io.BytesIO(upload.read()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                cell = f'<c r="H2" t="n"><v>{text}</v></c>'
+                data = re.sub(r'<c r="H2"[^>]*>.*?</c>', cell, data.decode()).encode()
+            target.writestr(item, data)
+    return SimpleUploadedFile("roster.xlsx", buffer.getvalue())
+
+
+def test_a_damaged_cell_is_logged_without_what_it_holds(client_manager_x, groups, caplog):
+    """Found by a probe: the parser's message, logged as the reason for the refusal, quoted
+    the cell, so an ID number ending in X typed as a number went to the server's log."""
+    id_number = ID_1[:17] + "X"  # not a number: openpyxl fails on it
+    caplog.set_level(logging.DEBUG)
+    response = _upload(client_manager_x, _xlsx_with_a_number_cell(id_number))
+    assert "could not be read as an Excel" in response.text
+    assert "Uploaded workbook is damaged: ValueError" in caplog.text
+    assert id_number not in caplog.text
