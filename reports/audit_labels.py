@@ -5,7 +5,8 @@ ACTIONS holds every code written through core.audit (tests/reports/test_audit_lo
 the source and fails naming a code without a label here). A sentence is built with
 format_html from the event's detail and the names of the rows it refers to (`refs`, from
 reports.audit_log): never a raw value or repr, and nothing personal beyond what the staff
-pages show (no ID number or phone is ever in a detail).
+pages show. Text a person typed (a reason, what a donor gave, a name tried at the sign-in)
+may hold an ID number or a phone: it is read masked (`masked_detail`).
 """
 
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from core.access import role_name
 from core.text import list_join
 from reports.models import ExportJob
 from store.models import Donation, Donor, StockMovement
+from villagers.cardnumbers import typed_card_number
+from villagers.masking import mask_cell
 from villagers.models import Referral, User, Village
 from wishwall.models import Wish
 
@@ -803,12 +806,31 @@ def sentence(code: str, detail: dict, show: Show) -> SafeString | None:
         return None
 
 
+def _masked_value(value):
+    if isinstance(value, str):
+        # A card number is no personal data, and the staff look a card up by it whole.
+        return value if typed_card_number(value) else mask_cell(value)
+    if isinstance(value, list | tuple):
+        return [_masked_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked_value(item) for key, item in value.items()}
+    return value
+
+
+def masked_detail(detail: dict) -> dict:
+    """The detail with every run of digits that could be an ID number or a phone masked, as
+    the wall masks a wish's words: a reason or what was given is typed freely, and the log
+    is read by the township officer and the county, who read those words masked elsewhere."""
+    return _masked_value(detail)
+
+
 def detail_sentence(code: str, detail: dict, show: Show) -> SafeString:
     """The event's detail as a sentence. A detail no sentence reads (an old row's; a test's)
     falls back to "name: value" pairs: every detail the code writes now has its sentence
     (tests/reports/test_audit_labels.py reads the writers and fails naming one without)."""
     if not detail:
         return SafeString("")
+    detail = masked_detail(detail)
     written = sentence(code, detail, show)
     if written is not None:
         return written

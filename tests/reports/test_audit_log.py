@@ -9,17 +9,20 @@ from pathlib import Path
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from core.access import Role, village_pick_url
 from core.audit import audit_record
 from core.models import AuditEvent
 from reports.audit_labels import ACTIONS, AREAS
+from store.models import Donor
 from tests.conftest import PROJECT_PACKAGES, make_staff
 from tests.factories import HouseholdFactory, VillageGroupFactory
 from tests.security.actions import NEW_MEMBER_ID, NEW_MEMBER_PHONE, perform_every_action
 from tests.security.conftest import HOUSEHOLD_PHONE, _english, _media_in_tmp, cast  # noqa: F401
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
+from tests.wishwall.conftest import post_wish
+from wishwall import services as wish_services
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = PROJECT_PACKAGES
@@ -306,3 +309,31 @@ def test_a_township_overview_export_is_the_townships_event(
         client.force_login(reader)
         page = client.get(reverse("reports:audit"), {"action": "export"}).context["page"]
         assert (event in list(page.object_list)) is sees, reader
+
+
+def test_a_number_typed_into_a_reason_or_a_gift_is_read_masked(
+    request, household_a, household_b, villager_a, villager_b, manager_x, supervisor_x, card_a
+):
+    """Found by a probe: what a donor gave and a decline's reason were shown as typed, so the
+    township officer read in the log the phone the wish's own page masks for them."""
+    donor = Donor.objects.create(village=manager_x.village, name="顺达农资", kind="company")
+    wish = post_wish(household_a, villager_a)
+    wish_services.wish_moderate(wish=wish, actor=manager_x, hide_household=False)
+    wish_services.wish_match(wish=wish, actor=supervisor_x, donor=donor, note="")
+    given = "轮椅一辆 联系13987654321"
+    wish_services.wish_fulfil(
+        wish=wish, actor=supervisor_x, date=timezone.localdate(), given=given, thanks="谢谢"
+    )
+    declined = post_wish(household_b, villager_b)
+    wish_services.wish_decline(wish=declined, actor=manager_x, reason="请拨 139 1111 2222")
+    tried = {"card": card_a.number}
+    audit_record(action="login.failed", village_id=manager_x.village_id, detail=tried)
+    for reader in ("client_township", "client_county", "client_supervisor_x"):
+        client = request.getfixturevalue(reader)
+        session = client.session
+        session["county_village_id"] = manager_x.village_id
+        session.save()
+        text = html.unescape(client.get(reverse("reports:audit")).content.decode())
+        assert "轮椅一辆 联系139****4321" in text and "请拨 139******2222" in text, reader
+        assert "13987654321" not in text and "1111" not in text, reader
+        assert f"Card number tried: {card_a.number}" in text, reader  # no phone: read whole
