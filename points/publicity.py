@@ -544,10 +544,11 @@ def _objections_referred_if_nobody_may_settle(proposal, actor, request) -> None:
     ]
     if others:
         return
-    nobody = _(
-        "Nobody of the village may settle this objection: its supervisor raised it, "
-        "proposed the entry or is of a household concerned."
-    )
+    with records_language():  # the referral's why, read by the county
+        nobody = _(
+            "Nobody of the village may settle this objection: its supervisor raised it, "
+            "proposed the entry or is of a household concerned."
+        )
     for objection in open_:  # one sent up already keeps its place (referral_open)
         referral_open(
             error=SecondPersonRequired(

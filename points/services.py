@@ -389,10 +389,13 @@ def proposals_refer_if_undecidable(*, proposals: Sequence[Proposal], actor: User
             candidates=supervisors,
         ):
             continue
+        with records_language():  # the referral's why, read by the county
+            why = _("No supervisor of the village may decide this proposal for %(household)s.") % {
+                "household": proposal.household.head_name
+            }
         referral_open(
             error=SecondPersonRequired(
-                _("No supervisor of the village may decide this proposal for %(household)s.")
-                % {"household": proposal.household.head_name},
+                why,
                 kind=Referral.Kind.PROPOSAL,
                 object_id=proposal.pk,
                 village_id=proposal.village_id,

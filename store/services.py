@@ -796,10 +796,13 @@ def _corrections_refer_if_undecidable(corrections, actor: User, request) -> None
             candidates=supervisors,
         ):
             continue
+        with records_language():  # the referral's why, read by the county
+            why = _("No supervisor of the village may confirm this correction of %(item)s.") % {
+                "item": correction.item.name
+            }
         referral_open(
             error=SecondPersonRequired(
-                _("No supervisor of the village may confirm this correction of %(item)s.")
-                % {"item": correction.item.name},
+                why,
                 kind=Referral.Kind.STOCK,
                 object_id=correction.pk,
                 village_id=village_id,

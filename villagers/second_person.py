@@ -41,8 +41,11 @@ ONLY_OVERSEERS = gettext_noop(
 class SecondPersonRequired(ValidationError):
     """`actor` may not take this effect themselves; `referable` when nobody of the village may."""
 
-    def __init__(self, message, *, kind, object_id, village_id, household_id, referable):
+    def __init__(self, message, *, kind, object_id, village_id, household_id, referable, why=None):
         super().__init__(message, code="second_person")
+        # Kept on the referral for the county and the village's staff: the message worded in
+        # the deployment's language (`records_language`), not in the refused actor's.
+        self.why = why or message
         self.kind = kind
         self.object_id = object_id
         self.village_id = village_id
@@ -188,11 +191,20 @@ def decider_check(
     others = others_who_may(
         village_id=village_id, role=role, household_id=household_id, originators=originators
     )
+    why = None
     if others:
         refusal = "%s %s" % (  # noqa: UP031 (two translated sentences)
             refusal,
             _("It can be done by: %(names)s.") % {"names": list_join(others)},
         )
+    elif referral is None:  # sent up to the county, which reads why
+        with records_language():
+            why = second_person_refusal(
+                actor,
+                household_id=household_id,
+                household_name=household_name,
+                originators=originators,
+            )
     raise SecondPersonRequired(
         refusal,
         kind=kind,
@@ -200,6 +212,7 @@ def decider_check(
         village_id=village_id,
         household_id=household_id,
         referable=not others and referral is None,
+        why=why,
     )
 
 
@@ -257,7 +270,7 @@ def referral_open(
         kind=error.kind,
         object_id=error.object_id,
         request=asked,
-        why=error.messages[0][:300],
+        why=str(error.why)[:300],
         requested_by=actor,
     )
     try:

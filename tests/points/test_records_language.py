@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
+from core.access import Role
 from points.activities import activity_checkin, activity_close, activity_open
 from points.carryover import carried_over_rule
 from points.models import Entry, Proposal, Rule
@@ -18,7 +19,8 @@ from store.services import redemption_create, zones_ensure
 from tests.conftest import issue_card
 from tests.points.conftest import make_rule, propose
 from tests.store.conftest import make_item
-from villagers.models import Card, Referral
+from villagers.models import Card, Referral, User
+from villagers.second_person import SecondPersonRequired, decider_check, referral_open
 from villagers.services import card_recall
 
 
@@ -94,21 +96,48 @@ def test_a_referrals_outcome_is_in_the_deployments_language(household_a, manager
     assert (waiting.status, waiting.outcome) == (Referral.Status.DONE, "已发卡")
 
 
+def test_why_a_referral_was_sent_up_is_in_the_deployments_language(household_a, manager_x):
+    """Found by a second read: the county read why an item was sent up in the language of
+    whoever was refused ("王大山 is your own household: …")."""
+    User.objects.filter(pk=manager_x.pk).update(household=household_a)
+    manager_x.refresh_from_db()
+    with pytest.raises(SecondPersonRequired) as refused:
+        decider_check(
+            manager_x,
+            role=Role.MANAGER,
+            kind=Referral.Kind.CARD_ISSUE,
+            object_id=household_a.pk,
+            village_id=household_a.village_id,
+            household_id=household_a.pk,
+            household_name=household_a.head_name,
+        )
+    assert "is your own household" in refused.value.messages[0]  # the manager reads English
+    referral = referral_open(error=refused.value, actor=manager_x)
+    assert referral.why == "王大山 是您自己家，须由别人审批。"
+
+
 PACKAGES = ("villagers", "points", "store", "wishwall", "reports", "notifications")
 
 
 def _eager_outcomes(tree: ast.AST) -> list[int]:
-    """Lines where an `outcome=` argument is translated at once (`_(...)`, in the actor's
-    language) outside a `with records_language():` block."""
+    """Lines where a referral's outcome (`outcome=`) or why (the message a
+    SecondPersonRequired is built with for `referral_open`) is translated at once (`_(...)`,
+    in the actor's language) outside a `with records_language():` block."""
     found = []
+
+    def eager(value: ast.AST) -> bool:
+        calls = [n for n in ast.walk(value) if isinstance(n, ast.Call)]
+        return any(isinstance(c.func, ast.Name) and c.func.id == "_" for c in calls)
 
     def visit(node, kept: bool) -> None:
         if isinstance(node, ast.With):
             kept = kept or any("records_language" in ast.unparse(i) for i in node.items)
-        if isinstance(node, ast.keyword) and node.arg == "outcome" and not kept:
-            calls = [n for n in ast.walk(node.value) if isinstance(n, ast.Call)]
-            if any(isinstance(c.func, ast.Name) and c.func.id == "_" for c in calls):
-                found.append(node.value.lineno)
+        outcome = isinstance(node, ast.keyword) and node.arg == "outcome"
+        if outcome and not kept and eager(node.value):
+            found.append(node.value.lineno)
+        sent_up = isinstance(node, ast.Call) and ast.unparse(node.func) == "SecondPersonRequired"
+        if sent_up and node.args and not kept and eager(node.args[0]):
+            found.append(node.lineno)
         for child in ast.iter_child_nodes(node):
             visit(child, kept)
 
