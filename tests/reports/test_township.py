@@ -232,3 +232,39 @@ def test_the_county_admin_appoints_township_officers_of_the_county(
     groups = {group.name for group in form.fields["groups"].queryset}
     assert {Role.TOWNSHIP_OFFICER, Role.PARTY_SECRETARY} <= groups
     assert Role.COUNTY_ADMIN not in groups
+
+
+def test_the_referral_queues_read_typed_numbers_masked(
+    client_township, client_manager_x, village_x, household_b, manager_x
+):
+    """Found by a second read: what a village typed into an item sent up (a reason, what
+    was given) and a decided item's outcome reached the township officer with a phone in
+    full, which the wish's own page masks."""
+    phone = "13911112222"
+    Referral.objects.create(
+        village=village_x,
+        household=household_b,
+        kind=Referral.Kind.WISH_MATCH,
+        object_id=0,
+        why="送县里",
+        request={"reason": f"请拨 {phone}", "given": f"轮椅 {phone}"},
+        requested_by=manager_x,
+    )
+    Referral.objects.create(
+        village=village_x,
+        household=household_b,
+        kind=Referral.Kind.WISH_MATCH,
+        object_id=1,
+        why="送县里",
+        requested_by=manager_x,
+        status=Referral.Status.DONE,
+        decided_at=timezone.now(),
+        outcome=f"联系 {phone}",
+    )
+    for client, name in (
+        (client_township, "county_queue"),
+        (client_manager_x, "village_referrals"),
+    ):
+        page = client.get(reverse(f"reports:{name}")).content.decode()
+        assert "请拨" in page and "联系" in page, name
+        assert phone not in page, name
