@@ -806,14 +806,23 @@ def sentence(code: str, detail: dict, show: Show) -> SafeString | None:
         return None
 
 
-def _masked_value(value):
+# Detail keys the code writes, never a person: an amount, an address called, a card's or a
+# key's number, a month. Read whole (an amount of a million yuan is no phone).
+NOT_TYPED = frozenset(
+    {"value", "path", "query", "prefix", "old_card", "cards", "month", "credit_due_at"}
+)
+
+
+def _masked_value(value, key: str | None = None):
+    if key in NOT_TYPED:
+        return value
     if isinstance(value, str):
         # A card number is no personal data, and the staff look a card up by it whole.
         return value if typed_card_number(value) else mask_cell(value)
     if isinstance(value, list | tuple):
         return [_masked_value(item) for item in value]
     if isinstance(value, dict):
-        return {key: _masked_value(item) for key, item in value.items()}
+        return {name: _masked_value(item, name) for name, item in value.items()}
     return value
 
 

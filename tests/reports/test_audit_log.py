@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from core.access import Role, village_pick_url
 from core.audit import audit_record
 from core.models import AuditEvent
-from reports.audit_labels import ACTIONS, AREAS
+from reports.audit_labels import ACTIONS, AREAS, masked_detail
 from store.models import Donor
 from tests.conftest import PROJECT_PACKAGES, make_staff
 from tests.factories import HouseholdFactory, VillageGroupFactory
@@ -337,3 +337,19 @@ def test_a_number_typed_into_a_reason_or_a_gift_is_read_masked(
         assert "轮椅一辆 联系139****4321" in text and "请拨 139******2222" in text, reader
         assert "13987654321" not in text and "1111" not in text, reader
         assert f"Card number tried: {card_a.number}" in text, reader  # no phone: read whole
+
+
+def test_what_the_code_writes_into_a_detail_is_read_whole():
+    """Found by a second read: the masking of typed text also masked a donation of a
+    million yuan and a card number in an API call's query."""
+    written = {
+        "value": "1000000.00",
+        "query": "card=001234567&page=2",
+        "month": "2025-03",
+        "changed": {"value": ["1000000", "2000000"], "note": ["", "电话13987654321"]},
+        "reason": "请拨 13987654321",
+    }
+    read = masked_detail(written)
+    assert read["value"] == "1000000.00" and read["query"] == written["query"]
+    assert read["month"] == "2025-03" and read["changed"]["value"] == ["1000000", "2000000"]
+    assert "13987654321" not in str(read["changed"]["note"]) + read["reason"]
