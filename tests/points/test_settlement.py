@@ -29,7 +29,7 @@ from tests.conftest import form_key
 from tests.points.conftest import make_rule, propose
 from tests.points.test_concurrency import run_threads
 from tests.store.conftest import make_item
-from villagers.models import Referral
+from villagers.models import Referral, Village
 from villagers.second_person import SecondPersonRequired, referral_open
 
 THIS_YEAR = timezone.localdate().year
@@ -202,6 +202,19 @@ def test_an_approved_plan_not_yet_posted_says_why(
     page = html.unescape(client_supervisor_x.get(reverse("points:settlement")).content.decode())
     assert said in page
     assert "the settlement was off" not in page
+
+
+def test_on_new_years_day_a_plan_of_a_village_turned_off_says_nothing_lapses(
+    balances, manager_x, supervisor_x, client_supervisor_x, monkeypatch
+):
+    """Found by a second read: the plan promised a posting the task would not make."""
+    approved_plan(manager_x, supervisor_x)
+    Village.objects.filter(pk=manager_x.village_id).update(yearly_settlement=False)
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: NEW_YEAR)
+    page = html.unescape(client_supervisor_x.get(reverse("points:settlement")).content.decode())
+    assert "unless it is turned on before the yearly task runs, nothing lapses" in page
+    assert "it is posted on the next run" not in page
+    assert settlements_post(today=NEW_YEAR) == []
 
 
 def test_a_lapse_is_offered_no_reversal(balances, manager_x, supervisor_x, client_supervisor_x):
