@@ -6,10 +6,10 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-# Compiled modules are kept (__pycache__, ignored by git) even where the environment asks
-# Python not to write them: the suite starts dozens of Python processes (workers, servers,
-# manage.py), and pytest keeps its rewritten test modules the same way.
-unexport PYTHONDONTWRITEBYTECODE
+# The checks and the suite keep compiled modules (__pycache__, ignored by git) even where
+# the environment asks Python not to write them: the suite starts dozens of Python processes
+# (workers, servers, manage.py), and pytest keeps its rewritten test modules the same way.
+KEEP_BYTECODE := env -u PYTHONDONTWRITEBYTECODE
 
 .PHONY: install install-dev run port-free serve test lint migrate demo bench bench-province messages check-messages purge-css vendor-jsqr clean
 
@@ -53,12 +53,12 @@ port-free:
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=true $(KEEP_BYTECODE) $(BIN)/python manage.py makemigrations --check --dry-run
 
 # Two workers; each takes over tests queued on the other once its own are done (worksteal),
 # so the long browser sweeps do not leave one worker idle at the end.
 test: lint
-	$(BIN)/pytest -n 2 --dist worksteal
+	$(KEEP_BYTECODE) $(BIN)/pytest -n 2 --dist worksteal
 
 # The performance benchmark: its own databases on the embedded server, a table of figures
 # against their references and targets (docs/performance.md). Takes about 10 minutes.
