@@ -27,6 +27,7 @@ from tests.points.test_concurrency import run_threads
 from tests.store.conftest import make_item, zones_x  # noqa: F401
 from villagers.auth import CardPinBackend
 from villagers.models import County, Referral, Township, User, Village
+from villagers.second_person import referrals_close
 from wishwall import services as wish_services
 
 DONE, OPEN = Referral.Status.DONE, Referral.Status.OPEN
@@ -533,3 +534,27 @@ def test_the_county_and_the_village_doing_one_sent_up_item_at_once_do_it_once(
     referral.refresh_from_db()
     assert referral.status == DONE and referral.decided_by_id == county_admin.pk
     assert balance(card_a.household) == 100
+
+
+def test_closing_referrals_when_none_waits_costs_its_lock_only(
+    household_a, manager_x, django_assert_num_queries
+):
+    """Every effect that can be sent up closes its referrals: when none is open (nearly
+    always), the savepoint and the locking read are all it costs."""
+    with django_assert_num_queries(3):  # SAVEPOINT, SELECT … FOR NO KEY UPDATE NOWAIT, RELEASE
+        referrals_close(
+            kind=Referral.Kind.CARD_ISSUE, object_ids=[household_a.pk], actor=manager_x, outcome=""
+        )
+    waiting = Referral.objects.create(
+        village=household_a.village,
+        household=household_a,
+        kind=Referral.Kind.CARD_ISSUE,
+        object_id=household_a.pk,
+        why="送县里",
+        requested_by=manager_x,
+    )
+    referrals_close(
+        kind=Referral.Kind.CARD_ISSUE, object_ids=[household_a.pk], actor=manager_x, outcome="done"
+    )
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.outcome) == (Referral.Status.DONE, "done")
