@@ -3,18 +3,14 @@ back to its raw English keys ("household: 12", "audio: audio/webm")."""
 
 import ast
 import re
-from pathlib import Path
 
 from django.utils.html import format_html
 
 from core.models import AuditEvent
 from reports.audit_labels import ACTIONS, sentence
-from tests.conftest import PROJECT_PACKAGES
-from tests.reports.test_audit_log import WRITERS, _strings
+from tests.reports.test_audit_log import _strings, audit_writer_calls
 from tests.security.actions import perform_every_action
 from tests.security.conftest import _english, _media_in_tmp, cast  # noqa: F401
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # One detail (or more, for a writer of several shapes) of each action the code writes with a
 # detail, holding every key it writes: a new key makes the walk below fail until it is here and
@@ -181,24 +177,11 @@ def _keys(node, function: tuple[ast.FunctionDef, set[str]]) -> set[str]:
 
 def _writer_calls():
     """(the `action=` expression, the detail keys, where) of every audit writer call."""
-    for package in PROJECT_PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            if "migrations" in path.parts:
-                continue
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for function in ast.walk(tree):
-                if not isinstance(function, ast.FunctionDef):
-                    continue
-                for node in ast.walk(function):
-                    if not isinstance(node, ast.Call):
-                        continue
-                    name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-                    if name not in WRITERS:
-                        continue
-                    given = {keyword.arg: keyword.value for keyword in node.keywords}
-                    detail = given.get("detail", given.get("details"))
-                    keys = _keys(detail, (function, set())) if detail is not None else set()
-                    yield given.get("action"), keys, f"{path.relative_to(ROOT)}:{node.lineno}"
+    for function, node, where in audit_writer_calls():
+        given = {keyword.arg: keyword.value for keyword in node.keywords}
+        detail = given.get("detail", given.get("details"))
+        keys = _keys(detail, (function, set())) if detail is not None else set()
+        yield given.get("action"), keys, where
 
 
 def written_detail_keys() -> dict[str, tuple[set[str], str]]:

@@ -39,6 +39,25 @@ def _strings(node) -> list[str]:
     return []
 
 
+def audit_writer_calls():
+    """(the enclosing function, the call, where) of every audit writer call of the production
+    code: a call in a nested function is given once for each function around it."""
+    for package in PRODUCTION:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for function in ast.walk(tree):
+                if not isinstance(function, ast.FunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    if not isinstance(node, ast.Call):
+                        continue
+                    name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                    if name in WRITERS:
+                        yield function, node, f"{path.relative_to(ROOT)}:{node.lineno}"
+
+
 def written_action_codes() -> dict[str, str]:
     """{action code: where} for every code the production code hands the audit writer.
 
@@ -46,24 +65,13 @@ def written_action_codes() -> dict[str, str]:
     of a conditional too), a "{verb}" code standing for its create and update codes.
     """
     found = {}
-    for package in PRODUCTION:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            if "migrations" in path.parts:
+    for _function, node, where in audit_writer_calls():
+        for keyword in node.keywords:
+            if keyword.arg != "action":
                 continue
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.Call):
-                    continue
-                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-                if name not in WRITERS:
-                    continue
-                for keyword in node.keywords:
-                    if keyword.arg != "action":
-                        continue
-                    for written in _strings(keyword.value):
-                        for verb in ("create", "update"):
-                            code = written.replace("{verb}", verb)
-                            found[code] = f"{path.relative_to(ROOT)}:{node.lineno}"
+            for written in _strings(keyword.value):
+                for verb in ("create", "update"):
+                    found[written.replace("{verb}", verb)] = where
     return found
 
 
