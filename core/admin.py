@@ -12,9 +12,11 @@ from django.contrib import admin
 from django.contrib.admin import widgets
 from django.contrib.admin.filters import SimpleListFilter
 from django.contrib.auth.models import Group
+from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from core.db import is_duplicate
 from core.forms import NUMBER_FORMFIELD_OVERRIDES
 
 # The task queue's jobs are the operators' (`manage.py procrastinate`), not the back office's:
@@ -82,7 +84,28 @@ class OfferedFiltersOnlyMixin:
         return False
 
 
-class ModelAdmin(OfferedFiltersOnlyMixin, NumberFieldsAdminMixin, admin.ModelAdmin):
+class DuplicateSavedMeanwhileMixin:
+    """A form saved twice at once (a double click on a slow line, two admins adding one
+    name) is told why, not shown a server error.
+
+    Both requests pass the form's check of uniqueness before either saves; PostgreSQL makes
+    the second INSERT wait for the first and refuses it. Django's change view runs in one
+    transaction, so nothing of that attempt is left: it is run once more, and its form now
+    sees the first's row and says so under the field.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError as error:
+            if request.method != "POST" or not is_duplicate(error):
+                raise
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+class ModelAdmin(
+    DuplicateSavedMeanwhileMixin, OfferedFiltersOnlyMixin, NumberFieldsAdminMixin, admin.ModelAdmin
+):
     pass
 
 
@@ -105,7 +128,12 @@ _MIXINS = {AccessAttempt: (AccessAttemptColumns,)}
 for _model in (Group, AccessAttempt, AccessLog, AccessFailureLog):
     if admin.site.is_registered(_model):
         _base = type(admin.site.get_model_admin(_model))
-        _bases = (OfferedFiltersOnlyMixin, *_MIXINS.get(_model, ()), _base)
+        _bases = (
+            DuplicateSavedMeanwhileMixin,
+            OfferedFiltersOnlyMixin,
+            *_MIXINS.get(_model, ()),
+            _base,
+        )
         admin.site.unregister(_model)
         admin.site.register(_model, type(_base.__name__, _bases, {}))
 

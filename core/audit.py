@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import sql
+from core.db import duplicate_checked_again, unique_checks
 from core.models import AuditEvent
 from core.sql import Statement
 
@@ -104,7 +105,9 @@ def record_save(
     if validate:
         obj.full_clean()
     with transaction.atomic():
-        obj.save()
+        # Saved by another request since full_clean() (a double click): refused in words.
+        with duplicate_checked_again(lambda: unique_checks(obj)):
+            obj.save()
         audit_record(
             action=action.format(verb="create" if creating else "update"),
             actor=actor,

@@ -1,11 +1,20 @@
 """Database-level guards shared by the apps (append-only tables, transient-failure retry,
-telling an unreachable database from a refused statement)."""
+telling an unreachable database from a refused statement, a duplicate saved meanwhile)."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
-from django.db import InterfaceError, OperationalError, connections, migrations
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    migrations,
+    transaction,
+)
+from psycopg.errors import UniqueViolation
 
 T = TypeVar("T")
 
@@ -30,6 +39,38 @@ def row_id_or_none(text) -> int | None:
         return None
     value = int(text)
     return value if is_row_id(value) else None
+
+
+def is_duplicate(error: IntegrityError) -> bool:
+    """Whether the database refused a row because one with the same unique key exists."""
+    return isinstance(error.__cause__, UniqueViolation)
+
+
+@contextmanager
+def duplicate_checked_again(check: Callable[[], object]) -> Iterator[None]:
+    """Run the block's writes in a savepoint; if the database refuses a duplicate, run the
+    caller's `check` again, whose ValidationError then says why, and else re-raise.
+
+    Two requests can both pass the check before either writes: a double-clicked form on a
+    slow line, two villages registering one person. PostgreSQL makes the second INSERT wait
+    for the first's transaction, then refuses it; by then the first's row is committed, so
+    the check (reading afresh, READ COMMITTED) sees it and refuses in words, not a server
+    error. Anything else the database refuses stays an error.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as error:
+        if not is_duplicate(error):
+            raise
+        check()
+        raise
+
+
+def unique_checks(obj) -> None:
+    """`obj`'s checks of uniqueness: its unique fields, then its model's constraints."""
+    obj.validate_unique()
+    obj.validate_constraints()
 
 
 REFUSE_CHANGE_FUNCTION = """

@@ -80,18 +80,23 @@ def _name(rng, surname: str, sex: str) -> str:
     return surname + "".join(rng.choice(pool) for _ in range(length))
 
 
-def _id_number(rng, birth_year: int, sex: str) -> str:
-    body = f"610630{birth_year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-    sequence = rng.randrange(0, 999)
-    if (sequence % 2 == 1) != (sex == Member.Sex.MALE):
-        sequence = (sequence + 1) % 1000
-    body += f"{sequence:03d}"
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
-    return body + check
+def _id_number(rng, birth_year: int, sex: str, taken: set[str]) -> str:
+    """A valid ID number of someone born in `birth_year`, none of `taken` (each person is
+    registered once), added to it."""
+    while True:
+        body = f"610630{birth_year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        sequence = rng.randrange(0, 999)
+        if (sequence % 2 == 1) != (sex == Member.Sex.MALE):
+            sequence = (sequence + 1) % 1000
+        body += f"{sequence:03d}"
+        weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+        if body + check not in taken:
+            taken.add(body + check)
+            return body + check
 
 
-def _members(rng, household: Household, size: int) -> list[Member]:
+def _members(rng, household: Household, size: int, taken: set[str]) -> list[Member]:
     """A plausible family: head, spouse, children, perhaps an elderly parent or grandchild."""
     surname = household.head_name[0]
     head_year = rng.randint(1950, 1990)
@@ -135,7 +140,7 @@ def _members(rng, household: Household, size: int) -> list[Member]:
                 relation=relation,
                 sex=sex,
                 birth_year=year,
-                id_number=_id_number(rng, year, sex),
+                id_number=_id_number(rng, year, sex, taken),
                 phone=f"1{rng.choice('35789')}{rng.randrange(10**9):09d}" if adult else "",
             )
         )
@@ -188,8 +193,9 @@ def load(ctx) -> None:
             )
             households.append((household, size))
     Household.objects.bulk_create([household for household, _size in households])
+    taken = set()
     for household, size in households:
-        members += _members(rng, household, size)
+        members += _members(rng, household, size, taken)
     Member.objects.bulk_create(members)
 
     ctx.village = village

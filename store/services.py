@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from core import sql
 from core.access import Role, is_manager
 from core.audit import audit_plan, audit_record, record_save
+from core.db import duplicate_checked_again
 from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
 from core.months import closed_month_check, past_day_check
@@ -96,14 +97,12 @@ def item_save(*, item: Item, actor: User, request=None) -> Item:
     with discard_files_on_error(), transaction.atomic():
         unsaved_name = item.photo.name
         try:
-            with transaction.atomic():
+            # Saved by another request since full_clean() (a double click, two tabs).
+            with duplicate_checked_again(item.validate_constraints):
                 item.save()
-        except IntegrityError:
+        except (IntegrityError, ValidationError):
             if item.photo and item.photo.name != unsaved_name:
                 file_stored(item.photo)
-            # Saved by another request since full_clean() (a double click, two tabs): the
-            # check finds it now, and refuses as it would have; anything else stays an error.
-            item.validate_constraints()
             raise
         if item.photo and item.photo.name != unsaved_name:
             # A new photo was stored by save(); a failure after it deletes it (core.files).

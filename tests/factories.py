@@ -4,6 +4,7 @@ import datetime
 
 import factory
 
+from villagers.idnumbers import ID_CHECK_CHARS, ID_WEIGHTS
 from villagers.models import (
     County,
     Household,
@@ -15,6 +16,12 @@ from villagers.models import (
     Village,
     VillageGroup,
 )
+
+
+def valid_id(first17: str) -> str:
+    """An ID number with the right GB 11643 check digit."""
+    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
+    return first17 + ID_CHECK_CHARS[total % 11]
 
 
 class CountyFactory(factory.django.DjangoModelFactory):
@@ -75,7 +82,8 @@ class MemberFactory(factory.django.DjangoModelFactory):
     relation = Member.Relation.HEAD
     sex = Member.Sex.MALE
     birth_year = 1970
-    id_number = "610630197001011234"
+    # One person, one registration: each member made is another person born in 1970.
+    id_number = factory.Sequence(lambda n: valid_id(f"61063019700101{n % 1000:03d}"))
     phone = "13812345678"
 
 

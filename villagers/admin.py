@@ -353,7 +353,10 @@ class StaffPasswordChangeForm(AdminPasswordChangeForm):
 
 @admin.register(User)
 class AidaoUserAdmin(
-    core_admin.OfferedFiltersOnlyMixin, core_admin.NumberFieldsAdminMixin, UserAdmin
+    core_admin.DuplicateSavedMeanwhileMixin,
+    core_admin.OfferedFiltersOnlyMixin,
+    core_admin.NumberFieldsAdminMixin,
+    UserAdmin,
 ):
     form = StaffUserChangeForm
     fieldsets = UserAdmin.fieldsets + (

@@ -253,6 +253,17 @@ class Member(models.Model):
         ordering = ["household", "id"]
         verbose_name = _("member")
         verbose_name_plural = _("members")
+        constraints = [
+            # One person is registered once in the deployment. The form and the roster look
+            # first, to say so in words; this refuses what two registrations at the same
+            # moment would both write (two villages, a double click).
+            models.UniqueConstraint(
+                fields=["id_number"],
+                condition=~Q(id_number=""),
+                name="member_id_number_unique",
+                violation_error_message=_("A person with this ID number is already registered."),
+            )
+        ]
 
     def __str__(self):
         return self.name

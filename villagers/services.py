@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from core.access import Role
 from core.audit import audit_record, audit_records, record_save
+from core.db import duplicate_checked_again
 from core.forms import number_text, pin_clean
 from core.sessions import sessions_end
 from core.text import list_join
@@ -790,11 +791,16 @@ def roster_import(*, village: Village, rows: list, actor: User, request=None) ->
     The rows are checked again under the village's row lock: the data may have changed
     between the preview and the confirmation.
     """
-    with transaction.atomic():
-        village = Village.objects.select_for_update(no_key=True).get(pk=village.pk)
+
+    def checked():
         check = roster_check(village, rows)
         if not check.is_valid:
             raise ValidationError(check.error_lines() or [_("The roster has no rows.")])
+        return check
+
+    with transaction.atomic():
+        village = Village.objects.select_for_update(no_key=True).get(pk=village.pk)
+        check = checked()
         households = []
         members = []
         for plan in check.households:
@@ -810,13 +816,17 @@ def roster_import(*, village: Village, rows: list, actor: User, request=None) ->
             )
             household.full_clean()
             households.append(household)
-        Household.objects.bulk_create(households)
-        for household, plan in zip(households, check.households, strict=True):
-            for fields in plan["members"]:
-                member = Member(household=household, **fields)
-                member.full_clean()
-                members.append(member)
-        Member.objects.bulk_create(members)
+        # Another village may register one of these ID numbers meanwhile (only this
+        # village's rows are locked): refused with the roster's own words.
+        with duplicate_checked_again(checked):
+            Household.objects.bulk_create(households)
+            for household, plan in zip(households, check.households, strict=True):
+                for fields in plan["members"]:
+                    member = Member(household=household, **fields)
+                    # The roster's check looked for its ID numbers, all at once.
+                    member.full_clean(validate_constraints=False)
+                    members.append(member)
+            Member.objects.bulk_create(members)
         audit_record(
             action="roster.import",
             actor=actor,

@@ -21,7 +21,7 @@ from tests.conftest import make_staff
 from tests.points.conftest import rule_clean  # noqa: F401 (fixture)
 from tests.store.conftest import rice, zones_x  # noqa: F401 (fixtures)
 from tests.villagers.conftest import member_a  # noqa: F401 (fixture)
-from villagers.models import Household, Member
+from villagers.models import Household, Member, VillageGroup
 
 
 def _drawn(client, url) -> str:
@@ -147,3 +147,43 @@ def test_every_edit_page_locks_its_row_while_it_checks_and_saves(
         "FOR NO KEY UPDATE" in q["sql"] and f"FROM {table}" in q["sql"]
         for q in queries.captured_queries
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_back_office_form_saved_twice_at_once_tells_the_second_why(
+    county_admin, village_x, monkeypatch
+):
+    """A double-clicked "Save" on a slow line: both posts passed the form's check of the
+    group's name, and the second INSERT, refused by the database, was a server error."""
+    barrier = threading.Barrier(2, timeout=10)
+    original = VillageGroup.full_clean
+
+    def both_checked(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if not barrier.broken:
+            barrier.wait()
+
+    monkeypatch.setattr(VillageGroup, "full_clean", both_checked)
+    answers = []
+
+    def post():
+        try:
+            answers.append(
+                _signed_in(county_admin).post(
+                    reverse("admin:villagers_villagegroup_add"),
+                    {"village": village_x.pk, "name": "新组"},
+                )
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(answer.status_code for answer in answers) == [200, 302]
+    (told,) = [answer for answer in answers if answer.status_code == 200]
+    # Django's "Village group with this Village and Name already exists.", in Chinese.
+    assert "包含 村 和 名称 的 村民小组 已经存在。" in told.content.decode()
+    assert VillageGroup.objects.filter(name="新组").count() == 1

@@ -4,16 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from tests.factories import MemberFactory
-
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def valid_id(first17: str) -> str:
-    """An ID number with the right GB 11643 check digit."""
-    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
-    return first17 + "10X98765432"[total % 11]
-
+from tests.factories import MemberFactory, valid_id
 
 SECRET_ID = valid_id("61063019880101123")
 SECRET_PHONE = "13987654321"

@@ -1,25 +1,39 @@
 """Registry rules through the services: card prerequisites, one active card, replace, recall."""
 
+import importlib
 import threading
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connection
 
 from core.models import AuditEvent
 from points.services import card_issue
 from tests.conftest import PIN, issue_card
-from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
+from tests.factories import (
+    HouseholdFactory,
+    MemberFactory,
+    ParticipationFactory,
+    PassedInspectionFactory,
+    valid_id,
+)
 from tests.points.test_concurrency import held_in, run_threads
+from tests.villagers.test_roster import xlsx_file
 from villagers import services
-from villagers.models import Card, Household
+from villagers.models import Card, Household, Member
+from villagers.roster import roster_parse
 from villagers.services import (
     card_prerequisites_missing,
     card_recall,
     card_replace,
     household_save,
+    member_save,
     pin_reset,
+    roster_import,
 )
+
+ONE_PERSON = valid_id("61063019750607123")
 
 
 def test_prerequisites_in_plain_words(household_a):
@@ -151,3 +165,100 @@ def test_card_numbers_continue_after_replacement(group_x, manager_x):
     second = card_replace(household=first.household, actor=manager_x, pin=PIN, reason="lost")
     third = issue_card(HouseholdFactory(group=group_x), manager_x)
     assert len({first.number, second.number, third.number}) == 3
+
+
+def both_checked(monkeypatch, model):
+    """Let two writers both pass `model`'s check (full_clean) before either saves: the
+    double click, or two villages at the same moment, every time rather than by luck."""
+    barrier = threading.Barrier(2, timeout=10)
+    original = model.full_clean
+
+    def checked(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if not barrier.broken:
+            barrier.wait()
+
+    monkeypatch.setattr(model, "full_clean", checked)
+
+
+def test_a_household_saved_twice_at_once_is_refused_in_words(
+    transactional_db, group_x, manager_x, monkeypatch
+):
+    """A double-clicked "save household" on a slow line: the second INSERT waits for the
+    first and the database refuses it. That was a server error; now it is the form's words."""
+    both_checked(monkeypatch, Household)
+
+    def save():
+        household = Household(village=group_x.village, group=group_x, number="D1", head_name="王")
+        return household_save(household=household, actor=manager_x)
+
+    results = run_threads([save, save])
+    assert sorted(result for result, _ in results) == ["ok", "refused"]
+    (refusal,) = [error for result, error in results if result == "refused"]
+    assert "already exists" in " ".join(refusal.messages)
+    assert Household.objects.filter(number="D1").count() == 1
+    assert AuditEvent.objects.filter(action="household.create").count() == 1
+
+
+def test_one_person_registered_in_two_villages_at_once_is_registered_once(
+    transactional_db, group_x, group_y, manager_x, manager_y, monkeypatch
+):
+    """Each village's form looked for the ID number and found none: both were saved."""
+    households = [HouseholdFactory(group=group_x), HouseholdFactory(group=group_y)]
+    both_checked(monkeypatch, Member)
+
+    def register(household, manager):
+        member = Member(
+            household=household,
+            name="刘一",
+            relation=Member.Relation.HEAD,
+            sex=Member.Sex.MALE,
+            birth_year=1975,
+            id_number=ONE_PERSON,
+        )
+        return lambda: member_save(member=member, actor=manager)
+
+    results = run_threads([register(households[0], manager_x), register(households[1], manager_y)])
+    assert sorted(result for result, _ in results) == ["ok", "refused"]
+    (refusal,) = [error for result, error in results if result == "refused"]
+    assert refusal.messages == ["A person with this ID number is already registered."]
+    assert Member.objects.filter(id_number=ONE_PERSON).count() == 1
+
+
+def test_two_rosters_naming_one_person_at_once_import_one(
+    transactional_db, group_x, group_y, manager_x, manager_y, monkeypatch
+):
+    """Only the importing village's rows are locked, so two villages' rosters both passed
+    their check; the second now fails whole, with the roster's own words."""
+    both_checked(monkeypatch, Household)
+
+    def roster(group, manager, number):
+        row = [number, group.name, "刘一", "刘一", "户主", "男", "1975", ONE_PERSON, "", "", "", ""]
+        rows = roster_parse(xlsx_file([row]))
+        return lambda: roster_import(village=group.village, rows=rows, actor=manager)
+
+    results = run_threads([roster(group_x, manager_x, "R1"), roster(group_y, manager_y, "R2")])
+    assert sorted(result for result, _ in results) == ["ok", "refused"]
+    (refusal,) = [error for result, error in results if result == "refused"]
+    assert "already registered" in " ".join(refusal.messages)
+    assert Member.objects.filter(id_number=ONE_PERSON).count() == 1
+    assert Household.objects.count() == 1
+
+
+def test_an_upgrade_over_one_person_registered_twice_stops_and_names_them(group_x, group_y):
+    """The constraint cannot be built over duplicates a database already holds: the
+    migration names them, masked, for the villages to correct."""
+    migration = importlib.import_module("villagers.migrations.0026_member_id_number_unique")
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX member_id_number_unique")
+    MemberFactory(household=HouseholdFactory(group=group_x, number="X9"), id_number=ONE_PERSON)
+    MemberFactory(household=HouseholdFactory(group=group_y, number="Y9"), id_number=ONE_PERSON)
+    MemberFactory(household=HouseholdFactory(group=group_y))
+    with pytest.raises(RuntimeError) as refused:
+        migration.refuse_duplicates(apps, None)
+    text = str(refused.value)
+    assert ONE_PERSON not in text
+    masked = f"{ONE_PERSON[:4]}**********{ONE_PERSON[-4:]}"
+    assert f"{masked}: village 101, household X9" in text
+    assert f"{masked}: village 202, household Y9" in text
+    assert text.count("village") == 2
