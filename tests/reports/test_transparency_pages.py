@@ -27,8 +27,11 @@ def personal_data(households):
 
 @pytest.fixture
 def members(story):
-    for household in (story["A"], story["B"]):
-        MemberFactory(household=household, name=household.head_name, id_number="610630196501017777")
+    for household, id_number in (
+        (story["A"], "610630196501017777"),
+        (story["B"], "61063019650102777X"),
+    ):
+        MemberFactory(household=household, name=household.head_name, id_number=id_number)
         MemberFactory(
             household=household, name=f"{household.head_name[0]}小红", phone="13700001111"
         )
