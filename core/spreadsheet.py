@@ -81,13 +81,15 @@ def _normalise_header(value) -> str:
 
 
 def cell_text(value) -> str:
-    """A cell as text; whole numbers lose Excel's '.0', dates read as YYYY-MM-DD; text
-    cleaned as typed text is (core.text.typed_text_clean: a cell of which nothing shows is
-    empty, so a required column reports it missing)."""
+    """A cell as text; whole numbers lose Excel's '.0', dates read as YYYY-MM-DD, TRUE and
+    FALSE as shown (never as 1 and 0: a ticked cell is no number of points or year, and a
+    CSV saved by Excel writes them so); text cleaned as typed text is
+    (core.text.typed_text_clean: a cell of which nothing shows is empty, so a required
+    column reports it missing)."""
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "1" if value else "0"
+        return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime.datetime):

@@ -194,6 +194,21 @@ def test_one_bad_row_saves_nothing_and_each_row_says_why(
     assert not Batch.objects.exists() and not Rule.objects.exists()
 
 
+def test_a_true_cell_is_no_balance_of_1_point(village_x, cards):
+    """Found by a probe: a TRUE cell was read as 1 (FALSE as 0), so a ticked box in the
+    balance column carried over 1 point and one in the change column added 1 to the history."""
+    rows = [
+        ["X001", "王大山", True, None, None, None],
+        ["X002", "李秀英", 100, None, None, None],
+        ["X002", "李秀英", None, "2021-01-01", True, "x"],
+    ]
+    check = carry_over_check(village_x, carry_over_parse(xlsx_file(rows)), 101)
+    errors = [" ".join(report.errors) for report in check.reports]
+    assert 'The balance "TRUE" is not a whole number of points' in errors[0]
+    assert '"TRUE"' in errors[2] and "not a whole number other than 0" in errors[2]
+    assert not check.is_valid
+
+
 def test_the_signed_rows_are_the_managers_own(client_manager_x, client_manager_y, cards, manager_y):
     _upload(client_manager_x, xlsx_file(good_rows()), "430")
     payload = _payload(client_manager_x)

@@ -589,3 +589,26 @@ def test_a_damaged_cell_is_logged_without_what_it_holds(client_manager_x, groups
     assert "could not be read as an Excel" in response.text
     assert "Uploaded workbook is damaged: ValueError" in caplog.text
     assert id_number not in caplog.text
+
+
+# --- cells Excel keeps as TRUE or FALSE ------------------------------------------------------
+
+
+def test_a_true_or_false_cell_is_read_as_it_shows_never_as_1_or_0(village_x, groups):
+    """Found by a probe: a TRUE cell was read as "1" (FALSE as "0"), so a TRUE household
+    number joined household 1's rows, and a TRUE birth year was echoed as "1", which the
+    sheet shows nowhere. In the registered-poor column TRUE and FALSE still mean yes and no."""
+    rows = [
+        [True, "啊道", "张三", "", "", "男", "1965"],
+        ["1", "啊道", "李四", "", "", "女", "1968"],
+        ["R3", "啊道", "王五", "", "", "男", True, "", "", "", True, False],
+        ["R4", "啊道", "赵六", "", "", "男", "1970", "", "", "", True, ""],
+        ["R5", "啊道", "钱七", "", "", "男", "1970", "", "", "", False, ""],
+    ]
+    check = roster_check(village_x, roster_parse(xlsx_file(rows)))
+    assert [h["number"] for h in check.households] == ["TRUE", "1", "R3", "R4", "R5"]
+    errors = {report.row.line: report.errors for report in check.reports}
+    assert errors[2] == errors[3] == errors[5] == errors[6] == []
+    assert 'Birth year "TRUE" is not a year' in " ".join(errors[4])
+    assert 'Year lifted out of poverty "FALSE" is not a year' in " ".join(errors[4])
+    assert [h["is_poor"] for h in check.households[3:]] == [True, False]
