@@ -355,12 +355,37 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                     )
                 else:
                     head_line[number] = row.line
+                # The household (its pages, its login) is known by the head's column, the
+                # head by this row: two names would register one head as two people.
+                if row.values["head_name"] and member["name"] != row.values["head_name"]:
+                    errors.append(
+                        _(
+                            "The head's row names %(name)s, but the household's head (户主姓名) "
+                            "is %(head)s."
+                        )
+                        % {
+                            "name": mask_cell(member["name"]),
+                            "head": mask_cell(row.values["head_name"]),
+                        }
+                    )
             if first is row:
                 households[number] = {**household, "phone": "", "members": []}
             if member["relation"] == Member.Relation.HEAD and member["phone"]:
                 households[number]["phone"] = member["phone"]
             households[number]["members"].append(member)
         reports.append(RowReport(row=row, errors=errors, member=member))
+    # A household comes whole from a roster, so its head is among its members (one, as
+    # `member_save` keeps it): a household without that row is said so on its first row.
+    by_line = {report.row.line: report for report in reports}
+    for number, household in households.items():
+        if number not in head_line and household["head_name"]:
+            by_line[first_line[number].line].errors.append(
+                _("Household %(number)s has no row for its head, %(name)s (relation 户主).")
+                % {
+                    "number": mask_household_number(number),
+                    "name": mask_cell(household["head_name"]),
+                }
+            )
     return RosterCheck(reports=reports, households=list(households.values()))
 
 

@@ -612,3 +612,30 @@ def test_a_true_or_false_cell_is_read_as_it_shows_never_as_1_or_0(village_x, gro
     assert 'Birth year "TRUE" is not a year' in " ".join(errors[4])
     assert 'Year lifted out of poverty "FALSE" is not a year' in " ".join(errors[4])
     assert [h["is_poor"] for h in check.households[3:]] == [True, False]
+
+
+# --- each household's head: one row, the one the head's column names ------------------------
+
+
+def test_a_household_needs_one_row_for_the_head_its_column_names(village_x, groups, manager_x):
+    """Found by a probe: a household whose rows had no 户主 row, or whose 户主 row named
+    someone else than its 户主姓名 column, was registered so (a household without a head
+    member, or with two names for its head); two 户主 rows were already refused."""
+    rows = [
+        ["R1", "啊道", "张三", "李四", "配偶", "女", "1968"],  # no head row at all
+        ["R1", "啊道", "张三", "张小", "子女", "男", "1990"],
+        ["R2", "啊道", "王五", "王五", "子女", "男", "1970"],  # the named head, not as head
+        ["R3", "啊道", "赵六", "钱七", "户主", "男", "1970"],  # the head row, another name
+        ["R4", "啊道", "孙八", "", "", "男", "1970"],  # an empty name: the head
+    ]  # fmt: skip
+    parsed = roster_parse(xlsx_file(rows))
+    check = roster_check(village_x, parsed)
+    errors = {report.row.line: " | ".join(report.errors) for report in check.reports}
+    assert errors[2] == "Household R1 has no row for its head, 张三 (relation 户主)."
+    assert errors[3] == ""
+    assert errors[4] == "Household R2 has no row for its head, 王五 (relation 户主)."
+    assert errors[5] == 'The head\'s row names 钱七, but the household\'s head (户主姓名) is 赵六.'
+    assert errors[6] == ""
+    with pytest.raises(ValidationError, match="Row 2: Household R1 has no row for its head"):
+        roster_import(village=village_x, rows=parsed, actor=manager_x)
+    assert not Household.objects.exists() and not Member.objects.exists()
