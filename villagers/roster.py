@@ -315,6 +315,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     first_line: dict[str, RosterRow] = {}
     head_line: dict[str, int] = {}
     id_line: dict[str, int] = {}
+    person_line: dict[tuple, int] = {}
     for row in rows:
         errors: list[str] = []
         household = _check_household(row.values, errors, groups)
@@ -335,6 +336,19 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                 )
             else:
                 id_line[member["id_number"]] = row.line
+        elif number:
+            # Without ID numbers, two rows of one household alike in these is one pasted twice.
+            person = tuple(member[key] for key in ("name", "relation", "sex", "birth_year"))
+            if (number, person) in person_line:
+                errors.append(
+                    _(
+                        "The same person (name, relation, sex and birth year) is already in "
+                        "row %(line)d. If they are two people, write their ID numbers."
+                    )
+                    % {"line": person_line[number, person]}
+                )
+            else:
+                person_line[number, person] = row.line
         if number:
             first = first_line.setdefault(number, row)
             for key in SHARED_COLUMNS:

@@ -639,3 +639,28 @@ def test_a_household_needs_one_row_for_the_head_its_column_names(village_x, grou
     with pytest.raises(ValidationError, match="Row 2: Household R1 has no row for its head"):
         roster_import(village=village_x, rows=parsed, actor=manager_x)
     assert not Household.objects.exists() and not Member.objects.exists()
+
+
+def test_a_person_listed_twice_without_an_id_number_is_refused(village_x, groups, manager_x):
+    """Found by a probe: a member's row pasted twice registered the member twice (with an ID
+    number the second row was refused). Another household's namesake, or one born another
+    year, is someone else."""
+    rows = [
+        ["R1", "啊道", "张三", "", "", "男", "1965"],
+        ["R1", "啊道", "张三", "张小", "子女", "男", "1990"],
+        ["R1", "啊道", "张三", "张小", "子女", "男", "1990"],
+        ["R1", "啊道", "张三", "张小", "子女", "男", "1991"],
+        ["R2", "啊道", "王五", "", "", "男", "1970"],
+        ["R2", "啊道", "王五", "张小", "子女", "男", "1990"],
+    ]  # fmt: skip
+    parsed = roster_parse(xlsx_file(rows))
+    check = roster_check(village_x, parsed)
+    errors = {report.row.line: " | ".join(report.errors) for report in check.reports}
+    assert errors[4] == (
+        "The same person (name, relation, sex and birth year) is already in row 3. "
+        "If they are two people, write their ID numbers."
+    )
+    assert [line for line, text in errors.items() if text] == [4]
+    with pytest.raises(ValidationError, match="Row 4: The same person"):
+        roster_import(village=village_x, rows=parsed, actor=manager_x)
+    assert not Household.objects.exists() and not Member.objects.exists()
