@@ -246,13 +246,15 @@ class HouseholdForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
 
     def clean_number(self):
         number = household_number_text(self.cleaned_data["number"])
-        taken = Household.objects.filter(village=self.village, number=number)
+        # Whatever the case of its letters, as the database compares numbers: "x001" is X001.
+        taken = Household.objects.filter(village=self.village, number__iexact=number)
         if self.instance.pk:
             taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
+        other = taken.values_list("number", flat=True).first()
+        if other is not None:
             raise forms.ValidationError(
                 _("Household number %(number)s is already used in this village.")
-                % {"number": number}
+                % {"number": other}
             )
         return number
 

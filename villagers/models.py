@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -201,7 +202,15 @@ class Household(models.Model):
         verbose_name = _("household")
         verbose_name_plural = _("households")
         constraints = [
-            models.UniqueConstraint(fields=["village", "number"], name="household_unique_number")
+            # Its index serves the lookups by number and the lists in number order.
+            models.UniqueConstraint(fields=["village", "number"], name="household_unique_number"),
+            # "x001" is X001 written in small letters, no second household beside it.
+            models.UniqueConstraint(
+                Upper("number"),
+                "village",
+                name="household_unique_number_any_case",
+                violation_error_message=_("This household number is already used in this village."),
+            ),
         ]
 
     def __str__(self):

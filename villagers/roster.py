@@ -8,6 +8,7 @@ households. The write is `villagers.services.roster_import`.
 import re
 from dataclasses import dataclass, field
 
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -301,11 +302,14 @@ SHARED_COLUMNS = ("group", "head_name", "address", "is_poor", "poverty_exit_year
 def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     """Every row's problems in plain words, and the households the rows would create."""
     groups = {g.name.lower(): g for g in VillageGroup.objects.filter(village=village)}
-    numbers = {household_number_text(row.values["household_number"]) for row in rows}
-    taken = set(
-        Household.objects.filter(village=village, number__in=numbers).values_list(
-            "number", flat=True
-        )
+    # A number is one number whatever the case of its letters, as the database compares
+    # them (household_unique_number_any_case): "a12" is A12, in the file and registered.
+    numbers = {household_number_text(row.values["household_number"]).upper() for row in rows}
+    taken = dict(
+        Household.objects.filter(village=village)
+        .annotate(number_upper=Upper("number"))
+        .filter(number_upper__in=numbers)
+        .values_list("number_upper", "number")
     )
     # Read as each row's will be, and looked for in every village: a person is registered
     # once in the deployment (full-width digits, or another village, slipped through).
@@ -321,10 +325,11 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
         household = _check_household(row.values, errors, groups)
         member = _check_member(row.values, errors)
         number = household["number"]
-        if number in taken:
+        number_key = number.upper()
+        if number_key in taken:
             errors.append(
                 _("Household number %(number)s is already registered in this village.")
-                % {"number": mask_household_number(number)}
+                % {"number": mask_household_number(taken[number_key])}
             )
         if member["id_number"]:
             if member["id_number"] in known_ids:
@@ -339,18 +344,18 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
         elif number:
             # Without ID numbers, two rows of one household alike in these is one pasted twice.
             person = tuple(member[key] for key in ("name", "relation", "sex", "birth_year"))
-            if (number, person) in person_line:
+            if (number_key, person) in person_line:
                 errors.append(
                     _(
                         "The same person (name, relation, sex and birth year) is already in "
                         "row %(line)d. If they are two people, write their ID numbers."
                     )
-                    % {"line": person_line[number, person]}
+                    % {"line": person_line[number_key, person]}
                 )
             else:
-                person_line[number, person] = row.line
+                person_line[number_key, person] = row.line
         if number:
-            first = first_line.setdefault(number, row)
+            first = first_line.setdefault(number_key, row)
             for key in SHARED_COLUMNS:
                 if first is not row and row.values[key] and row.values[key] != first.values[key]:
                     errors.append(
@@ -362,13 +367,13 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                         }
                     )
             if member["relation"] == Member.Relation.HEAD:
-                if number in head_line:
+                if number_key in head_line:
                     errors.append(
                         _("Household %(number)s already has its head in row %(line)d.")
-                        % {"number": mask_household_number(number), "line": head_line[number]}
+                        % {"number": mask_household_number(number), "line": head_line[number_key]}
                     )
                 else:
-                    head_line[number] = row.line
+                    head_line[number_key] = row.line
                 # The household (its pages, its login) is known by the head's column, the
                 # head by this row: two names would register one head as two people.
                 if row.values["head_name"] and member["name"] != row.values["head_name"]:
@@ -383,20 +388,20 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                         }
                     )
             if first is row:
-                households[number] = {**household, "phone": "", "members": []}
+                households[number_key] = {**household, "phone": "", "members": []}
             if member["relation"] == Member.Relation.HEAD and member["phone"]:
-                households[number]["phone"] = member["phone"]
-            households[number]["members"].append(member)
+                households[number_key]["phone"] = member["phone"]
+            households[number_key]["members"].append(member)
         reports.append(RowReport(row=row, errors=errors, member=member))
     # A household comes whole from a roster, so its head is among its members (one, as
     # `member_save` keeps it): a household without that row is said so on its first row.
     by_line = {report.row.line: report for report in reports}
-    for number, household in households.items():
-        if number not in head_line and household["head_name"]:
-            by_line[first_line[number].line].errors.append(
+    for number_key, household in households.items():
+        if number_key not in head_line and household["head_name"]:
+            by_line[first_line[number_key].line].errors.append(
                 _("Household %(number)s has no row for its head, %(name)s (relation 户主).")
                 % {
-                    "number": mask_household_number(number),
+                    "number": mask_household_number(household["number"]),
                     "name": mask_cell(household["head_name"]),
                 }
             )

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -290,6 +291,19 @@ def test_a_number_typed_with_full_width_characters_is_stored_plain(
     client_manager_x.post(url, {**data, "number": " １２ "})
     assert Household.objects.filter(village=group_x.village, number="12").exists()
     assert "王大山" in _list(client_manager_x, q="Ｘ００１").text
+
+
+def test_a_number_in_small_letters_is_the_one_in_capitals(client_manager_x, group_x, household_a):
+    """Found by a probe: "x001" was registered as a second household beside X001; the
+    database held it too, so a writer that skips the form could not register it either."""
+    url = reverse("villagers:household_create")
+    data = {"group": group_x.pk, "head_name": "周新", "status": "active", "number": "x001"}
+    response = client_manager_x.post(url, data)
+    assert response.status_code == 200
+    assert "Household number X001 is already used in this village." in response.text
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Household.objects.create(village=group_x.village, group=group_x, number="x001")
+    assert list(Household.objects.values_list("number", flat=True)) == ["X001"]
 
 
 def test_a_household_phone_is_read_as_a_members_is(client_manager_x, group_x, household_a):

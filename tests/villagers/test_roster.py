@@ -634,7 +634,7 @@ def test_a_household_needs_one_row_for_the_head_its_column_names(village_x, grou
     assert errors[2] == "Household R1 has no row for its head, 张三 (relation 户主)."
     assert errors[3] == ""
     assert errors[4] == "Household R2 has no row for its head, 王五 (relation 户主)."
-    assert errors[5] == 'The head\'s row names 钱七, but the household\'s head (户主姓名) is 赵六.'
+    assert errors[5] == "The head's row names 钱七, but the household's head (户主姓名) is 赵六."
     assert errors[6] == ""
     with pytest.raises(ValidationError, match="Row 2: Household R1 has no row for its head"):
         roster_import(village=village_x, rows=parsed, actor=manager_x)
@@ -664,3 +664,25 @@ def test_a_person_listed_twice_without_an_id_number_is_refused(village_x, groups
     with pytest.raises(ValidationError, match="Row 4: The same person"):
         roster_import(village=village_x, rows=parsed, actor=manager_x)
     assert not Household.objects.exists() and not Member.objects.exists()
+
+
+def test_a_household_number_in_small_letters_is_the_one_in_capitals(
+    village_x, groups, household_a, manager_x
+):
+    """Found by a probe: "a12" and "A12" in one file were two households, and "x001" a
+    second household beside the registered X001 (as the household form compares numbers)."""
+    rows = roster_parse(xlsx_file([["x001", "啊道", "王大山", "", "", "男", "1965"]]))
+    check = roster_check(village_x, rows)
+    assert check.error_lines() == [
+        "Row 2: Household number X001 is already registered in this village."
+    ]  # noqa: E501
+    rows = roster_parse(
+        xlsx_file(
+            [
+                ["a12", "啊道", "张三", "张三", "户主", "男", "1965"],
+                ["A12", "啊道", "张三", "李四", "配偶", "女", "1968"],
+            ]
+        )
+    )
+    (household,) = roster_import(village=village_x, rows=rows, actor=manager_x)
+    assert household.number == "a12" and household.members.count() == 2
