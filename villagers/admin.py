@@ -20,6 +20,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, Q
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -496,9 +497,14 @@ class AidaoUserAdmin(
 
     def user_change_password(self, request, id, form_url=""):
         """Django's password form, with an audit event when it set (or disabled) a password,
-        in one transaction."""
+        in one transaction. It asks for no current password, so for one's own account
+        (a county admin's, a superuser's) it sends to the admin's "Change password" page,
+        which does: anyone at an unlocked PC could otherwise take the account over."""
         with transaction.atomic():
             target = self.get_object(request, unquote(id))
+            own = target is not None and target.pk == request.user.pk
+            if own and self.has_change_permission(request, target):
+                return redirect("admin:password_change")
             response = super().user_change_password(request, id, form_url)
             if target is not None and request.method == "POST":
                 before = target.password
