@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AidaoConfig(AppConfig):
@@ -6,3 +7,12 @@ class AidaoConfig(AppConfig):
 
     name = "aidao"
     verbose_name = "aidao"
+
+
+class AidaoAdminConfig(admin_apps.AdminConfig):
+    """Django's admin on the project's site (aidao.admin_site), Django's documented way to
+    change a view of the default site; INSTALLED_APPS names it in django.contrib.admin's
+    place."""
+
+    default = False  # the "aidao" app itself is AidaoConfig
+    default_site = "aidao.admin_site.AidaoAdminSite"

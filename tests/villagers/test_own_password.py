@@ -73,6 +73,22 @@ def test_ones_own_password_needs_the_current_one(request, who):
     assert not AuditEvent.objects.filter(action="staff.password").exists()
 
 
+@pytest.mark.parametrize("who", [*STAFF, "superuser"])
+def test_ones_own_password_changed_is_in_the_audit_log(request, who):
+    """As a password the county admin sets for someone else (`staff.password`)."""
+    user = request.getfixturevalue(who)
+    client = _signed_in(user)
+    body = {"old_password": PASSWORD, "new_password1": STRONG, "new_password2": STRONG}
+    response = client.post(reverse("admin:password_change"), body)
+    assert response.url == reverse("admin:password_change_done")
+    user.refresh_from_db()
+    assert user.check_password(STRONG)
+    [event] = AuditEvent.objects.filter(action="staff.password")
+    assert event.actor == user and event.object_id == str(user.pk)
+    assert event.village_id == user.village_id and event.detail == {"password": True}
+    assert client.get(reverse("admin:index")).status_code == 200  # still signed in
+
+
 def test_a_villager_has_no_password_page(client_villager_a, villager_a):
     response = client_villager_a.get(reverse("admin:password_change"))
     assert response.status_code == 302 and reverse("admin:login") in response.url
