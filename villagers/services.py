@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from core.access import Role
 from core.audit import audit_record, audit_records, record_save
 from core.db import duplicate_checked_again
-from core.forms import number_text, pin_clean
+from core.forms import number_text
 from core.sessions import sessions_end
 from core.text import list_join
 from villagers.cardnumbers import card_number_make
@@ -32,6 +32,7 @@ from villagers.models import (
     User,
     Village,
 )
+from villagers.pins import pin_new_clean
 from villagers.roster import roster_check
 from villagers.second_person import SecondPersonRequired, decider_check, referrals_close
 
@@ -272,7 +273,7 @@ def _pin_refuse_if_taken(
 
 
 def _villager_login_set(household: Household, pin: str, pin_hash: str | None = None) -> User:
-    """The household's login with a new PIN (already checked by `pin_clean`)."""
+    """The household's login with a new PIN (already checked by `pin_new_clean`)."""
     user = household_login(household)
     if user is None:
         user = User(
@@ -336,7 +337,7 @@ def card_create(
     and `at` to date the issue in the past (the demo's year of history); views pass neither.
     """
     if not pin_hash:
-        pin = pin_clean(pin)
+        pin = pin_new_clean(pin, household=household)
     try:
         _card_decider_check(Referral.Kind.CARD_ISSUE, household, actor, referral)
     except SecondPersonRequired:
@@ -399,7 +400,7 @@ def card_replace(
     decides it then, with the PIN the manager chose as `pin_hash`.
     """
     if not pin_hash:
-        pin = pin_clean(pin)
+        pin = pin_new_clean(pin, household=household)
     try:
         _card_decider_check(Referral.Kind.CARD_REPLACE, household, actor, referral)
     except SecondPersonRequired:
@@ -547,7 +548,7 @@ def pin_reset(
     `pin_hash` (the referral never holds the PIN itself).
     """
     if not pin_hash:
-        pin = pin_clean(pin)
+        pin = pin_new_clean(pin, household=household)
     try:
         _card_decider_check(
             Referral.Kind.PIN_RESET,
@@ -598,7 +599,7 @@ def pin_change(*, user: User, old_pin: str, new_pin: str, request=None) -> None:
         )
     if not user.check_password(number_text(old_pin)):
         raise ValidationError(_("The current PIN is not correct."), code="pin_wrong")
-    new_pin = pin_clean(new_pin)
+    new_pin = pin_new_clean(new_pin, household=user.household)
     with transaction.atomic():
         # As a PIN set by the manager: a PIN set on the card meanwhile is seen.
         _household_lock(user.household_id, user.village_id)
@@ -660,7 +661,7 @@ def member_pin_set(
     the PIN the manager chose as `pin_hash` (as `pin_reset`).
     """
     if not pin_hash:
-        pin = pin_clean(pin)
+        pin = pin_new_clean(pin, household=member.household)
     refusal = member_pin_refusal(member)
     if refusal:
         raise ValidationError(refusal)

@@ -175,7 +175,7 @@ def test_replacements_and_pin_resets_at_once_never_deadlock(transactional_db, ca
                     reason="lost",
                     replacing=number,
                 ),
-                lambda pin=f"{round_:04d}": pin_reset(
+                lambda pin=str(2000 + round_): pin_reset(
                     household=household, actor=second_manager, pin=pin
                 ),
             ]
@@ -245,12 +245,12 @@ def test_a_pin_waiting_at_the_county_is_dropped_with_the_card(
     client = _own_household_manager(manager_x, card_a.household)
     client.post(
         reverse("villagers:pin_reset", args=[card_a.household.pk]),
-        {"pin": "1111", "pin_again": "1111"},
+        {"pin": "3579", "pin_again": "3579"},
     )
     referral = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
     other = make_staff(Role.MANAGER, village=card_a.household.village, username="m2")
     if then == "replace":
-        card_replace(household=card_a.household, actor=other, pin="2222", reason="lost")
+        card_replace(household=card_a.household, actor=other, pin="4826", reason="lost")
     else:
         card_recall(household=card_a.household, actor=other, reason="moved away")
     referral.refresh_from_db()
@@ -258,7 +258,7 @@ def test_a_pin_waiting_at_the_county_is_dropped_with_the_card(
     with pytest.raises(ValidationError, match="already decided"):
         referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
     number = Card.objects.filter(household=card_a.household).order_by("-pk").first().number
-    assert _signs_in(number, "1111") == 200
+    assert _signs_in(number, "3579") == 200
 
 
 def test_issuing_ones_own_households_card_goes_to_the_county(household_a, manager_x, county_admin):
@@ -339,24 +339,24 @@ def test_a_pin_sent_up_again_is_the_one_the_county_sets_and_no_hash_is_kept(
 
     client = _own_household_manager(manager_x, card_a.household)
     url = reverse("villagers:pin_reset", args=[card_a.household.pk])
-    client.post(url, {"pin": "1111", "pin_again": "1111"})
-    client.post(url, {"pin": "2222", "pin_again": "2222"})
+    client.post(url, {"pin": "3579", "pin_again": "3579"})
+    client.post(url, {"pin": "4826", "pin_again": "4826"})
     referral = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
     assert referral.request["pin_hash"]
     events = AuditEvent.objects.filter(action__in=["referral.open", "referral.update"])
     assert events.count() == 2
     assert all("pin_hash" not in str(event.detail) for event in events)
     referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
-    assert _signs_in(card_a.number, "2222") == 302
-    assert _signs_in(card_a.number, "1111") == 200
+    assert _signs_in(card_a.number, "4826") == 302
+    assert _signs_in(card_a.number, "3579") == 200
 
     # Refused by the county, or closed by the village: the hash goes with the wait.
-    client.post(url, {"pin": "3333", "pin_again": "3333"})
+    client.post(url, {"pin": "5917", "pin_again": "5917"})
     refused = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
     referral_decide(referral_ids=[refused.pk], actor=county_admin, decision="refuse", reason="不")
     refused.refresh_from_db()
     assert refused.status == Referral.Status.REFUSED and "pin_hash" not in refused.request
-    client.post(url, {"pin": "4444", "pin_again": "4444"})
+    client.post(url, {"pin": "6283", "pin_again": "6283"})
     closed = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
     other = make_staff(Role.MANAGER, village=card_a.household.village, username="m2")
     card_recall(household=card_a.household, actor=other, reason="moved away")

@@ -49,7 +49,7 @@ def _object_url(name, kind, objects):
 
 
 def _call(client, method, url):
-    return getattr(client, method)(url, {"reason": "x", "pin": "1234", "pin_again": "1234"})
+    return getattr(client, method)(url, {"reason": "x", "pin": "3579", "pin_again": "3579"})
 
 
 @pytest.mark.parametrize(("name", "kind", "method", "_write"), OBJECT_URLS)

@@ -1,0 +1,164 @@
+"""New PINs that are too easy to guess are refused wherever a PIN is set (villagers.pins).
+
+A card number is printed on the card, so its PIN is all that keeps a found or borrowed card
+out: 0000, 123456 or the holder's birth year was accepted on every page that sets one.
+PINs set before the rule keep working: nobody is made to choose a new one.
+"""
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import PIN, form_key
+from tests.factories import MemberFactory, ParticipationFactory, PassedInspectionFactory
+from tests.villagers.conftest import valid_id
+from villagers.models import Card, Member, Referral, User
+from villagers.pins import GUESSABLE_MESSAGE
+from villagers.services import pin_reset
+
+GUESSABLE = [
+    "0000",
+    "111111",
+    "99999",
+    "1234",
+    "12345",
+    "654321",
+    "012345",
+    "7890",
+    "0987",
+    "1212",
+    "123123",
+    "520520",
+]
+# Other PINs will do, short and digits only: a step of two, a keypad column, pairs.
+FINE = ["3579", "8642", "2580", "5566", "147258", "20467"]
+
+GRANDMA_ID = valid_id("61063019560315222")
+GRANDMA_PHONE = "13700004916"
+HOUSEHOLD_PHONE = "13900007319"
+# The household's own dates and numbers: a birth year, a birthday (MMDD, YYMMDD), the end
+# of an ID number and of a member's or the household's phone.
+HOUSEHOLDS_OWN = ["1956", "0315", "560315", GRANDMA_ID[-4:], "04916", "004916", "7319"]
+
+
+@pytest.fixture
+def grandma(card_a):
+    household = card_a.household
+    household.phone = HOUSEHOLD_PHONE
+    household.save(update_fields=["phone"])
+    return MemberFactory(
+        household=household,
+        name="王奶奶",
+        relation=Member.Relation.PARENT,
+        sex=Member.Sex.FEMALE,
+        birth_year=1956,
+        id_number=GRANDMA_ID,
+        phone=GRANDMA_PHONE,
+    )
+
+
+def _passwords(household):
+    return dict(User.objects.filter(household=household).values_list("pk", "password"))
+
+
+@pytest.mark.parametrize("pin", GUESSABLE + HOUSEHOLDS_OWN)
+def test_the_service_refuses_a_guessable_pin(card_a, grandma, manager_x, pin):
+    before = _passwords(card_a.household)
+    with pytest.raises(ValidationError) as refused:
+        pin_reset(household=card_a.household, actor=manager_x, pin=pin)
+    assert refused.value.message_dict == {"pin": [GUESSABLE_MESSAGE]}
+    assert _passwords(card_a.household) == before
+
+
+@pytest.mark.parametrize("pin", FINE)
+def test_other_pins_are_set(card_a, grandma, manager_x, pin):
+    pin_reset(household=card_a.household, actor=manager_x, pin=pin)
+    response = Client().post(reverse("card_login"), {"card_number": card_a.number, "pin": pin})
+    assert response.status_code == 302
+
+
+def test_another_households_dates_are_not_this_ones(card_a, card_b, grandma, manager_x):
+    pin_reset(household=card_b.household, actor=manager_x, pin="1956")
+    assert card_b.household.users.get(member=None).check_password("1956")
+
+
+def test_a_full_width_run_is_a_run(card_a, manager_x):
+    with pytest.raises(ValidationError):
+        pin_reset(household=card_a.household, actor=manager_x, pin="４３２１")
+
+
+def _issue(household):
+    PassedInspectionFactory(household=household)
+    ParticipationFactory(household=household)
+    url = reverse("points:card_issue", args=[household.pk])
+    return url, {"idempotency_key": form_key()}
+
+
+def _replace(household):
+    number = household.cards.get(status=Card.Status.ACTIVE).number
+    url = reverse("villagers:card_replace", args=[household.pk])
+    return url, {"reason": "丢失", "replacing": number}
+
+
+def _reset(household):
+    return reverse("villagers:pin_reset", args=[household.pk]), {}
+
+
+def _member(household):
+    member = household.members.get(name="王奶奶")
+    return reverse("villagers:member_pin", args=[member.pk]), {"idempotency_key": form_key()}
+
+
+PAGES = {"issue": _issue, "replace": _replace, "reset": _reset, "member": _member}
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("pin", ["123456", "1956"])
+def test_every_managers_page_refuses_them_on_the_pin_field(
+    client_manager_x, household_a, household_b, card_b, manager_x, page, pin
+):
+    """Household A has no card yet (for the issue page); B has one (for the others)."""
+    household = household_a if page == "issue" else household_b
+    MemberFactory(household=household, name="王奶奶", relation="parent", birth_year=1956)
+    before = _passwords(household)
+    url, body = PAGES[page](household)
+    response = client_manager_x.post(url, {**body, "pin": pin, "pin_again": pin})
+    assert response.status_code == 200
+    assert response.context["form"].errors["pin"] == [GUESSABLE_MESSAGE]
+    assert _passwords(household) == before
+    assert household.cards.count() == (0 if page == "issue" else 1)
+
+
+def test_a_pin_sent_up_to_the_county_is_checked_before_it_goes(card_a, grandma, manager_x):
+    """The county sets a PIN sent up from its hash, which it cannot judge: judged here."""
+    User.objects.filter(pk=manager_x.pk).update(household=card_a.household)
+    client = Client()
+    client.force_login(manager_x)
+    url = reverse("villagers:pin_reset", args=[card_a.household.pk])
+    response = client.post(url, {"pin": "1111", "pin_again": "1111"})
+    assert response.context["form"].errors["pin"] == [GUESSABLE_MESSAGE]
+    assert not Referral.objects.exists()
+
+
+def test_the_villagers_own_change_refuses_them_and_counts_no_wrong_pin(client_villager_a, card_a):
+    url = reverse("villagers:pin_change")
+    response = client_villager_a.post(url, {"old_pin": PIN, "pin": "2222", "pin_again": "2222"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["pin"] == [GUESSABLE_MESSAGE]
+    assert not AccessAttempt.objects.exists()  # a rule, not a guess at a PIN of the card
+    login = Client().post(reverse("card_login"), {"card_number": card_a.number, "pin": PIN})
+    assert login.status_code == 302
+
+
+def test_a_guessable_pin_set_before_the_rule_keeps_working(villager_a, card_a):
+    User.objects.filter(pk=villager_a.pk).update(password=make_password("1111"))
+    client = Client()
+    login = client.post(reverse("card_login"), {"card_number": card_a.number, "pin": "1111"})
+    assert login.status_code == 302
+    body = {"old_pin": "1111", "pin": "3579", "pin_again": "3579"}
+    assert client.post(reverse("villagers:pin_change"), body).status_code == 302
+    villager_a.refresh_from_db()
+    assert villager_a.check_password("3579")

@@ -1,0 +1,66 @@
+"""Which new PINs are refused as too easy to guess: one rule for every place a PIN is set.
+
+A PIN is 4 to 6 digits (`core.forms.pin_clean`); a new one is refused when it is
+- one block of digits repeated, one digit throughout included: 0000, 111111, 1212, 520520;
+- a run: each digit one more, or each one less, than the one before (0 follows 9, as on a
+  keyboard's row of digits): 1234, 654321, 012345, 7890;
+- a date or number of someone in the household, which neighbours and relatives know: a
+  member's birth year (1956), their birthday from the ID number as MMDD or YYMMDD (0315,
+  560315), or the last 4 to 6 digits of a member's ID number (a final X left out) or of the
+  household's or a member's phone.
+Any other 4 to 6 digits will do, so nobody is asked for letters or a long PIN. A PIN set
+before this rule keeps working (it is checked when set, never at the login), as does one
+set from its hash (the county setting a PIN sent up to it, which was checked when sent).
+"""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from core.forms import pin_clean
+from villagers.models import Household
+
+GUESSABLE_MESSAGE = _(
+    "This PIN is too easy to guess: choose digits that are not all the same, not in a row "
+    "(1234, 4321), not a repeated pattern (1212) and not a birth year, birthday, or the end "
+    "of an ID or phone number of the household."
+)
+
+
+def _repeats_a_block(pin: str) -> bool:
+    return any(
+        len(pin) % size == 0 and pin == pin[:size] * (len(pin) // size)
+        for size in range(1, len(pin) // 2 + 1)
+    )
+
+
+def _is_a_run(pin: str) -> bool:
+    steps = {(int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:], strict=False)}
+    return steps in ({1}, {9})
+
+
+def _households_own_numbers(household: Household) -> set[str]:
+    """Birth years, birthdays and the ends of ID and phone numbers of the household, as
+    digits a PIN could be."""
+    numbers = set()
+    digits_of = [household.phone]
+    for birth_year, id_number, phone in household.members.values_list(
+        "birth_year", "id_number", "phone"
+    ):
+        numbers.add(str(birth_year))
+        id_digits = id_number.rstrip("Xx")
+        if len(id_number) == 18 and id_digits[6:14].isdigit():
+            numbers.update({id_digits[10:14], id_digits[8:14]})  # MMDD, YYMMDD
+        digits_of += [id_digits, phone]
+    for text in digits_of:
+        digits = "".join(c for c in text if c.isdigit())
+        numbers.update(digits[-length:] for length in (4, 5, 6) if len(digits) >= length)
+    return numbers
+
+
+def pin_new_clean(pin, *, household: Household) -> str:
+    """A new PIN for a login of `household`'s card, as `pin_clean` reads it; refused if it is
+    not 4 to 6 digits, or (on the form's `pin` field) if it is too easy to guess."""
+    pin = pin_clean(pin)
+    if _repeats_a_block(pin) or _is_a_run(pin) or pin in _households_own_numbers(household):
+        raise ValidationError({"pin": ValidationError(GUESSABLE_MESSAGE, code="pin_guessable")})
+    return pin
