@@ -357,7 +357,7 @@ def _pin_field(label):
     return PinField(
         label=label,
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
-        help_text=_("4 to 6 digits."),
+        help_text=_("4 to 6 digits, not easy to guess: not 1111, 1234, 1212 or a birthday."),
     )
 
 

@@ -162,3 +162,8 @@ def test_a_guessable_pin_set_before_the_rule_keeps_working(villager_a, card_a):
     assert client.post(reverse("villagers:pin_change"), body).status_code == 302
     villager_a.refresh_from_db()
     assert villager_a.check_password("3579")
+
+
+def test_the_pin_fields_say_what_to_avoid_before_it_is_typed(client_manager_x, card_a):
+    page = client_manager_x.get(reverse("villagers:pin_reset", args=[card_a.household.pk]))
+    assert "not 1111, 1234, 1212 or a birthday" in page.text
