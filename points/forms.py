@@ -114,9 +114,11 @@ class ProposalForm(OneTimeKeyMixin, forms.Form):
         picked = picked_ids(self)
         self.member_choosable = len(picked) == 1
         if self.member_choosable:
-            self.fields["member"].queryset = Member.objects.filter(
-                household_id=picked[0], household__village=village
-            ).order_by("id")
+            self.fields["member"].queryset = (
+                Member.objects.current()
+                .filter(household_id=picked[0], household__village=village)
+                .order_by("id")
+            )
 
 
 class ActivityForm(OneTimeKeyMixin, forms.Form):
@@ -205,7 +207,7 @@ class DeclarationForm(OneTimeKeyMixin, forms.Form):
 
     def __init__(self, *args, household, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["member"].queryset = Member.objects.filter(household=household)
+        self.fields["member"].queryset = Member.objects.current().filter(household=household)
 
 
 class DeclarationAcceptForm(OneTimeKeyMixin, forms.Form):

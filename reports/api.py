@@ -16,7 +16,7 @@ from typing import Annotated
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, Subquery, Value
+from django.db.models import F, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -42,7 +42,7 @@ from reports.views import notice
 from store.models import Donation, Item
 from store.views.stock import stock_list
 from villagers.masking import mask_id_number, mask_phone
-from villagers.models import Household, Village
+from villagers.models import Household, Member, Village
 
 PAGE_SIZE = 50
 # The most a page holds: a larger page_size is refused (422), never cut short unsaid.
@@ -354,7 +354,7 @@ def households(request, code: str):
     return (
         Household.objects.filter(village=_village(request.auth, code, household_list))
         .select_related("group", "account")
-        .prefetch_related("members")
+        .prefetch_related(Prefetch("members", queryset=Member.objects.current()))
         .order_by("number", "id")
     )
 

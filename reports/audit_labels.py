@@ -24,7 +24,7 @@ from reports.models import ExportJob
 from store.models import Donation, Donor, StockMovement
 from villagers.cardnumbers import typed_card_number
 from villagers.masking import mask_cell
-from villagers.models import Referral, User, Village
+from villagers.models import Member, Referral, User, Village
 from wishwall.models import Wish
 
 # Refers to a row by type and id: returns its link or name (reports.audit_log.Refs.shower).
@@ -321,6 +321,15 @@ def _member_pin_revoke(detail, show):
     return format_html(
         _("Their own PIN on the card of {household} stopped working."),
         household=show("villagers.household", detail.get("household")),
+    )
+
+
+def _member_leave(detail, show):
+    return format_html(
+        _("Left {household} on {day}: {why}."),
+        household=show("villagers.household", detail.get("household")),
+        day=detail["on"],
+        why=_choice(Member.LeftWhy.choices, detail.get("why")),
     )
 
 
@@ -653,6 +662,7 @@ ACTIONS: dict[str, Action] = {
     "card.pin_change": Action(gettext_lazy("PIN changed by the household")),
     "member.pin_set": Action(gettext_lazy("Family member's PIN set"), _member_pin_set),
     "member.pin_revoke": Action(gettext_lazy("Family member's PIN revoked"), _member_pin_revoke),
+    "member.leave": Action(gettext_lazy("Member left the household"), _member_leave),
     # the county's back office (the admin)
     "village.create": Action(gettext_lazy("Village added"), _village_change),
     "village.update": Action(gettext_lazy("Village settings changed"), _village_change),

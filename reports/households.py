@@ -85,7 +85,8 @@ def household_hub(request, pk):
     active_card = next((c for c in cards if c.status == Card.Status.ACTIVE), None)
     points = household_points(household)
     manager = is_manager(request.user)
-    members = list(household.members.all())
+    everyone = list(household.members.all())
+    members = [member for member in everyone if member.left_on is None]
     with_pin = member_ids_with_pin(household)
     for member in members:
         member.has_pin = member.pk in with_pin
@@ -95,6 +96,7 @@ def household_hub(request, pk):
         "points": points,
         "account": points.account,
         "members": members,
+        "former_members": [member for member in everyone if member.left_on is not None],
         "inspections": household.recent_inspections,
         "participations": household.recent_participations,
         "inspections_shown": INSPECTIONS_SHOWN,

@@ -279,7 +279,8 @@ def collector_parse(data, household) -> Member | None:
     if not value:
         return None
     member_id = row_id_or_none(value)
-    member = Member.objects.filter(household=household, pk=member_id).first() if member_id else None
+    members = Member.objects.current().filter(household=household)
+    member = members.filter(pk=member_id).first() if member_id else None
     if member is None:
         raise forms.ValidationError(_("The person collecting is not a member of this household."))
     return member

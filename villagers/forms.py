@@ -323,6 +323,18 @@ class PastDayMixin:
         return day
 
 
+class MemberLeaveForm(OneTimeKeyMixin, PastDayMixin, forms.Form):
+    """When and why a member left the household; one-time key: a re-sent form does it once."""
+
+    date = forms.DateField(
+        label=_("Left on"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    why = forms.ChoiceField(
+        label=_("Why"), choices=Member.LeftWhy.choices, widget=forms.RadioSelect
+    )
+
+
 class InspectionForm(PastDayMixin, forms.ModelForm):
     class Meta:
         model = Inspection

@@ -17,11 +17,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
+from core.idempotency import run_once
 from core.text import list_join
 from villagers.forms import (
     HouseholdForm,
     InspectionForm,
     MemberForm,
+    MemberLeaveForm,
     ParticipationForm,
     form_add_service_error,
 )
@@ -34,6 +36,7 @@ from villagers.services import (
     household_save,
     inspection_record,
     member_id_reveal,
+    member_leave,
     member_save,
     participation_record,
 )
@@ -90,7 +93,7 @@ def household_edit(request, pk):
 def member_create(request, pk):
     household = household_get_for_user(request, pk)
     member = Member(household=household)
-    if not household.members.exists():
+    if not household.members.current().exists():
         member.relation = Member.Relation.HEAD
         member.name = household.head_name
     form = MemberForm(request.POST or None, instance=member)
@@ -126,6 +129,49 @@ def member_edit(request, pk):
         request,
         "villagers/member_form.html",
         {"form": form, "household": member.household, "member": member},
+    )
+
+
+@staff_required(Role.MANAGER)
+def member_leave_view(request, pk):
+    """A member died, moved or married away: kept on record, no longer of the household."""
+    member = member_get_for_user(request, pk)
+    hub = reverse("reports:household", args=[member.household_id])
+    if member.left_on is not None:
+        messages.info(
+            request,
+            _("%(name)s left the household on %(day)s.")
+            % {"name": member.name, "day": member.left_on.isoformat()},
+        )
+        return redirect(hub)
+    form = MemberLeaveForm(request.POST or None, initial={"date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+
+        def action():
+            member_leave(
+                member=member,
+                on=form.cleaned_data["date"],
+                why=form.cleaned_data["why"],
+                actor=request.user,
+                request=request,
+            )
+            return hub
+
+        try:
+            run_once(request, action)
+        except ValidationError as error:
+            form_add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is no longer a member of the household; they stay on record.")
+                % {"name": member.name},
+            )
+            return redirect(hub)
+    return render(
+        request,
+        "villagers/member_leave.html",
+        {"form": form, "member": member, "household": member.household},
     )
 
 

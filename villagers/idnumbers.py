@@ -54,8 +54,9 @@ def id_number_is_valid(value: str) -> bool:
 
 
 def id_numbers_registered(numbers, *, excluding_member_id: int | None = None) -> set[str]:
-    """Of `numbers`, those a member anywhere in the deployment already holds."""
-    members = Member.objects.filter(id_number__in=[n for n in numbers if n])
+    """Of `numbers`, those a member anywhere in the deployment holds now (one who left their
+    household may be registered where they live now)."""
+    members = Member.objects.current().filter(id_number__in=[n for n in numbers if n])
     if excluding_member_id is not None:
         members = members.exclude(pk=excluding_member_id)
     return set(members.values_list("id_number", flat=True))

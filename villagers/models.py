@@ -221,6 +221,12 @@ class Household(models.Model):
         return mask_phone(self.phone)
 
 
+class MemberQuerySet(models.QuerySet):
+    def current(self):
+        """The members still in their household (not those who left it)."""
+        return self.filter(left_on__isnull=True)
+
+
 class Member(models.Model):
     class Relation(models.TextChoices):
         HEAD = "head", _("head of household")
@@ -235,6 +241,12 @@ class Member(models.Model):
     class Sex(models.TextChoices):
         MALE = "M", _("male")
         FEMALE = "F", _("female")
+
+    class LeftWhy(models.TextChoices):
+        DIED = "died", _("died")
+        MOVED_AWAY = "moved_away", _("moved away")
+        MARRIED_AWAY = "married_away", _("married away")
+        OTHER = "other", _("other reason")
 
     household = models.ForeignKey(
         Household, verbose_name=_("household"), on_delete=models.CASCADE, related_name="members"
@@ -257,21 +269,42 @@ class Member(models.Model):
         blank=True,
         validators=[RegexValidator(r"^\+?[0-9\- ]{5,20}$", _("Enter a valid phone number."))],
     )
+    # Someone who died, moved or married away stays on record (what they earned or collected
+    # names them) but is no longer one of the household's members (villagers.services.
+    # member_leave).
+    left_on = models.DateField(_("left the household on"), null=True, blank=True)
+    # A database default too: the county generator COPYs members without this column.
+    left_why = models.CharField(
+        _("why they left"),
+        max_length=12,
+        choices=LeftWhy.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
+
+    objects = MemberQuerySet.as_manager()
 
     class Meta:
         ordering = ["household", "id"]
         verbose_name = _("member")
         verbose_name_plural = _("members")
         constraints = [
-            # One person is registered once in the deployment. The form and the roster look
-            # first, to say so in words; this refuses what two registrations at the same
-            # moment would both write (two villages, a double click).
+            # One person is registered once in the deployment, in the household they live
+            # in now. The form and the roster look first, to say so in words; this refuses
+            # what two registrations at the same moment would both write (two villages, a
+            # double click).
             models.UniqueConstraint(
                 fields=["id_number"],
-                condition=~Q(id_number=""),
+                condition=~Q(id_number="") & Q(left_on__isnull=True),
                 name="member_id_number_unique",
                 violation_error_message=_("A person with this ID number is already registered."),
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True, left_why="")
+                | (Q(left_on__isnull=False) & ~Q(left_why="")),
+                name="member_left_says_when_and_why",
+            ),
         ]
 
     def __str__(self):

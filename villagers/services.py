@@ -19,6 +19,7 @@ from core.access import Role
 from core.audit import audit_record, audit_records, record_save
 from core.db import duplicate_checked_again
 from core.forms import number_text
+from core.months import past_day_check
 from core.sessions import sessions_end
 from core.text import list_join
 from villagers.cardnumbers import card_number_make
@@ -91,8 +92,11 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
 def member_save(*, member: Member, actor: User, request=None) -> Member:
     """Add or change a member. One with a PIN of their own stays someone who may have it (an
     adult, not the head): an edit that says otherwise waits until that PIN is revoked,
-    which is its own act (`member_pin_revoke`)."""
+    which is its own act (`member_pin_revoke`). One who left the household is kept as they
+    were when they left."""
     with transaction.atomic():
+        if member.pk is not None:
+            _member_left_check(Member.objects.get(pk=member.pk))
         refusal = member_pin_refusal(member) if member.pk is not None else ""
         if refusal or member.relation == Member.Relation.HEAD:
             # Locked as member_pin_set locks it: a PIN set meanwhile is seen here, and one
@@ -100,7 +104,7 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
             # wait for each other.
             _household_lock(member.household_id, member.household.village_id)
         if member.relation == Member.Relation.HEAD:
-            head = member.household.members.filter(relation=Member.Relation.HEAD)
+            head = member.household.members.current().filter(relation=Member.Relation.HEAD)
             other = head.exclude(pk=member.pk).first()
             if other is not None:
                 raise ValidationError(
@@ -129,6 +133,53 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
             display_name=saved.name
         )
         return saved
+
+
+def _member_left_check(member: Member) -> None:
+    if member.left_on is not None:
+        raise ValidationError(
+            _("%(name)s left the household on %(day)s.")
+            % {"name": member.name, "day": member.left_on.isoformat()},
+            code="member_left",
+        )
+
+
+def member_leave(
+    *, member: Member, on: datetime.date, why: str, actor: User, request=None
+) -> Member:
+    """`member` has left the household (died, moved or married away) on `on`.
+
+    They stay on record: what they earned or collected keeps naming them, and the household's
+    page lists them under its former members. They are no longer offered as who earned points
+    or collected goods, and their ID number may be registered again where they live now. One
+    with a PIN of their own keeps it until it is revoked, which is its own act
+    (`member_pin_revoke`, sent up when it is the manager's own household).
+    """
+    if why not in Member.LeftWhy.values:
+        raise ValidationError(_("Say why they left."), code="left_why")
+    past_day_check(on)
+    with transaction.atomic():
+        # Locked as member_pin_set locks it: a PIN set meanwhile is seen here.
+        _household_lock(member.household_id, member.household.village_id)
+        member = Member.objects.select_related("household").get(pk=member.pk)
+        _member_left_check(member)
+        if User.objects.filter(member=member, is_active=True).exists():
+            raise ValidationError(
+                _("%(name)s has a PIN of their own. Revoke that PIN first.")
+                % {"name": member.name},
+                code="member_pin",
+            )
+        member.left_on, member.left_why = on, why
+        member.save(update_fields=["left_on", "left_why"])
+        audit_record(
+            action="member.leave",
+            actor=actor,
+            village_id=member.household.village_id,
+            obj=member,
+            detail={"household": member.household_id, "on": on.isoformat(), "why": why},
+            request=request,
+        )
+    return member
 
 
 def inspection_record(*, inspection: Inspection, actor: User, request=None) -> Inspection:
@@ -620,6 +671,8 @@ ADULT_AGE = 18
 
 def member_pin_refusal(member: Member) -> str:
     """Why `member` may not have a PIN of their own ("" when they may)."""
+    if member.left_on is not None:
+        return _("They left the household on %(day)s.") % {"day": member.left_on.isoformat()}
     if member.relation == Member.Relation.HEAD:
         return _("The head of household signs in with the household's own PIN.")
     if member.birth_year > timezone.localdate().year - ADULT_AGE:

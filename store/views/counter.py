@@ -230,7 +230,7 @@ def counter_household(request, household_pk):
     # Open reservations hold their points (Account.held, at least a point each): none held,
     # none to look for, the commonest case at the counter.
     reservations = reservations_open_of(household) if state.held else []
-    members = list(household.members.all()) if cart or reservations else []
+    members = list(household.members.current()) if cart or reservations else []
     for reservation in reservations:
         reservation.hand_over_key = uuid.uuid4()  # each hand-over form its own, once-only
     return render(

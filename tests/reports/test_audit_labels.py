@@ -48,6 +48,7 @@ EXAMPLES: dict[str, list[dict]] = {
     "card.recall": [{"reason": "搬走"}],
     "member.pin_set": [{"household": 3, "reset": True}],
     "member.pin_revoke": [{"household": 3}],
+    "member.leave": [{"household": 3, "on": "2026-11-30", "why": "married_away"}],
     "roster.import": [{"households": 40, "members": 120}],
     "activity.open": [{"title": "打扫", "rule": "R1", "points": 5}],
     "activity.checkin": [{"household": 3, "photo": True}],
@@ -244,6 +245,8 @@ def test_an_announcement_and_a_members_pin_read_as_sentences():
     assert said == "With a photo and a voice recording."
     said = str(sentence("member.pin_revoke", {"household": 3}, _show))
     assert re.fullmatch(r"Their own PIN on the card of <a [^>]+>3</a> stopped working\.", said)
+    said = str(sentence("member.leave", {"household": 3, "on": "2026-11-30", "why": "died"}, _show))
+    assert re.fullmatch(r"Left <a [^>]+>3</a> on 2026-11-30: died\.", said)
 
 
 def test_an_overview_export_names_its_month_and_a_year_report_its_year():

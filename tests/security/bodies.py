@@ -116,6 +116,12 @@ def member(cast, client):
     return {"name": "李小花", "relation": "spouse", "sex": "F", "birth_year": 1988}
 
 
+def member_leave(cast, client):
+    """Household A's head died yesterday."""
+    yesterday = timezone.localdate() - timezone.timedelta(days=1)
+    return {"date": yesterday.isoformat(), "why": "died", "idempotency_key": form_key()}
+
+
 def _adult_son(cast):
     return MemberFactory(
         household=cast.household_a, name="王小明", relation="child", birth_year=1995

@@ -112,6 +112,12 @@ VILLAGERS = [
         kwargs=pk("member_a"),
     ),
     Target(
+        "villagers:member_leave",
+        "manager_x",
+        lambda c: villager_forms.MemberLeaveForm(),
+        kwargs=pk("member_a"),
+    ),
+    Target(
         "villagers:inspection_create",
         "manager_x",
         lambda c: villager_forms.InspectionForm(),

@@ -207,6 +207,13 @@ URLS: dict[str, Row] = {
         writes=NOTHING,
         body=b.member,
     ),
+    "villagers:member_leave": Row(
+        get=MANAGER_OBJECT,
+        post=MANAGER_OBJECT,
+        kwargs=pk("member_a"),
+        writes=NOTHING,
+        body=b.member_leave,
+    ),
     "villagers:member_view_id": Row(
         get=ALL_405, post=MANAGER_OBJECT, kwargs=pk("member_a"), action=True, writes=NOTHING
     ),
