@@ -261,7 +261,7 @@ class Member(models.Model):
         _("ID number"),
         max_length=18,
         blank=True,
-        validators=[RegexValidator(r"^[0-9]{17}[0-9Xx]$", _("An ID number has 18 characters."))],
+        validators=[RegexValidator(r"^[0-9]{17}[0-9X]$", _("An ID number has 18 characters."))],
     )
     phone = models.CharField(
         _("phone"),

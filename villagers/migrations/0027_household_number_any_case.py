@@ -2,9 +2,8 @@
 roster and the household form now compare them. The database holds it too, beside the
 constraint on the number as written (whose index the lookups and lists use).
 
-On a database where one village already has such twins (X001 and x001), this migration stops
-with PostgreSQL naming the number; renumber one of them on its household page (the form
-refuses to save either as it is) and migrate again."""
+Twins a database already holds (X001 and x001 in one village) are named by 0026, which stops
+before either constraint is asked for; each is renumbered on its household page."""
 
 from django.db import migrations, models
 from django.db.models.functions import Upper
