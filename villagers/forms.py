@@ -243,6 +243,14 @@ class HouseholdForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.village = village
         self.fields["group"].queryset = VillageGroup.objects.filter(village=village)
+        head = Member.Relation.HEAD
+        if self.instance.pk and self.instance.members.current().filter(relation=head).exists():
+            # The head's name follows the member registered as head (villagers.services.
+            # member_save): typed here as well, the two drifted apart.
+            self.fields["head_name"].disabled = True
+            self.fields["head_name"].help_text = _(
+                "The name of the member registered as head: correct it on their line under Members."
+            )
 
     def clean_number(self):
         number = household_number_text(self.cleaned_data["number"])

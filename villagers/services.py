@@ -132,6 +132,13 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
         User.objects.filter(member=saved).exclude(display_name=saved.name).update(
             display_name=saved.name
         )
+        if saved.relation == Member.Relation.HEAD:
+            # The household goes by its head's name (lists, the counter, the notice, its
+            # login): the head's as corrected, or the new head's once one is made.
+            household = Household.objects.get(pk=saved.household_id)
+            if household.head_name != saved.name:
+                household.head_name = saved.name
+                household_save(household=household, actor=actor, request=request)
         return saved
 
 

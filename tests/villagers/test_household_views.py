@@ -12,7 +12,7 @@ from tests.conftest import issue_card
 from tests.factories import HouseholdFactory, MemberFactory, VillageGroupFactory
 from tests.villagers.conftest import SECRET_ID
 from villagers.models import Household, Inspection, Member, Participation
-from villagers.services import card_recall
+from villagers.services import card_recall, member_leave
 
 
 def _list(client, **params):
@@ -361,3 +361,52 @@ def test_a_corrected_name_is_the_name_its_login_shows(
     household_save(household=household, actor=manager_x)
     login = User.objects.get(household=household, member__isnull=True)
     assert login.display_name == "王大川"
+
+
+def test_the_household_goes_by_its_head_members_name(client_manager_x, card_a, member_a):
+    """Noted since the eleventh session: the household's head name and the member marked head
+    were edited apart, so the lists, the counter and the login named one person and the
+    members another; a new head left the household under the old head's name."""
+    household = card_a.household
+    edit = reverse("villagers:member_edit", kwargs={"pk": member_a.pk})
+    page = client_manager_x.get(edit)
+    kept = {
+        name: value
+        for name, value in page.context["form"].initial.items()
+        if name in ("relation", "sex", "birth_year", "drawn")
+    }
+    assert client_manager_x.post(edit, {**kept, "name": "王大川"}).status_code == 302
+    household.refresh_from_db()
+    assert household.head_name == "王大川"
+    login = household.users.get(member__isnull=True)
+    assert login.display_name == "王大川"
+    assert AuditEvent.objects.filter(action="household.update", object_id=str(household.pk))
+    # Typed on the household's form, it is the head member's and is kept.
+    form_page = reverse("villagers:household_edit", kwargs={"pk": household.pk})
+    form = client_manager_x.get(form_page).context["form"]
+    assert form.fields["head_name"].disabled
+    fields = {name: form[name].value() for name in form.fields}
+    sent = {name: value for name, value in fields.items() if value is not None}
+    answer = client_manager_x.post(form_page, {**sent, "head_name": "别人"})
+    assert answer.status_code == 302
+    household.refresh_from_db()
+    assert household.head_name == "王大川"
+    # The head left: the household is still theirs until another member is made head.
+    son = MemberFactory(
+        household=household, name="王小明", relation="child", birth_year=1990, id_number=""
+    )
+    member_leave(
+        member=member_a, on=timezone.localdate(), why=Member.LeftWhy.DIED, actor=card_a.issued_by
+    )
+    assert not client_manager_x.get(form_page).context["form"].fields["head_name"].disabled
+    son_edit = reverse("villagers:member_edit", kwargs={"pk": son.pk})
+    page = client_manager_x.get(son_edit)
+    son_data = {
+        name: value
+        for name, value in page.context["form"].initial.items()
+        if name in ("name", "sex", "birth_year", "drawn")
+    }
+    answer = client_manager_x.post(son_edit, {**son_data, "relation": "head"})
+    assert answer.status_code == 302, answer.context["form"].errors
+    household.refresh_from_db()
+    assert household.head_name == "王小明"
