@@ -16,7 +16,7 @@ from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from core.db import is_duplicate
+from core.db import SavedMeanwhile, is_duplicate
 from core.forms import NUMBER_FORMFIELD_OVERRIDES
 
 # The task queue's jobs are the operators' (`manage.py procrastinate`), not the back office's:
@@ -89,16 +89,18 @@ class DuplicateSavedMeanwhileMixin:
     name) is told why, not shown a server error.
 
     Both requests pass the form's check of uniqueness before either saves; PostgreSQL makes
-    the second INSERT wait for the first and refuses it. Django's change view runs in one
-    transaction, so nothing of that attempt is left: it is run once more, and its form now
-    sees the first's row and says so under the field.
+    the second INSERT wait for the first and refuses it (IntegrityError, or SavedMeanwhile
+    where a service saves it: `core.db.duplicate_checked_again`). Django's change view runs
+    in one transaction, so nothing of that attempt is left: it is run once more, and its
+    form now sees the first's row and says so.
     """
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except IntegrityError as error:
-            if request.method != "POST" or not is_duplicate(error):
+        except (IntegrityError, SavedMeanwhile) as error:
+            duplicate = isinstance(error, SavedMeanwhile) or is_duplicate(error)
+            if request.method != "POST" or not duplicate:
                 raise
             return super().changeform_view(request, object_id, form_url, extra_context)
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db import (
     IntegrityError,
     InterfaceError,
@@ -14,7 +15,6 @@ from django.db import (
     migrations,
     transaction,
 )
-from psycopg.errors import UniqueViolation
 
 T = TypeVar("T")
 
@@ -43,13 +43,20 @@ def row_id_or_none(text) -> int | None:
 
 def is_duplicate(error: IntegrityError) -> bool:
     """Whether the database refused a row because one with the same unique key exists."""
-    return isinstance(error.__cause__, UniqueViolation)
+    return sqlstate(error) == "23505"  # unique_violation
+
+
+class SavedMeanwhile(ValidationError):
+    """The check's refusal of a row another request saved since the check first ran: the
+    back office draws its form again rather than treating it as a refusal of its own
+    (`core.admin.DuplicateSavedMeanwhileMixin`)."""
 
 
 @contextmanager
 def duplicate_checked_again(check: Callable[[], object]) -> Iterator[None]:
     """Run the block's writes in a savepoint; if the database refuses a duplicate, run the
-    caller's `check` again, whose ValidationError then says why, and else re-raise.
+    caller's `check` again, whose ValidationError then says why (as a SavedMeanwhile), and
+    else re-raise.
 
     Two requests can both pass the check before either writes: a double-clicked form on a
     slow line, two villages registering one person. PostgreSQL makes the second INSERT wait
@@ -63,14 +70,26 @@ def duplicate_checked_again(check: Callable[[], object]) -> Iterator[None]:
     except IntegrityError as error:
         if not is_duplicate(error):
             raise
-        check()
+        try:
+            check()
+        except ValidationError as refusal:
+            raise SavedMeanwhile(refusal) from error
         raise
 
 
 def unique_checks(obj) -> None:
-    """`obj`'s checks of uniqueness: its unique fields, then its model's constraints."""
-    obj.validate_unique()
-    obj.validate_constraints()
+    """`obj`'s checks of uniqueness (its unique fields, then its model's constraints), each
+    message once: a household number is refused as written and whatever its case, in the
+    same words."""
+    messages = []
+    for check in (obj.validate_unique, obj.validate_constraints):
+        try:
+            check()
+        except ValidationError as error:
+            messages += error.messages
+    messages = list(dict.fromkeys(messages))
+    if messages:
+        raise ValidationError(messages)
 
 
 REFUSE_CHANGE_FUNCTION = """

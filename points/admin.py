@@ -7,6 +7,7 @@ who may decide what. Rules may be edited by the manager, through `rule_save`.
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from core.db import SavedMeanwhile
 from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
 from points.services import rule_check, rule_save
 from villagers.admin import VillageScopedAdmin, VillageScopedReadOnlyAdmin
@@ -51,6 +52,8 @@ class RuleAdmin(VillageScopedAdmin):
             obj.village_id = request.user.village_id
         try:
             rule_save(rule=obj, actor=request.user, request=request)
+        except SavedMeanwhile:
+            raise  # the form is drawn again, saying so (core.admin)
         except ValidationError as error:
             raise PermissionDenied(" ".join(error.messages)) from error
 

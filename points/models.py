@@ -198,7 +198,11 @@ class Rule(models.Model):
         verbose_name = _("points rule")
         verbose_name_plural = _("points rules")
         constraints = [
-            models.UniqueConstraint(fields=["village", "code"], name="rule_unique_code"),
+            models.UniqueConstraint(
+                fields=["village", "code"],
+                name="rule_unique_code",
+                violation_error_message=_("The village already has a rule with this code."),
+            ),
             models.CheckConstraint(condition=~Q(points=0), name="rule_points_not_zero"),
             models.CheckConstraint(
                 condition=~Q(category="deductions") | Q(points__lt=0),

@@ -94,11 +94,16 @@ class Item(WriterOwnedColumns, models.Model):
                 name="item_held_within_stock",
             ),
             models.CheckConstraint(condition=Q(points_price__gte=1), name="item_price_positive"),
-            models.UniqueConstraint(fields=["village", "name"], name="item_unique_name"),
+            models.UniqueConstraint(
+                fields=["village", "name"],
+                name="item_unique_name",
+                violation_error_message=_("The village already has an item with this name."),
+            ),
             models.UniqueConstraint(
                 fields=["village", "barcode"],
                 condition=~Q(barcode=""),
                 name="item_unique_barcode",
+                violation_error_message=_("Another item of the village has this barcode."),
             ),
         ]
 
@@ -597,7 +602,11 @@ class Donor(models.Model):
         verbose_name = _("donor")
         verbose_name_plural = _("donors")
         constraints = [
-            models.UniqueConstraint(fields=["village", "name"], name="donor_unique_name")
+            models.UniqueConstraint(
+                fields=["village", "name"],
+                name="donor_unique_name",
+                violation_error_message=_("The village already has a donor with this name."),
+            )
         ]
 
     def __str__(self):

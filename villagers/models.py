@@ -148,7 +148,11 @@ class VillageGroup(models.Model):
         verbose_name = _("village group")
         verbose_name_plural = _("village groups")
         constraints = [
-            models.UniqueConstraint(fields=["village", "name"], name="group_unique_name")
+            models.UniqueConstraint(
+                fields=["village", "name"],
+                name="group_unique_name",
+                violation_error_message=_("The village already has a group with this name."),
+            )
         ]
 
     def __str__(self):
@@ -203,7 +207,11 @@ class Household(models.Model):
         verbose_name_plural = _("households")
         constraints = [
             # Its index serves the lookups by number and the lists in number order.
-            models.UniqueConstraint(fields=["village", "number"], name="household_unique_number"),
+            models.UniqueConstraint(
+                fields=["village", "number"],
+                name="household_unique_number",
+                violation_error_message=_("This household number is already used in this village."),
+            ),
             # "x001" is X001 written in small letters, no second household beside it.
             models.UniqueConstraint(
                 Upper("number"),

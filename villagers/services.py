@@ -875,7 +875,7 @@ def roster_import(*, village: Village, rows: list, actor: User, request=None) ->
                 is_poor=plan["is_poor"],
                 poverty_exit_year=plan["poverty_exit_year"],
             )
-            household.full_clean()
+            household.full_clean(validate_constraints=False)  # the roster looked, all at once
             households.append(household)
         # Another village may register one of these ID numbers meanwhile (only this
         # village's rows are locked): refused with the roster's own words.

@@ -19,6 +19,7 @@ from points.models import Rule
 from store.models import Item
 from tests.conftest import make_staff
 from tests.points.conftest import rule_clean  # noqa: F401 (fixture)
+from tests.points.test_concurrency import both_checked
 from tests.store.conftest import rice, zones_x  # noqa: F401 (fixtures)
 from tests.villagers.conftest import member_a  # noqa: F401 (fixture)
 from villagers.models import Household, Member, VillageGroup
@@ -155,15 +156,7 @@ def test_a_back_office_form_saved_twice_at_once_tells_the_second_why(
 ):
     """A double-clicked "Save" on a slow line: both posts passed the form's check of the
     group's name, and the second INSERT, refused by the database, was a server error."""
-    barrier = threading.Barrier(2, timeout=10)
-    original = VillageGroup.full_clean
-
-    def both_checked(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        if not barrier.broken:
-            barrier.wait()
-
-    monkeypatch.setattr(VillageGroup, "full_clean", both_checked)
+    both_checked(monkeypatch, VillageGroup)
     answers = []
 
     def post():
@@ -184,6 +177,30 @@ def test_a_back_office_form_saved_twice_at_once_tells_the_second_why(
         thread.join(20)
     assert sorted(answer.status_code for answer in answers) == [200, 302]
     (told,) = [answer for answer in answers if answer.status_code == 200]
-    # Django's "Village group with this Village and Name already exists.", in Chinese.
-    assert "包含 村 和 名称 的 村民小组 已经存在。" in told.content.decode()
+    assert "本村已经有这个名称的村民小组。" in told.content.decode()
     assert VillageGroup.objects.filter(name="新组").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_points_rule_added_twice_at_once_tells_the_second_why(manager_x, monkeypatch):
+    """Found by a second read: the rule's service refused the second in words, and the
+    rules' admin turned every refusal of its service into the 403 page, "not allowed"."""
+    both_checked(monkeypatch, Rule)
+    answers = []
+    data = {"code": "Z09", "category": "environment", "description": "门前三包", "points": 2}
+
+    def post():
+        try:
+            answers.append(_signed_in(manager_x).post(reverse("admin:points_rule_add"), data))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(answer.status_code for answer in answers) == [200, 302]
+    (told,) = [answer for answer in answers if answer.status_code == 200]
+    assert "本村已经有这个代码的积分规则。" in told.content.decode()
+    assert Rule.objects.filter(code="Z09").count() == 1

@@ -35,6 +35,22 @@ def held_in(monkeypatch, owner, name: str, *, call: int = 1, seconds: float = 0.
     return entered
 
 
+def both_checked(monkeypatch, model):
+    """Let two writers both pass `model`'s check (full_clean) before either saves: the
+    double click, or two villages at the same moment, every time rather than by luck."""
+    barrier = threading.Barrier(2, timeout=10)
+    original = model.full_clean
+    waited = set()  # the threads held once: each passes its first check, then runs on
+
+    def checked(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if threading.get_ident() not in waited:
+            waited.add(threading.get_ident())
+            barrier.wait()
+
+    monkeypatch.setattr(model, "full_clean", checked)
+
+
 def run_threads(jobs):
     """Start every job at once (a barrier), each in its own thread and DB connection."""
     barrier = threading.Barrier(len(jobs))

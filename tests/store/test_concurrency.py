@@ -181,5 +181,5 @@ def test_one_new_item_saved_twice_at_once_is_refused_on_the_form(
     responses = run_at_once([post, post])
     assert sorted(response.status_code for response in responses) == [200, 302]
     (refused,) = [response for response in responses if response.status_code == 200]
-    assert "Item with this Village and Name already exists." in refused.content.decode()
+    assert "The village already has an item with this name." in refused.content.decode()
     assert Item.objects.filter(village=village_x, name="毛巾").count() == 1
