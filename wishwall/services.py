@@ -93,7 +93,7 @@ def _refuse_unless_status(wish: Wish, *allowed: str) -> None:
     if wish.status == Wish.Status.FULFILLED:
         raise ValidationError(_("This wish has been fulfilled already."), code="fulfilled")
     if wish.status == Wish.Status.DECLINED:
-        raise ValidationError(_("This wish has been declined."), code="declined")
+        raise ValidationError(_("This wish was declined already."), code="declined")
     if wish.status == Wish.Status.MATCHED:
         raise ValidationError(_("This wish is matched with a donor already."), code="matched")
     raise ValidationError(
