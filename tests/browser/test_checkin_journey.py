@@ -21,13 +21,14 @@ from villagers.services import member_pin_set
 
 def away_from_a_renewing_page(page, url):
     """Go to `url` from a page that reloads itself: a navigation the reload interrupts
-    (under load) is made again."""
+    (under load; Chromium says so, or reports the navigation aborted) is made again."""
     for _attempt in range(3):
         try:
             page.goto(url)
             return
         except PlaywrightError as error:
-            if "interrupted by another navigation" not in str(error):
+            interrupted = ("interrupted by another navigation", "net::ERR_ABORTED")
+            if not any(words in str(error) for words in interrupted):
                 raise
     page.goto(url)
 
