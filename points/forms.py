@@ -139,6 +139,8 @@ class ActivityForm(OneTimeKeyMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "inputmode": "numeric"}),
     )
     photo = PhotoField(label=_("Photo evidence"))
+    # Ticked to propose again what was already proposed (the page asks when it was).
+    again = forms.BooleanField(label=_("Propose again anyway"), required=False)
 
     def __init__(self, *args, village, households, **kwargs):
         super().__init__(*args, **kwargs)

@@ -34,6 +34,18 @@ def _created_message(request, proposals, replayed):
         )
 
 
+def _repeated(request, form, households, day) -> list:
+    """The proposals of the form's rule and `day` the households have already: the same
+    deed entered again (a reply lost, a form filled in again, a second tab), asked about
+    before it is sent. Not when the box "propose again anyway" is ticked, nor for this form
+    sent twice, which run_once answers."""
+    if form.cleaned_data["again"] or key_used(request):
+        return []
+    return proposals_repeated(
+        request.village, [household.pk for household in households], form.cleaned_data["rule"], day
+    )
+
+
 @staff_required(Role.MANAGER, Role.SUPERVISOR)
 def proposal_new(request):
     """Propose for one household (a member may be named) or several (a batch).
@@ -53,15 +65,7 @@ def proposal_new(request):
     repeated = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        # The same rule, day and household proposed already (not this form sent twice,
-        # which run_once answers): ask before sending it again.
-        if not (data["again"] or key_used(request)):
-            repeated = proposals_repeated(
-                request.village,
-                [household.pk for household in data["households"]],
-                data["rule"],
-                data["occurred_on"],
-            )
+        repeated = _repeated(request, form, data["households"], data["occurred_on"])
     if request.method == "POST" and form.is_valid() and not repeated:
         created = []
 
@@ -107,7 +111,10 @@ def activity_new(request):
         households=households,
         initial={"households": picker.chosen_ids},
     )
+    repeated = []
     if request.method == "POST" and form.is_valid():
+        repeated = _repeated(request, form, form.attendees(), form.cleaned_data["date"])
+    if request.method == "POST" and form.is_valid() and not repeated:
         data = form.cleaned_data
         created = []
 
@@ -135,7 +142,8 @@ def activity_new(request):
         else:
             _created_message(request, created, replayed)
             return redirect(url)
-    return render(request, "points/activity_form.html", {"form": form, "picker": picker})
+    context = {"form": form, "picker": picker, "repeated": repeated}
+    return render(request, "points/activity_form.html", context)
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR)

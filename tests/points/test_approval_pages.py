@@ -108,6 +108,29 @@ def test_activity_attendance_by_ticks_and_card_numbers_is_one_batch(
     assert "No active card of this village has the number: 999999999" in bad.content.decode()
 
 
+def test_an_activity_entered_again_is_asked_about_before_it_is_sent(
+    client_manager_x, card_a, card_b, rule_capped
+):
+    """Found by a probe posting every form from two tabs: the same labour day sent from
+    each made two batches, where the proposal form asks first."""
+    data = {
+        "title": "义务打扫村道",
+        "rule": rule_capped.pk,
+        "date": today().isoformat(),
+        "households": [card_a.household_id],
+        "idempotency_key": KEY,
+    }
+    url = reverse("points:activity_new")
+    assert client_manager_x.post(url, data).status_code == 302
+    again = {**data, "households": [card_a.household_id, card_b.household_id]}
+    asked = client_manager_x.post(url, {**again, "idempotency_key": KEY + "2"})
+    assert asked.status_code == 200 and "Already proposed for the same rule and day" in asked.text
+    assert [p.household for p in asked.context["repeated"]] == [card_a.household]
+    assert Batch.objects.count() == 1
+    sent = client_manager_x.post(url, {**again, "idempotency_key": KEY + "3", "again": "on"})
+    assert sent.status_code == 302 and Batch.objects.count() == 2
+
+
 def test_queue_approves_several_and_rejects_with_reason(
     client_supervisor_x, card_a, card_b, manager_x, rule_clean, rule_litter
 ):
