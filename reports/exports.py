@@ -19,6 +19,7 @@ import importlib
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
@@ -30,7 +31,7 @@ from core.access import OPEN, oversees
 from core.audit import audit_record
 from core.queue import enqueue
 from reports import xlsx
-from reports.models import ExportJob
+from reports.models import STALE_AFTER, ExportJob
 from villagers.oversight import oversight_of
 
 logger = logging.getLogger(__name__)
@@ -48,14 +49,36 @@ BUILDERS = {
 
 
 def export_job_start(*, kind: str, user, village=None, county=None, params=None) -> ExportJob:
-    """Record the request and queue its building, in one transaction."""
+    """Record the request and queue its building, in one transaction.
+
+    The same file asked for again while it is being made (a double click, a second tab) is
+    that job, not a second build of a whole county: each person's requests are taken one at
+    a time (their row's lock), and one still waiting or running, and heard from lately, is
+    answered with itself.
+    """
     with transaction.atomic():
+        list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk))
+        # Built in the requester's language (the worker has none of its own).
+        params = {**(params or {}), "language": translation.get_language()}
+        underway = (
+            ExportJob.objects.filter(
+                requested_by=user,
+                kind=kind,
+                village=village,
+                county=county,
+                params=params,
+                status__in=[ExportJob.Status.PENDING, ExportJob.Status.RUNNING],
+                updated_at__gte=timezone.now() - STALE_AFTER,
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if underway is not None:
+            return underway
         # Finished files are not kept for ever: a person's old exports go when they ask again.
         ExportJob.objects.filter(
             requested_by=user, created_at__lt=timezone.now() - KEEP_FILES_FOR
         ).delete()
-        # Built in the requester's language (the worker has none of its own).
-        params = {**(params or {}), "language": translation.get_language()}
         job = ExportJob(kind=kind, requested_by=user, village=village, county=county, params=params)
         job.full_clean(exclude=["content"])
         job.save()

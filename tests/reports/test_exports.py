@@ -208,3 +208,30 @@ def test_an_overview_export_follows_its_asker_to_another_township(
     assert client_township.get(download).status_code == 200
     User.objects.filter(pk=township_officer.pk).update(township=village_z.township)
     assert client_township.get(download).status_code == 404
+
+
+def test_the_same_export_asked_for_twice_at_once_is_made_once(
+    transactional_db, county_admin, monkeypatch
+):
+    """Found by a probe posting every form twice at once: a double-clicked "Export" queued
+    two builds of the whole county. The second asking is the first job; another month, or
+    a job no worker has heard from lately, is a new one."""
+    from core.models import AuditEvent
+    from tests.points.test_concurrency import held_in, run_threads
+
+    held_in(monkeypatch, ExportJob, "full_clean")  # the first holds its check a while
+
+    def start(month="2026-11"):
+        return exports.export_job_start(
+            kind="county", user=county_admin, county=county_admin.county, params={"month": month}
+        )
+
+    (_ok, first), (_ok2, second) = run_threads([start, start])
+    assert first.pk == second.pk
+    assert ExportJob.objects.count() == 1
+    assert AuditEvent.objects.filter(action="export.start").count() == 1
+    assert start("2026-10").pk != first.pk
+    ExportJob.objects.filter(pk=first.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(minutes=11)
+    )
+    assert start().pk not in (first.pk, second.pk)
