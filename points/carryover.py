@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -169,14 +170,22 @@ def _taken(household_ids) -> dict[int, datetime.date]:
     return dict(lines)
 
 
+def _number_key(text: str) -> str:
+    """A typed household number as it is compared: one number whatever the case of its
+    letters, as the database holds them unique (household_unique_number_any_case)."""
+    return household_number_text(text).upper()
+
+
 def _households(village: Village, rows: list[SheetRow]) -> dict[str, Household]:
-    numbers = {household_number_text(row.values["household_number"]) for row in rows}
-    return {
-        h.number: h
-        for h in Household.objects.filter(village=village, number__in=numbers).select_related(
-            "account"
-        )
-    }
+    """{number in capitals: household} for the numbers the file gives ("x001" finds X001)."""
+    keys = {_number_key(row.values["household_number"]) for row in rows}
+    households = (
+        Household.objects.filter(village=village)
+        .annotate(number_upper=Upper("number"))
+        .filter(number_upper__in=keys)
+        .select_related("account")
+    )
+    return {h.number_upper: h for h in households}
 
 
 def _grants(account_ids) -> dict[int, int]:
@@ -244,6 +253,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
     reports = []
     file_total = 0
     plans: dict[str, HouseholdPlan] = {}
+    # Keyed by the number in capitals (_number_key): "X001" and "x001" are one household.
     balance_rows: dict[str, int] = {}
     history: dict[str, list[tuple[RowReport, dict]]] = defaultdict(list)
     for row in rows:
@@ -251,7 +261,10 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
         report = RowReport(row=row)
         reports.append(report)
         number = household_number_text(values["household_number"])
-        household = households.get(number)
+        key = _number_key(number)
+        household = households.get(key)
+        if household is not None:
+            number = household.number  # the messages name it as registered
         if not number:
             report.errors.append(_("The household number is missing."))
         elif household is None:
@@ -280,18 +293,18 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
         if has_line:
             line = _check_history_row(report, values)
             if line is not None and number:
-                history[number].append((report, line))
+                history[key].append((report, line))
             continue
         report.is_balance = True
         balance = _check_balance_row(report, values["balance"])
         file_total += balance or 0
-        if number in balance_rows:
+        if key in balance_rows:
             report.errors.append(
                 _("The balance of household %(number)s is already in row %(line)d.")
-                % {"number": number, "line": balance_rows[number]}
+                % {"number": number, "line": balance_rows[key]}
             )
             continue
-        balance_rows[number] = row.line
+        balance_rows[key] = row.line
         if household is None or report.errors:
             continue
         if household.status != Household.Status.ACTIVE:
@@ -335,15 +348,15 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
                 % {"number": number, "spendable": plan.spendable, "points": plan.points}
             )
             continue
-        plans[number] = plan
-    for number, lines in history.items():
-        plan = plans.get(number)
+        plans[key] = plan
+    for key, lines in history.items():
+        plan = plans.get(key)
         if plan is None:
             first = lines[0][0]
-            if not first.errors and number in households:
+            if not first.errors and key in households:
                 first.errors.append(
                     _("Household %(number)s has lines of history but no correct balance row.")
-                    % {"number": number}
+                    % {"number": households[key].number}
                 )
             continue
         plan.history = sorted((line for _report, line in lines), key=lambda line: line["date"])
@@ -355,7 +368,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
                     "The lines of history of household %(number)s add up to %(sum)d, "
                     "but its balance is %(balance)d."
                 )
-                % {"number": number, "sum": added, "balance": plan.paper_balance}
+                % {"number": plan.household.number, "sum": added, "balance": plan.paper_balance}
             )
     bad = {r.row.line for r in reports if r.errors and r.is_balance}
     result = CarryOverCheck(

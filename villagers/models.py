@@ -163,7 +163,9 @@ def household_number_text(value) -> str:
     """A household number as it is stored and looked up: NFKC (a Chinese input method's
     full-width Ｘ００１ is X001), surrounding white space dropped. Every writer (the household
     form, the roster) and every lookup (the roster's, the paper ledger's, the search) reads
-    numbers through it, so one household never has two spellings."""
+    numbers through it, so one household never has two spellings; the case of the letters is
+    kept as typed, and every lookup ignores it (x001 finds X001), as the database does
+    (household_unique_number_any_case)."""
     return unicodedata.normalize("NFKC", str(value or "")).strip()
 
 

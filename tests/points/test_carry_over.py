@@ -519,6 +519,29 @@ def test_a_household_number_typed_with_full_width_characters_is_found(village_x,
     assert check.is_valid, check.error_lines()
 
 
+def test_a_household_number_in_small_letters_is_the_registered_one(village_x, cards, household_a):
+    """Found by a review: "x001" was refused as no household of the village beside the
+    registered X001, and an X001 balance with x001 lines of history made two households. Numbers
+    are compared as the roster and the household form compare them: whatever their letters' case."""
+    rows = [
+        ["x001", "王大山", 350, None, None, None],
+        ["X001", "王大山", None, "2019-03-01", 100, "发卡基础分"],
+        ["x001", "王大山", None, "2021-06-15", 250, "五好家庭"],
+    ]
+    check = carry_over_check(village_x, carry_over_parse(xlsx_file(rows)), 350)
+    assert check.is_valid, check.error_lines()
+    (plan,) = check.plans
+    assert plan.household == household_a
+    assert [line["points"] for line in plan.history] == [100, 250]
+
+    twice = carry_over_check(
+        village_x,
+        carry_over_parse(xlsx_file([*rows, ["X001", "王大山", 5, None, None, None]])),
+        355,
+    )
+    assert "The balance of household X001 is already in row 2." in twice.error_lines()[-1]
+
+
 def test_a_cell_one_column_off_never_shows_an_id_number_or_phone(client_manager_x, cards):
     """As the roster's preview: every echoed cell is masked (villagers.masking.mask_cell)."""
     id_number = "610630196503040019"
