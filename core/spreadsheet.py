@@ -4,7 +4,8 @@ Shared by the roster import (villagers.roster) and the paper ledger's opening ba
 (points.carryover): each names its columns (`Column`), and gets back one `SheetRow` per
 non-empty row under a header row written in Chinese or English. Parsing never touches the
 database; a file that is no table at all raises `SheetFileError` in plain words. Of a
-workbook, the sheet read is the one the clerk sees on opening it (`_workbook_sheet`).
+workbook, the sheet read is the one the clerk sees on opening it (`_workbook_sheet`). A
+TRUE or FALSE outside a yes/no column is a problem of its row (`yes_no_misplaced`).
 
 An upload is untrusted, and a small file can unpack into a large one: a 200 KB workbook
 holding one 200 MB cell, a 5 KB one whose only row is number 10,000,000. So before and while
@@ -55,6 +56,9 @@ class Column:
     english: str
     aliases: tuple[str, ...]
     required: bool = False
+    # A column of yes or no (is the household registered poor?) takes TRUE and FALSE, as
+    # Excel keeps a ticked or unticked cell; anywhere else they are refused (yes_no_misplaced).
+    yes_no: bool = False
 
 
 class SheetFileError(Exception):
@@ -97,6 +101,24 @@ def cell_text(value) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     return typed_text_clean(str(value)).strip()
+
+
+def yes_no_misplaced(row: SheetRow, columns: tuple[Column, ...]) -> list[str]:
+    """What is wrong with a row's TRUE or FALSE outside its yes/no columns, in plain words.
+
+    Excel turns a cell typed "true" or a ticked box into TRUE, and cell_text reads it so; in
+    a household number, a name or a line's words it is a mistake (a household numbered
+    TRUE), never what the clerk meant. A CSV holds the same TRUE as text: refused alike.
+    Judged on the rows as stored, so the import's second check finds what the preview did."""
+    return [
+        _(
+            "Column %(column)s holds %(value)s, which Excel writes for a yes/no cell; "
+            "this column takes no yes or no. Type what belongs there."
+        )
+        % {"column": f"{column.header} ({column.english})", "value": row.values[column.key]}
+        for column in columns
+        if not column.yes_no and row.values[column.key].upper() in ("TRUE", "FALSE")
+    ]
 
 
 def _not_a_workbook() -> SheetFileError:

@@ -30,7 +30,14 @@ from core.access import is_manager
 from core.audit import audit_record
 from core.forms import number_text
 from core.months import EARLIEST_DAY
-from core.spreadsheet import Column, SheetRow, row_append, sheet_parse, text_workbook
+from core.spreadsheet import (
+    Column,
+    SheetRow,
+    row_append,
+    sheet_parse,
+    text_workbook,
+    yes_no_misplaced,
+)
 from core.text import records_language
 from points.models import Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
 from points.services import proposals_refer_if_undecidable
@@ -258,7 +265,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
     history: dict[str, list[tuple[RowReport, dict]]] = defaultdict(list)
     for row in rows:
         values = row.values
-        report = RowReport(row=row)
+        report = RowReport(row=row, errors=yes_no_misplaced(row, COLUMNS))
         reports.append(report)
         number = household_number_text(values["household_number"])
         key = _number_key(number)

@@ -21,6 +21,7 @@ from core.spreadsheet import (
     row_append,
     sheet_parse,
     text_workbook,
+    yes_no_misplaced,
 )
 from core.text import list_join
 from villagers.idnumbers import (
@@ -88,6 +89,7 @@ COLUMNS = (
         "贫困户",
         "registered poor",
         ("是否贫困户", "貧困戶", "poor", "registered poor", "is poor"),
+        yes_no=True,
     ),
     Column(
         "poverty_exit_year",
@@ -321,7 +323,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     id_line: dict[str, int] = {}
     person_line: dict[tuple, int] = {}
     for row in rows:
-        errors: list[str] = []
+        errors = yes_no_misplaced(row, COLUMNS)
         household = _check_household(row.values, errors, groups)
         member = _check_member(row.values, errors)
         number = household["number"]

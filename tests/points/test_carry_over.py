@@ -209,6 +209,25 @@ def test_a_true_cell_is_no_balance_of_1_point(village_x, cards):
     assert not check.is_valid
 
 
+def test_a_true_or_false_cell_where_text_belongs_is_refused(village_x, cards):
+    """Found by a review: once TRUE read as "TRUE", a line of history for TRUE (a ticked box
+    in the 事由 column) was kept so, and a TRUE household number was only "not registered".
+    Each such cell is a problem of its row, named by its column."""
+    rows = [
+        ["X001", "王大山", 350, None, None, None],
+        ["X001", "王大山", None, "2019-03-01", 350, True],
+        [False, "李秀英", 100, None, None, None],
+    ]
+    check = carry_over_check(village_x, carry_over_parse(xlsx_file(rows)), 450)
+    errors = [" ".join(report.errors) for report in check.reports]
+    assert errors[1] == (
+        "Column 事由 (what for) holds TRUE, which Excel writes for a yes/no cell; "
+        "this column takes no yes or no. Type what belongs there."
+    )
+    assert "Column 户号 (household number) holds FALSE" in errors[2]
+    assert not check.is_valid
+
+
 def test_the_signed_rows_are_the_managers_own(client_manager_x, client_manager_y, cards, manager_y):
     _upload(client_manager_x, xlsx_file(good_rows()), "430")
     payload = _payload(client_manager_x)

@@ -608,10 +608,43 @@ def test_a_true_or_false_cell_is_read_as_it_shows_never_as_1_or_0(village_x, gro
     check = roster_check(village_x, roster_parse(xlsx_file(rows)))
     assert [h["number"] for h in check.households] == ["TRUE", "1", "R3", "R4", "R5"]
     errors = {report.row.line: report.errors for report in check.reports}
-    assert errors[2] == errors[3] == errors[5] == errors[6] == []
+    assert errors[2] == [
+        "Column 户号 (household number) holds TRUE, which Excel writes for a yes/no cell; "
+        "this column takes no yes or no. Type what belongs there."
+    ]
+    assert errors[3] == errors[5] == errors[6] == []
     assert 'Birth year "TRUE" is not a year' in " ".join(errors[4])
     assert 'Year lifted out of poverty "FALSE" is not a year' in " ".join(errors[4])
     assert [h["is_poor"] for h in check.households[3:]] == [True, False]
+
+
+def test_a_true_or_false_cell_where_text_belongs_is_refused(village_x, groups, manager_x):
+    """Found by a review: once TRUE read as "TRUE", a household numbered TRUE, a head or a
+    person named TRUE or FALSE, an address of TRUE were registered so. Each such cell is a
+    problem of its row, named by its column, in a workbook or a CSV; the registered-poor
+    column still reads TRUE and FALSE as yes and no."""
+    rows = [
+        ["R1", "啊道", True, True, "户主", "男", "1965", "", "", "", True],
+        ["R1", "啊道", True, False, "配偶", "女", "1968"],
+        ["R2", "啊道", "王五", "", "", "男", "1970", "", "", "", False],
+    ]
+    parsed = roster_parse(xlsx_file(rows))
+    errors = {r.row.line: " | ".join(r.errors) for r in roster_check(village_x, parsed).reports}
+    assert "Column 户主姓名 (head of household) holds TRUE" in errors[2]
+    assert "Column 姓名 (name) holds TRUE" in errors[2]
+    assert "Column 姓名 (name) holds FALSE" in errors[3]
+    assert errors[4] == ""
+    with pytest.raises(ValidationError, match="Row 2: Column 户主姓名"):
+        roster_import(village=village_x, rows=parsed, actor=manager_x)
+    assert not Household.objects.exists()
+
+    text = "户号,村民小组,户主姓名,性别,出生年份,住址,贫困户\nR3,啊道,赵六,男,1970,TRUE,TRUE\n"
+    check = roster_check(village_x, roster_parse(csv_file(text)))
+    assert check.error_lines() == [
+        "Row 2: Column 住址 (address) holds TRUE, which Excel writes for a yes/no cell; "
+        "this column takes no yes or no. Type what belongs there."
+    ]
+    assert check.households[0]["is_poor"] is True
 
 
 # --- each household's head: one row, the one the head's column names ------------------------
