@@ -410,15 +410,20 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     return RosterCheck(reports=reports, households=list(households.values()))
 
 
-def roster_template_workbook(village: Village):
-    """An .xlsx with the expected columns and a sheet that explains them."""
-    workbook = text_workbook(COLUMNS, "花名册")
-    help_sheet = workbook.create_sheet("说明")
-    row_append(help_sheet, [_("Column"), _("English name"), _("Required"), _("What to write")])
+def roster_column_notes(village: Village) -> dict[str, str]:
+    """What to write in each column, as the template's help sheet and the upload page say it."""
     group_names = VillageGroup.objects.filter(village=village).values_list("name", flat=True)
-    notes = {
-        "household_number": _("Same number on every row of one household."),
+    return {
+        "household_number": _(
+            "Same number on every row of one household. Capital and small letters are the "
+            "same: x001 is X001."
+        ),
         "group": list_join(group_names),
+        "head_name": _(
+            "The head's name, the same on every row of the household. Each household needs "
+            "a row of its own for its head, with relation 户主 and this name in 姓名 (or 姓名 "
+            "left empty)."
+        ),
         "name": _("Empty means the row is the head of household."),
         "relation": list_join(aliases[0] for aliases in RELATIONS.values()),
         "sex": "男 / 女",
@@ -426,6 +431,14 @@ def roster_template_workbook(village: Village):
         "id_number": _("18 characters; optional."),
         "is_poor": "是 / 否",
     }
+
+
+def roster_template_workbook(village: Village):
+    """An .xlsx with the expected columns and a sheet that explains them."""
+    workbook = text_workbook(COLUMNS, "花名册")
+    help_sheet = workbook.create_sheet("说明")
+    row_append(help_sheet, [_("Column"), _("English name"), _("Required"), _("What to write")])
+    notes = roster_column_notes(village)
     for column in COLUMNS:
         row_append(
             help_sheet,

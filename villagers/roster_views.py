@@ -25,6 +25,7 @@ from villagers.roster import (
     RosterFileError,
     RosterRow,
     roster_check,
+    roster_column_notes,
     roster_parse,
     roster_template_workbook,
 )
@@ -56,10 +57,12 @@ def roster_upload(request):
         else:
             pending_store(request, SESSION_KEY, file_name=upload.name, rows=rows)
             return redirect("villagers:roster_preview")
+    notes = roster_column_notes(request.village)
+    columns = [(column, notes.get(column.key, "")) for column in COLUMNS]
     return render(
         request,
         "villagers/roster_upload.html",
-        {"form": form, "columns": COLUMNS, "max_rows": MAX_ROWS},
+        {"form": form, "columns": columns, "max_rows": MAX_ROWS},
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import Workbook, load_workbook
 
 from core.models import AuditEvent
@@ -24,6 +24,7 @@ from villagers.roster import (
     RosterFileError,
     roster_check,
     roster_parse,
+    roster_template_workbook,
 )
 from villagers.services import roster_import
 
@@ -237,6 +238,26 @@ def test_template_download_has_the_columns(client_manager_x, groups):
     header = [cell.value for cell in workbook.worksheets[0][1]]
     assert header == HEADER
     assert "富莊" in str(list(workbook["说明"].values))
+
+
+def test_the_template_and_the_page_say_how_numbers_and_heads_are_written(
+    client_manager_x, groups, village_x
+):
+    """Found by a review: neither said that a household number is one whatever the case of
+    its letters, nor that each household needs a row of its own for its head, whose name is
+    the 户主姓名; rows breaking either rule are merged or refused, so the clerk is told first."""
+    case = "Capital and small letters are the same: x001 is X001."
+    head = "Each household needs a row of its own for its head, with relation 户主"
+    response = client_manager_x.get(reverse("villagers:roster_template"))
+    notes = {row[0]: row[3] for row in load_workbook(io.BytesIO(response.content))["说明"].values}
+    assert case in notes["户号"] and head in notes["户主姓名"]
+    page = html.unescape(client_manager_x.get(reverse("villagers:roster_upload")).text)
+    assert f"户号 (household number) * — Same number on every row of one household. {case}" in page
+    assert head in page and "村民小组 (village group) * — 啊道" in page
+    with translation.override("zh-hans"):
+        notes = {row[0]: row[3] for row in roster_template_workbook(village_x)["说明"].values}
+    assert "字母不分大小写：x001 就是 X001。" in notes["户号"]
+    assert "每户都要有户主本人的一行" in notes["户主姓名"]
 
 
 def test_confirm_needs_the_current_token_and_village(client_manager_x, client_manager_y, groups):
