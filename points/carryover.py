@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Sum
-from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,7 +41,13 @@ from core.text import records_language
 from points.models import Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
 from points.services import proposals_refer_if_undecidable
 from villagers.masking import mask_cell, mask_household_number
-from villagers.models import Household, User, Village, household_number_text
+from villagers.models import (
+    Household,
+    User,
+    Village,
+    household_number_key,
+    household_number_text,
+)
 from villagers.selectors import households_with_active_card
 
 MAX_ROWS = 20000
@@ -177,21 +182,10 @@ def _taken(household_ids) -> dict[int, datetime.date]:
     return dict(lines)
 
 
-def _number_key(text: str) -> str:
-    """A typed household number as it is compared: one number whatever the case of its
-    letters, as the database holds them unique (household_unique_number_any_case)."""
-    return household_number_text(text).upper()
-
-
 def _households(village: Village, rows: list[SheetRow]) -> dict[str, Household]:
     """{number in capitals: household} for the numbers the file gives ("x001" finds X001)."""
-    keys = {_number_key(row.values["household_number"]) for row in rows}
-    households = (
-        Household.objects.filter(village=village)
-        .annotate(number_upper=Upper("number"))
-        .filter(number_upper__in=keys)
-        .select_related("account")
-    )
+    keys = {household_number_key(row.values["household_number"]) for row in rows}
+    households = Household.objects.filter(village=village).numbered(keys).select_related("account")
     return {h.number_upper: h for h in households}
 
 
@@ -260,7 +254,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
     reports = []
     file_total = 0
     plans: dict[str, HouseholdPlan] = {}
-    # Keyed by the number in capitals (_number_key): "X001" and "x001" are one household.
+    # Keyed by the number in capitals (household_number_key): "X001" and "x001" are one household.
     balance_rows: dict[str, int] = {}
     history: dict[str, list[tuple[RowReport, dict]]] = defaultdict(list)
     for row in rows:
@@ -268,7 +262,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
         report = RowReport(row=row, errors=yes_no_misplaced(row, COLUMNS))
         reports.append(report)
         number = household_number_text(values["household_number"])
-        key = _number_key(number)
+        key = household_number_key(number)
         household = households.get(key)
         if household is not None:
             number = household.number  # the messages name it as registered

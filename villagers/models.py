@@ -169,6 +169,19 @@ def household_number_text(value) -> str:
     return unicodedata.normalize("NFKC", str(value or "")).strip()
 
 
+def household_number_key(value) -> str:
+    """A typed household number as lookups compare it: read as stored, in capitals (as
+    Household.objects.numbered matches them)."""
+    return household_number_text(value).upper()
+
+
+class HouseholdQuerySet(models.QuerySet):
+    def numbered(self, keys):
+        """The households whose numbers, in capitals, are among `keys` (household_number_key),
+        each with `number_upper`: "x001" finds X001."""
+        return self.annotate(number_upper=Upper("number")).filter(number_upper__in=list(keys))
+
+
 class Household(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("active")
@@ -202,6 +215,8 @@ class Household(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
     created_at = models.DateTimeField(_("registered"), auto_now_add=True)
+
+    objects = HouseholdQuerySet.as_manager()
 
     class Meta:
         ordering = ["village", "number"]

@@ -8,7 +8,6 @@ households. The write is `villagers.services.roster_import`.
 import re
 from dataclasses import dataclass, field
 
-from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +34,14 @@ from villagers.idnumbers import (
     phone_text,
 )
 from villagers.masking import mask_cell, mask_household_number
-from villagers.models import Household, Member, Village, VillageGroup, household_number_text
+from villagers.models import (
+    Household,
+    Member,
+    Village,
+    VillageGroup,
+    household_number_key,
+    household_number_text,
+)
 
 MAX_ROWS = 3000
 
@@ -306,11 +312,10 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     groups = {g.name.lower(): g for g in VillageGroup.objects.filter(village=village)}
     # A number is one number whatever the case of its letters, as the database compares
     # them (household_unique_number_any_case): "a12" is A12, in the file and registered.
-    numbers = {household_number_text(row.values["household_number"]).upper() for row in rows}
+    numbers = {household_number_key(row.values["household_number"]) for row in rows}
     taken = dict(
         Household.objects.filter(village=village)
-        .annotate(number_upper=Upper("number"))
-        .filter(number_upper__in=numbers)
+        .numbered(numbers)
         .values_list("number_upper", "number")
     )
     # Read as each row's will be, and looked for in every village: a person is registered
@@ -327,7 +332,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
         household = _check_household(row.values, errors, groups)
         member = _check_member(row.values, errors)
         number = household["number"]
-        number_key = number.upper()
+        number_key = household_number_key(number)
         if number_key in taken:
             errors.append(
                 _("Household number %(number)s is already registered in this village.")
