@@ -313,6 +313,11 @@ class MemberForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
         return cleaned
 
 
+class NewMemberForm(OneTimeKeyMixin, MemberForm):
+    """A member added; one-time key: a double click or a re-sent form adds them once
+    (a member without an ID number has nothing else that tells the two apart)."""
+
+
 def _phone_checked(value) -> str:
     try:
         return phone_text(value)
@@ -343,7 +348,9 @@ class MemberLeaveForm(OneTimeKeyMixin, PastDayMixin, forms.Form):
     )
 
 
-class InspectionForm(PastDayMixin, forms.ModelForm):
+class InspectionForm(OneTimeKeyMixin, PastDayMixin, forms.ModelForm):
+    """One-time key: a double click or a re-sent form records the inspection once."""
+
     class Meta:
         model = Inspection
         formfield_callback = number_formfield
@@ -362,7 +369,9 @@ class InspectionForm(PastDayMixin, forms.ModelForm):
         }
 
 
-class ParticipationForm(PastDayMixin, forms.ModelForm):
+class ParticipationForm(OneTimeKeyMixin, PastDayMixin, forms.ModelForm):
+    """One-time key: a double click or a re-sent form records the participation once."""
+
     class Meta:
         model = Participation
         formfield_callback = number_formfield

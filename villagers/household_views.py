@@ -17,13 +17,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
-from core.idempotency import run_once
+from core.idempotency import key_used, run_once
 from core.text import list_join
 from villagers.forms import (
     HouseholdForm,
     InspectionForm,
     MemberForm,
     MemberLeaveForm,
+    NewMemberForm,
     ParticipationForm,
     form_add_service_error,
 )
@@ -92,19 +93,30 @@ def household_edit(request, pk):
 @staff_required(Role.MANAGER)
 def member_create(request, pk):
     household = household_get_for_user(request, pk)
+    hub = reverse("reports:household", args=[household.pk])
     member = Member(household=household)
     if not household.members.current().exists():
         member.relation = Member.Relation.HEAD
         member.name = household.head_name
-    form = MemberForm(request.POST or None, instance=member)
-    if request.method == "POST" and form.is_valid():
+    form = NewMemberForm(request.POST or None, instance=member)
+
+    def action():
+        member_save(member=form.instance, actor=request.user, request=request)
+        return hub
+
+    # A form sent again after it was saved is answered by run_once before the form is
+    # checked: checked again, its ID number would now be "already registered".
+    if request.method == "POST" and (key_used(request) or form.is_valid()):
         try:
-            member_save(member=form.instance, actor=request.user, request=request)
+            url, replayed = run_once(request, action)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            messages.success(request, _("Member added."))
-            return redirect("reports:household", pk=household.pk)
+            if replayed:
+                _already_saved(request)
+            else:
+                messages.success(request, _("Member added."))
+            return redirect(url)
     return render(
         request,
         "villagers/member_form.html",
@@ -192,17 +204,23 @@ def member_view_id(request, pk):
 @staff_required(Role.MANAGER)
 def inspection_create(request, pk):
     household = household_get_for_user(request, pk)
+    hub = reverse("reports:household", args=[household.pk])
     inspection = Inspection(household=household, date=timezone.localdate())
     form = InspectionForm(request.POST or None, instance=inspection)
     if request.method == "POST" and form.is_valid():
+
+        def action():
+            inspection_record(inspection=form.instance, actor=request.user, request=request)
+            return hub
+
         try:
-            inspection = inspection_record(
-                inspection=form.instance, actor=request.user, request=request
-            )
+            url, replayed = run_once(request, action)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            if inspection.passed:
+            if replayed:
+                _already_saved(request)
+            elif inspection.passed:
                 messages.success(request, _("Inspection recorded: all six checks passed."))
             else:
                 messages.warning(
@@ -213,23 +231,37 @@ def inspection_create(request, pk):
                     )
                     % {"checks": list_join(inspection.failed_checks)},
                 )
-            return redirect("reports:household", pk=household.pk)
+            return redirect(url)
     return render(request, "villagers/inspection_form.html", {"form": form, "household": household})
 
 
 @staff_required(Role.MANAGER)
 def participation_create(request, pk):
     household = household_get_for_user(request, pk)
+    hub = reverse("reports:household", args=[household.pk])
     participation = Participation(household=household, date=timezone.localdate())
     form = ParticipationForm(request.POST or None, instance=participation)
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def action():
             participation_record(participation=form.instance, actor=request.user, request=request)
+            return hub
+
+        try:
+            url, replayed = run_once(request, action)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            messages.success(request, _("Participation recorded."))
-            return redirect("reports:household", pk=household.pk)
+            if replayed:
+                _already_saved(request)
+            else:
+                messages.success(request, _("Participation recorded."))
+            return redirect(url)
     return render(
         request, "villagers/participation_form.html", {"form": form, "household": household}
     )
+
+
+def _already_saved(request) -> None:
+    """The same form was sent before (a double click, a retry): saved then, not again."""
+    messages.info(request, _("This was already sent; nothing was recorded twice."))

@@ -15,7 +15,7 @@ from django.utils import timezone
 from points.models import Account, Entry, Proposal, Rule
 from points.publicity import proposals_credit_due
 from points.services import entry_post, proposal_approve
-from tests.conftest import issue_card
+from tests.conftest import form_key, issue_card
 from tests.factories import (
     HouseholdFactory,
     MemberFactory,
@@ -261,7 +261,7 @@ def test_the_registry_addresses_lead_to_the_hub_and_the_list(
 def test_saving_on_the_registry_returns_to_the_hub(client_manager_x, household_a):
     response = client_manager_x.post(
         reverse("villagers:participation_create", args=[household_a.pk]),
-        {"date": "2024-05-02", "activity": "义务植树"},
+        {"date": "2024-05-02", "activity": "义务植树", "idempotency_key": form_key()},
     )
     assert response.url == hub_url(household_a)
 

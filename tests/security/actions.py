@@ -239,6 +239,7 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
                 "birth_year": 1990,
                 "id_number": NEW_MEMBER_ID,
                 "phone": NEW_MEMBER_PHONE,
+                "idempotency_key": _key(),
             },
         ),
         "member create",

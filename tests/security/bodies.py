@@ -116,6 +116,11 @@ def member(cast, client):
     return {"name": "李小花", "relation": "spouse", "sex": "F", "birth_year": 1988}
 
 
+def member_new(cast, client):
+    """A member added: the form carries a one-time key."""
+    return {**member(cast, client), **_key()}
+
+
 def member_leave(cast, client):
     """Household A's head died yesterday."""
     yesterday = timezone.localdate() - timezone.timedelta(days=1)
@@ -141,7 +146,7 @@ def member_pin_revoke(cast, client):
 
 
 def inspection(cast, client):
-    return {"date": today(), **{name: "on" for name, _label in Inspection.CHECKS}}
+    return {"date": today(), **{name: "on" for name, _label in Inspection.CHECKS}, **_key()}
 
 
 def card_replace(cast, client):

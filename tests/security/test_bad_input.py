@@ -102,8 +102,9 @@ VILLAGERS = [
     Target(
         "villagers:member_create",
         "manager_x",
-        lambda c: villager_forms.MemberForm(),
+        lambda c: villager_forms.NewMemberForm(),
         kwargs=pk("household_a"),
+        more=key,
     ),
     Target(
         "villagers:member_edit",
@@ -122,12 +123,14 @@ VILLAGERS = [
         "manager_x",
         lambda c: villager_forms.InspectionForm(),
         kwargs=pk("household_a"),
+        more=key,
     ),
     Target(
         "villagers:participation_create",
         "manager_x",
         lambda c: villager_forms.ParticipationForm(),
         kwargs=pk("household_a"),
+        more=key,
     ),
     Target(
         "villagers:card_replace",

@@ -198,7 +198,7 @@ URLS: dict[str, Row] = {
         post=MANAGER_OBJECT,
         kwargs=pk("household_a"),
         writes=NOTHING,
-        body=b.member,
+        body=b.member_new,
     ),
     "villagers:member_edit": Row(
         get=MANAGER_OBJECT,
@@ -245,7 +245,7 @@ URLS: dict[str, Row] = {
         post=MANAGER_OBJECT,
         kwargs=pk("household_a"),
         writes=NOTHING,
-        body=b.fields(date="2024-05-02", activity="义务植树"),
+        body=b.keyed(date="2024-05-02", activity="义务植树"),
     ),
     "villagers:card_replace": Row(
         get=MANAGER_OBJECT,

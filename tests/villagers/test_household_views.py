@@ -3,16 +3,22 @@
 import datetime
 
 import pytest
+from django.contrib.messages import get_messages
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from core.models import AuditEvent
-from tests.conftest import issue_card
-from tests.factories import HouseholdFactory, MemberFactory, VillageGroupFactory
+from tests.conftest import form_key, issue_card
+from tests.factories import HouseholdFactory, MemberFactory, VillageGroupFactory, valid_id
 from tests.villagers.conftest import SECRET_ID
 from villagers.models import Household, Inspection, Member, Participation
 from villagers.services import card_recall, member_leave
+
+
+def _key() -> dict:
+    """The one-time key the add and record forms carry."""
+    return {"idempotency_key": form_key()}
 
 
 def _list(client, **params):
@@ -170,7 +176,7 @@ def test_edit_keeps_phone_unless_changed(client_manager_x, household_a):
 
 def test_add_and_edit_member_keeps_id_unless_changed(client_manager_x, household_a, member_a):
     url = reverse("villagers:member_create", kwargs={"pk": household_a.pk})
-    data = {"name": "王小山", "relation": "child", "sex": "M", "birth_year": "2010"}
+    data = {"name": "王小山", "relation": "child", "sex": "M", "birth_year": "2010", **_key()}
     assert client_manager_x.post(url, {**data, "id_number": "123"}).status_code == 200
     assert client_manager_x.post(url, data).status_code == 302
     assert household_a.members.filter(name="王小山").exists()
@@ -187,6 +193,62 @@ def test_add_and_edit_member_keeps_id_unless_changed(client_manager_x, household
     assert member_a.id_number == "" and member_a.phone
 
 
+ALREADY = "This was already sent; nothing was recorded twice."
+
+
+def _drawn_key(client, url) -> str:
+    """The one-time key the page's form draws."""
+    return client.get(url).context["form"]["idempotency_key"].value()
+
+
+def _last_said(response) -> str:
+    return [str(message) for message in get_messages(response.wsgi_request)][-1]
+
+
+@pytest.mark.parametrize("id_number", ["", valid_id("61063019900202123")])
+def test_a_member_sent_twice_is_added_once(client_manager_x, household_a, member_a, id_number):
+    """Found by a probe: sent twice (a double click, a retry), a member without an ID number
+    was added twice and both answers said "added"; with one, the second was told the number
+    was taken. The second answer now goes where the first went and says it was saved."""
+    url = reverse("villagers:member_create", kwargs={"pk": household_a.pk})
+    data = {
+        "name": "李小花",
+        "relation": "spouse",
+        "sex": "F",
+        "birth_year": "1990",
+        "id_number": id_number,
+        "idempotency_key": _drawn_key(client_manager_x, url),
+    }
+    first = client_manager_x.post(url, data)
+    second = client_manager_x.post(url, data)
+    assert second.status_code == 302 and second.url == first.url
+    assert _last_said(second) == ALREADY
+    assert household_a.members.filter(name="李小花").count() == 1
+    assert AuditEvent.objects.filter(action="member.create").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "made"),
+    [
+        ("villagers:inspection_create", Inspection),
+        ("villagers:participation_create", Participation),
+    ],
+)
+def test_an_inspection_or_participation_sent_twice_is_recorded_once(
+    client_manager_x, household_a, name, made
+):
+    """Found by a probe: sent twice, an inspection or a participation was recorded twice."""
+    url = reverse(name, kwargs={"pk": household_a.pk})
+    data = {"date": "2024-05-02", "activity": "义务植树", "notes": "好"}
+    data.update({check: "on" for check, _label in Inspection.CHECKS})
+    data["idempotency_key"] = _drawn_key(client_manager_x, url)
+    first = client_manager_x.post(url, data)
+    second = client_manager_x.post(url, data)
+    assert second.status_code == 302 and second.url == first.url
+    assert _last_said(second) == ALREADY
+    assert made.objects.filter(household=household_a).count() == 1
+
+
 def test_manager_y_cannot_edit_member_of_x(client_manager_y, member_a):
     url = reverse("villagers:member_edit", kwargs={"pk": member_a.pk})
     response = client_manager_y.post(url, {"name": "改", "relation": "head", "sex": "M"})
@@ -201,7 +263,7 @@ def test_record_inspection(client_manager_x, manager_x, household_a, all_ticked)
     page = client_manager_x.get(url).text
     for name, _label in Inspection.CHECKS:
         assert f'name="{name}"' in page
-    data = {"date": "2024-05-01", "notes": "好"}
+    data = {"date": "2024-05-01", "notes": "好", **_key()}
     data.update({name: "on" for name, _label in Inspection.CHECKS})
     if not all_ticked:
         del data["toilet_clean"]
@@ -216,8 +278,9 @@ def test_record_inspection(client_manager_x, manager_x, household_a, all_ticked)
 
 def test_record_participation(client_manager_x, manager_x, household_a):
     url = reverse("villagers:participation_create", kwargs={"pk": household_a.pk})
-    assert client_manager_x.post(url, {"date": "2024-05-02"}).status_code == 200
-    response = client_manager_x.post(url, {"date": "2024-05-02", "activity": "义务植树"})
+    key = _key()
+    assert client_manager_x.post(url, {"date": "2024-05-02", **key}).status_code == 200
+    response = client_manager_x.post(url, {"date": "2024-05-02", "activity": "义务植树", **key})
     assert response.status_code == 302
     participation = household_a.participations.get()
     assert participation.activity == "义务植树" and participation.recorded_by == manager_x
@@ -255,7 +318,7 @@ def test_an_inspection_or_participation_is_dated_when_it_could_have_happened(
     """Found by a probe: an inspection dated 2999 stayed the household's latest, so a
     failed one kept its card away for centuries."""
     url = reverse(name, kwargs={"pk": household_a.pk})
-    data = {"date": day, "activity": "义务植树"}
+    data = {"date": day, "activity": "义务植树", **_key()}
     data.update({check: "on" for check, _label in Inspection.CHECKS})
     response = client_manager_x.post(url, data)
     assert response.status_code == 200 and response.context["form"].errors["date"]
@@ -267,7 +330,7 @@ def test_the_member_form_checks_an_id_number_as_the_roster_does(
 ):
     """Found by a probe: a wrong check digit, or another member's number, was stored."""
     url = reverse("villagers:member_create", kwargs={"pk": household_b.pk})
-    data = {"name": "李小花", "relation": "spouse", "sex": "F", "birth_year": "1988"}
+    data = {"name": "李小花", "relation": "spouse", "sex": "F", "birth_year": "1988", **_key()}
     wrong_digit = SECRET_ID[:17] + ("0" if SECRET_ID[17] != "0" else "1")
     for id_number in (wrong_digit, SECRET_ID, SECRET_ID.replace("1", "１")):
         response = client_manager_x.post(url, {**data, "id_number": id_number})
@@ -326,7 +389,7 @@ def test_a_members_birth_year_agrees_with_the_id_number_and_is_not_to_come(
     """Found by a probe: a five-year-old by the ID number was saved as born in 1980 (and
     then given a PIN of their own), and a birth year 50 years ahead was saved."""
     url = reverse("villagers:member_create", kwargs={"pk": household_b.pk})
-    data = {"name": "李小花", "relation": "child", "sex": "F", "id_number": SECRET_ID}
+    data = {"name": "李小花", "relation": "child", "sex": "F", "id_number": SECRET_ID, **_key()}
     born = int(SECRET_ID[6:10])
     for year in (born - 8, timezone.localdate().year + 50):
         response = client_manager_x.post(url, {**data, "birth_year": str(year)})
@@ -339,7 +402,7 @@ def test_a_household_has_one_head(client_manager_x, household_a, member_a):
     """Found by a probe: a second member marked head was saved; the counter then showed
     whichever came first."""
     url = reverse("villagers:member_create", kwargs={"pk": household_a.pk})
-    data = {"name": "王二山", "relation": "head", "sex": "M", "birth_year": "1990"}
+    data = {"name": "王二山", "relation": "head", "sex": "M", "birth_year": "1990", **_key()}
     response = client_manager_x.post(url, data)
     assert response.status_code == 200 and "already has its head" in response.text
     assert household_a.members.filter(relation="head").count() == 1

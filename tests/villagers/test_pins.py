@@ -118,6 +118,7 @@ def test_card_number_typed_full_width_signs_in(card_a):
 def test_member_numbers(client_manager_x, household_a):
     url = reverse("villagers:member_create", kwargs={"pk": household_a.pk})
     body = {"name": "王小明", "relation": "child", "sex": "M", "id_number": "", "phone": ""}
+    body["idempotency_key"] = form_key()
     for bad in ({"birth_year": "١٩٨٨"}, {"birth_year": "1_988"}, {"phone": "١٣٩٨٧٦٥٤٣٢١"}):
         response = client_manager_x.post(url, {**body, "birth_year": "1988", **bad})
         assert response.status_code == 200 and response.context["form"].errors, bad
