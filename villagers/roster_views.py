@@ -10,11 +10,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
+from core.idempotency import run_once
 from core.spreadsheet import pending_rows, pending_store
 from villagers.forms import RosterUploadForm
 from villagers.masking import mask_cell, mask_id_number, mask_phone, mask_upload_cell
@@ -107,27 +109,49 @@ def roster_preview(request):
 @require_POST
 @staff_required(Role.MANAGER)
 def roster_confirm(request):
-    rows, pending, dropped = _pending_rows(request)
-    if rows is None or request.POST.get("token") != pending["token"]:
-        messages.error(request, dropped or _("This preview is out of date. Upload the file again."))
-        return redirect("villagers:roster_upload")
-    try:
+    """Import the previewed upload. Its token is the form's one-time key (run_once): a double
+    click, a retry or a second tab of the same preview imports it once, and is told so."""
+    imported = {}
+
+    def action():
+        rows, pending, dropped = _pending_rows(request)
+        if rows is None or request.POST.get("token") != pending["token"]:
+            raise ValidationError(
+                dropped or _("This preview is out of date. Upload the file again."), code="stale"
+            )
         households = roster_import(
             village=request.village, rows=rows, actor=request.user, request=request
         )
-    except ValidationError:
-        messages.error(
-            request,
-            _("Nothing was imported: the roster has errors. Correct the file and upload it again."),
-        )
+        del request.session[SESSION_KEY]
+        imported.update(households=len(households), members=len(rows))
+        return reverse("reports:household_list")
+
+    try:
+        url, replayed = run_once(request, action)
+    except ValidationError as error:
+        code = getattr(error, "code", None)
+        if code == "stale":
+            messages.error(request, error.messages[0])
+            return redirect("villagers:roster_upload")
+        if code in ("no_key", "key_reused"):
+            messages.error(request, error.messages[0])
+        else:
+            messages.error(
+                request,
+                _(
+                    "Nothing was imported: the roster has errors. Correct the file and upload "
+                    "it again."
+                ),
+            )
         return redirect("villagers:roster_preview")
-    del request.session[SESSION_KEY]
-    messages.success(
-        request,
-        _("Imported %(households)d households with %(members)d people.")
-        % {"households": len(households), "members": len(rows)},
-    )
-    return redirect("reports:household_list")
+    if replayed:
+        messages.info(request, _("This import was already recorded."))
+    else:
+        messages.success(
+            request,
+            _("Imported %(households)d households with %(members)d people.") % imported,
+        )
+    return redirect(url)
 
 
 @require_POST

@@ -174,7 +174,8 @@ def roster_upload(cast, client):
 def roster_confirm(cast, client):
     """The roster is first uploaded by the same client; confirming names its preview."""
     client.post(reverse("villagers:roster_upload"), {"file": _roster_file(cast)})
-    return {"token": client.session["roster_upload"]["token"]}
+    token = client.session["roster_upload"]["token"]
+    return {"token": token, "idempotency_key": token}  # the upload's token is its key
 
 
 def _paper_ledger_file(cast):

@@ -1003,7 +1003,8 @@ def test_hostile_rosters_never_import_nor_fail(cast, quiet):
         assert preview.status_code in (200, 302)
         if preview.status_code == 200:
             token = preview.context["token"]
-            confirm = client.post(reverse("villagers:roster_confirm"), {"token": token})
+            body = {"token": token, "idempotency_key": token}  # as the preview's form
+            confirm = client.post(reverse("villagers:roster_confirm"), body)
             assert confirm.status_code == 302
         client.post(reverse("villagers:roster_cancel"))
         assert state_changes(before, database_state()) == []

@@ -8,6 +8,7 @@ import re
 import zipfile
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -16,6 +17,7 @@ from openpyxl import Workbook, load_workbook
 
 from core.models import AuditEvent
 from tests.factories import MemberFactory, VillageGroupFactory
+from tests.security.concurrent import at_once, tabs_of
 from tests.villagers.conftest import valid_id
 from villagers.models import Household, Member
 from villagers.roster import (
@@ -67,6 +69,12 @@ def _upload(client, upload):
     return client.post(reverse("villagers:roster_upload"), {"file": upload})
 
 
+def _confirm(client, token, **kwargs):
+    """Confirm as the preview's form does: the upload's token is its one-time key too."""
+    body = {"token": token, "idempotency_key": token}
+    return client.post(reverse("villagers:roster_confirm"), body, **kwargs)
+
+
 def test_valid_xlsx_imports_every_row(client_manager_x, manager_x, village_x, groups):
     response = _upload(client_manager_x, xlsx_file(good_rows()))
     assert response.url == reverse("villagers:roster_preview")
@@ -76,7 +84,7 @@ def test_valid_xlsx_imports_every_row(client_manager_x, manager_x, village_x, gr
     assert Household.objects.count() == 0  # nothing saved before the confirmation
 
     token = client_manager_x.session["roster_upload"]["token"]
-    done = client_manager_x.post(reverse("villagers:roster_confirm"), {"token": token})
+    done = _confirm(client_manager_x, token)
     assert done.url == reverse("reports:household_list")
     first = Household.objects.get(village=village_x, number="R001")
     assert first.head_name == "张三" and first.is_poor and first.poverty_exit_year == 2019
@@ -114,7 +122,7 @@ def test_one_bad_row_changes_nothing_and_says_why(client_manager_x, groups, hous
     assert errors[3] and errors[4] and errors[5]
 
     token = client_manager_x.session["roster_upload"]["token"]
-    client_manager_x.post(reverse("villagers:roster_confirm"), {"token": token})
+    _confirm(client_manager_x, token)
     assert Household.objects.count() == 1  # only household_a
     assert not AuditEvent.objects.filter(action="roster.import").exists()
 
@@ -260,9 +268,46 @@ def test_the_template_and_the_page_say_how_numbers_and_heads_are_written(
     assert "每户都要有户主本人的一行" in notes["户主姓名"]
 
 
+def _said(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def test_a_confirmation_sent_again_imports_once_and_says_so(client_manager_x, groups):
+    """Found by a probe: sent again after the import (a retry), the confirmation was told
+    "this preview is out of date"; it now goes where the first went and says so."""
+    _upload(client_manager_x, xlsx_file(good_rows()))
+    preview = client_manager_x.get(reverse("villagers:roster_preview"))
+    token = preview.context["token"]
+    assert f'name="idempotency_key" value="{token}"' in preview.text
+    first = _confirm(client_manager_x, token)
+    assert _said(first) == ["Imported 2 households with 4 people."]
+    again = _confirm(client_manager_x, token)
+    assert again.url == first.url == reverse("reports:household_list")
+    assert _said(again)[-1] == "This import was already recorded."  # after the first's
+    assert Household.objects.count() == 2 and Member.objects.count() == 4
+    assert AuditEvent.objects.filter(action="roster.import").count() == 1
+
+
+def test_two_tabs_confirming_at_once_import_once_and_both_are_told_so(
+    transactional_db, client_manager_x, groups
+):
+    """Found by a probe: confirmed from two tabs at the same moment, the roster was imported
+    once and the second tab was told "nothing was imported: the roster has errors"."""
+    _upload(client_manager_x, xlsx_file(good_rows()))
+    token = client_manager_x.session["roster_upload"]["token"]
+    body = {"token": token, "idempotency_key": token}
+    answers = at_once(tabs_of(client_manager_x, 2), reverse("villagers:roster_confirm"), body)
+    assert [answer.url for answer in answers] == [reverse("reports:household_list")] * 2
+    assert sorted(message for answer in answers for message in _said(answer)) == [
+        "Imported 2 households with 4 people.",
+        "This import was already recorded.",
+    ]
+    assert Household.objects.count() == 2 and Member.objects.count() == 4
+
+
 def test_confirm_needs_the_current_token_and_village(client_manager_x, client_manager_y, groups):
     _upload(client_manager_x, xlsx_file(good_rows()))
-    stale = client_manager_x.post(reverse("villagers:roster_confirm"), {"token": "old"})
+    stale = _confirm(client_manager_x, "the-token-of-an-earlier-upload")
     assert stale.url == reverse("villagers:roster_upload")
     assert Household.objects.count() == 0
     # Another manager's session holds nothing to confirm.
@@ -295,9 +340,7 @@ def test_a_pending_upload_is_dropped_after_an_hour(client_manager_x, groups, mon
     if page == "preview":
         response = client_manager_x.get(reverse("villagers:roster_preview"), follow=True)
     else:
-        response = client_manager_x.post(
-            reverse("villagers:roster_confirm"), {"token": token}, follow=True
-        )
+        response = _confirm(client_manager_x, token, follow=True)
     assert response.redirect_chain[-1][0] == reverse("villagers:roster_upload")
     shown = [str(message) for message in response.context["messages"]]
     assert any("upload waits one hour at most" in message for message in shown), shown
