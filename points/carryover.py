@@ -82,6 +82,7 @@ class RowReport:
     row: SheetRow
     errors: list[str] = field(default_factory=list)
     is_balance: bool = False
+    carried_on: datetime.date | None = None  # its household's balance is carried over already
 
 
 @dataclass
@@ -125,6 +126,16 @@ class CarryOverCheck:
     @property
     def is_valid(self) -> bool:
         return bool(self.plans) and not self.problems and not self.bad_rows
+
+    @property
+    def carried_over_on(self) -> datetime.date | None:
+        """The day of the batch, when every balance of the file is carried over already and
+        that is all that is wrong with them: the same file, imported meanwhile (another tab
+        of its preview confirmed at the same moment)."""
+        balances = [report for report in self.reports if report.is_balance]
+        if balances and all(report.carried_on for report in balances):
+            return max(report.carried_on for report in balances)
+        return None
 
     def error_lines(self) -> list[str]:
         return self.problems + [
@@ -324,6 +335,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
                 _("Household %(number)s has no active points card (recalled).") % {"number": number}
             )
         if household.pk in taken:
+            report.carried_on = taken[household.pk]
             report.errors.append(
                 _("Household %(number)s already has its balance carried over (batch of %(date)s).")
                 % {"number": number, "date": taken[household.pk].isoformat()}
@@ -445,6 +457,15 @@ def carry_over_import(
         # A balance the carried-over line cannot bear is refused here already; approval checks
         # it again under the accounts' locks, as for any deduction.
         check = carry_over_check(village, rows, paper_total)
+        if not check.is_valid and (day := check.carried_over_on) is not None:
+            raise ValidationError(
+                _(
+                    "The balances of this paper ledger were carried over already (batch of "
+                    "%(date)s): nothing was imported again."
+                )
+                % {"date": day.isoformat()},
+                code="carried_over",
+            )
         if not check.is_valid:
             raise ValidationError(check.error_lines())
         rule = carried_over_rule(village)

@@ -176,6 +176,10 @@ def carry_over_confirm(request):
         if code == "stale":
             messages.error(request, error.messages[0])
             return redirect("points:carry_over_upload")
+        if code == "carried_over":  # by another tab of this preview, at the same moment
+            request.session.pop(SESSION_KEY, None)
+            messages.info(request, error.messages[0])
+            return redirect("points:carry_over_upload")
         if code in ("no_key", "key_reused"):
             messages.error(request, error.messages[0])
         else:

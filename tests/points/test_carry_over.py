@@ -16,10 +16,13 @@ from core.models import AuditEvent
 from points import checks
 from points.carryover import carry_over_check, carry_over_import, carry_over_parse
 from points.models import Account, Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
+from points.views import carryover as carry_over_views
 from reports.monthly import month_report_build
 from store.services import reservation_create, zones_ensure
 from tests.conftest import form_key
 from tests.factories import HouseholdFactory
+from tests.points.test_concurrency import held_in, run_threads
+from tests.security.concurrent import tabs_of
 from tests.store.conftest import make_item
 from villagers.services import card_recall
 
@@ -318,6 +321,36 @@ def test_the_same_key_twice_replays_the_first_answer(client_manager_x, cards):
     second = client_manager_x.post(reverse("points:carry_over_confirm"), body)
     assert first.url == second.url
     assert CarryOver.objects.count() == 1 and Proposal.objects.count() == 2
+
+
+def test_two_tabs_of_one_preview_confirmed_at_once_import_once_and_say_so(
+    transactional_db, client_manager_x, cards, monkeypatch
+):
+    """Found by a probe: the preview open in two tabs, both confirmed at the same moment, the
+    ledger was imported once and the second tab was told the file had errors."""
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    first_tab, second_tab = tabs_of(client_manager_x, 2)
+    url = reverse("points:carry_over_confirm")
+    bodies = [
+        {"payload": _payload(tab), "idempotency_key": form_key()} for tab in (first_tab, second_tab)
+    ]
+    # The first tab is held on its way into the import, its upload read; the second imports.
+    entered = held_in(monkeypatch, carry_over_views, "carry_over_import", seconds=1.0)
+
+    def second():
+        entered.wait(timeout=10)
+        return second_tab.post(url, bodies[1])
+
+    (_, held), (_, imported) = run_threads([lambda: first_tab.post(url, bodies[0]), second])
+    batch = CarryOver.objects.get().batch_id
+    assert imported.url == reverse("points:batch_detail", args=[batch])
+    assert held.url == reverse("points:carry_over_upload")
+    said = [str(message) for message in get_messages(held.wsgi_request)]
+    assert said == [
+        f"The balances of this paper ledger were carried over already (batch of "
+        f"{timezone.localdate().isoformat()}): nothing was imported again."
+    ]
+    assert Proposal.objects.count() == 2
 
 
 def test_a_balance_the_card_can_no_longer_bear_is_refused(
