@@ -77,12 +77,23 @@ def settlement_page(request):
 @require_POST
 @staff_required(Role.MANAGER)
 def settlement_draft_view(request):
-    try:
+    """Draw up the plan; one-time key: a double click draws it once (one audit event, the
+    time the supervisor's approval form names stays the same)."""
+
+    def action():
         settlement_draft(village=request.village, actor=request.user, request=request)
+        return reverse(PAGE)
+
+    try:
+        url, replayed = run_once(request, action)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, _("The plan is drawn up: the supervisor approves it."))
+        if replayed:
+            messages.info(request, _("The plan was already drawn up; it was not drawn again."))
+        else:
+            messages.success(request, _("The plan is drawn up: the supervisor approves it."))
+        return redirect(url)
     return redirect(PAGE)
 
 

@@ -559,13 +559,31 @@ def test_a_plan_drawn_again_after_the_supervisor_read_it_is_not_approved_unread(
     assert plan.lines.get(account__household=card_b.household).points == 530
 
 
+def test_a_double_clicked_draft_draws_the_plan_once(balances, client_manager_x):
+    """Found by a probe: the view ignored the one-time key, so a double click drew the plan
+    twice (two audit events, and a new time that the approval form it was shown with no
+    longer names). The second click is now told the plan was drawn up already."""
+    url = reverse("points:settlement_draft")
+    page = client_manager_x.get(reverse("points:settlement")).content.decode()
+    form = re.search(rf'<form[^>]*action="{re.escape(url)}"[^>]*>(.*?)</form>', page, re.S)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form.group(1)).group(1)
+    first = client_manager_x.post(url, {"idempotency_key": key})
+    drafted_at = Settlement.objects.get().drafted_at
+    second = client_manager_x.post(url, {"idempotency_key": key}, follow=True)
+    assert second.redirect_chain == [(first.url, 302)]
+    assert "The plan was already drawn up; it was not drawn again." in second.content.decode()
+    assert Settlement.objects.get().drafted_at == drafted_at
+    assert AuditEvent.objects.filter(action="settlement.draft").count() == 1
+
+
 def test_the_approve_button_carries_the_plan_it_was_shown_with(
     balances, manager_x, client_supervisor_x, client_manager_x
 ):
-    client_manager_x.post(reverse("points:settlement_draft"))
+    client_manager_x.post(reverse("points:settlement_draft"), {"idempotency_key": form_key()})
     page = client_supervisor_x.get(reverse("points:settlement")).content.decode()
     drafted = re.search(r'name="drafted" value="([^"]+)"', page).group(1)
-    client_manager_x.post(reverse("points:settlement_draft"))  # drawn again meanwhile
+    again = {"idempotency_key": form_key()}
+    client_manager_x.post(reverse("points:settlement_draft"), again)  # drawn again meanwhile
     url = reverse("points:settlement_approve")
     stale = client_supervisor_x.post(
         url, {"idempotency_key": form_key(), "drafted": drafted}, follow=True
