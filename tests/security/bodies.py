@@ -518,6 +518,11 @@ def _approved(cast):
     wish_services.wish_moderate(wish=cast.wish, actor=cast.users["manager_x"], hide_household=False)
 
 
+def wish_new(cast, client):
+    """Villager A's household wishes for seeds (the cast's wish is for a wheelchair)."""
+    return {"title": "玉米种子", "kind": "farming", "story": "开春要种地"}
+
+
 def wish_edit(cast, client):
     return {"title": "一辆轮椅", "story": "父亲腿脚不便，出门困难", "reason": "补充说明"}
 

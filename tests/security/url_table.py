@@ -130,6 +130,7 @@ VILLAGE_PAGE = "L 200 200 200 200 200 P 200 P 200 200 200"  # anyone belonging t
 PROPOSER_PAGE = (
     "L 403 403 200 200 200 403 403 403 403 403 403"  # manager or supervisor, not the county
 )
+WISH_POSTER = "L 200 200 200 200 200 403 403 403 403 403 403"  # a villager, or proposer staff
 SUPERVISOR_PAGE = "L 403 403 403 200 403 403 403 403 403 403 403"
 ALL_405 = "405 405 405 405 405 405 405 405 405 405 405 405"
 API_ONLY = " ".join(["401"] * 12)  # the API answers a token only (tests/reports/test_api.py)
@@ -619,7 +620,13 @@ URLS: dict[str, Row] = {
         get="L 200 200 200 200 404 P 200 P 200 404 200", kwargs=pk("announcement")
     ),
     "wishwall:mine": Row(get=VILLAGER_PAGE),
-    "wishwall:new": Row(get=PROPOSER_PAGE.replace("403 403 200", "200 200 200", 1)),
+    # A villager posts for their household, the manager or supervisor on a household's behalf.
+    "wishwall:new": Row(
+        get=WISH_POSTER,
+        post=WISH_POSTER,
+        writes=NOTHING,
+        body=b.wish_new,
+    ),
     "wishwall:queue": Row(get=STAFF_LIST),
     # Household A's wish awaits moderation: villager B cannot see it yet.
     "wishwall:detail": Row(get="L 200 404 200 200 404 P 200 P 404 404 404", kwargs=pk("wish")),
