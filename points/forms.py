@@ -1,6 +1,7 @@
 """Input forms of the points pages. They parse and validate input; services do the writing."""
 
 from django import forms
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +13,7 @@ from core.months import past_day_check
 from core.photos import PhotoInput, photo_validate
 from core.text import list_join
 from points.models import Rule
+from points.services import member_left_before
 from villagers.cardnumbers import card_number_normalize
 from villagers.forms import NewPinForm
 from villagers.models import Card, Member
@@ -71,10 +73,15 @@ def picked_ids(form: forms.Form, name: str = "households") -> list[int]:
 
 
 class MemberChoiceField(forms.ModelChoiceField):
-    """A member by name, relation and birth year: two members may share a name."""
+    """A member by name, relation and birth year: two members may share a name; one who has
+    left the household says since when."""
 
     def label_from_instance(self, member):
-        return f"{member.name} · {member.get_relation_display()} · {member.birth_year}"
+        label = f"{member.name} · {member.get_relation_display()} · {member.birth_year}"
+        if member.left_on is not None:
+            left = _("left %(day)s") % {"day": member.left_on.isoformat()}
+            label = f"{label} ({left})"
+        return label
 
 
 class ProposalForm(OneTimeKeyMixin, forms.Form):
@@ -114,11 +121,18 @@ class ProposalForm(OneTimeKeyMixin, forms.Form):
         picked = picked_ids(self)
         self.member_choosable = len(picked) == 1
         if self.member_choosable:
-            self.fields["member"].queryset = (
-                Member.objects.current()
-                .filter(household_id=picked[0], household__village=village)
-                .order_by("id")
-            )
+            # Those who left are offered too (after those still in it): a deed done before
+            # they left may name them (clean_member).
+            self.fields["member"].queryset = Member.objects.filter(
+                household_id=picked[0], household__village=village
+            ).order_by(F("left_on").desc(nulls_first=True), "id")
+
+    def clean(self):
+        cleaned = super().clean()
+        member, day = cleaned.get("member"), cleaned.get("occurred_on")
+        if member is not None and day and member.left_on is not None and member.left_on < day:
+            self.add_error("member", member_left_before(member))
+        return cleaned
 
 
 class ActivityForm(OneTimeKeyMixin, forms.Form):

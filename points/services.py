@@ -256,6 +256,8 @@ def proposal_create(
     past_day_check(occurred_on)
     if member is not None and (len(households) != 1 or member.household_id != households[0].pk):
         raise ValidationError(_("The member must belong to the household."))
+    if member is not None and member.left_on is not None and member.left_on < occurred_on:
+        raise ValidationError(member_left_before(member))
     for household in households:
         if household.village_id != village.pk:
             raise ValidationError(_("A household belongs to another village."))
@@ -697,6 +699,13 @@ def proposal_reject(
 # --- declarations (積分申報) ---------------------------------------------------------------------
 
 
+def member_left_before(member: Member) -> str:
+    return _("%(name)s left the household on %(day)s, before the day of the deed.") % {
+        "name": member.name,
+        "day": member.left_on.isoformat(),
+    }
+
+
 def declaration_submit(
     *,
     user: User,
@@ -709,7 +718,9 @@ def declaration_submit(
     """A villager declares a good deed of their household for the manager to review."""
     if not is_villager(user):
         raise ValidationError(_("Only a household's own login can declare a good deed."))
-    if member is not None and member.household_id != user.household_id:
+    if member is not None and (
+        member.household_id != user.household_id or member.left_on is not None
+    ):
         raise ValidationError(_("The member must belong to your household."))
     past_day_check(occurred_on)
     declaration = Declaration(

@@ -333,6 +333,15 @@ def _member_leave(detail, show):
     )
 
 
+def _member_return(detail, show):
+    return format_html(
+        _("Back in {household}; recorded as left on {day}: {why}."),
+        household=show("villagers.household", detail.get("household")),
+        day=detail["on"],
+        why=_choice(Member.LeftWhy.choices, detail.get("why")),
+    )
+
+
 def _cards_printed(detail, show):
     count = len(detail.get("cards") or [])
     return format_html(
@@ -663,6 +672,7 @@ ACTIONS: dict[str, Action] = {
     "member.pin_set": Action(gettext_lazy("Family member's PIN set"), _member_pin_set),
     "member.pin_revoke": Action(gettext_lazy("Family member's PIN revoked"), _member_pin_revoke),
     "member.leave": Action(gettext_lazy("Member left the household"), _member_leave),
+    "member.return": Action(gettext_lazy("Former member back in the household"), _member_return),
     # the county's back office (the admin)
     "village.create": Action(gettext_lazy("Village added"), _village_change),
     "village.update": Action(gettext_lazy("Village settings changed"), _village_change),

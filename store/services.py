@@ -1144,7 +1144,9 @@ def redemption_create(
         raise ValidationError(_("Each quantity must be between 1 and 999."))
     if household.village_id != village.pk:
         raise ValidationError(_("The household belongs to another village."))
-    if collected_by is not None and collected_by.household_id != household.pk:
+    if collected_by is not None and (
+        collected_by.household_id != household.pk or collected_by.left_on is not None
+    ):
         raise ValidationError(_("The person collecting is not a member of this household."))
     request_hash = cart_hash(village_id=village.pk, household_id=household.pk, lines=lines)
     try:
@@ -1716,7 +1718,9 @@ def reservation_hand_over(
     (redemption_create), a member of the household or None for the head."""
     if not is_manager(actor) or actor.village_id != reservation.village_id:
         raise PermissionDenied(_("Only the village's manager hands over reserved goods."))
-    if collected_by is not None and collected_by.household_id != reservation.household_id:
+    if collected_by is not None and (
+        collected_by.household_id != reservation.household_id or collected_by.left_on is not None
+    ):
         raise ValidationError(_("The person collecting is not a member of this household."))
     household = reservation.household
     with transaction.atomic():

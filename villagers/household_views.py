@@ -38,6 +38,7 @@ from villagers.services import (
     inspection_record,
     member_id_reveal,
     member_leave,
+    member_return,
     member_save,
     participation_record,
 )
@@ -95,7 +96,7 @@ def member_create(request, pk):
     household = household_get_for_user(request, pk)
     hub = reverse("reports:household", args=[household.pk])
     member = Member(household=household)
-    if not household.members.current().exists():
+    if not household.members.exists():  # its first: the head (not after a head who left)
         member.relation = Member.Relation.HEAD
         member.name = household.head_name
     form = NewMemberForm(request.POST or None, instance=member)
@@ -170,21 +171,48 @@ def member_leave_view(request, pk):
             return hub
 
         try:
-            run_once(request, action)
+            _url, replayed = run_once(request, action)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            messages.success(
-                request,
-                _("%(name)s is no longer a member of the household; they stay on record.")
-                % {"name": member.name},
-            )
+            if replayed:
+                messages.info(request, _("This was already sent; nothing was recorded twice."))
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s is no longer a member of the household; they stay on record.")
+                    % {"name": member.name},
+                )
             return redirect(hub)
     return render(
         request,
         "villagers/member_leave.html",
         {"form": form, "member": member, "household": member.household},
     )
+
+
+@require_POST
+@staff_required(Role.MANAGER)
+def member_return_view(request, pk):
+    """A former member is one of the household again (recorded as left by mistake, or come
+    back); one-time key: a re-sent button does it once."""
+    member = member_get_for_user(request, pk)
+    hub = reverse("reports:household", args=[member.household_id])
+
+    def action():
+        member_return(member=member, actor=request.user, request=request)
+        return hub
+
+    try:
+        _url, replayed = run_once(request, action)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if not replayed:
+            messages.success(
+                request, _("%(name)s is a member of the household again.") % {"name": member.name}
+            )
+    return redirect(hub)
 
 
 @never_cache

@@ -6,8 +6,8 @@ A PIN is 4 to 6 digits (`core.forms.pin_clean`); a new one is refused when it is
   keyboard's row of digits): 1234, 654321, 012345, 7890;
 - a date or number of someone in the household, which neighbours and relatives know: a
   member's birth year (1956), their birthday from the ID number as MMDD or YYMMDD (0315,
-  560315), or the last 4 to 6 digits of a member's ID number (a final X left out) or of the
-  household's or a member's phone.
+  560315), or the last 4 to 6 digits of a member's ID number (a final X left out), of the
+  household's or a member's phone, or of the household's card number (printed on the card).
 Any other 4 to 6 digits will do, so nobody is asked for letters or a long PIN. A PIN set
 before this rule keeps working (it is checked when set, never at the login), as does one
 set from its hash (the county setting a PIN sent up to it, which was checked when sent).
@@ -22,7 +22,7 @@ from villagers.models import Household
 GUESSABLE_MESSAGE = _(
     "This PIN is too easy to guess: choose digits that are not all the same, not in a row "
     "(1234, 4321), not a repeated pattern (1212) and not a birth year, birthday, or the end "
-    "of an ID or phone number of the household."
+    "of an ID, phone or card number of the household."
 )
 
 
@@ -42,7 +42,9 @@ def _households_own_numbers(household: Household) -> set[str]:
     """Birth years, birthdays and the ends of ID and phone numbers of the household, as
     digits a PIN could be."""
     numbers = set()
-    digits_of = [household.phone]
+    # The card's own number is printed on it: its end is no secret (the household's cards
+    # so far; a card being issued has no number yet).
+    digits_of = [household.phone, *household.cards.values_list("number", flat=True)]
     for birth_year, id_number, phone in household.members.values_list(
         "birth_year", "id_number", "phone"
     ):

@@ -137,7 +137,7 @@ def household_search(
         households_for_request(request)
         .select_related("group")
         .annotate(
-            member_count=Count("members", distinct=True),
+            member_count=Count("members", filter=Q(members__left_on__isnull=True), distinct=True),
             active_card_number=Subquery(active_cards.values("number")[:1]),
         )
         .order_by("number")

@@ -17,12 +17,13 @@ from django.utils.translation import gettext_lazy
 
 from core.access import Role
 from core.audit import audit_record, audit_records, record_save
-from core.db import duplicate_checked_again
+from core.db import duplicate_checked_again, unique_checks
 from core.forms import number_text
 from core.months import past_day_check
 from core.sessions import sessions_end
 from core.text import list_join
 from villagers.cardnumbers import card_number_make
+from villagers.idnumbers import id_numbers_registered
 from villagers.models import (
     Card,
     Household,
@@ -184,6 +185,62 @@ def member_leave(
             village_id=member.household.village_id,
             obj=member,
             detail={"household": member.household_id, "on": on.isoformat(), "why": why},
+            request=request,
+        )
+        # A PIN for them sent up to the county (the manager's own household) is moot.
+        referrals_close(
+            kind=Referral.Kind.MEMBER_PIN,
+            object_ids=[member.pk],
+            actor=actor,
+            outcome=gettext_lazy("left the household"),
+        )
+    return member
+
+
+def member_return(*, member: Member, actor: User, request=None) -> Member:
+    """`member`, recorded as having left, is one of the household again (recorded by
+    mistake, or come back): as they were, unless their ID number is registered elsewhere
+    now or the household has another head meanwhile."""
+    with transaction.atomic():
+        _household_lock(member.household_id, member.household.village_id)
+        member = Member.objects.select_related("household").get(pk=member.pk)
+        if member.left_on is None:
+            raise ValidationError(
+                _("%(name)s is a member of the household.") % {"name": member.name},
+                code="member_current",
+            )
+        if member.id_number and id_numbers_registered([member.id_number]):
+            raise ValidationError(
+                _(
+                    "%(name)s is registered in another household now: remove them there "
+                    "first, or correct the ID number."
+                )
+                % {"name": member.name},
+                code="id_number_taken",
+            )
+        if member.relation == Member.Relation.HEAD:
+            head = member.household.members.current().filter(relation=Member.Relation.HEAD)
+            other = head.first()
+            if other is not None:
+                raise ValidationError(
+                    _(
+                        "The household already has its head, %(name)s: a household has one. "
+                        "Change that member's relation first."
+                    )
+                    % {"name": other.name},
+                    code="second_head",
+                )
+        left = {"on": member.left_on.isoformat(), "why": member.left_why}
+        member.left_on, member.left_why = None, ""
+        # Registered elsewhere at this very moment: refused in words (the unique index).
+        with duplicate_checked_again(lambda: unique_checks(member)):
+            member.save(update_fields=["left_on", "left_why"])
+        audit_record(
+            action="member.return",
+            actor=actor,
+            village_id=member.household.village_id,
+            obj=member,
+            detail={"household": member.household_id, **left},
             request=request,
         )
     return member

@@ -16,6 +16,7 @@ urlpatterns = [
     path("members/<int:pk>/edit/", household_views.member_edit, name="member_edit"),
     path("members/<int:pk>/id/", household_views.member_view_id, name="member_view_id"),
     path("members/<int:pk>/leave/", household_views.member_leave_view, name="member_leave"),
+    path("members/<int:pk>/return/", household_views.member_return_view, name="member_return"),
     path("members/<int:pk>/pin/", card_views.member_pin_view, name="member_pin"),
     path(
         "members/<int:pk>/pin/revoke/",

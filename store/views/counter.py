@@ -230,7 +230,10 @@ def counter_household(request, household_pk):
     # Open reservations hold their points (Account.held, at least a point each): none held,
     # none to look for, the commonest case at the counter.
     reservations = reservations_open_of(household) if state.held else []
-    members = list(household.members.current()) if cart or reservations else []
+    everyone = list(household.members.all()) if cart or reservations else []
+    members = [member for member in everyone if member.left_on is None]
+    # A head who left is not offered, nor named as the one collecting by default.
+    head_left = any(m.relation == Member.Relation.HEAD and m.left_on for m in everyone)
     for reservation in reservations:
         reservation.hand_over_key = uuid.uuid4()  # each hand-over form its own, once-only
     return render(
@@ -241,6 +244,7 @@ def counter_household(request, household_pk):
             # Who collects (兑换人): the head by default, or another member of the household.
             "members": members,
             "head_member": next((m for m in members if m.relation == Member.Relation.HEAD), None),
+            "head_left": head_left,
             "card_number": state.card_number,
             "balance": balance,
             "held": state.held or 0,

@@ -49,6 +49,7 @@ EXAMPLES: dict[str, list[dict]] = {
     "member.pin_set": [{"household": 3, "reset": True}],
     "member.pin_revoke": [{"household": 3}],
     "member.leave": [{"household": 3, "on": "2026-11-30", "why": "married_away"}],
+    "member.return": [{"household": 3, "on": "2026-11-30", "why": "died"}],
     "roster.import": [{"households": 40, "members": 120}],
     "activity.open": [{"title": "打扫", "rule": "R1", "points": 5}],
     "activity.checkin": [{"household": 3, "photo": True}],

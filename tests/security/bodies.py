@@ -127,6 +127,20 @@ def member_leave(cast, client):
     return {"date": yesterday.isoformat(), "why": "died", "idempotency_key": form_key()}
 
 
+def member_return(cast, client):
+    """A grandmother of household A recorded as having left by mistake."""
+    grandmother = MemberFactory(
+        household=cast.household_a, name="李秀英", relation="parent", birth_year=1940
+    )
+    villagers_services.member_leave(
+        member=grandmother,
+        on=timezone.localdate(),
+        why="died",
+        actor=cast.users["manager_x"],
+    )
+    return Body({"idempotency_key": form_key()}, {"pk": grandmother.pk})
+
+
 def _adult_son(cast):
     return MemberFactory(
         household=cast.household_a, name="王小明", relation="child", birth_year=1995

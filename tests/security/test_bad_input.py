@@ -638,6 +638,7 @@ def test_every_form_page_is_fuzzed():
         "logout",
         "set_language",  # Django's
         "villagers:member_view_id",  # no input
+        "villagers:member_return",  # no input but its one-time key
         "villagers:roster_confirm",  # a token only: tested with the roster below
         "villagers:roster_cancel",
         "points:carry_over_confirm",  # signed rows and a key: tested with the paper ledger below

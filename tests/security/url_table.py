@@ -215,6 +215,15 @@ URLS: dict[str, Row] = {
         writes=NOTHING,
         body=b.member_leave,
     ),
+    # Without a one-time key (or with nobody to bring back) the manager is sent to the hub.
+    "villagers:member_return": Row(
+        get=ALL_405,
+        post="L 403 403 R 403 404 403 403 403 403 403 403",
+        kwargs=pk("member_a"),
+        action=True,
+        writes=NOTHING,
+        body=b.member_return,
+    ),
     "villagers:member_view_id": Row(
         get=ALL_405, post=MANAGER_OBJECT, kwargs=pk("member_a"), action=True, writes=NOTHING
     ),

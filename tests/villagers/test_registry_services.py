@@ -256,7 +256,8 @@ def test_an_upgrade_over_twins_in_the_registry_stops_and_names_every_one(group_x
         migration.registry_twins_refused(apps, None)
     text = str(refused.value)
     assert ONE_PERSON not in text and WITH_X not in text
-    assert "The manager of each village named below corrects it" in text
+    assert "Keep the version you are upgrading from serving" in text
+    assert "the manager of each village named below corrects each one" in text
     masked = f"{ONE_PERSON[:4]}**********{ONE_PERSON[-4:]}"
     edit = reverse("villagers:member_edit", args=[first.pk])
     assert f"Person 1, ID number {masked}, registered 2 times:" in text

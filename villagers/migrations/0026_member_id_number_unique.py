@@ -62,9 +62,9 @@ def registry_twins_refused(apps, schema_editor):
         return
     lines = [
         "The registry holds the same person or the same household number twice, which this "
-        "version refuses. The manager of each village named below corrects it on the page "
-        "given (the member's ID number corrected or cleared; one household renumbered), "
-        "then run migrate again.",
+        "version refuses. Keep the version you are upgrading from serving: on its pages, the "
+        "manager of each village named below corrects each one (the member's ID number "
+        "corrected or cleared, one household renumbered). Then run migrate again.",
     ]
     for index, (number, members) in enumerate(people.items(), start=1):
         lines.append(
