@@ -129,9 +129,9 @@ class CarryOverCheck:
 
     @property
     def carried_over_on(self) -> datetime.date | None:
-        """The day of the batch, when every balance of the file is carried over already and
-        that is all that is wrong with them: the same file, imported meanwhile (another tab
-        of its preview confirmed at the same moment)."""
+        """The day of the batch, when every balance of the file is carried over already: the
+        same file, imported meanwhile (another tab of its preview confirmed at the same
+        moment). The file's other problems, if any, are not told then: it was imported."""
         balances = [report for report in self.reports if report.is_balance]
         if balances and all(report.carried_on for report in balances):
             return max(report.carried_on for report in balances)
