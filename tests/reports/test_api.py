@@ -252,6 +252,20 @@ def test_personal_data_is_masked(token_county, village_x, household_a, card_a):
     assert "*" in member["phone"]
 
 
+def test_a_household_lists_only_the_members_still_in_it(
+    token_county, village_x, household_a, manager_x
+):
+    from tests.factories import MemberFactory
+    from villagers.services import member_leave
+
+    MemberFactory(household=household_a, name="王大山", relation="head")
+    gone = MemberFactory(household=household_a, name="李秀英", relation="parent", birth_year=1940)
+    member_leave(member=gone, on=datetime.date.today(), why="died", actor=manager_x)
+    items = call(token_county, f"/villages/{village_x.code}/households").json()["items"]
+    (listed,) = [item for item in items if item["number"] == household_a.number]
+    assert [member["name"] for member in listed["members"]] == ["王大山"]
+
+
 def test_stock_donations_and_notices(
     token_x, token_county, village_x, supervisor_x, manager_x, card_a
 ):
