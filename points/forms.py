@@ -122,7 +122,7 @@ class ProposalForm(OneTimeKeyMixin, forms.Form):
         self.member_choosable = len(picked) == 1
         if self.member_choosable:
             # Those who left are offered too (after those still in it): a deed done before
-            # they left may name them (clean_member).
+            # they left may name them (see clean).
             self.fields["member"].queryset = Member.objects.filter(
                 household_id=picked[0], household__village=village
             ).order_by(F("left_on").desc(nulls_first=True), "id")

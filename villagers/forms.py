@@ -244,8 +244,12 @@ class HouseholdForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
         self.village = village
         self.fields["group"].queryset = VillageGroup.objects.filter(village=village)
         head = Member.Relation.HEAD
-        heads = self.instance.members.current().filter(relation=head) if self.instance.pk else []
-        if self.instance.pk and heads.filter(name=self.instance.head_name).exists():
+        if (
+            self.instance.pk
+            and self.instance.members.current()
+            .filter(relation=head, name=self.instance.head_name)
+            .exists()
+        ):
             # The head's name follows the member registered as head (villagers.services.
             # member_save): typed here as well, the two drifted apart. Where they differ
             # already (from before), it stays typed here until the head member is saved.

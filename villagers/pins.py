@@ -54,9 +54,25 @@ def _households_own_numbers(household: Household) -> set[str]:
             numbers.update({id_digits[10:14], id_digits[8:14]})  # MMDD, YYMMDD
         digits_of += [id_digits, phone]
     for text in digits_of:
-        digits = "".join(c for c in text if c.isdigit())
-        numbers.update(digits[-length:] for length in (4, 5, 6) if len(digits) >= length)
+        numbers.update(_ends(text))
     return numbers
+
+
+def _ends(text: str) -> set[str]:
+    """The last 4, 5 and 6 digits of `text`'s digits: what a PIN of it would be."""
+    digits = "".join(c for c in text if c.isdigit())
+    return {digits[-length:] for length in (4, 5, 6) if len(digits) >= length}
+
+
+def _guessable() -> ValidationError:
+    return ValidationError({"pin": ValidationError(GUESSABLE_MESSAGE, code="pin_guessable")})
+
+
+def pin_card_check(pin: str, card_number: str) -> None:
+    """Refuse `pin` (as pin_new_clean read it) if it is the end of `card_number`: the card a
+    PIN is issued with has its number drawn only once everything else was checked."""
+    if pin in _ends(card_number):
+        raise _guessable()
 
 
 def pin_new_clean(pin, *, household: Household) -> str:
@@ -64,5 +80,5 @@ def pin_new_clean(pin, *, household: Household) -> str:
     not 4 to 6 digits, or (on the form's `pin` field) if it is too easy to guess."""
     pin = pin_clean(pin)
     if _repeats_a_block(pin) or _is_a_run(pin) or pin in _households_own_numbers(household):
-        raise ValidationError({"pin": ValidationError(GUESSABLE_MESSAGE, code="pin_guessable")})
+        raise _guessable()
     return pin

@@ -34,7 +34,7 @@ from villagers.models import (
     User,
     Village,
 )
-from villagers.pins import pin_new_clean
+from villagers.pins import pin_card_check, pin_new_clean
 from villagers.roster import roster_check
 from villagers.second_person import SecondPersonRequired, decider_check, referrals_close
 
@@ -235,6 +235,11 @@ def member_return(*, member: Member, actor: User, request=None) -> Member:
         # Registered elsewhere at this very moment: refused in words (the unique index).
         with duplicate_checked_again(lambda: unique_checks(member)):
             member.save(update_fields=["left_on", "left_why"])
+        household = member.household
+        if member.relation == Member.Relation.HEAD and household.head_name != member.name:
+            # The household goes by its head's name again (as member_save does).
+            household.head_name = member.name
+            household_save(household=household, actor=actor, request=request)
         audit_record(
             action="member.return",
             actor=actor,
@@ -478,6 +483,8 @@ def card_create(
             issued_by=actor,
             issued_at=at or timezone.now(),
         )
+        if not pin_hash:
+            pin_card_check(pin, card.number)
         _villager_login_set(household, pin, pin_hash)
         audit_record(
             action="card.issue", actor=actor, village_id=village.pk, obj=card, request=request
@@ -548,6 +555,8 @@ def card_replace(
         card = Card.objects.create(
             household=household, number=_next_card_number(village), issued_by=actor
         )
+        if not pin_hash:
+            pin_card_check(pin, card.number)
         user = _villager_login_set(household, pin, pin_hash or None)
         _end_sessions(user)
         # A PIN waiting at the county for the old card is no PIN of the new one.

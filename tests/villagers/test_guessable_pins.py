@@ -167,3 +167,31 @@ def test_a_guessable_pin_set_before_the_rule_keeps_working(villager_a, card_a):
 def test_the_pin_fields_say_what_to_avoid_before_it_is_typed(client_manager_x, card_a):
     page = client_manager_x.get(reverse("villagers:pin_reset", args=[card_a.household.pk]))
     assert "not 1111, 1234, 1212 or a birthday" in page.text
+
+
+def test_the_end_of_the_cards_own_number_is_refused_also_with_a_new_card(
+    card_a, household_b, manager_x
+):
+    """The card number is printed on the card. Found by a second read: the rule read the
+    household's cards so far, and a card's issue or replacement draws its number only after
+    the check, so the end of the card handed over with the PIN went through."""
+    from points.services import card_issue
+    from villagers import services
+
+    with pytest.raises(ValidationError) as refused:
+        pin_reset(household=card_a.household, actor=manager_x, pin=card_a.number[-5:])
+    assert refused.value.message_dict == {"pin": [GUESSABLE_MESSAGE]}
+    PassedInspectionFactory(household=household_b)
+    ParticipationFactory(household=household_b)
+    coming = services._next_card_number(household_b.village)
+    with pytest.raises(ValidationError) as refused:
+        card_issue(household=household_b, actor=manager_x, pin=coming[-4:])
+    assert refused.value.message_dict == {"pin": [GUESSABLE_MESSAGE]}
+    assert not household_b.cards.exists()
+    coming = services._next_card_number(card_a.household.village)
+    with pytest.raises(ValidationError) as refused:
+        services.card_replace(
+            household=card_a.household, actor=manager_x, pin=coming[-6:], reason="lost"
+        )
+    assert refused.value.message_dict == {"pin": [GUESSABLE_MESSAGE]}
+    assert list(card_a.household.cards.values_list("number", flat=True)) == [card_a.number]

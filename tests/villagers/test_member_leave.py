@@ -4,6 +4,7 @@ import datetime
 import uuid
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.urls import reverse
@@ -197,11 +198,15 @@ def test_a_leave_recorded_by_mistake_is_undone_once(
     hub = reverse("reports:household", args=[grandmother.household_id])
     page = client_manager_x.get(hub).content.decode()
     assert url in page.split("Former members")[1]
+    assert 'autocomplete="off"' in page.split(url)[0].rsplit("<form", 1)[1]
     body = {"idempotency_key": form_key()}
     assert client_supervisor_x.post(url, body).status_code == 403
     for _twice in range(2):
         answer = client_manager_x.post(url, body)
         assert answer.status_code == 302 and answer.url == hub
+    # The second was the first's answer again, not a refusal ("… is a member").
+    told = [str(m) for m in get_messages(answer.wsgi_request)]
+    assert not [m for m in told if "is a member of the household." in m]
     grandmother.refresh_from_db()
     assert (grandmother.left_on, grandmother.left_why) == (None, "")
     event = AuditEvent.objects.get(action="member.return")
@@ -255,9 +260,6 @@ def test_where_a_household_is_counted_and_chosen_for_those_still_in_it(
     form, _fields = _confirm_form(client_manager_x, household)
     assert '<option value="">Not recorded</option>' in form and head.name not in form
     assert f'<option value="{son.pk}">王小明' in form
-    add = client_manager_x.get(reverse("villagers:member_create", args=[household.pk]))
-    assert add.context["form"].initial.get("relation") != "head"
-    assert add.context["form"]["name"].value() in (None, "")
 
 
 def test_a_head_name_that_drifted_before_stays_typed_on_the_household_form(
@@ -361,3 +363,59 @@ def test_a_pin_sent_up_for_someone_who_then_leaves_is_closed(card_a, manager_x):
     _leave(son, manager_x, why=Member.LeftWhy.MOVED_AWAY)
     referral.refresh_from_db()
     assert referral.status != Referral.Status.OPEN and referral.outcome == "left the household"
+
+
+def test_after_the_only_member_left_a_new_one_is_not_taken_for_the_head_again(
+    household_a, manager_x, client_manager_x
+):
+    """Found by a third read: "Add a member" proposed the head who had died as the head."""
+    head = MemberFactory(household=household_a, name="王大山", relation="head")
+    _leave(head, manager_x)
+    add = client_manager_x.get(reverse("villagers:member_create", args=[household_a.pk]))
+    assert add.context["form"]["relation"].value() != "head"
+    assert add.context["form"]["name"].value() in (None, "")
+
+
+def test_a_head_back_in_the_household_gives_it_their_name_again(family, manager_x):
+    """Found by a third read: the son made head meanwhile kept the household's name."""
+    head, _grandmother = family
+    son = MemberFactory(household=head.household, name="王小明", relation="child", birth_year=1990)
+    _leave(head, manager_x)
+    son.relation = Member.Relation.HEAD
+    member_save(member=son, actor=manager_x)
+    head.household.refresh_from_db()
+    assert head.household.head_name == "王小明"
+    son.relation = Member.Relation.CHILD
+    member_save(member=son, actor=manager_x)
+    member_return(member=head, actor=manager_x)
+    head.household.refresh_from_db()
+    assert head.household.head_name == "王大山"
+
+
+def test_who_left_neither_collects_a_reservation_nor_declares(
+    family,
+    manager_x,
+    card_a,
+    villager_a,
+    rice,  # noqa: F811 (fixture)
+):
+    from points.services import declaration_submit
+    from store.services import reservation_create, reservation_hand_over
+
+    _head, grandmother = family
+    _leave(grandmother, manager_x)
+    grandmother.refresh_from_db()
+    reservation = reservation_create(
+        household=card_a.household, actor=villager_a, lines={rice.pk: 1}
+    )
+    with pytest.raises(ValidationError, match="not a member of this household"):
+        reservation_hand_over(
+            reservation=reservation,
+            actor=manager_x,
+            idempotency_key=uuid.uuid4(),
+            collected_by=grandmother,
+        )
+    with pytest.raises(ValidationError, match="must belong to your household"):
+        declaration_submit(
+            user=villager_a, description="扫地", occurred_on=YESTERDAY, member=grandmother
+        )
