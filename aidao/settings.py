@@ -198,8 +198,9 @@ SETTLEMENT_CRON = env_cron("SETTLEMENT_CRON", "15 16 * * *")
 # ... and when activities still open after their day close and propose their attendance
 # (the worker reads cron times in UTC: 16:30 is 00:30 in China).
 ACTIVITY_CLOSE_CRON = env_cron("ACTIVITY_CLOSE_CRON", "30 16 * * *")
-# ... and when reservations past their date are closed and their holds released.
-RESERVATION_EXPIRY_CRON = env_cron("RESERVATION_EXPIRY_CRON", "*/5 * * * *")
+# ... and when reservations past their date are closed and their holds released: every
+# minute, as the counter neither shows one past its date nor may spend what it still holds.
+RESERVATION_EXPIRY_CRON = env_cron("RESERVATION_EXPIRY_CRON", "* * * * *")
 
 # Text messages (notifications/sms.py): "log" writes them to the log (development, and any
 # deployment without a provider); "aliyun" sends them through Aliyun SMS (dysmsapi SendSms).
