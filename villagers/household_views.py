@@ -176,7 +176,7 @@ def member_leave_view(request, pk):
             form_add_service_error(form, error)
         else:
             if replayed:
-                messages.info(request, _("This was already sent; nothing was recorded twice."))
+                _already_saved(request)
             else:
                 messages.success(
                     request,

@@ -39,11 +39,11 @@ def _is_a_run(pin: str) -> bool:
 
 
 def _households_own_numbers(household: Household) -> set[str]:
-    """Birth years, birthdays and the ends of ID and phone numbers of the household, as
-    digits a PIN could be."""
+    """Birth years, birthdays and the ends of the ID, phone and card numbers of the
+    household, as digits a PIN could be."""
     numbers = set()
     # The card's own number is printed on it: its end is no secret (the household's cards
-    # so far; a card being issued has no number yet).
+    # so far; a card being issued is checked once its number is drawn, pin_card_check).
     digits_of = [household.phone, *household.cards.values_list("number", flat=True)]
     for birth_year, id_number, phone in household.members.values_list(
         "birth_year", "id_number", "phone"

@@ -104,18 +104,7 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
             # set after this waits and reads the member as saved; two heads added at once
             # wait for each other.
             _household_lock(member.household_id, member.household.village_id)
-        if member.relation == Member.Relation.HEAD:
-            head = member.household.members.current().filter(relation=Member.Relation.HEAD)
-            other = head.exclude(pk=member.pk).first()
-            if other is not None:
-                raise ValidationError(
-                    _(
-                        "The household already has its head, %(name)s: a household has one. "
-                        "Change that member's relation first."
-                    )
-                    % {"name": other.name},
-                    code="second_head",
-                )
+        _one_head_check(member)
         if refusal and User.objects.filter(member=member, is_active=True).exists():
             raise ValidationError(
                 _("%(name)s has a PIN of their own. %(why)s Revoke that PIN first.")
@@ -133,14 +122,36 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
         User.objects.filter(member=saved).exclude(display_name=saved.name).update(
             display_name=saved.name
         )
-        if saved.relation == Member.Relation.HEAD:
-            # The household goes by its head's name (lists, the counter, the notice, its
-            # login): the head's as corrected, or the new head's once one is made.
-            household = Household.objects.get(pk=saved.household_id)
-            if household.head_name != saved.name:
-                household.head_name = saved.name
-                household_save(household=household, actor=actor, request=request)
+        _household_named_after(saved, actor=actor, request=request)
         return saved
+
+
+def _one_head_check(member: Member) -> None:
+    """Refuse `member` as the household's head while another current member is."""
+    if member.relation != Member.Relation.HEAD:
+        return
+    heads = member.household.members.current().filter(relation=Member.Relation.HEAD)
+    other = heads.exclude(pk=member.pk).first()
+    if other is not None:
+        raise ValidationError(
+            _(
+                "The household already has its head, %(name)s: a household has one. "
+                "Change that member's relation first."
+            )
+            % {"name": other.name},
+            code="second_head",
+        )
+
+
+def _household_named_after(member: Member, *, actor: User, request=None) -> None:
+    """The household goes by its head's name (lists, the counter, the notice, its login):
+    the head's as corrected, a new head's once one is made, a head's back in it."""
+    if member.relation != Member.Relation.HEAD:
+        return
+    household = Household.objects.get(pk=member.household_id)
+    if household.head_name != member.name:
+        household.head_name = member.name
+        household_save(household=household, actor=actor, request=request)
 
 
 def _member_left_check(member: Member) -> None:
@@ -218,28 +229,13 @@ def member_return(*, member: Member, actor: User, request=None) -> Member:
                 % {"name": member.name},
                 code="id_number_taken",
             )
-        if member.relation == Member.Relation.HEAD:
-            head = member.household.members.current().filter(relation=Member.Relation.HEAD)
-            other = head.first()
-            if other is not None:
-                raise ValidationError(
-                    _(
-                        "The household already has its head, %(name)s: a household has one. "
-                        "Change that member's relation first."
-                    )
-                    % {"name": other.name},
-                    code="second_head",
-                )
+        _one_head_check(member)
         left = {"on": member.left_on.isoformat(), "why": member.left_why}
         member.left_on, member.left_why = None, ""
         # Registered elsewhere at this very moment: refused in words (the unique index).
         with duplicate_checked_again(lambda: unique_checks(member)):
             member.save(update_fields=["left_on", "left_why"])
-        household = member.household
-        if member.relation == Member.Relation.HEAD and household.head_name != member.name:
-            # The household goes by its head's name again (as member_save does).
-            household.head_name = member.name
-            household_save(household=household, actor=actor, request=request)
+        _household_named_after(member, actor=actor, request=request)
         audit_record(
             action="member.return",
             actor=actor,
