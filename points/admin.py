@@ -5,7 +5,7 @@ who may decide what. Rules may be edited by the manager, through `rule_save`.
 """
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 
 from core.db import SavedMeanwhile
 from points.models import Account, Batch, Declaration, Entry, Objection, Proposal, Rule
@@ -52,10 +52,12 @@ class RuleAdmin(VillageScopedAdmin):
             obj.village_id = request.user.village_id
         try:
             rule_save(rule=obj, actor=request.user, request=request)
-        except SavedMeanwhile:
-            raise  # the form is drawn again, saying so (core.admin)
         except ValidationError as error:
-            raise PermissionDenied(" ".join(error.messages)) from error
+            # The form checked what the service refuses, so a refusal now is of a change
+            # saved meanwhile (the same code added in another tab, at the same moment): the
+            # form is drawn again and says so (core.admin.DuplicateSavedMeanwhileMixin). Who
+            # may not change rules at all is refused by the service as PermissionDenied.
+            raise SavedMeanwhile(error) from error
 
 
 @admin.register(Account)

@@ -131,7 +131,7 @@ def rule_check(rule: Rule) -> None:
 def rule_save(*, rule: Rule, actor: User, request=None) -> Rule:
     """Create or change a line of the village's points rules (the manager keeps them)."""
     if not (is_manager(actor) and actor.village_id == rule.village_id):
-        raise ValidationError(_("Only the village's manager may change the points rules."))
+        raise PermissionDenied(_("Only the village's manager may change the points rules."))
     rule_check(rule)
     return record_save(
         rule,

@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+import points.admin
 import store.views.stock
 from core.access import Role
 from points.models import Rule
@@ -191,5 +192,45 @@ def test_a_points_rule_added_twice_at_once_tells_the_second_why(manager_x, monke
     both_checked(monkeypatch, Rule)
     data = {"code": "Z09", "category": "environment", "description": "门前三包", "points": 2}
     told = _second_told(manager_x, reverse("admin:points_rule_add"), data)
+    assert "本村已经有这个代码的积分规则。" in told.content.decode()
+    assert Rule.objects.filter(code="Z09").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rule_saved_in_another_tab_after_this_forms_check_draws_it_again(manager_x, monkeypatch):
+    """Found by a clean-clone run: when the first tab's rule was committed after the second
+    tab's form had checked but before its service checked, the service's refusal reached
+    the "not allowed" page. The second tab is held after its form's check until the first
+    has saved, every time."""
+    first_saved = threading.Event()
+    original = points.admin.rule_check  # the admin form's last check
+    held = []
+
+    def checked(rule):
+        original(rule)
+        if threading.current_thread().name == "second" and not held:
+            held.append(True)
+            assert first_saved.wait(10)
+
+    monkeypatch.setattr(points.admin, "rule_check", checked)
+    data = {"code": "Z09", "category": "environment", "description": "门前三包", "points": 2}
+    url = reverse("admin:points_rule_add")
+    answers = []
+
+    def second():
+        try:
+            answers.append(_signed_in(manager_x).post(url, data))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=second, name="second")
+    thread.start()
+    while not held:
+        time.sleep(0.01)
+    assert _signed_in(manager_x).post(url, data).status_code == 302
+    first_saved.set()
+    thread.join(20)
+    (told,) = answers
+    assert told.status_code == 200
     assert "本村已经有这个代码的积分规则。" in told.content.decode()
     assert Rule.objects.filter(code="Z09").count() == 1
