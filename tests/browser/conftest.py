@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from tests.browser.pages import world  # noqa: F401  (the village with one of everything)
 
@@ -126,6 +127,27 @@ def type_where_htmx_listens(page, selector: str, text: str) -> None:
     """
     page.wait_for_load_state("load")
     page.fill(selector, text)
+
+
+def htmx_settled(page) -> None:
+    """Wait until htmx has swapped in and settled what it fetched.
+
+    On settling htmx focuses the new part's autofocus field (the counter's search, the
+    picker's find box): a fill that began before would type into that field instead.
+    """
+    busy = page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
+    expect(busy).to_have_count(0)  # a locator, not wait_for_function: the CSP forbids eval
+
+
+def menu_follow(page, url: str) -> None:
+    """Open the menu (a <details>), follow its link to `url` and wait for that page to load.
+
+    Without the wait, a count or text read right after the click can run while the new page
+    is still being parsed, and find nothing (it happened under load).
+    """
+    page.click("details.nav-menu summary")
+    with page.expect_navigation():
+        page.click(f".nav-menu a[href='{url}']")
 
 
 def screenshot(page, journey: str, name: str) -> Path:

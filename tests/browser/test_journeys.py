@@ -16,7 +16,13 @@ from playwright.sync_api import expect
 from points.models import Account, Proposal
 from store.models import Redemption
 from store.services import redemption_create
-from tests.browser.conftest import assert_no_horizontal_scroll, screenshot, type_where_htmx_listens
+from tests.browser.conftest import (
+    assert_no_horizontal_scroll,
+    htmx_settled,
+    menu_follow,
+    screenshot,
+    type_where_htmx_listens,
+)
 from tests.conftest import PASSWORD, PIN
 from tests.points.conftest import propose
 from villagers.models import Card, Household
@@ -99,6 +105,7 @@ def test_manager_registers_a_household_and_proposes_an_activity(
     page.locator(f"#picked-fields input[name=households][value='{household.pk}']").wait_for(
         state="attached"
     )
+    htmx_settled(page)
     page.fill("textarea[name=card_numbers]", card_a.number)
     screenshot(page, shots, "06-activity-form")
     submit(page)
@@ -132,10 +139,7 @@ def test_supervisor_approves_a_batch_and_rejects_one_item(
     assert "孙小红" not in page.inner_text("main")
     screenshot(page, shots, "01-notice-before")
 
-    # The menu is a <details>: open it and follow the approval queue link.
-    page.click("details.nav-menu summary")
-    with page.expect_navigation():
-        page.click(f".nav-menu a[href='{reverse('points:approval_queue')}']")
+    menu_follow(page, reverse("points:approval_queue"))
     assert page.locator("main tbody input[name=proposal]").count() == 3
     screenshot(page, shots, "02-queue")
 
@@ -185,8 +189,7 @@ def test_villager_on_a_phone(live_server, request, browser_page, card_a, shelves
     assert_no_horizontal_scroll(page)
     screenshot(page, shots, "02-balance-and-history")
 
-    page.click("details.nav-menu summary")
-    page.click(f".nav-menu a[href='{reverse('store:catalogue')}']")
+    menu_follow(page, reverse("store:catalogue"))
     rice = page.locator("main li", has_text="大米 10kg")
     kettle = page.locator("main li", has_text="电热水壶")
     assert rice.locator(".badge.text-bg-success").count() == 1  # can take some
@@ -194,8 +197,7 @@ def test_villager_on_a_phone(live_server, request, browser_page, card_a, shelves
     assert_no_horizontal_scroll(page)
     screenshot(page, shots, "03-catalogue")
 
-    page.click("details.nav-menu summary")
-    page.click(f".nav-menu a[href='{reverse('wishwall:mine')}']")
+    menu_follow(page, reverse("wishwall:mine"))
     page.click(f"main a[href='{reverse('wishwall:new')}']")
     page.fill("input[name=title]", "一副老花镜")
     page.select_option("select[name=kind]", "health")
@@ -231,6 +233,7 @@ def test_counter_redemption_is_charged_once(live_server, request, browser_page, 
         page.wait_for_url(f"**zone={zone}**")
         # The zone's shelves swapped in (not only the address changed): fill those.
         page.locator(f"#counter .zone-tabs a.btn-danger[href*='zone={zone}']").wait_for()
+        htmx_settled(page)  # then the quantity typed stays where it was typed
         row = page.locator("#counter li", has_text=shelves[item].name)
         row.locator("input[name=quantity]").fill(str(quantity))
         row.locator("button[type=submit]").click()
@@ -360,6 +363,7 @@ def test_manager_works_from_the_household_hub(live_server, desktop, card_a, card
     screenshot(page, shots, "03-propose-two-households")
     page.locator(f"#household-picker button[name=remove][value='{card_b.household.pk}']").click()
     page.locator("#member-field select[name=member]").wait_for()
+    htmx_settled(page)
     page.select_option("select[name=member]", str(spouse.pk))
     page.select_option("select[name=rule]", str(rules["clean"].pk))
     page.fill("input[name=reason]", "院落干净整齐")

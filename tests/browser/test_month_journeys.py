@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from points.models import Account, InspectionRound, Proposal
 from store.models import StockCorrection
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import menu_follow, screenshot
 from tests.browser.test_journeys import staff_sign_in, submit
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory
@@ -45,8 +45,7 @@ def test_monthly_round_of_a_group_ends_in_an_approved_batch(
 
     # Manager, screen 1: the groups of the village, each with its round of the month.
     staff_sign_in(page, live_server, "manager_x")
-    page.click("details.nav-menu summary")
-    page.click(f".nav-menu a[href='{reverse('points:round_list')}']")
+    menu_follow(page, reverse("points:round_list"))
     screenshot(page, shots, "01-groups")
     # Screen 2: the group's sheet, every household and its six checks, all clean to start.
     with page.expect_navigation():
@@ -126,9 +125,7 @@ def test_a_whole_zone_is_counted_and_the_supervisor_confirms_the_differences(
 
     sign_out(page)
     staff_sign_in(page, live_server, "supervisor_x")
-    page.click("details.nav-menu summary")
-    with page.expect_navigation():
-        page.click(f".nav-menu a[href='{reverse('store:corrections')}']")
+    menu_follow(page, reverse("store:corrections"))
     assert page.locator("input[name=correction]:checked").count() == 2
     screenshot(page, shots, "04-supervisor-confirms")
     with page.expect_navigation():
@@ -160,8 +157,7 @@ def test_the_round_of_a_50_household_group_costs_three_screens_and_one_post(
 
     staff_sign_in(page, live_server, "manager_x")
     manager = traffic(page)
-    page.click("details.nav-menu summary")
-    page.click(f".nav-menu a[href='{reverse('points:round_list')}']")
+    menu_follow(page, reverse("points:round_list"))
     with page.expect_navigation():
         page.click(f"a[href='{reverse('points:round_new_group', args=[group_x.pk])}']")
     assert page.locator("main tbody tr").count() == 50
@@ -180,8 +176,7 @@ def test_the_round_of_a_50_household_group_costs_three_screens_and_one_post(
     sign_out(page)
     staff_sign_in(page, live_server, "supervisor_x")
     supervisor = traffic(page)
-    page.click("details.nav-menu summary")
-    page.click(f".nav-menu a[href='{reverse('points:approval_queue')}']")
+    menu_follow(page, reverse("points:approval_queue"))
     with page.expect_navigation():
         page.click(f"button[name=batch_action][value='approve:{round_.batch_id}']")
     screenshot(page, shots, "03-batch-of-50-approved")

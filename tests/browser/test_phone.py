@@ -5,7 +5,7 @@ import re
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.browser.conftest import horizontal_overflow, sign_in
+from tests.browser.conftest import horizontal_overflow, menu_follow, sign_in
 from tests.browser.pages import VILLAGER_PAGES, urls_of
 
 # Controls a finger must hit: buttons, fields, the menu, menu and pagination links. Links inside
@@ -71,9 +71,7 @@ def test_language_switch_and_menu_work_without_javascript(live_server, phone_no_
         page.click("footer button[type=submit] >> nth=0")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.url.endswith(reverse("points:me"))
-    page.click("details.nav-menu summary")
-    with page.expect_navigation():
-        page.click(f".nav-menu a[href='{reverse('wishwall:mine')}']")
+    menu_follow(page, reverse("wishwall:mine"))
     assert page.url.endswith(reverse("wishwall:mine"))
 
 

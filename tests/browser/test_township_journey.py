@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from points.models import Proposal
 from points.services import proposal_create
-from tests.browser.conftest import assert_accessible, screenshot
+from tests.browser.conftest import assert_accessible, menu_follow, screenshot
 from tests.browser.test_journeys import balance_of, staff_sign_in
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory
@@ -74,8 +74,7 @@ def test_township_officer_compares_two_villages_and_decides_a_sent_up_item(
     screenshot(page, shots, "03-village-dashboard")
 
     # Screen 4: the township queue, the item sent up with why; the officer approves it.
-    page.click("details.nav-menu summary")
-    page.click(f".nav-menu a[href='{reverse('reports:county_queue')}']")
+    menu_follow(page, reverse("reports:county_queue"))
     item = page.locator("main li.list-group-item:has(form)", has_text="修村道两天")
     assert item.count() == 1
     screenshot(page, shots, "04-township-queue")
