@@ -181,6 +181,10 @@ except ValueError as error:  # an unknown scheme, a port that is no number...
     ) from None
 if not _database.get("ENGINE", "").endswith("postgresql"):
     raise ImproperlyConfigured("DATABASE_URL: a PostgreSQL address (postgres://...) is needed.")
+# A socket directory given in the address's query (the embedded server's ?host=/path) is
+# the database's HOST, where every client reads it (`manage.py dbshell` passes it to psql).
+if not _database.get("HOST") and "host" in _database.get("OPTIONS", {}):
+    _database["HOST"] = _database["OPTIONS"].pop("host")
 DATABASES = {"default": _database}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # The hot statements of core.sql / <app>/sql.py are prepared once per connection (Django
