@@ -72,6 +72,13 @@ def picked_ids(form: forms.Form, name: str = "households") -> list[int]:
     return [pk for pk in (row_id_or_none(value) for value in values) if pk is not None]
 
 
+def _member_there_on_the_day(form, cleaned) -> None:
+    """The member named for a deed was still in the household on the deed's day."""
+    member, day = cleaned.get("member"), cleaned.get("occurred_on")
+    if member is not None and day and member.left_on is not None and member.left_on < day:
+        form.add_error("member", member_left_before(member))
+
+
 class MemberChoiceField(forms.ModelChoiceField):
     """A member by name, relation and birth year: two members may share a name; one who has
     left the household says since when."""
@@ -129,9 +136,7 @@ class ProposalForm(OneTimeKeyMixin, forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        member, day = cleaned.get("member"), cleaned.get("occurred_on")
-        if member is not None and day and member.left_on is not None and member.left_on < day:
-            self.add_error("member", member_left_before(member))
+        _member_there_on_the_day(self, cleaned)
         return cleaned
 
 
@@ -216,14 +221,23 @@ class DeclarationForm(OneTimeKeyMixin, forms.Form):
         initial=timezone.localdate,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    member = forms.ModelChoiceField(
+    member = MemberChoiceField(
         label=_("Who did it"), queryset=Member.objects.none(), required=False
     )
     photo = PhotoField(label=_("Photo"))
 
     def __init__(self, *args, household, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["member"].queryset = Member.objects.current().filter(household=household)
+        # As on the staff's proposal form: those who left come after those still in the
+        # household, for a deed done before they left (see clean).
+        self.fields["member"].queryset = Member.objects.filter(household=household).order_by(
+            F("left_on").desc(nulls_first=True), "id"
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        _member_there_on_the_day(self, cleaned)
+        return cleaned
 
 
 class DeclarationAcceptForm(OneTimeKeyMixin, forms.Form):

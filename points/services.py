@@ -718,11 +718,11 @@ def declaration_submit(
     """A villager declares a good deed of their household for the manager to review."""
     if not is_villager(user):
         raise ValidationError(_("Only a household's own login can declare a good deed."))
-    if member is not None and (
-        member.household_id != user.household_id or member.left_on is not None
-    ):
+    if member is not None and member.household_id != user.household_id:
         raise ValidationError(_("The member must belong to your household."))
     past_day_check(occurred_on)
+    if member is not None and member.left_on is not None and member.left_on < occurred_on:
+        raise ValidationError(member_left_before(member))
     declaration = Declaration(
         village_id=user.village_id,
         household_id=user.household_id,

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from core.models import AuditEvent
 from points.forms import DeclarationForm, ProposalForm
+from points.models import Declaration
+from points.services import declaration_submit
 from store.forms import collector_parse
 from tests.conftest import form_key
 from tests.factories import MemberFactory, valid_id
@@ -80,9 +82,56 @@ def test_who_left_is_offered_nowhere_a_member_is_chosen(
     assert f'value="{head.pk}"' in form and f'value="{grandmother.pk}"' not in form
     with pytest.raises(ValidationError, match="not a member of this household"):
         collector_parse({"collector": str(grandmother.pk)}, household)
-    # Who did a declared deed (a proposal may name them for a deed before they left: below).
-    declaration = DeclarationForm(household=household)
-    assert list(declaration.fields["member"].queryset) == [head]
+
+
+def test_a_villager_may_declare_their_deed_done_before_they_left(
+    family, manager_x, villager_a, client_villager_a
+):
+    """A grandmother's good deed of last week, declared after she died: named, as staff may
+    name her on a proposal; a deed dated after she left is refused, on the form and by the
+    service."""
+    head, grandmother = family
+    _leave(grandmother, manager_x)
+    grandmother.refresh_from_db()
+    household = grandmother.household
+    form = DeclarationForm(household=household)
+    assert list(form.fields["member"].queryset) == [head, grandmother]  # current ones first
+    assert f"({_left_label(grandmother)})" in str(form["member"])
+    week_ago = YESTERDAY - datetime.timedelta(days=6)
+    page = client_villager_a.post(
+        reverse("points:declaration_new"),
+        {
+            "description": "帮邻居修好了水渠",
+            "occurred_on": timezone.localdate().isoformat(),
+            "member": grandmother.pk,
+            "idempotency_key": form_key(),
+        },
+    )
+    assert page.status_code == 200
+    assert "left the household on" in page.content.decode()
+    assert not Declaration.objects.exists()
+    with pytest.raises(ValidationError, match="left the household on"):
+        declaration_submit(
+            user=villager_a,
+            description="修水渠",
+            occurred_on=timezone.localdate(),
+            member=grandmother,
+        )
+    answer = client_villager_a.post(
+        reverse("points:declaration_new"),
+        {
+            "description": "帮邻居修好了水渠",
+            "occurred_on": week_ago.isoformat(),
+            "member": grandmother.pk,
+            "idempotency_key": form_key(),
+        },
+    )
+    assert answer.status_code == 302
+    assert Declaration.objects.get().member == grandmother
+
+
+def _left_label(member) -> str:
+    return f"left {member.left_on.isoformat()}"
 
 
 def test_their_id_number_may_be_registered_where_they_live_now(family, manager_x, household_y):
@@ -392,7 +441,7 @@ def test_a_head_back_in_the_household_gives_it_their_name_again(family, manager_
     assert head.household.head_name == "王大山"
 
 
-def test_who_left_neither_collects_a_reservation_nor_declares(
+def test_who_left_neither_collects_a_reservation_nor_is_named_for_a_later_deed(
     family,
     manager_x,
     card_a,
@@ -415,7 +464,10 @@ def test_who_left_neither_collects_a_reservation_nor_declares(
             idempotency_key=uuid.uuid4(),
             collected_by=grandmother,
         )
-    with pytest.raises(ValidationError, match="must belong to your household"):
+    with pytest.raises(ValidationError, match="left the household on"):
         declaration_submit(
-            user=villager_a, description="扫地", occurred_on=YESTERDAY, member=grandmother
+            user=villager_a,
+            description="扫地",
+            occurred_on=timezone.localdate(),
+            member=grandmother,
         )
