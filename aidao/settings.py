@@ -347,9 +347,11 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
-# The hygiene round's whole-village sheet sends about eight fields a household (six checks,
-# a note, its id): Django's default of 1,000 refused it past 125 households (啊道村 has
-# 154). This carries a village of 1,200; the memory limit above still bounds the body.
+# The hygiene round's whole-village sheet sends up to nine fields a household (six checks,
+# "not inspected", a note, its id): Django's default of 1,000 refused it past 125 households
+# (啊道村 has 154). This carries a sheet of 1,110 (points.views.rounds.sheet_households_max:
+# a larger one is not drawn, the round is done group by group); the memory limit above
+# still bounds the body.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 MAX_PHOTO_BYTES = 3 * 1024 * 1024
 # An announcement's voice recording (core.audio): about 8 minutes of speech as Opus.

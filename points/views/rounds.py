@@ -6,6 +6,7 @@ supervisor approves its batch from the approval queue in one go.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
@@ -31,6 +32,17 @@ from points.rounds import (
 from villagers.models import Household, Inspection, VillageGroup
 
 NOTES_MAX = 1000
+# What a sheet sends: the CSRF token, the one-time key, the date and the two rules, then for
+# each household its id, six checks, "not inspected" and its notes.
+SHEET_FIELDS = 5
+SHEET_FIELDS_PER_HOUSEHOLD = 9
+
+
+def sheet_households_max() -> int:
+    """The most households one sheet can send within DATA_UPLOAD_MAX_NUMBER_FIELDS (about
+    1,100): a larger sheet would be refused whole by Django ("bad request"), every tick lost."""
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    return (limit - SHEET_FIELDS) // SHEET_FIELDS_PER_HOUSEHOLD
 
 
 @dataclass
@@ -143,6 +155,12 @@ def round_new(request, pk=None):
     village = request.village
     group = get_object_or_404(VillageGroup, pk=pk, village=village) if pk else None
     households = round_households(village, group)
+    if len(households) > sheet_households_max():
+        return render(
+            request,
+            "points/round_sheet_too_large.html",
+            {"group": group, "count": len(households), "most": sheet_households_max()},
+        )
     awards, deductions = round_rule_choices(village)
     form = RoundForm(
         request.POST if request.method == "POST" else None,

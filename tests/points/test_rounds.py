@@ -339,6 +339,32 @@ def test_the_whole_village_on_one_sheet_saves_for_the_source_village(
     assert set(failed.values_list("household", flat=True)) == {h.pk for h in households[:3]}
 
 
+def test_a_sheet_too_large_to_send_is_not_drawn_and_the_largest_one_sends(
+    client_manager_x, group_x, rule_pass, rule_fail, settings
+):
+    """At about 1,100 households a sheet would pass Django's field limit: Django refuses such
+    a POST whole (a "bad request", every tick lost), so the page says to go group by group
+    instead of drawing it. A sheet of the most households allowed, every box ticked and
+    every note written, still sends."""
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5 + 9 * 3 + 8  # room for 3 households, not 4
+    households = HouseholdFactory.create_batch(3, group=group_x)
+    sheet = client_manager_x.get(reverse("points:round_new"))
+    assert sheet.status_code == 200 and "form" in sheet.context
+    body = sheet_body(households, group_x, rule_pass, rule_fail)
+    body |= {f"h{household.pk}-absent": "on" for household in households[:2]}
+    body |= {f"h{household.pk}-notes": "门锁着" for household in households}
+    response = client_manager_x.post(reverse("points:round_new"), body)
+    assert response.status_code == 302, response.context["form"].errors
+    assert Inspection.objects.get(household__in=households).household == households[2]
+
+    HouseholdFactory(group=group_x)
+    for url in (reverse("points:round_new"), reverse("points:round_new_group", args=[group_x.pk])):
+        page = client_manager_x.get(url)
+        text = page.content.decode()
+        assert "4 active households are too many for one sheet" in text
+        assert "sends at most 3" in text and 'type="checkbox"' not in text
+
+
 def test_a_sheet_without_a_rule_choice_is_refused_on_the_page(
     client_manager_x, group_x, card_a, rule_pass, rule_fail
 ):
