@@ -45,10 +45,9 @@ from villagers.models import (
     Household,
     User,
     Village,
-    household_number_key,
     household_number_text,
 )
-from villagers.selectors import households_with_active_card
+from villagers.selectors import household_number_keys, households_with_active_card
 
 MAX_ROWS = 20000
 MAX_BALANCE = 1_000_000
@@ -193,11 +192,15 @@ def _taken(household_ids) -> dict[int, datetime.date]:
     return dict(lines)
 
 
-def _households(village: Village, rows: list[SheetRow]) -> dict[str, Household]:
-    """{number in capitals: household} for the numbers the file gives ("x001" finds X001)."""
-    keys = {household_number_key(row.values["household_number"]) for row in rows}
-    households = Household.objects.filter(village=village).numbered(keys).select_related("account")
-    return {h.number_upper: h for h in households}
+def _households(village: Village, rows: list[SheetRow]):
+    """{number as stored: number in capitals} for the numbers the file gives, the database's
+    capitals (household_number_keys), and {number in capitals: household} for them ("x001"
+    finds X001)."""
+    keys = household_number_keys(row.values["household_number"] for row in rows)
+    households = (
+        Household.objects.filter(village=village).numbered(keys.values()).select_related("account")
+    )
+    return keys, {h.number_upper: h for h in households}
 
 
 def _grants(account_ids) -> dict[int, int]:
@@ -257,7 +260,7 @@ def _check_history_row(report: RowReport, values: dict[str, str]) -> dict | None
 
 def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -> CarryOverCheck:
     """Every row's problems in plain words, and what each household would carry over."""
-    households = _households(village, rows)
+    keys, households = _households(village, rows)
     accounts = {h.pk: h.account for h in households.values() if hasattr(h, "account")}
     with_card = households_with_active_card(h.pk for h in households.values())
     grants = _grants(account.pk for account in accounts.values())
@@ -265,7 +268,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
     reports = []
     file_total = 0
     plans: dict[str, HouseholdPlan] = {}
-    # Keyed by the number in capitals (household_number_key): "X001" and "x001" are one household.
+    # Keyed by the number in capitals (household_number_keys): "X001" and "x001" are one household.
     balance_rows: dict[str, int] = {}
     history: dict[str, list[tuple[RowReport, dict]]] = defaultdict(list)
     for row in rows:
@@ -273,7 +276,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
         report = RowReport(row=row, errors=yes_no_misplaced(row, COLUMNS))
         reports.append(report)
         number = household_number_text(values["household_number"])
-        key = household_number_key(number)
+        key = keys[number]
         household = households.get(key)
         if household is not None:
             number = household.number  # the messages name it as registered

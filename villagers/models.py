@@ -169,16 +169,11 @@ def household_number_text(value) -> str:
     return unicodedata.normalize("NFKC", str(value or "")).strip()
 
 
-def household_number_key(value) -> str:
-    """A typed household number as lookups compare it: read as stored, in capitals (as
-    Household.objects.numbered matches them)."""
-    return household_number_text(value).upper()
-
-
 class HouseholdQuerySet(models.QuerySet):
     def numbered(self, keys):
-        """The households whose numbers, in capitals, are among `keys` (household_number_key),
-        each with `number_upper`: "x001" finds X001."""
+        """The households whose numbers, in capitals, are among `keys` (the database's
+        capitals: villagers.selectors.household_number_keys), each with `number_upper`:
+        "x001" finds X001."""
         return self.annotate(number_upper=Upper("number")).filter(number_upper__in=list(keys))
 
 

@@ -39,9 +39,9 @@ from villagers.models import (
     Member,
     Village,
     VillageGroup,
-    household_number_key,
     household_number_text,
 )
+from villagers.selectors import household_number_keys
 
 MAX_ROWS = 3000
 
@@ -312,10 +312,11 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     groups = {g.name.lower(): g for g in VillageGroup.objects.filter(village=village)}
     # A number is one number whatever the case of its letters, as the database compares
     # them (household_unique_number_any_case): "a12" is A12, in the file and registered.
-    numbers = {household_number_key(row.values["household_number"]) for row in rows}
+    # Its capitals are the database's own (household_number_keys), not Python's.
+    number_keys = household_number_keys(row.values["household_number"] for row in rows)
     taken = dict(
         Household.objects.filter(village=village)
-        .numbered(numbers)
+        .numbered(number_keys.values())
         .values_list("number_upper", "number")
     )
     # Read as each row's will be, and looked for in every village: a person is registered
@@ -332,7 +333,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
         household = _check_household(row.values, errors, groups)
         member = _check_member(row.values, errors)
         number = household["number"]
-        number_key = household_number_key(number)
+        number_key = number_keys[number]
         if number_key in taken:
             errors.append(
                 _("Household number %(number)s is already registered in this village.")

@@ -5,11 +5,13 @@ import re
 
 from axes.models import AccessFailureLog
 from django.conf import settings
+from django.db import connection
 from django.db.models import CharField, Count, Exists, Func, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from core.forms import number_text
+from villagers import sql as villagers_sql
 from villagers.cardnumbers import card_number_normalize, scanned_card_number
 from villagers.models import (
     Card,
@@ -27,6 +29,21 @@ from villagers.throttle import CARD_USERNAME_PREFIX
 PHONE_TAIL = re.compile(r"[0-9]{4}")
 # Digits in groups, as a card number is read off the card ("101 00001 6", "101-00001-6").
 CARD_NUMBER_TYPED = re.compile(r"[0-9]+(?:[\s-]+[0-9]+)+")
+
+
+def household_number_keys(values) -> dict[str, str]:
+    """{each typed number as stored (household_number_text): that number in the database's
+    capitals}, in one query. Looked up by these (Household.objects.numbered) and grouped by
+    them, a file's numbers are compared as the unique index compares them
+    (household_unique_number_any_case), whatever the database's locale: in Python's
+    capitals "aß1" was a new number beside the registered "Aß1", and the index's refusal
+    a server error."""
+    numbers = sorted({household_number_text(value) for value in values})
+    if not numbers:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(villagers_sql.IN_CAPITALS, {"texts": numbers})
+        return dict(cursor.fetchall())
 
 
 def households_for_request(request):

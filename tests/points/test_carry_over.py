@@ -19,7 +19,7 @@ from points.models import Account, Batch, CarryOver, CarryOverLine, Entry, Propo
 from points.views import carryover as carry_over_views
 from reports.monthly import month_report_build
 from store.services import reservation_create, zones_ensure
-from tests.conftest import form_key
+from tests.conftest import form_key, issue_card
 from tests.factories import HouseholdFactory
 from tests.points.test_concurrency import held_in, run_threads
 from tests.security.concurrent import tabs_of
@@ -592,6 +592,26 @@ def test_a_household_number_in_small_letters_is_the_registered_one(village_x, ca
         355,
     )
     assert "The balance of household X001 is already in row 2." in twice.error_lines()[-1]
+
+
+def test_a_household_number_is_compared_in_capitals_as_the_database_writes_them(
+    village_x, group_x, manager_x
+):
+    """Found by a review of the roster: "ß" is "SS" in Python's capitals and stays "ß" in the
+    database's, so "Aß1" and "ASS1" are two households to the database, and a balance for
+    Aß1 was read as ASS1's (refused for its head's name, or carried to the other household
+    where both are headed by one name)."""
+    first = HouseholdFactory(group=group_x, head_name="王大山", number="Aß1")
+    second = HouseholdFactory(group=group_x, head_name="王大山", number="ASS1")
+    for household in (first, second):
+        issue_card(household, manager_x)
+    rows = [["aß1", "王大山", 350, None, None, None], ["ASS1", "王大山", 80, None, None, None]]
+    check = carry_over_check(village_x, carry_over_parse(xlsx_file(rows)), 430)
+    assert check.is_valid, check.error_lines()
+    assert {plan.household.number: plan.paper_balance for plan in check.plans} == {
+        "Aß1": 350,
+        "ASS1": 80,
+    }
 
 
 def test_a_cell_one_column_off_never_shows_an_id_number_or_phone(client_manager_x, cards):

@@ -369,6 +369,26 @@ def test_a_number_in_small_letters_is_the_one_in_capitals(client_manager_x, grou
     assert list(Household.objects.values_list("number", flat=True)) == ["X001"]
 
 
+def test_a_number_whose_capitals_differ_between_python_and_the_database(client_manager_x, group_x):
+    """As the roster (found by a review there): "ß" is "SS" in Python's capitals and stays "ß"
+    in the database's. The form asks the database, as its unique index compares: "aß1"
+    beside "Aß1" is refused in words, "ASS1" (another number to the database) is registered,
+    and an edit to "aß1" is refused too."""
+    url = reverse("villagers:household_create")
+    data = {"group": group_x.pk, "head_name": "周新", "status": "active"}
+    assert client_manager_x.post(url, {**data, "number": "Aß1"}).status_code == 302
+    response = client_manager_x.post(url, {**data, "number": "aß1"})
+    assert response.status_code == 200
+    assert "Household number Aß1 is already used in this village." in response.text
+    assert client_manager_x.post(url, {**data, "number": "ASS1"}).status_code == 302
+    other = Household.objects.get(number="ASS1")
+    edit = reverse("villagers:household_edit", kwargs={"pk": other.pk})
+    response = client_manager_x.post(edit, {**data, "number": "aß1"})
+    assert response.status_code == 200
+    assert "Household number Aß1 is already used in this village." in response.text
+    assert sorted(Household.objects.values_list("number", flat=True)) == ["ASS1", "Aß1"]
+
+
 def test_a_household_phone_is_read_as_a_members_is(client_manager_x, group_x, household_a):
     """Found by a probe: a phone typed in full-width digits was stored so (no search found
     it, no text message went), and words were stored as a phone."""

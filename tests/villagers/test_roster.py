@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from openpyxl import Workbook, load_workbook
 
 from core.models import AuditEvent
-from tests.factories import MemberFactory, VillageGroupFactory
+from tests.factories import HouseholdFactory, MemberFactory, VillageGroupFactory
 from tests.security.concurrent import at_once, tabs_of
 from tests.villagers.conftest import valid_id
 from villagers.models import Household, Member
@@ -783,3 +783,32 @@ def test_a_household_number_in_small_letters_is_the_one_in_capitals(
     )
     (household,) = roster_import(village=village_x, rows=rows, actor=manager_x)
     assert household.number == "a12" and household.members.count() == 2
+
+
+def test_a_household_number_is_compared_in_capitals_as_the_database_writes_them(
+    client_manager_x, village_x, groups, manager_x
+):
+    """Found by a review: Python's capitals and PostgreSQL's differ for a few letters ("ß" is
+    "SS" to Python and stays "ß" to the database). "aß1" beside the registered "Aß1" passed
+    the roster's check, and the database's refusal ended the confirmation in a server error;
+    "Aß1" and "ASS1", two numbers to the database, were read as one household."""
+    HouseholdFactory(group=groups[0], number="Aß1", head_name="赵六")
+    response = _upload(client_manager_x, xlsx_file([["aß1", "啊道", "张三", "", "", "男", "1965"]]))
+    preview = client_manager_x.get(response.url)
+    assert preview.context["check"].error_lines() == [
+        "Row 2: Household number Aß1 is already registered in this village."
+    ]
+    response = _confirm(client_manager_x, preview.context["token"])
+    assert response.status_code == 302 and response.url == reverse("villagers:roster_preview")
+    assert Household.objects.count() == 1
+
+    rows = [
+        ["ASS1", "啊道", "张三", "", "", "男", "1965"],
+        ["Bß2", "啊道", "王五", "", "", "男", "1970"],
+        ["BSS2", "啊道", "钱七", "", "", "男", "1972"],
+        ["bß2", "啊道", "王五", "李四", "配偶", "女", "1971"],
+    ]
+    parsed = roster_parse(xlsx_file(rows))
+    households = roster_import(village=village_x, rows=parsed, actor=manager_x)
+    numbers = {h.number: sorted(h.members.values_list("name", flat=True)) for h in households}
+    assert numbers == {"ASS1": ["张三"], "Bß2": ["李四", "王五"], "BSS2": ["钱七"]}
