@@ -305,6 +305,46 @@ def _check_household(values: dict[str, str], errors: list[str], groups: dict) ->
 
 
 SHARED_COLUMNS = ("group", "head_name", "address", "is_poor", "poverty_exit_year")
+PERSON = ("name", "relation", "sex", "birth_year")
+
+
+def _same_person_check(
+    member: dict, line: int, number_key: str, person_lines: dict, errors: list[str]
+) -> None:
+    """Two rows of one household alike in name, relation, sex and birth year are one person
+    pasted twice, whether neither or one of them has an ID number; two ID numbers are two
+    people (one ID number twice is refused as such)."""
+    earlier = person_lines.setdefault((number_key, *(member[key] for key in PERSON)), [])
+    id_number = member["id_number"]
+    same = next((other for other in earlier if not (id_number and other[1])), None)
+    if same is None:
+        earlier.append((line, id_number))
+    elif not id_number and not same[1]:
+        errors.append(
+            _(
+                "The same person (name, relation, sex and birth year) is already in "
+                "row %(line)d. If they are two people, write their ID numbers."
+            )
+            % {"line": same[0]}
+        )
+    elif same[1]:
+        errors.append(
+            _(
+                "The same person (name, relation, sex and birth year) is already in row "
+                "%(line)d, with an ID number. If they are two people, write this row's ID "
+                "number too; if not, delete this row."
+            )
+            % {"line": same[0]}
+        )
+    else:
+        errors.append(
+            _(
+                "The same person (name, relation, sex and birth year) is already in row "
+                "%(line)d, without an ID number. If they are two people, write row "
+                "%(line)d's ID number too; if not, delete row %(line)d."
+            )
+            % {"line": same[0]}
+        )
 
 
 def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
@@ -327,7 +367,8 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     first_line: dict[str, RosterRow] = {}
     head_line: dict[str, int] = {}
     id_line: dict[str, int] = {}
-    person_line: dict[tuple, int] = {}
+    # Each person's rows so far, by household and person: [(line, ID number or "")].
+    person_lines: dict[tuple, list[tuple[int, str]]] = {}
     for row in rows:
         errors = yes_no_misplaced(row, COLUMNS)
         household = _check_household(row.values, errors, groups)
@@ -349,20 +390,8 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                 )
             else:
                 id_line[member["id_number"]] = row.line
-        elif number:
-            # Without ID numbers, two rows of one household alike in these is one pasted twice.
-            person = tuple(member[key] for key in ("name", "relation", "sex", "birth_year"))
-            if (number_key, person) in person_line:
-                errors.append(
-                    _(
-                        "The same person (name, relation, sex and birth year) is already in "
-                        "row %(line)d. If they are two people, write their ID numbers."
-                    )
-                    % {"line": person_line[number_key, person]}
-                )
-            else:
-                person_line[number_key, person] = row.line
         if number:
+            _same_person_check(member, row.line, number_key, person_lines, errors)
             first = first_line.setdefault(number_key, row)
             for key in SHARED_COLUMNS:
                 if first is not row and row.values[key] and row.values[key] != first.values[key]:

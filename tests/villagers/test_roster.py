@@ -763,6 +763,42 @@ def test_a_person_listed_twice_without_an_id_number_is_refused(village_x, groups
     assert not Household.objects.exists() and not Member.objects.exists()
 
 
+def test_a_person_listed_twice_once_with_an_id_number_is_refused(village_x, groups, manager_x):
+    """Found by a review: the check above compared rows without ID numbers only, so a row
+    with an ID number and the same person pasted again without one both imported, in
+    either order. Two rows with two ID numbers are two people (twins given one name)."""
+    id_3 = valid_id("61063019900101003")
+    id_5 = valid_id("61063019900101005")
+    rows = [
+        ["R1", "啊道", "张三", "", "", "男", "1965"],
+        ["R1", "啊道", "张三", "张小", "子女", "男", "1990", id_3],
+        ["R1", "啊道", "张三", "张小", "子女", "男", "1990"],
+        ["R2", "啊道", "王五", "", "", "男", "1970"],
+        ["R2", "啊道", "王五", "王小", "子女", "男", "1990"],
+        ["R2", "啊道", "王五", "王小", "子女", "男", "", id_5],
+        ["R3", "啊道", "赵六", "", "", "男", "1970"],
+        ["R3", "啊道", "赵六", "赵小", "子女", "男", "1990", valid_id("61063019900101007")],
+        ["R3", "啊道", "赵六", "赵小", "子女", "男", "1990", valid_id("61063019900101009")],
+    ]  # fmt: skip
+    parsed = roster_parse(xlsx_file(rows))
+    check = roster_check(village_x, parsed)
+    errors = {report.row.line: " | ".join(report.errors) for report in check.reports}
+    assert errors[4] == (
+        "The same person (name, relation, sex and birth year) is already in row 3, with an "
+        "ID number. If they are two people, write this row's ID number too; if not, delete "
+        "this row."
+    )
+    assert errors[7] == (
+        "The same person (name, relation, sex and birth year) is already in row 6, without "
+        "an ID number. If they are two people, write row 6's ID number too; if not, delete "
+        "row 6."
+    )
+    assert [line for line, text in errors.items() if text] == [4, 7]
+    with pytest.raises(ValidationError, match="Row 4: The same person"):
+        roster_import(village=village_x, rows=parsed, actor=manager_x)
+    assert not Household.objects.exists() and not Member.objects.exists()
+
+
 def test_a_household_number_in_small_letters_is_the_one_in_capitals(
     village_x, groups, household_a, manager_x
 ):
