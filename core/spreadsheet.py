@@ -5,7 +5,8 @@ Shared by the roster import (villagers.roster) and the paper ledger's opening ba
 non-empty row under a header row written in Chinese or English. Parsing never touches the
 database; a file that is no table at all raises `SheetFileError` in plain words. Of a
 workbook, the sheet read is the one the clerk sees on opening it (`_workbook_sheet`). A
-TRUE or FALSE outside a yes/no column is a problem of its row (`yes_no_misplaced`).
+TRUE or FALSE outside a yes/no column is a problem of its row (`yes_no_misplaced`), said
+once (`RowErrors`).
 
 An upload is untrusted, and a small file can unpack into a large one: a 200 KB workbook
 holding one 200 MB cell, a 5 KB one whose only row is number 10,000,000. So before and while
@@ -103,22 +104,43 @@ def cell_text(value) -> str:
     return typed_text_clean(str(value)).strip()
 
 
-def yes_no_misplaced(row: SheetRow, columns: tuple[Column, ...]) -> list[str]:
-    """What is wrong with a row's TRUE or FALSE outside its yes/no columns, in plain words.
+def yes_no_misplaced(row: SheetRow, columns: tuple[Column, ...]) -> dict[str, str]:
+    """What is wrong with a row's TRUE or FALSE outside its yes/no columns, in plain words,
+    by column key.
 
     Excel turns a cell typed "true" or a ticked box into TRUE, and cell_text reads it so; in
     a household number, a name or a line's words it is a mistake (a household numbered
     TRUE), never what the clerk meant. A CSV holds the same TRUE as text: refused alike.
     Judged on the rows as stored, so the import's second check finds what the preview did."""
-    return [
-        _(
+    return {
+        column.key: _(
             "Column %(column)s holds %(value)s, which Excel writes for a yes/no cell; "
             "this column takes no yes or no. Type what belongs there."
         )
         % {"column": f"{column.header} ({column.english})", "value": row.values[column.key]}
         for column in columns
         if not column.yes_no and row.values[column.key].upper() in ("TRUE", "FALSE")
-    ]
+    }
+
+
+class RowErrors(list):
+    """A row's problems in plain words, starting with its misplaced TRUEs and FALSEs.
+
+    Such a cell gets that one message: a column's check of its own value (a birth year, a
+    balance, a date) adds its message through `about`, which leaves it out for the cell.
+    "TRUE is not a year" after "holds TRUE" told the clerk nothing more.
+    """
+
+    def __init__(self, row: SheetRow, columns: tuple[Column, ...]):
+        misplaced = yes_no_misplaced(row, columns)
+        super().__init__(misplaced.values())
+        self.misplaced = frozenset(misplaced)
+
+    def about(self, key: str, message: str) -> None:
+        """Add `message`, said by a check of the cell in column `key`, unless that cell holds a
+        misplaced TRUE or FALSE."""
+        if key not in self.misplaced:
+            self.append(message)
 
 
 def _not_a_workbook() -> SheetFileError:

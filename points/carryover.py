@@ -31,11 +31,11 @@ from core.forms import number_text
 from core.months import EARLIEST_DAY
 from core.spreadsheet import (
     Column,
+    RowErrors,
     SheetRow,
     row_append,
     sheet_parse,
     text_workbook,
-    yes_no_misplaced,
 )
 from core.text import records_language
 from points.models import Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
@@ -79,7 +79,7 @@ LIVE = [status for status in Proposal.Status.values if status not in UNDONE]
 @dataclass
 class RowReport:
     row: SheetRow
-    errors: list[str] = field(default_factory=list)
+    errors: RowErrors
     is_balance: bool = False
     carried_on: datetime.date | None = None  # its household's balance is carried over already
 
@@ -215,9 +215,10 @@ def _grants(account_ids) -> dict[int, int]:
 def _check_balance_row(report: RowReport, text: str) -> int | None:
     balance = _whole(text)
     if balance is None:
-        report.errors.append(
+        report.errors.about(
+            "balance",
             _('The balance "%(value)s" is not a whole number of points.')
-            % {"value": mask_cell(text)}
+            % {"value": mask_cell(text)},
         )
     elif balance < 0:
         report.errors.append(_("The balance cannot be negative (%(value)d).") % {"value": balance})
@@ -235,9 +236,10 @@ def _check_history_row(report: RowReport, values: dict[str, str]) -> dict | None
     day = _date(values["date"])
     points = _whole(values["points"])
     if day is None:
-        report.errors.append(
+        report.errors.about(
+            "date",
             _('The date "%(value)s" is not a date like 2021-03-15.')
-            % {"value": mask_cell(values["date"])}
+            % {"value": mask_cell(values["date"])},
         )
     elif day > timezone.localdate():
         report.errors.append(_("The date %(value)s is in the future.") % {"value": day})
@@ -247,9 +249,10 @@ def _check_history_row(report: RowReport, values: dict[str, str]) -> dict | None
             % {"value": day, "earliest": EARLIEST_DAY}
         )
     if points is None or points == 0:
-        report.errors.append(
+        report.errors.about(
+            "points",
             _('The points "%(value)s" of the line are not a whole number other than 0.')
-            % {"value": mask_cell(values["points"])}
+            % {"value": mask_cell(values["points"])},
         )
     if len(values["what"]) > 200:
         report.errors.append(_("What the line is for is longer than 200 characters."))
@@ -273,7 +276,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
     history: dict[str, list[tuple[RowReport, dict]]] = defaultdict(list)
     for row in rows:
         values = row.values
-        report = RowReport(row=row, errors=yes_no_misplaced(row, COLUMNS))
+        report = RowReport(row=row, errors=RowErrors(row, COLUMNS))
         reports.append(report)
         number = household_number_text(values["household_number"])
         key = keys[number]
@@ -283,18 +286,20 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
         if not number:
             report.errors.append(_("The household number is missing."))
         elif household is None:
-            report.errors.append(
+            report.errors.about(
+                "household_number",
                 _("No household numbered %(number)s is registered in this village.")
-                % {"number": mask_household_number(number)}
+                % {"number": mask_household_number(number)},
             )
         elif values["head_name"] != household.head_name:
-            report.errors.append(
+            report.errors.about(
+                "head_name",
                 _('Household %(number)s is headed by %(registered)s, not "%(value)s".')
                 % {
                     "number": number,
                     "registered": household.head_name,
                     "value": mask_cell(values["head_name"]),
-                }
+                },
             )
         has_line = bool(values["date"] or values["points"] or values["what"])
         if values["balance"] and has_line:

@@ -15,12 +15,12 @@ from core.forms import number_text
 from core.spreadsheet import (
     MAX_BYTES,  # noqa: F401  (the roster's limit, as its tests and pages read it)
     Column,
+    RowErrors,
     SheetFileError,
     SheetRow,
     row_append,
     sheet_parse,
     text_workbook,
-    yes_no_misplaced,
 )
 from core.text import list_join
 from villagers.idnumbers import (
@@ -179,7 +179,7 @@ def _year(text: str, low: int, high: int) -> int | None:
     return int(text) if re.fullmatch(r"[0-9]{4}", text) and low <= int(text) <= high else None
 
 
-def _check_member(values: dict[str, str], errors: list[str]) -> dict:
+def _check_member(values: dict[str, str], errors: RowErrors) -> dict:
     """Validate the person's own columns; returns the member's fields."""
     this_year = timezone.localdate().year
     head_name = values["head_name"]
@@ -191,12 +191,13 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
     if relation_text:
         relation = RELATION_LOOKUP.get(relation_text.lower())
         if relation is None:
-            errors.append(
+            errors.about(
+                "relation",
                 _('Unknown relation to the head "%(value)s". Use one of: %(choices)s.')
                 % {
                     "value": mask_cell(relation_text),
                     "choices": list_join(a[0] for a in RELATIONS.values()),
-                }
+                },
             )
     elif name and name == head_name:
         relation = Member.Relation.HEAD
@@ -204,7 +205,8 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
         relation = None
         errors.append(_("The relation to the head of household is missing (for example 配偶)."))
 
-    id_number = id_number_text(values["id_number"])
+    # A misplaced TRUE is said once (RowErrors), and is no ID number to find twice.
+    id_number = "" if "id_number" in errors.misplaced else id_number_text(values["id_number"])
     if id_number and not id_number_is_valid(id_number):
         id_number_ok = False
         errors.append(id_number_invalid_message())
@@ -214,7 +216,7 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
     sex_text = values["sex"]
     sex = SEX_LOOKUP.get(sex_text.lower())
     if sex_text and sex is None:
-        errors.append(_('Sex "%(value)s" is not 男 or 女.') % {"value": mask_cell(sex_text)})
+        errors.about("sex", _('Sex "%(value)s" is not 男 or 女.') % {"value": mask_cell(sex_text)})
     elif not sex_text:
         if id_number_ok:
             sex = "M" if int(id_number[16]) % 2 else "F"
@@ -224,9 +226,10 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
     birth_text = values["birth_year"]
     birth_year = _year(birth_text, EARLIEST_BIRTH_YEAR, this_year)
     if birth_text and birth_year is None:
-        errors.append(
+        errors.about(
+            "birth_year",
             _('Birth year "%(value)s" is not a year between %(first)d and %(year)d.')
-            % {"value": mask_cell(birth_text), "first": EARLIEST_BIRTH_YEAR, "year": this_year}
+            % {"value": mask_cell(birth_text), "first": EARLIEST_BIRTH_YEAR, "year": this_year},
         )
     elif not birth_text:
         if id_number_ok:
@@ -240,7 +243,7 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
         phone = phone_text(values["phone"])
     except ValueError:
         phone = ""
-        errors.append(phone_invalid_message())
+        errors.about("phone", phone_invalid_message())
 
     return {
         "name": name,
@@ -252,7 +255,7 @@ def _check_member(values: dict[str, str], errors: list[str]) -> dict:
     }
 
 
-def _check_household(values: dict[str, str], errors: list[str], groups: dict) -> dict:
+def _check_household(values: dict[str, str], errors: RowErrors, groups: dict) -> dict:
     """Validate the household columns of one row; returns the household's fields."""
     number = household_number_text(values["household_number"])
     if not number:
@@ -265,9 +268,13 @@ def _check_household(values: dict[str, str], errors: list[str], groups: dict) ->
     if not group_name:
         errors.append(_("The village group is missing."))
     elif group is None:
-        errors.append(
+        errors.about(
+            "group",
             _('Unknown village group "%(value)s". This village has: %(groups)s.')
-            % {"value": mask_cell(group_name), "groups": list_join(g.name for g in groups.values())}
+            % {
+                "value": mask_cell(group_name),
+                "groups": list_join(g.name for g in groups.values()),
+            },
         )
 
     head_name = values["head_name"]
@@ -287,9 +294,10 @@ def _check_household(values: dict[str, str], errors: list[str], groups: dict) ->
     exit_text = values["poverty_exit_year"]
     exit_year = _year(exit_text, 2000, 2100)
     if exit_text and exit_year is None:
-        errors.append(
+        errors.about(
+            "poverty_exit_year",
             _('Year lifted out of poverty "%(value)s" is not a year.')
-            % {"value": mask_cell(exit_text)}
+            % {"value": mask_cell(exit_text)},
         )
     if len(values["address"]) > 200:
         errors.append(_("The address is longer than 200 characters."))
@@ -365,12 +373,13 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     reports = []
     households: dict[str, dict] = {}
     first_line: dict[str, RosterRow] = {}
+    first_misplaced: dict[str, frozenset[str]] = {}
     head_line: dict[str, int] = {}
     id_line: dict[str, int] = {}
     # Each person's rows so far, by household and person: [(line, ID number or "")].
     person_lines: dict[tuple, list[tuple[int, str]]] = {}
     for row in rows:
-        errors = yes_no_misplaced(row, COLUMNS)
+        errors = RowErrors(row, COLUMNS)
         household = _check_household(row.values, errors, groups)
         member = _check_member(row.values, errors)
         number = household["number"]
@@ -393,15 +402,23 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
         if number:
             _same_person_check(member, row.line, number_key, person_lines, errors)
             first = first_line.setdefault(number_key, row)
+            # A TRUE in the first row's cell is said there, once: not again as a difference.
+            said = first_misplaced.setdefault(number_key, errors.misplaced)
             for key in SHARED_COLUMNS:
-                if first is not row and row.values[key] and row.values[key] != first.values[key]:
-                    errors.append(
+                if (
+                    first is not row
+                    and key not in said
+                    and row.values[key]
+                    and row.values[key] != first.values[key]
+                ):
+                    errors.about(
+                        key,
                         _('Household %(number)s: "%(column)s" differs from row %(line)d.')
                         % {
                             "number": mask_household_number(number),
                             "column": next(c.header for c in COLUMNS if c.key == key),
                             "line": first.line,
-                        }
+                        },
                     )
             if member["relation"] == Member.Relation.HEAD:
                 if number_key in head_line:

@@ -207,9 +207,23 @@ def test_a_true_cell_is_no_balance_of_1_point(village_x, cards):
     ]
     check = carry_over_check(village_x, carry_over_parse(xlsx_file(rows)), 101)
     errors = [" ".join(report.errors) for report in check.reports]
-    assert 'The balance "TRUE" is not a whole number of points' in errors[0]
-    assert '"TRUE"' in errors[2] and "not a whole number other than 0" in errors[2]
+    assert "Column 结转余额 (balance) holds TRUE" in errors[0]
+    assert "Column 积分变动 (points) holds TRUE" in errors[2]
     assert not check.is_valid
+
+
+def test_a_true_or_false_cell_gets_one_message_in_a_column_that_checks_its_values(village_x, cards):
+    """Found by a review: a TRUE in a column that checks its own values (a balance, a date,
+    points) got two messages, "holds TRUE" and "TRUE is not a whole number". The first says
+    what to do; the second, about the same cell, said nothing more."""
+    rows = [
+        ["X001", "王大山", True, None, None, None],
+        ["X002", True, None, False, True, "x"],
+        [True, "李秀英", 100, None, None, None],
+    ]
+    check = carry_over_check(village_x, carry_over_parse(xlsx_file(rows)), 100)
+    assert [len(report.errors) for report in check.reports] == [1, 3, 1]
+    assert all("which Excel writes for a yes/no cell" in e for e in check.error_lines())
 
 
 def test_a_true_or_false_cell_where_text_belongs_is_refused(village_x, cards):

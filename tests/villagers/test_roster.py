@@ -677,8 +677,12 @@ def test_a_true_or_false_cell_is_read_as_it_shows_never_as_1_or_0(village_x, gro
         "this column takes no yes or no. Type what belongs there."
     ]
     assert errors[3] == errors[5] == errors[6] == []
-    assert 'Birth year "TRUE" is not a year' in " ".join(errors[4])
-    assert 'Year lifted out of poverty "FALSE" is not a year' in " ".join(errors[4])
+    assert errors[4] == [
+        "Column 出生年份 (birth year) holds TRUE, which Excel writes for a yes/no cell; "
+        "this column takes no yes or no. Type what belongs there.",
+        "Column 脱贫年份 (year lifted out of poverty) holds FALSE, which Excel writes for a "
+        "yes/no cell; this column takes no yes or no. Type what belongs there.",
+    ]
     assert [h["is_poor"] for h in check.households[3:]] == [True, False]
 
 
@@ -709,6 +713,37 @@ def test_a_true_or_false_cell_where_text_belongs_is_refused(village_x, groups, m
         "this column takes no yes or no. Type what belongs there."
     ]
     assert check.households[0]["is_poor"] is True
+
+
+def test_a_true_or_false_cell_gets_one_message_in_a_column_that_checks_its_values(
+    village_x, groups
+):
+    """Found by a review: a TRUE in a column that checks its own values (a birth year, a
+    sex, an ID number) got two messages, "holds TRUE" and "TRUE is not a year". The first
+    says what to do; the second, about the same cell, said nothing more."""
+    misplaced = "Column %s holds %s, which Excel writes for a yes/no cell; this column takes no yes or no. Type what belongs there."  # noqa: E501
+    rows = [
+        ["R1", "啊道", "张三", "", "", "男", "1965"],
+        ["R1", True, "张三", "李四", False, True, True, True, False, "", "", ""],
+        ["R2", "啊道", "王五", "", "", "男", "1970", "", "", "", "", True],
+        ["R3", True, "赵六", "", "", "男", "1970"],
+        ["R3", "啊道", "赵六", "钱七", "配偶", "女", "1971"],
+    ]  # fmt: skip
+    errors = {
+        report.row.line: report.errors
+        for report in roster_check(village_x, roster_parse(xlsx_file(rows))).reports
+    }
+    assert errors[3] == [
+        misplaced % ("村民小组 (village group)", "TRUE"),
+        misplaced % ("与户主关系 (relation to head)", "FALSE"),
+        misplaced % ("性别 (sex)", "TRUE"),
+        misplaced % ("出生年份 (birth year)", "TRUE"),
+        misplaced % ("身份证号 (ID number)", "TRUE"),
+        misplaced % ("联系电话 (phone)", "FALSE"),
+    ]
+    assert errors[4] == [misplaced % ("脱贫年份 (year lifted out of poverty)", "TRUE")]
+    assert errors[5] == [misplaced % ("村民小组 (village group)", "TRUE")]
+    assert errors[6] == []
 
 
 # --- each household's head: one row, the one the head's column names ------------------------
