@@ -13,6 +13,7 @@ number by hand use `int_parse` / `int_or_none`. Row ids are not numbers people t
 go through `core.db.row_id_or_none`.
 """
 
+import contextlib
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -89,6 +90,17 @@ def _may_be_negative(min_value, signed: bool | None) -> bool:
     return min_value is None or min_value < 0
 
 
+def is_negative_number(value) -> bool:
+    """Whether `value` is a number below zero as typed (-3, -2.5, full-width digits too).
+
+    Where only 0 or more is taken, -3 is told it is out of range ("at least 1"), not to use
+    the digits 0-9: it is a number."""
+    try:
+        return decimal_parse(value, signed=True) < 0
+    except ValidationError:
+        return False
+
+
 class IntegerField(forms.IntegerField):
     """A whole number; a sign only where the field may be negative (no minimum, or one < 0)."""
 
@@ -109,6 +121,9 @@ class IntegerField(forms.IntegerField):
         try:
             return int_parse(value, signed=self.signed)
         except ValidationError as error:
+            if self.min_value is not None and is_negative_number(value):
+                with contextlib.suppress(ValidationError):  # -2.5 is no whole number
+                    return int_parse(value, signed=True)  # its minimum's validator says why not
             raise ValidationError(self.error_messages["invalid"], code="invalid") from error
 
 
@@ -134,6 +149,8 @@ class DecimalField(forms.DecimalField):
         try:
             return decimal_parse(value, signed=self.signed)
         except ValidationError as error:
+            if self.min_value is not None and is_negative_number(value):
+                return decimal_parse(value, signed=True)  # its minimum's validator says why not
             raise ValidationError(self.error_messages["invalid"], code="invalid") from error
 
 

@@ -18,6 +18,8 @@ from store.services import DONATION_CORRECTABLE, donation_drawn
 from villagers.cardnumbers import card_number_normalize
 from villagers.models import Member
 
+QUANTITY_RANGE_MESSAGE = _("Each quantity must be between 1 and 999.")
+
 
 class ItemForm(DrawnStateMixin, forms.ModelForm):
     class Meta:
@@ -341,9 +343,11 @@ def reservation_lines_parse(data, items) -> dict[int, int]:
         try:
             quantity = numbers.int_parse(value)
         except forms.ValidationError as error:
+            if numbers.is_negative_number(value):  # a number, out of the range below
+                raise forms.ValidationError(QUANTITY_RANGE_MESSAGE) from error
             raise forms.ValidationError(_("A quantity is not a number.")) from error
         if quantity < 0 or quantity > 999:
-            raise forms.ValidationError(_("Each quantity must be between 1 and 999."))
+            raise forms.ValidationError(QUANTITY_RANGE_MESSAGE)
         if quantity:
             lines[item.pk] = quantity
     return lines

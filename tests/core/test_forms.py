@@ -93,11 +93,22 @@ def test_other_digits_separators_and_exponents_are_refused(field, typed):
     assert refused.value.messages  # a message for the form, never a bare exception
 
 
-@pytest.mark.parametrize("typed", ["-3", "+3", "－3", "＋3"])
-def test_a_sign_is_refused_where_the_number_cannot_be_negative(typed):
-    with pytest.raises(ValidationError) as refused:
-        IntegerField(min_value=0).clean(typed)
-    assert "0-9" in refused.value.messages[0]
+@pytest.mark.parametrize(
+    ("typed", "told"),
+    [
+        # A negative number is told the minimum; a plus sign is no way to write a number.
+        ("-3", "greater than or equal to 0"),
+        ("－3", "greater than or equal to 0"),
+        ("+3", "0-9"),
+        ("＋3", "0-9"),
+        ("-2.5", "0-9"),  # no whole number
+    ],
+)
+def test_a_sign_is_refused_where_the_number_cannot_be_negative(typed, told):
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as refused:
+            IntegerField(min_value=0).clean(typed)
+        assert told in refused.value.messages[0]
     with pytest.raises(ValidationError):
         DecimalField(min_value=0, max_digits=6, decimal_places=2).clean(typed)
 

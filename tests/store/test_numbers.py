@@ -5,13 +5,21 @@ quantities and stock-in quantities (Python's int() and Decimal() read them all),
 Decimal() takes '1e3' as a thousand yuan.
 """
 
+import re
 import uuid
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
-from store.models import Donation, Item, Redemption, StockMovement
+from store.models import (
+    Donation,
+    Item,
+    Redemption,
+    Reservation,
+    StockCorrection,
+    StockMovement,
+)
 from store.services import stock_corrections_confirm
 from tests.store.conftest import add_to_cart, confirm_form
 
@@ -83,7 +91,9 @@ def test_stock_in_refuses_other_digits_in_the_quantity(client_manager_x, rice, q
     before = _movements()
     response = client_manager_x.post(reverse("store:stock_in"), _stock_in(rice, quantity=quantity))
     assert response.status_code == 200
-    assert "digits 0-9" in response.context["form"].errors["quantity"][0]
+    told = response.context["form"].errors["quantity"][0]
+    # -3 is a number: it is told the minimum, not to use the digits 0-9.
+    assert ("greater than or equal to 1" if quantity == "-3" else "digits 0-9") in told
     assert _movements() == before
 
 
@@ -94,6 +104,23 @@ def test_stock_in_refuses_odd_amounts(client_manager_x, rice, cost):
     assert response.status_code == 200
     assert response.context["form"].errors["cost_yuan"]
     assert _movements() == before
+
+
+def test_a_negative_quantity_is_told_its_range_not_to_use_digits(
+    client_manager_x, client_villager_a, card_a, rice
+):
+    """Found by a probe: -3 reserved was told "the quantity must be a number", a negative
+    count on the stock-take sheet "use the digits 0-9"; -3 is a number, out of range."""
+    page = client_villager_a.get(reverse("store:reserve")).content.decode()
+    shown = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', page))
+    reserved = client_villager_a.post(reverse("store:reserve"), {**shown, f"qty_{rice.pk}": "-3"})
+    assert "Each quantity must be between 1 and 999." in reserved.content.decode()
+    body = {"item": [rice.pk], "idempotency_key": _key()["idempotency_key"]}
+    body |= {f"expected-{rice.pk}": "50", f"count-{rice.pk}": "－2", f"reason-{rice.pk}": "少了"}
+    counted = client_manager_x.post(reverse("store:stock_take_sheet"), body)
+    (row,) = counted.context["rows"]
+    assert "greater than or equal to 0" in row.error
+    assert not Reservation.objects.exists() and not StockCorrection.objects.exists()
 
 
 def test_stock_in_reads_full_width(client_manager_x, rice):

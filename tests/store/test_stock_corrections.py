@@ -288,6 +288,21 @@ def test_the_sheet_refuses_a_difference_without_reason_on_its_row(
     assert not StockCorrection.objects.exists()
 
 
+def test_the_sheet_refuses_a_reason_too_long_on_its_row(client_manager_x, rice, oil):
+    """Found by a probe: a 2,000-character reason was cut to its first 200 silently."""
+    url = reverse("store:stock_take_sheet") + "?zone=grain_oil"
+    long_reason = "漏" * 201
+    response = client_manager_x.post(url, sheet_body([rice, oil], {oil: 16}, {oil: long_reason}))
+    assert response.status_code == 200
+    rows = {row.item.pk: row for row in response.context["rows"]}
+    assert rows[oil.pk].error == "A reason is at most 200 characters."
+    assert rows[oil.pk].reason == long_reason  # kept as typed, to be shortened
+    assert not StockCorrection.objects.exists()
+    saved = client_manager_x.post(url, sheet_body([rice, oil], {oil: 16}, {oil: "漏" * 200}))
+    assert saved.status_code == 302
+    assert StockCorrection.objects.get().reason == "漏" * 200
+
+
 def test_the_sheet_reads_full_width_digits_and_refuses_words(client_manager_x, rice, oil):
     url = reverse("store:stock_take_sheet") + "?zone=grain_oil"
     body = sheet_body([rice, oil], {oil: "１６", rice: "many"}, {oil: "漏油"})
