@@ -6,8 +6,25 @@ import unicodedata
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import translation
-from django.utils.translation import pgettext
+from django.utils.translation import gettext, pgettext
+
+
+def reason_clean(reason, field, *, missing=None) -> str:
+    """A reason typed by a person, to be stored in `field` (a model's CharField): without the
+    white space around it, refused with `missing` when empty (if given), and refused, never
+    cut short, when longer than the field holds (a reason cut at 300 characters said less
+    than its writer wrote, and nobody was told)."""
+    text = (reason or "").strip()
+    if not text and missing is not None:
+        raise ValidationError(missing)
+    if len(text) > field.max_length:
+        raise ValidationError(
+            gettext("A reason is at most %(max)d characters.") % {"max": field.max_length},
+            code="too_long",
+        )
+    return text
 
 
 def list_join(items: Iterable) -> str:

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from core import sql
 from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import audit_plan, audit_record
-from core.text import records_language
+from core.text import reason_clean, records_language
 from notifications.models import Notification
 from notifications.services import message, notifications_plan, notifications_post
 from points.ledger import InsufficientPoints, Posting, balance_after, entries_plan, entry_post
@@ -409,9 +409,11 @@ def proposal_cancel(
     request=None,
 ) -> Proposal:
     """The supervisor cancels a held entry, with a reason shown on the public notice."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Give the reason for cancelling."))
+    reason = reason_clean(
+        reason,
+        Proposal._meta.get_field("cancel_reason"),
+        missing=_("Give the reason for cancelling."),
+    )
     with transaction.atomic():
         proposal = _lock_held(
             proposal_id, actor, referral, _("Only a held entry can be cancelled here.")
@@ -447,7 +449,7 @@ def _cancel_locked(proposal: Proposal, reason: str, *, household_told: bool = Tr
         .values_list("pk", flat=True)
     )
     proposal.status = Proposal.Status.CANCELLED
-    proposal.cancel_reason = reason[:300]
+    proposal.cancel_reason = reason
     proposal.cancelled_at = timezone.now()
     proposal.hold_reason = ""
     proposal.save(update_fields=["status", "cancel_reason", "cancelled_at", "hold_reason"])
@@ -491,9 +493,11 @@ def objection_refusal(proposal: Proposal, user: User) -> str | None:
 
 def objection_raise(*, proposal_id: int, actor: User, reason: str, request=None) -> Objection:
     """File an objection: the entry is not credited while it is open."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Say what is wrong with this entry."))
+    reason = reason_clean(
+        reason,
+        Objection._meta.get_field("reason"),
+        missing=_("Say what is wrong with this entry."),
+    )
     with transaction.atomic():
         # Locking the proposal queues us behind a run of `credit_due` holding it.
         proposal = _lock_proposal(proposal_id, actor.village_id)
@@ -503,7 +507,7 @@ def objection_raise(*, proposal_id: int, actor: User, reason: str, request=None)
         if proposal.objections.filter(raised_by=actor, status=Objection.Status.OPEN).exists():
             raise ValidationError(_("You already have an open objection to this entry."))
         objection = Objection(
-            village_id=proposal.village_id, proposal=proposal, raised_by=actor, reason=reason[:500]
+            village_id=proposal.village_id, proposal=proposal, raised_by=actor, reason=reason
         )
         objection.full_clean(exclude=["proposal", "village", "raised_by"])
         objection.save()
@@ -575,7 +579,7 @@ def objection_resolve(
 ) -> Objection:
     """The supervisor upholds an objection (the entry is cancelled, the reason public) or
     dismisses it (credited at once if the period is over and nothing else is open)."""
-    resolution = (resolution or "").strip()
+    resolution = reason_clean(resolution, Objection._meta.get_field("resolution"))
     if upheld and not resolution:
         raise ValidationError(_("Give the reason for upholding: it is shown on the notice."))
     village_id = _village_of(actor, referral)
@@ -620,7 +624,7 @@ def objection_resolve(
             item.status = Objection.Status.UPHELD if upheld else Objection.Status.DISMISSED
             item.resolved_by = actor
             item.resolved_at = now
-            item.resolution = resolution[:300]
+            item.resolution = resolution
             item.save(update_fields=["status", "resolved_by", "resolved_at", "resolution"])
             if item.pk == objection.pk:
                 objection = item

@@ -27,7 +27,7 @@ from core.audit import audit_record, record_save
 from core.files import discard_files_on_error, file_stored
 from core.months import month_days, past_day_check
 from core.photos import photo_prepare
-from core.text import list_join, records_language
+from core.text import list_join, reason_clean, records_language
 from notifications.models import Notification
 from notifications.services import message, notifications_post
 from points import sql as points_sql
@@ -426,9 +426,9 @@ def entry_reverse(
     whose effect lives elsewhere is refused: a redemption is undone only by voiding it at the
     store, which gives back points and goods together. `at` backdates, for loaders only.
     """
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Give the reason for the reversal."))
+    reason = reason_clean(
+        reason, Entry._meta.get_field("memo"), missing=_("Give the reason for the reversal.")
+    )
     if entry.kind == Entry.Kind.REDEMPTION:
         raise ValidationError(
             _(
@@ -663,16 +663,18 @@ def proposal_reject(
     request=None,
 ) -> list[Proposal]:
     """Reject proposals with a reason; they never reach the ledger."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Give the reason for the rejection."))
+    reason = reason_clean(
+        reason,
+        Proposal._meta.get_field("rejection_reason"),
+        missing=_("Give the reason for the rejection."),
+    )
     village = _deciding_village(actor, referrals)
     with transaction.atomic():
         proposals = _lock_pending(proposal_ids, actor, village.pk, referrals)
         now = timezone.now()
         for proposal in proposals:
             proposal.status = Proposal.Status.REJECTED
-            proposal.rejection_reason = reason[:300]
+            proposal.rejection_reason = reason
             proposal.decided_by = actor
             proposal.decided_at = now
             proposal.full_clean()
@@ -812,9 +814,11 @@ def declaration_accept(
 def declaration_decline(
     *, declaration: Declaration, actor: User, reason: str, request=None
 ) -> Declaration:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Give the reason for declining."))
+    reason = reason_clean(
+        reason,
+        Declaration._meta.get_field("decline_reason"),
+        missing=_("Give the reason for declining."),
+    )
     with transaction.atomic():
         locked = _lock_submitted(declaration, actor)
         own_household_check(
@@ -823,7 +827,7 @@ def declaration_decline(
             household_name=lambda: locked.household.head_name,
         )
         locked.status = Declaration.Status.DECLINED
-        locked.decline_reason = reason[:300]
+        locked.decline_reason = reason
         locked.reviewed_by = actor
         locked.reviewed_at = timezone.now()
         locked.save(update_fields=["status", "decline_reason", "reviewed_by", "reviewed_at"])

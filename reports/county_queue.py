@@ -54,7 +54,7 @@ def county_queue_decide(request):
     """Decide one item, or several proposals of one village, as one effect (one-time key)."""
     ids = [i for i in map(row_id_or_none, request.POST.getlist("referral")) if i is not None]
     decision = request.POST.get("decision", "")
-    reason = request.POST.get("reason", "")[:300]
+    reason = request.POST.get("reason", "")  # its length: the deciding service's
     back = reverse("reports:county_queue")
     if not ids:
         messages.error(request, _("Choose at least one item."))

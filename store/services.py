@@ -31,7 +31,7 @@ from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
 from core.months import closed_month_check, past_day_check
 from core.sql import Statement
-from core.text import clauses_join, list_join, records_language
+from core.text import clauses_join, list_join, reason_clean, records_language
 from notifications.models import Notification
 from notifications.selectors import void_asks
 from notifications.services import message, notifications_plan, notifications_post
@@ -606,6 +606,10 @@ def _line_refusal(line: CountLine) -> str:
         return ""
     if not line.reason.strip():
         return _("The count differs from the books: give the reason for the difference.")
+    try:
+        reason_clean(line.reason, StockCorrection._meta.get_field("reason"))
+    except ValidationError as error:
+        return error.messages[0]
     if line.cause and line.counted > line.expected:
         return _("A cause is for goods missing or spoiled, not for a surplus.")
     return ""
@@ -696,7 +700,7 @@ def stock_count_record(
                 counted=line.counted,
                 expected=line.expected,
                 cause=line.cause,
-                reason=line.reason.strip()[:200],
+                reason=line.reason.strip(),
                 requested_by=actor,
                 requested_at=now,
             )
@@ -739,8 +743,11 @@ def stock_write_off_request(
     _manager_check(actor, item.village_id)
     if quantity <= 0:
         raise ValidationError(_("The quantity must be at least 1."))
-    if not (reason or "").strip():
-        raise ValidationError(_("Give the reason for the write-off."))
+    reason = reason_clean(
+        reason,
+        StockCorrection._meta.get_field("reason"),
+        missing=_("Give the reason for the write-off."),
+    )
     if cause not in StockMovement.Cause.values:
         raise ValidationError(_("Choose one of the causes offered."))
     with transaction.atomic():
@@ -762,7 +769,7 @@ def stock_write_off_request(
             kind=StockMovement.Kind.WRITE_OFF,
             quantity=-quantity,
             cause=cause,
-            reason=reason.strip()[:200],
+            reason=reason,
             requested_by=actor,
         )
         correction.full_clean(exclude=["village", "item", "requested_by"])
@@ -937,15 +944,17 @@ def stock_corrections_refuse(
     figure left them out) would leave the books above the shelf, unseen: its quantity then
     waits for confirmation as that count's difference, asked by whoever counted
     (`counted_shortfalls`)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Give the reason for refusing."))
+    reason = reason_clean(
+        reason,
+        StockCorrection._meta.get_field("refusal_reason"),
+        missing=_("Give the reason for refusing."),
+    )
     with transaction.atomic():
         corrections, _items = _lock_corrections(correction_ids, actor, referrals)
         now = timezone.now()
         for correction in corrections:
             correction.status = StockCorrection.Status.REFUSED
-            correction.refusal_reason = reason[:300]
+            correction.refusal_reason = reason
             correction.decided_by = actor
             correction.decided_at = now
             correction.save(update_fields=["status", "refusal_reason", "decided_by", "decided_at"])
@@ -1388,9 +1397,9 @@ def redemption_void(
         referral=referral,
         role_refusal=_("Only the village's supervisor may void a redemption."),
     )
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Give the reason for voiding."))
+    reason = reason_clean(
+        reason, Redemption._meta.get_field("void_reason"), missing=_("Give the reason for voiding.")
+    )
     with transaction.atomic():
         Account.objects.select_for_update(no_key=True).get(pk=redemption.entry.account_id)
         locked = Redemption.objects.select_for_update(no_key=True).get(pk=redemption.pk)
@@ -1412,7 +1421,7 @@ def redemption_void(
         )
         locked.voided_at = reversal.created_at
         locked.voided_by = actor
-        locked.void_reason = reason[:200]
+        locked.void_reason = reason
         locked.void_entry = reversal
         locked.full_clean()
         locked.save(update_fields=["voided_at", "voided_by", "void_reason", "void_entry"])
@@ -1462,9 +1471,10 @@ def redemption_void_ask(
     the books."""
     if not (is_manager(actor) and actor.village_id == redemption.village_id):
         raise PermissionDenied(_("Only the village's manager asks for a void."))
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Give the reason for voiding."))
+    # Asked in the words the void will keep.
+    reason = reason_clean(
+        reason, Redemption._meta.get_field("void_reason"), missing=_("Give the reason for voiding.")
+    )
     with transaction.atomic():
         # The redemption's lock orders two asks (two tabs) and an ask against the void.
         locked = Redemption.objects.select_for_update(no_key=True).get(pk=redemption.pk)
@@ -1481,7 +1491,7 @@ def redemption_void_ask(
             kind=Notification.Kind.VOID_ASKED,
             receipt=locked.number,
             redemption=locked.pk,
-            reason=reason[:200],
+            reason=reason,
         )
         notifications_post([ask])
         audit_record(

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_noop
 
 from core.access import oversees, user_roles
 from core.audit import audit_record
-from core.text import list_join, records_language
+from core.text import list_join, reason_clean, records_language
 from villagers.models import Referral, User
 
 # PostgreSQL's answer to a lock taken NOWAIT that another transaction holds.
@@ -352,9 +352,9 @@ def referral_refuse(
     """The township officer or county admin declines to take the effect the village asked
     for, with a reason: as the effect itself, never for their own household (the referral's,
     or one the effect touches beyond it: `own_household_affected`, a settlement's plan)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Give the reason for refusing."))
+    reason = reason_clean(
+        reason, Referral._meta.get_field("outcome"), missing=_("Give the reason for refusing.")
+    )
     with transaction.atomic():
         locked = (
             Referral.objects.select_for_update(no_key=True)
@@ -373,7 +373,7 @@ def referral_refuse(
         locked.status = Referral.Status.REFUSED
         locked.decided_by = actor
         locked.decided_at = timezone.now()
-        locked.outcome = reason[:300]
+        locked.outcome = reason
         locked.request = _public(locked.request)
         locked.save(update_fields=["status", "decided_by", "decided_at", "outcome", "request"])
         audit_record(

@@ -38,7 +38,6 @@ from villagers.second_person import open_referrals, refusal_or_referral
 
 # The ticks and the reason of a decision that was not made, for the page drawn next.
 KEPT = "corrections"
-REASON_MAX = StockCorrection._meta.get_field("reason").max_length  # refused, never cut short
 
 
 @dataclass
@@ -85,9 +84,7 @@ def _rows(items, data=None) -> list[SheetRow]:
                 row.error = _("This row's figure from the books is missing: reload the sheet.")
             row.counted = data.get(f"count-{item.pk}", "").strip()[:20]
             row.cause = data.get(f"cause-{item.pk}", "")[:10]
-            row.reason = data.get(f"reason-{item.pk}", "").strip()
-            if len(row.reason) > REASON_MAX and not row.error:
-                row.error = _("A reason is at most %(max)d characters.") % {"max": REASON_MAX}
+            row.reason = data.get(f"reason-{item.pk}", "").strip()  # its length: the service's
         rows.append(row)
     return rows
 
