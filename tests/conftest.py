@@ -30,7 +30,7 @@ from tests.factories import (
 from tests.queue_worker import Workers, queue_tables_empty
 from tests.tables_empty import install as tables_empty_install
 
-PIN = "2468"
+PIN = "2486"
 PASSWORD = "Correct-Horse-42"
 # The project's own packages, what runs in production: for the tests that read their source.
 PROJECT_PACKAGES = (

@@ -392,7 +392,7 @@ def _pin_field(label):
     return PinField(
         label=label,
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "new-password"}),
-        help_text=_("4 to 6 digits, not easy to guess: not 1111, 1234, 1212 or a birthday."),
+        help_text=_("4 to 6 digits, not easy to guess: not 1111, 1234, 1357, 1212 or a birthday."),
     )
 
 

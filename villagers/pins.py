@@ -4,6 +4,7 @@ A PIN is 4 to 6 digits (`core.forms.pin_clean`); a new one is refused when it is
 - one block of digits repeated, one digit throughout included: 0000, 111111, 1212, 520520;
 - a run: each digit one more, or each one less, than the one before (0 follows 9, as on a
   keyboard's row of digits): 1234, 654321, 012345, 7890;
+- a run by twos or threes, up or down (within 0 to 9): 1357, 8642, 02468, 0369, 9630;
 - a date or number of someone in the household, which neighbours and relatives know: a
   member's birth year (1956), their birthday from the ID number as MMDD or YYMMDD (0315,
   560315), or the last 4 to 6 digits of a member's ID number (a final X left out), of the
@@ -21,8 +22,8 @@ from villagers.models import Household
 
 GUESSABLE_MESSAGE = _(
     "This PIN is too easy to guess: choose digits that are not all the same, not in a row "
-    "(1234, 4321), not a repeated pattern (1212) and not a birth year, birthday, or the end "
-    "of an ID, phone or card number of the household."
+    "(1234, 4321) or in steps (1357, 8642), not a repeated pattern (1212) and not a birth "
+    "year, birthday, or the end of an ID, phone or card number of the household."
 )
 
 
@@ -34,8 +35,10 @@ def _repeats_a_block(pin: str) -> bool:
 
 
 def _is_a_run(pin: str) -> bool:
-    steps = {(int(b) - int(a)) % 10 for a, b in zip(pin, pin[1:], strict=False)}
-    return steps in ({1}, {9})
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:], strict=False)}
+    # By ones, 0 following 9 (7890, 2109); or by twos or threes, never past 9 (1357, 9630):
+    # wrapped (8024), they are no pattern anyone tries first.
+    return {step % 10 for step in steps} in ({1}, {9}) or steps in ({2}, {-2}, {3}, {-3})
 
 
 def _households_own_numbers(household: Household) -> set[str]:

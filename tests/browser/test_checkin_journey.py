@@ -52,7 +52,7 @@ def test_a_labour_day_checked_in_by_qr_code_and_approved(
     son = MemberFactory(
         household=card_a.household, name="王小明", relation=Member.Relation.CHILD, birth_year=1995
     )
-    son_login = member_pin_set(member=son, actor=manager_x, pin="1357")
+    son_login = member_pin_set(member=son, actor=manager_x, pin="1739")
 
     # The manager opens today's labour day and shows its QR code.
     staff = desktop

@@ -13,7 +13,7 @@ from tests.browser.test_journeys import staff_sign_in
 from tests.factories import MemberFactory
 from villagers.models import Member, User
 
-SON_PIN = "1357"
+SON_PIN = "1739"
 SHOTS = "9-family-member"
 
 

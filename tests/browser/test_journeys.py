@@ -83,8 +83,8 @@ def test_manager_registers_a_household_and_proposes_an_activity(
     screenshot(page, shots, "03-household-ready-for-a-card")
 
     page.click(f"a[href='{reverse('points:card_issue', args=[household.pk])}']")
-    page.fill("input[name=pin]", "1357")
-    page.fill("input[name=pin_again]", "1357")
+    page.fill("input[name=pin]", "1739")
+    page.fill("input[name=pin_again]", "1739")
     submit(page)
     card = Card.objects.get(household=household, status=Card.Status.ACTIVE)
     assert card.number in page.content()

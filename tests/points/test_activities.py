@@ -33,7 +33,7 @@ from tests.points.conftest import make_rule, png_upload
 from villagers.models import Member, Referral
 from villagers.services import card_recall, member_pin_set
 
-SON_PIN = "1357"
+SON_PIN = "1739"
 
 
 @pytest.fixture

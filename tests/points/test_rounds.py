@@ -501,7 +501,7 @@ def test_a_round_and_a_card_replaced_at_once_wait_for_each_other(
 
     def replace():
         assert held.wait(timeout=10)
-        return card_replace(household=household, actor=manager_x, pin="8642", reason="lost")
+        return card_replace(household=household, actor=manager_x, pin="8264", reason="lost")
 
     answers = run_threads([round_, replace])
     assert [answer for answer, _result in answers] == ["ok", "ok"]

@@ -71,7 +71,7 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
     _ok(
         manager.post(
             reverse("points:card_issue", args=[newcomer.pk]),
-            {"pin": "1357", "pin_again": "1357", "idempotency_key": _key()},
+            {"pin": "1739", "pin_again": "1739", "idempotency_key": _key()},
         ),
         "card issue",
     )

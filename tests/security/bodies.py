@@ -94,7 +94,7 @@ def card_login(cast, client):
 
 
 def pin_change(cast, client):
-    return {"old_pin": PIN, "pin": "8642", "pin_again": "8642"}
+    return {"old_pin": PIN, "pin": "8264", "pin_again": "8264"}
 
 
 def household_new(cast, client):
@@ -150,12 +150,12 @@ def _adult_son(cast):
 def member_pin(cast, client):
     """A PIN of his own for an adult son of household A (the cast's member is its head)."""
     son = _adult_son(cast)
-    return Body({"pin": "1357", "pin_again": "1357", "idempotency_key": form_key()}, {"pk": son.pk})
+    return Body({"pin": "1739", "pin_again": "1739", "idempotency_key": form_key()}, {"pk": son.pk})
 
 
 def member_pin_revoke(cast, client):
     son = _adult_son(cast)
-    villagers_services.member_pin_set(member=son, actor=cast.users["manager_x"], pin="1357")
+    villagers_services.member_pin_set(member=son, actor=cast.users["manager_x"], pin="1739")
     return Body({"idempotency_key": form_key()}, {"pk": son.pk})
 
 
@@ -164,7 +164,7 @@ def inspection(cast, client):
 
 
 def card_replace(cast, client):
-    return {"reason": "丢失", "pin": "8642", "pin_again": "8642", "replacing": cast.card_a.number}
+    return {"reason": "丢失", "pin": "8264", "pin_again": "8264", "replacing": cast.card_a.number}
 
 
 def village_x(cast, client):
@@ -222,7 +222,7 @@ def card_issue(cast, client):
     PassedInspectionFactory(household=household)
     ParticipationFactory(household=household)
     return Body(
-        {"pin": "1357", "pin_again": "1357", "idempotency_key": form_key()},
+        {"pin": "1739", "pin_again": "1739", "idempotency_key": form_key()},
         kwargs={"pk": household.pk},
     )
 

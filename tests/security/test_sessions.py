@@ -61,7 +61,7 @@ def test_pin_reset_ends_only_that_users_sessions_in_one_delete(
 ):
     phone, tablet, neighbour = _card_client(card_a), _card_client(card_a), _card_client(card_b)
     with CaptureQueriesContext(connection) as captured:
-        pin_reset(household=card_a.household, actor=manager_x, pin="1357")
+        pin_reset(household=card_a.household, actor=manager_x, pin="1739")
     session_queries = [q["sql"] for q in captured.captured_queries if "core_session" in q["sql"]]
     assert len(session_queries) == 1
     assert session_queries[0].startswith("DELETE") and "user_id" in session_queries[0]

@@ -16,7 +16,7 @@ from tests.factories import MemberFactory
 from villagers.models import Member
 from villagers.services import member_pin_set
 
-SON_PIN = "1357"
+SON_PIN = "1739"
 
 
 @pytest.fixture

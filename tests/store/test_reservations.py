@@ -228,7 +228,7 @@ def test_a_card_issued_again_before_the_cancel_keeps_the_reservations(
     close = store_services._reservation_close
 
     def issued_meanwhile(**kwargs):
-        card_issue(household=card_a.household, actor=manager_x, pin="8642")
+        card_issue(household=card_a.household, actor=manager_x, pin="8264")
         return close(**kwargs)
 
     monkeypatch.setattr(store_services, "_reservation_close", issued_meanwhile)

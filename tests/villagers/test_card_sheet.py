@@ -89,24 +89,24 @@ def test_replacement_shows_the_slip_with_the_pin_once(client_manager_x, card_a):
     url = reverse("villagers:card_replace", kwargs={"pk": card_a.household_id})
     form = client_manager_x.get(url).text
     assert f'name="replacing" value="{card_a.number}"' in form
-    data = {"reason": "丢失", "pin": "8642", "pin_again": "8642", "replacing": card_a.number}
+    data = {"reason": "丢失", "pin": "8264", "pin_again": "8264", "replacing": card_a.number}
     response = client_manager_x.post(url, data)
     new = Card.objects.get(household=card_a.household, status=Card.Status.ACTIVE)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     slip = response.text
-    assert re.search(r'class="slip-pin">8642<', slip)
+    assert re.search(r'class="slip-pin">8264<', slip)
     assert new.number in slip and card_a.number in slip and "<svg" in slip
     assert card_a.household.head_name in slip
     # The PIN is kept only as a password hash, and nowhere in the audit log.
     login = User.objects.get(household=card_a.household, is_staff=False)
     assert login.password.startswith(("pbkdf2", "argon2", "bcrypt", "scrypt", "md5"))
-    assert login.password.rsplit("$", 1)[-1] != "8642" and login.check_password("8642")
-    assert not any("8642" in str(e.detail) for e in AuditEvent.objects.all())
+    assert login.password.rsplit("$", 1)[-1] != "8264" and login.check_password("8264")
+    assert not any("8264" in str(e.detail) for e in AuditEvent.objects.all())
     # Reloading the slip re-posts the form: nothing is replaced a second time.
     again = client_manager_x.post(url, data)
     assert again.status_code == 200 and "already replaced" in again.text
-    assert "8642" not in again.text.split('name="pin"')[0].split("<main")[1]
+    assert "8264" not in again.text.split('name="pin"')[0].split("<main")[1]
     assert Card.objects.filter(household=card_a.household).count() == 2
 
 
@@ -125,17 +125,17 @@ def test_first_issue_shows_the_slip_with_the_pin_once(client_manager_x, househol
     PassedInspectionFactory(household=household_a)
     ParticipationFactory(household=household_a)
     url = reverse("points:card_issue", kwargs={"pk": household_a.pk})
-    data = {"pin": "8642", "pin_again": "8642", "idempotency_key": form_key()}
+    data = {"pin": "8264", "pin_again": "8264", "idempotency_key": form_key()}
     response = client_manager_x.post(url, data)
     card = Card.objects.get(household=household_a)
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
-    assert response.context["kind"] == "issue" and _slip_pin(response) == "8642"
+    assert response.context["kind"] == "issue" and _slip_pin(response) == "8264"
     assert card.number in response.text and "<svg" in response.text
     assert "The card starts with 100 points." in response.text
-    _pin_kept_only_as_a_hash(household_a, "8642")
+    _pin_kept_only_as_a_hash(household_a, "8264")
     # A double click: the browser shows the second answer, which must be the slip too.
     again = client_manager_x.post(url, data)
-    assert _slip_pin(again) == "8642" and again.context["card"] == card
+    assert _slip_pin(again) == "8264" and again.context["card"] == card
     assert Card.objects.filter(household=household_a).count() == 1
     assert Entry.objects.filter(account__household=household_a).count() == 1
 
@@ -144,12 +144,12 @@ def test_a_resent_issue_shows_no_pin_once_the_pin_was_changed(client_manager_x, 
     PassedInspectionFactory(household=household_a)
     ParticipationFactory(household=household_a)
     url = reverse("points:card_issue", kwargs={"pk": household_a.pk})
-    data = {"pin": "8642", "pin_again": "8642", "idempotency_key": form_key()}
+    data = {"pin": "8264", "pin_again": "8264", "idempotency_key": form_key()}
     client_manager_x.post(url, data)
     card = Card.objects.get(household=household_a)
     client_manager_x.post(
         reverse("villagers:pin_reset", kwargs={"pk": household_a.pk}),
-        {"pin": "1357", "pin_again": "1357"},
+        {"pin": "1739", "pin_again": "1739"},
     )
     again = client_manager_x.post(url, data)
     assert again.status_code == 302
@@ -158,21 +158,21 @@ def test_a_resent_issue_shows_no_pin_once_the_pin_was_changed(client_manager_x, 
 
 def test_pin_reset_shows_the_slip_with_the_new_pin(client_manager_x, card_a):
     url = reverse("villagers:pin_reset", kwargs={"pk": card_a.household_id})
-    response = client_manager_x.post(url, {"pin": "8642", "pin_again": "8642"})
+    response = client_manager_x.post(url, {"pin": "8264", "pin_again": "8264"})
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
-    assert response.context["kind"] == "pin" and _slip_pin(response) == "8642"
+    assert response.context["kind"] == "pin" and _slip_pin(response) == "8264"
     assert card_a.number in response.text
     assert "only the PIN changes" in response.text
-    _pin_kept_only_as_a_hash(card_a.household, "8642")
+    _pin_kept_only_as_a_hash(card_a.household, "8264")
 
 
 def test_pin_reset_sent_to_the_county_shows_no_slip(client_manager_x, manager_x, card_a):
     manager_x.household = card_a.household  # the manager's own household
     manager_x.save(update_fields=["household"])
     url = reverse("villagers:pin_reset", kwargs={"pk": card_a.household_id})
-    response = client_manager_x.post(url, {"pin": "8642", "pin_again": "8642"})
+    response = client_manager_x.post(url, {"pin": "8264", "pin_again": "8264"})
     assert response.status_code == 302
     assert response.url == reverse("reports:household", kwargs={"pk": card_a.household_id})
-    assert "8642" not in client_manager_x.get(response.url).text
+    assert "8264" not in client_manager_x.get(response.url).text
     login = User.objects.get(household=card_a.household, is_staff=False)
-    assert not login.check_password("8642")
+    assert not login.check_password("8264")

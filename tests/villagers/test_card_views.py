@@ -10,7 +10,7 @@ from tests.conftest import PIN, form_key
 from tests.factories import ParticipationFactory, PassedInspectionFactory
 from villagers.models import Card
 
-NEW_PIN = {"pin": "8642", "pin_again": "8642"}
+NEW_PIN = {"pin": "8264", "pin_again": "8264"}
 
 
 def _card_login(number, pin):
@@ -39,13 +39,13 @@ def test_issue_card_with_pin_posts_opening_points(client_manager_x, household_a)
     ParticipationFactory(household=household_a)
     url = reverse("points:card_issue", kwargs={"pk": household_a.pk})
     assert 'name="pin"' in client_manager_x.get(url).text
-    mismatch = client_manager_x.post(url, {"pin": "8642", "pin_again": "8643"})
+    mismatch = client_manager_x.post(url, {"pin": "8264", "pin_again": "8643"})
     assert mismatch.status_code == 200 and not Card.objects.exists()
     response = client_manager_x.post(url, {**NEW_PIN, "idempotency_key": form_key()})
     card = Card.objects.get(household=household_a)
     assert response.status_code == 200 and response.context["card"] == card  # the PIN slip
     assert Entry.objects.get(account__household=household_a).points == 100
-    _client, login = _card_login(card.number, "8642")
+    _client, login = _card_login(card.number, "8264")
     assert login.status_code == 302
 
 
@@ -65,9 +65,9 @@ def test_replace_gives_new_number_and_pin(client_manager_x, card_a):
     card_a.refresh_from_db()
     assert card_a.status == Card.Status.LOST and card_a.end_reason == "丢失"
     assert villager.get(reverse("villagers:me")).status_code == 302  # signed out
-    assert _card_login(card_a.number, "8642")[1].status_code == 200  # old number refused
+    assert _card_login(card_a.number, "8264")[1].status_code == 200  # old number refused
     assert _card_login(new.number, PIN)[1].status_code == 200  # old PIN refused
-    assert _card_login(new.number, "8642")[1].status_code == 302
+    assert _card_login(new.number, "8264")[1].status_code == 302
 
 
 def test_recall_needs_reason_and_stops_login(client_manager_x, card_a):
@@ -86,7 +86,7 @@ def test_manager_resets_pin(client_manager_x, card_a):
     assert client_manager_x.post(url, {"pin": "12", "pin_again": "12"}).status_code == 200
     assert client_manager_x.post(url, NEW_PIN).context["kind"] == "pin"  # the PIN slip
     assert _card_login(card_a.number, PIN)[1].status_code == 200
-    assert _card_login(card_a.number, "8642")[1].status_code == 302
+    assert _card_login(card_a.number, "8264")[1].status_code == 302
     assert AuditEvent.objects.filter(action="card.pin_reset").exists()
 
 
@@ -99,5 +99,5 @@ def test_villager_changes_pin_and_stays_signed_in(card_a):
     assert client.get(reverse("villagers:me")).status_code == 200
     assert SESSION_KEY in client.session
     assert _card_login(card_a.number, PIN)[1].status_code == 200
-    assert _card_login(card_a.number, "8642")[1].status_code == 302
+    assert _card_login(card_a.number, "8264")[1].status_code == 302
     assert AuditEvent.objects.filter(action="card.pin_change").count() == 1

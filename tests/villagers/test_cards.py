@@ -53,7 +53,7 @@ def test_card_issue_posts_opening_grant_once(household_a, manager_x):
     household_a.account.refresh_from_db()
     assert household_a.account.balance == 100
 
-    replacement = card_replace(household=household_a, actor=manager_x, pin="1357", reason="lost")
+    replacement = card_replace(household=household_a, actor=manager_x, pin="1739", reason="lost")
     assert replacement.number != card.number
     card.refresh_from_db()
     assert card.status == Card.Status.LOST
@@ -106,7 +106,7 @@ def test_only_the_villages_manager_issues_replaces_or_recalls_whoever_calls(
     assert not Entry.objects.filter(account__household=household_a).exists()
     for actor in outsiders:
         with pytest.raises(PermissionDenied):
-            card_replace(household=card_b.household, actor=actor, pin="1357", reason="lost")
+            card_replace(household=card_b.household, actor=actor, pin="1739", reason="lost")
         with pytest.raises(PermissionDenied):
             card_recall(household=card_b.household, actor=actor, reason="moved")
     card_b.refresh_from_db()
@@ -133,8 +133,8 @@ def test_a_card_or_pin_writer_and_a_replacement_at_once_never_deadlock(
     second_manager = make_staff(Role.MANAGER, village=household.village, username="m2")
     first = {
         "recall": lambda: card_recall(household=household, actor=manager_x, reason="moved"),
-        "pin_reset": lambda: pin_reset(household=household, actor=manager_x, pin="8642"),
-        "member_pin_set": lambda: member_pin_set(member=son, actor=manager_x, pin="8642"),
+        "pin_reset": lambda: pin_reset(household=household, actor=manager_x, pin="8264"),
+        "member_pin_set": lambda: member_pin_set(member=son, actor=manager_x, pin="8264"),
     }[writer]
 
     def replace():
@@ -142,7 +142,7 @@ def test_a_card_or_pin_writer_and_a_replacement_at_once_never_deadlock(
         return card_replace(
             household=household,
             actor=second_manager,
-            pin="1357",
+            pin="1739",
             reason="lost",
             replacing=card_a.number,
         )
@@ -155,7 +155,7 @@ def test_a_card_or_pin_writer_and_a_replacement_at_once_never_deadlock(
     else:
         assert [result for result, _ in results] == ["ok", "ok"]
         new = Card.objects.get(household=household, status=Card.Status.ACTIVE)
-        assert new.number != card_a.number and household_login(household).check_password("1357")
+        assert new.number != card_a.number and household_login(household).check_password("1739")
 
 
 def test_replacements_and_pin_resets_at_once_never_deadlock(transactional_db, card_a, manager_x):
@@ -171,7 +171,7 @@ def test_replacements_and_pin_resets_at_once_never_deadlock(transactional_db, ca
                 lambda number=number: card_replace(
                     household=household,
                     actor=manager_x,
-                    pin="1357",
+                    pin="1739",
                     reason="lost",
                     replacing=number,
                 ),
@@ -194,7 +194,7 @@ def test_a_card_issued_again_after_a_recall_gets_no_opening_grant(household_a, m
     village.save()
     card_recall(household=household_a, actor=manager_x, reason="moved away")
     household_a.refresh_from_db()
-    issue_card(household_a, manager_x, pin="1357")
+    issue_card(household_a, manager_x, pin="1739")
     household_a.account.refresh_from_db()
     assert household_a.account.balance == 0
     assert not Entry.objects.filter(account__household=household_a).exists()
@@ -216,22 +216,22 @@ def test_replacing_ones_own_households_card_goes_to_the_county(card_a, manager_x
     """As a PIN reset: the manager never sets their own household's PIN alone."""
     client = _own_household_manager(manager_x, card_a.household)
     with pytest.raises(SecondPersonRequired):
-        card_replace(household=card_a.household, actor=manager_x, pin="1357", reason="lost")
+        card_replace(household=card_a.household, actor=manager_x, pin="1739", reason="lost")
     response = client.post(
         reverse("villagers:card_replace", args=[card_a.household.pk]),
-        {"pin": "1357", "pin_again": "1357", "reason": "lost", "replacing": card_a.number},
+        {"pin": "1739", "pin_again": "1739", "reason": "lost", "replacing": card_a.number},
     )
-    assert response.status_code == 302 and "1357" not in client.get(response.url).text
+    assert response.status_code == 302 and "1739" not in client.get(response.url).text
     assert Card.objects.get(household=card_a.household, status=Card.Status.ACTIVE) == card_a
     referral = Referral.objects.get(kind=Referral.Kind.CARD_REPLACE, status="open")
-    assert "1357" not in str(referral.request) and referral.request["pin_hash"]
+    assert "1739" not in str(referral.request) and referral.request["pin_hash"]
     county = Client()
     county.force_login(county_admin)
     assert card_a.number in county.get(reverse("reports:county_queue")).text
 
     referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
     new = Card.objects.get(household=card_a.household, status=Card.Status.ACTIVE)
-    assert new != card_a and _signs_in(new.number, "1357") == 302
+    assert new != card_a and _signs_in(new.number, "1739") == 302
     referral.refresh_from_db()
     assert referral.status == Referral.Status.DONE and "pin_hash" not in referral.request
 
@@ -245,7 +245,7 @@ def test_a_pin_waiting_at_the_county_is_dropped_with_the_card(
     client = _own_household_manager(manager_x, card_a.household)
     client.post(
         reverse("villagers:pin_reset", args=[card_a.household.pk]),
-        {"pin": "3579", "pin_again": "3579"},
+        {"pin": "3971", "pin_again": "3971"},
     )
     referral = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
     other = make_staff(Role.MANAGER, village=card_a.household.village, username="m2")
@@ -258,7 +258,7 @@ def test_a_pin_waiting_at_the_county_is_dropped_with_the_card(
     with pytest.raises(ValidationError, match="already decided"):
         referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
     number = Card.objects.filter(household=card_a.household).order_by("-pk").first().number
-    assert _signs_in(number, "3579") == 200
+    assert _signs_in(number, "3971") == 200
 
 
 def test_issuing_ones_own_households_card_goes_to_the_county(household_a, manager_x, county_admin):
@@ -269,18 +269,18 @@ def test_issuing_ones_own_households_card_goes_to_the_county(household_a, manage
     client = _own_household_manager(manager_x, household_a)
     response = client.post(
         reverse("points:card_issue", args=[household_a.pk]),
-        {"pin": "1357", "pin_again": "1357", "idempotency_key": form_key()},
+        {"pin": "1739", "pin_again": "1739", "idempotency_key": form_key()},
     )
     assert response.status_code == 302
     assert "sent up" in client.get(response.url).text
     assert not Card.objects.filter(household=household_a).exists()
     assert not Entry.objects.filter(account__household=household_a).exists()
     referral = Referral.objects.get(kind=Referral.Kind.CARD_ISSUE, status="open")
-    assert "1357" not in str(referral.request)
+    assert "1739" not in str(referral.request)
 
     referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
     card = Card.objects.get(household=household_a, status=Card.Status.ACTIVE)
-    assert _signs_in(card.number, "1357") == 302
+    assert _signs_in(card.number, "1739") == 302
     assert Entry.objects.get(account__household=household_a).created_by == county_admin
     referral.refresh_from_db()
     assert referral.status == Referral.Status.DONE and referral.request == {}
@@ -320,7 +320,7 @@ def test_the_issue_page_tells_a_card_issued_again_came_with_no_opening_points(
     page = client_manager_x.get(url).text
     assert "had a card before: the new card keeps the household's 42 points" in page
     response = client_manager_x.post(
-        url, {"pin": "1357", "pin_again": "1357", "idempotency_key": form_key()}, follow=True
+        url, {"pin": "1739", "pin_again": "1739", "idempotency_key": form_key()}, follow=True
     )
     new = Card.objects.get(household=household, status=Card.Status.ACTIVE)
     assert f"Card {new.number} issued." in response.text
@@ -339,7 +339,7 @@ def test_a_pin_sent_up_again_is_the_one_the_county_sets_and_no_hash_is_kept(
 
     client = _own_household_manager(manager_x, card_a.household)
     url = reverse("villagers:pin_reset", args=[card_a.household.pk])
-    client.post(url, {"pin": "3579", "pin_again": "3579"})
+    client.post(url, {"pin": "3971", "pin_again": "3971"})
     client.post(url, {"pin": "4826", "pin_again": "4826"})
     referral = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
     assert referral.request["pin_hash"]
@@ -348,7 +348,7 @@ def test_a_pin_sent_up_again_is_the_one_the_county_sets_and_no_hash_is_kept(
     assert all("pin_hash" not in str(event.detail) for event in events)
     referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
     assert _signs_in(card_a.number, "4826") == 302
-    assert _signs_in(card_a.number, "3579") == 200
+    assert _signs_in(card_a.number, "3971") == 200
 
     # Refused by the county, or closed by the village: the hash goes with the wait.
     client.post(url, {"pin": "5917", "pin_again": "5917"})

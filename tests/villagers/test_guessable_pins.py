@@ -32,9 +32,17 @@ GUESSABLE = [
     "1212",
     "123123",
     "520520",
+    # Runs by twos or threes, up or down (once accepted: "a step of two" was a fine PIN).
+    "1357",
+    "8642",
+    "02468",
+    "97531",
+    "0369",
+    "9630",
 ]
-# Other PINs will do, short and digits only: a step of two, a keypad column, pairs.
-FINE = ["3579", "8642", "2580", "5566", "147258", "20467"]
+# Other PINs will do, short and digits only: a keypad column, pairs, steps that change or
+# wrap past 9.
+FINE = ["1739", "8264", "2580", "5566", "147258", "20467", "13580", "8024"]
 
 GRANDMA_ID = valid_id("61063019560315222")
 GRANDMA_PHONE = "13700004916"
@@ -158,15 +166,15 @@ def test_a_guessable_pin_set_before_the_rule_keeps_working(villager_a, card_a):
     client = Client()
     login = client.post(reverse("card_login"), {"card_number": card_a.number, "pin": "1111"})
     assert login.status_code == 302
-    body = {"old_pin": "1111", "pin": "3579", "pin_again": "3579"}
+    body = {"old_pin": "1111", "pin": "3971", "pin_again": "3971"}
     assert client.post(reverse("villagers:pin_change"), body).status_code == 302
     villager_a.refresh_from_db()
-    assert villager_a.check_password("3579")
+    assert villager_a.check_password("3971")
 
 
 def test_the_pin_fields_say_what_to_avoid_before_it_is_typed(client_manager_x, card_a):
     page = client_manager_x.get(reverse("villagers:pin_reset", args=[card_a.household.pk]))
-    assert "not 1111, 1234, 1212 or a birthday" in page.text
+    assert "not 1111, 1234, 1357, 1212 or a birthday" in page.text
 
 
 def test_the_end_of_the_cards_own_number_is_refused_also_with_a_new_card(

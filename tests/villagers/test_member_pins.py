@@ -33,7 +33,7 @@ from villagers.services import (
     pin_reset,
 )
 
-SON_PIN = "1357"
+SON_PIN = "1739"
 LIMIT = settings.AXES_FAILURE_LIMIT
 
 
@@ -207,10 +207,10 @@ def test_the_head_probing_the_members_pins_locks_the_card(son_login, card_a):
     client, _response = _card_login(card_a.number, PIN)
     url = reverse("villagers:pin_change")
     guesses = [{"old_pin": PIN, "pin": SON_PIN, "pin_again": SON_PIN}] * (LIMIT - 2)
-    guesses += [{"old_pin": "0000", "pin": "8642", "pin_again": "8642"}] * 2
+    guesses += [{"old_pin": "0000", "pin": "8264", "pin_again": "8264"}] * 2
     for guess in guesses:
         client.post(url, guess)
-    locked = client.post(url, {"old_pin": PIN, "pin": "8642", "pin_again": "8642"})
+    locked = client.post(url, {"old_pin": PIN, "pin": "8264", "pin_again": "8264"})
     assert "Too many wrong PINs" in locked.text
     assert _card_login(card_a.number, PIN)[1].status_code != 302  # the card is locked
     assert _card_login(card_a.number, SON_PIN)[1].status_code != 302
@@ -218,12 +218,12 @@ def test_the_head_probing_the_members_pins_locks_the_card(son_login, card_a):
     # The refused PINs were counted, never kept: not one is in axes' rows in clear.
     stored = " ".join(AccessAttempt.objects.values_list("post_data", flat=True))
     assert "old_pin=" in stored and "pin=" in stored
-    assert not {PIN, SON_PIN, "0000", "8642"} & set(re.findall(r"\d{4}", stored))
+    assert not {PIN, SON_PIN, "0000", "8264"} & set(re.findall(r"\d{4}", stored))
 
 
 def test_members_do_not_change_their_own_pin(son_login, card_a):
     with pytest.raises(ValidationError, match="set by the village's manager"):
-        pin_change(user=son_login, old_pin=SON_PIN, new_pin="9753")
+        pin_change(user=son_login, old_pin=SON_PIN, new_pin="9517")
     client, _response = _card_login(card_a.number, SON_PIN)
     page = client.get(reverse("villagers:pin_change")).text
     assert "set by the village's manager" in page and 'name="old_pin"' not in page
@@ -231,10 +231,10 @@ def test_members_do_not_change_their_own_pin(son_login, card_a):
 
 def test_a_new_pin_signs_the_member_out_and_the_old_one_stops(son, son_login, card_a, manager_x):
     client, _response = _card_login(card_a.number, SON_PIN)
-    member_pin_set(member=son, actor=manager_x, pin="9753")
+    member_pin_set(member=son, actor=manager_x, pin="9517")
     assert client.get(reverse("points:me")).status_code == 302  # signed out
     assert _card_login(card_a.number, SON_PIN)[1].status_code == 200
-    assert _card_login(card_a.number, "9753")[1].status_code == 302
+    assert _card_login(card_a.number, "9517")[1].status_code == 302
     assert User.objects.filter(member=son).count() == 1
     assert AuditEvent.objects.filter(action="member.pin_set", detail__reset=True).exists()
 
@@ -272,7 +272,7 @@ def test_hub_shows_who_has_a_pin_and_the_managers_button(
 def test_replaced_card_keeps_members_pins_unless_the_head_says_otherwise(
     son, son_login, card_a, manager_x
 ):
-    new = card_replace(household=card_a.household, actor=manager_x, pin="8642", reason="丢失")
+    new = card_replace(household=card_a.household, actor=manager_x, pin="8264", reason="丢失")
     assert _card_login(card_a.number, SON_PIN)[1].status_code == 200  # the old number is dead
     assert _card_login(new.number, SON_PIN)[1].status_code == 302
     newer = card_replace(
@@ -293,7 +293,7 @@ def test_replace_page_asks_about_members_only_when_one_has_a_pin(
     box = re.search(r'<input[^>]*name="keep_members"[^>]*>', page).group(0)
     assert "checked" in box  # the head's likely wish: the members keep their PINs
     response = client_manager_x.post(
-        url, {"reason": "丢失", "pin": "8642", "pin_again": "8642", "replacing": card_a.number}
+        url, {"reason": "丢失", "pin": "8264", "pin_again": "8264", "replacing": card_a.number}
     )
     assert response.status_code == 200  # the slip; the box unticked: members' PINs revoked
     assert not User.objects.get(member=son).is_active

@@ -40,14 +40,14 @@ def _reset(client, household, pin):
     return client.post(url, {"pin": pin, "pin_again": pin})
 
 
-@pytest.mark.parametrize(("set_as", "typed_as"), [("３５７９", "3579"), ("3579", "３５７９")])
+@pytest.mark.parametrize(("set_as", "typed_as"), [("３９７１", "3971"), ("3971", "３９７１")])
 def test_pin_reset_full_width_and_ascii_are_the_same_pin(
     client_manager_x, card_a, set_as, typed_as
 ):
     slip = _reset(client_manager_x, card_a.household, set_as)
-    assert slip.context["pin"] == "3579"  # the slip shows what to type
+    assert slip.context["pin"] == "3971"  # the slip shows what to type
     assert _card_login(card_a.number, typed_as)
-    assert _card_login(card_a.number, "3579")
+    assert _card_login(card_a.number, "3971")
 
 
 @pytest.mark.parametrize("pin", HOSTILE_PINS)
@@ -74,14 +74,14 @@ def test_card_issue_and_replace_with_a_full_width_pin(client_manager_x, househol
     ParticipationFactory(household=household_a)
     issue = reverse("points:card_issue", kwargs={"pk": household_a.pk})
     refused = client_manager_x.post(
-        issue, {"pin": "٨٦٤٢", "pin_again": "٨٦٤٢", "idempotency_key": form_key()}
+        issue, {"pin": "٨٢٦٤", "pin_again": "٨٢٦٤", "idempotency_key": form_key()}
     )
     assert refused.status_code == 200 and not Card.objects.filter(household=household_a).exists()
     client_manager_x.post(
-        issue, {"pin": "８６４２", "pin_again": "8642", "idempotency_key": form_key()}
+        issue, {"pin": "８２６４", "pin_again": "8264", "idempotency_key": form_key()}
     )
     card = Card.objects.get(household=household_a)
-    assert _card_login(card.number, "8642")
+    assert _card_login(card.number, "8264")
 
     replace = reverse("villagers:card_replace", kwargs={"pk": card_b.household_id})
     slip = client_manager_x.post(
@@ -96,11 +96,11 @@ def test_villager_changes_pin_typing_full_width(card_a):
     client = Client()
     client.post(reverse("card_login"), {"card_number": card_a.number, "pin": PIN.translate(WIDE)})
     url = reverse("villagers:pin_change")
-    refused = client.post(url, {"old_pin": PIN, "pin": "١٣٥٧", "pin_again": "١٣٥٧"})
+    refused = client.post(url, {"old_pin": PIN, "pin": "١٧٣٩", "pin_again": "١٧٣٩"})
     assert refused.status_code == 200
-    body = {"old_pin": PIN.translate(WIDE), "pin": "１３５７", "pin_again": "1357"}
+    body = {"old_pin": PIN.translate(WIDE), "pin": "１７３９", "pin_again": "1739"}
     assert client.post(url, body).status_code == 302
-    assert _card_login(card_a.number, "1357") and not _card_login(card_a.number, PIN)
+    assert _card_login(card_a.number, "1739") and not _card_login(card_a.number, PIN)
 
 
 @pytest.mark.parametrize("pin", HOSTILE_PINS)

@@ -49,7 +49,7 @@ def _object_url(name, kind, objects):
 
 
 def _call(client, method, url):
-    return getattr(client, method)(url, {"reason": "x", "pin": "3579", "pin_again": "3579"})
+    return getattr(client, method)(url, {"reason": "x", "pin": "3971", "pin_again": "3971"})
 
 
 @pytest.mark.parametrize(("name", "kind", "method", "_write"), OBJECT_URLS)
