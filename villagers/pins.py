@@ -11,9 +11,11 @@ A PIN is 4 to 6 digits (`core.forms.pin_clean`); a new one is refused when it is
   household's or a member's phone, or of the household's card number (printed on the card).
 Any other 4 to 6 digits will do, so nobody is asked for letters or a long PIN. A PIN set
 before this rule keeps working (it is checked when set, never at the login), as does one
-set from its hash (the county setting a PIN sent up to it, which was checked when sent).
+set from its hash (the county setting a PIN sent up to it, which was checked when sent; a
+card the county issues with it gets a number whose end it is not, `pin_hash_ends`).
 """
 
+from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -46,7 +48,8 @@ def _households_own_numbers(household: Household) -> set[str]:
     household, as digits a PIN could be."""
     numbers = set()
     # The card's own number is printed on it: its end is no secret (the household's cards
-    # so far; a card being issued is checked once its number is drawn, pin_card_check).
+    # so far; a card being issued is checked once its number is drawn, pin_card_check, or
+    # with a PIN sent up to the county, drawn so that its end is not it, pin_hash_ends).
     digits_of = [household.phone, *household.cards.values_list("number", flat=True)]
     for birth_year, id_number, phone in household.members.values_list(
         "birth_year", "id_number", "phone"
@@ -76,6 +79,13 @@ def pin_card_check(pin: str, card_number: str) -> None:
     PIN is issued with has its number drawn only once everything else was checked."""
     if pin in _ends(card_number):
         raise _guessable()
+
+
+def pin_hash_ends(pin_hash: str, card_number: str) -> bool:
+    """Whether the PIN hashed as `pin_hash` is the end of `card_number`: a PIN sent up to the
+    county with a card's issue or replacement, judged before the number was drawn. One hash
+    check for each end tried, slow by design (about a second for the three)."""
+    return any(check_password(end, pin_hash) for end in _ends(card_number))
 
 
 def pin_new_clean(pin, *, household: Household) -> str:

@@ -34,7 +34,7 @@ from villagers.models import (
     User,
     Village,
 )
-from villagers.pins import pin_card_check, pin_new_clean
+from villagers.pins import pin_card_check, pin_hash_ends, pin_new_clean
 from villagers.roster import roster_check
 from villagers.second_person import SecondPersonRequired, decider_check, referrals_close
 
@@ -317,13 +317,38 @@ def card_prerequisites_missing(household: Household) -> list[str]:
     return missing
 
 
-def _next_card_number(village: Village) -> str:
-    """Caller holds the village row lock, so serials are handed out one at a time."""
-    serial = Card.objects.filter(household__village=village).count() + 1
+def _next_card_number(village: Village, after: str = "") -> str:
+    """Caller holds the village row lock, so serials are handed out one at a time; `after`,
+    a number passed over, the one after it."""
+    if after:
+        serial = int(after[len(village.code) : -1]) + 1
+    else:
+        serial = Card.objects.filter(household__village=village).count() + 1
     number = card_number_make(village.code, serial)
     while Card.objects.filter(number=number).exists():
         serial += 1
         number = card_number_make(village.code, serial)
+    return number
+
+
+def _card_number_draw(village: Village, pin_sent_up: str, tried: dict[str, bool]) -> str:
+    """The village's next card number; with the hash of a PIN sent up to the county, the
+    next one whose end is not that PIN.
+
+    The county sets that PIN from its hash: it was judged before any number was drawn,
+    and nobody at the county knows it to choose another. So the number is passed over
+    instead, as the manager would have chosen another PIN had the number been shown (its
+    serial stays unused). Each number tried costs a hash check per end (about a second),
+    remembered in `tried`: a first call before the village's row lock, which the village's
+    other writers wait for, usually leaves the call under it only to read them.
+    """
+    number = _next_card_number(village)
+    while pin_sent_up:
+        if number not in tried:
+            tried[number] = pin_hash_ends(pin_sent_up, number)
+        if not tried[number]:
+            break
+        number = _next_card_number(village, after=number)
     return number
 
 
@@ -447,7 +472,7 @@ def card_create(
 
     Never for the manager's own household (the second person, as `pin_reset`: the card
     sets its PIN and its opening grant credits points): the county decides it then, with
-    the PIN the manager chose as `pin_hash`.
+    the PIN the manager chose as `pin_hash`, on a number whose end it is not.
 
     Bulk loaders may pass `pin_hash` (one make_password() for many cards) to skip re-hashing,
     and `at` to date the issue in the past (the demo's year of history); views pass neither.
@@ -464,6 +489,10 @@ def card_create(
         if household.cards.filter(status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household already has an active card.")) from None
         raise
+    pin_sent_up = pin_hash if referral is not None else ""  # the county sets it
+    tried = {}
+    if pin_sent_up:  # the numbers it could get, tried before the lock (_card_number_draw)
+        _card_number_draw(household.village, pin_sent_up, tried)
     with transaction.atomic():
         # The lock order of _household_lock; the village's row also hands out the numbers.
         village = Village.objects.select_for_update(no_key=True).get(pk=household.village_id)
@@ -475,7 +504,7 @@ def card_create(
             raise ValidationError(_("This household already has an active card."))
         card = Card.objects.create(
             household=household,
-            number=_next_card_number(village),
+            number=_card_number_draw(village, pin_sent_up, tried),
             issued_by=actor,
             issued_at=at or timezone.now(),
         )
@@ -515,7 +544,8 @@ def card_replace(
     (`keep_members=False`).
 
     Never for the manager's own household (the second person, as `pin_reset`): the county
-    decides it then, with the PIN the manager chose as `pin_hash`.
+    decides it then, with the PIN the manager chose as `pin_hash`, on a number whose end it
+    is not (as `card_create`).
     """
     if not pin_hash:
         pin = pin_new_clean(pin, household=household)
@@ -525,6 +555,10 @@ def card_replace(
         if pin and keep_members:  # checked now, in clear: the county gets only its hash
             _pin_refuse_if_taken(household, pin, login=household_login(household))
         raise
+    pin_sent_up = pin_hash if referral is not None else ""  # as card_create
+    tried = {}
+    if pin_sent_up:
+        _card_number_draw(household.village, pin_sent_up, tried)
     with transaction.atomic():
         village = Village.objects.select_for_update(no_key=True).get(pk=household.village_id)
         _household_lock(household.pk, village.pk)
@@ -549,7 +583,9 @@ def card_replace(
         old.end_reason = reason or _("reported lost")
         old.save(update_fields=["status", "ended_at", "end_reason"])
         card = Card.objects.create(
-            household=household, number=_next_card_number(village), issued_by=actor
+            household=household,
+            number=_card_number_draw(village, pin_sent_up, tried),
+            issued_by=actor,
         )
         if not pin_hash:
             pin_card_check(pin, card.number)

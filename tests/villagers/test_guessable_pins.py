@@ -203,3 +203,34 @@ def test_the_end_of_the_cards_own_number_is_refused_also_with_a_new_card(
         )
     assert refused.value.message_dict == {"pin": [GUESSABLE_MESSAGE]}
     assert list(card_a.household.cards.values_list("number", flat=True)) == [card_a.number]
+
+
+@pytest.mark.parametrize("page", ["issue", "replace"])
+def test_a_pin_sent_up_gets_a_card_number_it_is_not_the_end_of(
+    household_a, card_b, manager_x, county_admin, page
+):
+    """Found by the team: a PIN sent up to the county with a card's issue or replacement
+    (the manager's own household) was judged before the card had a number, and the county
+    sets it from its hash, so the card it issued could end with its PIN. The county cannot
+    choose another PIN: the number is passed over, and the card gets the next one."""
+    from reports.referrals import referral_decide
+    from villagers import services
+
+    household = household_a if page == "issue" else card_b.household
+    User.objects.filter(pk=manager_x.pk).update(household=household)
+    client = Client()
+    client.force_login(manager_x)
+    coming = services._next_card_number(household.village)
+    pin = coming[-4:]
+    url, body = PAGES[page](household)
+    response = client.post(url, {**body, "pin": pin, "pin_again": pin})
+    assert response.status_code == 302  # sent up: nothing there knew the number
+    referral = Referral.objects.get(status=Referral.Status.OPEN)
+
+    referral_decide(referral_ids=[referral.pk], actor=county_admin, decision="do")
+    card = household.cards.get(status=Card.Status.ACTIVE)
+    assert card.number != coming and not card.number.endswith(pin)
+    login = Client().post(reverse("card_login"), {"card_number": card.number, "pin": pin})
+    assert login.status_code == 302
+    # The number passed over stays unused; the next card of the village gets a new one.
+    assert services._next_card_number(household.village) not in {coming, card.number}
