@@ -39,7 +39,16 @@ ONLY_OVERSEERS = gettext_noop(
 
 
 class SecondPersonRequired(ValidationError):
-    """`actor` may not take this effect themselves; `referable` when nobody of the village may."""
+    """`actor` may not take this effect themselves; `referable` when nobody of the village may.
+
+    `recheck`, set by a service whose checks may no longer hold once it has raised this (a
+    member who leaves before their PIN is sent up), is run by `referral_open` in the
+    transaction that sends the item up: it takes the item's locks and refuses
+    (ValidationError) what may not be sent up any more, so nothing waits at the county that
+    the village has already made moot.
+    """
+
+    recheck: Callable[[], None] | None = None
 
     def __init__(self, message, *, kind, object_id, village_id, household_id, referable, why=None):
         super().__init__(message, code="second_person")
@@ -250,6 +259,11 @@ def referral_open(
             .filter(kind=error.kind, object_id=error.object_id, status=Referral.Status.OPEN)
             .first()
         )
+        if error.recheck is not None:
+            # The item's locks after the referral's, in the order the county's decision
+            # takes them; held until the referral is saved, so a change that closes the
+            # item's referrals (a leave, a recall) comes before it, or closes it too.
+            error.recheck()
         if existing is not None:
             if asked and existing.request != asked:
                 existing.request = asked
@@ -264,31 +278,35 @@ def referral_open(
                     request=request,
                 )
             return existing
-    referral = Referral(
-        village_id=error.village_id,
-        household_id=error.household_id,
-        kind=error.kind,
-        object_id=error.object_id,
-        request=asked,
-        why=str(error.why)[:300],
-        requested_by=actor,
-    )
-    try:
-        with transaction.atomic():
-            referral.save()
-            audit_record(
-                action="referral.open",
-                actor=actor,
-                village_id=error.village_id,
-                obj=referral,
-                detail={"kind": error.kind, "object": error.object_id, "asked": _public(asked)},
-                request=request,
-            )
-    except IntegrityError:
-        # Sent up at the same moment by another request: theirs stands.
-        return Referral.objects.get(
-            kind=error.kind, object_id=error.object_id, status=Referral.Status.OPEN
+        referral = Referral(
+            village_id=error.village_id,
+            household_id=error.household_id,
+            kind=error.kind,
+            object_id=error.object_id,
+            request=asked,
+            why=str(error.why)[:300],
+            requested_by=actor,
         )
+        try:
+            with transaction.atomic():
+                referral.save()
+                audit_record(
+                    action="referral.open",
+                    actor=actor,
+                    village_id=error.village_id,
+                    obj=referral,
+                    detail={
+                        "kind": error.kind,
+                        "object": error.object_id,
+                        "asked": _public(asked),
+                    },
+                    request=request,
+                )
+        except IntegrityError:
+            # Sent up at the same moment by another request: theirs stands.
+            return Referral.objects.get(
+                kind=error.kind, object_id=error.object_id, status=Referral.Status.OPEN
+            )
     return referral
 
 

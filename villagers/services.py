@@ -802,6 +802,20 @@ def _member_pin_decider_check(member: Member, actor: User, referral: Referral | 
     )
 
 
+def _member_pin_check_locked(member: Member, pin: str) -> None:
+    """Refuse a PIN of `member`'s own under the household's lock (taken here): two PINs set
+    on the card at once see each other, and a leave or a recall meanwhile is seen."""
+    household = member.household
+    _household_lock(household.pk, household.village_id)
+    if pin:
+        _pin_refuse_if_taken(household, pin, member_id=member.pk)
+    if not household.cards.filter(status=Card.Status.ACTIVE).exists():
+        raise ValidationError(_("This household has no active card."))
+    refusal = member_pin_refusal(Member.objects.get(pk=member.pk))  # as saved by now
+    if refusal:
+        raise ValidationError(refusal)
+
+
 def member_pin_set(
     *,
     member: Member,
@@ -826,19 +840,15 @@ def member_pin_set(
     household = member.household
     try:
         _member_pin_decider_check(member, actor, referral)
-    except SecondPersonRequired:
-        if pin:  # a PIN sent up is checked now, in clear: the county gets only its hash
-            _pin_refuse_if_taken(household, pin, member_id=member.pk)
+    except SecondPersonRequired as error:
+        # Sent up by the page in a transaction of its own (referral_open), which checks it
+        # there under the lock: a leave or a recall recorded since this check closed the
+        # member's referrals before this one was saved, and left it waiting for the county
+        # to refuse. A PIN sent up is checked in clear: the county gets only its hash.
+        error.recheck = lambda: _member_pin_check_locked(member, pin)
         raise
     with transaction.atomic():
-        _household_lock(household.pk, household.village_id)
-        if pin:  # under the lock: two PINs set on the card at once see each other
-            _pin_refuse_if_taken(household, pin, member_id=member.pk)
-        if not household.cards.filter(status=Card.Status.ACTIVE).exists():
-            raise ValidationError(_("This household has no active card."))
-        refusal = member_pin_refusal(Member.objects.get(pk=member.pk))  # as saved by now
-        if refusal:
-            raise ValidationError(refusal)
+        _member_pin_check_locked(member, pin)
         login = User.objects.select_for_update(no_key=True).filter(member=member).first()
         reset = login is not None and login.is_active
         if login is None:

@@ -471,3 +471,75 @@ def test_who_left_neither_collects_a_reservation_nor_is_named_for_a_later_deed(
             occurred_on=timezone.localdate(),
             member=grandmother,
         )
+
+
+def _own_household_son(card_a, manager_x):
+    """An adult son of the manager's own household: a PIN of his own is sent up."""
+    from villagers.models import User
+
+    User.objects.filter(pk=manager_x.pk).update(household=card_a.household)
+    manager_x.refresh_from_db()
+    return MemberFactory(
+        household=card_a.household, name="王小明", relation="child", birth_year=1995, id_number=""
+    )
+
+
+def test_a_pin_sent_up_for_someone_who_left_meanwhile_is_refused_not_left_waiting(
+    monkeypatch, card_a, manager_x
+):
+    """Found by the team: the member's PIN was refused (sent up) before the household's
+    lock, and the page sent it up in a transaction of its own; a leave recorded in between
+    closed nothing yet, and the referral waited for the county to refuse. It is checked
+    again, under the lock, as it is sent up: the page says why, nothing waits."""
+    from django.test import Client
+
+    from villagers import second_person
+    from villagers.models import Referral
+
+    son = _own_household_son(card_a, manager_x)
+    send_up = second_person.referral_open
+
+    def left_meanwhile(**kwargs):
+        _leave(son, manager_x, why=Member.LeftWhy.MOVED_AWAY)
+        return send_up(**kwargs)
+
+    monkeypatch.setattr(second_person, "referral_open", left_meanwhile)
+    client = Client()
+    client.force_login(manager_x)
+    response = client.post(
+        reverse("villagers:member_pin", args=[son.pk]),
+        {"pin": "2580", "pin_again": "2580", "idempotency_key": form_key()},
+    )
+    assert response.status_code == 200
+    assert "They left the household on" in str(response.context["form"].non_field_errors())
+    assert not Referral.objects.exists()
+
+
+def test_a_leave_while_the_pin_is_being_sent_up_closes_it(
+    transactional_db, monkeypatch, card_a, manager_x
+):
+    """Real transactions: the PIN is held as its referral is saved (after the check) while
+    the leave is recorded. The leave waits for the household's lock, held until the
+    referral is saved, and closes it: no referral for someone who left waits at the
+    county."""
+    from tests.points.test_concurrency import held_in, run_threads
+    from villagers.models import Referral
+    from villagers.second_person import SecondPersonRequired, referral_open
+
+    son = _own_household_son(card_a, manager_x)
+    with pytest.raises(SecondPersonRequired) as sent:
+        member_pin_set(member=son, actor=manager_x, pin="2580")
+    saving = held_in(monkeypatch, Referral, "save")
+
+    def leave():
+        assert saving.wait(10)
+        return _leave(son, manager_x, why=Member.LeftWhy.MOVED_AWAY)
+
+    results = run_threads(
+        [lambda: referral_open(error=sent.value, actor=manager_x, asked={}), leave]
+    )
+    assert [result for result, _ in results] == ["ok", "ok"]
+    son.refresh_from_db()
+    referral = Referral.objects.get()
+    assert son.left_on is not None
+    assert referral.status == Referral.Status.DONE and referral.outcome == "left the household"
