@@ -14,14 +14,21 @@ Two saves at the same moment: an edit view whose POST runs in one transaction (`
 atomic`, as the item, rule, household and member pages do) has the form lock the row before
 it compares, so the second save waits for the first and then finds the row changed; what the
 form does not edit is then saved as the row has it, not as the page read it.
+
+The same form sent twice (a double click on a slow line, a resent page): the second finds
+the row changed, by the first, to exactly what it sends. That is not a change made in the
+meantime but one already saved; it is refused with the code ALREADY_SAVED, which the page
+answers as a one-time key's replay (`sent_twice`). A row changed to anything else is stale.
 """
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 DRAWN_FIELD = "drawn"
+ALREADY_SAVED = "already_saved"
 
 
 def row_digest(instance, names) -> str:
@@ -38,6 +45,11 @@ class DrawnStateMixin:
         "This was changed in the meantime (in another window, or by someone else) after this "
         "page was drawn. Open the page again to see the change; saving here once more "
         "replaces it with what you see here."
+    )
+
+    already_saved_message = _(
+        "This was already saved as you see it here (the form was sent twice): there is "
+        "nothing more to save."
     )
 
     def __init__(self, *args, **kwargs):
@@ -76,8 +88,28 @@ class DrawnStateMixin:
         drawn = (data or {}).get(DRAWN_FIELD)
         now = row_digest(row, self._edited())
         if drawn and drawn != now:
+            if not self.errors and self._sent_as_stored(row, data):
+                raise forms.ValidationError(self.already_saved_message, code=ALREADY_SAVED)
             # Drawn again with the row's digest as it is now: a second save is deliberate.
             self.data = self.data.copy()
             self.data[self.add_prefix(DRAWN_FIELD)] = now
             raise forms.ValidationError(self.stale_message, code="stale")
         return data
+
+    def _sent_as_stored(self, row, data) -> bool:
+        """Whether the row holds every value this form sends (a foreign key by its id)."""
+        edited = set(self._edited())
+        for field in row._meta.concrete_fields:
+            if field.name in edited:
+                if field.name not in data:
+                    return False
+                sent = data[field.name]
+                if field.is_relation:
+                    sent = getattr(sent, "pk", sent)
+                if sent != getattr(row, field.attname):
+                    return False
+        return True
+
+    def sent_twice(self) -> bool:
+        """Refused because the row already holds what this form sends (see ALREADY_SAVED)."""
+        return self.is_bound and self.has_error(NON_FIELD_ERRORS, ALREADY_SAVED)

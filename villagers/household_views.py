@@ -88,6 +88,9 @@ def household_edit(request, pk):
         else:
             messages.success(request, _("Household saved."))
             return redirect("reports:household", pk=household.pk)
+    elif form.sent_twice():
+        _already_saved(request)
+        return redirect("reports:household", pk=household.pk)
     return render(request, "villagers/household_form.html", {"form": form, "household": household})
 
 
@@ -138,6 +141,9 @@ def member_edit(request, pk):
         else:
             messages.success(request, _("Member saved."))
             return redirect("reports:household", pk=member.household_id)
+    elif form.sent_twice():
+        _already_saved(request)
+        return redirect("reports:household", pk=member.household_id)
     return render(
         request,
         "villagers/member_form.html",
