@@ -76,13 +76,16 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
                     % {"status": household.get_status_display()},
                     code="card_active",
                 )
-        saved = record_save(
-            household,
-            actor=actor,
-            village_id=household.village_id,
-            action="household.{verb}",
-            request=request,
-        )
+        stored = Household.objects.filter(pk=household.pk).first() if household.pk else None
+        if not _as_stored(household, stored):
+            record_save(
+                household,
+                actor=actor,
+                village_id=household.village_id,
+                action="household.{verb}",
+                request=request,
+            )
+        saved = household
         # Its login says whose it is ("signed in as …"): the head's name as corrected.
         User.objects.filter(household=saved, member__isnull=True, is_staff=False).exclude(
             display_name=saved.head_name
@@ -96,8 +99,9 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
     which is its own act (`member_pin_revoke`). One who left the household is kept as they
     were when they left."""
     with transaction.atomic():
-        if member.pk is not None:
-            _member_left_check(Member.objects.get(pk=member.pk))
+        stored = Member.objects.get(pk=member.pk) if member.pk is not None else None
+        if stored is not None:
+            _member_left_check(stored)
         refusal = member_pin_refusal(member) if member.pk is not None else ""
         if refusal or member.relation == Member.Relation.HEAD:
             # Locked as member_pin_set locks it: a PIN set meanwhile is seen here, and one
@@ -111,19 +115,30 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
                 % {"name": member.name, "why": refusal},
                 code="member_pin",
             )
-        saved = record_save(
-            member,
-            actor=actor,
-            village_id=member.household.village_id,
-            action="member.{verb}",
-            request=request,
-        )
+        if not _as_stored(member, stored):
+            record_save(
+                member,
+                actor=actor,
+                village_id=member.household.village_id,
+                action="member.{verb}",
+                request=request,
+            )
+        saved = member
         # A member's own login says whose it is: their name as corrected.
         User.objects.filter(member=saved).exclude(display_name=saved.name).update(
             display_name=saved.name
         )
         _household_named_after(saved, actor=actor, request=request)
         return saved
+
+
+def _as_stored(obj, stored) -> bool:
+    """Whether `obj` holds `stored`'s value in every column: an edit that changes nothing
+    (saved as drawn, or the same form sent twice) is not written, nor audited as a change."""
+    return stored is not None and all(
+        getattr(obj, field.attname) == getattr(stored, field.attname)
+        for field in obj._meta.concrete_fields
+    )
 
 
 def _one_head_check(member: Member) -> None:

@@ -529,3 +529,22 @@ def test_an_edit_sent_twice_is_saved_once_and_said_so(
     assert other.status_code == 200
     assert other.context["form"].has_error("__all__", "stale")
 
+
+@pytest.mark.parametrize(
+    ("name", "edited", "action"),
+    [
+        ("villagers:household_edit", "household_a", "household.update"),
+        ("villagers:member_edit", "member_a", "member.update"),
+    ],
+)
+def test_an_edit_that_changes_nothing_writes_no_audit_event(
+    request, client_manager_x, household_a, name, edited, action
+):
+    """Noted by the team: an unchanged edit saved (twice) wrote an audit event each time,
+    "changed" entries that changed nothing. Saved as drawn, it writes nothing."""
+    row = request.getfixturevalue(edited)
+    url = reverse(name, kwargs={"pk": row.pk})
+    sent = _edit_page(client_manager_x, url)
+    assert client_manager_x.post(url, sent).status_code == 302
+    assert client_manager_x.post(url, sent).status_code == 302
+    assert not AuditEvent.objects.filter(action=action, object_id=str(row.pk)).exists()
