@@ -5,7 +5,6 @@ A form that moves points or goods carries a hidden key made when the page was dr
 through `run_once`, which stores the key with the effect in one transaction.
 """
 
-import hashlib
 import re
 import secrets
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from collections.abc import Callable
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from core.files import discard_files_on_error
@@ -28,21 +28,24 @@ def idempotency_key_new() -> str:
 
 
 def request_fingerprint(request) -> str:
-    """A hash of the target and the POST body (fields, uploads), without the CSRF token and key.
+    """A keyed hash (HMAC) of the target and the POST body (fields, uploads), without the CSRF
+    token and key.
 
     The path is part of it: the same key sent to reverse another entry is another request.
+    Keyed, as core.edit_forms.row_digest: a body may hold a PIN (a card issued, a PIN reset,
+    a member's own PIN), which a plain hash of its million possible values would give away.
     """
-    digest = hashlib.sha256()
-    digest.update(f"{request.path}\x01".encode())
+    parts = [f"{request.path}\x01"]
     for name in sorted(request.POST):
         if name in _IGNORED_FIELDS:
             continue
         for value in request.POST.getlist(name):
-            digest.update(f"{name}\x00{value}\x01".encode())
+            parts.append(f"{name}\x00{value}\x01")
     for name in sorted(request.FILES):
         for upload in request.FILES.getlist(name):
-            digest.update(f"{name}\x00{upload.name}\x00{upload.size}\x01".encode())
-    return digest.hexdigest()
+            parts.append(f"{name}\x00{upload.name}\x00{upload.size}\x01")
+    body = "".join(parts)
+    return salted_hmac("core.idempotency.request", body, algorithm="sha256").hexdigest()
 
 
 def key_used(request) -> bool:
