@@ -26,13 +26,18 @@ from villagers.forms import (
     CardRecallForm,
     CardReplaceForm,
     MemberPinForm,
-    NewPinForm,
     PinChangeForm,
+    PinResetForm,
     form_add_service_error,
 )
 from villagers.models import Card, Member, User
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
-from villagers.selectors import card_get_for_user, household_get_for_user, member_get_for_user
+from villagers.selectors import (
+    card_get_for_user,
+    household_get_for_user,
+    household_pin_is,
+    member_get_for_user,
+)
 from villagers.services import (
     card_recall,
     card_replace,
@@ -208,31 +213,54 @@ def pin_reset_view(request, pk):
     """Set a new PIN; the answer is the slip with it, shown this once (as at a replacement).
 
     A reset of the manager's own household goes to the county instead (the second-person
-    rule): no PIN is set then, so no slip is shown.
+    rule): no PIN is set then, so no slip is shown. One-time key: sent twice (a double
+    click: the browser shows the second answer), the PIN is set once and the second answer
+    is its slip, from the PIN in the re-sent form, while that PIN still opens the
+    household's login (as a card issue sent twice, points.views.cards).
     """
     household = household_get_for_user(request, pk)
-    form = NewPinForm(request.POST or None)
+    hub = reverse("reports:household", args=[household.pk])
+    form = PinResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        pin = form.cleaned_data["pin"]
+
+        def action():
+            pin_reset(household=household, actor=request.user, pin=pin, request=request)
+            return hub
+
         try:
-            pin_reset(
-                household=household,
-                actor=request.user,
-                pin=form.cleaned_data["pin"],
-                request=request,
-            )
+            _url, replayed = run_once(request, action)
         except SecondPersonRequired as error:
             # The county sets the PIN the manager chose; the referral keeps only its hash.
-            asked = {"pin_hash": make_password(form.cleaned_data["pin"])}
+            asked = {"pin_hash": make_password(pin)}
             messages.warning(request, refusal_or_referral(request, error, asked))
-            return redirect("reports:household", pk=household.pk)
+            return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            messages.success(
-                request, _("The new PIN is set. Give the slip to the household in person.")
-            )
-            card = household.cards.get(status=Card.Status.ACTIVE)
-            return card_slip(request, card=card, pin=form.cleaned_data["pin"], kind=Slip.PIN)
+            card = household.cards.filter(status=Card.Status.ACTIVE).first()
+            if not replayed:
+                messages.success(
+                    request, _("The new PIN is set. Give the slip to the household in person.")
+                )
+            elif card is not None and household_pin_is(household, pin):
+                messages.info(
+                    request,
+                    _(
+                        "This PIN was already set (the form was sent twice): here is its slip. "
+                        "Give it to the household in person."
+                    ),
+                )
+            else:
+                messages.info(
+                    request,
+                    _(
+                        "This PIN was already set and has been changed again since: its slip is "
+                        "no longer shown."
+                    ),
+                )
+                return redirect(hub)
+            return card_slip(request, card=card, pin=pin, kind=Slip.PIN)
     return _card_form_page(
         request,
         household=household,

@@ -410,6 +410,10 @@ class NewPinForm(forms.Form):
         return cleaned
 
 
+class PinResetForm(OneTimeKeyMixin, NewPinForm):
+    """A household's new PIN (it forgot its own); one-time key: a double click sets it once."""
+
+
 class MemberPinForm(OneTimeKeyMixin, NewPinForm):
     """A family member's own PIN, typed twice; one-time key: one slip, one effect."""
 

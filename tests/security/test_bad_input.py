@@ -147,8 +147,9 @@ VILLAGERS = [
     Target(
         "villagers:pin_reset",
         "manager_x",
-        lambda c: villager_forms.NewPinForm(),
+        lambda c: villager_forms.PinResetForm(),
         kwargs=pk("household_a"),
+        more=key,
     ),
     Target(
         "villagers:member_pin",

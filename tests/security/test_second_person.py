@@ -22,7 +22,7 @@ from points.publicity import objection_raise
 from points.services import declaration_submit, proposal_approve, proposal_create
 from store.models import Redemption
 from store.services import redemption_create
-from tests.conftest import make_staff
+from tests.conftest import form_key, make_staff
 from tests.points.test_concurrency import run_threads
 from tests.store.conftest import make_item, zones_x  # noqa: F401
 from villagers.auth import CardPinBackend
@@ -340,7 +340,7 @@ def test_manager_cannot_reset_own_households_pin_the_county_sets_it(
     lives_in(manager_x, card_a.household)
     signed_in(manager_x).post(
         reverse("villagers:pin_reset", args=[card_a.household.pk]),
-        {"pin": "8264", "pin_again": "8264"},
+        {"pin": "8264", "pin_again": "8264", "idempotency_key": form_key()},
     )
     assert not pin_works(card_a, "8264")
     referral = Referral.objects.get(kind="pin_reset", object_id=card_a.household.pk)

@@ -276,7 +276,7 @@ URLS: dict[str, Row] = {
         post=MANAGER_OBJECT,
         kwargs=pk("household_a"),
         writes=NOTHING,
-        body=b.fields(pin="8264", pin_again="8264"),
+        body=b.keyed(pin="8264", pin_again="8264"),
     ),
     "villagers:card_print": Row(get=STAFF_OBJECT, kwargs=pk("card_a")),
     "villagers:roster_upload": Row(

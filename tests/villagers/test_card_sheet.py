@@ -149,7 +149,7 @@ def test_a_resent_issue_shows_no_pin_once_the_pin_was_changed(client_manager_x, 
     card = Card.objects.get(household=household_a)
     client_manager_x.post(
         reverse("villagers:pin_reset", kwargs={"pk": household_a.pk}),
-        {"pin": "1739", "pin_again": "1739"},
+        {"pin": "1739", "pin_again": "1739", "idempotency_key": form_key()},
     )
     again = client_manager_x.post(url, data)
     assert again.status_code == 302
@@ -158,7 +158,9 @@ def test_a_resent_issue_shows_no_pin_once_the_pin_was_changed(client_manager_x, 
 
 def test_pin_reset_shows_the_slip_with_the_new_pin(client_manager_x, card_a):
     url = reverse("villagers:pin_reset", kwargs={"pk": card_a.household_id})
-    response = client_manager_x.post(url, {"pin": "8264", "pin_again": "8264"})
+    response = client_manager_x.post(
+        url, {"pin": "8264", "pin_again": "8264", "idempotency_key": form_key()}
+    )
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     assert response.context["kind"] == "pin" and _slip_pin(response) == "8264"
     assert card_a.number in response.text
@@ -170,7 +172,9 @@ def test_pin_reset_sent_to_the_county_shows_no_slip(client_manager_x, manager_x,
     manager_x.household = card_a.household  # the manager's own household
     manager_x.save(update_fields=["household"])
     url = reverse("villagers:pin_reset", kwargs={"pk": card_a.household_id})
-    response = client_manager_x.post(url, {"pin": "8264", "pin_again": "8264"})
+    response = client_manager_x.post(
+        url, {"pin": "8264", "pin_again": "8264", "idempotency_key": form_key()}
+    )
     assert response.status_code == 302
     assert response.url == reverse("reports:household", kwargs={"pk": card_a.household_id})
     assert "8264" not in client_manager_x.get(response.url).text

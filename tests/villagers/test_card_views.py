@@ -1,6 +1,7 @@
 """Card pages: issue (with plain-words prerequisites), replace, recall, PIN reset and change."""
 
 from django.contrib.auth import SESSION_KEY
+from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
@@ -83,11 +84,42 @@ def test_recall_needs_reason_and_stops_login(client_manager_x, card_a):
 
 def test_manager_resets_pin(client_manager_x, card_a):
     url = reverse("villagers:pin_reset", kwargs={"pk": card_a.household_id})
-    assert client_manager_x.post(url, {"pin": "12", "pin_again": "12"}).status_code == 200
-    assert client_manager_x.post(url, NEW_PIN).context["kind"] == "pin"  # the PIN slip
+    key = {"idempotency_key": form_key()}
+    assert client_manager_x.post(url, {"pin": "12", "pin_again": "12", **key}).status_code == 200
+    assert client_manager_x.post(url, {**NEW_PIN, **key}).context["kind"] == "pin"  # the slip
     assert _card_login(card_a.number, PIN)[1].status_code == 200
     assert _card_login(card_a.number, "8264")[1].status_code == 302
     assert AuditEvent.objects.filter(action="card.pin_reset").exists()
+
+
+def _said(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def test_a_pin_reset_sent_twice_is_set_once_and_the_second_answer_is_its_slip(
+    client_manager_x, card_a
+):
+    """Noted by the team: a PIN reset sent twice (a double click; the browser shows the
+    second answer) set the PIN twice, signed the household out twice and wrote two audit
+    events. It has a one-time key now: set once, and the second answer is the slip, from
+    the PIN the re-sent form carries, while that PIN is still the household's."""
+    url = reverse("villagers:pin_reset", kwargs={"pk": card_a.household_id})
+    form = client_manager_x.get(url).context["form"]
+    sent = {**NEW_PIN, "idempotency_key": form["idempotency_key"].value()}
+    first = client_manager_x.post(url, sent)
+    second = client_manager_x.post(url, sent)
+    assert first.context["kind"] == second.context["kind"] == "pin"
+    assert second.context["pin"] == "8642" and "no-store" in second["Cache-Control"]
+    assert _said(second)[-1].startswith("This PIN was already set (the form was sent twice)")
+    assert AuditEvent.objects.filter(action="card.pin_reset").count() == 1
+    # Set again since: the first form re-sent shows no slip of a PIN no longer in use.
+    client_manager_x.post(url, {"pin": "3579", "pin_again": "3579", "idempotency_key": form_key()})
+    late = client_manager_x.post(url, sent)
+    assert late.status_code == 302
+    assert late.url == reverse("reports:household", kwargs={"pk": card_a.household_id})
+    assert "has been changed again since" in _said(late)[-1]
+    assert AuditEvent.objects.filter(action="card.pin_reset").count() == 2
+    assert _card_login(card_a.number, "3579")[1].status_code == 302
 
 
 def test_villager_changes_pin_and_stays_signed_in(card_a):

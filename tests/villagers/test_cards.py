@@ -245,7 +245,7 @@ def test_a_pin_waiting_at_the_county_is_dropped_with_the_card(
     client = _own_household_manager(manager_x, card_a.household)
     client.post(
         reverse("villagers:pin_reset", args=[card_a.household.pk]),
-        {"pin": "3971", "pin_again": "3971"},
+        {"pin": "3971", "pin_again": "3971", "idempotency_key": form_key()},
     )
     referral = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
     other = make_staff(Role.MANAGER, village=card_a.household.village, username="m2")
@@ -339,8 +339,8 @@ def test_a_pin_sent_up_again_is_the_one_the_county_sets_and_no_hash_is_kept(
 
     client = _own_household_manager(manager_x, card_a.household)
     url = reverse("villagers:pin_reset", args=[card_a.household.pk])
-    client.post(url, {"pin": "3971", "pin_again": "3971"})
-    client.post(url, {"pin": "4826", "pin_again": "4826"})
+    client.post(url, {"pin": "3971", "pin_again": "3971", "idempotency_key": form_key()})
+    client.post(url, {"pin": "4826", "pin_again": "4826", "idempotency_key": form_key()})
     referral = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
     assert referral.request["pin_hash"]
     events = AuditEvent.objects.filter(action__in=["referral.open", "referral.update"])
@@ -351,12 +351,12 @@ def test_a_pin_sent_up_again_is_the_one_the_county_sets_and_no_hash_is_kept(
     assert _signs_in(card_a.number, "3971") == 200
 
     # Refused by the county, or closed by the village: the hash goes with the wait.
-    client.post(url, {"pin": "5917", "pin_again": "5917"})
+    client.post(url, {"pin": "5917", "pin_again": "5917", "idempotency_key": form_key()})
     refused = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
     referral_decide(referral_ids=[refused.pk], actor=county_admin, decision="refuse", reason="不")
     refused.refresh_from_db()
     assert refused.status == Referral.Status.REFUSED and "pin_hash" not in refused.request
-    client.post(url, {"pin": "6283", "pin_again": "6283"})
+    client.post(url, {"pin": "6283", "pin_again": "6283", "idempotency_key": form_key()})
     closed = Referral.objects.get(kind=Referral.Kind.PIN_RESET, status="open")
     other = make_staff(Role.MANAGER, village=card_a.household.village, username="m2")
     card_recall(household=card_a.household, actor=other, reason="moved away")

@@ -112,7 +112,7 @@ def _replace(household):
 
 
 def _reset(household):
-    return reverse("villagers:pin_reset", args=[household.pk]), {}
+    return reverse("villagers:pin_reset", args=[household.pk]), {"idempotency_key": form_key()}
 
 
 def _member(household):
@@ -146,7 +146,7 @@ def test_a_pin_sent_up_to_the_county_is_checked_before_it_goes(card_a, grandma, 
     client = Client()
     client.force_login(manager_x)
     url = reverse("villagers:pin_reset", args=[card_a.household.pk])
-    response = client.post(url, {"pin": "1111", "pin_again": "1111"})
+    response = client.post(url, {"pin": "1111", "pin_again": "1111", "idempotency_key": form_key()})
     assert response.context["form"].errors["pin"] == [GUESSABLE_MESSAGE]
     assert not Referral.objects.exists()
 
