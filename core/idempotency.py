@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.crypto import salted_hmac
@@ -89,6 +90,12 @@ def run_once(request, action: Callable[[], str]) -> tuple[str, bool]:
         record.result_url = url[:300]
         record.save(update_fields=["result_url"])
     return url, False
+
+
+def already_sent(request) -> None:
+    """Say that the same form was sent before (a double click, a retry): `run_once` replayed
+    it, or the row already holds what it sends; it was saved then, not again."""
+    messages.info(request, _("This was already sent; nothing was recorded twice."))
 
 
 class OneTimeKeyMixin(forms.Form):

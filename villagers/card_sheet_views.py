@@ -5,13 +5,16 @@ households), prints the sheet from the browser, then notes them as printed.
 """
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
 from core.db import row_id_or_none
+from core.idempotency import already_sent, run_once
 from villagers.card_views import card_qr_svg
 from villagers.forms import CardSheetForm
 from villagers.models import Card
@@ -81,16 +84,35 @@ def card_sheet(request):
 @require_POST
 @staff_required(Role.MANAGER)
 def card_sheet_printed(request):
-    """After printing: these cards no longer show as 'not printed yet'."""
-    count = cards_mark_printed(
-        village=request.village,
-        card_ids=_chosen_ids(request.POST.getlist("card")),
-        actor=request.user,
-        request=request,
-    )
-    messages.success(
-        request,
-        ngettext("%(n)d card noted as printed.", "%(n)d cards noted as printed.", count)
-        % {"n": count},
-    )
-    return redirect("villagers:card_sheet_choose")
+    """After printing: these cards no longer show as 'not printed yet'.
+
+    One-time key, drawn with the sheet: a double click notes the print once; the sheet
+    opened and printed again is noted again, for a second print is a second copy of the
+    cards that an auditor may need to know of (a card lost in the print room)."""
+    noted = []
+
+    def action():
+        noted.append(
+            cards_mark_printed(
+                village=request.village,
+                card_ids=_chosen_ids(request.POST.getlist("card")),
+                actor=request.user,
+                request=request,
+            )
+        )
+        return reverse("villagers:card_sheet_choose")
+
+    try:
+        url, replayed = run_once(request, action)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("villagers:card_sheet_choose")
+    if replayed:
+        already_sent(request)
+    else:
+        messages.success(
+            request,
+            ngettext("%(n)d card noted as printed.", "%(n)d cards noted as printed.", noted[0])
+            % {"n": noted[0]},
+        )
+    return redirect(url)

@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
-from core.idempotency import key_used, run_once
+from core.idempotency import already_sent, key_used, run_once
 from core.text import list_join
 from villagers.forms import (
     HouseholdForm,
@@ -89,7 +89,7 @@ def household_edit(request, pk):
             messages.success(request, _("Household saved."))
             return redirect("reports:household", pk=household.pk)
     elif form.sent_twice():
-        _already_saved(request)
+        already_sent(request)
         return redirect("reports:household", pk=household.pk)
     return render(request, "villagers/household_form.html", {"form": form, "household": household})
 
@@ -117,7 +117,7 @@ def member_create(request, pk):
             form_add_service_error(form, error)
         else:
             if replayed:
-                _already_saved(request)
+                already_sent(request)
             else:
                 messages.success(request, _("Member added."))
             return redirect(url)
@@ -142,7 +142,7 @@ def member_edit(request, pk):
             messages.success(request, _("Member saved."))
             return redirect("reports:household", pk=member.household_id)
     elif form.sent_twice():
-        _already_saved(request)
+        already_sent(request)
         return redirect("reports:household", pk=member.household_id)
     return render(
         request,
@@ -182,7 +182,7 @@ def member_leave_view(request, pk):
             form_add_service_error(form, error)
         else:
             if replayed:
-                _already_saved(request)
+                already_sent(request)
             else:
                 messages.success(
                     request,
@@ -253,7 +253,7 @@ def inspection_create(request, pk):
             form_add_service_error(form, error)
         else:
             if replayed:
-                _already_saved(request)
+                already_sent(request)
             elif inspection.passed:
                 messages.success(request, _("Inspection recorded: all six checks passed."))
             else:
@@ -287,15 +287,10 @@ def participation_create(request, pk):
             form_add_service_error(form, error)
         else:
             if replayed:
-                _already_saved(request)
+                already_sent(request)
             else:
                 messages.success(request, _("Participation recorded."))
             return redirect(url)
     return render(
         request, "villagers/participation_form.html", {"form": form, "household": household}
     )
-
-
-def _already_saved(request) -> None:
-    """The same form was sent before (a double click, a retry): saved then, not again."""
-    messages.info(request, _("This was already sent; nothing was recorded twice."))

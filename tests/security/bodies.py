@@ -172,7 +172,7 @@ def village_x(cast, client):
 
 
 def card_sheet_printed(cast, client):
-    return {"card": [cast.card_a.pk]}
+    return {"card": [cast.card_a.pk], "idempotency_key": form_key()}
 
 
 def _roster_file(cast):

@@ -4,6 +4,7 @@ replacement and at a PIN reset."""
 import re
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from core.models import AuditEvent
@@ -58,7 +59,7 @@ def test_choose_lists_unprinted_cards_then_marks_them_printed(
     page = client_manager_x.get(CHOOSE).text
     assert page.count('name="card"') == 12
     chosen = [c.pk for c in many_cards[:3]]
-    response = client_manager_x.post(PRINTED, {"card": chosen})
+    response = client_manager_x.post(PRINTED, {"card": chosen, "idempotency_key": form_key()})
     assert response.url == CHOOSE
     assert Card.objects.filter(printed_at__isnull=False).count() == 3
     assert AuditEvent.objects.filter(action="card.printed").exists()
@@ -67,13 +68,39 @@ def test_choose_lists_unprinted_cards_then_marks_them_printed(
     assert client_manager_x.get(CHOOSE, {"since": "2000-01-01"}).text.count('name="card"') == 12
 
 
+def _sheet_note(client, cards) -> dict:
+    """What the sheet's "They are printed" button sends (its one-time key drawn with it)."""
+    text = client.get(SHEET, {"card": [card.pk for card in cards]}).text
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', text).group(1)
+    return {"card": [card.pk for card in cards], "idempotency_key": key}
+
+
+def test_a_sheet_noted_twice_is_one_print_and_printed_again_is_another(
+    client_manager_x, card_a, card_b
+):
+    """Noted by the team: "They are printed" sent twice (a double click) wrote two audit
+    events. Its key is drawn with the sheet: sent twice, one print is noted and the second
+    answer says so; the sheet opened and printed again is a second print, noted again, for
+    it is a second copy of the cards."""
+    sent = _sheet_note(client_manager_x, [card_a, card_b])
+    first = client_manager_x.post(PRINTED, sent)
+    second = client_manager_x.post(PRINTED, sent)
+    assert second.status_code == 302 and second.url == first.url == CHOOSE
+    said = [str(m) for m in get_messages(second.wsgi_request)]
+    assert said[-1] == "This was already sent; nothing was recorded twice."
+    assert AuditEvent.objects.filter(action="card.printed").count() == 1
+    client_manager_x.post(PRINTED, _sheet_note(client_manager_x, [card_a, card_b]))
+    assert AuditEvent.objects.filter(action="card.printed").count() == 2
+
+
 def test_only_the_manager_marks_printed_and_others_only_look(
     client_supervisor_x, client_villager_a, client_manager_y, card_a
 ):
     assert client_supervisor_x.get(SHEET, {"card": card_a.pk}).status_code == 200
-    assert client_supervisor_x.post(PRINTED, {"card": card_a.pk}).status_code == 403
+    key = {"idempotency_key": form_key()}
+    assert client_supervisor_x.post(PRINTED, {"card": card_a.pk, **key}).status_code == 403
     assert client_villager_a.get(CHOOSE).status_code == 403
-    client_manager_y.post(PRINTED, {"card": card_a.pk})
+    client_manager_y.post(PRINTED, {"card": card_a.pk, **key})
     card_a.refresh_from_db()
     assert card_a.printed_at is None  # another village's card is left alone
     assert client_manager_y.get(SHEET, {"card": card_a.pk}).text.count('points-card"') == 0
@@ -82,7 +109,8 @@ def test_only_the_manager_marks_printed_and_others_only_look(
 def test_county_admin_views_a_sheet_read_only(client_county, village_x, card_a):
     client_county.post(reverse("villagers:village_pick"), {"village": village_x.pk})
     assert client_county.get(SHEET, {"card": card_a.pk}).status_code == 200
-    assert client_county.post(PRINTED, {"card": card_a.pk}).status_code == 403
+    key = {"idempotency_key": form_key()}
+    assert client_county.post(PRINTED, {"card": card_a.pk, **key}).status_code == 403
 
 
 def test_replacement_shows_the_slip_with_the_pin_once(client_manager_x, card_a):
