@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.idempotency import OneTimeKeyMixin
 from core.photos import PhotoInput, photo_validate
 from store.models import Donor
 from villagers.models import Household
@@ -20,7 +21,9 @@ def _photo_field(label):
     )
 
 
-class WishForm(forms.Form):
+class WishForm(OneTimeKeyMixin, forms.Form):
+    """One-time key: a double tap or a re-sent page posts the wish once."""
+
     title = forms.CharField(
         label=_("What do you wish for?"),
         max_length=100,

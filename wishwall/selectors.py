@@ -1,6 +1,9 @@
 """Reads for the wish wall: who may see which wish, and the wall and echo queries."""
 
+import datetime
+
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from core.access import (
     is_county_admin,
@@ -26,6 +29,29 @@ HOUSEHOLD_ACTIVE = Q(household__status=Household.Status.ACTIVE)
 WAITING = Q(status__in=[Wish.Status.OPEN, Wish.Status.MATCHED]) & HOUSEHOLD_ACTIVE
 
 ON_WALL = Q(approved_at__isnull=False) & (WAITING | Q(status=Wish.Status.FULFILLED))
+
+
+# How long a wish posted again word for word, by whoever posted it, is that post sent twice
+# (two tabs, a page opened again after a reply lost on a slow line) rather than a refusal.
+JUST_POSTED = datetime.timedelta(minutes=10)
+
+
+def wish_just_posted(
+    *, household: Household, actor, title: str, kind: str, story: str, photo: bool
+) -> Wish | None:
+    """The household's open wish `actor` posted moments ago with these very words (and a
+    photo, or none, as this post has): what a second post of the same wish finds."""
+    wishes = Wish.objects.filter(
+        household=household,
+        posted_by=actor,
+        status=Wish.Status.OPEN,
+        title=(title or "").strip(),
+        kind=kind,
+        story=(story or "").strip(),
+        created_at__gte=timezone.now() - JUST_POSTED,
+    )
+    wishes = wishes.exclude(photo="") if photo else wishes.filter(photo="")
+    return wishes.order_by("-created_at").first()
 
 
 def wishes_visible_to(user, village: Village | None) -> QuerySet[Wish]:

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,6 +19,7 @@ from core.access import (
     staff_required,
     villager_required,
 )
+from core.idempotency import already_sent, run_once
 from core.pagination import Paginator
 from villagers.models import Household
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
@@ -33,7 +35,7 @@ from wishwall.forms import (
     WishReviseForm,
 )
 from wishwall.models import Wish
-from wishwall.selectors import wishes_visible_to
+from wishwall.selectors import wish_just_posted, wishes_visible_to
 
 PAGE_SIZE = 20
 QUEUE_TABS = {
@@ -78,6 +80,11 @@ def _drawn_again(request, error: ValidationError) -> bool:
     return True
 
 
+def _posted_url(wish: Wish, on_behalf: bool) -> str:
+    """Where a posted wish's page goes: staff to the wish, the household to its wishes."""
+    return reverse("wishwall:detail", args=[wish.pk]) if on_behalf else reverse("wishwall:mine")
+
+
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -103,9 +110,11 @@ def wish_new(request):
     form = form_class(request.POST or None, request.FILES or None, **extra)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        household = data["household"] if on_behalf else request.user.household
+
+        def action():
             wish = services.wish_post(
-                household=data["household"] if on_behalf else request.user.household,
+                household=household,
                 actor=request.user,
                 title=data["title"],
                 kind=data["kind"],
@@ -113,16 +122,35 @@ def wish_new(request):
                 photo=data["photo"],
                 request=request,
             )
+            return _posted_url(wish, on_behalf)
+
+        try:
+            url, replayed = run_once(request, action)
         except ValidationError as error:
+            posted = getattr(error, "code", None) == "duplicate" and wish_just_posted(
+                household=household,
+                actor=request.user,
+                title=data["title"],
+                kind=data["kind"],
+                story=data["story"],
+                photo=bool(data["photo"]),
+            )
+            if posted:  # the same wish from another tab: posted there, not again
+                already_sent(request)
+                return redirect(_posted_url(posted, on_behalf))
             _add_service_error(form, error)
         else:
-            messages.success(
-                request,
-                _("The wish is posted. It appears on the village wall once staff have checked it."),
-            )
-            if on_behalf:
-                return redirect("wishwall:detail", pk=wish.pk)
-            return redirect("wishwall:mine")
+            if replayed:
+                already_sent(request)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "The wish is posted. It appears on the village wall once staff have "
+                        "checked it."
+                    ),
+                )
+            return redirect(url)
     return render(request, "wishwall/new.html", {"form": form, "on_behalf": on_behalf})
 
 

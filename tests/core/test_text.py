@@ -56,7 +56,12 @@ def test_every_form_stores_what_was_meant(client_villager_a, villager_a):
     override and a word processor's line break is stored as it reads."""
     response = client_villager_a.post(
         reverse("wishwall:new"),
-        {"title": "书包\u202e给孙子\x07", "kind": "study", "story": "上学用\x0b旧的坏了\u200b"},
+        {
+            "title": "书包\u202e给孙子\x07",
+            "kind": "study",
+            "story": "上学用\x0b旧的坏了\u200b",
+            "idempotency_key": form_key(),
+        },
     )
     assert response.status_code == 302
     wish = Wish.objects.get(household=villager_a.household)
@@ -85,7 +90,8 @@ def _wish_title(cast, text):
     from wishwall.models import Wish
 
     response = cast.client_villager_a.post(
-        reverse("wishwall:new"), {"title": text, "kind": "study", "story": "上学用"}
+        reverse("wishwall:new"),
+        {"title": text, "kind": "study", "story": "上学用", "idempotency_key": form_key()},
     )
     return response, Wish.objects.filter(household=cast.villager_a.household)
 
@@ -206,7 +212,8 @@ def test_shown_text_keeps_its_joiners(client_villager_a, villager_a, title):
     """Emoji sequences need their joiners and selectors: only a value of nothing shown is
     emptied."""
     response = client_villager_a.post(
-        reverse("wishwall:new"), {"title": title, "kind": "study", "story": "上学用"}
+        reverse("wishwall:new"),
+        {"title": title, "kind": "study", "story": "上学用", "idempotency_key": form_key()},
     )
     assert response.status_code == 302
     assert Wish.objects.get(household=villager_a.household).title == title

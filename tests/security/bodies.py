@@ -534,7 +534,12 @@ def _approved(cast):
 
 def wish_new(cast, client):
     """Villager A's household wishes for seeds (the cast's wish is for a wheelchair)."""
-    return {"title": "玉米种子", "kind": "farming", "story": "开春要种地"}
+    return {
+        "title": "玉米种子",
+        "kind": "farming",
+        "story": "开春要种地",
+        "idempotency_key": form_key(),
+    }
 
 
 def wish_edit(cast, client):

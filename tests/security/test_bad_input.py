@@ -471,8 +471,13 @@ STORE = [
 ]
 
 WISHWALL = [
-    Target("wishwall:new", "villager_a", lambda c: wish_forms.WishForm()),
-    Target("wishwall:new", "manager_x", lambda c: wish_forms.WishOnBehalfForm(village=c.village_x)),
+    Target("wishwall:new", "villager_a", lambda c: wish_forms.WishForm(), more=key),
+    Target(
+        "wishwall:new",
+        "manager_x",
+        lambda c: wish_forms.WishOnBehalfForm(village=c.village_x),
+        more=key,
+    ),
     Target("wishwall:edit", "manager_x", lambda c: wish_forms.WishEditForm(), kwargs=pk("wish")),
     Target(
         "wishwall:revise", "villager_a", lambda c: wish_forms.WishReviseForm(), kwargs=pk("wish")
@@ -891,7 +896,12 @@ def _valid_bodies(cast) -> list[tuple[str, str, str, dict]]:
             "wishwall:new",
             "villager_a",
             "photo",
-            {"title": "新书包", "kind": "study", "story": "上学"},
+            {
+                "title": "新书包",
+                "kind": "study",
+                "story": "上学",
+                "idempotency_key": uuid.uuid4().hex,
+            },
         ),
         (
             "wishwall:fulfil",

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from tests.conftest import form_key
 from tests.wishwall.conftest import post_wish
 from wishwall import services
 from wishwall.models import Wish, WishMatch
@@ -130,7 +131,13 @@ def test_anonymous_is_sent_to_login(client_anon, wish_a):
 def test_villager_posts_only_for_own_household(client_villager_a, household_b, villager_a):
     response = client_villager_a.post(
         reverse("wishwall:new"),
-        {"household": household_b.pk, "title": "书包", "kind": "study", "story": "上学用"},
+        {
+            "household": household_b.pk,
+            "title": "书包",
+            "kind": "study",
+            "story": "上学用",
+            "idempotency_key": form_key(),
+        },
     )
     assert response.status_code == 302
     wish = Wish.objects.get()
@@ -143,7 +150,13 @@ def test_villager_posts_only_for_own_household(client_villager_a, household_b, v
 def test_manager_posts_on_behalf_of_a_household(client_manager_x, household_b, manager_x):
     response = client_manager_x.post(
         reverse("wishwall:new"),
-        {"household": household_b.pk, "title": "老花镜", "kind": "health", "story": "看不清药盒"},
+        {
+            "household": household_b.pk,
+            "title": "老花镜",
+            "kind": "health",
+            "story": "看不清药盒",
+            "idempotency_key": form_key(),
+        },
     )
     wish = Wish.objects.get()
     assert response.status_code == 302 and response["Location"] == url("detail", wish)
@@ -153,7 +166,13 @@ def test_manager_posts_on_behalf_of_a_household(client_manager_x, household_b, m
 def test_manager_cannot_post_for_another_village(client_manager_x, household_y, manager_x):
     response = client_manager_x.post(
         reverse("wishwall:new"),
-        {"household": household_y.pk, "title": "老花镜", "kind": "health", "story": "看不清"},
+        {
+            "household": household_y.pk,
+            "title": "老花镜",
+            "kind": "health",
+            "story": "看不清",
+            "idempotency_key": form_key(),
+        },
     )
     assert response.status_code == 200  # not a choice in the form
     with pytest.raises(PermissionDenied):

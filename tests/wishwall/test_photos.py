@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from tests.conftest import form_key
 from tests.points.test_photo_reencoding import phone_mpo_with_gps
 from tests.wishwall.conftest import jpeg_upload, post_wish, stored_files
 from wishwall import services
@@ -40,7 +41,8 @@ def oversized_png(limit: int) -> SimpleUploadedFile:
 
 def test_text_file_renamed_jpg_is_refused_on_the_page(client_villager_a, media_root):
     response = client_villager_a.post(
-        reverse("wishwall:new"), {**WISH, "photo": text_renamed_jpg()}
+        reverse("wishwall:new"),
+        {**WISH, "photo": text_renamed_jpg(), "idempotency_key": form_key()},
     )
     assert response.status_code == 200
     assert "This file is not a photo. Choose a JPEG, PNG or WebP picture." in (
@@ -52,7 +54,9 @@ def test_text_file_renamed_jpg_is_refused_on_the_page(client_villager_a, media_r
 
 def test_oversized_photo_is_refused_on_the_page(client_villager_a, media_root, settings):
     upload = oversized_png(settings.MAX_PHOTO_BYTES)
-    response = client_villager_a.post(reverse("wishwall:new"), {**WISH, "photo": upload})
+    response = client_villager_a.post(
+        reverse("wishwall:new"), {**WISH, "photo": upload, "idempotency_key": form_key()}
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert "The photo is" in body and "the largest allowed is 3.0\xa0MB" in body
@@ -79,7 +83,9 @@ def test_truncated_image_is_refused(household_a, villager_a):
 
 def test_good_photo_is_stored_as_jpeg_without_location(client_villager_a, media_root):
     upload = jpeg_upload(name="王大山 13912345678.png", size=(2400, 1200), exif_gps=True)
-    response = client_villager_a.post(reverse("wishwall:new"), {**WISH, "photo": upload})
+    response = client_villager_a.post(
+        reverse("wishwall:new"), {**WISH, "photo": upload, "idempotency_key": form_key()}
+    )
     assert response.status_code == 302
     wish = Wish.objects.get()
     assert "王大山" not in wish.photo.name and wish.photo.name.endswith(".jpg")
@@ -96,7 +102,8 @@ def test_a_phone_mpo_photo_sent_as_it_is_is_stored_as_jpeg_without_location(
     """Found by a probe: when the page's shrinking script does not run (old browser, script
     blocked) a phone's own JPEG is sent, and one Pillow opens as "MPO" was "not a photo"."""
     response = client_villager_a.post(
-        reverse("wishwall:new"), {**WISH, "photo": phone_mpo_with_gps()}
+        reverse("wishwall:new"),
+        {**WISH, "photo": phone_mpo_with_gps(), "idempotency_key": form_key()},
     )
     assert response.status_code == 302
     with Image.open(Wish.objects.get().photo.path) as stored:

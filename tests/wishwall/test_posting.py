@@ -1,0 +1,94 @@
+"""Posting a wish (wishwall:new) twice: a double tap, a re-sent page, a second tab."""
+
+import datetime
+import threading
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from core.models import AuditEvent
+from tests.conftest import form_key
+from wishwall.models import Wish
+
+NEW = reverse("wishwall:new")
+MINE = reverse("wishwall:mine")
+ALREADY = "This was already sent; nothing was recorded twice."
+WISH = {"title": "书包", "kind": "study", "story": "孙子上学用"}
+
+
+def _said(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def _drawn_key(client) -> str:
+    return client.get(NEW).context["form"]["idempotency_key"].value()
+
+
+def test_a_wish_sent_twice_is_posted_once_and_the_second_answer_says_so(client_villager_a):
+    """Noted by the team: a wish sent twice (a double tap on a slow line) was refused the
+    second time as "already has an open wish", an error for one's own double tap. The
+    form carries a one-time key now: the second answer goes where the first went."""
+    sent = {**WISH, "idempotency_key": _drawn_key(client_villager_a)}
+    first = client_villager_a.post(NEW, sent)
+    second = client_villager_a.post(NEW, sent)
+    assert first.status_code == second.status_code == 302
+    assert first.url == second.url == MINE
+    assert _said(second)[-1] == ALREADY
+    assert Wish.objects.count() == 1
+    assert AuditEvent.objects.filter(action="wish.post").count() == 1
+
+
+@pytest.mark.parametrize("poster", ["client_villager_a", "client_manager_x"])
+def test_the_same_wish_from_a_second_tab_goes_where_the_first_went(request, household_a, poster):
+    """Two tabs (two keys), or the page opened again after a lost reply: the same words
+    from the same poster moments ago are that wish, posted once, not a refusal."""
+    client = request.getfixturevalue(poster)
+    sent = {**WISH, "household": household_a.pk}
+    first = client.post(NEW, {**sent, "idempotency_key": form_key()})
+    second = client.post(NEW, {**sent, "idempotency_key": form_key()})
+    assert second.status_code == 302 and second.url == first.url
+    assert _said(second)[-1] == ALREADY
+    assert Wish.objects.count() == 1
+
+
+def test_another_wish_of_the_same_title_is_still_refused(client_villager_a):
+    """Other words under the same title, or the same words long after: the household
+    already has that wish open, and is told so."""
+    assert client_villager_a.post(NEW, {**WISH, "idempotency_key": form_key()}).status_code == 302
+    other = client_villager_a.post(NEW, {**WISH, "story": "自己用", "idempotency_key": form_key()})
+    assert other.status_code == 200
+    assert "already has an open wish" in str(other.context["form"].non_field_errors())
+    Wish.objects.update(created_at=Wish.objects.get().created_at - datetime.timedelta(hours=1))
+    later = client_villager_a.post(NEW, {**WISH, "idempotency_key": form_key()})
+    assert later.status_code == 200
+    assert Wish.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_wish_from_two_tabs_at_once_is_posted_once(villager_a):
+    """Both tabs' posts at the same moment: the household's lock lets one post; the other
+    waits, then finds the same wish just posted and says so."""
+    answers = []
+    barrier = threading.Barrier(2, timeout=10)
+
+    def tab():
+        client = Client()
+        client.force_login(villager_a)
+        try:
+            barrier.wait()
+            answers.append(client.post(NEW, {**WISH, "idempotency_key": form_key()}))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tab) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert {answer.url for answer in answers} == {MINE}
+    assert sorted(_said(answer)[-1] == ALREADY for answer in answers) == [False, True]
+    assert Wish.objects.count() == 1
