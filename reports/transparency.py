@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import Role, member_of_village_required, staff_required
-from core.idempotency import run_once
+from core.idempotency import already_sent, run_once
 from core.months import next_month, previous_month, requested_month
 from core.pagination import Paginator
 from notifications.selectors import announcements_current
@@ -148,14 +148,33 @@ def donations_traced_list(request):
 @require_POST
 @staff_required(Role.MANAGER)
 def donation_thanks_revoke(request, pk):
-    """The manager revokes a donation's thanks links (one went astray); the page shows a new one."""
+    """The manager revokes a donation's thanks links (one went astray); the page shows a new one.
+
+    One-time key, drawn with the page: a double click revokes once (one audit event); the
+    page opened again and the button pressed again is another revocation."""
     donation = get_object_or_404(Donation, pk=pk, village=request.village)
-    donation_thanks_link_revoke(donation=donation, actor=request.user, request=request)
-    messages.success(
-        request,
-        _("The old thanks links of this donation no longer work. Send the donor the new one."),
-    )
-    return redirect(f"{reverse('reports:donations_traced')}#donation-{donation.pk}")
+    there = f"{reverse('reports:donations_traced')}#donation-{donation.pk}"
+
+    def action():
+        donation_thanks_link_revoke(donation=donation, actor=request.user, request=request)
+        return there
+
+    try:
+        _url, replayed = run_once(request, action)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if replayed:
+            already_sent(request)
+        else:
+            messages.success(
+                request,
+                _(
+                    "The old thanks links of this donation no longer work. Send the donor the "
+                    "new one."
+                ),
+            )
+    return redirect(there)
 
 
 def donation_thanks_page(request, token):

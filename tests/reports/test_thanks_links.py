@@ -1,6 +1,7 @@
 """Donor thanks links expire and can be revoked by the village's manager; an expired,
 revoked or forged link gets a clear page, never a 500."""
 
+import re
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from core.models import AuditEvent
 from reports.transparency import THANKS_SALT, thanks_token
 from store.models import Donation, Donor
 from store.services import donation_record
+from tests.conftest import form_key
 
 DAY = 24 * 60 * 60
 
@@ -51,8 +53,31 @@ def thanks(client, token):
     return client.get(reverse("reports:donation_thanks", args=[token]))
 
 
-def revoke(client, donation, **kwargs):
-    return client.post(reverse("reports:donation_thanks_revoke", args=[donation.pk]), **kwargs)
+def revoke(client, donation, key=None, **kwargs):
+    url = reverse("reports:donation_thanks_revoke", args=[donation.pk])
+    return client.post(url, {"idempotency_key": key or form_key()}, **kwargs)
+
+
+def _page_key(client) -> str:
+    """The one-time key the donations page draws with its revoke button."""
+    text = client.get(reverse("reports:donations_traced")).content.decode()
+    return re.search(r'name="idempotency_key" value="([^"]+)"', text).group(1)
+
+
+def test_a_revoke_sent_twice_is_one_revocation(donation, client_manager_x):
+    """Noted by the team: "Revoke and make a new link" sent twice (a double click) wrote two
+    revocations, and the link shown after the first was already dead. Its key is drawn
+    with the page: sent twice, one revocation, and the second answer says so; the page
+    opened again and the button pressed again is another revocation."""
+    key = _page_key(client_manager_x)
+    revoke(client_manager_x, donation, key)
+    second = revoke(client_manager_x, donation, key, follow=True)
+    assert "This was already sent; nothing was recorded twice." in second.content.decode()
+    donation.refresh_from_db()
+    assert donation.thanks_link_version == 2
+    assert AuditEvent.objects.filter(action="donation.thanks_revoke").count() == 1
+    revoke(client_manager_x, donation, _page_key(client_manager_x))
+    assert AuditEvent.objects.filter(action="donation.thanks_revoke").count() == 2
 
 
 def test_a_link_works_for_a_year_and_then_says_it_expired(donation, client_anon, settings):

@@ -202,7 +202,10 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
     )
     expected.append(("donation.record", "manager_x", village))
     _ok(
-        manager.post(reverse("reports:donation_thanks_revoke", args=[cast.donation.pk])),
+        manager.post(
+            reverse("reports:donation_thanks_revoke", args=[cast.donation.pk]),
+            {"idempotency_key": _key()},
+        ),
         "thanks link revoke",
     )
     expected.append(("donation.thanks_revoke", "manager_x", village))

@@ -784,6 +784,7 @@ URLS: dict[str, Row] = {
         kwargs=pk("donation"),
         action=True,
         writes=NOTHING,
+        body=b.keyed(),
     ),
     # Village staff read their village's log; those who oversee villages need none chosen.
     "reports:audit": Row(get="L 403 403 200 200 200 200 200 200 200 200 403"),
