@@ -23,7 +23,7 @@ answers as a one-time key's replay (`sent_twice`). A row changed to anything els
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -103,10 +103,12 @@ class DrawnStateMixin:
             if field.name in edited:
                 if field.name not in data:
                     return False
-                sent = data[field.name]
+                sent, stored = data[field.name], getattr(row, field.attname)
                 if field.is_relation:
                     sent = getattr(sent, "pk", sent)
-                if sent != getattr(row, field.attname):
+                if isinstance(field, models.FileField):  # no new upload: None, or the file kept
+                    sent, stored = getattr(sent, "name", sent) or "", stored.name or ""
+                if sent != stored:
                     return False
         return True
 

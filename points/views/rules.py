@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from core.access import Role, is_manager, staff_required
+from core.idempotency import already_sent
 from points.forms import RuleForm
 from points.models import Rule
 from points.selectors import rules_for_village
@@ -34,6 +35,9 @@ def _rule_form_page(request, rule: Rule, title: str):
         else:
             messages.success(request, _("The rule was saved."))
             return redirect("points:rule_list")
+    elif form.sent_twice():  # a double click: the first click saved it
+        already_sent(request)
+        return redirect("points:rule_list")
     return render(request, "points/rule_form.html", {"form": form, "title": title})
 
 

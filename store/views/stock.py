@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
-from core.idempotency import run_once
+from core.idempotency import already_sent, run_once
 from core.pagination import Paginator
 from store.forms import (
     DonatedGoodsFormSet,
@@ -127,6 +127,9 @@ def item_edit(request, pk=None):
         else:
             messages.success(request, _("Saved."))
             return redirect("store:item_detail", pk=item.pk)
+    elif item is not None and form.sent_twice():  # a double click: the first click saved it
+        already_sent(request)
+        return redirect("store:item_detail", pk=item.pk)
     return render(request, "store/item_form.html", {"form": form, "item": item})
 
 
