@@ -1,6 +1,7 @@
 """One-time form keys (core.idempotency): what the key's row keeps of the form it came with."""
 
 import hashlib
+import importlib
 
 from django.urls import reverse
 
@@ -41,3 +42,23 @@ def test_a_pin_sent_with_a_one_time_key_cannot_be_read_back_from_its_fingerprint
         pin for pin in map("{:04d}".format, range(10_000)) if _plain_fingerprint(url, pin) == stored
     ]
     assert found == []
+
+
+def test_the_fingerprints_kept_before_are_keyed_by_the_upgrade(manager_x):
+    """Found by a second read: keying new fingerprints left the rows written before with
+    their plain hash, a PIN in each of the PIN forms' rows. Migration core 0007 keys them."""
+    from django.apps import apps
+
+    migration = importlib.import_module("core.migrations.0007_fingerprints_keyed")
+    url = "/villagers/members/1/pin/"
+    old = IdempotencyKey.objects.create(
+        user=manager_x, key=form_key(), request_hash=_plain_fingerprint(url, "5813")
+    )
+    migration.fingerprints_keyed(apps, None)
+    old.refresh_from_db()
+    assert len(old.request_hash) == 64
+    assert [
+        p
+        for p in map("{:04d}".format, range(10_000))
+        if _plain_fingerprint(url, p) == (old.request_hash)
+    ] == []
