@@ -119,6 +119,19 @@ def record_save(
     return obj
 
 
+def as_stored(obj, stored) -> bool:
+    """Whether `obj` holds `stored`'s value in every column its save writes: an edit that
+    changes nothing (saved as drawn, or the same form sent twice) is not written, nor
+    audited as a change (an auditor reads each "*.update" event as one). The columns only
+    their own writer moves (`core.models.WriterOwnedColumns`) are not the edit's."""
+    writer_owned = getattr(obj, "writer_owned", ())
+    return stored is not None and all(
+        getattr(obj, field.attname) == getattr(stored, field.attname)
+        for field in obj._meta.concrete_fields
+        if field.name not in writer_owned
+    )
+
+
 def audit_plan(
     *,
     action: str,

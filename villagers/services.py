@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.access import Role
-from core.audit import audit_record, audit_records, record_save
+from core.audit import as_stored, audit_record, audit_records, record_save
 from core.db import duplicate_checked_again, unique_checks
 from core.forms import number_text
 from core.months import past_day_check
@@ -77,7 +77,7 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
                     code="card_active",
                 )
         stored = Household.objects.filter(pk=household.pk).first() if household.pk else None
-        if not _as_stored(household, stored):
+        if not as_stored(household, stored):
             record_save(
                 household,
                 actor=actor,
@@ -115,7 +115,7 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
                 % {"name": member.name, "why": refusal},
                 code="member_pin",
             )
-        if not _as_stored(member, stored):
+        if not as_stored(member, stored):
             record_save(
                 member,
                 actor=actor,
@@ -130,15 +130,6 @@ def member_save(*, member: Member, actor: User, request=None) -> Member:
         )
         _household_named_after(saved, actor=actor, request=request)
         return saved
-
-
-def _as_stored(obj, stored) -> bool:
-    """Whether `obj` holds `stored`'s value in every column: an edit that changes nothing
-    (saved as drawn, or the same form sent twice) is not written, nor audited as a change."""
-    return stored is not None and all(
-        getattr(obj, field.attname) == getattr(stored, field.attname)
-        for field in obj._meta.concrete_fields
-    )
 
 
 def _one_head_check(member: Member) -> None:
