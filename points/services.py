@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from core import sql
 from core.access import Role, is_manager, is_supervisor, is_villager
-from core.audit import audit_record, record_save
+from core.audit import as_stored, audit_record, record_save
 from core.files import discard_files_on_error, file_stored
 from core.months import month_days, past_day_check
 from core.photos import photo_prepare
@@ -133,6 +133,8 @@ def rule_save(*, rule: Rule, actor: User, request=None) -> Rule:
     if not (is_manager(actor) and actor.village_id == rule.village_id):
         raise PermissionDenied(_("Only the village's manager may change the points rules."))
     rule_check(rule)
+    if as_stored(rule, Rule.objects.filter(pk=rule.pk).first() if rule.pk else None):
+        return rule  # saved as stored: nothing written, nothing audited as a change
     return record_save(
         rule,
         actor=actor,

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from core import sql
 from core.access import Role, is_manager
-from core.audit import audit_plan, audit_record, record_save
+from core.audit import as_stored, audit_plan, audit_record, record_save
 from core.db import duplicate_checked_again
 from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
@@ -93,6 +93,8 @@ def item_save(*, item: Item, actor: User, request=None) -> Item:
     if item.zone.village_id != item.village_id:
         raise ValidationError(_("The zone belongs to another village."))
     creating = item.pk is None
+    if as_stored(item, Item.objects.filter(pk=item.pk).first() if item.pk else None):
+        return item  # saved as stored: nothing written, nothing audited as a change
     item.full_clean()
     with discard_files_on_error(), transaction.atomic():
         unsaved_name = item.photo.name
@@ -119,6 +121,9 @@ def item_save(*, item: Item, actor: User, request=None) -> Item:
 
 
 def donor_save(*, donor: Donor, actor: User, request=None) -> Donor:
+    """Create or change a donor; one saved as stored is neither written nor audited."""
+    if as_stored(donor, Donor.objects.filter(pk=donor.pk).first() if donor.pk else None):
+        return donor
     return record_save(
         donor, actor=actor, village_id=donor.village_id, action="donor.{verb}", request=request
     )

@@ -1,0 +1,141 @@
+"""A points rule, an item or a donor saved as stored writes nothing and audits nothing (an
+auditor reads each "*.update" event as a change); a real change is written and audited once.
+The household and member edits: tests/villagers/test_household_views.py."""
+
+import uuid
+
+import pytest
+from django import forms
+from django.db import connection
+from django.urls import reverse
+
+from core.models import AuditEvent
+from points.models import Rule
+from points.services import rule_save
+from store.models import Donor, Item
+from store.services import donor_save, item_save, redemption_create
+from tests.points.conftest import rule_clean  # noqa: F401 (fixture)
+from tests.store.conftest import zones_x  # noqa: F401 (fixture)
+
+
+@pytest.fixture
+def towel(village_x, manager_x, zones_x):  # noqa: F811 (fixture)
+    from tests.store.conftest import make_item
+
+    return make_item(village_x, "daily", "毛巾", 5, 10, manager_x)
+
+
+@pytest.fixture
+def donor(village_x, manager_x):
+    return donor_save(
+        donor=Donor(village=village_x, name="张爱心", kind=Donor.Kind.PERSON), actor=manager_x
+    )
+
+
+def _rule_save(row, actor):
+    return rule_save(rule=row, actor=actor)
+
+
+def _item_save(row, actor):
+    return item_save(item=row, actor=actor)
+
+
+def _donor_save(row, actor):
+    return donor_save(donor=row, actor=actor)
+
+
+SAVES = [
+    pytest.param("rule_clean", Rule, _rule_save, "rule.update", {"points": 6}, id="rule"),
+    pytest.param("towel", Item, _item_save, "item.update", {"points_price": 6}, id="item"),
+    pytest.param("donor", Donor, _donor_save, "donor.update", {"contact": "138"}, id="donor"),
+]
+
+
+def _version(row) -> str:
+    """The row's version (PostgreSQL's xmin): every UPDATE written to the row moves it."""
+    table = connection.ops.quote_name(row._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT xmin::text FROM {table} WHERE id = %s", [row.pk])  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def _updates(row):
+    return AuditEvent.objects.filter(
+        object_type=row._meta.label_lower, object_id=str(row.pk), action__endswith=".update"
+    )
+
+
+@pytest.mark.parametrize(("fixture", "model", "save", "action", "changes"), SAVES)
+def test_a_save_that_changes_nothing_writes_and_audits_nothing(
+    request, manager_x, fixture, model, save, action, changes
+):
+    """Noted by the team: saving a rule, an item or a donor unchanged still wrote an
+    audit event, a "changed" entry that changed nothing, and the row each time."""
+    row = request.getfixturevalue(fixture)
+    version = _version(row)
+    for _ in range(2):  # saved as drawn, then the same form sent again
+        save(model.objects.get(pk=row.pk), manager_x)
+    assert not _updates(row).exists()
+    assert _version(row) == version
+
+
+@pytest.mark.parametrize(("fixture", "model", "save", "action", "changes"), SAVES)
+def test_a_real_change_is_written_and_audited_once(
+    request, manager_x, fixture, model, save, action, changes
+):
+    row = request.getfixturevalue(fixture)
+    version = _version(row)
+    edited = model.objects.get(pk=row.pk)
+    for name, value in changes.items():
+        setattr(edited, name, value)
+    save(edited, manager_x)
+    assert list(_updates(row).values_list("action", flat=True)) == [action]
+    assert _version(row) != version
+    stored = model.objects.get(pk=row.pk)
+    assert {name: getattr(stored, name) for name in changes} == changes
+
+
+def test_an_item_saved_unchanged_after_a_sale_audits_nothing(card_a, towel, manager_x):
+    """Its stock is its movements' to move (core.models.WriterOwnedColumns): an edit read
+    before a sale and saved unchanged after it changes nothing of the edit's."""
+    edited = Item.objects.get(pk=towel.pk)  # what the edit page read
+    household = card_a.household
+    redemption_create(
+        village=household.village,
+        household=household,
+        lines={towel.pk: 3},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+    )
+    version = _version(towel)
+    item_save(item=edited, actor=manager_x)
+    assert not _updates(towel).exists()
+    assert _version(towel) == version
+    towel.refresh_from_db()
+    assert towel.stock == 7
+
+
+def _drawn(client, url) -> dict:
+    """What the edit page's form sends as drawn (its hidden digest included; no new file)."""
+    form = client.get(url).context["form"]
+    fields = {
+        name: form[name].value()
+        for name, field in form.fields.items()
+        if not isinstance(field, forms.FileField)
+    }
+    return {name: value for name, value in fields.items() if value not in (None, False)}
+
+
+@pytest.mark.parametrize(
+    ("name", "edited"), [("store:item_edit", "towel"), ("points:rule_edit", "rule_clean")]
+)
+def test_an_edit_page_saved_as_drawn_writes_no_audit_event(request, client_manager_x, name, edited):
+    row = request.getfixturevalue(edited)
+    version = _version(row)
+    url = reverse(name, args=[row.pk])
+    sent = _drawn(client_manager_x, url)
+    for _ in range(2):
+        response = client_manager_x.post(url, sent)
+        assert response.status_code == 302, response.context["form"].errors
+    assert not _updates(row).exists()
+    assert _version(row) == version
