@@ -14,14 +14,14 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required, villager_required
-from core.idempotency import run_once
+from core.idempotency import already_sent, run_once
 from villagers.forms import (
     CardRecallForm,
     CardReplaceForm,
@@ -119,10 +119,14 @@ def card_replace_view(request, pk):
     """Replace a card; the answer is the slip with the new PIN, shown this once only.
 
     The PIN is never stored in clear, so the slip cannot be shown again later: it is this
-    POST's response (not cached). Reloading it re-posts the form, which the service refuses
-    because the card it names was already replaced.
+    POST's response (not cached). One-time key: sent twice (a double click: the browser
+    shows the second answer), the card is replaced once and the second answer is its slip,
+    from the PIN in the re-sent form, while the new card is active and that PIN still opens
+    the household's login (as a card issue or a PIN reset sent twice). A form opened before
+    the replacement and sent later names a card already replaced, which the service refuses.
     """
     household = household_get_for_user(request, pk)
+    hub = reverse("reports:household", args=[household.pk])
     active = household.cards.filter(status=Card.Status.ACTIVE).first()
     form = CardReplaceForm(
         request.POST or None,
@@ -130,41 +134,75 @@ def card_replace_view(request, pk):
         has_member_pins=household.users.filter(member__isnull=False, is_active=True).exists(),
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            card = card_replace(
-                household=household,
-                actor=request.user,
-                pin=form.cleaned_data["pin"],
-                reason=form.cleaned_data["reason"],
-                replacing=form.cleaned_data["replacing"],
-                keep_members=form.cleaned_data.get("keep_members", True),
-                request=request,
+        pin = form.cleaned_data["pin"]
+        replacing = form.cleaned_data["replacing"]
+        keep_members = form.cleaned_data.get("keep_members", True)
+        replaced = []
+
+        def action():
+            replaced.append(
+                card_replace(
+                    household=household,
+                    actor=request.user,
+                    pin=pin,
+                    reason=form.cleaned_data["reason"],
+                    replacing=replacing,
+                    keep_members=keep_members,
+                    request=request,
+                )
             )
+            return reverse("villagers:card_print", args=[replaced[0].pk])
+
+        try:
+            url, replayed = run_once(request, action)
         except SecondPersonRequired as error:
             # As a PIN reset of one's own household: the county replaces the card with the
             # PIN the manager chose; the referral keeps only its hash, and no slip is shown.
             asked = {
-                "pin_hash": make_password(form.cleaned_data["pin"]),
+                "pin_hash": make_password(pin),
                 "reason": form.cleaned_data["reason"],
-                "replacing": form.cleaned_data["replacing"],
-                "keep_members": form.cleaned_data.get("keep_members", True),
+                "replacing": replacing,
+                "keep_members": keep_members,
             }
             messages.warning(request, refusal_or_referral(request, error, asked))
-            return redirect("reports:household", pk=household.pk)
+            return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            messages.success(
-                request,
-                _("New card %(number)s issued; the old card no longer works.")
-                % {"number": card.number},
-            )
+            if not replayed:
+                card = replaced[0]
+                old_number = active.number if active else ""
+                messages.success(
+                    request,
+                    _("New card %(number)s issued; the old card no longer works.")
+                    % {"number": card.number},
+                )
+            else:
+                # The card shown on the form was the one replaced (the page's own is new).
+                old_number = replacing
+                card = card_get_for_user(request, resolve(url).kwargs["pk"])
+                if card.status != Card.Status.ACTIVE or not household_pin_is(household, pin):
+                    messages.info(
+                        request,
+                        _(
+                            "This card was already replaced and has been changed again since: "
+                            "its slip is no longer shown."
+                        ),
+                    )
+                    return redirect(hub)
+                messages.info(
+                    request,
+                    _(
+                        "This card was already replaced (the form was sent twice): here is its "
+                        "slip. Give it to the household in person."
+                    ),
+                )
             return card_slip(
                 request,
                 card=card,
-                pin=form.cleaned_data["pin"],
+                pin=pin,
                 kind=Slip.REPLACE,
-                old_number=active.number if active else "",
+                old_number=old_number,
             )
     return _card_form_page(
         request,
@@ -178,25 +216,32 @@ def card_replace_view(request, pk):
 
 @staff_required(Role.MANAGER)
 def card_recall_view(request, pk):
+    """Recall the card. One-time key: sent twice (a double click), it is recalled once and
+    the second answer goes where the first went, saying it was already sent."""
     household = household_get_for_user(request, pk)
+    hub = reverse("reports:household", args=[household.pk])
     form = CardRecallForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        reason = form.cleaned_data["reason"]
+
+        def action():
+            card_recall(household=household, actor=request.user, reason=reason, request=request)
+            return hub
+
         try:
-            card_recall(
-                household=household,
-                actor=request.user,
-                reason=form.cleaned_data["reason"],
-                request=request,
-            )
+            url, replayed = run_once(request, action)
         except SecondPersonRequired as error:
-            asked = {"reason": form.cleaned_data["reason"]}
+            asked = {"reason": reason}
             messages.warning(request, refusal_or_referral(request, error, asked))
-            return redirect("reports:household", pk=household.pk)
+            return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            messages.success(request, _("The card is recalled; its login no longer works."))
-            return redirect("reports:household", pk=household.pk)
+            if replayed:
+                already_sent(request)
+            else:
+                messages.success(request, _("The card is recalled; its login no longer works."))
+            return redirect(url)
     return _card_form_page(
         request,
         household=household,

@@ -418,7 +418,10 @@ class MemberPinForm(OneTimeKeyMixin, NewPinForm):
     """A family member's own PIN, typed twice; one-time key: one slip, one effect."""
 
 
-class CardReplaceForm(NewPinForm):
+class CardReplaceForm(OneTimeKeyMixin, NewPinForm):
+    """A new card and PIN for a lost or damaged one; one-time key: a double click replaces
+    it once."""
+
     reason = forms.CharField(
         label=_("Why is the card replaced?"),
         max_length=200,
@@ -458,7 +461,9 @@ class CardSheetForm(forms.Form):
         self.fields["group"].queryset = VillageGroup.objects.filter(village=village)
 
 
-class CardRecallForm(forms.Form):
+class CardRecallForm(OneTimeKeyMixin, forms.Form):
+    """Why the card is recalled; one-time key: a double click recalls it once."""
+
     reason = forms.CharField(
         label=_("Why is the card recalled?"),
         max_length=200,

@@ -111,7 +111,7 @@ def _card_recall_reason(cast, text):
 
     response = cast.client_manager_x.post(
         reverse("villagers:card_recall", kwargs={"pk": cast.card_a.household_id}),
-        {"reason": text},
+        {"reason": text, "idempotency_key": form_key()},
     )
     return response, Card.objects.filter(pk=cast.card_a.pk, status=Card.Status.RECALLED)
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from points.models import Proposal
-from tests.conftest import PASSWORD, PIN
+from tests.conftest import PASSWORD, PIN, form_key
 from tests.factories import HouseholdFactory, ParticipationFactory, PassedInspectionFactory
 from tests.store.conftest import add_to_cart, confirm_form
 from tests.villagers.conftest import valid_id
@@ -257,7 +257,8 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
     # Recall household B's card (last: it signs B out).
     _ok(
         manager.post(
-            reverse("villagers:card_recall", args=[cast.household_b.pk]), {"reason": "moved"}
+            reverse("villagers:card_recall", args=[cast.household_b.pk]),
+            {"reason": "moved", "idempotency_key": form_key()},
         ),
         "recall",
     )

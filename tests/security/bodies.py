@@ -164,7 +164,13 @@ def inspection(cast, client):
 
 
 def card_replace(cast, client):
-    return {"reason": "丢失", "pin": "8264", "pin_again": "8264", "replacing": cast.card_a.number}
+    return {
+        "reason": "丢失",
+        "pin": "8264",
+        "pin_again": "8264",
+        "replacing": cast.card_a.number,
+        "idempotency_key": form_key(),
+    }
 
 
 def village_x(cast, client):

@@ -137,12 +137,14 @@ VILLAGERS = [
         "manager_x",
         lambda c: villager_forms.CardReplaceForm(),
         kwargs=pk("household_a"),
+        more=key,
     ),
     Target(
         "villagers:card_recall",
         "manager_x",
         lambda c: villager_forms.CardRecallForm(),
         kwargs=pk("household_a"),
+        more=key,
     ),
     Target(
         "villagers:pin_reset",

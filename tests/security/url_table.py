@@ -269,7 +269,7 @@ URLS: dict[str, Row] = {
         post=MANAGER_OBJECT,
         kwargs=pk("household_a"),
         writes=NOTHING,
-        body=b.fields(reason="moved away"),
+        body=b.keyed(reason="moved away"),
     ),
     "villagers:pin_reset": Row(
         get=MANAGER_OBJECT,

@@ -118,7 +118,7 @@ def test_replacement_shows_the_slip_with_the_pin_once(client_manager_x, card_a):
     form = client_manager_x.get(url).text
     assert f'name="replacing" value="{card_a.number}"' in form
     data = {"reason": "丢失", "pin": "8264", "pin_again": "8264", "replacing": card_a.number}
-    response = client_manager_x.post(url, data)
+    response = client_manager_x.post(url, {**data, "idempotency_key": form_key()})
     new = Card.objects.get(household=card_a.household, status=Card.Status.ACTIVE)
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -131,8 +131,8 @@ def test_replacement_shows_the_slip_with_the_pin_once(client_manager_x, card_a):
     assert login.password.startswith(("pbkdf2", "argon2", "bcrypt", "scrypt", "md5"))
     assert login.password.rsplit("$", 1)[-1] != "8264" and login.check_password("8264")
     assert not any("8264" in str(e.detail) for e in AuditEvent.objects.all())
-    # Reloading the slip re-posts the form: nothing is replaced a second time.
-    again = client_manager_x.post(url, data)
+    # The old card's form sent again (another page, another key): nothing is replaced twice.
+    again = client_manager_x.post(url, {**data, "idempotency_key": form_key()})
     assert again.status_code == 200 and "already replaced" in again.text
     assert "8264" not in again.text.split('name="pin"')[0].split("<main")[1]
     assert Card.objects.filter(household=card_a.household).count() == 2

@@ -58,7 +58,9 @@ def test_print_page_has_qr_code(client_supervisor_x, card_a):
 def test_replace_gives_new_number_and_pin(client_manager_x, card_a):
     villager, _response = _card_login(card_a.number, PIN)
     url = reverse("villagers:card_replace", kwargs={"pk": card_a.household_id})
-    response = client_manager_x.post(url, {"reason": "丢失", **NEW_PIN})
+    response = client_manager_x.post(
+        url, {"reason": "丢失", **NEW_PIN, "idempotency_key": form_key()}
+    )
     new = Card.objects.get(household=card_a.household, status=Card.Status.ACTIVE)
     assert new.number != card_a.number
     # The answer is the replacement slip (see tests/villagers/test_card_sheet.py).
@@ -73,13 +75,71 @@ def test_replace_gives_new_number_and_pin(client_manager_x, card_a):
 
 def test_recall_needs_reason_and_stops_login(client_manager_x, card_a):
     url = reverse("villagers:card_recall", kwargs={"pk": card_a.household_id})
-    assert client_manager_x.post(url, {"reason": ""}).status_code == 200
-    assert client_manager_x.post(url, {"reason": "搬走了"}).status_code == 302
+    key = {"idempotency_key": form_key()}
+    assert client_manager_x.post(url, {"reason": "", **key}).status_code == 200
+    assert client_manager_x.post(url, {"reason": "搬走了", **key}).status_code == 302
     card_a.refresh_from_db()
     assert card_a.status == Card.Status.RECALLED
     assert _card_login(card_a.number, PIN)[1].status_code == 200
-    again = client_manager_x.post(url, {"reason": "搬走了"})
+    # Opened again and sent again (a new key): nothing to recall.
+    again = client_manager_x.post(url, {"reason": "搬走了", "idempotency_key": form_key()})
     assert again.status_code == 200 and "no active card" in again.text
+
+
+def test_a_recall_sent_twice_is_one_recall_and_the_second_answer_says_so(client_manager_x, card_a):
+    """Noted by the team: a recall sent twice (a double click; the browser shows the second
+    answer) ended in "no active card", an error on the form. It has a one-time key now:
+    recalled once, and the second answer goes to the household's page as the first did,
+    saying it was already sent."""
+    url = reverse("villagers:card_recall", kwargs={"pk": card_a.household_id})
+    form = client_manager_x.get(url).context["form"]
+    sent = {"reason": "搬走了", "idempotency_key": form["idempotency_key"].value()}
+    first = client_manager_x.post(url, sent)
+    second = client_manager_x.post(url, sent)
+    hub = reverse("reports:household", kwargs={"pk": card_a.household_id})
+    assert first.status_code == second.status_code == 302
+    assert first.url == second.url == hub
+    assert _said(second)[-1] == "This was already sent; nothing was recorded twice."
+    assert AuditEvent.objects.filter(action="card.recall").count() == 1
+
+
+def test_a_replacement_sent_twice_is_one_card_and_the_second_answer_is_its_slip(
+    client_manager_x, card_a
+):
+    """Noted by the team: a replacement sent twice (a double click; the browser shows the
+    second answer) ended in "already replaced", an error on the form, and the slip with the
+    new card was never seen. It has a one-time key now: one new card, and the second answer
+    is its slip, from the PIN the re-sent form carries, while the card and that PIN are
+    still the household's (as a card issue or a PIN reset sent twice)."""
+    url = reverse("villagers:card_replace", kwargs={"pk": card_a.household_id})
+    form = client_manager_x.get(url).context["form"]
+    sent = {
+        "reason": "丢失",
+        **NEW_PIN,
+        "replacing": form["replacing"].value(),
+        "idempotency_key": form["idempotency_key"].value(),
+    }
+    first = client_manager_x.post(url, sent)
+    second = client_manager_x.post(url, sent)
+    new = Card.objects.get(household=card_a.household, status=Card.Status.ACTIVE)
+    assert first.context["kind"] == second.context["kind"] == "replace"
+    assert first.context["card"] == second.context["card"] == new
+    assert second.context["pin"] == "8264" and "no-store" in second["Cache-Control"]
+    assert second.context["old_number"] == card_a.number
+    assert _said(second)[-1].startswith("This card was already replaced (the form was sent")
+    assert AuditEvent.objects.filter(action="card.replace").count() == 1
+    assert Card.objects.filter(household=card_a.household).count() == 2
+    # Its PIN set again since: the first form re-sent shows no slip of a PIN no longer in use.
+    client_manager_x.post(
+        reverse("villagers:pin_reset", kwargs={"pk": card_a.household_id}),
+        {"pin": "3971", "pin_again": "3971", "idempotency_key": form_key()},
+    )
+    late = client_manager_x.post(url, sent)
+    assert late.status_code == 302
+    assert late.url == reverse("reports:household", kwargs={"pk": card_a.household_id})
+    assert "has been changed again since" in _said(late)[-1]
+    assert AuditEvent.objects.filter(action="card.replace").count() == 1
+    assert _card_login(new.number, "3971")[1].status_code == 302
 
 
 def test_manager_resets_pin(client_manager_x, card_a):

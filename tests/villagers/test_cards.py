@@ -219,7 +219,13 @@ def test_replacing_ones_own_households_card_goes_to_the_county(card_a, manager_x
         card_replace(household=card_a.household, actor=manager_x, pin="1739", reason="lost")
     response = client.post(
         reverse("villagers:card_replace", args=[card_a.household.pk]),
-        {"pin": "1739", "pin_again": "1739", "reason": "lost", "replacing": card_a.number},
+        {
+            "pin": "1739",
+            "pin_again": "1739",
+            "reason": "lost",
+            "replacing": card_a.number,
+            "idempotency_key": form_key(),
+        },
     )
     assert response.status_code == 302 and "1739" not in client.get(response.url).text
     assert Card.objects.get(household=card_a.household, status=Card.Status.ACTIVE) == card_a
@@ -291,7 +297,8 @@ def test_recalling_ones_own_households_card_goes_to_the_county(card_a, manager_x
     with pytest.raises(SecondPersonRequired):
         card_recall(household=card_a.household, actor=manager_x, reason="moved away")
     response = client.post(
-        reverse("villagers:card_recall", args=[card_a.household.pk]), {"reason": "moved away"}
+        reverse("villagers:card_recall", args=[card_a.household.pk]),
+        {"reason": "moved away", "idempotency_key": form_key()},
     )
     assert response.status_code == 302
     card_a.refresh_from_db()

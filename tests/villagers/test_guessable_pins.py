@@ -108,7 +108,7 @@ def _issue(household):
 def _replace(household):
     number = household.cards.get(status=Card.Status.ACTIVE).number
     url = reverse("villagers:card_replace", args=[household.pk])
-    return url, {"reason": "丢失", "replacing": number}
+    return url, {"reason": "丢失", "replacing": number, "idempotency_key": form_key()}
 
 
 def _reset(household):

@@ -293,7 +293,14 @@ def test_replace_page_asks_about_members_only_when_one_has_a_pin(
     box = re.search(r'<input[^>]*name="keep_members"[^>]*>', page).group(0)
     assert "checked" in box  # the head's likely wish: the members keep their PINs
     response = client_manager_x.post(
-        url, {"reason": "丢失", "pin": "8264", "pin_again": "8264", "replacing": card_a.number}
+        url,
+        {
+            "reason": "丢失",
+            "pin": "8264",
+            "pin_again": "8264",
+            "replacing": card_a.number,
+            "idempotency_key": form_key(),
+        },
     )
     assert response.status_code == 200  # the slip; the box unticked: members' PINs revoked
     assert not User.objects.get(member=son).is_active

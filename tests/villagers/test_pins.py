@@ -85,7 +85,13 @@ def test_card_issue_and_replace_with_a_full_width_pin(client_manager_x, househol
 
     replace = reverse("villagers:card_replace", kwargs={"pk": card_b.household_id})
     slip = client_manager_x.post(
-        replace, {"reason": "丢失", "pin": "５５６６", "pin_again": "５５６６"}
+        replace,
+        {
+            "reason": "丢失",
+            "pin": "５５６６",
+            "pin_again": "５５６６",
+            "idempotency_key": form_key(),
+        },
     )
     assert slip.context["pin"] == "5566"  # the slip shows what to type
     new = Card.objects.get(household=card_b.household, status=Card.Status.ACTIVE)
