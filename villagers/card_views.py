@@ -37,6 +37,7 @@ from villagers.selectors import (
     household_get_for_user,
     household_pin_is,
     member_get_for_user,
+    member_pin_is,
 )
 from villagers.services import (
     card_recall,
@@ -320,7 +321,9 @@ def pin_reset_view(request, pk):
 @staff_required(Role.MANAGER)
 def member_pin_view(request, pk):
     """Give an adult member a PIN of their own on the household's card (the head decided),
-    or a new one; the answer is the slip with it, shown this once (one-time key).
+    or a new one; the answer is the slip with it. One-time key: sent twice (a double click:
+    the browser shows the second answer), the PIN is set once and the second answer is its
+    slip again while that PIN still opens the member's login (as a PIN reset sent twice).
 
     For the manager's own household the county sets it instead (the second-person rule):
     the referral keeps only the PIN's hash, and no slip is shown here.
@@ -350,17 +353,31 @@ def member_pin_view(request, pk):
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            if replayed:
+            card = household.cards.filter(status=Card.Status.ACTIVE).first()
+            if not replayed:
+                messages.success(
+                    request,
+                    _("%(name)s has a PIN of their own. Give them the slip in person.")
+                    % {"name": member.name},
+                )
+            elif card is not None and member_pin_is(member, pin):
                 messages.info(
-                    request, _("This PIN was already set; its slip was shown that one time.")
+                    request,
+                    _(
+                        "This PIN was already set (the form was sent twice): here is its slip. "
+                        "Give it to %(name)s in person."
+                    )
+                    % {"name": member.name},
+                )
+            else:
+                messages.info(
+                    request,
+                    _(
+                        "This PIN was already set and has been changed again since: its slip is "
+                        "no longer shown."
+                    ),
                 )
                 return redirect(hub)
-            messages.success(
-                request,
-                _("%(name)s has a PIN of their own. Give them the slip in person.")
-                % {"name": member.name},
-            )
-            card = household.cards.get(status=Card.Status.ACTIVE)
             return card_slip(request, card=card, pin=pin, kind=Slip.MEMBER, member=member)
     login = User.objects.filter(member=member, is_active=True).first()
     return render(

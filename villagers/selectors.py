@@ -97,6 +97,13 @@ def household_pin_is(household: Household, pin: str) -> bool:
     return login is not None and login.check_password(pin)
 
 
+def member_pin_is(member: Member, pin: str) -> bool:
+    """Whether `pin` opens the member's own login now (as `household_pin_is`, for a member's
+    PIN set by a form sent twice)."""
+    login = User.objects.filter(member=member, is_active=True).first()
+    return login is not None and login.check_password(pin)
+
+
 def member_ids_with_pin(household: Household) -> set[int]:
     """The household's members who have a working PIN of their own on its card."""
     return set(
