@@ -165,8 +165,12 @@ def card_replace_view(request, pk):
                 "replacing": replacing,
                 "keep_members": keep_members,
             }
-            messages.warning(request, refusal_or_referral(request, error, asked))
-            return redirect(hub)
+            try:
+                messages.warning(request, refusal_or_referral(request, error, asked))
+            except ValidationError as refused:  # checked again as it is sent up
+                form_add_service_error(form, refused)
+            else:
+                return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
@@ -279,8 +283,12 @@ def pin_reset_view(request, pk):
         except SecondPersonRequired as error:
             # The county sets the PIN the manager chose; the referral keeps only its hash.
             asked = {"pin_hash": make_password(pin)}
-            messages.warning(request, refusal_or_referral(request, error, asked))
-            return redirect(hub)
+            try:
+                messages.warning(request, refusal_or_referral(request, error, asked))
+            except ValidationError as refused:  # checked again as it is sent up
+                form_add_service_error(form, refused)
+            else:
+                return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:

@@ -529,6 +529,26 @@ def card_create(
     return card
 
 
+def _card_replace_check_locked(household: Household, pin: str, replacing: str) -> Card:
+    """The active card to replace, under the household's lock (taken here): refused when
+    there is none or it is not `replacing` (the number the form showed: a recall or a
+    replacement meanwhile), or when `pin` is one another login of the card uses (two PINs
+    set or sent up at once see each other)."""
+    _household_lock(household.pk, household.village_id)
+    old = household.cards.select_for_update(no_key=True).filter(status=Card.Status.ACTIVE).first()
+    if old is None:
+        raise ValidationError(_("This household has no active card to replace."))
+    if replacing and old.number != replacing:
+        raise ValidationError(
+            _("Card %(old)s was already replaced by card %(new)s.")
+            % {"old": replacing, "new": old.number},
+            code="already_replaced",
+        )
+    if pin:
+        _pin_refuse_if_taken(household, pin, login=household_login(household))
+    return old
+
+
 def card_replace(
     *,
     household: Household,
@@ -543,8 +563,9 @@ def card_replace(
 ) -> Card:
     """A lost or damaged card: the old number stops working, a new one is issued with a new PIN.
 
-    `replacing` is the number the form showed: a resubmitted form (the page reloaded after
-    the slip) then finds that card already replaced and changes nothing. Family members'
+    `replacing` is the number the form showed: a form of the old card sent again (another
+    page opened before the replacement) then finds that card already replaced and changes
+    nothing. Family members'
     PINs were never on the card or the head's slip, so by default they stay and open the
     new number; the head may choose to have them revoked with the old card
     (`keep_members=False`).
@@ -557,9 +578,14 @@ def card_replace(
         pin = pin_new_clean(pin, household=household)
     try:
         _card_decider_check(Referral.Kind.CARD_REPLACE, household, actor, referral)
-    except SecondPersonRequired:
-        if pin and keep_members:  # checked now, in clear: the county gets only its hash
-            _pin_refuse_if_taken(household, pin, login=household_login(household))
+    except SecondPersonRequired as error:
+        # Checked now, in clear (the county gets only the PIN's hash), and again under the
+        # lock as the page sends it up (as `member_pin_set`): a recall or a replacement
+        # meanwhile, or a PIN sent up for another login at the same moment, is seen.
+        kept_pin = pin if keep_members else ""
+        if kept_pin:
+            _pin_refuse_if_taken(household, kept_pin, login=household_login(household))
+        error.recheck = lambda: _card_replace_check_locked(household, kept_pin, replacing)
         raise
     pin_sent_up = pin_hash if referral is not None else ""  # as card_create
     tried = {}
@@ -567,23 +593,10 @@ def card_replace(
         _card_number_draw(household.village, pin_sent_up, tried)
     with transaction.atomic():
         village = Village.objects.select_for_update(no_key=True).get(pk=household.village_id)
-        _household_lock(household.pk, village.pk)
-        old = (
-            household.cards.select_for_update(no_key=True).filter(status=Card.Status.ACTIVE).first()
-        )
-        if old is None:
-            raise ValidationError(_("This household has no active card to replace."))
-        if replacing and old.number != replacing:
-            raise ValidationError(
-                _("Card %(old)s was already replaced by card %(new)s.")
-                % {"old": replacing, "new": old.number},
-                code="already_replaced",
-            )
+        old = _card_replace_check_locked(household, pin if keep_members else "", replacing)
         if not keep_members:
             _member_logins_end(household)
             _member_pin_referrals_close(household, actor)
-        elif pin:
-            _pin_refuse_if_taken(household, pin, login=household_login(household))
         old.status = Card.Status.LOST
         old.ended_at = timezone.now()
         old.end_reason = reason or _("reported lost")
@@ -695,6 +708,16 @@ def card_recall(
     return card
 
 
+def _pin_reset_check_locked(household: Household, pin: str) -> None:
+    """Refuse a household's new PIN under its lock (taken here): a recall meanwhile is seen
+    (no login comes back), and a PIN set or sent up for another login meanwhile too."""
+    _household_lock(household.pk, household.village_id)
+    if not household.cards.filter(status=Card.Status.ACTIVE).exists():
+        raise ValidationError(_("This household has no active card."))
+    if pin:
+        _pin_refuse_if_taken(household, pin, login=household_login(household))
+
+
 def pin_reset(
     *,
     household: Household,
@@ -719,17 +742,16 @@ def pin_reset(
             referral,
             _("Only the village's manager may set a new PIN."),
         )
-    except SecondPersonRequired:
-        if pin:  # a PIN sent up is checked now, in clear: the county gets only its hash
-            _pin_refuse_if_taken(household, pin, login=household_login(household))
-        raise
-    with transaction.atomic():
-        # A recall meanwhile is seen (no login comes back), and a PIN set meanwhile too.
-        _household_lock(household.pk, household.village_id)
-        if not household.cards.filter(status=Card.Status.ACTIVE).exists():
-            raise ValidationError(_("This household has no active card."))
+    except SecondPersonRequired as error:
+        # Checked now, in clear (the county gets only the PIN's hash), and again under the
+        # lock as the page sends it up (as `member_pin_set`): a recall meanwhile, or a PIN
+        # sent up for another login at the same moment, is seen.
         if pin:
             _pin_refuse_if_taken(household, pin, login=household_login(household))
+        error.recheck = lambda: _pin_reset_check_locked(household, pin)
+        raise
+    with transaction.atomic():
+        _pin_reset_check_locked(household, pin)
         user = _villager_login_set(household, pin, pin_hash or None)
         _end_sessions(user)
         audit_record(

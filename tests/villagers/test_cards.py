@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.test import Client
@@ -16,10 +17,10 @@ from tests.factories import (
     PassedInspectionFactory,
 )
 from tests.points.test_concurrency import held_in, run_threads
-from villagers import services
+from villagers import second_person, services
 from villagers.cardnumbers import card_number_is_valid
 from villagers.models import Card, Referral, User
-from villagers.second_person import SecondPersonRequired
+from villagers.second_person import SecondPersonRequired, referral_open
 from villagers.services import (
     card_recall,
     card_replace,
@@ -369,3 +370,103 @@ def test_a_pin_sent_up_again_is_the_one_the_county_sets_and_no_hash_is_kept(
     card_recall(household=card_a.household, actor=other, reason="moved away")
     closed.refresh_from_db()
     assert closed.status == Referral.Status.DONE and "pin_hash" not in closed.request
+
+
+# What the page sends up with a PIN of 3971: its hash only.
+ASKED = {"pin_hash": make_password("3971")}
+
+
+def _send_up(kind, household, actor, pin, replacing):
+    """The manager's own household's new PIN or card, refused: what the page sends up."""
+    send = {
+        "pin_reset": lambda: pin_reset(household=household, actor=actor, pin=pin),
+        "card_replace": lambda: card_replace(
+            household=household, actor=actor, pin=pin, reason="lost", replacing=replacing
+        ),
+    }[kind]
+    with pytest.raises(SecondPersonRequired) as sent:
+        send()
+    return sent.value
+
+
+@pytest.mark.parametrize("kind", ["pin_reset", "card_replace"])
+def test_a_recall_while_a_pin_is_being_sent_up_closes_it(
+    transactional_db, monkeypatch, card_a, manager_x, kind
+):
+    """Noted by the team, as for a member's PIN: a PIN reset or a replacement of the
+    manager's own household was refused before the household's lock and sent up in a
+    transaction of its own, so a recall in between closed nothing yet and the referral
+    waited for a recalled card. Real transactions: the referral is held as it is saved while
+    the recall is recorded; the recall waits for the household's lock, held until the
+    referral is saved, and closes it."""
+    household = card_a.household
+    _own_household_manager(manager_x, household)
+    error = _send_up(kind, household, manager_x, "3971", card_a.number)
+    other = make_staff(Role.MANAGER, village=household.village, username="m2")
+    saving = held_in(monkeypatch, Referral, "save")
+
+    def recall():
+        assert saving.wait(10)
+        return card_recall(household=household, actor=other, reason="moved away")
+
+    results = run_threads(
+        [lambda: referral_open(error=error, actor=manager_x, asked=ASKED), recall]
+    )
+    assert [result for result, _ in results] == ["ok", "ok"]
+    referral = Referral.objects.get(kind=kind)
+    assert referral.status == Referral.Status.DONE and referral.outcome == "card recalled"
+
+
+@pytest.mark.parametrize("kind", ["pin_reset", "card_replace"])
+def test_two_pins_sent_up_at_once_are_checked_against_each_other(
+    transactional_db, monkeypatch, card_a, manager_x, kind
+):
+    """Noted by the team: a member's PIN and the household's new PIN (a reset, or a
+    replacement's) of the same digits, sent up at the same moment, were each checked before
+    the other's referral was saved, and both waited at the county: two logins of the card,
+    one PIN. Real transactions: the member's is held as its referral is saved; the
+    household's is checked again under the lock, waits, sees it and is refused."""
+    household = card_a.household
+    _own_household_manager(manager_x, household)
+    son = MemberFactory(household=household, relation="child", birth_year=1995)
+    with pytest.raises(SecondPersonRequired) as member_sent:
+        member_pin_set(member=son, actor=manager_x, pin="3971")
+    errors = [member_sent.value, _send_up(kind, household, manager_x, "3971", card_a.number)]
+    saving = held_in(monkeypatch, Referral, "save")
+
+    def second():
+        assert saving.wait(10)
+        return referral_open(error=errors[1], actor=manager_x, asked=ASKED)
+
+    results = run_threads(
+        [lambda: referral_open(error=errors[0], actor=manager_x, asked=ASKED), second]
+    )
+    assert [result for result, _ in results] == ["ok", "refused"]
+    assert "already uses this PIN" in str(results[1][1])
+    assert list(Referral.objects.values_list("kind", flat=True)) == [Referral.Kind.MEMBER_PIN]
+
+
+@pytest.mark.parametrize("kind", ["pin_reset", "card_replace"])
+def test_a_pin_sent_up_for_a_card_recalled_meanwhile_is_refused_on_the_form(
+    monkeypatch, card_a, manager_x, kind
+):
+    """The page shows the refusal of the check made as it is sent up on its form, as the
+    member PIN page does: nothing waits at the county for a recalled card."""
+    household = card_a.household
+    client = _own_household_manager(manager_x, household)
+    send_up = second_person.referral_open
+
+    def recalled_meanwhile(**kwargs):
+        # By a manager who came since: none other than the sender was there to do it.
+        other = make_staff(Role.MANAGER, village=household.village, username="m2")
+        card_recall(household=household, actor=other, reason="moved away")
+        return send_up(**kwargs)
+
+    monkeypatch.setattr(second_person, "referral_open", recalled_meanwhile)
+    body = {"pin": "3971", "pin_again": "3971", "idempotency_key": form_key()}
+    if kind == "card_replace":
+        body.update(reason="lost", replacing=card_a.number)
+    response = client.post(reverse(f"villagers:{kind}", args=[household.pk]), body)
+    assert response.status_code == 200
+    assert "no active card" in str(response.context["form"].non_field_errors())
+    assert not Referral.objects.filter(kind=kind).exists()
