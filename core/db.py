@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import (
     IntegrityError,
     InterfaceError,
@@ -15,6 +15,7 @@ from django.db import (
     migrations,
     transaction,
 )
+from django.db.models import F
 
 T = TypeVar("T")
 
@@ -79,17 +80,38 @@ def duplicate_checked_again(check: Callable[[], object]) -> Iterator[None]:
 
 def unique_checks(obj) -> None:
     """`obj`'s checks of uniqueness (its unique fields, then its model's constraints), each
-    message once: a household number is refused as written and whatever its case, in the
-    same words."""
-    messages = []
-    for check in (obj.validate_unique, obj.validate_constraints):
+    message once and under the field it concerns, as a form shows it: a household number
+    taken, as written or in another case, is refused under "number", in the same words."""
+    refusals: dict[str, list[str]] = {}
+    try:
+        obj.validate_unique()
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            refusals.setdefault(field, []).extend(messages)
+    model = type(obj)
+    for constraint in model._meta.constraints:
         try:
-            check()
+            constraint.validate(model, obj)
         except ValidationError as error:
-            messages += error.messages
-    messages = list(dict.fromkeys(messages))
-    if messages:
-        raise ValidationError(messages)
+            refusals.setdefault(_field_concerned(model, constraint), []).extend(error.messages)
+    said = set()
+    for field, messages in refusals.items():
+        refusals[field] = [m for m in dict.fromkeys(messages) if m not in said]
+        said.update(refusals[field])
+    refusals = {field: messages for field, messages in refusals.items() if messages}
+    if refusals:
+        raise ValidationError(refusals)
+
+
+def _field_concerned(model, constraint) -> str:
+    """The one field of its own row a constraint compares (a household's number, beside
+    the village it is unique in), else NON_FIELD_ERRORS (a check of several columns)."""
+    names = set(getattr(constraint, "fields", ()))
+    for expression in getattr(constraint, "expressions", ()):
+        nodes = expression.flatten() if hasattr(expression, "flatten") else [expression]
+        names.update(node.name for node in nodes if isinstance(node, F))
+    own = [name for name in names if not model._meta.get_field(name).is_relation]
+    return own[0] if len(own) == 1 else NON_FIELD_ERRORS
 
 
 REFUSE_CHANGE_FUNCTION = """

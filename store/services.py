@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from core import sql
 from core.access import Role, is_manager
 from core.audit import as_stored, audit_plan, audit_record, record_save
-from core.db import duplicate_checked_again
+from core.db import duplicate_checked_again, unique_checks
 from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
 from core.months import closed_month_check, past_day_check
@@ -100,7 +100,7 @@ def item_save(*, item: Item, actor: User, request=None) -> Item:
         unsaved_name = item.photo.name
         try:
             # Saved by another request since full_clean() (a double click, two tabs).
-            with duplicate_checked_again(item.validate_constraints):
+            with duplicate_checked_again(lambda: unique_checks(item)):
                 item.save()
         except (IntegrityError, ValidationError):
             if item.photo and item.photo.name != unsaved_name:

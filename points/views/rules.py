@@ -13,6 +13,7 @@ from points.models import Rule
 from points.selectors import rules_for_village
 from points.services import rule_save
 from points.views.access import _get_rule_for_user
+from villagers.forms import form_add_service_error
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
@@ -31,7 +32,7 @@ def _rule_form_page(request, rule: Rule, title: str):
         try:
             rule_save(rule=form.instance, actor=request.user, request=request)
         except ValidationError as error:
-            form.add_error(None, error)
+            form_add_service_error(form, error)
         else:
             messages.success(request, _("The rule was saved."))
             return redirect("points:rule_list")

@@ -39,6 +39,7 @@ from store.services import (
     zones_ensure,
 )
 from store.views.access import STAFF, _get_item_for_user
+from villagers.forms import form_add_service_error
 
 
 def _form_error(form, error: ValidationError) -> None:
@@ -123,7 +124,7 @@ def item_edit(request, pk=None):
         try:
             item = item_save(item=form.instance, actor=request.user, request=request)
         except ValidationError as error:
-            _form_error(form, error)
+            form_add_service_error(form, error)
         else:
             messages.success(request, _("Saved."))
             return redirect("store:item_detail", pk=item.pk)

@@ -283,3 +283,53 @@ def test_a_member_edit_double_clicked_on_a_slow_line_is_saved_once(request, mana
     said = [str(m) for m in get_messages(answers["second"].wsgi_request)]
     assert said == ["这份已经提交过了，没有重复记录。"]
     assert AuditEvent.objects.filter(action="member.update", object_id=str(member.pk)).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_household_number_taken_at_the_same_moment_is_refused_under_its_field(
+    request, manager_x, monkeypatch
+):
+    """Noted by the team: both forms found the number free, the second's save was refused
+    by the database and its words came at the top of the form, not under "number"."""
+    group = request.getfixturevalue("group_x")
+    both_checked(monkeypatch, Household)
+    data = {"number": "X300", "group": group.pk, "head_name": "周新", "status": "active"}
+    told = _second_told(manager_x, reverse("villagers:household_create"), data)
+    form = told.context["form"]
+    assert form.errors["number"] == ["这个户号在本村已经用过了。"]
+    assert not form.non_field_errors()
+    assert Household.objects.filter(number="X300").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_item_name_taken_at_the_same_moment_is_refused_under_its_field(
+    request, manager_x, monkeypatch
+):
+    zone = request.getfixturevalue("zones_x")[0]
+    both_checked(monkeypatch, Item)
+    data = {
+        "zone": zone.pk,
+        "name": "新米",
+        "unit": "袋",
+        "points_price": 20,
+        "barcode": "",
+        "is_active": "on",
+        "low_stock_threshold": 5,
+    }
+    told = _second_told(manager_x, reverse("store:item_create"), data)
+    form = told.context["form"]
+    assert form.errors["name"] == ["本村已经有这个名称的物品。"]
+    assert not form.non_field_errors()
+    assert Item.objects.filter(name="新米").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rule_code_taken_at_the_same_moment_is_refused_under_its_field(manager_x, monkeypatch):
+    both_checked(monkeypatch, Rule)
+    data = {"code": "Z10", "category": "environment", "description": "门前三包", "points": 2}
+    data["active"] = "on"
+    told = _second_told(manager_x, reverse("points:rule_add"), data)
+    form = told.context["form"]
+    assert form.errors["code"] == ["本村已经有这个代码的积分规则。"]
+    assert not form.non_field_errors()
+    assert Rule.objects.filter(code="Z10").count() == 1
