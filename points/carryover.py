@@ -444,6 +444,19 @@ def carried_over_rule(village: Village) -> Rule:
     return rule
 
 
+def carried_over_already(day: datetime.date) -> ValidationError:
+    """The answer to a paper ledger confirmed again once it was imported (another tab of its
+    preview, at the same moment or later): nothing was imported twice."""
+    return ValidationError(
+        _(
+            "The balances of this paper ledger were carried over already (batch of "
+            "%(date)s): nothing was imported again."
+        )
+        % {"date": day.isoformat()},
+        code="carried_over",
+    )
+
+
 def carry_over_import(
     *,
     village: Village,
@@ -451,6 +464,7 @@ def carry_over_import(
     paper_total: int,
     file_name: str,
     actor: User,
+    upload_token: str = "",
     request=None,
 ) -> CarryOver:
     """Propose every household's paper balance as one batch, all or nothing.
@@ -466,14 +480,7 @@ def carry_over_import(
         # it again under the accounts' locks, as for any deduction.
         check = carry_over_check(village, rows, paper_total)
         if not check.is_valid and (day := check.carried_over_on) is not None:
-            raise ValidationError(
-                _(
-                    "The balances of this paper ledger were carried over already (batch of "
-                    "%(date)s): nothing was imported again."
-                )
-                % {"date": day.isoformat()},
-                code="carried_over",
-            )
+            raise carried_over_already(day)
         if not check.is_valid:
             raise ValidationError(check.error_lines())
         rule = carried_over_rule(village)
@@ -497,6 +504,7 @@ def carry_over_import(
             paper_total=paper_total,
             file_total=check.file_total,
             grants_total=check.grants_total,
+            upload_token=upload_token,
             created_by=actor,
         )
         carry_over.full_clean()

@@ -293,6 +293,11 @@ class CarryOver(models.Model):
     paper_total = models.IntegerField(_("paper ledger's total"))
     file_total = models.IntegerField(_("total of the file's balances"))
     grants_total = models.IntegerField(_("opening grants counted in them"))
+    # The upload it was imported from (core.spreadsheet's token): a preview of it confirmed
+    # again later, from another tab, is told it was carried over, not that it is out of date.
+    upload_token = models.CharField(
+        _("upload"), max_length=64, blank=True, default="", db_default="", editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("imported by"),

@@ -26,6 +26,7 @@ from points.carryover import (
     COLUMN_KEYS,
     COLUMNS,
     MAX_ROWS,
+    carried_over_already,
     carry_over_check,
     carry_over_import,
     carry_over_parse,
@@ -66,9 +67,9 @@ def _payload(request, pending: dict) -> str:
     )
 
 
-def _payload_read(request) -> dict | None:
-    """The signed rows sent back, if this manager signed them for this village within the hour
-    and their upload is still the session's current one (not discarded, not replaced)."""
+def _payload_signed(request) -> dict | None:
+    """The signed rows sent back, if this manager signed them for this village within the
+    hour."""
     try:
         data = signing.loads(
             request.POST.get("payload", ""), salt=SALT, max_age=PENDING_FOR.total_seconds()
@@ -77,10 +78,26 @@ def _payload_read(request) -> dict | None:
         return None
     if data.get("user") != request.user.pk or data.get("village") != request.village.pk:
         return None
-    _rows, pending, _dropped = _pending(request)
-    if pending is None or not data.get("token") or data["token"] != pending["token"]:
-        return None
     return data
+
+
+def _is_current(request, data: dict) -> bool:
+    """Whether the rows' upload is still the session's current one (not discarded, not
+    replaced by a newer upload, not imported already)."""
+    _rows, pending, _dropped = _pending(request)
+    return pending is not None and bool(data.get("token")) and data["token"] == pending["token"]
+
+
+def _carried_over_from(request, data: dict) -> CarryOver | None:
+    """The batch imported from the rows' upload, if it was (from another tab of its
+    preview): the upload left the session then."""
+    if not data.get("token"):
+        return None
+    return (
+        CarryOver.objects.filter(village=request.village, upload_token=data["token"])
+        .select_related("batch")
+        .first()
+    )
 
 
 @staff_required(Role.MANAGER)
@@ -152,9 +169,13 @@ def carry_over_preview(request):
 @require_POST
 @staff_required(Role.MANAGER)
 def carry_over_confirm(request):
+    data = _payload_signed(request)
+
     def act() -> str:
-        data = _payload_read(request)
-        if data is None:
+        if data is None or not _is_current(request, data):
+            carried = _carried_over_from(request, data) if data is not None else None
+            if carried is not None:  # from another tab of this preview, before this
+                raise carried_over_already(carried.batch.date)
             raise ValidationError(
                 _("This preview is out of date. Upload the file again."), code="stale"
             )
@@ -164,6 +185,7 @@ def carry_over_confirm(request):
             paper_total=data["paper_total"],
             file_name=data["file_name"],
             actor=request.user,
+            upload_token=data["token"],
             request=request,
         )
         request.session.pop(SESSION_KEY, None)
@@ -176,8 +198,9 @@ def carry_over_confirm(request):
         if code == "stale":
             messages.error(request, error.messages[0])
             return redirect("points:carry_over_upload")
-        if code == "carried_over":  # by another tab of this preview, at the same moment
-            request.session.pop(SESSION_KEY, None)
+        if code == "carried_over":  # by another tab of this preview, at once or before
+            if data is not None and _is_current(request, data):
+                request.session.pop(SESSION_KEY, None)  # not a newer upload of another tab
             messages.info(request, error.messages[0])
             return redirect("points:carry_over_upload")
         if code in ("no_key", "key_reused"):

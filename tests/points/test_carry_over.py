@@ -367,6 +367,35 @@ def test_two_tabs_of_one_preview_confirmed_at_once_import_once_and_say_so(
     assert Proposal.objects.count() == 2
 
 
+def test_a_second_tab_of_one_preview_confirmed_after_the_first_says_it_was_carried_over(
+    client_manager_x, cards
+):
+    """Noted by the team: the second tab, confirmed once the first had finished, read "this
+    preview is out of date" (the upload had left the session), as if nothing was imported.
+    A newer upload waiting in the session (a third tab) is kept."""
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    first_tab, second_tab = tabs_of(client_manager_x, 2)
+    url = reverse("points:carry_over_confirm")
+    bodies = [
+        {"payload": _payload(tab), "idempotency_key": form_key()} for tab in (first_tab, second_tab)
+    ]
+    imported = first_tab.post(url, bodies[0])
+    batch = CarryOver.objects.get().batch_id
+    assert imported.url == reverse("points:batch_detail", args=[batch])
+    second_tab.cookies = first_tab.cookies  # one browser: the first's session, upload gone
+    _upload(second_tab, xlsx_file(good_rows()), "430")  # a newer upload, in a third tab
+    late = second_tab.post(url, bodies[1])
+    assert late.url == reverse("points:carry_over_upload")
+    said = [str(message) for message in get_messages(late.wsgi_request)]
+    assert said[-1] == (  # after the first's own answer, its page not drawn here
+        f"The balances of this paper ledger were carried over already (batch of "
+        f"{timezone.localdate().isoformat()}): nothing was imported again."
+    )
+    assert not any("out of date" in message for message in said)
+    assert CarryOver.objects.count() == 1 and Proposal.objects.count() == 2
+    assert second_tab.session.get(carry_over_views.SESSION_KEY) is not None
+
+
 def test_a_balance_the_card_can_no_longer_bear_is_refused(
     client_manager_x, cards, household_b, manager_x
 ):
