@@ -237,8 +237,12 @@ def card_recall_view(request, pk):
             url, replayed = run_once(request, action)
         except SecondPersonRequired as error:
             asked = {"reason": reason}
-            messages.warning(request, refusal_or_referral(request, error, asked))
-            return redirect(hub)
+            try:
+                messages.warning(request, refusal_or_referral(request, error, asked))
+            except ValidationError as refused:  # checked again as it is sent up
+                form_add_service_error(form, refused)
+            else:
+                return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:

@@ -464,6 +464,22 @@ def _card_decider_check(
     )
 
 
+def _card_issue_check_locked(household: Household, pin: str) -> Household:
+    """The household as stored, under its lock (taken here): refused when a card may not
+    be issued to it any more (a card issued or the household closed meanwhile), or when
+    `pin` is one another login of the card uses or waits for at the county."""
+    _household_lock(household.pk, household.village_id)
+    household = Household.objects.get(pk=household.pk)
+    missing = card_prerequisites_missing(household)
+    if missing:
+        raise ValidationError(missing)
+    if household.cards.filter(status=Card.Status.ACTIVE).exists():
+        raise ValidationError(_("This household already has an active card."))
+    if pin:
+        _pin_refuse_if_taken(household, pin, login=household_login(household))
+    return household
+
+
 def card_create(
     *,
     household: Household,
@@ -487,13 +503,16 @@ def card_create(
         pin = pin_new_clean(pin, household=household)
     try:
         _card_decider_check(Referral.Kind.CARD_ISSUE, household, actor, referral)
-    except SecondPersonRequired:
-        # Refused now what the county would refuse: nothing is sent up to fail there.
+    except SecondPersonRequired as error:
+        # Refused now what the county would refuse: nothing is sent up to fail there. Checked
+        # again under the lock as the page sends it up (as `member_pin_set`): a card issued
+        # meanwhile, or a PIN sent up for another login at the same moment, is seen.
         missing = card_prerequisites_missing(household)
         if missing:
             raise ValidationError(missing) from None
         if household.cards.filter(status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household already has an active card.")) from None
+        error.recheck = lambda: _card_issue_check_locked(household, pin)
         raise
     pin_sent_up = pin_hash if referral is not None else ""  # the county sets it
     tried = {}
@@ -502,12 +521,7 @@ def card_create(
     with transaction.atomic():
         # The lock order of _household_lock; the village's row also hands out the numbers.
         village = Village.objects.select_for_update(no_key=True).get(pk=household.village_id)
-        household = Household.objects.select_for_update(no_key=True).get(pk=household.pk)
-        missing = card_prerequisites_missing(household)
-        if missing:
-            raise ValidationError(missing)
-        if household.cards.filter(status=Card.Status.ACTIVE).exists():
-            raise ValidationError(_("This household already has an active card."))
+        household = _card_issue_check_locked(household, "" if pin_hash else pin)
         card = Card.objects.create(
             household=household,
             number=_card_number_draw(village, pin_sent_up, tried),
@@ -651,6 +665,16 @@ def cards_mark_printed(*, village: Village, card_ids, actor: User, request=None)
     return count
 
 
+def _card_recall_check_locked(household: Household) -> Card:
+    """The active card to recall, under the household's lock (taken here): refused when
+    there is none (recalled meanwhile)."""
+    _household_lock(household.pk, household.village_id)
+    card = household.cards.select_for_update(no_key=True).filter(status=Card.Status.ACTIVE).first()
+    if card is None:
+        raise ValidationError(_("This household has no active card."))
+    return card
+
+
 def card_recall(
     *,
     household: Household,
@@ -665,17 +689,15 @@ def card_recall(
         raise ValidationError(_("Give the reason for recalling the card."))
     try:
         _card_decider_check(Referral.Kind.CARD_RECALL, household, actor, referral)
-    except SecondPersonRequired:
+    except SecondPersonRequired as error:
         if not household.cards.filter(status=Card.Status.ACTIVE).exists():
             raise ValidationError(_("This household has no active card.")) from None
+        # Checked again under the lock as the page sends it up (as `member_pin_set`): a
+        # recall meanwhile closed nothing yet, and the referral would wait for a recalled card.
+        error.recheck = lambda: _card_recall_check_locked(household)
         raise
     with transaction.atomic():
-        _household_lock(household.pk, household.village_id)
-        card = (
-            household.cards.select_for_update(no_key=True).filter(status=Card.Status.ACTIVE).first()
-        )
-        if card is None:
-            raise ValidationError(_("This household has no active card."))
+        card = _card_recall_check_locked(household)
         card.status = Card.Status.RECALLED
         card.ended_at = timezone.now()
         card.end_reason = reason.strip()

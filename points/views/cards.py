@@ -49,8 +49,12 @@ def card_issue_view(request, pk):
             # As a PIN reset of one's own household: the county issues the card with the PIN
             # the manager chose; the referral keeps only its hash, and no slip is shown.
             asked = {"pin_hash": make_password(pin)}
-            messages.warning(request, refusal_or_referral(request, error, asked))
-            return redirect("reports:household", pk=household.pk)
+            try:
+                messages.warning(request, refusal_or_referral(request, error, asked))
+            except ValidationError as refused:  # checked again as it is sent up
+                form_add_service_error(form, refused)
+            else:
+                return redirect("reports:household", pk=household.pk)
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
