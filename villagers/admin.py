@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import admin as core_admin
 from core.access import Role, role_name
-from core.audit import audit_record
+from core.audit import as_stored, audit_record
 from core.text import list_join
 from villagers.models import (
     Card,
@@ -165,13 +165,15 @@ class VillageAdmin(VillageScopedAdmin):
     def save_model(self, request, obj, form, change):
         """Saved with an audit event naming each setting changed, from what to what (the
         publicity days, the yearly settlement and what it keeps decide households' points);
-        the admin's view holds both in one transaction."""
+        the admin's view holds both in one transaction. Saved unchanged, neither."""
         # What it was, read before the save: the form's initial values hold a row's id
         # (the township), where the audit log names it.
         before = Village.objects.select_related("township").filter(pk=obj.pk).first()
         if "black_list_names" in form.changed_data:
             # Households fined while the board named nobody are not named now.
             obj.black_list_names_since = timezone.now() if obj.black_list_names else None
+        if change and as_stored(obj, before):
+            return  # saved as stored (as drawn, or sent twice): nothing written or audited
         super().save_model(request, obj, form, change)
         changed = {
             name: [_plain(getattr(before, name, None)), _plain(form.cleaned_data.get(name))]

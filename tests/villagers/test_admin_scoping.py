@@ -9,6 +9,7 @@ from django.urls import reverse
 from core.access import Role
 from core.models import AuditEvent
 from tests.conftest import PASSWORD, make_staff
+from tests.core.test_saves_that_change_nothing import _version
 from tests.factories import HouseholdFactory, TownshipFactory, VillageFactory
 from villagers.models import County, Township, User
 
@@ -403,6 +404,37 @@ def test_a_village_setting_changed_in_the_admin_is_audited(client_county, county
     assert response.status_code == 302
     [_first, moved] = _events("village.update")
     assert moved.detail == {"changed": {"township": [before, "新乡"]}}
+
+
+def test_a_village_or_staff_page_saved_unchanged_records_nothing(
+    client_county, village_x, supervisor_x, household_a
+):
+    """Noted by the team: a village saved in the admin with nothing changed (as drawn, or
+    the same form sent twice) recorded "village.update" with an empty list of changes, and
+    wrote the row, as the services no longer do (core.audit.as_stored); a staff account's
+    page must record nothing either."""
+    url = reverse("admin:villagers_village_change", args=[village_x.pk])
+    form = client_county.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data = {name: value for name, value in data.items() if value is not False}
+    version = _version(village_x)
+    for _ in range(2):
+        assert client_county.post(url, data).status_code == 302
+    assert _version(village_x) == version
+    changed = data | {"publicity_days": "5"}
+    for _ in range(2):  # a change, then the same form sent again
+        assert client_county.post(url, changed).status_code == 302
+    assert [event.detail for event in _events("village.update")] == [
+        {"changed": {"publicity_days": [0, 5]}}
+    ]
+
+    User.objects.filter(pk=supervisor_x.pk).update(household=household_a)
+    url, data = _change_data(client_county, supervisor_x)
+    for body in (data, data, data | {"household": ""}, data | {"household": ""}):
+        assert client_county.post(url, body).status_code == 302
+    assert [event.detail for event in _events("staff.update")] == [
+        {"household": None, "household_before": household_a.pk}
+    ]
 
 
 def test_a_villages_code_is_kept_once_a_card_bears_it(client_county, village_x, village_z, card_a):
