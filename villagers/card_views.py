@@ -29,6 +29,7 @@ from villagers.forms import (
     PinChangeForm,
     PinResetForm,
     form_add_service_error,
+    form_sent_up,
 )
 from villagers.models import Card, Member, User
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
@@ -165,11 +166,7 @@ def card_replace_view(request, pk):
                 "replacing": replacing,
                 "keep_members": keep_members,
             }
-            try:
-                messages.warning(request, refusal_or_referral(request, error, asked))
-            except ValidationError as refused:  # checked again as it is sent up
-                form_add_service_error(form, refused)
-            else:
+            if form_sent_up(request, form, error, asked):
                 return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)
@@ -237,11 +234,7 @@ def card_recall_view(request, pk):
             url, replayed = run_once(request, action)
         except SecondPersonRequired as error:
             asked = {"reason": reason}
-            try:
-                messages.warning(request, refusal_or_referral(request, error, asked))
-            except ValidationError as refused:  # checked again as it is sent up
-                form_add_service_error(form, refused)
-            else:
+            if form_sent_up(request, form, error, asked):
                 return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)
@@ -287,11 +280,7 @@ def pin_reset_view(request, pk):
         except SecondPersonRequired as error:
             # The county sets the PIN the manager chose; the referral keeps only its hash.
             asked = {"pin_hash": make_password(pin)}
-            try:
-                messages.warning(request, refusal_or_referral(request, error, asked))
-            except ValidationError as refused:  # checked again as it is sent up
-                form_add_service_error(form, refused)
-            else:
+            if form_sent_up(request, form, error, asked):
                 return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)
@@ -356,11 +345,7 @@ def member_pin_view(request, pk):
             _url, replayed = run_once(request, action)
         except SecondPersonRequired as error:
             asked = {"pin_hash": make_password(pin)}
-            try:
-                messages.warning(request, refusal_or_referral(request, error, asked))
-            except ValidationError as refused:  # checked again as it is sent up
-                form_add_service_error(form, refused)
-            else:
+            if form_sent_up(request, form, error, asked):
                 return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)

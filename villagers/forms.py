@@ -1,8 +1,10 @@
 from django import forms
+from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
 from django.core import validators
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -30,6 +32,7 @@ from villagers.models import (
     VillageGroup,
     household_number_text,
 )
+from villagers.second_person import refusal_or_referral
 from villagers.throttle import STAFF, login_turn
 
 
@@ -486,6 +489,20 @@ class RosterUploadForm(forms.Form):
         label=_("Roster file (.xlsx or .csv)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
     )
+
+
+def form_sent_up(request, form: forms.Form, error, asked: dict | None = None) -> bool:
+    """A page's answer to the second-person rule (villagers.second_person): the item sent up
+    to the county, or the refusal, said in a message (True: the page goes back where it
+    came from); or, when the check run again as it is sent up refuses it
+    (`SecondPersonRequired.recheck`: a recall or a leave meanwhile), that refusal on the form
+    (False: the form is shown again)."""
+    try:
+        messages.warning(request, refusal_or_referral(request, error, asked))
+    except ValidationError as refused:
+        form_add_service_error(form, refused)
+        return False
+    return True
 
 
 def form_add_service_error(form: forms.Form, error) -> None:

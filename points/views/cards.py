@@ -13,9 +13,9 @@ from core.idempotency import run_once
 from points.forms import CardIssueForm
 from points.services import card_issue
 from villagers.card_views import Slip, card_slip
-from villagers.forms import form_add_service_error
+from villagers.forms import form_add_service_error, form_sent_up
 from villagers.models import Card
-from villagers.second_person import SecondPersonRequired, refusal_or_referral
+from villagers.second_person import SecondPersonRequired
 from villagers.selectors import card_get_for_user, household_get_for_user, household_pin_is
 from villagers.services import card_prerequisites_missing
 
@@ -49,11 +49,7 @@ def card_issue_view(request, pk):
             # As a PIN reset of one's own household: the county issues the card with the PIN
             # the manager chose; the referral keeps only its hash, and no slip is shown.
             asked = {"pin_hash": make_password(pin)}
-            try:
-                messages.warning(request, refusal_or_referral(request, error, asked))
-            except ValidationError as refused:  # checked again as it is sent up
-                form_add_service_error(form, refused)
-            else:
+            if form_sent_up(request, form, error, asked):
                 return redirect("reports:household", pk=household.pk)
         except ValidationError as error:
             form_add_service_error(form, error)
