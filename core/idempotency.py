@@ -98,6 +98,15 @@ def already_sent(request) -> None:
     messages.info(request, _("This was already sent; nothing was recorded twice."))
 
 
+def said_once(request, replayed: bool, done) -> None:
+    """What a page says after `run_once`: `done` when the effect was taken now, that it was
+    already sent when this POST replayed an earlier one."""
+    if replayed:
+        already_sent(request)
+    else:
+        messages.success(request, done)
+
+
 class OneTimeKeyMixin(forms.Form):
     """A hidden one-time key so a double-clicked or re-sent POST has a single effect.
 

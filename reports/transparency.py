@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import Role, member_of_village_required, staff_required
-from core.idempotency import already_sent, run_once
+from core.idempotency import run_once, said_once
 from core.months import next_month, previous_month, requested_month
 from core.pagination import Paginator
 from notifications.selectors import announcements_current
@@ -164,16 +164,11 @@ def donation_thanks_revoke(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        if replayed:
-            already_sent(request)
-        else:
-            messages.success(
-                request,
-                _(
-                    "The old thanks links of this donation no longer work. Send the donor the "
-                    "new one."
-                ),
-            )
+        said_once(
+            request,
+            replayed,
+            _("The old thanks links of this donation no longer work. Send the donor the new one."),
+        )
     return redirect(there)
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required, villager_required
-from core.idempotency import already_sent, run_once
+from core.idempotency import run_once, said_once
 from villagers.forms import (
     CardRecallForm,
     CardReplaceForm,
@@ -239,10 +239,7 @@ def card_recall_view(request, pk):
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            if replayed:
-                already_sent(request)
-            else:
-                messages.success(request, _("The card is recalled; its login no longer works."))
+            said_once(request, replayed, _("The card is recalled; its login no longer works."))
             return redirect(url)
     return _card_form_page(
         request,

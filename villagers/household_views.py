@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
-from core.idempotency import already_sent, key_used, run_once
+from core.idempotency import already_sent, key_used, run_once, said_once
 from core.text import list_join
 from villagers.forms import (
     HouseholdForm,
@@ -116,10 +116,7 @@ def member_create(request, pk):
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            if replayed:
-                already_sent(request)
-            else:
-                messages.success(request, _("Member added."))
+            said_once(request, replayed, _("Member added."))
             return redirect(url)
     return render(
         request,
@@ -181,14 +178,12 @@ def member_leave_view(request, pk):
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            if replayed:
-                already_sent(request)
-            else:
-                messages.success(
-                    request,
-                    _("%(name)s is no longer a member of the household; they stay on record.")
-                    % {"name": member.name},
-                )
+            said_once(
+                request,
+                replayed,
+                _("%(name)s is no longer a member of the household; they stay on record.")
+                % {"name": member.name},
+            )
             return redirect(hub)
     return render(
         request,
@@ -214,10 +209,11 @@ def member_return_view(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        if not replayed:
-            messages.success(
-                request, _("%(name)s is a member of the household again.") % {"name": member.name}
-            )
+        said_once(
+            request,
+            replayed,
+            _("%(name)s is a member of the household again.") % {"name": member.name},
+        )
     return redirect(hub)
 
 
@@ -286,10 +282,7 @@ def participation_create(request, pk):
         except ValidationError as error:
             form_add_service_error(form, error)
         else:
-            if replayed:
-                already_sent(request)
-            else:
-                messages.success(request, _("Participation recorded."))
+            said_once(request, replayed, _("Participation recorded."))
             return redirect(url)
     return render(
         request, "villagers/participation_form.html", {"form": form, "household": household}

@@ -19,7 +19,7 @@ from core.access import (
     staff_required,
     villager_required,
 )
-from core.idempotency import already_sent, run_once
+from core.idempotency import already_sent, run_once, said_once
 from core.pagination import Paginator
 from villagers.models import Household
 from villagers.second_person import SecondPersonRequired, refusal_or_referral
@@ -140,16 +140,11 @@ def wish_new(request):
                 return redirect(_posted_url(posted, on_behalf))
             _add_service_error(form, error)
         else:
-            if replayed:
-                already_sent(request)
-            else:
-                messages.success(
-                    request,
-                    _(
-                        "The wish is posted. It appears on the village wall once staff have "
-                        "checked it."
-                    ),
-                )
+            said_once(
+                request,
+                replayed,
+                _("The wish is posted. It appears on the village wall once staff have checked it."),
+            )
             return redirect(url)
     return render(request, "wishwall/new.html", {"form": form, "on_behalf": on_behalf})
 
