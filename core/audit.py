@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import sql
-from core.db import duplicate_checked_again, unique_checks
+from core.db import duplicate_checked_again, full_check, unique_checks
 from core.models import AuditEvent
 from core.sql import Statement
 
@@ -103,7 +103,7 @@ def record_save(
     """
     creating = obj.pk is None
     if validate:
-        obj.full_clean()
+        full_check(obj)
     with transaction.atomic():
         # Saved by another request since full_clean() (a double click): refused in words.
         with duplicate_checked_again(lambda: unique_checks(obj)):

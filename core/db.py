@@ -103,6 +103,24 @@ def unique_checks(obj) -> None:
         raise ValidationError(refusals)
 
 
+def full_check(obj) -> None:
+    """`obj.full_clean()`, with its uniqueness checked by `unique_checks`: a duplicate saved
+    by another request just before reads the same, under the same field, whether this check
+    or the database (`duplicate_checked_again`) finds it. Django's own check of a constraint
+    puts its message at the top of the form."""
+    errors = {}
+    for check in (
+        lambda: obj.full_clean(validate_unique=False, validate_constraints=False),
+        lambda: unique_checks(obj),
+    ):
+        try:
+            check()
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
 def _field_concerned(model, constraint) -> str:
     """The one field of its own row a constraint compares (a household's number, beside
     the village it is unique in), else NON_FIELD_ERRORS (a check of several columns)."""

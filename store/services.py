@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from core import sql
 from core.access import Role, is_manager
 from core.audit import as_stored, audit_plan, audit_record, record_save
-from core.db import duplicate_checked_again, unique_checks
+from core.db import duplicate_checked_again, full_check, unique_checks
 from core.edit_forms import row_digest
 from core.files import discard_files_on_error, file_stored
 from core.months import closed_month_check, past_day_check
@@ -95,7 +95,7 @@ def item_save(*, item: Item, actor: User, request=None) -> Item:
     creating = item.pk is None
     if as_stored(item, Item.objects.filter(pk=item.pk).first() if item.pk else None):
         return item  # saved as stored: nothing written, nothing audited as a change
-    item.full_clean()
+    full_check(item)
     with discard_files_on_error(), transaction.atomic():
         unsaved_name = item.photo.name
         try:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from django.contrib.messages import get_messages
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -321,6 +321,41 @@ def test_an_item_name_taken_at_the_same_moment_is_refused_under_its_field(
     assert form.errors["name"] == ["本村已经有这个名称的物品。"]
     assert not form.non_field_errors()
     assert Item.objects.filter(name="新米").count() == 1
+
+
+def test_a_duplicate_the_services_own_check_finds_is_refused_under_its_field(
+    village_x,
+    group_x,
+    manager_x,
+    zones_x,  # noqa: F811 (fixture)
+):
+    """The other order of the race above: the first save committed before the second's
+    service checked its row (not only before its INSERT). Django's own check of a constraint
+    put the message at the top of the form, so the race tests failed now and then."""
+    from store.services import item_save
+    from villagers.services import household_save
+
+    household_save(
+        household=Household(village=village_x, group=group_x, number="X301", head_name="周一"),
+        actor=manager_x,
+    )
+    with pytest.raises(ValidationError) as refused:
+        household_save(
+            household=Household(village=village_x, group=group_x, number="x301", head_name="周二"),
+            actor=manager_x,
+        )
+    assert list(refused.value.message_dict) == ["number"]
+    zone = zones_x[0]
+    item_save(
+        item=Item(village=village_x, zone=zone, name="新米", unit="袋", points_price=20),
+        actor=manager_x,
+    )
+    with pytest.raises(ValidationError) as refused:
+        item_save(
+            item=Item(village=village_x, zone=zone, name="新米", unit="袋", points_price=9),
+            actor=manager_x,
+        )
+    assert list(refused.value.message_dict) == ["name"]
 
 
 @pytest.mark.django_db(transaction=True)
