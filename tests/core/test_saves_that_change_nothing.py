@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from django import forms
+from django.contrib.messages import get_messages
 from django.db import connection
 from django.urls import reverse
 
@@ -139,3 +140,29 @@ def test_an_edit_page_saved_as_drawn_writes_no_audit_event(request, client_manag
         assert response.status_code == 302, response.context["form"].errors
     assert not _updates(row).exists()
     assert _version(row) == version
+
+
+@pytest.mark.parametrize(
+    ("name", "edited", "changes"),
+    [
+        ("store:item_edit", "towel", {"points_price": 6}),
+        ("points:rule_edit", "rule_clean", {"points": 6}),
+    ],
+)
+def test_an_edit_page_sent_twice_is_saved_once_and_said_so(
+    request, client_manager_x, name, edited, changes
+):
+    """Found by a second read: the item and rule pages showed their form again with "this
+    was already saved", as an error, after a double click whose first click had saved. As
+    the household's page: the second answer goes where the first went and says so."""
+    row = request.getfixturevalue(edited)
+    url = reverse(name, args=[row.pk])
+    sent = {**_drawn(client_manager_x, url), **changes}
+    first = client_manager_x.post(url, sent, HTTP_ACCEPT_LANGUAGE="en")
+    second = client_manager_x.post(url, sent, HTTP_ACCEPT_LANGUAGE="en")
+    assert first.status_code == 302, first.context["form"].errors
+    assert second.status_code == 302, second.context["form"].errors
+    assert second.url == first.url
+    told = [str(m) for m in get_messages(second.wsgi_request)]
+    assert told[-1] == "This was already sent; nothing was recorded twice."
+    assert _updates(row).count() == 1
