@@ -59,6 +59,7 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
 
     A household that moved away or closed keeps no active card: its card is recalled first
     (`card_recall`, which ends its logins), so it neither redeems nor earns points meanwhile.
+    A card issue waiting at the county for it is closed.
     """
     if household.group.village_id != household.village_id:
         raise ValidationError(_("The village group belongs to another village."))
@@ -84,6 +85,14 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
                 village_id=household.village_id,
                 action="household.{verb}",
                 request=request,
+            )
+        if household.status != Household.Status.ACTIVE:
+            # A card asked of the county for it would be issued to nobody: its issue is refused.
+            referrals_close(
+                kind=Referral.Kind.CARD_ISSUE,
+                object_ids=[household.pk],
+                actor=actor,
+                outcome=gettext_lazy("the household moved away or closed"),
             )
         saved = household
         # Its login says whose it is ("signed in as …"): the head's name as corrected.

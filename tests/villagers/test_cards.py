@@ -566,3 +566,63 @@ def test_an_issue_or_recall_sent_up_after_a_change_meanwhile_is_refused_on_the_f
     assert response.status_code == 200
     assert refusal in str(response.context["form"].non_field_errors())
     assert not Referral.objects.filter(kind=kind).exists()
+
+
+def _card_issue_sent_up(manager_x, household):
+    PassedInspectionFactory(household=household)
+    ParticipationFactory(household=household)
+    client = _own_household_manager(manager_x, household)
+    client.post(
+        reverse("points:card_issue", args=[household.pk]),
+        {"pin": "1739", "pin_again": "1739", "idempotency_key": form_key()},
+    )
+    return Referral.objects.get(kind=Referral.Kind.CARD_ISSUE, status="open")
+
+
+@pytest.mark.parametrize("status", ["moved", "closed"])
+def test_a_card_issue_waiting_at_the_county_closes_with_the_household(
+    household_a, manager_x, status
+):
+    """Marking the household moved or closed left its card issue waiting at the county,
+    which could only refuse it there."""
+    referral = _card_issue_sent_up(manager_x, household_a)
+    household_a.status = status
+    services.household_save(household=household_a, actor=manager_x)
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.DONE
+    assert referral.outcome == "the household moved away or closed"
+    assert referral.request.get("pin_hash") is None
+
+
+def test_the_upgrade_closes_what_waited_for_nobody(household_a, manager_x, card_b):
+    """Waiting since before the services closed them: a card for a household that moved,
+    a member's PIN for someone who left. Others stay open."""
+    import importlib
+
+    from django.apps import apps
+
+    card_issue_referral = _card_issue_sent_up(manager_x, household_a)
+    type(household_a).objects.filter(pk=household_a.pk).update(status="moved")
+    left, staying = (
+        MemberFactory(household=card_b.household, id_number="", phone="") for _ in range(2)
+    )
+    type(left).objects.filter(pk=left.pk).update(left_on="2026-11-01", left_why="moved")
+    pin_referrals = [
+        Referral.objects.create(
+            village=card_b.household.village,
+            household=card_b.household,
+            kind=Referral.Kind.MEMBER_PIN,
+            object_id=member.pk,
+            request={"pin_hash": make_password("1739")},
+            why="own household",
+            requested_by=manager_x,
+        )
+        for member in (left, staying)
+    ]
+    migration = importlib.import_module("villagers.migrations.0030_moot_referrals_closed")
+    migration.moot_referrals_close(apps, None)
+    for referral in (card_issue_referral, *pin_referrals):
+        referral.refresh_from_db()
+    assert [r.status for r in (card_issue_referral, *pin_referrals)] == ["done", "done", "open"]
+    assert "pin_hash" not in card_issue_referral.request | pin_referrals[0].request
+    assert pin_referrals[1].request["pin_hash"]
