@@ -175,7 +175,7 @@ def approval_decide(request):
         for line in error.messages:
             if line not in refused:
                 messages.error(request, line)
-        asked = {"action": action, "reason": request.POST.get("rejection_reason", "")[:300]}
+        asked = {"action": action, "reason": request.POST.get("rejection_reason", "")}
         for item in second_person:
             messages.warning(request, refusal_or_referral(request, item, asked))
         choices_keep(request, KEPT, ids=ticked, reason=reason)

@@ -278,7 +278,7 @@ def corrections_decide(request):
         for line in error.messages:
             if line not in refused:
                 messages.error(request, line)
-        asked = {"action": action, "reason": request.POST.get("reason", "")[:300]}
+        asked = {"action": action, "reason": request.POST.get("reason", "")}
         for item in second_person:
             messages.warning(request, refusal_or_referral(request, item, asked))
         choices_keep(request, KEPT, ids=ids, reason=request.POST.get("reason", ""))
