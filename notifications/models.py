@@ -50,6 +50,9 @@ class Notification(models.Model):
         SKIPPED = "skipped", _("not sent: no text messages, no phone or moved away")
         WITHDRAWN = "withdrawn", _("not sent: the announcement was withdrawn first")
         FAILED = "failed", _("failed")
+        # The provider may have taken it (an answer cut short or late, a worker stopped
+        # while sending): never sent again, for the household would have it twice.
+        UNKNOWN = "unknown", _("not known whether it arrived: not sent again")
 
     village = models.ForeignKey(
         Village, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
@@ -77,6 +80,7 @@ class Notification(models.Model):
     # Not before (quiet hours, or the back-off after a failed attempt).
     sms_due_at = models.DateTimeField(_("not before"), null=True, blank=True)
     sms_attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    sms_tried_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     sms_sent_at = models.DateTimeField(pgettext_lazy("text message", "sent"), null=True, blank=True)
     sms_error = models.CharField(_("last error"), max_length=200, blank=True)
     sms_reference = models.CharField(_("provider's reference"), max_length=64, blank=True)

@@ -4,11 +4,12 @@ Each message is sent at most once: a worker claims it (pending -> sending) in a 
 transaction, taking only rows no other worker holds (SKIP LOCKED), sends it with no
 transaction open, then records the answer. A failure puts it back to pending, not before
 its back-off; the task then fails and procrastinate runs it again after the same wait. After
-SMS_MAX_ATTEMPTS tries it is failed for good. A worker killed between sending and recording
-leaves the row "being sent": never sent again, since it may have gone. So does a send that
-ends in an error after the request was sent (an answer late or cut short: `unknown`); the
-rest of the batch is still sent, and a message that could not even be written is a failure
-of its own.
+SMS_MAX_ATTEMPTS tries it is failed for good. A send that ends in an error after the request
+was sent (an answer late or cut short) is `unknown`: never sent again, since it may have
+gone, and the manager's log says so. A worker killed between sending and recording leaves
+the row "being sent"; the next run finds it there past `STALE` and calls it unknown too.
+The rest of the batch is still sent, and a message that could not even be written is a
+failure of its own.
 """
 
 import datetime
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from notifications import sms
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 BATCH = 50
 Sms = Notification.Sms
+# Longer than a live worker takes over a claimed batch (each send gives up after its timeout).
+STALE = datetime.timedelta(seconds=2 * BATCH * sms.TIMEOUT_SECONDS)
 
 
 def quiet_until(now: datetime.datetime) -> datetime.datetime | None:
@@ -56,7 +60,7 @@ class SendRun:
     skipped: list[int] = field(default_factory=list)
     retry: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
-    unknown: list[int] = field(default_factory=list)  # left "being sent": it may have gone
+    unknown: list[int] = field(default_factory=list)  # it may have gone: never sent again
     held_until: datetime.datetime | None = None
     retry_at: datetime.datetime | None = None  # the earliest back-off of `retry`
 
@@ -81,7 +85,8 @@ def _claim(now: datetime.datetime, tried: set[int]) -> tuple[list[Notification],
         for notification in claimed:
             notification.sms_status = Sms.SENDING
             notification.sms_attempts += 1
-        Notification.objects.bulk_update(rows, ["sms_status", "sms_attempts"])
+            notification.sms_tried_at = timezone.now()
+        Notification.objects.bulk_update(rows, ["sms_status", "sms_attempts", "sms_tried_at"])
     return claimed, [n.pk for n in skipped]
 
 
@@ -108,6 +113,7 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
     """Send every due message (see the module's text); what became of each."""
     run = SendRun()
     provider = sms.backend()
+    run.unknown += _stale_marked(now or timezone.now())
     tried: set[int] = set()  # a failure waits for the next run, never retried in this one
     while True:
         at = now or timezone.now()
@@ -133,8 +139,11 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
             except sms.SmsError as error:
                 _record_failure(notification, str(error), run)
                 continue
-            except Exception:  # noqa: BLE001 (the provider may have taken it: never twice)
+            except Exception as error:  # noqa: BLE001 (the provider may have taken it: never twice)
                 logger.exception("SMS of notification %s: outcome unknown", notification.pk)
+                notification.sms_status = Sms.UNKNOWN
+                notification.sms_error = f"{type(error).__name__}: {error}"[:200]
+                notification.save(update_fields=["sms_status", "sms_error"])
                 run.unknown.append(notification.pk)
                 continue
             notification.sms_status = Sms.SENT
@@ -145,6 +154,20 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
                 update_fields=["sms_status", "sms_sent_at", "sms_reference", "sms_error"]
             )
             run.sent.append(notification.pk)
+
+
+def _stale_marked(now: datetime.datetime) -> list[int]:
+    """Messages left "being sent" by a worker that stopped: unknown, never sent again."""
+    stale = Notification.objects.filter(sms_status=Sms.SENDING).filter(
+        Q(sms_tried_at__lt=now - STALE) | Q(sms_tried_at__isnull=True)  # before it was kept
+    )
+    marked = list(stale.values_list("pk", flat=True))
+    if marked:
+        logger.warning("SMS of notifications %s: the sending was cut off", marked)
+        Notification.objects.filter(pk__in=marked, sms_status=Sms.SENDING).update(
+            sms_status=Sms.UNKNOWN
+        )
+    return marked
 
 
 def _record_failure(notification: Notification, error: str, run: SendRun) -> None:

@@ -20,9 +20,13 @@ class MessagesToRetry(Exception):
 
 def _send(*, retried: bool) -> None:
     run = messages_send()
-    if run.sent or run.failed or run.skipped:
+    if run.sent or run.failed or run.skipped or run.unknown:
         logger.info(
-            "SMS: sent %d, skipped %d, failed %d", len(run.sent), len(run.skipped), len(run.failed)
+            "SMS: sent %d, skipped %d, failed %d, not known whether sent %d",
+            len(run.sent),
+            len(run.skipped),
+            len(run.failed),
+            len(run.unknown),
         )
     if run.held_until:
         _queue_for(run.held_until)

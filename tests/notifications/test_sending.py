@@ -4,6 +4,7 @@ runs the same function: test_worker.py)."""
 import datetime
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -122,7 +123,7 @@ def test_an_answer_cut_short_leaves_that_message_being_sent_and_the_batch_goes_o
     run = messages_send()
     assert run.unknown == [first.pk] and sorted(run.sent) == [m.pk for m in others]
     statuses = dict(Notification.objects.values_list("pk", "sms_status"))
-    assert statuses == {first.pk: Sms.SENDING, **{m.pk: Sms.SENT for m in others}}
+    assert statuses == {first.pk: Sms.UNKNOWN, **{m.pk: Sms.SENT for m in others}}
     later = timezone.now() + datetime.timedelta(hours=1)
     assert messages_send(now=later).sent == []  # it may have gone: never sent twice
     assert len(provider.accepted) == 3
@@ -171,7 +172,31 @@ def test_an_answer_later_than_the_timeout_leaves_the_message_being_sent(
     later = timezone.now() + datetime.timedelta(hours=1)
     assert messages_send(now=later).sent == []
     message_to_a.refresh_from_db()
-    assert message_to_a.sms_status == Sms.SENDING and len(provider.accepted) == 1
+    assert message_to_a.sms_status == Sms.UNKNOWN and len(provider.accepted) == 1
+    assert "TimeoutError" in message_to_a.sms_error or "timed out" in message_to_a.sms_error
+
+
+def test_a_message_left_being_sent_by_a_stopped_worker_is_called_unknown(
+    provider, message_to_a, client_manager_x
+):
+    """A worker killed between sending and recording left the message "being sent" for
+    good, and the manager's log never said that it might not have arrived. The next run
+    past the time a live worker could take calls it unknown; it is never sent again."""
+    from notifications import sending
+
+    claimed, _skipped = sending._claim(timezone.now(), set())  # the worker stops here
+    assert [n.pk for n in claimed] == [message_to_a.pk]
+    assert messages_send().unknown == []  # a live worker may still be sending it
+    message_to_a.refresh_from_db()
+    assert message_to_a.sms_status == Sms.SENDING
+    later = timezone.now() + sending.STALE + datetime.timedelta(seconds=1)
+    run = messages_send(now=later)
+    assert run.unknown == [message_to_a.pk] and run.sent == []
+    message_to_a.refresh_from_db()
+    assert message_to_a.sms_status == Sms.UNKNOWN and provider.accepted == []
+    page = client_manager_x.get(reverse("notifications:log"), {"status": "unknown"})
+    assert "Ask the household whether it arrived" in page.content.decode()
+    assert messages_send(now=later).unknown == []  # told once
 
 
 def test_a_provider_that_cannot_be_reached_is_a_failure_tried_again(
