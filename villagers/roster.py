@@ -375,6 +375,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     first_line: dict[str, RosterRow] = {}
     first_misplaced: dict[str, frozenset[str]] = {}
     head_line: dict[str, int] = {}
+    relation_unread: set[str] = set()  # households with a row whose relation is said already
     id_line: dict[str, int] = {}
     # Each person's rows so far, by household and person: [(line, ID number or "")].
     person_lines: dict[tuple, list[tuple[int, str]]] = {}
@@ -399,6 +400,8 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                 )
             else:
                 id_line[member["id_number"]] = row.line
+        if number and member["relation"] is None:
+            relation_unread.add(number_key)
         if number:
             _same_person_check(member, row.line, number_key, person_lines, errors)
             first = first_line.setdefault(number_key, row)
@@ -448,10 +451,15 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
             households[number_key]["members"].append(member)
         reports.append(RowReport(row=row, errors=errors, member=member))
     # A household comes whole from a roster, so its head is among its members (one, as
-    # `member_save` keeps it): a household without that row is said so on its first row.
+    # `member_save` keeps it): a household without that row is said so on its first row,
+    # unless a row's relation could not be read (that row may be the head's: said there).
     by_line = {report.row.line: report for report in reports}
     for number_key, household in households.items():
-        if number_key not in head_line and household["head_name"]:
+        if (
+            number_key not in head_line
+            and number_key not in relation_unread
+            and household["head_name"]
+        ):
             by_line[first_line[number_key].line].errors.append(
                 _("Household %(number)s has no row for its head, %(name)s (relation 户主).")
                 % {

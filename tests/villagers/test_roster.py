@@ -883,3 +883,21 @@ def test_a_household_number_is_compared_in_capitals_as_the_database_writes_them(
     households = roster_import(village=village_x, rows=parsed, actor=manager_x)
     numbers = {h.number: sorted(h.members.values_list("name", flat=True)) for h in households}
     assert numbers == {"ASS1": ["张三"], "Bß2": ["李四", "王五"], "BSS2": ["钱七"]}
+
+
+def test_a_row_whose_relation_cannot_be_read_is_not_also_a_missing_head(
+    village_x, groups, manager_x
+):
+    """Found by a probe: a head's row with TRUE or an unknown word as its relation also read
+    "has no row for its head": two messages for one cell. A household whose rows all read
+    well still hears that its head's row is missing."""
+    rows = [
+        ["R1", "啊道", "张三", "张三", True, "男", "1968"],  # TRUE where 户主 belongs
+        ["R2", "啊道", "王五", "王五", "头头", "男", "1970"],  # a word that is no relation
+        ["R3", "啊道", "赵六", "钱七", "配偶", "女", "1970"],  # truly no head row
+    ]  # fmt: skip
+    check = roster_check(village_x, roster_parse(xlsx_file(rows)))
+    errors = {report.row.line: report.errors for report in check.reports}
+    assert len(errors[2]) == 1 and "holds TRUE" in errors[2][0]
+    assert len(errors[3]) == 1 and errors[3][0].startswith("Unknown relation to the head")
+    assert errors[4] == ["Household R3 has no row for its head, 赵六 (relation 户主)."]
