@@ -301,13 +301,20 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
                     "value": mask_cell(values["head_name"]),
                 },
             )
-        has_line = bool(values["date"] or values["points"] or values["what"])
-        if values["balance"] and has_line:
+        # A misplaced TRUE is said once (RowErrors): a row with one beside a line or a
+        # balance is not also said to give both.
+        typed = {key for key, value in values.items() if value}
+        line_typed = typed & {"date", "points", "what"}
+        balance_given = "balance" in typed - report.errors.misplaced
+        has_line = bool(line_typed - report.errors.misplaced) or (
+            bool(line_typed) and not balance_given
+        )
+        if balance_given and line_typed - report.errors.misplaced:
             report.errors.append(
                 _("A row gives either the balance or one dated line of history, not both.")
             )
             continue
-        if not values["balance"] and not has_line:
+        if "balance" not in typed and not line_typed:
             report.errors.append(_("The row has neither a balance nor a dated line of history."))
             continue
         if has_line:

@@ -226,6 +226,22 @@ def test_a_true_or_false_cell_gets_one_message_in_a_column_that_checks_its_value
     assert all("which Excel writes for a yes/no cell" in e for e in check.error_lines())
 
 
+def test_a_true_balance_beside_a_dated_line_is_said_once(village_x, cards):
+    """Found by a probe: a TRUE in the balance column of a row with a dated line also read
+    "either the balance or one dated line": two messages for one cell. The line is read;
+    a balance typed beside it is still refused as both."""
+    rows = [
+        ["X001", "王大山", True, "2019-03-01", 350, "扫雪"],
+        ["X002", "李秀英", 100, None, None, True],
+        ["X001", "王大山", 100, "2019-03-01", 20, "扫雪"],
+    ]
+    check = carry_over_check(village_x, carry_over_parse(xlsx_file(rows)), 100)
+    errors = [report.errors for report in check.reports]
+    assert len(errors[0]) == 1 and "Column 结转余额 (balance) holds TRUE" in errors[0][0]
+    assert len(errors[1]) == 1 and "Column 事由 (what for) holds TRUE" in errors[1][0]
+    assert errors[2] == ["A row gives either the balance or one dated line of history, not both."]
+
+
 def test_a_true_or_false_cell_where_text_belongs_is_refused(village_x, cards):
     """Found by a review: once TRUE read as "TRUE", a line of history for TRUE (a ticked box
     in the 事由 column) was kept so, and a TRUE household number was only "not registered".
