@@ -84,6 +84,9 @@ if not SECRET_KEY:
         SECRET_KEY = "dev-only-insecure-key-never-used-in-production-7f3c9b1e2d"  # noqa: S105
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+# The keys SECRET_KEY had before it was changed (comma-separated): what was signed under one
+# (a session, a thanks link, a form's one-time key) still reads. Drop them when that lapsed.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1" if DEBUG or TESTING else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

@@ -10,10 +10,11 @@ import secrets
 from collections.abc import Callable
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from core.files import discard_files_on_error
@@ -28,9 +29,9 @@ def idempotency_key_new() -> str:
     return secrets.token_urlsafe(24)
 
 
-def request_fingerprint(request) -> str:
+def request_fingerprint(request, secret=None) -> str:
     """A keyed hash (HMAC) of the target and the POST body (fields, uploads), without the CSRF
-    token and key.
+    token and key, under the site's key (or `secret`).
 
     The path is part of it: the same key sent to reverse another entry is another request.
     Keyed, as core.edit_forms.row_digest: a body may hold a PIN (a card issued, a PIN reset,
@@ -46,7 +47,21 @@ def request_fingerprint(request) -> str:
         for upload in request.FILES.getlist(name):
             parts.append(f"{name}\x00{upload.name}\x00{upload.size}\x01")
     body = "".join(parts)
-    return salted_hmac("core.idempotency.request", body, algorithm="sha256").hexdigest()
+    return salted_hmac(
+        "core.idempotency.request", body, secret=secret, algorithm="sha256"
+    ).hexdigest()
+
+
+def _fingerprint_matches(stored: str, request, fingerprint: str) -> bool:
+    """Whether `stored` is this request's `fingerprint`, or its fingerprint under a key the
+    site had before (settings.SECRET_KEY_FALLBACKS, as Django's signing accepts): a form
+    sent before the key was changed and sent again after it is the same form."""
+    if constant_time_compare(stored, fingerprint):
+        return True
+    return any(
+        constant_time_compare(stored, request_fingerprint(request, secret=old))
+        for old in settings.SECRET_KEY_FALLBACKS
+    )
 
 
 def key_used(request) -> bool:
@@ -77,7 +92,7 @@ def run_once(request, action: Callable[[], str]) -> tuple[str, bool]:
             user=request.user, key=key, defaults={"request_hash": fingerprint}
         )
         if not created:
-            if record.request_hash != fingerprint:
+            if not _fingerprint_matches(record.request_hash, request, fingerprint):
                 raise ValidationError(
                     _(
                         "This form was already sent with different content. "

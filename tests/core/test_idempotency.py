@@ -3,11 +3,15 @@
 import hashlib
 import importlib
 
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.test import override_settings
 from django.urls import reverse
 
-from core.models import IdempotencyKey
+from core.models import AuditEvent, IdempotencyKey
 from tests.conftest import form_key
 from tests.factories import MemberFactory
+from tests.villagers.conftest import english  # noqa: F401 (fixture)
 from villagers.models import Member
 
 
@@ -62,3 +66,31 @@ def test_the_fingerprints_kept_before_are_keyed_by_the_upgrade(manager_x):
         for p in map("{:04d}".format, range(10_000))
         if _plain_fingerprint(url, p) == (old.request_hash)
     ] == []
+
+
+def test_a_form_sent_again_after_the_sites_key_was_changed_is_the_same_form(
+    client_manager_x,
+    card_a,
+    english,  # noqa: F811 (fixture)
+):
+    """Noted by the team: a key row's fingerprint is keyed by SECRET_KEY only, so a form sent
+    before the key was changed (the old one kept in SECRET_KEY_FALLBACKS, as Django's docs
+    say) and sent again after it read "already sent with different content". A fingerprint
+    under a former key is accepted now, as Django's signing accepts it; another body still
+    is not."""
+    url = reverse("villagers:card_recall", kwargs={"pk": card_a.household_id})
+    sent = {"reason": "搬走了", "idempotency_key": form_key()}
+    assert client_manager_x.post(url, sent).status_code == 302
+
+    rotated = override_settings(
+        SECRET_KEY="a-new-key-after-the-old-one-was-changed-4a91d0c3e7b2",
+        SECRET_KEY_FALLBACKS=[settings.SECRET_KEY],
+    )
+    with rotated:
+        again = client_manager_x.post(url, sent)
+        other = client_manager_x.post(url, {**sent, "reason": "去世了"})
+    said = [str(message) for message in get_messages(again.wsgi_request)]
+    assert again.status_code == 302
+    assert said[-1] == "This was already sent; nothing was recorded twice."
+    assert AuditEvent.objects.filter(action="card.recall").count() == 1
+    assert other.status_code == 200 and "already sent with different content" in other.text
