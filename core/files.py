@@ -11,8 +11,13 @@ leaves the block (its transaction rolled back). Blocks nest: when a service's bl
 inside another (`run_once`'s transaction around the service), its files pass to the outer
 block, which deletes them if it fails in turn. A caller that wraps a service in a transaction
 of its own should open its own `discard_files_on_error()` around it.
+
+Whether a file sent is the one stored (`file_as_stored`) is read from its bytes: every upload
+is stored under a new name, so the same photo sent twice (a double click, a second tab) is
+named anew, and two photos are told apart only by what they hold.
 """
 
+import hashlib
 import logging
 import threading
 from contextlib import contextmanager
@@ -51,3 +56,30 @@ def file_stored(field_file: FieldFile) -> None:
     if not stack:
         raise RuntimeError("file_stored() needs an enclosing discard_files_on_error()")
     stack[-1].append((field_file.storage, field_file.name))
+
+
+def file_digest(file) -> str:
+    """The SHA-256 of a file's bytes, from its start; the file is left open at its start (an
+    upload is still to be stored)."""
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def file_as_stored(sent, stored: FieldFile) -> bool:
+    """Whether a file field's value `sent` is the file `stored` in the row: the same file (by
+    name; none or cleared, when none is stored), or a new upload holding the very bytes
+    stored (prepared as the stored one was: a photo re-encoded by core.photos.photo_prepare).
+    A stored file that cannot be read is not that upload."""
+    sent_name, stored_name = getattr(sent, "name", None) or "", stored.name or ""
+    if sent_name == stored_name:
+        return True
+    if not sent or not stored_name:
+        return False
+    try:
+        with stored.storage.open(stored_name, "rb") as kept:
+            return file_digest(kept) == file_digest(sent)
+    except OSError:
+        return False

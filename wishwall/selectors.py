@@ -13,6 +13,8 @@ from core.access import (
     is_township_officer,
     is_villager,
 )
+from core.files import file_as_stored
+from core.photos import photo_prepare
 from villagers.models import Household, Village
 from wishwall.models import Wish
 
@@ -37,10 +39,13 @@ JUST_POSTED = datetime.timedelta(minutes=10)
 
 
 def wish_just_posted(
-    *, household: Household, actor, title: str, kind: str, story: str, photo: bool
+    *, household: Household, actor, title: str, kind: str, story: str, photo=None
 ) -> Wish | None:
-    """The household's open wish `actor` posted moments ago with these very words (and a
-    photo, or none, as this post has): what a second post of the same wish finds."""
+    """The household's open wish `actor` posted moments ago with these very words and this
+    photo (`photo`, the upload; or none, as this post has): what a second post of the same
+    wish finds. The photo is compared by its bytes as stored (core.files.file_as_stored):
+    prepared again as the first post's was, the same upload is the same file, another one
+    is another wish."""
     wishes = Wish.objects.filter(
         household=household,
         posted_by=actor,
@@ -51,7 +56,11 @@ def wish_just_posted(
         created_at__gte=timezone.now() - JUST_POSTED,
     )
     wishes = wishes.exclude(photo="") if photo else wishes.filter(photo="")
-    return wishes.order_by("-created_at").first()
+    sent = photo_prepare(photo) if photo else None
+    return next(
+        (wish for wish in wishes.order_by("-created_at") if file_as_stored(sent, wish.photo)),
+        None,
+    )
 
 
 def wishes_visible_to(user, village: Village | None) -> QuerySet[Wish]:

@@ -133,7 +133,7 @@ def wish_new(request):
                 title=data["title"],
                 kind=data["kind"],
                 story=data["story"],
-                photo=bool(data["photo"]),
+                photo=data["photo"],
             )
             if posted:  # the same wish from another tab: posted there, not again
                 already_sent(request)
