@@ -3,11 +3,12 @@
 import ipaddress
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from core import sql
 from core.db import duplicate_checked_again, full_check, unique_checks
+from core.files import file_as_stored
 from core.models import AuditEvent
 from core.sql import Statement
 
@@ -123,13 +124,20 @@ def as_stored(obj, stored) -> bool:
     """Whether `obj` holds `stored`'s value in every column its save writes: an edit that
     changes nothing (saved as drawn, or the same form sent twice) is not written, nor
     audited as a change (an auditor reads each "*.update" event as one). The columns only
-    their own writer moves (`core.models.WriterOwnedColumns`) are not the edit's."""
+    their own writer moves (`core.models.WriterOwnedColumns`) are not the edit's. A file
+    named anew (every upload is) is compared by its content (core.files.file_as_stored)."""
     writer_owned = getattr(obj, "writer_owned", ())
     return stored is not None and all(
-        getattr(obj, field.attname) == getattr(stored, field.attname)
+        _value_as_stored(field, getattr(obj, field.attname), getattr(stored, field.attname))
         for field in obj._meta.concrete_fields
         if field.name not in writer_owned
     )
+
+
+def _value_as_stored(field, value, stored) -> bool:
+    if isinstance(field, models.FileField):  # a new upload of the file stored is that file
+        return file_as_stored(value, stored)
+    return value == stored
 
 
 def audit_plan(

@@ -19,6 +19,8 @@ The same form sent twice (a double click on a slow line, a resent page): the sec
 the row changed, by the first, to exactly what it sends. That is not a change made in the
 meantime but one already saved; it is refused with the code ALREADY_SAVED, which the page
 answers as a one-time key's replay (`sent_twice`). A row changed to anything else is stale.
+A file sent again is a new upload, stored under a new name: it is compared by its content
+(core.files.file_as_stored), so a photo sent twice is the photo the first send stored.
 """
 
 from django import forms
@@ -26,6 +28,8 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models, transaction
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+
+from core.files import file_as_stored
 
 DRAWN_FIELD = "drawn"
 ALREADY_SAVED = "already_saved"
@@ -106,9 +110,12 @@ class DrawnStateMixin:
                 sent, stored = data[field.name], getattr(row, field.attname)
                 if field.is_relation:
                     sent = getattr(sent, "pk", sent)
-                if isinstance(field, models.FileField):  # no new upload: None, or the file kept
-                    sent, stored = getattr(sent, "name", sent) or "", stored.name or ""
-                if sent != stored:
+                if isinstance(field, models.FileField):
+                    # The file kept, none, or a new upload of the very file stored (sent
+                    # twice: stored by the first under a new name; compared by content).
+                    if not file_as_stored(sent, stored):
+                        return False
+                elif sent != stored:
                     return False
         return True
 

@@ -3,12 +3,15 @@ auditor reads each "*.update" event as a change); a real change is written and a
 The household and member edits: tests/villagers/test_household_views.py."""
 
 import uuid
+from io import BytesIO
 
 import pytest
 from django import forms
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
+from PIL import Image
 
 from core.models import AuditEvent
 from points.models import Rule
@@ -166,3 +169,40 @@ def test_an_edit_page_sent_twice_is_saved_once_and_said_so(
     told = [str(m) for m in get_messages(second.wsgi_request)]
     assert told[-1] == "This was already sent; nothing was recorded twice."
     assert _updates(row).count() == 1
+
+
+def _photo(colour) -> SimpleUploadedFile:
+    buffer = BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buffer, format="JPEG")
+    return SimpleUploadedFile("towel.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+
+def test_an_edit_with_a_new_photo_sent_twice_is_saved_once_and_said_so(
+    client_manager_x, towel, settings, tmp_path
+):
+    """Noted by the team: an item edit that uploads a new photo, sent twice (a double
+    click), read "changed in the meantime" the second time: the first had stored the photo
+    under a new name, and the second upload, a new file, was compared by its name. It is
+    compared by its content now: the same photo sent again was already saved, and saving
+    it once more as drawn writes nothing; another photo is still a change made meanwhile."""
+    settings.MEDIA_ROOT = tmp_path
+    url = reverse("store:item_edit", args=[towel.pk])
+    sent = _drawn(client_manager_x, url)
+    first = client_manager_x.post(url, {**sent, "photo": _photo("red")})
+    second = client_manager_x.post(url, {**sent, "photo": _photo("red")}, HTTP_ACCEPT_LANGUAGE="en")
+    assert first.status_code == 302, first.context["form"].errors
+    assert second.status_code == 302, second.context["form"].errors
+    assert second.url == first.url
+    told = [str(m) for m in get_messages(second.wsgi_request)]
+    assert told[-1] == "This was already sent; nothing was recorded twice."
+    assert _updates(towel).count() == 1
+    stored = Item.objects.get(pk=towel.pk).photo.name
+    assert [path.name for path in tmp_path.rglob("*.jpg")] == [stored.rsplit("/", 1)[-1]]
+
+    version = _version(towel)
+    again = client_manager_x.post(url, {**_drawn(client_manager_x, url), "photo": _photo("red")})
+    assert again.status_code == 302, again.context["form"].errors
+    assert _updates(towel).count() == 1 and _version(towel) == version
+    other = client_manager_x.post(url, {**sent, "photo": _photo("blue")})
+    assert other.status_code == 200 and other.context["form"].has_error("__all__", "stale")
+    assert Item.objects.get(pk=towel.pk).photo.name == stored
