@@ -10,7 +10,6 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -161,12 +160,11 @@ def card_replace_view(request, pk):
             # As a PIN reset of one's own household: the county replaces the card with the
             # PIN the manager chose; the referral keeps only its hash, and no slip is shown.
             asked = {
-                "pin_hash": make_password(pin),
                 "reason": form.cleaned_data["reason"],
                 "replacing": replacing,
                 "keep_members": keep_members,
             }
-            if form_sent_up(request, form, error, asked):
+            if form_sent_up(request, form, error, asked, pin=pin):
                 return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)
@@ -276,8 +274,7 @@ def pin_reset_view(request, pk):
             _url, replayed = run_once(request, action)
         except SecondPersonRequired as error:
             # The county sets the PIN the manager chose; the referral keeps only its hash.
-            asked = {"pin_hash": make_password(pin)}
-            if form_sent_up(request, form, error, asked):
+            if form_sent_up(request, form, error, pin=pin):
                 return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)
@@ -341,8 +338,7 @@ def member_pin_view(request, pk):
         try:
             _url, replayed = run_once(request, action)
         except SecondPersonRequired as error:
-            asked = {"pin_hash": make_password(pin)}
-            if form_sent_up(request, form, error, asked):
+            if form_sent_up(request, form, error, pin=pin):
                 return redirect(hub)
         except ValidationError as error:
             form_add_service_error(form, error)

@@ -491,14 +491,16 @@ class RosterUploadForm(forms.Form):
     )
 
 
-def form_sent_up(request, form: forms.Form, error, asked: dict | None = None) -> bool:
+def form_sent_up(
+    request, form: forms.Form, error, asked: dict | None = None, pin: str = ""
+) -> bool:
     """A page's answer to the second-person rule (villagers.second_person): the item sent up
-    to the county, or the refusal, said in a message (True: the page goes back where it
-    came from); or, when the check run again as it is sent up refuses it
-    (`SecondPersonRequired.recheck`: a recall or a leave meanwhile), that refusal on the form
-    (False: the form is shown again)."""
+    to the county (with `pin`, the PIN chosen, as its hash only), or the refusal, said in a
+    message (True: the page goes back where it came from); or, when the check run again as
+    it is sent up refuses it (`SecondPersonRequired.recheck`: a recall or a leave
+    meanwhile), that refusal on the form (False: the form is shown again)."""
     try:
-        messages.warning(request, refusal_or_referral(request, error, asked))
+        messages.warning(request, refusal_or_referral(request, error, asked, pin=pin))
     except ValidationError as refused:
         form_add_service_error(form, refused)
         return False

@@ -18,6 +18,7 @@ nothing else, and the second-person rule binds them as it binds the village).
 
 from collections.abc import Callable, Iterable
 
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
@@ -415,11 +416,33 @@ def open_referrals(*, kind: str, object_ids: Iterable[int]) -> dict[int, Referra
     }
 
 
-def refusal_or_referral(request, error: SecondPersonRequired, asked: dict | None = None) -> str:
+def _pin_hash_asked(error: SecondPersonRequired, pin: str) -> str:
+    """The hash of `pin` to send up: the one its waiting referral holds when that is this
+    very PIN's (the same form sent twice asks the same, and changes nothing), else a new
+    one. Each hash has its own salt, so two of one PIN never compare equal: the PIN is
+    checked against the hash (check_password). Read before `referral_open` locks it (the
+    hashing is slow): a hash of `pin` is right to ask with whatever happened meanwhile."""
+    waiting = (
+        Referral.objects.filter(
+            kind=error.kind, object_id=error.object_id, status=Referral.Status.OPEN
+        )
+        .values_list("request", flat=True)
+        .first()
+    )
+    encoded = (waiting or {}).get("pin_hash", "")
+    return encoded if encoded and check_password(pin, encoded) else make_password(pin)
+
+
+def refusal_or_referral(
+    request, error: SecondPersonRequired, asked: dict | None = None, pin: str = ""
+) -> str:
     """For a page: send the refused item up when nobody of the village may take it, and say
-    what happened (the refusal, or that it was sent up to be decided)."""
+    what happened (the refusal, or that it was sent up to be decided). `pin`, the PIN the
+    manager chose, is sent up as its hash only (`asked["pin_hash"]`, see SECRETS)."""
     if not error.referable:
         return " ".join(error.messages)
+    if pin:
+        asked = {**(asked or {}), "pin_hash": _pin_hash_asked(error, pin)}
     referral_open(error=error, actor=request.user, asked=asked, request=request)
     return _(
         "%(why)s Nobody else of the village may, so it was sent up: the township officer or the "

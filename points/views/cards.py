@@ -1,7 +1,6 @@
 """The card-issue page: it lives here because issuing a card also posts the opening points."""
 
 from django.contrib import messages
-from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import resolve, reverse
@@ -48,8 +47,7 @@ def card_issue_view(request, pk):
         except SecondPersonRequired as error:
             # As a PIN reset of one's own household: the county issues the card with the PIN
             # the manager chose; the referral keeps only its hash, and no slip is shown.
-            asked = {"pin_hash": make_password(pin)}
-            if form_sent_up(request, form, error, asked):
+            if form_sent_up(request, form, error, pin=pin):
                 return redirect("reports:household", pk=household.pk)
         except ValidationError as error:
             form_add_service_error(form, error)

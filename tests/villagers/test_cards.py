@@ -1,5 +1,5 @@
 import pytest
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.test import Client
@@ -370,6 +370,69 @@ def test_a_pin_sent_up_again_is_the_one_the_county_sets_and_no_hash_is_kept(
     card_recall(household=card_a.household, actor=other, reason="moved away")
     closed.refresh_from_db()
     assert closed.status == Referral.Status.DONE and "pin_hash" not in closed.request
+
+
+def _pin_page(kind, request, manager_x):
+    """The page that sends a PIN of the manager's own household up, what else it sends, and
+    the item the referral names."""
+    if kind == Referral.Kind.CARD_ISSUE:
+        household = request.getfixturevalue("household_a")
+        PassedInspectionFactory(household=household)
+        ParticipationFactory(household=household)
+        return household, reverse("points:card_issue", args=[household.pk]), {}, household.pk
+    card = request.getfixturevalue("card_a")
+    household = card.household
+    if kind == Referral.Kind.MEMBER_PIN:
+        son = MemberFactory(
+            household=household, relation="child", birth_year=1995, id_number="", phone=""
+        )
+        return household, reverse("villagers:member_pin", args=[son.pk]), {}, son.pk
+    if kind == Referral.Kind.CARD_REPLACE:
+        url = reverse("villagers:card_replace", args=[household.pk])
+        return household, url, {"reason": "lost", "replacing": card.number}, household.pk
+    return household, reverse("villagers:pin_reset", args=[household.pk]), {}, household.pk
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        Referral.Kind.PIN_RESET,
+        Referral.Kind.CARD_REPLACE,
+        Referral.Kind.MEMBER_PIN,
+        Referral.Kind.CARD_ISSUE,
+    ],
+)
+def test_a_pin_sent_up_twice_is_sent_up_once_and_recorded_once(request, manager_x, kind):
+    """Noted by the team: a PIN reset or a replacement of the manager's own household sent
+    twice (a double click) kept one referral but recorded "referral.open" and then
+    "referral.update": each send hashed the PIN with a new salt, so the second asked for
+    something else. The PIN is checked against the hash waiting now: the same PIN changes
+    and records nothing; another PIN is still an update, and is the one set."""
+    from core.models import AuditEvent
+
+    household, url, extra, object_id = _pin_page(kind, request, manager_x)
+    client = _own_household_manager(manager_x, household)
+
+    def send(pin, key):
+        body = {"pin": pin, "pin_again": pin, **extra, "idempotency_key": key}
+        assert client.post(url, body).status_code == 302
+
+    def recorded():
+        events = AuditEvent.objects.filter(action__startswith="referral.").order_by("pk")
+        return list(events.values_list("action", flat=True))
+
+    key = form_key()
+    send("3971", key)
+    asked = Referral.objects.get(kind=kind, object_id=object_id, status="open").request
+    send("3971", key)
+    referral = Referral.objects.get(kind=kind, object_id=object_id, status="open")
+    assert referral.request == asked
+    assert recorded() == ["referral.open"]
+    send("4826", form_key())
+    referral.refresh_from_db()
+    assert recorded() == ["referral.open", "referral.update"]
+    assert check_password("4826", referral.request["pin_hash"])
+    assert not check_password("3971", referral.request["pin_hash"])
 
 
 # What the page sends up with a PIN of 3971: its hash only.
