@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
-from core.files import discard_files_on_error
+from core.files import discard_files_on_error, file_digest
 from core.models import IdempotencyKey
 
 FIELD_NAME = "idempotency_key"
@@ -29,14 +29,10 @@ def idempotency_key_new() -> str:
     return secrets.token_urlsafe(24)
 
 
-def request_fingerprint(request, secret=None) -> str:
-    """A keyed hash (HMAC) of the target and the POST body (fields, uploads), without the CSRF
-    token and key, under the site's key (or `secret`).
-
-    The path is part of it: the same key sent to reverse another entry is another request.
-    Keyed, as core.edit_forms.row_digest: a body may hold a PIN (a card issued, a PIN reset,
-    a member's own PIN), which a plain hash of its million possible values would give away.
-    """
+def _request_body(request) -> str:
+    """What a request asks, as the fingerprint reads it: its target, its fields and its
+    uploads (by name and content: two photos of one size from a phone that names every
+    photo image.jpg are two), without the CSRF token and key."""
     parts = [f"{request.path}\x01"]
     for name in sorted(request.POST):
         if name in _IGNORED_FIELDS:
@@ -45,10 +41,23 @@ def request_fingerprint(request, secret=None) -> str:
             parts.append(f"{name}\x00{value}\x01")
     for name in sorted(request.FILES):
         for upload in request.FILES.getlist(name):
-            parts.append(f"{name}\x00{upload.name}\x00{upload.size}\x01")
-    body = "".join(parts)
+            parts.append(f"{name}\x00{upload.name}\x00{file_digest(upload)}\x01")
+    return "".join(parts)
+
+
+def request_fingerprint(request, secret=None, body: str | None = None) -> str:
+    """A keyed hash (HMAC) of the request's body (`_request_body`), under the site's key (or
+    `secret`).
+
+    The path is part of it: the same key sent to reverse another entry is another request.
+    Keyed, as core.edit_forms.row_digest: a body may hold a PIN (a card issued, a PIN reset,
+    a member's own PIN), which a plain hash of its million possible values would give away.
+    """
     return salted_hmac(
-        "core.idempotency.request", body, secret=secret, algorithm="sha256"
+        "core.idempotency.request",
+        _request_body(request) if body is None else body,
+        secret=secret,
+        algorithm="sha256",
     ).hexdigest()
 
 
@@ -58,8 +67,9 @@ def _fingerprint_matches(stored: str, request, fingerprint: str) -> bool:
     sent before the key was changed and sent again after it is the same form."""
     if constant_time_compare(stored, fingerprint):
         return True
+    body = _request_body(request) if settings.SECRET_KEY_FALLBACKS else ""
     return any(
-        constant_time_compare(stored, request_fingerprint(request, secret=old))
+        constant_time_compare(stored, request_fingerprint(request, secret=old, body=body))
         for old in settings.SECRET_KEY_FALLBACKS
     )
 

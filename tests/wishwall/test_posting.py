@@ -2,9 +2,11 @@
 
 import datetime
 import threading
+from io import BytesIO
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -119,3 +121,29 @@ def test_the_same_wish_with_another_photo_is_another_wish(client_villager_a, med
     assert without.status_code == 200
     assert Wish.objects.count() == 1
     assert len(stored_files(media_root)) == 1
+
+
+def test_one_key_sent_again_with_another_photo_of_the_same_size_is_refused(
+    client_villager_a, media_root
+):
+    """Noted on the way: the one-time key's fingerprint read an upload by its name and size,
+    and a phone names every photo alike (image.jpg), so the same form sent again with
+    another photo of the same size read as the first, and that photo was dropped."""
+    from PIL import Image
+
+    def photo(colour):
+        image, buffer = Image.new("RGB", (64, 48), colour), BytesIO()
+        image.save(buffer, format="JPEG")
+        return SimpleUploadedFile("image.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+    red, blue = photo((200, 40, 40)), photo((10, 10, 200))
+    assert red.size == blue.size and red.read() != blue.read()
+    red.seek(0), blue.seek(0)
+    key = form_key()
+    assert (
+        client_villager_a.post(NEW, {**WISH, "photo": red, "idempotency_key": key}).status_code
+        == 302
+    )
+    other = client_villager_a.post(NEW, {**WISH, "photo": blue, "idempotency_key": key})
+    assert "already sent with different content" in other.content.decode()
+    assert Wish.objects.count() == 1 and len(stored_files(media_root)) == 1
