@@ -4,7 +4,8 @@ Two windows on one item's edit page (or two people): the first saves a new point
 the second, drawn before it and saved later for another field, would put the old price
 back without a word. A form with DrawnStateMixin carries a digest of the row's values as
 it drew them (an HMAC: the row may hold an ID number, which a plain hash of few possible
-values would give away) and refuses to save when the row has changed since. The refusal
+values would give away; one under a key the site had before, in SECRET_KEY_FALLBACKS, is
+still the row's) and refuses to save when the row has changed since. The refusal
 says so; the form then carries the row's new digest, so saving again is a choice made
 knowingly. The plain forms that change an existing row carry the same digest and their
 services check it under the row's lock: the donation correction (store.services.donation_drawn)
@@ -24,9 +25,10 @@ A file sent again is a new upload, stored under a new name: it is compared by it
 """
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models, transaction
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from core.files import file_as_stored
@@ -35,11 +37,22 @@ DRAWN_FIELD = "drawn"
 ALREADY_SAVED = "already_saved"
 
 
-def row_digest(instance, names) -> str:
-    """An HMAC of `instance`'s values of the model fields `names` (a foreign key by its id)."""
+def row_digest(instance, names, secret=None) -> str:
+    """An HMAC of `instance`'s values of the model fields `names` (a foreign key by its id),
+    under the site's key (or `secret`)."""
     fields = [field for field in instance._meta.concrete_fields if field.name in set(names)]
     values = "\x1f".join(f"{field.attname}={getattr(instance, field.attname)}" for field in fields)
-    return salted_hmac("core.edit_forms.drawn", values).hexdigest()[:20]
+    return salted_hmac("core.edit_forms.drawn", values, secret=secret).hexdigest()[:20]
+
+
+def row_drawn_as_stored(drawn: str, instance, names) -> bool:
+    """Whether a form drawn with the digest `drawn` was drawn from `instance` as it is now:
+    under the site's key, or one it had before (settings.SECRET_KEY_FALLBACKS: a page drawn
+    before the key was changed is not stale for that)."""
+    return any(
+        constant_time_compare(drawn, row_digest(instance, names, secret=key))
+        for key in (None, *settings.SECRET_KEY_FALLBACKS)
+    )
 
 
 class DrawnStateMixin:
@@ -91,7 +104,7 @@ class DrawnStateMixin:
         row = self._row_now()
         drawn = (data or {}).get(DRAWN_FIELD)
         now = row_digest(row, self._edited())
-        if drawn and drawn != now:
+        if drawn and not row_drawn_as_stored(drawn, row, self._edited()):
             if not self.errors and self._sent_as_stored(row, data):
                 raise forms.ValidationError(self.already_saved_message, code=ALREADY_SAVED)
             # Drawn again with the row's digest as it is now: a second save is deliberate.

@@ -27,7 +27,7 @@ from core import sql
 from core.access import Role, is_manager
 from core.audit import as_stored, audit_plan, audit_record, record_save
 from core.db import duplicate_checked_again, full_check, unique_checks
-from core.edit_forms import row_digest
+from core.edit_forms import row_digest, row_drawn_as_stored
 from core.files import discard_files_on_error, file_stored
 from core.months import closed_month_check, past_day_check
 from core.sql import Statement
@@ -504,7 +504,7 @@ def donation_correct(
         closed_month_check(
             donation.village_id, donation.received_on, _donation_month_closed(dated=False)
         )
-        if drawn is not None and drawn != donation_drawn(donation):
+        if drawn is not None and not row_drawn_as_stored(drawn, donation, DONATION_CORRECTABLE):
             raise ValidationError(
                 _(
                     "This donation was corrected in the meantime (in another window, or by "

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import audit_record
-from core.edit_forms import row_digest
+from core.edit_forms import row_digest, row_drawn_as_stored
 from core.files import discard_files_on_error, file_stored
 from core.months import past_day_check
 from core.photos import photo_prepare
@@ -76,7 +76,7 @@ def wish_drawn(wish: Wish, names) -> str:
 
 def _drawn_check(wish: Wish, names, drawn: str | None) -> None:
     """Refuse a change made on a form drawn before the locked `wish` last changed."""
-    if drawn is not None and drawn != wish_drawn(wish, names):
+    if drawn is not None and not row_drawn_as_stored(drawn, wish, names):
         raise ValidationError(
             _(
                 "This wish was changed in the meantime (in another window, or by someone "

@@ -206,3 +206,50 @@ def test_an_edit_with_a_new_photo_sent_twice_is_saved_once_and_said_so(
     other = client_manager_x.post(url, {**sent, "photo": _photo("blue")})
     assert other.status_code == 200 and other.context["form"].has_error("__all__", "stale")
     assert Item.objects.get(pk=towel.pk).photo.name == stored
+
+
+def test_a_page_drawn_before_the_sites_key_was_changed_is_not_stale(
+    client_manager_x, towel, donor, manager_x
+):
+    """Noted on the way: a page's digest of the row it drew is keyed by SECRET_KEY only, so
+    after the key was changed (the old one kept in SECRET_KEY_FALLBACKS) every edit page
+    drawn before read "changed in the meantime". A digest under a former key is the row's
+    as long as the row is unchanged; a row changed since is still stale."""
+    from decimal import Decimal
+
+    from django.conf import settings
+    from django.test import override_settings
+
+    from store.models import Donation
+    from store.services import donation_correct, donation_drawn, donation_record
+
+    url = reverse("store:item_edit", args=[towel.pk])
+    sent = {**_drawn(client_manager_x, url), "points_price": 6}
+    donation = donation_record(
+        village=towel.village,
+        donor=donor,
+        kind=Donation.Kind.MONEY,
+        value_yuan=Decimal("5000"),
+        thanks="感谢",
+        actor=manager_x,
+    )
+    drawn = donation_drawn(Donation.objects.get(pk=donation.pk))  # as the page reads it
+    rotated = override_settings(
+        SECRET_KEY="a-new-key-after-the-old-one-was-changed-4a91d0c3e7b2",
+        SECRET_KEY_FALLBACKS=[settings.SECRET_KEY],
+    )
+    with rotated:
+        saved = client_manager_x.post(url, sent)
+        assert saved.status_code == 302, saved.context["form"].errors
+        stale = client_manager_x.post(url, {**sent, "points_price": 7})
+        assert stale.context["form"].has_error("__all__", "stale")
+        donation_correct(
+            donation=donation,
+            actor=manager_x,
+            reason="多打了一个零",
+            drawn=drawn,
+            value_yuan=Decimal("500"),
+        )
+    towel.refresh_from_db()
+    donation.refresh_from_db()
+    assert towel.points_price == 6 and donation.value_yuan == Decimal("500")
