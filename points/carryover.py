@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from core.access import is_manager
 from core.audit import audit_record
-from core.forms import number_text
+from core.forms import MAX_NUMBER_LENGTH, number_text
 from core.months import EARLIEST_DAY
 from core.spreadsheet import (
     Column,
@@ -69,7 +69,9 @@ COLUMNS = (
     Column("what", "事由", "what for", ("摘要", "说明", "說明", "what", "reason", "memo")),
 )
 COLUMN_KEYS = [column.key for column in COLUMNS]
-WHOLE = re.compile(r"^-?[0-9]+$")
+# A whole number as a paper ledger writes it: its sign if it has one (a line of "+300" beside
+# one of "-50"), and its thousands parted by commas if they are ("1,200"; "12,5" is no 125).
+WHOLE = re.compile(r"[+-]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)")
 DATE = re.compile(r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?$")
 # Rejected or cancelled proposals leave a household free to be carried over again.
 UNDONE = (Proposal.Status.REJECTED, Proposal.Status.CANCELLED)
@@ -155,8 +157,12 @@ def carry_over_parse(upload) -> list[SheetRow]:
 
 
 def _whole(text: str) -> int | None:
-    text = number_text(text).replace(",", "")
-    return int(text) if WHOLE.fullmatch(text) and len(text) <= 9 else None
+    """The whole number a cell holds, of any size (the checks say when it is too large), or
+    None; a Chinese input method's full-width digits, signs and comma read as ASCII."""
+    text = number_text(text).replace("，", ",")
+    if len(text) > MAX_NUMBER_LENGTH or not WHOLE.fullmatch(text):
+        return None
+    return int(text.replace(",", ""))
 
 
 def _date(text: str) -> datetime.date | None:
@@ -221,11 +227,14 @@ def _check_balance_row(report: RowReport, text: str) -> int | None:
             % {"value": mask_cell(text)},
         )
     elif balance < 0:
-        report.errors.append(_("The balance cannot be negative (%(value)d).") % {"value": balance})
+        # Masked, as below: so many digits may be an ID number or a phone one column off.
+        report.errors.append(
+            _("The balance cannot be negative (%(value)s).") % {"value": mask_cell(str(balance))}
+        )
     elif balance > MAX_BALANCE:
         report.errors.append(
-            _("The balance %(value)d is more than %(max)d points.")
-            % {"value": balance, "max": MAX_BALANCE}
+            _("The balance %(value)s is more than %(max)d points.")
+            % {"value": mask_cell(str(balance)), "max": MAX_BALANCE}
         )
     else:
         return balance
@@ -253,6 +262,11 @@ def _check_history_row(report: RowReport, values: dict[str, str]) -> dict | None
             "points",
             _('The points "%(value)s" of the line are not a whole number other than 0.')
             % {"value": mask_cell(values["points"])},
+        )
+    elif abs(points) > MAX_BALANCE:
+        report.errors.append(
+            _("The line's %(value)s points are more than %(max)d.")
+            % {"value": mask_cell(str(points)), "max": MAX_BALANCE}
         )
     if len(values["what"]) > 200:
         report.errors.append(_("What the line is for is longer than 200 characters."))

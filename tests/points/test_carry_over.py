@@ -293,6 +293,42 @@ def test_a_negative_balance_and_history_that_does_not_add_up(village_x, cards):
     assert "1900-02-28 is before the earliest allowed, 2000-01-01" in errors[4]
 
 
+def test_numbers_as_a_paper_ledger_writes_them(village_x, cards):
+    """The template's cells are text, so "+300" stays "+300": a line's sign and the commas
+    between thousands were refused as "not a whole number", and "12,5" read as 125. A
+    balance of ten digits or more was "not a whole number" either, not too large."""
+    rows = carry_over_parse(
+        xlsx_file(
+            [
+                ["X001", "王大山", "1,200", None, None, None],
+                ["X001", "王大山", None, "2021-06-15", "+1,250", "五好家庭"],
+                ["X001", "王大山", None, "2023-01-20", "－５０", "兑换大米"],
+                ["X002", "李秀英", "+１，１００", None, None, None],
+            ]
+        )
+    )
+    check = carry_over_check(village_x, rows, 2300)
+    assert check.is_valid, check.error_lines()
+    assert [plan.paper_balance for plan in check.plans] == [1200, 1100]
+    assert [line["points"] for line in check.plans[0].history] == [1250, -50]
+
+    rows = carry_over_parse(
+        xlsx_file(
+            [
+                ["X001", "王大山", "12,5", None, None, None],
+                ["X002", "李秀英", "2147483648", None, None, None],
+                ["X002", "李秀英", None, "2021-06-15", "+2147483648", "x"],
+                ["X001", "王大山", None, "2021-06-15", "1,2,0", "x"],
+            ]
+        )
+    )
+    errors = [" ".join(report.errors) for report in carry_over_check(village_x, rows, 0).reports]
+    assert 'The balance "12,5" is not a whole number' in errors[0]
+    assert "is more than 1000000 points" in errors[1] and "2147483648" not in errors[1]
+    assert "points are more than 1000000" in errors[2] and "2147483648" not in errors[2]
+    assert "not a whole number other than 0" in errors[3]
+
+
 def test_a_paper_total_that_is_not_the_files_is_refused_loudly(client_manager_x, cards):
     _upload(client_manager_x, xlsx_file(good_rows()), "431")
     preview = client_manager_x.get(reverse("points:carry_over_preview"))
@@ -683,6 +719,6 @@ def test_a_cell_one_column_off_never_shows_an_id_number_or_phone(client_manager_
     ]
     _upload(client_manager_x, xlsx_file(rows), "5")
     page = html.unescape(client_manager_x.get(reverse("points:carry_over_preview")).text)
-    assert 'The balance "6106**********0019"' in page
+    assert "The balance 6106**********0019 is more than 1000000 points" in page
     for secret in (id_number, *(f"1390000000{n}" for n in range(1, 6))):
         assert secret not in page
