@@ -36,6 +36,7 @@ class Notification(models.Model):
 
         ANNOUNCEMENT = "announcement", _("village announcement")
         SETTLEMENT_PLANNED = "settlement_planned", _("yearly settlement announced")
+        SETTLEMENT_OFF = "settlement_off", _("yearly settlement called off")
         POINTS_LAPSED = "points_lapsed", _("points lapsed at the yearly settlement")
         OBJECTION_ANSWERED = "objection_answered", _("objection answered")
         CANCELLED = "cancelled", _("announced entry cancelled")

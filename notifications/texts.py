@@ -113,6 +113,11 @@ def _words(kind: str, params: dict) -> str:
             "lapse, at most %(points)d for your household. Spend them at the store before "
             "then. The points you earned stay on your record."
         ) % {**params, "date": _date(params["date"])}
+    if kind == Kind.SETTLEMENT_OFF:
+        return _(
+            "The yearly settlement on %(date)s is called off: no points lapse. Your points "
+            "stay yours to spend."
+        ) % {"date": _date(params["date"])}
     if kind == Kind.POINTS_LAPSED:
         return (
             _(

@@ -11,8 +11,10 @@ that turns it on settles once a year, in three steps, each by someone else:
    (`settlements_post`): each line lapses as one ledger entry (Entry.Kind.LAPSE, through
    points.ledger), never more than was approved, and never what is held for reservations or
    what is kept; a household that spent since the plan loses less. A plan is posted once,
-   and only in the days after its year's end (`posting_last_day`): one the village's switch
-   kept from posting then is closed unposted, and never lapses later.
+   and only in the days after its year's end (`posting_last_day`). A village that turns the
+   settlement off calls its approved plan off: the task's next daily run closes it unposted
+   and tells its households that nothing lapses (`settlements_called_off`); it never lapses
+   later.
 
 What a household earned (awards, the rank's figure, honours, the notice's "earned") is never
 touched: a lapse is its own kind of entry, counted apart from awards and deductions.
@@ -242,6 +244,57 @@ def settlement_approve(
     return settlement
 
 
+def settlements_called_off() -> list[Settlement]:
+    """Close, unposted, each plan approved and not yet posted of a village that turned its
+    yearly settlement off since, and tell each household on it that its points do not lapse
+    (it was told they would). Run daily by the task that posts the plans, so the households
+    hear of it the next night. Turned on again, a closed plan stays closed: a new one needs
+    its month's notice. The plans closed."""
+    off = Settlement.objects.filter(
+        approved_at__isnull=False,
+        posted_at__isnull=True,
+        not_posted_at=None,
+        village__yearly_settlement=False,
+    ).values_list("pk", flat=True)
+    closed = []
+    for pk in list(off):
+        with transaction.atomic():
+            settlement = (
+                Settlement.objects.select_for_update(no_key=True, skip_locked=True)
+                .filter(pk=pk, posted_at__isnull=True, not_posted_at=None)
+                .first()
+            )
+            # Read under the plan's lock: a village turned on again meanwhile keeps its plan.
+            if settlement is not None and not settlement.village.yearly_settlement:
+                _settlement_close(settlement)
+                closed.append(settlement)
+    return closed
+
+
+def _settlement_close(settlement: Settlement) -> None:
+    """Close the locked, approved `settlement` unposted: its village turned the settlement
+    off. Its households are told that nothing lapses."""
+    settlement.not_posted_at = timezone.now()
+    settlement.save(update_fields=["not_posted_at"])
+    notifications_post(
+        [
+            message(
+                village_id=settlement.village_id,
+                household_id=line.account.household_id,
+                kind=Notification.Kind.SETTLEMENT_OFF,
+                date=settlement_day(settlement.year).isoformat(),
+            )
+            for line in settlement.lines.select_related("account")
+        ]
+    )
+    audit_record(
+        action="settlement.close",
+        village_id=settlement.village_id,
+        obj=settlement,
+        detail={"year": settlement.year, "why": "yearly settlement off"},
+    )
+
+
 def settlements_post(*, today: datetime.date | None = None) -> list[Settlement]:
     """Post every approved plan whose year has ended, once, up to its posting_last_day: one
     transaction per village, a plan another run holds is skipped. The settlements posted
@@ -267,15 +320,9 @@ def _settlement_post(pk: int) -> Settlement | None:
             return None  # posted or closed by another run, or being posted now
         village = Village.objects.get(pk=settlement.village_id)
         if not village.yearly_settlement:
-            # Turned off when the year ended: nothing lapses, now or when it is turned on.
-            settlement.not_posted_at = timezone.now()
-            settlement.save(update_fields=["not_posted_at"])
-            audit_record(
-                action="settlement.close",
-                village_id=settlement.village_id,
-                obj=settlement,
-                detail={"year": settlement.year, "why": "yearly settlement off"},
-            )
+            # Turned off since the day's run called off the others: nothing lapses, now or
+            # when it is turned on.
+            _settlement_close(settlement)
             return None
         lines = list(settlement.lines.filter(entry__isnull=True).order_by("account_id"))
         # Accounts locked in id order, as everywhere in the ledger.

@@ -7,7 +7,7 @@ from django.conf import settings
 from core.queue import periodic, task
 from points.activities import activities_close_overdue
 from points.publicity import proposals_credit_due
-from points.settlement import settlements_post
+from points.settlement import settlements_called_off, settlements_post
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,14 @@ def credit_due(*, timestamp: int) -> None:
 @periodic(cron=settings.SETTLEMENT_CRON)
 @task(name="points.settle_year", queueing_lock="points.settle_year")
 def settle_year(*, timestamp: int) -> None:
-    """Post the yearly settlements approved in advance whose year has ended (opt-in villages
-    only). Daily, so a worker that was down on 1 January catches up; each plan posts once."""
+    """Call off the approved plans of villages that turned the settlement off (their
+    households told the next night), and post the yearly settlements approved in advance
+    whose year has ended (opt-in villages only). Daily, so a worker that was down on
+    1 January catches up; each plan posts once."""
+    for settlement in settlements_called_off():
+        logger.info(
+            "settlement %s of village %s called off", settlement.year, settlement.village_id
+        )
     for settlement in settlements_post():
         logger.info("settlement %s of village %s posted", settlement.year, settlement.village_id)
 

@@ -98,7 +98,8 @@ class Village(models.Model):
         help_text=_(
             "On: at the year's end, the points a household could spend above the amount kept "
             "lapse, as the supervisor approved in a plan announced a month before. The points "
-            "earned stay on every record."
+            "earned stay on every record. Turned off, an approved plan is called off that "
+            "night, and its households are told."
         ),
     )
     settlement_keep = models.PositiveIntegerField(

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 
 from core.models import AuditEvent
 from notifications.models import Notification
+from notifications.texts import text
 from points.models import Account, Entry, Settlement
 from points.selectors import household_honours, household_rank, ledger_month, villager_state
 from points.services import proposal_approve
@@ -20,6 +21,7 @@ from points.settlement import (
     posting_last_day,
     settlement_approve,
     settlement_draft,
+    settlements_called_off,
     settlements_post,
 )
 from points.tasks import settle_year
@@ -212,7 +214,7 @@ def test_on_new_years_day_a_plan_of_a_village_turned_off_says_nothing_lapses(
     Village.objects.filter(pk=manager_x.village_id).update(yearly_settlement=False)
     monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: NEW_YEAR)
     page = html.unescape(client_supervisor_x.get(reverse("points:settlement")).content.decode())
-    assert "unless it is turned on before the yearly task runs, nothing lapses" in page
+    assert "unless it is turned on again before tonight's run, the plan is called off" in page
     assert "it is posted on the next run" not in page
     assert settlements_post(today=NEW_YEAR) == []
 
@@ -344,7 +346,7 @@ def test_a_plan_the_switch_kept_from_posting_never_lapses_later(
     march = datetime.date(THIS_YEAR + 1, 3, 10)
     monkeypatch.setattr("points.views.settlement.timezone.localdate", lambda *a: march)
     page = client_manager_x.get(reverse("points:settlement")).content.decode()
-    assert "Approved, but not posted" in page
+    assert "Called off: the settlement was turned off, so nothing lapsed." in page
 
 
 def test_a_plan_the_switch_kept_from_posting_on_new_years_day_stays_unposted(
@@ -599,3 +601,48 @@ def test_the_approve_button_carries_the_plan_it_was_shown_with(
     drafted = re.search(r'name="drafted" value="([^"]+)"', page).group(1)
     client_supervisor_x.post(url, {"idempotency_key": form_key(), "drafted": drafted})
     assert Settlement.objects.get().approved_at is not None
+
+
+def test_a_plan_called_off_tells_its_households_the_next_night(
+    balances, manager_x, supervisor_x, settling_village, client_supervisor_x, card_a
+):
+    """Found by a probe: each household on an approved plan was told its points lapse at the
+    year's end; the village then turned the settlement off, the plan was closed unposted at
+    the year's end, and nobody was told. Villagers went on spending to save points that
+    were never at risk. The task's next daily run calls the plan off and tells them."""
+    plan = approved_plan(manager_x, supervisor_x)
+    told = Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_OFF)
+    assert settlements_called_off() == []  # on: nothing to call off
+    settling_village.yearly_settlement = False
+    settling_village.save()
+    page = html.unescape(client_supervisor_x.get(reverse("points:settlement")).content.decode())
+    assert "unless it is turned on again before tonight's run" in page
+    settle_year(timestamp=0)  # the daily run
+    plan.refresh_from_db()
+    assert plan.not_posted_at is not None and plan.posted_at is None
+    assert sorted(told.values_list("household_id", flat=True)) == sorted(
+        plan.lines.values_list("account__household_id", flat=True)
+    )
+    assert text(told.filter(household=card_a.household).get()) == (
+        f"The yearly settlement on 12/31/{THIS_YEAR} is called off: no points lapse. "
+        "Your points stay yours to spend."
+    )
+    assert AuditEvent.objects.filter(action="settlement.close").count() == 1
+    page = html.unescape(client_supervisor_x.get(reverse("points:settlement")).content.decode())
+    assert "the settlement was turned off, so nothing lapses" in page
+    # Turned on again before the year's end: the plan stays called off.
+    settling_village.yearly_settlement = True
+    settling_village.save()
+    assert settlements_called_off() == []
+    assert settlements_post(today=NEW_YEAR) == []
+    assert not Entry.objects.filter(kind=Entry.Kind.LAPSE).exists()
+    assert told.count() == plan.lines.count()
+
+
+def test_a_plan_never_approved_is_called_off_silently(balances, manager_x, settling_village):
+    """Its households were never told anything: nothing to tell them."""
+    settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+    settling_village.yearly_settlement = False
+    settling_village.save()
+    assert settlements_called_off() == []
+    assert not Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_OFF).exists()
