@@ -294,3 +294,57 @@ def test_a_void_by_the_one_who_served_it_is_named(
         f"redemption {served.pk} was voided by user {manager_x.pk} (manager_x), who served it: "
         "a second person voids",
     ]
+
+
+def test_each_break_of_a_redemption_with_its_entry_and_movements_is_named(
+    card_a, card_b, rice, manager_x, supervisor_x, redeem
+):
+    """Each way a redemption can disagree with its entry, its lines and its movements,
+    written around the services: each is named on its own row, and the others are not.
+    (The check picks these rows in the database now, not by reading every redemption.)"""
+    households = [card_a.household, card_b.household]  # 100 points each: 5 at 20
+    made = [redeem(households[i % 2], {rice: 1}, manager_x) for i in range(8)]
+    fine = redeem(card_b.household, {rice: 1}, manager_x)
+    for redemption in made[5:]:
+        redemption_void(redemption=redemption, actor=supervisor_x, reason="wrong")
+    kinds, points, total, other, out, back, void_points, fine_void = (
+        Redemption.objects.get(pk=redemption.pk) for redemption in made
+    )
+    with behind_the_app():
+        _raw("UPDATE points_entry SET kind = 'deduction' WHERE id = %s", [kinds.entry_id])
+        _raw("UPDATE points_entry SET points = -19 WHERE id = %s", [points.entry_id])
+        _raw("UPDATE store_redemption SET total_points = 21 WHERE id = %s", [total.pk])
+        _raw(
+            "UPDATE points_entry SET account_id = %s WHERE id = %s",
+            [card_a.household.account.pk, other.entry_id],  # card_b's redemption
+        )
+        _raw(
+            "UPDATE store_stockmovement SET redemption_id = %s WHERE redemption_id = %s",
+            [kinds.pk, out.pk],
+        )
+        _raw(
+            "UPDATE store_stockmovement SET redemption_id = %s WHERE redemption_id = %s"
+            " AND kind = 'void'",
+            [points.pk, back.pk],
+        )
+        _raw("UPDATE points_entry SET points = 19 WHERE id = %s", [void_points.void_entry_id])
+    problems = checks.check()
+    named = {
+        kinds: f"redemption {kinds.pk}: its entry {kinds.entry_id} is a deduction, not a redemption",
+        points: f"redemption {points.pk}: entry points -19 != -sum of lines 20",
+        total: f"redemption {total.pk}: total 21 != sum of its lines",
+        other: f"redemption {other.pk}: entry {other.entry_id} debits another household",
+        out: f"redemption {out.pk}: 0 stock movements out for 1 lines",
+        back: f"redemption {back.pk}: voided, but the reversal or the goods back in do not match",
+        void_points: (
+            f"redemption {void_points.pk}: voided, but the reversal or the goods back in do "
+            "not match"
+        ),
+    }
+    for said in named.values():
+        assert said in problems
+    assert f"redemption {points.pk}: not voided, yet has a reversal or goods back in" in problems
+    assert f"redemption {kinds.pk}: 2 stock movements out for 1 lines" in problems
+    assert not any(
+        p.startswith((f"redemption {fine.pk}:", f"redemption {fine_void.pk}:")) for p in problems
+    )
