@@ -11,6 +11,7 @@ from core.access import Role
 from core.forms import pin_clean
 from villagers import sql as villagers_sql
 from villagers.cardnumbers import card_number_normalize
+from villagers.devices import device_signed_in
 from villagers.models import Card, County, Household, Township, User, Village
 
 
@@ -124,9 +125,16 @@ def axes_username(request, credentials):
     passes only the user's name, so it clears nothing of the card's count: a card holds
     several PINs (the household's, its members'), and one of them that works must not
     let the others be tried four at a time. The card's failures lapse with the cool-off.
+
+    Phones the card signed in on before share a count of their own ("card:<number>/device",
+    villagers.devices): wrong PINs typed elsewhere to lock the card out do not lock its owner
+    out. `whole_card` in the credentials (the PIN change) counts against the card itself.
     """
     credentials = credentials or {}
     card_number = credentials.get("card_number")
     if card_number:
-        return "card:" + card_number_normalize(card_number)
+        number = card_number_normalize(card_number)
+        if not credentials.get("whole_card") and device_signed_in(request, number):
+            return f"card:{number}/device"
+        return f"card:{number}"
     return credentials.get("username") or ""

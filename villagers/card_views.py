@@ -435,7 +435,9 @@ def pin_change_view(request):
         .values_list("number", flat=True)
         .first()
     )
-    credentials = {"card_number": number or ""}
+    # Against the whole card, whichever phone (villagers.devices): signing in again gives a
+    # phone no fresh tries at the card's other PINs.
+    credentials = {"card_number": number or "", "whole_card": True}
     if request.method == "POST" and number and AxesProxyHandler.is_locked(request, credentials):
         form.add_error(None, _("Too many wrong PINs on this card: try again in 15 minutes."))
     elif request.method == "POST" and form.is_valid():

@@ -212,6 +212,15 @@ class AddressNetwork(Func):
     output_field = CharField()
 
 
+class CardTried(Func):
+    """The card a failed card login's name counts against: "card:<number>", without the
+    "/<id>" of a phone the card signed in on (villagers.auth.axes_username)."""
+
+    function = "split_part"
+    template = "%(function)s(%(expressions)s, '/', 1)"
+    output_field = CharField()
+
+
 def card_login_attacks(village: Village) -> list[dict]:
     """Addresses with many failed card logins on this village's cards in the last hour.
 
@@ -227,7 +236,7 @@ def card_login_attacks(village: Village) -> list[dict]:
             attempt_time__gte=since,
         )
         .values(address=AddressNetwork("ip_address"))
-        .annotate(failures=Count("id"), cards=Count("username", distinct=True))
+        .annotate(failures=Count("id"), cards=Count(CardTried("username"), distinct=True))
         .filter(failures__gte=settings.CARD_LOGIN_WARNING_FAILURES)
         .order_by("-failures", "address")
     )

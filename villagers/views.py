@@ -17,6 +17,7 @@ from core.access import (
 from core.db import row_id_or_none
 from core.redirects import local_next
 from villagers.cardnumbers import card_number_normalize
+from villagers.devices import device_remember
 from villagers.forms import (
     CARD_NUMBER_MAX_LENGTH,
     CardLoginForm,
@@ -66,7 +67,10 @@ def card_login(request):
             # Audited (with failures) by aidao's receivers of the auth signals.
             login(request, user, backend="villagers.auth.CardPinBackend")
             # Straight to the balance page (or the shared link): one round trip less on 3G.
-            return redirect(next_url or "points:me")
+            response = redirect(next_url or "points:me")
+            # Wrong PINs typed elsewhere do not lock this phone out (villagers.devices).
+            device_remember(response, card_number_normalize(form.cleaned_data["card_number"]))
+            return response
     return _card_login_page(request, form, next_url=next_url)
 
 

@@ -20,7 +20,14 @@ from tests.security.conftest import ROLES
 from tests.security.deployment import cache_directives, unflagged_cookies
 
 ALLOWED = {"200", "R", "400"}
-EXPECTED_COOKIES = {"sessionid", "csrftoken", "django_language", "large_type", "messages"}
+EXPECTED_COOKIES = {
+    "sessionid",
+    "csrftoken",
+    "django_language",
+    "large_type",
+    "messages",
+    "card_device",
+}
 
 
 def test_production_cookie_settings(production_cookies):

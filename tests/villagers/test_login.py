@@ -87,6 +87,44 @@ def test_a_cards_failures_lapse_with_the_cool_off_not_with_a_success(card_a):
     assert _card(Client(), card_a.number, PIN).status_code == 302
 
 
+def test_wrong_pins_typed_elsewhere_do_not_lock_the_owners_phone_out(card_a, card_b):
+    """Card numbers are printed and run in order: five wrong PINs every quarter of an hour
+    kept a household out for good, whatever it or the manager did. The phones the card
+    signed in on count apart (villagers.devices)."""
+    owner = Client()
+    assert _card(owner, card_a.number, PIN).status_code == 302
+    owner.post(reverse("logout"))
+    for index in range(LIMIT):
+        _card(Client(REMOTE_ADDR=f"10.0.0.{index}"), card_a.number, "0000")
+    assert _is_lockout(_card(Client(), card_a.number, PIN))  # any other phone: locked
+    assert _card(owner, card_a.number, PIN).status_code == 302
+    owner.post(reverse("logout"))
+    # Their own wrong PINs lock them, as before, and lock no other card.
+    for _ in range(LIMIT):
+        _card(owner, card_a.number, "0000")
+    assert _is_lockout(_card(owner, card_a.number, PIN))
+    assert _card(Client(), card_b.number, PIN).status_code == 302
+    # The cookie is worth nothing for another card, and a forged one nothing at all.
+    for _ in range(LIMIT):
+        _card(Client(), card_b.number, "0000")
+    assert _is_lockout(_card(owner, card_b.number, PIN))
+    forged = Client()
+    forged.cookies["card_device"] = f"{card_a.number}:forged"
+    assert _is_lockout(_card(forged, card_a.number, PIN))
+
+
+def test_signing_in_again_gives_no_fresh_tries_at_the_cards_other_pins(card_a):
+    """Whoever knows one PIN of the card (the household's, or a member's) and signs in on
+    phone after phone gets five tries a quarter of an hour on all of them together."""
+    phones = [Client() for _ in range(3)]
+    for phone in phones:
+        assert _card(phone, card_a.number, PIN).status_code == 302
+        phone.post(reverse("logout"))
+    for _ in range(LIMIT):
+        _card(phones[0], card_a.number, "0000")
+    assert all(_is_lockout(_card(phone, card_a.number, PIN)) for phone in phones)
+
+
 def test_a_card_number_added_to_a_staff_login_counts_nothing_against_the_card(
     manager_x, manager_y, card_a
 ):

@@ -135,6 +135,24 @@ def test_the_villages_dashboard_warns_of_the_address(
     assert client_manager_x.get(url).context["login_attacks"] == []
 
 
+def test_the_warning_counts_a_card_once_with_the_failures_of_a_phone_it_signed_in_on(
+    card_a, village_x, client_manager_x
+):
+    """A phone the card signed in on counts its failures apart ("card:<number>/<id>",
+    villagers.devices): the warning still counts the card once."""
+    phone = Client(REMOTE_ADDR=ATTACKER)
+    signed_in = phone.post(reverse("card_login"), {"card_number": card_a.number, "pin": PIN})
+    assert signed_in.status_code == 302
+    phone.post(reverse("logout"))
+    warning = settings.CARD_LOGIN_WARNING_FAILURES
+    for _ in range(2):
+        phone.post(reverse("card_login"), {"card_number": card_a.number, "pin": "0000"})
+        _card(card_a.number, "0000")
+    _spray(village_x.code, warning - 4)
+    attacks = client_manager_x.get(reverse("reports:dashboard")).context["login_attacks"]
+    assert attacks == [{"address": ATTACKER, "failures": warning, "cards": warning - 3}]
+
+
 def test_an_ipv6_caller_is_counted_by_its_64_for_the_slow_down_and_the_warning(
     card_a, village_x, client_manager_x
 ):
