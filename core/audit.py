@@ -207,14 +207,20 @@ def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
     User = get_user_model()
     username = str(credentials.get("username") or "")[:150]
     card_number = str(credentials.get("card_number") or "").strip()[:40]
+    actor = None
     if card_number:
         detail = {"card": card_number}
         target = User.objects.filter(household__cards__number=card_number, is_staff=False)
+        if credentials.get("staff_pin") and request is not None:
+            # A PIN a staff member set, refused as another login's (villagers.card_views).
+            detail["pin_set_by_staff"] = True
+            actor = request.user
     else:
         detail = {"username": username}
         target = User.objects.filter(username=username) if username else User.objects.none()
     audit_record(
         action="login.failed",
+        actor=actor,
         village_id=target.values_list("village_id", flat=True).first(),
         detail=detail,
         request=request,

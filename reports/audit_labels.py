@@ -58,6 +58,11 @@ def _reason(detail, show) -> SafeString:
 
 
 def _login_failed(detail, show):
+    if detail.get("pin_set_by_staff"):
+        return format_html(
+            _("Card {}: a PIN set for it was refused, as another login of the card uses it"),
+            detail.get("card") or "—",
+        )
     if "card" in detail:
         return format_html(_("Card number tried: {}"), detail["card"])
     return format_html(_("User name tried: {}"), detail.get("username") or "—")

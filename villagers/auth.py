@@ -134,6 +134,8 @@ def axes_username(request, credentials):
     card_number = credentials.get("card_number")
     if card_number:
         number = card_number_normalize(card_number)
+        if credentials.get("staff_pin"):
+            return f"card:{number}/staff"  # PINs the manager set refused (card_views)
         if not credentials.get("whole_card") and device_signed_in(request, number):
             return f"card:{number}/device"
         return f"card:{number}"

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.signals import user_login_failed
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import resolve, reverse
 from django.utils.safestring import mark_safe
@@ -134,7 +134,8 @@ def card_replace_view(request, pk):
         initial={"replacing": active.number if active else ""},
         has_member_pins=household.users.filter(member__isnull=False, is_active=True).exists(),
     )
-    if request.method == "POST" and form.is_valid():
+    guesses = StaffPinGuesses(request, household)
+    if request.method == "POST" and form.is_valid() and not guesses.locked(form):
         pin = form.cleaned_data["pin"]
         replacing = form.cleaned_data["replacing"]
         keep_members = form.cleaned_data.get("keep_members", True)
@@ -204,6 +205,7 @@ def card_replace_view(request, pk):
                 kind=Slip.REPLACE,
                 old_number=old_number,
             )
+    guesses.count(form)
     return _card_form_page(
         request,
         household=household,
@@ -263,7 +265,8 @@ def pin_reset_view(request, pk):
     household = household_get_for_user(request, pk)
     hub = reverse("reports:household", args=[household.pk])
     form = PinResetForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    guesses = StaffPinGuesses(request, household)
+    if request.method == "POST" and form.is_valid() and not guesses.locked(form):
         pin = form.cleaned_data["pin"]
 
         def action():
@@ -302,6 +305,7 @@ def pin_reset_view(request, pk):
                 )
                 return redirect(hub)
             return card_slip(request, card=card, pin=pin, kind=Slip.PIN)
+    guesses.count(form)
     return _card_form_page(
         request,
         household=household,
@@ -328,7 +332,8 @@ def member_pin_view(request, pk):
     hub = reverse("reports:household", args=[household.pk])
     form = MemberPinForm(request.POST or None)
     refusal = member_pin_refusal(member)
-    if request.method == "POST" and not refusal and form.is_valid():
+    guesses = StaffPinGuesses(request, household)
+    if request.method == "POST" and not refusal and form.is_valid() and not guesses.locked(form):
         pin = form.cleaned_data["pin"]
 
         def action():
@@ -369,6 +374,7 @@ def member_pin_view(request, pk):
                 )
                 return redirect(hub)
             return card_slip(request, card=card, pin=pin, kind=Slip.MEMBER, member=member)
+    guesses.count(form)
     login = User.objects.filter(member=member, is_active=True).first()
     return render(
         request,
@@ -422,6 +428,49 @@ def card_print(request, pk):
 
 # A PIN change refused for these tells the sender something of a PIN on the card.
 PIN_GUESSES = {"pin_wrong", "pin_taken"}
+
+
+class StaffPinGuesses:
+    """A PIN the manager sets (a reset, a replacement, a member's own) is refused when another
+    login of the card uses it: a refusal that tells whether a guess is the household's PIN,
+    which the manager could try through the member's page one PIN after another without the
+    household knowing. Each such refusal counts as a wrong PIN on the card's count for its
+    staff ("card:<number>/staff", villagers.auth.axes_username, and in the audit log as a
+    failed login on the card): five, and the card's PINs cannot be set for 15 minutes. The
+    household's own sign-ins are not counted with them, nor do wrong PINs typed by others
+    keep the manager from setting a forgotten one."""
+
+    def __init__(self, request, household):
+        number = (
+            household.cards.filter(status=Card.Status.ACTIVE)
+            .values_list("number", flat=True)
+            .first()
+        )
+        self.request = request
+        self.credentials = {"card_number": number, "staff_pin": True} if number else None
+
+    def locked(self, form) -> bool:
+        """Whether too many PINs were refused on the card lately (said on the form)."""
+        if self.credentials and AxesProxyHandler.is_locked(self.request, self.credentials):
+            form.add_error(
+                None,
+                _(
+                    "Too many PINs refused on this card in the last 15 minutes (another login "
+                    "of the card uses them): try again later."
+                ),
+            )
+            return True
+        return False
+
+    def count(self, form) -> None:
+        """Count the form's refusal of a PIN another login uses, if that is what it shows."""
+        names = [NON_FIELD_ERRORS, *form.fields]
+        if self.credentials and any(form.has_error(name, "pin_taken") for name in names):
+            user_login_failed.send(__name__, credentials=self.credentials, request=self.request)
+            if getattr(self.request, "axes_locked_out", False):
+                # Said on the form: axes' own page is the card login's, for the household.
+                self.request.axes_locked_out = False
+                self.locked(form)
 
 
 @villager_required

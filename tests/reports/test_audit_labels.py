@@ -16,7 +16,11 @@ from tests.security.conftest import _english, _media_in_tmp, cast  # noqa: F401
 # detail, holding every key it writes: a new key makes the walk below fail until it is here and
 # its action's sentence reads it.
 EXAMPLES: dict[str, list[dict]] = {
-    "login.failed": [{"card": "X00012345"}, {"username": "someone"}],
+    "login.failed": [
+        {"card": "X00012345"},
+        {"username": "someone"},
+        {"card": "X00012345", "pin_set_by_staff": True},
+    ],
     "village.create": [{"changed": {"name": [None, "X村"]}}],
     "village.update": [{"changed": {"publicity_days": ["7", "5"]}}],
     "staff.create": [
@@ -209,7 +213,7 @@ def test_every_detail_key_the_code_writes_is_read_by_its_actions_sentence():
     written = written_detail_keys()
     # The walk really reads the writers, their local dicts and f-string codes.
     assert written["member.pin_revoke"][0] == {"household"}
-    assert written["login.failed"][0] == {"card", "username"}
+    assert written["login.failed"][0] == {"card", "username", "pin_set_by_staff"}
     assert {"roles_given", "household_before", "password"} <= written["staff.update"][0]
     assert written["reservation.expired"][0] == {"household", "points"}
     assert {"kind", "language"} <= written["export.start"][0]

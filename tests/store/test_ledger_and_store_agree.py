@@ -330,7 +330,9 @@ def test_each_break_of_a_redemption_with_its_entry_and_movements_is_named(
         _raw("UPDATE points_entry SET points = 19 WHERE id = %s", [void_points.void_entry_id])
     problems = checks.check()
     named = {
-        kinds: f"redemption {kinds.pk}: its entry {kinds.entry_id} is a deduction, not a redemption",
+        kinds: (
+            f"redemption {kinds.pk}: its entry {kinds.entry_id} is a deduction, not a redemption"
+        ),
         points: f"redemption {points.pk}: entry points -19 != -sum of lines 20",
         total: f"redemption {total.pk}: total 21 != sum of its lines",
         other: f"redemption {other.pk}: entry {other.entry_id} debits another household",

@@ -465,3 +465,46 @@ def test_a_pin_waiting_at_the_county_is_taken_for_the_card(
     assert _signed_in_user(client).member_id == son.pk
     # The son's own PIN is no "other" PIN: he may be given it again.
     member_pin_set(member=son, actor=other_manager, pin=SON_PIN)
+
+
+def test_pins_the_manager_sets_refused_as_taken_are_counted_against_the_card(
+    card_a, son, manager_x, client_manager_x
+):
+    """Found by a security probe: a PIN the manager sets is refused when another login of
+    the card uses it, and nothing counted those refusals, so a manager could try PIN after
+    PIN on a member's page and learn the household's without it knowing. Each refusal now
+    counts for the card's staff (and is audited as a failed login, by whom): five, and its
+    PINs cannot be set for 15 minutes. The household still signs in; a PIN not taken is
+    still set before the limit."""
+    member_url = reverse("villagers:member_pin", args=[son.pk])
+    reset_url = reverse("villagers:pin_reset", args=[card_a.household_id])
+
+    def post(url, pin):
+        body = {"pin": pin, "pin_again": pin, "idempotency_key": form_key()}
+        return client_manager_x.post(url, body, HTTP_ACCEPT_LANGUAGE="en")
+
+    for _attempt in range(LIMIT):
+        refused = post(member_url, PIN)  # the household's own PIN
+        assert "Another login of this card already uses this PIN" in refused.text
+    blocked = post(member_url, SON_PIN)
+    assert "Too many PINs refused on this card" in blocked.text
+    assert "Too many PINs refused on this card" in post(reset_url, "9517").text
+    assert not User.objects.filter(member=son).exists()
+    assert _card_login(card_a.number, PIN)[1].status_code == 302  # the household is not locked
+    failed = AuditEvent.objects.filter(action="login.failed", actor=manager_x)
+    assert failed.count() == LIMIT
+    assert failed.first().detail == {"card": card_a.number, "pin_set_by_staff": True}
+
+
+def test_wrong_pins_typed_by_others_never_keep_the_manager_from_setting_a_pin(
+    card_a, client_manager_x
+):
+    """Whoever locks the card by its login must not stop the manager resetting a PIN the
+    household forgot."""
+    for _attempt in range(LIMIT):
+        _card_login(card_a.number, "0000")
+    reset = client_manager_x.post(
+        reverse("villagers:pin_reset", args=[card_a.household_id]),
+        {"pin": "9517", "pin_again": "9517", "idempotency_key": form_key()},
+    )
+    assert reset.status_code == 200 and "9517" in reset.text  # the slip
