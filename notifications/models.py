@@ -103,6 +103,12 @@ class Notification(models.Model):
                 condition=Q(sms_status="pending"),
                 name="notification_sms_pending",
             ),
+            # The few "being sent", which every sending run looks at (sending._stale_marked).
+            models.Index(
+                fields=["sms_tried_at"],
+                condition=Q(sms_status="sending"),
+                name="notification_sms_sending",
+            ),
         ]
 
     def __str__(self):
