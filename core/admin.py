@@ -5,17 +5,21 @@ as Django's UserAdmin); a test walks the admin site and fails on any number fiel
 is not `core.forms`'.
 """
 
+import datetime
 import re
+from decimal import Decimal
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.admin import widgets
 from django.contrib.admin.filters import SimpleListFilter
 from django.contrib.auth.models import Group
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
+from django.db.models import Model, QuerySet
 from django.utils.translation import gettext_lazy as _
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from core.audit import as_stored, audit_record
 from core.db import SavedMeanwhile, is_duplicate
 from core.forms import NUMBER_FORMFIELD_OVERRIDES
 
@@ -105,10 +109,92 @@ class DuplicateSavedMeanwhileMixin:
             return super().changeform_view(request, object_id, form_url, extra_context)
 
 
+def audit_value(value):
+    """A form or row value as the audit log keeps it (JSON): a row by its name, rows (a
+    many-to-many field's) by their names, a decimal or a date as text."""
+    if isinstance(value, Model):
+        return str(value)
+    if isinstance(value, Decimal | datetime.date | datetime.time):
+        return str(value)
+    if isinstance(value, list | tuple | set | QuerySet):
+        return sorted(str(audit_value(item)) for item in value)
+    return value
+
+
+class AuditedDeletesMixin:
+    """A row deleted in the back office (its page, or the list's "delete selected") is an
+    audit event "<audit_name>.delete" naming it, in one transaction with the deletion, with
+    the row's village: its staff read their village's log, never the admin's history.
+    reports.audit_labels names each code (tests/core/test_admin_audit.py checks)."""
+
+    audit_name = ""  # the audit codes' first part: "donor" writes "donor.delete"
+
+    def audit_village_id(self, obj) -> int | None:
+        """The village whose staff read the event; none for the county's or the site's rows."""
+        return getattr(obj, "village_id", None)
+
+    def audit_write(self, request, obj, verb: str, detail: dict) -> None:
+        audit_record(
+            action=f"{self.audit_name}.{verb}",
+            actor=request.user,
+            village_id=self.audit_village_id(obj),
+            obj=obj,
+            detail=detail,
+            request=request,
+        )
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            self.audit_write(request, obj, "delete", {"name": str(obj)})  # while it has its id
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        rows = self.model._default_manager.filter(pk__in=queryset.values("pk"))
+        with transaction.atomic():
+            for obj in rows.select_for_update().order_by("pk"):
+                self.audit_write(request, obj, "delete", {"name": str(obj)})
+            super().delete_queryset(request, queryset)
+
+
+class AuditedMixin(AuditedDeletesMixin):
+    """A row saved in the back office is an audit event "<audit_name>.create" or ".update"
+    naming each field changed, from what to what, in the admin view's transaction. A save
+    that changes nothing (as drawn, or the same form sent twice) writes neither the row nor
+    an event (core.audit.as_stored), as the services' saves; a many-to-many field's change
+    (a role's permissions) is saved by the form and audited alone."""
+
+    def save_model(self, request, obj, form, change):
+        stored = type(obj)._default_manager.filter(pk=obj.pk).first() if change else None
+        unchanged = change and as_stored(obj, stored)
+        many = [name for name in form.changed_data if name in self._many_to_many()]
+        if unchanged and not many:
+            return  # saved as stored: nothing written or audited
+        if not unchanged:
+            super().save_model(request, obj, form, change)
+        changed = {}
+        for name in form.changed_data:
+            if name in many:
+                before = form.initial.get(name) if change else None
+            else:
+                before = getattr(stored, name, None)
+            changed[name] = [audit_value(before), audit_value(form.cleaned_data.get(name))]
+        self.audit_write(request, obj, "update" if change else "create", {"changed": changed})
+
+    def _many_to_many(self) -> set[str]:
+        return {field.name for field in self.model._meta.many_to_many}
+
+
 class ModelAdmin(
     DuplicateSavedMeanwhileMixin, OfferedFiltersOnlyMixin, NumberFieldsAdminMixin, admin.ModelAdmin
 ):
     pass
+
+
+class NotChangedMixin:
+    """Shown and deleted, never changed: no field of the page is the back office's to edit."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class AccessAttemptColumns:
@@ -125,19 +211,33 @@ class AccessAttemptColumns:
 
 
 # Other apps' lists (Django's groups, which are the roles; django-axes' login records, the
-# superuser's) are registered again to take only what they offer too.
-_MIXINS = {AccessAttempt: (AccessAttemptColumns,)}
+# superuser's) are registered again to take only what they offer too, and to audit what is
+# saved or deleted there: a role's permissions, a login record taken away (an attempt's
+# deletion lifts its lockout).
+_MIXINS = {
+    Group: (AuditedMixin,),
+    AccessAttempt: (AuditedDeletesMixin, NotChangedMixin, AccessAttemptColumns),
+    AccessLog: (AuditedDeletesMixin, NotChangedMixin),
+    AccessFailureLog: (AuditedDeletesMixin, NotChangedMixin),
+}
+_AUDIT_NAMES = {
+    Group: "role",
+    AccessAttempt: "signin_record",
+    AccessLog: "signin_record",
+    AccessFailureLog: "signin_record",
+}
 for _model in (Group, AccessAttempt, AccessLog, AccessFailureLog):
     if admin.site.is_registered(_model):
         _base = type(admin.site.get_model_admin(_model))
         _bases = (
+            *_MIXINS.get(_model, ()),
             DuplicateSavedMeanwhileMixin,
             OfferedFiltersOnlyMixin,
-            *_MIXINS.get(_model, ()),
             _base,
         )
         admin.site.unregister(_model)
-        admin.site.register(_model, type(_base.__name__, _bases, {}))
+        _attributes = {"audit_name": _AUDIT_NAMES[_model]}
+        admin.site.register(_model, type(_base.__name__, _bases, _attributes))
 
 
 class TabularInline(NumberFieldsAdminMixin, admin.TabularInline):

@@ -12,6 +12,7 @@ may hold an ID number or a phone: it is read masked (`masked_detail`).
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -24,7 +25,7 @@ from reports.models import ExportJob
 from store.models import Donation, Donor, StockMovement
 from villagers.cardnumbers import typed_card_number
 from villagers.masking import mask_cell
-from villagers.models import Member, Referral, User, Village
+from villagers.models import County, Member, Referral, Township, User, Village, VillageGroup
 from wishwall.models import Wish
 
 # Refers to a row by type and id: returns its link or name (reports.audit_log.Refs.shower).
@@ -635,21 +636,38 @@ def _staff_change(detail, show):
     return format_html_join(" ", "{}", ((part,) for part in parts))
 
 
-def _village_change(detail, show):
-    changed = detail.get("changed") or {}
-    if not changed:
-        return SafeString("")
-    return format_html(
-        _("Changed: {changes}."),
-        changes=format_html_join(
-            "; ",
-            "{}: {} → {}",
-            (
-                (_field_name(Village, name), _plain_value(before), _plain_value(after))
-                for name, (before, after) in sorted(changed.items())
+def _changes(model, otherwise: Sentence | None = None) -> Sentence:
+    """A back-office save's sentence (core.admin.AuditedMixin): each field of `model` changed,
+    from what to what. `otherwise` reads the same action written by a service, which keeps
+    no list of changes (a donor added on the store's pages)."""
+
+    def sentence(detail, show):
+        if "changed" not in detail and otherwise is not None:
+            return otherwise(detail, show)
+        changed = detail.get("changed") or {}
+        if not changed:
+            return SafeString("")
+        return format_html(
+            _("Changed: {changes}."),
+            changes=format_html_join(
+                "; ",
+                "{}: {} → {}",
+                (
+                    (_field_name(model, name), _plain_value(before), _plain_value(after))
+                    for name, (before, after) in sorted(changed.items())
+                ),
             ),
-        ),
-    )
+        )
+
+    return sentence
+
+
+def _deleted(detail, show):
+    """A row deleted in the back office (core.admin.AuditedDeletesMixin), by its name then."""
+    return format_html(_("Deleted: {name}."), name=detail.get("name") or "—")
+
+
+_village_change = _changes(Village)
 
 
 ACTIONS: dict[str, Action] = {
@@ -681,9 +699,24 @@ ACTIONS: dict[str, Action] = {
     # the county's back office (the admin)
     "village.create": Action(gettext_lazy("Village added"), _village_change),
     "village.update": Action(gettext_lazy("Village settings changed"), _village_change),
+    "village.delete": Action(gettext_lazy("Village deleted"), _deleted),
+    "villagegroup.create": Action(gettext_lazy("Village group added"), _changes(VillageGroup)),
+    "villagegroup.update": Action(gettext_lazy("Village group changed"), _changes(VillageGroup)),
+    "villagegroup.delete": Action(gettext_lazy("Village group deleted"), _deleted),
+    "county.create": Action(gettext_lazy("County added"), _changes(County)),
+    "county.update": Action(gettext_lazy("County changed"), _changes(County)),
+    "county.delete": Action(gettext_lazy("County deleted"), _deleted),
+    "township.create": Action(gettext_lazy("Township added"), _changes(Township)),
+    "township.update": Action(gettext_lazy("Township changed"), _changes(Township)),
+    "township.delete": Action(gettext_lazy("Township deleted"), _deleted),
     "staff.create": Action(gettext_lazy("Staff account made"), _staff_change),
     "staff.update": Action(gettext_lazy("Staff account changed"), _staff_change),
     "staff.password": Action(gettext_lazy("Staff password set"), _staff_change),
+    "staff.delete": Action(gettext_lazy("Staff account deleted"), _deleted),
+    "role.create": Action(gettext_lazy("Role added"), _changes(Group)),
+    "role.update": Action(gettext_lazy("Role changed"), _changes(Group)),
+    "role.delete": Action(gettext_lazy("Role deleted"), _deleted),
+    "signin_record.delete": Action(gettext_lazy("Sign-in record deleted"), _deleted),
     # points
     "carryover.import": Action(
         gettext_lazy("Balances from the paper ledger imported"), _carry_over
@@ -718,8 +751,9 @@ ACTIONS: dict[str, Action] = {
     # the store
     "item.create": Action(gettext_lazy("Item added"), _item),
     "item.update": Action(gettext_lazy("Item changed"), _item),
-    "donor.create": Action(gettext_lazy("Donor added"), _donor),
-    "donor.update": Action(gettext_lazy("Donor changed"), _donor),
+    "donor.create": Action(gettext_lazy("Donor added"), _changes(Donor, _donor)),
+    "donor.update": Action(gettext_lazy("Donor changed"), _changes(Donor, _donor)),
+    "donor.delete": Action(gettext_lazy("Donor deleted"), _deleted),
     "stock.purchase": Action(gettext_lazy("Goods bought"), _stock_purchase),
     "stock.take": Action(gettext_lazy("Stock counted"), _stock_take),
     "stock.write_off": Action(gettext_lazy("Goods written off"), _write_off),
@@ -775,6 +809,7 @@ AREAS = {
     "api_token": gettext_lazy("API tokens"),
     "card": gettext_lazy("Points cards"),
     "carryover": gettext_lazy("Paper ledger carried over"),
+    "county": gettext_lazy("Counties"),
     "declaration": gettext_lazy("Declared good deeds"),
     "donation": gettext_lazy("Donations"),
     "donor": gettext_lazy("Donors"),
@@ -793,12 +828,16 @@ AREAS = {
     "redemption": gettext_lazy("Redemptions"),
     "referral": gettext_lazy("Sent up"),
     "reservation": gettext_lazy("Reservations"),
+    "role": gettext_lazy("Roles"),
     "roster": gettext_lazy("Roster uploads"),
     "rule": gettext_lazy("Points rules"),
     "settlement": gettext_lazy("Yearly settlements"),
+    "signin_record": gettext_lazy("Sign-in records"),
     "staff": gettext_lazy("Staff accounts"),
     "stock": gettext_lazy("Stock"),
+    "township": gettext_lazy("Townships"),
     "village": gettext_lazy("Villages"),
+    "villagegroup": gettext_lazy("Village groups"),
     "wish": gettext_lazy("Wishes"),
 }
 
@@ -810,13 +849,14 @@ def action_label(code: str) -> str:
 
 
 def _plain_value(value) -> str:
+    """A value kept in a detail, in words: nothing (none, an empty text or list) as a dash."""
     if isinstance(value, bool):
         return _yes_no(value)
     if isinstance(value, list | tuple):
-        return list_join(_plain_value(item) for item in value)
+        return list_join(_plain_value(item) for item in value) or "—"
     if isinstance(value, dict):
         return "; ".join(f"{key}: {_plain_value(item)}" for key, item in value.items())
-    return "—" if value is None else str(value)
+    return "—" if value is None or value == "" else str(value)
 
 
 def sentence(code: str, detail: dict, show: Show) -> SafeString | None:

@@ -3,12 +3,14 @@ store pages (services), so stock and redemptions are read-only here."""
 
 from django.contrib import admin
 
+from core import admin as core_admin
 from store.models import Donation, Donor, Item, Redemption, StockMovement, Zone
 from villagers.admin import VillageScopedAdmin, VillageScopedReadOnlyAdmin
 
 
 @admin.register(Donor)
-class DonorAdmin(VillageScopedAdmin):
+class DonorAdmin(core_admin.AuditedMixin, VillageScopedAdmin):
+    audit_name = "donor"
     list_display = ["name", "kind", "village"]
     list_filter = ["kind"]
     search_fields = ["name"]

@@ -4,7 +4,6 @@ Households, members, inspections, participations and cards are only shown here: 
 pages write them through the services, which check what a save must not break."""
 
 import re
-from decimal import Decimal
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -19,7 +18,7 @@ from django.contrib.auth.forms import (
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model, Q
+from django.db.models import Q
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -27,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import admin as core_admin
 from core.access import Role, role_name
-from core.audit import as_stored, audit_record
+from core.audit import audit_record
 from core.text import list_join
 from villagers.models import (
     Card,
@@ -41,15 +40,6 @@ from villagers.models import (
     Village,
     VillageGroup,
 )
-
-
-def _plain(value):
-    """A form value as the audit log keeps it (JSON): a row by its name, a decimal as text."""
-    if isinstance(value, Model):
-        return str(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 class VillageScopedAdmin(core_admin.ModelAdmin):
@@ -127,7 +117,8 @@ class VillageScopedReadOnlyAdmin(ShownOnlyMixin, VillageScopedAdmin):
 
 
 @admin.register(County)
-class CountyAdmin(core_admin.ModelAdmin):
+class CountyAdmin(core_admin.AuditedMixin, core_admin.ModelAdmin):
+    audit_name = "county"
     search_fields = ["name"]
 
     def get_queryset(self, request):
@@ -138,7 +129,8 @@ class CountyAdmin(core_admin.ModelAdmin):
 
 
 @admin.register(Township)
-class TownshipAdmin(core_admin.ModelAdmin):
+class TownshipAdmin(core_admin.AuditedMixin, core_admin.ModelAdmin):
+    audit_name = "township"
     list_display = ["name", "county"]
 
     def get_queryset(self, request):
@@ -149,7 +141,8 @@ class TownshipAdmin(core_admin.ModelAdmin):
 
 
 @admin.register(Village)
-class VillageAdmin(VillageScopedAdmin):
+class VillageAdmin(core_admin.AuditedMixin, VillageScopedAdmin):
+    audit_name = "village"
     village_path = "pk"
     list_display = ["name", "code", "township", "base_points", "yuan_per_point", "publicity_days"]
     search_fields = ["name", "code"]
@@ -162,31 +155,17 @@ class VillageAdmin(VillageScopedAdmin):
             fields.append("code")
         return fields
 
+    def audit_village_id(self, obj):
+        return obj.pk
+
     def save_model(self, request, obj, form, change):
         """Saved with an audit event naming each setting changed, from what to what (the
-        publicity days, the yearly settlement and what it keeps decide households' points);
-        the admin's view holds both in one transaction. Saved unchanged, neither."""
-        # What it was, read before the save: the form's initial values hold a row's id
-        # (the township), where the audit log names it.
-        before = Village.objects.select_related("township").filter(pk=obj.pk).first()
+        publicity days, the yearly settlement and what it keeps decide households' points;
+        core.admin.AuditedMixin). Saved unchanged, neither."""
         if "black_list_names" in form.changed_data:
             # Households fined while the board named nobody are not named now.
             obj.black_list_names_since = timezone.now() if obj.black_list_names else None
-        if change and as_stored(obj, before):
-            return  # saved as stored (as drawn, or sent twice): nothing written or audited
         super().save_model(request, obj, form, change)
-        changed = {
-            name: [_plain(getattr(before, name, None)), _plain(form.cleaned_data.get(name))]
-            for name in form.changed_data
-        }
-        audit_record(
-            action="village.update" if change else "village.create",
-            actor=request.user,
-            village_id=obj.pk,
-            obj=obj,
-            detail={"changed": changed},
-            request=request,
-        )
 
     def get_queryset(self, request):
         queryset = admin.ModelAdmin.get_queryset(self, request)
@@ -201,7 +180,8 @@ class VillageAdmin(VillageScopedAdmin):
 
 
 @admin.register(VillageGroup)
-class VillageGroupAdmin(VillageScopedAdmin):
+class VillageGroupAdmin(core_admin.AuditedMixin, VillageScopedAdmin):
+    audit_name = "villagegroup"
     list_display = ["name", "village"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -247,19 +227,14 @@ class ParticipationAdmin(VillageScopedReadOnlyAdmin):
 
 
 @admin.register(Card)
-class CardAdmin(VillageScopedAdmin):
+class CardAdmin(VillageScopedReadOnlyAdmin):
+    """Cards are issued, replaced and recalled on the card pages, which check the
+    prerequisites and post points: shown here only."""
+
     village_path = "household__village"
     list_display = ["number", "household", "status", "issued_at"]
     list_filter = ["status"]
     search_fields = ["number"]
-    readonly_fields = [f.name for f in Card._meta.fields]
-
-    def has_add_permission(self, request):
-        # Cards are issued through the card page, which checks the prerequisites and posts points.
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # Where each role works: a village's staff need the village, an officer the township.
@@ -356,11 +331,13 @@ class StaffPasswordChangeForm(AdminPasswordChangeForm):
 
 @admin.register(User)
 class AidaoUserAdmin(
+    core_admin.AuditedDeletesMixin,
     core_admin.DuplicateSavedMeanwhileMixin,
     core_admin.OfferedFiltersOnlyMixin,
     core_admin.NumberFieldsAdminMixin,
     UserAdmin,
 ):
+    audit_name = "staff"  # saves: audit_staff_change; deletes: "staff.delete"
     form = StaffUserChangeForm
     fieldsets = UserAdmin.fieldsets + (
         (_("Village"), {"fields": ("village", "township", "county", "household", "display_name")}),
@@ -479,7 +456,7 @@ class AidaoUserAdmin(
                 before = form.initial.get(name)
                 model = User._meta.get_field(name).related_model
                 detail[name] = [str(model.objects.get(pk=before)) if before else None]
-                detail[name].append(_plain(getattr(user, name)))
+                detail[name].append(core_admin.audit_value(getattr(user, name)))
             else:
                 detail[name] = getattr(user, name)
         if not change:

@@ -89,7 +89,13 @@ EXAMPLES: dict[str, list[dict]] = {
     "household.sms": [{"sms": True}],
     "item.create": [{"name": "大米", "points_price": 20}],
     "item.update": [{"name": "大米", "points_price": 25}],
-    "donor.create": [{"name": "张三", "kind": "person"}],
+    "donor.create": [{"name": "张三", "kind": "person"}, {"changed": {"name": [None, "张三"]}}],
+    # A back-office save (core.admin.AuditedMixin) and delete (AuditedDeletesMixin).
+    "donor.update": [{"changed": {"contact": ["", "138"]}}],
+    "donor.delete": [{"name": "张三"}],
+    "villagegroup.update": [{"changed": {"name": ["一组", "二组"]}}],
+    "role.update": [{"changed": {"permissions": [[], ["store | donor | Can view donor"]]}}],
+    "staff.delete": [{"name": "someone"}],
     "stock.purchase": [{"item": 1, "quantity": 10, "fund": "village", "paid_by": 2}],
     # One statement writes both; only a write-off's detail carries its cause (its sentence).
     "stock.take": [{"item": 1, "quantity": -1, "correction": 3, "asked_by": 4, "cause": ""}],
