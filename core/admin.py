@@ -184,8 +184,32 @@ class AuditedMixin(AuditedDeletesMixin):
         return {field.name for field in self.model._meta.many_to_many}
 
 
+class RowLockedOnPostMixin:
+    """A page's POST (a save, a deletion, a password) reads its row under a lock held to the
+    end of the view's transaction (Django runs each in one). The same form sent twice at
+    once (a double click) then waits for the first, compares with what that stored, and,
+    changing nothing, writes and audits nothing: unlocked, both compared with the old row,
+    and both were saved and audited."""
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None or request.method != "POST":
+            return obj
+        if not transaction.get_connection().in_atomic_block:
+            return obj  # a lock would end with its statement
+        rows = self.model._default_manager.select_for_update(no_key=True).filter(pk=obj.pk)
+        if rows.first() is None:
+            return None  # deleted meanwhile
+        # Read again now that it is held: as the last save left it, and still the reader's.
+        return super().get_object(request, object_id, from_field)
+
+
 class ModelAdmin(
-    DuplicateSavedMeanwhileMixin, OfferedFiltersOnlyMixin, NumberFieldsAdminMixin, admin.ModelAdmin
+    RowLockedOnPostMixin,
+    DuplicateSavedMeanwhileMixin,
+    OfferedFiltersOnlyMixin,
+    NumberFieldsAdminMixin,
+    admin.ModelAdmin,
 ):
     pass
 
@@ -231,6 +255,7 @@ for _model in (Group, AccessAttempt, AccessLog, AccessFailureLog):
         _base = type(admin.site.get_model_admin(_model))
         _bases = (
             *_MIXINS.get(_model, ()),
+            RowLockedOnPostMixin,
             DuplicateSavedMeanwhileMixin,
             OfferedFiltersOnlyMixin,
             _base,
