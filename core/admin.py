@@ -204,7 +204,19 @@ class RowLockedOnPostMixin:
         return super().get_object(request, object_id, from_field)
 
 
+class ChangesOnlyHistoryMixin:
+    """The admin's own history (LogEntry) keeps the saves that changed something: Django
+    logged every save, one that changed nothing (saved as drawn, the same form sent twice)
+    as "No fields changed."."""
+
+    def log_change(self, request, obj, message):
+        if not message:  # construct_change_message found no field or inline changed
+            return None
+        return super().log_change(request, obj, message)
+
+
 class ModelAdmin(
+    ChangesOnlyHistoryMixin,
     RowLockedOnPostMixin,
     DuplicateSavedMeanwhileMixin,
     OfferedFiltersOnlyMixin,
@@ -255,6 +267,7 @@ for _model in (Group, AccessAttempt, AccessLog, AccessFailureLog):
         _base = type(admin.site.get_model_admin(_model))
         _bases = (
             *_MIXINS.get(_model, ()),
+            ChangesOnlyHistoryMixin,
             RowLockedOnPostMixin,
             DuplicateSavedMeanwhileMixin,
             OfferedFiltersOnlyMixin,

@@ -332,6 +332,7 @@ class StaffPasswordChangeForm(AdminPasswordChangeForm):
 @admin.register(User)
 class AidaoUserAdmin(
     core_admin.AuditedDeletesMixin,
+    core_admin.ChangesOnlyHistoryMixin,
     core_admin.RowLockedOnPostMixin,
     core_admin.DuplicateSavedMeanwhileMixin,
     core_admin.OfferedFiltersOnlyMixin,

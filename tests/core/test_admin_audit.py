@@ -5,12 +5,14 @@ a sign-in record. A save that changes nothing writes neither the row nor an even
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import translation
 
-from core.admin import AuditedDeletesMixin, AuditedMixin
+from core.admin import AuditedDeletesMixin, AuditedMixin, ChangesOnlyHistoryMixin
 from core.models import AuditEvent
 from points.admin import RuleAdmin
 from reports.audit_labels import ACTIONS, sentence
@@ -18,6 +20,7 @@ from store.models import Donor
 from tests.conftest import make_staff
 from tests.core.test_saves_that_change_nothing import _version
 from tests.factories import TownshipFactory
+from tests.villagers.test_admin_scoping import _change_data
 from villagers.admin import AidaoUserAdmin
 from villagers.models import County, Township, VillageGroup
 
@@ -241,3 +244,37 @@ def test_a_township_keeps_its_county_in_the_log(admin_client, village_x):
     assert admin_client.post(url, _drawn(admin_client, url) | {"name": "改名乡"}).status_code == 302
     (event,) = _events(township)
     assert event.county_id == township.county_id
+
+
+def _history(obj):
+    return LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
+    )
+
+
+def test_a_back_office_save_that_changes_nothing_writes_no_history(
+    admin_client, client_county, donor, supervisor_x
+):
+    """Noted by the team: the admin's own history said "No fields changed." for every save
+    of a page as drawn (or sent twice), on every page."""
+    url = reverse("admin:store_donor_change", args=[donor.pk])
+    sent = _drawn(admin_client, url)
+    for body in (sent, sent, sent | {"contact": "138"}, sent | {"contact": "138"}):
+        assert admin_client.post(url, body).status_code == 302
+    (entry,) = _history(donor)
+    with translation.override("en"):
+        assert entry.get_change_message() == "Changed Contact."
+
+    url, sent = _change_data(client_county, supervisor_x)  # Django's UserAdmin too
+    for _ in range(2):
+        assert client_county.post(url, sent).status_code == 302
+    assert not _history(supervisor_x).exists()
+
+
+def test_every_back_office_page_keeps_changes_only_in_its_history():
+    kept_all = [
+        model._meta.label
+        for model, model_admin in _registered()
+        if not isinstance(model_admin, ChangesOnlyHistoryMixin)
+    ]
+    assert not kept_all
