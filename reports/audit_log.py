@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django import forms
+from django.apps import apps
+from django.contrib.auth.models import Group
 from django.db.models import Q
 from django.shortcuts import render
 from django.urls import reverse
@@ -36,13 +38,16 @@ from reports.notice import notice_public_path
 from store.models import Donation, Donor, Item, Redemption, StockMovement
 from villagers.models import (
     Card,
+    County,
     Household,
     Inspection,
     Member,
     Participation,
     Referral,
+    Township,
     User,
     Village,
+    VillageGroup,
 )
 from wishwall.models import Wish
 from wishwall.selectors import wishes_readable
@@ -342,6 +347,16 @@ def _wishes(ids):
         yield wish.pk, Ref(wish.title, reverse("wishwall:detail", args=[wish.pk]))
 
 
+def _named(model) -> Callable:
+    """The rows of `model` by their own names (a village group, a township, a role)."""
+
+    def rows(ids):
+        for row in model._default_manager.filter(pk__in=ids):
+            yield row.pk, Ref(str(row))
+
+    return rows
+
+
 def _villages(ids):
     for village in Village.objects.filter(pk__in=ids):
         yield village.pk, Ref(village.name)
@@ -397,6 +412,14 @@ OBJECT_TYPES: dict[str, tuple[str, Callable]] = {
     ),
     "villagers.referral": (gettext_lazy("item sent up"), _referrals),
     "villagers.village": (gettext_lazy("village"), _villages),
+    "villagers.villagegroup": (gettext_lazy("village group"), _named(VillageGroup)),
+    "villagers.township": (gettext_lazy("township"), _named(Township)),
+    "villagers.county": (gettext_lazy("county"), _named(County)),
+    "auth.group": (gettext_lazy("role"), _named(Group)),
+    # Shown by kind and number: a sign-in record names who tried, for the superuser only.
+    "axes.accessattempt": (gettext_lazy("sign-in record"), lambda ids: ()),
+    "axes.accesslog": (gettext_lazy("sign-in record"), lambda ids: ()),
+    "axes.accessfailurelog": (gettext_lazy("sign-in record"), lambda ids: ()),
     "points.proposal": (gettext_lazy("proposal"), _proposals),
     "points.batch": (gettext_lazy("batch"), _batches),
     "points.entry": (gettext_lazy("ledger entry"), _entries),
@@ -412,6 +435,17 @@ OBJECT_TYPES: dict[str, tuple[str, Callable]] = {
     "reports.exportjob": (gettext_lazy("export"), _exports),
     "reports.publishednotice": (gettext_lazy("published notice"), _notices),
 }
+
+
+def _kind(object_type: str) -> str:
+    """What a row of `object_type` is, in words: its label here, else its model's name (a
+    reservation, a stock correction), else "record"."""
+    if object_type in OBJECT_TYPES:
+        return OBJECT_TYPES[object_type][0]
+    try:
+        return apps.get_model(object_type)._meta.verbose_name
+    except (LookupError, ValueError):
+        return _("record")
 
 
 def _wishes_readable(reader, refs) -> set[int]:
@@ -478,8 +512,9 @@ class Refs:
             pk = row_id_or_none(object_id)
             ref = self.found.get(object_type, {}).get(pk) if pk else None
             if ref is None:
-                kind = OBJECT_TYPES.get(object_type, (_("record"), None))[0]
-                return format_html(_("{kind} no. {id}"), kind=kind, id=object_id or "—")
+                return format_html(
+                    _("{kind} no. {id}"), kind=_kind(object_type), id=object_id or "—"
+                )
             url = link_for(request, ref.url, village_id) if ref.url else ""
             if url:
                 return format_html('<a href="{}">{}</a>', url, ref.name)
