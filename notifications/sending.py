@@ -142,7 +142,8 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
             except Exception as error:  # noqa: BLE001 (the provider may have taken it: never twice)
                 logger.exception("SMS of notification %s: outcome unknown", notification.pk)
                 notification.sms_status = Sms.UNKNOWN
-                notification.sms_error = f"{type(error).__name__}: {error}"[:200]
+                # Its class only: the words of an error from the line may quote the request.
+                notification.sms_error = type(error).__name__[:200]
                 notification.save(update_fields=["sms_status", "sms_error"])
                 run.unknown.append(notification.pk)
                 continue
