@@ -160,18 +160,22 @@ def _words(kind: str, params: dict) -> str:
             "was cancelled: it is not credited. The reason is on the public notice."
         ) % {**params, "date": _date(params["date"])}
     if kind == Kind.HELD:
-        words = (
-            _(
+        if params["why"] == "balance":
+            words = _(
                 "The deduction of %(points_text)s (%(rule)s) of %(date)s is held: your balance "
                 "cannot bear it now. The supervisor credits it later or cancels it."
             )
-            if params["why"] == "balance"
-            else _(
+        elif params["why"] == "limit":
+            words = _(
+                "The entry of %(signed_text)s (%(rule)s) of %(date)s is held: your balance "
+                "cannot hold so many points. The supervisor checks it and cancels it."
+            )
+        else:
+            words = _(
                 "The entry of %(signed_text)s (%(rule)s) of %(date)s is held: your household "
                 "has no active card. The supervisor credits it once a card is issued again, "
                 "or cancels it."
             )
-        )
         return words % {**params, "date": _date(params["date"])}
     if kind == Kind.VOID_ASKED:
         # To the village's staff only, never by SMS: the manager's reason is for them.

@@ -23,9 +23,27 @@ class InsufficientPoints(ValidationError):
     """The balance would go below zero."""
 
 
+# The most points an account holds: balances are PostgreSQL integers.
+MAX_BALANCE = 2_147_483_647
+
+
+class BalanceLimit(ValidationError):
+    """The balance would pass MAX_BALANCE (a rule or a proposal of absurd points)."""
+
+
 def balance_after(balance: int, points: int, held: int = 0) -> int:
     """The balance once `points` are posted, refused below zero or, for a debit, below the
-    points held for reservations (InsufficientPoints)."""
+    points held for reservations (InsufficientPoints), and above MAX_BALANCE (BalanceLimit:
+    else the database refuses the entry, and a crediting run stops at it for everyone)."""
+    if points > 0 and balance + points > MAX_BALANCE:
+        raise BalanceLimit(
+            _(
+                "Too many points: the balance is %(balance)d, and %(adding)d more would pass "
+                "%(max)d, the most an account can hold."
+            )
+            % {"balance": balance, "adding": points, "max": MAX_BALANCE},
+            code="balance_limit",
+        )
     if points < 0 and balance + points < held:
         if held:
             raise InsufficientPoints(

@@ -26,7 +26,14 @@ from core.audit import audit_plan, audit_record
 from core.text import reason_clean, records_language
 from notifications.models import Notification
 from notifications.services import message, notifications_plan, notifications_post
-from points.ledger import InsufficientPoints, Posting, balance_after, entries_plan, entry_post
+from points.ledger import (
+    BalanceLimit,
+    InsufficientPoints,
+    Posting,
+    balance_after,
+    entries_plan,
+    entry_post,
+)
 from points.models import Account, Entry, Objection, Proposal, Rule
 from villagers.models import Card, Referral, User
 from villagers.second_person import (
@@ -38,7 +45,12 @@ from villagers.second_person import (
 )
 
 
-def _deduction_refusal(proposal: Proposal, error: InsufficientPoints) -> str:
+def _deduction_refusal(proposal: Proposal, error: InsufficientPoints | BalanceLimit) -> str:
+    if isinstance(error, BalanceLimit):
+        return _("%(household)s: award refused. %(why)s") % {
+            "household": proposal.household.head_name,
+            "why": error.messages[0],
+        }
     return _("%(household)s: deduction refused. %(why)s") % {
         "household": proposal.household.head_name,
         "why": error.messages[0],
@@ -105,7 +117,7 @@ def credit_at_approval(proposals, accounts, actor, now, village_id, request) -> 
             balances[account.pk] = balance_after(
                 balances[account.pk], proposal.points, account.held
             )
-        except InsufficientPoints as error:
+        except (InsufficientPoints, BalanceLimit) as error:
             problems.append(_deduction_refusal(proposal, error))
             continue
         postings.append(Posting(account=account, **_entry_fields(proposal)))
@@ -234,9 +246,10 @@ def no_card_refusal(head_name: str) -> str:
 
 def _credit_locked(proposal: Proposal, *, actor: User | None, request=None) -> bool:
     """Credit a locked proposal whose period is over: post its entry, or hold it: a deduction
-    the balance can no longer bear (never deduct part of it), or anything for a household
-    whose card was recalled meanwhile (it earns and loses no points without one). True when
-    credited."""
+    the balance can no longer bear (never deduct part of it), an award that would take the
+    balance past what an account holds (points.ledger.MAX_BALANCE), or anything for a
+    household whose card was recalled meanwhile (it earns and loses no points without one).
+    True when credited."""
     try:
         # Why it is held is kept with it, for the household to read: in the records' words.
         with records_language():
@@ -250,11 +263,11 @@ def _credit_locked(proposal: Proposal, *, actor: User | None, request=None) -> b
                     )
                 )
             entry = _post_entry(proposal, proposal.household.account.pk, actor)
-    except (InsufficientPoints, NoActiveCard) as error:
+    except (InsufficientPoints, BalanceLimit, NoActiveCard) as error:
         proposal.status = Proposal.Status.HELD
         proposal.hold_reason = error.messages[0][:300]
         proposal.save(update_fields=["status", "hold_reason"])
-        why = "balance" if isinstance(error, InsufficientPoints) else "card"
+        why = {InsufficientPoints: "balance", BalanceLimit: "limit"}.get(type(error), "card")
         notifications_post([_announced_message(proposal, Notification.Kind.HELD, why=why)])
         audit_record(
             action="proposal.hold",
