@@ -21,6 +21,7 @@ touched: a lapse is its own kind of entry, counted apart from awards and deducti
 """
 
 import datetime
+import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -38,6 +39,8 @@ from points.ledger import Posting, entries_post
 from points.models import Account, Entry, Settlement, SettlementLine
 from villagers.models import Referral, User, Village
 from villagers.second_person import decider_check, referrals_close
+
+logger = logging.getLogger(__name__)
 
 
 def settlement_day(year: int) -> datetime.date:
@@ -258,16 +261,19 @@ def settlements_called_off() -> list[Settlement]:
     ).values_list("pk", flat=True)
     closed = []
     for pk in list(off):
-        with transaction.atomic():
-            settlement = (
-                Settlement.objects.select_for_update(no_key=True, skip_locked=True)
-                .filter(pk=pk, posted_at__isnull=True, not_posted_at=None)
-                .first()
-            )
-            # Read under the plan's lock: a village turned on again meanwhile keeps its plan.
-            if settlement is not None and not settlement.village.yearly_settlement:
-                _settlement_close(settlement)
-                closed.append(settlement)
+        try:
+            with transaction.atomic():
+                settlement = (
+                    Settlement.objects.select_for_update(no_key=True, skip_locked=True)
+                    .filter(pk=pk, posted_at__isnull=True, not_posted_at=None)
+                    .first()
+                )
+                # Read under the plan's lock: a village turned on again meanwhile keeps it.
+                if settlement is not None and not settlement.village.yearly_settlement:
+                    _settlement_close(settlement)
+                    closed.append(settlement)
+        except Exception:  # one plan's failure never keeps the other villages' waiting
+            logger.exception("settlement %s not called off: closing it failed", pk)
     return closed
 
 
@@ -297,8 +303,9 @@ def _settlement_close(settlement: Settlement) -> None:
 
 def settlements_post(*, today: datetime.date | None = None) -> list[Settlement]:
     """Post every approved plan whose year has ended, once, up to its posting_last_day: one
-    transaction per village, a plan another run holds is skipped. The settlements posted
-    now."""
+    transaction per village, a plan another run holds is skipped; one that fails for a
+    reason nobody foresaw is logged and left for the next day's run, never keeping the
+    other villages' waiting. The settlements posted now."""
     today = today or timezone.localdate()
     last_year = today.year - 1
     if today > posting_last_day(last_year):
@@ -306,7 +313,16 @@ def settlements_post(*, today: datetime.date | None = None) -> list[Settlement]:
     due = Settlement.objects.filter(
         year=last_year, approved_at__isnull=False, posted_at__isnull=True, not_posted_at=None
     ).values_list("pk", flat=True)
-    return [posted for pk in list(due) if (posted := _settlement_post(pk)) is not None]
+    posted = []
+    for pk in list(due):
+        try:
+            settlement = _settlement_post(pk)
+        except Exception:
+            logger.exception("settlement %s not posted: posting it failed", pk)
+            continue
+        if settlement is not None:
+            posted.append(settlement)
+    return posted
 
 
 def _settlement_post(pk: int) -> Settlement | None:

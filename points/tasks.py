@@ -25,7 +25,9 @@ def credit_due(*, timestamp: int) -> None:
     if run.credited or run.held:
         logger.info("credit_due: credited %d, held %d", len(run.credited), len(run.held))
     for pk in run.held:
-        logger.warning("proposal %s: deduction held (too few points), see the supervisor", pk)
+        logger.warning("proposal %s: held (see its reason), see the supervisor", pk)
+    if run.failed:  # the others are credited: the job fails for the operator to see
+        raise RuntimeError(f"credit_due: proposals {run.failed} failed (logged above)")
 
 
 @periodic(cron=settings.SETTLEMENT_CRON)

@@ -62,3 +62,38 @@ def test_an_award_past_the_limit_is_refused_at_approval(village_x, card_a, manag
     assert second.status == Proposal.Status.PROPOSED
     assert Account.objects.get(household=card_a.household).balance == 2_000_000_100
     assert checks.check() == []
+
+
+def test_a_proposal_failing_for_a_reason_nobody_foresaw_never_stops_the_run(
+    village_x, card_a, card_b, manager_x, supervisor_x, monkeypatch
+):
+    """Noted by the probe that found the limit: the crediting run stopped at the first
+    proposal that failed in an unforeseen way, and none after it, of any village, was ever
+    credited (each night it failed again at the same one). It is logged and left as it
+    was; the others are credited, and the job then fails for the operator to see."""
+    from points import publicity
+    from points.tasks import credit_due
+
+    village_x.publicity_days = 3
+    village_x.save()
+    rule = make_rule(village_x, "S01", 5)
+    (broken,) = propose(manager_x, [card_a.household], rule)
+    (other,) = propose(manager_x, [card_b.household], rule)
+    _approve(broken, other, supervisor=supervisor_x)
+    credit = publicity._credit_locked
+
+    def failing_for_one(proposal, **kwargs):
+        if proposal.pk == broken.pk:
+            raise RuntimeError("something nobody foresaw")
+        return credit(proposal, **kwargs)
+
+    monkeypatch.setattr(publicity, "_credit_locked", failing_for_one)
+    later = timezone.now() + datetime.timedelta(days=4)
+    monkeypatch.setattr(publicity.timezone, "now", lambda: later)
+    with pytest.raises(RuntimeError, match=f"proposals \\[{broken.pk}\\] failed"):
+        credit_due(timestamp=0)
+    broken.refresh_from_db()
+    other.refresh_from_db()
+    assert broken.status == Proposal.Status.PUBLICITY
+    assert other.status == Proposal.Status.APPROVED
+    assert checks.check() == []
