@@ -39,6 +39,12 @@ BY_VILLAGE = {
     "store_stockcorrection",
     "wishwall_wish",
     "reports_publishednotice",
+    "store_reservation",
+    "points_activity",
+    "points_carryover",
+    "points_settlement",
+    "notifications_notification",
+    "notifications_announcement",
 }
 # Per-village tables reached through a parent: under Citus each needs a village_id column
 # (filled from its parent, part of its primary key) to be distributed beside it.
@@ -53,6 +59,10 @@ THROUGH_PARENT = {
     "wishwall_wishmatch": "wish",
     "wishwall_wishfulfilment": "wish",
     "reports_noticesignature": "notice",
+    "store_reservationline": "reservation",
+    "points_checkin": "activity",
+    "points_carryoverline": "carry_over",
+    "points_settlementline": "settlement",
 }
 PER_VILLAGE = BY_VILLAGE | set(THROUGH_PARENT)
 # Small, rarely written, read by every village: Citus reference tables (a copy on every
@@ -70,6 +80,15 @@ REFERENCE = {
     "store_donor",
     "auth_group",
     "villagers_user_groups",
+}
+# Not distributed, each with why (docs/performance.md, "Past one database"): they stay on
+# the coordinator, or move with the village as the plan says.
+ELSEWHERE = {
+    "core_session": "on the coordinator: read by its key on every request",
+    "reports_exportjob": "on the coordinator, beside the task queue that builds the exports",
+    "reports_apitoken": "on the coordinator: a county's or township's key, read by its key",
+    "aidao_auditevent": "distributed by village once county events get a reserved value",
+    "points_idempotencykey": "distributed by its user's village once it carries it",
 }
 
 _ONE_VALUE = r"(?:\$\d+|'[^']*'(?:::[\w ]+)?|-?\d+|\(InitPlan \d+\)\.col\d+)"

@@ -63,6 +63,16 @@ KEY_EXCEPTIONS = {
         "and by its entry (the notice's and report's entry lines)",
     ),
     "villagers_referral": ({"object_id"}, "a proposal's open referral, found by the proposal"),
+    "notifications_notification": (
+        {"household_id"},
+        "the household's unread messages, counted for the bell on its pages (the household "
+        "of the signed-in user or of the account read, a correlated condition)",
+    ),
+    "notifications_announcement": (
+        {"village_id"},
+        "the balance page's digest: the account's own village's announcements, a correlated "
+        "condition, not a value",
+    ),
     "reports_publishednotice": (
         {"id", "village_id"},
         "by its id: its signatures' notice, joined to its village (a reference table)",
@@ -75,6 +85,32 @@ def _excused(found: routing.Unrouted) -> bool:
         return True
     keys, _why = KEY_EXCEPTIONS.get(found.table, (set(), ""))
     return bool(found.keys) and found.keys <= keys
+
+
+def test_every_table_of_the_app_has_its_place_in_the_plan():
+    """Found by a read of the docs: the tables added after the plan (reservations,
+    activities, carry-overs, settlements, notifications, announcements and their lines)
+    were in none of the lists, so no statement on them was checked. A new model's table
+    fails here until it is placed."""
+    from django.apps import apps
+
+    places = [
+        routing.BY_VILLAGE,
+        set(routing.THROUGH_PARENT),
+        routing.REFERENCE,
+        set(routing.ELSEWHERE),
+    ]
+    apps_of_the_project = ("core", "villagers", "notifications", "points", "store", "wishwall")
+    tables = {
+        model._meta.db_table
+        for app in (*apps_of_the_project, "reports")
+        for model in apps.get_app_config(app).get_models()
+    }
+    placed = {table: [place for place in places if table in place] for table in tables}
+    assert {table: len(found) for table, found in placed.items() if len(found) != 1} == {}
+    for table, parent in routing.THROUGH_PARENT.items():
+        model = next(m for m in apps.get_models() if m._meta.db_table == table)
+        assert model._meta.get_field(parent).related_model._meta.db_table in routing.PER_VILLAGE
 
 
 def test_the_checker_tells_a_routed_statement_from_one_that_is_not(village_x, card_a):
@@ -106,6 +142,7 @@ def test_busy_pages_and_services_stay_in_their_village(
         assert client_villager_a.get(reverse("points:me")).status_code == 200
         assert client_villager_a.get(reverse("store:catalogue")).status_code == 200
         assert client_villager_a.get(reverse("wishwall:wall")).status_code == 200
+        assert client_villager_a.get(reverse("store:reserve")).status_code == 200
         declaration = declaration_submit(
             user=villager_a, description="扫了村道", occurred_on=timezone.localdate()
         )
