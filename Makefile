@@ -1,5 +1,5 @@
 # The README's commands. `make run` on a fresh clone: venv, install, embedded PostgreSQL,
-# migrate, demo village, serve on http://127.0.0.1:8000 (`make run PORT=8001` for another
+# migrate, demo data (啊道村 and two neighbours), serve on http://127.0.0.1:8000 (`make run PORT=8001` for another
 # port). `make test`: the whole suite.
 PYTHON ?= python3
 PORT ?= 8000
@@ -61,7 +61,7 @@ test: lint
 	$(KEEP_BYTECODE) $(BIN)/pytest -n 2 --dist worksteal
 
 # The performance benchmark: its own databases on the embedded server, a table of figures
-# against their references and targets (docs/performance.md). Takes about 10 minutes.
+# against their references and targets (docs/performance.md). Takes about 7 minutes.
 bench: install-dev
 	$(BIN)/python -m bench
 

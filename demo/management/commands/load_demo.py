@@ -1,4 +1,4 @@
-"""Load the demo village 啊道村 (`make run`, `make demo`); see `demo.loader`."""
+"""Load the demo: 啊道村 and its two neighbours (`make run`, `make demo`); see `demo.loader`."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -12,7 +12,7 @@ DEMO_CODES = ("101", "102", "103")  # 啊道村 (demo.registry) and its neighbou
 
 
 class Command(BaseCommand):
-    help = "Load the demo village 啊道村 (英旺乡, 宜川县) with demo logins."
+    help = "Load the demo: 啊道村 and two neighbours (英旺乡, 宜川县), with demo logins."
 
     def add_arguments(self, parser):
         parser.add_argument(
