@@ -151,7 +151,7 @@ class AuditedDeletesMixin:
     def delete_queryset(self, request, queryset):
         rows = self.model._default_manager.filter(pk__in=queryset.values("pk"))
         with transaction.atomic():
-            for obj in rows.select_for_update().order_by("pk"):
+            for obj in rows.select_for_update(no_key=True).order_by("pk"):
                 self.audit_write(request, obj, "delete", {"name": str(obj)})
             super().delete_queryset(request, queryset)
 
