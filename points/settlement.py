@@ -247,20 +247,25 @@ def settlement_approve(
     return settlement
 
 
-def settlements_called_off() -> list[Settlement]:
+def settlements_called_off(*, today: datetime.date | None = None) -> list[Settlement]:
     """Close, unposted, each plan approved and not yet posted of a village that turned its
     yearly settlement off since, and tell each household on it that its points do not lapse
     (it was told they would). Run daily by the task that posts the plans, so the households
     hear of it the next night. Turned on again, a closed plan stays closed: a new one needs
-    its month's notice. The plans closed."""
+    its month's notice. A plan past its posting_last_day is left alone: it can lapse nothing
+    any more, and its households are not told of a year long gone. The plans closed."""
+    today = today or timezone.localdate()
     off = Settlement.objects.filter(
+        year__gte=today.year - 1,
         approved_at__isnull=False,
         posted_at__isnull=True,
         not_posted_at=None,
         village__yearly_settlement=False,
-    ).values_list("pk", flat=True)
+    ).values_list("pk", "year")
     closed = []
-    for pk in list(off):
+    for pk, year in list(off):
+        if today > posting_last_day(year):
+            continue  # never posted in its days: it lapses nothing, and nobody waits on it
         try:
             with transaction.atomic():
                 settlement = (

@@ -646,3 +646,23 @@ def test_a_plan_never_approved_is_called_off_silently(balances, manager_x, settl
     settling_village.save()
     assert settlements_called_off() == []
     assert not Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_OFF).exists()
+
+
+def test_a_plan_past_its_posting_days_is_not_called_off_years_later(
+    balances, manager_x, supervisor_x, settling_village, monkeypatch
+):
+    """A plan never posted in the days after its year's end (the worker was down) lapses
+    nothing already: a village that turns the settlement off later must not tell each
+    household on it, that night, that a settlement long past "is called off"."""
+    plan = approved_plan(manager_x, supervisor_x)
+    march = datetime.date(THIS_YEAR + 1, 3, 10)
+    assert march > posting_last_day(THIS_YEAR)
+    settling_village.yearly_settlement = False
+    settling_village.save()
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: march)
+    settle_year(timestamp=0)  # the daily run, that March
+    plan.refresh_from_db()
+    assert plan.not_posted_at is None
+    assert not Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_OFF).exists()
+    # Within its posting days it is still called off (the households were told it lapses).
+    assert settlements_called_off(today=NEW_YEAR) == [plan]
