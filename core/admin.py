@@ -129,15 +129,16 @@ class AuditedDeletesMixin:
 
     audit_name = ""  # the audit codes' first part: "donor" writes "donor.delete"
 
-    def audit_village_id(self, obj) -> int | None:
-        """The village whose staff read the event; none for the county's or the site's rows."""
+    def audit_village_id(self, obj, verb: str) -> int | None:
+        """The village whose staff read the event; none for the county's or the site's rows
+        (core.audit places those by the row's township or county)."""
         return getattr(obj, "village_id", None)
 
     def audit_write(self, request, obj, verb: str, detail: dict) -> None:
         audit_record(
             action=f"{self.audit_name}.{verb}",
             actor=request.user,
-            village_id=self.audit_village_id(obj),
+            village_id=self.audit_village_id(obj, verb),
             obj=obj,
             detail=detail,
             request=request,

@@ -155,8 +155,10 @@ class VillageAdmin(core_admin.AuditedMixin, VillageScopedAdmin):
             fields.append("code")
         return fields
 
-    def audit_village_id(self, obj):
-        return obj.pk
+    def audit_village_id(self, obj, verb):
+        # A village's log is read through the village: once it is deleted nobody reads it,
+        # so its deletion goes by its township and county (core.audit), for them to read.
+        return None if verb == "delete" else obj.pk
 
     def save_model(self, request, obj, form, change):
         """Saved with an audit event naming each setting changed, from what to what (the

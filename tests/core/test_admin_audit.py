@@ -278,3 +278,18 @@ def test_every_back_office_page_keeps_changes_only_in_its_history():
         if not isinstance(model_admin, ChangesOnlyHistoryMixin)
     ]
     assert not kept_all
+
+
+def test_a_village_deleted_in_the_back_office_is_in_its_countys_log(
+    admin_client, village_x, client_county
+):
+    """A village's events are read through the village: its deletion, written as the
+    village's, was read by nobody once the village was gone (not its county's admin)."""
+    from tests.factories import VillageFactory
+
+    gone = VillageFactory(township=village_x.township, name="错建村")
+    delete = reverse("admin:villagers_village_delete", args=[gone.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    (event,) = _events(gone, "delete")
+    page = client_county.get(reverse("reports:audit"), {"action": "village.delete"})
+    assert [row["event"].pk for row in page.context["rows"]] == [event.pk]
