@@ -6,10 +6,11 @@ transaction open, then records the answer. A failure puts it back to pending, no
 its back-off; the task then fails and procrastinate runs it again after the same wait. After
 SMS_MAX_ATTEMPTS tries it is failed for good. A send that ends in an error after the request
 was sent (an answer late or cut short) is `unknown`: never sent again, since it may have
-gone, and the manager's log says so. A worker killed between sending and recording leaves
-the row "being sent"; the next run finds it there past `STALE` and calls it unknown too.
-The rest of the batch is still sent, and a message that could not even be written is a
-failure of its own.
+gone, and the manager's log says so. A worker killed while sending leaves its batch "being
+sent"; the next run finds it there past `STALE`: the message whose sending had begun
+(`_attempt_begin`) is called unknown too, and those it had claimed and never tried go back
+to pending and are sent. The rest of the batch is still sent, and a message that could not
+even be written is a failure of its own.
 """
 
 import datetime
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications import sms
@@ -134,6 +135,8 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
                 logger.exception("SMS of notification %s could not be written", notification.pk)
                 _record_failure(notification, f"{type(error).__name__}: {error}", run)
                 continue
+            if not _attempt_begin(notification):
+                continue  # given back to the outbox meanwhile (_stale_marked): not sent here
             try:
                 reference = provider.send(phone=phone, text=text)
             except sms.SmsError as error:
@@ -157,17 +160,40 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
             run.sent.append(notification.pk)
 
 
+def _attempt_begin(notification: Notification) -> bool:
+    """Mark the claimed `notification`'s sending as begun (its `sms_due_at` cleared, the time
+    kept): from here a worker that stops leaves it unknown; before, it was never tried.
+    False when its claim was given back meanwhile (`_stale_marked`, the batch taking longer
+    than STALE): it is someone else's to send now."""
+    now = timezone.now()
+    begun = Notification.objects.filter(
+        pk=notification.pk,
+        sms_status=Sms.SENDING,
+        sms_due_at__isnull=False,
+        sms_tried_at=notification.sms_tried_at,  # this claim, not a later one
+    ).update(sms_due_at=None, sms_tried_at=now)
+    notification.sms_due_at, notification.sms_tried_at = None, now
+    return bool(begun)
+
+
 def _stale_marked(now: datetime.datetime) -> list[int]:
-    """Messages left "being sent" by a worker that stopped: unknown, never sent again."""
-    stale = Notification.objects.filter(sms_status=Sms.SENDING).filter(
-        Q(sms_tried_at__lt=now - STALE) | Q(sms_tried_at__isnull=True)  # before it was kept
-    )
-    marked = list(stale.values_list("pk", flat=True))
+    """Messages left "being sent" by a worker that stopped: the one whose sending had begun
+    is unknown, never sent again; the ones claimed with it and never tried go back to the
+    outbox (this run sends them). The ids called unknown."""
+    stale = Notification.objects.filter(sms_status=Sms.SENDING)
+    before = Q(sms_tried_at__lt=now - STALE)
+    begun = before & Q(sms_due_at__isnull=True)
+    unkept = Q(sms_tried_at__isnull=True)  # claimed before a claim's time was kept: may have gone
+    marked = list(stale.filter(begun | unkept).values_list("pk", flat=True))
     if marked:
         logger.warning("SMS of notifications %s: the sending was cut off", marked)
         Notification.objects.filter(pk__in=marked, sms_status=Sms.SENDING).update(
             sms_status=Sms.UNKNOWN
         )
+    untried = stale.filter(before, sms_due_at__isnull=False)
+    given_back = untried.update(sms_status=Sms.PENDING, sms_attempts=F("sms_attempts") - 1)
+    if given_back:
+        logger.warning("SMS: %d messages claimed by a stopped worker sent again", given_back)
     return marked
 
 

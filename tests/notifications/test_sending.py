@@ -184,8 +184,9 @@ def test_a_message_left_being_sent_by_a_stopped_worker_is_called_unknown(
     past the time a live worker could take calls it unknown; it is never sent again."""
     from notifications import sending
 
-    claimed, _skipped = sending._claim(timezone.now(), set())  # the worker stops here
+    claimed, _skipped = sending._claim(timezone.now(), set())
     assert [n.pk for n in claimed] == [message_to_a.pk]
+    assert sending._attempt_begin(claimed[0])  # the worker stops while sending it
     assert messages_send().unknown == []  # a live worker may still be sending it
     message_to_a.refresh_from_db()
     assert message_to_a.sms_status == Sms.SENDING
@@ -197,6 +198,56 @@ def test_a_message_left_being_sent_by_a_stopped_worker_is_called_unknown(
     page = client_manager_x.get(reverse("notifications:log"), {"status": "unknown"})
     assert "Ask the household whether it arrived" in page.content.decode()
     assert messages_send(now=later).unknown == []  # told once
+
+
+class _WorkerKilled(BaseException):
+    """What a worker stopped mid-send leaves behind: nothing after the send runs."""
+
+
+def test_a_stopped_workers_messages_never_tried_are_sent_by_the_next_run(
+    provider, three_messages_to_a, monkeypatch
+):
+    """A worker claims a batch and sends it one message after another: stopped while
+    sending the first, it left the others "being sent" too, and the next run called them
+    all "not known whether it arrived" (the manager told to ask each household) though
+    they had never gone, and none was ever sent. The one whose sending had begun is
+    unknown; the others go back to the outbox and are sent."""
+    from notifications import sending
+
+    first, *others = three_messages_to_a
+
+    class Stopping:
+        def send(self, *, phone, text):
+            raise _WorkerKilled
+
+    monkeypatch.setattr(sending.sms, "backend", lambda: Stopping())
+    with pytest.raises(_WorkerKilled):
+        messages_send()
+    monkeypatch.undo()
+    assert set(Notification.objects.values_list("sms_status", flat=True)) == {Sms.SENDING}
+    later = timezone.now() + sending.STALE + datetime.timedelta(seconds=1)
+    run = messages_send(now=later)
+    assert run.unknown == [first.pk] and sorted(run.sent) == [m.pk for m in others]
+    rows = {n.pk: n for n in Notification.objects.all()}
+    assert rows[first.pk].sms_status == Sms.UNKNOWN
+    assert [(rows[m.pk].sms_status, rows[m.pk].sms_attempts) for m in others] == [
+        (Sms.SENT, 1),
+        (Sms.SENT, 1),
+    ]
+    assert len(provider.accepted) == 2
+
+
+def test_a_slow_worker_never_sends_a_message_given_back_to_the_outbox(provider, message_to_a):
+    """A worker slower than STALE over its batch finds the messages it had not begun given
+    back (and maybe claimed again by another run): it does not send them."""
+    from notifications import sending
+
+    slow, _skipped = sending._claim(timezone.now(), set())
+    later = timezone.now() + sending.STALE + datetime.timedelta(seconds=1)
+    again, _skipped = sending._claim(later, set()) if not sending._stale_marked(later) else ([], [])
+    assert [n.pk for n in again] == [message_to_a.pk]
+    assert not sending._attempt_begin(slow[0])  # the slow worker's claim is over
+    assert sending._attempt_begin(again[0])
 
 
 def test_a_provider_that_cannot_be_reached_is_a_failure_tried_again(
