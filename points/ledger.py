@@ -94,8 +94,9 @@ def entries_plan(
     them with their own writes, in one round trip (core.sql.run_together).
 
     Each entry's balance_after follows from the one before it on its account, in the order
-    given; nothing is planned if any balance would go below zero (InsufficientPoints). The
-    accounts passed in carry their new balances afterwards.
+    given; nothing is planned if any balance would go below zero or below what is held
+    (InsufficientPoints), or past MAX_BALANCE (BalanceLimit). The accounts passed in carry
+    their new balances afterwards.
     """
     at = at or timezone.now()
     balances: dict[int, int] = {}

@@ -214,7 +214,8 @@ class AddressNetwork(Func):
 
 class CardTried(Func):
     """The card a failed card login's name counts against: "card:<number>", without the
-    "/<id>" of a phone the card signed in on (villagers.auth.axes_username)."""
+    "/device" of the phones the card signed in on or the "/staff" of a PIN the manager set
+    (villagers.auth.axes_username)."""
 
     function = "split_part"
     template = "%(function)s(%(expressions)s, '/', 1)"

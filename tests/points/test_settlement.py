@@ -639,7 +639,9 @@ def test_a_plan_called_off_tells_its_households_the_next_night(
     assert told.count() == plan.lines.count()
 
 
-def test_a_plan_never_approved_is_called_off_silently(balances, manager_x, settling_village):
+def test_a_plan_never_approved_is_left_as_it_is_and_nobody_told(
+    balances, manager_x, settling_village
+):
     """Its households were never told anything: nothing to tell them."""
     settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
     settling_village.yearly_settlement = False

@@ -138,7 +138,7 @@ def test_the_villages_dashboard_warns_of_the_address(
 def test_the_warning_counts_a_card_once_with_the_failures_of_a_phone_it_signed_in_on(
     card_a, village_x, client_manager_x
 ):
-    """A phone the card signed in on counts its failures apart ("card:<number>/<id>",
+    """A phone the card signed in on counts its failures apart ("card:<number>/device",
     villagers.devices): the warning still counts the card once."""
     phone = Client(REMOTE_ADDR=ATTACKER)
     signed_in = phone.post(reverse("card_login"), {"card_number": card_a.number, "pin": PIN})
