@@ -667,6 +667,11 @@ def _deleted(detail, show):
     return format_html(_("Deleted: {name}."), name=detail.get("name") or "—")
 
 
+def _role_deleted(detail, show):
+    """A role deleted in the back office, named in the reader's language (core.access)."""
+    return _deleted({**detail, "name": role_name(detail.get("name") or "")}, show)
+
+
 _village_change = _changes(Village)
 
 
@@ -715,7 +720,7 @@ ACTIONS: dict[str, Action] = {
     "staff.delete": Action(gettext_lazy("Staff account deleted"), _deleted),
     "role.create": Action(gettext_lazy("Role added"), _changes(Group)),
     "role.update": Action(gettext_lazy("Role changed"), _changes(Group)),
-    "role.delete": Action(gettext_lazy("Role deleted"), _deleted),
+    "role.delete": Action(gettext_lazy("Role deleted"), _role_deleted),
     "signin_record.delete": Action(gettext_lazy("Sign-in record deleted"), _deleted),
     # points
     "carryover.import": Action(

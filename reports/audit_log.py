@@ -26,7 +26,14 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.access import Role, access_required, is_county_admin, is_township_officer, link_for
+from core.access import (
+    Role,
+    access_required,
+    is_county_admin,
+    is_township_officer,
+    link_for,
+    role_name,
+)
 from core.db import row_id_or_none
 from core.models import AuditEvent
 from core.months import EARLIEST_DAY
@@ -348,13 +355,19 @@ def _wishes(ids):
 
 
 def _named(model) -> Callable:
-    """The rows of `model` by their own names (a village group, a township, a role)."""
+    """The rows of `model` by their own names (a village group, a township, a county)."""
 
     def rows(ids):
         for row in model._default_manager.filter(pk__in=ids):
             yield row.pk, Ref(str(row))
 
     return rows
+
+
+def _roles(ids):
+    """The roles by their names in the reader's language (the database keeps English ones)."""
+    for group in Group.objects.filter(pk__in=ids):
+        yield group.pk, Ref(role_name(group.name))
 
 
 def _villages(ids):
@@ -415,7 +428,7 @@ OBJECT_TYPES: dict[str, tuple[str, Callable]] = {
     "villagers.villagegroup": (gettext_lazy("village group"), _named(VillageGroup)),
     "villagers.township": (gettext_lazy("township"), _named(Township)),
     "villagers.county": (gettext_lazy("county"), _named(County)),
-    "auth.group": (gettext_lazy("role"), _named(Group)),
+    "auth.group": (gettext_lazy("role"), _roles),
     # Shown by kind and number: a sign-in record names who tried, for the superuser only.
     "axes.accessattempt": (gettext_lazy("sign-in record"), lambda ids: ()),
     "axes.accesslog": (gettext_lazy("sign-in record"), lambda ids: ()),

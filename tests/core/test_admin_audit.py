@@ -293,3 +293,26 @@ def test_a_village_deleted_in_the_back_office_is_in_its_countys_log(
     (event,) = _events(gone, "delete")
     page = client_county.get(reverse("reports:audit"), {"action": "village.delete"})
     assert [row["event"].pk for row in page.context["rows"]] == [event.pk]
+
+
+def test_a_role_is_named_in_the_readers_language_in_the_log(
+    admin_client, admin_user, village_x, client_county
+):
+    """The roles keep their English names in the database, and every page names a role in
+    the reader's words (core.access.role_name): the log named the role changed or deleted
+    in the back office as the database does ("Manager")."""
+    from core.access import Role
+
+    admin_user.county = village_x.township.county  # the county's system administrator
+    admin_user.save()
+    role = Group.objects.get(name=Role.MANAGER)
+    url = reverse("admin:auth_group_change", args=[role.pk])
+    given = Permission.objects.get(codename="view_donor")
+    sent = _drawn(admin_client, url)
+    body = sent | {"permissions": [*sent.get("permissions", []), given.pk]}
+    assert admin_client.post(url, body).status_code == 302
+    with translation.override("zh-hans"):
+        page = client_county.get(reverse("reports:audit"), {"action": "role"})
+        (row,) = page.context["rows"]
+        assert str(row["object"]) == "村管理员"
+        assert "村管理员" in str(sentence("role.delete", {"name": Role.MANAGER}, str))
