@@ -247,13 +247,16 @@ def settlement_approve(
     return settlement
 
 
-def settlements_called_off(*, today: datetime.date | None = None) -> list[Settlement]:
+def settlements_called_off(
+    *, today: datetime.date | None = None, failed: list[int] | None = None
+) -> list[Settlement]:
     """Close, unposted, each plan approved and not yet posted of a village that turned its
     yearly settlement off since, and tell each household on it that its points do not lapse
     (it was told they would). Run daily by the task that posts the plans, so the households
     hear of it the next night. Turned on again, a closed plan stays closed: a new one needs
     its month's notice. A plan past its posting_last_day is left alone: it can lapse nothing
-    any more, and its households are not told of a year long gone. The plans closed."""
+    any more, and its households are not told of a year long gone. One that fails is logged
+    and its id added to `failed`; the others go on. The plans closed."""
     today = today or timezone.localdate()
     off = Settlement.objects.filter(
         year__gte=today.year - 1,
@@ -273,12 +276,15 @@ def settlements_called_off(*, today: datetime.date | None = None) -> list[Settle
                     .filter(pk=pk, posted_at__isnull=True, not_posted_at=None)
                     .first()
                 )
-                # Read under the plan's lock: a village turned on again meanwhile keeps it.
+                # Read after the plan's lock is taken: a village turned on again by then keeps
+                # it (one turned on a moment later finds it closed: that is the order).
                 if settlement is not None and not settlement.village.yearly_settlement:
                     _settlement_close(settlement)
                     closed.append(settlement)
         except Exception:  # one plan's failure never keeps the other villages' waiting
             logger.exception("settlement %s not called off: closing it failed", pk)
+            if failed is not None:
+                failed.append(pk)
     return closed
 
 
@@ -306,11 +312,13 @@ def _settlement_close(settlement: Settlement) -> None:
     )
 
 
-def settlements_post(*, today: datetime.date | None = None) -> list[Settlement]:
+def settlements_post(
+    *, today: datetime.date | None = None, failed: list[int] | None = None
+) -> list[Settlement]:
     """Post every approved plan whose year has ended, once, up to its posting_last_day: one
     transaction per village, a plan another run holds is skipped; one that fails for a
-    reason nobody foresaw is logged and left for the next day's run, never keeping the
-    other villages' waiting. The settlements posted now."""
+    reason nobody foresaw is logged and left for the next day's run (its id added to
+    `failed`), never keeping the other villages' waiting. The settlements posted now."""
     today = today or timezone.localdate()
     last_year = today.year - 1
     if today > posting_last_day(last_year):
@@ -324,6 +332,8 @@ def settlements_post(*, today: datetime.date | None = None) -> list[Settlement]:
             settlement = _settlement_post(pk)
         except Exception:
             logger.exception("settlement %s not posted: posting it failed", pk)
+            if failed is not None:
+                failed.append(pk)
             continue
         if settlement is not None:
             posted.append(settlement)

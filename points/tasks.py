@@ -37,12 +37,15 @@ def settle_year(*, timestamp: int) -> None:
     households told the next night), and post the yearly settlements approved in advance
     whose year has ended (opt-in villages only). Daily, so a worker that was down on
     1 January catches up; each plan posts once."""
-    for settlement in settlements_called_off():
+    failed: list[int] = []  # each logged where it failed; the others go on
+    for settlement in settlements_called_off(failed=failed):
         logger.info(
             "settlement %s of village %s called off", settlement.year, settlement.village_id
         )
-    for settlement in settlements_post():
+    for settlement in settlements_post(failed=failed):
         logger.info("settlement %s of village %s posted", settlement.year, settlement.village_id)
+    if failed:  # as credit_due: the job fails for the operator to see
+        raise RuntimeError(f"settle_year: settlements {failed} failed (logged above)")
 
 
 @periodic(cron=settings.ACTIVITY_CLOSE_CRON)

@@ -57,8 +57,9 @@ def _household_lock(household_id: int, village_id: int) -> None:
 def household_save(*, household: Household, actor: User, request=None) -> Household:
     """Create or update a household after validating it (form data already applied).
 
-    A household that moved away or closed keeps no active card: its card is recalled first
-    (`card_recall`, which ends its logins), so it neither redeems nor earns points meanwhile.
+    A household that moved away or closed keeps no active card: the save is refused until
+    its card is recalled (`card_recall`, which ends its logins), so it neither redeems nor
+    earns points meanwhile.
     A card issue waiting at the county for it is closed.
     """
     if household.group.village_id != household.village_id:

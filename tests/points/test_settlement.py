@@ -668,3 +668,23 @@ def test_a_plan_past_its_posting_days_is_not_called_off_years_later(
     assert not Notification.objects.filter(kind=Notification.Kind.SETTLEMENT_OFF).exists()
     # Within its posting days it is still called off (the households were told it lapses).
     assert settlements_called_off(today=NEW_YEAR) == [plan]
+
+
+def test_a_plan_that_fails_to_post_fails_the_nightly_job_after_the_others(
+    balances, manager_x, supervisor_x, monkeypatch
+):
+    """As the crediting job: a plan that fails in a way nobody foresaw is logged, the others
+    are posted, and the job then fails for the operator to see (it only logged)."""
+    from points import settlement as module
+
+    plan = approved_plan(manager_x, supervisor_x)
+
+    def failing(pk):
+        raise RuntimeError("something nobody foresaw")
+
+    monkeypatch.setattr(module, "_settlement_post", failing)
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: NEW_YEAR)
+    with pytest.raises(RuntimeError, match=rf"settlements \[{plan.pk}\] failed"):
+        settle_year(timestamp=0)
+    plan.refresh_from_db()
+    assert plan.posted_at is None and plan.not_posted_at is None
