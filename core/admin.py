@@ -14,8 +14,10 @@ from django.contrib import admin
 from django.contrib.admin import widgets
 from django.contrib.admin.filters import SimpleListFilter
 from django.contrib.auth.models import Group
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import Model, QuerySet
+from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext_lazy as _
 from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -111,14 +113,19 @@ class DuplicateSavedMeanwhileMixin:
 
 def audit_value(value):
     """A form or row value as the audit log keeps it (JSON): a row by its name, rows (a
-    many-to-many field's) by their names, a decimal or a date as text."""
+    many-to-many field's) by their names, a decimal or a date as text, a file by its name
+    (or none); anything else JSON does not hold, as text."""
     if isinstance(value, Model):
         return str(value)
+    if isinstance(value, File | FieldFile):
+        return value.name or None
     if isinstance(value, Decimal | datetime.date | datetime.time):
         return str(value)
     if isinstance(value, list | tuple | set | QuerySet):
         return sorted(str(audit_value(item)) for item in value)
-    return value
+    if value is None or isinstance(value, bool | int | float | str | dict):
+        return value
+    return str(value)
 
 
 class AuditedDeletesMixin:

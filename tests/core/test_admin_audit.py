@@ -316,3 +316,30 @@ def test_a_role_is_named_in_the_readers_language_in_the_log(
         (row,) = page.context["rows"]
         assert str(row["object"]) == "村管理员"
         assert "村管理员" in str(sentence("role.delete", {"name": Role.MANAGER}, str))
+
+
+def test_what_the_audit_keeps_of_a_value_is_always_json():
+    """Noted by a second read: an uploaded file or any other value JSON does not hold would
+    have made an audited back-office save a server error."""
+    import datetime
+    import json
+    import uuid
+    from decimal import Decimal
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from core.admin import audit_value
+
+    values = [
+        SimpleUploadedFile("photo.jpg", b"x"),
+        Decimal("1.50"),
+        datetime.date(2026, 12, 7),
+        uuid.UUID(int=7),
+        datetime.timedelta(days=1),
+        None,
+        True,
+        3,
+        "text",
+    ]
+    kept = [audit_value(value) for value in values]
+    assert json.loads(json.dumps(kept))[:3] == ["photo.jpg", "1.50", "2026-12-07"]
