@@ -376,7 +376,9 @@ class AidaoUserAdmin(
 
     def get_readonly_fields(self, request, obj=None):
         if request.user.is_superuser:
-            return super().get_readonly_fields(request, obj)
+            # Kept by Django, never typed: the date widget drops the microseconds, so every
+            # save rewrote the date joined and Django's history said it had changed.
+            return [*super().get_readonly_fields(request, obj), "last_login", "date_joined"]
         # A county admin manages staff of the county but can never raise anyone above it.
         fixed = ["is_superuser", "user_permissions", "last_login", "date_joined"]
         if self._own_page(request, obj):
