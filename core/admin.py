@@ -21,6 +21,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext_lazy as _
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from core.access import Role
 from core.audit import as_stored, audit_record
 from core.db import SavedMeanwhile, is_duplicate
 from core.forms import NUMBER_FORMFIELD_OVERRIDES
@@ -241,6 +242,23 @@ class NotChangedMixin:
         return False
 
 
+class RoleGroupsMixin:
+    """The roles (Role.ALL) are the code's: their permissions are set again at every migrate
+    (villagers.groups.role_permissions_grant), so a change made here was lost at the next
+    deployment without a word. Their pages are read-only; another group stays editable."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.name in Role.ALL:
+            fields += ["name", "permissions"]
+        return fields
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.name in Role.ALL:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
 class AccessAttemptColumns:
     """django-axes' computed columns, named: it gives them no description, so Django showed
     their English method names ("Expiration", "Status") to every reader."""
@@ -259,7 +277,7 @@ class AccessAttemptColumns:
 # saved or deleted there: a role's permissions, a login record taken away (an attempt's
 # deletion lifts its lockout).
 _MIXINS = {
-    Group: (AuditedMixin,),
+    Group: (RoleGroupsMixin, AuditedMixin),
     AccessAttempt: (AuditedDeletesMixin, NotChangedMixin, AccessAttemptColumns),
     AccessLog: (AuditedDeletesMixin, NotChangedMixin),
     AccessFailureLog: (AuditedDeletesMixin, NotChangedMixin),
