@@ -8,6 +8,7 @@ statement is one of the exceptions below, each with why.
 """
 
 import re
+import uuid
 
 import pytest
 from django.urls import reverse
@@ -16,6 +17,7 @@ from django.utils import timezone
 from core.months import previous_month
 from points.services import declaration_accept, declaration_submit
 from reports.notice import notice_publish
+from store.services import reservation_create, reservation_hand_over
 from tests.conftest import form_key
 from tests.perf import routing
 from tests.points.conftest import propose
@@ -56,7 +58,16 @@ KEY_EXCEPTIONS = {
         "by its id (review, the ORM's FOR UPDATE) or its household (the villager's own list)",
     ),
     "points_objection": ({"proposal_id"}, "counted per proposal in the approval queue"),
-    "store_item": ({"id"}, "joined by its id from a redemption line (the month report)"),
+    "store_item": (
+        {"id", "zone_id"},
+        "joined by its id from a redemption or reservation line (the month report, the pick "
+        "list), with its zone (a reference table)",
+    ),
+    "store_reservation": (
+        {"id", "household_id"},
+        "by its id (the hand-over's lock and update, its lines) or its household (the "
+        "counter's and the villager's reservations)",
+    ),
     "store_redemption": (
         {"entry_id", "idempotency_key"},
         "by the one-time key before a redemption (replay check: unique in the deployment) "
@@ -143,6 +154,7 @@ def test_busy_pages_and_services_stay_in_their_village(
         assert client_villager_a.get(reverse("store:catalogue")).status_code == 200
         assert client_villager_a.get(reverse("wishwall:wall")).status_code == 200
         assert client_villager_a.get(reverse("store:reserve")).status_code == 200
+        reservation = reservation_create(household=household, lines={rice.pk: 1}, actor=villager_a)
         declaration = declaration_submit(
             user=villager_a, description="扫了村道", occurred_on=timezone.localdate()
         )
@@ -166,6 +178,10 @@ def test_busy_pages_and_services_stay_in_their_village(
             actor=manager_x,
             rule=rule_clean,
             reason="扫了村道",
+        )
+        assert client_manager_x.get(reverse("store:pick_list")).status_code == 200
+        reservation_hand_over(
+            reservation=reservation, idempotency_key=uuid.uuid4(), actor=manager_x
         )
         # The supervisor: the approval queue, approve.
         propose(manager_x, [card_b.household], rule_clean)
