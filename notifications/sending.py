@@ -62,7 +62,7 @@ class SendRun:
     retry: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     unknown: list[int] = field(default_factory=list)  # it may have gone: never sent again
-    held_until: datetime.datetime | None = None
+    held_until: datetime.datetime | None = None  # messages due now held for the morning
     retry_at: datetime.datetime | None = None  # the earliest back-off of `retry`
 
 
@@ -104,8 +104,9 @@ def _phone(notification: Notification) -> str:
     return re.sub(r"[^0-9+]", "", notification.household.phone)
 
 
-def _hold_until(morning: datetime.datetime, now: datetime.datetime) -> None:
-    Notification.objects.filter(sms_status=Sms.PENDING, sms_due_at__lte=now).update(
+def _hold_until(morning: datetime.datetime, now: datetime.datetime) -> int:
+    """Put off the messages due now to the end of the quiet hours; how many."""
+    return Notification.objects.filter(sms_status=Sms.PENDING, sms_due_at__lte=now).update(
         sms_due_at=morning
     )
 
@@ -120,8 +121,11 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
         at = now or timezone.now()
         morning = quiet_until(at)
         if morning is not None:
-            _hold_until(morning, at)
-            run.held_until = morning
+            # Only when some were held: a sweep of every minute of a quiet night queued a
+            # job for the morning each time, messages or none (the messages written in the
+            # quiet hours are due in the morning already; the morning's sweeps send them).
+            if _hold_until(morning, at):
+                run.held_until = morning
             return run
         claimed, skipped = _claim(at, tried)
         tried.update(n.pk for n in claimed)

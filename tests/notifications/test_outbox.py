@@ -401,3 +401,30 @@ def test_figures_agree_with_their_words_and_receipts_read_as_printed():
         assert text(redemption) == "Receipt 000751: 3 pieces for 6 points. Balance: 9."
     with translation.override("zh-hans"):
         assert text(redemption) == "小票 000751：3 件物品，共 6 分。余额：9 分。"
+
+
+def test_the_sweeps_of_a_quiet_night_queue_no_job_each(
+    settings, card_a, manager_x, supervisor_x, rule_clean
+):
+    """Every minute of the quiet hours the sweep found the hours quiet and queued one more
+    `sms_send` job for the morning, messages or none: 660 jobs a night, all run at 08:00.
+    Only a sweep that holds back messages due now queues one, for when they go."""
+    hour = timezone.localtime().hour
+    settings.SMS_QUIET_HOURS = (hour, (hour + 2) % 24)
+    for _minute in range(3):
+        sms_sweep(timestamp=0)  # nothing to send: nothing to queue
+    assert sms_jobs() == []
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    for _minute in range(3):
+        sms_sweep(timestamp=0)  # written for the morning already: the morning's sweep sends it
+    assert sms_jobs() == []
+    settings.SMS_QUIET_HOURS = (0, 0)
+    Notification.objects.update(sms_due_at=timezone.now())  # due now, as before the hours
+    settings.SMS_QUIET_HOURS = (hour, (hour + 2) % 24)
+    sms_sweep(timestamp=0)
+    sms_sweep(timestamp=0)
+    morning = quiet_until(timezone.now())
+    ((status, scheduled_at),) = sms_jobs()
+    assert status == "todo" and abs(scheduled_at - morning) < datetime.timedelta(seconds=5)
+    assert Notification.objects.get().sms_due_at == morning
