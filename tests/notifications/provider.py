@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote
@@ -94,6 +95,10 @@ class Provider:
                 self.refused.append((problem, params))
                 return 400, {"Code": problem, "Message": problem}
             self.nonces.add(params["SignatureNonce"])
+            if not re.fullmatch(r"(\+86|0086|86)?1[3-9][0-9]{9}", params["PhoneNumbers"]):
+                # As Aliyun answers a landline or a malformed number, every time.
+                self.failed.append(params)
+                return 200, {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号"}
             if self.fail_first > 0:
                 self.fail_first -= 1
                 self.failed.append(params)

@@ -280,3 +280,26 @@ def test_a_gateways_5xx_leaves_the_message_being_sent(provider, message_to_a):
     provider.answer = answer
     assert messages_send(now=timezone.now() + datetime.timedelta(hours=1)).sent == []
     assert len(provider.accepted) == 1
+
+
+@pytest.mark.parametrize("phone", ["0571-88886666", "12345", "+852 9123 4567"])
+def test_a_phone_that_takes_no_text_message_is_skipped_not_tried_five_times(
+    provider, message_to_a, phone
+):
+    """Found by a probe: a household's phone may be a landline (the records allow it); its
+    messages went to the provider, which refuses such a number every time, and each was
+    tried SMS_MAX_ATTEMPTS times before the log called it failed."""
+    Household.objects.filter(pk=message_to_a.household_id).update(phone=phone)
+    assert messages_send().skipped == [message_to_a.pk]
+    assert provider.accepted == [] and provider.failed == []
+    message_to_a.refresh_from_db()
+    assert message_to_a.sms_status == Sms.SKIPPED and message_to_a.sms_attempts == 0
+
+
+@pytest.mark.parametrize("phone", ["+86 139 1234 5678", "0086-139-1234-5678", "139 1234 5678"])
+def test_a_mobile_typed_with_spaces_or_the_country_code_is_sent_to_its_eleven_digits(
+    provider, message_to_a, phone
+):
+    Household.objects.filter(pk=message_to_a.household_id).update(phone=phone)
+    assert messages_send().sent == [message_to_a.pk]
+    assert [params["PhoneNumbers"] for params in provider.accepted] == ["13912345678"]
