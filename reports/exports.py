@@ -11,7 +11,9 @@ How it works:
 4. Only the user who asked can see the status page or download the file (others get 404),
    and only while the page they asked from would still open for them (`_still_theirs`).
 A job whose worker died (a restart mid-way) stops being heard from; after
-`models.STALE_AFTER` the page says so and offers to start again.
+`models.STALE_AFTER` the page says so and offers to start again. A job no worker has taken
+yet (none running, or all busy) is not cut off: the page says it still waits, and asking
+again answers with it.
 """
 
 import datetime
@@ -22,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone, translation
@@ -67,8 +70,12 @@ def export_job_start(*, kind: str, user, village=None, county=None, params=None)
                 village=village,
                 county=county,
                 params=params,
-                status__in=[ExportJob.Status.PENDING, ExportJob.Status.RUNNING],
-                updated_at__gte=timezone.now() - STALE_AFTER,
+            )
+            # Waiting, however long (a worker builds it when one is free), or running and
+            # heard from lately.
+            .filter(
+                Q(status=ExportJob.Status.PENDING)
+                | Q(status=ExportJob.Status.RUNNING, updated_at__gte=timezone.now() - STALE_AFTER)
             )
             .order_by("-pk")
             .first()

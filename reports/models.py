@@ -88,8 +88,17 @@ class ExportJob(models.Model):
 
     @property
     def is_stale(self) -> bool:
-        """Started but silent too long: the thread died with its server process."""
-        return self.status in (self.Status.PENDING, self.Status.RUNNING) and (
+        """Started but silent too long: the worker running it stopped mid-way. A job not
+        started yet was cut off from nothing: it waits for a worker (`is_waiting_long`)."""
+        return self.status == self.Status.RUNNING and (
+            timezone.now() - self.updated_at > STALE_AFTER
+        )
+
+    @property
+    def is_waiting_long(self) -> bool:
+        """Not started after STALE_AFTER: no worker is running, or all are busy. It starts
+        by itself when one is free; asking again would only queue it twice."""
+        return self.status == self.Status.PENDING and (
             timezone.now() - self.updated_at > STALE_AFTER
         )
 

@@ -215,7 +215,7 @@ def test_the_same_export_asked_for_twice_at_once_is_made_once(
 ):
     """Found by a probe posting every form twice at once: a double-clicked "Export" queued
     two builds of the whole county. The second asking is the first job; another month, or
-    a job no worker has heard from lately, is a new one."""
+    a running job no worker has heard from lately, is a new one."""
     from core.models import AuditEvent
     from tests.points.test_concurrency import held_in, run_threads
 
@@ -234,4 +234,23 @@ def test_the_same_export_asked_for_twice_at_once_is_made_once(
     ExportJob.objects.filter(pk=first.pk).update(
         updated_at=timezone.now() - datetime.timedelta(minutes=11)
     )
-    assert start().pk not in (first.pk, second.pk)
+    assert start().pk == first.pk  # still waiting for a worker: the same job
+    ExportJob.objects.filter(pk=first.pk).update(status="running")
+    assert start().pk not in (first.pk, second.pk)  # its worker stopped mid-way
+
+
+def test_an_export_no_worker_has_taken_yet_is_not_called_interrupted(county_admin, client_county):
+    """Found by a probe: with the worker stopped (or busy), a job still waiting after ten
+    minutes was "interrupted (the server restarted). Please start it again", and asking
+    again queued a second build of the county, both run once a worker came. It still waits:
+    the page says so and keeps watching, and asking again answers with the same job."""
+    job = exports.export_job_start(kind="county", user=county_admin, county=county_admin.county)
+    ExportJob.objects.filter(pk=job.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    page = client_county.get(reverse("reports:export_status", args=[job.pk])).content.decode()
+    assert "interrupted" not in page and "background worker is busy or not running" in page
+    assert '<meta http-equiv="refresh"' in page
+    assert _heading(client_county, job) == "Preparing the county overview"
+    again = exports.export_job_start(kind="county", user=county_admin, county=county_admin.county)
+    assert again.pk == job.pk and ExportJob.objects.count() == 1
