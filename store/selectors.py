@@ -287,6 +287,7 @@ def reservations_of_household(household_id: int) -> QuerySet:
     """All the household's reservations, newest first (its own page)."""
     return (
         Reservation.objects.filter(household_id=household_id)
+        .select_related("household", "created_by__member", "redemption__collected_by")
         .prefetch_related("lines__item")
         .order_by("-created_at", "-pk")
     )

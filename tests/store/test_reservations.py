@@ -355,3 +355,38 @@ def test_approval_counts_held_points_as_crediting_does(
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == (Proposal.Status.PUBLICITY, Proposal.Status.PROPOSED)
+
+
+def test_the_head_sees_which_member_reserved_and_who_collected(
+    card_a, villager_a, rice, manager_x, client_villager_a, reserve
+):
+    """Issue 20 asked that the head see who did what; a reservation kept the login that made
+    it (a member's own PIN) and who collected it, and the household's page showed neither
+    (noted by a probe)."""
+    from tests.factories import MemberFactory
+    from villagers.models import Member
+    from villagers.services import member_pin_set
+
+    son = MemberFactory(
+        household=card_a.household,
+        name="王小明",
+        relation=Member.Relation.CHILD,
+        birth_year=1995,
+        id_number="",
+        phone="",
+    )
+    son_login = member_pin_set(member=son, actor=manager_x, pin="1739")
+    by_son = reserve({rice: 1}, user=son_login)
+    reserve({rice: 1})  # the head's own
+    reservation_hand_over(
+        reservation=by_son, idempotency_key=uuid.uuid4(), actor=manager_x, collected_by=son
+    )
+    page = client_villager_a.get(reverse("store:my_reservations"), HTTP_ACCEPT_LANGUAGE="en")
+    said = [
+        " ".join(line.split())
+        for line in page.content.decode().split('class="small text-body-secondary reserved-by">')[
+            1:
+        ]
+    ]
+    assert said[0].startswith(f"Reserved by {card_a.household.head_name}</div>")
+    assert said[1].startswith("Reserved by 王小明 · collected by 王小明</div>")
