@@ -198,3 +198,16 @@ def reason_refused(request, form, name: str = "reason") -> bool:
     for error in errors:
         messages.error(request, f"{form[name].label}: {error}")
     return bool(errors)
+
+
+# A sheet of many rows (the hygiene round, the stock-take) is saved by its own button only.
+# Enter in any of its boxes presses the form's first submit button (HTML's implicit
+# submission), and that one is templates/_enter_default.html, which sends no SHEET_SAVE: the
+# sheet comes back checked, as typed, with nothing saved. Without this, Enter in the first
+# row's note saved the whole round, every household below it passing unseen.
+SHEET_SAVE = "save"
+
+
+def sheet_save_pressed(request) -> bool:
+    """True when the sheet's save button sent it; Enter in one of its boxes only checks it."""
+    return request.POST.get(SHEET_SAVE) == "1"

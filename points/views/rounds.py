@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from core.access import Role, staff_required
 from core.db import row_id_or_none
+from core.forms import sheet_save_pressed
 from core.idempotency import run_once
 from points.forms import NO_POINTS, RoundForm
 from points.models import InspectionRound, Proposal
@@ -176,7 +177,12 @@ def round_new(request, pk=None):
         if refusal:
             form.add_error(None, refusal)
             rows = _rows_drawn(households, start_clean)
-        if valid and not refusal and not any(row.error for row in rows):
+        if (
+            sheet_save_pressed(request)
+            and valid
+            and not refusal
+            and not any(row.error for row in rows)
+        ):
             data = form.cleaned_data
             saved = []
 
@@ -224,6 +230,7 @@ def round_new(request, pk=None):
             "no_awards": not awards,
             "no_deductions": not deductions,
             "start_clean": start_clean,
+            "only_checked": request.method == "POST" and not sheet_save_pressed(request),
         },
     )
 

@@ -136,7 +136,7 @@ def stock_take_sheet(request):
             )
             rows = _rows(items)
         lines = None if problem else _lines(rows)
-        if lines is not None:
+        if lines is not None and numbers.sheet_save_pressed(request):
             result = []
 
             def action():
@@ -161,7 +161,7 @@ def stock_take_sheet(request):
                 else:
                     _count_message(request, result[0])
                 return redirect(url)
-        elif not problem:
+        elif not problem and lines is None:
             problem = _("Nothing was saved: see the rows marked below.")
     if problem:
         form.is_valid()
@@ -175,6 +175,7 @@ def stock_take_sheet(request):
             "zones": zones,
             "zone_code": zone_code,
             "problem": problem,
+            "only_checked": request.method == "POST" and not numbers.sheet_save_pressed(request),
             "causes": StockMovement.Cause.choices,
         },
     )

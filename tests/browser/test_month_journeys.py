@@ -10,7 +10,7 @@ from django.urls import reverse
 from points.models import Account, InspectionRound, Proposal
 from store.models import StockCorrection
 from tests.browser.conftest import menu_follow, screenshot
-from tests.browser.test_journeys import staff_sign_in, submit
+from tests.browser.test_journeys import staff_sign_in
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory
 from tests.points.conftest import make_rule
@@ -19,6 +19,12 @@ from tests.store.conftest import make_item
 
 def sign_out(page):
     page.context.clear_cookies()
+
+
+def save_sheet(page):
+    """Press a sheet's save button (Enter in one of its boxes only checks it)."""
+    with page.expect_navigation():
+        page.click("main form[method=post] button[name=save]")
 
 
 def traffic(page) -> dict[str, list[str]]:
@@ -61,10 +67,16 @@ def test_monthly_round_of_a_group_ends_in_an_approved_batch(
     assert page.evaluate("document.activeElement.id") == f"h{b.pk}-kitchen_clean"
     page.keyboard.press("Space")
     page.fill(f"#h{b.pk}-notes", "灶台油污")
+    # Enter in the note only checks the sheet: nothing saved, nothing typed lost.
+    with page.expect_navigation():
+        page.press(f"#h{b.pk}-notes", "Enter")
+    assert not InspectionRound.objects.exists()
+    assert page.input_value(f"#h{b.pk}-notes") == "灶台油污"
+    assert not page.is_checked(f"#h{b.pk}-kitchen_clean")
     page.uncheck(f"#h{household_c.pk}-toilet_clean")
     screenshot(page, shots, "02-sheet")
-    # One POST; screen 3: the saved round and its batch.
-    submit(page)
+    # One POST saves; screen 3: the saved round and its batch.
+    save_sheet(page)
     round_ = InspectionRound.objects.get()
     assert page.url.endswith(reverse("points:round_detail", args=[round_.pk]))
     screenshot(page, shots, "03-round-saved")
@@ -110,13 +122,13 @@ def test_a_whole_zone_is_counted_and_the_supervisor_confirms_the_differences(
     page.fill(f"#count-{flour.pk}", "16")
     page.fill(f"#reason-{flour.pk}", "上月少记一袋")
     screenshot(page, shots, "01-sheet-with-a-difference-without-reason")
-    submit(page)
+    save_sheet(page)
     assert page.locator("tr.table-danger").count() == 1  # oil: a reason is needed
     assert not StockCorrection.objects.exists()
     page.fill(f"#reason-{oil.pk}", "漏油")
     page.select_option(f"#cause-{oil.pk}", "damaged")
     screenshot(page, shots, "02-sheet-ready")
-    submit(page)
+    save_sheet(page)
     assert page.url.endswith(reverse("store:corrections"))
     screenshot(page, shots, "03-differences-waiting")
     assert StockCorrection.objects.filter(status="pending").count() == 2
@@ -166,7 +178,7 @@ def test_the_round_of_a_50_household_group_costs_three_screens_and_one_post(
     for household in dirty:
         page.uncheck(f"#h{household.pk}-kitchen_clean")
     screenshot(page, shots, "01-sheet-of-50")
-    submit(page)
+    save_sheet(page)
     round_ = InspectionRound.objects.get()
     assert page.url.endswith(reverse("points:round_detail", args=[round_.pk]))
     screenshot(page, shots, "02-round-saved")

@@ -262,6 +262,7 @@ def sheet_body(households, group, rule_pass, rule_fail, failing=(), absent=()):
         "fail_rule": str(rule_fail.pk) if rule_fail else "none",
         "household": [str(h.pk) for h in households],
         "idempotency_key": form_key(),
+        "save": "1",
     }
     for household in households:
         for name in CHECK_NAMES:
@@ -391,6 +392,35 @@ def test_the_round_list_offers_the_round_again_once_its_batch_was_rejected(
     )
     page = client_manager_x.get(reverse("points:round_list")).content.decode()
     assert sheet_url in page and "not done yet" in page
+
+
+def test_enter_in_a_box_of_the_sheet_checks_it_and_saves_nothing(
+    client_manager_x, group_x, card_a, card_b, rule_pass, rule_fail
+):
+    """Found by a probe: Enter in the first row's note (or on a tick box) pressed the form's
+    only button, and the round was saved with every household below it passing unseen. Enter
+    presses the form's first button, which names no save: the sheet comes back as typed."""
+    a, b = card_a.household, card_b.household
+    url = reverse("points:round_new_group", args=[group_x.pk])
+    sheet = client_manager_x.get(url).content.decode()
+    form = sheet[sheet.index('<form autocomplete="off" method="post"') :]
+    first_button = form[form.index("<button") : form.index(">", form.index("<button"))]
+    assert "name=" not in first_button and "data-enter-default" in first_button
+    assert 'name="save" value="1"' in form
+    body = sheet_body([a, b], group_x, rule_pass, rule_fail, failing=[b])
+    body[f"h{b.pk}-notes"] = "厕所脏"
+    del body["save"]
+    response = client_manager_x.post(url, body)
+    assert response.status_code == 200
+    assert not InspectionRound.objects.exists() and not Proposal.objects.exists()
+    assert "Not saved yet: Enter only checks the sheet." in response.content.decode()
+    rows = {row.household: row for row in response.context["rows"]}
+    assert rows[b].notes == "厕所脏"
+    assert {name: ticked for name, _label, ticked in rows[b].checks}["toilet_clean"] is False
+    assert response.context["form"]["pass_rule"].value() == str(rule_pass.pk)
+    # The same sheet, saved by its button, is saved once.
+    saved = client_manager_x.post(url, {**body, "save": "1"})
+    assert saved.status_code == 302 and InspectionRound.objects.count() == 1
 
 
 def test_a_sheet_whose_households_changed_is_refused(

@@ -308,7 +308,7 @@ def _round_form(cast):
 def _round_rows(cast, group):
     """Every household of the round ticked clean, and the form's key (the sheet's rows)."""
     households = round_households(cast.village_x, group)
-    body = {"household": [str(h.pk) for h in households], **key(cast)}
+    body = {"household": [str(h.pk) for h in households], "save": "1", **key(cast)}
     for household in households:
         body.update({f"h{household.pk}-{name}": "on" for name in CHECK_NAMES})
     return body
@@ -384,7 +384,7 @@ STORE = [
         "store:stock_take_sheet",
         "manager_x",
         _sheet_fields,
-        more=lambda c: {"item": [str(c.item.pk)], **key(c)},
+        more=lambda c: {"item": [str(c.item.pk)], "save": "1", **key(c)},
     ),
     Target(
         "store:corrections_decide",

@@ -221,7 +221,7 @@ def test_audit_ledger_names_a_count_nobody_confirmed(rice, manager_x):
 
 def sheet_body(items, counts=None, reasons=None):
     counts, reasons = counts or {}, reasons or {}
-    body = {"item": [str(i.pk) for i in items], "idempotency_key": form_key()}
+    body = {"item": [str(i.pk) for i in items], "idempotency_key": form_key(), "save": "1"}
     for item in items:
         item.refresh_from_db()
         body[f"expected-{item.pk}"] = str(item.stock)
@@ -286,6 +286,28 @@ def test_the_sheet_refuses_a_difference_without_reason_on_its_row(
     assert rows[oil.pk].error and not rows[rice.pk].error
     assert rows[oil.pk].counted == "16"  # what was typed is kept
     assert not StockCorrection.objects.exists()
+
+
+def test_enter_in_a_count_checks_the_sheet_and_saves_nothing(client_manager_x, rice, oil):
+    """Found by a probe: Enter in a count saved the sheet as it stood, every row not yet
+    counted recorded as agreeing with the books. Enter presses the form's first button, which
+    names no save: the sheet comes back checked, as typed."""
+    url = reverse("store:stock_take_sheet") + "?zone=grain_oil"
+    sheet = client_manager_x.get(url).content.decode()
+    form = sheet[sheet.index('<form autocomplete="off" method="post"') :]
+    first_button = form[form.index("<button") : form.index(">", form.index("<button"))]
+    assert "name=" not in first_button and "data-enter-default" in first_button
+    assert 'name="save" value="1"' in form
+    body = sheet_body([rice, oil], {oil: 16}, {oil: "漏油"})
+    del body["save"]
+    response = client_manager_x.post(url, body)
+    assert response.status_code == 200
+    assert "Not saved yet: Enter only checks the sheet." in response.content.decode()
+    rows = {row.item.pk: row for row in response.context["rows"]}
+    assert rows[oil.pk].counted == "16" and rows[oil.pk].reason == "漏油"
+    assert not StockCorrection.objects.exists()
+    assert client_manager_x.post(url, {**body, "save": "1"}).status_code == 302
+    assert StockCorrection.objects.count() == 1
 
 
 def test_the_sheet_refuses_a_reason_too_long_on_its_row(client_manager_x, rice, oil):
