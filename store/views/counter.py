@@ -118,7 +118,8 @@ def _messages_of(error: ValidationError) -> str:
 def counter(request):
     """Start: scan the card's QR code (a USB scanner types the number and Enter, the camera
     fills it in: static/js/scan.js) or type it."""
-    form = CardLookupForm(request.GET or None)
+    # No number (the receipt's "next household" pressed with its box empty): the start page.
+    form = CardLookupForm(request.GET if request.GET.get("card", "").strip() else None)
     if form.is_valid():
         household_id = _household_of_card(request, form.cleaned_data["card"])
         if household_id is not None:

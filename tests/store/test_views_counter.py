@@ -79,6 +79,27 @@ def test_cart_confirm_and_receipt(client_manager_x, card_a, rice, oil):
     )
 
 
+def test_the_next_households_card_scanned_on_the_receipt_opens_their_counter(
+    client_manager_x, card_a, card_b, rice
+):
+    """Found by a probe: after a confirmation the receipt had no box to scan into, so the next
+    household's card, scanned there (the scanner types into the focused box and Enter), was
+    lost. The receipt's focused box takes it to their counter; empty, it is the start page."""
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice)
+    data = confirm_form(client_manager_x, household)
+    confirmed = client_manager_x.post(reverse("store:counter_confirm", args=[household.pk]), data)
+    receipt = client_manager_x.get(confirmed["Location"]).text
+    (form,) = re.findall(r'<form method="get" action="([^"]*)"[^>]*>(.*?)</form>', receipt, re.S)
+    assert form[0] == reverse("store:counter")
+    (field,) = re.findall(r'<input[^>]*name="card"[^>]*>', form[1])
+    assert "autofocus" in field and "value=" not in field
+    scanned = client_manager_x.get(form[0], {"card": f"AIDAO-CARD:{card_b.number}"})
+    assert scanned["Location"] == counter_url(card_b.household)
+    empty = client_manager_x.get(form[0], {"card": ""})
+    assert empty.status_code == 200 and not empty.context["form"].errors
+
+
 def test_resubmitted_confirm_charges_once_and_shows_the_same_receipt(
     client_manager_x, card_a, rice
 ):
