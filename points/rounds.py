@@ -117,6 +117,27 @@ def _earlier_round(village: Village, group: VillageGroup | None, day: datetime.d
     return rounds.first()
 
 
+def round_already_saved(
+    village: Village, group: VillageGroup | None, day: datetime.date
+) -> InspectionRound | None:
+    """The round of `day`'s month that keeps this sheet (a group's, or the whole village's)
+    from being saved, for the sheet to say so before anything is ticked; the service checks
+    again under its locks."""
+    return _earlier_round(village, group, day)
+
+
+def round_saved_message(earlier: InspectionRound) -> str:
+    return _(
+        "The round of %(scope)s for this month was already saved on %(day)s by "
+        "%(who)s. Inspect a single household again from its page, or ask the "
+        "supervisor to reject that round's batch first."
+    ) % {
+        "scope": _scope_name(earlier.group),
+        "day": timezone.localdate(earlier.created_at).isoformat(),
+        "who": earlier.created_by,
+    }
+
+
 def _rounded_elsewhere(
     village: Village, household_ids: Sequence[int], day: datetime.date
 ) -> dict[int, InspectionRound]:
@@ -213,18 +234,7 @@ def inspection_round_record(
         _households_lock(line.household.pk for line in lines)
         earlier = _earlier_round(village, group, date)
         if earlier is not None:
-            raise ValidationError(
-                _(
-                    "The round of %(scope)s for this month was already saved on %(day)s by "
-                    "%(who)s. Inspect a single household again from its page, or ask the "
-                    "supervisor to reject that round's batch first."
-                )
-                % {
-                    "scope": _scope_name(earlier.group),
-                    "day": timezone.localdate(earlier.created_at).isoformat(),
-                    "who": earlier.created_by,
-                }
-            )
+            raise ValidationError(round_saved_message(earlier))
         lines, rounded = _rounded_left_out(village, lines, date)
         inspected = [line for line in lines if line.inspected]
         inspections = inspections_record(

@@ -25,9 +25,11 @@ from points.rounds import (
     CHECK_NAMES,
     RoundLine,
     inspection_round_record,
+    round_already_saved,
     round_households,
     round_rule_choices,
     round_rules_remembered,
+    round_saved_message,
     rounds_still_counting,
 )
 from villagers.models import Household, Inspection, VillageGroup
@@ -84,7 +86,8 @@ def round_list(request):
         "points/round_list.html",
         {
             "groups": [(group, done.get(group.pk) or done.get(None)) for group in groups],
-            "whole_village_round": done.get(None),
+            # The whole village's sheet would be refused once any round of the month counts.
+            "month_has_round": bool(done),
             "recent": recent,
             "today": today,
         },
@@ -219,10 +222,17 @@ def round_new(request, pk=None):
                 else:
                     messages.success(request, _("The round is saved."))
                 return redirect(url)
+    # Said before anything is ticked (a sheet reached by Back, or the whole village's after a
+    # group's round), not only when the whole sheet is sent; a save says it as its refusal.
+    earlier = None
+    if not sheet_save_pressed(request):
+        day = form.cleaned_data.get("date") if form.is_bound and form.is_valid() else None
+        earlier = round_already_saved(village, group, day or timezone.localdate())
     return render(
         request,
         "points/round_sheet.html",
         {
+            "already_saved": round_saved_message(earlier) if earlier else "",
             "form": form,
             "group": group,
             "rows": rows,

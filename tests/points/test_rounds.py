@@ -423,6 +423,23 @@ def test_enter_in_a_box_of_the_sheet_checks_it_and_saves_nothing(
     assert saved.status_code == 302 and InspectionRound.objects.count() == 1
 
 
+def test_a_sheet_already_saved_this_month_says_so_before_anything_is_ticked(
+    client_manager_x, manager_x, group_x, card_a, card_b, rule_pass, rule_fail
+):
+    """Found by a probe: once a group's round was saved, the list still offered the whole
+    village's sheet, and that sheet (or the group's, reached by Back) said nothing until its
+    every row had been ticked and sent, then refused it."""
+    list_url = reverse("points:round_list")
+    whole_village = reverse("points:round_new")
+    assert whole_village in client_manager_x.get(list_url).content.decode()
+    assert "already saved" not in client_manager_x.get(whole_village).content.decode()
+    record(manager_x, [card_a.household, card_b.household], rule_pass, rule_fail)
+    assert whole_village not in client_manager_x.get(list_url).content.decode()
+    for url in (whole_village, reverse("points:round_new_group", args=[group_x.pk])):
+        page = client_manager_x.get(url).content.decode()
+        assert "for this month was already saved on" in page, url
+
+
 def test_a_sheet_whose_households_changed_is_refused(
     client_manager_x, group_x, group_y, card_a, household_y, rule_pass, rule_fail
 ):
