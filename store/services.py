@@ -329,7 +329,7 @@ def _donated_money_check(*, paid_by: Donation, village_id: int, cost: Decimal) -
     if spent + cost > donation.value_yuan:
         raise ValidationError(
             _("This donation has ¥%(left)s left to spend; the purchase costs ¥%(cost)s.")
-            % {"left": donation.value_yuan - spent, "cost": cost}
+            % {"left": f"{donation.value_yuan - spent:.2f}", "cost": f"{cost:.2f}"}
         )
 
 

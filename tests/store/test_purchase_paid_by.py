@@ -35,7 +35,8 @@ def test_stock_in_beyond_what_the_donation_gave_is_a_form_error(client_manager_x
     stock_in(client_manager_x, rice, money)
     response = stock_in(client_manager_x, rice, money, cost_yuan="201")
     assert response.status_code == 200
-    assert "left to spend" in response.content.decode()
+    # Both sums as money, as typed or not (it read "¥200.00 left ... costs ¥201").
+    assert "has ¥200.00 left to spend; the purchase costs ¥201.00." in response.content.decode()
     assert StockMovement.objects.filter(paid_by=money).count() == 1
 
 
