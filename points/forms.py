@@ -81,7 +81,12 @@ def _member_there_on_the_day(form, cleaned) -> None:
 
 class MemberChoiceField(forms.ModelChoiceField):
     """A member by name, relation and birth year: two members may share a name; one who has
-    left the household says since when."""
+    left the household says since when. Left empty, the household as a whole: said in words,
+    not Django's "---------", which told a villager nothing."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("empty_label", _("The whole household (nobody named)"))
+        super().__init__(*args, **kwargs)
 
     def label_from_instance(self, member):
         label = f"{member.name} · {member.get_relation_display()} · {member.birth_year}"

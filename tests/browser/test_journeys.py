@@ -354,7 +354,7 @@ def test_manager_works_from_the_household_hub(live_server, desktop, card_a, card
     picked = page.locator("#picked-fields input[name=households]")
     assert picked.count() == 1
     member_options = page.locator("#member-field select[name=member] option")
-    assert member_options.count() == 2  # "---------" and the spouse: no one of another household
+    assert member_options.count() == 2  # the whole household and the spouse: no one else
     # A second household found by typing (htmx): the member list goes, a batch has none.
     type_where_htmx_listens(page, "#household-find", card_b.household.head_name)
     page.locator(f"#household-results button[value='{card_b.household.pk}']").click()

@@ -126,3 +126,21 @@ def test_a_good_deed_is_never_accepted_as_a_deduction(
     assert not Proposal.objects.exists()
     declaration.refresh_from_db()
     assert declaration.status == Declaration.Status.SUBMITTED
+
+
+def test_who_did_it_left_empty_says_the_whole_household(
+    client_villager_a, client_manager_x, card_a
+):
+    """Found by a probe: the member list's empty choice read "---------", which tells an
+    elderly villager nothing; the staff's proposal form had the same."""
+    MemberFactory(household=card_a.household, name="王小明")
+    pages = (
+        client_villager_a.get(reverse("points:declaration_new")),
+        client_manager_x.get(reverse("points:proposal_new"), {"household": card_a.household.pk}),
+    )
+    for page in pages:
+        options = page.context["form"]["member"].field.choices
+        assert next(iter(options))[1] == "The whole household (nobody named)"
+        assert '<option value="" selected>The whole household (nobody named)</option>' in (
+            page.content.decode()
+        )
