@@ -190,6 +190,15 @@ def _require_own_household(wish: Wish, actor: User) -> None:
         raise PermissionDenied(_("You may not do this."))
 
 
+def wish_revisable(wish: Wish) -> bool:
+    """The household may still change its wish: open, and not yet checked by staff."""
+    return wish.status == Wish.Status.OPEN and not wish.is_approved
+
+
+def wish_checked_message() -> str:
+    return _("Staff have checked this wish already: it can no longer be changed.")
+
+
 def wish_revise(
     *,
     wish: Wish,
@@ -207,11 +216,8 @@ def wish_revise(
     title, story = (title or "").strip(), (story or "").strip()
     with transaction.atomic():
         wish = _lock(wish)
-        if wish.status != Wish.Status.OPEN or wish.is_approved:
-            raise ValidationError(
-                _("Staff have checked this wish already: it can no longer be changed."),
-                code="moderated",
-            )
+        if not wish_revisable(wish):
+            raise ValidationError(wish_checked_message(), code="moderated")
         _drawn_check(wish, WISH_REVISABLE, drawn)
         changed = sorted(
             field

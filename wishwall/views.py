@@ -195,7 +195,7 @@ def wish_detail(request, pk: int):
         and wish.status == Wish.Status.OPEN
         and not wish.is_approved
         and not household_gone,
-        "can_revise": is_own and wish.status == Wish.Status.OPEN and not wish.is_approved,
+        "can_revise": is_own and services.wish_revisable(wish),
         "can_withdraw": is_own and wish.status == Wish.Status.OPEN,
         "can_edit": staff,
         "can_decline": staff
@@ -226,6 +226,11 @@ def _get_own_wish(request, pk: int) -> Wish:
 def wish_revise(request, pk: int):
     """The household changes its wish while staff have not checked it yet."""
     wish = _get_own_wish(request, pk)
+    if not services.wish_revisable(wish):
+        # Checked by staff meanwhile (the page reached again by Back, or sent after): a form
+        # could only be refused, so the page says why and offers none.
+        checked = services.wish_checked_message()
+        return render(request, "wishwall/revise.html", {"wish": wish, "checked": checked})
     initial = {name: getattr(wish, name) for name in services.WISH_REVISABLE}
     initial["drawn"] = services.wish_drawn(wish, services.WISH_REVISABLE)
     form = WishReviseForm(request.POST or None, initial=initial)

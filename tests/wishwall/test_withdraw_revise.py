@@ -175,3 +175,19 @@ def test_a_decline_answers_the_wish_as_the_decliner_read_it(wish_a, villager_a, 
     assert client_manager_x.post(url, body).status_code == 302
     wish_a.refresh_from_db()
     assert wish_a.status == Wish.Status.DECLINED
+
+
+def test_the_change_page_of_a_wish_staff_have_checked_shows_the_wish_and_why(
+    wish_a, client_villager_a, manager_x
+):
+    """Found by a probe: the page reached again (Back, or opened before the staff checked the
+    wish) still showed the form, whose every save could only be refused."""
+    url = reverse("wishwall:revise", args=[wish_a.pk])
+    body = client_villager_a.get(url).context["form"].initial | {"title": "一辆新轮椅"}
+    services.wish_moderate(wish=wish_a, actor=manager_x, hide_household=False)
+    for response in (client_villager_a.get(url), client_villager_a.post(url, body)):
+        assert response.status_code == 200
+        assert "Staff have checked this wish already" in response.text
+        assert 'method="post"' not in response.text.split("<main", 1)[1].split("</main>")[0]
+        assert reverse("wishwall:detail", args=[wish_a.pk]) in response.text
+    assert Wish.objects.get(pk=wish_a.pk).title == wish_a.title
