@@ -91,6 +91,32 @@ def test_the_balance_pages_say_what_a_reservation_holds(
     assert "60 held for reservations" in household
 
 
+def test_the_counter_calls_balance_what_the_receipt_calls_balance(
+    card_a, rice, oil, reserve, client_manager_x
+):
+    """Found by a probe: with 60 of 100 points held, the counter's "余额" read 40 and its cart
+    "余额 10" after 30 points of oil, while the receipt printed for the household said
+    "余额 70", as its pages and the notice do. The counter's figure is now called what it is,
+    the points to spend, beside the balance and what is held."""
+    from tests.store.conftest import add_to_cart, confirm_form, counter_url
+
+    household = card_a.household
+    reserve({rice: 3})
+    add_to_cart(client_manager_x, household, oil)
+    counter = client_manager_x.get(counter_url(household))
+    page = counter.text
+    assert "Points to spend" in page and '<div class="balance-figure">40</div>' in page
+    assert "Balance 100, of which 60 held for reservations" in page
+    assert "Points to spend after" in page and "Balance after" not in page
+    confirmed = client_manager_x.post(
+        reverse("store:counter_confirm", args=[household.pk]),
+        confirm_form(client_manager_x, household),
+    )
+    receipt = client_manager_x.get(confirmed["Location"]).text
+    assert '<td>Balance after</td><td class="num">70</td>' in receipt
+    assert "Balance 70, of which 60 held" in client_manager_x.get(counter_url(household)).text
+
+
 def test_held_goods_cannot_be_taken_by_another_household(
     card_a, card_b, kettle, reserve, redeem, manager_x, supervisor_x
 ):
