@@ -35,6 +35,7 @@ from store.tasks import expire_reservations
 from tests.points.conftest import make_rule, propose
 from tests.store.conftest import make_item
 from tests.store.test_concurrency import run_at_once, tellers
+from tests.villagers.test_member_pins import son, son_login  # noqa: F401 (fixtures)
 from villagers.services import card_recall
 
 
@@ -384,24 +385,18 @@ def test_approval_counts_held_points_as_crediting_does(
 
 
 def test_the_head_sees_which_member_reserved_and_who_collected(
-    card_a, villager_a, rice, manager_x, client_villager_a, reserve
+    card_a,
+    villager_a,
+    rice,
+    manager_x,
+    client_villager_a,
+    reserve,
+    son,  # noqa: F811 (fixture)
+    son_login,  # noqa: F811 (fixture)
 ):
     """Issue 20 asked that the head see who did what; a reservation kept the login that made
     it (a member's own PIN) and who collected it, and the household's page showed neither
     (noted by a probe)."""
-    from tests.factories import MemberFactory
-    from villagers.models import Member
-    from villagers.services import member_pin_set
-
-    son = MemberFactory(
-        household=card_a.household,
-        name="王小明",
-        relation=Member.Relation.CHILD,
-        birth_year=1995,
-        id_number="",
-        phone="",
-    )
-    son_login = member_pin_set(member=son, actor=manager_x, pin="1739")
     by_son = reserve({rice: 1}, user=son_login)
     reserve({rice: 1})  # the head's own
     reservation_hand_over(
