@@ -337,10 +337,14 @@ def ledger(report: Report) -> None:
             if workers > 1 and kind != "approve50":
                 report.add("ledger", f"{label}: the workers' own CPU per call (ms)",
                            f"{_median(client_cpu[kind]):.2f}", target="(measured)")  # fmt: skip
+    began = time.monotonic()
     audit = manage(COUNTY_DB, "audit_ledger", capture=True)
+    seconds = time.monotonic() - began
     consistent = "consistent" in audit.stdout
     report.add("ledger", "audit_ledger on the county after the load",
                "consistent" if consistent else "problems", passed=consistent)  # fmt: skip
+    report.add("ledger", "audit_ledger on the county: the whole run (s)", f"{seconds:.0f}",
+               target="(measured)")  # fmt: skip
 
 
 def machine() -> str:
