@@ -72,7 +72,9 @@ def file_as_stored(sent, stored: FieldFile) -> bool:
     """Whether a file field's value `sent` is the file `stored` in the row: the same file (by
     name; none or cleared, when none is stored), or a new upload holding the very bytes
     stored (prepared as the stored one was: a photo re-encoded by core.photos.photo_prepare).
-    A stored file that cannot be read is not that upload."""
+    A stored file that cannot be read (missing, or its object store failing with an error of
+    its own, as botocore's are, not an OSError) is not that upload: the send is then treated as
+    new, never refused for it."""
     sent_name, stored_name = getattr(sent, "name", None) or "", stored.name or ""
     if sent_name == stored_name:
         return True
@@ -81,5 +83,6 @@ def file_as_stored(sent, stored: FieldFile) -> bool:
     try:
         with stored.storage.open(stored_name, "rb") as kept:
             return file_digest(kept) == file_digest(sent)
-    except OSError:
+    except Exception:  # whatever the storage raises: the photo is then simply not the same
+        logger.warning("could not read %s to compare an upload with it", stored_name, exc_info=True)
         return False

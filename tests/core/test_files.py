@@ -7,7 +7,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from core.files import discard_files_on_error, file_stored
+from core.files import discard_files_on_error, file_as_stored, file_stored
 
 
 class Failed(Exception):
@@ -67,3 +67,26 @@ def test_an_inner_failure_caught_outside_leaves_the_outer_files_alone():
 def test_a_stored_file_outside_any_block_is_a_mistake():
     with pytest.raises(RuntimeError):
         file_stored(store("evidence/f.jpg"))
+
+
+class ObjectStoreDown(Exception):
+    """An object store's own error (botocore's are not OSErrors)."""
+
+
+class FailingStorage:
+    def open(self, name, mode="rb"):
+        raise ObjectStoreDown(name)
+
+
+@pytest.mark.parametrize(
+    "storage", [default_storage, FailingStorage()], ids=["missing", "store failing"]
+)
+def test_a_stored_file_that_cannot_be_read_is_not_the_upload(storage):
+    stored = SimpleNamespace(storage=storage, name="evidence/gone.jpg")
+    assert file_as_stored(ContentFile(b"photo", name="image.jpg"), stored) is False
+
+
+def test_a_stored_file_holding_the_same_bytes_is_the_upload():
+    stored = store("evidence/kept.jpg")
+    assert file_as_stored(ContentFile(b"photo", name="image.jpg"), stored) is True
+    assert file_as_stored(ContentFile(b"other", name="image.jpg"), stored) is False
