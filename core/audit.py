@@ -4,7 +4,6 @@ import ipaddress
 
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
-from django.utils import timezone
 
 from core import sql
 from core.db import duplicate_checked_again, full_check, unique_checks
@@ -63,6 +62,29 @@ def _township_place(township_id: int) -> dict:
     return {"township_id": township_id, "county_id": county_id.first()}
 
 
+def _events(*, action: str, actor, village_id: int | None, objs: list, details: list, request):
+    """The audit events of `objs` (None: an event of no object), one per object with its
+    detail: the one place an event's row is made, whether it is saved alone or in one
+    statement with the caller's writes. Each is placed by its village, else by its object,
+    else by its actor (`_place`)."""
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    ip_address = client_ip(request)
+    return [
+        AuditEvent(
+            action=action,
+            actor=actor,
+            village_id=village_id,
+            **_place(village_id=village_id, obj=obj, actor=actor),
+            object_type=obj._meta.label_lower if obj is not None else "",
+            object_id=str(obj.pk) if obj is not None else "",
+            detail=detail or {},
+            ip_address=ip_address,
+        )
+        for obj, detail in zip(objs, details, strict=True)
+    ]
+
+
 def audit_record(
     *,
     action: str,
@@ -73,19 +95,16 @@ def audit_record(
     request=None,
 ) -> AuditEvent:
     """Append one audit event (inside the caller's transaction, so it commits with the change)."""
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
-    values = _place(village_id=village_id, obj=obj, actor=actor)
-    return AuditEvent.objects.create(
+    (event,) = _events(
         action=action,
         actor=actor,
         village_id=village_id,
-        **values,
-        object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        detail=detail or {},
-        ip_address=client_ip(request),
+        objs=[obj],
+        details=[detail],
+        request=request,
     )
+    event.save(force_insert=True)
+    return event
 
 
 def record_save(
@@ -150,26 +169,15 @@ def audit_plan(
     request=None,
 ) -> Statement:
     """The INSERT of one audit event per object, for a caller that runs it with its own
-    writes in one round trip (core.sql.run_together)."""
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
-    ip_address = client_ip(request)
-    now = timezone.now()
-    values = _place(village_id=village_id, obj=None, actor=actor)
-    events = [
-        AuditEvent(
-            at=now,
-            action=action,
-            actor=actor,
-            village_id=village_id,
-            **values,
-            object_type=obj._meta.label_lower,
-            object_id=str(obj.pk),
-            detail=detail,
-            ip_address=ip_address,
-        )
-        for obj, detail in zip(objs, details, strict=True)
-    ]
+    writes in one round trip (core.sql.run_together): the events `audit_record` would write."""
+    events = _events(
+        action=action,
+        actor=actor,
+        village_id=village_id,
+        objs=objs,
+        details=details,
+        request=request,
+    )
     return sql.insert(AuditEvent, events)
 
 
