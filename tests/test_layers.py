@@ -101,3 +101,24 @@ def test_the_check_catches_a_wrong_import(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from store.models import Item\n    import points.ledger\n")
     assert imported_packages(module) == {"store", "points"}
+
+
+def test_the_rules_read_from_the_source_read_every_installed_package():
+    """Each test that reads the production source reads every app installed from this
+    checkout but the demo: a package of its own list is one a new app would escape (the
+    hand SQL and demo rules once read all but `notifications`)."""
+    from django.apps import apps
+
+    from tests import test_sql_from_models
+    from tests.conftest import PROJECT_PACKAGES
+    from tests.demo import test_demo_package
+
+    installed = {
+        package
+        for config in apps.get_app_configs()
+        if Path(config.path).resolve().is_relative_to(ROOT / (package := config.name.split(".")[0]))
+    }
+    assert set(PACKAGES) == installed
+    assert set(PROJECT_PACKAGES) == installed - {"demo"}
+    for rule in (test_sql_from_models, test_demo_package):
+        assert set(rule.PRODUCTION) == set(PROJECT_PACKAGES), rule.__name__

@@ -14,9 +14,10 @@ from core import sql
 from core.models import AuditEvent
 from points.models import Entry
 from store.models import Redemption, RedemptionLine, StockMovement
+from tests.conftest import PROJECT_PACKAGES
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCTION = ["core", "villagers", "points", "store", "wishwall", "reports", "aidao"]
+PRODUCTION = PROJECT_PACKAGES
 WRITTEN_BY_HAND = [Entry, Redemption, RedemptionLine, StockMovement, AuditEvent]
 
 
@@ -63,7 +64,7 @@ def test_no_table_of_a_model_is_named_in_production_code():
     tables = {
         model._meta.db_table
         for model in apps.get_models()
-        if model._meta.app_label in {"core", "villagers", "points", "store", "wishwall"}
+        if model._meta.app_config.name in PRODUCTION
     }
     found = {
         str(path.relative_to(ROOT)): sorted(

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from django.apps import apps
 
+from tests.conftest import PROJECT_PACKAGES
+
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION = ["core", "aidao", "villagers", "points", "store", "wishwall", "reports"]
+PRODUCTION = PROJECT_PACKAGES
 
 
 def _load_checker():
