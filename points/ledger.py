@@ -1,4 +1,6 @@
-"""The ledger's writes: every entry is appended by `entries_post`, under its account's lock.
+"""The ledger's writes: every entry is made by `entries_plan`, on an account its caller holds
+locked; `entries_post`, `entry_post` and `reversal_post` run its statements, and approvals and
+redemptions run them with their own writes. Points held for reservations move by `hold_plan`.
 
 Who may cause an entry is decided by the services that call these (points.services,
 points.publicity, store.services); this module only keeps the ledger whole.

@@ -1,7 +1,8 @@
 """Writes of the points workflow: rules, proposals and approval, declarations.
 
-Every change of points goes through `entry_post` (points.ledger, re-exported here);
-crediting after the publicity period and objections live in points.publicity.
+Every change of points is an entry made by points.ledger (`entries_plan`; `entry_post` and
+`reversal_post` are re-exported here); crediting after the publicity period and objections
+live in points.publicity.
 
 Awards and deductions reach it only through `proposal_approve`: a proposal is a workflow
 record, and approval by the village's supervisor (after the publicity period, if the village

@@ -1,5 +1,6 @@
 """Writes to the store. Every change of stock is a movement written with the item's cached stock
-under the item's row lock, by one writer: `_movements_append`.
+under the item's row lock, by one writer: `movements_plan` (`_movements_append` runs its
+statements; a redemption runs them with its other writes). Goods held move by `_holds_plan`.
 
 Lock order, everywhere: the village's row first (of the store's writes, only donations take
 it, against a notice being published; card issue, the carry-over and the yearly settlement
