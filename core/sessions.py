@@ -6,11 +6,10 @@ user's sessions (PIN reset, card replaced or recalled) is one indexed DELETE ins
 decoding every session of the county.
 
 Every signed-in request reads its session, so the store reads it with one prepared
-statement built from the model (`core.sql`, STYLE.md 8) instead of building the ORM's query
-each time: 0.25 ms against 0.6 ms a request on the county dataset (docs/performance.md).
+statement built from the model (`core.sql.SESSION_READ`, STYLE.md 8) instead of building the
+ORM's query each time: 0.25 ms against 0.6 ms a request on the county dataset
+(docs/performance.md).
 """
-
-import functools
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
@@ -23,16 +22,6 @@ from core.models import Session
 
 _KEY_CHARACTERS = frozenset(VALID_KEY_CHARS)
 _KEY_LENGTH = Session._meta.get_field("session_key").max_length
-
-
-@functools.cache
-def _read_text() -> str:
-    """The unexpired session of a key: what Django's store reads with the ORM."""
-    key, expires = sql.column(Session, "session_key"), sql.column(Session, "expire_date")
-    return (
-        f"SELECT {sql.columns(Session, 's')} FROM {sql.table(Session)} s "  # noqa: S608
-        f"WHERE s.{key} = %(key)s AND s.{expires} > %(now)s"
-    )
 
 
 class SessionStore(DatabaseSessionStore):
@@ -51,7 +40,7 @@ class SessionStore(DatabaseSessionStore):
             row = None
         else:
             with connection.cursor() as cursor:
-                sql.execute(cursor, _read_text(), {"key": key, "now": timezone.now()})
+                sql.execute(cursor, sql.SESSION_READ, {"key": key, "now": timezone.now()})
                 row = cursor.fetchone()
         if row is None:
             self._session_key = None  # as Django's stores do: saving makes a new one

@@ -2,6 +2,7 @@
 columns and values from the models (core.sql), and a field added to a model is written by
 every INSERT of it (STYLE.md 8)."""
 
+import ast
 import re
 import uuid
 from pathlib import Path
@@ -85,6 +86,33 @@ def test_data_changing_sql_is_written_only_by_core_sql():
         and re.search(r"\b(INSERT INTO|DELETE FROM|UPDATE \w+ SET)\b", text)
     }
     assert typed == set()
+
+
+def test_statements_by_hand_are_built_in_a_sql_py():
+    """A statement reading a model's table by hand is built in its app's sql.py, where the
+    index says why (STYLE.md 8): core.sql's table and column builders are called nowhere
+    else. The session store once built its read in core/sessions.py."""
+    builders = {"table", "column", "columns", "whole_rows_digest", "next_id"}
+    found = []
+    for path, text in production_sources():
+        if path.name == "sql.py":
+            continue
+        for node in ast.walk(ast.parse(text)):
+            func = getattr(node, "func", None)
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(func, ast.Attribute)
+                and func.attr in builders
+                and ast.unparse(func.value) == "sql"
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and node.module == "core.sql":
+                found += [
+                    f"{path.relative_to(ROOT)}:{node.lineno}"
+                    for alias in node.names
+                    if alias.name in builders
+                ]
+    assert found == []
 
 
 def test_a_prepared_statement_quotes_each_value_as_psycopg_would(db):
