@@ -13,6 +13,7 @@ from villagers import sql as villagers_sql
 from villagers.cardnumbers import card_number_normalize
 from villagers.devices import device_signed_in
 from villagers.models import Card, County, Household, Township, User, Village
+from villagers.throttle import STAFF_PIN_SUFFIX
 
 
 def session_user(user_id) -> User | None:
@@ -135,7 +136,7 @@ def axes_username(request, credentials):
     if card_number:
         number = card_number_normalize(card_number)
         if credentials.get("staff_pin"):
-            return f"card:{number}/staff"  # PINs the manager set refused (card_views)
+            return f"card:{number}{STAFF_PIN_SUFFIX}"  # PINs the manager set, refused (card_views)
         if not credentials.get("whole_card") and device_signed_in(request, number):
             return f"card:{number}/device"
         return f"card:{number}"

@@ -23,7 +23,7 @@ from villagers.models import (
     Village,
     household_number_text,
 )
-from villagers.throttle import CARD_USERNAME_PREFIX
+from villagers.throttle import CARD_USERNAME_PREFIX, STAFF_PIN_SUFFIX
 
 # The last four digits of a phone: what a masked phone (139****5678) shows, and a search key.
 PHONE_TAIL = re.compile(r"[0-9]{4}")
@@ -214,8 +214,7 @@ class AddressNetwork(Func):
 
 class CardTried(Func):
     """The card a failed card login's name counts against: "card:<number>", without the
-    "/device" of the phones the card signed in on or the "/staff" of a PIN the manager set
-    (villagers.auth.axes_username)."""
+    "/device" of the phones the card signed in on (villagers.auth.axes_username)."""
 
     function = "split_part"
     template = "%(function)s(%(expressions)s, '/', 1)"
@@ -227,8 +226,9 @@ def card_login_attacks(village: Village) -> list[dict]:
 
     A card number starts with its village's code, so a failure counts for the village
     whose code begins the number tried (a number of no card included); other villages'
-    cards never show here. Each: address (an IPv6 caller's /64), failures, distinct card
-    numbers tried.
+    cards never show here, nor PINs the manager set refused ("/staff": no sign-in, and
+    the office's address is no attacker's). Each: address (an IPv6 caller's /64),
+    failures, distinct card numbers tried.
     """
     since = timezone.now() - datetime.timedelta(hours=1)
     return list(
@@ -236,6 +236,7 @@ def card_login_attacks(village: Village) -> list[dict]:
             username__startswith=f"{CARD_USERNAME_PREFIX}{village.code}",
             attempt_time__gte=since,
         )
+        .exclude(username__endswith=STAFF_PIN_SUFFIX)
         .values(address=AddressNetwork("ip_address"))
         .annotate(failures=Count("id"), cards=Count(CardTried("username"), distinct=True))
         .filter(failures__gte=settings.CARD_LOGIN_WARNING_FAILURES)

@@ -16,7 +16,10 @@ An address is an IPv4 address or an IPv6 /64 (`core.audit.client_network`): a ph
 home is given a whole /64 and may send each attempt from another address of it.
 
 The failures are django-axes' own failure log (AXES_ENABLE_ACCESS_FAILURE_LOG), whose
-username for a card login is "card:<number>": one indexed query per login POST.
+username for a card login is "card:<number>": one indexed query per login POST. A PIN the
+manager sets refused as another login's ("card:<number>/staff", villagers.card_views) is no
+sign-in: it counts for the card's staff count only, neither door's (a manager setting PINs
+at the office would slow the villagers' card logins from there).
 Over the limit, a PostgreSQL advisory lock per address and door lets one attempt through
 at a time, so a burst of simultaneous requests is still one guess.
 """
@@ -39,6 +42,7 @@ from core.audit import client_ip, client_network
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 CARD_USERNAME_PREFIX = "card:"  # villagers.auth.axes_username
+STAFF_PIN_SUFFIX = "/staff"  # "card:<number>/staff": PINs the manager set, refused
 
 
 @dataclass(frozen=True)
@@ -74,11 +78,15 @@ def _failures_since(
             ip_address__lte=str(network.broadcast_address),
         )
     cards = Q(username__startswith=CARD_USERNAME_PREFIX)
-    found = AccessFailureLog.objects.filter(
-        addresses,
-        cards if door.cards else ~cards,
-        attempt_time__gte=since,
-    ).aggregate(count=Count("id"), last=Max("attempt_time"))
+    found = (
+        AccessFailureLog.objects.filter(
+            addresses,
+            cards if door.cards else ~cards,
+            attempt_time__gte=since,
+        )
+        .exclude(username__endswith=STAFF_PIN_SUFFIX)
+        .aggregate(count=Count("id"), last=Max("attempt_time"))
+    )
     return found["count"], found["last"]
 
 

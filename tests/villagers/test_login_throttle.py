@@ -17,7 +17,8 @@ from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
-from tests.conftest import PIN
+from tests.conftest import PIN, form_key
+from tests.villagers.test_member_pins import SON_PIN, son, son_login  # noqa: F401 (fixtures)
 from villagers.cardnumbers import card_number_make
 
 ATTACKER = "10.20.30.40"
@@ -224,3 +225,31 @@ def test_staff_failures_do_not_slow_the_card_login(card_a, village_x):
     for number in range(settings.CARD_LOGIN_ADDRESS_LIMIT):
         _staff(f"guess{number}", "Wrong-Horse-42")
     assert _card(card_a.number, PIN).status_code == 302
+
+
+def test_pins_the_manager_set_refused_slow_no_card_login_and_warn_of_nobody(
+    settings,
+    card_a,
+    card_b,
+    manager_x,
+    client_manager_x,
+    son_login,  # noqa: F811 (fixture)
+):
+    """Found by a review: a PIN the manager sets refused as another login's counts against
+    the card's staff count ("card:<number>/staff"), and was counted with the address's card
+    logins too: a manager setting PINs at the office could slow the villagers' card logins
+    from there and set off the dashboard's warning for the office's address. It counts for
+    the card's staff count only."""
+    settings.AXES_FAILURE_LIMIT = 100  # the card's staff count locks nothing here
+    office = Client(REMOTE_ADDR=ATTACKER)
+    office.force_login(manager_x)
+    url = reverse("villagers:pin_reset", args=[card_a.household_id])
+    refusals = max(settings.CARD_LOGIN_ADDRESS_LIMIT, settings.CARD_LOGIN_WARNING_FAILURES)
+    for _refusal in range(refusals):
+        body = {"pin": SON_PIN, "pin_again": SON_PIN, "idempotency_key": form_key()}
+        refused = office.post(url, body)  # the son's PIN: refused, and counted
+        assert "Another login of this card already uses this PIN" in refused.text
+    assert AccessFailureLog.objects.filter(username__endswith="/staff").count() == refusals
+    assert _card(card_b.number, PIN).status_code == 302  # not slowed
+    attacks = client_manager_x.get(reverse("reports:dashboard")).context["login_attacks"]
+    assert attacks == []
