@@ -3,6 +3,8 @@
 Issuing a card posts the opening points, so its page lives in `points.views.cards`.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlencode
 
 import segno
@@ -42,6 +44,7 @@ from villagers.selectors import (
 from villagers.services import (
     card_recall,
     card_replace,
+    household_locked,
     member_pin_refusal,
     member_pin_revoke,
     member_pin_set,
@@ -135,77 +138,77 @@ def card_replace_view(request, pk):
         has_member_pins=household.users.filter(member__isnull=False, is_active=True).exists(),
     )
     guesses = StaffPinGuesses(request, household)
-    if request.method == "POST" and form.is_valid() and not guesses.locked(form):
-        pin = form.cleaned_data["pin"]
-        replacing = form.cleaned_data["replacing"]
-        keep_members = form.cleaned_data.get("keep_members", True)
-        replaced = []
+    with guesses.counted(form):
+        if request.method == "POST" and form.is_valid() and not guesses.locked(form):
+            pin = form.cleaned_data["pin"]
+            replacing = form.cleaned_data["replacing"]
+            keep_members = form.cleaned_data.get("keep_members", True)
+            replaced = []
 
-        def action():
-            replaced.append(
-                card_replace(
-                    household=household,
-                    actor=request.user,
-                    pin=pin,
-                    reason=form.cleaned_data["reason"],
-                    replacing=replacing,
-                    keep_members=keep_members,
-                    request=request,
+            def action():
+                replaced.append(
+                    card_replace(
+                        household=household,
+                        actor=request.user,
+                        pin=pin,
+                        reason=form.cleaned_data["reason"],
+                        replacing=replacing,
+                        keep_members=keep_members,
+                        request=request,
+                    )
                 )
-            )
-            return reverse("villagers:card_print", args=[replaced[0].pk])
+                return reverse("villagers:card_print", args=[replaced[0].pk])
 
-        try:
-            url, replayed = run_once(request, action)
-        except SecondPersonRequired as error:
-            # As a PIN reset of one's own household: the county replaces the card with the
-            # PIN the manager chose; the referral keeps only its hash, and no slip is shown.
-            asked = {
-                "reason": form.cleaned_data["reason"],
-                "replacing": replacing,
-                "keep_members": keep_members,
-            }
-            if form_sent_up(request, form, error, asked, pin=pin):
-                return redirect(hub)
-        except ValidationError as error:
-            form_add_service_error(form, error)
-        else:
-            if not replayed:
-                card = replaced[0]
-                old_number = active.number if active else ""
-                messages.success(
-                    request,
-                    _("New card %(number)s issued; the old card no longer works.")
-                    % {"number": card.number},
-                )
+            try:
+                url, replayed = run_once(request, action)
+            except SecondPersonRequired as error:
+                # As a PIN reset of one's own household: the county replaces the card with the
+                # PIN the manager chose; the referral keeps only its hash, and no slip is shown.
+                asked = {
+                    "reason": form.cleaned_data["reason"],
+                    "replacing": replacing,
+                    "keep_members": keep_members,
+                }
+                if form_sent_up(request, form, error, asked, pin=pin):
+                    return redirect(hub)
+            except ValidationError as error:
+                form_add_service_error(form, error)
             else:
-                # The card shown on the form was the one replaced (the page's own is new).
-                old_number = replacing
-                card = card_get_for_user(request, resolve(url).kwargs["pk"])
-                if card.status != Card.Status.ACTIVE or not household_pin_is(household, pin):
+                if not replayed:
+                    card = replaced[0]
+                    old_number = active.number if active else ""
+                    messages.success(
+                        request,
+                        _("New card %(number)s issued; the old card no longer works.")
+                        % {"number": card.number},
+                    )
+                else:
+                    # The card shown on the form was the one replaced (the page's own is new).
+                    old_number = replacing
+                    card = card_get_for_user(request, resolve(url).kwargs["pk"])
+                    if card.status != Card.Status.ACTIVE or not household_pin_is(household, pin):
+                        messages.info(
+                            request,
+                            _(
+                                "This card was already replaced and has been changed again since: "
+                                "its slip is no longer shown."
+                            ),
+                        )
+                        return redirect(hub)
                     messages.info(
                         request,
                         _(
-                            "This card was already replaced and has been changed again since: "
-                            "its slip is no longer shown."
+                            "This card was already replaced (the form was sent twice): here is its "
+                            "slip. Give it to the household in person."
                         ),
                     )
-                    return redirect(hub)
-                messages.info(
+                return card_slip(
                     request,
-                    _(
-                        "This card was already replaced (the form was sent twice): here is its "
-                        "slip. Give it to the household in person."
-                    ),
+                    card=card,
+                    pin=pin,
+                    kind=Slip.REPLACE,
+                    old_number=old_number,
                 )
-            return card_slip(
-                request,
-                card=card,
-                pin=pin,
-                kind=Slip.REPLACE,
-                old_number=old_number,
-            )
-    guesses.count(form)
     return _card_form_page(
         request,
         household=household,
@@ -266,46 +269,46 @@ def pin_reset_view(request, pk):
     hub = reverse("reports:household", args=[household.pk])
     form = PinResetForm(request.POST or None)
     guesses = StaffPinGuesses(request, household)
-    if request.method == "POST" and form.is_valid() and not guesses.locked(form):
-        pin = form.cleaned_data["pin"]
+    with guesses.counted(form):
+        if request.method == "POST" and form.is_valid() and not guesses.locked(form):
+            pin = form.cleaned_data["pin"]
 
-        def action():
-            pin_reset(household=household, actor=request.user, pin=pin, request=request)
-            return hub
+            def action():
+                pin_reset(household=household, actor=request.user, pin=pin, request=request)
+                return hub
 
-        try:
-            _url, replayed = run_once(request, action)
-        except SecondPersonRequired as error:
-            # The county sets the PIN the manager chose; the referral keeps only its hash.
-            if form_sent_up(request, form, error, pin=pin):
-                return redirect(hub)
-        except ValidationError as error:
-            form_add_service_error(form, error)
-        else:
-            card = household.cards.filter(status=Card.Status.ACTIVE).first()
-            if not replayed:
-                messages.success(
-                    request, _("The new PIN is set. Give the slip to the household in person.")
-                )
-            elif card is not None and household_pin_is(household, pin):
-                messages.info(
-                    request,
-                    _(
-                        "This PIN was already set (the form was sent twice): here is its slip. "
-                        "Give it to the household in person."
-                    ),
-                )
+            try:
+                _url, replayed = run_once(request, action)
+            except SecondPersonRequired as error:
+                # The county sets the PIN the manager chose; the referral keeps only its hash.
+                if form_sent_up(request, form, error, pin=pin):
+                    return redirect(hub)
+            except ValidationError as error:
+                form_add_service_error(form, error)
             else:
-                messages.info(
-                    request,
-                    _(
-                        "This PIN was already set and has been changed again since: its slip is "
-                        "no longer shown."
-                    ),
-                )
-                return redirect(hub)
-            return card_slip(request, card=card, pin=pin, kind=Slip.PIN)
-    guesses.count(form)
+                card = household.cards.filter(status=Card.Status.ACTIVE).first()
+                if not replayed:
+                    messages.success(
+                        request, _("The new PIN is set. Give the slip to the household in person.")
+                    )
+                elif card is not None and household_pin_is(household, pin):
+                    messages.info(
+                        request,
+                        _(
+                            "This PIN was already set (the form was sent twice): here is its slip. "
+                            "Give it to the household in person."
+                        ),
+                    )
+                else:
+                    messages.info(
+                        request,
+                        _(
+                            "This PIN was already set and has been changed again since: its slip "
+                            "is no longer shown."
+                        ),
+                    )
+                    return redirect(hub)
+                return card_slip(request, card=card, pin=pin, kind=Slip.PIN)
     return _card_form_page(
         request,
         household=household,
@@ -333,48 +336,53 @@ def member_pin_view(request, pk):
     form = MemberPinForm(request.POST or None)
     refusal = member_pin_refusal(member)
     guesses = StaffPinGuesses(request, household)
-    if request.method == "POST" and not refusal and form.is_valid() and not guesses.locked(form):
-        pin = form.cleaned_data["pin"]
+    with guesses.counted(form):
+        if (
+            request.method == "POST"
+            and not refusal
+            and form.is_valid()
+            and not guesses.locked(form)
+        ):
+            pin = form.cleaned_data["pin"]
 
-        def action():
-            member_pin_set(member=member, actor=request.user, pin=pin, request=request)
-            return hub
+            def action():
+                member_pin_set(member=member, actor=request.user, pin=pin, request=request)
+                return hub
 
-        try:
-            _url, replayed = run_once(request, action)
-        except SecondPersonRequired as error:
-            if form_sent_up(request, form, error, pin=pin):
-                return redirect(hub)
-        except ValidationError as error:
-            form_add_service_error(form, error)
-        else:
-            card = household.cards.filter(status=Card.Status.ACTIVE).first()
-            if not replayed:
-                messages.success(
-                    request,
-                    _("%(name)s has a PIN of their own. Give them the slip in person.")
-                    % {"name": member.name},
-                )
-            elif card is not None and member_pin_is(member, pin):
-                messages.info(
-                    request,
-                    _(
-                        "This PIN was already set (the form was sent twice): here is its slip. "
-                        "Give it to %(name)s in person."
-                    )
-                    % {"name": member.name},
-                )
+            try:
+                _url, replayed = run_once(request, action)
+            except SecondPersonRequired as error:
+                if form_sent_up(request, form, error, pin=pin):
+                    return redirect(hub)
+            except ValidationError as error:
+                form_add_service_error(form, error)
             else:
-                messages.info(
-                    request,
-                    _(
-                        "This PIN was already set and has been changed again since: its slip is "
-                        "no longer shown."
-                    ),
-                )
-                return redirect(hub)
-            return card_slip(request, card=card, pin=pin, kind=Slip.MEMBER, member=member)
-    guesses.count(form)
+                card = household.cards.filter(status=Card.Status.ACTIVE).first()
+                if not replayed:
+                    messages.success(
+                        request,
+                        _("%(name)s has a PIN of their own. Give them the slip in person.")
+                        % {"name": member.name},
+                    )
+                elif card is not None and member_pin_is(member, pin):
+                    messages.info(
+                        request,
+                        _(
+                            "This PIN was already set (the form was sent twice): here is its slip. "
+                            "Give it to %(name)s in person."
+                        )
+                        % {"name": member.name},
+                    )
+                else:
+                    messages.info(
+                        request,
+                        _(
+                            "This PIN was already set and has been changed again since: its slip "
+                            "is no longer shown."
+                        ),
+                    )
+                    return redirect(hub)
+                return card_slip(request, card=card, pin=pin, kind=Slip.MEMBER, member=member)
     login = User.objects.filter(member=member, is_active=True).first()
     return render(
         request,
@@ -438,7 +446,8 @@ class StaffPinGuesses:
     staff ("card:<number>/staff", villagers.auth.axes_username, and in the audit log as a
     failed login on the card): five, and the card's PINs cannot be set for 15 minutes. The
     household's own sign-ins are not counted with them, nor do wrong PINs typed by others
-    keep the manager from setting a forgotten one."""
+    keep the manager from setting a forgotten one; nor do they count as failed card logins
+    of the address (villagers.throttle)."""
 
     def __init__(self, request, household):
         number = (
@@ -447,7 +456,21 @@ class StaffPinGuesses:
             .first()
         )
         self.request = request
+        self.household = household
         self.credentials = {"card_number": number, "staff_pin": True} if number else None
+
+    @contextmanager
+    def counted(self, form) -> Iterator[None]:
+        """The form sent in the block, the count checked before (`locked`) and its refusal
+        counted after (`count`) as one step, under the household's row lock: two PINs sent at
+        the same moment both passed the check before either was counted, and were both told
+        whether their PIN was taken. Now the second waits for the first and its count."""
+        if self.request.method != "POST" or self.credentials is None:
+            yield
+            return
+        with household_locked(self.household):
+            yield
+            self.count(form)
 
     def locked(self, form) -> bool:
         """Whether too many PINs were refused on the card lately (said on the form)."""

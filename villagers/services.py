@@ -6,6 +6,8 @@ calls is `points.services.card_issue`; `card_create` here is its registry half.
 
 import datetime
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
@@ -52,6 +54,16 @@ def _household_lock(household_id: int, village_id: int) -> None:
     """
     list(Village.objects.select_for_update(no_key=True).filter(pk=village_id).values_list("pk"))
     list(Household.objects.select_for_update(no_key=True).filter(pk=household_id).values_list("pk"))
+
+
+@contextmanager
+def household_locked(household: Household) -> Iterator[None]:
+    """A transaction holding the household's row lock (as `_household_lock`, which every
+    writer of its card and PINs takes): for a page whose check before a service and count
+    after it must be one step (villagers.card_views.StaffPinGuesses)."""
+    with transaction.atomic():
+        _household_lock(household.pk, household.village_id)
+        yield
 
 
 def household_save(*, household: Household, actor: User, request=None) -> Household:

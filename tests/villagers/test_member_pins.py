@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.messages import get_messages
@@ -508,3 +508,35 @@ def test_wrong_pins_typed_by_others_never_keep_the_manager_from_setting_a_pin(
         {"pin": "9517", "pin_again": "9517", "idempotency_key": form_key()},
     )
     assert reset.status_code == 200 and "9517" in reset.text  # the slip
+
+
+def test_two_refusals_at_once_are_counted_one_after_the_other(
+    transactional_db, monkeypatch, son, card_a, manager_x
+):
+    """Found by a review: the staff count's lock was checked, then the PIN refused, then the
+    refusal counted, each on its own: two PINs sent at the same moment with four refusals
+    counted both passed the check and both were told the PIN was taken (six guesses, not
+    five). The first is held inside its PIN check (under the household's lock) while the
+    second is sent: the second waits for it, and finds the card's PINs locked."""
+
+    def send():
+        client = Client()
+        client.force_login(manager_x)
+        body = {"pin": PIN, "pin_again": PIN, "idempotency_key": form_key()}
+        return client.post(
+            reverse("villagers:member_pin", args=[son.pk]), body, HTTP_ACCEPT_LANGUAGE="en"
+        ).text
+
+    for _refusal in range(LIMIT - 1):
+        assert "already uses this PIN" in send()
+    entered = held_in(monkeypatch, services, "_pin_refuse_if_taken", seconds=1)
+
+    def second():
+        assert entered.wait(10)
+        return send()
+
+    answers = [text for _ok, text in run_threads([send, second])]
+    assert "already uses this PIN" in answers[0]
+    assert "Too many PINs refused on this card" in answers[1]
+    assert "already uses this PIN" not in answers[1]
+    assert AccessFailureLog.objects.filter(username=f"card:{card_a.number}/staff").count() == LIMIT
