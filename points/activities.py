@@ -45,6 +45,8 @@ ACTIVITY_CATEGORIES = (Rule.Category.COLLECTIVE_ACTIVITY, Rule.Category.VOLUNTAR
 
 
 def _qr_signer(activity_id: int) -> signing.Signer:
+    """Signs with SECRET_KEY and accepts its SECRET_KEY_FALLBACKS too (as the pass's signer):
+    changing the key does not break the code on the screen."""
     return signing.Signer(salt=f"points.checkin.qr.{activity_id}", sep=".")
 
 

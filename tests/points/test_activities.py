@@ -363,6 +363,27 @@ def test_a_villager_scans_and_checks_in_once_with_a_photo_the_second_member_is_t
     assert photo.status_code == 200 and photo["Content-Type"] == "image/jpeg"
 
 
+def test_a_code_drawn_before_the_sites_key_changed_still_checks_in(activity, villager_a, settings):
+    """Asked by a review: the code on the screen and the pass are signed with SECRET_KEY; a
+    key changed with the old one kept in SECRET_KEY_FALLBACKS must not break the code shown
+    (nor a check-in under way). django.core.signing reads the fallbacks, as the sessions
+    and one-time keys do; a key dropped from them no longer opens the check-in."""
+    old_key = settings.SECRET_KEY
+    link = checkin_url(activity, base="")
+    client = signed_in(villager_a)
+    page = client.get(link)  # its pass drawn under the old key too
+    assert page.context["refusal"] is None
+
+    settings.SECRET_KEY = "a-new-key-for-the-site-" + "x" * 40
+    settings.SECRET_KEY_FALLBACKS = []
+    refused = signed_in(villager_a).get(link)
+    assert "This is not the QR code of this activity" in refused.context["refusal"]
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert client.get(link).context["refusal"] is None
+    response = send(client, activity, page)
+    assert response.status_code == 302 and CheckIn.objects.get().user == villager_a
+
+
 def test_a_replayed_qr_code_after_its_window_is_refused(activity, villager_a):
     client = signed_in(villager_a)
     page = scan(client, activity, slot=checkin_slot() - 2)
