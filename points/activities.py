@@ -205,7 +205,9 @@ def activity_checkin(*, activity: Activity, user: User, photo=None, request=None
     if photo is not None:
         photo = photo_prepare(photo, name="checkin")
     with discard_files_on_error(), transaction.atomic():
-        activity = Activity.objects.select_for_update(no_key=True).get(pk=activity.pk)
+        activity = Activity.objects.select_for_update(no_key=True).get(
+            pk=activity.pk, village_id=activity.village_id
+        )
         refusal = checkin_refusal(activity, user)
         if refusal:
             raise ValidationError(refusal, code="refused")
@@ -248,7 +250,7 @@ def activity_close(
         activity = (
             Activity.objects.select_for_update(no_key=True, of=("self",))
             .select_related("village", "rule")
-            .get(pk=activity.pk)
+            .get(pk=activity.pk, village_id=activity.village_id)
         )
         if not activity.is_open:
             raise ValidationError(_("This activity is already closed."))

@@ -106,7 +106,9 @@ def activity_detail(request, pk):
     if activity.batch_id:
         proposals = {
             proposal.household_id: proposal
-            for proposal in Proposal.objects.filter(batch_id=activity.batch_id)
+            for proposal in Proposal.objects.filter(
+                village_id=activity.village_id, batch_id=activity.batch_id
+            )
         }
     why = {item["household"]: item["why"] for item in activity.not_proposed}
     lines = [
