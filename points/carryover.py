@@ -175,18 +175,23 @@ def _date(text: str) -> datetime.date | None:
         return None
 
 
-def _taken(household_ids) -> dict[int, datetime.date]:
-    """{household id: date of its batch} for households already carried over.
+def _taken(village: Village, household_ids) -> dict[int, datetime.date]:
+    """{household id: date of its batch} for the village's households already carried over.
 
     A line with a proposal stands unless that proposal was undone; a line without one (its
     paper balance was the grant) follows its batch: a batch rejected frees every household
     in it. A batch without proposals (imported before such files were refused) stands.
+    Each table is read with the village named (docs/performance.md, "Past one database").
     """
-    batch_proposals = Proposal.objects.filter(batch_id=OuterRef("carry_over__batch_id"))
+    proposals = Proposal.objects.filter(village=village)
+    batch_proposals = proposals.filter(batch_id=OuterRef("carry_over__batch_id"))
     lines = (
-        CarryOverLine.objects.filter(household_id__in=list(household_ids))
+        CarryOverLine.objects.filter(
+            carry_over__village=village,
+            household_id__in=list(household_ids),
+        )
         .filter(
-            Q(proposal__isnull=False, proposal__status__in=LIVE)
+            Exists(proposals.filter(pk=OuterRef("proposal_id"), status__in=LIVE))
             | Q(proposal__isnull=True)
             & (
                 Exists(batch_proposals.filter(status__in=LIVE))
@@ -281,7 +286,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
     accounts = {h.pk: h.account for h in households.values() if hasattr(h, "account")}
     with_card = households_with_active_card(h.pk for h in households.values())
     grants = _grants(account.pk for account in accounts.values())
-    taken = _taken(h.pk for h in households.values())
+    taken = _taken(village, (h.pk for h in households.values()))
     reports = []
     file_total = 0
     plans: dict[str, HouseholdPlan] = {}

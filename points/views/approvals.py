@@ -65,7 +65,10 @@ def _queue_parts(request, kept: dict | None = None) -> dict[str, str]:
     referred = open_referrals(
         kind=Referral.Kind.PROPOSAL, object_ids=[proposal.pk for proposal in page]
     )
-    outcomes = batch_outcomes({proposal.batch_id for proposal in page if proposal.batch_id})
+    outcomes = batch_outcomes(
+        {proposal.batch_id for proposal in page if proposal.batch_id},
+        village_id=request.village.pk,
+    )
     for proposal in page:
         proposal.referral = referred.get(proposal.pk)
         if proposal.batch is not None:

@@ -7,16 +7,19 @@ condition on its village (tests/perf/routing.py says how that is recognised), un
 statement is one of the exceptions below, each with why.
 """
 
+import io
 import re
 import uuid
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import Workbook
 
 from core.months import previous_month
 from points.activities import checkin_url
-from points.models import Proposal, Rule
+from points.models import Entry, Proposal, Rule
 from points.services import declaration_accept, declaration_submit
 from reports.notice import notice_publish
 from store.services import reservation_create, reservation_hand_over
@@ -39,8 +42,9 @@ KEY_EXCEPTIONS = {
     "villagers_household": (
         {"id", "group_id", "village_id"},
         "by its id: the signed-in user's household (every request), the counter's household "
-        "from the URL, and the ORM's joins to a row's household (select_related), with its "
-        "group and village (reference tables) joined on",
+        "from the URL, the ORM's joins to a row's household (select_related) and its check "
+        "that a new proposal's household exists (full_clean), with its group and village "
+        "(reference tables) joined on",
     ),
     "points_account": (
         {"id", "household_id", "village_id"},
@@ -56,7 +60,8 @@ KEY_EXCEPTIONS = {
     ),
     "points_batch": (
         {"id"},
-        "joined by its id from a proposal (the approval queue) or an activity",
+        "joined by its id from a proposal (the approval queue), an activity or a carry-over, "
+        "and the ORM's check that a new proposal's batch exists (full_clean)",
     ),
     "points_declaration": (
         {"id", "household_id", "submitted_by_id"},
@@ -96,11 +101,16 @@ KEY_EXCEPTIONS = {
 }
 # Single statements, excused by what they are rather than by a key the table is found by:
 # {(table, the columns it is found by, how the statement begins): why}. The ORM's own
-# statements by a row's primary key get the village with the composite keys of step 2.
+# statements by a row's primary key or a unique field get the village with the composite
+# keys of step 2.
 STATEMENT_EXCEPTIONS = {
     ("points_activity", "id", "UPDATE"): (
         "the ORM's save of the activity closed, by its primary key (the row was locked with "
         "its village before)"
+    ),
+    ("points_carryover", "batch_id", 'SELECT %s AS "a"'): (
+        "the ORM's check that a new carry-over's batch has none yet (full_clean: the batch is "
+        "a unique field), before it is saved"
     ),
 }
 
@@ -213,8 +223,9 @@ def test_busy_pages_and_services_stay_in_their_village(
             {"action": "approve", "proposal": pending, "idempotency_key": form_key()},
         )
         assert decided.status_code == 302
-        # An activity checked in by QR code.
+        # An activity checked in by QR code; a village's paper past.
         _check_in(client_manager_x, client_villager_a, client_villager_b, rule_meeting)
+        _paper_ledger(client_manager_x, client_supervisor_x)
         # The month: report, notice draft, published, read by anyone.
         month = [last.year, last.month]
         assert client_manager_x.get(reverse("reports:month_report", args=month)).status_code == 200
@@ -224,8 +235,10 @@ def test_busy_pages_and_services_stay_in_their_village(
         assert client.get(public).status_code == 200
         assert client_villager_a.get(reverse("reports:notice_month", args=month)).status_code == 200
 
-    # What the run did, read after the log: the check-ins proposed.
+    # What the run did, read after the log: the check-ins proposed, the paper balances
+    # carried over.
     assert Proposal.objects.filter(batch__activity__village=village_x).count() == 2
+    assert Entry.objects.filter(kind=Entry.Kind.CARRIED).exists()
     found = [f for sql, params in log.statements for f in routing.unrouted(sql, params)]
     assert len(log.statements) > 100
     unexplained = {str(f) for f in found if not _excused(f)}
@@ -267,6 +280,43 @@ def _check_in(manager, villager_a, villager_b, rule):
     )
     assert closed.url == detail
     assert manager.get(detail).status_code == 200
+
+
+def _paper_ledger(manager, supervisor):
+    """The manager uploads the village's paper ledger, reads the preview and imports it;
+    the supervisor finds its batch in the queue, reads it and approves it."""
+    rows = [["X001", "王大山", 350, None, None, None], ["X002", "李秀英", 200, None, None, None]]
+    uploaded = manager.post(
+        reverse("points:carry_over_upload"), {"file": _paper_file(rows), "paper_total": 550}
+    )
+    assert uploaded.url == reverse("points:carry_over_preview")
+    preview = manager.get(uploaded.url)
+    assert preview.context["check"].is_valid
+    imported = manager.post(
+        reverse("points:carry_over_confirm"),
+        {"payload": preview.context["payload"], "idempotency_key": form_key()},
+    )
+    assert supervisor.get(reverse("points:approval_queue")).status_code == 200
+    batch_page = supervisor.get(imported.url)
+    assert batch_page.status_code == 200
+    batch_id = batch_page.context["batch"].pk
+    approved = supervisor.post(
+        reverse("points:approval_decide"),
+        {"batch_action": f"approve:{batch_id}", "idempotency_key": form_key()},
+    )
+    assert approved.status_code == 302
+    assert manager.get(reverse("points:carry_over_upload")).status_code == 200
+
+
+def _paper_file(rows):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["户号", "户主姓名", "结转余额", "日期", "积分变动", "事由"])
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile("paper.xlsx", buffer.getvalue())
 
 
 def _confirm_form(html: str) -> str:
