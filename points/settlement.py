@@ -200,7 +200,9 @@ def settlement_approve(
         role_refusal=_("Only the village's supervisor approves the settlement."),
     )
     with transaction.atomic():
-        settlement = Settlement.objects.select_for_update(no_key=True).get(pk=settlement.pk)
+        settlement = Settlement.objects.select_for_update(no_key=True).get(
+            pk=settlement.pk, village_id=settlement.village_id
+        )
         village = Village.objects.get(pk=settlement.village_id)
         _require_open_year(village, settlement.year, today)
         if settlement.approved_at is not None:
@@ -325,11 +327,11 @@ def settlements_post(
         return []  # an older plan not posted in its days never is
     due = Settlement.objects.filter(
         year=last_year, approved_at__isnull=False, posted_at__isnull=True, not_posted_at=None
-    ).values_list("pk", flat=True)
+    ).values_list("pk", "village_id")
     posted = []
-    for pk in list(due):
+    for pk, village_id in list(due):
         try:
-            settlement = _settlement_post(pk)
+            settlement = _settlement_post(pk, village_id)
         except Exception:
             logger.exception("settlement %s not posted: posting it failed", pk)
             if failed is not None:
@@ -340,11 +342,11 @@ def settlements_post(
     return posted
 
 
-def _settlement_post(pk: int) -> Settlement | None:
+def _settlement_post(pk: int, village_id: int) -> Settlement | None:
     with transaction.atomic():
         settlement = (
             Settlement.objects.select_for_update(no_key=True, skip_locked=True)
-            .filter(pk=pk, posted_at__isnull=True, not_posted_at=None)
+            .filter(pk=pk, village_id=village_id, posted_at__isnull=True, not_posted_at=None)
             .first()
         )
         if settlement is None:

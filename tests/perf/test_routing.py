@@ -7,6 +7,7 @@ condition on its village (tests/perf/routing.py says how that is recognised), un
 statement is one of the exceptions below, each with why.
 """
 
+import datetime
 import io
 import re
 import uuid
@@ -21,11 +22,13 @@ from core.months import previous_month
 from points.activities import checkin_url
 from points.models import Entry, Proposal, Rule
 from points.services import declaration_accept, declaration_submit
+from points.settlement import settlements_post
 from reports.notice import notice_publish
 from store.services import reservation_create, reservation_hand_over
 from tests.conftest import form_key
 from tests.perf import routing
 from tests.points.conftest import make_rule, png_upload, propose
+from villagers.models import Village
 
 # Tables with no village column: every statement reaching them goes through their parent.
 # Under Citus each gets a village_id filled from its parent, in its primary key.
@@ -49,8 +52,9 @@ KEY_EXCEPTIONS = {
     "points_account": (
         {"id", "household_id", "village_id"},
         "by its household (the balance page, the counter, locking for a write) or its id (the "
-        "writer's balance update); village_id: the balance page's rank counts the accounts "
-        "of the account's own village, a correlated condition, not a value",
+        "writer's balance update, the yearly settlement's lock of the accounts on its plan "
+        "and its lines joined to their accounts); village_id: the balance page's rank counts "
+        "the accounts of the account's own village, a correlated condition, not a value",
     ),
     "points_proposal": (
         {"id", "household_id", "entry_id", "member_id", "rule_id"},
@@ -83,7 +87,10 @@ KEY_EXCEPTIONS = {
         "by the one-time key before a redemption (replay check: unique in the deployment) "
         "and by its entry (the notice's and report's entry lines)",
     ),
-    "villagers_referral": ({"object_id"}, "a proposal's open referral, found by the proposal"),
+    "villagers_referral": (
+        {"object_id"},
+        "a proposal's or a settlement plan's open referral, found by the proposal or the plan",
+    ),
     "notifications_notification": (
         {"household_id"},
         "the household's unread messages, counted for the bell on its pages (the household "
@@ -102,15 +109,23 @@ KEY_EXCEPTIONS = {
 # Single statements, excused by what they are rather than by a key the table is found by:
 # {(table, the columns it is found by, how the statement begins): why}. The ORM's own
 # statements by a row's primary key or a unique field get the village with the composite
-# keys of step 2.
+# keys of step 2; a periodic task's read of the rows due looks at every village by design.
 STATEMENT_EXCEPTIONS = {
     ("points_activity", "id", "UPDATE"): (
         "the ORM's save of the activity closed, by its primary key (the row was locked with "
         "its village before)"
     ),
+    ("points_settlement", "id", "UPDATE"): (
+        "the ORM's save of a plan approved or posted, by its primary key (the row was locked "
+        "with its village before)"
+    ),
     ("points_carryover", "batch_id", 'SELECT %s AS "a"'): (
         "the ORM's check that a new carry-over's batch has none yet (full_clean: the batch is "
         "a unique field), before it is saved"
+    ),
+    ("points_settlement", "approved_at, not_posted_at, posted_at, year", "SELECT"): (
+        "the yearly task's plans due: every village's approved plan of the year that ended, "
+        "each then posted in its village's own transaction"
     ),
 }
 
@@ -179,6 +194,8 @@ def test_busy_pages_and_services_stay_in_their_village(
     last = previous_month(timezone.localdate())
     household = card_a.household
     rule_meeting = make_rule(village_x, "C01", 2, Rule.Category.COLLECTIVE_ACTIVITY)
+    # Turned on in the village's settings (the admin), not a busy page.
+    Village.objects.filter(pk=village_x.pk).update(yearly_settlement=True, settlement_keep=50)
     with routing.QueryLog() as log:
         # The villager: balance, catalogue, a declaration.
         assert client_villager_a.get(reverse("points:me")).status_code == 200
@@ -223,9 +240,10 @@ def test_busy_pages_and_services_stay_in_their_village(
             {"action": "approve", "proposal": pending, "idempotency_key": form_key()},
         )
         assert decided.status_code == 302
-        # An activity checked in by QR code; a village's paper past.
+        # An activity checked in by QR code; a village's paper past; the yearly settlement.
         _check_in(client_manager_x, client_villager_a, client_villager_b, rule_meeting)
         _paper_ledger(client_manager_x, client_supervisor_x)
+        _settlement(client_manager_x, client_supervisor_x)
         # The month: report, notice draft, published, read by anyone.
         month = [last.year, last.month]
         assert client_manager_x.get(reverse("reports:month_report", args=month)).status_code == 200
@@ -236,9 +254,10 @@ def test_busy_pages_and_services_stay_in_their_village(
         assert client_villager_a.get(reverse("reports:notice_month", args=month)).status_code == 200
 
     # What the run did, read after the log: the check-ins proposed, the paper balances
-    # carried over.
+    # carried over and the points lapsed.
     assert Proposal.objects.filter(batch__activity__village=village_x).count() == 2
-    assert Entry.objects.filter(kind=Entry.Kind.CARRIED).exists()
+    kinds = set(Entry.objects.values_list("kind", flat=True))
+    assert {Entry.Kind.CARRIED, Entry.Kind.LAPSE} <= kinds
     found = [f for sql, params in log.statements for f in routing.unrouted(sql, params)]
     assert len(log.statements) > 100
     unexplained = {str(f) for f in found if not _excused(f)}
@@ -317,6 +336,25 @@ def _paper_file(rows):
     buffer = io.BytesIO()
     workbook.save(buffer)
     return SimpleUploadedFile("paper.xlsx", buffer.getvalue())
+
+
+def _settlement(manager, supervisor):
+    """The manager draws up the year's plan, the supervisor approves it, and the daily task's
+    posting, once the year has ended, lapses it (the posting of one village's plan; the
+    task's look for the plans due reads every village's, by design)."""
+    page = reverse("points:settlement")
+    assert manager.get(page).status_code == 200
+    drafted = manager.post(reverse("points:settlement_draft"), {"idempotency_key": form_key()})
+    assert drafted.url == page
+    shown = supervisor.get(page)
+    assert shown.status_code == 200
+    plan = shown.context["current"]
+    approved = supervisor.post(
+        reverse("points:settlement_approve"),
+        {"drafted": plan.drafted_at.isoformat(), "idempotency_key": form_key()},
+    )
+    assert approved.url == page
+    assert len(settlements_post(today=datetime.date(plan.year + 1, 1, 1))) == 1
 
 
 def _confirm_form(html: str) -> str:

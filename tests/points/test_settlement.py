@@ -679,7 +679,7 @@ def test_a_plan_that_fails_to_post_fails_the_nightly_job_after_the_others(
 
     plan = approved_plan(manager_x, supervisor_x)
 
-    def failing(pk):
+    def failing(pk, village_id):
         raise RuntimeError("something nobody foresaw")
 
     monkeypatch.setattr(module, "_settlement_post", failing)
