@@ -208,6 +208,9 @@ ACTIVITY_CLOSE_CRON = env_cron("ACTIVITY_CLOSE_CRON", "30 16 * * *")
 # ... and when reservations past their date are closed and their holds released: every
 # minute, as the counter neither shows one past its date nor may spend what it still holds.
 RESERVATION_EXPIRY_CRON = env_cron("RESERVATION_EXPIRY_CRON", "* * * * *")
+# ... and when the jobs of a worker killed mid-job are queued again (core/queue.py): a
+# killed worker's jobs are found 30 s after its last heartbeat, then on this tick.
+STALLED_JOBS_CRON = env_cron("STALLED_JOBS_CRON", "* * * * *")
 
 # Text messages (notifications/sms.py): "log" writes them to the log (development, and any
 # deployment without a provider); "aliyun" sends them through Aliyun SMS (dysmsapi SendSms).

@@ -29,13 +29,22 @@ started again), so it must be safe to repeat: claim its row first, as exports do
 Running: `manage.py worker` (aidao/management/commands/worker.py) on one machine or several;
 each takes jobs with `SELECT ... FOR UPDATE SKIP LOCKED`, so none runs twice at once.
 Tests run a real worker process: tests/queue_worker.py.
+
+A worker killed mid-job (SIGKILL, a machine gone) leaves its job "doing" for good: each
+worker says it is alive every 10 s, and `stalled_jobs_retry` (the periodic task
+core.retry_stalled_jobs) queues again the jobs of a worker silent for STALLED_AFTER.
 """
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
+from procrastinate import exceptions, jobs
 from procrastinate.contrib.django import app
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = "default"
 
@@ -73,3 +82,41 @@ def enqueue(task_function, *, schedule_in: dict | None = None, **kwargs: Any) ->
         )
     deferrer = task_function.configure(schedule_in=schedule_in) if schedule_in else task_function
     return deferrer.defer(**kwargs)
+
+
+# Seconds without a heartbeat after which a worker's running jobs are stalled: procrastinate's
+# default, three of its heartbeats (every 10 s), as its workers prune silent ones after.
+STALLED_AFTER = 30
+
+
+@dataclass
+class StalledRun:
+    retried: list[int] = field(default_factory=list)
+    # A run of the same sweep waits already (its queueing lock): it does the work; this one
+    # ends "aborted" (the queue keeps one waiting run of a sweep).
+    ended: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+async def stalled_jobs_retry(job_manager) -> StalledRun:
+    """Queue again the jobs left "doing" by a worker no longer heard from (killed mid-job).
+
+    Every task is safe to run again (each claims or locks its rows and re-checks them), so a
+    job started once more does its work or finds it done. `job_manager`: the running app's
+    (the worker's pool), or the Django app's in a test.
+    """
+    run = StalledRun()
+    for job in await job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER):
+        try:
+            if job.queueing_lock and await job_manager.list_jobs_async(
+                queueing_lock=job.queueing_lock, status=jobs.Status.TODO.value
+            ):
+                await job_manager.finish_job(job, status=jobs.Status.ABORTED, delete_job=False)
+                run.ended.append(job.id)
+            else:
+                await job_manager.retry_job(job)
+                run.retried.append(job.id)
+        except exceptions.ConnectorException:  # retried or ended by another run meanwhile
+            logger.exception("stalled job %s (%s) not queued again", job.id, job.task_name)
+            run.failed.append(job.id)
+    return run

@@ -10,7 +10,8 @@ How it works:
    <meta http-equiv="refresh"> until the job is finished (works without JavaScript).
 4. Only the user who asked can see the status page or download the file (others get 404),
    and only while the page they asked from would still open for them (`_still_theirs`).
-A job whose worker died (a restart mid-way) stops being heard from; after
+A job whose worker was killed mid-way is queued again (core.queue.stalled_jobs_retry) and
+the next run takes it over; one no worker builds any more stops being heard from, and after
 `models.STALE_AFTER` the page says so and offers to start again. A job no worker has taken
 yet (none running, or all busy) is not cut off: the page says it still waits, and asking
 again answers with it.
@@ -116,9 +117,12 @@ def _builder(kind: str):
     return getattr(importlib.import_module(module_name), function_name)
 
 
-def export_job_run(job_id: int) -> None:
-    """Build one job's file. Safe to call twice: only the first call claims the job."""
-    claimed = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.PENDING).update(
+def export_job_run(job_id: int, *, resumed: bool = False) -> None:
+    """Build one job's file. Safe to call twice: only the first call claims the job.
+    `resumed`: the queue runs it again because the worker that claimed it was killed
+    mid-way (core.queue.stalled_jobs_retry): this run takes the job over and builds it."""
+    claimable = [ExportJob.Status.PENDING, *([ExportJob.Status.RUNNING] if resumed else [])]
+    claimed = ExportJob.objects.filter(pk=job_id, status__in=claimable).update(
         status=ExportJob.Status.RUNNING, updated_at=timezone.now()
     )
     if not claimed:

@@ -8,7 +8,8 @@ sees only committed rows) and the `queue_workers` fixture of tests/conftest.py:
         queue_workers(2)                 # two worker processes, until the test ends
         ... commit an effect that enqueues a job, then wait_until(...) it is done
 
-The workers tick the periodic tasks every 2 s (CREDIT_DUE_CRON, RESERVATION_EXPIRY_CRON).
+The workers tick the periodic tasks every 2 s (CREDIT_DUE_CRON, RESERVATION_EXPIRY_CRON,
+STALLED_JOBS_CRON).
 Each writes its log to test-artifacts/workers/, shown when a wait runs out. Jobs left in
 the queue's tables are removed when the test ends (the flush between transactional tests
 leaves them alone).
@@ -45,6 +46,7 @@ def worker_environment(**extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "aidao.test_settings",
         "CREDIT_DUE_CRON": FAST_CRON,
         "RESERVATION_EXPIRY_CRON": FAST_CRON,
+        "STALLED_JOBS_CRON": FAST_CRON,
         "PYTHONUNBUFFERED": "1",
     }
     env.update(extra)

@@ -1,9 +1,14 @@
-"""The task queue (core/queue.py): a job is written in the transaction of its effect."""
+"""The task queue (core/queue.py): a job is written in the transaction of its effect, and one
+a killed worker left "doing" is run again."""
 
 import pytest
-from django.db import transaction
+from asgiref.sync import async_to_sync
+from django.db import connection, transaction
+from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
 
-from core.queue import NotInTransaction, enqueue
+from core.queue import NotInTransaction, enqueue, stalled_jobs_retry
+from notifications.tasks import sms_sweep
 from reports import exports
 from reports.models import ExportJob
 from reports.tasks import export_build
@@ -42,3 +47,83 @@ def test_enqueue_outside_a_transaction_is_refused(queue_workers, county_admin):
         enqueue(export_build, job_id=job.pk)
     with transaction.atomic():
         assert enqueue(export_build, job_id=job.pk) > 0
+
+
+def _worker_gone_silent(seconds: int = 3600) -> int:
+    """A worker as procrastinate registers one, last heard from `seconds` ago (killed)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT worker_id FROM procrastinate_register_worker_v1()")
+        worker_id = cursor.fetchone()[0]
+        cursor.execute(
+            "UPDATE procrastinate_workers SET last_heartbeat = now() - %s * interval '1 second' "
+            "WHERE id = %s",
+            [seconds, worker_id],
+        )
+    return worker_id
+
+
+def _taken_by(job_id: int, worker_id: int) -> None:
+    """The job as a worker leaves it while running it ("doing", its worker's id)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s WHERE id = %s",
+            [worker_id, job_id],
+        )
+
+
+def _queue_row(job_id: int):
+    return ProcrastinateJob.objects.filter(pk=job_id).values("status", "attempts").first()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_a_killed_worker_left_doing_is_run_again(queue_workers, county_admin):
+    """Found: a worker killed mid-export left its job "doing" for good, and the export
+    "running" until the page called it interrupted. Now the next worker runs it again, and
+    the export is built."""
+    export = exports.export_job_start(
+        kind="county", user=county_admin, county=county_admin.county, params={"month": "2026-11"}
+    )
+    job_id = ProcrastinateJob.objects.get(task_name="reports.export_build").pk
+    _taken_by(job_id, _worker_gone_silent())
+    ExportJob.objects.filter(pk=export.pk).update(status="running", progress=40)  # its claim
+    workers = queue_workers(1)
+    workers.wait_until(lambda: ExportJob.objects.get(pk=export.pk).status == "done", seconds=60)
+    workers.wait_until(lambda: _queue_row(job_id) is None, seconds=30)  # ended well: deleted
+
+
+@pytest.mark.django_db
+def test_stalled_jobs_retry_leaves_a_live_workers_jobs_alone(county_admin):
+    """Only the silent worker's job goes back to the queue; a sweep whose next run already
+    waits ends instead (its queueing lock allows one waiting run)."""
+    with transaction.atomic():
+        silent_export = enqueue(export_build, job_id=1)
+        live_export = enqueue(export_build, job_id=2)
+        stalled_sweep = enqueue(sms_sweep, timestamp=0)
+    _taken_by(silent_export, _worker_gone_silent())
+    _taken_by(live_export, _worker_gone_silent(seconds=0))
+    _taken_by(stalled_sweep, _worker_gone_silent())
+    with transaction.atomic():
+        waiting_sweep = enqueue(sms_sweep, timestamp=60)
+
+    run = async_to_sync(stalled_jobs_retry)(app.job_manager)
+
+    assert silent_export in run.retried and stalled_sweep in run.ended
+    assert live_export not in run.retried + run.ended
+    assert _queue_row(silent_export) == {"status": "todo", "attempts": 1}
+    assert _queue_row(live_export)["status"] == "doing"
+    assert _queue_row(stalled_sweep)["status"] == "aborted"
+    assert _queue_row(waiting_sweep)["status"] == "todo"
+
+
+def test_an_export_run_again_takes_over_the_job_its_killed_run_claimed(county_admin):
+    export = ExportJob.objects.create(
+        kind="county",
+        requested_by=county_admin,
+        county=county_admin.county,
+        params={"month": "2026-11"},
+        status="running",
+    )
+    exports.export_job_run(export.pk)  # a second run beside a live first one: nothing
+    assert ExportJob.objects.get(pk=export.pk).status == "running"
+    exports.export_job_run(export.pk, resumed=True)
+    assert ExportJob.objects.get(pk=export.pk).status == "done"
