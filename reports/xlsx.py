@@ -45,10 +45,12 @@ def _append(sheet, values) -> None:
 
 
 def sheet_title(title, used: set[str]) -> str:
-    """A sheet name Excel accepts: at most 31 characters, no []:*?/\\, unique in the book."""
-    name = "".join(c for c in str(title) if c not in "[]:*?/\\")[:31] or _("Sheet")
+    """A sheet name Excel accepts: at most 31 characters, no []:*?/\\, no apostrophe first or
+    last (Excel refuses the file, openpyxl writes it), unique in the book whatever the case."""
+    name = "".join(c for c in str(title) if c not in "[]:*?/\\")[:31].strip("'") or _("Sheet")
+    taken = {existing.casefold() for existing in used}
     candidate, n = name, 2
-    while candidate in used:
+    while candidate.casefold() in taken:
         suffix = f" ({n})"
         candidate, n = name[: 31 - len(suffix)] + suffix, n + 1
     used.add(candidate)
