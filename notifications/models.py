@@ -48,8 +48,11 @@ class Notification(models.Model):
         PENDING = "pending", _("waiting")
         SENDING = "sending", _("being sent")
         SENT = "sent", pgettext_lazy("text message", "sent")
-        SKIPPED = "skipped", _("not sent: no text messages, no phone or moved away")
+        SKIPPED = "skipped", _("not sent: no text messages, no mobile phone or moved away")
         WITHDRAWN = "withdrawn", _("not sent: the announcement was withdrawn first")
+        # Its words were no longer true when it could go (a long outage, the quiet hours):
+        # the reservation it tells of was closed, or the time it gives had passed.
+        OUTDATED = "outdated", _("not sent: out of date before it could go")
         FAILED = "failed", _("failed")
         # The provider may have taken it (an answer cut short or late, a worker stopped
         # while sending): never sent again, for the household would have it twice.

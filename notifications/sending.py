@@ -10,7 +10,10 @@ gone, and the manager's log says so. A worker killed while sending leaves its ba
 sent"; the next run finds it there past `STALE`: the message whose sending had begun
 (`_attempt_begin`) is called unknown too, and those it had claimed and never tried go back
 to pending and are sent. The rest of the batch is still sent, and a message that could not
-even be written is a failure of its own.
+even be written is a failure of its own. A message whose words are no longer true when it
+could go is `outdated`, never sent: the time it gives to act by has passed (checked here), or
+what it tells of is over (a reservation closed, an entry cancelled, a settlement called
+off: their services mark it, `notifications_outdate`).
 """
 
 import datetime
@@ -25,7 +28,7 @@ from django.utils import timezone
 
 from notifications import sms
 from notifications.models import Notification
-from notifications.texts import sms_text
+from notifications.texts import sms_text, true_until
 from villagers.models import Household
 
 logger = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ def retry_wait(attempts: int) -> datetime.timedelta:
 class SendRun:
     sent: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
+    outdated: list[int] = field(default_factory=list)  # no longer true when it could go
     retry: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     unknown: list[int] = field(default_factory=list)  # it may have gone: never sent again
@@ -66,11 +70,14 @@ class SendRun:
     retry_at: datetime.datetime | None = None  # the earliest back-off of `retry`
 
 
-def _claim(now: datetime.datetime, tried: set[int]) -> tuple[list[Notification], list[int]]:
+def _claim(
+    now: datetime.datetime, tried: set[int]
+) -> tuple[list[Notification], list[int], list[int]]:
     """Take up to BATCH due messages not `tried` in this run: the ones to send (now
-    `sending`), and the ids of those skipped because the household opted out, has no mobile
+    `sending`), the ids of those skipped because the household opted out, has no mobile
     phone or is no longer the village's (moved away or closed since the message was written: its
-    phone is no longer one the village writes to)."""
+    phone is no longer one the village writes to), and the ids of those out of date: the time
+    they give to act by has passed (held by an outage or the quiet hours)."""
     with transaction.atomic():
         rows = list(
             Notification.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
@@ -80,15 +87,28 @@ def _claim(now: datetime.datetime, tried: set[int]) -> tuple[list[Notification],
             .order_by("sms_due_at", "pk")[:BATCH]
         )
         skipped = [n for n in rows if not _sendable(n)]
-        claimed = [n for n in rows if n not in skipped]
+        outdated = [n for n in rows if n not in skipped and _out_of_date(n, now)]
+        claimed = [n for n in rows if n not in skipped and n not in outdated]
         for notification in skipped:
             notification.sms_status = Sms.SKIPPED
+        for notification in outdated:
+            notification.sms_status, notification.sms_due_at = Sms.OUTDATED, None
         for notification in claimed:
             notification.sms_status = Sms.SENDING
             notification.sms_attempts += 1
             notification.sms_tried_at = timezone.now()
-        Notification.objects.bulk_update(rows, ["sms_status", "sms_attempts", "sms_tried_at"])
-    return claimed, [n.pk for n in skipped]
+        Notification.objects.bulk_update(
+            rows, ["sms_status", "sms_attempts", "sms_tried_at", "sms_due_at"]
+        )
+    return claimed, [n.pk for n in skipped], [n.pk for n in outdated]
+
+
+def _out_of_date(notification: Notification, now: datetime.datetime) -> bool:
+    try:
+        deadline = true_until(notification)
+    except Exception:  # noqa: BLE001 (its words cannot be written either: a failure when sent)
+        return False
+    return deadline is not None and deadline <= now
 
 
 def _sendable(notification: Notification) -> bool:
@@ -135,10 +155,11 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
             if _hold_until(morning, at):
                 run.held_until = morning
             return run
-        claimed, skipped = _claim(at, tried)
+        claimed, skipped, outdated = _claim(at, tried)
         tried.update(n.pk for n in claimed)
         run.skipped += skipped
-        if not claimed and not skipped:
+        run.outdated += outdated
+        if not claimed and not skipped and not outdated:
             return run
         for notification in claimed:
             try:

@@ -88,6 +88,20 @@ def notifications_post(
     Notification.objects.bulk_create(notifications)
 
 
+def notifications_outdate(*, village_id: int, kinds: Sequence[str], **params) -> int:
+    """Keep the text messages not sent yet of `kinds` whose `params` match from going: what
+    they tell of is over (a reservation handed over, cancelled or expired, an entry
+    cancelled, a settlement called off), so their words are no longer true. In the caller's
+    transaction, as the event's; a message the workers have claimed is being sent: too late
+    for it. How many."""
+    return Notification.objects.filter(
+        village_id=village_id,
+        kind__in=kinds,
+        sms_status=Notification.Sms.PENDING,
+        **{f"params__{key}": value for key, value in params.items()},
+    ).update(sms_status=Notification.Sms.OUTDATED, sms_due_at=None)
+
+
 def notifications_read(*, user: User, notification_id: int | None = None) -> int:
     """Mark the household's unread messages read (one, or all); how many were."""
     unread = Notification.objects.filter(household_id=user.household_id, read_at__isnull=True)

@@ -20,11 +20,12 @@ class MessagesToRetry(Exception):
 
 def _send(*, retried: bool) -> None:
     run = messages_send()
-    if run.sent or run.failed or run.skipped or run.unknown:
+    if run.sent or run.failed or run.skipped or run.outdated or run.unknown:
         logger.info(
-            "SMS: sent %d, skipped %d, failed %d, not known whether sent %d",
+            "SMS: sent %d, skipped %d, out of date %d, failed %d, not known whether sent %d",
             len(run.sent),
             len(run.skipped),
+            len(run.outdated),
             len(run.failed),
             len(run.unknown),
         )

@@ -186,6 +186,26 @@ def _words(kind: str, params: dict) -> str:
     raise ValueError(kind)
 
 
+def _end_of(value: str) -> datetime.datetime:
+    """The moment kept as ISO text, or the end of the day kept (local time)."""
+    if "T" in value:
+        return datetime.datetime.fromisoformat(value)
+    day = datetime.date.fromisoformat(value) + datetime.timedelta(days=1)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def true_until(notification: Notification) -> datetime.datetime | None:
+    """When the message's words stop being true, for those that give a time to act by
+    ("held for you until", "objections possible until", "spend them before"): a text that
+    could only go later would send the household on a wasted trip. None: true whenever sent."""
+    params = notification.params
+    if notification.kind in (Kind.RESERVATION_READY, Kind.RESERVATION_EXPIRING, Kind.PUBLICITY):
+        return _end_of(params["until"])
+    if notification.kind == Kind.SETTLEMENT_PLANNED:
+        return _end_of(params["date"])  # points lapse when that day ends
+    return None
+
+
 def text(notification: Notification) -> str:
     """The message in the active language, for the household's list and the delivery log."""
     return _words(notification.kind, notification.params)

@@ -26,7 +26,12 @@ from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import audit_plan, audit_record
 from core.text import reason_clean, records_language
 from notifications.models import Notification
-from notifications.services import message, notifications_plan, notifications_post
+from notifications.services import (
+    message,
+    notifications_outdate,
+    notifications_plan,
+    notifications_post,
+)
 from points.ledger import (
     BalanceLimit,
     InsufficientPoints,
@@ -225,6 +230,7 @@ def publicity_start(proposals, accounts, actor, now, days, request) -> list[str]
                 points=proposal.points,
                 rule=proposal.rule.description[:40],
                 until=due.isoformat(),  # to the minute: objections close then, not at midnight
+                proposal=proposal.pk,  # its text is not sent once the entry is cancelled
             )
         )
     if not problems:
@@ -477,6 +483,10 @@ def _cancel_locked(proposal: Proposal, reason: str, *, household_told: bool = Tr
     proposal.cancelled_at = timezone.now()
     proposal.hold_reason = ""
     proposal.save(update_fields=["status", "cancel_reason", "cancelled_at", "hold_reason"])
+    # Its "approved for your household, credited after that" not sent yet is no longer true.
+    notifications_outdate(
+        village_id=proposal.village_id, kinds=[Notification.Kind.PUBLICITY], proposal=proposal.pk
+    )
     if household_told:
         notifications_post([_announced_message(proposal, Notification.Kind.CANCELLED)])
 

@@ -34,7 +34,7 @@ from core.access import Role, is_manager
 from core.audit import audit_record
 from core.text import records_language
 from notifications.models import Notification
-from notifications.services import message, notifications_post
+from notifications.services import message, notifications_outdate, notifications_post
 from points.ledger import Posting, entries_post
 from points.models import Account, Entry, Settlement, SettlementLine
 from villagers.models import Referral, User, Village
@@ -295,13 +295,18 @@ def _settlement_close(settlement: Settlement) -> None:
     off. Its households are told that nothing lapses."""
     settlement.not_posted_at = timezone.now()
     settlement.save(update_fields=["not_posted_at"])
+    day = settlement_day(settlement.year).isoformat()
+    # Its "points lapse on ..." not sent yet is no longer true (it says so itself, below).
+    notifications_outdate(
+        village_id=settlement.village_id, kinds=[Notification.Kind.SETTLEMENT_PLANNED], date=day
+    )
     notifications_post(
         [
             message(
                 village_id=settlement.village_id,
                 household_id=line.account.household_id,
                 kind=Notification.Kind.SETTLEMENT_OFF,
-                date=settlement_day(settlement.year).isoformat(),
+                date=day,
             )
             for line in settlement.lines.select_related("account")
         ]

@@ -35,7 +35,12 @@ from core.sql import Statement
 from core.text import clauses_join, list_join, reason_clean, records_language
 from notifications.models import Notification
 from notifications.selectors import void_asks
-from notifications.services import message, notifications_plan, notifications_post
+from notifications.services import (
+    message,
+    notifications_outdate,
+    notifications_plan,
+    notifications_post,
+)
 from points.ledger import Posting, entries_plan, hold_plan, reversal_post
 from points.models import Account, Entry
 from store import sql as store_sql
@@ -1669,6 +1674,16 @@ def reservation_cancel(*, reservation: Reservation, actor: User, request=None) -
     )
 
 
+def _reservation_texts_outdate(reservation: Reservation) -> None:
+    """Its texts not sent yet ("held for you until", "kept only until") would send the
+    household to collect what is no longer held: they are not sent."""
+    notifications_outdate(
+        village_id=reservation.village_id,
+        kinds=[Notification.Kind.RESERVATION_READY, Notification.Kind.RESERVATION_EXPIRING],
+        reservation=reservation.number,
+    )
+
+
 def _reservation_close(
     *, reservation, status, actor, request=None, now=None, no_card=False
 ) -> Reservation:
@@ -1692,6 +1707,7 @@ def _reservation_close(
         locked.closed_by = actor
         locked.full_clean()
         locked.save(update_fields=["status", "closed_at", "closed_by"])
+        _reservation_texts_outdate(locked)
         audit_record(
             action=f"reservation.{status}",
             actor=actor,
@@ -1788,6 +1804,7 @@ def reservation_hand_over(
         locked.closed_at = redemption.created_at
         locked.closed_by = actor
         locked.save(update_fields=["status", "redemption", "closed_at", "closed_by"])
+        _reservation_texts_outdate(locked)
         audit_record(
             action="reservation.fulfilled",
             actor=actor,

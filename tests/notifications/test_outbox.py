@@ -126,7 +126,12 @@ def test_publicity_tells_the_deadline_then_crediting_tells_the_points(
     proposal = Proposal.objects.get(household=card_a.household)
     until = proposal.credit_due_at.isoformat()  # to the minute, as objections close
     assert notice.kind == Kind.PUBLICITY
-    assert notice.params == {"points": 5, "rule": "courtyard kept clean", "until": until}
+    assert notice.params == {
+        "points": 5,
+        "rule": "courtyard kept clean",
+        "until": until,
+        "proposal": proposal.pk,
+    }
     shown = formats.date_format(timezone.localtime(proposal.credit_due_at), "SHORT_DATETIME_FORMAT")
     assert f"objections possible until {shown}" in text(notice)
     # A message written when it said the day alone still reads.

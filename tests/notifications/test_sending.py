@@ -184,7 +184,7 @@ def test_a_message_left_being_sent_by_a_stopped_worker_is_called_unknown(
     past the time a live worker could take calls it unknown; it is never sent again."""
     from notifications import sending
 
-    claimed, _skipped = sending._claim(timezone.now(), set())
+    claimed, _skipped, _outdated = sending._claim(timezone.now(), set())
     assert [n.pk for n in claimed] == [message_to_a.pk]
     assert sending._attempt_begin(claimed[0])  # the worker stops while sending it
     assert messages_send().unknown == []  # a live worker may still be sending it
@@ -242,9 +242,9 @@ def test_a_slow_worker_never_sends_a_message_given_back_to_the_outbox(provider, 
     back (and maybe claimed again by another run): it does not send them."""
     from notifications import sending
 
-    slow, _skipped = sending._claim(timezone.now(), set())
+    slow, _skipped, _outdated = sending._claim(timezone.now(), set())
     later = timezone.now() + sending.STALE + datetime.timedelta(seconds=1)
-    again, _skipped = sending._claim(later, set()) if not sending._stale_marked(later) else ([], [])
+    again = sending._claim(later, set())[0] if not sending._stale_marked(later) else []
     assert [n.pk for n in again] == [message_to_a.pk]
     assert not sending._attempt_begin(slow[0])  # the slow worker's claim is over
     assert sending._attempt_begin(again[0])
@@ -294,6 +294,8 @@ def test_a_phone_that_takes_no_text_message_is_skipped_not_tried_five_times(
     assert provider.accepted == [] and provider.failed == []
     message_to_a.refresh_from_db()
     assert message_to_a.sms_status == Sms.SKIPPED and message_to_a.sms_attempts == 0
+    # The log says why, a landline included (it said "no phone" of a household with one).
+    assert "no mobile phone" in message_to_a.get_sms_status_display()
 
 
 @pytest.mark.parametrize("phone", ["+86 139 1234 5678", "0086-139-1234-5678", "139 1234 5678"])

@@ -1,0 +1,146 @@
+"""A text message whose words are no longer true when it could go is not sent: a long
+outage or the quiet hours held it past the time it gives, or what it tells of is over.
+Found by a probe: "held for you until 18:00" went out at 19:00, after the worker came back."""
+
+import datetime
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from notifications.models import Notification
+from notifications.sending import messages_send
+from points.models import Proposal
+from points.publicity import objection_raise, objection_resolve
+from points.services import proposal_approve
+from points.settlement import settlement_approve, settlement_draft, settlements_called_off
+from store.services import (
+    reservation_cancel,
+    reservation_create,
+    reservation_hand_over,
+    reservations_expire,
+    reservations_remind,
+)
+from tests.notifications.test_sending import provider  # noqa: F401 (fixture)
+from tests.points.conftest import propose
+from tests.store.conftest import rice, zones_x  # noqa: F401 (fixtures)
+
+Sms = Notification.Sms
+Kind = Notification.Kind
+MINUTE = datetime.timedelta(minutes=1)
+
+
+@pytest.fixture
+def reservation(card_a, villager_a, rice):  # noqa: F811
+    return reservation_create(household=card_a.household, lines={rice.pk: 1}, actor=villager_a)
+
+
+def _texts(kind) -> list[Notification]:
+    return list(Notification.objects.filter(kind=kind))
+
+
+def test_a_reservation_text_held_past_its_time_is_not_sent(provider, reservation):  # noqa: F811
+    (ready,) = _texts(Kind.RESERVATION_READY)
+    run = messages_send(now=reservation.expires_at + MINUTE)  # the worker was down till then
+    ready.refresh_from_db()
+    assert run.outdated == [ready.pk] and run.sent == [] and provider.accepted == []
+    assert ready.sms_status == Sms.OUTDATED and ready.sms_attempts == 0
+    assert messages_send(now=reservation.expires_at + 2 * MINUTE).sent == []  # for good
+
+
+def test_a_reservation_text_still_true_is_sent(provider, reservation):  # noqa: F811
+    (ready,) = _texts(Kind.RESERVATION_READY)
+    assert messages_send(now=reservation.expires_at - MINUTE).sent == [ready.pk]
+
+
+@pytest.mark.parametrize("closed_by", ["hand_over", "cancel", "expiry"])
+def test_the_texts_of_a_reservation_closed_before_they_went_are_not_sent(
+    provider,  # noqa: F811
+    reservation,
+    manager_x,
+    closed_by,
+):
+    """Handed over, cancelled or expired: "collect them at the store" would send the
+    household for goods no longer held. What tells of the closing still goes."""
+    reminded_at = reservation.expires_at - datetime.timedelta(hours=2)
+    assert reservations_remind(now=reminded_at) == [reservation.pk]
+    if closed_by == "hand_over":
+        reservation_hand_over(
+            reservation=reservation, idempotency_key=uuid.uuid4(), actor=manager_x
+        )
+    elif closed_by == "cancel":
+        reservation_cancel(reservation=reservation, actor=manager_x)
+    else:
+        reservations_expire(now=reservation.expires_at)
+    told = _texts(Kind.RESERVATION_READY) + _texts(Kind.RESERVATION_EXPIRING)
+    assert [n.sms_status for n in told] == [Sms.OUTDATED, Sms.OUTDATED]
+    run = messages_send(now=reservation.expires_at + MINUTE)
+    assert run.sent and not set(run.sent) & {n.pk for n in told}
+    assert len(provider.accepted) == len(run.sent)
+
+
+@pytest.fixture
+def announced(village_x, card_a, manager_x, supervisor_x, rule_clean):
+    village_x.publicity_days = 3
+    village_x.save()
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    proposal.refresh_from_db()
+    return proposal
+
+
+def test_an_announced_entry_whose_objection_time_passed_is_not_texted(provider, announced):  # noqa: F811
+    (publicity,) = _texts(Kind.PUBLICITY)
+    run = messages_send(now=announced.credit_due_at + MINUTE)
+    assert run.outdated == [publicity.pk] and provider.accepted == []
+
+
+def test_an_announced_entry_cancelled_before_its_text_went_is_not_texted(
+    provider,  # noqa: F811
+    announced,
+    villager_b,
+    supervisor_x,
+):
+    """ "Approved for your household ... credited after that", sent after it was cancelled."""
+    objection = objection_raise(proposal_id=announced.pk, actor=villager_b, reason="没看见")
+    objection_resolve(objection_id=objection.pk, actor=supervisor_x, upheld=True, resolution="x")
+    assert Proposal.objects.get(pk=announced.pk).status == Proposal.Status.CANCELLED
+    (publicity,) = _texts(Kind.PUBLICITY)
+    assert publicity.sms_status == Sms.OUTDATED
+    assert _texts(Kind.CANCELLED)[0].sms_status == Sms.PENDING  # this one tells what happened
+
+
+def test_a_settlement_called_off_before_its_text_went_is_not_texted(
+    provider,  # noqa: F811
+    village_x,
+    card_a,
+    manager_x,
+    supervisor_x,
+):
+    year = datetime.date.today().year
+    november = datetime.date(year, 11, 20)
+    village_x.yearly_settlement = True
+    village_x.settlement_keep = 50
+    village_x.save()
+    plan = settlement_draft(village=village_x, actor=manager_x, today=november)
+    settlement_approve(settlement=plan, actor=supervisor_x, today=november)
+    (planned,) = _texts(Kind.SETTLEMENT_PLANNED)
+    village_x.yearly_settlement = False
+    village_x.save()
+    assert settlements_called_off(today=november) == [plan]
+    planned.refresh_from_db()
+    assert planned.sms_status == Sms.OUTDATED
+    # And one held past the year's end is out of date by its date alone.
+    Notification.objects.filter(pk=planned.pk).update(
+        sms_status=Sms.PENDING, sms_due_at=planned.created_at
+    )
+    run = messages_send(
+        now=datetime.datetime(year + 1, 1, 1, 1, tzinfo=datetime.UTC)  # 09:00 in China
+    )
+    assert planned.pk in run.outdated and planned.pk not in run.sent
+
+
+def test_the_log_says_why_a_text_was_not_sent(provider, reservation, client_manager_x):  # noqa: F811
+    messages_send(now=reservation.expires_at + MINUTE)
+    page = client_manager_x.get(reverse("notifications:log")).content.decode()
+    assert "not sent: out of date before it could go" in page
