@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from core.access import Role, access_required, is_villager, staff_required, villager_required
 from core.db import retry_transient
+from core.forms import sheet_save_pressed
 from core.idempotency import run_once
 from core.pagination import Paginator
 from store.forms import (
@@ -37,7 +38,10 @@ def _messages_of(error: ValidationError) -> str:
 
 @villager_required
 def reserve(request):
-    """The household picks goods and quantities; one submit holds them (one-time key)."""
+    """The household picks goods and quantities; the Reserve button holds them, once (one-time
+    key). Enter in a quantity presses the form's first, hidden button (_enter_default.html):
+    the choice comes back as typed with its total, nothing reserved, as on the staff's sheets
+    (core.forms.sheet_save_pressed); before, Enter reserved the quantities typed so far."""
     household = request.user.household
     state = shelves_state(request.village, household.pk)
     items = [
@@ -47,8 +51,23 @@ def reserve(request):
         .order_by("zone__position", "name", "pk")
         if item.available > 0
     ]
-    chosen: dict[int, int] = {}
+    for item in items:
+        item.typed = ""
+    only_checked, chosen_points = False, None
     if request.method == "POST":
+        # Drawn again as typed, whatever happens below: a refusal keeps the choice too.
+        for item in items:
+            item.typed = request.POST.get(f"qty_{item.pk}", "").strip()[:10]
+    if request.method == "POST" and not sheet_save_pressed(request):
+        only_checked = True
+        try:
+            chosen = reservation_lines_parse(request.POST, items)
+        except ValidationError as error:
+            messages.error(request, _messages_of(error))
+        else:
+            prices = {item.pk: item.points_price for item in items}
+            chosen_points = sum(prices[pk] * quantity for pk, quantity in chosen.items())
+    elif request.method == "POST":
         try:
             chosen = reservation_lines_parse(request.POST, items)
             shown_prices = shown_prices_parse(request.POST, chosen)
@@ -80,9 +99,10 @@ def reserve(request):
         "store/reserve.html",
         {
             "items": items,
-            "chosen": chosen,
             "spendable": state.spendable or 0,
             "days": request.village.reservation_days,
+            "only_checked": only_checked,
+            "chosen_points": chosen_points,
         },
     )
 

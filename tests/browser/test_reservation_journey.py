@@ -20,6 +20,12 @@ from tests.browser.test_journeys import staff_sign_in, submit
 from tests.conftest import PIN
 
 
+def reserve_press(page):
+    """Press Reserve (Enter in a quantity only checks the choice)."""
+    with page.expect_navigation():
+        page.click("main form[method=post] button[name=save]")
+
+
 def test_villager_reserves_on_the_phone_and_the_manager_hands_over(
     live_server, phone, desktop, card_a, shelves
 ):
@@ -37,7 +43,14 @@ def test_villager_reserves_on_the_phone_and_the_manager_hands_over(
     page.fill(f"input[name=qty_{shelves['soap'].pk}]", "1")
     assert_no_horizontal_scroll(page)
     screenshot(page, shots, "01-phone-reserve")
-    submit(page)
+    # Enter in a quantity reserves nothing: the choice comes back as typed, with its total.
+    with page.expect_navigation():
+        page.press(f"input[name=qty_{shelves['soap'].pk}]", "Enter")
+    assert not Reservation.objects.exists()
+    assert page.input_value(f"input[name=qty_{shelves['rice'].pk}]") == "2"
+    assert page.input_value(f"input[name=qty_{shelves['soap'].pk}]") == "1"
+    assert str(2 * 20 + 8) in page.inner_text("main [role=status]")
+    reserve_press(page)
     assert page.url.endswith(reverse("store:my_reservations"))
     reservation = Reservation.objects.get(household=household)
     assert reservation.total_points == 2 * 20 + 8 and reservation.is_open
@@ -105,7 +118,7 @@ def test_reserved_on_the_phone_scanned_by_camera_handed_over_and_told(
     page.goto(f"{live_server.url}{reverse('store:reserve')}")
     page.fill(f"input[name=qty_{shelves['rice'].pk}]", "1")
     page.fill(f"input[name=qty_{shelves['soap'].pk}]", "2")
-    submit(page)
+    reserve_press(page)
     reservation = Reservation.objects.get(household=household)
     assert reservation.total_points == 20 + 2 * 8
     assert reservation.number in page.inner_text("main")

@@ -402,7 +402,12 @@ def counter_confirm(cast, client):
 
 def reserve(cast, client):
     """Two of the item, at the price the reserve page shows."""
-    return {f"qty_{cast.item.pk}": "2", f"price_{cast.item.pk}": cast.item.points_price, **_key()}
+    return {
+        f"qty_{cast.item.pk}": "2",
+        f"price_{cast.item.pk}": cast.item.points_price,
+        "save": "1",
+        **_key(),
+    }
 
 
 def _open_reservation(cast):

@@ -379,7 +379,7 @@ class _ConfirmFields(forms.Form):
 
 
 STORE = [
-    Target("store:reserve", "villager_a", _reserve_fields, more=key),
+    Target("store:reserve", "villager_a", _reserve_fields, more=lambda c: {"save": "1", **key(c)}),
     Target(
         "store:stock_take_sheet",
         "manager_x",

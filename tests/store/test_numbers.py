@@ -113,7 +113,9 @@ def test_a_negative_quantity_is_told_its_range_not_to_use_digits(
     count on the stock-take sheet "use the digits 0-9"; -3 is a number, out of range."""
     page = client_villager_a.get(reverse("store:reserve")).content.decode()
     shown = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', page))
-    reserved = client_villager_a.post(reverse("store:reserve"), {**shown, f"qty_{rice.pk}": "-3"})
+    reserved = client_villager_a.post(
+        reverse("store:reserve"), {**shown, "save": "1", f"qty_{rice.pk}": "-3"}
+    )
     assert "Each quantity must be between 1 and 999." in reserved.content.decode()
     body = {"item": [rice.pk], "idempotency_key": _key()["idempotency_key"], "save": "1"}
     body |= {f"expected-{rice.pk}": "50", f"count-{rice.pk}": "－2", f"reason-{rice.pk}": "少了"}

@@ -111,7 +111,7 @@ def test_the_reserve_page_refuses_a_price_changed_after_it_was_shown(
     _reprice(rice, rice.points_price * 2, manager_x)
     before = _state(card_a.household, rice)
 
-    response = client_villager_a.post(url, {**shown, f"qty_{rice.pk}": "2"})
+    response = client_villager_a.post(url, {**shown, "save": "1", f"qty_{rice.pk}": "2"})
 
     assert response.status_code == 200
     assert "A price changed after the page was shown" in response.content.decode()
@@ -121,7 +121,7 @@ def test_the_reserve_page_refuses_a_price_changed_after_it_was_shown(
     again = response.content.decode()
     fields = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', again))
     assert fields[f"price_{rice.pk}"] == str(rice.points_price * 2)
-    client_villager_a.post(url, {**fields, f"qty_{rice.pk}": "2"})
+    client_villager_a.post(url, {**fields, "save": "1", f"qty_{rice.pk}": "2"})
     assert Reservation.objects.get().total_points == 4 * rice.points_price
 
 
@@ -144,7 +144,7 @@ def test_the_reserve_page_refuses_goods_gone_since_it_was_shown(
         kettle.is_active = False
         item_save(item=kettle, actor=manager_x)
     response = client_villager_a.post(
-        url, {**shown, f"qty_{rice.pk}": "1", f"qty_{kettle.pk}": "1"}
+        url, {**shown, "save": "1", f"qty_{rice.pk}": "1", f"qty_{kettle.pk}": "1"}
     )
     assert response.status_code == 200
     assert "can no longer be reserved" in response.content.decode()
@@ -160,7 +160,7 @@ def test_a_reserve_form_sent_twice_is_answered_as_the_first_time(
     url = reverse("store:reserve")
     page = client_villager_a.get(url).content.decode()
     shown = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', page))
-    body = {**shown, f"qty_{rice.pk}": "1", f"qty_{kettle.pk}": str(kettle.stock)}
+    body = {**shown, "save": "1", f"qty_{rice.pk}": "1", f"qty_{kettle.pk}": str(kettle.stock)}
     first = client_villager_a.post(url, body)
     again = client_villager_a.post(url, body)
     assert first.status_code == again.status_code == 302 and again.url == first.url
@@ -176,6 +176,6 @@ def test_a_zero_for_goods_gone_is_no_choice(
     shown = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', page))
     redeem(card_b.household, {kettle: kettle.stock}, manager_x)
     response = client_villager_a.post(
-        url, {**shown, f"qty_{rice.pk}": "1", f"qty_{kettle.pk}": zero}
+        url, {**shown, "save": "1", f"qty_{rice.pk}": "1", f"qty_{kettle.pk}": zero}
     )
     assert response.status_code == 302 and Reservation.objects.count() == 1

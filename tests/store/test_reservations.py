@@ -2,6 +2,7 @@
 twice (store.services reservation_*, the checks of audit_ledger)."""
 
 import datetime
+import re
 import uuid
 
 import pytest
@@ -411,3 +412,29 @@ def test_the_head_sees_which_member_reserved_and_who_collected(
     ]
     assert said[0].startswith(f"Reserved by {card_a.household.head_name}</div>")
     assert said[1].startswith("Reserved by 王小明 · collected by 王小明</div>")
+
+
+def test_enter_in_a_quantity_reserves_nothing_and_keeps_the_choice(
+    client_villager_a, card_a, rice, kettle
+):
+    """Found by a probe: Enter in a quantity (HTML's implicit submission, the form's first
+    button) reserved the quantities typed so far. It now only checks the choice: drawn again
+    as typed with its total, nothing held; the Reserve button reserves."""
+    url = reverse("store:reserve")
+    page = client_villager_a.get(url).content.decode()
+    assert page.index("data-enter-default") < page.index('name="save" value="1"')
+    shown = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', page))
+    typed = {**shown, f"qty_{rice.pk}": "2", f"qty_{kettle.pk}": "1"}
+
+    checked = client_villager_a.post(url, typed)
+
+    assert checked.status_code == 200
+    assert not Reservation.objects.exists()
+    assert account(card_a.household).held == 0
+    again = checked.content.decode()
+    assert re.search(rf'name="qty_{rice.pk}"[^>]*value="2"', again)
+    assert re.search(rf'name="qty_{kettle.pk}"[^>]*value="1"', again)
+    assert checked.context["chosen_points"] == 2 * 20 + 40
+    reserved = client_villager_a.post(url, {**typed, "save": "1"})
+    assert reserved.status_code == 302
+    assert Reservation.objects.get().total_points == 2 * 20 + 40
