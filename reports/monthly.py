@@ -381,6 +381,10 @@ def month_report(request, year=None, month=None):
     first = requested_month(year, month)
     village = request.village
     period = Period.month(first.year, first.month)
+    # The points owed and the shelves' cover are today's (the ledger and the stock as they
+    # stand), not the month's: a month gone by says so beside them, or a reader took them for
+    # that month's end.
+    past = first < today.replace(day=1)
 
     def body() -> str:
         report = month_report_build(village, first.year, first.month)
@@ -389,12 +393,14 @@ def month_report(request, year=None, month=None):
             "sections": sections_for_page(report.sections),
             "month": first,
             "liability": liability_cover(village),
+            "liability_of_today_only": past,
             "may_object": may_object(request.user),
         }
         return render_to_string("reports/_month_report_body.html", context, request)
 
-    # The body differs by reader only in the objection links.
-    key = f"{report_key(village, period)}:{may_object(request.user)}"
+    # The body differs by reader only in the objection links; a month's body drawn while it
+    # was the current month has no note on today's figures.
+    key = f"{report_key(village, period)}:{may_object(request.user)}:{past}"
     previous, following = previous_month(first), next_month(first)
     return render(
         request,

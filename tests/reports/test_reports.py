@@ -446,3 +446,25 @@ def test_awards_and_deductions_in_publicity_are_shown_apart(
     lines = _rows(load_workbook(io.BytesIO(response.content))["Cover (today)"])
     assert lines["Awards in publicity, not yet credited"][0] == 50
     assert lines["Deductions in publicity, not yet taken off"][0] == -50
+
+
+def test_a_past_month_says_its_points_owed_and_cover_are_todays(
+    client_supervisor_x, history_x, village_x, monkeypatch
+):
+    """Found by a probe: last month's report showed the points held, the deductions in
+    publicity and the shelves' cover of today as if they were that month's. A month gone by
+    now says plainly that they are today's figures; the month's body cached while it was the
+    current month (no note) is not served once the month is over."""
+    today = _today()
+    this_month = reverse("reports:month_report", args=[today.year, today.month])
+    current = client_supervisor_x.get(this_month).content.decode()
+    assert "data-today-figures" not in current
+    last = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    past = client_supervisor_x.get(reverse("reports:month_report", args=[last.year, last.month]))
+    note = re.search(r"<p [^>]*data-today-figures>([^<]*)</p>", past.content.decode())
+    assert note and f"not those at the end of {last:%Y-%m}" in note.group(1)
+    # A month later, with nothing changed in the books, this month is a past one too.
+    next_first = (today.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: next_first)
+    later = client_supervisor_x.get(this_month).content.decode()
+    assert "data-today-figures" in later
