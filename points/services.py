@@ -204,6 +204,99 @@ def can_propose(user: User, village: Village) -> bool:
     return (is_manager(user) or is_supervisor(user)) and user.village_id == village.pk
 
 
+# A value the caller does not know (its form refused the field): the checks that need it
+# wait until it is given.
+UNKNOWN = object()
+
+
+def proposal_refusals(
+    *,
+    village: Village,
+    households=UNKNOWN,
+    rule=UNKNOWN,
+    reason=UNKNOWN,
+    occurred_on=UNKNOWN,
+    points=UNKNOWN,
+    override_reason: str = "",
+    member=UNKNOWN,
+    with_cap: bool = False,
+) -> list[str]:
+    """Every reason `proposal_create` would refuse these values for, all together and
+    without writing, so a form says them at once rather than one per submit. A value left
+    UNKNOWN skips the checks that need it; `with_cap` adds the monthly caps, read without the
+    lock that `proposal_create` takes before it counts them again."""
+    refusals = []
+    if reason is not UNKNOWN and not (reason or "").strip():
+        refusals.append(_("Give the reason for the proposal."))
+    if households is not UNKNOWN:
+        if not households:
+            refusals.append(_("Choose at least one household."))
+        elif len({h.pk for h in households}) != len(households):
+            refusals.append(_("A household is listed twice."))
+        if any(h.village_id != village.pk for h in households):
+            refusals.append(_("A household belongs to another village."))
+        else:
+            with_card = households_with_active_card(h.pk for h in households)
+            missing = [h.head_name for h in households if h.pk not in with_card]
+            if missing:
+                refusals.append(
+                    _("These households have no active points card: %(names)s.")
+                    % {"names": list_join(missing)}
+                )
+    rule_usable = rule is not UNKNOWN and rule.village_id == village.pk and rule.active
+    if rule is not UNKNOWN and not rule_usable:
+        refusals.append(_("Choose an active rule of this village."))
+    figure = UNKNOWN
+    if rule_usable and points is not UNKNOWN:
+        figure = rule.points if points is None else points
+        if figure != rule.points and not (override_reason or "").strip():
+            refusals.append(
+                _(
+                    "The rule gives %(points)+d points; say why this proposal gives a "
+                    "different figure."
+                )
+                % {"points": rule.points}
+            )
+        if figure == 0 or (figure > 0) != (rule.points > 0):
+            refusals.append(
+                _("The points must have the same sign as the rule (%(points)+d).")
+                % {"points": rule.points}
+            )
+    if occurred_on is not UNKNOWN:
+        try:
+            past_day_check(occurred_on)
+        except ValidationError as error:
+            refusals.extend(error.messages)
+    if member not in (None, UNKNOWN):
+        if households is not UNKNOWN and (
+            len(households) != 1 or member.household_id != households[0].pk
+        ):
+            refusals.append(_("The member must belong to the household."))
+        left = member.left_on
+        if occurred_on is not UNKNOWN and left is not None and left < occurred_on:
+            refusals.append(member_left_before(member))
+    if (
+        with_cap
+        and rule_usable
+        and rule.monthly_cap is not None
+        and figure is not UNKNOWN
+        and households not in (UNKNOWN, [])
+        and occurred_on is not UNKNOWN
+    ):
+        used = _cap_used(
+            rule=rule,
+            household_ids=[h.pk for h in households],
+            day=occurred_on,
+            include_pending=True,
+        )
+        refusals.extend(
+            _cap_refusal(rule, h, used.get(h.pk, 0), abs(figure))
+            for h in households
+            if used.get(h.pk, 0) + abs(figure) > rule.monthly_cap
+        )
+    return refusals
+
+
 def proposal_create(
     *,
     village: Village,
@@ -232,45 +325,24 @@ def proposal_create(
     """
     if not can_propose(actor, village):
         raise ValidationError(_("Only the village's manager or supervisor may propose points."))
-    reason = (reason or "").strip()
-    override_reason = (override_reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Give the reason for the proposal."))
-    if not households:
-        raise ValidationError(_("Choose at least one household."))
-    if len({h.pk for h in households}) != len(households):
-        raise ValidationError(_("A household is listed twice."))
-    if rule.village_id != village.pk or not rule.active:
-        raise ValidationError(_("Choose an active rule of this village."))
     if batch is not None and (batch.pk is None or batch.village_id != village.pk):
         raise ValidationError(_("The batch belongs to another village."))
-    if points is None or points == rule.points:
+    refusals = proposal_refusals(
+        village=village,
+        households=households,
+        rule=rule,
+        reason=reason,
+        occurred_on=occurred_on,
+        points=points,
+        override_reason=override_reason,
+        member=member,
+    )
+    if refusals:
+        raise ValidationError(refusals)
+    reason = reason.strip()
+    override_reason = (override_reason or "").strip()
+    if points is None:
         points = rule.points
-    elif not override_reason:
-        raise ValidationError(
-            _("The rule gives %(points)+d points; say why this proposal gives a different figure.")
-            % {"points": rule.points}
-        )
-    if points == 0 or (points > 0) != (rule.points > 0):
-        raise ValidationError(
-            _("The points must have the same sign as the rule (%(points)+d).")
-            % {"points": rule.points}
-        )
-    past_day_check(occurred_on)
-    if member is not None and (len(households) != 1 or member.household_id != households[0].pk):
-        raise ValidationError(_("The member must belong to the household."))
-    if member is not None and member.left_on is not None and member.left_on < occurred_on:
-        raise ValidationError(member_left_before(member))
-    for household in households:
-        if household.village_id != village.pk:
-            raise ValidationError(_("A household belongs to another village."))
-    with_card = households_with_active_card(h.pk for h in households)
-    missing = [h.head_name for h in households if h.pk not in with_card]
-    if missing:
-        raise ValidationError(
-            _("These households have no active points card: %(names)s.")
-            % {"names": list_join(missing)}
-        )
     if photo is not None:
         photo = photo_prepare(photo, name="evidence")
 

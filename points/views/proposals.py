@@ -14,7 +14,7 @@ from points.forms import ActivityForm, ProposalForm
 from points.models import CarryOver, InspectionRound
 from points.rounds import batch_outcomes
 from points.selectors import households_with_account, proposals_of_proposer, proposals_repeated
-from points.services import proposal_create
+from points.services import proposal_create, proposal_refusals
 from points.views.access import (
     _get_batch_for_user,
     _get_proposal_for_user,
@@ -46,6 +46,27 @@ def _repeated(request, form, households, day) -> list:
     )
 
 
+def _refusals_add(request, form) -> None:
+    """Every refusal the service would give that the fields the form took let it know now,
+    beside the form's own (a reason left empty, a date in the future, a figure unlike the
+    rule's without a why): all said at once, not one per submit."""
+    cleaned = form.cleaned_data
+    known = {
+        name: cleaned[name]
+        for name in ("rule", "reason", "occurred_on", "points", "member")
+        if name in cleaned
+    }
+    if "households" in cleaned:
+        known["households"] = list(cleaned["households"])
+    for refusal in proposal_refusals(
+        village=request.village,
+        override_reason=cleaned.get("override_reason", ""),
+        with_cap=True,
+        **known,
+    ):
+        form.add_error(None, refusal)
+
+
 @staff_required(Role.MANAGER, Role.SUPERVISOR)
 def proposal_new(request):
     """Propose for one household (a member may be named) or several (a batch).
@@ -63,6 +84,9 @@ def proposal_new(request):
         initial={"households": picker.chosen_ids},
     )
     repeated = []
+    if request.method == "POST" and not key_used(request):
+        form.is_valid()
+        _refusals_add(request, form)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         repeated = _repeated(request, form, data["households"], data["occurred_on"])

@@ -11,7 +11,7 @@ from core.models import AuditEvent
 from points import checks
 from points.models import Batch, Entry, Proposal, Rule
 from points.services import entry_reverse, proposal_approve, proposal_reject, rule_save
-from tests.conftest import make_staff
+from tests.conftest import form_key, make_staff
 from tests.factories import MemberFactory
 from tests.points.conftest import last_month, make_rule, png_upload, propose, today
 from villagers.services import card_recall
@@ -400,3 +400,45 @@ def test_a_proposal_made_before_the_card_was_recalled_is_not_approved(
     assert not Entry.objects.filter(kind=Entry.Kind.AWARD).exists()
     proposal_reject(proposal_ids=[proposals[0].pk], actor=supervisor_x, reason="搬走了")
     assert Proposal.objects.get(pk=proposals[0].pk).status == Proposal.Status.REJECTED
+
+
+def test_the_proposal_form_says_every_refusal_at_once(
+    client_manager_x, card_a, manager_x, rule_capped
+):
+    """Found by a probe: the form said its refusals one at a time (the empty reason; sent
+    again, the figure unlike the rule's; again, its sign; again, the monthly cap). Those
+    that can be known together are now said together, and nothing is proposed."""
+    household = card_a.household
+    propose(manager_x, [household], rule_capped)
+    propose(manager_x, [household], rule_capped)  # the month's cap of 20 is used up
+    body = {
+        "households": [household.pk],
+        "rule": rule_capped.pk,
+        "points": "-5",
+        "reason": "",
+        "occurred_on": today().isoformat(),
+        "idempotency_key": form_key(),
+    }
+    response = client_manager_x.post(reverse("points:proposal_new"), body)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert list(form.errors) == ["reason", "__all__"]
+    said = " ".join(form.non_field_errors())
+    assert "say why this proposal gives a different figure" in said
+    assert "must have the same sign as the rule" in said
+    assert "at most 20 points a month; 20 already counted" in said
+    assert Proposal.objects.count() == 2
+
+
+def test_the_service_refuses_with_every_reason_it_knows(card_a, manager_x, rule_clean):
+    with pytest.raises(ValidationError) as refused:
+        propose(
+            manager_x,
+            [card_a.household],
+            rule_clean,
+            points=-3,
+            occurred_on=today() + datetime.timedelta(days=1),
+        )
+    said = " ".join(refused.value.messages)
+    assert "say why" in said and "same sign" in said and "cannot be in the future" in said
+    assert not Proposal.objects.exists()
