@@ -5,6 +5,10 @@ the form's hidden `households` fields. A search (`?find=`) lists the matching ho
 each with an Add button (`?add=`); Remove drops one (`?remove=`), "Add all" takes every
 match (`?add_all=1`). These are plain GET forms; with htmx the same GET swaps the picker and
 the form's hidden fields in place, so what was typed in the rest of the form stays.
+
+On the proposal form the picker is part of the form itself (`picker_in_form`): its buttons
+POST the whole form, which comes back as typed with the picker worked and nothing sent, so
+a search without JavaScript no longer loses what was typed below it (`picker_pressed`).
 """
 
 from dataclasses import dataclass, field
@@ -44,14 +48,43 @@ def _ids(values) -> list[int]:
     return ids
 
 
+# The buttons of a picker inside its form (Search, Add, Remove, Add all): pressed, they
+# work the picker and send nothing.
+PICKER_BUTTONS = ("search", "add", "remove", "add_all")
+# The form's own send button, where the picker is part of it.
+SEND = "send"
+
+
+def picker_pressed(request) -> bool:
+    """A POST of a form holding its picker that only works the picker: one of its buttons,
+    or Enter in one of the form's boxes, which presses the form's first, nameless button
+    (_enter_default.html) and sends Find with the rest. Only the send button sends; a body
+    without the picker's fields (a script's) sends as before."""
+    if request.method != "POST":
+        return False
+    data = request.POST
+    return SEND not in data and any(name in data for name in (*PICKER_BUTTONS, "find"))
+
+
+def picker_enter_only(request) -> bool:
+    """The picker was worked by Enter with Find empty: nothing searched, nothing sent."""
+    data = request.POST
+    return not any(name in data for name in PICKER_BUTTONS) and not data.get("find", "").strip()
+
+
 def picker_read(request, households: QuerySet[Household]) -> Picker:
-    """The picker's state from a GET (or, after a refused POST, the households it sent)."""
+    """The picker's state from a GET, or from a POST of the form holding it (its buttons
+    pressed, or the households a refused form sent)."""
     if request.method == "POST":
-        wanted = _ids(request.POST.getlist("households"))
-        return Picker(chosen=_in_order(households, wanted))
-    query = request.GET
+        query = request.POST
+        chosen_before = query.getlist("households")
+        if not picker_pressed(request):
+            return Picker(chosen=_in_order(households, _ids(chosen_before)))
+    else:
+        query = request.GET
+        chosen_before = query.getlist("household")
     find = query.get("find", "").strip()[:FIND_MAX_LENGTH]
-    wanted = _ids([*query.getlist("household"), query.get("add", "")])
+    wanted = _ids([*chosen_before, query.get("add", "")])
     removed = row_id_or_none(query.get("remove"))
     wanted = [pk for pk in wanted if pk != removed]
     matches = households_to_pick(request, find) if find else households.none()

@@ -20,7 +20,7 @@ from points.views.access import (
     _get_proposal_for_user,
     photo_response,
 )
-from points.views.picker import picker_read
+from points.views.picker import picker_enter_only, picker_pressed, picker_read
 
 
 def _created_message(request, proposals, replayed):
@@ -44,6 +44,10 @@ def _repeated(request, form, households, day) -> list:
     return proposals_repeated(
         request.village, [household.pk for household in households], form.cleaned_data["rule"], day
     )
+
+
+# The proposal form's fields a search (or an add, a remove) carries back as typed.
+TYPED_FIELDS = ("rule", "points", "override_reason", "reason", "occurred_on", "member")
 
 
 def _refusals_add(request, form) -> None:
@@ -76,6 +80,23 @@ def proposal_new(request):
     """
     households = households_with_account(request.village)
     picker = picker_read(request, households)
+    if picker_pressed(request):
+        # A search, an add or a remove (the picker is part of this form): the form comes back
+        # as typed, nothing checked and nothing sent; only a photo must be chosen again.
+        typed = {name: request.POST[name] for name in TYPED_FIELDS if name in request.POST}
+        form = ProposalForm(
+            village=request.village,
+            households=households,
+            initial={**typed, "again": False, "households": picker.chosen_ids},
+        )
+        context = {
+            "form": form,
+            "picker": picker,
+            "repeated": [],
+            "picker_in_form": True,
+            "picker_only_checked": picker_enter_only(request),
+        }
+        return render(request, "points/proposal_form.html", context)
     form = ProposalForm(
         request.POST or None,
         request.FILES or None,
@@ -118,7 +139,7 @@ def proposal_new(request):
         else:
             _created_message(request, created, replayed)
             return redirect(url)
-    context = {"form": form, "picker": picker, "repeated": repeated}
+    context = {"form": form, "picker": picker, "repeated": repeated, "picker_in_form": True}
     return render(request, "points/proposal_form.html", context)
 
 

@@ -83,6 +83,29 @@ def test_enter_in_find_searches_and_keeps_the_households_chosen(
     assert chosen.get_attribute("value") == str(card_a.household.pk)
 
 
+@BOTH
+def test_enter_in_the_proposal_sends_nothing_and_keeps_what_was_typed(
+    live_server, request, browser_page, card_a, manager_x, rules
+):
+    """The picker is part of the proposal form: Enter in any of its boxes works the picker
+    only (first, a nameless button); the send button proposes."""
+    page = request.getfixturevalue(browser_page)
+    sign_in(page, live_server, manager_x)
+    url = reverse("points:proposal_new")
+    page.goto(f"{live_server.url}{url}?household={card_a.household.pk}")
+    page.select_option("select[name=rule]", str(rules["clean"].pk))
+    page.fill("input[name=reason]", "院落干净整齐")
+    page.press("input[name=reason]", "Enter")
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(500)  # time for a form sent by Enter to arrive
+    assert not Proposal.objects.exists()
+    assert page.input_value("input[name=reason]") == "院落干净整齐"
+    assert page.locator("#picked-fields input[name=households]").count() == 1
+    with page.expect_navigation():
+        page.click("main form[method=post] button[name=send]")
+    assert Proposal.objects.get().reason == "院落干净整齐"
+
+
 def test_enter_in_the_county_reason_box_sends_no_decision_chosen_in_advance(
     live_server, desktop_no_js, card_a, manager_x, supervisor_x, county_admin, rules
 ):

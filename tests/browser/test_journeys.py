@@ -45,6 +45,12 @@ def submit(page):
         page.click("main form[method=post] button[type=submit]")
 
 
+def propose_press(page):
+    """Press the proposal form's send button (its picker's buttons and Enter send nothing)."""
+    with page.expect_navigation():
+        page.click("main form[method=post] button[name=send]")
+
+
 def pk_in(url: str) -> int:
     return int(re.search(r"/(\d+)/", url).group(1))
 
@@ -368,7 +374,7 @@ def test_manager_works_from_the_household_hub(live_server, desktop, card_a, card
     page.select_option("select[name=rule]", str(rules["clean"].pk))
     page.fill("input[name=reason]", "院落干净整齐")
     screenshot(page, shots, "04-propose-one-household")
-    submit(page)
+    propose_press(page)
     proposal = Proposal.objects.get(household=household)
     assert proposal.member == spouse and proposal.status == Proposal.Status.PROPOSED
     assert not Proposal.objects.filter(household=card_b.household).exists()
@@ -393,7 +399,8 @@ def test_manager_works_from_the_household_hub(live_server, desktop, card_a, card
 def test_proposal_picker_works_without_javascript(
     live_server, desktop_no_js, card_a, card_b, rules
 ):
-    """Search, add, and the member list once one household is chosen: plain GETs."""
+    """Search, add, and the member list once one household is chosen: the picker's buttons
+    send the whole form, which comes back as typed (a reason typed first is kept)."""
     from tests.factories import MemberFactory
 
     page, shots = desktop_no_js, "household_hub"
@@ -401,6 +408,8 @@ def test_proposal_picker_works_without_javascript(
     staff_sign_in(page, live_server, "manager_x")
     page.goto(f"{live_server.url}{reverse('points:proposal_new')}")
     assert page.locator("#member-field select").count() == 0
+    page.select_option("select[name=rule]", str(rules["clean"].pk))
+    page.fill("input[name=reason]", "院落干净整齐")
     page.fill("#household-find", card_b.number)
     with page.expect_navigation():
         page.press("#household-find", "Enter")
@@ -409,11 +418,12 @@ def test_proposal_picker_works_without_javascript(
         page.click(f"#household-results button[value='{card_b.household.pk}']")
     assert page.locator("#picked-fields input[name=households]").count() == 1
     assert page.locator("select[name=member] option").count() == 2
+    assert page.input_value("input[name=reason]") == "院落干净整齐"  # kept through both
+    assert page.input_value("select[name=rule]") == str(rules["clean"].pk)
+    assert not Proposal.objects.exists()
     page.select_option("select[name=member]", str(member.pk))
-    page.select_option("select[name=rule]", str(rules["clean"].pk))
-    page.fill("input[name=reason]", "院落干净整齐")
     screenshot(page, shots, "07-propose-without-javascript")
-    submit(page)
+    propose_press(page)
     assert Proposal.objects.get().member == member
 
 

@@ -262,3 +262,43 @@ def test_the_picker_page_is_small_and_its_queries_fixed(
         page = client_manager_x.get(NEW, {"household": chosen, "find": "杜"})
     assert picked(page) == chosen and len(found(page)) == 10  # 20 shown, 10 of them chosen
     assert len(page.content) < 60_000
+
+
+def test_without_javascript_a_search_keeps_what_was_typed_below(
+    client_manager_x, village_of_many, rule_honour
+):
+    """Found by a probe: without JavaScript the picker was a form of its own, and a search
+    reloaded the page without what was typed in the proposal below it. The picker is part
+    of the proposal form: its buttons (and Enter) send the whole form, which comes back as
+    typed with the picker worked, and only the send button proposes."""
+    a, b = village_of_many["a"], village_of_many["b"]
+    typed = {
+        "households": [a.pk],
+        "rule": rule_honour.pk,
+        "points": "25",
+        "override_reason": "只照顾了半个月",
+        "reason": "照顾瘫痪婆婆",
+        "occurred_on": (today() - datetime.timedelta(days=2)).isoformat(),
+        "idempotency_key": form_key(),
+        "find": "李秀",
+    }
+    page = client_manager_x.post(NEW, typed)  # Enter in Find, or its Search button
+    assert page.status_code == 200 and not Proposal.objects.exists()
+    assert found(page) == [b.pk] and picked(page) == [a.pk]
+    for value in ("照顾瘫痪婆婆", "只照顾了半个月", typed["occurred_on"]):
+        assert f'value="{value}"' in page.text
+    assert 'name="points" value="25"' in page.text
+    assert re.search(rf'<option value="{rule_honour.pk}" selected>', page.text)
+    added = client_manager_x.post(NEW, {**typed, "add": b.pk})
+    assert picked(added) == [a.pk, b.pk] and 'value="照顾瘫痪婆婆"' in added.text
+    removed = client_manager_x.post(NEW, {**typed, "households": [a.pk, b.pk], "remove": a.pk})
+    assert picked(removed) == [b.pk] and 'value="照顾瘫痪婆婆"' in removed.text
+    assert not Proposal.objects.exists()
+    # Enter with Find empty sends nothing either, and says so; the send button sends.
+    entered = client_manager_x.post(NEW, {**typed, "find": ""})
+    assert entered.status_code == 200 and entered.context["picker_only_checked"]
+    assert not Proposal.objects.exists()
+    sent = client_manager_x.post(NEW, {**typed, "find": "", "send": "1"})
+    assert sent.status_code == 302
+    proposal = Proposal.objects.get()
+    assert (proposal.household, proposal.points, proposal.reason) == (a, 25, "照顾瘫痪婆婆")
