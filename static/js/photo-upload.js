@@ -144,10 +144,15 @@
   function onSubmit(event) {
     var form = event.target;
     var input = form.querySelector("input[type=file][data-photo-shrink]");
-    if (!input || !input.files || !input.files.length || form.dataset.photoSending) {
+    if (!input || !input.files || !input.files.length) {
       return;
     }
+    // A second tap while the photo is made smaller must not send the form as it is: the
+    // original photo would go up beside the smaller one (a few MB on 3G, for one answer).
     event.preventDefault();
+    if (form.dataset.photoSending) {
+      return;
+    }
     var file = input.files[0];
     var limit = parseInt(input.getAttribute("data-photo-max-bytes"), 10);
     var submitter = event.submitter;

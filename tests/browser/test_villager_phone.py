@@ -20,6 +20,7 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.core.signals import request_started
 from django.urls import reverse
 from PIL import Image
+from playwright.sync_api import expect
 
 from points.models import Account, Declaration, Entry
 from tests.browser.conftest import (
@@ -375,3 +376,32 @@ def test_badges_are_at_least_14_px(live_server, phone, world, villager_a):
         ".badge", "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))"
     )
     assert sizes and min(sizes) >= 14
+
+
+def test_a_double_tap_while_the_photo_is_made_smaller_sends_it_once(
+    live_server, phone, card_a, villager_a, tmp_path
+):
+    """Seen on 3G: the second tap of a double tap, made while the phone was still shrinking
+    the photo, sent the form natively with the original photo (2.4 MB) beside the shrunk one
+    (80 KB), the two racing on the slow link. Now the second tap sends nothing more."""
+    photo = camera_photo(tmp_path / "IMG_20260501_101500.jpg")
+    posts = []
+
+    def on_request(sender, environ, **kwargs):
+        if environ["REQUEST_METHOD"] == "POST":
+            posts.append(int(environ.get("CONTENT_LENGTH") or 0))
+
+    request_started.connect(on_request)
+    try:
+        sign_in(phone, live_server, villager_a)
+        phone.goto(live_server.url + reverse("points:declaration_new"))
+        throttle(phone)
+        phone.fill("textarea[name=description]", "帮邻居收麦子")
+        phone.set_input_files("input[name=photo]", str(photo))
+        phone.dblclick("main form button[type=submit]")
+        # Where the browser ends up, not one navigation: a native sending is aborted on the way.
+        expect(phone).to_have_url(live_server.url + reverse("points:me"), timeout=30_000)
+    finally:
+        request_started.disconnect(on_request)
+    assert len(posts) == 1 and posts[0] < 400 * 1024, posts
+    assert Declaration.objects.count() == 1
