@@ -18,6 +18,20 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # portrait mode): Pillow opens its first image, and only that one is stored, as a JPEG.
 ALLOWED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
 MAX_PIXELS = 40_000_000  # refuses decompression bombs long before Pillow's own limit
+# The major brands of a HEIF photo (HEIC), as many phones save them: Pillow cannot read it
+# here, and neither can most Android browsers, so it is named for what it is, with a way out.
+HEIF_BRANDS = {
+    b"heic",
+    b"heix",
+    b"heim",
+    b"heis",
+    b"hevc",
+    b"hevx",
+    b"hevm",
+    b"hevs",
+    b"mif1",
+    b"msf1",
+}
 MAX_EDGE = 1600  # enough for a phone screen or a printed poster, small enough for 3G
 TARGET_BYTES = 400 * 1024  # what the phone aims for when it shrinks a photo before sending
 
@@ -45,12 +59,30 @@ class PhotoInput(forms.ClearableFileInput):
                 "data-text-cancel": _("Cancel"),
                 "data-text-cancelled": _("Sending was cancelled. Nothing was saved."),
                 "data-text-failed": _("The connection failed. Nothing was saved; try again."),
+                "data-text-heic": heic_refusal(),
                 "data-text-too-large": _(
                     "The photo is %(size)s; the largest allowed is %(limit)s."
                 ).replace("%(limit)s", filesizeformat(settings.MAX_PHOTO_BYTES)),
             }
         )
         return context
+
+
+def heic_refusal() -> str:
+    """What a HEIC photo is answered, by the server and by the phone's script alike."""
+    return _(
+        "This photo is in the HEIC format some phones save photos in, which cannot be opened "
+        "here. Take a screenshot of the photo and send the screenshot, or set the phone's "
+        "camera to save JPG photos."
+    )
+
+
+def _is_heif(upload) -> bool:
+    """Whether the file is a HEIF photo (a box `ftyp` of a HEIF brand at its start)."""
+    upload.seek(0)
+    head = upload.read(12)
+    upload.seek(0)
+    return head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
 
 
 def photo_validate(upload) -> None:
@@ -79,6 +111,8 @@ def photo_validate(upload) -> None:
     except ValidationError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        if _is_heif(upload):
+            raise ValidationError(heic_refusal(), code="photo_heic") from None
         raise not_a_photo from None
     finally:
         upload.seek(0)

@@ -35,8 +35,15 @@
     return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", quality); });
   }
 
+  /* A HEIC photo (many phones save photos so): most Android browsers cannot read it, nor can
+   * the server, so one the browser cannot read is refused here, before minutes of sending. */
+  function isHeif(file) {
+    return /^image\/hei[cf]/i.test(file.type || "") || /\.hei[cf]$/i.test(file.name || "");
+  }
+
   /* The photo at most `edge` px on its longest side, as a JPEG near `target` bytes; the
-   * original file where the browser cannot read it (the server then decides). */
+   * original file where the browser cannot read it (the server then decides), or null for
+   * a HEIC photo it cannot read. */
   function shrink(file, edge, target) {
     return decode(file).then(function (image) {
       var scale = Math.min(1, edge / Math.max(image.width, image.height));
@@ -54,7 +61,7 @@
         });
       };
       return attempt(0);
-    }, function () { return file; });
+    }, function () { return isHeif(file) ? null : file; });
   }
 
   function progressBox(form, input) {
@@ -161,7 +168,7 @@
     status.cancel.hidden = true;
     status.bar.removeAttribute("value"); // indeterminate while the photo is made smaller
     status.label.textContent = input.getAttribute("data-text-preparing");
-    var isImage = /^image\//.test(file.type || "image/");
+    var isImage = /^image\//.test(file.type || "image/") || isHeif(file);
     var prepared = isImage
       ? shrink(file,
           parseInt(input.getAttribute("data-photo-shrink"), 10),
@@ -170,6 +177,10 @@
     prepared.then(function (photo) {
       status.box.remove();
       delete form.dataset.photoSending;
+      if (photo === null) {
+        showError(input, input.getAttribute("data-text-heic"));
+        return;
+      }
       if (photo.size > limit) {
         showError(input, input.getAttribute("data-text-too-large").replace(
           "%(size)s", sizeText(photo.size)));

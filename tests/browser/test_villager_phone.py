@@ -405,3 +405,25 @@ def test_a_double_tap_while_the_photo_is_made_smaller_sends_it_once(
         request_started.disconnect(on_request)
     assert len(posts) == 1 and posts[0] < 400 * 1024, posts
     assert Declaration.objects.count() == 1
+
+
+def test_a_heic_photo_the_phone_cannot_read_is_refused_before_sending(
+    live_server, phone, card_a, villager_a, tmp_path
+):
+    """Found by a probe: a HEIC photo, which neither chromium nor the server can read, was
+    sent whole (a few MB on 3G) to be refused as "not a photo". The phone now says what it
+    is and what to do, before sending anything."""
+    photo = tmp_path / "IMG_0003.HEIC"
+    photo.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200_000)
+    posts = []
+    sign_in(phone, live_server, villager_a)
+    phone.goto(live_server.url + reverse("points:declaration_new"))
+    phone.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    phone.fill("textarea[name=description]", "帮邻居收麦子")
+    phone.set_input_files("input[name=photo]", str(photo))
+    phone.click("main form button[type=submit]")
+    error = phone.locator(".photo-error")
+    expect(error).to_contain_text("HEIC")
+    expect(error).to_contain_text("截")  # a screenshot: the way out
+    assert posts == [] and not Declaration.objects.exists()
+    assert phone.locator("main form button[type=submit]").is_enabled()

@@ -115,3 +115,29 @@ def test_photo_inputs_offer_album_and_camera_and_tell_the_phone_the_limit(
         assert f'data-photo-max-bytes="{2 * 1024 * 1024}"' in field
         assert f'data-photo-shrink="{MAX_EDGE}"' in field
         assert "js/photo-upload.js" in html
+
+
+def heic_photo() -> SimpleUploadedFile:
+    """The start of a HEIC photo as a phone saves it (the box `ftyp`, brand heic), which
+    Pillow cannot read here."""
+    head = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
+    return SimpleUploadedFile("IMG_0003.HEIC", head + b"\x00" * 4096, content_type="image/heic")
+
+
+def test_a_heic_photo_is_named_as_such_with_a_way_out(client_villager_a, card_a):
+    """Found by a probe: a phone's HEIC photo was answered "This file is not a photo", which
+    its owner knows to be untrue and can do nothing about."""
+    response = client_villager_a.post(
+        reverse("points:declaration_new"),
+        {
+            "description": "帮邻居收麦子",
+            "occurred_on": timezone.localdate().isoformat(),
+            "photo": heic_photo(),
+            "idempotency_key": form_key(),
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors.as_data()["photo"]
+    assert [error.code for error in errors] == ["photo_heic"]
+    assert "screenshot" in errors[0].messages[0]
+    assert not Declaration.objects.exists()
