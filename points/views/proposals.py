@@ -98,7 +98,7 @@ def proposal_new(request):
         }
         return render(request, "points/proposal_form.html", context)
     form = ProposalForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,  # bound even when sent empty
         request.FILES or None,
         village=request.village,
         households=households,
