@@ -31,6 +31,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("display/large-type/", site_views.large_type, name="large_type"),
     path("manifest.webmanifest", site_views.manifest, name="manifest"),
+    path("favicon.ico", site_views.favicon, name="favicon"),
     path("registry/", include("villagers.urls")),
     path("points/", include("points.urls")),
     path("store/", include("store.urls")),

@@ -1,5 +1,5 @@
-"""Site-wide pieces every app's pages share: the web app manifest, the large-type switch, the
-health check and the error page of a database that cannot be reached."""
+"""Site-wide pieces every app's pages share: the web app manifest and the icon, the large-type
+switch, the health check and the error page of a database that cannot be reached."""
 
 import sys
 
@@ -19,6 +19,15 @@ from core.redirects import local_next
 LARGE_TYPE_COOKIE = "large_type"
 LARGE_TYPE_MAX_AGE = 60 * 60 * 24 * 365 * 2
 THEME_COLOUR = "#a71d2a"
+
+
+@require_GET
+@cache_control(max_age=60 * 60 * 24 * 30, public=True)
+def favicon(request):
+    """/favicon.ico, which browsers ask for on a page that names no icon (the wish wall's and
+    the board's screens, the error pages): the app's icon, not a 404 and a wasted round trip
+    on a village's 3G at every visit."""
+    return redirect(static("icons/icon-192.png"), permanent=True)
 
 
 @require_GET

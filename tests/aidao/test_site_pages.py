@@ -34,6 +34,15 @@ def test_manifest_makes_the_balance_page_installable(client_anon, db):
             assert f"{image.width}x{image.height}" == icon["sizes"]
 
 
+def test_favicon_ico_is_the_apps_icon_for_pages_that_name_none(client_anon, db):
+    """The wish wall's and the board's screens name no icon, so the browser asks for
+    /favicon.ico at every visit: a 404 was a wasted round trip on 3G."""
+    response = client_anon.get("/favicon.ico")
+    assert response.status_code == 301
+    assert finders.find(response["Location"].removeprefix("/static/")), response["Location"]
+    assert "max-age" in response["Cache-Control"]
+
+
 def test_every_page_links_the_manifest_and_the_home_screen_icons(client_anon, db):
     html = client_anon.get(reverse("card_login")).content.decode()
     assert f'rel="manifest" href="{reverse("manifest")}"' in html

@@ -140,6 +140,8 @@ URLS: dict[str, Row] = {
     # The front door: the signed-out see the card login, everyone else goes to their start.
     "home": Row(get="200 R R R R R R R R R R R"),
     "manifest": Row(get="200 200 200 200 200 200 200 200 200 200 200 200"),
+    # The icon for screens that name none: a redirect to the static icon, for anyone.
+    "favicon": Row(get="R R R R R R R R R R R R"),
     # The load balancer's liveness probe: anyone, no session or database needed.
     "healthz": Row(get="200 200 200 200 200 200 200 200 200 200 200 200"),
     # Large type is a display preference kept in a cookie: anyone may switch it.
