@@ -9,12 +9,14 @@ from tests.browser.conftest import horizontal_overflow, menu_follow, sign_in
 from tests.browser.pages import VILLAGER_PAGES, urls_of
 
 # Controls a finger must hit: buttons, fields, the menu, menu and pagination links. Links inside
-# running text are exempt, as WCAG's target-size rule exempts inline links.
+# running text are exempt, as WCAG's target-size rule exempts inline links, and so is a form's
+# hidden Enter default (templates/_enter_default.html: 1 px, out of sight and of the Tab order).
 SMALL_TARGETS_JS = """
 () => Array.from(document.querySelectorAll(
     'button, input:not([type=hidden]), select, textarea, summary, a.btn, a.nav-link, .page-link'
   ))
   .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+  .filter(el => !el.matches('[data-enter-default]'))
   .map(el => {
     const target = el.matches('input[type=checkbox], input[type=radio]')
       ? (el.closest('.form-check') || el) : el;
