@@ -25,6 +25,8 @@ Workers hear of the job when the transaction commits (LISTEN/NOTIFY), or poll wi
 Arguments are JSON (ids and plain values, never model instances): the worker reads the
 rows afresh. A task may run more than once (a retry, a worker killed mid-way and the job
 started again), so it must be safe to repeat: claim its row first, as exports do.
+tests/core/test_tasks_run_again.py runs every task twice, again after a run cut off
+part-way, and three at once; a task it does not list fails it.
 
 Running: `manage.py worker` (aidao/management/commands/worker.py) on one machine or several;
 each takes jobs with `SELECT ... FOR UPDATE SKIP LOCKED`, so none runs twice at once.

@@ -20,11 +20,13 @@ again answers with it.
 import datetime
 import importlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -117,10 +119,38 @@ def _builder(kind: str):
     return getattr(importlib.import_module(module_name), function_name)
 
 
+# The advisory locks' first key: an export's building (its id the second).
+BUILDING_LOCK = 0x45585054
+
+
+@contextmanager
+def _building(job_id: int) -> Iterator[bool]:
+    """Whether no other run is building `job_id`'s file now; if so, this one is, until the
+    block ends. A PostgreSQL session lock: a killed worker's goes with its connection."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [BUILDING_LOCK, job_id])
+        (ours,) = cursor.fetchone()
+    if not ours:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [BUILDING_LOCK, job_id])
+
+
 def export_job_run(job_id: int, *, resumed: bool = False) -> None:
     """Build one job's file. Safe to call twice: only the first call claims the job.
     `resumed`: the queue runs it again because the worker that claimed it was killed
-    mid-way (core.queue.stalled_jobs_retry): this run takes the job over and builds it."""
+    mid-way (core.queue.stalled_jobs_retry): this run takes the job over and builds it,
+    unless a run is still building it (a worker taken for dead, alive after all)."""
+    with _building(job_id) as ours:
+        if ours:
+            _export_job_build(job_id, resumed=resumed)
+
+
+def _export_job_build(job_id: int, *, resumed: bool) -> None:
     claimable = [ExportJob.Status.PENDING, *([ExportJob.Status.RUNNING] if resumed else [])]
     claimed = ExportJob.objects.filter(pk=job_id, status__in=claimable).update(
         status=ExportJob.Status.RUNNING, updated_at=timezone.now()
