@@ -20,7 +20,7 @@ from core.files import discard_files_on_error, file_stored
 from core.months import past_day_check
 from core.photos import photo_prepare
 from notifications.models import Notification
-from notifications.services import message, notifications_post
+from notifications.services import message, notifications_outdate, notifications_post
 from store.models import Donor
 from villagers.models import Household, Referral, User, Village
 from villagers.second_person import decider_check, own_household_check, referrals_close
@@ -121,9 +121,24 @@ def _refuse_unless_household_active(wish: Wish) -> None:
 
 def _household_told(wish: Wish, kind: str) -> None:
     """The wish's household hears that it was matched, fulfilled or declined (no words of
-    the wish or the reason: they may name people; SECURITY.md)."""
+    the wish or the reason: they may name people; SECURITY.md). The wish's id goes with it,
+    for its text to be found: a "matched" not sent yet stops once the wish moves on."""
+    if kind != Notification.Kind.WISH_MATCHED:
+        # Declined, the match is off: "matched with a donor" is no longer true. Fulfilled,
+        # it would come with or after the news it leads to, as if the goods were still to
+        # come. The text telling what happened goes instead.
+        notifications_outdate(
+            village_id=wish.village_id, kinds=[Notification.Kind.WISH_MATCHED], wish=wish.pk
+        )
     notifications_post(
-        [message(village_id=wish.village_id, household_id=wish.household_id, kind=kind)]
+        [
+            message(
+                village_id=wish.village_id,
+                household_id=wish.household_id,
+                kind=kind,
+                wish=wish.pk,
+            )
+        ]
     )
 
 

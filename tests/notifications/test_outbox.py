@@ -212,7 +212,8 @@ def test_a_wish_matched_and_fulfilled_tells_its_household(fulfilled_wish_a, hous
     told = Notification.objects.filter(household=household_a).order_by("pk")
     assert [n.kind for n in told] == [Kind.WISH_MATCHED, Kind.WISH_FULFILLED]
     for notification in told:
-        assert notification.params == {}  # the wish's words (they may name people) never go
+        # The wish's id only: its words (they may name people) never go.
+        assert notification.params == {"wish": fulfilled_wish_a.pk}
         assert "轮椅" not in sms_text(notification)
 
 
@@ -225,7 +226,7 @@ def test_a_declined_wish_tells_its_household_without_the_reason(
     told = Notification.objects.filter(household=household_a).order_by("pk")
     assert [n.kind for n in told] == [Kind.WISH_MATCHED, Kind.WISH_DECLINED]
     declined = told.last()
-    assert declined.params == {}
+    assert declined.params == {"wish": matched_wish_a.pk}
     assert "王某" not in sms_text(declined)
     assert "declined" in text(declined)
 

@@ -24,6 +24,7 @@ from store.services import (
 from tests.notifications.test_sending import provider  # noqa: F401 (fixture)
 from tests.points.conftest import propose
 from tests.store.conftest import rice, zones_x  # noqa: F401 (fixtures)
+from wishwall.services import wish_decline, wish_fulfil, wish_match, wish_moderate, wish_post
 
 Sms = Notification.Sms
 Kind = Notification.Kind
@@ -144,3 +145,48 @@ def test_the_log_says_why_a_text_was_not_sent(provider, reservation, client_mana
     messages_send(now=reservation.expires_at + MINUTE)
     page = client_manager_x.get(reverse("notifications:log")).content.decode()
     assert "not sent: out of date before it could go" in page
+
+
+@pytest.mark.parametrize("then", ["decline", "fulfil"])
+def test_a_wish_match_undone_or_overtaken_before_its_text_went_is_not_texted(
+    provider,  # noqa: F811
+    matched_wish_a,
+    household_b,
+    villager_b,
+    manager_x,
+    supervisor_x,
+    donor_x,
+    then,
+):
+    """Declined before "matched with a donor" went, the household read it, then "declined";
+    fulfilled, "matched" came with the news it leads to. The message of the other
+    household's wish, matched too, still goes."""
+    other = wish_match(
+        wish=wish_moderate(
+            wish=wish_post(
+                household=household_b, actor=villager_b, title="书包", kind="study", story="上学"
+            ),
+            actor=manager_x,
+            hide_household=False,
+        ),
+        actor=supervisor_x,
+        donor=donor_x,
+    )
+    if then == "decline":
+        wish_decline(wish=matched_wish_a, actor=supervisor_x, reason="捐赠人撤回了")
+        news = Kind.WISH_DECLINED
+    else:
+        wish_fulfil(
+            wish=matched_wish_a,
+            actor=supervisor_x,
+            date=datetime.date.today(),
+            given="轮椅一辆",
+            thanks="谢谢",
+        )
+        news = Kind.WISH_FULFILLED
+    matched = {n.params["wish"]: n for n in _texts(Kind.WISH_MATCHED)}
+    assert matched[matched_wish_a.pk].sms_status == Sms.OUTDATED
+    assert matched[other.pk].sms_status == Sms.PENDING
+    (told,) = _texts(news)
+    run = messages_send()
+    assert sorted(run.sent) == sorted([matched[other.pk].pk, told.pk])
