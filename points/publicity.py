@@ -92,7 +92,8 @@ def _entry_message(proposal: Proposal, entry: Entry) -> Notification:
 
 def _announced_message(proposal: Proposal, kind: str, **params) -> Notification:
     """The household hears what became of an entry announced to it (Kind.PUBLICITY) other
-    than its crediting: cancelled, or held."""
+    than its crediting: cancelled, or held (with the proposal's id: its "is held" not sent
+    yet stops once the entry is credited or cancelled)."""
     return message(
         village_id=proposal.village_id,
         household_id=proposal.household_id,
@@ -100,6 +101,7 @@ def _announced_message(proposal: Proposal, kind: str, **params) -> Notification:
         points=proposal.points,
         rule=proposal.rule.description[:40],
         date=proposal.occurred_on.isoformat(),
+        proposal=proposal.pk,
         **params,
     )
 
@@ -291,6 +293,10 @@ def _credit_locked(proposal: Proposal, *, actor: User | None, request=None) -> b
     proposal.entry = entry
     proposal.hold_reason = ""
     proposal.save(update_fields=["status", "entry", "hold_reason"])
+    # Held before, its "is held" not sent yet is no longer true: "credited" tells instead.
+    notifications_outdate(
+        village_id=proposal.village_id, kinds=[Notification.Kind.HELD], proposal=proposal.pk
+    )
     notifications_post([_entry_message(proposal, entry)])
     audit_record(
         action="proposal.credit",
@@ -483,9 +489,19 @@ def _cancel_locked(proposal: Proposal, reason: str, *, household_told: bool = Tr
     proposal.cancelled_at = timezone.now()
     proposal.hold_reason = ""
     proposal.save(update_fields=["status", "cancel_reason", "cancelled_at", "hold_reason"])
-    # Its "approved for your household, credited after that" not sent yet is no longer true.
+    # Its "approved for your household, credited after that" and "is held" not sent yet are
+    # no longer true, nor is "your objection was dismissed: the entry stands" to a villager
+    # whose objection was dismissed before another one was upheld.
     notifications_outdate(
-        village_id=proposal.village_id, kinds=[Notification.Kind.PUBLICITY], proposal=proposal.pk
+        village_id=proposal.village_id,
+        kinds=[Notification.Kind.PUBLICITY, Notification.Kind.HELD],
+        proposal=proposal.pk,
+    )
+    notifications_outdate(
+        village_id=proposal.village_id,
+        kinds=[Notification.Kind.OBJECTION_ANSWERED],
+        proposal=proposal.pk,
+        upheld=False,
     )
     if household_told:
         notifications_post([_announced_message(proposal, Notification.Kind.CANCELLED)])
@@ -699,6 +715,7 @@ def objection_resolve(
                     points=proposal.points,
                     rule=proposal.rule.description[:40],
                     date=proposal.occurred_on.isoformat(),
+                    proposal=proposal.pk,  # "the entry stands" stops if it is cancelled
                 )
                 for household_id in sorted(objectors)
             ]

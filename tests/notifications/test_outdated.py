@@ -10,9 +10,15 @@ from django.urls import reverse
 
 from notifications.models import Notification
 from notifications.sending import messages_send
-from points.models import Proposal
-from points.publicity import objection_raise, objection_resolve
-from points.services import proposal_approve
+from points.models import Account, Entry, Proposal
+from points.publicity import (
+    objection_raise,
+    objection_resolve,
+    proposal_cancel,
+    proposal_held_credit,
+    proposals_credit_due,
+)
+from points.services import entry_post, proposal_approve
 from points.settlement import settlement_approve, settlement_draft, settlements_called_off
 from store.services import (
     reservation_cancel,
@@ -190,3 +196,58 @@ def test_a_wish_match_undone_or_overtaken_before_its_text_went_is_not_texted(
     (told,) = _texts(news)
     run = messages_send()
     assert sorted(run.sent) == sorted([matched[other.pk].pk, told.pk])
+
+
+@pytest.fixture
+def held(village_x, card_a, manager_x, supervisor_x, rule_litter):
+    """A deduction of 20 held at crediting: the balance (10) cannot bear it."""
+    village_x.publicity_days = 3
+    village_x.save()
+    (fine,) = propose(manager_x, [card_a.household], rule_litter)
+    proposal_approve(proposal_ids=[fine.pk], actor=supervisor_x)
+    fine.refresh_from_db()
+    account = Account.objects.get(household=card_a.household)
+    entry_post(account_id=account.pk, kind=Entry.Kind.REDEMPTION, points=-90, actor=manager_x)
+    assert proposals_credit_due(now=fine.credit_due_at).held == [fine.pk]
+    return fine
+
+
+@pytest.mark.parametrize("then", ["credit", "cancel"])
+def test_a_held_text_not_sent_when_its_entry_was_credited_or_cancelled_first(
+    provider,  # noqa: F811
+    held,
+    card_a,
+    manager_x,
+    supervisor_x,
+    then,
+):
+    """ "Is held: the supervisor credits it later or cancels it", sent after either."""
+    if then == "credit":
+        account = Account.objects.get(household=card_a.household)
+        entry_post(account_id=account.pk, kind=Entry.Kind.AWARD, points=50, actor=manager_x)
+        proposal_held_credit(proposal_id=held.pk, actor=supervisor_x)
+        news = Kind.DEDUCTED
+    else:
+        proposal_cancel(proposal_id=held.pk, actor=supervisor_x, reason="改为批评教育")
+        news = Kind.CANCELLED
+    (held_text,) = _texts(Kind.HELD)
+    assert held_text.sms_status == Sms.OUTDATED
+    (told,) = _texts(news)
+    assert told.sms_status == Sms.PENDING
+
+
+def test_an_objection_dismissed_then_the_entry_cancelled_is_not_texted_it_stands(
+    provider,  # noqa: F811
+    announced,
+    villager_b,
+    supervisor_x,
+):
+    """Dismissed ("the entry stands"), then another objection upheld: the entry is cancelled
+    before the first answer went."""
+    first = objection_raise(proposal_id=announced.pk, actor=villager_b, reason="没看见")
+    objection_resolve(objection_id=first.pk, actor=supervisor_x, upheld=False, resolution="")
+    second = objection_raise(proposal_id=announced.pk, actor=villager_b, reason="问过邻居了")
+    objection_resolve(objection_id=second.pk, actor=supervisor_x, upheld=True, resolution="x")
+    answers = {n.params["upheld"]: n for n in _texts(Kind.OBJECTION_ANSWERED)}
+    assert answers[False].sms_status == Sms.OUTDATED
+    assert answers[True].sms_status == Sms.PENDING
