@@ -13,7 +13,9 @@ to pending and are sent. The rest of the batch is still sent, and a message that
 even be written is a failure of its own. A message whose words are no longer true when it
 could go is `outdated`, never sent: the time it gives to act by has passed (checked here), or
 what it tells of is over (a reservation closed, an entry cancelled, a settlement called
-off: their services mark it, `notifications_outdate`).
+off: their services mark it, `notifications_outdate`). A text giving the household's balance
+tried again after a newer one has gone says no balance: it would arrive last and read as the
+balance now (`_balance_overtaken`).
 """
 
 import datetime
@@ -28,7 +30,7 @@ from django.utils import timezone
 
 from notifications import sms
 from notifications.models import Notification
-from notifications.texts import sms_text, true_until
+from notifications.texts import BALANCE_KINDS, sms_text, true_until
 from villagers.models import Household
 
 logger = logging.getLogger(__name__)
@@ -163,7 +165,8 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
             return run
         for notification in claimed:
             try:
-                phone, text = _phone(notification), sms_text(notification)
+                phone = _phone(notification)
+                text = sms_text(notification, balance=not _balance_overtaken(notification))
             except Exception as error:  # noqa: BLE001 (this message's failure, not the batch's)
                 logger.exception("SMS of notification %s could not be written", notification.pk)
                 _record_failure(notification, f"{type(error).__name__}: {error}", run)
@@ -191,6 +194,27 @@ def messages_send(*, now: datetime.datetime | None = None) -> SendRun:
                 update_fields=["sms_status", "sms_sent_at", "sms_reference", "sms_error"]
             )
             run.sent.append(notification.pk)
+
+
+def _balance_overtaken(notification: Notification) -> bool:
+    """Whether a newer text giving the household's balance has gone (or may have: being
+    sent, or not known): this one's balance, older, would arrive last and read as the
+    household's balance now (a text that failed and is tried again after its back-off).
+    Its event is still told, without the balance; the household's list keeps it, beside
+    its time. Newer is a larger id: the events that give a balance write their messages
+    under the household's account lock, so one after another."""
+    if notification.kind not in BALANCE_KINDS:
+        return False
+    gone = Q(sms_status__in=[Sms.SENT, Sms.UNKNOWN]) | Q(
+        sms_status=Sms.SENDING, sms_due_at__isnull=True
+    )
+    return (
+        Notification.objects.filter(
+            household_id=notification.household_id, kind__in=BALANCE_KINDS, pk__gt=notification.pk
+        )
+        .filter(gone)
+        .exists()
+    )
 
 
 def _attempt_begin(notification: Notification) -> bool:

@@ -54,11 +54,28 @@ def _counted(params: dict) -> dict:
     return worded
 
 
-def _words(kind: str, params: dict) -> str:
+# The kinds that give the household's balance after their own event (points.ledger's
+# balance_after): a text of one sent after a newer one says no balance (`sms_text`).
+BALANCE_KINDS = (
+    Kind.CREDITED,
+    Kind.DEDUCTED,
+    Kind.REDEMPTION,
+    Kind.REVERSED,
+    Kind.VOIDED,
+    Kind.POINTS_LAPSED,
+)
+
+
+def _words(kind: str, params: dict, *, balance: bool = True) -> str:
+    """The message's words; `balance` False leaves out the balance it gives (BALANCE_KINDS)."""
     params = _counted(params)
     if kind == Kind.CREDITED:
+        if not balance:
+            return _("%(points_text)s credited (%(rule)s).") % params
         return _("%(points_text)s credited (%(rule)s). Balance: %(balance)d.") % params
     if kind == Kind.DEDUCTED:
+        if not balance:
+            return _("%(points_text)s deducted (%(rule)s).") % params
         return _("%(points_text)s deducted (%(rule)s). Balance: %(balance)d.") % params
     if kind == Kind.PUBLICITY:
         return _(
@@ -66,6 +83,8 @@ def _words(kind: str, params: dict) -> str:
             "objections possible until %(until)s, credited after that."
         ) % {**params, "until": _date_or_moment(params["until"])}
     if kind == Kind.REDEMPTION:
+        if not balance:
+            return _("Receipt %(receipt)s: %(items_text)s for %(points_text)s.") % params
         return (
             _("Receipt %(receipt)s: %(items_text)s for %(points_text)s. Balance: %(balance)d.")
             % params
@@ -90,11 +109,24 @@ def _words(kind: str, params: dict) -> str:
             "collect it before then, or the goods go back on the shelf."
         ) % {**params, "until": _moment(params["until"])}
     if kind == Kind.REVERSED:
+        if not balance:
+            return _("A correction of %(signed_text)s: your entry of %(date)s was reversed.") % {
+                **params,
+                "date": _date(params["date"]),
+            }
         return _(
             "A correction of %(signed_text)s: your entry of %(date)s was reversed. "
             "Balance: %(balance)d."
         ) % {**params, "date": _date(params["date"])}
     if kind == Kind.VOIDED:
+        if not balance:
+            return (
+                _(
+                    "Receipt %(receipt)s was cancelled: %(points_text)s back, the goods "
+                    "returned to the store."
+                )
+                % params
+            )
         return (
             _(
                 "Receipt %(receipt)s was cancelled: %(points_text)s back, the goods returned to "
@@ -119,6 +151,14 @@ def _words(kind: str, params: dict) -> str:
             "stay yours to spend."
         ) % {"date": _date(params["date"])}
     if kind == Kind.POINTS_LAPSED:
+        if not balance:
+            return (
+                _(
+                    "Yearly settlement: %(points_text)s lapsed. The points you earned stay on "
+                    "your record."
+                )
+                % params
+            )
         return (
             _(
                 "Yearly settlement: %(points_text)s lapsed. Balance: %(balance)d. The points "
@@ -211,10 +251,11 @@ def text(notification: Notification) -> str:
     return _words(notification.kind, notification.params)
 
 
-def sms_text(notification: Notification) -> str:
-    """The text message: the village's store, then the message, in Simplified Chinese."""
+def sms_text(notification: Notification, *, balance: bool = True) -> str:
+    """The text message: the village's store, then the message, in Simplified Chinese.
+    `balance` False: without the balance it gives (a newer one has gone already)."""
     with translation.override(SMS_LANGUAGE):
         return _("%(village)s love supermarket: %(message)s") % {
             "village": notification.village.name,
-            "message": _words(notification.kind, notification.params),
+            "message": _words(notification.kind, notification.params, balance=balance),
         }

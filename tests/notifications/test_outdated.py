@@ -3,13 +3,16 @@ outage or the quiet hours held it past the time it gives, or what it tells of is
 Found by a probe: "held for you until 18:00" went out at 19:00, after the worker came back."""
 
 import datetime
+import json
 import uuid
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.sending import messages_send
+from notifications.texts import text
 from points.models import Account, Entry, Proposal
 from points.publicity import (
     objection_raise,
@@ -251,3 +254,47 @@ def test_an_objection_dismissed_then_the_entry_cancelled_is_not_texted_it_stands
     answers = {n.params["upheld"]: n for n in _texts(Kind.OBJECTION_ANSWERED)}
     assert answers[False].sms_status == Sms.OUTDATED
     assert answers[True].sms_status == Sms.PENDING
+
+
+def _sms_words(accepted: dict) -> str:
+    return json.loads(accepted["TemplateParam"])["content"]
+
+
+def test_a_balance_text_tried_again_after_a_newer_one_went_says_no_balance(
+    provider,  # noqa: F811
+    card_a,
+    manager_x,
+    supervisor_x,
+    rule_clean,
+):
+    """Credited twice (105, then 110); the first text failed and was tried again after its
+    back-off, once the second had gone: "balance 105" arrived last, as the balance now. It
+    still tells of its 5 points, without the balance; the household's list keeps it."""
+    for _time in range(2):
+        (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+        proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    first, second = sorted(_texts(Kind.CREDITED), key=lambda n: n.pk)
+    provider.fail_first = 1
+    run = messages_send()
+    assert run.retry == [first.pk] and run.sent == [second.pk]
+    assert "余额：110" in _sms_words(provider.accepted[0])
+    later = timezone.now() + datetime.timedelta(hours=1)
+    assert messages_send(now=later).sent == [first.pk]
+    words = _sms_words(provider.accepted[1])
+    assert "已入账" in words and "余额" not in words and "105" not in words
+    assert "Balance: 105" in text(first)
+
+
+def test_balance_texts_sent_in_their_order_each_give_their_balance(
+    provider,  # noqa: F811
+    card_a,
+    manager_x,
+    supervisor_x,
+    rule_clean,
+):
+    for _time in range(2):
+        (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+        proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    assert len(messages_send().sent) == 2
+    assert ["余额：105" in _sms_words(sent) for sent in provider.accepted] == [True, False]
+    assert "余额：110" in _sms_words(provider.accepted[1])

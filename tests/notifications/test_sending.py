@@ -135,10 +135,10 @@ def test_a_message_that_cannot_be_written_fails_alone(provider, three_messages_t
     first, *others = three_messages_to_a
     written = sending.sms_text
 
-    def sms_text(notification):
+    def sms_text(notification, **options):
         if notification.pk == first.pk:
             raise KeyError("placeholder")
-        return written(notification)
+        return written(notification, **options)
 
     monkeypatch.setattr(sending, "sms_text", sms_text)
     run = messages_send()
