@@ -11,10 +11,23 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.models import AuditEvent
+from notifications.models import Notification
+from points.models import Account, Entry
+from points.publicity import (
+    objection_raise,
+    objection_resolve,
+    proposal_cancel,
+    proposals_credit_due,
+)
+from points.services import entry_post, proposal_approve
 from store.models import Item
 from store.services import zones_ensure
+from tests.points.conftest import make_rule, propose, today
 from tests.store.conftest import make_item
 from villagers.models import Village
+from wishwall.services import wish_decline, wish_match, wish_moderate, wish_post
+
+ONE_DAY = datetime.timedelta(days=1)
 
 
 def _migration(name: str):
@@ -105,3 +118,90 @@ def test_a_black_list_naming_households_before_the_upgrade_names_them_from_when_
     assert village_x.black_list_names_since == last_turned_on.at
     assert timezone.now() - village_x.black_list_names_since < datetime.timedelta(minutes=1)
     assert village_y.black_list_names_since is None  # no event says when: named as before
+
+
+def _as_written_before(notification, key: str) -> None:
+    """The text as written before it kept what it tells of."""
+    params = dict(notification.params)
+    del params[key]
+    Notification.objects.filter(pk=notification.pk).update(params=params)
+
+
+def test_texts_not_sent_from_before_they_kept_an_id_are_given_it_when_one_thing_says_them(
+    village_x, card_a, card_b, villager_b, manager_x, supervisor_x
+):
+    """notifications 0018: an announced entry's text written before it kept the proposal's
+    id still went after the entry was cancelled (until its objections closed), and so did a
+    dismissed objector's "the entry stands" and a declined wish's "matched". Each waiting
+    text is given its id when one entry or wish alone says it; two alike are left alone."""
+    migration = importlib.import_module("notifications.migrations.0018_texts_not_sent_given_ids")
+    Kind, Sms = Notification.Kind, Notification.Sms
+    village_x.publicity_days = 3
+    village_x.save()
+    rule = make_rule(village_x, "E01", 5, description="courtyard kept clean")
+    (entry_a,) = propose(manager_x, [card_a.household], rule)
+    alike = propose(manager_x, [card_b.household], rule)
+    alike += propose(manager_x, [card_b.household], rule, occurred_on=today() - ONE_DAY)
+    proposal_approve(proposal_ids=[entry_a.pk, *(p.pk for p in alike)], actor=supervisor_x)
+    dismissed = objection_raise(proposal_id=entry_a.pk, actor=villager_b, reason="没看见")
+    objection_resolve(objection_id=dismissed.pk, actor=supervisor_x, upheld=False, resolution="")
+    wish = wish_match(
+        wish=wish_moderate(
+            wish=wish_post(
+                household=card_a.household, actor=manager_x, title="轮椅", kind="health", story="腿"
+            ),
+            actor=supervisor_x,
+            hide_household=False,
+        ),
+        actor=supervisor_x,
+        new_donor_name="顺达农资",
+        new_donor_kind="company",
+    )
+    old = list(Notification.objects.filter(kind=Kind.PUBLICITY).order_by("pk"))
+    old += Notification.objects.filter(kind=Kind.OBJECTION_ANSWERED)
+    for notification in old:
+        _as_written_before(notification, "proposal")
+    (matched,) = Notification.objects.filter(kind=Kind.WISH_MATCHED)
+    _as_written_before(matched, "wish")
+
+    migration.ids_given(apps, None)
+
+    given = {
+        n.pk: n.params.get("proposal")
+        for n in Notification.objects.filter(pk__in=[n.pk for n in old])
+    }
+    announced_a, *announced_alike, answer = old
+    assert given[announced_a.pk] == entry_a.pk and given[answer.pk] == entry_a.pk
+    assert [given[n.pk] for n in announced_alike] == [None, None]  # alike: whose is whose?
+    matched.refresh_from_db()
+    assert matched.params == {"wish": wish.pk}
+    # And the services now find them.
+    upheld = objection_raise(proposal_id=entry_a.pk, actor=villager_b, reason="问过邻居")
+    objection_resolve(objection_id=upheld.pk, actor=supervisor_x, upheld=True, resolution="x")
+    wish_decline(wish=wish, actor=supervisor_x, reason="捐赠人撤回了")
+    statuses = dict(Notification.objects.values_list("pk", "sms_status"))
+    assert [statuses[n.pk] for n in (announced_a, answer, matched)] == [Sms.OUTDATED] * 3
+    assert [statuses[n.pk] for n in announced_alike] == [Sms.PENDING] * 2
+
+
+def test_a_held_text_not_sent_from_before_it_kept_an_id_is_given_it(
+    village_x, card_a, manager_x, supervisor_x
+):
+    """notifications 0018, an entry's "is held": found by its household, points, rule and day."""
+    migration = importlib.import_module("notifications.migrations.0018_texts_not_sent_given_ids")
+    village_x.publicity_days = 3
+    village_x.save()
+    (fine,) = propose(manager_x, [card_a.household], make_rule(village_x, "D01", -20))
+    proposal_approve(proposal_ids=[fine.pk], actor=supervisor_x)
+    fine.refresh_from_db()
+    account = Account.objects.get(household=card_a.household)
+    entry_post(account_id=account.pk, kind=Entry.Kind.REDEMPTION, points=-90, actor=manager_x)
+    assert proposals_credit_due(now=fine.credit_due_at).held == [fine.pk]
+    (held,) = Notification.objects.filter(kind=Notification.Kind.HELD)
+    _as_written_before(held, "proposal")
+    migration.ids_given(apps, None)
+    held.refresh_from_db()
+    assert held.params["proposal"] == fine.pk
+    proposal_cancel(proposal_id=fine.pk, actor=supervisor_x, reason="改为批评教育")
+    held.refresh_from_db()
+    assert held.sms_status == Notification.Sms.OUTDATED
