@@ -114,8 +114,20 @@
     return true;
   }
 
+  /* The form's fields and the button pressed, as the browser would send them. FormData's own
+   * second argument (the button) is read only since Chrome 112: WeChat's browser (Chrome 107)
+   * and older phones leave it out, and a form that reads the button (the proposal form's
+   * "send"; its picker's buttons and Enter send nothing) would never be sent. */
+  function formData(form, submitter) {
+    var data = new FormData(form);
+    if (submitter && submitter.name && !data.has(submitter.name)) {
+      data.append(submitter.name, submitter.value);
+    }
+    return data;
+  }
+
   function send(form, input, photo, submitter) {
-    var data = submitter && submitter.name ? new FormData(form, submitter) : new FormData(form);
+    var data = formData(form, submitter);
     if (photo) {
       data.set(input.name, photo, photo.name || "photo.jpg");
     }
