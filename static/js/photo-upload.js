@@ -174,7 +174,9 @@
     }
     var file = input.files[0];
     var limit = parseInt(input.getAttribute("data-photo-max-bytes"), 10);
-    var submitter = event.submitter;
+    // Where the submit event names no button (before Chrome 81 and Safari 15.4), the last one
+    // pressed in the form (Enter presses the form's first one too).
+    var submitter = event.submitter || form.photoPressed;
     form.dataset.photoSending = "1";
     var status = progressBox(form, input);
     status.cancel.hidden = true;
@@ -208,7 +210,12 @@
   Array.prototype.forEach.call(
     document.querySelectorAll("input[type=file][data-photo-shrink]"),
     function (input) {
-      if (input.form) { input.form.addEventListener("submit", onSubmit); }
+      if (!input.form) { return; }
+      input.form.addEventListener("click", function (event) {
+        var button = event.target.closest && event.target.closest("button, input[type=submit]");
+        if (button && button.type === "submit") { input.form.photoPressed = button; }
+      });
+      input.form.addEventListener("submit", onSubmit);
     }
   );
 })();

@@ -427,29 +427,36 @@ def test_proposal_picker_works_without_javascript(
     assert Proposal.objects.get().member == member
 
 
-# FormData as browsers before Chrome 112 build it (WeChat's XWEB on Chrome 107 among them):
-# the button pressed, FormData's second argument, is left out of what is sent.
-FORM_DATA_WITHOUT_SUBMITTER = """
+# The button pressed, lost on its way into what the photo script sends, as older browsers
+# lose it: FormData's second argument (the button) is read only since Chrome 112 (WeChat's
+# XWEB is on 107), the submit event's `submitter` only since Chrome 81 and Safari 15.4.
+OLD_BROWSERS = {
+    "form-data-without-button": """
 (() => {
   const Native = window.FormData;
   window.FormData = function (form) { return new Native(form); };
   window.FormData.prototype = Native.prototype;
 })();
-"""
+""",
+    "submit-event-without-submitter": """
+Object.defineProperty(SubmitEvent.prototype, "submitter", { get: () => undefined });
+""",
+}
 
 
-def test_a_proposal_with_a_photo_is_sent_where_form_data_leaves_the_button_out(
-    live_server, desktop, card_a, rules, tmp_path
+@pytest.mark.parametrize("old_browser", sorted(OLD_BROWSERS))
+def test_a_proposal_with_a_photo_is_sent_where_the_browser_loses_the_button(
+    live_server, desktop, card_a, rules, tmp_path, old_browser
 ):
     """Found by a review: the proposal form sends only when its send button is named in the
     post (its picker's buttons and Enter are not), and the script that shrinks a photo sent
-    the form with FormData(form, button), which browsers before Chrome 112 (WeChat's on 107)
-    build without the button: a proposal with a photo came back as typed, never sent,
-    however often the button was pressed. The script adds the button itself."""
+    the form with FormData(form, event.submitter), which older browsers build without the
+    button: a proposal with a photo came back as typed, never sent, however often the
+    button was pressed. The script now adds the button pressed itself."""
     from PIL import Image
 
     page = desktop
-    page.add_init_script(FORM_DATA_WITHOUT_SUBMITTER)
+    page.add_init_script(OLD_BROWSERS[old_browser])
     photo = tmp_path / "IMG_0001.jpg"
     Image.new("RGB", (64, 48), (200, 30, 30)).save(photo, "JPEG")
     staff_sign_in(page, live_server, "manager_x")
