@@ -22,12 +22,14 @@ THEME_COLOUR = "#a71d2a"
 
 
 @require_GET
-@cache_control(max_age=60 * 60 * 24 * 30, public=True)
+@cache_control(max_age=60 * 60 * 24, public=True)
 def favicon(request):
     """/favicon.ico, which browsers ask for on a page that names no icon (the wish wall's and
     the board's screens, the error pages): the app's icon, not a 404 and a wasted round trip
-    on a village's 3G at every visit."""
-    return redirect(static("icons/icon-192.png"), permanent=True)
+    on a village's 3G at every visit. A temporary redirect kept for a day: the icon's name
+    carries its content's hash, and a permanent one would be followed for good to a name a
+    later icon no longer has."""
+    return redirect(static("icons/icon-192.png"))
 
 
 @require_GET
