@@ -462,7 +462,12 @@ def test_a_past_month_says_its_points_owed_and_cover_are_todays(
     last = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     past = client_supervisor_x.get(reverse("reports:month_report", args=[last.year, last.month]))
     note = re.search(r"<p [^>]*data-today-figures>([^<]*)</p>", past.content.decode())
-    assert note and f"not those at the end of {last:%Y-%m}" in note.group(1)
+    assert note and f"not those at the end of {last:%B %Y}" in note.group(1)
+    in_chinese = client_supervisor_x.get(
+        reverse("reports:month_report", args=[last.year, last.month]),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    ).content.decode()
+    assert f"不是{last.year}年{last.month}月底的" in in_chinese  # not "2026-11 月底"
     # A month later, with nothing changed in the books, this month is a past one too.
     next_first = (today.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
     monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: next_first)
