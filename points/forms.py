@@ -206,7 +206,9 @@ class ActivityForm(OneTimeKeyMixin, forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if not self.errors and not cleaned.get("households") and not cleaned.get("card_numbers"):
+        # Said beside the other fields' refusals, once both lists were taken and both are empty.
+        lists = [cleaned.get("households"), cleaned.get("card_numbers")]
+        if all(value is not None and not value for value in lists):
             raise forms.ValidationError(_("Add or scan at least one household."))
         return cleaned
 

@@ -1,14 +1,12 @@
 """The household picker of the proposal and activity forms, usable without JavaScript.
 
-The households picked so far travel in the query string (`?household=1&household=5`) and in
-the form's hidden `households` fields. A search (`?find=`) lists the matching households,
-each with an Add button (`?add=`); Remove drops one (`?remove=`), "Add all" takes every
-match (`?add_all=1`). These are plain GET forms; with htmx the same GET swaps the picker and
-the form's hidden fields in place, so what was typed in the rest of the form stays.
-
-On the proposal form the picker is part of the form itself (`picker_in_form`): its buttons
-POST the whole form, which comes back as typed with the picker worked and nothing sent, so
-a search without JavaScript no longer loses what was typed below it (`picker_pressed`).
+The picker is part of the form it picks for. The households picked so far travel in its
+hidden fields (`household`, and the form's own `households`). A search (`find`) lists the
+matching households, each with an Add button (`add`); Remove drops one (`remove`), "Add all"
+takes every match (`add_all`). Without JavaScript these buttons POST the whole form, which
+comes back as typed with the picker worked and nothing sent (`picker_pressed`), so a search
+never loses what was typed below it; only the form's send button sends. With htmx the same
+buttons GET the picker alone (`?household=1&household=5&find=...`) and swap it in place.
 """
 
 from dataclasses import dataclass, field

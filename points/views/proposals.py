@@ -46,14 +46,47 @@ def _repeated(request, form, households, day) -> list:
     )
 
 
-# The proposal form's fields a search (or an add, a remove) carries back as typed.
-TYPED_FIELDS = ("rule", "points", "override_reason", "reason", "occurred_on", "member")
+# The fields each form carries back as typed after a search (or an add, a remove).
+PROPOSAL_TYPED = ("rule", "points", "override_reason", "reason", "occurred_on", "member")
+ACTIVITY_TYPED = ("title", "rule", "date", "place", "card_numbers")
 
 
-def _refusals_add(request, form) -> None:
-    """Every refusal the service would give that the fields the form took let it know now,
-    beside the form's own (a reason left empty, a date in the future, a figure unlike the
-    rule's without a why): all said at once, not one per submit."""
+def _form_as_typed(request, form_class, typed_fields, households, picker):
+    """The form of a POST that only worked its picker (picker_pressed): unbound, drawn with
+    what was typed and the picker's households, nothing checked and nothing sent; only a
+    photo must be chosen again."""
+    typed = {name: request.POST[name] for name in typed_fields if name in request.POST}
+    return form_class(
+        village=request.village,
+        households=households,
+        initial={**typed, "again": False, "households": picker.chosen_ids},
+    )
+
+
+def _picker_context(request, form, picker, repeated=()) -> dict:
+    """The context of a form that holds its household picker. Enter with Find empty is
+    answered with a note that nothing was sent."""
+    entered = picker_pressed(request) and picker_enter_only(request)
+    return {
+        "form": form,
+        "picker": picker,
+        "repeated": list(repeated),
+        "picker_only_checked": entered,
+    }
+
+
+def _refusals_add(request, form, known: dict, override_reason: str = "") -> None:
+    """Every refusal proposal_create would give that the values the form took (`known`, by
+    the service's names) let it know now, beside the form's own (a reason left empty, a date
+    in the future, a figure unlike the rule's without a why, a monthly cap): all said at
+    once, not one per submit."""
+    for refusal in proposal_refusals(
+        village=request.village, override_reason=override_reason, with_cap=True, **known
+    ):
+        form.add_error(None, refusal)
+
+
+def _proposal_known(form) -> dict:
     cleaned = form.cleaned_data
     known = {
         name: cleaned[name]
@@ -62,13 +95,23 @@ def _refusals_add(request, form) -> None:
     }
     if "households" in cleaned:
         known["households"] = list(cleaned["households"])
-    for refusal in proposal_refusals(
-        village=request.village,
-        override_reason=cleaned.get("override_reason", ""),
-        with_cap=True,
-        **known,
-    ):
-        form.add_error(None, refusal)
+    return known
+
+
+def _activity_known(form) -> dict:
+    """The activity's values by the service's names: its title is the reason, its date the
+    day, the rule's figure the points; the attendees once both their lists were taken (and
+    not none, which the form says itself)."""
+    cleaned = form.cleaned_data
+    known = {"points": None}
+    for field, name in (("title", "reason"), ("rule", "rule"), ("date", "occurred_on")):
+        if field in cleaned:
+            known[name] = cleaned[field]
+    if "households" in cleaned and "card_numbers" in cleaned:
+        attendees = form.attendees()
+        if attendees:
+            known["households"] = attendees
+    return known
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR)
@@ -81,22 +124,9 @@ def proposal_new(request):
     households = households_with_account(request.village)
     picker = picker_read(request, households)
     if picker_pressed(request):
-        # A search, an add or a remove (the picker is part of this form): the form comes back
-        # as typed, nothing checked and nothing sent; only a photo must be chosen again.
-        typed = {name: request.POST[name] for name in TYPED_FIELDS if name in request.POST}
-        form = ProposalForm(
-            village=request.village,
-            households=households,
-            initial={**typed, "again": False, "households": picker.chosen_ids},
-        )
-        context = {
-            "form": form,
-            "picker": picker,
-            "repeated": [],
-            "picker_in_form": True,
-            "picker_only_checked": picker_enter_only(request),
-        }
-        return render(request, "points/proposal_form.html", context)
+        # A search, an add or a remove (the picker is part of this form): nothing sent.
+        form = _form_as_typed(request, ProposalForm, PROPOSAL_TYPED, households, picker)
+        return render(request, "points/proposal_form.html", _picker_context(request, form, picker))
     form = ProposalForm(
         request.POST if request.method == "POST" else None,  # bound even when sent empty
         request.FILES or None,
@@ -107,7 +137,8 @@ def proposal_new(request):
     repeated = []
     if request.method == "POST" and not key_used(request):
         form.is_valid()
-        _refusals_add(request, form)
+        known = _proposal_known(form)
+        _refusals_add(request, form, known, form.cleaned_data.get("override_reason", ""))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         repeated = _repeated(request, form, data["households"], data["occurred_on"])
@@ -139,24 +170,32 @@ def proposal_new(request):
         else:
             _created_message(request, created, replayed)
             return redirect(url)
-    context = {"form": form, "picker": picker, "repeated": repeated, "picker_in_form": True}
+    context = _picker_context(request, form, picker, repeated)
     return render(request, "points/proposal_form.html", context)
 
 
 @allows_camera
 @staff_required(Role.MANAGER, Role.SUPERVISOR)
 def activity_new(request):
-    """A collective activity or voluntary-labour day: its attendance becomes one batch."""
+    """A collective activity or voluntary-labour day: its attendance becomes one batch.
+
+    The households are chosen with the picker, part of this form as on the proposal form."""
     households = households_with_account(request.village)
     picker = picker_read(request, households)
+    if picker_pressed(request):
+        form = _form_as_typed(request, ActivityForm, ACTIVITY_TYPED, households, picker)
+        return render(request, "points/activity_form.html", _picker_context(request, form, picker))
     form = ActivityForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,  # bound even when sent empty
         request.FILES or None,
         village=request.village,
         households=households,
         initial={"households": picker.chosen_ids},
     )
     repeated = []
+    if request.method == "POST" and not key_used(request):
+        form.is_valid()
+        _refusals_add(request, form, _activity_known(form))
     if request.method == "POST" and form.is_valid():
         repeated = _repeated(request, form, form.attendees(), form.cleaned_data["date"])
     if request.method == "POST" and form.is_valid() and not repeated:
@@ -187,7 +226,7 @@ def activity_new(request):
         else:
             _created_message(request, created, replayed)
             return redirect(url)
-    context = {"form": form, "picker": picker, "repeated": repeated}
+    context = _picker_context(request, form, picker, repeated)
     return render(request, "points/activity_form.html", context)
 
 

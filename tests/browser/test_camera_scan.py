@@ -200,7 +200,7 @@ def test_the_attendance_page_adds_each_scanned_card_once(
     page.fill("input[name=title]", "清扫村道")
     page.select_option("select[name=rule]", str(rules["labour"].pk))
     with page.expect_navigation():
-        page.click("main form[method=post] button[type=submit]")
+        page.click("main form[method=post] button[name=send]")
     assert {p.household_id for p in Proposal.objects.all()} == {
         card_a.household_id,
         card_b.household_id,

@@ -101,9 +101,40 @@ def test_enter_in_the_proposal_sends_nothing_and_keeps_what_was_typed(
     assert not Proposal.objects.exists()
     assert page.input_value("input[name=reason]") == "院落干净整齐"
     assert page.locator("#picked-fields input[name=households]").count() == 1
+    if browser_page == "desktop_no_js":
+        page.locator("#enter-note .alert").wait_for()  # it says nothing was sent
     with page.expect_navigation():
         page.click("main form[method=post] button[name=send]")
     assert Proposal.objects.get().reason == "院落干净整齐"
+
+
+@BOTH
+def test_enter_in_the_activity_sends_nothing_and_keeps_what_was_typed(
+    live_server, request, browser_page, card_a, card_b, manager_x, rules
+):
+    """The picker is part of the activity form too: Enter in its title works the picker
+    only and says so; the card numbers typed stay; the send button sends the batch."""
+    page = request.getfixturevalue(browser_page)
+    sign_in(page, live_server, manager_x)
+    url = reverse("points:activity_new")
+    page.goto(f"{live_server.url}{url}?household={card_a.household.pk}")
+    page.select_option("select[name=rule]", str(rules["labour"].pk))
+    page.fill("textarea[name=card_numbers]", card_b.number)
+    page.fill("input[name=title]", "清扫村道")
+    page.press("input[name=title]", "Enter")
+    if browser_page == "desktop_no_js":
+        page.locator("#enter-note .alert").wait_for()
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(500)  # time for a form sent by Enter to arrive
+    assert not Proposal.objects.exists()
+    assert page.input_value("input[name=title]") == "清扫村道"
+    assert page.input_value("textarea[name=card_numbers]").strip() == card_b.number
+    with page.expect_navigation():
+        page.click("main form[method=post] button[name=send]")
+    assert {p.household_id for p in Proposal.objects.all()} == {
+        card_a.household_id,
+        card_b.household_id,
+    }
 
 
 def test_enter_in_the_county_reason_box_sends_no_decision_chosen_in_advance(

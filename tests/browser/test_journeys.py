@@ -46,7 +46,8 @@ def submit(page):
 
 
 def propose_press(page):
-    """Press the proposal form's send button (its picker's buttons and Enter send nothing)."""
+    """Press the proposal or activity form's send button (its picker's buttons and Enter
+    send nothing)."""
     with page.expect_navigation():
         page.click("main form[method=post] button[name=send]")
 
@@ -114,7 +115,7 @@ def test_manager_registers_a_household_and_proposes_an_activity(
     htmx_settled(page)
     page.fill("textarea[name=card_numbers]", card_a.number)
     screenshot(page, shots, "06-activity-form")
-    submit(page)
+    propose_press(page)
     proposals = Proposal.objects.filter(batch__title="清扫村道")
     assert {p.household_id for p in proposals} == {household.pk, card_a.household_id}
     assert all(p.status == Proposal.Status.PROPOSED for p in proposals)

@@ -1,5 +1,6 @@
 """The proposal, activity and approval pages, including the one-time form key."""
 
+import datetime
 import re
 
 from django.urls import reverse
@@ -352,3 +353,44 @@ def test_a_reversal_reason_too_long_is_said_to_be_too_long(
     assert "Give the reason for the reversal." not in response.text
     card_a.household.account.refresh_from_db()
     assert card_a.household.account.balance == 105
+
+
+def test_the_activity_form_says_every_refusal_at_once(
+    client_manager_x, card_a, manager_x, rule_capped
+):
+    """Found by a probe: the activity form said its refusals one at a time (an empty title
+    and a mistyped card number; sent again, a date in the future; again, the monthly cap).
+    Those that can be known together are now said together, and nothing is proposed."""
+    url = reverse("points:activity_new")
+    body = {
+        "title": "",
+        "rule": rule_capped.pk,
+        "date": (today() + datetime.timedelta(days=1)).isoformat(),
+        "households": [card_a.household_id],
+        "card_numbers": "999999999",
+        "idempotency_key": KEY,
+    }
+    response = client_manager_x.post(url, body)
+    form = response.context["form"]
+    assert set(form.errors) == {"title", "card_numbers", "__all__"}
+    assert "The date cannot be in the future." in form.non_field_errors()
+    propose(manager_x, [card_a.household], rule_capped)
+    propose(manager_x, [card_a.household], rule_capped)  # the month's cap of 20 is used up
+    capped = client_manager_x.post(
+        url, {**body, "date": today().isoformat(), "card_numbers": "", "idempotency_key": KEY + "2"}
+    )
+    form = capped.context["form"]
+    assert list(form.errors) == ["title", "__all__"]
+    assert "at most 20 points a month; 20 already counted" in " ".join(form.non_field_errors())
+    nobody = client_manager_x.post(url, {**body, "households": [], "card_numbers": ""})
+    said = nobody.context["form"].non_field_errors()
+    assert (
+        "Add or scan at least one household." in said and "title" in nobody.context["form"].errors
+    )
+    assert not Batch.objects.exists()
+
+
+def test_an_activity_sent_empty_is_refused_field_by_field(client_manager_x):
+    response = client_manager_x.post(reverse("points:activity_new"), {})
+    assert response.status_code == 200
+    assert {"title", "rule", "date"} <= set(response.context["form"].errors)

@@ -302,3 +302,44 @@ def test_without_javascript_a_search_keeps_what_was_typed_below(
     assert sent.status_code == 302
     proposal = Proposal.objects.get()
     assert (proposal.household, proposal.points, proposal.reason) == (a, 25, "照顾瘫痪婆婆")
+
+
+def test_without_javascript_a_search_keeps_the_activity_typed_below(
+    client_manager_x, village_of_many, rule_capped
+):
+    """Found by a probe: the activity form kept its picker as a GET form of its own, and a
+    search without JavaScript reloaded the page without the title, rule, place and card
+    numbers typed below it. As on the proposal form, the picker's buttons (and Enter) send
+    the whole form, which comes back as typed; only the send button sends the batch."""
+    a, b = village_of_many["a"], village_of_many["b"]
+    many = village_of_many["many"][0]
+    typed = {
+        "households": [a.pk],
+        "title": "义务打扫村道",
+        "rule": rule_capped.pk,
+        "date": (today() - datetime.timedelta(days=1)).isoformat(),
+        "place": "村口到学校",
+        "card_numbers": many.cards.get().number,
+        "idempotency_key": form_key(),
+        "find": "李秀",
+    }
+    page = client_manager_x.post(ACTIVITY, typed)  # Enter in Find, or its Search button
+    assert page.status_code == 200 and not Batch.objects.exists()
+    assert found(page) == [b.pk] and picked(page) == [a.pk]
+    for value in ("义务打扫村道", "村口到学校", typed["date"]):
+        assert f'value="{value}"' in page.text
+    assert re.search(rf">\s*{typed['card_numbers']}</textarea>", page.text)
+    assert re.search(rf'<option value="{rule_capped.pk}" selected>', page.text)
+    assert not page.context["picker_only_checked"]
+    added = client_manager_x.post(ACTIVITY, {**typed, "add": b.pk})
+    assert picked(added) == [a.pk, b.pk] and 'value="村口到学校"' in added.text
+    entered = client_manager_x.post(ACTIVITY, {**typed, "households": [a.pk, b.pk], "find": ""})
+    assert entered.status_code == 200 and entered.context["picker_only_checked"]
+    assert "Send the batch for approval" in entered.text and not Batch.objects.exists()
+    sent = client_manager_x.post(
+        ACTIVITY, {**typed, "households": [a.pk, b.pk], "find": "", "send": "1"}
+    )
+    assert sent.status_code == 302
+    batch = Batch.objects.get()
+    assert (batch.title, batch.place) == ("义务打扫村道", "村口到学校")
+    assert set(batch.proposals.values_list("household_id", flat=True)) == {a.pk, b.pk, many.pk}
