@@ -64,9 +64,13 @@ def _form_as_typed(request, form_class, typed_fields, households, picker):
 
 
 def _picker_context(request, form, picker, repeated=()) -> dict:
-    """The context of a form that holds its household picker. Enter with Find empty is
-    answered with a note that nothing was sent."""
-    entered = picker_pressed(request) and picker_enter_only(request)
+    """The context of a form that holds its household picker. Enter with Find empty
+    (sent without JavaScript, or with htmx as `?enter=1`) is answered with a note that
+    nothing was sent."""
+    if request.method == "GET":
+        entered = bool(request.GET.get("enter")) and not picker.find
+    else:
+        entered = picker_pressed(request) and picker_enter_only(request)
     return {
         "form": form,
         "picker": picker,

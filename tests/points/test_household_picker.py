@@ -343,3 +343,17 @@ def test_without_javascript_a_search_keeps_the_activity_typed_below(
     batch = Batch.objects.get()
     assert (batch.title, batch.place) == ("义务打扫村道", "村口到学校")
     assert set(batch.proposals.values_list("household_id", flat=True)) == {a.pk, b.pk, many.pk}
+
+
+@pytest.mark.parametrize("url", [NEW, ACTIVITY])
+def test_with_javascript_enter_says_nothing_was_sent(client_manager_x, village_of_many, url):
+    """Enter in a box of the form, with htmx, GETs the picker alone (marked `enter`): with
+    Find empty the page's note says nothing was sent, swapped in beside the picker."""
+    a = village_of_many["a"]
+    entered = client_manager_x.get(url, {"household": a.pk, "find": "", "enter": "1"})
+    note = re.search(r'<div id="enter-note" role="status">(.*?)</div>\s', entered.text, re.S)
+    assert entered.context["picker_only_checked"] and "Not sent yet" in note.group(1)
+    assert picked(entered) == [a.pk]
+    searched = client_manager_x.get(url, {"household": a.pk, "find": "李秀", "enter": "1"})
+    assert not searched.context["picker_only_checked"] and "Not sent yet" not in searched.text
+    assert "Not sent yet" not in client_manager_x.get(url, {"household": a.pk}).text
