@@ -8,12 +8,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import Role, is_villager, staff_required, villager_required
-from core.idempotency import run_once
+from core.idempotency import key_used, run_once
 from core.pagination import Paginator
 from points.forms import DeclarationAcceptForm, DeclarationForm, ReasonForm
 from points.models import Declaration
 from points.services import declaration_accept, declaration_decline, declaration_submit
 from points.views.access import _get_declaration_for_user, photo_response
+from points.views.proposals import refusals_add
 
 
 def _refused(request, declaration, error):
@@ -89,6 +90,18 @@ def declaration_review(request, pk):
 def declaration_accept_view(request, pk):
     declaration = _get_declaration_for_user(request, pk)
     form = DeclarationAcceptForm(request.POST, village=request.village)
+    if declaration.status == Declaration.Status.SUBMITTED and not key_used(request):
+        # Every refusal the proposal would meet, said with the form's own at once: a figure
+        # unlike the rule's without a why, the monthly cap, a card taken away since.
+        form.is_valid()
+        cleaned = form.cleaned_data
+        known = {name: cleaned[name] for name in ("rule", "reason", "points") if name in cleaned}
+        known.update(
+            households=[declaration.household],
+            occurred_on=declaration.occurred_on,
+            member=declaration.member,
+        )
+        refusals_add(request, form, known, cleaned.get("override_reason", ""))
     if form.is_valid():
         data = form.cleaned_data
 

@@ -79,7 +79,7 @@ def _picker_context(request, form, picker, repeated=()) -> dict:
     }
 
 
-def _refusals_add(request, form, known: dict, override_reason: str = "") -> None:
+def refusals_add(request, form, known: dict, override_reason: str = "") -> None:
     """Every refusal proposal_create would give that the values the form took (`known`, by
     the service's names) let it know now, beside the form's own (a reason left empty, a date
     in the future, a figure unlike the rule's without a why, a monthly cap): all said at
@@ -142,7 +142,7 @@ def proposal_new(request):
     if request.method == "POST" and not key_used(request):
         form.is_valid()
         known = _proposal_known(form)
-        _refusals_add(request, form, known, form.cleaned_data.get("override_reason", ""))
+        refusals_add(request, form, known, form.cleaned_data.get("override_reason", ""))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         repeated = _repeated(request, form, data["households"], data["occurred_on"])
@@ -199,7 +199,7 @@ def activity_new(request):
     repeated = []
     if request.method == "POST" and not key_used(request):
         form.is_valid()
-        _refusals_add(request, form, _activity_known(form))
+        refusals_add(request, form, _activity_known(form))
     if request.method == "POST" and form.is_valid():
         repeated = _repeated(request, form, form.attendees(), form.cleaned_data["date"])
     if request.method == "POST" and form.is_valid() and not repeated:

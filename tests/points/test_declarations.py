@@ -7,7 +7,7 @@ from django.urls import reverse
 from points.models import Declaration, Entry, Proposal
 from points.services import declaration_accept, proposal_approve
 from tests.factories import MemberFactory
-from tests.points.conftest import make_rule, png_upload, today
+from tests.points.conftest import make_rule, png_upload, propose, today
 
 KEY = "declaration-form-key-0001"
 
@@ -144,3 +144,29 @@ def test_who_did_it_left_empty_says_the_whole_household(
         assert '<option value="" selected>The whole household (nobody named)</option>' in (
             page.content.decode()
         )
+
+
+def test_accepting_a_declaration_says_every_refusal_at_once(
+    client_villager_a, client_manager_x, manager_x, card_a, rule_capped
+):
+    """Found while finishing the proposal form's fault: accepting a declaration said its
+    refusals one at a time (the empty reason; sent again, a figure unlike the rule's without
+    a why; again, the monthly cap). They are now said together, and nothing is proposed."""
+    declare(client_villager_a)
+    declaration = Declaration.objects.get()
+    propose(manager_x, [card_a.household], rule_capped)
+    propose(manager_x, [card_a.household], rule_capped)  # the month's cap of 20 is used up
+    refused = client_manager_x.post(
+        reverse("points:declaration_accept", args=[declaration.pk]),
+        {"rule": rule_capped.pk, "reason": "", "points": "8", "idempotency_key": KEY},
+    )
+    assert refused.status_code == 400
+    form = refused.context["accept_form"]
+    assert list(form.errors) == ["reason", "__all__"]
+    said = " ".join(form.non_field_errors())
+    assert "say why this proposal gives a different figure" in said
+    assert "at most 20 points a month; 20 already counted" in said
+    assert "20 already counted" in refused.text  # shown on the page, not only kept
+    assert Proposal.objects.count() == 2
+    declaration.refresh_from_db()
+    assert declaration.status == Declaration.Status.SUBMITTED
