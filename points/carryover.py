@@ -381,7 +381,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
             row=row.line,
             paper_balance=balance,
             grant=grants.get(account.pk, 0),
-            spendable=account.balance - account.held,
+            spendable=account.spendable,
         )
         if plan.spendable + plan.points < 0:
             # As the approval will count (points.ledger.balance_after): what is held for

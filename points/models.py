@@ -54,6 +54,12 @@ class Account(WriterOwnedColumns, models.Model):
     def __str__(self):
         return f"{self.household} {self.balance}"
 
+    @property
+    def spendable(self) -> int:
+        """What the household may spend now: the balance less what its reservations hold
+        (the floor points.ledger.balance_after keeps a debit above)."""
+        return self.balance - self.held
+
 
 class Entry(models.Model):
     """One change of points. Never updated or deleted (a database trigger refuses both)."""

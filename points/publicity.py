@@ -195,7 +195,7 @@ def publicity_start(proposals, accounts, actor, now, days, request) -> list[str]
     for proposal in proposals:
         if proposal.points < 0:
             account = accounts[proposal.household_id]
-            available = account.balance - account.held + pending.get(proposal.household_id, 0)
+            available = account.spendable + pending.get(proposal.household_id, 0)
             if available + proposal.points < 0:
                 problems.append(
                     _(

@@ -73,7 +73,7 @@ def plan_year(today: datetime.date) -> int:
 
 
 def _spendable_above(account: Account, keep: int) -> int:
-    return max(0, account.balance - account.held - keep)
+    return max(0, account.spendable - keep)
 
 
 def _require_open_year(village: Village, year: int, today: datetime.date) -> None:
