@@ -32,7 +32,7 @@ class Account(WriterOwnedColumns, models.Model):
         on_delete=models.PROTECT,
         related_name="accounts",
     )
-    balance = models.IntegerField(_("balance"), default=0)
+    balance = models.IntegerField(_("balance"), default=0, editable=False)  # points.ledger only
     # Points promised to the household's open reservations (store.Reservation): part of the
     # balance that nothing else may spend. Moved only by points.ledger.hold_plan.
     held = models.IntegerField(_("held for reservations"), default=0, db_default=0, editable=False)

@@ -135,3 +135,21 @@ def test_the_item_page_saved_while_the_counter_sells(card_a, rice, manager_x, mo
     rice.refresh_from_db()
     assert (rice.points_price, rice.stock) == (25, 47)
     _consistent()
+
+
+def test_no_form_or_admin_page_can_offer_a_writer_owned_column():
+    """The counts their writers move are not editable: a ModelForm or an admin page built
+    from the model leaves them out (Account.balance was editable, though no form offered it)."""
+    from django.apps import apps
+
+    from core.models import WriterOwnedColumns
+
+    owners = [model for model in apps.get_models() if issubclass(model, WriterOwnedColumns)]
+    assert Account in owners and Item in owners
+    editable = [
+        f"{model.__name__}.{name}"
+        for model in owners
+        for name in model.writer_owned
+        if model._meta.get_field(name).editable
+    ]
+    assert editable == []
