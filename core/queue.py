@@ -91,34 +91,71 @@ def enqueue(task_function, *, schedule_in: dict | None = None, **kwargs: Any) ->
 STALLED_AFTER = 30
 
 
+# Queue again / end one listed job only if it is still stalled, in one statement: its row
+# locked, then still "doing" for a worker silent for `seconds` (or none: pruned). Another
+# sweep may have queued it again since the list was read, and a live worker taken it:
+# procrastinate's own retry and finish check only "doing", and would queue a second run of
+# it beside the live one. The action is procrastinate's own function (events, aborts).
+_STILL_STALLED = """
+WITH still_stalled AS MATERIALIZED (
+    SELECT job.id FROM procrastinate_jobs job
+     WHERE job.id = %(job_id)s AND job.status = 'doing'
+       AND (job.worker_id IS NULL OR job.worker_id IN (
+            SELECT id FROM procrastinate_workers
+             WHERE last_heartbeat < now() - make_interval(secs => %(seconds)s)))
+       FOR UPDATE OF job
+)
+SELECT {action} AS done FROM still_stalled
+"""
+_RETRY_IF_STALLED = _STILL_STALLED.format(
+    action="procrastinate_retry_job_v2(id, now(), NULL, NULL, NULL)"
+)
+_END_IF_STALLED = _STILL_STALLED.format(action="procrastinate_finish_job_v1(id, 'aborted', false)")
+
+
 @dataclass
 class StalledRun:
     retried: list[int] = field(default_factory=list)
     # A run of the same sweep waits already (its queueing lock): it does the work; this one
     # ends "aborted" (the queue keeps one waiting run of a sweep).
     ended: list[int] = field(default_factory=list)
+    # No longer stalled when its turn came: queued again by another sweep (and perhaps taken
+    # by a live worker) since the list was read. Left alone.
+    left: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+
+
+async def _if_still_stalled(job_manager, statement: str, job_id: int) -> bool:
+    rows = await job_manager.connector.execute_query_all_async(
+        query=statement, job_id=job_id, seconds=STALLED_AFTER
+    )
+    return bool(rows)
 
 
 async def stalled_jobs_retry(job_manager) -> StalledRun:
     """Queue again the jobs left "doing" by a worker no longer heard from (killed mid-job).
 
     Every task is safe to run again (each claims or locks its rows and re-checks them), so a
-    job started once more does its work or finds it done. `job_manager`: the running app's
-    (the worker's pool), or the Django app's in a test.
+    job started once more does its work or finds it done. Two sweeps may overlap (the
+    task's own retry, two workers): each job is re-checked as it is queued again, so a job
+    a live worker took meanwhile stays its. `job_manager`: the running app's (the worker's
+    pool), or the Django app's in a test.
     """
     run = StalledRun()
     for job in await job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER):
         try:
-            if job.queueing_lock and await job_manager.list_jobs_async(
+            waiting = job.queueing_lock and await job_manager.list_jobs_async(
                 queueing_lock=job.queueing_lock, status=jobs.Status.TODO.value
+            )
+            if not await _if_still_stalled(
+                job_manager, _END_IF_STALLED if waiting else _RETRY_IF_STALLED, job.id
             ):
-                await job_manager.finish_job(job, status=jobs.Status.ABORTED, delete_job=False)
+                run.left.append(job.id)
+            elif waiting:
                 run.ended.append(job.id)
             else:
-                await job_manager.retry_job(job)
                 run.retried.append(job.id)
-        except exceptions.ConnectorException:  # retried or ended by another run meanwhile
+        except exceptions.ConnectorException:
             logger.exception("stalled job %s (%s) not queued again", job.id, job.task_name)
             run.failed.append(job.id)
     return run

@@ -19,3 +19,5 @@ async def retry_stalled_jobs(context, *, timestamp: int) -> None:
         logger.warning("job %s: its worker stopped mid-way; queued again", job_id)
     for job_id in run.ended:
         logger.warning("job %s: its worker stopped mid-way; a run of it waits already", job_id)
+    for job_id in run.left:
+        logger.info("job %s: no longer stalled (another sweep queued it again); left alone", job_id)

@@ -1,11 +1,15 @@
 """The task queue (core/queue.py): a job is written in the transaction of its effect, and one
 a killed worker left "doing" is run again."""
 
+import asyncio
+import threading
+
 import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection, transaction
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
+from procrastinate.manager import JobManager
 
 from core.queue import NotInTransaction, enqueue, stalled_jobs_retry
 from notifications.tasks import sms_sweep
@@ -113,6 +117,54 @@ def test_stalled_jobs_retry_leaves_a_live_workers_jobs_alone(county_admin):
     assert _queue_row(live_export)["status"] == "doing"
     assert _queue_row(stalled_sweep)["status"] == "aborted"
     assert _queue_row(waiting_sweep)["status"] == "todo"
+
+
+class _PausedAfterItsList(JobManager):
+    """The Django app's queue, for a sweep that waits, once it has read its list of stalled
+    jobs, until told to go on (the sweep overlapping another: a slow database, a retry)."""
+
+    def __init__(self):
+        super().__init__(app.connector)
+        self.listed, self.go_on = threading.Event(), threading.Event()
+
+    async def get_stalled_jobs(self, **kwargs):
+        stalled = await super().get_stalled_jobs(**kwargs)
+        self.listed.set()
+        assert await asyncio.to_thread(self.go_on.wait, 30)
+        return stalled
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_overlapping_another_leaves_the_job_a_live_worker_took_meanwhile(queue_workers):
+    """Found: two runs of the sweep at once (its own retry, or two workers): the first
+    queued a killed worker's job again and a live worker took it, then the second, from the
+    list it had read before, queued it once more (procrastinate's retry checks only that it
+    is "doing"), for a second run beside the live one. Now the second finds it no longer
+    stalled and leaves it to its worker."""
+    with transaction.atomic():
+        job_id = enqueue(export_build, job_id=1)
+    _taken_by(job_id, _worker_gone_silent())
+    paused, second = _PausedAfterItsList(), {}
+
+    def second_sweep():
+        try:
+            second["run"] = async_to_sync(stalled_jobs_retry)(paused)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=second_sweep)
+    thread.start()
+    assert paused.listed.wait(30)
+    first = async_to_sync(stalled_jobs_retry)(app.job_manager)
+    live = _worker_gone_silent(seconds=0)
+    taken = async_to_sync(app.job_manager.fetch_job)(queues=None, worker_id=live)
+    paused.go_on.set()
+    thread.join(30)
+
+    assert first.retried == [job_id] and taken.id == job_id
+    assert (second["run"].retried, second["run"].left) == ([], [job_id])
+    row = ProcrastinateJob.objects.values("status", "attempts", "worker_id").get(pk=job_id)
+    assert row == {"status": "doing", "attempts": 1, "worker_id": live}
 
 
 def test_an_export_run_again_takes_over_the_job_its_killed_run_claimed(county_admin):

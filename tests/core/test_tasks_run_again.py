@@ -20,8 +20,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from procrastinate.contrib.django import app
-from procrastinate.manager import JobManager
 
+from core import queue as core_queue
 from core.access import Role
 from core.models import AuditEvent
 from core.queue import enqueue
@@ -386,15 +386,15 @@ def _stalled_run(world, attempt):
 
 
 def _stalled_stop(m, world):
-    real = JobManager.retry_job
+    real = core_queue._if_still_stalled
     calls = itertools.count(1)
 
-    async def stopping(self, job, *args, **kwargs):
+    async def stopping(*args, **kwargs):
         if next(calls) == 2:
             raise WorkerKilled
-        return await real(self, job, *args, **kwargs)
+        return await real(*args, **kwargs)
 
-    m.setattr(JobManager, "retry_job", stopping)
+    m.setattr(core_queue, "_if_still_stalled", stopping)
 
 
 def _stalled_expect(world):
