@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 SLOT_SECONDS = 60  # the QR code's token changes this often; it is good for two slots
 PASS_SECONDS = 15 * 60  # from opening the link to sending the check-in (a photo takes time)
 ACTIVITY_CATEGORIES = (Rule.Category.COLLECTIVE_ACTIVITY, Rule.Category.VOLUNTARY_LABOUR)
+# The code of activity_close's refusal of an activity closed already (by its manager, or by
+# another run of the closing task): the task's overlapping runs are no failure.
+ALREADY_CLOSED = "already_closed"
 
 
 # --- the rotating QR code ---------------------------------------------------------------------
@@ -253,7 +256,7 @@ def activity_close(
             .get(pk=activity.pk, village_id=activity.village_id)
         )
         if not activity.is_open:
-            raise ValidationError(_("This activity is already closed."))
+            raise ValidationError(_("This activity is already closed."), code=ALREADY_CLOSED)
         checkins = list(activity.checkins.select_related("household").order_by("household__number"))
         with records_language():  # why a household got no proposal is kept with it
             not_proposed, with_photo, without_photo = _who_is_proposed(activity, checkins)
@@ -298,6 +301,9 @@ def activities_close_overdue() -> list[Activity]:
                 activity_close(activity=activity, actor=activity.opened_by, at_day_end=True)
             )
         except ValidationError as error:
+            if error.code == ALREADY_CLOSED:  # by another run of the task (or its manager)
+                logger.info("activity %s closed meanwhile, not by this run", activity.pk)
+                continue
             logger.warning("activity %s left open: %s", activity.pk, " ".join(error.messages))
         except Exception:
             logger.exception("activity %s left open: closing it failed", activity.pk)

@@ -1,6 +1,7 @@
 """Activity check-in by QR code: open, scan, once per household, close into one batch, approve."""
 
 import datetime
+import logging
 import threading
 import time
 
@@ -12,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from core.models import AuditEvent
+from points import activities
 from points.activities import (
     SLOT_SECONDS,
     activities_close_overdue,
@@ -272,6 +274,35 @@ def test_an_activity_whose_opener_left_stays_open_for_the_manager(
     activity.refresh_from_db()
     assert activity.is_open and not Proposal.objects.exists()
     assert f"activity {activity.pk} left open" in caplog.text
+
+
+def test_an_activity_another_closing_run_closed_meanwhile_is_no_warning(
+    activity, villager_a, manager_x, rule_meeting, monkeypatch, caplog
+):
+    """Found: two overlapping runs of the closing task (a retry, two workers) logged
+    "activity ... left open: This activity is already closed." as a warning for an activity
+    the other run had just closed, once. Now that is no failure: logged as closed meanwhile."""
+    other = activity_open(village=manager_x.village, rule=rule_meeting, title="二", actor=manager_x)
+    activity_checkin(activity=activity, user=villager_a)
+    yesterday = activity.date - datetime.timedelta(1)
+    Activity.objects.filter(pk__in=[activity.pk, other.pk]).update(date=yesterday)
+    close = activities.activity_close
+
+    def the_other_run_first(**kwargs):
+        """The other run closes both between this run's list and its first closing."""
+        monkeypatch.setattr(activities, "activity_close", close)
+        assert len(activities_close_overdue()) == 2
+        return close(**kwargs)
+
+    monkeypatch.setattr(activities, "activity_close", the_other_run_first)
+    with caplog.at_level(logging.INFO, logger="points.activities"):
+        assert activities_close_overdue() == []
+    assert [r.levelname for r in caplog.records if "left open" in r.getMessage()] == []
+    assert f"activity {other.pk} closed meanwhile" in caplog.text
+    assert (
+        Proposal.objects.count() == 1
+        and AuditEvent.objects.filter(action="activity.close").count() == 2
+    )
 
 
 def test_an_activity_whose_rule_was_retired_still_closes_proposing_nobody(
