@@ -3,7 +3,7 @@
 Each message is sent at most once: a worker claims it (pending -> sending) in a short
 transaction, taking only rows no other worker holds (SKIP LOCKED), sends it with no
 transaction open, then records the answer. A failure puts it back to pending, not before
-its back-off; the task then fails and procrastinate runs it again after the same wait. After
+its back-off; the task then queues a run for then (one at most waits). After
 SMS_MAX_ATTEMPTS tries it is failed for good. A send that ends in an error after the request
 was sent (an answer late or cut short) is `unknown`: never sent again, since it may have
 gone, and the manager's log says so. A worker killed while sending leaves its batch "being
@@ -56,7 +56,7 @@ def quiet_until(now: datetime.datetime) -> datetime.datetime | None:
 
 
 def retry_wait(attempts: int) -> datetime.timedelta:
-    """The back-off after `attempts` failed tries: procrastinate's exponential wait."""
+    """The back-off after a failed try: SMS_RETRY_WAIT seconds, that many times more each try."""
     return datetime.timedelta(seconds=settings.SMS_RETRY_WAIT ** (attempts + 1))
 
 

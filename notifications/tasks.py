@@ -3,10 +3,9 @@
 import datetime
 import logging
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from procrastinate import RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
 
 from core.queue import enqueue, periodic, task
 from notifications.sending import messages_send
@@ -14,11 +13,7 @@ from notifications.sending import messages_send
 logger = logging.getLogger(__name__)
 
 
-class MessagesToRetry(Exception):
-    """Some messages failed and wait for their next try (procrastinate retries the job)."""
-
-
-def _send(*, retried: bool) -> None:
+def _send() -> None:
     run = messages_send()
     if run.sent or run.failed or run.skipped or run.outdated or run.unknown:
         logger.info(
@@ -31,22 +26,17 @@ def _send(*, retried: bool) -> None:
         )
     if run.held_until:
         _queue_for(run.held_until)
-    if run.retry and retried:
-        raise MessagesToRetry(f"notifications {run.retry} failed; tried again later")
     if run.retry:
         _queue_for(run.retry_at)
 
 
-@task(
-    name="notifications.sms_send",
-    retry=RetryStrategy(
-        max_attempts=settings.SMS_MAX_ATTEMPTS, exponential_wait=settings.SMS_RETRY_WAIT
-    ),
-)
+@task(name="notifications.sms_send", queueing_lock="notifications.sms_send")
 def sms_send() -> None:
     """Send the text messages that are due: queued for a message's next try after a failure,
-    or the end of the quiet hours; safe to run several at once."""
-    _send(retried=True)
+    or the end of the quiet hours; safe to run several at once. Its failures queue its next
+    run, as the sweep's do (a procrastinate retry of it would clash with a run queued
+    meanwhile: one waits at most, its queueing lock)."""
+    _send()
 
 
 @periodic(cron="* * * * *")
@@ -56,9 +46,15 @@ def sms_sweep(*, timestamp: int) -> None:
     job (one a call was a fifth of an approval's time), so this is what sends them, within
     a minute. A message that fails here is tried again by a `sms_send` job queued for the
     end of its back-off."""
-    _send(retried=False)
+    _send()
 
 
 def _queue_for(when: datetime.datetime) -> None:
-    with transaction.atomic():
-        enqueue(sms_send, schedule_in={"seconds": (when - timezone.now()).total_seconds()})
+    """Queue a `sms_send` for `when`, unless one waits already (overlapping runs with
+    failures queued one each): that one sends every message due when it runs, and the
+    sweep of every minute those due before it."""
+    try:
+        with transaction.atomic():
+            enqueue(sms_send, schedule_in={"seconds": (when - timezone.now()).total_seconds()})
+    except AlreadyEnqueued:
+        logger.info("SMS: a run to send them waits already")

@@ -4,13 +4,17 @@ runs the same function: test_worker.py)."""
 import datetime
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification
 from notifications.sending import messages_send
+from notifications.tasks import sms_send, sms_sweep
 from points.services import proposal_approve
+from tests.core.test_queue import _taken_by
 from tests.notifications.provider import SECRET, Provider
+from tests.notifications.test_outbox import sms_jobs
 from tests.points.conftest import propose
 from villagers.models import Household
 
@@ -52,6 +56,29 @@ def test_a_message_failing_every_time_is_given_up_after_the_last_attempt(
     assert [run.retry for run in runs] == [[message_to_a.pk], [message_to_a.pk], []]
     assert runs[-1].failed == [message_to_a.pk] and len(provider.failed) == 3
     assert messages_send(now=later).sent == [] and len(provider.failed) == 3  # left alone
+
+
+def test_runs_with_failures_queue_one_run_to_try_again(
+    provider, card_a, card_b, manager_x, supervisor_x, rule_clean
+):
+    """Found: each run with a failure queued a `sms_send` of its own, so overlapping runs
+    (the sweeps, the retries) piled up waiting rows. One waits now (its queueing lock), and
+    sends every message due when it runs; a running one queues the next."""
+    provider.fail_first = 99
+    for household in (card_a.household, card_b.household):
+        (proposal,) = propose(manager_x, [household], rule_clean)
+        proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+        sms_sweep(timestamp=0)  # this household's message fails
+    assert Notification.objects.filter(sms_status=Sms.PENDING, sms_attempts=1).count() == 2
+    ((status, _at),) = sms_jobs()
+    assert status == "todo"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM procrastinate_jobs WHERE status = 'todo'")
+        _taken_by(cursor.fetchone()[0], None)  # a worker runs it: the messages fail again
+    Notification.objects.update(sms_due_at=timezone.now())
+    sms_send()
+    assert sorted(status for status, _at in sms_jobs()) == ["doing", "todo"]
+    assert Notification.objects.filter(sms_status=Sms.PENDING, sms_attempts=2).count() == 2
 
 
 def test_a_failed_message_waits_for_its_back_off(settings, provider, message_to_a):
