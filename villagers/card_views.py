@@ -254,6 +254,49 @@ def card_recall_view(request, pk):
     )
 
 
+def _pin_slip_post(
+    request, form, *, household, hub, service, still_opens, set_now, set_before, slip
+):
+    """A PIN the manager sets (a reset, a member's own): the answer to a valid POST, or None
+    for the form page again. `service(pin)` sets it under the card's staff count
+    (StaffPinGuesses); for the manager's own household the county sets it (sent up, no
+    slip). The answer is the slip with the PIN, shown this once; sent twice (one-time key),
+    the slip again while `still_opens(pin)`, else the household page saying it changed."""
+    guesses = StaffPinGuesses(request, household)
+    with guesses.counted(form):
+        if request.method != "POST" or not form.is_valid() or guesses.locked(form):
+            return None
+        pin = form.cleaned_data["pin"]
+
+        def action():
+            service(pin)
+            return hub
+
+        try:
+            _url, replayed = run_once(request, action)
+        except SecondPersonRequired as error:
+            # The county sets the PIN the manager chose; the referral keeps only its hash.
+            return redirect(hub) if form_sent_up(request, form, error, pin=pin) else None
+        except ValidationError as error:
+            form_add_service_error(form, error)
+            return None
+        card = household.cards.filter(status=Card.Status.ACTIVE).first()
+        if not replayed:
+            messages.success(request, set_now)
+        elif card is not None and still_opens(pin):
+            messages.info(request, set_before)
+        else:
+            messages.info(
+                request,
+                _(
+                    "This PIN was already set and has been changed again since: its slip "
+                    "is no longer shown."
+                ),
+            )
+            return redirect(hub)
+        return card_slip(request, card=card, pin=pin, **slip)
+
+
 @never_cache
 @staff_required(Role.MANAGER)
 def pin_reset_view(request, pk):
@@ -268,47 +311,24 @@ def pin_reset_view(request, pk):
     household = household_get_for_user(request, pk)
     hub = reverse("reports:household", args=[household.pk])
     form = PinResetForm(request.POST or None)
-    guesses = StaffPinGuesses(request, household)
-    with guesses.counted(form):
-        if request.method == "POST" and form.is_valid() and not guesses.locked(form):
-            pin = form.cleaned_data["pin"]
-
-            def action():
-                pin_reset(household=household, actor=request.user, pin=pin, request=request)
-                return hub
-
-            try:
-                _url, replayed = run_once(request, action)
-            except SecondPersonRequired as error:
-                # The county sets the PIN the manager chose; the referral keeps only its hash.
-                if form_sent_up(request, form, error, pin=pin):
-                    return redirect(hub)
-            except ValidationError as error:
-                form_add_service_error(form, error)
-            else:
-                card = household.cards.filter(status=Card.Status.ACTIVE).first()
-                if not replayed:
-                    messages.success(
-                        request, _("The new PIN is set. Give the slip to the household in person.")
-                    )
-                elif card is not None and household_pin_is(household, pin):
-                    messages.info(
-                        request,
-                        _(
-                            "This PIN was already set (the form was sent twice): here is its slip. "
-                            "Give it to the household in person."
-                        ),
-                    )
-                else:
-                    messages.info(
-                        request,
-                        _(
-                            "This PIN was already set and has been changed again since: its slip "
-                            "is no longer shown."
-                        ),
-                    )
-                    return redirect(hub)
-                return card_slip(request, card=card, pin=pin, kind=Slip.PIN)
+    answer = _pin_slip_post(
+        request,
+        form,
+        household=household,
+        hub=hub,
+        service=lambda pin: pin_reset(
+            household=household, actor=request.user, pin=pin, request=request
+        ),
+        still_opens=lambda pin: household_pin_is(household, pin),
+        set_now=_("The new PIN is set. Give the slip to the household in person."),
+        set_before=_(
+            "This PIN was already set (the form was sent twice): here is its slip. "
+            "Give it to the household in person."
+        ),
+        slip={"kind": Slip.PIN},
+    )
+    if answer is not None:
+        return answer
     return _card_form_page(
         request,
         household=household,
@@ -335,54 +355,28 @@ def member_pin_view(request, pk):
     hub = reverse("reports:household", args=[household.pk])
     form = MemberPinForm(request.POST or None)
     refusal = member_pin_refusal(member)
-    guesses = StaffPinGuesses(request, household)
-    with guesses.counted(form):
-        if (
-            request.method == "POST"
-            and not refusal
-            and form.is_valid()
-            and not guesses.locked(form)
-        ):
-            pin = form.cleaned_data["pin"]
-
-            def action():
-                member_pin_set(member=member, actor=request.user, pin=pin, request=request)
-                return hub
-
-            try:
-                _url, replayed = run_once(request, action)
-            except SecondPersonRequired as error:
-                if form_sent_up(request, form, error, pin=pin):
-                    return redirect(hub)
-            except ValidationError as error:
-                form_add_service_error(form, error)
-            else:
-                card = household.cards.filter(status=Card.Status.ACTIVE).first()
-                if not replayed:
-                    messages.success(
-                        request,
-                        _("%(name)s has a PIN of their own. Give them the slip in person.")
-                        % {"name": member.name},
-                    )
-                elif card is not None and member_pin_is(member, pin):
-                    messages.info(
-                        request,
-                        _(
-                            "This PIN was already set (the form was sent twice): here is its slip. "
-                            "Give it to %(name)s in person."
-                        )
-                        % {"name": member.name},
-                    )
-                else:
-                    messages.info(
-                        request,
-                        _(
-                            "This PIN was already set and has been changed again since: its slip "
-                            "is no longer shown."
-                        ),
-                    )
-                    return redirect(hub)
-                return card_slip(request, card=card, pin=pin, kind=Slip.MEMBER, member=member)
+    answer = None
+    if not refusal:
+        answer = _pin_slip_post(
+            request,
+            form,
+            household=household,
+            hub=hub,
+            service=lambda pin: member_pin_set(
+                member=member, actor=request.user, pin=pin, request=request
+            ),
+            still_opens=lambda pin: member_pin_is(member, pin),
+            set_now=_("%(name)s has a PIN of their own. Give them the slip in person.")
+            % {"name": member.name},
+            set_before=_(
+                "This PIN was already set (the form was sent twice): here is its slip. "
+                "Give it to %(name)s in person."
+            )
+            % {"name": member.name},
+            slip={"kind": Slip.MEMBER, "member": member},
+        )
+    if answer is not None:
+        return answer
     login = User.objects.filter(member=member, is_active=True).first()
     return render(
         request,
