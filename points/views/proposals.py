@@ -66,9 +66,10 @@ def _form_as_typed(request, form_class, typed_fields, households, picker):
 def _picker_context(request, form, picker, repeated=()) -> dict:
     """The context of a form that holds its household picker. Enter with Find empty
     (sent without JavaScript, or with htmx as `?enter=1`) is answered with a note that
-    nothing was sent."""
+    nothing was sent; Enter after a card scanned into Find (which the picker empties) is a
+    scan, not a send, and is not."""
     if request.method == "GET":
-        entered = bool(request.GET.get("enter")) and not picker.find
+        entered = bool(request.GET.get("enter")) and not request.GET.get("find", "").strip()
     else:
         entered = picker_pressed(request) and picker_enter_only(request)
     return {

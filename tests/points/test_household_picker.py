@@ -357,3 +357,18 @@ def test_with_javascript_enter_says_nothing_was_sent(client_manager_x, village_o
     searched = client_manager_x.get(url, {"household": a.pk, "find": "李秀", "enter": "1"})
     assert not searched.context["picker_only_checked"] and "Not sent yet" not in searched.text
     assert "Not sent yet" not in client_manager_x.get(url, {"household": a.pk}).text
+
+
+@pytest.mark.parametrize("url", [NEW, ACTIVITY])
+def test_a_card_scanned_with_javascript_is_not_answered_as_enter(
+    client_manager_x, village_of_many, card_b, url
+):
+    """Found by a browser probe: a card scanned into Find (its QR code, then the scanner's
+    Enter) with htmx added the household and also said "Not sent yet: Enter only checks
+    the form", as if the manager had tried to send; without JavaScript it said nothing.
+    The picker empties Find after a scan, and the note read the emptied box."""
+    a, b = village_of_many["a"], village_of_many["b"]
+    scanned = card_login_url(RequestFactory().get("/"), card_b.number)
+    page = client_manager_x.get(url, {"household": a.pk, "find": scanned, "enter": "1"})
+    assert picked(page) == [a.pk, b.pk]
+    assert not page.context["picker_only_checked"] and "Not sent yet" not in page.text
