@@ -10,8 +10,10 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy
 
 
@@ -205,7 +207,7 @@ def access_required(
             if decision == OPEN:
                 return view(request, *args, **kwargs)
             if decision == LOGIN:
-                return redirect_to_login(request.get_full_path(), login_url)
+                return _to_login(request, login_url)
             if decision == PICK:
                 back = request.get_full_path() if request.method == "GET" else ""
                 return redirect(village_pick_url(back))
@@ -215,6 +217,27 @@ def access_required(
         return wrapper
 
     return decorator
+
+
+def _to_login(request, login_url: str | None):
+    """The login, then back. A request of htmx (the household picker's search, the counter's
+    boosted links) is answered with HX-Redirect, so that the whole page goes to the login
+    and comes back to the page it was on: followed as a redirect, the login page was
+    swapped into the part htmx asked for, which found nothing of it there and vanished
+    without a word (a session expired mid-form)."""
+    if request.headers.get("HX-Request") != "true":
+        return redirect_to_login(request.get_full_path(), login_url)
+    page = request.headers.get("HX-Current-URL", "")
+    if url_has_allowed_host_and_scheme(
+        page, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(page)
+        back = parts.path + (f"?{parts.query}" if parts.query else "")
+    else:
+        back = request.path
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = redirect_to_login(back, login_url).url
+    return response
 
 
 def access_of(url: str) -> Access | None:
