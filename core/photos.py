@@ -36,6 +36,21 @@ MAX_EDGE = 1600  # enough for a phone screen or a printed poster, small enough f
 TARGET_BYTES = 400 * 1024  # what the phone aims for when it shrinks a photo before sending
 
 
+class FilesChosenAgainMixin:
+    """A form drawn again after a refusal says, under each file box whose file was sent,
+    that it must be chosen again: no browser keeps a chosen file across pages, and the box
+    showed "No file chosen" only (found by a probe: a proposal refused for its reason, the
+    reason corrected and sent, went without the photo chosen before). Every form with a
+    file field takes this first among its bases."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if isinstance(field, forms.FileField) and self.files.get(self.add_prefix(name)):
+                note = _("The file chosen before was not kept: choose it again before sending.")
+                field.help_text = f"{note} {field.help_text}".strip()
+
+
 class PhotoInput(forms.ClearableFileInput):
     """A photo field the phone shrinks before sending (static/js/photo-upload.js): longest
     side MAX_EDGE, JPEG, about TARGET_BYTES, with a progress bar and a cancel button, and the

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from core.audio import audio_validate
 from core.idempotency import OneTimeKeyMixin
-from core.photos import PhotoInput, photo_validate
+from core.photos import FilesChosenAgainMixin, PhotoInput, photo_validate
 
 
 class VoiceInput(forms.ClearableFileInput):
@@ -40,7 +40,7 @@ class VoiceInput(forms.ClearableFileInput):
         return context
 
 
-class AnnouncementForm(OneTimeKeyMixin, forms.Form):
+class AnnouncementForm(FilesChosenAgainMixin, OneTimeKeyMixin, forms.Form):
     text = forms.CharField(
         label=gettext_lazy("Announcement"),
         max_length=1000,

@@ -10,7 +10,7 @@ from core.db import row_id_or_none
 from core.edit_forms import DrawnStateMixin
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
-from core.photos import PhotoInput, photo_validate
+from core.photos import FilesChosenAgainMixin, PhotoInput, photo_validate
 from core.text import list_join
 from points.models import Rule
 from points.services import member_left_before
@@ -96,7 +96,7 @@ class MemberChoiceField(forms.ModelChoiceField):
         return label
 
 
-class ProposalForm(OneTimeKeyMixin, forms.Form):
+class ProposalForm(FilesChosenAgainMixin, OneTimeKeyMixin, forms.Form):
     households = PickedHouseholdsField(label=_("Households"))
     rule = forms.ModelChoiceField(label=_("Rule"), queryset=Rule.objects.none())
     points = numbers.IntegerField(
@@ -145,7 +145,7 @@ class ProposalForm(OneTimeKeyMixin, forms.Form):
         return cleaned
 
 
-class ActivityForm(OneTimeKeyMixin, forms.Form):
+class ActivityForm(FilesChosenAgainMixin, OneTimeKeyMixin, forms.Form):
     """A collective activity or voluntary-labour day with its attendance list."""
 
     title = forms.CharField(label=_("Activity"), max_length=100)
@@ -217,7 +217,7 @@ class DecideForm(forms.Form):
     rejection_reason = forms.CharField(label=_("Reason for rejection"), required=False)
 
 
-class DeclarationForm(OneTimeKeyMixin, forms.Form):
+class DeclarationForm(FilesChosenAgainMixin, OneTimeKeyMixin, forms.Form):
     description = forms.CharField(
         label=_("What good deed was done?"),
         max_length=1000,
@@ -342,7 +342,7 @@ class RoundForm(OneTimeKeyMixin, forms.Form):
         return day
 
 
-class CarryOverUploadForm(forms.Form):
+class CarryOverUploadForm(FilesChosenAgainMixin, forms.Form):
     """The paper ledger's file and the total written on the paper, to be compared."""
 
     file = forms.FileField(
@@ -372,7 +372,7 @@ class ActivityOpenForm(OneTimeKeyMixin, forms.Form):
         self.fields["rule"].queryset = rules
 
 
-class CheckInForm(OneTimeKeyMixin, forms.Form):
+class CheckInForm(FilesChosenAgainMixin, OneTimeKeyMixin, forms.Form):
     """A villager's check-in: the pass the scanned link gave, and an optional photo."""
 
     checkin_pass = forms.CharField(

@@ -12,7 +12,7 @@ from core.db import row_id_or_none
 from core.edit_forms import DrawnStateMixin
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
-from core.photos import photo_prepare
+from core.photos import FilesChosenAgainMixin, photo_prepare
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from store.services import DONATION_CORRECTABLE, donation_drawn
 from villagers.cardnumbers import card_number_normalize
@@ -21,7 +21,7 @@ from villagers.models import Member
 QUANTITY_RANGE_MESSAGE = _("Each quantity must be between 1 and 999.")
 
 
-class ItemForm(DrawnStateMixin, forms.ModelForm):
+class ItemForm(FilesChosenAgainMixin, DrawnStateMixin, forms.ModelForm):
     class Meta:
         model = Item
         formfield_callback = numbers.number_formfield

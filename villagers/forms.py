@@ -13,6 +13,7 @@ from core.edit_forms import DrawnStateMixin
 from core.forms import PinField, number_formfield
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
+from core.photos import FilesChosenAgainMixin
 from villagers.idnumbers import (
     id_number_invalid_message,
     id_number_is_valid,
@@ -484,7 +485,7 @@ class PinChangeForm(NewPinForm):
     field_order = ["old_pin", "pin", "pin_again"]
 
 
-class RosterUploadForm(forms.Form):
+class RosterUploadForm(FilesChosenAgainMixin, forms.Form):
     file = forms.FileField(
         label=_("Roster file (.xlsx or .csv)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),

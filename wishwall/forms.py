@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.idempotency import OneTimeKeyMixin
-from core.photos import PhotoInput, photo_validate
+from core.photos import FilesChosenAgainMixin, PhotoInput, photo_validate
 from store.models import Donor
 from villagers.models import Household
 from wishwall.models import Wish
@@ -21,7 +21,7 @@ def _photo_field(label):
     )
 
 
-class WishForm(OneTimeKeyMixin, forms.Form):
+class WishForm(FilesChosenAgainMixin, OneTimeKeyMixin, forms.Form):
     """One-time key: a double tap or a re-sent page posts the wish once."""
 
     title = forms.CharField(
@@ -137,7 +137,7 @@ class MatchForm(forms.Form):
         return cleaned
 
 
-class FulfilForm(forms.Form):
+class FulfilForm(FilesChosenAgainMixin, forms.Form):
     date = forms.DateField(
         label=_("Date given"),
         initial=timezone.localdate,
