@@ -103,7 +103,7 @@ WITH still_stalled AS MATERIALIZED (
        AND (job.worker_id IS NULL OR job.worker_id IN (
             SELECT id FROM procrastinate_workers
              WHERE last_heartbeat < now() - make_interval(secs => %(seconds)s)))
-       FOR UPDATE OF job
+       FOR NO KEY UPDATE OF job
 )
 SELECT {action} AS done FROM still_stalled
 """

@@ -3,6 +3,7 @@ a killed worker left "doing" is run again."""
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -134,6 +135,21 @@ class _PausedAfterItsList(JobManager):
         return stalled
 
 
+def _in_a_thread_of_its_own(function, *args, **kwargs):
+    """Run a coroutine function to its end from a thread of its own, on its own connection.
+    Not from the test's thread while another runs one: after a browser test in the same
+    process (Playwright's sync API), asgiref then finds an event loop running there."""
+
+    def run():
+        try:
+            return async_to_sync(function)(*args, **kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result(timeout=60)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_sweep_overlapping_another_leaves_the_job_a_live_worker_took_meanwhile(queue_workers):
     """Found: two runs of the sweep at once (its own retry, or two workers): the first
@@ -155,9 +171,9 @@ def test_a_sweep_overlapping_another_leaves_the_job_a_live_worker_took_meanwhile
     thread = threading.Thread(target=second_sweep)
     thread.start()
     assert paused.listed.wait(30)
-    first = async_to_sync(stalled_jobs_retry)(app.job_manager)
+    first = _in_a_thread_of_its_own(stalled_jobs_retry, app.job_manager)
     live = _worker_gone_silent(seconds=0)
-    taken = async_to_sync(app.job_manager.fetch_job)(queues=None, worker_id=live)
+    taken = _in_a_thread_of_its_own(app.job_manager.fetch_job, queues=None, worker_id=live)
     paused.go_on.set()
     thread.join(30)
 
