@@ -438,3 +438,24 @@ def test_enter_in_a_quantity_reserves_nothing_and_keeps_the_choice(
     reserved = client_villager_a.post(url, {**typed, "save": "1"})
     assert reserved.status_code == 302
     assert Reservation.objects.get().total_points == 2 * 20 + 40
+
+
+def test_enter_says_when_the_choice_is_more_than_the_household_can_spend(
+    client_villager_a, card_a, rice
+):
+    """Found by a probe: Enter gave the choice's total but not that it passed what the
+    household may spend; only the Reserve button's refusal said so."""
+    url = reverse("store:reserve")
+    page = client_villager_a.get(url).content.decode()
+    shown = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', page))
+    spendable = account(card_a.household).spendable
+
+    within = client_villager_a.post(url, {**shown, f"qty_{rice.pk}": "1"})
+    assert "data-over-spendable" not in within.content.decode()
+    over = spendable // rice.points_price + 1
+    beyond = client_villager_a.post(
+        url, {**shown, f"qty_{rice.pk}": str(over)}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    said = re.search(r"<p [^>]*data-over-spendable>([^<]*)</p>", beyond.content.decode())
+    assert said and f"more than you can spend now: {spendable} points" in said.group(1)
+    assert not Reservation.objects.exists()
