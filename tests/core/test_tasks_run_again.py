@@ -46,7 +46,7 @@ from store.services import RESERVATION_REMINDER, reservation_create, zones_ensur
 from store.tasks import expire_reservations
 from tests.conftest import make_staff
 from tests.core.test_queue import _queue_row, _taken_by, _worker_gone_silent
-from tests.notifications.provider import SECRET, Provider
+from tests.notifications.provider import Provider
 from tests.points.conftest import make_rule, propose
 from tests.points.test_concurrency import run_threads
 from tests.points.test_publicity_concurrency import assert_credited_once, due_proposals
@@ -276,15 +276,8 @@ def _sms_arrange(request):
     settings = request.getfixturevalue("settings")
     provider = Provider().__enter__()
     request.addfinalizer(lambda: provider.__exit__(None, None, None))
-    env = provider.environment()
     settings.SMS_BACKEND = "aliyun"
-    settings.SMS_ALIYUN = {
-        "endpoint": env["SMS_ALIYUN_ENDPOINT"],
-        "access_key_id": env["SMS_ALIYUN_ACCESS_KEY_ID"],
-        "access_key_secret": SECRET,
-        "sign_name": env["SMS_ALIYUN_SIGN_NAME"],
-        "template_code": env["SMS_ALIYUN_TEMPLATE_CODE"],
-    }
+    settings.SMS_ALIYUN = provider.aliyun_settings()
     settings.SMS_QUIET_HOURS = (0, 0)
     card_a, manager_x = (request.getfixturevalue(n) for n in ("card_a", "manager_x"))
     supervisor_x = request.getfixturevalue("supervisor_x")

@@ -92,6 +92,18 @@ class Provider:
             "SMS_ALIYUN_TEMPLATE_CODE": "SMS_000001",
         }
 
+    def aliyun_settings(self) -> dict[str, str]:
+        """settings.SMS_ALIYUN pointing at this provider, as `environment` gives it to a
+        process (aidao/settings.py reads those variables into it)."""
+        env = self.environment()
+        return {
+            "endpoint": env["SMS_ALIYUN_ENDPOINT"],
+            "access_key_id": env["SMS_ALIYUN_ACCESS_KEY_ID"],
+            "access_key_secret": env["SMS_ALIYUN_ACCESS_KEY_SECRET"],
+            "sign_name": env["SMS_ALIYUN_SIGN_NAME"],
+            "template_code": env["SMS_ALIYUN_TEMPLATE_CODE"],
+        }
+
     def answer(self, params: dict[str, str]) -> tuple[int, dict]:
         with self.lock:
             problem = self.problem(params)

@@ -13,7 +13,7 @@ from notifications.sending import messages_send
 from notifications.tasks import sms_send, sms_sweep
 from points.services import proposal_approve
 from tests.core.test_queue import _taken_by
-from tests.notifications.provider import SECRET, Provider
+from tests.notifications.provider import Provider
 from tests.notifications.test_outbox import sms_jobs
 from tests.points.conftest import propose
 from villagers.models import Household
@@ -24,15 +24,8 @@ Sms = Notification.Sms
 @pytest.fixture
 def provider(settings):
     with Provider() as provider:
-        env = provider.environment()
         settings.SMS_BACKEND = "aliyun"
-        settings.SMS_ALIYUN = {
-            "endpoint": env["SMS_ALIYUN_ENDPOINT"],
-            "access_key_id": env["SMS_ALIYUN_ACCESS_KEY_ID"],
-            "access_key_secret": SECRET,
-            "sign_name": env["SMS_ALIYUN_SIGN_NAME"],
-            "template_code": env["SMS_ALIYUN_TEMPLATE_CODE"],
-        }
+        settings.SMS_ALIYUN = provider.aliyun_settings()
         yield provider
 
 

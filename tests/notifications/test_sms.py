@@ -6,7 +6,7 @@ import logging
 from django.test import override_settings
 
 from notifications import sms
-from tests.notifications.provider import SECRET, Provider, expected_signature
+from tests.notifications.provider import Provider, expected_signature
 
 
 def test_the_signature_matches_aliyuns_documented_example():
@@ -33,7 +33,7 @@ def test_percent_encoding_follows_rfc_3986_as_aliyun_asks():
 
 def test_a_message_with_spaces_stars_and_chinese_is_signed_right_and_answered(settings):
     with Provider() as provider:
-        backend = sms.AliyunBackend({**settings.SMS_ALIYUN, **_config(provider)})
+        backend = sms.AliyunBackend({**settings.SMS_ALIYUN, **provider.aliyun_settings()})
         text = "啊道村爱心超市：+5 分 (庭院*整洁) ~ 余额 105。"
         assert backend.send(phone="13912345678", text=text) == "biz-1"
     (request,) = provider.accepted
@@ -43,21 +43,21 @@ def test_a_message_with_spaces_stars_and_chinese_is_signed_right_and_answered(se
 
 def test_a_refusal_or_an_unreachable_provider_is_an_sms_error(settings):
     with Provider(fail_first=1) as provider:
-        backend = sms.AliyunBackend(_config(provider))
+        backend = sms.AliyunBackend(provider.aliyun_settings())
         try:
             backend.send(phone="13912345678", text="x")
         except sms.SmsError as error:
             assert "isp.SYSTEM_ERROR" in str(error)
         else:
             raise AssertionError("the failure was not reported")
-        wrong = sms.AliyunBackend({**_config(provider), "access_key_secret": "not-it"})
+        wrong = sms.AliyunBackend({**provider.aliyun_settings(), "access_key_secret": "not-it"})
         try:
             wrong.send(phone="13912345678", text="x")
         except sms.SmsError as error:
             assert "SignatureDoesNotMatch" in str(error)
         else:
             raise AssertionError("a wrong signature was accepted")
-    gone = sms.AliyunBackend({**_config(provider)})
+    gone = sms.AliyunBackend({**provider.aliyun_settings()})
     try:
         gone.send(phone="13912345678", text="x")
     except sms.SmsError as error:
@@ -78,14 +78,3 @@ def test_the_log_backend_is_the_default_and_masks_the_phone(caplog):
     assert len(caplog.records) == 1 and "\n" not in caplog.records[0].getMessage()
     with override_settings(SMS_BACKEND="aliyun"):
         assert isinstance(sms.backend(), sms.AliyunBackend)
-
-
-def _config(provider: Provider) -> dict[str, str]:
-    env = provider.environment()
-    return {
-        "endpoint": env["SMS_ALIYUN_ENDPOINT"],
-        "access_key_id": env["SMS_ALIYUN_ACCESS_KEY_ID"],
-        "access_key_secret": SECRET,
-        "sign_name": env["SMS_ALIYUN_SIGN_NAME"],
-        "template_code": env["SMS_ALIYUN_TEMPLATE_CODE"],
-    }
