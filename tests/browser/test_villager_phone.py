@@ -13,6 +13,7 @@ import io
 import json
 import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -244,10 +245,9 @@ def eight_megabyte_photo(path: Path) -> Path:
     return path
 
 
-def test_an_8_mb_photo_reaches_the_server_on_3g_in_under_20_seconds(
-    live_server, phone, card_a, villager_a, tmp_path
-):
-    photo = eight_megabyte_photo(tmp_path / "IMG_20260501_101500.jpg")
+@contextmanager
+def post_sizes():
+    """The Content-Length of every POST the live server receives while the block runs."""
     sizes = []
 
     def on_request(sender, environ, **kwargs):
@@ -256,6 +256,16 @@ def test_an_8_mb_photo_reaches_the_server_on_3g_in_under_20_seconds(
 
     request_started.connect(on_request)
     try:
+        yield sizes
+    finally:
+        request_started.disconnect(on_request)
+
+
+def test_an_8_mb_photo_reaches_the_server_on_3g_in_under_20_seconds(
+    live_server, phone, card_a, villager_a, tmp_path
+):
+    photo = eight_megabyte_photo(tmp_path / "IMG_20260501_101500.jpg")
+    with post_sizes() as sizes:
         sign_in(phone, live_server, villager_a)
         phone.goto(live_server.url + reverse("points:declaration_new"))
         throttle(phone)
@@ -273,8 +283,6 @@ def test_an_8_mb_photo_reaches_the_server_on_3g_in_under_20_seconds(
             phone.wait_for_timeout(100)
         phone.wait_for_url(live_server.url + reverse("points:me"), timeout=30_000)
         seconds = time.monotonic() - began
-    finally:
-        request_started.disconnect(on_request)
     screenshot(phone, "phone-3g", "02-declared")
     record("declaration with an 8 MB photo, upload to the next page (s)", round(seconds, 1))
     record("bytes sent for that photo", sizes[-1])
@@ -385,14 +393,7 @@ def test_a_double_tap_while_the_photo_is_made_smaller_sends_it_once(
     the photo, sent the form natively with the original photo (2.4 MB) beside the shrunk one
     (80 KB), the two racing on the slow link. Now the second tap sends nothing more."""
     photo = camera_photo(tmp_path / "IMG_20260501_101500.jpg")
-    posts = []
-
-    def on_request(sender, environ, **kwargs):
-        if environ["REQUEST_METHOD"] == "POST":
-            posts.append(int(environ.get("CONTENT_LENGTH") or 0))
-
-    request_started.connect(on_request)
-    try:
+    with post_sizes() as posts:
         sign_in(phone, live_server, villager_a)
         phone.goto(live_server.url + reverse("points:declaration_new"))
         throttle(phone)
@@ -401,8 +402,6 @@ def test_a_double_tap_while_the_photo_is_made_smaller_sends_it_once(
         phone.dblclick("main form button[type=submit]")
         # Where the browser ends up, not one navigation: a native sending is aborted on the way.
         expect(phone).to_have_url(live_server.url + reverse("points:me"), timeout=30_000)
-    finally:
-        request_started.disconnect(on_request)
     assert len(posts) == 1 and posts[0] < 400 * 1024, posts
     assert Declaration.objects.count() == 1
 
