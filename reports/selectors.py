@@ -48,6 +48,7 @@ from django.utils import timezone
 
 from core import sql
 from core.months import add_months, local_start, month_days, months_ending, next_month
+from core.numbers import to_cents
 from points.models import Account, Declaration, Entry, Proposal, Rule
 from reports import sql as reports_sql
 from store.models import Donation, Item, RedemptionLine, StockMovement, Zone
@@ -59,7 +60,6 @@ from wishwall.selectors import wishes_waiting
 LOW_STOCK_SHOWN = 10
 VISIT_AFTER_MONTHS = 3
 YUAN = DecimalField(max_digits=12, decimal_places=2)
-CENT = Decimal("0.01")
 
 
 # --- periods ----------------------------------------------------------------------------------
@@ -595,7 +595,7 @@ def _ratio(part, whole) -> Decimal | None:
     """part / whole to two places, None when there is nothing to divide by. The page and
     the .xlsx show this figure as it is (a pass rate of 0.58 is 58%): worked out again for
     one of them (widthratio, in floats) they disagreed (57% and 58% for 23 of 40)."""
-    return (Decimal(part) / whole).quantize(CENT) if whole else None
+    return to_cents(Decimal(part) / whole) if whole else None
 
 
 def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:

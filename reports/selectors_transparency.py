@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.months import month_span
+from core.numbers import to_cents
 from points.models import Account, Entry, Proposal
 from points.selectors import NoticeSection
 from store.models import Donation, Item, Redemption, StockMovement
@@ -30,7 +31,6 @@ from villagers.models import Village
 
 RED_LIST_SIZE = 10
 THANKS_REDEMPTIONS_SHOWN = 100
-CENT = Decimal("0.01")
 
 
 # --- red/black board (紅黑榜) ------------------------------------------------------------------
@@ -274,8 +274,8 @@ def notice_traceability_sections(village: Village, year: int, month: int) -> lis
                 donation.received_on,
                 donation.donor.name,
                 gift,
-                row["spent"].quantize(CENT) if donation.kind == Donation.Kind.MONEY else "",
-                row["left"].quantize(CENT) if donation.kind == Donation.Kind.MONEY else "",
+                to_cents(row["spent"]) if donation.kind == Donation.Kind.MONEY else "",
+                to_cents(row["left"]) if donation.kind == Donation.Kind.MONEY else "",
                 row["received"],
                 row["redeemed"],
                 row["households"],
@@ -345,7 +345,7 @@ def liability_cover(village: Village) -> dict:
             "source": source,
             "label": _source_label(source),
             "quantity": by_source[source]["quantity"],
-            "cost_yuan": by_source[source]["cost"].quantize(CENT),
+            "cost_yuan": to_cents(by_source[source]["cost"]),
             "points_value": by_source[source]["points"],
         }
         for source in order
@@ -353,7 +353,7 @@ def liability_cover(village: Village) -> dict:
     ]
     stock_cost = sum((row["cost_yuan"] for row in sources), Decimal(0))
     stock_points = sum(row["points_value"] for row in sources)
-    outstanding_yuan = (outstanding * yuan_per_point).quantize(CENT)
+    outstanding_yuan = to_cents(outstanding * yuan_per_point)
     return {
         "households": balances["households"],
         "outstanding_points": outstanding,
@@ -364,10 +364,8 @@ def liability_cover(village: Village) -> dict:
         "sources": sources,
         "stock_cost_yuan": stock_cost,
         "stock_points_value": stock_points,
-        "stock_points_yuan": (stock_points * yuan_per_point).quantize(CENT),
-        "points_cover": (
-            (Decimal(stock_points) / outstanding).quantize(CENT) if outstanding else None
-        ),
-        "cost_cover": (stock_cost / outstanding_yuan).quantize(CENT) if outstanding_yuan else None,
+        "stock_points_yuan": to_cents(stock_points * yuan_per_point),
+        "points_cover": (to_cents(Decimal(stock_points) / outstanding) if outstanding else None),
+        "cost_cover": to_cents(stock_cost / outstanding_yuan) if outstanding_yuan else None,
         "covered": stock_points >= outstanding,
     }

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.db.models import F
 
+from core.numbers import to_cents
 from core.text import list_join
 from points.models import Entry
 from store.models import RedemptionLine
@@ -17,7 +18,7 @@ register = template.Library()
 def yuan(points, yuan_per_point):
     """Reference value in yuan of `points` at the village's rate (display only)."""
     try:
-        return (Decimal(points) * Decimal(yuan_per_point)).quantize(Decimal("0.01"))
+        return to_cents(Decimal(points) * Decimal(yuan_per_point))
     except (InvalidOperation, TypeError, ValueError):
         return ""
 
