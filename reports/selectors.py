@@ -638,8 +638,8 @@ def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:
             "village_id",
             Count("pk"),
         ),
-        "stock_points": _by_village(
-            Item.objects.filter(village_id__in=ids),
+        "stock_points": _by_village(  # what the shelves fetch today: goods on sale only
+            Item.objects.filter(village_id__in=ids, is_active=True),
             "village_id",
             Sum(F("stock") * F("points_price")),
         ),

@@ -314,7 +314,9 @@ def liability_cover(village: Village) -> dict:
     shelves by fund source: FIFO cost in yuan, and the points the goods would fetch.
 
     `points_cover` = shelf points value / outstanding points: at 1 or more the store could
-    honour every point today at current prices. Entries still in publicity are shown apart,
+    honour every point today at current prices. Goods off sale fetch no points today: their
+    points value is none (their cost still counts), their units are `off_sale_units`.
+    Entries still in publicity are shown apart,
     not counted as owed yet, awards and deductions (negative) apart.
     """
     balances = Account.objects.filter(village=village).aggregate(
@@ -331,14 +333,20 @@ def liability_cover(village: Village) -> dict:
         deductions=Coalesce(Sum("points", filter=Q(points__lt=0)), 0),
     )
     lots = shelf_lots(village)
-    prices = dict(Item.objects.filter(village=village).values_list("pk", "points_price"))
+    on_sale = dict(
+        Item.objects.filter(village=village, is_active=True).values_list("pk", "points_price")
+    )
     by_source = defaultdict(lambda: {"quantity": 0, "cost": Decimal(0), "points": 0})
+    off_sale_units = 0
     for lot in lots:
         if lot.remaining:
             row = by_source[lot.source]
             row["quantity"] += lot.remaining
             row["cost"] += lot.remaining_cost
-            row["points"] += lot.remaining * prices[lot.item_id]
+            if lot.item_id in on_sale:
+                row["points"] += lot.remaining * on_sale[lot.item_id]
+            else:
+                off_sale_units += lot.remaining
     order = [*StockMovement.FundSource.values, DONATED_GOODS, STOCK_TAKE_SURPLUS]
     sources = [
         {
@@ -364,6 +372,7 @@ def liability_cover(village: Village) -> dict:
         "sources": sources,
         "stock_cost_yuan": stock_cost,
         "stock_points_value": stock_points,
+        "off_sale_units": off_sale_units,
         "stock_points_yuan": to_cents(stock_points * yuan_per_point),
         "points_cover": (to_cents(Decimal(stock_points) / outstanding) if outstanding else None),
         "cost_cover": to_cents(stock_cost / outstanding_yuan) if outstanding_yuan else None,

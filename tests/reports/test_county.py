@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from core.access import Role
 from core.fragments import CSRF_SLOT
 from core.months import add_months, local_start
+from core.numbers import to_cents
 from points.ledger import entry_post
 from points.models import Account, Entry
 from reports.county import COLUMNS
@@ -350,11 +351,7 @@ def _expected_new_figures(village, month: datetime.date) -> dict:
         "deducted": flows[month]["deducted"],
         "inspected": len(inspected),
         "inspections_passed": sum(inspected),
-        "pass_rate": (
-            (Decimal(sum(inspected)) / len(inspected)).quantize(Decimal("0.01"))
-            if inspected
-            else None
-        ),
+        "pass_rate": (to_cents(Decimal(sum(inspected)) / len(inspected)) if inspected else None),
         "trend_months": months,
         "trend": trend,
         "trend_total": sum(trend),

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.numbers import to_cents
 from points.models import Account
 from reports.selectors_transparency import (
     donation_thanks,
@@ -132,7 +133,30 @@ def test_cover_values_what_remains_first_in_first_out(story, village_x):
     assert cover["outstanding_points"] == balances
     assert cover["outstanding_yuan"] == balances * village_x.yuan_per_point
     assert cover["covered"] is False
-    assert cover["points_cover"] == (Decimal(20) / balances).quantize(Decimal("0.01"))
+    assert cover["points_cover"] == to_cents(Decimal(20) / balances)
+
+
+def test_goods_off_sale_fetch_no_points_in_the_cover(story, village_x, client_supervisor_x):
+    """The cover says whether the shelves could honour every point today: an item taken
+    off sale cannot be had for points, so its units count for no points (their cost still
+    counts), on the cover page and in the county's stock value alike."""
+    from django.urls import reverse
+
+    from reports.selectors import Period, _county_figures
+
+    (lot,) = [lot for lot in shelf_lots(village_x) if lot.remaining]
+    Item.objects.filter(pk=lot.item_id).update(is_active=False)
+    cover = liability_cover(village_x)
+    assert [(s["quantity"], s["cost_yuan"], s["points_value"]) for s in cover["sources"]] == [
+        (1, Decimal("40.00"), 0)
+    ]
+    assert (cover["stock_points_value"], cover["off_sale_units"]) == (0, 1)
+    assert cover["points_cover"] == 0 and cover["covered"] is False
+    today = timezone.localdate()
+    figures = _county_figures([village_x.pk], Period.month(today.year, today.month))
+    assert figures[village_x.pk]["stock_points"] == 0
+    page = client_supervisor_x.get(reverse("reports:cover"))
+    assert "1 unit off sale counts for no points." in page.text
 
 
 def test_purchase_cannot_outspend_its_donation(story, manager_x):
