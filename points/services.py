@@ -41,6 +41,7 @@ from points.ledger import (  # the ledger's writes, also imported from here by c
 )
 from points.models import Account, Batch, Declaration, Entry, Proposal, Rule
 from points.publicity import credit_at_approval, no_card_refusal, publicity_start
+from points.selectors import proposals_repeated
 from villagers.models import Card, Household, Member, Referral, User, Village
 from villagers.second_person import (
     SecondPersonRequired,
@@ -297,6 +298,19 @@ def proposal_refusals(
     return refusals
 
 
+class ProposalsRepeated(ValidationError):
+    """The households already have a proposal of the rule and day (`proposals`): the same
+    deed entered again, unless the proposer says it is a second one."""
+
+    def __init__(self, proposals: list[Proposal]):
+        super().__init__(
+            _("Already proposed for the same rule and day: %(households)s.")
+            % {"households": list_join(p.household.head_name for p in proposals)},
+            code="repeated",
+        )
+        self.proposals = proposals
+
+
 def proposal_create(
     *,
     village: Village,
@@ -313,6 +327,7 @@ def proposal_create(
     batch_title: str = "",
     place: str = "",
     batch: Batch | None = None,
+    again: bool = True,
     request=None,
 ) -> list[Proposal]:
     """Propose an award or deduction for one household, or for many as one batch.
@@ -321,7 +336,10 @@ def proposal_create(
     reaches the ledger until the supervisor approves. `batch` (saved, of the village) adds
     the proposals to a batch begun by the caller, whose proposals may carry several rules.
     Under a monthly cap the households' accounts are locked before it is counted
-    (`cap_accounts_lock`), so two proposals at once never both pass it.
+    (`cap_accounts_lock`), so two proposals at once never both pass it. Without `again`
+    (the forms' "propose again anyway"), a household that already has a proposal of the
+    rule and day is refused (ProposalsRepeated), counted under the same locks: the same deed
+    sent from two tabs at once is proposed once.
     """
     if not can_propose(actor, village):
         raise ValidationError(_("Only the village's manager or supervisor may propose points."))
@@ -348,8 +366,13 @@ def proposal_create(
 
     # A refusal or a failure below deletes the photo stored for it (see core.files).
     with discard_files_on_error(), transaction.atomic():
-        if rule.monthly_cap is not None:
+        if rule.monthly_cap is not None or not again:
             cap_accounts_lock(h.pk for h in households)
+        if not again:
+            repeated = proposals_repeated(village, [h.pk for h in households], rule, occurred_on)
+            if repeated:
+                raise ProposalsRepeated(repeated)
+        if rule.monthly_cap is not None:
             used = _cap_used(
                 rule=rule,
                 household_ids=[h.pk for h in households],

@@ -14,7 +14,7 @@ from points.forms import ActivityForm, ProposalForm
 from points.models import CarryOver, InspectionRound
 from points.rounds import batch_outcomes
 from points.selectors import households_with_account, proposals_of_proposer, proposals_repeated
-from points.services import proposal_create, proposal_refusals
+from points.services import ProposalsRepeated, proposal_create, proposal_refusals
 from points.views.access import (
     _get_batch_for_user,
     _get_proposal_for_user,
@@ -163,6 +163,7 @@ def proposal_new(request):
                     override_reason=data["override_reason"],
                     member=data["member"],
                     photo=data["photo"] or None,
+                    again=data["again"],
                     request=request,
                 )
             )
@@ -170,6 +171,8 @@ def proposal_new(request):
 
         try:
             url, replayed = run_once(request, action)
+        except ProposalsRepeated as error:
+            repeated = error.proposals  # sent at the same moment from another tab
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -219,6 +222,7 @@ def activity_new(request):
                     photo=data["photo"] or None,
                     batch_title=data["title"],
                     place=data["place"],
+                    again=data["again"],
                     request=request,
                 )
             )
@@ -226,6 +230,8 @@ def activity_new(request):
 
         try:
             url, replayed = run_once(request, action)
+        except ProposalsRepeated as error:
+            repeated = error.proposals  # sent at the same moment from another tab
         except ValidationError as error:
             form.add_error(None, error)
         else:

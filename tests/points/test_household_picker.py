@@ -9,11 +9,12 @@ from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 from django.urls import reverse
 
-from points.models import Batch, Proposal
+from points.models import Batch, Proposal, Rule
 from points.services import proposal_create
 from tests.conftest import form_key, issue_card
 from tests.factories import HouseholdFactory, MemberFactory, VillageGroupFactory
-from tests.points.conftest import today
+from tests.points.conftest import make_rule, today
+from tests.security.concurrent import at_once_each, tabs_of
 from villagers.card_views import card_login_url
 
 NEW = reverse("points:proposal_new")
@@ -211,6 +212,37 @@ def test_the_same_deed_entered_again_is_asked_about_before_it_is_sent(
     # Another day is another deed: no question asked.
     other_day = proposal_body([b], occurred_on=(today() - datetime.timedelta(days=1)).isoformat())
     assert client_manager_x.post(NEW, other_day).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("url", [NEW, ACTIVITY])
+def test_the_same_deed_sent_from_two_tabs_at_once_is_proposed_once(
+    client_manager_x, card_a, card_b, rule_honour, village_x, url
+):
+    """Two tabs, each drawn with its own key, sent at the same moment: both passed the
+    page's question before either was saved, and the supervisor got the deed twice. The
+    service asks it again under the households' locks: one is proposed, the other page asks."""
+    rule = rule_honour
+    if url == ACTIVITY:
+        rule = make_rule(village_x, "C01", 2, category=Rule.Category.COLLECTIVE_ACTIVITY)
+    households = [card_a.household.pk, card_b.household.pk]
+    bodies = [
+        {
+            "rule": rule.pk,
+            "households": households,
+            "reason": "孝敬老人",
+            "title": "孝敬老人",
+            "occurred_on": today().isoformat(),
+            "date": today().isoformat(),
+            "idempotency_key": form_key(),
+        }
+        for _tab in range(2)
+    ]
+    answers = at_once_each(tabs_of(client_manager_x, 2), url, bodies)
+    assert Proposal.objects.count() == 2  # one proposal for each household, once
+    asked = [answer for answer in answers if answer.status_code == 200]
+    assert len(asked) == 1 and "Already proposed for the same rule and day" in asked[0].text
+    assert {p.household_id for p in asked[0].context["repeated"]} == set(households)
 
 
 def test_nothing_picked_says_how_to_pick(client_manager_x, card_a, proposal_body):

@@ -9,13 +9,19 @@ from django.db import connection
 
 def at_once(clients, url, data):
     """POST `data` to `url` from every client at the same moment; the responses, in order."""
+    return at_once_each(clients, url, [data] * len(clients))
+
+
+def at_once_each(clients, url, bodies):
+    """POST each client its own body (another tab's form, with its own key) to `url` at the
+    same moment; the responses, in order."""
     barrier = threading.Barrier(len(clients))
     responses = [None] * len(clients)
 
     def send(index, client):
         try:
             barrier.wait(timeout=10)
-            responses[index] = client.post(url, data)
+            responses[index] = client.post(url, bodies[index])
         except Exception as error:  # noqa: BLE001 - the test shows what each got
             responses[index] = error
         finally:
