@@ -61,9 +61,14 @@ class ItemChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.unit}) · {obj.zone}"
 
 
+# The most units one line brings in, bought or donated: a slip of the keyboard (a barcode
+# typed into the quantity) must not put two billion of an item on the shelf and the notice.
+MAX_UNITS_IN = 100_000
+
+
 class StockInForm(OneTimeKeyMixin, forms.Form):
     item = ItemChoiceField(label=_("Item"), queryset=Item.objects.none())
-    quantity = numbers.IntegerField(label=_("Quantity"), min_value=1, max_value=100_000)
+    quantity = numbers.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_UNITS_IN)
     fund_source = forms.ChoiceField(label=_("Paid from"), choices=StockMovement.FundSource.choices)
     cost_yuan = numbers.DecimalField(
         label=_("Cost (yuan)"), min_value=0, max_digits=10, decimal_places=2
@@ -174,7 +179,9 @@ class DonationCorrectForm(DonationDetailsForm):
 
 class DonatedGoodsForm(forms.Form):
     item = ItemChoiceField(label=_("Item"), queryset=Item.objects.none(), required=False)
-    quantity = numbers.IntegerField(label=_("Quantity"), min_value=1, required=False)
+    quantity = numbers.IntegerField(
+        label=_("Quantity"), min_value=1, max_value=MAX_UNITS_IN, required=False
+    )
 
     def __init__(self, *args, village, **kwargs):
         super().__init__(*args, **kwargs)

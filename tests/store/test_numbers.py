@@ -162,6 +162,21 @@ def test_donation_value_and_quantities(client_manager_x, rice):
     assert Item.objects.get(pk=rice.pk).stock == 60
 
 
+def test_donated_goods_are_bounded_as_a_stock_in_is(client_manager_x, rice):
+    """A line of donated goods took any quantity up to what the database holds: two
+    billion bags of rice went on the shelf and the public donation list in one POST."""
+    url = reverse("store:donation_create")
+    for huge in ("100001", "2000000000"):
+        response = client_manager_x.post(url, _donation(rice, **{"goods-0-quantity": huge}))
+        assert response.status_code == 200, huge
+        assert response.context["goods"].errors[0]["quantity"]
+    assert not Donation.objects.exists()
+    assert Item.objects.get(pk=rice.pk).stock == 50
+    most = _donation(rice, **{"goods-0-quantity": "100000"})
+    assert client_manager_x.post(url, most).status_code == 302
+    assert Item.objects.get(pk=rice.pk).stock == 100_050
+
+
 def test_stock_take_and_write_off(client_manager_x, supervisor_x, rice):
     take = reverse("store:item_stock_take", args=[rice.pk])
     write_off = reverse("store:item_write_off", args=[rice.pk])
