@@ -240,11 +240,14 @@ def declarations_waiting(village: Village) -> dict:
 
 
 def stock_summary(village: Village) -> dict:
-    """Stock value at points prices (and in yuan for reference) and the items running low."""
+    """Stock value at points prices (and in yuan for reference) and the items running low.
+
+    The value is what the shelves fetch today: goods on sale only, as the cover beside it
+    and the county's stock value count it (an item off sale cannot be had for points)."""
     items = Item.objects.filter(village=village)
     low = Item.running_low()
     totals = items.aggregate(
-        points=Coalesce(Sum(F("stock") * F("points_price")), 0),
+        points=Coalesce(Sum(F("stock") * F("points_price"), filter=Q(is_active=True)), 0),
         items=Count("pk"),
         low_count=Count("pk", filter=low),
     )

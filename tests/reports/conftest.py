@@ -281,11 +281,12 @@ def expected_zone_points(village, start, end) -> dict:
 
 
 def expected_stock_points(village) -> int:
+    """What the shelves fetch at points prices: the goods on sale, from their movements."""
     stock = defaultdict(int)
     for movement in StockMovement.objects.filter(village=village):
         stock[movement.item_id] += movement.quantity
-    prices = {item.pk: item.points_price for item in village.items.all()}
-    return sum(quantity * prices[item_id] for item_id, quantity in stock.items())
+    prices = {item.pk: item.points_price for item in village.items.filter(is_active=True)}
+    return sum(quantity * prices.get(item_id, 0) for item_id, quantity in stock.items())
 
 
 def expected_redeemed_month(village, month) -> int:

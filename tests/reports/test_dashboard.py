@@ -273,3 +273,22 @@ def test_past_ten_alerts_the_readers_of_reports_get_no_link_they_cannot_open(
         assert "低" in page or "Low stock" in page
         assert log not in page and reader.get(log).status_code == 403
     assert log in client_supervisor_x.get(URL).content.decode()
+
+
+def test_the_stock_value_counts_goods_on_sale_as_the_cover_and_the_county_do(
+    client_supervisor_x, client_county, village_x, manager_x, card_a
+):
+    """The tile read 330 points of stock beside a cover of 180 on the same page (and 180 in
+    the county's column): it counted a kettle taken off sale, which fetches no points."""
+    zones_ensure(village=village_x)
+    make_item(village_x, "grain_oil", "大米", 20, 9, manager_x)
+    kettle = make_item(village_x, "appliances", "水壶", 50, 3, manager_x)
+    kettle.is_active = False
+    kettle.save(update_fields=["is_active"])
+    response = client_supervisor_x.get(URL)
+    stock, cover = response.context["stock"], response.context["liability"]
+    assert stock["points"] == cover["stock_points_value"] == 180 == expected_stock_points(village_x)
+    assert stock["yuan"] == 180 * village_x.yuan_per_point
+    assert _figure(response.content.decode(), "Stock value (points)") == 180
+    county = client_county.get(reverse("reports:county_overview"))
+    assert county.context["total"].stock_points == 180  # village X's only
