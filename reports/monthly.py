@@ -30,6 +30,7 @@ from reports.notice import (
     notice_sections,
     published_notice,
     sections_for_page,
+    workbook_sections,
 )
 from reports.selectors import (
     Flow,
@@ -51,7 +52,7 @@ Progress = Callable[[int, str], None]
 PART_SECONDS = 24 * 60 * 60
 # Part of the workbooks' cache keys: raised when their sheets change, so a workbook cached
 # by the code before (Redis outlives a deploy) is not served for another day.
-WORKBOOK_LAYOUT = 2
+WORKBOOK_LAYOUT = 3
 
 
 def _no_progress(percent: int, step: str) -> None:
@@ -291,7 +292,7 @@ def report_workbook(report: Report, progress=None, *, cover: dict | None = None)
     )
     if report.sections:
         progress(85, _("Writing the public notice"))
-        xlsx.sections_add(workbook, report.sections, heading)
+        xlsx.sections_add(workbook, workbook_sections(report.sections), heading)
     return xlsx.workbook_bytes(workbook)
 
 

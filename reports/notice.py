@@ -12,7 +12,9 @@ read back from there and never recomputed. A correction made later (a reversal, 
 late credit) is posted in a later month and appears on that month's notice.
 """
 
+import dataclasses
 import datetime
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -388,6 +390,50 @@ def notice_document(village: Village, year: int, month: int) -> dict:
 
 def document_sections(document: dict) -> list[NoticeSection]:
     return [section_from_plain(section) for section in document["sections"]]
+
+
+# How `_plain` writes yuan and days: a stored document holds them as text.
+_PLAIN_TYPES = (
+    (re.compile(r"-?[0-9]+\.[0-9]{2}"), Decimal),
+    (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), datetime.date.fromisoformat),
+)
+
+
+def _column_type(cells):
+    """The type `_plain` wrote a column's filled cells from (yuan, days), or None: a column
+    only when every filled cell of its rows reads as one, so no typed name or reason moves."""
+    filled = [cell for cell in cells if cell != ""]
+    for pattern, typed in _PLAIN_TYPES:
+        if filled and all(isinstance(c, str) and pattern.fullmatch(c) for c in filled):
+            return pattern, typed
+    return None
+
+
+def _typed(row: list, kinds: list) -> list:
+    return [
+        kind[1](cell) if kind and isinstance(cell, str) and kind[0].fullmatch(cell) else cell
+        for cell, kind in zip(row, kinds + [None] * (len(row) - len(kinds)), strict=False)
+    ]
+
+
+def workbook_sections(sections: list[NoticeSection]) -> list[NoticeSection]:
+    """Sections for a workbook: a published notice's yuan and days as numbers and dates
+    again, as the draft's workbook has them (stored as text, a spreadsheet summed the
+    donations' yuan to nothing). Live sections come back as they are."""
+    typed = []
+    for section in sections:
+        kinds = [
+            _column_type([row[i] for row in section.rows if i < len(row)])
+            for i in range(len(section.columns))
+        ]
+        typed.append(
+            dataclasses.replace(
+                section,
+                rows=[_typed(row, kinds) for row in section.rows],
+                totals=_typed(section.totals, kinds) if section.totals else section.totals,
+            )
+        )
+    return typed
 
 
 def notice_public_path(village: Village, first: datetime.date) -> str:

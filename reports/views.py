@@ -49,6 +49,7 @@ from reports.notice import (
     section_from_plain,
     section_plain,
     sections_for_page,
+    workbook_sections,
 )
 from reports.selectors import Period, report_state
 from villagers.models import Card, Village
@@ -60,6 +61,9 @@ PUBLIC_NOTICE_MAX_AGE = 600
 # How long a rendered notice or report is kept (its key changes with what it shows: the
 # timeout only lets the cache forget the parts nobody asks for).
 PART_SECONDS = 24 * 60 * 60
+# Part of the notice workbook's cache key: raised when its cells change, so a workbook
+# cached by the code before (Redis outlives a deploy) is not served again.
+NOTICE_WORKBOOK_LAYOUT = 2
 
 
 def home(request):
@@ -348,13 +352,16 @@ def notice_xlsx(request, year, month):
 
     def draw() -> bytes:
         workbook = xlsx.workbook_new()
-        xlsx.sections_add(workbook, sections(), f"{village.name} {first:%Y-%m}")
+        xlsx.sections_add(workbook, workbook_sections(sections()), f"{village.name} {first:%Y-%m}")
         if not workbook.sheetnames:
             workbook.create_sheet(title=_("Notice")[:31])
         return xlsx.workbook_bytes(workbook)
 
     content = cached_part(
-        "notice-xlsx", f"{fingerprint}:{village.pk}:{first:%Y-%m}", draw, PART_SECONDS
+        f"notice-xlsx-{NOTICE_WORKBOOK_LAYOUT}",
+        f"{fingerprint}:{village.pk}:{first:%Y-%m}",
+        draw,
+        PART_SECONDS,
     )
     filename = f"notice-{village.code}-{first:%Y-%m}.xlsx"
     return xlsx.xlsx_response(content, filename)

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from core.models import AuditEvent
 from core.months import month_span, previous_month
@@ -197,6 +198,36 @@ def test_the_published_notice_is_the_draft_as_it_stood(
     ledger = next(section for section in document["sections"] if section["key"] == "ledger")
     end = month_span(LAST.year, LAST.month)[1]
     assert ledger["totals"][-1] == sum(balances_at(village_x, end).values())
+
+
+def _workbook_cells(response) -> dict:
+    """{sheet: its cells below the heading line}, as a spreadsheet reads them."""
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.content))
+    return {
+        sheet.title: [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
+        for sheet in workbook.worksheets
+    }
+
+
+def test_the_published_workbook_holds_the_drafts_numbers_and_dates(
+    month_history, client_supervisor_x
+):
+    """Stored as text, a published notice's yuan went into its workbooks as text ("8000.00"):
+    a spreadsheet summed the donations to nothing, where the draft's workbook had numbers."""
+    notice_xlsx = reverse("reports:notice_xlsx", args=[LAST.year, LAST.month])
+    report_xlsx = reverse("reports:month_report_xlsx", args=[LAST.year, LAST.month])
+    draft = _workbook_cells(client_supervisor_x.get(notice_xlsx))
+    draft_report = _workbook_cells(client_supervisor_x.get(report_xlsx))
+    assert publish(client_supervisor_x).status_code == 302
+    published = _workbook_cells(client_supervisor_x.get(notice_xlsx))
+    assert published == draft
+    donations = published["Donations received, with thanks"]
+    assert donations[1][5] == Decimal("8000.00") and donations[-1][5] == Decimal("8000.00")
+    assert donations[1][0] == datetime.datetime.combine(LAST.replace(day=4), datetime.time())
+    report = _workbook_cells(client_supervisor_x.get(report_xlsx))
+    for title in draft:  # the report's sheets of the notice, as its draft's
+        assert report[title] == draft_report[title] == draft[title]
 
 
 # --- frozen: later corrections appear in their own month ---------------------------------------
