@@ -300,6 +300,8 @@ STAFF_LOGIN_ADDRESS_DELAY = 10  # seconds between staff sign-ins from such an ad
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English short dates as the pages write theirs (aidao/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["aidao.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

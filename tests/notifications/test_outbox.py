@@ -132,11 +132,12 @@ def test_publicity_tells_the_deadline_then_crediting_tells_the_points(
         "until": until,
         "proposal": proposal.pk,
     }
-    shown = formats.date_format(timezone.localtime(proposal.credit_due_at), "SHORT_DATETIME_FORMAT")
-    assert f"objections possible until {shown}" in text(notice)
+    # In English as the pages write dates (aidao/formats/en), not "12/10/2026 2:15 p.m.".
+    shown = f"{timezone.localtime(proposal.credit_due_at):%Y-%m-%d %H:%M}"
+    assert f"objections possible until {shown}, credited" in text(notice)
     # A message written when it said the day alone still reads.
     notice.params["until"] = "2026-12-09"
-    assert "objections possible until 12/09/2026" in text(notice)
+    assert "objections possible until 2026-12-09, credited" in text(notice)
     Proposal.objects.filter(pk__in=[p.pk for p in proposals]).update(
         credit_due_at=timezone.now() - datetime.timedelta(minutes=1)
     )

@@ -624,7 +624,7 @@ def test_a_plan_called_off_tells_its_households_the_next_night(
         plan.lines.values_list("account__household_id", flat=True)
     )
     assert text(told.filter(household=card_a.household).get()) == (
-        f"The yearly settlement on 12/31/{THIS_YEAR} is called off: no points lapse. "
+        f"The yearly settlement on {THIS_YEAR}-12-31 is called off: no points lapse. "
         "Your points stay yours to spend."
     )
     assert AuditEvent.objects.filter(action="settlement.close").count() == 1
