@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from core.access import is_manager
 from core.audit import audit_record
@@ -587,7 +588,8 @@ def carry_over_import(
 def carry_over_template_workbook(village: Village):
     """An .xlsx with the expected columns and a sheet that explains them."""
     workbook = text_workbook(COLUMNS, "结转积分")
-    help_sheet = workbook.create_sheet("说明")
+    # The sheet the import reads keeps its Chinese name and headers: they are what to type.
+    help_sheet = workbook.create_sheet(pgettext("spreadsheet sheet", "How to fill it in"))
     row_append(help_sheet, [_("Column"), _("English name"), _("Required"), _("What to write")])
     notes = {
         "household_number": _("The household number as registered in the roster."),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from core.forms import number_text
 from core.spreadsheet import (
@@ -496,7 +497,8 @@ def roster_column_notes(village: Village) -> dict[str, str]:
 def roster_template_workbook(village: Village):
     """An .xlsx with the expected columns and a sheet that explains them."""
     workbook = text_workbook(COLUMNS, "花名册")
-    help_sheet = workbook.create_sheet("说明")
+    # The sheet the import reads keeps its Chinese name and headers: they are what to type.
+    help_sheet = workbook.create_sheet(pgettext("spreadsheet sheet", "How to fill it in"))
     row_append(help_sheet, [_("Column"), _("English name"), _("Required"), _("What to write")])
     notes = roster_column_notes(village)
     for column in COLUMNS:

@@ -134,6 +134,30 @@ def test_catalogue_has_no_problems():
     assert checker.problems(PO) == []
 
 
+# One thing, one name: the second word of each pair was found beside the first (the notice's
+# legend said 开卡积分 and 撤销的奖励 under rows named 新卡基础积分 and 加分冲正).
+ONE_NAME = {
+    "预约": "预订",  # a reservation
+    "您户": "您家",  # the household spoken to
+    "你": "您",  # villagers are addressed politely
+    "公告": "通知",  # a village announcement (公示 is the public notice)
+    "开卡积分": "基础积分",  # a new card's opening points
+    "奖励": "加分",  # an award
+}
+
+
+def test_the_catalogue_calls_each_thing_by_one_name():
+    po = polib.pofile(str(PO))
+    found = [
+        f"{entry.msgid[:60]!r}: {other} (say {usual})"
+        for entry in po
+        if not entry.obsolete
+        for other, usual in ONE_NAME.items()
+        if any(other in text for text in [entry.msgstr, *entry.msgstr_plural.values()])
+    ]
+    assert not found, "\n".join(found)
+
+
 def test_every_entry_translated_with_the_same_placeholders():
     po = polib.pofile(str(PO))
     entries = [entry for entry in po if not entry.obsolete]

@@ -9,12 +9,17 @@ from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import Workbook
 
 from core.models import AuditEvent
 from points import checks
-from points.carryover import carry_over_check, carry_over_import, carry_over_parse
+from points.carryover import (
+    carry_over_check,
+    carry_over_import,
+    carry_over_parse,
+    carry_over_template_workbook,
+)
 from points.models import Account, Batch, CarryOver, CarryOverLine, Entry, Proposal, Rule
 from points.views import carryover as carry_over_views
 from reports.monthly import month_report_build
@@ -291,6 +296,18 @@ def test_a_negative_balance_and_history_that_does_not_add_up(village_x, cards):
     assert "cannot be negative" in errors[2]
     assert "in the future" in errors[3] and "not a whole number other than 0" in errors[3]
     assert "1900-02-28 is before the earliest allowed, 2000-01-01" in errors[4]
+
+
+def test_the_template_explains_itself_in_the_readers_words(village_x):
+    """The sheet to fill keeps its Chinese name and headers (what to type); the sheet that
+    explains them was named 说明 in the English workbook too."""
+    with translation.override("en"):
+        assert carry_over_template_workbook(village_x).sheetnames == [
+            "结转积分",
+            "How to fill it in",
+        ]
+    with translation.override("zh-hans"):
+        assert carry_over_template_workbook(village_x).sheetnames == ["结转积分", "说明"]
 
 
 def test_numbers_as_a_paper_ledger_writes_them(village_x, cards):

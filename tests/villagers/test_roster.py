@@ -245,7 +245,9 @@ def test_template_download_has_the_columns(client_manager_x, groups):
     workbook = load_workbook(io.BytesIO(response.content))
     header = [cell.value for cell in workbook.worksheets[0][1]]
     assert header == HEADER
-    assert "富莊" in str(list(workbook["说明"].values))
+    # The sheet to fill keeps its Chinese name; the one explaining it is in the reader's words.
+    assert workbook.sheetnames == ["花名册", "How to fill it in"]
+    assert "富莊" in str(list(workbook["How to fill it in"].values))
 
 
 def test_the_template_and_the_page_say_how_numbers_and_heads_are_written(
@@ -257,7 +259,8 @@ def test_the_template_and_the_page_say_how_numbers_and_heads_are_written(
     case = "Capital and small letters are the same: x001 is X001."
     head = "Each household needs a row of its own for its head, with relation 户主"
     response = client_manager_x.get(reverse("villagers:roster_template"))
-    notes = {row[0]: row[3] for row in load_workbook(io.BytesIO(response.content))["说明"].values}
+    sheet = load_workbook(io.BytesIO(response.content))["How to fill it in"]
+    notes = {row[0]: row[3] for row in sheet.values}
     assert case in notes["户号"] and head in notes["户主姓名"]
     page = html.unescape(client_manager_x.get(reverse("villagers:roster_upload")).text)
     assert f"户号 (household number) * — Same number on every row of one household. {case}" in page
