@@ -138,6 +138,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "villagers.middleware.VillageMiddleware",
+    # Its page needs the user and the village for the menu, as every page's.
+    "core.middleware.MethodNotAllowedPageMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import BadRequest
 from django.http import HttpResponseBadRequest
+from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
 from core.text import typed_text_clean, typed_text_needs_cleaning
@@ -175,3 +176,25 @@ class CleanTypedTextMiddleware:
                 cleaned._mutable = False
                 request.POST = cleaned
         return self.get_response(request)
+
+
+class MethodNotAllowedPageMiddleware:
+    """A page in the reader's language for a 405 that has none.
+
+    Django answers a GET of a POST-only address (a button's action) with an empty body: a
+    blank screen in either language. A villager or a cadre meets it after signing in again
+    on the way back to a button pressed when their session had ended (the login returns to
+    the action's address, by GET), or from an address kept in the phone's history. The
+    status and its Allow header stay; the API keeps its own answers.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content or request.path.startswith(API_PATH):
+            return response
+        page = render(request, "405.html", status=405)
+        page["Allow"] = response.get("Allow", "POST")
+        return page

@@ -5,6 +5,7 @@ import re
 from collections import Counter
 
 import pytest
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 from PIL import Image
@@ -169,3 +170,20 @@ def test_menu_groups_have_headings(client_manager_x):
     assert groups == ["nav-registry", "nav-points", "nav-store", "nav-wishes", "nav-public"]
     for group in groups:
         assert f'aria-labelledby="{group}"' in html
+
+
+def test_a_get_of_a_buttons_address_says_what_to_do_in_the_readers_language(client_villager_a):
+    """Django's 405 had no body: after signing in again on the way back to a button pressed
+    when the session had ended, the phone showed a blank page."""
+    url = reverse("notifications:read")
+    response = client_villager_a.get(url)
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert "press the button again" in response.text and "My points" in response.text
+    client_villager_a.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert "再按一次按钮" in client_villager_a.get(url).text
+
+
+def test_the_apis_refusals_stay_its_own(client_anon, db):
+    response = client_anon.post("/api/v1/overview")
+    assert response.status_code in (401, 405)
+    assert "<html" not in response.text
