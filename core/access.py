@@ -219,25 +219,35 @@ def access_required(
     return decorator
 
 
-def _to_login(request, login_url: str | None):
-    """The login, then back. A request of htmx (the household picker's search, the counter's
-    boosted links) is answered with HX-Redirect, so that the whole page goes to the login
-    and comes back to the page it was on: followed as a redirect, the login page was
-    swapped into the part htmx asked for, which found nothing of it there and vanished
-    without a word (a session expired mid-form)."""
-    if request.headers.get("HX-Request") != "true":
-        return redirect_to_login(request.get_full_path(), login_url)
-    page = request.headers.get("HX-Current-URL", "")
-    if url_has_allowed_host_and_scheme(
-        page, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+def _page_it_was_on(request, url: str) -> str:
+    """The path and query of `url` when it is a page of this site, else ""."""
+    if not url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        parts = urlsplit(page)
-        back = parts.path + (f"?{parts.query}" if parts.query else "")
-    else:
-        back = request.path
-    response = HttpResponse(status=204)
-    response["HX-Redirect"] = redirect_to_login(back, login_url).url
-    return response
+        return ""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _to_login(request, login_url: str | None):
+    """The login, then back to the page the person was on.
+
+    A request of htmx (the household picker's search, the counter's boosted links) is
+    answered with HX-Redirect, so that the whole page goes to the login and comes back to
+    the page it was on: followed as a redirect, the login page was swapped into the part
+    htmx asked for, which found nothing of it there and vanished without a word (a session
+    expired mid-form). A form sent after the session ended comes back to the form's page
+    (its Referer), not to the form's action: the login returned there by GET, which a
+    button's address answers with "method not allowed"."""
+    if request.headers.get("HX-Request") == "true":
+        back = _page_it_was_on(request, request.headers.get("HX-Current-URL", "")) or request.path
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = redirect_to_login(back, login_url).url
+        return response
+    if request.method in ("GET", "HEAD"):
+        return redirect_to_login(request.get_full_path(), login_url)
+    back = _page_it_was_on(request, request.headers.get("Referer", "")) or "/"
+    return redirect_to_login(back, login_url)
 
 
 def access_of(url: str) -> Access | None:

@@ -44,3 +44,18 @@ def test_without_htmx_the_login_is_a_redirect_as_before(client_anon):
     searched = client_anon.get(PICKER, {"find": "王"})
     assert searched.status_code == 302 and "HX-Redirect" not in searched
     assert searched["Location"].startswith(f"{reverse('login')}?next=")
+
+
+def test_a_form_sent_signed_out_comes_back_to_its_page_after_the_login(client_anon):
+    """Found by a sweep of the pages: a form sent after the session had ended went to the
+    login, which came back to the form's action by GET, a "method not allowed" page. It
+    comes back to the page the form was on; a Referer of another site is not followed."""
+    decide = reverse("points:approval_decide")
+    sent = client_anon.post(
+        decide, {"action": "approve"}, headers={"Referer": f"http://testserver{FORM_PAGE}"}
+    )
+    assert sent.status_code == 302
+    assert sent["Location"] == f"{reverse('login')}?next={quote(FORM_PAGE, safe='/')}"
+    for elsewhere in ("https://elsewhere.example/phish", ""):
+        sent = client_anon.post(decide, {"action": "approve"}, headers={"Referer": elsewhere})
+        assert sent["Location"] == f"{reverse('login')}?next=/"
