@@ -119,6 +119,21 @@ def test_the_counter_calls_balance_what_the_receipt_calls_balance(
     assert "Balance 70, of which 60 held" in client_manager_x.get(counter_url(household)).text
 
 
+def test_the_catalogue_says_and_reads_aloud_the_balance_the_start_page_does(
+    card_a, rice, reserve, client_villager_a
+):
+    """Found by a probe: with 60 of 100 points held, the catalogue read aloud "您家有 40
+    积分" where the start page reads "您家有 100 积分…其中 60 分为您的预订保留", and called the
+    40 the household's points. It calls them the points to spend, as the counter does, and
+    reads the balance and what is held as the start page reads them."""
+    reserve({rice: 3})
+    page = client_villager_a.get(reverse("store:catalogue")).text
+    assert "Points to spend" in page and "Your household&#x27;s points" not in page
+    assert '<strong class="fs-3">40</strong>' in page and "60 more held" in page
+    assert "您家有 100 积分。 其中 60 分为您的预订保留。" in page
+    assert "您家有 40 积分" not in page
+
+
 def test_held_goods_cannot_be_taken_by_another_household(
     card_a, card_b, kettle, reserve, redeem, manager_x, supervisor_x
 ):
