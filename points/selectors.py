@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from core import sql
 from core.months import local_start, month_span
 from points import sql as points_sql
-from points.models import Account, CarryOverLine, Entry, Objection, Proposal, Rule
+from points.models import Account, CarryOver, CarryOverLine, Entry, Objection, Proposal, Rule
 from villagers.models import Card, Household, Village
 from villagers.selectors import household_search
 
@@ -423,6 +423,15 @@ def _carried_without_points(batch_ids, start, following) -> list[list]:
         ]
         for line in lines
     ]
+
+
+def carried_posted(carry_over: CarryOver) -> int:
+    """The points a carried-over batch put in the ledger so far: its lines approved and
+    credited. Less than the file's total while lines wait, or when one was cancelled (an
+    objection upheld, a held line called off) or the batch refused."""
+    return Proposal.objects.filter(
+        village_id=carry_over.village_id, batch_id=carry_over.batch_id, entry__isnull=False
+    ).aggregate(points=Coalesce(Sum("entry__points"), 0))["points"]
 
 
 # --- a month of the ledger, for the notice (ledger rule 7) ------------------------------------

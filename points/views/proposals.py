@@ -13,7 +13,12 @@ from core.pagination import Paginator
 from points.forms import ActivityForm, ProposalForm
 from points.models import CarryOver, InspectionRound
 from points.rounds import batch_outcomes
-from points.selectors import households_with_account, proposals_of_proposer, proposals_repeated
+from points.selectors import (
+    carried_posted,
+    households_with_account,
+    proposals_of_proposer,
+    proposals_repeated,
+)
 from points.services import ProposalsRepeated, proposal_create, proposal_refusals
 from points.views.access import (
     _get_batch_for_user,
@@ -273,11 +278,12 @@ def batch_detail(request, pk):
         InspectionRound.objects.filter(village_id=batch.village_id, batch=batch).only("pk").first()
     )
     carry_over = CarryOver.objects.filter(village_id=batch.village_id, batch=batch).first()
-    lines = []
+    lines, posted = [], None
     if carry_over is not None:
         lines = carry_over.lines.select_related("household__group", "proposal").order_by(
             "household__number"
         )
+        posted = carried_posted(carry_over)
     return render(
         request,
         "points/batch_detail.html",
@@ -287,5 +293,6 @@ def batch_detail(request, pk):
             "round": round_,
             "carry_over": carry_over,
             "carry_over_lines": lines,
+            "carry_over_posted": posted,
         },
     )

@@ -525,6 +525,51 @@ def test_with_a_publicity_period_the_balances_wait_on_the_notice_then_are_credit
     assert checks.check() == []
 
 
+def test_the_batch_page_says_what_is_in_the_ledger_beside_what_the_file_carries(
+    client_manager_x,
+    client_supervisor_x,
+    cards,
+    household_a,
+    household_b,
+    supervisor_x,
+    villager_a,
+    village_x,
+):
+    """Found by a probe: the batch page said "Carried over into the ledger: 230" before the
+    supervisor had approved anything, and still after an upheld objection cancelled 李秀英's
+    -20, when the ledger held 250. The file's figure is what is to be carried over; beside
+    it, what the batch's lines put in the ledger so far, from their entries."""
+    from points.publicity import objection_raise, objection_resolve, proposals_credit_due
+    from points.services import proposal_approve
+
+    village_x.publicity_days = 3
+    village_x.save(update_fields=["publicity_days"])
+    _upload(client_manager_x, xlsx_file(good_rows()), "430")
+    batch_page = _confirm(client_manager_x).url
+
+    def figures():
+        page = client_supervisor_x.get(batch_page)
+        totals = page.text[page.text.index('class="row carry-over-totals"') :]
+        return page.context["carry_over_posted"], totals[: totals.index("</dl>")]
+
+    posted, totals = figures()
+    assert posted == 0 and "To carry over into the ledger" in totals
+    proposal_approve(proposal_ids=Proposal.objects.values_list("pk", flat=True), actor=supervisor_x)
+    objection = objection_raise(
+        proposal_id=Proposal.objects.get(household=household_b).pk, actor=villager_a, reason="不对"
+    )
+    objection_resolve(objection_id=objection.pk, actor=supervisor_x, upheld=True, resolution="有误")
+    proposals_credit_due(now=Proposal.objects.get(household=household_a).credit_due_at)
+    posted, totals = figures()
+    assert (
+        posted
+        == 250
+        == sum(Entry.objects.filter(kind=Entry.Kind.CARRIED).values_list("points", flat=True))
+    )
+    assert '<dd class="col-5 col-md-8 fw-bold">230</dd>' in totals
+    assert '<dd class="col-5 col-md-8 fw-bold carried-posted">250</dd>' in totals
+
+
 def test_a_recalled_card_and_points_held_for_reservations_are_counted(
     village_x, cards, manager_x, villager_b
 ):
