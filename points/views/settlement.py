@@ -36,7 +36,9 @@ def settlement_page(request):
     plans = list(
         Settlement.objects.filter(village=village, year__gte=year - 1)
         .select_related("drafted_by", "approved_by")
-        .annotate(total=Sum("lines__points"))
+        # Planned at most, and what lapsed (its entries, negative): fewer where a household
+        # spent since the plan. Each line has at most one entry: the sums do not multiply.
+        .annotate(total=Sum("lines__points"), lapsed=Sum("lines__entry__points"))
         .order_by("-year")
     )
     current = next((plan for plan in plans if plan.year == year), None)

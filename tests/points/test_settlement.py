@@ -405,6 +405,31 @@ def test_the_page_shows_the_plan(balances, manager_x, supervisor_x, client_manag
     assert Settlement.objects.get().approved_by == supervisor_x
 
 
+def test_a_posted_plan_says_what_lapsed_beside_what_was_planned(
+    balances, manager_x, supervisor_x, client_supervisor_x, card_b, monkeypatch
+):
+    """Found by a probe: posted, the plan's table totalled the 160 points planned and left
+    its lapsed column without a total, and in January the plan read "2026: up to 160 points
+    planned. Posted.": the 135 that lapsed (B spent 25 since the plan) were on no page."""
+    approved_plan(manager_x, supervisor_x)
+    deduct = make_rule(manager_x.village, "D25", -25)
+    (proposal,) = propose(manager_x, [card_b.household], deduct)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    settlements_post(today=NEW_YEAR)
+    assert -sum(Entry.objects.filter(kind=Entry.Kind.LAPSE).values_list("points", flat=True)) == 135
+
+    def page_on(day):
+        monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: day)
+        return html.unescape(client_supervisor_x.get(reverse("points:settlement")).text)
+
+    table = page_on(NOVEMBER)  # the plan's year: its table
+    footer = table[table.index("<tfoot>") : table.index("</tfoot>")]
+    assert '<td class="text-end">160</td>' in footer
+    assert '<td class="text-end settlement-lapsed">-135</td>' in footer
+    january = page_on(NEW_YEAR)  # next year's page lists it among the earlier plans
+    assert f"{THIS_YEAR}: up to 160 points planned. Posted: 135 points lapsed." in january
+
+
 def test_a_supervisor_with_a_household_on_the_plan_may_not_approve_it(
     balances, manager_x, supervisor_x, card_a
 ):
