@@ -13,7 +13,7 @@ from villagers import sql as villagers_sql
 from villagers.cardnumbers import card_number_normalize
 from villagers.devices import device_signed_in
 from villagers.models import Card, County, Household, Township, User, Village
-from villagers.throttle import STAFF_PIN_SUFFIX
+from villagers.throttle import CARD_USERNAME_PREFIX, STAFF_NAMED_AS_CARD_PREFIX, STAFF_PIN_SUFFIX
 
 
 def session_user(user_id) -> User | None:
@@ -140,4 +140,9 @@ def axes_username(request, credentials):
         if not credentials.get("whole_card") and device_signed_in(request, number):
             return f"card:{number}/device"
         return f"card:{number}"
-    return credentials.get("username") or ""
+    username = credentials.get("username") or ""
+    if username.startswith(CARD_USERNAME_PREFIX):
+        # No staff name has a colon: typed at a staff login, "card:<number>/device" would
+        # lock the card's own phones out and "card:<number>/staff" its PIN reset.
+        return f"{STAFF_NAMED_AS_CARD_PREFIX}{username}"
+    return username

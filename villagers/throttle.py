@@ -42,6 +42,8 @@ from core.audit import client_ip, client_network
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 CARD_USERNAME_PREFIX = "card:"  # villagers.auth.axes_username
+# A staff sign-in's name that begins as a card's count does, counted under this instead.
+STAFF_NAMED_AS_CARD_PREFIX = "staff:"
 STAFF_PIN_SUFFIX = "/staff"  # "card:<number>/staff": PINs the manager set, refused
 
 

@@ -146,6 +146,21 @@ def test_a_card_number_added_to_a_staff_login_counts_nothing_against_the_card(
     assert _is_lockout(_card(Client(), card_a.number, "0000"))
 
 
+def test_a_staff_login_named_as_a_cards_count_locks_nothing_of_the_card(card_a):
+    """A name typed at a staff login is no card's count: "card:<number>/device" locked the
+    phones the card signed in on (the wrong PINs typed elsewhere the device count is there
+    to keep out), "card:<number>/staff" the manager's PIN reset."""
+    owner = Client()
+    assert _card(owner, card_a.number, PIN).status_code == 302
+    owner.post(reverse("logout"))
+    for index in range(LIMIT):
+        _staff(Client(REMOTE_ADDR=f"10.0.3.{index}"), f"card:{card_a.number}/device", "x")
+    for suffix in ("", "/staff"):
+        Client().post(reverse("admin:login"), {"username": f"card:{card_a.number}{suffix}"})
+    assert not AccessAttempt.objects.filter(username__startswith="card:").exists()
+    assert _card(owner, card_a.number, PIN).status_code == 302
+
+
 @pytest.mark.parametrize("kind", ["staff", "card"])
 def test_session_key_changes_at_login(kind, manager_x, card_a):
     client = Client()
