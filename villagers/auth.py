@@ -1,5 +1,9 @@
 """Villager login (card number and PIN), and how every request loads the signed-in user."""
 
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.core.exceptions import ValidationError
@@ -146,3 +150,23 @@ def axes_username(request, credentials):
         # lock the card's own phones out and "card:<number>/staff" its PIN reset.
         return f"{STAFF_NAMED_AS_CARD_PREFIX}{username}"
     return username
+
+
+@contextmanager
+def one_try_at_a_time(request, credentials) -> Iterator[None]:
+    """A sign-in's lockout check, its password or PIN check and the count of its failure, as
+    one step for each count (`axes_username`): tries sent at the same moment were each
+    checked against a count none of them had written yet (eight PINs of a card checked in
+    one burst, where five lock it). Each waits for the try before it, and sees its failure.
+    A PostgreSQL advisory lock of the session, not a transaction: a refusal raised in the
+    block must not take back the failure it counted."""
+    name = axes_username(request, credentials)
+    digest = hashlib.blake2b(f"login-count:{name}".encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required, villager_required
 from core.idempotency import run_once, said_once
+from villagers.auth import one_try_at_a_time
 from villagers.forms import (
     CardRecallForm,
     CardReplaceForm,
@@ -504,23 +505,36 @@ def pin_change_view(request):
     # Against the whole card, whichever phone (villagers.devices): signing in again gives a
     # phone no fresh tries at the card's other PINs.
     credentials = {"card_number": number or "", "whole_card": True}
-    if request.method == "POST" and number and AxesProxyHandler.is_locked(request, credentials):
-        form.add_error(None, _("Too many wrong PINs on this card: try again in 15 minutes."))
-    elif request.method == "POST" and form.is_valid():
-        try:
-            pin_change(
-                user=request.user,
-                old_pin=form.cleaned_data["old_pin"],
-                new_pin=form.cleaned_data["pin"],
-                request=request,
-            )
-        except ValidationError as error:
-            codes = {item.code for item in getattr(error, "error_list", [])}
-            if number and PIN_GUESSES & codes:
-                user_login_failed.send(__name__, credentials=credentials, request=request)
-            form_add_service_error(form, error)
-        else:
-            update_session_auth_hash(request, request.user)
-            messages.success(request, _("Your PIN is changed."))
-            return redirect("villagers:me")
+    changed = False
+    if request.method == "POST":
+        with one_try_at_a_time(request, credentials):  # counted before the next is checked
+            changed = _pin_change_counted(request, form, number, credentials)
+    if changed:
+        update_session_auth_hash(request, request.user)
+        messages.success(request, _("Your PIN is changed."))
+        return redirect("villagers:me")
     return render(request, "villagers/pin_change.html", {"form": form})
+
+
+def _pin_change_counted(request, form, number, credentials) -> bool:
+    """The PIN change sent, unless the card is locked; a wrong current PIN or a new one
+    another login uses counted against the card. Whether the PIN was changed."""
+    if number and AxesProxyHandler.is_locked(request, credentials):
+        form.add_error(None, _("Too many wrong PINs on this card: try again in 15 minutes."))
+        return False
+    if not form.is_valid():
+        return False
+    try:
+        pin_change(
+            user=request.user,
+            old_pin=form.cleaned_data["old_pin"],
+            new_pin=form.cleaned_data["pin"],
+            request=request,
+        )
+    except ValidationError as error:
+        codes = {item.code for item in getattr(error, "error_list", [])}
+        if number and PIN_GUESSES & codes:
+            user_login_failed.send(__name__, credentials=credentials, request=request)
+        form_add_service_error(form, error)
+        return False
+    return True

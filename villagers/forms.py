@@ -14,6 +14,7 @@ from core.forms import PinField, number_formfield
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
 from core.photos import FilesChosenAgainMixin
+from villagers.auth import one_try_at_a_time
 from villagers.idnumbers import (
     id_number_invalid_message,
     id_number_is_valid,
@@ -71,7 +72,9 @@ class AddressThrottleMixin:
                     % {"seconds": wait},
                     code="address_throttled",
                 )
-            return super().clean()
+            username = self.cleaned_data.get("username")
+            with one_try_at_a_time(self.request, {"username": username}):
+                return super().clean()
 
 
 class StaffLoginForm(AddressThrottleMixin, BoundedUsernameMixin, AuthenticationForm):
@@ -126,7 +129,8 @@ class CardLoginForm(forms.Form):
         number = self.cleaned_data.get("card_number")
         pin = self.cleaned_data.get("pin")
         if number and pin:
-            self.user_cache = authenticate(self.request, card_number=number, pin=pin)
+            with one_try_at_a_time(self.request, {"card_number": number}):
+                self.user_cache = authenticate(self.request, card_number=number, pin=pin)
             if self.user_cache is None:
                 raise forms.ValidationError(
                     _("The card number or PIN is not correct."), code="invalid_login"

@@ -3,6 +3,8 @@
 import datetime
 import importlib
 import re
+import threading
+import time
 from typing import ClassVar
 
 import pytest
@@ -10,6 +12,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import MD5PasswordHasher
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -273,3 +276,45 @@ def test_logout_only_by_post(client_manager_x):
     assert client_manager_x.post(reverse("logout")).url == reverse("login")
     response = client_manager_x.get(reverse("reports:household_list"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+class SlowHasher(MD5PasswordHasher):
+    """Checks a password as slowly as production's hasher does, counting the checks."""
+
+    calls: ClassVar[list[str]] = []
+
+    def verify(self, password, encoded):
+        self.calls.append(password)
+        time.sleep(0.03)
+        return super().verify(password, encoded)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("door", ["card", "staff"])
+def test_tries_sent_at_once_are_checked_no_more_than_the_lockout_allows(
+    door, card_a, manager_x, settings
+):
+    """Each try was checked against a count none of those sent with it had written yet:
+    eight PINs of one card sent at the same moment were all checked, where five lock it."""
+    settings.PASSWORD_HASHERS = [f"{__name__}.SlowHasher"]
+    SlowHasher.calls.clear()
+    tries = 8
+    barrier = threading.Barrier(tries)
+
+    def send(index):
+        try:
+            barrier.wait(timeout=10)
+            phone = Client(REMOTE_ADDR=f"10.0.5.{index}")
+            if door == "card":
+                _card(phone, card_a.number, f"{1000 + 37 * index}")
+            else:
+                _staff(phone, "manager_x", f"wrong-{index}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(tries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(SlowHasher.calls) <= LIMIT
