@@ -63,7 +63,8 @@ def _cache_directives(response) -> set[str]:
 
 
 class PrivatePagesMiddleware:
-    """`Cache-Control: private, no-store` on every response made for a signed-in user.
+    """`Cache-Control: private, no-store` on every response made for a signed-in user, or to
+    a request carrying credentials of its own (the API's `Authorization: Bearer`).
 
     A page behind a login shows a household's balance, receipts or the counter; on a shared
     phone the back button after logout must not bring it back from the cache. A response
@@ -80,7 +81,10 @@ class PrivatePagesMiddleware:
         if "public" in directives or {"private", "no-store"} <= directives:
             return response
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        signed_in = user is not None and user.is_authenticated
+        # The API's callers sign each call with their key (Authorization), never a session:
+        # its answers (households, balances, the ledger) went out with no Cache-Control.
+        if signed_in or "Authorization" in request.headers:
             patch_cache_control(response, private=True, no_store=True)
         return response
 

@@ -10,7 +10,10 @@ is written to the audit log; each token may make API_RATE_LIMIT calls (429 beyon
 """
 
 import datetime
+import functools
+import re
 import time
+import urllib.parse
 from decimal import Decimal
 from typing import Annotated
 
@@ -88,7 +91,7 @@ class TokenAuth(HttpBearer):
                 obj=token,
                 detail={
                     "path": request.path[:200],
-                    "query": request.META.get("QUERY_STRING", "")[:200],
+                    "query": _query_audited(request)[:200],
                 },
                 request=request,
             )
@@ -96,6 +99,45 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request, token):  # pragma: no cover - __call__ does the work
         return api_token_for_key(token)
+
+
+# A parameter the API does not read is audited by its name alone, and a name only when it
+# reads as one (a key is 43 characters of letters, digits, - and _).
+PARAMETER_NAME = re.compile(r"[A-Za-z_.-]{1,32}")
+WITHHELD = "…"
+
+
+@functools.cache
+def _parameters_read() -> frozenset[str]:
+    """The query parameters some operation reads (the schema's): page, page_size, month..."""
+    schema = api.get_openapi_schema()
+    return frozenset(
+        parameter["name"]
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+    )
+
+
+def _query_audited(request) -> str:
+    """The call's query as the audit log keeps it: the parameters the API reads with their
+    values, any other's value withheld. A client that sends its key in the address too
+    (`?access_token=`, as some do) put it in the log, and a call reading a village is in
+    that village's log, which its manager reads: a county's key reads every village."""
+    pieces = []
+    for piece in request.META.get("QUERY_STRING", "").split("&"):
+        if not piece:
+            continue
+        raw_name, equals, _value = piece.partition("=")
+        name = urllib.parse.unquote_plus(raw_name)
+        if name in _parameters_read():
+            pieces.append(piece)
+        elif PARAMETER_NAME.fullmatch(name):
+            pieces.append(f"{name}={WITHHELD}" if equals else name)
+        else:
+            pieces.append(WITHHELD)
+    return "&".join(pieces)
 
 
 def _village_named(request, token: ApiToken) -> int | None:

@@ -408,6 +408,37 @@ def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x, monkeyp
     assert refused.count() == REFUSALS_AUDITED_PER_MINUTE_IN_ALL
 
 
+def test_a_key_sent_in_the_address_too_stays_out_of_the_audit_log(
+    token_county, village_x, card_a, manager_x, monkeypatch
+):
+    """A client that sends its key as a parameter as well (`?access_token=`, as some do)
+    put it in the village's audit log, which its manager reads: a county's key reads every
+    village. The parameters the API reads keep their values; others are named only (or not
+    even named, where the name could be a key)."""
+    monkeypatch.setattr("reports.api._minute", lambda: 29_000_000)
+    path = f"{API}/villages/{village_x.code}/households"
+    query = f"access_token={token_county}&page=1&{token_county}&month=x%20y&page_size=5"
+    response = Client().get(f"{path}?{query}", HTTP_AUTHORIZATION=f"Bearer {token_county}")
+    assert response.status_code == 200
+    Client().get(f"{path}?key={token_county}")  # refused, and recorded
+    api_events = AuditEvent.objects.filter(action__startswith="api.").order_by("id")
+    audited = [event.detail["query"] for event in api_events]
+    assert audited[-2:] == ["access_token=…&page=1&…&month=x%20y&page_size=5", "key=…"]
+    manager = Client()
+    manager.force_login(manager_x)
+    log = manager.get(reverse("reports:audit")).content.decode()
+    assert path in log and token_county not in log
+
+
+def test_the_apis_answers_are_kept_by_no_cache(token_county, village_x, card_a):
+    """Households and the ledger went out with no Cache-Control: the middleware marking a
+    signed-in user's pages private saw no user (a key signs each call, not a session)."""
+    for path in ("/overview", f"/villages/{village_x.code}/households", "/nope"):
+        response = call(token_county, path)
+        assert {"private", "no-store"} <= set(response["Cache-Control"].split(", ")), path
+    assert "no-store" in call("not-a-key", "/overview")["Cache-Control"]
+
+
 def test_each_token_is_rate_limited(token_x, token_z, village_x, settings):
     from django.conf import settings as live
 
