@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.access import (
@@ -43,11 +44,14 @@ def _card_login_page(request, form, *, next_url="", wait=0, status=200):
     return render(request, "registration/card_login.html", context, status=status)
 
 
+@never_cache
 def card_login(request):
     """Villagers sign in with the household's card number and PIN (also the site's front door).
 
     `?card=<number>` (the URL in the card's QR code) fills in the number: any number is put
     back as typed, whether or not a card has it, so the page tells nothing about cards.
+    Kept by no cache, as the staff login (Django's): a refused try shows the number typed,
+    which the Back button of a shared phone brought back from the cache.
     """
     if request.method != "POST":
         next_url = local_next(request, request.GET.get("next", ""))

@@ -318,3 +318,16 @@ def test_tries_sent_at_once_are_checked_no_more_than_the_lockout_allows(
     for thread in threads:
         thread.join(timeout=30)
     assert len(SlowHasher.calls) <= LIMIT
+
+
+def test_the_card_login_is_kept_by_no_cache_as_the_staff_login(client, card_a):
+    """Found by a probe: a refused try at the card login shows the card number typed, and
+    went out with no Cache-Control (the staff login is Django's, never cached)."""
+    for response in (
+        client.get(reverse("card_login"), {"card": card_a.number}),
+        client.post(reverse("card_login"), {"card_number": card_a.number, "pin": "0000"}),
+        client.get(reverse("home")),  # the front door is the card login
+        client.get(reverse("login")),
+    ):
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
