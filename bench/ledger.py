@@ -44,7 +44,7 @@ def prepare(per_village: int) -> dict:
 
     from points.models import Account, Proposal, Rule
     from store.models import Item, StockMovement, Zone
-    from store.services import item_save, stock_purchase
+    from store.services import MAX_UNITS_IN, item_save, stock_purchase
 
     day = timezone.localdate()
     made = 0
@@ -81,15 +81,16 @@ def prepare(per_village: int) -> dict:
                     item=Item(village=village, zone=zone, name=name, unit="件", points_price=1),
                     actor=manager,
                 )
-            if item.stock < 100_000:
+            while item.stock < 200_000:  # one stock-in brings at most MAX_UNITS_IN
                 stock_purchase(
                     item=item,
-                    quantity=200_000,
+                    quantity=MAX_UNITS_IN,
                     fund_source=StockMovement.FundSource.COLLECTIVE,
                     cost_yuan=Decimal("0.00"),
                     actor=manager,
                     note="bench",
                 )
+                item.refresh_from_db(fields=["stock"])
     # As pgbench -i does for its tables: else autovacuum wakes up for the rows just laid
     # down and competes with the first rounds for the machine's two cores.
     with connection.cursor() as cursor:

@@ -14,7 +14,7 @@ from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
 from core.photos import FilesChosenAgainMixin, photo_prepare
 from store.models import Donation, Donor, Item, StockMovement, Zone
-from store.services import DONATION_CORRECTABLE, donation_drawn
+from store.services import DONATION_CORRECTABLE, MAX_UNITS_IN, donation_drawn
 from villagers.cardnumbers import card_number_normalize
 from villagers.models import Member
 
@@ -59,11 +59,6 @@ class ItemForm(FilesChosenAgainMixin, DrawnStateMixin, forms.ModelForm):
 class ItemChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.name} ({obj.unit}) · {obj.zone}"
-
-
-# The most units one line brings in, bought or donated: a slip of the keyboard (a barcode
-# typed into the quantity) must not put two billion of an item on the shelf and the notice.
-MAX_UNITS_IN = 100_000
 
 
 class StockInForm(OneTimeKeyMixin, forms.Form):

@@ -70,6 +70,12 @@ from villagers.second_person import (
 
 MAX_CART_LINES = 40
 MAX_LINE_QUANTITY = 999
+# The most units one line brings in, bought or donated: a slip of the keyboard (a barcode
+# typed into the quantity) must not put two billion of an item on the shelf and the notice.
+MAX_UNITS_IN = 100_000
+# The most the books keep of one item, and so the most a stock-take can count: a stock the
+# database's integers cannot hold, or no count can confirm, is refused in words.
+MAX_STOCK = 1_000_000
 # An open reservation entering its last day tells its household it is about to expire.
 RESERVATION_REMINDER = datetime.timedelta(days=1)
 
@@ -197,6 +203,15 @@ def movements_plan(
     movements = []
     for (item, quantity), movement_id in zip(moves, ids, strict=True):
         new_stock = item.stock + quantity
+        if quantity > 0 and new_stock > MAX_STOCK:
+            raise ValidationError(
+                _(
+                    "%(item)s would then have %(stock)d in stock: the books keep at most "
+                    "%(max)d of one item. Nothing was recorded; check the quantity."
+                )
+                % {"item": item.name, "stock": new_stock, "max": MAX_STOCK},
+                code="stock_too_high",
+            )
         if new_stock < 0:
             raise InsufficientStock(
                 _("Not enough %(item)s in stock: %(stock)d left, %(needed)d needed.")
@@ -265,6 +280,20 @@ def _movements_append(
     return movements
 
 
+def _units_in_check(item: Item, quantity: int) -> None:
+    """Refuse more than MAX_UNITS_IN of `item` brought in at once (a purchase, or the lines
+    of one donation naming it, added up)."""
+    if quantity > MAX_UNITS_IN:
+        raise ValidationError(
+            _(
+                "At most %(max)d of one item come in at once; %(item)s has %(quantity)d. "
+                "Nothing was recorded; check the quantity."
+            )
+            % {"max": MAX_UNITS_IN, "item": item.name, "quantity": quantity},
+            code="too_many_in",
+        )
+
+
 def stock_purchase(
     *,
     item: Item,
@@ -284,6 +313,7 @@ def stock_purchase(
     """
     if quantity <= 0:
         raise ValidationError(_("The quantity must be at least 1."))
+    _units_in_check(item, quantity)
     if paid_by is not None and fund_source != StockMovement.FundSource.DONATED_MONEY:
         raise ValidationError(_("Only a purchase paid from donated money names a donation."))
     if paid_by is None and fund_source == StockMovement.FundSource.DONATED_MONEY:
@@ -425,6 +455,7 @@ def donation_record(
             at = timezone.make_aware(datetime.datetime.combine(received_on, datetime.time(10)))
         items = _items_lock(village_id=village.pk, item_ids=goods)
         for item_id, item in items.items():
+            _units_in_check(item, goods[item_id])
             _movement_append(
                 item=item,
                 kind=StockMovement.Kind.DONATION,
@@ -605,7 +636,7 @@ def _manager_check(actor: User, village_id: int) -> None:
         raise PermissionDenied(_("Only the village's manager may count or write off goods."))
 
 
-MAX_COUNT = 1_000_000
+MAX_COUNT = MAX_STOCK
 
 
 def _line_refusal(line: CountLine) -> str:

@@ -20,7 +20,13 @@ from store.models import (
     StockCorrection,
     StockMovement,
 )
-from store.services import stock_corrections_confirm
+from store.services import (
+    MAX_STOCK,
+    MAX_UNITS_IN,
+    count_expected,
+    stock_corrections_confirm,
+    stock_purchase,
+)
 from tests.store.conftest import add_to_cart, confirm_form
 
 HOSTILE_QUANTITIES = ["٣", "९", "1_0", "1e1", "+3", "-3", "1 0", "３.0", "²"]
@@ -232,3 +238,64 @@ def test_summary_month_of_odd_digits_is_this_month(client_supervisor_x, month):
 @pytest.mark.parametrize("name", ["store:summary_day", "store:redemption_list"])
 def test_the_calendars_first_and_last_day_are_no_500(client_supervisor_x, name, day):
     assert client_supervisor_x.get(reverse(name), {"day": day}).status_code == 200
+
+
+def _filled_to(item, stock, manager):
+    """`item` bought up to `stock` units, one stock-in of at most MAX_UNITS_IN at a time."""
+    item.refresh_from_db()
+    while item.stock < stock:
+        stock_purchase(
+            item=item,
+            quantity=min(MAX_UNITS_IN, stock - item.stock),
+            fund_source="collective",
+            cost_yuan=Decimal("1.00"),
+            actor=manager,
+        )
+        item.refresh_from_db()
+
+
+def test_stock_beyond_what_the_books_keep_is_refused_in_words(
+    client_manager_x, client_supervisor_x, manager_x, card_a, rice, redeem
+):
+    """Found by a probe: a stock-in onto a stock near the database's integer limit was told
+    Django's 'Ensure this value is less than or equal to 2147483647.', as was the void of a
+    redemption and a donation of the goods (the movement's stock after overflowing), and a
+    stock above the stock-take's 1,000,000 could never be counted. Every movement in now
+    stops at MAX_STOCK, saying which item and why."""
+    sold = redeem(card_a.household, {rice: 2}, manager_x)
+    _filled_to(rice, MAX_STOCK - 1, manager_x)
+    before = _movements()
+    response = client_manager_x.post(reverse("store:stock_in"), _stock_in(rice, quantity="2"))
+    told = response.context["form"].non_field_errors()
+    assert told == [
+        f"大米 10kg would then have {MAX_STOCK + 1} in stock: the books keep at most "
+        f"{MAX_STOCK} of one item. Nothing was recorded; check the quantity."
+    ]
+    response = client_manager_x.post(reverse("store:donation_create"), _donation(rice))
+    assert "the books keep at most" in response.context["form"].non_field_errors()[0]
+    voided = client_supervisor_x.post(
+        reverse("store:redemption_void", args=[sold.pk]), {"reason": "退货", **_key()}
+    )
+    page = client_supervisor_x.get(voided.url)
+    assert any("the books keep at most" in str(m) for m in page.context["messages"])
+    assert _movements() == before and not Donation.objects.exists()
+    sold.refresh_from_db()
+    assert sold.voided_at is None
+    # What is there can still be counted, and one more unit brought in.
+    client_manager_x.post(reverse("store:stock_in"), _stock_in(rice, quantity="1"))
+    assert Item.objects.get(pk=rice.pk).stock == MAX_STOCK
+    assert count_expected([Item.objects.get(pk=rice.pk)])[rice.pk] == MAX_STOCK
+
+
+def test_one_item_on_several_lines_of_a_donation_is_bounded_as_one_line(client_manager_x, rice):
+    """Found by a probe: the bound of a donated line held per line, so the same item on
+    thirty lines brought 3,000,000 in with one POST; the lines of an item are one stock-in."""
+    body = _donation(rice, **{"goods-TOTAL_FORMS": "2", "goods-0-quantity": "60000"})
+    body |= {"goods-1-item": rice.pk, "goods-1-quantity": "60000"}
+    response = client_manager_x.post(reverse("store:donation_create"), body)
+    assert response.context["form"].non_field_errors() == [
+        "At most 100000 of one item come in at once; 大米 10kg has 120000. Nothing was "
+        "recorded; check the quantity."
+    ]
+    assert not Donation.objects.exists()
+    assert Item.objects.get(pk=rice.pk).stock == 50
