@@ -46,6 +46,10 @@ MAX_ROW_NUMBER = 100_000  # blank rows included: far more than any import's rows
 MAX_CELL = 1000  # characters: no column an import reads takes more than 200
 MAX_TEXT = 4 * 1024 * 1024  # characters kept from the whole file (they wait in the session)
 PENDING_FOR = datetime.timedelta(hours=1)
+# Rows above the column names that name none of them in a cell or two (a title, the village
+# and the date) are passed over, this many at most; any other first row is the header.
+MAX_TITLE_ROWS = 3
+TITLE_CELLS = 2
 
 
 @dataclass(frozen=True)
@@ -211,16 +215,66 @@ def _workbook_sheet(workbook):
     return active if any(sheet is active for sheet in visible) else visible[0]
 
 
-def _rows_from_sheet(sheet):
+MERGE_PATTERN = re.compile(
+    rb"<(?:\w+:)?mergeCell\s+ref=\"\$?([A-Z]{1,3})\$?([0-9]{1,7}):\$?([A-Z]{1,3})\$?([0-9]{1,7})\""
+)
+MAX_MERGED_CELLS = 1_000_000  # cells a workbook's merges may fill in all
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - ord("A") + 1
+    return number
+
+
+def _merged_ranges(data: bytes, sheet) -> list[tuple[int, int, int]]:
+    """The sheet's merged cells that span rows, as (first row, last row, column) of the
+    column its value is in: a roster saved by WPS or Excel with one household's number,
+    group and head merged down its rows shows them on every row, so every row reads them.
+    A merge across columns only (a title over the table) fills nothing."""
+    path = getattr(sheet, "_worksheet_path", None)  # openpyxl's read-only sheet has no merges
+    if not path:
+        return []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        xml = archive.read(path.lstrip("/"))  # its size is bounded (_unpacked_size_check)
+    ranges = []
+    cells = 0
+    for first_column, first_row, last_column, last_row in MERGE_PATTERN.findall(xml):
+        column = _column_number(first_column)
+        first, last = int(first_row), min(int(last_row), MAX_ROW_NUMBER + 1)
+        if last > first and column <= MAX_COLUMNS and _column_number(last_column) >= column:
+            cells += last - first
+            if cells > MAX_MERGED_CELLS:
+                raise SheetFileError(
+                    _("The sheet has too many merged cells. Unmerge them and upload it again.")
+                )
+            ranges.append((first, last, column))
+    return sorted(ranges)
+
+
+def _rows_from_sheet(sheet, merged=()):
     try:
         # The size the sheet states may be wrong (openpyxl would pad empty rows up to it);
         # missing rows before a row that is there are still padded: counted below.
         sheet.reset_dimensions()
+        waiting = list(reversed(merged))  # by first row, the next one last
+        filling = []  # [last row, column, the value] of the merges spanning this row
         for line, values in enumerate(
             sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1
         ):
             if line > MAX_ROW_NUMBER:
                 raise _too_many_rows()
+            if waiting or filling:
+                values = list(values)
+                filling = [merge for merge in filling if merge[0] >= line]
+                for _last, column, value in filling:
+                    if column <= len(values):
+                        values[column - 1] = value
+                while waiting and waiting[-1][0] <= line:
+                    first, last, column = waiting.pop()
+                    if first == line and column <= len(values):
+                        filling.append([last, column, values[column - 1]])
             if values.count(None) < len(values):  # empty rows are skipped quickly
                 yield line, [cell_text(value) for value in values]
     except SheetFileError:
@@ -235,7 +289,8 @@ def _rows_from_xlsx(data: bytes, columns, max_rows: int, no_rows: str) -> list[S
     try:
         sheet = _workbook_sheet(workbook)
         try:
-            return _rows_with_header(_rows_from_sheet(sheet), columns, max_rows, no_rows)
+            rows = _rows_from_sheet(sheet, _merged_ranges(data, sheet))
+            return _rows_with_header(rows, columns, max_rows, no_rows)
         except SheetFileError as error:
             if len(workbook.sheetnames) == 1:
                 raise
@@ -302,11 +357,19 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetR
     header = None
     parsed = []
     text = 0
+    titles = []  # rows above the column names that name no column: a sheet's title
     for line, values in rows:
         if not any(values):
             continue
         if header is None:
-            header = _header_map(values, columns)
+            if (
+                len(titles) < MAX_TITLE_ROWS
+                and sum(map(bool, values)) <= TITLE_CELLS
+                and not _header_map(values, columns, whole=False)
+            ):
+                titles.append(values)
+                continue
+            header = _header_map(values, columns)  # names the columns missing, if any
             continue
         if len(parsed) >= max_rows:
             raise SheetFileError(
@@ -333,14 +396,17 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetR
             )
         parsed.append(SheetRow(line=line, values=record))
     if header is None:
+        if titles:  # no row names a column: the first is said to be no header
+            _header_map(titles[0], columns)
         raise SheetFileError(_("The file is empty."))
     if not parsed:
         raise SheetFileError(no_rows)
     return parsed
 
 
-def _header_map(values: list[str], columns) -> dict[int, str]:
-    """Column index -> key, from the header row (Chinese or English names)."""
+def _header_map(values: list[str], columns, *, whole: bool = True) -> dict[int, str]:
+    """Column index -> key, from the header row (Chinese or English names); `whole=False`
+    only reads which columns the row names (none: a title above the table)."""
     lookup = {
         _normalise_header(name): column.key
         for column in columns
@@ -352,6 +418,8 @@ def _header_map(values: list[str], columns) -> dict[int, str]:
         key = lookup.get(_normalise_header(value))
         if key is None:
             continue
+        if not whole:
+            return {index: key}
         if key in seen:
             raise SheetFileError(
                 _('The column "%(name)s" appears twice (columns %(first)d and %(second)d).')
@@ -359,6 +427,8 @@ def _header_map(values: list[str], columns) -> dict[int, str]:
             )
         seen[key] = index
         header[index] = key
+    if not whole:
+        return header
     missing = [column for column in columns if column.required and column.key not in seen]
     if missing:
         raise SheetFileError(

@@ -304,7 +304,7 @@ class MemberForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
         id_number = id_number_text(self.cleaned_data["id_number"])
         if id_number and id_number != self._kept.get("id_number"):
             if not id_number_is_valid(id_number):
-                raise forms.ValidationError(id_number_invalid_message())
+                raise forms.ValidationError(id_number_invalid_message(id_number))
             if id_numbers_registered([id_number], excluding_member_id=self.instance.pk):
                 raise forms.ValidationError(id_number_taken_message())
         return id_number

@@ -62,7 +62,18 @@ def id_numbers_registered(numbers, *, excluding_member_id: int | None = None) ->
     return set(members.values_list("id_number", flat=True))
 
 
-def id_number_invalid_message() -> str:
+OLD_ID_PATTERN = re.compile(r"^[0-9]{15}$")
+
+
+def id_number_invalid_message(value: str = "") -> str:
+    """Why `value` is no ID number, in words a clerk can act on: a first-generation card's
+    15 digits (issued before 1999, no longer valid) need the person's 18-character number,
+    which Excel's rounding would not explain."""
+    if OLD_ID_PATTERN.fullmatch(value):
+        return _(
+            "This is an old 15-digit ID number. Write the 18-character number from the "
+            "person's current ID card, or leave the cell empty (it is optional)."
+        )
     return _(
         "The ID number is not a valid 18-character ID number. If Excel shows it like "
         "6.1E+17, format the column as text and type it again."

@@ -210,7 +210,7 @@ def _check_member(values: dict[str, str], errors: RowErrors) -> dict:
     id_number = "" if "id_number" in errors.misplaced else id_number_text(values["id_number"])
     if id_number and not id_number_is_valid(id_number):
         id_number_ok = False
-        errors.append(id_number_invalid_message())
+        errors.append(id_number_invalid_message(id_number))
     else:
         id_number_ok = bool(id_number)
 

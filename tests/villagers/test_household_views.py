@@ -178,6 +178,9 @@ def test_add_and_edit_member_keeps_id_unless_changed(client_manager_x, household
     url = reverse("villagers:member_create", kwargs={"pk": household_a.pk})
     data = {"name": "王小山", "relation": "child", "sex": "M", "birth_year": "2010", **_key()}
     assert client_manager_x.post(url, {**data, "id_number": "123"}).status_code == 200
+    # An old card's 15 digits are named as such (the roster import says it alike).
+    old_card = client_manager_x.post(url, {**data, "id_number": "610630100101123"})
+    assert "old 15-digit ID number" in str(old_card.context["form"].errors["id_number"])
     assert client_manager_x.post(url, data).status_code == 302
     assert household_a.members.filter(name="王小山").exists()
 

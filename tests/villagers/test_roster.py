@@ -904,3 +904,50 @@ def test_a_row_whose_relation_cannot_be_read_is_not_also_a_missing_head(
     assert len(errors[2]) == 1 and "holds TRUE" in errors[2][0]
     assert len(errors[3]) == 1 and errors[3][0].startswith("Unknown relation to the head")
     assert errors[4] == ["Household R3 has no row for its head, 赵六 (relation 户主)."]
+
+
+# --- a roster as a village keeps it: a title above, a household's cells merged down ------------
+
+
+def test_a_title_above_the_columns_and_merged_household_cells_are_read_as_shown(
+    village_x, groups
+):
+    """Found by a probe: a roster saved by WPS with a title row over the table was refused
+    ("the first row must hold the column names"), and with a household's number, group and
+    head merged down its rows, every row but the first was "missing" them."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["啊道村户籍花名册"])
+    sheet.merge_cells("A1:L1")
+    sheet.append(["填报日期：2026年12月"])
+    sheet.append(HEADER)
+    rows = good_rows()
+    for index, row in enumerate(rows):
+        sheet.append([None, None, None, *row[3:]] if index in (1, 2) else row)
+    for column in "ABC":
+        sheet.merge_cells(f"{column}4:{column}6")
+    sheet.merge_cells("J7:K7")  # across columns only: the next column stays its own
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    parsed = roster_parse(SimpleUploadedFile("roster.xlsx", buffer.getvalue()))
+    assert [row.line for row in parsed] == [4, 5, 6, 7]
+    assert [row.values["household_number"] for row in parsed] == ["R001"] * 3 + ["R002"]
+    assert [row.values["head_name"] for row in parsed] == ["张三"] * 3 + ["王五"]
+    check = roster_check(village_x, parsed)
+    assert check.is_valid, check.error_lines()
+    # A first row of several cells naming no column is still said to be no header.
+    with pytest.raises(RosterFileError, match="must hold the column names"):
+        roster_parse(xlsx_file(good_rows(), header=["a", "b", "c"]))
+
+
+def test_an_old_15_digit_id_number_is_named_as_such(village_x, groups, client_manager_x):
+    """Found by a probe: a first-generation card's 15 digits were told "not a valid
+    18-character number; if Excel shows 6.1E+17, format the column as text": nothing the
+    clerk could do. They are told to write the current card's number or leave it empty."""
+    rows = good_rows()
+    rows[1][7] = "610630680912002"
+    check = roster_check(village_x, roster_parse(xlsx_file(rows)))
+    assert check.error_lines() == [
+        "Row 3: This is an old 15-digit ID number. Write the 18-character number from the "
+        "person's current ID card, or leave the cell empty (it is optional)."
+    ]
