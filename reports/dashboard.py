@@ -21,6 +21,7 @@ from reports import charts
 from reports.selectors import (
     VISIT_AFTER_MONTHS,
     Period,
+    background_work_late,
     declarations_waiting,
     flow_total,
     households_to_visit,
@@ -125,6 +126,7 @@ def dashboard(request):
         "liability": liability_cover(village),
         "period": year,
         "login_attacks": card_login_attacks(village),
+        "work_late": background_work_late(village),
     }
     return render(request, "reports/dashboard.html", context)
 

@@ -49,9 +49,10 @@ from django.utils import timezone
 from core import sql
 from core.months import add_months, local_start, month_days, months_ending, next_month
 from core.numbers import to_cents
+from notifications.models import Notification
 from points.models import Account, Declaration, Entry, Proposal, Rule
 from reports import sql as reports_sql
-from store.models import Donation, Item, RedemptionLine, StockMovement, Zone
+from store.models import Donation, Item, RedemptionLine, Reservation, StockMovement, Zone
 from villagers.models import Card, Household, Inspection, Village
 from villagers.oversight import Oversight
 from wishwall.models import Wish
@@ -783,3 +784,39 @@ def county_total(villages) -> CountyTotal:
     total.stock_cover = _ratio(total.stock_points, total.points_held)
     total.pass_rate = _ratio(total.inspections_passed, total.inspected)
     return total
+
+
+# Work the background worker does within a minute of its time (core.queue's periodic tasks):
+# overdue by this much, no worker is running (or none keeps up).
+WORK_LATE_AFTER = datetime.timedelta(minutes=15)
+
+
+def background_work_late(village: Village) -> dict[str, datetime.datetime]:
+    """What of the village's timed work is overdue, by kind, with the oldest time it was due:
+    entries past their publicity period not credited, text messages not sent, reservations
+    past their date still holding points and goods. One statement. Empty when the worker
+    keeps up."""
+    late = timezone.now() - WORK_LATE_AFTER
+    oldest = {
+        "credits": Proposal.objects.filter(
+            village_id=OuterRef("pk"), status=Proposal.Status.PUBLICITY, credit_due_at__lt=late
+        )
+        .order_by("credit_due_at")
+        .values("credit_due_at")[:1],
+        "texts": Notification.objects.filter(
+            village_id=OuterRef("pk"), sms_status=Notification.Sms.PENDING, sms_due_at__lt=late
+        )
+        .order_by("sms_due_at")
+        .values("sms_due_at")[:1],
+        "reservations": Reservation.objects.filter(
+            village_id=OuterRef("pk"), status=Reservation.Status.OPEN, expires_at__lt=late
+        )
+        .order_by("expires_at")
+        .values("expires_at")[:1],
+    }
+    row = (
+        Village.objects.filter(pk=village.pk)
+        .values(**{f"late_{kind}": Subquery(query) for kind, query in oldest.items()})
+        .get()
+    )
+    return {kind: row[f"late_{kind}"] for kind in oldest if row[f"late_{kind}"] is not None}

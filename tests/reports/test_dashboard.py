@@ -1,5 +1,6 @@
 """The supervisor's dashboard: figures match the ledger and the store, scoping, query counts."""
 
+import datetime
 import re
 
 import pytest
@@ -292,3 +293,49 @@ def test_the_stock_value_counts_goods_on_sale_as_the_cover_and_the_county_do(
     assert _figure(response.content.decode(), "Stock value (points)") == 180
     county = client_county.get(reverse("reports:county_overview"))
     assert county.context["total"].stock_points == 180  # village X's only
+
+
+def test_work_the_background_worker_left_undone_is_said_on_the_dashboard(
+    client_manager_x, village_x, card_a, villager_a, manager_x, supervisor_x
+):
+    """Found by a probe: with the worker stopped, entries past their publicity period stayed
+    uncredited, texts unsent and expired reservations held, and no page said so (the
+    villager read "credited on" a day gone by). The dashboard says what waits and whom to tell;
+    work due within the last minutes is no alarm."""
+    from notifications.models import Notification
+    from notifications.services import message, notifications_post
+    from points.services import proposal_approve
+    from store.models import Reservation
+    from store.services import reservation_create
+    from tests.points.conftest import make_rule, propose
+
+    village_x.publicity_days = 3
+    village_x.save()
+    (proposal,) = propose(manager_x, [card_a.household], make_rule(village_x, "C1", 5))
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    zones_ensure(village=village_x)
+    rice = make_item(village_x, "grain_oil", "米", 10, 5, manager_x)
+    reservation = reservation_create(
+        household=card_a.household, lines={rice.pk: 1}, actor=villager_a
+    )
+    notifications_post(
+        [message(village_id=village_x.pk, household_id=card_a.household_id, kind="credited")]
+    )
+    heading = "background work has stopped"
+    now = timezone.now()
+    recently = now - datetime.timedelta(minutes=5)
+    Proposal.objects.filter(pk=proposal.pk).update(credit_due_at=recently)
+    Reservation.objects.filter(pk=reservation.pk).update(expires_at=recently)
+    Notification.objects.update(sms_status="pending", sms_due_at=recently)
+    assert heading not in client_manager_x.get(URL).content.decode()
+
+    long_ago = now - datetime.timedelta(hours=2)
+    Proposal.objects.filter(pk=proposal.pk).update(credit_due_at=long_ago)
+    page = client_manager_x.get(URL).content.decode()
+    assert heading in page and "are not credited yet" in page
+    assert "not sent yet" not in page and "still hold points" not in page
+    Reservation.objects.filter(pk=reservation.pk).update(expires_at=long_ago)
+    Notification.objects.update(sms_due_at=long_ago)
+    page = client_manager_x.get(URL).content.decode()
+    assert "not sent yet" in page and "still hold points" in page
+    assert "manage.py worker" in page
