@@ -3,6 +3,7 @@ first on the villagers' page and on the store's TV, withdrawn by staff, never sh
 another village."""
 
 import io
+import re
 import struct
 import wave
 
@@ -221,6 +222,12 @@ def test_withdrawn_it_is_gone_for_villagers_and_kept_for_staff(
         village=manager_x.village, actor=manager_x, text="这条通知发错了", photo=jpeg_upload()
     )
     withdraw = reverse("notifications:announcement_withdraw", args=[announcement.pk])
+    # Found by a probe: one click took it down for good. It is asked once more, saying so.
+    listed = client_manager_x.get(LIST).content.decode()
+    asked = re.search(
+        r"<details[^>]*>\s*<summary[^>]*>Withdraw</summary>(.*?)</details>", listed, re.S
+    )
+    assert asked and f'action="{withdraw}"' in asked[1] and "cannot be shown again" in asked[1]
     assert client_manager_y.post(withdraw).status_code == 404  # another village's
     assert client_supervisor_x.post(withdraw).status_code == 302
     announcement.refresh_from_db()
