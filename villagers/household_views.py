@@ -28,7 +28,7 @@ from villagers.forms import (
     ParticipationForm,
     form_add_service_error,
 )
-from villagers.models import Household, Inspection, Member, Participation
+from villagers.models import Household, Inspection, Member, Participation, User
 from villagers.selectors import (
     household_get_for_user,
     member_get_for_user,
@@ -185,10 +185,13 @@ def member_leave_view(request, pk):
                 % {"name": member.name},
             )
             return redirect(hub)
+    # One with a PIN of their own leaves once it is revoked (member_leave): said before the
+    # form is filled in, with the way to it, not only as the refusal of a filled-in form.
+    has_pin = User.objects.filter(member=member, is_active=True).exists()
     return render(
         request,
         "villagers/member_leave.html",
-        {"form": form, "member": member, "household": member.household},
+        {"form": form, "member": member, "household": member.household, "has_pin": has_pin},
     )
 
 

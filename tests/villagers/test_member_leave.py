@@ -543,3 +543,19 @@ def test_a_leave_while_the_pin_is_being_sent_up_closes_it(
     referral = Referral.objects.get()
     assert son.left_on is not None
     assert referral.status == Referral.Status.DONE and referral.outcome == "left the household"
+
+
+def test_the_leave_page_says_first_that_a_pin_is_revoked_first_and_where(
+    card_a, manager_x, client_manager_x
+):
+    """Found by a probe: the page asked for the day and the reason of one with a PIN of their
+    own, then refused the filled-in form ("revoke that PIN first") with no way to it."""
+    son = MemberFactory(
+        household=card_a.household, name="王小明", relation=Member.Relation.CHILD, birth_year=1995
+    )
+    url = reverse("villagers:member_leave", args=[son.pk])
+    pin_page = reverse("villagers:member_pin", args=[son.pk])
+    assert pin_page not in client_manager_x.get(url).content.decode()
+    member_pin_set(member=son, actor=manager_x, pin="2580")
+    page = client_manager_x.get(url).content.decode()
+    assert "has a PIN of their own" in page and f'href="{pin_page}"' in page
