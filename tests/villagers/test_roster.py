@@ -909,9 +909,7 @@ def test_a_row_whose_relation_cannot_be_read_is_not_also_a_missing_head(
 # --- a roster as a village keeps it: a title above, a household's cells merged down ------------
 
 
-def test_a_title_above_the_columns_and_merged_household_cells_are_read_as_shown(
-    village_x, groups
-):
+def test_a_title_above_the_columns_and_merged_household_cells_are_read_as_shown(village_x, groups):
     """Found by a probe: a roster saved by WPS with a title row over the table was refused
     ("the first row must hold the column names"), and with a household's number, group and
     head merged down its rows, every row but the first was "missing" them."""
