@@ -143,6 +143,7 @@ ONE_NAME = {
     "公告": "通知",  # a village announcement (公示 is the public notice)
     "开卡积分": "基础积分",  # a new card's opening points
     "奖励": "加分",  # an award
+    "撤销该密码": "作废该密码",  # a member's PIN taken back, as its page's button says
 }
 
 
