@@ -697,6 +697,12 @@ class Proposal(models.Model):
     def is_award(self) -> bool:
         return self.points > 0
 
+    @property
+    def publicity_over(self) -> bool:
+        """In publicity past its end: the worker credits it within the minute, or, stopped,
+        when it runs again (the page must not promise a time already gone)."""
+        return self.credit_due_at is not None and self.credit_due_at <= timezone.now()
+
 
 class Objection(models.Model):
     """異議: someone of the village disputes an award or deduction during its publicity.
