@@ -15,7 +15,7 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client, TransactionTestCase
 
 from core.access import Role
@@ -135,6 +135,59 @@ def _empty_cache():
     cache.clear()
 
 
+def _commits(item) -> bool:
+    """Whether a test commits (a transactional test, a live server's)."""
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or marker.args[:1] == (True,)):
+        return True
+    return bool({"transactional_db", "live_server"} & set(item.fixturenames))
+
+
+def _cast_shareable(item) -> bool:
+    """Whether a test may run while a cast built before it is in the database: it does not
+    commit, nor make people of its own (the cast's usernames and village codes are theirs;
+    the people fixtures all start from a village)."""
+    own_people = {"village_x", "village_y", "village_z"} & set(item.fixturenames)
+    return not _commits(item) and not own_people
+
+
+@pytest.fixture(scope="module")
+def _security_cast_of_module(request, django_db_setup, django_db_blocker, tmp_path_factory):
+    """The security sweep's cast (tests/security/conftest.py) built once for the module, in
+    a transaction rolled back when the module is done; None where a test of the module
+    commits or makes people of its own (the cast is then built for each test). A test of
+    the module that takes no cast but reads the database sees it there. Photos go to a
+    folder of the module's, copied into each test's MEDIA_ROOT."""
+    from django.test import override_settings
+    from django.utils import translation
+
+    from tests.security.conftest import PEOPLE, cast_build
+
+    tests = [item for item in request.session.items if item.module is request.module]
+    if not all(_cast_shareable(item) for item in tests):
+        yield None
+        return
+    media = tmp_path_factory.mktemp("cast-media")
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            with (
+                override_settings(MEDIA_ROOT=media, LANGUAGE_CODE="en"),
+                translation.override("en"),
+            ):
+                people = people_make()
+                built = cast_build(**{name: people[name] for name in PEOPLE})
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield built, media
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
 @pytest.fixture
 def queue_workers(request, transactional_db):
     """Start real task-queue workers on the test database: `queue_workers(2)` (see
@@ -150,83 +203,167 @@ def queue_workers(request, transactional_db):
     queue_tables_empty()
 
 
+def village_x_make():
+    return VillageFactory(name="啊道村", code="101")
+
+
+def village_y_make():
+    return VillageFactory(name="富村", code="202")
+
+
+def village_z_make():
+    return VillageFactory(name="石村", code="303", township=TownshipFactory(name="集义鄉"))
+
+
+def group_x_make(village_x):
+    return VillageGroupFactory(village=village_x, name="啊道")
+
+
+def group_y_make(village_y):
+    return VillageGroupFactory(village=village_y, name="东组")
+
+
+def household_a_make(group_x):
+    return HouseholdFactory(group=group_x, head_name="王大山", number="X001")
+
+
+def household_b_make(group_x):
+    return HouseholdFactory(group=group_x, head_name="李秀英", number="X002")
+
+
+def household_y_make(group_y):
+    return HouseholdFactory(group=group_y, head_name="赵四", number="Y001")
+
+
+def villager_of(card):
+    """The villager login of a card's household."""
+    return card.household.users.get(is_staff=False)
+
+
+def people_make() -> dict:
+    """The fixed cast, made at once, as the fixtures below make each person (the security
+    sweep's cast is built once per module from it: tests/security/conftest.py)."""
+    people = {"village_x": village_x_make(), "village_y": village_y_make()}
+    people["village_z"] = village_z_make()
+    people["group_x"] = group_x_make(people["village_x"])
+    people["group_y"] = group_y_make(people["village_y"])
+    for name, make in STAFF.items():
+        people[name] = make(people)
+    people["household_a"] = household_a_make(people["group_x"])
+    people["household_b"] = household_b_make(people["group_x"])
+    people["household_y"] = household_y_make(people["group_y"])
+    for card, household, manager in CARDS:
+        people[card] = issue_card(people[household], people[manager])
+    people["villager_a"] = villager_of(people["card_a"])
+    people["villager_b"] = villager_of(people["card_b"])
+    return people
+
+
+# The staff of the cast, each made from the villages they work in.
+STAFF = {
+    "manager_x": lambda p: make_staff(Role.MANAGER, village=p["village_x"], username="manager_x"),
+    "supervisor_x": lambda p: make_staff(
+        Role.SUPERVISOR, village=p["village_x"], username="supervisor_x"
+    ),
+    "manager_y": lambda p: make_staff(Role.MANAGER, village=p["village_y"], username="manager_y"),
+    "county_admin": lambda p: make_staff(
+        Role.COUNTY_ADMIN, county=p["village_x"].township.county, username="county"
+    ),
+    "township_officer": lambda p: make_staff(
+        Role.TOWNSHIP_OFFICER, township=p["village_x"].township, username="township"
+    ),
+    "township_officer_z": lambda p: make_staff(
+        Role.TOWNSHIP_OFFICER, township=p["village_z"].township, username="township_z"
+    ),
+    "secretary_x": lambda p: make_staff(
+        Role.PARTY_SECRETARY, village=p["village_x"], username="secretary_x"
+    ),
+}
+# Each card of the cast: (card, its household, the manager who issues it).
+CARDS = (
+    ("card_a", "household_a", "manager_x"),
+    ("card_b", "household_b", "manager_x"),
+    ("card_y", "household_y", "manager_y"),
+)
+
+
 @pytest.fixture
 def village_x(db):
-    return VillageFactory(name="啊道村", code="101")
+    return village_x_make()
 
 
 @pytest.fixture
 def village_y(db):
-    return VillageFactory(name="富村", code="202")
+    return village_y_make()
 
 
 @pytest.fixture
 def village_z(db):
     """A village of another township of the same county."""
-    return VillageFactory(name="石村", code="303", township=TownshipFactory(name="集义鄉"))
+    return village_z_make()
 
 
 @pytest.fixture
 def group_x(village_x):
-    return VillageGroupFactory(village=village_x, name="啊道")
+    return group_x_make(village_x)
 
 
 @pytest.fixture
 def group_y(village_y):
-    return VillageGroupFactory(village=village_y, name="东组")
+    return group_y_make(village_y)
 
 
 @pytest.fixture
 def manager_x(village_x):
-    return make_staff(Role.MANAGER, village=village_x, username="manager_x")
+    return STAFF["manager_x"]({"village_x": village_x})
 
 
 @pytest.fixture
 def supervisor_x(village_x):
-    return make_staff(Role.SUPERVISOR, village=village_x, username="supervisor_x")
+    return STAFF["supervisor_x"]({"village_x": village_x})
 
 
 @pytest.fixture
 def manager_y(village_y):
-    return make_staff(Role.MANAGER, village=village_y, username="manager_y")
+    return STAFF["manager_y"]({"village_y": village_y})
 
 
 @pytest.fixture
 def county_admin(village_x, village_y):
-    return make_staff(Role.COUNTY_ADMIN, county=village_x.township.county, username="county")
+    return STAFF["county_admin"]({"village_x": village_x})
 
 
 @pytest.fixture
 def township_officer(village_x, village_y):
     """The officer of the township of villages X and Y."""
-    return make_staff(Role.TOWNSHIP_OFFICER, township=village_x.township, username="township")
+    return STAFF["township_officer"]({"village_x": village_x})
 
 
 @pytest.fixture
 def township_officer_z(village_z):
     """The officer of village Z's township: X and Y are not theirs."""
-    return make_staff(Role.TOWNSHIP_OFFICER, township=village_z.township, username="township_z")
+    return STAFF["township_officer_z"]({"village_z": village_z})
 
 
 @pytest.fixture
 def secretary_x(village_x):
     """Village X's party secretary, head of its leading group (组长)."""
-    return make_staff(Role.PARTY_SECRETARY, village=village_x, username="secretary_x")
+    return STAFF["secretary_x"]({"village_x": village_x})
 
 
 @pytest.fixture
 def household_a(group_x):
-    return HouseholdFactory(group=group_x, head_name="王大山", number="X001")
+    return household_a_make(group_x)
 
 
 @pytest.fixture
 def household_b(group_x):
-    return HouseholdFactory(group=group_x, head_name="李秀英", number="X002")
+    return household_b_make(group_x)
 
 
 @pytest.fixture
 def household_y(group_y):
-    return HouseholdFactory(group=group_y, head_name="赵四", number="Y001")
+    return household_y_make(group_y)
 
 
 @pytest.fixture
@@ -246,12 +383,12 @@ def card_y(household_y, manager_y):
 
 @pytest.fixture
 def villager_a(card_a):
-    return card_a.household.users.get(is_staff=False)
+    return villager_of(card_a)
 
 
 @pytest.fixture
 def villager_b(card_b):
-    return card_b.household.users.get(is_staff=False)
+    return villager_of(card_b)
 
 
 def _client_for(user):

@@ -4,9 +4,11 @@ Other people request these objects (villager B, village Y's manager, the county 
 every object id in the permission matrix belongs to someone else for most roles.
 """
 
+import copy
 import datetime
 import io
 import logging
+import shutil
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -137,8 +139,46 @@ class Cast:
         return client
 
 
+# The people the cast is made of (tests/conftest.py's fixtures).
+PEOPLE = (
+    "village_x",
+    "village_y",
+    "group_x",
+    "household_a",
+    "household_b",
+    "card_a",
+    "card_b",
+    "card_y",
+    "villager_a",
+    "villager_b",
+    "manager_x",
+    "supervisor_x",
+    "manager_y",
+    "county_admin",
+    "village_z",
+    "township_officer",
+    "township_officer_z",
+    "secretary_x",
+)
+
+
 @pytest.fixture
-def cast(
+def cast(request, settings, _security_cast_of_module):
+    """One of every object behind a URL. Built once per test module where no test of the
+    module commits nor makes people of its own (tests/conftest.py, _security_cast_of_module):
+    each test then runs in a transaction rolled back after it, on a copy of the objects and
+    their files, as Django's setUpTestData does. Otherwise built for the test."""
+    if _security_cast_of_module is None:
+        return cast_build(**{name: request.getfixturevalue(name) for name in PEOPLE})
+    built, media = _security_cast_of_module
+    request.getfixturevalue("db")
+    request.getfixturevalue("_media_in_tmp")  # never the real MEDIA_ROOT
+    shutil.copytree(media, settings.MEDIA_ROOT, dirs_exist_ok=True)
+    return copy.deepcopy(built)
+
+
+def cast_build(
+    *,
     village_x,
     village_y,
     group_x,
@@ -157,7 +197,7 @@ def cast(
     township_officer,
     township_officer_z,
     secretary_x,
-):
+) -> Cast:
     Household.objects.filter(pk=household_a.pk).update(phone=HOUSEHOLD_PHONE)
     household_a.refresh_from_db()
     member_a = MemberFactory(
