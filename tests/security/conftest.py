@@ -10,11 +10,13 @@ import io
 import logging
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings as settings_module
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -123,19 +125,31 @@ class Cast:
     checkin: Any = None  # household A's check-in, with a photo, to another activity
     announcement: Any = None
 
+    # Each role's session data, from its first sign-in (see client).
+    sessions: dict[str, dict] = field(default_factory=dict, repr=False)
+
     def client(self, role: str, **client_kwargs) -> Client:
         """A fresh client signed in as `role` (county_x and township_x have chosen village X,
-        township_z their own village Z)."""
+        township_z their own village Z), on a session of its own. The role signs in once
+        (force_login, its signals); every later client gets a new session holding the same
+        data, as a sign-in would write it: the sweeps ask for a client a request."""
         client = Client(**client_kwargs)
         if role == "anon":
+            return client
+        if role in self.sessions:
+            session = import_module(settings_module.SESSION_ENGINE).SessionStore()
+            session.update(self.sessions[role])
+            session.create()
+            client.cookies[settings_module.SESSION_COOKIE_NAME] = session.session_key
             return client
         client.force_login(self.users[role])
         chosen = {"county_x": self.village_x, "township_x": self.village_x}
         chosen["township_z"] = self.village_z
+        session = client.session
         if role in chosen:
-            session = client.session
             session["county_village_id"] = chosen[role].pk
             session.save()
+        self.sessions[role] = dict(session.items())
         return client
 
 
@@ -163,15 +177,15 @@ PEOPLE = (
 
 
 @pytest.fixture
-def cast(request, settings, _security_cast_of_module):
+def cast(request, settings, _security_cast_of_module, db):
     """One of every object behind a URL. Built once per test module where no test of the
     module commits nor makes people of its own (tests/conftest.py, _security_cast_of_module):
     each test then runs in a transaction rolled back after it, on a copy of the objects and
-    their files, as Django's setUpTestData does. Otherwise built for the test."""
+    their files, as Django's setUpTestData does (`db` comes after the module's cast: its
+    transaction is inside). Otherwise built for the test."""
     if _security_cast_of_module is None:
         return cast_build(**{name: request.getfixturevalue(name) for name in PEOPLE})
     built, media = _security_cast_of_module
-    request.getfixturevalue("db")
     request.getfixturevalue("_media_in_tmp")  # never the real MEDIA_ROOT
     shutil.copytree(media, settings.MEDIA_ROOT, dirs_exist_ok=True)
     return copy.deepcopy(built)
