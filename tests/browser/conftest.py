@@ -211,6 +211,30 @@ def enter_key_problems(page) -> list[str]:
     return page.evaluate(ENTER_DEFAULTS)
 
 
+# Controls a finger must hit: buttons, fields, the menu, menu and pagination links. Links inside
+# running text are exempt, as WCAG's target-size rule exempts inline links, and so is a form's
+# hidden Enter default (templates/_enter_default.html: 1 px, out of sight and of the Tab order).
+SMALL_TARGETS_JS = """
+() => Array.from(document.querySelectorAll(
+    'button, input:not([type=hidden]), select, textarea, summary, a.btn, a.nav-link, .page-link'
+  ))
+  .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+  .filter(el => !el.matches('[data-enter-default]'))
+  .map(el => {
+    const target = el.matches('input[type=checkbox], input[type=radio]')
+      ? (el.closest('.form-check') || el) : el;
+    const box = target.getBoundingClientRect();
+    return {html: el.outerHTML.slice(0, 90), width: box.width, height: box.height};
+  })
+  .filter(t => t.height < 44 || t.width < 44)
+"""
+
+
+def small_touch_targets(page) -> list[dict]:
+    """Controls of the current page smaller than 44 x 44 CSS pixels (a fingertip)."""
+    return page.evaluate(SMALL_TARGETS_JS)
+
+
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page scrolls sideways (0 when it fits the viewport)."""
     return page.evaluate(

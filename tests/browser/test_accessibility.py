@@ -5,7 +5,9 @@ Bootstrap (tests/browser/purged.py).
 The village of `tests.browser.pages.world` holds one of everything a page can show (a pending
 batch, an approved proposal with its photo, a declaration, goods, a redemption, a donation,
 wishes in every state), so each page is checked with content, not empty. Villager pages are
-checked on a 360 px phone, where they must not scroll sideways; staff pages on a desktop.
+checked on a 360 px phone, where they must not scroll sideways and each control is big
+enough for a finger (the large type size: tests/browser/test_phone.py); staff pages on a
+desktop.
 On every page, Enter in a text box must not press a button that names an action (approve,
 remove, confirm): a form of several buttons starts with a default that names none.
 The pages every staff role shares are checked as the manager (tests/browser/pages.py,
@@ -22,6 +24,7 @@ from tests.browser.conftest import (
     enter_key_problems,
     horizontal_overflow,
     sign_in,
+    small_touch_targets,
 )
 from tests.browser.pages import (
     COUNTY_SWEEP,
@@ -36,7 +39,8 @@ from tests.browser.purged import PurgedComparison
 def _check_pages(page, live_server, urls, *, phone=False, purged=None):
     """Open each page; collect every problem so one run lists all of them. With `purged`
     (a PurgedComparison), each page is also drawn with the purged stylesheet and with the
-    whole of Bootstrap, and must look the same."""
+    whole of Bootstrap, and must look the same. On a phone, each control is also big enough
+    for a finger (in the usual type size; tests/browser/test_phone.py checks the large)."""
     failures = []
     for url in urls:
         response = page.goto(live_server.url + url)
@@ -46,6 +50,8 @@ def _check_pages(page, live_server, urls, *, phone=False, purged=None):
         problems = accessibility_problems(page) + enter_key_problems(page)
         if phone and horizontal_overflow(page) > 0:
             problems.append(f"scrolls sideways by {horizontal_overflow(page)}px")
+        if phone:
+            problems += [f"touch target too small: {t}" for t in small_touch_targets(page)]
         if phone and page.locator("a[target=_blank], a[download]").count():
             # WeChat's built-in browser opens no new windows and handles downloads poorly.
             problems.append("a villager link opens a new window or downloads a file")

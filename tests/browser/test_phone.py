@@ -5,45 +5,27 @@ import re
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.browser.conftest import horizontal_overflow, menu_follow, sign_in
+from tests.browser.conftest import horizontal_overflow, menu_follow, sign_in, small_touch_targets
 from tests.browser.pages import VILLAGER_PAGES, urls_of
 
-# Controls a finger must hit: buttons, fields, the menu, menu and pagination links. Links inside
-# running text are exempt, as WCAG's target-size rule exempts inline links, and so is a form's
-# hidden Enter default (templates/_enter_default.html: 1 px, out of sight and of the Tab order).
-SMALL_TARGETS_JS = """
-() => Array.from(document.querySelectorAll(
-    'button, input:not([type=hidden]), select, textarea, summary, a.btn, a.nav-link, .page-link'
-  ))
-  .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
-  .filter(el => !el.matches('[data-enter-default]'))
-  .map(el => {
-    const target = el.matches('input[type=checkbox], input[type=radio]')
-      ? (el.closest('.form-check') || el) : el;
-    const box = target.getBoundingClientRect();
-    return {html: el.outerHTML.slice(0, 90), width: box.width, height: box.height};
-  })
-  .filter(t => t.height < 44 || t.width < 44)
-"""
 
-
-def test_villager_pages_have_large_touch_targets_in_both_type_sizes(
+def test_villager_pages_have_large_touch_targets_in_large_type(
     live_server, phone, world, villager_a
 ):
+    """In the usual type size the accessibility sweep checks them, on the same phone and
+    pages (tests/browser/test_accessibility.py): each page is opened once for both."""
     sign_in(phone, live_server, villager_a)
     urls = urls_of(world, VILLAGER_PAGES)
     problems = []
-    for large in (False, True):
-        if large:
-            phone.goto(live_server.url + urls[0])
-            with phone.expect_navigation():
-                phone.click("footer .large-type-switch button")
-            assert phone.evaluate("getComputedStyle(document.documentElement).fontSize") == "20px"
-        for url in urls:
-            phone.goto(live_server.url + url)
-            problems += [f"{url} large={large}: {t}" for t in phone.evaluate(SMALL_TARGETS_JS)]
-            if horizontal_overflow(phone) > 0:
-                problems.append(f"{url} large={large}: scrolls sideways")
+    phone.goto(live_server.url + urls[0])
+    with phone.expect_navigation():
+        phone.click("footer .large-type-switch button")
+    assert phone.evaluate("getComputedStyle(document.documentElement).fontSize") == "20px"
+    for url in urls:
+        phone.goto(live_server.url + url)
+        problems += [f"{url} large=True: {t}" for t in small_touch_targets(phone)]
+        if horizontal_overflow(phone) > 0:
+            problems.append(f"{url} large=True: scrolls sideways")
     assert not problems, "\n".join(problems)
 
 
