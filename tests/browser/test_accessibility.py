@@ -69,7 +69,7 @@ def test_villager_pages_on_a_phone(live_server, phone, world, villager_a):
     _check_pages(phone, live_server, urls, phone=True, purged=PurgedComparison(phone, "villager"))
 
 
-def test_signed_out_pages_on_a_phone(live_server, phone, world):
+def test_signed_out_pages_on_a_phone(live_server, phone):
     urls = [reverse("login"), reverse("card_login"), "/no-such-page/"]
     failures = []
     for url in urls:
