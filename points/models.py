@@ -699,8 +699,9 @@ class Proposal(models.Model):
 
     @property
     def publicity_over(self) -> bool:
-        """In publicity past its end: the worker credits it within the minute, or, stopped,
-        when it runs again (the page must not promise a time already gone)."""
+        """In publicity past its end: the worker credits it within the minute (or, stopped,
+        when it runs again), an objection still open first settled; the page must not
+        promise a time already gone."""
         return self.credit_due_at is not None and self.credit_due_at <= timezone.now()
 
 

@@ -50,7 +50,7 @@ from core import sql
 from core.months import add_months, local_start, month_days, months_ending, next_month
 from core.numbers import to_cents
 from notifications.models import Notification
-from points.models import Account, Declaration, Entry, Proposal, Rule
+from points.models import Account, Declaration, Entry, Objection, Proposal, Rule
 from reports import sql as reports_sql
 from store.models import Donation, Item, RedemptionLine, Reservation, StockMovement, Zone
 from villagers.models import Card, Household, Inspection, Village
@@ -798,9 +798,11 @@ def background_work_late(village: Village) -> dict[str, datetime.datetime]:
     keeps up."""
     late = timezone.now() - WORK_LATE_AFTER
     oldest = {
+        # An entry with an objection open waits for the supervisor, not for the worker.
         "credits": Proposal.objects.filter(
             village_id=OuterRef("pk"), status=Proposal.Status.PUBLICITY, credit_due_at__lt=late
         )
+        .exclude(objections__status=Objection.Status.OPEN)
         .order_by("credit_due_at")
         .values("credit_due_at")[:1],
         "texts": Notification.objects.filter(

@@ -500,11 +500,12 @@ def test_two_supervisors_objecting_each_send_both_objections_up(
 
 def test_the_villager_is_not_promised_a_time_gone_by(in_publicity, client_villager_a):
     """Found by a probe: with the worker stopped, the history said "credited on <a time
-    already past>"; past its end it says the publicity is over and the points on their way."""
+    already past>"; past its end it says the publicity is over and the points on their way
+    (or waiting for an objection still open, as before)."""
     page = client_villager_a.get(reverse("points:me")).text
-    assert "if no objection is upheld" in page and "the points are being credited" not in page
+    assert "if no objection is upheld" in page and "the points are credited soon" not in page
     Proposal.objects.filter(pk=in_publicity.pk).update(
         credit_due_at=timezone.now() - datetime.timedelta(hours=2)
     )
     page = client_villager_a.get(reverse("points:me")).text
-    assert "the points are being credited" in page and "if no objection is upheld" not in page
+    assert "the points are credited soon" in page and "if no objection is upheld" not in page

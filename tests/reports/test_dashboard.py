@@ -304,6 +304,7 @@ def test_work_the_background_worker_left_undone_is_said_on_the_dashboard(
     work due within the last minutes is no alarm."""
     from notifications.models import Notification
     from notifications.services import message, notifications_post
+    from points.publicity import objection_raise
     from points.services import proposal_approve
     from store.models import Reservation
     from store.services import reservation_create
@@ -313,6 +314,7 @@ def test_work_the_background_worker_left_undone_is_said_on_the_dashboard(
     village_x.save()
     (proposal,) = propose(manager_x, [card_a.household], make_rule(village_x, "C1", 5))
     proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    objection = objection_raise(proposal_id=proposal.pk, actor=manager_x, reason="照片是别家")
     zones_ensure(village=village_x)
     rice = make_item(village_x, "grain_oil", "米", 10, 5, manager_x)
     reservation = reservation_create(
@@ -330,6 +332,9 @@ def test_work_the_background_worker_left_undone_is_said_on_the_dashboard(
 
     long_ago = now - datetime.timedelta(hours=2)
     Proposal.objects.filter(pk=proposal.pk).update(credit_due_at=long_ago)
+    # An objection still open holds the entry for the supervisor: no sign of the worker.
+    assert background_work_late(village_x) == {}
+    objection.delete()  # (dismissed now, the entry would be credited at once)
     assert list(background_work_late(village_x)) == ["credits"]
     Reservation.objects.filter(pk=reservation.pk).update(expires_at=long_ago)
     Notification.objects.update(sms_due_at=long_ago)
