@@ -30,6 +30,7 @@ from core.files import discard_files_on_error, file_stored
 from core.photos import photo_prepare
 from core.text import records_language
 from points.models import Activity, Batch, CheckIn, Rule
+from points.selectors import proposals_repeated
 from points.services import _cap_used, cap_accounts_lock, proposal_create
 from villagers.models import Household, User, Village
 from villagers.selectors import households_with_active_card
@@ -316,11 +317,19 @@ def _who_is_proposed(activity: Activity, checkins: list[CheckIn]):
     household_ids = [checkin.household_id for checkin in checkins]
     with_card = households_with_active_card(household_ids)
     used = {}
+    # Counted, then proposed: one at a time per household (as proposal_create does).
+    cap_accounts_lock(household_ids)
     if rule.monthly_cap is not None:
-        cap_accounts_lock(household_ids)  # counted, then proposed: one at a time per household
         used = _cap_used(
             rule=rule, household_ids=household_ids, day=activity.date, include_pending=True
         )
+    # The same rule and day proposed already (the meeting typed in by hand as well): the
+    # forms ask before proposing it again; nobody is asked here, so it is left out, with a
+    # link to that proposal (the manager proposes again by hand if it was another deed).
+    repeated = {
+        proposal.household_id: proposal.pk
+        for proposal in proposals_repeated(activity.village, household_ids, rule, activity.date)
+    }
     not_proposed, with_photo, without_photo = [], [], []
     for checkin in checkins:
         household = checkin.household
@@ -337,6 +346,12 @@ def _who_is_proposed(activity: Activity, checkins: list[CheckIn]):
                 "rule": rule.code,
                 "cap": rule.monthly_cap,
             }
+        elif household.pk in repeated:
+            why = _("%(rule)s already proposed for this day") % {"rule": rule.code}
+            not_proposed.append(
+                {"household": household.pk, "why": why, "proposal": repeated[household.pk]}
+            )
+            continue
         if why:
             not_proposed.append({"household": household.pk, "why": why})
         elif checkin.photo:

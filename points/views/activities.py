@@ -110,12 +110,14 @@ def activity_detail(request, pk):
                 village_id=activity.village_id, batch_id=activity.batch_id
             )
         }
-    why = {item["household"]: item["why"] for item in activity.not_proposed}
+    left_out = {item["household"]: item for item in activity.not_proposed}
     lines = [
         {
             "checkin": checkin,
             "proposal": proposals.get(checkin.household_id),
-            "why": why.get(checkin.household_id, ""),
+            "why": left_out.get(checkin.household_id, {}).get("why", ""),
+            # The proposal of the same rule and day that left it out, if that was why.
+            "earlier": left_out.get(checkin.household_id, {}).get("proposal"),
         }
         for checkin in checkins
     ]

@@ -28,7 +28,7 @@ from points.activities import (
     checkin_url,
 )
 from points.models import Activity, Batch, CheckIn, Entry, Proposal, Rule
-from points.services import proposal_approve
+from points.services import proposal_approve, proposal_create
 from tests.conftest import form_key, make_staff
 from tests.factories import MemberFactory
 from tests.points.conftest import make_rule, png_upload
@@ -220,6 +220,36 @@ def test_closing_leaves_out_a_household_the_monthly_cap_has_used_up(
         {
             "household": villager_a.household_id,
             "why": "L01 already counted this month (at most 10 points)",
+        }
+    ]
+
+
+def test_closing_leaves_out_a_household_the_manager_proposed_by_hand_for_the_meeting(
+    activity, manager_x, villager_a, villager_b, rule_meeting
+):
+    """The meeting typed in by hand as well (the attendance form) was proposed twice: the
+    forms ask before proposing the same rule and day again, the closing asked nobody."""
+    (by_hand,) = proposal_create(
+        village=manager_x.village,
+        households=[villager_a.household],
+        rule=rule_meeting,
+        reason="村民大会",
+        occurred_on=activity.date,
+        actor=manager_x,
+    )
+    activity_checkin(activity=activity, user=villager_a)
+    activity_checkin(activity=activity, user=villager_b)
+    closed = activity_close(activity=activity, actor=manager_x)
+    assert list(closed.batch.proposals.values_list("household_id", flat=True)) == [
+        villager_b.household_id
+    ]
+    page = signed_in(manager_x).get(reverse("points:activity_detail", args=[activity.pk]))
+    assert reverse("points:proposal_detail", args=[by_hand.pk]) in page.content.decode()
+    assert closed.not_proposed == [
+        {
+            "household": villager_a.household_id,
+            "why": "C01 already proposed for this day",
+            "proposal": by_hand.pk,
         }
     ]
 
