@@ -435,3 +435,37 @@ def test_the_sweeps_of_a_quiet_night_queue_no_job_each(
     ((status, scheduled_at),) = sms_jobs()
     assert status == "todo" and abs(scheduled_at - morning) < datetime.timedelta(seconds=5)
     assert Notification.objects.get().sms_due_at == morning
+
+
+def test_every_text_words_the_balance_and_the_reservation_alike():
+    """Read side by side in Chinese: the lapse's text gave "余额：95。" where the others say
+    "余额：95 分。"; two reservation texts said 预订单, the others and the pages 预订; the
+    settlement's said "您家最多 5 分" (at most what?)."""
+    from django.utils import translation
+
+    from notifications.texts import BALANCE_KINDS
+
+    params = {
+        "points": -5,
+        "balance": 95,
+        "rule": "C01",
+        "receipt": "751",
+        "items": 1,
+        "date": "2026-12-31",
+        "until": "2026-12-10T18:00:00+08:00",
+        "reservation": "R12",
+        "expired": True,
+        "keep": 100,
+    }
+    with translation.override("zh-hans"):
+        for kind in BALANCE_KINDS:
+            assert "余额：95 分。" in text(Notification(kind=kind, params=params)), kind
+        reservation_kinds = [
+            Kind.RESERVATION_READY,
+            Kind.RESERVATION_EXPIRING,
+            Kind.RESERVATION_CLOSED,
+        ]
+        for kind in reservation_kinds:
+            assert text(Notification(kind=kind, params=params)).startswith("预订 R12"), kind
+        planned = text(Notification(kind=Kind.SETTLEMENT_PLANNED, params={**params, "points": 5}))
+        assert "最多清零 5 分" in planned
