@@ -118,6 +118,7 @@ def test_a_labour_day_checked_in_by_qr_code_and_approved(
         staff, f"{live_server.url}{reverse('points:activity_detail', args=[activity.pk])}"
     )
     assert card_a.household.head_name in staff.inner_text("main table")
+    staff.click("details.activity-close summary")  # asked once more: it cannot be undone
     with staff.expect_navigation():
         staff.click(f"form[action='{reverse('points:activity_close', args=[activity.pk])}'] button")
     activity.refresh_from_db()

@@ -2,6 +2,7 @@
 
 import datetime
 import logging
+import re
 import threading
 import time
 
@@ -420,6 +421,15 @@ def test_a_villager_scans_and_checks_in_once_with_a_photo_the_second_member_is_t
     # The manager sees who checked in, and the photo.
     detail = client_manager_x.get(reverse("points:activity_detail", args=[activity.pk]))
     assert villager_a.household.head_name in detail.content.decode()
+    # Closing is asked once more (found by a probe: one click ended check-in for good).
+    asked = re.search(
+        r"<details[^>]*>\s*<summary[^>]*>Close check-in and send the batch for approval"
+        r"</summary>(.*?)</details>",
+        detail.content.decode(),
+        re.S,
+    )
+    close = reverse("points:activity_close", args=[activity.pk])
+    assert asked and f'action="{close}"' in asked[1] and "cannot be opened again" in asked[1]
     photo = client_manager_x.get(reverse("points:checkin_photo", args=[checkin.pk]))
     assert photo.status_code == 200 and photo["Content-Type"] == "image/jpeg"
 

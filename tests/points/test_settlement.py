@@ -168,6 +168,24 @@ def test_next_years_plan_waits_until_this_years_has_lapsed(balances, manager_x, 
     assert drawn.year == THIS_YEAR + 1
 
 
+def test_approving_the_plan_is_asked_once_more_saying_it_cannot_be_taken_back(
+    balances, manager_x, client_supervisor_x, monkeypatch
+):
+    """Found by a probe: one click approved the plan and told every household on it that
+    its points lapse, which only the county's turning the settlement off takes back."""
+    settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: NOVEMBER)
+    page = html.unescape(client_supervisor_x.get(reverse("points:settlement")).content.decode())
+    asked = re.search(
+        r"<details[^>]*>\s*<summary[^>]*>Approve the plan and tell the households</summary>"
+        r"(.*?)</details>",
+        page,
+        re.S,
+    )
+    assert asked and f'action="{reverse("points:settlement_approve")}"' in asked[1]
+    assert "It cannot be taken back" in asked[1] and "Yes, approve it" in asked[1]
+
+
 def test_in_december_a_plan_never_approved_is_not_offered_for_approval(
     balances, manager_x, client_supervisor_x, monkeypatch
 ):
