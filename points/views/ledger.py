@@ -26,7 +26,8 @@ from points.selectors import (
     villager_state,
 )
 from points.services import entry_reverse
-from villagers.second_person import SecondPersonRequired, refusal_or_referral
+from villagers.models import Referral
+from villagers.second_person import SecondPersonRequired, open_referrals, refusal_or_referral
 from villagers.selectors import household_get_for_user
 
 HISTORY_PAGE_SIZE = 20
@@ -130,6 +131,13 @@ def household_ledger(request, pk):
     household = household_get_for_user(request, pk)
     context = _ledger_context(request, household)
     context["reverse_form"] = ReasonForm()
+    # A reversal sent up waits at the township or the county: no "Reverse" offered again.
+    history = context.get("history")
+    context["reversal_referred"] = set(
+        open_referrals(kind=Referral.Kind.REVERSAL, object_ids=[e.pk for e in history.entries])
+        if history
+        else ()
+    )
     return render(request, "points/household_ledger.html", context)
 
 

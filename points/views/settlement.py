@@ -23,7 +23,8 @@ from points.settlement import (
     settlement_day,
     settlement_draft,
 )
-from villagers.second_person import SecondPersonRequired, refusal_or_referral
+from villagers.models import Referral
+from villagers.second_person import SecondPersonRequired, open_referrals, refusal_or_referral
 
 PAGE = "points:settlement"
 
@@ -55,8 +56,13 @@ def settlement_page(request):
         )
         if current is not None:
             year = current.year
-    lines = []
+    lines, referral = [], None
     if current is not None:
+        # Sent up (nobody of the village may approve it): the page says so, and offers the
+        # supervisor no approval the service would send up once more.
+        referral = open_referrals(kind=Referral.Kind.SETTLEMENT, object_ids=[current.pk]).get(
+            current.pk
+        )
         lines = current.lines.select_related("account__household", "entry").order_by(
             "account__household__number"
         )
@@ -64,6 +70,7 @@ def settlement_page(request):
         "village": village,
         "year": year,
         "current": current,
+        "referral": referral,
         "lines": lines,
         "earlier": [plan for plan in plans if plan.year < year],
         "posting_over": {plan.pk for plan in plans if today > posting_last_day(plan.year)},

@@ -63,8 +63,8 @@ from store.views.access import (
     _get_redemption_for_user,
 )
 from villagers.cardnumbers import scanned_card_number, typed_card_number
-from villagers.models import Card, Member
-from villagers.second_person import SecondPersonRequired, refusal_or_referral
+from villagers.models import Card, Member, Referral
+from villagers.second_person import SecondPersonRequired, open_referrals, refusal_or_referral
 from villagers.selectors import household_get_for_user, households_for_request
 
 CART_SESSION_KEY = "store_cart"
@@ -380,9 +380,15 @@ def receipt(request, pk):
     staff = is_supervisor(request.user) or is_manager(request.user)
     ask = void_ask_of(redemption) if staff and not redemption.is_voided else None
     void_form = void_ask_form = None
-    if is_supervisor(request.user):
+    # A void sent up waits at the township or the county: the page says so, no form again.
+    referral = None
+    if staff and not redemption.is_voided:
+        referral = open_referrals(kind=Referral.Kind.VOID, object_ids=[redemption.pk]).get(
+            redemption.pk
+        )
+    if referral is None and is_supervisor(request.user):
         void_form = VoidForm(initial={"reason": ask.params["reason"] if ask else ""})
-    elif is_manager(request.user) and ask is None:
+    elif referral is None and is_manager(request.user) and ask is None:
         void_ask_form = VoidAskForm()
     return render(
         request,
@@ -394,6 +400,7 @@ def receipt(request, pk):
             "void_form": void_form,
             "void_ask": ask,
             "void_ask_form": void_ask_form,
+            "void_referral": referral,
         },
     )
 

@@ -475,6 +475,13 @@ def test_a_plan_nobody_of_the_village_may_approve_is_sent_up_and_decided_there(
     assert "it was sent up" in response.content.decode()
     referral = Referral.objects.get(kind=Referral.Kind.SETTLEMENT, object_id=plan.pk)
     assert referral.status == Referral.Status.OPEN and referral.household == card_a.household
+    # Found by a probe: the page went on saying "Waiting for the supervisor's approval" and
+    # offered the supervisor the approval that only sends it up again.
+    page = response.content.decode()
+    assert "Waiting for the township or the county" in page
+    assert "Waiting for the supervisor's approval." not in page
+    assert reverse("points:settlement_approve") not in page
+    assert reverse("reports:village_referrals") in page
     plan.refresh_from_db()
     assert plan.approved_at is None
 

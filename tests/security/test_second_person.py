@@ -118,6 +118,10 @@ def test_own_household_reversal_goes_to_the_county_which_alone_decides_it(
     assert balance(card_a.household) == 95
     referral = Referral.objects.get(kind="reversal", object_id=deduction.entry_id)
     assert (referral.status, referral.request) == (OPEN, {"reason": "was not us"})
+    # Found by a probe: the household's page offered "Reverse" again, as if nothing waited.
+    ledger = response.content.decode()
+    assert reverse("points:entry_reverse", args=[deduction.entry_id]) not in ledger
+    assert "Waiting for the township or the county" in ledger
 
     # The village sees it waiting; another county's admin can do nothing with it.
     page = signed_in(supervisor_x).get(reverse("reports:village_referrals")).content.decode()
@@ -187,6 +191,10 @@ def test_own_household_void_goes_to_the_county(
     rice.refresh_from_db()
     assert redemption.voided_at is None and rice.stock == 3 and balance(card_a.household) == 60
     referral = Referral.objects.get(kind="void", object_id=redemption.pk, status=OPEN)
+    # Found by a probe: the receipt offered the supervisor the void form again.
+    page = signed_in(supervisor_x).get(reverse("store:receipt", args=[redemption.pk]))
+    assert reverse("store:redemption_void", args=[redemption.pk]) not in page.content.decode()
+    assert "Waiting for the township or the county" in page.content.decode()
 
     decide(signed_in(county_admin), referral, "do")
     redemption.refresh_from_db()
