@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from notifications import sms
 from notifications.models import Notification
@@ -120,6 +121,26 @@ def _sendable(notification: Notification) -> bool:
         and not household.sms_opt_out
         and bool(_phone(notification))
     )
+
+
+def skipped_why(notification: Notification) -> str:
+    """Why a household's text message was not sent, as its household stands now, for the
+    delivery log: the status alone ("no text messages, no mobile phone or moved away") left
+    the manager guessing whether a mobile number was the fix. "" when none holds any more
+    (a mobile number entered since: the next message goes)."""
+    household = notification.household
+    if household.status != Household.Status.ACTIVE:
+        return _("The household has moved away or is closed in the register.")
+    if household.sms_opt_out:
+        return _("The household chose no text messages (on its messages page).")
+    if not household.phone.strip():
+        return _("No phone number in the register: enter a mobile number on the household's page.")
+    if not _phone(notification):
+        return _(
+            "The number in the register is no mobile number: enter a mobile number on the "
+            "household's page."
+        )
+    return ""
 
 
 # A mainland mobile number, as typed (spaces, dashes, +86 or 0086 before it): a landline or

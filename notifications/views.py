@@ -10,6 +10,7 @@ from core.db import row_id_or_none
 from core.pagination import Paginator
 from notifications.models import Notification
 from notifications.selectors import delivery_log, notifications_of_household
+from notifications.sending import skipped_why
 from notifications.services import (
     household_sms_choose,
     notifications_read,
@@ -20,8 +21,18 @@ from notifications.texts import text
 PAGE_SIZE = 20
 
 
-def _rows(page):
-    return [{"notification": n, "text": text(n)} for n in page]
+def _rows(page, *, why: bool = False):
+    """Each message with its words; `why`: and why its text message was not sent."""
+    return [
+        {
+            "notification": n,
+            "text": text(n),
+            "skipped_why": skipped_why(n)
+            if why and n.sms_status == Notification.Sms.SKIPPED
+            else "",
+        }
+        for n in page
+    ]
 
 
 @villager_required
@@ -80,7 +91,7 @@ def log(request):
         "notifications/log.html",
         {
             "page": page,
-            "rows": _rows(page),
+            "rows": _rows(page, why=True),
             "status": status,
             "statuses": Notification.Sms.choices,
         },

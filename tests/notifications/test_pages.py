@@ -7,6 +7,7 @@ from core.audit import AuditEvent
 from notifications.models import Notification
 from points.services import proposal_approve
 from tests.points.conftest import propose
+from villagers.models import Household
 
 MINE = reverse("notifications:mine")
 READ = reverse("notifications:read")
@@ -102,6 +103,30 @@ def test_the_delivery_log_shows_the_villages_messages_and_their_sms(
     assert client_manager_x.get(log, {"status": "nonsense"}).status_code == 200
     other = client_manager_y.get(log).content.decode()
     assert card_a.household.head_name not in other and "No messages." in other
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"phone": ""}, "No phone number in the register: enter a mobile number"),
+        ({"phone": "0911-2345678"}, "The number in the register is no mobile number"),
+        ({"sms_opt_out": True}, "The household chose no text messages"),
+        ({"status": "moved"}, "The household has moved away or is closed"),
+    ],
+)
+def test_the_delivery_log_says_which_reason_kept_a_text_from_going(
+    client_manager_x, two_messages_to_a, card_a, change, why
+):
+    """Found by a probe: a text not sent read "not sent: no text messages, no mobile phone or
+    moved away", beside a phone number: the manager could not tell what to put right."""
+    household = card_a.household
+    Household.objects.filter(pk=household.pk).update(**change)
+    Notification.objects.filter(pk=two_messages_to_a[0].pk).update(
+        sms_status=Notification.Sms.SKIPPED
+    )
+    page = client_manager_x.get(reverse("notifications:log")).content.decode()
+    assert why in page
+    assert reverse("villagers:household_detail", args=[household.pk]) in page
 
 
 def test_low_stock_reaches_the_staff_on_the_dashboard_until_seen(
