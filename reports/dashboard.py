@@ -18,6 +18,7 @@ from notifications.models import Notification
 from notifications.selectors import STAFF_ALERTS_SHOWN, staff_alerts
 from notifications.texts import text
 from reports import charts
+from reports.notice import notices_to_countersign
 from reports.selectors import (
     VISIT_AFTER_MONTHS,
     Period,
@@ -127,6 +128,7 @@ def dashboard(request):
         "period": year,
         "login_attacks": card_login_attacks(village),
         "work_late": background_work_late(village),
+        "to_countersign": notices_to_countersign(village, request.user),
     }
     return render(request, "reports/dashboard.html", context)
 

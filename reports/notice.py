@@ -572,6 +572,20 @@ def countersigning_refusal(notice: PublishedNotice, actor: User) -> str | None:
     return None
 
 
+def notices_to_countersign(village: Village, actor: User, *, shown: int = 3) -> list:
+    """The months, newest first, whose published notice waits for `actor`'s countersignature
+    (the party secretary's dashboard says so: nothing else told them a notice waited)."""
+    if not (is_party_secretary(actor) and actor.village_id == village.pk):
+        return []
+    return list(
+        PublishedNotice.objects.filter(village=village)
+        .exclude(published_by=actor)
+        .exclude(signatures__role=NoticeSignature.Role.SECRETARY)
+        .order_by("-month")
+        .values_list("month", flat=True)[:shown]
+    )
+
+
 def notice_countersign(*, notice: PublishedNotice, actor: User, request=None) -> NoticeSignature:
     """The village party secretary (组长) countersigns a published notice: their name and the
     time under the supervisor's, once. The notice itself does not change: publication does

@@ -32,6 +32,10 @@ def sign(client, key=None):
 def test_the_secretary_countersigns_once_and_the_notice_shows_it(
     client_secretary_x, secretary_x, published, client_anon, village_x
 ):
+    # Found by a probe: their dashboard (their start page) never said a notice waited; the
+    # notice they reached from the menu was the running month's, with no button.
+    dashboard = client_secretary_x.get(reverse("reports:dashboard")).content.decode()
+    assert f'href="{PAGE}"' in dashboard and "waits for your countersignature" in dashboard
     page = client_secretary_x.get(PAGE).content.decode()
     assert "countersignature is still to come" in page
     assert SIGN in page  # the button
@@ -51,6 +55,8 @@ def test_the_secretary_countersigns_once_and_the_notice_shows_it(
 
     page = client_secretary_x.get(PAGE).content.decode()
     assert "still to come" not in page and SIGN not in page
+    dashboard = client_secretary_x.get(reverse("reports:dashboard")).content.decode()
+    assert "waits for your countersignature" not in dashboard
     assert page.count('class="notice-signed-name"') == 2
     public = reverse("reports:notice_public", args=[village_x.code, LAST.year, LAST.month])
     assert "secretary_x" in client_anon.get(public).content.decode()
