@@ -92,6 +92,27 @@ def _require_open_year(village: Village, year: int, today: datetime.date) -> Non
         )
 
 
+def settlement_waiting(village: Village, today: datetime.date | None = None):
+    """This year's plan when it is drawn up and waits for the supervisor's approval (not sent
+    up), with the last day to approve it (`approve_by`), for the supervisor's dashboard: the
+    manager's "the supervisor approves it" reached the supervisor nowhere else. Or None."""
+    if not village.yearly_settlement:
+        return None
+    today = today or timezone.localdate()
+    plan = (
+        Settlement.objects.filter(village=village, year=plan_year(today), approved_at=None)
+        .exclude(
+            pk__in=Referral.objects.filter(
+                kind=Referral.Kind.SETTLEMENT, status=Referral.Status.OPEN, village=village
+            ).values("object_id")
+        )
+        .first()
+    )
+    if plan is not None:
+        plan.approve_by = approval_deadline(plan.year) - datetime.timedelta(days=1)
+    return plan
+
+
 def settlement_draft(
     *, village: Village, actor: User, today: datetime.date | None = None, request=None
 ) -> Settlement:

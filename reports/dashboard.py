@@ -17,6 +17,7 @@ from core.pagination import Paginator
 from notifications.models import Notification
 from notifications.selectors import STAFF_ALERTS_SHOWN, staff_alerts
 from notifications.texts import text
+from points.settlement import settlement_waiting
 from reports import charts
 from reports.notice import notices_to_countersign
 from reports.selectors import (
@@ -129,6 +130,7 @@ def dashboard(request):
         "login_attacks": card_login_attacks(village),
         "work_late": background_work_late(village),
         "to_countersign": notices_to_countersign(village, request.user),
+        "settlement_waiting": settlement_waiting(village) if is_supervisor(request.user) else None,
     }
     return render(request, "reports/dashboard.html", context)
 

@@ -186,6 +186,23 @@ def test_approving_the_plan_is_asked_once_more_saying_it_cannot_be_taken_back(
     assert "It cannot be taken back" in asked[1] and "Yes, approve it" in asked[1]
 
 
+def test_the_supervisors_dashboard_says_a_plan_waits_for_their_approval(
+    balances, manager_x, supervisor_x, client_supervisor_x, client_manager_x, monkeypatch
+):
+    """Found by a probe: the manager read "the supervisor approves it", and nothing told the
+    supervisor, whose approval has a deadline (a month before the year's end)."""
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: NOVEMBER)
+    dashboard = reverse("reports:dashboard")
+    said = f"The yearly settlement plan of {THIS_YEAR} is drawn up and waits for your approval"
+    assert said not in client_supervisor_x.get(dashboard).content.decode()
+    plan = settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+    page = client_supervisor_x.get(dashboard).content.decode()
+    assert said in page and reverse("points:settlement") in page
+    assert said not in client_manager_x.get(dashboard).content.decode()
+    settlement_approve(settlement=plan, actor=supervisor_x, today=NOVEMBER)
+    assert said not in client_supervisor_x.get(dashboard).content.decode()
+
+
 def test_in_december_a_plan_never_approved_is_not_offered_for_approval(
     balances, manager_x, client_supervisor_x, monkeypatch
 ):
