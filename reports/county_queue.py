@@ -31,6 +31,12 @@ from villagers.oversight import oversight_of
 @overseer_required
 def county_queue(request):
     """What the overseen villages sent up, oldest first, and what was decided lately."""
+    return _queue_page(request)
+
+
+def _queue_page(request, kept=None):
+    """The queue; `kept`: a refused decision, with the reason typed, shown again in its
+    item's form."""
     referrals = referrals_overseen(request.user)
     waiting = queue_items(referrals.filter(status=Referral.Status.OPEN).order_by("requested_at"))
     decided = Paginator(
@@ -44,6 +50,7 @@ def county_queue(request):
             "decided": decided,
             "needs_reason": sorted(NEEDS_REASON),
             "is_township": oversight_of(request.user).is_township,
+            "kept": kept or {},
         },
     )
 
@@ -71,7 +78,9 @@ def county_queue_decide(request):
     except ValidationError as error:
         for line in error.messages:
             messages.error(request, line)
-        return redirect(back)
+        # The page again, with the decision and the reason typed kept (a redirect lost them).
+        kept = {"referral": ids[0], "decision": decision, "reason": reason}
+        return _queue_page(request, kept=kept)
     if replayed:
         messages.info(request, _("This decision was already recorded."))
     else:

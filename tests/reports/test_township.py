@@ -178,8 +178,16 @@ def test_the_second_person_rule_binds_the_officer_too(
 def test_a_refusal_needs_a_reason_and_stays_in_the_township(
     client_township, client_township_z, sent_up, card_a
 ):
-    decide(client_township, sent_up, "reject")
+    refused = decide(client_township, sent_up, "reject")
     assert Referral.objects.get(pk=sent_up.pk).status == OPEN
+    # Found by a probe: the refusal redirected to an empty form; the choice is kept now,
+    # as is a reason typed with a refused decision.
+    assert refused.status_code == 200
+    page = refused.content.decode()
+    assert "Give the reason for this decision" in page
+    assert '<option value="reject" selected>' in page
+    refused = decide(client_township, sent_up, "nonsense", reason="照片看不清")
+    assert 'value="照片看不清"' in refused.content.decode()
     decide(client_township, sent_up, "reject", reason="no photo of the yard")
     sent_up.refresh_from_db()
     assert sent_up.status == DONE

@@ -489,7 +489,8 @@ def test_a_referral_done_and_refused_at_once_has_one_outcome(
                 lambda r=referral: decide(township, r, "refuse", "it stands").status_code,
             ]
         )
-        assert answers == [("ok", 302), ("ok", 302)]
+        # One decides; the other finds it decided (the queue again, with that said).
+        assert sorted(answers) == [("ok", 200), ("ok", 302)]
         referral.refresh_from_db()
         reversed_ = Entry.objects.filter(reverses_id=deduction.entry_id).exists()
         assert (referral.status, reversed_, balance(card_a.household)) in (
