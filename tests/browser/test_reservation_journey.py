@@ -152,7 +152,7 @@ def test_reserved_on_the_phone_scanned_by_camera_handed_over_and_told(
         bell.click()
     told = page.locator(".notification-unread").all_inner_texts()
     assert len(told) == 2
-    assert f"预订单 {reservation.number}" in told[1] and "36 分" in told[1]
+    assert f"预订 {reservation.number}" in told[1] and "36 分" in told[1]
     assert f"小票 {redemption.number}" in told[0] and "余额：64" in told[0]  # as printed
     assert_no_horizontal_scroll(page)
     screenshot(page, shots, "05-phone-messages")

@@ -187,9 +187,10 @@ SETTLE_YEAR = Case(
 
 def _close_arrange(request):
     manager_x, villager_a = (request.getfixturevalue(n) for n in ("manager_x", "villager_a"))
-    rule = make_rule(manager_x.village, "C01", 2, Rule.Category.COLLECTIVE_ACTIVITY)
     activities = []
-    for title in ("村民大会", "义务植树"):
+    # Two rules: a household already proposed for a rule and day is left out of a closing.
+    for code, title in (("C01", "村民大会"), ("C02", "义务植树")):
+        rule = make_rule(manager_x.village, code, 2, Rule.Category.COLLECTIVE_ACTIVITY)
         activity = activity_open(village=manager_x.village, rule=rule, title=title, actor=manager_x)
         activity_checkin(activity=activity, user=villager_a)
         activities.append(activity)
