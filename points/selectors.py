@@ -172,7 +172,8 @@ def villager_state(household: Household) -> Account | None:
     the version of the village's ledger.
     """
     with connection.cursor() as cursor:
-        sql.execute(cursor, points_sql.VILLAGER_STATE, {"household": household.pk})
+        params = {"household": household.pk, "now": timezone.now()}
+        sql.execute(cursor, points_sql.VILLAGER_STATE, params)
         row = cursor.fetchone()
     if row is None:
         return None

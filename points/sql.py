@@ -10,7 +10,9 @@
   entries' ids are drawn once the accounts are locked).
 - `VILLAGER_STATE`: the villager's start page in one read: the account, its active card, its
   unread messages (the bell), its latest entry, a digest of every row the page's body and
-  its announcements show (their cache key), the village's households and the version of
+  its announcements show (their cache key) with how many of its proposals in publicity are
+  past their end at `now` (rows nobody writes then: the page stops saying "credited on <a
+  time gone by>"), the village's households and the version of
   the village's ledger: a digest of its accounts' row versions (PostgreSQL's `xmin`, the
   transaction that wrote each row: every entry updates its account's balance in its own
   transaction, so any entry of the village changes it).
@@ -120,7 +122,10 @@ VILLAGER_STATE = f"""
             {whole_rows_digest(Declaration, f"t.{column(Declaration, 'household')} = a.{column(A, 'household')}")},
             {whole_rows_digest(Member, f"t.{column(Member, 'household')} = a.{column(A, 'household')}")},
             {whole_rows_digest(Rule, f"t.{column(Rule, 'village')} = a.{column(A, 'village')}")},
-            {whole_rows_digest(Announcement, _CURRENT_ANNOUNCEMENTS)})
+            {whole_rows_digest(Announcement, _CURRENT_ANNOUNCEMENTS)},
+            (SELECT count(*) FROM {table(P)} t WHERE {_OF_HOUSEHOLD}
+               AND t.{column(P, "status")} = {literal(P.Status.PUBLICITY)}
+               AND t.{column(P, "credit_due_at")} <= %(now)s))
     FROM {table(A)} a CROSS JOIN LATERAL (
         SELECT count(*) AS ranked,
             md5(string_agg(o.xmin::text, ',' ORDER BY o.{column(A, "id")})) AS version

@@ -509,3 +509,19 @@ def test_the_villager_is_not_promised_a_time_gone_by(in_publicity, client_villag
     )
     page = client_villager_a.get(reverse("points:me")).text
     assert "the points are credited soon" in page and "if no objection is upheld" not in page
+
+
+def test_the_villagers_cached_page_stops_promising_once_the_time_is_past(
+    in_publicity, client_villager_a, monkeypatch
+):
+    """The start page's body is cached under a digest of its rows, which do not change when
+    the publicity's end goes by (with the worker stopped, nothing writes them): drawn a
+    minute before the end, it kept saying "credited on <that time>" after it."""
+    due = timezone.now() + datetime.timedelta(minutes=1)
+    Proposal.objects.filter(pk=in_publicity.pk).update(credit_due_at=due)
+    page = client_villager_a.get(reverse("points:me")).text
+    assert "if no objection is upheld" in page
+    later = due + datetime.timedelta(minutes=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    page = client_villager_a.get(reverse("points:me")).text
+    assert "the points are credited soon" in page and "if no objection is upheld" not in page
