@@ -38,7 +38,12 @@ from notifications.services import message, notifications_outdate, notifications
 from points.ledger import Posting, entries_post
 from points.models import Account, Entry, Settlement, SettlementLine
 from villagers.models import Referral, User, Village
-from villagers.second_person import decider_check, referrals_close
+from villagers.second_person import (
+    decider_check,
+    others_who_may,
+    referrals_close,
+    second_person_refusal,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +97,12 @@ def _require_open_year(village: Village, year: int, today: datetime.date) -> Non
         )
 
 
-def settlement_waiting(village: Village, today: datetime.date | None = None):
-    """This year's plan when it is drawn up and waits for the supervisor's approval (not sent
-    up), with the last day to approve it (`approve_by`), for the supervisor's dashboard: the
-    manager's "the supervisor approves it" reached the supervisor nowhere else. Or None."""
+def settlement_waiting(village: Village, actor: User, today: datetime.date | None = None):
+    """This year's plan when it is drawn up and waits for the approval of `actor`, a
+    supervisor (not sent up), with the last day to approve it (`approve_by`), for their
+    dashboard: the manager's "the supervisor approves it" reached the supervisor nowhere
+    else. Or None, also when the second-person rule keeps `actor` from approving it and
+    another supervisor may (when nobody else may, their approval sends it up)."""
     if not village.yearly_settlement:
         return None
     today = today or timezone.localdate()
@@ -108,8 +115,25 @@ def settlement_waiting(village: Village, today: datetime.date | None = None):
         )
         .first()
     )
-    if plan is not None:
-        plan.approve_by = approval_deadline(plan.year) - datetime.timedelta(days=1)
+    if plan is None:
+        return None
+    own_line = (
+        actor.household_id is not None
+        and plan.lines.filter(account__household_id=actor.household_id).exists()
+    )
+    household_id = actor.household_id if own_line else None
+    originators = [plan.drafted_by_id]
+    refusal = second_person_refusal(
+        actor, household_id=household_id, household_name="", originators=originators
+    )
+    if refusal is not None and others_who_may(
+        village_id=village.pk,
+        role=Role.SUPERVISOR,
+        household_id=household_id,
+        originators=originators,
+    ):
+        return None
+    plan.approve_by = approval_deadline(plan.year) - datetime.timedelta(days=1)
     return plan
 
 

@@ -130,7 +130,9 @@ def dashboard(request):
         "login_attacks": card_login_attacks(village),
         "work_late": background_work_late(village),
         "to_countersign": notices_to_countersign(village, request.user),
-        "settlement_waiting": settlement_waiting(village) if is_supervisor(request.user) else None,
+        "settlement_waiting": (
+            settlement_waiting(village, request.user) if is_supervisor(request.user) else None
+        ),
     }
     return render(request, "reports/dashboard.html", context)
 

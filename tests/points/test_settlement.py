@@ -203,6 +203,36 @@ def test_the_supervisors_dashboard_says_a_plan_waits_for_their_approval(
     assert said not in client_supervisor_x.get(dashboard).content.decode()
 
 
+def test_the_dashboard_asks_the_supervisor_who_may_approve_the_plan_not_one_who_may_not(
+    balances, manager_x, supervisor_x, card_a, monkeypatch
+):
+    """A supervisor whose household is on the plan may not approve it while another
+    supervisor may: their dashboard said the plan "waits for your approval", and the
+    button then refused them, naming the other. Said to the other; to them only when
+    nobody else may (their button then sends it up)."""
+    from django.test import Client
+
+    from core.access import Role
+    from tests.conftest import make_staff
+
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: NOVEMBER)
+    supervisor_x.household = card_a.household
+    supervisor_x.save()
+    settlement_draft(village=manager_x.village, actor=manager_x, today=NOVEMBER)
+    said = f"The yearly settlement plan of {THIS_YEAR} is drawn up and waits for your approval"
+    dashboard = reverse("reports:dashboard")
+
+    def page_of(user):
+        client = Client()
+        client.force_login(user)
+        return client.get(dashboard).content.decode()
+
+    assert said in page_of(supervisor_x)  # nobody else may: they send it up
+    other = make_staff(Role.SUPERVISOR, village=manager_x.village, username="supervisor_x2")
+    assert said in page_of(other)
+    assert said not in page_of(supervisor_x)
+
+
 def test_in_december_a_plan_never_approved_is_not_offered_for_approval(
     balances, manager_x, client_supervisor_x, monkeypatch
 ):
