@@ -97,6 +97,17 @@ def _require_open_year(village: Village, year: int, today: datetime.date) -> Non
         )
 
 
+def _own_household_on(settlement: Settlement, actor: User) -> int | None:
+    """`actor`'s own household when the plan has a line of it (the second-person rule)."""
+    household_id = actor.household_id
+    if (
+        household_id is not None
+        and settlement.lines.filter(account__household_id=household_id).exists()
+    ):
+        return household_id
+    return None
+
+
 def settlement_waiting(village: Village, actor: User, today: datetime.date | None = None):
     """This year's plan when it is drawn up and waits for the approval of `actor`, a
     supervisor (not sent up), with the last day to approve it (`approve_by`), for their
@@ -117,11 +128,7 @@ def settlement_waiting(village: Village, actor: User, today: datetime.date | Non
     )
     if plan is None:
         return None
-    own_line = (
-        actor.household_id is not None
-        and plan.lines.filter(account__household_id=actor.household_id).exists()
-    )
-    household_id = actor.household_id if own_line else None
+    household_id = _own_household_on(plan, actor)
     originators = [plan.drafted_by_id]
     refusal = second_person_refusal(
         actor, household_id=household_id, household_name="", originators=originators
@@ -228,17 +235,14 @@ def settlement_approve(
     since is not the one they read, and is refused (a referral is closed when its plan is
     drawn again)."""
     today = today or timezone.localdate()
-    own_line = (
-        actor.household_id is not None
-        and settlement.lines.filter(account__household_id=actor.household_id).exists()
-    )
+    own_household = _own_household_on(settlement, actor)
     decider_check(
         actor,
         role=Role.SUPERVISOR,
         kind=Referral.Kind.SETTLEMENT,
         object_id=settlement.pk,
         village_id=settlement.village_id,
-        household_id=actor.household_id if own_line else None,
+        household_id=own_household,
         household_name=lambda: actor.household.head_name,
         originators=[settlement.drafted_by_id],
         referral=referral,
