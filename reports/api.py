@@ -273,7 +273,9 @@ class VillageFigures(Schema):
     redeemed: int = Field(description="Points redeemed in the month, less that month's voids.")
     points_held: int = Field(description=f"Every household's balance. {TODAY}")
     pending: int = Field(description=f"Proposals waiting for approval. {TODAY}")
-    stock_points: int = Field(description=f"The shelves at points prices. {TODAY}")
+    stock_points: int = Field(
+        description=f"The goods on sale on the shelves at points prices. {TODAY}"
+    )
     wishes_open: int = Field(description=f"Wishes open. {TODAY}")
 
 

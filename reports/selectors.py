@@ -13,7 +13,8 @@ loop of queries. Figures follow the ledger and the stock movements, with these m
   less redemptions voided), so a month's figure never changes once it is over, and the
   report, the notice and the zone totals agree. A month with a void and few redemptions
   may show a negative figure.
-- *stock value*: what is on the shelves at points prices (and its reference value in yuan).
+- *stock value*: the goods on sale on the shelves at points prices (and its reference value
+  in yuan).
 - *open wishes*: wishes not yet met (open, or matched with a donor and waiting) of
   households still in the village (`wishwall.selectors.wishes_waiting`).
 """
