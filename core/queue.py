@@ -37,6 +37,8 @@ worker says it is alive every 10 s, and `stalled_jobs_retry` (the periodic task
 core.retry_stalled_jobs) queues again the jobs of a worker silent for STALLED_AFTER.
 """
 
+import datetime
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +71,30 @@ def periodic(*, cron: str, periodic_id: str = "") -> Callable:
 
 class NotInTransaction(RuntimeError):
     """`enqueue` was called outside an atomic block."""
+
+
+@functools.cache
+def cron_longest_gap(cron: str) -> datetime.timedelta:
+    """The longest wait between two ticks of `cron` over a week (a cron of every minute: a
+    minute; "0 8,20 * * *": twelve hours): how long a periodic task's work may wait for it
+    while the worker keeps up."""
+    from croniter import croniter
+
+    start = datetime.datetime(2026, 1, 5)  # a Monday: a week of ticks, whatever the day
+    ticks = croniter(cron, start)
+    previous, longest = start, datetime.timedelta(0)
+    for _ in range(CRON_TICKS_READ):
+        tick = ticks.get_next(datetime.datetime)
+        longest = max(longest, tick - previous)
+        previous = tick
+        if tick - start > datetime.timedelta(days=7):
+            break
+    return longest
+
+
+# Ticks read for cron_longest_gap: a week of a cron every minute is more; by then the gaps
+# are known to be short.
+CRON_TICKS_READ = 2000
 
 
 def enqueue(task_function, *, schedule_in: dict | None = None, **kwargs: Any) -> int:

@@ -24,6 +24,7 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
@@ -50,6 +51,7 @@ from django.utils import timezone
 from core import sql
 from core.months import add_months, local_start, month_days, months_ending, next_month
 from core.numbers import to_cents
+from core.queue import cron_longest_gap
 from notifications.models import Notification
 from points.models import Account, Declaration, Entry, Objection, Proposal, Rule
 from reports import sql as reports_sql
@@ -787,8 +789,8 @@ def county_total(villages) -> CountyTotal:
     return total
 
 
-# Work the background worker does within a minute of its time (core.queue's periodic tasks):
-# overdue by this much, no worker is running (or none keeps up).
+# Work the background worker does at its periodic task's next tick (core.queue): overdue by
+# this much past the longest wait for a tick, no worker is running (or none keeps up).
 WORK_LATE_AFTER = datetime.timedelta(minutes=15)
 
 
@@ -796,12 +798,18 @@ def background_work_late(village: Village) -> dict[str, datetime.datetime]:
     """What of the village's timed work is overdue, by kind, with the oldest time it was due:
     entries past their publicity period not credited, text messages not sent, reservations
     past their date still holding points and goods. One statement. Empty when the worker
-    keeps up."""
-    late = timezone.now() - WORK_LATE_AFTER
+    keeps up. A deployment whose crons tick less often (CREDIT_DUE_CRON,
+    RESERVATION_EXPIRY_CRON) waits that much longer before calling the work late."""
+    now = timezone.now()
+    late = now - WORK_LATE_AFTER
+    credits_late = late - cron_longest_gap(settings.CREDIT_DUE_CRON)
+    reservations_late = late - cron_longest_gap(settings.RESERVATION_EXPIRY_CRON)
     oldest = {
         # An entry with an objection open waits for the supervisor, not for the worker.
         "credits": Proposal.objects.filter(
-            village_id=OuterRef("pk"), status=Proposal.Status.PUBLICITY, credit_due_at__lt=late
+            village_id=OuterRef("pk"),
+            status=Proposal.Status.PUBLICITY,
+            credit_due_at__lt=credits_late,
         )
         .exclude(objections__status=Objection.Status.OPEN)
         .order_by("credit_due_at")
@@ -812,7 +820,9 @@ def background_work_late(village: Village) -> dict[str, datetime.datetime]:
         .order_by("sms_due_at")
         .values("sms_due_at")[:1],
         "reservations": Reservation.objects.filter(
-            village_id=OuterRef("pk"), status=Reservation.Status.OPEN, expires_at__lt=late
+            village_id=OuterRef("pk"),
+            status=Reservation.Status.OPEN,
+            expires_at__lt=reservations_late,
         )
         .order_by("expires_at")
         .values("expires_at")[:1],

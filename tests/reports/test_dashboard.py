@@ -342,3 +342,24 @@ def test_work_the_background_worker_left_undone_is_said_on_the_dashboard(
     assert "background work has stopped" in page and "are not credited yet" in page
     assert "not sent yet" in page and "still hold points" in page
     assert "manage.py worker" in page
+
+
+def test_work_waiting_for_a_cron_that_ticks_seldom_is_no_alarm(
+    settings, village_x, card_a, manager_x, supervisor_x
+):
+    """Found by a second read: the dashboard called work late after 15 minutes whatever the
+    crons, so a deployment crediting every hour read "the background work has stopped" for
+    most of each hour. The wait for the cron's next tick is allowed for."""
+    from points.services import proposal_approve
+    from tests.points.conftest import make_rule, propose
+
+    village_x.publicity_days = 3
+    village_x.save()
+    (proposal,) = propose(manager_x, [card_a.household], make_rule(village_x, "C1", 5))
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    settings.CREDIT_DUE_CRON = "0 * * * *"
+    due = timezone.now() - datetime.timedelta(minutes=50)
+    Proposal.objects.filter(pk=proposal.pk).update(credit_due_at=due)
+    assert background_work_late(village_x) == {}
+    settings.CREDIT_DUE_CRON = "* * * * *"
+    assert list(background_work_late(village_x)) == ["credits"]
