@@ -5,6 +5,7 @@ counter and its wishes (wishwall), so it lives here above the apps; the registry
 addresses (villagers:household_list, villagers:household_detail) lead here.
 """
 
+from django.db.models import Q
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +19,7 @@ from reports.selectors_households import (
     household_wishes,
     households_listed,
 )
-from villagers.models import Card
+from villagers.models import Card, Referral
 from villagers.selectors import (
     INSPECTIONS_SHOWN,
     PARTICIPATIONS_SHOWN,
@@ -28,6 +29,13 @@ from villagers.selectors import (
 )
 from villagers.services import card_prerequisites_missing, member_pin_refusal
 
+# What can be sent up about a household's card (the referral's object is the household).
+CARD_KINDS = (
+    Referral.Kind.CARD_ISSUE,
+    Referral.Kind.CARD_REPLACE,
+    Referral.Kind.PIN_RESET,
+    Referral.Kind.CARD_RECALL,
+)
 VIEWERS = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 PAGE_SIZE = 25
 
@@ -76,6 +84,15 @@ def household_list(request):
     )
 
 
+def _sent_up(household, members) -> dict:
+    """{(kind, object id): open referral} of the household's card and its members' PINs."""
+    waiting = Referral.objects.filter(status=Referral.Status.OPEN).filter(
+        Q(kind__in=CARD_KINDS, object_id=household.pk)
+        | Q(kind=Referral.Kind.MEMBER_PIN, object_id__in=[member.pk for member in members])
+    )
+    return {(referral.kind, referral.object_id): referral for referral in waiting}
+
+
 @staff_required(*VIEWERS)
 def household_hub(request, pk):
     """One household on one page: points, card, members, inspections, participation and
@@ -88,9 +105,13 @@ def household_hub(request, pk):
     everyone = list(household.members.all())
     members = [member for member in everyone if member.left_on is None]
     with_pin = member_ids_with_pin(household)
+    # What is sent up about its card or a member's PIN waits at the township or the county:
+    # the page says so and offers none of it again (one query for all of it).
+    sent_up = _sent_up(household, members)
     for member in members:
         member.has_pin = member.pk in with_pin
         member.may_have_pin = not member_pin_refusal(member)
+        member.sent_up = sent_up.get((Referral.Kind.MEMBER_PIN, member.pk))
     context = {
         "household": household,
         "points": points,
@@ -105,6 +126,10 @@ def household_hub(request, pk):
         "cards": cards,
         "active_card": active_card,
         "missing": [] if active_card else card_prerequisites_missing(household),
+        "card_sent_up": next(
+            (sent_up[kind, household.pk] for kind in CARD_KINDS if (kind, household.pk) in sent_up),
+            None,
+        ),
         "can_propose": points.account is not None and (manager or is_supervisor(request.user)),
     }
     if points.account is not None:

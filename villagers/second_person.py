@@ -416,6 +416,23 @@ def open_referrals(*, kind: str, object_ids: Iterable[int]) -> dict[int, Referra
     }
 
 
+def waiting_above(kind: str, object_id: int) -> Referral | None:
+    """The open referral of one item, or None: its page says it waits at the township or
+    the county (templates/_sent_up.html) and offers nothing that would decide it again."""
+    return open_referrals(kind=kind, object_ids=[object_id]).get(object_id)
+
+
+def sent_up_refusal(kind: str, object_id: int) -> str:
+    """The words refusing a button pressed on a page drawn before the item was sent up, or
+    "" when it does not wait above: the page refuses it, changing nothing."""
+    if waiting_above(kind, object_id) is None:
+        return ""
+    return _(
+        "This waits for the township or the county to decide: nothing was changed. See it "
+        "under Sent up."
+    )
+
+
 def _pin_hash_asked(error: SecondPersonRequired, pin: str) -> str:
     """The hash of `pin` to send up: the one its waiting referral holds when that is this
     very PIN's (the same form sent twice asks the same, and changes nothing), else a new

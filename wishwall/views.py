@@ -21,8 +21,13 @@ from core.access import (
 )
 from core.idempotency import already_sent, run_once, said_once
 from core.pagination import Paginator
-from villagers.models import Household
-from villagers.second_person import SecondPersonRequired, refusal_or_referral
+from villagers.models import Household, Referral
+from villagers.second_person import (
+    SecondPersonRequired,
+    refusal_or_referral,
+    sent_up_refusal,
+    waiting_above,
+)
 from wishwall import services
 from wishwall.forms import (
     ApproveForm,
@@ -164,6 +169,21 @@ def wish_queue(request):
     return render(request, "wishwall/queue.html", {"page": _page(request, wishes), "tab": tab})
 
 
+# What a wish waits for when it is sent up, by its status.
+SENT_UP_KIND = {
+    Wish.Status.OPEN: Referral.Kind.WISH_MATCH,
+    Wish.Status.MATCHED: Referral.Kind.WISH_FULFIL,
+}
+
+
+def _refused_as_sent_up(request, wish: Wish, kind: str) -> bool:
+    """A match or fulfilment form drawn before the wish was sent up: refused in words."""
+    refusal = sent_up_refusal(kind, wish.pk)
+    if refusal:
+        messages.warning(request, refusal)
+    return bool(refusal)
+
+
 @member_of_village_required
 def wish_detail(request, pk: int):
     """One wish: the household sees its own, staff see everything and the actions open to them."""
@@ -211,6 +231,13 @@ def wish_detail(request, pk: int):
             initial={"drawn": services.wish_drawn(wish, services.WISH_REVISABLE)}
         ),
     }
+    # A match or a fulfilment sent up waits at the township or the county: the page says so
+    # and offers the supervisor no button that would only send it up again.
+    referral = None
+    if staff and wish.status in SENT_UP_KIND:
+        referral = waiting_above(SENT_UP_KIND[wish.status], wish.pk)
+    if referral is not None:
+        context.update(referral=referral, can_match=False, can_fulfil=False)
     if not is_villager(user):
         context["revisions"] = wish.revisions.select_related("edited_by")
     return render(request, "wishwall/detail.html", context)
@@ -335,6 +362,8 @@ def wish_decline(request, pk: int):
 def wish_match(request, pk: int):
     """愛心對接: pair the wish with an existing donor or a new one."""
     wish = _get_wish_for_user(request, pk)
+    if _refused_as_sent_up(request, wish, Referral.Kind.WISH_MATCH):
+        return redirect("wishwall:detail", pk=wish.pk)
     form = MatchForm(request.POST or None, village=request.village)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -370,6 +399,8 @@ def wish_match(request, pk: int):
 def wish_fulfil(request, pk: int):
     """The donor delivered: record it for the echo wall."""
     wish = _get_wish_for_user(request, pk)
+    if _refused_as_sent_up(request, wish, Referral.Kind.WISH_FULFIL):
+        return redirect("wishwall:detail", pk=wish.pk)
     form = FulfilForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
