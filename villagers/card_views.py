@@ -33,8 +33,8 @@ from villagers.forms import (
     form_add_service_error,
     form_sent_up,
 )
-from villagers.models import Card, Member, Referral, User
-from villagers.second_person import SecondPersonRequired, refusal_or_referral, sent_up_refusal
+from villagers.models import Card, Member, User
+from villagers.second_person import SecondPersonRequired, refusal_or_referral
 from villagers.selectors import (
     card_get_for_user,
     household_get_for_user,
@@ -226,11 +226,6 @@ def card_recall_view(request, pk):
     the second answer goes where the first went, saying it was already sent."""
     household = household_get_for_user(request, pk)
     hub = reverse("reports:household", args=[household.pk])
-    # A recall sent up waits at the township or the county: a form drawn before is refused.
-    refusal = sent_up_refusal(Referral.Kind.CARD_RECALL, household.pk)
-    if refusal:
-        messages.warning(request, refusal)
-        return redirect(hub)
     form = CardRecallForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         reason = form.cleaned_data["reason"]

@@ -424,7 +424,7 @@ def waiting_above(kind: str, object_id: int) -> Referral | None:
 
 def sent_up_refusal(kind: str, object_id: int) -> str:
     """The words refusing a button pressed on a page drawn before the item was sent up, or
-    "" when it does not wait above: the page refuses it, changing nothing."""
+    "" when it does not wait above: refusal_or_referral says it, changing nothing."""
     if waiting_above(kind, object_id) is None:
         return ""
     return _(
@@ -458,6 +458,11 @@ def refusal_or_referral(
     manager chose, is sent up as its hash only (`asked["pin_hash"]`, see SECRETS)."""
     if not error.referable:
         return " ".join(error.messages)
+    # Sent up already (pressed on a page drawn before): it waits there as first asked, and
+    # nothing is changed; only a PIN is chosen again (the manager may have lost the first).
+    refusal = "" if pin else sent_up_refusal(error.kind, error.object_id)
+    if refusal:
+        return "%s %s" % (error.messages[0], refusal)  # noqa: UP031 (two translated sentences)
     if pin:
         asked = {**(asked or {}), "pin_hash": _pin_hash_asked(error, pin)}
     referral_open(error=error, actor=request.user, asked=asked, request=request)

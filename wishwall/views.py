@@ -25,7 +25,6 @@ from villagers.models import Household, Referral
 from villagers.second_person import (
     SecondPersonRequired,
     refusal_or_referral,
-    sent_up_refusal,
     waiting_above,
 )
 from wishwall import services
@@ -174,14 +173,6 @@ SENT_UP_KIND = {
     Wish.Status.OPEN: Referral.Kind.WISH_MATCH,
     Wish.Status.MATCHED: Referral.Kind.WISH_FULFIL,
 }
-
-
-def _refused_as_sent_up(request, wish: Wish, kind: str) -> bool:
-    """A match or fulfilment form drawn before the wish was sent up: refused in words."""
-    refusal = sent_up_refusal(kind, wish.pk)
-    if refusal:
-        messages.warning(request, refusal)
-    return bool(refusal)
 
 
 @member_of_village_required
@@ -362,8 +353,6 @@ def wish_decline(request, pk: int):
 def wish_match(request, pk: int):
     """愛心對接: pair the wish with an existing donor or a new one."""
     wish = _get_wish_for_user(request, pk)
-    if _refused_as_sent_up(request, wish, Referral.Kind.WISH_MATCH):
-        return redirect("wishwall:detail", pk=wish.pk)
     form = MatchForm(request.POST or None, village=request.village)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -399,8 +388,6 @@ def wish_match(request, pk: int):
 def wish_fulfil(request, pk: int):
     """The donor delivered: record it for the echo wall."""
     wish = _get_wish_for_user(request, pk)
-    if _refused_as_sent_up(request, wish, Referral.Kind.WISH_FULFIL):
-        return redirect("wishwall:detail", pk=wish.pk)
     form = FulfilForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -122,6 +122,15 @@ def test_own_household_reversal_goes_to_the_county_which_alone_decides_it(
     ledger = response.content.decode()
     assert reverse("points:entry_reverse", args=[deduction.entry_id]) not in ledger
     assert "Waiting for the township or the county" in ledger
+    # A "Reverse" drawn before it was sent up is refused, the reason sent up kept.
+    stale = signed_in(supervisor_x).post(
+        reverse("points:entry_reverse", args=[deduction.entry_id]),
+        {"reason": "another reason", "idempotency_key": key()},
+        follow=True,
+    )
+    assert "nothing was changed" in stale.content.decode()
+    referral.refresh_from_db()
+    assert (referral.status, referral.request) == (OPEN, {"reason": "was not us"})
 
     # The village sees it waiting; another county's admin can do nothing with it.
     page = signed_in(supervisor_x).get(reverse("reports:village_referrals")).content.decode()
@@ -195,6 +204,15 @@ def test_own_household_void_goes_to_the_county(
     page = signed_in(supervisor_x).get(reverse("store:receipt", args=[redemption.pk]))
     assert reverse("store:redemption_void", args=[redemption.pk]) not in page.content.decode()
     assert "Waiting for the township or the county" in page.content.decode()
+    # A void form drawn before it was sent up is refused, the reason sent up kept.
+    stale = signed_in(supervisor_x).post(
+        reverse("store:redemption_void", args=[redemption.pk]),
+        {"reason": "another reason", "idempotency_key": key()},
+        follow=True,
+    )
+    assert "nothing was changed" in stale.content.decode()
+    referral.refresh_from_db()
+    assert (referral.status, referral.request) == (OPEN, {"reason": "wrong items"})
 
     decide(signed_in(county_admin), referral, "do")
     redemption.refresh_from_db()

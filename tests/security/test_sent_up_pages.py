@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tests.conftest import form_key
 from tests.factories import MemberFactory
-from villagers.models import Card, Referral
+from villagers.models import Card, Referral, User
 from wishwall import services as wish_services
 from wishwall.models import Wish
 
@@ -46,7 +46,7 @@ def _sent_up(kind, obj, household, actor) -> Referral:
     )
 
 
-# kind: (who looks, the page, the button's address that must be gone, a stale POST or None)
+# A stale POST is tried where it carries no PIN: a PIN is chosen again (refusal_or_referral).
 CASES = ["wish_match", "wish_fulfil", "card_recall", "card_replace", "pin_reset", "member_pin"]
 
 
@@ -76,6 +76,8 @@ def test_an_item_sent_up_is_not_offered_again_in_the_village(
         obj, who, page = household, manager_x, reverse("reports:household", args=[household.pk])
         button = reverse(f"villagers:{kind}", args=[household.pk])
         stale = {"reason": "another reason"} if kind == "card_recall" else None
+    # Sent up as it is when the one who presses lives in the household and nobody else may.
+    User.objects.filter(pk=who.pk).update(household=household)
     referral = _sent_up(kind, obj, household, who)
     client = Client()
     client.force_login(who)
