@@ -16,6 +16,7 @@ from django.utils import timezone
 from tests.conftest import form_key
 from tests.factories import MemberFactory
 from villagers.models import Card, Referral, User
+from villagers.services import card_recall
 from wishwall import services as wish_services
 from wishwall.models import Wish
 
@@ -47,7 +48,15 @@ def _sent_up(kind, obj, household, actor) -> Referral:
 
 
 # A stale POST is tried where it carries no PIN: a PIN is chosen again (refusal_or_referral).
-CASES = ["wish_match", "wish_fulfil", "card_recall", "card_replace", "pin_reset", "member_pin"]
+CASES = [
+    "card_issue",
+    "wish_match",
+    "wish_fulfil",
+    "card_recall",
+    "card_replace",
+    "pin_reset",
+    "member_pin",
+]
 
 
 @pytest.mark.parametrize("kind", CASES)
@@ -73,8 +82,11 @@ def test_an_item_sent_up_is_not_offered_again_in_the_village(
         button = reverse("villagers:member_pin", args=[member.pk])
         stale = None
     else:
+        if kind == "card_issue":  # recalled: the next card is to be issued
+            card_recall(household=household, actor=manager_x, reason="丢了")
         obj, who, page = household, manager_x, reverse("reports:household", args=[household.pk])
-        button = reverse(f"villagers:{kind}", args=[household.pk])
+        namespace = "points" if kind == "card_issue" else "villagers"
+        button = reverse(f"{namespace}:{kind}", args=[household.pk])
         stale = {"reason": "another reason"} if kind == "card_recall" else None
     # Sent up as it is when the one who presses lives in the household and nobody else may.
     User.objects.filter(pk=who.pk).update(household=household)
@@ -97,3 +109,5 @@ def test_an_item_sent_up_is_not_offered_again_in_the_village(
             assert wish.status == ("open" if kind == "wish_match" else "matched")
         else:
             assert Card.objects.get(pk=card_a.pk).status == Card.Status.ACTIVE
+    if kind == "card_issue":  # found by the probe: "Issue a card" was offered again
+        assert not household.cards.filter(status=Card.Status.ACTIVE).exists()
