@@ -50,6 +50,7 @@ PENDING_FOR = datetime.timedelta(hours=1)
 # and the date) are passed over, this many at most; any other first row is the header.
 MAX_TITLE_ROWS = 3
 TITLE_CELLS = 2
+EXCEL_DIGITS = 15  # significant digits a spreadsheet keeps of a number
 
 
 @dataclass(frozen=True)
@@ -89,18 +90,31 @@ def _normalise_header(value) -> str:
     return re.sub(r"\s+", " ", text)
 
 
+def _number_text(value: int | float) -> str:
+    """A number cell as Excel and WPS show it: to 15 significant digits, the most they keep.
+
+    The file holds the double behind the cell: a balance worked out as =100*1.1 is stored as
+    110.00000000000001 and shown as 110. An 18-digit ID number typed into a number cell was
+    cut to 15 digits when it was typed (its last three are 000), so it is read as shown,
+    1.10105196503042E+17, which no column takes: its last digits are not in the file, and a
+    cut number whose check digit happened to fit was registered as somebody's."""
+    if isinstance(value, int) and abs(value) < 10**EXCEL_DIGITS:
+        return str(value)
+    return f"{value:.{EXCEL_DIGITS}g}".upper()
+
+
 def cell_text(value) -> str:
-    """A cell as text; whole numbers lose Excel's '.0', dates read as YYYY-MM-DD, TRUE and
-    FALSE as shown (never as 1 and 0: a ticked cell is no number of points or year, and a
-    CSV saved by Excel writes them so); text cleaned as typed text is
-    (core.text.typed_text_clean: a cell of which nothing shows is empty, so a required
-    column reports it missing)."""
+    """A cell as text; numbers as the spreadsheet shows them (_number_text: no '.0' on a
+    whole number), dates read as YYYY-MM-DD, TRUE and FALSE as shown (never as 1 and 0: a
+    ticked cell is no number of points or year, and a CSV saved by Excel writes them so);
+    text cleaned as typed text is (core.text.typed_text_clean: a cell of which nothing shows
+    is empty, so a required column reports it missing)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, int | float):
+        return _number_text(value)
     if isinstance(value, datetime.datetime):
         return value.date().isoformat()
     if isinstance(value, datetime.date):

@@ -1,0 +1,142 @@
+"""The files a village really has, through the pages of both imports (core.spreadsheet):
+saved by Excel or WPS, with what a clerk's hands and a Chinese input method put in them."""
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from openpyxl import Workbook
+
+from tests.factories import valid_id
+from tests.villagers.test_roster import HEADER as ROSTER_HEADER
+from tests.villagers.test_roster import good_rows as roster_rows
+from villagers.models import Member
+
+PAPER_HEADER = ["户号", "户主姓名", "结转余额", "日期", "积分变动", "事由"]
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Assert on the English messages."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def groups(group_x, village_x):
+    from tests.factories import VillageGroupFactory
+
+    return [group_x, VillageGroupFactory(village=village_x, name="富莊")]
+
+
+def paper_rows():
+    """王大山 350 with its paper history; 李秀英 80 (cards of 100 each)."""
+    return [
+        ["X001", "王大山", 350, None, None, None],
+        ["X001", "王大山", None, "2019-03-01", 100, "发卡基础分"],
+        ["X001", "王大山", None, "2021-06-15", 300, "五好家庭"],
+        ["X001", "王大山", None, "2023-01-20", -50, "兑换大米"],
+        ["X002", "李秀英", "80", None, None, None],
+    ]
+
+
+def workbook_bytes(rows, header, *, above=(), merges=()) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in [*above, *([header] if header else []), *rows]:
+        sheet.append(row)
+    for cells in merges:
+        sheet.merge_cells(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def excel_saved(data: bytes, values: dict[str, str]) -> bytes:
+    """The workbook with number cells' stored values as Excel writes them: openpyxl writes a
+    number to the 15 digits shown, Excel the double behind it (`values`: what openpyxl wrote
+    -> what Excel would have)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                for written, excel in values.items():
+                    assert f"<v>{written}</v>".encode() in content
+                    content = content.replace(
+                        f"<v>{written}</v>".encode(), f"<v>{excel}</v>".encode()
+                    )
+            archive.writestr(item.filename, content)
+    return buffer.getvalue()
+
+
+def roster_upload(client, data: bytes, name="roster.xlsx"):
+    return client.post(reverse("villagers:roster_upload"), {"file": SimpleUploadedFile(name, data)})
+
+
+def paper_upload(client, data: bytes, paper_total, name="paper.xlsx"):
+    return client.post(
+        reverse("points:carry_over_upload"),
+        {"file": SimpleUploadedFile(name, data), "paper_total": paper_total},
+    )
+
+
+def previewed(client, response):
+    """The preview's check of an upload the page took."""
+    assert response.status_code == 302, response.context["form"].errors
+    return client.get(response.url).context["check"]
+
+
+def refusal(response) -> str:
+    assert response.status_code == 200
+    return " ".join(response.context["form"].errors["file"])
+
+
+# --- numbers as the spreadsheet shows them ---------------------------------------------------
+
+
+def _id_whose_cut_passes_its_check() -> tuple[str, str]:
+    """An ID number, and its first 15 digits followed by 000 (as Excel keeps it typed into a
+    number cell) that happen to end in their own check digit."""
+    for serial in range(1000):
+        whole = valid_id(f"11010519650304{serial:03d}")
+        cut = whole[:15] + "000"
+        if valid_id(cut[:17]) == cut and cut != whole:
+            return whole, cut
+    raise AssertionError("none found")
+
+
+def test_an_id_number_cut_by_a_number_cell_is_refused_never_registered(client_manager_x, groups):
+    """Found by a probe: an ID number typed into a number cell keeps 15 digits, stored as
+    1.10105196503042E+17; read as 110105196503042000, one in eleven such numbers passed the
+    check digit and was registered as the person's."""
+    _whole, cut = _id_whose_cut_passes_its_check()
+    rows = roster_rows()
+    rows[0][7] = 12345  # a number cell, its value as Excel stores it put in below
+    data = excel_saved(workbook_bytes(rows, ROSTER_HEADER), {"12345": "1.10105196503042E+17"})
+    check = previewed(client_manager_x, roster_upload(client_manager_x, data))
+    assert not check.is_valid
+    assert check.error_lines() == [
+        "Row 2: The ID number is not a valid 18-character ID number. If Excel shows it like "
+        "6.1E+17, format the column as text and type it again."
+    ]
+    assert cut not in client_manager_x.get(reverse("villagers:roster_preview")).text
+    assert not Member.objects.filter(id_number=cut).exists()
+
+
+def test_a_number_worked_out_by_a_formula_is_read_as_shown(
+    client_manager_x, card_a, card_b, household_a
+):
+    """Found by a probe: a balance worked out as =100*1.1 is stored as 110.00000000000001
+    and shown as 110; it was refused as 'not a whole number'."""
+    rows = [["X001", "王大山", 110, None, None, None], ["X002", "李秀英", 80, None, None, None]]
+    data = excel_saved(workbook_bytes(rows, PAPER_HEADER), {"110": "110.00000000000001"})
+    check = previewed(client_manager_x, paper_upload(client_manager_x, data, "190"))
+    assert check.is_valid, check.error_lines()
+    assert {plan.household: plan.paper_balance for plan in check.plans}[household_a] == 110
