@@ -22,9 +22,15 @@ EARLIEST_BIRTH_YEAR = 1900
 PHONE_PATTERN = re.compile(r"^\+?[0-9\- ]{5,20}$")
 
 
+# What a Chinese input method in full-width mode types besides the digits (core.forms.
+# number_text reads those): the X of an ID number, and the full-width space.
+FULL_WIDTH_LETTERS = str.maketrans("Ｘｘ\u3000", "Xx ")
+
+
 def phone_text(value) -> str:
-    """A phone as it is stored (full-width digits as digits); ValueError when it is none."""
-    phone = number_text(value or "")
+    """A phone as it is stored (full-width digits and spaces as ASCII ones); ValueError when
+    it is none."""
+    phone = number_text(str(value or "").translate(FULL_WIDTH_LETTERS))
     if phone and not PHONE_PATTERN.fullmatch(phone):
         raise ValueError(phone)
     return phone
@@ -35,8 +41,9 @@ def phone_invalid_message() -> str:
 
 
 def id_number_text(value: str) -> str:
-    """The number as it is stored: full-width digits as digits, no spaces, X upper case."""
-    return number_text(value or "").replace(" ", "").upper()
+    """The number as it is stored: full-width digits and X as ASCII, no spaces of any width
+    (a number typed in groups), X upper case."""
+    return "".join(number_text(str(value or "").translate(FULL_WIDTH_LETTERS)).split()).upper()
 
 
 def id_number_is_valid(value: str) -> bool:

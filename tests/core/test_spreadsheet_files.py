@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook
 
+from tests.conftest import form_key
 from tests.factories import valid_id
 from tests.villagers.test_roster import HEADER as ROSTER_HEADER
 from tests.villagers.test_roster import good_rows as roster_rows
@@ -140,3 +141,51 @@ def test_a_number_worked_out_by_a_formula_is_read_as_shown(
     check = previewed(client_manager_x, paper_upload(client_manager_x, data, "190"))
     assert check.is_valid, check.error_lines()
     assert {plan.household: plan.paper_balance for plan in check.plans}[household_a] == 110
+
+
+# --- what a Chinese input method types --------------------------------------------------------
+
+
+def _id_ending_in_x(first14="61063019650304") -> str:
+    return next(
+        number
+        for serial in range(100)
+        if (number := valid_id(f"{first14}{serial:03d}")).endswith("X")
+    )
+
+
+def _full_width(text: str) -> str:
+    """As typed in a Chinese input method's full-width mode: digits, X and spaces."""
+    return "".join(
+        "\u3000" if char == " " else chr(ord(char) + 0xFEE0) if char.isalnum() else char
+        for char in text
+    )
+
+
+def test_an_id_number_and_phone_typed_full_width_are_read_as_typed_half_width(
+    client_manager_x, groups, household_b
+):
+    """Found by a probe: an ID number typed in full-width mode ends in Ｘ, and a number or a
+    phone typed in groups has full-width spaces: the ID number was refused as 'not a valid
+    18-character ID number. If Excel shows it like 6.1E+17...', the phone as not valid. Read
+    as the full-width digits already were, by the roster and the member form alike."""
+    id_number = _id_ending_in_x()
+    grouped = f"{id_number[:6]} {id_number[6:14]} {id_number[14:]}"
+    rows = roster_rows()[:1]
+    rows[0][1:8] = ["啊道", "张三", "张三", "户主", "男", "1965", _full_width(grouped)]
+    rows[0][8] = _full_width("139 0000 0001")
+    response = roster_upload(client_manager_x, workbook_bytes(rows, ROSTER_HEADER))
+    check = previewed(client_manager_x, response)
+    assert check.is_valid, check.error_lines()
+    member = check.households[0]["members"][0]
+    assert (member["id_number"], member["phone"]) == (id_number, "139 0000 0001")
+
+    url = reverse("villagers:member_create", kwargs={"pk": household_b.pk})
+    other = _id_ending_in_x("61063019900101")
+    typed = _full_width(other).replace("Ｘ", "ｘ")  # the form's field takes 18 characters
+    data = {"name": "李小花", "relation": "child", "sex": "F", "birth_year": "1990"}
+    data |= {"id_number": typed, "phone": _full_width("139 1234 5670")}
+    response = client_manager_x.post(url, {**data, "idempotency_key": form_key()})
+    assert response.status_code == 302, response.context["form"].errors
+    member = Member.objects.get(household=household_b)
+    assert (member.id_number, member.phone) == (other, "139 1234 5670")
