@@ -46,10 +46,10 @@ MAX_ROW_NUMBER = 100_000  # blank rows included: far more than any import's rows
 MAX_CELL = 1000  # characters: no column an import reads takes more than 200
 MAX_TEXT = 4 * 1024 * 1024  # characters kept from the whole file (they wait in the session)
 PENDING_FOR = datetime.timedelta(hours=1)
-# Rows above the column names that name none of them in a cell or two (a title, the village
-# and the date) are passed over, this many at most; any other first row is the header.
+# Rows above the column names that name none of them (a title; the village, the date and who
+# filled it in) are passed over, this many at most; the first row naming a column is the
+# header, with the row below it when that row goes on naming columns (_header_below).
 MAX_TITLE_ROWS = 3
-TITLE_CELLS = 2
 EXCEL_DIGITS = 15  # significant digits a spreadsheet keeps of a number
 
 
@@ -85,9 +85,16 @@ class SheetRow:
         return cls(line=int(line), values={key: str(values.get(key, "")) for key in keys})
 
 
+# A note in brackets after a column's name: 身份证号码（18位）, 联系电话(手机).
+HEADER_NOTE = re.compile(r"[(（\[［【].*?[)）\]］】]")
+
+
 def _normalise_header(value) -> str:
-    text = str(value or "").strip().lower().replace("_", " ").replace("*", "")
-    return re.sub(r"\s+", " ", text)
+    """A column's name as it is compared: without a note in brackets, a mark of a required
+    column (*) or a colon, and without white space: a wrapped header cell (户主 on one line,
+    姓名 on the next) is the name typed in one."""
+    text = HEADER_NOTE.sub("", str(value or "")).lower()
+    return re.sub(r"[\s_*＊:：]+", "", text)
 
 
 def _number_text(value: int | float) -> str:
@@ -369,6 +376,7 @@ def sheet_parse(upload, columns: tuple[Column, ...], *, max_rows: int, no_rows: 
 def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetRow]:
     keys = [column.key for column in columns]
     header = None
+    candidate = None  # the first row naming a column: the header, or its upper row
     parsed = []
     text = 0
     titles = []  # rows above the column names that name no column: a sheet's title
@@ -376,15 +384,16 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetR
         if not any(values):
             continue
         if header is None:
-            if (
-                len(titles) < MAX_TITLE_ROWS
-                and sum(map(bool, values)) <= TITLE_CELLS
-                and not _header_map(values, columns, whole=False)
-            ):
-                titles.append(values)
+            if candidate is None:
+                if len(titles) < MAX_TITLE_ROWS and not _header_map(values, columns, whole=False):
+                    titles.append(values)
+                    continue
+                candidate = values
                 continue
-            header = _header_map(values, columns)  # names the columns missing, if any
-            continue
+            two_rows = _header_below(candidate, values, columns)
+            header = _header_map(two_rows or candidate, columns)  # says what is missing
+            if two_rows is not None:
+                continue
         if len(parsed) >= max_rows:
             raise SheetFileError(
                 _("The file has more than %(max)d rows. Split it into smaller files.")
@@ -410,6 +419,9 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetR
             )
         parsed.append(SheetRow(line=line, values=record))
     if header is None:
+        if candidate is not None:  # the column names, and no row below them
+            _header_map(candidate, columns)
+            raise SheetFileError(no_rows)
         if titles:  # no row names a column: the first is said to be no header
             _header_map(titles[0], columns)
         raise SheetFileError(_("The file is empty."))
@@ -418,14 +430,46 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetR
     return parsed
 
 
-def _header_map(values: list[str], columns, *, whole: bool = True) -> dict[int, str]:
-    """Column index -> key, from the header row (Chinese or English names); `whole=False`
-    only reads which columns the row names (none: a title above the table)."""
-    lookup = {
+def _header_lookup(columns) -> dict[str, str]:
+    """Every accepted name of a column, as compared (_normalise_header) -> the column's key."""
+    return {
         _normalise_header(name): column.key
         for column in columns
         for name in (column.header, column.english, column.key, *column.aliases)
     }
+
+
+def _header_below(above: list[str], below: list[str], columns) -> list[str] | None:
+    """The column names of a header two rows high, if `below` is its lower row; else None.
+
+    A roster groups columns under a cell merged across them (家庭成员 over 姓名, 与户主关系
+    and 性别), and merges the other names down both rows, which shows them on both. The
+    lower row goes on naming columns: each of its cells is empty, the cell above it, or a
+    column's name, and it names one the upper row does not. A row of data is never made of
+    column names alone. A column is named by its two cells read as one (户主 over 姓名 is
+    户主姓名), or else by its lower cell: what the grouping cell above divides."""
+    lookup = _header_lookup(columns)
+    named_above = {lookup.get(_normalise_header(value)) for value in above}
+    names = [*above, *[""] * (len(below) - len(above))]
+    adds = False
+    for index, value in enumerate(below):
+        upper = above[index] if index < len(above) else ""
+        if not value or value == upper:
+            continue
+        name = next(
+            (name for name in (upper + value, value) if _normalise_header(name) in lookup), None
+        )
+        if name is None:
+            return None
+        names[index] = name
+        adds = adds or lookup[_normalise_header(name)] not in named_above
+    return names if adds else None
+
+
+def _header_map(values: list[str], columns, *, whole: bool = True) -> dict[int, str]:
+    """Column index -> key, from the header row (Chinese or English names); `whole=False`
+    only reads which columns the row names (none: a title above the table)."""
+    lookup = _header_lookup(columns)
     header = {}
     seen = {}
     for index, value in enumerate(values):

@@ -189,3 +189,62 @@ def test_an_id_number_and_phone_typed_full_width_are_read_as_typed_half_width(
     assert response.status_code == 302, response.context["form"].errors
     member = Member.objects.get(household=household_b)
     assert (member.id_number, member.phone) == (other, "139 1234 5670")
+
+
+# --- the column names as a village writes them -------------------------------------------------
+
+ROSTER_TOP = ["户号", "村民小组", "户主姓名", "家庭成员", None, None, None, "身份证号", "联系电话",
+              "住址", "贫困户", "脱贫年份"]  # fmt: skip
+ROSTER_BELOW = [None, None, None, "姓名", "与户主关系", "性别", "出生年份"]
+PAPER_TOP = ["户号", "户主姓名", "结转余额", "纸质台账明细", None, None]
+PAPER_BELOW = [None, None, None, "日期", "积分变动", "事由"]
+
+
+def _two_rows_high(top, below, merged_across):
+    """Merged as a clerk does: the grouping cell across its columns, the rest down both rows."""
+    letters = "ABCDEFGHIJKL"[: len(top)]
+    first, last = merged_across
+    down = [f"{letter}1:{letter}2" for letter in letters if not first <= letter <= last]
+    return {"header": None, "above": [top, below], "merges": [*down, f"{first}1:{last}1"]}
+
+
+def test_a_header_two_rows_high_is_read_as_shown(
+    client_manager_x, groups, card_a, card_b, household_a
+):
+    """Found by a probe: a roster grouping 姓名, 与户主关系, 性别 and 出生年份 under a cell
+    家庭成员 merged across them read its second header row as a person ('Unknown village
+    group "村民小组"', six messages) and left those four columns unread; the paper ledger's
+    dated lines under one grouping cell alike."""
+    data = workbook_bytes(roster_rows(), **_two_rows_high(ROSTER_TOP, ROSTER_BELOW, "DG"))
+    check = previewed(client_manager_x, roster_upload(client_manager_x, data))
+    assert check.is_valid, check.error_lines()
+    assert [report.row.line for report in check.reports] == [3, 4, 5, 6]
+    assert [m["name"] for m in check.households[0]["members"]] == ["张三", "李四", "张小"]
+
+    data = workbook_bytes(paper_rows(), **_two_rows_high(PAPER_TOP, PAPER_BELOW, "DF"))
+    check = previewed(client_manager_x, paper_upload(client_manager_x, data, "430"))
+    assert check.is_valid, check.error_lines()
+    history = {plan.household: plan.history for plan in check.plans}[household_a]
+    assert [line["what"] for line in history] == ["发卡基础分", "五好家庭", "兑换大米"]
+
+
+def test_a_title_of_several_cells_and_names_wrapped_or_with_a_note_are_read(
+    client_manager_x, groups
+):
+    """Found by a probe: a line 填报单位：啊道村 填报日期：2024.3.5 in four cells above the
+    table was read as the header ('the first row must hold the column names'); a header cell
+    wrapped onto two lines (户主 over 姓名 in one cell) named no column, and one with a note
+    (身份证号码（18位）) was left unread without a word, its ID numbers with it."""
+    header = [*ROSTER_HEADER]
+    header[0], header[2], header[7], header[8] = (
+        "*户号",
+        "户主\n姓名",
+        "身份证号码（18位）",
+        "联系电话(手机)",
+    )
+    above = [["啊道村户籍花名册"], ["填报单位：", "啊道村", "填报日期：", "2024.3.5"]]
+    data = workbook_bytes(roster_rows(), header, above=above)
+    check = previewed(client_manager_x, roster_upload(client_manager_x, data))
+    assert check.is_valid, check.error_lines()
+    head = check.households[0]["members"][0]
+    assert (head["id_number"], head["phone"]) == (roster_rows()[0][7], "13900000001")
