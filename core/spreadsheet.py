@@ -71,6 +71,19 @@ class SheetFileError(Exception):
     """The file cannot be read as the expected table at all (message in plain words)."""
 
 
+class SheetRows(list):
+    """The rows read (SheetRow), and the file's column names that name no column of the
+    import (`unread`): a column the clerk filled in under another name (手机号码 for 联系电话)
+    is not imported, and the preview says so rather than leave its cells out unsaid."""
+
+    def __init__(self, rows=(), unread=()):
+        super().__init__(rows)
+        self.unread = list(unread)
+
+
+MAX_UNREAD_NAME = 30  # characters of an unread column's name the preview shows
+
+
 @dataclass
 class SheetRow:
     line: int  # the row number as the spreadsheet shows it
@@ -305,7 +318,7 @@ def _rows_from_sheet(sheet, merged=()):
         raise _not_a_workbook() from error
 
 
-def _rows_from_xlsx(data: bytes, columns, max_rows: int, no_rows: str) -> list[SheetRow]:
+def _rows_from_xlsx(data: bytes, columns, max_rows: int, no_rows: str) -> SheetRows:
     workbook = _workbook_open(data)
     try:
         sheet = _workbook_sheet(workbook)
@@ -348,7 +361,7 @@ def _rows_from_csv(data: bytes):
         ) from error
 
 
-def sheet_parse(upload, columns: tuple[Column, ...], *, max_rows: int, no_rows: str):
+def sheet_parse(upload, columns: tuple[Column, ...], *, max_rows: int, no_rows: str) -> SheetRows:
     """Read an uploaded file into rows of `columns` (SheetFileError for files that are no
     such table). `no_rows` is the message for a header without rows."""
     name = (getattr(upload, "name", "") or "").lower()
@@ -373,7 +386,7 @@ def sheet_parse(upload, columns: tuple[Column, ...], *, max_rows: int, no_rows: 
     return _rows_with_header(_rows_from_csv(data), columns, max_rows, no_rows)
 
 
-def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetRow]:
+def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> SheetRows:
     keys = [column.key for column in columns]
     header = None
     candidate = None  # the first row naming a column: the header, or its upper row
@@ -391,7 +404,13 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetR
                 candidate = values
                 continue
             two_rows = _header_below(candidate, values, columns)
-            header = _header_map(two_rows or candidate, columns)  # says what is missing
+            names = two_rows or candidate
+            header = _header_map(names, columns)  # says what is missing
+            unread = [
+                name[:MAX_UNREAD_NAME]
+                for index, name in enumerate(names)
+                if name and index not in header
+            ]
             if two_rows is not None:
                 continue
         if len(parsed) >= max_rows:
@@ -427,7 +446,7 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> list[SheetR
         raise SheetFileError(_("The file is empty."))
     if not parsed:
         raise SheetFileError(no_rows)
-    return parsed
+    return SheetRows(parsed, unread)
 
 
 def _header_lookup(columns) -> dict[str, str]:
@@ -543,13 +562,15 @@ def text_workbook(columns, title: str, rows: int = 1000):
 
 
 def pending_store(request, session_key: str, *, file_name: str, rows, **extra) -> None:
-    """Keep the parsed rows in the uploader's session for the preview and confirmation."""
+    """Keep the parsed rows in the uploader's session for the preview and confirmation, with
+    the file's columns that are not read (SheetRows.unread) for the preview to name."""
     request.session[session_key] = {
         "village_id": request.village.pk,
         "file_name": file_name[:100],
         "token": secrets.token_urlsafe(16),
         "uploaded_at": timezone.now().timestamp(),
         "rows": [row.as_data() for row in rows],
+        "unread": list(getattr(rows, "unread", [])),
         **extra,
     }
 

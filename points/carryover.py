@@ -34,6 +34,7 @@ from core.spreadsheet import (
     Column,
     RowErrors,
     SheetRow,
+    SheetRows,
     row_append,
     sheet_parse,
     text_workbook,
@@ -147,7 +148,7 @@ class CarryOverCheck:
         ]
 
 
-def carry_over_parse(upload) -> list[SheetRow]:
+def carry_over_parse(upload) -> SheetRows:
     """Read an uploaded paper ledger (SheetFileError for a file that is no such table)."""
     return sheet_parse(
         upload,

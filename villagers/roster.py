@@ -19,6 +19,7 @@ from core.spreadsheet import (
     RowErrors,
     SheetFileError,
     SheetRow,
+    SheetRows,
     row_append,
     sheet_parse,
     text_workbook,
@@ -163,7 +164,7 @@ class RosterCheck:
         ]
 
 
-def roster_parse(upload) -> list[RosterRow]:
+def roster_parse(upload) -> SheetRows:
     """Read an uploaded file into rows (raises RosterFileError for files that are no roster)."""
     return sheet_parse(
         upload,

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from core.access import Role, staff_required
 from core.idempotency import run_once
 from core.spreadsheet import pending_rows, pending_store
+from core.text import list_join
 from villagers.forms import RosterUploadForm
 from villagers.masking import mask_cell, mask_id_number, mask_phone, mask_upload_cell
 from villagers.roster import (
@@ -100,6 +101,7 @@ def roster_preview(request):
             "lines": lines,
             "bad_rows": sum(1 for line in lines if line["errors"]),
             "file_name": pending["file_name"],
+            "unread": list_join(pending.get("unread", [])),
             "token": pending["token"],
             "member_total": len(rows),
         },

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from core.access import Role, staff_required
 from core.idempotency import OneTimeKeyMixin, run_once
 from core.spreadsheet import PENDING_FOR, SheetFileError, SheetRow, pending_rows, pending_store
+from core.text import list_join
 from points.carryover import (
     COLUMN_KEYS,
     COLUMNS,
@@ -159,6 +160,7 @@ def carry_over_preview(request):
             "check": check,
             "lines": lines,
             "file_name": pending["file_name"],
+            "unread": list_join(pending.get("unread", [])),
             "payload": _payload(request, pending) if check.is_valid else "",
             "form": OneTimeKeyMixin(),
             "base_points": request.village.base_points,

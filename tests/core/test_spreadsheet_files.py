@@ -1,6 +1,7 @@
 """The files a village really has, through the pages of both imports (core.spreadsheet):
 saved by Excel or WPS, with what a clerk's hands and a Chinese input method put in them."""
 
+import html
 import io
 import zipfile
 
@@ -248,3 +249,28 @@ def test_a_title_of_several_cells_and_names_wrapped_or_with_a_note_are_read(
     assert check.is_valid, check.error_lines()
     head = check.households[0]["members"][0]
     assert (head["id_number"], head["phone"]) == (roster_rows()[0][7], "13900000001")
+
+
+def test_the_preview_names_the_columns_it_does_not_read(client_manager_x, groups, card_a, card_b):
+    """Found by a probe: a column filled in under a name the import does not know (手机号码
+    for 联系电话) was left out without a word, its cells with it; a 序号 or a 备注 alike,
+    harmlessly. The preview names them, on both imports."""
+    header = ["序号", *ROSTER_HEADER[:8], "手机号码", *ROSTER_HEADER[9:], "民族"]
+    rows = [
+        [str(index), *row[:8], "13900000009", *row[9:], "汉"]
+        for index, row in enumerate(roster_rows())
+    ]
+    response = roster_upload(client_manager_x, workbook_bytes(rows, header))
+    page = client_manager_x.get(response.url)
+    assert page.context["check"].is_valid
+    said = "These columns of the file are not read: 序号, 手机号码, 民族."
+    assert said in html.unescape(page.text)
+
+    rows = [[*row, "补记"] for row in paper_rows()]
+    response = paper_upload(client_manager_x, workbook_bytes(rows, [*PAPER_HEADER, "备注"]), "430")
+    page = client_manager_x.get(response.url)
+    assert page.context["check"].is_valid
+    assert "These columns of the file are not read: 备注." in html.unescape(page.text)
+    # A file read whole says nothing of it.
+    response = paper_upload(client_manager_x, workbook_bytes(paper_rows(), PAPER_HEADER), "430")
+    assert "not read" not in client_manager_x.get(response.url).text
