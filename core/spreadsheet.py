@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.forms import number_text
 from core.text import list_join, typed_text_clean
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,11 @@ PENDING_FOR = datetime.timedelta(hours=1)
 # header, with the row below it when that row goes on naming columns (_header_below).
 MAX_TITLE_ROWS = 3
 EXCEL_DIGITS = 15  # significant digits a spreadsheet keeps of a number
+# A day as a clerk types it (2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日 or 5号; a date
+# cell reads as the first), and a month (1965.03, 1965年3月: a roster's 出生年月).
+DATE = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})[日号]?")
+YEAR_MONTH = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})月?")
+YEAR = re.compile(r"([0-9]{4})年?")
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,31 @@ def cell_text(value) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     return typed_text_clean(str(value)).strip()
+
+
+def date_read(text: str) -> datetime.date | None:
+    """The day a cell gives (DATE; full-width digits read as digits), or None."""
+    match = DATE.fullmatch(number_text(text))
+    if not match:
+        return None
+    try:
+        return datetime.date(*map(int, match.groups()))
+    except ValueError:
+        return None
+
+
+def year_read(text: str) -> int | None:
+    """The year a cell gives: a year (1965, 1965年), a month (YEAR_MONTH) or a day
+    (date_read), as a roster's birth year is written under 出生年份, 出生年月 or 出生日期;
+    or None."""
+    text = number_text(text)
+    if (day := date_read(text)) is not None:
+        return day.year
+    month = YEAR_MONTH.fullmatch(text)
+    if month and 1 <= int(month[2]) <= 12:
+        return int(month[1])
+    year = YEAR.fullmatch(text)
+    return int(year[1]) if year else None
 
 
 def yes_no_misplaced(row: SheetRow, columns: tuple[Column, ...]) -> dict[str, str]:

@@ -35,6 +35,7 @@ from core.spreadsheet import (
     RowErrors,
     SheetRow,
     SheetRows,
+    date_read,
     row_append,
     sheet_parse,
     text_workbook,
@@ -74,7 +75,6 @@ COLUMN_KEYS = [column.key for column in COLUMNS]
 # A whole number as a paper ledger writes it: its sign if it has one (a line of "+300" beside
 # one of "-50"), and its thousands parted by commas if they are ("1,200"; "12,5" is no 125).
 WHOLE = re.compile(r"[+-]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)")
-DATE = re.compile(r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?$")
 # Rejected or cancelled proposals leave a household free to be carried over again.
 UNDONE = (Proposal.Status.REJECTED, Proposal.Status.CANCELLED)
 LIVE = [status for status in Proposal.Status.values if status not in UNDONE]
@@ -167,16 +167,6 @@ def _whole(text: str) -> int | None:
     return int(text.replace(",", ""))
 
 
-def _date(text: str) -> datetime.date | None:
-    match = DATE.fullmatch(number_text(text))
-    if not match:
-        return None
-    try:
-        return datetime.date(*map(int, match.groups()))
-    except ValueError:
-        return None
-
-
 def _taken(village: Village, household_ids) -> dict[int, datetime.date]:
     """{household id: date of its batch} for the village's households already carried over.
 
@@ -249,7 +239,7 @@ def _check_balance_row(report: RowReport, text: str) -> int | None:
 
 
 def _check_history_row(report: RowReport, values: dict[str, str]) -> dict | None:
-    day = _date(values["date"])
+    day = date_read(values["date"])
     points = _whole(values["points"])
     if day is None:
         report.errors.about(

@@ -5,14 +5,12 @@ touches the database; `roster_check` compares the rows with the village's groups
 households. The write is `villagers.services.roster_import`.
 """
 
-import re
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from core.forms import number_text
 from core.spreadsheet import (
     MAX_BYTES,  # noqa: F401  (the roster's limit, as its tests and pages read it)
     Column,
@@ -23,6 +21,7 @@ from core.spreadsheet import (
     row_append,
     sheet_parse,
     text_workbook,
+    year_read,
 )
 from core.text import list_join
 from villagers.idnumbers import (
@@ -82,16 +81,32 @@ COLUMNS = (
         "birth_year",
         "出生年份",
         "birth year",
-        ("出生年", "birth year", "year of birth"),
+        # 出生年月 and 出生日期, as rosters often have them: the year is read (year_read).
+        ("出生年", "出生年月", "出生日期", "birth year", "year of birth", "date of birth"),
     ),
     Column(
         "id_number",
         "身份证号",
         "ID number",
-        ("身份证号码", "身份證號", "身份證號碼", "id number", "id", "id no"),
+        (
+            "身份证号码",
+            "身份证",
+            "公民身份号码",
+            "身份证件号码",
+            "身份證號",
+            "身份證號碼",
+            "id number",
+            "id",
+            "id no",
+        ),
     ),
-    Column("phone", "联系电话", "phone", ("电话", "聯繫電話", "電話", "phone")),
-    Column("address", "住址", "address", ("地址", "address")),
+    Column(
+        "phone",
+        "联系电话",
+        "phone",
+        ("电话", "电话号码", "手机", "手机号", "手机号码", "联系方式", "聯繫電話", "電話", "phone"),
+    ),
+    Column("address", "住址", "address", ("地址", "家庭住址", "家庭地址", "现住址", "address")),
     Column(
         "is_poor",
         "贫困户",
@@ -175,10 +190,10 @@ def roster_parse(upload) -> SheetRows:
 
 
 def _year(text: str, low: int, high: int) -> int | None:
-    text = number_text(text)
-    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
-        text = text[:4]  # a cell Excel keeps as a date: its year
-    return int(text) if re.fullmatch(r"[0-9]{4}", text) and low <= int(text) <= high else None
+    """The year a cell gives (a year, a month or a day: core.spreadsheet.year_read) from
+    `low` to `high`, or None."""
+    year = year_read(text)
+    return year if year is not None and low <= year <= high else None
 
 
 def _check_member(values: dict[str, str], errors: RowErrors) -> dict:

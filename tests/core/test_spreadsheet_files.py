@@ -252,10 +252,10 @@ def test_a_title_of_several_cells_and_names_wrapped_or_with_a_note_are_read(
 
 
 def test_the_preview_names_the_columns_it_does_not_read(client_manager_x, groups, card_a, card_b):
-    """Found by a probe: a column filled in under a name the import does not know (手机号码
-    for 联系电话) was left out without a word, its cells with it; a 序号 or a 备注 alike,
-    harmlessly. The preview names them, on both imports."""
-    header = ["序号", *ROSTER_HEADER[:8], "手机号码", *ROSTER_HEADER[9:], "民族"]
+    """Found by a probe: a column filled in under a name the import does not know (微信号
+    beside 联系电话, where the clerk wrote the phones) was left out without a word, its cells
+    with it; a 序号 or a 备注 alike, harmlessly. The preview names them, on both imports."""
+    header = ["序号", *ROSTER_HEADER[:8], "微信号", *ROSTER_HEADER[9:], "民族"]
     rows = [
         [str(index), *row[:8], "13900000009", *row[9:], "汉"]
         for index, row in enumerate(roster_rows())
@@ -263,7 +263,7 @@ def test_the_preview_names_the_columns_it_does_not_read(client_manager_x, groups
     response = roster_upload(client_manager_x, workbook_bytes(rows, header))
     page = client_manager_x.get(response.url)
     assert page.context["check"].is_valid
-    said = "These columns of the file are not read: 序号, 手机号码, 民族."
+    said = "These columns of the file are not read: 序号, 微信号, 民族."
     assert said in html.unescape(page.text)
 
     rows = [[*row, "补记"] for row in paper_rows()]
@@ -274,3 +274,27 @@ def test_the_preview_names_the_columns_it_does_not_read(client_manager_x, groups
     # A file read whole says nothing of it.
     response = paper_upload(client_manager_x, workbook_bytes(paper_rows(), PAPER_HEADER), "430")
     assert "not read" not in client_manager_x.get(response.url).text
+
+
+def test_a_roster_s_usual_column_names_and_birth_dates_are_read(client_manager_x, groups):
+    """Found by a probe: a roster's 出生年月 (1965.03), 身份证, 手机号码 and 家庭住址 named no
+    column: the ID numbers, phones and addresses were left out, and every row without an ID
+    number was refused as 'the birth year is missing'. A birth year written as a day
+    (1968年9月12日) was refused, though the same day in a date cell was read."""
+    header = [*ROSTER_HEADER]
+    header[6:10] = ["出生年月", "身份证", "手机号码", "家庭住址"]
+    rows = roster_rows()
+    rows[0][6], rows[1][6], rows[2][6], rows[3][6] = "1965.03", "1968年9月12日", "1990年", "1970-1"
+    check = previewed(
+        client_manager_x, roster_upload(client_manager_x, workbook_bytes(rows, header))
+    )
+    assert check.is_valid, check.error_lines()
+    first, second = check.households
+    assert [member["birth_year"] for member in first["members"]] == [1965, 1968, 1990]
+    assert second["members"][0]["birth_year"] == 1970
+    assert first["members"][0]["id_number"] == roster_rows()[0][7]
+    assert (first["phone"], first["address"]) == ("13900000001", "一组1号")
+    for month in ("1965.13", "1965年0月", "1965.3.32"):
+        rows[0][6] = month
+        response = roster_upload(client_manager_x, workbook_bytes(rows, header))
+        assert not previewed(client_manager_x, response).is_valid, month
