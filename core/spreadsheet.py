@@ -218,6 +218,32 @@ def _not_a_workbook() -> SheetFileError:
     )
 
 
+# The container of an old .xls, an .et of WPS, and of an .xlsx locked with a password to
+# open it (the workbook inside, encrypted, beside a stream named EncryptionInfo).
+COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ENCRYPTED = "EncryptionInfo".encode("utf-16-le")  # as the container's directory names it
+
+
+def _compound_file(data: bytes) -> SheetFileError:
+    """Why a file in the container of old .xls files cannot be read, whatever its name."""
+    if ENCRYPTED in data:
+        return SheetFileError(
+            _(
+                "This workbook is locked with a password to open it, and cannot be read. "
+                "Open it, take the password off (Excel: File, Info, Protect Workbook, "
+                "Encrypt with Password; WPS: File, Document Encryption), save it and upload "
+                "it again."
+            )
+        )
+    return _old_excel()
+
+
+def _old_excel() -> SheetFileError:
+    return SheetFileError(
+        _("Old Excel .xls files cannot be read. In Excel choose Save As, then .xlsx.")
+    )
+
+
 def _too_many_rows() -> SheetFileError:
     return SheetFileError(
         _(
@@ -369,8 +395,24 @@ def _rows_from_xlsx(data: bytes, columns, max_rows: int, no_rows: str) -> SheetR
         workbook.close()
 
 
+def _csv_encodings(data: bytes) -> tuple[str, ...]:
+    """What a table saved as text may be written in: UTF-16 when it starts with its mark
+    (Excel's "Unicode text"), else UTF-8 (with or without its mark) or, as Chinese Excel and
+    WPS save a CSV by default, GB18030 (which reads GBK)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return ("utf-16",)
+    return ("utf-8-sig", "gb18030")
+
+
+def _csv_delimiter(text: str) -> str:
+    """A comma, or a tab when the first line has more tabs than commas: Excel's "Unicode
+    text" and "text (tab delimited)", and rows copied out of a sheet into Notepad."""
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    return "\t" if first.count("\t") > first.count(",") else ","
+
+
 def _rows_from_csv(data: bytes):
-    for encoding in ("utf-8-sig", "gb18030"):
+    for encoding in _csv_encodings(data):
         try:
             text = data.decode(encoding)
             break
@@ -382,7 +424,8 @@ def _rows_from_csv(data: bytes):
         raise SheetFileError(_("This is not a CSV text file."))
     line = 0
     try:
-        for line, values in enumerate(csv.reader(io.StringIO(text)), start=1):
+        reader = csv.reader(io.StringIO(text), delimiter=_csv_delimiter(text))
+        for line, values in enumerate(reader, start=1):
             if line > MAX_ROW_NUMBER:
                 raise _too_many_rows()
             yield line, [cell_text(value) for value in values[:MAX_COLUMNS]]
@@ -402,12 +445,12 @@ def sheet_parse(upload, columns: tuple[Column, ...], *, max_rows: int, no_rows: 
             % {"size": upload.size // 1024, "limit": MAX_BYTES // 1024}
         )
     if name.endswith(".xls"):
-        raise SheetFileError(
-            _("Old Excel .xls files cannot be read. In Excel choose Save As, then .xlsx.")
-        )
+        raise _old_excel()
     data = upload.read(MAX_BYTES + 1)
     if not data.strip():
         raise SheetFileError(_("The file is empty."))
+    if data[:8] == COMPOUND_FILE:
+        raise _compound_file(data)
     if data[:4] == b"PK\x03\x04":
         return _rows_from_xlsx(data, columns, max_rows, no_rows)
     if name.endswith(".xlsx"):

@@ -298,3 +298,48 @@ def test_a_roster_s_usual_column_names_and_birth_dates_are_read(client_manager_x
         rows[0][6] = month
         response = roster_upload(client_manager_x, workbook_bytes(rows, header))
         assert not previewed(client_manager_x, response).is_valid, month
+
+
+# --- files saved another way -----------------------------------------------------------------
+
+COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OLD_EXCEL = COMPOUND_FILE + b"\x00" * 504 + "Workbook".encode("utf-16-le") + b"\x00" * 400
+LOCKED = COMPOUND_FILE + b"\x00" * 504 + "EncryptionInfo".encode("utf-16-le") + b"\x00" * 400
+
+
+def _upload_to(client, which: str, data: bytes, name: str):
+    if which == "roster":
+        return roster_upload(client, data, name)
+    return paper_upload(client, data, "430", name)
+
+
+@pytest.mark.parametrize("which", ["roster", "paper"])
+@pytest.mark.parametrize(
+    ("data", "name", "said"),
+    [
+        (OLD_EXCEL, "roster.xlsx", "Old Excel .xls files cannot be read"),
+        (OLD_EXCEL, "roster.csv", "Old Excel .xls files cannot be read"),
+        (LOCKED, "roster.xlsx", "This workbook is locked with a password to open it"),
+    ],
+)
+def test_an_old_or_locked_workbook_is_refused_with_its_cause(
+    client_manager_x, groups, which, data, name, said
+):
+    """Found by a probe: an old .xls saved under .xlsx was told to be saved again as .xlsx
+    (which it said it was), under .csv that its text could not be read; a workbook locked
+    with a password to open it, saved again as told, was refused again the same way."""
+    assert said in refusal(_upload_to(client_manager_x, which, data, name))
+
+
+def test_a_table_saved_as_unicode_or_tab_separated_text_is_read(client_manager_x, groups):
+    """Found by a probe: Excel's "Unicode text" (UTF-16, tabs between the cells) was refused
+    as unreadable, and rows copied into Notepad (tabs, UTF-8) as having no column names."""
+    lines = ["\t".join(ROSTER_HEADER), *("\t".join(row) for row in roster_rows())]
+    text = "\r\n".join(lines) + "\r\n"
+    for data, name in [
+        (b"\xff\xfe" + text.encode("utf-16-le"), "roster.txt"),
+        (text.encode("utf-8"), "roster.csv"),
+        (text.replace("\t", ",").encode("gbk"), "roster.csv"),
+    ]:
+        check = previewed(client_manager_x, roster_upload(client_manager_x, data, name))
+        assert check.is_valid and len(check.reports) == 4, (name, check.error_lines())
