@@ -90,6 +90,18 @@ class SheetRows(list):
 MAX_UNREAD_NAME = 30  # characters of an unread column's name the preview shows
 
 
+# Rows a preview lists, of every row and of the rows with problems: a paper ledger of 20,000
+# rows drew a page of 5.5 MB in 6 s. Every row is still checked; the totals count them all.
+PREVIEW_ROWS = 1000
+
+
+def preview_lines(reports, line, *, has_errors) -> tuple[list, list]:
+    """The preview's rows of every row and of the rows with problems, PREVIEW_ROWS of each
+    at most: `line` draws one report's row, `has_errors` says whether it has problems."""
+    problems = [report for report in reports if has_errors(report)][:PREVIEW_ROWS]
+    return [line(report) for report in reports[:PREVIEW_ROWS]], [line(r) for r in problems]
+
+
 @dataclass
 class SheetRow:
     line: int  # the row number as the spreadsheet shows it

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
 from core.idempotency import run_once
-from core.spreadsheet import pending_rows, pending_store
+from core.spreadsheet import pending_rows, pending_store, preview_lines
 from core.text import list_join
 from villagers.forms import RosterUploadForm
 from villagers.masking import mask_cell, mask_id_number, mask_phone, mask_upload_cell
@@ -79,10 +79,11 @@ def roster_preview(request):
             messages.info(request, _("Upload a roster file first."))
         return redirect("villagers:roster_upload")
     check = roster_check(request.village, rows)
+
     # Every cell is shown masked (villagers.masking.mask_cell): a row one cell short puts
     # the ID number in the birth year's column, the phone in the ID number's.
-    lines = [
-        {
+    def line(report):
+        return {
             "line": report.row.line,
             "values": {k: mask_upload_cell(k, v) for k, v in report.row.values.items()},
             "name": mask_cell(report.member.get("name", "")),
@@ -91,15 +92,16 @@ def roster_preview(request):
             "phone": mask_phone(report.row.values["phone"]),
             "errors": report.errors,
         }
-        for report in check.reports
-    ]
+
+    lines, problems = preview_lines(check.reports, line, has_errors=lambda r: r.errors)
     return render(
         request,
         "villagers/roster_preview.html",
         {
             "check": check,
             "lines": lines,
-            "bad_rows": sum(1 for line in lines if line["errors"]),
+            "problems": problems,
+            "bad_rows": sum(1 for report in check.reports if report.errors),
             "file_name": pending["file_name"],
             "unread": list_join(pending.get("unread", [])),
             "token": pending["token"],

@@ -21,7 +21,14 @@ from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
 from core.idempotency import OneTimeKeyMixin, run_once
-from core.spreadsheet import PENDING_FOR, SheetFileError, SheetRow, pending_rows, pending_store
+from core.spreadsheet import (
+    PENDING_FOR,
+    SheetFileError,
+    SheetRow,
+    pending_rows,
+    pending_store,
+    preview_lines,
+)
 from core.text import list_join
 from points.carryover import (
     COLUMN_KEYS,
@@ -144,21 +151,23 @@ def carry_over_preview(request):
         return redirect("points:carry_over_upload")
     check = carry_over_check(request.village, rows, pending["paper_total"])
     plans = {plan.row: plan for plan in check.plans}
-    lines = [
-        {
+
+    def line(report):
+        return {
             "report": report,
             # Shown masked: a cell one column off may hold an ID number or a phone.
             "values": {k: mask_upload_cell(k, v) for k, v in report.row.values.items()},
             "plan": plans.get(report.row.line),
         }
-        for report in check.reports
-    ]
+
+    lines, problems = preview_lines(check.reports, line, has_errors=lambda r: r.errors)
     return render(
         request,
         "points/carry_over_preview.html",
         {
             "check": check,
             "lines": lines,
+            "problems": problems,
             "file_name": pending["file_name"],
             "unread": list_join(pending.get("unread", [])),
             "payload": _payload(request, pending) if check.is_valid else "",
