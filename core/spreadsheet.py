@@ -293,15 +293,35 @@ def _unpacked_size_check(data: bytes) -> None:
         )
 
 
+# The built-in number formats of Chinese, Japanese and Korean Excel that are dates (ECMA-376
+# Part 1, 18.8.30: for zh-CN, 31 is yyyy"年"m"月"d"日", 57 is yyyy"年"m"月", 58 m"月"d"日").
+# A workbook names them by number alone, and openpyxl knows only the formats every Excel
+# has: a day typed as 2024年3月5日 in Chinese Excel or WPS was read as its serial number,
+# 45356, and refused as no date (a birth month 1965年3月 as no year).
+EAST_ASIAN_DATE_FORMATS = frozenset({27, 28, 29, 30, 31, 36, 50, 51, 52, 53, 54, 57, 58})
+
+
+def _east_asian_dates_read(workbook) -> None:
+    """Have openpyxl read the cells of the EAST_ASIAN_DATE_FORMATS as dates, as it reads the
+    formats it knows (its index of the styles that are dates: private, as no public one is)."""
+    workbook._date_formats = set(workbook._date_formats) | {
+        index
+        for index, style in enumerate(workbook._cell_styles)
+        if style.numFmtId in EAST_ASIAN_DATE_FORMATS
+    }
+
+
 def _workbook_open(data: bytes):
     from openpyxl import load_workbook  # imported here: only the import pages need it
 
     _unpacked_size_check(data)
     try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # any damage in an untrusted file means "not a workbook"
         _refusal_log("Upload is not a readable workbook", error)
         raise _not_a_workbook() from error
+    _east_asian_dates_read(workbook)
+    return workbook
 
 
 def _workbook_sheet(workbook):

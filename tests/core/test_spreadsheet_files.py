@@ -389,3 +389,52 @@ def test_a_preview_lists_so_many_rows_and_says_so(
     assert page.context["check"].is_valid and page.context["payload"]  # every row imported
     assert len(page.context["lines"]) == 2 and page.context["problems"] == []
     assert "The first 2 of 5 rows are shown here" in html.unescape(page.text)
+
+
+# --- dates as Chinese Excel keeps them ---------------------------------------------------------
+
+
+def _east_asian_date_cell(rows, header, cell: str, serial: int, format_id: int) -> bytes:
+    """A workbook whose `cell` holds the day's serial number under built-in format
+    `format_id`, as Chinese Excel saves a day typed as 2024年3月5日 (31) or a month typed as
+    1965年3月 (57): by number alone, no format code in the file."""
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in [header, *rows]:
+        sheet.append(row)
+    sheet[cell] = serial
+    sheet[cell].number_format = "0.00"  # built-in 2, the one cell with it, renumbered below
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/styles.xml":
+                assert content.count(b'<xf numFmtId="2" ') == 1
+                content = content.replace(
+                    b'<xf numFmtId="2" ', f'<xf numFmtId="{format_id}" '.encode()
+                )
+            archive.writestr(item.filename, content)
+    return out.getvalue()
+
+
+def test_a_day_or_month_typed_in_chinese_excel_is_read_as_a_date(
+    client_manager_x, groups, card_a, card_b, household_a
+):
+    """Found by a probe: Chinese Excel and WPS keep a day typed as 2024年3月5日 under their
+    built-in format 31, which openpyxl does not know: the paper ledger's line read 45356 and
+    was refused as 'not a date like 2021-03-15', the roster's birth month 1965年3月 (57) as
+    no year."""
+    data = _east_asian_date_cell(paper_rows(), PAPER_HEADER, "D3", 45356, 31)  # 2024-03-05
+    check = previewed(client_manager_x, paper_upload(client_manager_x, data, "430"))
+    assert check.is_valid, check.error_lines()
+    history = {plan.household: plan.history for plan in check.plans}[household_a]
+    assert [line["date"] for line in history] == ["2021-06-15", "2023-01-20", "2024-03-05"]
+
+    rows = roster_rows()
+    data = _east_asian_date_cell(rows, ROSTER_HEADER, "G5", 25628, 57)  # 1970-03-01
+    check = previewed(client_manager_x, roster_upload(client_manager_x, data))
+    assert check.is_valid, check.error_lines()
+    assert check.households[1]["members"][0]["birth_year"] == 1970
