@@ -572,15 +572,18 @@ def _header_below(above: list[str], below: list[str], columns) -> list[str] | No
     lower row goes on naming columns: each of its cells is empty, the cell above it, or a
     column's name, and it names one the upper row does not. A row of data is never made of
     column names alone. A column is named by its two cells read as one (户主 over 姓名 is
-    户主姓名), or else by its lower cell: what the grouping cell above divides."""
+    户主姓名), or else by its lower cell: what the grouping cell above divides. A lower row
+    of the upper one's cells alone is a header merged down two rows, nothing divided."""
     lookup = _header_lookup(columns)
     named_above = {lookup.get(_normalise_header(value)) for value in above}
     names = [*above, *[""] * (len(below) - len(above))]
     adds = False
+    copies = True
     for index, value in enumerate(below):
         upper = above[index] if index < len(above) else ""
         if not value or value == upper:
             continue
+        copies = False
         name = next(
             (name for name in (upper + value, value) if _normalise_header(name) in lookup), None
         )
@@ -588,7 +591,7 @@ def _header_below(above: list[str], below: list[str], columns) -> list[str] | No
             return None
         names[index] = name
         adds = adds or lookup[_normalise_header(name)] not in named_above
-    return names if adds else None
+    return names if adds or copies else None
 
 
 def _header_map(values: list[str], columns, *, whole: bool = True) -> dict[int, str]:

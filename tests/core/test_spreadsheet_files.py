@@ -228,6 +228,13 @@ def test_a_header_two_rows_high_is_read_as_shown(
     history = {plan.household: plan.history for plan in check.plans}[household_a]
     assert [line["what"] for line in history] == ["发卡基础分", "五好家庭", "兑换大米"]
 
+    # A header two rows tall, each name merged down both: its lower row is no person either.
+    merges = [f"{letter}1:{letter}2" for letter in "ABCDEFGHIJKL"]
+    data = workbook_bytes(roster_rows(), None, above=[ROSTER_HEADER, []], merges=merges)
+    check = previewed(client_manager_x, roster_upload(client_manager_x, data))
+    assert check.is_valid, check.error_lines()
+    assert [report.row.line for report in check.reports] == [3, 4, 5, 6]
+
 
 def test_a_title_of_several_cells_and_names_wrapped_or_with_a_note_are_read(
     client_manager_x, groups
