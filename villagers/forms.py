@@ -299,6 +299,20 @@ class MemberForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
             "phone": forms.TextInput(attrs={"inputmode": "tel"}),
         }
 
+    # An ID number typed in groups ("610102 19650312 1234", full-width spaces too) is 18
+    # characters once id_number_text has taken the spaces out: the field's own limit of 18
+    # refused it for its length before that.
+    ID_NUMBER_TYPED_MAX = 40
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["id_number"]
+        field.max_length = self.ID_NUMBER_TYPED_MAX
+        limit = validators.MaxLengthValidator(self.ID_NUMBER_TYPED_MAX)
+        kept = [v for v in field.validators if not isinstance(v, validators.MaxLengthValidator)]
+        field.validators = [*kept, limit]
+        field.widget.attrs["maxlength"] = str(self.ID_NUMBER_TYPED_MAX)
+
     def clean_id_number(self):
         """Checked as the roster import checks it: a valid number, nobody else's."""
         id_number = id_number_text(self.cleaned_data["id_number"])

@@ -552,3 +552,17 @@ def test_an_edit_that_changes_nothing_writes_no_audit_event(
     assert client_manager_x.post(url, sent).status_code == 302
     assert client_manager_x.post(url, sent).status_code == 302
     assert not AuditEvent.objects.filter(action=action, object_id=str(row.pk)).exists()
+
+
+def test_an_id_number_typed_in_groups_is_the_number(client_manager_x, household_b):
+    """Found by a probe: "610102 19650312 1234" (or with full-width spaces) is 18 characters
+    once its spaces are out, but the field's limit of 18 refused it for its length first."""
+    url = reverse("villagers:member_create", kwargs={"pk": household_b.pk})
+    data = {"name": "李小花", "relation": "spouse", "sex": "F", **_key()}
+    year = SECRET_ID[6:10]
+    grouped = f"{SECRET_ID[:6]}\u3000{SECRET_ID[6:14]}\u3000{SECRET_ID[14:]}"
+    page = client_manager_x.get(url)
+    assert 'maxlength="18"' not in page.text.split('name="id_number"')[1].split(">")[0]
+    response = client_manager_x.post(url, {**data, "birth_year": year, "id_number": grouped})
+    assert response.status_code == 302, response.context["form"].errors
+    assert household_b.members.get().id_number == SECRET_ID
