@@ -338,7 +338,8 @@ def load_present(ctx) -> None:
 
 def _housekeeping(store):
     """This month's stock-take found a shortfall, and some goods spoiled: the write-off is
-    confirmed by the supervisor; the count's difference waits for them on the demo."""
+    confirmed by the supervisor; the count's difference waits for them on the demo, its
+    missing bar of soap set aside (not on offer) meanwhile."""
     by_name = {item.name: item for item, _cost, _stock in store.items}
     noodles = by_name["挂面 1kg"]
     noodles.refresh_from_db(fields=["stock"])

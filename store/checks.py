@@ -108,6 +108,7 @@ def check() -> list[str]:
     problems += _donation_problems()
     problems += _correction_problems()
     problems += _reservation_problems()
+    problems += _set_aside_problems()
     problems += _void_problems()
     return problems
 
@@ -227,6 +228,28 @@ def _reservation_problems() -> list[str]:
     unfulfilled = Reservation.objects.exclude(status=Reservation.Status.FULFILLED)
     for reservation in unfulfilled.filter(redemption__isnull=False).only("pk"):
         problems.append(f"reservation {reservation.pk}: not handed over, yet has a redemption")
+    return problems
+
+
+def _set_aside_problems() -> list[str]:
+    """What waits to be written off on each item is what its waiting corrections set aside,
+    within the stock reservations leave (store.services._set_aside_plan)."""
+    problems = []
+    waiting = StockCorrection.objects.filter(status=StockCorrection.Status.PENDING)
+    items = Item.objects.annotate(aside=_per_parent(waiting, "item", Sum("set_aside"))).only(
+        "pk", "name", "writing_off"
+    )
+    for item in items.exclude(writing_off=F("aside")).order_by("pk"):
+        problems.append(
+            f"item {item.pk} {item.name}: {item.writing_off} waiting to be written off, its "
+            f"waiting corrections set aside {item.aside}"
+        )
+    beyond = Item.objects.filter(writing_off__gt=F("stock") - F("held")).order_by("pk")
+    for item in beyond.only("pk", "name", "writing_off", "held", "stock"):
+        problems.append(
+            f"item {item.pk} {item.name}: {item.writing_off} waiting to be written off and "
+            f"{item.held} held > stock {item.stock}"
+        )
     return problems
 
 

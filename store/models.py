@@ -51,7 +51,8 @@ class Zone(models.Model):
 class Item(WriterOwnedColumns, models.Model):
     """A good on the shelves. `stock` caches the sum of its movements and never goes below 0."""
 
-    writer_owned = ("stock", "held")  # moved by their movements and reservations only
+    # Moved by their movements, reservations and waiting corrections only.
+    writer_owned = ("stock", "held", "writing_off")
 
     village = models.ForeignKey(
         "villagers.Village",
@@ -81,6 +82,12 @@ class Item(WriterOwnedColumns, models.Model):
     # Of the stock, how many are promised to open reservations (Reservation): on the shelf,
     # but nobody else may take them. Moved only by store.services._holds_plan.
     held = models.IntegerField(_("held for reservations"), default=0, db_default=0, editable=False)
+    # Of the stock, how many the waiting write-offs and stock-take shortfalls take
+    # (StockCorrection.set_aside): counted in the books until the supervisor decides, but not
+    # on offer meanwhile. Moved only by store.services._set_aside_plan.
+    writing_off = models.IntegerField(
+        _("waiting to be written off"), default=0, db_default=0, editable=False
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -92,6 +99,13 @@ class Item(WriterOwnedColumns, models.Model):
             models.CheckConstraint(
                 condition=Q(held__gte=0, held__lte=models.F("stock")),
                 name="item_held_within_stock",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    writing_off__gte=0,
+                    writing_off__lte=models.F("stock") - models.F("held"),
+                ),
+                name="item_writing_off_within_stock",
             ),
             models.CheckConstraint(condition=Q(points_price__gte=1), name="item_price_positive"),
             models.UniqueConstraint(
@@ -112,18 +126,23 @@ class Item(WriterOwnedColumns, models.Model):
 
     @property
     def available(self) -> int:
-        """What may still be taken or reserved: the stock less what reservations hold."""
-        return self.stock - self.held
+        """What may still be taken or reserved: the stock less what reservations hold and
+        what waits to be written off."""
+        return self.stock - self.held - self.writing_off
 
     @staticmethod
     def running_low() -> Q:
         """Items running low, as a filter: on sale, with their available units (`is_low`) at
         or below the threshold."""
-        return Q(is_active=True, stock__lte=models.F("held") + models.F("low_stock_threshold"))
+        return Q(
+            is_active=True,
+            stock__lte=models.F("held") + models.F("writing_off") + models.F("low_stock_threshold"),
+        )
 
     @property
     def is_low(self) -> bool:
-        """Running low by what is available: units held for reservations are not on offer."""
+        """Running low by what is available: units held for reservations or waiting to be
+        written off are not on offer."""
         return self.available <= self.low_stock_threshold
 
     def reference_yuan(self, yuan_per_point):
@@ -620,6 +639,9 @@ class StockCorrection(models.Model):
     asked; the county admin when nobody else may) confirms, and only the confirmation writes
     the stock movement, of the difference as counted: sales made meanwhile do not change it.
     A new count of the item replaces its pending count; a write-off waits beside it.
+    While a shortfall or a write-off waits, its goods are set aside (`set_aside`,
+    Item.writing_off): still in the books, but neither sold nor reserved; refused or
+    replaced, they are on offer again.
     """
 
     class Source(models.TextChoices):
@@ -699,6 +721,10 @@ class StockCorrection(models.Model):
         on_delete=models.PROTECT,
         related_name="correction",
     )
+    # The units of a shortfall or a write-off taken off offer while it waits (Item.writing_off
+    # is their sum over the waiting corrections), fixed when it is asked: all of them, but for
+    # one asked before goods were set aside, whose shelf may no longer have had them all.
+    set_aside = models.PositiveIntegerField(_("set aside"), default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -736,6 +762,10 @@ class StockCorrection(models.Model):
             models.CheckConstraint(
                 condition=~Q(status__in=["refused", "replaced"]) | ~Q(refusal_reason=""),
                 name="correction_refusal_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(set_aside=0) | Q(set_aside__lte=-models.F("quantity")),
+                name="correction_set_aside_within_shortfall",
             ),
             # One pending count per item: a new count replaces it.
             models.UniqueConstraint(

@@ -1,6 +1,7 @@
 """Writes to the store. Every change of stock is a movement written with the item's cached stock
 under the item's row lock, by one writer: `movements_plan` (`_movements_append` runs its
-statements; a redemption runs them with its other writes). Goods held move by `_holds_plan`.
+statements; a redemption runs them with its other writes). Goods held move by `_holds_plan`,
+goods set aside for the write-offs and shortfalls waiting by `_set_aside_plan`.
 
 Lock order, everywhere: the village's row first (of the store's writes, only donations take
 it, against a notice being published; card issue, the carry-over and the yearly settlement
@@ -160,10 +161,10 @@ def _movement_append(
 
 def _low_stock_messages(changes: list[tuple[Item, int]]) -> list[Notification]:
     """The staff are told of each item whose available units (stock less what reservations
-    hold) a change took to its low-stock threshold (once, as it crosses it; a stock-in or a
-    released hold above the threshold arms it again): a redemption, a write-off, a
-    stock-take or a reservation alike. `changes`: (item, change of its available units),
-    the items carrying their stock and holds after the change."""
+    hold and what waits to be written off) a change took to its low-stock threshold (once,
+    as it crosses it; a stock-in or a released hold above the threshold arms it again): a
+    redemption, a write-off or shortfall asked, a reservation alike. `changes`: (item,
+    change of its available units), the items carrying their stock and holds after it."""
     return [
         message(
             village_id=item.village_id,
@@ -175,6 +176,41 @@ def _low_stock_messages(changes: list[tuple[Item, int]]) -> list[Notification]:
         for item, change in changes
         if item.available - change > item.low_stock_threshold >= item.available
     ]
+
+
+def _set_aside_refusal(item: Item, needed: int) -> str:
+    """Why `needed` units of `item` cannot go: some of its stock is held for reservations or
+    waits to be written off."""
+    words = {
+        "item": item.name,
+        "stock": item.stock,
+        "held": item.held,
+        "writing_off": item.writing_off,
+        "needed": needed,
+    }
+    if not item.writing_off:
+        return (
+            _(
+                "Not enough %(item)s in stock: %(stock)d left, of which %(held)d are held "
+                "for reservations; %(needed)d needed. Cancel a reservation first."
+            )
+            % words
+        )
+    if not item.held:
+        return (
+            _(
+                "Not enough %(item)s in stock: %(stock)d left, of which %(writing_off)d wait "
+                "to be written off; %(needed)d needed."
+            )
+            % words
+        )
+    return (
+        _(
+            "Not enough %(item)s in stock: %(stock)d left, of which %(held)d are held for "
+            "reservations and %(writing_off)d wait to be written off; %(needed)d needed."
+        )
+        % words
+    )
 
 
 def movements_plan(
@@ -196,8 +232,9 @@ def movements_plan(
     The staff's low-stock messages of the items it takes to their threshold are written by
     the same statements, whatever took the goods (`history`: see notifications_plan); they
     are returned too, for a caller checking the rows written. `released` (item id ->
-    quantity): units a hand-over just released from a reservation's hold to take them here,
-    which were not available before either (the reservation was alerted for).
+    quantity): units just released from a reservation's hold (a hand-over) or from a
+    correction's set-aside (its confirmation) to take them here, which were not available
+    before either (the hold or the set-aside was alerted for).
     """
     at = at or timezone.now()
     movements = []
@@ -218,15 +255,8 @@ def movements_plan(
                 % {"item": item.name, "stock": item.stock, "needed": -quantity},
                 code="insufficient_stock",
             )
-        if quantity < 0 and new_stock < item.held:
-            raise InsufficientStock(
-                _(
-                    "Not enough %(item)s in stock: %(stock)d left, of which %(held)d are held "
-                    "for reservations; %(needed)d needed. Cancel a reservation first."
-                )
-                % {"item": item.name, "stock": item.stock, "held": item.held, "needed": -quantity},
-                code="insufficient_stock",
-            )
+        if quantity < 0 and new_stock < item.held + item.writing_off:
+            raise InsufficientStock(_set_aside_refusal(item, -quantity), code="insufficient_stock")
         movement = StockMovement(
             id=movement_id,
             village_id=item.village_id,
@@ -636,6 +666,39 @@ def _manager_check(actor: User, village_id: int) -> None:
         raise PermissionDenied(_("Only the village's manager may count or write off goods."))
 
 
+def _set_aside_plan(*, moves: Iterable[tuple[Item, int]], now=None) -> list[Statement]:
+    """Set aside (or put back on offer, when negative) units of locked items for the
+    write-offs and stock-take shortfalls waiting (StockCorrection.set_aside): the one place
+    Item.writing_off moves. Refused (InsufficientStock) beyond what is on the shelf and not
+    held for reservations. Setting aside takes units from what is available, so it tells
+    the staff of an item it takes low. `moves` of one item are added up."""
+    changes: dict[int, list] = {}
+    for item, quantity in moves:
+        changes.setdefault(item.pk, [item, 0])[1] += quantity
+    changed = [(item, quantity) for item, quantity in changes.values() if quantity]
+    if not changed:
+        return []
+    for item, quantity in changed:
+        writing_off = item.writing_off + quantity
+        if writing_off < 0:
+            raise ValueError(f"item {item.pk}: putting back {-quantity} of {item.writing_off}")
+        if quantity > 0 and item.held + writing_off > item.stock:
+            raise InsufficientStock(_set_aside_refusal(item, quantity), code="insufficient_stock")
+        item.writing_off = writing_off
+    alerts = _low_stock_messages([(item, -quantity) for item, quantity in changed])
+    return [
+        sql.update_rows(Item, [item for item, _quantity in changed], ["writing_off"]),
+        *notifications_plan(alerts, now=now),
+    ]
+
+
+def _set_aside(*, moves: Iterable[tuple[Item, int]], now=None) -> None:
+    """Run `_set_aside_plan` (one round trip)."""
+    statements = _set_aside_plan(moves=moves, now=now)
+    if statements:
+        sql.run_together(statements)
+
+
 MAX_COUNT = MAX_STOCK
 
 
@@ -685,7 +748,10 @@ def stock_count_record(
 
     A row whose stock moved since the sheet was drawn (a sale meanwhile) is refused if its
     count differs, so the manager counts it again. A new count of an item replaces the count
-    of it still waiting; write-offs waiting are already out of the figure shown.
+    of it still waiting; write-offs waiting are already out of the figure shown. The goods a
+    shortfall finds missing are set aside until the supervisor decides, so nobody sells
+    them meanwhile; a shortfall below what reservations hold is refused on its row (they
+    cannot all be handed over: cancel one first).
     """
     _manager_check(actor, village.pk)
     if not lines:
@@ -708,6 +774,15 @@ def stock_count_record(
                     "item": items[line.item_id].name,
                     "then": line.expected,
                     "now": expected_now[line.item_id],
+                }
+            elif line.counted < min(line.expected, items[line.item_id].held):
+                refusals[line.item_id] = _(
+                    "%(item)s: %(counted)d counted, but %(held)d are held for reservations. "
+                    "Cancel the reservations the shelf cannot fill, then count it again."
+                ) % {
+                    "item": items[line.item_id].name,
+                    "counted": line.counted,
+                    "held": items[line.item_id].held,
                 }
         if refusals:
             raise CountRefused(refusals)
@@ -745,6 +820,7 @@ def stock_count_record(
                 reason=line.reason.strip(),
                 requested_by=actor,
                 requested_at=now,
+                set_aside=max(line.expected - line.counted, 0),
             )
             for line in lines
             if line.counted != line.expected
@@ -755,6 +831,12 @@ def stock_count_record(
                 exclude=["village", "item", "requested_by"], validate_constraints=False
             )
         StockCorrection.objects.bulk_create(corrections)
+        # The replaced counts' shortfalls are on offer again; the new ones are set aside.
+        _set_aside(
+            moves=[(items[earlier.item_id], -earlier.set_aside) for earlier in waiting]
+            + [(items[c.item_id], c.set_aside) for c in corrections],
+            now=now,
+        )
         # The sheet's figures left the waiting write-offs' goods out: this count found the
         # shelf without them, which a refusal of one must not forget.
         StockCorrection.objects.filter(
@@ -781,7 +863,9 @@ def stock_count_record(
 def stock_write_off_request(
     *, item: Item, quantity: int, cause: str, reason: str, actor: User, request=None
 ) -> StockCorrection:
-    """Ask to take spoiled, damaged or lost goods off the books: the supervisor confirms."""
+    """Ask to take spoiled, damaged or lost goods off the books: the supervisor confirms.
+    Until they decide, the goods are set aside: neither sold nor reserved. Goods a
+    reservation holds are not written off while it holds them (cancel it first)."""
     _manager_check(actor, item.village_id)
     if quantity <= 0:
         raise ValidationError(_("The quantity must be at least 1."))
@@ -794,14 +878,21 @@ def stock_write_off_request(
         raise ValidationError(_("Choose one of the causes offered."))
     with transaction.atomic():
         locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
-        left = count_expected([locked])[locked.pk]
-        if quantity > left:
+        if quantity > locked.available:
+            words = {"left": max(locked.available, 0), "item": locked.name, "held": locked.held}
             raise InsufficientStock(
                 _(
                     "Only %(left)d of %(item)s are in stock and not already waiting to be "
                     "written off."
                 )
-                % {"left": left, "item": locked.name},
+                % words
+                if not locked.held
+                else _(
+                    "Only %(left)d of %(item)s are in stock and neither held for reservations "
+                    "nor already waiting to be written off. To write off goods a reservation "
+                    "holds (%(held)d now), cancel it first."
+                )
+                % words,
                 code="insufficient_stock",
             )
         correction = StockCorrection(
@@ -813,9 +904,11 @@ def stock_write_off_request(
             cause=cause,
             reason=reason,
             requested_by=actor,
+            set_aside=quantity,
         )
         correction.full_clean(exclude=["village", "item", "requested_by"])
         correction.save()
+        _set_aside(moves=[(locked, quantity)])
         audit_record(
             action="stock.write_off_request",
             actor=actor,
@@ -916,7 +1009,9 @@ def stock_corrections_confirm(
     *, correction_ids, actor: User, referrals: Referrals = None, request=None
 ) -> list[StockCorrection]:
     """Confirm waiting corrections as one: each writes its movement (the difference as
-    counted, or the write-off), or none does. Refused if a stock would go below zero."""
+    counted, or the write-off), or none does; the goods it set aside leave with it.
+    Refused if a stock would go below zero (only a correction asked before goods were set
+    aside can still find fewer on the shelf than it takes)."""
     with transaction.atomic():
         corrections, items = _lock_corrections(correction_ids, actor, referrals)
         stock = {item_id: item.stock for item_id, item in items.items()}
@@ -939,14 +1034,18 @@ def stock_corrections_confirm(
             raise InsufficientStock(short, code="insufficient_stock")
         now = timezone.now()
         for correction in corrections:
+            item = items[correction.item_id]
+            # Set aside, then gone: the statements apart, as both write the item's row.
+            _set_aside(moves=[(item, -correction.set_aside)], now=now)
             correction.movement = _movement_append(
-                item=items[correction.item_id],
+                item=item,
                 kind=correction.kind,
                 quantity=correction.quantity,
                 actor=actor,
                 at=now,
                 cause=correction.cause,
                 reason=correction.reason,
+                released={item.pk: correction.set_aside},
             )
             correction.status = StockCorrection.Status.CONFIRMED
             correction.decided_by = actor
@@ -980,7 +1079,8 @@ def stock_corrections_confirm(
 def stock_corrections_refuse(
     *, correction_ids, actor: User, reason: str, referrals: Referrals = None, request=None
 ) -> list[StockCorrection]:
-    """Refuse waiting corrections with a reason: the books stay as they are.
+    """Refuse waiting corrections with a reason: the books stay as they are, and the goods
+    they set aside are on offer again.
 
     A write-off refused after a stock-take counted its item without its goods (the sheet's
     figure left them out) would leave the books above the shelf, unseen: its quantity then
@@ -992,8 +1092,9 @@ def stock_corrections_refuse(
         missing=_("Give the reason for refusing."),
     )
     with transaction.atomic():
-        corrections, _items = _lock_corrections(correction_ids, actor, referrals)
+        corrections, items = _lock_corrections(correction_ids, actor, referrals)
         now = timezone.now()
+        _set_aside(moves=[(items[c.item_id], -c.set_aside) for c in corrections], now=now)
         for correction in corrections:
             correction.status = StockCorrection.Status.REFUSED
             correction.refusal_reason = reason
@@ -1027,7 +1128,11 @@ def counted_shortfalls(refused, *, actor: User, now, request=None) -> list[Stock
     An item has one count waiting at most (as `stock_count_record` keeps it): the write-offs
     of one item refused together, and the count already waiting for it (a difference found,
     or the shortfall of an earlier refusal), become one count of the whole difference, which
-    replaces the one waiting. Replacing it by the shortfall alone would lose what it found."""
+    replaces the one waiting. Replacing it by the shortfall alone would lose what it found.
+    The refused write-offs' goods were put back on offer (`stock_corrections_refuse`): the
+    shortfall sets aside what it finds missing, as a count does, never more than the shelf
+    has room for (the write-offs it comes from set at least as much aside, but for one asked
+    before goods were set aside)."""
     relied_on = [
         correction
         for correction in refused
@@ -1111,7 +1216,17 @@ def counted_shortfalls(refused, *, actor: User, now, request=None) -> list[Stock
             actor=actor,
             outcome=outcome,
         )
+    released = {earlier.item_id: earlier.set_aside for earlier in replaced}
+    for shortfall in shortfalls:
+        item = items[shortfall.item_id]
+        room = item.stock - item.held - item.writing_off + released.get(item.pk, 0)
+        shortfall.set_aside = max(min(-shortfall.quantity, room), 0)
     StockCorrection.objects.bulk_create(shortfalls)
+    _set_aside(
+        moves=[(items[item_id], -quantity) for item_id, quantity in released.items()]
+        + [(items[shortfall.item_id], shortfall.set_aside) for shortfall in shortfalls],
+        now=now,
+    )
     made = {shortfall.item_id: shortfall for shortfall in shortfalls}
     replaced_of = {earlier.item_id: earlier for earlier in replaced}
     for item_id in sorted(made.keys() | replaced_of.keys()):
@@ -1224,9 +1339,10 @@ def redemption_create(
 
 def _lines_on_sale(items: dict[int, Item], lines: dict[int, int], *, reserved=False) -> None:
     """Refuse `lines` ({item id: quantity}) unless each of the locked `items` is on sale and
-    has that many available (not held for reservations): a redemption's and a
-    reservation's check alike. `reserved` goods (a reservation handed over) were set aside
-    while the item was on sale: taken off sale since, they are still handed over."""
+    has that many available (neither held for reservations nor waiting to be written off):
+    a redemption's and a reservation's check alike. `reserved` goods (a reservation handed
+    over) were put by while the item was on sale: taken off sale since, they are still
+    handed over."""
     inactive = [item.name for item in items.values() if not item.is_active and not reserved]
     if inactive:
         raise ValidationError(
@@ -1558,13 +1674,14 @@ def redemption_void_ask(
 
 def _holds_plan(*, moves: list[tuple[Item, int]], now=None) -> list[Statement]:
     """Hold (or release, when negative) quantities of locked items for reservations: the one
-    place Item.held moves. Refused (InsufficientStock) above what is on the shelf. A hold
-    takes units from what is available, so it tells the staff of an item it takes low."""
+    place Item.held moves. Refused (InsufficientStock) above what is on the shelf and not
+    waiting to be written off. A hold takes units from what is available, so it tells the
+    staff of an item it takes low."""
     for item, quantity in moves:
         held = item.held + quantity
         if held < 0:
             raise ValueError(f"item {item.pk}: releasing {-quantity} of {item.held} held")
-        if held > item.stock:
+        if held + item.writing_off > item.stock:
             raise InsufficientStock(
                 _("Not enough %(item)s in stock: %(stock)d left, %(needed)d wanted.")
                 % {"item": item.name, "stock": item.available, "needed": quantity},

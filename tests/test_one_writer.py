@@ -29,6 +29,7 @@ WRITERS = {
     ("StockMovement", None): {"store/services.py:movements_plan"},
     ("Item", "stock"): {"store/services.py:movements_plan"},
     ("Item", "held"): {"store/services.py:_holds_plan"},
+    ("Item", "writing_off"): {"store/services.py:_set_aside_plan"},
     ("Redemption", None): {"store/services.py:_redemption_create_locked"},
     ("RedemptionLine", None): {"store/services.py:_redemption_create_locked"},
     # An event's row is made by _events; audit_record saves one, audit_plan inserts many.

@@ -20,8 +20,15 @@ from points.publicity import (
     proposals_credit_due,
 )
 from points.services import entry_post, proposal_approve
-from store.models import Item
-from store.services import zones_ensure
+from store import checks as store_checks
+from store.models import Item, StockCorrection
+from store.services import (
+    CountLine,
+    reservation_create,
+    stock_count_record,
+    stock_write_off_request,
+    zones_ensure,
+)
 from tests.points.conftest import make_rule, propose, today
 from tests.store.conftest import make_item
 from villagers.models import Village
@@ -205,3 +212,44 @@ def test_a_held_text_not_sent_from_before_it_kept_an_id_is_given_it(
     proposal_cancel(proposal_id=fine.pk, actor=supervisor_x, reason="改为批评教育")
     held.refresh_from_db()
     assert held.sms_status == Notification.Sms.OUTDATED
+
+
+def test_corrections_waiting_at_the_upgrade_set_their_goods_aside(
+    village_x, card_a, manager_x, villager_a
+):
+    """store 0022: the write-offs and shortfalls already waiting take their goods off offer,
+    the oldest first, as far as the shelf still has them (the stock less what reservations
+    hold): one asked before a sale that took its goods sets aside only what is left."""
+    migration = importlib.import_module("store.migrations.0022_item_writing_off")
+    zones_ensure(village=village_x)
+    rice = make_item(village_x, "grain_oil", "大米", 20, 10, manager_x)
+    oil = make_item(village_x, "grain_oil", "菜籽油", 30, 6, manager_x)
+    soap = make_item(village_x, "daily", "香皂", 2, 5, manager_x)
+    first = stock_write_off_request(
+        item=rice, quantity=3, cause="spoiled", reason="发霉", actor=manager_x
+    )
+    second = stock_write_off_request(
+        item=rice, quantity=4, cause="damaged", reason="破袋", actor=manager_x
+    )
+    (shortfall,) = stock_count_record(
+        village=village_x,
+        lines=[CountLine(item_id=oil.pk, counted=4, expected=6, reason="少了")],
+        actor=manager_x,
+    ).corrections
+    surplus_line = CountLine(item_id=soap.pk, counted=6, expected=5, reason="多了")
+    (surplus,) = stock_count_record(
+        village=village_x, lines=[surplus_line], actor=manager_x
+    ).corrections
+    reservation_create(household=card_a.household, lines={rice.pk: 1}, actor=villager_a)
+    # As before the upgrade: nothing set aside, and the counter sold 4 of the rice since.
+    StockCorrection.objects.update(set_aside=0)
+    Item.objects.update(writing_off=0)
+    Item.objects.filter(pk=rice.pk).update(stock=6)
+
+    migration.set_aside_filled(apps, None)
+
+    aside = dict(StockCorrection.objects.values_list("pk", "set_aside"))
+    assert aside == {first.pk: 3, second.pk: 2, shortfall.pk: 2, surplus.pk: 0}
+    writing_off = dict(Item.objects.values_list("name", "writing_off"))
+    assert writing_off == {"大米": 5, "菜籽油": 2, "香皂": 0}
+    assert [p for p in store_checks.check() if "waiting to be written off" in p] == []

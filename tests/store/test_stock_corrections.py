@@ -16,7 +16,7 @@ from core.models import AuditEvent
 from reports.audit_labels import sentence
 from reports.referrals import referral_decide
 from store import checks
-from store.models import StockCorrection, StockMovement
+from store.models import Item, StockCorrection, StockMovement
 from store.services import (
     CountLine,
     CountRefused,
@@ -111,10 +111,31 @@ def test_confirm_applies_the_difference_as_counted_after_sales(
     assert oil.stock == 20 - 3 - 2
 
 
-def test_confirm_is_refused_when_the_stock_would_go_below_zero(
+def test_goods_found_missing_are_not_sold_while_their_count_waits(
     village_x, manager_x, supervisor_x, kettle, card_a, redeem
 ):
+    """The counter once sold the kettles a count had found missing, and the count could then
+    not be confirmed ("only 1 in stock now"): the books said more than the shelf held."""
     (correction,) = counted(village_x, manager_x, line(kettle, 0, "丢了")).corrections
+    kettle.refresh_from_db()
+    assert (kettle.stock, kettle.writing_off, kettle.available) == (2, 2, 0)
+    with pytest.raises(InsufficientStock, match="0 left, 1 wanted"):
+        redeem(card_a.household, {kettle: 1}, manager_x)
+    stock_corrections_confirm(correction_ids=[correction.pk], actor=supervisor_x)
+    kettle.refresh_from_db()
+    assert (kettle.stock, kettle.writing_off) == (0, 0)
+    assert checks.check() == []
+
+
+def test_a_correction_from_before_goods_were_set_aside_is_refused_below_zero(
+    village_x, manager_x, supervisor_x, kettle, card_a, redeem
+):
+    """A count waiting since before the upgrade (store 0022) set aside only what the shelf
+    still had: sold meanwhile, its confirmation is refused as before, and refused it puts
+    back what it set aside."""
+    (correction,) = counted(village_x, manager_x, line(kettle, 0, "丢了")).corrections
+    StockCorrection.objects.filter(pk=correction.pk).update(set_aside=0)
+    Item.objects.filter(pk=kettle.pk).update(writing_off=0)
     redeem(card_a.household, {kettle: 1}, manager_x)
     with pytest.raises(InsufficientStock, match="only 1 are in stock now"):
         stock_corrections_confirm(correction_ids=[correction.pk], actor=supervisor_x)
@@ -126,7 +147,10 @@ def test_confirm_is_refused_when_the_stock_would_go_below_zero(
         correction_ids=[correction.pk], actor=supervisor_x, reason="count again"
     )
     correction.refresh_from_db()
+    kettle.refresh_from_db()
     assert correction.status == StockCorrection.Status.REFUSED
+    assert (kettle.stock, kettle.writing_off, kettle.available) == (1, 0, 1)
+    assert checks.check() == []
 
 
 def test_a_second_count_replaces_the_one_waiting(village_x, manager_x, supervisor_x, oil):
