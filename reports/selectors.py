@@ -243,15 +243,21 @@ def declarations_waiting(village: Village) -> dict:
     return row
 
 
+# The units of an item that will fetch points: its stock less what waits to be written off
+# (what reservations hold is sold at the hand-over).
+ON_OFFER = F("stock") - F("writing_off")
+
+
 def stock_summary(village: Village) -> dict:
     """Stock value at points prices (and in yuan for reference) and the items running low.
 
     The value is what the shelves fetch today: goods on sale only, as the cover beside it
-    and the county's stock value count it (an item off sale cannot be had for points)."""
+    and the county's stock value count it (an item off sale cannot be had for points), less
+    what waits to be written off."""
     items = Item.objects.filter(village=village)
     low = Item.running_low()
     totals = items.aggregate(
-        points=Coalesce(Sum(F("stock") * F("points_price"), filter=Q(is_active=True)), 0),
+        points=Coalesce(Sum(ON_OFFER * F("points_price"), filter=Q(is_active=True)), 0),
         items=Count("pk"),
         low_count=Count("pk", filter=low),
     )
@@ -259,7 +265,7 @@ def stock_summary(village: Village) -> dict:
     totals["low_items"] = list(
         items.filter(low)
         .select_related("zone")
-        .order_by(F("stock") - F("held"), "name")[:LOW_STOCK_SHOWN]
+        .order_by(ON_OFFER - F("held"), "name")[:LOW_STOCK_SHOWN]
     )
     return totals
 
@@ -648,7 +654,7 @@ def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:
         "stock_points": _by_village(  # what the shelves fetch today: goods on sale only
             Item.objects.filter(village_id__in=ids, is_active=True),
             "village_id",
-            Sum(F("stock") * F("points_price")),
+            Sum(ON_OFFER * F("points_price")),
         ),
         "wishes_open": _by_village(
             wishes_waiting(ids),

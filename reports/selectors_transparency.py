@@ -315,7 +315,10 @@ def liability_cover(village: Village) -> dict:
 
     `points_cover` = shelf points value / outstanding points: at 1 or more the store could
     honour every point today at current prices. Goods off sale fetch no points today: their
-    points value is none (their cost still counts), their units are `off_sale_units`.
+    points value is none (their cost still counts), their units are `off_sale_units`. Nor
+    do goods waiting to be written off (or found missing by a stock-take), whose units are
+    `writing_off_units`: of an item on sale, the oldest lots' first, as the write-off will
+    take them once confirmed.
     Entries still in publicity are shown apart,
     not counted as owed yet, awards and deductions (negative) apart.
     """
@@ -333,18 +336,26 @@ def liability_cover(village: Village) -> dict:
         deductions=Coalesce(Sum("points", filter=Q(points__lt=0)), 0),
     )
     lots = shelf_lots(village)
-    on_sale = dict(
-        Item.objects.filter(village=village, is_active=True).values_list("pk", "points_price")
-    )
+    on_sale = {
+        pk: (price, writing_off)
+        for pk, price, writing_off in Item.objects.filter(
+            village=village, is_active=True
+        ).values_list("pk", "points_price", "writing_off")
+    }
+    # Of each item on sale, the units still to be passed over as waiting to be written off.
+    aside = {pk: writing_off for pk, (_price, writing_off) in on_sale.items()}
     by_source = defaultdict(lambda: {"quantity": 0, "cost": Decimal(0), "points": 0})
-    off_sale_units = 0
-    for lot in lots:
+    off_sale_units = writing_off_units = 0
+    for lot in lots:  # each item's lots, oldest first
         if lot.remaining:
             row = by_source[lot.source]
             row["quantity"] += lot.remaining
             row["cost"] += lot.remaining_cost
             if lot.item_id in on_sale:
-                row["points"] += lot.remaining * on_sale[lot.item_id]
+                passed = min(aside[lot.item_id], lot.remaining)
+                aside[lot.item_id] -= passed
+                writing_off_units += passed
+                row["points"] += (lot.remaining - passed) * on_sale[lot.item_id][0]
             else:
                 off_sale_units += lot.remaining
     order = [*StockMovement.FundSource.values, DONATED_GOODS, STOCK_TAKE_SURPLUS]
@@ -373,6 +384,7 @@ def liability_cover(village: Village) -> dict:
         "stock_cost_yuan": stock_cost,
         "stock_points_value": stock_points,
         "off_sale_units": off_sale_units,
+        "writing_off_units": writing_off_units,
         "stock_points_yuan": to_cents(stock_points * yuan_per_point),
         "points_cover": (to_cents(Decimal(stock_points) / outstanding) if outstanding else None),
         "cost_cover": to_cents(stock_cost / outstanding_yuan) if outstanding_yuan else None,

@@ -19,7 +19,14 @@ from core.access import Role
 from core.months import add_months
 from points.models import Account, Entry, Proposal, Rule
 from points.services import entry_post, entry_reverse, proposal_approve
-from store.models import Donation, Donor, Redemption, RedemptionLine, StockMovement
+from store.models import (
+    Donation,
+    Donor,
+    Redemption,
+    RedemptionLine,
+    StockCorrection,
+    StockMovement,
+)
 from store.services import (
     donation_record,
     redemption_create,
@@ -281,10 +288,13 @@ def expected_zone_points(village, start, end) -> dict:
 
 
 def expected_stock_points(village) -> int:
-    """What the shelves fetch at points prices: the goods on sale, from their movements."""
+    """What the shelves fetch at points prices: the goods on sale, from their movements,
+    less what the corrections waiting set aside to be written off."""
     stock = defaultdict(int)
     for movement in StockMovement.objects.filter(village=village):
         stock[movement.item_id] += movement.quantity
+    for correction in StockCorrection.objects.filter(village=village, status="pending"):
+        stock[correction.item_id] -= correction.set_aside
     prices = {item.pk: item.points_price for item in village.items.filter(is_active=True)}
     return sum(quantity * prices.get(item_id, 0) for item_id, quantity in stock.items())
 

@@ -295,6 +295,27 @@ def test_the_stock_value_counts_goods_on_sale_as_the_cover_and_the_county_do(
     assert county.context["total"].stock_points == 180  # village X's only
 
 
+def test_goods_waiting_to_be_written_off_fetch_no_points_on_the_tile_the_cover_or_the_county(
+    client_supervisor_x, client_county, village_x, manager_x, card_a
+):
+    """9 bags of rice at 20, 4 of them spoiled and waiting to be written off: the shelves
+    fetch 100 points, not 180 (the cover counted them until the supervisor confirmed)."""
+    from store.services import stock_write_off_request
+
+    zones_ensure(village=village_x)
+    rice = make_item(village_x, "grain_oil", "大米", 20, 9, manager_x)
+    stock_write_off_request(item=rice, quantity=4, cause="spoiled", reason="发霉", actor=manager_x)
+    response = client_supervisor_x.get(URL)
+    stock, cover = response.context["stock"], response.context["liability"]
+    assert stock["points"] == cover["stock_points_value"] == 100 == expected_stock_points(village_x)
+    assert cover["writing_off_units"] == 4
+    assert _figure(response.content.decode(), "Stock value (points)") == 100
+    cover_page = client_supervisor_x.get(reverse("reports:cover")).text
+    assert "4 units waiting to be written off count for no points." in cover_page
+    county = client_county.get(reverse("reports:county_overview"))
+    assert county.context["total"].stock_points == 100
+
+
 def test_work_the_background_worker_left_undone_is_said_on_the_dashboard(
     client_manager_x, village_x, card_a, villager_a, manager_x, supervisor_x
 ):
