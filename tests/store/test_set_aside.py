@@ -4,6 +4,8 @@ store.services._set_aside_plan). Before, the counter sold them, a household rese
 and the write-off was then refused ("only N are in stock now") or the villager got spoiled
 goods."""
 
+import uuid
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -20,6 +22,7 @@ from store.services import (
     InsufficientStock,
     count_expected,
     reservation_create,
+    reservation_hand_over,
     stock_corrections_confirm,
     stock_corrections_refuse,
     stock_count_record,
@@ -87,12 +90,18 @@ def test_a_household_cannot_reserve_goods_waiting_to_be_written_off(
     ask_write_off(kettle, 1, manager_x)
     with pytest.raises(InsufficientStock, match="1 left, 2 wanted"):
         reservation_create(household=card_a.household, lines={kettle.pk: 2}, actor=villager_a)
-    reservation_create(household=card_a.household, lines={kettle.pk: 1}, actor=villager_a)
+    reservation = reservation_create(
+        household=card_a.household, lines={kettle.pk: 1}, actor=villager_a
+    )
     kettle = fresh(kettle)
     assert (kettle.stock, kettle.held, kettle.writing_off, kettle.available) == (2, 1, 1, 0)
     # Nor is a second write-off asked of what the reservation holds.
     with pytest.raises(InsufficientStock, match="Only 0 of .*cancel it first"):
         ask_write_off(kettle, 1, manager_x)
+    # The good kettle it holds is handed over; the spoiled one stays set aside.
+    reservation_hand_over(reservation=reservation, idempotency_key=uuid.uuid4(), actor=manager_x)
+    kettle = fresh(kettle)
+    assert (kettle.stock, kettle.held, kettle.writing_off, kettle.available) == (1, 0, 1, 0)
     books_sound()
 
 
