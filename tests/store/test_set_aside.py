@@ -5,11 +5,14 @@ and the write-off was then refused ("only N are in stock now") or the villager g
 goods."""
 
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from notifications.models import Notification
 from points import checks as ledger_checks
@@ -262,3 +265,14 @@ def test_a_sale_and_a_write_off_asked_at_once_never_take_the_same_kettle(
         assert fresh(kettle).stock == 0
         assert not Redemption.objects.exists()
     books_sound()
+
+
+def test_units_held_for_reservations_are_units_in_chinese():
+    """Found in review: the stock pages' "3 held for reservations" shared its msgid with the
+    household's points held, so a Chinese page said 3 分 (points) of a kettle's units."""
+    item = SimpleNamespace(held=3, writing_off=2)
+    with translation.override("zh-hans"):
+        aside = render_to_string("store/_stock_aside.html", {"item": item})
+        points = translation.gettext("%(held)s held for reservations") % {"held": 3}
+    assert "3 件为预订保留" in aside and "2 件待报损" in aside
+    assert points == "3 分为预订保留"  # the household's points, on its page and the counter
