@@ -141,7 +141,7 @@ def test_a_villager_visit_in_wechat_from_the_cards_qr_code_to_a_declaration(
     items = redemption.locator(".history-items li").all_inner_texts()
     assert any("大米 10kg × 1" in item for item in items) and any("× 2" in i for i in items)
     receipt = redemption.locator("a.btn").get_attribute("href")
-    assert receipt == reverse("store:receipt_of_entry", args=[world["redemption"].entry_id])
+    assert receipt == reverse("store:receipt", args=[world["redemption"].pk])
     assert_no_horizontal_scroll(page)
     screenshot(page, shots, "02-balance-rank-history")
     with page.expect_navigation():

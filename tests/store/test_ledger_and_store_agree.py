@@ -37,11 +37,7 @@ def test_a_redemptions_entry_cannot_be_reversed_on_the_ledger_page(
         entry_reverse(entry=redemption.entry, actor=supervisor_x, reason="undo")
     # The ledger page links the entry to its receipt, where it can be voided.
     page = client_supervisor_x.get(reverse("points:household_ledger", args=[card_a.household.pk]))
-    link = reverse("store:receipt_of_entry", args=[redemption.entry_id])
-    assert link in page.content.decode()
-    assert client_supervisor_x.get(link)["Location"] == reverse(
-        "store:receipt", args=[redemption.pk]
-    )
+    assert f'href="{reverse("store:receipt", args=[redemption.pk])}"' in page.content.decode()
     assert checks.check() == []
 
 
