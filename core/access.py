@@ -8,13 +8,16 @@ from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from core.redirects import page_it_was_on
 
 
 class Role:
@@ -219,14 +222,9 @@ def access_required(
     return decorator
 
 
-def _page_it_was_on(request, url: str) -> str:
-    """The path and query of `url` when it is a page of this site, else ""."""
-    if not url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return ""
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+# The tag of a message saying that what a form sent was not saved (templates/_messages.html
+# marks it for static/js/send-once.js, which then keeps what was typed for the form's page).
+SENT_LOST = "sent-lost"
 
 
 def _to_login(request, login_url: str | None):
@@ -238,15 +236,26 @@ def _to_login(request, login_url: str | None):
     htmx asked for, which found nothing of it there and vanished without a word (a session
     expired mid-form). A form sent after the session ended comes back to the form's page
     (its Referer), not to the form's action: the login returned there by GET, which a
-    button's address answers with "method not allowed"."""
+    button's address answers with "method not allowed". The login says that nothing was
+    saved, and marks its message (SENT_LOST) so that static/js/send-once.js puts what was
+    typed back in the form once the person has signed in again: a wish written on a page
+    left open overnight landed on the login without a word, and came back empty."""
     if request.headers.get("HX-Request") == "true":
-        back = _page_it_was_on(request, request.headers.get("HX-Current-URL", "")) or request.path
+        back = page_it_was_on(request, request.headers.get("HX-Current-URL", "")) or request.path
         response = HttpResponse(status=204)
         response["HX-Redirect"] = redirect_to_login(back, login_url).url
         return response
     if request.method in ("GET", "HEAD"):
         return redirect_to_login(request.get_full_path(), login_url)
-    back = _page_it_was_on(request, request.headers.get("Referer", "")) or "/"
+    back = page_it_was_on(request, request.headers.get("Referer", "")) or "/"
+    messages.warning(
+        request,
+        _(
+            "You had been signed out (the page was open a long time), so what you sent was "
+            "not saved. Sign in, and send it again."
+        ),
+        extra_tags=SENT_LOST,
+    )
     return redirect_to_login(back, login_url)
 
 

@@ -1,4 +1,7 @@
-"""Where a form sends its reader back to: the `next` it was given, if that is safe."""
+"""Where a form sends its reader back to: the `next` it was given, or the page it was on,
+if that is safe."""
+
+from urllib.parse import urlsplit
 
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -16,3 +19,14 @@ def local_next(request, value: str) -> str:
     ):
         return value
     return ""
+
+
+def page_it_was_on(request, url: str) -> str:
+    """The path and query of `url` (a Referer, htmx's current URL) when it is a page of this
+    site, else ""."""
+    if not url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return ""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
