@@ -12,7 +12,11 @@ from tests.browser.pages import VILLAGER_PAGES, urls_of
 def test_villager_pages_have_large_touch_targets_in_large_type(
     live_server, phone, world, villager_a
 ):
-    """In the usual type size the accessibility sweep checks them, on the same phone and
+    """The largest text a villager can have: the phone's own text size at 200% (as elderly
+    villagers set it; here the browser's default font size, 32 px) and the app's large type
+    on top. Every page fits the screen: the 3G probe found the footer's language switch, and
+    the catalogue's and the reserve page's price and quantity boxes, pushed past the right
+    edge and cut off there. In the usual type size the accessibility sweep checks the same
     pages (tests/browser/test_accessibility.py): each page is opened once for both."""
     sign_in(phone, live_server, villager_a)
     urls = urls_of(world, VILLAGER_PAGES)
@@ -21,11 +25,15 @@ def test_villager_pages_have_large_touch_targets_in_large_type(
     with phone.expect_navigation():
         phone.click("footer .large-type-switch button")
     assert phone.evaluate("getComputedStyle(document.documentElement).fontSize") == "20px"
+    cdp = phone.context.new_cdp_session(phone)
+    cdp.send("Page.enable")
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32, "fixed": 26}})
     for url in urls:
         phone.goto(live_server.url + url)
         problems += [f"{url} large=True: {t}" for t in small_touch_targets(phone)]
         if horizontal_overflow(phone) > 0:
             problems.append(f"{url} large=True: scrolls sideways")
+    assert phone.evaluate("getComputedStyle(document.documentElement).fontSize") == "40px"
     assert not problems, "\n".join(problems)
 
 
