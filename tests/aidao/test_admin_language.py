@@ -69,3 +69,13 @@ def test_a_password_too_short_is_refused_in_chinese(client_county, manager_x):
     assert response.status_code == 200
     assert "This password is too short" not in response.text, "translate it in locale/zh_Hans"
     assert "密码长度太短" in response.text
+
+
+def test_a_villager_opening_the_back_office_is_named_by_name_not_by_login(villager_a):
+    """Found by a sweep: Django's login page said "您当前以v-…登录" (the card login's
+    internal username) to a villager who opened /admin/."""
+    client = Client()
+    client.force_login(villager_a)
+    page = client.get(reverse("admin:login")).text
+    assert villager_a.username not in page
+    assert villager_a.household.head_name in page
