@@ -24,7 +24,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from core.access import Role
 from core.audit import as_stored, audit_record
 from core.db import SavedMeanwhile, is_duplicate
-from core.forms import NUMBER_FORMFIELD_OVERRIDES
+from core.forms import NUMBER_FORMFIELD_OVERRIDES, number_limits
 
 # The task queue's jobs are the operators' (`manage.py procrastinate`), not the back office's:
 # procrastinate's admin page would show any staff member with a view permission every job's
@@ -35,6 +35,11 @@ if admin.site.is_registered(ProcrastinateJob):
 
 class NumberFieldsAdminMixin:
     formfield_overrides = NUMBER_FORMFIELD_OVERRIDES
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        """Numbers with their model's range, refused in words out of it (core.forms)."""
+        kwargs = {**number_limits(db_field), **kwargs}
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 # The parameters Django's field filters put in a list's address after the field's path: the

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +39,14 @@ SIGNED_WHOLE_NUMBER_MESSAGE = _("Enter a whole number with the digits 0-9, such 
 AMOUNT_MESSAGE = _("Enter an amount with the digits 0-9 and a point, such as 12.50.")
 SIGNED_AMOUNT_MESSAGE = _("Enter an amount with the digits 0-9 and a point, such as 12.50 or -3.")
 PIN_MESSAGE = _("A PIN is 4 to 6 digits.")
+# A number out of its field's range, worded with the field's name and the limit (Django says
+# "Ensure this value is less than or equal to 2147483647." of any field).
+AT_LEAST_MESSAGE = _("%(field)s must be at least %(limit)s.")
+AT_MOST_MESSAGE = _("%(field)s can be at most %(limit)s.")
+PLACES_MESSAGE = _("%(field)s has at most %(places)s digits after the point.")
+UNNAMED_AT_LEAST_MESSAGE = _("The number must be at least %(limit)s.")
+UNNAMED_AT_MOST_MESSAGE = _("The number can be at most %(limit)s.")
+UNNAMED_PLACES_MESSAGE = _("The number has at most %(places)s digits after the point.")
 
 
 def number_text(value) -> str:
@@ -101,7 +110,44 @@ def is_negative_number(value) -> bool:
         return False
 
 
-class IntegerField(forms.IntegerField):
+class WordedLimitsMixin:
+    """A number out of range is refused in words naming the field and its limit: the
+    validators' codes (Django's generic messages) become this module's messages."""
+
+    def _largest(self):
+        """The largest amount the field's digits hold (99999999.99 for 10 digits, 2 after
+        the point), or its maximum if that is smaller."""
+        places = self.decimal_places or 0
+        largest = Decimal(10) ** (self.max_digits - places) - Decimal(1).scaleb(-places)
+        return largest if self.max_value is None else min(largest, Decimal(self.max_value))
+
+    def _worded(self, error: ValidationError) -> ValidationError:
+        named = bool(self.label)
+        params = {"field": self.label}
+        if error.code == "min_value":
+            message = AT_LEAST_MESSAGE if named else UNNAMED_AT_LEAST_MESSAGE
+            params["limit"] = error.params["limit_value"]
+        elif error.code == "max_value":
+            message = AT_MOST_MESSAGE if named else UNNAMED_AT_MOST_MESSAGE
+            params["limit"] = error.params["limit_value"]
+        elif error.code in ("max_digits", "max_whole_digits"):
+            message = AT_MOST_MESSAGE if named else UNNAMED_AT_MOST_MESSAGE
+            params["limit"] = self._largest()
+        elif error.code == "max_decimal_places":
+            message = PLACES_MESSAGE if named else UNNAMED_PLACES_MESSAGE
+            params["places"] = self.decimal_places
+        else:
+            return error
+        return ValidationError(message % params, code=error.code)
+
+    def run_validators(self, value):
+        try:
+            super().run_validators(value)
+        except ValidationError as error:
+            raise ValidationError([self._worded(each) for each in error.error_list]) from None
+
+
+class IntegerField(WordedLimitsMixin, forms.IntegerField):
     """A whole number; a sign only where the field may be negative (no minimum, or one < 0)."""
 
     def __init__(self, *, signed: bool | None = None, **kwargs):
@@ -127,7 +173,7 @@ class IntegerField(forms.IntegerField):
             raise ValidationError(self.error_messages["invalid"], code="invalid") from error
 
 
-class DecimalField(forms.DecimalField):
+class DecimalField(WordedLimitsMixin, forms.DecimalField):
     """An amount of money: digits and one point; a sign only where it may be negative."""
 
     def __init__(self, *, signed: bool | None = None, **kwargs):
@@ -178,14 +224,40 @@ NUMBER_FORMFIELD_OVERRIDES = {
 }
 
 
+def number_limits(db_field) -> dict:
+    """The model field's range as a form field's `min_value` and `max_value`: its validators'
+    limits (the database column's range among them), the narrowest. The form field then
+    refuses a number out of range in its own words; before, the model's validators did, in
+    Django's ("Ensure this value is less than or equal to 2147483647."). A validator with a
+    message of its own, or a limit computed when it runs, is left to say it."""
+    if db_field.choices or not isinstance(db_field, (models.IntegerField, models.DecimalField)):
+        return {}
+    lows, highs = [], []
+    for validator in db_field.validators:
+        limit = getattr(validator, "limit_value", None)
+        if limit is None or callable(limit) or validator.message != type(validator).message:
+            continue
+        if type(validator) is MinValueValidator:
+            lows.append(limit)
+        elif type(validator) is MaxValueValidator:
+            highs.append(limit)
+    limits = {}
+    if lows:
+        limits["min_value"] = max(lows)
+    if highs:
+        limits["max_value"] = min(highs)
+    return limits
+
+
 def number_formfield(db_field, **kwargs):
     """A model field's form field, numbers through this module (a ModelForm's
-    `Meta.formfield_callback`). Fields with choices stay choice fields."""
+    `Meta.formfield_callback`), with the model's range (`number_limits`). Fields with choices
+    stay choice fields."""
     if isinstance(db_field, models.DecimalField):
         kwargs.setdefault("form_class", DecimalField)
     elif isinstance(db_field, models.IntegerField):
         kwargs.setdefault("form_class", IntegerField)
-    return db_field.formfield(**kwargs)
+    return db_field.formfield(**{**number_limits(db_field), **kwargs})
 
 
 def reason_refused(request, form, name: str = "reason") -> bool:

@@ -238,8 +238,8 @@ class CardLookupForm(forms.Form):
 class CartChangeForm(forms.Form):
     ACTIONS = ("add", "set", "remove", "clear")
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
-    item = numbers.IntegerField(required=False, min_value=1)
-    quantity = numbers.IntegerField(required=False, min_value=0, max_value=999)
+    item = numbers.IntegerField(label=_("Item"), required=False, min_value=1)
+    quantity = numbers.IntegerField(label=_("Quantity"), required=False, min_value=0, max_value=999)
 
 
 def confirm_parse(data) -> tuple[uuid.UUID, dict[int, int]]:

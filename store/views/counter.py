@@ -291,7 +291,9 @@ def counter_cart(request, household_pk):
     )
     form = CartChangeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("The cart could not be changed."))
+        # A quantity typed out of range says its range; anything else is no form of ours.
+        told = form.errors.get("quantity") or [_("The cart could not be changed.")]
+        messages.error(request, " ".join(told))
         return redirect(back)
     action = form.cleaned_data["action"]
     lines = _cart_get(request, household.pk)

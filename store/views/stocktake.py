@@ -92,7 +92,7 @@ def _rows(items, data=None) -> list[SheetRow]:
 def _lines(rows) -> list[CountLine] | None:
     """The rows as count lines; None (with each bad row's error set) when a count is not a
     whole number of at least 0."""
-    lines, field = [], numbers.IntegerField(min_value=0, max_value=MAX_COUNT)
+    lines, field = [], numbers.IntegerField(label=_("The count"), min_value=0, max_value=MAX_COUNT)
     for row in rows:
         if row.error:
             continue

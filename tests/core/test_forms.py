@@ -97,8 +97,8 @@ def test_other_digits_separators_and_exponents_are_refused(field, typed):
     ("typed", "told"),
     [
         # A negative number is told the minimum; a plus sign is no way to write a number.
-        ("-3", "greater than or equal to 0"),
-        ("－3", "greater than or equal to 0"),
+        ("-3", "The number must be at least 0."),
+        ("－3", "The number must be at least 0."),
         ("+3", "0-9"),
         ("＋3", "0-9"),
         ("-2.5", "0-9"),  # no whole number

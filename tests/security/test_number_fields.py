@@ -11,8 +11,10 @@ import pkgutil
 import pytest
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import translation
 
 from core import forms as numbers
 from core.admin import NumberFieldsAdminMixin
@@ -149,3 +151,54 @@ def test_admin_reads_full_width_digits(village_x):
         Decimal("2.50"),
         5,
     )
+
+
+def _out_of_range(field) -> list[str]:
+    """What each number beyond the field's limits is told (a number the field refuses for its
+    range or its digits)."""
+    typed = []
+    if field.min_value is not None:
+        typed.append(str(field.min_value - 1))
+    if field.max_value is not None:
+        typed.append(str(field.max_value + 1))
+    if isinstance(field, numbers.DecimalField) and field.max_digits is not None:
+        typed.append("9" * (field.max_digits + 1))
+        if field.decimal_places is not None:
+            typed.append("1." + "1" * (field.decimal_places + 1))
+    told = []
+    for value in typed:
+        try:
+            field.clean(value)
+        except ValidationError as error:
+            told.extend(error.messages)
+    return told
+
+
+def _generic_limit_messages(fields) -> list[str]:
+    generic = ("Ensure", "less than or equal", "greater than or equal", "no more than")
+    found = []
+    for name, field in fields.items():
+        if not isinstance(field, OURS):
+            continue
+        for message in _out_of_range(field):
+            if any(words in message for words in generic) or str(field.label) not in message:
+                found.append(f"{name}: {message}")
+    return found
+
+
+def test_every_number_out_of_range_is_refused_naming_its_field_and_limit(superuser_request):
+    """Found by a probe: the item form's price and low-stock fields said Django's "Ensure this
+    value is less than or equal to 2147483647." (the model's, from the database column's
+    range); each field of every form, the admin's too, now says its name and its limit."""
+    with translation.override("en"):
+        found = {
+            f"{cls.__module__}.{cls.__qualname__}": wrong
+            for cls in _our_form_classes()
+            if (wrong := _generic_limit_messages(cls.base_fields))
+        }
+        for model, model_admin in admin.site._registry.items():
+            if model._meta.app_label in APPS:
+                form = model_admin.get_form(superuser_request)
+                if wrong := _generic_limit_messages(form.base_fields):
+                    found[model._meta.label] = wrong
+    assert found == {}

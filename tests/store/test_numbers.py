@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from store.models import (
     Donation,
@@ -92,6 +93,15 @@ def test_counter_cart_reads_full_width(client_manager_x, card_a, rice):
     assert [(line["item"], line["quantity"]) for line in page.context["cart"]] == [(rice, 4)]
 
 
+def test_a_cart_quantity_out_of_range_says_its_range(client_manager_x, card_a, rice):
+    """It said "The cart could not be changed." whatever was typed."""
+    url = reverse("store:counter_cart", args=[card_a.household_id])
+    response = client_manager_x.post(
+        url, {"action": "set", "item": rice.pk, "quantity": "1000"}, follow=True
+    )
+    assert "Quantity can be at most 999." in [str(m) for m in response.context["messages"]]
+
+
 @pytest.mark.parametrize("quantity", HOSTILE_QUANTITIES)
 def test_stock_in_refuses_other_digits_in_the_quantity(client_manager_x, rice, quantity):
     before = _movements()
@@ -99,7 +109,7 @@ def test_stock_in_refuses_other_digits_in_the_quantity(client_manager_x, rice, q
     assert response.status_code == 200
     told = response.context["form"].errors["quantity"][0]
     # -3 is a number: it is told the minimum, not to use the digits 0-9.
-    assert ("greater than or equal to 1" if quantity == "-3" else "digits 0-9") in told
+    assert ("Quantity must be at least 1." if quantity == "-3" else "digits 0-9") in told
     assert _movements() == before
 
 
@@ -127,7 +137,7 @@ def test_a_negative_quantity_is_told_its_range_not_to_use_digits(
     body |= {f"expected-{rice.pk}": "50", f"count-{rice.pk}": "－2", f"reason-{rice.pk}": "少了"}
     counted = client_manager_x.post(reverse("store:stock_take_sheet"), body)
     (row,) = counted.context["rows"]
-    assert "greater than or equal to 0" in row.error
+    assert row.error == "The count must be at least 0."
     assert not Reservation.objects.exists() and not StockCorrection.objects.exists()
 
 
@@ -221,6 +231,35 @@ def test_item_price_and_threshold(client_manager_x, zones_x):
     assert not Item.objects.exists()
     assert client_manager_x.post(url, {**body, "points_price": "８"}).status_code == 302
     assert Item.objects.get().points_price == 8
+
+
+@pytest.mark.parametrize(
+    ("language", "price_told", "threshold_told"),
+    [
+        ("en", "Points price can be at most 2147483647.", "Low-stock threshold can be at most"),
+        ("zh-hans", "所需积分不能超过 2147483647。", "库存预警数量不能超过"),
+    ],
+)
+def test_the_item_forms_limits_are_said_in_words(
+    client_manager_x, zones_x, language, price_told, threshold_told
+):
+    body = {
+        "zone": zones_x[2].pk,
+        "name": "洗衣粉 2kg",
+        "unit": "袋",
+        "points_price": "3000000000",
+        "is_active": "on",
+        "low_stock_threshold": "3000000000",
+    }
+    with translation.override(language):
+        response = client_manager_x.post(
+            reverse("store:item_create"), body, headers={"accept-language": language}
+        )
+    errors = response.context["form"].errors
+    assert errors["points_price"] == [price_told]
+    assert errors["low_stock_threshold"][0].startswith(threshold_told)
+    zero = client_manager_x.post(reverse("store:item_create"), {**body, "points_price": "0"})
+    assert "1" in zero.context["form"].errors["points_price"][0]
 
 
 @pytest.mark.parametrize("month", ["٢٠٢٤-٠٣", "2_024-3", "0001-01", "9999-12"])
