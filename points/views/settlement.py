@@ -5,7 +5,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -37,9 +37,11 @@ def settlement_page(request):
     plans = list(
         Settlement.objects.filter(village=village, year__gte=year - 1)
         .select_related("drafted_by", "approved_by")
-        # Planned at most, and what lapsed (its entries, negative): fewer where a household
-        # spent since the plan. Each line has at most one entry: the sums do not multiply.
-        .annotate(total=Sum("lines__points"), lapsed=Sum("lines__entry__points"))
+        # Planned at most, and what lapsed: fewer where a household spent since the plan.
+        # Each line has at most one entry: the sums do not multiply. Lapsed points are
+        # counted as every page counts them, a positive number beside the word (its ledger
+        # entry is negative, as a deduction's).
+        .annotate(total=Sum("lines__points"), lapsed=-Sum("lines__entry__points"))
         .order_by("-year")
     )
     current = next((plan for plan in plans if plan.year == year), None)
@@ -63,8 +65,10 @@ def settlement_page(request):
         referral = open_referrals(kind=Referral.Kind.SETTLEMENT, object_ids=[current.pk]).get(
             current.pk
         )
-        lines = current.lines.select_related("account__household", "entry").order_by(
-            "account__household__number"
+        lines = (
+            current.lines.select_related("account__household")
+            .annotate(lapsed=-F("entry__points"))
+            .order_by("account__household__number")
         )
     context = {
         "village": village,

@@ -490,9 +490,56 @@ def test_a_posted_plan_says_what_lapsed_beside_what_was_planned(
     table = page_on(NOVEMBER)  # the plan's year: its table
     footer = table[table.index("<tfoot>") : table.index("</tfoot>")]
     assert '<td class="text-end">160</td>' in footer
-    assert '<td class="text-end settlement-lapsed">-135</td>' in footer
+    assert '<td class="text-end settlement-lapsed">135</td>' in footer
     january = page_on(NEW_YEAR)  # next year's page lists it among the earlier plans
     assert f"{THIS_YEAR}: up to 160 points planned. Posted: 135 points lapsed." in january
+
+
+def test_lapsed_points_are_said_one_way_on_every_page(
+    balances,
+    settling_village,
+    manager_x,
+    supervisor_x,
+    client_supervisor_x,
+    client_villager_a,
+    card_a,
+    card_b,
+    monkeypatch,
+):
+    """Found by a probe: the settlement's table showed the lapsed points as -135 where the
+    list of plans said "135 points lapsed". Beside the word "lapsed" (the settlement's
+    table and list, the month and year reports, the dashboard, the message) the figure is
+    the points that lapsed; where lines add up to a balance (the notice's ledger, a
+    household's history) a lapse is taken off as a deduction is, with its minus."""
+    approved_plan(manager_x, supervisor_x)
+    (proposal,) = propose(manager_x, [card_b.household], make_rule(manager_x.village, "D25", -25))
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    settlements_post(today=NEW_YEAR)  # A: 130 lapse, B: 5 (of the 30 planned)
+    today = timezone.localdate()  # the month the lapses are posted in
+
+    def page_text(client, name, *args):
+        page = html.unescape(client.get(reverse(name, args=args)).text)
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: NOVEMBER)
+    table = client_supervisor_x.get(reverse("points:settlement")).text  # the plan's year
+    monkeypatch.undo()
+    rows = re.findall(r"<tr><td>[^<]*</td><td[^>]*>(\d+)</td><td[^>]*>([^<]*)</td></tr>", table)
+    assert sorted(rows) == [("130", "130"), ("30", "5")]
+    assert 'settlement-lapsed">135<' in table
+    month = page_text(client_supervisor_x, "reports:month_report", today.year, today.month)
+    assert "Points lapsed at the yearly settlement 135 " in month  # the month's figures
+    assert "Points lapsed at the yearly settlement 2 -135 " in month  # its ledger's lines
+    assert "Deductions 1 -25 " in month  # as a deduction there
+    year = client_supervisor_x.get(reverse("reports:year_report", args=[THIS_YEAR]))
+    assert year.context["report"].total.lapsed == 135
+    assert "-135" not in page_text(client_supervisor_x, "reports:year_report", THIS_YEAR)
+    history = page_text(client_villager_a, "points:me")
+    assert "lapsed at the yearly settlement -130 " in history
+    told = Notification.objects.get(
+        kind=Notification.Kind.POINTS_LAPSED, household=card_a.household
+    )
+    assert text(told).startswith("Yearly settlement: 130 points lapsed.")
 
 
 def test_a_supervisor_with_a_household_on_the_plan_may_not_approve_it(
