@@ -2,6 +2,7 @@
 
 import datetime
 import re
+import uuid
 
 import pytest
 from django.urls import reverse
@@ -9,9 +10,10 @@ from django.utils import timezone
 
 from core.access import village_pick_url
 from points.models import Account, Proposal
+from reports.charts import sparkline
 from reports.dashboard import last_twelve_months
 from reports.selectors import background_work_late, households_to_visit
-from store.services import zones_ensure
+from store.services import redemption_create, redemption_void, zones_ensure
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory, VillageFactory, VillageGroupFactory
 from tests.reports.conftest import (
@@ -139,6 +141,38 @@ def test_charts_are_svg_with_title_desc_and_a_table(client_supervisor_x, history
     assert page.count('<details class="chart-table">') == 2
     assert "<script" not in page.split("<main", 1)[1]
     assert "cdn" not in page.lower()
+
+
+def test_a_negative_month_is_drawn_below_the_zero_line(
+    client_supervisor_x, card_a, rice, manager_x, supervisor_x
+):
+    """Found by a probe: a month whose voids gave back more than it redeemed (here a
+    redemption of 13 months ago, voided this month) was drawn as an empty bar, its label
+    keeping the minus; so was a zone's negative total. Both are drawn from the zero line
+    down (or to the left), marked negative, with the zero line drawn."""
+    old = redemption_create(
+        village=card_a.household.village,
+        household=card_a.household,
+        lines={rice.pk: 2},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+        at=months_ago(13),
+    )
+    redemption_void(redemption=old, actor=supervisor_x, reason="退回")
+    response = client_supervisor_x.get(URL)
+    assert response.context["this_month"].redeemed == -2 * rice.points_price
+    flow, zones = response.context["flow_chart"], response.context["zone_chart"]
+    (negative,) = [bar for bar in flow.bars if "bar-negative" in bar.css]
+    assert negative.css == "bar-redeemed bar-negative" and negative.height > 0
+    assert negative.y == flow.zero  # hangs from the zero line
+    assert flow.zero < flow.plot_bottom and min(t.label for t in flow.value_ticks) < 0
+    (zone,) = [bar for bar in zones.bars if "bar-negative" in bar.css]
+    assert zone.x < zones.zero and round(zone.x + zone.width, 1) == zones.zero
+    page = response.content.decode()
+    assert page.count('class="chart-zero"') == 2
+    assert 'class="bar-redeemed bar-negative"' in page
+    year = client_supervisor_x.get(reverse("reports:year_report", args=[timezone.localdate().year]))
+    assert 'class="bar-redeemed bar-negative"' in year.content.decode()
 
 
 def test_households_to_visit(card_a, card_b, village_x, manager_x, supervisor_x):
@@ -384,3 +418,12 @@ def test_work_waiting_for_a_cron_that_ticks_seldom_is_no_alarm(
     assert background_work_late(village_x) == {}
     settings.CREDIT_DUE_CRON = "* * * * *"
     assert list(background_work_late(village_x)) == ["credits"]
+
+
+def test_a_trend_line_below_zero_dips_under_its_baseline():
+    """The county's trend (reports.charts.sparkline) drew a figure below zero on the
+    baseline, as a zero; it dips under it, the baseline staying at zero."""
+    line = sparkline([5, -5, 10], label="")
+    ys = [float(point.split(",")[1]) for point in line.points.split()]
+    assert ys[1] > line.baseline > ys[0] > ys[2]
+    assert sparkline([0, 4], label="").baseline == 21  # all at or above zero: the bottom
