@@ -19,6 +19,8 @@ admin.site.login_form = AdminLoginForm
 
 # The 400 page never reads the body (core.views.bad_request says why).
 handler400 = "core.views.bad_request"
+# Another village's QR code or link: a page that says so (core.access.OtherVillageObject).
+handler404 = "aidao.views.page_not_found"
 # While the database cannot be reached: a 503 "restarting" page, not a 500.
 handler500 = "aidao.views.server_error"
 

@@ -5,7 +5,7 @@ import sys
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
@@ -13,8 +13,10 @@ from django.views import defaults
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from core.access import OtherVillageObject, is_overseer, village_pick_url
 from core.db import is_database_unreachable, is_transient
 from core.redirects import local_next
+from villagers.oversight import villages_overseen
 
 LARGE_TYPE_COOKIE = "large_type"
 LARGE_TYPE_MAX_AGE = 60 * 60 * 24 * 365 * 2
@@ -98,6 +100,22 @@ def healthz(request):
 # How long a browser (and the 503 page's own refresh) waits before asking again while the
 # database restarts: the embedded server's watchdog looks every 2 s, recovery takes seconds.
 RETRY_AFTER_SECONDS = 30
+
+
+def page_not_found(request, exception=None):
+    """The 404 handler. An address of another village's object (core.access.
+    OtherVillageObject: a QR code scanned in the wrong village, a link passed on) says so,
+    and what to do, naming nothing of it; a county admin or township officer overseeing its
+    village is offered to look into that village. Anything else: "This page does not exist".
+    """
+    if not isinstance(exception, OtherVillageObject):
+        return defaults.page_not_found(request, exception)
+    user = request.user
+    context = {"elsewhere": exception.what, "pick": ""}
+    if is_overseer(user) and villages_overseen(user).filter(pk=exception.village_id).exists():
+        back = request.get_full_path() if request.method == "GET" else ""
+        context["pick"] = village_pick_url(back, exception.village_id)
+    return render(request, "404.html", context, status=404)
 
 
 def server_error(request):

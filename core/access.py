@@ -11,8 +11,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -288,6 +288,40 @@ def link_for(request, url: str, village_id: int | None = None) -> str:
     if request.village is not None and request.village.pk == village_id:
         return url
     return village_pick_url(url, village_id)
+
+
+class OtherVillageObject(Http404):
+    """An address naming an object of another village than the one the reader works in (an
+    activity's QR code scanned in the next village, a receipt's number or a household's page
+    passed on): a 404 whose page says so, naming nothing of the object (aidao.views.
+    page_not_found). `what` is the object's kind; `village_id` its village, which a county
+    admin or township officer overseeing it is offered to pick."""
+
+    def __init__(self, what, village_id: int):
+        super().__init__(what)
+        self.what = what
+        self.village_id = village_id
+
+
+def village_object_or_404(queryset, village, *, village_field: str = "village", **lookup):
+    """`get_object_or_404(queryset, **lookup)`, the queryset scoped by the view's helper to
+    the request's village (and reader); when what was asked for is another village's
+    (`village_field` the path to its village), OtherVillageObject. Asked only on a miss:
+    a page found costs no query more. Another household's object of the same village
+    stays a bare 404, as if it did not exist."""
+    try:
+        return get_object_or_404(queryset, **lookup)
+    except Http404:
+        model = getattr(queryset, "model", queryset)  # a queryset, a manager or a model
+        elsewhere = (
+            model._default_manager.filter(**lookup)
+            .exclude(**{village_field: village})
+            .values_list(village_field, flat=True)
+            .first()
+        )
+        if elsewhere is None:
+            raise
+        raise OtherVillageObject(model._meta.verbose_name, elsewhere) from None
 
 
 def staff_required(*roles: str):

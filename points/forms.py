@@ -17,6 +17,7 @@ from points.services import member_left_before
 from villagers.cardnumbers import card_number_normalize
 from villagers.forms import NewPinForm
 from villagers.models import Card, Member
+from villagers.selectors import card_numbers_of_other_villages
 
 
 class PhotoField(forms.FileField):
@@ -191,10 +192,19 @@ class ActivityForm(FilesChosenAgainMixin, OneTimeKeyMixin, forms.Form):
         }
         unknown = [line for line in typed if card_number_normalize(line) not in cards]
         if unknown:
-            raise forms.ValidationError(
-                _("No active card of this village has the number: %(numbers)s")
-                % {"numbers": list_join(unknown)}
+            elsewhere = card_numbers_of_other_villages(
+                [card_number_normalize(line) for line in unknown], self.village
             )
+            other = [line for line in unknown if card_number_normalize(line) in elsewhere]
+            none = [line for line in unknown if line not in other]
+            errors = []
+            if none:
+                message = _("No active card of this village has the number: %(numbers)s")
+                errors.append(message % {"numbers": list_join(none)})
+            if other:
+                message = _("These are another village's cards: %(numbers)s")
+                errors.append(message % {"numbers": list_join(other)})
+            raise forms.ValidationError(errors)
         return [cards[card_number_normalize(line)] for line in typed]
 
     def attendees(self):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.access import Role, member_of_village_required, staff_required
+from core.access import Role, member_of_village_required, staff_required, village_object_or_404
 from core.idempotency import run_once, said_once
 from core.months import next_month, previous_month, requested_month
 from core.pagination import Paginator
@@ -199,9 +199,8 @@ def donation_correct_view(request, pk):
     showed, and the donation would then disagree with it (or be on no notice at all). The
     service refuses both; the page says the first before anything is typed.
     """
-    donation = get_object_or_404(
-        Donation.objects.select_related("donor"), pk=pk, village=request.village
-    )
+    donations = Donation.objects.filter(village=request.village).select_related("donor")
+    donation = village_object_or_404(donations, request.village, pk=pk)
     form = DonationCorrectForm(request.POST or None, donation=donation)
     refusal = donation_correction_refusal(donation)
     if request.method == "POST" and refusal is None and form.is_valid():

@@ -7,9 +7,9 @@ from axes.models import AccessFailureLog
 from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, Count, Exists, Func, OuterRef, Prefetch, Q, Subquery
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from core.access import village_object_or_404
 from core.forms import number_text
 from villagers import sql as villagers_sql
 from villagers.cardnumbers import card_number_normalize, scanned_card_number
@@ -52,9 +52,11 @@ def households_for_request(request):
 
 
 def household_get_for_user(request, pk: int) -> Household:
-    """One household of the request's village (another village's household is a 404), with
-    its group; its village is the request's own (not read again: a third of the query)."""
-    household = get_object_or_404(households_for_request(request).select_related("group"), pk=pk)
+    """One household of the request's village (another village's household is a 404 saying
+    so), with its group; its village is the request's own (not read again: a third of the
+    query)."""
+    households = households_for_request(request).select_related("group")
+    household = village_object_or_404(households, request.village, pk=pk)
     household.village = request.village
     return household
 
@@ -87,7 +89,7 @@ def household_detail_get_for_user(request, pk: int) -> Household:
         ),
         Prefetch("cards", queryset=Card.objects.select_related("issued_by").order_by("-issued_at")),
     )
-    return get_object_or_404(queryset, pk=pk)
+    return village_object_or_404(queryset, request.village, pk=pk)
 
 
 def household_pin_is(household: Household, pin: str) -> bool:
@@ -114,10 +116,12 @@ def member_ids_with_pin(household: Household) -> set[int]:
 
 
 def member_get_for_user(request, pk: int) -> Member:
-    return get_object_or_404(
+    return village_object_or_404(
         Member.objects.filter(household__village=request.village).select_related(
             "household__group", "household__village"
         ),
+        request.village,
+        village_field="household__village",
         pk=pk,
     )
 
@@ -133,11 +137,24 @@ def households_with_active_card(household_ids) -> set[int]:
     )
 
 
+def card_numbers_of_other_villages(numbers, village) -> set[str]:
+    """Of these card numbers, those of another village's active card: a card scanned at the
+    wrong village's counter or sheet is told it is another village's, not that no card has
+    its number (its household and village are not named)."""
+    return set(
+        Card.objects.filter(number__in=list(numbers), status=Card.Status.ACTIVE)
+        .exclude(household__village=village)
+        .values_list("number", flat=True)
+    )
+
+
 def card_get_for_user(request, pk: int) -> Card:
-    return get_object_or_404(
+    return village_object_or_404(
         Card.objects.filter(household__village=request.village).select_related(
             "household__group", "household__village"
         ),
+        request.village,
+        village_field="household__village",
         pk=pk,
     )
 

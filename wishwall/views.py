@@ -17,6 +17,7 @@ from core.access import (
     is_villager,
     member_of_village_required,
     staff_required,
+    village_object_or_404,
     villager_required,
 )
 from core.idempotency import already_sent, run_once, said_once
@@ -63,7 +64,7 @@ def _get_wish_for_user(request, pk: int) -> Wish:
         "match__matched_by",
         "fulfilment",
     )
-    return get_object_or_404(wishes, pk=pk)
+    return village_object_or_404(wishes, request.village, pk=pk)
 
 
 def _add_service_error(form, error: ValidationError) -> None:

@@ -1,42 +1,49 @@
 """Fetching points objects for the request's user: one place that scopes by village.
 
-Objects of another village are 404, as if they did not exist.
+Objects of another village are 404, on a page saying they are another village's
+(core.access.village_object_or_404).
 """
 
 import mimetypes
 
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
 
+from core.access import village_object_or_404
 from points.models import Batch, Declaration, Proposal, Rule
 
 
 def _get_rule_for_user(request, pk: int) -> Rule:
-    return get_object_or_404(Rule, pk=pk, village=request.village)
+    return village_object_or_404(
+        Rule.objects.filter(village=request.village), request.village, pk=pk
+    )
 
 
 def _get_proposal_for_user(request, pk: int) -> Proposal:
-    return get_object_or_404(
-        Proposal.objects.select_related(
+    return village_object_or_404(
+        Proposal.objects.filter(village=request.village).select_related(
             "household__group", "rule", "member", "proposed_by", "decided_by", "batch", "entry"
         ),
+        request.village,
         pk=pk,
-        village=request.village,
     )
 
 
 def _get_batch_for_user(request, pk: int) -> Batch:
-    return get_object_or_404(
-        Batch.objects.select_related("rule", "created_by"), pk=pk, village=request.village
+    return village_object_or_404(
+        Batch.objects.filter(village=request.village).select_related("rule", "created_by"),
+        request.village,
+        pk=pk,
     )
 
 
 def _get_declaration_for_user(request, pk: int) -> Declaration:
-    return get_object_or_404(
-        Declaration.objects.select_related("household__group", "member", "proposal__rule"),
+    return village_object_or_404(
+        Declaration.objects.filter(village=request.village).select_related(
+            "household__group", "member", "proposal__rule"
+        ),
+        request.village,
         pk=pk,
-        village=request.village,
     )
 
 

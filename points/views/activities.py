@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.access import Role, staff_required, villager_required
+from core.access import Role, staff_required, village_object_or_404, villager_required
 from core.decorators import allows_camera
 from core.idempotency import OneTimeKeyMixin, run_once
 from core.pagination import Paginator
@@ -43,10 +43,12 @@ from villagers.models import Household
 
 
 def _get_activity_for_user(request, pk: int) -> Activity:
-    return get_object_or_404(
-        Activity.objects.select_related("rule", "opened_by", "batch"),
+    return village_object_or_404(
+        Activity.objects.filter(village=request.village).select_related(
+            "rule", "opened_by", "batch"
+        ),
+        request.village,
         pk=pk,
-        village=request.village,
     )
 
 
@@ -189,9 +191,9 @@ def checkin(request, pk):
     Opening it needs the code's current token; the form then carries a pass for this login
     (points.activities), so taking a photo may take a while.
     """
-    activity = get_object_or_404(
-        Activity.objects.select_related("rule"), pk=pk, village=request.village
-    )
+    # Another village's QR code (scanned in the next village) says so (core.access).
+    activities = Activity.objects.filter(village=request.village).select_related("rule")
+    activity = village_object_or_404(activities, request.village, pk=pk)
     user = request.user
     form, refusal = None, None
     if request.method == "POST":

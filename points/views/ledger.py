@@ -2,14 +2,14 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.access import Role, staff_required, villager_required
+from core.access import Role, staff_required, village_object_or_404, villager_required
 from core.db import row_id_or_none
 from core.forms import reason_refused
 from core.fragments import cached_part
@@ -145,8 +145,11 @@ def household_ledger(request, pk):
 @require_POST
 def entry_reverse_view(request, pk):
     """The supervisor corrects a mistake with a reversing entry (never an edit)."""
-    entry = get_object_or_404(
-        Entry.objects.select_related("account"), pk=pk, account__village=request.village
+    entry = village_object_or_404(
+        Entry.objects.filter(account__village=request.village).select_related("account"),
+        request.village,
+        village_field="account__village",
+        pk=pk,
     )
     back = reverse("points:household_ledger", args=[entry.account.household_id])
     form = ReasonForm(request.POST)

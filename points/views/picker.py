@@ -17,6 +17,7 @@ from core.db import row_id_or_none
 from points.selectors import households_to_pick
 from villagers.cardnumbers import scanned_card_number
 from villagers.models import Card, Household
+from villagers.selectors import card_numbers_of_other_villages
 
 RESULTS_SHOWN = 20
 FIND_MAX_LENGTH = 300  # a card's QR code, scanned in, is its login address
@@ -30,6 +31,8 @@ class Picker:
     more_results: bool = False
     # The picker was just used (a search, an add or a remove): focus returns to the search.
     changed: bool = False
+    # A card scanned in that is another village's (said so, instead of "none matches").
+    card_elsewhere: str = ""
 
     @property
     def chosen_ids(self) -> list[int]:
@@ -98,6 +101,8 @@ def picker_read(request, households: QuerySet[Household]) -> Picker:
             wanted += [household_id] if household_id not in wanted else []
             find, matches = "", households.none()
     picker = Picker(find=find, chosen=_in_order(households, wanted))
+    if number and find and request.village is not None:
+        picker.card_elsewhere = "".join(card_numbers_of_other_villages([number], request.village))
     picker.changed = bool(find or number or query.get("add") or removed)
     if find:
         results = list(matches[: RESULTS_SHOWN + 1])

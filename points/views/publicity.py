@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,6 +14,7 @@ from core.access import (
     is_villager,
     objector_required,
     staff_required,
+    village_object_or_404,
 )
 from core.forms import reason_refused
 from core.idempotency import run_once
@@ -97,7 +98,8 @@ def publicity_overview(request):
 
 
 def _get_objection_for_user(request, pk: int) -> Objection:
-    return get_object_or_404(Objection, pk=pk, village=request.village)
+    objections = Objection.objects.filter(village=request.village)
+    return village_object_or_404(objections, request.village, pk=pk)
 
 
 def _settle(request, action, success, asked: dict):

@@ -10,12 +10,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.access import Role, staff_required
+from core.access import Role, staff_required, village_object_or_404
 from core.db import row_id_or_none
 from core.forms import sheet_save_pressed
 from core.idempotency import run_once
@@ -157,7 +157,8 @@ def _initial_rules(village, awards, deductions) -> dict:
 def round_new(request, pk=None):
     """The sheet of one group (or the whole village): every household, the six checks."""
     village = request.village
-    group = get_object_or_404(VillageGroup, pk=pk, village=village) if pk else None
+    groups = VillageGroup.objects.filter(village=village)
+    group = village_object_or_404(groups, village, pk=pk) if pk else None
     households = round_households(village, group)
     if len(households) > sheet_households_max():
         return render(
@@ -248,12 +249,12 @@ def round_new(request, pk=None):
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 def round_detail(request, pk):
     """A saved round: each household's result and what was proposed for it."""
-    round_ = get_object_or_404(
-        InspectionRound.objects.select_related(
+    round_ = village_object_or_404(
+        InspectionRound.objects.filter(village=request.village).select_related(
             "group", "pass_rule", "fail_rule", "batch", "created_by"
         ),
+        request.village,
         pk=pk,
-        village=request.village,
     )
     inspections = list(
         round_.inspections.select_related("household__group").order_by(

@@ -1,8 +1,6 @@
 """Who may see which store object: every view fetches through these helpers."""
 
-from django.shortcuts import get_object_or_404
-
-from core.access import Role, is_villager
+from core.access import Role, is_villager, village_object_or_404
 from store.models import Item
 from store.selectors import redemptions_of
 
@@ -10,8 +8,9 @@ STAFF = (Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 
 
 def _get_item_for_user(request, pk: int) -> Item:
-    """An item of the request's village (another village's item is a 404)."""
-    return get_object_or_404(Item.objects.select_related("zone"), pk=pk, village=request.village)
+    """An item of the request's village (another village's item is a 404 saying so)."""
+    items = Item.objects.filter(village=request.village).select_related("zone")
+    return village_object_or_404(items, request.village, pk=pk)
 
 
 def _get_redemption_for_user(request, pk: int | None = None, *, entry_pk: int | None = None):
@@ -23,5 +22,5 @@ def _get_redemption_for_user(request, pk: int | None = None, *, entry_pk: int | 
     if is_villager(request.user):
         redemptions = redemptions.filter(household_id=request.user.household_id)
     if entry_pk is not None:
-        return get_object_or_404(redemptions, entry_id=entry_pk)
-    return get_object_or_404(redemptions, pk=pk)
+        return village_object_or_404(redemptions, request.village, entry_id=entry_pk)
+    return village_object_or_404(redemptions, request.village, pk=pk)

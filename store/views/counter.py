@@ -65,7 +65,11 @@ from store.views.access import (
 from villagers.cardnumbers import scanned_card_number, typed_card_number
 from villagers.models import Card, Member, Referral
 from villagers.second_person import SecondPersonRequired, open_referrals, refusal_or_referral
-from villagers.selectors import household_get_for_user, households_for_request
+from villagers.selectors import (
+    card_numbers_of_other_villages,
+    household_get_for_user,
+    households_for_request,
+)
 
 CART_SESSION_KEY = "store_cart"
 PAPER_SESSION_KEY = "receipt_paper"
@@ -124,7 +128,7 @@ def counter(request):
         household_id = _household_of_card(request, form.cleaned_data["card"])
         if household_id is not None:
             return redirect("store:counter_household", household_pk=household_id)
-        form.add_error("card", _card_unknown(form.cleaned_data["card"]))
+        form.add_error("card", _card_unknown(request, form.cleaned_data["card"]))
     return render(request, "store/counter_start.html", {"form": form})
 
 
@@ -139,7 +143,13 @@ def _household_of_card(request, number: str) -> int | None:
     )
 
 
-def _card_unknown(number: str) -> str:
+def _card_unknown(request, number: str) -> str:
+    """Why a card read at the counter opens no household's counter."""
+    if card_numbers_of_other_villages([number], request.village):
+        return _(
+            "Card %(number)s is another village's card: its household shops at its own "
+            "village's store."
+        ) % {"number": number}
     return _("No active card of this village has the number %(number)s.") % {"number": number}
 
 
@@ -148,7 +158,7 @@ def _counter_of_scanned_card(request, household, number: str):
     The cart on this counter is not charged; the teller is told it waits here."""
     household_id = _household_of_card(request, number)
     if household_id is None:
-        messages.error(request, _card_unknown(number))
+        messages.error(request, _card_unknown(request, number))
     if household_id is None or household_id == household.pk:
         zone = request.GET.get("zone", "")
         here = reverse("store:counter_household", args=[household.pk])

@@ -12,7 +12,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from core.access import Role, access_required, is_villager, staff_required, villager_required
+from core.access import (
+    Role,
+    access_required,
+    is_villager,
+    staff_required,
+    village_object_or_404,
+    villager_required,
+)
 from core.db import retry_transient
 from core.forms import sheet_save_pressed
 from core.idempotency import run_once
@@ -119,7 +126,7 @@ def _get_reservation_for_user(request, pk: int) -> Reservation:
     reservations = Reservation.objects.filter(village=request.village).select_related("household")
     if is_villager(request.user):
         reservations = reservations.filter(household_id=request.user.household_id)
-    return get_object_or_404(reservations, pk=pk)
+    return village_object_or_404(reservations, request.village, pk=pk)
 
 
 @require_POST

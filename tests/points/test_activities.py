@@ -1,6 +1,7 @@
 """Activity check-in by QR code: open, scan, once per household, close into one batch, approve."""
 
 import datetime
+import html
 import logging
 import re
 import threading
@@ -541,8 +542,24 @@ def test_closing_by_the_page_once_and_the_supervisor_approves_the_batch(
     assert "closed" in page.context["refusal"]
 
 
-def test_a_villager_of_another_village_finds_no_activity(activity, villager_y_login):
-    assert scan(signed_in(villager_y_login), activity).status_code == 404
+def test_a_villager_of_another_village_is_told_the_code_is_another_villages(
+    activity, villager_y_login, village_x
+):
+    """Found by a probe: the next village's code answered a bare "This page does not exist".
+    It still opens nothing (a 404), and says whose it is and what to do, naming nothing of
+    the activity or its village."""
+    response = scan(signed_in(villager_y_login), activity)
+    assert response.status_code == 404
+    page = html.unescape(response.content.decode())
+    assert "This is another village's activity" in page
+    assert "Ask your village's manager." in page
+    assert activity.title not in page and village_x.name not in page
+    assert response.context.get("form") is None
+    # Through the in-page scanner too: the code it read opens the same page.
+    scanner = signed_in(villager_y_login).get(
+        reverse("points:checkin_scan"), {"code": checkin_url(activity, base="")}, follow=True
+    )
+    assert scanner.status_code == 404 and "another village" in scanner.content.decode()
 
 
 def test_the_pages_answer_in_the_expected_number_of_queries(

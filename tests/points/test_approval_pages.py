@@ -1,6 +1,7 @@
 """The proposal, activity and approval pages, including the one-time form key."""
 
 import datetime
+import html
 import re
 
 from django.urls import reverse
@@ -83,7 +84,7 @@ def test_bad_photo_gets_a_clear_message(client_manager_x, card_a, rule_clean):
 
 
 def test_activity_attendance_by_ticks_and_card_numbers_is_one_batch(
-    client_manager_x, card_a, card_b, rule_capped
+    client_manager_x, card_a, card_b, card_y, rule_capped
 ):
     data = {
         "title": "义务打扫村道",
@@ -107,6 +108,13 @@ def test_activity_attendance_by_ticks_and_card_numbers_is_one_batch(
     data["idempotency_key"] = KEY + "x"
     bad = client_manager_x.post(reverse("points:activity_new"), data)
     assert "No active card of this village has the number: 999999999" in bad.content.decode()
+    # Another village's card is said to be one (found by a probe), naming nobody.
+    data["card_numbers"] = f"{card_y.number}\n999999999"
+    data["idempotency_key"] = KEY + "y"
+    page = html.unescape(client_manager_x.post(reverse("points:activity_new"), data).text)
+    assert f"These are another village's cards: {card_y.number}" in page
+    assert "No active card of this village has the number: 999999999" in page
+    assert card_y.household.head_name not in page
 
 
 def test_an_activity_entered_again_is_asked_about_before_it_is_sent(

@@ -2,6 +2,7 @@
 member list limited to the one household chosen."""
 
 import datetime
+import html
 import re
 
 import pytest
@@ -72,6 +73,19 @@ def test_a_scanned_card_is_added_at_once_and_the_box_emptied(
     households = client_manager_x.get(reverse("reports:household_list"), {"q": scanned})
     assert households.status_code == 200
     assert list(households.context["page"].object_list) == [b]
+
+
+@pytest.mark.parametrize("url", [NEW, ACTIVITY])
+def test_another_villages_card_scanned_is_said_to_be_one(
+    client_manager_x, village_of_many, card_y, url
+):
+    """Found by a probe: it said "No household with a points card matches", as of a card
+    mistyped; it says the card is another village's, naming nobody, and adds nobody."""
+    scanned = card_login_url(RequestFactory().get("/"), card_y.number)
+    page = client_manager_x.get(url, {"find": scanned})
+    text = html.unescape(page.text)
+    assert f"Card {card_y.number} is another village's card." in text
+    assert not picked(page) and card_y.household.head_name not in text
 
 
 @pytest.mark.parametrize("url", [NEW, ACTIVITY])

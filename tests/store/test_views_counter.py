@@ -1,5 +1,6 @@
 """The counter as a teller uses it: scan, cart, confirm (once), receipt."""
 
+import html
 import importlib
 import re
 import uuid
@@ -17,6 +18,10 @@ from store.selectors import items_search
 from store.services import redemption_create, reservation_create
 from tests.store.conftest import add_to_cart, confirm_form, counter_url, make_item
 
+ANOTHER_VILLAGES = (
+    "Card {number} is another village's card: its household shops at its own village's store."
+)
+
 
 def test_scanner_input_finds_the_household(client_manager_x, card_a):
     scanned = f"AIDAO-CARD:{card_a.number}\n"
@@ -27,10 +32,16 @@ def test_scanner_input_finds_the_household(client_manager_x, card_a):
 
 def test_card_of_another_village_not_found(client_manager_x, card_y):
     """Refused, naming the number read, with the field empty for the next scan: a scanner
-    typing into the old number would make the next card unreadable too."""
+    typing into the old number would make the next card unreadable too. It says the card
+    is another village's (found by a probe: "no card has this number", as of a mistyped
+    one), naming neither its household nor its village."""
     response = client_manager_x.get(reverse("store:counter"), {"card": card_y.number})
     assert response.status_code == 200
-    assert f"No active card of this village has the number {card_y.number}." in response.text
+    assert ANOTHER_VILLAGES.format(number=card_y.number) in html.unescape(response.text)
+    assert card_y.household.head_name not in response.text
+    assert card_y.household.village.name not in response.text
+    unknown = client_manager_x.get(reverse("store:counter"), {"card": "999999999"})
+    assert "No active card of this village has the number 999999999." in unknown.text
     (field,) = re.findall(r'<input[^>]*name="card"[^>]*>', response.text)
     assert "value=" not in field and "autofocus" in field
 
@@ -471,7 +482,7 @@ def test_a_card_scanned_into_the_goods_search_of_its_own_household_or_unknown(
     )
     assert response.redirect_chain == [(counter_url(card_a.household), 302)]
     assert [str(message) for message in response.context["messages"]] == [
-        f"No active card of this village has the number {card_y.number}."
+        ANOTHER_VILLAGES.format(number=card_y.number)
     ]
 
 
@@ -498,7 +509,7 @@ def test_a_card_number_typed_into_the_goods_search_opens_its_households_counter(
     )
     assert response.redirect_chain == [(counter_url(card_a.household), 302)]
     assert [str(message) for message in response.context["messages"]] == [
-        f"No active card of this village has the number {card_y.number}."
+        ANOTHER_VILLAGES.format(number=card_y.number)
     ]
 
 
