@@ -115,7 +115,7 @@ def is_villager(user) -> bool:
 
 
 def may_object(user) -> bool:
-    """Who may object to an entry in its publicity period (異議): a villager of the village,
+    """Who may object to an entry in its publicity period (异议): a villager of the village,
     its manager or its supervisor. The county, the township and the party secretary read.
     The objection page's decorator, `objector_required`, admits the same people."""
     return is_villager(user) or is_manager(user) or is_supervisor(user)

@@ -168,7 +168,7 @@ class Entry(models.Model):
 
 
 class Rule(models.Model):
-    """One line of the village's points rules (積分管理細則): data the village edits."""
+    """One line of the village's points rules (积分管理细则): data the village edits."""
 
     class Category(models.TextChoices):
         LIVING_ENVIRONMENT = "environment", _("living environment")
@@ -372,7 +372,7 @@ class CarryOverLine(models.Model):
 
 
 class InspectionRound(models.Model):
-    """A month's 五淨一規範 round of one village group (or the whole village), saved at once.
+    """A month's 五净一规范 round of one village group (or the whole village), saved at once.
 
     Saving it records every household's inspection and proposes the village's pass or fail
     rule for each household with a card, as one batch for the supervisor. The rules chosen
@@ -706,7 +706,7 @@ class Proposal(models.Model):
 
 
 class Objection(models.Model):
-    """異議: someone of the village disputes an award or deduction during its publicity.
+    """异议: someone of the village disputes an award or deduction during its publicity.
 
     While one is open the entry is not credited; the supervisor upholds it (the proposal is
     cancelled, the resolution shown publicly) or dismisses it (credited when due).
@@ -777,7 +777,7 @@ class Objection(models.Model):
 
 
 class Declaration(models.Model):
-    """積分申報: a villager declares a good deed; the manager turns it into a proposal or not."""
+    """积分申报: a villager declares a good deed; the manager turns it into a proposal or not."""
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("waiting for review")

@@ -507,7 +507,7 @@ def _cancel_locked(proposal: Proposal, reason: str, *, household_told: bool = Tr
         notifications_post([_announced_message(proposal, Notification.Kind.CANCELLED)])
 
 
-# --- objections (異議) -------------------------------------------------------------------------
+# --- objections (异议) -------------------------------------------------------------------------
 
 
 # The entries of other households a villager may open from the public notice: in publicity,

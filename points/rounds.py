@@ -1,4 +1,4 @@
-"""The monthly 五淨一規範 round: a village group's inspections and their points, saved at once.
+"""The monthly 五净一规范 round: a village group's inspections and their points, saved at once.
 
 The manager ticks the six checks for every active household of a group (or of the village)
 on one sheet. Saving records each household's inspection (villagers' writer) and proposes the

@@ -796,7 +796,7 @@ def proposal_reject(
     return proposals
 
 
-# --- declarations (積分申報) ---------------------------------------------------------------------
+# --- declarations (积分申报) ---------------------------------------------------------------------
 
 
 def member_left_before(member: Member) -> str:

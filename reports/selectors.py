@@ -235,7 +235,7 @@ def pending_approvals(village: Village) -> dict:
 
 
 def declarations_waiting(village: Village) -> dict:
-    """Villagers' declarations (積分申報) the manager has not reviewed yet, and the oldest's age."""
+    """Villagers' declarations (积分申报) the manager has not reviewed yet, and the oldest's age."""
     row = Declaration.objects.filter(
         village=village, status=Declaration.Status.SUBMITTED
     ).aggregate(count=Count("pk"), oldest=Min("submitted_at"))

@@ -3,7 +3,8 @@
 Run after `makemessages` (see `make messages`): new msgids arrive untranslated and reused ones
 may be marked fuzzy, and either would show English inside the Chinese UI. Also refused: a
 msgstr whose placeholders (%(name)s, %d, {name}) or HTML tags differ from its msgid's (the
-page would crash or lose a value), a Traditional character in a Simplified catalogue, and a
+page would crash or lose a value), a Traditional character in a Simplified catalogue or in
+the English text's glosses (English pages write 积分管理细则 as the Chinese pages do), and a
 compiled .mo that no longer matches its .po (compilemessages was not re-run).
 
     .venv/bin/python scripts/check_translations.py [path/to/django.po ...]
@@ -26,6 +27,7 @@ TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)\b")
 TRADITIONAL = set(
     "積區牆願淨規範貧務愛員監戶電們這個時會對來說請與為沒點錢關門開號據審單類買賣貨價"
     "銷記錄帳庫盤損贈對揚書導錯誤處碼聯繫條顯內總額縣鄉組裡東發檢廁臥廚擺莊溝"
+    "細糧農裝異議報資業則"
 )
 
 
@@ -69,6 +71,11 @@ def entry_problems(entry: polib.POEntry, *, simplified: bool) -> list[str]:
     if entry.obsolete:
         return []
     label = repr(entry.msgid)
+    glossed = sorted(set(entry.msgid + (entry.msgid_plural or "")) & TRADITIONAL)
+    if simplified and glossed:
+        # The source report's terms given beside the English (Points rules (积分管理细则)):
+        # in the characters the Chinese pages use, one way on every page.
+        return [f"Traditional characters {''.join(glossed)} in the English text: {label}"]
     if "fuzzy" in entry.flags:
         return [f"fuzzy (check the translation, then drop the flag): {label}"]
     translations = _translations(entry)

@@ -17,15 +17,15 @@ from store.validators import validate_photo_size
 
 
 class Zone(models.Model):
-    """One of the six zones of a village's store (the source's 六大區)."""
+    """One of the six zones of a village's store (the source's 六大区)."""
 
     class Code(models.TextChoices):
-        GRAIN_OIL = "grain_oil", _("Grain & oil (糧油區)")
-        DAILY = "daily", _("Daily goods (日用品區)")
-        TOILETRIES = "toiletries", _("Toiletries & cleaning (洗化區)")
-        CLOTHING = "clothing", _("Clothing (服裝區)")
-        FARM = "farm", _("Farm supplies (農資區)")
-        APPLIANCES = "appliances", _("Household appliances (家用電器區)")
+        GRAIN_OIL = "grain_oil", _("Grain & oil (粮油区)")
+        DAILY = "daily", _("Daily goods (日用品区)")
+        TOILETRIES = "toiletries", _("Toiletries & cleaning (洗化区)")
+        CLOTHING = "clothing", _("Clothing (服装区)")
+        FARM = "farm", _("Farm supplies (农资区)")
+        APPLIANCES = "appliances", _("Household appliances (家用电器区)")
 
     village = models.ForeignKey(
         "villagers.Village",
@@ -478,7 +478,7 @@ class StockMovement(models.Model):
         WRITE_OFF = "write_off", _("write-off")
 
     class FundSource(models.TextChoices):
-        POVERTY_BUREAU = "poverty_bureau", _("Poverty-alleviation bureau (扶貧局)")
+        POVERTY_BUREAU = "poverty_bureau", _("Poverty-alleviation bureau (扶贫局)")
         CIVIL_AFFAIRS = "civil_affairs", _("Civil-affairs subsidy (民政)")
         DONATED_MONEY = "donated_money", _("Donated money")
         COLLECTIVE = "collective", _("Village collective")
@@ -601,8 +601,8 @@ class StockMovement(models.Model):
 
 class Donor(models.Model):
     class Kind(models.TextChoices):
-        COMPANY = "company", _("caring company (愛心企業)")
-        PERSON = "person", _("caring person (愛心人士)")
+        COMPANY = "company", _("caring company (爱心企业)")
+        PERSON = "person", _("caring person (爱心人士)")
         GOVERNMENT = "government", _("government body")
 
     village = models.ForeignKey(

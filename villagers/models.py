@@ -342,7 +342,7 @@ class Member(models.Model):
 
 
 class Inspection(models.Model):
-    """A 五淨一規範 hygiene inspection: five cleans and one order, six checks."""
+    """A 五净一规范 hygiene inspection: five cleans and one order, six checks."""
 
     CHECKS = (
         ("yard_clean", _("yard clean")),

@@ -334,7 +334,7 @@ def card_prerequisites_missing(household: Household) -> list[str]:
         missing.append(_("The household is not active."))
     latest = household.inspections.order_by("-date", "-id").first()
     if latest is None:
-        missing.append(_("No 五淨一規範 hygiene inspection has been recorded."))
+        missing.append(_("No 五净一规范 hygiene inspection has been recorded."))
     elif not latest.passed:
         missing.append(
             _("The latest hygiene inspection (%(date)s) did not pass: %(checks)s.")

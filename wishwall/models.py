@@ -1,4 +1,4 @@
-"""Wishes (心願牆) and their echoes (回音牆): matching to a donor and the fulfilment.
+"""Wishes (心愿墙) and their echoes (回音墙): matching to a donor and the fulfilment.
 
 A wish moves open -> matched -> fulfilled, or open/matched -> declined (with a reason), or
 open -> withdrawn (by its household).
@@ -169,7 +169,7 @@ class WishRevision(models.Model):
 
 
 class WishMatch(models.Model):
-    """愛心對接: the supervisor pairs a wish with a donor. At most one per wish."""
+    """爱心对接: the supervisor pairs a wish with a donor. At most one per wish."""
 
     wish = models.OneToOneField(
         Wish, verbose_name=_("wish"), on_delete=models.PROTECT, related_name="match"

@@ -423,7 +423,7 @@ def wish_match(
     referral: Referral | None = None,
     request=None,
 ) -> Wish:
-    """愛心對接: the supervisor pairs an open wish on the wall with an existing or new donor."""
+    """爱心对接: the supervisor pairs an open wish on the wall with an existing or new donor."""
     _second_person_check(wish, actor, Referral.Kind.WISH_MATCH, referral)
     new_donor_name = (new_donor_name or "").strip()
     if (donor is None) == (not new_donor_name):

@@ -352,7 +352,7 @@ def wish_decline(request, pk: int):
 @staff_required(Role.SUPERVISOR)
 @require_http_methods(["GET", "POST"])
 def wish_match(request, pk: int):
-    """愛心對接: pair the wish with an existing donor or a new one."""
+    """爱心对接: pair the wish with an existing donor or a new one."""
     wish = _get_wish_for_user(request, pk)
     form = MatchForm(request.POST or None, village=request.village)
     if request.method == "POST" and form.is_valid():

@@ -1,4 +1,4 @@
-"""The village's public walls: open wishes (心願牆), fulfilled ones (回音牆), TV/poster display.
+"""The village's public walls: open wishes (心愿墙), fulfilled ones (回音墙), TV/poster display.
 
 Names are masked and no phone or ID number is ever shown; only approved wishes appear.
 """
@@ -39,7 +39,7 @@ def wall(request):
 
 @member_of_village_required
 def echo(request):
-    """回音牆: fulfilled wishes, who met them and the words of thanks."""
+    """回音墙: fulfilled wishes, who met them and the words of thanks."""
     village = request.village
     page = Paginator(echo_wishes(village), WALL_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "wishwall/echo.html", {"page": page, "counts": wall_counts(village)})

@@ -1,4 +1,4 @@
-"""積分申報: a villager declares a good deed; the manager turns it into a proposal or declines."""
+"""积分申报: a villager declares a good deed; the manager turns it into a proposal or declines."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError

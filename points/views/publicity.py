@@ -38,7 +38,7 @@ from villagers.second_person import SecondPersonRequired, open_referrals, refusa
 
 @objector_required
 def objection_new(request, pk):
-    """Anyone of the village files an objection (異議) to an entry in its publicity period."""
+    """Anyone of the village files an objection (异议) to an entry in its publicity period."""
     proposal = _get_proposal_for_user(request, pk)
     if is_villager(request.user) and not proposal_shown_to_villager(proposal, request.user):
         raise Http404  # another household's pending or rejected proposal is nobody's business

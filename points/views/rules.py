@@ -1,4 +1,4 @@
-"""The village's points rules (積分管理細則): the manager edits, the supervisor reads."""
+"""The village's points rules (积分管理细则): the manager edits, the supervisor reads."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError

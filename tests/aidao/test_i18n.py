@@ -217,6 +217,9 @@ msgstr "%(donor)s 送上"
 msgid "Wish wall"
 msgstr "心願牆"
 
+msgid "Points rules (積分管理細則)"
+msgstr "积分管理细则"
+
 #, python-format
 msgid "%(counter)s household"
 msgid_plural "%(counter)s households"
@@ -233,7 +236,9 @@ def test_checker_lists_each_kind_of_problem_and_exits_non_zero(tmp_path):
     assert "fuzzy" in found and "Guessed by msgmerge" in found
     assert "placeholders ['%(numbr)s'] differ" in found
     assert "HTML tags" in found
-    assert "Traditional characters" in found
+    assert "Traditional characters 牆願: 'Wish wall'" in found
+    gloss = "Traditional characters 則積細 in the English text: 'Points rules (積分管理細則)'"
+    assert gloss in found
     assert "untranslated: '%(counter)s household'" in found
     assert "'Fine'" not in found
 

@@ -31,9 +31,9 @@ LATIN_KEPT = {"English", "MB", "kg", "Excel", "CSV", "xlsx", "csv", "JPG", "PNG"
 LATIN_KEPT |= {"JPEG", "WebP", "True", "False", "Search", "CSRF", "Control", "Command", "Mac"}
 LATIN_KEPT |= {"LDAP", "PIN"}
 # Chinese an English page shows on purpose: the language switch, the source's own terms
-# given beside their English name (Points rules (積分管理細則)).
-CHINESE_KEPT = {"简体中文", "積分管理細則", "積分申報", "公示", "糧油區", "日用品區", "洗化區"}
-CHINESE_KEPT |= {"服裝區", "農資區", "家用電器區", "扶貧局", "民政"}
+# given beside their English name (Points rules (积分管理细则)).
+CHINESE_KEPT = {"简体中文", "积分管理细则", "积分申报", "公示", "粮油区", "日用品区", "洗化区"}
+CHINESE_KEPT |= {"服装区", "农资区", "家用电器区", "扶贫局", "民政"}
 
 
 class _Visible(HTMLParser):

@@ -1,4 +1,4 @@
-"""積分申報: declaration -> proposal -> approval, and declining with a reason."""
+"""积分申报: declaration -> proposal -> approval, and declining with a reason."""
 
 import pytest
 from django.core.exceptions import ValidationError

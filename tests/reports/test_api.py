@@ -292,7 +292,7 @@ def test_stock_donations_and_notices(
     zones_ensure(village=village_x)
     make_item(village_x, "grain_oil", "大米 10kg", 20, 50, manager_x, unit="袋")
     (item,) = call(token_county, f"/villages/{village_x.code}/stock").json()["items"]
-    assert (item["name"], item["zone"], item["stock"]) == ("大米 10kg", "Grain & oil (糧油區)", 50)
+    assert (item["name"], item["zone"], item["stock"]) == ("大米 10kg", "Grain & oil (粮油区)", 50)
 
 
 def test_pages_past_the_last_are_empty_and_past_any_are_refused(token_county, village_x, card_a):

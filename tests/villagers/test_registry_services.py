@@ -41,7 +41,7 @@ WITH_X = "61063019800101000X"
 
 def test_prerequisites_in_plain_words(household_a):
     assert card_prerequisites_missing(household_a) == [
-        "No 五淨一規範 hygiene inspection has been recorded.",
+        "No 五净一规范 hygiene inspection has been recorded.",
         "No public-welfare participation has been recorded.",
     ]
     PassedInspectionFactory(household=household_a, yard_clean=False, person_clean=False)
