@@ -23,10 +23,12 @@ def local_next(request, value: str) -> str:
 
 def page_it_was_on(request, url: str) -> str:
     """The path and query of `url` (a Referer, htmx's current URL) when it is a page of this
-    site, else ""."""
+    site, else "". The path is checked as a link of its own (`local_next`): a page of this
+    site at `//elsewhere.example/` (or `/\\elsewhere.example/`) names another site when it
+    is written as a link, as the CSRF page's way back is."""
     if not url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return ""
     parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    return local_next(request, parts.path + (f"?{parts.query}" if parts.query else ""))

@@ -85,3 +85,24 @@ def test_a_csrf_refusal_leads_nowhere_outside_the_site(client_csrf_villager_a):
     )
     assert answer.status_code == 403
     assert "Back to the form" not in answer.content.decode()
+
+
+@pytest.mark.parametrize("path", ["//elsewhere.example/form", "/\\elsewhere.example/form"])
+def test_a_csrf_refusal_leads_nowhere_outside_the_site_from_a_path_of_this_one(
+    client_csrf_villager_a, path
+):
+    """A Referer of this site whose path reads as another site's address (`//host/…`, or
+    `/\\host/…`, which browsers read alike) was given as the link back: a link off the site."""
+    answer = client_csrf_villager_a.post(
+        reverse("wishwall:new"), WISH, headers={"Referer": f"http://testserver{path}"}
+    )
+    assert answer.status_code == 403
+    html = answer.content.decode()
+    assert "elsewhere.example" not in html and "Back to the form" not in html
+
+
+def test_a_form_sent_after_the_sign_in_ended_from_such_a_path_goes_back_to_the_start(signed_out):
+    answer = signed_out.post(
+        reverse("wishwall:new"), WISH, headers={"Referer": "http://testserver//elsewhere.example/"}
+    )
+    assert answer.url == f"{reverse('card_login')}?next=/"
