@@ -200,6 +200,10 @@ class SensitiveFieldsMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in self.sensitive_fields:
+            # Nor kept in the browser's tab for a form sent after the sign-in ended
+            # (static/js/send-once.js leaves such a field out).
+            self.fields[name].widget.attrs["autocomplete"] = "off"
         self._kept = {}
         if self.instance.pk is None:
             return
@@ -295,7 +299,6 @@ class MemberForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
         fields = ["name", "relation", "sex", "birth_year", "id_number", "phone"]
         widgets = {
             "birth_year": forms.NumberInput(attrs={"inputmode": "numeric"}),
-            "id_number": forms.TextInput(attrs={"autocomplete": "off"}),
             "phone": forms.TextInput(attrs={"inputmode": "tel"}),
         }
 

@@ -8,9 +8,10 @@
  * What was typed is not lost when nothing was saved: a form sent after the sign-in ended
  * (the login) or refused by the CSRF check answers with a page marked [data-sent-lost]
  * (templates/_sent_lost.html). What a form held is kept in this tab when it is sent
- * (sessionStorage; never PINs, passwords, hidden fields or files); a marked answer keeps it
- * for the form's page, which puts it back once, drawn afresh with a new one-time key; any
- * other answer forgets it. No inline code (CSP). */
+ * (sessionStorage; never PINs, passwords, hidden fields, files, nor a field marked
+ * autocomplete="off": ID numbers and phones, villagers.forms.SensitiveFieldsMixin); a marked
+ * answer keeps it for the form's page, which puts it back once, drawn afresh with a new
+ * one-time key; any other answer forgets it. No inline code (CSP). */
 (function () {
   "use strict";
   var AGAIN_AFTER_MS = 10000; // then a tap is a retry (a link that dropped), not a repeat

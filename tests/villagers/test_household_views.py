@@ -1,6 +1,7 @@
 """The household pages: search and filters, detail, forms, inspections, participation."""
 
 import datetime
+import re
 
 import pytest
 from django.contrib.messages import get_messages
@@ -566,3 +567,32 @@ def test_an_id_number_typed_in_groups_is_the_number(client_manager_x, household_
     response = client_manager_x.post(url, {**data, "birth_year": year, "id_number": grouped})
     assert response.status_code == 302, response.context["form"].errors
     assert household_b.members.get().id_number == SECRET_ID
+
+
+def _inputs(page: str, name: str) -> list[str]:
+    return re.findall(rf'<input[^>]*\bname="{name}"[^>]*>', page)
+
+
+@pytest.mark.parametrize(
+    ("url_name", "fields"),
+    [
+        ("villagers:household_create", ["phone"]),
+        ("villagers:household_edit", ["phone"]),
+        ("villagers:member_create", ["id_number", "phone"]),
+        ("villagers:member_edit", ["id_number", "phone"]),
+    ],
+)
+def test_id_numbers_and_phones_typed_are_not_kept_in_the_browser(
+    client_manager_x, household_a, member_a, url_name, fields
+):
+    """static/js/send-once.js keeps what a form held in the tab's sessionStorage, for a form
+    sent after the sign-in ended, and leaves out a field marked autocomplete="off". The ID
+    number was marked, the phones were not: a household's or member's phone typed on a
+    shared office PC stayed in the tab, in full, for up to an hour, and came back in the
+    form, which never shows a stored phone in full."""
+    of = {"household_edit": household_a, "member_create": household_a, "member_edit": member_a}
+    obj = of.get(url_name.split(":")[1])
+    page = client_manager_x.get(reverse(url_name, args=[obj.pk] if obj else [])).text
+    for name in fields:
+        (field,) = _inputs(page, name)
+        assert 'autocomplete="off"' in field, field
