@@ -248,11 +248,13 @@ def _to_login(request, login_url: str | None):
     if request.method in ("GET", "HEAD"):
         return redirect_to_login(request.get_full_path(), login_url)
     back = page_it_was_on(request, request.headers.get("Referer", "")) or "/"
+    # No cause named: a page left open overnight, a card recalled or a PIN changed elsewhere
+    # all end the sign-in, and the server cannot tell which it was.
     messages.warning(
         request,
         _(
-            "You had been signed out (the page was open a long time), so what you sent was "
-            "not saved. Sign in, and send it again."
+            "You were no longer signed in, so what you sent was not saved. Sign in, and send "
+            "it again."
         ),
         extra_tags=SENT_LOST,
     )

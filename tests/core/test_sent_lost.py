@@ -17,7 +17,7 @@ from django.urls import reverse
 from wishwall.models import Wish
 
 WISH = {"title": "一副老花镜", "kind": "health", "story": "眼睛看不清了。"}
-SIGNED_OUT = "You had been signed out (the page was open a long time)"
+SIGNED_OUT = "You were no longer signed in, so what you sent was not saved."
 
 
 @pytest.fixture
