@@ -303,11 +303,18 @@ EAST_ASIAN_DATE_FORMATS = frozenset({27, 28, 29, 30, 31, 36, 50, 51, 52, 53, 54,
 
 def _east_asian_dates_read(workbook) -> None:
     """Have openpyxl read the cells of the EAST_ASIAN_DATE_FORMATS as dates, as it reads the
-    formats it knows (its index of the styles that are dates: private, as no public one is)."""
-    workbook._date_formats = set(workbook._date_formats) | {
+    formats it knows (its index of the styles that are dates: private, as no public one is).
+    An openpyxl without them reads those cells as numbers, refused in words as no date."""
+    known, styles = (
+        getattr(workbook, "_date_formats", None),
+        getattr(workbook, "_cell_styles", None),
+    )
+    if known is None or styles is None:
+        return
+    workbook._date_formats = set(known) | {
         index
-        for index, style in enumerate(workbook._cell_styles)
-        if style.numFmtId in EAST_ASIAN_DATE_FORMATS
+        for index, style in enumerate(styles)
+        if getattr(style, "numFmtId", None) in EAST_ASIAN_DATE_FORMATS
     }
 
 

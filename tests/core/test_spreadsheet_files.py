@@ -4,6 +4,7 @@ saved by Excel or WPS, with what a clerk's hands and a Chinese input method put 
 import html
 import io
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -445,3 +446,17 @@ def test_a_day_or_month_typed_in_chinese_excel_is_read_as_a_date(
     check = previewed(client_manager_x, roster_upload(client_manager_x, data))
     assert check.is_valid, check.error_lines()
     assert check.households[1]["members"][0]["birth_year"] == 1970
+
+
+def test_an_openpyxl_without_its_private_date_index_reads_those_days_as_numbers():
+    """Found by the second read: the Chinese date formats are read through openpyxl's private
+    `_date_formats` and `_cell_styles`; an openpyxl without them made every .xlsx import a
+    server error. Those days are then numbers, refused in words as no date."""
+    from core.spreadsheet import _east_asian_dates_read
+
+    without = SimpleNamespace()
+    _east_asian_dates_read(without)
+    assert vars(without) == {}
+    partly = SimpleNamespace(_date_formats={14}, _cell_styles=[SimpleNamespace(numFmtId=31)])
+    _east_asian_dates_read(partly)
+    assert partly._date_formats == {14, 0}
