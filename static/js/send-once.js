@@ -11,7 +11,10 @@
  * (sessionStorage; never PINs, passwords, hidden fields, files, nor a field marked
  * autocomplete="off": ID numbers and phones, villagers.forms.SensitiveFieldsMixin); a marked
  * answer keeps it for the form's page, which puts it back once, drawn afresh with a new
- * one-time key; any other answer forgets it. No inline code (CSP). */
+ * one-time key; any other answer forgets it. It comes back only for the person who typed
+ * it (the body's data-typed-for, core/templatetags/one_time_key.py), and signing out forgets
+ * it, so the next one signing in on this tab (an office PC) never gets it. No inline code
+ * (CSP). */
 (function () {
   "use strict";
   var AGAIN_AFTER_MS = 10000; // then a tap is a retry (a link that dropped), not a repeat
@@ -61,12 +64,22 @@
     return { fields: fields, files: files };
   }
 
+  function typedFor() {
+    return document.body.getAttribute("data-typed-for") || "";
+  }
+
   function keep(form) {
     var storage = store();
     if (!storage) return;
+    if (form.hasAttribute("data-sign-out")) {
+      storage.removeItem(SENT);
+      storage.removeItem(LOST);
+      return;
+    }
     var held = typed(form);
     try {
       storage.setItem(SENT, JSON.stringify({
+        typedFor: typedFor(),
         page: window.location.pathname + window.location.search,
         action: form.action,
         fields: held.fields,
@@ -131,6 +144,12 @@
     }
     var lost = read(storage, LOST);
     if (!lost || Date.now() - lost.at > LOST_KEPT_MS) {
+      storage.removeItem(LOST);
+      return;
+    }
+    // Signed out still (a PIN mistyped at the login): kept. Someone else signed in: gone.
+    if (lost.typedFor && !typedFor()) return;
+    if (lost.typedFor !== typedFor()) {
       storage.removeItem(LOST);
       return;
     }

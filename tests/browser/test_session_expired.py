@@ -42,7 +42,7 @@ def test_a_search_after_the_session_expired_goes_to_the_login_and_back(
 
 
 def test_a_wish_sent_from_a_page_left_open_overnight_comes_back_as_typed(
-    live_server, phone, card_a, villager_a
+    live_server, phone, card_a, villager_a, card_b, villager_b
 ):
     """Found by the phone's 3G probe: a wish sent after the sign-in had ended landed on the
     card login without a word, and the form came back empty once signed in again; one
@@ -85,3 +85,21 @@ def test_a_wish_sent_from_a_page_left_open_overnight_comes_back_as_typed(
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     assert Wish.objects.get().title == "一副老花镜"
+
+    # The same tab, the next person (a family's shared phone, an office PC): what was typed
+    # comes back only to whoever typed it (found by the second read).
+    page.goto(new_wish)
+    page.fill("textarea[name=story]", "家里的事，不想让别人看到。")
+    kept = [cookie for cookie in page.context.cookies() if cookie["name"] != "sessionid"]
+    page.context.clear_cookies()
+    page.context.add_cookies(kept)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    expect(page.locator("[data-sent-lost]")).to_be_visible()
+    page.fill("input[name=card_number]", card_b.number)
+    page.fill("input[name=pin]", PIN)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert page.url == new_wish
+    expect(page.locator("[data-put-back]")).to_have_count(0)
+    assert page.input_value("textarea[name=story]") == ""
