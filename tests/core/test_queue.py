@@ -96,10 +96,11 @@ def test_a_job_a_killed_worker_left_doing_is_run_again(queue_workers, county_adm
     workers.wait_until(lambda: _queue_row(job_id) is None, seconds=30)  # ended well: deleted
 
 
-@pytest.mark.django_db
-def test_stalled_jobs_retry_leaves_a_live_workers_jobs_alone(county_admin):
+@pytest.mark.django_db(transaction=True)  # the sweep runs on a connection of its own
+def test_stalled_jobs_retry_leaves_a_live_workers_jobs_alone(queue_workers, county_admin):
     """Only the silent worker's job goes back to the queue; a sweep whose next run already
-    waits ends instead (its queueing lock allows one waiting run)."""
+    waits ends instead (its queueing lock allows one waiting run). (`queue_workers` only
+    empties the queue afterwards: no worker runs here.)"""
     with transaction.atomic():
         silent_export = enqueue(export_build, job_id=1)
         live_export = enqueue(export_build, job_id=2)
@@ -110,7 +111,7 @@ def test_stalled_jobs_retry_leaves_a_live_workers_jobs_alone(county_admin):
     with transaction.atomic():
         waiting_sweep = enqueue(sms_sweep, timestamp=60)
 
-    run = async_to_sync(stalled_jobs_retry)(app.job_manager)
+    run = _in_a_thread_of_its_own(stalled_jobs_retry, app.job_manager)
 
     assert silent_export in run.retried and stalled_sweep in run.ended
     assert live_export not in run.retried + run.ended

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -45,7 +44,12 @@ from store.models import Item, Reservation
 from store.services import RESERVATION_REMINDER, reservation_create, zones_ensure
 from store.tasks import expire_reservations
 from tests.conftest import make_staff
-from tests.core.test_queue import _queue_row, _taken_by, _worker_gone_silent
+from tests.core.test_queue import (
+    _in_a_thread_of_its_own,
+    _queue_row,
+    _taken_by,
+    _worker_gone_silent,
+)
 from tests.notifications.provider import Provider
 from tests.points.conftest import make_rule, propose
 from tests.points.test_concurrency import run_threads
@@ -376,7 +380,10 @@ def _stalled_arrange(request):
 
 
 def _stalled_run(world, attempt):
-    async_to_sync(retry_stalled_jobs.func)(SimpleNamespace(app=app), timestamp=0)
+    # From a thread of its own, as a worker runs it: not from the test's thread, where a
+    # browser test before it in the same process leaves Playwright's event loop registered
+    # and asgiref then refuses (or hands the sweep's queries to another connection).
+    _in_a_thread_of_its_own(retry_stalled_jobs.func, SimpleNamespace(app=app), timestamp=0)
 
 
 def _stalled_stop(m, world):
@@ -402,6 +409,7 @@ RETRY_STALLED_JOBS = Case(
     run=_stalled_run,
     stop=_stalled_stop,  # the first job queued again, the second not
     expect=_stalled_expect,
+    rolled_back_ok=False,  # its run, on a connection of its own, commits as it goes
 )
 
 
@@ -415,7 +423,21 @@ CASES = {
     "reports.export_build": EXPORT_BUILD,
     "core.retry_stalled_jobs": RETRY_STALLED_JOBS,
 }
-every_task = pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+# Run on a connection of their own (_stalled_run): what they read must be committed.
+ON_THEIR_OWN_CONNECTION = {"core.retry_stalled_jobs"}
+every_task = pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            case,
+            id=name,
+            marks=[pytest.mark.django_db(transaction=True)]
+            if name in ON_THEIR_OWN_CONNECTION
+            else [],
+        )
+        for name, case in CASES.items()
+    ],
+)
 
 
 def test_every_task_is_here():
