@@ -17,6 +17,13 @@ from tests.conftest import PASSWORD, PIN
 from wishwall.models import Wish
 
 
+def _session_ends(page) -> None:
+    """The session ends (expired, or signed out in another tab); the CSRF cookie stays."""
+    kept = [cookie for cookie in page.context.cookies() if cookie["name"] != "sessionid"]
+    page.context.clear_cookies()
+    page.context.add_cookies(kept)
+
+
 def test_a_search_after_the_session_expired_goes_to_the_login_and_back(
     live_server, desktop, card_a, card_b, manager_x
 ):
@@ -25,10 +32,7 @@ def test_a_search_after_the_session_expired_goes_to_the_login_and_back(
     form = f"{reverse('points:proposal_new')}?household={card_a.household.pk}"
     page.goto(live_server.url + form)
     page.wait_for_load_state("load")  # htmx binds its buttons once the page has loaded
-    # The session ends (expired, or signed out in another tab); the CSRF cookie stays.
-    kept = [cookie for cookie in page.context.cookies() if cookie["name"] != "sessionid"]
-    page.context.clear_cookies()
-    page.context.add_cookies(kept)
+    _session_ends(page)
     page.fill("#household-find", card_b.household.head_name)
     page.click("button[name=search]")
     expect(page).to_have_url(re.compile(re.escape(live_server.url + reverse("login") + "?next=")))
@@ -55,9 +59,7 @@ def test_a_wish_sent_from_a_page_left_open_overnight_comes_back_as_typed(
     page.goto(new_wish)
     page.fill("input[name=title]", "一副老花镜")
     page.fill("textarea[name=story]", "眼睛看不清了。")
-    kept = [cookie for cookie in page.context.cookies() if cookie["name"] != "sessionid"]
-    page.context.clear_cookies()
-    page.context.add_cookies(kept)  # the night: the session has ended, the CSRF cookie stays
+    _session_ends(page)  # the night: the session has ended, the CSRF cookie stays
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     assert page.url.startswith(live_server.url + reverse("card_login"))
@@ -90,9 +92,7 @@ def test_a_wish_sent_from_a_page_left_open_overnight_comes_back_as_typed(
     # comes back only to whoever typed it (found by the second read).
     page.goto(new_wish)
     page.fill("textarea[name=story]", "家里的事，不想让别人看到。")
-    kept = [cookie for cookie in page.context.cookies() if cookie["name"] != "sessionid"]
-    page.context.clear_cookies()
-    page.context.add_cookies(kept)
+    _session_ends(page)
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     expect(page.locator("[data-sent-lost]")).to_be_visible()

@@ -13,6 +13,7 @@ from openpyxl import Workbook
 
 from tests.conftest import form_key
 from tests.factories import valid_id
+from tests.points.test_carry_over import good_rows as paper_rows
 from tests.villagers.test_roster import HEADER as ROSTER_HEADER
 from tests.villagers.test_roster import good_rows as roster_rows
 from villagers.models import Member
@@ -35,17 +36,6 @@ def groups(group_x, village_x):
     from tests.factories import VillageGroupFactory
 
     return [group_x, VillageGroupFactory(village=village_x, name="富莊")]
-
-
-def paper_rows():
-    """王大山 350 with its paper history; 李秀英 80 (cards of 100 each)."""
-    return [
-        ["X001", "王大山", 350, None, None, None],
-        ["X001", "王大山", None, "2019-03-01", 100, "发卡基础分"],
-        ["X001", "王大山", None, "2021-06-15", 300, "五好家庭"],
-        ["X001", "王大山", None, "2023-01-20", -50, "兑换大米"],
-        ["X002", "李秀英", "80", None, None, None],
-    ]
 
 
 def workbook_bytes(rows, header, *, above=(), merges=()) -> bytes:
