@@ -24,6 +24,14 @@ def _session_ends(page) -> None:
     page.context.add_cookies(kept)
 
 
+def _card_login(page, card) -> None:
+    """Sign in on the card login the page is on, with the card's PIN."""
+    page.fill("input[name=card_number]", card.number)
+    page.fill("input[name=pin]", PIN)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+
+
 def test_a_search_after_the_session_expired_goes_to_the_login_and_back(
     live_server, desktop, card_a, card_b, manager_x
 ):
@@ -64,10 +72,7 @@ def test_a_wish_sent_from_a_page_left_open_overnight_comes_back_as_typed(
         page.click("main form button[type=submit]")
     assert page.url.startswith(live_server.url + reverse("card_login"))
     expect(page.locator("[data-sent-lost]")).to_be_visible()
-    page.fill("input[name=card_number]", card_a.number)
-    page.fill("input[name=pin]", PIN)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    _card_login(page, card_a)
     assert page.url == new_wish
     expect(page.locator("[data-put-back]")).to_be_visible()
     assert page.input_value("input[name=title]") == "一副老花镜"
@@ -96,10 +101,7 @@ def test_a_wish_sent_from_a_page_left_open_overnight_comes_back_as_typed(
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     expect(page.locator("[data-sent-lost]")).to_be_visible()
-    page.fill("input[name=card_number]", card_b.number)
-    page.fill("input[name=pin]", PIN)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    _card_login(page, card_b)
     assert page.url == new_wish
     expect(page.locator("[data-put-back]")).to_have_count(0)
     assert page.input_value("textarea[name=story]") == ""

@@ -14,21 +14,12 @@ from openpyxl import Workbook
 from tests.conftest import form_key
 from tests.factories import valid_id
 from tests.points.test_carry_over import good_rows as paper_rows
+from tests.villagers.conftest import english  # noqa: F401  (autouse: English messages)
 from tests.villagers.test_roster import HEADER as ROSTER_HEADER
 from tests.villagers.test_roster import good_rows as roster_rows
 from villagers.models import Member
 
 PAPER_HEADER = ["户号", "户主姓名", "结转余额", "日期", "积分变动", "事由"]
-
-
-@pytest.fixture(autouse=True)
-def english(settings):
-    """Assert on the English messages."""
-    from django.utils import translation
-
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture
