@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from core import sql
 from core.access import Role
@@ -17,6 +18,7 @@ from villagers import sql as villagers_sql
 from villagers.cardnumbers import card_number_normalize
 from villagers.devices import device_signed_in
 from villagers.models import Card, County, Household, Township, User, Village
+from villagers.second_person import LOCK_NOT_AVAILABLE
 from villagers.throttle import CARD_USERNAME_PREFIX, STAFF_NAMED_AS_CARD_PREFIX, STAFF_PIN_SUFFIX
 
 
@@ -152,19 +154,51 @@ def axes_username(request, credentials):
     return username
 
 
+# How long a sign-in waits for the try at the same count before it (`one_try_at_a_time`).
+# A try checks up to one PIN a login of the card (about half a second each on a busy server).
+TRY_WAIT_SECONDS = 5
+
+
+def login_count_lock_key(request, credentials) -> int:
+    """The advisory lock of a sign-in's count (`axes_username`)."""
+    name = axes_username(request, credentials)
+    digest = hashlib.blake2b(f"login-count:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 @contextmanager
 def one_try_at_a_time(request, credentials) -> Iterator[None]:
     """A sign-in's lockout check, its password or PIN check and the count of its failure, as
     one step for each count (`axes_username`): tries sent at the same moment were each
-    checked against a count none of them had written yet (eight PINs of a card checked in
+    checked against a count none of them had written yet (eight PINs of one card checked in
     one burst, where five lock it). Each waits for the try before it, and sees its failure.
     A PostgreSQL advisory lock of the session, not a transaction: a refusal raised in the
-    block must not take back the failure it counted."""
-    name = axes_username(request, credentials)
-    digest = hashlib.blake2b(f"login-count:{name}".encode(), digest_size=8).digest()
-    key = int.from_bytes(digest, "big", signed=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    block must not take back the failure it counted.
+
+    The wait is bounded (`TRY_WAIT_SECONDS`): a burst of tries at one card held a server
+    worker each until every try before it was checked. Past the bound the try is refused,
+    unchecked and uncounted (ValidationError, code "try_in_progress")."""
+    key = login_count_lock_key(request, credentials)
+    try:
+        # The session's lock outlives this transaction (or savepoint); the timeout does not.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+                [f"{TRY_WAIT_SECONDS * 1000}ms"],
+            )
+            (before, _set) = cursor.fetchone()
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise ValidationError(
+            _(
+                "Another sign-in with this card or name is being checked at this moment. "
+                "Try again in a moment."
+            ),
+            code="try_in_progress",
+        ) from None
     try:
         yield
     finally:

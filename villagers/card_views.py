@@ -507,8 +507,11 @@ def pin_change_view(request):
     credentials = {"card_number": number or "", "whole_card": True}
     changed = False
     if request.method == "POST":
-        with one_try_at_a_time(request, credentials):  # counted before the next is checked
-            changed = _pin_change_counted(request, form, number, credentials)
+        try:
+            with one_try_at_a_time(request, credentials):  # counted before the next is checked
+                changed = _pin_change_counted(request, form, number, credentials)
+        except ValidationError as busy:  # another try at the card, still being checked
+            form.add_error(None, busy)
     if changed:
         update_session_auth_hash(request, request.user)
         messages.success(request, _("Your PIN is changed."))

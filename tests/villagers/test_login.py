@@ -12,12 +12,13 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import MD5PasswordHasher
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import PASSWORD, PIN
+from villagers import auth
 from villagers.models import User
 
 LIMIT = settings.AXES_FAILURE_LIMIT
@@ -331,3 +332,53 @@ def test_the_card_login_is_kept_by_no_cache_as_the_staff_login(client, card_a):
     ):
         assert response.status_code == 200
         assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("door", ["card", "staff", "pin change"])
+def test_a_try_waits_for_the_one_before_it_only_so_long(door, card_a, manager_x, monkeypatch):
+    """A burst of tries at one card held a server worker each until every try before it was
+    checked: a try that waits past the bound is refused in words, unchecked and uncounted."""
+    monkeypatch.setattr(auth, "TRY_WAIT_SECONDS", 1)
+    phone = Client()
+    if door == "pin change":
+        assert _card(phone, card_a.number, PIN).status_code == 302
+    credentials = (
+        {"username": "manager_x"}
+        if door == "staff"
+        else {"card_number": card_a.number, "whole_card": door == "pin change"}
+    )
+    key = auth.login_count_lock_key(None, credentials)
+    other = connections.create_connection(DEFAULT_DB_ALIAS)  # another worker's try
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        started = time.monotonic()
+        if door == "card":
+            response = _card(phone, card_a.number, PIN)
+        elif door == "staff":
+            response = _staff(phone, "manager_x", PASSWORD)
+        else:
+            response = phone.post(
+                reverse("villagers:pin_change"),
+                {"old_pin": PIN, "pin": "8264", "pin_again": "8264"},
+            )
+        waited = time.monotonic() - started
+    finally:
+        other.close()
+    assert response.status_code == 200
+    assert "being checked at this moment" in response.text
+    assert 1 <= waited < 4
+    assert not AccessAttempt.objects.exists()  # nothing counted
+    if door != "pin change":
+        assert SESSION_KEY not in phone.session
+    # The try before it done, the same sign-in goes through, and the lock's wait is as before.
+    if door == "card":
+        assert _card(phone, card_a.number, PIN).status_code == 302
+    elif door == "staff":
+        assert _staff(phone, "manager_x", PASSWORD).status_code == 302
+    else:
+        assert _card(Client(), card_a.number, PIN).status_code == 302  # the PIN unchanged
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] != "1s"
