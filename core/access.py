@@ -310,13 +310,14 @@ def village_object_or_404(queryset, village, *, village_field: str = "village", 
     the request's village (and reader); when what was asked for is another village's
     (`village_field` the path to its village), OtherVillageObject. Asked only on a miss:
     a page found costs no query more. Another household's object of the same village
-    stays a bare 404, as if it did not exist."""
+    stays a bare 404, as if it did not exist, as does an object of no village (a county's
+    export)."""
     try:
         return get_object_or_404(queryset, **lookup)
     except Http404:
         model = getattr(queryset, "model", queryset)  # a queryset, a manager or a model
         elsewhere = (
-            model._default_manager.filter(**lookup)
+            model._default_manager.filter(**lookup, **{f"{village_field}__isnull": False})
             .exclude(**{village_field: village})
             .values_list(village_field, flat=True)
             .first()

@@ -4,7 +4,7 @@ and recording served to the village's own people only (never a public media URL)
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,6 +16,7 @@ from core.access import (
     is_villager,
     member_of_village_required,
     staff_required,
+    village_object_or_404,
 )
 from core.decorators import allows_microphone
 from core.idempotency import run_once
@@ -33,6 +34,14 @@ def _announcements_for_user(request):
     if is_villager(request.user):
         return announcements_current(request.village.pk)
     return announcements_of_village(request.village.pk)
+
+
+def _get_announcement_for_user(request, pk: int, announcements=None) -> Announcement:
+    """One of `announcements` (by default those the user may see): another village's is a
+    404 saying so (core.access), a withdrawn one a villager asks for a bare 404."""
+    if announcements is None:
+        announcements = _announcements_for_user(request)
+    return village_object_or_404(announcements, request.village, pk=pk)
 
 
 @member_of_village_required
@@ -80,7 +89,8 @@ def announcement_new(request):
 @require_POST
 @staff_required(Role.MANAGER, Role.SUPERVISOR)
 def announcement_withdraw_view(request, pk: int):
-    announcement = get_object_or_404(Announcement, pk=pk, village=request.village)
+    announcements = Announcement.objects.filter(village=request.village)
+    announcement = _get_announcement_for_user(request, pk, announcements)
     try:
         announcement_withdraw(announcement=announcement, actor=request.user, request=request)
     except ValidationError as error:
@@ -103,11 +113,11 @@ def _file_response(field, content_type: str):
 
 @member_of_village_required
 def announcement_photo(request, pk: int):
-    announcement = get_object_or_404(_announcements_for_user(request), pk=pk)
+    announcement = _get_announcement_for_user(request, pk)
     return _file_response(announcement.photo, "image/jpeg")
 
 
 @member_of_village_required
 def announcement_audio(request, pk: int):
-    announcement = get_object_or_404(_announcements_for_user(request), pk=pk)
+    announcement = _get_announcement_for_user(request, pk)
     return _file_response(announcement.audio, announcement.audio_type)

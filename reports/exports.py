@@ -33,7 +33,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core.access import OPEN, oversees
+from core.access import OPEN, oversees, village_object_or_404
 from core.audit import audit_record
 from core.queue import enqueue
 from reports import xlsx
@@ -203,11 +203,15 @@ def _still_theirs(job: ExportJob, user) -> bool:
 
 def _get_job_for_user(request, pk: int, queryset=None) -> ExportJob:
     """A job of the user who asked for it, while they may still read it; anyone else's is a
-    404."""
+    404. A village's own user (its staff) asking for another village's year report is told
+    it is another village's (core.access); anyone else's of their own village, and every
+    job to the county's and the township's people, stays a bare 404."""
     queryset = ExportJob.objects.defer("content") if queryset is None else queryset
-    job = get_object_or_404(
-        queryset.select_related("village__township"), pk=pk, requested_by=request.user
-    )
+    mine = queryset.select_related("village__township").filter(requested_by=request.user)
+    if request.user.village_id is not None and request.village is not None:
+        job = village_object_or_404(mine, request.village, pk=pk)
+    else:
+        job = get_object_or_404(mine, pk=pk)
     if not _still_theirs(job, request.user):
         raise Http404(_("This export is not yours to read any more."))
     return job

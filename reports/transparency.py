@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -152,7 +152,8 @@ def donation_thanks_revoke(request, pk):
 
     One-time key, drawn with the page: a double click revokes once (one audit event); the
     page opened again and the button pressed again is another revocation."""
-    donation = get_object_or_404(Donation, pk=pk, village=request.village)
+    donations = Donation.objects.filter(village=request.village)
+    donation = village_object_or_404(donations, request.village, pk=pk)
     there = f"{reverse('reports:donations_traced')}#donation-{donation.pk}"
 
     def action():

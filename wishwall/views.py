@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -236,8 +236,9 @@ def wish_detail(request, pk: int):
 
 
 def _get_own_wish(request, pk: int) -> Wish:
-    """The signed-in household's own wish, else 404."""
-    return get_object_or_404(Wish, pk=pk, household_id=request.user.household_id)
+    """The signed-in household's own wish, else 404 (saying so when another village's)."""
+    own = Wish.objects.filter(household_id=request.user.household_id)
+    return village_object_or_404(own, request.village, pk=pk)
 
 
 @villager_required

@@ -11,7 +11,7 @@ import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -180,7 +180,10 @@ def activity_close_view(request, pk):
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 def checkin_photo(request, pk):
-    checkin = get_object_or_404(CheckIn, pk=pk, activity__village=request.village)
+    checkins = CheckIn.objects.filter(activity__village=request.village)
+    checkin = village_object_or_404(
+        checkins, request.village, village_field="activity__village", pk=pk
+    )
     return photo_response(checkin.photo)
 
 

@@ -2,12 +2,18 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.access import Role, is_villager, staff_required, villager_required
+from core.access import (
+    Role,
+    is_villager,
+    staff_required,
+    village_object_or_404,
+    villager_required,
+)
 from core.idempotency import key_used, run_once
 from core.pagination import Paginator
 from points.forms import DeclarationAcceptForm, DeclarationForm, ReasonForm
@@ -167,8 +173,9 @@ def declaration_photo(request, pk):
     if not request.user.is_authenticated:
         raise PermissionDenied
     if is_villager(request.user):
-        declaration = get_object_or_404(Declaration, pk=pk, household=request.user.household_id)
-        return photo_response(declaration.photo)
+        # Another household's of the village stays a bare 404; another village's says so.
+        own = Declaration.objects.filter(household=request.user.household_id)
+        return photo_response(village_object_or_404(own, request.village, pk=pk).photo)
     return _declaration_photo_staff(request, pk)
 
 

@@ -5,7 +5,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -157,8 +157,9 @@ def reservation_cancel_view(request, pk):
 def reservation_hand_over_view(request, household_pk, pk):
     """At the counter: hand the reserved goods over, once (the form's key)."""
     household: Household = household_get_for_user(request, household_pk)
-    reservation = get_object_or_404(
-        Reservation.objects.select_related("household", "village"), pk=pk, household=household
+    reservations = Reservation.objects.filter(household=household)
+    reservation = village_object_or_404(
+        reservations.select_related("household", "village"), request.village, pk=pk
     )
     back = reverse("store:counter_household", args=[household.pk])
     try:

@@ -124,6 +124,9 @@ class Cast:
     activity: Any = None  # open for check-in, nobody checked in yet
     checkin: Any = None  # household A's check-in, with a photo, to another activity
     announcement: Any = None
+    # Village Y's household, whose villager login (users["villager_y"], not one of ROLES: the
+    # URL table's answers are X's roles') meets X's objects as another village's.
+    household_y: Any = None
 
     # Each role's session data, from its first sign-in (see client).
     sessions: dict[str, dict] = field(default_factory=dict, repr=False)
@@ -366,11 +369,13 @@ def cast_build(
             "township_x": township_officer,
             "township_z": township_officer_z,
             "secretary_x": secretary_x,
+            "villager_y": card_y.household.users.get(is_staff=False),
         },
         village_x=village_x,
         village_y=village_y,
         village_z=village_z,
         household_a=household_a,
+        household_y=card_y.household,
         household_b=household_b,
         member_a=member_a,
         card_a=card_a,

@@ -2,17 +2,25 @@
 nothing of it (core.access.village_object_or_404, aidao.views.page_not_found)."""
 
 import re
+import uuid
 
 from django.urls import reverse
 
+from notifications.services import announcement_withdraw
+from tests.security.url_table import URLS
 from villagers.middleware import COUNTY_VILLAGE_SESSION_KEY
 
-# Files (photos, recordings) and the county's exports are not pages a code or link opens.
-NOT_PAGES = ("photo", "audio", "export", "api")
+# The read-only API answers a token only (tests/reports/test_api.py).
+NOT_PAGES = ("api",)
 STAFF_WORDS = (
     "This is another village's {what} The code or link you opened belongs to another "
     "village: only that village's staff can open it. Back to the start page"
 )
+VILLAGER_WORDS = (
+    "This is another village's {what} The code or link you opened belongs to another "
+    "village, so it does not open here. Ask your village's manager. Back to the start page"
+)
+NOT_FOUND = "This page does not exist Back to the start page"
 
 
 def main_text(response) -> str:
@@ -35,13 +43,64 @@ def test_every_page_of_another_villages_object_says_so_and_names_nothing(cast, t
         and not any(word in request.key for word in NOT_PAGES)
     ]
     assert len(pages) > 30
-    wrong = []
-    for request in pages:
-        response = client.get(request.url)
-        said = main_text(response)
-        what = said.removeprefix("This is another village's ").split(" The code")[0]
-        if response.status_code != 404 or said != STAFF_WORDS.format(what=what) or not what:
-            wrong.append(f"{request.key} {request.url}: {response.status_code} {said!r}")
+    wrong = [said for request in pages if (said := _not_said(client.get(request.url), request))]
+    assert not wrong, "\n".join(wrong)
+
+
+def _not_said(response, request, words: str = STAFF_WORDS) -> str:
+    """'' when `response` is the other-village page in `words`, else what it was instead."""
+    said = main_text(response)
+    what = said.removeprefix("This is another village's ").split(" The code")[0]
+    if response.status_code == 404 and said == words.format(what=what) and what:
+        return ""
+    return f"{getattr(request, 'key', '')} {request.url}: {response.status_code} {said!r}"
+
+
+def test_every_button_on_another_villages_object_says_so(cast, table):
+    """Found by a probe: a POST button of another village's object (a reservation's
+    hand-over, a thanks link's revoke, an announcement's withdrawal) answered a bare 404.
+    Every POST of village Y's manager on an object of village X says what it is."""
+    client = cast.client("manager_y")
+    buttons = [
+        request
+        for request in table
+        if request.post and request.post["manager_y"] == "404" and "api" not in request.key
+    ]
+    assert len(buttons) > 25
+    wrong = [
+        said
+        for request in buttons
+        if (said := _not_said(client.post(request.url, request.data), request))
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def _object_of_x(cast, request) -> bool:
+    """Whether the request's address names one of village X's objects (not a month)."""
+    row = URLS.get(request.key)
+    kwargs = row.kwargs(cast) if row is not None else {}
+    return any(key == "pk" or key.endswith("_pk") for key in kwargs)
+
+
+def test_every_page_and_button_of_a_villager_says_another_villages_object_is_so(cast, table):
+    """Found by a probe: a villager of village Y opening household A's wish to change or
+    withdraw it, or its declaration's photo, or an announcement's photo or recording, was
+    answered a bare 404. Every page and button a villager of X may use on an object of X
+    answers a villager of Y that it is another village's, and what to do."""
+    client = cast.client("villager_y")
+    asked = []
+    for request in table:
+        if not request.url.startswith("/admin/") and _object_of_x(cast, request):
+            if request.get["villager_a"] in ("200", "R"):
+                asked.append((request, client.get(request.url)))
+            if request.post and request.post["villager_a"] in ("200", "R"):
+                asked.append((request, client.post(request.url, request.data)))
+    assert len(asked) > 8
+    wrong = [
+        said
+        for request, response in asked
+        if (said := _not_said(response, request, VILLAGER_WORDS))
+    ]
     assert not wrong, "\n".join(wrong)
 
 
@@ -57,3 +116,51 @@ def test_an_overseer_looking_into_another_village_is_offered_the_objects_village
     pick = f'href="/registry/villages/?village={cast.village_x.pk}&amp;next=%2Fregistry%2F'
     assert pick in response.content.decode()
     assert cast.household_a.head_name not in response.content.decode()
+
+
+def test_another_villages_reservation_handed_over_at_a_households_counter_says_so(cast):
+    """The hand-over's address names the household whose counter it is, and the reservation:
+    at one of village Y's own counters, village X's reservation answered a bare 404."""
+    url = reverse(
+        "store:reservation_hand_over",
+        kwargs={"household_pk": cast.household_y.pk, "pk": cast.reservation.pk},
+    )
+    response = cast.client("manager_y").post(url, {"key": str(uuid.uuid4())})
+    assert not _not_said(response, response.wsgi_request)
+    assert "This is another village's reservation" in main_text(response)
+
+
+def test_what_the_village_keeps_from_its_own_people_stays_a_bare_404(cast):
+    """Only another village's object is told so: household A's declaration photo and its
+    wish to change or withdraw are to villager B as if they did not exist, a withdrawn
+    announcement's photo to a villager, and manager X's export to the village's supervisor
+    and to the county admin, as before."""
+    own = {
+        "villager_b": [
+            ("get", reverse("points:declaration_photo", args=[cast.declaration.pk])),
+            ("get", reverse("wishwall:revise", args=[cast.wish.pk])),
+            ("post", reverse("wishwall:revise", args=[cast.wish.pk])),
+            ("post", reverse("wishwall:withdraw", args=[cast.wish.pk])),
+        ],
+        "villager_a": [
+            ("get", reverse("notifications:announcement_photo", args=[cast.announcement.pk])),
+            ("get", reverse("notifications:announcement_audio", args=[cast.announcement.pk])),
+        ],
+        "supervisor_x": [
+            ("get", reverse("reports:export_status", args=[cast.export_job.pk])),
+            ("get", reverse("reports:export_download", args=[cast.export_job.pk])),
+        ],
+        "county_x": [
+            ("get", reverse("reports:export_status", args=[cast.export_job.pk])),
+            ("get", reverse("reports:export_download", args=[cast.export_job.pk])),
+        ],
+    }
+    announcement_withdraw(announcement=cast.announcement, actor=cast.users["manager_x"])
+    wrong = []
+    for role, asked in own.items():
+        client = cast.client(role)
+        for method, url in asked:
+            response = getattr(client, method)(url)
+            if response.status_code != 404 or main_text(response) != NOT_FOUND:
+                wrong.append(f"{role} {method} {url}: {response.status_code}")
+    assert not wrong, "\n".join(wrong)
