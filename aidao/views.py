@@ -9,6 +9,9 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import defaults
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -102,6 +105,33 @@ def healthz(request):
 RETRY_AFTER_SECONDS = 30
 
 
+# The 404 page's heading for another village's object, by its kind (core.access.
+# OtherVillageObject.kind): Chinese says each kind with its own measure word (这户, 这张积分卡,
+# 这个活动), which one sentence with the kind's name put in could not ("这是别的村的户").
+OTHER_VILLAGE_HEADINGS = {
+    "villagers.household": gettext_lazy("This is another village's household"),
+    "villagers.member": gettext_lazy("This is another village's family member"),
+    "villagers.card": gettext_lazy("This is another village's points card"),
+    "villagers.villagegroup": gettext_lazy("This is another village's village group"),
+    "points.rule": gettext_lazy("This is another village's points rule"),
+    "points.proposal": gettext_lazy("This is another village's proposal"),
+    "points.batch": gettext_lazy("This is another village's batch of proposals"),
+    "points.declaration": gettext_lazy("This is another village's declaration"),
+    "points.entry": gettext_lazy("This is another village's ledger entry"),
+    "points.objection": gettext_lazy("This is another village's objection"),
+    "points.inspectionround": gettext_lazy("This is another village's hygiene round"),
+    "points.activity": gettext_lazy("This is another village's activity"),
+    "points.checkin": gettext_lazy("This is another village's check-in"),
+    "store.item": gettext_lazy("This is another village's item"),
+    "store.redemption": gettext_lazy("This is another village's receipt"),
+    "store.reservation": gettext_lazy("This is another village's reservation"),
+    "store.donation": gettext_lazy("This is another village's donation"),
+    "wishwall.wish": gettext_lazy("This is another village's wish"),
+    "notifications.announcement": gettext_lazy("This is another village's announcement"),
+    "reports.exportjob": gettext_lazy("This is another village's export"),
+}
+
+
 def page_not_found(request, exception=None):
     """The 404 handler. An address of another village's object (core.access.
     OtherVillageObject: a QR code scanned in the wrong village, a link passed on) says so,
@@ -111,7 +141,11 @@ def page_not_found(request, exception=None):
     if not isinstance(exception, OtherVillageObject):
         return defaults.page_not_found(request, exception)
     user = request.user
-    context = {"elsewhere": exception.what, "pick": ""}
+    heading = OTHER_VILLAGE_HEADINGS.get(exception.kind)
+    if heading is None:  # a kind not named above yet: its name put in
+        heading = _("This is another village's %(what)s") % {"what": exception.what}
+    # The catalogue's words and a model's name, as {% trans %} shows them (no &#x27;).
+    context = {"elsewhere": mark_safe(heading), "pick": ""}  # noqa: S308
     if is_overseer(user) and villages_overseen(user).filter(pk=exception.village_id).exists():
         back = request.get_full_path() if request.method == "GET" else ""
         context["pick"] = village_pick_url(back, exception.village_id)

@@ -296,12 +296,14 @@ class OtherVillageObject(Http404):
     """An address naming an object of another village than the one the reader works in (an
     activity's QR code scanned in the next village, a receipt's number or a household's page
     passed on): a 404 whose page says so, naming nothing of the object (aidao.views.
-    page_not_found). `what` is the object's kind; `village_id` its village, which a county
-    admin or township officer overseeing it is offered to pick."""
+    page_not_found). `kind` is the object's model (its label, "villagers.household"), `what`
+    its name; `village_id` its village, which a county admin or township officer overseeing
+    it is offered to pick."""
 
-    def __init__(self, what, village_id: int):
-        super().__init__(what)
-        self.what = what
+    def __init__(self, model, village_id: int):
+        super().__init__(model._meta.verbose_name)
+        self.kind = model._meta.label_lower
+        self.what = model._meta.verbose_name
         self.village_id = village_id
 
 
@@ -324,7 +326,7 @@ def village_object_or_404(queryset, village, *, village_field: str = "village", 
         )
         if elsewhere is None:
             raise
-        raise OtherVillageObject(model._meta.verbose_name, elsewhere) from None
+        raise OtherVillageObject(model, elsewhere) from None
 
 
 def staff_required(*roles: str):
