@@ -329,6 +329,20 @@ def village_object_or_404(queryset, village, *, village_field: str = "village", 
         raise OtherVillageObject(model, elsewhere) from None
 
 
+def signed_in_required(view):
+    """Anyone signed in, for a view that decides the rest itself (an export: its requester
+    only). The signed-out go to the login as `access_required` sends them: Django's
+    login_required said nothing of a form sent after the sign-in had ended."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return _to_login(request, None)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def staff_required(*roles: str):
     """Staff holding one of `roles` in a village; the county admin only reads, once in one."""
     return access_required(roles=roles)

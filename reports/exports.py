@@ -25,7 +25,6 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.db import connection, transaction
 from django.db.models import Q
 from django.http import Http404
@@ -33,7 +32,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core.access import OPEN, oversees, village_object_or_404
+from core.access import OPEN, oversees, signed_in_required, village_object_or_404
 from core.audit import audit_record
 from core.queue import enqueue
 from reports import xlsx
@@ -217,7 +216,7 @@ def _get_job_for_user(request, pk: int, queryset=None) -> ExportJob:
     return job
 
 
-@login_required
+@signed_in_required
 def export_status(request, pk):
     """Progress of one export; refreshes itself until the file is ready."""
     job = _get_job_for_user(request, pk)
@@ -225,7 +224,7 @@ def export_status(request, pk):
     return render(request, "reports/export_status.html", context)
 
 
-@login_required
+@signed_in_required
 def export_download(request, pk):
     job = _get_job_for_user(request, pk, ExportJob.objects.all())
     if job.status != ExportJob.Status.DONE:

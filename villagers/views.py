@@ -1,8 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,11 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from core.access import (
-    is_overseer,
-    is_villager,
-    villager_required,
-)
+from core.access import is_villager, overseer_required, villager_required
 from core.db import row_id_or_none
 from core.redirects import local_next
 from villagers.cardnumbers import card_number_normalize
@@ -95,7 +89,7 @@ def me(request):
     return render(request, "villagers/me.html", {"household": household, "card": card})
 
 
-@login_required
+@overseer_required
 def village_pick(request):
     """A county admin or a township officer chooses which village to look into (read-only).
 
@@ -103,8 +97,6 @@ def village_pick(request):
     choice to the village that page is about (a link from the audit log, say), with a way
     back to the whole list.
     """
-    if not is_overseer(request.user):
-        raise PermissionDenied
     villages = villages_overseen(request.user).select_related("township")
     if request.method == "POST":
         form = VillagePickForm(request.POST, villages=villages)
