@@ -24,12 +24,11 @@ from django.views.decorators.http import require_POST
 
 from core.access import (
     Role,
-    is_overseer,
     is_villager,
     may_object,
     member_of_village_required,
     staff_required,
-    user_roles,
+    start_page,
 )
 from core.fragments import cached_part
 from core.idempotency import run_once
@@ -69,18 +68,12 @@ NOTICE_WORKBOOK_LAYOUT = 2
 def home(request):
     """Send each kind of user to the page they start their day on; the signed-out see the
     card login (villagers are most of them; staff have a link there to their own)."""
-    user = request.user
-    if not user.is_authenticated:
+    if not request.user.is_authenticated:
         return card_login(request)
-    if is_villager(user):
-        return redirect("points:me")
-    if is_overseer(user) and request.village is None:
-        return redirect("reports:county_overview")
-    if user.is_staff and user_roles(user):
-        return redirect("reports:dashboard")
-    if user.is_superuser:
-        return redirect("admin:index")
-    return render(request, "villagers/no_role.html", status=403)
+    start = start_page(request)
+    if start is None:
+        return render(request, "villagers/no_role.html", status=403)
+    return redirect(start)
 
 
 def _month(year, month) -> datetime.date:

@@ -42,8 +42,29 @@ def test_a_villagers_pages_link_the_title_straight_to_the_balance(
         html = client_villager_a.get(url).content.decode()
         brand = re.search(r'<a class="navbar-brand[^"]*" href="([^"]+)"', html).group(1)
         assert brand == reverse("points:me")
-    html = client_manager_x.get(reverse("store:catalogue")).content.decode()
-    assert re.search(r'<a class="navbar-brand[^"]*" href="([^"]+)"', html).group(1) == "/"
+
+
+def _brand(client, url: str) -> str:
+    html = client.get(url).content.decode()
+    return re.search(r'<a class="navbar-brand[^"]*" href="([^"]+)"', html).group(1)
+
+
+def test_staff_pages_link_the_title_straight_to_their_start(
+    client_manager_x, client_county, client_secretary_x, village_x
+):
+    """The staff's title bar went through `/` (a redirect to their start) where the
+    villager's links straight: a round trip more on every way home. It now links where `/`
+    sends each of them: the dashboard, or a county admin's county overview until they look
+    into a village (then that village's dashboard)."""
+    catalogue, pick = reverse("store:catalogue"), reverse("villagers:village_pick")
+    assert _brand(client_manager_x, catalogue) == reverse("reports:dashboard")
+    assert _brand(client_secretary_x, reverse("reports:dashboard")) == reverse("reports:dashboard")
+    assert _brand(client_county, pick) == reverse("reports:county_overview")
+    assert client_county.get("/").url == reverse("reports:county_overview")
+    client_county.post(pick, {"village": village_x.pk})
+    assert _brand(client_county, catalogue) == reverse("reports:dashboard")
+    for client in (client_manager_x, client_county, client_secretary_x):
+        assert client.get("/").url == reverse("reports:dashboard")
 
 
 def test_from_the_front_door_to_the_balance_page_in_one_post(client_anon, card_a):
