@@ -1,4 +1,4 @@
-"""Reading an uploaded table (.xlsx or .csv) into rows keyed by column, for the imports.
+"""Reading an uploaded table (.xlsx, .csv or .txt) into rows keyed by column, for the imports.
 
 Shared by the roster import (villagers.roster) and the paper ledger's opening balances
 (points.carryover): each names its columns (`Column`), and gets back one `SheetRow` per
@@ -52,6 +52,10 @@ PENDING_FOR = datetime.timedelta(hours=1)
 # header, with the row below it when that row goes on naming columns (_header_below).
 MAX_TITLE_ROWS = 3
 EXCEL_DIGITS = 15  # significant digits a spreadsheet keeps of a number
+# What the file picker offers (the `accept` of the upload forms) and `sheet_parse` reads: a
+# workbook, a CSV, and a table saved as text (Excel's "Unicode text", tabs between cells).
+ACCEPTED_SUFFIXES = (".xlsx", ".csv", ".txt")
+ACCEPT = ",".join(ACCEPTED_SUFFIXES)
 # A day as a clerk types it (2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日 or 5号; a date
 # cell reads as the first), and a month (1965.03, 1965年3月: a roster's 出生年月).
 DATE = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})[日号]?")
@@ -494,8 +498,10 @@ def sheet_parse(upload, columns: tuple[Column, ...], *, max_rows: int, no_rows: 
         return _rows_from_xlsx(data, columns, max_rows, no_rows)
     if name.endswith(".xlsx"):
         raise _not_a_workbook()
-    if not (name.endswith(".csv") or name.endswith(".txt")):
-        raise SheetFileError(_("Upload an Excel (.xlsx) or CSV (.csv) file."))
+    if not name.endswith(ACCEPTED_SUFFIXES):
+        raise SheetFileError(
+            _("Upload an Excel (.xlsx), CSV (.csv) or tab-separated text (.txt) file.")
+        )
     return _rows_with_header(_rows_from_csv(data), columns, max_rows, no_rows)
 
 

@@ -11,6 +11,7 @@ from core.edit_forms import DrawnStateMixin
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
 from core.photos import FilesChosenAgainMixin, PhotoInput, photo_validate
+from core.spreadsheet import ACCEPT
 from core.text import list_join
 from points.models import Rule
 from points.services import member_left_before
@@ -356,8 +357,8 @@ class CarryOverUploadForm(FilesChosenAgainMixin, forms.Form):
     """The paper ledger's file and the total written on the paper, to be compared."""
 
     file = forms.FileField(
-        label=_("Paper ledger file (.xlsx or .csv)"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+        label=_("Paper ledger file (.xlsx, .csv or .txt)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
     paper_total = numbers.IntegerField(
         label=_("Total of the paper ledger"),

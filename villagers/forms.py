@@ -14,6 +14,7 @@ from core.forms import PinField, number_formfield
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
 from core.photos import FilesChosenAgainMixin
+from core.spreadsheet import ACCEPT
 from villagers.auth import one_try_at_a_time
 from villagers.idnumbers import (
     id_number_invalid_message,
@@ -508,8 +509,8 @@ class PinChangeForm(NewPinForm):
 
 class RosterUploadForm(FilesChosenAgainMixin, forms.Form):
     file = forms.FileField(
-        label=_("Roster file (.xlsx or .csv)"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+        label=_("Roster file (.xlsx, .csv or .txt)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
 
 

@@ -1,4 +1,4 @@
-"""Reading a household roster (.xlsx or .csv) and checking it row by row, in plain words.
+"""Reading a household roster (.xlsx, .csv or .txt) and checking it row by row, in plain words.
 
 One row per person; rows sharing a household number form one household. Parsing never
 touches the database; `roster_check` compares the rows with the village's groups and

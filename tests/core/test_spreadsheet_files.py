@@ -3,6 +3,7 @@ saved by Excel or WPS, with what a clerk's hands and a Chinese input method put 
 
 import html
 import io
+import re
 import zipfile
 from types import SimpleNamespace
 
@@ -332,6 +333,30 @@ def test_a_table_saved_as_unicode_or_tab_separated_text_is_read(client_manager_x
     ]:
         check = previewed(client_manager_x, roster_upload(client_manager_x, data, name))
         assert check.is_valid and len(check.reports) == 4, (name, check.error_lines())
+
+
+def _upload_page(client, which: str):
+    name = "villagers:roster_upload" if which == "roster" else "points:carry_over_upload"
+    return html.unescape(client.get(reverse(name)).text)
+
+
+@pytest.mark.parametrize("which", ["roster", "paper"])
+def test_the_file_picker_offers_every_kind_of_file_read(client_manager_x, groups, which):
+    """Found by a probe: the picker offered .xlsx and .csv only (on a phone, a .txt saved as
+    Excel's "Unicode text" could not be chosen) and the page named those two, though a
+    table saved as text is read. The picker, the page and the refusal name what is read."""
+    page = _upload_page(client_manager_x, which)
+    accept = re.search(r'accept="([^"]*)"', page)[1]
+    assert accept.split(",") == [".xlsx", ".csv", ".txt"]
+    assert ".xlsx, .csv or .txt" in page  # the field's label
+    assert "tab-separated text (.txt)" in page  # the page's words
+    text = "\t".join(ROSTER_HEADER) + "\n" + "\t".join(roster_rows()[3]) + "\n"
+    for suffix in accept.split(","):
+        data = text.encode() if suffix != ".xlsx" else workbook_bytes(roster_rows(), ROSTER_HEADER)
+        response = roster_upload(client_manager_x, data, f"roster{suffix}")
+        assert response.status_code == 302, suffix
+    said = refusal(roster_upload(client_manager_x, text.encode(), "roster.pdf"))
+    assert "Excel (.xlsx), CSV (.csv) or tab-separated text (.txt)" in said
 
 
 # --- large files ---------------------------------------------------------------------------------

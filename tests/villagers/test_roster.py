@@ -216,7 +216,7 @@ def _zip_without_workbook():
         (SimpleUploadedFile("r.xlsx", _zip_without_workbook()), "could not be read as an Excel"),
         (SimpleUploadedFile("r.xlsx", b"PK\x03\x04" + b"\x00" * 200), "could not be read"),
         (SimpleUploadedFile("r.xls", b"\xd0\xcf\x11\xe0old"), "Old Excel .xls"),
-        (SimpleUploadedFile("r.pdf", b"%PDF-1.4"), "Excel (.xlsx) or CSV"),
+        (SimpleUploadedFile("r.pdf", b"%PDF-1.4"), "Excel (.xlsx), CSV (.csv) or tab-separated"),
         (SimpleUploadedFile("r.csv", b"  \n"), "The file is empty"),
         (SimpleUploadedFile("r.csv", b"\xff\xfe\x00\x00\xff"), "text could not be read"),
         (SimpleUploadedFile("r.csv", b"a,b\x00c\n"), "not a CSV"),
