@@ -57,8 +57,11 @@ EXCEL_DIGITS = 15  # significant digits a spreadsheet keeps of a number
 ACCEPTED_SUFFIXES = (".xlsx", ".csv", ".txt")
 ACCEPT = ",".join(ACCEPTED_SUFFIXES)
 # A day as a clerk types it (2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日 or 5号; a date
-# cell reads as the first), and a month (1965.03, 1965年3月: a roster's 出生年月).
-DATE = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})[日号]?")
+# cell reads as the first), with the midnight a date cell saved as CSV gets (2024/3/5 0:00);
+# a month (1965.03, 1965年3月: a roster's 出生年月).
+DATE = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})[日号]?(?:\s+0?0:00(?::00)?)?")
+# A day typed as 8 digits (20240305), read only when they make a real date.
+DATE_DIGITS = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
 YEAR_MONTH = re.compile(r"([0-9]{4})[-/.年]([0-9]{1,2})月?")
 YEAR = re.compile(r"([0-9]{4})年?")
 
@@ -75,6 +78,15 @@ class Column:
     # A column of yes or no (is the household registered poor?) takes TRUE and FALSE, as
     # Excel keeps a ticked or unticked cell; anywhere else they are refused (yes_no_misplaced).
     yes_no: bool = False
+    # A column of days (or of years, which a day gives): a number cell in it holding a day's
+    # serial number (SERIAL_DAYS) is read as that day (sheet_parse).
+    date: bool = False
+
+
+# The serial numbers of 1954-10-03 to 2119-01-10: a date column's number cell within them is
+# a day whose cell lost its date format (copied as values, or set to General), as no year
+# (1965) nor 8-digit day (20240305) can be. Outside them nothing is guessed.
+SERIAL_DAYS = range(20000, 80001)
 
 
 class SheetFileError(Exception):
@@ -110,14 +122,22 @@ def preview_lines(reports, line, *, has_errors) -> tuple[list, list]:
 class SheetRow:
     line: int  # the row number as the spreadsheet shows it
     values: dict[str, str]
+    # The columns whose cells the workbook held as numbers (not text): such a cell has lost
+    # any leading 0 typed in it (a landline's), which an import may say.
+    number_cells: frozenset[str] = frozenset()
 
     def as_data(self) -> list:
-        return [self.line, self.values]
+        return [self.line, self.values, sorted(self.number_cells)]
 
     @classmethod
     def from_data(cls, data, keys) -> "SheetRow":
-        line, values = data
-        return cls(line=int(line), values={key: str(values.get(key, "")) for key in keys})
+        line, values, *rest = data
+        numbers = rest[0] if rest and isinstance(rest[0], list) else []
+        return cls(
+            line=int(line),
+            values={key: str(values.get(key, "")) for key in keys},
+            number_cells=frozenset(key for key in numbers if key in keys),
+        )
 
 
 # A note in brackets after a column's name: 身份证号码（18位）, 联系电话(手机).
@@ -165,8 +185,10 @@ def cell_text(value) -> str:
 
 
 def date_read(text: str) -> datetime.date | None:
-    """The day a cell gives (DATE; full-width digits read as digits), or None."""
-    match = DATE.fullmatch(number_text(text))
+    """The day a cell gives (DATE or DATE_DIGITS; full-width digits read as digits), or
+    None."""
+    text = number_text(text)
+    match = DATE.fullmatch(text) or DATE_DIGITS.fullmatch(text)
     if not match:
         return None
     try:
@@ -410,7 +432,12 @@ def _rows_from_sheet(sheet, merged=()):
                     if first == line and column <= len(values):
                         filling.append([last, column, values[column - 1]])
             if values.count(None) < len(values):  # empty rows are skipped quickly
-                yield line, [cell_text(value) for value in values]
+                numbers = {
+                    index: value
+                    for index, value in enumerate(values)
+                    if isinstance(value, int | float) and not isinstance(value, bool)
+                }
+                yield line, [cell_text(value) for value in values], numbers
     except SheetFileError:
         raise
     except Exception as error:
@@ -424,7 +451,7 @@ def _rows_from_xlsx(data: bytes, columns, max_rows: int, no_rows: str) -> SheetR
         sheet = _workbook_sheet(workbook)
         try:
             rows = _rows_from_sheet(sheet, _merged_ranges(data, sheet))
-            return _rows_with_header(rows, columns, max_rows, no_rows)
+            return _rows_with_header(rows, columns, max_rows, no_rows, epoch=workbook.epoch)
         except SheetFileError as error:
             if len(workbook.sheetnames) == 1:
                 raise
@@ -471,7 +498,7 @@ def _rows_from_csv(data: bytes):
         for line, values in enumerate(reader, start=1):
             if line > MAX_ROW_NUMBER:
                 raise _too_many_rows()
-            yield line, [cell_text(value) for value in values[:MAX_COLUMNS]]
+            yield line, [cell_text(value) for value in values[:MAX_COLUMNS]], {}
     except csv.Error as error:
         raise SheetFileError(
             _("The CSV file is damaged near row %(line)d.") % {"line": line + 1}
@@ -505,14 +532,28 @@ def sheet_parse(upload, columns: tuple[Column, ...], *, max_rows: int, no_rows: 
     return _rows_with_header(_rows_from_csv(data), columns, max_rows, no_rows)
 
 
-def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> SheetRows:
+def _serial_day(value, epoch) -> str | None:
+    """The day (YYYY-MM-DD) a date column's number cell gives as a serial number (a whole
+    number within SERIAL_DAYS, counted from the workbook's `epoch`), or None."""
+    if epoch is None or not float(value).is_integer() or int(value) not in SERIAL_DAYS:
+        return None
+    from openpyxl.utils.datetime import from_excel
+
+    return from_excel(int(value), epoch).date().isoformat()
+
+
+def _rows_with_header(rows, columns, max_rows: int, no_rows: str, epoch=None) -> SheetRows:
+    """The rows under the header, each keyed by column; `rows` gives (line, the cells' text,
+    {index: value} of its number cells), `epoch` is the workbook's first day (None for a
+    text file, whose cells are all text)."""
     keys = [column.key for column in columns]
+    dates = {column.key for column in columns if column.date}
     header = None
     candidate = None  # the first row naming a column: the header, or its upper row
     parsed = []
     text = 0
     titles = []  # rows above the column names that name no column: a sheet's title
-    for line, values in rows:
+    for line, values, numbers in rows:
         if not any(values):
             continue
         if header is None:
@@ -538,9 +579,16 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> SheetRows:
                 % {"max": max_rows}
             )
         record = dict.fromkeys(keys, "")
+        number_cells = set()
         for index, key in header.items():
             if index < len(values):
                 value = values[index]
+                if index in numbers:
+                    day = _serial_day(numbers[index], epoch) if key in dates else None
+                    if day is None:
+                        number_cells.add(key)
+                    else:
+                        value = day
                 if len(value) > MAX_CELL:
                     raise SheetFileError(
                         _(
@@ -555,7 +603,7 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str) -> SheetRows:
             raise SheetFileError(
                 _("The file holds more text than an import takes. Split it into smaller files.")
             )
-        parsed.append(SheetRow(line=line, values=record))
+        parsed.append(SheetRow(line=line, values=record, number_cells=frozenset(number_cells)))
     if header is None:
         if candidate is not None:  # the column names, and no row below them
             _header_map(candidate, columns)

@@ -67,7 +67,7 @@ COLUMNS = (
         "balance",
         ("余额", "积分余额", "結轉餘額", "餘額", "積分餘額", "paper balance"),
     ),
-    Column("date", "日期", "date", ("date of the line",)),
+    Column("date", "日期", "date", ("date of the line",), date=True),
     Column("points", "积分变动", "points", ("变动", "分值", "積分變動", "change")),
     Column("what", "事由", "what for", ("摘要", "说明", "說明", "what", "reason", "memo")),
 )
@@ -75,6 +75,15 @@ COLUMN_KEYS = [column.key for column in COLUMNS]
 # A whole number as a paper ledger writes it: its sign if it has one (a line of "+300" beside
 # one of "-50"), and its thousands parted by commas if they are ("1,200"; "12,5" is no 125).
 WHOLE = re.compile(r"[+-]?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)")
+# What a paper ledger's numbers are typed with besides core.forms.number_text's full-width
+# characters: the minus sign (U+2212) that Word, WPS and copied web pages put for "-", and
+# the full-width comma between thousands.
+SIGNS = str.maketrans({"\u2212": "-", "，": ","})
+# The points' unit after the number (350分, +5分, -50 分): read as the number alone. Nothing
+# else is: "扣5分" (deduct 5) is refused and told to be written -5 (DEDUCTION_WORDS), as a
+# word before a number may say anything ("扣-5分", "补扣5分").
+UNIT = re.compile(r"\s*分\Z")
+DEDUCTION_WORDS = ("扣", "减", "減", "罚", "罰")
 # A carried-over proposal's fields the import's check settles for every row at once.
 CHECKED_FIELDS = ["village", "household", "rule", "batch", "proposed_by"]
 # Rejected or cancelled proposals leave a household free to be carried over again.
@@ -162,8 +171,9 @@ def carry_over_parse(upload) -> SheetRows:
 
 def _whole(text: str) -> int | None:
     """The whole number a cell holds, of any size (the checks say when it is too large), or
-    None; a Chinese input method's full-width digits, signs and comma read as ASCII."""
-    text = number_text(text).replace("，", ",")
+    None; a Chinese input method's full-width digits, signs and comma read as ASCII (and
+    SIGNS), and a trailing 分 (UNIT) as nothing."""
+    text = UNIT.sub("", number_text(text).translate(SIGNS))
     if len(text) > MAX_NUMBER_LENGTH or not WHOLE.fullmatch(text):
         return None
     return int(text.replace(",", ""))
@@ -256,7 +266,16 @@ def _check_history_row(report: RowReport, values: dict[str, str]) -> dict | None
             _("The date %(value)s is before the earliest allowed, %(earliest)s.")
             % {"value": day, "earliest": EARLIEST_DAY}
         )
-    if points is None or points == 0:
+    if points is None and any(word in values["points"] for word in DEDUCTION_WORDS):
+        report.errors.about(
+            "points",
+            _(
+                'The points "%(value)s" of the line are not a number. Write a deduction as a '
+                "number with a minus sign, such as -5."
+            )
+            % {"value": mask_cell(values["points"])},
+        )
+    elif points is None or points == 0:
         report.errors.about(
             "points",
             _('The points "%(value)s" of the line are not a whole number other than 0.')

@@ -2,6 +2,8 @@
 
 import re
 
+from core.spreadsheet import date_read
+
 # A run of digits (ASCII or full-width) with up to three spaces, dashes, dots, slashes or
 # brackets between them, as people write a phone (138-1234-5678, 138 - 1234 - 5678,
 # 139.1234.5678, (139)1234-5678) or an ID number in blocks, and an ID number's check
@@ -61,17 +63,27 @@ def mask_name(value: str) -> str:
     return value[0] + "*" * max(len(value) - 1, 1)
 
 
+def _is_day(run: str) -> bool:
+    """Whether a run of 8 digits is a day written without separators (20240305)."""
+    day = date_read(run) if len(run) == 8 else None
+    return day is not None and 1900 <= day.year <= 2100
+
+
 def _run_masked(match: re.Match) -> str:
     run = match.group()
     digits = sum(1 for char in run if char.isdecimal())
     longest = max(len(block) for block in SEPARATORS.split(run))
     # Seven digits in a row, or eleven in all, could be a phone; fifteen an ID number. A date
-    # (1965-03-04) or a year is neither and stays as it is.
-    if longest < 7 and digits < 11:
+    # (1965-03-04, 20240305) or a year is neither and stays as it is.
+    if (longest < 7 and digits < 11) or _is_day(run):
         return run
     prefix = COUNTRY_CODE.match(run)
     if prefix and digits - sum(1 for char in prefix.group() if char.isdecimal()) == 11:
         return prefix.group() + mask_phone(run[prefix.end() :])
+    if digits < 11:
+        # A landline's local number, or any figure of so many digits: shown with a digit or
+        # three hidden ("202*0305"), it was neither hidden nor readable. Hidden whole.
+        return "*" * len(run)
     return mask_id_number(run) if digits >= 15 else mask_phone(run)
 
 

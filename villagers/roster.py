@@ -83,6 +83,7 @@ COLUMNS = (
         "birth year",
         # 出生年月 and 出生日期, as rosters often have them: the year is read (year_read).
         ("出生年", "出生年月", "出生日期", "birth year", "year of birth", "date of birth"),
+        date=True,
     ),
     Column(
         "id_number",
@@ -119,6 +120,7 @@ COLUMNS = (
         "脱贫年份",
         "year lifted out of poverty",
         ("脫貧年份", "exit year", "poverty exit year", "year lifted out of poverty"),
+        date=True,
     ),
 )
 COLUMN_KEYS = [column.key for column in COLUMNS]

@@ -454,6 +454,52 @@ def test_a_day_or_month_typed_in_chinese_excel_is_read_as_a_date(
     assert check.households[1]["members"][0]["birth_year"] == 1970
 
 
+def _number_in(rows, header, cell: str, value, *, epoch=None) -> bytes:
+    """A workbook whose `cell` is a plain number cell (General) holding `value`."""
+    workbook = Workbook()
+    if epoch is not None:
+        workbook.epoch = epoch
+    sheet = workbook.active
+    for row in [header, *rows]:
+        sheet.append(row)
+    sheet[cell] = value
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_day_s_serial_number_in_a_date_column_is_read_as_that_day(
+    client_manager_x, groups, card_a, card_b, household_a
+):
+    """Found by a probe: a date cell whose format was lost (pasted as values, set to
+    General) shows its serial number, 45356 for 2024-03-05, and was refused as no date.
+    Read as a day in a date column only, and only from 20000 to 80000 (no year and no day
+    of 8 digits); by the workbook's own calendar (a Mac workbook counts from 1904)."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    for value, epoch in [(45356, None), (45356.0, None), (43894, CALENDAR_MAC_1904)]:
+        data = _number_in(paper_rows(), PAPER_HEADER, "D3", value, epoch=epoch)
+        check = previewed(client_manager_x, paper_upload(client_manager_x, data, "430"))
+        assert check.is_valid, (value, check.error_lines())
+        history = {plan.household: plan.history for plan in check.plans}[household_a]
+        assert [line["date"] for line in history] == ["2021-06-15", "2023-01-20", "2024-03-05"]
+
+    for value in (19999, 80001, 45356.5):
+        data = _number_in(paper_rows(), PAPER_HEADER, "D3", value)
+        check = previewed(client_manager_x, paper_upload(client_manager_x, data, "430"))
+        assert f'The date "{value}" is not a date' in " ".join(check.error_lines()), value
+
+    # A roster's 出生日期 (a date column: its year is read), and no other column.
+    header = [*ROSTER_HEADER[:6], "出生日期", *ROSTER_HEADER[7:]]
+    data = _number_in(roster_rows(), header, "G5", 25628)  # 1970-03-01
+    check = previewed(client_manager_x, roster_upload(client_manager_x, data))
+    assert check.is_valid, check.error_lines()
+    assert check.households[1]["members"][0]["birth_year"] == 1970
+    data = _number_in(roster_rows(), ROSTER_HEADER, "K5", 25628)  # 贫困户
+    check = previewed(client_manager_x, roster_upload(client_manager_x, data))
+    assert 'Registered poor "25628"' in " ".join(check.error_lines())
+
+
 def test_an_openpyxl_without_its_private_date_index_reads_those_days_as_numbers():
     """Found by the second read: the Chinese date formats are read through openpyxl's private
     `_date_formats` and `_cell_styles`; an openpyxl without them made every .xlsx import a

@@ -346,6 +346,52 @@ def test_numbers_as_a_paper_ledger_writes_them(village_x, cards):
     assert "not a whole number other than 0" in errors[3]
 
 
+def test_points_and_days_as_villages_type_them(village_x, cards):
+    """Found by a probe: a paper ledger's "5分", a minus typed as U+2212 (Word, WPS, a
+    copied page), a day saved as CSV with its midnight ("2024/3/5 0:00") or typed as 8
+    digits ("20240305") were refused as no number or no date. Only a plain trailing 分 is
+    read: a word before the number ("扣5分") is told to be written -5."""
+    rows = carry_over_parse(
+        xlsx_file(
+            [
+                ["X001", "王大山", "350分", None, None, None],
+                ["X001", "王大山", None, "2024/3/5 0:00", "+400分", "五好家庭"],
+                ["X001", "王大山", None, "20240306", "\u221230", "兑换大米"],
+                ["X001", "王大山", None, "2024-03-07 00:00:00", "－20 分", "兑换油"],
+                ["X002", "李秀英", "+80 分", None, None, None],
+            ]
+        )
+    )
+    check = carry_over_check(village_x, rows, 430)
+    assert check.is_valid, check.error_lines()
+    assert [plan.paper_balance for plan in check.plans] == [350, 80]
+    assert [(line["date"], line["points"]) for line in check.plans[0].history] == [
+        ("2024-03-05", 400),
+        ("2024-03-06", -30),
+        ("2024-03-07", -20),
+    ]
+
+    rows = carry_over_parse(
+        xlsx_file(
+            [
+                ["X001", "王大山", None, "2024-03-05", "扣5分", "x"],
+                ["X001", "王大山", None, "2024/3/5 14:30", "分", "x"],
+                ["X001", "王大山", None, "20241305", "5分分", "x"],
+                ["X001", "王大山", None, "2024-03-05", "5分钟", "x"],
+            ]
+        )
+    )
+    errors = [" ".join(report.errors) for report in carry_over_check(village_x, rows, 0).reports]
+    assert "Write a deduction as a number with a minus sign, such as -5." in errors[0]
+    assert 'The date "2024/3/5 14:30" is not a date' in errors[1]
+    assert 'The points "分" of the line are not a whole number' in errors[1]
+    # Eight digits that make no day are no phone nor ID number: shown whole, or not at
+    # all (a landline's local number may have 8), never with one digit hidden ("202*1305").
+    assert 'The date "********" is not a date' in errors[2]
+    assert 'The points "5分分" of the line are not a whole number' in errors[2]
+    assert 'The points "5分钟" of the line are not a whole number' in errors[3]
+
+
 def test_a_paper_total_that_is_not_the_files_is_refused_loudly(client_manager_x, cards):
     _upload(client_manager_x, xlsx_file(good_rows()), "431")
     preview = client_manager_x.get(reverse("points:carry_over_preview"))
