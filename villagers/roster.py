@@ -5,6 +5,7 @@ touches the database; `roster_check` compares the rows with the village's groups
 households. The write is `villagers.services.roster_import`.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -146,6 +147,8 @@ RELATION_LOOKUP = {alias.lower(): key for key, aliases in RELATIONS.items() for 
 SEX_LOOKUP = {"男": "M", "女": "F", "m": "M", "f": "F", "male": "M", "female": "F"}
 YES = {"是", "y", "yes", "true", "1", "√", "贫困户", "貧困戶"}
 NO = {"否", "n", "no", "false", "0", "×", ""}
+# A mobile number as a number cell keeps it: 11 digits from 1, no leading 0 to lose.
+MOBILE = re.compile(r"1[0-9]{10}")
 
 
 # The file reading is core.spreadsheet's, shared with the paper ledger's import.
@@ -198,8 +201,9 @@ def _year(text: str, low: int, high: int) -> int | None:
     return year if year is not None and low <= year <= high else None
 
 
-def _check_member(values: dict[str, str], errors: RowErrors) -> dict:
-    """Validate the person's own columns; returns the member's fields."""
+def _check_member(values: dict[str, str], errors: RowErrors, number_cells=frozenset()) -> dict:
+    """Validate the person's own columns; returns the member's fields. `number_cells`: the
+    row's columns the workbook held as numbers (SheetRow.number_cells)."""
     this_year = timezone.localdate().year
     head_name = values["head_name"]
     name = values["name"] or head_name
@@ -263,6 +267,19 @@ def _check_member(values: dict[str, str], errors: RowErrors) -> dict:
     except ValueError:
         phone = ""
         errors.about("phone", phone_invalid_message())
+    else:
+        # A number cell drops a landline's leading 0 (08511234567 is kept as 8511234567),
+        # and a "+" before a country code: only a mobile number is what was typed.
+        if "phone" in number_cells and phone and not MOBILE.fullmatch(phone):
+            phone = ""
+            errors.about(
+                "phone",
+                _(
+                    "The phone number is in a cell formatted as a number, which drops a "
+                    "leading 0 (0851… is kept as 851…). Format the phone column as text, "
+                    "type the number again and upload the file again."
+                ),
+            )
 
     return {
         "name": name,
@@ -401,7 +418,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     for row in rows:
         errors = RowErrors(row, COLUMNS)
         household = _check_household(row.values, errors, groups)
-        member = _check_member(row.values, errors)
+        member = _check_member(row.values, errors, row.number_cells)
         number = household["number"]
         number_key = number_keys[number]
         if number_key in taken:

@@ -938,6 +938,34 @@ def test_a_title_above_the_columns_and_merged_household_cells_are_read_as_shown(
         roster_parse(xlsx_file(good_rows(), header=["a", "b", "c"]))
 
 
+def test_a_landline_in_a_number_cell_is_refused_a_mobile_is_read(client_manager_x, groups):
+    """Found by a probe: a landline typed into a number cell, 08511234567, is kept as
+    8511234567 and was registered so. A phone cell holding a number that cannot be a mobile
+    (11 digits from 1) is refused, telling the clerk to format the column as text; a mobile
+    in a number cell and a landline typed as text are read. Also at the confirmation, which
+    reads the rows kept in the session."""
+    rows = good_rows()
+    rows[0][8] = 13900000001  # a mobile, in a number cell
+    rows[3][8] = "08511234567"  # a landline typed as text
+    response = _upload(client_manager_x, xlsx_file(rows))
+    check = client_manager_x.get(response.url).context["check"]
+    assert check.is_valid, check.error_lines()
+    assert [h["phone"] for h in check.households] == ["13900000001", "08511234567"]
+
+    for number in (8511234567, 8613900000001, 5123456):
+        rows = good_rows()
+        rows[3][8] = number
+        response = _upload(client_manager_x, xlsx_file(rows))
+        preview = client_manager_x.get(response.url)
+        assert preview.context["check"].error_lines() == [
+            "Row 5: The phone number is in a cell formatted as a number, which drops a "
+            "leading 0 (0851… is kept as 851…). Format the phone column as text, type the "
+            "number again and upload the file again."
+        ], number
+    _confirm(client_manager_x, client_manager_x.session["roster_upload"]["token"])
+    assert not Household.objects.exists()
+
+
 def test_an_old_15_digit_id_number_is_named_as_such(village_x, groups, client_manager_x):
     """Found by a probe: a first-generation card's 15 digits were told "not a valid
     18-character number; if Excel shows 6.1E+17, format the column as text": nothing the
