@@ -96,14 +96,18 @@ class SheetFileError(Exception):
 class SheetRows(list):
     """The rows read (SheetRow), and the file's column names that name no column of the
     import (`unread`): a column the clerk filled in under another name (手机号码 for 联系电话)
-    is not imported, and the preview says so rather than leave its cells out unsaid."""
+    is not imported, and the preview says so rather than leave its cells out unsaid. And
+    what the file says of itself (`titles`): the sheet's name and the rows above the column
+    names (啊道村户籍花名册), by which an import can tell another village's file."""
 
-    def __init__(self, rows=(), unread=()):
+    def __init__(self, rows=(), unread=(), titles=()):
         super().__init__(rows)
         self.unread = list(unread)
+        self.titles = list(titles)
 
 
 MAX_UNREAD_NAME = 30  # characters of an unread column's name the preview shows
+MAX_TITLE = 200  # characters kept of a title row or a sheet's name
 
 
 # Rows a preview lists, of every row and of the rows with problems: a paper ledger of 20,000
@@ -451,7 +455,9 @@ def _rows_from_xlsx(data: bytes, columns, max_rows: int, no_rows: str) -> SheetR
         sheet = _workbook_sheet(workbook)
         try:
             rows = _rows_from_sheet(sheet, _merged_ranges(data, sheet))
-            return _rows_with_header(rows, columns, max_rows, no_rows, epoch=workbook.epoch)
+            parsed = _rows_with_header(rows, columns, max_rows, no_rows, epoch=workbook.epoch)
+            parsed.titles.insert(0, sheet.title)
+            return parsed
         except SheetFileError as error:
             if len(workbook.sheetnames) == 1:
                 raise
@@ -613,7 +619,7 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str, epoch=None) ->
         raise SheetFileError(_("The file is empty."))
     if not parsed:
         raise SheetFileError(no_rows)
-    return SheetRows(parsed, unread)
+    return SheetRows(parsed, unread, [" ".join(filter(None, title)) for title in titles])
 
 
 def _header_lookup(columns) -> dict[str, str]:
@@ -741,6 +747,7 @@ def pending_store(request, session_key: str, *, file_name: str, rows, **extra) -
         "uploaded_at": timezone.now().timestamp(),
         "rows": [row.as_data() for row in rows],
         "unread": list(getattr(rows, "unread", [])),
+        "titles": [title[:MAX_TITLE] for title in getattr(rows, "titles", [])],
         **extra,
     }
 

@@ -60,13 +60,24 @@ def id_number_is_valid(value: str) -> bool:
     return ID_CHECK_CHARS[total % 11] == value[17]
 
 
-def id_numbers_registered(numbers, *, excluding_member_id: int | None = None) -> set[str]:
-    """Of `numbers`, those a member anywhere in the deployment holds now (one who left their
-    household may be registered where they live now)."""
+def _current_holders(numbers, excluding_member_id: int | None = None):
     members = Member.objects.current().filter(id_number__in=[n for n in numbers if n])
     if excluding_member_id is not None:
         members = members.exclude(pk=excluding_member_id)
+    return members
+
+
+def id_numbers_registered(numbers, *, excluding_member_id: int | None = None) -> set[str]:
+    """Of `numbers`, those a member anywhere in the deployment holds now (one who left their
+    household may be registered where they live now)."""
+    members = _current_holders(numbers, excluding_member_id)
     return set(members.values_list("id_number", flat=True))
+
+
+def id_numbers_registered_villages(numbers) -> dict[str, int]:
+    """Of `numbers`, those a member anywhere in the deployment holds now, with the id of the
+    village that member's household is in (id_numbers_registered, saying where)."""
+    return dict(_current_holders(numbers).values_list("id_number", "household__village_id"))
 
 
 OLD_ID_PATTERN = re.compile(r"^[0-9]{15}$")
@@ -87,5 +98,11 @@ def id_number_invalid_message(value: str = "") -> str:
     )
 
 
-def id_number_taken_message() -> str:
-    return _("A person with this ID number is already registered.")
+def id_number_taken_message(*, in_this_village: bool | None = None) -> str:
+    """That the number is registered; where, when the reader may know (`in_this_village`):
+    a roster's manager is told this village or another, never whose household it is."""
+    if in_this_village is None:
+        return _("A person with this ID number is already registered.")
+    if in_this_village:
+        return _("A person with this ID number is already registered in this village.")
+    return _("A person with this ID number is already registered in another village.")

@@ -6,6 +6,7 @@ households. The write is `villagers.services.roster_import`.
 """
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -31,7 +32,7 @@ from villagers.idnumbers import (
     id_number_is_valid,
     id_number_taken_message,
     id_number_text,
-    id_numbers_registered,
+    id_numbers_registered_villages,
     phone_invalid_message,
     phone_text,
 )
@@ -149,6 +150,9 @@ YES = {"是", "y", "yes", "true", "1", "√", "贫困户", "貧困戶"}
 NO = {"否", "n", "no", "false", "0", "×", ""}
 # A mobile number as a number cell keeps it: 11 digits from 1, no leading 0 to lose.
 MOBILE = re.compile(r"1[0-9]{10}")
+# A file looks like another village's roster (RosterCheck.problems) when more than half of
+# its ID numbers, and this many at least, are registered in one other village.
+OTHER_VILLAGE_IDS = 3
 
 
 # The file reading is core.spreadsheet's, shared with the paper ledger's import.
@@ -167,6 +171,7 @@ class RowReport:
 class RosterCheck:
     reports: list[RowReport]
     households: list[dict]
+    problems: list[str] = field(default_factory=list)  # of the file as a whole
 
     @property
     def is_valid(self) -> bool:
@@ -177,7 +182,7 @@ class RosterCheck:
         return sum(len(report.errors) for report in self.reports)
 
     def error_lines(self) -> list[str]:
-        return [
+        return self.problems + [
             _("Row %(line)d: %(error)s") % {"line": report.row.line, "error": error}
             for report in self.reports
             for error in report.errors
@@ -404,8 +409,11 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
         .values_list("number_upper", "number")
     )
     # Read as each row's will be, and looked for in every village: a person is registered
-    # once in the deployment (full-width digits, or another village, slipped through).
-    known_ids = id_numbers_registered({id_number_text(row.values["id_number"]) for row in rows})
+    # once in the deployment (full-width digits, or another village, slipped through). The
+    # manager is told whether here or in another village, never whose household it is.
+    known_ids = id_numbers_registered_villages(
+        {id_number_text(row.values["id_number"]) for row in rows}
+    )
     reports = []
     households: dict[str, dict] = {}
     first_line: dict[str, RosterRow] = {}
@@ -428,7 +436,8 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
             )
         if member["id_number"]:
             if member["id_number"] in known_ids:
-                errors.append(id_number_taken_message())
+                here = known_ids[member["id_number"]] == village.pk
+                errors.append(id_number_taken_message(in_this_village=here))
             elif member["id_number"] in id_line:
                 errors.append(
                     _("The same ID number is already in row %(line)d.")
@@ -503,7 +512,70 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                     "name": mask_cell(household["head_name"]),
                 }
             )
-    return RosterCheck(reports=reports, households=list(households.values()))
+    return RosterCheck(
+        reports=reports,
+        households=list(households.values()),
+        problems=_other_village_ids(village, [r.member["id_number"] for r in reports], known_ids),
+    )
+
+
+def _other_village_ids(village: Village, id_numbers: list[str], known: dict) -> list[str]:
+    """That the file looks like another village's roster, when more than half of its valid
+    ID numbers (OTHER_VILLAGE_IDS at least) are registered in one other village; the village
+    is not named (its people are not this manager's to know)."""
+    numbers = {number for number in id_numbers if number and id_number_is_valid(number)}
+    elsewhere = Counter(known[n] for n in numbers if n in known and known[n] != village.pk)
+    if not elsewhere:
+        return []
+    count = elsewhere.most_common(1)[0][1]
+    if count < OTHER_VILLAGE_IDS or count * 2 <= len(numbers):
+        return []
+    return [
+        _(
+            "%(count)d of the file's %(total)d ID numbers are already registered in one other "
+            "village: this file looks like another village's roster. Check that it is this "
+            "village's file."
+        )
+        % {"count": count, "total": len(numbers)}
+    ]
+
+
+def _names_in(text: str, names) -> set[str]:
+    """Which of `names` `text` holds, longest first: a name within a longer one found at
+    the same place (新村 in 李新村) is not found there."""
+    taken = [False] * len(text)
+    found = set()
+    for name in sorted(names, key=len, reverse=True):
+        start = text.find(name)
+        while start >= 0:
+            end = start + len(name)
+            if not any(taken[start:end]):
+                found.add(name)
+                taken[start:end] = [True] * len(name)
+            start = text.find(name, start + 1)
+    return found
+
+
+def roster_villages_named(village: Village, texts) -> list[str]:
+    """The other villages of the deployment that `texts` (the file's name, its sheet's name,
+    the title above its columns) name, when they do not name `village` too: a roster made for
+    another village whose groups and household numbers fit this one's would be imported
+    without a word. A name of one character, or this village's group's (a group 富莊 beside
+    a village 富莊), says nothing."""
+    text = " ".join(texts)
+    groups = {
+        name.lower()
+        for name in VillageGroup.objects.filter(village=village).values_list("name", flat=True)
+    }
+    others = {
+        name
+        for name in Village.objects.exclude(pk=village.pk).values_list("name", flat=True)
+        if len(name) > 1 and name != village.name and name.lower() not in groups
+    }
+    found = _names_in(text, others | {village.name})
+    if village.name in found:
+        return []
+    return sorted(found)
 
 
 def roster_column_notes(village: Village) -> dict[str, str]:

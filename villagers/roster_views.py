@@ -31,6 +31,7 @@ from villagers.roster import (
     roster_column_notes,
     roster_parse,
     roster_template_workbook,
+    roster_villages_named,
 )
 from villagers.services import roster_import
 
@@ -46,6 +47,18 @@ def _pending_rows(request) -> tuple[list[RosterRow] | None, dict | None, str | N
     value says an older upload was dropped."""
     rows, pending, dropped = pending_rows(request, SESSION_KEY, COLUMN_KEYS)
     return rows, pending, DROPPED if dropped else None
+
+
+# The box the preview asks to tick when the file names another village (and the
+# confirmation requires ticked): the manager says the roster is this village's after all.
+OTHER_VILLAGE_CHECKED = "other_village_checked"
+
+
+def _villages_named(request, pending: dict) -> list[str]:
+    """The other villages the upload's file name, sheet name or title names, and not this one
+    (villagers.roster.roster_villages_named)."""
+    texts = [pending["file_name"], *pending.get("titles", [])]
+    return roster_villages_named(request.village, texts)
 
 
 @staff_required(Role.MANAGER)
@@ -106,6 +119,9 @@ def roster_preview(request):
             "unread": list_join(pending.get("unread", [])),
             "token": pending["token"],
             "member_total": len(rows),
+            "other_villages": list_join(_villages_named(request, pending)),
+            "other_village_checked": OTHER_VILLAGE_CHECKED,
+            "village_name": request.village.name,
         },
     )
 
@@ -123,6 +139,14 @@ def roster_confirm(request):
             raise ValidationError(
                 dropped or _("This preview is out of date. Upload the file again."), code="stale"
             )
+        if _villages_named(request, pending) and not request.POST.get(OTHER_VILLAGE_CHECKED):
+            raise ValidationError(
+                _(
+                    "Nothing was imported: the file names another village. Tick the box "
+                    "once you have checked that the roster is this village's."
+                ),
+                code="other_village",
+            )
         households = roster_import(
             village=request.village, rows=rows, actor=request.user, request=request
         )
@@ -137,7 +161,7 @@ def roster_confirm(request):
         if code == "stale":
             messages.error(request, error.messages[0])
             return redirect("villagers:roster_upload")
-        if code in ("no_key", "key_reused"):
+        if code in ("no_key", "key_reused", "other_village"):
             messages.error(request, error.messages[0])
         else:
             messages.error(

@@ -392,6 +392,58 @@ def test_a_person_registered_anywhere_is_not_registered_again(village_x, groups,
     assert all("already registered" in text for text in errors), errors
 
 
+def test_a_registered_id_number_is_said_to_be_in_this_village_or_another(
+    client_manager_x, groups, household_a, household_y
+):
+    """Found by a probe: "already registered" did not say where, so a roster meant for
+    another village read like people entered twice here. Where is said, this village or
+    another; whose household it is, or which village, is not."""
+    MemberFactory(household=household_a, id_number=ID_1)
+    MemberFactory(household=household_y, id_number=ID_2)
+    rows = good_rows()
+    rows[0][6] = rows[1][6] = ""  # the birth years: the ID numbers'
+    preview = client_manager_x.get(_upload(client_manager_x, xlsx_file(rows)).url)
+    check = preview.context["check"]
+    assert check.error_lines() == [
+        "Row 2: A person with this ID number is already registered in this village.",
+        "Row 3: A person with this ID number is already registered in another village.",
+    ]
+    text = html.unescape(preview.text)
+    for other in (household_y.village.name, household_y.head_name, household_y.number):
+        assert other not in text
+
+
+def test_a_roster_most_of_whose_id_numbers_one_other_village_has_is_said_to_be_its(
+    client_manager_x, groups, household_y, village_z
+):
+    """Found by a probe: another village's roster, its groups and household numbers free
+    here, was told "already registered" row by row and nothing more. When more than half
+    of the file's ID numbers (three at least) are registered in one other village, the
+    preview says the file looks like another village's roster, without naming it."""
+    ids = [valid_id(f"6106301965030400{n}") for n in range(1, 5)]
+    rows = [
+        [f"R{n}", "啊道", f"户主{n}", f"户主{n}", "户主", "", "", id_number, "", "", "", ""]
+        for n, id_number in enumerate(ids)
+    ]
+    for id_number in ids[:3]:
+        MemberFactory(household=household_y, id_number=id_number)
+    preview = client_manager_x.get(_upload(client_manager_x, xlsx_file(rows)).url)
+    problem = (
+        "3 of the file's 4 ID numbers are already registered in one other village: this "
+        "file looks like another village's roster. Check that it is this village's file."
+    )
+    assert preview.context["check"].problems == [problem]
+    text = html.unescape(preview.text)
+    assert problem in text and household_y.village.name not in text
+
+    # Two villages' people, or too few of them, are no other village's roster.
+    Member.objects.filter(id_number=ids[2]).update(
+        household=HouseholdFactory(group=VillageGroupFactory(village=village_z))
+    )
+    assert roster_check(groups[0].village, roster_parse(xlsx_file(rows))).problems == []
+    assert roster_check(groups[0].village, roster_parse(xlsx_file(rows[:2]))).problems == []
+
+
 def test_an_id_number_born_before_1900_or_after_today_is_not_valid(village_x, groups):
     """Found by a probe: 1850 passed the preview and failed the import with no word why
     (the manager was stuck); 2090 would have registered someone not yet born."""
@@ -964,6 +1016,78 @@ def test_a_landline_in_a_number_cell_is_refused_a_mobile_is_read(client_manager_
         ], number
     _confirm(client_manager_x, client_manager_x.session["roster_upload"]["token"])
     assert not Household.objects.exists()
+
+
+def _roster_named(*, title="", sheet="", name="roster.xlsx") -> SimpleUploadedFile:
+    workbook = Workbook()
+    if sheet:
+        workbook.active.title = sheet
+    if title:
+        workbook.active.append([title])
+    for row in [HEADER, *good_rows()]:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+NAMES_ANOTHER = "The file names 富村 (in its name, its sheet's name or the title above its columns)"
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        {"title": "迎旺乡富村户籍花名册"},
+        {"sheet": "富村"},
+        {"name": "富村花名册.xlsx"},
+    ],
+)
+def test_a_roster_naming_another_village_is_imported_only_once_checked(
+    client_manager_x, groups, village_y, upload
+):
+    """Found by a probe: a roster made for another village (its title 富村户籍花名册) went into
+    this one without a word, its groups and household numbers fitting. When the file's
+    name, its sheet's name or the title above its columns names another village and not
+    this one, the preview says so, and the import waits for a box ticked to say the roster
+    was checked to be this village's."""
+    _upload(client_manager_x, _roster_named(**upload))
+    preview = client_manager_x.get(reverse("villagers:roster_preview"))
+    text = html.unescape(preview.text)
+    assert f"{NAMES_ANOTHER}, not 啊道村: it may be another village's roster." in text
+    assert "I have checked: this roster is 啊道村's." in text
+    token = client_manager_x.session["roster_upload"]["token"]
+    refused = _confirm(client_manager_x, token)
+    assert refused.url == reverse("villagers:roster_preview")
+    assert _said(refused) == [
+        "Nothing was imported: the file names another village. Tick the box once you have "
+        "checked that the roster is this village's."
+    ]
+    assert not Household.objects.exists()
+    body = {"token": token, "idempotency_key": token, "other_village_checked": "on"}
+    client_manager_x.post(reverse("villagers:roster_confirm"), body)
+    assert Household.objects.filter(village=groups[0].village).count() == 2
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        {"title": "啊道村户籍花名册（原富村二组）"},  # names this village too
+        {"title": "啊道村户籍花名册", "name": "富村.xlsx"},
+        {"title": "富莊组花名册"},  # this village's group, another village's name
+        {"title": "2026年花名册", "sheet": "Sheet1"},
+    ],
+)
+def test_a_roster_naming_this_village_or_none_is_imported_as_ever(
+    client_manager_x, groups, village_y, upload
+):
+    from tests.factories import VillageFactory
+
+    VillageFactory(name="富莊")
+    _upload(client_manager_x, _roster_named(**upload))
+    text = html.unescape(client_manager_x.get(reverse("villagers:roster_preview")).text)
+    assert "The file names" not in text and "I have checked" not in text
+    _confirm(client_manager_x, client_manager_x.session["roster_upload"]["token"])
+    assert Household.objects.filter(village=groups[0].village).count() == 2
 
 
 def test_an_old_15_digit_id_number_is_named_as_such(village_x, groups, client_manager_x):
