@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import PIN
+from tests.factories import HouseholdFactory
 from villagers.card_views import card_login_url
 
 LIMIT = 5
@@ -65,6 +66,27 @@ def test_staff_pages_link_the_title_straight_to_their_start(
     assert _brand(client_county, catalogue) == reverse("reports:dashboard")
     for client in (client_manager_x, client_county, client_secretary_x):
         assert client.get("/").url == reverse("reports:dashboard")
+
+
+def test_error_pages_link_back_to_each_ones_start(
+    client_villager_a, client_manager_x, client_anon, village_y
+):
+    """The error pages' "Back to the start page" went through `/` (a redirect) after the
+    title bar stopped doing so: it links where `/` sends each of them."""
+
+    def back(client, url):
+        html = client.get(url).content.decode()
+        return re.search(r'<a href="([^"]+)">Back to the start page', html).group(1)
+
+    missing = "/no-such-page/"
+    assert back(client_villager_a, missing) == reverse("points:me")
+    assert back(client_manager_x, missing) == reverse("reports:dashboard")
+    assert back(client_anon, missing) == reverse("home")
+    # Refused (403), and another village's object (the 404 that says so).
+    assert back(client_villager_a, reverse("reports:dashboard")) == reverse("points:me")
+    household_y = HouseholdFactory(group__village=village_y)
+    other = reverse("reports:household", kwargs={"pk": household_y.pk})
+    assert back(client_manager_x, other) == reverse("reports:dashboard")
 
 
 def test_from_the_front_door_to_the_balance_page_in_one_post(client_anon, card_a):
