@@ -21,7 +21,7 @@ from villagers.idnumbers import (
     id_number_is_valid,
     id_number_taken_message,
     id_number_text,
-    id_numbers_registered,
+    id_numbers_registered_villages,
     phone_invalid_message,
     phone_text,
 )
@@ -323,8 +323,13 @@ class MemberForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
         if id_number and id_number != self._kept.get("id_number"):
             if not id_number_is_valid(id_number):
                 raise forms.ValidationError(id_number_invalid_message(id_number))
-            if id_numbers_registered([id_number], excluding_member_id=self.instance.pk):
-                raise forms.ValidationError(id_number_taken_message())
+            where = id_numbers_registered_villages(
+                [id_number], excluding_member_id=self.instance.pk
+            )
+            if where:  # said as the roster import says it: this village or another
+                household = self.instance.household if self.instance.household_id else None
+                here = None if household is None else where[id_number] == household.village_id
+                raise forms.ValidationError(id_number_taken_message(in_this_village=here))
         return id_number
 
     def clean_phone(self):

@@ -74,10 +74,13 @@ def id_numbers_registered(numbers, *, excluding_member_id: int | None = None) ->
     return set(members.values_list("id_number", flat=True))
 
 
-def id_numbers_registered_villages(numbers) -> dict[str, int]:
+def id_numbers_registered_villages(
+    numbers, *, excluding_member_id: int | None = None
+) -> dict[str, int]:
     """Of `numbers`, those a member anywhere in the deployment holds now, with the id of the
     village that member's household is in (id_numbers_registered, saying where)."""
-    return dict(_current_holders(numbers).values_list("id_number", "household__village_id"))
+    holders = _current_holders(numbers, excluding_member_id)
+    return dict(holders.values_list("id_number", "household__village_id"))
 
 
 OLD_ID_PATTERN = re.compile(r"^[0-9]{15}$")
