@@ -461,12 +461,24 @@ def ledger(request, code: str, after: After = None):
 
 
 class ItemOut(Schema):
+    """An item: `stock` is the book stock; of it, `held` for open reservations and
+    `writing_off` waiting for the supervisor to confirm a write-off or a count's shortfall
+    are not on offer; `available` is what is left (the counter and reservations take that)."""
+
     id: int
     name: str
     zone: str
     unit: str
     points_price: int
-    stock: int
+    stock: int = Field(description="In the books, what is on the shelves counted whole.")
+    available: int = Field(
+        description="What may still be redeemed or reserved: stock less held and writing_off."
+    )
+    held: int = Field(description="Of the stock, held for open reservations.")
+    writing_off: int = Field(
+        description="Of the stock, set aside waiting for a write-off or a count's shortfall "
+        "to be confirmed or refused."
+    )
     is_active: bool
 
     @staticmethod
@@ -477,7 +489,8 @@ class ItemOut(Schema):
 @router.get("/villages/{code}/stock", url_name="stock", **_answers(list[ItemOut], stock_list))
 @paginate(Pages, page_size=PAGE_SIZE)
 def stock(request, code: str):
-    """The store's items and what is on the shelves."""
+    """The store's items: what is in stock, held for reservations, waiting to be written off
+    and available."""
     return (
         Item.objects.filter(village=_village(request.auth, code, stock_list))
         .select_related("zone")

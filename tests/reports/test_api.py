@@ -31,7 +31,12 @@ from reports.api_tokens import api_token_create, api_token_revoke
 from reports.models import ApiToken
 from reports.notice import notice_publish
 from store.models import Donation, Donor
-from store.services import donation_record, zones_ensure
+from store.services import (
+    donation_record,
+    reservation_create,
+    stock_write_off_request,
+    zones_ensure,
+)
 from tests.conftest import issue_card, make_staff
 from tests.factories import HouseholdFactory, VillageGroupFactory
 from tests.store.conftest import make_item
@@ -293,6 +298,23 @@ def test_stock_donations_and_notices(
     make_item(village_x, "grain_oil", "大米 10kg", 20, 50, manager_x, unit="袋")
     (item,) = call(token_county, f"/villages/{village_x.code}/stock").json()["items"]
     assert (item["name"], item["zone"], item["stock"]) == ("大米 10kg", "Grain & oil (粮油区)", 50)
+
+
+def test_the_stock_says_what_is_held_set_aside_and_available(
+    client, token_county, village_x, manager_x, villager_a, card_a
+):
+    """The stock gave the books' count only: a county system read 50 bags on offer where
+    reservations held some and others waited to be written off."""
+    zones_ensure(village=village_x)
+    rice = make_item(village_x, "grain_oil", "大米 10kg", 20, 50, manager_x, unit="袋")
+    reservation_create(household=card_a.household, lines={rice.pk: 3}, actor=villager_a)
+    stock_write_off_request(item=rice, quantity=5, cause="spoiled", reason="受潮", actor=manager_x)
+    (item,) = call(token_county, f"/villages/{village_x.code}/stock").json()["items"]
+    figures = {name: item[name] for name in ("stock", "held", "writing_off", "available")}
+    assert figures == {"stock": 50, "held": 3, "writing_off": 5, "available": 42}
+    schema = client.get(reverse("api:openapi-json")).json()["components"]["schemas"]["ItemOut"]
+    for name in ("held", "writing_off", "available"):
+        assert name in schema["required"] and schema["properties"][name]["description"], name
 
 
 def test_pages_past_the_last_are_empty_and_past_any_are_refused(token_county, village_x, card_a):
