@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from points.models import Account, Entry, Proposal
 from store.models import Donation, Item, Reservation, StockCorrection, StockMovement
+from store.services import stock_write_off_request
 from tests.security.bodies import NOTHING, Body, Writes
 from tests.security.concurrent import at_once, tabs_of
 from tests.security.conftest import ROLES
@@ -34,7 +35,8 @@ STILL = sorted(name for name, row in URLS.items() if row.post and row.writes == 
 @dataclass(frozen=True)
 class Books:
     """What the rule protects: entries, movements and donations, and the totals they move;
-    and what becomes them once decided: proposals and stock corrections."""
+    what becomes them once decided: proposals and stock corrections, and the goods those set
+    aside (Item.writing_off) meanwhile; and what reservations hold."""
 
     entries: int
     movements: int
@@ -45,6 +47,7 @@ class Books:
     corrections: int
     reservations: int
     held: int
+    writing_off: int
 
     @classmethod
     def now(cls) -> "Books":
@@ -59,6 +62,7 @@ class Books:
             reservations=Reservation.objects.count(),
             held=(Account.objects.aggregate(total=Sum("held"))["total"] or 0)
             + (Item.objects.aggregate(total=Sum("held"))["total"] or 0),
+            writing_off=Item.objects.aggregate(total=Sum("writing_off"))["total"] or 0,
         )
 
     def minus(self, before: "Books") -> "Books":
@@ -66,7 +70,8 @@ class Books:
         return Books(*(now - then for now, then in pairs))
 
     def writes(self) -> Writes:
-        """Which kinds of record a change of the books (self - before) added."""
+        """Which kinds of record a change of the books (self - before) added. Goods set aside
+        are not a record: they come and go with the corrections, compared in the books whole."""
         found = NOTHING
         for flag, count in (
             (Writes.ENTRIES, self.entries),
@@ -147,6 +152,17 @@ def test_the_moving_posts_include_every_stock_and_money_form():
         "points:entry_reverse",
         "points:approval_decide",
     } <= set(MOVING)
+
+
+def test_the_books_count_goods_set_aside(cast):
+    """A write-off asked sets its goods aside: a second one for the same request would move
+    Item.writing_off again, which the books compared below must see."""
+    before = Books.now()
+    stock_write_off_request(
+        item=cast.item, quantity=2, cause="spoiled", reason="damp", actor=cast.users["manager_x"]
+    )
+    change = Books.now().minus(before)
+    assert (change.corrections, change.writing_off) == (1, 2)
 
 
 @pytest.mark.django_db(transaction=True)
