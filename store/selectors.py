@@ -293,6 +293,34 @@ def reservations_of_household(household_id: int) -> QuerySet:
     )
 
 
+# The open reservations the reserve page names, newest first; past these it says there are more.
+RESERVATIONS_NAMED = 3
+
+
+@dataclass(frozen=True)
+class ReservationNamed:
+    created_at: datetime.datetime
+    goods: str
+
+
+def reservations_open_named(household_id: int) -> tuple[list[ReservationNamed], bool]:
+    """The household's open reservations, newest first, with their goods ('大米 ×2、油 ×1'),
+    for the reserve page to name (at most RESERVATIONS_NAMED; and whether there are more):
+    a villager whose phone lost the answer to Reserve otherwise reserved the same again.
+    Only open ones: one cancelled or handed over minutes ago is not held twice."""
+    lines = ReservationLine.objects.select_related("item").order_by("pk")
+    reservations = list(
+        Reservation.objects.filter(household_id=household_id, status=Reservation.Status.OPEN)
+        .prefetch_related(Prefetch("lines", queryset=lines))
+        .order_by("-created_at", "-pk")[: RESERVATIONS_NAMED + 1]
+    )
+    named = [
+        ReservationNamed(reservation.created_at, items_summary(reservation.lines.all()))
+        for reservation in reservations[:RESERVATIONS_NAMED]
+    ]
+    return named, len(reservations) > RESERVATIONS_NAMED
+
+
 def pick_list(village: Village, day: datetime.date) -> dict:
     """What to put ready for collection: the open reservations made on `day`, per household
     and added up per item."""

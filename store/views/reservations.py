@@ -32,7 +32,12 @@ from store.forms import (
     shown_prices_parse,
 )
 from store.models import Item, Reservation
-from store.selectors import pick_list, reservations_of_household, shelves_state
+from store.selectors import (
+    pick_list,
+    reservations_of_household,
+    reservations_open_named,
+    shelves_state,
+)
 from store.services import reservation_cancel, reservation_create, reservation_hand_over
 from store.views.access import STAFF
 from villagers.models import Household
@@ -48,7 +53,9 @@ def reserve(request):
     """The household picks goods and quantities; the Reserve button holds them, once (one-time
     key). Enter in a quantity presses the form's first, hidden button (_enter_default.html):
     the choice comes back as typed with its total, nothing reserved, as on the staff's sheets
-    (core.forms.sheet_save_pressed); before, Enter reserved the quantities typed so far."""
+    (core.forms.sheet_save_pressed); before, Enter reserved the quantities typed so far.
+    The household's open reservations are named at the top: after an answer lost on the way
+    to the phone, Back and Reserve made the same reservation twice."""
     household = request.user.household
     state = shelves_state(request.village, household.pk)
     items = [
@@ -101,10 +108,14 @@ def reserve(request):
                     % {"days": request.village.reservation_days},
                 )
             return redirect(url)
+    reserved, more_reserved = reservations_open_named(household.pk)
     return render(
         request,
         "store/reserve.html",
         {
+            "reserved": reserved,
+            "more_reserved": more_reserved,
+            "today": timezone.localdate(),
             "items": items,
             "spendable": state.spendable or 0,
             "days": request.village.reservation_days,

@@ -472,3 +472,49 @@ def test_enter_says_when_the_choice_is_more_than_the_household_can_spend(
     said = re.search(r"<p [^>]*data-over-spendable>([^<]*)</p>", beyond.content.decode())
     assert said and f"more than you can spend now: {spendable} points" in said.group(1)
     assert not Reservation.objects.exists()
+
+
+def test_the_reserve_page_names_what_the_household_has_reserved(
+    client_villager_a, villager_a, card_a, rice, kettle, reserve, django_assert_max_num_queries
+):
+    """Found by the brief: after Reserve, a phone that lost the answer went Back, the page
+    came again with a new key, and the villager reserved the same goods twice. The page now
+    names the open reservations at the top, with their time and a link to them."""
+    url = reverse("store:reserve")
+    assert "data-reserved" not in client_villager_a.get(url).content.decode()
+    page = client_villager_a.get(url).content.decode()
+    shown = dict(re.findall(r'name="((?:price_|idempotency_key)[^"]*)" value="([^"]*)"', page))
+    client_villager_a.post(url, {**shown, f"qty_{rice.pk}": "1", "save": "1"})
+    made = Reservation.objects.get()
+
+    with django_assert_max_num_queries(7):
+        again = client_villager_a.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    notice = re.search(r"<div [^>]*data-reserved>(.*?)</div>", again, re.S).group(1)
+    at = timezone.localtime(made.created_at)
+    assert f"You reserved {rice.name} ×1 at {at:%H:%M}." in notice
+    assert f'href="{reverse("store:my_reservations")}"' in notice
+    assert "no need to reserve them again" in notice
+    assert again.index("data-reserved") < again.index('name="save"')
+
+    # Past three, the page says there are more; an older one says its day.
+    older = reserve({kettle: 1})
+    Reservation.objects.filter(pk=older.pk).update(
+        created_at=made.created_at - datetime.timedelta(days=1)
+    )
+    newer = [reserve({rice: 1}) for _ in range(2)]  # the balance's 100 points all held
+    page = client_villager_a.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "More of your reservations are waiting" in page
+    assert f"{kettle.name} ×1" not in page  # the oldest, past the three named
+    for reservation in newer:
+        reservation_cancel(reservation=reservation, actor=villager_a)
+    page = client_villager_a.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    on = timezone.localtime(made.created_at - datetime.timedelta(days=1))
+    assert f"You reserved {kettle.name} ×1 on {on:%Y-%m-%d} at {on:%H:%M}." in page
+    assert "More of your reservations" not in page and page.count("You reserved") == 2
+    chinese = client_villager_a.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"您在 {at:%H:%M} 预订了：{rice.name} ×1。" in chinese and "不用再订一次" in chinese
+
+    # Cancelled, handed over or expired, a reservation is not named: nothing is held twice.
+    for reservation in (made, older):
+        reservation_cancel(reservation=reservation, actor=villager_a)
+    assert "data-reserved" not in client_villager_a.get(url).content.decode()
