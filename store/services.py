@@ -74,9 +74,16 @@ MAX_LINE_QUANTITY = 999
 # The most units one line brings in, bought or donated: a slip of the keyboard (a barcode
 # typed into the quantity) must not put two billion of an item on the shelf and the notice.
 MAX_UNITS_IN = 100_000
-# The most the books keep of one item, and so the most a stock-take can count: a stock the
-# database's integers cannot hold, or no count can confirm, is refused in words.
+# The most a quantity typed may take one item's stock to (a stock-in, a donation, a count's
+# surplus), and the most a count may find of an item the books hold fewer of: a slip of the
+# keyboard is refused in words. Only typed quantities: a void gives back what was sold, and
+# an item above it from before this limit is still counted (count_most).
 MAX_STOCK = 1_000_000
+# The most the stock column holds (PostgreSQL's integer): past it, even a void is refused.
+STOCK_COLUMN_MAX = connection.ops.integer_field_range("IntegerField")[1]
+# Movements that give back goods taken before, with no quantity typed (a voided redemption):
+# never refused for MAX_STOCK.
+GIVEN_BACK = frozenset({StockMovement.Kind.VOID})
 # An open reservation entering its last day tells its household it is about to expire.
 RESERVATION_REMINDER = datetime.timedelta(days=1)
 
@@ -240,7 +247,16 @@ def movements_plan(
     movements = []
     for (item, quantity), movement_id in zip(moves, ids, strict=True):
         new_stock = item.stock + quantity
-        if quantity > 0 and new_stock > MAX_STOCK:
+        if quantity > 0 and new_stock > STOCK_COLUMN_MAX:
+            raise ValidationError(
+                _(
+                    "%(item)s would then have %(stock)d in stock, more than the books can "
+                    "hold. Nothing was recorded."
+                )
+                % {"item": item.name, "stock": new_stock},
+                code="stock_too_high",
+            )
+        if quantity > 0 and new_stock > MAX_STOCK and kind not in GIVEN_BACK:
             raise ValidationError(
                 _(
                     "%(item)s would then have %(stock)d in stock: the books keep at most "
@@ -702,9 +718,19 @@ def _set_aside(*, moves: Iterable[tuple[Item, int]], now=None) -> None:
 MAX_COUNT = MAX_STOCK
 
 
+def count_most(expected: int) -> int:
+    """The most a count of an item may find, the books' figure `expected` shown: MAX_COUNT,
+    or that figure where it is higher (an item stocked above MAX_COUNT before the limit)."""
+    return max(MAX_COUNT, min(expected, STOCK_COLUMN_MAX))
+
+
 def _line_refusal(line: CountLine) -> str:
-    if not 0 <= line.counted <= MAX_COUNT or abs(line.expected) > MAX_COUNT:
-        return _("A count is a whole number from 0 to %(max)d.") % {"max": MAX_COUNT}
+    if abs(line.expected) > STOCK_COLUMN_MAX:
+        return _("This row's figure from the books is missing: reload the sheet.")
+    if not 0 <= line.counted <= count_most(line.expected):
+        return _("A count is a whole number from 0 to %(max)d.") % {
+            "max": count_most(line.expected)
+        }
     if line.cause and line.cause not in StockMovement.Cause.values:
         return _("Choose one of the causes offered.")
     if line.counted == line.expected:

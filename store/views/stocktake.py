@@ -24,10 +24,10 @@ from core.pagination import Paginator
 from store.models import Item, StockCorrection, StockMovement
 from store.selectors import zones_of
 from store.services import (
-    MAX_COUNT,
     CountLine,
     CountRefused,
     count_expected,
+    count_most,
     stock_corrections_confirm,
     stock_corrections_refuse,
     stock_count_record,
@@ -91,11 +91,14 @@ def _rows(items, data=None) -> list[SheetRow]:
 
 def _lines(rows) -> list[CountLine] | None:
     """The rows as count lines; None (with each bad row's error set) when a count is not a
-    whole number of at least 0."""
-    lines, field = [], numbers.IntegerField(label=_("The count"), min_value=0, max_value=MAX_COUNT)
+    whole number from 0 to what the row may find (store.services.count_most)."""
+    lines = []
     for row in rows:
         if row.error:
             continue
+        field = numbers.IntegerField(
+            label=_("The count"), min_value=0, max_value=count_most(row.expected)
+        )
         try:
             counted = field.clean(row.counted)
         except ValidationError as error:
