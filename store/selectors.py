@@ -31,6 +31,7 @@ from store.models import (
     RedemptionLine,
     Reservation,
     ReservationLine,
+    StockCorrection,
     StockMovement,
     Zone,
 )
@@ -290,6 +291,19 @@ def reservations_of_household(household_id: int) -> QuerySet:
         .select_related("household", "created_by__member", "redemption__collected_by")
         .prefetch_related("lines__item")
         .order_by("-created_at", "-pk")
+    )
+
+
+def shortfalls_waiting(item: Item) -> QuerySet:
+    """The item's corrections waiting for the supervisor that take goods out (write-offs
+    and stock-take shortfalls), oldest first, with who asked: the write-off form shows
+    them, so the same loss is not asked twice."""
+    return (
+        StockCorrection.objects.filter(
+            item=item, status=StockCorrection.Status.PENDING, quantity__lt=0
+        )
+        .select_related("requested_by")
+        .order_by("requested_at", "pk")
     )
 
 

@@ -14,7 +14,7 @@ import datetime
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -57,7 +57,7 @@ from store.models import (
     StockMovement,
     Zone,
 )
-from store.selectors import money_spent
+from store.selectors import money_spent, shortfalls_waiting
 from villagers.models import Card, Household, Member, Referral, User, Village
 from villagers.second_person import (
     SecondPersonRequired,
@@ -886,12 +886,29 @@ def stock_count_record(
     return CountResult(corrections=corrections, replaced=len(waiting), counted=len(lines))
 
 
+class AlreadyWaiting(ValidationError):
+    """Goods of the item already wait to be written off, which the asker did not say this
+    request is besides: perhaps the same loss asked twice (two tabs, two people)."""
+
+
 def stock_write_off_request(
-    *, item: Item, quantity: int, cause: str, reason: str, actor: User, request=None
+    *,
+    item: Item,
+    quantity: int,
+    cause: str,
+    reason: str,
+    actor: User,
+    besides: Collection[int] | None = None,
+    request=None,
 ) -> StockCorrection:
     """Ask to take spoiled, damaged or lost goods off the books: the supervisor confirms.
     Until they decide, the goods are set aside: neither sold nor reserved. Goods a
-    reservation holds are not written off while it holds them (cancel it first)."""
+    reservation holds are not written off while it holds them (cancel it first).
+
+    `besides`: the ids of the item's corrections waiting to take goods out
+    (`shortfalls_waiting`) that the asker saw and says this is another loss than; any other
+    one waiting refuses it (AlreadyWaiting), checked under the item's lock, so two tabs
+    asking the same at once make one. None (a loader, a script): not checked."""
     _manager_check(actor, item.village_id)
     if quantity <= 0:
         raise ValidationError(_("The quantity must be at least 1."))
@@ -904,6 +921,18 @@ def stock_write_off_request(
         raise ValidationError(_("Choose one of the causes offered."))
     with transaction.atomic():
         locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
+        if besides is not None and (
+            shortfalls_waiting(locked).exclude(pk__in=list(besides)).exists()
+        ):
+            raise AlreadyWaiting(
+                _(
+                    "Goods of %(item)s are already waiting to be written off (listed above). "
+                    "If they are this loss, there is nothing more to do. If this is another "
+                    "loss, tick “This is another loss” and save again."
+                )
+                % {"item": locked.name},
+                code="already_waiting",
+            )
         if quantity > locked.available:
             words = {"left": max(locked.available, 0), "item": locked.name, "held": locked.held}
             raise InsufficientStock(

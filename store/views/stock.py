@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required
+from core.db import row_id_or_none
 from core.idempotency import already_sent, run_once
 from core.pagination import Paginator
 from store.forms import (
@@ -27,7 +28,7 @@ from store.forms import (
     WriteOffForm,
 )
 from store.models import Donation, Donor, StockCorrection
-from store.selectors import money_spent, stock_items, zones_of
+from store.selectors import money_spent, shortfalls_waiting, stock_items, zones_of
 from store.services import (
     CountLine,
     count_expected,
@@ -217,9 +218,25 @@ def item_stock_take(request, pk):
     )
 
 
+# The write-off form's box "This is another loss": its value lists the waiting write-offs
+# (and shortfalls) the page showed, the ones the new write-off is besides.
+ANOTHER_LOSS = "another_loss"
+
+
+def _besides(request) -> list[int]:
+    """The ids the ticked box "This is another loss" carries (none when not ticked)."""
+    ids = (row_id_or_none(text) for text in request.POST.get(ANOTHER_LOSS, "").split(",")[:100])
+    return [pk for pk in ids if pk is not None]
+
+
 @staff_required(Role.MANAGER)
 def item_write_off(request, pk):
-    """Spoiled, damaged or lost goods: the write-off waits for the supervisor's confirmation."""
+    """Spoiled, damaged or lost goods: the write-off waits for the supervisor's confirmation.
+
+    What of the item already waits to be written off is shown with who asked; a new one is
+    saved beside it only with the box "This is another loss" ticked (its value: the ones
+    shown), else refused (store.services.AlreadyWaiting): two tabs, or two people, asked
+    the same loss twice, each setting the goods aside."""
     item = _get_item_for_user(request, pk)
     form = WriteOffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -231,6 +248,7 @@ def item_write_off(request, pk):
                 cause=form.cleaned_data["cause"],
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
+                besides=_besides(request),
                 request=request,
             )
             return reverse("store:item_detail", args=[item.pk])
@@ -243,10 +261,25 @@ def item_write_off(request, pk):
                     request, _("The write-off waits for the supervisor's confirmation.")
                 )
             return redirect(url)
+    waiting = list(shortfalls_waiting(item))
+    for correction in waiting:
+        correction.units = -correction.quantity
+    shown = ",".join(str(correction.pk) for correction in waiting)
     return render(
         request,
         "store/item_action.html",
-        {"form": form, "item": item, "title": _("Write-off (spoiled, damaged)")},
+        {
+            "form": form,
+            "item": item,
+            "title": _("Write-off (spoiled, damaged)"),
+            "waiting": waiting,
+            "another_loss": {
+                "name": ANOTHER_LOSS,
+                "value": shown,
+                # Kept ticked when the form comes back for another reason, the same shown.
+                "ticked": bool(waiting) and request.POST.get(ANOTHER_LOSS) == shown,
+            },
+        },
     )
 
 

@@ -267,6 +267,23 @@ def test_a_sale_and_a_write_off_asked_at_once_never_take_the_same_kettle(
     books_sound()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_same_write_off_asked_from_two_tabs_at_once_is_made_once(rice, manager_x):
+    """Two tabs whose form showed nothing waiting send their write-off at the same moment:
+    the check runs under the item's lock, so the second finds the first and is refused
+    (AlreadyWaiting) instead of setting the same bags aside twice."""
+    tab = lambda: stock_write_off_request(  # noqa: E731
+        item=rice, quantity=3, cause="spoiled", reason="受潮", actor=manager_x, besides=[]
+    )
+    results = run_at_once([tab, tab])
+    assert sorted(type(result).__name__ for result in results) == [
+        "AlreadyWaiting",
+        "StockCorrection",
+    ], results
+    assert fresh(rice).writing_off == 3 and StockCorrection.objects.count() == 1
+    books_sound()
+
+
 def test_units_held_for_reservations_are_units_in_chinese():
     """Found in review: the stock pages' "3 held for reservations" shared its msgid with the
     household's points held, so a Chinese page said 3 分 (points) of a kettle's units."""

@@ -219,9 +219,16 @@ def test_stock_take_and_write_off_forms_wait_for_the_supervisor(
         reverse("store:item_stock_take", args=[rice.pk]),
         {"counted": 48, "expected": 50, "reason": "盘点", "idempotency_key": form_key()},
     )
+    (shortfall,) = rice.corrections.all()
     client_manager_x.post(
         reverse("store:item_write_off", args=[rice.pk]),
-        {"quantity": 3, "cause": "spoiled", "reason": "受潮", "idempotency_key": form_key()},
+        {
+            "quantity": 3,
+            "cause": "spoiled",
+            "reason": "受潮",
+            "another_loss": str(shortfall.pk),  # besides the count's shortfall, shown
+            "idempotency_key": form_key(),
+        },
     )
     rice.refresh_from_db()
     assert rice.stock == 50
@@ -269,9 +276,16 @@ def test_corrections_sent_back_undecided_keep_the_ticks_and_the_reason_once(
     """Found with JavaScript off: after Enter in the refusal reason the page came back with
     every correction ticked again and the reason gone."""
     for reason in ("摔坏", "漏水"):
+        waiting = ",".join(str(pk) for pk in kettle.corrections.values_list("pk", flat=True))
         client_manager_x.post(
             reverse("store:item_write_off", args=[kettle.pk]),
-            {"quantity": 1, "cause": "damaged", "reason": reason, "idempotency_key": form_key()},
+            {
+                "quantity": 1,
+                "cause": "damaged",
+                "reason": reason,
+                "another_loss": waiting,  # the second: another kettle broken
+                "idempotency_key": form_key(),
+            },
         )
     kept, other = kettle.corrections.order_by("pk").values_list("pk", flat=True)
     ticked = re.compile(r'<input[^>]*name="correction" value="(\d+)"[^>]*\bchecked\b')
@@ -296,6 +310,53 @@ def test_write_off_beyond_stock_is_a_form_error(client_manager_x, kettle):
     assert "Only 2 of" in response.content.decode()
     assert StockMovement.objects.filter(item=kettle).count() == 1
     assert not kettle.corrections.exists()
+
+
+def _key_of(page: str) -> str:
+    return re.search(r'name="idempotency_key" value="([^"]*)"', page).group(1)
+
+
+def test_a_write_off_already_waiting_is_shown_and_another_is_saved_only_ticked(
+    client_manager_x, manager_x, rice
+):
+    """Found by the brief: a write-off asked from two tabs (or by two people) made two
+    corrections waiting for the same loss, each setting its bags aside. The form shows what
+    already waits to be written off, with who asked; a write-off beside it is saved only with
+    the box "This is another loss" ticked, its value the ones the page showed."""
+    url = reverse("store:item_write_off", args=[rice.pk])
+    first_tab, second_tab = (client_manager_x.get(url).content.decode() for _ in range(2))
+    assert "data-waiting" not in first_tab
+    spoiled = {"quantity": 3, "cause": "spoiled", "reason": "受潮"}
+    client_manager_x.post(url, {**spoiled, "idempotency_key": _key_of(first_tab)})
+    (asked,) = rice.corrections.all()
+
+    # The second tab, drawn before it: refused, the one waiting shown with who asked.
+    again = client_manager_x.post(
+        url, {**spoiled, "idempotency_key": _key_of(second_tab)}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    text = again.content.decode()
+    assert again.status_code == 200 and "are already waiting to be written off" in text
+    when = timezone.localtime(asked.requested_at)
+    assert f"3 袋, asked by {manager_x} on {when:%Y-%m-%d %H:%M} · write-off (spoiled): 受潮" in (
+        " ".join(text.split())
+    )
+    assert Item.objects.get(pk=rice.pk).writing_off == 3 and rice.corrections.count() == 1
+    box = re.search(r'<input [^>]*name="another_loss" value="([^"]*)"[^>]*>', text)
+    assert box.group(1) == str(asked.pk) and "checked" not in box.group(0)
+
+    # Ticked: another loss, saved beside it, under the refused attempt's key (it kept none).
+    saved = client_manager_x.post(
+        url, {**spoiled, "another_loss": box.group(1), "idempotency_key": _key_of(second_tab)}
+    )
+    assert saved.status_code == 302
+    assert Item.objects.get(pk=rice.pk).writing_off == 6 and rice.corrections.count() == 2
+
+    # A box ticked on a page that showed fewer than now wait: refused, both shown.
+    stale = client_manager_x.post(
+        url, {**spoiled, "another_loss": str(asked.pk), "idempotency_key": form_key()}
+    )
+    assert stale.status_code == 200 and stale.content.decode().count("受潮</li>") == 2
+    assert rice.corrections.count() == 2
 
 
 def test_low_stock_highlighted(client_manager_x, kettle, rice):
