@@ -921,18 +921,6 @@ def stock_write_off_request(
         raise ValidationError(_("Choose one of the causes offered."))
     with transaction.atomic():
         locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
-        if besides is not None and (
-            shortfalls_waiting(locked).exclude(pk__in=list(besides)).exists()
-        ):
-            raise AlreadyWaiting(
-                _(
-                    "Goods of %(item)s are already waiting to be written off (listed above). "
-                    "If they are this loss, there is nothing more to do. If this is another "
-                    "loss, tick “This is another loss” and save again."
-                )
-                % {"item": locked.name},
-                code="already_waiting",
-            )
         if quantity > locked.available:
             words = {"left": max(locked.available, 0), "item": locked.name, "held": locked.held}
             raise InsufficientStock(
@@ -949,6 +937,19 @@ def stock_write_off_request(
                 )
                 % words,
                 code="insufficient_stock",
+            )
+        # After the stock's refusal, which ticking the box would not lift.
+        if besides is not None and (
+            shortfalls_waiting(locked).exclude(pk__in=list(besides)).exists()
+        ):
+            raise AlreadyWaiting(
+                _(
+                    "Goods of %(item)s are already waiting to be written off (listed above). "
+                    "If they are this loss, there is nothing more to do. If this is another "
+                    "loss, tick “This is another loss” and save again."
+                )
+                % {"item": locked.name},
+                code="already_waiting",
             )
         correction = StockCorrection(
             village_id=locked.village_id,

@@ -211,7 +211,9 @@ def test_stock_take_and_write_off(client_manager_x, supervisor_x, rice):
     assert client_manager_x.post(write_off, bad_off).status_code == 200
     assert _movements() == before
     client_manager_x.post(take, {"counted": "４８", "expected": "５０", "reason": "盘点", **_key()})
-    client_manager_x.post(write_off, {**bad_off, "quantity": "３", **_key()})
+    (shortfall,) = rice.corrections.all()
+    besides = {"another_loss": str(shortfall.pk)}  # the count's shortfall, shown on the form
+    client_manager_x.post(write_off, {**bad_off, "quantity": "３", **besides, **_key()})
     assert sorted(rice.corrections.values_list("quantity", flat=True)) == [-3, -2]
     stock_corrections_confirm(
         correction_ids=list(rice.corrections.values_list("pk", flat=True)), actor=supervisor_x
