@@ -144,6 +144,7 @@ def world(
         "batch": batch,
         "declaration": declaration,
         "item": shelves["rice"],
+        "item_writing_off": shelves["kettle"],  # its write-off form lists the one waiting
         "redemption": redemption,
         "wish_pending": pending,
         "wish_open": on_wall,
@@ -295,6 +296,7 @@ MANAGER_PAGES = [
     ("store:item_edit", "item"),
     ("store:item_stock_take", "item"),
     ("store:item_write_off", "item"),
+    ("store:item_write_off", "item_writing_off"),
     "store:stock_take_sheet",
     "points:round_new",
     ("points:round_new_group", "group"),
