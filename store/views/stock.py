@@ -306,7 +306,12 @@ def donation_create(request):
     data = request.POST or None
     form = DonationForm(data, initial={"received_on": timezone.localdate()}, village=village)
     goods = DonatedGoodsFormSet(data, prefix="goods", form_kwargs={"village": village})
-    if request.method == "POST" and form.is_valid() and goods.is_valid():
+    # The goods' hidden count missing or mangled (a page cut short on a bad line, or altered):
+    # Django said "(Hidden field TOTAL_FORMS) Enter a whole number." and drew no goods' rows.
+    goods_unread = data is not None and not goods.management_form.is_valid()
+    if goods_unread:
+        goods = DonatedGoodsFormSet(prefix="goods", form_kwargs={"village": village})
+    if request.method == "POST" and form.is_valid() and not goods_unread and goods.is_valid():
         lines: dict[int, int] = {}
         for row in goods.cleaned_data:
             if row.get("item"):
@@ -340,4 +345,8 @@ def donation_create(request):
                     _("Donation recorded. Thank you to %(donor)s!") % {"donor": donor.name},
                 )
             return redirect(url)
-    return render(request, "store/donation_form.html", {"form": form, "goods": goods})
+    return render(
+        request,
+        "store/donation_form.html",
+        {"form": form, "goods": goods, "goods_unread": goods_unread},
+    )

@@ -420,3 +420,35 @@ def test_each_item_photo_is_stored_under_a_name_of_its_own(client_manager_x, zon
         assert client_manager_x.post(reverse("store:item_create"), data).status_code == 302
     first, second = (item.photo.name for item in Item.objects.order_by("pk"))
     assert first != second and "item-" in first and first.endswith(".jpg")
+
+
+@pytest.mark.parametrize("total", ["abc", None])
+def test_a_donation_whose_goods_count_is_unreadable_says_so_and_records_nothing(
+    client_manager_x, rice, total
+):
+    """The goods' hidden count missing or mangled (a page cut short, or altered) drew
+    Django's "(Hidden field TOTAL_FORMS) Enter a whole number." and no goods' rows at all."""
+    data = {
+        "new_donor_name": "延安爱心企业",
+        "new_donor_kind": "company",
+        "kind": "goods",
+        "received_on": "2024-05-01",
+        "value_yuan": "800",
+        "description": "粮油",
+        "thanks": "谢谢",
+        "goods-INITIAL_FORMS": "0",
+        "goods-0-item": rice.pk,
+        "goods-0-quantity": "10",
+        "idempotency_key": form_key(),
+    }
+    if total is not None:
+        data["goods-TOTAL_FORMS"] = total
+    response = client_manager_x.post(reverse("store:donation_create"), data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "list of goods could not be read" in html
+    assert "Hidden field" not in html
+    assert html.count('name="goods-0-item"') == 1  # the rows are drawn again, to fill in
+    assert 'name="goods-TOTAL_FORMS" value="5"' in html
+    assert not Donation.objects.exists()
+    assert Item.objects.get(pk=rice.pk).stock == rice.stock
