@@ -168,7 +168,8 @@ def villager_state(household: Household) -> Account | None:
     entry (every credit, redemption and reversal appends one; entries never change), a digest
     of every other row the page's body shows (its proposals, declarations, members and the
     village's rules), under which the page caches its body, and for the rank
-    (`household_rank`) the number of the village's households with an account (`ranked`) and
+    (`household_rank`) the number of the village's active households with an account
+    (`ranked`) and
     the version of the village's ledger.
     """
     with connection.cursor() as cursor:
@@ -193,12 +194,13 @@ def villager_state(household: Household) -> Account | None:
 EARNED_CACHE_SECONDS = 600
 
 
-def earned_this_year(village_id: int, version: int) -> dict[int, int]:
+def earned_this_year(village_id: int, version: int, ranked: int) -> dict[int, int]:
     """Account id -> points earned this year (awards since 1 January, less reversed ones) of
-    the village's accounts that earned any; cached under the village's ledger version, which
-    every new entry of the village changes, so it is never stale."""
+    the accounts of the village's active households that earned any; cached under the
+    village's ledger version, which every new entry of the village changes, and the number
+    of its ranked households (`ranked`), which a household leaving or coming back changes."""
     start = local_start(timezone.localdate().replace(month=1, day=1))
-    key = f"earned:{village_id}:{start.date()}:{version}"
+    key = f"earned:{village_id}:{start.date()}:{version}:{ranked}"
     earned = cache.get(key)
     if earned is None:
         with connection.cursor() as cursor:
@@ -219,8 +221,10 @@ class Rank:
 
 
 def household_rank(account: Account) -> Rank:
-    """The rank of `account` (from `villager_state`) among the village's households."""
-    earned = earned_this_year(account.village_id, account.village_version)
+    """The rank of `account` (from `villager_state`) among the village's active households
+    with an account (those that moved away or closed are not ranked, as no page counts them
+    among the village's households)."""
+    earned = earned_this_year(account.village_id, account.village_version, account.ranked)
     mine = earned.get(account.pk, 0)
     higher = sum(1 for points in earned.values() if points > mine)
     return Rank(earned=mine, rank=higher + 1, ranked=account.ranked)

@@ -12,15 +12,17 @@
   unread messages (the bell), its latest entry, a digest of every row the page's body and
   its announcements show (their cache key) with how many of its proposals in publicity are
   past their end at `now` (rows nobody writes then: the page stops saying "credited on <a
-  time gone by>"), the village's households and the version of
+  time gone by>"), how many of the village's active households have an account (the rank's
+  "of N households") and the version of
   the village's ledger: a digest of its accounts' row versions (PostgreSQL's `xmin`, the
   transaction that wrote each row: every entry updates its account's balance in its own
   transaction, so any entry of the village changes it).
   Reading each account's latest entry instead took 0.6 ms, this 0.04 ms.
-- `EARNED_THIS_YEAR`: the points each account of a village earned this year, the rank's
-  measure (never the balance: spending is the point of the scheme); cached under the
-  village's ledger version, read again only when an entry was posted in the village (about
-  5 ms on a village's year of awards).
+- `EARNED_THIS_YEAR`: the points each account of a village's active households earned this
+  year, the rank's measure (never the balance: spending is the point of the scheme); cached
+  under the village's ledger version and its number of ranked households, read again only
+  when an entry was posted in the village or a household left or came back (about 5 ms on a
+  village's year of awards).
 - `CHECKS`: the ledger's invariants recomputed from its rows (`audit_ledger`; the README's
   "Checking the ledger" lists them): by hand because the ORM cannot say running sums
   (window functions); each is one statement over the whole county.
@@ -96,8 +98,14 @@ LOCK_ACCOUNTS = f"""
 
 _OF_HOUSEHOLD = f"t.{column(P, 'household')} = a.{column(A, 'household')}"
 E = Entry
-_OF_VILLAGE = f"""e.{column(E, "account")} IN (SELECT v.{column(A, "id")} FROM {table(A)} v
-    WHERE v.{column(A, "village")} = %(village)s)"""  # noqa: S608 (built from the models)
+# The rank counts the households as every page does: the active ones (an account of a
+# household that moved away or closed keeps its points, but is no longer ranked).
+_ACTIVE = f"h.{column(Household, 'status')} = {literal(Household.Status.ACTIVE)}"
+_HOUSEHOLD_OF_O = f"""JOIN {table(Household)} h
+    ON h.{column(Household, "id")} = o.{column(A, "household")}
+    AND h.{column(Household, "village")} = o.{column(A, "village")}"""
+_OF_RANKED = f"""e.{column(E, "account")} IN (SELECT o.{column(A, "id")} FROM {table(A)} o
+    {_HOUSEHOLD_OF_O} WHERE o.{column(A, "village")} = %(village)s AND {_ACTIVE})"""
 
 # The village's announcements not withdrawn: the page's announcements are cached under them.
 _CURRENT_ANNOUNCEMENTS = (
@@ -127,9 +135,9 @@ VILLAGER_STATE = f"""
                AND t.{column(P, "status")} = {literal(P.Status.PUBLICITY)}
                AND t.{column(P, "credit_due_at")} <= %(now)s))
     FROM {table(A)} a CROSS JOIN LATERAL (
-        SELECT count(*) AS ranked,
+        SELECT count(*) FILTER (WHERE {_ACTIVE}) AS ranked,
             md5(string_agg(o.xmin::text, ',' ORDER BY o.{column(A, "id")})) AS version
-        FROM {table(A)} o WHERE o.{column(A, "village")} = a.{column(A, "village")}
+        FROM {table(A)} o {_HOUSEHOLD_OF_O} WHERE o.{column(A, "village")} = a.{column(A, "village")}
     ) village
     WHERE a.{column(A, "household")} = %(household)s
 """  # noqa: S608, E501 (built from the models)
@@ -142,12 +150,12 @@ EARNED_THIS_YEAR = f"""
     SELECT e.{column(E, "account")}, sum(e.{column(E, "points")}) FROM (
         SELECT e.{column(E, "account")}, e.{column(E, "points")} FROM {table(E)} e
         WHERE e.{column(E, "kind")} = {literal(Entry.Kind.AWARD)}
-          AND e.{column(E, "created_at")} >= %(year)s AND {_OF_VILLAGE}
+          AND e.{column(E, "created_at")} >= %(year)s AND {_OF_RANKED}
         UNION ALL
         SELECT e.{column(E, "account")}, e.{column(E, "points")} FROM {table(E)} e
         JOIN {table(E)} r ON r.{column(E, "id")} = e.{column(E, "reverses")}
         WHERE e.{column(E, "kind")} = {literal(Entry.Kind.REVERSAL)}
-          AND e.{column(E, "created_at")} >= %(year)s AND {_OF_VILLAGE}
+          AND e.{column(E, "created_at")} >= %(year)s AND {_OF_RANKED}
           AND r.{column(E, "kind")} = {literal(Entry.Kind.AWARD)}
           AND r.{column(E, "created_at")} >= %(year)s
     ) e GROUP BY e.{column(E, "account")}

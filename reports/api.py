@@ -271,7 +271,9 @@ class VillageFigures(Schema):
     issued: int = Field(description="Points issued in the month (awards and opening grants).")
     deducted: int = Field(description="Points deducted in the month.")
     redeemed: int = Field(description="Points redeemed in the month, less that month's voids.")
-    points_held: int = Field(description=f"Every household's balance. {TODAY}")
+    points_held: int = Field(
+        description=f"Every account's balance, moved or closed households' too. {TODAY}"
+    )
     pending: int = Field(description=f"Proposals waiting for approval. {TODAY}")
     stock_points: int = Field(
         description=f"The goods on sale on the shelves at points prices. {TODAY}"
@@ -393,8 +395,8 @@ class HouseholdOut(Schema):
 )
 @paginate(Pages, page_size=PAGE_SIZE)
 def households(request, code: str):
-    """The village's households with their balances (as the balance pages show them); ID
-    numbers and phones masked."""
+    """Every household on record with its balance (as the balance pages show them), those
+    that moved away or closed too (`status`); ID numbers and phones masked."""
     return (
         Household.objects.filter(village=_village(request.auth, code, household_list))
         .select_related("group", "account")

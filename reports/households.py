@@ -19,7 +19,7 @@ from reports.selectors_households import (
     household_wishes,
     households_listed,
 )
-from villagers.models import Card, Referral
+from villagers.models import Card, Household, Referral
 from villagers.selectors import (
     INSPECTIONS_SHOWN,
     PARTICIPATIONS_SHOWN,
@@ -77,10 +77,15 @@ def household_list(request):
     page = Paginator(households_listed(households, sort=sort), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    # Not filtered by status, the list holds every household on record: it says how many of
+    # them are active, the households every other page counts.
+    active = None
+    if not filters.get("status"):
+        active = households.filter(status=Household.Status.ACTIVE).count()
     return render(
         request,
         "reports/household_list.html",
-        {"form": form, "page": page, "columns": _sort_columns(sort)},
+        {"form": form, "page": page, "columns": _sort_columns(sort), "active": active},
     )
 
 

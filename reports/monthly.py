@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from core.access import may_object, staff_required
 from core.fragments import cached_part
 from core.months import EARLIEST_DAY, next_month, previous_month, requested_month
+from core.numbers import to_cents
 from reports import xlsx
 from reports.dashboard import STAFF, flow_chart
 from reports.exports import export_job_start
@@ -52,7 +53,7 @@ Progress = Callable[[int, str], None]
 PART_SECONDS = 24 * 60 * 60
 # Part of the workbooks' cache keys: raised when their sheets change, so a workbook cached
 # by the code before (Redis outlives a deploy) is not served for another day.
-WORKBOOK_LAYOUT = 3
+WORKBOOK_LAYOUT = 4
 
 
 def _no_progress(percent: int, step: str) -> None:
@@ -162,17 +163,24 @@ def cover_sheets_add(workbook, cover: dict, heading: str) -> None:
     as_of = _("figures as of %(time)s") % {"time": f"{timezone.localtime():%Y-%m-%d %H:%M}"}
     title = _("Points owed and their cover (today)")
     cover_ratio = cover["points_cover"]
+    held = [
+        [_("Points held by households"), cover["outstanding_points"], cover["outstanding_yuan"]]
+    ]
+    if cover["gone_points"]:  # as the page says it, below the points held
+        held.append(
+            [
+                _("of which on the accounts of households that moved away or closed"),
+                cover["gone_points"],
+                to_cents(cover["gone_points"] * cover["yuan_per_point"]),
+            ]
+        )
     sheet = xlsx.sheet_add(
         workbook,
         title=_("Cover (today)"),
         heading=f"{heading} · {title} ({as_of})",
         columns=[_("Line"), _("Points"), _("Yuan")],
         rows=[
-            [
-                _("Points held by households"),
-                cover["outstanding_points"],
-                cover["outstanding_yuan"],
-            ],
+            *held,
             [_("Awards in publicity, not yet credited"), cover["in_publicity_awards"], ""],
             [
                 _("Deductions in publicity, not yet taken off"),

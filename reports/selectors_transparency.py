@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from core.months import month_span
 from core.numbers import to_cents
-from points.models import Account, Entry, Proposal
+from points.models import Entry, Proposal
 from points.selectors import NoticeSection
 from store.models import Donation, Item, Redemption, StockMovement
 from store.traceability import (
@@ -27,7 +27,7 @@ from store.traceability import (
     village_lots,
 )
 from villagers.masking import mask_name
-from villagers.models import Village
+from villagers.models import Household, Village
 
 RED_LIST_SIZE = 10
 THANKS_REDEMPTIONS_SHOWN = 100
@@ -321,9 +321,17 @@ def liability_cover(village: Village) -> dict:
     take them once confirmed.
     Entries still in publicity are shown apart,
     not counted as owed yet, awards and deductions (negative) apart.
+
+    `households` are the active ones, as every page counts households (the county's
+    overview); the points held are every account's, so the points still on the accounts of
+    households that moved away or closed are `gone_points` on `gone_households` accounts.
     """
-    balances = Account.objects.filter(village=village).aggregate(
-        households=Count("id"), points=Sum("balance")
+    active = Q(status=Household.Status.ACTIVE)
+    balances = Household.objects.filter(village=village).aggregate(
+        households=Count("pk", filter=active),
+        points=Sum("account__balance"),
+        gone_households=Count("pk", filter=~active & Q(account__balance__gt=0)),
+        gone_points=Sum("account__balance", filter=~active),
     )
     outstanding = balances["points"] or 0
     yuan_per_point = Decimal(village.yuan_per_point)
@@ -375,6 +383,8 @@ def liability_cover(village: Village) -> dict:
     outstanding_yuan = to_cents(outstanding * yuan_per_point)
     return {
         "households": balances["households"],
+        "gone_households": balances["gone_households"],
+        "gone_points": balances["gone_points"] or 0,
         "outstanding_points": outstanding,
         "yuan_per_point": yuan_per_point,
         "outstanding_yuan": outstanding_yuan,
