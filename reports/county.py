@@ -150,6 +150,9 @@ def county_overview(request):
             "month": month,
             "previous": previous if previous.year >= 2000 else None,
             "following": following if following <= today else None,
+            # Inspected households whose leaving time was never recorded: the note on the
+            # pass rate says they are left out.
+            "left_unknown": sum(row["inspected_left_unknown"] for row in figures.values()),
         },
     )
 

@@ -582,26 +582,43 @@ def _posted_since(ids: list[int], since: int) -> tuple[dict[datetime.date, int],
     return posted, max([since, *posted.values()])
 
 
-def _inspections_by_village(ids: list[int], before: datetime.date) -> dict[int, tuple[int, int]]:
-    """{village id: (active households inspected before `before`, of which the latest
-    inspection passed)}: the latest round per household, one query."""
+def _inspections_by_village(
+    ids: list[int], before: datetime.date
+) -> dict[int, tuple[int, int, int]]:
+    """{village id: (households inspected before `before`, of which the latest inspection
+    passed, and those left out for want of a leaving time)}: the latest round per household,
+    one query.
+
+    The households are those the village still had at `before` (the month's end: today's,
+    for this month): not moved away or closed by then (`left_at`). Their registration does
+    not matter: an inspection before `before` shows the household was there (a roster is
+    often registered after its paper inspections). One marked moved or closed before the
+    time was recorded may have been there or not: it is left out, and counted so the page
+    can say so."""
+    end = local_start(before)
     latest_passed = Subquery(
         Inspection.objects.filter(household=OuterRef("pk"), date__lt=before)
         .order_by("-date", "-id")
         .annotate(ok=ExpressionWrapper(INSPECTION_PASSED, output_field=BooleanField()))
         .values("ok")[:1]
     )
+    there = Q(status=Household.Status.ACTIVE) | Q(left_at__gte=end)
+    unknown = ~Q(status=Household.Status.ACTIVE) & Q(left_at__isnull=True)
     rows = (
-        Household.objects.filter(village_id__in=ids, status=Household.Status.ACTIVE)
+        Household.objects.filter(village_id__in=ids)
+        .filter(there | unknown)
         .annotate(latest_passed=latest_passed)
         .order_by()
         .values_list("village_id")
         .annotate(
-            inspected=Count("pk", filter=Q(latest_passed__isnull=False)),
-            passed=Count("pk", filter=Q(latest_passed=True)),
+            inspected=Count("pk", filter=there & Q(latest_passed__isnull=False)),
+            passed=Count("pk", filter=there & Q(latest_passed=True)),
+            left_unknown=Count("pk", filter=unknown & Q(latest_passed__isnull=False)),
         )
     )
-    return {village_id: (inspected, passed) for village_id, inspected, passed in rows}
+    return {
+        village_id: (inspected, passed, unknown) for village_id, inspected, passed, unknown in rows
+    }
 
 
 def _ratio(part, whole) -> Decimal | None:
@@ -669,7 +686,7 @@ def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:
     for village_id in ids:
         row = {name: values.get(village_id, 0) for name, values in figures.items()}
         trend = flows[village_id]["issued"]
-        inspected, passed = inspections.get(village_id, (0, 0))
+        inspected, passed, left_unknown = inspections.get(village_id, (0, 0, 0))
         row.update(
             issued=trend[-1],
             deducted=flows[village_id]["deducted"],
@@ -677,6 +694,7 @@ def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:
             inspected=inspected,
             inspections_passed=passed,
             pass_rate=_ratio(passed, inspected),
+            inspected_left_unknown=left_unknown,
             trend=trend,
             trend_months=months,
             trend_total=sum(trend),
@@ -684,6 +702,11 @@ def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:
         )
         rows[village_id] = row
     return rows
+
+
+# The figures' layout in the cache, raised when a figure is added (2: the households left
+# out of the pass rate).
+FIGURES_LAYOUT = 2
 
 
 def county_figures(
@@ -702,11 +725,14 @@ def county_figures(
     ids = sorted(oversight.villages().values_list("pk", flat=True))
     cache_key = f"county-figures:{oversight.key}:{start.isoformat()}"
     cached = cache.get(cache_key) if max_age else None
-    if cached and cached["ids"] == ids:  # a village added since is a reason to add up again
+    # A village added since is a reason to add up again, and so are figures of another
+    # layout (Redis outlives a deploy).
+    if cached and cached["ids"] == ids and cached.get("layout") == FIGURES_LAYOUT:
         return cached["figures"], cached["as_of"]
     figures, as_of = _county_figures(ids, month), timezone.now()
     if max_age:
-        cache.set(cache_key, {"ids": ids, "figures": figures, "as_of": as_of}, max_age)
+        kept = {"ids": ids, "figures": figures, "as_of": as_of, "layout": FIGURES_LAYOUT}
+        cache.set(cache_key, kept, max_age)
     return figures, as_of
 
 
@@ -752,6 +778,7 @@ class CountyTotal:
     inspected: int = 0
     inspections_passed: int = 0
     pass_rate: Decimal | None = None
+    inspected_left_unknown: int = 0
     wishes_open: int = 0
     trend: list[int] = field(default_factory=list)
     trend_months: list[datetime.date] = field(default_factory=list)
@@ -771,6 +798,7 @@ SUMMED = (
     "stock_points",
     "inspected",
     "inspections_passed",
+    "inspected_left_unknown",
     "wishes_open",
     "trend_total",
 )

@@ -211,6 +211,10 @@ class Household(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
     )
     created_at = models.DateTimeField(_("registered"), auto_now_add=True)
+    # When it was marked moved away or closed (villagers.services.household_save), so a past
+    # month's figures count the households the village had then; empty while it is active,
+    # and for those marked before it was recorded (their time is not known).
+    left_at = models.DateTimeField(_("moved away or closed"), null=True, blank=True, editable=False)
 
     objects = HouseholdQuerySet.as_manager()
 
@@ -231,6 +235,11 @@ class Household(models.Model):
                 "village",
                 name="household_unique_number_any_case",
                 violation_error_message=_("This household number is already used in this village."),
+            ),
+            # An active household has not left.
+            models.CheckConstraint(
+                condition=~Q(status="active") | Q(left_at__isnull=True),
+                name="household_active_not_left",
             ),
         ]
 

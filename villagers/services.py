@@ -91,6 +91,14 @@ def household_save(*, household: Household, actor: User, request=None) -> Househ
                     code="card_active",
                 )
         stored = Household.objects.filter(pk=household.pk).first() if household.pk else None
+        # When it left, for the months gone by (the county's pass rate counts the households
+        # a village had then); kept through later edits, forgotten if it comes back.
+        if household.status == Household.Status.ACTIVE:
+            household.left_at = None
+        elif stored is None or stored.status == Household.Status.ACTIVE:
+            household.left_at = timezone.now()
+        else:
+            household.left_at = stored.left_at
         if not as_stored(household, stored):
             record_save(
                 household,

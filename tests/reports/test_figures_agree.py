@@ -8,8 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.months import add_months
 from points.services import proposal_approve
 from reports.selectors_transparency import liability_cover
+from tests.factories import HouseholdFactory, PassedInspectionFactory
 from tests.points.conftest import make_rule, propose
 from villagers.models import Household
 from villagers.services import card_recall, household_save
@@ -91,3 +93,67 @@ def test_the_household_list_says_how_many_of_every_household_are_active(
     assert "2 households on record, 1 of them active (the others moved away or closed)" in page
     page = client_manager_x.get(reverse("reports:household_list"), {"status": "active"})
     assert "1 household<" in page.content.decode()
+
+
+# --- the county's pass rate of a month gone by: the households the village had then --------
+
+COUNTY = reverse("reports:county_overview")
+
+
+def _county_row(client, month, village):
+    response = client.get(COUNTY, {"month": f"{month:%Y-%m}"})
+    return next(row for row in response.context["villages"] if row.pk == village.pk), response
+
+
+def test_a_past_months_pass_rate_counts_the_households_the_village_had_then(
+    client_county, village_x, card_a, card_b, manager_x
+):
+    """Last month A passed and B failed; B moved away this month. Last month's rate read
+    1 of 1 (today's households): it is 1 of 2, as it was then. This month's is 1 of 1."""
+    this_month = timezone.localdate().replace(day=1)
+    last_month = add_months(this_month, -1)
+    PassedInspectionFactory(household=card_a.household, date=last_month.replace(day=10))
+    PassedInspectionFactory(
+        household=card_b.household, date=last_month.replace(day=10), toilet_clean=False
+    )
+    household_leaves(card_b.household, manager_x)
+    last, _response = _county_row(client_county, last_month, village_x)
+    assert (last.inspections_passed, last.inspected, str(last.pass_rate)) == (1, 2, "0.50")
+    now, _response = _county_row(client_county, this_month, village_x)
+    assert (now.inspections_passed, now.inspected, str(now.pass_rate)) == (1, 1, "1.00")
+
+
+def test_a_household_left_at_a_time_not_recorded_is_left_out_and_the_page_says_so(
+    client_county, village_x, group_x, card_a
+):
+    """Marked moved before its leaving time was recorded: it may have been there last month
+    or not. The rate leaves it out, and the notes say how many were left out."""
+    last_month = add_months(timezone.localdate().replace(day=1), -1)
+    gone = HouseholdFactory(group=group_x, status=Household.Status.MOVED)
+    assert gone.left_at is None
+    PassedInspectionFactory(household=gone, date=last_month.replace(day=10))
+    PassedInspectionFactory(household=card_a.household, date=last_month.replace(day=10))
+    row, response = _county_row(client_county, last_month, village_x)
+    assert (row.inspections_passed, row.inspected) == (1, 1)
+    assert response.context["left_unknown"] == 1
+    assert (
+        "1 inspected household moved away or closed before the app recorded when households "
+        "leave: not knowing whether it was still there, the rate leaves it out."
+    ) in response.content.decode()
+
+
+def test_the_leaving_time_is_recorded_kept_and_forgotten_on_return(card_b, manager_x):
+    household = card_b.household
+    household_leaves(household, manager_x)
+    household.refresh_from_db()
+    left_at = household.left_at
+    assert left_at is not None
+    household.status = Household.Status.CLOSED  # moved, then closed: it left when it moved
+    household.address = "县城"
+    household_save(household=household, actor=manager_x)
+    household.refresh_from_db()
+    assert household.left_at == left_at
+    household.status = Household.Status.ACTIVE  # back in the village
+    household_save(household=household, actor=manager_x)
+    household.refresh_from_db()
+    assert household.left_at is None
