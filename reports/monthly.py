@@ -53,7 +53,7 @@ Progress = Callable[[int, str], None]
 PART_SECONDS = 24 * 60 * 60
 # Part of the workbooks' cache keys: raised when their sheets change, so a workbook cached
 # by the code before (Redis outlives a deploy) is not served for another day.
-WORKBOOK_LAYOUT = 4
+WORKBOOK_LAYOUT = 5
 
 
 def _no_progress(percent: int, step: str) -> None:
@@ -142,7 +142,10 @@ def report_build(village, period: Period, *, title: str, with_notice: bool, prog
 
 
 def _flow_figures(flow: Flow) -> list[int]:
-    """A flow's figures in the columns' order: issued, then what it is made of, and apart."""
+    """A flow's figures in the columns' order: issued, then what it is made of, and apart;
+    the points redeemed (net of every void in the month), then what the voids of earlier
+    months' redemptions gave back, as the month report's page and the store's summary show
+    them."""
     return [
         flow.issued,
         flow.awarded,
@@ -151,6 +154,7 @@ def _flow_figures(flow: Flow) -> list[int]:
         flow.reversed_awards,
         flow.reversed_deductions,
         flow.redeemed,
+        flow.voided_earlier,
         flow.carried,
         flow.lapsed,
     ]
@@ -231,12 +235,13 @@ def report_workbook(report: Report, progress=None, *, cover: dict | None = None)
             _("Awards reversed"),
             _("Deductions reversed"),
             _("Redeemed"),
+            _("Earlier months' redemptions voided (points given back)"),
             _("Carried over"),
             _("Lapsed"),
         ],
         rows=[[f"{f.month:%Y-%m}", *_flow_figures(f)] for f in report.flows],
         totals=[_("Total"), *_flow_figures(report.total)],
-        widths=[12, 10, 14, 16, 10, 16, 18, 10, 12, 10],
+        widths=[12, 10, 14, 16, 10, 16, 18, 10, 22, 12, 10],
     )
     if cover is not None:
         cover_sheets_add(workbook, cover, heading)

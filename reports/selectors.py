@@ -109,6 +109,11 @@ class Flow:
     many such reversals were posted. `carried` are balances carried over from the paper
     ledger (points.carryover), `lapsed` points lapsed at a yearly settlement (counted
     positive): neither is issued nor deducted, but both move balances.
+
+    `redeemed` is net of every void made in the month; `voided_earlier` are the points its
+    voids of earlier months' redemptions gave back (counted positive), so
+    `redeemed_in_month` is what the month's own redemptions kept, as the store's monthly
+    summary counts it (store.selectors.summary_monthly).
     """
 
     month: datetime.date | None = None
@@ -121,10 +126,15 @@ class Flow:
     reversals: int = 0
     carried: int = 0
     lapsed: int = 0
+    voided_earlier: int = 0
 
     @property
     def issued(self) -> int:
         return self.opening + self.awarded
+
+    @property
+    def redeemed_in_month(self) -> int:
+        return self.redeemed + self.voided_earlier
 
     def add(self, other: "Flow") -> None:
         for name in FLOW_FIGURES:
@@ -141,6 +151,7 @@ FLOW_FIGURES = (
     "reversals",
     "carried",
     "lapsed",
+    "voided_earlier",
 )
 
 
@@ -170,15 +181,20 @@ def _entries_in(start: datetime.datetime, end: datetime.datetime) -> QuerySet:
     )
 
 
-def _flow_add(flow: Flow, kind: str, basis: str, points: int, count: int) -> None:
+def _flow_add(
+    flow: Flow, kind: str, basis: str, points: int, count: int, earlier: bool = False
+) -> None:
     """Add one (kind, basis) total of the ledger to `flow`. `redeemed` is what the store
     took in the month less what voids made in the month gave back, as the public notice
     counts it: a month's figure never changes once it is over (a void made later is the
-    later month's)."""
+    later month's). `earlier`: the total reverses entries of earlier months (a void of an
+    earlier month's redemption is also counted apart, in `voided_earlier`)."""
     if kind == Entry.Kind.REDEMPTION or (
         kind == Entry.Kind.REVERSAL and basis == Entry.Kind.REDEMPTION
     ):
         flow.redeemed -= points
+        if kind == Entry.Kind.REVERSAL and earlier:
+            flow.voided_earlier += points
     elif kind == Entry.Kind.OPENING:
         flow.opening += points
     elif kind == Entry.Kind.AWARD:
@@ -197,21 +213,38 @@ def _flow_add(flow: Flow, kind: str, basis: str, points: int, count: int) -> Non
         flow.lapsed -= points
 
 
+def _local_day(moment: datetime.datetime) -> datetime.date:
+    """The local day of a truncated moment: read through a subquery, it comes as the local
+    wall clock, without its time zone (Django converts only what it truncates itself)."""
+    return (timezone.localtime(moment) if timezone.is_aware(moment) else moment).date()
+
+
 def points_flow(village: Village, period: Period) -> list[Flow]:
     """One Flow per month of the period, oldest first (one query)."""
     start, end = period.bounds
+    # For a reversal only (as its basis), the month of what it reverses.
+    reversed_month = Subquery(
+        Entry.objects.filter(pk=OuterRef("reverses_id"))
+        .annotate(month=TruncMonth("created_at"))
+        .order_by()
+        .values("month")
+    )
     rows = (
         _entries_in(start, end)
         .filter(account__village=village)
-        .annotate(month=TruncMonth("created_at"))
-        .values("month", "kind", "basis")
+        .annotate(
+            month=TruncMonth("created_at"),
+            reversed_month=Case(When(reverses__isnull=True, then=None), default=reversed_month),
+        )
+        .values("month", "kind", "basis", "reversed_month")
         .annotate(points=Sum("points"), count=Count("id"))
         .order_by()
     )
     flows = {month: Flow(month=month) for month in period.months}
     for row in rows:
         month = timezone.localtime(row["month"]).date()
-        _flow_add(flows[month], row["kind"], row["basis"], row["points"], row["count"])
+        earlier = row["reversed_month"] is not None and _local_day(row["reversed_month"]) < month
+        _flow_add(flows[month], row["kind"], row["basis"], row["points"], row["count"], earlier)
     return list(flows.values())
 
 

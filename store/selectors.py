@@ -154,7 +154,9 @@ def _period_summary(village: Village, start, following) -> tuple[dict, QuerySet]
     made in it, less those voided within it; a later void is the later period's news (ledger
     rule 7), so a closed day's or month's figures never change, as the notice's. The voids
     made in it of earlier redemptions are counted apart (their goods and points came back
-    then). Returns the figures and the redemptions kept."""
+    then), and `points_net` takes their points off `points`: the month report's figure (its
+    points flow counts every void in the month it is made). Returns the figures and the
+    redemptions kept."""
     made = Redemption.objects.filter(
         village=village, created_at__gte=start, created_at__lt=following
     )
@@ -170,6 +172,7 @@ def _period_summary(village: Village, start, following) -> tuple[dict, QuerySet]
         "voided": made.filter(voided_at__lt=following).count(),
         "voided_earlier": earlier["count"],
         "voided_earlier_points": earlier["points"] or 0,
+        "points_net": (totals["points"] or 0) - (earlier["points"] or 0),
         "items": _item_totals(RedemptionLine.objects.filter(redemption__in=kept)),
     }, kept
 

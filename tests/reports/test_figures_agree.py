@@ -2,7 +2,9 @@
 (the active ones), the hygiene pass rate of a past month, redemptions voided in a later
 month, and the balances carried over beside the rule categories."""
 
+import datetime
 import io
+import uuid
 
 from django.urls import reverse
 from django.utils import timezone
@@ -11,8 +13,10 @@ from openpyxl import load_workbook
 from core.months import add_months
 from points.services import proposal_approve
 from reports.selectors_transparency import liability_cover
+from store.services import redemption_create, redemption_void
 from tests.factories import HouseholdFactory, PassedInspectionFactory
 from tests.points.conftest import make_rule, propose
+from tests.store.conftest import make_item, zones_x  # noqa: F401
 from villagers.models import Household
 from villagers.services import card_recall, household_save
 
@@ -157,3 +161,78 @@ def test_the_leaving_time_is_recorded_kept_and_forgotten_on_return(card_b, manag
     household_save(household=household, actor=manager_x)
     household.refresh_from_db()
     assert household.left_at is None
+
+
+# --- a redemption of an earlier month voided: one way on the store's summary and the report --
+
+
+def test_a_void_of_an_earlier_months_redemption_is_shown_alike_on_both_pages(
+    client_manager_x,
+    village_x,
+    card_a,
+    manager_x,
+    supervisor_x,
+    zones_x,  # noqa: F811
+):
+    """Last month's rice (20 points) is voided this month, when 40 points of rice went out.
+    The store's summary read 40 points redeemed and the void on a line of its own; the month
+    report read 20 (the void taken off). Both now read 40, the void's 20 points given back,
+    and 20 net; the workbook holds the void apart too."""
+    rice = make_item(village_x, "grain_oil", "大米 10kg", 20, 50, manager_x)
+    this_month = timezone.localdate().replace(day=1)
+    last_month = add_months(this_month, -1)
+    earlier = redemption_create(
+        village=village_x,
+        household=card_a.household,
+        lines={rice.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+        at=timezone.make_aware(
+            datetime.datetime.combine(last_month.replace(day=10), datetime.time(10))
+        ),
+    )
+    redemption_create(
+        village=village_x,
+        household=card_a.household,
+        lines={rice.pk: 2},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+    )
+    redemption_void(redemption=earlier, actor=supervisor_x, reason="记错了户")
+
+    store = client_manager_x.get(reverse("store:summary_month"))
+    summary = store.context["summary"]
+    assert (summary["points"], summary["voided_earlier_points"], summary["points_net"]) == (
+        40,
+        20,
+        20,
+    )
+    report = client_manager_x.get(
+        reverse("reports:month_report", args=[this_month.year, this_month.month])
+    )
+    total = report.context["report"].total
+    assert (total.redeemed_in_month, total.voided_earlier, total.redeemed) == (40, 20, 20)
+    store_page, report_page = store.content.decode(), report.content.decode()
+    for page in (store_page, report_page):
+        assert "Net points redeemed (less the points given back)" in page
+    assert '<dd class="col-5 fw-bold" data-redeemed-net>20</dd>' in store_page
+    assert '<td class="num" data-redeemed-in-month>40</td>' in report_page
+    assert '<td class="num" data-voided-earlier>20</td>' in report_page
+    assert '<td class="num fw-bold" data-redeemed-net>20</td>' in report_page
+    # Last month keeps its 20 points on both.
+    store = client_manager_x.get(reverse("store:summary_month"), {"month": f"{last_month:%Y-%m}"})
+    report = client_manager_x.get(
+        reverse("reports:month_report", args=[last_month.year, last_month.month])
+    )
+    assert store.context["summary"]["points_net"] == 20
+    assert report.context["report"].total.redeemed == 20
+    assert "data-redeemed-net" not in report.content.decode()
+
+    workbook = client_manager_x.get(
+        reverse("reports:month_report_xlsx", args=[this_month.year, this_month.month])
+    )
+    sheet = load_workbook(io.BytesIO(workbook.content))["Points flow"]
+    header, row = [[cell.value for cell in line] for line in sheet.iter_rows(min_row=2, max_row=3)]
+    figures = dict(zip(header, row, strict=True))
+    assert figures["Redeemed"] == 20
+    assert figures["Earlier months' redemptions voided (points given back)"] == 20

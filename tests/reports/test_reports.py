@@ -197,6 +197,7 @@ def test_month_report_xlsx_holds_the_same_numbers(client_manager_x, history_x, v
         report.total.reversed_awards,
         report.total.reversed_deductions,
         report.total.redeemed,
+        report.total.voided_earlier,
         report.total.carried,
         report.total.lapsed,
     )
