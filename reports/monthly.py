@@ -16,12 +16,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from core.access import may_object, staff_required
 from core.fragments import cached_part
 from core.months import EARLIEST_DAY, next_month, previous_month, requested_month
 from core.numbers import to_cents
+from points.models import Rule
 from reports import xlsx
 from reports.dashboard import STAFF, flow_chart
 from reports.exports import export_job_start
@@ -53,7 +55,9 @@ Progress = Callable[[int, str], None]
 PART_SECONDS = 24 * 60 * 60
 # Part of the workbooks' cache keys: raised when their sheets change, so a workbook cached
 # by the code before (Redis outlives a deploy) is not served for another day.
-WORKBOOK_LAYOUT = 5
+WORKBOOK_LAYOUT = 6
+# The line below the rule categories, on the page and in the .xlsx.
+CARRIED_APART = gettext_noop("Balances carried over from the paper ledger (no rule category)")
 
 
 def _no_progress(percent: int, step: str) -> None:
@@ -67,7 +71,8 @@ class Report:
     title: str
     flows: list[Flow]
     total: Flow
-    categories: list[dict]
+    categories: list[dict]  # the rule categories, whose total is what rules awarded and deducted
+    carried: dict  # the balances carried over from the paper ledger: no rule category
     zones: list[dict]
     purchases: list[dict]
     donors: list[dict]
@@ -111,7 +116,14 @@ def report_build(village, period: Period, *, title: str, with_notice: bool, prog
     progress(5, _("Points flow"))
     flows = points_flow(village, period)
     progress(25, _("Totals by rule category"))
-    categories = totals_by_category(village, period)
+    # The carried-over balances are proposed under a rule of their own (points.carryover),
+    # not earned by the village's rules: apart, so the categories add up to what rules gave.
+    categories, carried = [], {"count": 0, "points": 0}
+    for row in totals_by_category(village, period):
+        if row["category"] == Rule.Category.CARRIED_OVER:
+            carried = row
+        else:
+            categories.append(row)
     progress(40, _("Redemptions by zone"))
     zones = redemptions_by_zone(village, period)
     progress(55, _("Purchases and donations"))
@@ -133,6 +145,7 @@ def report_build(village, period: Period, *, title: str, with_notice: bool, prog
         flows=flows,
         total=flow_total(flows),
         categories=categories,
+        carried=carried,
         zones=zones,
         purchases=purchases,
         donors=donors,
@@ -252,6 +265,11 @@ def report_workbook(report: Report, progress=None, *, cover: dict | None = None)
         columns=[_("Category"), _("Approved"), _("Points")],
         rows=[[capfirst(c["label"]), c["count"], c["points"]] for c in report.categories],
         totals=[_("Total"), report.categories_total["count"], report.categories_total["points"]],
+        apart=(
+            [[_(CARRIED_APART), report.carried["count"], report.carried["points"]]]
+            if report.carried["count"]
+            else []
+        ),
         widths=[28, 10, 10],
     )
     xlsx.sheet_add(

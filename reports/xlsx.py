@@ -57,8 +57,11 @@ def sheet_title(title, used: set[str]) -> str:
     return candidate
 
 
-def sheet_add(workbook: Workbook, *, title, heading: str, columns, rows, totals=None, widths=None):
-    """One sheet: a bold heading line, a bold header row, the rows and an optional total row."""
+def sheet_add(
+    workbook: Workbook, *, title, heading: str, columns, rows, totals=None, widths=None, apart=()
+):
+    """One sheet: a bold heading line, a bold header row, the rows and an optional total row;
+    `apart`: rows after an empty one below the total, which are not part of it."""
     used = set(workbook.sheetnames)
     sheet = workbook.create_sheet(title=sheet_title(title, used))
     _append(sheet, [heading])
@@ -74,6 +77,10 @@ def sheet_add(workbook: Workbook, *, title, heading: str, columns, rows, totals=
         _append(sheet, totals)
         for cell in sheet[sheet.max_row]:
             cell.font = BOLD
+    if apart:
+        row_append(sheet, [])
+        for row in apart:
+            _append(sheet, row)
     for index, width in enumerate(widths or [], start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     return sheet

@@ -11,11 +11,14 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from core.months import add_months
+from points.models import CarryOver, Rule
 from points.services import proposal_approve
 from reports.selectors_transparency import liability_cover
 from store.services import redemption_create, redemption_void
+from tests.conftest import form_key
 from tests.factories import HouseholdFactory, PassedInspectionFactory
 from tests.points.conftest import make_rule, propose
+from tests.points.test_carry_over import good_rows, xlsx_file
 from tests.store.conftest import make_item, zones_x  # noqa: F401
 from villagers.models import Household
 from villagers.services import card_recall, household_save
@@ -236,3 +239,50 @@ def test_a_void_of_an_earlier_months_redemption_is_shown_alike_on_both_pages(
     figures = dict(zip(header, row, strict=True))
     assert figures["Redeemed"] == 20
     assert figures["Earlier months' redemptions voided (points given back)"] == 20
+
+
+# --- the balances carried over are no rule category ------------------------------------------
+
+
+def test_the_carried_balances_stand_apart_from_the_rule_categories(
+    client_manager_x, client_supervisor_x, village_x, card_a, card_b, manager_x, supervisor_x
+):
+    """The paper ledger's balances (250 and -20) were a row of "By rule category", so its
+    total (240) was not what the rules gave (10). They are a line of their own below it."""
+    upload = xlsx_file(good_rows())
+    client_manager_x.post(
+        reverse("points:carry_over_upload"), {"file": upload, "paper_total": "430"}
+    )
+    payload = client_manager_x.get(reverse("points:carry_over_preview")).context["payload"]
+    client_manager_x.post(
+        reverse("points:carry_over_confirm"), {"payload": payload, "idempotency_key": form_key()}
+    )
+    batch = CarryOver.objects.get().batch_id
+    client_supervisor_x.post(
+        reverse("points:approval_decide"),
+        {"batch_action": f"approve:{batch}", "idempotency_key": form_key()},
+    )
+    rule = make_rule(village_x, "L01", 10, Rule.Category.VOLUNTARY_LABOUR)
+    (proposal,) = propose(manager_x, [card_a.household], rule)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+
+    today = timezone.localdate()
+    response = client_manager_x.get(reverse("reports:month_report", args=[today.year, today.month]))
+    report = response.context["report"]
+    assert Rule.Category.CARRIED_OVER not in {row["category"] for row in report.categories}
+    assert report.categories_total == {"count": 1, "points": 10}
+    assert (report.carried["count"], report.carried["points"]) == (2, 230)
+    assert report.total.carried == 230  # as the points flow counts it
+    assert (
+        "Balances carried over from the paper ledger, not by a rule (not in the total): "
+        "2 households, 230 points."
+    ) in response.content.decode()
+
+    workbook = client_manager_x.get(
+        reverse("reports:month_report_xlsx", args=[today.year, today.month])
+    )
+    sheet = load_workbook(io.BytesIO(workbook.content))["By rule category"]
+    lines = {row[0]: row[1:] for row in sheet.iter_rows(min_row=3, values_only=True)}
+    assert "Balance carried over" not in lines
+    assert lines["Total"] == (1, 10)
+    assert lines["Balances carried over from the paper ledger (no rule category)"] == (2, 230)
