@@ -580,12 +580,6 @@ def ledger_month(village: Village, year: int, month: int) -> LedgerMonth:
     return LedgerMonth(lines=lines, households=households)
 
 
-def village_points_totals(village: Village) -> dict:
-    return Account.objects.filter(village=village).aggregate(
-        households=Count("id"), points=Sum("balance")
-    )
-
-
 # --- the publicity period (公示期) -----------------------------------------------------------
 
 
