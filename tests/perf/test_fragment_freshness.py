@@ -301,3 +301,36 @@ def test_published_notice_follows_its_row_and_signatures(
             *report_rows(village),
         ],
     )
+
+
+def test_a_part_cached_before_an_upgrade_is_not_served_after_it(tmp_path, monkeypatch):
+    """A shared cache (Redis) outlives an upgrade: the parts' keys held no trace of the code
+    that drew them, so a changed layout (a column added to the year report) was served in its
+    old form for a day. The key holds a digest of the templates, code and translations."""
+    (tmp_path / "templates" / "reports").mkdir(parents=True)
+    body = tmp_path / "templates" / "reports" / "_year_report_body.html"
+    body.write_text("<td>{{ flow.redeemed }}</td>")
+    before = fragments.code_digest(tmp_path)
+    assert fragments.code_digest(tmp_path) == before
+    body.write_text("<td>{{ flow.redeemed }}</td><td>{{ flow.voided_earlier }}</td>")
+    after = fragments.code_digest(tmp_path)
+    assert after != before
+    (tmp_path / "templates" / "reports" / "__pycache__").mkdir()
+    (tmp_path / "templates" / "reports" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    assert fragments.code_digest(tmp_path) == after  # what draws nothing is left out
+
+    cache.clear()
+    drawn = []
+
+    def draw():
+        drawn.append(1)
+        return f"part {len(drawn)}"
+
+    fragments.code_fingerprint.cache_clear()
+    monkeypatch.setattr(fragments, "code_digest", lambda root: before)
+    assert fragments.cached_part("year-report", "rows", draw, 60) == "part 1"
+    assert fragments.cached_part("year-report", "rows", draw, 60) == "part 1"
+    fragments.code_fingerprint.cache_clear()  # the next release's process
+    monkeypatch.setattr(fragments, "code_digest", lambda root: after)
+    assert fragments.cached_part("year-report", "rows", draw, 60) == "part 2"
+    fragments.code_fingerprint.cache_clear()
