@@ -4,6 +4,7 @@ month, and the balances carried over beside the rule categories."""
 
 import datetime
 import io
+import re
 import uuid
 
 from django.urls import reverse
@@ -239,6 +240,14 @@ def test_a_void_of_an_earlier_months_redemption_is_shown_alike_on_both_pages(
     figures = dict(zip(header, row, strict=True))
     assert figures["Redeemed"] == 20
     assert figures["Earlier months' redemptions voided (points given back)"] == 20
+    # The year report's page has the workbook's columns (it had only the net figure).
+    year = client_manager_x.get(reverse("reports:year_report", args=[this_month.year]))
+    html = year.content.decode().split('id="flow-heading"')[1].split("</table>")[0]
+    heads = re.findall(r'<th scope="col" class="num">([^<]*)</th>', html)
+    row = re.search(rf'<th scope="row">{this_month:%Y-%m}</th>(.*?)</tr>', html).group(1)
+    cells = dict(zip(heads, re.findall(r'<td class="num">(-?\d+)</td>', row), strict=True))
+    assert cells["Redeemed"] == "20"
+    assert cells["Earlier months' redemptions voided (points given back)"] == "20"
 
 
 # --- the balances carried over are no rule category ------------------------------------------
