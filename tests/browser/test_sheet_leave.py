@@ -107,3 +107,40 @@ def test_without_javascript_the_links_still_go(
     with page.expect_navigation():
         page.click("a[href='?start=blank']")
     assert page.locator("input.round-check:checked").count() == 0
+
+
+def test_every_other_way_off_the_sheet_asks_too(live_server, desktop, shelves, manager_x):
+    """The sheet's own links asked; the menu, the title bar, Back and closing the tab dropped
+    the typed counts without a word. They get the browser's "Leave site?" question; the
+    sheet's own save does not ask, nor does a link whose question was answered."""
+    page, rice = desktop, shelves["rice"]
+    sign_in(page, live_server, manager_x)
+    sheet = f"{live_server.url}{reverse('store:stock_take_sheet')}?zone=grain_oil"
+    page.goto(sheet)
+    page.fill(f"#count-{rice.pk}", "47")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+
+    page.click("a.navbar-brand")  # asked, and "stay" answered
+
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"]
+    assert page.url == sheet
+    assert page.input_value(f"#count-{rice.pk}") == "47"
+    # The sheet's own link asks in its own words, once: leaving, the browser does not ask again.
+    with page.expect_navigation():
+        page.click("a[href='?zone=toiletries']")
+    assert asked == ["beforeunload", "confirm"]
+    # Saving asks nothing.
+    page.goto(sheet)
+    page.fill(f"#count-{rice.pk}", "49")
+    page.fill(f"#reason-{rice.pk}", "少了一袋")
+    with page.expect_navigation():
+        page.click("main form[method=post] button[name=save]")
+    assert asked == ["beforeunload", "confirm"]
+    assert StockCorrection.objects.get().quantity == -1
