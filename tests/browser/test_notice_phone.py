@@ -149,6 +149,20 @@ def test_a_villager_reads_the_notice_on_a_phone(
     screenshot(page, shots, "04-large-type-as-cards")
 
 
+def test_the_month_reports_notice_folds_on_a_phone_as_the_notice_does(
+    live_server, phone, month_on_the_board, supervisor_x
+):
+    """The month report ends with the month's notice: its sections all open, a village's
+    report ran to some 150 screens on a phone (100,000 px) before its own last figures."""
+    page = phone
+    sign_in(page, live_server, supervisor_x)
+    page.goto(f"{live_server.url}{reverse('reports:month_report', args=[LAST.year, LAST.month])}")
+    assert_folded_on_the_figures(page)
+    screenshot(page, "notice-phone", "07-month-report-folded")
+    page.emulate_media(media="print")
+    assert page.locator(".notice-balances tbody tr").first.is_visible()  # A4 keeps it whole
+
+
 def test_the_published_notice_from_its_qr_code_on_a_phone_without_login(
     live_server, browser, month_on_the_board, village_now
 ):
