@@ -299,6 +299,30 @@ def test_publishing_asks_for_the_figures_to_be_confirmed(month_history, client_s
     assert PublishedNotice.objects.get().month == LAST
 
 
+def _printed_marks(page: str) -> list[str]:
+    """The words of the notice's lines shown on paper only (aidao.css .print-only)."""
+    return [
+        re.sub(r"<[^>]+>", "", mark)
+        for mark in re.findall(r'<p class="print-only[^"]*">(.*?)</p>', page, re.S)
+    ]
+
+
+def test_a_draft_or_the_running_month_says_so_on_paper(
+    month_history, village_x, client_supervisor_x, client_villager_a
+):
+    """The screen's "Draft: not published yet" is not printed (no-print): a draft, or the
+    running month, printed and put on the board read as the month's notice. On paper each
+    says what it is; the published notice does not."""
+    draft = _printed_marks(client_supervisor_x.get(_draft(LAST)).text)
+    assert len(draft) == 1 and draft[0].startswith("Draft, not published")
+    running = reverse("reports:notice")
+    for client in (client_supervisor_x, client_villager_a):  # villagers print the running month too
+        marks = _printed_marks(client.get(running).text)
+        assert len(marks) == 1 and marks[0].startswith("This month is still running")
+    publish(client_supervisor_x)
+    assert _printed_marks(client_supervisor_x.get(_draft(LAST)).text) == []
+
+
 def test_a_month_skipped_is_pointed_out_before_the_next_is_published(
     month_history, village_x, supervisor_x, client_supervisor_x
 ):
