@@ -156,6 +156,12 @@ def objection_resolve_view(request, pk):
     )
 
 
+def _held_words(award: str, deduction: str):
+    """What a held entry settled is called: a deduction the balance could not bear, or an
+    award (or deduction) of a household whose card was recalled."""
+    return lambda proposal: award if proposal.points > 0 else deduction
+
+
 @staff_required(Role.SUPERVISOR)
 @require_POST
 def held_credit_view(request, pk):
@@ -163,7 +169,7 @@ def held_credit_view(request, pk):
     return _settle(
         request,
         lambda: proposal_held_credit(proposal_id=proposal.pk, actor=request.user, request=request),
-        _("The deduction was credited."),
+        _held_words(_("The award was credited."), _("The deduction was credited.")),
         {"action": "credit"},
     )
 
@@ -181,6 +187,6 @@ def held_cancel_view(request, pk):
         lambda: proposal_cancel(
             proposal_id=proposal.pk, actor=request.user, reason=reason, request=request
         ),
-        _("The deduction was cancelled."),
+        _held_words(_("The award was cancelled."), _("The deduction was cancelled.")),
         {"action": "cancel", "reason": reason},
     )

@@ -16,7 +16,7 @@ from core.access import Role
 from points.models import Account, Entry, Objection, Proposal
 from points.publicity import objection_raise, proposals_credit_due
 from points.services import entry_post, proposal_approve
-from tests.conftest import form_key, make_staff
+from tests.conftest import form_key, issue_card, make_staff
 from tests.points.conftest import propose
 
 
@@ -378,3 +378,33 @@ def test_a_reason_too_long_is_said_to_be_too_long_and_nothing_is_done(
     held.refresh_from_db()
     assert objection.status == Objection.Status.OPEN
     assert held.status == Proposal.Status.HELD
+
+
+def test_a_held_award_is_called_an_award_when_credited_or_cancelled(
+    publicity_x, card_a, card_b, manager_x, supervisor_x, rule_clean, client_supervisor_x
+):
+    """An award is held too, when its household's card was recalled: settling it said "The
+    deduction was credited" (or cancelled) all the same."""
+    from villagers.services import card_recall
+
+    awards = propose(manager_x, [card_a.household, card_b.household], rule_clean)
+    proposal_approve(proposal_ids=[award.pk for award in awards], actor=supervisor_x)
+    for award in awards:
+        card_recall(household=award.household, actor=manager_x, reason="搬走了")
+    awards[0].refresh_from_db()
+    proposals_credit_due(now=awards[0].credit_due_at)
+    assert {award.status for award in Proposal.objects.all()} == {Proposal.Status.HELD}
+    cancel = reverse("points:held_cancel", args=[awards[0].pk])
+    data = {"reason": "已搬走", "idempotency_key": form_key()}
+    assert _told(client_supervisor_x.post(cancel, data, follow=True)) == [
+        "The award was cancelled."
+    ]
+    issue_card(awards[1].household, manager_x)
+    credit = reverse("points:held_credit", args=[awards[1].pk])
+    response = client_supervisor_x.post(credit, {"idempotency_key": form_key()}, follow=True)
+    assert _told(response) == ["The award was credited."]
+    assert Proposal.objects.get(pk=awards[1].pk).status == Proposal.Status.APPROVED
+
+
+def _told(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
