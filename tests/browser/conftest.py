@@ -219,6 +219,7 @@ def enter_key_problems(page) -> list[str]:
 # Controls a finger must hit: buttons, fields, the menu, menu and pagination links. Links inside
 # running text are exempt, as WCAG's target-size rule exempts inline links, and so is a form's
 # hidden Enter default (templates/_enter_default.html: 1 px, out of sight and of the Tab order).
+# A tick box or a choice is hit by its line (.form-check) or the label it sits in.
 SMALL_TARGETS_JS = """
 () => Array.from(document.querySelectorAll(
     'button, input:not([type=hidden]), select, textarea, summary, a.btn, a.nav-link, .page-link'
@@ -227,7 +228,7 @@ SMALL_TARGETS_JS = """
   .filter(el => !el.matches('[data-enter-default]'))
   .map(el => {
     const target = el.matches('input[type=checkbox], input[type=radio]')
-      ? (el.closest('.form-check') || el) : el;
+      ? (el.closest('.form-check, label') || el) : el;
     const box = target.getBoundingClientRect();
     return {html: el.outerHTML.slice(0, 90), width: box.width, height: box.height};
   })

@@ -109,6 +109,43 @@ def test_supervisor_pages(live_server, desktop, world, supervisor_x):
     _check_pages(desktop, live_server, urls_of(world, SUPERVISOR_SWEEP))
 
 
+# What the first secretary decides on, often from a phone: the queue, objections and held
+# entries, write-offs, declarations, wishes, the month's notice and reports.
+SUPERVISOR_PHONE_PAGES = [
+    "points:approval_queue",
+    "points:publicity",
+    "store:corrections",
+    ("points:declaration_review", "declaration"),
+    ("points:batch_detail", "batch"),
+    "wishwall:queue",
+    ("wishwall:match", "wish_open"),
+    ("reports:notice_month", "notice_draft"),
+    "reports:month_report_current",
+    "reports:audit",
+    "villagers:card_sheet_choose",
+]
+
+
+def test_supervisor_pages_on_a_phone(live_server, phone, world, supervisor_x, villager_a):
+    """The first secretary's pages fit 360 px and every control is big enough for a finger:
+    the queue's and the corrections' tick boxes were 25 px, as were the choices to settle an
+    objection and the audit log's filter."""
+    from points.publicity import objection_raise
+
+    objection_raise(proposal_id=world["in_publicity"].pk, actor=villager_a, reason="没看见扫雪")
+    sign_in(phone, live_server, supervisor_x)
+    failures = []
+    for url in urls_of(world, SUPERVISOR_PHONE_PAGES):
+        response = phone.goto(live_server.url + url)
+        if response is None or response.status != 200:
+            failures.append(f"{url}: HTTP {response.status if response else '?'}")
+            continue
+        if horizontal_overflow(phone) > 0:
+            failures.append(f"{url}: scrolls sideways by {horizontal_overflow(phone)}px")
+        failures += [f"{url}: touch target too small: {t}" for t in small_touch_targets(phone)]
+    assert not failures, "\n".join(failures)
+
+
 def test_county_admin_pages(live_server, desktop, world, county_admin, village_now):
     sign_in(desktop, live_server, county_admin, village=village_now)
     _check_pages(desktop, live_server, urls_of(world, COUNTY_SWEEP))
