@@ -3,7 +3,7 @@
 Staff of a village read their village's events; a county admin reads every village of the
 county and the county's events of no village (staff, API tokens and their calls, exports,
 logins, its townships' officers), a township officer every village of the township and the
-township's events of no village (and their own), optionally narrowed to one village.
+township's events of no village, optionally narrowed to one village.
 Villagers never see it. Each event reads as words: the action's translated name
 (reports.audit_labels), the object as a link to its page with its name, the detail as a
 sentence.
@@ -122,12 +122,13 @@ def audit_events_for_user(request):
     staff). Events of no village go by the place they concern (AuditEvent.county_id and
     township_id, set when written), never by where their actor is today: a person who moves
     takes none along, and their successor keeps them. A township officer reads the
-    township's and their own; a county admin the county's, its townships' included."""
+    township's (their own there included: those of a township they left are its officer's
+    now); a county admin the county's, its townships' included."""
     user = request.user
     if is_township_officer(user) and user.township_id is not None:
         villages = Village.objects.filter(township_id=user.township_id).order_by("name")
-        in_township = Q(village_id__in=villages.values("pk")) | Q(village_id__isnull=True) & (
-            Q(township_id=user.township_id) | Q(actor_id=user.pk)
+        in_township = Q(village_id__in=villages.values("pk")) | Q(
+            village_id__isnull=True, township_id=user.township_id
         )
         return AuditEvent.objects.filter(in_township), villages
     if is_county_admin(user):

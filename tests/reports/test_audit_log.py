@@ -294,6 +294,38 @@ def test_a_township_officer_reads_the_township_events_of_no_village(
         assert ("新乡长" in body) is sees, reader
 
 
+def test_an_officer_who_moves_reads_none_of_the_township_left(
+    township_officer, village_x, village_z
+):
+    """Found by the audit's review: the officer read the township's events of no village
+    and also every one they were the actor of, wherever it was placed: moved to another
+    township, they still read the old one's (their export of its overview, their sign-ins
+    there). Their successor reads them; they read their new township's only."""
+    from reports.exports import export_job_start
+    from reports.models import ExportJob
+
+    old = township_officer.township
+    export_job_start(
+        kind=ExportJob.Kind.TOWNSHIP_OVERVIEW,
+        user=township_officer,
+        county=old.county,
+        params={"township": old.pk},
+    )
+    Client().force_login(township_officer)  # a sign-in there
+    left = set(AuditEvent.objects.values_list("pk", flat=True))
+    assert len(left) == 2
+    assert set(AuditEvent.objects.values_list("township_id", flat=True)) == {old.pk}
+    township_officer.township = village_z.township
+    township_officer.save()
+    successor = make_staff(Role.TOWNSHIP_OFFICER, township=old, username="officer_next")
+    for reader, sees in ((township_officer, False), (successor, True)):
+        client = Client()
+        client.force_login(reader)
+        page = client.get(reverse("reports:audit")).context["page"]
+        shown = {event.pk for event in page.object_list}
+        assert shown >= left if sees else not shown & left, reader
+
+
 def test_a_township_overview_export_is_the_townships_event(
     township_officer, township_officer_z, village_x
 ):
