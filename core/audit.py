@@ -1,8 +1,10 @@
 """Writing to the audit log from services and views, and the sign-in events."""
 
 import ipaddress
+import time
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import models, transaction
 
 from core import sql
@@ -205,31 +207,54 @@ def logout_record(sender, request, user, **kwargs) -> None:
         )
 
 
-def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
-    """user_login_failed: record the name or card tried, never the password or PIN.
+# Events that name nobody known, so no place either: a sign-in refused for a name or card of
+# no one, an API call refused for a key of no token (or none), a sign-in record removed by a
+# superuser of no county. They are the whole site's: every county's admin reads them
+# (reports.audit_log), and nobody else.
+SITE_WIDE_ACTIONS = (
+    "login.failed",
+    "api.refused",
+    "signin_record.delete",
+    "signin_record.cleanup",
+)
 
-    Only the identifying fields are read from `credentials` (Django masks "password" but
-    not "pin", so nothing else is ever copied). The village is that of the login tried,
-    when one exists, so the village's staff see attacks on their own people.
-    """
-    User = get_user_model()
-    username = str(credentials.get("username") or "")[:150]
-    card_number = str(credentials.get("card_number") or "").strip()[:40]
-    actor = None
-    if card_number:
-        detail = {"card": card_number}
-        target = User.objects.filter(household__cards__number=card_number, is_staff=False)
-        if credentials.get("staff_pin") and request is not None:
-            # A PIN a staff member set, refused as another login's (villagers.card_views).
-            detail["pin_set_by_staff"] = True
-            actor = request.user
-    else:
-        detail = {"username": username}
-        target = User.objects.filter(username=username) if username else User.objects.none()
-    audit_record(
-        action="login.failed",
-        actor=actor,
-        village_id=target.values_list("village_id", flat=True).first(),
-        detail=detail,
-        request=request,
-    )
+# Refused attempts (kind "login": sign-ins; "api": API calls) recorded a minute: per address
+# (an IPv6 caller's /64, which one machine holds whole) and in all. Past the address's number
+# only its 32nd, 64th, 128th... refusal of the minute is recorded, with that count; past the
+# number in all, none: callers who name nobody cannot grow the append-only log without end.
+REFUSALS_RECORDED_PER_MINUTE = 20
+REFUSALS_RECORDED_PER_MINUTE_IN_ALL = 200
+
+
+def _minute() -> int:
+    return int(time.time() // 60)
+
+
+def _caller(request) -> str:
+    """The address a refusal is counted against: IPv4 whole, IPv6 by its /64."""
+    address = client_ip(request) or "unknown"
+    network = client_network(address)
+    return str(network) if network is not None and network.prefixlen == 64 else address
+
+
+def _count(key: str) -> int:
+    """One more under `key` (kept two minutes); how many now."""
+    cache.add(key, 0, timeout=120)
+    try:
+        return cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        return 1
+
+
+def refusal_to_record(request, kind: str) -> dict | None:
+    """Whether a refused attempt of `kind` from the request's address is recorded, and what
+    its event's detail then adds: nothing, or past the address's number a minute the count
+    ({"refused": n}, its n-th this minute). None: not recorded (the refusal stands)."""
+    minute = _minute()
+    count = _count(f"refusals:{kind}:{_caller(request)}:{minute}")
+    past = count > REFUSALS_RECORDED_PER_MINUTE
+    if past and count & (count - 1):  # not a power of two
+        return None
+    if _count(f"refusals:{kind}:all:{minute}") > REFUSALS_RECORDED_PER_MINUTE_IN_ALL:
+        return None
+    return {"refused": count} if past else {}

@@ -12,13 +12,11 @@ is written to the audit log; each token may make API_RATE_LIMIT calls (429 beyon
 import datetime
 import functools
 import re
-import time
 import urllib.parse
 from decimal import Decimal
 from typing import Annotated
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import F, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -30,11 +28,17 @@ from ninja.security import HttpBearer
 from ninja.throttling import AuthRateThrottle
 from pydantic import BeforeValidator
 
-from core.audit import audit_record, client_ip, client_network
+from core.audit import audit_record, refusal_to_record
 from core.db import BIGINT_MAX
 from points.models import Entry
 from points.views.ledger import household_ledger
-from reports.api_tokens import TOKEN_ROLES, api_token_for_key, token_oversight, token_role
+from reports.api_tokens import (
+    TOKEN_ROLES,
+    api_token_for_key,
+    api_token_revoked_for_key,
+    token_oversight,
+    token_role,
+)
 from reports.county import FIGURES_MAX_AGE, MONTH_PATTERN, MONTH_RULE, county_overview, month_parsed
 from reports.households import household_list
 from reports.models import ApiToken, PublishedNotice
@@ -50,11 +54,11 @@ from villagers.models import Household, Member, Village
 PAGE_SIZE = 50
 # The most a page holds: a larger page_size is refused (422), never cut short unsaid.
 MAX_PAGE_SIZE = 100
-# Refused calls audited a minute, per address (an IPv6 caller's /64, which one machine
-# holds whole) and in all: past either they are refused unrecorded, so callers without a
-# token cannot grow the append-only audit log without end.
-REFUSALS_AUDITED_PER_MINUTE = 20
-REFUSALS_AUDITED_PER_MINUTE_IN_ALL = 200
+# What a refused call's event keeps of the key it sent: its first characters where it has
+# a key's form (letters, digits, - and _), as `api_token revoke` takes a key's start; else
+# nothing of it (a password pasted there, say).
+KEY_FORM = re.compile(r"[A-Za-z0-9_-]{16,100}")
+KEY_START = 4
 
 
 class Pages(PageNumberPagination):
@@ -77,25 +81,41 @@ class Pages(PageNumberPagination):
 
 class TokenAuth(HttpBearer):
     """The token of the `Authorization: Bearer` header; every call is audited, refused or not
-    (refusals only so often: REFUSALS_AUDITED_PER_MINUTE an address, and in all)."""
+    (refusals only so often from one address, and in all: core.audit.refusal_to_record)."""
 
     def __call__(self, request):
         scheme, _space, key = request.headers.get("Authorization", "").partition(" ")
-        token = api_token_for_key(key.strip()) if scheme.lower() == "bearer" else None
-        if token or _refusal_to_audit(request):
+        key = key.strip() if scheme.lower() == "bearer" else ""
+        token = api_token_for_key(key)
+        call = {"path": request.path[:200], "query": _query_audited(request)[:200]}
+        if token is not None:
             # Placed by the token (core.audit): its county's audit log reads its calls, and
             # a village's too where the call reads that village.
             audit_record(
-                action="api.call" if token else "api.refused",
-                village_id=_village_named(request, token) if token else None,
+                action="api.call",
+                village_id=_village_named(request, token),
                 obj=token,
-                detail={
-                    "path": request.path[:200],
-                    "query": _query_audited(request)[:200],
-                },
+                detail=call,
                 request=request,
             )
-        return token
+            return token
+        recorded = refusal_to_record(request, "api")
+        if recorded is None:
+            return None
+        # A revoked token's key: placed by the token, in its county's log, by its prefix (as
+        # its making and revoking are logged). Another key, or none, names nobody: the whole
+        # site's (core.audit.SITE_WIDE_ACTIONS), with the key's first characters where it
+        # has a key's form (a live key mistyped starts as it does), never the key.
+        revoked = api_token_revoked_for_key(key)
+        refused = {**call, **recorded}
+        if revoked is not None:
+            refused["revoked"] = revoked.prefix
+        elif KEY_FORM.fullmatch(key):
+            refused["key"] = key[:KEY_START]
+        elif key:
+            refused["not_a_key"] = True
+        audit_record(action="api.refused", obj=revoked, detail=refused, request=request)
+        return None
 
     def authenticate(self, request, token):  # pragma: no cover - __call__ does the work
         return api_token_for_key(token)
@@ -149,34 +169,6 @@ def _village_named(request, token: ApiToken) -> int | None:
         return None
     villages = token_oversight(token).villages().filter(code=code)
     return villages.values_list("pk", flat=True).first()
-
-
-def _minute() -> int:
-    return int(time.time() // 60)
-
-
-def _caller(request) -> str:
-    """The address a refused call is counted against: IPv4 whole, IPv6 by its /64."""
-    address = client_ip(request) or "unknown"
-    network = client_network(address)
-    return str(network) if network is not None and network.prefixlen == 64 else address
-
-
-def _counted(key: str, limit: int) -> bool:
-    """Count one more under `key` this minute; whether that stays within `limit`."""
-    cache.add(key, 0, timeout=120)
-    try:
-        return cache.incr(key) <= limit
-    except ValueError:  # evicted between add and incr
-        return True
-
-
-def _refusal_to_audit(request) -> bool:
-    """Whether this refused call may still be recorded this minute (its address's, then all)."""
-    minute = _minute()
-    return _counted(
-        f"api-refusals:{_caller(request)}:{minute}", REFUSALS_AUDITED_PER_MINUTE
-    ) and _counted(f"api-refusals:all:{minute}", REFUSALS_AUDITED_PER_MINUTE_IN_ALL)
 
 
 api = NinjaAPI(

@@ -88,6 +88,13 @@ def api_token_for_key(key: str) -> ApiToken | None:
     )
 
 
+def api_token_revoked_for_key(key: str) -> ApiToken | None:
+    """The revoked token of this key, or None: a call refused with it is that token's."""
+    if not key:
+        return None
+    return ApiToken.objects.filter(key_hash=_digest(key), revoked_at__isnull=False).first()
+
+
 def token_oversight(token: ApiToken) -> Oversight:
     if token.township_id is not None:
         return Oversight(township_id=token.township_id)

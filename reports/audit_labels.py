@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from core.access import role_name
+from core.audit import REFUSALS_RECORDED_PER_MINUTE
 from core.text import list_join
 from reports.models import ExportJob
 from store.models import Donation, Donor, StockMovement
@@ -58,15 +59,32 @@ def _reason(detail, show) -> SafeString:
     return format_html(_("Reason: {}"), detail.get("reason") or "—")
 
 
+def _refused(detail) -> SafeString:
+    """How many refusals the address had this minute, where not each is recorded
+    (core.audit.refusal_to_record)."""
+    if not detail.get("refused"):
+        return SafeString("")
+    return format_html(
+        " {}",
+        _(
+            "(refused %(count)s times from this address this minute so far: past "
+            "%(limit)s, one is recorded each time the number doubles)"
+        )
+        % {"count": detail["refused"], "limit": REFUSALS_RECORDED_PER_MINUTE},
+    )
+
+
 def _login_failed(detail, show):
     if detail.get("pin_set_by_staff"):
-        return format_html(
+        said = format_html(
             _("Card {}: a PIN set for it was refused, as another login of the card uses it"),
             detail.get("card") or "—",
         )
-    if "card" in detail:
-        return format_html(_("Card number tried: {}"), detail["card"])
-    return format_html(_("User name tried: {}"), detail.get("username") or "—")
+    elif "card" in detail:
+        said = format_html(_("Card number tried: {}"), detail["card"])
+    else:
+        said = format_html(_("User name tried: {}"), detail.get("username") or "—")
+    return format_html("{}{}", said, _refused(detail))
 
 
 def _proposal_create(detail, show):
@@ -568,6 +586,24 @@ def _api_call(detail, show):
     return format_html("{}", path)
 
 
+def _api_refused(detail, show):
+    """A refused call: its path, and the key it sent as its event keeps it (reports.api)."""
+    if detail.get("revoked"):
+        key = format_html(_("the key of a revoked token, {prefix}…"), prefix=detail["revoked"])
+    elif detail.get("not_a_key"):
+        key = _("something of no key's form")
+    elif detail.get("key"):
+        key = format_html(_("a key starting {start}…"), start=detail["key"])
+    else:
+        key = _("no key")
+    return format_html(
+        _("{call}, with {key}{refused}"),
+        call=_api_call(detail, show),
+        key=key,
+        refused=_refused(detail),
+    )
+
+
 def _api_token(detail, show):
     return format_html(
         _("Token {prefix}… {name} {scope}"),
@@ -799,7 +835,7 @@ ACTIONS: dict[str, Action] = {
     "notice.countersign": Action(gettext_lazy("Notice countersigned"), _notice_countersign),
     # the read-only API
     "api.call": Action(gettext_lazy("API call"), _api_call),
-    "api.refused": Action(gettext_lazy("API call refused"), _api_call),
+    "api.refused": Action(gettext_lazy("API call refused"), _api_refused),
     "api_token.create": Action(gettext_lazy("API token made"), _api_token),
     "api_token.revoke": Action(gettext_lazy("API token revoked"), _api_token),
 }
@@ -879,7 +915,17 @@ def sentence(code: str, detail: dict, show: Show) -> SafeString | None:
 # Detail keys the code writes, never a person: an amount, an address called, a card's or a
 # key's number, a month. Read whole (an amount of a million yuan is no phone).
 NOT_TYPED = frozenset(
-    {"value", "path", "query", "prefix", "old_card", "cards", "month", "credit_due_at"}
+    {
+        "value",
+        "path",
+        "query",
+        "prefix",
+        "revoked",
+        "old_card",
+        "cards",
+        "month",
+        "credit_due_at",
+    }
 )
 
 

@@ -2,8 +2,9 @@
 
 Staff of a village read their village's events; a county admin reads every village of the
 county and the county's events of no village (staff, API tokens and their calls, exports,
-logins, its townships' officers), a township officer every village of the township and the
-township's events of no village, optionally narrowed to one village.
+logins, its townships' officers) and the site's that name nobody known (sign-ins and API
+calls refused for a name, card or key of no one), a township officer every village of the
+township and the township's events of no village, optionally narrowed to one village.
 Villagers never see it. Each event reads as words: the action's translated name
 (reports.audit_labels), the object as a link to its page with its name, the detail as a
 sentence.
@@ -34,6 +35,7 @@ from core.access import (
     link_for,
     role_name,
 )
+from core.audit import SITE_WIDE_ACTIONS
 from core.db import row_id_or_none
 from core.models import AuditEvent
 from core.months import EARLIEST_DAY
@@ -117,13 +119,18 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+# An event of no place: the whole site's (core.audit.SITE_WIDE_ACTIONS).
+SITE_WIDE = Q(village_id__isnull=True, township_id__isnull=True, county_id__isnull=True)
+
+
 def audit_events_for_user(request):
     """The events the user may read, and the villages they oversee (None for a village's
     staff). Events of no village go by the place they concern (AuditEvent.county_id and
     township_id, set when written), never by where their actor is today: a person who moves
     takes none along, and their successor keeps them. A township officer reads the
     township's (their own there included: those of a township they left are its officer's
-    now); a county admin the county's, its townships' included."""
+    now); a county admin the county's, its townships' included, and the whole site's that
+    name nobody known (a sign-in or an API call refused for a name or key of no one)."""
     user = request.user
     if is_township_officer(user) and user.township_id is not None:
         villages = Village.objects.filter(township_id=user.township_id).order_by("name")
@@ -133,8 +140,10 @@ def audit_events_for_user(request):
         return AuditEvent.objects.filter(in_township), villages
     if is_county_admin(user):
         villages = Village.objects.filter(township__county_id=user.county_id).order_by("name")
-        in_county = Q(village_id__in=villages.values("pk")) | Q(
-            village_id__isnull=True, county_id=user.county_id
+        in_county = (
+            Q(village_id__in=villages.values("pk"))
+            | Q(village_id__isnull=True, county_id=user.county_id)
+            | Q(SITE_WIDE, action__in=SITE_WIDE_ACTIONS)
         )
         return AuditEvent.objects.filter(in_county), villages
     return AuditEvent.objects.filter(village_id=request.village.pk), None
@@ -167,10 +176,12 @@ def audit_log(request):
     rows = []
     for event in page:
         show = refs.shower(request, event.village_id)
+        places = (event.village_id, event.township_id, event.county_id)
+        whole_site = all(place is None for place in places)
         rows.append(
             {
                 "event": event,
-                "village": names.get(event.village_id, ""),
+                "village": _("the whole site") if whole_site else names.get(event.village_id, ""),
                 "label": action_label(event.action),
                 "object": show(event.object_type, event.object_id) if event.object_type else "",
                 "sentence": detail_sentence(event.action, event.detail or {}, show),

@@ -13,10 +13,12 @@ from django.utils.translation import gettext as _
 
 from core import sql
 from core.access import Role
+from core.audit import audit_record, refusal_to_record
 from core.forms import pin_clean
 from villagers import sql as villagers_sql
 from villagers.cardnumbers import card_number_normalize
 from villagers.devices import device_signed_in
+from villagers.masking import mask_cell
 from villagers.models import Card, County, Household, Township, User, Village
 from villagers.second_person import LOCK_NOT_AVAILABLE
 from villagers.throttle import CARD_USERNAME_PREFIX, STAFF_NAMED_AS_CARD_PREFIX, STAFF_PIN_SUFFIX
@@ -204,3 +206,48 @@ def one_try_at_a_time(request, credentials) -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
+    """user_login_failed: the name or card tried, never the password or PIN, in the audit log.
+
+    Only the identifying fields are read from `credentials` (Django masks "password" but
+    not "pin", so nothing else is ever copied). A card's event is its village's, also for a
+    number of no card (the village whose code begins it: the attack is on its cards); a
+    name's is its account's (its village, township or county). A name or card of nobody
+    is the whole site's (core.audit.SITE_WIDE_ACTIONS): every county admin reads it, so a
+    name tried is kept masked where it reads as a phone or an ID number, as a number
+    typed into the card's box is. Recorded only so often from one address
+    (core.audit.refusal_to_record): each name tried is new, so nothing locks them out.
+    """
+    recorded = refusal_to_record(request, "login")
+    if recorded is None:
+        return
+    typed = str(credentials.get("card_number") or "").strip()[:40]
+    actor, target, village_id = None, None, None
+    if typed:
+        number = card_number_normalize(typed)
+        whole = len(number) == 9  # a card's number (nine digits) is nobody's personal data
+        detail = {"card": number if whole else mask_cell(typed)}
+        logins = User.objects.filter(household__cards__number=number, is_staff=False)
+        village_id = logins.values_list("village_id", flat=True).first()
+        if village_id is None and whole:
+            village = Village.objects.filter(code=number[:3])
+            village_id = village.values_list("pk", flat=True).first()
+        if credentials.get("staff_pin") and request is not None:
+            # A PIN a staff member set, refused as another login's (villagers.card_views).
+            detail["pin_set_by_staff"] = True
+            actor = request.user
+    else:
+        username = str(credentials.get("username") or "")[:150]
+        detail = {"username": mask_cell(username)}
+        target = User.objects.filter(username=username).first() if username else None
+        village_id = target.village_id if target is not None else None
+    audit_record(
+        action="login.failed",
+        actor=actor,
+        village_id=village_id,
+        obj=target,
+        detail=detail | recorded,
+        request=request,
+    )

@@ -15,18 +15,15 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openapi_spec_validator import validate
 
+from core.audit import REFUSALS_RECORDED_PER_MINUTE, REFUSALS_RECORDED_PER_MINUTE_IN_ALL
 from core.models import AuditEvent
 from core.months import previous_month
 from points.ledger import entry_post
 from points.models import Entry
-from reports.api import (
-    MAX_PAGE_SIZE,
-    REFUSALS_AUDITED_PER_MINUTE,
-    REFUSALS_AUDITED_PER_MINUTE_IN_ALL,
-)
+from reports.api import MAX_PAGE_SIZE
 from reports.api_tokens import api_token_create, api_token_revoke
 from reports.models import ApiToken
 from reports.notice import notice_publish
@@ -401,7 +398,7 @@ def test_the_county_reads_its_tokens_calls_by_the_village_they_read(
 
 
 def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x, monkeypatch):
-    monkeypatch.setattr("reports.api._minute", lambda: 29_000_000)  # one minute throughout
+    monkeypatch.setattr("core.audit._minute", lambda: 29_000_000)  # one minute throughout
     call(token_x, "/overview")
     call(token_x, f"/villages/{village_x.code}/donations", page=1)
     calls = AuditEvent.objects.filter(action="api.call").order_by("id")
@@ -415,19 +412,70 @@ def test_every_call_is_audited_and_a_bad_key_refused(token_x, village_x, monkeyp
     assert AuditEvent.objects.filter(action="api.refused").count() == 2
     # Callers without a token cannot fill the log: refused still, recorded only so often.
     long_path = f"{API}/villages/{'9' * 1000}/stock"
-    for _ in range(REFUSALS_AUDITED_PER_MINUTE + 5):
+    for _ in range(REFUSALS_RECORDED_PER_MINUTE + 5):
         assert Client().get(long_path).status_code == 401
     refused = AuditEvent.objects.filter(action="api.refused")
-    assert refused.count() == REFUSALS_AUDITED_PER_MINUTE
+    assert refused.count() == REFUSALS_RECORDED_PER_MINUTE
     assert max(len(event.detail["path"]) for event in refused.all()) == 200
     # Nor from many addresses: an IPv6 caller counts by its /64, and all callers together
     # are recorded only so often.
-    for host in range(REFUSALS_AUDITED_PER_MINUTE + 5):
+    for host in range(REFUSALS_RECORDED_PER_MINUTE + 5):
         Client(REMOTE_ADDR=f"2001:db8::{host + 1:x}").get(long_path)
-    assert refused.count() == 2 * REFUSALS_AUDITED_PER_MINUTE
-    for host in range(REFUSALS_AUDITED_PER_MINUTE_IN_ALL):
+    assert refused.count() == 2 * REFUSALS_RECORDED_PER_MINUTE
+    for host in range(REFUSALS_RECORDED_PER_MINUTE_IN_ALL):
         Client(REMOTE_ADDR=f"10.0.{host // 250}.{host % 250 + 1}").get(long_path)
-    assert refused.count() == REFUSALS_AUDITED_PER_MINUTE_IN_ALL
+    assert refused.count() == REFUSALS_RECORDED_PER_MINUTE_IN_ALL
+
+
+def _read_by(user, **query) -> set[int]:
+    client = Client()
+    client.force_login(user)
+    page = client.get(reverse("reports:audit"), query).context["page"]
+    return {event.pk for event in page.object_list}
+
+
+def test_a_refused_key_is_in_a_log_the_county_reads_and_never_whole(
+    token_county, county_admin, county_admin_b, township_officer, monkeypatch
+):
+    """Found by the audit's review: a call refused for a revoked or unknown key was
+    recorded with no place, so no county's admin read it: keys could be tried unseen. A
+    revoked token's key is its county's event (by the token's prefix); any other key, or
+    none, the whole site's: every county admin reads it, with the key's first characters
+    only, and no township officer does."""
+    monkeypatch.setattr("core.audit._minute", lambda: 29_000_000)
+    revoked = ApiToken.objects.get()
+    api_token_revoke(token=revoked, actor=county_admin)
+    mistyped = token_county[:-1] + ("A" if token_county[-1] != "A" else "B")
+    for key in (token_county, mistyped, "hunter2 is my password", ""):
+        assert call(key, "/overview").status_code == 401
+    events = list(AuditEvent.objects.filter(action="api.refused").order_by("id"))
+    assert [event.detail.get("revoked") for event in events] == [revoked.prefix, None, None, None]
+    assert events[1].detail["key"] == token_county[:4]
+    assert events[2].detail["not_a_key"] is True and "key" not in events[3].detail
+    for event in events:
+        assert token_county not in json.dumps(event.detail) and "hunter" not in str(event.detail)
+    assert (events[0].object_id, events[0].county_id) == (str(revoked.pk), revoked.county_id)
+    site = {event.pk for event in events[1:]}
+    assert all(event.county_id is event.township_id is None for event in events[1:])
+    assert _read_by(county_admin, action="api") >= {events[0].pk, *site}
+    assert _read_by(county_admin_b, action="api") & {event.pk for event in events} == site
+    assert not _read_by(township_officer) & {event.pk for event in events}
+    client = Client()
+    client.force_login(county_admin)
+    with translation.override("en"):
+        text = client.get(reverse("reports:audit"), {"action": "api.refused"}).text
+    assert f"a key starting {token_county[:4]}…" in text
+    assert f"the key of a revoked token, {revoked.prefix}…" in text
+    assert "the whole site" in text
+
+
+def test_past_its_number_an_addresss_refusals_are_recorded_at_each_doubling(db, monkeypatch):
+    monkeypatch.setattr("core.audit._minute", lambda: 29_000_000)
+    for _ in range(64):
+        assert Client().get(f"{API}/overview").status_code == 401
+    refused = AuditEvent.objects.filter(action="api.refused").order_by("id")
+    assert refused.count() == REFUSALS_RECORDED_PER_MINUTE + 2
+    assert [event.detail.get("refused") for event in refused][-3:] == [None, 32, 64]
 
 
 def test_a_key_sent_in_the_address_too_stays_out_of_the_audit_log(
@@ -437,7 +485,7 @@ def test_a_key_sent_in_the_address_too_stays_out_of_the_audit_log(
     put it in the village's audit log, which its manager reads: a county's key reads every
     village. The parameters the API reads keep their values; others are named only (or not
     even named, where the name could be a key)."""
-    monkeypatch.setattr("reports.api._minute", lambda: 29_000_000)
+    monkeypatch.setattr("core.audit._minute", lambda: 29_000_000)
     path = f"{API}/villages/{village_x.code}/households"
     query = f"access_token={token_county}&page=1&{token_county}&month=x%20y&page_size=5"
     response = Client().get(f"{path}?{query}", HTTP_AUTHORIZATION=f"Bearer {token_county}")

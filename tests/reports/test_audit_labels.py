@@ -20,6 +20,8 @@ EXAMPLES: dict[str, list[dict]] = {
         {"card": "X00012345"},
         {"username": "someone"},
         {"card": "X00012345", "pin_set_by_staff": True},
+        # Past an address's number a minute (core.audit.refusal_to_record).
+        {"username": "139****5678", "refused": 32},
     ],
     "village.create": [{"changed": {"name": [None, "X村"]}}],
     "village.update": [{"changed": {"publicity_days": ["7", "5"]}}],
@@ -133,7 +135,12 @@ EXAMPLES: dict[str, list[dict]] = {
     "notice.publish": [{"month": "2025-03"}],
     "notice.countersign": [{"month": "2025-03"}],
     "api.call": [{"path": "/api/v1/households/", "query": "page=2"}],
-    "api.refused": [{"path": "/api/v1/households/", "query": ""}],
+    "api.refused": [
+        {"path": "/api/v1/households/", "query": ""},
+        {"path": "/api/v1/overview", "query": "", "key": "Ab3x", "refused": 64},
+        {"path": "/api/v1/overview", "query": "", "revoked": "Ab3xYz12"},
+        {"path": "/api/v1/overview", "query": "", "not_a_key": True},
+    ],
     "api_token.create": [{"name": "县平台", "scope": "X村", "prefix": "ab12"}],
     "api_token.revoke": [{"prefix": "ab12"}],
 }

@@ -421,3 +421,57 @@ def test_the_back_offices_rows_are_named_and_a_deleted_one_by_its_kind(cast):  #
     assert group.name in text and "测试角色" in text
     assert "sign-in record no." in text
     assert "record no. " not in text.replace("sign-in record no.", "")
+
+
+def _failed_sign_in(path, address="198.51.100.4", **fields):
+    response = Client(REMOTE_ADDR=address).post(reverse(path), fields)
+    assert response.status_code == 200  # the form again, refused
+    return AuditEvent.objects.filter(action="login.failed").latest("id")
+
+
+def _seen_by(user, event) -> bool:
+    client = Client()
+    client.force_login(user)
+    page = client.get(reverse("reports:audit"), {"action": "login.failed"}).context["page"]
+    return event.pk in {row.pk for row in page.object_list}
+
+
+def test_a_sign_in_refused_for_nobody_is_read_by_the_county_and_masked(
+    county_admin, county_admin_b, township_officer, manager_x, village_x
+):
+    """Found by the audit's review: a staff sign-in with a name of nobody was recorded with
+    no place, so no county admin read it (names could be tried unseen), and the name was
+    kept as typed, a phone number included. Now the whole site's, read by every county's
+    admin (and nobody else), masked; a name that exists is its account's place's (a township
+    officer's: their township's), a card number of no card the village of its code's."""
+    from villagers.cardnumbers import card_number_make
+
+    nobody = _failed_sign_in("login", username="13912345678", password="Wrong-Horse-1")
+    assert nobody.detail == {"username": "139****5678"}
+    assert (nobody.village_id, nobody.township_id, nobody.county_id) == (None, None, None)
+    readers = (county_admin, county_admin_b, township_officer, manager_x)
+    assert [_seen_by(reader, nobody) for reader in readers] == [True, True, False, False]
+
+    officer = _failed_sign_in("login", username=township_officer.username, password="Wrong-1")
+    assert officer.object_id == str(township_officer.pk)
+    assert officer.township_id == township_officer.township_id
+    assert [_seen_by(reader, officer) for reader in readers] == [True, False, True, False]
+
+    no_card = card_number_make(village_x.code, 99_999)
+    card = _failed_sign_in("card_login", card_number=no_card, pin="2580")
+    assert (card.village_id, card.detail) == (village_x.pk, {"card": no_card})
+    assert _seen_by(manager_x, card) and not _seen_by(county_admin_b, card)
+    typed_id = _failed_sign_in("card_login", card_number=SECRET_ID, pin="2580")
+    assert SECRET_ID not in str(typed_id.detail)
+
+
+def test_sign_ins_refused_from_many_addresses_are_recorded_only_so_often(db, monkeypatch):
+    """Each name tried is new, so nothing locks them out, and each address is slowed only
+    after ten: the log takes so many a minute in all (core.audit.refusal_to_record)."""
+    monkeypatch.setattr("core.audit._minute", lambda: 29_000_000)
+    monkeypatch.setattr("core.audit.REFUSALS_RECORDED_PER_MINUTE_IN_ALL", 5)
+    for host in range(8):
+        Client(REMOTE_ADDR=f"10.9.0.{host + 1}").post(
+            reverse("login"), {"username": f"nobody{host}", "password": "Wrong-Horse-1"}
+        )
+    assert AuditEvent.objects.filter(action="login.failed").count() == 5
