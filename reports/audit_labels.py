@@ -630,13 +630,11 @@ def _user_field(name) -> str:
 
 
 def _staff_change(detail, show):
-    """A staff account made or changed in the admin: roles, places, household, status."""
+    """A staff account made or changed in the admin: names, roles, places, household,
+    status, permissions."""
     parts = []
-    if detail.get("roles_given"):
-        parts.append(format_html(_("Roles given: {roles}."), roles=_roles(detail["roles_given"])))
-    if detail.get("roles_taken"):
-        parts.append(format_html(_("Roles taken: {roles}."), roles=_roles(detail["roles_taken"])))
-    for name in ("village", "township", "county"):
+    for name in ("username", "display_name", "first_name", "last_name", "email", "village",
+                 "township", "county"):  # fmt: skip
         if name in detail:
             before, after = detail[name]
             parts.append(
@@ -647,6 +645,10 @@ def _staff_change(detail, show):
                     after=after or "—",
                 )
             )
+    if detail.get("roles_given"):
+        parts.append(format_html(_("Roles given: {roles}."), roles=_roles(detail["roles_given"])))
+    if detail.get("roles_taken"):
+        parts.append(format_html(_("Roles taken: {roles}."), roles=_roles(detail["roles_taken"])))
     if "household" in detail:
         before, after = detail.get("household_before"), detail["household"]
         parts.append(
@@ -667,6 +669,16 @@ def _staff_change(detail, show):
             format_html(
                 "{}",
                 _("Password set.") if detail["password"] else _("Password-based sign-in disabled."),
+            )
+        )
+    if "permissions" in detail:
+        before, after = (list_join(names) or "—" for names in detail["permissions"])
+        parts.append(
+            format_html(
+                _("{field}: {before} → {after}."),
+                field=_user_field("user_permissions").capitalize(),
+                before=before,
+                after=after,
             )
         )
     return format_html_join(" ", "{}", ((part,) for part in parts))
@@ -701,6 +713,16 @@ def _changes(model, otherwise: Sentence | None = None) -> Sentence:
 def _deleted(detail, show):
     """A row deleted in the back office (core.admin.AuditedDeletesMixin), by its name then."""
     return format_html(_("Deleted: {name}."), name=detail.get("name") or "—")
+
+
+def _records_removed(detail, show):
+    """Expired sign-in records removed in the back office (core.admin)."""
+    count = detail.get("deleted") or 0
+    return format_html(
+        "{}",
+        ngettext("%(count)s record removed.", "%(count)s records removed.", count)
+        % {"count": count},
+    )
 
 
 def _role_deleted(detail, show):
@@ -758,6 +780,9 @@ ACTIONS: dict[str, Action] = {
     "role.update": Action(gettext_lazy("Role changed"), _changes(Group)),
     "role.delete": Action(gettext_lazy("Role deleted"), _role_deleted),
     "signin_record.delete": Action(gettext_lazy("Sign-in record deleted"), _deleted),
+    "signin_record.cleanup": Action(
+        gettext_lazy("Expired sign-in records removed"), _records_removed
+    ),
     # points
     "carryover.import": Action(
         gettext_lazy("Balances from the paper ledger imported"), _carry_over

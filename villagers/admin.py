@@ -28,6 +28,7 @@ from core import admin as core_admin
 from core.access import Role, role_name
 from core.audit import audit_record
 from core.text import list_join
+from villagers.masking import mask_cell
 from villagers.models import (
     Card,
     County,
@@ -438,16 +439,25 @@ class AidaoUserAdmin(
         super().save_related(request, form, formsets, change)
         self.audit_staff_change(request, form, change, before)
 
-    # What the audit log keeps of a staff account's change: what gives or takes access.
+    # What the audit log keeps of a staff account's change: what gives or takes access, and
+    # what names the account (whom the log's readers take its events for, what one signs in
+    # with), from what to what.
     audited = ["village", "township", "county", "household", "is_staff", "is_active"]
+    naming = ["username", "display_name", "first_name", "last_name", "email"]
 
     def audit_staff_change(self, request, form, change, groups_before):
-        """Roles given and taken, places, the own-household link and the account's status,
-        from what to what, in the audit log (the admin's history is the admin's only): the
-        village's staff, its township officer and the county read it there."""
+        """Roles given and taken, places, the own-household link, the account's status and
+        its names and e-mail, from what to what, in the audit log (the admin's history is
+        the admin's only): the village's staff, its township officer and the county read it
+        there. A name or an e-mail is kept masked where it reads as a phone or an ID number;
+        a new account's are not listed (its event names it)."""
         user = form.instance
         groups_after = set(user.groups.values_list("name", flat=True))
         detail = {}
+        for name in self.naming:
+            if change and name in form.changed_data:
+                before, after = form.initial.get(name), getattr(user, name)
+                detail[name] = [mask_cell(before) or None, mask_cell(after) or None]
         if groups_after - groups_before:
             detail["roles_given"] = sorted(groups_after - groups_before)
         if groups_before - groups_after:
@@ -467,8 +477,12 @@ class AidaoUserAdmin(
                 detail[name] = getattr(user, name)
         if not change:
             detail["password"] = user.has_usable_password()
+        if "user_permissions" in form.changed_data:  # the superuser's: given one by one
+            before = form.initial.get("user_permissions") or []
+            after = form.cleaned_data.get("user_permissions") or []
+            detail["permissions"] = [core_admin.audit_value(rows) for rows in (before, after)]
         if not detail:
-            return  # a name or an e-mail: the admin's history keeps it
+            return  # saved as it was
         villages = {form.initial.get("village") if change else None, user.village_id}
         for village_id in sorted(villages - {None}) or [None]:
             audit_record(

@@ -257,6 +257,51 @@ def test_a_sign_in_record_deleted_in_the_back_office_is_audited(admin_client):
     assert event.action == "signin_record.delete"
 
 
+def test_every_back_office_action_is_audited(admin_user):
+    """A class-wide check: an action offered on a list (django-axes' "clean up expired
+    attempts" deleted every expired attempt unaudited) audits what it does, as Django's
+    "delete selected" does through AuditedDeletesMixin."""
+    request = _superuser_request(admin_user)
+    unaudited = []
+    for model, model_admin in _registered():
+        for name, (function, _name, _description) in model_admin.get_actions(request).items():
+            if name == "delete_selected":
+                audited = isinstance(model_admin, AuditedDeletesMixin)
+            else:
+                audited = getattr(function, "audited", False)
+            if not audited:
+                unaudited.append(f"{model._meta.label}: {name}")
+    assert not unaudited
+
+
+def test_expired_sign_in_records_removed_in_the_back_office_are_audited(
+    admin_client, client_county
+):
+    import datetime
+
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+
+    expired, fresh = (
+        AccessAttempt.objects.create(username=name, ip_address="10.0.0.1", failures_since_start=5)
+        for name in ("old", "new")
+    )
+    long_ago = timezone.now() - datetime.timedelta(days=1)
+    AccessAttempt.objects.filter(pk=expired.pk).update(attempt_time=long_ago)
+    url = reverse("admin:axes_accessattempt_changelist")
+    chosen = {"action": "cleanup_expired_attempts", "_selected_action": [fresh.pk]}
+    for _ in range(2):  # the second removes nothing, and writes nothing
+        assert admin_client.post(url, chosen).status_code == 302
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["new"]
+    (event,) = AuditEvent.objects.filter(action__startswith="signin_record.")
+    assert (event.action, event.detail) == ("signin_record.cleanup", {"deleted": 1})
+    # The superuser here has no county: the sign-in records are the whole site's.
+    page = client_county.get(reverse("reports:audit"), {"action": "signin_record"})
+    assert [row["event"].pk for row in page.context["rows"]] == [event.pk]
+    with translation.override("en"):
+        assert str(sentence(event.action, event.detail, str)) == "1 record removed."
+
+
 def test_a_township_keeps_its_county_in_the_log(admin_client, village_x):
     township = TownshipFactory(county=village_x.township.county)
     url = reverse("admin:villagers_township_change", args=[township.pk])

@@ -28,6 +28,8 @@ EXAMPLES: dict[str, list[dict]] = {
     "staff.create": [
         {"roles_given": ["Manager"], "village": [None, "X村"], "password": True},
         {"roles_taken": [], "household_before": None, "household": 3, "password": False},
+        # One writer makes both (villagers.admin): the add page has no permissions field.
+        {"permissions": [[], ["store | donor | Can view donor"]], "password": True},
     ],
     "staff.update": [
         {
@@ -41,7 +43,15 @@ EXAMPLES: dict[str, list[dict]] = {
             "is_active": False,
             "is_superuser": False,
             "password": False,
-        }
+        },
+        {
+            "username": ["wang", "139****5678"],
+            "display_name": ["王", "王组长"],
+            "first_name": [None, "组长"],
+            "last_name": [None, "王"],
+            "email": [None, "wang@example.cn"],
+            "permissions": [[], ["store | donor | Can view donor"]],
+        },
     ],
     "staff.password": [{"password": True}],
     "referral.open": [{"kind": "points_ceiling", "object": 4, "asked": {"points": 50}}],
@@ -98,6 +108,7 @@ EXAMPLES: dict[str, list[dict]] = {
     "villagegroup.update": [{"changed": {"name": ["一组", "二组"]}}],
     "role.update": [{"changed": {"permissions": [[], ["store | donor | Can view donor"]]}}],
     "staff.delete": [{"name": "someone"}],
+    "signin_record.cleanup": [{"deleted": 3}],
     "stock.purchase": [{"item": 1, "quantity": 10, "fund": "village", "paid_by": 2}],
     # One statement writes both; only a write-off's detail carries its cause (its sentence).
     "stock.take": [{"item": 1, "quantity": -1, "correction": 3, "asked_by": 4, "cause": ""}],

@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from core.access import Role
@@ -376,10 +376,35 @@ def test_staff_changes_in_the_admin_reach_the_audit_log(
     assert "Own household:" in page and household_a.head_name in page
 
 
-def test_saving_a_staff_page_without_a_change_of_access_writes_no_event(client_county, secretary_x):
+def test_a_staff_accounts_names_and_e_mail_changed_in_the_admin_are_audited(
+    client_county, secretary_x, client_township
+):
+    """Found by the audit's review: a staff account renamed (the name it signs in with, the
+    name the log shows it by) or given another e-mail reached the admin's history only;
+    the township officer and the county read nothing of it. Kept from what to what, masked
+    where a value reads as a phone or an ID number; a page saved as drawn writes nothing."""
     url, data = _change_data(client_county, secretary_x)
-    assert client_county.post(url, data | {"display_name": "组长"}).status_code == 302
+    assert client_county.post(url, data).status_code == 302
     assert not AuditEvent.objects.filter(action__startswith="staff.").exists()
+    renamed = {"username": "13912345678", "display_name": "王组长", "email": "wang@example.cn"}
+    assert client_county.post(url, data | renamed).status_code == 302
+    [event] = _events("staff.update")
+    assert event.village_id == secretary_x.village_id
+    assert event.detail == {
+        "username": ["secretary_x", "139****5678"],
+        "display_name": ["secretary_x", "王组长"],
+        "email": [None, "wang@example.cn"],
+    }
+    page = client_township.get(reverse("reports:audit"), HTTP_ACCEPT_LANGUAGE="en").text
+    assert "13912345678" not in page and "王组长" in page and "wang@example.cn" in page
+
+
+def test_permissions_a_superuser_gives_a_staff_account_are_audited(admin_client, manager_x):
+    url, data = _change_data(admin_client, manager_x)
+    given = Permission.objects.get(codename="view_donor")
+    assert admin_client.post(url, data | {"user_permissions": [given.pk]}).status_code == 302
+    [event] = _events("staff.update")
+    assert event.detail == {"permissions": [[], [str(given)]]}
 
 
 def test_a_village_setting_changed_in_the_admin_is_audited(client_county, county_admin, village_x):
