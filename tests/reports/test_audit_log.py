@@ -18,7 +18,13 @@ from reports.audit_labels import ACTIONS, AREAS, masked_detail
 from store.models import Donor
 from tests.conftest import PROJECT_PACKAGES, make_staff
 from tests.factories import HouseholdFactory, VillageGroupFactory
-from tests.security.actions import NEW_MEMBER_ID, NEW_MEMBER_PHONE, perform_every_action
+from tests.security.actions import (
+    NEW_MEMBER_ID,
+    NEW_MEMBER_PHONE,
+    NOBODY_PHONE,
+    UNKNOWN_KEY,
+    perform_every_action,
+)
 from tests.security.conftest import HOUSEHOLD_PHONE, _english, _media_in_tmp, cast  # noqa: F401
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
 from tests.wishwall.conftest import post_wish
@@ -125,6 +131,13 @@ def test_the_log_reads_as_words_with_links_and_no_personal_data(cast):  # noqa: 
     # Personal data stays masked (never an ID number or a phone).
     for secret in (SECRET_ID, SECRET_PHONE, HOUSEHOLD_PHONE, NEW_MEMBER_ID, NEW_MEMBER_PHONE):
         assert secret not in page
+
+    # The county reads the whole site's too: a name of nobody masked, a key by its start.
+    county = html.unescape(cast.client("county").get(reverse("reports:audit")).text)
+    assert f"User name tried: {NOBODY_PHONE[:3]}****{NOBODY_PHONE[-4:]}" in county
+    assert f"with a key starting {UNKNOWN_KEY[:4]}…" in county
+    for secret in (NOBODY_PHONE, UNKNOWN_KEY, SECRET_ID, SECRET_PHONE, NEW_MEMBER_ID):
+        assert secret not in county
 
 
 def test_an_unknown_object_or_detail_is_plain_words(cast):  # noqa: F811

@@ -17,6 +17,9 @@ WRONG_PASSWORD = "Wrong-Horse-99"
 WRONG_PIN = "9753"
 NEW_MEMBER_ID = valid_id("61063019900202567")
 NEW_MEMBER_PHONE = "13566667777"
+# A name of nobody that is a phone number, and an API key of no token.
+NOBODY_PHONE = "13700001111"
+UNKNOWN_KEY = "Zq9xUnknownKeyOfNoTokenAtAll-0123456789abcd"
 
 
 def _key() -> str:
@@ -63,6 +66,16 @@ def perform_every_action(cast) -> list[tuple[str, str | None, int | None]]:
         reverse("card_login"), {"card_number": card_b.number, "pin": WRONG_PIN}
     )
     expected.append(("login.failed", None, village))
+    # A name of nobody and a key of no token: the whole site's (no village).
+    Client(REMOTE_ADDR=ADDRESS).post(
+        reverse("login"), {"username": NOBODY_PHONE, "password": WRONG_PASSWORD}
+    )
+    expected.append(("login.failed", None, None))
+    refused = Client(REMOTE_ADDR=ADDRESS).get(
+        "/api/v1/overview", HTTP_AUTHORIZATION=f"Bearer {UNKNOWN_KEY}"
+    )
+    assert refused.status_code == 401
+    expected.append(("api.refused", None, None))
 
     # Card issue for a new household that meets the prerequisites.
     newcomer = HouseholdFactory(group=cast.group_x, head_name="孙新户", number="X099")

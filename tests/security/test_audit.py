@@ -17,6 +17,8 @@ from tests.security.actions import (
     ADDRESS,
     NEW_MEMBER_ID,
     NEW_MEMBER_PHONE,
+    NOBODY_PHONE,
+    UNKNOWN_KEY,
     WRONG_PASSWORD,
     WRONG_PIN,
     perform_every_action,
@@ -28,7 +30,7 @@ from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
 def test_every_action_writes_who_what_when_and_where(cast):
     started = timezone.now()
     expected = perform_every_action(cast)
-    assert len({action for action, _actor, _village in expected}) == 19
+    assert len({action for action, _actor, _village in expected}) == 20
     for action, actor, village in expected:
         events = AuditEvent.objects.filter(
             action=action, village_id=village, ip_address=ADDRESS, at__gte=started
@@ -40,6 +42,9 @@ def test_every_action_writes_who_what_when_and_where(cast):
     for event in failed:
         text = json.dumps(event.detail)
         assert WRONG_PASSWORD not in text and WRONG_PIN not in text
+    # A name or key of nobody: never kept whole (a phone masked, a key by its start).
+    every = json.dumps(list(AuditEvent.objects.values_list("detail", flat=True)))
+    assert NOBODY_PHONE not in every and UNKNOWN_KEY not in every
 
 
 def test_personal_data_never_reaches_the_logs(cast, caplog):
@@ -53,7 +58,7 @@ def test_personal_data_never_reaches_the_logs(cast, caplog):
     assert caplog.records  # the capture works (logins, 4xx and the like are logged)
     for secret in (SECRET_ID, SECRET_PHONE, HOUSEHOLD_PHONE, NEW_MEMBER_ID, NEW_MEMBER_PHONE):
         assert secret not in logged, secret
-    for secret in (WRONG_PASSWORD, WRONG_PIN):
+    for secret in (WRONG_PASSWORD, WRONG_PIN, NOBODY_PHONE, UNKNOWN_KEY):
         assert secret not in logged, secret
 
 
