@@ -127,11 +127,12 @@ OVERSEERS = frozenset({Role.COUNTY_ADMIN, Role.TOWNSHIP_OFFICER})
 def start_page(request) -> str | None:
     """The name of the page a signed-in user starts their day on, where `/` sends them and
     the title bar links straight (a round trip less); None for a user with no role. Read
-    from what the request holds already (the user's roles, the village): no query."""
+    from what the request holds already (the user's roles, the village): no query. A request
+    refused before its village was read (a middleware's 400) has none: the overview then."""
     user = request.user
     if is_villager(user):
         return "points:me"
-    if is_overseer(user) and request.village is None:
+    if is_overseer(user) and getattr(request, "village", None) is None:
         return "reports:county_overview"
     if user.is_staff and user_roles(user):
         return "reports:dashboard"
