@@ -168,11 +168,7 @@ def household_search(
     is_poor: bool | None = None,
     has_card: bool | None = None,
 ):
-    """The household list: search by head or member name, card or household number, group
-    name, or the last four digits of a phone (the household's or a member's); filters.
-
-    Name, card and phone matches use EXISTS subqueries so a household never appears twice.
-    """
+    """The household list: searched as `households_matching` finds, and filtered."""
     active_cards = Card.objects.filter(household=OuterRef("pk"), status=Card.Status.ACTIVE)
     queryset = (
         households_for_request(request)
@@ -183,26 +179,7 @@ def household_search(
         )
         .order_by("number")
     )
-    query = (query or "").strip()
-    query = scanned_card_number(query) or query  # a card's QR code scanned into the box
-    if query:
-        # Numbers typed with a Chinese input method's full-width digits match too, and a
-        # card number typed in groups ("101 00001 6") as the counter reads it.
-        digits = number_text(query)
-        if CARD_NUMBER_TYPED.fullmatch(digits):
-            digits = card_number_normalize(digits)
-        matches = (
-            Q(head_name__icontains=query)
-            | Q(number__icontains=household_number_text(query))
-            | Q(group__name__icontains=query)
-            | Exists(Member.objects.filter(household=OuterRef("pk"), name__icontains=query))
-            | Exists(Card.objects.filter(household=OuterRef("pk"), number__icontains=digits))
-        )
-        if PHONE_TAIL.fullmatch(digits):
-            matches |= Q(phone__endswith=digits) | Exists(
-                Member.objects.filter(household=OuterRef("pk"), phone__endswith=digits)
-            )
-        queryset = queryset.filter(matches)
+    queryset = households_matching(queryset, query)
     if group_id:
         queryset = queryset.filter(group_id=group_id)
     if status:
@@ -216,6 +193,33 @@ def household_search(
             else queryset.exclude(Exists(active_cards))
         )
     return queryset
+
+
+def households_matching(households, query: str):
+    """Of `households`, those a search finds: a head's or member's name, a card or household
+    number, a group's name, the last four digits of a phone (the household's or a member's).
+    Name, card and phone matches are EXISTS subqueries, so a household never appears twice."""
+    query = (query or "").strip()
+    query = scanned_card_number(query) or query  # a card's QR code scanned into the box
+    if not query:
+        return households
+    # Numbers typed with a Chinese input method's full-width digits match too, and a card
+    # number typed in groups ("101 00001 6") as the counter reads it.
+    digits = number_text(query)
+    if CARD_NUMBER_TYPED.fullmatch(digits):
+        digits = card_number_normalize(digits)
+    matches = (
+        Q(head_name__icontains=query)
+        | Q(number__icontains=household_number_text(query))
+        | Q(group__name__icontains=query)
+        | Exists(Member.objects.filter(household=OuterRef("pk"), name__icontains=query))
+        | Exists(Card.objects.filter(household=OuterRef("pk"), number__icontains=digits))
+    )
+    if PHONE_TAIL.fullmatch(digits):
+        matches |= Q(phone__endswith=digits) | Exists(
+            Member.objects.filter(household=OuterRef("pk"), phone__endswith=digits)
+        )
+    return households.filter(matches)
 
 
 class AddressNetwork(Func):
