@@ -18,6 +18,7 @@ from core.access import Role, member_of_village_required, staff_required, villag
 from core.idempotency import run_once, said_once
 from core.months import next_month, previous_month, requested_month
 from core.pagination import Paginator
+from core.picker import form_as_typed, pick_context, pick_pressed, picks_read
 from notifications.selectors import announcements_current
 from reports.dashboard import STAFF as READERS
 from reports.selectors_transparency import (
@@ -203,6 +204,9 @@ def donation_correct_view(request, pk):
     donations = Donation.objects.filter(village=request.village).select_related("donor")
     donation = village_object_or_404(donations, request.village, pk=pk)
     form = DonationCorrectForm(request.POST or None, donation=donation)
+    if pick_pressed(request, form):  # a search for the donor: nothing sent
+        form = DonationCorrectForm(initial=form_as_typed(form), donation=donation)
+    picks_read(request, form)
     refusal = donation_correction_refusal(donation)
     if request.method == "POST" and refusal is None and form.is_valid():
         values = form.cleaned_data
@@ -244,4 +248,5 @@ def donation_correct_view(request, pk):
                     )
             return redirect(url)
     context = {"form": form, "donation": donation, "refusal": refusal}
+    context.update(pick_context(request, form))
     return render(request, "store/donation_correct.html", context)

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core import forms as numbers
@@ -13,6 +14,7 @@ from core.edit_forms import DrawnStateMixin
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
 from core.photos import FilesChosenAgainMixin, photo_prepare
+from core.picker import PickOneField
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from store.services import DONATION_CORRECTABLE, MAX_UNITS_IN, donation_drawn
 from villagers.cardnumbers import card_number_normalize
@@ -56,6 +58,41 @@ class ItemForm(FilesChosenAgainMixin, DrawnStateMixin, forms.ModelForm):
         return photo_prepare(photo, name=f"item-{secrets.token_hex(8)}")
 
 
+def donors_matching(donors, text: str):
+    """Of `donors`, those whose name or contact holds `text`."""
+    return donors.filter(Q(name__icontains=text) | Q(contact__icontains=text))
+
+
+class DonorPickField(PickOneField):
+    """A donor of the village chosen by a search of its name, not from a list of all."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("search", donors_matching)
+        kwargs.setdefault("placeholder", _("name of the company or person"))
+        kwargs.setdefault("none_found", _("No donor of the village matches."))
+        super().__init__(**kwargs)
+
+
+def money_donations_matching(donations, text: str):
+    """Of `donations`, those whose donor's name or what was given holds `text`."""
+    return donations.filter(Q(donor__name__icontains=text) | Q(description__icontains=text))
+
+
+class MoneyDonationPickField(PickOneField):
+    """A money donation of the village chosen by a search of its donor, not from a list of
+    every donation ever received."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("search", money_donations_matching)
+        kwargs.setdefault("placeholder", _("the donor's name"))
+        kwargs.setdefault("none_found", _("No money donation of the village matches."))
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, donation):
+        day = donation.received_on.isoformat()
+        return f"{donation.donor.name} · {day} · ¥{donation.value_yuan}"
+
+
 class ItemChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.name} ({obj.unit}) · {obj.zone}"
@@ -69,7 +106,7 @@ class StockInForm(OneTimeKeyMixin, forms.Form):
         label=_("Cost (yuan)"), min_value=0, max_digits=10, decimal_places=2
     )
     note = forms.CharField(label=_("Note (supplier, invoice)"), max_length=200, required=False)
-    paid_by = forms.ModelChoiceField(
+    paid_by = MoneyDonationPickField(
         label=_("Which money donation paid"),
         queryset=Donation.objects.none(),
         required=False,
@@ -128,7 +165,7 @@ class DonationDetailsForm(OneTimeKeyMixin, forms.Form):
 
 
 class DonationForm(DonationDetailsForm):
-    donor = forms.ModelChoiceField(label=_("Donor"), queryset=Donor.objects.none(), required=False)
+    donor = DonorPickField(label=_("Donor"), queryset=Donor.objects.none(), required=False)
     new_donor_name = forms.CharField(
         label=_("…or a new donor's name"), max_length=100, required=False
     )
@@ -154,7 +191,7 @@ class DonationForm(DonationDetailsForm):
 class DonationCorrectForm(DonationDetailsForm):
     """What a donation's manager may correct (store.services.donation_correct), and why."""
 
-    donor = forms.ModelChoiceField(label=_("Donor"), queryset=Donor.objects.none())
+    donor = DonorPickField(label=_("Donor"), queryset=Donor.objects.none())
     field_order = ["donor"]
     reason = forms.CharField(
         label=_("What was wrong"),

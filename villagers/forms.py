@@ -14,6 +14,7 @@ from core.forms import PinField, number_formfield
 from core.idempotency import OneTimeKeyMixin
 from core.months import past_day_check
 from core.photos import FilesChosenAgainMixin
+from core.picker import PickOneField
 from core.spreadsheet import ACCEPT
 from villagers.auth import one_try_at_a_time
 from villagers.idnumbers import (
@@ -36,7 +37,22 @@ from villagers.models import (
     household_number_text,
 )
 from villagers.second_person import refusal_or_referral
+from villagers.selectors import households_matching
 from villagers.throttle import STAFF, login_turn
+
+
+class HouseholdPickField(PickOneField):
+    """A household of the village chosen by a search of its name, card or household number,
+    group or phone (villagers.selectors.households_matching), not from a list of all."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("search", households_matching)
+        kwargs.setdefault("placeholder", _("name, card number or group"))
+        kwargs.setdefault("none_found", _("No household of the village matches."))
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, household):
+        return f"{household.head_name} · {household.number} · {household.group.name}"
 
 
 class BoundedUsernameMixin:

@@ -6,7 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 from core.idempotency import OneTimeKeyMixin
 from core.photos import FilesChosenAgainMixin, PhotoInput, photo_validate
+from store.forms import DonorPickField
 from store.models import Donor
+from villagers.forms import HouseholdPickField
 from villagers.models import Household
 from wishwall.models import Wish
 
@@ -52,14 +54,16 @@ class WishReviseForm(forms.Form):
 class WishOnBehalfForm(WishForm):
     """Staff post a wish for a household that cannot do it from a phone."""
 
-    household = forms.ModelChoiceField(label=_("Household"), queryset=Household.objects.none())
+    household = HouseholdPickField(label=_("Household"), queryset=Household.objects.none())
     field_order = ["household", "title", "kind", "story", "photo"]
 
     def __init__(self, *args, village, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["household"].queryset = Household.objects.filter(
-            village=village, status=Household.Status.ACTIVE
-        ).order_by("number")
+        self.fields["household"].queryset = (
+            Household.objects.filter(village=village, status=Household.Status.ACTIVE)
+            .select_related("group")
+            .order_by("number")
+        )
 
 
 class ApproveForm(forms.Form):
@@ -98,9 +102,7 @@ class DeclineForm(forms.Form):
 
 
 class MatchForm(forms.Form):
-    donor = forms.ModelChoiceField(
-        label=_("Existing donor"), queryset=Donor.objects.none(), required=False
-    )
+    donor = DonorPickField(label=_("Existing donor"), queryset=Donor.objects.none(), required=False)
     new_donor_name = forms.CharField(
         label=_("…or a new donor's name"), max_length=100, required=False
     )

@@ -22,6 +22,7 @@ from core.access import (
 )
 from core.idempotency import already_sent, run_once, said_once
 from core.pagination import Paginator
+from core.picker import form_as_typed, pick_context, pick_pressed, picks_read
 from villagers.models import Household, Referral
 from villagers.second_person import (
     SecondPersonRequired,
@@ -113,6 +114,9 @@ def wish_new(request):
     form_class = WishOnBehalfForm if on_behalf else WishForm
     extra = {"village": request.village} if on_behalf else {}
     form = form_class(request.POST or None, request.FILES or None, **extra)
+    if pick_pressed(request, form):  # a search for the household: nothing sent
+        form = form_class(initial=form_as_typed(form), **extra)
+    picks_read(request, form)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         household = data["household"] if on_behalf else request.user.household
@@ -151,7 +155,8 @@ def wish_new(request):
                 _("The wish is posted. It appears on the village wall once staff have checked it."),
             )
             return redirect(url)
-    return render(request, "wishwall/new.html", {"form": form, "on_behalf": on_behalf})
+    context = {"form": form, "on_behalf": on_behalf, **pick_context(request, form)}
+    return render(request, "wishwall/new.html", context)
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
@@ -356,6 +361,9 @@ def wish_match(request, pk: int):
     """爱心对接: pair the wish with an existing donor or a new one."""
     wish = _get_wish_for_user(request, pk)
     form = MatchForm(request.POST or None, village=request.village)
+    if pick_pressed(request, form):  # a search for the donor: nothing sent
+        form = MatchForm(initial=form_as_typed(form), village=request.village)
+    picks_read(request, form)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -382,7 +390,8 @@ def wish_match(request, pk: int):
         else:
             messages.success(request, _("The wish is matched with the donor."))
             return redirect("wishwall:detail", pk=wish.pk)
-    return render(request, "wishwall/action.html", _action_context(wish, form, "match"))
+    context = {**_action_context(wish, form, "match"), **pick_context(request, form)}
+    return render(request, "wishwall/action.html", context)
 
 
 @staff_required(Role.SUPERVISOR)

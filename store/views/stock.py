@@ -19,6 +19,7 @@ from core.access import Role, staff_required
 from core.db import row_id_or_none
 from core.idempotency import already_sent, run_once
 from core.pagination import Paginator
+from core.picker import form_as_typed, formset_as_typed, pick_context, pick_pressed, picks_read
 from store.forms import (
     DonatedGoodsFormSet,
     DonationForm,
@@ -140,6 +141,9 @@ def stock_in(request):
     """Stock-in of purchased goods, with the fund that paid."""
     initial = {"item": request.GET.get("item")}
     form = StockInForm(request.POST or None, initial=initial, village=request.village)
+    if pick_pressed(request, form):  # a search for the donation that paid: nothing sent
+        form = StockInForm(initial=form_as_typed(form), village=request.village)
+    picks_read(request, form)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
 
@@ -166,7 +170,7 @@ def stock_in(request):
                     % {"quantity": data["quantity"], "item": data["item"].name},
                 )
             return redirect(url)
-    return render(request, "store/stock_in.html", {"form": form})
+    return render(request, "store/stock_in.html", {"form": form, **pick_context(request, form)})
 
 
 @staff_required(Role.MANAGER)
@@ -311,6 +315,12 @@ def donation_create(request):
     goods_unread = data is not None and not goods.management_form.is_valid()
     if goods_unread:
         goods = DonatedGoodsFormSet(prefix="goods", form_kwargs={"village": village})
+    if pick_pressed(request, form):  # a search for the donor: nothing sent
+        form = DonationForm(initial=form_as_typed(form), village=village)
+        goods = DonatedGoodsFormSet(
+            initial=formset_as_typed(goods), prefix="goods", form_kwargs={"village": village}
+        )
+    picks_read(request, form)
     if request.method == "POST" and form.is_valid() and not goods_unread and goods.is_valid():
         lines: dict[int, int] = {}
         for row in goods.cleaned_data:
@@ -345,8 +355,5 @@ def donation_create(request):
                     _("Donation recorded. Thank you to %(donor)s!") % {"donor": donor.name},
                 )
             return redirect(url)
-    return render(
-        request,
-        "store/donation_form.html",
-        {"form": form, "goods": goods, "goods_unread": goods_unread},
-    )
+    context = {"form": form, "goods": goods, "goods_unread": goods_unread}
+    return render(request, "store/donation_form.html", {**context, **pick_context(request, form)})
