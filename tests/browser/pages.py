@@ -59,7 +59,7 @@ def world(
         idempotency_key=uuid.uuid4(),
         actor=manager_x,
     )
-    donation_record(
+    donation = donation_record(
         village=village_now,
         donor=donor_x,
         kind="goods",
@@ -146,6 +146,7 @@ def world(
         "item": shelves["rice"],
         "item_writing_off": shelves["kettle"],  # its write-off form lists the one waiting
         "redemption": redemption,
+        "donation": donation,
         "wish_pending": pending,
         "wish_open": on_wall,
         "wish_matched": matched,
@@ -269,6 +270,7 @@ PROPOSER_PAGES = [
     ("points:activity_new", None, "find=啊道&add_all=1"),
     "points:proposals_mine",
     "wishwall:new",
+    ("wishwall:new", None, "household_find=王"),  # the household picker with its matches
     ("wishwall:edit", "wish_open"),
     ("wishwall:decline", "wish_open"),
 ]
@@ -303,6 +305,9 @@ MANAGER_PAGES = [
     "points:activity_open",
     ("points:activity_qr", "activity"),
     "store:donation_create",
+    ("store:donation_create", None, "donor_find=顺达"),  # the donor picker with its matches
+    ("store:stock_in", None, "paid_by_find=顺达"),
+    ("reports:donation_correct", "donation"),  # the donor picker with the donor chosen
 ]
 
 SUPERVISOR_PAGES = [
@@ -310,6 +315,7 @@ SUPERVISOR_PAGES = [
     *PROPOSER_PAGES,
     "points:approval_queue",
     ("wishwall:match", "wish_open"),
+    ("wishwall:match", "wish_open", "donor_find=顺达"),
     ("wishwall:fulfil", "wish_matched"),
 ]
 

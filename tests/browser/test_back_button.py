@@ -7,9 +7,10 @@ permission matrix), which this real chromium honours: the form comes back empty.
 """
 
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from store.models import Donation, StockMovement
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in, type_where_htmx_listens
 
 SHOTS = "back-button"
 
@@ -37,7 +38,9 @@ def test_back_and_send_again_records_a_stock_in_and_a_donation_once(
     assert StockMovement.objects.filter(item=rice, quantity=20).count() == 1
 
     page.goto(f"{live_server.url}{reverse('store:donation_create')}")
-    page.select_option("#id_donor", str(donor_x.pk))
+    type_where_htmx_listens(page, "#id_donor", "顺达")
+    page.click(f"button[name=donor_pick][value='{donor_x.pk}']")
+    expect(page.locator(f"#pick-donor [data-chosen='{donor_x.pk}']")).to_have_count(1)
     page.select_option("#id_kind", Donation.Kind.MONEY)
     page.fill("#id_value_yuan", "100")
     page.fill("#id_thanks", "感谢顺达农资")

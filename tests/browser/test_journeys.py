@@ -307,10 +307,12 @@ def test_supervisor_matches_and_fulfils_a_wish(
         page.click(f"form[action='{reverse('wishwall:approve', args=[wish.pk])}'] button")
 
     page.click(f"a[href='{reverse('wishwall:match', args=[wish.pk])}']")
-    page.select_option("select[name=donor]", str(donor_x.pk))
+    type_where_htmx_listens(page, "#id_donor", "顺达")  # the donor is searched, not scrolled for
+    page.click(f"button[name=donor_pick][value='{donor_x.pk}']")
+    expect(page.locator(f"#pick-donor [data-chosen='{donor_x.pk}']")).to_have_count(1)
     page.fill("textarea[name=note]", "月底前送到")
     screenshot(page, shots, "02-match")
-    submit(page)
+    propose_press(page)
     wish.refresh_from_db()
     assert wish.status == Wish.Status.MATCHED
 
