@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from core.picker import PARTS as PICK_PARTS
 from notifications.forms import AnnouncementForm
 from points import forms as points_forms
 from points.activities import activity_rule_choices
@@ -688,6 +689,15 @@ def test_every_form_page_is_fuzzed():
 
 # --- GET filters and search boxes ----------------------------------------------------------
 
+# The forms that choose one row with a search (core.picker), and the field each picks.
+PICKERS = [
+    ("wishwall:new", "manager_x", "household"),
+    ("wishwall:match", "supervisor_x", "donor"),
+    ("store:donation_create", "manager_x", "donor"),
+    ("store:stock_in", "manager_x", "paid_by"),
+    ("reports:donation_correct", "manager_x", "donor"),
+]
+
 GET_PAGES = [
     (
         "reports:household_list",
@@ -704,6 +714,10 @@ GET_PAGES = [
     ("points:declaration_list", "manager_x", ["status", "page"]),
     ("points:proposal_new", "manager_x", ["household", "find", "add", "remove", "add_all"]),
     ("points:activity_new", "manager_x", ["household", "find", "add", "remove", "add_all"]),
+    *(
+        (name, role, [field, *(f"{field}_{part}" for part in PICK_PARTS), "enter"])
+        for name, role, field in PICKERS
+    ),
     ("points:me", "villager_a", ["before", "after"]),
     ("points:household_ledger", "manager_x", ["before", "after"]),
     ("villagers:card_sheet", "manager_x", ["card"]),
@@ -736,6 +750,8 @@ ID_PARAMETERS = [
     ("points:proposal_new", "manager_x", "household"),
     ("points:proposal_new", "manager_x", "add"),
     ("points:activity_new", "manager_x", "remove"),
+    *((name, role, field) for name, role, field in PICKERS),
+    *((name, role, f"{field}_pick") for name, role, field in PICKERS),
 ]
 
 
