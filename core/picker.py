@@ -73,6 +73,9 @@ class PickOneInput(forms.Widget):
         box.setdefault("class", "form-control")
         widget.update(
             box_attrs=flatatt(box),
+            # Refused: the picker is marked so, as a select would be, for its error below it
+            # to show (Bootstrap shows an .invalid-feedback after an .is-invalid sibling).
+            invalid=box.get("aria-invalid") == "true",
             state=self.state,
             placeholder=self.placeholder,
             none_found=self.none_found,

@@ -290,6 +290,9 @@ def test_another_villages_row_is_neither_found_nor_chosen_nor_taken(page, client
     refused = client.post(page.url, sent(page, **{page.name: page.foreign, "send": "1"}))
     assert refused.status_code == 200 and page.done() is None
     assert "Select a valid choice" in refused.text
+    # Shown, not hidden: Bootstrap shows the error after a sibling marked .is-invalid.
+    assert re.search(rf'id="pick-{page.name}" class="pick-one is-invalid"', refused.text)
+    assert f'id="id_{page.name}_error" class="invalid-feedback"' in refused.text
 
 
 def test_nasty_picker_values_sent_with_the_form_are_answered_with_the_form(page, clients):
