@@ -840,6 +840,18 @@ def test_a_nul_is_refused_with_the_apps_translated_400_page(method, path, data, 
     assert [t.name for t in response.templates][:1] == ["400.html"]
 
 
+@pytest.mark.parametrize("role", ["county", "county_x", "township_x", "manager_x"])
+def test_a_nul_sent_by_anyone_signed_in_is_the_400_page(role, cast, quiet):
+    """Found in review: the title bar's link (core.access.start_page) read request.village,
+    which the middleware refusing a NUL has not set yet, so a county admin's or township
+    officer's request holding one was a 500 instead of the 400 page."""
+    client = cast.client(role)
+    client.raise_request_exception = False
+    response = client.get("/", {"q": "a\x00b"})
+    assert response.status_code == 400
+    assert [t.name for t in response.templates][:1] == ["400.html"]
+
+
 def test_a_nul_sent_to_the_api_is_still_a_plain_text_400(cast, quiet):
     """The API's schema documents its 400 as plain text (reports.api.REFUSALS)."""
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
