@@ -217,12 +217,11 @@ def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
     name's is its account's (its village, township or county). A name or card of nobody
     is the whole site's (core.audit.SITE_WIDE_ACTIONS): every county admin reads it, so a
     name tried is kept masked where it reads as a phone or an ID number, as a number
-    typed into the card's box is. Recorded only so often from one address
-    (core.audit.refusal_to_record): each name tried is new, so nothing locks them out.
+    typed into the card's box is. A name or card of nobody is recorded only so often from
+    one address, and in all (core.audit.refusal_to_record): each one tried is new, so
+    nothing locks them out. A try at someone's card or name is always recorded (its count
+    locks after five): a flood of names of nobody must not keep it out of the log.
     """
-    recorded = refusal_to_record(request, "login")
-    if recorded is None:
-        return
     typed = str(credentials.get("card_number") or "").strip()[:40]
     actor, target, village_id = None, None, None
     if typed:
@@ -231,6 +230,7 @@ def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
         detail = {"card": number if whole else mask_cell(typed)}
         logins = User.objects.filter(household__cards__number=number, is_staff=False)
         village_id = logins.values_list("village_id", flat=True).first()
+        known = village_id is not None
         if village_id is None and whole:
             village = Village.objects.filter(code=number[:3])
             village_id = village.values_list("pk", flat=True).first()
@@ -243,6 +243,10 @@ def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
         detail = {"username": mask_cell(username)}
         target = User.objects.filter(username=username).first() if username else None
         village_id = target.village_id if target is not None else None
+        known = target is not None
+    recorded = {} if known else refusal_to_record(request, "login")
+    if recorded is None:
+        return
     audit_record(
         action="login.failed",
         actor=actor,

@@ -488,3 +488,27 @@ def test_sign_ins_refused_from_many_addresses_are_recorded_only_so_often(db, mon
             reverse("login"), {"username": f"nobody{host}", "password": "Wrong-Horse-1"}
         )
     assert AuditEvent.objects.filter(action="login.failed").count() == 5
+
+
+def test_a_flood_of_names_of_nobody_keeps_no_try_at_someones_card_or_name_out(
+    db, monkeypatch, card_a, manager_x, village_x
+):
+    """Found in review: the bound on refused sign-ins took every failed sign-in in, so
+    names of nobody sent from a few addresses filled the minute's number and a try at a
+    household's card, or at the manager's name, was not recorded either. Those are counted
+    by their lockout (five), and always recorded; only names and cards of nobody are bound."""
+    monkeypatch.setattr("core.audit._minute", lambda: 29_000_000)
+    monkeypatch.setattr("core.audit.REFUSALS_RECORDED_PER_MINUTE_IN_ALL", 2)
+    for host in range(3):
+        Client(REMOTE_ADDR=f"10.9.1.{host + 1}").post(
+            reverse("login"), {"username": f"nobody{host}", "password": "Wrong-Horse-1"}
+        )
+    assert AuditEvent.objects.filter(action="login.failed").count() == 2
+
+    card = _failed_sign_in("card_login", address="10.9.2.1", card_number=card_a.number, pin="2580")
+    assert (card.village_id, card.detail) == (village_x.pk, {"card": card_a.number})
+    name = _failed_sign_in(
+        "login", address="10.9.2.2", username=manager_x.username, password="Wrong-Horse-1"
+    )
+    assert name.object_id == str(manager_x.pk)
+    assert AuditEvent.objects.filter(action="login.failed").count() == 4
