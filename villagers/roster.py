@@ -6,7 +6,6 @@ households. The write is `villagers.services.roster_import`.
 """
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -151,7 +150,7 @@ NO = {"否", "n", "no", "false", "0", "×", ""}
 # A mobile number as a number cell keeps it: 11 digits from 1, no leading 0 to lose.
 MOBILE = re.compile(r"1[0-9]{10}")
 # A file looks like another village's roster (RosterCheck.problems) when more than half of
-# its ID numbers, and this many at least, are registered in one other village.
+# its ID numbers, and this many at least, are registered in other villages.
 OTHER_VILLAGE_IDS = 3
 
 
@@ -521,19 +520,18 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
 
 def _other_village_ids(village: Village, id_numbers: list[str], known: dict) -> list[str]:
     """That the file looks like another village's roster, when more than half of its valid
-    ID numbers (OTHER_VILLAGE_IDS at least) are registered in one other village; the village
-    is not named (its people are not this manager's to know)."""
+    ID numbers (OTHER_VILLAGE_IDS at least) are registered in other villages. Counted over
+    them all, never by village: "in one other village" told whether the people of a file
+    live in the same village, so two ID numbers known to be of village Y beside a third
+    said whether that person lives in Y (each row says only "in another village")."""
     numbers = {number for number in id_numbers if number and id_number_is_valid(number)}
-    elsewhere = Counter(known[n] for n in numbers if n in known and known[n] != village.pk)
-    if not elsewhere:
-        return []
-    count = elsewhere.most_common(1)[0][1]
+    count = sum(1 for n in numbers if n in known and known[n] != village.pk)
     if count < OTHER_VILLAGE_IDS or count * 2 <= len(numbers):
         return []
     return [
         _(
-            "%(count)d of the file's %(total)d ID numbers are already registered in one other "
-            "village: this file looks like another village's roster. Check that it is this "
+            "%(count)d of the file's %(total)d ID numbers are already registered in other "
+            "villages: this file looks like another village's roster. Check that it is this "
             "village's file."
         )
         % {"count": count, "total": len(numbers)}

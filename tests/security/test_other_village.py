@@ -173,6 +173,22 @@ def test_what_the_village_keeps_from_its_own_people_stays_a_bare_404(cast):
     assert not wrong, "\n".join(wrong)
 
 
+def test_every_other_village_message_of_the_catalogue_says_it_one_way():
+    """Found in review: the roster's messages added after the catalogue was made to say
+    其他村 one way (a person registered in another village, a file naming or looking like
+    another village's) said 别的村 again."""
+    import polib
+    from django.conf import settings
+
+    catalogue = polib.pofile(str(settings.BASE_DIR / "locale/zh_Hans/LC_MESSAGES/django.po"))
+    said = [
+        entry.msgid
+        for entry in catalogue.translated_entries()
+        if "别的村" in entry.msgstr + "".join(entry.msgstr_plural.values())
+    ]
+    assert not said, said
+
+
 def test_in_chinese_each_kind_is_said_in_plain_words_of_its_own(cast, table):
     """ "这是别的村的户" read stiffly: the kind's name was put into one sentence, whatever its
     measure word. Each kind met has its own heading (这户是其他村的, 这张积分卡是其他村的), and
