@@ -411,3 +411,21 @@ def test_what_the_audit_keeps_of_a_value_is_always_json():
     ]
     kept = [audit_value(value) for value in values]
     assert json.loads(json.dumps(kept))[:3] == ["photo.jpg", "1.50", "2026-12-07"]
+
+
+def test_a_sign_in_record_deleted_is_read_without_who_tried_or_from_where(
+    admin_client, client_county
+):
+    """Found in review: a sign-in record's deletion named the record as django-axes words
+    it ("Failed access: user <name> … from <address>"), and a superuser of no county's is
+    the whole site's event: every county's admin read who tried and from what address,
+    where the log names a sign-in record by its kind and number only."""
+    from axes.models import AccessFailureLog
+
+    record = AccessFailureLog.objects.create(username="zhang-wei-x", ip_address="203.0.113.77")
+    delete = reverse("admin:axes_accessfailurelog_delete", args=[record.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    page = client_county.get(reverse("reports:audit"), {"action": "signin_record"})
+    assert len(page.context["rows"]) == 1
+    text = page.content.decode()
+    assert "zhang-wei-x" not in text and "203.0.113.77" not in text
