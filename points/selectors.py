@@ -197,8 +197,8 @@ EARNED_CACHE_SECONDS = 600
 def earned_this_year(village_id: int, version: int, ranked: int) -> dict[int, int]:
     """Account id -> points earned this year (awards since 1 January, less reversed ones) of
     the accounts of the village's active households that earned any; cached under the
-    village's ledger version, which every new entry of the village changes, and the number
-    of its ranked households (`ranked`), which a household leaving or coming back changes."""
+    village's ledger version, which every new entry of the village changes and a household
+    leaving or coming back too (points.sql.VILLAGER_STATE), and the number ranked."""
     start = local_start(timezone.localdate().replace(month=1, day=1))
     key = f"earned:{village_id}:{start.date()}:{version}:{ranked}"
     earned = cache.get(key)

@@ -16,7 +16,7 @@ from points.models import CarryOver, Rule
 from points.services import proposal_approve
 from reports.selectors_transparency import liability_cover
 from store.services import redemption_create, redemption_void
-from tests.conftest import form_key
+from tests.conftest import form_key, issue_card
 from tests.factories import HouseholdFactory, PassedInspectionFactory
 from tests.points.conftest import make_rule, propose
 from tests.points.test_carry_over import good_rows, xlsx_file
@@ -91,6 +91,31 @@ def test_the_rank_is_among_the_active_households(
     household_leaves(card_b.household, manager_x)
     rank = client_villager_a.get(reverse("points:me")).context["rank"]
     assert (rank.rank, rank.ranked) == (1, 1)
+
+
+def test_the_rank_follows_which_households_are_active_not_only_how_many(
+    client_villager_a, group_x, card_a, card_b, manager_x
+):
+    """Found in review: the points earned were cached under the village's ledger version
+    and the number of households ranked, so one household leaving as another came back
+    (the same number, no entry posted) kept ranking the one gone and not the one back."""
+    from points.ledger import entry_post
+    from points.models import Account, Entry
+
+    household_c = HouseholdFactory(group=group_x, head_name="张三丰", number="X003")
+    issue_card(household_c, manager_x)
+    for household, points in ((card_a.household, 10), (card_b.household, 5), (household_c, 20)):
+        account = Account.objects.get(household=household)
+        entry_post(account_id=account.pk, kind=Entry.Kind.AWARD, points=points, actor=None)
+    household_leaves(household_c, manager_x)
+    rank = client_villager_a.get(reverse("points:me")).context["rank"]
+    assert (rank.earned, rank.rank, rank.ranked) == (10, 1, 2)  # above B
+    household_leaves(card_b.household, manager_x)
+    household_c.refresh_from_db()
+    household_c.status = Household.Status.ACTIVE  # back again
+    household_save(household=household_c, actor=manager_x)
+    rank = client_villager_a.get(reverse("points:me")).context["rank"]
+    assert (rank.earned, rank.rank, rank.ranked) == (10, 2, 2)  # below C
 
 
 def test_the_household_list_says_how_many_of_every_household_are_active(
