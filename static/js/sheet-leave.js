@@ -45,8 +45,12 @@
     else event.preventDefault();
   });
 
+  // Only the sheet's own save: the menu's Sign out, the language and large-type switches are
+  // forms too, and leave the typed sheet as a link does.
   document.addEventListener("submit", function (event) {
-    if (!event.defaultPrevented) answered = true;
+    if (!event.defaultPrevented && event.target.matches("form[data-sheet-warning]")) {
+      answered = true;
+    }
   });
 
   window.addEventListener("beforeunload", function (event) {
