@@ -42,9 +42,10 @@ from wishwall.services import wish_fulfil, wish_match
 
 Kind = Referral.Kind
 
-# What the county may decide for each kind of item. A proposal, a held deduction and an
+# What the county may decide for each kind of item. A proposal, a held entry and an
 # objection must be settled one way or the other (nothing waits forever); the other effects
-# may be refused, which leaves things as they are.
+# may be refused, which leaves things as they are. A held entry's choices are worded by its
+# sign (`_decisions`): an award is held too, when its household's card was recalled.
 DECISIONS: dict[str, list[tuple[str, str]]] = {
     Kind.PROPOSAL: [("approve", gettext_lazy("Approve")), ("reject", gettext_lazy("Reject"))],
     Kind.HELD: [
@@ -127,6 +128,19 @@ _SUBJECTS = {
 }
 
 
+# A held award's choices, where DECISIONS words a held deduction's (the same values).
+HELD_AWARD_DECISIONS = [
+    ("credit", gettext_lazy("Credit the award")),
+    ("cancel", gettext_lazy("Cancel the award")),
+]
+
+
+def _decisions(referral: Referral, subject) -> list[tuple[str, str]]:
+    if referral.kind == Kind.HELD and subject is not None and subject.points > 0:
+        return HELD_AWARD_DECISIONS
+    return DECISIONS[referral.kind]
+
+
 def queue_items(referrals) -> list[Item]:
     """The referrals with their subjects, loaded with one query per kind present."""
     referrals = list(referrals)
@@ -136,14 +150,13 @@ def queue_items(referrals) -> list[Item]:
     subjects = {}
     for kind, ids in wanted.items():
         subjects[kind] = _SUBJECTS[kind].in_bulk(ids)
-    return [
-        Item(
-            referral=referral,
-            subject=subjects.get(referral.kind, {}).get(referral.object_id),
-            decisions=DECISIONS[referral.kind],
+    items = []
+    for referral in referrals:
+        subject = subjects.get(referral.kind, {}).get(referral.object_id)
+        items.append(
+            Item(referral=referral, subject=subject, decisions=_decisions(referral, subject))
         )
-        for referral in referrals
-    ]
+    return items
 
 
 def referral_decide(

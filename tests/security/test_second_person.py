@@ -362,6 +362,44 @@ def test_held_deduction_and_objection_of_own_household_go_to_the_county(
     assert balance(card_a.household) == 100
 
 
+def test_a_held_award_of_own_household_is_called_an_award_at_the_county(
+    card_a, manager_x, supervisor_x, county_admin, village_x, litter, rule
+):
+    """Found in review: the supervisor's page says a held award is an award now, but the
+    county's choices for one sent up were "Credit the deduction" and "Cancel the deduction"
+    (an award is held when its household's card was recalled)."""
+    Village.objects.filter(pk=village_x.pk).update(publicity_days=3)
+    village_x.refresh_from_db()
+    award, deduction = (
+        proposal_create(
+            village=village_x,
+            households=[card_a.household],
+            rule=which,
+            reason="seen",
+            occurred_on=timezone.localdate(),
+            actor=manager_x,
+        )[0]
+        for which in (rule, litter)
+    )
+    proposal_approve(proposal_ids=[award.pk, deduction.pk], actor=supervisor_x)
+    Proposal.objects.filter(pk__in=[award.pk, deduction.pk]).update(
+        status=Proposal.Status.HELD, hold_reason="held"
+    )  # test setup, not a service
+    lives_in(supervisor_x, card_a.household)
+    supervisor = signed_in(supervisor_x)
+    for held in (award, deduction):
+        supervisor.post(reverse("points:held_credit", args=[held.pk]), {"idempotency_key": key()})
+    queue = signed_in(county_admin).get(reverse("reports:county_queue"))
+    choices = {
+        item.subject.pk: [str(label) for _value, label in item.decisions]
+        for item in queue.context["waiting"]
+    }
+    assert choices == {
+        award.pk: ["Credit the award", "Cancel the award"],
+        deduction.pk: ["Credit the deduction", "Cancel the deduction"],
+    }
+
+
 def test_manager_cannot_reset_own_households_pin_the_county_sets_it(
     card_a, manager_x, county_admin
 ):
