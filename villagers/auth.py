@@ -208,6 +208,22 @@ def one_try_at_a_time(request, credentials) -> Iterator[None]:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
+# Of a name of nobody tried at the staff sign-in, the characters kept (`name_of_nobody_masked`).
+NOBODY_NAME_KEPT = 2
+
+
+def name_of_nobody_masked(name: str) -> str:
+    """A name of nobody tried at the staff sign-in, as the whole site's log keeps it: its first
+    characters and a star for each other one (at most eight). It is often a password typed
+    into the name's box, or a person's name, and every county admin reads it; a phone or an
+    ID number is masked as those are."""
+    masked = mask_cell(name)
+    if masked != name:
+        return masked
+    hidden = min(len(name) - NOBODY_NAME_KEPT, 8)
+    return name[:NOBODY_NAME_KEPT] + "*" * max(hidden, 0)
+
+
 def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
     """user_login_failed: the name or card tried, never the password or PIN, in the audit log.
 
@@ -216,11 +232,12 @@ def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
     number of no card (the village whose code begins it: the attack is on its cards); a
     name's is its account's (its village, township or county). A name or card of nobody
     is the whole site's (core.audit.SITE_WIDE_ACTIONS): every county admin reads it, so a
-    name tried is kept masked where it reads as a phone or an ID number, as a number
-    typed into the card's box is. A name or card of nobody is recorded only so often from
-    one address, and in all (core.audit.refusal_to_record): each one tried is new, so
-    nothing locks them out. A try at someone's card or name is always recorded (its count
-    locks after five): a flood of names of nobody must not keep it out of the log.
+    name tried is kept by its first characters only (`name_of_nobody_masked`; it may be a
+    password typed in the wrong box), and a number typed into the card's box masked. A
+    name or card of nobody is recorded only so often from one address, and in all
+    (core.audit.refusal_to_record): each one tried is new, so nothing locks them out. A try
+    at someone's card or name is always recorded (its count locks after five): a flood of
+    names of nobody must not keep it out of the log.
     """
     typed = str(credentials.get("card_number") or "").strip()[:40]
     actor, target, village_id = None, None, None
@@ -240,10 +257,10 @@ def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
             actor = request.user
     else:
         username = str(credentials.get("username") or "")[:150]
-        detail = {"username": mask_cell(username)}
         target = User.objects.filter(username=username).first() if username else None
         village_id = target.village_id if target is not None else None
         known = target is not None
+        detail = {"username": mask_cell(username) if known else name_of_nobody_masked(username)}
     recorded = {} if known else refusal_to_record(request, "login")
     if recorded is None:
         return

@@ -461,6 +461,12 @@ def test_a_sign_in_refused_for_nobody_is_read_by_the_county_and_masked(
 
     nobody = _failed_sign_in("login", username="13912345678", password="Wrong-Horse-1")
     assert nobody.detail == {"username": "139****5678"}
+    # Any other name of nobody by its first two characters: it is often a password typed in
+    # the name's box (found by the second read: it was kept whole for every county admin).
+    typed = _failed_sign_in("login", username="Wrong-Horse-1", password="manager_x")
+    assert typed.detail == {"username": "Wr********"}
+    short = _failed_sign_in("login", username="ab", password="Wrong-Horse-1")
+    assert short.detail == {"username": "ab"}
     assert (nobody.village_id, nobody.township_id, nobody.county_id) == (None, None, None)
     readers = (county_admin, county_admin_b, township_officer, manager_x)
     assert [_seen_by(reader, nobody) for reader in readers] == [True, True, False, False]

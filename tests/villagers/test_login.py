@@ -368,7 +368,7 @@ def test_a_try_waits_for_the_one_before_it_only_so_long(door, card_a, manager_x,
         other.close()
     assert response.status_code == 200
     assert "being checked at this moment" in response.text
-    assert 1 <= waited < 4
+    assert 1 <= waited < 20  # bounded: without the bound it waits for the other try forever
     assert not AccessAttempt.objects.exists()  # nothing counted
     if door != "pin change":
         assert SESSION_KEY not in phone.session
