@@ -799,7 +799,8 @@ ACTIONS: dict[str, Action] = {
     "proposal.create": Action(gettext_lazy("Points proposed"), _proposal_create),
     "proposal.approve": Action(gettext_lazy("Proposal approved"), _proposal_approve),
     "proposal.reject": Action(gettext_lazy("Proposal rejected"), _reason),
-    "proposal.hold": Action(gettext_lazy("Deduction held"), _proposal_hold),
+    # An award is held too (its household's card recalled, or its balance at the limit).
+    "proposal.hold": Action(gettext_lazy("Entry held"), _proposal_hold),
     "proposal.credit": Action(gettext_lazy("Points credited"), _proposal_credit),
     "proposal.cancel": Action(gettext_lazy("Entry cancelled"), _reason),
     "objection.raise": Action(gettext_lazy("Objection raised"), _objection),

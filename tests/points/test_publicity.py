@@ -1,6 +1,7 @@
 """The publicity period (公示期): approval waits on the notice, objections, crediting when due."""
 
 import datetime
+import io
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -19,6 +20,7 @@ from points.publicity import (
     proposals_credit_due,
 )
 from points.services import entry_post, proposal_approve
+from reports.audit_labels import ACTIONS as AUDIT_ACTIONS
 from tests.conftest import make_staff
 from tests.points.conftest import propose
 from villagers.models import Referral, User
@@ -342,8 +344,15 @@ def test_a_card_recalled_during_publicity_holds_the_entry_at_its_end(
     from villagers.services import card_recall
 
     card_recall(household=card_a.household, actor=manager_x, reason="搬走了")
-    run = proposals_credit_due(now=in_publicity.credit_due_at)
-    assert run.credited == [] and run.held == [in_publicity.pk]
+    Proposal.objects.filter(pk=in_publicity.pk).update(credit_due_at=timezone.now() - SECOND)
+    said = io.StringIO()
+    call_command("credit_due", stdout=io.StringIO(), stderr=said)
+    # The command and the audit log called any held entry a deduction (found by a second read).
+    assert said.getvalue() == (
+        f"proposal {in_publicity.pk}: +5 points held (The household's card was recalled: it "
+        "earns and loses no points until a card is issued again.), see the supervisor\n"
+    )
+    assert str(AUDIT_ACTIONS["proposal.hold"].label) == "Entry held"
     in_publicity.refresh_from_db()
     assert in_publicity.status == Proposal.Status.HELD
     assert "card was recalled" in in_publicity.hold_reason

@@ -7,6 +7,7 @@ beside the workers: each proposal is credited exactly once (points.publicity).
 
 from django.core.management.base import BaseCommand
 
+from points.models import Proposal
 from points.publicity import proposals_credit_due
 
 
@@ -16,5 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         run = proposals_credit_due()
         self.stdout.write(f"Credited {len(run.credited)}, held {len(run.held)}.")
-        for pk in run.held:
-            self.stderr.write(f"proposal {pk}: deduction held (too few points), see the supervisor")
+        # Why each is held (an award too: its card recalled, its balance at the limit).
+        held = Proposal.objects.filter(pk__in=run.held).order_by("pk")
+        for pk, points, why in held.values_list("pk", "points", "hold_reason"):
+            self.stderr.write(f"proposal {pk}: {points:+d} points held ({why}), see the supervisor")
