@@ -28,6 +28,7 @@ from tests.security.actions import (
 from tests.security.conftest import HOUSEHOLD_PHONE, _english, _media_in_tmp, cast  # noqa: F401
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
 from tests.wishwall.conftest import post_wish
+from villagers.models import User
 from wishwall import services as wish_services
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -470,6 +471,12 @@ def test_a_sign_in_refused_for_nobody_is_read_by_the_county_and_masked(
     assert (nobody.village_id, nobody.township_id, nobody.county_id) == (None, None, None)
     readers = (county_admin, county_admin_b, township_officer, manager_x)
     assert [_seen_by(reader, nobody) for reader in readers] == [True, True, False, False]
+
+    # An account of no place (a superuser's) is someone: not the whole site's to read.
+    root = User.objects.create_superuser("root-of-site", password="Right-Horse-9")
+    refused = _failed_sign_in("login", username=root.username, password="Wrong-1")
+    assert refused.object_id == str(root.pk) and refused.county_id is None
+    assert [_seen_by(reader, refused) for reader in readers] == [False, False, False, False]
 
     officer = _failed_sign_in("login", username=township_officer.username, password="Wrong-1")
     assert officer.object_id == str(township_officer.pk)
