@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
 
 from store.models import Donation, Donor, StockMovement, Zone
 from store.services import donation_record, zones_ensure
@@ -17,18 +16,12 @@ from tests.conftest import form_key
 from tests.factories import HouseholdFactory
 from tests.security.hostile import NASTY_STRINGS
 from tests.store.conftest import make_item
+from tests.villagers.conftest import english  # noqa: F401 (autouse: English messages)
 from villagers.models import Household
 from wishwall import services as wish_services
 from wishwall.models import Wish, WishMatch
 
 MANY = 300
-
-
-@pytest.fixture(autouse=True)
-def english(settings):
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

@@ -140,17 +140,23 @@ def test_stock_in_of_another_villages_item_refused(client_manager_y, rice):
     assert rice.stock == 50
 
 
+# A donation of goods from a new donor, as the form sends it (its goods' rows apart).
+NEW_DONORS_GOODS = {
+    "new_donor_name": "延安爱心企业",
+    "new_donor_kind": "company",
+    "kind": "goods",
+    "received_on": "2024-05-01",
+    "value_yuan": "800",
+    "description": "粮油",
+    "thanks": "感谢延安爱心企业的捐赠！",
+}
+
+
 def test_donation_of_goods_from_a_new_donor(client_manager_x, rice, oil):
     response = client_manager_x.post(
         reverse("store:donation_create"),
         {
-            "new_donor_name": "延安爱心企业",
-            "new_donor_kind": "company",
-            "kind": "goods",
-            "received_on": "2024-05-01",
-            "value_yuan": "800",
-            "description": "粮油",
-            "thanks": "感谢延安爱心企业的捐赠！",
+            **NEW_DONORS_GOODS,
             "goods-TOTAL_FORMS": "2",
             "goods-INITIAL_FORMS": "0",
             "goods-0-item": rice.pk,
@@ -429,13 +435,7 @@ def test_a_donation_whose_goods_count_is_unreadable_says_so_and_records_nothing(
     """The goods' hidden count missing or mangled (a page cut short, or altered) drew
     Django's "(Hidden field TOTAL_FORMS) Enter a whole number." and no goods' rows at all."""
     data = {
-        "new_donor_name": "延安爱心企业",
-        "new_donor_kind": "company",
-        "kind": "goods",
-        "received_on": "2024-05-01",
-        "value_yuan": "800",
-        "description": "粮油",
-        "thanks": "谢谢",
+        **NEW_DONORS_GOODS,
         "goods-INITIAL_FORMS": "0",
         "goods-0-item": rice.pk,
         "goods-0-quantity": "10",
