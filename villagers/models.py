@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from villagers.masking import mask_id_number, mask_phone
 
@@ -583,7 +584,8 @@ class Referral(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", _("waiting for the township or the county")
-        DONE = "done", _("decided")
+        # Not the time a decision was made (the msgid "decided" of the fields decided_at).
+        DONE = "done", pgettext_lazy("referral status", "decided")
         REFUSED = "refused", _("refused by the township or the county")
 
     village = models.ForeignKey(
