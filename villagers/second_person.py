@@ -93,6 +93,28 @@ def second_person_refusal(
     return None
 
 
+def _why_sent_up(actor: User, *, household_id: int | None, household_name: HouseholdName) -> str:
+    """Why nobody of the village may take an effect `actor` was refused, for those who decide
+    it instead: named in the third person (the refusal's "your own household" read as the
+    officer's own)."""
+    names = {"household": _name(household_name), "person": str(actor)}
+    if household_id is not None and actor.household_id == household_id:
+        return (
+            _(
+                "%(household)s is the household of %(person)s, and nobody else of the village "
+                "may decide it."
+            )
+            % names
+        )
+    return (
+        _(
+            "It started with %(person)s (%(household)s), and nobody else of the village may "
+            "decide it."
+        )
+        % names
+    )
+
+
 def own_household_check(
     actor: User, *, household_id: int | None, household_name: HouseholdName
 ) -> None:
@@ -209,12 +231,7 @@ def decider_check(
         )
     elif referral is None:  # sent up to the county, which reads why
         with records_language():
-            why = second_person_refusal(
-                actor,
-                household_id=household_id,
-                household_name=household_name,
-                originators=originators,
-            )
+            why = _why_sent_up(actor, household_id=household_id, household_name=household_name)
     raise SecondPersonRequired(
         refusal,
         kind=kind,

@@ -113,7 +113,9 @@ def test_why_a_referral_was_sent_up_is_in_the_deployments_language(household_a, 
         )
     assert "is your own household" in refused.value.messages[0]  # the manager reads English
     referral = referral_open(error=refused.value, actor=manager_x)
-    assert referral.why == "王大山 是您自己家，须由别人审批。"
+    # Named in the third person for the officer (not "your own household"): see
+    # tests/reports/test_overseer_month.py.
+    assert referral.why == "王大山 是 manager_x 的家，村里没有别人可以处理。"
 
 
 PACKAGES = ("villagers", "points", "store", "wishwall", "reports", "notifications")

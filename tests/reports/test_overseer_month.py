@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from villagers.models import Referral
+from tests.conftest import form_key
+from villagers.models import Referral, User
 
 QUEUE = reverse("reports:county_queue")
 VILLAGE_REFERRALS = reverse("reports:village_referrals")
@@ -45,3 +46,33 @@ def test_an_item_decided_reads_decided_not_the_time_of_a_decision(
             page = _in_chinese(client).get(url).content.decode()
             assert "审批时间" not in page, url
             assert "<td>已处理</td>" in page, url  # the outcome's cell
+
+
+def _pin_sent_up(card, manager, client_manager):
+    """The household's new PIN, sent up by the page: the village's only manager lives there."""
+    User.objects.filter(pk=manager.pk).update(household=card.household)
+    url = reverse("villagers:pin_reset", args=[card.household.pk])
+    client_manager.post(url, {"pin": "3971", "pin_again": "3971", "idempotency_key": form_key()})
+    return Referral.objects.get(kind=Referral.Kind.PIN_RESET, status=Referral.Status.OPEN)
+
+
+@pytest.mark.parametrize(
+    "language, barred, yours",
+    [
+        ("zh-hans", "王大山 是 manager_x 的家", "是您自己家"),
+        ("en", "王大山 is the household of manager_x", "your own household"),
+    ],
+)
+def test_the_officer_reads_who_was_barred_not_your_own_household(
+    card_a, manager_x, client_manager_x, client_township, settings, language, barred, yours
+):
+    """Found by the probe: an item refused by the second-person rule went up with the
+    refusal its sender read ("王大山 is your own household: someone else must decide it"),
+    which the officer read as their own household. It names the person barred now, in the
+    deployment's language (the record's, whoever reads it)."""
+    settings.LANGUAGE_CODE = language
+    with translation.override(language):
+        client_township.cookies["django_language"] = language
+        _pin_sent_up(card_a, manager_x, client_manager_x)
+        page = client_township.get(QUEUE).content.decode()
+    assert barred in page and yours not in page
