@@ -3,15 +3,19 @@ on a generated county (47 villages, seven townships, three years): the items sen
 officer reads them, the village picker, the exports and their workbooks.
 """
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from tests.conftest import form_key
+from tests.factories import VillageFactory
 from villagers.models import Referral, User
 
 QUEUE = reverse("reports:county_queue")
 VILLAGE_REFERRALS = reverse("reports:village_referrals")
+PICK = reverse("villagers:village_pick")
 
 
 def _in_chinese(client):
@@ -76,3 +80,28 @@ def test_the_officer_reads_who_was_barred_not_your_own_household(
         _pin_sent_up(card_a, manager_x, client_manager_x)
         page = client_township.get(QUEUE).content.decode()
     assert barred in page and yours not in page
+
+
+def test_the_villages_to_look_into_are_listed_by_township(
+    client_county, client_township, village_x, village_y, village_z
+):
+    """Found by the probe: the 47 villages of a county were listed by code, seven townships
+    shuffled together ("英旺乡 · 啊道村, 丹州街道 · 后渠村, 秋林镇 · 北寨村, 英旺乡 · …").
+    Each township is a heading now, its villages under it."""
+    later = VillageFactory(name="东村", code="404", township=village_x.township)
+    page = client_county.get(PICK).content.decode()
+    headings = re.findall(r"<h2[^>]*>([^<]+)</h2>", page)
+    assert headings == sorted({village_x.township.name, village_z.township.name})
+    groups = dict(
+        re.findall(
+            r"<h2[^>]*>([^<]+)</h2>\s*<div class=\"list-group\"[^>]*>(.*?)</div>", page, re.S
+        )
+    )
+    for village in (village_x, village_y, later):
+        assert f">{village.name}</button>" in groups[village.township.name]
+    assert f">{village_z.name}</button>" in groups[village_z.township.name]
+    assert f">{village_z.name}</button>" not in groups[village_x.township.name]
+    # The township officer's own township, with its villages only.
+    page = client_township.get(PICK).content.decode()
+    assert re.findall(r"<h2[^>]*>([^<]+)</h2>", page) == [village_x.township.name]
+    assert village_z.name not in page and f">{later.name}</button>" in page
