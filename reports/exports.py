@@ -37,6 +37,7 @@ from core.audit import audit_record
 from core.queue import enqueue
 from reports import xlsx
 from reports.models import STALE_AFTER, ExportJob
+from villagers.models import Township
 from villagers.oversight import oversight_of
 
 logger = logging.getLogger(__name__)
@@ -216,11 +217,26 @@ def _get_job_for_user(request, pk: int, queryset=None) -> ExportJob:
     return job
 
 
+def _subject(job: ExportJob) -> str:
+    """What the file is of: the village, the township or the county, and the month or year
+    (a township's overview once named its county)."""
+    if job.kind == ExportJob.Kind.TOWNSHIP_OVERVIEW:
+        place = Township.objects.filter(pk=job.params.get("township")).first()
+    else:
+        place = job.village or job.county
+    when = job.params.get("month") or job.params.get("year")
+    return " · ".join(str(part) for part in (getattr(place, "name", ""), when) if part)
+
+
 @signed_in_required
 def export_status(request, pk):
     """Progress of one export; refreshes itself until the file is ready."""
     job = _get_job_for_user(request, pk)
-    context = {"job": job, "refresh": None if job.is_finished else REFRESH_SECONDS}
+    context = {
+        "job": job,
+        "subject": _subject(job),
+        "refresh": None if job.is_finished else REFRESH_SECONDS,
+    }
     return render(request, "reports/export_status.html", context)
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from reports.models import ExportJob
 from tests.conftest import form_key
 from tests.factories import VillageFactory
 from villagers.models import Referral, User
@@ -105,3 +106,26 @@ def test_the_villages_to_look_into_are_listed_by_township(
     page = client_township.get(PICK).content.decode()
     assert re.findall(r"<h2[^>]*>([^<]+)</h2>", page) == [village_x.township.name]
     assert village_z.name not in page and f">{later.name}</button>" in page
+
+
+def test_the_export_page_says_whose_file_it_is_and_of_when(
+    client_township, township_officer, client_county, village_x
+):
+    """Found by the probe: the township overview's export page named the county (宜川縣)
+    under its heading, and no export page said the month or year the file is of."""
+    month = f"{timezone.localdate():%Y-%m}"
+    client_township.post(reverse("reports:county_export"), {"month": month})
+    client_county.post(reverse("reports:county_export"), {"month": month})
+    client_township.post(reverse("villagers:village_pick"), {"village": village_x.pk})
+    client_township.post(reverse("reports:year_report_xlsx", args=[2025]))
+    county = village_x.township.county.name
+    for client, kind, subject in (
+        (client_township, ExportJob.Kind.TOWNSHIP_OVERVIEW, f"{village_x.township.name} · {month}"),
+        (client_county, ExportJob.Kind.COUNTY_OVERVIEW, f"{county} · {month}"),
+        (client_township, ExportJob.Kind.YEAR_REPORT, f"{village_x.name} · 2025"),
+    ):
+        job = ExportJob.objects.get(kind=kind)
+        page = client.get(reverse("reports:export_status", args=[job.pk])).content.decode()
+        assert subject in page, kind
+        if kind != ExportJob.Kind.COUNTY_OVERVIEW:
+            assert county not in page, kind
