@@ -409,6 +409,14 @@ def _column_type(cells):
     return None
 
 
+def _filled_or_total(cells: list, totals: list | None, index: int) -> list:
+    """A column's cells to read its type from: its rows', or its total's where no row is
+    filled (a month with nothing donated: its total "0.00" stayed text)."""
+    if any(cell not in ("", None) for cell in cells) or not totals or index >= len(totals):
+        return cells
+    return [totals[index]] if totals[index] not in ("", None) else []
+
+
 def _typed(row: list, kinds: list) -> list:
     return [
         kind[1](cell) if kind and isinstance(cell, str) and kind[0].fullmatch(cell) else cell
@@ -423,7 +431,11 @@ def workbook_sections(sections: list[NoticeSection]) -> list[NoticeSection]:
     typed = []
     for section in sections:
         kinds = [
-            _column_type([row[i] for row in section.rows if i < len(row)])
+            _column_type(
+                _filled_or_total(
+                    [row[i] for row in section.rows if i < len(row)], section.totals, i
+                )
+            )
             for i in range(len(section.columns))
         ]
         typed.append(

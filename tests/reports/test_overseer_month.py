@@ -3,13 +3,17 @@ on a generated county (47 villages, seven townships, three years): the items sen
 officer reads them, the village picker, the exports and their workbooks.
 """
 
+import io
 import re
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
+from openpyxl import load_workbook
 
+from core.months import previous_month
 from reports.models import ExportJob
+from reports.notice import notice_publish
 from tests.conftest import form_key
 from tests.factories import VillageFactory
 from villagers.models import Referral, User
@@ -129,3 +133,36 @@ def test_the_export_page_says_whose_file_it_is_and_of_when(
         assert subject in page, kind
         if kind != ExportJob.Kind.COUNTY_OVERVIEW:
             assert county not in page, kind
+
+
+def test_a_published_month_with_nothing_donated_keeps_its_totals_numbers(
+    village_x, supervisor_x, client_township
+):
+    """Found by the probe: a published month's workbook read a total of no donations as the
+    text "0.00" (a spreadsheet adds it as nothing); the draft's, as a number. A column's type
+    is read from its total where no row shows it (most villages' months have no donation)."""
+    last = previous_month(timezone.localdate())
+    url = reverse("reports:notice_xlsx", args=[last.year, last.month])
+    client_township.post(PICK, {"village": village_x.pk})
+    draft = _cells(client_township.get(url))
+    notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+    published = _cells(client_township.get(url))
+    assert published == draft
+    texts = [
+        (title, value)
+        for title, rows in published.items()
+        for row in rows[1:]
+        for value in row
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value)
+    ]
+    assert not texts
+
+
+def _cells(response) -> dict:
+    """{sheet: its cells below the heading line}, as a spreadsheet reads them."""
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.content))
+    return {
+        sheet.title: [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
+        for sheet in workbook.worksheets
+    }
