@@ -4,7 +4,9 @@ Cells hold plain values (numbers stay numbers) so a spreadsheet can add them up 
 Text stays text (core.spreadsheet.row_append): no name or reason becomes a formula.
 """
 
+import datetime
 import io
+import unicodedata
 from decimal import Decimal
 
 from django.http import HttpResponse
@@ -57,11 +59,42 @@ def sheet_title(title, used: set[str]) -> str:
     return candidate
 
 
+# A column's width (in characters of Latin text) fits its header and cells, within these;
+# read from the first rows only: a year's ledger has tens of thousands.
+WIDTH_MIN, WIDTH_MAX, WIDTH_ROWS_READ = 8, 50, 500
+
+
+def _shown_width(value) -> int:
+    """How wide a cell's value shows: a Chinese character takes two Latin ones."""
+    if value is None:
+        return 0
+    if isinstance(value, datetime.datetime):
+        return len("yyyy-mm-dd hh:mm:ss")
+    if isinstance(value, datetime.date):
+        return len("yyyy-mm-dd")
+    text = f"{value:.2f}" if isinstance(value, Decimal) else str(value)
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _widths_fitted(columns, rows, totals, widths) -> list[float]:
+    """Each column's width: wide enough for its header and its cells (Chinese text counts
+    double), at least the width asked for. Left to the spreadsheet's default (8.43), a
+    Chinese header or name showed cut off."""
+    fitted = []
+    for index, header in enumerate(columns):
+        cells = [row[index] for row in [*rows[:WIDTH_ROWS_READ], totals or []] if index < len(row)]
+        needed = max(_shown_width(cell) for cell in [header, *cells]) + 2
+        asked = widths[index] if widths and index < len(widths) else 0
+        fitted.append(max(asked, min(WIDTH_MAX, max(WIDTH_MIN, needed))))
+    return fitted
+
+
 def sheet_add(
     workbook: Workbook, *, title, heading: str, columns, rows, totals=None, widths=None, apart=()
 ):
     """One sheet: a bold heading line, a bold header row, the rows and an optional total row;
-    `apart`: rows after an empty one below the total, which are not part of it."""
+    `apart`: rows after an empty one below the total, which are not part of it. Columns are
+    as wide as their header and cells need, `widths` at least."""
     used = set(workbook.sheetnames)
     sheet = workbook.create_sheet(title=sheet_title(title, used))
     _append(sheet, [heading])
@@ -81,7 +114,7 @@ def sheet_add(
         row_append(sheet, [])
         for row in apart:
             _append(sheet, row)
-    for index, width in enumerate(widths or [], start=1):
+    for index, width in enumerate(_widths_fitted(columns, rows, totals, widths), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     return sheet
 

@@ -5,6 +5,7 @@ officer reads them, the village picker, the exports and their workbooks.
 
 import io
 import re
+import unicodedata
 
 import pytest
 from django.urls import reverse
@@ -12,6 +13,7 @@ from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from core.months import previous_month
+from reports.exports import export_job_run
 from reports.models import ExportJob
 from reports.notice import notice_publish
 from tests.conftest import form_key
@@ -166,3 +168,34 @@ def _cells(response) -> dict:
         sheet.title: [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
         for sheet in workbook.worksheets
     }
+
+
+def _shown(text) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(text or ""))
+
+
+def test_the_workbooks_columns_are_wide_enough_for_their_chinese_headers(
+    settings, county_admin, client_county, village_x, card_a
+):
+    """Found by the probe: the notice's sheets (in the notice's and the month report's
+    workbooks) set no column width, and the county's twelve "发放 2025-12" columns neither:
+    at the spreadsheet's default (8.43), their Chinese headers and names showed cut off."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    last = previous_month(timezone.localdate())
+    with translation.override("zh-hans"):
+        _in_chinese(client_county).post(
+            reverse("reports:county_export"), {"month": f"{last:%Y-%m}"}
+        )
+        job = ExportJob.objects.get()
+        export_job_run(job.pk)
+        county = client_county.get(reverse("reports:export_download", args=[job.pk]))
+        client_county.post(PICK, {"village": village_x.pk})
+        notice = client_county.get(reverse("reports:notice_xlsx", args=[last.year, last.month]))
+    for response in (county, notice):
+        workbook = load_workbook(io.BytesIO(response.content))
+        for sheet in workbook.worksheets:
+            for cell in sheet[2]:
+                # Unset, openpyxl reads 13 where a spreadsheet shows 8.43.
+                assert cell.column_letter in sheet.column_dimensions, (sheet.title, cell.value)
+                width = sheet.column_dimensions[cell.column_letter].width
+                assert width >= min(50, _shown(cell.value)), (sheet.title, cell.value, width)
