@@ -8,6 +8,7 @@ The .xlsx holds the same table, over the same villages.
 
 import datetime
 import re
+from decimal import Decimal
 
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -15,8 +16,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
+from openpyxl.styles import Font
 
 from core.access import overseer_required
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
@@ -28,6 +30,9 @@ from reports.models import ExportJob
 from reports.selectors import COUNTY_SORTS, Period, county_figures, county_total, county_villages
 from villagers.models import County, Township
 from villagers.oversight import Oversight, oversight_of
+
+# A stock cover below 1× in the .xlsx, as the page shows it (text-danger, bold).
+COVER_SHORT = Font(bold=True, color="DC3545")
 
 # The page's figures may be this old (seconds): the county's month is tens of thousands of
 # rows to add up, and the page says when they were. The .xlsx holds the same figures.
@@ -50,6 +55,73 @@ COLUMNS = [
     ("trend", gettext_lazy("Issued in 12 months"), "trend_total"),
     ("activity", gettext_lazy("Last activity"), "last_activity"),
 ]
+
+# What the columns mean, under the table and under the .xlsx's total (a month gone by's file
+# read today's points held as that month's): (the columns' keys, what they hold).
+NOTES = [
+    (
+        ("issued", "deducted", "redeemed"),
+        gettext_lazy(
+            "The month shown, from the ledger: a correction made in a later month counts in "
+            "that month."
+        ),
+    ),
+    (
+        ("households", "cards", "held", "pending", "stock", "wishes", "activity"),
+        gettext_lazy(
+            "Today's figures, whatever the month shown: the active households and cards, the "
+            "balances of every account (those of households that moved away or closed too), "
+            "the proposals waiting, the shelves at points prices, the wishes open and the "
+            "latest entry."
+        ),
+    ),
+    (
+        ("cover",),
+        gettext_lazy(
+            "Stock value divided by points held, as on the village's points cover page: below "
+            "1× (in red) the shelves could not honour every point held."
+        ),
+    ),
+    (
+        ("inspections",),
+        gettext_lazy(
+            "Of the households inspected by the end of the month that had not moved away or "
+            "closed by then, the share whose latest inspection passed all six checks (and how "
+            "many of how many)."
+        ),
+    ),
+    (
+        ("trend",),
+        gettext_lazy(
+            "Points issued each month over the twelve months ending with this one, each line "
+            "scaled to its own busiest month; the number is their sum."
+        ),
+    ),
+]
+# The notes of what only the page draws (the sparklines): not in the .xlsx.
+PAGE_ONLY_NOTES = {"trend"}
+
+
+def notes(left_unknown: int) -> list[dict]:
+    """The NOTES in the reader's language: the columns' headings, what they hold, and for
+    the pass rate the households it leaves out (`left_unknown`)."""
+    labels = {key: label for key, label, _attribute in COLUMNS}
+    shown = []
+    for keys, meaning in NOTES:
+        note = {"key": keys[0], "columns": list_join(labels[key] for key in keys)}
+        note["meaning"], note["apart"] = str(meaning), ""
+        if keys[0] == "inspections" and left_unknown:
+            note["apart"] = ngettext(
+                "%(n)s inspected household moved away or closed before the app recorded when "
+                "households leave: not knowing whether it was still there, the rate leaves it "
+                "out.",
+                "%(n)s inspected households moved away or closed before the app recorded when "
+                "households leave: not knowing whether they were still there, the rate leaves "
+                "them out.",
+                left_unknown,
+            ) % {"n": left_unknown}
+        shown.append(note)
+    return shown
 
 
 # What ?month= may be: the overview's months run from January 2000 to this one.
@@ -136,6 +208,7 @@ def county_overview(request):
     key = f"{oversight.key}:{month}:{sort}:{as_of}"
     rows = cached_part("county-table", key, table, FIGURES_MAX_AGE)
     today = timezone.localdate()
+    left_unknown = sum(row["inspected_left_unknown"] for row in figures.values())
     previous = (month - datetime.timedelta(days=1)).replace(day=1)
     following = (month + datetime.timedelta(days=32)).replace(day=1)
     return render(
@@ -152,7 +225,8 @@ def county_overview(request):
             "following": following if following <= today else None,
             # Inspected households whose leaving time was never recorded: the note on the
             # pass rate says they are left out.
-            "left_unknown": sum(row["inspected_left_unknown"] for row in figures.values()),
+            "left_unknown": left_unknown,
+            "notes": notes(left_unknown),
         },
     )
 
@@ -213,6 +287,7 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
         oversight, month=Period.month(month.year, month.month), max_age=FIGURES_MAX_AGE
     )
     villages = county_villages(oversight, figures, sort)
+    left_unknown = sum(row["inspected_left_unknown"] for row in figures.values())
     shown = [(v.pk, v.code, v.name, v.township.name) for v in villages]
     key = f"{oversight.key}:{scope_name}:{month}:{sort}:{as_of.isoformat()}:{shown}:{title}"
     filename = f"{job.kind}-{month:%Y-%m}.xlsx"
@@ -240,17 +315,37 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
             rows=rows,
             totals=totals,
             widths=[14, 14, 12, 10, 16, 16, 18, 12, 18, 18, 12, 12, 12, 16, 18],
+            apart=_notes_rows(left_unknown),
         )
-        # As the page shows them: the pass rate as a percentage, the cover as "1.25×".
+        # As the page shows them: the pass rate as a percentage, the cover as "1.25×", in
+        # red below 1× (the note says so).
         keys = [key for key, _label, _attribute in COLUMNS]
         for key, number_format in (("inspections", "0%"), ("cover", '0.00"×"')):
             column = 2 + keys.index(key)
-            for (cell,) in sheet.iter_rows(min_row=3, min_col=column, max_col=column):
+            # The villages' rows and the total (below a "None." row when there is none).
+            last = 3 + max(len(rows), 1)
+            for (cell,) in sheet.iter_rows(min_row=3, max_row=last, min_col=column, max_col=column):
                 cell.number_format = number_format
+                short = isinstance(cell.value, int | float | Decimal) and cell.value < 1
+                if key == "cover" and short:
+                    cell.font = COVER_SHORT
         progress(95, _("Saving the file"))
         return xlsx.workbook_bytes(workbook)
 
     return filename, cached_part("county-xlsx", key, build, FIGURES_MAX_AGE)
+
+
+def _notes_rows(left_unknown: int) -> list[list[str]]:
+    """The page's notes below the workbook's total, one line each (but the sparklines')."""
+    rows = []
+    for note in notes(left_unknown):
+        if note["key"] in PAGE_ONLY_NOTES:
+            continue
+        parts = {"columns": note["columns"], "meaning": note["meaning"]}
+        rows.append([_("%(columns)s: %(meaning)s") % parts])
+        if note["apart"]:
+            rows.append([note["apart"]])
+    return rows
 
 
 def _export_cells(row) -> list:

@@ -415,3 +415,10 @@ def village_b(county_b):
 @pytest.fixture
 def county_admin_b(village_b, county_b):
     return make_staff(Role.COUNTY_ADMIN, county=county_b, username="county_b")
+
+
+def table_rows(sheet) -> list[tuple]:
+    """The county .xlsx's villages and its total row (the notes below it left out)."""
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    end = next(i for i, row in enumerate(rows) if row[0] in ("County total", "Township total"))
+    return rows[: end + 1]

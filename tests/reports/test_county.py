@@ -41,6 +41,7 @@ from tests.reports.conftest import (
     expected_redeemed_month,
     expected_stock_points,
     give_points,
+    table_rows,
 )
 from tests.store.conftest import make_item
 from villagers.models import Card, Household
@@ -213,7 +214,7 @@ def test_county_export_runs_in_the_background(
     download = client_county.get(reverse("reports:export_download", args=[job.pk]))
     sheet = load_workbook(io.BytesIO(download.content)).active
     headings = [cell.value for cell in sheet[2]]
-    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    rows = table_rows(sheet)
     by_name = {row[1]: dict(zip(headings, row, strict=True)) for row in rows[:-1]}
     response = client_county.get(URL)
     page = response.context["villages"]
@@ -456,7 +457,7 @@ def test_the_pass_rate_is_one_figure_on_the_page_and_in_the_xlsx(
     assert shown == ["58", "58"]  # village X's row and the total
     sheet = county_sheet(county_admin, timezone.localdate().replace(day=1))
     column = 1 + [key for key, _label, _attribute in COLUMNS].index("inspections")
-    *villages, total = sheet.iter_rows(min_row=3, values_only=True)
+    *villages, total = table_rows(sheet)
     (row_x,) = [row for row in villages if row[1] == village_x.name]
     for row in (row_x, total):
         assert f"{row[column] * 100:.0f}%" == "58%"  # as the cell's "0%" format shows it

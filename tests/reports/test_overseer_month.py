@@ -10,9 +10,11 @@ import unicodedata
 import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
 from openpyxl import load_workbook
 
 from core.months import previous_month
+from reports.county import COLUMNS
 from reports.exports import export_job_run
 from reports.models import ExportJob
 from reports.notice import notice_publish
@@ -199,3 +201,33 @@ def test_the_workbooks_columns_are_wide_enough_for_their_chinese_headers(
                 assert cell.column_letter in sheet.column_dimensions, (sheet.title, cell.value)
                 width = sheet.column_dimensions[cell.column_letter].width
                 assert width >= min(50, _shown(cell.value)), (sheet.title, cell.value, width)
+
+
+def test_a_past_months_workbook_says_which_figures_are_todays(
+    settings, county_admin, client_county, village_x, card_a
+):
+    """Found by the probe: the page says under its table that the households, the points
+    held, the stock… are today's whatever the month; the workbook of a month gone by
+    (2023-01) held them with no word, read as that month's. It has the page's notes below
+    its total now (but the sparklines'), and the cover below 1× in red as on the page."""
+    settings.LANGUAGE_CODE = "en"
+    last = previous_month(timezone.localdate())
+    with translation.override("en"):
+        page = client_county.get(reverse("reports:county_overview"), {"month": f"{last:%Y-%m}"})
+        client_county.post(reverse("reports:county_export"), {"month": f"{last:%Y-%m}"})
+    job = ExportJob.objects.get()
+    export_job_run(job.pk)
+    sheet = load_workbook(io.BytesIO(bytes(ExportJob.objects.get().content))).active
+    lines = [row[0] for row in sheet.iter_rows(values_only=True)]
+    total = next(i for i, line in enumerate(lines) if line == "County total")
+    assert lines[total + 1] is None  # an empty row: the notes are not part of the total
+    notes = lines[total + 2 :]
+    today = next(note for note in notes if "Today's figures, whatever the month shown" in note)
+    assert today.startswith("Households, Cards, Points held, Waiting for approval")
+    assert not any("each line scaled" in note for note in notes)  # the page's sparklines
+    for note in page.context["notes"]:
+        assert escape(note["meaning"]) in page.content.decode()
+    # Village X's 100 points and no stock: a cover of 0×, red as on the page.
+    keys = [key for key, _label, _attribute in COLUMNS]
+    cover = sheet.cell(row=3, column=2 + keys.index("cover"))
+    assert cover.value == 0 and cover.font.color.rgb.endswith("DC3545")

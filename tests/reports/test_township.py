@@ -20,6 +20,7 @@ from reports.models import ExportJob
 from reports.notice import notice_publish
 from tests.conftest import form_key, issue_card, make_staff
 from tests.factories import HouseholdFactory, VillageGroupFactory
+from tests.reports.conftest import table_rows
 from villagers.models import Referral, User
 
 OVERVIEW = reverse("reports:county_overview")
@@ -107,7 +108,7 @@ def test_the_officer_exports_the_townships_table_for_themselves_only(
     sheet = load_workbook(io.BytesIO(download.content)).active
     assert sheet.title == "Township overview"
     assert sheet.cell(row=1, column=1).value.startswith(village_x.township.name)
-    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    rows = table_rows(sheet)
     assert sorted(row[1] for row in rows[:-1]) == sorted([village_x.name, village_y.name])
     assert rows[-1][0] == "Township total" and rows[-1][1] == "2 villages"
     assert village_x.name in [row[1] for row in rows] and rows[-1][7] == 100  # points held
