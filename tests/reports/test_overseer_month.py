@@ -231,3 +231,17 @@ def test_a_past_months_workbook_says_which_figures_are_todays(
     keys = [key for key, _label, _attribute in COLUMNS]
     cover = sheet.cell(row=3, column=2 + keys.index("cover"))
     assert cover.value == 0 and cover.font.color.rgb.endswith("DC3545")
+
+
+def test_what_is_asked_starts_a_line_with_a_capital(
+    decided, card_a, manager_x, client_manager_x, client_township, settings
+):
+    """Found by the probe, in English: each item began "reset a card's PIN · 王大山": the
+    kinds are worded to go inside a sentence. They start the line and the table's cell."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        _pin_sent_up(card_a, manager_x, client_manager_x)
+        page = client_township.get(QUEUE).content.decode()
+    assert "<strong>Reset a card&#x27;s PIN</strong>" in page  # waiting
+    assert "<td>Reset a card&#x27;s PIN</td>" in page  # decided
+    assert "reset a card" not in page
