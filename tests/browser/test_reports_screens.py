@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from store.services import zones_ensure
 from tests.browser.conftest import assert_accessible, assert_no_horizontal_scroll, screenshot
-from tests.reports.conftest import build_history
+from tests.reports.conftest import build_history, table_rows
 from tests.store.conftest import make_item
 from villagers.models import User
 
@@ -162,5 +162,5 @@ def test_the_demo_county_compared_sorted_and_exported(desktop, live_server, queu
         page.click("a:has-text('Download')")
     assert download.value.suggested_filename.endswith(".xlsx")
     sheet = load_workbook(BytesIO(download.value.path().read_bytes())).active
-    names = [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)][:-1]
+    names = [row[1] for row in table_rows(sheet)][:-1]  # the villages, not the total or notes
     assert sorted(names) == sorted(["啊道村", "枣坪村", "柳湾村"])
