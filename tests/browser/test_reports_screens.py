@@ -164,3 +164,36 @@ def test_the_demo_county_compared_sorted_and_exported(desktop, live_server, queu
     sheet = load_workbook(BytesIO(download.value.path().read_bytes())).active
     names = [row[1] for row in table_rows(sheet)][:-1]  # the villages, not the total or notes
     assert sorted(names) == sorted(["啊道村", "枣坪村", "柳湾村"])
+
+
+def test_the_county_tables_chinese_headings_break_between_words(
+    browser, live_server, busy_village, county_admin, village_y, settings
+):
+    """Found by the probe at 1366×768 on a county's figures: the headings broke inside their
+    words (当月扣 / 除, 等待审 / 批, 未实现的心 / 愿); on a narrower screen even 农 / 户. They
+    break between words only: where the table is then too wide, it scrolls sideways inside
+    its box, the village's name staying in view, as on a phone."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    context = browser.new_context(viewport={"width": 1100, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server, county_admin)
+        page.context.add_cookies(
+            [{"name": "django_language", "value": "zh-hans", "url": live_server.url}]
+        )
+        page.goto(f"{live_server.url}{reverse('reports:county_overview')}")
+        lines = page.evaluate(
+            """() => [...document.querySelectorAll('.county-table thead .sort-link')].map(a => {
+                const range = document.createRange();
+                range.selectNodeContents(a);
+                const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                return [a.textContent.trim(), tops.size];
+            })"""
+        )
+        words = {text: count for text, count in lines if text.isalnum()}
+        assert {"农户", "当月扣除", "等待审批", "未实现的心愿"} <= set(words)
+        assert all(count == 1 for count in words.values()), words
+        assert_no_horizontal_scroll(page)
+        screenshot(page, "reports", "county-overview-1100-zh")
+    finally:
+        context.close()
