@@ -13,7 +13,7 @@ from core.access import (
     villager_required,
 )
 from core.fragments import cached_part
-from core.months import month_from_text, month_of, next_month, previous_month
+from core.months import EARLIEST_DAY, month_from_text, month_of, next_month, previous_month
 from core.pagination import Paginator
 from store.selectors import (
     catalogue_items,
@@ -108,9 +108,11 @@ def summary_day(request):
         day = datetime.date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
         day = None
-    # The first and last day of the calendar have no neighbour to link to (that was a 500).
-    if day is None or not datetime.date.min < day < datetime.date.max:
-        day = timezone.localdate()
+    today = timezone.localdate()
+    # The first day of the calendar has no neighbour to link to (that was a 500); a day to
+    # come has no redemptions yet, and is today's, as a mangled one is.
+    if day is None or not datetime.date.min < day <= today:
+        day = today
     summary = summary_daily(request.village, day)
     return render(
         request,
@@ -118,14 +120,17 @@ def summary_day(request):
         {
             "summary": summary,
             "previous": day - datetime.timedelta(days=1),
-            "next": day + datetime.timedelta(days=1),
+            # No link to a day to come (the reports' months stop at this one too).
+            "next": day + datetime.timedelta(days=1) if day < today else None,
         },
     )
 
 
 @staff_required(*STAFF)
 def summary_month(request):
-    first = month_from_text(request.GET.get("month", "")) or month_of(timezone.localdate())
+    this_month = month_of(timezone.localdate())
+    first = month_from_text(request.GET.get("month", "")) or this_month
+    first = min(first, this_month)  # a month to come is this one, as a mangled one is
     summary = summary_monthly(request.village, first.year, first.month)
     previous, following = previous_month(first), next_month(first)
     return render(
@@ -133,8 +138,9 @@ def summary_month(request):
         "store/summary_month.html",
         {
             "summary": summary,
-            "previous": f"{previous.year}-{previous.month:02d}",
-            "next": f"{following.year}-{following.month:02d}",
+            # Linked from 2000 to this month, as the reports' months are.
+            "previous": f"{previous:%Y-%m}" if previous >= EARLIEST_DAY else None,
+            "next": f"{following:%Y-%m}" if following <= this_month else None,
             "month_value": f"{first:%Y-%m}",
         },
     )
