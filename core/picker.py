@@ -171,9 +171,12 @@ def form_as_typed(form) -> dict:
 
 
 def formset_as_typed(formset) -> list[dict]:
-    """The rows of a bound formset that something was typed in, as `form_as_typed`."""
+    """The rows of a bound formset that something was typed in, as `form_as_typed`: as many
+    as it takes at most (its max_num). A body may say it holds a thousand rows (Django reads
+    up to max_num + 1,000), and each row drawn again is a select and a query of its own."""
     rows = [form_as_typed(form) for form in formset.forms]
-    return [row for row in rows if any(value not in EMPTY for value in row.values())]
+    typed = [row for row in rows if any(value not in EMPTY for value in row.values())]
+    return typed[: formset.max_num]
 
 
 def picks_read(request, form) -> None:

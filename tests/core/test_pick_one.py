@@ -339,3 +339,28 @@ def test_a_card_scanned_into_the_household_search_finds_its_household(client_man
     assert len(scanned) > 50
     page = client_manager_x.get(reverse("wishwall:new"), {"household_find": scanned})
     assert found(page, "household") == [card_b.household_id]
+
+
+def test_a_donor_search_draws_no_more_goods_rows_than_the_form_takes(
+    client_manager_x, big_village, rice, django_assert_max_num_queries
+):
+    """Found by the second read: a search brought back every goods row typed, and a body
+    may say it holds a thousand (Django reads up to max_num + 1,000), each drawn with its
+    select of the items, a query each. It brings back as many as the form takes (30)."""
+    body = {
+        "kind": "goods",
+        "received_on": "2025-01-05",
+        "value_yuan": "120",
+        "thanks": "感谢",
+        "goods-TOTAL_FORMS": "200",
+        "goods-INITIAL_FORMS": "0",
+        "donor_find": "爱心企业04",
+        "idempotency_key": form_key(),
+    }
+    body |= {f"goods-{row}-item": str(rice.pk) for row in range(200)}
+    body |= {f"goods-{row}-quantity": "1" for row in range(200)}
+    with django_assert_max_num_queries(45):
+        page = client_manager_x.post(reverse("store:donation_create"), body)
+    assert page.status_code == 200 and len(found(page, "donor")) == 10
+    assert len(page.context["goods"].forms) == 30
+    assert 'name="goods-29-quantity"' in page.text and 'name="goods-30-' not in page.text
