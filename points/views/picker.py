@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 
 from core.db import row_id_or_none
+from core.picker import FIND_MAX_LENGTH, RESULTS_SHOWN, SEND
 from points.selectors import households_to_pick
 from villagers.cardnumbers import scanned_card_number
 from villagers.models import Card, Household
 from villagers.selectors import card_numbers_of_other_villages
-
-RESULTS_SHOWN = 20
-FIND_MAX_LENGTH = 300  # a card's QR code, scanned in, is its login address
 
 
 @dataclass
@@ -52,8 +50,6 @@ def _ids(values) -> list[int]:
 # The buttons of a picker inside its form (Search, Add, Remove, Add all): pressed, they
 # work the picker and send nothing.
 PICKER_BUTTONS = ("search", "add", "remove", "add_all")
-# The form's own send button, where the picker is part of it.
-SEND = "send"
 
 
 def picker_pressed(request) -> bool:
