@@ -109,9 +109,9 @@ def summary_day(request):
     except ValueError:
         day = None
     today = timezone.localdate()
-    # The first day of the calendar has no neighbour to link to (that was a 500); a day to
-    # come has no redemptions yet, and is today's, as a mangled one is.
-    if day is None or not datetime.date.min < day <= today:
+    # A day to come has no redemptions yet, nor one before 2000 (the first day of the
+    # calendar had no neighbour to link to: that was a 500): today's, as a mangled one is.
+    if day is None or not EARLIEST_DAY <= day <= today:
         day = today
     summary = summary_daily(request.village, day)
     return render(
@@ -119,8 +119,8 @@ def summary_day(request):
         "store/summary_day.html",
         {
             "summary": summary,
-            "previous": day - datetime.timedelta(days=1),
-            # No link to a day to come (the reports' months stop at this one too).
+            # Linked from 2000 to today, as the months are.
+            "previous": day - datetime.timedelta(days=1) if day > EARLIEST_DAY else None,
             "next": day + datetime.timedelta(days=1) if day < today else None,
         },
     )

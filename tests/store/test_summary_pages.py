@@ -35,3 +35,14 @@ def test_the_summaries_link_to_no_day_or_month_to_come(client_supervisor_x, card
     assert f"?month={today:%Y-%m}" in page
     page = client_supervisor_x.get(MONTH, {"month": "2000-01"}).content.decode()
     assert "?month=1999-12" not in page and "?month=2000-02" in page
+
+
+def test_the_day_summary_links_to_no_day_before_2000(client_supervisor_x, card_a):
+    """Found by the second read: the month summary's links start in 2000, but a day before
+    it showed, linking to the day before it for ever (to 0001-01-01). A day before 2000 is
+    today's, as a mangled one is; the first day of 2000 links to none before it."""
+    typed = client_supervisor_x.get(DAY, {"day": "1999-12-31"})
+    assert typed.context["summary"]["day"] == timezone.localdate()
+    first = client_supervisor_x.get(DAY, {"day": "2000-01-01"})
+    assert first.context["summary"]["day"] == datetime.date(2000, 1, 1)
+    assert "?day=1999-12-31" not in first.text and "?day=2000-01-02" in first.text
