@@ -190,7 +190,15 @@ def picks_read(request, form) -> None:
         html_name = form.add_prefix(name)
         state = PickState(path=request.path, files_in_form=has_files)
         pick_field.widget.state = state
-        if form.is_bound or not worked:
+        find = query.get(f"{html_name}_find", "").strip()[:FIND_MAX_LENGTH]
+        if form.is_bound:
+            # Sent with a search typed and no row chosen (refused, or another field's error):
+            # it comes back with the search and its matches, not an empty box to type again.
+            if find and row_id_or_none(query.get(html_name)) is None:
+                state.find = find
+                _matches_find(pick_field, state)
+            continue
+        if not worked:
             continue
         # The picker sent from the page (htmx) names the row chosen, or none; a page opened
         # afresh starts with the form's own (a donation's donor, a link's household).
@@ -202,7 +210,7 @@ def picks_read(request, form) -> None:
             chosen = row_id_or_none(pick_field.prepare_value(initial))
         if f"{html_name}_change" in query:
             chosen = None
-        state.find = query.get(f"{html_name}_find", "").strip()[:FIND_MAX_LENGTH]
+        state.find = find
         picked = row_id_or_none(query.get(f"{html_name}_pick"))
         if picked is not None and pick_field.queryset.filter(pk=picked).exists():
             chosen, state.find = picked, ""
@@ -210,11 +218,18 @@ def picks_read(request, form) -> None:
             state.find
         )
         form.initial[name] = chosen
-        if state.find and chosen is None and pick_field.search is not None:
-            matches = list(pick_field.search(pick_field.queryset, state.find)[: RESULTS_SHOWN + 1])
-            state.results = [(row.pk, pick_field.label_from_instance(row)) for row in matches]
-            state.more_results = len(state.results) > RESULTS_SHOWN
-            del state.results[RESULTS_SHOWN:]
+        if state.find and chosen is None:
+            _matches_find(pick_field, state)
+
+
+def _matches_find(pick_field: PickOneField, state: PickState) -> None:
+    """The rows of the picker's queryset its search finds for `state.find` (RESULTS_SHOWN)."""
+    if pick_field.search is None:
+        return
+    matches = list(pick_field.search(pick_field.queryset, state.find)[: RESULTS_SHOWN + 1])
+    state.results = [(row.pk, pick_field.label_from_instance(row)) for row in matches]
+    state.more_results = len(state.results) > RESULTS_SHOWN
+    del state.results[RESULTS_SHOWN:]
 
 
 def pick_context(request, form) -> dict:

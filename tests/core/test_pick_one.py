@@ -250,6 +250,17 @@ def test_without_javascript_a_search_and_a_choice_keep_what_was_typed(page, clie
     assert page.done() == page.pick
 
 
+def test_a_form_sent_with_a_search_typed_and_no_row_chosen_keeps_the_search(page, clients):
+    """Found by the second read: the name typed in the search, the form sent without a row
+    chosen, came back refused with the search box empty, to be typed again. It comes back
+    with the search and its matches, ready to choose."""
+    client = clients[page.role]
+    refused = client.post(page.url, sent(page, **{f"{page.name}_find": page.found, "send": "1"}))
+    assert refused.status_code == 200 and page.done() is None
+    assert f'name="{page.name}_find" value="{page.found}"' in refused.text
+    assert len(found(refused, page.name)) == 20 and chosen(refused, page.name) == []
+
+
 def test_with_javascript_the_picker_alone_is_worked_and_the_form_sends_the_row(page, clients):
     """htmx GETs the picker with what it holds and swaps it in place; the form then posts
     the row chosen in the picker's hidden field, with its send button."""
