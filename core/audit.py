@@ -218,10 +218,11 @@ SITE_WIDE_ACTIONS = (
     "signin_record.cleanup",
 )
 
-# Refused attempts (kind "login": sign-ins; "api": API calls) recorded a minute: per address
-# (an IPv6 caller's /64, which one machine holds whole) and in all. Past the address's number
-# only its 32nd, 64th, 128th... refusal of the minute is recorded, with that count; past the
-# number in all, none: callers who name nobody cannot grow the append-only log without end.
+# Refused attempts (kind "login": sign-ins at a name or card of nobody; "login.someone": at
+# someone's, counted apart; "api": API calls) recorded a minute: per address (an IPv6
+# caller's /64, which one machine holds whole) and in all. Past the address's number only
+# its 32nd, 64th, 128th... refusal of the minute is recorded, with that count; past the
+# number in all, none: callers cannot grow the append-only log without end.
 REFUSALS_RECORDED_PER_MINUTE = 20
 REFUSALS_RECORDED_PER_MINUTE_IN_ALL = 200
 

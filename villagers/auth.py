@@ -235,9 +235,10 @@ def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
     name tried is kept by its first characters only (`name_of_nobody_masked`; it may be a
     password typed in the wrong box), and a number typed into the card's box masked. A
     name or card of nobody is recorded only so often from one address, and in all
-    (core.audit.refusal_to_record): each one tried is new, so nothing locks them out. A try
-    at someone's card or name is always recorded (its count locks after five): a flood of
-    names of nobody must not keep it out of the log.
+    (core.audit.refusal_to_record): each one tried is new, so nothing locks them out. Tries
+    at someone's card or name are bounded alike but counted apart, so a flood of names of
+    nobody keeps none of them out of the log; their lockout does not bound them (a locked
+    name or card tried again is refused by this signal too).
     """
     typed = str(credentials.get("card_number") or "").strip()[:40]
     actor, target, village_id = None, None, None
@@ -261,7 +262,10 @@ def login_failed_record(sender, credentials, request=None, **kwargs) -> None:
         village_id = target.village_id if target is not None else None
         known = target is not None
         detail = {"username": mask_cell(username) if known else name_of_nobody_masked(username)}
-    recorded = {} if known else refusal_to_record(request, "login")
+    # Counted apart: a flood of names of nobody keeps no try at someone out of the log, and
+    # tries at someone go on after their lockout (axes refuses them, and says so by this
+    # signal), so they are bounded too, by a count of their own.
+    recorded = refusal_to_record(request, "login.someone" if known else "login")
     if recorded is None:
         return
     audit_record(

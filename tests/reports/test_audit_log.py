@@ -525,3 +525,26 @@ def test_a_flood_of_names_of_nobody_keeps_no_try_at_someones_card_or_name_out(
     )
     assert name.object_id == str(manager_x.pk)
     assert AuditEvent.objects.filter(action="login.failed").count() == 4
+
+
+def test_tries_at_someones_name_or_card_past_their_lockout_are_bounded_too(
+    db, monkeypatch, card_a, manager_x
+):
+    """Found by the second read: tries at someone's name or card were recorded always, as
+    "bounded by their lockout", but a locked name or card tried again is refused by the
+    same signal, so tries from many addresses wrote a row each to the append-only log
+    without end. They are bounded as those of nobody are, by a count of their own."""
+    monkeypatch.setattr("core.audit._minute", lambda: 29_000_001)
+    monkeypatch.setattr("core.audit.REFUSALS_RECORDED_PER_MINUTE_IN_ALL", 8)
+    for host in range(12):
+        Client(REMOTE_ADDR=f"10.9.3.{host + 1}").post(
+            reverse("login"), {"username": manager_x.username, "password": "Wrong-Horse-1"}
+        )
+        Client(REMOTE_ADDR=f"10.9.4.{host + 1}").post(
+            reverse("card_login"), {"card_number": card_a.number, "pin": "2580"}
+        )
+    assert AuditEvent.objects.filter(action="login.failed").count() == 8
+    # The first tries, up to the lockout and past it, are there.
+    assert (
+        AuditEvent.objects.filter(action="login.failed", object_id=str(manager_x.pk)).count() >= 4
+    )
