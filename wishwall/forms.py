@@ -130,7 +130,7 @@ class MatchForm(forms.Form):
         has_new = bool((cleaned.get("new_donor_name") or "").strip())
         if has_donor == has_new:
             raise forms.ValidationError(
-                _("Choose a donor from the list or enter a new donor's name (not both).")
+                _("Find and choose a donor, or enter a new donor's name (not both).")
             )
         if has_new and not cleaned.get("new_donor_kind"):
             self.add_error(

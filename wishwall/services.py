@@ -428,7 +428,7 @@ def wish_match(
     new_donor_name = (new_donor_name or "").strip()
     if (donor is None) == (not new_donor_name):
         raise ValidationError(
-            _("Choose a donor from the list or enter a new donor's name (not both)."),
+            _("Find and choose a donor, or enter a new donor's name (not both)."),
             code="donor",
         )
     if donor is not None and donor.village_id != wish.village_id:
