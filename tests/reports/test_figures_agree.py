@@ -2,7 +2,6 @@
 (the active ones), the hygiene pass rate of a past month, redemptions voided in a later
 month, and the balances carried over beside the rule categories."""
 
-import datetime
 import io
 import re
 import uuid
@@ -20,6 +19,7 @@ from tests.conftest import form_key, issue_card
 from tests.factories import HouseholdFactory, PassedInspectionFactory
 from tests.points.conftest import make_rule, propose
 from tests.points.test_carry_over import good_rows, xlsx_file
+from tests.reports.conftest import at
 from tests.store.conftest import make_item, zones_x  # noqa: F401
 from villagers.models import Household
 from villagers.services import card_recall, household_save
@@ -216,9 +216,7 @@ def test_a_void_of_an_earlier_months_redemption_is_shown_alike_on_both_pages(
         lines={rice.pk: 1},
         idempotency_key=uuid.uuid4(),
         actor=manager_x,
-        at=timezone.make_aware(
-            datetime.datetime.combine(last_month.replace(day=10), datetime.time(10))
-        ),
+        at=at(last_month, 10),
     )
     redemption_create(
         village=village_x,

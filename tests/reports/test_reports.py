@@ -21,7 +21,7 @@ from reports.selectors import Period
 from reports.selectors_transparency import liability_cover
 from store.models import Donation, StockMovement, Zone
 from store.services import item_save, redemption_create, redemption_void
-from tests.reports.conftest import expected_flows, expected_zone_points, local_month
+from tests.reports.conftest import at, expected_flows, expected_zone_points, local_month
 
 
 def _today():
@@ -99,7 +99,7 @@ def test_a_void_made_in_a_later_month_is_that_months_and_leaves_the_earlier_one_
         lines={rice.pk: 2},
         idempotency_key=uuid.uuid4(),
         actor=manager_x,
-        at=timezone.make_aware(datetime.datetime.combine(last.replace(day=10), datetime.time(10))),
+        at=at(last, 10),
     )
     redemption_void(redemption=redemption, actor=supervisor_x, reason="刷错了卡")
     before = month_report_build(village_x, last.year, last.month)
@@ -126,7 +126,7 @@ def test_an_item_moved_to_another_zone_leaves_the_months_before_as_they_were(
         lines={rice.pk: 2},
         idempotency_key=uuid.uuid4(),
         actor=manager_x,
-        at=timezone.make_aware(datetime.datetime.combine(last.replace(day=10), datetime.time(10))),
+        at=at(last, 10),
     )
 
     def by_zone(year, month):
