@@ -290,7 +290,9 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
     left_unknown = sum(row["inspected_left_unknown"] for row in figures.values())
     shown = [(v.pk, v.code, v.name, v.township.name) for v in villages]
     key = f"{oversight.key}:{scope_name}:{month}:{sort}:{as_of.isoformat()}:{shown}:{title}"
-    filename = f"{job.kind}-{month:%Y-%m}.xlsx"
+    # Whose it is: the county's, or the township's of the county (a county reads many).
+    whose = [job.county.name, *([scope_name] if job.params.get("township") else [])]
+    filename = xlsx.file_name(*whose, title, f"{month:%Y-%m}")
 
     def build() -> bytes:
         total = county_total(villages)

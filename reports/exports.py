@@ -228,6 +228,17 @@ def _subject(job: ExportJob) -> str:
     return " · ".join(str(part) for part in (getattr(place, "name", ""), when) if part)
 
 
+def _ascii_name(job: ExportJob) -> str:
+    """The file's name in ASCII, for the programs that read no other: its kind, the village's
+    card code or the township's or county's number, and its month or year."""
+    if job.kind == ExportJob.Kind.TOWNSHIP_OVERVIEW:
+        place = job.params.get("township")
+    else:
+        place = job.village.code if job.village else job.county_id
+    when = job.params.get("month") or job.params.get("year")
+    return xlsx.ascii_file_name(job.kind, place, when)
+
+
 @signed_in_required
 def export_status(request, pk):
     """Progress of one export; refreshes itself until the file is ready."""
@@ -245,4 +256,4 @@ def export_download(request, pk):
     job = _get_job_for_user(request, pk, ExportJob.objects.all())
     if job.status != ExportJob.Status.DONE:
         raise Http404(_("This export is not ready."))
-    return xlsx.xlsx_response(bytes(job.content), job.filename)
+    return xlsx.xlsx_response(bytes(job.content), job.filename, _ascii_name(job))

@@ -452,11 +452,9 @@ def month_report(request, year=None, month=None):
 def month_report_xlsx(request, year, month):
     """A month is small: the workbook is built while the browser waits (or read from the
     cache while nothing it shows has changed)."""
-    first = requested_month(year, month)
-    return xlsx.xlsx_response(
-        month_workbook(request.village, first),
-        f"report-{request.village.code}-{first:%Y-%m}.xlsx",
-    )
+    first, village = requested_month(year, month), request.village
+    names = xlsx.village_file_names(village, _("Monthly report"), "report", f"{first:%Y-%m}")
+    return xlsx.xlsx_response(month_workbook(village, first), *names)
 
 
 @staff_required(*STAFF)
@@ -507,4 +505,5 @@ def year_report_xlsx(request, year):
 def year_export_build(job: ExportJob, progress: Progress) -> tuple[str, bytes]:
     """The background job's work (see reports.exports): the year report's workbook."""
     year = int(job.params["year"])
-    return f"report-{job.village.code}-{year}.xlsx", year_workbook(job.village, year, progress)
+    filename, _ascii = xlsx.village_file_names(job.village, _("Year report"), "report", str(year))
+    return filename, year_workbook(job.village, year, progress)

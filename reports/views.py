@@ -356,5 +356,5 @@ def notice_xlsx(request, year, month):
         draw,
         PART_SECONDS,
     )
-    filename = f"notice-{village.code}-{first:%Y-%m}.xlsx"
-    return xlsx.xlsx_response(content, filename)
+    names = xlsx.village_file_names(village, _("Public notice"), "notice", f"{first:%Y-%m}")
+    return xlsx.xlsx_response(content, *names)

@@ -6,11 +6,12 @@ Text stays text (core.spreadsheet.row_append): no name or reason becomes a formu
 
 import datetime
 import io
+import re
 import unicodedata
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.http import HttpResponse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -151,7 +152,48 @@ def workbook_bytes(workbook: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def xlsx_response(content: bytes, filename: str) -> HttpResponse:
+# What no file name may hold, on any system a file is sent on to: \ / : * ? " < > | and
+# control characters (a line break would end the header).
+NOT_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+# What the ASCII name keeps: letters, digits, dot, hyphen and underscore.
+NOT_IN_ASCII_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_name(*parts) -> str:
+    """An export's .xlsx name from whose it is, what and of when, joined by hyphens
+    ("英旺乡-啊道村-公示-2024-05.xlsx"): a file sent up or kept beside another village's,
+    township's or county's says which it is. Each part without what a file name may not hold."""
+    cleaned = (NOT_IN_NAMES.sub(" ", str(part)).strip(" .") for part in parts)
+    return "-".join(part for part in cleaned if part) + ".xlsx"
+
+
+def ascii_file_name(*parts) -> str:
+    """The same file's name in plain ASCII ("notice-101-2024-05.xlsx"): for the browsers and
+    mail programs that do not read a header's UTF-8 name."""
+    cleaned = (NOT_IN_ASCII_NAMES.sub("-", str(part)).strip("-.") for part in parts)
+    return "-".join(part for part in cleaned if part) + ".xlsx"
+
+
+def village_file_names(village, what, ascii_what: str, when: str) -> tuple[str, str]:
+    """A village's file's names: (file_name by its township's and its own name, the ASCII
+    one by its card code)."""
+    return (
+        file_name(village.township.name, village.name, what, when),
+        ascii_file_name(ascii_what, village.code, when),
+    )
+
+
+def content_disposition(filename: str, fallback: str) -> str:
+    """The download's header naming the file twice (RFC 6266): `filename*` in UTF-8, which
+    every browser of the last decade saves it under, Chinese and all; `filename` in ASCII
+    for older ones (Django's own helper gives one or the other, never both)."""
+    ascii_name = NOT_IN_ASCII_NAMES.sub("-", fallback).strip("-.") or "export.xlsx"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def xlsx_response(content: bytes, filename: str, fallback: str) -> HttpResponse:
+    """The workbook as a download named `filename` (file_name), `fallback` (ascii_file_name)
+    for the programs that read only an ASCII name."""
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Content-Disposition"] = content_disposition(filename, fallback)
     return response

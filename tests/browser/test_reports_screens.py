@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from store.services import zones_ensure
@@ -160,7 +160,12 @@ def test_the_demo_county_compared_sorted_and_exported(desktop, live_server, queu
     screenshot(page, "reports", "county-export-ready")
     with page.expect_download() as download:
         page.click("a:has-text('Download')")
-    assert download.value.suggested_filename.endswith(".xlsx")
+    # Saved under the county's own name (the header's UTF-8 one), not a name any county's
+    # file could have.
+    county = User.objects.get(username="county").county
+    month = timezone.localdate()
+    assert download.value.suggested_filename.startswith(f"{county.name}-")
+    assert download.value.suggested_filename.endswith(f"-{month:%Y-%m}.xlsx")
     sheet = load_workbook(BytesIO(download.value.path().read_bytes())).active
     names = [row[1] for row in table_rows(sheet)][:-1]  # the villages, not the total or notes
     assert sorted(names) == sorted(["啊道村", "枣坪村", "柳湾村"])
