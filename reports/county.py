@@ -79,15 +79,18 @@ NOTES = [
         ("cover",),
         gettext_lazy(
             "Stock value divided by points held, as on the village's points cover page: below "
-            "1× (in red) the shelves could not honour every point held."
+            "1× (in red) the shelves could not honour every point held. The total row divides "
+            "its own sums: it is not an average of the villages' covers."
         ),
     ),
     (
         ("inspections",),
         gettext_lazy(
-            "Of the households inspected by the end of the month that had not moved away or "
-            "closed by then, the share whose latest inspection passed all six checks (and how "
-            "many of how many)."
+            "The rate is households passed divided by households inspected, both shown below "
+            "it (passed/inspected). Inspected: the households inspected by the end of the "
+            "month that had not moved away or closed by then; passed: those of them whose "
+            "latest inspection passed all six checks. The total row divides its own sums: it "
+            "is not an average of the villages' rates."
         ),
     ),
     (
@@ -101,13 +104,36 @@ NOTES = [
 # The notes of what only the page draws (the sparklines): not in the .xlsx.
 PAGE_ONLY_NOTES = {"trend"}
 
+# The .xlsx's columns after the pass rate: what it is over, which the page shows below the
+# rate ("23/40"), as numbers a spreadsheet adds up.
+RATE_COUNTS = [
+    ("inspected", gettext_lazy("Households inspected"), "inspected"),
+    ("passed", gettext_lazy("Households passed"), "inspections_passed"),
+]
+# The .xlsx's own words where it shows a figure otherwise than the page: the counts have
+# columns of their own there.
+WORKBOOK_NOTES = {
+    "inspections": (
+        ("inspections", "inspected", "passed"),
+        gettext_lazy(
+            "The rate is households passed divided by households inspected. Inspected: the "
+            "households inspected by the end of the month that had not moved away or closed "
+            "by then; passed: those of them whose latest inspection passed all six checks. "
+            "The total row divides its own sums: it is not an average of the villages' rates."
+        ),
+    ),
+}
 
-def notes(left_unknown: int) -> list[dict]:
+
+def notes(left_unknown: int, *, workbook: bool = False) -> list[dict]:
     """The NOTES in the reader's language: the columns' headings, what they hold, and for
-    the pass rate the households it leaves out (`left_unknown`)."""
-    labels = {key: label for key, label, _attribute in COLUMNS}
+    the pass rate the households it leaves out (`left_unknown`); the .xlsx's own where it
+    has them (`workbook`)."""
+    labels = {key: label for key, label, _attribute in [*COLUMNS, *RATE_COUNTS]}
     shown = []
     for keys, meaning in NOTES:
+        if workbook:
+            keys, meaning = WORKBOOK_NOTES.get(keys[0], (keys, meaning))
         note = {"key": keys[0], "columns": list_join(labels[key] for key in keys)}
         note["meaning"], note["apart"] = str(meaning), ""
         if keys[0] == "inspections" and left_unknown:
@@ -312,16 +338,16 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
             title=title,
             heading=f"{scope_name} {title} {month:%Y-%m} ({as_of_text})",
             columns=[_("Township")]
-            + [label for _key, label, _attribute in COLUMNS]
+            + [label for _key, label, _attribute in _export_columns()]
             + [f"{_('Issued')} {first:%Y-%m}" for first in total.trend_months],
             rows=rows,
             totals=totals,
-            widths=[14, 14, 12, 10, 16, 16, 18, 12, 18, 18, 12, 12, 12, 16, 18],
+            widths=[14, 14, 12, 10, 16, 16, 18, 12, 18, 18, 12, 12, 12, 12, 12, 16, 18],
             apart=_notes_rows(left_unknown),
         )
         # As the page shows them: the pass rate as a percentage, the cover as "1.25×", in
         # red below 1× (the note says so).
-        keys = [key for key, _label, _attribute in COLUMNS]
+        keys = [key for key, _label, _attribute in _export_columns()]
         for key, number_format in (("inspections", "0%"), ("cover", '0.00"×"')):
             column = 2 + keys.index(key)
             # The villages' rows and the total (below a "None." row when there is none).
@@ -340,7 +366,7 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
 def _notes_rows(left_unknown: int) -> list[list[str]]:
     """The page's notes below the workbook's total, one line each (but the sparklines')."""
     rows = []
-    for note in notes(left_unknown):
+    for note in notes(left_unknown, workbook=True):
         if note["key"] in PAGE_ONLY_NOTES:
             continue
         parts = {"columns": note["columns"], "meaning": note["meaning"]}
@@ -350,9 +376,16 @@ def _notes_rows(left_unknown: int) -> list[list[str]]:
     return rows
 
 
+def _export_columns() -> list[tuple]:
+    """The table's columns as the .xlsx has them: the pass rate followed by what it is
+    over."""
+    at = [key for key, _label, _attribute in COLUMNS].index("inspections") + 1
+    return [*COLUMNS[:at], *RATE_COUNTS, *COLUMNS[at:]]
+
+
 def _export_cells(row) -> list:
     """A village's (or the total's) cells: the table's columns, then the trend's months."""
-    cells = [getattr(row, attribute, None) for _key, _label, attribute in COLUMNS]
+    cells = [getattr(row, attribute, None) for _key, _label, attribute in _export_columns()]
     cells[-1] = _local(row.last_activity)
     return cells + list(row.trend)
 

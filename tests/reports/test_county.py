@@ -464,6 +464,66 @@ def test_the_pass_rate_is_one_figure_on_the_page_and_in_the_xlsx(
     assert sheet.cell(row=3, column=column + 1).number_format == "0%"
 
 
+def _pass_rates_shown(page: str) -> dict[str, tuple | None]:
+    """{village name, or "total": (the rate shown, passed, inspected)} as the page's table
+    shows them ("58%" over "23/40"); None where it shows "—" (nobody inspected)."""
+    shown = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S):
+        name = re.search(r'class="link-button">([^<]+)<', row)
+        if name is None and "total-row" not in row and "County total" not in row:
+            continue
+        figure = re.search(r"(\d+)%<br><span[^>]*>(\d+)/(\d+)<", row)
+        key = name.group(1) if name else "total"
+        shown[key] = (f"{figure[1]}%", int(figure[2]), int(figure[3])) if figure else None
+    return shown
+
+
+def test_the_xlsx_holds_what_each_rate_is_over_as_the_page_shows_it(
+    client_county, county_admin, two_villages
+):
+    """The probe of the county's month: the workbook held each village's pass rate but not
+    the households inspected and passed it is over, and its notes did not say what each
+    rate is over. It holds both counts as numbers, of the same month as the page, and its
+    notes say what each rate divides (the total row its own sums)."""
+    this_month = timezone.localdate().replace(day=1)
+    for month in (add_months(this_month, -1), this_month):
+        shown = _pass_rates_shown(
+            client_county.get(URL, {"month": f"{month:%Y-%m}"}).content.decode()
+        )
+        assert set(shown) == {*(village.name for village in two_villages), "total"}
+        sheet = county_sheet(county_admin, month)
+        headings = [cell.value for cell in sheet[2]]
+        at = headings.index("Hygiene passed")
+        assert headings[at : at + 3] == [
+            "Hygiene passed",
+            "Households inspected",
+            "Households passed",
+        ]
+        rows = table_rows(sheet)
+        for row in rows:
+            key = "total" if row[0] == "County total" else row[1]
+            rate, inspected, passed = row[at : at + 3]
+            assert isinstance(inspected, int) and isinstance(passed, int)
+            if shown[key] is None:
+                assert (rate, inspected, passed) == (None, 0, 0), (month, key)
+            else:
+                assert (f"{rate * 100:.0f}%", passed, inspected) == shown[key], (month, key)
+    # This month's story (two_villages): X passed one of two, Y its one.
+    x, y = (shown[village.name] for village in two_villages)
+    assert (x, y, shown["total"]) == (("50%", 1, 2), ("100%", 1, 1), ("67%", 2, 3))
+    notes = [row[0] for row in sheet.iter_rows(min_row=len(rows) + 4, values_only=True) if row[0]]
+    (rate_note,) = [note for note in notes if note.startswith("Hygiene passed")]
+    assert rate_note.startswith("Hygiene passed, Households inspected, Households passed: ")
+    assert "households passed divided by households inspected" in rate_note
+    assert "not an average of the villages' rates" in rate_note
+    assert "below it" not in rate_note  # the page's words: the file has columns instead
+    (cover_note,) = [note for note in notes if note.startswith("Stock cover")]
+    assert "Stock value divided by points held" in cover_note
+    assert "not an average of the villages' covers" in cover_note
+    page = client_county.get(URL).content.decode()
+    assert "both shown below it (passed/inspected)" in page
+
+
 def test_every_column_sorts_both_ways(client_county, two_villages):
     """Sorted by the column's figure, biggest first or last; a village without the figure
     (no points held: no cover; nobody inspected: no rate) comes last either way. Every
