@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -27,7 +27,7 @@ from store.services import (
     stock_corrections_confirm,
     stock_corrections_refuse,
 )
-from villagers.models import Household, Member, Referral, User
+from villagers.models import Card, Household, Member, Referral, User
 from villagers.oversight import villages_overseen
 from villagers.second_person import referral_refuse
 from villagers.services import (
@@ -116,10 +116,13 @@ _SUBJECTS = {
     Kind.VOID: Redemption.objects.select_related("created_by").prefetch_related("lines__item"),
     Kind.PIN_RESET: Household.objects.all(),
     Kind.MEMBER_PIN: Member.objects.all(),
-    Kind.CARD_ISSUE: Household.objects.all(),
+    # Whether the card is issued again (no opening points): read with the household.
+    Kind.CARD_ISSUE: Household.objects.annotate(
+        had_card=Exists(Card.objects.filter(household=OuterRef("pk")))
+    ),
     Kind.CARD_REPLACE: Household.objects.all(),
     Kind.CARD_RECALL: Household.objects.all(),
-    Kind.WISH_MATCH: Wish.objects.all(),
+    Kind.WISH_MATCH: Wish.objects.select_related("match__donor"),
     Kind.WISH_FULFIL: Wish.objects.select_related("match__donor"),
     Kind.STOCK: StockCorrection.objects.select_related("item", "requested_by"),
     Kind.SETTLEMENT: Settlement.objects.select_related("drafted_by").annotate(
