@@ -97,15 +97,20 @@ class IdempotencyKeyReused(ValidationError):
 
 
 def zones_ensure(*, village: Village) -> list[Zone]:
-    """Create the six zones of the source for `village` (idempotent), in the source's order."""
-    with transaction.atomic():
-        zones = []
-        for position, code in enumerate(Zone.Code.values):
-            zone, _created = Zone.objects.get_or_create(
-                village=village, code=code, defaults={"position": position}
-            )
-            zones.append(zone)
-    return zones
+    """Create the six zones of the source for `village` (idempotent), in the source's order:
+    one read when they are there (the stock page asks on every visit); those missing are
+    added, a zone added meanwhile by another request kept (the unique code)."""
+    codes = Zone.Code.values
+    zones = {zone.code: zone for zone in Zone.objects.filter(village=village)}
+    missing = [
+        Zone(village=village, code=code, position=position)
+        for position, code in enumerate(codes)
+        if code not in zones
+    ]
+    if missing:
+        Zone.objects.bulk_create(missing, ignore_conflicts=True)
+        zones = {zone.code: zone for zone in Zone.objects.filter(village=village)}
+    return [zones[code] for code in codes]
 
 
 def item_save(*, item: Item, actor: User, request=None) -> Item:
