@@ -32,6 +32,9 @@ KEPT = "approval_queue"
 # The queue's parts are cached under approval_queue_version, a digest of every row they
 # show: a stale part is never served; the timeout only frees memory.
 QUEUE_CACHE_SECONDS = 600
+# Waiting proposals a page of the queue shows: a month's round of a large village puts
+# hundreds in the queue, read on a phone.
+QUEUE_PAGE_SIZE = 50
 
 
 @staff_required(Role.SUPERVISOR)
@@ -52,16 +55,22 @@ def approval_queue(request):
 
 
 def _queue_parts(request, kept: dict | None = None) -> dict[str, str]:
-    """The filters, the table of pending proposals and the pager, rendered; with `kept`
-    (core.kept), the proposals ticked and the reason typed before."""
+    """The count of all waiting, the filters, the table of pending proposals and the pager,
+    rendered; with `kept` (core.kept), the proposals ticked and the reason typed before."""
     filters = {
         "rule_id": row_id_or_none(request.GET.get("rule")),
         "group_id": row_id_or_none(request.GET.get("group")),
         "proposer_id": row_id_or_none(request.GET.get("proposer")),
     }
-    page = Paginator(proposals_pending(request.village, **filters), 50).get_page(
+    page = Paginator(proposals_pending(request.village, **filters), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    # Everything waiting, said above the filters: the paginator's count when none is set.
+    waiting = page.paginator.count
+    if any(filters.values()):
+        waiting = Proposal.objects.filter(
+            village=request.village, status=Proposal.Status.PROPOSED
+        ).count()
     referred = open_referrals(
         kind=Referral.Kind.PROPOSAL, object_ids=[proposal.pk for proposal in page]
     )
@@ -84,10 +93,12 @@ def _queue_parts(request, kept: dict | None = None) -> dict[str, str]:
         "proposers": User.objects.filter(pk__in=proposer_ids),
         "reason_asked": request.GET.get(REASON_ASKED) == "1",
         "kept": kept,
+        "waiting": waiting,
     }
     return {
         part: render_to_string(template, context, request=request)
         for part, template in (
+            ("count", "points/_queue_count.html"),
             ("filters", "points/_queue_filters.html"),
             ("table", "points/_queue_table.html"),
             ("pager", "_pager.html"),

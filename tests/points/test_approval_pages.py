@@ -402,3 +402,41 @@ def test_an_activity_sent_empty_is_refused_field_by_field(client_manager_x):
     response = client_manager_x.post(reverse("points:activity_new"), {})
     assert response.status_code == 200
     assert {"title", "rule", "date"} <= set(response.context["form"].errors)
+
+
+def test_the_queue_is_paged_keeps_its_filters_and_says_how_many_wait(
+    client_supervisor_x, card_a, card_b, manager_x, rule_clean, rule_litter, monkeypatch
+):
+    """Found on a phone: a month's round put hundreds of items on one page of the queue."""
+    from points.views import approvals
+
+    monkeypatch.setattr(approvals, "QUEUE_PAGE_SIZE", 3)
+    for card in (card_a, card_b, card_a, card_b, card_a):
+        propose(manager_x, [card.household], rule_clean, again=True)
+    for card in (card_a, card_b):
+        propose(manager_x, [card.household], rule_litter, again=True)
+    url = reverse("points:approval_queue")
+    first = client_supervisor_x.get(url).text
+    assert "7 proposals wait for a decision in all." in first
+    assert len(re.findall(r'name="proposal" value="\d+"', first)) == 3
+    assert "Page 1 of 3" in first and 'href="?page=2"' in first
+    # Filtered, the pages keep the filter, and the whole count is still said.
+    second = client_supervisor_x.get(url, {"rule": rule_clean.pk, "page": 2}).text
+    assert "7 proposals wait for a decision in all. 5 of them match the filters." in second
+    assert len(re.findall(r'name="proposal" value="\d+"', second)) == 2
+    assert f'href="?rule={rule_clean.pk}&amp;page=1"' in second
+    # A decision made on the second page comes back to it.
+    back = re.search(r'name="next" value="([^"]+)"', second).group(1)
+    assert html.unescape(back) == f"{url}?rule={rule_clean.pk}&page=2"
+    ticked = re.findall(r'name="proposal" value="(\d+)"', second)[0]
+    answer = client_supervisor_x.post(
+        reverse("points:approval_decide"),
+        {
+            "action": "approve",
+            "proposal": [ticked],
+            "next": html.unescape(back),
+            "idempotency_key": KEY,
+        },
+    )
+    assert answer.url == f"{url}?rule={rule_clean.pk}&page=2"
+    assert "6 proposals wait for a decision in all." in client_supervisor_x.get(answer.url).text

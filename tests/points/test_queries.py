@@ -1,5 +1,7 @@
 """Query counts of the busy pages stay flat as rows grow."""
 
+from urllib.parse import urlencode
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
@@ -38,6 +40,38 @@ def test_approval_queue_queries_do_not_grow(
         propose(manager_x, [household], rule_clean, member=member)
     large = count_queries(client_supervisor_x, url, django_assert_max_num_queries, 15)
     assert large <= small + 1  # the batch rows' counts: one query, however many batches
+
+
+@pytest.mark.parametrize("filters", [{}, {"page": "2"}, {"group": "0", "page": "2"}])
+def test_approval_queue_queries_do_not_depend_on_the_page_size(
+    filters,
+    client_supervisor_x,
+    card_a,
+    manager_x,
+    group_x,
+    rule_clean,
+    monkeypatch,
+    django_assert_max_num_queries,
+):
+    """A page of 3 and a page of 50 of the same queue cost the same queries: the rows come
+    with their households, balances, members, batches and proposers, whatever their number."""
+    from points.views import approvals
+
+    households = add_households(group_x, manager_x, 8)
+    for start in (0, 4):  # two batches, and proposals of no batch with members
+        propose(manager_x, households[start : start + 4], rule_clean, photo=png_upload())
+    for household in households[:4]:
+        propose(manager_x, [household], rule_clean, member=MemberFactory(household=household))
+    if "group" in filters:
+        filters = {**filters, "group": str(group_x.pk)}
+    url = f"{reverse('points:approval_queue')}?{urlencode(filters)}"
+    client_supervisor_x.get(url)  # the session's statements prepared (core.sql): not counted
+    counts = []
+    for size in (3, 50):
+        monkeypatch.setattr(approvals, "QUEUE_PAGE_SIZE", size)
+        cache.clear()  # drawn afresh, not from the cached parts
+        counts.append(count_queries(client_supervisor_x, url, django_assert_max_num_queries, 16))
+    assert counts[0] == counts[1]
 
 
 def test_history_page_queries_do_not_grow(
