@@ -25,8 +25,17 @@ from django.utils.translation import gettext as _
 from core import sql
 from core.months import local_start, month_span
 from points import sql as points_sql
-from points.models import Account, CarryOver, CarryOverLine, Entry, Objection, Proposal, Rule
-from villagers.models import Card, Household, Village
+from points.models import (
+    Account,
+    Batch,
+    CarryOver,
+    CarryOverLine,
+    Entry,
+    Objection,
+    Proposal,
+    Rule,
+)
+from villagers.models import Card, Household, Referral, Village
 from villagers.selectors import household_search
 
 
@@ -66,6 +75,11 @@ def proposals_repeated(village: Village, household_ids, rule: Rule, day) -> list
     )
 
 
+# The approval queue's order: a batch's proposals together, then those of no batch (a NULL
+# batch sorts last in PostgreSQL's ascending order), each oldest first.
+QUEUE_ORDER = ("batch_id", "proposed_at", "id")
+
+
 def proposals_pending(
     village: Village,
     *,
@@ -74,6 +88,18 @@ def proposals_pending(
     proposer_id: int | None = None,
 ) -> QuerySet[Proposal]:
     """The approval queue, oldest first, with everything a row shows joined in."""
+    proposals = _pending(village, rule_id=rule_id, group_id=group_id, proposer_id=proposer_id)
+    # Joining all seven tables made PostgreSQL spend 30-40 ms planning each page (the join
+    # search grows exponentially); balances and proposers come in two small queries.
+    return (
+        proposals.select_related("household__group", "rule", "batch", "member")
+        .prefetch_related("household__account", "proposed_by")
+        .order_by(*QUEUE_ORDER)
+    )
+
+
+def _pending(village: Village, *, rule_id=None, group_id=None, proposer_id=None):
+    """The village's proposals waiting for a decision, by the queue's filters."""
     proposals = Proposal.objects.filter(village=village, status=Proposal.Status.PROPOSED)
     if rule_id:
         proposals = proposals.filter(rule_id=rule_id)
@@ -81,12 +107,52 @@ def proposals_pending(
         proposals = proposals.filter(household__group_id=group_id)
     if proposer_id:
         proposals = proposals.filter(proposed_by_id=proposer_id)
-    # Joining all seven tables made PostgreSQL spend 30-40 ms planning each page (the join
-    # search grows exponentially); balances and proposers come in two small queries.
+    return proposals
+
+
+def _after_in_queue(after: Proposal | Batch) -> Q:
+    """The proposals the queue (QUEUE_ORDER) shows after `after`: a proposal, or a whole
+    batch (after its last proposal)."""
+    if isinstance(after, Batch):
+        return Q(batch_id__gt=after.pk) | Q(batch_id__isnull=True)
+    later = Q(proposed_at__gt=after.proposed_at) | Q(proposed_at=after.proposed_at, id__gt=after.pk)
+    if after.batch_id is None:
+        return Q(batch_id__isnull=True) & later
     return (
-        proposals.select_related("household__group", "rule", "batch", "member")
-        .prefetch_related("household__account", "proposed_by")
-        .order_by("batch_id", "proposed_at", "id")
+        (Q(batch_id=after.batch_id) & later)
+        | Q(batch_id__gt=after.batch_id)
+        | Q(batch_id__isnull=True)
+    )
+
+
+def queue_next(village: Village, after: Proposal | Batch, actor, **filters) -> Proposal | None:
+    """The next item of the approval queue (with its `filters`) that `actor` may decide,
+    after `after` (a proposal, or a batch), else the first one from the top: the supervisor
+    deciding from a detail page goes on to it. Not one waiting for the township or the
+    county, nor one of the actor's own proposals or household. One query."""
+    waiting_above = Referral.objects.filter(
+        kind=Referral.Kind.PROPOSAL, status=Referral.Status.OPEN, object_id=OuterRef("pk")
+    )
+    candidates = (
+        _pending(village, **filters)
+        .exclude(Exists(waiting_above))
+        .exclude(proposed_by_id=actor.pk)
+        .only("pk", "batch_id")
+        .order_by(*QUEUE_ORDER)
+    )
+    if actor.household_id is not None:
+        candidates = candidates.exclude(household_id=actor.household_id)
+    if isinstance(after, Batch):
+        candidates = candidates.exclude(batch_id=after.pk)
+    else:
+        candidates = candidates.exclude(pk=after.pk)
+    # The first after it, or (past the end) the first from the top: one query for either.
+    return (
+        candidates.annotate(
+            from_top=Case(When(_after_in_queue(after), then=Value(0)), default=Value(1))
+        )
+        .order_by("from_top", *QUEUE_ORDER)
+        .first()
     )
 
 

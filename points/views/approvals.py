@@ -1,4 +1,5 @@
-"""The supervisor's approval queue: approve or reject one, several or a whole batch."""
+"""The supervisor's approval queue: approve or reject one, several or a whole batch, from
+the queue or from a proposal's or a batch's own page."""
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -10,19 +11,24 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.access import Role, staff_required
+from core.access import Role, is_supervisor, staff_required
 from core.db import retry_transient, row_id_or_none
 from core.fragments import cached_part
 from core.idempotency import OneTimeKeyMixin, run_once
 from core.kept import choices_keep, choices_kept
 from core.pagination import Paginator
 from core.redirects import local_next
-from points.models import Proposal, Rule
+from points.models import Batch, Proposal, Rule
 from points.rounds import batch_outcomes
-from points.selectors import approval_queue_version, proposals_pending
-from points.services import proposal_approve, proposal_reject
+from points.selectors import approval_queue_version, proposals_pending, queue_next
+from points.services import proposal_approve, proposal_decision_refusal, proposal_reject
+from points.views.access import _get_batch_for_user, _get_proposal_for_user
 from villagers.models import Referral, User, VillageGroup
-from villagers.second_person import open_referrals, refusal_or_referral
+from villagers.second_person import (
+    open_referrals,
+    refusal_or_referral,
+    sent_up_refusal,
+)
 
 # In the queue's address when a rejection came back for its reason: the box is focused.
 REASON_ASKED = "reason"
@@ -35,6 +41,26 @@ QUEUE_CACHE_SECONDS = 600
 # Waiting proposals a page of the queue shows: a month's round of a large village puts
 # hundreds in the queue, read on a phone.
 QUEUE_PAGE_SIZE = 50
+# The queue's place (its filters and its page), carried by the links to the proposals' and
+# batches' pages and by their forms, so a decision made there goes back to it.
+QUEUE_PLACE = ("rule", "group", "proposer", "page")
+
+
+def queue_place(request) -> str:
+    """The query string of the queue's place the request came from ("" for the top)."""
+    return urlencode([(name, request.GET[name]) for name in QUEUE_PLACE if request.GET.get(name)])
+
+
+def _queue_filters(request) -> dict:
+    return {
+        "rule_id": row_id_or_none(request.GET.get("rule")),
+        "group_id": row_id_or_none(request.GET.get("group")),
+        "proposer_id": row_id_or_none(request.GET.get("proposer")),
+    }
+
+
+def _at_place(url: str, place: str) -> str:
+    return f"{url}?{place}" if place else url
 
 
 @staff_required(Role.SUPERVISOR)
@@ -57,11 +83,7 @@ def approval_queue(request):
 def _queue_parts(request, kept: dict | None = None) -> dict[str, str]:
     """The count of all waiting, the filters, the table of pending proposals and the pager,
     rendered; with `kept` (core.kept), the proposals ticked and the reason typed before."""
-    filters = {
-        "rule_id": row_id_or_none(request.GET.get("rule")),
-        "group_id": row_id_or_none(request.GET.get("group")),
-        "proposer_id": row_id_or_none(request.GET.get("proposer")),
-    }
+    filters = _queue_filters(request)
     page = Paginator(proposals_pending(request.village, **filters), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -94,6 +116,7 @@ def _queue_parts(request, kept: dict | None = None) -> dict[str, str]:
         "reason_asked": request.GET.get(REASON_ASKED) == "1",
         "kept": kept,
         "waiting": waiting,
+        "place": queue_place(request),
     }
     return {
         part: render_to_string(template, context, request=request)
@@ -126,31 +149,32 @@ def approval_decide(request):
     ids = [i for i in map(row_id_or_none, request.POST.getlist("proposal")) if i is not None]
     # What was ticked and typed, for the page sent back to when nothing is decided.
     ticked, reason = list(ids), request.POST.get("rejection_reason", "")
+    keep = {"ids": ticked, "reason": reason}
     # A whole batch comes from its own button: batch_action = "approve:<id>" or "reject:<id>".
-    batch_id, referred = None, {}
+    batch_id = None
     if request.POST.get("batch_action"):
         action, _sep, batch_value = request.POST["batch_action"].partition(":")
         batch_id = row_id_or_none(batch_value)
         if batch_id is None:  # a batch's button names its batch: never the ticks instead
             action = None
-    if batch_id:
-        ids = list(
-            Proposal.objects.filter(
-                village=request.village, batch_id=batch_id, status=Proposal.Status.PROPOSED
-            ).values_list("pk", flat=True)
-        )
-        # What waits for the county is the county's to decide: the rest of the batch goes on.
-        referred = open_referrals(kind=Referral.Kind.PROPOSAL, object_ids=ids)
-        ids = [pk for pk in ids if pk not in referred]
     back = local_next(request, request.POST.get("next", "")) or reverse("points:approval_queue")
     back = _reason_asked(back, asked=False)  # a reason asked for once is not asked again
-    if action not in ("approve", "reject"):
-        # No decision button was pressed (Enter in the reason box presses the form's first,
-        # hidden button, which names none): nothing is decided, and the page says so.
-        messages.error(request, _("Nothing was decided: press an approve or a reject button."))
-        choices_keep(request, KEPT, ids=ticked, reason=reason)
-        return redirect(back)
-    if batch_id and not ids:
+    if batch_id:
+        return _batch_decision(request, batch_id, action, back, keep)
+    return _decision(request, ids=ids, action=action, back=back, keep=keep)
+
+
+def _batch_decision(request, batch_id: int, action, back: str, keep: dict | None = None):
+    """Approve or reject every proposal of the batch still waiting for the supervisor."""
+    ids = list(
+        Proposal.objects.filter(
+            village=request.village, batch_id=batch_id, status=Proposal.Status.PROPOSED
+        ).values_list("pk", flat=True)
+    )
+    # What waits for the county is the county's to decide: the rest of the batch goes on.
+    referred = open_referrals(kind=Referral.Kind.PROPOSAL, object_ids=ids)
+    ids = [pk for pk in ids if pk not in referred]
+    if action in ("approve", "reject") and not ids:
         if referred:
             messages.info(
                 request,
@@ -159,11 +183,30 @@ def approval_decide(request):
         else:  # decided already (another tab, another supervisor)
             messages.info(request, _("Nothing of this batch is waiting any more: it was decided."))
         return redirect(back)
-    if action == "reject" and not request.POST.get("rejection_reason", "").strip():
+    return _decision(request, ids=ids, action=action, back=back, keep=keep)
+
+
+def _decision(request, *, ids: list[int], action, back: str, keep: dict | None = None):
+    """Approve or reject the proposals `ids` through the services, once per form key, and
+    go `back` saying what was done; a refusal says why in the services' words (decided
+    already, a card recalled), sending up what nobody of the village may decide. `keep`
+    (core.kept) is what the queue draws again when nothing was decided."""
+    reason = request.POST.get("rejection_reason", "")
+
+    def refused(url):
+        if keep is not None:
+            choices_keep(request, KEPT, **keep)
+        return redirect(url)
+
+    if action not in ("approve", "reject"):
+        # No decision button was pressed (Enter in the reason box presses the form's first,
+        # hidden button, which names none): nothing is decided, and the page says so.
+        messages.error(request, _("Nothing was decided: press an approve or a reject button."))
+        return refused(back)
+    if action == "reject" and not reason.strip():
         # The reason box is under the whole table: the page comes back there, the box ready.
         messages.error(request, _("Give the reason for the rejection."))
-        choices_keep(request, KEPT, ids=ticked, reason=reason)
-        return redirect(_reason_asked(back, asked=True))
+        return refused(_reason_asked(back, asked=True))
     decided = []
 
     def act():
@@ -173,10 +216,7 @@ def approval_decide(request):
         else:
             decided.extend(
                 proposal_reject(
-                    proposal_ids=ids,
-                    actor=request.user,
-                    reason=request.POST.get("rejection_reason", ""),
-                    request=request,
+                    proposal_ids=ids, actor=request.user, reason=reason, request=request
                 )
             )
         return back
@@ -185,15 +225,14 @@ def approval_decide(request):
         url, replayed = retry_transient(lambda: run_once(request, act))
     except ValidationError as error:
         second_person = getattr(error, "second_person", [])
-        refused = {line for item in second_person for line in item.messages}
+        said = {line for item in second_person for line in item.messages}
         for line in error.messages:
-            if line not in refused:
+            if line not in said:
                 messages.error(request, line)
-        asked = {"action": action, "reason": request.POST.get("rejection_reason", "")}
+        asked = {"action": action, "reason": reason}
         for item in second_person:
             messages.warning(request, refusal_or_referral(request, item, asked))
-        choices_keep(request, KEPT, ids=ticked, reason=reason)
-        return redirect(back)
+        return refused(back)
     if replayed:
         messages.info(request, _("This decision was already recorded."))
     elif action == "approve" and request.village.publicity_days:
@@ -210,3 +249,70 @@ def approval_decide(request):
     else:
         messages.success(request, _("%(count)d rejected.") % {"count": len(decided)})
     return redirect(url)
+
+
+@staff_required(Role.SUPERVISOR)
+@require_POST
+def proposal_decide(request, pk):
+    """Approve or reject one proposal from its own page, then back to that page, which says
+    what was decided and leads back to the queue's place and on to the next waiting item."""
+    proposal = _get_proposal_for_user(request, pk)
+    back = _at_place(reverse("points:proposal_detail", args=[proposal.pk]), queue_place(request))
+    refusal = sent_up_refusal(Referral.Kind.PROPOSAL, proposal.pk)
+    if refusal and proposal.status == Proposal.Status.PROPOSED:
+        # Sent up after the page was drawn: the county's to decide, as in the queue.
+        messages.warning(request, refusal)
+        return redirect(back)
+    return _decision(request, ids=[proposal.pk], action=request.POST.get("action"), back=back)
+
+
+@staff_required(Role.SUPERVISOR)
+@require_POST
+def batch_decide(request, pk):
+    """Approve or reject what waits of a batch from its own page, as the queue's batch
+    buttons do."""
+    batch = _get_batch_for_user(request, pk)
+    back = _at_place(reverse("points:batch_detail", args=[batch.pk]), queue_place(request))
+    return _batch_decision(request, batch.pk, request.POST.get("action"), back)
+
+
+def decision_context(request, subject: Proposal | Batch, pending: list[Proposal]) -> dict:
+    """What a proposal's or a batch's page offers its reader to decide it: for the village's
+    supervisor, the approve and reject buttons (`decide`) while something of it waits for
+    them, or why not (`refusal`, `referral` when it waits for the township or the county);
+    and the way back to the queue's place and on to its next waiting item. `pending` is the
+    subject's proposals still waiting. Nothing for anyone else: they may not decide it."""
+    if not is_supervisor(request.user):
+        return {}
+    place = queue_place(request)
+    following = queue_next(request.village, subject, request.user, **_queue_filters(request))
+    next_url = ""
+    if following is not None:
+        on_its_batch = isinstance(subject, Batch) and following.batch_id
+        next_url = _at_place(
+            reverse("points:batch_detail", args=[following.batch_id])
+            if on_its_batch
+            else reverse("points:proposal_detail", args=[following.pk]),
+            place,
+        )
+    context = {
+        "place": place,
+        "queue_url": _at_place(reverse("points:approval_queue"), place),
+        "next_url": next_url,
+        "decide": False,
+        "refusal": "",
+        "referral": None,
+        "reason_asked": request.GET.get(REASON_ASKED) == "1",
+    }
+    referred = open_referrals(kind=Referral.Kind.PROPOSAL, object_ids=[p.pk for p in pending])
+    waiting = [p for p in pending if p.pk not in referred]
+    if not waiting:
+        context["referral"] = next(iter(referred.values()), None)
+        return context
+    # A batch is proposed by one person: one of its proposals says whether the reader may
+    # (not one of the reader's household, refused when the batch is decided, as in the queue).
+    ask = next((p for p in waiting if p.household_id != request.user.household_id), waiting[0])
+    refusal = proposal_decision_refusal(ask, request.user)
+    context["refusal"] = refusal or ""
+    context["decide"] = refusal is None
+    return context

@@ -11,7 +11,7 @@ from core.decorators import allows_camera
 from core.idempotency import key_used, run_once
 from core.pagination import Paginator
 from points.forms import ActivityForm, ProposalForm
-from points.models import CarryOver, InspectionRound
+from points.models import CarryOver, InspectionRound, Proposal
 from points.rounds import batch_outcomes
 from points.selectors import (
     carried_posted,
@@ -25,6 +25,7 @@ from points.views.access import (
     _get_proposal_for_user,
     photo_response,
 )
+from points.views.approvals import decision_context
 from points.views.picker import picker_enter_only, picker_pressed, picker_read
 
 
@@ -258,7 +259,9 @@ def proposals_mine(request):
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
 def proposal_detail(request, pk):
     proposal = _get_proposal_for_user(request, pk)
-    return render(request, "points/proposal_detail.html", {"proposal": proposal})
+    pending = [proposal] if proposal.status == Proposal.Status.PROPOSED else []
+    context = {"proposal": proposal, **decision_context(request, proposal, pending)}
+    return render(request, "points/proposal_detail.html", context)
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)
@@ -273,6 +276,7 @@ def batch_detail(request, pk):
         "household__number"
     )
     batch.outcome = batch_outcomes([batch.pk], village_id=batch.village_id)[batch.pk]
+    pending = [p for p in proposals if p.status == Proposal.Status.PROPOSED]
     # The village named beside the batch: docs/performance.md, "Past one database".
     round_ = (
         InspectionRound.objects.filter(village_id=batch.village_id, batch=batch).only("pk").first()
@@ -294,5 +298,6 @@ def batch_detail(request, pk):
             "carry_over": carry_over,
             "carry_over_lines": lines,
             "carry_over_posted": posted,
+            **decision_context(request, batch, pending),
         },
     )

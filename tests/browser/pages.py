@@ -39,13 +39,14 @@ def world(
     proposal_approve(proposal_ids=[in_publicity.pk], actor=supervisor_x)
     village_now.publicity_days = 0
     village_now.save(update_fields=["publicity_days"])
-    batch = propose(
+    waiting = propose(
         manager_x,
         [household_a, card_b.household],
         rules["labour"],
         batch_title="清扫村道",
         place="村委会",
-    )[0].batch
+    )
+    batch = waiting[0].batch
     declaration = declaration_submit(
         user=villager_a,
         description="帮邻居收麦子",
@@ -142,6 +143,7 @@ def world(
         "proposal": approved,
         "in_publicity": in_publicity,
         "batch": batch,
+        "waiting": waiting[0],  # of the batch, for the supervisor to decide on its own page
         "declaration": declaration,
         "item": shelves["rice"],
         "item_writing_off": shelves["kettle"],  # its write-off form lists the one waiting
@@ -328,6 +330,7 @@ COUNTY_PAGES = ["villagers:village_pick", *STAFF_VIEW_PAGES]
 SUPERVISOR_SWEEP = [
     *(page for page in SUPERVISOR_PAGES if page not in MANAGER_PAGES),
     ("points:proposal_detail", "proposal"),
+    ("points:proposal_detail", "waiting"),  # with its approve and reject
     ("points:batch_detail", "batch"),
     ("points:declaration_review", "declaration"),
     ("reports:notice_month", "notice_draft"),

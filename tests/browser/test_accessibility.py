@@ -109,14 +109,16 @@ def test_supervisor_pages(live_server, desktop, world, supervisor_x):
     _check_pages(desktop, live_server, urls_of(world, SUPERVISOR_SWEEP))
 
 
-# What the first secretary decides on, often from a phone: the queue, objections and held
-# entries, write-offs, declarations, wishes, the month's notice and reports.
+# What the first secretary decides on, often from a phone: the queue, a proposal's and a
+# batch's own pages, objections and held entries, write-offs, declarations, wishes, the
+# month's notice and reports.
 SUPERVISOR_PHONE_PAGES = [
     "points:approval_queue",
     "points:publicity",
     "store:corrections",
     ("points:declaration_review", "declaration"),
     ("points:batch_detail", "batch"),
+    ("points:proposal_detail", "waiting"),
     "wishwall:queue",
     ("wishwall:match", "wish_open"),
     ("reports:notice_month", "notice_draft"),

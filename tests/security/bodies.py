@@ -334,6 +334,11 @@ def approve_batch(cast, client):
     }
 
 
+def approve_here(cast, client):
+    """The approve button of a proposal's or a batch's own page."""
+    return {"action": "approve", **_key()}
+
+
 def dismiss_when_due(cast, client):
     """The period of the entry objected to is over: dismissing the objection credits it."""
     Proposal.objects.filter(pk=cast.in_publicity.pk).update(

@@ -124,6 +124,8 @@ class Cast:
     activity: Any = None  # open for check-in, nobody checked in yet
     checkin: Any = None  # household A's check-in, with a photo, to another activity
     announcement: Any = None
+    # Household A's proposal of the batch, waiting for the supervisor (B's is sent up).
+    pending: Any = None
     # Village Y's household, whose villager login (users["villager_y"], not one of ROLES: the
     # URL table's answers are X's roles') meets X's objects as another village's.
     household_y: Any = None
@@ -383,6 +385,7 @@ def cast_build(
         proposal=proposal,
         entry=proposal.entry,
         batch=pending[0].batch,
+        pending=pending[0],
         declaration=declaration,
         item=item,
         redemption=redemption,

@@ -279,6 +279,22 @@ POINTS = [
         action=True,
     ),
     Target(
+        "points:proposal_decide",
+        "supervisor_x",
+        lambda c: _DecisionHereFields(),
+        kwargs=pk("pending"),
+        more=key,
+        action=True,
+    ),
+    Target(
+        "points:batch_decide",
+        "supervisor_x",
+        lambda c: _DecisionHereFields(),
+        kwargs=pk("batch"),
+        more=key,
+        action=True,
+    ),
+    Target(
         "points:round_new",
         "manager_x",
         lambda c: _round_form(c),
@@ -372,6 +388,14 @@ class _ApprovalFields(forms.Form):
     rejection_reason = forms.CharField(required=False)
     batch_action = forms.CharField(required=False)
     next = forms.CharField(required=False)
+
+
+class _DecisionHereFields(forms.Form):
+    """What a proposal's or a batch's own page sends to decide it."""
+
+    action = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
+    idempotency_key = forms.CharField(max_length=64)
+    rejection_reason = forms.CharField(required=False)
 
 
 class _ConfirmFields(forms.Form):

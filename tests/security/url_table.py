@@ -352,10 +352,27 @@ URLS: dict[str, Row] = {
     "points:proposals_mine": Row(get=PROPOSER_PAGE),
     "points:proposal_detail": Row(get=STAFF_OBJECT, kwargs=pk("proposal")),
     "points:proposal_photo": Row(get=STAFF_OBJECT, kwargs=pk("proposal")),
+    # The supervisor decides a proposal or a batch from its own page, as in the queue.
+    "points:proposal_decide": Row(
+        get="L 403 403 403 405 403 403 403 403 403 403 403",
+        post="L 403 403 403 R 403 403 403 403 403 403 403",
+        kwargs=pk("pending"),
+        action=True,
+        writes=ENTRIES,
+        body=b.approve_here,
+    ),
     "points:activity_new": Row(
         get=PROPOSER_PAGE, post=PROPOSER_PAGE, writes=PROPOSALS, body=b.activity
     ),
     "points:batch_detail": Row(get=STAFF_OBJECT, kwargs=pk("batch")),
+    "points:batch_decide": Row(
+        get="L 403 403 403 405 403 403 403 403 403 403 403",
+        post="L 403 403 403 R 403 403 403 403 403 403 403",
+        kwargs=pk("batch"),
+        action=True,
+        writes=ENTRIES,
+        body=b.approve_here,
+    ),
     # Check-in by QR code: the manager opens, shows and closes; a villager scans and checks in.
     "points:activity_list": Row(get=STAFF_LIST),
     "points:activity_open": Row(
