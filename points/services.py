@@ -52,6 +52,7 @@ from villagers.second_person import (
     referral_open,
     referrals_close,
     role_holders,
+    sent_up_words,
 )
 from villagers.selectors import households_with_active_card
 from villagers.services import card_create
@@ -446,19 +447,44 @@ def _decision_check(proposal: Proposal, actor: User, referral: Referral | None =
     The village's supervisor decides, never a proposal of their own or one for their own
     household (DESIGN.md rule 8); what nobody of the village may decide, the county does.
     """
-    decider_check(
-        actor,
-        role=Role.SUPERVISOR,
-        kind=Referral.Kind.PROPOSAL,
-        object_id=proposal.pk,
-        village_id=proposal.village_id,
-        household_id=proposal.household_id,
-        household_name=lambda: proposal.household.head_name,
-        originators=[proposal.proposed_by_id],
-        referral=referral,
-        role_refusal=_("Only the village's supervisor may approve or reject proposals."),
-        role_error=ValidationError,
+    try:
+        decider_check(
+            actor,
+            role=Role.SUPERVISOR,
+            kind=Referral.Kind.PROPOSAL,
+            object_id=proposal.pk,
+            village_id=proposal.village_id,
+            household_id=proposal.household_id,
+            household_name=lambda: proposal.household.head_name,
+            originators=[proposal.proposed_by_id],
+            referral=referral,
+            role_refusal=_("Only the village's supervisor may approve or reject proposals."),
+            role_error=ValidationError,
+        )
+    except SecondPersonRequired as error:
+        # Sent up by the page in a transaction of its own (referral_open), which locks the
+        # proposal as a decision does: one decided meanwhile is not sent up, and a decision
+        # waiting for that lock reads the referral once it has it (_pending_check).
+        error.recheck = lambda: _pending_locked(proposal)
+        raise
+
+
+def _pending_locked(proposal: Proposal) -> None:
+    """Lock `proposal` and refuse unless it still waits for a decision."""
+    status = (
+        Proposal.objects.select_for_update(no_key=True)
+        .filter(pk=proposal.pk, village_id=proposal.village_id)
+        .values_list("status", flat=True)
+        .first()
     )
+    if status != Proposal.Status.PROPOSED:
+        raise ValidationError(
+            _("%(household)s: this proposal was already decided (%(status)s).")
+            % {
+                "household": proposal.household.head_name,
+                "status": Proposal.Status(status).label if status else "-",
+            }
+        )
 
 
 def proposal_decision_refusal(proposal: Proposal, actor: User) -> str | None:
@@ -583,11 +609,11 @@ def entry_reverse(
 
 
 def _locked_proposal(row) -> Proposal:
-    """A proposal and its rule from LOCK_PROPOSALS' row (points.sql), with whether it
-    waits for the county (`referred`)."""
+    """A proposal and its rule from LOCK_PROPOSALS' row (points.sql), with whether its
+    household has an active card (`carded`)."""
     proposal = sql.instance(Proposal, row)
     proposal.rule = sql.instance(Rule, row, sql.width(Proposal))
-    proposal.referred, proposal.carded = row[sql.width(Proposal) + sql.width(Rule) :]
+    (proposal.carded,) = row[sql.width(Proposal) + sql.width(Rule) :]
     return proposal
 
 
@@ -617,9 +643,26 @@ def _pending_check(
 ) -> None:
     """Refuse unless each (locked) proposal is pending and decidable by `actor`, and when
     `approving`, its household has an active card; listing every problem
-    (second_person.batch_check)."""
+    (second_person.batch_check).
+
+    A proposal sent up to the township or the county (an open referral) is theirs to decide
+    (DESIGN.md rule 8): the village's supervisor is refused it, whatever page they pressed
+    on, in the words its own page uses. Read here, after the locks, in a statement of its
+    own: the locking statement's snapshot would miss a send-up committed while it waited
+    (the send-up locks the proposal too: referral_open's recheck, set by _decision_check).
+    Each is marked `referred` for the referrals the decision closes."""
+    referrals = referrals or {}
+    sent_up = set(
+        Referral.objects.filter(
+            village_id=proposals[0].village_id,
+            kind=Referral.Kind.PROPOSAL,
+            object_id__in=[proposal.pk for proposal in proposals],
+            status=Referral.Status.OPEN,
+        ).values_list("object_id", flat=True)
+    )
 
     def check(proposal: Proposal) -> None:
+        proposal.referred = proposal.pk in sent_up
         if proposal.status != Proposal.Status.PROPOSED:
             raise ValidationError(
                 _("%(household)s: this proposal was already decided (%(status)s).")
@@ -628,7 +671,21 @@ def _pending_check(
                     "status": proposal.get_status_display(),
                 }
             )
-        _decision_check(proposal, actor, (referrals or {}).get(proposal.pk))
+        behind = proposal.referred and proposal.pk not in referrals
+        try:
+            _decision_check(proposal, actor, referrals.get(proposal.pk))
+        except SecondPersonRequired as error:
+            if not behind:
+                raise
+            # Waiting above already: said as its page says it, nothing sent up again.
+            raise ValidationError(
+                "%s %s" % (error.messages[0], sent_up_words())  # noqa: UP031 (two sentences)
+            ) from error
+        if behind:
+            raise ValidationError(
+                _("%(household)s: %(refusal)s")
+                % {"household": proposal.household.head_name, "refusal": sent_up_words()}
+            )
         if not proposal.carded and approving:
             raise ValidationError(no_card_refusal(proposal.household.head_name))
 
@@ -662,9 +719,7 @@ def _lock_for_approval(
             proposal.rule = sql.instance(Rule, row, sql.width(Proposal))
             at = sql.width(Proposal) + sql.width(Rule)
             account = sql.instance(Account, row, at)
-            proposal.referred, proposal.carded, proposal.entry_id_drawn = row[
-                at + sql.width(Account) :
-            ]
+            proposal.carded, proposal.entry_id_drawn = row[at + sql.width(Account) :]
             _pending_check([proposal], actor, referrals, approving=True)
             return [proposal], {account.household_id: account}
     proposals = _lock_pending(ids, actor, village_id, referrals, approving=True)

@@ -1,10 +1,12 @@
 """The points app's statements by hand (the rule and the builders: core.sql). Index:
 
 - `LOCK_ONE`: one proposal with its rule and its household's account, locked FOR NO KEY
-  UPDATE OF the proposal and the account (the ledger's lock order), whether it waits for the
-  county, whether its household has an active card, and the id its entry will take; the
-  commonest decision. The ORM took about 2 ms to build it, PostgreSQL 0.3 ms to run it. With the
-  writes in one statement (`run_together`), an approval is three round trips instead of
+  UPDATE OF the proposal and the account (the ledger's lock order), whether its household
+  has an active card, and the id its entry will take; the commonest decision. Whether it
+  waits for the county is read after it (points.services._pending_check): this statement's
+  snapshot is taken before it waits for the lock, so it would miss an item sent up while
+  it waited. The ORM took about 2 ms to build it, PostgreSQL 0.3 ms to run it. With the
+  writes in one statement (`run_together`), an approval is four round trips instead of
   nine (docs/performance.md has the figures).
 - `LOCK_PROPOSALS` / `LOCK_ACCOUNTS`: the same for a batch, in two steps, in id order (its
   entries' ids are drawn once the accounts are locked).
@@ -55,15 +57,6 @@ from villagers.models import Card, Household, Member, Referral, User, VillageGro
 
 P, R, A = Proposal, Rule, Account
 
-# Whether the proposal waits for the county. Its village is named (the statements using this
-# have it as a parameter): else PostgreSQL may read every open referral of the deployment
-# and match them to the proposal by hash, a statement Citus could not route to one shard.
-_REFERRED = f"""EXISTS (SELECT 1 FROM {table(Referral)} f
-    WHERE f.{column(Referral, "village")} = %(village)s
-      AND f.{column(Referral, "kind")} = {literal(Referral.Kind.PROPOSAL)}
-      AND f.{column(Referral, "object_id")} = p.{column(P, "id")}
-      AND f.{column(Referral, "status")} = {literal(Referral.Status.OPEN)})"""  # noqa: S608
-
 # Whether the proposal's household has an active card: a household whose card was recalled
 # neither earns nor loses points until it has one again (villagers.services.household_save).
 _CARDED = f"""EXISTS (SELECT 1 FROM {table(Card)} c
@@ -74,7 +67,7 @@ _CARDED = f"""EXISTS (SELECT 1 FROM {table(Card)} c
 # account's entries take ids in the order their balances follow one another.
 LOCK_ONE = f"""
     SELECT locked.*, {next_id(Entry)} FROM (
-        SELECT {columns(P, "p")}, {columns(R, "r")}, {columns(A, "a")}, {_REFERRED}, {_CARDED}
+        SELECT {columns(P, "p")}, {columns(R, "r")}, {columns(A, "a")}, {_CARDED}
         FROM {table(P)} p
         JOIN {table(R)} r ON r.{column(R, "id")} = p.{column(P, "rule")}
         JOIN {table(A)} a ON a.{column(A, "household")} = p.{column(P, "household")}
@@ -84,7 +77,7 @@ LOCK_ONE = f"""
 """  # noqa: S608 (built from the models)
 
 LOCK_PROPOSALS = f"""
-    SELECT {columns(P, "p")}, {columns(R, "r")}, {_REFERRED}, {_CARDED}
+    SELECT {columns(P, "p")}, {columns(R, "r")}, {_CARDED}
     FROM {table(P)} p JOIN {table(R)} r ON r.{column(R, "id")} = p.{column(P, "rule")}
     WHERE p.{column(P, "id")} = ANY(%(ids)s) AND p.{column(P, "village")} = %(village)s
     ORDER BY p.{column(P, "id")}

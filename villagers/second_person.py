@@ -444,6 +444,11 @@ def sent_up_refusal(kind: str, object_id: int) -> str:
     "" when it does not wait above: refusal_or_referral says it, changing nothing."""
     if waiting_above(kind, object_id) is None:
         return ""
+    return sent_up_words()
+
+
+def sent_up_words() -> str:
+    """What a page and the services say to a decision pressed on an item sent up."""
     return _(
         "This waits for the township or the county to decide: nothing was changed. See it "
         "under Sent up."

@@ -43,7 +43,8 @@ QUEUE_CACHE_SECONDS = 600
 QUEUE_PAGE_SIZE = 50
 # The queue's place (its filters and its page), carried by the links to the proposals' and
 # batches' pages and by their forms, so a decision made there goes back to it.
-QUEUE_PLACE = ("rule", "group", "proposer", "page")
+QUEUE_FILTERS = ("rule", "group", "proposer")
+QUEUE_PLACE = (*QUEUE_FILTERS, "page")
 
 
 def queue_place(request) -> str:
@@ -117,6 +118,10 @@ def _queue_parts(request, kept: dict | None = None) -> dict[str, str]:
         "kept": kept,
         "waiting": waiting,
         "place": queue_place(request),
+        # The pager's links keep the filters, never the `reason` asked for once.
+        "pager_place": urlencode(
+            [(name, request.GET[name]) for name in QUEUE_FILTERS if request.GET.get(name)]
+        ),
     }
     return {
         part: render_to_string(template, context, request=request)
@@ -165,7 +170,12 @@ def approval_decide(request):
 
 
 def _batch_decision(request, batch_id: int, action, back: str, keep: dict | None = None):
-    """Approve or reject every proposal of the batch still waiting for the supervisor."""
+    """Approve or reject every proposal of the batch still waiting for the supervisor.
+
+    Those of it sent up to the township or the county are left to them, and the page says
+    how many; one sent up after they were counted here is refused by the services, which
+    then decide nothing of the batch (it is decided whole or not at all): pressed again, the
+    rest is decided."""
     ids = list(
         Proposal.objects.filter(
             village=request.village, batch_id=batch_id, status=Proposal.Status.PROPOSED
@@ -183,14 +193,17 @@ def _batch_decision(request, batch_id: int, action, back: str, keep: dict | None
         else:  # decided already (another tab, another supervisor)
             messages.info(request, _("Nothing of this batch is waiting any more: it was decided."))
         return redirect(back)
-    return _decision(request, ids=ids, action=action, back=back, keep=keep)
+    return _decision(request, ids=ids, action=action, back=back, keep=keep, left=len(referred))
 
 
-def _decision(request, *, ids: list[int], action, back: str, keep: dict | None = None):
+def _decision(
+    request, *, ids: list[int], action, back: str, keep: dict | None = None, left: int = 0
+):
     """Approve or reject the proposals `ids` through the services, once per form key, and
     go `back` saying what was done; a refusal says why in the services' words (decided
     already, a card recalled), sending up what nobody of the village may decide. `keep`
-    (core.kept) is what the queue draws again when nothing was decided."""
+    (core.kept) is what the queue draws again when nothing was decided; `left` is how many
+    of a batch were left to the township or the county, said once the rest is decided."""
     reason = request.POST.get("rejection_reason", "")
 
     def refused(url):
@@ -231,7 +244,11 @@ def _decision(request, *, ids: list[int], action, back: str, keep: dict | None =
                 messages.error(request, line)
         asked = {"action": action, "reason": reason}
         for item in second_person:
-            messages.warning(request, refusal_or_referral(request, item, asked))
+            try:
+                messages.warning(request, refusal_or_referral(request, item, asked))
+            except ValidationError as not_sent:  # decided meanwhile: nothing to send up
+                for line in not_sent.messages:
+                    messages.error(request, line)
         return refused(back)
     if replayed:
         messages.info(request, _("This decision was already recorded."))
@@ -248,6 +265,15 @@ def _decision(request, *, ids: list[int], action, back: str, keep: dict | None =
         )
     else:
         messages.success(request, _("%(count)d rejected.") % {"count": len(decided)})
+    if left and not replayed:
+        messages.info(
+            request,
+            _(
+                "%(count)d of this batch wait for the township or the county to decide: they "
+                "were left as they are."
+            )
+            % {"count": left},
+        )
     return redirect(url)
 
 
