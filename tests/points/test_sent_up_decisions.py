@@ -2,6 +2,7 @@
 the services refuse the village's supervisor it, from whatever page drawn before, and a
 send-up and a decision at the same moment make one or the other, never both."""
 
+import re
 import threading
 import time
 
@@ -13,6 +14,7 @@ from core.access import Role
 from points import services
 from points.models import Entry, Proposal
 from points.services import proposal_approve, proposal_reject
+from points.views import approvals
 from tests.conftest import form_key, make_staff
 from tests.points.conftest import propose
 from tests.points.test_concurrency import held_in, run_threads
@@ -165,3 +167,23 @@ def test_a_send_up_holding_the_proposal_is_not_decided_behind(
     assert Proposal.objects.get(pk=proposal.pk).status == "proposed"
     assert Referral.objects.get().status == "open"
     assert not Entry.objects.filter(kind=Entry.Kind.AWARD).exists()
+
+
+def test_the_queues_pager_keeps_the_filters_not_the_reason_asked(
+    monkeypatch, client_supervisor_x, card_a, card_b, manager_x, rule_clean
+):
+    monkeypatch.setattr(approvals, "QUEUE_PAGE_SIZE", 1)
+    for card in (card_a, card_b):
+        propose(manager_x, [card.household], rule_clean)
+    page = client_supervisor_x.get(
+        reverse("points:approval_queue"), {"rule": rule_clean.pk, "reason": "1"}
+    ).text
+    pager = re.search(r'<nav aria-label="Pages".*?</nav>', page, re.S).group(0)
+    assert f'href="?rule={rule_clean.pk}&amp;page=2"' in pager
+    assert "reason" not in pager
+
+
+def test_my_proposals_link_to_their_pages(client_manager_x, card_a, manager_x, rule_clean):
+    (proposal,) = propose(manager_x, [card_a.household], rule_clean)
+    page = client_manager_x.get(reverse("points:proposals_mine")).text
+    assert f'href="{reverse("points:proposal_detail", args=[proposal.pk])}"' in page
