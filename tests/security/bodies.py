@@ -327,9 +327,13 @@ def declaration_accept(cast, client):
 
 
 def approve_batch(cast, client):
+    """The batch's proposals the queue lets its supervisor tick: not household B's, which
+    was sent up (the cast's referral) and is the county's to decide."""
     return {
         "action": "approve",
-        "proposal": list(cast.batch.proposals.values_list("pk", flat=True)),
+        "proposal": list(
+            cast.batch.proposals.exclude(pk=cast.referral.object_id).values_list("pk", flat=True)
+        ),
         **_key(),
     }
 
