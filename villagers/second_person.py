@@ -423,26 +423,30 @@ def referral_refuse(
     return locked
 
 
-def open_referrals(*, kind: str, object_ids: Iterable[int]) -> dict[int, Referral]:
-    """{object id: open referral} for items of one kind: pages show they wait at the county."""
+def open_referrals(*, kind: str, object_ids: Iterable[int], village_id: int) -> dict[int, Referral]:
+    """{object id: open referral} for items of one kind of `village_id`: pages show they
+    wait at the county. Read by the village (one shard: docs/performance.md's routing)."""
     return {
         referral.object_id: referral
         for referral in Referral.objects.filter(
-            kind=kind, object_id__in=list(object_ids), status=Referral.Status.OPEN
+            village_id=village_id,
+            kind=kind,
+            object_id__in=list(object_ids),
+            status=Referral.Status.OPEN,
         )
     }
 
 
-def waiting_above(kind: str, object_id: int) -> Referral | None:
+def waiting_above(kind: str, object_id: int, *, village_id: int) -> Referral | None:
     """The open referral of one item, or None: its page says it waits at the township or
     the county (templates/_sent_up.html) and offers nothing that would decide it again."""
-    return open_referrals(kind=kind, object_ids=[object_id]).get(object_id)
+    return open_referrals(kind=kind, object_ids=[object_id], village_id=village_id).get(object_id)
 
 
-def sent_up_refusal(kind: str, object_id: int) -> str:
+def sent_up_refusal(kind: str, object_id: int, *, village_id: int) -> str:
     """The words refusing a button pressed on a page drawn before the item was sent up, or
     "" when it does not wait above: refusal_or_referral says it, changing nothing."""
-    if waiting_above(kind, object_id) is None:
+    if waiting_above(kind, object_id, village_id=village_id) is None:
         return ""
     return sent_up_words()
 
@@ -482,7 +486,9 @@ def refusal_or_referral(
         return " ".join(error.messages)
     # Sent up already (pressed on a page drawn before): it waits there as first asked, and
     # nothing is changed; only a PIN is chosen again (the manager may have lost the first).
-    refusal = "" if pin else sent_up_refusal(error.kind, error.object_id)
+    refusal = (
+        "" if pin else sent_up_refusal(error.kind, error.object_id, village_id=error.village_id)
+    )
     if refusal:
         return "%s %s" % (error.messages[0], refusal)  # noqa: UP031 (two translated sentences)
     if pin:

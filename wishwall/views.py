@@ -232,7 +232,7 @@ def wish_detail(request, pk: int):
     # and offers the supervisor no button that would only send it up again.
     referral = None
     if staff and wish.status in SENT_UP_KIND:
-        referral = waiting_above(SENT_UP_KIND[wish.status], wish.pk)
+        referral = waiting_above(SENT_UP_KIND[wish.status], wish.pk, village_id=wish.village_id)
     if referral is not None:
         context.update(referral=referral, can_match=False, can_fulfil=False)
     if not is_villager(user):

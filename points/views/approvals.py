@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.access import Role, is_supervisor, staff_required
@@ -95,8 +96,15 @@ def _queue_parts(request, kept: dict | None = None) -> dict[str, str]:
             village=request.village, status=Proposal.Status.PROPOSED
         ).count()
     referred = open_referrals(
-        kind=Referral.Kind.PROPOSAL, object_ids=[proposal.pk for proposal in page]
+        kind=Referral.Kind.PROPOSAL,
+        object_ids=[proposal.pk for proposal in page],
+        village_id=request.village.pk,
     )
+    # Of all waiting, those sent up are the township's or the county's to decide: said apart,
+    # as each one's page says "nothing else waits for you" past them.
+    sent_up = Referral.objects.filter(
+        village_id=request.village.pk, kind=Referral.Kind.PROPOSAL, status=Referral.Status.OPEN
+    ).count()
     outcomes = batch_outcomes(
         {proposal.batch_id for proposal in page if proposal.batch_id},
         village_id=request.village.pk,
@@ -117,6 +125,7 @@ def _queue_parts(request, kept: dict | None = None) -> dict[str, str]:
         "reason_asked": request.GET.get(REASON_ASKED) == "1",
         "kept": kept,
         "waiting": waiting,
+        "sent_up": sent_up,
         "place": queue_place(request),
         # The pager's links keep the filters, never the `reason` asked for once.
         "pager_place": urlencode(
@@ -182,7 +191,9 @@ def _batch_decision(request, batch_id: int, action, back: str, keep: dict | None
         ).values_list("pk", flat=True)
     )
     # What waits for the county is the county's to decide: the rest of the batch goes on.
-    referred = open_referrals(kind=Referral.Kind.PROPOSAL, object_ids=ids)
+    referred = open_referrals(
+        kind=Referral.Kind.PROPOSAL, object_ids=ids, village_id=request.village.pk
+    )
     ids = [pk for pk in ids if pk not in referred]
     if action in ("approve", "reject") and not ids:
         if referred:
@@ -268,9 +279,12 @@ def _decision(
     if left and not replayed:
         messages.info(
             request,
-            _(
+            ngettext(
+                "%(count)d of this batch waits for the township or the county to decide: it "
+                "was left as it is.",
                 "%(count)d of this batch wait for the township or the county to decide: they "
-                "were left as they are."
+                "were left as they are.",
+                left,
             )
             % {"count": left},
         )
@@ -284,7 +298,7 @@ def proposal_decide(request, pk):
     what was decided and leads back to the queue's place and on to the next waiting item."""
     proposal = _get_proposal_for_user(request, pk)
     back = _at_place(reverse("points:proposal_detail", args=[proposal.pk]), queue_place(request))
-    refusal = sent_up_refusal(Referral.Kind.PROPOSAL, proposal.pk)
+    refusal = sent_up_refusal(Referral.Kind.PROPOSAL, proposal.pk, village_id=proposal.village_id)
     if refusal and proposal.status == Proposal.Status.PROPOSED:
         # Sent up after the page was drawn: the county's to decide, as in the queue.
         messages.warning(request, refusal)
@@ -330,7 +344,11 @@ def decision_context(request, subject: Proposal | Batch, pending: list[Proposal]
         "referral": None,
         "reason_asked": request.GET.get(REASON_ASKED) == "1",
     }
-    referred = open_referrals(kind=Referral.Kind.PROPOSAL, object_ids=[p.pk for p in pending])
+    referred = open_referrals(
+        kind=Referral.Kind.PROPOSAL,
+        object_ids=[p.pk for p in pending],
+        village_id=request.village.pk,
+    )
     waiting = [p for p in pending if p.pk not in referred]
     if not waiting:
         context["referral"] = next(iter(referred.values()), None)

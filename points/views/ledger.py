@@ -134,7 +134,11 @@ def household_ledger(request, pk):
     # A reversal sent up waits at the township or the county: no "Reverse" offered again.
     history = context.get("history")
     context["reversal_referred"] = set(
-        open_referrals(kind=Referral.Kind.REVERSAL, object_ids=[e.pk for e in history.entries])
+        open_referrals(
+            kind=Referral.Kind.REVERSAL,
+            object_ids=[e.pk for e in history.entries],
+            village_id=household.village_id,
+        )
         if history
         else ()
     )

@@ -55,7 +55,11 @@ def objection_new(request, pk):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            if open_referrals(kind=Referral.Kind.OBJECTION, object_ids=[objection.pk]):
+            if open_referrals(
+                kind=Referral.Kind.OBJECTION,
+                object_ids=[objection.pk],
+                village_id=request.village.pk,
+            ):
                 filed = _(
                     "Your objection was filed and sent to the township or county, as nobody "
                     "of the village may settle it. The entry is not credited until then."
@@ -84,7 +88,9 @@ def publicity_overview(request):
     held = list(proposals_held(request.village))
     # What waits for the township or the county is marked so, with no buttons to decide it.
     for kind, rows in ((Referral.Kind.OBJECTION, open_objections), (Referral.Kind.HELD, held)):
-        referred = open_referrals(kind=kind, object_ids=[row.pk for row in rows])
+        referred = open_referrals(
+            kind=kind, object_ids=[row.pk for row in rows], village_id=request.village.pk
+        )
         for row in rows:
             row.referral = referred.get(row.pk)
     context = {

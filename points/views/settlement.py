@@ -62,9 +62,9 @@ def settlement_page(request):
     if current is not None:
         # Sent up (nobody of the village may approve it): the page says so, and offers the
         # supervisor no approval the service would send up once more.
-        referral = open_referrals(kind=Referral.Kind.SETTLEMENT, object_ids=[current.pk]).get(
-            current.pk
-        )
+        referral = open_referrals(
+            kind=Referral.Kind.SETTLEMENT, object_ids=[current.pk], village_id=current.village_id
+        ).get(current.pk)
         lines = (
             current.lines.select_related("account__household")
             .annotate(lapsed=-F("entry__points"))

@@ -395,9 +395,9 @@ def receipt(request, pk):
     # A void sent up waits at the township or the county: the page says so, no form again.
     referral = None
     if staff and not redemption.is_voided:
-        referral = open_referrals(kind=Referral.Kind.VOID, object_ids=[redemption.pk]).get(
-            redemption.pk
-        )
+        referral = open_referrals(
+            kind=Referral.Kind.VOID, object_ids=[redemption.pk], village_id=redemption.village_id
+        ).get(redemption.pk)
     if referral is None and is_supervisor(request.user):
         void_form = VoidForm(initial={"reason": ask.params["reason"] if ask else ""})
     elif referral is None and is_manager(request.user) and ask is None:

@@ -222,7 +222,9 @@ def corrections(request):
         .select_related("item__zone", "requested_by")
         .order_by("item__zone__position", "item__name", "pk")
     )
-    referred = open_referrals(kind=Referral.Kind.STOCK, object_ids=[c.pk for c in pending])
+    referred = open_referrals(
+        kind=Referral.Kind.STOCK, object_ids=[c.pk for c in pending], village_id=village.pk
+    )
     for correction in pending:
         correction.referral = referred.get(correction.pk)
     decided = Paginator(

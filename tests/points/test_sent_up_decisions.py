@@ -71,6 +71,13 @@ def test_the_queue_drawn_before_a_send_up_decides_nothing_of_it(
     )
     client_supervisor_x.get(reverse("points:approval_queue"))
     send_up(first, manager_x)
+    # The queue's count says which of all waiting are the township's or the county's (each
+    # one's page says "nothing else waits for you" past them).
+    queue = client_supervisor_x.get(reverse("points:approval_queue")).text
+    assert (
+        "2 proposals wait for a decision in all. 1 of them waits for the township or the county."
+        in queue
+    )
     response = client_supervisor_x.post(
         reverse("points:approval_decide"),
         {"action": "approve", "proposal": [first.pk, second.pk], "idempotency_key": form_key()},
@@ -95,8 +102,8 @@ def test_a_batch_decides_what_was_not_sent_up_and_says_so(
     )
     assert "1 approved; the points are in the ledger." in said(response)
     assert (
-        "1 of this batch wait for the township or the county to decide: they were left as "
-        "they are." in said(response)
+        "1 of this batch waits for the township or the county to decide: it was left as it is."
+        in said(response)
     )
     assert Proposal.objects.get(pk=rest.pk).status == "approved"
     assert Proposal.objects.get(pk=waiting.pk).status == "proposed"
