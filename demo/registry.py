@@ -163,7 +163,10 @@ def load(ctx) -> None:
     rng = ctx.rng
     county, _created = County.objects.get_or_create(name="宜川县")
     township, _created = Township.objects.get_or_create(county=county, name="英旺乡")
-    village = Village.objects.create(township=township, name="啊道村", code="101")
+    # Its records begin with the oldest month of the history the loader replays.
+    village = Village.objects.create(
+        township=township, name="啊道村", code="101", started_on=ctx.months[0]
+    )
     groups = [VillageGroup.objects.create(village=village, name=name) for name, _n in GROUPS]
 
     poor_sizes = _sizes(rng, POOR_HOUSEHOLDS, POOR_PEOPLE, 3)

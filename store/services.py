@@ -68,6 +68,7 @@ from villagers.second_person import (
     referrals_close,
     role_holders,
 )
+from villagers.services import village_start_reach
 
 MAX_CART_LINES = 40
 MAX_LINE_QUANTITY = 999
@@ -497,6 +498,7 @@ def donation_record(
     with transaction.atomic():
         _village_lock(village.pk)
         closed_month_check(village.pk, donation.received_on, _donation_month_closed(dated=True))
+        village_start_reach(village_id=village.pk, day=donation.received_on)
         if donor.pk is None:
             donor_save(donor=donor, actor=actor, request=request)
             donation.donor = donor
@@ -613,6 +615,7 @@ def donation_correct(
             closed_month_check(
                 donation.village_id, changes["received_on"], _donation_month_closed(dated=True)
             )
+            village_start_reach(village_id=donation.village_id, day=changes["received_on"])
         if "donor" in changed and changes["donor"].village_id != donation.village_id:
             raise ValidationError(_("The donor belongs to another village."))
         for name, (_old, new) in changed.items():

@@ -51,6 +51,10 @@ class VillageFactory(factory.django.DjangoModelFactory):
     # Most tests are about approval itself, so approval credits at once; tests of the
     # publicity period (tests/points/test_publicity*.py) set a period explicitly.
     publicity_days = 0
+    # Tests lay down history months and years back (dated entries, redemptions, donations):
+    # the village's records reach back before any of it, as the scheme's (it began in 2019).
+    # Tests of a village's first month set their own.
+    started_on = datetime.date(2019, 1, 1)
 
 
 class VillageGroupFactory(factory.django.DjangoModelFactory):

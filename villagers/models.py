@@ -123,6 +123,12 @@ class Village(models.Model):
             "anyone may open without signing in."
         ),
     )
+    # Its records begin in this day's month: the pages of a month, year or day reach back to
+    # it, and no notice is published before it (core.months.asked_within). Today for a new
+    # village; a donation recorded as received before it moves it back (store.services).
+    started_on = models.DateField(
+        _("started using the app on"), default=timezone.localdate, editable=False
+    )
 
     class Meta:
         ordering = ["code"]

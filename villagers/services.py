@@ -41,6 +41,13 @@ from villagers.roster import roster_check
 from villagers.second_person import SecondPersonRequired, decider_check, referrals_close
 
 
+def village_start_reach(*, village_id: int, day: datetime.date) -> None:
+    """A record dated `day`, before the village started using the app, moves its start back
+    to that day: every month its records reach stays on its pages (core.months.asked_within).
+    The caller holds the village's row lock."""
+    Village.objects.filter(pk=village_id, started_on__gt=day).update(started_on=day)
+
+
 def _household_lock(household_id: int, village_id: int) -> None:
     """The household's row lock, taken by whatever changes its card, its status, its logins
     or who on it may have a PIN, so each sees what the others wrote: a recall and a PIN set

@@ -185,7 +185,14 @@ def villages_add(specs: list[VillageSpec], *, seed: int) -> list[VillagePlan]:
     villages = [
         # No publicity period: the history is credited at approval, and bench/ledger.py
         # measures approval that posts the entry (with one, `credit_due` posts it later).
-        Village(township=spec.township, name=spec.name, code=spec.code, publicity_days=0)
+        # Its records begin with its history (the households are registered then).
+        Village(
+            township=spec.township,
+            name=spec.name,
+            code=spec.code,
+            publicity_days=0,
+            started_on=spec.first_month,
+        )
         for spec in specs
     ]
     Village.objects.bulk_create(villages)

@@ -338,3 +338,42 @@ def test_the_demo_county_has_three_villages_of_different_sizes_and_histories(db,
         assert Item.objects.filter(village=each, stock__gt=0).count() > 20
         assert Proposal.objects.filter(village=each, status="proposed").exists()
     assert f"Other villages of the county (password {STAFF_PASSWORD})" in demo.printed
+
+
+def _local_day(moment) -> datetime.date | None:
+    return timezone.localtime(moment).date() if moment else None
+
+
+def test_each_village_starts_before_its_history(db, demo):
+    """A village's records begin on its start (Village.started_on): each demo village
+    starts with its history, no record before it."""
+    for each in Village.objects.filter(township=demo.village.township):
+        firsts = [
+            _local_day(
+                Entry.objects.filter(account__village=each)
+                .order_by("created_at")
+                .first()
+                .created_at
+            ),
+            _local_day(
+                Household.objects.filter(village=each).order_by("created_at").first().created_at
+            ),
+            Donation.objects.filter(village=each)
+            .order_by("received_on")
+            .values_list("received_on", flat=True)
+            .first(),
+            _local_day(
+                Redemption.objects.filter(village=each)
+                .order_by("created_at")
+                .values_list("created_at", flat=True)
+                .first()
+            ),
+            _local_day(
+                StockMovement.objects.filter(village=each)
+                .order_by("created_at")
+                .values_list("created_at", flat=True)
+                .first()
+            ),
+        ]
+        assert each.started_on <= min(day for day in firsts if day), each.name
+    assert demo.village.started_on == demo.months[0]

@@ -7,8 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.utils import timezone
 
-from demo.county.generate import SEED, county_generate
+from core.months import local_start
+from demo.county.generate import SEED, county_generate, history_months
 from demo.county.registry import VILLAGES_PER_COUNTY, villages_create
 from points import checks as points_checks
 from points.models import Account, Entry, Proposal
@@ -21,6 +23,10 @@ from villagers.models import County, Household, Township, User, Village
 def test_one_village_with_three_years_is_consistent():
     counts = county_generate(size="village", log=lambda line: None)
     assert Village.objects.get().name == "啊道村"
+    # Its records, and its month pages, begin with the first month of its history.
+    first = history_months(timezone.localdate())[0]
+    assert Village.objects.get().started_on == first
+    assert not Entry.objects.filter(created_at__lt=local_start(first)).exists()
     assert Household.objects.count() == 154
     assert counts["points_entry"] == Entry.objects.count() > 25_000
     assert Redemption.objects.count() > 4_000
