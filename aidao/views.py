@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.access import OtherVillageObject, is_overseer, village_pick_url
 from core.db import is_database_unreachable, is_transient
+from core.months import OutsideRecords
 from core.redirects import local_next
 from villagers.oversight import villages_overseen
 
@@ -136,8 +137,12 @@ def page_not_found(request, exception=None):
     """The 404 handler. An address of another village's object (core.access.
     OtherVillageObject: a QR code scanned in the wrong village, a link passed on) says so,
     and what to do, naming nothing of it; a county admin or township officer overseeing its
-    village is offered to look into that village. Anything else: "This page does not exist".
+    village is offered to look into that village. A month, year or day the records do not
+    reach (core.months.OutsideRecords) says which exist, with links to the first and the
+    current. Anything else: "This page does not exist".
     """
+    if isinstance(exception, OutsideRecords):
+        return render(request, "outside_records.html", {"outside": exception}, status=404)
     if not isinstance(exception, OtherVillageObject):
         return defaults.page_not_found(request, exception)
     user = request.user

@@ -5,9 +5,12 @@ A month is named by its first day (a date). Spans of instants are in local time
 """
 
 import datetime
+import re
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -97,25 +100,102 @@ def months_ending(last: datetime.date, count: int = 12) -> list[datetime.date]:
     return [add_months(first, -offset) for offset in range(count - 1, -1, -1)]
 
 
-def requested_month(year: int, month: int) -> datetime.date:
-    """The first day of a month named in a URL; 404 for a month that cannot be reported.
+# The units an address may name a stretch of the records by (asked_within).
+MONTH, YEAR, DAY = "month", "year", "day"
+# How each is written in an address: ASCII digits only ('٢٠٢٤-٠٣' and '2_024-3' are none).
+_SHAPES = {
+    MONTH: re.compile(r"([0-9]{4})-([0-9]{1,2})"),
+    YEAR: re.compile(r"([0-9]{4})"),
+    DAY: re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"),
+}
+# How the page writes each.
+_WRITTEN = {MONTH: "%Y-%m", YEAR: "%Y", DAY: "%Y-%m-%d"}
+# As much of what was typed as the page repeats.
+ASKED_SHOWN = 20
 
-    Refuses month 13, years beyond any C long (OverflowError), the future and before 2000.
-    """
-    try:
-        first = datetime.date(year, month, 1)
-    except (ValueError, OverflowError) as error:
-        raise Http404 from error
-    if first > timezone.localdate() or first < EARLIEST_DAY:
-        raise Http404
-    return first
+
+class OutsideRecords(Http404):
+    """A month, year or day named in an address that the records do not reach: none at all
+    (2024-13, 'abc'), one to come, or one before the records' first month. A 404 whose page
+    says which exist, with a link to the first and to the current (aidao.views.
+    page_not_found): `first` and `last` are their first days, `why` is "shape", "before" or
+    "after"."""
+
+    def __init__(self, *, unit: str, asked: str, why: str, first, last, first_url, last_url):
+        super().__init__(f"{unit} {asked!r}: {why}")
+        self.unit, self.asked, self.why = unit, asked[:ASKED_SHOWN], why
+        self.first, self.last = first, last
+        self.first_url, self.last_url = first_url, last_url
+
+    @property
+    def first_text(self) -> str:
+        return format(self.first, _WRITTEN[self.unit])
+
+    @property
+    def last_text(self) -> str:
+        return format(self.last, _WRITTEN[self.unit])
 
 
-def month_from_text(text: str) -> datetime.date | None:
-    """The first day of a 'YYYY-MM' month (ASCII digits, 2000-9000), else None."""
-    try:  # strptime reads ASCII digits only (int() took '٢٠٢٤-٠٣' and '2_024-3')
-        first = datetime.datetime.strptime(text or "", "%Y-%m").date()
-    except ValueError:
+def _read(asked: str, unit: str) -> datetime.date | None:
+    """The first day of the month, year or day `asked` is written as, else None."""
+    shape = _SHAPES[unit].fullmatch(asked or "")
+    if shape is None:
         return None
-    # Month 0001-01 has no previous month to link to (that was a 500).
-    return first if 2000 <= first.year <= 9000 else None
+    parts = [int(part) for part in shape.groups()] + [1, 1]
+    try:
+        return datetime.date(*parts[:3])
+    except ValueError:  # month 13, day 31 of April, year 0
+        return None
+
+
+def asked_within(
+    asked: str, *, unit: str, since: datetime.date, link: Callable[[datetime.date], str]
+) -> datetime.date:
+    """The first day of the month ('YYYY-MM'), year ('YYYY') or the day ('YYYY-MM-DD') an
+    address names, when the records reach it: from the month of `since` (when the village
+    started using the app; for the county's pages the earliest village's) to today. Else
+    OutsideRecords, whose page links to the first and the current by `link(first day)`.
+
+    Every page with a month, year or day in its address reads it here."""
+    today = timezone.localdate()
+    if unit == YEAR:
+        first, last = since.replace(month=1, day=1), today.replace(month=1, day=1)
+    else:
+        first, last = month_of(since), (today if unit == DAY else month_of(today))
+    first = min(first, last)  # a start typed in the future still reaches today
+    day = _read(asked, unit)
+    if day is not None and first <= day <= last:
+        return day
+    why = "shape" if day is None else ("before" if day < first else "after")
+    raise OutsideRecords(
+        unit=unit,
+        asked=asked or "",
+        why=why,
+        first=first,
+        last=last,
+        first_url=link(first),
+        last_url=link(last),
+    )
+
+
+def month_in_path(year: int, month: int, *, since: datetime.date, page: str) -> datetime.date:
+    """The month of an address /<year>/<month>/ of `page` (a URL name taking the two), within
+    the records from `since` (asked_within); its page links to `page`'s first and current."""
+    return asked_within(
+        f"{year:04d}-{month:02d}",
+        unit=MONTH,
+        since=since,
+        link=lambda first: reverse(page, args=[first.year, first.month]),
+    )
+
+
+def month_before(first: datetime.date, since: datetime.date) -> datetime.date | None:
+    """The month before `first` when the records from `since` reach it (the "←" link)."""
+    before = previous_month(first)
+    return before if before >= month_of(since) else None
+
+
+def month_after(first: datetime.date) -> datetime.date | None:
+    """The month after `first` when it has begun (the "→" link)."""
+    after = next_month(first)
+    return after if after <= timezone.localdate() else None

@@ -10,7 +10,7 @@ import datetime
 import re
 from decimal import Decimal
 
-from django.http import Http404
+from django.db.models import Min
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,13 +22,14 @@ from openpyxl.styles import Font
 
 from core.access import overseer_required
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
+from core.months import MONTH, asked_within, month_after, month_before
 from core.text import list_join
 from reports import xlsx
 from reports.charts import sparkline
 from reports.exports import export_job_start
 from reports.models import ExportJob
 from reports.selectors import COUNTY_SORTS, Period, county_figures, county_total, county_villages
-from villagers.models import County, Township
+from villagers.models import County, Township, Village
 from villagers.oversight import Oversight, oversight_of
 
 # A stock cover below 1× in the .xlsx, as the page shows it (text-danger, bold).
@@ -169,12 +170,23 @@ def month_parsed(value: str | None) -> datetime.date:
     return first
 
 
-def overview_month(value: str | None) -> datetime.date:
-    """?month=YYYY-MM, this month by default; a bad or future month is a 404."""
-    try:
-        return month_parsed(value)
-    except ValueError as error:
-        raise Http404 from error
+def records_start() -> datetime.date:
+    """When the deployment's records begin: the earliest village's start (one query)."""
+    first = Village.objects.aggregate(first=Min("started_on"))["first"]
+    return first or timezone.localdate()
+
+
+def overview_month(value: str | None, since: datetime.date | None = None) -> datetime.date:
+    """?month=YYYY-MM, this month by default; else a month the deployment's records reach,
+    from its earliest village's first, `since` (core.months.asked_within says which do)."""
+    if not value:
+        return timezone.localdate().replace(day=1)
+    return asked_within(
+        value,
+        unit=MONTH,
+        since=since or records_start(),
+        link=lambda first: f"{reverse('reports:county_overview')}?month={first:%Y-%m}",
+    )
 
 
 def _sort(value: str | None) -> str:
@@ -207,7 +219,8 @@ def _headers(sort: str, month: datetime.date) -> list[dict]:
 @overseer_required
 def county_overview(request):
     """The county's villages for its admin; the township's for a township officer."""
-    month = overview_month(request.GET.get("month"))
+    since = records_start()
+    month = overview_month(request.GET.get("month"), since)
     sort = _sort(request.GET.get("sort"))
     oversight = oversight_of(request.user)
     figures, as_of = county_figures(
@@ -233,10 +246,7 @@ def county_overview(request):
     # kept as long as the figures it shows (its key changes with them).
     key = f"{oversight.key}:{month}:{sort}:{as_of}"
     rows = cached_part("county-table", key, table, FIGURES_MAX_AGE)
-    today = timezone.localdate()
     left_unknown = sum(row["inspected_left_unknown"] for row in figures.values())
-    previous = (month - datetime.timedelta(days=1)).replace(day=1)
-    following = (month + datetime.timedelta(days=32)).replace(day=1)
     return render(
         request,
         "reports/county_overview.html",
@@ -247,8 +257,9 @@ def county_overview(request):
             "table": csrf_fill(rows, request),
             "sort": sort,
             "month": month,
-            "previous": previous if previous.year >= 2000 else None,
-            "following": following if following <= today else None,
+            # Back to the deployment's earliest village's first month, no further.
+            "previous": month_before(month, since),
+            "following": month_after(month),
             # Inspected households whose leaving time was never recorded: the note on the
             # pass rate says they are left out.
             "left_unknown": left_unknown,

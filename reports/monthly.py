@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from core.access import may_object, staff_required
 from core.fragments import cached_part
-from core.months import EARLIEST_DAY, next_month, previous_month, requested_month
+from core.months import YEAR, asked_within, month_after, month_before, month_in_path
 from core.numbers import to_cents
 from points.models import Rule
 from reports import xlsx
@@ -396,10 +396,19 @@ def year_workbook(village, year: int, progress=None) -> bytes:
     )
 
 
-def _check_year(year: int) -> int:
-    if not 2000 <= year <= timezone.localdate().year:
-        raise Http404
-    return year
+def _check_year(village, year: int) -> int:
+    """A year the village's records reach (core.months.asked_within), else its page."""
+    return asked_within(
+        f"{year:04d}",
+        unit=YEAR,
+        since=village.started_on,
+        link=lambda first: reverse("reports:year_report", args=[first.year]),
+    ).year
+
+
+def _month(village, year: int, month: int):
+    """A month the village's records reach (core.months.asked_within), else its page."""
+    return month_in_path(year, month, since=village.started_on, page="reports:month_report")
 
 
 @staff_required(*STAFF)
@@ -410,8 +419,8 @@ def month_report(request, year=None, month=None):
     # No month in the address: this month. A month of 0 in it is no month (a 404).
     if year is None:
         year, month = today.year, today.month
-    first = requested_month(year, month)
     village = request.village
+    first = _month(village, year, month)
     period = Period.month(first.year, first.month)
     # The points owed and the shelves' cover are today's (the ledger and the stock as they
     # stand), not the month's: a month gone by says so beside them, or a reader took them for
@@ -433,7 +442,6 @@ def month_report(request, year=None, month=None):
     # The body differs by reader only in the objection links; a month's body drawn while it
     # was the current month has no note on today's figures.
     key = f"{report_key(village, period)}:{may_object(request.user)}:{past}"
-    previous, following = previous_month(first), next_month(first)
     return render(
         request,
         "reports/month_report.html",
@@ -442,8 +450,8 @@ def month_report(request, year=None, month=None):
             "body": cached_part("month-report", key, body, PART_SECONDS),
             "village": village,
             "month": first,
-            "previous": previous,
-            "following": following if following <= today else None,
+            "previous": month_before(first, village.started_on),
+            "following": month_after(first),
         },
     )
 
@@ -452,15 +460,15 @@ def month_report(request, year=None, month=None):
 def month_report_xlsx(request, year, month):
     """A month is small: the workbook is built while the browser waits (or read from the
     cache while nothing it shows has changed)."""
-    first, village = requested_month(year, month), request.village
+    first, village = _month(request.village, year, month), request.village
     names = xlsx.village_file_names(village, _("Monthly report"), "report", f"{first:%Y-%m}")
     return xlsx.xlsx_response(month_workbook(village, first), *names)
 
 
 @staff_required(*STAFF)
 def year_report(request, year):
-    year = _check_year(year)
     village = request.village
+    year = _check_year(village, year)
     today = timezone.localdate()
 
     def body() -> str:
@@ -470,6 +478,8 @@ def year_report(request, year):
             "report": report,
             "flow_chart": flow_chart(report.flows, key="year-flow", title=title),
             "today": today,
+            # The months before the village's first have no report to link to.
+            "first_month": village.started_on.replace(day=1),
         }
         return render_to_string("reports/_year_report_body.html", context, request)
 
@@ -482,7 +492,7 @@ def year_report(request, year):
             "body": cached_part("year-report", key, body, PART_SECONDS),
             "village": village,
             "year": year,
-            "previous": year - 1 if year > EARLIEST_DAY.year else None,
+            "previous": year - 1 if year > village.started_on.year else None,
             "following": year + 1 if year < today.year else None,
         },
     )
@@ -492,7 +502,7 @@ def year_report(request, year):
 @staff_required(*STAFF)
 def year_report_xlsx(request, year):
     """A year of rows can take a while: build the workbook in the background."""
-    year = _check_year(year)
+    year = _check_year(request.village, year)
     job = export_job_start(
         kind=ExportJob.Kind.YEAR_REPORT,
         user=request.user,

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from core.access import Role, member_of_village_required, staff_required, village_object_or_404
 from core.idempotency import run_once, said_once
-from core.months import next_month, previous_month, requested_month
+from core.months import month_after, month_before, month_in_path, month_of, previous_month
 from core.pagination import Paginator
 from core.picker import form_as_typed, pick_context, pick_pressed, picks_read
 from notifications.selectors import announcements_current
@@ -88,22 +88,24 @@ def _donation_from_token(token: str) -> Donation:
     return donation
 
 
-def _month(year, month) -> datetime.date:
-    """The month asked for; by default the last completed one (the board is monthly)."""
+def _month(village, year, month) -> datetime.date:
+    """The month asked for, one the village's records reach (core.months.asked_within); by
+    default the last completed one (the board is monthly), or the first of a village that
+    began this month."""
     if year is None:
-        return previous_month(timezone.localdate())
-    return requested_month(year, month)
+        return max(previous_month(timezone.localdate()), month_of(village.started_on))
+    return month_in_path(year, month, since=village.started_on, page="reports:board_month")
 
 
 def _board_context(request, year, month) -> dict:
-    first = _month(year, month)
-    previous, following = previous_month(first), next_month(first)
+    village = request.village
+    first = _month(village, year, month)
     return {
-        "village": request.village,
+        "village": village,
         "month": first,
-        "board": board_month(request.village, first.year, first.month),
-        "previous": previous,
-        "following": following if following <= timezone.localdate() else None,
+        "board": board_month(village, first.year, first.month),
+        "previous": month_before(first, village.started_on),
+        "following": month_after(first),
     }
 
 

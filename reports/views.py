@@ -32,7 +32,7 @@ from core.access import (
 )
 from core.fragments import cached_part
 from core.idempotency import run_once
-from core.months import month_of, next_month, previous_month, requested_month
+from core.months import month_after, month_before, month_in_path, month_of, previous_month
 from reports import xlsx
 from reports.models import NoticeSignature, PublishedNotice
 from reports.notice import (
@@ -76,10 +76,12 @@ def home(request):
     return redirect(start)
 
 
-def _month(year, month) -> datetime.date:
+def _month(village: Village, year, month) -> datetime.date:
+    """The notice's month: this one when the address names none; else one the village's
+    records reach (core.months.asked_within says which do)."""
     if year is None:
         return month_of(timezone.localdate())
-    return requested_month(year, month)
+    return month_in_path(year, month, since=village.started_on, page="reports:notice_month")
 
 
 def notice_qr_svg(url: str) -> str:
@@ -167,12 +169,12 @@ def _published_months(village) -> set[datetime.date]:
     return set(months.values_list("month", flat=True))
 
 
-def _neighbours(first: datetime.date, current: datetime.date, villager_months=None):
-    """The months the previous/next links lead to: any for staff; for a villager (given the
-    months published), only published months and the running one, which they may open."""
+def _neighbours(village, first: datetime.date, current: datetime.date, villager_months=None):
+    """The months the previous/next links lead to: for staff any the village's records reach
+    (from its first month); for a villager (given the months published), only published
+    months and the running one, which they may open."""
     if villager_months is None:
-        following = next_month(first)
-        return previous_month(first), following if following <= current else None
+        return month_before(first, village.started_on), month_after(first)
     months = villager_months | {current}
     earlier = [month for month in months if month < first]
     later = [month for month in months if month > first]
@@ -183,7 +185,7 @@ def _neighbours(first: datetime.date, current: datetime.date, villager_months=No
 def notice(request, year=None, month=None):
     """A month's notice: the running month live, an ended one as published, or its draft."""
     village = request.village
-    first = _month(year, month)
+    first = _month(village, year, month)
     current = month_of(timezone.localdate())
     villager_months = _published_months(village) if is_villager(request.user) else None
     if villager_months is None or first in villager_months:
@@ -192,7 +194,7 @@ def notice(request, year=None, month=None):
         notice = None
     if notice is None and first < current and villager_months is not None:
         return render(request, "reports/notice_unpublished.html", {"month": first}, status=403)
-    previous, following = _neighbours(first, current, villager_months)
+    previous, following = _neighbours(village, first, current, villager_months)
     context = {
         "village": village,
         "month": first,
@@ -230,7 +232,9 @@ def notice_public(request, code, year, month):
     Months not published (drafts, the running month) are not found here.
     """
     village = get_object_or_404(Village, code=code)
-    first = requested_month(year, month)
+    # A month outside the village's links to its notice pages (for its people: the running
+    # month is never public).
+    first = month_in_path(year, month, since=village.started_on, page="reports:notice_month")
     notice = published_notice(village, first)
     if notice is None:
         raise Http404
@@ -251,7 +255,7 @@ def notice_public(request, code, year, month):
 @staff_required(Role.SUPERVISOR)
 def notice_publish_view(request, year, month):
     """The supervisor publishes an ended month: frozen, signed, public at its address."""
-    first = requested_month(year, month)
+    first = _month(request.village, year, month)
     page = reverse("reports:notice_month", args=[first.year, first.month])
     if request.POST.get("confirm") != "yes":
         messages.error(
@@ -295,7 +299,7 @@ def notice_publish_view(request, year, month):
 @staff_required(Role.PARTY_SECRETARY)
 def notice_countersign_view(request, year, month):
     """The village party secretary (组长) countersigns a published month's notice."""
-    first = requested_month(year, month)
+    first = _month(request.village, year, month)
     page = reverse("reports:notice_month", args=[first.year, first.month])
     notice = published_notice(request.village, first)
     if notice is None:
@@ -328,7 +332,7 @@ def notice_xlsx(request, year, month):
     """The notice as a workbook: as published, or (for staff) the draft or running month;
     kept in the cache under the same key as the page's sections."""
     village = request.village
-    first = _month(year, month)
+    first = _month(village, year, month)
     notice = published_notice(village, first)
     if notice is not None:
         fingerprint = f"published:{notice.pk}:{notice.version}"

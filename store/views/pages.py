@@ -4,6 +4,7 @@ import datetime
 
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from core.access import (
@@ -13,7 +14,7 @@ from core.access import (
     villager_required,
 )
 from core.fragments import cached_part
-from core.months import EARLIEST_DAY, month_from_text, month_of, next_month, previous_month
+from core.months import DAY, MONTH, asked_within, month_after, month_before, month_of
 from core.pagination import Paginator
 from store.selectors import (
     catalogue_items,
@@ -28,6 +29,7 @@ from store.views.access import STAFF
 CATALOGUE_PAGE_SIZE = 40
 # The key says exactly what the body shows (see shelves_state); the timeout only frees memory.
 BODY_CACHE_SECONDS = 600
+ONE_DAY = datetime.timedelta(days=1)
 
 
 @member_of_village_required
@@ -104,43 +106,51 @@ def my_redemptions(request):
 
 @staff_required(*STAFF)
 def summary_day(request):
-    try:
-        day = datetime.date.fromisoformat(request.GET.get("day", ""))
-    except ValueError:
-        day = None
+    """A day's redemptions: today's, or a day the village's records reach (from the first
+    day of its first month to today; core.months.asked_within says which do)."""
     today = timezone.localdate()
-    # A day to come has no redemptions yet, nor one before 2000 (the first day of the
-    # calendar had no neighbour to link to: that was a 500): today's, as a mangled one is.
-    if day is None or not EARLIEST_DAY <= day <= today:
-        day = today
+    since = request.village.started_on
+    day = today
+    if request.GET.get("day"):
+        day = asked_within(
+            request.GET["day"],
+            unit=DAY,
+            since=since,
+            link=lambda first: f"{reverse('store:summary_day')}?day={first:%Y-%m-%d}",
+        )
     summary = summary_daily(request.village, day)
     return render(
         request,
         "store/summary_day.html",
         {
             "summary": summary,
-            # Linked from 2000 to today, as the months are.
-            "previous": day - datetime.timedelta(days=1) if day > EARLIEST_DAY else None,
-            "next": day + datetime.timedelta(days=1) if day < today else None,
+            "previous": day - ONE_DAY if day > month_of(since) else None,
+            "next": day + ONE_DAY if day < today else None,
         },
     )
 
 
 @staff_required(*STAFF)
 def summary_month(request):
-    this_month = month_of(timezone.localdate())
-    first = month_from_text(request.GET.get("month", "")) or this_month
-    first = min(first, this_month)  # a month to come is this one, as a mangled one is
+    """A month's redemptions: this month's, or one the village's records reach."""
+    first = month_of(timezone.localdate())
+    since = request.village.started_on
+    if request.GET.get("month"):
+        first = asked_within(
+            request.GET["month"],
+            unit=MONTH,
+            since=since,
+            link=lambda first: f"{reverse('store:summary_month')}?month={first:%Y-%m}",
+        )
     summary = summary_monthly(request.village, first.year, first.month)
-    previous, following = previous_month(first), next_month(first)
+    previous, following = month_before(first, since), month_after(first)
     return render(
         request,
         "store/summary_month.html",
         {
             "summary": summary,
-            # Linked from 2000 to this month, as the reports' months are.
-            "previous": f"{previous:%Y-%m}" if previous >= EARLIEST_DAY else None,
-            "next": f"{following:%Y-%m}" if following <= this_month else None,
+            "previous": f"{previous:%Y-%m}" if previous else None,
+            "next": f"{following:%Y-%m}" if following else None,
             "month_value": f"{first:%Y-%m}",
         },
     )

@@ -344,9 +344,10 @@ def _local_day(moment) -> datetime.date | None:
     return timezone.localtime(moment).date() if moment else None
 
 
-def test_each_village_starts_before_its_history(db, demo):
-    """A village's records begin on its start (Village.started_on): each demo village
-    starts with its history, no record before it."""
+def test_each_village_starts_before_its_history(db, demo, client, supervisor):
+    """The month pages reach back to a village's first month (Village.started_on): each
+    demo village starts with its history, no record before it, so every month of the demo
+    opens, and the month before the first says there is nothing."""
     for each in Village.objects.filter(township=demo.village.township):
         firsts = [
             _local_day(
@@ -377,3 +378,10 @@ def test_each_village_starts_before_its_history(db, demo):
         ]
         assert each.started_on <= min(day for day in firsts if day), each.name
     assert demo.village.started_on == demo.months[0]
+    client.force_login(supervisor)
+    first = demo.months[0]
+    page = client.get(reverse("reports:notice_month", args=[first.year, first.month]))
+    assert page.status_code == 200 and page.context["previous"] is None
+    before = add_months(first, -1)
+    refused = client.get(reverse("reports:notice_month", args=[before.year, before.month]))
+    assert refused.status_code == 404 and f"Nothing is recorded for {before:%Y-%m}" in refused.text

@@ -1,0 +1,224 @@
+"""A village's months have a beginning and an end: from its first (Village.started_on, the
+day it started using the app) to the current one.
+
+Found by a probe: the staff's month pages' "←" went back month by month to 2000-01, and the
+county's did too, showing zeros beside today's figures; a month to come, one before 2000 or
+one that is no month, typed into a month page's address answered a bare "page does not
+exist" on some pages and another month's page on others; and an ended month with no records
+could be published, an all-zero signed notice. Every page with a month, year or day in its
+address now reads it through core.months.asked_within: outside the records it says which
+months exist and links to the first and to the current; the "←" stops at the first.
+"""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from core.months import add_months, month_of
+from reports.models import PublishedNotice
+from tests.conftest import form_key
+from villagers.models import Village
+
+TODAY = timezone.localdate()
+THIS = month_of(TODAY)
+FIRST = add_months(THIS, -2)  # the village started on the 10th, two months ago
+STARTED = FIRST.replace(day=10)
+
+
+@pytest.fixture
+def started(village_x, village_y):
+    """Every village of the deployment started on STARTED (the county's pages reach back to
+    the earliest)."""
+    Village.objects.update(started_on=STARTED)
+    village_x.refresh_from_db()
+    return village_x
+
+
+def _path(name, *before):
+    """The address of a page naming a month in its path; None: a month that is none (13)."""
+
+    def address(month):
+        year, number = (month.year, month.month) if month else (2024, 13)
+        return reverse(name, args=[*before, year, number]), {}
+
+    return address
+
+
+def _year(name):
+    def address(month):
+        return reverse(name, args=[month.year if month else 0]), {}
+
+    return address
+
+
+def _query(name, key, written):
+    def address(month):
+        return reverse(name), {key: format(month, written) if month else "2024-13"}
+
+    return address
+
+
+MONTH_LINKS, DAY_LINKS = ("%Y-%m", "Months from"), ("%Y-%m-%d", "Days from")
+# (client, method, the address, the page its links lead to, how months are written there)
+PAGES = {
+    "notice": ("client_supervisor_x", "get", _path("reports:notice_month"), None),
+    "notice_xlsx": (
+        "client_supervisor_x",
+        "get",
+        _path("reports:notice_xlsx"),
+        _path("reports:notice_month"),
+    ),
+    "notice_publish": (
+        "client_supervisor_x",
+        "post",
+        _path("reports:notice_publish"),
+        _path("reports:notice_month"),
+    ),
+    "notice_countersign": (
+        "client_secretary_x",
+        "post",
+        _path("reports:notice_countersign"),
+        _path("reports:notice_month"),
+    ),
+    "notice_public": (
+        "client_anon",
+        "get",
+        _path("reports:notice_public", "101"),
+        _path("reports:notice_month"),
+    ),
+    "month_report": ("client_manager_x", "get", _path("reports:month_report"), None),
+    "month_report_xlsx": (
+        "client_manager_x",
+        "get",
+        _path("reports:month_report_xlsx"),
+        _path("reports:month_report"),
+    ),
+    "year_report": ("client_manager_x", "get", _year("reports:year_report"), None),
+    "year_report_xlsx": (
+        "client_manager_x",
+        "post",
+        _year("reports:year_report_xlsx"),
+        _year("reports:year_report"),
+    ),
+    "board": ("client_villager_a", "get", _path("reports:board_month"), None),
+    "board_display": (
+        "client_villager_a",
+        "get",
+        _path("reports:board_display"),
+        _path("reports:board_month"),
+    ),
+    "summary_month": (
+        "client_supervisor_x",
+        "get",
+        _query("store:summary_month", "month", "%Y-%m"),
+        None,
+    ),
+    "summary_day": (
+        "client_supervisor_x",
+        "get",
+        _query("store:summary_day", "day", "%Y-%m-%d"),
+        None,
+    ),
+    "county": (
+        "client_county",
+        "get",
+        _query("reports:county_overview", "month", "%Y-%m"),
+        None,
+    ),
+    "county_export": (
+        "client_county",
+        "post",
+        _query("reports:county_overview", "month", "%Y-%m"),
+        _query("reports:county_overview", "month", "%Y-%m"),
+    ),
+}
+
+
+def _unit(page: str) -> str:
+    return "year" if page.startswith("year") else "day" if page == "summary_day" else "month"
+
+
+def _asked(page: str, month) -> str:
+    """How the page's heading repeats the month asked for."""
+    unit = _unit(page)
+    if month is None:
+        return {"year": "0000", "day": "2024-13", "month": "2024-13"}[unit]
+    return format(month, {"year": "%Y", "day": "%Y-%m-%d", "month": "%Y-%m"}[unit])
+
+
+def _request(request, page, month):
+    client_name, method, address, _links = PAGES[page]
+    client = request.getfixturevalue(client_name)
+    url, data = address(month)
+    if page == "county_export":
+        url = reverse("reports:county_export")
+    if method == "post":
+        return client.post(url, {**data, "idempotency_key": form_key(), "confirm": "yes"})
+    return client.get(url, data)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_month_outside_the_records_says_which_exist(request, started, card_a, page):
+    """Before the village's first month, after the current one, or no month at all: a 404
+    that says so in words, which months exist, and links to the first and the current."""
+    unit = _unit(page)
+    links = PAGES[page][3] or PAGES[page][2]
+    if unit == "year":
+        outside = {
+            "before": datetime.date(STARTED.year - 1, 1, 1),
+            "after": datetime.date(TODAY.year + 1, 1, 1),
+        }
+        first, last = STARTED.replace(month=1, day=1), THIS.replace(month=1)
+    elif unit == "day":
+        outside = {
+            "before": FIRST - datetime.timedelta(days=1),
+            "after": TODAY + datetime.timedelta(days=1),
+        }
+        first, last = FIRST, TODAY
+    else:
+        outside = {"before": add_months(FIRST, -1), "after": add_months(THIS, 1)}
+        first, last = FIRST, THIS
+    expected = {
+        "before": "Nothing is recorded for {asked}",
+        "after": "{asked} has not come yet",
+        "shape": f"“{{asked}}” is not a {'date' if unit == 'day' else unit}",
+    }
+    for why, month in [*outside.items(), ("shape", None)]:
+        response = _request(request, page, month)
+        text = response.content.decode()
+        assert response.status_code == 404, (page, why)
+        assert expected[why].format(asked=_asked(page, month)) in text, (page, why)
+        assert "can be opened" in text
+        for shown in (first, last):
+            url, data = links(shown)
+            href = url + (f"?{next(iter(data))}={next(iter(data.values()))}" if data else "")
+            assert f'href="{href}"' in text, (page, why, shown)
+        assert not PublishedNotice.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "page", ["notice", "month_report", "board", "summary_month", "summary_day", "county"]
+)
+def test_the_previous_link_stops_at_the_first_month(request, started, card_a, page):
+    """The first month (day) links to none before it; the one after it links back to it."""
+    first = FIRST
+    response = _request(request, page, first)
+    assert response.status_code == 200, page
+    assert response.context["previous"] is None
+    after = first + datetime.timedelta(days=1) if page == "summary_day" else add_months(first, 1)
+    response = _request(request, page, after)
+    previous = response.context["previous"]
+    assert previous in (first, f"{first:%Y-%m}"), page
+
+
+def test_the_year_report_begins_with_the_first_year_and_month(started, client_manager_x):
+    """The first year links to none before it, and its months before the village's first
+    link to no month report (their page would say there is nothing)."""
+    response = client_manager_x.get(reverse("reports:year_report", args=[STARTED.year]))
+    assert response.context["previous"] is None
+    for month in range(1, 13):
+        link = reverse("reports:month_report", args=[STARTED.year, month])
+        day = datetime.date(STARTED.year, month, 1)
+        assert (link in response.text) == (FIRST <= day <= TODAY), month
