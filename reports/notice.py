@@ -392,6 +392,25 @@ def document_sections(document: dict) -> list[NoticeSection]:
     return [section_from_plain(section) for section in document["sections"]]
 
 
+# The sections that show what stands, not what the month recorded: the list of balances,
+# where the past year's donations went. The ledger's summary shows both: its first row is
+# the points held at the start of the month, each further row a kind of entry and how many
+# the month posted (ledger_summary_section).
+STANDING_SECTIONS = frozenset({"balances", "donations_traced"})
+
+
+def nothing_recorded(sections: list[NoticeSection]) -> bool:
+    """Whether a month's notice shows no record of the month (no entry, proposal,
+    redemption or donation): only the balances as they stood."""
+    for section in sections:
+        if section.key == "ledger":
+            if any(row[1] for row in section.rows[1:]):
+                return False
+        elif section.key not in STANDING_SECTIONS and section.rows:
+            return False
+    return True
+
+
 # How `_plain` writes yuan and days: a stored document holds them as text.
 _PLAIN_TYPES = (
     (re.compile(r"-?[0-9]+\.[0-9]{2}"), Decimal),
@@ -484,6 +503,11 @@ def publishing_refusal(village: Village, first: datetime.date, actor: User) -> s
     """Why `actor` may not publish the month's notice now, or None."""
     if not (is_supervisor(actor) and actor.village_id == village.pk):
         return _("Only the village's supervisor may publish its notice.")
+    if first < month_of(village.started_on):
+        return _(
+            "%(month)s is before the village started using the app (its records begin in "
+            "%(first)s): there is no notice of it to publish."
+        ) % {"month": f"{first:%Y-%m}", "first": f"{village.started_on:%Y-%m}"}
     if first >= month_of(timezone.localdate()):
         return _("Only a month that has ended can be published: %(month)s is still running.") % {
             "month": f"{first:%Y-%m}"
@@ -511,11 +535,18 @@ def _rows_wait(rows) -> None:
 
 
 def notice_publish(
-    *, village: Village, year: int, month: int, actor: User, request=None
+    *,
+    village: Village,
+    year: int,
+    month: int,
+    actor: User,
+    empty_confirmed: bool = False,
+    request=None,
 ) -> PublishedNotice:
     """The supervisor publishes a month that has ended: its notice is drawn once, stored
     and signed with their name and the time; published once (a second attempt, or a second
-    supervisor at the same moment, is refused and changes nothing)."""
+    supervisor at the same moment, is refused and changes nothing). A month in which nothing
+    was recorded only with `empty_confirmed`: the supervisor said so, it is no slip."""
     first = datetime.date(year, month, 1)
     refusal = publishing_refusal(village, first, actor)
     if refusal:
@@ -540,6 +571,16 @@ def notice_publish(
             # whatever the supervisor's screen shows.
             with translation.override(settings.LANGUAGE_CODE):
                 document = notice_document(village, year, month)
+            if not empty_confirmed and nothing_recorded(document_sections(document)):
+                raise ValidationError(
+                    _(
+                        "Nothing was recorded in %(month)s: no points, no goods, no "
+                        "donations. Nothing was published: to publish an empty notice, tick "
+                        "the box that says so."
+                    )
+                    % {"month": f"{first:%Y-%m}"},
+                    code="empty",
+                )
             now = timezone.now()
             notice = PublishedNotice.objects.create(
                 village=village,

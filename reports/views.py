@@ -39,6 +39,7 @@ from reports.notice import (
     countersigning_refusal,
     document_sections,
     household_line,
+    nothing_recorded,
     notice_countersign,
     notice_public_path,
     notice_publish,
@@ -119,7 +120,7 @@ def _part(request, sections, document) -> dict:
     head = None
     if document is not None:
         head = {key: document[key] for key in ("village", "month", "language")}
-    return {"html": html, "balances": balances, "head": head}
+    return {"html": html, "balances": balances, "head": head, "empty": nothing_recorded(sections)}
 
 
 def _qr_svg(url: str) -> str:
@@ -211,6 +212,8 @@ def notice(request, year=None, month=None):
         context["publish_refusal"] = publishing_refusal(village, first, request.user)
         if context["is_draft"] and not context["publish_refusal"]:
             context["unpublished_before"] = _month_skipped(village, first)
+            # Nothing to publish but the balances: the form asks to say so (notice_publish).
+            context["nothing_recorded"] = context["part"]["empty"]
     context["own_line"] = _own_line(request, village, context["part"])
     return render(request, "reports/notice.html", context)
 
@@ -270,6 +273,7 @@ def notice_publish_view(request, year, month):
             year=first.year,
             month=first.month,
             actor=request.user,
+            empty_confirmed=request.POST.get("empty") == "yes",
             request=request,
         )
         return page

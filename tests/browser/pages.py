@@ -126,7 +126,13 @@ def world(
     )
     # Last month's notice published; the month before stays a draft for the staff.
     last = previous_month(timezone.localdate())
-    notice_publish(village=village_now, year=last.year, month=last.month, actor=supervisor_x)
+    notice_publish(
+        village=village_now,
+        year=last.year,
+        month=last.month,
+        actor=supervisor_x,
+        empty_confirmed=True,
+    )
     draft = previous_month(last)
     return {
         "notice_published": {"code": village_now.code, "year": last.year, "month": last.month},

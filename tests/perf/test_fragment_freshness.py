@@ -290,7 +290,11 @@ def test_published_notice_follows_its_row_and_signatures(
     village = report_scene.village
     last_month = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
     notice_publish(
-        village=village, year=last_month.year, month=last_month.month, actor=supervisor_x
+        village=village,
+        year=last_month.year,
+        month=last_month.month,
+        actor=supervisor_x,
+        empty_confirmed=True,
     )
     assert_fresh_after_every_change(
         client_villager_a,

@@ -248,7 +248,13 @@ def test_busy_pages_and_services_stay_in_their_village(
         month = [last.year, last.month]
         assert client_manager_x.get(reverse("reports:month_report", args=month)).status_code == 200
         assert client_manager_x.get(reverse("reports:notice_month", args=month)).status_code == 200
-        notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+        notice_publish(
+            village=village_x,
+            year=last.year,
+            month=last.month,
+            actor=supervisor_x,
+            empty_confirmed=True,
+        )
         public = reverse("reports:notice_public", args=[village_x.code, *month])
         assert client.get(public).status_code == 200
         assert client_villager_a.get(reverse("reports:notice_month", args=month)).status_code == 200

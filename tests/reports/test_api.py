@@ -280,7 +280,13 @@ def test_stock_donations_and_notices(
         actor=manager_x,
     )
     last = previous_month(timezone.localdate())
-    notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+    notice_publish(
+        village=village_x,
+        year=last.year,
+        month=last.month,
+        actor=supervisor_x,
+        empty_confirmed=True,
+    )
     donations = call(token_x, f"/villages/{village_x.code}/donations").json()["items"]
     assert [(d["donor"], d["value_yuan"]) for d in donations] == [("顺达公司", "500.00")]
     notices = call(token_x, f"/villages/{village_x.code}/notices").json()["items"]

@@ -7,17 +7,25 @@ one that is no month, typed into a month page's address answered a bare "page do
 exist" on some pages and another month's page on others; and an ended month with no records
 could be published, an all-zero signed notice. Every page with a month, year or day in its
 address now reads it through core.months.asked_within: outside the records it says which
-months exist and links to the first and to the current; the "←" stops at the first.
+months exist and links to the first and to the current; the "←" stops at the first; the
+notice of a month before the first is not published, and one of an empty month only when the
+supervisor ticks that nothing was recorded.
 """
 
 import datetime
+from decimal import Decimal
 
 import pytest
+from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from core.months import add_months, month_of
 from reports.models import PublishedNotice
+from reports.notice import STANDING_SECTIONS, notice_publish, notice_sections
+from store.models import Donation, Donor
+from store.services import donation_record
 from tests.conftest import form_key
 from villagers.models import Village
 
@@ -25,6 +33,7 @@ TODAY = timezone.localdate()
 THIS = month_of(TODAY)
 FIRST = add_months(THIS, -2)  # the village started on the 10th, two months ago
 STARTED = FIRST.replace(day=10)
+LAST = add_months(THIS, -1)
 
 
 @pytest.fixture
@@ -222,3 +231,77 @@ def test_the_year_report_begins_with_the_first_year_and_month(started, client_ma
         link = reverse("reports:month_report", args=[STARTED.year, month])
         day = datetime.date(STARTED.year, month, 1)
         assert (link in response.text) == (FIRST <= day <= TODAY), month
+
+
+def test_the_notice_of_a_month_before_the_first_is_not_published(started, supervisor_x):
+    before = add_months(FIRST, -1)
+    with pytest.raises(ValidationError, match="before the village started using the app"):
+        notice_publish(
+            village=started,
+            year=before.year,
+            month=before.month,
+            actor=supervisor_x,
+            empty_confirmed=True,
+        )
+    assert not PublishedNotice.objects.exists()
+
+
+def _said(response) -> str:
+    return " ".join(str(message) for message in get_messages(response.wsgi_request))
+
+
+def test_an_empty_month_is_published_only_when_the_supervisor_says_so(
+    started, card_a, supervisor_x, client_supervisor_x
+):
+    """Nothing was recorded last month (the cards were issued this month): its draft says
+    so and asks for a second tick; sent without it (the form skipped) nothing is
+    published, in words; with it, the empty notice is."""
+    draft = client_supervisor_x.get(reverse("reports:notice_month", args=[LAST.year, LAST.month]))
+    assert f"Nothing was recorded in {LAST:%Y-%m}" in draft.text
+    assert 'name="empty" value="yes" id="notice-empty" required' in draft.text
+    assert "Nothing was recorded in this month: publish an empty notice" in draft.text
+    url = reverse("reports:notice_publish", args=[LAST.year, LAST.month])
+    refused = client_supervisor_x.post(url, {"idempotency_key": form_key(), "confirm": "yes"})
+    assert "to publish an empty notice, tick the box" in _said(refused)
+    assert not PublishedNotice.objects.exists()
+    with pytest.raises(ValidationError) as service:
+        notice_publish(village=started, year=LAST.year, month=LAST.month, actor=supervisor_x)
+    assert service.value.code == "empty" and not PublishedNotice.objects.exists()
+    sent = {"idempotency_key": form_key(), "confirm": "yes", "empty": "yes"}
+    assert client_supervisor_x.post(url, sent).status_code == 302
+    assert PublishedNotice.objects.get().month == LAST
+
+
+def test_a_month_with_a_record_needs_no_second_tick(
+    started, card_a, manager_x, supervisor_x, client_supervisor_x
+):
+    donation_record(
+        village=started,
+        donor=Donor.objects.create(village=started, name="爱心企业", kind="company"),
+        kind=Donation.Kind.MONEY,
+        value_yuan=Decimal(100),
+        thanks="谢谢",
+        actor=manager_x,
+        received_on=LAST.replace(day=3),
+    )
+    draft = client_supervisor_x.get(reverse("reports:notice_month", args=[LAST.year, LAST.month]))
+    assert 'name="empty"' not in draft.text and "Nothing was recorded" not in draft.text
+    notice_publish(village=started, year=LAST.year, month=LAST.month, actor=supervisor_x)
+    assert PublishedNotice.objects.get().month == LAST
+
+
+def test_every_section_of_the_notice_is_a_record_or_what_stands(started, card_a):
+    """What "nothing recorded" reads (reports.notice.nothing_recorded): a section added to
+    the notice is one or the other, said here."""
+    records = {
+        "awards",
+        "deductions",
+        "carried",
+        "reversals",
+        "publicity",
+        "cancelled",
+        "redemptions",
+        "donations",
+    }
+    keys = {section.key for section in notice_sections(started, THIS.year, THIS.month)}
+    assert keys <= records | STANDING_SECTIONS | {"ledger"}, keys

@@ -22,7 +22,13 @@ SIGN = reverse("reports:notice_countersign", args=[LAST.year, LAST.month])
 
 @pytest.fixture
 def published(village_x, supervisor_x, card_a):
-    return notice_publish(village=village_x, year=LAST.year, month=LAST.month, actor=supervisor_x)
+    return notice_publish(
+        village=village_x,
+        year=LAST.year,
+        month=LAST.month,
+        actor=supervisor_x,
+        empty_confirmed=True,
+    )
 
 
 def sign(client, key=None):
@@ -79,7 +85,9 @@ def test_only_the_villages_secretary_countersigns(
 def test_whoever_published_does_not_also_countersign(village_x, card_a, client):
     both = make_staff(Role.SUPERVISOR, village=village_x, username="both")
     both.groups.add(*both.groups.model.objects.filter(name=Role.PARTY_SECRETARY))
-    notice = notice_publish(village=village_x, year=LAST.year, month=LAST.month, actor=both)
+    notice = notice_publish(
+        village=village_x, year=LAST.year, month=LAST.month, actor=both, empty_confirmed=True
+    )
     client.force_login(both)
     assert SIGN not in client.get(PAGE).content.decode()
     response = sign(client)

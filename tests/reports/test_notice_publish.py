@@ -331,7 +331,13 @@ def test_a_month_skipped_is_pointed_out_before_the_next_is_published(
     gap = reverse("reports:notice_month", args=[BEFORE.year, BEFORE.month])
     assert "is not published yet" not in client_supervisor_x.get(_draft(LAST)).text
     earlier = previous_month(BEFORE)
-    notice_publish(village=village_x, year=earlier.year, month=earlier.month, actor=supervisor_x)
+    notice_publish(
+        village=village_x,
+        year=earlier.year,
+        month=earlier.month,
+        actor=supervisor_x,
+        empty_confirmed=True,
+    )
     page = client_supervisor_x.get(_draft(LAST)).text
     warning = page[page.index('class="mb-2 notice-gap"') :]
     assert f"The notice of {BEFORE:%Y-%m} is not published yet." in warning

@@ -149,7 +149,13 @@ def test_a_published_month_with_nothing_donated_keeps_its_totals_numbers(
     url = reverse("reports:notice_xlsx", args=[last.year, last.month])
     client_township.post(PICK, {"village": village_x.pk})
     draft = _cells(client_township.get(url))
-    notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+    notice_publish(
+        village=village_x,
+        year=last.year,
+        month=last.month,
+        actor=supervisor_x,
+        empty_confirmed=True,
+    )
     published = _cells(client_township.get(url))
     assert published == draft
     texts = [

@@ -211,7 +211,13 @@ def test_the_officer_reads_the_townships_audit_log_only(
 
 def test_the_officer_reads_the_villages_notices(client_township, village_x, supervisor_x):
     last = previous_month(timezone.localdate())
-    notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+    notice_publish(
+        village=village_x,
+        year=last.year,
+        month=last.month,
+        actor=supervisor_x,
+        empty_confirmed=True,
+    )
     client_township.post(PICK, {"village": village_x.pk})
     response = client_township.get(reverse("reports:notice_month", args=[last.year, last.month]))
     assert response.status_code == 200 and response.context["published"] is not None

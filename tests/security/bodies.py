@@ -608,9 +608,10 @@ def _key() -> dict:
 
 
 def notice_publish(cast, client):
-    """The month before last: ended and not yet published (the cast published last month)."""
+    """The month before last: ended and not yet published (the cast published last month).
+    Nothing was recorded in it: the box that says so is ticked too."""
     first = previous_month(previous_month(timezone.localdate()))
     return Body(
-        {"idempotency_key": form_key(), "confirm": "yes"},
+        {"idempotency_key": form_key(), "confirm": "yes", "empty": "yes"},
         kwargs={"year": first.year, "month": first.month},
     )

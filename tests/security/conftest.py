@@ -336,7 +336,11 @@ def cast_build(
     # the month before last a draft).
     last_month = previous_month(today)
     published_notice = notice_publish(
-        village=village_x, year=last_month.year, month=last_month.month, actor=supervisor_x
+        village=village_x,
+        year=last_month.year,
+        month=last_month.month,
+        actor=supervisor_x,
+        empty_confirmed=True,
     )
     meeting = Rule.objects.create(
         village=village_x,

@@ -121,7 +121,13 @@ def test_a_donation_a_published_notice_shows_stays_as_published(
     """The notice keeps what it showed: its donations are not corrected, nor is another
     moved into its month (it would be on no notice)."""
     last = previous_month(timezone.localdate())
-    notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+    notice_publish(
+        village=village_x,
+        year=last.year,
+        month=last.month,
+        actor=supervisor_x,
+        empty_confirmed=True,
+    )
     old = Donation.objects.create(
         village=village_x, donor=donor, kind="money", value_yuan=100, thanks="谢", received_on=last
     )
@@ -200,7 +206,13 @@ def test_no_donation_is_recorded_or_corrected_into_a_published_month_by_any_call
     donation dated in a published month would be on no notice, and its goods would come
     into that month's stock after it was published."""
     last = previous_month(timezone.localdate())
-    notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+    notice_publish(
+        village=village_x,
+        year=last.year,
+        month=last.month,
+        actor=supervisor_x,
+        empty_confirmed=True,
+    )
     stock = StockMovement.objects.count()
     with pytest.raises(ValidationError, match=f"notice of {last:%Y-%m} is published") as refused:
         donation_record(
@@ -279,7 +291,13 @@ def test_a_notice_published_during_a_correction_shows_the_corrected_donation(
     def publish():
         try:
             corrected.wait(timeout=10)
-            notice_publish(village=village_x, year=last.year, month=last.month, actor=supervisor_x)
+            notice_publish(
+                village=village_x,
+                year=last.year,
+                month=last.month,
+                actor=supervisor_x,
+                empty_confirmed=True,
+            )
             finished.append("published")
         finally:
             connection.close()
