@@ -28,7 +28,7 @@ from store.services import (
     stock_corrections_refuse,
 )
 from villagers.models import Card, Household, Member, Referral, User
-from villagers.oversight import villages_overseen
+from villagers.oversight import oversight_of, villages_overseen
 from villagers.second_person import referral_refuse
 from villagers.services import (
     card_recall,
@@ -196,7 +196,8 @@ def _decide_locked(referral_ids, actor, decision, reason, request) -> list[Refer
         .order_by("pk")
     )
     if not referrals or len(referrals) != len(set(referral_ids)):
-        raise ValidationError(_("Some of the chosen items were already decided or not found."))
+        missing = set(referral_ids) - {referral.pk for referral in referrals}
+        raise ValidationError(_not_decidable(missing, actor))
     kinds = {referral.kind for referral in referrals}
     if len(kinds) != 1 or (len(referrals) > 1 and Kind.PROPOSAL not in kinds):
         raise ValidationError(_("Decide several items at once only for proposals."))
@@ -234,6 +235,27 @@ def _decide_locked(referral_ids, actor, decision, reason, request) -> list[Refer
     (referral,) = referrals
     _decide_one(referral, actor, decision, reason, request)
     return referrals
+
+
+def _not_decidable(missing: set[int], actor: User) -> str:
+    """Why items chosen are not there to decide. One sent up by a village `actor` does not
+    oversee (a form of another township's queue, an address passed on) is said to be
+    another township's, or another county's, naming nothing of it; else they were decided
+    meanwhile, or never existed. Asked only on a miss."""
+    elsewhere = (
+        Referral.objects.filter(pk__in=missing)
+        .exclude(village__in=villages_overseen(actor))
+        .exists()
+    )
+    oversight = oversight_of(actor)
+    if not elsewhere or oversight is None:
+        return _("Some of the chosen items were already decided or not found.")
+    if oversight.is_township:
+        return _(
+            "This is another township's item: only that township's officer, or the county, "
+            "can decide it."
+        )
+    return _("This is another county's item: only that county can decide it.")
 
 
 def _on_the_plan(referral: Referral, actor: User) -> bool:

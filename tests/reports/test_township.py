@@ -18,8 +18,8 @@ from points.services import proposal_create
 from reports.exports import export_job_run
 from reports.models import ExportJob
 from reports.notice import notice_publish
-from tests.conftest import form_key, issue_card, make_staff
-from tests.factories import HouseholdFactory, VillageGroupFactory
+from tests.conftest import _client_for, form_key, issue_card, make_staff
+from tests.factories import CountyFactory, HouseholdFactory, VillageGroupFactory
 from tests.reports.conftest import table_rows
 from villagers.models import Referral, User
 
@@ -146,7 +146,7 @@ def test_the_officer_decides_what_the_township_sent_up_once(
 
     # Another township's officer can do nothing with it.
     response = decide(client_township_z, sent_up, "approve")
-    assert "already decided or not found" in response.content.decode()
+    assert "This is another township&#x27;s item" in response.content.decode()
     sent_up.refresh_from_db()
     assert sent_up.status == OPEN and balance(card_a) == 100
 
@@ -159,6 +159,39 @@ def test_the_officer_decides_what_the_township_sent_up_once(
     proposal = Proposal.objects.get(pk=sent_up.object_id)
     assert proposal.decided_by == township_officer
     assert AuditEvent.objects.filter(action="proposal.approve", actor=township_officer).exists()
+
+
+def test_another_townships_item_is_said_to_be_so_and_nothing_of_it_is_shown(
+    client_township, client_township_z, sent_up, card_a, village_x
+):
+    """Found by a probe: another township's officer deciding an item of township X's (a
+    form of the other queue, an address passed on) was told it was decided or not found.
+    Open or decided, it is said to be another township's, naming nothing of it, and
+    nothing is written; another county's admin is told it is another county's."""
+    other_county = make_staff(
+        "County admin", county=CountyFactory(name="别县"), username="county_other"
+    )
+    elsewhere = {
+        "another township's": client_township_z,
+        "another county's": _client_for(other_county),
+    }
+    for whose, client in elsewhere.items():
+        for reason in ("", "照片看不清"):
+            response = decide(client, sent_up, "reject", reason=reason)
+            page = response.content.decode()
+            assert f"This is {whose} item".replace("'", "&#x27;") in page, whose
+            assert "clean yard" not in page and village_x.name not in page
+            assert card_a.household.head_name not in page
+    sent_up.refresh_from_db()
+    assert sent_up.status == OPEN and balance(card_a) == 100
+    # Decided by its own township, it stays another township's to township Z.
+    decide(client_township, sent_up, "approve")
+    page = decide(client_township_z, sent_up, "approve").content.decode()
+    assert "This is another township&#x27;s item" in page
+    assert balance(card_a) == 105
+    # The officer's own queue's words for an item decided meanwhile are as before.
+    page = decide(client_township, sent_up, "approve").content.decode()
+    assert "already decided or not found" in page
 
 
 def test_the_second_person_rule_binds_the_officer_too(
