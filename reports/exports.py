@@ -31,6 +31,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from core.access import OPEN, oversees, signed_in_required, village_object_or_404
 from core.audit import audit_record
@@ -239,6 +240,7 @@ def _ascii_name(job: ExportJob) -> str:
     return xlsx.ascii_file_name(job.kind, place, when)
 
 
+@require_safe
 @signed_in_required
 def export_status(request, pk):
     """Progress of one export; refreshes itself until the file is ready."""
@@ -251,6 +253,7 @@ def export_status(request, pk):
     return render(request, "reports/export_status.html", context)
 
 
+@require_safe
 @signed_in_required
 def export_download(request, pk):
     job = _get_job_for_user(request, pk, ExportJob.objects.all())

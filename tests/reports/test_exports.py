@@ -108,6 +108,43 @@ def test_only_the_requester_sees_a_job(county_admin, client_supervisor_x, client
         assert client_anon.get(url).status_code == 302
 
 
+def test_the_export_pages_answer_only_the_methods_they_need(
+    county_admin, client_county, client_manager_x
+):
+    """Found by a probe: the status page and the download answered PUT, DELETE, PATCH
+    and POST as a GET. They read (GET and HEAD), the starts only send (POST); anything
+    else is 405 and starts nothing, to whoever asks."""
+    job = ExportJob.objects.create(
+        kind="county",
+        county=county_admin.county,
+        requested_by=county_admin,
+        status="done",
+        content=b"x",
+        filename="a.xlsx",
+    )
+    reads = [
+        reverse(f"reports:{name}", args=[job.pk]) for name in ("export_status", "export_download")
+    ]
+    for url in reads:
+        assert client_county.get(url).status_code == 200, url
+        assert client_county.head(url).status_code == 200, url
+        for method in ("post", "put", "patch", "delete", "options"):
+            response = getattr(client_county, method)(url)
+            assert response.status_code == 405, (method, url)
+            assert response["Allow"] == "GET, HEAD", (method, url)
+    year = timezone.localdate().year
+    starts = {
+        client_county: reverse("reports:county_export"),
+        client_manager_x: reverse("reports:year_report_xlsx", args=[year]),
+    }
+    for client, url in starts.items():
+        for method in ("get", "head", "put", "patch", "delete", "options"):
+            response = getattr(client, method)(url)
+            assert response.status_code == 405, (method, url)
+            assert response["Allow"] == "POST", (method, url)
+    assert list(ExportJob.objects.values_list("pk", flat=True)) == [job.pk]
+
+
 def test_starting_an_export_clears_the_users_old_ones(county_admin, supervisor_x):
     old = ExportJob.objects.create(
         kind="county",
