@@ -151,6 +151,8 @@ def page_not_found(request, exception=None):
         heading = _("This is another village's %(what)s") % {"what": exception.what}
     # The catalogue's words and a model's name, as {% trans %} shows them (no &#x27;).
     context = {"elsewhere": mark_safe(heading), "pick": ""}  # noqa: S308
+    # A button's 404 (a POST): what was sent, not a code or link opened, and nothing done.
+    context["sent"] = request.method not in ("GET", "HEAD")
     if is_overseer(user) and villages_overseen(user).filter(pk=exception.village_id).exists():
         back = request.get_full_path() if request.method == "GET" else ""
         context["pick"] = village_pick_url(back, exception.village_id)
