@@ -10,6 +10,8 @@
   nine (docs/performance.md has the figures).
 - `LOCK_PROPOSALS` / `LOCK_ACCOUNTS`: the same for a batch, in two steps, in id order (its
   entries' ids are drawn once the accounts are locked).
+- `SENT_UP`: which of the locked proposals wait for the township or the county, read after
+  the locks (the ORM's query took as long to build as the rest of an approval's Python).
 - `VILLAGER_STATE`: the villager's start page in one read: the account, its active card, its
   unread messages (the bell), its latest entry, a digest of every row the page's body and
   its announcements show (their cache key) with how many of its proposals in publicity are
@@ -82,6 +84,16 @@ LOCK_PROPOSALS = f"""
     WHERE p.{column(P, "id")} = ANY(%(ids)s) AND p.{column(P, "village")} = %(village)s
     ORDER BY p.{column(P, "id")}
     FOR NO KEY UPDATE OF p
+"""  # noqa: S608 (built from the models)
+
+# Which of the locked proposals wait for the township or the county (an open referral): read
+# in a statement of its own once the locks are held (see LOCK_ONE).
+SENT_UP = f"""
+    SELECT r.{column(Referral, "object_id")} FROM {table(Referral)} r
+    WHERE r.{column(Referral, "village")} = %(village)s
+      AND r.{column(Referral, "kind")} = {literal(Referral.Kind.PROPOSAL)}
+      AND r.{column(Referral, "status")} = {literal(Referral.Status.OPEN)}
+      AND r.{column(Referral, "object_id")} = ANY(%(ids)s)
 """  # noqa: S608 (built from the models)
 
 LOCK_ACCOUNTS = f"""
