@@ -401,7 +401,9 @@ STANDING_SECTIONS = frozenset({"balances", "donations_traced"})
 
 def nothing_recorded(sections: list[NoticeSection]) -> bool:
     """Whether a month's notice shows no record of the month (no entry, proposal,
-    redemption or donation): only the balances as they stood."""
+    redemption or donation): only the balances as they stood. Stock bought or written off
+    is not on a notice, so a month of those alone shows nothing either (the pages word it
+    as what the notice shows, not what the month recorded)."""
     for section in sections:
         if section.key == "ledger":
             if any(row[1] for row in section.rows[1:]):
@@ -574,8 +576,8 @@ def notice_publish(
             if not empty_confirmed and nothing_recorded(document_sections(document)):
                 raise ValidationError(
                     _(
-                        "Nothing was recorded in %(month)s: no points, no goods, no "
-                        "donations. Nothing was published: to publish an empty notice, tick "
+                        "Nothing of %(month)s is on its notice: no points, no redemptions, no "
+                        "donations. Nothing was published: to publish it all the same, tick "
                         "the box that says so."
                     )
                     % {"month": f"{first:%Y-%m}"},

@@ -32,7 +32,14 @@ from core.access import (
 )
 from core.fragments import cached_part
 from core.idempotency import run_once
-from core.months import month_after, month_before, month_in_path, month_of, previous_month
+from core.months import (
+    OutsideRecords,
+    month_after,
+    month_before,
+    month_in_path,
+    month_of,
+    previous_month,
+)
 from reports import xlsx
 from reports.models import NoticeSignature, PublishedNotice
 from reports.notice import (
@@ -235,9 +242,13 @@ def notice_public(request, code, year, month):
     Months not published (drafts, the running month) are not found here.
     """
     village = get_object_or_404(Village, code=code)
-    # A month outside the village's links to its notice pages (for its people: the running
-    # month is never public).
-    first = month_in_path(year, month, since=village.started_on, page="reports:notice_month")
+    # A month outside the village's records is, here, a month with no published notice: the
+    # plain "not found", as for a draft (the other pages' answer names the village's first
+    # month and links to the staff's pages, which a stranger with the paper cannot open).
+    try:
+        first = month_in_path(year, month, since=village.started_on, page="reports:notice_month")
+    except OutsideRecords:
+        raise Http404 from None
     notice = published_notice(village, first)
     if notice is None:
         raise Http404

@@ -91,12 +91,6 @@ PAGES = {
         _path("reports:notice_countersign"),
         _path("reports:notice_month"),
     ),
-    "notice_public": (
-        "client_anon",
-        "get",
-        _path("reports:notice_public", "101"),
-        _path("reports:notice_month"),
-    ),
     "month_report": ("client_manager_x", "get", _path("reports:month_report"), None),
     "month_report_xlsx": (
         "client_manager_x",
@@ -207,6 +201,22 @@ def test_a_month_outside_the_records_says_which_exist(request, started, card_a, 
         assert not PublishedNotice.objects.exists()
 
 
+def test_the_public_notice_outside_the_records_is_not_found_and_names_nothing(started, client_anon):
+    """Found by a second read: the address on the paper notice, asked for a month outside
+    the records, answered the staff's page: the village's first month, and links to notice
+    pages a stranger cannot open. It is not found, as a month not published is."""
+    code = started.code
+    for month in (add_months(FIRST, -1), add_months(THIS, 1)):
+        url = reverse("reports:notice_public", args=[code, month.year, month.month])
+        response = client_anon.get(url)
+        text = response.content.decode()
+        assert response.status_code == 404, month
+        assert "can be opened" not in text and f"{FIRST:%Y-%m}" not in text, month
+        assert reverse("reports:notice_month", args=[THIS.year, THIS.month]) not in text
+    response = client_anon.get(reverse("reports:notice_public", args=[code, 2024, 13]))
+    assert response.status_code == 404 and "can be opened" not in response.content.decode()
+
+
 @pytest.mark.parametrize(
     "page", ["notice", "month_report", "board", "summary_month", "summary_day", "county"]
 )
@@ -257,12 +267,12 @@ def test_an_empty_month_is_published_only_when_the_supervisor_says_so(
     so and asks for a second tick; sent without it (the form skipped) nothing is
     published, in words; with it, the empty notice is."""
     draft = client_supervisor_x.get(reverse("reports:notice_month", args=[LAST.year, LAST.month]))
-    assert f"Nothing was recorded in {LAST:%Y-%m}" in draft.text
+    assert f"Nothing of {LAST:%Y-%m} is on its notice" in draft.text
     assert 'name="empty" value="yes" id="notice-empty" required' in draft.text
-    assert "Nothing was recorded in this month: publish an empty notice" in draft.text
+    assert "Nothing of this month is on its notice: publish it all the same" in draft.text
     url = reverse("reports:notice_publish", args=[LAST.year, LAST.month])
     refused = client_supervisor_x.post(url, {"idempotency_key": form_key(), "confirm": "yes"})
-    assert "to publish an empty notice, tick the box" in _said(refused)
+    assert "to publish it all the same, tick the box" in _said(refused)
     assert not PublishedNotice.objects.exists()
     with pytest.raises(ValidationError) as service:
         notice_publish(village=started, year=LAST.year, month=LAST.month, actor=supervisor_x)
@@ -285,7 +295,7 @@ def test_a_month_with_a_record_needs_no_second_tick(
         received_on=LAST.replace(day=3),
     )
     draft = client_supervisor_x.get(reverse("reports:notice_month", args=[LAST.year, LAST.month]))
-    assert 'name="empty"' not in draft.text and "Nothing was recorded" not in draft.text
+    assert 'name="empty"' not in draft.text and "is on its notice" not in draft.text
     notice_publish(village=started, year=LAST.year, month=LAST.month, actor=supervisor_x)
     assert PublishedNotice.objects.get().month == LAST
 
