@@ -29,7 +29,7 @@ from reports.charts import sparkline
 from reports.exports import export_job_start
 from reports.models import ExportJob
 from reports.selectors import COUNTY_SORTS, Period, county_figures, county_total, county_villages
-from villagers.models import County, Township, Village
+from villagers.models import County, Township
 from villagers.oversight import Oversight, oversight_of
 
 # A stock cover below 1× in the .xlsx, as the page shows it (text-danger, bold).
@@ -170,21 +170,23 @@ def month_parsed(value: str | None) -> datetime.date:
     return first
 
 
-def records_start() -> datetime.date:
-    """When the deployment's records begin: the earliest village's start (one query)."""
-    first = Village.objects.aggregate(first=Min("started_on"))["first"]
+def records_start(oversight: Oversight) -> datetime.date:
+    """When the records of the villages `oversight` reads begin: the earliest one's start
+    (one query). A township's officer reaches back to their own villages' first month, not
+    the deployment's."""
+    first = oversight.villages().aggregate(first=Min("started_on"))["first"]
     return first or timezone.localdate()
 
 
-def overview_month(value: str | None, since: datetime.date | None = None) -> datetime.date:
-    """?month=YYYY-MM, this month by default; else a month the deployment's records reach,
-    from its earliest village's first, `since` (core.months.asked_within says which do)."""
+def overview_month(value: str | None, since: datetime.date) -> datetime.date:
+    """?month=YYYY-MM, this month by default; else a month the overseen villages' records
+    reach, from the earliest one's first, `since` (core.months.asked_within says which do)."""
     if not value:
         return timezone.localdate().replace(day=1)
     return asked_within(
         value,
         unit=MONTH,
-        since=since or records_start(),
+        since=since,
         link=lambda first: f"{reverse('reports:county_overview')}?month={first:%Y-%m}",
     )
 
@@ -219,10 +221,10 @@ def _headers(sort: str, month: datetime.date) -> list[dict]:
 @overseer_required
 def county_overview(request):
     """The county's villages for its admin; the township's for a township officer."""
-    since = records_start()
+    oversight = oversight_of(request.user)
+    since = records_start(oversight)
     month = overview_month(request.GET.get("month"), since)
     sort = _sort(request.GET.get("sort"))
-    oversight = oversight_of(request.user)
     figures, as_of = county_figures(
         oversight, month=Period.month(month.year, month.month), max_age=FIGURES_MAX_AGE
     )
@@ -289,8 +291,8 @@ def _trend_line(row):
 def county_export(request):
     """Start the overview's .xlsx (the county's, or the township's for its officer) in the
     background and show its progress."""
-    month = overview_month(request.POST.get("month"))
     oversight = oversight_of(request.user)
+    month = overview_month(request.POST.get("month"), records_start(oversight))
     params = {"month": f"{month:%Y-%m}", "sort": _sort(request.POST.get("sort"))}
     if oversight.is_township:
         township = Township.objects.select_related("county").get(pk=oversight.township_id)

@@ -315,3 +315,26 @@ def test_every_section_of_the_notice_is_a_record_or_what_stands(started, card_a)
     }
     keys = {section.key for section in notice_sections(started, THIS.year, THIS.month)}
     assert keys <= records | STANDING_SECTIONS | {"ledger"}, keys
+
+
+def test_the_overviews_first_month_is_the_readers_villages_earliest(
+    started, village_z, client_county, client_township
+):
+    """Found by a second read: the overview reached back to the deployment's earliest
+    village for every reader, so a township officer's "←" led to months before any village
+    of theirs. Village Z (another township) started a year before X and Y: the county admin
+    reaches its months, the officer of X and Y does not, and is told their first month."""
+    Village.objects.filter(pk=village_z.pk).update(started_on=add_months(FIRST, -12))
+    earlier = add_months(FIRST, -1)
+    url = reverse("reports:county_overview")
+    assert client_county.get(url, {"month": f"{earlier:%Y-%m}"}).status_code == 200
+    refused = client_township.get(url, {"month": f"{earlier:%Y-%m}"})
+    assert refused.status_code == 404
+    assert f'href="{url}?month={FIRST:%Y-%m}"' in refused.content.decode()
+    first_page = client_township.get(url, {"month": f"{FIRST:%Y-%m}"}).content.decode()
+    assert f"?month={earlier:%Y-%m}" not in first_page  # no "←" past their first month
+    export = client_township.post(
+        reverse("reports:county_export"),
+        {"month": f"{earlier:%Y-%m}", "idempotency_key": form_key()},
+    )
+    assert export.status_code == 404
