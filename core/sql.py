@@ -227,6 +227,29 @@ def execute(cursor, sql: str, params) -> None:
     long as the connection and survive a rolled-back transaction; behind a pooler they need
     session pooling.
     """
+    cursor.execute(_execute_text(cursor, sql, params))
+
+
+def execute_in_turn(cursor, *statements: tuple[str, object]) -> list[list[tuple]]:
+    """Run (sql, params) statements one after the other in one round trip; the rows of each.
+
+    Each is `execute`d as above; sent as one message, PostgreSQL runs them in turn, each on
+    a snapshot of its own (read committed), so a later one sees what committed while an
+    earlier one waited for a lock. `IN_TURN` joins them (the query log shows one text).
+    """
+    cursor.execute(IN_TURN.join(_execute_text(cursor, sql, params) for sql, params in statements))
+    results = [cursor.fetchall()]
+    while cursor.cursor.nextset():
+        results.append(cursor.fetchall())
+    return results
+
+
+IN_TURN = ";\n"
+
+
+def _execute_text(cursor, sql: str, params) -> str:
+    """The EXECUTE of `sql`'s prepared statement with `params` as literals, preparing it on
+    this connection first if it is not yet."""
     statement = _prepared(sql)
     done = _prepared_on(_database())
     if statement.name not in done:
@@ -235,8 +258,7 @@ def execute(cursor, sql: str, params) -> None:
     named = statement.named
     values = [params[n] for n in named] if named is not None else list(params)
     if not values:
-        cursor.execute(statement.run)
-        return
+        return statement.run
     # The values are quoted here, into a template split once per statement, as psycopg's
     # client-side binding would do (Transformer.as_literal): psycopg caches its split of a
     # query only up to 50 parameters, and a redemption's writes have ~110, so it ran a
@@ -244,7 +266,7 @@ def execute(cursor, sql: str, params) -> None:
     # Python, docs/performance.md "Many tellers").
     quote = Transformer.from_context(cursor.cursor).as_literal
     literals = tuple(b"NULL" if value is None else quote(value) for value in values)
-    cursor.execute((statement.template % literals).decode())
+    return (statement.template % literals).decode()
 
 
 @functools.cache

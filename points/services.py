@@ -639,7 +639,11 @@ def _lock_pending(
 
 
 def _pending_check(
-    proposals: list[Proposal], actor: User, referrals: Referrals = None, approving=False
+    proposals: list[Proposal],
+    actor: User,
+    referrals: Referrals = None,
+    approving=False,
+    sent_up: set[int] | None = None,
 ) -> None:
     """Refuse unless each (locked) proposal is pending and decidable by `actor`, and when
     `approving`, its household has an active card; listing every problem
@@ -649,18 +653,19 @@ def _pending_check(
     (DESIGN.md rule 8): the village's supervisor is refused it, whatever page they pressed
     on, in the words its own page uses. Read here, after the locks, in a statement of its
     own: the locking statement's snapshot would miss a send-up committed while it waited
-    (the send-up locks the proposal too: referral_open's recheck, set by _decision_check).
-    Each is marked `referred` for the referrals the decision closes."""
+    (the send-up locks the proposal too: referral_open's recheck, set by _decision_check),
+    or given as `sent_up` by a caller that read it so. Each is marked `referred` for the
+    referrals the decision closes."""
     referrals = referrals or {}
-    with connection.cursor() as cursor:
-        # Prepared (points.sql.SENT_UP): built by the ORM, this read doubled the Python work
-        # of an approval (docs/performance.md, "Many tellers").
-        sql.execute(
-            cursor,
-            points_sql.SENT_UP,
-            {"village": proposals[0].village_id, "ids": [proposal.pk for proposal in proposals]},
-        )
-        sent_up = {object_id for (object_id,) in cursor.fetchall()}
+    if sent_up is None:
+        with connection.cursor() as cursor:
+            # Prepared (points.sql.SENT_UP): built by the ORM, this read doubled the Python
+            # work of an approval (docs/performance.md, "Many tellers").
+            ids = [proposal.pk for proposal in proposals]
+            sql.execute(
+                cursor, points_sql.SENT_UP, {"village": proposals[0].village_id, "ids": ids}
+            )
+            sent_up = {object_id for (object_id,) in cursor.fetchall()}
 
     def check(proposal: Proposal) -> None:
         proposal.referred = proposal.pk in sent_up
@@ -708,20 +713,26 @@ def _lock_for_approval(
     and decidable by `actor`. Returns the proposals and {household id: account}.
 
     One proposal (the commonest decision) is locked with its account in one statement: FOR
-    UPDATE OF the proposal and the account, in that order, as the two steps would.
+    UPDATE OF the proposal and the account, in that order, as the two steps would; whether
+    it was sent up is read in the same round trip, after it (`sql.execute_in_turn`).
     """
     ids = sorted(set(proposal_ids))
     if len(ids) == 1:
         with connection.cursor() as cursor:
-            sql.execute(cursor, points_sql.LOCK_ONE, {"id": ids[0], "village": village_id})
-            row = cursor.fetchone()
-        if row is not None:  # else the steps below say what is missing
+            locked, sent_up = sql.execute_in_turn(
+                cursor,
+                (points_sql.LOCK_ONE, {"id": ids[0], "village": village_id}),
+                (points_sql.SENT_UP, {"village": village_id, "ids": ids}),
+            )
+        if locked:  # else the steps below say what is missing
+            (row,) = locked
             proposal = sql.instance(Proposal, row)
             proposal.rule = sql.instance(Rule, row, sql.width(Proposal))
             at = sql.width(Proposal) + sql.width(Rule)
             account = sql.instance(Account, row, at)
             proposal.carded, proposal.entry_id_drawn = row[at + sql.width(Account) :]
-            _pending_check([proposal], actor, referrals, approving=True)
+            referred = {object_id for (object_id,) in sent_up}
+            _pending_check([proposal], actor, referrals, approving=True, sent_up=referred)
             return [proposal], {account.household_id: account}
     proposals = _lock_pending(ids, actor, village_id, referrals, approving=True)
     return proposals, _lock_accounts({proposal.household_id for proposal in proposals})

@@ -3,11 +3,11 @@
 - `LOCK_ONE`: one proposal with its rule and its household's account, locked FOR NO KEY
   UPDATE OF the proposal and the account (the ledger's lock order), whether its household
   has an active card, and the id its entry will take; the commonest decision. Whether it
-  waits for the county is read after it (points.services._pending_check): this statement's
-  snapshot is taken before it waits for the lock, so it would miss an item sent up while
-  it waited. The ORM took about 2 ms to build it, PostgreSQL 0.3 ms to run it. With the
-  writes in one statement (`run_together`), an approval is four round trips instead of
-  nine (docs/performance.md has the figures).
+  waits for the county (`SENT_UP`) is read after it, sent in the same round trip
+  (`core.sql.execute_in_turn`): this statement's snapshot is taken before it waits for the
+  lock, so it would miss an item sent up while it waited. The ORM took about 2 ms to build
+  it, PostgreSQL 0.3 ms to run it. With the writes in one statement (`run_together`), an
+  approval is three round trips instead of nine (docs/performance.md has the figures).
 - `LOCK_PROPOSALS` / `LOCK_ACCOUNTS`: the same for a batch, in two steps, in id order (its
   entries' ids are drawn once the accounts are locked).
 - `SENT_UP`: which of the locked proposals wait for the township or the county, read after

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from core.sql import IN_TURN
+
 # Per-village tables that carry the village: distributed by village_id.
 BY_VILLAGE = {
     "villagers_household",
@@ -135,7 +137,10 @@ class QueryLog:
     statements: list[tuple[str, object]] = field(default_factory=list)
 
     def __call__(self, execute, sql, params, many, context):
-        self.statements.append((sql, (params[0] if params else None) if many else params))
+        # Prepared statements sent in turn (core.sql.execute_in_turn) are planned one by one.
+        parts = sql.split(IN_TURN) if sql.startswith("EXECUTE ") and not params else [sql]
+        for part in parts:
+            self.statements.append((part, (params[0] if params else None) if many else params))
         return execute(sql, params, many, context)
 
     def __enter__(self):
