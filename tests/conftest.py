@@ -12,6 +12,7 @@ import secrets
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.cache import cache
@@ -31,6 +32,7 @@ from tests.factories import (
 )
 from tests.queue_worker import Workers, queue_tables_empty
 from tests.tables_empty import install as tables_empty_install
+from tests.template_db import migrated_template
 
 PIN = "2486"
 PASSWORD = "Correct-Horse-42"
@@ -114,6 +116,14 @@ def databases_under_test() -> list[str]:
         for alias in connections
         if connections[alias].settings_dict["NAME"] != _OWN_DATABASES[alias]
     ]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, django_db_blocker):
+    """Each test database is created as a copy of one migrated template (tests/template_db.py)."""
+    with django_db_blocker.unblock():
+        template = migrated_template()
+    settings.DATABASES["default"].setdefault("TEST", {})["TEMPLATE"] = template
 
 
 @pytest.fixture(scope="session", autouse=True)
