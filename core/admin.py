@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.contrib.admin import widgets
 from django.contrib.admin.filters import SimpleListFilter
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import Model, QuerySet
@@ -96,6 +97,53 @@ class OfferedFiltersOnlyMixin:
             if lookup == f"{self.date_hierarchy}__{part}":
                 return re.fullmatch("[0-9]{1,4}", value) is not None and first <= int(value) <= last
         return False
+
+
+class _ReadableValuesOnly:
+    """An autocomplete widget that looks up only the values that can be its rows' keys.
+
+    Django's widget draws the chosen row by looking its value up, whatever the value is: a
+    page given `?household='` in its address, or a form sent back with it (refused, then
+    drawn again with what was sent), failed in that lookup, a 500. A value that is no key
+    is drawn as nothing chosen; the form's own check refuses it."""
+
+    def optgroups(self, name, value, attr=None):
+        key = self.field.target_field
+        readable = []
+        for each in value:
+            try:
+                key.to_python(each)
+            except ValidationError:
+                continue
+            readable.append(each)
+        return super().optgroups(name, readable, attr)
+
+
+class ReadableAutocompleteSelect(_ReadableValuesOnly, widgets.AutocompleteSelect):
+    pass
+
+
+class ReadableAutocompleteSelectMultiple(_ReadableValuesOnly, widgets.AutocompleteSelectMultiple):
+    pass
+
+
+class ReadableAutocompleteMixin:
+    """The admin's searched row fields (`autocomplete_fields`) draw only values that can be
+    keys (`_ReadableValuesOnly`)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = ReadableAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = ReadableAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class DuplicateSavedMeanwhileMixin:
@@ -236,6 +284,7 @@ class ModelAdmin(
     RowLockedOnPostMixin,
     DuplicateSavedMeanwhileMixin,
     OfferedFiltersOnlyMixin,
+    ReadableAutocompleteMixin,
     NumberFieldsAdminMixin,
     admin.ModelAdmin,
 ):
@@ -342,6 +391,7 @@ for _model in (Group, AccessAttempt, AccessLog, AccessFailureLog):
             RowLockedOnPostMixin,
             DuplicateSavedMeanwhileMixin,
             OfferedFiltersOnlyMixin,
+            ReadableAutocompleteMixin,
             _base,
         )
         admin.site.unregister(_model)

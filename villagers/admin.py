@@ -339,6 +339,7 @@ class AidaoUserAdmin(
     core_admin.RowLockedOnPostMixin,
     core_admin.DuplicateSavedMeanwhileMixin,
     core_admin.OfferedFiltersOnlyMixin,
+    core_admin.ReadableAutocompleteMixin,
     core_admin.NumberFieldsAdminMixin,
     UserAdmin,
 ):

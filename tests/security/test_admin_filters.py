@@ -8,9 +8,10 @@ whole masked number a character at a time; lookups the database cannot run were 
 import re
 
 from django.contrib import admin
+from django.db import transaction
 from django.urls import reverse
 
-from core.admin import OfferedFiltersOnlyMixin
+from core.admin import OfferedFiltersOnlyMixin, ReadableAutocompleteMixin
 from tests.security.conftest import HOUSEHOLD_PHONE
 from tests.villagers.conftest import SECRET_ID, SECRET_PHONE
 
@@ -93,6 +94,50 @@ def test_the_superusers_lists_too(django_user_model, client):
 def test_every_list_of_the_back_office_takes_only_what_it_offers():
     for model, model_admin in admin.site._registry.items():
         assert isinstance(model_admin, OfferedFiltersOnlyMixin), model
+        assert isinstance(model_admin, ReadableAutocompleteMixin), model
+
+
+def test_a_row_field_given_no_id_is_no_500(cast):
+    """Found by the outside sweep: `/admin/villagers/user/add/?household='` was a 500, and
+    so was the staff form sent with it (drawn again with the refusal): the searched
+    household's widget looked the value up as an id. Every add and change page the county
+    admin opens, with every row field of its model given values that are no id, in the
+    address and sent: the page, the form refusing what it cannot read."""
+    client = cast.client("county")
+    pages = 0
+    for model in admin.site._registry:
+        opts = model._meta
+        names = [
+            f.name for f in opts.get_fields() if f.concrete and (f.many_to_one or f.many_to_many)
+        ]
+        some = model.objects.order_by("pk").first()
+        urls = [reverse(f"admin:{opts.app_label}_{opts.model_name}_add")]
+        if some is not None:
+            urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[some.pk]))
+        for url in urls:
+            page = client.get(url)
+            if page.status_code != 200 or not names:
+                continue  # not the county admin's (the permission matrix says whose)
+            for bad in ("'", "x,'", "長" * 300):
+                given = dict.fromkeys(names, bad)
+                assert client.get(url, given).status_code == 200, (url, bad)
+                if not page.context["has_editable_inline_admin_formsets"] and not (
+                    page.context["has_add_permission"]
+                    if page.context["add"]
+                    else page.context["has_change_permission"]
+                ):
+                    continue  # shown only: nothing to send
+                with transaction.atomic():
+                    sent = client.post(url, given)
+                    transaction.set_rollback(True)
+                assert sent.status_code == 200 and sent.context["errors"], (url, bad)
+            pages += 1
+    assert pages >= 4  # staff accounts, villages, groups: add and change
+    # A real id is still taken, and drawn as chosen.
+    url = reverse("admin:villagers_user_add")
+    response = client.get(url, {"household": cast.household_a.pk})
+    assert response.context["adminform"].form.initial["household"] == str(cast.household_a.pk)
+    assert f'<option value="{cast.household_a.pk}" selected>' in response.content.decode()
 
 
 def test_a_date_link_past_the_calendar_is_refused_not_a_500(django_user_model, client):
