@@ -215,6 +215,19 @@ def year_read(text: str) -> int | None:
     return int(year[1]) if year else None
 
 
+# What a paper table writes in its first column on the row under the others that adds them
+# up (合计, 合  计 spaced out to fill the cell, 总计, 小计 under a group, 共计).
+TOTAL_WORDS = frozenset(
+    {"合计", "总计", "小计", "共计", "合計", "總計", "小計", "共計", "total", "sum", "subtotal"}
+)
+
+
+def is_total_text(text: str) -> bool:
+    """Whether a cell names the row a total row: 合计, also spaced out (合　计) or with a
+    colon (合计：)."""
+    return re.sub(r"[\s:：]+", "", text).lower() in TOTAL_WORDS
+
+
 def yes_no_misplaced(row: SheetRow, columns: tuple[Column, ...]) -> dict[str, str]:
     """What is wrong with a row's TRUE or FALSE outside its yes/no columns, in plain words,
     by column key.

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -36,6 +37,7 @@ from core.spreadsheet import (
     SheetRow,
     SheetRows,
     date_read,
+    is_total_text,
     row_append,
     sheet_parse,
     text_workbook,
@@ -96,6 +98,8 @@ class RowReport:
     row: SheetRow
     errors: RowErrors
     is_balance: bool = False
+    # The row under the balances that adds them up (合计): checked against them, not imported.
+    is_total: bool = False
     carried_on: datetime.date | None = None  # its household's balance is carried over already
 
 
@@ -207,15 +211,41 @@ def _taken(village: Village, household_ids) -> dict[int, datetime.date]:
     return dict(lines)
 
 
+DIGITS = re.compile(r"[0-9]+")
+
+
 def _households(village: Village, rows: list[SheetRow]):
     """{number as stored: number in capitals} for the numbers the file gives, the database's
     capitals (household_number_keys), and {number in capitals: household} for them ("x001"
-    finds X001)."""
+    finds X001).
+
+    A number of digits alone that no household has finds the one household whose number is
+    it with leading zeros (1 finds 001): Excel and WPS keep a number typed in a cell not
+    formatted as text as a number, and drop its zeros, and so does the CSV they save. Several
+    such households (01 and 001) find none. The head's name, checked next, confirms it."""
     keys = household_number_keys(row.values["household_number"] for row in rows)
-    households = (
-        Household.objects.filter(village=village).numbered(keys.values()).select_related("account")
-    )
-    return keys, {h.number_upper: h for h in households}
+    village_households = Household.objects.filter(village=village).select_related("account")
+    found = {h.number_upper: h for h in village_households.numbered(keys.values())}
+    lost = {str(int(n)) for n, key in keys.items() if DIGITS.fullmatch(n) and key not in found}
+    if lost:
+        padded = defaultdict(list)
+        pattern = f"^0+({'|'.join(sorted(lost))})$"
+        capitals = village_households.annotate(number_upper=Upper("number"))
+        for household in capitals.filter(number__regex=pattern):
+            padded[str(int(household.number))].append(household)
+        for number, key in keys.items():
+            if DIGITS.fullmatch(number) and key not in found:
+                candidates = padded.get(str(int(number)), [])
+                if len(candidates) == 1:
+                    found[key] = candidates[0]
+    return keys, found
+
+
+def _same_name(typed: str, registered: str) -> bool:
+    """Whether a file's name is the registered one, white space aside: a paper ledger spaces
+    a two-character name out to the width of three (冯　明, 冯 明), and a roster may have
+    registered it so."""
+    return re.sub(r"\s+", "", typed) == re.sub(r"\s+", "", registered)
 
 
 def _grants(account_ids) -> dict[int, int]:
@@ -293,6 +323,37 @@ def _check_history_row(report: RowReport, values: dict[str, str]) -> dict | None
     return {"date": day.isoformat(), "points": points, "what": values["what"]}
 
 
+SUBTOTAL_WORDS = ("小计", "小計", "subtotal")
+
+
+def _check_total_row(report: RowReport, file_total: int) -> None:
+    """A total row (合计) is not imported; the sum it gives is the file's, or the row says so.
+    A subtotal (小计, of one group) is not compared: what it adds up is not written."""
+    values = report.row.values
+    text = values["balance"]
+    if not text:
+        return
+    total = _whole(text)
+    if total is None:
+        report.errors.about(
+            "balance",
+            _('The total row\'s balance "%(value)s" is not a whole number of points.')
+            % {"value": mask_cell(text)},
+        )
+    elif total != file_total and not any(
+        word in (values["household_number"] + values["head_name"]).lower()
+        for word in SUBTOTAL_WORDS
+    ):
+        report.errors.append(
+            _(
+                "This is the file's total row: it gives %(total)d, but the balances above it "
+                "add up to %(sum)d. Check the balances against the paper ledger, or correct "
+                "the total."
+            )
+            % {"total": total, "sum": file_total}
+        )
+
+
 def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -> CarryOverCheck:
     """Every row's problems in plain words, and what each household would carry over."""
     keys, households = _households(village, rows)
@@ -306,13 +367,19 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
     # Keyed by the number in capitals (household_number_keys): "X001" and "x001" are one household.
     balance_rows: dict[str, int] = {}
     history: dict[str, list[tuple[RowReport, dict]]] = defaultdict(list)
+    total_rows: list[RowReport] = []
     for row in rows:
         values = row.values
         report = RowReport(row=row, errors=RowErrors(row, COLUMNS))
         reports.append(report)
         number = household_number_text(values["household_number"])
-        key = keys[number]
-        household = households.get(key)
+        household = households.get(keys[number])
+        # One household is one key, whichever spelling of its number the row gives (1, 001).
+        key = household.number_upper if household is not None else keys[number]
+        if household is None and is_total_text(values["household_number"] or values["head_name"]):
+            report.is_total = True
+            total_rows.append(report)
+            continue
         if household is not None:
             number = household.number  # the messages name it as registered
         if not number:
@@ -323,7 +390,7 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
                 _("No household numbered %(number)s is registered in this village.")
                 % {"number": mask_household_number(number)},
             )
-        elif values["head_name"] != household.head_name:
+        elif not _same_name(values["head_name"], household.head_name):
             report.errors.about(
                 "head_name",
                 _('Household %(number)s is headed by %(registered)s, not "%(value)s".')
@@ -430,6 +497,8 @@ def carry_over_check(village: Village, rows: list[SheetRow], paper_total: int) -
                 )
                 % {"number": plan.household.number, "sum": added, "balance": plan.paper_balance}
             )
+    for report in total_rows:
+        _check_total_row(report, file_total)
     bad = {r.row.line for r in reports if r.errors and r.is_balance}
     result = CarryOverCheck(
         reports=reports,

@@ -19,6 +19,7 @@ from core.spreadsheet import (
     SheetFileError,
     SheetRow,
     SheetRows,
+    is_total_text,
     row_append,
     sheet_parse,
     text_workbook,
@@ -164,6 +165,8 @@ class RowReport:
     row: RosterRow
     errors: list[str] = field(default_factory=list)
     member: dict = field(default_factory=dict)
+    # The row under the people that counts them (合计 3户 5人): nobody's, not imported.
+    is_total: bool = False
 
 
 @dataclass
@@ -174,7 +177,7 @@ class RosterCheck:
 
     @property
     def is_valid(self) -> bool:
-        return bool(self.reports) and not any(report.errors for report in self.reports)
+        return bool(self.households) and not any(report.errors for report in self.reports)
 
     @property
     def error_count(self) -> int:
@@ -423,6 +426,9 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
     # Each person's rows so far, by household and person: [(line, ID number or "")].
     person_lines: dict[tuple, list[tuple[int, str]]] = {}
     for row in rows:
+        if is_total_text(row.values["household_number"] or row.values["head_name"]):
+            reports.append(RowReport(row=row, is_total=True))
+            continue
         errors = RowErrors(row, COLUMNS)
         household = _check_household(row.values, errors, groups)
         member = _check_member(row.values, errors, row.number_cells)
@@ -511,11 +517,11 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                     "name": mask_cell(household["head_name"]),
                 }
             )
-    return RosterCheck(
-        reports=reports,
-        households=list(households.values()),
-        problems=_other_village_ids(village, [r.member["id_number"] for r in reports], known_ids),
-    )
+    id_numbers = [report.member.get("id_number", "") for report in reports]  # none of a total
+    problems = _other_village_ids(village, id_numbers, known_ids)
+    if not households and not any(report.errors for report in reports):  # its total row alone
+        problems.append(_("The file has column names but no rows of people."))
+    return RosterCheck(reports=reports, households=list(households.values()), problems=problems)
 
 
 def _other_village_ids(village: Village, id_numbers: list[str], known: dict) -> list[str]:

@@ -104,6 +104,7 @@ def roster_preview(request):
             "id_number": mask_id_number(report.member.get("id_number", "")),
             "phone": mask_phone(report.row.values["phone"]),
             "errors": report.errors,
+            "is_total": report.is_total,
         }
 
     lines, problems = preview_lines(check.reports, line, has_errors=lambda r: r.errors)

@@ -859,3 +859,66 @@ def test_the_import_s_queries_do_not_grow_with_its_households(
     assert (
         sorted(Proposal.objects.filter(batch=batch).values_list("points", flat=True)) == [50] * 12
     )
+
+
+def test_a_total_row_at_the_bottom_is_checked_and_not_imported(client_manager_x, cards):
+    """Found by a probe: a paper ledger's 合计 row was read as a household numbered 合计 (no
+    word of what to do) and its sum counted again, so the file's total was twice the paper's."""
+    rows = [*good_rows(), ["合计", None, 430, None, None, None]]
+    _upload(client_manager_x, xlsx_file(rows), "430")
+    preview = client_manager_x.get(reverse("points:carry_over_preview"))
+    check = preview.context["check"]
+    assert check.is_valid, check.error_lines()
+    assert (check.file_total, check.carried_total) == (430, 230)
+    assert check.reports[-1].is_total
+    assert "Total row: not imported" in preview.text
+    _confirm(client_manager_x)
+    assert CarryOverLine.objects.count() == 2 and CarryOver.objects.get().file_total == 430
+
+
+def test_a_total_row_that_is_not_the_sum_of_the_balances_says_so(village_x, cards):
+    rows = [*good_rows(), [None, "合　计", 431, None, None, None]]
+    check = carry_over_check(village_x, carry_over_parse(xlsx_file(rows)), 430)
+    assert not check.is_valid and check.file_total == 430
+    assert check.error_lines() == [
+        "Row 7: This is the file's total row: it gives 431, but the balances above it add up "
+        "to 430. Check the balances against the paper ledger, or correct the total."
+    ]
+
+
+def test_a_head_s_name_spaced_out_is_the_registered_one(village_x, cards):
+    """Found by a probe: a paper ledger spaces two-character names out (李　秀英, 王 大山), and
+    every such row was refused as another head."""
+    rows = [["X001", "王 大山", 350, None, None, None], ["X002", "李　秀英", 80, None, None, None]]
+    check = carry_over_check(village_x, carry_over_parse(xlsx_file(rows)), 430)
+    assert check.is_valid, check.error_lines()
+
+
+def test_a_household_number_whose_zeros_a_number_cell_lost_is_found(
+    village_x, group_x, manager_x, cards
+):
+    """Found by a probe: Excel keeps 007 typed in a number cell as 7, and every such row was
+    refused as no household of the village. The zeros are put back when exactly one household
+    has them; the head's name still has to agree."""
+    seven = HouseholdFactory(group=group_x, head_name="孙七", number="007")
+    issue_card(seven, manager_x)
+    check = carry_over_check(
+        village_x, carry_over_parse(xlsx_file([[7, "孙七", 150, None, None, None]])), 150
+    )
+    assert check.is_valid, check.error_lines()
+    assert [plan.household for plan in check.plans] == [seven]
+    # The same household under both spellings is one household, given twice.
+    twice = carry_over_check(
+        village_x,
+        carry_over_parse(
+            xlsx_file([["007", "孙七", 150, None, None, None], [7, "孙七", 150, None, None, None]])
+        ),
+        300,
+    )
+    assert twice.error_lines() == ["Row 3: The balance of household 007 is already in row 2."]
+    # Two households it could be: neither is guessed.
+    HouseholdFactory(group=group_x, head_name="孙七", number="07")
+    check = carry_over_check(
+        village_x, carry_over_parse(xlsx_file([[7, "孙七", 150, None, None, None]])), 150
+    )
+    assert check.error_lines() == ["Row 2: No household numbered 7 is registered in this village."]

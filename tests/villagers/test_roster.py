@@ -1125,3 +1125,23 @@ def test_the_import_s_queries_do_not_grow_with_its_rows(
     with django_assert_max_num_queries(30):
         assert _confirm(client_manager_x, token).status_code == 302
     assert Member.objects.filter(household__number__startswith="N").count() == 120
+
+
+def test_a_total_row_at_the_bottom_is_not_imported(client_manager_x, village_x, groups):
+    """Found by a probe: a roster's 合计 row (3户 5人) was refused as a person with no group,
+    relation, sex or birth year, four messages that never said it was the total row."""
+    rows = [*good_rows(), ["合计", "", "2户", "4人", "", "", "", "", "", "", "", ""]]
+    _upload(client_manager_x, xlsx_file(rows))
+    preview = client_manager_x.get(reverse("villagers:roster_preview"))
+    assert preview.context["check"].is_valid
+    assert "Total row: not imported" in preview.text
+    _confirm(client_manager_x, client_manager_x.session["roster_upload"]["token"])
+    assert Household.objects.filter(village=village_x).count() == 2
+    assert Member.objects.filter(household__village=village_x).count() == 4
+
+
+def test_a_file_of_its_total_row_alone_imports_nothing(village_x, groups):
+    rows = roster_parse(xlsx_file([["合计", "", "0户", "", "", "", "", "", "", "", "", ""]]))
+    check = roster_check(village_x, rows)
+    assert not check.is_valid
+    assert check.problems == ["The file has column names but no rows of people."]
