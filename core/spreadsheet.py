@@ -104,6 +104,10 @@ class SheetRows(list):
         super().__init__(rows)
         self.unread = list(unread)
         self.titles = list(titles)
+        # Of a workbook: the sheet read, and its other visible sheets that head the import's
+        # columns too (a ledger kept a sheet per village group), which are not read.
+        self.sheet = ""
+        self.unread_sheets: list[str] = []
 
 
 MAX_UNREAD_NAME = 30  # characters of an unread column's name the preview shows
@@ -462,6 +466,25 @@ def _rows_from_sheet(sheet, merged=()):
         raise _not_a_workbook() from error
 
 
+def _sheets_alike(workbook, read, columns) -> list[str]:
+    """The names of the workbook's other visible sheets with a row naming every required
+    column among their first rows: tables of the same kind that the import does not read
+    (a paper ledger kept a sheet per village group). A template's help sheet names one column
+    a row."""
+    required = {column.key for column in columns if column.required}
+    lookup = _header_lookup(columns)
+    alike = []
+    for sheet in workbook.worksheets:
+        if sheet is read or sheet.sheet_state != "visible":
+            continue
+        for values in sheet.iter_rows(max_row=MAX_TITLE_ROWS + 2, values_only=True):
+            names = (_normalise_header(cell_text(value)) for value in values[:MAX_COLUMNS])
+            if required <= {lookup.get(name) for name in names}:
+                alike.append(sheet.title[:MAX_TITLE])
+                break
+    return alike
+
+
 def _rows_from_xlsx(data: bytes, columns, max_rows: int, no_rows: str) -> SheetRows:
     workbook = _workbook_open(data)
     try:
@@ -470,6 +493,8 @@ def _rows_from_xlsx(data: bytes, columns, max_rows: int, no_rows: str) -> SheetR
             rows = _rows_from_sheet(sheet, _merged_ranges(data, sheet))
             parsed = _rows_with_header(rows, columns, max_rows, no_rows, epoch=workbook.epoch)
             parsed.titles.insert(0, sheet.title)
+            parsed.sheet = sheet.title[:MAX_TITLE]
+            parsed.unread_sheets = _sheets_alike(workbook, sheet, columns)
             return parsed
         except SheetFileError as error:
             if len(workbook.sheetnames) == 1:
@@ -761,6 +786,8 @@ def pending_store(request, session_key: str, *, file_name: str, rows, **extra) -
         "rows": [row.as_data() for row in rows],
         "unread": list(getattr(rows, "unread", [])),
         "titles": [title[:MAX_TITLE] for title in getattr(rows, "titles", [])],
+        "sheet": getattr(rows, "sheet", ""),
+        "unread_sheets": list(getattr(rows, "unread_sheets", [])),
         **extra,
     }
 

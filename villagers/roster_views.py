@@ -118,6 +118,8 @@ def roster_preview(request):
             "bad_rows": sum(1 for report in check.reports if report.errors),
             "file_name": pending["file_name"],
             "unread": list_join(pending.get("unread", [])),
+            "sheet": pending.get("sheet", ""),
+            "unread_sheets": list_join(pending.get("unread_sheets", [])),
             "token": pending["token"],
             "member_total": len(rows),
             "other_villages": list_join(_villages_named(request, pending)),

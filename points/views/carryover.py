@@ -170,6 +170,8 @@ def carry_over_preview(request):
             "problems": problems,
             "file_name": pending["file_name"],
             "unread": list_join(pending.get("unread", [])),
+            "sheet": pending.get("sheet", ""),
+            "unread_sheets": list_join(pending.get("unread_sheets", [])),
             "payload": _payload(request, pending) if check.is_valid else "",
             "form": OneTimeKeyMixin(),
             "base_points": request.village.base_points,

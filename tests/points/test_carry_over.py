@@ -922,3 +922,44 @@ def test_a_household_number_whose_zeros_a_number_cell_lost_is_found(
         village_x, carry_over_parse(xlsx_file([[7, "孙七", 150, None, None, None]])), 150
     )
     assert check.error_lines() == ["Row 2: No household numbered 7 is registered in this village."]
+
+
+def _sheets_file(sheets, active=0):
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets:
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    workbook.active = active
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile("groups.xlsx", buffer.getvalue())
+
+
+def test_a_ledger_kept_a_sheet_per_group_says_which_sheets_are_not_read(client_manager_x, cards):
+    """Found by a probe: of a ledger with a sheet per village group, the open sheet alone was
+    read, and the preview never said the others were left out."""
+    upload = _sheets_file(
+        [
+            ("一组", [HEADER[:3], ["X001", "王大山", 350]]),
+            ("二组", [["二组积分台账"], HEADER[:3], ["X002", "李秀英", 80]]),
+            ("说明", [["户号", "household number", "必填"], ["户主姓名", "head", "必填"]]),
+        ]
+    )
+    _upload(client_manager_x, upload, "350")
+    preview = client_manager_x.get(reverse("points:carry_over_preview"))
+    assert preview.context["check"].is_valid
+    assert (
+        'Only the sheet "一组" is read. The workbook\'s other sheets with the same columns are '
+        "not: 二组."
+    ) in html.unescape(preview.text)
+
+    # A template's help sheet, one column a row, is no table left out.
+    workbook = carry_over_template_workbook(None)
+    workbook.active.append(["X001", "王大山", "350"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    _upload(client_manager_x, SimpleUploadedFile("t.xlsx", buffer.getvalue()), "350")
+    preview = client_manager_x.get(reverse("points:carry_over_preview"))
+    assert preview.context["check"].is_valid and "Only the sheet" not in preview.text

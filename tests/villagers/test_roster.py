@@ -1145,3 +1145,20 @@ def test_a_file_of_its_total_row_alone_imports_nothing(village_x, groups):
     check = roster_check(village_x, rows)
     assert not check.is_valid
     assert check.problems == ["The file has column names but no rows of people."]
+
+
+def test_a_roster_kept_a_sheet_per_group_says_which_sheets_are_not_read(client_manager_x, groups):
+    workbook = Workbook()
+    workbook.active.title = "啊道"
+    workbook.active.append(HEADER)
+    workbook.active.append(good_rows()[0])
+    other = workbook.create_sheet("富莊")
+    other.append(HEADER)
+    other.append(good_rows()[3])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    _upload(client_manager_x, SimpleUploadedFile("roster.xlsx", buffer.getvalue()))
+    preview = client_manager_x.get(reverse("villagers:roster_preview"))
+    assert len(preview.context["check"].households) == 1
+    assert 'Only the sheet "啊道" is read' in html.unescape(preview.text)
+    assert "are not: 富莊." in preview.text
