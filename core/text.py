@@ -101,3 +101,15 @@ def records_language():
             memo = _("Store redemption")
     """
     return translation.override(settings.LANGUAGE_CODE)
+
+
+# White space between two Chinese characters of a name: the padding a paper form or a
+# spreadsheet gives a two-character name to line it up with three (冯　明, 王 强).
+NAME_PADDING = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+
+
+def person_name_text(value) -> str:
+    """A person's name as it is registered and searched: without padding between its Chinese
+    characters (a roster's 冯　明 is 冯明, whom a search for 冯明 finds), any other run of white
+    space one space (Maria  Lopez), none around it."""
+    return re.sub(r"\s+", " ", NAME_PADDING.sub("", str(value or ""))).strip()

@@ -16,6 +16,7 @@ from core.months import past_day_check
 from core.photos import FilesChosenAgainMixin
 from core.picker import PickOneField
 from core.spreadsheet import ACCEPT
+from core.text import person_name_text
 from villagers.auth import one_try_at_a_time
 from villagers.idnumbers import (
     id_number_invalid_message,
@@ -287,6 +288,11 @@ class HouseholdForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
                 "The name of the member registered as head: correct it on their line under Members."
             )
 
+    def clean_head_name(self):
+        name = self.cleaned_data["head_name"]
+        # Disabled, it is the head member's, and stays as that member's record has it.
+        return name if self.fields["head_name"].disabled else person_name_text(name)
+
     def clean_number(self):
         number = household_number_text(self.cleaned_data["number"])
         # Whatever the case of its letters, as the database compares numbers: "x001" is X001.
@@ -332,6 +338,9 @@ class MemberForm(DrawnStateMixin, SensitiveFieldsMixin, forms.ModelForm):
         kept = [v for v in field.validators if not isinstance(v, validators.MaxLengthValidator)]
         field.validators = [*kept, limit]
         field.widget.attrs["maxlength"] = str(self.ID_NUMBER_TYPED_MAX)
+
+    def clean_name(self):
+        return person_name_text(self.cleaned_data["name"])
 
     def clean_id_number(self):
         """Checked as the roster import checks it: a valid number, nobody else's."""

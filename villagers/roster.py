@@ -25,7 +25,7 @@ from core.spreadsheet import (
     text_workbook,
     year_read,
 )
-from core.text import list_join
+from core.text import list_join, person_name_text
 from villagers.idnumbers import (
     EARLIEST_BIRTH_YEAR,
     id_number_invalid_message,
@@ -212,8 +212,8 @@ def _check_member(values: dict[str, str], errors: RowErrors, number_cells=frozen
     """Validate the person's own columns; returns the member's fields. `number_cells`: the
     row's columns the workbook held as numbers (SheetRow.number_cells)."""
     this_year = timezone.localdate().year
-    head_name = values["head_name"]
-    name = values["name"] or head_name
+    head_name = person_name_text(values["head_name"])
+    name = person_name_text(values["name"]) or head_name
     if len(name) > 50:
         errors.append(_("The name is longer than 50 characters."))
 
@@ -320,7 +320,7 @@ def _check_household(values: dict[str, str], errors: RowErrors, groups: dict) ->
             },
         )
 
-    head_name = values["head_name"]
+    head_name = person_name_text(values["head_name"])
     if not head_name:
         errors.append(_("The head of household's name is missing."))
     elif len(head_name) > 50:
@@ -357,6 +357,11 @@ def _check_household(values: dict[str, str], errors: RowErrors, groups: dict) ->
 
 SHARED_COLUMNS = ("group", "head_name", "address", "is_poor", "poverty_exit_year")
 PERSON = ("name", "relation", "sex", "birth_year")
+
+
+def _shared(key: str, value: str) -> str:
+    """A household's cell as rows of it are compared: the head's name as registered."""
+    return person_name_text(value) if key == "head_name" else value
 
 
 def _same_person_check(
@@ -462,7 +467,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                     first is not row
                     and key not in said
                     and row.values[key]
-                    and row.values[key] != first.values[key]
+                    and _shared(key, row.values[key]) != _shared(key, first.values[key])
                 ):
                     errors.about(
                         key,
@@ -483,7 +488,7 @@ def roster_check(village: Village, rows: list[RosterRow]) -> RosterCheck:
                     head_line[number_key] = row.line
                 # The household (its pages, its login) is known by the head's column, the
                 # head by this row: two names would register one head as two people.
-                if row.values["head_name"] and member["name"] != row.values["head_name"]:
+                if household["head_name"] and member["name"] != household["head_name"]:
                     errors.append(
                         _(
                             "The head's row names %(name)s, but the household's head (户主姓名) "

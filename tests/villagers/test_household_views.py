@@ -596,3 +596,16 @@ def test_id_numbers_and_phones_typed_are_not_kept_in_the_browser(
     for name in fields:
         (field,) = _inputs(page, name)
         assert 'autocomplete="off"' in field, field
+
+
+def test_a_name_typed_spaced_out_is_registered_as_the_name(client_manager_x, group_x, household_a):
+    """As the roster reads it: 周　新 is 周新, whom a search for 周新 finds."""
+    url = reverse("villagers:household_create")
+    data = {"number": "X120", "group": group_x.pk, "head_name": "周　新", "status": "active"}
+    client_manager_x.post(url, data)
+    household = Household.objects.get(number="X120")
+    assert household.head_name == "周新"
+    url = reverse("villagers:member_create", kwargs={"pk": household_a.pk})
+    data = {"name": "王 小山", "relation": "child", "sex": "M", "birth_year": "2010", **_key()}
+    assert client_manager_x.post(url, data).status_code == 302
+    assert household_a.members.filter(name="王小山").exists()

@@ -1162,3 +1162,22 @@ def test_a_roster_kept_a_sheet_per_group_says_which_sheets_are_not_read(client_m
     assert len(preview.context["check"].households) == 1
     assert 'Only the sheet "啊道" is read' in html.unescape(preview.text)
     assert "are not: 富莊." in preview.text
+
+
+def test_names_spaced_out_to_line_up_are_registered_as_names(client_manager_x, village_x, groups):
+    """Found by a probe: a roster that spaces two-character names out to the width of three
+    (冯　明, 王 强) registered them so, and a search for 冯明 or 王强 found nobody."""
+    rows = [
+        ["R010", "啊道", "冯　明", "冯　明", "户主", "男", "1965", "", "", "", "", ""],
+        ["R010", "啊道", "冯明", "李 秀英", "配偶", "女", "1968", "", "", "", "", ""],
+        ["R011", "啊道", "Maria  Lopez", "", "", "女", "1970", "", "", "", "", ""],
+    ]
+    _upload(client_manager_x, xlsx_file(rows))
+    assert client_manager_x.get(reverse("villagers:roster_preview")).context["check"].is_valid
+    _confirm(client_manager_x, client_manager_x.session["roster_upload"]["token"])
+    household = Household.objects.get(village=village_x, number="R010")
+    assert household.head_name == "冯明"
+    assert [m.name for m in household.members.order_by("id")] == ["冯明", "李秀英"]
+    assert Household.objects.get(number="R011").head_name == "Maria Lopez"
+    found = client_manager_x.get(reverse("reports:household_list"), {"q": "李秀英"})
+    assert [h.number for h in found.context["page"]] == ["R010"]
