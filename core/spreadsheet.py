@@ -594,22 +594,24 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str, epoch=None) ->
     dates = {column.key for column in columns if column.date}
     header = None
     candidate = None  # the first row naming a column: the header, or its upper row
+    candidate_line = first_line = 0  # the candidate's row number; the first row's with text
     parsed = []
     text = 0
     titles = []  # rows above the column names that name no column: a sheet's title
     for line, values, numbers in rows:
         if not any(values):
             continue
+        first_line = first_line or line
         if header is None:
             if candidate is None:
                 if len(titles) < MAX_TITLE_ROWS and not _header_map(values, columns, whole=False):
                     titles.append(values)
                     continue
-                candidate = values
+                candidate, candidate_line = values, line
                 continue
             two_rows = _header_below(candidate, values, columns)
             names = two_rows or candidate
-            header = _header_map(names, columns)  # says what is missing
+            header = _header_map(names, columns, line=candidate_line)  # says what is missing
             unread = [
                 name[:MAX_UNREAD_NAME]
                 for index, name in enumerate(names)
@@ -650,10 +652,10 @@ def _rows_with_header(rows, columns, max_rows: int, no_rows: str, epoch=None) ->
         parsed.append(SheetRow(line=line, values=record, number_cells=frozenset(number_cells)))
     if header is None:
         if candidate is not None:  # the column names, and no row below them
-            _header_map(candidate, columns)
+            _header_map(candidate, columns, line=candidate_line)
             raise SheetFileError(no_rows)
         if titles:  # no row names a column: the first is said to be no header
-            _header_map(titles[0], columns)
+            _header_map(titles[0], columns, line=first_line)
         raise SheetFileError(_("The file is empty."))
     if not parsed:
         raise SheetFileError(no_rows)
@@ -699,9 +701,10 @@ def _header_below(above: list[str], below: list[str], columns) -> list[str] | No
     return names if adds or copies else None
 
 
-def _header_map(values: list[str], columns, *, whole: bool = True) -> dict[int, str]:
-    """Column index -> key, from the header row (Chinese or English names); `whole=False`
-    only reads which columns the row names (none: a title above the table)."""
+def _header_map(values: list[str], columns, *, whole: bool = True, line: int = 1) -> dict[int, str]:
+    """Column index -> key, from the header row (Chinese or English names), row `line` of the
+    file; `whole=False` only reads which columns the row names (none: a title above the
+    table)."""
     lookup = _header_lookup(columns)
     header = {}
     seen = {}
@@ -721,6 +724,20 @@ def _header_map(values: list[str], columns, *, whole: bool = True) -> dict[int, 
     if not whole:
         return header
     missing = [column for column in columns if column.required and column.key not in seen]
+    if missing and line > 1:
+        # A title of more rows than MAX_TITLE_ROWS: "the first row" named the wrong one.
+        raise SheetFileError(
+            _(
+                "Row %(line)d is read as the column names. Missing: %(missing)s. If the "
+                "column names are on a lower row, delete rows of title above them: at most "
+                "%(titles)d may stand there. Download the template to see the expected columns."
+            )
+            % {
+                "line": line,
+                "missing": list_join(f"{c.header} ({c.english})" for c in missing),
+                "titles": MAX_TITLE_ROWS,
+            }
+        )
     if missing:
         raise SheetFileError(
             _(

@@ -512,3 +512,19 @@ def test_an_openpyxl_without_its_private_date_index_reads_those_days_as_numbers(
     partly = SimpleNamespace(_date_formats={14}, _cell_styles=[SimpleNamespace(numFmtId=31)])
     _east_asian_dates_read(partly)
     assert partly._date_formats == {14, 0}
+
+
+def test_a_title_too_tall_names_the_row_read_as_the_column_names(client_manager_x, groups):
+    """Found by a probe: with six rows of title above the table, the file was refused as "the
+    first row must hold the column names", though the first row was a title, as allowed, and
+    the column names were there, on row 7."""
+    above = [["啊道村户籍花名册"], ["宜川县英旺乡"], ["2023年度"], ["填表人：王会计"], ["审核人"]]
+    above.append(["单位：户"])
+    data = workbook_bytes(roster_rows(), ROSTER_HEADER, above=above)
+    response = roster_upload(client_manager_x, data)
+    assert response.status_code == 200
+    assert (
+        "Row 4 is read as the column names. Missing: 户号 (household number), 村民小组 "
+        "(village group), 户主姓名 (head of household). If the column names are on a lower "
+        "row, delete rows of title above them: at most 3 may stand there."
+    ) in html.unescape(response.text)

@@ -988,8 +988,9 @@ def test_a_title_above_the_columns_and_merged_household_cells_are_read_as_shown(
     assert [row.values["head_name"] for row in parsed] == ["张三"] * 3 + ["王五"]
     check = roster_check(village_x, parsed)
     assert check.is_valid, check.error_lines()
-    # A first row of several cells naming no column is still said to be no header.
-    with pytest.raises(RosterFileError, match="must hold the column names"):
+    # A first row of several cells naming no column is a title: the row read as the column
+    # names is said (the first naming one, 户主 as a relation).
+    with pytest.raises(RosterFileError, match="Row 2 is read as the column names. Missing: 户号"):
         roster_parse(xlsx_file(good_rows(), header=["a", "b", "c"]))
 
 
