@@ -555,7 +555,11 @@ def sheet_parse(upload, columns: tuple[Column, ...], *, max_rows: int, no_rows: 
     name = (getattr(upload, "name", "") or "").lower()
     if upload.size > MAX_BYTES:
         raise SheetFileError(
-            _("The file is too large (%(size)d KB). The limit is %(limit)d KB.")
+            _(
+                "The file is too large (%(size)d KB); an import takes %(limit)d KB at most. "
+                "Delete the pictures and the sheets and rows other than the table, or split "
+                "it into smaller files, and upload it again."
+            )
             % {"size": upload.size // 1024, "limit": MAX_BYTES // 1024}
         )
     if name.endswith(".xls"):

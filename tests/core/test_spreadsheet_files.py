@@ -528,3 +528,12 @@ def test_a_title_too_tall_names_the_row_read_as_the_column_names(client_manager_
         "(village group), 户主姓名 (head of household). If the column names are on a lower "
         "row, delete rows of title above them: at most 3 may stand there."
     ) in html.unescape(response.text)
+
+
+def test_a_file_too_large_says_what_to_do(client_manager_x, groups):
+    """Found by a probe: a 5 MB ledger was refused with its size and the limit alone."""
+    response = roster_upload(client_manager_x, b"x" * (5 * 1024 * 1024), name="roster.csv")
+    assert (
+        "The file is too large (5120 KB); an import takes 2048 KB at most. Delete the pictures "
+        "and the sheets and rows other than the table, or split it into smaller files"
+    ) in html.unescape(response.text)
