@@ -248,6 +248,21 @@ def horizontal_overflow(page) -> int:
     )
 
 
+# Boxes that scroll sideways inside a page which itself fits (a table in .table-responsive):
+# the page passes horizontal_overflow, yet the reader swipes the box to see its columns.
+SIDEWAYS_BOXES_JS = """
+() => Array.from(document.querySelectorAll('body *'))
+  .filter(el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX))
+  .filter(el => el.getClientRects().length && el.scrollWidth > el.clientWidth + 1)
+  .map(el => `${el.outerHTML.slice(0, 60)}... by ${el.scrollWidth - el.clientWidth}px`)
+"""
+
+
+def sideways_boxes(page) -> list[str]:
+    """Parts of the current page that scroll sideways inside it, each with by how much."""
+    return page.evaluate(SIDEWAYS_BOXES_JS)
+
+
 def assert_no_horizontal_scroll(page) -> None:
     overflow = horizontal_overflow(page)
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"

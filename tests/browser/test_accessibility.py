@@ -5,9 +5,9 @@ Bootstrap (tests/browser/purged.py).
 The village of `tests.browser.pages.world` holds one of everything a page can show (a pending
 batch, an approved proposal with its photo, a declaration, goods, a redemption, a donation,
 wishes in every state), so each page is checked with content, not empty. Villager pages are
-checked on a 360 px phone, where they must not scroll sideways and each control is big
-enough for a finger (the large type size: tests/browser/test_phone.py); staff pages on a
-desktop.
+checked on a 360 px phone, where they must not scroll sideways (nor any box in them) and
+each control is big enough for a finger (the large type size: tests/browser/test_phone.py);
+staff pages on a desktop.
 On every page, Enter in a text box must not press a button that names an action (approve,
 remove, confirm): a form of several buttons starts with a default that names none.
 The pages every staff role shares are checked as the manager (tests/browser/pages.py,
@@ -23,6 +23,7 @@ from tests.browser.conftest import (
     assert_no_horizontal_scroll,
     enter_key_problems,
     horizontal_overflow,
+    sideways_boxes,
     sign_in,
     small_touch_targets,
 )
@@ -50,6 +51,8 @@ def _check_pages(page, live_server, urls, *, phone=False, purged=None):
         problems = accessibility_problems(page) + enter_key_problems(page)
         if phone and horizontal_overflow(page) > 0:
             problems.append(f"scrolls sideways by {horizontal_overflow(page)}px")
+        if phone:
+            problems += [f"a part scrolls sideways: {box}" for box in sideways_boxes(page)]
         if phone:
             problems += [f"touch target too small: {t}" for t in small_touch_targets(page)]
         if phone and page.locator("a[target=_blank], a[download]").count():

@@ -5,7 +5,13 @@ import re
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.browser.conftest import horizontal_overflow, menu_follow, sign_in, small_touch_targets
+from tests.browser.conftest import (
+    horizontal_overflow,
+    menu_follow,
+    sideways_boxes,
+    sign_in,
+    small_touch_targets,
+)
 from tests.browser.pages import VILLAGER_PAGES, urls_of
 
 
@@ -16,8 +22,10 @@ def test_villager_pages_have_large_touch_targets_in_large_type(
     villagers set it; here the browser's default font size, 32 px) and the app's large type
     on top. Every page fits the screen: the 3G probe found the footer's language switch, and
     the catalogue's and the reserve page's price and quantity boxes, pushed past the right
-    edge and cut off there. In the usual type size the accessibility sweep checks the same
-    pages (tests/browser/test_accessibility.py): each page is opened once for both."""
+    edge and cut off there; the household's redemptions, a five-column table, scrolled
+    sideways inside its box (its goods a character a line in Chinese). In the usual type
+    size the accessibility sweep checks the same pages (tests/browser/test_accessibility.py):
+    each page is opened once for both."""
     sign_in(phone, live_server, villager_a)
     urls = urls_of(world, VILLAGER_PAGES)
     problems = []
@@ -33,6 +41,8 @@ def test_villager_pages_have_large_touch_targets_in_large_type(
         problems += [f"{url} large=True: {t}" for t in small_touch_targets(phone)]
         if horizontal_overflow(phone) > 0:
             problems.append(f"{url} large=True: scrolls sideways")
+        boxes = sideways_boxes(phone)
+        problems += [f"{url} large=True: a part scrolls sideways: {box}" for box in boxes]
     assert phone.evaluate("getComputedStyle(document.documentElement).fontSize") == "40px"
     assert not problems, "\n".join(problems)
 
