@@ -241,6 +241,26 @@ def small_touch_targets(page) -> list[dict]:
     return page.evaluate(SMALL_TARGETS_JS)
 
 
+# Links that stand alone (the whole of their paragraph, heading or list item: "My
+# reservations", "← Back", a wish's title) are a page's way on, not words in a sentence.
+SMALL_LONE_LINKS_JS = """
+() => Array.from(document.querySelectorAll('a[href]'))
+  .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+  .filter(el => !el.matches('.visually-hidden-focusable'))
+  .filter(el => el.parentElement.textContent.trim() === el.textContent.trim())
+  .map(el => {
+    const box = el.getBoundingClientRect();
+    return {html: el.outerHTML.slice(0, 90), width: box.width, height: box.height};
+  })
+  .filter(t => t.height < 44 || t.width < 44)
+"""
+
+
+def small_lone_links(page) -> list[dict]:
+    """Links standing alone on the current page smaller than a fingertip (44 x 44 px)."""
+    return page.evaluate(SMALL_LONE_LINKS_JS)
+
+
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page scrolls sideways (0 when it fits the viewport)."""
     return page.evaluate(

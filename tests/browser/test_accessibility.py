@@ -25,6 +25,7 @@ from tests.browser.conftest import (
     horizontal_overflow,
     sideways_boxes,
     sign_in,
+    small_lone_links,
     small_touch_targets,
 )
 from tests.browser.pages import (
@@ -55,6 +56,7 @@ def _check_pages(page, live_server, urls, *, phone=False, purged=None):
             problems += [f"a part scrolls sideways: {box}" for box in sideways_boxes(page)]
         if phone:
             problems += [f"touch target too small: {t}" for t in small_touch_targets(page)]
+            problems += [f"link standing alone too small: {t}" for t in small_lone_links(page)]
         if phone and page.locator("a[target=_blank], a[download]").count():
             # WeChat's built-in browser opens no new windows and handles downloads poorly.
             problems.append("a villager link opens a new window or downloads a file")
@@ -80,6 +82,7 @@ def test_signed_out_pages_on_a_phone(live_server, phone):
         try:
             assert_accessible(phone)
             assert_no_horizontal_scroll(phone)
+            assert not small_lone_links(phone), small_lone_links(phone)  # "Back to the start"
         except AssertionError as error:
             failures.append(str(error))
     assert not failures, "\n\n".join(failures)
