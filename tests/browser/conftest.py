@@ -256,6 +256,25 @@ SMALL_LONE_LINKS_JS = """
 """
 
 
+# A badge broken over two lines ("待审/核"): squeezed by the text beside it in a flex row.
+BROKEN_BADGES_JS = """
+() => Array.from(document.querySelectorAll('.badge'))
+  .filter(el => el.getClientRects().length)
+  .filter(el => {
+    const lineHeight = parseFloat(getComputedStyle(el).fontSize) * 1.5;
+    const padding = parseFloat(getComputedStyle(el).paddingTop) * 2;
+    return el.getBoundingClientRect().height > lineHeight + padding + 1;
+  })
+  .filter(el => el.textContent.trim().length <= 8)  // a long one may wrap rather than overflow
+  .map(el => el.outerHTML.slice(0, 90))
+"""
+
+
+def broken_badges(page) -> list[str]:
+    """Short badges of the current page that are drawn on more than one line."""
+    return page.evaluate(BROKEN_BADGES_JS)
+
+
 def small_lone_links(page) -> list[dict]:
     """Links standing alone on the current page smaller than a fingertip (44 x 44 px)."""
     return page.evaluate(SMALL_LONE_LINKS_JS)

@@ -21,6 +21,7 @@ from tests.browser.conftest import (
     accessibility_problems,
     assert_accessible,
     assert_no_horizontal_scroll,
+    broken_badges,
     enter_key_problems,
     horizontal_overflow,
     sideways_boxes,
@@ -57,6 +58,7 @@ def _check_pages(page, live_server, urls, *, phone=False, purged=None):
         if phone:
             problems += [f"touch target too small: {t}" for t in small_touch_targets(page)]
             problems += [f"link standing alone too small: {t}" for t in small_lone_links(page)]
+            problems += [f"a badge broken over two lines: {b}" for b in broken_badges(page)]
         if phone and page.locator("a[target=_blank], a[download]").count():
             # WeChat's built-in browser opens no new windows and handles downloads poorly.
             problems.append("a villager link opens a new window or downloads a file")

@@ -31,6 +31,7 @@ from tests.browser.conftest import (
     _context,
     _page_in,
     assert_no_horizontal_scroll,
+    broken_badges,
     screenshot,
     sign_in,
 )
@@ -393,6 +394,34 @@ def test_badges_are_at_least_14_px(live_server, phone, world, villager_a):
         ".badge", "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))"
     )
     assert sizes and min(sizes) >= 14
+
+
+def test_a_status_beside_a_line_is_not_broken_over_two_lines(
+    live_server, phone, card_a, villager_a
+):
+    """Found on the demo's phone: a declaration's "待审核" stood beside its text squeezed to
+    two characters wide, "待审" over "核" (and a wish's status beside a long title)."""
+    from django.utils import timezone
+
+    from points.services import declaration_submit
+    from wishwall.services import wish_post
+
+    declaration_submit(
+        user=villager_a, description="自家新栽了两亩花椒树苗", occurred_on=timezone.localdate()
+    )
+    wish_post(
+        household=card_a.household,
+        actor=villager_a,
+        title="一辆上学骑的自行车，孩子每天走山路",
+        kind="study",
+        story="孩子每天走五里山路去镇上上学。",
+    )
+    sign_in(phone, live_server, villager_a)
+    problems = []
+    for url in (reverse("points:me"), reverse("wishwall:mine")):
+        phone.goto(live_server.url + url)
+        problems += [f"{url}: {badge}" for badge in broken_badges(phone)]
+    assert not problems, "\n".join(problems)
 
 
 def test_a_double_tap_while_the_photo_is_made_smaller_sends_it_once(
