@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -22,6 +23,9 @@ from points.services import declaration_accept, declaration_decline, declaration
 from points.views.access import _get_declaration_for_user, photo_response
 from points.views.proposals import refusals_add
 
+# The declarations waiting for review named on the form (the newest; "more" beyond them).
+DECLARATIONS_NAMED = 3
+
 
 def _refused(request, declaration, error):
     for line in error.messages:
@@ -31,6 +35,10 @@ def _refused(request, declaration, error):
 
 @villager_required
 def declaration_new(request):
+    """The villager's declaration. Those of the household still waiting for review are named
+    at the top, as the reserve page names its reservations: after an answer lost on the way
+    to the phone (or Back), the same good deed was declared again, and could be accepted
+    twice by a manager reviewing one declaration at a time."""
     household = request.user.household
     form = DeclarationForm(request.POST or None, request.FILES or None, household=household)
     if request.method == "POST" and form.is_valid():
@@ -57,7 +65,18 @@ def declaration_new(request):
                     request, _("Thank you. The village manager will review your declaration.")
                 )
             return redirect(url)
-    return render(request, "points/declaration_form.html", {"form": form})
+    waiting = list(
+        Declaration.objects.filter(
+            household=household, status=Declaration.Status.SUBMITTED
+        ).order_by("-submitted_at", "-id")[: DECLARATIONS_NAMED + 1]
+    )
+    context = {
+        "form": form,
+        "waiting": waiting[:DECLARATIONS_NAMED],
+        "more_waiting": len(waiting) > DECLARATIONS_NAMED,
+        "today": timezone.localdate(),
+    }
+    return render(request, "points/declaration_form.html", context)
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)

@@ -170,3 +170,25 @@ def test_accepting_a_declaration_says_every_refusal_at_once(
     assert Proposal.objects.count() == 2
     declaration.refresh_from_db()
     assert declaration.status == Declaration.Status.SUBMITTED
+
+
+def test_the_form_names_the_households_declarations_waiting_for_review(
+    client_villager_a, client_villager_b, client_manager_x, card_a, card_b, rule_clean
+):
+    """Found on the phone: Back after Send (or an answer lost on 3G) drew an empty form that
+    said nothing of what was sent, and the same good deed went in twice, each to be reviewed
+    on its own. The form now names what waits, as the reserve page names reservations."""
+    form_url = reverse("points:declaration_new")
+    assert "data-declared" not in client_villager_a.get(form_url).content.decode()
+    declare(client_villager_a)
+    page = client_villager_a.get(form_url).content.decode()
+    assert "You declared “帮邻居修好了水渠” at " in page
+    assert "there is no need to declare them again" in page
+    # Only the household's own, and only while they wait for review.
+    assert "帮邻居修好了水渠" not in client_villager_b.get(form_url).content.decode()
+    declaration = Declaration.objects.get()
+    client_manager_x.post(
+        reverse("points:declaration_accept", args=[declaration.pk]),
+        {"rule": rule_clean.pk, "reason": "helped a neighbour", "idempotency_key": KEY},
+    )
+    assert "data-declared" not in client_villager_a.get(form_url).content.decode()
