@@ -252,8 +252,9 @@ TODAY = "Today's, whatever the month asked for."
 
 
 class VillageFigures(Schema):
-    """A village's figures (or the total's): `issued`, `deducted` and `redeemed` are the
-    month's, from the ledger; the others are today's, as on the overview page."""
+    """A village's figures (or the total's): `issued`, `deducted`, `redeemed`, `carried` and
+    `reversed_and_lapsed` are the month's, from the ledger, `points_held_at_start` its start's;
+    the others are today's, as on the overview page."""
 
     code: str = ""
     name: str = ""
@@ -263,6 +264,25 @@ class VillageFigures(Schema):
     issued: int = Field(description="Points issued in the month (awards and opening grants).")
     deducted: int = Field(description="Points deducted in the month.")
     redeemed: int = Field(description="Points redeemed in the month, less that month's voids.")
+    carried: int = Field(
+        description=(
+            "Points carried over in the month from the paper ledger (balances less the cards' "
+            "opening grants; negative where a paper balance was lower)."
+        )
+    )
+    reversed_and_lapsed: int = Field(
+        description=(
+            "Points given back in the month by reversing deductions, less those taken back by "
+            "reversing awards and those lapsed at a yearly settlement."
+        )
+    )
+    points_held_at_start: int = Field(
+        description=(
+            "Every account's balance when the month began. It adds up: points_held_at_start + "
+            "issued - deducted - redeemed + carried + reversed_and_lapsed is the balance at the "
+            "month's end (the next month's start; for this month, points_held)."
+        )
+    )
     points_held: int = Field(
         description=f"Every account's balance, moved or closed households' too. {TODAY}"
     )

@@ -47,6 +47,9 @@ COLUMNS = [
     ("issued", gettext_lazy("Issued in the month"), "issued"),
     ("deducted", gettext_lazy("Deducted in the month"), "deducted"),
     ("redeemed", gettext_lazy("Redeemed in the month"), "redeemed"),
+    ("carried", gettext_lazy("Carried over in the month"), "carried"),
+    ("reversed", gettext_lazy("Reversed and lapsed in the month"), "reversed_and_lapsed"),
+    ("held_start", gettext_lazy("Points held at the month's start"), "points_held_at_start"),
     ("held", gettext_lazy("Points held"), "points_held"),
     ("pending", gettext_lazy("Waiting for approval"), "pending"),
     ("stock", gettext_lazy("Stock value (points)"), "stock_points"),
@@ -61,10 +64,22 @@ COLUMNS = [
 # read today's points held as that month's): (the columns' keys, what they hold).
 NOTES = [
     (
-        ("issued", "deducted", "redeemed"),
+        ("issued", "deducted", "redeemed", "carried", "reversed"),
         gettext_lazy(
             "The month shown, from the ledger: a correction made in a later month counts in "
-            "that month."
+            "that month. Carried over: the balances brought from the paper ledger, less the "
+            "cards' opening grants (negative where a paper balance was lower). Reversed and "
+            "lapsed: the points given back by reversing deductions, less those taken back by "
+            "reversing awards and those lapsed at a yearly settlement."
+        ),
+    ),
+    (
+        ("held_start",),
+        gettext_lazy(
+            "Every account's balance when the month began. It adds up: points held at the "
+            "month's start + issued - deducted - redeemed + carried over + reversed and "
+            "lapsed = points held at the month's end, which is the next month's start, and "
+            "for this month the points held today."
         ),
     ),
     (
@@ -355,7 +370,7 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
             + [f"{_('Issued')} {first:%Y-%m}" for first in total.trend_months],
             rows=rows,
             totals=totals,
-            widths=[14, 14, 12, 10, 16, 16, 18, 12, 18, 18, 12, 12, 12, 12, 12, 16, 18],
+            widths=[14, 14, 12, 10, 16, 16, 18, 18, 18, 18, 12, 18, 18, 12, 12, 12, 12, 12, 16, 18],
             apart=_notes_rows(left_unknown),
         )
         # As the page shows them: the pass rate as a percentage, the cover as "1.25×", in

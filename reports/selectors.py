@@ -13,6 +13,9 @@ loop of queries. Figures follow the ledger and the stock movements, with these m
   less redemptions voided), so a month's figure never changes once it is over, and the
   report, the notice and the zone totals agree. A month with a void and few redemptions
   may show a negative figure.
+- points *carried over* from the paper ledger, *reversed* and *lapsed* (Flow): each its own
+  figure, so that with the points held at a month's start (the county overview: today's
+  balances less the entries since) the month adds up to the next month's start.
 - *stock value*: the goods on sale on the shelves at points prices (and its reference value
   in yuan).
 - *open wishes*: wishes not yet met (open, or matched with a donor and waiting) of
@@ -135,6 +138,17 @@ class Flow:
     @property
     def redeemed_in_month(self) -> int:
         return self.redeemed + self.voided_earlier
+
+    @property
+    def reversed_and_lapsed(self) -> int:
+        """What reversals and lapses did to the balances, signed: deductions given back, less
+        awards taken back and points lapsed."""
+        return self.reversed_deductions - self.reversed_awards - self.lapsed
+
+    @property
+    def change(self) -> int:
+        """What the flow did to the balances: every entry's points, whatever its kind."""
+        return self.issued - self.deducted - self.redeemed + self.carried + self.reversed_and_lapsed
 
     def add(self, other: "Flow") -> None:
         for name in FLOW_FIGURES:
@@ -516,6 +530,9 @@ COUNTY_SORTS = {
     "issued": "issued",
     "deducted": "deducted",
     "redeemed": "redeemed",
+    "carried": "carried",
+    "reversed": "reversed_and_lapsed",
+    "held_start": "points_held_at_start",
     "held": "points_held",
     "pending": "pending",
     "stock": "stock_points",
@@ -615,6 +632,48 @@ def _posted_since(ids: list[int], since: int) -> tuple[dict[datetime.date, int],
     return posted, max([since, *posted.values()])
 
 
+def _month_flows_by_village(
+    ids: list[int], start: datetime.datetime, end: datetime.datetime
+) -> dict[int, Flow]:
+    """{village id: the month's Flow} for the villages `ids`: one GROUP BY over the month's
+    entries, each kind counted as the village's points flow counts it (_flow_add), so the
+    redeemed, carried over, reversed and lapsed points agree with the village's reports."""
+    rows = (
+        _entries_in(start, end)
+        .filter(account__village_id__in=ids)
+        .exclude(kind__in=FLOW_ENTRY_KINDS)  # issued and deducted: _flows_by_village
+        .order_by()
+        .values_list("account__village_id", "kind", "basis")
+        .annotate(points=Sum("points"), count=Count("id"))
+    )
+    flows: dict[int, Flow] = {}
+    for village_id, kind, basis, points, count in rows:
+        _flow_add(flows.setdefault(village_id, Flow()), kind, basis, points, count)
+    return flows
+
+
+def _held_by_village(ids: list[int], start: datetime.datetime) -> dict[int, tuple[int, int]]:
+    """{village id: (points held today, points held when `start` began)}: every account's
+    balance, less for the start what its entries since moved; one statement, so both are of
+    one moment. Each account's entries since through the (account, created_at) index: the
+    cost follows the accounts and the entries since `start`."""
+    since = Subquery(
+        Entry.objects.filter(account=OuterRef("pk"), created_at__gte=start)
+        .order_by()
+        .values("account")
+        .annotate(points=Sum("points"))
+        .values("points")
+    )
+    rows = (
+        Account.objects.filter(village_id__in=ids)
+        .annotate(since=Coalesce(since, 0))
+        .order_by()
+        .values_list("village_id")
+        .annotate(held=Sum("balance"), moved=Sum("since"))
+    )
+    return {village_id: (held or 0, (held or 0) - (moved or 0)) for village_id, held, moved in rows}
+
+
 def _inspections_by_village(
     ids: list[int], before: datetime.date
 ) -> dict[int, tuple[int, int, int]]:
@@ -682,20 +741,6 @@ def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:
             "household__village_id",
             Count("pk"),
         ),
-        # As the month's Flow counts it (_flow_add): taken in, less what voids gave back.
-        "redeemed": _by_village(
-            _entries_in(start, end)
-            .filter(account__village_id__in=ids)
-            .filter(
-                Q(kind=Entry.Kind.REDEMPTION)
-                | Q(kind=Entry.Kind.REVERSAL, basis=Entry.Kind.REDEMPTION)
-            ),
-            "account__village_id",
-            -Sum("points"),
-        ),
-        "points_held": _by_village(
-            Account.objects.filter(village_id__in=ids), "village_id", Sum("balance")
-        ),
         "pending": _by_village(
             Proposal.objects.filter(village_id__in=ids, status=Proposal.Status.PROPOSED),
             "village_id",
@@ -713,17 +758,26 @@ def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:
         ),
     }
     flows = _flows_by_village(ids, months, end)
+    month_flows = _month_flows_by_village(ids, start, end)
+    held = _held_by_village(ids, start)
     inspections = _inspections_by_village(ids, month.end)
     latest = _last_activity(ids)
     rows = {}
     for village_id in ids:
         row = {name: values.get(village_id, 0) for name, values in figures.items()}
         trend = flows[village_id]["issued"]
+        flow = month_flows.get(village_id, Flow())
+        points_held, held_at_start = held.get(village_id, (0, 0))
         inspected, passed, left_unknown = inspections.get(village_id, (0, 0, 0))
         row.update(
             issued=trend[-1],
             deducted=flows[village_id]["deducted"],
-            stock_cover=_ratio(row["stock_points"], row["points_held"]),
+            redeemed=flow.redeemed,
+            carried=flow.carried,
+            reversed_and_lapsed=flow.reversed_and_lapsed,
+            points_held=points_held,
+            points_held_at_start=held_at_start,
+            stock_cover=_ratio(row["stock_points"], points_held),
             inspected=inspected,
             inspections_passed=passed,
             pass_rate=_ratio(passed, inspected),
@@ -738,8 +792,9 @@ def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:
 
 
 # The figures' layout in the cache, raised when a figure is added (2: the households left
-# out of the pass rate).
-FIGURES_LAYOUT = 2
+# out of the pass rate; 3: the points carried over, reversed and lapsed, and held at the
+# month's start).
+FIGURES_LAYOUT = 3
 
 
 def county_figures(
@@ -804,6 +859,9 @@ class CountyTotal:
     issued: int = 0
     deducted: int = 0
     redeemed: int = 0
+    carried: int = 0
+    reversed_and_lapsed: int = 0
+    points_held_at_start: int = 0
     points_held: int = 0
     pending: int = 0
     stock_points: int = 0
@@ -826,6 +884,9 @@ SUMMED = (
     "issued",
     "deducted",
     "redeemed",
+    "carried",
+    "reversed_and_lapsed",
+    "points_held_at_start",
     "points_held",
     "pending",
     "stock_points",

@@ -3,12 +3,15 @@
 import datetime
 import hashlib
 import io
+import itertools
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
-from django.db.models import Max
+from django.db.models import Max, Sum
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -18,15 +21,17 @@ from core.fragments import CSRF_SLOT
 from core.months import add_months, local_start
 from core.numbers import to_cents
 from points.ledger import entry_post
-from points.models import Account, Entry
+from points.models import Account, CarryOver, Entry, Rule
+from points.services import entry_reverse, proposal_approve
+from reports.api_tokens import api_token_create
 from reports.county import COLUMNS
 from reports.exports import export_job_run, export_job_start
 from reports.models import ExportJob
-from reports.selectors import COUNTY_SORTS
+from reports.selectors import COUNTY_SORTS, Period, points_flow
 from reports.selectors_transparency import liability_cover
 from store.models import StockMovement
-from store.services import zones_ensure
-from tests.conftest import issue_card, make_staff
+from store.services import redemption_create, zones_ensure
+from tests.conftest import form_key, issue_card, make_staff
 from tests.factories import (
     CountyFactory,
     HouseholdFactory,
@@ -35,12 +40,16 @@ from tests.factories import (
     VillageFactory,
     VillageGroupFactory,
 )
+from tests.points.conftest import make_rule, propose
+from tests.points.test_carry_over import good_rows, xlsx_file
 from tests.reports.conftest import (
     build_history,
+    dated_entry,
     expected_flows,
     expected_redeemed_month,
     expected_stock_points,
     give_points,
+    months_ago,
     table_rows,
 )
 from tests.store.conftest import make_item
@@ -600,3 +609,166 @@ def test_closed_months_are_kept_until_an_entry_is_posted_into_them(
     assert row[headings.index(f"Issued {touched:%Y-%m}")] == before.trend[-3] + 9
     assert row[headings.index(f"Issued {untouched:%Y-%m}")] == before.trend[-5]
     assert row[headings.index(f"Issued {this_month:%Y-%m}")] == before.trend[-1] + 4
+
+
+def _carry_over_approved(client_manager, client_supervisor):
+    """The paper ledger of tests/points/test_carry_over.py imported and approved: 350 for
+    X001 and 80 for X002, each less its card's 100: 250 and -20 carried over."""
+    client_manager.post(
+        reverse("points:carry_over_upload"),
+        {"file": xlsx_file(good_rows()), "paper_total": "430"},
+    )
+    payload = client_manager.get(reverse("points:carry_over_preview")).context["payload"]
+    client_manager.post(
+        reverse("points:carry_over_confirm"), {"payload": payload, "idempotency_key": form_key()}
+    )
+    batch = CarryOver.objects.get().batch_id
+    client_supervisor.post(
+        reverse("points:approval_decide"),
+        {"batch_action": f"approve:{batch}", "idempotency_key": form_key()},
+    )
+
+
+def _ledger_before(village, month: datetime.date) -> int:
+    """The village's points held when `month` began, straight from the ledger."""
+    entries = Entry.objects.filter(account__village=village, created_at__lt=local_start(month))
+    return entries.aggregate(points=Sum("points"))["points"] or 0
+
+
+@pytest.fixture
+def carried_over(
+    village_x,
+    village_y,
+    card_a,
+    card_b,
+    card_y,
+    manager_x,
+    manager_y,
+    supervisor_x,
+    client_manager_x,
+    client_supervisor_x,
+):
+    """Village X: an award three months back and a deduction two months back (balances kept
+    in step), then this month an award reversed, a redemption and its paper ledger carried
+    over (230); village Y: a deduction this month. Returns the villages."""
+    a, b = card_a.household.account, card_b.household.account
+    dated_entry(a, Entry.Kind.AWARD, 20, months_ago(3))
+    dated_entry(b, Entry.Kind.DEDUCTION, -5, months_ago(2))
+    rule = make_rule(village_x, "L01", 10, Rule.Category.VOLUNTARY_LABOUR)
+    (proposal,) = propose(manager_x, [card_a.household], rule)
+    proposal_approve(proposal_ids=[proposal.pk], actor=supervisor_x)
+    proposal.refresh_from_db()
+    entry_reverse(entry=proposal.entry, actor=supervisor_x, reason="wrong household")
+    zones_ensure(village=village_x)
+    rice = make_item(village_x, "grain_oil", "米", 20, 30, manager_x)
+    redemption_create(
+        village=village_x,
+        household=card_b.household,
+        lines={rice.pk: 1},
+        idempotency_key=uuid.uuid4(),
+        actor=manager_x,
+    )
+    entry_post(
+        account_id=card_y.household.account.pk,
+        kind=Entry.Kind.DEDUCTION,
+        points=-3,
+        actor=manager_y,
+    )
+    held = Account.objects.filter(village=village_x).aggregate(s=Sum("balance"))["s"]
+    _carry_over_approved(client_manager_x, client_supervisor_x)
+    carried = Entry.objects.filter(account__village=village_x, kind=Entry.Kind.CARRIED)
+    assert carried.aggregate(s=Sum("points"))["s"] == 230
+    assert Account.objects.filter(village=village_x).aggregate(s=Sum("balance"))["s"] == held + 230
+    return village_x, village_y
+
+
+def test_carried_over_points_are_shown_and_the_points_held_add_up(
+    client_county, county_admin, carried_over
+):
+    """After a village imported its paper ledger, its points held rose by the carried-over
+    230 while no column (issued, deducted, redeemed) said so: the month did not add up. The
+    carried-over points are a column (and the reversed and lapsed ones, which moved the
+    balances unseen alike), beside the points held at the month's start: on the page, in
+    the .xlsx and from the API, start + issued - deducted - redeemed + carried + reversed
+    and lapsed is the month's end, the next month's start, and this month's points held."""
+    village_x, village_y = two_villages = carried_over
+    held_now = Account.objects.filter(village=village_x).aggregate(s=Sum("balance"))["s"]
+    this_month = timezone.localdate().replace(day=1)
+    months = [add_months(this_month, -back) for back in (4, 3, 2, 1, 0)]
+    rows = {}
+    for month in months:
+        response = client_county.get(URL, {"month": f"{month:%Y-%m}"})
+        rows[month] = {v.pk: v for v in response.context["villages"]}
+        rows[month]["total"] = response.context["total"]
+        for village in two_villages:
+            row = rows[month][village.pk]
+            # From the ledger, as the village's own reports count the month.
+            (flow,) = points_flow(village, Period.month(month.year, month.month))
+            assert row.points_held_at_start == _ledger_before(village, month), (village, month)
+            assert (row.carried, row.reversed_and_lapsed, row.redeemed) == (
+                flow.carried,
+                flow.reversed_and_lapsed,
+                flow.redeemed,
+            ), (village, month)
+    x = rows[this_month][village_x.pk]
+    assert (x.carried, x.reversed_and_lapsed, x.redeemed) == (230, -10, 20)
+    assert rows[this_month][village_y.pk].carried == 0
+
+    def month_end(row):
+        return (
+            row.points_held_at_start
+            + row.issued
+            - row.deducted
+            - row.redeemed
+            + row.carried
+            + row.reversed_and_lapsed
+        )
+
+    for key in (village_x.pk, village_y.pk, "total"):
+        for month, following in itertools.pairwise(months):
+            assert month_end(rows[month][key]) == rows[following][key].points_held_at_start
+        assert month_end(rows[this_month][key]) == rows[this_month][key].points_held
+    assert month_end(x) == held_now
+
+    page = client_county.get(URL).content.decode()
+    assert "Carried over in the month" in page and "Points held at the month&#x27;s start" in page
+    assert "points held at the month&#x27;s start + issued - deducted - redeemed + carried " in (
+        page
+    )
+
+    # The .xlsx: the same figures, as numbers, and the notes that say what they are.
+    sheet = county_sheet(county_admin, this_month)
+    headings = [cell.value for cell in sheet[2]]
+    rows_xlsx = table_rows(sheet)
+    by_name = {row[1]: dict(zip(headings, row, strict=True)) for row in rows_xlsx[:-1]}
+    total_xlsx = dict(zip(headings, rows_xlsx[-1], strict=True))
+    for label, attribute in (
+        ("Carried over in the month", "carried"),
+        ("Reversed and lapsed in the month", "reversed_and_lapsed"),
+        ("Points held at the month's start", "points_held_at_start"),
+        ("Points held", "points_held"),
+    ):
+        assert by_name[village_x.name][label] == getattr(x, attribute), label
+        assert total_xlsx[label] == getattr(rows[this_month]["total"], attribute), label
+    assert by_name[village_x.name]["Carried over in the month"] == 230
+    notes = [row[0] for row in sheet.iter_rows(min_row=len(rows_xlsx) + 4, values_only=True)]
+    (flows_note,) = [note for note in notes if note and note.startswith("Issued in the month")]
+    assert "Carried over in the month" in flows_note
+    assert "the balances brought from the paper ledger" in flows_note
+    (start_note,) = [note for note in notes if note and note.startswith("Points held at the")]
+    assert "= points held at the month's end" in start_note
+
+    # The API: the same figures, beside those it had.
+    key = api_token_create(name="县平台", actor=county_admin, county=county_admin.county)[1]
+    answer = (
+        Client()
+        .get(
+            "/api/v1/overview", {"month": f"{this_month:%Y-%m}"}, HTTP_AUTHORIZATION=f"Bearer {key}"
+        )
+        .json()
+    )
+    (api_x,) = [row for row in answer["villages"] if row["code"] == village_x.code]
+    for name in ("carried", "reversed_and_lapsed", "points_held_at_start", "points_held"):
+        assert api_x[name] == getattr(x, name), name
+        assert answer["total"][name] == getattr(rows[this_month]["total"], name), name
+    assert api_x["carried"] == 230
