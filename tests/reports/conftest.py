@@ -13,11 +13,12 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import F as Field
+from django.urls import reverse
 from django.utils import timezone
 
 from core.access import Role
 from core.months import add_months
-from points.models import Account, Entry, Proposal, Rule
+from points.models import Account, CarryOver, Entry, Proposal, Rule
 from points.services import entry_post, entry_reverse, proposal_approve
 from store.models import (
     Donation,
@@ -33,9 +34,10 @@ from store.services import (
     redemption_void,
     stock_purchase,
 )
-from tests.conftest import make_staff
+from tests.conftest import form_key, make_staff
 from tests.factories import CountyFactory, TownshipFactory, VillageFactory
 from tests.points.conftest import make_rule, propose
+from tests.points.test_carry_over import good_rows, xlsx_file
 from tests.store.conftest import (  # noqa: F401
     _english,
     count,
@@ -415,6 +417,24 @@ def village_b(county_b):
 @pytest.fixture
 def county_admin_b(village_b, county_b):
     return make_staff(Role.COUNTY_ADMIN, county=county_b, username="county_b")
+
+
+def carry_over_approved(client_manager, client_supervisor):
+    """The paper ledger of tests/points/test_carry_over.py imported and approved: 350 for
+    X001 and 80 for X002, each less its card's 100: 250 and -20 carried over."""
+    client_manager.post(
+        reverse("points:carry_over_upload"),
+        {"file": xlsx_file(good_rows()), "paper_total": "430"},
+    )
+    payload = client_manager.get(reverse("points:carry_over_preview")).context["payload"]
+    client_manager.post(
+        reverse("points:carry_over_confirm"), {"payload": payload, "idempotency_key": form_key()}
+    )
+    batch = CarryOver.objects.get().batch_id
+    client_supervisor.post(
+        reverse("points:approval_decide"),
+        {"batch_action": f"approve:{batch}", "idempotency_key": form_key()},
+    )
 
 
 def table_rows(sheet) -> list[tuple]:

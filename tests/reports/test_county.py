@@ -21,7 +21,7 @@ from core.fragments import CSRF_SLOT
 from core.months import add_months, local_start
 from core.numbers import to_cents
 from points.ledger import entry_post
-from points.models import Account, CarryOver, Entry, Rule
+from points.models import Account, Entry, Rule
 from points.services import entry_reverse, proposal_approve
 from reports.api_tokens import api_token_create
 from reports.county import COLUMNS
@@ -31,7 +31,7 @@ from reports.selectors import COUNTY_SORTS, Period, points_flow
 from reports.selectors_transparency import liability_cover
 from store.models import StockMovement
 from store.services import redemption_create, zones_ensure
-from tests.conftest import form_key, issue_card, make_staff
+from tests.conftest import issue_card, make_staff
 from tests.factories import (
     CountyFactory,
     HouseholdFactory,
@@ -41,9 +41,9 @@ from tests.factories import (
     VillageGroupFactory,
 )
 from tests.points.conftest import make_rule, propose
-from tests.points.test_carry_over import good_rows, xlsx_file
 from tests.reports.conftest import (
     build_history,
+    carry_over_approved,
     dated_entry,
     expected_flows,
     expected_redeemed_month,
@@ -611,24 +611,6 @@ def test_closed_months_are_kept_until_an_entry_is_posted_into_them(
     assert row[headings.index(f"Issued {this_month:%Y-%m}")] == before.trend[-1] + 4
 
 
-def _carry_over_approved(client_manager, client_supervisor):
-    """The paper ledger of tests/points/test_carry_over.py imported and approved: 350 for
-    X001 and 80 for X002, each less its card's 100: 250 and -20 carried over."""
-    client_manager.post(
-        reverse("points:carry_over_upload"),
-        {"file": xlsx_file(good_rows()), "paper_total": "430"},
-    )
-    payload = client_manager.get(reverse("points:carry_over_preview")).context["payload"]
-    client_manager.post(
-        reverse("points:carry_over_confirm"), {"payload": payload, "idempotency_key": form_key()}
-    )
-    batch = CarryOver.objects.get().batch_id
-    client_supervisor.post(
-        reverse("points:approval_decide"),
-        {"batch_action": f"approve:{batch}", "idempotency_key": form_key()},
-    )
-
-
 def _ledger_before(village, month: datetime.date) -> int:
     """The village's points held when `month` began, straight from the ledger."""
     entries = Entry.objects.filter(account__village=village, created_at__lt=local_start(month))
@@ -675,7 +657,7 @@ def carried_over(
         actor=manager_y,
     )
     held = Account.objects.filter(village=village_x).aggregate(s=Sum("balance"))["s"]
-    _carry_over_approved(client_manager_x, client_supervisor_x)
+    carry_over_approved(client_manager_x, client_supervisor_x)
     carried = Entry.objects.filter(account__village=village_x, kind=Entry.Kind.CARRIED)
     assert carried.aggregate(s=Sum("points"))["s"] == 230
     assert Account.objects.filter(village=village_x).aggregate(s=Sum("balance"))["s"] == held + 230

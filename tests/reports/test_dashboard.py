@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.access import village_pick_url
-from points.models import Account, Proposal
+from points.ledger import entry_post
+from points.models import Account, Entry, Proposal
 from reports.charts import sparkline
 from reports.dashboard import last_twelve_months
 from reports.selectors import background_work_late, households_to_visit
@@ -19,6 +20,7 @@ from tests.factories import HouseholdFactory, VillageFactory, VillageGroupFactor
 from tests.reports.conftest import (
     backdated_entry,
     build_history,
+    carry_over_approved,
     expected_flows,
     expected_stock_points,
     expected_zone_points,
@@ -427,3 +429,24 @@ def test_a_trend_line_below_zero_dips_under_its_baseline():
     ys = [float(point.split(",")[1]) for point in line.points.split()]
     assert ys[1] > line.baseline > ys[0] > ys[2]
     assert sparkline([0, 4], label="").baseline == 21  # all at or above zero: the bottom
+
+
+def test_the_points_carried_over_and_lapsed_have_their_tiles(
+    client_manager_x, client_supervisor_x, village_x, card_a, card_b, manager_x
+):
+    """A paper ledger carried over (230) raised the points held beside the tiles (issued,
+    deducted, reversals, redeemed) with no tile to say why; a yearly settlement's lapse
+    lowered them alike. Each has its tile, where the village has any."""
+    page = client_supervisor_x.get(URL).content.decode()
+    assert "Carried over this month" not in page and "Lapsed this month" not in page
+    carry_over_approved(client_manager_x, client_supervisor_x)
+    entry_post(
+        account_id=card_a.household.account.pk, kind=Entry.Kind.LAPSE, points=-40, actor=None
+    )
+    response = client_supervisor_x.get(URL)
+    page = response.content.decode()
+    assert _figure(page, "Carried over this month") == 230
+    assert _figure(page, "Lapsed this month") == 40
+    flow = response.context["this_month"]
+    held = response.context["liability"]["outstanding_points"]
+    assert held == flow.change == 200 + 230 - 40  # the two cards' opening 100, then these
