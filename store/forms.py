@@ -1,5 +1,6 @@
 """Input parsing for the store pages. Forms validate input only; services do the writing."""
 
+import re
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -269,7 +270,22 @@ class CardLookupForm(forms.Form):
     )
 
     def clean_card(self):
-        return card_number_normalize(self.cleaned_data["card"])
+        """The card's 9 digits; anything else read or typed (letters, a product's barcode,
+        a decimal) is refused naming what was read, not a number made of its leftovers."""
+        typed = self.cleaned_data["card"]
+        number = card_number_normalize(typed)
+        # Nine digits that end a longer number (a barcode) are not a card's number.
+        if not re.fullmatch(r"[0-9]{9}", number) or re.search(
+            r"[0-9]{10}\s*$", numbers.number_text(typed)
+        ):
+            raise forms.ValidationError(
+                _(
+                    "“%(typed)s” is not a card number: scan the QR code on the household's "
+                    "card, or type the 9 digits printed on it."
+                )
+                % {"typed": typed[:40]}
+            )
+        return number
 
 
 class CartChangeForm(forms.Form):

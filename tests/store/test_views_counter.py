@@ -46,6 +46,23 @@ def test_card_of_another_village_not_found(client_manager_x, card_y):
     assert "value=" not in field and "autofocus" in field
 
 
+@pytest.mark.parametrize("read", ["abc", "1.5", "-1", "12345678901234567890", "😀", "barcode"])
+def test_what_is_no_card_number_is_refused_naming_what_was_read(client_manager_x, card_a, read):
+    """Letters, a decimal or a long number read into the card field are said to be no card
+    number, quoting what was read; not "no card has the number ." (letters dropped) or the
+    number made of the last nine digits. A product's barcode ending in a card's nine digits
+    opens no household's counter."""
+    typed = f"690{card_a.number}" if read == "barcode" else read
+    response = client_manager_x.get(reverse("store:counter"), {"card": typed})
+    assert response.status_code == 200
+    page = html.unescape(response.text)
+    assert (
+        f"“{typed}” is not a card number: scan the QR code on the household's card, or type "
+        "the 9 digits printed on it." in page
+    )
+    assert "No active card of this village" not in page
+
+
 def test_a_one_point_item_costs_one_point_not_one_points(
     client_manager_x, card_a, manager_x, zones_x
 ):
