@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import WriterOwnedColumns
+from core.text import records_language
 from store.validators import validate_photo_size
 
 
@@ -777,3 +778,12 @@ class StockCorrection(models.Model):
 
     def __str__(self):
         return f"{self.item} {self.quantity:+d}"
+
+    @property
+    def outcome_note(self) -> str:
+        """Why it was closed, where that says more than its status: a count replaced by a
+        new one keeps its status's own words as its reason (a closed one must have one),
+        which the page would say twice ("replaced by a new count: replaced by a new count")."""
+        with records_language():
+            status_words = str(self.Status(self.status).label)
+        return "" if self.refusal_reason == status_words else self.refusal_reason

@@ -4,6 +4,8 @@ The manager counts or writes off; the stock moves only when the village's superv
 the one who asked; the county when nobody else may) confirms.
 """
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
@@ -163,6 +165,22 @@ def test_a_second_count_replaces_the_one_waiting(village_x, manager_x, superviso
     second.refresh_from_db()
     assert second.status == StockCorrection.Status.REPLACED
     assert not StockCorrection.objects.filter(status=PENDING).exists()
+
+
+def test_a_count_replaced_says_so_once_and_a_refusal_its_reason(
+    village_x, manager_x, supervisor_x, oil, rice, client_supervisor_x
+):
+    """The decided list said "replaced by a new count: 已被新的盘点取代" (the reason a replaced
+    count must keep is its status's own words): the status alone; a refusal keeps its reason."""
+    counted(village_x, manager_x, line(oil, 15, "少了"))
+    counted(village_x, manager_x, line(oil, 20))
+    (refused,) = counted(village_x, manager_x, line(rice, 49, "少了")).corrections
+    _refused(supervisor_x, refused, reason="货架后面找到了")
+    page = client_supervisor_x.get(reverse("store:corrections")).content.decode()
+    row = r'<tr><td[^>]*>[^<]*</td><td>([^<]*)</td>.*?<td class="small">([^<]*)</td>'
+    rows = re.findall(row, page)
+    assert ("菜籽油 5L", "replaced by a new count") in rows
+    assert ("大米 10kg", "refused: 货架后面找到了") in rows
 
 
 def test_a_write_off_waiting_is_already_out_of_the_figure_counted(
