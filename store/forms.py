@@ -99,6 +99,16 @@ class ItemChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.unit}) · {obj.zone}"
 
 
+def again_field(label) -> forms.BooleanField:
+    """The box "This is another …": hidden until the same stock-in or donation is found
+    recorded already (store.services.RecordedAlready), then offered (`again_offer`)."""
+    return forms.BooleanField(label=label, required=False, widget=forms.HiddenInput)
+
+
+def again_offer(form) -> None:
+    form.fields["again"].widget = forms.CheckboxInput()
+
+
 class StockInForm(OneTimeKeyMixin, forms.Form):
     item = ItemChoiceField(label=_("Item"), queryset=Item.objects.none())
     quantity = numbers.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_UNITS_IN)
@@ -113,6 +123,7 @@ class StockInForm(OneTimeKeyMixin, forms.Form):
         required=False,
         help_text=_("For donated money: the donor then sees what the gift became."),
     )
+    again = again_field(_("This is another delivery"))
 
     def __init__(self, *args, village, **kwargs):
         super().__init__(*args, **kwargs)
@@ -174,6 +185,7 @@ class DonationForm(DonationDetailsForm):
         label=_("New donor is a"), choices=Donor.Kind.choices, required=False
     )
     kind = forms.ChoiceField(label=_("Donation of"), choices=Donation.Kind.choices)
+    again = again_field(_("This is another donation"))
     field_order = ["donor", "new_donor_name", "new_donor_kind", "kind"]
 
     def __init__(self, *args, village, **kwargs):

@@ -97,6 +97,12 @@ class IdempotencyKeyReused(ValidationError):
     """A confirmation key came back with a different cart: refused, nothing charged."""
 
 
+class RecordedAlready(ValidationError):
+    """The same stock-in or donation was recorded earlier: the form sent from a second tab,
+    or filled in again after a reply was lost (each form has its own one-time key). Recorded
+    again only when the manager says it is another (`again`), as a proposal repeated is."""
+
+
 def zones_ensure(*, village: Village) -> list[Zone]:
     """Create the six zones of the source for `village` (idempotent), in the source's order:
     one read when they are there (the stock page asks on every visit); those missing are
@@ -356,12 +362,16 @@ def stock_purchase(
     note: str = "",
     at: datetime.datetime | None = None,
     paid_by: Donation | None = None,
+    again: bool = True,
     request=None,
 ) -> StockMovement:
     """Stock-in of bought goods, recording which fund paid and what it cost.
 
     `paid_by` names the money donation that paid (fund source "donated money", and only
-    then); the purchases paid from one donation never add up to more than it gave.
+    then); the purchases paid from one donation never add up to more than it gave. With
+    `again` False (the stock-in form's), the same purchase taken in earlier today is
+    refused (RecordedAlready): checked under the item's lock, so two tabs sent at once are
+    one stock-in.
     """
     if quantity <= 0:
         raise ValidationError(_("The quantity must be at least 1."))
@@ -377,6 +387,10 @@ def stock_purchase(
             # Lock the donation before the item (donation_correct locks the village, then it).
             _donated_money_check(paid_by=paid_by, village_id=item.village_id, cost=cost_yuan)
         locked = _items_lock(village_id=item.village_id, item_ids=[item.pk])[item.pk]
+        if not again:
+            _purchase_repeated_check(
+                item=locked, quantity=quantity, fund_source=fund_source, cost_yuan=cost_yuan
+            )
         movement = _movement_append(
             item=locked,
             kind=StockMovement.Kind.PURCHASE,
@@ -402,6 +416,73 @@ def stock_purchase(
             request=request,
         )
     return movement
+
+
+def _purchase_repeated_check(
+    *, item: Item, quantity: int, fund_source: str, cost_yuan: Decimal
+) -> None:
+    """Refuse a purchase of the item taken in today already: same quantity, fund and cost."""
+    earlier = (
+        StockMovement.objects.filter(
+            item=item,
+            kind=StockMovement.Kind.PURCHASE,
+            quantity=quantity,
+            fund_source=fund_source,
+            cost_yuan=cost_yuan,
+            created_at__date=timezone.localdate(),
+        )
+        .select_related("created_by")
+        .order_by("-id")
+        .first()
+    )
+    if earlier is not None:
+        raise RecordedAlready(
+            _(
+                "%(quantity)d × %(item)s paid from %(fund)s (¥%(cost)s) was already taken "
+                "into stock today by %(who)s at %(time)s. Nothing was recorded. If this is "
+                "another delivery, tick “This is another delivery” and save again."
+            )
+            % {
+                "quantity": quantity,
+                "item": item.name,
+                "fund": earlier.get_fund_source_display(),
+                "cost": f"{cost_yuan:.2f}",
+                "who": earlier.created_by,
+                "time": timezone.localtime(earlier.created_at).strftime("%H:%M"),
+            },
+            code="recorded_already",
+        )
+
+
+def _donation_repeated_check(donation: Donation) -> None:
+    """Refuse a donation recorded already: same donor, kind, value and day received."""
+    earlier = (
+        Donation.objects.filter(
+            village_id=donation.village_id,
+            donor=donation.donor,
+            kind=donation.kind,
+            value_yuan=donation.value_yuan,
+            received_on=donation.received_on,
+        )
+        .select_related("created_by")
+        .order_by("-id")
+        .first()
+    )
+    if earlier is not None:
+        raise RecordedAlready(
+            _(
+                "A donation of ¥%(value)s from %(donor)s received on %(day)s was already "
+                "recorded by %(who)s. Nothing was recorded. If this is another donation, "
+                "tick “This is another donation” and save again."
+            )
+            % {
+                "value": f"{donation.value_yuan:.2f}",
+                "donor": donation.donor.name,
+                "day": donation.received_on.isoformat(),
+                "who": earlier.created_by,
+            },
+            code="recorded_already",
+        )
 
 
 def _donated_money_check(*, paid_by: Donation, village_id: int, cost: Decimal) -> None:
@@ -467,11 +548,14 @@ def donation_record(
     description: str = "",
     goods: Mapping[int, int] | None = None,
     received_on: datetime.date | None = None,
+    again: bool = True,
     request=None,
 ) -> Donation:
     """Record a donation; donated goods (item id -> quantity) come into stock with it.
 
     An unsaved `donor` (a first-time giver typed into the form) is saved with the donation.
+    With `again` False (the donation form's), the same donation recorded earlier is refused
+    (RecordedAlready), checked under the village's lock: two tabs sent at once are one.
     """
     goods = {item_id: qty for item_id, qty in (goods or {}).items() if qty}
     if donor.village_id != village.pk:
@@ -499,6 +583,8 @@ def donation_record(
         _village_lock(village.pk)
         closed_month_check(village.pk, donation.received_on, _donation_month_closed(dated=True))
         village_start_reach(village_id=village.pk, day=donation.received_on)
+        if not again and donor.pk is not None:
+            _donation_repeated_check(donation)
         if donor.pk is None:
             donor_save(donor=donor, actor=actor, request=request)
             donation.donor = donor

@@ -27,11 +27,13 @@ from store.forms import (
     StockInForm,
     StockTakeForm,
     WriteOffForm,
+    again_offer,
 )
 from store.models import Donation, Donor, StockCorrection
 from store.selectors import money_spent, shortfalls_waiting, stock_items, zones_of
 from store.services import (
     CountLine,
+    RecordedAlready,
     count_expected,
     donation_record,
     item_save,
@@ -60,6 +62,8 @@ def _once(request, form, action) -> tuple[str, bool] | None:
         url, replayed = run_once(request, action)
     except ValidationError as error:
         _form_error(form, error)
+        if isinstance(error, RecordedAlready):
+            again_offer(form)
         return None
     if replayed:
         messages.info(request, _("This was already sent; nothing was recorded twice."))
@@ -155,6 +159,7 @@ def stock_in(request):
                 cost_yuan=data["cost_yuan"],
                 note=data["note"],
                 paid_by=data["paid_by"],
+                again=data["again"],
                 actor=request.user,
                 request=request,
             )
@@ -341,6 +346,7 @@ def donation_create(request):
                 thanks=values["thanks"],
                 goods=lines,
                 received_on=values["received_on"],
+                again=values["again"],
                 actor=request.user,
                 request=request,
             )

@@ -1,6 +1,7 @@
 """The manager's stock pages: items (with photo checks), stock-in, donations, stock-take."""
 
 import datetime
+import html
 import io
 import itertools
 import re
@@ -128,6 +129,64 @@ def test_stock_in_form(client_manager_x, rice):
     assert rice.stock == 80
     movement = rice.movements.first()
     assert (movement.fund_source, movement.cost_yuan) == ("collective", 1350)
+
+
+def test_a_stock_in_sent_from_two_tabs_is_taken_in_once_unless_another(client_manager_x, rice):
+    """Two tabs of the same stock-in carry two form keys: the second was taken in too (stock
+    +10 for 5 delivered). It is refused, saying what was taken in and how to take in a
+    second delivery of the same: the box, ticked."""
+    sent = {"item": rice.pk, "quantity": 5, "fund_source": "collective", "cost_yuan": "225"}
+    first = client_manager_x.post(
+        reverse("store:stock_in"), {**sent, "idempotency_key": form_key()}
+    )
+    assert first.status_code == 302
+    second_key = form_key()
+    second = client_manager_x.post(
+        reverse("store:stock_in"), {**sent, "idempotency_key": second_key}
+    )
+    assert second.status_code == 200
+    assert Item.objects.get(pk=rice.pk).stock == 55
+    page = html.unescape(second.content.decode())
+    assert (
+        "5 × 大米 10kg paid from Village collective (¥225.00) was already taken into stock "
+        "today by manager_x at "
+    ) in page
+    assert "tick “This is another delivery” and save again." in page
+    assert re.search(r'<input type="checkbox" name="again"', page)
+    again = {**sent, "idempotency_key": second_key, "again": "on"}
+    assert client_manager_x.post(reverse("store:stock_in"), again).status_code == 302
+    assert Item.objects.get(pk=rice.pk).stock == 60
+
+
+def test_a_donation_sent_from_two_tabs_is_recorded_once_unless_another(
+    client_manager_x, village_x, rice
+):
+    donor = Donor.objects.create(village=village_x, name="王先生", kind="person")
+    sent = {
+        "donor": donor.pk,
+        "kind": "goods",
+        "received_on": "2024-05-01",
+        "value_yuan": "100",
+        "thanks": "谢谢",
+        "goods-TOTAL_FORMS": "1",
+        "goods-INITIAL_FORMS": "0",
+        "goods-0-item": rice.pk,
+        "goods-0-quantity": "4",
+    }
+    url = reverse("store:donation_create")
+    assert client_manager_x.post(url, {**sent, "idempotency_key": form_key()}).status_code == 302
+    second_key = form_key()
+    second = client_manager_x.post(url, {**sent, "idempotency_key": second_key})
+    assert second.status_code == 200
+    assert Donation.objects.count() == 1 and Item.objects.get(pk=rice.pk).stock == 54
+    assert (
+        "A donation of ¥100.00 from 王先生 received on 2024-05-01 was already recorded by "
+        "manager_x. Nothing was recorded. If this is another donation, tick “This is another "
+        "donation” and save again."
+    ) in html.unescape(second.content.decode())
+    again = {**sent, "idempotency_key": second_key, "again": "on"}
+    assert client_manager_x.post(url, again).status_code == 302
+    assert Donation.objects.count() == 2 and Item.objects.get(pk=rice.pk).stock == 58
 
 
 def test_stock_in_of_another_villages_item_refused(client_manager_y, rice):
