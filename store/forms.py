@@ -192,6 +192,20 @@ class DonationForm(DonationDetailsForm):
         super().__init__(*args, **kwargs)
         self.fields["donor"].queryset = Donor.objects.filter(village=village)
 
+    def clean_new_donor_name(self):
+        """A giver who is a donor already is chosen, not typed in again (the name is unique
+        in the village): the refusal says where to find them."""
+        name = self.cleaned_data["new_donor_name"].strip()
+        if name and self.fields["donor"].queryset.filter(name=name).exists():
+            raise forms.ValidationError(
+                _(
+                    "%(name)s is already a donor of the village: search for the name under "
+                    "“Donor” above, choose it, and leave this box empty."
+                )
+                % {"name": name}
+            )
+        return name
+
     def clean(self):
         data = super().clean()
         if not data.get("donor") and not (data.get("new_donor_name") or "").strip():

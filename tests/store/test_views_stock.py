@@ -257,6 +257,29 @@ def test_the_history_follows_the_stock_after_a_donation_dated_days_back(
         assert newer.stock_after - newer.quantity == older.stock_after
 
 
+def test_a_new_donor_named_as_one_already_says_to_choose_it(client_manager_x, village_x, rice):
+    """Was "The village already has a donor with this name.": nothing said what to do."""
+    Donor.objects.create(village=village_x, name="延安爱心企业", kind="company")
+    response = client_manager_x.post(
+        reverse("store:donation_create"),
+        {
+            **NEW_DONORS_GOODS,
+            "new_donor_name": " 延安爱心企业 ",
+            "goods-TOTAL_FORMS": "1",
+            "goods-INITIAL_FORMS": "0",
+            "goods-0-item": rice.pk,
+            "goods-0-quantity": "10",
+            "idempotency_key": form_key(),
+        },
+    )
+    assert response.status_code == 200
+    assert (
+        "延安爱心企业 is already a donor of the village: search for the name under “Donor” "
+        "above, choose it, and leave this box empty."
+    ) in html.unescape(response.content.decode())
+    assert not Donation.objects.exists() and Item.objects.get(pk=rice.pk).stock == 50
+
+
 def test_goods_donation_without_goods_is_a_form_error(client_manager_x, village_x, rice):
     donor = Donor.objects.create(village=village_x, name="王先生", kind="person")
     response = client_manager_x.post(
