@@ -208,7 +208,8 @@ class DonationForm(DonationDetailsForm):
 
     def clean(self):
         data = super().clean()
-        if not data.get("donor") and not (data.get("new_donor_name") or "").strip():
+        named = (data.get("new_donor_name") or "").strip() or "new_donor_name" in self.errors
+        if not data.get("donor") and not named:
             raise forms.ValidationError(_("Choose a donor or enter a new donor's name."))
         if data.get("new_donor_name") and not data.get("new_donor_kind"):
             self.add_error("new_donor_kind", _("Say what kind of donor this is."))

@@ -277,6 +277,7 @@ def test_a_new_donor_named_as_one_already_says_to_choose_it(client_manager_x, vi
         "延安爱心企业 is already a donor of the village: search for the name under “Donor” "
         "above, choose it, and leave this box empty."
     ) in html.unescape(response.content.decode())
+    assert "Choose a donor or enter a new donor" not in html.unescape(response.content.decode())
     assert not Donation.objects.exists() and Item.objects.get(pk=rice.pk).stock == 50
 
 
