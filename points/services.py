@@ -696,6 +696,53 @@ def _pending_check(
             raise ValidationError(no_card_refusal(proposal.household.head_name))
 
     batch_check(proposals, check)
+    if referrals:
+        _sent_up_batches_whole_check(proposals)
+
+
+def _sent_up_batches_whole_check(proposals: list[Proposal]) -> None:
+    """Refuse the township's or the county's decision on part of what a batch sent up.
+
+    A batch is decided as one (DESIGN.md ledger rule 4): the proposals of a batch waiting
+    above are approved or rejected together, never one approved and another rejected. One
+    sent up alone (the batch's only proposal nobody of the village may decide, the rest being
+    the village's) is decided alone. Read after the proposals' locks, as `_pending_check`."""
+    batch_ids = {proposal.batch_id for proposal in proposals if proposal.batch_id}
+    if not batch_ids:
+        return
+    village_id = proposals[0].village_id
+    chosen = {proposal.pk for proposal in proposals}
+    left_out = dict(
+        Proposal.objects.filter(
+            village_id=village_id,
+            batch_id__in=batch_ids,
+            status=Proposal.Status.PROPOSED,
+            pk__in=Referral.objects.filter(
+                village_id=village_id,
+                kind=Referral.Kind.PROPOSAL,
+                status=Referral.Status.OPEN,
+            ).values("object_id"),
+        )
+        .exclude(pk__in=chosen)
+        .values_list("pk", "batch_id")
+    )
+    if not left_out:
+        return
+    batches = Batch.objects.in_bulk(set(left_out.values()))
+    problems = []
+    for batch_id, batch in sorted(batches.items()):
+        waiting = sum(1 for p in proposals if p.batch_id == batch_id) + sum(
+            1 for b in left_out.values() if b == batch_id
+        )
+        problems.append(
+            _(
+                "“%(batch)s” is one batch: its %(count)d proposals waiting for the township or "
+                "the county are approved or rejected together, in one decision. Nothing was "
+                "decided."
+            )
+            % {"batch": batch.title, "count": waiting}
+        )
+    raise ValidationError(problems, code="batch_whole")
 
 
 def _lock_accounts(household_ids: set[int]) -> dict[int, Account]:

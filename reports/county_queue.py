@@ -19,6 +19,7 @@ from core.db import row_id_or_none
 from core.idempotency import run_once
 from reports.referrals import (
     NEEDS_REASON,
+    batches_together,
     queue_items,
     referral_decide,
     referrals_of_village,
@@ -38,7 +39,10 @@ def _queue_page(request, kept=None):
     """The queue; `kept`: a refused decision, with the reason typed, shown again in its
     item's form."""
     referrals = referrals_overseen(request.user)
-    waiting = queue_items(referrals.filter(status=Referral.Status.OPEN).order_by("requested_at"))
+    # A batch's proposals waiting together are one entry, decided as one (DESIGN.md rule 4).
+    waiting = batches_together(
+        queue_items(referrals.filter(status=Referral.Status.OPEN).order_by("requested_at", "pk"))
+    )
     decided = Paginator(
         referrals.exclude(status=Referral.Status.OPEN).order_by("-decided_at", "-id"), 20
     ).get_page(request.GET.get("page"))
@@ -58,7 +62,8 @@ def _queue_page(request, kept=None):
 @require_POST
 @overseer_required
 def county_queue_decide(request):
-    """Decide one item, or several proposals of one village, as one effect (one-time key)."""
+    """Decide one item, or a batch's proposals waiting together, as one effect (one-time
+    key)."""
     ids = [i for i in map(row_id_or_none, request.POST.getlist("referral")) if i is not None]
     decision = request.POST.get("decision", "")
     reason = request.POST.get("reason", "")  # its length: the deciding service's
@@ -96,8 +101,10 @@ def village_referrals(request):
         request,
         "reports/village_referrals.html",
         {
-            "waiting": queue_items(
-                referrals.filter(status=Referral.Status.OPEN).order_by("requested_at")
+            "waiting": batches_together(
+                queue_items(
+                    referrals.filter(status=Referral.Status.OPEN).order_by("requested_at", "pk")
+                )
             ),
             "decided": Paginator(
                 referrals.exclude(status=Referral.Status.OPEN).order_by("-decided_at", "-id"), 20

@@ -105,6 +105,11 @@ class Item:
     referral: Referral
     subject: object | None
     decisions: list[tuple[str, str]]
+    is_batch = False
+
+    @property
+    def referrals(self) -> list[Referral]:
+        return [self.referral]
 
 
 # How each kind's subject is loaded for the queue's rows.
@@ -162,6 +167,78 @@ def queue_items(referrals) -> list[Item]:
     return items
 
 
+@dataclass
+class BatchItems:
+    """The proposals of one batch waiting above together: shown and decided as one (DESIGN.md
+    ledger rule 4; points.services refuses a decision on part of them)."""
+
+    batch: object
+    items: list[Item]
+    decisions: list[tuple[str, str]]
+    is_batch = True
+
+    @property
+    def referral(self) -> Referral:
+        """The first item's referral: the form's place for a decision kept (`kept`)."""
+        return self.items[0].referral
+
+    @property
+    def referrals(self) -> list[Referral]:
+        return [item.referral for item in self.items]
+
+    @property
+    def total(self) -> int:
+        return sum(item.subject.points for item in self.items)
+
+    @property
+    def reason(self) -> str:
+        """The reason the batch's proposals share, or "" when each has its own."""
+        reasons = {item.subject.reason for item in self.items}
+        return reasons.pop() if len(reasons) == 1 else ""
+
+    @property
+    def rule(self):
+        """The rule the batch's proposals share, or None when each has its own."""
+        rules = {item.subject.rule_id for item in self.items}
+        return self.items[0].subject.rule if len(rules) == 1 else None
+
+
+# A batch's choices at the queue: the proposal's, worded for the whole of it.
+BATCH_DECISIONS = [
+    ("approve", gettext_lazy("Approve whole batch")),
+    ("reject", gettext_lazy("Reject whole batch")),
+]
+
+
+def batches_together(items: list[Item]) -> list[Item | BatchItems]:
+    """The queue's items with the proposals of one batch waiting together gathered into one
+    entry, in the place of its first; a batch's proposal waiting alone stays an item of its
+    own (the rest of its batch is the village's to decide)."""
+
+    def batch_of(item: Item) -> int | None:
+        if item.referral.kind != Kind.PROPOSAL or item.subject is None:
+            return None
+        return item.subject.batch_id
+
+    by_batch = defaultdict(list)
+    for item in items:
+        if batch_of(item):
+            by_batch[batch_of(item)].append(item)
+    entries, placed = [], set()
+    for item in items:
+        batch_id = batch_of(item)
+        if len(by_batch.get(batch_id, ())) < 2:
+            entries.append(item)
+        elif batch_id not in placed:
+            placed.add(batch_id)
+            entries.append(
+                BatchItems(
+                    batch=item.subject.batch, items=by_batch[batch_id], decisions=BATCH_DECISIONS
+                )
+            )
+    return entries
+
+
 def referral_decide(
     *,
     referral_ids: list[int],
@@ -171,7 +248,8 @@ def referral_decide(
     request=None,
 ) -> list[Referral]:
     """The township officer or county admin decides open referrals of villages they oversee:
-    several proposals of one village at once, any other kind one at a time. Each effect goes
+    several proposals of one village at once (a batch's waiting together, all of them:
+    points.services refuses part of one), any other kind one at a time. Each effect goes
     through its own service, which checks their licence (and the second-person rule) and
     closes the referral.
 
