@@ -5,12 +5,21 @@ Same style as test_journeys.py: typed and clicked as the officer would, screensh
 test-artifacts/screenshots/7-township/, assertions on numbers and the database.
 """
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from points.models import Proposal
 from points.services import proposal_create
-from tests.browser.conftest import assert_accessible, menu_follow, screenshot
+from tests.browser.conftest import (
+    _context,
+    _page_in,
+    assert_accessible,
+    assert_no_horizontal_scroll,
+    menu_follow,
+    screenshot,
+    sign_in,
+)
 from tests.browser.test_journeys import balance_of, staff_sign_in
 from tests.conftest import issue_card
 from tests.factories import HouseholdFactory
@@ -88,3 +97,61 @@ def test_township_officer_compares_two_villages_and_decides_a_sent_up_item(
     assert Proposal.objects.get(pk=proposal.pk).status == Proposal.Status.APPROVED
     assert balance_of(card_a.household) == 110
     assert page.locator("main li.list-group-item:has(form)", has_text="修村道两天").count() == 0
+
+
+@pytest.fixture
+def phone_390(browser):
+    """A 390 px wide phone (an iPhone 12 to 15's width), where the probe read the queue."""
+    yield from _page_in(
+        _context(browser, {"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    )
+
+
+def test_the_officer_decides_a_batch_as_one_and_reads_the_decided_on_a_phone(
+    live_server, phone_390, village_now, card_a, card_b, manager_x, supervisor_x, township_officer
+):
+    """The supervisor's own batch of three goes up whole: on a phone the officer reads it
+    as one card (households, points, total) and rejects it with one decision; what was
+    decided reads as cards, each cell the card's width, never a column a character wide."""
+    page, shots = phone_390, "7-township"
+    card_c = issue_card(HouseholdFactory(group=card_a.household.group, number="X003"), manager_x)
+    proposals = proposal_create(
+        village=village_now,
+        households=[card.household for card in (card_a, card_b, card_c)],
+        rule=make_rule(village_now, "L01", 10, description="修村道"),
+        reason="修村道两天",
+        occurred_on=timezone.localdate(),
+        actor=supervisor_x,
+        batch_title="村道大扫除",
+    )
+    assert Referral.objects.filter(status=Referral.Status.OPEN).count() == 3
+
+    sign_in(page, live_server, township_officer)
+    page.goto(f"{live_server.url}{reverse('reports:county_queue')}")
+    batch = page.locator("main li.referral-batch")
+    assert batch.count() == 1 and page.locator("main select[name=decision]").count() == 1
+    assert batch.locator("table.batch-households tbody tr").count() == 3
+    assert "+30" in batch.locator("table.batch-households tfoot").inner_text()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, shots, "06-phone-batch-waiting")
+
+    batch.locator("select[name=decision]").select_option("reject")
+    batch.locator("input[name=reason]").fill("照片看不清")
+    with page.expect_navigation():
+        batch.locator("button[type=submit]").click()
+    statuses = {p.status for p in Proposal.objects.filter(pk__in=[p.pk for p in proposals])}
+    assert statuses == {Proposal.Status.REJECTED}
+    assert balance_of(card_a.household) == 100
+
+    # The decided: three cards whose cells span the card, their words on one line or two.
+    rows = page.locator("main table.referrals-decided tbody tr")
+    assert rows.count() == 3
+    assert_no_horizontal_scroll(page)
+    card_width = rows.first.bounding_box()["width"]
+    assert card_width > 330
+    for cell in rows.first.locator("td").all():
+        box = cell.bounding_box()
+        assert box["width"] > card_width * 0.85, cell.inner_text()
+        assert box["height"] < 80, cell.inner_text()
+    screenshot(page, shots, "07-phone-decided")
+    assert_accessible(page)

@@ -58,7 +58,7 @@ def test_an_item_decided_reads_decided_not_the_time_of_a_decision(
         for client, url in ((client_township, QUEUE), (client_manager_x, VILLAGE_REFERRALS)):
             page = _in_chinese(client).get(url).content.decode()
             assert "审批时间" not in page, url
-            assert "<td>已处理</td>" in page, url  # the outcome's cell
+            assert '<td data-label="结果">已处理</td>' in page, url  # the outcome's cell
 
 
 def _pin_sent_up(card, manager, client_manager):
@@ -249,5 +249,5 @@ def test_what_is_asked_starts_a_line_with_a_capital(
         _pin_sent_up(card_a, manager_x, client_manager_x)
         page = client_township.get(QUEUE).content.decode()
     assert "<strong>Reset a card&#x27;s PIN</strong>" in page  # waiting
-    assert "<td>Reset a card&#x27;s PIN</td>" in page  # decided
+    assert '<td data-label="What was asked">Reset a card&#x27;s PIN</td>' in page  # decided
     assert "reset a card" not in page
