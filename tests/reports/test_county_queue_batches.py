@@ -204,3 +204,21 @@ def test_the_village_sees_what_it_sent_up_of_a_batch_as_one(
     assert "3 households, +15 points in all: approved or rejected together." in page
     assert "only this household's proposal was sent up" not in page
     assert 'name="decision"' not in page
+
+
+def test_the_queue_of_batches_costs_the_same_queries_however_many_households(
+    client_township,
+    batch_sent_up,
+    supervisor_x,
+    group_x,
+    manager_x,
+    rule,
+    django_assert_max_num_queries,
+):
+    with django_assert_max_num_queries(40) as one:
+        client_township.get(QUEUE)
+    more = [issue_card(HouseholdFactory(group=group_x), manager_x) for _ in range(4)]
+    propose_batch(supervisor_x, more, rule)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = client_township.get(QUEUE).content.decode()
+    assert page.count('name="decision"') == 2 and page.count('name="referral"') == 7
