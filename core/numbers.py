@@ -11,3 +11,11 @@ CENT = Decimal("0.01")
 def to_cents(value) -> Decimal:
     """`value` to two places, a half going up: yuan, or a fraction such as a pass rate."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def ratio(part, whole) -> Decimal | None:
+    """part / whole as exactly as Decimal carries it (28 digits), None when `whole` is 0.
+    A workbook's cell keeps this and its number format shows two places (or a percent),
+    so a spreadsheet's sums and averages of it start from the figure, not from its rounding;
+    the pages show it `to_cents`."""
+    return Decimal(part) / whole if whole else None

@@ -23,6 +23,7 @@ from openpyxl.styles import Font
 from core.access import overseer_required
 from core.fragments import CSRF_SLOT, cached_part, csrf_fill
 from core.months import MONTH, asked_within, month_after, month_before
+from core.numbers import ratio, to_cents
 from core.text import list_join
 from reports import xlsx
 from reports.charts import sparkline
@@ -374,7 +375,7 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
             apart=_notes_rows(left_unknown),
         )
         # As the page shows them: the pass rate as a percentage, the cover as "1.25×", in
-        # red below 1× (the note says so).
+        # red below 1× as shown (the note says so); the cells hold the exact ratios.
         keys = [key for key, _label, _attribute in _export_columns()]
         for key, number_format in (("inspections", "0%"), ("cover", '0.00"×"')):
             column = 2 + keys.index(key)
@@ -382,7 +383,7 @@ def county_export_build(job: ExportJob, progress) -> tuple[str, bytes]:
             last = 3 + max(len(rows), 1)
             for (cell,) in sheet.iter_rows(min_row=3, max_row=last, min_col=column, max_col=column):
                 cell.number_format = number_format
-                short = isinstance(cell.value, int | float | Decimal) and cell.value < 1
+                short = isinstance(cell.value, int | float | Decimal) and to_cents(cell.value) < 1
                 if key == "cover" and short:
                     cell.font = COVER_SHORT
         progress(95, _("Saving the file"))
@@ -411,9 +412,25 @@ def _export_columns() -> list[tuple]:
     return [*COLUMNS[:at], *RATE_COUNTS, *COLUMNS[at:]]
 
 
+# The ratios the page shows to two places (reports.selectors._ratio), held exactly in the
+# .xlsx: (attribute, its part, its whole). A cell rounded to 0.58 summed or averaged in the
+# spreadsheet gave a figure the villages' counts do not.
+EXACT_RATIOS = {
+    "stock_cover": ("stock_points", "points_held"),
+    "pass_rate": ("inspections_passed", "inspected"),
+}
+
+
+def _export_cell(row, attribute):
+    if attribute in EXACT_RATIOS:
+        part, whole = EXACT_RATIOS[attribute]
+        return ratio(getattr(row, part), getattr(row, whole))
+    return getattr(row, attribute, None)
+
+
 def _export_cells(row) -> list:
     """A village's (or the total's) cells: the table's columns, then the trend's months."""
-    cells = [getattr(row, attribute, None) for _key, _label, attribute in _export_columns()]
+    cells = [_export_cell(row, attribute) for _key, _label, attribute in _export_columns()]
     cells[-1] = _local(row.last_activity)
     return cells + list(row.trend)
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from core.access import may_object, staff_required
 from core.fragments import cached_part
 from core.months import YEAR, asked_within, month_after, month_before, month_in_path
-from core.numbers import to_cents
+from core.numbers import ratio, to_cents
 from points.models import Rule
 from reports import xlsx
 from reports.dashboard import STAFF, flow_chart
@@ -179,7 +179,8 @@ def cover_sheets_add(workbook, cover: dict, heading: str) -> None:
     The heading says when "today" was: a workbook is kept while nothing it shows changes."""
     as_of = _("figures as of %(time)s") % {"time": f"{timezone.localtime():%Y-%m-%d %H:%M}"}
     title = _("Points owed and their cover (today)")
-    cover_ratio = cover["points_cover"]
+    # Exact in the cell, two places as shown (its number format below): see core.numbers.ratio.
+    cover_ratio = ratio(cover["stock_points_value"], cover["outstanding_points"])
     held = [
         [_("Points held by households"), cover["outstanding_points"], cover["outstanding_yuan"]]
     ]

@@ -53,7 +53,7 @@ from django.utils import timezone
 
 from core import sql
 from core.months import add_months, local_start, month_days, months_ending, next_month
-from core.numbers import to_cents
+from core.numbers import ratio, to_cents
 from core.queue import cron_longest_gap
 from notifications.models import Notification
 from points.models import Account, Declaration, Entry, Objection, Proposal, Rule
@@ -717,7 +717,8 @@ def _ratio(part, whole) -> Decimal | None:
     """part / whole to two places, None when there is nothing to divide by. The page and
     the .xlsx show this figure as it is (a pass rate of 0.58 is 58%): worked out again for
     one of them (widthratio, in floats) they disagreed (57% and 58% for 23 of 40)."""
-    return to_cents(Decimal(part) / whole) if whole else None
+    exact = ratio(part, whole)
+    return None if exact is None else to_cents(exact)
 
 
 def _county_figures(ids: list[int], month: Period) -> dict[int, dict]:

@@ -19,12 +19,12 @@ from openpyxl import load_workbook
 from core.access import Role
 from core.fragments import CSRF_SLOT
 from core.months import add_months, local_start
-from core.numbers import to_cents
+from core.numbers import ratio, to_cents
 from points.ledger import entry_post
 from points.models import Account, Entry, Rule
 from points.services import entry_reverse, proposal_approve
 from reports.api_tokens import api_token_create
-from reports.county import COLUMNS
+from reports.county import COLUMNS, EXACT_RATIOS
 from reports.exports import export_job_run, export_job_start
 from reports.models import ExportJob
 from reports.selectors import COUNTY_SORTS, Period, points_flow
@@ -232,6 +232,12 @@ def test_county_export_runs_in_the_background(
         # Every column of the page (the last activity as a local time, to the second).
         for _key, label, attribute in COLUMNS[1:-1]:
             value = getattr(village, attribute)  # ratios are Decimals, numbers in the sheet
+            if attribute in EXACT_RATIOS:  # the page's two places, the sheet's exact ratio
+                part, whole = EXACT_RATIOS[attribute]
+                value = ratio(getattr(village, part), getattr(village, whole))
+                assert value is None or to_cents(Decimal(str(row[str(label)]))) == getattr(
+                    village, attribute
+                )
             assert row[str(label)] == (float(value) if isinstance(value, Decimal) else value)
         moment = village.last_activity
         local = timezone.localtime(moment).replace(tzinfo=None, microsecond=0) if moment else None
@@ -469,8 +475,33 @@ def test_the_pass_rate_is_one_figure_on_the_page_and_in_the_xlsx(
     *villages, total = table_rows(sheet)
     (row_x,) = [row for row in villages if row[1] == village_x.name]
     for row in (row_x, total):
-        assert f"{row[column] * 100:.0f}%" == "58%"  # as the cell's "0%" format shows it
+        assert row[column] == 0.575  # exact: a spreadsheet's average of it is the true one
+        # As the cell's "0%" format shows it: Excel and LibreOffice round the number as
+        # written to 15 digits, half up (0.575 is 57.4999...% as a binary fraction).
+        assert f"{to_cents(Decimal(str(row[column]))) * 100:.0f}%" == "58%"
     assert sheet.cell(row=3, column=column + 1).number_format == "0%"
+
+
+def test_the_xlsx_holds_the_exact_ratios_the_page_shows_to_two_places(
+    client_county, county_admin, two_villages
+):
+    """Found by a review: the .xlsx held the cover and the pass rate rounded (0.52 for
+    50/97), so a spreadsheet's sum or average of them was off. The cell holds the ratio,
+    its number format shows it as the page does."""
+    response = client_county.get(URL)
+    total = response.context["total"]
+    y = next(v for v in response.context["villages"] if v.pk == two_villages[1].pk)
+    sheet = county_sheet(county_admin, timezone.localdate().replace(day=1))
+    headings = [cell.value for cell in sheet[2]]
+    cover, passed = headings.index("Stock cover"), headings.index("Hygiene passed")
+    *villages, total_row = table_rows(sheet)
+    (row_y,) = [row for row in villages if row[1] == y.name]
+    assert (y.stock_points, y.points_held, y.stock_cover) == (50, 97, Decimal("0.52"))
+    assert row_y[cover] == 50 / 97 != 0.52
+    assert total_row[cover] == total.stock_points / total.points_held
+    assert total_row[passed] == total.inspections_passed / total.inspected
+    (y_cell,) = [cells[cover] for cells in sheet.iter_rows(min_row=3) if cells[1].value == y.name]
+    assert y_cell.number_format == '0.00"×"' and y_cell.font.bold  # below 1×: red, as shown
 
 
 def _pass_rates_shown(page: str) -> dict[str, tuple | None]:

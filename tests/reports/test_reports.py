@@ -13,6 +13,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from core.months import month_span
+from core.numbers import to_cents
 from points.models import Entry, Proposal
 from reports.exports import export_job_run
 from reports.models import ExportJob
@@ -21,6 +22,8 @@ from reports.selectors import Period
 from reports.selectors_transparency import liability_cover
 from store.models import Donation, StockMovement, Zone
 from store.services import item_save, redemption_create, redemption_void
+from tests.conftest import issue_card
+from tests.factories import HouseholdFactory
 from tests.reports.conftest import at, expected_flows, expected_zone_points, local_month
 
 
@@ -230,8 +233,9 @@ def test_month_report_xlsx_holds_the_same_numbers(client_manager_x, history_x, v
         cover["stock_points_value"],
         float(cover["stock_cost_yuan"]),
     )
-    assert lines["Cover: the shelves' points value ÷ the points held"][0] == float(
-        cover["points_cover"]
+    # The exact ratio (a spreadsheet's sums start from it); two places as shown.
+    assert lines["Cover: the shelves' points value ÷ the points held"][0] == (
+        cover["stock_points_value"] / cover["outstanding_points"]
     )
     sheet = workbook["Cover (today)"]
     assert sheet.cell(row=sheet.max_row, column=2).number_format == '0.00"×"'
@@ -244,6 +248,25 @@ def test_month_report_xlsx_holds_the_same_numbers(client_manager_x, history_x, v
     assert by_source["Total"][1:] == (float(cover["stock_cost_yuan"]), cover["stock_points_value"])
     # The notice's sheets follow the report's own.
     assert "Goods redeemed" in workbook.sheetnames
+
+
+def test_the_month_reports_cover_cell_holds_the_exact_ratio(
+    client_manager_x, history_x, village_x, group_x, manager_x
+):
+    """Found by a review: the cell held the cover rounded to two places, so a sheet adding
+    villages' covers or working from them was off. One more card's opening points make
+    the ratio one that two places do not hold."""
+    issue_card(HouseholdFactory(group=group_x), manager_x)
+    cover = liability_cover(village_x)
+    exact = Decimal(cover["stock_points_value"]) / cover["outstanding_points"]
+    assert to_cents(exact) != exact
+    today = _today()
+    response = client_manager_x.get(
+        reverse("reports:month_report_xlsx", args=[today.year, today.month])
+    )
+    sheet = load_workbook(io.BytesIO(response.content))["Cover (today)"]
+    cell = sheet.cell(row=sheet.max_row, column=2)
+    assert cell.value == float(exact) and cell.number_format == '0.00"×"'
 
 
 def test_year_report_page_and_background_xlsx(client_supervisor_x, supervisor_x, history_x):
