@@ -747,13 +747,26 @@ def donation_correct(
 
 @dataclass
 class CountLine:
-    """One row of a stock-take sheet: what was counted against the figure the sheet showed."""
+    """One row of a stock-take sheet: what was counted against the figure the sheet showed.
+
+    `shown` is the count the row's box was prefilled with. A row left at it was not counted
+    anew on this sheet: it agrees with the books where that is what it showed, and it never
+    replaces (nor withdraws) a count of the item still waiting, which may be another zone's
+    or another day's. None: the count was asked for this item alone (its own page), so it
+    is a count anew whatever its figure.
+    """
 
     item_id: int
     counted: int
     expected: int
     reason: str = ""
     cause: str = ""
+    shown: int | None = None
+
+    @property
+    def entered(self) -> bool:
+        """Whether this figure was typed (or changed) rather than left as prefilled."""
+        return self.shown is None or self.counted != self.shown
 
 
 class CountRefused(ValidationError):
@@ -769,6 +782,7 @@ class CountResult:
     corrections: list[StockCorrection]
     replaced: int  # earlier counts of the same items that waited and were replaced
     counted: int
+    left: int = 0  # counts waiting that rows left as prefilled did not touch
 
 
 def _manager_check(actor: User, village_id: int) -> None:
@@ -827,7 +841,7 @@ def _line_refusal(line: CountLine) -> str:
         }
     if line.cause and line.cause not in StockMovement.Cause.values:
         return _("Choose one of the causes offered.")
-    if line.counted == line.expected:
+    if line.counted == line.expected or not line.entered:
         return ""
     if not line.reason.strip():
         return _("The count differs from the books: give the reason for the difference.")
@@ -867,11 +881,12 @@ def stock_count_record(
     figure the sheet showed becomes a correction waiting for the supervisor.
 
     A row whose stock moved since the sheet was drawn (a sale meanwhile) is refused if its
-    count differs, so the manager counts it again. A new count of an item replaces the count
-    of it still waiting; write-offs waiting are already out of the figure shown. The goods a
-    shortfall finds missing are set aside until the supervisor decides, so nobody sells
-    them meanwhile; a shortfall below what reservations hold is refused on its row (they
-    cannot all be handed over: cancel one first).
+    count differs, so the manager counts it again. A new count of an item (a row's figure
+    typed, not left as prefilled: CountLine.shown) replaces the count of it still waiting;
+    a row left as it was leaves that count waiting. Write-offs waiting are already out of
+    the figure shown. The goods a shortfall finds missing are set aside until the
+    supervisor decides, so nobody sells them meanwhile; a shortfall below what reservations
+    hold is refused on its row (they cannot all be handed over: cancel one first).
     """
     _manager_check(actor, village.pk)
     if not lines:
@@ -885,7 +900,26 @@ def stock_count_record(
     with transaction.atomic():
         items = _items_lock(village_id=village.pk, item_ids=[line.item_id for line in lines])
         expected_now = count_expected(items.values())
-        for line in lines:
+        waiting = list(
+            StockCorrection.objects.select_for_update(no_key=True).filter(
+                item_id__in=list(items),
+                status=StockCorrection.Status.PENDING,
+                source=StockCorrection.Source.COUNT,
+            )
+        )
+        # A row left as the sheet prefilled it was not counted anew: the count of its item
+        # still waiting stays as it is (another zone's, another day's), and a figure that
+        # differs from the books only as the sheet showed it is no new difference.
+        waiting_items = {earlier.item_id for earlier in waiting}
+        left = {
+            line.item_id
+            for line in lines
+            if not line.entered and (line.item_id in waiting_items or line.counted != line.expected)
+        }
+        counting = [line for line in lines if line.item_id not in left]
+        kept = [earlier for earlier in waiting if earlier.item_id in left]
+        waiting = [earlier for earlier in waiting if earlier.item_id not in left]
+        for line in counting:
             if line.counted != line.expected and expected_now[line.item_id] != line.expected:
                 refusals[line.item_id] = _(
                     "%(item)s: the stock changed while you counted (%(then)d on the sheet, "
@@ -906,13 +940,6 @@ def stock_count_record(
                 }
         if refusals:
             raise CountRefused(refusals)
-        waiting = list(
-            StockCorrection.objects.select_for_update(no_key=True).filter(
-                item_id__in=list(items),
-                status=StockCorrection.Status.PENDING,
-                source=StockCorrection.Source.COUNT,
-            )
-        )
         now = timezone.now()
         for earlier in waiting:
             earlier.status = StockCorrection.Status.REPLACED
@@ -942,7 +969,7 @@ def stock_count_record(
                 requested_at=now,
                 set_aside=max(line.expected - line.counted, 0),
             )
-            for line in lines
+            for line in counting
             if line.counted != line.expected
         ]
         for correction in corrections:
@@ -960,7 +987,7 @@ def stock_count_record(
         # The sheet's figures left the waiting write-offs' goods out: this count found the
         # shelf without them, which a refusal of one must not forget.
         StockCorrection.objects.filter(
-            item_id__in=list(items),
+            item_id__in=[line.item_id for line in counting],
             status=StockCorrection.Status.PENDING,
             source=StockCorrection.Source.WRITE_OFF,
         ).update(counted_without_at=now, counted_without_by=actor)
@@ -969,15 +996,18 @@ def stock_count_record(
             actor=actor,
             village_id=village.pk,
             detail={
-                "items": len(lines),
+                "items": len(counting),
                 "differences": {str(c.item_id): c.quantity for c in corrections},
                 "corrections": [c.pk for c in corrections],
                 "replaced": [earlier.pk for earlier in waiting],
+                "left": [earlier.pk for earlier in kept],
             },
             request=request,
         )
         _corrections_refer_if_undecidable(corrections, actor, request)
-    return CountResult(corrections=corrections, replaced=len(waiting), counted=len(lines))
+    return CountResult(
+        corrections=corrections, replaced=len(waiting), counted=len(counting), left=len(kept)
+    )
 
 
 class AlreadyWaiting(ValidationError):

@@ -45,6 +45,7 @@ class SheetRow:
     item: Item
     expected: int  # the figure shown: book stock less the write-offs waiting
     counted: str  # as typed (or prefilled)
+    shown: int  # what the count's box was prefilled with (CountLine.shown)
     cause: str = ""
     reason: str = ""
     waiting_count: StockCorrection | None = None
@@ -56,6 +57,13 @@ def _sheet_items(village, zone_code: str) -> list[Item]:
     if zone_code:
         items = items.filter(zone__code=zone_code)
     return list(items.order_by("zone__position", "name", "pk"))
+
+
+def _prefilled(expected: int, waiting: StockCorrection | None) -> int:
+    """What a row's count starts as: the books' figure, or with a count of the item waiting,
+    that count's difference from it (what the shelf holds if that count is right). Left so,
+    the row leaves the waiting count as it is; changed, it replaces it."""
+    return expected if waiting is None else max(expected + waiting.quantity, 0)
 
 
 def _rows(items, data=None) -> list[SheetRow]:
@@ -71,10 +79,12 @@ def _rows(items, data=None) -> list[SheetRow]:
     }
     rows = []
     for item in items:
+        shown = _prefilled(expected[item.pk], waiting.get(item.pk))
         row = SheetRow(
             item=item,
             expected=expected[item.pk],
-            counted=str(expected[item.pk]),
+            counted=str(shown),
+            shown=shown,
             waiting_count=waiting.get(item.pk),
         )
         if data is not None:
@@ -82,6 +92,10 @@ def _rows(items, data=None) -> list[SheetRow]:
                 row.expected = numbers.int_parse(data.get(f"expected-{item.pk}", ""), signed=True)
             except ValidationError:
                 row.error = _("This row's figure from the books is missing: reload the sheet.")
+            # A sheet drawn before rows said what they showed was prefilled with the books'.
+            row.shown = numbers.int_or_none(data.get(f"shown-{item.pk}", ""))
+            if row.shown is None:
+                row.shown = row.expected
             row.counted = data.get(f"count-{item.pk}", "").strip()[:20]
             row.cause = data.get(f"cause-{item.pk}", "")[:10]
             row.reason = data.get(f"reason-{item.pk}", "").strip()  # its length: the service's
@@ -114,6 +128,7 @@ def _lines(rows) -> list[CountLine] | None:
                 expected=row.expected,
                 reason=row.reason,
                 cause=row.cause,
+                shown=row.shown,
             )
         )
     return None if any(row.error for row in rows) else lines
@@ -197,6 +212,17 @@ def _count_message(request, result) -> None:
             request,
             _("%(counted)s: every count agrees with the books.")
             % {"counted": _items_counted(result.counted)},
+        )
+    if result.left:
+        messages.info(
+            request,
+            ngettext(
+                "%(n)d count waiting from before was left as it was: its row was not changed.",
+                "%(n)d counts waiting from before were left as they were: their rows were not "
+                "changed.",
+                result.left,
+            )
+            % {"n": result.left},
         )
 
 

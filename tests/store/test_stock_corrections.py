@@ -167,6 +167,34 @@ def test_a_second_count_replaces_the_one_waiting(village_x, manager_x, superviso
     assert not StockCorrection.objects.filter(status=PENDING).exists()
 
 
+def test_a_row_left_as_prefilled_leaves_the_count_waiting(village_x, manager_x, rice, oil):
+    """Found by a probe: a sheet saved with one row changed withdrew every count waiting of
+    its other rows, as if each agreed with the books. The service decides by the figure the
+    row was prefilled with (CountLine.shown): left at it, the count waiting stays; typed, it
+    replaces it."""
+    (waiting,) = counted(village_x, manager_x, line(oil, 19, "少了")).corrections
+
+    def sheet(oil_count, oil_shown, **rice_row):
+        rice_line = CountLine(item_id=rice.pk, counted=50, expected=50, shown=50, **rice_row)
+        oil_line = CountLine(item_id=oil.pk, counted=oil_count, expected=20, shown=oil_shown)
+        return counted(village_x, manager_x, rice_line, oil_line)
+
+    # A sheet drawn with the books' figure in the oil row (as it was), the oil untouched.
+    result = sheet(20, 20)
+    assert (result.left, result.replaced, result.corrections, result.counted) == (1, 0, [], 1)
+    # Drawn with the waiting count's figure, left so: no reason asked, nothing new.
+    assert sheet(19, 19).corrections == []
+    waiting.refresh_from_db()
+    oil.refresh_from_db()
+    assert waiting.status == PENDING and oil.writing_off == 1
+    # Typed: the count waiting is replaced (here by one that agrees).
+    result = sheet(20, 19)
+    assert (result.left, result.replaced, result.corrections) == (0, 1, [])
+    waiting.refresh_from_db()
+    oil.refresh_from_db()
+    assert waiting.status == StockCorrection.Status.REPLACED and oil.writing_off == 0
+
+
 def test_a_count_replaced_says_so_once_and_a_refusal_its_reason(
     village_x, manager_x, supervisor_x, oil, rice, client_supervisor_x
 ):
@@ -316,6 +344,50 @@ def test_a_zone_counted_on_one_page_and_confirmed_with_one_post(
     assert [str(m) for m in get_messages(told.wsgi_request)][-1] == (
         "已盘点 2 种商品。1 项差异等待监督员确认，其余与账面相符。"
     )
+
+
+def _sheet_as_drawn(client, url) -> dict:
+    """The sheet's form as the page drew it: its rows' figures, ready to post back."""
+    page = client.get(url).text
+    body = {"item": re.findall(r'name="item" value="(\d+)"', page), "save": "1"}
+    body["idempotency_key"] = re.search(r'name="idempotency_key" value="([^"]*)"', page)[1]
+    figures = r'name="((?:expected|shown|count)-\d+)"[^>]* value="([^"]*)"'
+    body |= dict(re.findall(figures, page))
+    for item_id in body["item"]:
+        body[f"reason-{item_id}"] = body[f"cause-{item_id}"] = ""
+    return body
+
+
+def test_saving_a_sheet_leaves_the_counts_waiting_of_rows_left_as_they_were(
+    client_manager_x, village_x, manager_x, rice, oil, kettle
+):
+    """Found by a probe: with a count of the soap waiting (-1), the whole store's sheet
+    saved with only the rice changed replaced it by "agrees with the books". A row left as
+    drawn (prefilled with the waiting count's figure) leaves that count waiting; a figure
+    typed in it replaces the count."""
+    soap = make_item(village_x, "toiletries", "香皂", 2, 12, manager_x)
+    (waiting,) = counted(village_x, manager_x, line(soap, 11, "月末盘点短少1块")).corrections
+    url = reverse("store:stock_take_sheet")
+    body = _sheet_as_drawn(client_manager_x, url)
+    assert (body[f"count-{soap.pk}"], body[f"expected-{soap.pk}"]) == ("11", "12")
+    body |= {f"count-{rice.pk}": "49", f"reason-{rice.pk}": "鼠咬"}
+    saved = client_manager_x.post(url, body)
+    assert saved.status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.status == PENDING
+    assert [str(m) for m in get_messages(saved.wsgi_request)] == [
+        "3 items counted. 1 difference waits for the supervisor's confirmation; the rest "
+        "agree with the books.",
+        "1 count waiting from before was left as it was: its row was not changed.",
+    ]
+    assert StockCorrection.objects.filter(status=PENDING).count() == 2
+    # The soap counted again and found as the books say: typed, it replaces the count.
+    body = _sheet_as_drawn(client_manager_x, url + "?zone=toiletries")
+    assert body[f"count-{soap.pk}"] == "11"
+    body[f"count-{soap.pk}"] = "12"
+    assert client_manager_x.post(url + "?zone=toiletries", body).status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.status == StockCorrection.Status.REPLACED
 
 
 def test_the_sheet_refuses_a_difference_without_reason_on_its_row(
