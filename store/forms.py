@@ -18,6 +18,7 @@ from core.photos import FilesChosenAgainMixin, photo_prepare
 from core.picker import PickOneField
 from store.models import Donation, Donor, Item, StockMovement, Zone
 from store.services import DONATION_CORRECTABLE, MAX_UNITS_IN, donation_drawn
+from store.validators import barcode_refusal
 from villagers.cardnumbers import card_number_normalize
 from villagers.models import Member
 
@@ -46,8 +47,14 @@ class ItemForm(FilesChosenAgainMixin, DrawnStateMixin, forms.ModelForm):
         self.fields["photo"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp"
 
     def clean_barcode(self):
-        """Kept as a scanner types it at the counter: full-width digits as ASCII ones."""
-        return numbers.number_text(self.cleaned_data.get("barcode", ""))
+        """Kept as a scanner types it at the counter: full-width digits as ASCII ones. A goods
+        barcode (store.validators.barcode_refusal), or the one the item had already."""
+        barcode = numbers.number_text(self.cleaned_data.get("barcode", ""))
+        if barcode and barcode != self.instance.barcode:
+            refusal = barcode_refusal(barcode)
+            if refusal:
+                raise forms.ValidationError(refusal, code="invalid")
+        return barcode
 
     def clean_photo(self):
         photo = self.cleaned_data.get("photo")

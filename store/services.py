@@ -58,6 +58,7 @@ from store.models import (
     Zone,
 )
 from store.selectors import money_spent, shortfalls_waiting
+from store.validators import barcode_refusal
 from villagers.models import Card, Household, Member, Referral, User, Village
 from villagers.second_person import (
     SecondPersonRequired,
@@ -125,8 +126,15 @@ def item_save(*, item: Item, actor: User, request=None) -> Item:
     if item.zone.village_id != item.village_id:
         raise ValidationError(_("The zone belongs to another village."))
     creating = item.pk is None
-    if as_stored(item, Item.objects.filter(pk=item.pk).first() if item.pk else None):
+    stored = Item.objects.filter(pk=item.pk).first() if item.pk else None
+    if as_stored(item, stored):
         return item  # saved as stored: nothing written, nothing audited as a change
+    # A barcode is checked when it is set: one kept from before the check (whatever it is)
+    # does not stop the item's other changes.
+    if item.barcode and item.barcode != (stored.barcode if stored else ""):
+        refusal = barcode_refusal(item.barcode)
+        if refusal:
+            raise ValidationError({"barcode": refusal}, code="invalid")
     full_check(item)
     with discard_files_on_error(), transaction.atomic():
         unsaved_name = item.photo.name
