@@ -323,10 +323,20 @@ class CardLookupForm(forms.Form):
 
 
 class CartChangeForm(forms.Form):
+    """A cart line changed: "set" to 0 takes the item out; "add" adds at least 1 (blank: 1),
+    and 0 or fewer is refused, never taken as 1 or told it may be 0."""
+
     ACTIONS = ("add", "set", "remove", "clear")
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
     item = numbers.IntegerField(label=_("Item"), required=False, min_value=1)
     quantity = numbers.IntegerField(label=_("Quantity"), required=False, min_value=0, max_value=999)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.data.get("action") == "add":
+            self.fields["quantity"] = numbers.IntegerField(
+                label=_("Quantity"), required=False, min_value=1, max_value=999
+            )
 
 
 def confirm_parse(data) -> tuple[uuid.UUID, dict[int, int]]:

@@ -33,6 +33,7 @@ from core.idempotency import run_once
 from core.pagination import Paginator
 from core.redirects import local_next
 from store.forms import (
+    QUANTITY_RANGE_MESSAGE,
     CardLookupForm,
     CartChangeForm,
     VoidAskForm,
@@ -321,8 +322,11 @@ def counter_cart(request, household_pk):
         if item is None:
             messages.error(request, _("This item is not on sale."))
             return redirect(back)
-        new_quantity = quantity if action == "set" else lines.get(item_id, 0) + max(quantity, 1)
-        lines[item_id] = min(new_quantity, 999)
+        new_quantity = quantity if action == "set" else lines.get(item_id, 0) + (quantity or 1)
+        if new_quantity > 999:  # it was cut to 999 without a word
+            messages.error(request, QUANTITY_RANGE_MESSAGE)
+            return redirect(back)
+        lines[item_id] = new_quantity
     _cart_of_another_dropped(request, household.pk)
     _cart_put(request, household.pk, lines)
     return redirect(back)

@@ -566,3 +566,36 @@ def test_a_barcode_saved_in_full_width_digits_is_made_plain(village_x, manager_x
     assert Item.objects.get(pk=clash.pk).barcode == "６９００００００００００１"  # kept: taken
     found = items_search(Item.objects.filter(village=village_x), query="6901234567892")
     assert list(found) == [Item.objects.get(pk=old.pk)]
+
+
+@pytest.mark.parametrize("quantity", ["0", "-1", "-3", "０"])
+def test_adding_none_or_fewer_to_the_cart_is_refused(client_manager_x, card_a, rice, quantity):
+    """Found by a probe: "add" with 0 put 1 in the cart, and -1 was told the quantity may
+    not be below 0 (as if 0 were taken). Both are refused, saying the least is 1."""
+    household = card_a.household
+    response = client_manager_x.post(
+        reverse("store:counter_cart", args=[household.pk]),
+        {"action": "add", "item": rice.pk, "quantity": quantity},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == ["Quantity must be at least 1."]
+    assert response.context["cart"] == []
+    assert "store_cart" not in client_manager_x.session
+
+
+def test_adding_past_the_most_a_line_takes_is_refused_not_cut(client_manager_x, card_a, rice):
+    """Adding 600 to 500 of an item was kept as 999 without a word."""
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 500)
+    response = client_manager_x.post(
+        reverse("store:counter_cart", args=[household.pk]),
+        {"action": "add", "item": rice.pk, "quantity": 600},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        "Each quantity must be between 1 and 999."
+    ]
+    assert [line["quantity"] for line in response.context["cart"]] == [500]
+    add_to_cart(client_manager_x, household, rice, "")  # a box left empty adds one
+    cart = client_manager_x.get(counter_url(household)).context["cart"]
+    assert [line["quantity"] for line in cart] == [501]
