@@ -4,6 +4,7 @@ Every function takes the village explicitly, so nothing here can leak another vi
 """
 
 import datetime
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -68,6 +69,11 @@ class ShelvesState:
     card_number: str | None  # its active card's
     unread_notifications: int  # its unread messages (the villager's bell)
     held: int | None  # its points held for reservations
+    # At the counter: the household's redemption the teller confirmed last, if since `since`
+    # and not voided (else None): its id, when, and the one-time key of the cart it charged.
+    confirmed_id: int | None = None
+    confirmed_at: datetime.datetime | None = None
+    confirmed_key: uuid.UUID | None = None
 
     @property
     def spendable(self) -> int | None:
@@ -75,18 +81,30 @@ class ShelvesState:
         return None if self.balance is None else self.balance - (self.held or 0)
 
 
-def shelves_state(village: Village, household_id: int | None) -> ShelvesState:
+def shelves_state(
+    village: Village,
+    household_id: int | None,
+    *,
+    teller_id: int | None = None,
+    since: datetime.datetime | None = None,
+) -> ShelvesState:
     """The shelves' fingerprint and what the household brings to them, in one query.
 
     A catalogue or counter page cached under the fingerprint (a digest of every item and
     zone row of the village: store.sql) is never out of date, and computing it over a
-    village's few dozen items costs far less than building the page.
+    village's few dozen items costs far less than building the page. With a teller, also
+    the household's last redemption they confirmed since `since` (the counter's).
     """
     with connection.cursor() as cursor:
         sql.execute(
             cursor,
             store_sql.SHELVES_STATE,
-            {"village": village.pk, "household": household_id},
+            {
+                "village": village.pk,
+                "household": household_id,
+                "teller": teller_id,
+                "since": since,
+            },
         )
         return ShelvesState(*cursor.fetchone())
 

@@ -10,7 +10,8 @@
   instead of eleven (docs/performance.md).
 - `SHELVES_STATE`: a digest of every item and zone row of the village (the catalogue's and
   the counter's cache key), and the household's balance, active card, unread messages and
-  points held for its reservations.
+  points held for its reservations; at the counter, the redemption the teller confirmed
+  for it last, if lately (a reply lost on the way: the teller is told it was charged).
 - `CART_ITEMS`: the cart's items, read on every counter page.
 
 Columns and tables come from the models (core.sql), statuses are the models' constants
@@ -23,7 +24,7 @@ from points.models import Account, Entry
 from store.models import Item, Redemption, StockMovement, Zone
 from villagers.models import Card
 
-A, I = Account, Item  # noqa: E741
+A, I, R = Account, Item, Redemption  # noqa: E741
 
 _ACTIVE_CARD = f"""EXISTS (SELECT 1 FROM {table(Card)} c
     WHERE c.{column(Card, "household")} = a.{column(A, "household")}
@@ -60,7 +61,19 @@ SHELVES_STATE = f"""
             WHERE n.{column(Notification, "household")} = %(household)s
               AND n.{column(Notification, "read_at")} IS NULL),
            (SELECT a.{column(A, "held")} FROM {table(A)} a
-            WHERE a.{column(A, "household")} = %(household)s)
+            WHERE a.{column(A, "household")} = %(household)s),
+           r.{column(R, "id")}, r.{column(R, "created_at")}, r.{column(R, "idempotency_key")}
+    FROM (SELECT 1) AS one
+    LEFT JOIN LATERAL (
+        SELECT rd.{column(R, "id")}, rd.{column(R, "created_at")},
+               rd.{column(R, "idempotency_key")}
+        FROM {table(R)} rd
+        WHERE rd.{column(R, "household")} = %(household)s
+          AND rd.{column(R, "created_by")} = %(teller)s
+          AND rd.{column(R, "created_at")} >= %(since)s
+          AND rd.{column(R, "voided_at")} IS NULL
+        ORDER BY rd.{column(R, "created_at")} DESC, rd.{column(R, "id")} DESC LIMIT 1
+    ) r ON true
 """  # noqa: S608 (built from the models)
 
 CART_ITEMS = f"""

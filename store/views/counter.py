@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -42,7 +43,7 @@ from store.forms import (
     confirm_parse,
     shown_prices_parse,
 )
-from store.models import Item
+from store.models import Item, Redemption
 from store.selectors import (
     cart_items,
     catalogue_items,
@@ -203,6 +204,9 @@ def _typed_card_number(request, text: str) -> str | None:
 
 # Shelves are cached under a fingerprint of every item and zone (stock included).
 SHELVES_CACHE_SECONDS = 600
+# How long the counter page names the redemption the teller last confirmed for its household:
+# long enough to reload after a reply lost on a poor connection, or to retry.
+CONFIRMED_LATELY = datetime.timedelta(minutes=10)
 
 
 @staff_required(Role.MANAGER)
@@ -213,8 +217,26 @@ def counter_household(request, household_pk):
     number = scanned_card_number(query) or _typed_card_number(request, query)
     if number:  # the next household's card scanned (or typed) where barcodes are scanned
         return _counter_of_scanned_card(request, household, number)
-    state = shelves_state(request.village, household.pk)
+    state = shelves_state(
+        request.village,
+        household.pk,
+        teller_id=request.user.pk,
+        since=timezone.now() - CONFIRMED_LATELY,
+    )
     balance = state.spendable or 0  # less the points its reservations hold
+    confirmed = None
+    if state.confirmed_id is not None:
+        # Said whether or not the confirm's reply came back: a teller whose reply was lost
+        # (a reload, a retry) learns the cart was charged, once, and where its receipt is.
+        confirmed = {
+            "number": Redemption.number_of(state.confirmed_id),
+            "at": state.confirmed_at,
+            "url": reverse("store:receipt", args=[state.confirmed_id]),
+        }
+        if _cart_key(request, household.pk) == str(state.confirmed_key):
+            # The cart it charged is still kept (the reply, and the session that forgets
+            # the cart, lost together): it is not offered to confirm again.
+            request.session.pop(CART_SESSION_KEY, None)
     here = request.get_full_path()
     cart_url = reverse("store:counter_cart", args=[household.pk])
     shelves = cached_part(
@@ -268,6 +290,7 @@ def counter_household(request, household_pk):
             "points_short": max(total - balance, 0),
             "cart_blocked": total > balance or any(line["short"] for line in cart),
             "confirm_key": _cart_key(request, household.pk),
+            "confirmed": confirmed,
             "here": here,
             # Reversed once here rather than in each form of the page.
             "cart_url": cart_url,

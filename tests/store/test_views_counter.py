@@ -1,5 +1,6 @@
 """The counter as a teller uses it: scan, cart, confirm (once), receipt."""
 
+import datetime
 import html
 import importlib
 import re
@@ -12,10 +13,12 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import translation
 
+from core.access import Role
 from points.models import Entry
 from store.models import Item, Redemption
 from store.selectors import items_search
 from store.services import redemption_create, reservation_create
+from tests.conftest import make_staff
 from tests.store.conftest import add_to_cart, confirm_form, counter_url, make_item
 
 ANOTHER_VILLAGES = (
@@ -566,6 +569,45 @@ def test_a_barcode_saved_in_full_width_digits_is_made_plain(village_x, manager_x
     assert Item.objects.get(pk=clash.pk).barcode == "６９００００００００００１"  # kept: taken
     found = items_search(Item.objects.filter(village=village_x), query="6901234567892")
     assert list(found) == [Item.objects.get(pk=old.pk)]
+
+
+def test_a_cart_confirmed_whose_reply_was_lost_is_named_on_the_counter(
+    client_manager_x, manager_x, village_x, card_a, card_b, rice, django_assert_max_num_queries
+):
+    """Found by a probe: a confirm whose reply never came back (a poor connection) charged the
+    cart once, but the counter page, reloaded, did not say so: the teller could not tell
+    whether the household had paid. For a few minutes it names the redemption the teller
+    confirmed for the household, with its receipt, in the query it made already."""
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 2)
+    data = confirm_form(client_manager_x, household)
+    client_manager_x.post(reverse("store:counter_confirm", args=[household.pk]), data)
+    redemption = Redemption.objects.get()
+    said = f"was charged once: receipt {redemption.number}."
+    # The reply lost: the teller reloads the counter instead of seeing the receipt.
+    page = client_manager_x.get(counter_url(household)).text
+    assert said in page
+    # Drawn again: the session, the user, the household and the shelves' state, as before.
+    with django_assert_max_num_queries(4):
+        assert said in client_manager_x.get(counter_url(household)).text
+    assert f'href="{reverse("store:receipt", args=[redemption.pk])}"' in page
+    # The session that forgot the cart lost too: the cart is not offered again.
+    session = client_manager_x.session
+    lines = {str(rice.pk): 2}
+    session["store_cart"] = {"household": household.pk, "lines": lines, "key": data["key"]}
+    session.save()
+    page = client_manager_x.get(counter_url(household)).text
+    assert said in page and 'class="confirm-form"' not in page
+    # Not said to another household's counter, nor to another teller, nor after minutes.
+    assert "was charged once" not in client_manager_x.get(counter_url(card_b.household)).text
+    other = make_staff(Role.MANAGER, village=village_x, username="teller2")
+    client_manager_x.force_login(other)
+    assert "was charged once" not in client_manager_x.get(counter_url(household)).text
+    client_manager_x.force_login(manager_x)
+    earlier = redemption.created_at - datetime.timedelta(minutes=11)
+    Redemption.objects.filter(pk=redemption.pk).update(created_at=earlier)
+    assert "was charged once" not in client_manager_x.get(counter_url(household)).text
+    assert Redemption.objects.count() == 1
 
 
 @pytest.mark.parametrize("quantity", ["0", "-1", "-3", "０"])
