@@ -68,7 +68,8 @@ SHELVES_STATE = f"""
         SELECT rd.{column(R, "id")}, rd.{column(R, "created_at")},
                rd.{column(R, "idempotency_key")}
         FROM {table(R)} rd
-        WHERE rd.{column(R, "household")} = %(household)s
+        WHERE rd.{column(R, "village")} = %(village)s
+          AND rd.{column(R, "household")} = %(household)s
           AND rd.{column(R, "created_by")} = %(teller)s
           AND rd.{column(R, "created_at")} >= %(since)s
           AND rd.{column(R, "voided_at")} IS NULL
