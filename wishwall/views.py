@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -44,6 +45,8 @@ from wishwall.models import Wish
 from wishwall.selectors import wish_just_posted, wishes_visible_to
 
 PAGE_SIZE = 20
+# The household's open wishes named on the wish form (the newest; "more" beyond them).
+WISHES_NAMED = 3
 QUEUE_TABS = {
     "pending": Wish.objects.filter(status=Wish.Status.OPEN, approved_at__isnull=True),
     "wall": Wish.objects.filter(status=Wish.Status.OPEN, approved_at__isnull=False),
@@ -156,7 +159,25 @@ def wish_new(request):
             )
             return redirect(url)
     context = {"form": form, "on_behalf": on_behalf, **pick_context(request, form)}
+    if not on_behalf:
+        context.update(_open_wishes_named(request.user.household_id))
     return render(request, "wishwall/new.html", context)
+
+
+def _open_wishes_named(household_id: int) -> dict:
+    """The household's open wishes, named at the top of its wish form as the declaration form
+    names declarations waiting: Back after Post (or an answer lost on 3G) drew an empty form
+    that said nothing of the wish just posted, and the same wish was typed again."""
+    wishes = list(
+        Wish.objects.filter(household_id=household_id, status=Wish.Status.OPEN).order_by(
+            "-created_at", "-id"
+        )[: WISHES_NAMED + 1]
+    )
+    return {
+        "posted": wishes[:WISHES_NAMED],
+        "more_posted": len(wishes) > WISHES_NAMED,
+        "today": timezone.localdate(),
+    }
 
 
 @staff_required(Role.MANAGER, Role.SUPERVISOR, Role.COUNTY_ADMIN)

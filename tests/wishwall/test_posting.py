@@ -147,3 +147,23 @@ def test_one_key_sent_again_with_another_photo_of_the_same_size_is_refused(
     other = client_villager_a.post(NEW, {**WISH, "photo": blue, "idempotency_key": key})
     assert "already sent with different content" in other.content.decode()
     assert Wish.objects.count() == 1 and len(stored_files(media_root)) == 1
+
+
+def test_the_form_names_the_households_open_wishes(
+    client_villager_a, client_villager_b, client_manager_x, household_a
+):
+    """Found on the phone: Back after Post drew an empty form that said nothing of the wish
+    just posted, and the same wish was typed again. The form now names the household's open
+    wishes, as the declaration form names its declarations waiting for review."""
+    assert "data-posted" not in client_villager_a.get(NEW).content.decode()
+    client_villager_a.post(NEW, {**WISH, "idempotency_key": form_key()})
+    page = client_villager_a.get(NEW).content.decode()
+    assert "You posted “书包” at " in page
+    assert "Staff have not checked it yet." in page
+    assert "there is no need to post them again" in page
+    # Only the household's own, only while open, and not on the staff's form for anyone.
+    assert "书包" not in client_villager_b.get(NEW).content.decode()
+    assert "data-posted" not in client_manager_x.get(NEW).content.decode()
+    wish = Wish.objects.get()
+    client_villager_a.post(reverse("wishwall:withdraw", args=[wish.pk]))
+    assert "data-posted" not in client_villager_a.get(NEW).content.decode()
