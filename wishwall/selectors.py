@@ -111,8 +111,10 @@ def wall_counts(village: Village) -> dict:
     )
 
 
-def wall_kind_counts(village: Village) -> list[tuple[str, str, int]]:
-    """(kind, label, open wishes on the wall) for every kind, in declaration order."""
+def wall_kind_counts(village: Village, chosen: str = "") -> list[tuple[str, str, int]]:
+    """(kind, label, open wishes on the wall) for the kinds the wall has wishes of, in
+    declaration order: a filter of none ("farming and production (0)") led to an empty page.
+    The `chosen` kind stays, even at 0 (its wishes were met since the link was drawn)."""
     counts = dict(
         Wish.objects.filter(
             HOUSEHOLD_ACTIVE, village=village, status=Wish.Status.OPEN, approved_at__isnull=False
@@ -121,7 +123,11 @@ def wall_kind_counts(village: Village) -> list[tuple[str, str, int]]:
         .annotate(n=Count("pk"))
         .values_list("kind", "n")
     )
-    return [(value, label, counts.get(value, 0)) for value, label in Wish.Kind.choices]
+    return [
+        (value, label, counts.get(value, 0))
+        for value, label in Wish.Kind.choices
+        if counts.get(value) or value == chosen
+    ]
 
 
 def echo_wishes(village: Village) -> QuerySet[Wish]:

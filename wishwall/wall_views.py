@@ -31,7 +31,7 @@ def wall(request):
     context = {
         "page": page,
         "counts": wall_counts(village),
-        "kinds": wall_kind_counts(village),
+        "kinds": wall_kind_counts(village, chosen=kind),
         "kind": kind,
     }
     return render(request, "wishwall/wall.html", context)

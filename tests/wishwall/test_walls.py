@@ -202,3 +202,21 @@ def test_a_household_that_left_leaves_the_wall_but_not_the_echo_wall(
 def test_wall_css_has_print_rules():
     css = Path(finders.find("css/wishwall.css")).read_text(encoding="utf-8")
     assert "@media print" in css
+
+
+def test_the_walls_filters_name_only_kinds_it_has_wishes_of(
+    client_villager_a, household_b, villager_b, manager_x, django_assert_max_num_queries
+):
+    """Found on the phone: the filters named every kind, "farming and production (0)" among
+    them, each leading to an empty page. Now only the kinds with wishes on the wall, and the
+    one chosen (its last wish met since the link was drawn)."""
+    url = reverse("wishwall:wall")
+    assert "data-kinds" not in client_villager_a.get(url).text  # nothing on the wall
+    wish = post_wish(household_b, villager_b, kind=Wish.Kind.HEALTH)
+    services.wish_moderate(wish=wish, actor=manager_x, hide_household=False)
+    with django_assert_max_num_queries(9):
+        response = client_villager_a.get(url)
+    assert [(value, n) for value, _label, n in response.context["kinds"]] == [("health", 1)]
+    assert "farming and production" not in response.text
+    chosen = client_villager_a.get(url, {"kind": "farming"})
+    assert [value for value, _label, _n in chosen.context["kinds"]] == ["health", "farming"]
