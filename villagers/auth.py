@@ -5,11 +5,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from axes.backends import AxesStandaloneBackend
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Max, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core import sql
 from core.access import Role
@@ -154,6 +159,56 @@ def axes_username(request, credentials):
         # lock the card's own phones out and "card:<number>/staff" its PIN reset.
         return f"{STAFF_NAMED_AS_CARD_PREFIX}{username}"
     return username
+
+
+# A sign-in refused with this many tries or fewer left before its lockout says how many.
+TRIES_LEFT_SAID = 2
+
+
+def lockout_minutes(request=None) -> int:
+    """How long a lockout lasts (django-axes' cool-off), in minutes."""
+    return int(get_cool_off(request).total_seconds() // 60)
+
+
+def tries_left(request) -> int | None:
+    """After a failure django-axes has just counted on `request`, the tries left before the
+    lockout, when they are few enough to say (`TRIES_LEFT_SAID`), else None. Said alike for
+    a card (or name) of nobody, counted as any other: it tells nothing of who exists."""
+    failures = getattr(request, "axes_failures_since_start", None)
+    if failures is None or getattr(request, "axes_locked_out", False):
+        return None
+    left = settings.AXES_FAILURE_LIMIT - failures
+    return left if 0 < left <= TRIES_LEFT_SAID else None
+
+
+def tries_left_message(left: int, request=None, *, card: bool) -> str:
+    """ "N tries left" before the card's (or the name's) sign-in is locked."""
+    minutes = lockout_minutes(request)
+    if card:
+        message = ngettext(
+            "%(left)d try left before this card is locked for %(minutes)d minutes.",
+            "%(left)d tries left before this card is locked for %(minutes)d minutes.",
+            left,
+        )
+    else:
+        message = ngettext(
+            "%(left)d try left before this name is locked for %(minutes)d minutes.",
+            "%(left)d tries left before this name is locked for %(minutes)d minutes.",
+            left,
+        )
+    return message % {"left": left, "minutes": minutes}
+
+
+def card_locked_until(number: str, request=None):
+    """When the card's own count (`axes_username`, "card:<number>") stops locking it: the
+    cool-off after its latest failure (each refused try starts it again). None: not locked."""
+    cool_off = get_cool_off(request)
+    counted = AccessAttempt.objects.filter(
+        username=f"{CARD_USERNAME_PREFIX}{number}", attempt_time__gte=timezone.now() - cool_off
+    ).aggregate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
+    if (counted["failures"] or 0) < settings.AXES_FAILURE_LIMIT:
+        return None
+    return counted["last"] + cool_off
 
 
 # How long a sign-in waits for the try at the same count before it (`one_try_at_a_time`).

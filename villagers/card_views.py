@@ -23,7 +23,12 @@ from django.views.decorators.http import require_POST
 
 from core.access import Role, staff_required, villager_required
 from core.idempotency import run_once, said_once
-from villagers.auth import one_try_at_a_time
+from villagers.auth import (
+    card_locked_until,
+    one_try_at_a_time,
+    tries_left,
+    tries_left_message,
+)
 from villagers.forms import (
     CardRecallForm,
     CardReplaceForm,
@@ -516,14 +521,18 @@ def pin_change_view(request):
         update_session_auth_hash(request, request.user)
         messages.success(request, _("Your PIN is changed."))
         return redirect("villagers:me")
-    return render(request, "villagers/pin_change.html", {"form": form})
+    # Locked: one message says until when and what to do, and no form is drawn to be refused.
+    locked_until = card_locked_until(number, request) if number else None
+    context = {"form": None if locked_until else form, "locked_until": locked_until}
+    return render(request, "villagers/pin_change.html", context)
 
 
 def _pin_change_counted(request, form, number, credentials) -> bool:
     """The PIN change sent, unless the card is locked; a wrong current PIN or a new one
-    another login uses counted against the card. Whether the PIN was changed."""
+    another login uses counted against the card. Whether the PIN was changed. The try that
+    locks the card leaves the villager on this page (the caller says until when), not on
+    django-axes' page for a sign-in: they are signed in."""
     if number and AxesProxyHandler.is_locked(request, credentials):
-        form.add_error(None, _("Too many wrong PINs on this card: try again in 15 minutes."))
         return False
     if not form.is_valid():
         return False
@@ -536,8 +545,12 @@ def _pin_change_counted(request, form, number, credentials) -> bool:
         )
     except ValidationError as error:
         codes = {item.code for item in getattr(error, "error_list", [])}
+        form_add_service_error(form, error)
         if number and PIN_GUESSES & codes:
             user_login_failed.send(__name__, credentials=credentials, request=request)
-        form_add_service_error(form, error)
+            request.axes_locked_out = False  # said on this page (pin_change_view)
+            left = tries_left(request)
+            if left is not None:  # the last try or two: said before it locks the card
+                form.add_error(None, tries_left_message(left, request, card=True))
         return False
     return True

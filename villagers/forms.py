@@ -17,7 +17,7 @@ from core.photos import FilesChosenAgainMixin
 from core.picker import PickOneField
 from core.spreadsheet import ACCEPT
 from core.text import person_name_text
-from villagers.auth import one_try_at_a_time
+from villagers.auth import one_try_at_a_time, tries_left, tries_left_message
 from villagers.idnumbers import (
     id_number_invalid_message,
     id_number_is_valid,
@@ -92,7 +92,17 @@ class AddressThrottleMixin:
                 )
             username = self.cleaned_data.get("username")
             with one_try_at_a_time(self.request, {"username": username}):
-                return super().clean()
+                try:
+                    return super().clean()
+                except forms.ValidationError as error:
+                    left = tries_left(self.request)
+                    if left is None or getattr(error, "code", None) != "invalid_login":
+                        raise
+                    # The last try or two: said before it locks the name.
+                    message = tries_left_message(left, self.request, card=False)
+                    raise forms.ValidationError(
+                        [error, forms.ValidationError(message, code="tries_left")]
+                    ) from None
 
 
 class StaffLoginForm(AddressThrottleMixin, BoundedUsernameMixin, AuthenticationForm):
@@ -150,9 +160,16 @@ class CardLoginForm(forms.Form):
             with one_try_at_a_time(self.request, {"card_number": number}):
                 self.user_cache = authenticate(self.request, card_number=number, pin=pin)
             if self.user_cache is None:
-                raise forms.ValidationError(
-                    _("The card number or PIN is not correct."), code="invalid_login"
-                )
+                refusal = [
+                    forms.ValidationError(
+                        _("The card number or PIN is not correct."), code="invalid_login"
+                    )
+                ]
+                left = tries_left(self.request)
+                if left is not None:  # the last try or two: said before it locks the card
+                    message = tries_left_message(left, self.request, card=True)
+                    refusal.append(forms.ValidationError(message, code="tries_left"))
+                raise forms.ValidationError(refusal)
         return self.cleaned_data
 
     def get_user(self):

@@ -1,9 +1,12 @@
+from axes.helpers import get_cool_off
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.views import LoginView
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -11,6 +14,7 @@ from django.views.decorators.http import require_POST
 from core.access import is_villager, overseer_required, villager_required
 from core.db import row_id_or_none
 from core.redirects import local_next
+from villagers.auth import lockout_minutes
 from villagers.cardnumbers import card_number_normalize
 from villagers.devices import device_remember
 from villagers.forms import (
@@ -70,6 +74,26 @@ def card_login(request):
             device_remember(response, card_number_normalize(form.cleaned_data["card_number"]))
             return response
     return _card_login_page(request, form, next_url=next_url)
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' lockout page (AXES_LOCKOUT_CALLABLE): until when, and a button back to
+    the sign-in page that was tried; before, only the header's title led anywhere. Each try
+    while locked starts the cool-off again (axes counts it), so "until" is from now. Drawn
+    alike for a card or name of nobody: it tells nothing of who exists."""
+    card = bool((credentials or {}).get("card_number"))
+    context = {
+        "card": card,
+        "until": timezone.localtime(timezone.now() + get_cool_off(request)),
+        "minutes": lockout_minutes(request),
+        "back": request.path,  # the sign-in page (card, staff or back office), drawn afresh
+    }
+    return render(
+        request,
+        "registration/locked_out.html",
+        context,
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )
 
 
 @require_POST

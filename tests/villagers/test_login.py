@@ -382,3 +382,45 @@ def test_a_try_waits_for_the_one_before_it_only_so_long(door, card_a, manager_x,
     with connection.cursor() as cursor:
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] != "1s"
+
+
+def _refusals(response) -> list[str]:
+    return [str(error) for error in response.context["form"].non_field_errors()]
+
+
+def test_the_last_tries_before_a_cards_lockout_are_said_alike_for_a_card_of_nobody(card_a):
+    """Found on the phone: nothing warned before the try that locked the card for a quarter
+    of an hour. The last two say how many are left; a number of no card is told the same,
+    so the warning tells nothing of which cards exist."""
+    nobody = "999000999"
+    for number in (card_a.number, nobody):
+        said = [_refusals(_card(Client(), number, "0000")) for _ in range(LIMIT - 1)]
+        assert said[0] == said[1] == ["The card number or PIN is not correct."]
+        assert said[2][1] == "2 tries left before this card is locked for 15 minutes."
+        assert said[3][1] == "1 try left before this card is locked for 15 minutes."
+        assert _is_lockout(_card(Client(), number, "0000"))
+
+
+def test_the_lockout_page_says_until_when_and_leads_back_to_the_sign_in(card_a, manager_x):
+    """Found on the phone: the lockout page had no button, only the header's title led
+    anywhere. It says until when, and leads back to the sign-in page tried."""
+    for _ in range(LIMIT):
+        locked = _card(Client(), card_a.number, "0000")
+    until = timezone.localtime(timezone.now() + datetime.timedelta(minutes=15))
+    assert _is_lockout(locked)
+    assert "Sign-in with this card is locked until " in locked.text
+    assert until.strftime("%H:%M") in locked.text or (
+        (until - datetime.timedelta(minutes=1)).strftime("%H:%M") in locked.text
+    )
+    assert f'href="{reverse("card_login")}"' in locked.text and "Back to sign in" in locked.text
+    for _ in range(LIMIT):
+        staff = _staff(Client(), "manager_x", "wrong")
+    assert _is_lockout(staff) and "Sign-in with this name is locked until " in staff.text
+    assert f'href="{reverse("login")}"' in staff.text
+
+
+def test_the_last_tries_before_a_staff_names_lockout_are_said(manager_x):
+    said = [_staff(Client(), "manager_x", "wrong").text for _ in range(LIMIT - 1)]
+    assert "tries left" not in said[1]
+    assert "2 tries left before this name is locked for 15 minutes." in said[2]
+    assert "1 try left before this name is locked for 15 minutes." in said[3]

@@ -6,6 +6,7 @@ in with '1234', and '٣' was taken as a digit (the PIN check used `\\d`).
 """
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
@@ -133,3 +134,26 @@ def test_member_numbers(client_manager_x, household_a):
     assert client_manager_x.post(url, wide).status_code == 302
     member = Member.objects.get()
     assert (member.birth_year, member.phone) == (1988, "13987654321")
+
+
+def test_the_pin_change_that_locks_the_card_leaves_the_villager_on_the_pin_page(card_a):
+    """Found on the phone: the fifth wrong current PIN replaced the page with the sign-in's
+    lockout page ("Too many failed sign-in attempts") though the villager was signed in,
+    and later tries showed the form's own words. Now the PIN page says, once, until when the
+    card is locked and what to do; the last tries before it say how many are left."""
+    client = Client()
+    client.post(reverse("card_login"), {"card_number": card_a.number, "pin": PIN})
+    url = reverse("villagers:pin_change")
+    wrong = {"old_pin": "0000", "pin": "8264", "pin_again": "8264"}
+    answers = [client.post(url, wrong) for _ in range(settings.AXES_FAILURE_LIMIT)]
+    assert "tries left" not in answers[1].text
+    assert "2 tries left before this card is locked for 15 minutes." in answers[2].text
+    assert "1 try left before this card is locked for 15 minutes." in answers[3].text
+    for page in (answers[-1], client.post(url, wrong), client.get(url)):
+        assert page.status_code == 200
+        assert "Too many failed sign-in attempts" not in page.text
+        assert page.text.count("Too many wrong PINs on this card") == 1
+        assert "is locked until " in page.text and "Ask the village manager" in page.text
+        assert "The current PIN is not correct." not in page.text
+        assert 'name="old_pin"' not in page.text  # no form to be refused
+    assert client.get(reverse("villagers:me")).status_code == 200  # still signed in
