@@ -24,6 +24,7 @@ from core.access import (
     access_required,
     is_manager,
     is_supervisor,
+    is_villager,
     staff_required,
 )
 from core.db import retry_transient
@@ -409,10 +410,11 @@ def receipt(request, pk):
     """The receipt: for the village's staff and the household itself. Prints on 58/80 mm or A4."""
     redemption = _get_redemption_for_user(request, pk)
     # The counter prints on the same printer every time: the paper chosen once is kept.
-    paper = request.GET.get("paper")
+    # The household reads its receipt on a phone: the printer's choices are the staff's.
+    paper = request.GET.get("paper") if not is_villager(request.user) else ""
     if paper in PAPERS:
         request.session[PAPER_SESSION_KEY] = paper
-    else:
+    elif not is_villager(request.user):
         paper = request.session.get(PAPER_SESSION_KEY, "")
     # A void the manager asked for: the supervisor sees it with its reason already filled in;
     # the manager sees that it was asked, or the form to ask.

@@ -246,6 +246,23 @@ def test_receipt_prints_on_slip_and_a4(client_manager_x, card_a, rice, manager_x
     assert f'href="{static("css/receipt-a4.css")}"' in page and "data-print" in page
 
 
+def test_the_household_reads_its_receipt_with_a_way_back_not_the_staffs_printers(
+    client_villager_a, card_a, rice, manager_x, redeem
+):
+    """Found on the phone: a villager's receipt offered the counter's printers (58/80 mm,
+    A4) and no way back to My redemptions. The printers are the staff's; the way back is
+    the household's, and a paper asked for in the address is not taken up."""
+    redemption = redeem(card_a.household, {rice: 1}, manager_x)
+    url = reverse("store:receipt", args=[redemption.pk])
+    for asked in ({}, {"paper": "a4"}):
+        page = client_villager_a.get(url, asked).text
+        assert 'href="?paper=' not in page
+        assert static("css/receipt-a4.css") not in page
+        back = f'href="{reverse("store:my_redemptions")}">← My redemptions</a>'
+        assert back in page  # on the page itself, not only in the menu
+    assert "receipt_paper" not in client_villager_a.session
+
+
 def test_supervisor_voids_from_the_receipt(
     client_supervisor_x, client_manager_x, card_a, rice, manager_x, redeem
 ):
