@@ -769,3 +769,13 @@ def test_a_published_document_altered_is_named(month_history, village_x, supervi
     with behind_the_app():
         PublishedNotice.objects.filter(pk=notice.pk).update(document={"sections": "none"})
     assert reports_checks.check() == [f"{label}: its document is not of layout 1"]
+
+
+def test_the_notice_tells_a_phone_without_javascript_how_to_print_in_its_words(
+    client_villager_a,
+):
+    """Found on the phone: without JavaScript the notice said to press Ctrl+P, a key no
+    phone has. The line now names the browser's menu (on a phone, under Share)."""
+    page = client_villager_a.get(reverse("reports:notice")).text
+    hint = page.split("data-print-hint>")[1].split("</span>")[0]
+    assert "Ctrl" not in hint and "choose Print in the browser" in hint
