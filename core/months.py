@@ -30,6 +30,17 @@ def past_day_check(day: datetime.date) -> None:
         )
 
 
+def day_within_check(day: datetime.date, first: datetime.date, last: datetime.date) -> None:
+    """Refuse a day outside [first, last], naming the days allowed: told only "not in the
+    future" or "too far back", a villager could not tell which days would do."""
+    if not first <= day <= last:
+        raise ValidationError(
+            _("Choose a date from %(first)s to %(last)s.")
+            % {"first": first.isoformat(), "last": last.isoformat()},
+            code="day_out_of_range",
+        )
+
+
 # A month whose public notice is published is closed: what the notice shows stays as it was
 # published. The notice lives in reports, above the apps that write what it shows, so
 # reports tells how to know (reports.apps) and those writers ask `closed_month_check`.

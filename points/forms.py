@@ -9,12 +9,12 @@ from core import forms as numbers
 from core.db import row_id_or_none
 from core.edit_forms import DrawnStateMixin
 from core.idempotency import OneTimeKeyMixin
-from core.months import past_day_check
+from core.months import day_within_check, past_day_check
 from core.photos import FilesChosenAgainMixin, PhotoInput, photo_validate
 from core.spreadsheet import ACCEPT
 from core.text import list_join
 from points.models import Rule
-from points.services import member_left_before
+from points.services import declaration_days, member_left_before
 from villagers.cardnumbers import card_number_normalize
 from villagers.forms import NewPinForm
 from villagers.models import Card, Member
@@ -251,6 +251,15 @@ class DeclarationForm(FilesChosenAgainMixin, OneTimeKeyMixin, forms.Form):
         self.fields["member"].queryset = Member.objects.filter(household=household).order_by(
             F("left_on").desc(nulls_first=True), "id"
         )
+        # The phone's date picker offers only the days that may be declared.
+        first, last = declaration_days()
+        self.fields["occurred_on"].widget.attrs.update(min=first.isoformat(), max=last.isoformat())
+
+    def clean_occurred_on(self):
+        """Said beside the date, with the days allowed (points.services.declaration_days)."""
+        day = self.cleaned_data["occurred_on"]
+        day_within_check(day, *declaration_days())
+        return day
 
     def clean(self):
         cleaned = super().clean()

@@ -26,7 +26,7 @@ from core import sql
 from core.access import Role, is_manager, is_supervisor, is_villager
 from core.audit import as_stored, audit_record, record_save
 from core.files import discard_files_on_error, file_stored
-from core.months import month_days, past_day_check
+from core.months import day_within_check, month_days, past_day_check, previous_month
 from core.photos import photo_prepare
 from core.text import list_join, reason_clean, records_language
 from notifications.models import Notification
@@ -920,6 +920,16 @@ def member_left_before(member: Member) -> str:
     }
 
 
+def declaration_days() -> tuple[datetime.date, datetime.date]:
+    """The days a villager may declare a good deed of: from the first day of last month to
+    today. The staff's proposals take any day since the scheme began (past_day_check): the
+    manager knows what is old. A villager's "2020-01-01" is a slip of the phone's date
+    picker, or a deed long since rewarded, sent to a manager who reviews one at a time; a
+    deed of late last month may still be declared early in this one."""
+    today = timezone.localdate()
+    return previous_month(today), today
+
+
 def declaration_submit(
     *,
     user: User,
@@ -934,7 +944,7 @@ def declaration_submit(
         raise ValidationError(_("Only a household's own login can declare a good deed."))
     if member is not None and member.household_id != user.household_id:
         raise ValidationError(_("The member must belong to your household."))
-    past_day_check(occurred_on)
+    day_within_check(occurred_on, *declaration_days())
     if member is not None and member.left_on is not None and member.left_on < occurred_on:
         raise ValidationError(member_left_before(member))
     declaration = Declaration(

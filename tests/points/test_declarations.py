@@ -1,11 +1,14 @@
 """积分申报: declaration -> proposal -> approval, and declining with a reason."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from core.months import previous_month
 from points.models import Declaration, Entry, Proposal
-from points.services import declaration_accept, proposal_approve
+from points.services import declaration_accept, declaration_submit, proposal_approve
 from tests.factories import MemberFactory
 from tests.points.conftest import make_rule, png_upload, propose, today
 
@@ -192,3 +195,27 @@ def test_the_form_names_the_households_declarations_waiting_for_review(
         {"rule": rule_clean.pk, "reason": "helped a neighbour", "idempotency_key": KEY},
     )
     assert "data-declared" not in client_villager_a.get(form_url).content.decode()
+
+
+def test_a_declared_day_is_from_the_first_of_last_month_to_today_as_the_message_says(
+    client_villager_a, card_a
+):
+    """Found on the phone: a good deed of six years back (2020-01-01) was declared, to be
+    reviewed like today's. A declaration takes the days from the first of last month to
+    today, and the refusal names them; the date picker offers no others."""
+    first = previous_month(today())
+    said = f"Choose a date from {first.isoformat()} to {today().isoformat()}."
+    for day in (datetime.date(2020, 1, 1), first - datetime.timedelta(days=1)):
+        refused = declare(client_villager_a, occurred_on=day.isoformat())
+        assert refused.status_code == 200
+        assert refused.context["form"].errors["occurred_on"] == [said]
+    with pytest.raises(ValidationError, match="Choose a date from"):
+        declaration_submit(
+            user=card_a.household.users.get(),
+            description="扫了村道",
+            occurred_on=datetime.date(2020, 1, 1),
+        )
+    assert not Declaration.objects.exists()
+    page = client_villager_a.get(reverse("points:declaration_new")).text
+    assert f'min="{first.isoformat()}"' in page and f'max="{today().isoformat()}"' in page
+    assert declare(client_villager_a, occurred_on=first.isoformat()).status_code == 302
