@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.models import WriterOwnedColumns
 from core.text import records_language
@@ -349,7 +350,9 @@ class Reservation(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("waiting to be collected")
         FULFILLED = "fulfilled", _("handed over")
-        CANCELLED = "cancelled", _("cancelled")
+        # Its own word: "cancelled" elsewhere (a ledger entry) reads 已撤销, and the message
+        # on cancelling says 预订已取消; one reservation read both.
+        CANCELLED = "cancelled", pgettext_lazy("reservation status", "cancelled")
         EXPIRED = "expired", _("expired")
 
     village = models.ForeignKey(

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from notifications.models import Notification
 from notifications.texts import text
@@ -518,3 +518,28 @@ def test_the_reserve_page_names_what_the_household_has_reserved(
     for reservation in (made, older):
         reservation_cancel(reservation=reservation, actor=villager_a)
     assert "data-reserved" not in client_villager_a.get(url).content.decode()
+
+
+def test_cancelling_a_reservation_asks_first_and_says_cancelled_as_the_status_does(
+    card_a, rice, reserve, client_villager_a, client_manager_x
+):
+    """Found on the phone: one tap cancelled a reservation (withdrawing a wish asks first),
+    and its status then read 已撤销 where the message said 预订已取消. The button opens a
+    question (<details>, no JavaScript needed) whose own button cancels, here and at the
+    counter; the status and the message use one word."""
+    reservation = reserve({rice: 1})
+    cancel_url = reverse("store:reservation_cancel", args=[reservation.pk])
+    pages = [
+        client_villager_a.get(reverse("store:my_reservations")).content.decode(),
+        client_manager_x.get(
+            reverse("store:counter_household", args=[card_a.household_id])
+        ).content.decode(),
+    ]
+    for page in pages:
+        asked = page.split('class="reservation-cancel')[1].split("</details>")[0]
+        assert "<summary" in asked and f'action="{cancel_url}"' in asked
+        assert "Yes, cancel it" in asked
+    with translation.override("zh-hans"):
+        status = str(Reservation.Status.CANCELLED.label)
+        said = str(translation.gettext("The reservation was cancelled; its points are free again."))
+    assert status == "已取消" and status in said
