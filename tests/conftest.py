@@ -32,7 +32,7 @@ from tests.factories import (
 )
 from tests.queue_worker import Workers, queue_tables_empty
 from tests.tables_empty import install as tables_empty_install
-from tests.template_db import migrated_template
+from tests.template_db import kept_test_database, migrated_template
 
 PIN = "2486"
 PASSWORD = "Correct-Horse-42"
@@ -119,9 +119,17 @@ def databases_under_test() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, django_db_blocker):
-    """Each test database is created as a copy of one migrated template (tests/template_db.py)."""
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_createdb,
+):
+    """Each test database is created as a copy of one migrated template (tests/template_db.py);
+    one kept by --reuse-db is migrated as it is."""
     with django_db_blocker.unblock():
+        if django_db_keepdb and not django_db_createdb and kept_test_database():
+            return
         template = migrated_template()
     settings.DATABASES["default"].setdefault("TEST", {})["TEMPLATE"] = template
 
