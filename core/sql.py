@@ -238,10 +238,11 @@ def execute_in_turn(cursor, *statements: tuple[str, object]) -> list[list[tuple]
     earlier one waited for a lock. `IN_TURN` joins them (the query log shows one text).
     """
     cursor.execute(IN_TURN.join(_execute_text(cursor, sql, params) for sql, params in statements))
-    results = [cursor.fetchall()]
-    while cursor.cursor.nextset():
-        results.append(cursor.fetchall())
-    return results
+    results = []
+    while True:  # a statement that returns no rows (no description) gives []
+        results.append(cursor.fetchall() if cursor.description is not None else [])
+        if not cursor.cursor.nextset():
+            return results
 
 
 IN_TURN = ";\n"

@@ -142,6 +142,20 @@ def test_a_prepared_statement_quotes_each_value_as_psycopg_would(db):
         assert json.loads(cursor.fetchone()[0]) == {"a": "'%s'"}  # Django reads jsonb as text
 
 
+def test_statements_sent_in_turn_give_each_its_rows(db):
+    """`sql.execute_in_turn`: one round trip, each statement's rows apart; one that returns
+    none (a write with no RETURNING) gives [] (fetching it was an error)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        assert sql.execute_in_turn(
+            cursor,
+            ("SELECT %(n)s::int, 'x'", {"n": 7}),
+            (f"UPDATE {sql.table(AuditEvent)} SET id = id WHERE id = %(id)s", {"id": -1}),  # noqa: S608
+            ("SELECT generate_series(1, %(n)s)", {"n": 3}),
+        ) == [[(7, "x")], [], [(1,), (2,), (3,)]]
+
+
 def test_the_values_are_bound_exactly_as_psycopg_binds_them(db):
     """Every kind of value the writers pass (lists of ids and roles, aware datetimes, UUIDs,
     JSON, bytes, enums, negative numbers): the EXECUTE sent is the one psycopg's own
