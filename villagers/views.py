@@ -81,12 +81,15 @@ def locked_out(request, original_response=None, credentials=None):
     the sign-in page that was tried; before, only the header's title led anywhere. Each try
     while locked starts the cool-off again (axes counts it), so "until" is from now. Drawn
     alike for a card or name of nobody: it tells nothing of who exists."""
+    if credentials is None and isinstance(original_response, dict):
+        credentials = original_response  # axes' async middleware passes (request, credentials)
     card = bool((credentials or {}).get("card_number"))
     context = {
         "card": card,
         "until": timezone.localtime(timezone.now() + get_cool_off(request)),
         "minutes": lockout_minutes(request),
-        "back": request.path,  # the sign-in page (card, staff or back office), drawn afresh
+        # The sign-in page tried (card, staff or back office) with its ?next=, drawn afresh.
+        "back": request.get_full_path(),
     }
     return render(
         request,
