@@ -226,11 +226,20 @@ def _stock_count(detail, show):
         "{differences} differences wait for a second person.",
         differences,
     )
-    return format_html(
+    said = format_html(
         _("{counted}; {waiting}"),
         counted=format_html(counted, items=items if items is not None else "—"),
         waiting=format_html(waiting, differences=differences),
     )
+    left = len(detail.get("left") or [])
+    if not left:
+        return said
+    kept = ngettext(
+        "{left} count waiting from before was left as it was.",
+        "{left} counts waiting from before were left as they were.",
+        left,
+    )
+    return format_html("{} {}", said, format_html(kept, left=left))
 
 
 def _write_off_request(detail, show):

@@ -927,6 +927,8 @@ def stock_count_record(
         counting = [line for line in lines if line.item_id not in left]
         kept = [earlier for earlier in waiting if earlier.item_id in left]
         waiting = [earlier for earlier in waiting if earlier.item_id not in left]
+        if not counting:  # every row left as drawn: nothing counted, nothing to record
+            return CountResult(corrections=[], replaced=0, counted=0, left=len(kept))
         for line in counting:
             if line.counted != line.expected and expected_now[line.item_id] != line.expected:
                 refusals[line.item_id] = _(

@@ -207,7 +207,7 @@ def _count_message(request, result) -> None:
             pgettext("two sentences", "%(first)s. %(second)s")
             % {"first": _items_counted(result.counted), "second": _differences(differences)},
         )
-    else:
+    elif result.counted:
         messages.success(
             request,
             _("%(counted)s: every count agrees with the books.")

@@ -115,7 +115,10 @@ EXAMPLES: dict[str, list[dict]] = {
     "stock.write_off": [
         {"item": 1, "quantity": -1, "cause": "damaged", "correction": 3, "asked_by": 4}
     ],
-    "stock.count": [{"items": 5, "differences": {"1": -1}, "corrections": [3], "replaced": []}],
+    "stock.count": [
+        {"items": 5, "differences": {"1": -1}, "corrections": [3], "replaced": []},
+        {"items": 2, "differences": {}, "corrections": [], "replaced": [], "left": [4, 5]},
+    ],
     "stock.write_off_request": [{"item": 1, "quantity": 2, "cause": "spoiled"}],
     "stock.correction_refuse": [{"reason": "数错"}],
     "stock.count_shortfall": [{"item": 1, "quantity": 2, "replaced": 3}],

@@ -390,6 +390,26 @@ def test_saving_a_sheet_leaves_the_counts_waiting_of_rows_left_as_they_were(
     assert waiting.status == StockCorrection.Status.REPLACED
 
 
+def test_a_sheet_saved_with_every_row_left_counts_nothing_and_says_only_that(
+    client_manager_x, village_x, manager_x, rice
+):
+    """Found by a second read: a zone's sheet saved with its only row left as drawn (a
+    count waiting) recorded a stock-take of no item and said "0 items counted: every count
+    agrees with the books"."""
+    soap = make_item(village_x, "toiletries", "香皂", 2, 12, manager_x)
+    (waiting,) = counted(village_x, manager_x, line(soap, 11, "月末盘点短少1块")).corrections
+    events = AuditEvent.objects.filter(action="stock.count").count()
+    url = reverse("store:stock_take_sheet") + "?zone=toiletries"
+    saved = client_manager_x.post(url, _sheet_as_drawn(client_manager_x, url))
+    assert saved.status_code == 302
+    assert [str(m) for m in get_messages(saved.wsgi_request)] == [
+        "1 count waiting from before was left as it was: its row was not changed."
+    ]
+    assert AuditEvent.objects.filter(action="stock.count").count() == events
+    waiting.refresh_from_db()
+    assert waiting.status == PENDING
+
+
 def test_the_sheet_refuses_a_difference_without_reason_on_its_row(
     client_manager_x, rice, oil, kettle
 ):
