@@ -7,6 +7,7 @@ pixel. The accessibility sweep (tests/browser/test_accessibility.py) does this o
 villager and manager page it opens, so each page is loaded once for both.
 """
 
+import base64
 import io
 import re
 from pathlib import Path
@@ -34,10 +35,26 @@ def visibly_different(one: Image.Image, other: Image.Image) -> bool:
     return difference.point(lambda level: 255 if level > 24 else 0).getbbox() is not None
 
 
-def _drawn(page) -> bytes:
-    # Transitions run to their end first: a stylesheet swapped in starts Bootstrap's (borders,
-    # buttons) from unstyled values, and a picture taken halfway differs from the first.
-    return page.screenshot(full_page=True, animations="disabled")
+# Transitions and animations run to their end first: a stylesheet swapped in starts
+# Bootstrap's (borders, buttons) from unstyled values, and a picture taken halfway differs
+# from the first. One that never ends goes back to its start.
+ANIMATIONS_ENDED = """() => document.getAnimations().forEach((animation) => {
+  try { animation.finish(); } catch (endless) { animation.cancel(); }
+})"""
+
+
+def _drawn(page, devtools) -> bytes:
+    """The whole page as a PNG, through chromium's DevTools protocol with its quicker PNG
+    encoding (`optimizeForSpeed`): the same pixels as Playwright's full-page screenshot, in
+    about half the time (two pictures a page were a third of the sweep's time)."""
+    page.evaluate(ANIMATIONS_ENDED)
+    size = devtools.send("Page.getLayoutMetrics")["cssContentSize"]
+    whole = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    shot = devtools.send(
+        "Page.captureScreenshot",
+        {"format": "png", "clip": whole, "captureBeyondViewport": True, "optimizeForSpeed": True},
+    )
+    return base64.b64decode(shot["data"])
 
 
 def _picture(png: bytes) -> Image.Image:
@@ -62,6 +79,7 @@ class PurgedComparison:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.whole_served = []
         self.compared = 0
+        self.devtools = page.context.new_cdp_session(page)
         page.route(re.compile(r"bootstrap\.purged\.min\.css\?whole$"), self._serve_whole)
 
     def _serve_whole(self, route):
@@ -73,14 +91,14 @@ class PurgedComparison:
         Leaves the page drawn with the whole file: load the next page before calling again."""
         page, number = self.page, self.compared
         self.compared += 1
-        purged = _drawn(page)
+        purged = _drawn(page, self.devtools)
         page.evaluate(WITH_WHOLE_BOOTSTRAP)
-        whole = _drawn(page)
+        whole = _drawn(page, self.devtools)
         if _differ(purged, whole):
             # Once in a while the swapped-in file's first frame still shows a control in
             # its unstyled border (seen on a file input's button): drawn again once settled.
             page.wait_for_timeout(500)
-            whole = _drawn(page)
+            whole = _drawn(page, self.devtools)
         if _differ(purged, whole):
             (self.folder / f"{number:02d}-bootstrap.png").write_bytes(whole)
             (self.folder / f"{number:02d}-purged.png").write_bytes(purged)

@@ -14,6 +14,8 @@ The pages every staff role shares are checked as the manager (tests/browser/page
 SUPERVISOR_SWEEP and COUNTY_SWEEP).
 """
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -36,7 +38,7 @@ from tests.browser.pages import (
     VILLAGER_PAGES,
     urls_of,
 )
-from tests.browser.purged import PurgedComparison
+from tests.browser.purged import ORIGINAL_CSS, PurgedComparison
 
 
 def _check_pages(page, live_server, urls, *, phone=False, purged=None):
@@ -172,3 +174,22 @@ def test_staff_pages_on_a_phone_do_not_scroll_sideways(live_server, phone, world
         except AssertionError as error:
             failures.append(str(error))
     assert not failures, "\n".join(failures)
+
+
+def test_the_purged_comparison_sees_a_rule_the_purge_left_out(live_server, desktop):
+    """What the sweeps' comparison rests on: the sign-in page drawn by the purged file is
+    the same as by the whole of Bootstrap, and drawn by the purged file short of one rule
+    (its button's colour, taken out as the page loads) it is told apart."""
+    comparison = PurgedComparison(desktop, "rule-left-out")
+    desktop.goto(live_server.url + reverse("login"))
+    assert not comparison.differs()
+
+    purged = (ORIGINAL_CSS.parent / "bootstrap.purged.min.css").read_text()
+    short = re.sub(r"\.btn-danger\{[^}]*\}", "", purged)
+    assert short != purged
+    desktop.route(
+        re.compile(r"bootstrap\.purged\.min\.css$"),
+        lambda route: route.fulfill(body=short, content_type="text/css"),
+    )
+    desktop.goto(live_server.url + reverse("login"))
+    assert comparison.differs()
