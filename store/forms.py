@@ -322,8 +322,14 @@ class CardLookupForm(forms.Form):
         return number
 
 
+CART_SET_BLANK_MESSAGE = _(
+    "Type how many to keep, from 1 to 999. To take the item out of the cart, type 0 or press ✕."
+)
+
+
 class CartChangeForm(forms.Form):
-    """A cart line changed: "set" to 0 takes the item out; "add" adds at least 1 (blank: 1),
+    """A cart line changed: "set" to 0 takes the item out, and a blank is refused (a box
+    emptied by mistake took the line out without a word); "add" adds at least 1 (blank: 1),
     and 0 or fewer is refused, never taken as 1 or told it may be 0."""
 
     ACTIONS = ("add", "set", "remove", "clear")
@@ -336,6 +342,13 @@ class CartChangeForm(forms.Form):
         if self.data.get("action") == "add":
             self.fields["quantity"] = numbers.IntegerField(
                 label=_("Quantity"), required=False, min_value=1, max_value=999
+            )
+        elif self.data.get("action") == "set":
+            self.fields["quantity"] = numbers.IntegerField(
+                label=_("Quantity"),
+                min_value=0,
+                max_value=999,
+                error_messages={"required": CART_SET_BLANK_MESSAGE},
             )
 
 

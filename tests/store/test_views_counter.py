@@ -658,3 +658,26 @@ def test_adding_past_the_most_a_line_takes_is_refused_not_cut(client_manager_x, 
     add_to_cart(client_manager_x, household, rice, "")  # a box left empty adds one
     cart = client_manager_x.get(counter_url(household)).context["cart"]
     assert [line["quantity"] for line in cart] == [501]
+
+
+@pytest.mark.parametrize("quantity", ["", "  "])
+def test_setting_an_emptied_quantity_box_is_refused_not_a_removal(
+    client_manager_x, card_a, rice, quantity
+):
+    """Found by the last session: "Set" with the quantity box emptied took the line out of
+    the cart without a word. It is refused, saying what to type and how to take a line
+    out, and the cart is as it was; 0 and ✕ still take the line out."""
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 3)
+    cart_url = reverse("store:counter_cart", args=[household.pk])
+    response = client_manager_x.post(
+        cart_url, {"action": "set", "item": rice.pk, "quantity": quantity}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        "Type how many to keep, from 1 to 999. To take the item out of the cart, type 0 or press ✕."
+    ]
+    assert [line["quantity"] for line in response.context["cart"]] == [3]
+    response = client_manager_x.post(
+        cart_url, {"action": "set", "item": rice.pk, "quantity": "0"}, follow=True
+    )
+    assert response.context["cart"] == []
