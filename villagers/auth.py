@@ -5,13 +5,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from axes.backends import AxesStandaloneBackend
-from axes.helpers import get_cool_off
+from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
-from django.db.models import F, Max, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -199,16 +199,38 @@ def tries_left_message(left: int, request=None, *, card: bool) -> str:
     return message % {"left": left, "minutes": minutes}
 
 
-def card_locked_until(number: str, request=None):
-    """When the card's own count (`axes_username`, "card:<number>") stops locking it: the
-    cool-off after its latest failure (each refused try starts it again). None: not locked."""
+def locked_until(request, credentials, *, locked: bool = False):
+    """When the lockout of the count `credentials` are counted against (`axes_username`) lifts,
+    as django-axes decides it; None: not locked. Axes keeps a row a phone (address and
+    browser) with its failures and the time of its latest, and counts the whole row while
+    that time is within the cool-off: the lock lifts when the rows still counted hold fewer
+    than the limit. So the newest rows, summed until they reach the limit: the cool-off after
+    the last of those. (The cool-off after the latest failure overstated it when other
+    phones' older tries made up the count: each refused try starts the cool-off again for
+    its own phone's row only.) `locked`: axes has just said the count is locked; if no count
+    is found (none written, or it lapsed this moment), a full cool-off from now."""
     cool_off = get_cool_off(request)
-    counted = AccessAttempt.objects.filter(
-        username=f"{CARD_USERNAME_PREFIX}{number}", attempt_time__gte=timezone.now() - cool_off
-    ).aggregate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
-    if (counted["failures"] or 0) < settings.AXES_FAILURE_LIMIT:
-        return None
-    return counted["last"] + cool_off
+    rows = (
+        AccessAttempt.objects.filter(
+            username=get_client_username(request, credentials),
+            attempt_time__gte=timezone.now() - cool_off,
+        )
+        .order_by("-attempt_time")
+        .values_list("attempt_time", "failures_since_start")
+    )
+    limit = get_failure_limit(request, credentials)
+    counted = 0
+    for attempt_time, failures in rows:
+        counted += failures
+        if counted >= limit:
+            return attempt_time + cool_off
+    return timezone.now() + cool_off if locked else None
+
+
+def card_locked_until(number: str, request=None):
+    """When the card's own count (`axes_username`, "card:<number>") stops locking it
+    (`locked_until`). None: not locked."""
+    return locked_until(request, {"card_number": number, "whole_card": True})
 
 
 # How long a sign-in waits for the try at the same count before it (`one_try_at_a_time`).

@@ -1,4 +1,3 @@
-from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_POST
 from core.access import is_villager, overseer_required, villager_required
 from core.db import row_id_or_none
 from core.redirects import local_next
-from villagers.auth import lockout_minutes
+from villagers.auth import locked_until, lockout_minutes
 from villagers.cardnumbers import card_number_normalize
 from villagers.devices import device_remember
 from villagers.forms import (
@@ -79,14 +78,16 @@ def card_login(request):
 def locked_out(request, original_response=None, credentials=None):
     """django-axes' lockout page (AXES_LOCKOUT_CALLABLE): until when, and a button back to
     the sign-in page that was tried; before, only the header's title led anywhere. Each try
-    while locked starts the cool-off again (axes counts it), so "until" is from now. Drawn
-    alike for a card or name of nobody: it tells nothing of who exists."""
+    while locked starts the cool-off again for its own phone (axes counts it), and the lock
+    lifts when the tries still counted fall below the limit (`locked_until`). Drawn alike for
+    a card or name of nobody: it tells nothing of who exists."""
     if credentials is None and isinstance(original_response, dict):
         credentials = original_response  # axes' async middleware passes (request, credentials)
     card = bool((credentials or {}).get("card_number"))
     context = {
         "card": card,
-        "until": timezone.localtime(timezone.now() + get_cool_off(request)),
+        # No count found (none written, or it lapsed this moment): a full cool-off from now.
+        "until": timezone.localtime(locked_until(request, credentials, locked=True)),
         "minutes": lockout_minutes(request),
         # The sign-in page tried (card, staff or back office) with its ?next=, drawn afresh.
         "back": request.get_full_path(),

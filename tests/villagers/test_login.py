@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -434,3 +435,39 @@ def test_the_last_tries_before_a_staff_names_lockout_are_said(manager_x):
     assert "tries left" not in said[1]
     assert "2 tries left before this name is locked for 15 minutes." in said[2]
     assert "1 try left before this name is locked for 15 minutes." in said[3]
+
+
+def test_locked_until_is_when_axes_lifts_the_lock_with_tries_from_two_phones(card_a):
+    """Found by the last session: "locked until" was the cool-off after the latest failed
+    try, but axes keeps a row a phone and counts a row while its latest try is within the
+    cool-off: four tries from one phone and one from another lock the card until the first
+    phone's row ages out, and the second's alone (under the limit) no longer locks it. Each
+    page says when the lock really lifts, and axes agrees."""
+    own_phone = Client(headers={"user-agent": "own phone"})
+    assert _card(own_phone, card_a.number, PIN).status_code == 302
+    phone_a = Client(headers={"user-agent": "phone A"})
+    phone_b = Client(headers={"user-agent": "phone B"})
+    for _ in range(LIMIT - 1):
+        _card(phone_a, card_a.number, "0000")
+    assert _is_lockout(_card(phone_b, card_a.number, "0000"))
+    start = timezone.now().replace(second=0, microsecond=0)
+    rows = AccessAttempt.objects.filter(username=f"card:{card_a.number}")
+    rows.filter(user_agent="phone A").update(attempt_time=start - datetime.timedelta(minutes=10))
+    rows.filter(user_agent="phone B").update(attempt_time=start - datetime.timedelta(minutes=2))
+    lifts = start + datetime.timedelta(minutes=5)  # phone A's row ages out; not start + 13
+    said = f"{timezone.localtime(lifts):%H:%M}"
+    assert auth.card_locked_until(card_a.number) == lifts
+    assert f"is locked until {said}." in own_phone.get(reverse("villagers:pin_change")).text
+    again = _card(phone_b, card_a.number, "0000")  # counted on phone B's row, from now
+    assert _is_lockout(again) and f"Sign-in with this card is locked until {said}." in again.text
+
+    def shift_to(lift_in: datetime.timedelta):
+        """The clock moved on: the lock lifts `lift_in` from now."""
+        moved = auth.card_locked_until(card_a.number) - timezone.now() - lift_in
+        rows.update(attempt_time=F("attempt_time") - moved)
+
+    shift_to(datetime.timedelta(seconds=30))
+    assert _is_lockout(_card(Client(), card_a.number, PIN))  # still locked: counted too
+    shift_to(datetime.timedelta(seconds=-1))
+    assert auth.card_locked_until(card_a.number) is None
+    assert _card(phone_b, card_a.number, PIN).status_code == 302
