@@ -16,6 +16,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import resolve, reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -25,6 +26,7 @@ from core.access import Role, staff_required, villager_required
 from core.idempotency import run_once, said_once
 from villagers.auth import (
     card_locked_until,
+    locked_until,
     one_try_at_a_time,
     tries_left,
     tries_left_message,
@@ -473,14 +475,17 @@ class StaffPinGuesses:
             self.count(form)
 
     def locked(self, form) -> bool:
-        """Whether too many PINs were refused on the card lately (said on the form)."""
+        """Whether too many PINs were refused on the card lately (said on the form, with until
+        when, as the villager's own pages say it)."""
         if self.credentials and AxesProxyHandler.is_locked(self.request, self.credentials):
+            until = locked_until(self.request, self.credentials, locked=True)
             form.add_error(
                 None,
                 _(
-                    "Too many PINs refused on this card in the last 15 minutes (another login "
-                    "of the card uses them): try again later."
-                ),
+                    "Too many PINs refused on this card (another login of the card uses "
+                    "them): its PINs cannot be set until %(until)s."
+                )
+                % {"until": f"{timezone.localtime(until):%H:%M}"},
             )
             return True
         return False

@@ -1,5 +1,6 @@
 """Family members' own PINs on the household's card: set, sign in, lockout, reset, revoke."""
 
+import datetime
 import re
 import threading
 import time
@@ -540,3 +541,30 @@ def test_two_refusals_at_once_are_counted_one_after_the_other(
     assert "Too many PINs refused on this card" in answers[1]
     assert "already uses this PIN" not in answers[1]
     assert AccessFailureLog.objects.filter(username=f"card:{card_a.number}/staff").count() == LIMIT
+
+
+def test_the_member_pin_page_says_until_when_the_cards_pins_are_locked(
+    card_a, son, client_manager_x
+):
+    """Found by the last session: the staff's PIN page said "try again later" where the
+    villager's own pages say until when. It says until when, as those do (the cool-off
+    after the tries that still count, read from axes' rows)."""
+    url = reverse("villagers:member_pin", args=[son.pk])
+
+    def post(pin):
+        body = {"pin": pin, "pin_again": pin, "idempotency_key": form_key()}
+        return client_manager_x.post(url, body, HTTP_ACCEPT_LANGUAGE="en")
+
+    for _attempt in range(LIMIT):
+        post(PIN)  # the household's own PIN: refused, and counted
+    start = timezone.now().replace(second=0, microsecond=0)
+    counted = AccessAttempt.objects.filter(username=f"card:{card_a.number}/staff")
+    counted.update(attempt_time=start - datetime.timedelta(minutes=4))
+    until = timezone.localtime(start + datetime.timedelta(minutes=11))
+    blocked = post(SON_PIN)
+    assert (
+        "Too many PINs refused on this card (another login of the card uses them): its PINs "
+        f"cannot be set until {until:%H:%M}."
+    ) in blocked.text
+    assert "try again later" not in blocked.text
+    assert not User.objects.filter(member=son).exists()
