@@ -1,5 +1,6 @@
 """Villager login (card number and PIN), and how every request loads the signed-in user."""
 
+import datetime
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -223,8 +224,15 @@ def locked_until(request, credentials, *, locked: bool = False):
     for attempt_time, failures in rows:
         counted += failures
         if counted >= limit:
-            return attempt_time + cool_off
-    return timezone.now() + cool_off if locked else None
+            return _minute_up(attempt_time + cool_off)
+    return _minute_up(timezone.now() + cool_off) if locked else None
+
+
+def _minute_up(moment):
+    """`moment` rounded up to a whole minute: the pages say hours and minutes, and a try at
+    the minute they say must be taken (a lock lifting at 10:15:40 said "until 10:15")."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + datetime.timedelta(minutes=1)
 
 
 def card_locked_until(number: str, request=None):

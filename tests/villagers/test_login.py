@@ -411,8 +411,9 @@ def test_the_lockout_page_says_until_when_and_leads_back_to_the_sign_in(card_a, 
     until = timezone.localtime(timezone.now() + datetime.timedelta(minutes=15))
     assert _is_lockout(locked)
     assert "Sign-in with this card is locked until " in locked.text
+    # The minute shown is the first a try is taken in: the lock's end rounded up.
     assert until.strftime("%H:%M") in locked.text or (
-        (until - datetime.timedelta(minutes=1)).strftime("%H:%M") in locked.text
+        (until + datetime.timedelta(minutes=1)).strftime("%H:%M") in locked.text
     )
     assert f'href="{reverse("card_login")}"' in locked.text and "Back to sign in" in locked.text
     for _ in range(LIMIT):
@@ -468,6 +469,11 @@ def test_locked_until_is_when_axes_lifts_the_lock_with_tries_from_two_phones(car
 
     shift_to(datetime.timedelta(seconds=30))
     assert _is_lockout(_card(Client(), card_a.number, PIN))  # still locked: counted too
+    # Shown rounded up to the minute: a lock lifting at 10:15:40 said "until 10:15", and a
+    # try at 10:15:20 was still refused.
+    shown = auth.card_locked_until(card_a.number)
+    assert shown.second == shown.microsecond == 0
+    assert datetime.timedelta(0) <= shown - timezone.now() <= datetime.timedelta(seconds=90)
     shift_to(datetime.timedelta(seconds=-1))
     assert auth.card_locked_until(card_a.number) is None
     assert _card(phone_b, card_a.number, PIN).status_code == 302
