@@ -102,6 +102,8 @@ def assert_reads_as_cards(page) -> None:
     total = balances.locator("tfoot tr").bounding_box()
     first_row = balances.locator("tbody tr").first.bounding_box()
     assert total["y"] < first_row["y"]  # the totals card comes before the households'
+    # The totals card keeps its heading (合计), which other .table-cards tables leave out.
+    assert balances.locator("tfoot th[scope=row]").is_visible()
     assert balances.locator("thead").bounding_box()["height"] <= 1  # headings on the cards
 
 

@@ -33,6 +33,19 @@ def test_notice_lists_approved_awards_and_deductions(
     assert ".notice-table" in css.split("@media print")[-1]
 
 
+def test_the_notice_tables_are_the_shared_phone_cards(
+    client_villager_a, card_a, card_b, manager_x, supervisor_x, rule_clean, rule_litter
+):
+    """On a phone the notice's rows are the cards of every .table-cards table (aidao.css):
+    notice.css adds only its own rules (totals first, empty cells hidden), not a second set."""
+    approved_month(card_a, card_b, manager_x, supervisor_x, rule_clean, rule_litter)
+    page = client_villager_a.get(reverse("reports:notice")).content.decode()
+    assert 'class="table table-sm table-bordered table-cards notice-table"' in page
+    css = (settings.BASE_DIR / "static/css/notice.css").read_text(encoding="utf-8")
+    for card_rule in ("[data-label]::before", "thead { position", "tr { border"):
+        assert card_rule not in css
+
+
 def test_reversed_entries_are_marked(
     client_supervisor_x, card_a, card_b, manager_x, supervisor_x, rule_clean, rule_litter
 ):
