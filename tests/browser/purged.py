@@ -37,10 +37,16 @@ def visibly_different(one: Image.Image, other: Image.Image) -> bool:
 
 # Transitions and animations run to their end first: a stylesheet swapped in starts
 # Bootstrap's (borders, buttons) from unstyled values, and a picture taken halfway differs
-# from the first. One that never ends goes back to its start.
-ANIMATIONS_ENDED = """() => document.getAnimations().forEach((animation) => {
-  try { animation.finish(); } catch (endless) { animation.cancel(); }
-})"""
+# from the first. One that never ends goes back to its start. The text caret of a focused
+# field blinks: it is hidden (as Playwright's own screenshots hide it; the DevTools call does
+# not), else one picture of a page has it and the other not. An inline style: no stylesheet
+# a Content-Security-Policy could refuse; caret-color is inherited.
+ANIMATIONS_ENDED = """() => {
+  document.documentElement.style.caretColor = "transparent";
+  document.getAnimations().forEach((animation) => {
+    try { animation.finish(); } catch (endless) { animation.cancel(); }
+  });
+}"""
 
 
 def _drawn(page, devtools) -> bytes:
