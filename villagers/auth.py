@@ -208,13 +208,16 @@ def locked_until(request, credentials, *, locked: bool = False):
     than the limit. So the newest rows, summed until they reach the limit: the cool-off after
     the last of those. (The cool-off after the latest failure overstated it when other
     phones' older tries made up the count: each refused try starts the cool-off again for
-    its own phone's row only.) `locked`: axes has just said the count is locked; if no count
-    is found (none written, or it lapsed this moment), a full cool-off from now."""
+    its own phone's row only.) Counted from the time axes counted from (set as the sign-in
+    began: the PINs checked since may have taken seconds). `locked`: axes has just said the
+    count is locked; if the count no longer reaches the limit, the lock lifted in between:
+    the time axes counted from (a full cool-off from now said 15 minutes of a lock gone)."""
     cool_off = get_cool_off(request)
+    counted_at = getattr(request, "axes_attempt_time", None) or timezone.now()
     rows = (
         AccessAttempt.objects.filter(
             username=get_client_username(request, credentials),
-            attempt_time__gte=timezone.now() - cool_off,
+            attempt_time__gte=counted_at - cool_off,
         )
         .order_by("-attempt_time")
         .values_list("attempt_time", "failures_since_start")
@@ -225,7 +228,7 @@ def locked_until(request, credentials, *, locked: bool = False):
         counted += failures
         if counted >= limit:
             return _minute_up(attempt_time + cool_off)
-    return _minute_up(timezone.now() + cool_off) if locked else None
+    return _minute_up(counted_at) if locked else None
 
 
 def _minute_up(moment):

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from core.access import is_villager, overseer_required, villager_required
 from core.db import row_id_or_none
 from core.redirects import local_next
-from villagers.auth import locked_until, lockout_minutes
+from villagers.auth import locked_until
 from villagers.cardnumbers import card_number_normalize
 from villagers.devices import device_remember
 from villagers.forms import (
@@ -86,9 +86,8 @@ def locked_out(request, original_response=None, credentials=None):
     card = bool((credentials or {}).get("card_number"))
     context = {
         "card": card,
-        # No count found (none written, or it lapsed this moment): a full cool-off from now.
+        # A count that lapsed since axes counted it: the lock is gone (says the next minute).
         "until": timezone.localtime(locked_until(request, credentials, locked=True)),
-        "minutes": lockout_minutes(request),
         # The sign-in page tried (card, staff or back office) with its ?next=, drawn afresh.
         "back": request.get_full_path(),
     }

@@ -41,11 +41,13 @@ def visibly_different(one: Image.Image, other: Image.Image) -> bool:
 # field blinks: it is hidden (as Playwright's own screenshots hide it; the DevTools call does
 # not), else one picture of a page has it and the other not. An inline style: no stylesheet
 # a Content-Security-Policy could refuse; caret-color is inherited.
+# Returns whether the page has touch (a phone's context).
 ANIMATIONS_ENDED = """() => {
   document.documentElement.style.caretColor = "transparent";
   document.getAnimations().forEach((animation) => {
     try { animation.finish(); } catch (endless) { animation.cancel(); }
   });
+  return navigator.maxTouchPoints > 0;
 }"""
 
 
@@ -53,13 +55,18 @@ def _drawn(page, devtools) -> bytes:
     """The whole page as a PNG, through chromium's DevTools protocol with its quicker PNG
     encoding (`optimizeForSpeed`): the same pixels as Playwright's full-page screenshot, in
     about half the time (two pictures a page were a third of the sweep's time)."""
-    page.evaluate(ANIMATIONS_ENDED)
+    touch = page.evaluate(ANIMATIONS_ENDED)
     size = devtools.send("Page.getLayoutMetrics")["cssContentSize"]
     whole = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
     shot = devtools.send(
         "Page.captureScreenshot",
         {"format": "png", "clip": whole, "captureBeyondViewport": True, "optimizeForSpeed": True},
     )
+    if touch:
+        # A picture beyond the viewport turns the phone's touch emulation off (the page then
+        # has a fine pointer: `(pointer: coarse)` no longer matches); Playwright's own
+        # screenshot turns it on again after, as this does.
+        devtools.send("Emulation.setTouchEmulationEnabled", {"enabled": True})
     return base64.b64decode(shot["data"])
 
 
