@@ -325,20 +325,31 @@ class CardLookupForm(forms.Form):
 CART_SET_BLANK_MESSAGE = _(
     "Type how many to keep, from 1 to 999. To take the item out of the cart, type 0 or press ✕."
 )
+CART_LINE_MISSING_MESSAGE = _(
+    "This item is not in the cart (it may have been taken out in another window)."
+)
 
 
 class CartChangeForm(forms.Form):
     """A cart line changed: "set" to 0 takes the item out, and a blank is refused (a box
     emptied by mistake took the line out without a word); "add" adds at least 1 (blank: 1),
-    and 0 or fewer is refused, never taken as 1 or told it may be 0."""
+    and 0 or fewer is refused, never taken as 1 or told it may be 0.
+
+    "set" and "remove" change a line the cart has (`lines`): any other item, or none, is
+    refused and said before the quantity (a POST with neither was told to type a quantity).
+    """
 
     ACTIONS = ("add", "set", "remove", "clear")
+    LINE_ACTIONS = ("set", "remove")
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
-    item = numbers.IntegerField(label=_("Item"), required=False, min_value=1)
+    # An id the page wrote: read by row_id_or_none, so no digits but 0-9, nor a number too
+    # large for an id.
+    item = forms.CharField(label=_("Item"), required=False)
     quantity = numbers.IntegerField(label=_("Quantity"), required=False, min_value=0, max_value=999)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, lines: Mapping[int, int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.lines = lines or {}
         if self.data.get("action") == "add":
             self.fields["quantity"] = numbers.IntegerField(
                 label=_("Quantity"), required=False, min_value=1, max_value=999
@@ -350,6 +361,25 @@ class CartChangeForm(forms.Form):
                 max_value=999,
                 error_messages={"required": CART_SET_BLANK_MESSAGE},
             )
+
+    def clean_item(self) -> int | None:
+        text = self.cleaned_data["item"]
+        if not text:
+            return None  # told by clean(), which knows whether the action needs an item
+        item_id = row_id_or_none(text)
+        if self.data.get("action") in self.LINE_ACTIONS:
+            if item_id not in self.lines:
+                raise forms.ValidationError(CART_LINE_MISSING_MESSAGE)
+        elif item_id is None:
+            raise forms.ValidationError(_("This item is not on sale."))
+        return item_id
+
+    def clean(self):
+        data = super().clean()
+        needs_item = data.get("action") not in (None, "clear")
+        if needs_item and "item" not in self.errors and data.get("item") is None:
+            self.add_error("item", _("Choose an item."))
+        return data
 
 
 def confirm_parse(data) -> tuple[uuid.UUID, dict[int, int]]:

@@ -324,21 +324,21 @@ def counter_cart(request, household_pk):
     back = local_next(request, request.POST.get("next", "")) or reverse(
         "store:counter_household", args=[household.pk]
     )
-    form = CartChangeForm(request.POST)
+    lines = _cart_get(request, household.pk)
+    form = CartChangeForm(request.POST, lines=lines)
     if not form.is_valid():
-        # A quantity typed out of range says its range; anything else is no form of ours.
-        told = form.errors.get("quantity") or [_("The cart could not be changed.")]
+        # The item is told before the quantity (a line that is not there has none to fix),
+        # a quantity typed out of range says its range; an unknown action is no form of ours.
+        told = form.errors.get("item") or form.errors.get("quantity")
+        if not told or "action" in form.errors:
+            told = [_("The cart could not be changed.")]
         messages.error(request, " ".join(told))
         return redirect(back)
     action = form.cleaned_data["action"]
-    lines = _cart_get(request, household.pk)
     item_id = form.cleaned_data.get("item")
     quantity = form.cleaned_data.get("quantity") or 0
     if action == "clear":
         lines = {}
-    elif item_id is None:
-        messages.error(request, _("Choose an item."))
-        return redirect(back)
     elif action == "remove" or (action == "set" and quantity == 0):
         lines.pop(item_id, None)
     else:

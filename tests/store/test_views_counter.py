@@ -681,3 +681,100 @@ def test_setting_an_emptied_quantity_box_is_refused_not_a_removal(
         cart_url, {"action": "set", "item": rice.pk, "quantity": "0"}, follow=True
     )
     assert response.context["cart"] == []
+
+
+NOT_IN_THE_CART = "This item is not in the cart (it may have been taken out in another window)."
+
+
+def _cart_changed(client, household, data):
+    """The messages a cart change answered, and the session's cart after it."""
+    response = client.post(
+        reverse("store:counter_cart", args=[household.pk]),
+        data | {"next": counter_url(household)},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]], client.session.get("store_cart")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"action": "set"},
+        {"action": "set", "item": "", "quantity": ""},
+        {"action": "set", "item": " ", "quantity": "2"},
+        {"action": "remove"},
+        {"action": "add", "quantity": "1"},
+    ],
+)
+def test_a_cart_change_naming_no_item_asks_for_the_item(client_manager_x, card_a, rice, data):
+    """A "Set" sent with neither item nor quantity (forged or cut short) was told to type
+    how many to keep. It is told the item is missing, and the cart (its key too) is kept."""
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 3)
+    before = client_manager_x.session["store_cart"]
+    told, after = _cart_changed(client_manager_x, household, data)
+    assert told == ["Choose an item."]
+    assert after == before
+
+
+@pytest.mark.parametrize("quantity", ["2", "0", ""])
+@pytest.mark.parametrize(
+    "item", ["abc", "٣", "-1", "0", "1.5", "99999999999999999999", "oil", "item_y"]
+)
+def test_setting_an_item_not_in_the_cart_is_refused(
+    client_manager_x, card_a, rice, oil, item_y, item, quantity
+):
+    """ "Set" changes a line the cart has: an item that is no number, another village's,
+    or one of the shelves not in the cart (put in at the quantity, or dropped without a
+    word and the cart's key renewed) is refused, before any quantity, and nothing changes."""
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 3)
+    before = client_manager_x.session["store_cart"]
+    item = {"oil": oil.pk, "item_y": item_y.pk}.get(item, item)
+    told, after = _cart_changed(
+        client_manager_x, household, {"action": "set", "item": item, "quantity": quantity}
+    )
+    assert told == [NOT_IN_THE_CART]
+    assert after == before
+    told, after = _cart_changed(client_manager_x, household, {"action": "remove", "item": item})
+    assert told == [NOT_IN_THE_CART]
+    assert after == before
+
+
+def test_a_line_changed_in_another_window_is_refused_not_put_back(
+    client_manager_x, card_a, card_b, rice, oil
+):
+    """A line taken out in one window and set in another was put back alone; the cart of
+    another household met on a stale page was emptied for it. Both are refused."""
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 3)
+    add_to_cart(client_manager_x, household, oil, 1)
+    _cart_changed(client_manager_x, household, {"action": "remove", "item": oil.pk})
+    before = client_manager_x.session["store_cart"]
+    told, after = _cart_changed(
+        client_manager_x, household, {"action": "set", "item": oil.pk, "quantity": "2"}
+    )
+    assert told == [NOT_IN_THE_CART] and after == before
+    # The page of household B, drawn before household A's cart was started.
+    for data in (
+        {"action": "set", "item": rice.pk, "quantity": "2"},
+        {"action": "remove", "item": rice.pk},
+    ):
+        told, after = _cart_changed(client_manager_x, card_b.household, data)
+        assert told == [NOT_IN_THE_CART] and after == before
+
+
+@pytest.mark.parametrize("item", ["abc", "٣", "0", "99999999999999999999", "item_y"])
+def test_adding_an_item_that_is_no_item_of_the_village_is_refused(
+    client_manager_x, card_a, rice, item_y, item
+):
+    household = card_a.household
+    add_to_cart(client_manager_x, household, rice, 3)
+    before = client_manager_x.session["store_cart"]
+    item = item_y.pk if item == "item_y" else item
+    told, after = _cart_changed(
+        client_manager_x, household, {"action": "add", "item": item, "quantity": "1"}
+    )
+    assert told == ["This item is not on sale."]
+    assert after == before
