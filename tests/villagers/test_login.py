@@ -431,6 +431,55 @@ def test_the_lockout_page_keeps_the_next_page_and_reads_async_callers_credential
     assert 'href="/card/login/?next=/store/mine/"' in page.text
 
 
+def _minute_said(moment) -> str:
+    """The "until" a lockout page says for a lock lifting at `moment`: local time, rounded up
+    to the minute (a try in the minute said is taken)."""
+    whole = moment.replace(second=0, microsecond=0)
+    up = whole if whole == moment else whole + datetime.timedelta(minutes=1)
+    return f"{timezone.localtime(up):%H:%M}"
+
+
+def _page_text(response) -> str:
+    return " ".join(response.text.split())
+
+
+def test_the_lockout_page_says_a_try_from_this_device_can_make_the_wait_longer(card_a, manager_x):
+    """The page claimed each try before the time said starts the 15 minutes again, but axes
+    restarts the cool-off of the phone that tried only (its own row): a try from another
+    phone leaves the time said as it was, one from this phone moves it on. It says so, after
+    the minute the lock lifts, for a card and for a staff name."""
+    cool_off = datetime.timedelta(minutes=15)
+    phone = Client(headers={"user-agent": "phone A"})
+    for _ in range(LIMIT):
+        locked = _card(phone, card_a.number, "0000")
+    rows = AccessAttempt.objects.filter(username=f"card:{card_a.number}")
+    said = _minute_said(rows.get().attempt_time + cool_off)
+    assert _is_lockout(locked)
+    assert (
+        f"Sign-in with this card is locked until {said}. "
+        "A try from this device before then can make the wait longer."
+    ) in _page_text(locked)
+    for old_claim in ("Each try before then", "starts the 15 minutes", "minutes again"):
+        assert old_claim not in locked.text
+    # Five minutes on: a try from another phone leaves the time said, this phone's moves it.
+    rows.update(attempt_time=F("attempt_time") - datetime.timedelta(minutes=5))
+    said = _minute_said(rows.get().attempt_time + cool_off)
+    other = _card(Client(headers={"user-agent": "phone B"}), card_a.number, "0000")
+    assert _is_lockout(other) and f"is locked until {said}." in other.text
+    again = _card(phone, card_a.number, "0000")
+    later = _minute_said(rows.get(user_agent="phone A").attempt_time + cool_off)
+    assert later != said and f"is locked until {later}." in again.text
+    for _ in range(LIMIT):
+        staff = _staff(Client(), "manager_x", "wrong")
+    said = _minute_said(AccessAttempt.objects.get(username="manager_x").attempt_time + cool_off)
+    assert _is_lockout(staff)
+    assert (
+        f"Sign-in with this name is locked until {said}. "
+        "A try from this device before then can make the wait longer."
+    ) in _page_text(staff)
+    assert "Each try before then" not in staff.text
+
+
 def test_the_last_tries_before_a_staff_names_lockout_are_said(manager_x):
     said = [_staff(Client(), "manager_x", "wrong").text for _ in range(LIMIT - 1)]
     assert "tries left" not in said[1]
