@@ -536,3 +536,45 @@ def test_a_lock_that_lifted_while_it_was_counted_says_the_next_minute(card_a):
     assert auth.locked_until(None, credentials) is None
     until = auth.locked_until(None, credentials, locked=True)
     assert timezone.now() <= until <= timezone.now() + datetime.timedelta(seconds=60)
+
+
+def test_a_sign_in_that_took_time_says_until_when_counted_from_when_axes_counted(card_a, rf):
+    """The PINs of a card's logins are checked between axes' count (its attempt time, as the
+    sign-in began) and the lockout page: the page says the cool-off after the tries axes
+    counted, not a cool-off from the moment it is drawn."""
+    for _ in range(LIMIT):
+        _card(Client(), card_a.number, "0000")
+    counted_at = timezone.now() - datetime.timedelta(seconds=70)
+    AccessAttempt.objects.filter(username=f"card:{card_a.number}").update(attempt_time=counted_at)
+    request = rf.post(reverse("card_login"))
+    request.axes_attempt_time = counted_at
+    page = locked_out(request, {"card_number": card_a.number, "pin": "0000"})
+    said = _minute_said(counted_at + datetime.timedelta(minutes=15))
+    assert f"Sign-in with this card is locked until {said}." in page.text
+    drawn = _minute_said(timezone.now() + datetime.timedelta(minutes=15))
+    assert drawn != said and drawn not in page.text
+
+
+def test_a_lock_that_lifted_while_the_pins_were_checked_says_the_minute_it_lifted(card_a, rf):
+    """Axes counted four tries from one phone and one from another (locked); the first phone's
+    tries aged out while the PINs were checked. Counted from when axes counted, the page says
+    the minute the lock lifted. Counted from when it is drawn, that phone's tries are not
+    found: it says the minute after the drawing (or the minute before the right one, where
+    only the lapsed lock's fallback used axes' time). The times sit across minutes' turns,
+    so each of these says a minute of its own. (While the lock still holds as the page is
+    drawn, both times find the same tries and say the same minute.)"""
+    phone_a = Client(headers={"user-agent": "phone A"})
+    for _ in range(LIMIT - 1):
+        _card(phone_a, card_a.number, "0000")
+    assert _is_lockout(_card(Client(headers={"user-agent": "phone B"}), card_a.number, "0000"))
+    minute = timezone.now().replace(second=0, microsecond=0)
+    counted_at = minute - datetime.timedelta(seconds=64)  # a minute before the page, and more
+    lifted = counted_at + datetime.timedelta(seconds=5)  # said: `minute`
+    rows = AccessAttempt.objects.filter(username=f"card:{card_a.number}")
+    rows.filter(user_agent="phone A").update(attempt_time=lifted - datetime.timedelta(minutes=15))
+    rows.filter(user_agent="phone B").update(attempt_time=counted_at)
+    request = rf.post(reverse("card_login"))
+    request.axes_attempt_time = counted_at
+    page = locked_out(request, {"card_number": card_a.number, "pin": "0000"})
+    assert _minute_said(lifted) == f"{timezone.localtime(minute):%H:%M}"
+    assert f"Sign-in with this card is locked until {_minute_said(lifted)}." in page.text
