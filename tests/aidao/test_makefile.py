@@ -1,6 +1,7 @@
 """The Makefile's choice of the interpreter .venv/ is made from (README, "Quick start"; make
 is one of the README's prerequisites)."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,9 +13,13 @@ def _venv_made_with(tmp_path, *args: str) -> str:
     """The command `make` would run to make .venv/, in a checkout without one."""
     for name in ("Makefile", "pyproject.toml"):
         shutil.copy(ROOT / name, tmp_path / name)
+    # Not as a sub-make of `make test` (whose flags print "Entering directory" lines).
+    outer = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+    env = {name: value for name, value in os.environ.items() if name not in outer}
     planned = subprocess.run(
-        ["make", "--dry-run", ".venv/bin/python", *args],
+        ["make", "--no-print-directory", "--dry-run", ".venv/bin/python", *args],
         cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
