@@ -1,4 +1,5 @@
-"""Real-browser tests: Playwright driving Debian's chromium against Django's live server.
+"""Real-browser tests: Playwright driving Debian's chromium against Django's live server
+(its headless shell, `browser`; the whole browser where a test starts its own).
 
 With no chromium on the machine the tests are skipped with the reason; under CI=true a
 missing browser fails instead, so CI can never pass by skipping them. Screenshots of key
@@ -30,7 +31,24 @@ CHROMIUM_ARGS = [
 
 
 def _chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser"):
+    """Debian's chromium: the whole browser, for the tests that start one of their own (a
+    camera or microphone and the question to allow it, the back-forward cache)."""
+    return _first_installed(os.environ.get("CHROMIUM"), "chromium", "chromium-browser")
+
+
+def _shell_path() -> str | None:
+    """The browser of the other tests: chromium's headless shell (Debian's package
+    chromium-headless-shell, from the same source: the same Blink and V8 without the
+    desktop browser around them, the one Playwright itself runs headless tests in). It
+    drew the suite's pages with about half the CPU of the whole browser (345 s of the
+    browser tests on two workers against 213 s, 2026-12-08); where it is not installed,
+    the whole browser does the same work."""
+    shell = _first_installed(os.environ.get("CHROMIUM_HEADLESS_SHELL"), "chromium-headless-shell")
+    return shell or _chromium_path()
+
+
+def _first_installed(*candidates: str | None) -> str | None:
+    for candidate in candidates:
         if candidate and shutil.which(candidate):
             return shutil.which(candidate)
     return None
@@ -38,7 +56,7 @@ def _chromium_path() -> str | None:
 
 @pytest.fixture(scope="session")
 def browser():
-    path = _chromium_path()
+    path = _shell_path()
     if path is None:
         message = "no chromium on this machine (apt-get install chromium)"
         if os.environ.get("CI", "").lower() == "true":
