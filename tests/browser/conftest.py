@@ -40,9 +40,9 @@ def _shell_path() -> str | None:
     """The browser of the other tests: chromium's headless shell (Debian's package
     chromium-headless-shell, from the same source: the same Blink and V8 without the
     desktop browser around them, the one Playwright itself runs headless tests in). It
-    drew the suite's pages with about half the CPU of the whole browser (345 s of the
-    browser tests on two workers against 213 s, 2026-12-08); where it is not installed,
-    the whole browser does the same work."""
+    draws a page with about half the CPU of the whole browser (the browser tests on two
+    workers: 213 s in the shell, 345 s in the whole browser, on 2026-12-08); where it is
+    not installed, the whole browser does the same work."""
     shell = _first_installed(os.environ.get("CHROMIUM_HEADLESS_SHELL"), "chromium-headless-shell")
     return shell or _chromium_path()
 
